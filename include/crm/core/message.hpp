@@ -1,0 +1,89 @@
+#pragma once
+// The MIME model: what the mime module makes of raw RFC 5322 bytes. Plain values, UTF-8 everywhere.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace crm {
+
+// One mailbox from an address header. `address` is the addr-spec as written (local@domain),
+// decoded to UTF-8; `name` the decoded display name (may be empty).
+struct Address {
+    std::string name;
+    std::string address;
+    friend bool operator==(const Address&, const Address&) = default;
+};
+
+struct Attachment {
+    std::string filename;     // decoded (RFC 2047 / RFC 2231), UTF-8, may be empty
+    std::string content_type; // lower case "type/subtype"
+    std::string content_id;   // without angle brackets
+    bool is_inline = false;   // Content-Disposition: inline (or a cid-referenced part)
+    std::uint64_t size = 0;   // decoded bytes
+    std::string sha256;       // hex of the decoded content
+    std::string content;      // decoded bytes (kept so the store can keep them once by hash)
+};
+
+struct ParsedMessage {
+    // Message-ID without angle brackets; empty when the message has none (see synthetic_id).
+    std::string message_id;
+    // References ids in header order, then In-Reply-To ids; no angle brackets.
+    std::vector<std::string> references;
+    std::vector<std::string> in_reply_to;
+
+    std::string subject; // decoded UTF-8
+    std::vector<Address> from, sender, reply_to, to, cc, bcc;
+    std::optional<std::int64_t> date; // Date header as Unix seconds, if it parsed
+
+    // Every header, names as written, values decoded to UTF-8 (unfolded).
+    std::vector<std::pair<std::string, std::string>> headers;
+
+    std::string text_body; // the chosen text: text/plain, else HTML converted to text
+    std::string html_body; // the raw (unsanitised) HTML alternative, UTF-8; empty if none
+    std::vector<Attachment> attachments;
+
+    // Threading hints.
+    std::string thread_index;    // Outlook Thread-Index header value as written
+    std::string gmail_thread_id; // X-GM-THRID when known (IMAP supplies it; headers rarely do)
+
+    // Mailing list / bulk markers: List-Id, List-Unsubscribe, Precedence bulk|list|junk,
+    // Auto-Submitted other than "no".
+    bool is_bulk = false;
+    std::string list_id;
+
+    // Authentication-Results said dkim=fail / dmarc=fail / spf=fail for the From domain.
+    bool auth_failed = false;
+
+    // Problems met while parsing, each "what: where". Never fatal.
+    std::vector<std::string> warnings;
+    // True when the bytes could not be parsed as a message at all (stored raw, flagged).
+    bool unparsable = false;
+
+    // SHA-256 (hex) of the body bytes (after the header/body separator), line endings
+    // normalised to LF: identifies "the same mail" across mailboxes whose trace headers differ.
+    std::string content_hash;
+};
+
+[[nodiscard]] inline const std::string* find_header(const ParsedMessage& m, std::string_view name) {
+    for (const auto& [k, v] : m.headers) {
+        if (k.size() == name.size()) {
+            bool eq = true;
+            for (std::size_t i = 0; i < k.size(); ++i) {
+                auto a = static_cast<unsigned char>(k[i]);
+                auto b = static_cast<unsigned char>(name[i]);
+                if ((a | 0x20) != (b | 0x20)) {
+                    eq = false;
+                    break;
+                }
+            }
+            if (eq)
+                return &v;
+        }
+    }
+    return nullptr;
+}
+
+} // namespace crm

@@ -1,0 +1,81 @@
+#pragma once
+// Sender/recipient -> contact -> deal decisions. Pure: the app gathers the facts through the
+// store, this decides and always says why.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crm/core/ids.hpp"
+#include "crm/core/message.hpp"
+
+namespace crm::match {
+
+// A participant of the message after lookup.
+struct Participant {
+    std::string role;      // "from", "to", "cc", "reply-to", "sender", "bcc"
+    std::string address;   // canonical
+    std::string name;      // display name (never used to match)
+    std::optional<ContactId> contact;
+    std::optional<CompanyId> company; // the contact's company, else the domain's company
+    std::optional<UserId> user;       // a team member (internal)
+};
+
+struct DealFacts {
+    DealId id = 0;
+    std::string name;
+    std::optional<CompanyId> company;
+    std::vector<ContactId> contacts;
+    std::optional<UserId> owner;
+    std::int64_t updated_at = 0; // Unix seconds
+};
+
+struct ExistingLink {
+    DealId deal = 0;
+    bool manual = false;
+};
+
+struct SortInput {
+    std::optional<ExistingLink> thread_link; // the thread's current link, if any
+    std::vector<DealId> token_deals;         // deals named by our own verified tokens
+    std::vector<Participant> participants;
+    std::vector<DealFacts> open_deals; // open deals of the external participants
+    std::string subject;               // decoded
+    std::optional<UserId> mailbox_owner;
+    bool is_bulk = false;
+    std::string suspicious_sender; // non-empty: why the sender looks spoofed
+    std::int64_t now = 0;          // Unix seconds, for recency
+};
+
+struct SortDecision {
+    std::optional<DealId> deal;      // linked deal, or nullopt = unsorted queue
+    std::string reason;              // always set: "single open deal", "ambiguous: deals 12, 17"...
+    double score = 0;                // the winner's score when scored
+    std::vector<DealId> suggestions; // for the unsorted queue, best first
+    bool keep_existing = false;      // the thread link stays as it is (manual or same deal)
+};
+
+// Scoring weights; a candidate wins only when best >= margin * second and best >= min_score.
+struct SortPolicy {
+    double name_in_subject = 3.0;
+    double owner_is_mailbox_owner = 2.0;
+    double contact_participant = 2.0; // per participant who is a deal contact
+    double company_participant = 1.0; // once, when a participant's company is the deal's
+    double recency_max = 1.0;         // linear over recency_days
+    double recency_days = 90.0;
+    double margin = 1.5;
+    double min_score = 2.0;
+};
+
+[[nodiscard]] SortDecision decide(const SortInput& in, const SortPolicy& policy = {});
+
+// Why a sender looks spoofed, or "" when it doesn't: failed DKIM/DMARC/SPF, a display name
+// that shows a different address, a mixed-script or punycode lookalike of a known domain, a
+// domain one edit away from a known company domain.
+[[nodiscard]] std::string suspicious_sender(const Address& from, const ParsedMessage& m,
+                                            std::span<const std::string> known_domains);
+
+} // namespace crm::match

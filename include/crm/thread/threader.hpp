@@ -1,0 +1,66 @@
+#pragma once
+// Conversations from Message-ID / References / In-Reply-To (notmuch's model: a thread is a
+// connected group of the reference graph, with ghost entries for ids not yet seen), Gmail's
+// X-GM-THRID and Outlook's Thread-Index as extra link keys, and a guarded base-subject fallback.
+// Pure: works through the ThreadIndex port. The grouping does not depend on arrival order.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crm/core/ids.hpp"
+#include "crm/core/message.hpp"
+#include "crm/core/ports.hpp"
+#include "crm/core/result.hpp"
+
+namespace crm::thread {
+
+struct ThreadInput {
+    std::string message_id;              // never empty (the caller supplies a synthetic id)
+    std::vector<std::string> references; // References ids then In-Reply-To ids
+    bool has_reference_headers = false;  // the message carried References or In-Reply-To
+    std::string subject;                 // decoded
+    std::int64_t date = 0;               // Unix seconds
+    std::vector<std::string> participants; // canonical addresses (From, To, Cc)
+    bool is_bulk = false;
+    std::string gmail_thread_id; // X-GM-THRID, may be empty
+    std::string thread_index;    // Outlook Thread-Index header, may be empty
+};
+
+struct SubjectPolicy {
+    std::int64_t window_seconds = 30LL * 24 * 3600; // replies further apart never join by subject
+    std::size_t min_base_subject_chars = 4;       // shorter base subjects are generic
+};
+
+// The keys a message links by: its own id, every referenced id (minus itself), and the synthetic
+// keys "gm-thrid:<id>" and "thread-index:<hex of the 22-byte conversation header>".
+[[nodiscard]] std::vector<std::string> link_keys(const ThreadInput& msg);
+
+// RFC 5256 §2.1-like base subject: reply/forward prefixes (localised: Re, RE[2], Fwd, FW, AW, WG,
+// SV, VS, Antw, Odp, RIF, Ynt, 回复, 转发 ...) and [list tags] removed, whitespace folded,
+// case-folded. "Re: [foo] AW: Hello  World" -> "hello world".
+[[nodiscard]] std::string base_subject(std::string_view subject);
+// True when the subject starts with a reply or forward prefix (after list tags).
+[[nodiscard]] bool is_reply_subject(std::string_view subject);
+// Generic subjects ("hello", "question", "meeting", "(no subject)", short ones...) never join
+// threads by subject.
+[[nodiscard]] bool is_generic_subject(std::string_view base, const SubjectPolicy& policy = {});
+
+// Whether two messages may be joined by the subject fallback: same non-generic base subject,
+// neither bulk, at least one is a subject-only reply, a shared participant, dates within window.
+[[nodiscard]] bool subject_link(const SubjectCandidate& a, const SubjectCandidate& b,
+                                const SubjectPolicy& policy);
+
+// Files `msg` into a thread through `index`: finds every thread owning one of its link keys
+// (plus subject-fallback partners), merges them into the lowest thread id (or creates one) and
+// records the keys. Returns that thread. Errors come only from the port.
+Result<ThreadId> assign_thread(const ThreadInput& msg, ThreadIndex& index,
+                               const SubjectPolicy& policy = {});
+
+// A ThreadInput from a parsed message and its canonical participants.
+[[nodiscard]] ThreadInput make_input(const ParsedMessage& m, std::string message_id,
+                                     std::vector<std::string> participants);
+
+} // namespace crm::thread
