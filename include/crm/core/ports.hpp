@@ -3,12 +3,14 @@
 // Every call may fail with a store error (scope Fatal or Message); the core passes it up.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "crm/core/ids.hpp"
+#include "crm/core/message.hpp"
 #include "crm/core/result.hpp"
 
 namespace crm {
@@ -39,6 +41,99 @@ class ThreadIndex {
     virtual Result<void> merge_threads(ThreadId into, ThreadId from) = 0;
     // Records that `keys` belong to `thread` (keys already there are left alone).
     virtual Result<void> add_keys(ThreadId thread, std::span<const std::string> keys) = 0;
+};
+
+} // namespace crm
+
+namespace crm {
+
+// What the CRM knows about one canonical address.
+struct AddressFacts {
+    std::optional<ContactId> contact;
+    std::optional<CompanyId> company; // the contact's company, else the domain's company
+    std::optional<UserId> user;       // a team member
+};
+
+struct DealRecord {
+    DealId id = 0;
+    std::string name;
+    std::optional<CompanyId> company;
+    std::vector<ContactId> contacts;
+    std::optional<UserId> owner;
+    std::int64_t updated_at = 0;
+};
+
+struct ThreadLink {
+    DealId deal = 0;
+    bool manual = false;
+};
+
+struct ParticipantRow {
+    std::string role;    // from, sender, reply-to, to, cc, bcc
+    std::string address; // canonical, "" if unusable
+    std::string written; // as in the header
+    std::string name;
+    AddressFacts facts;
+};
+
+// A message ready to be stored (the parsed content is borrowed for the call).
+struct NewMessage {
+    const ParsedMessage* parsed = nullptr;
+    std::string_view raw;
+    std::string raw_sha256; // SHA-256 of raw
+    std::string message_id;
+    bool synthetic_id = false;
+    ThreadId thread = 0;
+    std::string base_subject;
+    bool subject_reply = false;
+    std::vector<ParticipantRow> participants;
+    std::string from_address; // canonical
+    bool unread = true;
+    bool outgoing = false;
+    std::int64_t received_at = 0;
+    int parser_version = 1;
+};
+
+// Where a copy of a message lives.
+struct LocationRef {
+    std::optional<AccountId> account;
+    std::optional<std::int64_t> mailbox;
+    std::optional<std::int64_t> uid_validity;
+    std::optional<std::int64_t> uid;
+    std::optional<std::int64_t> gm_msgid;
+    std::string flags;
+    std::string source; // imported file origin
+    std::optional<UserId> owner;
+};
+
+struct Placement {
+    std::optional<DealId> deal; // nullopt: unsorted queue
+    std::string reason;
+    double score = 0;
+    std::vector<DealId> suggestions;
+    bool keep_existing = false;
+};
+
+// Storage of messages and CRM lookups for the ingest use case.
+class MailStore {
+  public:
+    virtual ~MailStore() = default;
+    virtual Result<std::optional<MessageRowId>> find_message(std::string_view message_id,
+                                                             std::string_view content_hash) = 0;
+    // false when that location was already recorded.
+    virtual Result<bool> add_location(MessageRowId message, const LocationRef& where,
+                                      std::int64_t now) = 0;
+    virtual Result<AddressFacts> lookup_address(std::string_view canonical) = 0;
+    virtual Result<MessageRowId> insert_message(const NewMessage& msg) = 0;
+    virtual Result<std::optional<ThreadLink>> thread_link(ThreadId thread) = 0;
+    // Deals of replies we sent whose Message-IDs are among `ids` (the verified deal token).
+    virtual Result<std::vector<DealId>> deals_of_our_message_ids(std::span<const std::string> ids) = 0;
+    virtual Result<std::vector<DealRecord>> open_deals(std::span<const ContactId> contacts,
+                                                       std::span<const CompanyId> companies) = 0;
+    // Every company domain (for lookalike detection), canonical.
+    virtual Result<std::vector<std::string>> company_domains() = 0;
+    virtual Result<void> place(ThreadId thread, MessageRowId message, const Placement& p,
+                               std::int64_t now) = 0;
 };
 
 } // namespace crm

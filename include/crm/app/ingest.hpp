@@ -1,0 +1,78 @@
+#pragma once
+// The ingest use case: parsed message -> canonical message, participants matched to the CRM,
+// thread, deal or unsorted queue. Works only through the MailStore and ThreadIndex ports.
+// Not thread-safe: one Ingestor per writer. Parsing (mime::parse) is pure and may run on other
+// threads before ingest().
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crm/core/ids.hpp"
+#include "crm/core/message.hpp"
+#include "crm/core/ports.hpp"
+#include "crm/core/result.hpp"
+#include "crm/match/address.hpp"
+#include "crm/match/sort.hpp"
+#include "crm/thread/threader.hpp"
+
+namespace crm::app {
+
+inline constexpr int kParserVersion = 1;
+
+struct IngestOptions {
+    match::AddressPolicy addresses;
+    match::SortPolicy sorting;
+    thread::SubjectPolicy subjects;
+};
+
+struct IngestSource {
+    std::string_view raw;
+    LocationRef where;          // where this copy lives
+    bool seen = false;          // \Seen on the server / S in the Maildir name
+    std::optional<UserId> owner; // the mailbox owner
+};
+
+enum class IngestKind { New, NewLocation, Duplicate };
+
+struct IngestOutcome {
+    IngestKind kind = IngestKind::New;
+    MessageRowId message = 0;
+    ThreadId thread = 0;
+    std::optional<DealId> deal;
+    std::string reason;
+    std::size_t warnings = 0;
+    bool unparsable = false;
+};
+
+class Ingestor {
+  public:
+    Ingestor(MailStore& store, ThreadIndex& index, IngestOptions options = {});
+
+    // Stores `parsed` (made from src.raw by mime::parse). A message already stored (same
+    // Message-ID and content) only gains the location. Errors come from the store.
+    Result<IngestOutcome> ingest(const IngestSource& src, const ParsedMessage& parsed,
+                                 std::int64_t now);
+
+    // Forget cached CRM facts (company domains) after the CRM records changed.
+    void invalidate_cache() { domains_loaded_ = false; }
+
+  private:
+    MailStore& store_;
+    ThreadIndex& index_;
+    IngestOptions opt_;
+    bool domains_loaded_ = false;
+    std::vector<std::string> domains_;
+};
+
+// The identity of a message: its Message-ID, or for a message without one a synthetic id
+// "crm-sha256-<hash of From, To, Date, Subject and the body hash>", stable across mailboxes.
+struct Identity {
+    std::string message_id;
+    bool synthetic = false;
+};
+[[nodiscard]] Identity identity_of(const ParsedMessage& m);
+
+} // namespace crm::app

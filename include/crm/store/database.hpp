@@ -1,0 +1,89 @@
+#pragma once
+// The SQLite database: connection with WAL, foreign keys and busy timeout; forward-only,
+// checksummed migrations embedded in the binary (schema/NNNN_name.sql); RAII transactions.
+// A Database is used from one thread at a time.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crm/core/result.hpp"
+
+namespace crm::store {
+
+struct Migration {
+    int version = 0;
+    std::string name;
+    std::string checksum; // SHA-256 of the file, computed at build time
+    std::string sql;
+};
+
+// The migrations this binary knows, ascending.
+[[nodiscard]] const std::vector<Migration>& known_migrations();
+[[nodiscard]] int schema_version(); // highest known version (kSchemaVersion)
+
+struct AppliedMigration {
+    int version = 0;
+    std::string name;
+    std::string checksum;
+    std::int64_t applied_at = 0;
+};
+
+struct SchemaStatus {
+    int database_version = 0; // highest applied
+    int binary_version = 0;   // highest known
+    std::vector<AppliedMigration> applied;
+    std::vector<int> pending;
+    std::vector<std::string> problems; // checksum mismatches, unknown versions
+    std::string journal_mode;
+};
+
+struct OpenOptions {
+    bool create = true;
+    int busy_timeout_ms = 5000;
+};
+
+class Database {
+  public:
+    // Opens (and creates) the database file and sets the pragmas. Errors: "db.open".
+    static Result<std::unique_ptr<Database>> open(const std::string& path, OpenOptions opts = {});
+    ~Database();
+    Database(const Database&) = delete;
+    Database& operator=(const Database&) = delete;
+
+    // Applies every pending migration, each in its own transaction, recording it in
+    // schema_migrations. Refuses a database newer than this binary ("db.too_new") or one whose
+    // applied files differ from ours ("db.checksum"). Returns the versions applied.
+    Result<std::vector<int>> migrate();
+    Result<SchemaStatus> status();
+    // Ok when the schema is exactly what this binary expects (after migrate()).
+    Result<void> require_current();
+
+    const std::string& path() const;
+
+    // RAII transaction: rolls back unless commit() succeeded. BEGIN IMMEDIATE, so writers
+    // queue on the busy timeout instead of failing on upgrade.
+    class Transaction {
+      public:
+        explicit Transaction(Database& db);
+        ~Transaction();
+        Transaction(const Transaction&) = delete;
+        Transaction& operator=(const Transaction&) = delete;
+        Result<void> commit();
+
+      private:
+        Database& db_;
+        bool done_ = false;
+    };
+
+    struct Impl;
+    Impl& impl() { return *impl_; }
+
+  private:
+    explicit Database(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace crm::store

@@ -1,0 +1,123 @@
+#pragma once
+// SQLite repositories: implements the core's ThreadIndex and MailStore ports, the CRM record
+// import and the read queries of crm-mailctl. All SQL of the project lives in this module.
+// Borrows the Database; one thread at a time.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crm/core/crm_records.hpp"
+#include "crm/core/ids.hpp"
+#include "crm/core/ports.hpp"
+#include "crm/core/result.hpp"
+#include "crm/store/database.hpp"
+
+namespace crm::store {
+using crm::CompanyRecord;
+using crm::ContactRecord;
+using crm::DealInput;
+using crm::UserRecord;
+
+struct ThreadSummary {
+    ThreadId id = 0;
+    std::string subject;
+    std::int64_t message_count = 0;
+    std::int64_t unread_count = 0;
+    std::optional<std::int64_t> first_date, last_date;
+    std::optional<DealId> deal;
+    std::string deal_name;
+    bool manual = false;
+    std::string reason; // link reason, or unsorted reason
+    std::vector<DealId> suggestions;
+    std::vector<std::string> participants; // distinct from-addresses, first seen first
+};
+
+struct MessageView {
+    MessageRowId id = 0;
+    std::string message_id;
+    std::optional<std::int64_t> date;
+    std::string from_name, from_address, subject, text_body, html_body;
+    std::vector<std::string> to, cc; // "Name <addr>" as written
+    bool unread = false;
+    bool outgoing = false;
+    bool unparsable = false;
+    std::string sort_reason;
+    std::vector<std::string> warnings;
+    struct Att {
+        std::string filename, content_type, sha256;
+        std::int64_t size = 0;
+        bool is_inline = false;
+    };
+    std::vector<Att> attachments;
+};
+
+struct DealSummary {
+    DealId id = 0;
+    std::string name, stage, status;
+    std::int64_t threads = 0, messages = 0, unread = 0;
+};
+
+struct Counts {
+    std::int64_t messages = 0, threads = 0, linked_threads = 0, unsorted_threads = 0;
+};
+
+class Store final : public ThreadIndex, public MailStore {
+  public:
+    explicit Store(Database& db) : db_(db) {}
+
+    // ThreadIndex
+    Result<std::vector<ThreadId>> threads_for_keys(std::span<const std::string> keys) override;
+    Result<std::vector<SubjectCandidate>> subject_candidates(std::string_view base_subject,
+                                                             std::int64_t from,
+                                                             std::int64_t to) override;
+    Result<ThreadId> create_thread() override;
+    Result<void> merge_threads(ThreadId into, ThreadId from) override;
+    Result<void> add_keys(ThreadId thread, std::span<const std::string> keys) override;
+
+    // MailStore
+    Result<std::optional<MessageRowId>> find_message(std::string_view message_id,
+                                                     std::string_view content_hash) override;
+    Result<bool> add_location(MessageRowId message, const LocationRef& where,
+                              std::int64_t now) override;
+    Result<AddressFacts> lookup_address(std::string_view canonical) override;
+    Result<MessageRowId> insert_message(const NewMessage& msg) override;
+    Result<std::optional<ThreadLink>> thread_link(ThreadId thread) override;
+    Result<std::vector<DealId>> deals_of_our_message_ids(std::span<const std::string> ids) override;
+    Result<std::vector<DealRecord>> open_deals(std::span<const ContactId> contacts,
+                                               std::span<const CompanyId> companies) override;
+    Result<std::vector<std::string>> company_domains() override;
+    Result<void> place(ThreadId thread, MessageRowId message, const Placement& p,
+                       std::int64_t now) override;
+
+    // CRM records (upserts keyed by id; the id given is kept).
+    Result<void> upsert_user(const UserRecord& u, std::int64_t now);
+    Result<void> upsert_company(const CompanyRecord& c, std::int64_t now);
+    Result<void> upsert_contact(const ContactRecord& c, std::int64_t now);
+    Result<void> upsert_deal(const DealInput& d, std::int64_t now);
+
+    // Queries.
+    enum class ThreadFilter { All, Deal, Unsorted };
+    Result<std::vector<ThreadSummary>> list_threads(ThreadFilter f, DealId deal = 0);
+    Result<std::optional<ThreadSummary>> thread(ThreadId id);
+    Result<std::vector<MessageView>> thread_messages(ThreadId id);
+    Result<std::vector<DealSummary>> deals();
+    Result<bool> deal_exists(DealId id);
+    // Manual link: never overwritten by the sorter. Errors: "thread.not_found", "deal.not_found".
+    Result<void> link_thread(ThreadId thread, DealId deal, std::optional<UserId> by,
+                             std::int64_t now);
+    // Removes the link and puts the thread in the unsorted queue ("unlinked by hand").
+    Result<void> unlink_thread(ThreadId thread, std::int64_t now);
+    Result<Counts> counts();
+
+    // `export threads`: per thread its Message-IDs sorted, space separated; lines byte-sorted.
+    Result<std::vector<std::string>> export_threads();
+    // `export deal-links`: "<message-id>\t<deal id|unsorted>\t<reason>", sorted.
+    Result<std::vector<std::string>> export_deal_links();
+
+  private:
+    Database& db_;
+};
+
+} // namespace crm::store

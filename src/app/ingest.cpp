@@ -1,0 +1,188 @@
+#include "crm/app/ingest.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "crm/mime/parse.hpp"
+
+namespace crm::app {
+
+namespace {
+
+struct RoleList {
+    const char* role;
+    const std::vector<Address> ParsedMessage::*list;
+};
+constexpr RoleList kRoles[] = {
+    {"from", &ParsedMessage::from},         {"sender", &ParsedMessage::sender},
+    {"reply-to", &ParsedMessage::reply_to}, {"to", &ParsedMessage::to},
+    {"cc", &ParsedMessage::cc},             {"bcc", &ParsedMessage::bcc},
+};
+
+template <class T> void push_unique(std::vector<T>& v, const T& x) {
+    if (std::find(v.begin(), v.end(), x) == v.end())
+        v.push_back(x);
+}
+
+} // namespace
+
+Identity identity_of(const ParsedMessage& m) {
+    if (!m.message_id.empty())
+        return {m.message_id, false};
+    std::string basis;
+    for (const char* h : {"From", "To", "Date", "Subject"}) {
+        if (const auto* v = find_header(m, h))
+            basis += *v;
+        basis += '\n';
+    }
+    basis += m.content_hash;
+    return {"crm-sha256-" + mime::sha256_hex(basis), true};
+}
+
+Ingestor::Ingestor(MailStore& store, ThreadIndex& index, IngestOptions options)
+    : store_(store), index_(index), opt_(std::move(options)) {}
+
+Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMessage& m,
+                                       std::int64_t now) {
+    IngestOutcome out;
+    out.warnings = m.warnings.size();
+    out.unparsable = m.unparsable;
+    const Identity id = identity_of(m);
+
+    // One canonical message per Message-ID and content: another copy only adds a location.
+    auto existing = store_.find_message(id.message_id, m.content_hash);
+    if (!existing)
+        return std::unexpected(existing.error());
+    if (*existing) {
+        auto added = store_.add_location(**existing, src.where, now);
+        if (!added)
+            return std::unexpected(added.error());
+        out.kind = *added ? IngestKind::NewLocation : IngestKind::Duplicate;
+        out.message = **existing;
+        return out;
+    }
+
+    // Participants, canonical and matched. Never by display name.
+    NewMessage n;
+    n.parsed = &m;
+    n.raw = src.raw;
+    n.raw_sha256 = mime::sha256_hex(src.raw);
+    n.message_id = id.message_id;
+    n.synthetic_id = id.synthetic;
+    n.received_at = now;
+    n.parser_version = kParserVersion;
+    std::vector<std::string> thread_participants;
+    for (const auto& r : kRoles) {
+        for (const auto& a : m.*(r.list)) {
+            ParticipantRow p;
+            p.role = r.role;
+            p.written = a.address;
+            p.name = a.name;
+            if (auto c = match::canonical_address(a.address, opt_.addresses)) {
+                p.address = *c;
+                auto facts = store_.lookup_address(*c);
+                if (!facts)
+                    return std::unexpected(facts.error());
+                p.facts = *facts;
+                if (std::string_view(r.role) != "bcc" && std::string_view(r.role) != "sender")
+                    push_unique(thread_participants, *c);
+            }
+            n.participants.push_back(std::move(p));
+        }
+    }
+    const ParticipantRow* from = nullptr;
+    for (const auto& p : n.participants)
+        if (p.role == "from") {
+            from = &p;
+            break;
+        }
+    if (from) {
+        n.from_address = from->address;
+        n.outgoing = from->facts.user.has_value();
+    }
+    // Our own mail is read by definition.
+    n.unread = !src.seen && !n.outgoing;
+
+    // Thread.
+    auto tin = thread::make_input(m, id.message_id, thread_participants);
+    if (tin.date == 0)
+        tin.date = now;
+    n.base_subject = thread::base_subject(m.subject);
+    n.subject_reply = thread::is_reply_subject(m.subject) && !tin.has_reference_headers;
+    auto tid = thread::assign_thread(tin, index_, opt_.subjects);
+    if (!tid)
+        return std::unexpected(tid.error());
+    n.thread = *tid;
+    auto row = store_.insert_message(n);
+    if (!row)
+        return std::unexpected(row.error());
+    auto loc = store_.add_location(*row, src.where, now);
+    if (!loc)
+        return std::unexpected(loc.error());
+
+    // Deal sorting.
+    match::SortInput in;
+    if (auto link = store_.thread_link(*tid); !link)
+        return std::unexpected(link.error());
+    else if (*link)
+        in.thread_link = match::ExistingLink{(*link)->deal, (*link)->manual};
+    std::vector<std::string> refs = m.references;
+    refs.insert(refs.end(), m.in_reply_to.begin(), m.in_reply_to.end());
+    auto tokens = store_.deals_of_our_message_ids(refs);
+    if (!tokens)
+        return std::unexpected(tokens.error());
+    in.token_deals = *tokens;
+    std::vector<ContactId> contacts;
+    std::vector<CompanyId> companies;
+    for (const auto& p : n.participants) {
+        if (p.role == "bcc" || p.role == "sender" || p.address.empty())
+            continue;
+        match::Participant mp;
+        mp.role = p.role;
+        mp.address = p.address;
+        mp.name = p.name;
+        mp.contact = p.facts.contact;
+        mp.company = p.facts.company;
+        mp.user = p.facts.user;
+        if (!mp.user) {
+            if (mp.contact)
+                push_unique(contacts, *mp.contact);
+            if (mp.company)
+                push_unique(companies, *mp.company);
+        }
+        in.participants.push_back(std::move(mp));
+    }
+    auto deals = store_.open_deals(contacts, companies);
+    if (!deals)
+        return std::unexpected(deals.error());
+    for (const auto& d : *deals)
+        in.open_deals.push_back({d.id, d.name, d.company, d.contacts, d.owner, d.updated_at});
+    in.subject = m.subject;
+    in.mailbox_owner = src.owner;
+    in.is_bulk = m.is_bulk;
+    in.now = m.date.value_or(now);
+    if (!m.from.empty() && !n.outgoing) {
+        if (!domains_loaded_) {
+            auto doms = store_.company_domains();
+            if (!doms)
+                return std::unexpected(doms.error());
+            domains_ = std::move(*doms);
+            domains_loaded_ = true;
+        }
+        in.suspicious_sender = match::suspicious_sender(m.from.front(), m, domains_);
+    }
+    auto decision = match::decide(in, opt_.sorting);
+    Placement pl{decision.deal, decision.reason, decision.score, decision.suggestions,
+                 decision.keep_existing};
+    if (auto r = store_.place(*tid, *row, pl, now); !r)
+        return std::unexpected(r.error());
+
+    out.kind = IngestKind::New;
+    out.message = *row;
+    out.thread = *tid;
+    out.deal = decision.deal;
+    out.reason = decision.reason;
+    return out;
+}
+
+} // namespace crm::app

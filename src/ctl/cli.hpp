@@ -1,0 +1,34 @@
+#pragma once
+// A small argument parser for crm-mailctl: subcommands, --flag VALUE / --flag=VALUE, repeated
+// flags, positionals, --help. Usage errors exit 2.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace crm::ctl {
+
+struct UsageError {
+    std::string message;
+};
+
+class Args {
+  public:
+    // `value_flags`: flags that take a value; `bool_flags`: switches.
+    Args(std::vector<std::string> argv, const std::vector<std::string>& value_flags,
+         const std::vector<std::string>& bool_flags);
+    [[nodiscard]] bool has(const std::string& flag) const { return flags_.contains(flag); }
+    [[nodiscard]] std::optional<std::string> value(const std::string& flag) const;
+    [[nodiscard]] std::vector<std::string> values(const std::string& flag) const;
+    [[nodiscard]] const std::vector<std::string>& positionals() const { return pos_; }
+
+  private:
+    std::map<std::string, std::vector<std::string>> flags_;
+    std::vector<std::string> pos_;
+};
+
+// Parses a positive id or throws UsageError naming the argument.
+long long parse_id(const std::string& what, const std::string& text);
+
+} // namespace crm::ctl

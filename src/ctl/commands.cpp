@@ -1,0 +1,497 @@
+#include "commands.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "crm/app/csv.hpp"
+
+namespace crm::ctl {
+
+namespace json = boost::json;
+
+namespace {
+
+std::int64_t now_s() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string fmt_date(std::optional<std::int64_t> t) {
+    if (!t)
+        return "-";
+    std::time_t tt = static_cast<std::time_t>(*t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+    return buf;
+}
+
+void expect_args(const std::vector<std::string>& pos, std::size_t n, const char* what) {
+    if (pos.size() != n)
+        throw UsageError{fmt::format("expected {}", what)};
+}
+
+int cmd_db_migrate(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {});
+    expect_args(a.positionals(), 0, "no arguments");
+    if (!ctx.open(false))
+        return kRuntime;
+    auto applied = ctx.db->migrate();
+    if (!applied)
+        return print_error(applied.error());
+    if (applied->empty())
+        fmt::print("{}: schema is up to date (version {})\n", ctx.db_path, store::schema_version());
+    for (int v : *applied)
+        fmt::print("{}: applied migration {:04}\n", ctx.db_path, v);
+    return kOk;
+}
+
+int cmd_db_status(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {"--json"});
+    expect_args(a.positionals(), 0, "no arguments");
+    if (!ctx.open(false))
+        return kRuntime;
+    auto st = ctx.db->status();
+    if (!st)
+        return print_error(st.error());
+    if (a.has("--json")) {
+        json::object o;
+        o["database"] = ctx.db_path;
+        o["database_version"] = st->database_version;
+        o["binary_version"] = st->binary_version;
+        o["journal_mode"] = st->journal_mode;
+        json::array pend;
+        for (int v : st->pending)
+            pend.push_back(v);
+        o["pending"] = pend;
+        json::array probs;
+        for (const auto& p : st->problems)
+            probs.push_back(json::string(p));
+        o["problems"] = probs;
+        fmt::print("{}\n", json::serialize(o));
+    } else {
+        fmt::print("database:        {}\njournal mode:    {}\nschema version:  {} (binary knows "
+                   "{})\n",
+                   ctx.db_path, st->journal_mode, st->database_version, st->binary_version);
+        for (const auto& m : st->applied)
+            fmt::print("  applied {:04}_{}  {}  sha256:{}\n", m.version, m.name,
+                       fmt_date(m.applied_at), m.checksum.substr(0, 12));
+        for (int v : st->pending)
+            fmt::print("  pending {:04}\n", v);
+        for (const auto& p : st->problems)
+            fmt::print("  PROBLEM: {}\n", p);
+    }
+    return st->problems.empty() ? kOk : kRuntime;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+template <class T, class Parse, class Store>
+int import_records(Context& ctx, const std::string& kind, const std::string& file, Parse parse,
+                   Store store_row) {
+    auto text = read_file(file);
+    if (!text) {
+        fmt::print(stderr, "crm-mailctl: cannot read {}: {}\n", file, std::strerror(errno));
+        return kRuntime;
+    }
+    auto parsed = parse(*text);
+    if (!parsed) {
+        fmt::print(stderr, "crm-mailctl: {}: {}\n", file, parsed.error().detail);
+        return kRuntime;
+    }
+    if (!ctx.open())
+        return kRuntime;
+    std::size_t ok = 0;
+    std::vector<app::CsvProblem> problems = parsed->problems;
+    {
+        store::Database::Transaction tx(*ctx.db);
+        std::int64_t now = now_s();
+        // Rows are checked one by one so a bad row is reported and the good ones kept.
+        for (std::size_t i = 0; i < parsed->rows.size(); ++i) {
+            auto r = store_row(*ctx.store, parsed->rows[i], now);
+            if (r)
+                ++ok;
+            else
+                problems.push_back({0, fmt::format("id {}: {}", parsed->rows[i].id,
+                                                   r.error().detail)});
+        }
+        if (auto c = tx.commit(); !c)
+            return print_error(c.error());
+    }
+    for (const auto& p : problems) {
+        if (p.line)
+            fmt::print(stderr, "{}:{}: {}\n", file, p.line, p.what);
+        else
+            fmt::print(stderr, "{}: {}\n", file, p.what);
+    }
+    fmt::print("imported {} {} from {}; {} row(s) rejected\n", ok, kind, file, problems.size());
+    return problems.empty() ? kOk : kRuntime;
+}
+
+int cmd_crm_import(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {});
+    expect_args(a.positionals(), 2, "KIND FILE.csv (KIND: users, companies, contacts or deals)");
+    const auto& kind = a.positionals()[0];
+    const auto& file = a.positionals()[1];
+    if (kind == "users")
+        return import_records<UserRecord>(
+            ctx, kind, file, [](std::string_view t) { return app::users_from_csv(t); },
+            [](store::Store& s, const UserRecord& r, std::int64_t n) { return s.upsert_user(r, n); });
+    if (kind == "companies")
+        return import_records<CompanyRecord>(
+            ctx, kind, file, [](std::string_view t) { return app::companies_from_csv(t); },
+            [](store::Store& s, const CompanyRecord& r, std::int64_t n) {
+                return s.upsert_company(r, n);
+            });
+    if (kind == "contacts")
+        return import_records<ContactRecord>(
+            ctx, kind, file, [](std::string_view t) { return app::contacts_from_csv(t); },
+            [](store::Store& s, const ContactRecord& r, std::int64_t n) {
+                return s.upsert_contact(r, n);
+            });
+    if (kind == "deals")
+        return import_records<DealInput>(
+            ctx, kind, file, [](std::string_view t) { return app::deals_from_csv(t); },
+            [](store::Store& s, const DealInput& r, std::int64_t n) { return s.upsert_deal(r, n); });
+    throw UsageError{"KIND must be users, companies, contacts or deals, not '" + kind + "'"};
+}
+
+json::object thread_json(const store::ThreadSummary& t) {
+    json::object o;
+    o["id"] = t.id;
+    o["subject"] = t.subject;
+    o["messages"] = t.message_count;
+    o["unread"] = t.unread_count;
+    o["first_date"] = t.first_date ? json::value(*t.first_date) : json::value(nullptr);
+    o["last_date"] = t.last_date ? json::value(*t.last_date) : json::value(nullptr);
+    o["deal_id"] = t.deal ? json::value(*t.deal) : json::value(nullptr);
+    o["deal_name"] = t.deal_name;
+    o["manual"] = t.manual;
+    o["reason"] = t.reason;
+    json::array s;
+    for (auto d : t.suggestions)
+        s.push_back(d);
+    o["suggested_deals"] = s;
+    json::array p;
+    for (const auto& x : t.participants)
+        p.push_back(json::string(x));
+    o["participants"] = p;
+    return o;
+}
+
+int cmd_threads_list(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {"--deal"}, {"--unsorted", "--json"});
+    expect_args(a.positionals(), 0, "no positional arguments");
+    if (a.has("--deal") && a.has("--unsorted"))
+        throw UsageError{"--deal and --unsorted exclude each other"};
+    auto filter = store::Store::ThreadFilter::All;
+    DealId deal = 0;
+    if (auto d = a.value("--deal")) {
+        deal = parse_id("--deal", *d);
+        filter = store::Store::ThreadFilter::Deal;
+    } else if (a.has("--unsorted")) {
+        filter = store::Store::ThreadFilter::Unsorted;
+    }
+    if (!ctx.open())
+        return kRuntime;
+    if (filter == store::Store::ThreadFilter::Deal) {
+        auto ex = ctx.store->deal_exists(deal);
+        if (!ex)
+            return print_error(ex.error());
+        if (!*ex) {
+            fmt::print(stderr, "crm-mailctl: deal {} does not exist\n", deal);
+            return kRuntime;
+        }
+    }
+    auto threads = ctx.store->list_threads(filter, deal);
+    if (!threads)
+        return print_error(threads.error());
+    if (a.has("--json")) {
+        json::array arr;
+        for (const auto& t : *threads)
+            arr.push_back(thread_json(t));
+        fmt::print("{}\n", json::serialize(arr));
+        return kOk;
+    }
+    fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<22}  {}\n", "THREAD", "LAST", "MSGS", "NEW",
+               "DEAL", "SUBJECT");
+    for (const auto& t : *threads) {
+        std::string where = t.deal ? fmt::format("{} {}", *t.deal, t.deal_name)
+                                   : fmt::format("unsorted: {}", t.reason);
+        if (where.size() > 22)
+            where = where.substr(0, 21) + "~";
+        fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<22}  {}\n", t.id, fmt_date(t.last_date),
+                   t.message_count, t.unread_count, where, t.subject);
+    }
+    fmt::print("{} thread(s)\n", threads->size());
+    return kOk;
+}
+
+int cmd_thread_show(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {"--json"});
+    expect_args(a.positionals(), 1, "THREAD id");
+    ThreadId id = parse_id("THREAD", a.positionals()[0]);
+    if (!ctx.open())
+        return kRuntime;
+    auto t = ctx.store->thread(id);
+    if (!t)
+        return print_error(t.error());
+    if (!*t) {
+        fmt::print(stderr, "crm-mailctl: thread {} does not exist\n", id);
+        return kRuntime;
+    }
+    auto msgs = ctx.store->thread_messages(id);
+    if (!msgs)
+        return print_error(msgs.error());
+    if (a.has("--json")) {
+        auto o = thread_json(**t);
+        json::array arr;
+        for (const auto& m : *msgs) {
+            json::object x;
+            x["id"] = m.id;
+            x["message_id"] = m.message_id;
+            x["date"] = m.date ? json::value(*m.date) : json::value(nullptr);
+            x["from_name"] = m.from_name;
+            x["from_address"] = m.from_address;
+            json::array to, cc;
+            for (const auto& s : m.to)
+                to.push_back(json::string(s));
+            for (const auto& s : m.cc)
+                cc.push_back(json::string(s));
+            x["to"] = to;
+            x["cc"] = cc;
+            x["subject"] = m.subject;
+            x["text"] = m.text_body;
+            x["has_html"] = !m.html_body.empty();
+            x["unread"] = m.unread;
+            x["outgoing"] = m.outgoing;
+            x["unparsable"] = m.unparsable;
+            x["sort_reason"] = m.sort_reason;
+            json::array w;
+            for (const auto& s : m.warnings)
+                w.push_back(json::string(s));
+            x["warnings"] = w;
+            json::array att;
+            for (const auto& at : m.attachments) {
+                json::object ao;
+                ao["filename"] = at.filename;
+                ao["content_type"] = at.content_type;
+                ao["size"] = at.size;
+                ao["sha256"] = at.sha256;
+                ao["inline"] = at.is_inline;
+                att.push_back(ao);
+            }
+            x["attachments"] = att;
+            arr.push_back(x);
+        }
+        o["messages_list"] = arr;
+        fmt::print("{}\n", json::serialize(o));
+        return kOk;
+    }
+    const auto& th = **t;
+    fmt::print("Thread {}: {}\n", th.id, th.subject);
+    if (th.deal)
+        fmt::print("Deal:   {} {} ({}{})\n", *th.deal, th.deal_name, th.manual ? "manual, " : "",
+                   th.reason);
+    else
+        fmt::print("Deal:   unsorted ({}){}\n", th.reason,
+                   th.suggestions.empty()
+                       ? std::string()
+                       : fmt::format("; suggested: {}", fmt::join(th.suggestions, ", ")));
+    for (const auto& m : *msgs) {
+        fmt::print("\n--- {} {}{} <{}>{}\n", fmt_date(m.date), m.from_name.empty() ? "" : m.from_name,
+                   m.from_name.empty() ? "" : " ", m.from_address, m.unread ? "  [unread]" : "");
+        if (!m.to.empty())
+            fmt::print("To: {}\n", fmt::join(m.to, ", "));
+        if (!m.cc.empty())
+            fmt::print("Cc: {}\n", fmt::join(m.cc, ", "));
+        fmt::print("Subject: {}\nMessage-ID: <{}>\n", m.subject, m.message_id);
+        for (const auto& at : m.attachments)
+            fmt::print("Attachment: {} ({}, {} bytes)\n", at.filename.empty() ? "(unnamed)" : at.filename,
+                       at.content_type, at.size);
+        fmt::print("\n{}\n", m.text_body);
+    }
+    return kOk;
+}
+
+int cmd_thread_link(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {});
+    expect_args(a.positionals(), 2, "THREAD DEAL");
+    ThreadId t = parse_id("THREAD", a.positionals()[0]);
+    DealId d = parse_id("DEAL", a.positionals()[1]);
+    if (!ctx.open())
+        return kRuntime;
+    store::Database::Transaction tx(*ctx.db);
+    if (auto r = ctx.store->link_thread(t, d, std::nullopt, now_s()); !r)
+        return print_error(r.error());
+    if (auto c = tx.commit(); !c)
+        return print_error(c.error());
+    fmt::print("thread {} linked to deal {} (manual)\n", t, d);
+    return kOk;
+}
+
+int cmd_thread_unlink(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {});
+    expect_args(a.positionals(), 1, "THREAD");
+    ThreadId t = parse_id("THREAD", a.positionals()[0]);
+    if (!ctx.open())
+        return kRuntime;
+    store::Database::Transaction tx(*ctx.db);
+    if (auto r = ctx.store->unlink_thread(t, now_s()); !r)
+        return print_error(r.error());
+    if (auto c = tx.commit(); !c)
+        return print_error(c.error());
+    fmt::print("thread {} unlinked; it is in the unsorted queue\n", t);
+    return kOk;
+}
+
+int print_lines(const Result<std::vector<std::string>>& lines) {
+    if (!lines)
+        return print_error(lines.error());
+    std::string out;
+    for (const auto& l : *lines) {
+        out += l;
+        out += '\n';
+    }
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return kOk;
+}
+
+int cmd_export_threads(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {});
+    expect_args(a.positionals(), 0, "no arguments");
+    if (!ctx.open())
+        return kRuntime;
+    return print_lines(ctx.store->export_threads());
+}
+
+int cmd_export_deal_links(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {});
+    expect_args(a.positionals(), 0, "no arguments");
+    if (!ctx.open())
+        return kRuntime;
+    return print_lines(ctx.store->export_deal_links());
+}
+
+int cmd_deals_list(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {"--json"});
+    expect_args(a.positionals(), 0, "no arguments");
+    if (!ctx.open())
+        return kRuntime;
+    auto deals = ctx.store->deals();
+    if (!deals)
+        return print_error(deals.error());
+    if (a.has("--json")) {
+        json::array arr;
+        for (const auto& d : *deals) {
+            json::object o;
+            o["id"] = d.id;
+            o["name"] = d.name;
+            o["stage"] = d.stage;
+            o["status"] = d.status;
+            o["threads"] = d.threads;
+            o["messages"] = d.messages;
+            o["unread"] = d.unread;
+            arr.push_back(o);
+        }
+        fmt::print("{}\n", json::serialize(arr));
+        return kOk;
+    }
+    fmt::print("{:>5}  {:<32} {:<12} {:<6} {:>7} {:>8} {:>6}\n", "DEAL", "NAME", "STAGE", "STATUS",
+               "THREADS", "MESSAGES", "UNREAD");
+    for (const auto& d : *deals)
+        fmt::print("{:>5}  {:<32} {:<12} {:<6} {:>7} {:>8} {:>6}\n", d.id, d.name, d.stage,
+                   d.status, d.threads, d.messages, d.unread);
+    return kOk;
+}
+
+} // namespace
+
+int print_error(const Error& e) {
+    fmt::print(stderr, "crm-mailctl: {} ({})\n", e.detail, e.code);
+    return kRuntime;
+}
+
+bool Context::open(bool migrate) {
+    if (db)
+        return true;
+    auto d = store::Database::open(db_path);
+    if (!d) {
+        print_error(d.error());
+        return false;
+    }
+    db = std::move(*d);
+    if (migrate) {
+        // Commands that use the data bring the schema up to date first (forward-only,
+        // each migration in its own transaction); a newer database is refused.
+        if (auto m = db->migrate(); !m) {
+            print_error(m.error());
+            return false;
+        }
+    }
+    store = std::make_unique<store::Store>(*db);
+    return true;
+}
+
+const std::vector<Command>& commands() {
+    static const std::vector<Command> all = {
+        {{"db", "migrate"}, "", "Apply pending schema migrations (forward-only, checksummed).",
+         cmd_db_migrate},
+        {{"db", "status"}, "[--json]",
+         "Show the schema version, applied and pending migrations and any checksum problem.",
+         cmd_db_status},
+        {{"crm", "import"}, "users|companies|contacts|deals FILE.csv",
+         "Import CRM records from CSV with a header row (columns in any order).\n"
+         "  users:     id,name,email,role            role: salesperson or admin\n"
+         "  companies: id,name,domains               domains separated by spaces\n"
+         "  contacts:  id,name,emails,company_id     emails separated by spaces\n"
+         "  deals:     id,name,company_id,contact_ids,owner_id,stage,status,value,currency\n"
+         "The id in the file is kept. A bad row is reported with its line number and the\n"
+         "others are imported; the exit code is then 1.",
+         cmd_crm_import},
+        {{"import"}, "[--owner USER_ID] PATH...",
+         "Import mail: Maildir folders (recursively, cur/ and new/), mbox files (also .gz)\n"
+         "and single .eml files. --owner names the CRM user the mailbox belongs to (tells\n"
+         "our own outgoing mail apart and counts in deal scoring). Importing the same mail\n"
+         "twice adds nothing. Prints a summary; exit code 1 if any file had errors.",
+         cmd_import},
+        {{"threads", "list"}, "[--deal ID | --unsorted] [--json]",
+         "List conversations, newest first, with their deal or unsorted reason.",
+         cmd_threads_list},
+        {{"thread", "show"}, "THREAD [--json]", "Show a conversation's messages in order.",
+         cmd_thread_show},
+        {{"thread", "link"}, "THREAD DEAL",
+         "Link a conversation to a deal by hand (the sorter never overrides it).",
+         cmd_thread_link},
+        {{"thread", "unlink"}, "THREAD",
+         "Remove a conversation's deal link; it goes to the unsorted queue.", cmd_thread_unlink},
+        {{"deals", "list"}, "[--json]", "List deals with thread, message and unread counts.",
+         cmd_deals_list},
+        {{"export", "threads"}, "",
+         "One line per thread: its Message-IDs sorted, space separated; lines in byte order.",
+         cmd_export_threads},
+        {{"export", "deal-links"}, "",
+         "One line per message: Message-ID TAB deal id or 'unsorted' TAB reason.",
+         cmd_export_deal_links},
+    };
+    return all;
+}
+
+} // namespace crm::ctl

@@ -1,0 +1,39 @@
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crm/store/database.hpp"
+#include "crm/store/store.hpp"
+
+namespace crm::ctl {
+
+// Exit codes: 0 ok, 1 runtime error, 2 usage error.
+inline constexpr int kOk = 0;
+inline constexpr int kRuntime = 1;
+inline constexpr int kUsage = 2;
+
+struct Context {
+    std::string db_path;
+    std::unique_ptr<store::Database> db;
+    std::unique_ptr<store::Store> store;
+    // Opens the database and applies pending migrations; prints the error and returns false.
+    bool open(bool migrate = true);
+};
+
+int print_error(const Error& e);
+
+using Handler = int (*)(Context&, const std::vector<std::string>&);
+
+struct Command {
+    std::vector<std::string> words; // e.g. {"thread", "show"}
+    std::string usage;              // arguments after the words
+    std::string help;
+    Handler run;
+};
+
+const std::vector<Command>& commands();
+
+int cmd_import(Context& ctx, const std::vector<std::string>& args);
+
+} // namespace crm::ctl

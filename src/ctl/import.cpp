@@ -1,0 +1,211 @@
+// crm-mailctl import: local mail stores -> parse (on a worker thread) -> ingest (this thread),
+// in batches of one transaction each, so memory stays bounded and a crash loses at most the
+// batch in flight (which a rerun re-imports: ingest is idempotent).
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "crm/app/ingest.hpp"
+#include "crm/mailfile/reader.hpp"
+#include "crm/mime/parse.hpp"
+
+namespace crm::ctl {
+
+namespace {
+
+constexpr std::size_t kBatchMessages = 512;
+constexpr std::size_t kBatchBytes = 24u << 20;
+
+struct Item {
+    mailfile::RawMessage raw;
+    ParsedMessage parsed;
+};
+
+struct Summary {
+    std::size_t read = 0, fresh = 0, new_locations = 0, duplicates = 0, linked = 0,
+                unsorted = 0, warnings = 0, unparsable = 0;
+    std::vector<std::string> errors;
+    std::map<std::string, std::size_t> reasons;
+};
+
+class Progress {
+  public:
+    explicit Progress(std::uint64_t total) : total_(total), tty_(isatty(STDERR_FILENO) != 0) {
+        start_ = std::chrono::steady_clock::now();
+    }
+    void update(std::uint64_t bytes, std::size_t messages, bool force = false) {
+        if (!tty_)
+            return;
+        auto now = std::chrono::steady_clock::now();
+        if (!force && now - last_ < std::chrono::milliseconds(100))
+            return;
+        last_ = now;
+        double secs = std::chrono::duration<double>(now - start_).count();
+        double frac = total_ ? std::min(1.0, static_cast<double>(bytes) / static_cast<double>(total_)) : 0;
+        int width = 30;
+        int fill = static_cast<int>(frac * width);
+        std::string bar(static_cast<std::size_t>(fill), '#');
+        bar.resize(static_cast<std::size_t>(width), '.');
+        double rate = secs > 0 ? static_cast<double>(messages) / secs : 0;
+        std::string eta = "";
+        if (frac > 0.01 && frac < 1)
+            eta = fmt::format(" ETA {:.0f}s", secs / frac - secs);
+        fmt::print(stderr, "\r[{}] {:3.0f}%  {} messages  {:.0f}/s{}   ", bar, frac * 100, messages,
+                   rate, eta);
+    }
+    void done() {
+        if (tty_)
+            fmt::print(stderr, "\n");
+    }
+
+  private:
+    std::uint64_t total_;
+    bool tty_;
+    std::chrono::steady_clock::time_point start_, last_;
+};
+
+std::int64_t now_s() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// Reads up to one batch; false when the walk is over and nothing was read.
+bool read_batch(mailfile::Walker& w, std::vector<Item>& out, Summary& s) {
+    out.clear();
+    std::size_t bytes = 0;
+    while (out.size() < kBatchMessages && bytes < kBatchBytes) {
+        Item it;
+        auto more = w.next(it.raw);
+        if (!more) {
+            s.errors.push_back(more.error().detail);
+            break;
+        }
+        if (!*more)
+            break;
+        bytes += it.raw.bytes.size();
+        out.push_back(std::move(it));
+    }
+    return !out.empty();
+}
+
+void parse_batch(std::vector<Item>& batch) {
+    for (auto& it : batch)
+        it.parsed = mime::parse(it.raw.bytes);
+}
+
+} // namespace
+
+int cmd_import(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {"--owner"}, {});
+    if (a.positionals().empty())
+        throw UsageError{"expected at least one PATH"};
+    std::optional<UserId> owner;
+    if (auto o = a.value("--owner"))
+        owner = parse_id("--owner", *o);
+    if (!ctx.open())
+        return kRuntime;
+    mime::init();
+
+    std::vector<std::filesystem::path> roots(a.positionals().begin(), a.positionals().end());
+    mailfile::Walker walker(roots);
+    app::Ingestor ingestor(*ctx.store, *ctx.store);
+    Summary s;
+    Progress progress(walker.total_bytes_hint());
+    auto t0 = std::chrono::steady_clock::now();
+
+    std::vector<Item> current, next;
+    bool have = read_batch(walker, current, s);
+    if (have)
+        parse_batch(current);
+    while (have) {
+        // Parse the next batch on a worker while this thread writes the current one.
+        bool have_next = read_batch(walker, next, s);
+        std::future<void> parsing;
+        if (have_next)
+            parsing = std::async(std::launch::async, [&next] { parse_batch(next); });
+
+        auto fail_batch = [&](const Error& e) {
+            if (parsing.valid())
+                parsing.wait();
+            progress.done();
+            return print_error(e);
+        };
+        store::Database::Transaction tx(*ctx.db);
+        std::int64_t now = now_s();
+        for (auto& it : current) {
+            ++s.read;
+            app::IngestSource src;
+            src.raw = it.raw.bytes;
+            src.where.source = it.raw.origin;
+            src.where.owner = owner;
+            src.seen = it.raw.seen;
+            src.owner = owner;
+            auto r = ingestor.ingest(src, it.parsed, now);
+            if (!r) {
+                if (r.error().scope == ErrorScope::Message) {
+                    s.errors.push_back(it.raw.origin + ": " + r.error().detail);
+                    continue;
+                }
+                return fail_batch(r.error());
+            }
+            switch (r->kind) {
+            case app::IngestKind::New:
+                ++s.fresh;
+                s.warnings += r->warnings;
+                s.unparsable += r->unparsable ? 1 : 0;
+                if (r->deal)
+                    ++s.linked;
+                else
+                    ++s.unsorted;
+                ++s.reasons[r->reason];
+                break;
+            case app::IngestKind::NewLocation: ++s.new_locations; break;
+            case app::IngestKind::Duplicate: ++s.duplicates; break;
+            }
+        }
+        if (auto c = tx.commit(); !c)
+            return fail_batch(c.error());
+        progress.update(walker.bytes_read(), s.read);
+        if (parsing.valid())
+            parsing.get();
+        std::swap(current, next);
+        have = have_next;
+    }
+    progress.update(walker.bytes_read(), s.read, true);
+    progress.done();
+    for (const auto& e : walker.errors())
+        s.errors.push_back(e);
+
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    auto counts = ctx.store->counts();
+    fmt::print("read {} messages in {:.1f}s ({:.0f}/s): {} new, {} duplicates ({} new locations)\n",
+               s.read, secs, secs > 0 ? static_cast<double>(s.read) / secs : 0.0, s.fresh,
+               s.duplicates + s.new_locations, s.new_locations);
+    fmt::print("new messages: {} linked to deals, {} unsorted; {} parse warnings, {} unparsable\n",
+               s.linked, s.unsorted, s.warnings, s.unparsable);
+    if (counts)
+        fmt::print("database: {} messages in {} threads, {} threads linked to deals, {} unsorted\n",
+                   counts->messages, counts->threads, counts->linked_threads,
+                   counts->unsorted_threads);
+    if (!s.reasons.empty()) {
+        fmt::print("sorting reasons:\n");
+        for (const auto& [reason, n] : s.reasons)
+            fmt::print("  {:>6}  {}\n", n, reason);
+    }
+    if (!s.errors.empty()) {
+        fmt::print("{} error(s):\n", s.errors.size());
+        for (const auto& e : s.errors)
+            fmt::print("  {}\n", e);
+        return kRuntime;
+    }
+    return kOk;
+}
+
+} // namespace crm::ctl

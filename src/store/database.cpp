@@ -1,0 +1,201 @@
+#include "crm/store/database.hpp"
+
+#include <chrono>
+#include <map>
+
+#include "impl.hpp"
+
+namespace crm::store {
+
+namespace {
+
+std::int64_t unix_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void ensure_migrations_table(SQLite::Database& db) {
+    db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,"
+            " applied_at INTEGER NOT NULL)");
+}
+
+std::vector<AppliedMigration> read_applied(SQLite::Database& db) {
+    std::vector<AppliedMigration> out;
+    SQLite::Statement q(db, "SELECT version, name, checksum, applied_at FROM schema_migrations "
+                            "ORDER BY version");
+    while (q.executeStep())
+        out.push_back({q.getColumn(0).getInt(), q.getColumn(1).getString(),
+                       q.getColumn(2).getString(), q.getColumn(3).getInt64()});
+    return out;
+}
+
+} // namespace
+
+int schema_version() {
+    const auto& all = known_migrations();
+    return all.empty() ? 0 : all.back().version;
+}
+
+Database::Database(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Database::~Database() = default;
+
+const std::string& Database::path() const { return impl_->path; }
+
+Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenOptions opts) {
+    try {
+        int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
+        if (opts.create)
+            flags |= SQLite::OPEN_CREATE;
+        auto impl = std::make_unique<Impl>(path, flags);
+        impl->db.setBusyTimeout(opts.busy_timeout_ms);
+        impl->db.exec("PRAGMA foreign_keys = ON");
+        // WAL: readers (the CRM application, the HTTP API) never block the syncing writer.
+        SQLite::Statement wal(impl->db, "PRAGMA journal_mode = WAL");
+        wal.executeStep();
+        impl->db.exec("PRAGMA synchronous = NORMAL");
+        return std::unique_ptr<Database>(new Database(std::move(impl)));
+    } catch (const std::exception& e) {
+        return fail("db.open", "cannot open database " + path + ": " + e.what(), ErrorScope::Fatal,
+                    Retry::NeedsConfig);
+    }
+}
+
+Result<SchemaStatus> Database::status() {
+    try {
+        auto& db = impl_->db;
+        SchemaStatus s;
+        s.binary_version = schema_version();
+        {
+            SQLite::Statement jm(db, "PRAGMA journal_mode");
+            if (jm.executeStep())
+                s.journal_mode = jm.getColumn(0).getString();
+        }
+        if (db.tableExists("schema_migrations"))
+            s.applied = read_applied(db);
+        std::map<int, const Migration*> known;
+        for (const auto& m : known_migrations())
+            known[m.version] = &m;
+        for (const auto& a : s.applied) {
+            s.database_version = std::max(s.database_version, a.version);
+            auto it = known.find(a.version);
+            if (it == known.end())
+                s.problems.push_back(fmt::format(
+                    "migration {} ({}) is applied but unknown to this binary (database is newer)",
+                    a.version, a.name));
+            else if (it->second->checksum != a.checksum)
+                s.problems.push_back(fmt::format(
+                    "migration {} ({}) was applied with checksum {} but this binary has {}",
+                    a.version, a.name, a.checksum, it->second->checksum));
+        }
+        for (const auto& [v, m] : known) {
+            bool applied = false;
+            for (const auto& a : s.applied)
+                applied = applied || a.version == v;
+            if (!applied)
+                s.pending.push_back(v);
+        }
+        return s;
+    } catch (const std::exception& e) {
+        return std::unexpected(sql_error("reading schema status of " + impl_->path, e));
+    }
+}
+
+Result<std::vector<int>> Database::migrate() {
+    auto st = status();
+    if (!st)
+        return std::unexpected(st.error());
+    if (st->database_version > st->binary_version)
+        return fail("db.too_new",
+                    fmt::format("database {} has schema version {}, this binary knows up to {}; "
+                                "upgrade crm-mail",
+                                impl_->path, st->database_version, st->binary_version),
+                    ErrorScope::Fatal, Retry::NeedsConfig);
+    if (!st->problems.empty())
+        return fail("db.checksum", impl_->path + ": " + st->problems.front(), ErrorScope::Fatal,
+                    Retry::NeedsConfig);
+    std::vector<int> applied;
+    try {
+        auto& db = impl_->db;
+        ensure_migrations_table(db);
+        for (const auto& m : known_migrations()) {
+            bool pending = false;
+            for (int v : st->pending)
+                pending = pending || v == m.version;
+            if (!pending)
+                continue;
+            SQLite::Transaction tx(db, SQLite::TransactionBehavior::IMMEDIATE);
+            // Another process may have applied it while we waited for the write lock.
+            SQLite::Statement again(db, "SELECT 1 FROM schema_migrations WHERE version = ?");
+            again.bind(1, m.version);
+            if (again.executeStep())
+                continue;
+            try {
+                db.exec(m.sql);
+            } catch (const std::exception& e) {
+                return fail("db.migrate",
+                            fmt::format("migration {:04}_{} failed: {}", m.version, m.name,
+                                        e.what()),
+                            ErrorScope::Fatal, Retry::Never);
+            }
+            SQLite::Statement rec(db, "INSERT INTO schema_migrations (version, name, checksum, "
+                                      "applied_at) VALUES (?, ?, ?, ?)");
+            rec.bind(1, m.version);
+            rec.bind(2, m.name);
+            rec.bind(3, m.checksum);
+            rec.bind(4, unix_now());
+            rec.exec();
+            tx.commit();
+            applied.push_back(m.version);
+        }
+    } catch (const std::exception& e) {
+        return std::unexpected(sql_error("migrating " + impl_->path, e));
+    }
+    return applied;
+}
+
+Result<void> Database::require_current() {
+    auto st = status();
+    if (!st)
+        return std::unexpected(st.error());
+    if (st->database_version > st->binary_version)
+        return fail("db.too_new",
+                    fmt::format("database {} has schema version {}, this binary knows up to {}",
+                                impl_->path, st->database_version, st->binary_version),
+                    ErrorScope::Fatal, Retry::NeedsConfig);
+    if (!st->problems.empty())
+        return fail("db.checksum", impl_->path + ": " + st->problems.front(), ErrorScope::Fatal,
+                    Retry::NeedsConfig);
+    if (!st->pending.empty())
+        return fail("db.outdated",
+                    fmt::format("database {} is at schema version {}, run `crm-mailctl db migrate`",
+                                impl_->path, st->database_version),
+                    ErrorScope::Fatal, Retry::NeedsConfig);
+    return {};
+}
+
+Database::Transaction::Transaction(Database& db) : db_(db) {
+    db_.impl_->db.exec("BEGIN IMMEDIATE");
+}
+
+Database::Transaction::~Transaction() {
+    if (!done_) {
+        try {
+            db_.impl_->db.exec("ROLLBACK");
+        } catch (...) { // NOLINT(bugprone-empty-catch): nothing to do in a destructor
+        }
+    }
+}
+
+Result<void> Database::Transaction::commit() {
+    try {
+        db_.impl_->db.exec("COMMIT");
+        done_ = true;
+        return {};
+    } catch (const std::exception& e) {
+        return std::unexpected(sql_error("commit", e));
+    }
+}
+
+} // namespace crm::store

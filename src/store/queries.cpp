@@ -1,0 +1,331 @@
+// Read queries and manual link changes for crm-mailctl (and later the HTTP API).
+#include <algorithm>
+#include <charconv>
+#include <map>
+
+#include "crm/store/store.hpp"
+#include "guard.hpp"
+
+namespace crm::store {
+
+namespace {
+
+std::optional<std::int64_t> opt_col(const SQLite::Column& c) {
+    if (c.isNull())
+        return std::nullopt;
+    return c.getInt64();
+}
+
+std::vector<DealId> parse_ids(const std::string& s) {
+    std::vector<DealId> out;
+    const char* p = s.data();
+    const char* end = p + s.size();
+    while (p < end) {
+        while (p < end && *p == ' ')
+            ++p;
+        DealId v = 0;
+        auto r = std::from_chars(p, end, v);
+        if (r.ec != std::errc())
+            break;
+        out.push_back(v);
+        p = r.ptr;
+    }
+    return out;
+}
+
+// Decodes the JSON string array written by store.cpp (only the escapes it writes).
+std::vector<std::string> parse_string_array(const std::string& s) {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < s.size()) {
+        if (s[i] != '"') {
+            ++i;
+            continue;
+        }
+        std::string cur;
+        ++i;
+        while (i < s.size() && s[i] != '"') {
+            if (s[i] == '\\' && i + 1 < s.size()) {
+                char e = s[++i];
+                if (e == 'n')
+                    cur += '\n';
+                else if (e == 'r')
+                    cur += '\r';
+                else if (e == 't')
+                    cur += '\t';
+                else if (e == 'u' && i + 4 < s.size()) {
+                    cur += static_cast<char>(std::stoi(s.substr(i + 1, 4), nullptr, 16));
+                    i += 4;
+                } else
+                    cur += e;
+            } else {
+                cur += s[i];
+            }
+            ++i;
+        }
+        ++i;
+        out.push_back(std::move(cur));
+    }
+    return out;
+}
+
+constexpr const char* kThreadSelect =
+    "SELECT t.id, t.subject, t.message_count, t.unread_count, t.first_date, t.last_date, "
+    "td.deal_id, coalesce(dl.name, ''), coalesce(td.manual, 0), "
+    "coalesce(td.reason, u.reason, ''), coalesce(u.suggestions, '') "
+    "FROM threads t LEFT JOIN thread_deals td ON td.thread_id = t.id "
+    "LEFT JOIN deals dl ON dl.id = td.deal_id LEFT JOIN unsorted u ON u.thread_id = t.id ";
+
+ThreadSummary read_thread(SQLite::Statement& q) {
+    ThreadSummary t;
+    t.id = q.getColumn(0).getInt64();
+    t.subject = q.getColumn(1).getString();
+    t.message_count = q.getColumn(2).getInt64();
+    t.unread_count = q.getColumn(3).getInt64();
+    t.first_date = opt_col(q.getColumn(4));
+    t.last_date = opt_col(q.getColumn(5));
+    t.deal = opt_col(q.getColumn(6));
+    t.deal_name = q.getColumn(7).getString();
+    t.manual = q.getColumn(8).getInt() != 0;
+    t.reason = q.getColumn(9).getString();
+    t.suggestions = parse_ids(q.getColumn(10).getString());
+    return t;
+}
+
+void add_participants(Database::Impl& d, ThreadSummary& t) {
+    auto& p = d.stmt("SELECT p.address FROM participants p JOIN messages m ON m.id = p.message_id "
+                     "WHERE m.thread_id = ? AND p.role = 'from' AND p.address != '' "
+                     "ORDER BY coalesce(m.date, m.received_at), m.id");
+    p.bind(1, t.id);
+    while (p.executeStep()) {
+        auto a = p.getColumn(0).getString();
+        if (std::find(t.participants.begin(), t.participants.end(), a) == t.participants.end())
+            t.participants.push_back(a);
+    }
+}
+
+} // namespace
+
+Result<std::vector<ThreadSummary>> Store::list_threads(ThreadFilter f, DealId deal) {
+    return guard("listing threads", [&]() -> Result<std::vector<ThreadSummary>> {
+        auto& d = db_.impl();
+        std::string sql = kThreadSelect;
+        if (f == ThreadFilter::Deal)
+            sql += "WHERE td.deal_id = ? ";
+        else if (f == ThreadFilter::Unsorted)
+            sql += "WHERE u.thread_id IS NOT NULL ";
+        sql += "ORDER BY t.last_date DESC, t.id DESC";
+        auto& q = d.stmt(sql);
+        if (f == ThreadFilter::Deal)
+            q.bind(1, deal);
+        std::vector<ThreadSummary> out;
+        while (q.executeStep())
+            out.push_back(read_thread(q));
+        for (auto& t : out)
+            add_participants(d, t);
+        return out;
+    });
+}
+
+Result<std::optional<ThreadSummary>> Store::thread(ThreadId id) {
+    return guard("reading a thread", [&]() -> Result<std::optional<ThreadSummary>> {
+        auto& d = db_.impl();
+        auto& q = d.stmt(std::string(kThreadSelect) + "WHERE t.id = ?");
+        q.bind(1, id);
+        if (!q.executeStep())
+            return std::nullopt;
+        auto t = read_thread(q);
+        add_participants(d, t);
+        return t;
+    });
+}
+
+Result<std::vector<MessageView>> Store::thread_messages(ThreadId id) {
+    return guard("reading thread messages", [&]() -> Result<std::vector<MessageView>> {
+        auto& d = db_.impl();
+        auto& q = d.stmt("SELECT id, message_id, date, from_name, from_address, subject, "
+                         "text_body, html_body, unread, direction, unparsable, sort_reason, "
+                         "warnings_json FROM messages WHERE thread_id = ? "
+                         "ORDER BY coalesce(date, received_at), id");
+        q.bind(1, id);
+        std::vector<MessageView> out;
+        while (q.executeStep()) {
+            MessageView m;
+            m.id = q.getColumn(0).getInt64();
+            m.message_id = q.getColumn(1).getString();
+            m.date = opt_col(q.getColumn(2));
+            m.from_name = q.getColumn(3).getString();
+            m.from_address = q.getColumn(4).getString();
+            m.subject = q.getColumn(5).getString();
+            m.text_body = q.getColumn(6).getString();
+            m.html_body = q.getColumn(7).getString();
+            m.unread = q.getColumn(8).getInt() != 0;
+            m.outgoing = q.getColumn(9).getString() == "out";
+            m.unparsable = q.getColumn(10).getInt() != 0;
+            m.sort_reason = q.getColumn(11).getString();
+            m.warnings = parse_string_array(q.getColumn(12).getString());
+            out.push_back(std::move(m));
+        }
+        auto& p = d.stmt("SELECT role, written, display_name FROM participants WHERE message_id = ?"
+                         " AND role IN ('to', 'cc') ORDER BY role, position");
+        auto& a = d.stmt("SELECT filename, content_type, sha256, size, is_inline FROM attachments "
+                         "WHERE message_id = ? ORDER BY position");
+        for (auto& m : out) {
+            p.reset();
+            p.bind(1, m.id);
+            while (p.executeStep()) {
+                std::string name = p.getColumn(2).getString();
+                std::string w = p.getColumn(1).getString();
+                std::string shown = name.empty() ? w : name + " <" + w + ">";
+                (p.getColumn(0).getString() == "to" ? m.to : m.cc).push_back(shown);
+            }
+            a.reset();
+            a.bind(1, m.id);
+            while (a.executeStep())
+                m.attachments.push_back({a.getColumn(0).getString(), a.getColumn(1).getString(),
+                                         a.getColumn(2).getString(), a.getColumn(3).getInt64(),
+                                         a.getColumn(4).getInt() != 0});
+        }
+        return out;
+    });
+}
+
+Result<std::vector<DealSummary>> Store::deals() {
+    return guard("listing deals", [&]() -> Result<std::vector<DealSummary>> {
+        auto& q = db_.impl().stmt(
+            "SELECT d.id, d.name, d.stage, d.status, count(t.id), coalesce(sum(t.message_count), 0),"
+            " coalesce(sum(t.unread_count), 0) FROM deals d LEFT JOIN thread_deals td ON "
+            "td.deal_id = d.id LEFT JOIN threads t ON t.id = td.thread_id GROUP BY d.id ORDER BY d.id");
+        std::vector<DealSummary> out;
+        while (q.executeStep())
+            out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                           q.getColumn(2).getString(), q.getColumn(3).getString(),
+                           q.getColumn(4).getInt64(), q.getColumn(5).getInt64(),
+                           q.getColumn(6).getInt64()});
+        return out;
+    });
+}
+
+Result<bool> Store::deal_exists(DealId id) {
+    return guard("looking up a deal", [&]() -> Result<bool> {
+        auto& q = db_.impl().stmt("SELECT 1 FROM deals WHERE id = ?");
+        q.bind(1, id);
+        return q.executeStep();
+    });
+}
+
+Result<void> Store::link_thread(ThreadId thread, DealId deal, std::optional<UserId> by,
+                                std::int64_t now) {
+    return guard("linking a thread", [&]() -> Result<void> {
+        auto& d = db_.impl();
+        auto& t = d.stmt("SELECT 1 FROM threads WHERE id = ?");
+        t.bind(1, thread);
+        if (!t.executeStep())
+            return fail("thread.not_found", fmt::format("thread {} does not exist", thread));
+        auto& dq = d.stmt("SELECT 1 FROM deals WHERE id = ?");
+        dq.bind(1, deal);
+        if (!dq.executeStep())
+            return fail("deal.not_found", fmt::format("deal {} does not exist", deal));
+        auto& s = d.stmt("INSERT INTO thread_deals (thread_id, deal_id, manual, reason, score, "
+                         "linked_by, linked_at) VALUES (?, ?, 1, 'manual link', 0, ?, ?) "
+                         "ON CONFLICT (thread_id) DO UPDATE SET deal_id = excluded.deal_id, "
+                         "manual = 1, reason = excluded.reason, score = 0, linked_by = "
+                         "excluded.linked_by, linked_at = excluded.linked_at");
+        s.bind(1, thread);
+        s.bind(2, deal);
+        if (by)
+            s.bind(3, *by);
+        else
+            s.bind(3);
+        s.bind(4, now);
+        s.exec();
+        auto& del = d.stmt("DELETE FROM unsorted WHERE thread_id = ?");
+        del.bind(1, thread);
+        del.exec();
+        return {};
+    });
+}
+
+Result<void> Store::unlink_thread(ThreadId thread, std::int64_t now) {
+    return guard("unlinking a thread", [&]() -> Result<void> {
+        auto& d = db_.impl();
+        auto& t = d.stmt("SELECT 1 FROM threads WHERE id = ?");
+        t.bind(1, thread);
+        if (!t.executeStep())
+            return fail("thread.not_found", fmt::format("thread {} does not exist", thread));
+        auto& del = d.stmt("DELETE FROM thread_deals WHERE thread_id = ?");
+        del.bind(1, thread);
+        del.exec();
+        auto& u = d.stmt("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at) VALUES "
+                         "(?, 'unlinked by hand', '', ?) ON CONFLICT (thread_id) DO UPDATE SET "
+                         "reason = excluded.reason");
+        u.bind(1, thread);
+        u.bind(2, now);
+        u.exec();
+        return {};
+    });
+}
+
+Result<Counts> Store::counts() {
+    return guard("counting", [&]() -> Result<Counts> {
+        auto& q = db_.impl().stmt(
+            "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM threads), "
+            "(SELECT count(*) FROM thread_deals), (SELECT count(*) FROM unsorted)");
+        q.executeStep();
+        return Counts{q.getColumn(0).getInt64(), q.getColumn(1).getInt64(),
+                      q.getColumn(2).getInt64(), q.getColumn(3).getInt64()};
+    });
+}
+
+Result<std::vector<std::string>> Store::export_threads() {
+    return guard("exporting threads", [&]() -> Result<std::vector<std::string>> {
+        auto& q = db_.impl().stmt("SELECT DISTINCT thread_id, message_id FROM messages");
+        std::map<ThreadId, std::vector<std::string>> by_thread;
+        while (q.executeStep())
+            by_thread[q.getColumn(0).getInt64()].push_back(q.getColumn(1).getString());
+        std::vector<std::string> lines;
+        for (auto& [t, ids] : by_thread) {
+            std::sort(ids.begin(), ids.end());
+            ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+            std::string line;
+            for (const auto& id : ids) {
+                if (!line.empty())
+                    line += ' ';
+                line += id;
+            }
+            lines.push_back(std::move(line));
+        }
+        std::sort(lines.begin(), lines.end());
+        return lines;
+    });
+}
+
+Result<std::vector<std::string>> Store::export_deal_links() {
+    return guard("exporting deal links", [&]() -> Result<std::vector<std::string>> {
+        auto& q = db_.impl().stmt(
+            "SELECT m.message_id, td.deal_id, td.manual, m.sort_reason, coalesce(u.reason, '') "
+            "FROM messages m LEFT JOIN thread_deals td ON td.thread_id = m.thread_id "
+            "LEFT JOIN unsorted u ON u.thread_id = m.thread_id");
+        std::vector<std::string> lines;
+        while (q.executeStep()) {
+            std::string id = q.getColumn(0).getString();
+            std::string where, reason;
+            if (q.getColumn(1).isNull()) {
+                where = "unsorted";
+                reason = q.getColumn(3).getString();
+                if (reason.empty())
+                    reason = q.getColumn(4).getString();
+            } else {
+                where = std::to_string(q.getColumn(1).getInt64());
+                reason = q.getColumn(2).getInt() ? std::string("manual link")
+                                                 : q.getColumn(3).getString();
+            }
+            lines.push_back(id + '\t' + where + '\t' + reason);
+        }
+        std::sort(lines.begin(), lines.end());
+        lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+        return lines;
+    });
+}
+
+} // namespace crm::store

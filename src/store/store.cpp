@@ -1,0 +1,482 @@
+// ThreadIndex and MailStore over SQLite.
+#include "crm/store/store.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "guard.hpp"
+
+namespace crm::store {
+
+namespace {
+
+std::string json_escape(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    out += '"';
+    for (char c : s) {
+        auto u = static_cast<unsigned char>(c);
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+            if (u < 0x20)
+                out += fmt::format("\\u{:04x}", u);
+            else
+                out += c;
+        }
+    }
+    out += '"';
+    return out;
+}
+
+std::string json_string_array(const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i)
+            out += ',';
+        out += json_escape(v[i]);
+    }
+    return out + "]";
+}
+
+std::string headers_json(const ParsedMessage& m) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < m.headers.size(); ++i) {
+        if (i)
+            out += ',';
+        out += '[' + json_escape(m.headers[i].first) + ',' + json_escape(m.headers[i].second) + ']';
+    }
+    return out + "]";
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty())
+            out += ' ';
+        out += s;
+    }
+    return out;
+}
+
+void put_blob(Database::Impl& d, const std::string& sha, std::string_view bytes) {
+    auto& ins = d.stmt("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) "
+                       "ON CONFLICT (sha256) DO NOTHING");
+    ins.bind(1, sha);
+    ins.bind(2, static_cast<std::int64_t>(bytes.size()));
+    ins.bind(3, bytes.data(), static_cast<int>(bytes.size()));
+    ins.exec();
+}
+
+void bind_opt(SQLite::Statement& s, int i, const std::optional<std::int64_t>& v) {
+    if (v)
+        s.bind(i, *v);
+    else
+        s.bind(i);
+}
+
+std::optional<std::int64_t> opt_col(const SQLite::Column& c) {
+    if (c.isNull())
+        return std::nullopt;
+    return c.getInt64();
+}
+
+// Recomputes the cached counters of a thread from its messages.
+void refresh_thread(Database::Impl& d, ThreadId t, std::int64_t now) {
+    auto& s = d.stmt(
+        "UPDATE threads SET"
+        " message_count = (SELECT count(*) FROM messages WHERE thread_id = ?1),"
+        " unread_count = (SELECT count(*) FROM messages WHERE thread_id = ?1 AND unread),"
+        " first_date = (SELECT min(coalesce(date, received_at)) FROM messages WHERE thread_id = ?1),"
+        " last_date = (SELECT max(coalesce(date, received_at)) FROM messages WHERE thread_id = ?1),"
+        " subject = coalesce((SELECT subject FROM messages WHERE thread_id = ?1"
+        "   ORDER BY coalesce(date, received_at), id LIMIT 1), subject),"
+        " updated_at = ?2 WHERE id = ?1");
+    s.bind(1, t);
+    s.bind(2, now);
+    s.exec();
+}
+
+} // namespace
+
+// ---- ThreadIndex -------------------------------------------------------------------------
+
+Result<std::vector<ThreadId>> Store::threads_for_keys(std::span<const std::string> keys) {
+    return guard("looking up thread keys", [&]() -> Result<std::vector<ThreadId>> {
+        std::set<ThreadId> out;
+        auto& q = db_.impl().stmt("SELECT thread_id FROM thread_keys WHERE key = ?");
+        for (const auto& k : keys) {
+            q.reset();
+            q.bind(1, k);
+            if (q.executeStep())
+                out.insert(q.getColumn(0).getInt64());
+        }
+        return std::vector<ThreadId>(out.begin(), out.end());
+    });
+}
+
+Result<std::vector<SubjectCandidate>> Store::subject_candidates(std::string_view base_subject,
+                                                                std::int64_t from,
+                                                                std::int64_t to) {
+    return guard("looking up subject candidates", [&]() -> Result<std::vector<SubjectCandidate>> {
+        std::vector<SubjectCandidate> out;
+        auto& q = db_.impl().stmt(
+            "SELECT id, message_id, thread_id, coalesce(date, received_at), is_bulk, subject_reply"
+            " FROM messages WHERE base_subject = ? AND coalesce(date, received_at) BETWEEN ? AND ?"
+            " LIMIT 200");
+        q.bind(1, std::string(base_subject));
+        q.bind(2, from);
+        q.bind(3, to);
+        std::vector<MessageRowId> rows;
+        while (q.executeStep()) {
+            SubjectCandidate c;
+            rows.push_back(q.getColumn(0).getInt64());
+            c.message_id = q.getColumn(1).getString();
+            c.thread_id = q.getColumn(2).getInt64();
+            c.date = q.getColumn(3).getInt64();
+            c.is_bulk = q.getColumn(4).getInt() != 0;
+            c.subject_reply = q.getColumn(5).getInt() != 0;
+            out.push_back(std::move(c));
+        }
+        auto& p = db_.impl().stmt(
+            "SELECT DISTINCT address FROM participants WHERE message_id = ? AND address != ''");
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            p.reset();
+            p.bind(1, rows[i]);
+            while (p.executeStep())
+                out[i].participants.push_back(p.getColumn(0).getString());
+        }
+        return out;
+    });
+}
+
+Result<ThreadId> Store::create_thread() {
+    return guard("creating a thread", [&]() -> Result<ThreadId> {
+        auto& s = db_.impl().stmt(
+            "INSERT INTO threads (created_at, updated_at) VALUES (strftime('%s','now'), "
+            "strftime('%s','now'))");
+        s.exec();
+        return db_.impl().db.getLastInsertRowid();
+    });
+}
+
+Result<void> Store::merge_threads(ThreadId into, ThreadId from) {
+    if (into == from)
+        return {};
+    return guard("merging threads", [&]() -> Result<void> {
+        auto& d = db_.impl();
+        auto run = [&](const char* sql) {
+            auto& s = d.stmt(sql);
+            s.bind(1, into);
+            s.bind(2, from);
+            s.exec();
+        };
+        run("UPDATE thread_keys SET thread_id = ?1 WHERE thread_id = ?2");
+        run("UPDATE messages SET thread_id = ?1 WHERE thread_id = ?2");
+        run("UPDATE outbox SET thread_id = ?1 WHERE thread_id = ?2");
+        // Deal links: a manual link wins; else the surviving thread's link; else the other's.
+        run("INSERT INTO thread_deals (thread_id, deal_id, manual, reason, score, linked_by, "
+            "linked_at) SELECT ?1, deal_id, manual, reason, score, linked_by, linked_at "
+            "FROM thread_deals WHERE thread_id = ?2 "
+            "ON CONFLICT (thread_id) DO UPDATE SET deal_id = excluded.deal_id, manual = 1, "
+            "reason = excluded.reason, linked_by = excluded.linked_by, linked_at = "
+            "excluded.linked_at WHERE excluded.manual = 1 AND thread_deals.manual = 0");
+        run("DELETE FROM thread_deals WHERE thread_id = ?2 AND ?1 = ?1");
+        // The unsorted entry goes when the merged thread is linked.
+        run("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at) "
+            "SELECT ?1, reason, suggestions, queued_at FROM unsorted WHERE thread_id = ?2 "
+            "ON CONFLICT (thread_id) DO NOTHING");
+        run("DELETE FROM unsorted WHERE thread_id = ?2 AND ?1 = ?1");
+        run("DELETE FROM unsorted WHERE thread_id = ?1 AND EXISTS (SELECT 1 FROM thread_deals "
+            "WHERE thread_id = ?1) AND ?2 = ?2");
+        run("DELETE FROM threads WHERE id = ?2 AND ?1 = ?1");
+        refresh_thread(d, into, 0);
+        return {};
+    });
+}
+
+Result<void> Store::add_keys(ThreadId thread, std::span<const std::string> keys) {
+    return guard("recording thread keys", [&]() -> Result<void> {
+        auto& s = db_.impl().stmt(
+            "INSERT INTO thread_keys (key, thread_id) VALUES (?, ?) ON CONFLICT (key) DO NOTHING");
+        for (const auto& k : keys) {
+            s.reset();
+            s.bind(1, k);
+            s.bind(2, thread);
+            s.exec();
+        }
+        return {};
+    });
+}
+
+// ---- MailStore ---------------------------------------------------------------------------
+
+Result<std::optional<MessageRowId>> Store::find_message(std::string_view message_id,
+                                                        std::string_view content_hash) {
+    return guard("looking up a message", [&]() -> Result<std::optional<MessageRowId>> {
+        auto& q = db_.impl().stmt(
+            "SELECT id FROM messages WHERE message_id = ? AND content_hash = ?");
+        q.bind(1, std::string(message_id));
+        q.bind(2, std::string(content_hash));
+        if (q.executeStep())
+            return q.getColumn(0).getInt64();
+        return std::nullopt;
+    });
+}
+
+Result<bool> Store::add_location(MessageRowId message, const LocationRef& w, std::int64_t now) {
+    return guard("recording a location", [&]() -> Result<bool> {
+        auto& s = db_.impl().stmt(
+            "INSERT INTO locations (message_id, account_id, mailbox_id, uid_validity, uid, "
+            "gm_msgid, flags, source, owner_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT DO NOTHING");
+        s.bind(1, message);
+        bind_opt(s, 2, w.account);
+        bind_opt(s, 3, w.mailbox);
+        bind_opt(s, 4, w.uid_validity);
+        bind_opt(s, 5, w.uid);
+        bind_opt(s, 6, w.gm_msgid);
+        s.bind(7, w.flags);
+        if (w.source.empty())
+            s.bind(8);
+        else
+            s.bind(8, w.source);
+        bind_opt(s, 9, w.owner);
+        s.bind(10, now);
+        return s.exec() > 0;
+    });
+}
+
+Result<AddressFacts> Store::lookup_address(std::string_view canonical) {
+    return guard("looking up an address", [&]() -> Result<AddressFacts> {
+        AddressFacts f;
+        auto& d = db_.impl();
+        std::string addr(canonical);
+        auto& u = d.stmt("SELECT user_id FROM user_addresses WHERE address = ?");
+        u.bind(1, addr);
+        if (u.executeStep())
+            f.user = u.getColumn(0).getInt64();
+        auto& c = d.stmt("SELECT c.id, c.company_id FROM contact_addresses a JOIN contacts c "
+                         "ON c.id = a.contact_id WHERE a.address = ?");
+        c.bind(1, addr);
+        if (c.executeStep()) {
+            f.contact = c.getColumn(0).getInt64();
+            f.company = opt_col(c.getColumn(1));
+        }
+        if (!f.company) {
+            auto at = addr.rfind('@');
+            if (at != std::string::npos) {
+                auto& dq = d.stmt("SELECT company_id FROM company_domains WHERE domain = ?");
+                dq.bind(1, addr.substr(at + 1));
+                if (dq.executeStep())
+                    f.company = dq.getColumn(0).getInt64();
+            }
+        }
+        return f;
+    });
+}
+
+Result<MessageRowId> Store::insert_message(const NewMessage& n) {
+    return guard("storing message " + n.message_id, [&]() -> Result<MessageRowId> {
+        auto& d = db_.impl();
+        const ParsedMessage& m = *n.parsed;
+        put_blob(d, n.raw_sha256, n.raw);
+        auto& s = d.stmt(
+            "INSERT INTO messages (message_id, synthetic_id, content_hash, thread_id, subject, "
+            "base_subject, subject_reply, from_name, from_address, date, received_at, refs, "
+            "in_reply_to, headers_json, text_body, html_body, raw_sha256, raw_size, is_bulk, "
+            "list_id, direction, unread, unparsable, warnings_json, parser_version) VALUES "
+            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        s.bind(1, n.message_id);
+        s.bind(2, n.synthetic_id ? 1 : 0);
+        s.bind(3, m.content_hash);
+        s.bind(4, n.thread);
+        s.bind(5, m.subject);
+        s.bind(6, n.base_subject);
+        s.bind(7, n.subject_reply ? 1 : 0);
+        s.bind(8, m.from.empty() ? std::string() : m.from.front().name);
+        s.bind(9, n.from_address);
+        bind_opt(s, 10, m.date);
+        s.bind(11, n.received_at);
+        s.bind(12, join(m.references));
+        s.bind(13, join(m.in_reply_to));
+        s.bind(14, headers_json(m));
+        s.bind(15, m.text_body);
+        s.bind(16, m.html_body);
+        s.bind(17, n.raw_sha256);
+        s.bind(18, static_cast<std::int64_t>(n.raw.size()));
+        s.bind(19, m.is_bulk ? 1 : 0);
+        s.bind(20, m.list_id);
+        s.bind(21, n.outgoing ? "out" : "in");
+        s.bind(22, n.unread ? 1 : 0);
+        s.bind(23, m.unparsable ? 1 : 0);
+        s.bind(24, json_string_array(m.warnings));
+        s.bind(25, n.parser_version);
+        s.exec();
+        MessageRowId id = d.db.getLastInsertRowid();
+
+        auto& p = d.stmt("INSERT INTO participants (message_id, role, position, address, written, "
+                         "display_name, contact_id, company_id, user_id) VALUES "
+                         "(?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING");
+        std::map<std::string, int> positions;
+        for (const auto& r : n.participants) {
+            p.reset();
+            p.bind(1, id);
+            p.bind(2, r.role);
+            p.bind(3, positions[r.role]++);
+            p.bind(4, r.address);
+            p.bind(5, r.written);
+            p.bind(6, r.name);
+            bind_opt(p, 7, r.facts.contact);
+            bind_opt(p, 8, r.facts.company);
+            bind_opt(p, 9, r.facts.user);
+            p.exec();
+        }
+        auto& a = d.stmt("INSERT INTO attachments (message_id, position, filename, content_type, "
+                         "content_id, is_inline, size, sha256) VALUES (?,?,?,?,?,?,?,?)");
+        int pos = 0;
+        for (const auto& att : m.attachments) {
+            put_blob(d, att.sha256, att.content);
+            a.reset();
+            a.bind(1, id);
+            a.bind(2, pos++);
+            a.bind(3, att.filename);
+            a.bind(4, att.content_type);
+            a.bind(5, att.content_id);
+            a.bind(6, att.is_inline ? 1 : 0);
+            a.bind(7, static_cast<std::int64_t>(att.size));
+            a.bind(8, att.sha256);
+            a.exec();
+        }
+        refresh_thread(d, n.thread, n.received_at);
+        return id;
+    });
+}
+
+Result<std::optional<ThreadLink>> Store::thread_link(ThreadId thread) {
+    return guard("reading a thread link", [&]() -> Result<std::optional<ThreadLink>> {
+        auto& q = db_.impl().stmt("SELECT deal_id, manual FROM thread_deals WHERE thread_id = ?");
+        q.bind(1, thread);
+        if (q.executeStep())
+            return ThreadLink{q.getColumn(0).getInt64(), q.getColumn(1).getInt() != 0};
+        return std::nullopt;
+    });
+}
+
+Result<std::vector<DealId>> Store::deals_of_our_message_ids(std::span<const std::string> ids) {
+    return guard("looking up deal tokens", [&]() -> Result<std::vector<DealId>> {
+        std::vector<DealId> out;
+        auto& q = db_.impl().stmt(
+            "SELECT deal_id FROM outbox WHERE message_id = ? AND deal_id IS NOT NULL");
+        for (const auto& id : ids) {
+            q.reset();
+            q.bind(1, id);
+            if (q.executeStep())
+                out.push_back(q.getColumn(0).getInt64());
+        }
+        return out;
+    });
+}
+
+Result<std::vector<DealRecord>> Store::open_deals(std::span<const ContactId> contacts,
+                                                  std::span<const CompanyId> companies) {
+    return guard("looking up open deals", [&]() -> Result<std::vector<DealRecord>> {
+        auto& d = db_.impl();
+        std::set<DealId> ids;
+        auto& byc = d.stmt("SELECT dc.deal_id FROM deal_contacts dc JOIN deals x ON x.id = "
+                           "dc.deal_id WHERE dc.contact_id = ? AND x.status = 'open'");
+        for (auto c : contacts) {
+            byc.reset();
+            byc.bind(1, c);
+            while (byc.executeStep())
+                ids.insert(byc.getColumn(0).getInt64());
+        }
+        auto& byco = d.stmt("SELECT id FROM deals WHERE company_id = ? AND status = 'open'");
+        for (auto c : companies) {
+            byco.reset();
+            byco.bind(1, c);
+            while (byco.executeStep())
+                ids.insert(byco.getColumn(0).getInt64());
+        }
+        std::vector<DealRecord> out;
+        auto& q = d.stmt("SELECT id, name, company_id, owner_id, updated_at FROM deals WHERE id = ?");
+        auto& qc = d.stmt("SELECT contact_id FROM deal_contacts WHERE deal_id = ? ORDER BY contact_id");
+        for (auto id : ids) {
+            q.reset();
+            q.bind(1, id);
+            if (!q.executeStep())
+                continue;
+            DealRecord r;
+            r.id = id;
+            r.name = q.getColumn(1).getString();
+            r.company = opt_col(q.getColumn(2));
+            r.owner = opt_col(q.getColumn(3));
+            r.updated_at = q.getColumn(4).getInt64();
+            qc.reset();
+            qc.bind(1, id);
+            while (qc.executeStep())
+                r.contacts.push_back(qc.getColumn(0).getInt64());
+            out.push_back(std::move(r));
+        }
+        return out;
+    });
+}
+
+Result<std::vector<std::string>> Store::company_domains() {
+    return guard("reading company domains", [&]() -> Result<std::vector<std::string>> {
+        std::vector<std::string> out;
+        auto& q = db_.impl().stmt("SELECT domain FROM company_domains ORDER BY domain");
+        while (q.executeStep())
+            out.push_back(q.getColumn(0).getString());
+        return out;
+    });
+}
+
+Result<void> Store::place(ThreadId thread, MessageRowId message, const Placement& p,
+                          std::int64_t now) {
+    return guard("filing a thread", [&]() -> Result<void> {
+        auto& d = db_.impl();
+        auto& r = d.stmt("UPDATE messages SET sort_reason = ? WHERE id = ?");
+        r.bind(1, p.reason);
+        r.bind(2, message);
+        r.exec();
+        if (p.keep_existing)
+            return {};
+        if (p.deal) {
+            // Never overwrite a manual link (the sorter asked to keep it, but be sure).
+            auto& s = d.stmt(
+                "INSERT INTO thread_deals (thread_id, deal_id, manual, reason, score, linked_at) "
+                "VALUES (?, ?, 0, ?, ?, ?) ON CONFLICT (thread_id) DO UPDATE SET "
+                "deal_id = excluded.deal_id, reason = excluded.reason, score = excluded.score, "
+                "linked_at = excluded.linked_at WHERE thread_deals.manual = 0");
+            s.bind(1, thread);
+            s.bind(2, *p.deal);
+            s.bind(3, p.reason);
+            s.bind(4, p.score);
+            s.bind(5, now);
+            s.exec();
+            auto& del = d.stmt("DELETE FROM unsorted WHERE thread_id = ?");
+            del.bind(1, thread);
+            del.exec();
+        } else {
+            auto& s = d.stmt(
+                "INSERT INTO unsorted (thread_id, reason, suggestions, queued_at) "
+                "SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM thread_deals WHERE "
+                "thread_id = ?1) ON CONFLICT (thread_id) DO UPDATE SET reason = excluded.reason, "
+                "suggestions = excluded.suggestions");
+            s.bind(1, thread);
+            s.bind(2, p.reason);
+            s.bind(3, join_ids(p.suggestions));
+            s.bind(4, now);
+            s.exec();
+        }
+        return {};
+    });
+}
+
+} // namespace crm::store
