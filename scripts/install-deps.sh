@@ -20,6 +20,7 @@ test_pkgs=(
   notmuch                               # reference threader for corpus comparison and benchmark
   dovecot-imapd dovecot-lmtpd           # real IMAP server for integration tests
   openssl                               # throwaway test CA
+  python3                               # corpus comparison and benchmark scripts
 )
 
 need=()

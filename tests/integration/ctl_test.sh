@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# End-to-end tests of crm-mailctl on the bundled sample CRM and mailbox: exit codes, CSV errors,
+# idempotent import, deal sorting reasons, manual links, exports.
+set -u
+ctl=$1
+root=$2
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+db=$work/crm.db
+pass=0
+failn=0
+
+ok() { pass=$((pass + 1)); }
+bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+expect_code() { # expected_code description command...
+  local want=$1 what=$2; shift 2
+  "$@" >"$work/out" 2>"$work/err"
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok; else bad "$what: exit $got, want $want; stderr: $(cat "$work/err")"; fi
+}
+expect_grep() { # pattern file description
+  if grep -qE -- "$1" "$2"; then ok; else bad "$3: /$1/ not in $2: $(head -c 600 "$2")"; fi
+}
+expect_eq() { # got want description
+  if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', want '$2'"; fi
+}
+c() { "$ctl" --db "$db" "$@"; }
+
+# usage errors and help
+expect_code 2 "no command" "$ctl"
+expect_code 2 "unknown command" "$ctl" --db "$db" frobnicate
+expect_code 2 "bad id" "$ctl" --db "$db" thread show abc
+expect_grep "positive whole number" "$work/err" "bad id message"
+expect_code 2 "unknown option" "$ctl" --db "$db" threads list --bogus
+expect_code 2 "crm import kind" "$ctl" --db "$db" crm import widgets x.csv
+expect_code 0 "help" "$ctl" --help
+for cmd in "db migrate" "db status" "crm import" "import" "threads list" "thread show" \
+           "thread link" "thread unlink" "export threads" "export deal-links" "deals list"; do
+  # shellcheck disable=SC2086
+  expect_code 0 "$cmd --help" "$ctl" $cmd --help
+  expect_grep "^Usage: crm-mailctl" "$work/out" "$cmd --help text"
+done
+
+# database
+expect_code 0 "db migrate" c db migrate
+expect_grep "applied migration 0001" "$work/out" "first migrate"
+expect_code 0 "db migrate again" c db migrate
+expect_grep "up to date" "$work/out" "second migrate"
+expect_code 0 "db status" c db status
+expect_grep "journal mode: +wal" "$work/out" "WAL"
+expect_code 1 "unopenable database" "$ctl" --db /nonexistent/dir/x.db db status
+expect_grep "/nonexistent/dir/x.db" "$work/err" "db path in error"
+
+# CRM import, with a bad row reported by line number and the good rows kept
+for kind in users companies contacts deals; do
+  expect_code 0 "crm import $kind" c crm import "$kind" "$root/sample/crm/$kind.csv"
+done
+printf 'name,id,email,role,extra\n"Dana, Q.",7,dana@acme-sales.example,salesperson,x\nEve,8,not-an-address,admin,\nFay,9,fay@acme-sales.example,boss,\n' >"$work/u.csv"
+expect_code 1 "users with bad rows" c crm import users "$work/u.csv"
+expect_grep "u.csv:3: email: 'not-an-address'" "$work/err" "bad email line number"
+expect_grep "u.csv:4: role: 'boss'" "$work/err" "bad role line number"
+expect_grep "imported 1 users" "$work/out" "good row kept"
+printf 'id,name\n1,x\n' >"$work/c.csv"
+expect_code 1 "contacts missing column" c crm import contacts "$work/c.csv"
+expect_grep "missing column\(s\): emails" "$work/err" "missing column named"
+printf 'id,name,domains\n50,Freemail Inc,gmail.com\n' >"$work/co.csv"
+expect_code 1 "free-mail company domain" c crm import companies "$work/co.csv"
+expect_grep "free-mail" "$work/err" "free-mail refused"
+expect_code 1 "missing csv" c crm import users "$work/nope.csv"
+expect_grep "cannot read" "$work/err" "missing file named"
+
+# mail import: first time stores, second time adds nothing
+expect_code 0 "import sample" c import --owner 1 "$root/sample/mail/alice"
+expect_grep "read 10 messages" "$work/out" "all sample messages read"
+expect_grep "10 new" "$work/out" "all new"
+n1=$(c export threads | wc -l)
+expect_code 0 "import sample again" c import --owner 1 "$root/sample/mail/alice"
+expect_grep "0 new, 10 duplicates" "$work/out" "second import adds nothing"
+n2=$(c export threads | wc -l)
+expect_eq "$n2" "$n1" "thread count unchanged by re-import"
+expect_code 1 "import missing path" c import "$work/does-not-exist"
+expect_grep "does-not-exist" "$work/out" "missing path named"
+
+# sorting decisions and their reasons
+c export deal-links >"$work/links"
+expect_grep "^fleet-1@globex.example	1000	" "$work/links" "Globex mail on the fleet deal"
+expect_grep "^reply-1@acme-sales.example	1000	" "$work/links" "our reply in the same deal"
+expect_grep "^fleet-2@globex.example	1000	" "$work/links" "answer from second address in the deal"
+expect_grep "^tps-1@initech.example	1001	" "$work/links" "TPS mail scored onto TPS deal"
+expect_grep "^nl-2026-45@vendor-news.example	unsorted	bulk mail" "$work/links" "newsletter is bulk"
+expect_grep "^q-77@newprospect.example	unsorted	unknown sender" "$work/links" "unknown sender"
+expect_grep "^CAJane123@mail.gmail.com	1003	" "$work/links" "free-mail contact by address"
+expect_grep "^yeah-1@initech.example	unsorted	ambiguous: deals 1001, 1002" "$work/links" "ambiguous"
+expect_grep "^spoof-1@g1obex.example	unsorted	suspicious sender" "$work/links" "lookalike domain"
+expect_grep "^tps-2@initech.example	1001	" "$work/links" "subject-only reply joins the TPS thread"
+
+# the TPS follow-up has no References: the subject fallback put it in the first TPS thread
+c export threads >"$work/threads"
+expect_grep "^tps-1@initech.example tps-2@initech.example$" "$work/threads" "subject fallback thread"
+expect_grep "^fleet-1@globex.example fleet-2@globex-mail.example reply-1@acme-sales.example$" "$work/threads" "reference thread"
+
+# thread listing, JSON, manual link and unlink
+expect_code 0 "threads list unsorted" c threads list --unsorted --json
+expect_grep '"reason":"ambiguous: deals 1001, 1002"' "$work/out" "unsorted JSON has reason"
+expect_grep '"suggested_deals":\[100[12],100[12]\]' "$work/out" "suggestions listed"
+tid=$(c threads list --unsorted --json | grep -o '"id":[0-9]*,"subject":"Quick question"' | grep -o '[0-9]*' | head -1)
+[ -n "$tid" ] && ok || bad "found the ambiguous thread id"
+expect_code 0 "link by hand" c thread link "$tid" 1002
+c export deal-links >"$work/links"
+expect_grep "^yeah-1@initech.example	1002	manual link" "$work/links" "manual link exported"
+expect_code 0 "re-import keeps manual link" c import --owner 1 "$root/sample/mail/alice"
+c export deal-links >"$work/links"
+expect_grep "^yeah-1@initech.example	1002	manual link" "$work/links" "manual link survives"
+expect_code 0 "thread show" c thread show "$tid" --json
+expect_grep '"from_address":"bill.lumbergh@initech.example"' "$work/out" "thread show JSON"
+expect_code 0 "unlink" c thread unlink "$tid"
+c export deal-links >"$work/links"
+expect_grep "^yeah-1@initech.example	unsorted	" "$work/links" "unlinked goes back to unsorted"
+expect_code 1 "link missing deal" c thread link "$tid" 99999
+expect_grep "deal 99999 does not exist" "$work/err" "missing deal named"
+expect_code 1 "show missing thread" c thread show 99999
+expect_code 1 "list missing deal" c threads list --deal 99999
+
+# attachments and charsets decoded
+tps=$(c threads list --deal 1001 --json | grep -o '"id":[0-9]*' | head -1 | grep -o '[0-9]*')
+expect_code 0 "show TPS thread" c thread show "$tps" --json
+expect_grep '"filename":"Sitzplätze Q3.csv"' "$work/out" "RFC 2231 filename decoded"
+fl=$(c threads list --deal 1000 --json | grep -o '"id":[0-9]*' | head -1 | grep -o '[0-9]*')
+expect_code 0 "show fleet thread" c thread show "$fl"
+expect_grep "Rückfrage: gilt der Preis auch für Leasing" "$work/out" "latin-1 QP body as UTF-8"
+expect_grep "Subject: AW: Fleet renewal quote – Rückfrage" "$work/out" "encoded-word subject"
+
+# unread counts per deal: the two new Globex messages... the fleet thread has 1 unread (fleet-2)
+expect_code 0 "deals list" c deals list --json
+expect_grep '"id":1000,"name":"Globex fleet renewal","stage":"proposal","status":"open","threads":1,"messages":3,"unread":1' "$work/out" "deal unread count"
+
+# a newer database is refused
+sqlite3 "$db" "INSERT INTO schema_migrations VALUES (9999,'future','x',0)"
+expect_code 1 "newer database refused" c threads list
+expect_grep "schema version 9999" "$work/err" "too-new message"
+
+echo "$pass passed, $failn failed"
+[ "$failn" -eq 0 ]

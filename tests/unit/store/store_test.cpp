@@ -1,0 +1,294 @@
+#include <gtest/gtest.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include <filesystem>
+
+#include "crm/store/database.hpp"
+#include "crm/store/store.hpp"
+
+namespace crm::store {
+namespace {
+
+std::unique_ptr<Database> fresh() {
+    auto db = Database::open(":memory:");
+    EXPECT_TRUE(db.has_value());
+    auto m = (*db)->migrate();
+    EXPECT_TRUE(m.has_value()) << (m ? "" : m.error().to_string());
+    return std::move(*db);
+}
+
+std::filesystem::path temp_db(const char* name) {
+    auto p = std::filesystem::temp_directory_path() /
+             (std::string("crm_store_test_") + name + "_" + std::to_string(::getpid()) + ".db");
+    std::filesystem::remove(p);
+    std::filesystem::remove(p.string() + "-wal");
+    std::filesystem::remove(p.string() + "-shm");
+    return p;
+}
+
+TEST(Migrations, ApplyFromEmptyThenNothingPending) {
+    auto db = Database::open(":memory:");
+    ASSERT_TRUE(db);
+    auto st0 = (*db)->status();
+    ASSERT_TRUE(st0);
+    EXPECT_EQ(st0->database_version, 0);
+    EXPECT_EQ(st0->pending.size(), known_migrations().size());
+    auto applied = (*db)->migrate();
+    ASSERT_TRUE(applied);
+    EXPECT_EQ(applied->size(), known_migrations().size());
+    auto again = (*db)->migrate();
+    ASSERT_TRUE(again);
+    EXPECT_TRUE(again->empty());
+    EXPECT_TRUE((*db)->require_current());
+}
+
+TEST(Migrations, EveryEarlierVersionUpgradesToTheSameSchema) {
+    // Apply the first k migrations by hand, then migrate(): the schema must equal a fresh one.
+    auto schema_of = [](const std::string& path) {
+        SQLite::Database raw(path, SQLite::OPEN_READONLY);
+        SQLite::Statement q(raw, "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE "
+                                 "'sqlite_%' ORDER BY type, name");
+        std::string out;
+        while (q.executeStep())
+            out += q.getColumn(0).getString() + " " + q.getColumn(1).getString() + " " +
+                   (q.getColumn(2).isNull() ? "" : q.getColumn(2).getString()) + "\n";
+        return out;
+    };
+    auto ref_path = temp_db("ref");
+    {
+        auto ref = Database::open(ref_path.string());
+        ASSERT_TRUE(ref);
+        ASSERT_TRUE((*ref)->migrate());
+    }
+    const std::string expected = schema_of(ref_path.string());
+    ASSERT_NE(expected.find("table messages"), std::string::npos);
+    for (std::size_t k = 1; k < known_migrations().size(); ++k) {
+        auto p = temp_db("partial");
+        {
+            SQLite::Database raw(p.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+            raw.exec("PRAGMA foreign_keys = ON");
+            raw.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+                     "NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+            for (std::size_t i = 0; i < k; ++i) {
+                const auto& m = known_migrations()[i];
+                raw.exec(m.sql);
+                SQLite::Statement rec(raw, "INSERT INTO schema_migrations VALUES (?, ?, ?, 0)");
+                rec.bind(1, m.version);
+                rec.bind(2, m.name);
+                rec.bind(3, m.checksum);
+                rec.exec();
+            }
+        }
+        auto db = Database::open(p.string());
+        ASSERT_TRUE(db);
+        auto applied = (*db)->migrate();
+        ASSERT_TRUE(applied) << applied.error().to_string();
+        EXPECT_EQ(applied->size(), known_migrations().size() - k);
+        db->reset();
+        EXPECT_EQ(schema_of(p.string()), expected) << "upgrade from version " << k;
+    }
+}
+
+TEST(Migrations, RefusesNewerDatabase) {
+    auto db = fresh();
+    {
+        SQLite::Database& raw = db->impl().db;
+        raw.exec("INSERT INTO schema_migrations VALUES (9999, 'future', 'x', 0)");
+    }
+    auto r = db->migrate();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "db.too_new");
+    EXPECT_NE(r.error().detail.find("9999"), std::string::npos);
+    EXPECT_FALSE(db->require_current());
+}
+
+TEST(Migrations, RefusesEditedMigration) {
+    auto db = fresh();
+    db->impl().db.exec("UPDATE schema_migrations SET checksum = 'bad' WHERE version = 1");
+    auto r = db->migrate();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "db.checksum");
+    auto st = db->status();
+    ASSERT_TRUE(st);
+    ASSERT_EQ(st->problems.size(), 1u);
+}
+
+TEST(Migrations, ChecksumsAreSha256OfFiles) {
+    for (const auto& m : known_migrations()) {
+        EXPECT_EQ(m.checksum.size(), 64u) << m.name;
+        EXPECT_FALSE(m.sql.empty());
+    }
+}
+
+TEST(Database, OpenFailureNamesThePath) {
+    auto db = Database::open("/nonexistent-dir/x/crm.db");
+    ASSERT_FALSE(db);
+    EXPECT_EQ(db.error().code, "db.open");
+    EXPECT_NE(db.error().detail.find("/nonexistent-dir/x/crm.db"), std::string::npos);
+}
+
+TEST(Database, FileDatabaseUsesWal) {
+    auto p = temp_db("wal");
+    auto db = Database::open(p.string());
+    ASSERT_TRUE(db);
+    ASSERT_TRUE((*db)->migrate());
+    auto st = (*db)->status();
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->journal_mode, "wal");
+}
+
+TEST(Database, TransactionRollsBackUnlessCommitted) {
+    auto db = fresh();
+    Store s(*db);
+    {
+        Database::Transaction tx(*db);
+        ASSERT_TRUE(s.upsert_user({1, "A", "a@x.example", "a@x.example", "admin"}, 1));
+    }
+    EXPECT_EQ(db->impl().db.execAndGet("SELECT count(*) FROM users").getInt(), 0);
+    {
+        Database::Transaction tx(*db);
+        ASSERT_TRUE(s.upsert_user({1, "A", "a@x.example", "a@x.example", "admin"}, 1));
+        ASSERT_TRUE(tx.commit());
+    }
+    EXPECT_EQ(db->impl().db.execAndGet("SELECT count(*) FROM users").getInt(), 1);
+}
+
+TEST(ThreadIndexSql, KeysMergeAndMove) {
+    auto db = fresh();
+    Store s(*db);
+    auto t1 = s.create_thread();
+    auto t2 = s.create_thread();
+    ASSERT_TRUE(t1 && t2);
+    std::vector<std::string> k1 = {"a@x", "b@x"}, k2 = {"c@x"};
+    ASSERT_TRUE(s.add_keys(*t1, k1));
+    ASSERT_TRUE(s.add_keys(*t2, k2));
+    ASSERT_TRUE(s.add_keys(*t2, k1)); // already owned by t1: left alone
+    std::vector<std::string> q = {"b@x", "c@x", "zzz"};
+    auto found = s.threads_for_keys(q);
+    ASSERT_TRUE(found);
+    EXPECT_EQ(*found, (std::vector<ThreadId>{*t1, *t2}));
+    ASSERT_TRUE(s.merge_threads(*t1, *t2));
+    found = s.threads_for_keys(q);
+    ASSERT_TRUE(found);
+    EXPECT_EQ(*found, (std::vector<ThreadId>{*t1}));
+}
+
+class LinkTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        db = fresh();
+        s = std::make_unique<Store>(*db);
+        ASSERT_TRUE(s->upsert_user({1, "Alice", "alice@s.example", "alice@s.example",
+                                    "salesperson"}, 1));
+        ASSERT_TRUE(s->upsert_company({10, "Globex", {"globex.example"}}, 1));
+        ASSERT_TRUE(s->upsert_contact({100, "Hank", {{"hank@globex.example", "Hank@Globex.example"}},
+                                       10}, 1));
+        DealInput d1{1000, "Fleet", 10, {100}, 1, "proposal", "open", "10", "EUR"};
+        DealInput d2{1001, "Other", 10, {}, 1, "won", "won", "0", ""};
+        ASSERT_TRUE(s->upsert_deal(d1, 1));
+        ASSERT_TRUE(s->upsert_deal(d2, 1));
+    }
+    std::unique_ptr<Database> db;
+    std::unique_ptr<Store> s;
+};
+
+TEST_F(LinkTest, LookupByAddressAndDomain) {
+    auto f = s->lookup_address("hank@globex.example");
+    ASSERT_TRUE(f);
+    EXPECT_EQ(f->contact, 100);
+    EXPECT_EQ(f->company, 10);
+    auto g = s->lookup_address("someone@globex.example");
+    ASSERT_TRUE(g);
+    EXPECT_FALSE(g->contact);
+    EXPECT_EQ(g->company, 10);
+    auto u = s->lookup_address("alice@s.example");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->user, 1);
+}
+
+TEST_F(LinkTest, OpenDealsOnlyOpenOnes) {
+    std::vector<ContactId> c = {100};
+    std::vector<CompanyId> co = {10};
+    auto d = s->open_deals(c, co);
+    ASSERT_TRUE(d);
+    ASSERT_EQ(d->size(), 1u);
+    EXPECT_EQ((*d)[0].id, 1000);
+    EXPECT_EQ((*d)[0].contacts, std::vector<ContactId>{100});
+}
+
+TEST_F(LinkTest, BadReferencesAreClearErrors) {
+    auto r = s->upsert_contact({101, "X", {}, 99}, 1);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "crm.no_company");
+    auto r2 = s->upsert_contact({102, "Y", {{"hank@globex.example", "hank@globex.example"}}, 10}, 1);
+    ASSERT_FALSE(r2);
+    EXPECT_EQ(r2.error().code, "crm.address_taken");
+    DealInput bad{1002, "Z", 10, {555}, 1, "", "open", "0", ""};
+    auto r3 = s->upsert_deal(bad, 1);
+    ASSERT_FALSE(r3);
+    EXPECT_NE(r3.error().detail.find("555"), std::string::npos);
+}
+
+TEST_F(LinkTest, ManualLinkIsNeverOverwritten) {
+    auto t = s->create_thread();
+    ASSERT_TRUE(t);
+    ASSERT_TRUE(s->link_thread(*t, 1001, 1, 5));
+    Placement auto_link{1000, "single open deal", 1.0, {}, false};
+    // place() needs a message row to record its reason; use a fake id that matches nothing.
+    ASSERT_TRUE(s->place(*t, 0, auto_link, 6));
+    auto link = s->thread_link(*t);
+    ASSERT_TRUE(link && *link);
+    EXPECT_EQ((*link)->deal, 1001);
+    EXPECT_TRUE((*link)->manual);
+}
+
+TEST_F(LinkTest, UnsortedThenLinkedLeavesQueue) {
+    auto t = s->create_thread();
+    ASSERT_TRUE(t);
+    ASSERT_TRUE(s->place(*t, 0, Placement{std::nullopt, "unknown sender", 0, {1000}, false}, 1));
+    auto uns = s->list_threads(Store::ThreadFilter::Unsorted);
+    ASSERT_TRUE(uns);
+    ASSERT_EQ(uns->size(), 1u);
+    EXPECT_EQ((*uns)[0].reason, "unknown sender");
+    EXPECT_EQ((*uns)[0].suggestions, std::vector<DealId>{1000});
+    ASSERT_TRUE(s->place(*t, 0, Placement{1000, "single open deal", 1, {}, false}, 2));
+    uns = s->list_threads(Store::ThreadFilter::Unsorted);
+    ASSERT_TRUE(uns);
+    EXPECT_TRUE(uns->empty());
+    ASSERT_TRUE(s->unlink_thread(*t, 3));
+    uns = s->list_threads(Store::ThreadFilter::Unsorted);
+    ASSERT_TRUE(uns);
+    ASSERT_EQ(uns->size(), 1u);
+    EXPECT_EQ((*uns)[0].reason, "unlinked by hand");
+}
+
+TEST_F(LinkTest, MergeKeepsManualLink) {
+    auto a = s->create_thread();
+    auto b = s->create_thread();
+    ASSERT_TRUE(a && b);
+    ASSERT_TRUE(s->place(*a, 0, Placement{1000, "single open deal", 1, {}, false}, 1));
+    ASSERT_TRUE(s->link_thread(*b, 1001, std::nullopt, 1));
+    ASSERT_TRUE(s->merge_threads(*a, *b));
+    auto link = s->thread_link(*a);
+    ASSERT_TRUE(link && *link);
+    EXPECT_EQ((*link)->deal, 1001);
+    EXPECT_TRUE((*link)->manual);
+    auto gone = s->thread(*b);
+    ASSERT_TRUE(gone);
+    EXPECT_FALSE(*gone);
+}
+
+TEST_F(LinkTest, LinkErrorsNameWhatIsMissing) {
+    auto r = s->link_thread(424242, 1000, std::nullopt, 1);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "thread.not_found");
+    auto t = s->create_thread();
+    ASSERT_TRUE(t);
+    auto r2 = s->link_thread(*t, 777, std::nullopt, 1);
+    ASSERT_FALSE(r2);
+    EXPECT_EQ(r2.error().code, "deal.not_found");
+}
+
+} // namespace
+} // namespace crm::store
