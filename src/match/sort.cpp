@@ -1,0 +1,235 @@
+#include "crm/match/sort.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "text.hpp"
+
+namespace crm::match {
+namespace {
+
+constexpr std::size_t kMaxSuggestions = 5;
+constexpr double kSecondsPerDay = 86400.0;
+
+// Words for the subject match: runs of ASCII letters/digits and non-ASCII bytes (so UTF-8
+// words stay whole), ASCII-lower-cased. Punctuation and spaces separate words.
+[[nodiscard]] std::vector<std::string> words(std::string_view s) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        const bool word = u >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9');
+        if (word) {
+            cur.push_back(detail::ascii_lower(c));
+        } else if (!cur.empty()) {
+            out.push_back(std::move(cur));
+            cur.clear();
+        }
+    }
+    if (!cur.empty())
+        out.push_back(std::move(cur));
+    return out;
+}
+
+[[nodiscard]] bool name_in_subject(const std::vector<std::string>& subject,
+                                   std::string_view deal_name) {
+    const auto name = words(deal_name);
+    if (name.empty())
+        return false;
+    return std::search(subject.begin(), subject.end(), name.begin(), name.end()) !=
+           subject.end();
+}
+
+struct Candidate {
+    DealId id = 0;
+    double score = 0;
+};
+
+[[nodiscard]] bool better(const Candidate& a, const Candidate& b) {
+    if (a.score != b.score)
+        return a.score > b.score;
+    return a.id < b.id;
+}
+
+[[nodiscard]] std::string join_ids(std::vector<DealId> ids) {
+    std::sort(ids.begin(), ids.end());
+    return fmt::format("{}", fmt::join(ids, ", "));
+}
+
+[[nodiscard]] std::vector<Candidate> score_all(const SortInput& in,
+                                               const std::vector<const DealFacts*>& deals,
+                                               const std::vector<const Participant*>& external,
+                                               const SortPolicy& p) {
+    const auto subject = words(in.subject);
+    std::set<ContactId> contacts;
+    std::set<CompanyId> companies;
+    for (const auto* part : external) {
+        if (part->contact)
+            contacts.insert(*part->contact);
+        if (part->company)
+            companies.insert(*part->company);
+    }
+    std::vector<Candidate> out;
+    out.reserve(deals.size());
+    for (const auto* d : deals) {
+        double s = 0;
+        if (name_in_subject(subject, d->name))
+            s += p.name_in_subject;
+        if (d->owner && in.mailbox_owner && *d->owner == *in.mailbox_owner)
+            s += p.owner_is_mailbox_owner;
+        // Each distinct external contact counts once, however many headers name them.
+        const std::set<ContactId> deal_contacts(d->contacts.begin(), d->contacts.end());
+        for (ContactId c : contacts)
+            if (deal_contacts.contains(c))
+                s += p.contact_participant;
+        if (d->company && companies.contains(*d->company))
+            s += p.company_participant;
+        if (p.recency_days > 0) {
+            const double age_days =
+                std::max(0.0, static_cast<double>(in.now - d->updated_at) / kSecondsPerDay);
+            s += p.recency_max * std::max(0.0, 1.0 - age_days / p.recency_days);
+        }
+        out.push_back({d->id, s});
+    }
+    std::sort(out.begin(), out.end(), better);
+    return out;
+}
+
+[[nodiscard]] std::vector<DealId> suggestions_of(const std::vector<Candidate>& ranked) {
+    std::vector<DealId> out;
+    for (const auto& c : ranked) {
+        if (out.size() == kMaxSuggestions)
+            break;
+        out.push_back(c.id);
+    }
+    return out;
+}
+
+[[nodiscard]] DealId most_frequent(const std::vector<DealId>& ids) {
+    std::map<DealId, std::size_t> count;
+    for (DealId id : ids)
+        ++count[id];
+    DealId best = ids.front();
+    for (DealId id : ids) // first occurrence wins a tie: scan in input order
+        if (count[id] > count[best])
+            best = id;
+    return best;
+}
+
+[[nodiscard]] SortDecision unsorted(std::string reason, std::vector<DealId> suggestions = {}) {
+    SortDecision d;
+    d.reason = std::move(reason);
+    d.suggestions = std::move(suggestions);
+    return d;
+}
+
+} // namespace
+
+SortDecision decide(const SortInput& in, const SortPolicy& policy) {
+    if (in.thread_link) {
+        SortDecision d;
+        d.deal = in.thread_link->deal;
+        d.keep_existing = true;
+        d.reason = in.thread_link->manual
+                       ? std::string("manual link kept")
+                       : fmt::format("thread already linked to deal {}", in.thread_link->deal);
+        return d;
+    }
+    if (!in.token_deals.empty()) {
+        SortDecision d;
+        d.deal = most_frequent(in.token_deals);
+        d.reason = "deal token in References";
+        return d;
+    }
+    if (in.is_bulk)
+        return unsorted("bulk mail");
+
+    std::vector<const Participant*> external;
+    const Participant* sender = nullptr;
+    for (const auto& p : in.participants) {
+        if (!p.user)
+            external.push_back(&p);
+        if (!sender && p.role == "from")
+            sender = &p;
+    }
+    if (!sender)
+        for (const auto& p : in.participants)
+            if (p.role == "sender") {
+                sender = &p;
+                break;
+            }
+
+    // Open deals, first occurrence of each id, in input order.
+    std::vector<const DealFacts*> deals;
+    std::set<DealId> seen;
+    for (const auto& d : in.open_deals)
+        if (seen.insert(d.id).second)
+            deals.push_back(&d);
+
+    const auto ranked = score_all(in, deals, external, policy);
+
+    if (!in.suspicious_sender.empty())
+        return unsorted("suspicious sender: " + in.suspicious_sender, suggestions_of(ranked));
+    if (external.empty())
+        return unsorted("internal mail");
+
+    // The participant the decision is about: the external sender if known, else the first
+    // external participant that matched anything.
+    const Participant* known = nullptr;
+    if (sender && !sender->user && (sender->contact || sender->company))
+        known = sender;
+    for (const auto* p : external)
+        if (!known && (p->contact || p->company))
+            known = p;
+    if (!known)
+        return unsorted((sender && sender->user) ? "unknown participants" : "unknown sender");
+
+    if (deals.empty()) {
+        const std::string who = known->contact ? fmt::format("contact {}", *known->contact)
+                                               : fmt::format("company {}", *known->company);
+        return unsorted(fmt::format("no open deal for {}", who));
+    }
+    if (deals.size() == 1) {
+        SortDecision d;
+        d.deal = deals.front()->id;
+        d.reason = "single open deal";
+        return d;
+    }
+
+    const Candidate& best = ranked[0];
+    const Candidate& second = ranked[1];
+    if (best.score >= policy.min_score &&
+        (second.score == 0 || best.score >= policy.margin * second.score)) {
+        SortDecision d;
+        d.deal = best.id;
+        d.score = best.score;
+        d.reason =
+            fmt::format("best score {:.1f} vs {:.1f} (deal {})", best.score, second.score, best.id);
+        return d;
+    }
+    // Close candidates: those the margin cannot separate from the best. When the best lost
+    // only on min_score, nothing is close to it, so name the top two.
+    std::vector<DealId> close;
+    for (const auto& c : ranked)
+        if (c.score * policy.margin >= best.score && c.id != best.id)
+            close.push_back(c.id);
+    if (close.empty())
+        close.push_back(second.id);
+    close.push_back(best.id);
+    if (close.size() > kMaxSuggestions) {
+        std::vector<DealId> top;
+        for (const auto& c : ranked)
+            if (std::find(close.begin(), close.end(), c.id) != close.end() &&
+                top.size() < kMaxSuggestions)
+                top.push_back(c.id);
+        close = std::move(top);
+    }
+    return unsorted("ambiguous: deals " + join_ids(std::move(close)), suggestions_of(ranked));
+}
+
+} // namespace crm::match

@@ -1,0 +1,210 @@
+// suspicious_sender: spoofing heuristics on the From address. Pure; libidn2 decodes A-labels.
+
+#include <algorithm>
+#include <memory>
+
+#include <idn2.h>
+
+#include "crm/match/address.hpp"
+#include "crm/match/sort.hpp"
+#include "text.hpp"
+
+namespace crm::match {
+namespace {
+
+constexpr std::size_t kMinTypoLength = 5; // shorter domains are one edit from too many others
+
+struct IdnFree {
+    void operator()(char* p) const noexcept { idn2_free(p); }
+};
+
+// A-label domain -> UTF-8 U-label form; the input itself when it does not decode.
+[[nodiscard]] std::string to_unicode(const std::string& alabel) {
+    char* out = nullptr;
+    const int rc = idn2_to_unicode_8z8z(alabel.c_str(), &out, 0);
+    std::unique_ptr<char, IdnFree> owned(out);
+    if (rc != IDN2_OK || !owned)
+        return alabel;
+    return owned.get();
+}
+
+// A small confusables fold in the spirit of UTS #39 skeletons: Cyrillic, Greek and accented
+// Latin letters that render like ASCII letters map to them.
+[[nodiscard]] char32_t fold_char(char32_t c) {
+    switch (c) {
+    // Cyrillic
+    case U'\u0430': return U'a';
+    case U'\u0435': return U'e';
+    case U'\u043E': return U'o';
+    case U'\u0440': return U'p';
+    case U'\u0441': return U'c';
+    case U'\u0445': return U'x';
+    case U'\u0443': return U'y';
+    case U'\u0456': return U'i';
+    case U'\u0458': return U'j';
+    case U'\u0455': return U's';
+    case U'\u04BB': return U'h';
+    case U'\u0501': return U'd';
+    case U'\u051B': return U'q';
+    case U'\u051D': return U'w';
+    case U'\u043A': return U'k';
+    case U'\u0442': return U't';
+    case U'\u043C': return U'm';
+    case U'\u0432': return U'b';
+    case U'\u043D': return U'h';
+    case U'\u0454': return U'e';
+    case U'\u0457': return U'i';
+    // Greek
+    case U'\u03BF': return U'o';
+    case U'\u03B1': return U'a';
+    case U'\u03BD': return U'v';
+    case U'\u03C1': return U'p';
+    case U'\u03B9': return U'i';
+    case U'\u03BA': return U'k';
+    case U'\u03C5': return U'u';
+    case U'\u03C7': return U'x';
+    case U'\u03B5': return U'e';
+    case U'\u03C4': return U't';
+    // Latin lookalikes
+    case U'\u0131': return U'i';
+    case U'\u0261': return U'g';
+    case U'\u00E0': case U'\u00E1': case U'\u00E2': case U'\u00E3': case U'\u00E4':
+    case U'\u00E5': return U'a';
+    case U'\u00E8': case U'\u00E9': case U'\u00EA': case U'\u00EB': return U'e';
+    case U'\u00EC': case U'\u00ED': case U'\u00EE': case U'\u00EF': return U'i';
+    case U'\u00F2': case U'\u00F3': case U'\u00F4': case U'\u00F5': case U'\u00F6':
+    case U'\u00F8': return U'o';
+    case U'\u00F9': case U'\u00FA': case U'\u00FB': case U'\u00FC': return U'u';
+    case U'\u00E7': return U'c';
+    case U'\u00F1': return U'n';
+    case U'\u00FD': case U'\u00FF': return U'y';
+    // Digits
+    case U'0': return U'o';
+    case U'1': return U'l';
+    default: return c;
+    }
+}
+
+// Skeleton of a canonical (A-label) domain: U-labels, confusables folded, then the
+// multi-letter lookalikes "rn" -> "m" and "vv" -> "w".
+[[nodiscard]] std::string skeleton(const std::string& canonical) {
+    const std::string unicode = to_unicode(canonical);
+    const auto cps = detail::decode_utf8(unicode);
+    if (!cps)
+        return canonical;
+    std::string folded;
+    for (char32_t c : *cps)
+        detail::append_utf8(folded, fold_char(c));
+    std::string out;
+    for (std::size_t i = 0; i < folded.size(); ++i) {
+        if (i + 1 < folded.size() && folded[i] == 'r' && folded[i + 1] == 'n') {
+            out.push_back('m');
+            ++i;
+        } else if (i + 1 < folded.size() && folded[i] == 'v' && folded[i + 1] == 'v') {
+            out.push_back('w');
+            ++i;
+        } else {
+            out.push_back(folded[i]);
+        }
+    }
+    return out;
+}
+
+// Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions),
+// only asked "is it at most one".
+[[nodiscard]] bool within_one_edit(std::string_view a, std::string_view b) {
+    if (a == b)
+        return true;
+    if (a.size() > b.size())
+        std::swap(a, b);
+    if (b.size() - a.size() > 1)
+        return false;
+    std::size_t i = 0;
+    while (i < a.size() && a[i] == b[i])
+        ++i;
+    if (a.size() == b.size()) {
+        // One substitution, or one transposition of adjacent characters.
+        if (a.substr(i + 1) == b.substr(i + 1))
+            return true;
+        return i + 1 < a.size() && a[i] == b[i + 1] && a[i + 1] == b[i] &&
+               a.substr(i + 2) == b.substr(i + 2);
+    }
+    return a.substr(i) == b.substr(i + 1); // one insertion into a
+}
+
+// Addresses written into a display name ("support@bank.com" <evil@x.net>): maximal runs of
+// address characters around each '@' whose domain has a dot.
+[[nodiscard]] std::vector<std::string> addresses_in(std::string_view name) {
+    auto local_char = [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               (c >= '0' && c <= '9') ||
+               std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) != std::string_view::npos;
+    };
+    auto domain_char = [](char c) {
+        const auto u = static_cast<unsigned char>(c);
+        return u >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+               (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
+    };
+    std::vector<std::string> out;
+    for (std::size_t at = name.find('@'); at != std::string_view::npos;
+         at = name.find('@', at + 1)) {
+        std::size_t b = at;
+        while (b > 0 && local_char(name[b - 1]))
+            --b;
+        std::size_t e = at + 1;
+        while (e < name.size() && domain_char(name[e]))
+            ++e;
+        std::string_view local = name.substr(b, at - b);
+        std::string_view domain = name.substr(at + 1, e - at - 1);
+        while (!local.empty() && local.front() == '.')
+            local.remove_prefix(1);
+        while (!domain.empty() && (domain.back() == '.' || domain.back() == '-'))
+            domain.remove_suffix(1);
+        if (local.empty() || domain.find('.') == std::string_view::npos)
+            continue;
+        out.emplace_back(std::string(local) + "@" + std::string(domain));
+    }
+    return out;
+}
+
+} // namespace
+
+std::string suspicious_sender(const Address& from, const ParsedMessage& m,
+                              std::span<const std::string> known_domains) {
+    if (m.auth_failed)
+        return "authentication failed (DKIM/DMARC/SPF)";
+
+    const auto sender = canonical_address(from.address);
+    for (const auto& shown : addresses_in(from.name)) {
+        const auto c = canonical_address(shown);
+        if (c && (!sender || *c != *sender))
+            return "display name shows another address";
+    }
+    if (!sender)
+        return {};
+
+    const std::string domain(domain_of(*sender));
+    std::vector<std::string> known;
+    for (const auto& k : known_domains)
+        if (auto c = canonical_domain(k))
+            known.push_back(std::move(*c));
+    std::sort(known.begin(), known.end()); // report deterministically, whatever the order
+    known.erase(std::unique(known.begin(), known.end()), known.end());
+    if (std::binary_search(known.begin(), known.end(), domain))
+        return {};
+
+    // Homoglyphs. Applied to ASCII domains too: "0"/"1"/"rn"/"vv" are ASCII confusables, and
+    // a mixed-script or non-ASCII domain always arrives here as an A-label.
+    const std::string sk = skeleton(domain);
+    for (const auto& k : known)
+        if (skeleton(k) == sk)
+            return "lookalike of " + k;
+
+    for (const auto& k : known)
+        if (k.size() >= kMinTypoLength && within_one_edit(domain, k))
+            return "lookalike of " + k;
+    return {};
+}
+
+} // namespace crm::match
