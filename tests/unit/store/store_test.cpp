@@ -6,6 +6,7 @@
 
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
+#include "impl.hpp" // white-box: raw SQL to tamper with the database
 
 namespace crm::store {
 namespace {
@@ -68,7 +69,7 @@ TEST(Migrations, EveryEarlierVersionUpgradesToTheSameSchema) {
         {
             SQLite::Database raw(p.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
             raw.exec("PRAGMA foreign_keys = ON");
-            raw.exec("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT "
+            raw.exec("CREATE TABLE schema_migrations ( version INTEGER PRIMARY KEY, name TEXT NOT "
                      "NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)");
             for (std::size_t i = 0; i < k; ++i) {
                 const auto& m = known_migrations()[i];
