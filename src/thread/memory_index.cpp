@@ -13,7 +13,7 @@ namespace crm::thread {
 
 Result<std::vector<ThreadId>> MemoryIndex::threads_for_keys(std::span<const std::string> keys) {
     std::vector<ThreadId> out;
-    for (const std::string& key : keys)
+    for (const std::string &key : keys)
         if (auto it = key_thread_.find(key); it != key_thread_.end())
             out.push_back(it->second);
     std::sort(out.begin(), out.end());
@@ -22,26 +22,27 @@ Result<std::vector<ThreadId>> MemoryIndex::threads_for_keys(std::span<const std:
 }
 
 Result<std::vector<SubjectCandidate>>
-MemoryIndex::subject_candidates(std::string_view base_subject, std::int64_t from,
-                                std::int64_t to) {
+MemoryIndex::subject_candidates(std::string_view base_subject, std::int64_t from, std::int64_t to) {
     std::vector<SubjectCandidate> out;
-    for (const Stored& s : messages_)
+    for (const Stored &s : messages_)
         if (s.base == base_subject && s.candidate.date >= from && s.candidate.date <= to)
             out.push_back(s.candidate);
     return out;
 }
 
-Result<ThreadId> MemoryIndex::create_thread() { return next_++; }
+Result<ThreadId> MemoryIndex::create_thread() {
+    return next_++;
+}
 
 Result<void> MemoryIndex::merge_threads(ThreadId into, ThreadId from) {
     if (into <= 0 || into >= next_ || from <= 0 || from >= next_)
         return fail("thread.merge", fmt::format("unknown thread {} or {}", into, from));
     if (into == from)
         return {};
-    for (auto& [key, thread] : key_thread_)
+    for (auto &[key, thread] : key_thread_)
         if (thread == from)
             thread = into;
-    for (Stored& s : messages_)
+    for (Stored &s : messages_)
         if (s.candidate.thread_id == from)
             s.candidate.thread_id = into;
     return {};
@@ -50,13 +51,13 @@ Result<void> MemoryIndex::merge_threads(ThreadId into, ThreadId from) {
 Result<void> MemoryIndex::add_keys(ThreadId thread, std::span<const std::string> keys) {
     if (thread <= 0 || thread >= next_)
         return fail("thread.add_keys", fmt::format("unknown thread {}", thread));
-    for (const std::string& key : keys)
+    for (const std::string &key : keys)
         if (!key.empty())
             key_thread_.emplace(key, thread); // a key already there stays where it is
     return {};
 }
 
-void MemoryIndex::add_message(const ThreadInput& msg, ThreadId thread) {
+void MemoryIndex::add_message(const ThreadInput &msg, ThreadId thread) {
     Stored s;
     s.candidate.message_id = msg.message_id;
     s.candidate.thread_id = thread;
@@ -70,7 +71,7 @@ void MemoryIndex::add_message(const ThreadInput& msg, ThreadId thread) {
 
 std::map<std::string, ThreadId> MemoryIndex::message_threads() const {
     std::map<std::string, ThreadId> out;
-    for (const Stored& s : messages_)
+    for (const Stored &s : messages_)
         out[s.candidate.message_id] = s.candidate.thread_id;
     return out;
 }

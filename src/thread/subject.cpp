@@ -64,7 +64,7 @@ std::u32string decode_utf8(std::string_view s) {
     return out;
 }
 
-void append_utf8(std::string& out, char32_t cp) {
+void append_utf8(std::string &out, char32_t cp) {
     auto byte = [&out](std::uint32_t v) { out.push_back(static_cast<char>(v & 0xFFU)); };
     const std::uint32_t v = cp;
     if (v >= 0xDC80 && v <= 0xDCFF) {
@@ -160,29 +160,35 @@ std::u32string normalise(std::string_view subject) {
     return out;
 }
 
-void trim_left(std::u32string& s) {
+void trim_left(std::u32string &s) {
     std::size_t n = 0;
     while (n < s.size() && s[n] == U' ')
         ++n;
     s.erase(0, n);
 }
 
-void trim_right(std::u32string& s) {
+void trim_right(std::u32string &s) {
     while (!s.empty() && s.back() == U' ')
         s.pop_back();
 }
 
-bool is_colon(char32_t c) { return c == U':' || c == 0xFF1A; } // ':' or fullwidth '：'
+bool is_colon(char32_t c) {
+    return c == U':' || c == 0xFF1A;
+} // ':' or fullwidth '：'
 
-bool is_digit(char32_t c) { return c >= U'0' && c <= U'9'; }
+bool is_digit(char32_t c) {
+    return c >= U'0' && c <= U'9';
+}
 
 // Reply and forward prefixes, already case-folded. Every one must be followed by a colon.
-constexpr auto kPrefixes = std::to_array<std::u32string_view>({
-    U"re", U"fwd", U"fw", U"aw", U"wg", U"sv", U"vs", U"antw", U"antwort", U"odp", U"pd",
-    U"rif", U"r", U"i", U"ynt", U"yan", U"ilt", U"tr", U"réf", U"ref", U"rv", U"enc",
-    U"res", U"doorst", U"vá", U"továbbítás", U"vl", U"vb", U"رد", U"回复", U"回覆", U"答复", U"答覆",
-    U"转发", U"轉寄", U"转寄", U"轉發", U"返信", U"転送", U"회신", U"답장", U"전달", U"отв",
-    U"ответ", U"пересл", U"переслано", U"απ", U"σχετ", U"πρθ"});
+constexpr auto kPrefixes = std::to_array<std::u32string_view>(
+    {U"re",   U"fwd",     U"fw",     U"aw",        U"wg",         U"sv",   U"vs",
+     U"antw", U"antwort", U"odp",    U"pd",        U"rif",        U"r",    U"i",
+     U"ynt",  U"yan",     U"ilt",    U"tr",        U"réf",        U"ref",  U"rv",
+     U"enc",  U"res",     U"doorst", U"vá",        U"továbbítás", U"vl",   U"vb",
+     U"رد",   U"回复",    U"回覆",   U"答复",      U"答覆",       U"转发", U"轉寄",
+     U"转寄", U"轉發",    U"返信",   U"転送",      U"회신",       U"답장", U"전달",
+     U"отв",  U"ответ",   U"пересл", U"переслано", U"απ",         U"σχετ", U"πρθ"});
 
 // Length of a leading "[...]" (or "【...】") list tag, 0 when there is none.
 std::size_t blob_length(std::u32string_view s) {
@@ -248,7 +254,7 @@ struct Parsed {
 // RFC 5256 §2.1 steps 2-6, repeated until nothing changes.
 Parsed parse_subject(std::string_view subject) {
     Parsed r{normalise(subject), false};
-    std::u32string& s = r.base;
+    std::u32string &s = r.base;
     constexpr std::u32string_view kFwdTrailer = U"(fwd)";
     constexpr std::u32string_view kFwdWrap = U"[fwd:";
     for (;;) {
@@ -298,26 +304,26 @@ Parsed parse_subject(std::string_view subject) {
 }
 
 // Base subjects that say nothing about the conversation, case-folded.
-constexpr auto kGenericSubjects = std::to_array<std::u32string_view>({
-    // English
-    U"hello", U"hi", U"hey", U"hi there", U"hello there", U"greetings", U"question",
-    U"questions", U"quick question", U"query", U"inquiry", U"enquiry", U"request", U"meeting",
-    U"call", U"test", U"testing", U"update", U"updates", U"re", U"fwd", U"fw", U"(no subject)",
-    U"no subject", U"(none)", U"none", U"untitled", U"subject", U"invoice", U"thanks",
-    U"thank you", U"thanks!", U"follow up", U"follow-up", U"followup", U"info", U"information",
-    U"help", U"urgent", U"important", U"fyi", U"reminder", U"hello!", U"news", U"newsletter",
-    U"document", U"documents", U"attachment", U"photos", U"pictures", U"scan", U"order",
-    U"quote", U"proposal", U"contact", U"feedback", U"checking in", U"catch up",
-    // German, Dutch
-    U"hallo", U"frage", U"anfrage", U"termin", U"rechnung", U"danke", U"kein betreff",
-    U"vraag", U"factuur", U"bedankt", U"geen onderwerp",
-    // French, Spanish, Italian, Portuguese
-    U"bonjour", U"salut", U"facture", U"merci", U"sans objet", U"hola", U"factura",
-    U"gracias", U"sin asunto", U"ciao", U"fattura", U"grazie", U"senza oggetto", U"olá",
-    U"obrigado", U"sem assunto",
-    // Russian, Chinese
-    U"привет", U"спасибо", U"вопрос", U"счет", U"без темы", U"无主题", U"無主題", U"你好",
-    U"谢谢", U"(无主题)"});
+constexpr auto kGenericSubjects = std::to_array<std::u32string_view>(
+    {// English
+     U"hello", U"hi", U"hey", U"hi there", U"hello there", U"greetings", U"question", U"questions",
+     U"quick question", U"query", U"inquiry", U"enquiry", U"request", U"meeting", U"call", U"test",
+     U"testing", U"update", U"updates", U"re", U"fwd", U"fw", U"(no subject)", U"no subject",
+     U"(none)", U"none", U"untitled", U"subject", U"invoice", U"thanks", U"thank you", U"thanks!",
+     U"follow up", U"follow-up", U"followup", U"info", U"information", U"help", U"urgent",
+     U"important", U"fyi", U"reminder", U"hello!", U"news", U"newsletter", U"document",
+     U"documents", U"attachment", U"photos", U"pictures", U"scan", U"order", U"quote", U"proposal",
+     U"contact", U"feedback", U"checking in", U"catch up",
+     // German, Dutch
+     U"hallo", U"frage", U"anfrage", U"termin", U"rechnung", U"danke", U"kein betreff", U"vraag",
+     U"factuur", U"bedankt", U"geen onderwerp",
+     // French, Spanish, Italian, Portuguese
+     U"bonjour", U"salut", U"facture", U"merci", U"sans objet", U"hola", U"factura", U"gracias",
+     U"sin asunto", U"ciao", U"fattura", U"grazie", U"senza oggetto", U"olá", U"obrigado",
+     U"sem assunto",
+     // Russian, Chinese
+     U"привет", U"спасибо", U"вопрос", U"счет", U"без темы", U"无主题", U"無主題", U"你好", U"谢谢",
+     U"(无主题)"});
 
 bool in_list(std::u32string_view s) {
     auto eq = [s](std::u32string_view g) { return g == s; };
@@ -332,11 +338,15 @@ bool is_trim_punct(char32_t c) {
 
 } // namespace
 
-std::string base_subject(std::string_view subject) { return encode_utf8(parse_subject(subject).base); }
+std::string base_subject(std::string_view subject) {
+    return encode_utf8(parse_subject(subject).base);
+}
 
-bool is_reply_subject(std::string_view subject) { return parse_subject(subject).reply; }
+bool is_reply_subject(std::string_view subject) {
+    return parse_subject(subject).reply;
+}
 
-bool is_generic_subject(std::string_view base, const SubjectPolicy& policy) {
+bool is_generic_subject(std::string_view base, const SubjectPolicy &policy) {
     // Accept a raw subject too: normalising a base subject again changes nothing.
     const std::u32string s = parse_subject(base).base;
     std::u32string_view core = s;

@@ -107,7 +107,7 @@ std::uint64_t distance(std::int64_t a, std::int64_t b) {
 
 } // namespace
 
-std::vector<std::string> link_keys(const ThreadInput& msg) {
+std::vector<std::string> link_keys(const ThreadInput &msg) {
     std::vector<std::string> keys;
     keys.reserve(msg.references.size() + 3);
     auto add = [&keys](std::string key) {
@@ -115,7 +115,7 @@ std::vector<std::string> link_keys(const ThreadInput& msg) {
             keys.push_back(std::move(key));
     };
     add(msg.message_id);
-    for (const std::string& ref : msg.references)
+    for (const std::string &ref : msg.references)
         if (ref != msg.message_id) // a self-reference links nothing
             add(ref);
     if (!msg.gmail_thread_id.empty())
@@ -124,14 +124,13 @@ std::vector<std::string> link_keys(const ThreadInput& msg) {
         // An undecodable or short Thread-Index is ignored: it identifies nothing.
         if (auto bytes = decode_base64(msg.thread_index);
             bytes && bytes->size() >= kThreadIndexHeaderBytes)
-            add("thread-index:" +
-                hex(std::string_view(*bytes).substr(0, kThreadIndexHeaderBytes)));
+            add("thread-index:" + hex(std::string_view(*bytes).substr(0, kThreadIndexHeaderBytes)));
     }
     return keys;
 }
 
-bool subject_link(const SubjectCandidate& a, const SubjectCandidate& b,
-                  const SubjectPolicy& policy) {
+bool subject_link(const SubjectCandidate &a, const SubjectCandidate &b,
+                  const SubjectPolicy &policy) {
     if (a.is_bulk || b.is_bulk)
         return false;
     if (!a.subject_reply && !b.subject_reply)
@@ -139,15 +138,15 @@ bool subject_link(const SubjectCandidate& a, const SubjectCandidate& b,
     if (policy.window_seconds < 0 ||
         distance(a.date, b.date) > static_cast<std::uint64_t>(policy.window_seconds))
         return false;
-    for (const std::string& p : a.participants)
-        if (!p.empty() && std::find(b.participants.begin(), b.participants.end(), p) !=
-                              b.participants.end())
+    for (const std::string &p : a.participants)
+        if (!p.empty() &&
+            std::find(b.participants.begin(), b.participants.end(), p) != b.participants.end())
             return true;
     return false;
 }
 
-Result<ThreadId> assign_thread(const ThreadInput& msg, ThreadIndex& index,
-                               const SubjectPolicy& policy) {
+Result<ThreadId> assign_thread(const ThreadInput &msg, ThreadIndex &index,
+                               const SubjectPolicy &policy) {
     const std::vector<std::string> keys = link_keys(msg);
     auto owners = index.threads_for_keys(keys);
     if (!owners)
@@ -171,7 +170,7 @@ Result<ThreadId> assign_thread(const ThreadInput& msg, ThreadIndex& index,
                                                    saturating_add(msg.date, window));
         if (!candidates)
             return std::unexpected(std::move(candidates.error()));
-        for (const SubjectCandidate& c : *candidates)
+        for (const SubjectCandidate &c : *candidates)
             if (c.thread_id != 0 && subject_link(self, c, policy))
                 threads.push_back(c.thread_id);
     }
@@ -196,7 +195,7 @@ Result<ThreadId> assign_thread(const ThreadInput& msg, ThreadIndex& index,
     return target;
 }
 
-ThreadInput make_input(const ParsedMessage& m, std::string message_id,
+ThreadInput make_input(const ParsedMessage &m, std::string message_id,
                        std::vector<std::string> participants) {
     ThreadInput in;
     in.message_id = std::move(message_id);

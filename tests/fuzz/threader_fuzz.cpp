@@ -85,7 +85,7 @@ void check(bool ok) {
         __builtin_trap();
 }
 
-Partition deliver(const std::vector<ThreadInput>& msgs, const std::vector<std::size_t>& order) {
+Partition deliver(const std::vector<ThreadInput> &msgs, const std::vector<std::size_t> &order) {
     crm::thread::MemoryIndex index;
     for (std::size_t i : order) {
         auto thread = crm::thread::assign_thread(msgs[i], index);
@@ -94,13 +94,13 @@ Partition deliver(const std::vector<ThreadInput>& msgs, const std::vector<std::s
     }
     const auto threads = index.message_threads();
     std::map<crm::ThreadId, std::set<std::string>> groups;
-    for (const ThreadInput& m : msgs) {
+    for (const ThreadInput &m : msgs) {
         auto it = threads.find(m.message_id);
         check(it != threads.end());
         groups[it->second].insert(m.message_id);
     }
     Partition p;
-    for (auto& [id, members] : groups)
+    for (auto &[id, members] : groups)
         p.insert(members);
     return p;
 }
@@ -118,7 +118,7 @@ struct UnionFind {
     void unite(std::size_t a, std::size_t b) { parent[find(a)] = find(b); }
 };
 
-crm::SubjectCandidate candidate(const ThreadInput& m) {
+crm::SubjectCandidate candidate(const ThreadInput &m) {
     crm::SubjectCandidate c;
     c.message_id = m.message_id;
     c.date = m.date;
@@ -130,24 +130,23 @@ crm::SubjectCandidate candidate(const ThreadInput& m) {
 
 // The grouping computed directly: connected components of "shares a link key" and
 // "subject_link with the same non-generic base subject".
-Partition oracle(const std::vector<ThreadInput>& msgs) {
+Partition oracle(const std::vector<ThreadInput> &msgs) {
     const crm::thread::SubjectPolicy policy;
     UnionFind uf(msgs.size());
     std::vector<std::vector<std::string>> keys;
     std::vector<std::string> bases;
-    for (const ThreadInput& m : msgs) {
+    for (const ThreadInput &m : msgs) {
         keys.push_back(crm::thread::link_keys(m));
         bases.push_back(crm::thread::base_subject(m.subject));
     }
     for (std::size_t i = 0; i < msgs.size(); ++i) {
         for (std::size_t j = i + 1; j < msgs.size(); ++j) {
-            const bool share = std::any_of(keys[i].begin(), keys[i].end(), [&](const auto& k) {
+            const bool share = std::any_of(keys[i].begin(), keys[i].end(), [&](const auto &k) {
                 return std::find(keys[j].begin(), keys[j].end(), k) != keys[j].end();
             });
-            const bool subject = bases[i] == bases[j] &&
-                                 !crm::thread::is_generic_subject(bases[i], policy) &&
-                                 crm::thread::subject_link(candidate(msgs[i]), candidate(msgs[j]),
-                                                           policy);
+            const bool subject =
+                bases[i] == bases[j] && !crm::thread::is_generic_subject(bases[i], policy) &&
+                crm::thread::subject_link(candidate(msgs[i]), candidate(msgs[j]), policy);
             if (share || subject)
                 uf.unite(i, j);
         }
@@ -157,20 +156,20 @@ Partition oracle(const std::vector<ThreadInput>& msgs) {
         groups[uf.find(i)].insert(msgs[i].message_id);
     // Copies of one id share their own-id key, so they are in one group already.
     Partition p;
-    for (auto& [root, members] : groups)
+    for (auto &[root, members] : groups)
         p.insert(members);
     return p;
 }
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string_view text(reinterpret_cast<const char*>(data), size);
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+    const std::string_view text(reinterpret_cast<const char *>(data), size);
     const std::vector<ThreadInput> msgs = parse(text);
     if (msgs.empty())
         return 0;
     // The pure helpers must not crash on any subject.
-    for (const ThreadInput& m : msgs) {
+    for (const ThreadInput &m : msgs) {
         const std::string base = crm::thread::base_subject(m.subject);
         (void)crm::thread::is_generic_subject(base);
     }

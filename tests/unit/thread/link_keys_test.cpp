@@ -47,18 +47,18 @@ TEST(LinkKeys, ThreadIndexTable) {
     // Expected hex computed independently (python base64/bytes.hex).
     const std::string conv = "thread-index:01c67c779350f13dedd0bad24c988abd84f340451b72";
     const std::vector<ThreadIndexCase> cases = {
-        {"AcZ8d5NQ8T3t0LrSTJiKvYTzQEUbcg==", conv},               // 22 bytes: the original
-        {"AcZ8d5NQ8T3t0LrSTJiKvYTzQEUbcgAAADfQ", conv},           // 27 bytes: a reply
-        {" AcZ8d5NQ8T3t0LrS\r\n TJiKvYTzQEUbcg== ", conv},        // folded, whitespace
-        {"AcZ8d5NQ8T3t0LrSTJiKvYTzQEUbcg", conv},                 // unpadded
-        {"AAECAwQFBgcICQoLDA0ODxAREhMU", ""},                     // 21 bytes: too short
-        {"AcZ8d5NQ8T3t0LrS!JiKvYTzQEUbcg==", ""},                 // not base64
-        {"AcZ8d5NQ8T3t0LrSTJiKvYTzQEUbcg==AAAA", ""},             // data after padding
-        {"AcZ8d5NQ8T3t0LrSTJiKvYTzQEUbcgAAA", ""},                // dangling 6-bit symbol
+        {"AcZ8d5NQ8T3t0LrSTJiKvYTzQEUbcg==", conv},        // 22 bytes: the original
+        {"AcZ8d5NQ8T3t0LrSTJiKvYTzQEUbcgAAADfQ", conv},    // 27 bytes: a reply
+        {" AcZ8d5NQ8T3t0LrS\r\n TJiKvYTzQEUbcg== ", conv}, // folded, whitespace
+        {"AcZ8d5NQ8T3t0LrSTJiKvYTzQEUbcg", conv},          // unpadded
+        {"AAECAwQFBgcICQoLDA0ODxAREhMU", ""},              // 21 bytes: too short
+        {"AcZ8d5NQ8T3t0LrS!JiKvYTzQEUbcg==", ""},          // not base64
+        {"AcZ8d5NQ8T3t0LrSTJiKvYTzQEUbcg==AAAA", ""},      // data after padding
+        {"AcZ8d5NQ8T3t0LrSTJiKvYTzQEUbcgAAA", ""},         // dangling 6-bit symbol
         {"====", ""},
         {"", ""},
     };
-    for (const ThreadIndexCase& c : cases) {
+    for (const ThreadIndexCase &c : cases) {
         SCOPED_TRACE(c.header);
         ThreadInput in = input("a@x");
         in.thread_index = c.header;

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <gtest/gtest.h>
 
@@ -96,7 +97,7 @@ constexpr SubjectCase kSubjectCases[] = {
 // clang-format on
 
 TEST(BaseSubject, Table) {
-    for (const SubjectCase& c : kSubjectCases) {
+    for (const SubjectCase &c : kSubjectCases) {
         SCOPED_TRACE(std::string(c.input));
         EXPECT_EQ(base_subject(c.input), c.base);
         EXPECT_EQ(is_reply_subject(c.input), c.reply);
@@ -104,11 +105,30 @@ TEST(BaseSubject, Table) {
 }
 
 TEST(BaseSubject, Idempotent) {
-    for (const SubjectCase& c : kSubjectCases) {
+    for (const SubjectCase &c : kSubjectCases) {
         SCOPED_TRACE(std::string(c.input));
         const std::string once = base_subject(c.input);
         EXPECT_EQ(base_subject(once), once);
     }
+}
+
+// Pairs that must fold to the same base subject.
+constexpr std::pair<std::string_view, std::string_view> kSameBase[] = {
+    {"ΛΌΓΟΣ", "Re: λόγος"},                  // Greek capitals, final sigma
+    {"ÉTÉ ÇA", "Fwd: été ça"},               // Latin-1
+    {"ЁЖИК В ТУМАНЕ", "Отв: ёжик в тумане"}, // Cyrillic incl. Ё
+    {"ŻÓŁW", "Odp: żółw"},                   // Latin Extended-A
+    {"Ÿ", "ÿ"},
+    {"Re: a\u00a0b", "a\u00a0b"},
+    {"Re:\u3000Plan  A", "plan a"}, // ideographic space
+};
+
+TEST(BaseSubject, CaseFoldingEquivalence) {
+    for (const auto &[a, b] : kSameBase) {
+        SCOPED_TRACE(std::string(a));
+        EXPECT_EQ(base_subject(a), base_subject(b));
+    }
+    EXPECT_NE(base_subject("ΛΌΓΟΣ"), base_subject("λογος")); // the accent still counts
 }
 
 TEST(BaseSubject, TruncatedUtf8DoesNotCrash) {
@@ -139,7 +159,7 @@ constexpr GenericCase kGenericCases[] = {
 // clang-format on
 
 TEST(GenericSubject, Table) {
-    for (const GenericCase& c : kGenericCases) {
+    for (const GenericCase &c : kGenericCases) {
         SCOPED_TRACE(std::string(c.base));
         EXPECT_EQ(is_generic_subject(c.base), c.generic);
     }

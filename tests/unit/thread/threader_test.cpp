@@ -32,43 +32,43 @@ struct M {
         in.message_id = std::move(id);
         in.date = kT0;
     }
-    M& refs(Strings r) {
+    M &refs(Strings r) {
         in.references = std::move(r);
         in.has_reference_headers = !in.references.empty();
         return *this;
     }
-    M& ref_headers(bool present) {
+    M &ref_headers(bool present) {
         in.has_reference_headers = present;
         return *this;
     }
-    M& subject(std::string s) {
+    M &subject(std::string s) {
         in.subject = std::move(s);
         return *this;
     }
-    M& day(std::int64_t d) {
+    M &day(std::int64_t d) {
         in.date = kT0 + d * kDay;
         return *this;
     }
-    M& who(Strings p) {
+    M &who(Strings p) {
         in.participants = std::move(p);
         return *this;
     }
-    M& bulk() {
+    M &bulk() {
         in.is_bulk = true;
         return *this;
     }
-    M& gm(std::string id) {
+    M &gm(std::string id) {
         in.gmail_thread_id = std::move(id);
         return *this;
     }
-    M& thread_index(std::string v) {
+    M &thread_index(std::string v) {
         in.thread_index = std::move(v);
         return *this;
     }
     operator ThreadInput() const { return in; } // NOLINT(google-explicit-constructor)
 };
 
-std::string describe(const std::vector<ThreadInput>& msgs, const std::vector<std::size_t>& order) {
+std::string describe(const std::vector<ThreadInput> &msgs, const std::vector<std::size_t> &order) {
     std::string s = "arrival order:";
     for (std::size_t i : order)
         s += " " + msgs[i].message_id;
@@ -77,8 +77,8 @@ std::string describe(const std::vector<ThreadInput>& msgs, const std::vector<std
 
 // Delivers `msgs` in `order`; returns the partition of message ids. Checks the per-step
 // invariants: every message gets a thread, and right after assignment all its keys belong to it.
-Partition deliver(const std::vector<ThreadInput>& msgs, const std::vector<std::size_t>& order,
-                  const crm::thread::SubjectPolicy& policy) {
+Partition deliver(const std::vector<ThreadInput> &msgs, const std::vector<std::size_t> &order,
+                  const crm::thread::SubjectPolicy &policy) {
     crm::thread::MemoryIndex index;
     for (std::size_t i : order) {
         auto thread = crm::thread::assign_thread(msgs[i], index, policy);
@@ -96,7 +96,7 @@ Partition deliver(const std::vector<ThreadInput>& msgs, const std::vector<std::s
     }
     const std::map<std::string, ThreadId> threads = index.message_threads();
     std::map<ThreadId, std::set<std::string>> groups;
-    for (const ThreadInput& m : msgs) {
+    for (const ThreadInput &m : msgs) {
         auto it = threads.find(m.message_id);
         EXPECT_NE(it, threads.end()) << m.message_id << " has no thread";
         if (it != threads.end()) {
@@ -104,14 +104,14 @@ Partition deliver(const std::vector<ThreadInput>& msgs, const std::vector<std::s
         }
     }
     Partition p;
-    for (auto& [id, members] : groups)
+    for (auto &[id, members] : groups)
         p.insert(std::move(members));
     return p;
 }
 
 // Every arrival order of `msgs` must give `expected`.
-void expect_all_orders(const std::vector<ThreadInput>& msgs, const Partition& expected,
-                       const crm::thread::SubjectPolicy& policy = {}) {
+void expect_all_orders(const std::vector<ThreadInput> &msgs, const Partition &expected,
+                       const crm::thread::SubjectPolicy &policy = {}) {
     std::vector<std::size_t> order(msgs.size());
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::size_t runs = 0;
@@ -144,9 +144,9 @@ TEST(ThreadShapes, FanOutAndUnrelated) {
 
 TEST(ThreadShapes, MissingParentGhost) {
     // b and c share the ghost parent g (never delivered); d hangs off another ghost.
-    expect_all_orders({M("b").refs({"g"}), M("c").refs({"g"}), M("d").refs({"h"}),
-                       M("e").refs({"root", "d"})},
-                      {{"b", "c"}, {"d", "e"}});
+    expect_all_orders(
+        {M("b").refs({"g"}), M("c").refs({"g"}), M("d").refs({"h"}), M("e").refs({"root", "d"})},
+        {{"b", "c"}, {"d", "e"}});
 }
 
 TEST(ThreadShapes, LateMessageJoinsTwoThreads) {
@@ -281,16 +281,16 @@ TEST(SubjectFallback, TwoSubjectOnlyRepliesJoinEachOther) {
 }
 
 TEST(SubjectFallback, LocalisedPrefixesShareBaseSubject) {
-    expect_all_orders({original("o"), M("aw").subject("AW: WG: quarterly budget review")
-                                          .who({"ann@example.com"})
-                                          .day(1)},
-                      {{"o", "aw"}});
+    expect_all_orders(
+        {original("o"),
+         M("aw").subject("AW: WG: quarterly budget review").who({"ann@example.com"}).day(1)},
+        {{"o", "aw"}});
 }
 
 TEST(SubjectFallback, SubjectLinkMergesReferenceThreads) {
     // Two reference threads, bridged by a subject-only reply to the first thread's root.
-    expect_all_orders({original("o"), M("o2").refs({"o"}), M("p").subject("Quarterly budget review")
-                                                           .who({"carl@x"}),
+    expect_all_orders({original("o"), M("o2").refs({"o"}),
+                       M("p").subject("Quarterly budget review").who({"carl@x"}),
                        M("p2").refs({"p"}).who({"carl@x"}),
                        subject_reply("r", 1).who({"bob@example.com", "carl@x"})},
                       {{"o", "o2", "p", "p2", "r"}});
@@ -328,7 +328,7 @@ TEST(MemoryIndex, SubjectCandidatesFollowMerges) {
     auto c = index.subject_candidates("quarterly budget review", kT0, kT0);
     ASSERT_TRUE(c.has_value());
     ASSERT_EQ(c->size(), 2U);
-    for (const crm::SubjectCandidate& s : *c) {
+    for (const crm::SubjectCandidate &s : *c) {
         EXPECT_EQ(s.thread_id, a);
         EXPECT_EQ(s.subject_reply, s.message_id == "r");
     }
