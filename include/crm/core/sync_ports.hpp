@@ -1,0 +1,87 @@
+#pragma once
+// What IMAP sync needs from storage. Implemented by the store; driven by the imap module.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crm/core/ids.hpp"
+#include "crm/core/result.hpp"
+
+namespace crm {
+
+using MailboxId = std::int64_t;
+
+struct MailboxState {
+    MailboxId id = 0;
+    std::optional<std::uint32_t> uid_validity;
+    std::optional<std::uint32_t> uid_next;       // checkpoint: every UID below is stored
+    std::optional<std::uint64_t> highest_modseq; // flags are current up to this
+};
+
+// One fetched message as it came from the server.
+struct FetchedMessage {
+    std::uint32_t uid = 0;
+    std::string raw;
+    std::vector<std::string> flags;
+    std::optional<std::int64_t> internal_date;
+    std::optional<std::uint64_t> gm_msgid, gm_thrid;
+    std::vector<std::string> gm_labels;
+    std::optional<std::uint64_t> modseq;
+};
+
+struct FlagUpdate {
+    std::uint32_t uid = 0;
+    std::vector<std::string> flags;
+};
+
+// Account health as shown by `crm-mailctl accounts status`.
+struct AccountHealth {
+    std::string state; // syncing | idle | backoff | needs_reauth | error | disabled
+    std::string error_class;
+    std::string error_text;
+    bool success = false;          // sets last_success_at
+    std::optional<std::int64_t> lag_seconds;
+    std::optional<std::uint64_t> initial_done, initial_total;
+};
+
+} // namespace crm
+
+namespace crm {
+
+struct BatchReport {
+    std::size_t stored = 0;      // new messages
+    std::size_t locations = 0;   // known messages that gained this location
+    std::size_t failed = 0;      // messages that could not be stored (recorded for quarantine)
+    std::size_t quarantined = 0; // of those, now given up on
+};
+
+// Storage for IMAP sync, implemented by the composition root with the store and the ingest use
+// case. Every call is one unit of work; store_batch commits its whole batch in one transaction
+// (messages, locations) or nothing.
+class SyncSink {
+  public:
+    virtual ~SyncSink() = default;
+    virtual Result<MailboxState> open_mailbox(AccountId account, const std::string& name,
+                                              const std::string& special_use) = 0;
+    virtual Result<std::vector<std::uint32_t>> stored_uids(MailboxId mailbox,
+                                                           std::uint32_t uid_validity) = 0;
+    virtual Result<std::vector<std::uint32_t>> quarantined_uids(MailboxId mailbox,
+                                                                std::uint32_t uid_validity) = 0;
+    virtual Result<std::int64_t> reset_uid_validity(MailboxId mailbox,
+                                                    std::uint32_t uid_validity) = 0;
+    virtual Result<BatchReport> store_batch(AccountId account, MailboxId mailbox,
+                                            std::uint32_t uid_validity,
+                                            std::vector<FetchedMessage>&& batch) = 0;
+    virtual Result<void> checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
+                                    std::optional<std::uint32_t> uid_next,
+                                    std::optional<std::uint64_t> highest_modseq) = 0;
+    virtual Result<std::int64_t> update_flags(MailboxId mailbox, std::uint32_t uid_validity,
+                                              const std::vector<FlagUpdate>& updates) = 0;
+    virtual Result<std::int64_t> expunge(MailboxId mailbox, std::uint32_t uid_validity,
+                                         const std::vector<std::uint32_t>& uids) = 0;
+    virtual Result<void> set_health(AccountId account, const AccountHealth& health) = 0;
+};
+
+} // namespace crm

@@ -1,0 +1,75 @@
+#pragma once
+// One IMAP session over a libcurl connect-only connection, driven by Boost.Asio readiness waits
+// on the io_context's thread. Private to the imap module.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "crm/core/result.hpp"
+#include "crm/imap/protocol.hpp"
+#include "crm/net/transport.hpp"
+
+namespace crm::imap {
+
+namespace asio = boost::asio;
+
+using UntaggedHandler = std::function<void(const Response&)>;
+
+struct SessionLimits {
+    std::chrono::seconds command_timeout{120}; // no progress for this long: connection is dead
+    ParserLimits parser;
+};
+
+class Session {
+  public:
+    // Connects and logs in on `pool` (libcurl blocks), then continues on `exec`'s thread.
+    static asio::awaitable<Result<std::unique_ptr<Session>>>
+    open(asio::any_io_executor exec, asio::thread_pool& pool, net::Endpoint ep,
+         SessionLimits limits = {});
+    ~Session();
+
+    // Sends `command` (without tag and CRLF) and reads until its tagged response. Untagged
+    // responses go to `on_untagged`. A NO/BAD is returned as the tagged Response (check
+    // status); transport and protocol failures are errors.
+    asio::awaitable<Result<Response>> run(const std::string& command,
+                                          const UntaggedHandler& on_untagged = {});
+
+    // IDLE (RFC 2177) until an untagged response arrives or `max` passes, then DONE.
+    // Returns true when the server reported something.
+    asio::awaitable<Result<bool>> idle(std::chrono::seconds max, const UntaggedHandler& on_untagged);
+
+    [[nodiscard]] const std::set<std::string>& capabilities() const { return caps_; }
+    [[nodiscard]] bool has(const std::string& cap) const { return caps_.contains(cap); }
+    // Bytes exchanged so far (for the constant-bytes poll benchmark).
+    [[nodiscard]] std::uint64_t bytes_in() const { return bytes_in_; }
+    [[nodiscard]] std::uint64_t bytes_out() const { return bytes_out_; }
+    // Interrupts any wait (used on shutdown): pending operations fail with "imap.cancelled".
+    void cancel();
+
+  private:
+    Session(asio::any_io_executor exec, std::unique_ptr<net::Connection> conn, int fd,
+            SessionLimits limits);
+    asio::awaitable<Result<void>> write_all(std::string data);
+    asio::awaitable<Result<Response>> read_response();
+    asio::awaitable<Result<void>> wait(asio::posix::stream_descriptor::wait_type what);
+
+    std::unique_ptr<net::Connection> conn_;
+    asio::posix::stream_descriptor sd_;
+    asio::steady_timer timer_;
+    SessionLimits limits_;
+    ResponseParser parser_;
+    Tagger tagger_;
+    std::set<std::string> caps_;
+    std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
+    bool cancelled_ = false;
+};
+
+} // namespace crm::imap

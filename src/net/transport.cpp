@@ -1,0 +1,195 @@
+#include "crm/net/transport.hpp"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+
+#include <mutex>
+
+namespace crm::net {
+
+namespace {
+
+void global_init() {
+    static std::once_flag once;
+    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+struct EasyDeleter {
+    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+using Easy = std::unique_ptr<CURL, EasyDeleter>;
+
+Error net_error(const char* code, std::string detail, Retry retry) {
+    return Error{code, std::move(detail), ErrorScope::Account, retry};
+}
+
+// Maps a libcurl failure of the connect phase to our error classes.
+Error classify(CURLcode rc, const char* errbuf, const Endpoint& ep) {
+    std::string where = ep.scheme + "://" + ep.host + ":" + std::to_string(ep.port);
+    std::string text = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return net_error("net.dns", where + ": cannot resolve host: " + text, Retry::Backoff);
+    case CURLE_COULDNT_CONNECT:
+        return net_error("net.tcp", where + ": cannot connect: " + text, Retry::Backoff);
+    case CURLE_OPERATION_TIMEDOUT:
+        return net_error("net.timeout", where + ": timed out: " + text, Retry::Backoff);
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+        return net_error("net.tls", where + ": TLS failed: " + text, Retry::NeedsConfig);
+    case CURLE_USE_SSL_FAILED:
+        return net_error("net.starttls", where + ": server refused STARTTLS: " + text,
+                         Retry::NeedsConfig);
+    case CURLE_LOGIN_DENIED:
+        return net_error("net.auth", where + ": login rejected for " + ep.username + ": " + text,
+                         Retry::NeedsConfig);
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+        return net_error("net.tcp", where + ": connection lost during login: " + text,
+                         Retry::Backoff);
+    default:
+        return net_error("net.protocol", where + ": " + text, Retry::Backoff);
+    }
+}
+
+} // namespace
+
+bool is_loopback_host(const std::string& host) {
+    if (host == "localhost" || host == "localhost." || host == "::1" || host == "[::1]")
+        return true;
+    in_addr a{};
+    if (inet_pton(AF_INET, host.c_str(), &a) == 1)
+        return (ntohl(a.s_addr) >> 24) == 127;
+    return false;
+}
+
+struct Connection::Impl {
+    Easy easy;
+    curl_socket_t sock = CURL_SOCKET_BAD;
+    bool tls = false;
+};
+
+Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Connection::~Connection() = default;
+
+Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
+    global_init();
+    if (ep.host.empty())
+        return std::unexpected(net_error("net.config", "no host configured", Retry::NeedsConfig));
+    if (ep.tls == Tls::None) {
+        if (!ep.allow_insecure)
+            return std::unexpected(net_error(
+                "net.config",
+                ep.host + ": tls = none needs allow_insecure = true (and a loopback host)",
+                Retry::NeedsConfig));
+        if (!is_loopback_host(ep.host))
+            return std::unexpected(net_error(
+                "net.config", ep.host + ": a plaintext connection is only allowed to loopback",
+                Retry::NeedsConfig));
+    }
+    for (char c : ep.username + ep.secret)
+        if (c == '\r' || c == '\n' || c == '\0')
+            return std::unexpected(net_error("net.config", "username or secret contains CR, LF or NUL",
+                                             Retry::NeedsConfig));
+
+    auto impl = std::make_unique<Impl>();
+    impl->easy.reset(curl_easy_init());
+    CURL* c = impl->easy.get();
+    if (!c)
+        return std::unexpected(net_error("net.protocol", "curl_easy_init failed", Retry::Backoff));
+    std::string scheme = ep.scheme;
+    if (ep.tls == Tls::Implicit)
+        scheme += 's';
+    std::string host = ep.host.find(':') != std::string::npos && ep.host.front() != '['
+                           ? "[" + ep.host + "]"
+                           : ep.host;
+    std::string url = scheme + "://" + host + ":" + std::to_string(ep.port) + "/";
+    char errbuf[CURL_ERROR_SIZE] = {0};
+    std::string login_options =
+        ep.auth == Auth::XOAuth2 ? "AUTH=XOAUTH2" : "AUTH=PLAIN";
+    bool ok = true;
+    auto set = [&](CURLoption o, auto v) { ok = ok && curl_easy_setopt(c, o, v) == CURLE_OK; };
+    set(CURLOPT_URL, url.c_str());
+    set(CURLOPT_CONNECT_ONLY, 1L);
+    set(CURLOPT_ERRORBUFFER, errbuf);
+    set(CURLOPT_NOSIGNAL, 1L);
+    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(ep.connect_timeout.count()));
+    set(CURLOPT_TIMEOUT_MS, static_cast<long>(ep.connect_timeout.count()));
+    set(CURLOPT_SSL_VERIFYPEER, 1L);
+    set(CURLOPT_SSL_VERIFYHOST, 2L);
+    if (!ep.ca_file.empty())
+        set(CURLOPT_CAINFO, ep.ca_file.c_str());
+    if (ep.tls == Tls::StartTls)
+        set(CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
+    set(CURLOPT_USERNAME, ep.username.c_str());
+    // Pin the SASL mechanism: curl otherwise prefers CRAM-MD5/DIGEST-MD5 when offered.
+    set(CURLOPT_LOGIN_OPTIONS, login_options.c_str());
+    if (ep.auth == Auth::XOAuth2)
+        set(CURLOPT_XOAUTH2_BEARER, ep.secret.c_str());
+    else
+        set(CURLOPT_PASSWORD, ep.secret.c_str());
+    if (!ok)
+        return std::unexpected(net_error("net.protocol", "libcurl rejected an option", Retry::Never));
+
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        return std::unexpected(classify(rc, errbuf, ep));
+    curl_socket_t sock = CURL_SOCKET_BAD;
+    if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD)
+        return std::unexpected(
+            net_error("net.protocol", url + ": no socket after login", Retry::Backoff));
+    impl->sock = sock;
+    curl_tlssessioninfo* ti = nullptr;
+    if (curl_easy_getinfo(c, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
+        ti->backend != CURLSSLBACKEND_NONE && ti->internals)
+        impl->tls = true;
+    // A STARTTLS endpoint must end up encrypted: a PREAUTH greeting skips STARTTLS, which would
+    // leave the session in plaintext (a downgrade). Refuse it.
+    if (ep.tls != Tls::None && !impl->tls)
+        return std::unexpected(net_error(
+            "net.starttls",
+            url + ": the session is not encrypted (server sent PREAUTH or skipped STARTTLS)",
+            Retry::NeedsConfig));
+    // The credentials are no longer needed by libcurl.
+    curl_easy_setopt(c, CURLOPT_PASSWORD, "");
+    curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, "");
+    return std::unique_ptr<Connection>(new Connection(std::move(impl)));
+}
+
+Result<std::size_t> Connection::send_some(std::span<const char> data) {
+    std::size_t n = 0;
+    CURLcode rc = curl_easy_send(impl_->easy.get(), data.data(), data.size(), &n);
+    if (rc == CURLE_AGAIN)
+        return std::size_t{0};
+    if (rc != CURLE_OK)
+        return std::unexpected(Error{"net.send", curl_easy_strerror(rc), ErrorScope::Account,
+                                     Retry::Backoff});
+    return n;
+}
+
+Result<std::size_t> Connection::recv_some(std::span<char> buffer) {
+    std::size_t n = 0;
+    CURLcode rc = curl_easy_recv(impl_->easy.get(), buffer.data(), buffer.size(), &n);
+    if (rc == CURLE_AGAIN)
+        return std::size_t{0};
+    if (rc != CURLE_OK)
+        return std::unexpected(Error{"net.recv", curl_easy_strerror(rc), ErrorScope::Account,
+                                     Retry::Backoff});
+    if (n == 0)
+        return std::unexpected(
+            Error{"net.closed", "the server closed the connection", ErrorScope::Account,
+                  Retry::Backoff});
+    return n;
+}
+
+int Connection::native_socket() const { return static_cast<int>(impl_->sock); }
+bool Connection::encrypted() const { return impl_->tls; }
+
+} // namespace crm::net

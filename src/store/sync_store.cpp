@@ -1,0 +1,350 @@
+// IMAP sync bookkeeping over SQLite.
+#include "crm/store/sync_store.hpp"
+
+#include <algorithm>
+
+#include "guard.hpp"
+
+namespace crm::store {
+
+namespace {
+
+std::optional<std::int64_t> opt_col(const SQLite::Column& c) {
+    if (c.isNull())
+        return std::nullopt;
+    return c.getInt64();
+}
+
+bool has_seen(const std::vector<std::string>& flags) {
+    return std::any_of(flags.begin(), flags.end(), [](const std::string& f) {
+        if (f.size() != 5)
+            return false;
+        std::string l = f;
+        for (auto& ch : l)
+            ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+        return l == "\\seen";
+    });
+}
+
+std::string join_flags(const std::vector<std::string>& flags) {
+    std::string out;
+    for (const auto& f : flags) {
+        if (!out.empty())
+            out += ' ';
+        out += f;
+    }
+    return out;
+}
+
+// Re-derives a thread's unread counter after flag changes.
+void refresh_unread(Database::Impl& d, std::int64_t message_row) {
+    auto& s = d.stmt("UPDATE threads SET unread_count = (SELECT count(*) FROM messages m WHERE "
+                     "m.thread_id = threads.id AND m.unread) WHERE id = (SELECT thread_id FROM "
+                     "messages WHERE id = ?)");
+    s.bind(1, message_row);
+    s.exec();
+}
+
+} // namespace
+
+Result<AccountId> SyncStore::ensure_account(const std::string& name, std::optional<UserId> owner,
+                                            const std::string& address,
+                                            const std::string& imap_host, bool enabled,
+                                            std::int64_t now) {
+    return guard("registering account " + name, [&]() -> Result<AccountId> {
+        auto& d = db_.impl();
+        if (owner) {
+            auto& u = d.stmt("SELECT 1 FROM users WHERE id = ?");
+            u.bind(1, *owner);
+            if (!u.executeStep())
+                owner.reset(); // the CRM user may not exist yet; the account still syncs
+        }
+        auto& s = d.stmt(
+            "INSERT INTO accounts (name, owner_id, address, imap_host, enabled, state, created_at, "
+            "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, CASE WHEN ?5 THEN 'new' ELSE 'disabled' END,"
+            " ?6, ?6) ON CONFLICT (name) DO UPDATE SET owner_id = excluded.owner_id, address = "
+            "excluded.address, imap_host = excluded.imap_host, enabled = excluded.enabled, "
+            "state = CASE WHEN excluded.enabled THEN (CASE WHEN accounts.state = 'disabled' THEN "
+            "'new' ELSE accounts.state END) ELSE 'disabled' END, updated_at = excluded.updated_at");
+        s.bind(1, name);
+        if (owner)
+            s.bind(2, *owner);
+        else
+            s.bind(2);
+        s.bind(3, address);
+        s.bind(4, imap_host);
+        s.bind(5, enabled ? 1 : 0);
+        s.bind(6, now);
+        s.exec();
+        auto& q = d.stmt("SELECT id FROM accounts WHERE name = ?");
+        q.bind(1, name);
+        q.executeStep();
+        return q.getColumn(0).getInt64();
+    });
+}
+
+Result<std::vector<AccountRow>> SyncStore::accounts() {
+    return guard("listing accounts", [&]() -> Result<std::vector<AccountRow>> {
+        auto& q = db_.impl().stmt(
+            "SELECT a.id, a.name, a.address, a.state, coalesce(a.last_error_class, ''), "
+            "coalesce(a.last_error, ''), a.imap_host, a.owner_id, a.enabled, a.last_success_at, "
+            "a.last_error_at, a.lag_seconds, a.messages_synced, a.initial_done, a.initial_total, "
+            "(SELECT count(*) FROM mailboxes m WHERE m.account_id = a.id) "
+            "FROM accounts a ORDER BY a.name");
+        std::vector<AccountRow> out;
+        while (q.executeStep()) {
+            AccountRow r;
+            r.id = q.getColumn(0).getInt64();
+            r.name = q.getColumn(1).getString();
+            r.address = q.getColumn(2).getString();
+            r.state = q.getColumn(3).getString();
+            r.last_error_class = q.getColumn(4).getString();
+            r.last_error = q.getColumn(5).getString();
+            r.imap_host = q.getColumn(6).getString();
+            r.owner = opt_col(q.getColumn(7));
+            r.enabled = q.getColumn(8).getInt() != 0;
+            r.last_success_at = opt_col(q.getColumn(9));
+            r.last_error_at = opt_col(q.getColumn(10));
+            r.lag_seconds = opt_col(q.getColumn(11));
+            r.messages = q.getColumn(12).getInt64();
+            r.initial_done = q.getColumn(13).getInt64();
+            r.initial_total = q.getColumn(14).getInt64();
+            r.mailboxes = q.getColumn(15).getInt64();
+            out.push_back(std::move(r));
+        }
+        return out;
+    });
+}
+
+Result<MailboxState> SyncStore::ensure_mailbox(AccountId account, const std::string& name,
+                                               const std::string& special_use) {
+    return guard("registering mailbox " + name, [&]() -> Result<MailboxState> {
+        auto& d = db_.impl();
+        auto& s = d.stmt("INSERT INTO mailboxes (account_id, name, special_use) VALUES (?, ?, ?) "
+                         "ON CONFLICT (account_id, name) DO UPDATE SET special_use = "
+                         "excluded.special_use");
+        s.bind(1, account);
+        s.bind(2, name);
+        s.bind(3, special_use);
+        s.exec();
+        auto& q = d.stmt("SELECT id, uid_validity, uid_next, highest_modseq FROM mailboxes "
+                         "WHERE account_id = ? AND name = ?");
+        q.bind(1, account);
+        q.bind(2, name);
+        q.executeStep();
+        MailboxState st;
+        st.id = q.getColumn(0).getInt64();
+        if (auto v = opt_col(q.getColumn(1)))
+            st.uid_validity = static_cast<std::uint32_t>(*v);
+        if (auto v = opt_col(q.getColumn(2)))
+            st.uid_next = static_cast<std::uint32_t>(*v);
+        if (auto v = opt_col(q.getColumn(3)))
+            st.highest_modseq = static_cast<std::uint64_t>(*v);
+        return st;
+    });
+}
+
+Result<std::vector<std::uint32_t>> SyncStore::stored_uids(MailboxId mailbox,
+                                                          std::uint32_t uid_validity) {
+    return guard("reading stored UIDs", [&]() -> Result<std::vector<std::uint32_t>> {
+        auto& q = db_.impl().stmt("SELECT uid FROM locations WHERE mailbox_id = ? AND "
+                                  "uid_validity = ? ORDER BY uid");
+        q.bind(1, mailbox);
+        q.bind(2, static_cast<std::int64_t>(uid_validity));
+        std::vector<std::uint32_t> out;
+        while (q.executeStep())
+            out.push_back(static_cast<std::uint32_t>(q.getColumn(0).getInt64()));
+        return out;
+    });
+}
+
+Result<std::vector<std::uint32_t>> SyncStore::quarantined_uids(MailboxId mailbox,
+                                                               std::uint32_t uid_validity) {
+    return guard("reading quarantine", [&]() -> Result<std::vector<std::uint32_t>> {
+        auto& q = db_.impl().stmt("SELECT uid FROM quarantine WHERE mailbox_id = ? AND "
+                                  "uid_validity = ? AND attempts >= 3 ORDER BY uid");
+        q.bind(1, mailbox);
+        q.bind(2, static_cast<std::int64_t>(uid_validity));
+        std::vector<std::uint32_t> out;
+        while (q.executeStep())
+            out.push_back(static_cast<std::uint32_t>(q.getColumn(0).getInt64()));
+        return out;
+    });
+}
+
+Result<void> SyncStore::set_checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
+                                       std::optional<std::uint32_t> uid_next,
+                                       std::optional<std::uint64_t> highest_modseq,
+                                       std::int64_t now) {
+    return guard("saving a checkpoint", [&]() -> Result<void> {
+        auto& s = db_.impl().stmt(
+            "UPDATE mailboxes SET uid_validity = ?, uid_next = coalesce(?, uid_next), "
+            "highest_modseq = coalesce(?, highest_modseq), last_sync_at = ? WHERE id = ?");
+        s.bind(1, static_cast<std::int64_t>(uid_validity));
+        if (uid_next)
+            s.bind(2, static_cast<std::int64_t>(*uid_next));
+        else
+            s.bind(2);
+        if (highest_modseq)
+            s.bind(3, static_cast<std::int64_t>(*highest_modseq));
+        else
+            s.bind(3);
+        s.bind(4, now);
+        s.bind(5, mailbox);
+        s.exec();
+        return {};
+    });
+}
+
+Result<std::int64_t> SyncStore::reset_uid_validity(MailboxId mailbox,
+                                                   std::uint32_t new_uid_validity) {
+    return guard("handling a UIDVALIDITY change", [&]() -> Result<std::int64_t> {
+        auto& d = db_.impl();
+        auto& del = d.stmt("DELETE FROM locations WHERE mailbox_id = ? AND uid_validity != ?");
+        del.bind(1, mailbox);
+        del.bind(2, static_cast<std::int64_t>(new_uid_validity));
+        auto n = del.exec();
+        auto& s = d.stmt("UPDATE mailboxes SET uid_validity = ?, uid_next = NULL, "
+                         "highest_modseq = NULL WHERE id = ?");
+        s.bind(1, static_cast<std::int64_t>(new_uid_validity));
+        s.bind(2, mailbox);
+        s.exec();
+        return static_cast<std::int64_t>(n);
+    });
+}
+
+Result<std::optional<MessageRowId>> SyncStore::message_by_gm_msgid(AccountId account,
+                                                                   std::uint64_t gm_msgid) {
+    return guard("looking up X-GM-MSGID", [&]() -> Result<std::optional<MessageRowId>> {
+        auto& q = db_.impl().stmt(
+            "SELECT message_id FROM locations WHERE account_id = ? AND gm_msgid = ? LIMIT 1");
+        q.bind(1, account);
+        q.bind(2, static_cast<std::int64_t>(gm_msgid));
+        if (q.executeStep())
+            return q.getColumn(0).getInt64();
+        return std::nullopt;
+    });
+}
+
+Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t uid_validity,
+                                             const std::vector<FlagUpdate>& updates,
+                                             std::int64_t now) {
+    (void)now;
+    return guard("updating flags", [&]() -> Result<std::int64_t> {
+        auto& d = db_.impl();
+        std::int64_t changed = 0;
+        auto& loc = d.stmt("UPDATE locations SET flags = ? WHERE mailbox_id = ? AND uid_validity "
+                           "= ? AND uid = ? RETURNING message_id");
+        auto& msg = d.stmt("UPDATE messages SET unread = ? WHERE id = ? AND unread != ? AND "
+                           "direction = 'in'");
+        for (const auto& u : updates) {
+            loc.reset();
+            loc.bind(1, join_flags(u.flags));
+            loc.bind(2, mailbox);
+            loc.bind(3, static_cast<std::int64_t>(uid_validity));
+            loc.bind(4, static_cast<std::int64_t>(u.uid));
+            if (!loc.executeStep())
+                continue;
+            auto row = loc.getColumn(0).getInt64();
+            while (loc.executeStep()) {
+            }
+            int unread = has_seen(u.flags) ? 0 : 1;
+            msg.reset();
+            msg.bind(1, unread);
+            msg.bind(2, row);
+            msg.bind(3, unread);
+            if (msg.exec() > 0) {
+                ++changed;
+                refresh_unread(d, row);
+            }
+        }
+        return changed;
+    });
+}
+
+Result<std::int64_t> SyncStore::expunge(MailboxId mailbox, std::uint32_t uid_validity,
+                                        const std::vector<std::uint32_t>& uids,
+                                        std::int64_t now) {
+    (void)now;
+    return guard("removing expunged locations", [&]() -> Result<std::int64_t> {
+        auto& s = db_.impl().stmt(
+            "DELETE FROM locations WHERE mailbox_id = ? AND uid_validity = ? AND uid = ?");
+        std::int64_t n = 0;
+        for (auto uid : uids) {
+            s.reset();
+            s.bind(1, mailbox);
+            s.bind(2, static_cast<std::int64_t>(uid_validity));
+            s.bind(3, static_cast<std::int64_t>(uid));
+            n += s.exec();
+        }
+        return n;
+    });
+}
+
+Result<std::int64_t> SyncStore::record_failure(MailboxId mailbox, std::uint32_t uid_validity,
+                                               std::uint32_t uid, const std::string& reason,
+                                               std::int64_t now) {
+    return guard("recording a failed message", [&]() -> Result<std::int64_t> {
+        auto& s = db_.impl().stmt(
+            "INSERT INTO quarantine (mailbox_id, uid_validity, uid, reason, first_failed_at, "
+            "last_failed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT DO UPDATE SET "
+            "attempts = attempts + 1, reason = excluded.reason, last_failed_at = "
+            "excluded.last_failed_at RETURNING attempts");
+        s.bind(1, mailbox);
+        s.bind(2, static_cast<std::int64_t>(uid_validity));
+        s.bind(3, static_cast<std::int64_t>(uid));
+        s.bind(4, reason);
+        s.bind(5, now);
+        s.executeStep();
+        auto n = s.getColumn(0).getInt64();
+        while (s.executeStep()) {
+        }
+        return n;
+    });
+}
+
+Result<void> SyncStore::set_health(AccountId account, const AccountHealth& h, std::int64_t now) {
+    return guard("saving account health", [&]() -> Result<void> {
+        auto& s = db_.impl().stmt(
+            "UPDATE accounts SET state = ?1, last_success_at = CASE WHEN ?2 THEN ?3 ELSE "
+            "last_success_at END, last_error_at = CASE WHEN ?4 != '' THEN ?3 ELSE last_error_at "
+            "END, last_error_class = CASE WHEN ?4 != '' THEN ?4 WHEN ?2 THEN NULL ELSE "
+            "last_error_class END, last_error = CASE WHEN ?4 != '' THEN ?5 WHEN ?2 THEN NULL "
+            "ELSE last_error END, lag_seconds = coalesce(?6, lag_seconds), initial_done = "
+            "coalesce(?7, initial_done), initial_total = coalesce(?8, initial_total), "
+            "updated_at = ?3 WHERE id = ?9");
+        s.bind(1, h.state);
+        s.bind(2, h.success ? 1 : 0);
+        s.bind(3, now);
+        s.bind(4, h.error_class);
+        s.bind(5, h.error_text);
+        if (h.lag_seconds)
+            s.bind(6, *h.lag_seconds);
+        else
+            s.bind(6);
+        if (h.initial_done)
+            s.bind(7, static_cast<std::int64_t>(*h.initial_done));
+        else
+            s.bind(7);
+        if (h.initial_total)
+            s.bind(8, static_cast<std::int64_t>(*h.initial_total));
+        else
+            s.bind(8);
+        s.bind(9, account);
+        s.exec();
+        return {};
+    });
+}
+
+Result<void> SyncStore::add_synced(AccountId account, std::int64_t count) {
+    return guard("counting synced messages", [&]() -> Result<void> {
+        auto& s = db_.impl().stmt(
+            "UPDATE accounts SET messages_synced = messages_synced + ? WHERE id = ?");
+        s.bind(1, count);
+        s.bind(2, account);
+        s.exec();
+        return {};
+    });
+}
+
+} // namespace crm::store
