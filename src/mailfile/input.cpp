@@ -70,8 +70,14 @@ std::size_t Input::fill(std::size_t want) {
                 error_ = std::strerror(errno);
             else if (errnum == Z_BUF_ERROR)
                 error_ = "truncated gzip stream";
-            else if (errnum != Z_OK)
-                error_ = std::string("gzip: ") + (msg != nullptr ? msg : "error");
+            else if (errnum != Z_OK) {
+                // zlib prefixes the message with the stream's name ("<fd:3>: "); the caller
+                // names the file itself.
+                std::string_view text = msg != nullptr ? msg : "error";
+                if (auto colon = text.find(": "); text.starts_with("<fd:") && colon != text.npos)
+                    text.remove_prefix(colon + 2);
+                error_ = "gzip: " + std::string(text);
+            }
             break;
         }
         buf_.resize(old + static_cast<std::size_t>(n));

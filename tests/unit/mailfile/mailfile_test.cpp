@@ -699,3 +699,33 @@ TEST(MailfileHelpers, MaildirSeenFlag) {
     EXPECT_FALSE(maildir_name_seen("1.host,S=123:2,F")); // the S= size field is not a flag
     EXPECT_FALSE(maildir_name_seen("1.host,S=123"));
 }
+
+TEST(MailfileGenerated, LongLinesAndProgress) {
+    // A 2.5 MB line (longer than the reader's 1 MB line pieces) inside an mbox, then more messages
+    // in a gzip file: bytes are kept exactly and progress grows to the total.
+    TempDir tmp;
+    std::string huge(2'500'000, 'q');
+    huge[1'048'575] = '>'; // a piece boundary must not be taken for a line start
+    huge.replace(1'048'576, 5, "From ");
+    std::string mbox = "From a Sat Jan  2 00:00:00 2010\nSubject: long\n\n" + huge + "\n";
+    for (int i = 0; i < 50; ++i)
+        mbox += "\nFrom b Sat Jan  2 00:00:00 2010\nSubject: n" + std::to_string(i) + "\n\n" +
+                std::string(20'000, 'z') + "\n";
+    const fs::path p = tmp.path() / "long.gz";
+    spit_gz(p, mbox);
+    Walker w({p});
+    RawMessage m;
+    ASSERT_TRUE(w.next(m).value());
+    EXPECT_EQ(m.bytes, "Subject: long\n\n" + huge + "\n");
+    std::uint64_t progress = w.bytes_read();
+    EXPECT_LE(progress, w.total_bytes_hint());
+    std::size_t n = 1;
+    while (w.next(m).value()) {
+        EXPECT_GE(w.bytes_read(), progress);
+        progress = w.bytes_read();
+        ++n;
+    }
+    EXPECT_EQ(n, 51u);
+    EXPECT_EQ(w.bytes_read(), w.total_bytes_hint());
+    EXPECT_TRUE(w.errors().empty());
+}
