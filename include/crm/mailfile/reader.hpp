@@ -53,6 +53,8 @@ struct WalkerOptions {
 //   are decompressed while streaming. A file in a directory named cur or new is a Maildir
 //   message.
 // Directory entries are visited in byte order of their names, so the order is deterministic.
+// Symbolic links are followed; a directory reached twice (a link loop, overlapping roots) is
+// read once.
 //
 // mbox splitting: a message starts at a line beginning "From " that is the first line, follows
 // a blank line, or is followed by a header field line (some archivers omit the blank line);
