@@ -1,0 +1,332 @@
+// Shared helpers: GMime initialisation, SHA-256, UTF-8 repair and charset conversion.
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <optional>
+
+#include <iconv.h>
+
+#include "internal.hpp"
+
+namespace crm::mime {
+
+void init() {
+    static std::once_flag once;
+    std::call_once(once, [] { g_mime_init(); });
+}
+
+std::string sha256_hex(std::string_view data) {
+    detail::Sha256 h;
+    h.update(data);
+    return h.hex();
+}
+
+} // namespace crm::mime
+
+namespace crm::mime::detail {
+
+void Sha256::update(std::string_view data) {
+    // g_checksum_update takes a gssize length; feed huge inputs in slices to stay in range.
+    constexpr std::size_t kSlice = std::size_t{1} << 30;
+    while (!data.empty()) {
+        const std::size_t n = std::min(data.size(), kSlice);
+        g_checksum_update(c_, reinterpret_cast<const guchar*>(data.data()),
+                          static_cast<gssize>(n));
+        data.remove_prefix(n);
+    }
+}
+
+std::string Sha256::hex() {
+    const char* s = g_checksum_get_string(c_);
+    return s != nullptr ? std::string(s) : std::string();
+}
+
+std::string normalized_body_hash(std::string_view body) {
+    Sha256 h;
+    // Feed runs between CRs; a CR directly before LF is dropped (CRLF -> LF), a lone CR kept.
+    std::size_t start = 0;
+    while (start < body.size()) {
+        const void* hit = std::memchr(body.data() + start, '\r', body.size() - start);
+        if (hit == nullptr) {
+            h.update(body.substr(start));
+            break;
+        }
+        const auto cr = static_cast<std::size_t>(static_cast<const char*>(hit) - body.data());
+        h.update(body.substr(start, cr - start));
+        if (cr + 1 < body.size() && body[cr + 1] == '\n') {
+            start = cr + 1; // the LF is fed with the next run
+        } else {
+            h.update(body.substr(cr, 1));
+            start = cr + 1;
+        }
+    }
+    return h.hex();
+}
+
+void WarningSink::add(std::string w) {
+    if (out == nullptr)
+        return;
+    if (out->size() >= max) {
+        if (!overflowed) {
+            overflowed = true;
+            out->emplace_back("limit: too many warnings, further ones dropped");
+        }
+        return;
+    }
+    repair_utf8(w);
+    out->push_back(std::move(w));
+}
+
+namespace {
+
+const char* warning_what(GMimeParserWarning code) {
+    switch (code) {
+    case GMIME_WARN_DUPLICATED_HEADER:
+        return "header: duplicated header";
+    case GMIME_WARN_DUPLICATED_PARAMETER:
+        return "header: duplicated parameter";
+    case GMIME_WARN_UNENCODED_8BIT_HEADER:
+        return "header: unencoded 8-bit header";
+    case GMIME_WARN_INVALID_CONTENT_TYPE:
+        return "header: invalid Content-Type";
+    case GMIME_WARN_INVALID_RFC2047_HEADER_VALUE:
+        return "header: invalid RFC 2047 encoded word";
+    case GMIME_WARN_MALFORMED_MULTIPART:
+        return "mime: multipart without child parts";
+    case GMIME_WARN_TRUNCATED_MESSAGE:
+        return "mime: truncated message";
+    case GMIME_WARN_MALFORMED_MESSAGE:
+        return "mime: malformed message";
+    case GMIME_CRIT_INVALID_HEADER_NAME:
+        return "header: invalid header name";
+    case GMIME_CRIT_CONFLICTING_HEADER:
+        return "header: conflicting header";
+    case GMIME_CRIT_CONFLICTING_PARAMETER:
+        return "header: conflicting parameter";
+    case GMIME_CRIT_MULTIPART_WITHOUT_BOUNDARY:
+        return "mime: multipart without boundary";
+    case GMIME_WARN_INVALID_PARAMETER:
+        return "header: invalid parameter";
+    case GMIME_WARN_INVALID_ADDRESS_LIST:
+        return "address: invalid address list";
+    case GMIME_CRIT_NESTING_OVERFLOW:
+        return "limit: GMime nesting overflow";
+    case GMIME_WARN_PART_WITHOUT_CONTENT:
+        return "mime: part without content";
+    case GMIME_CRIT_PART_WITHOUT_HEADERS_OR_CONTENT:
+        return "mime: part without headers or content";
+    }
+    return "mime: parser warning";
+}
+
+void on_gmime_warning(gint64 offset, GMimeParserWarning code, const gchar* item,
+                      gpointer user_data) noexcept {
+    try {
+        auto* sink = static_cast<WarningSink*>(user_data);
+        std::string w = warning_what(code);
+        if (offset >= 0) {
+            w += " at offset ";
+            w += std::to_string(offset);
+        }
+        if (item != nullptr && *item != '\0') {
+            std::string_view it(item);
+            w += " (";
+            w += it.substr(0, 80);
+            w += ')';
+        }
+        sink->add(std::move(w));
+    } catch (...) {
+        // Out of memory while recording a warning: drop the warning, never unwind into C.
+    }
+}
+
+// iconv-based conversion through GMime's iconv cache and charset aliases. With `strict`, any
+// byte invalid in `charset` fails the conversion; otherwise it becomes U+FFFD.
+std::optional<std::string> convert(std::string_view in, const char* charset, bool strict) {
+    iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+    if (cd == reinterpret_cast<iconv_t>(-1))
+        return std::nullopt;
+    iconv(cd, nullptr, nullptr, nullptr, nullptr); // the cached descriptor may hold a state
+    std::string out;
+    out.resize(in.size() + in.size() / 2 + 16);
+    char* inbuf = const_cast<char*>(in.data());
+    std::size_t inleft = in.size();
+    std::size_t used = 0;
+    bool ok = true;
+    auto ensure = [&](std::size_t extra) {
+        if (out.size() - used < extra)
+            out.resize(out.size() * 2 + extra);
+    };
+    for (;;) {
+        char* outbuf = out.data() + used;
+        std::size_t outleft = out.size() - used;
+        const std::size_t r = inleft > 0 ? iconv(cd, &inbuf, &inleft, &outbuf, &outleft)
+                                         : iconv(cd, nullptr, nullptr, &outbuf, &outleft);
+        const int err = errno;
+        used = static_cast<std::size_t>(outbuf - out.data());
+        if (r != static_cast<std::size_t>(-1)) {
+            if (inleft == 0) {
+                // Flush the shift state of stateful encodings (ISO-2022-JP) once.
+                outbuf = out.data() + used;
+                outleft = out.size() - used;
+                ensure(16);
+                outbuf = out.data() + used;
+                outleft = out.size() - used;
+                iconv(cd, nullptr, nullptr, &outbuf, &outleft);
+                used = static_cast<std::size_t>(outbuf - out.data());
+                break;
+            }
+            continue;
+        }
+        if (err == E2BIG) {
+            ensure(out.size());
+            continue;
+        }
+        if (err == EILSEQ || err == EINVAL) {
+            if (strict) {
+                ok = false;
+                break;
+            }
+            ensure(3);
+            out.replace(used, 3, "\xEF\xBF\xBD");
+            used += 3;
+            ++inbuf;
+            --inleft;
+            continue;
+        }
+        ok = false;
+        break;
+    }
+    g_mime_iconv_close(cd);
+    if (!ok)
+        return std::nullopt;
+    out.resize(used);
+    return out;
+}
+
+bool is_utf8_name(std::string_view cs) {
+    const std::string l = ascii_lower(cs);
+    return l == "utf-8" || l == "utf8" || l == "us-ascii" || l == "ascii" || l.empty();
+}
+
+bool has_8bit(std::string_view s) {
+    for (const char c : s)
+        if ((static_cast<unsigned char>(c) & 0x80U) != 0)
+            return true;
+    return false;
+}
+
+} // namespace
+
+OptionsPtr make_options(const ParseLimits& limits, WarningSink* sink) {
+    OptionsPtr opts(g_mime_parser_options_new());
+    g_mime_parser_options_set_rfc2047_compliance_mode(opts.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_address_compliance_mode(opts.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_parameter_compliance_mode(opts.get(), GMIME_RFC_COMPLIANCE_LOOSE);
+    // GMime copies the list; UTF-8 is always tried first (ParseLimits: "after UTF-8").
+    std::vector<const char*> cs;
+    cs.reserve(limits.fallback_charsets.size() + 2);
+    cs.push_back("UTF-8");
+    for (const auto& c : limits.fallback_charsets)
+        if (!c.empty())
+            cs.push_back(c.c_str());
+    cs.push_back(nullptr);
+    g_mime_parser_options_set_fallback_charsets(opts.get(), cs.data());
+    if (sink != nullptr)
+        g_mime_parser_options_set_warning_callback(opts.get(), &on_gmime_warning, sink);
+    return opts;
+}
+
+bool is_valid_utf8(std::string_view s) {
+    return g_utf8_validate(s.data(), static_cast<gssize>(s.size()), nullptr) != FALSE;
+}
+
+void repair_utf8(std::string& s) {
+    const char* end = nullptr;
+    if (g_utf8_validate(s.data(), static_cast<gssize>(s.size()), &end) != FALSE)
+        return;
+    std::string out;
+    out.reserve(s.size() + 16);
+    std::string_view rest(s);
+    while (!rest.empty()) {
+        if (g_utf8_validate(rest.data(), static_cast<gssize>(rest.size()), &end) != FALSE) {
+            out.append(rest);
+            break;
+        }
+        const auto good = static_cast<std::size_t>(end - rest.data());
+        out.append(rest.substr(0, good));
+        out.append("\xEF\xBF\xBD");
+        rest.remove_prefix(good + 1);
+    }
+    s = std::move(out);
+}
+
+std::string to_utf8(std::string_view bytes, std::string_view charset,
+                    const std::vector<std::string>& fallbacks, std::string* warning) {
+    if (!is_utf8_name(charset)) {
+        const std::string cs(charset);
+        if (auto r = convert(bytes, cs.c_str(), false)) {
+            repair_utf8(*r);
+            return std::move(*r);
+        }
+        if (warning != nullptr)
+            *warning = "unknown charset '" + std::string(charset.substr(0, 40)) + "'";
+    }
+    if (!has_8bit(bytes) || is_valid_utf8(bytes)) {
+        std::string s(bytes);
+        repair_utf8(s); // NULs
+        return s;
+    }
+    // Declared UTF-8 but invalid: keep the good characters rather than re-guessing all.
+    if (!charset.empty() && ascii_lower(charset).starts_with("utf")) {
+        std::string s(bytes);
+        repair_utf8(s);
+        return s;
+    }
+    for (const auto& fb : fallbacks) {
+        if (auto r = convert(bytes, fb.c_str(), true)) {
+            repair_utf8(*r);
+            return std::move(*r);
+        }
+    }
+    if (!fallbacks.empty())
+        if (auto r = convert(bytes, fallbacks.front().c_str(), false)) {
+            repair_utf8(*r);
+            return std::move(*r);
+        }
+    std::string s(bytes);
+    repair_utf8(s);
+    return s;
+}
+
+bool truncate_utf8(std::string& s, std::size_t max) {
+    if (s.size() <= max)
+        return false;
+    std::size_t cut = max;
+    // Step back over continuation bytes so a multibyte character is never split.
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0U) == 0x80U)
+        --cut;
+    s.resize(cut);
+    return true;
+}
+
+std::string ascii_lower(std::string_view s) {
+    std::string out(s);
+    for (auto& c : out)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
+                          s.front() == '\n'))
+        s.remove_prefix(1);
+    while (!s.empty() &&
+           (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+        s.remove_suffix(1);
+    return s;
+}
+
+} // namespace crm::mime::detail

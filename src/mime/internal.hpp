@@ -1,0 +1,100 @@
+#pragma once
+// Private helpers of the mime module: GObject ownership, parser options, charset conversion.
+// GMime/GLib headers stay in src/mime (STYLE.md rule 3).
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <gmime/gmime.h>
+
+#include "crm/mime/parse.hpp"
+
+namespace crm::mime::detail {
+
+// Owning pointers for GObject-derived GMime types and g_malloc'ed memory.
+struct GObjectUnref {
+    void operator()(void* p) const noexcept {
+        if (p != nullptr)
+            g_object_unref(p);
+    }
+};
+template <class T> using GPtr = std::unique_ptr<T, GObjectUnref>;
+
+struct GFree {
+    void operator()(void* p) const noexcept { g_free(p); }
+};
+using GCharPtr = std::unique_ptr<char, GFree>;
+
+struct OptionsFree {
+    void operator()(GMimeParserOptions* p) const noexcept {
+        if (p != nullptr)
+            g_mime_parser_options_free(p);
+    }
+};
+using OptionsPtr = std::unique_ptr<GMimeParserOptions, OptionsFree>;
+
+// Collects GMime parser warnings as "what: where" strings, bounded in number.
+struct WarningSink {
+    std::vector<std::string>* out = nullptr;
+    std::size_t max = 200;
+    bool overflowed = false;
+    void add(std::string w);
+};
+
+// Lenient parser options (loose RFC 2047 / address / parameter rules) with the fallback
+// charsets of `limits`; when `sink` is given, GMime's warnings go there.
+[[nodiscard]] OptionsPtr make_options(const ParseLimits& limits, WarningSink* sink);
+
+// Makes `s` valid UTF-8 in place: invalid sequences (and NULs) become U+FFFD.
+void repair_utf8(std::string& s);
+[[nodiscard]] bool is_valid_utf8(std::string_view s);
+
+// Converts bytes in `charset` (may be empty or unknown) to valid UTF-8. Unknown charsets and
+// bytes invalid in the declared charset fall back to UTF-8, then `fallbacks`, then repair.
+// Sets `*warning` to a short reason when the declared charset was unusable.
+[[nodiscard]] std::string to_utf8(std::string_view bytes, std::string_view charset,
+                                  const std::vector<std::string>& fallbacks,
+                                  std::string* warning = nullptr);
+
+// Cuts `s` to at most `max` bytes on a UTF-8 character boundary. Returns true if it cut.
+bool truncate_utf8(std::string& s, std::size_t max);
+
+// RFC 2047 decoding (loose): adjacent encoded words of one charset are joined as bytes before
+// conversion, so a character split across words survives; raw 8-bit text goes through UTF-8,
+// then `fallbacks`. Unfolds CRLF. Always returns valid UTF-8.
+[[nodiscard]] std::string decode_rfc2047(std::string_view raw,
+                                         const std::vector<std::string>& fallbacks);
+
+// Address parsing with the given options (shared by parse() and parse_address_list()).
+[[nodiscard]] std::vector<Address> parse_addresses(GMimeParserOptions* options,
+                                                   std::string_view value,
+                                                   std::vector<std::string>* warnings,
+                                                   std::string_view where);
+
+// RFC 5322 addr-spec check used to flag (not necessarily drop) questionable mailboxes.
+[[nodiscard]] bool is_plausible_addr_spec(std::string_view addr);
+
+// Incremental SHA-256 (GLib GChecksum).
+class Sha256 {
+  public:
+    Sha256() : c_(g_checksum_new(G_CHECKSUM_SHA256)) {}
+    Sha256(const Sha256&) = delete;
+    Sha256& operator=(const Sha256&) = delete;
+    ~Sha256() { g_checksum_free(c_); }
+    void update(std::string_view data);
+    [[nodiscard]] std::string hex();
+
+  private:
+    GChecksum* c_;
+};
+
+// SHA-256 hex of `body` with every CRLF counted as LF (content_hash).
+[[nodiscard]] std::string normalized_body_hash(std::string_view body);
+
+[[nodiscard]] std::string ascii_lower(std::string_view s);
+[[nodiscard]] std::string_view trim(std::string_view s);
+
+} // namespace crm::mime::detail

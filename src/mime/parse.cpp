@@ -1,0 +1,618 @@
+// parse(): raw RFC 5322 bytes -> ParsedMessage with GMime, limits enforced, UTF-8 everywhere.
+
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "internal.hpp"
+
+namespace crm::mime {
+namespace {
+
+using detail::ascii_lower;
+using detail::GPtr;
+using detail::repair_utf8;
+using detail::trim;
+
+// Where the header block ends: header_end = index after the last header line (excluding the
+// empty line), body_start = first byte of the body; body_start == npos when no empty line.
+struct Split {
+    std::size_t header_end = 0;
+    std::size_t body_start = std::string_view::npos;
+};
+
+Split split_header_body(std::string_view raw) {
+    Split s;
+    if (raw.starts_with("\n")) {
+        s.body_start = 1;
+        return s;
+    }
+    if (raw.starts_with("\r\n")) {
+        s.body_start = 2;
+        return s;
+    }
+    std::size_t pos = 0;
+    while (pos < raw.size()) {
+        const void* hit = std::memchr(raw.data() + pos, '\n', raw.size() - pos);
+        if (hit == nullptr)
+            break;
+        const auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - raw.data());
+        if (nl + 1 < raw.size() && raw[nl + 1] == '\n') {
+            s.header_end = nl + 1;
+            s.body_start = nl + 2;
+            return s;
+        }
+        if (nl + 2 < raw.size() && raw[nl + 1] == '\r' && raw[nl + 2] == '\n') {
+            s.header_end = nl + 1;
+            s.body_start = nl + 3;
+            return s;
+        }
+        pos = nl + 1;
+    }
+    s.header_end = raw.size();
+    return s;
+}
+
+std::string domain_of(std::string_view addr) {
+    const std::size_t at = addr.rfind('@');
+    return at == std::string_view::npos ? std::string() : ascii_lower(addr.substr(at + 1));
+}
+
+// Organisational alignment, roughly: one domain equals the other or is a subdomain of it.
+bool aligned(std::string_view a, std::string_view b) {
+    if (a.empty() || b.empty())
+        return true; // property missing: assume it is about the From domain
+    auto sub = [](std::string_view x, std::string_view y) {
+        return x == y || (x.size() > y.size() && x.ends_with(y) && x[x.size() - y.size() - 1] == '.');
+    };
+    return sub(a, b) || sub(b, a);
+}
+
+// RFC 8601 Authentication-Results: "authserv-id; method=result prop.x=val; method=result ...".
+// dmarc=fail, spf=fail (not softfail) and dkim=fail (without an aligned dkim=pass) for the
+// From domain mark the message.
+bool auth_failed(const std::vector<std::string>& values, std::string_view from_domain) {
+    bool dkim_fail = false;
+    bool dkim_pass = false;
+    bool other_fail = false;
+    for (const auto& v : values) {
+        const std::string lv = ascii_lower(v);
+        std::size_t pos = 0;
+        while (pos <= lv.size()) {
+            std::size_t semi = lv.find(';', pos);
+            if (semi == std::string::npos)
+                semi = lv.size();
+            std::string_view res = trim(std::string_view(lv).substr(pos, semi - pos));
+            pos = semi + 1;
+            const std::size_t eq = res.find('=');
+            if (eq == std::string_view::npos)
+                continue;
+            const std::string_view method = trim(res.substr(0, eq));
+            std::string_view rest = trim(res.substr(eq + 1));
+            const std::size_t sp = rest.find_first_of(" \t(");
+            const std::string_view result = rest.substr(0, sp);
+            auto prop = [&](std::string_view key) -> std::string {
+                const std::size_t k = rest.find(key);
+                if (k == std::string_view::npos)
+                    return {};
+                std::string_view val = rest.substr(k + key.size());
+                const std::size_t e = val.find_first_of(" \t;()");
+                val = val.substr(0, e);
+                const std::size_t at = val.rfind('@');
+                if (at != std::string_view::npos)
+                    val = val.substr(at + 1);
+                return std::string(val);
+            };
+            if (method == "dmarc" && result == "fail") {
+                if (aligned(prop("header.from="), from_domain))
+                    other_fail = true;
+            } else if (method == "spf" && result == "fail") {
+                if (aligned(prop("smtp.mailfrom="), from_domain))
+                    other_fail = true;
+            } else if (method == "dkim") {
+                std::string d = prop("header.d=");
+                if (d.empty())
+                    d = prop("header.i=");
+                if (!aligned(d, from_domain))
+                    continue;
+                if (result == "fail")
+                    dkim_fail = true;
+                else if (result == "pass")
+                    dkim_pass = true;
+            }
+            if (semi == lv.size())
+                break;
+        }
+    }
+    return other_fail || (dkim_fail && !dkim_pass);
+}
+
+class Walker {
+  public:
+    Walker(const ParseLimits& limits, ParsedMessage& pm, detail::WarningSink& sink)
+        : limits_(limits), pm_(pm), sink_(sink) {}
+
+    void walk(GMimeObject* root) {
+        struct Node {
+            GMimeObject* obj;
+            std::size_t depth;
+            std::string path;
+            bool in_alternative;
+            bool in_related;
+            bool attach_only;
+        };
+        std::vector<Node> stack;
+        stack.push_back({root, 0, "1", false, false, false});
+        std::size_t parts = 0;
+        while (!stack.empty()) {
+            Node node = std::move(stack.back());
+            stack.pop_back();
+            if (node.obj == nullptr)
+                continue;
+            if (++parts > limits_.max_parts) {
+                sink_.add("limit: more than " + std::to_string(limits_.max_parts) +
+                          " MIME parts, rest ignored at part " + node.path);
+                break;
+            }
+            if (GMIME_IS_MULTIPART(node.obj)) {
+                auto* mp = reinterpret_cast<GMimeMultipart*>(node.obj);
+                if (node.depth + 1 > limits_.max_depth) {
+                    if (!depth_warned_) {
+                        depth_warned_ = true;
+                        sink_.add("limit: nesting depth exceeds " +
+                                  std::to_string(limits_.max_depth) + " at part " + node.path);
+                    }
+                    continue;
+                }
+                GMimeContentType* ct = g_mime_object_get_content_type(node.obj);
+                const char* st = ct != nullptr ? g_mime_content_type_get_media_subtype(ct) : nullptr;
+                const std::string subtype = ascii_lower(st != nullptr ? st : "mixed");
+                const int count = g_mime_multipart_get_count(mp);
+                const bool is_signed = GMIME_IS_MULTIPART_SIGNED(node.obj) || subtype == "signed";
+                const bool encrypted =
+                    GMIME_IS_MULTIPART_ENCRYPTED(node.obj) || subtype == "encrypted";
+                // RFC 1847 §2.1: the first part of multipart/signed is the content, the second
+                // the signature (not useful to a CRM, so left out).
+                const int last = is_signed ? std::min(count, 1) : count;
+                for (int i = last - 1; i >= 0; --i) {
+                    GMimeObject* child = g_mime_multipart_get_part(mp, i);
+                    stack.push_back({child, node.depth + 1,
+                                     node.path == "1" && node.depth == 0
+                                         ? std::to_string(i + 1)
+                                         : node.path + "." + std::to_string(i + 1),
+                                     subtype == "alternative", subtype == "related",
+                                     node.attach_only || encrypted});
+                }
+                continue;
+            }
+            if (GMIME_IS_MESSAGE_PART(node.obj)) {
+                attach_message(reinterpret_cast<GMimeMessagePart*>(node.obj), node.path,
+                               node.in_related);
+                continue;
+            }
+            if (GMIME_IS_PART(node.obj))
+                leaf(reinterpret_cast<GMimePart*>(node.obj), node.path, node.in_alternative,
+                     node.in_related, node.attach_only);
+        }
+    }
+
+  private:
+    // Decoded (transfer-encoding removed) bytes of a leaf, within the decoded-bytes budget.
+    std::string decode(GMimePart* part, const std::string& path) {
+        GMimeDataWrapper* w = g_mime_part_get_content(part);
+        if (w == nullptr)
+            return {};
+        if (decoded_total_ >= limits_.max_decoded_bytes) {
+            budget_warning(path);
+            return {};
+        }
+        GPtr<GMimeStream> mem(g_mime_stream_mem_new());
+        if (g_mime_data_wrapper_write_to_stream(w, mem.get()) < 0)
+            sink_.add("mime: could not decode content of part " + path);
+        GByteArray* arr = g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem*>(mem.get()));
+        if (arr == nullptr || arr->len == 0)
+            return {};
+        std::size_t len = arr->len;
+        const std::size_t room = limits_.max_decoded_bytes - decoded_total_;
+        if (len > room) {
+            len = room;
+            budget_warning(path);
+        }
+        decoded_total_ += len;
+        return std::string(reinterpret_cast<const char*>(arr->data), len);
+    }
+
+    std::string serialize(GMimeMessage* m, const std::string& path) {
+        if (decoded_total_ >= limits_.max_decoded_bytes) {
+            budget_warning(path);
+            return {};
+        }
+        GPtr<GMimeStream> mem(g_mime_stream_mem_new());
+        g_mime_object_write_to_stream(reinterpret_cast<GMimeObject*>(m), nullptr, mem.get());
+        GByteArray* arr = g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem*>(mem.get()));
+        if (arr == nullptr)
+            return {};
+        std::size_t len = arr->len;
+        const std::size_t room = limits_.max_decoded_bytes - decoded_total_;
+        if (len > room) {
+            len = room;
+            budget_warning(path);
+        }
+        decoded_total_ += len;
+        return std::string(reinterpret_cast<const char*>(arr->data), len);
+    }
+
+    void budget_warning(const std::string& path) {
+        if (!budget_warned_) {
+            budget_warned_ = true;
+            sink_.add("limit: decoded bytes exceed " + std::to_string(limits_.max_decoded_bytes) +
+                      " at part " + path + ", content truncated");
+        }
+    }
+
+    std::string utf8_param(const char* v) {
+        if (v == nullptr)
+            return {};
+        return detail::to_utf8(v, "", limits_.fallback_charsets);
+    }
+
+    static std::string content_type_of(GMimeObject* obj, const char* fallback) {
+        GMimeContentType* ct = g_mime_object_get_content_type(obj);
+        if (ct == nullptr)
+            return fallback;
+        const char* t = g_mime_content_type_get_media_type(ct);
+        const char* s = g_mime_content_type_get_media_subtype(ct);
+        std::string r = ascii_lower(t != nullptr ? t : "application");
+        r += '/';
+        r += ascii_lower(s != nullptr ? s : "octet-stream");
+        repair_utf8(r);
+        return r;
+    }
+
+    static std::string disposition_of(GMimeObject* obj) {
+        GMimeContentDisposition* d = g_mime_object_get_content_disposition(obj);
+        if (d == nullptr)
+            return {};
+        const char* v = g_mime_content_disposition_get_disposition(d);
+        return v != nullptr ? ascii_lower(trim(v)) : std::string();
+    }
+
+    static std::string content_id_of(GMimeObject* obj) {
+        const char* cid = g_mime_object_get_content_id(obj);
+        if (cid == nullptr)
+            return {};
+        std::string_view v = trim(cid);
+        if (v.starts_with('<'))
+            v.remove_prefix(1);
+        if (v.ends_with('>'))
+            v.remove_suffix(1);
+        std::string r(v);
+        repair_utf8(r);
+        return r;
+    }
+
+    void add_text(std::string& dst, std::string text, bool append, const std::string& path) {
+        if (append && !dst.empty()) {
+            if (dst.size() >= limits_.max_text_bytes)
+                return;
+            dst += "\n\n";
+        }
+        dst += text;
+        if (detail::truncate_utf8(dst, limits_.max_text_bytes) && !text_warned_) {
+            text_warned_ = true;
+            sink_.add("limit: text exceeds " + std::to_string(limits_.max_text_bytes) +
+                      " bytes at part " + path + ", truncated");
+        }
+    }
+
+    void leaf(GMimePart* part, const std::string& path, bool in_alternative, bool in_related,
+              bool attach_only) {
+        auto* obj = reinterpret_cast<GMimeObject*>(part);
+        const std::string type = content_type_of(obj, "text/plain");
+        const std::string disp = disposition_of(obj);
+        std::string filename = utf8_param(g_mime_part_get_filename(part));
+        const bool body_candidate = !attach_only && disp != "attachment" && filename.empty() &&
+                                    (type == "text/plain" || type == "text/html");
+        if (body_candidate && type == "text/plain" && (!have_plain_ || !in_alternative)) {
+            add_text(pm_.text_body, text_of(part, path), have_plain_, path);
+            have_plain_ = true;
+            return;
+        }
+        if (body_candidate && type == "text/html" && !have_html_) {
+            add_text(pm_.html_body, text_of(part, path), false, path);
+            have_html_ = true;
+            return;
+        }
+        if (body_candidate && in_alternative)
+            return; // a second rendering of a body already taken
+        Attachment a;
+        a.filename = std::move(filename);
+        a.content_type = type;
+        a.content_id = content_id_of(obj);
+        a.is_inline = disp == "inline" || (in_related && !a.content_id.empty());
+        a.content = decode(part, path);
+        a.size = a.content.size();
+        a.sha256 = sha256_hex(a.content);
+        pm_.attachments.push_back(std::move(a));
+    }
+
+    std::string text_of(GMimePart* part, const std::string& path) {
+        const std::string bytes = decode(part, path);
+        const char* cs = g_mime_object_get_content_type_parameter(reinterpret_cast<GMimeObject*>(part), "charset");
+        std::string why;
+        std::string text = detail::to_utf8(bytes, cs != nullptr ? trim(cs) : std::string_view(),
+                                           limits_.fallback_charsets, &why);
+        if (!why.empty())
+            sink_.add("charset: " + why + " in part " + path);
+        return text;
+    }
+
+    void attach_message(GMimeMessagePart* mpart, const std::string& path, bool in_related) {
+        auto* obj = reinterpret_cast<GMimeObject*>(mpart);
+        Attachment a;
+        a.content_type = content_type_of(obj, "message/rfc822");
+        a.content_id = content_id_of(obj);
+        const std::string disp = disposition_of(obj);
+        a.is_inline = disp == "inline" || (in_related && !a.content_id.empty());
+        const char* fn = g_mime_object_get_content_disposition_parameter(obj, "filename");
+        if (fn == nullptr)
+            fn = g_mime_object_get_content_type_parameter(obj, "name");
+        a.filename = utf8_param(fn);
+        GMimeMessage* inner = g_mime_message_part_get_message(mpart);
+        if (inner != nullptr) {
+            if (a.filename.empty()) {
+                const char* subj = g_mime_message_get_subject(inner);
+                a.filename = std::string(trim(utf8_param(subj)));
+            }
+            a.content = serialize(inner, path);
+        }
+        a.size = a.content.size();
+        a.sha256 = sha256_hex(a.content);
+        pm_.attachments.push_back(std::move(a));
+    }
+
+    const ParseLimits& limits_;
+    ParsedMessage& pm_;
+    detail::WarningSink& sink_;
+    std::size_t decoded_total_ = 0;
+    bool depth_warned_ = false;
+    bool budget_warned_ = false;
+    bool text_warned_ = false;
+    bool have_plain_ = false;
+    bool have_html_ = false;
+};
+
+void read_headers(GMimeMessage* msg, GMimeParserOptions* opts, const ParseLimits& limits,
+                  ParsedMessage& pm, detail::WarningSink& sink) {
+    GMimeHeaderList* hl = g_mime_object_get_header_list(reinterpret_cast<GMimeObject*>(msg));
+    const int count = hl != nullptr ? g_mime_header_list_get_count(hl) : 0;
+    bool have_msgid = false;
+    bool have_subject = false;
+    bool have_date = false;
+    std::string date_raw;
+    std::vector<std::string> auth_results;
+    pm.headers.reserve(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) {
+        GMimeHeader* h = g_mime_header_list_get_header_at(hl, i);
+        if (h == nullptr)
+            continue;
+        const char* cname = g_mime_header_get_name(h);
+        const char* craw = g_mime_header_get_raw_value(h);
+        if (cname == nullptr)
+            continue;
+        const std::string_view raw = craw != nullptr ? std::string_view(craw) : std::string_view();
+        std::string name(cname);
+        repair_utf8(name);
+        // Our own RFC 2047 decoder rather than g_mime_header_get_value(): it joins a character
+        // split across two B words, which GMime 3.2 turns into "??".
+        std::string value(trim(detail::decode_rfc2047(raw, limits.fallback_charsets)));
+
+        const std::string lname = ascii_lower(name);
+        auto addrs = [&](std::vector<Address>& dst) {
+            auto got = detail::parse_addresses(opts, raw, sink.out, name + " header");
+            dst.insert(dst.end(), std::make_move_iterator(got.begin()),
+                       std::make_move_iterator(got.end()));
+        };
+        if (lname == "message-id") {
+            if (!have_msgid) {
+                have_msgid = true;
+                auto ids = parse_message_ids(raw);
+                if (ids.empty())
+                    sink.add("header: no usable id in Message-ID header");
+                else
+                    pm.message_id = std::move(ids.front());
+            }
+        } else if (lname == "references") {
+            auto ids = parse_message_ids(raw);
+            pm.references.insert(pm.references.end(), std::make_move_iterator(ids.begin()),
+                                 std::make_move_iterator(ids.end()));
+        } else if (lname == "in-reply-to") {
+            auto ids = parse_message_ids(raw);
+            pm.in_reply_to.insert(pm.in_reply_to.end(), std::make_move_iterator(ids.begin()),
+                                  std::make_move_iterator(ids.end()));
+        } else if (lname == "subject") {
+            if (!have_subject) {
+                have_subject = true;
+                pm.subject = value;
+            }
+        } else if (lname == "from") {
+            addrs(pm.from);
+        } else if (lname == "sender") {
+            addrs(pm.sender);
+        } else if (lname == "reply-to") {
+            addrs(pm.reply_to);
+        } else if (lname == "to") {
+            addrs(pm.to);
+        } else if (lname == "cc") {
+            addrs(pm.cc);
+        } else if (lname == "bcc") {
+            addrs(pm.bcc);
+        } else if (lname == "date") {
+            if (!have_date) {
+                have_date = true;
+                date_raw = value;
+            }
+        } else if (lname == "thread-index") {
+            if (pm.thread_index.empty())
+                pm.thread_index = value;
+        } else if (lname == "x-gm-thrid") {
+            if (pm.gmail_thread_id.empty())
+                pm.gmail_thread_id = value;
+        } else if (lname == "list-id") {
+            pm.is_bulk = true;
+            if (pm.list_id.empty()) {
+                // RFC 2919: [phrase] "<" list-label "." list-id-namespace ">"
+                std::string_view v = value;
+                const std::size_t lt = v.rfind('<');
+                const std::size_t gt = v.rfind('>');
+                if (lt != std::string_view::npos && gt != std::string_view::npos && gt > lt)
+                    v = v.substr(lt + 1, gt - lt - 1);
+                pm.list_id = std::string(trim(v));
+            }
+        } else if (lname == "list-unsubscribe") {
+            pm.is_bulk = true;
+        } else if (lname == "precedence") {
+            const std::string p = ascii_lower(trim(value));
+            if (p == "bulk" || p == "list" || p == "junk")
+                pm.is_bulk = true;
+        } else if (lname == "auto-submitted") {
+            // RFC 3834 §5: auto-submitted = "no" / "auto-generated" / "auto-replied" [; params]
+            std::string_view v = trim(value);
+            v = trim(v.substr(0, v.find_first_of(";( \t")));
+            if (!v.empty() && ascii_lower(v) != "no")
+                pm.is_bulk = true;
+        } else if (lname == "authentication-results") {
+            auth_results.push_back(value);
+        }
+        pm.headers.emplace_back(std::move(name), std::move(value));
+    }
+
+    if (have_date) {
+        GDateTime* dt = g_mime_message_get_date(msg);
+        if (dt != nullptr)
+            pm.date = static_cast<std::int64_t>(g_date_time_to_unix(dt));
+        else
+            sink.add("date: unparsable Date header '" + date_raw.substr(0, 80) + "'");
+    }
+    if (!auth_results.empty()) {
+        const std::string from_domain = pm.from.empty() ? std::string() : domain_of(pm.from.front().address);
+        pm.auth_failed = auth_failed(auth_results, from_domain);
+    }
+}
+
+// The last line of defence for the "UTF-8 everywhere" contract.
+void sanitize(ParsedMessage& pm) {
+    auto fix = [](std::string& s) { repair_utf8(s); };
+    fix(pm.message_id);
+    for (auto& s : pm.references)
+        fix(s);
+    for (auto& s : pm.in_reply_to)
+        fix(s);
+    fix(pm.subject);
+    for (auto* list : {&pm.from, &pm.sender, &pm.reply_to, &pm.to, &pm.cc, &pm.bcc})
+        for (auto& a : *list) {
+            fix(a.name);
+            fix(a.address);
+        }
+    for (auto& [k, v] : pm.headers) {
+        fix(k);
+        fix(v);
+    }
+    fix(pm.text_body);
+    fix(pm.html_body);
+    for (auto& a : pm.attachments) {
+        fix(a.filename);
+        fix(a.content_type);
+        fix(a.content_id);
+    }
+    fix(pm.thread_index);
+    fix(pm.gmail_thread_id);
+    fix(pm.list_id);
+    for (auto& w : pm.warnings)
+        fix(w);
+}
+
+void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& pm,
+                detail::WarningSink& sink) {
+    // An mbox envelope line ("From sender date") is not a header: drop it.
+    if (raw.starts_with("From ")) {
+        const std::size_t nl = raw.find('\n');
+        raw = nl == std::string_view::npos ? std::string_view() : raw.substr(nl + 1);
+    }
+    const Split split = split_header_body(raw);
+    const std::string_view body = split.body_start == std::string_view::npos
+                                      ? std::string_view()
+                                      : raw.substr(split.body_start);
+    pm.content_hash = detail::normalized_body_hash(body);
+
+    // Header bytes limit, checked before GMime sees the bytes: the headers are cut at a line
+    // boundary and the body re-attached after an empty line.
+    std::string truncated;
+    std::string_view input = raw;
+    if (split.header_end > limits.max_header_bytes) {
+        std::size_t cut = raw.rfind('\n', limits.max_header_bytes);
+        cut = cut == std::string_view::npos ? 0 : cut + 1;
+        truncated.reserve(cut + 2 + body.size());
+        truncated.append(raw.substr(0, cut));
+        truncated.append("\n");
+        truncated.append(body);
+        input = truncated;
+        sink.add("limit: header bytes exceed " + std::to_string(limits.max_header_bytes) +
+                 " in message headers, truncated");
+    }
+
+    auto opts = detail::make_options(limits, &sink);
+    GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(input.data(), input.size()));
+    GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
+    g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
+    GPtr<GMimeMessage> msg(g_mime_parser_construct_message(parser.get(), opts.get()));
+    if (!msg) {
+        pm.unparsable = true;
+        sink.add("message: not an RFC 5322 message");
+        if (split.body_start == std::string_view::npos)
+            pm.content_hash = detail::normalized_body_hash(raw);
+        return;
+    }
+    read_headers(msg.get(), opts.get(), limits, pm, sink);
+    if (pm.headers.empty()) {
+        pm.unparsable = true;
+        sink.add("message: no header fields");
+        if (split.body_start == std::string_view::npos)
+            pm.content_hash = detail::normalized_body_hash(raw);
+    }
+    Walker walker(limits, pm, sink);
+    walker.walk(g_mime_message_get_mime_part(msg.get()));
+    if (pm.text_body.empty() && !pm.html_body.empty()) {
+        pm.text_body = html_to_text(pm.html_body);
+        detail::truncate_utf8(pm.text_body, limits.max_text_bytes);
+    }
+    // Release GMime objects before the options they were parsed with.
+    msg.reset();
+    parser.reset();
+    stream.reset();
+}
+
+} // namespace
+
+ParsedMessage parse(std::span<const char> raw, const ParseLimits& limits) {
+    ParsedMessage pm;
+    detail::WarningSink sink{&pm.warnings};
+    try {
+        init();
+        parse_into(std::string_view(raw.data(), raw.size()), limits, pm, sink);
+        sanitize(pm);
+    } catch (...) {
+        // std::bad_alloc and friends: keep what we have, flag the message.
+        try {
+            pm.unparsable = true;
+            pm.warnings.emplace_back("message: parse aborted (out of memory)");
+            if (pm.content_hash.empty())
+                pm.content_hash = sha256_hex(std::string_view(raw.data(), raw.size()));
+            sanitize(pm);
+        } catch (...) {
+        }
+    }
+    return pm;
+}
+
+} // namespace crm::mime

@@ -1,0 +1,266 @@
+// Header text decoding, message ids, HTML to text, charsets and hashes.
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
+namespace crm::mime {
+namespace {
+
+using test::corpora;
+using test::parse_str;
+using test::read_file;
+using test::valid_utf8;
+
+struct DecodeCase {
+    const char* name;
+    std::string raw;
+    std::string expected;
+    std::vector<std::string> fallbacks = {"windows-1252"};
+};
+
+TEST(DecodeHeaderText, Table) {
+    const std::vector<DecodeCase> cases = {
+        {"plain ascii", "Hello world", "Hello world"},
+        {"Q latin1", "=?ISO-8859-1?Q?Andr=E9_Pirard?=", "Andr\xC3\xA9 Pirard"},
+        {"B utf8", "=?UTF-8?B?5pel5pys6Kqe?=", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"},
+        {"lower-case q and charset", "=?iso-8859-15?q?=A4uro?=", "\xE2\x82\xAC" "uro"},
+        {"adjacent words join", "=?utf-8?q?a?= =?utf-8?q?b?=", "ab"},
+        {"folded adjacent words", "=?utf-8?q?a?=\r\n =?utf-8?q?b?=", "ab"},
+        {"text then word", "Hello =?utf-8?q?World?=", "Hello World"},
+        // U+65E5 (E6 97 A5) split across two Q words and across two B words.
+        {"split multibyte Q", "=?UTF-8?Q?=E6=97?= =?UTF-8?Q?=A5?=", "\xE6\x97\xA5"},
+        {"split multibyte B", "=?UTF-8?B?5pc=?= =?UTF-8?B?pQ==?=", "\xE6\x97\xA5"},
+        {"KOI8-R B", "=?KOI8-R?B?8NLJ18XU?=", "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82"},
+        {"RFC 2231 language in word", "=?US-ASCII*EN?Q?Keith_Moore?=", "Keith Moore"},
+        {"raw 8-bit cp1252", "Caf\xE9 cr\xE8me", "Caf\xC3\xA9 cr\xC3\xA8me"},
+        {"raw 8-bit utf-8 kept", "Caf\xC3\xA9", "Caf\xC3\xA9"},
+        {"raw 8-bit koi8-r fallback", "\xF0\xD2\xC9\xD7\xC5\xD4",
+         "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82", {"koi8-r"}},
+    };
+    for (const auto& c : cases) {
+        ParseLimits limits;
+        limits.fallback_charsets = c.fallbacks;
+        EXPECT_EQ(decode_header_text(c.raw, limits), c.expected) << c.name;
+    }
+}
+
+TEST(DecodeHeaderText, BrokenInputStaysValidUtf8) {
+    const std::vector<std::string> inputs = {
+        "=?x-unknown-charset?Q?abc?=",   // bad charset name
+        "=?UTF-8?B?####?=",              // bad base64
+        "=?UTF-8?Q?=FF=FE?=",            // invalid UTF-8 payload
+        "=?UTF-8?Q?unterminated",        // no closing ?=
+        "=?=?=?==?",                     // junk
+        std::string("a\0b", 3),          // NUL
+        "\xFF\xFE\x80",                  // undecodable raw bytes
+    };
+    for (const auto& in : inputs) {
+        const std::string out = decode_header_text(in);
+        EXPECT_TRUE(valid_utf8(out)) << in;
+    }
+    EXPECT_NE(decode_header_text("=?x-unknown-charset?Q?abc?=").find("abc"), std::string::npos);
+}
+
+TEST(DecodeHeaderText, SubjectInMessage) {
+    const auto m = parse_str("Subject: =?UTF-8?Q?=E6=97?= =?UTF-8?Q?=A5?= and Caf\xE9\n"
+                             "From: a@example.com\n\nbody\n");
+    EXPECT_EQ(m.subject, "\xE6\x97\xA5 and Caf\xC3\xA9");
+    ASSERT_NE(find_header(m, "subject"), nullptr);
+    EXPECT_EQ(*find_header(m, "subject"), m.subject);
+}
+
+struct IdCase {
+    std::string value;
+    std::vector<std::string> expected;
+};
+
+TEST(ParseMessageIds, Table) {
+    const std::vector<IdCase> cases = {
+        {"<a@b>", {"a@b"}},
+        {"<a@b> <c@d>", {"a@b", "c@d"}},
+        {"<a@b>,<c@d>", {"a@b", "c@d"}},
+        {"<a@b>\r\n\t<c@d>", {"a@b", "c@d"}},
+        {"a@b", {"a@b"}},
+        {"  <a@b>  ", {"a@b"}},
+        {"(comment) <a@b> (another <x@y>)", {"a@b"}},
+        {"<a@b> (John's message of \"Tue, 1 Jan\")", {"a@b"}},
+        {"Your message of Tue, 3 Mar 2009 <a@b>", {"a@b"}},
+        {"\"Jane <quoted@x>\" <a@b>", {"a@b"}},
+        {"<>", {}},
+        {"", {}},
+        {"   ", {}},
+        {"<a@b", {"a@b"}},
+        {"<a\r\n @b>", {"a@b"}},
+        {"12345", {"12345"}},
+        {"<1234>", {"1234"}},
+        {"<a@b><c@d>", {"a@b", "c@d"}},
+        {"<a@b> junk words here <c@d>", {"a@b", "c@d"}},
+    };
+    for (const auto& c : cases)
+        EXPECT_EQ(parse_message_ids(c.value), c.expected) << c.value;
+}
+
+struct HtmlCase {
+    std::string html;
+    std::string text;
+};
+
+TEST(HtmlToText, Table) {
+    const std::vector<HtmlCase> cases = {
+        {"<p>Hello</p><p>World</p>", "Hello\n\nWorld"},
+        {"a<br>b<br/>c", "a\nb\nc"},
+        {"<script>alert('<p>x</p>')</script>visible", "visible"},
+        {"<style>p { color: red }</style><b>bold</b>", "bold"},
+        {"<head><title>T</title><style>x</style></head><body>B</body>", "B"},
+        {"<html><head><title>T</title><body>unclosed head</body>", "unclosed head"},
+        {"&amp;&lt;&gt;&quot;&#65;&#x42;&nbsp;c", "&<>\"AB c"},
+        {"&eacute;&bogus; & &#xZZ; &#9999999999;", "\xC3\xA9&bogus; & &#xZZ; \xEF\xBF\xBD"},
+        {"  lots   of\n\n spaces  ", "lots of spaces"},
+        {"<!-- hidden <p> --> shown", "shown"},
+        {"1 < 2 and 3 > 2", "1 < 2 and 3 > 2"},
+        {"<ul><li>one</li><li>two</li></ul>", "- one\n- two"},
+        {"<table><tr><td>a</td><td>b</td></tr><tr><td>c</td></tr></table>", "a b\nc"},
+        {"<div><div><div>deep</div></div></div>", "deep"},
+        {"text<div", "text"},
+        {"<a href=\"x\">link</a> &copy; 2024", "link \xC2\xA9 2024"},
+        {"<SCRIPT>x</SCRIPT>Y", "Y"},
+        {"<p>caf\xC3\xA9</p>", "caf\xC3\xA9"},
+    };
+    for (const auto& c : cases)
+        EXPECT_EQ(html_to_text(c.html), c.text) << c.html;
+}
+
+TEST(HtmlToText, PathologicalInputsAreLinear) {
+    // 200k unclosed nested elements and 100k unterminated comments/tags: must stay cheap.
+    std::string deep;
+    for (int i = 0; i < 200000; ++i)
+        deep += "<div><span>";
+    deep += "end";
+    EXPECT_EQ(html_to_text(deep), "end");
+    std::string comments;
+    for (int i = 0; i < 100000; ++i)
+        comments += "<!-";
+    EXPECT_TRUE(valid_utf8(html_to_text(comments)));
+    std::string scripts;
+    for (int i = 0; i < 100000; ++i)
+        scripts += "<script>";
+    EXPECT_EQ(html_to_text(scripts), "");
+    const std::string bad = "\xFF<p>\xC3</p>";
+    EXPECT_TRUE(valid_utf8(html_to_text(bad)));
+}
+
+TEST(Sha256, KnownVectors) {
+    EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+// gmime/filters: the same text in a legacy charset and in UTF-8 (see its MANIFEST.md).
+struct CharsetPair {
+    const char* legacy;
+    const char* charset;
+    const char* utf8;
+};
+
+TEST(Charsets, GMimeFilterPairs) {
+    const std::vector<CharsetPair> pairs = {
+        {"cyrillic.cp1251.txt", "windows-1251", "cyrillic.utf-8.txt"},
+        {"cyrillic.iso-8859-5.txt", "iso-8859-5", "cyrillic.utf-8.txt"},
+        {"cyrillic.koi8-r.txt", "koi8-r", "cyrillic.utf-8.txt"},
+        {"japanese.iso-2022-jp.txt", "iso-2022-jp", "japanese.utf-8.txt"},
+        {"japanese.shift-jis.txt", "shift_jis", "japanese.utf-8.txt"},
+    };
+    const auto dir = corpora() / "gmime" / "filters";
+    for (const auto& p : pairs) {
+        const std::string legacy = read_file(dir / p.legacy);
+        const std::string expected = read_file(dir / p.utf8);
+        ASSERT_FALSE(legacy.empty()) << p.legacy;
+        const std::string msg = std::string("From: a@example.com\nSubject: charset\n"
+                                            "MIME-Version: 1.0\n"
+                                            "Content-Type: text/plain; charset=\"") +
+                                p.charset + "\"\nContent-Transfer-Encoding: 8bit\n\n" + legacy;
+        const auto m = parse_str(msg);
+        EXPECT_EQ(m.text_body, expected) << p.legacy;
+        EXPECT_TRUE(valid_utf8(m.text_body)) << p.legacy;
+    }
+}
+
+// True if every character of `sub` appears in `full` in the same order.
+bool is_char_subsequence(std::string_view sub, std::string_view full) {
+    std::size_t j = 0;
+    std::size_t i = 0;
+    while (i < sub.size()) {
+        std::size_t n = 1;
+        const auto c = static_cast<unsigned char>(sub[i]);
+        n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+        const std::string_view ch = sub.substr(i, n);
+        const std::size_t at = full.find(ch, j);
+        if (at == std::string_view::npos)
+            return false;
+        j = at + n;
+        i += n;
+    }
+    return true;
+}
+
+TEST(Charsets, Big5IsLossyInTheCorpus) {
+    // chinese.utf-8.txt holds Japanese kanji that Big5 cannot encode; GMime's test made the
+    // Big5 file by converting with those characters dropped. So the decoded Big5 text must be
+    // the UTF-8 twin minus some characters, in order, and nearly as long.
+    const auto dir = corpora() / "gmime" / "filters";
+    const std::string legacy = read_file(dir / "chinese.big5.txt");
+    const std::string expected = read_file(dir / "chinese.utf-8.txt");
+    const auto m = parse_str("From: a@example.com\nContent-Type: text/plain; charset=big5\n"
+                             "Content-Transfer-Encoding: 8bit\n\n" + legacy);
+    EXPECT_TRUE(valid_utf8(m.text_body));
+    EXPECT_EQ(m.text_body.find("\xEF\xBF\xBD"), std::string::npos);
+    EXPECT_TRUE(is_char_subsequence(m.text_body, expected));
+    EXPECT_GT(m.text_body.size() * 10, expected.size() * 8);
+}
+
+TEST(Charsets, Cp1252WithoutTwinAndUndeclaredCharset) {
+    // french-fable.cp1252.txt has no UTF-8 twin: check validity and a known word instead.
+    const std::string legacy = read_file(corpora() / "gmime" / "filters" / "french-fable.cp1252.txt");
+    ASSERT_FALSE(legacy.empty());
+    const auto declared = parse_str("From: a@example.com\nContent-Type: text/plain; charset=windows-1252\n\n" + legacy);
+    EXPECT_TRUE(valid_utf8(declared.text_body));
+    EXPECT_EQ(declared.text_body.find("\xEF\xBF\xBD"), std::string::npos);
+    // Undeclared charset with 8-bit bytes: the fallback charset (windows-1252) gives the same.
+    const auto undeclared = parse_str("From: a@example.com\n\n" + legacy);
+    EXPECT_EQ(undeclared.text_body, declared.text_body);
+}
+
+TEST(Charsets, UnknownCharsetAndInvalidUtf8) {
+    const auto unknown = parse_str("From: a@example.com\nContent-Type: text/plain; charset=x-no-such\n\nCaf\xE9\n");
+    EXPECT_TRUE(test::has_warning(unknown, "charset: unknown charset"));
+    EXPECT_EQ(unknown.text_body, "Caf\xC3\xA9\n");
+    const auto bad = parse_str("From: a@example.com\nContent-Type: text/plain; charset=utf-8\n\nok \xC3\x28 \xFF end\n");
+    EXPECT_TRUE(valid_utf8(bad.text_body));
+    EXPECT_NE(bad.text_body.find("ok "), std::string::npos);
+    EXPECT_NE(bad.text_body.find(" end"), std::string::npos);
+}
+
+TEST(ContentHash, IgnoresTraceHeadersAndLineEndings) {
+    const std::string body = "Hello,\nthis is the body.\n";
+    std::string crlf_body;
+    for (const char c : body) {
+        if (c == '\n')
+            crlf_body += '\r';
+        crlf_body += c;
+    }
+    const auto a = parse_str("Received: from a by b\nDelivered-To: one@x\nSubject: s\n\n" + body);
+    const auto b = parse_str("Received: from c by d\r\nDelivered-To: two@x\r\nSubject: s\r\n\r\n" + crlf_body);
+    const auto c = parse_str("Subject: s\n\nHello,\nthis is another body.\n");
+    EXPECT_EQ(a.content_hash, b.content_hash);
+    EXPECT_EQ(a.content_hash, sha256_hex(body));
+    EXPECT_NE(a.content_hash, c.content_hash);
+    // A lone CR is content, not a line ending.
+    const auto d = parse_str("Subject: s\n\nx\ry\n");
+    EXPECT_EQ(d.content_hash, sha256_hex("x\ry\n"));
+}
+
+} // namespace
+} // namespace crm::mime

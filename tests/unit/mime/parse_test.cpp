@@ -1,0 +1,395 @@
+// parse(): headers, body choice, attachments, limits, stalwart expected subjects/from.
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+
+namespace crm::mime {
+namespace {
+
+using test::corpora;
+using test::has_warning;
+using test::parse_str;
+using test::read_file;
+using test::valid_utf8;
+
+TEST(Parse, HeadersIdsAndDate) {
+    const auto m = parse_str(
+        "Message-ID: <abc@example.com>\n"
+        "References: <r1@x> (comment)\n <r2@x>\n"
+        "References: <r3@x>\n"
+        "In-Reply-To: <r2@x> (Bob's message of \"Mon\")\n"
+        "Date: Fri, 21 Nov 1997 09:55:06 -0600\n"
+        "From: \"Doe, John\" <john@example.com>\n"
+        "To: a@example.com, Group: b@example.com, c@example.com;\n"
+        "Cc: =?ISO-8859-1?Q?Andr=E9?= <andre@example.be>\n"
+        "Subject: Hi\n"
+        "Thread-Index: AcQx1B2fZ3mYzXNeQbKz\n"
+        "X-GM-THRID: 1234567890123456789\n"
+        "\nbody\n");
+    EXPECT_EQ(m.message_id, "abc@example.com");
+    EXPECT_EQ(m.references, (std::vector<std::string>{"r1@x", "r2@x", "r3@x"}));
+    EXPECT_EQ(m.in_reply_to, (std::vector<std::string>{"r2@x"}));
+    ASSERT_TRUE(m.date.has_value());
+    EXPECT_EQ(*m.date, 880127706);
+    ASSERT_EQ(m.from.size(), 1U);
+    EXPECT_EQ(m.from[0], (Address{"Doe, John", "john@example.com"}));
+    ASSERT_EQ(m.to.size(), 3U);
+    EXPECT_EQ(m.to[2].address, "c@example.com");
+    ASSERT_EQ(m.cc.size(), 1U);
+    EXPECT_EQ(m.cc[0].name, "Andr\xC3\xA9");
+    EXPECT_EQ(m.thread_index, "AcQx1B2fZ3mYzXNeQbKz");
+    EXPECT_EQ(m.gmail_thread_id, "1234567890123456789");
+    EXPECT_EQ(m.headers.size(), 11U);
+    EXPECT_EQ(m.headers.front().first, "Message-ID");
+    EXPECT_FALSE(m.is_bulk);
+    EXPECT_FALSE(m.unparsable);
+    EXPECT_EQ(m.text_body, "body\n");
+}
+
+TEST(Parse, BadDateIsWarning) {
+    const auto m = parse_str("From: a@x.test\nDate: not a date at all\n\nx\n");
+    EXPECT_FALSE(m.date.has_value());
+    EXPECT_TRUE(has_warning(m, "date: "));
+}
+
+struct BulkCase {
+    std::string headers;
+    bool bulk;
+    std::string list_id;
+};
+
+TEST(Parse, BulkMarkers) {
+    const std::vector<BulkCase> cases = {
+        {"List-Id: Dev list <dev.lists.example.org>\n", true, "dev.lists.example.org"},
+        {"List-Id: bare.example.org\n", true, "bare.example.org"},
+        {"List-Unsubscribe: <mailto:u@x.test>\n", true, ""},
+        {"Precedence: bulk\n", true, ""},
+        {"Precedence: JUNK\n", true, ""},
+        {"Precedence: first-class\n", false, ""},
+        {"Auto-Submitted: auto-generated\n", true, ""},
+        {"Auto-Submitted: no\n", false, ""},
+        {"Auto-Submitted: no (comment)\n", false, ""},
+        {"X-Other: 1\n", false, ""},
+    };
+    for (const auto& c : cases) {
+        const auto m = parse_str("From: a@x.test\n" + c.headers + "\nbody\n");
+        EXPECT_EQ(m.is_bulk, c.bulk) << c.headers;
+        EXPECT_EQ(m.list_id, c.list_id) << c.headers;
+    }
+}
+
+struct AuthCase {
+    std::string value;
+    bool failed;
+};
+
+TEST(Parse, AuthenticationResults) {
+    const std::vector<AuthCase> cases = {
+        {"mx.example.net; dkim=fail header.d=example.com", true},
+        {"mx.example.net; dkim=pass header.d=example.com", false},
+        {"mx.example.net; dkim=fail header.d=list.other.org; dkim=pass header.d=example.com", false},
+        {"mx.example.net; dkim=fail (bad signature) header.i=@example.com", true},
+        {"mx.example.net; spf=softfail smtp.mailfrom=example.com", false},
+        {"mx.example.net; spf=fail smtp.mailfrom=bounce.example.com", true},
+        {"mx.example.net; dmarc=fail (p=reject) header.from=example.com", true},
+        {"mx.example.net; DMARC=FAIL header.from=example.com", true},
+        {"mx.example.net; dkim=none; spf=pass smtp.mailfrom=example.com", false},
+        {"mx.example.net; none", false},
+    };
+    for (const auto& c : cases) {
+        const auto m = parse_str("From: Ann <ann@example.com>\nAuthentication-Results: " + c.value +
+                                 "\n\nbody\n");
+        EXPECT_EQ(m.auth_failed, c.failed) << c.value;
+    }
+}
+
+const char* kAlternative =
+    "From: a@x.test\nSubject: alt\nMIME-Version: 1.0\n"
+    "Content-Type: multipart/alternative; boundary=\"b1\"\n\n"
+    "--b1\nContent-Type: text/plain; charset=utf-8\n\nplain text\n"
+    "--b1\nContent-Type: text/html; charset=utf-8\n\n<p>html <b>text</b></p>\n"
+    "--b1--\n";
+
+TEST(BodyChoice, AlternativePrefersPlainKeepsHtml) {
+    const auto m = parse_str(kAlternative);
+    EXPECT_EQ(m.text_body, "plain text");
+    EXPECT_EQ(m.html_body, "<p>html <b>text</b></p>");
+    EXPECT_TRUE(m.attachments.empty());
+}
+
+TEST(BodyChoice, HtmlOnlyIsConverted) {
+    const auto m = parse_str("From: a@x.test\nContent-Type: text/html; charset=iso-8859-1\n\n"
+                             "<html><head><style>b{}</style></head><body><p>Caf\xE9</p><p>x &amp; y</p></body></html>\n");
+    EXPECT_EQ(m.text_body, "Caf\xC3\xA9\n\nx & y");
+    EXPECT_NE(m.html_body.find("<p>Caf\xC3\xA9</p>"), std::string::npos);
+}
+
+TEST(BodyChoice, RelatedMixedAttachmentsAndInline) {
+    const std::string pdf = "%PDF-1.4 fake";
+    const std::string msg =
+        "From: a@x.test\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=\"outer\"\n\n"
+        "--outer\nContent-Type: multipart/related; boundary=\"rel\"\n\n"
+        "--rel\nContent-Type: multipart/alternative; boundary=\"alt\"\n\n"
+        "--alt\nContent-Type: text/plain\n\nthe text\n"
+        "--alt\nContent-Type: text/html\n\n<img src=\"cid:img1@x\">hi\n"
+        "--alt--\n"
+        "--rel\nContent-Type: image/PNG\nContent-ID: <img1@x>\nContent-Transfer-Encoding: base64\n\n"
+        "iVBORw0KGgo=\n"
+        "--rel--\n"
+        "--outer\nContent-Type: Application/PDF; name=\"report.pdf\"\n"
+        "Content-Disposition: attachment; filename=\"report.pdf\"\n"
+        "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQgZmFrZQ==\n"
+        "--outer\nContent-Type: text/plain; name=notes.txt\nContent-Disposition: attachment\n\nnotes\n"
+        "--outer--\n";
+    const auto m = parse_str(msg);
+    EXPECT_EQ(m.text_body, "the text");
+    EXPECT_EQ(m.html_body, "<img src=\"cid:img1@x\">hi");
+    ASSERT_EQ(m.attachments.size(), 3U);
+    const auto& img = m.attachments[0];
+    EXPECT_EQ(img.content_type, "image/png");
+    EXPECT_EQ(img.content_id, "img1@x");
+    EXPECT_TRUE(img.is_inline);
+    EXPECT_EQ(img.content, std::string("\x89PNG\r\n\x1a\n", 8));
+    const auto& att = m.attachments[1];
+    EXPECT_EQ(att.filename, "report.pdf");
+    EXPECT_EQ(att.content_type, "application/pdf");
+    EXPECT_FALSE(att.is_inline);
+    EXPECT_EQ(att.content, pdf);
+    EXPECT_EQ(att.size, pdf.size());
+    EXPECT_EQ(att.sha256, sha256_hex(pdf));
+    EXPECT_EQ(m.attachments[2].filename, "notes.txt");
+    EXPECT_EQ(m.attachments[2].content, "notes"); // the last LF belongs to the boundary
+}
+
+TEST(BodyChoice, SignedUsesContentEncryptedStaysAttachment) {
+    const auto s = parse_str(
+        "From: a@x.test\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\"; "
+        "micalg=pgp-sha256; boundary=\"s\"\n\n"
+        "--s\nContent-Type: text/plain\n\nsigned text\n"
+        "--s\nContent-Type: application/pgp-signature\n\n-----BEGIN PGP SIGNATURE-----\nx\n-----END PGP SIGNATURE-----\n"
+        "--s--\n");
+    EXPECT_EQ(s.text_body, "signed text");
+    EXPECT_TRUE(s.attachments.empty());
+    const auto e = parse_str(
+        "From: a@x.test\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e\"\n\n"
+        "--e\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n"
+        "--e\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n\n-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\n"
+        "--e--\n");
+    EXPECT_TRUE(e.text_body.empty());
+    ASSERT_EQ(e.attachments.size(), 2U);
+    EXPECT_EQ(e.attachments[1].filename, "encrypted.asc");
+}
+
+TEST(BodyChoice, AttachedMessageAndFooters) {
+    const auto m = parse_str(
+        "From: a@x.test\nContent-Type: multipart/mixed; boundary=\"m\"\n\n"
+        "--m\nContent-Type: text/plain\n\nSee attached.\n"
+        "--m\nContent-Type: message/rfc822\n\n"
+        "From: b@y.test\nSubject: =?UTF-8?Q?Inner_subj=C3=A9?=\n\ninner body\n"
+        "--m\nContent-Type: text/plain\nContent-Disposition: inline\n\n-- list footer\n"
+        "--m--\n");
+    EXPECT_EQ(m.text_body, "See attached.\n\n-- list footer");
+    ASSERT_EQ(m.attachments.size(), 1U);
+    EXPECT_EQ(m.attachments[0].content_type, "message/rfc822");
+    EXPECT_EQ(m.attachments[0].filename, "Inner subj\xC3\xA9");
+    EXPECT_NE(m.attachments[0].content.find("inner body"), std::string::npos);
+    EXPECT_EQ(m.attachments[0].size, m.attachments[0].content.size());
+}
+
+struct FilenameCase {
+    std::string disposition;
+    std::string expected;
+};
+
+TEST(Attachments, Rfc2231AndEncodedFilenames) {
+    const std::vector<FilenameCase> cases = {
+        {"attachment; filename*0*=UTF-8''%E6%97%A5%E6%9C%AC; filename*1*=%E8%AA%9E.txt",
+         "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E.txt"},
+        {"attachment; filename*0=\"a very long \"; filename*1=\"file name.pdf\"",
+         "a very long file name.pdf"},
+        {"attachment; filename*=iso-8859-1'fr'r%E9sum%E9.doc", "r\xC3\xA9sum\xC3\xA9.doc"},
+        {"attachment; filename=\"=?UTF-8?B?w6l0w6k=?=.txt\"", "\xC3\xA9t\xC3\xA9.txt"},
+        {"attachment; filename=\"caf\xE9.txt\"", "caf\xC3\xA9.txt"},
+        {"attachment; filename*1=\"second.txt\"; filename*0=\"first-\"", "first-second.txt"},
+    };
+    for (const auto& c : cases) {
+        const auto m = parse_str("From: a@x.test\nContent-Type: multipart/mixed; boundary=\"z\"\n\n"
+                                 "--z\nContent-Type: text/plain\n\nbody\n"
+                                 "--z\nContent-Type: application/octet-stream\nContent-Disposition: " +
+                                 c.disposition + "\n\ndata\n--z--\n");
+        ASSERT_EQ(m.attachments.size(), 1U) << c.disposition;
+        EXPECT_EQ(m.attachments[0].filename, c.expected) << c.disposition;
+    }
+}
+
+TEST(Parse, NonMailIsUnparsable) {
+    const std::string garbage("\x00\x01\x02\xFF\xFE binary \x00 junk", 20);
+    const auto m = parse_str(garbage);
+    EXPECT_TRUE(m.unparsable);
+    EXPECT_FALSE(m.warnings.empty());
+    EXPECT_EQ(m.content_hash.size(), 64U);
+    const auto empty = parse_str("");
+    EXPECT_TRUE(empty.unparsable);
+    EXPECT_EQ(empty.content_hash.size(), 64U);
+}
+
+TEST(Parse, MboxFromLineIsSkipped) {
+    const auto m = parse_str("From someone@x.test Mon Jan  1 00:00:00 2024\nFrom: a@x.test\nSubject: s\n\nb\n");
+    EXPECT_EQ(m.subject, "s");
+    ASSERT_EQ(m.from.size(), 1U);
+}
+
+// ---- limits ----
+
+std::string nested(int levels) {
+    std::string head = "From: a@x.test\nSubject: deep\nContent-Type: multipart/mixed; boundary=\"b0\"\n\n";
+    std::string tail;
+    for (int i = 0; i < levels; ++i) {
+        const std::string b = "b" + std::to_string(i);
+        head += "--" + b + "\nContent-Type: multipart/mixed; boundary=\"b" + std::to_string(i + 1) + "\"\n\n";
+        tail = "--" + b + "--\n" + tail;
+    }
+    head += "--b" + std::to_string(levels) + "\nContent-Type: text/plain\n\ninnermost\n--b" +
+            std::to_string(levels) + "--\n";
+    return head + tail;
+}
+
+TEST(Limits, DeepNestingIsCutWithWarning) {
+    const auto m = parse_str(nested(200));
+    EXPECT_EQ(m.subject, "deep");
+    EXPECT_TRUE(has_warning(m, "limit: nesting depth exceeds 100")) << m.warnings.size();
+    EXPECT_TRUE(m.text_body.empty());
+    // Within the limit the same shape is read completely.
+    const auto ok = parse_str(nested(20));
+    EXPECT_FALSE(has_warning(ok, "nesting depth"));
+    EXPECT_EQ(ok.text_body, "innermost");
+}
+
+TEST(Limits, PartCount) {
+    std::string msg = "From: a@x.test\nContent-Type: multipart/mixed; boundary=\"p\"\n\n";
+    for (int i = 0; i < 50; ++i)
+        msg += "--p\nContent-Type: application/octet-stream\n\npart" + std::to_string(i) + "\n";
+    msg += "--p--\n";
+    ParseLimits limits;
+    limits.max_parts = 10;
+    const auto m = parse_str(msg, limits);
+    EXPECT_TRUE(has_warning(m, "limit: more than 10 MIME parts"));
+    EXPECT_LE(m.attachments.size(), 10U);
+    EXPECT_EQ(parse_str(msg).attachments.size(), 50U);
+}
+
+TEST(Limits, HeaderBytes) {
+    std::string msg = "From: a@x.test\nSubject: big\n";
+    for (int i = 0; i < 5000; ++i)
+        msg += "X-Filler-" + std::to_string(i) + ": " + std::string(50, 'x') + "\n";
+    msg += "\nthe body\n";
+    ParseLimits limits;
+    limits.max_header_bytes = 64 * 1024;
+    const auto m = parse_str(msg, limits);
+    EXPECT_TRUE(has_warning(m, "limit: header bytes exceed"));
+    std::size_t bytes = 0;
+    for (const auto& [k, v] : m.headers)
+        bytes += k.size() + v.size() + 3;
+    EXPECT_LE(bytes, limits.max_header_bytes);
+    EXPECT_EQ(m.subject, "big");
+    EXPECT_EQ(m.text_body, "the body\n");
+    EXPECT_EQ(m.content_hash, sha256_hex("the body\n"));
+}
+
+TEST(Limits, DecodedBytesAndTextSize) {
+    const std::string blob(100 * 1024, 'A');
+    std::string msg = "From: a@x.test\nContent-Type: multipart/mixed; boundary=\"d\"\n\n"
+                      "--d\nContent-Type: text/plain; charset=utf-8\n\n";
+    for (int i = 0; i < 2000; ++i)
+        msg += "\xC3\xA9t\xC3\xA9 ";
+    msg += "\n";
+    for (int i = 0; i < 3; ++i)
+        msg += "--d\nContent-Type: application/octet-stream\n\n" + blob + "\n";
+    msg += "--d--\n";
+    ParseLimits limits;
+    limits.max_decoded_bytes = 150 * 1024;
+    limits.max_text_bytes = 1001; // inside a 2-byte character
+    const auto m = parse_str(msg, limits);
+    EXPECT_TRUE(has_warning(m, "limit: decoded bytes exceed"));
+    EXPECT_TRUE(has_warning(m, "limit: text exceeds"));
+    EXPECT_LE(m.text_body.size(), 1001U);
+    EXPECT_GE(m.text_body.size(), 990U);
+    EXPECT_TRUE(valid_utf8(m.text_body));
+    std::size_t decoded = 0;
+    for (const auto& a : m.attachments) {
+        decoded += a.content.size();
+        EXPECT_EQ(a.size, a.content.size());
+        EXPECT_EQ(a.sha256, sha256_hex(a.content));
+    }
+    EXPECT_LE(decoded, limits.max_decoded_bytes);
+}
+
+TEST(Limits, StackOverflowCorpusMessage) {
+    const auto raw = read_file(corpora() / "mimekit" / "messages" / "stack-overflow.txt");
+    ASSERT_FALSE(raw.empty());
+    const auto m = parse_str(raw);
+    EXPECT_TRUE(valid_utf8(m.subject));
+    EXPECT_EQ(m.content_hash.size(), 64U);
+}
+
+// ---- stalwart-mail-parser expected subjects and senders ----
+
+TEST(Stalwart, ExpectedSubjectAndFrom) {
+    namespace json = boost::json;
+    std::size_t checked = 0;
+    for (const char* dir : {"rfc", "malformed", "thirdparty"}) {
+        for (const auto& e : std::filesystem::directory_iterator(corpora() / "stalwart-mail-parser" / dir)) {
+            const auto p = e.path();
+            if (p.extension() != ".eml")
+                continue;
+            auto expected_path = p;
+            expected_path.replace_extension(".json");
+            if (!std::filesystem::exists(expected_path))
+                continue;
+            SCOPED_TRACE(p.string());
+            const auto doc = json::parse(read_file(expected_path));
+            const auto& headers = doc.at("parts").as_array().at(0).at("headers").as_array();
+            const auto m = parse_str(read_file(p));
+            for (const auto& h : headers) {
+                if (!h.at("name").is_string()) // {"other": "X-Mailer"}: headers we do not check
+                    continue;
+                const auto& name = h.at("name").as_string();
+                if (!h.at("value").is_object())
+                    continue;
+                const auto& value = h.at("value").as_object();
+                if (name == "subject" && value.contains("Text")) {
+                    EXPECT_EQ(m.subject, std::string(value.at("Text").as_string())) << p;
+                    ++checked;
+                } else if (name == "from" && value.contains("Address")) {
+                    const auto& addr = value.at("Address").as_object();
+                    if (!addr.contains("List"))
+                        continue;
+                    const auto& list = addr.at("List").as_array();
+                    if (list.empty() || !list.at(0).at("address").is_string())
+                        continue; // a bare name ("Whomever") has no mailbox for us
+                    const std::string want(list.at(0).at("address").as_string());
+                    if (want.find('@') == std::string::npos)
+                        continue; // "moderator": an address without domain, not kept
+                    ASSERT_FALSE(m.from.empty()) << p;
+                    EXPECT_EQ(m.from[0].address, want) << p;
+                    if (list.at(0).at("name").is_string()) {
+                        EXPECT_EQ(m.from[0].name, std::string(list.at(0).at("name").as_string())) << p;
+                    }
+                    ++checked;
+                }
+            }
+        }
+    }
+    EXPECT_GE(checked, 30U);
+}
+
+} // namespace
+} // namespace crm::mime
