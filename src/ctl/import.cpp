@@ -159,7 +159,7 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
             case app::IngestKind::New:
                 ++s.fresh;
                 s.warnings += r->warnings;
-                s.unparsable += r->unparsable ? 1 : 0;
+                s.unparsable += r->unparsable ? 1u : 0u;
                 if (r->deal)
                     ++s.linked;
                 else

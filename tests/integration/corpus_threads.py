@@ -111,13 +111,17 @@ def load_allowed():
     allowed = {}
     path = os.path.join(HERE, "thread_differences.txt")
     with open(path, encoding="utf-8") as f:
-        why = ""
+        why, fresh = "", True
         for line in f:
             line = line.rstrip("\n")
             if line.startswith("#"):
-                why = line[1:].strip()
+                why = (line[1:].strip() if fresh else why + " " + line[1:].strip())
+                fresh = False
             elif line.strip():
                 allowed[line.strip()] = why
+                fresh = True
+            else:
+                fresh = True
     return allowed
 
 

@@ -13,8 +13,9 @@ namespace crm::app {
 namespace {
 
 std::string msg(const std::string& id, const std::string& from, const std::string& subject,
-                const std::string& extra = "", const std::string& body = "Hello there.\n") {
-    std::string m = "From: " + from + "\r\nTo: Alice <alice@sales.example>\r\nSubject: " +
+                const std::string& extra = "", const std::string& body = "Hello there.\n",
+                const std::string& to = "Alice <alice@sales.example>") {
+    std::string m = "From: " + from + "\r\nTo: " + to + "\r\nSubject: " +
                     subject + "\r\nDate: Mon, 02 Nov 2026 09:00:00 +0000\r\n";
     if (!id.empty())
         m += "Message-ID: <" + id + ">\r\n";
@@ -138,7 +139,9 @@ TEST_F(IngestTest, DecisionsCarryReasons) {
 }
 
 TEST_F(IngestTest, OutgoingMailIsReadAndIncomingSeenFlagKept) {
-    ASSERT_TRUE(in(msg("o@x", "Alice <alice@sales.example>", "Offer"), "f1"));
+    ASSERT_TRUE(in(msg("o@x", "Alice <alice@sales.example>", "Offer", "", "Our offer.\n",
+                       "Hank <hank@globex.example>"),
+                   "f1"));
     ASSERT_TRUE(in(msg("s@x", "Hank <hank@globex.example>", "Seen one"), "f2", true));
     ASSERT_TRUE(in(msg("n@x", "Hank <hank@globex.example>", "New one"), "f3"));
     auto deals = s->deals();
