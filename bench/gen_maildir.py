@@ -239,12 +239,12 @@ def build_world(rng):
             emails.append("contact%03d@%s" % (i, rng.choice(FREE_MAIL)))
         contacts.append({"id": i + 1, "name": name, "emails": emails, "company": co, "lang": lang})
     users = []
-    for i, (name, role) in enumerate([("Alice Anders", "admin"), ("Bob Brandt", "sales"),
-                                      ("Chloé Carpentier", "sales"), ("Dmitri Dvorak", "sales"),
-                                      ("Eva Eriksson", "sales"), ("Farid Fahmi", "support"),
-                                      ("Greta Gruber", "sales"), ("Hiro Hayashi", "sales"),
-                                      ("Ines Ibáñez", "manager"), ("Jonas Jansen", "support"),
-                                      ("Kasia Kowal", "sales"), ("Lena Lindqvist", "manager")]):
+    for i, (name, role) in enumerate([("Alice Anders", "admin"), ("Bob Brandt", "salesperson"),
+                                      ("Chloé Carpentier", "salesperson"), ("Dmitri Dvorak", "salesperson"),
+                                      ("Eva Eriksson", "salesperson"), ("Farid Fahmi", "salesperson"),
+                                      ("Greta Gruber", "salesperson"), ("Hiro Hayashi", "salesperson"),
+                                      ("Ines Ibáñez", "admin"), ("Jonas Jansen", "salesperson"),
+                                      ("Kasia Kowal", "salesperson"), ("Lena Lindqvist", "admin")]):
         local = name.split()[0].lower().replace("é", "e").replace("á", "a")
         users.append({"id": i + 1, "name": name, "email": "%s@%s" % (local, OWN_DOMAIN), "role": role})
     deals = []

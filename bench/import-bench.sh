@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-20000}
 scripts/install-deps.sh >/dev/null
-command -v /usr/bin/time >/dev/null || { apt-get install -y -qq time >/dev/null; }
+[ -x /usr/bin/time ] || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null; }
 scripts/build.sh release >/dev/null
 ctl=$PWD/build/release/src/ctl/crm-mailctl
 work=${BENCH_DIR:-$PWD/build/bench}
@@ -56,10 +56,10 @@ print(n, "messages", file=sys.stderr)
 PY
 fi
 
-measure() { # label cmd... -> prints "seconds peak_kb"
-  local out
-  out=$( { /usr/bin/time -f "%e %M" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-  echo "$out"
+measure() { # cmd... -> prints "seconds peak_kb"
+  /usr/bin/time -o "$work/time.out" -f "%e %M" "$@" >"$work/cmd.out" 2>&1 || {
+    echo "FAILED: $*" >&2; tail -5 "$work/cmd.out" >&2; }
+  tail -1 "$work/time.out"
 }
 
 row() { # name dir

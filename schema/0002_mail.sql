@@ -74,9 +74,6 @@ CREATE TABLE messages (
     received_at     INTEGER NOT NULL,             -- when we first stored it
     refs            TEXT    NOT NULL DEFAULT '',  -- References ids, space separated
     in_reply_to     TEXT    NOT NULL DEFAULT '',
-    headers_json    TEXT    NOT NULL DEFAULT '[]',
-    text_body       TEXT    NOT NULL DEFAULT '',
-    html_body       TEXT    NOT NULL DEFAULT '',
     raw_sha256      TEXT    NOT NULL REFERENCES blobs (sha256),
     raw_size        INTEGER NOT NULL,
     is_bulk         INTEGER NOT NULL DEFAULT 0,
@@ -84,9 +81,13 @@ CREATE TABLE messages (
     direction       TEXT    NOT NULL DEFAULT 'in' CHECK (direction IN ('in', 'out')),
     unread          INTEGER NOT NULL DEFAULT 1,
     unparsable      INTEGER NOT NULL DEFAULT 0,
-    warnings_json   TEXT    NOT NULL DEFAULT '[]',
     parser_version  INTEGER NOT NULL,
     sort_reason     TEXT    NOT NULL DEFAULT '',  -- why the sorter filed it where it did
+    -- large columns last: SQLite reads a row's overflow pages only to reach columns behind them
+    headers_json    TEXT    NOT NULL DEFAULT '[]',
+    text_body       TEXT    NOT NULL DEFAULT '',
+    html_body       TEXT    NOT NULL DEFAULT '',
+    warnings_json   TEXT    NOT NULL DEFAULT '[]',
     UNIQUE (message_id, content_hash)
 );
 CREATE INDEX messages_thread ON messages (thread_id, date);

@@ -21,6 +21,7 @@ test_pkgs=(
   dovecot-imapd dovecot-lmtpd           # real IMAP server for integration tests
   openssl                               # throwaway test CA
   python3                               # corpus comparison and benchmark scripts
+  time                                  # peak RSS in the benchmark scripts
 )
 
 need=()

@@ -230,14 +230,14 @@ int cmd_threads_list(Context& ctx, const std::vector<std::string>& args) {
         fmt::print("{}\n", json::serialize(arr));
         return kOk;
     }
-    fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<22}  {}\n", "THREAD", "LAST", "MSGS", "NEW",
+    fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<34}  {}\n", "THREAD", "LAST", "MSGS", "NEW",
                "DEAL", "SUBJECT");
     for (const auto& t : *threads) {
         std::string where = t.deal ? fmt::format("{} {}", *t.deal, t.deal_name)
                                    : fmt::format("unsorted: {}", t.reason);
-        if (where.size() > 22)
-            where = where.substr(0, 21) + "~";
-        fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<22}  {}\n", t.id, fmt_date(t.last_date),
+        if (where.size() > 34)
+            where = where.substr(0, 33) + "~";
+        fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<34}  {}\n", t.id, fmt_date(t.last_date),
                    t.message_count, t.unread_count, where, t.subject);
     }
     fmt::print("{} thread(s)\n", threads->size());

@@ -54,7 +54,7 @@ Session::open(asio::any_io_executor exec, asio::thread_pool& pool, net::Endpoint
     auto caps = co_await s->run("CAPABILITY");
     if (!caps)
         co_return std::unexpected(caps.error());
-    if (caps->status != "OK")
+    if (caps->status_or_keyword != "OK")
         co_return std::unexpected(imap_error("imap.protocol", "CAPABILITY failed: " + caps->text));
     co_return s;
 }
@@ -63,7 +63,14 @@ asio::awaitable<Result<void>> Session::wait(asio::posix::stream_descriptor::wait
     using namespace asio::experimental::awaitable_operators;
     if (cancelled_)
         co_return std::unexpected(imap_error("imap.cancelled", "shutting down", Retry::Now));
-    timer_.expires_after(limits_.command_timeout);
+    auto now = std::chrono::steady_clock::now();
+    auto expiry = now + limits_.command_timeout;
+    bool total = false;
+    if (deadline_ && *deadline_ < expiry) {
+        expiry = *deadline_;
+        total = true;
+    }
+    timer_.expires_at(expiry);
     auto r = co_await (sd_.async_wait(what, asio::as_tuple(asio::use_awaitable)) ||
                        timer_.async_wait(asio::as_tuple(asio::use_awaitable)));
     if (cancelled_)
@@ -71,7 +78,10 @@ asio::awaitable<Result<void>> Session::wait(asio::posix::stream_descriptor::wait
     if (r.index() == 1)
         co_return std::unexpected(imap_error(
             "imap.timeout",
-            fmt::format("no progress from the server for {}s", limits_.command_timeout.count())));
+            total ? fmt::format("the server took longer than {}s to answer one command",
+                                limits_.command_deadline.count())
+                  : fmt::format("no progress from the server for {}s",
+                                limits_.command_timeout.count())));
     auto [ec] = std::get<0>(r);
     if (ec)
         co_return std::unexpected(imap_error("imap.io", "socket wait failed: " + ec.message()));
@@ -126,6 +136,11 @@ asio::awaitable<Result<Response>> Session::run(const std::string& command,
             co_return std::unexpected(
                 imap_error("imap.arg", "command contains CR, LF or NUL", Retry::Never));
     std::string tag = tagger_.next();
+    deadline_ = std::chrono::steady_clock::now() + limits_.command_deadline;
+    struct Clear {
+        std::optional<std::chrono::steady_clock::time_point>& d;
+        ~Clear() { d.reset(); }
+    } clear{deadline_};
     auto w = co_await write_all(tag + " " + command + "\r\n");
     if (!w)
         co_return std::unexpected(w.error());
@@ -137,15 +152,15 @@ asio::awaitable<Result<Response>> Session::run(const std::string& command,
             if (r->tag != tag)
                 co_return std::unexpected(
                     imap_error("imap.protocol", "tagged response for unknown tag " + r->tag));
-            for (const auto& c : capabilities_of(*r))
-                caps_.insert(c);
+            if (auto c = parse_capabilities(*r))
+                caps_.insert(c->atoms.begin(), c->atoms.end());
             co_return std::move(*r);
         }
         if (r->kind == Response::Kind::Untagged) {
-            if (r->status == "BYE")
+            if (r->status_or_keyword == "BYE")
                 co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r->text));
-            for (const auto& c : capabilities_of(*r))
-                caps_.insert(c);
+            if (auto c = parse_capabilities(*r))
+                caps_.insert(c->atoms.begin(), c->atoms.end());
             if (on_untagged)
                 on_untagged(*r);
         }
@@ -168,7 +183,7 @@ asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
             break;
         if (r->kind == Response::Kind::Tagged)
             co_return std::unexpected(imap_error("imap.protocol", "IDLE refused: " + r->text));
-        if (r->status == "BYE")
+        if (r->status_or_keyword == "BYE")
             co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r->text));
     }
     bool notified = false;
@@ -183,7 +198,7 @@ asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
         if (*next) {
             const Response& r = **next;
             if (r.kind == Response::Kind::Untagged) {
-                if (r.status == "BYE") {
+                if (r.status_or_keyword == "BYE") {
                     limits_.command_timeout = saved;
                     co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r.text));
                 }
@@ -228,7 +243,7 @@ asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
             break;
         }
         if (r->kind == Response::Kind::Untagged) {
-            if (r->status == "BYE")
+            if (r->status_or_keyword == "BYE")
                 co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r->text));
             if (on_untagged)
                 on_untagged(*r);

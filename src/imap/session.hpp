@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -14,7 +15,9 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "crm/core/result.hpp"
+#include "crm/imap/command.hpp"
 #include "crm/imap/protocol.hpp"
+#include "crm/imap/responses.hpp"
 #include "crm/net/transport.hpp"
 
 namespace crm::imap {
@@ -25,6 +28,7 @@ using UntaggedHandler = std::function<void(const Response&)>;
 
 struct SessionLimits {
     std::chrono::seconds command_timeout{120}; // no progress for this long: connection is dead
+    std::chrono::seconds command_deadline{1800}; // a whole command, however it trickles
     ParserLimits parser;
 };
 
@@ -70,6 +74,7 @@ class Session {
     std::set<std::string> caps_;
     std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
     bool cancelled_ = false;
+    std::optional<std::chrono::steady_clock::time_point> deadline_;
 };
 
 } // namespace crm::imap

@@ -1,6 +1,7 @@
 #include "crm/imap/sync.hpp"
 
 #include <algorithm>
+#include <map>
 #include <ctime>
 #include <random>
 #include <set>
@@ -53,6 +54,12 @@ std::string imap_date(std::int64_t t) {
     std::tm tm{};
     gmtime_r(&tt, &tm);
     return fmt::format("{}-{}-{}", tm.tm_mday, months[tm.tm_mon], tm.tm_year + 1900);
+}
+
+std::optional<std::uint64_t> code_num(const Response& r, std::string_view name) {
+    if (r.code_atom != name)
+        return std::nullopt;
+    return r.code_number();
 }
 
 struct FolderInfo {
@@ -121,24 +128,23 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                               ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
                               : "LIST \"\" \"*\"";
         auto r = co_await s.run(cmd, [&](const Response& u) {
-            if (auto l = parse_list(u)) {
+            if (auto l = parse_list(u); l && l->selectable()) {
                 FolderInfo f;
                 f.name = l->name;
-                f.wire_name = l->wire_name;
-                for (const auto& a : l->flags) {
-                    auto up = upper(a);
-                    if (up == "\\SENT" || up == "\\ALL")
-                        f.special_use = a;
-                    if (up == "\\NOSELECT" || up == "\\NONEXISTENT")
-                        f.special_use = "noselect";
-                }
-                if (f.special_use != "noselect")
-                    all.push_back(std::move(f));
+                auto q = quote_astring(l->raw_name);
+                if (q.needs_literal())
+                    return; // a name with CR/LF/8-bit bytes cannot be sent without a literal
+                f.wire_name = q.text;
+                if (l->special_use == SpecialUse::Sent)
+                    f.special_use = "\\Sent";
+                else if (l->special_use == SpecialUse::All)
+                    f.special_use = "\\All";
+                all.push_back(std::move(f));
             }
         });
         if (!r)
             co_return std::unexpected(r.error());
-        if (r->status != "OK")
+        if (r->status_or_keyword != "OK")
             co_return fail("imap.list", "LIST failed: " + r->text, ErrorScope::Account,
                            Retry::Backoff);
         std::vector<FolderInfo> chosen;
@@ -184,21 +190,21 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         if (s.has("CONDSTORE"))
             cmd += " (CONDSTORE)";
         auto r = co_await s.run(cmd, [&](const Response& u) {
-            if (u.status == "EXISTS" && u.number)
+            if (u.status_or_keyword == "EXISTS" && u.number)
                 ex.exists = static_cast<std::uint32_t>(*u.number);
-            if (auto v = code_number(u, "UIDVALIDITY"))
+            if (auto v = code_num(u, "UIDVALIDITY"))
                 ex.uid_validity = static_cast<std::uint32_t>(*v);
-            if (auto v = code_number(u, "UIDNEXT"))
+            if (auto v = code_num(u, "UIDNEXT"))
                 ex.uid_next = static_cast<std::uint32_t>(*v);
-            if (auto v = code_number(u, "HIGHESTMODSEQ"))
+            if (auto v = code_num(u, "HIGHESTMODSEQ"))
                 ex.highest_modseq = *v;
         });
         if (!r)
             co_return std::unexpected(r.error());
-        if (r->status != "OK")
+        if (r->status_or_keyword != "OK")
             co_return fail("imap.examine", fmt::format("EXAMINE {} failed: {}", f.name, r->text),
                            ErrorScope::Mailbox, Retry::Backoff);
-        if (auto v = code_number(*r, "HIGHESTMODSEQ"))
+        if (auto v = code_num(*r, "HIGHESTMODSEQ"))
             ex.highest_modseq = *v;
         if (!ex.uid_validity)
             co_return fail("imap.examine", f.name + ": the server sent no UIDVALIDITY",
@@ -210,12 +216,13 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                                                                        const std::string& criteria) {
         std::vector<std::uint32_t> out;
         auto r = co_await s.run("UID SEARCH " + criteria, [&](const Response& u) {
-            for (auto n : parse_search(u))
-                out.push_back(static_cast<std::uint32_t>(n));
+            if (auto sr = parse_search(u))
+                for (auto n : sr->numbers)
+                    out.push_back(static_cast<std::uint32_t>(n));
         });
         if (!r)
             co_return std::unexpected(r.error());
-        if (r->status != "OK")
+        if (r->status_or_keyword != "OK")
             co_return fail("imap.search", "UID SEARCH " + criteria + " failed: " + r->text,
                            ErrorScope::Mailbox, Retry::Backoff);
         std::sort(out.begin(), out.end());
@@ -277,17 +284,17 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                                         FetchedMessage m;
                                         m.uid = static_cast<std::uint32_t>(*fd->uid);
                                         m.raw = std::move(*fd->body);
-                                        m.flags = fd->flags;
-                                        m.internal_date = fd->internal_date;
+                                        m.flags = fd->flags.value_or(std::vector<std::string>{});
+                                        m.internal_date = fd->internaldate;
                                         m.gm_msgid = fd->x_gm_msgid;
                                         m.gm_thrid = fd->x_gm_thrid;
-                                        m.gm_labels = fd->x_gm_labels;
+                                        m.gm_labels = fd->x_gm_labels.value_or(std::vector<std::string>{});
                                         m.modseq = fd->modseq;
                                         fetched.push_back(std::move(m));
                                     });
             if (!r)
                 co_return std::unexpected(r.error());
-            if (r->status != "OK")
+            if (r->status_or_keyword != "OK")
                 co_return fail("imap.fetch", "UID FETCH failed: " + r->text, ErrorScope::Mailbox,
                                Retry::Backoff);
             if (stopping)
@@ -357,8 +364,8 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         if (!initial && !stored->empty()) {
             std::vector<FlagUpdate> updates;
             auto on_fetch = [&](const Response& u) {
-                if (auto fd = parse_fetch(u); fd && fd->uid && fd->has_flags)
-                    updates.push_back({static_cast<std::uint32_t>(*fd->uid), fd->flags});
+                if (auto fd = parse_fetch(u); fd && fd->uid && fd->flags)
+                    updates.push_back({static_cast<std::uint32_t>(*fd->uid), *fd->flags});
             };
             Result<Response> r;
             std::string range = "1:" + std::to_string(std::max<std::uint32_t>(1, mb->uid_next.value_or(1) - 1));
@@ -372,7 +379,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 last_flag_sweep = now;
             } else {
                 r = Response{};
-                r->status = "OK";
+                r->status_or_keyword = "OK";
             }
             if (!r)
                 co_return std::unexpected(r.error());
@@ -464,6 +471,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             fmt::format("connecting to {}:{}", spec.imap.host, spec.imap.port));
         SessionLimits lim;
         lim.command_timeout = spec.command_timeout;
+        lim.command_deadline = spec.command_deadline;
         auto opened = co_await Session::open(io.get_executor(), pool, spec.imap, lim);
         if (!opened)
             co_return std::unexpected(opened.error());

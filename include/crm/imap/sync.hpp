@@ -33,7 +33,8 @@ struct AccountSpec {
     std::chrono::seconds idle_max{25 * 60}; // re-issue IDLE before servers' 30-minute timeout
     std::chrono::seconds reconcile_interval{3600};
     std::chrono::seconds flag_sweep_interval{900}; // without CONDSTORE
-    std::chrono::seconds command_timeout{120};
+    std::chrono::seconds command_timeout{120};   // without progress
+    std::chrono::seconds command_deadline{1800}; // for one whole command
     int initial_sync_days = 90; // 0: everything at once
     std::size_t batch_messages = 200;
     std::uint64_t batch_bytes = 16u << 20;

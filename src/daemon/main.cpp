@@ -1,0 +1,322 @@
+// crm-maild: keeps the CRM's mail current. Composition root: config, database, one io_context
+// with an AccountSync per account, signals.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <fmt/format.h>
+
+#include "crm/imap/sync.hpp"
+#include "crm/mime/parse.hpp"
+#include "crm/settings/config.hpp"
+#include "crm/store/database.hpp"
+#include "log.hpp"
+#include "secrets.hpp"
+#include "sink.hpp"
+
+namespace {
+
+using namespace crm;
+
+constexpr int kExitOk = 0, kExitRuntime = 1, kExitUsage = 2;
+
+void usage() {
+    fmt::print("crm-maild {} - sync IMAP accounts into the CRM database\n\n"
+               "Usage: crm-maild --config FILE [--check]\n\n"
+               "  --config FILE  the TOML configuration (see crm-mail.toml.example)\n"
+               "  --check        validate the configuration and exit\n"
+               "  --version      print the version\n\n"
+               "Runs in the foreground and logs one line per event to stderr. SIGTERM/SIGINT stop\n"
+               "cleanly (the batch in flight is committed or rolled back); SIGHUP reloads the\n"
+               "account list.\n",
+               CRM_VERSION);
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::optional<settings::Config> load(const std::string& path, bool quiet_ok) {
+    auto text = read_file(path);
+    if (!text) {
+        fmt::print(stderr, "crm-maild: cannot read config {}: {}\n", path, std::strerror(errno));
+        return std::nullopt;
+    }
+    auto out = settings::parse_config(*text, path);
+    for (const auto& p : out.problems)
+        fmt::print(stderr, "{}\n", settings::format_problem(p));
+    if (!out.ok())
+        return std::nullopt;
+    if (!quiet_ok)
+        fmt::print(stderr, "{}: ok, {} account(s)\n", path, out.config->accounts.size());
+    return out.config;
+}
+
+LogLevel level_of(settings::LogLevel l) {
+    switch (l) {
+    case settings::LogLevel::Error: return LogLevel::Error;
+    case settings::LogLevel::Warning: return LogLevel::Warning;
+    case settings::LogLevel::Info: return LogLevel::Info;
+    case settings::LogLevel::Debug: return LogLevel::Debug;
+    }
+    return LogLevel::Info;
+}
+
+net::Tls tls_of(settings::Tls t) {
+    return t == settings::Tls::Implicit ? net::Tls::Implicit
+           : t == settings::Tls::StartTls ? net::Tls::StartTls
+                                          : net::Tls::None;
+}
+
+// The endpoint of an account's IMAP server with its secret resolved.
+Result<net::Endpoint> endpoint_of(const settings::ServerConfig& s, daemon::Logger& log) {
+    net::Endpoint ep;
+    ep.scheme = "imap";
+    ep.host = s.host;
+    ep.port = s.port;
+    ep.tls = tls_of(s.tls);
+    ep.allow_insecure = s.allow_insecure;
+    ep.ca_file = s.ca_file;
+    ep.username = s.username;
+    ep.auth = s.auth == settings::Auth::XOAuth2 ? net::Auth::XOAuth2 : net::Auth::Password;
+    if (s.secret) {
+        auto secret = daemon::resolve_secret(*s.secret);
+        if (!secret)
+            return std::unexpected(secret.error());
+        log.add_secret(*secret);
+        ep.secret = std::move(*secret);
+    }
+    return ep;
+}
+
+struct Running {
+    settings::AccountConfig config;
+    std::unique_ptr<imap::AccountSync> sync;
+};
+
+class Daemon {
+  public:
+    Daemon(std::string config_path, settings::Config cfg, std::unique_ptr<store::Database> db)
+        : path_(std::move(config_path)), cfg_(std::move(cfg)), db_(std::move(db)),
+          log_(level_of(cfg_.daemon.log_level)), pool_(2), signals_(io_, SIGTERM, SIGINT),
+          hup_(io_, SIGHUP), ticker_(io_) {
+        app::IngestOptions opts;
+        opts.addresses.strip_plus_tags = cfg_.matching.strip_plus_tags;
+        opts.addresses.plus_separator = cfg_.matching.plus_separator;
+        opts.addresses.gmail_dot_folding = cfg_.matching.gmail_dot_folding;
+        opts.addresses.extra_free_mail_domains = cfg_.matching.extra_free_mail_domains;
+        sink_ = std::make_unique<daemon::DaemonSink>(*db_, log_.sink(), opts);
+    }
+
+    int run() {
+        log_.write(LogLevel::Info, {}, "start",
+                   fmt::format("crm-maild {} database={} accounts={}", CRM_VERSION,
+                               cfg_.database.path, cfg_.accounts.size()));
+        apply_accounts();
+        wait_signals();
+        wait_hup();
+        io_.run();
+        pool_.join();
+        log_.write(LogLevel::Info, {}, "stop", "stopped cleanly");
+        return kExitOk;
+    }
+
+  private:
+    void start_account(const settings::AccountConfig& a) {
+        auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+        auto id = sink_->sync_store().ensure_account(a.name, a.owner_id, a.address, a.imap.host,
+                                                     a.enabled, now);
+        if (!id) {
+            log_.write(LogLevel::Error, {a.name, ""}, "account", id.error().to_string());
+            return;
+        }
+        if (!a.enabled) {
+            log_.write(LogLevel::Info, {a.name, ""}, "account", "disabled in the config");
+            return;
+        }
+        sink_->set_owner(*id, a.owner_id);
+        sink_->set_account_name(*id, a.name);
+        imap::AccountSpec spec;
+        spec.id = *id;
+        spec.name = a.name;
+        auto ep = endpoint_of(a.imap, log_);
+        if (!ep) {
+            log_.write(LogLevel::Error, {a.name, ""}, "config", ep.error().to_string());
+            AccountHealth h;
+            h.state = "error";
+            h.error_class = ep.error().code;
+            h.error_text = ep.error().detail;
+            (void)sink_->set_health(*id, h);
+            return;
+        }
+        spec.imap = std::move(*ep);
+        spec.folders = a.folders;
+        spec.idle = a.idle;
+        spec.poll_interval = a.poll_interval;
+        spec.initial_sync_days = a.initial_sync_days;
+        spec.batch_messages = a.batch_messages;
+        spec.batch_bytes = a.batch_bytes;
+        if (const char* t = std::getenv("CRM_TEST_FAST_RETRY"); t && *t == '1') {
+            spec.backoff_min = std::chrono::seconds(1);
+            spec.backoff_max = std::chrono::seconds(2);
+            spec.reconcile_interval = std::chrono::seconds(0);
+            spec.flag_sweep_interval = std::chrono::seconds(0);
+            spec.command_timeout = std::chrono::seconds(5);
+            spec.command_deadline = std::chrono::seconds(15);
+        }
+        Running r{a, std::make_unique<imap::AccountSync>(io_, pool_, std::move(spec), *sink_,
+                                                         log_.sink())};
+        r.sync->start();
+        running_[a.name] = std::move(r);
+    }
+
+    void apply_accounts() {
+        for (const auto& a : cfg_.accounts)
+            start_account(a);
+    }
+
+    void wait_signals() {
+        signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
+            if (ec)
+                return;
+            log_.write(LogLevel::Info, {}, "signal",
+                       fmt::format("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+            stopping_ = true;
+            for (auto& [name, r] : running_)
+                r.sync->stop();
+            hup_.cancel();
+            poll_stopped();
+        });
+    }
+
+    void poll_stopped() {
+        bool all = true;
+        for (auto& [name, r] : running_)
+            all = all && r.sync->done();
+        if (all) {
+            signals_.cancel();
+            ticker_.cancel();
+            return; // io_context runs out of work
+        }
+        ticker_.expires_after(std::chrono::milliseconds(50));
+        ticker_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec)
+                poll_stopped();
+        });
+    }
+
+    // SIGHUP: re-read the config; restart changed accounts, start new ones, stop removed ones;
+    // unchanged accounts keep their connections.
+    void wait_hup() {
+        hup_.async_wait([this](const boost::system::error_code& ec, int) {
+            if (ec || stopping_)
+                return;
+            log_.write(LogLevel::Info, {}, "reload", "SIGHUP: reloading the account list");
+            if (auto cfg = load(path_, true)) {
+                std::map<std::string, const settings::AccountConfig*> wanted;
+                for (const auto& a : cfg->accounts)
+                    wanted[a.name] = &a;
+                for (auto it = running_.begin(); it != running_.end();) {
+                    auto w = wanted.find(it->first);
+                    if (w == wanted.end() || !(*w->second == it->second.config)) {
+                        log_.write(LogLevel::Info, {it->first, ""}, "reload",
+                                   w == wanted.end() ? "removed" : "changed: restarting");
+                        it->second.sync->stop();
+                        retired_.push_back(std::move(it->second.sync));
+                        it = running_.erase(it);
+                    } else {
+                        ++it;
+                    }
+                }
+                for (const auto& a : cfg->accounts)
+                    if (!running_.contains(a.name))
+                        start_account(a);
+                cfg_.accounts = cfg->accounts;
+            } else {
+                log_.write(LogLevel::Error, {}, "reload",
+                           "the new config has errors: keeping the running accounts");
+            }
+            wait_hup();
+        });
+    }
+
+    std::string path_;
+    settings::Config cfg_;
+    std::unique_ptr<store::Database> db_;
+    daemon::Logger log_;
+    boost::asio::io_context io_;
+    boost::asio::thread_pool pool_;
+    boost::asio::signal_set signals_, hup_;
+    boost::asio::steady_timer ticker_;
+    std::unique_ptr<daemon::DaemonSink> sink_;
+    std::map<std::string, Running> running_;
+    std::vector<std::unique_ptr<imap::AccountSync>> retired_;
+    bool stopping_ = false;
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::string config_path;
+    bool check = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            usage();
+            return kExitOk;
+        }
+        if (a == "--version") {
+            fmt::print("crm-maild {}\n", CRM_VERSION);
+            return kExitOk;
+        }
+        if (a == "--check") {
+            check = true;
+        } else if (a == "--config" && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (a.starts_with("--config=")) {
+            config_path = a.substr(9);
+        } else {
+            fmt::print(stderr, "crm-maild: unknown argument {} (see --help)\n", a);
+            return kExitUsage;
+        }
+    }
+    if (config_path.empty()) {
+        fmt::print(stderr, "crm-maild: --config FILE is required (see --help)\n");
+        return kExitUsage;
+    }
+    auto cfg = load(config_path, !check);
+    if (!cfg)
+        return kExitUsage;
+    if (check)
+        return kExitOk;
+    std::signal(SIGPIPE, SIG_IGN);
+    mime::init();
+    auto db = store::Database::open(cfg->database.path);
+    if (!db) {
+        fmt::print(stderr, "crm-maild: {}\n", db.error().to_string());
+        return kExitRuntime;
+    }
+    if (auto m = (*db)->migrate(); !m) {
+        fmt::print(stderr, "crm-maild: {}\n", m.error().to_string());
+        return kExitRuntime;
+    }
+    Daemon d(config_path, std::move(*cfg), std::move(*db));
+    return d.run();
+}
