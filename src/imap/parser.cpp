@@ -356,8 +356,13 @@ class Tokenizer {
                         ++i_;
                     const std::size_t rb = i_;
                     while (i_ < s_.size() && s_[i_] != ']' && s_[i_] != '\r' && s_[i_] != '\n' &&
-                           s_[i_] != '\0')
+                           s_[i_] != '\0') {
+                        // Structure that did not parse (unbalanced parens, broken quotes) is
+                        // an error, not free-form text.
+                        if (s_[i_] == '(' || s_[i_] == ')' || s_[i_] == '"')
+                            return err("malformed response code arguments");
                         ++i_;
+                    }
                     r.code_args.push_back(Value::atom(std::string(s_.substr(rb, i_ - rb))));
                 }
             }
@@ -394,6 +399,8 @@ class Tokenizer {
 
     Status data_until_eol(std::vector<Value>& out) {
         while (!at_eol()) {
+            if (peek() == ')')
+                return err("unbalanced ')'");
             if (auto ok = expect_sp("between values"); !ok)
                 return ok;
             if (at_eol())
@@ -443,8 +450,9 @@ class Tokenizer {
             if (!item)
                 return item;
             v.list.push_back(std::move(*item));
-            // Items are separated by SP; ")" may follow directly.
-            if (peek() != ' ' && peek() != ')' && !at_eol())
+            // Items are separated by SP; ")" may follow directly, and so may "(" (RFC 3501
+            // body-type-mpart = 1*body SP media-subtype: nested bodies are not separated).
+            if (peek() != ' ' && peek() != ')' && peek() != '(' && !at_eol())
                 return err("expected SP or ')' in list");
         }
     }
