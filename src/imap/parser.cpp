@@ -704,14 +704,12 @@ Result<std::optional<Response>> ResponseParser::next() {
             head_ = frame_start_ = line_start_ = scan_ = 0;
             in_literal_ = false;
             error_ = r.error();
-            error_delivered_ = true;
             return std::unexpected(r.error());
         }
         compact();
         return std::optional<Response>(std::move(*r));
     }
     if (error_) {
-        error_delivered_ = true;
         return std::unexpected(*error_);
     }
     compact();

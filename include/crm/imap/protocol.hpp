@@ -113,6 +113,7 @@ class ResponseParser {
 
     // Bytes currently held (buffered responses and the partial one). For tests and metrics.
     [[nodiscard]] std::size_t buffered_bytes() const { return buf_.size() - head_; }
+    // An error was detected (next() may still return earlier complete responses before it).
     [[nodiscard]] bool failed() const { return error_.has_value(); }
 
   private:
@@ -132,7 +133,6 @@ class ResponseParser {
     std::size_t literals_in_frame_ = 0;
     std::uint64_t consumed_ = 0;     // stream offset of buf_[0]
     std::optional<Error> error_;     // framing or parse error; sticky
-    bool error_delivered_ = false;
 };
 
 // Protocol error in the form the parser returns (also used by the typed helpers' callers).
