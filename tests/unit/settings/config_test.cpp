@@ -559,6 +559,16 @@ TEST(Config, SyntaxErrorHasPosition) {
     EXPECT_TRUE(format_problem(out.problems[0]).starts_with("test.toml:4:"));
 }
 
+TEST(Config, MalformedValuesAreSyntaxErrorsNotAborts) {
+    // toml++ 3.3 assert()s on these in builds without NDEBUG; config.cpp turns that off.
+    for (const std::string_view text : {"a = [}\n", "a = [1,}\n", "[http]\nport = [[}\n"}) {
+        const auto out = parse(text);
+        ASSERT_FALSE(out.ok()) << text;
+        ASSERT_EQ(out.problems.size(), 1U) << text;
+        EXPECT_GE(out.problems[0].line, 1) << text;
+    }
+}
+
 TEST(Config, InvalidUtf8IsASyntaxError) {
     const auto out = parse("[database]\npath = \"/a\xff\"\n");
     ASSERT_FALSE(out.ok());
