@@ -1,0 +1,1 @@
+crm_fuzzer(config_fuzz config_fuzz.cpp crm::settings)
