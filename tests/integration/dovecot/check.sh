@@ -66,6 +66,19 @@ imaps() { # user:pass url [curl args...]
   curl -sS --max-time 15 --cacert "$CA_FILE" --user "$up" "imaps://localhost:$IMAPS_PORT/$url" "$@"
 }
 
+# INTERNALDATE comes from the message (topmost Received:, else Date:), not the delivery time.
+want_year=$(python3 - "${three[0]}" <<'PY'
+import email.parser, email.utils, sys, time
+h = email.parser.BytesHeaderParser().parsebytes(open(sys.argv[1], "rb").read())
+rec = h.get_all("Received") or []
+c = str(rec[0]).rsplit(";", 1)[-1] if rec else str(h.get("Date"))
+print(time.localtime(email.utils.mktime_tz(email.utils.parsedate_tz(" ".join(c.split())))).tm_year)
+PY
+)
+curl -sS --max-time 15 --cacert "$CA_FILE" --user alice:alice-pw "imaps://localhost:$IMAPS_PORT/INBOX" \
+  -X 'UID FETCH 1 INTERNALDATE' >"$work/idate" 2>&1
+expect_grep "INTERNALDATE \"[0-9 ]{2}-[A-Za-z]{3}-$want_year " "$work/idate" "seeded INTERNALDATE from headers ($want_year)"
+
 # --- IMAPS ---------------------------------------------------------------------------------------
 imaps alice:alice-pw INBOX -X 'EXAMINE INBOX' >"$work/examine" 2>&1
 expect_grep '^\* 3 EXISTS' "$work/examine" "IMAPS LOGIN + EXAMINE INBOX shows 3 messages"

@@ -14,12 +14,16 @@
 # The folder (default INBOX) is created if missing. Each message goes in with
 # `doveadm save -u USER -m FOLDER`, then flags are set with `doveadm flags add ... uid N`
 # (UIDs are taken from UIDNEXT, so do not deliver to the same folder concurrently).
-# Gap: INTERNALDATE is the delivery time, not the message's original date.
+# INTERNALDATE: Dovecot's Maildir takes it from the stored file's mtime, so after saving, the
+# file is touched to the message's original arrival time: the topmost Received: header's date,
+# else the Date: header, else the mbox From_ line date or the Maildir file name's leading unix
+# time (e.g. "1764000001.s1.demo"); messages without any of these keep the delivery time.
+# The folder's dovecot.index.cache is then deleted (it already holds the delivery time).
 # Prints "seed.sh: delivered N message(s) to USER/FOLDER"; exits non-zero on any failure.
 set -euo pipefail
 [ $# -ge 3 ] || { echo "usage: $0 DIR USER [--folder NAME] MAILDIR_OR_MBOX_OR_EML..." >&2; exit 2; }
 exec python3 - "$@" <<'EOF'
-import mailbox, os, re, shlex, subprocess, sys
+import calendar, email.parser, email.utils, mailbox, os, re, shlex, subprocess, sys, time
 
 args = sys.argv[1:]
 d, user, rest = args[0], args[1], args[2:]
@@ -66,9 +70,35 @@ def maildir_messages(path):
             flags = set()
             if sub == "cur" and ":2," in name:
                 flags = {MAILDIR_FLAGS[c] for c in name.rsplit(":2,", 1)[1] if c in MAILDIR_FLAGS}
-            out.append((natural(name), fp, flags))
+            out.append((natural(name), fp, flags, name))
     out.sort(key=lambda t: t[0])
-    return [(open(fp, "rb").read(), flags) for _, fp, flags in out]
+    result = []
+    for _, fp, flags, name in out:
+        data = open(fp, "rb").read()
+        m = re.match(r"(\d{9,10})\.", name)
+        when = header_date(data)
+        if when is None and m:
+            when = int(m.group(1))
+        result.append((data, flags, when))
+    return result
+
+def header_date(data):
+    """Arrival time from the topmost Received: header, else Date:, as unix time (or None)."""
+    hdr = email.parser.BytesHeaderParser().parsebytes(data)
+    cands = []
+    rec = hdr.get_all("Received") or []
+    if rec:
+        cands.append(str(rec[0]).rsplit(";", 1)[-1])
+    if hdr.get("Date"):
+        cands.append(str(hdr.get("Date")))
+    for c in cands:
+        try:
+            t = email.utils.parsedate_tz(" ".join(c.split()))
+            if t:
+                return email.utils.mktime_tz(t)
+        except (TypeError, ValueError, OverflowError):
+            pass
+    return None
 
 def mbox_messages(path):
     box = mailbox.mbox(path, create=False)
@@ -81,7 +111,15 @@ def mbox_messages(path):
                       ("T", "\\Draft"), ("D", "\\Deleted")):
             if c in status:
                 flags.add(fl)
-        out.append((box.get_bytes(key, from_=False), flags))
+        data = box.get_bytes(key, from_=False)
+        when = header_date(data)
+        if when is None:
+            try:  # From_ line: "sender Tue Nov 17 18:04:31 2009"
+                parts = msg.get_from().split()
+                when = calendar.timegm(time.strptime(" ".join(parts[-5:]), "%a %b %d %H:%M:%S %Y"))
+            except (ValueError, IndexError, AttributeError):
+                pass
+        out.append((data, flags, when))
     box.close()
     return out
 
@@ -90,7 +128,8 @@ def file_messages(path):
         head = f.read(5)
     if head == b"From ":
         return mbox_messages(path)
-    return [(open(path, "rb").read(), set())]
+    data = open(path, "rb").read()
+    return [(data, set(), header_date(data))]
 
 messages = []
 for src in sources:
@@ -122,7 +161,7 @@ def uidnext():
     return int(m.group(1))
 
 first = uidnext()
-for data, _ in messages:
+for data, _, _ in messages:
     run(["save", "-u", user, "-m", folder], data=data)
 last = uidnext()
 if last - first != len(messages):
@@ -130,11 +169,45 @@ if last - first != len(messages):
              % (last - first, len(messages)))
 
 by_flags = {}
-for n, (_, flags) in enumerate(messages):
+for n, (_, flags, _) in enumerate(messages):
     if flags:
         by_flags.setdefault(" ".join(sorted(flags)), []).append(str(first + n))
 for flags, uids in by_flags.items():
     run(["flags", "add", "-u", user, flags, "mailbox", folder, "uid", ",".join(uids)])
+
+# INTERNALDATE = file mtime: map UIDs to file names through dovecot-uidlist and touch them.
+path = run(["mailbox", "path", "-u", user, folder]).stdout.decode().strip()
+names = {}
+try:
+    with open(os.path.join(path, "dovecot-uidlist"), encoding="utf-8", errors="replace") as f:
+        next(f, None)  # header line
+        for line in f:
+            uid, _, rest = line.partition(" ")
+            if uid.isdigit() and ":" in rest:
+                names[int(uid)] = rest[rest.index(":") + 1:].strip()
+except OSError as e:
+    print("seed.sh: warning: cannot read dovecot-uidlist, INTERNALDATE not set: %s" % e, file=sys.stderr)
+files = {}
+for sub in ("new", "cur"):
+    try:
+        for fn in os.listdir(os.path.join(path, sub)):
+            files[fn.split(":", 1)[0]] = os.path.join(path, sub, fn)
+    except OSError:
+        pass
+dated = 0
+for n, (_, _, when) in enumerate(messages):
+    fp = files.get(names.get(first + n, "").split(":", 1)[0])
+    if when is not None and fp:
+        os.utime(fp, (when, when))
+        dated += 1
+# doveadm save already cached the delivery time as date.received; the cache file is only a
+# cache (Dovecot rebuilds it), so drop it to make the new mtimes visible.
+if dated:
+    ipath = run(["mailbox", "path", "-u", user, "-t", "index", folder]).stdout.decode().strip()
+    try:
+        os.unlink(os.path.join(ipath, "dovecot.index.cache"))
+    except FileNotFoundError:
+        pass
 
 print("seed.sh: delivered %d message(s) to %s/%s" % (len(messages), user, folder))
 EOF

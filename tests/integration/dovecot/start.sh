@@ -343,7 +343,7 @@ start_oauth2() { # port
 
 start_s=$(date +%s.%N)
 started=0
-for attempt in 1 2 3 4 5; do
+for _attempt in 1 2 3 4 5; do
   read -r imaps_port imap_port lmtp_port oauth2_port < <(pick_ports)
   write_conf "$imaps_port" "$imap_port" "$lmtp_port" "$oauth2_port"
   log_mark=$(stat -c %s "$dir/dovecot.log" 2>/dev/null || echo 0)
