@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Self-test of the test Dovecot scripts: start.sh in a fresh temp dir, seed.sh, then checks over
 # IMAPS, STARTTLS, plaintext loopback, OAuth2, LMTP and doveadm with the curl CLI and python3,
-# stop.sh. Prints "N passed, M failed"; exits 1 if anything failed. Needs root (as start.sh).
+# stop.sh. Prints "N passed, M failed"; exits 1 if anything failed, 77 if it cannot run (not
+# root, or a tool missing).
 #   check.sh [REPO_ROOT]     (default: two levels above this script's directory)
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=${1:-$(cd "$here/../../.." && pwd)}
 corpus=$root/tests/data/corpora/notmuch-default
 sample=$root/sample/mail/alice
+
+# Exit 77 (CTest SKIP_RETURN_CODE) where the test cannot run at all.
+for tool in dovecot doveadm openssl curl python3 ss; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed (scripts/install-deps.sh)"; exit 77; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to run dovecot with its own config"; exit 77; }
 
 work=$(mktemp -d /tmp/dcchk.XXXXXX)
 chmod 0755 "$work"   # the mail uid must traverse it
@@ -102,6 +109,12 @@ rc=$?
 [ $rc -ne 0 ] && ! grep -q EXISTS "$work/wrong" && ok "wrong password rejected (curl rc=$rc)" \
   || bad "wrong password accepted: $(cat "$work/wrong")"
 
+t0=$(date +%s%N)
+imaps alice:alice-pw INBOX -X 'EXAMINE INBOX' >"$work/after" 2>&1
+ms=$((($(date +%s%N) - t0) / 1000000))
+grep -q '^\* 3 EXISTS' "$work/after" && [ "$ms" -lt 1500 ] && ok "login right after a failure is not delayed (${ms}ms)" \
+  || bad "login after failure: ${ms}ms: $(head -c 300 "$work/after")"
+
 # --- STARTTLS and plaintext on IMAP_PORT ---------------------------------------------------------------
 curl -sS -v --max-time 15 --ssl-reqd --cacert "$CA_FILE" --user bob:bob-pw \
   "imap://localhost:$IMAP_PORT/INBOX" -X 'EXAMINE INBOX' >"$work/starttls" 2>"$work/starttls.err"
@@ -181,7 +194,8 @@ else
   bad "second start.sh: $(cat "$work/start2.err")"
 fi
 master=$(cat "$DOVECOT_BASE_DIR/master.pid" 2>/dev/null)
-if "$here/stop.sh" "$dir" >/dev/null 2>&1 && ! kill -0 "$master" 2>/dev/null; then
+alive() { kill -0 "$1" 2>/dev/null && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+if "$here/stop.sh" "$dir" >/dev/null 2>&1 && ! alive "$master"; then
   if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1', $IMAPS_PORT), timeout=1)" 2>/dev/null; then
     bad "IMAPS port still open after stop.sh"
   else
@@ -190,4 +204,6 @@ if "$here/stop.sh" "$dir" >/dev/null 2>&1 && ! kill -0 "$master" 2>/dev/null; th
 else
   bad "stop.sh did not stop dovecot $master"
 fi
+errs=$(grep -E ': (Error|Fatal|Panic):' "$dir/dovecot.log" 2>/dev/null | grep -v 'wrong-pw')
+[ -z "$errs" ] && ok "no errors in dovecot.log" || bad "errors in dovecot.log: $(echo "$errs" | head -n 5)"
 finish

@@ -14,6 +14,8 @@ wait_gone() { # pid timeout_tenths
   local i
   for ((i = 0; i < $2; i++)); do
     kill -0 "$1" 2>/dev/null || return 0
+    # exited but not yet reaped (a container's pid 1 may reap slowly): a zombie counts as gone
+    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
     sleep 0.1
   done
   return 1
