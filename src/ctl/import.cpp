@@ -3,6 +3,7 @@
 // batch in flight (which a rerun re-imports: ingest is idempotent).
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <map>
@@ -111,6 +112,17 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
         owner = parse_id("--owner", *o);
     if (!ctx.open())
         return kRuntime;
+    if (owner) {
+        auto users = ctx.store->users();
+        if (!users)
+            return print_error(users.error());
+        if (std::find(users->begin(), users->end(), *owner) == users->end()) {
+            fmt::print(stderr, "crm-mailctl import: --owner {}: no such CRM user (import users "
+                               "first: crm-mailctl crm import users FILE.csv)\n",
+                       *owner);
+            return kUsage;
+        }
+    }
     mime::init();
 
     std::vector<std::filesystem::path> roots(a.positionals().begin(), a.positionals().end());

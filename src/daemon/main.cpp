@@ -151,7 +151,16 @@ class Daemon {
             log_.write(LogLevel::Info, {a.name, ""}, "account", "disabled in the config");
             return;
         }
-        sink_->set_owner(*id, a.owner_id);
+        auto known = sink_->sync_store().user_exists(a.owner_id);
+        if (known && *known) {
+            sink_->set_owner(*id, a.owner_id);
+        } else {
+            sink_->set_owner(*id, std::nullopt);
+            log_.write(LogLevel::Warning, {a.name, ""}, "config",
+                       fmt::format("owner_id {} is not a CRM user (yet): mail is stored without "
+                                   "an owner until it exists and the daemon reloads",
+                                   a.owner_id));
+        }
         sink_->set_account_name(*id, a.name);
         imap::AccountSpec spec;
         spec.id = *id;

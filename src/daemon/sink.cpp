@@ -71,7 +71,9 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
         if (m.gm_thrid)
             parsed.back().gmail_thread_id = std::to_string(*m.gm_thrid);
     }
-    auto owner = owners_.contains(account) ? owners_[account] : std::nullopt;
+    std::optional<UserId> owner;
+    if (auto it = owners_.find(account); it != owners_.end())
+        owner = it->second;
     BatchReport rep;
     std::vector<std::pair<std::uint32_t, std::string>> failures;
     auto r = in_tx([&]() -> Result<BatchReport> {
@@ -96,7 +98,12 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
             src.where.owner = owner;
             src.seen = has_seen(m.flags);
             src.owner = owner;
+            store::Database::Savepoint sp(db_);
             auto out = ingestor_.ingest(src, parsed[i], now);
+            if (out) {
+                if (auto rel = sp.release(); !rel)
+                    out = std::unexpected(rel.error());
+            }
             if (!out) {
                 if (out.error().scope == ErrorScope::Fatal && out.error().code != "store.sqlite")
                     return std::unexpected(out.error());

@@ -12,6 +12,12 @@
 namespace crm::imap {
 
 namespace {
+// A plain function, not a capturing lambda: GCC 12 mishandles lambda captures of coroutines
+// passed to co_spawn (the captures are destroyed twice).
+asio::awaitable<Result<std::unique_ptr<net::Connection>>> connect_blocking(net::Endpoint ep) {
+    co_return net::Connection::open(ep);
+}
+
 Error imap_error(std::string code, std::string detail, Retry retry = Retry::Backoff) {
     return Error{std::move(code), std::move(detail), ErrorScope::Account, retry};
 }
@@ -39,12 +45,8 @@ asio::awaitable<Result<std::unique_ptr<Session>>>
 Session::open(asio::any_io_executor exec, asio::thread_pool& pool, net::Endpoint ep,
               SessionLimits limits) {
     // libcurl's connect, TLS handshake and SASL login block: run them on the pool.
-    auto conn = co_await asio::co_spawn(
-        pool.get_executor(),
-        [ep = std::move(ep)]() -> asio::awaitable<Result<std::unique_ptr<net::Connection>>> {
-            co_return net::Connection::open(ep);
-        },
-        asio::use_awaitable);
+    auto conn = co_await asio::co_spawn(pool.get_executor(), connect_blocking(std::move(ep)),
+                                        asio::use_awaitable);
     if (!conn)
         co_return std::unexpected(conn.error());
     int fd = ::dup((*conn)->native_socket());

@@ -247,7 +247,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             auto r = co_await s.run("UID FETCH " + uid_set(part) + " (UID RFC822.SIZE)",
                                     [&](const Response& u) {
                                         if (auto fd = parse_fetch(u); fd && fd->uid)
-                                            sizes[*fd->uid] = fd->rfc822_size.value_or(0);
+                                            sizes[static_cast<std::uint32_t>(*fd->uid)] = fd->rfc822_size.value_or(0);
                                     });
             if (!r)
                 co_return std::unexpected(r.error());
@@ -559,7 +559,6 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             if (r)
                 backoff = spec.backoff_min;
         }
-        health("disabled");
         say(LogLevel::Info, "", "stopped", "account loop ended");
         finished = true;
     }

@@ -146,17 +146,12 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
         return std::unexpected(
             net_error("net.protocol", url + ": no socket after login", Retry::Backoff));
     impl->sock = sock;
-    curl_tlssessioninfo* ti = nullptr;
-    if (curl_easy_getinfo(c, CURLINFO_TLS_SSL_PTR, &ti) == CURLE_OK && ti &&
-        ti->backend != CURLSSLBACKEND_NONE && ti->internals)
-        impl->tls = true;
-    // A STARTTLS endpoint must end up encrypted: a PREAUTH greeting skips STARTTLS, which would
-    // leave the session in plaintext (a downgrade). Refuse it.
-    if (ep.tls != Tls::None && !impl->tls)
-        return std::unexpected(net_error(
-            "net.starttls",
-            url + ": the session is not encrypted (server sent PREAUTH or skipped STARTTLS)",
-            Retry::NeedsConfig));
+    // Implicit TLS cannot log in without the handshake, and with CURLUSESSL_ALL libcurl fails
+    // (CURLE_USE_SSL_FAILED) rather than continue without STARTTLS - also when a server greets
+    // with PREAUTH, which would otherwise skip STARTTLS (tests/integration fault "preauth").
+    // libcurl 7.88 does not expose the TLS session of a connect-only handle afterwards
+    // (CURLINFO_TLS_SSL_PTR has no internals), so this records what libcurl enforced.
+    impl->tls = ep.tls != Tls::None;
     // The credentials are no longer needed by libcurl.
     curl_easy_setopt(c, CURLOPT_PASSWORD, "");
     curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, "");

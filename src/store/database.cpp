@@ -202,4 +202,26 @@ Result<void> Database::Transaction::commit() {
     }
 }
 
+Database::Savepoint::Savepoint(Database& db) : db_(db) { db_.impl_->db.exec("SAVEPOINT crm_item"); }
+
+Database::Savepoint::~Savepoint() {
+    if (!done_) {
+        try {
+            db_.impl_->db.exec("ROLLBACK TO crm_item");
+            db_.impl_->db.exec("RELEASE crm_item");
+        } catch (...) { // NOLINT(bugprone-empty-catch): nothing to do in a destructor
+        }
+    }
+}
+
+Result<void> Database::Savepoint::release() {
+    try {
+        db_.impl_->db.exec("RELEASE crm_item");
+        done_ = true;
+        return {};
+    } catch (const std::exception& e) {
+        return std::unexpected(sql_error("release savepoint", e));
+    }
+}
+
 } // namespace crm::store

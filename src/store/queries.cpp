@@ -206,6 +206,16 @@ Result<std::vector<DealSummary>> Store::deals() {
     });
 }
 
+Result<std::vector<UserId>> Store::users() {
+    return guard("listing users", [&]() -> Result<std::vector<UserId>> {
+        auto& q = db_.impl().stmt("SELECT id FROM users ORDER BY id");
+        std::vector<UserId> out;
+        while (q.executeStep())
+            out.push_back(q.getColumn(0).getInt64());
+        return out;
+    });
+}
+
 Result<bool> Store::deal_exists(DealId id) {
     return guard("looking up a deal", [&]() -> Result<bool> {
         auto& q = db_.impl().stmt("SELECT 1 FROM deals WHERE id = ?");

@@ -83,6 +83,14 @@ Result<AccountId> SyncStore::ensure_account(const std::string& name, std::option
     });
 }
 
+Result<bool> SyncStore::user_exists(UserId id) {
+    return guard("looking up a user", [&]() -> Result<bool> {
+        auto& q = db_.impl().stmt("SELECT 1 FROM users WHERE id = ?");
+        q.bind(1, id);
+        return q.executeStep();
+    });
+}
+
 Result<std::vector<AccountRow>> SyncStore::accounts() {
     return guard("listing accounts", [&]() -> Result<std::vector<AccountRow>> {
         auto& q = db_.impl().stmt(

@@ -78,6 +78,21 @@ class Database {
         bool done_ = false;
     };
 
+    // RAII savepoint inside a transaction: rolls back to itself unless released, so one
+    // message's partial writes never survive its failure while the batch goes on.
+    class Savepoint {
+      public:
+        explicit Savepoint(Database& db);
+        ~Savepoint();
+        Savepoint(const Savepoint&) = delete;
+        Savepoint& operator=(const Savepoint&) = delete;
+        Result<void> release();
+
+      private:
+        Database& db_;
+        bool done_ = false;
+    };
+
     struct Impl;
     Impl& impl() { return *impl_; }
 

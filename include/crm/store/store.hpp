@@ -104,6 +104,7 @@ class Store final : public ThreadIndex, public MailStore {
     Result<std::vector<MessageView>> thread_messages(ThreadId id);
     Result<std::vector<DealSummary>> deals();
     Result<bool> deal_exists(DealId id);
+    Result<std::vector<UserId>> users();
     // Manual link: never overwritten by the sorter. Errors: "thread.not_found", "deal.not_found".
     Result<void> link_thread(ThreadId thread, DealId deal, std::optional<UserId> by,
                              std::int64_t now);

@@ -33,6 +33,7 @@ class SyncStore {
                                      const std::string& address, const std::string& imap_host,
                                      bool enabled, std::int64_t now);
     Result<std::vector<AccountRow>> accounts();
+    Result<bool> user_exists(UserId id);
 
     Result<MailboxState> ensure_mailbox(AccountId account, const std::string& name,
                                         const std::string& special_use);
