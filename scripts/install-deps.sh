@@ -18,6 +18,7 @@ build_pkgs=(
 )
 test_pkgs=(
   notmuch                               # reference threader for corpus comparison and benchmark
+  isync                                 # mbsync, the reference of the sync benchmark
   dovecot-imapd dovecot-lmtpd           # real IMAP server for integration tests
   openssl                               # throwaway test CA
   python3                               # corpus comparison and benchmark scripts

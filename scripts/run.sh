@@ -1,24 +1,93 @@
 #!/usr/bin/env bash
 # The one command that sets up and runs the main job on a fresh Debian 12 machine: installs the
-# Debian packages, builds, creates the embedded SQLite CRM database (./var/crm-mail.db, or
-# $CRM_MAIL_DB), imports the bundled sample CRM records and sample mailbox, and prints the
-# deals with their conversations and the unsorted queue.
+# Debian packages, builds, and runs the daemon crm-maild syncing mailboxes into the embedded
+# SQLite CRM database.
+#
+# - With CRM_MAIL_CONFIG=/path/crm-mail.toml (real accounts): validates it and runs crm-maild on it
+#   in the foreground.
+# - Without it (the demo): starts a local Dovecot on 127.0.0.1 seeded with the sample mailbox
+#   (sample/mail/alice), imports the sample CRM records (sample/crm/*.csv) into var/crm-mail.db,
+#   writes var/demo/crm-mail.toml for alice's account, starts crm-maild, prints the deals with
+#   their conversations and the unsorted queue once the first sync is done, and keeps syncing
+#   until Ctrl-C (or for CRM_RUN_SECONDS seconds). Mail delivered to the demo server meanwhile
+#   reaches the CRM within seconds (IDLE); the script prints the command that delivers more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$PWD
 scripts/install-deps.sh
 scripts/build.sh release
-ctl=build/release/src/ctl/crm-mailctl
-db=${CRM_MAIL_DB:-var/crm-mail.db}
-mkdir -p "$(dirname "$db")"
+maild=$root/build/release/src/daemon/crm-maild
+ctl=$root/build/release/src/ctl/crm-mailctl
+
+if [ -n "${CRM_MAIL_CONFIG:-}" ]; then
+  "$ctl" config check "$CRM_MAIL_CONFIG"
+  exec "$maild" --config "$CRM_MAIL_CONFIG"
+fi
+
+demo=$root/var/demo
+db=$root/var/crm-mail.db
+mkdir -p "$demo"
+bash tests/integration/dovecot/demo.sh "$demo/dovecot" >/dev/null
+# shellcheck disable=SC1091
+source "$demo/dovecot/env"
+printf 'alice-pw' >"$demo/alice.password"
+chmod 600 "$demo/alice.password"
+cat >"$demo/crm-mail.toml" <<TOML
+# Demo configuration written by scripts/run.sh: one account on the local demo Dovecot.
+[database]
+path = "$db"
+
+[[accounts]]
+name = "alice"
+owner_id = 1
+address = "alice@acme-sales.example"
+poll_interval = 60
+
+[accounts.imap]
+host = "127.0.0.1"
+port = $IMAPS_PORT
+tls = "implicit"
+ca_file = "$CA_FILE"
+username = "alice"
+auth = "password"
+password_file = "$demo/alice.password"
+TOML
+"$ctl" config check "$demo/crm-mail.toml"
 export CRM_MAIL_DB=$db
-"$ctl" db migrate
+"$ctl" db migrate >/dev/null
 for kind in users companies contacts deals; do
   "$ctl" crm import "$kind" "sample/crm/$kind.csv"
 done
-"$ctl" import --owner 1 sample/mail/alice
+
+"$maild" --config "$demo/crm-mail.toml" 2>"$root/var/crm-maild.log" &
+pid=$!
+cleanup() {
+  kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  bash tests/integration/dovecot/stop.sh "$demo/dovecot" >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+# Wait for the first sync of the demo INBOX (at most 60 s).
+want=$($DOVEADM search -u alice mailbox INBOX all | wc -l)
+for _ in $(seq 1 300); do
+  have=$(sqlite3 "$db" "SELECT count(*) FROM locations l JOIN mailboxes m ON m.id = l.mailbox_id WHERE m.name = 'INBOX'" 2>/dev/null || echo 0)
+  [ "$have" -ge "$want" ] && break
+  sleep 0.2
+done
+"$ctl" accounts status
 echo
 "$ctl" deals list
 echo; echo "== Conversations (deal or unsorted reason)"
 "$ctl" threads list
 echo; echo "== Unsorted queue"
 "$ctl" threads list --unsorted
+echo
+echo "crm-maild is syncing (log: var/crm-maild.log). Deliver more mail to the demo server with:"
+echo "  bash tests/integration/dovecot/seed.sh $demo/dovecot alice FILE.eml"
+echo "Stop with Ctrl-C."
+if [ -n "${CRM_RUN_SECONDS:-}" ]; then
+  sleep "$CRM_RUN_SECONDS"
+else
+  wait "$pid"
+fi

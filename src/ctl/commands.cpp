@@ -484,6 +484,14 @@ const std::vector<Command>& commands() {
          "Remove a conversation's deal link; it goes to the unsorted queue.", cmd_thread_unlink},
         {{"deals", "list"}, "[--json]", "List deals with thread, message and unread counts.",
          cmd_deals_list},
+        {{"config", "check"}, "[FILE] [--quiet]",
+         "Validate a crm-mail configuration (default /etc/crm-mail/crm-mail.toml): every\n"
+         "problem is reported as FILE:LINE:COLUMN. Exit code 1 when there are errors.",
+         cmd_config_check},
+        {{"accounts", "status"}, "[NAME] [--json]",
+         "Sync health of each mail account: state, last success, messages, initial-sync\n"
+         "progress and the last error.",
+         cmd_accounts_status},
         {{"export", "threads"}, "",
          "One line per thread: its Message-IDs sorted, space separated; lines in byte order.",
          cmd_export_threads},

@@ -35,5 +35,7 @@ struct Command {
 const std::vector<Command>& commands();
 
 int cmd_import(Context& ctx, const std::vector<std::string>& args);
+int cmd_config_check(Context& ctx, const std::vector<std::string>& args);
+int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args);
 
 } // namespace crm::ctl

@@ -497,6 +497,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             if (upper(f.name) == "INBOX" || upper(f.special_use) == "\\ALL")
                 idle_folder = &f;
         while (!stopping) {
+            const auto in0 = s->bytes_in(), out0 = s->bytes_out();
             bool folder_failed = false;
             for (const auto& f : *folders) {
                 auto r = co_await sync_folder(*s, f);
@@ -511,6 +512,10 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             }
             if (!folder_failed)
                 health("idle", nullptr, true);
+            // The bytes one pass over all folders exchanged: constant when nothing changed.
+            say(LogLevel::Debug, "", "pass",
+                fmt::format("{} bytes in, {} bytes out", s->bytes_in() - in0,
+                            s->bytes_out() - out0));
             // Wait for news: IDLE on the main folder, else a poll timer.
             if (spec.idle && idle_folder && s->has("IDLE")) {
                 auto ex = co_await examine(*s, *idle_folder);

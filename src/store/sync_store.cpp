@@ -53,11 +53,13 @@ Result<AccountId> SyncStore::ensure_account(const std::string& name, std::option
                                             std::int64_t now) {
     return guard("registering account " + name, [&]() -> Result<AccountId> {
         auto& d = db_.impl();
-        if (owner) {
+        // The CRM user may not exist yet; the account still syncs, without an owner.
+        const std::int64_t owner_id = owner.value_or(0);
+        bool has_owner = false;
+        if (owner_id > 0) {
             auto& u = d.stmt("SELECT 1 FROM users WHERE id = ?");
-            u.bind(1, *owner);
-            if (!u.executeStep())
-                owner.reset(); // the CRM user may not exist yet; the account still syncs
+            u.bind(1, owner_id);
+            has_owner = u.executeStep();
         }
         auto& s = d.stmt(
             "INSERT INTO accounts (name, owner_id, address, imap_host, enabled, state, created_at, "
@@ -67,8 +69,8 @@ Result<AccountId> SyncStore::ensure_account(const std::string& name, std::option
             "state = CASE WHEN excluded.enabled THEN (CASE WHEN accounts.state = 'disabled' THEN "
             "'new' ELSE accounts.state END) ELSE 'disabled' END, updated_at = excluded.updated_at");
         s.bind(1, name);
-        if (owner)
-            s.bind(2, *owner);
+        if (has_owner)
+            s.bind(2, owner_id);
         else
             s.bind(2);
         s.bind(3, address);

@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# Sync benchmark against a local Dovecot (started here, on 127.0.0.1):
+#  1. initial sync of a COUNT-message INBOX (default 20000, from bench/gen_maildir.py):
+#     messages/s and peak RSS of crm-maild until every message is stored, next to mbsync
+#     (isync) pulling the same mailbox in the same run, over plain IMAP and over TLS;
+#  2. a poll that finds nothing new on a POLL_COUNT-message folder (default 100000): the bytes
+#     crm-maild exchanges per pass, for two passes (they must be equal and small).
+# Usage: bench/sync-bench.sh [COUNT] [POLL_COUNT]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+count=${1:-20000}
+poll_count=${2:-100000}
+scripts/install-deps.sh >/dev/null
+[ -x /usr/bin/time ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null
+scripts/build.sh release >/dev/null
+maild=$root/build/release/src/daemon/crm-maild
+work=${BENCH_DIR:-$root/build/bench}/sync
+rm -rf "$work"; mkdir -p "$work"
+dc=$work/dc
+trap 'bash tests/integration/dovecot/stop.sh "$dc" >/dev/null 2>&1 || true' EXIT
+bash tests/integration/dovecot/start.sh "$dc" --no-oauth2 >/dev/null
+# shellcheck disable=SC1091
+source "$dc/env"
+
+gen=${BENCH_DIR:-$root/build/bench}/gen-$count
+[ -d "$gen/cur" ] || python3 bench/gen_maildir.py --out "$gen" --count "$count" --seed 1 >/dev/null
+
+# Put messages straight into a Dovecot Maildir (Dovecot assigns UIDs on its next scan): much
+# faster than one doveadm save per message.
+fill() { # user source_dir_or_count
+  local user=$1 src=$2 dst=$dc/mail/$1
+  mkdir -p "$dst/cur" "$dst/new" "$dst/tmp"
+  if [ -d "$src" ]; then
+    find "$src/cur" "$src/new" -type f | sort | awk -v d="$dst/cur" '{printf "%s\t%s/%d.M%dP1.bench:2,S\n", $0, d, 1700000000+NR, NR}' |
+      while IFS=$'\t' read -r from to; do cp "$from" "$to"; done
+  else
+    python3 - "$dst/cur" "$src" <<'PY'
+import os, sys
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    with open(os.path.join(d, "%d.M%dP1.poll:2,S" % (1700000000 + i, i)), "w") as f:
+        f.write("From: p%d@example.com\r\nTo: alice@example.com\r\nSubject: poll test %d\r\n"
+                "Message-ID: <poll-%d@example.com>\r\nDate: Mon, 02 Nov 2026 09:00:00 +0000\r\n\r\nbody %d\r\n" % (i % 97, i, i, i))
+PY
+  fi
+  chown -R "$MAIL_USER" "$dc/mail/$user"
+  $DOVEADM mailbox status -u "$user" messages INBOX >/dev/null
+}
+fill alice "$gen"
+fill bob "$poll_count"
+n=$($DOVEADM mailbox status -u alice messages INBOX | sed 's/.*=//')
+mb=$(du -sm "$dc/mail/alice" | cut -f1)
+
+config() { # name user port tls db
+  cat <<TOML
+[database]
+path = "$5"
+[daemon]
+log_level = "debug"
+[[accounts]]
+name = "$1"
+owner_id = 1
+address = "$2@example.com"
+idle = false
+poll_interval = 10
+initial_sync_days = 0
+[accounts.imap]
+host = "127.0.0.1"
+port = $3
+tls = "$4"
+allow_insecure = true
+ca_file = "$CA_FILE"
+username = "$2"
+auth = "password"
+password_file = "$work/$2.pw"
+TOML
+}
+printf 'alice-pw' >"$work/alice.pw"; printf 'bob-pw' >"$work/bob.pw"
+
+crm_sync() { # label port tls -> prints seconds and peak MB
+  local db=$work/$1.db
+  rm -f "$db"*
+  config "$1" alice "$2" "$3" "$db" >"$work/$1.toml"
+  local t0; t0=$(date +%s.%N)
+  /usr/bin/time -o "$work/$1.time" -f "%M" "$maild" --config "$work/$1.toml" 2>"$work/$1.log" &
+  local pid=$!
+  local have=0
+  while :; do
+    have=$(sqlite3 "$db" "SELECT count(*) FROM locations" 2>/dev/null || echo 0)
+    [ "$have" -ge "$n" ] && break
+    kill -0 "$pid" 2>/dev/null || { echo "crm-maild died; log:"; tail "$work/$1.log"; exit 1; }
+    sleep 0.2
+  done
+  local t1; t1=$(date +%s.%N)
+  pkill -TERM -f "crm-maild --config $work/$1.toml" || true
+  wait "$pid" || true
+  echo "$(echo "$t1 - $t0" | bc -l) $(awk '{print $1/1024}' "$work/$1.time")"
+}
+
+mbsync_run() { # label port ssltype
+  rm -rf "$work/mb-$1"; mkdir -p "$work/mb-$1"
+  cat >"$work/mb-$1.rc" <<RC
+IMAPAccount bench
+Host 127.0.0.1
+Port $2
+User alice
+Pass alice-pw
+SSLType $3
+CertificateFile $CA_FILE
+IMAPStore remote
+Account bench
+MaildirStore local
+Path $work/mb-$1/
+Inbox $work/mb-$1/INBOX
+Channel pull
+Far :remote:
+Near :local:
+Patterns INBOX
+Sync Pull
+Create Near
+SyncState *
+RC
+  /usr/bin/time -o "$work/mb-$1.time" -f "%e %M" mbsync -q -c "$work/mb-$1.rc" pull >/dev/null 2>&1
+  awk '{print $1, $2/1024}' "$work/mb-$1.time"
+}
+
+command -v bc >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null
+echo "crm-maild sync benchmark on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ): $n messages, $mb MB in the INBOX"
+for mode in "plain $IMAP_PORT none None" "tls $IMAPS_PORT implicit IMAPS"; do
+  set -- $mode
+  read -r cs crss < <(crm_sync "crm-$1" "$2" "$3")
+  read -r ms mrss < <(mbsync_run "$1" "$2" "$4")
+  awk -v m="$1" -v n="$n" -v cs="$cs" -v cr="$crss" -v ms="$ms" -v mr="$mrss" 'BEGIN {
+    printf "%-5s crm-maild %6.1fs %6.0f msg/s peak %5.1f MB | mbsync %6.1fs %6.0f msg/s peak %5.1f MB | ratio %.2fx\n",
+      m, cs, n/cs, cr, ms, n/ms, mr, ms/cs }'
+done
+
+# Constant-bytes poll on the big folder.
+pn=$($DOVEADM mailbox status -u bob messages INBOX | sed 's/.*=//')
+config poll bob "$IMAP_PORT" none "$work/poll.db" >"$work/poll.toml"
+"$maild" --config "$work/poll.toml" 2>"$work/poll.log" &
+pid=$!
+t0=$(date +%s)
+while [ "$(grep -c 'event=pass' "$work/poll.log" || true)" -lt 3 ]; do
+  kill -0 "$pid" 2>/dev/null || { tail "$work/poll.log"; exit 1; }
+  sleep 0.5
+done
+kill -TERM "$pid"; wait "$pid" || true
+echo "poll of a $pn-message folder (initial sync $(( $(date +%s) - t0 ))s incl. two 10s polls): bytes per pass:"
+grep 'event=pass' "$work/poll.log" | sed 's/.*event=pass: /  /'
