@@ -569,6 +569,18 @@ TEST(Config, MalformedValuesAreSyntaxErrorsNotAborts) {
     }
 }
 
+TEST(Config, NonAsciiOutsideStringsIsASyntaxError) {
+    // toml++ 3.3 hit __builtin_unreachable here (UBSan: "unreachable program point").
+    const auto out = parse("[daemon]\ngr\xc3\xbc\xc3\x9f\xc3\xa9 = 1\n");
+    ASSERT_FALSE(out.ok());
+    ASSERT_EQ(out.problems.size(), 1U) << dump(out);
+    EXPECT_EQ(out.problems[0].line, 2);
+    // Valid TOML: a line-ending backslash followed by a non-ASCII character.
+    const auto ml = parse("[database]\npath = \"\"\"/x\\\n\xc2\xa7\"\"\"\n");
+    ASSERT_TRUE(ml.ok()) << dump(ml);
+    EXPECT_EQ(ml.config->database.path, "/x\xc2\xa7");
+}
+
 TEST(Config, InvalidUtf8IsASyntaxError) {
     const auto out = parse("[database]\npath = \"/a\xff\"\n");
     ASSERT_FALSE(out.ok());
