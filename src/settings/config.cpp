@@ -61,22 +61,32 @@ int clamp_index(toml::source_index i) {
     return i > static_cast<toml::source_index>(INT_MAX) ? INT_MAX : static_cast<int>(i);
 }
 
-Pos pos_of(const toml::source_region& r) {
+Pos pos_of(const toml::source_region &r) {
     return {clamp_index(r.begin.line), clamp_index(r.begin.column)};
 }
 
 std::string_view type_name(toml::node_type t) {
     switch (t) {
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a float";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
+    case toml::node_type::table:
+        return "a table";
+    case toml::node_type::array:
+        return "an array";
+    case toml::node_type::string:
+        return "a string";
+    case toml::node_type::integer:
+        return "an integer";
+    case toml::node_type::floating_point:
+        return "a float";
+    case toml::node_type::boolean:
+        return "a boolean";
+    case toml::node_type::date:
+        return "a date";
+    case toml::node_type::time:
+        return "a time";
+    case toml::node_type::date_time:
+        return "a date-time";
+    case toml::node_type::none:
+        break;
     }
     return "nothing";
 }
@@ -125,13 +135,14 @@ class Reporter {
 
     [[nodiscard]] bool has_errors() const {
         return std::any_of(problems_.begin(), problems_.end(),
-                           [](const Problem& p) { return !p.warning; });
+                           [](const Problem &p) { return !p.warning; });
     }
 
     std::vector<Problem> take() {
-        std::stable_sort(problems_.begin(), problems_.end(), [](const Problem& a, const Problem& b) {
-            return std::pair(a.line, a.column) < std::pair(b.line, b.column);
-        });
+        std::stable_sort(problems_.begin(), problems_.end(),
+                         [](const Problem &a, const Problem &b) {
+                             return std::pair(a.line, a.column) < std::pair(b.line, b.column);
+                         });
         return std::move(problems_);
     }
 
@@ -146,7 +157,7 @@ class Reporter {
 };
 
 struct Entry {
-    const toml::node* node = nullptr;
+    const toml::node *node = nullptr;
     Pos pos; // of the key
     std::string path;
 };
@@ -155,7 +166,7 @@ struct Entry {
 // that reports keys nobody asked about.
 class Section {
   public:
-    Section(Reporter& reporter, const toml::table& table, std::string path, Pos fallback,
+    Section(Reporter &reporter, const toml::table &table, std::string path, Pos fallback,
             std::span<const std::string_view> known)
         : r_(reporter), table_(table), path_(std::move(path)), known_(known) {
         pos_ = pos_of(table.source());
@@ -164,8 +175,8 @@ class Section {
     }
 
     [[nodiscard]] Pos pos() const { return pos_; }
-    [[nodiscard]] const std::string& path() const { return path_; }
-    [[nodiscard]] Reporter& reporter() const { return r_; }
+    [[nodiscard]] const std::string &path() const { return path_; }
+    [[nodiscard]] Reporter &reporter() const { return r_; }
 
     [[nodiscard]] std::string path_of(std::string_view key) const {
         return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
@@ -200,7 +211,8 @@ class Section {
         return e;
     }
 
-    std::optional<std::pair<std::string, Entry>> string(std::string_view key, bool required = false) {
+    std::optional<std::pair<std::string, Entry>> string(std::string_view key,
+                                                        bool required = false) {
         auto e = typed<std::string>(key, required, "a string");
         if (!e)
             return std::nullopt;
@@ -224,14 +236,14 @@ class Section {
         if (v->first < lo || v->first > hi) {
             const std::string range = hi == INT64_MAX ? fmt::format("at least {}{}", lo, unit)
                                                       : fmt::format("{}..{}{}", lo, hi, unit);
-            r_.error(v->second.pos,
-                     fmt::format("{}: {} is out of range (must be {})", v->second.path, v->first, range));
+            r_.error(v->second.pos, fmt::format("{}: {} is out of range (must be {})",
+                                                v->second.path, v->first, range));
             return std::nullopt;
         }
         return v->first;
     }
 
-    void boolean(std::string_view key, bool& out) {
+    void boolean(std::string_view key, bool &out) {
         if (auto e = typed<bool>(key, false, "a boolean (true or false)"))
             out = e->node->as_boolean()->get();
     }
@@ -242,15 +254,15 @@ class Section {
         return std::nullopt;
     }
 
-    std::optional<std::pair<const toml::table*, Entry>> table(std::string_view key,
-                                                              bool required = false) {
+    std::optional<std::pair<const toml::table *, Entry>> table(std::string_view key,
+                                                               bool required = false) {
         auto e = typed<toml::table>(key, required, "a table");
         if (!e)
             return std::nullopt;
         return std::pair(e->node->as_table(), *e);
     }
 
-    std::optional<std::pair<const toml::array*, Entry>> array(std::string_view key) {
+    std::optional<std::pair<const toml::array *, Entry>> array(std::string_view key) {
         auto e = typed<toml::array>(key, false, "an array");
         if (!e)
             return std::nullopt;
@@ -260,8 +272,8 @@ class Section {
     // A string that must be one of `names` (mapped to `values`).
     template <class E, std::size_t N>
     std::optional<std::pair<E, Entry>> choice(std::string_view key,
-                                              const std::array<std::string_view, N>& names,
-                                              const std::array<E, N>& values) {
+                                              const std::array<std::string_view, N> &names,
+                                              const std::array<E, N> &values) {
         auto v = string(key);
         if (!v)
             return std::nullopt;
@@ -278,7 +290,7 @@ class Section {
 
     // Warnings for keys that no getter knows about, with a did-you-mean.
     void report_unknown() const {
-        for (auto&& [key, node] : table_) {
+        for (auto &&[key, node] : table_) {
             const std::string_view k = key.str();
             if (std::find(known_.begin(), known_.end(), k) != known_.end())
                 continue;
@@ -290,14 +302,16 @@ class Section {
     }
 
   private:
-    Reporter& r_;
-    const toml::table& table_;
+    Reporter &r_;
+    const toml::table &table_;
     std::string path_;
     std::span<const std::string_view> known_;
     Pos pos_;
 };
 
-bool is_absolute_path(std::string_view p) { return !p.empty() && p.front() == '/'; }
+bool is_absolute_path(std::string_view p) {
+    return !p.empty() && p.front() == '/';
+}
 
 // ---------------------------------------------------------------------------------------------
 // Secrets
@@ -325,7 +339,7 @@ constexpr SecretKeys kRefreshTokenKeys{"OAuth refresh token", "oauth_refresh_tok
                                        "oauth_refresh_token_file", "oauth_refresh_token_env",
                                        "oauth_refresh_token_credential"};
 
-bool any_present(const Section& s, const SecretKeys& keys) {
+bool any_present(const Section &s, const SecretKeys &keys) {
     const auto all = keys.all();
     return std::any_of(all.begin(), all.end(), [&](std::string_view k) { return s.has(k); });
 }
@@ -335,7 +349,7 @@ struct SecretRead {
     std::optional<SecretRef> secret; // set when exactly one valid source was given
 };
 
-SecretRead read_secret(Section& s, const SecretKeys& keys, bool allow_inline) {
+SecretRead read_secret(Section &s, const SecretKeys &keys, bool allow_inline) {
     struct Source {
         SecretRef::Kind kind;
         std::string_view key;
@@ -347,8 +361,8 @@ SecretRead read_secret(Section& s, const SecretKeys& keys, bool allow_inline) {
                                    {SecretRef::Kind::File, keys.file, {}, {}, false},
                                    {SecretRef::Kind::Env, keys.env, {}, {}, false},
                                    {SecretRef::Kind::Credential, keys.credential, {}, {}, false}}};
-    std::vector<Source*> given;
-    for (auto& src : sources) {
+    std::vector<Source *> given;
+    for (auto &src : sources) {
         src.entry = s.find(src.key);
         if (!src.entry)
             continue;
@@ -363,23 +377,23 @@ SecretRead read_secret(Section& s, const SecretKeys& keys, bool allow_inline) {
     if (given.empty())
         return out;
     if (given.size() > 1) {
-        std::sort(given.begin(), given.end(), [](const Source* a, const Source* b) {
+        std::sort(given.begin(), given.end(), [](const Source *a, const Source *b) {
             return std::pair(a->entry->pos.line, a->entry->pos.column) <
                    std::pair(b->entry->pos.line, b->entry->pos.column);
         });
         std::vector<std::string_view> names;
-        for (const auto* g : given)
+        for (const auto *g : given)
             names.push_back(g->key);
         s.reporter().error(given[1]->entry->pos,
                            fmt::format("{}: more than one source for the {} ({}); keep exactly one",
                                        s.path(), keys.what, join(names, ", ")));
         return out;
     }
-    Source& src = *given.front();
+    Source &src = *given.front();
     if (!src.typed_ok)
         return out;
-    Reporter& r = s.reporter();
-    const Entry& e = *src.entry;
+    Reporter &r = s.reporter();
+    const Entry &e = *src.entry;
     switch (src.kind) {
     case SecretRef::Kind::File:
         if (!is_absolute_path(src.value)) {
@@ -406,9 +420,10 @@ SecretRead read_secret(Section& s, const SecretKeys& keys, bool allow_inline) {
         const std::string alternatives =
             fmt::format("{}, {} or {}", keys.file, keys.env, keys.credential);
         if (!allow_inline) {
-            r.error(e.pos, fmt::format("{}: inline secrets are refused unless "
-                                       "allow_inline_secrets = true is set at the top level; use {}",
-                                       e.path, alternatives));
+            r.error(e.pos,
+                    fmt::format("{}: inline secrets are refused unless "
+                                "allow_inline_secrets = true is set at the top level; use {}",
+                                e.path, alternatives));
             return out;
         }
         if (src.value.empty()) {
@@ -443,21 +458,21 @@ constexpr std::array<Tls, 3> kTlsValues{Tls::Implicit, Tls::StartTls, Tls::None}
 constexpr std::array<std::string_view, 2> kAuthNames{"password", "xoauth2"};
 constexpr std::array<Auth, 2> kAuthValues{Auth::Password, Auth::XOAuth2};
 
-void forbid_keys(Section& s, std::span<const std::string_view> keys, std::string_view why) {
+void forbid_keys(Section &s, std::span<const std::string_view> keys, std::string_view why) {
     for (const auto k : keys)
         if (auto e = s.find(k))
             s.reporter().error(e->pos, fmt::format("{}: {}", e->path, why));
 }
 
-ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, Pos fallback,
-                          bool smtp, const ServerConfig* inherit, bool allow_inline) {
+ServerConfig parse_server(Reporter &r, const toml::table &t, std::string path, Pos fallback,
+                          bool smtp, const ServerConfig *inherit, bool allow_inline) {
     Section s(r, t, std::move(path), fallback, kServerKeys);
     ServerConfig c;
 
     if (auto host = s.string("host", true)) {
         if (!detail::is_valid_host(host->first))
-            r.error(host->second.pos,
-                    fmt::format("{}: {} is not a valid host name", host->second.path, show(host->first)));
+            r.error(host->second.pos, fmt::format("{}: {} is not a valid host name",
+                                                  host->second.path, show(host->first)));
         c.host = std::move(host->first);
     }
     const auto tls = s.choice("tls", kTlsNames, kTlsValues);
@@ -470,9 +485,15 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
         // IMAP: RFC 8314 §7.3 (993), RFC 3501 (143). SMTP submission: RFC 8314 (465), RFC 6409
         // (587); plain text only to a local MTA on 25.
         switch (c.tls) {
-        case Tls::Implicit: c.port = smtp ? 465 : 993; break;
-        case Tls::StartTls: c.port = smtp ? 587 : 143; break;
-        case Tls::None: c.port = smtp ? 25 : 143; break;
+        case Tls::Implicit:
+            c.port = smtp ? 465 : 993;
+            break;
+        case Tls::StartTls:
+            c.port = smtp ? 587 : 143;
+            break;
+        case Tls::None:
+            c.port = smtp ? 25 : 143;
+            break;
         }
     }
     if (c.tls == Tls::None && tls) {
@@ -491,8 +512,8 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
     }
     if (auto ca = s.string("ca_file")) {
         if (!is_absolute_path(ca->first))
-            r.error(ca->second.pos,
-                    fmt::format("{}: {} must be an absolute path", ca->second.path, show(ca->first)));
+            r.error(ca->second.pos, fmt::format("{}: {} must be an absolute path", ca->second.path,
+                                                show(ca->first)));
         else if (c.tls == Tls::None)
             r.warning(ca->second.pos,
                       fmt::format("{}: ignored with tls = \"none\"", ca->second.path));
@@ -550,8 +571,8 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
             bool complete = true;
             if (auto ep = s.string("oauth_token_endpoint", true)) {
                 if (auto why = detail::check_token_endpoint(ep->first)) {
-                    r.error(ep->second.pos, fmt::format("{}: {} {}", ep->second.path,
-                                                        show(ep->first), *why));
+                    r.error(ep->second.pos,
+                            fmt::format("{}: {} {}", ep->second.path, show(ep->first), *why));
                     complete = false;
                 }
                 o.token_endpoint = std::move(ep->first);
@@ -573,10 +594,11 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
             o.client_secret = std::move(client_secret.secret);
             auto refresh = read_secret(s, kRefreshTokenKeys, allow_inline);
             if (!refresh.present)
-                r.error(s.pos(), fmt::format("{}: the OAuth refresh flow needs a refresh token; set "
-                                             "oauth_refresh_token_file, oauth_refresh_token_env or "
-                                             "oauth_refresh_token_credential",
-                                             s.path()));
+                r.error(s.pos(),
+                        fmt::format("{}: the OAuth refresh flow needs a refresh token; set "
+                                    "oauth_refresh_token_file, oauth_refresh_token_env or "
+                                    "oauth_refresh_token_credential",
+                                    s.path()));
             if (refresh.secret)
                 o.refresh_token = std::move(*refresh.secret);
             else
@@ -611,11 +633,12 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
 // Accounts
 
 constexpr std::array<std::string_view, 15> kAccountKeys{
-    "name",          "owner_id",       "address",     "folders",      "enabled",
-    "poll_interval", "idle",           "initial_sync_days", "backfill", "batch_messages",
-    "batch_bytes",   "mirror_seen",    "gmail",       "imap",         "smtp"};
+    "name",     "owner_id",       "address",     "folders",
+    "enabled",  "poll_interval",  "idle",        "initial_sync_days",
+    "backfill", "batch_messages", "batch_bytes", "mirror_seen",
+    "gmail",    "imap",           "smtp"};
 
-AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index, Pos fallback,
+AccountConfig parse_account(Reporter &r, const toml::table &t, std::size_t index, Pos fallback,
                             bool allow_inline) {
     Section s(r, t, fmt::format("accounts[{}]", index), fallback, kAccountKeys);
     AccountConfig a;
@@ -637,23 +660,24 @@ AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index
         a.address = std::move(address->first);
     }
     if (auto folders = s.array("folders")) {
-        const Entry& e = folders->second;
+        const Entry &e = folders->second;
         if (folders->first->empty())
             r.error(e.pos, fmt::format("{}: must list at least one folder (omit the key for the "
                                        "default: INBOX and the sent folder)",
                                        e.path));
         std::size_t i = 0;
-        for (const toml::node& f : *folders->first) {
+        for (const toml::node &f : *folders->first) {
             Pos p = pos_of(f.source());
             if (p.line == 0)
                 p = e.pos;
             const std::string item = fmt::format("{}[{}]", e.path, i++);
-            const auto* str = f.as_string();
+            const auto *str = f.as_string();
             if (str == nullptr) {
-                r.error(p, fmt::format("{}: expected a string, found {}", item, type_name(f.type())));
+                r.error(p,
+                        fmt::format("{}: expected a string, found {}", item, type_name(f.type())));
                 continue;
             }
-            const std::string& name = str->get();
+            const std::string &name = str->get();
             if (name.empty()) {
                 r.error(p, fmt::format("{}: folder name must not be empty", item));
                 continue;
@@ -666,7 +690,8 @@ AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index
         }
     }
     s.boolean("enabled", a.enabled);
-    if (auto poll = s.ranged("poll_interval", kMinPollInterval.count(), INT64_MAX, false, " seconds"))
+    if (auto poll =
+            s.ranged("poll_interval", kMinPollInterval.count(), INT64_MAX, false, " seconds"))
         a.poll_interval = std::chrono::seconds(*poll);
     s.boolean("idle", a.idle);
     if (auto days = s.ranged("initial_sync_days", 0, 36500))
@@ -692,19 +717,18 @@ AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index
 // ---------------------------------------------------------------------------------------------
 // Top level
 
-constexpr std::array<std::string_view, 6> kTopKeys{"allow_inline_secrets", "database", "daemon",
-                                                   "http", "matching", "accounts"};
+constexpr std::array<std::string_view, 6> kTopKeys{
+    "allow_inline_secrets", "database", "daemon", "http", "matching", "accounts"};
 constexpr std::array<std::string_view, 1> kDatabaseKeys{"path"};
 constexpr std::array<std::string_view, 1> kDaemonKeys{"log_level"};
 constexpr std::array<std::string_view, 2> kHttpKeys{"bind", "port"};
-constexpr std::array<std::string_view, 4> kMatchingKeys{"strip_plus_tags", "plus_separator",
-                                                        "gmail_dot_folding",
-                                                        "extra_free_mail_domains"};
+constexpr std::array<std::string_view, 4> kMatchingKeys{
+    "strip_plus_tags", "plus_separator", "gmail_dot_folding", "extra_free_mail_domains"};
 constexpr std::array<std::string_view, 4> kLogLevelNames{"error", "warning", "info", "debug"};
-constexpr std::array<LogLevel, 4> kLogLevelValues{LogLevel::Error, LogLevel::Warning, LogLevel::Info,
-                                                  LogLevel::Debug};
+constexpr std::array<LogLevel, 4> kLogLevelValues{LogLevel::Error, LogLevel::Warning,
+                                                  LogLevel::Info, LogLevel::Debug};
 
-void parse_database(Section& top, DatabaseConfig& db) {
+void parse_database(Section &top, DatabaseConfig &db) {
     auto t = top.table("database");
     if (!t)
         return;
@@ -718,7 +742,7 @@ void parse_database(Section& top, DatabaseConfig& db) {
     s.report_unknown();
 }
 
-void parse_daemon(Section& top, DaemonConfig& d) {
+void parse_daemon(Section &top, DaemonConfig &d) {
     auto t = top.table("daemon");
     if (!t)
         return;
@@ -728,16 +752,17 @@ void parse_daemon(Section& top, DaemonConfig& d) {
     s.report_unknown();
 }
 
-void parse_http(Section& top, HttpConfig& h) {
+void parse_http(Section &top, HttpConfig &h) {
     auto t = top.table("http");
     if (!t)
         return;
     Section s(top.reporter(), *t->first, "http", t->second.pos, kHttpKeys);
     if (auto bind = s.string("bind")) {
         if (!detail::is_ipv4_literal(bind->first) && !detail::is_ipv6_literal(bind->first))
-            s.reporter().error(bind->second.pos,
-                               fmt::format("{}: {} is not an IP address literal (e.g. 127.0.0.1, ::1)",
-                                           bind->second.path, show(bind->first)));
+            s.reporter().error(
+                bind->second.pos,
+                fmt::format("{}: {} is not an IP address literal (e.g. 127.0.0.1, ::1)",
+                            bind->second.path, show(bind->first)));
         h.bind = std::move(bind->first);
     }
     if (auto port = s.ranged("port", 1, 65535))
@@ -745,7 +770,7 @@ void parse_http(Section& top, HttpConfig& h) {
     s.report_unknown();
 }
 
-void parse_matching(Section& top, MatchingConfig& m) {
+void parse_matching(Section &top, MatchingConfig &m) {
     auto t = top.table("matching");
     if (!t)
         return;
@@ -753,26 +778,29 @@ void parse_matching(Section& top, MatchingConfig& m) {
     s.boolean("strip_plus_tags", m.strip_plus_tags);
     s.boolean("gmail_dot_folding", m.gmail_dot_folding);
     if (auto sep = s.string("plus_separator")) {
-        if (sep->first.size() != 1 || std::string_view("+-=").find(sep->first[0]) == std::string_view::npos)
-            s.reporter().error(sep->second.pos, fmt::format("{}: {} must be one of \"+\", \"-\", \"=\"",
-                                                            sep->second.path, show(sep->first)));
+        if (sep->first.size() != 1 ||
+            std::string_view("+-=").find(sep->first[0]) == std::string_view::npos)
+            s.reporter().error(sep->second.pos,
+                               fmt::format("{}: {} must be one of \"+\", \"-\", \"=\"",
+                                           sep->second.path, show(sep->first)));
         else
             m.plus_separator = sep->first[0];
     }
     if (auto domains = s.array("extra_free_mail_domains")) {
         std::size_t i = 0;
-        for (const toml::node& d : *domains->first) {
+        for (const toml::node &d : *domains->first) {
             Pos p = pos_of(d.source());
             if (p.line == 0)
                 p = domains->second.pos;
             const std::string item = fmt::format("{}[{}]", domains->second.path, i++);
-            const auto* str = d.as_string();
+            const auto *str = d.as_string();
             if (str == nullptr) {
-                s.reporter().error(p, fmt::format("{}: expected a string, found {}", item,
-                                                  type_name(d.type())));
+                s.reporter().error(
+                    p, fmt::format("{}: expected a string, found {}", item, type_name(d.type())));
             } else if (!detail::is_valid_host(str->get()) ||
                        str->get().find('.') == std::string::npos) {
-                s.reporter().error(p, fmt::format("{}: {} is not a domain name", item, show(str->get())));
+                s.reporter().error(
+                    p, fmt::format("{}: {} is not a domain name", item, show(str->get())));
             } else {
                 m.extra_free_mail_domains.push_back(str->get());
             }
@@ -781,13 +809,13 @@ void parse_matching(Section& top, MatchingConfig& m) {
     s.report_unknown();
 }
 
-void parse_accounts(Section& top, Config& config) {
+void parse_accounts(Section &top, Config &config) {
     const auto e = top.find("accounts");
     if (!e) {
         top.reporter().warning(top.pos(), "no [[accounts]] configured: nothing will be synced");
         return;
     }
-    const auto* list = e->node->as_array();
+    const auto *list = e->node->as_array();
     if (list == nullptr) {
         top.reporter().error(e->pos, fmt::format("accounts: expected an array of tables "
                                                  "([[accounts]]), found {}",
@@ -796,12 +824,12 @@ void parse_accounts(Section& top, Config& config) {
     }
     std::map<std::string, int, std::less<>> names; // name -> line
     std::size_t index = 0;
-    for (const toml::node& item : *list) {
+    for (const toml::node &item : *list) {
         const std::size_t i = index++;
         Pos p = pos_of(item.source());
         if (p.line == 0)
             p = e->pos;
-        const auto* t = item.as_table();
+        const auto *t = item.as_table();
         if (t == nullptr) {
             top.reporter().error(p, fmt::format("accounts[{}]: expected a table, found {}", i,
                                                 type_name(item.type())));
@@ -831,12 +859,12 @@ ParseOutcome parse_config(std::string_view text, std::string_view file_name) {
     ParseOutcome out;
     toml::parse_result parsed = toml::parse(text, std::string(file_name));
     if (!parsed) {
-        const toml::parse_error& err = parsed.error();
+        const toml::parse_error &err = parsed.error();
         r.error(pos_of(err.source()), std::string(err.description()));
         out.problems = r.take();
         return out;
     }
-    const toml::table& root = parsed.table();
+    const toml::table &root = parsed.table();
     Section top(r, root, "", Pos{1, 1}, kTopKeys);
     Config config;
     if (auto allow = top.boolean("allow_inline_secrets"))
@@ -853,7 +881,7 @@ ParseOutcome parse_config(std::string_view text, std::string_view file_name) {
     return out;
 }
 
-std::string format_problem(const Problem& p) {
+std::string format_problem(const Problem &p) {
     const std::string_view kind = p.warning ? "warning" : "error";
     if (p.line <= 0)
         return fmt::format("{}: {}: {}", p.file, kind, p.message);

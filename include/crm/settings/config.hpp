@@ -21,13 +21,14 @@ struct SecretRef {
     enum class Kind {
         File,       // *_file: absolute path of a file holding the secret (trailing newline ignored)
         Env,        // *_env: name of an environment variable
-        Credential, // *_credential (or `credential`): systemd credential name ($CREDENTIALS_DIRECTORY)
+        Credential, // *_credential (or `credential`): systemd credential name
+                    // ($CREDENTIALS_DIRECTORY)
         Inline,     // the key without suffix: the secret in the config text itself
     };
     Kind kind = Kind::File;
     std::string value; // path, variable name, credential name, or (Inline) the secret
 
-    friend bool operator==(const SecretRef&, const SecretRef&) = default;
+    friend bool operator==(const SecretRef &, const SecretRef &) = default;
 };
 
 enum class Tls {
@@ -43,12 +44,12 @@ enum class Auth {
 
 // OAuth 2.0 refresh-token grant (RFC 6749 §6) that yields XOAUTH2 access tokens.
 struct OAuthRefresh {
-    std::string token_endpoint;             // https:// (http:// only to a loopback host)
+    std::string token_endpoint; // https:// (http:// only to a loopback host)
     std::string client_id;
     std::optional<SecretRef> client_secret; // absent for public clients
     SecretRef refresh_token;
 
-    friend bool operator==(const OAuthRefresh&, const OAuthRefresh&) = default;
+    friend bool operator==(const OAuthRefresh &, const OAuthRefresh &) = default;
 };
 
 // One IMAP or SMTP server ([accounts.imap], [accounts.smtp]).
@@ -57,7 +58,7 @@ struct ServerConfig {
     std::uint16_t port = 0; // never 0 after parsing: defaulted from tls when absent
     Tls tls = Tls::Implicit;
     bool allow_insecure = false;
-    std::string ca_file;    // absolute path of an extra trust anchor; empty: system store only
+    std::string ca_file; // absolute path of an extra trust anchor; empty: system store only
     std::string username;
     Auth auth = Auth::Password;
     // Password: the password. XOAuth2: an access token (kept fresh by someone else); absent when
@@ -65,13 +66,13 @@ struct ServerConfig {
     std::optional<SecretRef> secret;
     std::optional<OAuthRefresh> oauth;
 
-    friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
+    friend bool operator==(const ServerConfig &, const ServerConfig &) = default;
 };
 
 struct AccountConfig {
-    std::string name;          // unique, [A-Za-z0-9._-]{1,64}
-    UserId owner_id = 0;       // the CRM user who owns this mailbox (> 0)
-    std::string address;       // the mailbox's own address, as written
+    std::string name;                 // unique, [A-Za-z0-9._-]{1,64}
+    UserId owner_id = 0;              // the CRM user who owns this mailbox (> 0)
+    std::string address;              // the mailbox's own address, as written
     std::vector<std::string> folders; // empty: INBOX + the \Sent folder (Gmail: the \All folder)
     bool enabled = true;
     std::chrono::seconds poll_interval{300}; // >= kMinPollInterval
@@ -80,13 +81,13 @@ struct AccountConfig {
     bool backfill = true;                    // after the initial window, fetch older mail slowly
     std::size_t batch_messages = 200;        // messages per FETCH batch
     std::size_t batch_bytes = std::size_t{16} << 20; // bytes per FETCH batch (soft limit)
-    bool mirror_seen = false;                // mirror CRM read state to the server's \Seen flag
-    std::optional<bool> gmail;               // nullopt: auto-detect (X-GM-EXT-1)
+    bool mirror_seen = false;  // mirror CRM read state to the server's \Seen flag
+    std::optional<bool> gmail; // nullopt: auto-detect (X-GM-EXT-1)
     ServerConfig imap;
-    std::optional<ServerConfig> smtp;        // absent: replies cannot be sent from this account
-    int line = 0;                            // line of its [[accounts]] header, for messages
+    std::optional<ServerConfig> smtp; // absent: replies cannot be sent from this account
+    int line = 0;                     // line of its [[accounts]] header, for messages
 
-    friend bool operator==(const AccountConfig&, const AccountConfig&) = default;
+    friend bool operator==(const AccountConfig &, const AccountConfig &) = default;
 };
 
 inline constexpr std::chrono::seconds kMinPollInterval{10};
@@ -94,7 +95,7 @@ inline constexpr std::chrono::seconds kMinPollInterval{10};
 struct DatabaseConfig {
     std::string path = "/var/lib/crm-mail/crm-mail.db"; // absolute
 
-    friend bool operator==(const DatabaseConfig&, const DatabaseConfig&) = default;
+    friend bool operator==(const DatabaseConfig &, const DatabaseConfig &) = default;
 };
 
 enum class LogLevel { Error, Warning, Info, Debug };
@@ -102,14 +103,14 @@ enum class LogLevel { Error, Warning, Info, Debug };
 struct DaemonConfig {
     LogLevel log_level = LogLevel::Info;
 
-    friend bool operator==(const DaemonConfig&, const DaemonConfig&) = default;
+    friend bool operator==(const DaemonConfig &, const DaemonConfig &) = default;
 };
 
 struct HttpConfig {
     std::string bind = "127.0.0.1"; // IP address literal
     std::uint16_t port = 8025;
 
-    friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
+    friend bool operator==(const HttpConfig &, const HttpConfig &) = default;
 };
 
 // Address matching knobs; the daemon maps them onto crm::match::AddressPolicy.
@@ -119,7 +120,7 @@ struct MatchingConfig {
     bool gmail_dot_folding = true; // "b.o.b@gmail.com" matches "bob@gmail.com"
     std::vector<std::string> extra_free_mail_domains;
 
-    friend bool operator==(const MatchingConfig&, const MatchingConfig&) = default;
+    friend bool operator==(const MatchingConfig &, const MatchingConfig &) = default;
 };
 
 struct Config {
@@ -130,7 +131,7 @@ struct Config {
     MatchingConfig matching;
     std::vector<AccountConfig> accounts;
 
-    friend bool operator==(const Config&, const Config&) = default;
+    friend bool operator==(const Config &, const Config &) = default;
 };
 
 // One diagnostic. line/column are 1-based; 0 when there is no position (never negative).
@@ -141,11 +142,11 @@ struct Problem {
     std::string message;
     bool warning = false; // warnings (unknown keys, inline secrets ...) do not reject the config
 
-    friend bool operator==(const Problem&, const Problem&) = default;
+    friend bool operator==(const Problem &, const Problem &) = default;
 };
 
 struct ParseOutcome {
-    std::optional<Config> config; // set iff no problem is an error
+    std::optional<Config> config;  // set iff no problem is an error
     std::vector<Problem> problems; // errors and warnings, ordered by position
 
     [[nodiscard]] bool ok() const { return config.has_value(); }
@@ -159,6 +160,6 @@ struct ParseOutcome {
 [[nodiscard]] ParseOutcome parse_config(std::string_view text, std::string_view file_name);
 
 // "file:line:col: error: message" (or "warning:"); "file: error: message" without a position.
-[[nodiscard]] std::string format_problem(const Problem& problem);
+[[nodiscard]] std::string format_problem(const Problem &problem);
 
 } // namespace crm::settings
