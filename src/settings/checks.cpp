@@ -81,7 +81,7 @@ std::optional<std::array<std::uint16_t, 8>> parse_ipv6(std::string_view s) {
         if (right.find("::") != std::string_view::npos)
             return std::nullopt;
     }
-    auto parse_groups = [](std::string_view part, std::vector<std::uint16_t> &out) {
+    auto parse_groups = [](std::string_view part, std::vector<std::uint16_t>& out) {
         if (part.empty())
             return true;
         std::size_t start = 0;

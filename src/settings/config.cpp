@@ -61,7 +61,7 @@ int clamp_index(toml::source_index i) {
     return i > static_cast<toml::source_index>(INT_MAX) ? INT_MAX : static_cast<int>(i);
 }
 
-Pos pos_of(const toml::source_region &r) {
+Pos pos_of(const toml::source_region& r) {
     return {clamp_index(r.begin.line), clamp_index(r.begin.column)};
 }
 
@@ -135,12 +135,12 @@ class Reporter {
 
     [[nodiscard]] bool has_errors() const {
         return std::any_of(problems_.begin(), problems_.end(),
-                           [](const Problem &p) { return !p.warning; });
+                           [](const Problem& p) { return !p.warning; });
     }
 
     std::vector<Problem> take() {
         std::stable_sort(problems_.begin(), problems_.end(),
-                         [](const Problem &a, const Problem &b) {
+                         [](const Problem& a, const Problem& b) {
                              return std::pair(a.line, a.column) < std::pair(b.line, b.column);
                          });
         return std::move(problems_);
@@ -157,7 +157,7 @@ class Reporter {
 };
 
 struct Entry {
-    const toml::node *node = nullptr;
+    const toml::node* node = nullptr;
     Pos pos; // of the key
     std::string path;
 };
@@ -166,7 +166,7 @@ struct Entry {
 // that reports keys nobody asked about.
 class Section {
   public:
-    Section(Reporter &reporter, const toml::table &table, std::string path, Pos fallback,
+    Section(Reporter& reporter, const toml::table& table, std::string path, Pos fallback,
             std::span<const std::string_view> known)
         : r_(reporter), table_(table), path_(std::move(path)), known_(known) {
         pos_ = pos_of(table.source());
@@ -175,8 +175,8 @@ class Section {
     }
 
     [[nodiscard]] Pos pos() const { return pos_; }
-    [[nodiscard]] const std::string &path() const { return path_; }
-    [[nodiscard]] Reporter &reporter() const { return r_; }
+    [[nodiscard]] const std::string& path() const { return path_; }
+    [[nodiscard]] Reporter& reporter() const { return r_; }
 
     [[nodiscard]] std::string path_of(std::string_view key) const {
         return path_.empty() ? std::string(key) : fmt::format("{}.{}", path_, key);
@@ -243,7 +243,7 @@ class Section {
         return v->first;
     }
 
-    void boolean(std::string_view key, bool &out) {
+    void boolean(std::string_view key, bool& out) {
         if (auto e = typed<bool>(key, false, "a boolean (true or false)"))
             out = e->node->as_boolean()->get();
     }
@@ -254,15 +254,15 @@ class Section {
         return std::nullopt;
     }
 
-    std::optional<std::pair<const toml::table *, Entry>> table(std::string_view key,
-                                                               bool required = false) {
+    std::optional<std::pair<const toml::table*, Entry>> table(std::string_view key,
+                                                              bool required = false) {
         auto e = typed<toml::table>(key, required, "a table");
         if (!e)
             return std::nullopt;
         return std::pair(e->node->as_table(), *e);
     }
 
-    std::optional<std::pair<const toml::array *, Entry>> array(std::string_view key) {
+    std::optional<std::pair<const toml::array*, Entry>> array(std::string_view key) {
         auto e = typed<toml::array>(key, false, "an array");
         if (!e)
             return std::nullopt;
@@ -272,8 +272,8 @@ class Section {
     // A string that must be one of `names` (mapped to `values`).
     template <class E, std::size_t N>
     std::optional<std::pair<E, Entry>> choice(std::string_view key,
-                                              const std::array<std::string_view, N> &names,
-                                              const std::array<E, N> &values) {
+                                              const std::array<std::string_view, N>& names,
+                                              const std::array<E, N>& values) {
         auto v = string(key);
         if (!v)
             return std::nullopt;
@@ -290,7 +290,7 @@ class Section {
 
     // Warnings for keys that no getter knows about, with a did-you-mean.
     void report_unknown() const {
-        for (auto &&[key, node] : table_) {
+        for (auto&& [key, node] : table_) {
             const std::string_view k = key.str();
             if (std::find(known_.begin(), known_.end(), k) != known_.end())
                 continue;
@@ -302,8 +302,8 @@ class Section {
     }
 
   private:
-    Reporter &r_;
-    const toml::table &table_;
+    Reporter& r_;
+    const toml::table& table_;
     std::string path_;
     std::span<const std::string_view> known_;
     Pos pos_;
@@ -339,7 +339,7 @@ constexpr SecretKeys kRefreshTokenKeys{"OAuth refresh token", "oauth_refresh_tok
                                        "oauth_refresh_token_file", "oauth_refresh_token_env",
                                        "oauth_refresh_token_credential"};
 
-bool any_present(const Section &s, const SecretKeys &keys) {
+bool any_present(const Section& s, const SecretKeys& keys) {
     const auto all = keys.all();
     return std::any_of(all.begin(), all.end(), [&](std::string_view k) { return s.has(k); });
 }
@@ -349,7 +349,7 @@ struct SecretRead {
     std::optional<SecretRef> secret; // set when exactly one valid source was given
 };
 
-SecretRead read_secret(Section &s, const SecretKeys &keys, bool allow_inline) {
+SecretRead read_secret(Section& s, const SecretKeys& keys, bool allow_inline) {
     struct Source {
         SecretRef::Kind kind;
         std::string_view key;
@@ -361,8 +361,8 @@ SecretRead read_secret(Section &s, const SecretKeys &keys, bool allow_inline) {
                                    {SecretRef::Kind::File, keys.file, {}, {}, false},
                                    {SecretRef::Kind::Env, keys.env, {}, {}, false},
                                    {SecretRef::Kind::Credential, keys.credential, {}, {}, false}}};
-    std::vector<Source *> given;
-    for (auto &src : sources) {
+    std::vector<Source*> given;
+    for (auto& src : sources) {
         src.entry = s.find(src.key);
         if (!src.entry)
             continue;
@@ -377,23 +377,23 @@ SecretRead read_secret(Section &s, const SecretKeys &keys, bool allow_inline) {
     if (given.empty())
         return out;
     if (given.size() > 1) {
-        std::sort(given.begin(), given.end(), [](const Source *a, const Source *b) {
+        std::sort(given.begin(), given.end(), [](const Source* a, const Source* b) {
             return std::pair(a->entry->pos.line, a->entry->pos.column) <
                    std::pair(b->entry->pos.line, b->entry->pos.column);
         });
         std::vector<std::string_view> names;
-        for (const auto *g : given)
+        for (const auto* g : given)
             names.push_back(g->key);
         s.reporter().error(given[1]->entry->pos,
                            fmt::format("{}: more than one source for the {} ({}); keep exactly one",
                                        s.path(), keys.what, join(names, ", ")));
         return out;
     }
-    Source &src = *given.front();
+    Source& src = *given.front();
     if (!src.typed_ok)
         return out;
-    Reporter &r = s.reporter();
-    const Entry &e = *src.entry;
+    Reporter& r = s.reporter();
+    const Entry& e = *src.entry;
     switch (src.kind) {
     case SecretRef::Kind::File:
         if (!is_absolute_path(src.value)) {
@@ -458,14 +458,14 @@ constexpr std::array<Tls, 3> kTlsValues{Tls::Implicit, Tls::StartTls, Tls::None}
 constexpr std::array<std::string_view, 2> kAuthNames{"password", "xoauth2"};
 constexpr std::array<Auth, 2> kAuthValues{Auth::Password, Auth::XOAuth2};
 
-void forbid_keys(Section &s, std::span<const std::string_view> keys, std::string_view why) {
+void forbid_keys(Section& s, std::span<const std::string_view> keys, std::string_view why) {
     for (const auto k : keys)
         if (auto e = s.find(k))
             s.reporter().error(e->pos, fmt::format("{}: {}", e->path, why));
 }
 
-ServerConfig parse_server(Reporter &r, const toml::table &t, std::string path, Pos fallback,
-                          bool smtp, const ServerConfig *inherit, bool allow_inline) {
+ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, Pos fallback,
+                          bool smtp, const ServerConfig* inherit, bool allow_inline) {
     Section s(r, t, std::move(path), fallback, kServerKeys);
     ServerConfig c;
 
@@ -638,7 +638,7 @@ constexpr std::array<std::string_view, 15> kAccountKeys{
     "backfill", "batch_messages", "batch_bytes", "mirror_seen",
     "gmail",    "imap",           "smtp"};
 
-AccountConfig parse_account(Reporter &r, const toml::table &t, std::size_t index, Pos fallback,
+AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index, Pos fallback,
                             bool allow_inline) {
     Section s(r, t, fmt::format("accounts[{}]", index), fallback, kAccountKeys);
     AccountConfig a;
@@ -660,24 +660,24 @@ AccountConfig parse_account(Reporter &r, const toml::table &t, std::size_t index
         a.address = std::move(address->first);
     }
     if (auto folders = s.array("folders")) {
-        const Entry &e = folders->second;
+        const Entry& e = folders->second;
         if (folders->first->empty())
             r.error(e.pos, fmt::format("{}: must list at least one folder (omit the key for the "
                                        "default: INBOX and the sent folder)",
                                        e.path));
         std::size_t i = 0;
-        for (const toml::node &f : *folders->first) {
+        for (const toml::node& f : *folders->first) {
             Pos p = pos_of(f.source());
             if (p.line == 0)
                 p = e.pos;
             const std::string item = fmt::format("{}[{}]", e.path, i++);
-            const auto *str = f.as_string();
+            const auto* str = f.as_string();
             if (str == nullptr) {
                 r.error(p,
                         fmt::format("{}: expected a string, found {}", item, type_name(f.type())));
                 continue;
             }
-            const std::string &name = str->get();
+            const std::string& name = str->get();
             if (name.empty()) {
                 r.error(p, fmt::format("{}: folder name must not be empty", item));
                 continue;
@@ -728,7 +728,7 @@ constexpr std::array<std::string_view, 4> kLogLevelNames{"error", "warning", "in
 constexpr std::array<LogLevel, 4> kLogLevelValues{LogLevel::Error, LogLevel::Warning,
                                                   LogLevel::Info, LogLevel::Debug};
 
-void parse_database(Section &top, DatabaseConfig &db) {
+void parse_database(Section& top, DatabaseConfig& db) {
     auto t = top.table("database");
     if (!t)
         return;
@@ -742,7 +742,7 @@ void parse_database(Section &top, DatabaseConfig &db) {
     s.report_unknown();
 }
 
-void parse_daemon(Section &top, DaemonConfig &d) {
+void parse_daemon(Section& top, DaemonConfig& d) {
     auto t = top.table("daemon");
     if (!t)
         return;
@@ -752,7 +752,7 @@ void parse_daemon(Section &top, DaemonConfig &d) {
     s.report_unknown();
 }
 
-void parse_http(Section &top, HttpConfig &h) {
+void parse_http(Section& top, HttpConfig& h) {
     auto t = top.table("http");
     if (!t)
         return;
@@ -770,7 +770,7 @@ void parse_http(Section &top, HttpConfig &h) {
     s.report_unknown();
 }
 
-void parse_matching(Section &top, MatchingConfig &m) {
+void parse_matching(Section& top, MatchingConfig& m) {
     auto t = top.table("matching");
     if (!t)
         return;
@@ -788,12 +788,12 @@ void parse_matching(Section &top, MatchingConfig &m) {
     }
     if (auto domains = s.array("extra_free_mail_domains")) {
         std::size_t i = 0;
-        for (const toml::node &d : *domains->first) {
+        for (const toml::node& d : *domains->first) {
             Pos p = pos_of(d.source());
             if (p.line == 0)
                 p = domains->second.pos;
             const std::string item = fmt::format("{}[{}]", domains->second.path, i++);
-            const auto *str = d.as_string();
+            const auto* str = d.as_string();
             if (str == nullptr) {
                 s.reporter().error(
                     p, fmt::format("{}: expected a string, found {}", item, type_name(d.type())));
@@ -809,13 +809,13 @@ void parse_matching(Section &top, MatchingConfig &m) {
     s.report_unknown();
 }
 
-void parse_accounts(Section &top, Config &config) {
+void parse_accounts(Section& top, Config& config) {
     const auto e = top.find("accounts");
     if (!e) {
         top.reporter().warning(top.pos(), "no [[accounts]] configured: nothing will be synced");
         return;
     }
-    const auto *list = e->node->as_array();
+    const auto* list = e->node->as_array();
     if (list == nullptr) {
         top.reporter().error(e->pos, fmt::format("accounts: expected an array of tables "
                                                  "([[accounts]]), found {}",
@@ -824,12 +824,12 @@ void parse_accounts(Section &top, Config &config) {
     }
     std::map<std::string, int, std::less<>> names; // name -> line
     std::size_t index = 0;
-    for (const toml::node &item : *list) {
+    for (const toml::node& item : *list) {
         const std::size_t i = index++;
         Pos p = pos_of(item.source());
         if (p.line == 0)
             p = e->pos;
-        const auto *t = item.as_table();
+        const auto* t = item.as_table();
         if (t == nullptr) {
             top.reporter().error(p, fmt::format("accounts[{}]: expected a table, found {}", i,
                                                 type_name(item.type())));
@@ -859,12 +859,12 @@ ParseOutcome parse_config(std::string_view text, std::string_view file_name) {
     ParseOutcome out;
     toml::parse_result parsed = toml::parse(text, std::string(file_name));
     if (!parsed) {
-        const toml::parse_error &err = parsed.error();
+        const toml::parse_error& err = parsed.error();
         r.error(pos_of(err.source()), std::string(err.description()));
         out.problems = r.take();
         return out;
     }
-    const toml::table &root = parsed.table();
+    const toml::table& root = parsed.table();
     Section top(r, root, "", Pos{1, 1}, kTopKeys);
     Config config;
     if (auto allow = top.boolean("allow_inline_secrets"))
@@ -881,7 +881,7 @@ ParseOutcome parse_config(std::string_view text, std::string_view file_name) {
     return out;
 }
 
-std::string format_problem(const Problem &p) {
+std::string format_problem(const Problem& p) {
     const std::string_view kind = p.warning ? "warning" : "error";
     if (p.line <= 0)
         return fmt::format("{}: {}: {}", p.file, kind, p.message);

@@ -17,11 +17,11 @@ void check(bool ok) {
 
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
-    const std::string_view input(reinterpret_cast<const char *>(data), size);
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view input(reinterpret_cast<const char*>(data), size);
     const auto out = crm::settings::parse_config(input, "fuzz.toml");
     bool any_error = false;
-    for (const auto &p : out.problems) {
+    for (const auto& p : out.problems) {
         check(p.line >= 0 && p.column >= 0);
         check(p.file == "fuzz.toml");
         check(!p.message.empty());
@@ -30,9 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     }
     check(out.config.has_value() == !any_error);
     check(std::is_sorted(out.problems.begin(), out.problems.end(),
-                         [](const auto &a, const auto &b) { return a.line < b.line; }));
+                         [](const auto& a, const auto& b) { return a.line < b.line; }));
     if (out.config) {
-        for (const auto &a : out.config->accounts) {
+        for (const auto& a : out.config->accounts) {
             check(!a.name.empty() && a.owner_id > 0);
             check(a.imap.port != 0 && !a.imap.host.empty());
             check(a.poll_interval >= crm::settings::kMinPollInterval);

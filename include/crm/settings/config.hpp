@@ -28,7 +28,7 @@ struct SecretRef {
     Kind kind = Kind::File;
     std::string value; // path, variable name, credential name, or (Inline) the secret
 
-    friend bool operator==(const SecretRef &, const SecretRef &) = default;
+    friend bool operator==(const SecretRef&, const SecretRef&) = default;
 };
 
 enum class Tls {
@@ -49,7 +49,7 @@ struct OAuthRefresh {
     std::optional<SecretRef> client_secret; // absent for public clients
     SecretRef refresh_token;
 
-    friend bool operator==(const OAuthRefresh &, const OAuthRefresh &) = default;
+    friend bool operator==(const OAuthRefresh&, const OAuthRefresh&) = default;
 };
 
 // One IMAP or SMTP server ([accounts.imap], [accounts.smtp]).
@@ -66,7 +66,7 @@ struct ServerConfig {
     std::optional<SecretRef> secret;
     std::optional<OAuthRefresh> oauth;
 
-    friend bool operator==(const ServerConfig &, const ServerConfig &) = default;
+    friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
 struct AccountConfig {
@@ -87,7 +87,7 @@ struct AccountConfig {
     std::optional<ServerConfig> smtp; // absent: replies cannot be sent from this account
     int line = 0;                     // line of its [[accounts]] header, for messages
 
-    friend bool operator==(const AccountConfig &, const AccountConfig &) = default;
+    friend bool operator==(const AccountConfig&, const AccountConfig&) = default;
 };
 
 inline constexpr std::chrono::seconds kMinPollInterval{10};
@@ -95,7 +95,7 @@ inline constexpr std::chrono::seconds kMinPollInterval{10};
 struct DatabaseConfig {
     std::string path = "/var/lib/crm-mail/crm-mail.db"; // absolute
 
-    friend bool operator==(const DatabaseConfig &, const DatabaseConfig &) = default;
+    friend bool operator==(const DatabaseConfig&, const DatabaseConfig&) = default;
 };
 
 enum class LogLevel { Error, Warning, Info, Debug };
@@ -103,14 +103,14 @@ enum class LogLevel { Error, Warning, Info, Debug };
 struct DaemonConfig {
     LogLevel log_level = LogLevel::Info;
 
-    friend bool operator==(const DaemonConfig &, const DaemonConfig &) = default;
+    friend bool operator==(const DaemonConfig&, const DaemonConfig&) = default;
 };
 
 struct HttpConfig {
     std::string bind = "127.0.0.1"; // IP address literal
     std::uint16_t port = 8025;
 
-    friend bool operator==(const HttpConfig &, const HttpConfig &) = default;
+    friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };
 
 // Address matching knobs; the daemon maps them onto crm::match::AddressPolicy.
@@ -120,7 +120,7 @@ struct MatchingConfig {
     bool gmail_dot_folding = true; // "b.o.b@gmail.com" matches "bob@gmail.com"
     std::vector<std::string> extra_free_mail_domains;
 
-    friend bool operator==(const MatchingConfig &, const MatchingConfig &) = default;
+    friend bool operator==(const MatchingConfig&, const MatchingConfig&) = default;
 };
 
 struct Config {
@@ -131,7 +131,7 @@ struct Config {
     MatchingConfig matching;
     std::vector<AccountConfig> accounts;
 
-    friend bool operator==(const Config &, const Config &) = default;
+    friend bool operator==(const Config&, const Config&) = default;
 };
 
 // One diagnostic. line/column are 1-based; 0 when there is no position (never negative).
@@ -142,7 +142,7 @@ struct Problem {
     std::string message;
     bool warning = false; // warnings (unknown keys, inline secrets ...) do not reject the config
 
-    friend bool operator==(const Problem &, const Problem &) = default;
+    friend bool operator==(const Problem&, const Problem&) = default;
 };
 
 struct ParseOutcome {
@@ -160,6 +160,6 @@ struct ParseOutcome {
 [[nodiscard]] ParseOutcome parse_config(std::string_view text, std::string_view file_name);
 
 // "file:line:col: error: message" (or "warning:"); "file: error: message" without a position.
-[[nodiscard]] std::string format_problem(const Problem &problem);
+[[nodiscard]] std::string format_problem(const Problem& problem);
 
 } // namespace crm::settings

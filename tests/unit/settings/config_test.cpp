@@ -18,23 +18,23 @@ ParseOutcome parse(std::string_view text) {
     return parse_config(text, kFile);
 }
 
-std::string dump(const ParseOutcome &out) {
+std::string dump(const ParseOutcome& out) {
     std::string s;
-    for (const auto &p : out.problems)
+    for (const auto& p : out.problems)
         s += format_problem(p) + "\n";
     return s;
 }
 
-std::vector<Problem> errors(const ParseOutcome &out) {
+std::vector<Problem> errors(const ParseOutcome& out) {
     std::vector<Problem> e;
     std::copy_if(out.problems.begin(), out.problems.end(), std::back_inserter(e),
-                 [](const Problem &p) { return !p.warning; });
+                 [](const Problem& p) { return !p.warning; });
     return e;
 }
 
 // True when some problem of the given kind is on `line` and its message contains `fragment`.
-bool has_problem(const ParseOutcome &out, int line, std::string_view fragment, bool warning) {
-    return std::any_of(out.problems.begin(), out.problems.end(), [&](const Problem &p) {
+bool has_problem(const ParseOutcome& out, int line, std::string_view fragment, bool warning) {
+    return std::any_of(out.problems.begin(), out.problems.end(), [&](const Problem& p) {
         return p.warning == warning && p.file == kFile && p.line == line &&
                p.message.find(fragment) != std::string::npos;
     });
@@ -184,7 +184,7 @@ tls = "starttls"
     bob.line = 51;
     want.accounts = {alice, bob};
 
-    const Config &got = *out.config;
+    const Config& got = *out.config;
     EXPECT_EQ(got.database, want.database);
     EXPECT_EQ(got.daemon, want.daemon);
     EXPECT_EQ(got.http, want.http);
@@ -207,7 +207,7 @@ TEST(Config, MinimalConfigGetsDefaults) {
     const auto out = parse(with_imap(kGoodImap));
     ASSERT_TRUE(out.ok()) << dump(out);
     EXPECT_TRUE(out.problems.empty()) << dump(out);
-    const Config &c = *out.config;
+    const Config& c = *out.config;
     EXPECT_EQ(c.database, DatabaseConfig{});
     EXPECT_EQ(c.database.path, "/var/lib/crm-mail/crm-mail.db");
     EXPECT_EQ(c.daemon.log_level, LogLevel::Info);
@@ -215,7 +215,7 @@ TEST(Config, MinimalConfigGetsDefaults) {
     EXPECT_EQ(c.http.port, 8025);
     EXPECT_FALSE(c.allow_inline_secrets);
     ASSERT_EQ(c.accounts.size(), 1U);
-    const AccountConfig &a = c.accounts[0];
+    const AccountConfig& a = c.accounts[0];
     EXPECT_EQ(a.line, 1);
     EXPECT_TRUE(a.folders.empty());
     EXPECT_TRUE(a.enabled);
@@ -239,7 +239,7 @@ TEST(Config, PortDefaultsFollowTls) {
         std::string_view imap_tls, smtp_tls;
         int imap_port, smtp_port;
     };
-    for (const Case &c : {Case{"implicit", "implicit", 993, 465},
+    for (const Case& c : {Case{"implicit", "implicit", 993, 465},
                           Case{"starttls", "starttls", 143, 587}, Case{"none", "none", 143, 25}}) {
         const std::string text =
             with_imap(std::string("host = \"localhost\"\nallow_insecure = true\nusername = \"a\"\n"
@@ -260,7 +260,7 @@ TEST(Config, ExampleFileParsesCleanly) {
     const auto out = parse_config(text, "crm-mail.toml.example");
     ASSERT_TRUE(out.ok()) << dump(out);
     EXPECT_TRUE(out.problems.empty()) << dump(out);
-    const Config &c = *out.config;
+    const Config& c = *out.config;
     EXPECT_EQ(c.database, DatabaseConfig{});
     EXPECT_EQ(c.daemon, DaemonConfig{});
     EXPECT_EQ(c.http, HttpConfig{});
@@ -498,14 +498,14 @@ std::vector<BadCase> bad_cases() {
     };
 }
 
-void PrintTo(const BadCase &c, std::ostream *os) {
+void PrintTo(const BadCase& c, std::ostream* os) {
     *os << c.name;
 }
 
 class BadConfig : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadConfig, ReportsErrorAtLine) {
-    const BadCase &c = GetParam();
+    const BadCase& c = GetParam();
     const auto out = parse(c.text);
     EXPECT_FALSE(out.ok());
     EXPECT_FALSE(out.config.has_value());
@@ -515,14 +515,14 @@ TEST_P(BadConfig, ReportsErrorAtLine) {
         << c.text;
     // Formatted as file:line:col: error: message.
     const std::string prefix = std::string(kFile) + ":" + std::to_string(c.line) + ":";
-    EXPECT_TRUE(std::any_of(out.problems.begin(), out.problems.end(), [&](const Problem &p) {
+    EXPECT_TRUE(std::any_of(out.problems.begin(), out.problems.end(), [&](const Problem& p) {
         const std::string f = format_problem(p);
         return f.starts_with(prefix) && f.find(": error: ") != std::string::npos;
     })) << dump(out);
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, BadConfig, ::testing::ValuesIn(bad_cases()),
-                         [](const ::testing::TestParamInfo<BadCase> &param) {
+                         [](const ::testing::TestParamInfo<BadCase>& param) {
                              return std::string(param.param.name);
                          });
 
@@ -554,7 +554,7 @@ TEST(Config, ReportsEveryProblemAtOnce) {
     EXPECT_EQ(out.problems.size(), 6U) << dump(out);
     // Ordered by position.
     EXPECT_TRUE(std::is_sorted(out.problems.begin(), out.problems.end(),
-                               [](const Problem &a, const Problem &b) { return a.line < b.line; }));
+                               [](const Problem& a, const Problem& b) { return a.line < b.line; }));
 }
 
 TEST(Config, UnknownKeysAreWarningsWithSuggestions) {
@@ -572,7 +572,7 @@ TEST(Config, UnknownKeysAreWarningsWithSuggestions) {
         out, 12, "accounts[0].imap.passwrd: unknown key; did you mean \"password\"?", true))
         << dump(out);
     EXPECT_TRUE(has_problem(out, 13, "frobnicate: unknown key", true)) << dump(out);
-    for (const auto &p : out.problems) {
+    for (const auto& p : out.problems) {
         if (p.message.find("frobnicate") != std::string::npos) {
             EXPECT_EQ(p.message.find("did you mean"), std::string::npos) << p.message;
         }
