@@ -9,14 +9,18 @@ namespace crm::settings::detail {
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool iequals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
+                                              [](char x, char y) { return lower(x) == lower(y); });
+}
+
+bool is_digit(char c) {
+    return c >= '0' && c <= '9';
+}
 
 bool is_hex(char c) {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
@@ -83,8 +87,8 @@ std::optional<std::array<std::uint16_t, 8>> parse_ipv6(std::string_view s) {
         std::size_t start = 0;
         while (true) {
             const auto colon = part.find(':', start);
-            const std::string_view g =
-                part.substr(start, colon == std::string_view::npos ? part.size() - start : colon - start);
+            const std::string_view g = part.substr(
+                start, colon == std::string_view::npos ? part.size() - start : colon - start);
             if (colon == std::string_view::npos && g.find('.') != std::string_view::npos) {
                 if (!ipv4_first_octet(g))
                     return false;
@@ -134,7 +138,8 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
         row[0] = i;
         for (std::size_t j = 1; j <= b.size(); ++j) {
             const std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U)});
+            row[j] =
+                std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0U : 1U)});
             diagonal = up;
         }
     }
@@ -163,15 +168,20 @@ std::optional<std::string_view> closest_match(std::string_view word,
     }
     // Up to a third of the longer word may be wrong, but at least 2 edits are always allowed
     // ("tsl" -> "tls" is a transposition = 2 edits).
-    const std::size_t limit = std::max<std::size_t>(2, std::max(word.size(), best ? best->size() : 0) / 3);
+    const std::size_t limit =
+        std::max<std::size_t>(2, std::max(word.size(), best ? best->size() : 0) / 3);
     if (best && best_distance <= limit && best_distance < std::max(word.size(), best->size()))
         return best;
     return std::nullopt;
 }
 
-bool is_ipv4_literal(std::string_view s) { return ipv4_first_octet(s).has_value(); }
+bool is_ipv4_literal(std::string_view s) {
+    return ipv4_first_octet(s).has_value();
+}
 
-bool is_ipv6_literal(std::string_view s) { return parse_ipv6(s).has_value(); }
+bool is_ipv6_literal(std::string_view s) {
+    return parse_ipv6(s).has_value();
+}
 
 bool is_loopback_host(std::string_view host) {
     if (!host.empty() && host.back() == '.')
@@ -229,8 +239,8 @@ bool is_valid_address(std::string_view address) {
         return false;
     if (domain.front() == '[')
         return domain.back() == ']';
-    if (domain.front() == '.' || domain.back() == '.' || domain.find("..") != std::string_view::npos ||
-        domain.find('.') == std::string_view::npos)
+    if (domain.front() == '.' || domain.back() == '.' ||
+        domain.find("..") != std::string_view::npos || domain.find('.') == std::string_view::npos)
         return false;
     return std::none_of(domain.begin(), domain.end(), [](char c) {
         return std::string_view("()<>[]:;@\\,\"").find(c) != std::string_view::npos;

@@ -21,7 +21,8 @@ struct SecretRef {
     enum class Kind {
         File,       // *_file: absolute path of a file holding the secret (trailing newline ignored)
         Env,        // *_env: name of an environment variable
-        Credential, // *_credential (or `credential`): systemd credential name ($CREDENTIALS_DIRECTORY)
+        Credential, // *_credential (or `credential`): systemd credential name
+                    // ($CREDENTIALS_DIRECTORY)
         Inline,     // the key without suffix: the secret in the config text itself
     };
     Kind kind = Kind::File;
@@ -43,7 +44,7 @@ enum class Auth {
 
 // OAuth 2.0 refresh-token grant (RFC 6749 §6) that yields XOAUTH2 access tokens.
 struct OAuthRefresh {
-    std::string token_endpoint;             // https:// (http:// only to a loopback host)
+    std::string token_endpoint; // https:// (http:// only to a loopback host)
     std::string client_id;
     std::optional<SecretRef> client_secret; // absent for public clients
     SecretRef refresh_token;
@@ -57,7 +58,7 @@ struct ServerConfig {
     std::uint16_t port = 0; // never 0 after parsing: defaulted from tls when absent
     Tls tls = Tls::Implicit;
     bool allow_insecure = false;
-    std::string ca_file;    // absolute path of an extra trust anchor; empty: system store only
+    std::string ca_file; // absolute path of an extra trust anchor; empty: system store only
     std::string username;
     Auth auth = Auth::Password;
     // Password: the password. XOAuth2: an access token (kept fresh by someone else); absent when
@@ -69,9 +70,9 @@ struct ServerConfig {
 };
 
 struct AccountConfig {
-    std::string name;          // unique, [A-Za-z0-9._-]{1,64}
-    UserId owner_id = 0;       // the CRM user who owns this mailbox (> 0)
-    std::string address;       // the mailbox's own address, as written
+    std::string name;                 // unique, [A-Za-z0-9._-]{1,64}
+    UserId owner_id = 0;              // the CRM user who owns this mailbox (> 0)
+    std::string address;              // the mailbox's own address, as written
     std::vector<std::string> folders; // empty: INBOX + the \Sent folder (Gmail: the \All folder)
     bool enabled = true;
     std::chrono::seconds poll_interval{300}; // >= kMinPollInterval
@@ -80,11 +81,11 @@ struct AccountConfig {
     bool backfill = true;                    // after the initial window, fetch older mail slowly
     std::size_t batch_messages = 200;        // messages per FETCH batch
     std::size_t batch_bytes = std::size_t{16} << 20; // bytes per FETCH batch (soft limit)
-    bool mirror_seen = false;                // mirror CRM read state to the server's \Seen flag
-    std::optional<bool> gmail;               // nullopt: auto-detect (X-GM-EXT-1)
+    bool mirror_seen = false;  // mirror CRM read state to the server's \Seen flag
+    std::optional<bool> gmail; // nullopt: auto-detect (X-GM-EXT-1)
     ServerConfig imap;
-    std::optional<ServerConfig> smtp;        // absent: replies cannot be sent from this account
-    int line = 0;                            // line of its [[accounts]] header, for messages
+    std::optional<ServerConfig> smtp; // absent: replies cannot be sent from this account
+    int line = 0;                     // line of its [[accounts]] header, for messages
 
     friend bool operator==(const AccountConfig&, const AccountConfig&) = default;
 };
@@ -145,7 +146,7 @@ struct Problem {
 };
 
 struct ParseOutcome {
-    std::optional<Config> config; // set iff no problem is an error
+    std::optional<Config> config;  // set iff no problem is an error
     std::vector<Problem> problems; // errors and warnings, ordered by position
 
     [[nodiscard]] bool ok() const { return config.has_value(); }

@@ -14,7 +14,9 @@ namespace {
 
 constexpr std::string_view kFile = "test.toml";
 
-ParseOutcome parse(std::string_view text) { return parse_config(text, kFile); }
+ParseOutcome parse(std::string_view text) {
+    return parse_config(text, kFile);
+}
 
 std::string dump(const ParseOutcome& out) {
     std::string s;
@@ -147,11 +149,24 @@ tls = "starttls"
     alice.batch_bytes = 1048576;
     alice.mirror_seen = true;
     alice.gmail = false;
-    alice.imap = ServerConfig{"imap.example.com", 1993, Tls::StartTls, false, "/etc/crm-mail/ca.pem",
-                              "alice", Auth::Password,
-                              SecretRef{SecretRef::Kind::Env, "ALICE_PW"}, std::nullopt};
-    alice.smtp = ServerConfig{"127.0.0.1", 25, Tls::None, true, "", "alice-smtp", Auth::XOAuth2,
-                              SecretRef{SecretRef::Kind::Credential, "alice-token"}, std::nullopt};
+    alice.imap = ServerConfig{"imap.example.com",
+                              1993,
+                              Tls::StartTls,
+                              false,
+                              "/etc/crm-mail/ca.pem",
+                              "alice",
+                              Auth::Password,
+                              SecretRef{SecretRef::Kind::Env, "ALICE_PW"},
+                              std::nullopt};
+    alice.smtp = ServerConfig{"127.0.0.1",
+                              25,
+                              Tls::None,
+                              true,
+                              "",
+                              "alice-smtp",
+                              Auth::XOAuth2,
+                              SecretRef{SecretRef::Kind::Credential, "alice-token"},
+                              std::nullopt};
     alice.line = 19;
 
     AccountConfig bob;
@@ -161,11 +176,11 @@ tls = "starttls"
     OAuthRefresh refresh{"https://oauth2.example.com/token", "client-1",
                          SecretRef{SecretRef::Kind::Inline, "s3cret"},
                          SecretRef{SecretRef::Kind::File, "/run/bob-refresh"}};
-    bob.imap = ServerConfig{"imap.gmail.com", 993, Tls::Implicit, false, "", "bob@example.org",
-                            Auth::XOAuth2, std::nullopt, refresh};
+    bob.imap = ServerConfig{"imap.gmail.com",  993,           Tls::Implicit, false,  "",
+                            "bob@example.org", Auth::XOAuth2, std::nullopt,  refresh};
     // SMTP without credentials inherits the IMAP username and login.
-    bob.smtp = ServerConfig{"smtp.gmail.com", 587, Tls::StartTls, false, "", "bob@example.org",
-                            Auth::XOAuth2, std::nullopt, refresh};
+    bob.smtp = ServerConfig{"smtp.gmail.com",  587,           Tls::StartTls, false,  "",
+                            "bob@example.org", Auth::XOAuth2, std::nullopt,  refresh};
     bob.line = 51;
     want.accounts = {alice, bob};
 
@@ -224,8 +239,8 @@ TEST(Config, PortDefaultsFollowTls) {
         std::string_view imap_tls, smtp_tls;
         int imap_port, smtp_port;
     };
-    for (const Case& c : {Case{"implicit", "implicit", 993, 465}, Case{"starttls", "starttls", 143, 587},
-                          Case{"none", "none", 143, 25}}) {
+    for (const Case& c : {Case{"implicit", "implicit", 993, 465},
+                          Case{"starttls", "starttls", 143, 587}, Case{"none", "none", 143, 25}}) {
         const std::string text =
             with_imap(std::string("host = \"localhost\"\nallow_insecure = true\nusername = \"a\"\n"
                                   "password_env = \"P\"\ntls = \"") +
@@ -264,14 +279,46 @@ TEST(Config, ExampleFileParsesCleanly) {
     EXPECT_EQ(c.accounts[1].smtp->oauth, c.accounts[1].imap.oauth);
 
     // Every key the parser knows is documented in the example (as a key or commented out).
-    for (const std::string_view key :
-         {"allow_inline_secrets", "path", "log_level", "bind", "port", "strip_plus_tags",
-          "plus_separator", "gmail_dot_folding", "extra_free_mail_domains", "name", "owner_id",
-          "address", "folders", "enabled", "poll_interval", "idle", "initial_sync_days", "backfill",
-          "batch_messages", "batch_bytes", "mirror_seen", "gmail", "host", "tls", "allow_insecure",
-          "ca_file", "username", "auth", "password", "password_file", "password_env", "credential",
-          "token", "token_file", "token_env", "token_credential", "oauth_token_endpoint",
-          "oauth_client_id", "oauth_client_secret", "oauth_refresh_token"}) {
+    for (const std::string_view key : {"allow_inline_secrets",
+                                       "path",
+                                       "log_level",
+                                       "bind",
+                                       "port",
+                                       "strip_plus_tags",
+                                       "plus_separator",
+                                       "gmail_dot_folding",
+                                       "extra_free_mail_domains",
+                                       "name",
+                                       "owner_id",
+                                       "address",
+                                       "folders",
+                                       "enabled",
+                                       "poll_interval",
+                                       "idle",
+                                       "initial_sync_days",
+                                       "backfill",
+                                       "batch_messages",
+                                       "batch_bytes",
+                                       "mirror_seen",
+                                       "gmail",
+                                       "host",
+                                       "tls",
+                                       "allow_insecure",
+                                       "ca_file",
+                                       "username",
+                                       "auth",
+                                       "password",
+                                       "password_file",
+                                       "password_env",
+                                       "credential",
+                                       "token",
+                                       "token_file",
+                                       "token_env",
+                                       "token_credential",
+                                       "oauth_token_endpoint",
+                                       "oauth_client_id",
+                                       "oauth_client_secret",
+                                       "oauth_refresh_token"}) {
         EXPECT_NE(text.find(std::string(key)), std::string::npos) << key;
     }
 }
@@ -302,81 +349,110 @@ std::vector<BadCase> bad_cases() {
          "[[accounts]]\nowner_id = 1\naddress = \"a@example.com\"\n[accounts.imap]\n" +
              std::string(kGoodImap),
          1, "accounts[0].name: required key is missing"},
-        {"missing_owner", "[[accounts]]\nname = \"a\"\naddress = \"a@example.com\"\n[accounts.imap]\n" +
-                              std::string(kGoodImap),
+        {"missing_owner",
+         "[[accounts]]\nname = \"a\"\naddress = \"a@example.com\"\n[accounts.imap]\n" +
+             std::string(kGoodImap),
          1, "owner_id: required key is missing"},
         {"missing_address", account_head + "[accounts.imap]\n" + std::string(kGoodImap), 1,
          "address: required key is missing"},
         {"missing_imap", account_head + "address = \"a@example.com\"\n", 1,
          "accounts[0].imap: required key is missing"},
-        {"owner_zero", "[[accounts]]\nname = \"a\"\nowner_id = 0\naddress = \"a@b.example\"\n"
-                       "[accounts.imap]\n" + std::string(kGoodImap),
+        {"owner_zero",
+         "[[accounts]]\nname = \"a\"\nowner_id = 0\naddress = \"a@b.example\"\n"
+         "[accounts.imap]\n" +
+             std::string(kGoodImap),
          3, "owner_id: 0 is out of range"},
-        {"bad_name", "[[accounts]]\nname = \"a b\"\nowner_id = 1\naddress = \"a@example.com\"\n"
-                     "[accounts.imap]\n" + std::string(kGoodImap),
+        {"bad_name",
+         "[[accounts]]\nname = \"a b\"\nowner_id = 1\naddress = \"a@example.com\"\n"
+         "[accounts.imap]\n" +
+             std::string(kGoodImap),
          2, "not a valid account name"},
-        {"invalid_address", account_head + "address = \"alice.example.com\"\n[accounts.imap]\n" +
-                                std::string(kGoodImap),
+        {"invalid_address",
+         account_head + "address = \"alice.example.com\"\n[accounts.imap]\n" +
+             std::string(kGoodImap),
          4, "not a valid e-mail address"},
-        {"poll_interval_low", with_imap(kGoodImap) + "[accounts.smtp]\nhost = \"s.example\"\n" +
-                                  "[[accounts]]\nname = \"b\"\nowner_id = 2\naddress = \"b@x.example\"\n"
-                                  "poll_interval = 5\n[accounts.imap]\n" + std::string(kGoodImap),
+        {"poll_interval_low",
+         with_imap(kGoodImap) + "[accounts.smtp]\nhost = \"s.example\"\n" +
+             "[[accounts]]\nname = \"b\"\nowner_id = 2\naddress = \"b@x.example\"\n"
+             "poll_interval = 5\n[accounts.imap]\n" +
+             std::string(kGoodImap),
          15, "poll_interval: 5 is out of range (must be at least 10 seconds)"},
-        {"empty_folders", account_head + "address = \"a@example.com\"\nfolders = []\n[accounts.imap]\n" +
-                              std::string(kGoodImap),
+        {"empty_folders",
+         account_head + "address = \"a@example.com\"\nfolders = []\n[accounts.imap]\n" +
+             std::string(kGoodImap),
          5, "at least one folder"},
-        {"duplicate_folder", account_head +
-                                 "address = \"a@example.com\"\nfolders = [\"INBOX\", \"INBOX\"]\n"
-                                 "[accounts.imap]\n" + std::string(kGoodImap),
+        {"duplicate_folder",
+         account_head +
+             "address = \"a@example.com\"\nfolders = [\"INBOX\", \"INBOX\"]\n"
+             "[accounts.imap]\n" +
+             std::string(kGoodImap),
          5, "listed twice"},
-        {"folder_type", account_head + "address = \"a@example.com\"\nfolders = \"INBOX\"\n"
-                                       "[accounts.imap]\n" + std::string(kGoodImap),
+        {"folder_type",
+         account_head +
+             "address = \"a@example.com\"\nfolders = \"INBOX\"\n"
+             "[accounts.imap]\n" +
+             std::string(kGoodImap),
          5, "folders: expected an array, found a string"},
-        {"duplicate_account", with_imap(kGoodImap) + "[[accounts]]\nowner_id = 2\nname = \"a\"\n"
-                                  "address = \"b@example.com\"\n[accounts.imap]\n" + std::string(kGoodImap),
+        {"duplicate_account",
+         with_imap(kGoodImap) +
+             "[[accounts]]\nowner_id = 2\nname = \"a\"\n"
+             "address = \"b@example.com\"\n[accounts.imap]\n" +
+             std::string(kGoodImap),
          11, "duplicate account name \"a\" (first defined on line 1)"},
         {"missing_host", with_imap("username = \"a\"\npassword_file = \"/run/a\"\n"), 5,
          "accounts[0].imap.host: required key is missing"},
         {"missing_username", with_imap("host = \"h.example\"\npassword_file = \"/run/a\"\n"), 5,
          "username: required key is missing"},
-        {"bad_host", with_imap("host = \"imap.example.com/x\"\nusername = \"a\"\npassword_file = \"/run/a\"\n"),
+        {"bad_host",
+         with_imap("host = \"imap.example.com/x\"\nusername = \"a\"\npassword_file = \"/run/a\"\n"),
          6, "not a valid host name"},
-        {"port_range", with_imap("host = \"h.example\"\nport = 70000\nusername = \"a\"\npassword_file = \"/run/a\"\n"),
+        {"port_range",
+         with_imap(
+             "host = \"h.example\"\nport = 70000\nusername = \"a\"\npassword_file = \"/run/a\"\n"),
          7, "imap.port: 70000 is out of range (must be 1..65535)"},
-        {"port_type", with_imap("host = \"h.example\"\nport = \"993\"\nusername = \"a\"\npassword_file = \"/run/a\"\n"),
+        {"port_type",
+         with_imap("host = \"h.example\"\nport = \"993\"\nusername = \"a\"\npassword_file = "
+                   "\"/run/a\"\n"),
          7, "expected an integer, found a string"},
         {"tls_typo", with_imap(std::string(kGoodImap) + "tls = \"startls\"\n"), 9,
          "did you mean \"starttls\"?"},
         {"tls_none_without_allow",
-         with_imap("host = \"127.0.0.1\"\ntls = \"none\"\nusername = \"a\"\npassword_file = \"/run/a\"\n"), 7,
-         "needs allow_insecure = true"},
+         with_imap("host = \"127.0.0.1\"\ntls = \"none\"\nusername = \"a\"\npassword_file = "
+                   "\"/run/a\"\n"),
+         7, "needs allow_insecure = true"},
         {"tls_none_remote",
-         with_imap("host = \"imap.example.com\"\ntls = \"none\"\nallow_insecure = true\nusername = \"a\"\n"
+         with_imap("host = \"imap.example.com\"\ntls = \"none\"\nallow_insecure = true\nusername = "
+                   "\"a\"\n"
                    "password_file = \"/run/a\"\n"),
          7, "only allowed to a loopback host"},
         {"tls_none_not_quite_loopback",
          with_imap("host = \"localhost.example.com\"\ntls = \"none\"\nallow_insecure = true\n"
                    "username = \"a\"\npassword_file = \"/run/a\"\n"),
          7, "only allowed to a loopback host"},
-        {"smtp_tls_none_remote", with_imap(kGoodImap) +
-                                     "[accounts.smtp]\nhost = \"10.0.0.1\"\nallow_insecure = true\n"
-                                     "tls = \"none\"\n",
+        {"smtp_tls_none_remote",
+         with_imap(kGoodImap) + "[accounts.smtp]\nhost = \"10.0.0.1\"\nallow_insecure = true\n"
+                                "tls = \"none\"\n",
          12, "smtp.tls: \"none\" is only allowed to a loopback host"},
         {"ca_file_relative", with_imap(std::string(kGoodImap) + "ca_file = \"ca.pem\"\n"), 9,
          "ca_file: \"ca.pem\" must be an absolute path"},
-        {"password_file_relative", with_imap("host = \"h.example\"\nusername = \"a\"\npassword_file = \"pw\"\n"),
-         8, "must be an absolute path"},
-        {"bad_env_name", with_imap("host = \"h.example\"\nusername = \"a\"\npassword_env = \"1X\"\n"), 8,
+        {"password_file_relative",
+         with_imap("host = \"h.example\"\nusername = \"a\"\npassword_file = \"pw\"\n"), 8,
+         "must be an absolute path"},
+        {"bad_env_name",
+         with_imap("host = \"h.example\"\nusername = \"a\"\npassword_env = \"1X\"\n"), 8,
          "not a valid environment variable name"},
-        {"bad_credential", with_imap("host = \"h.example\"\nusername = \"a\"\ncredential = \"../x\"\n"), 8,
+        {"bad_credential",
+         with_imap("host = \"h.example\"\nusername = \"a\"\ncredential = \"../x\"\n"), 8,
          "not a valid credential name"},
         {"two_secret_sources",
          with_imap("host = \"h.example\"\nusername = \"a\"\npassword_file = \"/run/a\"\n"
                    "password_env = \"PW\"\n"),
          9, "more than one source for the password (password_file, password_env)"},
-        {"inline_without_opt_in", with_imap("host = \"h.example\"\nusername = \"a\"\npassword = \"hunter2\"\n"),
-         8, "allow_inline_secrets = true"},
-        {"no_password", with_imap("host = \"h.example\"\nusername = \"a\"\n"), 5, "no password source"},
+        {"inline_without_opt_in",
+         with_imap("host = \"h.example\"\nusername = \"a\"\npassword = \"hunter2\"\n"), 8,
+         "allow_inline_secrets = true"},
+        {"no_password", with_imap("host = \"h.example\"\nusername = \"a\"\n"), 5,
+         "no password source"},
         {"auth_typo", with_imap(std::string(kGoodImap) + "auth = \"oauth2\"\n"), 9,
          "is not one of password, xoauth2"},
         {"token_with_password_auth", with_imap(std::string(kGoodImap) + "token_env = \"T\"\n"), 9,
@@ -385,15 +461,17 @@ std::vector<BadCase> bad_cases() {
          with_imap("host = \"h.example\"\nusername = \"a\"\nauth = \"xoauth2\"\ntoken_env = \"T\"\n"
                    "password_file = \"/run/a\"\n"),
          10, "password_file: only applies with auth = \"password\""},
-        {"xoauth2_without_token", with_imap("host = \"h.example\"\nusername = \"a\"\nauth = \"xoauth2\"\n"),
-         5, "needs an access token source"},
+        {"xoauth2_without_token",
+         with_imap("host = \"h.example\"\nusername = \"a\"\nauth = \"xoauth2\"\n"), 5,
+         "needs an access token source"},
         {"xoauth2_refresh_missing_refresh_token",
          with_imap("host = \"h.example\"\nusername = \"a\"\nauth = \"xoauth2\"\n"
                    "oauth_token_endpoint = \"https://o.example/token\"\noauth_client_id = \"c\"\n"),
          5, "needs a refresh token"},
         {"xoauth2_refresh_missing_client_id",
          with_imap("host = \"h.example\"\nusername = \"a\"\nauth = \"xoauth2\"\n"
-                   "oauth_token_endpoint = \"https://o.example/token\"\noauth_refresh_token_env = \"R\"\n"),
+                   "oauth_token_endpoint = \"https://o.example/token\"\noauth_refresh_token_env = "
+                   "\"R\"\n"),
          5, "oauth_client_id: required key is missing"},
         {"oauth_endpoint_http",
          with_imap("host = \"h.example\"\nusername = \"a\"\nauth = \"xoauth2\"\n"
@@ -420,7 +498,9 @@ std::vector<BadCase> bad_cases() {
     };
 }
 
-void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+void PrintTo(const BadCase& c, std::ostream* os) {
+    *os << c.name;
+}
 
 class BadConfig : public ::testing::TestWithParam<BadCase> {};
 
@@ -431,7 +511,8 @@ TEST_P(BadConfig, ReportsErrorAtLine) {
     EXPECT_FALSE(out.config.has_value());
     EXPECT_TRUE(has_problem(out, c.line, c.fragment, false))
         << "want " << kFile << ":" << c.line << ": error: ..." << c.fragment << "...\ngot:\n"
-        << dump(out) << "input:\n" << c.text;
+        << dump(out) << "input:\n"
+        << c.text;
     // Formatted as file:line:col: error: message.
     const std::string prefix = std::string(kFile) + ":" + std::to_string(c.line) + ":";
     EXPECT_TRUE(std::any_of(out.problems.begin(), out.problems.end(), [&](const Problem& p) {
@@ -448,19 +529,19 @@ INSTANTIATE_TEST_SUITE_P(Table, BadConfig, ::testing::ValuesIn(bad_cases()),
 // ---------------------------------------------------------------------------------------------
 
 TEST(Config, ReportsEveryProblemAtOnce) {
-    const std::string text = "[http]\n"                          // 1
-                             "port = 99999\n"                     // 2
-                             "[[accounts]]\n"                     // 3
-                             "name = \"a\"\n"                     // 4
-                             "owner_id = -1\n"                    // 5
-                             "address = \"nobody\"\n"             // 6
-                             "pol_interval = 60\n"                // 7
-                             "[accounts.imap]\n"                  // 8
-                             "host = \"127.0.0.1\"\n"             // 9
-                             "tls = \"none\"\n"                   // 10
-                             "username = \"a\"\n"                 // 11
-                             "password_file = \"/run/a\"\n"       // 12
-                             "credential = \"a\"\n";              // 13
+    const std::string text = "[http]\n"                     // 1
+                             "port = 99999\n"               // 2
+                             "[[accounts]]\n"               // 3
+                             "name = \"a\"\n"               // 4
+                             "owner_id = -1\n"              // 5
+                             "address = \"nobody\"\n"       // 6
+                             "pol_interval = 60\n"          // 7
+                             "[accounts.imap]\n"            // 8
+                             "host = \"127.0.0.1\"\n"       // 9
+                             "tls = \"none\"\n"             // 10
+                             "username = \"a\"\n"           // 11
+                             "password_file = \"/run/a\"\n" // 12
+                             "credential = \"a\"\n";        // 13
     const auto out = parse(text);
     EXPECT_FALSE(out.ok());
     EXPECT_TRUE(has_problem(out, 2, "http.port: 99999 is out of range", false)) << dump(out);
@@ -477,18 +558,18 @@ TEST(Config, ReportsEveryProblemAtOnce) {
 }
 
 TEST(Config, UnknownKeysAreWarningsWithSuggestions) {
-    const std::string text = "alow_inline_secrets = true\n"                          // 1
-                             "[databse]\n"                                            // 2
-                             "path = \"/x\"\n"                                        // 3
+    const std::string text = "alow_inline_secrets = true\n"                       // 1
+                             "[databse]\n"                                        // 2
+                             "path = \"/x\"\n"                                    // 3
                              + with_imap(std::string(kGoodImap) + "passwrd = 1\n" // 12
-                                         + "frobnicate = true\n");                     // 13
+                                         + "frobnicate = true\n");                // 13
     const auto out = parse(text);
     ASSERT_TRUE(out.ok()) << dump(out);
     EXPECT_TRUE(has_problem(out, 1, "alow_inline_secrets: unknown key", true)) << dump(out);
     EXPECT_TRUE(has_problem(out, 2, "databse: unknown key; did you mean \"database\"?", true))
         << dump(out);
-    EXPECT_TRUE(has_problem(out, 12, "accounts[0].imap.passwrd: unknown key; did you mean \"password\"?",
-                            true))
+    EXPECT_TRUE(has_problem(
+        out, 12, "accounts[0].imap.passwrd: unknown key; did you mean \"password\"?", true))
         << dump(out);
     EXPECT_TRUE(has_problem(out, 13, "frobnicate: unknown key", true)) << dump(out);
     for (const auto& p : out.problems) {
@@ -502,8 +583,9 @@ TEST(Config, UnknownKeysAreWarningsWithSuggestions) {
 }
 
 TEST(Config, InlineSecretWithOptInIsAWarning) {
-    const std::string text = "allow_inline_secrets = true\n" +
-                             with_imap("host = \"h.example\"\nusername = \"a\"\npassword = \"pw\"\n");
+    const std::string text =
+        "allow_inline_secrets = true\n" +
+        with_imap("host = \"h.example\"\nusername = \"a\"\npassword = \"pw\"\n");
     const auto out = parse(text);
     ASSERT_TRUE(out.ok()) << dump(out);
     EXPECT_EQ(out.config->accounts[0].imap.secret, (SecretRef{SecretRef::Kind::Inline, "pw"}));
@@ -511,16 +593,15 @@ TEST(Config, InlineSecretWithOptInIsAWarning) {
 }
 
 TEST(Config, LoopbackHostsForPlainText) {
-    for (const std::string_view host :
-         {"127.0.0.1", "127.1.2.3", "localhost", "LocalHost.", "::1", "[::1]", "0:0:0:0:0:0:0:1",
-          "::ffff:127.0.0.1"}) {
+    for (const std::string_view host : {"127.0.0.1", "127.1.2.3", "localhost", "LocalHost.", "::1",
+                                        "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1"}) {
         const auto out = parse(with_imap("host = \"" + std::string(host) +
                                          "\"\ntls = \"none\"\nallow_insecure = true\n"
                                          "username = \"a\"\npassword_env = \"P\"\n"));
         EXPECT_TRUE(out.ok()) << host << "\n" << dump(out);
     }
-    for (const std::string_view host : {"128.0.0.1", "127.0.0.256", "10.0.0.1", "::2", "localhost.evil",
-                                        "127.0.0.1.nip.io", "::ffff:10.0.0.1"}) {
+    for (const std::string_view host : {"128.0.0.1", "127.0.0.256", "10.0.0.1", "::2",
+                                        "localhost.evil", "127.0.0.1.nip.io", "::ffff:10.0.0.1"}) {
         const auto out = parse(with_imap("host = \"" + std::string(host) +
                                          "\"\ntls = \"none\"\nallow_insecure = true\n"
                                          "username = \"a\"\npassword_env = \"P\"\n"));
@@ -531,7 +612,8 @@ TEST(Config, LoopbackHostsForPlainText) {
 TEST(Config, OAuthHttpEndpointOnlyToLoopback) {
     const auto text = [](std::string_view url) {
         return with_imap("host = \"h.example\"\nusername = \"a\"\nauth = \"xoauth2\"\n"
-                         "oauth_token_endpoint = \"" + std::string(url) +
+                         "oauth_token_endpoint = \"" +
+                         std::string(url) +
                          "\"\noauth_client_id = \"c\"\noauth_refresh_token_env = \"R\"\n");
     };
     EXPECT_TRUE(parse(text("http://127.0.0.1:8080/token")).ok());
@@ -569,6 +651,18 @@ TEST(Config, MalformedValuesAreSyntaxErrorsNotAborts) {
     }
 }
 
+TEST(Config, NonAsciiOutsideStringsIsASyntaxError) {
+    // toml++ 3.3 hit __builtin_unreachable here (UBSan: "unreachable program point").
+    const auto out = parse("[daemon]\ngr\xc3\xbc\xc3\x9f\xc3\xa9 = 1\n");
+    ASSERT_FALSE(out.ok());
+    ASSERT_EQ(out.problems.size(), 1U) << dump(out);
+    EXPECT_EQ(out.problems[0].line, 2);
+    // Valid TOML: a line-ending backslash followed by a non-ASCII character.
+    const auto ml = parse("[database]\npath = \"\"\"/x\\\n\xc2\xa7\"\"\"\n");
+    ASSERT_TRUE(ml.ok()) << dump(ml);
+    EXPECT_EQ(ml.config->database.path, "/x\xc2\xa7");
+}
+
 TEST(Config, InvalidUtf8IsASyntaxError) {
     const auto out = parse("[database]\npath = \"/a\xff\"\n");
     ASSERT_FALSE(out.ok());
@@ -576,7 +670,8 @@ TEST(Config, InvalidUtf8IsASyntaxError) {
 }
 
 TEST(Config, MessagesEscapeControlBytes) {
-    const auto out = parse(with_imap("host = \"a\\u0001b\"\nusername = \"a\"\npassword_env = \"P\"\n"));
+    const auto out =
+        parse(with_imap("host = \"a\\u0001b\"\nusername = \"a\"\npassword_env = \"P\"\n"));
     ASSERT_FALSE(out.ok());
     EXPECT_TRUE(has_problem(out, 6, "\"a\\x01b\" is not a valid host name", false)) << dump(out);
 }
