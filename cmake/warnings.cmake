@@ -3,6 +3,10 @@ add_library(crm::warnings ALIAS crm_warnings)
 target_compile_options(crm_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wold-style-cast
   -Wnon-virtual-dtor -Woverloaded-virtual -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough)
+# GCC 12's -Wmaybe-uninitialized misfires on std::optional at -O2 (GCC bug 80635 and kin).
+if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+  target_compile_options(crm_warnings INTERFACE -Wno-maybe-uninitialized)
+endif()
 if(CRM_WERROR)
   target_compile_options(crm_warnings INTERFACE -Werror)
 endif()
