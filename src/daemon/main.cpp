@@ -18,6 +18,7 @@
 
 #include "crm/imap/sync.hpp"
 #include "crm/mime/parse.hpp"
+#include "crm/net/oauth.hpp"
 #include "crm/settings/config.hpp"
 #include "crm/store/database.hpp"
 #include "log.hpp"
@@ -176,6 +177,43 @@ class Daemon {
             return;
         }
         spec.imap = std::move(*ep);
+        if (a.imap.auth == settings::Auth::XOAuth2 && a.imap.oauth) {
+            // Refresh-token flow: resolve the long-lived secrets now, fetch access tokens at
+            // each connection (and once more after a refused login).
+            const auto& o = *a.imap.oauth;
+            auto refresh = daemon::resolve_secret(o.refresh_token);
+            std::string client_secret;
+            if (refresh && o.client_secret) {
+                auto cs = daemon::resolve_secret(*o.client_secret);
+                if (cs)
+                    client_secret = *cs;
+                else
+                    refresh = std::unexpected(cs.error());
+            }
+            if (!refresh) {
+                log_.write(LogLevel::Error, {a.name, ""}, "config", refresh.error().to_string());
+                AccountHealth h;
+                h.state = "error";
+                h.error_class = refresh.error().code;
+                h.error_text = refresh.error().detail;
+                (void)sink_->set_health(*id, h);
+                return;
+            }
+            log_.add_secret(*refresh);
+            log_.add_secret(client_secret);
+            net::OAuthRefreshRequest req;
+            req.token_endpoint = o.token_endpoint;
+            req.client_id = o.client_id;
+            req.client_secret = client_secret;
+            req.refresh_token = *refresh;
+            req.ca_file = a.imap.ca_file;
+            spec.refresh_token = [req, this]() -> Result<std::string> {
+                auto tok = net::refresh_access_token(req);
+                if (tok)
+                    log_.add_secret(*tok);
+                return tok;
+            };
+        }
         spec.folders = a.folders;
         spec.idle = a.idle;
         spec.poll_interval = a.poll_interval;

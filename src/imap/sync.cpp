@@ -466,13 +466,42 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         co_return Result<void>{};
     }
 
+    static boost::asio::awaitable<Result<std::string>>
+    call_refresh(std::function<Result<std::string>()> f) {
+        co_return f();
+    }
+
+    // Runs the blocking token refresh on the pool and installs the token.
+    boost::asio::awaitable<Result<void>> refresh() {
+        auto tok = co_await boost::asio::co_spawn(pool.get_executor(),
+                                                  call_refresh(spec.refresh_token),
+                                                  boost::asio::use_awaitable);
+        if (!tok)
+            co_return std::unexpected(tok.error());
+        spec.imap.secret = std::move(*tok);
+        co_return Result<void>{};
+    }
+
     boost::asio::awaitable<Result<void>> session_loop() {
         say(LogLevel::Info, "", "connect",
             fmt::format("connecting to {}:{}", spec.imap.host, spec.imap.port));
         SessionLimits lim;
         lim.command_timeout = spec.command_timeout;
         lim.command_deadline = spec.command_deadline;
+        if (spec.refresh_token) {
+            auto tok = co_await refresh();
+            if (!tok)
+                co_return std::unexpected(tok.error());
+        }
         auto opened = co_await Session::open(io.get_executor(), pool, spec.imap, lim);
+        if (!opened && opened.error().code == "net.auth" && spec.refresh_token && !stopping) {
+            // The token may have expired between refresh and login: refresh once and retry.
+            say(LogLevel::Warning, "", "auth", "login refused: refreshing the OAuth2 token once");
+            auto tok = co_await refresh();
+            if (!tok)
+                co_return std::unexpected(tok.error());
+            opened = co_await Session::open(io.get_executor(), pool, spec.imap, lim);
+        }
         if (!opened)
             co_return std::unexpected(opened.error());
         std::unique_ptr<Session> s = std::move(*opened);

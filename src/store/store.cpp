@@ -69,7 +69,8 @@ void put_blob(Database::Impl& d, const std::string& sha, std::string_view bytes)
                        "ON CONFLICT (sha256) DO NOTHING");
     ins.bind(1, sha);
     ins.bind(2, static_cast<std::int64_t>(bytes.size()));
-    ins.bind(3, bytes.data(), static_cast<int>(bytes.size()));
+    // The bytes outlive exec(): let SQLite read them in place instead of copying.
+    ins.bindNoCopy(3, bytes.data(), static_cast<int>(bytes.size()));
     ins.exec();
 }
 
@@ -305,9 +306,10 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         s.bind(11, n.received_at);
         s.bind(12, join(m.references));
         s.bind(13, join(m.in_reply_to));
-        s.bind(14, headers_json(m));
-        s.bind(15, m.text_body);
-        s.bind(16, m.html_body);
+        const std::string headers = headers_json(m);
+        s.bindNoCopy(14, headers);
+        s.bindNoCopy(15, m.text_body);
+        s.bindNoCopy(16, m.html_body);
         s.bind(17, n.raw_sha256);
         s.bind(18, static_cast<std::int64_t>(n.raw.size()));
         s.bind(19, m.is_bulk ? 1 : 0);
@@ -315,7 +317,8 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         s.bind(21, n.outgoing ? "out" : "in");
         s.bind(22, n.unread ? 1 : 0);
         s.bind(23, m.unparsable ? 1 : 0);
-        s.bind(24, json_string_array(m.warnings));
+        const std::string warnings = json_string_array(m.warnings);
+        s.bindNoCopy(24, warnings);
         s.bind(25, n.parser_version);
         s.exec();
         MessageRowId id = d.db.getLastInsertRowid();

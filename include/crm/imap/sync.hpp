@@ -5,6 +5,7 @@
 // Runs as a coroutine on the caller's io_context; blocking libcurl logins go to the pool.
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -38,6 +39,9 @@ struct AccountSpec {
     int initial_sync_days = 90; // 0: everything at once
     std::size_t batch_messages = 200;
     std::uint64_t batch_bytes = 16u << 20;
+    // XOAUTH2 with a refresh token: returns a fresh access token (blocking; run on the pool).
+    // Called before each connection and once more after an authentication failure.
+    std::function<Result<std::string>()> refresh_token;
     std::chrono::seconds backoff_min{2};
     std::chrono::seconds backoff_max{600};
 };
