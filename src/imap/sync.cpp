@@ -573,7 +573,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                         : r.error();
             std::chrono::seconds wait = backoff;
             std::string state = "backoff";
-            if (e.code == "net.auth") {
+            if (e.code == "net.auth" || (e.code == "net.oauth" && e.retry == Retry::NeedsConfig)) {
                 state = "needs_reauth";
                 wait = spec.backoff_max; // a wrong password will not fix itself soon
             } else if (e.retry == Retry::NeedsConfig) {
