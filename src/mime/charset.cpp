@@ -273,9 +273,12 @@ std::string to_utf8(std::string_view bytes, std::string_view charset,
         if (warning != nullptr)
             *warning = "unknown charset '" + std::string(charset.substr(0, 40)) + "'";
     }
-    if (!has_8bit(bytes) || is_valid_utf8(bytes)) {
+    // g_utf8_validate with a length rejects NULs too, so valid input needs no repair pass.
+    if (is_valid_utf8(bytes))
+        return std::string(bytes);
+    if (!has_8bit(bytes)) { // ASCII with NULs
         std::string s(bytes);
-        repair_utf8(s); // NULs
+        repair_utf8(s);
         return s;
     }
     // Declared UTF-8 but invalid: keep the good characters rather than re-guessing all.

@@ -14,19 +14,23 @@ namespace {
 std::string unfold(std::string_view raw, bool stop_at_field_end = false) {
     std::string out;
     out.reserve(raw.size());
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        const char c = raw[i];
-        if (c == '\0')
+    std::size_t i = 0;
+    while (i < raw.size()) {
+        // Copy the run up to the next CR, LF or NUL in one go.
+        std::size_t j = i;
+        while (j < raw.size() && raw[j] != '\r' && raw[j] != '\n' && raw[j] != '\0')
+            ++j;
+        out.append(raw.data() + i, j - i);
+        if (j == raw.size())
+            break;
+        i = j + 1;
+        if (raw[j] == '\0')
             continue;
-        if (c != '\r' && c != '\n') {
-            out.push_back(c);
-            continue;
-        }
-        if (c == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n')
+        if (raw[j] == '\r' && i < raw.size() && raw[i] == '\n')
             ++i;
-        const bool folded = i + 1 < raw.size() && (raw[i + 1] == ' ' || raw[i + 1] == '\t');
+        const bool folded = i < raw.size() && (raw[i] == ' ' || raw[i] == '\t');
         if (!folded) {
-            if (stop_at_field_end && i + 1 < raw.size())
+            if (stop_at_field_end && i < raw.size())
                 break;
             out.push_back(' ');
         }
@@ -225,15 +229,20 @@ bool same_charset(std::string_view a, std::string_view b) {
 std::string decode_rfc2047(std::string_view raw, const std::vector<std::string>& fallbacks) {
     std::string out;
     out.reserve(raw.size());
-    // Fast path: nothing encoded, no 8-bit, no folding.
-    bool simple = true;
-    for (const char c : raw)
-        if (c == '\r' || c == '\n' || c == '\0' || (static_cast<unsigned char>(c) & 0x80U) != 0) {
-            simple = false;
-            break;
-        }
-    if (simple && raw.find("=?") == std::string_view::npos)
-        return std::string(raw);
+    // Fast paths: most fields are ASCII without encoded words (only folded, e.g. Received).
+    bool breaks = false;
+    bool eight_bit = false;
+    for (const char c : raw) {
+        if (c == '\r' || c == '\n' || c == '\0')
+            breaks = true;
+        else if ((static_cast<unsigned char>(c) & 0x80U) != 0)
+            eight_bit = true;
+    }
+    if (raw.find("=?") == std::string_view::npos) {
+        if (!eight_bit)
+            return breaks ? unfold(raw) : std::string(raw);
+        return to_utf8(breaks ? unfold(raw) : std::string(raw), "", fallbacks);
+    }
     const std::string text = unfold(raw);
     const std::string_view s(text);
     std::string plain;   // pending raw text between encoded words
@@ -302,9 +311,26 @@ bool is_plausible_addr_spec(std::string_view addr) {
 
 std::vector<Address> parse_addresses(GMimeParserOptions* options, std::string_view value,
                                      std::vector<std::string>* warnings, std::string_view where) {
-    std::vector<Address> out;
     const std::string v = unfold(value, true);
     if (trim(v).empty())
+        return {};
+    GPtr<InternetAddressList> list(internet_address_list_parse(options, v.c_str()));
+    if (!list) {
+        if (warnings != nullptr && warnings->size() < 200) {
+            std::string w = "address: unreadable address list '" +
+                            std::string(trim(v).substr(0, 80)) + "' in " + std::string(where);
+            repair_utf8(w);
+            warnings->push_back(std::move(w));
+        }
+        return {};
+    }
+    return flatten_addresses(list.get(), warnings, where);
+}
+
+std::vector<Address> flatten_addresses(InternetAddressList* list,
+                                       std::vector<std::string>* warnings, std::string_view where) {
+    std::vector<Address> out;
+    if (list == nullptr)
         return out;
     auto warn = [&](std::string what) {
         if (warnings == nullptr || warnings->size() >= 200)
@@ -314,18 +340,13 @@ std::vector<Address> parse_addresses(GMimeParserOptions* options, std::string_vi
         repair_utf8(what);
         warnings->push_back(std::move(what));
     };
-    GPtr<InternetAddressList> list(internet_address_list_parse(options, v.c_str()));
-    if (!list) {
-        warn("address: unreadable address list '" + std::string(trim(v).substr(0, 80)) + "'");
-        return out;
-    }
     // Groups are flattened (RFC 5322 §3.4 group syntax); they do not nest, but walk with an
     // explicit stack and a small depth bound anyway rather than recursing on untrusted input.
     struct Frame {
         InternetAddressList* list;
         int index;
     };
-    std::vector<Frame> stack{{list.get(), 0}};
+    std::vector<Frame> stack{{list, 0}};
     while (!stack.empty()) {
         Frame& f = stack.back();
         if (f.index >= internet_address_list_length(f.list)) {

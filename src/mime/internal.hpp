@@ -74,6 +74,11 @@ bool truncate_utf8(std::string& s, std::size_t max);
                                                    std::vector<std::string>* warnings,
                                                    std::string_view where);
 
+// Mailboxes of an already parsed list (groups flattened); unusable entries become warnings.
+[[nodiscard]] std::vector<Address> flatten_addresses(InternetAddressList* list,
+                                                     std::vector<std::string>* warnings,
+                                                     std::string_view where);
+
 // RFC 5322 addr-spec check used to flag (not necessarily drop) questionable mailboxes.
 [[nodiscard]] bool is_plausible_addr_spec(std::string_view addr);
 

@@ -1,5 +1,7 @@
 // parse(): raw RFC 5322 bytes -> ParsedMessage with GMime, limits enforced, UTF-8 everywhere.
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -51,6 +53,20 @@ Split split_header_body(std::string_view raw) {
     }
     s.header_end = raw.size();
     return s;
+}
+
+// "Name:" at the start: RFC 5322 §3.6.8 field-name = 1*ftext (printable ASCII except ':').
+bool looks_like_field(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size() && i < 100) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == ':')
+            return i > 0;
+        if (c < 33 || c > 126)
+            return false;
+        ++i;
+    }
+    return false;
 }
 
 std::string domain_of(std::string_view addr) {
@@ -296,8 +312,10 @@ class Walker {
             if (dst.size() >= limits_.max_text_bytes)
                 return;
             dst += "\n\n";
+            dst += text;
+        } else {
+            dst = std::move(text);
         }
-        dst += text;
         if (detail::truncate_utf8(dst, limits_.max_text_bytes) && !text_warned_) {
             text_warned_ = true;
             sink_.add("limit: text exceeds " + std::to_string(limits_.max_text_bytes) +
@@ -382,20 +400,35 @@ class Walker {
     bool have_html_ = false;
 };
 
-void read_headers(GMimeMessage* msg, GMimeParserOptions* opts, const ParseLimits& limits,
+void read_headers(GMimeMessage* msg, const ParseLimits& limits,
                   ParsedMessage& pm, detail::WarningSink& sink) {
-    GMimeHeaderList* hl = g_mime_object_get_header_list(reinterpret_cast<GMimeObject*>(msg));
-    const int count = hl != nullptr ? g_mime_header_list_get_count(hl) : 0;
+    // GMime keeps the Content-* fields of the top level on its MIME part, the others on the
+    // message: merge both back into the original order by offset.
+    std::vector<GMimeHeader*> fields;
+    auto collect = [&fields](GMimeObject* obj) {
+        if (obj == nullptr)
+            return;
+        GMimeHeaderList* list = g_mime_object_get_header_list(obj);
+        const int n = list != nullptr ? g_mime_header_list_get_count(list) : 0;
+        for (int k = 0; k < n; ++k)
+            if (GMimeHeader* h = g_mime_header_list_get_header_at(list, k); h != nullptr)
+                fields.push_back(h);
+    };
+    collect(reinterpret_cast<GMimeObject*>(msg));
+    const std::size_t own = fields.size();
+    collect(g_mime_message_get_mime_part(msg));
+    if (own != 0 && own != fields.size())
+        std::stable_sort(fields.begin(), fields.end(), [](GMimeHeader* a, GMimeHeader* b) {
+            return g_mime_header_get_offset(a) < g_mime_header_get_offset(b);
+        });
     bool have_msgid = false;
     bool have_subject = false;
     bool have_date = false;
     std::string date_raw;
     std::vector<std::string> auth_results;
-    pm.headers.reserve(static_cast<std::size_t>(count));
-    for (int i = 0; i < count; ++i) {
-        GMimeHeader* h = g_mime_header_list_get_header_at(hl, i);
-        if (h == nullptr)
-            continue;
+    std::array<bool, 8> address_done{};
+    pm.headers.reserve(fields.size());
+    for (GMimeHeader* h : fields) {
         const char* cname = g_mime_header_get_name(h);
         const char* craw = g_mime_header_get_raw_value(h);
         if (cname == nullptr)
@@ -408,10 +441,15 @@ void read_headers(GMimeMessage* msg, GMimeParserOptions* opts, const ParseLimits
         std::string value(trim(detail::decode_rfc2047(raw, limits.fallback_charsets)));
 
         const std::string lname = ascii_lower(name);
-        auto addrs = [&](std::vector<Address>& dst) {
-            auto got = detail::parse_addresses(opts, raw, sink.out, name + " header");
-            dst.insert(dst.end(), std::make_move_iterator(got.begin()),
-                       std::make_move_iterator(got.end()));
+        // Address fields: GMime has parsed them already (with the same options) while building
+        // the message; its per-type list covers every field of that name, so take it once.
+        auto addrs = [&](std::vector<Address>& dst, GMimeAddressType type) {
+            const auto t = static_cast<std::size_t>(type);
+            if (t >= address_done.size() || address_done[t])
+                return;
+            address_done[t] = true;
+            dst = detail::flatten_addresses(g_mime_message_get_addresses(msg, type), sink.out,
+                                            name + " header");
         };
         if (lname == "message-id") {
             if (!have_msgid) {
@@ -436,17 +474,17 @@ void read_headers(GMimeMessage* msg, GMimeParserOptions* opts, const ParseLimits
                 pm.subject = value;
             }
         } else if (lname == "from") {
-            addrs(pm.from);
+            addrs(pm.from, GMIME_ADDRESS_TYPE_FROM);
         } else if (lname == "sender") {
-            addrs(pm.sender);
+            addrs(pm.sender, GMIME_ADDRESS_TYPE_SENDER);
         } else if (lname == "reply-to") {
-            addrs(pm.reply_to);
+            addrs(pm.reply_to, GMIME_ADDRESS_TYPE_REPLY_TO);
         } else if (lname == "to") {
-            addrs(pm.to);
+            addrs(pm.to, GMIME_ADDRESS_TYPE_TO);
         } else if (lname == "cc") {
-            addrs(pm.cc);
+            addrs(pm.cc, GMIME_ADDRESS_TYPE_CC);
         } else if (lname == "bcc") {
-            addrs(pm.bcc);
+            addrs(pm.bcc, GMIME_ADDRESS_TYPE_BCC);
         } else if (lname == "date") {
             if (!have_date) {
                 have_date = true;
@@ -518,8 +556,8 @@ void sanitize(ParsedMessage& pm) {
         fix(k);
         fix(v);
     }
-    fix(pm.text_body);
-    fix(pm.html_body);
+    // text_body / html_body come out of to_utf8(), truncate_utf8() and html_to_text(), which
+    // all guarantee valid UTF-8; not validating the largest strings twice.
     for (auto& a : pm.attachments) {
         fix(a.filename);
         fix(a.content_type);
@@ -534,10 +572,23 @@ void sanitize(ParsedMessage& pm) {
 
 void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& pm,
                 detail::WarningSink& sink) {
+    if (raw.starts_with("\xEF\xBB\xBF")) // UTF-8 byte order mark from some exporters
+        raw.remove_prefix(3);
     // An mbox envelope line ("From sender date") is not a header: drop it.
     if (raw.starts_with("From ")) {
         const std::size_t nl = raw.find('\n');
         raw = nl == std::string_view::npos ? std::string_view() : raw.substr(nl + 1);
+    }
+    // Blank lines or blanks before the first field (seen in exports: a line of spaces, " From:")
+    // would end the header block at once: skip them when a field follows.
+    {
+        std::size_t p = 0;
+        while (p < raw.size() && (raw[p] == ' ' || raw[p] == '\t' || raw[p] == '\r' || raw[p] == '\n'))
+            ++p;
+        if (p > 0 && looks_like_field(raw.substr(p))) {
+            raw.remove_prefix(p);
+            sink.add("message: blank space before the header skipped");
+        }
     }
     const Split split = split_header_body(raw);
     const std::string_view body = split.body_start == std::string_view::npos
@@ -573,7 +624,7 @@ void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& 
             pm.content_hash = detail::normalized_body_hash(raw);
         return;
     }
-    read_headers(msg.get(), opts.get(), limits, pm, sink);
+    read_headers(msg.get(), limits, pm, sink);
     if (pm.headers.empty()) {
         pm.unparsable = true;
         sink.add("message: no header fields");

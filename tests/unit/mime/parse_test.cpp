@@ -53,6 +53,33 @@ TEST(Parse, HeadersIdsAndDate) {
     EXPECT_EQ(m.text_body, "body\n");
 }
 
+TEST(Parse, HeaderListKeepsOrderAndContentFields) {
+    const auto m = parse_str("From: a@x.test\nContent-Type: text/plain; charset=utf-8\nTo: b@x.test\n"
+                             "Subject: s\nTo: c@x.test\nContent-Transfer-Encoding: 8bit\n\nbody\n");
+    std::vector<std::string> names;
+    for (const auto& [k, v] : m.headers)
+        names.push_back(k);
+    EXPECT_EQ(names, (std::vector<std::string>{"From", "Content-Type", "To", "Subject", "To",
+                                               "Content-Transfer-Encoding"}));
+    ASSERT_EQ(m.to.size(), 2U); // both To fields
+    EXPECT_EQ(m.to[1].address, "c@x.test");
+    const std::string* ct = find_header(m, "content-type");
+    ASSERT_NE(ct, nullptr);
+    EXPECT_EQ(*ct, "text/plain; charset=utf-8");
+}
+
+TEST(Parse, LeadingBlankLineAndByteOrderMark) {
+    const auto a = parse_str("      \nFrom: a@x.test\nSubject: s\n\nbody\n");
+    EXPECT_FALSE(a.unparsable);
+    EXPECT_EQ(a.subject, "s");
+    const auto b = parse_str(" From: a@x.test\nSubject: s\n\nbody\n");
+    EXPECT_EQ(b.subject, "s");
+    const auto c = parse_str("\xEF\xBB\xBF" "From: a@x.test\nSubject: s\n\nbody\n");
+    EXPECT_EQ(c.subject, "s");
+    ASSERT_EQ(c.from.size(), 1U);
+    EXPECT_EQ(a.content_hash, c.content_hash);
+}
+
 TEST(Parse, BadDateIsWarning) {
     const auto m = parse_str("From: a@x.test\nDate: not a date at all\n\nx\n");
     EXPECT_FALSE(m.date.has_value());
