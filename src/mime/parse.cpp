@@ -170,6 +170,8 @@ class Walker {
                           " MIME parts, rest ignored at part " + node.path);
                 break;
             }
+            if (node.depth > 0)
+                check_part_headers(node.obj, node.path);
             if (GMIME_IS_MULTIPART(node.obj)) {
                 auto* mp = reinterpret_cast<GMimeMultipart*>(node.obj);
                 if (node.depth + 1 > limits_.max_depth) {
@@ -213,6 +215,26 @@ class Walker {
     }
 
   private:
+    // ParseLimits::max_header_bytes for the headers of a body part. The top-level block is cut
+    // before parsing; a part's block has already been read by GMime (bounded by the input),
+    // so this only reports it.
+    void check_part_headers(GMimeObject* obj, const std::string& path) {
+        GMimeHeaderList* list = g_mime_object_get_header_list(obj);
+        const int n = list != nullptr ? g_mime_header_list_get_count(list) : 0;
+        std::size_t bytes = 0;
+        for (int k = 0; k < n; ++k) {
+            GMimeHeader* h = g_mime_header_list_get_header_at(list, k);
+            if (h == nullptr)
+                continue;
+            const char* name = g_mime_header_get_name(h);
+            const char* raw = g_mime_header_get_raw_value(h);
+            bytes += (name != nullptr ? std::strlen(name) : 0) + (raw != nullptr ? std::strlen(raw) : 0) + 2;
+        }
+        if (bytes > limits_.max_header_bytes)
+            sink_.add("limit: header bytes exceed " + std::to_string(limits_.max_header_bytes) +
+                      " in part " + path);
+    }
+
     // Decoded (transfer-encoding removed) bytes of a leaf, within the decoded-bytes budget.
     std::string decode(GMimePart* part, const std::string& path) {
         GMimeDataWrapper* w = g_mime_part_get_content(part);

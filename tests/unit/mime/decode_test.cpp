@@ -233,6 +233,33 @@ TEST(Charsets, Cp1252WithoutTwinAndUndeclaredCharset) {
     EXPECT_EQ(undeclared.text_body, declared.text_body);
 }
 
+struct LegacyCase {
+    const char* charset;
+    std::string bytes;
+    std::string utf8;
+};
+
+TEST(Charsets, LegacyTable) {
+    const std::vector<LegacyCase> cases = {
+        {"gb2312", "\xD6\xD0\xCE\xC4", "\xE4\xB8\xAD\xE6\x96\x87"},                // 中文
+        {"GBK", "\xD6\xD0\xCE\xC4", "\xE4\xB8\xAD\xE6\x96\x87"},
+        {"windows-1250", "\x9A\x9D\xE8", "\xC5\xA1\xC5\xA5\xC4\x8D"},            // šťč
+        {"windows-1252", "\x80 \x93q\x94", "\xE2\x82\xAC \xE2\x80\x9Cq\xE2\x80\x9D"},
+        {"iso-8859-2", "\xB1\xE6", "\xC4\x85\xC4\x87"},                         // ąć
+        {"ISO-8859-15", "\xA4", "\xE2\x82\xAC"},
+        {"koi8-r", "\xF0\xD2\xC9\xD7\xC5\xD4", "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82"},
+        {"shift_jis", "\x93\xFA\x96\x7B", "\xE6\x97\xA5\xE6\x9C\xAC"},           // 日本
+        {"iso-2022-jp", "\x1B$BF|K\\\x1B(B", "\xE6\x97\xA5\xE6\x9C\xAC"},
+        {"big5", "\xA4\xA4\xA4\xE5", "\xE4\xB8\xAD\xE6\x96\x87"},
+        {"\"latin1\"", "caf\xE9", "caf\xC3\xA9"},
+    };
+    for (const auto& c : cases) {
+        const auto m = parse_str(std::string("From: a@x.test\nContent-Type: text/plain; charset=") +
+                                 c.charset + "\n\n" + c.bytes);
+        EXPECT_EQ(m.text_body, c.utf8) << c.charset;
+    }
+}
+
 TEST(Charsets, UnknownCharsetAndInvalidUtf8) {
     const auto unknown = parse_str("From: a@example.com\nContent-Type: text/plain; charset=x-no-such\n\nCaf\xE9\n");
     EXPECT_TRUE(test::has_warning(unknown, "charset: unknown charset"));

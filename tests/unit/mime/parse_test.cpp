@@ -4,7 +4,9 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
 #include <numeric>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -274,6 +276,26 @@ TEST(Parse, MboxFromLineIsSkipped) {
     ASSERT_EQ(m.from.size(), 1U);
 }
 
+TEST(Parse, ConcurrentCallsAgree) {
+    // parse() is documented thread-safe after init(): run the same inputs on several threads.
+    const std::string msg = kAlternative;
+    const auto expected = parse_str(msg);
+    std::vector<std::thread> threads;
+    std::atomic<int> mismatches{0};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 200; ++i) {
+                const auto m = parse_str(msg);
+                if (m.text_body != expected.text_body || m.html_body != expected.html_body ||
+                    m.content_hash != expected.content_hash)
+                    ++mismatches;
+            }
+        });
+    for (auto& th : threads)
+        th.join();
+    EXPECT_EQ(mismatches.load(), 0);
+}
+
 // ---- limits ----
 
 std::string nested(int levels) {
@@ -329,6 +351,19 @@ TEST(Limits, HeaderBytes) {
     EXPECT_EQ(m.subject, "big");
     EXPECT_EQ(m.text_body, "the body\n");
     EXPECT_EQ(m.content_hash, sha256_hex("the body\n"));
+}
+
+TEST(Limits, PartHeaderBytesAreReported) {
+    std::string msg = "From: a@x.test\nContent-Type: multipart/mixed; boundary=\"h\"\n\n--h\n";
+    for (int i = 0; i < 200; ++i)
+        msg += "X-Part-Filler: " + std::string(60, 'y') + "\n";
+    msg += "Content-Type: text/plain\n\npart body\n--h--\n";
+    ParseLimits limits;
+    limits.max_header_bytes = 4096;
+    const auto m = parse_str(msg, limits);
+    EXPECT_TRUE(has_warning(m, "limit: header bytes exceed 4096 in part 1"));
+    EXPECT_EQ(m.text_body, "part body");
+    EXPECT_FALSE(has_warning(parse_str(msg), "header bytes"));
 }
 
 TEST(Limits, DecodedBytesAndTextSize) {
