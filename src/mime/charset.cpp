@@ -31,14 +31,14 @@ void Sha256::update(std::string_view data) {
     constexpr std::size_t kSlice = std::size_t{1} << 30;
     while (!data.empty()) {
         const std::size_t n = std::min(data.size(), kSlice);
-        g_checksum_update(c_, reinterpret_cast<const guchar*>(data.data()),
+        g_checksum_update(c_, reinterpret_cast<const guchar *>(data.data()),
                           static_cast<gssize>(n));
         data.remove_prefix(n);
     }
 }
 
 std::string Sha256::hex() {
-    const char* s = g_checksum_get_string(c_);
+    const char *s = g_checksum_get_string(c_);
     return s != nullptr ? std::string(s) : std::string();
 }
 
@@ -47,12 +47,12 @@ std::string normalized_body_hash(std::string_view body) {
     // Feed runs between CRs; a CR directly before LF is dropped (CRLF -> LF), a lone CR kept.
     std::size_t start = 0;
     while (start < body.size()) {
-        const void* hit = std::memchr(body.data() + start, '\r', body.size() - start);
+        const void *hit = std::memchr(body.data() + start, '\r', body.size() - start);
         if (hit == nullptr) {
             h.update(body.substr(start));
             break;
         }
-        const auto cr = static_cast<std::size_t>(static_cast<const char*>(hit) - body.data());
+        const auto cr = static_cast<std::size_t>(static_cast<const char *>(hit) - body.data());
         h.update(body.substr(start, cr - start));
         if (cr + 1 < body.size() && body[cr + 1] == '\n') {
             start = cr + 1; // the LF is fed with the next run
@@ -80,7 +80,7 @@ void WarningSink::add(std::string w) {
 
 namespace {
 
-const char* warning_what(GMimeParserWarning code) {
+const char *warning_what(GMimeParserWarning code) {
     switch (code) {
     case GMIME_WARN_DUPLICATED_HEADER:
         return "header: duplicated header";
@@ -120,10 +120,10 @@ const char* warning_what(GMimeParserWarning code) {
     return "mime: parser warning";
 }
 
-void on_gmime_warning(gint64 offset, GMimeParserWarning code, const gchar* item,
+void on_gmime_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
                       gpointer user_data) noexcept {
     try {
-        auto* sink = static_cast<WarningSink*>(user_data);
+        auto *sink = static_cast<WarningSink *>(user_data);
         std::string w = warning_what(code);
         if (offset >= 0) {
             w += " at offset ";
@@ -143,14 +143,14 @@ void on_gmime_warning(gint64 offset, GMimeParserWarning code, const gchar* item,
 
 // iconv-based conversion through GMime's iconv cache and charset aliases. With `strict`, any
 // byte invalid in `charset` fails the conversion; otherwise it becomes U+FFFD.
-std::optional<std::string> convert(std::string_view in, const char* charset, bool strict) {
+std::optional<std::string> convert(std::string_view in, const char *charset, bool strict) {
     iconv_t cd = g_mime_iconv_open("UTF-8", charset);
     if (cd == reinterpret_cast<iconv_t>(-1))
         return std::nullopt;
     iconv(cd, nullptr, nullptr, nullptr, nullptr); // the cached descriptor may hold a state
     std::string out;
     out.resize(in.size() + in.size() / 2 + 16);
-    char* inbuf = const_cast<char*>(in.data());
+    char *inbuf = const_cast<char *>(in.data());
     std::size_t inleft = in.size();
     std::size_t used = 0;
     bool ok = true;
@@ -159,7 +159,7 @@ std::optional<std::string> convert(std::string_view in, const char* charset, boo
             out.resize(out.size() * 2 + extra);
     };
     for (;;) {
-        char* outbuf = out.data() + used;
+        char *outbuf = out.data() + used;
         std::size_t outleft = out.size() - used;
         const std::size_t r = inleft > 0 ? iconv(cd, &inbuf, &inleft, &outbuf, &outleft)
                                          : iconv(cd, nullptr, nullptr, &outbuf, &outleft);
@@ -219,16 +219,16 @@ bool has_8bit(std::string_view s) {
 
 } // namespace
 
-OptionsPtr make_options(const ParseLimits& limits, WarningSink* sink) {
+OptionsPtr make_options(const ParseLimits &limits, WarningSink *sink) {
     OptionsPtr opts(g_mime_parser_options_new());
     g_mime_parser_options_set_rfc2047_compliance_mode(opts.get(), GMIME_RFC_COMPLIANCE_LOOSE);
     g_mime_parser_options_set_address_compliance_mode(opts.get(), GMIME_RFC_COMPLIANCE_LOOSE);
     g_mime_parser_options_set_parameter_compliance_mode(opts.get(), GMIME_RFC_COMPLIANCE_LOOSE);
     // GMime copies the list; UTF-8 is always tried first (ParseLimits: "after UTF-8").
-    std::vector<const char*> cs;
+    std::vector<const char *> cs;
     cs.reserve(limits.fallback_charsets.size() + 2);
     cs.push_back("UTF-8");
-    for (const auto& c : limits.fallback_charsets)
+    for (const auto &c : limits.fallback_charsets)
         if (!c.empty())
             cs.push_back(c.c_str());
     cs.push_back(nullptr);
@@ -242,8 +242,8 @@ bool is_valid_utf8(std::string_view s) {
     return g_utf8_validate(s.data(), static_cast<gssize>(s.size()), nullptr) != FALSE;
 }
 
-void repair_utf8(std::string& s) {
-    const char* end = nullptr;
+void repair_utf8(std::string &s) {
+    const char *end = nullptr;
     if (g_utf8_validate(s.data(), static_cast<gssize>(s.size()), &end) != FALSE)
         return;
     std::string out;
@@ -263,7 +263,7 @@ void repair_utf8(std::string& s) {
 }
 
 std::string to_utf8(std::string_view bytes, std::string_view charset,
-                    const std::vector<std::string>& fallbacks, std::string* warning) {
+                    const std::vector<std::string> &fallbacks, std::string *warning) {
     if (!is_utf8_name(charset)) {
         const std::string cs(charset);
         if (auto r = convert(bytes, cs.c_str(), false)) {
@@ -287,7 +287,7 @@ std::string to_utf8(std::string_view bytes, std::string_view charset,
         repair_utf8(s);
         return s;
     }
-    for (const auto& fb : fallbacks) {
+    for (const auto &fb : fallbacks) {
         if (auto r = convert(bytes, fb.c_str(), true)) {
             repair_utf8(*r);
             return std::move(*r);
@@ -303,7 +303,7 @@ std::string to_utf8(std::string_view bytes, std::string_view charset,
     return s;
 }
 
-bool truncate_utf8(std::string& s, std::size_t max) {
+bool truncate_utf8(std::string &s, std::size_t max) {
     if (s.size() <= max)
         return false;
     std::size_t cut = max;
@@ -316,15 +316,15 @@ bool truncate_utf8(std::string& s, std::size_t max) {
 
 std::string ascii_lower(std::string_view s) {
     std::string out(s);
-    for (auto& c : out)
+    for (auto &c : out)
         if (c >= 'A' && c <= 'Z')
             c = static_cast<char>(c - 'A' + 'a');
     return out;
 }
 
 std::string_view trim(std::string_view s) {
-    while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' ||
-                          s.front() == '\n'))
+    while (!s.empty() &&
+           (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))
         s.remove_prefix(1);
     while (!s.empty() &&
            (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))

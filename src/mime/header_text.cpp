@@ -44,8 +44,24 @@ bool is_atext(unsigned char c) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
     case '~':
         return true;
     default:
@@ -151,7 +167,7 @@ int b64_value(char c) {
 }
 
 // RFC 2047 §4.2 Q encoding.
-void decode_q(std::string_view in, std::string& out) {
+void decode_q(std::string_view in, std::string &out) {
     for (std::size_t i = 0; i < in.size(); ++i) {
         const char c = in[i];
         if (c == '_') {
@@ -168,7 +184,7 @@ void decode_q(std::string_view in, std::string& out) {
 
 // RFC 2047 §4.1 B encoding; each word is decoded on its own (its own padding), non-alphabet
 // characters are skipped.
-void decode_b(std::string_view in, std::string& out) {
+void decode_b(std::string_view in, std::string &out) {
     std::uint32_t acc = 0;
     int bits = 0;
     for (const char c : in) {
@@ -194,7 +210,7 @@ struct EncodedWord {
 };
 
 // Parses "=?charset?E?text?=" at `pos`; false if it is not a well-formed encoded word.
-bool parse_encoded_word(std::string_view s, std::size_t pos, EncodedWord& w) {
+bool parse_encoded_word(std::string_view s, std::size_t pos, EncodedWord &w) {
     if (s.compare(pos, 2, "=?") != 0)
         return false;
     const std::size_t q1 = s.find('?', pos + 2);
@@ -226,7 +242,7 @@ bool same_charset(std::string_view a, std::string_view b) {
 
 } // namespace
 
-std::string decode_rfc2047(std::string_view raw, const std::vector<std::string>& fallbacks) {
+std::string decode_rfc2047(std::string_view raw, const std::vector<std::string> &fallbacks) {
     std::string out;
     out.reserve(raw.size());
     // Fast paths: most fields are ASCII without encoded words (only folded, e.g. Received).
@@ -245,8 +261,8 @@ std::string decode_rfc2047(std::string_view raw, const std::vector<std::string>&
     }
     const std::string text = unfold(raw);
     const std::string_view s(text);
-    std::string plain;   // pending raw text between encoded words
-    std::string bytes;   // decoded bytes of a run of same-charset encoded words
+    std::string plain; // pending raw text between encoded words
+    std::string bytes; // decoded bytes of a run of same-charset encoded words
     std::string_view run_charset;
     auto flush_plain = [&] {
         if (plain.empty())
@@ -309,8 +325,8 @@ bool is_plausible_addr_spec(std::string_view addr) {
     return local_ok && valid_domain(domain);
 }
 
-std::vector<Address> parse_addresses(GMimeParserOptions* options, std::string_view value,
-                                     std::vector<std::string>* warnings, std::string_view where) {
+std::vector<Address> parse_addresses(GMimeParserOptions *options, std::string_view value,
+                                     std::vector<std::string> *warnings, std::string_view where) {
     const std::string v = unfold(value, true);
     if (trim(v).empty())
         return {};
@@ -327,8 +343,8 @@ std::vector<Address> parse_addresses(GMimeParserOptions* options, std::string_vi
     return flatten_addresses(list.get(), warnings, where);
 }
 
-std::vector<Address> flatten_addresses(InternetAddressList* list,
-                                       std::vector<std::string>* warnings, std::string_view where) {
+std::vector<Address> flatten_addresses(InternetAddressList *list,
+                                       std::vector<std::string> *warnings, std::string_view where) {
     std::vector<Address> out;
     if (list == nullptr)
         return out;
@@ -343,39 +359,38 @@ std::vector<Address> flatten_addresses(InternetAddressList* list,
     // Groups are flattened (RFC 5322 §3.4 group syntax); they do not nest, but walk with an
     // explicit stack and a small depth bound anyway rather than recursing on untrusted input.
     struct Frame {
-        InternetAddressList* list;
+        InternetAddressList *list;
         int index;
     };
     std::vector<Frame> stack{{list, 0}};
     while (!stack.empty()) {
-        Frame& f = stack.back();
+        Frame &f = stack.back();
         if (f.index >= internet_address_list_length(f.list)) {
             stack.pop_back();
             continue;
         }
-        InternetAddress* ia = internet_address_list_get_address(f.list, f.index++);
+        InternetAddress *ia = internet_address_list_get_address(f.list, f.index++);
         if (ia == nullptr)
             continue;
         if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-            auto* members =
-                internet_address_group_get_members(reinterpret_cast<InternetAddressGroup*>(ia));
+            auto *members =
+                internet_address_group_get_members(reinterpret_cast<InternetAddressGroup *>(ia));
             if (members != nullptr && stack.size() < 8)
                 stack.push_back({members, 0});
             continue;
         }
         if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
             continue;
-        const char* name = internet_address_get_name(ia);
-        const char* addr =
-            internet_address_mailbox_get_addr(reinterpret_cast<InternetAddressMailbox*>(ia));
+        const char *name = internet_address_get_name(ia);
+        const char *addr =
+            internet_address_mailbox_get_addr(reinterpret_cast<InternetAddressMailbox *>(ia));
         Address a;
         a.name = name != nullptr ? std::string(trim(name)) : std::string();
         a.address = addr != nullptr ? std::string(trim(addr)) : std::string();
         repair_utf8(a.name);
         repair_utf8(a.address);
         const std::size_t at = a.address.rfind('@');
-        if (a.address.empty() || at == std::string::npos || at == 0 ||
-            at + 1 == a.address.size()) {
+        if (a.address.empty() || at == std::string::npos || at == 0 || at + 1 == a.address.size()) {
             warn("address: no usable mailbox in '" +
                  std::string(a.address.empty() ? a.name : a.address).substr(0, 80) + "'");
             continue;
@@ -389,7 +404,8 @@ std::vector<Address> flatten_addresses(InternetAddressList* list,
 
 } // namespace detail
 
-std::vector<Address> parse_address_list(std::string_view value, std::vector<std::string>* warnings) {
+std::vector<Address> parse_address_list(std::string_view value,
+                                        std::vector<std::string> *warnings) {
     try {
         init();
         detail::WarningSink sink{warnings};
@@ -402,7 +418,7 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
     }
 }
 
-std::string decode_header_text(std::string_view raw, const ParseLimits& limits) {
+std::string decode_header_text(std::string_view raw, const ParseLimits &limits) {
     try {
         return detail::decode_rfc2047(raw, limits.fallback_charsets);
     } catch (...) {
@@ -472,8 +488,7 @@ std::vector<std::string> parse_message_ids(std::string_view value) {
                     ++i;
                 std::string tok(value.substr(start, i - start));
                 ++bare_tokens;
-                if (tok.find('@') != std::string::npos && tok.front() != '@' &&
-                    tok.back() != '@') {
+                if (tok.find('@') != std::string::npos && tok.front() != '@' && tok.back() != '@') {
                     while (!tok.empty() && (tok.back() == '>' || tok.back() == '.'))
                         tok.pop_back();
                     detail::repair_utf8(tok);

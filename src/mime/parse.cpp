@@ -35,10 +35,10 @@ Split split_header_body(std::string_view raw) {
     }
     std::size_t pos = 0;
     while (pos < raw.size()) {
-        const void* hit = std::memchr(raw.data() + pos, '\n', raw.size() - pos);
+        const void *hit = std::memchr(raw.data() + pos, '\n', raw.size() - pos);
         if (hit == nullptr)
             break;
-        const auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - raw.data());
+        const auto nl = static_cast<std::size_t>(static_cast<const char *>(hit) - raw.data());
         if (nl + 1 < raw.size() && raw[nl + 1] == '\n') {
             s.header_end = nl + 1;
             s.body_start = nl + 2;
@@ -79,7 +79,8 @@ bool aligned(std::string_view a, std::string_view b) {
     if (a.empty() || b.empty())
         return true; // property missing: assume it is about the From domain
     auto sub = [](std::string_view x, std::string_view y) {
-        return x == y || (x.size() > y.size() && x.ends_with(y) && x[x.size() - y.size() - 1] == '.');
+        return x == y ||
+               (x.size() > y.size() && x.ends_with(y) && x[x.size() - y.size() - 1] == '.');
     };
     return sub(a, b) || sub(b, a);
 }
@@ -87,11 +88,11 @@ bool aligned(std::string_view a, std::string_view b) {
 // RFC 8601 Authentication-Results: "authserv-id; method=result prop.x=val; method=result ...".
 // dmarc=fail, spf=fail (not softfail) and dkim=fail (without an aligned dkim=pass) for the
 // From domain mark the message.
-bool auth_failed(const std::vector<std::string>& values, std::string_view from_domain) {
+bool auth_failed(const std::vector<std::string> &values, std::string_view from_domain) {
     bool dkim_fail = false;
     bool dkim_pass = false;
     bool other_fail = false;
-    for (const auto& v : values) {
+    for (const auto &v : values) {
         const std::string lv = ascii_lower(v);
         std::size_t pos = 0;
         while (pos <= lv.size()) {
@@ -145,20 +146,20 @@ bool auth_failed(const std::vector<std::string>& values, std::string_view from_d
 
 class Walker {
   public:
-    Walker(const ParseLimits& limits, ParsedMessage& pm, detail::WarningSink& sink)
+    Walker(const ParseLimits &limits, ParsedMessage &pm, detail::WarningSink &sink)
         : limits_(limits), pm_(pm), sink_(sink) {}
 
-    void walk(GMimeObject* root) {
+    void walk(GMimeObject *root) {
         struct Node {
-            GMimeObject* obj;
+            GMimeObject *obj;
             std::size_t depth;
             std::string path;
-            bool in_alternative;
+            int alt_group; // nearest multipart/alternative ancestor, 0 if none
             bool in_related;
             bool attach_only;
         };
         std::vector<Node> stack;
-        stack.push_back({root, 0, "1", false, false, false});
+        stack.push_back({root, 0, "1", 0, false, false});
         std::size_t parts = 0;
         while (!stack.empty()) {
             Node node = std::move(stack.back());
@@ -173,7 +174,7 @@ class Walker {
             if (node.depth > 0)
                 check_part_headers(node.obj, node.path);
             if (GMIME_IS_MULTIPART(node.obj)) {
-                auto* mp = reinterpret_cast<GMimeMultipart*>(node.obj);
+                auto *mp = reinterpret_cast<GMimeMultipart *>(node.obj);
                 if (node.depth + 1 > limits_.max_depth) {
                     if (!depth_warned_) {
                         depth_warned_ = true;
@@ -182,8 +183,9 @@ class Walker {
                     }
                     continue;
                 }
-                GMimeContentType* ct = g_mime_object_get_content_type(node.obj);
-                const char* st = ct != nullptr ? g_mime_content_type_get_media_subtype(ct) : nullptr;
+                GMimeContentType *ct = g_mime_object_get_content_type(node.obj);
+                const char *st =
+                    ct != nullptr ? g_mime_content_type_get_media_subtype(ct) : nullptr;
                 const std::string subtype = ascii_lower(st != nullptr ? st : "mixed");
                 const int count = g_mime_multipart_get_count(mp);
                 const bool is_signed = GMIME_IS_MULTIPART_SIGNED(node.obj) || subtype == "signed";
@@ -192,43 +194,77 @@ class Walker {
                 // RFC 1847 §2.1: the first part of multipart/signed is the content, the second
                 // the signature (not useful to a CRM, so left out).
                 const int last = is_signed ? std::min(count, 1) : count;
+                const int group = subtype == "alternative" ? ++groups_ : node.alt_group;
                 for (int i = last - 1; i >= 0; --i) {
-                    GMimeObject* child = g_mime_multipart_get_part(mp, i);
+                    GMimeObject *child = g_mime_multipart_get_part(mp, i);
                     stack.push_back({child, node.depth + 1,
                                      node.path == "1" && node.depth == 0
                                          ? std::to_string(i + 1)
                                          : node.path + "." + std::to_string(i + 1),
-                                     subtype == "alternative", subtype == "related",
-                                     node.attach_only || encrypted});
+                                     group, subtype == "related", node.attach_only || encrypted});
                 }
                 continue;
             }
             if (GMIME_IS_MESSAGE_PART(node.obj)) {
-                attach_message(reinterpret_cast<GMimeMessagePart*>(node.obj), node.path,
+                attach_message(reinterpret_cast<GMimeMessagePart *>(node.obj), node.path,
                                node.in_related);
                 continue;
             }
             if (GMIME_IS_PART(node.obj))
-                leaf(reinterpret_cast<GMimePart*>(node.obj), node.path, node.in_alternative,
+                leaf(reinterpret_cast<GMimePart *>(node.obj), node.path, node.alt_group,
                      node.in_related, node.attach_only);
         }
+    }
+
+    // Body choice over the collected text parts. Each multipart/alternative is one group (and
+    // each text part outside any alternative its own group); per group the text/plain
+    // rendering wins, else its HTML converted. Groups are joined in message order, so a
+    // mailing-list footer after the main body is kept. html_body joins the HTML renderings.
+    void finish() {
+        std::vector<int> order;
+        for (const auto &seg : segments_)
+            if (std::find(order.begin(), order.end(), seg.group) == order.end())
+                order.push_back(seg.group);
+        std::string text;
+        std::string html;
+        for (const int g : order) {
+            const Segment *plain = nullptr;
+            const Segment *rich = nullptr;
+            for (const auto &seg : segments_) {
+                if (seg.group != g)
+                    continue;
+                if (!seg.html && plain == nullptr)
+                    plain = &seg;
+                if (seg.html && rich == nullptr)
+                    rich = &seg;
+            }
+            std::string piece = plain != nullptr
+                                    ? plain->text
+                                    : (rich != nullptr ? html_to_text(rich->text) : std::string());
+            append_capped(text, std::move(piece), "text");
+            if (rich != nullptr)
+                append_capped(html, rich->text, "html");
+        }
+        pm_.text_body = std::move(text);
+        pm_.html_body = std::move(html);
     }
 
   private:
     // ParseLimits::max_header_bytes for the headers of a body part. The top-level block is cut
     // before parsing; a part's block has already been read by GMime (bounded by the input),
     // so this only reports it.
-    void check_part_headers(GMimeObject* obj, const std::string& path) {
-        GMimeHeaderList* list = g_mime_object_get_header_list(obj);
+    void check_part_headers(GMimeObject *obj, const std::string &path) {
+        GMimeHeaderList *list = g_mime_object_get_header_list(obj);
         const int n = list != nullptr ? g_mime_header_list_get_count(list) : 0;
         std::size_t bytes = 0;
         for (int k = 0; k < n; ++k) {
-            GMimeHeader* h = g_mime_header_list_get_header_at(list, k);
+            GMimeHeader *h = g_mime_header_list_get_header_at(list, k);
             if (h == nullptr)
                 continue;
-            const char* name = g_mime_header_get_name(h);
-            const char* raw = g_mime_header_get_raw_value(h);
-            bytes += (name != nullptr ? std::strlen(name) : 0) + (raw != nullptr ? std::strlen(raw) : 0) + 2;
+            const char *name = g_mime_header_get_name(h);
+            const char *raw = g_mime_header_get_raw_value(h);
+            bytes += (name != nullptr ? std::strlen(name) : 0) +
+                     (raw != nullptr ? std::strlen(raw) : 0) + 2;
         }
         if (bytes > limits_.max_header_bytes)
             sink_.add("limit: header bytes exceed " + std::to_string(limits_.max_header_bytes) +
@@ -236,8 +272,8 @@ class Walker {
     }
 
     // Decoded (transfer-encoding removed) bytes of a leaf, within the decoded-bytes budget.
-    std::string decode(GMimePart* part, const std::string& path) {
-        GMimeDataWrapper* w = g_mime_part_get_content(part);
+    std::string decode(GMimePart *part, const std::string &path) {
+        GMimeDataWrapper *w = g_mime_part_get_content(part);
         if (w == nullptr)
             return {};
         if (decoded_total_ >= limits_.max_decoded_bytes) {
@@ -247,7 +283,8 @@ class Walker {
         GPtr<GMimeStream> mem(g_mime_stream_mem_new());
         if (g_mime_data_wrapper_write_to_stream(w, mem.get()) < 0)
             sink_.add("mime: could not decode content of part " + path);
-        GByteArray* arr = g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem*>(mem.get()));
+        GByteArray *arr =
+            g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem *>(mem.get()));
         if (arr == nullptr || arr->len == 0)
             return {};
         std::size_t len = arr->len;
@@ -257,17 +294,18 @@ class Walker {
             budget_warning(path);
         }
         decoded_total_ += len;
-        return std::string(reinterpret_cast<const char*>(arr->data), len);
+        return std::string(reinterpret_cast<const char *>(arr->data), len);
     }
 
-    std::string serialize(GMimeMessage* m, const std::string& path) {
+    std::string serialize(GMimeMessage *m, const std::string &path) {
         if (decoded_total_ >= limits_.max_decoded_bytes) {
             budget_warning(path);
             return {};
         }
         GPtr<GMimeStream> mem(g_mime_stream_mem_new());
-        g_mime_object_write_to_stream(reinterpret_cast<GMimeObject*>(m), nullptr, mem.get());
-        GByteArray* arr = g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem*>(mem.get()));
+        g_mime_object_write_to_stream(reinterpret_cast<GMimeObject *>(m), nullptr, mem.get());
+        GByteArray *arr =
+            g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem *>(mem.get()));
         if (arr == nullptr)
             return {};
         std::size_t len = arr->len;
@@ -277,10 +315,10 @@ class Walker {
             budget_warning(path);
         }
         decoded_total_ += len;
-        return std::string(reinterpret_cast<const char*>(arr->data), len);
+        return std::string(reinterpret_cast<const char *>(arr->data), len);
     }
 
-    void budget_warning(const std::string& path) {
+    void budget_warning(const std::string &path) {
         if (!budget_warned_) {
             budget_warned_ = true;
             sink_.add("limit: decoded bytes exceed " + std::to_string(limits_.max_decoded_bytes) +
@@ -288,18 +326,18 @@ class Walker {
         }
     }
 
-    std::string utf8_param(const char* v) {
+    std::string utf8_param(const char *v) {
         if (v == nullptr)
             return {};
         return detail::to_utf8(v, "", limits_.fallback_charsets);
     }
 
-    static std::string content_type_of(GMimeObject* obj, const char* fallback) {
-        GMimeContentType* ct = g_mime_object_get_content_type(obj);
+    static std::string content_type_of(GMimeObject *obj, const char *fallback) {
+        GMimeContentType *ct = g_mime_object_get_content_type(obj);
         if (ct == nullptr)
             return fallback;
-        const char* t = g_mime_content_type_get_media_type(ct);
-        const char* s = g_mime_content_type_get_media_subtype(ct);
+        const char *t = g_mime_content_type_get_media_type(ct);
+        const char *s = g_mime_content_type_get_media_subtype(ct);
         std::string r = ascii_lower(t != nullptr ? t : "application");
         r += '/';
         r += ascii_lower(s != nullptr ? s : "octet-stream");
@@ -307,16 +345,16 @@ class Walker {
         return r;
     }
 
-    static std::string disposition_of(GMimeObject* obj) {
-        GMimeContentDisposition* d = g_mime_object_get_content_disposition(obj);
+    static std::string disposition_of(GMimeObject *obj) {
+        GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
         if (d == nullptr)
             return {};
-        const char* v = g_mime_content_disposition_get_disposition(d);
+        const char *v = g_mime_content_disposition_get_disposition(d);
         return v != nullptr ? ascii_lower(trim(v)) : std::string();
     }
 
-    static std::string content_id_of(GMimeObject* obj) {
-        const char* cid = g_mime_object_get_content_id(obj);
+    static std::string content_id_of(GMimeObject *obj) {
+        const char *cid = g_mime_object_get_content_id(obj);
         if (cid == nullptr)
             return {};
         std::string_view v = trim(cid);
@@ -329,42 +367,44 @@ class Walker {
         return r;
     }
 
-    void add_text(std::string& dst, std::string text, bool append, const std::string& path) {
-        if (append && !dst.empty()) {
+    void append_capped(std::string &dst, std::string piece, const char *what) {
+        if (piece.empty())
+            return;
+        if (dst.empty()) {
+            dst = std::move(piece);
+        } else {
             if (dst.size() >= limits_.max_text_bytes)
                 return;
             dst += "\n\n";
-            dst += text;
-        } else {
-            dst = std::move(text);
+            dst += piece;
         }
         if (detail::truncate_utf8(dst, limits_.max_text_bytes) && !text_warned_) {
             text_warned_ = true;
-            sink_.add("limit: text exceeds " + std::to_string(limits_.max_text_bytes) +
-                      " bytes at part " + path + ", truncated");
+            sink_.add(std::string("limit: ") + what + " exceeds " +
+                      std::to_string(limits_.max_text_bytes) + " bytes, truncated");
         }
     }
 
-    void leaf(GMimePart* part, const std::string& path, bool in_alternative, bool in_related,
+    void leaf(GMimePart *part, const std::string &path, int alt_group, bool in_related,
               bool attach_only) {
-        auto* obj = reinterpret_cast<GMimeObject*>(part);
+        auto *obj = reinterpret_cast<GMimeObject *>(part);
         const std::string type = content_type_of(obj, "text/plain");
         const std::string disp = disposition_of(obj);
         std::string filename = utf8_param(g_mime_part_get_filename(part));
         const bool body_candidate = !attach_only && disp != "attachment" && filename.empty() &&
                                     (type == "text/plain" || type == "text/html");
-        if (body_candidate && type == "text/plain" && (!have_plain_ || !in_alternative)) {
-            add_text(pm_.text_body, text_of(part, path), have_plain_, path);
-            have_plain_ = true;
+        if (body_candidate) {
+            std::string text = text_of(part, path);
+            // Each body part keeps at most max_text_bytes (the joined result is capped again).
+            if (detail::truncate_utf8(text, limits_.max_text_bytes) && !text_warned_) {
+                text_warned_ = true;
+                sink_.add("limit: text exceeds " + std::to_string(limits_.max_text_bytes) +
+                          " bytes at part " + path + ", truncated");
+            }
+            segments_.push_back(
+                {alt_group != 0 ? alt_group : ++groups_, type == "text/html", std::move(text)});
             return;
         }
-        if (body_candidate && type == "text/html" && !have_html_) {
-            add_text(pm_.html_body, text_of(part, path), false, path);
-            have_html_ = true;
-            return;
-        }
-        if (body_candidate && in_alternative)
-            return; // a second rendering of a body already taken
         Attachment a;
         a.filename = std::move(filename);
         a.content_type = type;
@@ -376,9 +416,10 @@ class Walker {
         pm_.attachments.push_back(std::move(a));
     }
 
-    std::string text_of(GMimePart* part, const std::string& path) {
+    std::string text_of(GMimePart *part, const std::string &path) {
         const std::string bytes = decode(part, path);
-        const char* cs = g_mime_object_get_content_type_parameter(reinterpret_cast<GMimeObject*>(part), "charset");
+        const char *cs = g_mime_object_get_content_type_parameter(
+            reinterpret_cast<GMimeObject *>(part), "charset");
         std::string why;
         std::string text = detail::to_utf8(bytes, cs != nullptr ? trim(cs) : std::string_view(),
                                            limits_.fallback_charsets, &why);
@@ -387,21 +428,21 @@ class Walker {
         return text;
     }
 
-    void attach_message(GMimeMessagePart* mpart, const std::string& path, bool in_related) {
-        auto* obj = reinterpret_cast<GMimeObject*>(mpart);
+    void attach_message(GMimeMessagePart *mpart, const std::string &path, bool in_related) {
+        auto *obj = reinterpret_cast<GMimeObject *>(mpart);
         Attachment a;
         a.content_type = content_type_of(obj, "message/rfc822");
         a.content_id = content_id_of(obj);
         const std::string disp = disposition_of(obj);
         a.is_inline = disp == "inline" || (in_related && !a.content_id.empty());
-        const char* fn = g_mime_object_get_content_disposition_parameter(obj, "filename");
+        const char *fn = g_mime_object_get_content_disposition_parameter(obj, "filename");
         if (fn == nullptr)
             fn = g_mime_object_get_content_type_parameter(obj, "name");
         a.filename = utf8_param(fn);
-        GMimeMessage* inner = g_mime_message_part_get_message(mpart);
+        GMimeMessage *inner = g_mime_message_part_get_message(mpart);
         if (inner != nullptr) {
             if (a.filename.empty()) {
-                const char* subj = g_mime_message_get_subject(inner);
+                const char *subj = g_mime_message_get_subject(inner);
                 a.filename = std::string(trim(utf8_param(subj)));
             }
             a.content = serialize(inner, path);
@@ -411,36 +452,41 @@ class Walker {
         pm_.attachments.push_back(std::move(a));
     }
 
-    const ParseLimits& limits_;
-    ParsedMessage& pm_;
-    detail::WarningSink& sink_;
+    const ParseLimits &limits_;
+    ParsedMessage &pm_;
+    detail::WarningSink &sink_;
     std::size_t decoded_total_ = 0;
     bool depth_warned_ = false;
     bool budget_warned_ = false;
     bool text_warned_ = false;
-    bool have_plain_ = false;
-    bool have_html_ = false;
+    struct Segment {
+        int group;
+        bool html;
+        std::string text;
+    };
+    std::vector<Segment> segments_;
+    int groups_ = 0;
 };
 
-void read_headers(GMimeMessage* msg, const ParseLimits& limits,
-                  ParsedMessage& pm, detail::WarningSink& sink) {
+void read_headers(GMimeMessage *msg, const ParseLimits &limits, ParsedMessage &pm,
+                  detail::WarningSink &sink) {
     // GMime keeps the Content-* fields of the top level on its MIME part, the others on the
     // message: merge both back into the original order by offset.
-    std::vector<GMimeHeader*> fields;
-    auto collect = [&fields](GMimeObject* obj) {
+    std::vector<GMimeHeader *> fields;
+    auto collect = [&fields](GMimeObject *obj) {
         if (obj == nullptr)
             return;
-        GMimeHeaderList* list = g_mime_object_get_header_list(obj);
+        GMimeHeaderList *list = g_mime_object_get_header_list(obj);
         const int n = list != nullptr ? g_mime_header_list_get_count(list) : 0;
         for (int k = 0; k < n; ++k)
-            if (GMimeHeader* h = g_mime_header_list_get_header_at(list, k); h != nullptr)
+            if (GMimeHeader *h = g_mime_header_list_get_header_at(list, k); h != nullptr)
                 fields.push_back(h);
     };
-    collect(reinterpret_cast<GMimeObject*>(msg));
+    collect(reinterpret_cast<GMimeObject *>(msg));
     const std::size_t own = fields.size();
     collect(g_mime_message_get_mime_part(msg));
     if (own != 0 && own != fields.size())
-        std::stable_sort(fields.begin(), fields.end(), [](GMimeHeader* a, GMimeHeader* b) {
+        std::stable_sort(fields.begin(), fields.end(), [](GMimeHeader *a, GMimeHeader *b) {
             return g_mime_header_get_offset(a) < g_mime_header_get_offset(b);
         });
     bool have_msgid = false;
@@ -450,9 +496,9 @@ void read_headers(GMimeMessage* msg, const ParseLimits& limits,
     std::vector<std::string> auth_results;
     std::array<bool, 8> address_done{};
     pm.headers.reserve(fields.size());
-    for (GMimeHeader* h : fields) {
-        const char* cname = g_mime_header_get_name(h);
-        const char* craw = g_mime_header_get_raw_value(h);
+    for (GMimeHeader *h : fields) {
+        const char *cname = g_mime_header_get_name(h);
+        const char *craw = g_mime_header_get_raw_value(h);
         if (cname == nullptr)
             continue;
         const std::string_view raw = craw != nullptr ? std::string_view(craw) : std::string_view();
@@ -465,7 +511,7 @@ void read_headers(GMimeMessage* msg, const ParseLimits& limits,
         const std::string lname = ascii_lower(name);
         // Address fields: GMime has parsed them already (with the same options) while building
         // the message; its per-type list covers every field of that name, so take it once.
-        auto addrs = [&](std::vector<Address>& dst, GMimeAddressType type) {
+        auto addrs = [&](std::vector<Address> &dst, GMimeAddressType type) {
             const auto t = static_cast<std::size_t>(type);
             if (t >= address_done.size() || address_done[t])
                 return;
@@ -548,39 +594,40 @@ void read_headers(GMimeMessage* msg, const ParseLimits& limits,
     }
 
     if (have_date) {
-        GDateTime* dt = g_mime_message_get_date(msg);
+        GDateTime *dt = g_mime_message_get_date(msg);
         if (dt != nullptr)
             pm.date = static_cast<std::int64_t>(g_date_time_to_unix(dt));
         else
             sink.add("date: unparsable Date header '" + date_raw.substr(0, 80) + "'");
     }
     if (!auth_results.empty()) {
-        const std::string from_domain = pm.from.empty() ? std::string() : domain_of(pm.from.front().address);
+        const std::string from_domain =
+            pm.from.empty() ? std::string() : domain_of(pm.from.front().address);
         pm.auth_failed = auth_failed(auth_results, from_domain);
     }
 }
 
 // The last line of defence for the "UTF-8 everywhere" contract.
-void sanitize(ParsedMessage& pm) {
-    auto fix = [](std::string& s) { repair_utf8(s); };
+void sanitize(ParsedMessage &pm) {
+    auto fix = [](std::string &s) { repair_utf8(s); };
     fix(pm.message_id);
-    for (auto& s : pm.references)
+    for (auto &s : pm.references)
         fix(s);
-    for (auto& s : pm.in_reply_to)
+    for (auto &s : pm.in_reply_to)
         fix(s);
     fix(pm.subject);
-    for (auto* list : {&pm.from, &pm.sender, &pm.reply_to, &pm.to, &pm.cc, &pm.bcc})
-        for (auto& a : *list) {
+    for (auto *list : {&pm.from, &pm.sender, &pm.reply_to, &pm.to, &pm.cc, &pm.bcc})
+        for (auto &a : *list) {
             fix(a.name);
             fix(a.address);
         }
-    for (auto& [k, v] : pm.headers) {
+    for (auto &[k, v] : pm.headers) {
         fix(k);
         fix(v);
     }
     // text_body / html_body come out of to_utf8(), truncate_utf8() and html_to_text(), which
     // all guarantee valid UTF-8; not validating the largest strings twice.
-    for (auto& a : pm.attachments) {
+    for (auto &a : pm.attachments) {
         fix(a.filename);
         fix(a.content_type);
         fix(a.content_id);
@@ -588,12 +635,12 @@ void sanitize(ParsedMessage& pm) {
     fix(pm.thread_index);
     fix(pm.gmail_thread_id);
     fix(pm.list_id);
-    for (auto& w : pm.warnings)
+    for (auto &w : pm.warnings)
         fix(w);
 }
 
-void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& pm,
-                detail::WarningSink& sink) {
+void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &pm,
+                detail::WarningSink &sink) {
     if (raw.starts_with("\xEF\xBB\xBF")) // UTF-8 byte order mark from some exporters
         raw.remove_prefix(3);
     // An mbox envelope line ("From sender date") is not a header: drop it.
@@ -605,7 +652,8 @@ void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& 
     // would end the header block at once: skip them when a field follows.
     {
         std::size_t p = 0;
-        while (p < raw.size() && (raw[p] == ' ' || raw[p] == '\t' || raw[p] == '\r' || raw[p] == '\n'))
+        while (p < raw.size() &&
+               (raw[p] == ' ' || raw[p] == '\t' || raw[p] == '\r' || raw[p] == '\n'))
             ++p;
         if (p > 0 && looks_like_field(raw.substr(p))) {
             raw.remove_prefix(p);
@@ -655,10 +703,7 @@ void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& 
     }
     Walker walker(limits, pm, sink);
     walker.walk(g_mime_message_get_mime_part(msg.get()));
-    if (pm.text_body.empty() && !pm.html_body.empty()) {
-        pm.text_body = html_to_text(pm.html_body);
-        detail::truncate_utf8(pm.text_body, limits.max_text_bytes);
-    }
+    walker.finish();
     // Release GMime objects before the options they were parsed with.
     msg.reset();
     parser.reset();
@@ -667,7 +712,7 @@ void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& 
 
 } // namespace
 
-ParsedMessage parse(std::span<const char> raw, const ParseLimits& limits) {
+ParsedMessage parse(std::span<const char> raw, const ParseLimits &limits) {
     ParsedMessage pm;
     detail::WarningSink sink{&pm.warnings};
     try {

@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <numeric>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_util.hpp"
@@ -22,19 +22,18 @@ using test::read_file;
 using test::valid_utf8;
 
 TEST(Parse, HeadersIdsAndDate) {
-    const auto m = parse_str(
-        "Message-ID: <abc@example.com>\n"
-        "References: <r1@x> (comment)\n <r2@x>\n"
-        "References: <r3@x>\n"
-        "In-Reply-To: <r2@x> (Bob's message of \"Mon\")\n"
-        "Date: Fri, 21 Nov 1997 09:55:06 -0600\n"
-        "From: \"Doe, John\" <john@example.com>\n"
-        "To: a@example.com, Group: b@example.com, c@example.com;\n"
-        "Cc: =?ISO-8859-1?Q?Andr=E9?= <andre@example.be>\n"
-        "Subject: Hi\n"
-        "Thread-Index: AcQx1B2fZ3mYzXNeQbKz\n"
-        "X-GM-THRID: 1234567890123456789\n"
-        "\nbody\n");
+    const auto m = parse_str("Message-ID: <abc@example.com>\n"
+                             "References: <r1@x> (comment)\n <r2@x>\n"
+                             "References: <r3@x>\n"
+                             "In-Reply-To: <r2@x> (Bob's message of \"Mon\")\n"
+                             "Date: Fri, 21 Nov 1997 09:55:06 -0600\n"
+                             "From: \"Doe, John\" <john@example.com>\n"
+                             "To: a@example.com, Group: b@example.com, c@example.com;\n"
+                             "Cc: =?ISO-8859-1?Q?Andr=E9?= <andre@example.be>\n"
+                             "Subject: Hi\n"
+                             "Thread-Index: AcQx1B2fZ3mYzXNeQbKz\n"
+                             "X-GM-THRID: 1234567890123456789\n"
+                             "\nbody\n");
     EXPECT_EQ(m.message_id, "abc@example.com");
     EXPECT_EQ(m.references, (std::vector<std::string>{"r1@x", "r2@x", "r3@x"}));
     EXPECT_EQ(m.in_reply_to, (std::vector<std::string>{"r2@x"}));
@@ -56,16 +55,17 @@ TEST(Parse, HeadersIdsAndDate) {
 }
 
 TEST(Parse, HeaderListKeepsOrderAndContentFields) {
-    const auto m = parse_str("From: a@x.test\nContent-Type: text/plain; charset=utf-8\nTo: b@x.test\n"
-                             "Subject: s\nTo: c@x.test\nContent-Transfer-Encoding: 8bit\n\nbody\n");
+    const auto m =
+        parse_str("From: a@x.test\nContent-Type: text/plain; charset=utf-8\nTo: b@x.test\n"
+                  "Subject: s\nTo: c@x.test\nContent-Transfer-Encoding: 8bit\n\nbody\n");
     std::vector<std::string> names;
-    for (const auto& [k, v] : m.headers)
+    for (const auto &[k, v] : m.headers)
         names.push_back(k);
     EXPECT_EQ(names, (std::vector<std::string>{"From", "Content-Type", "To", "Subject", "To",
                                                "Content-Transfer-Encoding"}));
     ASSERT_EQ(m.to.size(), 2U); // both To fields
     EXPECT_EQ(m.to[1].address, "c@x.test");
-    const std::string* ct = find_header(m, "content-type");
+    const std::string *ct = find_header(m, "content-type");
     ASSERT_NE(ct, nullptr);
     EXPECT_EQ(*ct, "text/plain; charset=utf-8");
 }
@@ -76,7 +76,8 @@ TEST(Parse, LeadingBlankLineAndByteOrderMark) {
     EXPECT_EQ(a.subject, "s");
     const auto b = parse_str(" From: a@x.test\nSubject: s\n\nbody\n");
     EXPECT_EQ(b.subject, "s");
-    const auto c = parse_str("\xEF\xBB\xBF" "From: a@x.test\nSubject: s\n\nbody\n");
+    const auto c = parse_str("\xEF\xBB\xBF"
+                             "From: a@x.test\nSubject: s\n\nbody\n");
     EXPECT_EQ(c.subject, "s");
     ASSERT_EQ(c.from.size(), 1U);
     EXPECT_EQ(a.content_hash, c.content_hash);
@@ -107,7 +108,7 @@ TEST(Parse, BulkMarkers) {
         {"Auto-Submitted: no (comment)\n", false, ""},
         {"X-Other: 1\n", false, ""},
     };
-    for (const auto& c : cases) {
+    for (const auto &c : cases) {
         const auto m = parse_str("From: a@x.test\n" + c.headers + "\nbody\n");
         EXPECT_EQ(m.is_bulk, c.bulk) << c.headers;
         EXPECT_EQ(m.list_id, c.list_id) << c.headers;
@@ -123,7 +124,8 @@ TEST(Parse, AuthenticationResults) {
     const std::vector<AuthCase> cases = {
         {"mx.example.net; dkim=fail header.d=example.com", true},
         {"mx.example.net; dkim=pass header.d=example.com", false},
-        {"mx.example.net; dkim=fail header.d=list.other.org; dkim=pass header.d=example.com", false},
+        {"mx.example.net; dkim=fail header.d=list.other.org; dkim=pass header.d=example.com",
+         false},
         {"mx.example.net; dkim=fail (bad signature) header.i=@example.com", true},
         {"mx.example.net; spf=softfail smtp.mailfrom=example.com", false},
         {"mx.example.net; spf=fail smtp.mailfrom=bounce.example.com", true},
@@ -132,14 +134,14 @@ TEST(Parse, AuthenticationResults) {
         {"mx.example.net; dkim=none; spf=pass smtp.mailfrom=example.com", false},
         {"mx.example.net; none", false},
     };
-    for (const auto& c : cases) {
+    for (const auto &c : cases) {
         const auto m = parse_str("From: Ann <ann@example.com>\nAuthentication-Results: " + c.value +
                                  "\n\nbody\n");
         EXPECT_EQ(m.auth_failed, c.failed) << c.value;
     }
 }
 
-const char* kAlternative =
+const char *kAlternative =
     "From: a@x.test\nSubject: alt\nMIME-Version: 1.0\n"
     "Content-Type: multipart/alternative; boundary=\"b1\"\n\n"
     "--b1\nContent-Type: text/plain; charset=utf-8\n\nplain text\n"
@@ -155,39 +157,41 @@ TEST(BodyChoice, AlternativePrefersPlainKeepsHtml) {
 
 TEST(BodyChoice, HtmlOnlyIsConverted) {
     const auto m = parse_str("From: a@x.test\nContent-Type: text/html; charset=iso-8859-1\n\n"
-                             "<html><head><style>b{}</style></head><body><p>Caf\xE9</p><p>x &amp; y</p></body></html>\n");
+                             "<html><head><style>b{}</style></head><body><p>Caf\xE9</p><p>x &amp; "
+                             "y</p></body></html>\n");
     EXPECT_EQ(m.text_body, "Caf\xC3\xA9\n\nx & y");
     EXPECT_NE(m.html_body.find("<p>Caf\xC3\xA9</p>"), std::string::npos);
 }
 
 TEST(BodyChoice, RelatedMixedAttachmentsAndInline) {
     const std::string pdf = "%PDF-1.4 fake";
-    const std::string msg =
-        "From: a@x.test\nMIME-Version: 1.0\n"
-        "Content-Type: multipart/mixed; boundary=\"outer\"\n\n"
-        "--outer\nContent-Type: multipart/related; boundary=\"rel\"\n\n"
-        "--rel\nContent-Type: multipart/alternative; boundary=\"alt\"\n\n"
-        "--alt\nContent-Type: text/plain\n\nthe text\n"
-        "--alt\nContent-Type: text/html\n\n<img src=\"cid:img1@x\">hi\n"
-        "--alt--\n"
-        "--rel\nContent-Type: image/PNG\nContent-ID: <img1@x>\nContent-Transfer-Encoding: base64\n\n"
-        "iVBORw0KGgo=\n"
-        "--rel--\n"
-        "--outer\nContent-Type: Application/PDF; name=\"report.pdf\"\n"
-        "Content-Disposition: attachment; filename=\"report.pdf\"\n"
-        "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQgZmFrZQ==\n"
-        "--outer\nContent-Type: text/plain; name=notes.txt\nContent-Disposition: attachment\n\nnotes\n"
-        "--outer--\n";
+    const std::string msg = "From: a@x.test\nMIME-Version: 1.0\n"
+                            "Content-Type: multipart/mixed; boundary=\"outer\"\n\n"
+                            "--outer\nContent-Type: multipart/related; boundary=\"rel\"\n\n"
+                            "--rel\nContent-Type: multipart/alternative; boundary=\"alt\"\n\n"
+                            "--alt\nContent-Type: text/plain\n\nthe text\n"
+                            "--alt\nContent-Type: text/html\n\n<img src=\"cid:img1@x\">hi\n"
+                            "--alt--\n"
+                            "--rel\nContent-Type: image/PNG\nContent-ID: "
+                            "<img1@x>\nContent-Transfer-Encoding: base64\n\n"
+                            "iVBORw0KGgo=\n"
+                            "--rel--\n"
+                            "--outer\nContent-Type: Application/PDF; name=\"report.pdf\"\n"
+                            "Content-Disposition: attachment; filename=\"report.pdf\"\n"
+                            "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQgZmFrZQ==\n"
+                            "--outer\nContent-Type: text/plain; "
+                            "name=notes.txt\nContent-Disposition: attachment\n\nnotes\n"
+                            "--outer--\n";
     const auto m = parse_str(msg);
     EXPECT_EQ(m.text_body, "the text");
     EXPECT_EQ(m.html_body, "<img src=\"cid:img1@x\">hi");
     ASSERT_EQ(m.attachments.size(), 3U);
-    const auto& img = m.attachments[0];
+    const auto &img = m.attachments[0];
     EXPECT_EQ(img.content_type, "image/png");
     EXPECT_EQ(img.content_id, "img1@x");
     EXPECT_TRUE(img.is_inline);
     EXPECT_EQ(img.content, std::string("\x89PNG\r\n\x1a\n", 8));
-    const auto& att = m.attachments[1];
+    const auto &att = m.attachments[1];
     EXPECT_EQ(att.filename, "report.pdf");
     EXPECT_EQ(att.content_type, "application/pdf");
     EXPECT_FALSE(att.is_inline);
@@ -198,19 +202,76 @@ TEST(BodyChoice, RelatedMixedAttachmentsAndInline) {
     EXPECT_EQ(m.attachments[2].content, "notes"); // the last LF belongs to the boundary
 }
 
+std::string multipart(const std::string &type, const std::string &boundary,
+                      const std::vector<std::string> &parts) {
+    std::string out = "Content-Type: multipart/" + type + "; boundary=\"" + boundary + "\"\n\n";
+    for (const auto &p : parts)
+        out += "--" + boundary + "\n" + p + "\n";
+    return out + "--" + boundary + "--\n";
+}
+const std::string kPlain = "Content-Type: text/plain\n\n";
+const std::string kHtml = "Content-Type: text/html\n\n";
+
+struct ChoiceCase {
+    const char *name;
+    std::string body;
+    std::string text;
+    std::string html;
+};
+
+TEST(BodyChoice, Table) {
+    const std::vector<ChoiceCase> cases = {
+        {"two alternatives in mixed",
+         multipart("mixed", "m",
+                   {multipart("alternative", "a1", {kPlain + "one", kHtml + "<p>one</p>"}),
+                    multipart("alternative", "a2", {kPlain + "two", kHtml + "<p>two</p>"})}),
+         "one\n\ntwo", "<p>one</p>\n\n<p>two</p>"},
+        {"standalone html then plain footer",
+         multipart("mixed", "m", {kHtml + "<p>main <i>text</i></p>", kPlain + "footer"}),
+         "main text\n\nfooter", "<p>main <i>text</i></p>"},
+        {"plain then alternative",
+         multipart(
+             "mixed", "m",
+             {kPlain + "intro", multipart("alternative", "a", {kPlain + "p", kHtml + "<b>h</b>"})}),
+         "intro\n\np", "<b>h</b>"},
+        {"html first in alternative",
+         multipart("alternative", "a", {kHtml + "<b>h</b>", kPlain + "p"}), "p", "<b>h</b>"},
+        {"alternative with related html",
+         multipart("alternative", "a",
+                   {kPlain + "p", multipart("related", "r",
+                                            {kHtml + "<img src=cid:x>h",
+                                             "Content-Type: image/gif\nContent-ID: <x>\n\nGIF"})}),
+         "p", "<img src=cid:x>h"},
+        {"html only alternative",
+         multipart("alternative", "a",
+                   {kHtml + "<p>only&nbsp;html</p>", "Content-Type: text/calendar\n\nBEGIN"}),
+         "only html", "<p>only&nbsp;html</p>"},
+        {"no text at all", multipart("mixed", "m", {"Content-Type: image/png\n\nPNG"}), "", ""},
+        {"missing content type is text/plain", "\nhello", "hello", ""},
+    };
+    for (const auto &c : cases) {
+        const auto m = parse_str("From: a@x.test\nMIME-Version: 1.0\n" + c.body);
+        EXPECT_EQ(m.text_body, c.text) << c.name;
+        EXPECT_EQ(m.html_body, c.html) << c.name;
+    }
+}
+
 TEST(BodyChoice, SignedUsesContentEncryptedStaysAttachment) {
     const auto s = parse_str(
         "From: a@x.test\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\"; "
         "micalg=pgp-sha256; boundary=\"s\"\n\n"
         "--s\nContent-Type: text/plain\n\nsigned text\n"
-        "--s\nContent-Type: application/pgp-signature\n\n-----BEGIN PGP SIGNATURE-----\nx\n-----END PGP SIGNATURE-----\n"
+        "--s\nContent-Type: application/pgp-signature\n\n-----BEGIN PGP "
+        "SIGNATURE-----\nx\n-----END PGP SIGNATURE-----\n"
         "--s--\n");
     EXPECT_EQ(s.text_body, "signed text");
     EXPECT_TRUE(s.attachments.empty());
     const auto e = parse_str(
-        "From: a@x.test\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e\"\n\n"
+        "From: a@x.test\nContent-Type: multipart/encrypted; "
+        "protocol=\"application/pgp-encrypted\"; boundary=\"e\"\n\n"
         "--e\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n"
-        "--e\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n\n-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\n"
+        "--e\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n\n-----BEGIN PGP "
+        "MESSAGE-----\nx\n-----END PGP MESSAGE-----\n"
         "--e--\n");
     EXPECT_TRUE(e.text_body.empty());
     ASSERT_EQ(e.attachments.size(), 2U);
@@ -218,13 +279,13 @@ TEST(BodyChoice, SignedUsesContentEncryptedStaysAttachment) {
 }
 
 TEST(BodyChoice, AttachedMessageAndFooters) {
-    const auto m = parse_str(
-        "From: a@x.test\nContent-Type: multipart/mixed; boundary=\"m\"\n\n"
-        "--m\nContent-Type: text/plain\n\nSee attached.\n"
-        "--m\nContent-Type: message/rfc822\n\n"
-        "From: b@y.test\nSubject: =?UTF-8?Q?Inner_subj=C3=A9?=\n\ninner body\n"
-        "--m\nContent-Type: text/plain\nContent-Disposition: inline\n\n-- list footer\n"
-        "--m--\n");
+    const auto m =
+        parse_str("From: a@x.test\nContent-Type: multipart/mixed; boundary=\"m\"\n\n"
+                  "--m\nContent-Type: text/plain\n\nSee attached.\n"
+                  "--m\nContent-Type: message/rfc822\n\n"
+                  "From: b@y.test\nSubject: =?UTF-8?Q?Inner_subj=C3=A9?=\n\ninner body\n"
+                  "--m\nContent-Type: text/plain\nContent-Disposition: inline\n\n-- list footer\n"
+                  "--m--\n");
     EXPECT_EQ(m.text_body, "See attached.\n\n-- list footer");
     ASSERT_EQ(m.attachments.size(), 1U);
     EXPECT_EQ(m.attachments[0].content_type, "message/rfc822");
@@ -249,11 +310,12 @@ TEST(Attachments, Rfc2231AndEncodedFilenames) {
         {"attachment; filename=\"caf\xE9.txt\"", "caf\xC3\xA9.txt"},
         {"attachment; filename*1=\"second.txt\"; filename*0=\"first-\"", "first-second.txt"},
     };
-    for (const auto& c : cases) {
-        const auto m = parse_str("From: a@x.test\nContent-Type: multipart/mixed; boundary=\"z\"\n\n"
-                                 "--z\nContent-Type: text/plain\n\nbody\n"
-                                 "--z\nContent-Type: application/octet-stream\nContent-Disposition: " +
-                                 c.disposition + "\n\ndata\n--z--\n");
+    for (const auto &c : cases) {
+        const auto m =
+            parse_str("From: a@x.test\nContent-Type: multipart/mixed; boundary=\"z\"\n\n"
+                      "--z\nContent-Type: text/plain\n\nbody\n"
+                      "--z\nContent-Type: application/octet-stream\nContent-Disposition: " +
+                      c.disposition + "\n\ndata\n--z--\n");
         ASSERT_EQ(m.attachments.size(), 1U) << c.disposition;
         EXPECT_EQ(m.attachments[0].filename, c.expected) << c.disposition;
     }
@@ -271,7 +333,8 @@ TEST(Parse, NonMailIsUnparsable) {
 }
 
 TEST(Parse, MboxFromLineIsSkipped) {
-    const auto m = parse_str("From someone@x.test Mon Jan  1 00:00:00 2024\nFrom: a@x.test\nSubject: s\n\nb\n");
+    const auto m = parse_str(
+        "From someone@x.test Mon Jan  1 00:00:00 2024\nFrom: a@x.test\nSubject: s\n\nb\n");
     EXPECT_EQ(m.subject, "s");
     ASSERT_EQ(m.from.size(), 1U);
 }
@@ -291,7 +354,7 @@ TEST(Parse, ConcurrentCallsAgree) {
                     ++mismatches;
             }
         });
-    for (auto& th : threads)
+    for (auto &th : threads)
         th.join();
     EXPECT_EQ(mismatches.load(), 0);
 }
@@ -299,11 +362,13 @@ TEST(Parse, ConcurrentCallsAgree) {
 // ---- limits ----
 
 std::string nested(int levels) {
-    std::string head = "From: a@x.test\nSubject: deep\nContent-Type: multipart/mixed; boundary=\"b0\"\n\n";
+    std::string head =
+        "From: a@x.test\nSubject: deep\nContent-Type: multipart/mixed; boundary=\"b0\"\n\n";
     std::string tail;
     for (int i = 0; i < levels; ++i) {
         const std::string b = "b" + std::to_string(i);
-        head += "--" + b + "\nContent-Type: multipart/mixed; boundary=\"b" + std::to_string(i + 1) + "\"\n\n";
+        head += "--" + b + "\nContent-Type: multipart/mixed; boundary=\"b" + std::to_string(i + 1) +
+                "\"\n\n";
         tail = "--" + b + "--\n" + tail;
     }
     head += "--b" + std::to_string(levels) + "\nContent-Type: text/plain\n\ninnermost\n--b" +
@@ -345,7 +410,7 @@ TEST(Limits, HeaderBytes) {
     const auto m = parse_str(msg, limits);
     EXPECT_TRUE(has_warning(m, "limit: header bytes exceed"));
     std::size_t bytes = 0;
-    for (const auto& [k, v] : m.headers)
+    for (const auto &[k, v] : m.headers)
         bytes += k.size() + v.size() + 3;
     EXPECT_LE(bytes, limits.max_header_bytes);
     EXPECT_EQ(m.subject, "big");
@@ -386,7 +451,7 @@ TEST(Limits, DecodedBytesAndTextSize) {
     EXPECT_GE(m.text_body.size(), 990U);
     EXPECT_TRUE(valid_utf8(m.text_body));
     std::size_t decoded = 0;
-    for (const auto& a : m.attachments) {
+    for (const auto &a : m.attachments) {
         decoded += a.content.size();
         EXPECT_EQ(a.size, a.content.size());
         EXPECT_EQ(a.sha256, sha256_hex(a.content));
@@ -407,8 +472,9 @@ TEST(Limits, StackOverflowCorpusMessage) {
 TEST(Stalwart, ExpectedSubjectAndFrom) {
     namespace json = boost::json;
     std::size_t checked = 0;
-    for (const char* dir : {"rfc", "malformed", "thirdparty"}) {
-        for (const auto& e : std::filesystem::directory_iterator(corpora() / "stalwart-mail-parser" / dir)) {
+    for (const char *dir : {"rfc", "malformed", "thirdparty"}) {
+        for (const auto &e :
+             std::filesystem::directory_iterator(corpora() / "stalwart-mail-parser" / dir)) {
             const auto p = e.path();
             if (p.extension() != ".eml")
                 continue;
@@ -418,23 +484,23 @@ TEST(Stalwart, ExpectedSubjectAndFrom) {
                 continue;
             SCOPED_TRACE(p.string());
             const auto doc = json::parse(read_file(expected_path));
-            const auto& headers = doc.at("parts").as_array().at(0).at("headers").as_array();
+            const auto &headers = doc.at("parts").as_array().at(0).at("headers").as_array();
             const auto m = parse_str(read_file(p));
-            for (const auto& h : headers) {
+            for (const auto &h : headers) {
                 if (!h.at("name").is_string()) // {"other": "X-Mailer"}: headers we do not check
                     continue;
-                const auto& name = h.at("name").as_string();
+                const auto &name = h.at("name").as_string();
                 if (!h.at("value").is_object())
                     continue;
-                const auto& value = h.at("value").as_object();
+                const auto &value = h.at("value").as_object();
                 if (name == "subject" && value.contains("Text")) {
                     EXPECT_EQ(m.subject, std::string(value.at("Text").as_string())) << p;
                     ++checked;
                 } else if (name == "from" && value.contains("Address")) {
-                    const auto& addr = value.at("Address").as_object();
+                    const auto &addr = value.at("Address").as_object();
                     if (!addr.contains("List"))
                         continue;
-                    const auto& list = addr.at("List").as_array();
+                    const auto &list = addr.at("List").as_array();
                     if (list.empty() || !list.at(0).at("address").is_string())
                         continue; // a bare name ("Whomever") has no mailbox for us
                     const std::string want(list.at(0).at("address").as_string());
@@ -443,7 +509,8 @@ TEST(Stalwart, ExpectedSubjectAndFrom) {
                     ASSERT_FALSE(m.from.empty()) << p;
                     EXPECT_EQ(m.from[0].address, want) << p;
                     if (list.at(0).at("name").is_string()) {
-                        EXPECT_EQ(m.from[0].name, std::string(list.at(0).at("name").as_string())) << p;
+                        EXPECT_EQ(m.from[0].name, std::string(list.at(0).at("name").as_string()))
+                            << p;
                     }
                     ++checked;
                 }
