@@ -1,5 +1,6 @@
 // Shared helpers: GMime initialisation, SHA-256, UTF-8 repair and charset conversion.
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
@@ -44,23 +45,25 @@ std::string Sha256::hex() {
 
 std::string normalized_body_hash(std::string_view body) {
     Sha256 h;
-    // Feed runs between CRs; a CR directly before LF is dropped (CRLF -> LF), a lone CR kept.
-    std::size_t start = 0;
-    while (start < body.size()) {
-        const void *hit = std::memchr(body.data() + start, '\r', body.size() - start);
-        if (hit == nullptr) {
-            h.update(body.substr(start));
-            break;
-        }
-        const auto cr = static_cast<std::size_t>(static_cast<const char *>(hit) - body.data());
-        h.update(body.substr(start, cr - start));
-        if (cr + 1 < body.size() && body[cr + 1] == '\n') {
-            start = cr + 1; // the LF is fed with the next run
-        } else {
-            h.update(body.substr(cr, 1));
-            start = cr + 1;
+    if (std::memchr(body.data(), '\r', body.size()) == nullptr) {
+        h.update(body);
+        return h.hex();
+    }
+    // CRLF -> LF through a buffer, so the hash sees large updates rather than one per line.
+    // A lone CR is kept.
+    std::array<char, 16384> buf{};
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < body.size(); ++i) {
+        const char c = body[i];
+        if (c == '\r' && i + 1 < body.size() && body[i + 1] == '\n')
+            continue;
+        buf[n++] = c;
+        if (n == buf.size()) {
+            h.update(std::string_view(buf.data(), n));
+            n = 0;
         }
     }
+    h.update(std::string_view(buf.data(), n));
     return h.hex();
 }
 
@@ -76,6 +79,17 @@ void WarningSink::add(std::string w) {
     }
     repair_utf8(w);
     out->push_back(std::move(w));
+}
+
+void WarningSink::add_at(std::string w, gint64 offset) {
+    const std::size_t before = out != nullptr ? out->size() : 0;
+    if (offset < 0) {
+        add(std::move(w));
+        return;
+    }
+    add(std::move(w));
+    if (out != nullptr && out->size() == before + 1 && !overflowed)
+        located.push_back({offset, before});
 }
 
 namespace {
@@ -125,17 +139,13 @@ void on_gmime_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
     try {
         auto *sink = static_cast<WarningSink *>(user_data);
         std::string w = warning_what(code);
-        if (offset >= 0) {
-            w += " at offset ";
-            w += std::to_string(offset);
-        }
         if (item != nullptr && *item != '\0') {
             std::string_view it(item);
-            w += " (";
+            w += " '";
             w += it.substr(0, 80);
-            w += ')';
+            w += '\'';
         }
-        sink->add(std::move(w));
+        sink->add_at(std::move(w), offset);
     } catch (...) {
         // Out of memory while recording a warning: drop the warning, never unwind into C.
     }

@@ -408,7 +408,8 @@ std::vector<Address> parse_address_list(std::string_view value,
                                         std::vector<std::string> *warnings) {
     try {
         init();
-        detail::WarningSink sink{warnings};
+        detail::WarningSink sink;
+        sink.out = warnings;
         auto opts = detail::make_options(ParseLimits{}, warnings != nullptr ? &sink : nullptr);
         return detail::parse_addresses(opts.get(), value, warnings, "address list");
     } catch (...) {

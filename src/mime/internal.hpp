@@ -41,7 +41,14 @@ struct WarningSink {
     std::vector<std::string> *out = nullptr;
     std::size_t max = 200;
     bool overflowed = false;
+    // GMime reports stream offsets; parse() turns them into "in part 1.2" once the tree is known.
+    struct Located {
+        gint64 offset;
+        std::size_t index; // into *out
+    };
+    std::vector<Located> located;
     void add(std::string w);
+    void add_at(std::string w, gint64 offset);
 };
 
 // Lenient parser options (loose RFC 2047 / address / parameter rules) with the fallback

@@ -159,7 +159,7 @@ class Walker {
             bool attach_only;
         };
         std::vector<Node> stack;
-        stack.push_back({root, 0, "1", 0, false, false});
+        stack.push_back({root, 0, "body", 0, false, false});
         std::size_t parts = 0;
         while (!stack.empty()) {
             Node node = std::move(stack.back());
@@ -198,9 +198,8 @@ class Walker {
                 for (int i = last - 1; i >= 0; --i) {
                     GMimeObject *child = g_mime_multipart_get_part(mp, i);
                     stack.push_back({child, node.depth + 1,
-                                     node.path == "1" && node.depth == 0
-                                         ? std::to_string(i + 1)
-                                         : node.path + "." + std::to_string(i + 1),
+                                     node.depth == 0 ? std::to_string(i + 1)
+                                                     : node.path + "." + std::to_string(i + 1),
                                      group, subtype == "related", node.attach_only || encrypted});
                 }
                 continue;
@@ -213,6 +212,29 @@ class Walker {
             if (GMIME_IS_PART(node.obj))
                 leaf(reinterpret_cast<GMimePart *>(node.obj), node.path, node.alt_group,
                      node.in_related, node.attach_only);
+        }
+    }
+
+    // Rewrites GMime's offset-located warnings as "... in message headers" / "in part 1.2".
+    void locate_warnings(std::size_t header_end) {
+        std::sort(part_offsets_.begin(), part_offsets_.end(),
+                  [](const auto &a, const auto &b) { return a.first < b.first; });
+        for (const auto &loc : sink_.located) {
+            if (sink_.out == nullptr || loc.index >= sink_.out->size())
+                continue;
+            std::string &w = (*sink_.out)[loc.index];
+            if (loc.offset < static_cast<gint64>(header_end)) {
+                w += " in message headers";
+                continue;
+            }
+            auto it = std::upper_bound(part_offsets_.begin(), part_offsets_.end(), loc.offset,
+                                       [](gint64 off, const auto &p) { return off < p.first; });
+            if (it == part_offsets_.begin()) {
+                w += " in message body";
+            } else {
+                w += " in part ";
+                w += std::prev(it)->second;
+            }
         }
     }
 
@@ -256,6 +278,9 @@ class Walker {
     void check_part_headers(GMimeObject *obj, const std::string &path) {
         GMimeHeaderList *list = g_mime_object_get_header_list(obj);
         const int n = list != nullptr ? g_mime_header_list_get_count(list) : 0;
+        if (n > 0)
+            if (GMimeHeader *first = g_mime_header_list_get_header_at(list, 0); first != nullptr)
+                part_offsets_.emplace_back(g_mime_header_get_offset(first), path);
         std::size_t bytes = 0;
         for (int k = 0; k < n; ++k) {
             GMimeHeader *h = g_mime_header_list_get_header_at(list, k);
@@ -465,6 +490,7 @@ class Walker {
         std::string text;
     };
     std::vector<Segment> segments_;
+    std::vector<std::pair<gint64, std::string>> part_offsets_;
     int groups_ = 0;
 };
 
@@ -670,6 +696,7 @@ void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &
     // boundary and the body re-attached after an empty line.
     std::string truncated;
     std::string_view input = raw;
+    std::size_t input_header_end = split.header_end;
     if (split.header_end > limits.max_header_bytes) {
         std::size_t cut = raw.rfind('\n', limits.max_header_bytes);
         cut = cut == std::string_view::npos ? 0 : cut + 1;
@@ -678,6 +705,7 @@ void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &
         truncated.append("\n");
         truncated.append(body);
         input = truncated;
+        input_header_end = cut;
         sink.add("limit: header bytes exceed " + std::to_string(limits.max_header_bytes) +
                  " in message headers, truncated");
     }
@@ -704,6 +732,7 @@ void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &
     Walker walker(limits, pm, sink);
     walker.walk(g_mime_message_get_mime_part(msg.get()));
     walker.finish();
+    walker.locate_warnings(input_header_end);
     // Release GMime objects before the options they were parsed with.
     msg.reset();
     parser.reset();
@@ -714,7 +743,8 @@ void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &
 
 ParsedMessage parse(std::span<const char> raw, const ParseLimits &limits) {
     ParsedMessage pm;
-    detail::WarningSink sink{&pm.warnings};
+    detail::WarningSink sink;
+    sink.out = &pm.warnings;
     try {
         init();
         parse_into(std::string_view(raw.data(), raw.size()), limits, pm, sink);

@@ -41,7 +41,7 @@ bool skipped(const fs::path &rel) {
     const auto name = rel.filename().string();
     const auto ext = rel.extension().string();
     return name == "MANIFEST.md" || name == "README.md" || ext == ".json" || ext == ".xml" ||
-           ext == ".yaml" || ext == ".yml" || ext == ".jpg" || ext == ".html";
+           ext == ".yaml" || ext == ".yml";
 }
 
 struct Sample {
@@ -131,16 +131,18 @@ TEST(Corpus, EveryFileDefaultLimits) {
     const ParseLimits limits;
     std::size_t bytes = 0;
     std::size_t unparsable = 0;
-    const auto t0 = std::chrono::steady_clock::now();
+    std::chrono::steady_clock::duration parsing{};
     for (const auto &s : samples) {
+        const auto t0 = std::chrono::steady_clock::now();
         const auto m = parse(std::span<const char>(s.bytes.data(), s.bytes.size()), limits);
+        parsing += std::chrono::steady_clock::now() - t0;
         bytes += s.bytes.size();
         unparsable += m.unparsable ? 1U : 0U;
         check_message(m, limits, s.name);
     }
-    const double secs =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("corpus: %zu messages, %.1f MB, %.3f s (incl. checks), %.1f MB/s, %zu unparsable\n",
+    // Informational (not asserted: the machine is shared): parse() time only, checks excluded.
+    const double secs = std::chrono::duration<double>(parsing).count();
+    std::printf("corpus: %zu inputs, %.1f MB, parse %.3f s, %.1f MB/s, %zu unparsable\n",
                 samples.size(), static_cast<double>(bytes) / 1e6, secs,
                 static_cast<double>(bytes) / 1e6 / secs, unparsable);
 }

@@ -83,6 +83,21 @@ TEST(Parse, LeadingBlankLineAndByteOrderMark) {
     EXPECT_EQ(a.content_hash, c.content_hash);
 }
 
+TEST(Parse, GMimeWarningsNameThePart) {
+    const auto m = parse_str("From: a@x.test\nContent-Type: multipart/mixed; boundary=\"w\"\n\n"
+                             "--w\nContent-Type: text/plain\n\nok\n"
+                             "--w\nContent-Type: multipart/mixed\n\nno boundary here\n"
+                             "--w--\n");
+    EXPECT_TRUE(has_warning(m, "mime: multipart without boundary 'mixed' in part 2")) << [&] {
+        std::string all;
+        for (const auto &w : m.warnings)
+            all += w + "\n";
+        return all;
+    }();
+    for (const auto &w : m.warnings)
+        EXPECT_NE(w.find(": "), std::string::npos) << w;
+}
+
 TEST(Parse, BadDateIsWarning) {
     const auto m = parse_str("From: a@x.test\nDate: not a date at all\n\nx\n");
     EXPECT_FALSE(m.date.has_value());
