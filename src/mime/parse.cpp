@@ -194,7 +194,10 @@ class Walker {
                 // RFC 1847 §2.1: the first part of multipart/signed is the content, the second
                 // the signature (not useful to a CRM, so left out).
                 const int last = is_signed ? std::min(count, 1) : count;
-                const int group = subtype == "alternative" ? ++groups_ : node.alt_group;
+                // An alternative nested in an alternative is another rendering of the same
+                // content: it stays in the outer group.
+                const int group =
+                    subtype == "alternative" && node.alt_group == 0 ? ++groups_ : node.alt_group;
                 for (int i = last - 1; i >= 0; --i) {
                     GMimeObject *child = g_mime_multipart_get_part(mp, i);
                     stack.push_back({child, node.depth + 1,
@@ -243,30 +246,30 @@ class Walker {
     // rendering wins, else its HTML converted. Groups are joined in message order, so a
     // mailing-list footer after the main body is kept. html_body joins the HTML renderings.
     void finish() {
-        std::vector<int> order;
-        for (const auto &seg : segments_)
-            if (std::find(order.begin(), order.end(), seg.group) == order.end())
-                order.push_back(seg.group);
+        // The walk is depth-first, so the segments of one group are contiguous: one linear pass
+        // over runs of equal group (no quadratic rescans for messages with many text parts).
         std::string text;
         std::string html;
-        for (const int g : order) {
-            const Segment *plain = nullptr;
-            const Segment *rich = nullptr;
-            for (const auto &seg : segments_) {
-                if (seg.group != g)
-                    continue;
+        std::size_t i = 0;
+        while (i < segments_.size()) {
+            const int g = segments_[i].group;
+            Segment *plain = nullptr;
+            Segment *rich = nullptr;
+            for (; i < segments_.size() && segments_[i].group == g; ++i) {
+                Segment &seg = segments_[i];
                 if (!seg.html && plain == nullptr)
                     plain = &seg;
                 if (seg.html && rich == nullptr)
                     rich = &seg;
             }
-            std::string piece = plain != nullptr
-                                    ? plain->text
-                                    : (rich != nullptr ? html_to_text(rich->text) : std::string());
-            append_capped(text, std::move(piece), "text");
+            if (plain != nullptr)
+                append_capped(text, std::move(plain->text), "text");
+            else if (rich != nullptr)
+                append_capped(text, html_to_text(rich->text), "text");
             if (rich != nullptr)
-                append_capped(html, rich->text, "html");
+                append_capped(html, std::move(rich->text), "html");
         }
+        segments_.clear();
         pm_.text_body = std::move(text);
         pm_.html_body = std::move(html);
     }
@@ -442,9 +445,14 @@ class Walker {
     }
 
     std::string text_of(GMimePart *part, const std::string &path) {
-        const std::string bytes = decode(part, path);
+        std::string bytes = decode(part, path);
         const char *cs = g_mime_object_get_content_type_parameter(
             reinterpret_cast<GMimeObject *>(part), "charset");
+        // Common case without a copy: declared (or defaulted) UTF-8/ASCII that validates.
+        if ((cs == nullptr || g_ascii_strcasecmp(cs, "utf-8") == 0 ||
+             g_ascii_strcasecmp(cs, "us-ascii") == 0) &&
+            detail::is_valid_utf8(bytes))
+            return bytes;
         std::string why;
         std::string text = detail::to_utf8(bytes, cs != nullptr ? trim(cs) : std::string_view(),
                                            limits_.fallback_charsets, &why);

@@ -261,6 +261,12 @@ TEST(BodyChoice, Table) {
          multipart("alternative", "a",
                    {kHtml + "<p>only&nbsp;html</p>", "Content-Type: text/calendar\n\nBEGIN"}),
          "only html", "<p>only&nbsp;html</p>"},
+        {"nested alternative is one group",
+         multipart(
+             "alternative", "a",
+             {kPlain + "p", multipart("alternative", "b",
+                                      {kHtml + "<b>h</b>", "Content-Type: text/enriched\n\nx"})}),
+         "p", "<b>h</b>"},
         {"no text at all", multipart("mixed", "m", {"Content-Type: image/png\n\nPNG"}), "", ""},
         {"missing content type is text/plain", "\nhello", "hello", ""},
     };
