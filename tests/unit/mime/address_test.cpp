@@ -152,20 +152,20 @@ TEST(AddressList, FlankerInvalidMailboxesAreRejectedOrFlagged) {
         else
             accepted.push_back(l);
     }
-    // Inherently ambiguous for a lenient parser (measured, not hidden):
-    //  - "hello world@iana.org", "Ima Fool@iana.org", "-- test --@iana.org": the lax reading
-    //    (display name + mailbox) is a valid mailbox, as flanker's own notes say;
-    //  - "(comment)" forms such as "cal(foo)bar)@iamcal.com", "first(middle)last@iana.org":
-    //    RFC 5322 CFWS is removed by the parser, leaving a valid addr-spec;
-    //  - "test@xn--example.com", "a@bar.com.": need IDNA / DNS policy, not syntax;
-    //  - "first.last@sub.do,com", "partially.\"quoted\"@sld.com" and similar: the list syntax
-    //    splits them into a valid mailbox plus junk that GMime drops without a warning.
+    // Inherently ambiguous for a lenient parser (measured, not hidden; these are printed):
+    //  - "gatsby@f.sc.ot.t.f.i.tzg.era.l.d.", "test@example.", "a@bar.com.": GMime drops the
+    //    trailing dot of the domain (an absolute DNS name), leaving a valid addr-spec;
+    //  - "\"foo\"(yay)@(hoopla)[1.2.3.4]": RFC 5322 CFWS is removed by the parser, leaving the
+    //    valid "foo"@[1.2.3.4];
+    //  - "test@xn--example.com": invalid only under IDNA rules, not RFC 5322 syntax.
+    // Other lax readings ("hello world@iana.org" as display name + mailbox) are flagged
+    // because the remaining mailbox has no usable domain or local part.
     for (const auto &a : accepted)
         std::printf("accepted (documented as ambiguous): %s\n", a.c_str());
     const double ratio = static_cast<double>(flagged) / static_cast<double>(lines.size());
     std::printf("invalid mailboxes rejected or flagged: %zu / %zu (%.0f%%)\n", flagged,
                 lines.size(), ratio * 100.0);
-    EXPECT_GE(ratio, 0.80);
+    EXPECT_GE(ratio, 0.90);
 }
 
 TEST(AddressList, GroupsAreFlattenedAndWarningsReported) {
