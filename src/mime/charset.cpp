@@ -45,7 +45,7 @@ std::string Sha256::hex() {
 
 std::string normalized_body_hash(std::string_view body) {
     Sha256 h;
-    if (std::memchr(body.data(), '\r', body.size()) == nullptr) {
+    if (body.empty() || std::memchr(body.data(), '\r', body.size()) == nullptr) {
         h.update(body);
         return h.hex();
     }
