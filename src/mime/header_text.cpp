@@ -209,18 +209,40 @@ struct EncodedWord {
     std::string_view text;
 };
 
+// Finds "?=" at or after a position; the answer is cached so that a header full of "=?"
+// openers without closers is scanned once, not once per opener (linear, not quadratic).
+class CloseFinder {
+  public:
+    explicit CloseFinder(std::string_view s) : s_(s) {}
+    std::size_t next(std::size_t from) {
+        if (!(have_ && from >= searched_from_ &&
+              (found_ == std::string_view::npos || from <= found_))) {
+            searched_from_ = from;
+            found_ = s_.find("?=", from);
+            have_ = true;
+        }
+        return found_;
+    }
+
+  private:
+    std::string_view s_;
+    std::size_t searched_from_ = 0;
+    std::size_t found_ = std::string_view::npos;
+    bool have_ = false;
+};
+
 // Parses "=?charset?E?text?=" at `pos`; false if it is not a well-formed encoded word.
-bool parse_encoded_word(std::string_view s, std::size_t pos, EncodedWord &w) {
+bool parse_encoded_word(std::string_view s, std::size_t pos, CloseFinder &closer, EncodedWord &w) {
     if (s.compare(pos, 2, "=?") != 0)
         return false;
-    const std::size_t q1 = s.find('?', pos + 2);
-    if (q1 == std::string_view::npos || q1 == pos + 2 || q1 - pos > 80 || q1 + 2 >= s.size() ||
-        s[q1 + 2] != '?')
+    // The charset (with an optional *language) is short: look for its '?' in a small window.
+    const std::size_t q1 = s.substr(0, std::min(s.size(), pos + 2 + 80)).find('?', pos + 2);
+    if (q1 == std::string_view::npos || q1 == pos + 2 || q1 + 2 >= s.size() || s[q1 + 2] != '?')
         return false;
     const char enc = s[q1 + 1];
     if (enc != 'b' && enc != 'B' && enc != 'q' && enc != 'Q')
         return false;
-    const std::size_t end = s.find("?=", q1 + 3);
+    const std::size_t end = closer.next(q1 + 3);
     if (end == std::string_view::npos)
         return false;
     w.charset = s.substr(pos + 2, q1 - pos - 2);
@@ -277,10 +299,11 @@ std::string decode_rfc2047(std::string_view raw, const std::vector<std::string> 
         bytes.clear();
         run_charset = {};
     };
+    CloseFinder closer(s);
     std::size_t i = 0;
     while (i < s.size()) {
         EncodedWord w;
-        if (s[i] == '=' && parse_encoded_word(s, i, w)) {
+        if (s[i] == '=' && parse_encoded_word(s, i, closer, w)) {
             // RFC 2047 §6.2: whitespace between adjacent encoded words is not displayed.
             bool only_ws = true;
             for (const char c : plain)
@@ -326,7 +349,8 @@ bool is_plausible_addr_spec(std::string_view addr) {
 }
 
 std::vector<Address> parse_addresses(GMimeParserOptions *options, std::string_view value,
-                                     std::vector<std::string> *warnings, std::string_view where) {
+                                     std::vector<std::string> *warnings, std::string_view where,
+                                     const std::vector<std::string> &fallbacks) {
     const std::string v = unfold(value, true);
     if (trim(v).empty())
         return {};
@@ -340,11 +364,19 @@ std::vector<Address> parse_addresses(GMimeParserOptions *options, std::string_vi
         }
         return {};
     }
-    return flatten_addresses(list.get(), warnings, where);
+    return flatten_addresses(list.get(), warnings, where, fallbacks);
+}
+
+std::string finish_decoding(std::string s, const std::vector<std::string> &fallbacks) {
+    const std::size_t open = s.find("=?");
+    if (open == std::string::npos || s.find("?=", open + 2) == std::string::npos)
+        return s;
+    return decode_rfc2047(s, fallbacks);
 }
 
 std::vector<Address> flatten_addresses(InternetAddressList *list,
-                                       std::vector<std::string> *warnings, std::string_view where) {
+                                       std::vector<std::string> *warnings, std::string_view where,
+                                       const std::vector<std::string> &fallbacks) {
     std::vector<Address> out;
     if (list == nullptr)
         return out;
@@ -385,7 +417,8 @@ std::vector<Address> flatten_addresses(InternetAddressList *list,
         const char *addr =
             internet_address_mailbox_get_addr(reinterpret_cast<InternetAddressMailbox *>(ia));
         Address a;
-        a.name = name != nullptr ? std::string(trim(name)) : std::string();
+        a.name =
+            name != nullptr ? std::string(trim(finish_decoding(name, fallbacks))) : std::string();
         a.address = addr != nullptr ? std::string(trim(addr)) : std::string();
         repair_utf8(a.name);
         repair_utf8(a.address);
@@ -411,7 +444,8 @@ std::vector<Address> parse_address_list(std::string_view value,
         detail::WarningSink sink;
         sink.out = warnings;
         auto opts = detail::make_options(ParseLimits{}, warnings != nullptr ? &sink : nullptr);
-        return detail::parse_addresses(opts.get(), value, warnings, "address list");
+        return detail::parse_addresses(opts.get(), value, warnings, "address list",
+                                       ParseLimits{}.fallback_charsets);
     } catch (...) {
         if (warnings != nullptr)
             warnings->emplace_back("address: out of memory");

@@ -246,6 +246,7 @@ std::string html_to_text(std::string_view html) {
         std::size_t i = 0;
         const std::size_t n = html.size();
         std::string name;
+        bool no_head_close = false;
         while (i < n) {
             const char c = html[i];
             if (c == '&') {
@@ -298,7 +299,13 @@ std::string html_to_text(std::string_view html) {
                 continue;
             }
             if (name_is(name, kSkipContent)) {
+                // Once a search for </head> failed, later ones would too: skip them, or a page
+                // of unclosed <head> tags would be quadratic.
+                if (name == "head" && no_head_close)
+                    continue;
                 const std::size_t close = find_close_tag(html, i, name);
+                if (close == std::string_view::npos && name == "head")
+                    no_head_close = true;
                 if (close == std::string_view::npos) {
                     // An unclosed <head> is common in broken mail: keep going (its script,
                     // style and title are skipped one by one). Unclosed script/style eat the rest,

@@ -79,12 +79,20 @@ bool truncate_utf8(std::string &s, std::size_t max);
 [[nodiscard]] std::vector<Address> parse_addresses(GMimeParserOptions *options,
                                                    std::string_view value,
                                                    std::vector<std::string> *warnings,
-                                                   std::string_view where);
+                                                   std::string_view where,
+                                                   const std::vector<std::string> &fallbacks);
 
 // Mailboxes of an already parsed list (groups flattened); unusable entries become warnings.
+// Display names still holding encoded words (GMime decodes strictly) are decoded loosely
+// with `fallbacks`.
 [[nodiscard]] std::vector<Address> flatten_addresses(InternetAddressList *list,
                                                      std::vector<std::string> *warnings,
-                                                     std::string_view where);
+                                                     std::string_view where,
+                                                     const std::vector<std::string> &fallbacks);
+
+// Loose RFC 2047 pass over text GMime has already decoded strictly (names, filenames): only
+// does work when an encoded word is left.
+[[nodiscard]] std::string finish_decoding(std::string s, const std::vector<std::string> &fallbacks);
 
 // RFC 5322 addr-spec check used to flag (not necessarily drop) questionable mailboxes.
 [[nodiscard]] bool is_plausible_addr_spec(std::string_view addr);

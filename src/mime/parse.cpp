@@ -357,7 +357,8 @@ class Walker {
     std::string utf8_param(const char *v) {
         if (v == nullptr)
             return {};
-        return detail::to_utf8(v, "", limits_.fallback_charsets);
+        return detail::finish_decoding(detail::to_utf8(v, "", limits_.fallback_charsets),
+                                       limits_.fallback_charsets);
     }
 
     static std::string content_type_of(GMimeObject *obj, const char *fallback) {
@@ -475,8 +476,15 @@ class Walker {
         GMimeMessage *inner = g_mime_message_part_get_message(mpart);
         if (inner != nullptr) {
             if (a.filename.empty()) {
-                const char *subj = g_mime_message_get_subject(inner);
-                a.filename = std::string(trim(utf8_param(subj)));
+                // The raw Subject through our (loose) decoder, like the top-level subject.
+                GMimeHeaderList *hl =
+                    g_mime_object_get_header_list(reinterpret_cast<GMimeObject *>(inner));
+                GMimeHeader *h =
+                    hl != nullptr ? g_mime_header_list_get_header(hl, "Subject") : nullptr;
+                const char *raw = h != nullptr ? g_mime_header_get_raw_value(h) : nullptr;
+                if (raw != nullptr)
+                    a.filename =
+                        std::string(trim(detail::decode_rfc2047(raw, limits_.fallback_charsets)));
             }
             a.content = serialize(inner, path);
         }
@@ -551,7 +559,7 @@ void read_headers(GMimeMessage *msg, const ParseLimits &limits, ParsedMessage &p
                 return;
             address_done[t] = true;
             dst = detail::flatten_addresses(g_mime_message_get_addresses(msg, type), sink.out,
-                                            name + " header");
+                                            name + " header", limits.fallback_charsets);
         };
         if (lname == "message-id") {
             if (!have_msgid) {

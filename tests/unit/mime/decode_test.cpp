@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -67,6 +68,21 @@ TEST(DecodeHeaderText, BrokenInputStaysValidUtf8) {
         EXPECT_TRUE(valid_utf8(out)) << in;
     }
     EXPECT_NE(decode_header_text("=?x-unknown-charset?Q?abc?=").find("abc"), std::string::npos);
+}
+
+TEST(DecodeHeaderText, ManyUnclosedWordsStayLinear) {
+    // 200k openers without a closer: must not rescan the rest of the value for each one.
+    std::string raw;
+    for (int i = 0; i < 200000; ++i)
+        raw += "=?a?q?x ";
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string out = decode_header_text(raw);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(out.size(), raw.size());
+    EXPECT_LT(secs, 5.0); // quadratic behaviour takes minutes here
+    std::string closed = raw + "?=";
+    EXPECT_TRUE(valid_utf8(decode_header_text(closed)));
 }
 
 TEST(DecodeHeaderText, SubjectInMessage) {
@@ -149,6 +165,10 @@ TEST(HtmlToText, PathologicalInputsAreLinear) {
     for (int i = 0; i < 100000; ++i)
         comments += "<!-";
     EXPECT_TRUE(valid_utf8(html_to_text(comments)));
+    std::string heads;
+    for (int i = 0; i < 200000; ++i)
+        heads += "<head>x";
+    EXPECT_EQ(html_to_text(heads).size(), 200000U);
     std::string scripts;
     for (int i = 0; i < 100000; ++i)
         scripts += "<script>";

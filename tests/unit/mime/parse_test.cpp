@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <numeric>
 #include <string>
 #include <thread>
@@ -478,6 +479,30 @@ TEST(Limits, DecodedBytesAndTextSize) {
         EXPECT_EQ(a.sha256, sha256_hex(a.content));
     }
     EXPECT_LE(decoded, limits.max_decoded_bytes);
+}
+
+TEST(Limits, UnclosedEncodedWordsAreNotQuadratic) {
+    // GMime's loose RFC 2047 tokenizer is quadratic on unclosed "=?" (minutes for 1 MB); the
+    // parser must stay fast on such headers, display names, filenames and attached messages.
+    std::string junk;
+    for (int i = 0; i < 40000; ++i)
+        junk += "=?a?q?x ";
+    const std::string msg = "From: " + junk + "<a@x.test>\nSubject: " + junk +
+                            "\nContent-Type: multipart/mixed; boundary=b\n\n"
+                            "--b\nContent-Type: application/octet-stream\n"
+                            "Content-Disposition: attachment; filename=\"" +
+                            junk +
+                            "\"\n\nx\n--b\nContent-Type: message/rfc822\n\nSubject: " + junk +
+                            "\n\nbody\n--b--\n";
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto m = parse_str(msg);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(secs, 5.0);
+    EXPECT_EQ(m.subject.size(), junk.size() - 1); // trimmed, otherwise kept as text
+    ASSERT_EQ(m.from.size(), 1U);
+    ASSERT_EQ(m.attachments.size(), 2U);
+    EXPECT_TRUE(valid_utf8(m.attachments[0].filename));
 }
 
 TEST(Limits, StackOverflowCorpusMessage) {
