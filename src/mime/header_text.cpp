@@ -351,9 +351,11 @@ bool is_plausible_addr_spec(std::string_view addr) {
 std::vector<Address> parse_addresses(GMimeParserOptions *options, std::string_view value,
                                      std::vector<std::string> *warnings, std::string_view where,
                                      const std::vector<std::string> &fallbacks) {
-    const std::string v = unfold(value, true);
+    std::string v = unfold(value, true);
     if (trim(v).empty())
         return {};
+    if (std::string safe; defuse_address_value(v, safe)) // GMime recursion per group level
+        v = std::move(safe);
     GPtr<InternetAddressList> list(internet_address_list_parse(options, v.c_str()));
     if (!list) {
         if (warnings != nullptr && warnings->size() < 200) {

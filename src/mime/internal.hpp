@@ -114,6 +114,12 @@ class Sha256 {
 // SHA-256 hex of `body` with every CRLF counted as LF (content_hash).
 [[nodiscard]] std::string normalized_body_hash(std::string_view body);
 
+// Pre-parse protection against inputs that crash or stall GMime itself (defuse.cpp): deep
+// group nesting in address fields and huge parameter lists. Returns true and fills `out` with
+// a same-length patched copy when something had to be changed.
+bool defuse(std::string_view in, std::string &out);
+bool defuse_address_value(std::string_view in, std::string &out);
+
 [[nodiscard]] std::string ascii_lower(std::string_view s);
 [[nodiscard]] std::string_view trim(std::string_view s);
 

@@ -726,6 +726,12 @@ void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &
                  " in message headers, truncated");
     }
 
+    std::string defused;
+    if (detail::defuse(input, defused)) {
+        input = defused;
+        sink.add("limit: nested address groups or too many parameters defused before parsing");
+    }
+
     auto opts = detail::make_options(limits, &sink);
     GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(input.data(), input.size()));
     GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));

@@ -505,6 +505,41 @@ TEST(Limits, UnclosedEncodedWordsAreNotQuadratic) {
     EXPECT_TRUE(valid_utf8(m.attachments[0].filename));
 }
 
+TEST(Limits, InputsThatBreakGMimeAreDefused) {
+    // GMime 3.2 recurses once per nested group ("a:a:a:...") in address fields and crashes
+    // with ~50,000 levels; it handles parameter lists in quadratic time. Both are defused.
+    std::string groups;
+    for (int i = 0; i < 60000; ++i)
+        groups += "g:";
+    groups += "x@y.test;";
+    std::string params;
+    for (int i = 0; i < 40000; ++i)
+        params += "; p" + std::to_string(i) + "=v";
+    const std::string msg = "From: a@x.test\nTo: " + groups + "\nCc: ok@x.test\n" +
+                            "Content-Type: multipart/mixed; boundary=b\n\n"
+                            "--b\nContent-Type: text/plain" +
+                            params +
+                            "\n\nbody\n"
+                            "--b\nContent-Type: message/rfc822\n\nFrom: " +
+                            groups + "\nSubject: inner\n\ninner\n--b--\n";
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto m = parse_str(msg);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(secs, 5.0);
+    EXPECT_TRUE(has_warning(m, "defused"));
+    ASSERT_EQ(m.cc.size(), 1U);
+    EXPECT_EQ(m.text_body, "body");
+    ASSERT_EQ(m.attachments.size(), 1U);
+    EXPECT_EQ(m.attachments[0].filename, "inner");
+    std::vector<std::string> warnings;
+    (void)parse_address_list(groups, &warnings); // must not crash either
+    // Ordinary groups are untouched.
+    const auto plain = parse_str("From: a@x.test\nTo: Team: b@x.test, c@x.test;, d@x.test\n\nx\n");
+    EXPECT_EQ(plain.to.size(), 3U);
+    EXPECT_FALSE(has_warning(plain, "defused"));
+}
+
 TEST(Limits, StackOverflowCorpusMessage) {
     const auto raw = read_file(corpora() / "mimekit" / "messages" / "stack-overflow.txt");
     ASSERT_FALSE(raw.empty());
