@@ -663,10 +663,8 @@ void sanitize(ParsedMessage &pm) {
             fix(a.name);
             fix(a.address);
         }
-    for (auto &[k, v] : pm.headers) {
-        fix(k);
-        fix(v);
-    }
+    // pm.headers: names are repaired and values come out of decode_rfc2047() (valid UTF-8)
+    // in read_headers(); not validated a second time.
     // text_body / html_body come out of to_utf8(), truncate_utf8() and html_to_text(), which
     // all guarantee valid UTF-8; not validating the largest strings twice.
     for (auto &a : pm.attachments) {
