@@ -348,6 +348,76 @@ bool is_plausible_addr_spec(std::string_view addr) {
     return local_ok && valid_domain(domain);
 }
 
+// GMime decodes display names strictly and word by word, so a character split across two
+// B words becomes "??". Encoded-word runs outside comments and angle brackets are replaced by
+// their (loosely, jointly) decoded text, as a quoted string, before GMime parses the list.
+std::string predecode_phrases(std::string_view v, const std::vector<std::string> &fallbacks) {
+    std::string out;
+    out.reserve(v.size());
+    CloseFinder closer(v);
+    bool quote = false;
+    int comment = 0;
+    bool angle = false;
+    auto escaped = [](std::string_view text, std::string &dst) {
+        for (const char c : text) {
+            if (c == '"' || c == '\\')
+                dst.push_back('\\');
+            dst.push_back(c);
+        }
+    };
+    std::size_t i = 0;
+    while (i < v.size()) {
+        const char c = v[i];
+        EncodedWord w;
+        if (comment == 0 && !angle && c == '=' && parse_encoded_word(v, i, closer, w)) {
+            // The run: encoded words separated by blanks only.
+            std::size_t end = w.end;
+            for (;;) {
+                std::size_t k = end;
+                while (k < v.size() && (v[k] == ' ' || v[k] == '\t'))
+                    ++k;
+                EncodedWord next;
+                if (k < v.size() && v[k] == '=' && parse_encoded_word(v, k, closer, next))
+                    end = next.end;
+                else
+                    break;
+            }
+            const std::string text = decode_rfc2047(v.substr(i, end - i), fallbacks);
+            if (!quote)
+                out.push_back('"');
+            escaped(text, out);
+            if (!quote)
+                out.push_back('"');
+            i = end;
+            continue;
+        }
+        out.push_back(c);
+        ++i;
+        if (quote) {
+            if (c == '\\' && i < v.size())
+                out.push_back(v[i++]);
+            else if (c == '"')
+                quote = false;
+        } else if (comment > 0) {
+            if (c == '\\' && i < v.size())
+                out.push_back(v[i++]);
+            else if (c == '(')
+                ++comment;
+            else if (c == ')')
+                --comment;
+        } else if (c == '"') {
+            quote = true;
+        } else if (c == '(') {
+            comment = 1;
+        } else if (c == '<') {
+            angle = true;
+        } else if (c == '>') {
+            angle = false;
+        }
+    }
+    return out;
+}
+
 std::vector<Address> parse_addresses(GMimeParserOptions *options, std::string_view value,
                                      std::vector<std::string> *warnings, std::string_view where,
                                      const std::vector<std::string> &fallbacks) {
@@ -356,6 +426,8 @@ std::vector<Address> parse_addresses(GMimeParserOptions *options, std::string_vi
         return {};
     if (std::string safe; defuse_address_value(v, safe)) // GMime recursion per group level
         v = std::move(safe);
+    if (v.find("=?") != std::string::npos)
+        v = predecode_phrases(v, fallbacks);
     GPtr<InternetAddressList> list(internet_address_list_parse(options, v.c_str()));
     if (!list) {
         if (warnings != nullptr && warnings->size() < 200) {
@@ -419,8 +491,16 @@ std::vector<Address> flatten_addresses(InternetAddressList *list,
         const char *addr =
             internet_address_mailbox_get_addr(reinterpret_cast<InternetAddressMailbox *>(ia));
         Address a;
-        a.name =
-            name != nullptr ? std::string(trim(finish_decoding(name, fallbacks))) : std::string();
+        if (name != nullptr) {
+            // Blank runs (from folding or joined phrase words) become one space.
+            const std::string decoded = finish_decoding(name, fallbacks);
+            for (const char c : trim(decoded)) {
+                const bool blank = c == ' ' || c == '\t';
+                if (blank && !a.name.empty() && a.name.back() == ' ')
+                    continue;
+                a.name.push_back(blank ? ' ' : c);
+            }
+        }
         a.address = addr != nullptr ? std::string(trim(addr)) : std::string();
         repair_utf8(a.name);
         repair_utf8(a.address);

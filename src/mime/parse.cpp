@@ -510,8 +510,8 @@ class Walker {
     int groups_ = 0;
 };
 
-void read_headers(GMimeMessage *msg, const ParseLimits &limits, ParsedMessage &pm,
-                  detail::WarningSink &sink) {
+void read_headers(GMimeMessage *msg, GMimeParserOptions *opts, const ParseLimits &limits,
+                  ParsedMessage &pm, detail::WarningSink &sink) {
     // GMime keeps the Content-* fields of the top level on its MIME part, the others on the
     // message: merge both back into the original order by offset.
     std::vector<GMimeHeader *> fields;
@@ -537,6 +537,24 @@ void read_headers(GMimeMessage *msg, const ParseLimits &limits, ParsedMessage &p
     std::string date_raw;
     std::vector<std::string> auth_results;
     std::array<bool, 8> address_done{};
+    std::array<bool, 8> own_parse{};
+    for (GMimeHeader *h : fields) {
+        const char *n = g_mime_header_get_name(h);
+        const char *r = g_mime_header_get_raw_value(h);
+        if (n == nullptr || r == nullptr || std::strstr(r, "=?") == nullptr)
+            continue;
+        static constexpr std::array<std::pair<const char *, GMimeAddressType>, 6> kTypes{{
+            {"From", GMIME_ADDRESS_TYPE_FROM},
+            {"Sender", GMIME_ADDRESS_TYPE_SENDER},
+            {"Reply-To", GMIME_ADDRESS_TYPE_REPLY_TO},
+            {"To", GMIME_ADDRESS_TYPE_TO},
+            {"Cc", GMIME_ADDRESS_TYPE_CC},
+            {"Bcc", GMIME_ADDRESS_TYPE_BCC},
+        }};
+        for (const auto &[tn, tt] : kTypes)
+            if (g_ascii_strcasecmp(n, tn) == 0)
+                own_parse[static_cast<std::size_t>(tt)] = true;
+    }
     pm.headers.reserve(fields.size());
     for (GMimeHeader *h : fields) {
         const char *cname = g_mime_header_get_name(h);
@@ -553,10 +571,19 @@ void read_headers(GMimeMessage *msg, const ParseLimits &limits, ParsedMessage &p
         const std::string lname = ascii_lower(name);
         // Address fields: GMime has parsed them already (with the same options) while building
         // the message; its per-type list covers every field of that name, so take it once.
+        // Fields with encoded words are parsed again by us (predecoded display names, see
+        // predecode_phrases), one field at a time.
         auto addrs = [&](std::vector<Address> &dst, GMimeAddressType type) {
             const auto t = static_cast<std::size_t>(type);
             if (t >= address_done.size() || address_done[t])
                 return;
+            if (own_parse[t]) {
+                auto got = detail::parse_addresses(opts, raw, sink.out, name + " header",
+                                                   limits.fallback_charsets);
+                dst.insert(dst.end(), std::make_move_iterator(got.begin()),
+                           std::make_move_iterator(got.end()));
+                return;
+            }
             address_done[t] = true;
             dst = detail::flatten_addresses(g_mime_message_get_addresses(msg, type), sink.out,
                                             name + " header", limits.fallback_charsets);
@@ -742,7 +769,7 @@ void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &
             pm.content_hash = detail::normalized_body_hash(raw);
         return;
     }
-    read_headers(msg.get(), limits, pm, sink);
+    read_headers(msg.get(), opts.get(), limits, pm, sink);
     if (pm.headers.empty()) {
         pm.unparsable = true;
         sink.add("message: no header fields");

@@ -186,6 +186,16 @@ TEST(AddressList, EncodedAndRawNames) {
     const auto a = parse_address_list("=?UTF-8?B?5pel?= =?UTF-8?B?5pys?= <jp@example.jp>");
     ASSERT_EQ(a.size(), 1U);
     EXPECT_EQ(a[0].name, "\xE6\x97\xA5\xE6\x9C\xAC");
+    // U+65E5 split across two B words, bare and inside quotes; specials in a decoded name.
+    for (const char *v : {"=?UTF-8?B?5pc=?= =?UTF-8?B?pQ==?= <a@x.test>",
+                          "\"=?UTF-8?B?5pc=?= =?UTF-8?B?pQ==?=\" <a@x.test>"}) {
+        const auto s = parse_address_list(v);
+        ASSERT_EQ(s.size(), 1U) << v;
+        EXPECT_EQ(s[0].name, "\xE6\x97\xA5") << v;
+    }
+    const auto comma = parse_address_list("=?utf-8?q?Doe=2C_John?= <j@x.test>, k@x.test");
+    ASSERT_EQ(comma.size(), 2U);
+    EXPECT_EQ(comma[0].name, "Doe, John");
     const auto b = parse_address_list("Ren\xE9 Dupont <rene@example.fr>");
     ASSERT_EQ(b.size(), 1U);
     EXPECT_EQ(b[0].name, "Ren\xC3\xA9 Dupont");

@@ -31,6 +31,7 @@ TEST(Parse, HeadersIdsAndDate) {
                              "From: \"Doe, John\" <john@example.com>\n"
                              "To: a@example.com, Group: b@example.com, c@example.com;\n"
                              "Cc: =?ISO-8859-1?Q?Andr=E9?= <andre@example.be>\n"
+                             "Reply-To: =?UTF-8?B?5pc=?= =?UTF-8?B?pQ==?= <r@x.test>\n"
                              "Subject: Hi\n"
                              "Thread-Index: AcQx1B2fZ3mYzXNeQbKz\n"
                              "X-GM-THRID: 1234567890123456789\n"
@@ -46,9 +47,11 @@ TEST(Parse, HeadersIdsAndDate) {
     EXPECT_EQ(m.to[2].address, "c@example.com");
     ASSERT_EQ(m.cc.size(), 1U);
     EXPECT_EQ(m.cc[0].name, "Andr\xC3\xA9");
+    ASSERT_EQ(m.reply_to.size(), 1U);
+    EXPECT_EQ(m.reply_to[0].name, "\xE6\x97\xA5");
     EXPECT_EQ(m.thread_index, "AcQx1B2fZ3mYzXNeQbKz");
     EXPECT_EQ(m.gmail_thread_id, "1234567890123456789");
-    EXPECT_EQ(m.headers.size(), 11U);
+    EXPECT_EQ(m.headers.size(), 12U);
     EXPECT_EQ(m.headers.front().first, "Message-ID");
     EXPECT_FALSE(m.is_bulk);
     EXPECT_FALSE(m.unparsable);
