@@ -14,19 +14,23 @@ namespace {
 std::string unfold(std::string_view raw, bool stop_at_field_end = false) {
     std::string out;
     out.reserve(raw.size());
-    for (std::size_t i = 0; i < raw.size(); ++i) {
-        const char c = raw[i];
-        if (c == '\0')
+    std::size_t i = 0;
+    while (i < raw.size()) {
+        // Copy the run up to the next CR, LF or NUL in one go.
+        std::size_t j = i;
+        while (j < raw.size() && raw[j] != '\r' && raw[j] != '\n' && raw[j] != '\0')
+            ++j;
+        out.append(raw.data() + i, j - i);
+        if (j == raw.size())
+            break;
+        i = j + 1;
+        if (raw[j] == '\0')
             continue;
-        if (c != '\r' && c != '\n') {
-            out.push_back(c);
-            continue;
-        }
-        if (c == '\r' && i + 1 < raw.size() && raw[i + 1] == '\n')
+        if (raw[j] == '\r' && i < raw.size() && raw[i] == '\n')
             ++i;
-        const bool folded = i + 1 < raw.size() && (raw[i + 1] == ' ' || raw[i + 1] == '\t');
+        const bool folded = i < raw.size() && (raw[i] == ' ' || raw[i] == '\t');
         if (!folded) {
-            if (stop_at_field_end && i + 1 < raw.size())
+            if (stop_at_field_end && i < raw.size())
                 break;
             out.push_back(' ');
         }
@@ -40,8 +44,24 @@ bool is_atext(unsigned char c) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}':
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '/':
+    case '=':
+    case '?':
+    case '^':
+    case '_':
+    case '`':
+    case '{':
+    case '|':
+    case '}':
     case '~':
         return true;
     default:
@@ -147,7 +167,7 @@ int b64_value(char c) {
 }
 
 // RFC 2047 §4.2 Q encoding.
-void decode_q(std::string_view in, std::string& out) {
+void decode_q(std::string_view in, std::string &out) {
     for (std::size_t i = 0; i < in.size(); ++i) {
         const char c = in[i];
         if (c == '_') {
@@ -164,7 +184,7 @@ void decode_q(std::string_view in, std::string& out) {
 
 // RFC 2047 §4.1 B encoding; each word is decoded on its own (its own padding), non-alphabet
 // characters are skipped.
-void decode_b(std::string_view in, std::string& out) {
+void decode_b(std::string_view in, std::string &out) {
     std::uint32_t acc = 0;
     int bits = 0;
     for (const char c : in) {
@@ -189,18 +209,40 @@ struct EncodedWord {
     std::string_view text;
 };
 
+// Finds "?=" at or after a position; the answer is cached so that a header full of "=?"
+// openers without closers is scanned once, not once per opener (linear, not quadratic).
+class CloseFinder {
+  public:
+    explicit CloseFinder(std::string_view s) : s_(s) {}
+    std::size_t next(std::size_t from) {
+        if (!(have_ && from >= searched_from_ &&
+              (found_ == std::string_view::npos || from <= found_))) {
+            searched_from_ = from;
+            found_ = s_.find("?=", from);
+            have_ = true;
+        }
+        return found_;
+    }
+
+  private:
+    std::string_view s_;
+    std::size_t searched_from_ = 0;
+    std::size_t found_ = std::string_view::npos;
+    bool have_ = false;
+};
+
 // Parses "=?charset?E?text?=" at `pos`; false if it is not a well-formed encoded word.
-bool parse_encoded_word(std::string_view s, std::size_t pos, EncodedWord& w) {
+bool parse_encoded_word(std::string_view s, std::size_t pos, CloseFinder &closer, EncodedWord &w) {
     if (s.compare(pos, 2, "=?") != 0)
         return false;
-    const std::size_t q1 = s.find('?', pos + 2);
-    if (q1 == std::string_view::npos || q1 == pos + 2 || q1 - pos > 80 || q1 + 2 >= s.size() ||
-        s[q1 + 2] != '?')
+    // The charset (with an optional *language) is short: look for its '?' in a small window.
+    const std::size_t q1 = s.substr(0, std::min(s.size(), pos + 2 + 80)).find('?', pos + 2);
+    if (q1 == std::string_view::npos || q1 == pos + 2 || q1 + 2 >= s.size() || s[q1 + 2] != '?')
         return false;
     const char enc = s[q1 + 1];
     if (enc != 'b' && enc != 'B' && enc != 'q' && enc != 'Q')
         return false;
-    const std::size_t end = s.find("?=", q1 + 3);
+    const std::size_t end = closer.next(q1 + 3);
     if (end == std::string_view::npos)
         return false;
     w.charset = s.substr(pos + 2, q1 - pos - 2);
@@ -222,22 +264,27 @@ bool same_charset(std::string_view a, std::string_view b) {
 
 } // namespace
 
-std::string decode_rfc2047(std::string_view raw, const std::vector<std::string>& fallbacks) {
+std::string decode_rfc2047(std::string_view raw, const std::vector<std::string> &fallbacks) {
     std::string out;
     out.reserve(raw.size());
-    // Fast path: nothing encoded, no 8-bit, no folding.
-    bool simple = true;
-    for (const char c : raw)
-        if (c == '\r' || c == '\n' || c == '\0' || (static_cast<unsigned char>(c) & 0x80U) != 0) {
-            simple = false;
-            break;
-        }
-    if (simple && raw.find("=?") == std::string_view::npos)
-        return std::string(raw);
+    // Fast paths: most fields are ASCII without encoded words (only folded, e.g. Received).
+    bool breaks = false;
+    bool eight_bit = false;
+    for (const char c : raw) {
+        if (c == '\r' || c == '\n' || c == '\0')
+            breaks = true;
+        else if ((static_cast<unsigned char>(c) & 0x80U) != 0)
+            eight_bit = true;
+    }
+    if (raw.find("=?") == std::string_view::npos) {
+        if (!eight_bit)
+            return breaks ? unfold(raw) : std::string(raw);
+        return to_utf8(breaks ? unfold(raw) : std::string(raw), "", fallbacks);
+    }
     const std::string text = unfold(raw);
     const std::string_view s(text);
-    std::string plain;   // pending raw text between encoded words
-    std::string bytes;   // decoded bytes of a run of same-charset encoded words
+    std::string plain; // pending raw text between encoded words
+    std::string bytes; // decoded bytes of a run of same-charset encoded words
     std::string_view run_charset;
     auto flush_plain = [&] {
         if (plain.empty())
@@ -252,10 +299,11 @@ std::string decode_rfc2047(std::string_view raw, const std::vector<std::string>&
         bytes.clear();
         run_charset = {};
     };
+    CloseFinder closer(s);
     std::size_t i = 0;
     while (i < s.size()) {
         EncodedWord w;
-        if (s[i] == '=' && parse_encoded_word(s, i, w)) {
+        if (s[i] == '=' && parse_encoded_word(s, i, closer, w)) {
             // RFC 2047 §6.2: whitespace between adjacent encoded words is not displayed.
             bool only_ws = true;
             for (const char c : plain)
@@ -300,11 +348,111 @@ bool is_plausible_addr_spec(std::string_view addr) {
     return local_ok && valid_domain(domain);
 }
 
-std::vector<Address> parse_addresses(GMimeParserOptions* options, std::string_view value,
-                                     std::vector<std::string>* warnings, std::string_view where) {
-    std::vector<Address> out;
-    const std::string v = unfold(value, true);
+// GMime decodes display names strictly and word by word, so a character split across two
+// B words becomes "??". Encoded-word runs outside comments and angle brackets are replaced by
+// their (loosely, jointly) decoded text, as a quoted string, before GMime parses the list.
+std::string predecode_phrases(std::string_view v, const std::vector<std::string> &fallbacks) {
+    std::string out;
+    out.reserve(v.size());
+    CloseFinder closer(v);
+    bool quote = false;
+    int comment = 0;
+    bool angle = false;
+    auto escaped = [](std::string_view text, std::string &dst) {
+        for (const char c : text) {
+            if (c == '"' || c == '\\')
+                dst.push_back('\\');
+            dst.push_back(c);
+        }
+    };
+    std::size_t i = 0;
+    while (i < v.size()) {
+        const char c = v[i];
+        EncodedWord w;
+        if (comment == 0 && !angle && c == '=' && parse_encoded_word(v, i, closer, w)) {
+            // The run: encoded words separated by blanks only.
+            std::size_t end = w.end;
+            for (;;) {
+                std::size_t k = end;
+                while (k < v.size() && (v[k] == ' ' || v[k] == '\t'))
+                    ++k;
+                EncodedWord next;
+                if (k < v.size() && v[k] == '=' && parse_encoded_word(v, k, closer, next))
+                    end = next.end;
+                else
+                    break;
+            }
+            const std::string text = decode_rfc2047(v.substr(i, end - i), fallbacks);
+            if (!quote)
+                out.push_back('"');
+            escaped(text, out);
+            if (!quote)
+                out.push_back('"');
+            i = end;
+            continue;
+        }
+        out.push_back(c);
+        ++i;
+        if (quote) {
+            if (c == '\\' && i < v.size())
+                out.push_back(v[i++]);
+            else if (c == '"')
+                quote = false;
+        } else if (comment > 0) {
+            if (c == '\\' && i < v.size())
+                out.push_back(v[i++]);
+            else if (c == '(')
+                ++comment;
+            else if (c == ')')
+                --comment;
+        } else if (c == '"') {
+            quote = true;
+        } else if (c == '(') {
+            comment = 1;
+        } else if (c == '<') {
+            angle = true;
+        } else if (c == '>') {
+            angle = false;
+        }
+    }
+    return out;
+}
+
+std::vector<Address> parse_addresses(GMimeParserOptions *options, std::string_view value,
+                                     std::vector<std::string> *warnings, std::string_view where,
+                                     const std::vector<std::string> &fallbacks) {
+    std::string v = unfold(value, true);
     if (trim(v).empty())
+        return {};
+    if (std::string safe; defuse_address_value(v, safe)) // GMime recursion per group level
+        v = std::move(safe);
+    if (v.find("=?") != std::string::npos)
+        v = predecode_phrases(v, fallbacks);
+    GPtr<InternetAddressList> list(internet_address_list_parse(options, v.c_str()));
+    if (!list) {
+        if (warnings != nullptr && warnings->size() < 200) {
+            std::string w = "address: unreadable address list '" +
+                            std::string(trim(v).substr(0, 80)) + "' in " + std::string(where);
+            repair_utf8(w);
+            warnings->push_back(std::move(w));
+        }
+        return {};
+    }
+    return flatten_addresses(list.get(), warnings, where, fallbacks);
+}
+
+std::string finish_decoding(std::string s, const std::vector<std::string> &fallbacks) {
+    const std::size_t open = s.find("=?");
+    if (open == std::string::npos || s.find("?=", open + 2) == std::string::npos)
+        return s;
+    return decode_rfc2047(s, fallbacks);
+}
+
+std::vector<Address> flatten_addresses(InternetAddressList *list,
+                                       std::vector<std::string> *warnings, std::string_view where,
+                                       const std::vector<std::string> &fallbacks) {
+    std::vector<Address> out;
+    if (list == nullptr)
         return out;
     auto warn = [&](std::string what) {
         if (warnings == nullptr || warnings->size() >= 200)
@@ -314,47 +462,50 @@ std::vector<Address> parse_addresses(GMimeParserOptions* options, std::string_vi
         repair_utf8(what);
         warnings->push_back(std::move(what));
     };
-    GPtr<InternetAddressList> list(internet_address_list_parse(options, v.c_str()));
-    if (!list) {
-        warn("address: unreadable address list '" + std::string(trim(v).substr(0, 80)) + "'");
-        return out;
-    }
     // Groups are flattened (RFC 5322 §3.4 group syntax); they do not nest, but walk with an
     // explicit stack and a small depth bound anyway rather than recursing on untrusted input.
     struct Frame {
-        InternetAddressList* list;
+        InternetAddressList *list;
         int index;
     };
-    std::vector<Frame> stack{{list.get(), 0}};
+    std::vector<Frame> stack{{list, 0}};
     while (!stack.empty()) {
-        Frame& f = stack.back();
+        Frame &f = stack.back();
         if (f.index >= internet_address_list_length(f.list)) {
             stack.pop_back();
             continue;
         }
-        InternetAddress* ia = internet_address_list_get_address(f.list, f.index++);
+        InternetAddress *ia = internet_address_list_get_address(f.list, f.index++);
         if (ia == nullptr)
             continue;
         if (INTERNET_ADDRESS_IS_GROUP(ia)) {
-            auto* members =
-                internet_address_group_get_members(reinterpret_cast<InternetAddressGroup*>(ia));
+            auto *members =
+                internet_address_group_get_members(reinterpret_cast<InternetAddressGroup *>(ia));
             if (members != nullptr && stack.size() < 8)
                 stack.push_back({members, 0});
             continue;
         }
         if (!INTERNET_ADDRESS_IS_MAILBOX(ia))
             continue;
-        const char* name = internet_address_get_name(ia);
-        const char* addr =
-            internet_address_mailbox_get_addr(reinterpret_cast<InternetAddressMailbox*>(ia));
+        const char *name = internet_address_get_name(ia);
+        const char *addr =
+            internet_address_mailbox_get_addr(reinterpret_cast<InternetAddressMailbox *>(ia));
         Address a;
-        a.name = name != nullptr ? std::string(trim(name)) : std::string();
+        if (name != nullptr) {
+            // Blank runs (from folding or joined phrase words) become one space.
+            const std::string decoded = finish_decoding(name, fallbacks);
+            for (const char c : trim(decoded)) {
+                const bool blank = c == ' ' || c == '\t';
+                if (blank && !a.name.empty() && a.name.back() == ' ')
+                    continue;
+                a.name.push_back(blank ? ' ' : c);
+            }
+        }
         a.address = addr != nullptr ? std::string(trim(addr)) : std::string();
         repair_utf8(a.name);
         repair_utf8(a.address);
         const std::size_t at = a.address.rfind('@');
-        if (a.address.empty() || at == std::string::npos || at == 0 ||
-            at + 1 == a.address.size()) {
+        if (a.address.empty() || at == std::string::npos || at == 0 || at + 1 == a.address.size()) {
             warn("address: no usable mailbox in '" +
                  std::string(a.address.empty() ? a.name : a.address).substr(0, 80) + "'");
             continue;
@@ -368,12 +519,15 @@ std::vector<Address> parse_addresses(GMimeParserOptions* options, std::string_vi
 
 } // namespace detail
 
-std::vector<Address> parse_address_list(std::string_view value, std::vector<std::string>* warnings) {
+std::vector<Address> parse_address_list(std::string_view value,
+                                        std::vector<std::string> *warnings) {
     try {
         init();
-        detail::WarningSink sink{warnings};
+        detail::WarningSink sink;
+        sink.out = warnings;
         auto opts = detail::make_options(ParseLimits{}, warnings != nullptr ? &sink : nullptr);
-        return detail::parse_addresses(opts.get(), value, warnings, "address list");
+        return detail::parse_addresses(opts.get(), value, warnings, "address list",
+                                       ParseLimits{}.fallback_charsets);
     } catch (...) {
         if (warnings != nullptr)
             warnings->emplace_back("address: out of memory");
@@ -381,8 +535,9 @@ std::vector<Address> parse_address_list(std::string_view value, std::vector<std:
     }
 }
 
-std::string decode_header_text(std::string_view raw, const ParseLimits& limits) {
+std::string decode_header_text(std::string_view raw, const ParseLimits &limits) {
     try {
+        init(); // charset conversion goes through GMime's iconv cache
         return detail::decode_rfc2047(raw, limits.fallback_charsets);
     } catch (...) {
         return {};
@@ -451,8 +606,7 @@ std::vector<std::string> parse_message_ids(std::string_view value) {
                     ++i;
                 std::string tok(value.substr(start, i - start));
                 ++bare_tokens;
-                if (tok.find('@') != std::string::npos && tok.front() != '@' &&
-                    tok.back() != '@') {
+                if (tok.find('@') != std::string::npos && tok.front() != '@' && tok.back() != '@') {
                     while (!tok.empty() && (tok.back() == '>' || tok.back() == '.'))
                         tok.pop_back();
                     detail::repair_utf8(tok);

@@ -10,16 +10,20 @@
 namespace crm::mime {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f'; }
-
-bool is_name_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == ':';
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }
 
-void append_utf8(std::string& out, std::uint32_t cp) {
+bool is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f';
+}
+
+bool is_name_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == ':';
+}
+
+void append_utf8(std::string &out, std::uint32_t cp) {
     if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         cp = 0xFFFD;
     if (cp < 0x80) {
@@ -40,32 +44,30 @@ void append_utf8(std::string& out, std::uint32_t cp) {
 }
 
 struct Entity {
-    const char* name;
+    const char *name;
     std::uint32_t cp;
 };
 constexpr std::array<Entity, 40> kEntities{{
-    {"amp", '&'},       {"lt", '<'},         {"gt", '>'},        {"quot", '"'},
-    {"apos", '\''},     {"nbsp", 0xA0},      {"copy", 0xA9},     {"reg", 0xAE},
-    {"trade", 0x2122},  {"hellip", 0x2026},  {"mdash", 0x2014},  {"ndash", 0x2013},
-    {"lsquo", 0x2018},  {"rsquo", 0x2019},   {"ldquo", 0x201C},  {"rdquo", 0x201D},
-    {"sbquo", 0x201A},  {"bdquo", 0x201E},   {"bull", 0x2022},   {"middot", 0xB7},
-    {"euro", 0x20AC},   {"pound", 0xA3},     {"yen", 0xA5},      {"cent", 0xA2},
-    {"laquo", 0xAB},    {"raquo", 0xBB},     {"deg", 0xB0},      {"times", 0xD7},
-    {"divide", 0xF7},   {"sect", 0xA7},      {"para", 0xB6},     {"iexcl", 0xA1},
-    {"iquest", 0xBF},   {"shy", 0xAD},       {"zwnj", 0x200C},   {"zwj", 0x200D},
-    {"thinsp", 0x2009}, {"ensp", 0x2002},    {"emsp", 0x2003},   {"rarr", 0x2192},
+    {"amp", '&'},      {"lt", '<'},        {"gt", '>'},       {"quot", '"'},     {"apos", '\''},
+    {"nbsp", 0xA0},    {"copy", 0xA9},     {"reg", 0xAE},     {"trade", 0x2122}, {"hellip", 0x2026},
+    {"mdash", 0x2014}, {"ndash", 0x2013},  {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"ldquo", 0x201C},
+    {"rdquo", 0x201D}, {"sbquo", 0x201A},  {"bdquo", 0x201E}, {"bull", 0x2022},  {"middot", 0xB7},
+    {"euro", 0x20AC},  {"pound", 0xA3},    {"yen", 0xA5},     {"cent", 0xA2},    {"laquo", 0xAB},
+    {"raquo", 0xBB},   {"deg", 0xB0},      {"times", 0xD7},   {"divide", 0xF7},  {"sect", 0xA7},
+    {"para", 0xB6},    {"iexcl", 0xA1},    {"iquest", 0xBF},  {"shy", 0xAD},     {"zwnj", 0x200C},
+    {"zwj", 0x200D},   {"thinsp", 0x2009}, {"ensp", 0x2002},  {"emsp", 0x2003},  {"rarr", 0x2192},
 }};
 
 // HTML 4 names of U+00C0..U+00FF, in code point order.
-constexpr std::array<const char*, 64> kLatin1{{
-    "Agrave", "Aacute", "Acirc",  "Atilde", "Auml",   "Aring",  "AElig",  "Ccedil",
-    "Egrave", "Eacute", "Ecirc",  "Euml",   "Igrave", "Iacute", "Icirc",  "Iuml",
-    "ETH",    "Ntilde", "Ograve", "Oacute", "Ocirc",  "Otilde", "Ouml",   "times",
-    "Oslash", "Ugrave", "Uacute", "Ucirc",  "Uuml",   "Yacute", "THORN",  "szlig",
-    "agrave", "aacute", "acirc",  "atilde", "auml",   "aring",  "aelig",  "ccedil",
-    "egrave", "eacute", "ecirc",  "euml",   "igrave", "iacute", "icirc",  "iuml",
-    "eth",    "ntilde", "ograve", "oacute", "ocirc",  "otilde", "ouml",   "divide",
-    "oslash", "ugrave", "uacute", "ucirc",  "uuml",   "yacute", "thorn",  "yuml",
+constexpr std::array<const char *, 64> kLatin1{{
+    "Agrave", "Aacute", "Acirc",  "Atilde", "Auml",   "Aring",  "AElig", "Ccedil",
+    "Egrave", "Eacute", "Ecirc",  "Euml",   "Igrave", "Iacute", "Icirc", "Iuml",
+    "ETH",    "Ntilde", "Ograve", "Oacute", "Ocirc",  "Otilde", "Ouml",  "times",
+    "Oslash", "Ugrave", "Uacute", "Ucirc",  "Uuml",   "Yacute", "THORN", "szlig",
+    "agrave", "aacute", "acirc",  "atilde", "auml",   "aring",  "aelig", "ccedil",
+    "egrave", "eacute", "ecirc",  "euml",   "igrave", "iacute", "icirc", "iuml",
+    "eth",    "ntilde", "ograve", "oacute", "ocirc",  "otilde", "ouml",  "divide",
+    "oslash", "ugrave", "uacute", "ucirc",  "uuml",   "yacute", "thorn", "yuml",
 }};
 
 // Output builder that collapses whitespace: runs of blanks become one space, block breaks
@@ -124,30 +126,30 @@ class Out {
     int newlines_ = 0;
 };
 
-bool name_is(std::string_view name, const char* const* list) {
+bool name_is(std::string_view name, const char *const *list) {
     for (; *list != nullptr; ++list)
         if (name == *list)
             return true;
     return false;
 }
 
-constexpr const char* kSkipContent[] = {"script", "style", "head", "title", "template",
-                                        "noscript", "object", "svg", nullptr};
-constexpr const char* kParagraph[] = {"p", "div", "table", "ul", "ol", "dl", "blockquote",
-                                      "pre", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-                                      "article", "header", "footer", "form", "hr", "address",
-                                      "fieldset", "center", "main", "nav", "aside", "figure",
-                                      nullptr};
-constexpr const char* kLine[] = {"br", "li", "tr", "dt", "dd", "caption", "option", nullptr};
-constexpr const char* kCell[] = {"td", "th", nullptr};
+constexpr const char *kSkipContent[] = {"script",   "style",  "head", "title", "template",
+                                        "noscript", "object", "svg",  nullptr};
+constexpr const char *kParagraph[] = {
+    "p",        "div",     "table",  "ul",     "ol",    "dl",     "blockquote",
+    "pre",      "h1",      "h2",     "h3",     "h4",    "h5",     "h6",
+    "section",  "article", "header", "footer", "form",  "hr",     "address",
+    "fieldset", "center",  "main",   "nav",    "aside", "figure", nullptr};
+constexpr const char *kLine[] = {"br", "li", "tr", "dt", "dd", "caption", "option", nullptr};
+constexpr const char *kCell[] = {"td", "th", nullptr};
 
 // Case-insensitive search for "</name" starting at `from`; npos if absent. Linear.
 std::size_t find_close_tag(std::string_view html, std::size_t from, std::string_view name) {
     while (from < html.size()) {
-        const void* hit = std::memchr(html.data() + from, '<', html.size() - from);
+        const void *hit = std::memchr(html.data() + from, '<', html.size() - from);
         if (hit == nullptr)
             return std::string_view::npos;
-        const auto lt = static_cast<std::size_t>(static_cast<const char*>(hit) - html.data());
+        const auto lt = static_cast<std::size_t>(static_cast<const char *>(hit) - html.data());
         if (lt + 1 + name.size() < html.size() && html[lt + 1] == '/') {
             bool eq = true;
             for (std::size_t k = 0; k < name.size(); ++k)
@@ -165,7 +167,7 @@ std::size_t find_close_tag(std::string_view html, std::size_t from, std::string_
 
 // Decodes the entity starting at html[i] == '&'; returns the index after it, or i+1 with a
 // literal '&' when it is not an entity.
-std::size_t entity(std::string_view html, std::size_t i, Out& out) {
+std::size_t entity(std::string_view html, std::size_t i, Out &out) {
     const std::size_t max_end = std::min(html.size(), i + 12);
     std::size_t j = i + 1;
     if (j < max_end && html[j] == '#') {
@@ -211,8 +213,9 @@ std::size_t entity(std::string_view html, std::size_t i, Out& out) {
         out.cp(cp);
         return j;
     }
-    while (j < max_end && ((html[j] >= 'a' && html[j] <= 'z') || (html[j] >= 'A' && html[j] <= 'Z') ||
-                           (html[j] >= '0' && html[j] <= '9')))
+    while (j < max_end &&
+           ((html[j] >= 'a' && html[j] <= 'z') || (html[j] >= 'A' && html[j] <= 'Z') ||
+            (html[j] >= '0' && html[j] <= '9')))
         ++j;
     const std::string_view name = html.substr(i + 1, j - i - 1);
     for (std::size_t k = 0; k < kLatin1.size(); ++k) {
@@ -223,7 +226,7 @@ std::size_t entity(std::string_view html, std::size_t i, Out& out) {
             return j;
         }
     }
-    for (const auto& e : kEntities) {
+    for (const auto &e : kEntities) {
         if (name == e.name) {
             if (j < html.size() && html[j] == ';')
                 ++j;
@@ -243,6 +246,7 @@ std::string html_to_text(std::string_view html) {
         std::size_t i = 0;
         const std::size_t n = html.size();
         std::string name;
+        bool no_head_close = false;
         while (i < n) {
             const char c = html[i];
             if (c == '&') {
@@ -279,9 +283,11 @@ std::string html_to_text(std::string_view html) {
                 name.push_back(lower(html[j++]));
             // The tag ends at the first '>' (quotes in attributes are not honoured: keeps the
             // scan linear for unterminated quotes, at the price of rare '>' in attributes).
-            const void* gt = std::memchr(html.data() + j, '>', n - j);
+            const void *gt = std::memchr(html.data() + j, '>', n - j);
             const std::size_t tag_end =
-                gt == nullptr ? n : static_cast<std::size_t>(static_cast<const char*>(gt) - html.data()) + 1;
+                gt == nullptr
+                    ? n
+                    : static_cast<std::size_t>(static_cast<const char *>(gt) - html.data()) + 1;
             i = tag_end;
             if (closing) {
                 if (name_is(name, kParagraph))
@@ -293,7 +299,13 @@ std::string html_to_text(std::string_view html) {
                 continue;
             }
             if (name_is(name, kSkipContent)) {
+                // Once a search for </head> failed, later ones would too: skip them, or a page
+                // of unclosed <head> tags would be quadratic.
+                if (name == "head" && no_head_close)
+                    continue;
                 const std::size_t close = find_close_tag(html, i, name);
+                if (close == std::string_view::npos && name == "head")
+                    no_head_close = true;
                 if (close == std::string_view::npos) {
                     // An unclosed <head> is common in broken mail: keep going (its script,
                     // style and title are skipped one by one). Unclosed script/style eat the rest,
@@ -301,8 +313,11 @@ std::string html_to_text(std::string_view html) {
                     if (name != "head")
                         i = n;
                 } else {
-                    const void* g2 = std::memchr(html.data() + close, '>', n - close);
-                    i = g2 == nullptr ? n : static_cast<std::size_t>(static_cast<const char*>(g2) - html.data()) + 1;
+                    const void *g2 = std::memchr(html.data() + close, '>', n - close);
+                    i = g2 == nullptr ? n
+                                      : static_cast<std::size_t>(static_cast<const char *>(g2) -
+                                                                 html.data()) +
+                                            1;
                 }
                 continue;
             }

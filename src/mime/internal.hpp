@@ -16,7 +16,7 @@ namespace crm::mime::detail {
 
 // Owning pointers for GObject-derived GMime types and g_malloc'ed memory.
 struct GObjectUnref {
-    void operator()(void* p) const noexcept {
+    void operator()(void *p) const noexcept {
         if (p != nullptr)
             g_object_unref(p);
     }
@@ -24,12 +24,12 @@ struct GObjectUnref {
 template <class T> using GPtr = std::unique_ptr<T, GObjectUnref>;
 
 struct GFree {
-    void operator()(void* p) const noexcept { g_free(p); }
+    void operator()(void *p) const noexcept { g_free(p); }
 };
 using GCharPtr = std::unique_ptr<char, GFree>;
 
 struct OptionsFree {
-    void operator()(GMimeParserOptions* p) const noexcept {
+    void operator()(GMimeParserOptions *p) const noexcept {
         if (p != nullptr)
             g_mime_parser_options_free(p);
     }
@@ -38,41 +38,61 @@ using OptionsPtr = std::unique_ptr<GMimeParserOptions, OptionsFree>;
 
 // Collects GMime parser warnings as "what: where" strings, bounded in number.
 struct WarningSink {
-    std::vector<std::string>* out = nullptr;
+    std::vector<std::string> *out = nullptr;
     std::size_t max = 200;
     bool overflowed = false;
+    // GMime reports stream offsets; parse() turns them into "in part 1.2" once the tree is known.
+    struct Located {
+        gint64 offset;
+        std::size_t index; // into *out
+    };
+    std::vector<Located> located;
     void add(std::string w);
+    void add_at(std::string w, gint64 offset);
 };
 
 // Lenient parser options (loose RFC 2047 / address / parameter rules) with the fallback
 // charsets of `limits`; when `sink` is given, GMime's warnings go there.
-[[nodiscard]] OptionsPtr make_options(const ParseLimits& limits, WarningSink* sink);
+[[nodiscard]] OptionsPtr make_options(const ParseLimits &limits, WarningSink *sink);
 
 // Makes `s` valid UTF-8 in place: invalid sequences (and NULs) become U+FFFD.
-void repair_utf8(std::string& s);
+void repair_utf8(std::string &s);
 [[nodiscard]] bool is_valid_utf8(std::string_view s);
 
 // Converts bytes in `charset` (may be empty or unknown) to valid UTF-8. Unknown charsets and
 // bytes invalid in the declared charset fall back to UTF-8, then `fallbacks`, then repair.
 // Sets `*warning` to a short reason when the declared charset was unusable.
 [[nodiscard]] std::string to_utf8(std::string_view bytes, std::string_view charset,
-                                  const std::vector<std::string>& fallbacks,
-                                  std::string* warning = nullptr);
+                                  const std::vector<std::string> &fallbacks,
+                                  std::string *warning = nullptr);
 
 // Cuts `s` to at most `max` bytes on a UTF-8 character boundary. Returns true if it cut.
-bool truncate_utf8(std::string& s, std::size_t max);
+bool truncate_utf8(std::string &s, std::size_t max);
 
 // RFC 2047 decoding (loose): adjacent encoded words of one charset are joined as bytes before
 // conversion, so a character split across words survives; raw 8-bit text goes through UTF-8,
 // then `fallbacks`. Unfolds CRLF. Always returns valid UTF-8.
 [[nodiscard]] std::string decode_rfc2047(std::string_view raw,
-                                         const std::vector<std::string>& fallbacks);
+                                         const std::vector<std::string> &fallbacks);
 
 // Address parsing with the given options (shared by parse() and parse_address_list()).
-[[nodiscard]] std::vector<Address> parse_addresses(GMimeParserOptions* options,
+[[nodiscard]] std::vector<Address> parse_addresses(GMimeParserOptions *options,
                                                    std::string_view value,
-                                                   std::vector<std::string>* warnings,
-                                                   std::string_view where);
+                                                   std::vector<std::string> *warnings,
+                                                   std::string_view where,
+                                                   const std::vector<std::string> &fallbacks);
+
+// Mailboxes of an already parsed list (groups flattened); unusable entries become warnings.
+// Display names still holding encoded words (GMime decodes strictly) are decoded loosely
+// with `fallbacks`.
+[[nodiscard]] std::vector<Address> flatten_addresses(InternetAddressList *list,
+                                                     std::vector<std::string> *warnings,
+                                                     std::string_view where,
+                                                     const std::vector<std::string> &fallbacks);
+
+// Loose RFC 2047 pass over text GMime has already decoded strictly (names, filenames): only
+// does work when an encoded word is left.
+[[nodiscard]] std::string finish_decoding(std::string s, const std::vector<std::string> &fallbacks);
 
 // RFC 5322 addr-spec check used to flag (not necessarily drop) questionable mailboxes.
 [[nodiscard]] bool is_plausible_addr_spec(std::string_view addr);
@@ -81,18 +101,24 @@ bool truncate_utf8(std::string& s, std::size_t max);
 class Sha256 {
   public:
     Sha256() : c_(g_checksum_new(G_CHECKSUM_SHA256)) {}
-    Sha256(const Sha256&) = delete;
-    Sha256& operator=(const Sha256&) = delete;
+    Sha256(const Sha256 &) = delete;
+    Sha256 &operator=(const Sha256 &) = delete;
     ~Sha256() { g_checksum_free(c_); }
     void update(std::string_view data);
     [[nodiscard]] std::string hex();
 
   private:
-    GChecksum* c_;
+    GChecksum *c_;
 };
 
 // SHA-256 hex of `body` with every CRLF counted as LF (content_hash).
 [[nodiscard]] std::string normalized_body_hash(std::string_view body);
+
+// Pre-parse protection against inputs that crash or stall GMime itself (defuse.cpp): deep
+// group nesting in address fields and huge parameter lists. Returns true and fills `out` with
+// a same-length patched copy when something had to be changed.
+bool defuse(std::string_view in, std::string &out);
+bool defuse_address_value(std::string_view in, std::string &out);
 
 [[nodiscard]] std::string ascii_lower(std::string_view s);
 [[nodiscard]] std::string_view trim(std::string_view s);

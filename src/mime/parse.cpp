@@ -1,5 +1,7 @@
 // parse(): raw RFC 5322 bytes -> ParsedMessage with GMime, limits enforced, UTF-8 everywhere.
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <string>
 #include <utility>
@@ -33,10 +35,10 @@ Split split_header_body(std::string_view raw) {
     }
     std::size_t pos = 0;
     while (pos < raw.size()) {
-        const void* hit = std::memchr(raw.data() + pos, '\n', raw.size() - pos);
+        const void *hit = std::memchr(raw.data() + pos, '\n', raw.size() - pos);
         if (hit == nullptr)
             break;
-        const auto nl = static_cast<std::size_t>(static_cast<const char*>(hit) - raw.data());
+        const auto nl = static_cast<std::size_t>(static_cast<const char *>(hit) - raw.data());
         if (nl + 1 < raw.size() && raw[nl + 1] == '\n') {
             s.header_end = nl + 1;
             s.body_start = nl + 2;
@@ -53,6 +55,20 @@ Split split_header_body(std::string_view raw) {
     return s;
 }
 
+// "Name:" at the start: RFC 5322 §3.6.8 field-name = 1*ftext (printable ASCII except ':').
+bool looks_like_field(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size() && i < 100) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        if (c == ':')
+            return i > 0;
+        if (c < 33 || c > 126)
+            return false;
+        ++i;
+    }
+    return false;
+}
+
 std::string domain_of(std::string_view addr) {
     const std::size_t at = addr.rfind('@');
     return at == std::string_view::npos ? std::string() : ascii_lower(addr.substr(at + 1));
@@ -63,7 +79,8 @@ bool aligned(std::string_view a, std::string_view b) {
     if (a.empty() || b.empty())
         return true; // property missing: assume it is about the From domain
     auto sub = [](std::string_view x, std::string_view y) {
-        return x == y || (x.size() > y.size() && x.ends_with(y) && x[x.size() - y.size() - 1] == '.');
+        return x == y ||
+               (x.size() > y.size() && x.ends_with(y) && x[x.size() - y.size() - 1] == '.');
     };
     return sub(a, b) || sub(b, a);
 }
@@ -71,11 +88,11 @@ bool aligned(std::string_view a, std::string_view b) {
 // RFC 8601 Authentication-Results: "authserv-id; method=result prop.x=val; method=result ...".
 // dmarc=fail, spf=fail (not softfail) and dkim=fail (without an aligned dkim=pass) for the
 // From domain mark the message.
-bool auth_failed(const std::vector<std::string>& values, std::string_view from_domain) {
+bool auth_failed(const std::vector<std::string> &values, std::string_view from_domain) {
     bool dkim_fail = false;
     bool dkim_pass = false;
     bool other_fail = false;
-    for (const auto& v : values) {
+    for (const auto &v : values) {
         const std::string lv = ascii_lower(v);
         std::size_t pos = 0;
         while (pos <= lv.size()) {
@@ -129,20 +146,20 @@ bool auth_failed(const std::vector<std::string>& values, std::string_view from_d
 
 class Walker {
   public:
-    Walker(const ParseLimits& limits, ParsedMessage& pm, detail::WarningSink& sink)
+    Walker(const ParseLimits &limits, ParsedMessage &pm, detail::WarningSink &sink)
         : limits_(limits), pm_(pm), sink_(sink) {}
 
-    void walk(GMimeObject* root) {
+    void walk(GMimeObject *root) {
         struct Node {
-            GMimeObject* obj;
+            GMimeObject *obj;
             std::size_t depth;
             std::string path;
-            bool in_alternative;
+            int alt_group; // nearest multipart/alternative ancestor, 0 if none
             bool in_related;
             bool attach_only;
         };
         std::vector<Node> stack;
-        stack.push_back({root, 0, "1", false, false, false});
+        stack.push_back({root, 0, "body", 0, false, false});
         std::size_t parts = 0;
         while (!stack.empty()) {
             Node node = std::move(stack.back());
@@ -154,8 +171,10 @@ class Walker {
                           " MIME parts, rest ignored at part " + node.path);
                 break;
             }
+            if (node.depth > 0)
+                check_part_headers(node.obj, node.path);
             if (GMIME_IS_MULTIPART(node.obj)) {
-                auto* mp = reinterpret_cast<GMimeMultipart*>(node.obj);
+                auto *mp = reinterpret_cast<GMimeMultipart *>(node.obj);
                 if (node.depth + 1 > limits_.max_depth) {
                     if (!depth_warned_) {
                         depth_warned_ = true;
@@ -164,8 +183,9 @@ class Walker {
                     }
                     continue;
                 }
-                GMimeContentType* ct = g_mime_object_get_content_type(node.obj);
-                const char* st = ct != nullptr ? g_mime_content_type_get_media_subtype(ct) : nullptr;
+                GMimeContentType *ct = g_mime_object_get_content_type(node.obj);
+                const char *st =
+                    ct != nullptr ? g_mime_content_type_get_media_subtype(ct) : nullptr;
                 const std::string subtype = ascii_lower(st != nullptr ? st : "mixed");
                 const int count = g_mime_multipart_get_count(mp);
                 const bool is_signed = GMIME_IS_MULTIPART_SIGNED(node.obj) || subtype == "signed";
@@ -174,32 +194,114 @@ class Walker {
                 // RFC 1847 §2.1: the first part of multipart/signed is the content, the second
                 // the signature (not useful to a CRM, so left out).
                 const int last = is_signed ? std::min(count, 1) : count;
+                // An alternative nested in an alternative is another rendering of the same
+                // content: it stays in the outer group.
+                const int group =
+                    subtype == "alternative" && node.alt_group == 0 ? ++groups_ : node.alt_group;
                 for (int i = last - 1; i >= 0; --i) {
-                    GMimeObject* child = g_mime_multipart_get_part(mp, i);
+                    GMimeObject *child = g_mime_multipart_get_part(mp, i);
                     stack.push_back({child, node.depth + 1,
-                                     node.path == "1" && node.depth == 0
-                                         ? std::to_string(i + 1)
-                                         : node.path + "." + std::to_string(i + 1),
-                                     subtype == "alternative", subtype == "related",
-                                     node.attach_only || encrypted});
+                                     node.depth == 0 ? std::to_string(i + 1)
+                                                     : node.path + "." + std::to_string(i + 1),
+                                     group, subtype == "related", node.attach_only || encrypted});
                 }
                 continue;
             }
             if (GMIME_IS_MESSAGE_PART(node.obj)) {
-                attach_message(reinterpret_cast<GMimeMessagePart*>(node.obj), node.path,
+                attach_message(reinterpret_cast<GMimeMessagePart *>(node.obj), node.path,
                                node.in_related);
                 continue;
             }
             if (GMIME_IS_PART(node.obj))
-                leaf(reinterpret_cast<GMimePart*>(node.obj), node.path, node.in_alternative,
+                leaf(reinterpret_cast<GMimePart *>(node.obj), node.path, node.alt_group,
                      node.in_related, node.attach_only);
         }
     }
 
+    // Rewrites GMime's offset-located warnings as "... in message headers" / "in part 1.2".
+    void locate_warnings(std::size_t header_end) {
+        std::sort(part_offsets_.begin(), part_offsets_.end(),
+                  [](const auto &a, const auto &b) { return a.first < b.first; });
+        for (const auto &loc : sink_.located) {
+            if (sink_.out == nullptr || loc.index >= sink_.out->size())
+                continue;
+            std::string &w = (*sink_.out)[loc.index];
+            if (loc.offset < static_cast<gint64>(header_end)) {
+                w += " in message headers";
+                continue;
+            }
+            auto it = std::upper_bound(part_offsets_.begin(), part_offsets_.end(), loc.offset,
+                                       [](gint64 off, const auto &p) { return off < p.first; });
+            if (it == part_offsets_.begin()) {
+                w += " in message body";
+            } else {
+                w += " in part ";
+                w += std::prev(it)->second;
+            }
+        }
+    }
+
+    // Body choice over the collected text parts. Each multipart/alternative is one group (and
+    // each text part outside any alternative its own group); per group the text/plain
+    // rendering wins, else its HTML converted. Groups are joined in message order, so a
+    // mailing-list footer after the main body is kept. html_body joins the HTML renderings.
+    void finish() {
+        // The walk is depth-first, so the segments of one group are contiguous: one linear pass
+        // over runs of equal group (no quadratic rescans for messages with many text parts).
+        std::string text;
+        std::string html;
+        std::size_t i = 0;
+        while (i < segments_.size()) {
+            const int g = segments_[i].group;
+            Segment *plain = nullptr;
+            Segment *rich = nullptr;
+            for (; i < segments_.size() && segments_[i].group == g; ++i) {
+                Segment &seg = segments_[i];
+                if (!seg.html && plain == nullptr)
+                    plain = &seg;
+                if (seg.html && rich == nullptr)
+                    rich = &seg;
+            }
+            if (plain != nullptr)
+                append_capped(text, std::move(plain->text), "text");
+            else if (rich != nullptr)
+                append_capped(text, html_to_text(rich->text), "text");
+            if (rich != nullptr)
+                append_capped(html, std::move(rich->text), "html");
+        }
+        segments_.clear();
+        pm_.text_body = std::move(text);
+        pm_.html_body = std::move(html);
+    }
+
   private:
+    // ParseLimits::max_header_bytes for the headers of a body part. The top-level block is cut
+    // before parsing; a part's block has already been read by GMime (bounded by the input),
+    // so this only reports it.
+    void check_part_headers(GMimeObject *obj, const std::string &path) {
+        GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+        const int n = list != nullptr ? g_mime_header_list_get_count(list) : 0;
+        if (n > 0)
+            if (GMimeHeader *first = g_mime_header_list_get_header_at(list, 0); first != nullptr)
+                part_offsets_.emplace_back(g_mime_header_get_offset(first), path);
+        std::size_t bytes = 0;
+        for (int k = 0; k < n; ++k) {
+            GMimeHeader *h = g_mime_header_list_get_header_at(list, k);
+            if (h == nullptr)
+                continue;
+            const char *name = g_mime_header_get_name(h);
+            const char *raw = g_mime_header_get_raw_value(h);
+            bytes += (name != nullptr ? std::strlen(name) : 0) +
+                     (raw != nullptr ? std::strlen(raw) : 0) + 2;
+        }
+        if (bytes > limits_.max_header_bytes)
+            sink_.add("limit: header bytes exceed " + std::to_string(limits_.max_header_bytes) +
+                      " in part " + path);
+    }
+
     // Decoded (transfer-encoding removed) bytes of a leaf, within the decoded-bytes budget.
-    std::string decode(GMimePart* part, const std::string& path) {
-        GMimeDataWrapper* w = g_mime_part_get_content(part);
+    std::string decode(GMimePart *part, const std::string &path) {
+        GMimeDataWrapper *w = g_mime_part_get_content(part);
         if (w == nullptr)
             return {};
         if (decoded_total_ >= limits_.max_decoded_bytes) {
@@ -209,7 +311,8 @@ class Walker {
         GPtr<GMimeStream> mem(g_mime_stream_mem_new());
         if (g_mime_data_wrapper_write_to_stream(w, mem.get()) < 0)
             sink_.add("mime: could not decode content of part " + path);
-        GByteArray* arr = g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem*>(mem.get()));
+        GByteArray *arr =
+            g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem *>(mem.get()));
         if (arr == nullptr || arr->len == 0)
             return {};
         std::size_t len = arr->len;
@@ -219,17 +322,18 @@ class Walker {
             budget_warning(path);
         }
         decoded_total_ += len;
-        return std::string(reinterpret_cast<const char*>(arr->data), len);
+        return std::string(reinterpret_cast<const char *>(arr->data), len);
     }
 
-    std::string serialize(GMimeMessage* m, const std::string& path) {
+    std::string serialize(GMimeMessage *m, const std::string &path) {
         if (decoded_total_ >= limits_.max_decoded_bytes) {
             budget_warning(path);
             return {};
         }
         GPtr<GMimeStream> mem(g_mime_stream_mem_new());
-        g_mime_object_write_to_stream(reinterpret_cast<GMimeObject*>(m), nullptr, mem.get());
-        GByteArray* arr = g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem*>(mem.get()));
+        g_mime_object_write_to_stream(reinterpret_cast<GMimeObject *>(m), nullptr, mem.get());
+        GByteArray *arr =
+            g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem *>(mem.get()));
         if (arr == nullptr)
             return {};
         std::size_t len = arr->len;
@@ -239,10 +343,10 @@ class Walker {
             budget_warning(path);
         }
         decoded_total_ += len;
-        return std::string(reinterpret_cast<const char*>(arr->data), len);
+        return std::string(reinterpret_cast<const char *>(arr->data), len);
     }
 
-    void budget_warning(const std::string& path) {
+    void budget_warning(const std::string &path) {
         if (!budget_warned_) {
             budget_warned_ = true;
             sink_.add("limit: decoded bytes exceed " + std::to_string(limits_.max_decoded_bytes) +
@@ -250,18 +354,19 @@ class Walker {
         }
     }
 
-    std::string utf8_param(const char* v) {
+    std::string utf8_param(const char *v) {
         if (v == nullptr)
             return {};
-        return detail::to_utf8(v, "", limits_.fallback_charsets);
+        return detail::finish_decoding(detail::to_utf8(v, "", limits_.fallback_charsets),
+                                       limits_.fallback_charsets);
     }
 
-    static std::string content_type_of(GMimeObject* obj, const char* fallback) {
-        GMimeContentType* ct = g_mime_object_get_content_type(obj);
+    static std::string content_type_of(GMimeObject *obj, const char *fallback) {
+        GMimeContentType *ct = g_mime_object_get_content_type(obj);
         if (ct == nullptr)
             return fallback;
-        const char* t = g_mime_content_type_get_media_type(ct);
-        const char* s = g_mime_content_type_get_media_subtype(ct);
+        const char *t = g_mime_content_type_get_media_type(ct);
+        const char *s = g_mime_content_type_get_media_subtype(ct);
         std::string r = ascii_lower(t != nullptr ? t : "application");
         r += '/';
         r += ascii_lower(s != nullptr ? s : "octet-stream");
@@ -269,16 +374,16 @@ class Walker {
         return r;
     }
 
-    static std::string disposition_of(GMimeObject* obj) {
-        GMimeContentDisposition* d = g_mime_object_get_content_disposition(obj);
+    static std::string disposition_of(GMimeObject *obj) {
+        GMimeContentDisposition *d = g_mime_object_get_content_disposition(obj);
         if (d == nullptr)
             return {};
-        const char* v = g_mime_content_disposition_get_disposition(d);
+        const char *v = g_mime_content_disposition_get_disposition(d);
         return v != nullptr ? ascii_lower(trim(v)) : std::string();
     }
 
-    static std::string content_id_of(GMimeObject* obj) {
-        const char* cid = g_mime_object_get_content_id(obj);
+    static std::string content_id_of(GMimeObject *obj) {
+        const char *cid = g_mime_object_get_content_id(obj);
         if (cid == nullptr)
             return {};
         std::string_view v = trim(cid);
@@ -291,40 +396,44 @@ class Walker {
         return r;
     }
 
-    void add_text(std::string& dst, std::string text, bool append, const std::string& path) {
-        if (append && !dst.empty()) {
+    void append_capped(std::string &dst, std::string piece, const char *what) {
+        if (piece.empty())
+            return;
+        if (dst.empty()) {
+            dst = std::move(piece);
+        } else {
             if (dst.size() >= limits_.max_text_bytes)
                 return;
             dst += "\n\n";
+            dst += piece;
         }
-        dst += text;
         if (detail::truncate_utf8(dst, limits_.max_text_bytes) && !text_warned_) {
             text_warned_ = true;
-            sink_.add("limit: text exceeds " + std::to_string(limits_.max_text_bytes) +
-                      " bytes at part " + path + ", truncated");
+            sink_.add(std::string("limit: ") + what + " exceeds " +
+                      std::to_string(limits_.max_text_bytes) + " bytes, truncated");
         }
     }
 
-    void leaf(GMimePart* part, const std::string& path, bool in_alternative, bool in_related,
+    void leaf(GMimePart *part, const std::string &path, int alt_group, bool in_related,
               bool attach_only) {
-        auto* obj = reinterpret_cast<GMimeObject*>(part);
+        auto *obj = reinterpret_cast<GMimeObject *>(part);
         const std::string type = content_type_of(obj, "text/plain");
         const std::string disp = disposition_of(obj);
         std::string filename = utf8_param(g_mime_part_get_filename(part));
         const bool body_candidate = !attach_only && disp != "attachment" && filename.empty() &&
                                     (type == "text/plain" || type == "text/html");
-        if (body_candidate && type == "text/plain" && (!have_plain_ || !in_alternative)) {
-            add_text(pm_.text_body, text_of(part, path), have_plain_, path);
-            have_plain_ = true;
+        if (body_candidate) {
+            std::string text = text_of(part, path);
+            // Each body part keeps at most max_text_bytes (the joined result is capped again).
+            if (detail::truncate_utf8(text, limits_.max_text_bytes) && !text_warned_) {
+                text_warned_ = true;
+                sink_.add("limit: text exceeds " + std::to_string(limits_.max_text_bytes) +
+                          " bytes at part " + path + ", truncated");
+            }
+            segments_.push_back(
+                {alt_group != 0 ? alt_group : ++groups_, type == "text/html", std::move(text)});
             return;
         }
-        if (body_candidate && type == "text/html" && !have_html_) {
-            add_text(pm_.html_body, text_of(part, path), false, path);
-            have_html_ = true;
-            return;
-        }
-        if (body_candidate && in_alternative)
-            return; // a second rendering of a body already taken
         Attachment a;
         a.filename = std::move(filename);
         a.content_type = type;
@@ -336,9 +445,15 @@ class Walker {
         pm_.attachments.push_back(std::move(a));
     }
 
-    std::string text_of(GMimePart* part, const std::string& path) {
-        const std::string bytes = decode(part, path);
-        const char* cs = g_mime_object_get_content_type_parameter(reinterpret_cast<GMimeObject*>(part), "charset");
+    std::string text_of(GMimePart *part, const std::string &path) {
+        std::string bytes = decode(part, path);
+        const char *cs = g_mime_object_get_content_type_parameter(
+            reinterpret_cast<GMimeObject *>(part), "charset");
+        // Common case without a copy: declared (or defaulted) UTF-8/ASCII that validates.
+        if ((cs == nullptr || g_ascii_strcasecmp(cs, "utf-8") == 0 ||
+             g_ascii_strcasecmp(cs, "us-ascii") == 0) &&
+            detail::is_valid_utf8(bytes))
+            return bytes;
         std::string why;
         std::string text = detail::to_utf8(bytes, cs != nullptr ? trim(cs) : std::string_view(),
                                            limits_.fallback_charsets, &why);
@@ -347,22 +462,29 @@ class Walker {
         return text;
     }
 
-    void attach_message(GMimeMessagePart* mpart, const std::string& path, bool in_related) {
-        auto* obj = reinterpret_cast<GMimeObject*>(mpart);
+    void attach_message(GMimeMessagePart *mpart, const std::string &path, bool in_related) {
+        auto *obj = reinterpret_cast<GMimeObject *>(mpart);
         Attachment a;
         a.content_type = content_type_of(obj, "message/rfc822");
         a.content_id = content_id_of(obj);
         const std::string disp = disposition_of(obj);
         a.is_inline = disp == "inline" || (in_related && !a.content_id.empty());
-        const char* fn = g_mime_object_get_content_disposition_parameter(obj, "filename");
+        const char *fn = g_mime_object_get_content_disposition_parameter(obj, "filename");
         if (fn == nullptr)
             fn = g_mime_object_get_content_type_parameter(obj, "name");
         a.filename = utf8_param(fn);
-        GMimeMessage* inner = g_mime_message_part_get_message(mpart);
+        GMimeMessage *inner = g_mime_message_part_get_message(mpart);
         if (inner != nullptr) {
             if (a.filename.empty()) {
-                const char* subj = g_mime_message_get_subject(inner);
-                a.filename = std::string(trim(utf8_param(subj)));
+                // The raw Subject through our (loose) decoder, like the top-level subject.
+                GMimeHeaderList *hl =
+                    g_mime_object_get_header_list(reinterpret_cast<GMimeObject *>(inner));
+                GMimeHeader *h =
+                    hl != nullptr ? g_mime_header_list_get_header(hl, "Subject") : nullptr;
+                const char *raw = h != nullptr ? g_mime_header_get_raw_value(h) : nullptr;
+                if (raw != nullptr)
+                    a.filename =
+                        std::string(trim(detail::decode_rfc2047(raw, limits_.fallback_charsets)));
             }
             a.content = serialize(inner, path);
         }
@@ -371,33 +493,72 @@ class Walker {
         pm_.attachments.push_back(std::move(a));
     }
 
-    const ParseLimits& limits_;
-    ParsedMessage& pm_;
-    detail::WarningSink& sink_;
+    const ParseLimits &limits_;
+    ParsedMessage &pm_;
+    detail::WarningSink &sink_;
     std::size_t decoded_total_ = 0;
     bool depth_warned_ = false;
     bool budget_warned_ = false;
     bool text_warned_ = false;
-    bool have_plain_ = false;
-    bool have_html_ = false;
+    struct Segment {
+        int group;
+        bool html;
+        std::string text;
+    };
+    std::vector<Segment> segments_;
+    std::vector<std::pair<gint64, std::string>> part_offsets_;
+    int groups_ = 0;
 };
 
-void read_headers(GMimeMessage* msg, GMimeParserOptions* opts, const ParseLimits& limits,
-                  ParsedMessage& pm, detail::WarningSink& sink) {
-    GMimeHeaderList* hl = g_mime_object_get_header_list(reinterpret_cast<GMimeObject*>(msg));
-    const int count = hl != nullptr ? g_mime_header_list_get_count(hl) : 0;
+void read_headers(GMimeMessage *msg, GMimeParserOptions *opts, const ParseLimits &limits,
+                  ParsedMessage &pm, detail::WarningSink &sink) {
+    // GMime keeps the Content-* fields of the top level on its MIME part, the others on the
+    // message: merge both back into the original order by offset.
+    std::vector<GMimeHeader *> fields;
+    auto collect = [&fields](GMimeObject *obj) {
+        if (obj == nullptr)
+            return;
+        GMimeHeaderList *list = g_mime_object_get_header_list(obj);
+        const int n = list != nullptr ? g_mime_header_list_get_count(list) : 0;
+        for (int k = 0; k < n; ++k)
+            if (GMimeHeader *h = g_mime_header_list_get_header_at(list, k); h != nullptr)
+                fields.push_back(h);
+    };
+    collect(reinterpret_cast<GMimeObject *>(msg));
+    const std::size_t own = fields.size();
+    collect(g_mime_message_get_mime_part(msg));
+    if (own != 0 && own != fields.size())
+        std::stable_sort(fields.begin(), fields.end(), [](GMimeHeader *a, GMimeHeader *b) {
+            return g_mime_header_get_offset(a) < g_mime_header_get_offset(b);
+        });
     bool have_msgid = false;
     bool have_subject = false;
     bool have_date = false;
     std::string date_raw;
     std::vector<std::string> auth_results;
-    pm.headers.reserve(static_cast<std::size_t>(count));
-    for (int i = 0; i < count; ++i) {
-        GMimeHeader* h = g_mime_header_list_get_header_at(hl, i);
-        if (h == nullptr)
+    std::array<bool, 8> address_done{};
+    std::array<bool, 8> own_parse{};
+    for (GMimeHeader *h : fields) {
+        const char *n = g_mime_header_get_name(h);
+        const char *r = g_mime_header_get_raw_value(h);
+        if (n == nullptr || r == nullptr || std::strstr(r, "=?") == nullptr)
             continue;
-        const char* cname = g_mime_header_get_name(h);
-        const char* craw = g_mime_header_get_raw_value(h);
+        static constexpr std::array<std::pair<const char *, GMimeAddressType>, 6> kTypes{{
+            {"From", GMIME_ADDRESS_TYPE_FROM},
+            {"Sender", GMIME_ADDRESS_TYPE_SENDER},
+            {"Reply-To", GMIME_ADDRESS_TYPE_REPLY_TO},
+            {"To", GMIME_ADDRESS_TYPE_TO},
+            {"Cc", GMIME_ADDRESS_TYPE_CC},
+            {"Bcc", GMIME_ADDRESS_TYPE_BCC},
+        }};
+        for (const auto &[tn, tt] : kTypes)
+            if (g_ascii_strcasecmp(n, tn) == 0)
+                own_parse[static_cast<std::size_t>(tt)] = true;
+    }
+    pm.headers.reserve(fields.size());
+    for (GMimeHeader *h : fields) {
+        const char *cname = g_mime_header_get_name(h);
+        const char *craw = g_mime_header_get_raw_value(h);
         if (cname == nullptr)
             continue;
         const std::string_view raw = craw != nullptr ? std::string_view(craw) : std::string_view();
@@ -408,10 +569,24 @@ void read_headers(GMimeMessage* msg, GMimeParserOptions* opts, const ParseLimits
         std::string value(trim(detail::decode_rfc2047(raw, limits.fallback_charsets)));
 
         const std::string lname = ascii_lower(name);
-        auto addrs = [&](std::vector<Address>& dst) {
-            auto got = detail::parse_addresses(opts, raw, sink.out, name + " header");
-            dst.insert(dst.end(), std::make_move_iterator(got.begin()),
-                       std::make_move_iterator(got.end()));
+        // Address fields: GMime has parsed them already (with the same options) while building
+        // the message; its per-type list covers every field of that name, so take it once.
+        // Fields with encoded words are parsed again by us (predecoded display names, see
+        // predecode_phrases), one field at a time.
+        auto addrs = [&](std::vector<Address> &dst, GMimeAddressType type) {
+            const auto t = static_cast<std::size_t>(type);
+            if (t >= address_done.size() || address_done[t])
+                return;
+            if (own_parse[t]) {
+                auto got = detail::parse_addresses(opts, raw, sink.out, name + " header",
+                                                   limits.fallback_charsets);
+                dst.insert(dst.end(), std::make_move_iterator(got.begin()),
+                           std::make_move_iterator(got.end()));
+                return;
+            }
+            address_done[t] = true;
+            dst = detail::flatten_addresses(g_mime_message_get_addresses(msg, type), sink.out,
+                                            name + " header", limits.fallback_charsets);
         };
         if (lname == "message-id") {
             if (!have_msgid) {
@@ -436,17 +611,17 @@ void read_headers(GMimeMessage* msg, GMimeParserOptions* opts, const ParseLimits
                 pm.subject = value;
             }
         } else if (lname == "from") {
-            addrs(pm.from);
+            addrs(pm.from, GMIME_ADDRESS_TYPE_FROM);
         } else if (lname == "sender") {
-            addrs(pm.sender);
+            addrs(pm.sender, GMIME_ADDRESS_TYPE_SENDER);
         } else if (lname == "reply-to") {
-            addrs(pm.reply_to);
+            addrs(pm.reply_to, GMIME_ADDRESS_TYPE_REPLY_TO);
         } else if (lname == "to") {
-            addrs(pm.to);
+            addrs(pm.to, GMIME_ADDRESS_TYPE_TO);
         } else if (lname == "cc") {
-            addrs(pm.cc);
+            addrs(pm.cc, GMIME_ADDRESS_TYPE_CC);
         } else if (lname == "bcc") {
-            addrs(pm.bcc);
+            addrs(pm.bcc, GMIME_ADDRESS_TYPE_BCC);
         } else if (lname == "date") {
             if (!have_date) {
                 have_date = true;
@@ -488,39 +663,38 @@ void read_headers(GMimeMessage* msg, GMimeParserOptions* opts, const ParseLimits
     }
 
     if (have_date) {
-        GDateTime* dt = g_mime_message_get_date(msg);
+        GDateTime *dt = g_mime_message_get_date(msg);
         if (dt != nullptr)
             pm.date = static_cast<std::int64_t>(g_date_time_to_unix(dt));
         else
             sink.add("date: unparsable Date header '" + date_raw.substr(0, 80) + "'");
     }
     if (!auth_results.empty()) {
-        const std::string from_domain = pm.from.empty() ? std::string() : domain_of(pm.from.front().address);
+        const std::string from_domain =
+            pm.from.empty() ? std::string() : domain_of(pm.from.front().address);
         pm.auth_failed = auth_failed(auth_results, from_domain);
     }
 }
 
 // The last line of defence for the "UTF-8 everywhere" contract.
-void sanitize(ParsedMessage& pm) {
-    auto fix = [](std::string& s) { repair_utf8(s); };
+void sanitize(ParsedMessage &pm) {
+    auto fix = [](std::string &s) { repair_utf8(s); };
     fix(pm.message_id);
-    for (auto& s : pm.references)
+    for (auto &s : pm.references)
         fix(s);
-    for (auto& s : pm.in_reply_to)
+    for (auto &s : pm.in_reply_to)
         fix(s);
     fix(pm.subject);
-    for (auto* list : {&pm.from, &pm.sender, &pm.reply_to, &pm.to, &pm.cc, &pm.bcc})
-        for (auto& a : *list) {
+    for (auto *list : {&pm.from, &pm.sender, &pm.reply_to, &pm.to, &pm.cc, &pm.bcc})
+        for (auto &a : *list) {
             fix(a.name);
             fix(a.address);
         }
-    for (auto& [k, v] : pm.headers) {
-        fix(k);
-        fix(v);
-    }
-    fix(pm.text_body);
-    fix(pm.html_body);
-    for (auto& a : pm.attachments) {
+    // pm.headers: names are repaired and values come out of decode_rfc2047() (valid UTF-8)
+    // in read_headers(); not validated a second time.
+    // text_body / html_body come out of to_utf8(), truncate_utf8() and html_to_text(), which
+    // all guarantee valid UTF-8; not validating the largest strings twice.
+    for (auto &a : pm.attachments) {
         fix(a.filename);
         fix(a.content_type);
         fix(a.content_id);
@@ -528,16 +702,30 @@ void sanitize(ParsedMessage& pm) {
     fix(pm.thread_index);
     fix(pm.gmail_thread_id);
     fix(pm.list_id);
-    for (auto& w : pm.warnings)
+    for (auto &w : pm.warnings)
         fix(w);
 }
 
-void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& pm,
-                detail::WarningSink& sink) {
+void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &pm,
+                detail::WarningSink &sink) {
+    if (raw.starts_with("\xEF\xBB\xBF")) // UTF-8 byte order mark from some exporters
+        raw.remove_prefix(3);
     // An mbox envelope line ("From sender date") is not a header: drop it.
     if (raw.starts_with("From ")) {
         const std::size_t nl = raw.find('\n');
         raw = nl == std::string_view::npos ? std::string_view() : raw.substr(nl + 1);
+    }
+    // Blank lines or blanks before the first field (seen in exports: a line of spaces, " From:")
+    // would end the header block at once: skip them when a field follows.
+    {
+        std::size_t p = 0;
+        while (p < raw.size() &&
+               (raw[p] == ' ' || raw[p] == '\t' || raw[p] == '\r' || raw[p] == '\n'))
+            ++p;
+        if (p > 0 && looks_like_field(raw.substr(p))) {
+            raw.remove_prefix(p);
+            sink.add("message: blank space before the header skipped");
+        }
     }
     const Split split = split_header_body(raw);
     const std::string_view body = split.body_start == std::string_view::npos
@@ -549,6 +737,7 @@ void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& 
     // boundary and the body re-attached after an empty line.
     std::string truncated;
     std::string_view input = raw;
+    std::size_t input_header_end = split.header_end;
     if (split.header_end > limits.max_header_bytes) {
         std::size_t cut = raw.rfind('\n', limits.max_header_bytes);
         cut = cut == std::string_view::npos ? 0 : cut + 1;
@@ -557,8 +746,15 @@ void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& 
         truncated.append("\n");
         truncated.append(body);
         input = truncated;
+        input_header_end = cut;
         sink.add("limit: header bytes exceed " + std::to_string(limits.max_header_bytes) +
                  " in message headers, truncated");
+    }
+
+    std::string defused;
+    if (detail::defuse(input, defused)) {
+        input = defused;
+        sink.add("limit: nested address groups or too many parameters defused before parsing");
     }
 
     auto opts = detail::make_options(limits, &sink);
@@ -582,10 +778,8 @@ void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& 
     }
     Walker walker(limits, pm, sink);
     walker.walk(g_mime_message_get_mime_part(msg.get()));
-    if (pm.text_body.empty() && !pm.html_body.empty()) {
-        pm.text_body = html_to_text(pm.html_body);
-        detail::truncate_utf8(pm.text_body, limits.max_text_bytes);
-    }
+    walker.finish();
+    walker.locate_warnings(input_header_end);
     // Release GMime objects before the options they were parsed with.
     msg.reset();
     parser.reset();
@@ -594,9 +788,10 @@ void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& 
 
 } // namespace
 
-ParsedMessage parse(std::span<const char> raw, const ParseLimits& limits) {
+ParsedMessage parse(std::span<const char> raw, const ParseLimits &limits) {
     ParsedMessage pm;
-    detail::WarningSink sink{&pm.warnings};
+    detail::WarningSink sink;
+    sink.out = &pm.warnings;
     try {
         init();
         parse_into(std::string_view(raw.data(), raw.size()), limits, pm, sink);

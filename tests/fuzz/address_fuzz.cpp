@@ -6,14 +6,14 @@
 
 #include "crm/mime/parse.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const std::string_view in(reinterpret_cast<const char*>(data), size);
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+    const std::string_view in(reinterpret_cast<const char *>(data), size);
     std::vector<std::string> warnings;
     const auto addrs = crm::mime::parse_address_list(in, &warnings);
-    for (const auto& a : addrs)
+    for (const auto &a : addrs)
         if (a.address.empty() || a.address.find('@') == std::string::npos)
             std::abort();
-    for (const auto& id : crm::mime::parse_message_ids(in))
+    for (const auto &id : crm::mime::parse_message_ids(in))
         if (id.empty() || id.find('<') != std::string::npos)
             std::abort();
     (void)crm::mime::decode_header_text(in);

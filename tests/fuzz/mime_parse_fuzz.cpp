@@ -38,19 +38,20 @@ void check(std::string_view s) {
 }
 } // namespace
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
     crm::mime::ParseLimits limits;
     limits.max_depth = 20;
     limits.max_parts = 200;
     limits.max_header_bytes = 64 * 1024;
     limits.max_decoded_bytes = 1 << 20;
     limits.max_text_bytes = 256 * 1024;
-    const auto m = crm::mime::parse(std::span<const char>(reinterpret_cast<const char*>(data), size), limits);
+    const auto m =
+        crm::mime::parse(std::span<const char>(reinterpret_cast<const char *>(data), size), limits);
     if (m.content_hash.size() != 64 || m.text_body.size() > limits.max_text_bytes ||
         m.html_body.size() > limits.max_text_bytes)
         std::abort();
     std::size_t decoded = 0;
-    for (const auto& a : m.attachments) {
+    for (const auto &a : m.attachments) {
         check(a.filename);
         check(a.content_type);
         check(a.content_id);
@@ -64,16 +65,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check(m.text_body);
     check(m.html_body);
     check(m.message_id);
-    for (const auto& [k, v] : m.headers) {
+    for (const auto &[k, v] : m.headers) {
         check(k);
         check(v);
     }
-    for (const auto* list : {&m.from, &m.sender, &m.reply_to, &m.to, &m.cc, &m.bcc})
-        for (const auto& a : *list) {
+    for (const auto *list : {&m.from, &m.sender, &m.reply_to, &m.to, &m.cc, &m.bcc})
+        for (const auto &a : *list) {
             check(a.name);
             check(a.address);
         }
-    for (const auto& w : m.warnings)
+    for (const auto &w : m.warnings)
         check(w);
     return 0;
 }

@@ -20,13 +20,13 @@ using test::corpora;
 using test::read_file;
 using test::valid_utf8;
 
-std::string str_or_empty(const json::value& v) {
+std::string str_or_empty(const json::value &v) {
     return v.is_string() ? std::string(v.as_string()) : std::string();
 }
 
-void collect(const json::value& list, std::vector<Address>& out) {
-    for (const auto& a : list.as_array()) {
-        const auto& o = a.as_object();
+void collect(const json::value &list, std::vector<Address> &out) {
+    for (const auto &a : list.as_array()) {
+        const auto &o = a.as_object();
         if (!o.at("address").is_string())
             continue; // a bare name or comment: our contract only returns mailboxes
         out.push_back({str_or_empty(o.at("name")), str_or_empty(o.at("address"))});
@@ -34,19 +34,20 @@ void collect(const json::value& list, std::vector<Address>& out) {
 }
 
 // Expected mailboxes of one table entry, groups flattened (our contract flattens groups).
-std::vector<Address> expected_of(const json::object& expected) {
+std::vector<Address> expected_of(const json::object &expected) {
     std::vector<Address> out;
-    if (const auto* list = expected.if_contains("List"))
+    if (const auto *list = expected.if_contains("List"))
         collect(*list, out);
-    if (const auto* groups = expected.if_contains("Group"))
-        for (const auto& g : groups->as_array())
+    if (const auto *groups = expected.if_contains("Group"))
+        for (const auto &g : groups->as_array())
             collect(g.as_object().at("addresses"), out);
     return out;
 }
 
 TEST(AddressList, StalwartTable) {
-    const auto doc = json::parse(read_file(corpora() / "stalwart-mail-parser" / "headers" / "address.json"));
-    const auto& cases = doc.as_array();
+    const auto doc =
+        json::parse(read_file(corpora() / "stalwart-mail-parser" / "headers" / "address.json"));
+    const auto &cases = doc.as_array();
     ASSERT_EQ(cases.size(), 60U);
     // Cases skipped on purpose, by index, with the reason:
     const std::set<std::size_t> skip_all = {
@@ -61,7 +62,17 @@ TEST(AddressList, StalwartTable) {
         14,
         // 37..47: List-* header syntax (RFC 2369 URLs such as <http://...>, "NO (comment)"),
         //     not RFC 5322 address lists; List-* headers are never fed to the address parser.
-        37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47,
+        37,
+        38,
+        39,
+        40,
+        41,
+        42,
+        43,
+        44,
+        45,
+        46,
+        47,
     };
     // Cases whose addresses we check but whose display names differ on purpose: stalwart folds
     // comments into the display name ("Pete (A nice ) chap his account his host)", "John Doe
@@ -73,7 +84,7 @@ TEST(AddressList, StalwartTable) {
     for (std::size_t i = 0; i < cases.size(); ++i) {
         if (skip_all.contains(i))
             continue;
-        const auto& c = cases[i].as_object();
+        const auto &c = cases[i].as_object();
         const std::string header(c.at("header").as_string());
         const auto expected = expected_of(c.at("expected").as_object());
         const auto got = parse_address_list(header);
@@ -91,7 +102,7 @@ TEST(AddressList, StalwartTable) {
 }
 
 // flanker's lists: one address per line; "# ..." lines and trailing "   # note" are comments.
-std::vector<std::string> read_list(const char* file) {
+std::vector<std::string> read_list(const char *file) {
     std::vector<std::string> out;
     const std::string text = read_file(corpora() / "flanker" / file);
     std::size_t pos = 0;
@@ -119,11 +130,11 @@ std::vector<std::string> read_list(const char* file) {
 TEST(AddressList, FlankerValidMailboxesYieldOneAddress) {
     const auto lines = read_list("mailbox_valid.txt");
     ASSERT_GT(lines.size(), 50U);
-    for (const auto& l : lines) {
+    for (const auto &l : lines) {
         std::vector<std::string> warnings;
         const auto got = parse_address_list(l, &warnings);
         EXPECT_EQ(got.size(), 1U) << l;
-        for (const auto& a : got)
+        for (const auto &a : got)
             EXPECT_TRUE(valid_utf8(a.address)) << l;
     }
 }
@@ -133,7 +144,7 @@ TEST(AddressList, FlankerInvalidMailboxesAreRejectedOrFlagged) {
     ASSERT_GT(lines.size(), 50U);
     std::size_t flagged = 0;
     std::vector<std::string> accepted;
-    for (const auto& l : lines) {
+    for (const auto &l : lines) {
         std::vector<std::string> warnings;
         const auto got = parse_address_list(l, &warnings);
         if (got.empty() || !warnings.empty())
@@ -141,20 +152,20 @@ TEST(AddressList, FlankerInvalidMailboxesAreRejectedOrFlagged) {
         else
             accepted.push_back(l);
     }
-    // Inherently ambiguous for a lenient parser (measured, not hidden):
-    //  - "hello world@iana.org", "Ima Fool@iana.org", "-- test --@iana.org": the lax reading
-    //    (display name + mailbox) is a valid mailbox, as flanker's own notes say;
-    //  - "(comment)" forms such as "cal(foo)bar)@iamcal.com", "first(middle)last@iana.org":
-    //    RFC 5322 CFWS is removed by the parser, leaving a valid addr-spec;
-    //  - "test@xn--example.com", "a@bar.com.": need IDNA / DNS policy, not syntax;
-    //  - "first.last@sub.do,com", "partially.\"quoted\"@sld.com" and similar: the list syntax
-    //    splits them into a valid mailbox plus junk that GMime drops without a warning.
-    for (const auto& a : accepted)
+    // Inherently ambiguous for a lenient parser (measured, not hidden; these are printed):
+    //  - "gatsby@f.sc.ot.t.f.i.tzg.era.l.d.", "test@example.", "a@bar.com.": GMime drops the
+    //    trailing dot of the domain (an absolute DNS name), leaving a valid addr-spec;
+    //  - "\"foo\"(yay)@(hoopla)[1.2.3.4]": RFC 5322 CFWS is removed by the parser, leaving the
+    //    valid "foo"@[1.2.3.4];
+    //  - "test@xn--example.com": invalid only under IDNA rules, not RFC 5322 syntax.
+    // Other lax readings ("hello world@iana.org" as display name + mailbox) are flagged
+    // because the remaining mailbox has no usable domain or local part.
+    for (const auto &a : accepted)
         std::printf("accepted (documented as ambiguous): %s\n", a.c_str());
     const double ratio = static_cast<double>(flagged) / static_cast<double>(lines.size());
-    std::printf("invalid mailboxes rejected or flagged: %zu / %zu (%.0f%%)\n", flagged, lines.size(),
-                ratio * 100.0);
-    EXPECT_GE(ratio, 0.80);
+    std::printf("invalid mailboxes rejected or flagged: %zu / %zu (%.0f%%)\n", flagged,
+                lines.size(), ratio * 100.0);
+    EXPECT_GE(ratio, 0.90);
 }
 
 TEST(AddressList, GroupsAreFlattenedAndWarningsReported) {
@@ -175,6 +186,16 @@ TEST(AddressList, EncodedAndRawNames) {
     const auto a = parse_address_list("=?UTF-8?B?5pel?= =?UTF-8?B?5pys?= <jp@example.jp>");
     ASSERT_EQ(a.size(), 1U);
     EXPECT_EQ(a[0].name, "\xE6\x97\xA5\xE6\x9C\xAC");
+    // U+65E5 split across two B words, bare and inside quotes; specials in a decoded name.
+    for (const char *v : {"=?UTF-8?B?5pc=?= =?UTF-8?B?pQ==?= <a@x.test>",
+                          "\"=?UTF-8?B?5pc=?= =?UTF-8?B?pQ==?=\" <a@x.test>"}) {
+        const auto s = parse_address_list(v);
+        ASSERT_EQ(s.size(), 1U) << v;
+        EXPECT_EQ(s[0].name, "\xE6\x97\xA5") << v;
+    }
+    const auto comma = parse_address_list("=?utf-8?q?Doe=2C_John?= <j@x.test>, k@x.test");
+    ASSERT_EQ(comma.size(), 2U);
+    EXPECT_EQ(comma[0].name, "Doe, John");
     const auto b = parse_address_list("Ren\xE9 Dupont <rene@example.fr>");
     ASSERT_EQ(b.size(), 1U);
     EXPECT_EQ(b[0].name, "Ren\xC3\xA9 Dupont");

@@ -21,7 +21,7 @@ using test::corpora;
 using test::read_file;
 using test::valid_utf8;
 
-std::string gunzip(const fs::path& p) {
+std::string gunzip(const fs::path &p) {
     std::string out;
     gzFile f = gzopen(p.c_str(), "rb");
     if (f == nullptr)
@@ -34,14 +34,14 @@ std::string gunzip(const fs::path& p) {
     return out;
 }
 
-bool skipped(const fs::path& rel) {
-    for (const auto& part : rel)
+bool skipped(const fs::path &rel) {
+    for (const auto &part : rel)
         if (part == "LICENSES" || part == "expected")
             return true;
     const auto name = rel.filename().string();
     const auto ext = rel.extension().string();
     return name == "MANIFEST.md" || name == "README.md" || ext == ".json" || ext == ".xml" ||
-           ext == ".yaml" || ext == ".yml" || ext == ".jpg" || ext == ".html";
+           ext == ".yaml" || ext == ".yml";
 }
 
 struct Sample {
@@ -51,15 +51,15 @@ struct Sample {
 
 std::vector<Sample> load_corpus() {
     std::vector<Sample> out;
-    for (const auto& e : fs::recursive_directory_iterator(corpora())) {
+    for (const auto &e : fs::recursive_directory_iterator(corpora())) {
         if (!e.is_regular_file())
             continue;
         const auto rel = fs::relative(e.path(), corpora());
         if (skipped(rel))
             continue;
         std::string data = e.path().extension() == ".gz" ? gunzip(e.path()) : read_file(e.path());
-        const bool mbox = e.path().extension() == ".mbox" ||
-                          e.path().filename().string().ends_with(".txt.gz");
+        const bool mbox =
+            e.path().extension() == ".mbox" || e.path().filename().string().ends_with(".txt.gz");
         if (!mbox) {
             out.push_back({rel.string(), std::move(data)});
             continue;
@@ -72,7 +72,8 @@ std::vector<Sample> load_corpus() {
             std::size_t nl = data.find('\n', pos);
             nl = nl == std::string::npos ? data.size() : nl + 1;
             if (pos > start && data.compare(pos, 5, "From ") == 0) {
-                out.push_back({rel.string() + "#" + std::to_string(index++), data.substr(start, pos - start)});
+                out.push_back({rel.string() + "#" + std::to_string(index++),
+                               data.substr(start, pos - start)});
                 start = pos;
             }
             pos = nl;
@@ -83,22 +84,22 @@ std::vector<Sample> load_corpus() {
     return out;
 }
 
-void check_message(const ParsedMessage& m, const ParseLimits& limits, const std::string& name) {
+void check_message(const ParsedMessage &m, const ParseLimits &limits, const std::string &name) {
     SCOPED_TRACE(name);
     ASSERT_EQ(m.content_hash.size(), 64U);
     EXPECT_TRUE(valid_utf8(m.message_id));
-    for (const auto& id : m.references)
+    for (const auto &id : m.references)
         EXPECT_TRUE(valid_utf8(id));
-    for (const auto& id : m.in_reply_to)
+    for (const auto &id : m.in_reply_to)
         EXPECT_TRUE(valid_utf8(id));
     EXPECT_TRUE(valid_utf8(m.subject));
-    for (const auto* list : {&m.from, &m.sender, &m.reply_to, &m.to, &m.cc, &m.bcc})
-        for (const auto& a : *list) {
+    for (const auto *list : {&m.from, &m.sender, &m.reply_to, &m.to, &m.cc, &m.bcc})
+        for (const auto &a : *list) {
             EXPECT_TRUE(valid_utf8(a.name));
             EXPECT_TRUE(valid_utf8(a.address));
             EXPECT_NE(a.address.find('@'), std::string::npos);
         }
-    for (const auto& [k, v] : m.headers) {
+    for (const auto &[k, v] : m.headers) {
         EXPECT_TRUE(valid_utf8(k));
         EXPECT_TRUE(valid_utf8(v));
     }
@@ -108,7 +109,7 @@ void check_message(const ParsedMessage& m, const ParseLimits& limits, const std:
     EXPECT_LE(m.html_body.size(), limits.max_text_bytes);
     std::size_t decoded = 0;
     EXPECT_LE(m.attachments.size(), limits.max_parts);
-    for (const auto& a : m.attachments) {
+    for (const auto &a : m.attachments) {
         EXPECT_TRUE(valid_utf8(a.filename));
         EXPECT_TRUE(valid_utf8(a.content_type));
         EXPECT_TRUE(valid_utf8(a.content_id));
@@ -120,7 +121,7 @@ void check_message(const ParsedMessage& m, const ParseLimits& limits, const std:
     EXPECT_TRUE(valid_utf8(m.thread_index));
     EXPECT_TRUE(valid_utf8(m.gmail_thread_id));
     EXPECT_TRUE(valid_utf8(m.list_id));
-    for (const auto& w : m.warnings)
+    for (const auto &w : m.warnings)
         EXPECT_TRUE(valid_utf8(w));
 }
 
@@ -130,15 +131,18 @@ TEST(Corpus, EveryFileDefaultLimits) {
     const ParseLimits limits;
     std::size_t bytes = 0;
     std::size_t unparsable = 0;
-    const auto t0 = std::chrono::steady_clock::now();
-    for (const auto& s : samples) {
+    std::chrono::steady_clock::duration parsing{};
+    for (const auto &s : samples) {
+        const auto t0 = std::chrono::steady_clock::now();
         const auto m = parse(std::span<const char>(s.bytes.data(), s.bytes.size()), limits);
+        parsing += std::chrono::steady_clock::now() - t0;
         bytes += s.bytes.size();
         unparsable += m.unparsable ? 1U : 0U;
         check_message(m, limits, s.name);
     }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("corpus: %zu messages, %.1f MB, %.3f s (incl. checks), %.1f MB/s, %zu unparsable\n",
+    // Informational (not asserted: the machine is shared): parse() time only, checks excluded.
+    const double secs = std::chrono::duration<double>(parsing).count();
+    std::printf("corpus: %zu inputs, %.1f MB, parse %.3f s, %.1f MB/s, %zu unparsable\n",
                 samples.size(), static_cast<double>(bytes) / 1e6, secs,
                 static_cast<double>(bytes) / 1e6 / secs, unparsable);
 }
@@ -152,8 +156,9 @@ TEST(Corpus, EveryFileTightLimits) {
     limits.max_decoded_bytes = 64 * 1024;
     limits.max_text_bytes = 2000;
     limits.fallback_charsets = {"koi8-r", "windows-1252"};
-    for (const auto& s : samples)
-        check_message(parse(std::span<const char>(s.bytes.data(), s.bytes.size()), limits), limits, s.name);
+    for (const auto &s : samples)
+        check_message(parse(std::span<const char>(s.bytes.data(), s.bytes.size()), limits), limits,
+                      s.name);
 }
 
 TEST(Corpus, TortureMessagesHaveContent) {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -16,7 +17,7 @@ using test::read_file;
 using test::valid_utf8;
 
 struct DecodeCase {
-    const char* name;
+    const char *name;
     std::string raw;
     std::string expected;
     std::vector<std::string> fallbacks = {"windows-1252"};
@@ -27,7 +28,9 @@ TEST(DecodeHeaderText, Table) {
         {"plain ascii", "Hello world", "Hello world"},
         {"Q latin1", "=?ISO-8859-1?Q?Andr=E9_Pirard?=", "Andr\xC3\xA9 Pirard"},
         {"B utf8", "=?UTF-8?B?5pel5pys6Kqe?=", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"},
-        {"lower-case q and charset", "=?iso-8859-15?q?=A4uro?=", "\xE2\x82\xAC" "uro"},
+        {"lower-case q and charset", "=?iso-8859-15?q?=A4uro?=",
+         "\xE2\x82\xAC"
+         "uro"},
         {"adjacent words join", "=?utf-8?q?a?= =?utf-8?q?b?=", "ab"},
         {"folded adjacent words", "=?utf-8?q?a?=\r\n =?utf-8?q?b?=", "ab"},
         {"text then word", "Hello =?utf-8?q?World?=", "Hello World"},
@@ -38,10 +41,12 @@ TEST(DecodeHeaderText, Table) {
         {"RFC 2231 language in word", "=?US-ASCII*EN?Q?Keith_Moore?=", "Keith Moore"},
         {"raw 8-bit cp1252", "Caf\xE9 cr\xE8me", "Caf\xC3\xA9 cr\xC3\xA8me"},
         {"raw 8-bit utf-8 kept", "Caf\xC3\xA9", "Caf\xC3\xA9"},
-        {"raw 8-bit koi8-r fallback", "\xF0\xD2\xC9\xD7\xC5\xD4",
-         "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82", {"koi8-r"}},
+        {"raw 8-bit koi8-r fallback",
+         "\xF0\xD2\xC9\xD7\xC5\xD4",
+         "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82",
+         {"koi8-r"}},
     };
-    for (const auto& c : cases) {
+    for (const auto &c : cases) {
         ParseLimits limits;
         limits.fallback_charsets = c.fallbacks;
         EXPECT_EQ(decode_header_text(c.raw, limits), c.expected) << c.name;
@@ -50,19 +55,34 @@ TEST(DecodeHeaderText, Table) {
 
 TEST(DecodeHeaderText, BrokenInputStaysValidUtf8) {
     const std::vector<std::string> inputs = {
-        "=?x-unknown-charset?Q?abc?=",   // bad charset name
-        "=?UTF-8?B?####?=",              // bad base64
-        "=?UTF-8?Q?=FF=FE?=",            // invalid UTF-8 payload
-        "=?UTF-8?Q?unterminated",        // no closing ?=
-        "=?=?=?==?",                     // junk
-        std::string("a\0b", 3),          // NUL
-        "\xFF\xFE\x80",                  // undecodable raw bytes
+        "=?x-unknown-charset?Q?abc?=", // bad charset name
+        "=?UTF-8?B?####?=",            // bad base64
+        "=?UTF-8?Q?=FF=FE?=",          // invalid UTF-8 payload
+        "=?UTF-8?Q?unterminated",      // no closing ?=
+        "=?=?=?==?",                   // junk
+        std::string("a\0b", 3),        // NUL
+        "\xFF\xFE\x80",                // undecodable raw bytes
     };
-    for (const auto& in : inputs) {
+    for (const auto &in : inputs) {
         const std::string out = decode_header_text(in);
         EXPECT_TRUE(valid_utf8(out)) << in;
     }
     EXPECT_NE(decode_header_text("=?x-unknown-charset?Q?abc?=").find("abc"), std::string::npos);
+}
+
+TEST(DecodeHeaderText, ManyUnclosedWordsStayLinear) {
+    // 200k openers without a closer: must not rescan the rest of the value for each one.
+    std::string raw;
+    for (int i = 0; i < 200000; ++i)
+        raw += "=?a?q?x ";
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::string out = decode_header_text(raw);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_EQ(out.size(), raw.size());
+    EXPECT_LT(secs, 5.0); // quadratic behaviour takes minutes here
+    std::string closed = raw + "?=";
+    EXPECT_TRUE(valid_utf8(decode_header_text(closed)));
 }
 
 TEST(DecodeHeaderText, SubjectInMessage) {
@@ -100,7 +120,7 @@ TEST(ParseMessageIds, Table) {
         {"<a@b><c@d>", {"a@b", "c@d"}},
         {"<a@b> junk words here <c@d>", {"a@b", "c@d"}},
     };
-    for (const auto& c : cases)
+    for (const auto &c : cases)
         EXPECT_EQ(parse_message_ids(c.value), c.expected) << c.value;
 }
 
@@ -130,7 +150,7 @@ TEST(HtmlToText, Table) {
         {"<SCRIPT>x</SCRIPT>Y", "Y"},
         {"<p>caf\xC3\xA9</p>", "caf\xC3\xA9"},
     };
-    for (const auto& c : cases)
+    for (const auto &c : cases)
         EXPECT_EQ(html_to_text(c.html), c.text) << c.html;
 }
 
@@ -145,6 +165,10 @@ TEST(HtmlToText, PathologicalInputsAreLinear) {
     for (int i = 0; i < 100000; ++i)
         comments += "<!-";
     EXPECT_TRUE(valid_utf8(html_to_text(comments)));
+    std::string heads;
+    for (int i = 0; i < 200000; ++i)
+        heads += "<head>x";
+    EXPECT_EQ(html_to_text(heads).size(), 200000U);
     std::string scripts;
     for (int i = 0; i < 100000; ++i)
         scripts += "<script>";
@@ -155,14 +179,15 @@ TEST(HtmlToText, PathologicalInputsAreLinear) {
 
 TEST(Sha256, KnownVectors) {
     EXPECT_EQ(sha256_hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(sha256_hex("abc"),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 // gmime/filters: the same text in a legacy charset and in UTF-8 (see its MANIFEST.md).
 struct CharsetPair {
-    const char* legacy;
-    const char* charset;
-    const char* utf8;
+    const char *legacy;
+    const char *charset;
+    const char *utf8;
 };
 
 TEST(Charsets, GMimeFilterPairs) {
@@ -174,7 +199,7 @@ TEST(Charsets, GMimeFilterPairs) {
         {"japanese.shift-jis.txt", "shift_jis", "japanese.utf-8.txt"},
     };
     const auto dir = corpora() / "gmime" / "filters";
-    for (const auto& p : pairs) {
+    for (const auto &p : pairs) {
         const std::string legacy = read_file(dir / p.legacy);
         const std::string expected = read_file(dir / p.utf8);
         ASSERT_FALSE(legacy.empty()) << p.legacy;
@@ -214,7 +239,8 @@ TEST(Charsets, Big5IsLossyInTheCorpus) {
     const std::string legacy = read_file(dir / "chinese.big5.txt");
     const std::string expected = read_file(dir / "chinese.utf-8.txt");
     const auto m = parse_str("From: a@example.com\nContent-Type: text/plain; charset=big5\n"
-                             "Content-Transfer-Encoding: 8bit\n\n" + legacy);
+                             "Content-Transfer-Encoding: 8bit\n\n" +
+                             legacy);
     EXPECT_TRUE(valid_utf8(m.text_body));
     EXPECT_EQ(m.text_body.find("\xEF\xBF\xBD"), std::string::npos);
     EXPECT_TRUE(is_char_subsequence(m.text_body, expected));
@@ -223,9 +249,11 @@ TEST(Charsets, Big5IsLossyInTheCorpus) {
 
 TEST(Charsets, Cp1252WithoutTwinAndUndeclaredCharset) {
     // french-fable.cp1252.txt has no UTF-8 twin: check validity and a known word instead.
-    const std::string legacy = read_file(corpora() / "gmime" / "filters" / "french-fable.cp1252.txt");
+    const std::string legacy =
+        read_file(corpora() / "gmime" / "filters" / "french-fable.cp1252.txt");
     ASSERT_FALSE(legacy.empty());
-    const auto declared = parse_str("From: a@example.com\nContent-Type: text/plain; charset=windows-1252\n\n" + legacy);
+    const auto declared = parse_str(
+        "From: a@example.com\nContent-Type: text/plain; charset=windows-1252\n\n" + legacy);
     EXPECT_TRUE(valid_utf8(declared.text_body));
     EXPECT_EQ(declared.text_body.find("\xEF\xBF\xBD"), std::string::npos);
     // Undeclared charset with 8-bit bytes: the fallback charset (windows-1252) gives the same.
@@ -233,11 +261,40 @@ TEST(Charsets, Cp1252WithoutTwinAndUndeclaredCharset) {
     EXPECT_EQ(undeclared.text_body, declared.text_body);
 }
 
+struct LegacyCase {
+    const char *charset;
+    std::string bytes;
+    std::string utf8;
+};
+
+TEST(Charsets, LegacyTable) {
+    const std::vector<LegacyCase> cases = {
+        {"gb2312", "\xD6\xD0\xCE\xC4", "\xE4\xB8\xAD\xE6\x96\x87"}, // 中文
+        {"GBK", "\xD6\xD0\xCE\xC4", "\xE4\xB8\xAD\xE6\x96\x87"},
+        {"windows-1250", "\x9A\x9D\xE8", "\xC5\xA1\xC5\xA5\xC4\x8D"}, // šťč
+        {"windows-1252", "\x80 \x93q\x94", "\xE2\x82\xAC \xE2\x80\x9Cq\xE2\x80\x9D"},
+        {"iso-8859-2", "\xB1\xE6", "\xC4\x85\xC4\x87"}, // ąć
+        {"ISO-8859-15", "\xA4", "\xE2\x82\xAC"},
+        {"koi8-r", "\xF0\xD2\xC9\xD7\xC5\xD4", "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82"},
+        {"shift_jis", "\x93\xFA\x96\x7B", "\xE6\x97\xA5\xE6\x9C\xAC"}, // 日本
+        {"iso-2022-jp", "\x1B$BF|K\\\x1B(B", "\xE6\x97\xA5\xE6\x9C\xAC"},
+        {"big5", "\xA4\xA4\xA4\xE5", "\xE4\xB8\xAD\xE6\x96\x87"},
+        {"\"latin1\"", "caf\xE9", "caf\xC3\xA9"},
+    };
+    for (const auto &c : cases) {
+        const auto m = parse_str(std::string("From: a@x.test\nContent-Type: text/plain; charset=") +
+                                 c.charset + "\n\n" + c.bytes);
+        EXPECT_EQ(m.text_body, c.utf8) << c.charset;
+    }
+}
+
 TEST(Charsets, UnknownCharsetAndInvalidUtf8) {
-    const auto unknown = parse_str("From: a@example.com\nContent-Type: text/plain; charset=x-no-such\n\nCaf\xE9\n");
+    const auto unknown =
+        parse_str("From: a@example.com\nContent-Type: text/plain; charset=x-no-such\n\nCaf\xE9\n");
     EXPECT_TRUE(test::has_warning(unknown, "charset: unknown charset"));
     EXPECT_EQ(unknown.text_body, "Caf\xC3\xA9\n");
-    const auto bad = parse_str("From: a@example.com\nContent-Type: text/plain; charset=utf-8\n\nok \xC3\x28 \xFF end\n");
+    const auto bad = parse_str(
+        "From: a@example.com\nContent-Type: text/plain; charset=utf-8\n\nok \xC3\x28 \xFF end\n");
     EXPECT_TRUE(valid_utf8(bad.text_body));
     EXPECT_NE(bad.text_body.find("ok "), std::string::npos);
     EXPECT_NE(bad.text_body.find(" end"), std::string::npos);
@@ -252,7 +309,8 @@ TEST(ContentHash, IgnoresTraceHeadersAndLineEndings) {
         crlf_body += c;
     }
     const auto a = parse_str("Received: from a by b\nDelivered-To: one@x\nSubject: s\n\n" + body);
-    const auto b = parse_str("Received: from c by d\r\nDelivered-To: two@x\r\nSubject: s\r\n\r\n" + crlf_body);
+    const auto b =
+        parse_str("Received: from c by d\r\nDelivered-To: two@x\r\nSubject: s\r\n\r\n" + crlf_body);
     const auto c = parse_str("Subject: s\n\nHello,\nthis is another body.\n");
     EXPECT_EQ(a.content_hash, b.content_hash);
     EXPECT_EQ(a.content_hash, sha256_hex(body));

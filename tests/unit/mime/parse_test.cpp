@@ -4,8 +4,11 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <numeric>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test_util.hpp"
@@ -20,19 +23,19 @@ using test::read_file;
 using test::valid_utf8;
 
 TEST(Parse, HeadersIdsAndDate) {
-    const auto m = parse_str(
-        "Message-ID: <abc@example.com>\n"
-        "References: <r1@x> (comment)\n <r2@x>\n"
-        "References: <r3@x>\n"
-        "In-Reply-To: <r2@x> (Bob's message of \"Mon\")\n"
-        "Date: Fri, 21 Nov 1997 09:55:06 -0600\n"
-        "From: \"Doe, John\" <john@example.com>\n"
-        "To: a@example.com, Group: b@example.com, c@example.com;\n"
-        "Cc: =?ISO-8859-1?Q?Andr=E9?= <andre@example.be>\n"
-        "Subject: Hi\n"
-        "Thread-Index: AcQx1B2fZ3mYzXNeQbKz\n"
-        "X-GM-THRID: 1234567890123456789\n"
-        "\nbody\n");
+    const auto m = parse_str("Message-ID: <abc@example.com>\n"
+                             "References: <r1@x> (comment)\n <r2@x>\n"
+                             "References: <r3@x>\n"
+                             "In-Reply-To: <r2@x> (Bob's message of \"Mon\")\n"
+                             "Date: Fri, 21 Nov 1997 09:55:06 -0600\n"
+                             "From: \"Doe, John\" <john@example.com>\n"
+                             "To: a@example.com, Group: b@example.com, c@example.com;\n"
+                             "Cc: =?ISO-8859-1?Q?Andr=E9?= <andre@example.be>\n"
+                             "Reply-To: =?UTF-8?B?5pc=?= =?UTF-8?B?pQ==?= <r@x.test>\n"
+                             "Subject: Hi\n"
+                             "Thread-Index: AcQx1B2fZ3mYzXNeQbKz\n"
+                             "X-GM-THRID: 1234567890123456789\n"
+                             "\nbody\n");
     EXPECT_EQ(m.message_id, "abc@example.com");
     EXPECT_EQ(m.references, (std::vector<std::string>{"r1@x", "r2@x", "r3@x"}));
     EXPECT_EQ(m.in_reply_to, (std::vector<std::string>{"r2@x"}));
@@ -44,13 +47,59 @@ TEST(Parse, HeadersIdsAndDate) {
     EXPECT_EQ(m.to[2].address, "c@example.com");
     ASSERT_EQ(m.cc.size(), 1U);
     EXPECT_EQ(m.cc[0].name, "Andr\xC3\xA9");
+    ASSERT_EQ(m.reply_to.size(), 1U);
+    EXPECT_EQ(m.reply_to[0].name, "\xE6\x97\xA5");
     EXPECT_EQ(m.thread_index, "AcQx1B2fZ3mYzXNeQbKz");
     EXPECT_EQ(m.gmail_thread_id, "1234567890123456789");
-    EXPECT_EQ(m.headers.size(), 11U);
+    EXPECT_EQ(m.headers.size(), 12U);
     EXPECT_EQ(m.headers.front().first, "Message-ID");
     EXPECT_FALSE(m.is_bulk);
     EXPECT_FALSE(m.unparsable);
     EXPECT_EQ(m.text_body, "body\n");
+}
+
+TEST(Parse, HeaderListKeepsOrderAndContentFields) {
+    const auto m =
+        parse_str("From: a@x.test\nContent-Type: text/plain; charset=utf-8\nTo: b@x.test\n"
+                  "Subject: s\nTo: c@x.test\nContent-Transfer-Encoding: 8bit\n\nbody\n");
+    std::vector<std::string> names;
+    for (const auto &[k, v] : m.headers)
+        names.push_back(k);
+    EXPECT_EQ(names, (std::vector<std::string>{"From", "Content-Type", "To", "Subject", "To",
+                                               "Content-Transfer-Encoding"}));
+    ASSERT_EQ(m.to.size(), 2U); // both To fields
+    EXPECT_EQ(m.to[1].address, "c@x.test");
+    const std::string *ct = find_header(m, "content-type");
+    ASSERT_NE(ct, nullptr);
+    EXPECT_EQ(*ct, "text/plain; charset=utf-8");
+}
+
+TEST(Parse, LeadingBlankLineAndByteOrderMark) {
+    const auto a = parse_str("      \nFrom: a@x.test\nSubject: s\n\nbody\n");
+    EXPECT_FALSE(a.unparsable);
+    EXPECT_EQ(a.subject, "s");
+    const auto b = parse_str(" From: a@x.test\nSubject: s\n\nbody\n");
+    EXPECT_EQ(b.subject, "s");
+    const auto c = parse_str("\xEF\xBB\xBF"
+                             "From: a@x.test\nSubject: s\n\nbody\n");
+    EXPECT_EQ(c.subject, "s");
+    ASSERT_EQ(c.from.size(), 1U);
+    EXPECT_EQ(a.content_hash, c.content_hash);
+}
+
+TEST(Parse, GMimeWarningsNameThePart) {
+    const auto m = parse_str("From: a@x.test\nContent-Type: multipart/mixed; boundary=\"w\"\n\n"
+                             "--w\nContent-Type: text/plain\n\nok\n"
+                             "--w\nContent-Type: multipart/mixed\n\nno boundary here\n"
+                             "--w--\n");
+    EXPECT_TRUE(has_warning(m, "mime: multipart without boundary 'mixed' in part 2")) << [&] {
+        std::string all;
+        for (const auto &w : m.warnings)
+            all += w + "\n";
+        return all;
+    }();
+    for (const auto &w : m.warnings)
+        EXPECT_NE(w.find(": "), std::string::npos) << w;
 }
 
 TEST(Parse, BadDateIsWarning) {
@@ -78,7 +127,7 @@ TEST(Parse, BulkMarkers) {
         {"Auto-Submitted: no (comment)\n", false, ""},
         {"X-Other: 1\n", false, ""},
     };
-    for (const auto& c : cases) {
+    for (const auto &c : cases) {
         const auto m = parse_str("From: a@x.test\n" + c.headers + "\nbody\n");
         EXPECT_EQ(m.is_bulk, c.bulk) << c.headers;
         EXPECT_EQ(m.list_id, c.list_id) << c.headers;
@@ -94,7 +143,8 @@ TEST(Parse, AuthenticationResults) {
     const std::vector<AuthCase> cases = {
         {"mx.example.net; dkim=fail header.d=example.com", true},
         {"mx.example.net; dkim=pass header.d=example.com", false},
-        {"mx.example.net; dkim=fail header.d=list.other.org; dkim=pass header.d=example.com", false},
+        {"mx.example.net; dkim=fail header.d=list.other.org; dkim=pass header.d=example.com",
+         false},
         {"mx.example.net; dkim=fail (bad signature) header.i=@example.com", true},
         {"mx.example.net; spf=softfail smtp.mailfrom=example.com", false},
         {"mx.example.net; spf=fail smtp.mailfrom=bounce.example.com", true},
@@ -103,14 +153,14 @@ TEST(Parse, AuthenticationResults) {
         {"mx.example.net; dkim=none; spf=pass smtp.mailfrom=example.com", false},
         {"mx.example.net; none", false},
     };
-    for (const auto& c : cases) {
+    for (const auto &c : cases) {
         const auto m = parse_str("From: Ann <ann@example.com>\nAuthentication-Results: " + c.value +
                                  "\n\nbody\n");
         EXPECT_EQ(m.auth_failed, c.failed) << c.value;
     }
 }
 
-const char* kAlternative =
+const char *kAlternative =
     "From: a@x.test\nSubject: alt\nMIME-Version: 1.0\n"
     "Content-Type: multipart/alternative; boundary=\"b1\"\n\n"
     "--b1\nContent-Type: text/plain; charset=utf-8\n\nplain text\n"
@@ -126,39 +176,41 @@ TEST(BodyChoice, AlternativePrefersPlainKeepsHtml) {
 
 TEST(BodyChoice, HtmlOnlyIsConverted) {
     const auto m = parse_str("From: a@x.test\nContent-Type: text/html; charset=iso-8859-1\n\n"
-                             "<html><head><style>b{}</style></head><body><p>Caf\xE9</p><p>x &amp; y</p></body></html>\n");
+                             "<html><head><style>b{}</style></head><body><p>Caf\xE9</p><p>x &amp; "
+                             "y</p></body></html>\n");
     EXPECT_EQ(m.text_body, "Caf\xC3\xA9\n\nx & y");
     EXPECT_NE(m.html_body.find("<p>Caf\xC3\xA9</p>"), std::string::npos);
 }
 
 TEST(BodyChoice, RelatedMixedAttachmentsAndInline) {
     const std::string pdf = "%PDF-1.4 fake";
-    const std::string msg =
-        "From: a@x.test\nMIME-Version: 1.0\n"
-        "Content-Type: multipart/mixed; boundary=\"outer\"\n\n"
-        "--outer\nContent-Type: multipart/related; boundary=\"rel\"\n\n"
-        "--rel\nContent-Type: multipart/alternative; boundary=\"alt\"\n\n"
-        "--alt\nContent-Type: text/plain\n\nthe text\n"
-        "--alt\nContent-Type: text/html\n\n<img src=\"cid:img1@x\">hi\n"
-        "--alt--\n"
-        "--rel\nContent-Type: image/PNG\nContent-ID: <img1@x>\nContent-Transfer-Encoding: base64\n\n"
-        "iVBORw0KGgo=\n"
-        "--rel--\n"
-        "--outer\nContent-Type: Application/PDF; name=\"report.pdf\"\n"
-        "Content-Disposition: attachment; filename=\"report.pdf\"\n"
-        "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQgZmFrZQ==\n"
-        "--outer\nContent-Type: text/plain; name=notes.txt\nContent-Disposition: attachment\n\nnotes\n"
-        "--outer--\n";
+    const std::string msg = "From: a@x.test\nMIME-Version: 1.0\n"
+                            "Content-Type: multipart/mixed; boundary=\"outer\"\n\n"
+                            "--outer\nContent-Type: multipart/related; boundary=\"rel\"\n\n"
+                            "--rel\nContent-Type: multipart/alternative; boundary=\"alt\"\n\n"
+                            "--alt\nContent-Type: text/plain\n\nthe text\n"
+                            "--alt\nContent-Type: text/html\n\n<img src=\"cid:img1@x\">hi\n"
+                            "--alt--\n"
+                            "--rel\nContent-Type: image/PNG\nContent-ID: "
+                            "<img1@x>\nContent-Transfer-Encoding: base64\n\n"
+                            "iVBORw0KGgo=\n"
+                            "--rel--\n"
+                            "--outer\nContent-Type: Application/PDF; name=\"report.pdf\"\n"
+                            "Content-Disposition: attachment; filename=\"report.pdf\"\n"
+                            "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQgZmFrZQ==\n"
+                            "--outer\nContent-Type: text/plain; "
+                            "name=notes.txt\nContent-Disposition: attachment\n\nnotes\n"
+                            "--outer--\n";
     const auto m = parse_str(msg);
     EXPECT_EQ(m.text_body, "the text");
     EXPECT_EQ(m.html_body, "<img src=\"cid:img1@x\">hi");
     ASSERT_EQ(m.attachments.size(), 3U);
-    const auto& img = m.attachments[0];
+    const auto &img = m.attachments[0];
     EXPECT_EQ(img.content_type, "image/png");
     EXPECT_EQ(img.content_id, "img1@x");
     EXPECT_TRUE(img.is_inline);
     EXPECT_EQ(img.content, std::string("\x89PNG\r\n\x1a\n", 8));
-    const auto& att = m.attachments[1];
+    const auto &att = m.attachments[1];
     EXPECT_EQ(att.filename, "report.pdf");
     EXPECT_EQ(att.content_type, "application/pdf");
     EXPECT_FALSE(att.is_inline);
@@ -169,19 +221,82 @@ TEST(BodyChoice, RelatedMixedAttachmentsAndInline) {
     EXPECT_EQ(m.attachments[2].content, "notes"); // the last LF belongs to the boundary
 }
 
+std::string multipart(const std::string &type, const std::string &boundary,
+                      const std::vector<std::string> &parts) {
+    std::string out = "Content-Type: multipart/" + type + "; boundary=\"" + boundary + "\"\n\n";
+    for (const auto &p : parts)
+        out += "--" + boundary + "\n" + p + "\n";
+    return out + "--" + boundary + "--\n";
+}
+const std::string kPlain = "Content-Type: text/plain\n\n";
+const std::string kHtml = "Content-Type: text/html\n\n";
+
+struct ChoiceCase {
+    const char *name;
+    std::string body;
+    std::string text;
+    std::string html;
+};
+
+TEST(BodyChoice, Table) {
+    const std::vector<ChoiceCase> cases = {
+        {"two alternatives in mixed",
+         multipart("mixed", "m",
+                   {multipart("alternative", "a1", {kPlain + "one", kHtml + "<p>one</p>"}),
+                    multipart("alternative", "a2", {kPlain + "two", kHtml + "<p>two</p>"})}),
+         "one\n\ntwo", "<p>one</p>\n\n<p>two</p>"},
+        {"standalone html then plain footer",
+         multipart("mixed", "m", {kHtml + "<p>main <i>text</i></p>", kPlain + "footer"}),
+         "main text\n\nfooter", "<p>main <i>text</i></p>"},
+        {"plain then alternative",
+         multipart(
+             "mixed", "m",
+             {kPlain + "intro", multipart("alternative", "a", {kPlain + "p", kHtml + "<b>h</b>"})}),
+         "intro\n\np", "<b>h</b>"},
+        {"html first in alternative",
+         multipart("alternative", "a", {kHtml + "<b>h</b>", kPlain + "p"}), "p", "<b>h</b>"},
+        {"alternative with related html",
+         multipart("alternative", "a",
+                   {kPlain + "p", multipart("related", "r",
+                                            {kHtml + "<img src=cid:x>h",
+                                             "Content-Type: image/gif\nContent-ID: <x>\n\nGIF"})}),
+         "p", "<img src=cid:x>h"},
+        {"html only alternative",
+         multipart("alternative", "a",
+                   {kHtml + "<p>only&nbsp;html</p>", "Content-Type: text/calendar\n\nBEGIN"}),
+         "only html", "<p>only&nbsp;html</p>"},
+        {"nested alternative is one group",
+         multipart(
+             "alternative", "a",
+             {kPlain + "p", multipart("alternative", "b",
+                                      {kHtml + "<b>h</b>", "Content-Type: text/enriched\n\nx"})}),
+         "p", "<b>h</b>"},
+        {"no text at all", multipart("mixed", "m", {"Content-Type: image/png\n\nPNG"}), "", ""},
+        {"missing content type is text/plain", "\nhello", "hello", ""},
+    };
+    for (const auto &c : cases) {
+        const auto m = parse_str("From: a@x.test\nMIME-Version: 1.0\n" + c.body);
+        EXPECT_EQ(m.text_body, c.text) << c.name;
+        EXPECT_EQ(m.html_body, c.html) << c.name;
+    }
+}
+
 TEST(BodyChoice, SignedUsesContentEncryptedStaysAttachment) {
     const auto s = parse_str(
         "From: a@x.test\nContent-Type: multipart/signed; protocol=\"application/pgp-signature\"; "
         "micalg=pgp-sha256; boundary=\"s\"\n\n"
         "--s\nContent-Type: text/plain\n\nsigned text\n"
-        "--s\nContent-Type: application/pgp-signature\n\n-----BEGIN PGP SIGNATURE-----\nx\n-----END PGP SIGNATURE-----\n"
+        "--s\nContent-Type: application/pgp-signature\n\n-----BEGIN PGP "
+        "SIGNATURE-----\nx\n-----END PGP SIGNATURE-----\n"
         "--s--\n");
     EXPECT_EQ(s.text_body, "signed text");
     EXPECT_TRUE(s.attachments.empty());
     const auto e = parse_str(
-        "From: a@x.test\nContent-Type: multipart/encrypted; protocol=\"application/pgp-encrypted\"; boundary=\"e\"\n\n"
+        "From: a@x.test\nContent-Type: multipart/encrypted; "
+        "protocol=\"application/pgp-encrypted\"; boundary=\"e\"\n\n"
         "--e\nContent-Type: application/pgp-encrypted\n\nVersion: 1\n"
-        "--e\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n\n-----BEGIN PGP MESSAGE-----\nx\n-----END PGP MESSAGE-----\n"
+        "--e\nContent-Type: application/octet-stream; name=\"encrypted.asc\"\n\n-----BEGIN PGP "
+        "MESSAGE-----\nx\n-----END PGP MESSAGE-----\n"
         "--e--\n");
     EXPECT_TRUE(e.text_body.empty());
     ASSERT_EQ(e.attachments.size(), 2U);
@@ -189,13 +304,13 @@ TEST(BodyChoice, SignedUsesContentEncryptedStaysAttachment) {
 }
 
 TEST(BodyChoice, AttachedMessageAndFooters) {
-    const auto m = parse_str(
-        "From: a@x.test\nContent-Type: multipart/mixed; boundary=\"m\"\n\n"
-        "--m\nContent-Type: text/plain\n\nSee attached.\n"
-        "--m\nContent-Type: message/rfc822\n\n"
-        "From: b@y.test\nSubject: =?UTF-8?Q?Inner_subj=C3=A9?=\n\ninner body\n"
-        "--m\nContent-Type: text/plain\nContent-Disposition: inline\n\n-- list footer\n"
-        "--m--\n");
+    const auto m =
+        parse_str("From: a@x.test\nContent-Type: multipart/mixed; boundary=\"m\"\n\n"
+                  "--m\nContent-Type: text/plain\n\nSee attached.\n"
+                  "--m\nContent-Type: message/rfc822\n\n"
+                  "From: b@y.test\nSubject: =?UTF-8?Q?Inner_subj=C3=A9?=\n\ninner body\n"
+                  "--m\nContent-Type: text/plain\nContent-Disposition: inline\n\n-- list footer\n"
+                  "--m--\n");
     EXPECT_EQ(m.text_body, "See attached.\n\n-- list footer");
     ASSERT_EQ(m.attachments.size(), 1U);
     EXPECT_EQ(m.attachments[0].content_type, "message/rfc822");
@@ -220,11 +335,12 @@ TEST(Attachments, Rfc2231AndEncodedFilenames) {
         {"attachment; filename=\"caf\xE9.txt\"", "caf\xC3\xA9.txt"},
         {"attachment; filename*1=\"second.txt\"; filename*0=\"first-\"", "first-second.txt"},
     };
-    for (const auto& c : cases) {
-        const auto m = parse_str("From: a@x.test\nContent-Type: multipart/mixed; boundary=\"z\"\n\n"
-                                 "--z\nContent-Type: text/plain\n\nbody\n"
-                                 "--z\nContent-Type: application/octet-stream\nContent-Disposition: " +
-                                 c.disposition + "\n\ndata\n--z--\n");
+    for (const auto &c : cases) {
+        const auto m =
+            parse_str("From: a@x.test\nContent-Type: multipart/mixed; boundary=\"z\"\n\n"
+                      "--z\nContent-Type: text/plain\n\nbody\n"
+                      "--z\nContent-Type: application/octet-stream\nContent-Disposition: " +
+                      c.disposition + "\n\ndata\n--z--\n");
         ASSERT_EQ(m.attachments.size(), 1U) << c.disposition;
         EXPECT_EQ(m.attachments[0].filename, c.expected) << c.disposition;
     }
@@ -242,19 +358,42 @@ TEST(Parse, NonMailIsUnparsable) {
 }
 
 TEST(Parse, MboxFromLineIsSkipped) {
-    const auto m = parse_str("From someone@x.test Mon Jan  1 00:00:00 2024\nFrom: a@x.test\nSubject: s\n\nb\n");
+    const auto m = parse_str(
+        "From someone@x.test Mon Jan  1 00:00:00 2024\nFrom: a@x.test\nSubject: s\n\nb\n");
     EXPECT_EQ(m.subject, "s");
     ASSERT_EQ(m.from.size(), 1U);
+}
+
+TEST(Parse, ConcurrentCallsAgree) {
+    // parse() is documented thread-safe after init(): run the same inputs on several threads.
+    const std::string msg = kAlternative;
+    const auto expected = parse_str(msg);
+    std::vector<std::thread> threads;
+    std::atomic<int> mismatches{0};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (int i = 0; i < 200; ++i) {
+                const auto m = parse_str(msg);
+                if (m.text_body != expected.text_body || m.html_body != expected.html_body ||
+                    m.content_hash != expected.content_hash)
+                    ++mismatches;
+            }
+        });
+    for (auto &th : threads)
+        th.join();
+    EXPECT_EQ(mismatches.load(), 0);
 }
 
 // ---- limits ----
 
 std::string nested(int levels) {
-    std::string head = "From: a@x.test\nSubject: deep\nContent-Type: multipart/mixed; boundary=\"b0\"\n\n";
+    std::string head =
+        "From: a@x.test\nSubject: deep\nContent-Type: multipart/mixed; boundary=\"b0\"\n\n";
     std::string tail;
     for (int i = 0; i < levels; ++i) {
         const std::string b = "b" + std::to_string(i);
-        head += "--" + b + "\nContent-Type: multipart/mixed; boundary=\"b" + std::to_string(i + 1) + "\"\n\n";
+        head += "--" + b + "\nContent-Type: multipart/mixed; boundary=\"b" + std::to_string(i + 1) +
+                "\"\n\n";
         tail = "--" + b + "--\n" + tail;
     }
     head += "--b" + std::to_string(levels) + "\nContent-Type: text/plain\n\ninnermost\n--b" +
@@ -296,12 +435,25 @@ TEST(Limits, HeaderBytes) {
     const auto m = parse_str(msg, limits);
     EXPECT_TRUE(has_warning(m, "limit: header bytes exceed"));
     std::size_t bytes = 0;
-    for (const auto& [k, v] : m.headers)
+    for (const auto &[k, v] : m.headers)
         bytes += k.size() + v.size() + 3;
     EXPECT_LE(bytes, limits.max_header_bytes);
     EXPECT_EQ(m.subject, "big");
     EXPECT_EQ(m.text_body, "the body\n");
     EXPECT_EQ(m.content_hash, sha256_hex("the body\n"));
+}
+
+TEST(Limits, PartHeaderBytesAreReported) {
+    std::string msg = "From: a@x.test\nContent-Type: multipart/mixed; boundary=\"h\"\n\n--h\n";
+    for (int i = 0; i < 200; ++i)
+        msg += "X-Part-Filler: " + std::string(60, 'y') + "\n";
+    msg += "Content-Type: text/plain\n\npart body\n--h--\n";
+    ParseLimits limits;
+    limits.max_header_bytes = 4096;
+    const auto m = parse_str(msg, limits);
+    EXPECT_TRUE(has_warning(m, "limit: header bytes exceed 4096 in part 1"));
+    EXPECT_EQ(m.text_body, "part body");
+    EXPECT_FALSE(has_warning(parse_str(msg), "header bytes"));
 }
 
 TEST(Limits, DecodedBytesAndTextSize) {
@@ -324,12 +476,71 @@ TEST(Limits, DecodedBytesAndTextSize) {
     EXPECT_GE(m.text_body.size(), 990U);
     EXPECT_TRUE(valid_utf8(m.text_body));
     std::size_t decoded = 0;
-    for (const auto& a : m.attachments) {
+    for (const auto &a : m.attachments) {
         decoded += a.content.size();
         EXPECT_EQ(a.size, a.content.size());
         EXPECT_EQ(a.sha256, sha256_hex(a.content));
     }
     EXPECT_LE(decoded, limits.max_decoded_bytes);
+}
+
+TEST(Limits, UnclosedEncodedWordsAreNotQuadratic) {
+    // GMime's loose RFC 2047 tokenizer is quadratic on unclosed "=?" (minutes for 1 MB); the
+    // parser must stay fast on such headers, display names, filenames and attached messages.
+    std::string junk;
+    for (int i = 0; i < 40000; ++i)
+        junk += "=?a?q?x ";
+    const std::string msg = "From: " + junk + "<a@x.test>\nSubject: " + junk +
+                            "\nContent-Type: multipart/mixed; boundary=b\n\n"
+                            "--b\nContent-Type: application/octet-stream\n"
+                            "Content-Disposition: attachment; filename=\"" +
+                            junk +
+                            "\"\n\nx\n--b\nContent-Type: message/rfc822\n\nSubject: " + junk +
+                            "\n\nbody\n--b--\n";
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto m = parse_str(msg);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(secs, 5.0);
+    EXPECT_EQ(m.subject.size(), junk.size() - 1); // trimmed, otherwise kept as text
+    ASSERT_EQ(m.from.size(), 1U);
+    ASSERT_EQ(m.attachments.size(), 2U);
+    EXPECT_TRUE(valid_utf8(m.attachments[0].filename));
+}
+
+TEST(Limits, InputsThatBreakGMimeAreDefused) {
+    // GMime 3.2 recurses once per nested group ("a:a:a:...") in address fields and crashes
+    // with ~50,000 levels; it handles parameter lists in quadratic time. Both are defused.
+    std::string groups;
+    for (int i = 0; i < 60000; ++i)
+        groups += "g:";
+    groups += "x@y.test;";
+    std::string params;
+    for (int i = 0; i < 40000; ++i)
+        params += "; p" + std::to_string(i) + "=v";
+    const std::string msg = "From: a@x.test\nTo: " + groups + "\nCc: ok@x.test\n" +
+                            "Content-Type: multipart/mixed; boundary=b\n\n"
+                            "--b\nContent-Type: text/plain" +
+                            params +
+                            "\n\nbody\n"
+                            "--b\nContent-Type: message/rfc822\n\nFrom: " +
+                            groups + "\nSubject: inner\n\ninner\n--b--\n";
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto m = parse_str(msg);
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EXPECT_LT(secs, 5.0);
+    EXPECT_TRUE(has_warning(m, "defused"));
+    ASSERT_EQ(m.cc.size(), 1U);
+    EXPECT_EQ(m.text_body, "body");
+    ASSERT_EQ(m.attachments.size(), 1U);
+    EXPECT_EQ(m.attachments[0].filename, "inner");
+    std::vector<std::string> warnings;
+    (void)parse_address_list(groups, &warnings); // must not crash either
+    // Ordinary groups are untouched.
+    const auto plain = parse_str("From: a@x.test\nTo: Team: b@x.test, c@x.test;, d@x.test\n\nx\n");
+    EXPECT_EQ(plain.to.size(), 3U);
+    EXPECT_FALSE(has_warning(plain, "defused"));
 }
 
 TEST(Limits, StackOverflowCorpusMessage) {
@@ -345,8 +556,9 @@ TEST(Limits, StackOverflowCorpusMessage) {
 TEST(Stalwart, ExpectedSubjectAndFrom) {
     namespace json = boost::json;
     std::size_t checked = 0;
-    for (const char* dir : {"rfc", "malformed", "thirdparty"}) {
-        for (const auto& e : std::filesystem::directory_iterator(corpora() / "stalwart-mail-parser" / dir)) {
+    for (const char *dir : {"rfc", "malformed", "thirdparty"}) {
+        for (const auto &e :
+             std::filesystem::directory_iterator(corpora() / "stalwart-mail-parser" / dir)) {
             const auto p = e.path();
             if (p.extension() != ".eml")
                 continue;
@@ -356,23 +568,23 @@ TEST(Stalwart, ExpectedSubjectAndFrom) {
                 continue;
             SCOPED_TRACE(p.string());
             const auto doc = json::parse(read_file(expected_path));
-            const auto& headers = doc.at("parts").as_array().at(0).at("headers").as_array();
+            const auto &headers = doc.at("parts").as_array().at(0).at("headers").as_array();
             const auto m = parse_str(read_file(p));
-            for (const auto& h : headers) {
+            for (const auto &h : headers) {
                 if (!h.at("name").is_string()) // {"other": "X-Mailer"}: headers we do not check
                     continue;
-                const auto& name = h.at("name").as_string();
+                const auto &name = h.at("name").as_string();
                 if (!h.at("value").is_object())
                     continue;
-                const auto& value = h.at("value").as_object();
+                const auto &value = h.at("value").as_object();
                 if (name == "subject" && value.contains("Text")) {
                     EXPECT_EQ(m.subject, std::string(value.at("Text").as_string())) << p;
                     ++checked;
                 } else if (name == "from" && value.contains("Address")) {
-                    const auto& addr = value.at("Address").as_object();
+                    const auto &addr = value.at("Address").as_object();
                     if (!addr.contains("List"))
                         continue;
-                    const auto& list = addr.at("List").as_array();
+                    const auto &list = addr.at("List").as_array();
                     if (list.empty() || !list.at(0).at("address").is_string())
                         continue; // a bare name ("Whomever") has no mailbox for us
                     const std::string want(list.at(0).at("address").as_string());
@@ -381,7 +593,8 @@ TEST(Stalwart, ExpectedSubjectAndFrom) {
                     ASSERT_FALSE(m.from.empty()) << p;
                     EXPECT_EQ(m.from[0].address, want) << p;
                     if (list.at(0).at("name").is_string()) {
-                        EXPECT_EQ(m.from[0].name, std::string(list.at(0).at("name").as_string())) << p;
+                        EXPECT_EQ(m.from[0].name, std::string(list.at(0).at("name").as_string()))
+                            << p;
                     }
                     ++checked;
                 }

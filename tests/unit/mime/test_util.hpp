@@ -10,10 +10,14 @@
 
 namespace crm::mime::test {
 
-inline std::filesystem::path data_dir() { return std::filesystem::path(CRM_TEST_DATA_DIR); }
-inline std::filesystem::path corpora() { return data_dir() / "corpora"; }
+inline std::filesystem::path data_dir() {
+    return std::filesystem::path(CRM_TEST_DATA_DIR);
+}
+inline std::filesystem::path corpora() {
+    return data_dir() / "corpora";
+}
 
-inline std::string read_file(const std::filesystem::path& p) {
+inline std::string read_file(const std::filesystem::path &p) {
     std::ifstream in(p, std::ios::binary | std::ios::ate);
     if (!in)
         return {};
@@ -63,12 +67,12 @@ inline bool valid_utf8(std::string_view s) {
     return true;
 }
 
-inline ParsedMessage parse_str(std::string_view s, const ParseLimits& limits = {}) {
+inline ParsedMessage parse_str(std::string_view s, const ParseLimits &limits = {}) {
     return parse(std::span<const char>(s.data(), s.size()), limits);
 }
 
-inline bool has_warning(const ParsedMessage& m, std::string_view needle) {
-    for (const auto& w : m.warnings)
+inline bool has_warning(const ParsedMessage &m, std::string_view needle) {
+    for (const auto &w : m.warnings)
         if (w.find(needle) != std::string::npos)
             return true;
     return false;
