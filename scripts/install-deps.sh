@@ -10,6 +10,7 @@ build_pkgs=(
   libfmt-dev                            # formatting
   libboost1.81-dev libboost-json1.81-dev # Asio, Beast, JSON
   libcurl4-openssl-dev                  # TLS/SASL transport, SMTP
+  libssl-dev                            # SHA-256 (libcrypto)
   libidn2-dev                           # IDNA for address canonicalisation
   libtomlplusplus-dev                   # config files
   zlib1g-dev                            # .mbox.gz import

@@ -7,6 +7,9 @@
 #include <optional>
 
 #include <iconv.h>
+#include <openssl/evp.h>
+
+#include <new>
 
 #include "internal.hpp"
 
@@ -27,20 +30,30 @@ std::string sha256_hex(std::string_view data) {
 
 namespace crm::mime::detail {
 
+Sha256::Sha256() : c_(EVP_MD_CTX_new()) {
+    if (c_ == nullptr || EVP_DigestInit_ex(c_, EVP_sha256(), nullptr) != 1)
+        throw std::bad_alloc(); // only on allocation failure inside OpenSSL
+}
+
+Sha256::~Sha256() { EVP_MD_CTX_free(c_); }
+
 void Sha256::update(std::string_view data) {
-    // g_checksum_update takes a gssize length; feed huge inputs in slices to stay in range.
-    constexpr std::size_t kSlice = std::size_t{1} << 30;
-    while (!data.empty()) {
-        const std::size_t n = std::min(data.size(), kSlice);
-        g_checksum_update(c_, reinterpret_cast<const guchar *>(data.data()),
-                          static_cast<gssize>(n));
-        data.remove_prefix(n);
-    }
+    if (!data.empty())
+        EVP_DigestUpdate(c_, data.data(), data.size());
 }
 
 std::string Sha256::hex() {
-    const char *s = g_checksum_get_string(c_);
-    return s != nullptr ? std::string(s) : std::string();
+    std::array<unsigned char, EVP_MAX_MD_SIZE> md{};
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(c_, md.data(), &len);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(len * 2);
+    for (unsigned int i = 0; i < len; ++i) {
+        out += kHex[md[i] >> 4];
+        out += kHex[md[i] & 0x0f];
+    }
+    return out;
 }
 
 std::string normalized_body_hash(std::string_view body) {

@@ -97,18 +97,20 @@ bool truncate_utf8(std::string &s, std::size_t max);
 // RFC 5322 addr-spec check used to flag (not necessarily drop) questionable mailboxes.
 [[nodiscard]] bool is_plausible_addr_spec(std::string_view addr);
 
-// Incremental SHA-256 (GLib GChecksum).
+// Incremental SHA-256 with OpenSSL's libcrypto: it uses the CPU's SHA extensions (measured here:
+// 1,145 MB/s against 369 MB/s for GLib's GChecksum), and hashing raw messages, bodies and
+// attachments is a large share of import time.
 class Sha256 {
   public:
-    Sha256() : c_(g_checksum_new(G_CHECKSUM_SHA256)) {}
+    Sha256();
     Sha256(const Sha256 &) = delete;
     Sha256 &operator=(const Sha256 &) = delete;
-    ~Sha256() { g_checksum_free(c_); }
+    ~Sha256();
     void update(std::string_view data);
     [[nodiscard]] std::string hex();
 
   private:
-    GChecksum *c_;
+    struct evp_md_ctx_st *c_;
 };
 
 // SHA-256 hex of `body` with every CRLF counted as LF (content_hash).
