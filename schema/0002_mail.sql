@@ -31,12 +31,14 @@ CREATE TABLE mailboxes (
     UNIQUE (account_id, name)
 );
 
--- Content stored once by SHA-256: raw messages and attachment bodies.
+-- Content stored once by SHA-256: raw messages and attachment bodies. A rowid table: large rows
+-- belong in a table b-tree, not in a WITHOUT ROWID index b-tree.
 CREATE TABLE blobs (
-    sha256          TEXT    PRIMARY KEY,
+    id              INTEGER PRIMARY KEY,
+    sha256          TEXT    NOT NULL UNIQUE,
     size            INTEGER NOT NULL,
     data            BLOB    NOT NULL
-) WITHOUT ROWID;
+);
 
 CREATE TABLE threads (
     id              INTEGER PRIMARY KEY,

@@ -80,10 +80,17 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
             p.name = a.name;
             if (auto c = match::canonical_address(a.address, opt_.addresses)) {
                 p.address = *c;
-                auto facts = store_.lookup_address(*c);
-                if (!facts)
-                    return std::unexpected(facts.error());
-                p.facts = *facts;
+                if (auto hit = address_cache_.find(*c); hit != address_cache_.end()) {
+                    p.facts = hit->second;
+                } else {
+                    auto facts = store_.lookup_address(*c);
+                    if (!facts)
+                        return std::unexpected(facts.error());
+                    p.facts = *facts;
+                    if (address_cache_.size() >= 100'000)
+                        address_cache_.clear();
+                    address_cache_.emplace(*c, *facts);
+                }
                 if (std::string_view(r.role) != "bcc" && std::string_view(r.role) != "sender")
                     push_unique(thread_participants, *c);
             }

@@ -109,15 +109,21 @@ void refresh_thread(Database::Impl& d, ThreadId t, std::int64_t now) {
 
 Result<std::vector<ThreadId>> Store::threads_for_keys(std::span<const std::string> keys) {
     return guard("looking up thread keys", [&]() -> Result<std::vector<ThreadId>> {
-        std::set<ThreadId> out;
-        auto& q = db_.impl().stmt("SELECT thread_id FROM thread_keys WHERE key = ?");
+        // One statement for all keys (References chains can be long).
+        std::string arr = "[";
         for (const auto& k : keys) {
-            q.reset();
-            q.bind(1, k);
-            if (q.executeStep())
-                out.insert(q.getColumn(0).getInt64());
+            if (arr.size() > 1)
+                arr += ',';
+            arr += json_escape(k);
         }
-        return std::vector<ThreadId>(out.begin(), out.end());
+        arr += ']';
+        auto& q = db_.impl().stmt("SELECT DISTINCT thread_id FROM thread_keys WHERE key IN "
+                                  "(SELECT value FROM json_each(?)) ORDER BY thread_id");
+        q.bindNoCopy(1, arr);
+        std::vector<ThreadId> out;
+        while (q.executeStep())
+            out.push_back(q.getColumn(0).getInt64());
+        return out;
     });
 }
 
@@ -356,7 +362,20 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
             a.bind(8, att.sha256);
             a.exec();
         }
-        refresh_thread(d, n.thread, n.received_at);
+        // Counters move incrementally (a full recount per insert would be quadratic in the
+        // thread's size); merges and flag changes recount.
+        const std::int64_t when = m.date.value_or(n.received_at);
+        auto& t = d.stmt(
+            "UPDATE threads SET message_count = message_count + 1, unread_count = unread_count + ?2,"
+            " subject = CASE WHEN first_date IS NULL OR ?3 < first_date THEN ?4 ELSE subject END,"
+            " first_date = min(coalesce(first_date, ?3), ?3), last_date = max(coalesce(last_date,"
+            " ?3), ?3), updated_at = ?5 WHERE id = ?1");
+        t.bind(1, n.thread);
+        t.bind(2, n.unread ? 1 : 0);
+        t.bind(3, when);
+        t.bindNoCopy(4, m.subject);
+        t.bind(5, n.received_at);
+        t.exec();
         return id;
     });
 }
@@ -374,14 +393,21 @@ Result<std::optional<ThreadLink>> Store::thread_link(ThreadId thread) {
 Result<std::vector<DealId>> Store::deals_of_our_message_ids(std::span<const std::string> ids) {
     return guard("looking up deal tokens", [&]() -> Result<std::vector<DealId>> {
         std::vector<DealId> out;
-        auto& q = db_.impl().stmt(
-            "SELECT deal_id FROM outbox WHERE message_id = ? AND deal_id IS NOT NULL");
+        if (ids.empty())
+            return out;
+        std::string arr = "[";
         for (const auto& id : ids) {
-            q.reset();
-            q.bind(1, id);
-            if (q.executeStep())
-                out.push_back(q.getColumn(0).getInt64());
+            if (arr.size() > 1)
+                arr += ',';
+            arr += json_escape(id);
         }
+        arr += ']';
+        auto& q = db_.impl().stmt(
+            "SELECT deal_id FROM outbox WHERE message_id IN (SELECT value FROM json_each(?)) "
+            "AND deal_id IS NOT NULL ORDER BY id");
+        q.bindNoCopy(1, arr);
+        while (q.executeStep())
+            out.push_back(q.getColumn(0).getInt64());
         return out;
     });
 }

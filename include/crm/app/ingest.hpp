@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "crm/core/ids.hpp"
@@ -57,7 +58,10 @@ class Ingestor {
                                  std::int64_t now);
 
     // Forget cached CRM facts (company domains) after the CRM records changed.
-    void invalidate_cache() { domains_loaded_ = false; }
+    void invalidate_cache() {
+        domains_loaded_ = false;
+        address_cache_.clear();
+    }
 
   private:
     MailStore& store_;
@@ -65,6 +69,8 @@ class Ingestor {
     IngestOptions opt_;
     bool domains_loaded_ = false;
     std::vector<std::string> domains_;
+    // CRM facts per canonical address: the same people write again and again. Bounded.
+    std::unordered_map<std::string, AddressFacts> address_cache_;
 };
 
 // The identity of a message: its Message-ID, or for a message without one a synthetic id
