@@ -73,7 +73,7 @@ wait_until() { # timeout_s command...: polls every 0.2 s
 }
 
 # --- Dovecot and mail --------------------------------------------------------------------------
-if ! envfile=$("$dcs/start.sh" "$dc" --users "dave erin" 2>"$work/dc-start.err"); then
+if ! envfile=$("$dcs/start.sh" "$dc" --users "dave erin frank" 2>"$work/dc-start.err"); then
   bad "dovecot start: $(cat "$work/dc-start.err")"; finish
 fi
 # shellcheck disable=SC1090
@@ -103,7 +103,7 @@ maildir_of "$src/shared" "${nm[@]:0:3}"    # in alice and bob
 maildir_of "$src/bob" "${nm[@]:3:9}"
 maildir_of "$src/customer" "${nm[@]:12:13}"
 mbox_head "$root/tests/data/corpora/sling-mail-archive/mbox/jackrabbit-dev-201309.mbox" 40 "$src/carol.mbox"
-mbox_head "$root/tests/data/corpora/sling-mail-archive/mbox/sling-dev-201203.mbox" 20 "$src/dave.mbox"
+mbox_head "$root/tests/data/corpora/sling-mail-archive/mbox/sling-dev-201203.mbox" 120 "$src/dave.mbox"
 
 seed() { "$dcs/seed.sh" "$dc" "$@" >>"$work/seed.out" 2>&1 || bad "seed.sh $*: $(tail -3 "$work/seed.out")"; }
 t0=$(now_ms)
@@ -112,7 +112,23 @@ seed bob "$src/shared" "$src/bob"
 seed carol "$src/carol.mbox"
 seed customer "$src/customer"
 seed dave "$src/dave.mbox"
-echo "seeded in $(($(now_ms) - t0)) ms"
+# frank: every message of the four list archives, written straight into his Maildir (faster
+# than one doveadm save each); Dovecot assigns the UIDs when the folder is first opened.
+python3 - "$dc/mail/frank" "$root"/tests/data/corpora/sling-mail-archive/mbox/*.mbox <<'EOF' || bad "frank's Maildir"
+import mailbox, os, sys
+dest = sys.argv[1]
+for sub in ("cur", "new", "tmp"):
+    os.makedirs(os.path.join(dest, sub), exist_ok=True)
+n = 0
+for path in sys.argv[2:]:
+    box = mailbox.mbox(path, create=False)
+    for key in box.keys():
+        n += 1
+        with open(os.path.join(dest, "cur", "%d.M%dP1.daemontest:2," % (1700000000 + n, n)), "wb") as f:
+            f.write(box.get_bytes(key, from_=False))
+EOF
+chown -R "$MAIL_USER:$MAIL_USER" "$dc/mail/frank"
+echo "seeded in $(($(now_ms) - t0)) ms; frank has $($DOVEADM search -u frank mailbox INBOX all | wc -l) messages"
 
 server_count() { $DOVEADM search -u "$1" mailbox INBOX all | wc -l; }
 server_uidnext() { $DOVEADM -f flow mailbox status -u "$1" uidnext INBOX | sed -n 's/.*uidnext=\([0-9]*\).*/\1/p'; }
@@ -130,12 +146,12 @@ for block in sys.stdin.read().split("\f"):
 secrets=$work/secrets
 mkdir -p "$secrets"
 chmod 0700 "$secrets"
-for u in alice bob carol dave erin; do printf '%s-pw\n' "$u" >"$secrets/$u"; done
+for u in alice bob carol dave erin frank; do printf '%s-pw\n' "$u" >"$secrets/$u"; done
 printf 'customer-token\n' >"$secrets/customer-token"
 wrong_pw="mallory-Wr0ng-s3cret"
 printf '%s\n' "$wrong_pw" >"$secrets/mallory"
 chmod 0600 "$secrets"/*
-all_secrets=(alice-pw bob-pw carol-pw dave-pw erin-pw customer-token "$wrong_pw")
+all_secrets=(alice-pw bob-pw carol-pw dave-pw erin-pw frank-pw customer-token "$wrong_pw")
 
 q() { sqlite3 -batch -noheader -cmd ".timeout 5000" "$db" "$@"; }
 acct_id() { q "SELECT id FROM accounts WHERE name = '$1'"; }
@@ -266,9 +282,10 @@ else bad "wrong password: mallory is $(q "SELECT state, last_error_class, last_e
 expect_eq "$(q "SELECT group_concat(state) FROM (SELECT state FROM accounts WHERE name IN ('alice','bob','carol') ORDER BY name)")" \
   "idle,idle,idle" "the other accounts stay idle"
 
-# --- SIGHUP: a fourth account (XOAUTH2 with token_file) ----------------------------------------
+# --- SIGHUP: a fourth account (XOAUTH2 with token_file); mallory's password file fixed --------
 mark=$(stat -c %s "$log")
 account customer customer implicit "$IMAPS_PORT" xoauth2 "$secrets/customer-token" 200 >>"$cfg"
+printf 'erin-pw\n' >"$secrets/mallory"
 t0=$(now_ms)
 kill -HUP "$main_pid"
 if wait_until 30 synced customer customer; then
@@ -276,10 +293,16 @@ if wait_until 30 synced customer customer; then
 else
   bad "SIGHUP: customer not synced: $(q "SELECT state, last_error FROM accounts WHERE name = 'customer'")"
 fi
+if wait_until 20 synced mallory erin; then
+  ok "SIGHUP: mallory logs in with the corrected password file ($(($(now_ms) - t0)) ms)"
+else
+  bad "SIGHUP: mallory still $(q "SELECT state, last_error_class FROM accounts WHERE name = 'mallory'") after its password file was fixed"
+fi
 expect_eq "$(db_ids customer)" "$(server_ids customer)" "customer: Message-IDs equal the server's"
 tail -c +"$((mark + 1))" "$log" >"$work/reload.part"
 check "SIGHUP logged" grep -q "event=reload: SIGHUP" "$work/reload.part"
 check "SIGHUP: customer connected" grep -q "account=customer event=connect" "$work/reload.part"
+check "SIGHUP: mallory restarted for its new secret" grep -q "account=mallory event=reload: secret changed" "$work/reload.part"
 if grep -E "account=(alice|bob|carol) .*event=(connect|reload|stopped)" "$work/reload.part" >"$work/restarted"; then
   bad "SIGHUP restarted unchanged accounts: $(head -3 "$work/restarted")"
 else
@@ -361,7 +384,7 @@ expect_eq "$(db_ids alice)" "$(server_ids alice)" "alice: Message-IDs equal the 
 expect_eq "$(q "SELECT count(*) FROM messages")" "$msgs_before" "message count unchanged by UIDVALIDITY change"
 expect_eq "$(dup_messages)" 0 "no duplicate messages after UIDVALIDITY change"
 expect_eq "$(dup_locations)" 0 "no duplicate locations after UIDVALIDITY change"
-for u in bob carol customer; do
+for u in bob carol customer mallory; do
   expect_eq "$(db_state "$u")" idle "$u still idle at the end"
 done
 
@@ -378,26 +401,33 @@ else
 fi
 
 # =================================================================================================
-# Part 2: crash safety (dave: 20 messages, batches of 3)
+# Part 2: crash safety (dave: 120 messages, batches of 3)
 # =================================================================================================
-crash_cfg() { # db file
-  { config_head "$1" info; account dave dave implicit "$IMAPS_PORT" password "$secrets/dave" 3 'folders = ["INBOX"]'; } >"$2"
+crash_cfg() { # db file [user]
+  local u=${3:-dave}
+  { config_head "$1" info; account "$u" "$u" implicit "$IMAPS_PORT" password "$secrets/$u" 3 'folders = ["INBOX"]'; } >"$2"
 }
-final_check() { # label: after a restart, the database holds exactly dave's server messages
-  local label=$1 t0
+final_check() { # label [user [reference]]: restart, then the database holds exactly USER's server
+  # messages; with a reference file (the messages of an uninterrupted sync), exactly those rows
+  local label=$1 u=${2:-dave} ref=${3:-} t0
   t0=$(now_ms)
   start_daemon "$work/crash.toml" "$work/crash.log"
-  if wait_until 60 synced dave dave; then
+  if wait_until 90 synced "$u" "$u"; then
     restart_ms+=("$label=$(($(now_ms) - t0))")
     ok "$label: restart synced in $(($(now_ms) - t0)) ms"
   else
-    bad "$label: not synced after restart: $(q "SELECT state, last_error FROM accounts"), $(loc_count dave) locations, uid_next $(db_uidnext dave)"
+    bad "$label: not synced after restart: $(q "SELECT state, last_error FROM accounts"), $(loc_count "$u") locations, uid_next $(db_uidnext "$u")"
   fi
-  expect_eq "$(db_ids dave)" "$(server_ids dave)" "$label: Message-IDs equal the server's"
-  expect_eq "$(loc_count dave)" "$(server_count dave)" "$label: locations = server messages"
-  expect_eq "$(q "SELECT count(*) FROM messages")" "$(server_count dave)" "$label: one message row per server message"
+  expect_eq "$(db_ids "$u")" "$(server_ids "$u")" "$label: Message-IDs equal the server's (each once)"
+  expect_eq "$(loc_count "$u")" "$(server_count "$u")" "$label: locations = server messages"
+  if [ -n "$ref" ]; then
+    expect_eq "$(q "SELECT message_id || ' ' || content_hash FROM messages ORDER BY 1" | md5sum)" "$(md5sum <"$ref")" \
+      "$label: message rows identical to an uninterrupted sync"
+  else
+    expect_eq "$(q "SELECT count(*) FROM messages")" "$(server_count "$u")" "$label: one message row per server message"
+  fi
   expect_eq "$(dup_messages)$(dup_locations)" 00 "$label: nothing stored twice"
-  expect_eq "$(db_uidnext dave)" "$(server_uidnext dave)" "$label: uid_next = server UIDNEXT"
+  expect_eq "$(db_uidnext "$u")" "$(server_uidnext "$u")" "$label: uid_next = server UIDNEXT"
   kill -TERM "$daemon_pid"
   wait_exit "$daemon_pid" 10 && [ "$exit_code" = 0 ] || bad "$label: daemon did not stop cleanly (exit '$exit_code')"
 }
@@ -428,22 +458,56 @@ for label in before-batch-commit during-batch after-batch-commit before-checkpoi
   final_check "$label"
 done
 
-# Random moments: kill -9 after 50..500 ms, twice on the same database, then restart.
+# A crash while new mail is stored after the initial sync: crash at the first batch commit after
+# the initial sync's batches (ceil(total / 3)), then restart.
+new_db "$work/crash-new-mail.db"
+crash_cfg "$db" "$work/crash.toml"
+echo "=== crash during new mail" >>"$work/crash.log"
+start_daemon "$work/crash.toml" "$work/crash.log" CRM_CRASH_AT=after-batch-commit CRM_CRASH_SKIP=$(((dave_total + 2) / 3))
+wait_until 60 synced dave dave || bad "new-mail crash: initial sync did not finish"
+for i in 1 2 3 4 5; do
+  printf 'From: New <new@example.test>\r\nTo: dave@example.test\r\nSubject: new %s\r\nMessage-ID: <new-%s-%s@daemontest.example>\r\n\r\nnew mail %s\r\n' \
+    "$i" "$i" "$$" "$i" | $DOVEADM save -u dave -m INBOX
+done
+if wait_exit "$daemon_pid" 30; then
+  expect_eq "$exit_code" 137 "new-mail crash: killed at the first batch of new mail"
+  expect_eq "$(loc_count dave)" "$((dave_total + 3))" "new-mail crash: the newest 3 of 5 new messages committed"
+  expect_eq "$(db_uidnext dave)" "$((dave_total + 1))" "new-mail crash: checkpoint still at the old UIDNEXT"
+else
+  bad "new-mail crash: daemon did not crash within 30 s"; kill -KILL "$daemon_pid"; wait "$daemon_pid" 2>/dev/null
+fi
+dave_total=$(server_count dave)
+final_check new-mail
+
+# Random moments: frank has the four list archives (986 messages, written straight into his
+# Maildir), batches of 3, so that kill -9 after 50..500 ms lands in the middle of the sync.
+# Reference: one uninterrupted sync.
+new_db "$work/frank-ref.db"
+crash_cfg "$db" "$work/crash.toml" frank
+t0=$(now_ms)
+start_daemon "$work/crash.toml" "$work/crash.log"
+if wait_until 120 synced frank frank; then
+  echo "frank: uninterrupted sync of $(server_count frank) messages in $(($(now_ms) - t0)) ms"
+else
+  bad "frank: reference sync did not finish"
+fi
+kill -TERM "$daemon_pid"; wait_exit "$daemon_pid" 10
+q "SELECT message_id || ' ' || content_hash FROM messages ORDER BY 1" >"$work/frank.ref"
 for round in 1 2 3; do
   new_db "$work/random-$round.db"
-  crash_cfg "$db" "$work/crash.toml"
+  crash_cfg "$db" "$work/crash.toml" frank
   at=()
-  for k in 1 2; do
+  for k in 1 2 3; do
     ms=$((50 + RANDOM % 451))
-    at+=("${ms}ms:$(loc_count dave 2>/dev/null)")
     echo "=== random kill round $round.$k after $ms ms" >>"$work/crash.log"
     start_daemon "$work/crash.toml" "$work/crash.log"
     sleep "$(printf '0.%03d' "$ms")"
     kill -KILL "$daemon_pid"
     wait "$daemon_pid" 2>/dev/null
+    at+=("${ms}ms->$(loc_count frank)")
   done
-  echo "random kills round $round at ${at[*]} (ms:locations before), $(loc_count dave) locations after"
-  final_check "random-$round"
+  echo "random kills round $round: ${at[*]} (kill moment -> locations stored, of $(server_count frank))"
+  final_check "random-$round" frank "$work/frank.ref"
 done
 echo "restart-to-synced times (ms): ${restart_ms[*]}"
 
