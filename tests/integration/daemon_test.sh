@@ -493,6 +493,21 @@ else
 fi
 kill -TERM "$daemon_pid"; wait_exit "$daemon_pid" 10
 q "SELECT message_id || ' ' || content_hash FROM messages ORDER BY 1" >"$work/frank.ref"
+# SIGTERM in the middle of the sync: a clean exit, and the restart completes the sync.
+new_db "$work/sigterm-midsync.db"
+crash_cfg "$db" "$work/crash.toml" frank
+start_daemon "$work/crash.toml" "$work/crash.log"
+sleep 0.3
+n=$(loc_count frank)
+t0=$(now_ms)
+kill -TERM "$daemon_pid"
+if wait_exit "$daemon_pid" 10; then
+  expect_eq "$exit_code" 0 "SIGTERM mid-sync (after $n of $(server_count frank) stored): exit 0 in $(($(now_ms) - t0)) ms"
+else
+  bad "SIGTERM mid-sync: still running after 10 s"
+fi
+final_check sigterm-midsync frank "$work/frank.ref"
+
 for round in 1 2 3; do
   new_db "$work/random-$round.db"
   crash_cfg "$db" "$work/crash.toml" frank

@@ -200,8 +200,18 @@ EOF
   expect_eq "$got_ids" "$alice_ids" "$mode: alice's Message-IDs equal the server's"
   expect_eq "$(q "SELECT count(*) FROM (SELECT 1 FROM messages GROUP BY message_id, content_hash HAVING count(*) > 1)")" 0 \
     "$mode: no duplicate messages"
-  # Let the faulty account retry at least once more, then make sure the daemon survived.
-  sleep 0.5
+  # The faulty account keeps retrying (backoff), and the daemon survives that.
+  if [ "$mode" != ok ]; then
+    retried() { [ "$(grep -c "account=fault event=connect" "$log")" -ge 2 ]; }
+    if wait_until 20 retried; then ok "$mode: fault account retried after backoff"
+    else bad "$mode: fault account did not reconnect: $(grep "account=fault" "$log" | tail -2)"; fi
+  fi
+  if [ "$mode" = slow ]; then
+    # Stop while the second slow FETCH is in flight: the command must be abandoned at once.
+    fetching() { [ "$(grep -c "account=fault mailbox=\"INBOX\" event=initial-sync" "$log")" -ge 2 ]; }
+    wait_until 20 fetching || bad "slow: no second fetch in flight"
+    sleep 1
+  fi
   if alive "$dpid"; then ok "$mode: daemon still running"
   else bad "$mode: daemon died: $(tail -3 "$log")"; fi
   ! grep -qE "event=crash|account loop failed" "$log" && ok "$mode: no account loop crash logged" ||
