@@ -1,5 +1,6 @@
 #include "log.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -13,8 +14,8 @@ Logger::Logger(LogLevel max_level)
 
 void Logger::add_secret(const std::string& s) {
     std::lock_guard lock(mu_);
-    if (s.size() >= 4)
-        secrets_.push_back(s);
+    if (s.size() >= 4 && std::find(secrets_.begin(), secrets_.end(), s) == secrets_.end())
+        secrets_.push_back(s); // every SIGHUP resolves the secrets again
 }
 
 void Logger::write(LogLevel level, const LogContext& ctx, std::string_view event,

@@ -282,9 +282,18 @@ class Daemon {
                     wanted[a.name] = &a;
                 for (auto it = running_.begin(); it != running_.end();) {
                     auto w = wanted.find(it->first);
-                    if (w == wanted.end() || !(*w->second == it->second.config)) {
-                        log_.write(LogLevel::Info, {it->first, ""}, "reload",
-                                   w == wanted.end() ? "removed" : "changed: restarting");
+                    const char* why = w == wanted.end()                  ? "removed"
+                                      : !(*w->second == it->second.config) ? "changed: restarting"
+                                                                           : nullptr;
+                    // Same config, but the secret it names (password file, variable, credential)
+                    // may have been replaced, e.g. after needs_reauth: compare with the one in use.
+                    if (!why) {
+                        auto ep = endpoint_of(w->second->imap, log_);
+                        if (ep && ep->secret != it->second.sync->spec().imap.secret)
+                            why = "secret changed: restarting";
+                    }
+                    if (why) {
+                        log_.write(LogLevel::Info, {it->first, ""}, "reload", why);
                         it->second.sync->stop();
                         retired_.push_back(std::move(it->second.sync));
                         it = running_.erase(it);

@@ -3,7 +3,11 @@
 #include <arpa/inet.h>
 #include <curl/curl.h>
 
+#include <algorithm>
+#include <cctype>
 #include <mutex>
+
+#include <fmt/format.h>
 
 namespace crm::net {
 
@@ -23,10 +27,60 @@ Error net_error(const char* code, std::string detail, Retry retry) {
     return Error{code, std::move(detail), ErrorScope::Account, retry};
 }
 
+// The server's first line, seen through libcurl's debug callback (libcurl itself silently skips
+// a greeting that is not IMAP and then fails with whatever ends the wait: a recv error, a
+// timeout). Only incoming protocol lines are looked at; nothing is kept after open().
+struct Greeting {
+    std::string line;
+    bool seen = false;
+};
+
+int on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
+    auto* g = static_cast<Greeting*>(user);
+    if (type == CURLINFO_HEADER_IN && !g->seen) {
+        g->seen = true;
+        g->line.assign(data, std::min<std::size_t>(size, 200));
+    }
+    return 0;
+}
+
+// A greeting that no IMAP ("* OK", "* PREAUTH", "* BYE") or SMTP ("220 ...") server sends.
+bool bad_greeting(const Greeting& g, const Endpoint& ep) {
+    if (!g.seen)
+        return false;
+    if (ep.scheme == "imap")
+        return !g.line.starts_with("* ");
+    if (ep.scheme == "smtp")
+        return g.line.size() < 3 || !std::isdigit(static_cast<unsigned char>(g.line[0]));
+    return false;
+}
+
+std::string printable(const std::string& s) {
+    std::string out;
+    for (char ch : s) {
+        auto c = static_cast<unsigned char>(ch);
+        if (c == '\r' || c == '\n')
+            break;
+        if (c >= 0x20 && c < 0x7f)
+            out += static_cast<char>(c);
+        else
+            out += fmt::format("\\x{:02x}", c);
+        if (out.size() >= 80)
+            break;
+    }
+    return out;
+}
+
 // Maps a libcurl failure of the connect phase to our error classes.
-Error classify(CURLcode rc, const char* errbuf, const Endpoint& ep) {
+Error classify(CURLcode rc, const char* errbuf, const Endpoint& ep, const Greeting& greeting) {
     std::string where = ep.scheme + "://" + ep.host + ":" + std::to_string(ep.port);
     std::string text = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+    if (bad_greeting(greeting, ep))
+        return net_error("net.protocol",
+                         where + ": the server's greeting is not " +
+                             (ep.scheme == "imap" ? "IMAP" : "SMTP") + ": \"" +
+                             printable(greeting.line) + "\" (" + text + ")",
+                         Retry::Backoff);
     switch (rc) {
     case CURLE_COULDNT_RESOLVE_HOST:
         return net_error("net.dns", where + ": cannot resolve host: " + text, Retry::Backoff);
@@ -112,6 +166,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
                            : ep.host;
     std::string url = scheme + "://" + host + ":" + std::to_string(ep.port) + "/";
     char errbuf[CURL_ERROR_SIZE] = {0};
+    Greeting greeting;
     std::string login_options =
         ep.auth == Auth::XOAuth2 ? "AUTH=XOAUTH2" : "AUTH=PLAIN";
     bool ok = true;
@@ -120,6 +175,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
     set(CURLOPT_CONNECT_ONLY, 1L);
     set(CURLOPT_ERRORBUFFER, errbuf);
     set(CURLOPT_NOSIGNAL, 1L);
+    // Verbose only feeds on_debug (which ignores outgoing lines: they carry the credentials).
+    set(CURLOPT_DEBUGFUNCTION, on_debug);
+    set(CURLOPT_DEBUGDATA, &greeting);
+    set(CURLOPT_VERBOSE, 1L);
     set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(ep.connect_timeout.count()));
     set(CURLOPT_TIMEOUT_MS, static_cast<long>(ep.connect_timeout.count()));
     set(CURLOPT_SSL_VERIFYPEER, 1L);
@@ -139,8 +198,10 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
         return std::unexpected(net_error("net.protocol", "libcurl rejected an option", Retry::Never));
 
     CURLcode rc = curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
+    curl_easy_setopt(c, CURLOPT_DEBUGDATA, nullptr); // `greeting` dies with this call
     if (rc != CURLE_OK)
-        return std::unexpected(classify(rc, errbuf, ep));
+        return std::unexpected(classify(rc, errbuf, ep, greeting));
     curl_socket_t sock = CURL_SOCKET_BAD;
     if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD)
         return std::unexpected(
