@@ -229,7 +229,7 @@ exit_code=""
 wait_exit() { # pid timeout_s: sets exit_code, returns 1 on timeout
   exit_code=""
   wait_until "$2" gone "$1" || return 1
-  wait "$1"
+  wait "$1" 2>/dev/null # no "Killed" job notice
   exit_code=$?
 }
 
@@ -471,7 +471,13 @@ for i in 1 2 3 4 5; do
 done
 if wait_exit "$daemon_pid" 30; then
   expect_eq "$exit_code" 137 "new-mail crash: killed at the first batch of new mail"
-  expect_eq "$(loc_count dave)" "$((dave_total + 3))" "new-mail crash: the newest 3 of 5 new messages committed"
+  # One batch of new mail committed: up to 3 (IDLE may wake the daemon before all 5 are saved).
+  n=$(loc_count dave)
+  if [ "$n" -gt "$dave_total" ] && [ "$n" -le "$((dave_total + 3))" ]; then
+    ok "new-mail crash: one batch of new mail committed ($((n - dave_total)) messages)"
+  else
+    bad "new-mail crash: $n locations, want $((dave_total + 1))..$((dave_total + 3))"
+  fi
   expect_eq "$(db_uidnext dave)" "$((dave_total + 1))" "new-mail crash: checkpoint still at the old UIDNEXT"
 else
   bad "new-mail crash: daemon did not crash within 30 s"; kill -KILL "$daemon_pid"; wait "$daemon_pid" 2>/dev/null
