@@ -71,10 +71,12 @@ row() { # name dir
 
   rm -f "$work/bench.db" "$work/bench.db-wal" "$work/bench.db-shm"
   "$ctl" --db "$work/bench.db" db migrate >/dev/null
+  local owner=()
   if [ -d "$dir-csv" ]; then
     for k in users companies contacts deals; do "$ctl" --db "$work/bench.db" crm import $k "$dir-csv/$k.csv" >/dev/null; done
+    owner=(--owner 1)
   fi
-  read -r s_crm rss_crm < <(measure "$ctl" --db "$work/bench.db" import --owner 1 "$dir")
+  read -r s_crm rss_crm < <(measure "$ctl" --db "$work/bench.db" import "${owner[@]}" "$dir")
 
   rm -rf "$work/nm-db"; mkdir -p "$work/nm-db"
   printf '[database]\npath=%s\nmail_root=%s\n[new]\ntags=\nignore=\n[maildir]\nsynchronize_flags=false\n' \
