@@ -138,6 +138,16 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
         }
     }
     mime::init();
+    // Alone on the database (no daemon, no CRM app connected): write pages once.
+    const bool bulk = ctx.db->begin_bulk();
+    struct EndBulk {
+        store::Database& db;
+        bool on;
+        ~EndBulk() {
+            if (on)
+                db.end_bulk();
+        }
+    } end_bulk{*ctx.db, bulk};
 
     std::vector<std::filesystem::path> roots(a.positionals().begin(), a.positionals().end());
     mailfile::Walker walker(roots);

@@ -66,6 +66,25 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenOp
     }
 }
 
+bool Database::begin_bulk() {
+    try {
+        SQLite::Statement q(impl_->db, "PRAGMA journal_mode = DELETE");
+        return q.executeStep() && q.getColumn(0).getString() == "delete";
+    } catch (const std::exception&) {
+        return false; // busy: another connection is open; WAL stays
+    }
+}
+
+void Database::end_bulk() {
+    try {
+        // Finalize cached statements first: a pending read would keep the journal mode.
+        impl_->cache.clear();
+        SQLite::Statement q(impl_->db, "PRAGMA journal_mode = WAL");
+        q.executeStep();
+    } catch (const std::exception&) { // NOLINT(bugprone-empty-catch): the next open sets WAL
+    }
+}
+
 Result<SchemaStatus> Database::status() {
     try {
         auto& db = impl_->db;

@@ -63,6 +63,12 @@ class Database {
 
     const std::string& path() const;
 
+    // Bulk loading: when no other connection has the database open, switch to a rollback
+    // journal so appended pages are written once (WAL writes them twice: log, then checkpoint).
+    // Returns false (and stays in WAL) when others are connected. end_bulk() returns to WAL.
+    bool begin_bulk();
+    void end_bulk();
+
     // RAII transaction: rolls back unless commit() succeeded. BEGIN IMMEDIATE, so writers
     // queue on the busy timeout instead of failing on upgrade.
     class Transaction {
