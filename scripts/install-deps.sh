@@ -15,7 +15,7 @@ build_pkgs=(
   libtomlplusplus-dev                   # config files
   zlib1g-dev                            # .mbox.gz import
   libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
-  clang libclang-rt-14-dev              # libFuzzer targets
+  clang-16 libclang-rt-16-dev           # libFuzzer targets (cmake --preset fuzz)
 )
 test_pkgs=(
   notmuch                               # reference threader for corpus comparison and benchmark

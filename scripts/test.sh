@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The one command that sets up and passes all tests on a fresh Debian 12 machine:
 # installs the Debian packages, builds (preset "ci": warnings are errors), runs every test
-# (unit, corpus, fuzz-corpus replay, integration against real servers started by the tests).
+# (unit, corpus, fuzz-corpus replay, integration against real servers started by the tests),
+# then fuzzes each libFuzzer target briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh ci
 ctest --preset ci -j "$(nproc 2>/dev/null || echo 2)" "$@"
+# The fuzz targets with libFuzzer (clang 16), a short run each from the committed corpora.
+FUZZ_SECONDS=${FUZZ_SECONDS:-10} scripts/fuzz.sh
