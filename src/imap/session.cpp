@@ -170,6 +170,57 @@ asio::awaitable<Result<Response>> Session::run(const std::string& command,
     }
 }
 
+asio::awaitable<Result<Response>> Session::run_with_literal(const std::string& head,
+                                                            std::string_view literal,
+                                                            const UntaggedHandler& on_untagged) {
+    for (char c : head)
+        if (c == '\r' || c == '\n' || c == '\0')
+            co_return std::unexpected(
+                imap_error("imap.arg", "command contains CR, LF or NUL", Retry::Never));
+    std::string tag = tagger_.next();
+    deadline_ = std::chrono::steady_clock::now() + limits_.command_deadline;
+    struct Clear {
+        std::optional<std::chrono::steady_clock::time_point>& d;
+        ~Clear() { d.reset(); }
+    } clear{deadline_};
+    auto w = co_await write_all(fmt::format("{} {} {{{}}}\r\n", tag, head, literal.size()));
+    if (!w)
+        co_return std::unexpected(w.error());
+    for (;;) {
+        auto r = co_await read_response();
+        if (!r)
+            co_return std::unexpected(r.error());
+        if (r->kind == Response::Kind::Continuation)
+            break;
+        if (r->kind == Response::Kind::Tagged)
+            co_return std::move(*r); // refused before the literal (e.g. NO [TRYCREATE])
+        if (r->status_or_keyword == "BYE")
+            co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r->text));
+        if (on_untagged)
+            on_untagged(*r);
+    }
+    auto body = co_await write_all(std::string(literal) + "\r\n");
+    if (!body)
+        co_return std::unexpected(body.error());
+    for (;;) {
+        auto r = co_await read_response();
+        if (!r)
+            co_return std::unexpected(r.error());
+        if (r->kind == Response::Kind::Tagged) {
+            if (r->tag != tag)
+                co_return std::unexpected(
+                    imap_error("imap.protocol", "tagged response for unknown tag " + r->tag));
+            co_return std::move(*r);
+        }
+        if (r->kind == Response::Kind::Untagged) {
+            if (r->status_or_keyword == "BYE")
+                co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r->text));
+            if (on_untagged)
+                on_untagged(*r);
+        }
+    }
+}
+
 asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
                                             const UntaggedHandler& on_untagged) {
     std::string tag = tagger_.next();

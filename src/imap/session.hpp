@@ -46,6 +46,12 @@ class Session {
     asio::awaitable<Result<Response>> run(const std::string& command,
                                           const UntaggedHandler& on_untagged = {});
 
+    // A command with one synchronising literal at its end (APPEND): sends `head` + "{n}",
+    // waits for the continuation, then the literal bytes. Same result as run().
+    asio::awaitable<Result<Response>> run_with_literal(const std::string& head,
+                                                       std::string_view literal,
+                                                       const UntaggedHandler& on_untagged = {});
+
     // IDLE (RFC 2177) until an untagged response arrives or `max` passes, then DONE.
     // Returns true when the server reported something.
     asio::awaitable<Result<bool>> idle(std::chrono::seconds max, const UntaggedHandler& on_untagged);

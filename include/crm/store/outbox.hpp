@@ -1,0 +1,93 @@
+#pragma once
+// The outbox: replies queued by salespeople (crm-mailctl reply, later the HTTP API), worked by the
+// daemon. Durable from insertion. States: queued -> sending -> sent | failed | unknown, and
+// cancelled. Also what composing a reply needs to know about the thread.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crm/core/ids.hpp"
+#include "crm/core/message.hpp"
+#include "crm/core/result.hpp"
+#include "crm/store/database.hpp"
+
+namespace crm::store {
+
+struct OutboxAttachment {
+    std::string filename, content_type, sha256; // content in blobs
+};
+
+struct OutboxRow {
+    std::int64_t id = 0;
+    AccountId account = 0;
+    std::optional<UserId> user;
+    std::optional<ThreadId> thread;
+    std::optional<MessageRowId> parent;
+    std::optional<DealId> deal;
+    std::string message_id; // ours, without <>
+    std::string mode;       // reply | reply-all | custom
+    std::vector<Address> to, cc, bcc;
+    std::string subject, in_reply_to;
+    std::vector<std::string> references;
+    std::string text_body, html_body;
+    std::vector<OutboxAttachment> attachments;
+    std::string state;
+    std::int64_t attempts = 0;
+    std::optional<std::int64_t> next_attempt_at, sent_at;
+    std::string last_error;
+    std::int64_t created_at = 0, updated_at = 0;
+};
+
+// The message a reply answers, with the thread's deal and the account it came in through.
+struct ReplyParent {
+    MessageRowId id = 0;
+    ThreadId thread = 0;
+    std::string message_id, subject;
+    std::vector<std::string> references; // its References ids
+    std::vector<std::string> in_reply_to;
+    std::vector<Address> from, reply_to, to, cc;
+    std::optional<DealId> deal;
+    std::optional<AccountId> account; // an IMAP account holding a copy
+};
+
+struct SendingAccount {
+    AccountId id = 0;
+    std::string name, address;
+    std::optional<UserId> owner;
+    std::string owner_name;
+};
+
+class OutboxStore {
+  public:
+    explicit OutboxStore(Database& db) : db_(db) {}
+
+    // The newest message of `thread`, or the one with `message_id` in it. nullopt: no such.
+    Result<std::optional<ReplyParent>> reply_parent(ThreadId thread,
+                                                    const std::optional<std::string>& message_id);
+    Result<std::optional<SendingAccount>> account(AccountId id);
+    Result<std::optional<SendingAccount>> account_by_name(const std::string& name);
+    // Every address of our own team (canonical), to keep them out of reply-all.
+    Result<std::vector<std::string>> team_addresses();
+
+    // Inserts a queued reply (attachment contents go to blobs). Returns its id.
+    Result<std::int64_t> queue(const OutboxRow& row,
+                               const std::vector<std::string>& attachment_contents,
+                               std::int64_t now);
+    Result<std::vector<OutboxRow>> list(const std::optional<std::string>& state = std::nullopt);
+    Result<std::optional<OutboxRow>> get(std::int64_t id);
+    // The next queued reply due at `now`, marked sending (caller commits before sending).
+    Result<std::optional<OutboxRow>> claim_due(std::int64_t now);
+    Result<std::string> attachment_content(const std::string& sha256);
+    // State change with the server's reason; `next_attempt_at` for a retry.
+    Result<void> set_state(std::int64_t id, const std::string& state, const std::string& error,
+                           std::optional<std::int64_t> next_attempt_at, std::int64_t now);
+    Result<std::int64_t> depth(); // queued + sending
+
+  private:
+    Database& db_;
+};
+
+} // namespace crm::store

@@ -1,0 +1,289 @@
+// crm-mailctl reply, outbox list / retry / cancel. crm-mailctl only queues: the daemon sends.
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "cli.hpp"
+#include "commands.hpp"
+#include "crm/app/reply.hpp"
+#include "crm/mime/parse.hpp"
+#include "crm/store/outbox.hpp"
+
+namespace crm::ctl {
+
+namespace json = boost::json;
+
+namespace {
+
+std::int64_t now_s() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::string random_hex(std::size_t bytes) {
+    std::string out;
+    std::ifstream in("/dev/urandom", std::ios::binary);
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (std::size_t i = 0; i < bytes; ++i) {
+        unsigned char c = 0;
+        if (!in.read(reinterpret_cast<char*>(&c), 1))
+            c = static_cast<unsigned char>(std::random_device{}());
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+    return out;
+}
+
+std::optional<std::string> slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+std::string guess_type(const std::string& name) {
+    auto dot = name.rfind('.');
+    std::string ext = dot == std::string::npos ? "" : name.substr(dot + 1);
+    for (auto& c : ext)
+        c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    if (ext == "pdf") return "application/pdf";
+    if (ext == "txt") return "text/plain";
+    if (ext == "csv") return "text/csv";
+    if (ext == "png") return "image/png";
+    if (ext == "jpg" || ext == "jpeg") return "image/jpeg";
+    if (ext == "html" || ext == "htm") return "text/html";
+    if (ext == "zip") return "application/zip";
+    if (ext == "docx") return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    if (ext == "xlsx") return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    return "application/octet-stream";
+}
+
+std::string show(const std::vector<Address>& v) {
+    std::string out;
+    for (const auto& a : v) {
+        if (!out.empty())
+            out += ", ";
+        out += a.name.empty() ? a.address : a.name + " <" + a.address + ">";
+    }
+    return out;
+}
+
+} // namespace
+
+int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args,
+           {"--to-message", "--to", "--cc", "--bcc", "--body-file", "--html-file", "--attach",
+            "--account"},
+           {"--all"});
+    if (a.positionals().size() != 1)
+        throw UsageError{"expected THREAD"};
+    ThreadId thread = parse_id("THREAD", a.positionals()[0]);
+    auto body_file = a.value("--body-file");
+    if (!body_file)
+        throw UsageError{"--body-file F is required"};
+    auto body = slurp(*body_file);
+    if (!body) {
+        fmt::print(stderr, "crm-mailctl reply: cannot read {}: {}\n", *body_file, std::strerror(errno));
+        return kRuntime;
+    }
+    std::string html;
+    if (auto h = a.value("--html-file")) {
+        auto t = slurp(*h);
+        if (!t) {
+            fmt::print(stderr, "crm-mailctl reply: cannot read {}: {}\n", *h, std::strerror(errno));
+            return kRuntime;
+        }
+        html = std::move(*t);
+    }
+    std::vector<store::OutboxAttachment> atts;
+    std::vector<std::string> contents;
+    for (const auto& path : a.values("--attach")) {
+        auto c = slurp(path);
+        if (!c) {
+            fmt::print(stderr, "crm-mailctl reply: cannot read attachment {}: {}\n", path,
+                       std::strerror(errno));
+            return kRuntime;
+        }
+        std::string name = std::filesystem::path(path).filename().string();
+        atts.push_back({name, guess_type(name), mime::sha256_hex(*c)});
+        contents.push_back(std::move(*c));
+    }
+    if (!ctx.open())
+        return kRuntime;
+    store::OutboxStore ob(*ctx.db);
+    auto parent = ob.reply_parent(thread, a.value("--to-message"));
+    if (!parent)
+        return print_error(parent.error());
+    if (!*parent) {
+        fmt::print(stderr, "crm-mailctl reply: thread {} {}\n", thread,
+                   a.value("--to-message") ? "has no message with that Message-ID"
+                                           : "does not exist or has no messages");
+        return kRuntime;
+    }
+    std::optional<store::SendingAccount> account;
+    if (auto name = a.value("--account")) {
+        auto acc = ob.account_by_name(*name);
+        if (!acc)
+            return print_error(acc.error());
+        account = *acc;
+        if (!account) {
+            fmt::print(stderr, "crm-mailctl reply: no account named {}\n", *name);
+            return kRuntime;
+        }
+    } else if ((*parent)->account) {
+        auto acc = ob.account(*(*parent)->account);
+        if (!acc)
+            return print_error(acc.error());
+        account = *acc;
+    }
+    if (!account) {
+        fmt::print(stderr, "crm-mailctl reply: the message did not come in through a mail "
+                           "account; name the account to send from with --account NAME\n");
+        return kRuntime;
+    }
+    auto own = ob.team_addresses();
+    if (!own)
+        return print_error(own.error());
+    app::ReplyParentInfo info{(*parent)->message_id, (*parent)->subject, (*parent)->references,
+                              (*parent)->in_reply_to, (*parent)->from, (*parent)->reply_to,
+                              (*parent)->to, (*parent)->cc, (*parent)->deal};
+    app::ReplyChoice choice;
+    choice.all = a.has("--all");
+    choice.to = a.values("--to");
+    choice.cc = a.values("--cc");
+    choice.bcc = a.values("--bcc");
+    auto plan = app::plan_reply(info, choice, account->address, *own, random_hex(12));
+    if (!plan) {
+        fmt::print(stderr, "crm-mailctl reply: {}\n", plan.error().detail);
+        return kRuntime;
+    }
+    store::OutboxRow row;
+    row.account = account->id;
+    row.user = account->owner;
+    row.thread = (*parent)->thread;
+    row.parent = (*parent)->id;
+    row.deal = (*parent)->deal;
+    row.message_id = plan->message_id;
+    row.mode = plan->mode;
+    row.to = plan->to;
+    row.cc = plan->cc;
+    row.bcc = plan->bcc;
+    row.subject = plan->subject;
+    row.in_reply_to = plan->in_reply_to;
+    row.references = plan->references;
+    row.text_body = std::move(*body);
+    row.html_body = std::move(html);
+    row.attachments = std::move(atts);
+    store::Database::Transaction tx(*ctx.db);
+    auto id = ob.queue(row, contents, now_s());
+    if (!id)
+        return print_error(id.error());
+    if (auto c = tx.commit(); !c)
+        return print_error(c.error());
+    fmt::print("{}\n", *id);
+    fmt::print(stderr, "queued reply {} from {} to {}{}: \"{}\"\n", *id, account->address,
+               show(plan->to), plan->cc.empty() ? "" : " cc " + show(plan->cc), plan->subject);
+    return kOk;
+}
+
+int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {"--state"}, {"--json"});
+    if (!a.positionals().empty())
+        throw UsageError{"no positional arguments"};
+    if (!ctx.open())
+        return kRuntime;
+    store::OutboxStore ob(*ctx.db);
+    auto rows = ob.list(a.value("--state"));
+    if (!rows)
+        return print_error(rows.error());
+    if (a.has("--json")) {
+        json::array arr;
+        for (const auto& r : *rows) {
+            json::object o;
+            o["id"] = r.id;
+            o["state"] = r.state;
+            o["thread_id"] = r.thread ? json::value(*r.thread) : nullptr;
+            o["deal_id"] = r.deal ? json::value(*r.deal) : nullptr;
+            o["message_id"] = r.message_id;
+            o["to"] = show(r.to);
+            o["cc"] = show(r.cc);
+            o["subject"] = r.subject;
+            o["attempts"] = r.attempts;
+            o["last_error"] = r.last_error;
+            o["sent_at"] = r.sent_at ? json::value(*r.sent_at) : nullptr;
+            arr.push_back(o);
+        }
+        fmt::print("{}\n", json::serialize(arr));
+        return kOk;
+    }
+    fmt::print("{:>5}  {:<9} {:>6}  {:<30}  {}\n", "ID", "STATE", "THREAD", "TO", "SUBJECT");
+    for (const auto& r : *rows) {
+        fmt::print("{:>5}  {:<9} {:>6}  {:<30}  {}\n", r.id, r.state,
+                   r.thread ? std::to_string(*r.thread) : "-", show(r.to), r.subject);
+        if (!r.last_error.empty())
+            fmt::print("       {}\n", r.last_error);
+    }
+    return kOk;
+}
+
+namespace {
+int change_state(Context& ctx, const std::vector<std::string>& args, const char* verb) {
+    Args a(args, {}, {});
+    if (a.positionals().size() != 1)
+        throw UsageError{"expected ID"};
+    auto id = parse_id("ID", a.positionals()[0]);
+    if (!ctx.open())
+        return kRuntime;
+    store::OutboxStore ob(*ctx.db);
+    store::Database::Transaction tx(*ctx.db);
+    auto row = ob.get(id);
+    if (!row)
+        return print_error(row.error());
+    if (!*row) {
+        fmt::print(stderr, "crm-mailctl outbox {}: no outbox entry {}\n", verb, id);
+        return kRuntime;
+    }
+    const std::string st = (*row)->state;
+    if (std::string_view(verb) == "retry") {
+        // Only what certainly did not go out may be sent again: a reply in "unknown" may have
+        // been delivered; retrying it is the salesperson's explicit decision.
+        if (st != "failed" && st != "unknown" && st != "cancelled") {
+            fmt::print(stderr, "crm-mailctl outbox retry: entry {} is {}, not failed, unknown "
+                               "or cancelled\n", id, st);
+            return kRuntime;
+        }
+        if (auto r = ob.set_state(id, "queued", "", now_s(), now_s()); !r)
+            return print_error(r.error());
+    } else {
+        if (st != "queued" && st != "failed" && st != "unknown") {
+            fmt::print(stderr, "crm-mailctl outbox cancel: entry {} is {}: only queued, failed "
+                               "or unknown replies can be cancelled\n", id, st);
+            return kRuntime;
+        }
+        if (auto r = ob.set_state(id, "cancelled", "cancelled by hand", std::nullopt, now_s()); !r)
+            return print_error(r.error());
+    }
+    if (auto c = tx.commit(); !c)
+        return print_error(c.error());
+    fmt::print("outbox entry {}: {} -> {}\n", id, st,
+               std::string_view(verb) == "retry" ? "queued" : "cancelled");
+    return kOk;
+}
+} // namespace
+
+int cmd_outbox_retry(Context& ctx, const std::vector<std::string>& args) {
+    return change_state(ctx, args, "retry");
+}
+int cmd_outbox_cancel(Context& ctx, const std::vector<std::string>& args) {
+    return change_state(ctx, args, "cancel");
+}
+
+} // namespace crm::ctl

@@ -1,0 +1,120 @@
+#include "crm/imap/sent.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <boost/asio/use_future.hpp>
+
+#include "session.hpp"
+
+namespace crm::imap {
+
+namespace {
+
+std::string upper(std::string s) {
+    for (auto& c : s)
+        c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
+    return s;
+}
+
+// The wire name of the Sent folder.
+asio::awaitable<Result<std::string>> find_sent(Session& s) {
+    std::string special, named;
+    std::string cmd = s.has("LIST-EXTENDED") && s.has("SPECIAL-USE")
+                          ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
+                          : "LIST \"\" \"*\"";
+    auto r = co_await s.run(cmd, [&](const Response& u) {
+        auto l = parse_list(u);
+        if (!l || !l->selectable())
+            return;
+        auto q = quote_astring(l->raw_name);
+        if (q.needs_literal())
+            return;
+        if (l->special_use == SpecialUse::Sent && special.empty())
+            special = q.text;
+        if (upper(l->name) == "SENT" || upper(l->name) == "SENT ITEMS" ||
+            upper(l->name) == "SENT MESSAGES")
+            if (named.empty())
+                named = q.text;
+    });
+    if (!r)
+        co_return std::unexpected(r.error());
+    if (!special.empty())
+        co_return special;
+    if (!named.empty())
+        co_return named;
+    co_return fail("imap.folder", "the account has no Sent folder (no \\Sent special-use)",
+                   ErrorScope::Account, Retry::NeedsConfig);
+}
+
+// A plain function template, not a capturing coroutine lambda (GCC 12 mishandles those).
+template <class T, class F>
+asio::awaitable<Result<T>> with_session(asio::io_context& io, asio::thread_pool& pool,
+                                        net::Endpoint ep, F body) {
+    auto s = co_await Session::open(io.get_executor(), pool, std::move(ep));
+    if (!s)
+        co_return std::unexpected(s.error());
+    co_return co_await body(**s);
+}
+
+template <class T, class F> Result<T> run_blocking(const net::Endpoint& ep, F body) {
+    asio::io_context io;
+    asio::thread_pool pool(1);
+    auto fut = asio::co_spawn(io, with_session<T>(io, pool, ep, std::move(body)), asio::use_future);
+    io.run();
+    pool.join();
+    return fut.get();
+}
+
+asio::awaitable<Result<void>> do_append(Session& s, std::string_view message) {
+    auto folder = co_await find_sent(s);
+    if (!folder)
+        co_return std::unexpected(folder.error());
+    auto r = co_await s.run_with_literal("APPEND " + *folder + " (\\Seen)", message);
+    if (!r)
+        co_return std::unexpected(r.error());
+    if (r->status_or_keyword != "OK")
+        co_return fail("imap.append", "APPEND to the Sent folder failed: " + r->text,
+                       ErrorScope::Account, Retry::Backoff);
+    co_return Result<void>{};
+}
+
+asio::awaitable<Result<bool>> do_contains(Session& s, std::string message_id) {
+    auto folder = co_await find_sent(s);
+    if (!folder)
+        co_return std::unexpected(folder.error());
+    auto ex = co_await s.run("EXAMINE " + *folder);
+    if (!ex)
+        co_return std::unexpected(ex.error());
+    if (ex->status_or_keyword != "OK")
+        co_return fail("imap.examine", "EXAMINE of the Sent folder failed: " + ex->text,
+                       ErrorScope::Account, Retry::Backoff);
+    auto q = quote_astring("<" + message_id + ">");
+    if (q.needs_literal())
+        co_return fail("imap.arg", "Message-ID cannot be searched", ErrorScope::Message,
+                       Retry::Never);
+    bool found = false;
+    auto r = co_await s.run("UID SEARCH HEADER Message-ID " + q.text, [&](const Response& u) {
+        if (auto sr = parse_search(u); sr && !sr->numbers.empty())
+            found = true;
+    });
+    if (!r)
+        co_return std::unexpected(r.error());
+    if (r->status_or_keyword != "OK")
+        co_return fail("imap.search", "SEARCH in the Sent folder failed: " + r->text,
+                       ErrorScope::Account, Retry::Backoff);
+    co_return found;
+}
+
+} // namespace
+
+Result<void> append_to_sent(const net::Endpoint& ep, std::string_view message) {
+    return run_blocking<void>(ep, [message](Session& s) { return do_append(s, message); });
+}
+
+Result<bool> sent_contains(const net::Endpoint& ep, std::string_view message_id) {
+    std::string id(message_id);
+    return run_blocking<bool>(ep, [id](Session& s) { return do_contains(s, id); });
+}
+
+} // namespace crm::imap
