@@ -22,6 +22,7 @@
 #include "crm/settings/config.hpp"
 #include "crm/store/database.hpp"
 #include "log.hpp"
+#include "outbox_worker.hpp"
 #include "secrets.hpp"
 #include "sink.hpp"
 
@@ -122,6 +123,7 @@ class Daemon {
         opts.addresses.gmail_dot_folding = cfg_.matching.gmail_dot_folding;
         opts.addresses.extra_free_mail_domains = cfg_.matching.extra_free_mail_domains;
         sink_ = std::make_unique<daemon::DaemonSink>(*db_, log_.sink(), opts);
+        outbox_ = std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_, *sink_, log_.sink());
     }
 
     int run() {
@@ -129,6 +131,7 @@ class Daemon {
                    fmt::format("crm-maild {} database={} accounts={}", CRM_VERSION,
                                cfg_.database.path, cfg_.accounts.size()));
         apply_accounts();
+        outbox_->start();
         wait_signals();
         wait_hup();
         io_.run();
@@ -214,6 +217,26 @@ class Daemon {
                 return tok;
             };
         }
+        {
+            daemon::SendingEndpoints se;
+            se.account_name = a.name;
+            se.from_address = a.address;
+            se.imap = spec.imap;
+            se.gmail = a.gmail.value_or(false);
+            if (auto known_owner = sink_->sync_store().user_name(a.owner_id); known_owner)
+                se.from_name = *known_owner;
+            if (a.smtp) {
+                auto smtp = endpoint_of(*a.smtp, log_);
+                if (smtp) {
+                    smtp->scheme = "smtp";
+                    se.smtp = std::move(*smtp);
+                } else {
+                    log_.write(LogLevel::Error, {a.name, ""}, "config",
+                               "smtp: " + smtp.error().to_string());
+                }
+            }
+            outbox_->set_account(*id, std::move(se));
+        }
         spec.folders = a.folders;
         spec.idle = a.idle;
         spec.poll_interval = a.poll_interval;
@@ -246,6 +269,7 @@ class Daemon {
             log_.write(LogLevel::Info, {}, "signal",
                        fmt::format("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
             stopping_ = true;
+            outbox_->stop();
             for (auto& [name, r] : running_)
                 r.sync->stop();
             hup_.cancel();
@@ -322,6 +346,7 @@ class Daemon {
     boost::asio::signal_set signals_, hup_;
     boost::asio::steady_timer ticker_;
     std::unique_ptr<daemon::DaemonSink> sink_;
+    std::unique_ptr<daemon::OutboxWorker> outbox_;
     std::map<std::string, Running> running_;
     std::vector<std::unique_ptr<imap::AccountSync>> retired_;
     bool stopping_ = false;

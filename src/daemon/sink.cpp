@@ -136,6 +136,20 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
     return r;
 }
 
+Result<void> DaemonSink::store_outgoing(FetchedMessage&& m, const std::string& source) {
+    auto parsed = mime::parse(m.raw);
+    return in_tx([&]() -> Result<void> {
+        app::IngestSource src;
+        src.raw = m.raw;
+        src.where.source = source;
+        src.seen = true;
+        auto out = ingestor_.ingest(src, parsed, now_s());
+        if (!out)
+            return std::unexpected(out.error());
+        return {};
+    });
+}
+
 Result<void> DaemonSink::checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
                                     std::optional<std::uint32_t> uid_next,
                                     std::optional<std::uint64_t> highest_modseq) {

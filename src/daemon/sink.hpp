@@ -42,6 +42,9 @@ class DaemonSink final : public SyncSink {
 
     store::SyncStore& sync_store() { return sync_; }
 
+    // Files a reply we just sent into its thread (location "outbox:<id>"), in one transaction.
+    Result<void> store_outgoing(FetchedMessage&& m, const std::string& source);
+
   private:
     template <class F> auto in_tx(F&& f) -> decltype(f());
 

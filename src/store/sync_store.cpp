@@ -93,6 +93,17 @@ Result<bool> SyncStore::user_exists(UserId id) {
     });
 }
 
+std::optional<std::string> SyncStore::user_name(UserId id) {
+    try {
+        auto& q = db_.impl().stmt("SELECT name FROM users WHERE id = ?");
+        q.bind(1, id);
+        if (q.executeStep())
+            return q.getColumn(0).getString();
+    } catch (const std::exception&) { // NOLINT(bugprone-empty-catch): no name is fine
+    }
+    return std::nullopt;
+}
+
 Result<std::vector<AccountRow>> SyncStore::accounts() {
     return guard("listing accounts", [&]() -> Result<std::vector<AccountRow>> {
         auto& q = db_.impl().stmt(

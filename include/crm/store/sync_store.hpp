@@ -34,6 +34,8 @@ class SyncStore {
                                      bool enabled, std::int64_t now);
     Result<std::vector<AccountRow>> accounts();
     Result<bool> user_exists(UserId id);
+    // The CRM user's display name (for From: of replies); nullopt when there is no such user.
+    std::optional<std::string> user_name(UserId id);
 
     Result<MailboxState> ensure_mailbox(AccountId account, const std::string& name,
                                         const std::string& special_use);

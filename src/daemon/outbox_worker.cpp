@@ -1,0 +1,250 @@
+#include "outbox_worker.hpp"
+
+#include <chrono>
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+
+#include "../imap/crash_point.hpp"
+#include "crm/imap/sent.hpp"
+#include "crm/mime/compose.hpp"
+#include "crm/smtp/sender.hpp"
+#include "crm/store/outbox.hpp"
+
+namespace crm::daemon {
+
+namespace {
+
+std::int64_t now_s() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::int64_t backoff_seconds(std::int64_t attempts) {
+    std::int64_t s = 30;
+    for (std::int64_t i = 1; i < attempts && s < 3600; ++i)
+        s *= 2;
+    if (const char* fast = std::getenv("CRM_TEST_FAST_RETRY"); fast && *fast == '1')
+        return 1;
+    return std::min<std::int64_t>(s, 3600);
+}
+
+} // namespace
+
+OutboxWorker::OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool,
+                           store::Database& db, DaemonSink& sink, LogSink log)
+    : io_(io), pool_(pool), db_(db), sink_(sink), log_(std::move(log)), timer_(io) {}
+
+void OutboxWorker::start() { tick(); }
+
+void OutboxWorker::stop() {
+    stopping_ = true;
+    timer_.cancel();
+}
+
+void OutboxWorker::tick() {
+    if (stopping_)
+        return;
+    if (!busy_) {
+        if (!recovered_)
+            recover_sending();
+        else
+            send_one();
+    }
+    timer_.expires_after(std::chrono::seconds(1));
+    timer_.async_wait([this](const boost::system::error_code& ec) {
+        if (!ec)
+            tick();
+    });
+}
+
+// After a crash, a reply left in "sending" may or may not have reached the server. Look for it in
+// the Sent folder (we APPEND right after the server's 250): found -> sent; else unknown, for a
+// person to decide. Never resend automatically.
+void OutboxWorker::recover_sending() {
+    store::OutboxStore ob(db_);
+    auto rows = ob.list(std::string("sending"));
+    if (!rows) {
+        log_(LogLevel::Error, {}, "outbox", rows.error().to_string());
+        return;
+    }
+    recovered_ = true;
+    for (const auto& r : *rows) {
+        auto it = accounts_.find(r.account);
+        if (it == accounts_.end())
+            continue;
+        busy_ = true;
+        auto imap = it->second.imap;
+        auto name = it->second.account_name;
+        auto id = r.id;
+        auto mid = r.message_id;
+        boost::asio::post(pool_, [this, imap, name, id, mid] {
+            auto found = imap::sent_contains(imap, mid);
+            boost::asio::post(io_, [this, name, id, found] {
+                busy_ = false;
+                store::OutboxStore o(db_);
+                std::string state = found && *found ? "sent" : "unknown";
+                std::string why = found ? (*found ? "" : "interrupted while sending; not in the Sent folder: it may or may not have been delivered")
+                                        : "interrupted while sending; the Sent folder could not be checked: " + found.error().to_string();
+                try {
+                    store::Database::Transaction tx(db_);
+                    if (auto r2 = o.set_state(id, state, why, std::nullopt, now_s()); r2)
+                        (void)tx.commit();
+                } catch (const std::exception& e) {
+                    log_(LogLevel::Error, {name, ""}, "outbox", e.what());
+                }
+                log_(LogLevel::Warning, {name, ""}, "outbox",
+                     fmt::format("reply {} was being sent at the last stop: now {}", id, state));
+            });
+        });
+        return; // one at a time; the next tick continues
+    }
+}
+
+void OutboxWorker::send_one() {
+    store::OutboxStore ob(db_);
+    std::optional<store::OutboxRow> row;
+    try {
+        store::Database::Transaction tx(db_);
+        auto claimed = ob.claim_due(now_s());
+        if (!claimed) {
+            log_(LogLevel::Error, {}, "outbox", claimed.error().to_string());
+            return;
+        }
+        if (!*claimed)
+            return;
+        row = std::move(*claimed);
+        auto it = accounts_.find(row->account);
+        if (it == accounts_.end() || !it->second.smtp) {
+            std::string why = it == accounts_.end()
+                                  ? "the account is not configured in this daemon"
+                                  : "the account has no [accounts.smtp] settings";
+            (void)ob.set_state(row->id, "failed", why, std::nullopt, now_s());
+            (void)tx.commit();
+            log_(LogLevel::Error, {}, "outbox", fmt::format("reply {}: {}", row->id, why));
+            return;
+        }
+        if (auto c = tx.commit(); !c) {
+            log_(LogLevel::Error, {}, "outbox", c.error().to_string());
+            return;
+        }
+    } catch (const std::exception& e) {
+        log_(LogLevel::Error, {}, "outbox", e.what());
+        return;
+    }
+    const auto& acc = accounts_.at(row->account);
+    // Compose (pure) here; the attachments come from the blobs.
+    mime::ReplyDraft d;
+    d.from = Address{acc.from_name, acc.from_address};
+    d.to = row->to;
+    d.cc = row->cc;
+    d.bcc = row->bcc;
+    d.subject = row->subject;
+    d.parent_message_id = row->in_reply_to;
+    d.parent_references = row->references;
+    d.text_body = row->text_body;
+    d.html_body = row->html_body;
+    d.message_id = row->message_id;
+    d.date = now_s();
+    for (const auto& a : row->attachments) {
+        auto content = ob.attachment_content(a.sha256);
+        if (!content) {
+            (void)ob.set_state(row->id, "failed", content.error().detail, std::nullopt, now_s());
+            return;
+        }
+        d.attachments.push_back({a.filename, a.content_type, std::move(*content)});
+    }
+    auto message = mime::compose_reply(d);
+    auto rcpts = message ? mime::envelope_recipients(d) : Result<std::vector<std::string>>{};
+    if (!message || !rcpts) {
+        const auto& e = !message ? message.error() : rcpts.error();
+        (void)ob.set_state(row->id, "failed", e.detail, std::nullopt, now_s());
+        log_(LogLevel::Error, {acc.account_name, ""}, "outbox",
+             fmt::format("reply {}: {}", row->id, e.to_string()));
+        return;
+    }
+    imap::crash_point("before-smtp");
+    busy_ = true;
+    auto smtp_ep = *acc.smtp;
+    auto imap_ep = acc.imap;
+    bool gmail = acc.gmail;
+    auto id = row->id;
+    auto attempts = row->attempts;
+    auto thread = row->thread;
+    auto from = acc.from_address;
+    auto name = acc.account_name;
+    auto bytes = std::move(*message);
+    auto recipients = std::move(*rcpts);
+    boost::asio::post(pool_, [=, this]() mutable {
+        auto report = smtp::send(smtp_ep, from, recipients, bytes);
+        imap::crash_point("after-smtp");
+        boost::asio::post(io_, [=, this]() mutable {
+            busy_ = false;
+            store::OutboxStore o(db_);
+            std::string state, why;
+            std::optional<std::int64_t> next;
+            if (report && report->accepted()) {
+                state = "sent";
+                for (const auto& r : report->recipients)
+                    if (r.code >= 400)
+                        why += fmt::format("{}{}: {} {}", why.empty() ? "" : "; ", r.address,
+                                           r.code, r.text);
+            } else if (!report && report.error().code == "smtp.temporary") {
+                state = "queued";
+                why = report.error().detail;
+                next = now_s() + backoff_seconds(attempts);
+            } else if (!report && (report.error().code == "smtp.unknown")) {
+                state = "unknown";
+                why = report.error().detail;
+            } else if (!report && report.error().code.starts_with("net.") &&
+                       report.error().code != "net.auth" && report.error().code != "net.tls" &&
+                       report.error().code != "net.config") {
+                // Nothing was delivered (the connection failed before DATA): retry later.
+                state = "queued";
+                why = report.error().to_string();
+                next = now_s() + backoff_seconds(attempts);
+            } else {
+                state = "failed";
+                why = report ? fmt::format("{} {}", report->final_code, report->final_text)
+                             : report.error().detail;
+            }
+            try {
+                store::Database::Transaction tx(db_);
+                if (auto r = o.set_state(id, state, why, next, now_s()); !r)
+                    log_(LogLevel::Error, {name, ""}, "outbox", r.error().to_string());
+                (void)tx.commit();
+            } catch (const std::exception& e) {
+                log_(LogLevel::Error, {name, ""}, "outbox", e.what());
+            }
+            imap::crash_point("after-record");
+            log_(state == "sent" ? LogLevel::Info : LogLevel::Warning, {name, ""}, "outbox",
+                 fmt::format("reply {}: {}{}", id, state, why.empty() ? "" : " (" + why + ")"));
+            if (state != "sent")
+                return;
+            // The reply belongs in its thread and deal at once; the Sent-folder sync later
+            // finds the same Message-ID and content and only adds the location.
+            FetchedMessage fm;
+            fm.raw = bytes;
+            fm.flags = {"\\Seen"};
+            if (auto r = sink_.store_outgoing(std::move(fm), "outbox:" + std::to_string(id)); !r)
+                log_(LogLevel::Error, {name, ""}, "outbox", r.error().to_string());
+            (void)thread;
+            if (gmail)
+                return; // Gmail files sent mail itself
+            busy_ = true;
+            boost::asio::post(pool_, [=, this] {
+                auto appended = imap::append_to_sent(imap_ep, bytes);
+                boost::asio::post(io_, [=, this] {
+                    busy_ = false;
+                    if (!appended)
+                        log_(LogLevel::Warning, {name, ""}, "outbox",
+                             fmt::format("reply {} sent, but filing it in Sent failed: {}", id,
+                                         appended.error().to_string()));
+                });
+            });
+        });
+    });
+}
+
+} // namespace crm::daemon

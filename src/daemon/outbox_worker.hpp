@@ -1,0 +1,58 @@
+#pragma once
+// Works the outbox on the daemon's io_context: claims due replies, composes them (GMime), sends
+// them over SMTP on the blocking pool, records the outcome, files the copy in Sent and in its
+// thread. Exactly once: a reply is marked "sending" (committed) before the SMTP transaction; one
+// found in "sending" at start-up is looked up in the Sent folder and becomes sent or unknown,
+// never resent automatically.
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include "crm/core/log.hpp"
+#include "crm/net/transport.hpp"
+#include "crm/store/database.hpp"
+#include "sink.hpp"
+
+namespace crm::daemon {
+
+struct SendingEndpoints {
+    std::string account_name;
+    std::string from_address;
+    std::string from_name;
+    std::optional<net::Endpoint> smtp; // absent: this account cannot send
+    net::Endpoint imap;
+    bool gmail = false; // Gmail files sent mail itself: no APPEND
+};
+
+class OutboxWorker {
+  public:
+    OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool,
+                 store::Database& db, DaemonSink& sink, LogSink log);
+    void set_account(AccountId id, SendingEndpoints ep) { accounts_[id] = std::move(ep); }
+    void start();
+    void stop();
+
+  private:
+    void tick();
+    void recover_sending();
+    void send_one();
+
+    boost::asio::io_context& io_;
+    boost::asio::thread_pool& pool_;
+    store::Database& db_;
+    DaemonSink& sink_;
+    LogSink log_;
+    boost::asio::steady_timer timer_;
+    std::map<AccountId, SendingEndpoints> accounts_;
+    bool busy_ = false;
+    bool stopping_ = false;
+    bool recovered_ = false;
+};
+
+} // namespace crm::daemon
