@@ -121,7 +121,7 @@ bool valid_domain(std::string_view d) {
     }
 }
 
-Result<void> check_address(const Address& a, std::string_view field) {
+Result<void> check_address(const Address &a, std::string_view field) {
     if (auto r = check_header_text(a.name, std::string(field) + ".name"); !r)
         return r;
     if (auto r = validate_envelope_address(a.address); !r)
@@ -157,9 +157,8 @@ std::string rfc5322_date(std::int64_t t) {
     const std::int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
     constexpr std::array<std::string_view, 7> kDays = {"Sun", "Mon", "Tue", "Wed",
                                                        "Thu", "Fri", "Sat"};
-    constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr",
-                                                          "May", "Jun", "Jul", "Aug",
-                                                          "Sep", "Oct", "Nov", "Dec"};
+    constexpr std::array<std::string_view, 12> kMonths = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                          "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     return fmt::format("{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
                        kDays[static_cast<std::size_t>(weekday)], day,
                        kMonths[static_cast<std::size_t>(month - 1)], year, secs / 3600,
@@ -201,8 +200,7 @@ std::string quoted_printable(std::string_view text) {
             col = 0;
             continue;
         }
-        const bool line_end =
-            i + 1 == text.size() || text[i + 1] == '\n' || text[i + 1] == '\r';
+        const bool line_end = i + 1 == text.size() || text[i + 1] == '\n' || text[i + 1] == '\r';
         if (c == ' ' || c == '\t') {
             if (line_end)
                 encoded(c); // trailing whitespace would be stripped in transit
@@ -231,18 +229,19 @@ GPtr<GMimeDataWrapper> wrapper_for(std::string_view bytes, GMimeContentEncoding 
 }
 
 // A text/<subtype>; charset=utf-8 part, quoted-printable, already encoded by us.
-GPtr<GMimeObject> text_part(std::string text, const char* subtype) {
+GPtr<GMimeObject> text_part(std::string text, const char *subtype) {
     detail::repair_utf8(text);
     GPtr<GMimeTextPart> part(g_mime_text_part_new_with_subtype(subtype));
     g_mime_text_part_set_charset(part.get(), "utf-8");
     const std::string qp = quoted_printable(text);
     auto wrapper = wrapper_for(qp, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
     g_mime_part_set_content(GMIME_PART(part.get()), wrapper.get());
-    g_mime_part_set_content_encoding(GMIME_PART(part.get()), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+    g_mime_part_set_content_encoding(GMIME_PART(part.get()),
+                                     GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
     return GPtr<GMimeObject>(GMIME_OBJECT(part.release()));
 }
 
-Result<GPtr<GMimeObject>> attachment_part(const OutgoingAttachment& a, std::size_t index) {
+Result<GPtr<GMimeObject>> attachment_part(const OutgoingAttachment &a, std::size_t index) {
     const std::string field = "attachments[" + std::to_string(index) + "]";
     if (auto r = check_header_text(a.filename, field + ".filename"); !r)
         return std::unexpected(r.error());
@@ -286,19 +285,19 @@ std::string boundary_for(std::string_view message_id, std::string_view kind) {
 }
 
 struct FormatOptionsFree {
-    void operator()(GMimeFormatOptions* p) const noexcept {
+    void operator()(GMimeFormatOptions *p) const noexcept {
         if (p != nullptr)
             g_mime_format_options_free(p);
     }
 };
 
-Result<std::string> compose_impl(const ReplyDraft& d) {
+Result<std::string> compose_impl(const ReplyDraft &d) {
     // Validate everything before building anything.
     if (auto r = check_address(d.from, "from"); !r)
         return std::unexpected(r.error());
     if (d.to.empty())
         return invalid("to: no recipient");
-    auto check_list = [](const std::vector<Address>& list, std::string_view name) -> Result<void> {
+    auto check_list = [](const std::vector<Address> &list, std::string_view name) -> Result<void> {
         for (std::size_t i = 0; i < list.size(); ++i)
             if (auto r = check_address(list[i], std::string(name) + "[" + std::to_string(i) + "]");
                 !r)
@@ -321,7 +320,7 @@ Result<std::string> compose_impl(const ReplyDraft& d) {
     }
     std::vector<std::string> chain;
     for (std::size_t i = 0; i < d.parent_references.size(); ++i) {
-        const std::string& id = d.parent_references[i];
+        const std::string &id = d.parent_references[i];
         if (auto r = check_header_text(id, "parent_references[" + std::to_string(i) + "]"); !r)
             return std::unexpected(r.error());
         if (is_usable_foreign_id(id))
@@ -332,13 +331,13 @@ Result<std::string> compose_impl(const ReplyDraft& d) {
 
     init();
     GPtr<GMimeMessage> msg(g_mime_message_new(TRUE));
-    auto* obj = GMIME_OBJECT(msg.get());
+    auto *obj = GMIME_OBJECT(msg.get());
     g_mime_message_add_mailbox(msg.get(), GMIME_ADDRESS_TYPE_FROM, d.from.name.c_str(),
                                d.from.address.c_str());
-    for (const auto& a : d.to)
+    for (const auto &a : d.to)
         g_mime_message_add_mailbox(msg.get(), GMIME_ADDRESS_TYPE_TO, a.name.c_str(),
                                    a.address.c_str());
-    for (const auto& a : d.cc)
+    for (const auto &a : d.cc)
         g_mime_message_add_mailbox(msg.get(), GMIME_ADDRESS_TYPE_CC, a.name.c_str(),
                                    a.address.c_str());
     // d.bcc: envelope only (envelope_recipients()).
@@ -351,7 +350,7 @@ Result<std::string> compose_impl(const ReplyDraft& d) {
         const std::string in_reply_to = "<" + d.parent_message_id + ">";
         g_mime_object_set_header(obj, "In-Reply-To", in_reply_to.c_str(), nullptr);
         std::string refs;
-        for (const auto& id : reply_references(chain, d.parent_message_id)) {
+        for (const auto &id : reply_references(chain, d.parent_message_id)) {
             if (!refs.empty())
                 refs += ' ';
             refs += '<' + id + '>';
@@ -367,8 +366,8 @@ Result<std::string> compose_impl(const ReplyDraft& d) {
     } else {
         GPtr<GMimeMultipart> alt(g_mime_multipart_new_with_subtype("alternative"));
         g_mime_multipart_set_boundary(alt.get(), boundary_for(d.message_id, "alt").c_str());
-        auto plain = text_part(d.text_body.empty() ? html_to_text(d.html_body) : d.text_body,
-                               "plain");
+        auto plain =
+            text_part(d.text_body.empty() ? html_to_text(d.html_body) : d.text_body, "plain");
         auto html = text_part(d.html_body, "html");
         g_mime_multipart_add(alt.get(), plain.get());
         g_mime_multipart_add(alt.get(), html.get());
@@ -395,10 +394,10 @@ Result<std::string> compose_impl(const ReplyDraft& d) {
     GPtr<GMimeStream> out(g_mime_stream_mem_new());
     if (g_mime_object_write_to_stream(obj, opts.get(), out.get()) < 0)
         return fail("compose.gmime", "GMime could not write the message");
-    GByteArray* bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
+    GByteArray *bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out.get()));
     if (bytes == nullptr)
         return fail("compose.gmime", "GMime wrote no bytes");
-    return std::string(reinterpret_cast<const char*>(bytes->data), bytes->len);
+    return std::string(reinterpret_cast<const char *>(bytes->data), bytes->len);
 }
 
 // --- reply subjects ---------------------------------------------------------------------
@@ -406,16 +405,43 @@ Result<std::string> compose_impl(const ReplyDraft& d) {
 // Reply prefixes (not forward prefixes). ASCII letters compare case-insensitively; non-ASCII
 // prefixes are listed in both cases.
 constexpr auto kReplyPrefixes = std::to_array<std::string_view>({
-    "re", "aw", "antw", "antwort", "sv", "vs", "odp", "rif", "r", "ynt", "yan", "res", "ref",
-    "r\u00e9f", "R\u00c9F", "v\u00e1", "V\u00c1",                       // réf, vá
-    "\u0631\u062f",                                                     // رد
-    "\u56de\u590d", "\u56de\u8986", "\u7b54\u590d", "\u7b54\u8986",     // 回复 回覆 答复 答覆
-    "\u8fd4\u4fe1", "\ud68c\uc2e0", "\ub2f5\uc7a5",                     // 返信 회신 답장
-    "\u043e\u0442\u0432", "\u041e\u0442\u0432", "\u041e\u0422\u0412",   // отв Отв ОТВ
-    "\u043e\u0442\u0432\u0435\u0442", "\u041e\u0442\u0432\u0435\u0442", // ответ Ответ
-    "\u041e\u0422\u0412\u0415\u0422",                                   // ОТВЕТ
-    "\u03b1\u03c0", "\u0391\u03c0", "\u0391\u03a0",                     // απ Απ ΑΠ
-    "\u03c3\u03c7\u03b5\u03c4", "\u03a3\u03c7\u03b5\u03c4", "\u03a3\u03a7\u0395\u03a4", // σχετ
+    "re",
+    "aw",
+    "antw",
+    "antwort",
+    "sv",
+    "vs",
+    "odp",
+    "rif",
+    "r",
+    "ynt",
+    "yan",
+    "res",
+    "ref",
+    "r\u00e9f",
+    "R\u00c9F",
+    "v\u00e1",
+    "V\u00c1",      // réf, vá
+    "\u0631\u062f", // رد
+    "\u56de\u590d",
+    "\u56de\u8986",
+    "\u7b54\u590d",
+    "\u7b54\u8986", // 回复 回覆 答复 答覆
+    "\u8fd4\u4fe1",
+    "\ud68c\uc2e0",
+    "\ub2f5\uc7a5", // 返信 회신 답장
+    "\u043e\u0442\u0432",
+    "\u041e\u0442\u0432",
+    "\u041e\u0422\u0412", // отв Отв ОТВ
+    "\u043e\u0442\u0432\u0435\u0442",
+    "\u041e\u0442\u0432\u0435\u0442", // ответ Ответ
+    "\u041e\u0422\u0412\u0415\u0422", // ОТВЕТ
+    "\u03b1\u03c0",
+    "\u0391\u03c0",
+    "\u0391\u03a0", // απ Απ ΑΠ
+    "\u03c3\u03c7\u03b5\u03c4",
+    "\u03a3\u03c7\u03b5\u03c4",
+    "\u03a3\u03a7\u0395\u03a4", // σχετ
 });
 
 bool starts_with_icase(std::string_view s, std::string_view p) {
@@ -457,8 +483,9 @@ std::size_t reply_prefix_length(std::string_view s) {
             continue;
         }
         // A prefix is a whole word: "Rest: x" is not "Re" + "st:".
-        if (j < s.size() && (ascii_alpha(static_cast<unsigned char>(s[j])) ||
-                             static_cast<unsigned char>(s[j]) >= 0x80) &&
+        if (j < s.size() &&
+            (ascii_alpha(static_cast<unsigned char>(s[j])) ||
+             static_cast<unsigned char>(s[j]) >= 0x80) &&
             colon_length(s.substr(j)) == 0)
             continue;
         j = skip_blanks(s, j);
@@ -532,14 +559,14 @@ std::string reply_subject(std::string_view parent_subject) {
     return out;
 }
 
-std::vector<std::string> reply_references(const std::vector<std::string>& parent_chain,
-                                          const std::string& parent_id) {
+std::vector<std::string> reply_references(const std::vector<std::string> &parent_chain,
+                                          const std::string &parent_id) {
     std::vector<std::string> out;
     out.reserve(parent_chain.size() + 1);
-    auto seen = [&out](const std::string& id) {
+    auto seen = [&out](const std::string &id) {
         return std::find(out.begin(), out.end(), id) != out.end();
     };
-    for (const auto& id : parent_chain)
+    for (const auto &id : parent_chain)
         if (!id.empty() && id != parent_id && !seen(id))
             out.push_back(id);
     if (!parent_id.empty())
@@ -590,12 +617,12 @@ Result<void> validate_envelope_address(std::string_view addr) {
     return {};
 }
 
-Result<std::vector<std::string>> envelope_recipients(const ReplyDraft& d) {
+Result<std::vector<std::string>> envelope_recipients(const ReplyDraft &d) {
     std::vector<std::string> out;
     std::vector<std::string> seen;
     for (auto [list, name] : {std::pair{&d.to, "to"}, {&d.cc, "cc"}, {&d.bcc, "bcc"}}) {
         for (std::size_t i = 0; i < list->size(); ++i) {
-            const std::string& a = (*list)[i].address;
+            const std::string &a = (*list)[i].address;
             if (auto r = validate_envelope_address(a); !r)
                 return invalid(std::string(name) + "[" + std::to_string(i) +
                                "].address: " + r.error().detail);
@@ -611,10 +638,10 @@ Result<std::vector<std::string>> envelope_recipients(const ReplyDraft& d) {
     return out;
 }
 
-Result<std::string> compose_reply(const ReplyDraft& d) {
+Result<std::string> compose_reply(const ReplyDraft &d) {
     try {
         return compose_impl(d);
-    } catch (const std::bad_alloc&) {
+    } catch (const std::bad_alloc &) {
         return fail("compose.memory", "out of memory while composing");
     }
 }

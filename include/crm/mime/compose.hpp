@@ -29,16 +29,16 @@ struct OutgoingAttachment {
 };
 
 struct ReplyDraft {
-    Address from;                       // account address + salesperson's name
-    std::vector<Address> to, cc, bcc;   // bcc: envelope only, never in the headers
-    std::string subject;                // the parent's subject (see compose_reply)
-    std::string parent_message_id;      // without <>; empty for a new conversation
+    Address from;                               // account address + salesperson's name
+    std::vector<Address> to, cc, bcc;           // bcc: envelope only, never in the headers
+    std::string subject;                        // the parent's subject (see compose_reply)
+    std::string parent_message_id;              // without <>; empty for a new conversation
     std::vector<std::string> parent_references; // the parent's References chain (ids without <>)
-    std::string text_body;              // UTF-8 (invalid sequences become U+FFFD)
-    std::string html_body;              // optional alternative, UTF-8
+    std::string text_body;                      // UTF-8 (invalid sequences become U+FFFD)
+    std::string html_body;                      // optional alternative, UTF-8
     std::vector<OutgoingAttachment> attachments;
-    std::string message_id;             // ours, without <>, chosen by the caller
-    std::int64_t date = 0;              // Unix seconds; rendered in RFC 5322 with +0000
+    std::string message_id; // ours, without <>, chosen by the caller
+    std::int64_t date = 0;  // Unix seconds; rendered in RFC 5322 with +0000
 };
 
 // The error code of every compose failure (scope Message, retry Never).
@@ -56,11 +56,11 @@ inline constexpr std::string_view kComposeInvalid = "compose.invalid";
 // of printable ASCII without specials; a bad content type; a Date GLib cannot represent.
 // Ids in parent_references that are not usable message ids (spaces, brackets, non-ASCII) are
 // dropped rather than failing the reply; CR/LF/NUL in them is still an error.
-[[nodiscard]] Result<std::string> compose_reply(const ReplyDraft& d);
+[[nodiscard]] Result<std::string> compose_reply(const ReplyDraft &d);
 
 // The addresses to give the SMTP layer as RCPT TO: To, Cc and Bcc, each validated, duplicates
 // (compared ASCII case-insensitively) removed, in that order.
-[[nodiscard]] Result<std::vector<std::string>> envelope_recipients(const ReplyDraft& d);
+[[nodiscard]] Result<std::vector<std::string>> envelope_recipients(const ReplyDraft &d);
 
 // The reply subject: exactly one "Re: " in front of the parent's subject with every leading
 // reply prefix removed, localised ones included (Re, RE[2], Re^3, AW, SV, VS, Antw, Odp, RIF, R,
@@ -74,8 +74,8 @@ inline constexpr std::string_view kComposeInvalid = "compose.invalid";
 // (first occurrence kept; the parent id always last), capped at kMaxReferences by keeping the
 // first id and the most recent ones (RFC 5322 §3.6.4; what Thunderbird and mutt do).
 inline constexpr std::size_t kMaxReferences = 21;
-[[nodiscard]] std::vector<std::string> reply_references(const std::vector<std::string>& parent_chain,
-                                                        const std::string& parent_id);
+[[nodiscard]] std::vector<std::string>
+reply_references(const std::vector<std::string> &parent_chain, const std::string &parent_id);
 
 // Envelope (RCPT TO / MAIL FROM) address check, shared with the SMTP sender: libcurl 7.88 passes
 // CR/LF in envelope addresses straight to the server (an injected RCPT TO), so every envelope

@@ -29,14 +29,14 @@ ReplyDraft base_draft() {
     return d;
 }
 
-std::string compose_ok(const ReplyDraft& d) {
+std::string compose_ok(const ReplyDraft &d) {
     auto r = compose_reply(d);
     EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().to_string());
     return r ? *r : std::string();
 }
 
 // The header block (up to the first empty line), CRLF kept.
-std::string header_block(const std::string& raw) {
+std::string header_block(const std::string &raw) {
     const std::size_t end = raw.find("\r\n\r\n");
     return end == std::string::npos ? raw : raw.substr(0, end + 2);
 }
@@ -79,7 +79,7 @@ std::string lf(std::string_view s) {
     return out;
 }
 
-void expect_invalid(const ReplyDraft& d, std::string_view field) {
+void expect_invalid(const ReplyDraft &d, std::string_view field) {
     auto r = compose_reply(d);
     ASSERT_FALSE(r.has_value()) << "accepted; expected an error about " << field;
     EXPECT_EQ(r.error().code, "compose.invalid");
@@ -114,10 +114,10 @@ TEST(ReplySubject, Table) {
         {"R: Ciao", "Re: Ciao"},
         {"RIF: Ciao", "Re: Ciao"},
         {"R\u00c9F : Bonjour", "Re: Bonjour"},
-        {"\u56de\u590d\uff1a\u4f60\u597d\u5417", "Re: \u4f60\u597d\u5417"},      // 回复：
-        {"\u7b54\u590d: \u62a5\u4ef7", "Re: \u62a5\u4ef7"},                    // 答复:
+        {"\u56de\u590d\uff1a\u4f60\u597d\u5417", "Re: \u4f60\u597d\u5417"}, // 回复：
+        {"\u7b54\u590d: \u62a5\u4ef7", "Re: \u62a5\u4ef7"},                 // 答复:
         {"\u041e\u0442\u0432: \u0426\u0435\u043d\u0430", "Re: \u0426\u0435\u043d\u0430"}, // Отв:
-        {"\u0391\u03a0: \u03a4\u03b9\u03bc\u03ae", "Re: \u03a4\u03b9\u03bc\u03ae"},     // ΑΠ:
+        {"\u0391\u03a0: \u03a4\u03b9\u03bc\u03ae", "Re: \u03a4\u03b9\u03bc\u03ae"},       // ΑΠ:
         {"Fwd: Hello", "Re: Fwd: Hello"},
         {"Re: Fwd: Hello", "Re: Fwd: Hello"},
         {"AW: WG: Angebot", "Re: WG: Angebot"},
@@ -132,7 +132,7 @@ TEST(ReplySubject, Table) {
         {"[list]", "Re: [list]"},
         {"Re: [list]", "Re: [list]"},
     };
-    for (const auto& c : cases)
+    for (const auto &c : cases)
         EXPECT_EQ(reply_subject(c.in), c.want) << "input: '" << c.in << "'";
 }
 
@@ -180,8 +180,8 @@ TEST(EnvelopeAddress, Table) {
         "first.last@sub.example.co.uk",
         "o'neil@example.ie",
         "x@localhost",
-        "user@b\u00fccher.example",       // IDN domain
-        "j\u00f6rg@m\u00fcller.example",  // SMTPUTF8 local part
+        "user@b\u00fccher.example",      // IDN domain
+        "j\u00f6rg@m\u00fcller.example", // SMTPUTF8 local part
         "user@xn--bcher-kva.example",
         "a!#$%&'*+-/=?^_`{|}~@example.com",
     };
@@ -239,11 +239,9 @@ TEST(Compose, HeadersOfAPlainReply) {
     EXPECT_NE(h.find("To: Bob Buyer <bob@customer.example>\r\n"), std::string::npos) << h;
     EXPECT_NE(h.find("Subject: Re: Pricing for 2025\r\n"), std::string::npos) << h;
     EXPECT_NE(h.find("Date: Tue, 14 Nov 2023 22:13:20 +0000\r\n"), std::string::npos) << h;
-    EXPECT_NE(h.find("Message-Id: <deal-42.abc123@crm.acme.example>\r\n"), std::string::npos)
-        << h;
+    EXPECT_NE(h.find("Message-Id: <deal-42.abc123@crm.acme.example>\r\n"), std::string::npos) << h;
     EXPECT_NE(h.find("In-Reply-To: <parent-1@customer.example>\r\n"), std::string::npos) << h;
-    EXPECT_NE(h.find("References: <root@customer.example> <mid@acme.example>"),
-              std::string::npos)
+    EXPECT_NE(h.find("References: <root@customer.example> <mid@acme.example>"), std::string::npos)
         << h;
     EXPECT_NE(h.find("MIME-Version: 1.0\r\n"), std::string::npos) << h;
     EXPECT_NE(h.find("User-Agent: crm-mail\r\n"), std::string::npos) << h;
@@ -279,10 +277,12 @@ TEST(Compose, RoundTripNonAsciiEverything) {
     d.cc = {{"Ren\u00e9e \"the boss\" O'Hara, CFO", "renee@customer.example"}};
     d.bcc = {{"Hidden Manager", "boss@acme.example"}};
     d.subject = "AW: Re: Angebot f\u00fcr Gr\u00f6\u00dfe \u201eXL\u201c \u2014 \u62a5\u4ef7";
-    d.text_body = "Gr\u00fc\u00dfe aus K\u00f6ln \u2014 \u4f60\u597d\n\nZeile 2 = mit Gleichheitszeichen\n";
+    d.text_body =
+        "Gr\u00fc\u00dfe aus K\u00f6ln \u2014 \u4f60\u597d\n\nZeile 2 = mit Gleichheitszeichen\n";
     d.html_body = "<p>Gr\u00fc\u00dfe <b>aus</b> K\u00f6ln \u2014 \u4f60\u597d</p>";
     d.attachments = {
-        {"Angebot \u00dcbersicht 2025.pdf", "application/pdf", std::string("%PDF-1.4\0\xff\x01", 11)},
+        {"Angebot \u00dcbersicht 2025.pdf", "application/pdf",
+         std::string("%PDF-1.4\0\xff\x01", 11)},
         {"\u62a5\u4ef7\u5355.txt", "text/plain", "plain text attachment\n"},
         {"", "", "no name"},
     };
@@ -307,8 +307,7 @@ TEST(Compose, RoundTripNonAsciiEverything) {
     ASSERT_EQ(m.cc.size(), 1u);
     EXPECT_EQ(m.cc[0], d.cc[0]);
     EXPECT_TRUE(m.bcc.empty());
-    EXPECT_EQ(m.subject,
-              "Re: Angebot f\u00fcr Gr\u00f6\u00dfe \u201eXL\u201c \u2014 \u62a5\u4ef7");
+    EXPECT_EQ(m.subject, "Re: Angebot f\u00fcr Gr\u00f6\u00dfe \u201eXL\u201c \u2014 \u62a5\u4ef7");
     EXPECT_EQ(m.in_reply_to, (std::vector<std::string>{"parent-1@customer.example"}));
     EXPECT_EQ(m.references, (std::vector<std::string>{"root@customer.example", "mid@acme.example",
                                                       "parent-1@customer.example"}));
@@ -374,7 +373,7 @@ TEST(Compose, LongSubjectAndNamesStayUnder998) {
     auto d = base_draft();
     d.subject = std::string(3000, 'x');
     d.from.name = std::string(2000, 'n');
-    d.to[0].name = std::string(1500, '\xc3') ; // invalid UTF-8 is refused
+    d.to[0].name = std::string(1500, '\xc3'); // invalid UTF-8 is refused
     expect_invalid(d, "to[0].name");
     d.to[0].name.clear();
     for (int i = 0; i < 400; ++i)
@@ -447,7 +446,7 @@ TEST(Compose, SmtpSmugglingSequencesAreNeutralised) {
     EXPECT_EQ(raw.find("\r\nFrom the"), std::string::npos);
     const auto m = parse_str(raw);
     EXPECT_EQ(lf(m.text_body), "line\n.\nMAIL FROM:<evil@x>\n.\nRCPT TO:<v@x>\n.\nx\n.\nDATA\n"
-                           ".leading dot\n..two dots\n.\nFrom the start\n");
+                               ".leading dot\n..two dots\n.\nFrom the start\n");
 }
 
 TEST(Compose, DotAfterSoftBreakIsEncoded) {
@@ -574,8 +573,8 @@ TEST(Compose, BadAddressesAndIdsAreRefused) {
         d.to[0].address = bad;
         expect_invalid(d, "to[0].address");
     }
-    for (std::string_view bad : {"", "no-at-sign", "two@@x", "sp ace@x", "<id@x>", "a@b@c",
-                                 "id@x>", "\u00fc@x", "(c)@x", ".dot@x", "id@x."}) {
+    for (std::string_view bad : {"", "no-at-sign", "two@@x", "sp ace@x", "<id@x>", "a@b@c", "id@x>",
+                                 "\u00fc@x", "(c)@x", ".dot@x", "id@x."}) {
         auto d = base_draft();
         d.message_id = bad;
         expect_invalid(d, "message_id");
@@ -620,6 +619,33 @@ TEST(Compose, IdnAddressesRoundTrip) {
     const auto m = parse_str(raw);
     ASSERT_EQ(m.to.size(), 2u);
     EXPECT_EQ(m.to[1], d.to[1]);
+}
+
+TEST(Compose, TrickyAttachmentNamesRoundTrip) {
+    auto d = base_draft();
+    std::string long_name;
+    for (int i = 0; i < 120; ++i)
+        long_name += "\u00e4\u62a5";
+    long_name += ".docx";
+    d.attachments = {
+        {"a \"quoted\"; name=evil.exe; x.txt", "text/plain", "one"},
+        {long_name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+         "two"},
+        {"=?utf-8?q?not_decoded?=.txt", "TEXT/Plain", "three"},
+        {"back\\slash (paren).txt", "text/plain", "four"},
+    };
+    const std::string raw = compose_ok(d);
+    expect_crlf_only(raw);
+    expect_line_limit(raw, 998);
+    const auto m = parse_str(raw);
+    ASSERT_EQ(m.attachments.size(), 4u);
+    for (std::size_t i = 0; i < 4; ++i)
+        EXPECT_EQ(m.attachments[i].content, d.attachments[i].content) << i;
+    EXPECT_EQ(m.attachments[0].filename, d.attachments[0].filename);
+    EXPECT_EQ(m.attachments[1].filename, long_name);
+    EXPECT_EQ(m.attachments[1].content_type, d.attachments[1].content_type);
+    EXPECT_EQ(m.attachments[2].content_type, "text/plain");
+    EXPECT_EQ(m.attachments[3].filename, d.attachments[3].filename);
 }
 
 TEST(Compose, IsDeterministic) {
