@@ -404,45 +404,21 @@ Result<std::string> compose_impl(const ReplyDraft &d) {
 
 // Reply prefixes (not forward prefixes). ASCII letters compare case-insensitively; non-ASCII
 // prefixes are listed in both cases.
+// clang-format off
 constexpr auto kReplyPrefixes = std::to_array<std::string_view>({
-    "re",
-    "aw",
-    "antw",
-    "antwort",
-    "sv",
-    "vs",
-    "odp",
-    "rif",
-    "r",
-    "ynt",
-    "yan",
-    "res",
-    "ref",
-    "r\u00e9f",
-    "R\u00c9F",
-    "v\u00e1",
-    "V\u00c1",      // réf, vá
-    "\u0631\u062f", // رد
-    "\u56de\u590d",
-    "\u56de\u8986",
-    "\u7b54\u590d",
-    "\u7b54\u8986", // 回复 回覆 答复 答覆
-    "\u8fd4\u4fe1",
-    "\ud68c\uc2e0",
-    "\ub2f5\uc7a5", // 返信 회신 답장
-    "\u043e\u0442\u0432",
-    "\u041e\u0442\u0432",
-    "\u041e\u0422\u0412", // отв Отв ОТВ
-    "\u043e\u0442\u0432\u0435\u0442",
-    "\u041e\u0442\u0432\u0435\u0442", // ответ Ответ
-    "\u041e\u0422\u0412\u0415\u0422", // ОТВЕТ
-    "\u03b1\u03c0",
-    "\u0391\u03c0",
-    "\u0391\u03a0", // απ Απ ΑΠ
-    "\u03c3\u03c7\u03b5\u03c4",
-    "\u03a3\u03c7\u03b5\u03c4",
-    "\u03a3\u03a7\u0395\u03a4", // σχετ
+    "re", "aw", "antw", "antwort", "sv", "vs", "odp", "rif", "r", "ynt", "yan", "res", "ref",
+    "r\u00e9f", "R\u00c9F", "v\u00e1", "V\u00c1",                      // réf vá
+    "\u0631\u062f",                                                    // رد
+    "\u56de\u590d", "\u56de\u8986", "\u7b54\u590d", "\u7b54\u8986",    // 回复 回覆 答复 答覆
+    "\u8fd4\u4fe1", "\ud68c\uc2e0", "\ub2f5\uc7a5",                    // 返信 회신 답장
+    "\u043e\u0442\u0432", "\u041e\u0442\u0432", "\u041e\u0422\u0412",  // отв Отв ОТВ
+    "\u043e\u0442\u0432\u0435\u0442", "\u041e\u0442\u0432\u0435\u0442", // ответ Ответ
+    "\u041e\u0422\u0412\u0415\u0422",                                  // ОТВЕТ
+    "\u03b1\u03c0", "\u0391\u03c0", "\u0391\u03a0",                    // απ Απ ΑΠ
+    "\u03c3\u03c7\u03b5\u03c4", "\u03a3\u03c7\u03b5\u03c4",            // σχετ Σχετ
+    "\u03a3\u03a7\u0395\u03a4",                                        // ΣΧΕΤ
 });
+// clang-format on
 
 bool starts_with_icase(std::string_view s, std::string_view p) {
     if (s.size() < p.size())

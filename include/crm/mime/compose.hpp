@@ -12,6 +12,7 @@
 //   line starting with "." is written as "=2E...", so the output never holds a line that is "."
 //   alone. Dot-stuffing itself is left to the SMTP layer (libcurl does it exactly once).
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -52,8 +53,10 @@ inline constexpr std::string_view kComposeInvalid = "compose.invalid";
 // with attachments a multipart/mixed of that and the base64 attachments.
 // Errors ("compose.invalid"): CR, LF or NUL in a name, address, subject, filename, content type
 // or message id; header text that is not UTF-8; an address that is not a valid envelope
-// address (validate_envelope_address); no To; a message id that is not id-left "@" id-right
-// of printable ASCII without specials; a bad content type; a Date GLib cannot represent.
+// address (validate_envelope_address); no To; a message_id that is not dot-atom-text "@"
+// dot-atom-text (RFC 5322 atext, at most 250 octets); a parent_message_id with spaces,
+// brackets, quotes, parentheses, backslashes or non-ASCII; a content type that is not
+// type "/" subtype; a date before 1970 or after 9999.
 // Ids in parent_references that are not usable message ids (spaces, brackets, non-ASCII) are
 // dropped rather than failing the reply; CR/LF/NUL in them is still an error.
 [[nodiscard]] Result<std::string> compose_reply(const ReplyDraft &d);
