@@ -29,18 +29,18 @@ void global_init() {
 }
 
 struct EasyDeleter {
-    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+    void operator()(CURL *c) const { curl_easy_cleanup(c); }
 };
 struct SlistDeleter {
-    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+    void operator()(curl_slist *l) const { curl_slist_free_all(l); }
 };
 
-Error net_error(const char* code, std::string detail, Retry retry) {
+Error net_error(const char *code, std::string detail, Retry retry) {
     return Error{code, std::move(detail), ErrorScope::Account, retry};
 }
 
 // Server text made safe to show and log: printable ASCII, bounded.
-void append_printable(std::string& out, std::string_view s) {
+void append_printable(std::string &out, std::string_view s) {
     for (char ch : s) {
         if (out.size() >= kMaxReplyText)
             return;
@@ -90,8 +90,9 @@ enum class Verb { Ehlo, Helo, StartTls, Auth, SaslResponse, Mail, Rcpt, Data, Qu
 Verb verb_of(std::string_view line) {
     auto end = line.find_first_of(" \r\n");
     std::string v(line.substr(0, end));
-    std::ranges::transform(v, v.begin(),
-                           [](char c) { return static_cast<char>(std::toupper(static_cast<unsigned char>(c))); });
+    std::ranges::transform(v, v.begin(), [](char c) {
+        return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    });
     if (v == "EHLO")
         return Verb::Ehlo;
     if (v == "HELO")
@@ -125,8 +126,8 @@ struct Session {
     curl_socket_t sock = CURL_SOCKET_BAD;
 
     std::deque<Verb> pending;
-    std::string in_buf;            // partial incoming line
-    std::string reply_text;        // text of the lines of the reply being read
+    std::string in_buf;     // partial incoming line
+    std::string reply_text; // text of the lines of the reply being read
     bool expect_sasl_response = false;
     bool auth_offered = false; // in the EHLO reply being read
     bool tls_up = false;
@@ -138,7 +139,8 @@ struct Session {
     std::vector<Reply> rcpts;
     std::optional<Reply> data;
     std::optional<Reply> end_of_data;
-    std::string last_line; // last reply line seen, for protocol errors
+    std::string last_line;        // last reply line seen, for protocol errors
+    std::optional<Reply> closing; // a 421 (service not available, closing) at any point
 
     // Upload progress (read callback).
     std::string_view body;
@@ -151,7 +153,12 @@ struct Session {
             pending.push_back(Verb::SaslResponse);
             return;
         }
-        pending.push_back(verb_of(line));
+        Verb v = verb_of(line);
+        // The end of data (".") has no debug event in libcurl 7.88; should a later version
+        // report it, it must not take the reply that belongs to the end of data.
+        if (v == Verb::Other && data && data->code == 354 && !end_of_data)
+            return;
+        pending.push_back(v);
     }
 
     void on_in(std::string_view chunk) {
@@ -198,6 +205,8 @@ struct Session {
     }
 
     void on_reply(Reply r) {
+        if (r.code == 421 && !closing)
+            closing = r;
         if (pending.empty()) {
             if (data && data->code == 354 && !end_of_data)
                 end_of_data = std::move(r);
@@ -256,8 +265,8 @@ struct Session {
     }
 };
 
-int on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
-    auto* s = static_cast<Session*>(user);
+int on_debug(CURL *, curl_infotype type, char *data, std::size_t size, void *user) {
+    auto *s = static_cast<Session *>(user);
     // Only HEADER_IN (server lines) and the verb of HEADER_OUT are used. DATA_OUT (the message)
     // and TEXT are ignored; nothing is logged here.
     if (type == CURLINFO_HEADER_IN)
@@ -267,13 +276,13 @@ int on_debug(CURL*, curl_infotype type, char* data, std::size_t size, void* user
     return 0;
 }
 
-int on_sockopt(void* user, curl_socket_t fd, curlsocktype) {
-    static_cast<Session*>(user)->sock = fd;
+int on_sockopt(void *user, curl_socket_t fd, curlsocktype) {
+    static_cast<Session *>(user)->sock = fd;
     return CURL_SOCKOPT_OK;
 }
 
-std::size_t on_read(char* buffer, std::size_t size, std::size_t nitems, void* user) {
-    auto* s = static_cast<Session*>(user);
+std::size_t on_read(char *buffer, std::size_t size, std::size_t nitems, void *user) {
+    auto *s = static_cast<Session *>(user);
     std::size_t n = std::min(size * nitems, s->body.size() - s->offset);
     std::memcpy(buffer, s->body.data() + s->offset, n);
     s->offset += n;
@@ -283,7 +292,7 @@ std::size_t on_read(char* buffer, std::size_t size, std::size_t nitems, void* us
     return n;
 }
 
-Error reply_error(std::string_view what, const Reply& r) {
+Error reply_error(std::string_view what, const Reply &r) {
     std::string detail = fmt::format("{}: {} {}", what, r.code, r.text);
     if (r.code / 100 == 4)
         return Error{"smtp.temporary", std::move(detail), ErrorScope::Message, Retry::Backoff};
@@ -292,8 +301,8 @@ Error reply_error(std::string_view what, const Reply& r) {
     return Error{"net.protocol", std::move(detail), ErrorScope::Account, Retry::Backoff};
 }
 
-Error classify(CURLcode rc, const char* errbuf, const net::Endpoint& ep, const Session& s,
-               const std::vector<std::string>& recipients) {
+Error classify(CURLcode rc, const char *errbuf, const net::Endpoint &ep, const Session &s,
+               const std::vector<std::string> &recipients) {
     std::string where = fmt::format("smtp://{}:{}", ep.host, ep.port);
     std::string text = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
     // The server's answers first: they say more than libcurl's error code.
@@ -311,8 +320,9 @@ Error classify(CURLcode rc, const char* errbuf, const net::Endpoint& ep, const S
         return reply_error("MAIL FROM rejected", *s.mail);
     }
     if (s.mail && !s.rcpts.empty() && s.rcpts.size() == recipients.size() &&
-        std::ranges::none_of(s.rcpts, [](const Reply& r) { return r.code / 100 == 2; })) {
-        bool temporary = std::ranges::any_of(s.rcpts, [](const Reply& r) { return r.code / 100 == 4; });
+        std::ranges::none_of(s.rcpts, [](const Reply &r) { return r.code / 100 == 2; })) {
+        bool temporary =
+            std::ranges::any_of(s.rcpts, [](const Reply &r) { return r.code / 100 == 4; });
         std::string detail = "all recipients rejected:";
         for (std::size_t i = 0; i < s.rcpts.size(); ++i)
             detail += fmt::format(" {} {} {};", shown_address(recipients[i]), s.rcpts[i].code,
@@ -328,10 +338,14 @@ Error classify(CURLcode rc, const char* errbuf, const net::Endpoint& ep, const S
     // the end of data came, the server may have received it all and queued the message.
     if (s.data && s.upload_complete && !s.end_of_data)
         return Error{"smtp.unknown",
-                     where + ": connection lost after the message was sent, before the server "
-                             "confirmed it (it may have been delivered): " +
+                     where +
+                         ": connection lost after the message was sent, before the server "
+                         "confirmed it (it may have been delivered): " +
                          text,
                      ErrorScope::Message, Retry::Never};
+    // The server is closing the session (overloaded, shutting down): not the message's fault.
+    if (s.closing)
+        return reply_error("server closing the session", *s.closing);
     if (s.auth_reply && s.auth_reply->code / 100 == 5 && rc == CURLE_LOGIN_DENIED)
         return net_error("net.auth",
                          fmt::format("{}: login rejected for {}: {} {}", where, ep.username,
@@ -359,8 +373,8 @@ Error classify(CURLcode rc, const char* errbuf, const net::Endpoint& ep, const S
                          Retry::NeedsConfig);
     case CURLE_LOGIN_DENIED:
         return net_error("net.auth",
-                         where + ": login failed for " + ep.username +
-                             " (AUTH " + (ep.auth == net::Auth::XOAuth2 ? "XOAUTH2" : "PLAIN") +
+                         where + ": login failed for " + ep.username + " (AUTH " +
+                             (ep.auth == net::Auth::XOAuth2 ? "XOAUTH2" : "PLAIN") +
                              " rejected or not offered): " + text,
                          Retry::NeedsConfig);
     case CURLE_RECV_ERROR:
@@ -376,13 +390,14 @@ Error classify(CURLcode rc, const char* errbuf, const net::Endpoint& ep, const S
     }
 }
 
-std::optional<Error> check_endpoint(const net::Endpoint& ep) {
+std::optional<Error> check_endpoint(const net::Endpoint &ep) {
     if (ep.host.empty())
         return net_error("net.config", "no SMTP host configured", Retry::NeedsConfig);
     if (ep.tls == net::Tls::None) {
         if (!ep.allow_insecure)
             return net_error("net.config",
-                             ep.host + ": tls = none needs allow_insecure = true (and a loopback host)",
+                             ep.host +
+                                 ": tls = none needs allow_insecure = true (and a loopback host)",
                              Retry::NeedsConfig);
         if (!net::is_loopback_host(ep.host))
             return net_error("net.config",
@@ -399,8 +414,9 @@ std::optional<Error> check_endpoint(const net::Endpoint& ep) {
 } // namespace
 
 bool SendReport::accepted() const {
-    return final_code / 100 == 2 &&
-           std::ranges::any_of(recipients, [](const RecipientResult& r) { return r.code / 100 == 2; });
+    return final_code / 100 == 2 && std::ranges::any_of(recipients, [](const RecipientResult &r) {
+               return r.code / 100 == 2;
+           });
 }
 
 std::string normalise_line_endings(std::string_view message) {
@@ -423,13 +439,14 @@ std::string normalise_line_endings(std::string_view message) {
     return out;
 }
 
-Result<SendReport> send(const net::Endpoint& ep, std::string_view envelope_from,
-                        const std::vector<std::string>& recipients, std::string_view message) {
+Result<SendReport> send(const net::Endpoint &ep, std::string_view envelope_from,
+                        const std::vector<std::string> &recipients, std::string_view message) {
     if (auto p = address_problem(envelope_from))
-        return fail("smtp.invalid", "envelope sender \"" + shown_address(envelope_from) + "\": " + *p);
+        return fail("smtp.invalid",
+                    "envelope sender \"" + shown_address(envelope_from) + "\": " + *p);
     if (recipients.empty())
         return fail("smtp.invalid", "no recipients");
-    for (const auto& r : recipients)
+    for (const auto &r : recipients)
         if (auto p = address_problem(r))
             return fail("smtp.invalid", "recipient \"" + shown_address(r) + "\": " + *p);
     if (message.empty())
@@ -441,14 +458,14 @@ Result<SendReport> send(const net::Endpoint& ep, std::string_view envelope_from,
     std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
     if (!easy)
         return std::unexpected(net_error("net.protocol", "curl_easy_init failed", Retry::Backoff));
-    CURL* c = easy.get();
+    CURL *c = easy.get();
 
     std::string body = normalise_line_endings(message);
     std::string from = "<" + std::string(envelope_from) + ">";
     std::unique_ptr<curl_slist, SlistDeleter> rcpt_list;
-    for (const auto& r : recipients) {
+    for (const auto &r : recipients) {
         std::string a = "<" + r + ">";
-        curl_slist* next = curl_slist_append(rcpt_list.get(), a.c_str());
+        curl_slist *next = curl_slist_append(rcpt_list.get(), a.c_str());
         if (!next)
             return std::unexpected(net_error("net.protocol", "out of memory", Retry::Backoff));
         rcpt_list.release();
@@ -463,8 +480,8 @@ Result<SendReport> send(const net::Endpoint& ep, std::string_view envelope_from,
     std::string host = ep.host.find(':') != std::string::npos && ep.host.front() != '['
                            ? "[" + ep.host + "]"
                            : ep.host;
-    std::string url = fmt::format("{}://{}:{}/", ep.tls == net::Tls::Implicit ? "smtps" : "smtp",
-                                  host, ep.port);
+    std::string url =
+        fmt::format("{}://{}:{}/", ep.tls == net::Tls::Implicit ? "smtps" : "smtp", host, ep.port);
     std::string login_options = ep.auth == net::Auth::XOAuth2 ? "AUTH=XOAUTH2" : "AUTH=PLAIN";
     long total_ms = kBaseTimeoutMs + static_cast<long>(body.size() / kBytesPerMs) +
                     static_cast<long>(ep.connect_timeout.count());
@@ -507,7 +524,8 @@ Result<SendReport> send(const net::Endpoint& ep, std::string_view envelope_from,
     set(CURLOPT_READDATA, &s);
     set(CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
     if (!ok)
-        return std::unexpected(net_error("net.protocol", "libcurl rejected an option", Retry::Never));
+        return std::unexpected(
+            net_error("net.protocol", "libcurl rejected an option", Retry::Never));
 
     CURLcode rc = curl_easy_perform(c);
     // QUIT happens at cleanup; nothing it says changes the outcome.

@@ -42,8 +42,8 @@ struct SendReport {
 //   smtp.invalid   an envelope address is empty, has no '@', has CR/LF/NUL/control characters,
 //                  '<', '>' or white space, or is too long; no recipients; empty message.
 //                  Checked before contacting the server.                     Message, Never
-//   smtp.temporary 4xx to MAIL FROM, to every RCPT TO (none accepted), or to the end of DATA;
-//                  detail has the server text                                Message, Backoff
+//   smtp.temporary 4xx to MAIL FROM, to every RCPT TO (none accepted), to DATA or to the end
+//                  of DATA, or a 421 at any point; detail has the server text Message, Backoff
 //   smtp.permanent 5xx to the same (all recipients 5xx); detail has the server text
 //                                                                            Message, Never
 //   smtp.unknown   the connection broke or timed out after the whole message was handed over
@@ -54,8 +54,8 @@ struct SendReport {
 //                  retry), net.timeout, net.tls, net.starttls, net.auth (535, no usable AUTH
 //                  mechanism, no AUTH offered, 530 to MAIL FROM), net.protocol
 // Partial success (some recipients accepted, others 4xx/5xx) is a SendReport, not an error.
-Result<SendReport> send(const net::Endpoint& ep, std::string_view envelope_from,
-                        const std::vector<std::string>& recipients, std::string_view message);
+Result<SendReport> send(const net::Endpoint &ep, std::string_view envelope_from,
+                        const std::vector<std::string> &recipients, std::string_view message);
 
 // The bytes handed to libcurl for `message` (see above), exposed for tests.
 [[nodiscard]] std::string normalise_line_endings(std::string_view message);

@@ -19,10 +19,10 @@ class Conn {
   public:
     explicit Conn(int fd) : fd_(fd) {}
     ~Conn() { ::close(fd_); }
-    Conn(const Conn&) = delete;
-    Conn& operator=(const Conn&) = delete;
+    Conn(const Conn &) = delete;
+    Conn &operator=(const Conn &) = delete;
 
-    bool send_all(const std::string& s) {
+    bool send_all(const std::string &s) {
         std::size_t off = 0;
         while (off < s.size()) {
             ssize_t n = ::send(fd_, s.data() + off, s.size() - off, MSG_NOSIGNAL);
@@ -33,7 +33,7 @@ class Conn {
         return true;
     }
     // Reads until `delim` is in the buffer; returns everything up to and including it.
-    bool read_until(const std::string& delim, std::string& out) {
+    bool read_until(const std::string &delim, std::string &out) {
         for (;;) {
             auto pos = buf_.find(delim);
             if (pos != std::string::npos) {
@@ -51,7 +51,7 @@ class Conn {
             buf_.append(tmp, static_cast<std::size_t>(n));
         }
     }
-    bool read_line(std::string& line) {
+    bool read_line(std::string &line) {
         if (!read_until("\r\n", line))
             return false;
         line.resize(line.size() - 2);
@@ -64,14 +64,14 @@ class Conn {
 };
 
 std::string upper(std::string s) {
-    for (auto& c : s)
+    for (auto &c : s)
         c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     return s;
 }
 
 } // namespace
 
-std::string unstuff(const std::string& wire) {
+std::string unstuff(const std::string &wire) {
     std::string out;
     bool line_start = true;
     for (std::size_t i = 0; i < wire.size(); ++i) {
@@ -93,11 +93,11 @@ FakeSmtpServer::FakeSmtpServer(Script script) : script_(std::move(script)) {
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     a.sin_port = 0;
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+    if (::bind(listen_fd_, reinterpret_cast<sockaddr *>(&a), sizeof a) != 0 ||
         ::listen(listen_fd_, 8) != 0)
         throw std::runtime_error("bind/listen");
     socklen_t len = sizeof a;
-    if (::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+    if (::getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&a), &len) != 0)
         throw std::runtime_error("getsockname");
     port_ = ntohs(a.sin_port);
     thread_ = std::thread([this] { run(); });
@@ -144,7 +144,7 @@ void FakeSmtpServer::run() {
 
 void FakeSmtpServer::serve(int fd) {
     Conn c(fd);
-    auto record = [&](const std::string& line) {
+    auto record = [&](const std::string &line) {
         std::lock_guard lock(mu_);
         commands_.push_back(line);
     };
@@ -185,6 +185,8 @@ void FakeSmtpServer::serve(int fd) {
             c.send_all(script_.data);
             if (!script_.data.starts_with("354"))
                 continue;
+            if (script_.drop_after_354)
+                return;
             // Lines until one that is exactly "." (the first one for an empty message).
             std::string wire;
             for (;;) {

@@ -20,16 +20,17 @@ struct Script {
     std::map<std::string, std::string> rcpt; // address -> reply; default "250 2.1.5 ok"
     std::string data = "354 go ahead\r\n";
     std::string end_of_data = "250 2.0.0 queued as 42\r\n";
-    bool drop_at_data = false;       // close instead of replying to DATA
-    bool drop_after_dot = false;     // read the message, then close without a reply
+    bool drop_at_data = false;   // close instead of replying to DATA
+    bool drop_after_dot = false; // read the message, then close without a reply
+    bool drop_after_354 = false; // reply 354 to DATA, then close without reading
 };
 
 class FakeSmtpServer {
   public:
     explicit FakeSmtpServer(Script script);
     ~FakeSmtpServer();
-    FakeSmtpServer(const FakeSmtpServer&) = delete;
-    FakeSmtpServer& operator=(const FakeSmtpServer&) = delete;
+    FakeSmtpServer(const FakeSmtpServer &) = delete;
+    FakeSmtpServer &operator=(const FakeSmtpServer &) = delete;
 
     [[nodiscard]] std::uint16_t port() const { return port_; }
     // Stops the thread (accepting whatever connection is already queued, so that a client that
@@ -59,6 +60,6 @@ class FakeSmtpServer {
 };
 
 // Undoes dot-stuffing (RFC 5321 4.5.2): a line starting with "." loses that dot.
-std::string unstuff(const std::string& wire);
+std::string unstuff(const std::string &wire);
 
 } // namespace crm::smtp::test

@@ -23,7 +23,7 @@ constexpr std::string_view kMessage = "From: Sales <sales@example.com>\r\n"
                                       "..two dots\r\n"
                                       "Bye\r\n";
 
-net::Endpoint endpoint(const FakeSmtpServer& server) {
+net::Endpoint endpoint(const FakeSmtpServer &server) {
     net::Endpoint ep;
     ep.scheme = "smtp";
     ep.host = "127.0.0.1";
@@ -36,12 +36,12 @@ net::Endpoint endpoint(const FakeSmtpServer& server) {
     return ep;
 }
 
-std::size_t count_prefix(const std::vector<std::string>& lines, std::string_view prefix) {
-    return static_cast<std::size_t>(std::ranges::count_if(
-        lines, [&](const std::string& l) { return l.starts_with(prefix); }));
+std::size_t count_prefix(const std::vector<std::string> &lines, std::string_view prefix) {
+    return static_cast<std::size_t>(
+        std::ranges::count_if(lines, [&](const std::string &l) { return l.starts_with(prefix); }));
 }
 
-Result<SendReport> send_to(FakeSmtpServer& server, const std::vector<std::string>& rcpts,
+Result<SendReport> send_to(FakeSmtpServer &server, const std::vector<std::string> &rcpts,
                            std::string_view message = kMessage) {
     auto r = send(endpoint(server), "sales@example.com", rcpts, message);
     server.stop();
@@ -61,7 +61,7 @@ TEST(SmtpSend, SendsMessageOnceWithDotStuffing) {
 
     auto msgs = server.messages();
     ASSERT_EQ(msgs.size(), 1U);
-    const std::string& wire = msgs[0];
+    const std::string &wire = msgs[0];
     EXPECT_NE(wire.find("\r\n..hidden line"), std::string::npos) << wire;
     EXPECT_NE(wire.find("\r\n..\r\n"), std::string::npos) << wire;
     EXPECT_NE(wire.find("\r\n...two dots\r\n"), std::string::npos) << wire;
@@ -91,7 +91,7 @@ TEST(SmtpSend, UsesAuthPlainEvenWhenCramMd5IsOfferedFirst) {
     EXPECT_EQ(count_prefix(cmds, "AUTH DIGEST-MD5"), 0U);
     ASSERT_EQ(count_prefix(cmds, "AUTH PLAIN"), 1U);
     // The PLAIN blob is "\0sales@example.com\0s3cret" (initial response or after 334).
-    bool blob = std::ranges::any_of(cmds, [](const std::string& l) {
+    bool blob = std::ranges::any_of(cmds, [](const std::string &l) {
         return l.ends_with("AHNhbGVzQGV4YW1wbGUuY29tAHMzY3JldA==");
     });
     EXPECT_TRUE(blob);
@@ -201,6 +201,28 @@ TEST(SmtpSend, DataCommandRejected) {
     EXPECT_TRUE(server.messages().empty());
 }
 
+TEST(SmtpSend, AnyTwoHundredAtEndOfDataIsAccepted) {
+    Script s;
+    s.end_of_data =
+        "251 2.0.0 queued elsewhere\r\n"; // libcurl 7.88 calls anything but 250 an error
+    FakeSmtpServer server{s};
+    auto r = send_to(server, {"a@example.org"});
+    ASSERT_TRUE(r.has_value()) << r.error().to_string();
+    EXPECT_TRUE(r->accepted());
+    EXPECT_EQ(r->final_code, 251);
+}
+
+TEST(SmtpSend, ServiceNotAvailableIsTemporary) {
+    Script s;
+    s.greeting = "421 4.3.2 too busy, try later\r\n";
+    FakeSmtpServer server{s};
+    auto r = send_to(server, {"a@example.org"});
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, "smtp.temporary") << r.error().to_string();
+    EXPECT_EQ(r.error().retry, Retry::Backoff);
+    EXPECT_NE(r.error().detail.find("too busy"), std::string::npos);
+}
+
 TEST(SmtpSend, DropAfterEndOfDataIsUnknown) {
     Script s;
     s.drop_after_dot = true;
@@ -222,6 +244,20 @@ TEST(SmtpSend, DropBeforeDataIsNetworkErrorNotUnknown) {
     EXPECT_EQ(r.error().code, "net.tcp") << r.error().to_string();
     EXPECT_EQ(r.error().retry, Retry::Backoff);
     EXPECT_TRUE(server.messages().empty());
+}
+
+TEST(SmtpSend, DropDuringDataIsNetworkErrorNotUnknown) {
+    // Larger than any loopback socket buffer, so libcurl is still uploading when the peer goes
+    // away: the end-of-data marker was never sent, so the message cannot have been accepted.
+    std::string big = "Subject: big\r\n\r\n";
+    while (big.size() < 32U * 1024U * 1024U)
+        big += std::string(76, 'x') + "\r\n";
+    Script s;
+    s.drop_after_354 = true;
+    FakeSmtpServer server{s};
+    auto r = send_to(server, {"a@example.org"}, big);
+    ASSERT_FALSE(r.has_value());
+    EXPECT_EQ(r.error().code, "net.tcp") << r.error().to_string();
 }
 
 TEST(SmtpSend, AuthRejectedIsNetAuth) {
@@ -277,10 +313,16 @@ TEST(SmtpSend, EnvelopeInjectionIsRefusedBeforeConnecting) {
     FakeSmtpServer server{Script{}};
     auto ep = endpoint(server);
     using namespace std::string_literals;
-    const std::vector<std::string> bad = {"a@b.c>\r\nRCPT TO:<x@y.z", "a@b\r\n", "a@b\0c"s,
-                                          "a@b\nc",  "<a@b.c>", "a b@c.d", "", "nodomain",
+    const std::vector<std::string> bad = {"a@b.c>\r\nRCPT TO:<x@y.z",
+                                          "a@b\r\n",
+                                          "a@b\0c"s,
+                                          "a@b\nc",
+                                          "<a@b.c>",
+                                          "a b@c.d",
+                                          "",
+                                          "nodomain",
                                           "a@b\rc"};
-    for (const auto& b : bad) {
+    for (const auto &b : bad) {
         auto r1 = send(ep, b, {"ok@example.org"}, kMessage);
         ASSERT_FALSE(r1.has_value());
         EXPECT_EQ(r1.error().code, "smtp.invalid");
@@ -303,7 +345,7 @@ TEST(SmtpSend, BareLfDotCannotEndDataEarly) {
     ASSERT_TRUE(r.has_value()) << r.error().to_string();
     auto msgs = server.messages();
     ASSERT_EQ(msgs.size(), 1U);
-    const std::string& wire = msgs[0];
+    const std::string &wire = msgs[0];
     // No bare LF or CR reaches the server, so no reading of "\n.\n" can end DATA early.
     for (std::size_t i = 0; i < wire.size(); ++i) {
         if (wire[i] == '\n') {
