@@ -21,6 +21,7 @@ test_pkgs=(
   notmuch                               # reference threader for corpus comparison and benchmark
   isync                                 # mbsync, the reference of the sync benchmark
   dovecot-imapd dovecot-lmtpd           # real IMAP server for integration tests
+  postfix                               # real SMTP submission server (tests/integration/postfix)
   openssl                               # throwaway test CA
   python3                               # corpus comparison and benchmark scripts
   time                                  # peak RSS in the benchmark scripts
@@ -34,6 +35,34 @@ if ((${#need[@]})); then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
+  # postfix: no system mail server. "No configuration" leaves /etc/postfix/main.cf absent; the
+  # tests run their own instances (tests/integration/postfix/start.sh with postfix -c DIR/etc).
+  echo "postfix postfix/main_mailer_type select No configuration" | $SUDO debconf-set-selections
+  # Keep maintainer scripts from starting system daemons (postfix would grab port 25, dovecot
+  # 143/993). Containers usually already have a policy-rc.d that denies everything; elsewhere
+  # (CI VMs) one is installed just for this apt-get run. invoke-rc.d and deb-systemd-invoke obey it.
+  policy=/usr/sbin/policy-rc.d
+  own_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+    $SUDO chmod 0755 "$policy"
+    own_policy=1
+    trap '[ "$own_policy" = 1 ] && $SUDO rm -f "$policy"' EXIT
+  fi
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+  if [ "$own_policy" = 1 ]; then $SUDO rm -f "$policy"; own_policy=0; fi
+fi
+# Never leave a system postfix enabled or running (it would listen on port 25, and on reboot
+# too). Harmless when postfix was never started; the test instances are not affected.
+if dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q "install ok installed"; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    $SUDO systemctl disable --now postfix.service >/dev/null 2>&1 || true
+  else
+    command -v update-rc.d >/dev/null && $SUDO update-rc.d postfix disable >/dev/null 2>&1 || true
+    # A system instance (default config_directory /etc/postfix) that is running anyway.
+    [ -f /etc/postfix/main.cf ] && $SUDO postfix status >/dev/null 2>&1 && $SUDO postfix stop || true
+  fi
 fi

@@ -29,6 +29,8 @@
 #                vary ssl=required per listener on the same IP.
 #   LMTP_PORT    LMTP (RCPT TO:<user> or <user@any.domain>; the domain is stripped)
 #   LMTP_SOCKET  LMTP unix socket (base_dir/lmtp)
+#   AUTH_SOCKET  Dovecot auth-client socket (base_dir/auth-client-smtp, mode 0666) for SASL of the
+#                test Postfix (smtpd_sasl_type = dovecot, tests/integration/postfix/start.sh)
 #   OAUTH2_PORT  python3 token-introspection endpoint used by the oauth2 passdb (unless --no-oauth2)
 #
 # Auth: mechanisms PLAIN and LOGIN (over TLS and over plaintext loopback), plus XOAUTH2 and
@@ -36,7 +38,7 @@
 # alice bob carol customer (+ --users, or the space-separated DOVECOT_TEST_USERS variable).
 #
 # DIR/env contains: DOVECOT_DIR DOVECOT_BASE_DIR IMAPS_PORT IMAP_PORT LMTP_PORT LMTP_SOCKET
-# OAUTH2_PORT OAUTH2_URL CA_FILE DOVEADM MAIL_USER DOVECOT_USERS
+# AUTH_SOCKET OAUTH2_PORT OAUTH2_URL CA_FILE DOVEADM MAIL_USER DOVECOT_USERS
 # (DOVEADM is "doveadm -c DIR/dovecot.conf", meant to be used unquoted: $DOVEADM mailbox list -u alice)
 #
 # Mailboxes \Sent Sent, \Drafts Drafts, \Trash Trash, \Junk Junk, \Archive Archive are created
@@ -329,6 +331,13 @@ postmaster_address = postmaster@localhost
 protocol lmtp {
   auth_username_format = %Ln
 }
+# SASL for the test Postfix (smtpd runs as user postfix, hence mode 0666; test passwords only).
+# The name ends in neither -login, -master nor -userdb, so it is a client (auth-client) socket.
+service auth {
+  unix_listener auth-client-smtp {
+    mode = 0666
+  }
+}
 service lmtp {
   unix_listener lmtp {
     mode = 0666
@@ -385,6 +394,7 @@ IMAPS_PORT=$imaps_port
 IMAP_PORT=$imap_port
 LMTP_PORT=$lmtp_port
 LMTP_SOCKET='$base_dir/lmtp'
+AUTH_SOCKET='$base_dir/auth-client-smtp'
 OAUTH2_PORT=$([ "$oauth2" = 1 ] && echo "$oauth2_port")
 OAUTH2_URL='$([ "$oauth2" = 1 ] && echo "http://127.0.0.1:$oauth2_port/introspect")'
 CA_FILE='$tls/ca.crt'
