@@ -492,6 +492,24 @@ const std::vector<Command>& commands() {
          "Sync health of each mail account: state, last success, messages, initial-sync\n"
          "progress and the last error.",
          cmd_accounts_status},
+        {{"reply"}, "THREAD [--to-message MSGID] [--all] [--to ADDR]... [--cc ADDR]... "
+                    "[--bcc ADDR]... --body-file F [--html-file F] [--attach FILE]... "
+                    "[--account NAME]",
+         "Queue a reply in the outbox (crm-maild sends it) and print its outbox id.\n"
+         "It answers the thread's newest message (or --to-message): To is its Reply-To or\n"
+         "From; --all adds the other external participants (never our own addresses); --to\n"
+         "replaces the recipients. Subject gets exactly one \"Re:\"; In-Reply-To/References\n"
+         "thread it; our Message-ID carries the deal, so the answer finds the deal.\n"
+         "Sent from the account the message came in through, or --account.",
+         cmd_reply},
+        {{"outbox", "list"}, "[--state S] [--json]",
+         "Replies and their state: queued, sending, sent, failed (with the server's reason),\n"
+         "unknown (interrupted: a person must decide), cancelled.",
+         cmd_outbox_list},
+        {{"outbox", "retry"}, "ID", "Queue a failed, unknown or cancelled reply again.",
+         cmd_outbox_retry},
+        {{"outbox", "cancel"}, "ID", "Cancel a queued, failed or unknown reply.",
+         cmd_outbox_cancel},
         {{"export", "threads"}, "",
          "One line per thread: its Message-IDs sorted, space separated; lines in byte order.",
          cmd_export_threads},

@@ -37,5 +37,9 @@ const std::vector<Command>& commands();
 int cmd_import(Context& ctx, const std::vector<std::string>& args);
 int cmd_config_check(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args);
+int cmd_reply(Context& ctx, const std::vector<std::string>& args);
+int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args);
+int cmd_outbox_retry(Context& ctx, const std::vector<std::string>& args);
+int cmd_outbox_cancel(Context& ctx, const std::vector<std::string>& args);
 
 } // namespace crm::ctl

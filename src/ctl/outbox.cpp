@@ -1,6 +1,7 @@
 // crm-mailctl reply, outbox list / retry / cancel. crm-mailctl only queues: the daemon sends.
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <random>
 #include <sstream>

@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# End-to-end replies through a real Postfix and Dovecot (tests/integration/{postfix,dovecot}):
+#   - a reply queued with crm-mailctl reply is sent by crm-maild and arrives in the customer's
+#     mailbox with the right From/To/Subject/In-Reply-To/References/Message-ID, body, non-ASCII
+#     name, subject and attachment name; the copy is in alice's Sent folder once; the thread
+#     shows the reply once (after the Sent folder is synced too)
+#   - the customer's answer with a changed subject and no References lands on the same deal
+#     through the deal token in our Message-ID
+#   - 5xx recipient -> failed with the server's text; 4xx -> queued again, never sent
+#   - SIGKILL at each labelled step of sending: every reply ends sent exactly once or unknown,
+#     never delivered twice (deliveries counted in the customer's mailbox)
+#   - header/SMTP injection attempts are refused or neutralised
+#   reply_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
+# Prints "N passed, M failed"; exits 1 on failure, 77 when it cannot run.
+set -u
+maild=$1
+ctl=$2
+root=$3
+dcs=$root/tests/integration/dovecot
+pfs=$root/tests/integration/postfix
+
+for tool in dovecot doveadm postfix sqlite3 python3; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+
+work=$(mktemp -d /tmp/crm-replytest.XXXXXX)
+chmod 0755 "$work"
+dc=$work/dc
+pf=$work/pf
+pid=""
+pass=0
+failn=0
+cleanup() {
+  [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+  "$pfs/stop.sh" "$pf" >/dev/null 2>&1
+  "$dcs/stop.sh" "$dc" >/dev/null 2>&1
+  if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ok() { pass=$((pass + 1)); echo "ok: $1"; }
+bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+expect_eq() { if [ "$1" = "$2" ]; then ok "$3"; else bad "$3: got '$1', want '$2'"; fi; }
+expect_grep() { if grep -qE -- "$1" "$2"; then ok "$3"; else bad "$3: /$1/ not in $(head -c 800 "$2")"; fi; }
+finish() {
+  if [ "$failn" -gt 0 ]; then
+    for f in "$work"/*.log "$pf/postfix.log"; do
+      [ -f "$f" ] && { echo "--- tail of $f"; tail -n 30 "$f"; }
+    done
+  fi
+  echo "$pass passed, $failn failed"
+  [ "$failn" -eq 0 ]
+  exit $?
+}
+now_ms() { date +%s%3N; }
+wait_until() { local end=$(($(now_ms) + $1 * 1000)); shift
+  while :; do "$@" && return 0; [ "$(now_ms)" -ge "$end" ] && return 1; sleep 0.2; done; }
+
+envfile=$("$dcs/start.sh" "$dc" 2>"$work/dc.err") || { bad "dovecot: $(cat "$work/dc.err")"; finish; }
+# shellcheck disable=SC1090
+. "$envfile"
+pfenv=$("$pfs/start.sh" "$pf" "$dc" 2>"$work/pf.err") || { bad "postfix: $(cat "$work/pf.err")"; finish; }
+# shellcheck disable=SC1090
+. "$pfenv"
+
+db=$work/crm.db
+q() { sqlite3 "$db" "$1"; }
+printf 'alice-pw' >"$work/alice.pw"
+cat >"$work/crm.toml" <<TOML
+[database]
+path = "$db"
+[daemon]
+log_level = "debug"
+[[accounts]]
+name = "alice"
+owner_id = 1
+address = "alice@example.com"
+poll_interval = 10
+folders = ["INBOX", "Sent"]
+[accounts.imap]
+host = "127.0.0.1"
+port = $IMAPS_PORT
+ca_file = "$CA_FILE"
+username = "alice"
+password_file = "$work/alice.pw"
+[accounts.smtp]
+host = "127.0.0.1"
+port = $SMTPS_PORT
+tls = "implicit"
+ca_file = "$CA_FILE"
+username = "alice"
+password_file = "$work/alice.pw"
+TOML
+"$ctl" --db "$db" db migrate >/dev/null
+printf 'id,name,email,role\n1,Alice Müller,alice@example.com,salesperson\n' >"$work/u.csv"
+printf 'id,name,domains\n10,Customer Inc,customer.example\n' >"$work/c.csv"
+printf 'id,name,emails,company_id\n100,Chloé Customer,customer@customer.example,10\n' >"$work/p.csv"
+printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency\n500,Customer renewal,10,100,1,proposal,open,100,EUR\n' >"$work/d.csv"
+for k in users:u companies:c contacts:p deals:d; do
+  "$ctl" --db "$db" crm import "${k%%:*}" "$work/${k#*:}.csv" >/dev/null || bad "crm import ${k%%:*}"
+done
+
+# The customer's first mail in alice's INBOX. Mail addressed to customer@customer.example is
+# delivered by Postfix to the Dovecot user "customer" (the domain is stripped).
+cat >"$work/first.eml" <<'EML'
+From: =?UTF-8?Q?Chlo=C3=A9_Customer?= <customer@customer.example>
+To: Alice <alice@example.com>
+Subject: =?UTF-8?Q?Renewal_question_=E2=80=93_pricing?=
+Date: Mon, 02 Nov 2026 09:00:00 +0000
+Message-ID: <first-1@customer.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Could you send the renewal pricing?
+EML
+"$dcs/seed.sh" "$dc" alice "$work/first.eml" >/dev/null || bad "seed"
+
+start_daemon() { CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/crm.toml" 2>>"$work/maild.log" & pid=$!; }
+stop_daemon() { [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }; pid=""; }
+start_daemon
+wait_until 20 test "$(q "SELECT count(*) FROM messages WHERE message_id='first-1@customer.example'")" = 1 \
+  && ok "first mail synced" || bad "first mail synced"
+thread=$(q "SELECT thread_id FROM messages WHERE message_id='first-1@customer.example'")
+expect_eq "$(q "SELECT deal_id FROM thread_deals WHERE thread_id=$thread")" 500 "first mail on deal 500"
+
+customer_count() { $DOVEADM search -u customer mailbox INBOX all 2>/dev/null | wc -l; }
+state_of() { q "SELECT state FROM outbox WHERE id=$1"; }
+
+# --- 1. a reply with non-ASCII body, attachment name and a dot line ------------------------------
+printf 'Hello Chloé,\n\nthe pricing is attached.\n.\nA line with a dot alone above.\n\nAlice\n' >"$work/body.txt"
+printf 'sku,price\nA,10\n' >"$work/Preisübersicht.csv"
+id=$("$ctl" --db "$db" reply "$thread" --body-file "$work/body.txt" --attach "$work/Preisübersicht.csv" 2>"$work/reply.err")
+[ -n "$id" ] && ok "reply queued ($id)" || bad "reply queued: $(cat "$work/reply.err")"
+wait_until 30 test "$(state_of "$id")" = sent && ok "reply sent" || bad "reply sent: $(state_of "$id") $(q "SELECT last_error FROM outbox WHERE id=$id")"
+wait_until 30 test "$(customer_count)" -ge 1 && ok "reply delivered to the customer" || bad "reply delivered"
+mid=$(q "SELECT message_id FROM outbox WHERE id=$id")
+$DOVEADM fetch -u customer 'hdr' mailbox INBOX all >"$work/hdr.txt" 2>&1
+$DOVEADM fetch -u customer 'body' mailbox INBOX all >"$work/body.out" 2>&1
+expect_grep "^Message-ID: <crm\.500\.[0-9a-f]+@example\.com>" "$work/hdr.txt" "our Message-ID carries deal 500"
+expect_grep "^In-Reply-To: <first-1@customer.example>" "$work/hdr.txt" "In-Reply-To"
+expect_grep "^References: <first-1@customer.example>" "$work/hdr.txt" "References"
+expect_grep "^From: .*alice@example.com" "$work/hdr.txt" "From is alice"
+expect_grep "^To: .*customer@customer.example" "$work/hdr.txt" "To is the customer"
+python3 - "$work/hdr.txt" "$work/body.out" <<'PY' && ok "subject, name, body and attachment name survive" || bad "non-ASCII round trip"
+import email.header, sys, re
+hdr = open(sys.argv[1], encoding="utf-8", errors="replace").read()
+def dec(v):
+    return "".join(p.decode(c or "ascii") if isinstance(p, bytes) else p for p, c in email.header.decode_header(v))
+subj = dec(re.search(r"^Subject: (.*(?:\n[ \t].*)*)", hdr, re.M).group(1).replace("\n", ""))
+to = dec(re.search(r"^To: (.*)", hdr, re.M).group(1))
+assert subj == "Re: Renewal question – pricing", subj
+assert "Chloé Customer" in to, to
+body = open(sys.argv[2], encoding="utf-8", errors="replace").read()
+assert "=2E" in body or "\n.\n" not in body
+assert "Preis" in body and ("bersicht.csv" in body), "attachment name"
+PY
+python3 - "$work" "$DOVEADM" <<'PY' && ok "delivered body decodes to what was written, dot line intact" || bad "body intact"
+import email, subprocess, sys
+raw = subprocess.run(sys.argv[2].split() + ["fetch", "-u", "customer", "text", "mailbox", "INBOX", "all"],
+                     capture_output=True).stdout
+msg = email.message_from_bytes(raw.split(b"\n", 1)[1] if raw.startswith(b"text:") else raw)
+texts = [p.get_payload(decode=True).decode("utf-8") for p in msg.walk() if p.get_content_type() == "text/plain"]
+assert any("\n.\nA line with a dot alone above." in t.replace("\r\n", "\n") for t in texts), texts
+names = [p.get_filename() for p in msg.walk() if p.get_filename()]
+assert "Preisübersicht.csv" in names, names
+PY
+wait_until 30 test "$($DOVEADM search -u alice mailbox Sent header message-id "$mid" | wc -l)" = 1 \
+  && ok "copy in Sent once" || bad "copy in Sent: $($DOVEADM search -u alice mailbox Sent all | wc -l)"
+wait_until 30 test "$(q "SELECT count(*) FROM locations l JOIN messages m ON m.id=l.message_id WHERE m.message_id='$mid' AND l.mailbox_id IS NOT NULL")" = 1 \
+  && ok "Sent copy synced onto the same message" || bad "Sent copy location"
+expect_eq "$(q "SELECT count(*) FROM messages WHERE message_id='$mid'")" 1 "the thread shows the reply once"
+expect_eq "$(q "SELECT thread_id FROM messages WHERE message_id='$mid'")" "$thread" "reply in the same thread"
+
+# --- 2. the customer's answer: new subject, no References, only In-Reply-To to our id ----------
+cat >"$work/answer.eml" <<EML
+From: Chloé Customer <customer@customer.example>
+To: Alice <alice@example.com>
+Subject: Contract signed
+Date: Tue, 03 Nov 2026 09:00:00 +0000
+Message-ID: <answer-1@customer.example>
+In-Reply-To: <$mid>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Signed, see you soon.
+EML
+# A different thread first: make the deal link depend on the token, not on the old thread.
+q "DELETE FROM thread_deals" >/dev/null
+"$dcs/seed.sh" "$dc" alice "$work/answer.eml" >/dev/null
+wait_until 20 test "$(q "SELECT count(*) FROM messages WHERE message_id='answer-1@customer.example'")" = 1 \
+  && ok "answer synced" || bad "answer synced"
+athread=$(q "SELECT thread_id FROM messages WHERE message_id='answer-1@customer.example'")
+expect_eq "$(q "SELECT deal_id FROM thread_deals WHERE thread_id=$athread")" 500 "answer on the deal through the token"
+
+# --- 3. 5xx and 4xx -----------------------------------------------------------------------------
+before=$(customer_count)
+bad550=$("$ctl" --db "$db" reply "$thread" --to reject550@customer.example --body-file "$work/body.txt" 2>/dev/null)
+wait_until 30 test "$(state_of "$bad550")" = failed && ok "5xx recipient: failed" || bad "5xx: $(state_of "$bad550")"
+expect_grep "550" <(q "SELECT last_error FROM outbox WHERE id=$bad550") "5xx reason kept"
+tmp450=$("$ctl" --db "$db" reply "$thread" --to tempfail@customer.example --body-file "$work/body.txt" 2>/dev/null)
+wait_until 30 test "$(q "SELECT attempts FROM outbox WHERE id=$tmp450")" -ge 2 && ok "4xx: retried" || bad "4xx retried: $(q "SELECT state, attempts, last_error FROM outbox WHERE id=$tmp450")"
+expect_eq "$(state_of "$tmp450")" queued "4xx: queued, not sent"
+"$ctl" --db "$db" outbox cancel "$tmp450" >/dev/null && ok "cancel the 4xx reply" || bad "cancel"
+expect_eq "$(customer_count)" "$before" "nothing delivered for 5xx/4xx"
+
+# --- 4. injection attempts ----------------------------------------------------------------------
+"$ctl" --db "$db" reply "$thread" --cc $'x@y.example>\r\nRCPT TO:<evil@evil.example' --body-file "$work/body.txt" >/dev/null 2>"$work/inj.err"
+[ $? -ne 0 ] && ok "CR/LF in an address refused" || bad "address injection accepted"
+"$ctl" --db "$db" reply "$thread" --to 'evil@evil.example> RCPT TO:<x@y' --body-file "$work/body.txt" >/dev/null 2>&1
+[ $? -ne 0 ] && ok "angle brackets in an address refused" || bad "bracket injection accepted"
+
+# --- 5. SIGKILL at each step: never delivered twice ---------------------------------------------
+for label in before-smtp after-smtp after-record; do
+  stop_daemon
+  before=$(customer_count)
+  rid=$("$ctl" --db "$db" reply "$thread" --body-file "$work/body.txt" 2>/dev/null)
+  CRM_CRASH_AT=$label CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/crm.toml" 2>>"$work/maild.log" & pid=$!
+  wait "$pid"; rc=$?; pid=""
+  expect_eq "$rc" 137 "$label: daemon killed"
+  start_daemon
+  wait_until 30 bash -c "s=\$(sqlite3 '$db' \"SELECT state FROM outbox WHERE id=$rid\"); [ \"\$s\" = sent ] || [ \"\$s\" = unknown ]" \
+    && ok "$label: reply ends sent or unknown ($(state_of "$rid"))" || bad "$label: state $(state_of "$rid")"
+  sleep 2
+  delivered=$(( $(customer_count) - before ))
+  if [ "$(state_of "$rid")" = sent ]; then
+    expect_eq "$delivered" 1 "$label: sent exactly once"
+  else
+    [ "$delivered" -le 1 ] && ok "$label: unknown, delivered $delivered time(s), not twice" || bad "$label: delivered $delivered times"
+  fi
+done
+stop_daemon
+for s in alice-pw; do
+  if grep -q -- "$s" "$work"/*.log; then bad "secret in a log"; else ok "no secret in logs"; fi
+done
+finish
