@@ -267,6 +267,8 @@ struct Session {
 
 int on_debug(CURL *, curl_infotype type, char *data, std::size_t size, void *user) {
     auto *s = static_cast<Session *>(user);
+    if (s == nullptr) // detached after curl_easy_perform (QUIT at cleanup)
+        return 0;
     // Only HEADER_IN (server lines) and the verb of HEADER_OUT are used. DATA_OUT (the message)
     // and TEXT are ignored; nothing is logged here.
     if (type == CURLINFO_HEADER_IN)
