@@ -12,6 +12,7 @@ build_pkgs=(
   libcurl4-openssl-dev                  # TLS/SASL transport, SMTP
   libidn2-dev                           # IDNA for address canonicalisation
   libtomlplusplus-dev                   # config files
+  libsystemd-dev                        # sd_notify (crm-maild only)
   zlib1g-dev                            # .mbox.gz import
   libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
   clang libclang-rt-14-dev              # libFuzzer targets
@@ -23,6 +24,8 @@ test_pkgs=(
   openssl                               # throwaway test CA
   python3                               # corpus comparison and benchmark scripts
   time                                  # peak RSS in the benchmark scripts
+  systemd                               # systemd-analyze verify/security on the unit
+  dpkg-dev file                         # cpack's .deb: dpkg-shlibdeps finds the Depends
 )
 
 need=()
