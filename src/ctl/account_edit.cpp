@@ -259,11 +259,11 @@ std::optional<std::pair<uid_t, gid_t>> service_owner() {
 }
 
 // Writes `content` to `path` atomically: a temp file in the same directory, fsync, rename.
-// Mode and owner come from the file being replaced (else `mode` and `owner`).
+// With `inherit`, mode and owner come from the file being replaced (else `mode` and `owner`).
 bool write_atomic(const std::string& path, const std::string& content, mode_t mode,
-                  std::optional<std::pair<uid_t, gid_t>> owner) {
+                  std::optional<std::pair<uid_t, gid_t>> owner, bool inherit = true) {
     struct stat st{};
-    if (::stat(path.c_str(), &st) == 0) {
+    if (inherit && ::stat(path.c_str(), &st) == 0) {
         mode = st.st_mode & 07777;
         owner = std::pair{st.st_uid, st.st_gid};
     }
@@ -323,13 +323,8 @@ bool store_secret(const std::string& config_path, const std::string& name,
         fmt::print(stderr, "crm-mailctl: cannot create {}: {}\n", dir, std::strerror(errno));
         return false;
     }
-    const auto path = secret_path(config_path, name);
-    // A secret file never inherits a looser mode from an older file.
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-        fmt::print(stderr, "crm-mailctl: cannot replace {}: {}\n", path, std::strerror(errno));
-        return false;
-    }
-    return write_atomic(path, secret + "\n", 0600, owner);
+    // Always 0600: a secret file never inherits a looser mode from an older file.
+    return write_atomic(secret_path(config_path, name), secret + "\n", 0600, owner, false);
 }
 
 // Reads a secret without echo from the terminal.
