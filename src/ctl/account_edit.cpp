@@ -331,14 +331,15 @@ bool store_secret(const std::string& config_path, const std::string& name,
 std::optional<std::string> prompt_secret(const std::string& what) {
     termios old{};
     const bool tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
-    fmt::print(stderr, "{}: ", what);
-    std::fflush(stderr);
+    // Echo off before the prompt shows: TCSAFLUSH drops what was typed before it, never after.
     if (tty) {
         termios quiet = old;
         quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
         quiet.c_lflag |= ECHONL;
         ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
     }
+    fmt::print(stderr, "{}: ", what);
+    std::fflush(stderr);
     std::string line;
     const bool got = static_cast<bool>(std::getline(std::cin, line));
     if (tty)

@@ -79,6 +79,16 @@ expect_code 0 "add erin with a credential" c accounts add erin --owner 5 --addre
 expect_grep '^credential = "erin-imap"$' "$cfg" "credential referenced"
 if [ -e "$work/etc/secrets/erin" ]; then bad "a secret file for a credential account"; else ok; fi
 
+# on a terminal without a source: prompted for, not echoed
+python3 "$root/tests/integration/pty_run.py" "Password" "tty-secret-321" "$(realpath "$ctl")" \
+  --config "$cfg" accounts add tess --owner 6 --address tess@example.net \
+  --imap-host imap.example.net >"$work/tty.out" 2>&1
+expect_eq "$?" "0" "add tess on a terminal"
+expect_grep 'Password \(not shown\):' "$work/tty.out" "prompted"
+expect_no_grep 'tty-secret-321' "$work/tty.out" "typed secret not echoed"
+expect_eq "$(cat "$work/etc/secrets/tess" 2>/dev/null)" "tty-secret-321" "typed secret stored"
+expect_code 0 "remove tess" c accounts remove tess
+
 # refusals: nothing written
 cp "$cfg" "$work/before.toml"
 expect_code 1 "duplicate name" c accounts add carol --owner 3 --address c2@example.net \
