@@ -73,7 +73,8 @@ std::string toml_string(std::string_view s) {
         case '\r': out += "\\r"; break;
         default:
             if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-                out += fmt::format("\\u{:04X}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+                out += fmt::format("\\u{:04X}",
+                                   static_cast<unsigned>(static_cast<unsigned char>(c)));
             else
                 out += c;
         }
@@ -695,7 +696,8 @@ int cmd_accounts_remove(Context& ctx, const std::vector<std::string>& args) {
     // Only the file `accounts add` made for this account, never a file the admin named.
     const auto own = secret_path(ctx.config_path, name);
     if (!a.has("--keep-secret") && cur->imap.secret &&
-        cur->imap.secret->kind == SecretRef::Kind::File && absolute(cur->imap.secret->value) == own) {
+        cur->imap.secret->kind == SecretRef::Kind::File &&
+        absolute(cur->imap.secret->value) == own) {
         if (::unlink(own.c_str()) == 0)
             fmt::print("removed {}\n", own);
         else if (errno != ENOENT)

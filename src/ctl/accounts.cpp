@@ -169,7 +169,8 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
             fmt::print("  initial sync: {} of {} ({:.0f}%){}{}\n", r.initial_done, r.initial_total,
                        100.0 * static_cast<double>(r.initial_done) /
                            static_cast<double>(r.initial_total),
-                       rate ? fmt::format(", {:.1f} msg/s", *rate) : std::string(", rate: measuring"),
+                       rate ? fmt::format(", {:.1f} msg/s", *rate)
+                            : std::string(", rate: measuring"),
                        eta ? fmt::format(", ETA {} (as of {})", duration(*eta),
                                          ago(r.updated_at))
                            : std::string());

@@ -119,8 +119,8 @@ int main(int argc, char** argv) {
                                    rest.end());
     for (const auto& a : cargs)
         if (a == "--help" || a == "-h") {
-            fmt::print("Usage: crm-mailctl [--config FILE] [--db PATH] {} {}\n\n{}\n", fmt::join(best->words, " "),
-                       best->usage, best->help);
+            fmt::print("Usage: crm-mailctl [--config FILE] [--db PATH] {} {}\n\n{}\n",
+                       fmt::join(best->words, " "), best->usage, best->help);
             return kOk;
         }
     try {
