@@ -13,6 +13,7 @@ build_pkgs=(
   libssl-dev                            # SHA-256 (libcrypto)
   libidn2-dev                           # IDNA for address canonicalisation
   libtomlplusplus-dev                   # config files
+  libsystemd-dev                        # sd_notify (crm-maild only)
   zlib1g-dev                            # .mbox.gz import
   libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
   clang-16 libclang-rt-16-dev           # libFuzzer targets (cmake --preset fuzz)
@@ -25,6 +26,8 @@ test_pkgs=(
   openssl                               # throwaway test CA
   python3                               # corpus comparison and benchmark scripts
   time                                  # peak RSS in the benchmark scripts
+  systemd                               # systemd-analyze verify/security on the unit
+  dpkg-dev file                         # cpack's .deb: dpkg-shlibdeps finds the Depends
 )
 
 need=()

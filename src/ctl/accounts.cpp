@@ -1,4 +1,5 @@
 // crm-mailctl config check, accounts status / list.
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -37,14 +38,41 @@ std::string ago(std::optional<std::int64_t> t) {
     return fmt::format("{}d ago", d / 86400);
 }
 
+std::string duration(double s) {
+    auto t = static_cast<std::int64_t>(s + 0.5);
+    if (t < 120)
+        return fmt::format("{}s", t);
+    if (t < 7200)
+        return fmt::format("{}m{:02}s", t / 60, t % 60);
+    if (t < 172800)
+        return fmt::format("{}h{:02}m", t / 3600, (t % 3600) / 60);
+    return fmt::format("{}d{:02}h", t / 86400, (t % 86400) / 3600);
+}
+
+// Messages per second of the running initial sync, from its start (migration 0004) to the last
+// progress report; nullopt until two reports are apart in time.
+std::optional<double> initial_rate(const store::AccountRow& r) {
+    if (!r.initial_started_at || r.updated_at <= *r.initial_started_at ||
+        r.initial_done <= r.initial_started_done)
+        return std::nullopt;
+    return static_cast<double>(r.initial_done - r.initial_started_done) /
+           static_cast<double>(r.updated_at - *r.initial_started_at);
+}
+
+std::optional<double> initial_eta(const store::AccountRow& r) {
+    auto rate = initial_rate(r);
+    if (!rate || r.initial_total <= r.initial_done)
+        return std::nullopt;
+    return static_cast<double>(r.initial_total - r.initial_done) / *rate;
+}
+
 } // namespace
 
-int cmd_config_check(Context&, const std::vector<std::string>& args) {
+int cmd_config_check(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {"--quiet"});
     if (a.positionals().size() > 1)
         throw UsageError{"expected at most one FILE"};
-    std::string path = a.positionals().empty() ? std::string("/etc/crm-mail/crm-mail.toml")
-                                               : a.positionals()[0];
+    std::string path = a.positionals().empty() ? ctx.config_path : a.positionals()[0];
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         fmt::print(stderr, "{}: cannot read: {}\n", path, std::strerror(errno));
@@ -104,12 +132,29 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
             o["mailboxes"] = r.mailboxes;
             o["initial_sync_done"] = r.initial_done;
             o["initial_sync_total"] = r.initial_total;
+            auto rate = initial_rate(r);
+            auto eta = initial_eta(r);
+            o["initial_sync_rate"] = rate ? json::value(*rate) : nullptr;
+            o["initial_sync_eta_seconds"] = eta ? json::value(*eta) : nullptr;
             arr.push_back(o);
         }
         fmt::print("{}\n", json::serialize(arr));
         return kOk;
     }
-    if (shown.empty()) {
+    // The config's view: accounts crm-maild has not registered yet, or no longer syncs.
+    std::vector<std::string> configured;
+    if (std::ifstream in(ctx.config_path, std::ios::binary); in) {
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        if (auto out = settings::parse_config(ss.str(), ctx.config_path); out.ok())
+            for (const auto& acc : out.config->accounts)
+                configured.push_back(acc.name);
+    }
+    auto in_db = [&](const std::string& n) {
+        return std::any_of(shown.begin(), shown.end(),
+                           [&](const store::AccountRow& r) { return r.name == n; });
+    };
+    if (shown.empty() && (configured.empty() || !a.positionals().empty())) {
         fmt::print("no accounts yet (crm-maild registers the accounts of its config)\n");
         return kOk;
     }
@@ -118,14 +163,31 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
                    r.enabled ? "" : " (disabled)");
         fmt::print("  last success: {}   messages synced: {}   mailboxes: {}\n",
                    ago(r.last_success_at), r.messages, r.mailboxes);
-        if (r.initial_total > 0 && r.initial_done < r.initial_total)
-            fmt::print("  initial sync: {} of {} ({:.0f}%)\n", r.initial_done, r.initial_total,
+        if (r.initial_total > 0 && r.initial_done < r.initial_total) {
+            auto rate = initial_rate(r);
+            auto eta = initial_eta(r);
+            fmt::print("  initial sync: {} of {} ({:.0f}%){}{}\n", r.initial_done, r.initial_total,
                        100.0 * static_cast<double>(r.initial_done) /
-                           static_cast<double>(r.initial_total));
+                           static_cast<double>(r.initial_total),
+                       rate ? fmt::format(", {:.1f} msg/s", *rate)
+                            : std::string(", rate: measuring"),
+                       eta ? fmt::format(", ETA {} (as of {})", duration(*eta),
+                                         ago(r.updated_at))
+                           : std::string());
+        }
         if (!r.last_error_class.empty())
             fmt::print("  last error ({}): {}: {}\n", ago(r.last_error_at), r.last_error_class,
                        r.last_error);
+        if (!configured.empty() &&
+            std::find(configured.begin(), configured.end(), r.name) == configured.end())
+            fmt::print("  not in {} (no longer synced after a reload)\n", ctx.config_path);
     }
+    if (a.positionals().empty())
+        for (const auto& n : configured)
+            if (!in_db(n))
+                fmt::print("{}: in {}, not registered by crm-maild yet (systemctl reload "
+                           "crm-maild)\n",
+                           n, ctx.config_path);
     return kOk;
 }
 

@@ -490,7 +490,7 @@ const std::vector<Command>& commands() {
          cmd_config_check},
         {{"accounts", "status"}, "[NAME] [--json]",
          "Sync health of each mail account: state, last success, messages, initial-sync\n"
-         "progress and the last error.",
+         "progress (done of total, rate, ETA) and the last error.",
          cmd_accounts_status},
         {{"reply"}, "THREAD [--to-message MSGID] [--all] [--to ADDR]... [--cc ADDR]... "
                     "[--bcc ADDR]... --body-file F [--html-file F] [--attach FILE]... "
@@ -510,6 +510,48 @@ const std::vector<Command>& commands() {
          cmd_outbox_retry},
         {{"outbox", "cancel"}, "ID", "Cancel a queued, failed or unknown reply.",
          cmd_outbox_cancel},
+        {{"accounts", "list"}, "[--json]",
+         "The accounts of the config file (--config): name, owner, address, server, secret\n"
+         "source (never the secret).",
+         cmd_accounts_list},
+        {{"accounts", "add"},
+         "NAME --owner ID --address ADDR --imap-host HOST [--imap-port P]\n"
+         "       [--tls implicit|starttls|none] [--allow-insecure] [--ca-file PEM]\n"
+         "       [--username U] [--auth password|xoauth2] [--folder F]... [--disabled]\n"
+         "       [--password-file F | --password-env VAR | --password-stdin | --credential NAME]",
+         "Add an [[accounts]] block to the config file (--config). The secret is prompted for\n"
+         "without echo on a terminal, or read from a file (--password-file), an environment\n"
+         "variable (--password-env) or one line of stdin (--password-stdin), and stored in\n"
+         "secrets/NAME next to the config (mode 0600, owned by the crm-mail user when run as\n"
+         "root), referenced by password_file (token_file with xoauth2); never inline.\n"
+         "--credential NAME references a systemd credential (LoadCredential=) instead.\n"
+         "The new file is validated before it replaces the old one (atomically); comments\n"
+         "and other accounts are kept. Then reload the daemon: systemctl reload crm-maild.",
+         cmd_accounts_add},
+        {{"accounts", "edit"},
+         "NAME [--owner ID] [--address A] [--imap-host H] [--imap-port P] [--tls T]\n"
+         "       [--allow-insecure|--no-allow-insecure] [--ca-file PEM] [--username U]\n"
+         "       [--auth A] [--folder F]... [--enabled|--disabled]\n"
+         "       [--password-file F | --password-env VAR | --password-stdin | --credential N |\n"
+         "        --password-prompt]",
+         "Change an account of the config file; the account's block is rewritten (comments\n"
+         "inside it are not kept), the rest of the file is unchanged. A new secret is stored\n"
+         "as with add. Then reload the daemon: systemctl reload crm-maild.",
+         cmd_accounts_edit},
+        {{"accounts", "remove"}, "NAME [--keep-secret]",
+         "Remove an account's block from the config file and its secrets/NAME file. Mail\n"
+         "already synced stays in the database. Then reload the daemon.",
+         cmd_accounts_remove},
+        {{"accounts", "test"}, "NAME [--timeout SECONDS]",
+         "Connect to the account's IMAP server (and SMTP server when configured) and log in,\n"
+         "as the daemon would. Reports the failing step exactly: DNS, TCP, TLS (with the\n"
+         "certificate problem), STARTTLS or authentication. Exit code 1 on any failure.",
+         cmd_accounts_test},
+        {{"accounts", "resync"}, "NAME",
+         "Clear the account's mailbox checkpoints (UIDNEXT, HIGHESTMODSEQ) so the daemon\n"
+         "reconciles every mailbox on its next pass. Stored mail is kept; nothing is\n"
+         "duplicated.",
+         cmd_accounts_resync},
         {{"export", "threads"}, "",
          "One line per thread: its Message-IDs sorted, space separated; lines in byte order.",
          cmd_export_threads},

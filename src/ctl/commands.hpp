@@ -1,5 +1,6 @@
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,7 @@ inline constexpr int kUsage = 2;
 
 struct Context {
     std::string db_path;
+    std::string config_path; // --config, $CRM_MAIL_CONFIG or /etc/crm-mail/crm-mail.toml
     std::unique_ptr<store::Database> db;
     std::unique_ptr<store::Store> store;
     // Opens the database and applies pending migrations; prints the error and returns false.
@@ -41,5 +43,15 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args);
 int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args);
 int cmd_outbox_retry(Context& ctx, const std::vector<std::string>& args);
 int cmd_outbox_cancel(Context& ctx, const std::vector<std::string>& args);
+int cmd_accounts_list(Context& ctx, const std::vector<std::string>& args);
+int cmd_accounts_add(Context& ctx, const std::vector<std::string>& args);
+int cmd_accounts_edit(Context& ctx, const std::vector<std::string>& args);
+int cmd_accounts_remove(Context& ctx, const std::vector<std::string>& args);
+int cmd_accounts_test(Context& ctx, const std::vector<std::string>& args);
+int cmd_accounts_resync(Context& ctx, const std::vector<std::string>& args);
+
+// database.path of the config at `path` when it is readable and valid, else nullopt (silently:
+// `config check` reports the problems).
+std::optional<std::string> config_database_path(const std::string& path);
 
 } // namespace crm::ctl

@@ -13,10 +13,13 @@ namespace {
 
 void print_overview() {
     fmt::print("crm-mailctl {} - administer crm-mail\n\n"
-               "Usage: crm-mailctl [--db PATH] COMMAND [ARGS] [--help]\n\n"
+               "Usage: crm-mailctl [--config FILE] [--db PATH] COMMAND [ARGS] [--help]\n\n"
                "Global options:\n"
-               "  --db PATH   the database (default: $CRM_MAIL_DB, else "
-               "/var/lib/crm-mail/crm-mail.db)\n"
+               "  --config FILE  the daemon's configuration (default: $CRM_MAIL_CONFIG, else\n"
+               "                 /etc/crm-mail/crm-mail.toml)\n"
+               "  --db PATH   the database (default: $CRM_MAIL_DB, else the config's\n"
+               "              database.path when the config is readable, else\n"
+               "              /var/lib/crm-mail/crm-mail.db)\n"
                "  --help      help for crm-mailctl or for a command\n"
                "  --version   print the version\n\nCommands:\n",
                CRM_VERSION);
@@ -33,10 +36,17 @@ int main(int argc, char** argv) {
     using namespace crm::ctl;
     std::vector<std::string> args(argv + 1, argv + argc);
     Context ctx;
-    if (const char* env = std::getenv("CRM_MAIL_DB"); env && *env)
+    bool db_given = false;
+    if (const char* env = std::getenv("CRM_MAIL_DB"); env && *env) {
         ctx.db_path = env;
-    else
+        db_given = true;
+    } else {
         ctx.db_path = "/var/lib/crm-mail/crm-mail.db";
+    }
+    if (const char* env = std::getenv("CRM_MAIL_CONFIG"); env && *env)
+        ctx.config_path = env;
+    else
+        ctx.config_path = "/etc/crm-mail/crm-mail.toml";
 
     // Global options come before the command.
     std::size_t i = 0;
@@ -48,8 +58,18 @@ int main(int argc, char** argv) {
                 return kUsage;
             }
             ctx.db_path = args[++i];
+            db_given = true;
         } else if (a.starts_with("--db=")) {
             ctx.db_path = a.substr(5);
+            db_given = true;
+        } else if (a == "--config") {
+            if (i + 1 >= args.size()) {
+                fmt::print(stderr, "crm-mailctl: --config needs a value\n");
+                return kUsage;
+            }
+            ctx.config_path = args[++i];
+        } else if (a.starts_with("--config=")) {
+            ctx.config_path = a.substr(9);
         } else if (a == "--help" || a == "-h") {
             print_overview();
             return kOk;
@@ -63,6 +83,10 @@ int main(int argc, char** argv) {
             break;
         }
     }
+    // Without --db or $CRM_MAIL_DB the database is the one the daemon uses.
+    if (!db_given)
+        if (auto db = config_database_path(ctx.config_path))
+            ctx.db_path = *db;
     std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
     if (rest.empty()) {
         print_overview();
@@ -95,8 +119,8 @@ int main(int argc, char** argv) {
                                    rest.end());
     for (const auto& a : cargs)
         if (a == "--help" || a == "-h") {
-            fmt::print("Usage: crm-mailctl [--db PATH] {} {}\n\n{}\n", fmt::join(best->words, " "),
-                       best->usage, best->help);
+            fmt::print("Usage: crm-mailctl [--config FILE] [--db PATH] {} {}\n\n{}\n",
+                       fmt::join(best->words, " "), best->usage, best->help);
             return kOk;
         }
     try {

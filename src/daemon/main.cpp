@@ -23,6 +23,7 @@
 #include "crm/store/database.hpp"
 #include "log.hpp"
 #include "outbox_worker.hpp"
+#include "notify.hpp"
 #include "secrets.hpp"
 #include "sink.hpp"
 
@@ -116,7 +117,7 @@ class Daemon {
     Daemon(std::string config_path, settings::Config cfg, std::unique_ptr<store::Database> db)
         : path_(std::move(config_path)), cfg_(std::move(cfg)), db_(std::move(db)),
           log_(level_of(cfg_.daemon.log_level)), pool_(2), signals_(io_, SIGTERM, SIGINT),
-          hup_(io_, SIGHUP), ticker_(io_) {
+          hup_(io_, SIGHUP), ticker_(io_), watchdog_(io_) {
         app::IngestOptions opts;
         opts.addresses.strip_plus_tags = cfg_.matching.strip_plus_tags;
         opts.addresses.plus_separator = cfg_.matching.plus_separator;
@@ -134,6 +135,9 @@ class Daemon {
         outbox_->start();
         wait_signals();
         wait_hup();
+        // Config validated, migrations applied, accounts started: tell systemd (Type=notify).
+        daemon::notify(fmt::format("READY=1\nSTATUS=syncing {} account(s)", running_.size()));
+        ping_watchdog();
         io_.run();
         pool_.join();
         log_.write(LogLevel::Info, {}, "stop", "stopped cleanly");
@@ -141,6 +145,19 @@ class Daemon {
     }
 
   private:
+    // WATCHDOG=1 from the event loop itself: a stuck loop stops the pings and systemd restarts us.
+    void ping_watchdog() {
+        auto every = daemon::watchdog_ping_interval();
+        if (!every)
+            return;
+        daemon::notify("WATCHDOG=1");
+        watchdog_.expires_after(*every);
+        watchdog_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec)
+                ping_watchdog();
+        });
+    }
+
     void start_account(const settings::AccountConfig& a) {
         auto now = std::chrono::duration_cast<std::chrono::seconds>(
                        std::chrono::system_clock::now().time_since_epoch())
@@ -270,6 +287,7 @@ class Daemon {
                        fmt::format("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
             stopping_ = true;
             outbox_->stop();
+            daemon::notify("STOPPING=1\nSTATUS=stopping: finishing the batches in flight");
             for (auto& [name, r] : running_)
                 r.sync->stop();
             hup_.cancel();
@@ -284,6 +302,7 @@ class Daemon {
         if (all) {
             signals_.cancel();
             ticker_.cancel();
+            watchdog_.cancel();
             return; // io_context runs out of work
         }
         ticker_.expires_after(std::chrono::milliseconds(50));
@@ -300,6 +319,7 @@ class Daemon {
             if (ec || stopping_)
                 return;
             log_.write(LogLevel::Info, {}, "reload", "SIGHUP: reloading the account list");
+            daemon::notify("RELOADING=1");
             if (auto cfg = load(path_, true)) {
                 std::map<std::string, const settings::AccountConfig*> wanted;
                 for (const auto& a : cfg->accounts)
@@ -333,6 +353,7 @@ class Daemon {
                 log_.write(LogLevel::Error, {}, "reload",
                            "the new config has errors: keeping the running accounts");
             }
+            daemon::notify(fmt::format("READY=1\nSTATUS=syncing {} account(s)", running_.size()));
             wait_hup();
         });
     }
@@ -344,7 +365,7 @@ class Daemon {
     boost::asio::io_context io_;
     boost::asio::thread_pool pool_;
     boost::asio::signal_set signals_, hup_;
-    boost::asio::steady_timer ticker_;
+    boost::asio::steady_timer ticker_, watchdog_;
     std::unique_ptr<daemon::DaemonSink> sink_;
     std::unique_ptr<daemon::OutboxWorker> outbox_;
     std::map<std::string, Running> running_;

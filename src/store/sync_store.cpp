@@ -85,6 +85,31 @@ Result<AccountId> SyncStore::ensure_account(const std::string& name, std::option
     });
 }
 
+Result<std::optional<std::int64_t>> SyncStore::resync_account(const std::string& name) {
+    return guard("clearing the checkpoints of " + name,
+                 [&]() -> Result<std::optional<std::int64_t>> {
+                     auto& d = db_.impl();
+                     SQLite::Transaction tx(d.db);
+                     auto& q = d.stmt("SELECT id FROM accounts WHERE name = ?");
+                     q.bind(1, name);
+                     if (!q.executeStep())
+                         return std::nullopt;
+                     const std::int64_t id = q.getColumn(0).getInt64();
+                     q.reset();
+                     auto& m = d.stmt("UPDATE mailboxes SET uid_next = NULL, highest_modseq = "
+                                      "NULL WHERE account_id = ?");
+                     m.bind(1, id);
+                     const std::int64_t n = m.exec();
+                     auto& a = d.stmt("UPDATE accounts SET initial_done = 0, initial_total = 0, "
+                                      "initial_started_at = NULL, initial_started_done = 0 "
+                                      "WHERE id = ?");
+                     a.bind(1, id);
+                     a.exec();
+                     tx.commit();
+                     return n;
+                 });
+}
+
 Result<bool> SyncStore::user_exists(UserId id) {
     return guard("looking up a user", [&]() -> Result<bool> {
         auto& q = db_.impl().stmt("SELECT 1 FROM users WHERE id = ?");
@@ -110,7 +135,8 @@ Result<std::vector<AccountRow>> SyncStore::accounts() {
             "SELECT a.id, a.name, a.address, a.state, coalesce(a.last_error_class, ''), "
             "coalesce(a.last_error, ''), a.imap_host, a.owner_id, a.enabled, a.last_success_at, "
             "a.last_error_at, a.lag_seconds, a.messages_synced, a.initial_done, a.initial_total, "
-            "(SELECT count(*) FROM mailboxes m WHERE m.account_id = a.id) "
+            "(SELECT count(*) FROM mailboxes m WHERE m.account_id = a.id), "
+            "a.initial_started_at, a.initial_started_done, a.updated_at "
             "FROM accounts a ORDER BY a.name");
         std::vector<AccountRow> out;
         while (q.executeStep()) {
@@ -131,6 +157,9 @@ Result<std::vector<AccountRow>> SyncStore::accounts() {
             r.initial_done = q.getColumn(13).getInt64();
             r.initial_total = q.getColumn(14).getInt64();
             r.mailboxes = q.getColumn(15).getInt64();
+            r.initial_started_at = opt_col(q.getColumn(16));
+            r.initial_started_done = q.getColumn(17).getInt64();
+            r.updated_at = q.getColumn(18).getInt64();
             out.push_back(std::move(r));
         }
         return out;
@@ -333,6 +362,14 @@ Result<void> SyncStore::set_health(AccountId account, const AccountHealth& h, st
             "last_error_class END, last_error = CASE WHEN ?4 != '' THEN ?5 WHEN ?2 THEN NULL "
             "ELSE last_error END, lag_seconds = coalesce(?6, lag_seconds), initial_done = "
             "coalesce(?7, initial_done), initial_total = coalesce(?8, initial_total), "
+            // The clock of the rate/ETA: starts with the first progress report of an initial
+            // sync (or when progress went backwards: a new folder), stops when it completes.
+            "initial_started_at = CASE WHEN ?7 IS NULL OR ?8 IS NULL THEN initial_started_at "
+            "WHEN ?7 >= ?8 THEN NULL WHEN initial_started_at IS NULL OR ?7 < "
+            "initial_started_done THEN ?3 ELSE initial_started_at END, "
+            "initial_started_done = CASE WHEN ?7 IS NULL OR ?8 IS NULL THEN initial_started_done "
+            "WHEN ?7 >= ?8 THEN 0 WHEN initial_started_at IS NULL OR ?7 < initial_started_done "
+            "THEN ?7 ELSE initial_started_done END, "
             "updated_at = ?3 WHERE id = ?9");
         s.bind(1, h.state);
         s.bind(2, h.success ? 1 : 0);

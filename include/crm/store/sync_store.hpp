@@ -22,6 +22,10 @@ struct AccountRow {
     std::optional<std::int64_t> last_success_at, last_error_at, lag_seconds;
     std::int64_t messages = 0, initial_done = 0, initial_total = 0;
     std::int64_t mailboxes = 0;
+    // Rate/ETA of the running initial sync: its start and the count done then (migration 0004).
+    std::optional<std::int64_t> initial_started_at;
+    std::int64_t initial_started_done = 0;
+    std::int64_t updated_at = 0; // last health update
 };
 
 class SyncStore {
@@ -33,6 +37,11 @@ class SyncStore {
                                      const std::string& address, const std::string& imap_host,
                                      bool enabled, std::int64_t now);
     Result<std::vector<AccountRow>> accounts();
+    // Clears the UIDNEXT/HIGHESTMODSEQ checkpoints of every mailbox of the account so the daemon
+    // reconciles everything on its next pass (stored mail and locations are kept; dedup stops
+    // duplicates) and resets the initial-sync progress. Returns the mailboxes cleared, nullopt
+    // when no account has this name.
+    Result<std::optional<std::int64_t>> resync_account(const std::string& name);
     Result<bool> user_exists(UserId id);
     // The CRM user's display name (for From: of replies); nullopt when there is no such user.
     std::optional<std::string> user_name(UserId id);

@@ -6,6 +6,7 @@
 
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
+#include "crm/store/sync_store.hpp"
 #include "impl.hpp" // white-box: raw SQL to tamper with the database
 
 namespace crm::store {
@@ -289,6 +290,79 @@ TEST_F(LinkTest, LinkErrorsNameWhatIsMissing) {
     auto r2 = s->link_thread(*t, 777, std::nullopt, 1);
     ASSERT_FALSE(r2);
     EXPECT_EQ(r2.error().code, "deal.not_found");
+}
+
+// The initial-sync clock behind the rate/ETA of `accounts status` (migration 0004): starts at
+// the first progress report, survives later ones, restarts when progress goes backwards (a new
+// folder) and stops when the sync completes.
+TEST(SyncStoreProgress, InitialSyncClockStartsKeepsRestartsAndStops) {
+    auto db = fresh();
+    SyncStore sync(*db);
+    auto id = sync.ensure_account("a", std::nullopt, "a@example.com", "imap.example.com", true, 1);
+    ASSERT_TRUE(id);
+    auto report = [&](std::uint64_t done, std::uint64_t total, std::int64_t now) {
+        AccountHealth h;
+        h.state = "syncing";
+        h.initial_done = done;
+        h.initial_total = total;
+        ASSERT_TRUE(sync.set_health(*id, h, now));
+    };
+    auto row = [&] {
+        auto rows = sync.accounts();
+        EXPECT_TRUE(rows && rows->size() == 1);
+        return rows->front();
+    };
+    report(200, 1000, 100);
+    EXPECT_EQ(row().initial_started_at, 100);
+    EXPECT_EQ(row().initial_started_done, 200);
+    report(400, 1000, 150);
+    EXPECT_EQ(row().initial_started_at, 100);
+    EXPECT_EQ(row().initial_started_done, 200);
+    EXPECT_EQ(row().updated_at, 150);
+    AccountHealth idle; // a health update without progress leaves the clock alone
+    idle.state = "syncing";
+    ASSERT_TRUE(sync.set_health(*id, idle, 160));
+    EXPECT_EQ(row().initial_started_at, 100);
+    report(50, 300, 170); // the next folder
+    EXPECT_EQ(row().initial_started_at, 170);
+    EXPECT_EQ(row().initial_started_done, 50);
+    report(300, 300, 180);
+    EXPECT_EQ(row().initial_started_at, std::nullopt);
+}
+
+TEST(SyncStoreProgress, ResyncClearsCheckpointsAndProgressKeepsMail) {
+    auto db = fresh();
+    SyncStore sync(*db);
+    auto id = sync.ensure_account("a", std::nullopt, "a@example.com", "imap.example.com", true, 1);
+    ASSERT_TRUE(id);
+    for (const char* name : {"INBOX", "Sent"}) {
+        auto mb = sync.ensure_mailbox(*id, name, "");
+        ASSERT_TRUE(mb);
+        ASSERT_TRUE(sync.set_checkpoint(mb->id, 7, 500, 900, 2));
+    }
+    AccountHealth h;
+    h.state = "syncing";
+    h.initial_done = 10;
+    h.initial_total = 20;
+    ASSERT_TRUE(sync.set_health(*id, h, 3));
+    auto n = sync.resync_account("a");
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, std::optional<std::int64_t>(2));
+    for (const char* name : {"INBOX", "Sent"}) {
+        auto mb = sync.ensure_mailbox(*id, name, "");
+        ASSERT_TRUE(mb);
+        EXPECT_EQ(mb->uid_validity, std::optional<std::uint32_t>(7)) << name;
+        EXPECT_FALSE(mb->uid_next) << name;
+        EXPECT_FALSE(mb->highest_modseq) << name;
+    }
+    auto rows = sync.accounts();
+    ASSERT_TRUE(rows);
+    EXPECT_EQ(rows->front().initial_done, 0);
+    EXPECT_EQ(rows->front().initial_total, 0);
+    EXPECT_FALSE(rows->front().initial_started_at);
+    auto none = sync.resync_account("nobody");
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(*none);
 }
 
 } // namespace

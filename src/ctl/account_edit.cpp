@@ -1,0 +1,823 @@
+// crm-mailctl accounts add|edit|remove|list|test|resync: the accounts of the config file.
+//
+// The config file is edited as text so that comments and layout survive: `add` appends an
+// [[accounts]] block, `edit` and `remove` replace or cut the account's block (its header line,
+// located by parse_config, up to the next table that is not one of its [accounts.*] subtables).
+// Every new text is validated with settings::parse_config before it atomically replaces the
+// file (temp file in the same directory, fsync, rename), keeping the old file's mode and owner.
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "../daemon/secrets.hpp"
+#include "cli.hpp"
+#include "commands.hpp"
+#include "crm/net/transport.hpp"
+#include "crm/settings/config.hpp"
+#include "crm/store/sync_store.hpp"
+
+namespace crm::ctl {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using settings::AccountConfig;
+using settings::SecretRef;
+using settings::ServerConfig;
+
+namespace {
+
+constexpr const char* kServiceUser = "crm-mail";
+
+std::optional<std::string> slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        return std::nullopt;
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Same rule as the config's: 1-64 of A-Z a-z 0-9 . _ - (it also names the secret file).
+bool valid_account_name(std::string_view s) {
+    if (s.empty() || s.size() > 64 || s == "." || s == "..")
+        return false;
+    for (char c : s)
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return false;
+    return true;
+}
+
+// A TOML basic string.
+std::string toml_string(std::string_view s) {
+    std::string out = "\"";
+    for (char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\r': out += "\\r"; break;
+        default:
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+                out += fmt::format("\\u{:04X}",
+                                   static_cast<unsigned>(static_cast<unsigned char>(c)));
+            else
+                out += c;
+        }
+    }
+    return out + "\"";
+}
+
+const char* tls_name(settings::Tls t) {
+    return t == settings::Tls::Implicit ? "implicit"
+           : t == settings::Tls::StartTls ? "starttls"
+                                          : "none";
+}
+
+// "password" -> password_file / password_env / credential / password; other bases get the
+// suffixes _file, _env, _credential.
+std::string secret_line(const std::string& base, const SecretRef& r) {
+    switch (r.kind) {
+    case SecretRef::Kind::File: return fmt::format("{}_file = {}\n", base, toml_string(r.value));
+    case SecretRef::Kind::Env: return fmt::format("{}_env = {}\n", base, toml_string(r.value));
+    case SecretRef::Kind::Credential:
+        return fmt::format("{} = {}\n", base == "password" ? "credential" : base + "_credential",
+                           toml_string(r.value));
+    case SecretRef::Kind::Inline: return fmt::format("{} = {}\n", base, toml_string(r.value));
+    }
+    return {};
+}
+
+std::string server_table(const char* table, const ServerConfig& s) {
+    std::string out = fmt::format("\n[{}]\nhost = {}\n", table, toml_string(s.host));
+    if (s.port != 0)
+        out += fmt::format("port = {}\n", s.port);
+    out += fmt::format("tls = {}\n", toml_string(tls_name(s.tls)));
+    if (s.allow_insecure)
+        out += "allow_insecure = true\n";
+    if (!s.ca_file.empty())
+        out += fmt::format("ca_file = {}\n", toml_string(s.ca_file));
+    out += fmt::format("username = {}\n", toml_string(s.username));
+    const bool xoauth2 = s.auth == settings::Auth::XOAuth2;
+    out += fmt::format("auth = {}\n", toml_string(xoauth2 ? "xoauth2" : "password"));
+    if (s.secret)
+        out += secret_line(xoauth2 ? "token" : "password", *s.secret);
+    if (s.oauth) {
+        out += fmt::format("oauth_token_endpoint = {}\n", toml_string(s.oauth->token_endpoint));
+        out += fmt::format("oauth_client_id = {}\n", toml_string(s.oauth->client_id));
+        if (s.oauth->client_secret)
+            out += secret_line("oauth_client_secret", *s.oauth->client_secret);
+        out += secret_line("oauth_refresh_token", s.oauth->refresh_token);
+    }
+    return out;
+}
+
+// The whole [[accounts]] block; keys at their defaults are left out.
+std::string account_block(const AccountConfig& a) {
+    const AccountConfig d;
+    std::string out = fmt::format("[[accounts]]\nname = {}\nowner_id = {}\naddress = {}\n",
+                                  toml_string(a.name), a.owner_id, toml_string(a.address));
+    if (!a.folders.empty()) {
+        out += "folders = [";
+        for (std::size_t i = 0; i < a.folders.size(); ++i)
+            out += (i ? ", " : "") + toml_string(a.folders[i]);
+        out += "]\n";
+    }
+    if (!a.enabled)
+        out += "enabled = false\n";
+    if (a.poll_interval != d.poll_interval)
+        out += fmt::format("poll_interval = {}\n", a.poll_interval.count());
+    if (a.idle != d.idle)
+        out += "idle = false\n";
+    if (a.initial_sync_days != d.initial_sync_days)
+        out += fmt::format("initial_sync_days = {}\n", a.initial_sync_days);
+    if (a.backfill != d.backfill)
+        out += "backfill = false\n";
+    if (a.batch_messages != d.batch_messages)
+        out += fmt::format("batch_messages = {}\n", a.batch_messages);
+    if (a.batch_bytes != d.batch_bytes)
+        out += fmt::format("batch_bytes = {}\n", a.batch_bytes);
+    if (a.mirror_seen)
+        out += "mirror_seen = true\n";
+    if (a.gmail)
+        out += fmt::format("gmail = {}\n", *a.gmail);
+    out += server_table("accounts.imap", a.imap);
+    if (a.smtp)
+        out += server_table("accounts.smtp", *a.smtp);
+    return out;
+}
+
+struct Span {
+    std::size_t begin = 0, end = 0;
+};
+
+std::string_view trimmed(std::string_view l) {
+    while (!l.empty() && (l.front() == ' ' || l.front() == '\t'))
+        l.remove_prefix(1);
+    while (!l.empty() && (l.back() == ' ' || l.back() == '\t' || l.back() == '\r'))
+        l.remove_suffix(1);
+    return l;
+}
+
+// The byte range of the account block whose [[accounts]] header is on `header_line` (1-based):
+// up to the next table header that is not an [accounts.*] subtable, without the comments and
+// blank lines just before that header (they introduce what follows).
+Span block_span(const std::string& text, int header_line) {
+    std::vector<std::size_t> starts{0};
+    for (std::size_t i = 0; i < text.size(); ++i)
+        if (text[i] == '\n' && i + 1 < text.size())
+            starts.push_back(i + 1);
+    auto line_at = [&](std::size_t i) {
+        auto e = text.find('\n', starts[i]);
+        return std::string_view(text).substr(starts[i], (e == std::string::npos ? text.size() : e) -
+                                                            starts[i]);
+    };
+    const auto first = static_cast<std::size_t>(header_line - 1);
+    std::size_t stop = starts.size(); // line index of the next foreign header
+    for (std::size_t i = first + 1; i < starts.size(); ++i) {
+        auto l = trimmed(line_at(i));
+        if (!l.empty() && l.front() == '[' && !l.starts_with("[accounts.") &&
+            !l.starts_with("[ accounts.")) {
+            stop = i;
+            break;
+        }
+    }
+    std::size_t last = stop; // one past the block's last line
+    if (stop < starts.size())
+        while (last > first + 1) {
+            auto l = trimmed(line_at(last - 1));
+            if (!l.empty() && l.front() != '#')
+                break;
+            --last;
+        }
+    return {starts[first], last < starts.size() ? starts[last] : text.size()};
+}
+
+struct Loaded {
+    std::string text;
+    settings::Config config;
+    bool exists = true;
+};
+
+void print_problems(const std::vector<settings::Problem>& problems) {
+    for (const auto& p : problems)
+        fmt::print(stderr, "{}\n", settings::format_problem(p));
+}
+
+// Reads and validates the config; prints why not and returns nullopt. `allow_missing`: a file
+// that does not exist yet is an empty config (accounts add on a fresh install).
+std::optional<Loaded> load_config(const std::string& path, bool allow_missing = false) {
+    Loaded l;
+    if (auto text = slurp(path)) {
+        l.text = std::move(*text);
+    } else if (allow_missing && errno == ENOENT) {
+        l.exists = false;
+    } else {
+        fmt::print(stderr, "crm-mailctl: cannot read config {}: {}\n", path, std::strerror(errno));
+        return std::nullopt;
+    }
+    auto out = settings::parse_config(l.text, path);
+    if (!out.ok()) {
+        print_problems(out.problems);
+        fmt::print(stderr, "crm-mailctl: {} has errors: fix them first (crm-mailctl config "
+                           "check)\n",
+                   path);
+        return std::nullopt;
+    }
+    l.config = std::move(*out.config);
+    return l;
+}
+
+const AccountConfig* find_account(const settings::Config& c, const std::string& name) {
+    for (const auto& a : c.accounts)
+        if (a.name == name)
+            return &a;
+    return nullptr;
+}
+
+// The crm-mail system user, when this runs as root and the package created it: secrets are
+// handed to it so the daemon (User=crm-mail) can read them.
+std::optional<std::pair<uid_t, gid_t>> service_owner() {
+    if (geteuid() != 0)
+        return std::nullopt;
+    if (const passwd* pw = getpwnam(kServiceUser))
+        return std::pair{pw->pw_uid, pw->pw_gid};
+    return std::nullopt;
+}
+
+// Writes `content` to `path` atomically: a temp file in the same directory, fsync, rename.
+// With `inherit`, mode and owner come from the file being replaced (else `mode` and `owner`).
+bool write_atomic(const std::string& path, const std::string& content, mode_t mode,
+                  std::optional<std::pair<uid_t, gid_t>> owner, bool inherit = true) {
+    struct stat st{};
+    if (inherit && ::stat(path.c_str(), &st) == 0) {
+        mode = st.st_mode & 07777;
+        owner = std::pair{st.st_uid, st.st_gid};
+    }
+    std::string tmp = path + ".tmp.XXXXXX";
+    int fd = ::mkstemp(tmp.data());
+    if (fd < 0) {
+        fmt::print(stderr, "crm-mailctl: cannot create a temporary file next to {}: {}\n", path,
+                   std::strerror(errno));
+        return false;
+    }
+    bool ok = ::fchmod(fd, mode) == 0;
+    if (ok && owner && geteuid() == 0)
+        ok = ::fchown(fd, owner->first, owner->second) == 0;
+    for (std::size_t off = 0; ok && off < content.size();) {
+        auto n = ::write(fd, content.data() + off, content.size() - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ok = n > 0;
+        if (ok)
+            off += static_cast<std::size_t>(n);
+    }
+    ok = ok && ::fsync(fd) == 0;
+    const int err = errno;
+    ok = (::close(fd) == 0) && ok;
+    if (ok && ::rename(tmp.c_str(), path.c_str()) == 0)
+        return true;
+    fmt::print(stderr, "crm-mailctl: cannot write {}: {}\n", path, std::strerror(ok ? errno : err));
+    ::unlink(tmp.c_str());
+    return false;
+}
+
+std::string absolute(const std::string& p) {
+    std::error_code ec;
+    auto a = fs::absolute(p, ec);
+    return ec ? p : a.lexically_normal().string();
+}
+
+std::string secrets_dir(const std::string& config_path) {
+    return (fs::path(absolute(config_path)).parent_path() / "secrets").string();
+}
+
+std::string secret_path(const std::string& config_path, const std::string& name) {
+    return (fs::path(secrets_dir(config_path)) / name).string();
+}
+
+bool store_secret(const std::string& config_path, const std::string& name,
+                  const std::string& secret) {
+    const auto dir = secrets_dir(config_path);
+    const auto owner = service_owner();
+    if (::mkdir(dir.c_str(), 0700) == 0) {
+        if (owner && ::chown(dir.c_str(), owner->first, owner->second) != 0) {
+            fmt::print(stderr, "crm-mailctl: cannot hand {} to {}: {}\n", dir, kServiceUser,
+                       std::strerror(errno));
+            return false;
+        }
+    } else if (errno != EEXIST) {
+        fmt::print(stderr, "crm-mailctl: cannot create {}: {}\n", dir, std::strerror(errno));
+        return false;
+    }
+    // Always 0600: a secret file never inherits a looser mode from an older file.
+    return write_atomic(secret_path(config_path, name), secret + "\n", 0600, owner, false);
+}
+
+// Reads a secret without echo from the terminal.
+std::optional<std::string> prompt_secret(const std::string& what) {
+    termios old{};
+    const bool tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
+    // Echo off before the prompt shows: TCSAFLUSH drops what was typed before it, never after.
+    if (tty) {
+        termios quiet = old;
+        quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+        quiet.c_lflag |= ECHONL;
+        ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    }
+    fmt::print(stderr, "{}: ", what);
+    std::fflush(stderr);
+    std::string line;
+    const bool got = static_cast<bool>(std::getline(std::cin, line));
+    if (tty)
+        ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    if (!got)
+        return std::nullopt;
+    return line;
+}
+
+enum class SecretSource { None, File, Env, Stdin, Prompt, Credential };
+
+SecretSource secret_source(const Args& a) {
+    int n = 0;
+    SecretSource s = SecretSource::None;
+    auto pick = [&](const char* flag, SecretSource v) {
+        if (a.has(flag)) {
+            ++n;
+            s = v;
+        }
+    };
+    pick("--password-file", SecretSource::File);
+    pick("--password-env", SecretSource::Env);
+    pick("--password-stdin", SecretSource::Stdin);
+    pick("--password-prompt", SecretSource::Prompt);
+    pick("--credential", SecretSource::Credential);
+    if (n > 1)
+        throw UsageError{"give at most one of --password-file, --password-env, --password-stdin, "
+                         "--password-prompt, --credential"};
+    return s;
+}
+
+// The secret from the chosen source; prints why not and returns nullopt.
+std::optional<std::string> acquire_secret(const Args& a, SecretSource src) {
+    std::optional<std::string> s;
+    std::string from;
+    switch (src) {
+    case SecretSource::File:
+        from = *a.value("--password-file");
+        s = slurp(from);
+        if (!s) {
+            fmt::print(stderr, "crm-mailctl: cannot read {}: {}\n", from, std::strerror(errno));
+            return std::nullopt;
+        }
+        break;
+    case SecretSource::Env: {
+        from = "$" + *a.value("--password-env");
+        const char* v = std::getenv(a.value("--password-env")->c_str());
+        if (v)
+            s = v;
+        break;
+    }
+    case SecretSource::Stdin:
+        from = "stdin";
+        s.emplace();
+        if (!std::getline(std::cin, *s))
+            s.reset();
+        break;
+    case SecretSource::Prompt:
+    case SecretSource::None:
+        from = "the prompt";
+        s = prompt_secret("Password (not shown)");
+        break;
+    case SecretSource::Credential: return std::nullopt;
+    }
+    while (s && !s->empty() && (s->back() == '\n' || s->back() == '\r'))
+        s->pop_back();
+    if (!s || s->empty()) {
+        fmt::print(stderr, "crm-mailctl: no secret from {}\n", from);
+        return std::nullopt;
+    }
+    if (s->find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos) {
+        fmt::print(stderr, "crm-mailctl: the secret from {} contains CR, LF or NUL\n", from);
+        return std::nullopt;
+    }
+    return s;
+}
+
+settings::Tls parse_tls(const std::string& v) {
+    if (v == "implicit")
+        return settings::Tls::Implicit;
+    if (v == "starttls")
+        return settings::Tls::StartTls;
+    if (v == "none")
+        return settings::Tls::None;
+    throw UsageError{"--tls: '" + v + "' is not one of implicit, starttls, none"};
+}
+
+settings::Auth parse_auth(const std::string& v) {
+    if (v == "password")
+        return settings::Auth::Password;
+    if (v == "xoauth2")
+        return settings::Auth::XOAuth2;
+    throw UsageError{"--auth: '" + v + "' is not one of password, xoauth2"};
+}
+
+std::uint16_t parse_port(const std::string& v) {
+    auto p = parse_id("--imap-port", v);
+    if (p > 65535)
+        throw UsageError{"--imap-port: '" + v + "' is not a port (1..65535)"};
+    return static_cast<std::uint16_t>(p);
+}
+
+const std::vector<std::string> kAccountValueFlags = {
+    "--owner",    "--address",       "--imap-host",    "--imap-port",
+    "--tls",      "--ca-file",       "--username",     "--auth",
+    "--folder",   "--password-file", "--password-env", "--credential"};
+const std::vector<std::string> kAccountBoolFlags = {
+    "--allow-insecure", "--no-allow-insecure", "--disabled", "--enabled", "--password-stdin",
+    "--password-prompt"};
+
+// Applies the server/account flags to `acc` (add: a fresh account; edit: the current one).
+void apply_flags(const Args& a, AccountConfig& acc) {
+    if (auto v = a.value("--owner"))
+        acc.owner_id = parse_id("--owner", *v);
+    if (auto v = a.value("--address"))
+        acc.address = *v;
+    if (auto v = a.value("--imap-host"))
+        acc.imap.host = *v;
+    if (auto v = a.value("--tls")) {
+        acc.imap.tls = parse_tls(*v);
+        acc.imap.port = 0; // the new mode's default unless --imap-port follows
+    }
+    if (auto v = a.value("--imap-port"))
+        acc.imap.port = parse_port(*v);
+    if (a.has("--allow-insecure"))
+        acc.imap.allow_insecure = true;
+    if (a.has("--no-allow-insecure"))
+        acc.imap.allow_insecure = false;
+    if (auto v = a.value("--ca-file"))
+        acc.imap.ca_file = *v;
+    if (auto v = a.value("--username"))
+        acc.imap.username = *v;
+    if (auto v = a.value("--auth"))
+        acc.imap.auth = parse_auth(*v);
+    if (a.has("--folder"))
+        acc.folders = a.values("--folder");
+    if (a.has("--disabled") && a.has("--enabled"))
+        throw UsageError{"--enabled and --disabled exclude each other"};
+    if (a.has("--disabled"))
+        acc.enabled = false;
+    if (a.has("--enabled"))
+        acc.enabled = true;
+}
+
+// Validates `text`; prints the problems and returns false when it is not a valid config.
+bool validate(const std::string& text, const std::string& path) {
+    auto out = settings::parse_config(text, path);
+    if (out.ok())
+        return true;
+    print_problems(out.problems);
+    fmt::print(stderr, "crm-mailctl: the change would make {} invalid: nothing written\n", path);
+    return false;
+}
+
+std::string describe_secret(const ServerConfig& s) {
+    if (s.oauth)
+        return "oauth refresh flow";
+    if (!s.secret)
+        return "none";
+    switch (s.secret->kind) {
+    case SecretRef::Kind::File: return "file " + s.secret->value;
+    case SecretRef::Kind::Env: return "env $" + s.secret->value;
+    case SecretRef::Kind::Credential: return "credential " + s.secret->value;
+    case SecretRef::Kind::Inline: return "inline (discouraged)";
+    }
+    return "?";
+}
+
+// Finishes add/edit: validates, stores the secret (if any), writes the config.
+int commit(const std::string& path, const Loaded& cfg, const std::string& new_text,
+           const AccountConfig& acc, const std::optional<std::string>& secret, const char* verb) {
+    if (!validate(new_text, path))
+        return kRuntime;
+    const auto secret_file = secret_path(path, acc.name);
+    if (secret && !store_secret(path, acc.name, *secret))
+        return kRuntime;
+    if (!write_atomic(path, new_text, cfg.exists ? 0644 : 0640, service_owner())) {
+        if (secret)
+            ::unlink(secret_file.c_str());
+        return kRuntime;
+    }
+    fmt::print("{} account {} in {}{}\nReload the daemon to apply: systemctl reload crm-maild\n",
+               verb, acc.name, path,
+               secret ? fmt::format(" (secret stored in {}, mode 0600)", secret_file)
+                      : std::string());
+    return kOk;
+}
+
+} // namespace
+
+std::optional<std::string> config_database_path(const std::string& path) {
+    auto text = slurp(path);
+    if (!text)
+        return std::nullopt;
+    auto out = settings::parse_config(*text, path);
+    if (!out.ok())
+        return std::nullopt;
+    return out.config->database.path;
+}
+
+int cmd_accounts_list(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {"--json"});
+    if (!a.positionals().empty())
+        throw UsageError{"expected no arguments"};
+    auto cfg = load_config(ctx.config_path);
+    if (!cfg)
+        return kRuntime;
+    if (a.has("--json")) {
+        json::array arr;
+        for (const auto& acc : cfg->config.accounts) {
+            json::object o;
+            o["name"] = acc.name;
+            o["owner_id"] = acc.owner_id;
+            o["address"] = acc.address;
+            o["enabled"] = acc.enabled;
+            o["imap_host"] = acc.imap.host;
+            o["imap_port"] = acc.imap.port;
+            o["tls"] = tls_name(acc.imap.tls);
+            o["username"] = acc.imap.username;
+            o["secret"] = describe_secret(acc.imap);
+            o["smtp_host"] = acc.smtp ? json::value(acc.smtp->host) : nullptr;
+            arr.push_back(o);
+        }
+        fmt::print("{}\n", json::serialize(arr));
+        return kOk;
+    }
+    if (cfg->config.accounts.empty()) {
+        fmt::print("{}: no accounts (crm-mailctl accounts add NAME ...)\n", ctx.config_path);
+        return kOk;
+    }
+    for (const auto& acc : cfg->config.accounts) {
+        fmt::print("{} <{}> owner {}{}\n", acc.name, acc.address, acc.owner_id,
+                   acc.enabled ? "" : " (disabled)");
+        fmt::print("  imap: {}:{} tls={} user={} secret: {}\n", acc.imap.host, acc.imap.port,
+                   tls_name(acc.imap.tls), acc.imap.username, describe_secret(acc.imap));
+        if (acc.smtp)
+            fmt::print("  smtp: {}:{} tls={} user={} secret: {}\n", acc.smtp->host,
+                       acc.smtp->port, tls_name(acc.smtp->tls), acc.smtp->username,
+                       describe_secret(*acc.smtp));
+    }
+    return kOk;
+}
+
+int cmd_accounts_add(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, kAccountValueFlags, kAccountBoolFlags);
+    if (a.positionals().size() != 1)
+        throw UsageError{"expected one account NAME"};
+    const auto& name = a.positionals()[0];
+    if (!valid_account_name(name))
+        throw UsageError{"NAME: '" + name + "' must be 1-64 of A-Z a-z 0-9 . _ -"};
+    for (const char* req : {"--owner", "--address", "--imap-host"})
+        if (!a.has(req))
+            throw UsageError{std::string(req) + " is required"};
+    const auto src = secret_source(a);
+    if (src == SecretSource::None && !::isatty(STDIN_FILENO))
+        throw UsageError{"no secret source: give --password-file, --password-env, "
+                         "--password-stdin or --credential (or run on a terminal to be asked)"};
+    auto cfg = load_config(ctx.config_path, true);
+    if (!cfg)
+        return kRuntime;
+    if (find_account(cfg->config, name)) {
+        fmt::print(stderr, "crm-mailctl: {} already has an account named {} (use accounts edit)\n",
+                   ctx.config_path, name);
+        return kRuntime;
+    }
+    AccountConfig acc;
+    acc.name = name;
+    acc.imap.port = 0;
+    apply_flags(a, acc);
+    if (acc.imap.username.empty())
+        acc.imap.username = acc.address;
+    if (src == SecretSource::Credential)
+        acc.imap.secret = SecretRef{SecretRef::Kind::Credential, *a.value("--credential")};
+    else
+        acc.imap.secret = SecretRef{SecretRef::Kind::File, secret_path(ctx.config_path, name)};
+    std::string text = cfg->text;
+    if (!text.empty() && text.back() != '\n')
+        text += '\n';
+    text += (text.empty() ? "" : "\n") + account_block(acc);
+    // Validate before asking for the secret: a typo in the host fails fast.
+    if (!validate(text, ctx.config_path))
+        return kRuntime;
+    std::optional<std::string> secret;
+    if (src != SecretSource::Credential) {
+        secret = acquire_secret(a, src);
+        if (!secret)
+            return kRuntime;
+    }
+    return commit(ctx.config_path, *cfg, text, acc, secret, "added");
+}
+
+int cmd_accounts_edit(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, kAccountValueFlags, kAccountBoolFlags);
+    if (a.positionals().size() != 1)
+        throw UsageError{"expected one account NAME"};
+    const auto& name = a.positionals()[0];
+    const auto src = secret_source(a);
+    auto cfg = load_config(ctx.config_path);
+    if (!cfg)
+        return kRuntime;
+    const AccountConfig* cur = find_account(cfg->config, name);
+    if (!cur) {
+        fmt::print(stderr, "crm-mailctl: {} has no account named {}\n", ctx.config_path, name);
+        return kRuntime;
+    }
+    AccountConfig acc = *cur;
+    apply_flags(a, acc);
+    if (src == SecretSource::Credential) {
+        acc.imap.secret = SecretRef{SecretRef::Kind::Credential, *a.value("--credential")};
+        acc.imap.oauth.reset();
+    } else if (src != SecretSource::None) {
+        acc.imap.secret = SecretRef{SecretRef::Kind::File, secret_path(ctx.config_path, name)};
+        acc.imap.oauth.reset();
+    }
+    if (acc == *cur && src == SecretSource::None) {
+        fmt::print("account {}: nothing to change\n", name);
+        return kOk;
+    }
+    const auto span = block_span(cfg->text, cur->line);
+    std::string text = cfg->text.substr(0, span.begin) + account_block(acc) +
+                       cfg->text.substr(span.end);
+    if (!validate(text, ctx.config_path))
+        return kRuntime;
+    std::optional<std::string> secret;
+    if (src != SecretSource::None && src != SecretSource::Credential) {
+        secret = acquire_secret(a, src);
+        if (!secret)
+            return kRuntime;
+    }
+    return commit(ctx.config_path, *cfg, text, acc, secret, "changed");
+}
+
+int cmd_accounts_remove(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {"--keep-secret"});
+    if (a.positionals().size() != 1)
+        throw UsageError{"expected one account NAME"};
+    const auto& name = a.positionals()[0];
+    auto cfg = load_config(ctx.config_path);
+    if (!cfg)
+        return kRuntime;
+    const AccountConfig* cur = find_account(cfg->config, name);
+    if (!cur) {
+        fmt::print(stderr, "crm-mailctl: {} has no account named {}\n", ctx.config_path, name);
+        return kRuntime;
+    }
+    const auto span = block_span(cfg->text, cur->line);
+    std::string text = cfg->text.substr(0, span.begin) + cfg->text.substr(span.end);
+    if (!validate(text, ctx.config_path) ||
+        !write_atomic(ctx.config_path, text, 0644, service_owner()))
+        return kRuntime;
+    fmt::print("removed account {} from {} (its mail stays in the database)\n", name,
+               ctx.config_path);
+    // Only the file `accounts add` made for this account, never a file the admin named.
+    const auto own = secret_path(ctx.config_path, name);
+    if (!a.has("--keep-secret") && cur->imap.secret &&
+        cur->imap.secret->kind == SecretRef::Kind::File &&
+        absolute(cur->imap.secret->value) == own) {
+        if (::unlink(own.c_str()) == 0)
+            fmt::print("removed {}\n", own);
+        else if (errno != ENOENT)
+            fmt::print(stderr, "crm-mailctl: cannot remove {}: {}\n", own, std::strerror(errno));
+    }
+    fmt::print("Reload the daemon to apply: systemctl reload crm-maild\n");
+    return kOk;
+}
+
+namespace {
+
+const char* failure_step(const std::string& code) {
+    if (code == "net.dns")
+        return "DNS";
+    if (code == "net.tcp")
+        return "TCP connect";
+    if (code == "net.timeout")
+        return "timeout";
+    if (code == "net.tls")
+        return "TLS";
+    if (code == "net.starttls")
+        return "STARTTLS";
+    if (code == "net.auth")
+        return "authentication";
+    if (code == "net.config" || code == "secret.missing")
+        return "configuration";
+    return "protocol";
+}
+
+// Connects and logs in like the daemon; prints one line; true on success.
+bool test_server(const char* proto, const ServerConfig& s, std::chrono::seconds timeout) {
+    const auto where = fmt::format("{} {}:{} (tls={}) as {}", proto, s.host, s.port,
+                                   tls_name(s.tls), s.username);
+    net::Endpoint ep;
+    ep.scheme = proto;
+    ep.host = s.host;
+    ep.port = s.port;
+    ep.tls = s.tls == settings::Tls::Implicit   ? net::Tls::Implicit
+             : s.tls == settings::Tls::StartTls ? net::Tls::StartTls
+                                                : net::Tls::None;
+    ep.allow_insecure = s.allow_insecure;
+    ep.ca_file = s.ca_file;
+    ep.username = s.username;
+    ep.auth = s.auth == settings::Auth::XOAuth2 ? net::Auth::XOAuth2 : net::Auth::Password;
+    ep.connect_timeout = timeout;
+    if (s.oauth) {
+        fmt::print("{}: not tested: the OAuth refresh flow is not supported by accounts test\n",
+                   where);
+        return false;
+    }
+    if (s.secret) {
+        auto secret = daemon::resolve_secret(*s.secret);
+        if (!secret) {
+            fmt::print("{}: FAILED at configuration: {} [{}]\n", where, secret.error().detail,
+                       secret.error().code);
+            return false;
+        }
+        ep.secret = std::move(*secret);
+    }
+    auto c = net::Connection::open(ep);
+    if (!c) {
+        fmt::print("{}: FAILED at {}: {} [{}]\n", where, failure_step(c.error().code),
+                   c.error().detail, c.error().code);
+        return false;
+    }
+    fmt::print("{}: ok: connected{}, logged in\n", where,
+               (*c)->encrypted() ? ", TLS verified" : " without TLS");
+    return true;
+}
+
+} // namespace
+
+int cmd_accounts_test(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {"--timeout"}, {});
+    if (a.positionals().size() != 1)
+        throw UsageError{"expected one account NAME"};
+    std::chrono::seconds timeout{20};
+    if (auto t = a.value("--timeout"))
+        timeout = std::chrono::seconds(parse_id("--timeout", *t));
+    auto cfg = load_config(ctx.config_path);
+    if (!cfg)
+        return kRuntime;
+    const AccountConfig* acc = find_account(cfg->config, a.positionals()[0]);
+    if (!acc) {
+        fmt::print(stderr, "crm-mailctl: {} has no account named {}\n", ctx.config_path,
+                   a.positionals()[0]);
+        return kRuntime;
+    }
+    // Run by an admin, not by systemd: the credentials of the running service, if readable.
+    const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
+    if ((!creds || !*creds) && fs::is_directory("/run/credentials/crm-maild.service"))
+        ::setenv("CREDENTIALS_DIRECTORY", "/run/credentials/crm-maild.service", 1);
+    bool ok = test_server("imap", acc->imap, timeout);
+    if (acc->smtp)
+        ok = test_server("smtp", *acc->smtp, timeout) && ok;
+    return ok ? kOk : kRuntime;
+}
+
+int cmd_accounts_resync(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {});
+    if (a.positionals().size() != 1)
+        throw UsageError{"expected one account NAME"};
+    const auto& name = a.positionals()[0];
+    if (!ctx.open())
+        return kRuntime;
+    store::SyncStore sync(*ctx.db);
+    auto n = sync.resync_account(name);
+    if (!n)
+        return print_error(n.error());
+    if (!*n) {
+        fmt::print(stderr,
+                   "crm-mailctl: no account named {} in {} (crm-maild registers the accounts "
+                   "of its config when it starts or reloads)\n",
+                   name, ctx.db_path);
+        return kRuntime;
+    }
+    fmt::print("{}: cleared the checkpoints of {} mailbox(es); crm-maild reconciles them on its "
+               "next pass (stored mail is kept, nothing is duplicated)\n",
+               name, **n);
+    return kOk;
+}
+
+} // namespace crm::ctl
