@@ -66,6 +66,11 @@ pfenv=$("$pfs/start.sh" "$pf" "$dc" 2>"$work/pf.err") || { bad "postfix: $(cat "
 
 db=$work/crm.db
 q() { sqlite3 "$db" "$1"; }
+# Predicates re-evaluated on every poll (wait_until runs its arguments again each time).
+q_is() { [ "$(q "$1")" = "$2" ]; }
+q_ge() { [ "$(q "$1")" -ge "$2" ] 2>/dev/null; }
+count_ge() { [ "$(customer_count)" -ge "$1" ]; }
+sent_count_is() { [ "$($DOVEADM search -u alice mailbox Sent header message-id "$1" | wc -l)" = "$2" ]; }
 printf 'alice-pw' >"$work/alice.pw"
 cat >"$work/crm.toml" <<TOML
 [database]
@@ -119,7 +124,7 @@ EML
 start_daemon() { CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/crm.toml" 2>>"$work/maild.log" & pid=$!; }
 stop_daemon() { [ -n "$pid" ] && { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }; pid=""; }
 start_daemon
-wait_until 20 test "$(q "SELECT count(*) FROM messages WHERE message_id='first-1@customer.example'")" = 1 \
+wait_until 20 q_is "SELECT count(*) FROM messages WHERE message_id='first-1@customer.example'" 1 \
   && ok "first mail synced" || bad "first mail synced"
 thread=$(q "SELECT thread_id FROM messages WHERE message_id='first-1@customer.example'")
 expect_eq "$(q "SELECT deal_id FROM thread_deals WHERE thread_id=$thread")" 500 "first mail on deal 500"
@@ -132,12 +137,12 @@ printf 'Hello Chloé,\n\nthe pricing is attached.\n.\nA line with a dot alone ab
 printf 'sku,price\nA,10\n' >"$work/Preisübersicht.csv"
 id=$("$ctl" --db "$db" reply "$thread" --body-file "$work/body.txt" --attach "$work/Preisübersicht.csv" 2>"$work/reply.err")
 [ -n "$id" ] && ok "reply queued ($id)" || bad "reply queued: $(cat "$work/reply.err")"
-wait_until 30 test "$(state_of "$id")" = sent && ok "reply sent" || bad "reply sent: $(state_of "$id") $(q "SELECT last_error FROM outbox WHERE id=$id")"
-wait_until 30 test "$(customer_count)" -ge 1 && ok "reply delivered to the customer" || bad "reply delivered"
+wait_until 30 q_is "SELECT state FROM outbox WHERE id=$id" sent && ok "reply sent" || bad "reply sent: $(state_of "$id") $(q "SELECT last_error FROM outbox WHERE id=$id")"
+wait_until 30 count_ge 1 && ok "reply delivered to the customer" || bad "reply delivered"
 mid=$(q "SELECT message_id FROM outbox WHERE id=$id")
 $DOVEADM fetch -u customer 'hdr' mailbox INBOX all >"$work/hdr.txt" 2>&1
 $DOVEADM fetch -u customer 'body' mailbox INBOX all >"$work/body.out" 2>&1
-expect_grep "^Message-ID: <crm\.500\.[0-9a-f]+@example\.com>" "$work/hdr.txt" "our Message-ID carries deal 500"
+expect_grep "^Message-I[dD]: <crm\.500\.[0-9a-f]+@example\.com>" "$work/hdr.txt" "our Message-ID carries deal 500"
 expect_grep "^In-Reply-To: <first-1@customer.example>" "$work/hdr.txt" "In-Reply-To"
 expect_grep "^References: <first-1@customer.example>" "$work/hdr.txt" "References"
 expect_grep "^From: .*alice@example.com" "$work/hdr.txt" "From is alice"
@@ -165,9 +170,9 @@ assert any("\n.\nA line with a dot alone above." in t.replace("\r\n", "\n") for 
 names = [p.get_filename() for p in msg.walk() if p.get_filename()]
 assert "Preisübersicht.csv" in names, names
 PY
-wait_until 30 test "$($DOVEADM search -u alice mailbox Sent header message-id "$mid" | wc -l)" = 1 \
+wait_until 30 sent_count_is "$mid" 1 \
   && ok "copy in Sent once" || bad "copy in Sent: $($DOVEADM search -u alice mailbox Sent all | wc -l)"
-wait_until 30 test "$(q "SELECT count(*) FROM locations l JOIN messages m ON m.id=l.message_id WHERE m.message_id='$mid' AND l.mailbox_id IS NOT NULL")" = 1 \
+wait_until 30 q_is "SELECT count(*) FROM locations l JOIN messages m ON m.id=l.message_id WHERE m.message_id='$mid' AND l.mailbox_id IS NOT NULL" 1 \
   && ok "Sent copy synced onto the same message" || bad "Sent copy location"
 expect_eq "$(q "SELECT count(*) FROM messages WHERE message_id='$mid'")" 1 "the thread shows the reply once"
 expect_eq "$(q "SELECT thread_id FROM messages WHERE message_id='$mid'")" "$thread" "reply in the same thread"
@@ -188,7 +193,7 @@ EML
 # A different thread first: make the deal link depend on the token, not on the old thread.
 q "DELETE FROM thread_deals" >/dev/null
 "$dcs/seed.sh" "$dc" alice "$work/answer.eml" >/dev/null
-wait_until 20 test "$(q "SELECT count(*) FROM messages WHERE message_id='answer-1@customer.example'")" = 1 \
+wait_until 20 q_is "SELECT count(*) FROM messages WHERE message_id='answer-1@customer.example'" 1 \
   && ok "answer synced" || bad "answer synced"
 athread=$(q "SELECT thread_id FROM messages WHERE message_id='answer-1@customer.example'")
 expect_eq "$(q "SELECT deal_id FROM thread_deals WHERE thread_id=$athread")" 500 "answer on the deal through the token"
@@ -196,10 +201,10 @@ expect_eq "$(q "SELECT deal_id FROM thread_deals WHERE thread_id=$athread")" 500
 # --- 3. 5xx and 4xx -----------------------------------------------------------------------------
 before=$(customer_count)
 bad550=$("$ctl" --db "$db" reply "$thread" --to reject550@customer.example --body-file "$work/body.txt" 2>/dev/null)
-wait_until 30 test "$(state_of "$bad550")" = failed && ok "5xx recipient: failed" || bad "5xx: $(state_of "$bad550")"
+wait_until 30 q_is "SELECT state FROM outbox WHERE id=$bad550" failed && ok "5xx recipient: failed" || bad "5xx: $(state_of "$bad550")"
 expect_grep "550" <(q "SELECT last_error FROM outbox WHERE id=$bad550") "5xx reason kept"
 tmp450=$("$ctl" --db "$db" reply "$thread" --to tempfail@customer.example --body-file "$work/body.txt" 2>/dev/null)
-wait_until 30 test "$(q "SELECT attempts FROM outbox WHERE id=$tmp450")" -ge 2 && ok "4xx: retried" || bad "4xx retried: $(q "SELECT state, attempts, last_error FROM outbox WHERE id=$tmp450")"
+wait_until 30 q_ge "SELECT attempts FROM outbox WHERE id=$tmp450" 2 && ok "4xx: retried" || bad "4xx retried: $(q "SELECT state, attempts, last_error FROM outbox WHERE id=$tmp450")"
 expect_eq "$(state_of "$tmp450")" queued "4xx: queued, not sent"
 "$ctl" --db "$db" outbox cancel "$tmp450" >/dev/null && ok "cancel the 4xx reply" || bad "cancel"
 expect_eq "$(customer_count)" "$before" "nothing delivered for 5xx/4xx"
