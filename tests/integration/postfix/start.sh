@@ -291,6 +291,10 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
   chmod 0644 "$dir/etc/main.cf" "$dir/etc/master.cf" "$dir/etc/recipient_access" "$dir/etc/local_recipients"
+  # Postfix programs that read a config/map file modified within the current second wait (in
+  # 300ms steps) until it is older, to avoid reading a half-written file: backdate ours.
+  touch -d "@$(($(date +%s) - 2))" "$dir/etc/main.cf" "$dir/etc/master.cf" \
+    "$dir/etc/recipient_access" "$dir/etc/local_recipients"
 }
 
 pf() { postfix -c "$dir/etc" "$@"; }
@@ -301,9 +305,11 @@ for _attempt in 1 2 3 4 5; do
   read -r smtps_port sub_port < <(pick_ports)
   write_conf "$smtps_port" "$sub_port"
   log_mark=$(stat -c %s "$dir/postfix.log" 2>/dev/null || echo 0)
-  # `postfix check` creates the queue subdirectories with the right owners (post-install
-  # create-missing from meta_directory/postfix-files) and validates the config.
-  if pf check >"$dir/start.err" 2>&1 && pf start >>"$dir/start.err" 2>&1; then
+  # `postfix start` runs the checks of `postfix check` first: it creates the queue
+  # subdirectories with the right owners (post-install create-missing, from
+  # meta_directory/postfix-files) and refuses to start on fatal problems. `master -w` inside
+  # returns only after the master has bound its listeners.
+  if pf start >"$dir/start.err" 2>&1; then
     if wait_ports 20 "$smtps_port" "$sub_port"; then started=1; break; fi
   fi
   pf abort >/dev/null 2>&1 || true
