@@ -15,6 +15,7 @@
 #   spool/                       queue_directory (public/, private/, maildrop/, deferred/ ...)
 #   data/                        data_directory (master.lock, caches)
 #   postfix.log                  all Postfix logging (maillog_file via postlogd; no syslog needed)
+#   start.err                    output of the last `postfix start` (shown when start fails)
 #   env                          shell assignments, see below
 #
 # Listeners, 127.0.0.1 only (with --port-base N: N and N+1; otherwise free ephemeral ports are
@@ -60,7 +61,7 @@ if [ -n "$port_base" ] && ! [[ $port_base =~ ^[0-9]+$ && $port_base -ge 1024 && 
   echo "start.sh: --port-base must be a number in 1024..65534" >&2; exit 2
 fi
 [ "$(id -u)" -eq 0 ] || { echo "start.sh: must run as root (postfix -c DIR/etc start)" >&2; exit 1; }
-for tool in postfix postconf python3; do
+for tool in postfix postconf python3 ss; do
   command -v "$tool" >/dev/null || { echo "start.sh: $tool not installed (scripts/install-deps.sh)" >&2; exit 1; }
 done
 getent passwd postfix >/dev/null && getent group postdrop >/dev/null ||
@@ -119,6 +120,17 @@ EOF
 # --- ports ----------------------------------------------------------------------------------
 pick_ports() {
   if [ -n "$port_base" ]; then
+    # Checked here because Postfix itself would not notice: see ports_exclusive.
+    python3 - "$port_base" <<'EOF' || return 1
+import socket, sys
+for port in (int(sys.argv[1]), int(sys.argv[1]) + 1):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+    except OSError as e:
+        sys.exit("start.sh: port %d: %s" % (port, e.strerror))
+    s.close()
+EOF
     echo "$port_base $((port_base + 1))"
   else
     python3 - <<'EOF'
@@ -291,6 +303,21 @@ scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 EOF
   chmod 0644 "$dir/etc/main.cf" "$dir/etc/master.cf" "$dir/etc/recipient_access" "$dir/etc/local_recipients"
+  # Postfix programs that read a config/map file modified within the current second wait (in
+  # 300ms steps) until it is older, to avoid reading a half-written file: backdate ours.
+  touch -d "@$(($(date +%s) - 2))" "$dir/etc/main.cf" "$dir/etc/master.cf" \
+    "$dir/etc/recipient_access" "$dir/etc/local_recipients"
+}
+
+# Postfix's master binds with SO_REUSEPORT, so a second root-owned Postfix (another test
+# instance) on the same port starts "successfully" and the kernel splits connections between
+# the two. After start, each port must have exactly one listening socket.
+ports_exclusive() { # port...
+  local p
+  for p in "$@"; do
+    [ "$(ss -ltnH "sport = :$p" | wc -l)" -eq 1 ] || {
+      echo "port $p: Address already in use by another listener" >>"$dir/start.err"; return 1; }
+  done
 }
 
 pf() { postfix -c "$dir/etc" "$@"; }
@@ -298,15 +325,20 @@ pf() { postfix -c "$dir/etc" "$@"; }
 start_s=$(date +%s.%N)
 started=0
 for _attempt in 1 2 3 4 5; do
-  read -r smtps_port sub_port < <(pick_ports)
+  ports=$(pick_ports) || exit 1
+  read -r smtps_port sub_port <<<"$ports"
   write_conf "$smtps_port" "$sub_port"
   log_mark=$(stat -c %s "$dir/postfix.log" 2>/dev/null || echo 0)
-  # `postfix check` creates the queue subdirectories with the right owners (post-install
-  # create-missing from meta_directory/postfix-files) and validates the config.
-  if pf check >"$dir/start.err" 2>&1 && pf start >>"$dir/start.err" 2>&1; then
-    if wait_ports 20 "$smtps_port" "$sub_port"; then started=1; break; fi
+  # `postfix start` runs the checks of `postfix check` first: it creates the queue
+  # subdirectories with the right owners (post-install create-missing, from
+  # meta_directory/postfix-files) and refuses to start on fatal problems. `master -w` inside
+  # returns only after the master has bound its listeners.
+  if pf start >"$dir/start.err" 2>&1; then
+    if wait_ports 20 "$smtps_port" "$sub_port" && ports_exclusive "$smtps_port" "$sub_port"; then
+      started=1; break
+    fi
   fi
-  pf abort >/dev/null 2>&1 || true
+  "$here/stop.sh" "$dir" >/dev/null 2>&1 || true
   if [ -z "$port_base" ] && { grep -q "in use" "$dir/start.err" 2>/dev/null ||
                               tail -c +"$((log_mark + 1))" "$dir/postfix.log" | grep -q "in use"; }; then
     continue
