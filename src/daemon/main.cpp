@@ -22,6 +22,7 @@
 #include "crm/settings/config.hpp"
 #include "crm/store/database.hpp"
 #include "log.hpp"
+#include "metrics.hpp"
 #include "outbox_worker.hpp"
 #include "notify.hpp"
 #include "secrets.hpp"
@@ -125,6 +126,9 @@ class Daemon {
         opts.addresses.extra_free_mail_domains = cfg_.matching.extra_free_mail_domains;
         sink_ = std::make_unique<daemon::DaemonSink>(*db_, log_.sink(), opts);
         outbox_ = std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_, *sink_, log_.sink());
+        sink_->set_error_counter(&counters_.errors_by_class);
+        outbox_->set_result_counter(&counters_.send_results);
+        metrics_ = std::make_unique<daemon::MetricsServer>(io_, *db_, counters_);
     }
 
     int run() {
@@ -133,6 +137,14 @@ class Daemon {
                                cfg_.database.path, cfg_.accounts.size()));
         apply_accounts();
         outbox_->start();
+        // /healthz and /metrics. A port already taken (another instance, a test running in
+        // parallel) degrades to no endpoint rather than stopping mail sync.
+        if (auto h = metrics_->start(cfg_.http.bind, cfg_.http.port); !h)
+            log_.write(LogLevel::Error, {}, "http", h.error().detail + ": /metrics disabled");
+        else
+            log_.write(LogLevel::Info, {}, "http",
+                       fmt::format("serving /healthz and /metrics on {}:{}", cfg_.http.bind,
+                                   metrics_->port()));
         wait_signals();
         wait_hup();
         // Config validated, migrations applied, accounts started: tell systemd (Type=notify).
@@ -287,6 +299,7 @@ class Daemon {
                        fmt::format("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
             stopping_ = true;
             outbox_->stop();
+            metrics_->stop();
             daemon::notify("STOPPING=1\nSTATUS=stopping: finishing the batches in flight");
             for (auto& [name, r] : running_)
                 r.sync->stop();
@@ -368,6 +381,8 @@ class Daemon {
     boost::asio::steady_timer ticker_, watchdog_;
     std::unique_ptr<daemon::DaemonSink> sink_;
     std::unique_ptr<daemon::OutboxWorker> outbox_;
+    daemon::Counters counters_;
+    std::unique_ptr<daemon::MetricsServer> metrics_;
     std::map<std::string, Running> running_;
     std::vector<std::unique_ptr<imap::AccountSync>> retired_;
     bool stopping_ = false;

@@ -217,6 +217,8 @@ void OutboxWorker::send_one() {
             } catch (const std::exception& e) {
                 log_(LogLevel::Error, {name, ""}, "outbox", e.what());
             }
+            if (results_)
+                ++(*results_)[state == "queued" ? "deferred" : state];
             imap::crash_point("after-record");
             log_(state == "sent" ? LogLevel::Info : LogLevel::Warning, {name, ""}, "outbox",
                  fmt::format("reply {}: {}{}", id, state, why.empty() ? "" : " (" + why + ")"));

@@ -35,6 +35,8 @@ class OutboxWorker {
     OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool,
                  store::Database& db, DaemonSink& sink, LogSink log);
     void set_account(AccountId id, SendingEndpoints ep) { accounts_[id] = std::move(ep); }
+    // Send outcomes are counted for /metrics.
+    void set_result_counter(std::map<std::string, std::uint64_t>* c) { results_ = c; }
     void start();
     void stop();
 
@@ -53,6 +55,7 @@ class OutboxWorker {
     bool busy_ = false;
     bool stopping_ = false;
     bool recovered_ = false;
+    std::map<std::string, std::uint64_t>* results_ = nullptr;
 };
 
 } // namespace crm::daemon

@@ -169,6 +169,8 @@ Result<std::int64_t> DaemonSink::expunge(MailboxId mailbox, std::uint32_t uid_va
 }
 
 Result<void> DaemonSink::set_health(AccountId account, const AccountHealth& health) {
+    if (error_counter_ && !health.error_class.empty())
+        ++(*error_counter_)[health.error_class];
     return in_tx([&] { return sync_.set_health(account, health, now_s()); });
 }
 

@@ -41,6 +41,8 @@ class DaemonSink final : public SyncSink {
     Result<void> set_health(AccountId account, const AccountHealth& health) override;
 
     store::SyncStore& sync_store() { return sync_; }
+    // Account errors are counted by class for /metrics.
+    void set_error_counter(std::map<std::string, std::uint64_t>* c) { error_counter_ = c; }
 
     // Files a reply we just sent into its thread (location "outbox:<id>"), in one transaction.
     Result<void> store_outgoing(FetchedMessage&& m, const std::string& source);
@@ -55,6 +57,7 @@ class DaemonSink final : public SyncSink {
     LogSink log_;
     std::map<AccountId, std::optional<UserId>> owners_;
     std::map<AccountId, std::string> names_;
+    std::map<std::string, std::uint64_t>* error_counter_ = nullptr;
 };
 
 } // namespace crm::daemon

@@ -72,11 +72,15 @@ q_ge() { [ "$(q "$1")" -ge "$2" ] 2>/dev/null; }
 count_ge() { [ "$(customer_count)" -ge "$1" ]; }
 sent_count_is() { [ "$($DOVEADM search -u alice mailbox Sent header message-id "$1" | wc -l)" = "$2" ]; }
 printf 'alice-pw' >"$work/alice.pw"
+http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$work/crm.toml" <<TOML
 [database]
 path = "$db"
 [daemon]
 log_level = "debug"
+[http]
+bind = "127.0.0.1"
+port = $http_port
 [[accounts]]
 name = "alice"
 owner_id = 1
@@ -214,6 +218,15 @@ expect_eq "$(customer_count)" "$before" "nothing delivered for 5xx/4xx"
 [ $? -ne 0 ] && ok "CR/LF in an address refused" || bad "address injection accepted"
 "$ctl" --db "$db" reply "$thread" --to 'evil@evil.example> RCPT TO:<x@y' --body-file "$work/body.txt" >/dev/null 2>&1
 [ $? -ne 0 ] && ok "angle brackets in an address refused" || bad "bracket injection accepted"
+
+# --- /metrics and /healthz of this daemon ------------------------------------------------------
+curl -s "http://127.0.0.1:$http_port/metrics" >"$work/metrics.txt"
+expect_grep '^crm_send_results_total\{result="sent"\} [1-9]' "$work/metrics.txt" "/metrics counts sent replies"
+expect_grep '^crm_send_results_total\{result="failed"\} [1-9]' "$work/metrics.txt" "/metrics counts failed replies"
+expect_grep '^crm_outbox_replies\{state="sent"\} [1-9]' "$work/metrics.txt" "/metrics outbox by state"
+expect_grep '^crm_account_state\{account="alice",state="idle"\} 1' "$work/metrics.txt" "/metrics account state"
+expect_grep '^crm_messages_ingested_total [1-9]' "$work/metrics.txt" "/metrics messages ingested"
+expect_eq "$(curl -s "http://127.0.0.1:$http_port/healthz")" '{"status":"ok"}' "/healthz"
 
 # --- 5. SIGKILL at each step: never delivered twice ---------------------------------------------
 for label in before-smtp after-smtp after-record; do
