@@ -212,19 +212,43 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         co_return ex;
     }
 
-    boost::asio::awaitable<Result<std::vector<std::uint32_t>>> search(Session& s,
-                                                                       const std::string& criteria) {
-        std::vector<std::uint32_t> out;
-        auto r = co_await s.run("UID SEARCH " + criteria, [&](const Response& u) {
-            if (auto sr = parse_search(u))
-                for (auto n : sr->numbers)
-                    out.push_back(static_cast<std::uint32_t>(n));
-        });
+    boost::asio::awaitable<Result<std::vector<std::uint32_t>>>
+    search_once(Session& s, const std::string& criteria, std::vector<std::uint32_t>& out) {
+        // RFC 4731 ESEARCH answers with a compact sequence set ("1:20000,20002") instead of
+        // one number per message: constant size for contiguous UIDs.
+        const bool esearch = s.has("ESEARCH");
+        auto r = co_await s.run(
+            "UID SEARCH " + std::string(esearch ? "RETURN (ALL) " : "") + criteria,
+            [&](const Response& u) {
+                if (auto sr = parse_search(u))
+                    for (auto n : sr->numbers)
+                        out.push_back(static_cast<std::uint32_t>(n));
+            });
         if (!r)
             co_return std::unexpected(r.error());
         if (r->status_or_keyword != "OK")
             co_return fail("imap.search", "UID SEARCH " + criteria + " failed: " + r->text,
                            ErrorScope::Mailbox, Retry::Backoff);
+        co_return out;
+    }
+
+    // UID SEARCH; `uid_next` (when known) lets a server without ESEARCH answer "ALL" in slices
+    // of 10,000 UIDs, so no response line grows with the mailbox.
+    boost::asio::awaitable<Result<std::vector<std::uint32_t>>>
+    search(Session& s, const std::string& criteria, std::optional<std::uint32_t> uid_next = {}) {
+        std::vector<std::uint32_t> out;
+        if (criteria == "ALL" && !s.has("ESEARCH") && uid_next && *uid_next > 10'000) {
+            for (std::uint64_t lo = 1; lo < *uid_next; lo += 10'000) {
+                std::uint64_t hi = std::min<std::uint64_t>(lo + 9'999, *uid_next - 1);
+                auto r = co_await search_once(s, fmt::format("UID {}:{}", lo, hi), out);
+                if (!r)
+                    co_return std::unexpected(r.error());
+            }
+        } else {
+            auto r = co_await search_once(s, criteria, out);
+            if (!r)
+                co_return std::unexpected(r.error());
+        }
         std::sort(out.begin(), out.end());
         out.erase(std::unique(out.begin(), out.end()), out.end());
         co_return out;
@@ -395,7 +419,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         // Which UIDs are missing here: every server UID on reconciliation, else the new range.
         std::vector<std::uint32_t> server;
         if (reconcile_due) {
-            auto all = co_await search(s, "ALL");
+            auto all = co_await search(s, "ALL", ex->uid_next);
             if (!all)
                 co_return std::unexpected(all.error());
             server = std::move(*all);
@@ -488,6 +512,9 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         SessionLimits lim;
         lim.command_timeout = spec.command_timeout;
         lim.command_deadline = spec.command_deadline;
+        // Long untagged lines (SEARCH/ESEARCH, FLAGS sweeps) are legitimate in big folders; a
+        // line longer than 1 MiB without CRLF is still an error.
+        lim.parser.max_line_length = 1u << 20;
         if (spec.refresh_token) {
             auto tok = co_await refresh();
             if (!tok)
