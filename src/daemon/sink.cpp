@@ -1,6 +1,9 @@
 #include "sink.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <thread>
 
 #include "crm/mime/parse.hpp"
 #include "../imap/crash_point.hpp"
@@ -64,12 +67,24 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
                                             std::uint32_t uid_validity,
                                             std::vector<FetchedMessage>&& batch) {
     // Parse before the write transaction: pure work, keeps the write lock short.
-    std::vector<ParsedMessage> parsed;
-    parsed.reserve(batch.size());
-    for (auto& m : batch) {
-        parsed.push_back(mime::parse(m.raw));
-        if (m.gm_thrid)
-            parsed.back().gmail_thread_id = std::to_string(*m.gm_thrid);
+    // Parsing is pure and most of the work: spread it over the cores.
+    std::vector<ParsedMessage> parsed(batch.size());
+    {
+        std::atomic<std::size_t> next{0};
+        auto work = [&] {
+            for (std::size_t i = next++; i < batch.size(); i = next++) {
+                parsed[i] = mime::parse(batch[i].raw);
+                if (batch[i].gm_thrid)
+                    parsed[i].gmail_thread_id = std::to_string(*batch[i].gm_thrid);
+            }
+        };
+        const unsigned n = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+        std::vector<std::thread> threads;
+        for (unsigned t = 1; t < n && batch.size() > 8; ++t)
+            threads.emplace_back(work);
+        work();
+        for (auto& t : threads)
+            t.join();
     }
     std::optional<UserId> owner;
     if (auto it = owners_.find(account); it != owners_.end())

@@ -131,21 +131,25 @@ asio::awaitable<Result<Response>> Session::read_response() {
     }
 }
 
-asio::awaitable<Result<Response>> Session::run(const std::string& command,
-                                               const UntaggedHandler& on_untagged) {
+asio::awaitable<Result<std::string>> Session::send(const std::string& command) {
     for (char c : command)
         if (c == '\r' || c == '\n' || c == '\0')
             co_return std::unexpected(
                 imap_error("imap.arg", "command contains CR, LF or NUL", Retry::Never));
     std::string tag = tagger_.next();
+    auto w = co_await write_all(tag + " " + command + "\r\n");
+    if (!w)
+        co_return std::unexpected(w.error());
+    co_return tag;
+}
+
+asio::awaitable<Result<Response>> Session::collect(const std::string& tag,
+                                                   const UntaggedHandler& on_untagged) {
     deadline_ = std::chrono::steady_clock::now() + limits_.command_deadline;
     struct Clear {
         std::optional<std::chrono::steady_clock::time_point>& d;
         ~Clear() { d.reset(); }
     } clear{deadline_};
-    auto w = co_await write_all(tag + " " + command + "\r\n");
-    if (!w)
-        co_return std::unexpected(w.error());
     for (;;) {
         auto r = co_await read_response();
         if (!r)
@@ -168,6 +172,14 @@ asio::awaitable<Result<Response>> Session::run(const std::string& command,
         }
         // Continuation requests are not expected for commands without literals: ignore.
     }
+}
+
+asio::awaitable<Result<Response>> Session::run(const std::string& command,
+                                               const UntaggedHandler& on_untagged) {
+    auto tag = co_await send(command);
+    if (!tag)
+        co_return std::unexpected(tag.error());
+    co_return co_await collect(*tag, on_untagged);
 }
 
 asio::awaitable<Result<Response>> Session::run_with_literal(const std::string& head,

@@ -46,6 +46,12 @@ class Session {
     asio::awaitable<Result<Response>> run(const std::string& command,
                                           const UntaggedHandler& on_untagged = {});
 
+    // Pipelining (RFC 3501 §5.5): send() writes a command and returns its tag; collect() reads
+    // until that tag's response. Commands must be collected in the order they were sent.
+    asio::awaitable<Result<std::string>> send(const std::string& command);
+    asio::awaitable<Result<Response>> collect(const std::string& tag,
+                                              const UntaggedHandler& on_untagged = {});
+
     // A command with one synchronising literal at its end (APPEND): sends `head` + "{n}",
     // waits for the continuation, then the literal bytes. Same result as run().
     asio::awaitable<Result<Response>> run_with_literal(const std::string& head,

@@ -282,9 +282,9 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         if (s.has("CONDSTORE"))
             items += " MODSEQ";
         items += ")";
-        std::size_t stored = 0;
-        std::size_t i = 0;
-        while (i < uids.size()) {
+        // Batches bounded by count and size, newest first.
+        std::vector<std::vector<std::uint32_t>> batches;
+        for (std::size_t i = 0; i < uids.size();) {
             std::vector<std::uint32_t> batch;
             std::uint64_t bytes = 0;
             while (i < uids.size() && batch.size() < spec.batch_messages &&
@@ -295,27 +295,40 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 }
                 ++i;
             }
-            if (batch.empty())
-                continue;
-            std::sort(batch.begin(), batch.end());
+            if (!batch.empty()) {
+                std::sort(batch.begin(), batch.end());
+                batches.push_back(std::move(batch));
+            }
+        }
+        std::size_t stored = 0;
+        // Pipelined: the next batch's FETCH goes out before this batch is stored, so the server
+        // reads and sends it while we parse and commit.
+        std::string next_tag;
+        if (!batches.empty()) {
+            auto t = co_await s.send("UID FETCH " + uid_set(batches[0]) + " " + items);
+            if (!t)
+                co_return std::unexpected(t.error());
+            next_tag = *t;
+        }
+        for (std::size_t b = 0; b < batches.size(); ++b) {
+            const auto& batch = batches[b];
             std::vector<FetchedMessage> fetched;
             fetched.reserve(batch.size());
-            auto r = co_await s.run("UID FETCH " + uid_set(batch) + " " + items,
-                                    [&](const Response& u) {
-                                        auto fd = parse_fetch(u);
-                                        if (!fd || !fd->uid || !fd->body)
-                                            return; // unsolicited FLAGS etc.
-                                        FetchedMessage m;
-                                        m.uid = static_cast<std::uint32_t>(*fd->uid);
-                                        m.raw = std::move(*fd->body);
-                                        m.flags = fd->flags.value_or(std::vector<std::string>{});
-                                        m.internal_date = fd->internaldate;
-                                        m.gm_msgid = fd->x_gm_msgid;
-                                        m.gm_thrid = fd->x_gm_thrid;
-                                        m.gm_labels = fd->x_gm_labels.value_or(std::vector<std::string>{});
-                                        m.modseq = fd->modseq;
-                                        fetched.push_back(std::move(m));
-                                    });
+            auto r = co_await s.collect(next_tag, [&](const Response& u) {
+                auto fd = parse_fetch(u);
+                if (!fd || !fd->uid || !fd->body)
+                    return; // unsolicited FLAGS etc.
+                FetchedMessage m;
+                m.uid = static_cast<std::uint32_t>(*fd->uid);
+                m.raw = std::move(*fd->body);
+                m.flags = fd->flags.value_or(std::vector<std::string>{});
+                m.internal_date = fd->internaldate;
+                m.gm_msgid = fd->x_gm_msgid;
+                m.gm_thrid = fd->x_gm_thrid;
+                m.gm_labels = fd->x_gm_labels.value_or(std::vector<std::string>{});
+                m.modseq = fd->modseq;
+                fetched.push_back(std::move(m));
+            });
             if (!r)
                 co_return std::unexpected(r.error());
             if (r->status_or_keyword != "OK")
@@ -323,6 +336,12 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                                Retry::Backoff);
             if (stopping)
                 co_return stored; // nothing of this batch stored yet: it is fetched again
+            if (b + 1 < batches.size()) {
+                auto t = co_await s.send("UID FETCH " + uid_set(batches[b + 1]) + " " + items);
+                if (!t)
+                    co_return std::unexpected(t.error());
+                next_tag = *t;
+            }
             crash_point("before-batch-commit");
             auto n = fetched.size();
             auto rep = sink.store_batch(spec.id, mb.id, uid_validity, std::move(fetched));
