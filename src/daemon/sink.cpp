@@ -63,29 +63,36 @@ Result<std::int64_t> DaemonSink::reset_uid_validity(MailboxId mailbox, std::uint
     return in_tx([&] { return sync_.reset_uid_validity(mailbox, uid_validity); });
 }
 
+void DaemonSink::prepare(std::vector<FetchedMessage>& batch) {
+    // Parsing is pure and most of the work: spread it over the cores.
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+        for (std::size_t i = next++; i < batch.size(); i = next++) {
+            if (batch[i].parsed)
+                continue;
+            batch[i].parsed = mime::parse(batch[i].raw);
+            if (batch[i].gm_thrid)
+                batch[i].parsed->gmail_thread_id = std::to_string(*batch[i].gm_thrid);
+        }
+    };
+    const unsigned n = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+    std::vector<std::thread> threads;
+    for (unsigned t = 1; t < n && batch.size() > 8; ++t)
+        threads.emplace_back(work);
+    work();
+    for (auto& t : threads)
+        t.join();
+}
+
 Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox,
                                             std::uint32_t uid_validity,
                                             std::vector<FetchedMessage>&& batch) {
     // Parse before the write transaction: pure work, keeps the write lock short.
-    // Parsing is pure and most of the work: spread it over the cores.
-    std::vector<ParsedMessage> parsed(batch.size());
-    {
-        std::atomic<std::size_t> next{0};
-        auto work = [&] {
-            for (std::size_t i = next++; i < batch.size(); i = next++) {
-                parsed[i] = mime::parse(batch[i].raw);
-                if (batch[i].gm_thrid)
-                    parsed[i].gmail_thread_id = std::to_string(*batch[i].gm_thrid);
-            }
-        };
-        const unsigned n = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
-        std::vector<std::thread> threads;
-        for (unsigned t = 1; t < n && batch.size() > 8; ++t)
-            threads.emplace_back(work);
-        work();
-        for (auto& t : threads)
-            t.join();
-    }
+    prepare(batch); // no-op for messages the sync engine already prepared
+    std::vector<ParsedMessage> parsed;
+    parsed.reserve(batch.size());
+    for (auto& m : batch)
+        parsed.push_back(std::move(*m.parsed));
     std::optional<UserId> owner;
     if (auto it = owners_.find(account); it != owners_.end())
         owner = it->second;

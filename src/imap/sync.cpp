@@ -1,6 +1,7 @@
 #include "crm/imap/sync.hpp"
 
 #include <algorithm>
+#include <future>
 #include <map>
 #include <ctime>
 #include <random>
@@ -310,10 +311,10 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 co_return std::unexpected(t.error());
             next_tag = *t;
         }
-        for (std::size_t b = 0; b < batches.size(); ++b) {
-            const auto& batch = batches[b];
-            std::vector<FetchedMessage> fetched;
-            fetched.reserve(batch.size());
+        // Batch b+1 is read from the socket and parsed on another thread while batch b is
+        // stored on this one.
+        auto collect_batch = [&](std::vector<FetchedMessage>& fetched)
+            -> boost::asio::awaitable<Result<void>> {
             auto r = co_await s.collect(next_tag, [&](const Response& u) {
                 auto fd = parse_fetch(u);
                 if (!fd || !fd->uid || !fd->body)
@@ -334,6 +335,20 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             if (r->status_or_keyword != "OK")
                 co_return fail("imap.fetch", "UID FETCH failed: " + r->text, ErrorScope::Mailbox,
                                Retry::Backoff);
+            co_return Result<void>{};
+        };
+        std::vector<FetchedMessage> current;
+        if (!batches.empty()) {
+            auto c = co_await collect_batch(current);
+            if (!c)
+                co_return std::unexpected(c.error());
+        }
+        std::future<void> preparing = std::async(std::launch::async, [&] { sink.prepare(current); });
+        for (std::size_t b = 0; b < batches.size(); ++b) {
+            const auto& batch = batches[b];
+            preparing.get();
+            std::vector<FetchedMessage> fetched = std::move(current);
+            current.clear();
             if (stopping)
                 co_return stored; // nothing of this batch stored yet: it is fetched again
             if (b + 1 < batches.size()) {
@@ -341,7 +356,11 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 if (!t)
                     co_return std::unexpected(t.error());
                 next_tag = *t;
+                auto c = co_await collect_batch(current);
+                if (!c)
+                    co_return std::unexpected(c.error());
             }
+            preparing = std::async(std::launch::async, [&] { sink.prepare(current); });
             crash_point("before-batch-commit");
             auto n = fetched.size();
             auto rep = sink.store_batch(spec.id, mb.id, uid_validity, std::move(fetched));

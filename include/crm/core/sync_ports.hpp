@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crm/core/ids.hpp"
+#include "crm/core/message.hpp"
 #include "crm/core/result.hpp"
 
 namespace crm {
@@ -29,6 +30,8 @@ struct FetchedMessage {
     std::optional<std::uint64_t> gm_msgid, gm_thrid;
     std::vector<std::string> gm_labels;
     std::optional<std::uint64_t> modseq;
+    // Filled by SyncSink::prepare (off the event loop); store_batch parses when absent.
+    std::optional<ParsedMessage> parsed;
 };
 
 struct FlagUpdate {
@@ -71,6 +74,9 @@ class SyncSink {
                                                                 std::uint32_t uid_validity) = 0;
     virtual Result<std::int64_t> reset_uid_validity(MailboxId mailbox,
                                                     std::uint32_t uid_validity) = 0;
+    // Pure, CPU-bound preparation of a batch (MIME parsing). Thread-safe: the sync engine runs
+    // it on another thread while the previous batch is being stored.
+    virtual void prepare(std::vector<FetchedMessage>& batch) = 0;
     virtual Result<BatchReport> store_batch(AccountId account, MailboxId mailbox,
                                             std::uint32_t uid_validity,
                                             std::vector<FetchedMessage>&& batch) = 0;
