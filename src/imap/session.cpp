@@ -214,23 +214,7 @@ asio::awaitable<Result<Response>> Session::run_with_literal(const std::string& h
     auto body = co_await write_all(std::string(literal) + "\r\n");
     if (!body)
         co_return std::unexpected(body.error());
-    for (;;) {
-        auto r = co_await read_response();
-        if (!r)
-            co_return std::unexpected(r.error());
-        if (r->kind == Response::Kind::Tagged) {
-            if (r->tag != tag)
-                co_return std::unexpected(
-                    imap_error("imap.protocol", "tagged response for unknown tag " + r->tag));
-            co_return std::move(*r);
-        }
-        if (r->kind == Response::Kind::Untagged) {
-            if (r->status_or_keyword == "BYE")
-                co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r->text));
-            if (on_untagged)
-                on_untagged(*r);
-        }
-    }
+    co_return co_await collect(tag, on_untagged);
 }
 
 asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
@@ -297,24 +281,13 @@ asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
     auto d = co_await write_all("DONE\r\n");
     if (!d)
         co_return std::unexpected(d.error());
-    for (;;) {
-        auto r = co_await read_response();
-        if (!r)
-            co_return std::unexpected(r.error());
-        if (r->kind == Response::Kind::Tagged) {
-            if (r->tag != tag)
-                co_return std::unexpected(
-                    imap_error("imap.protocol", "tagged response for unknown tag " + r->tag));
-            break;
-        }
-        if (r->kind == Response::Kind::Untagged) {
-            if (r->status_or_keyword == "BYE")
-                co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r->text));
-            if (on_untagged)
-                on_untagged(*r);
-            notified = true;
-        }
-    }
+    auto done = co_await collect(tag, [&](const Response& u) {
+        if (on_untagged)
+            on_untagged(u);
+        notified = true;
+    });
+    if (!done)
+        co_return std::unexpected(done.error());
     co_return notified;
 }
 
