@@ -6,26 +6,13 @@
 
 #include <fmt/format.h>
 
+#include "crm/core/base64.hpp"
 #include "crm/imap/mutf7.hpp"
 
 namespace crm::imap {
 namespace {
 
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
-
-int b64_value(char c) {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == ',')
-        return 63;
-    return -1;
-}
 
 bool printable(std::uint32_t cp) { return cp >= 0x20 && cp <= 0x7e; }
 
@@ -153,7 +140,7 @@ Result<std::string> mutf7_decode(std::string_view in) {
         int bits = 0;
         std::uint32_t high = 0; // pending high surrogate
         for (std::size_t k = i + 1; k < dash; ++k) {
-            const int v = b64_value(in[k]);
+            const int v = crm::base64_value(in[k], ',');
             if (v < 0)
                 return mutf7_error(fmt::format("invalid modified BASE64 character at {}", k));
             acc = (acc << 6) | static_cast<std::uint32_t>(v);

@@ -3,6 +3,7 @@
 #include <string>
 #include <utility>
 
+#include "crm/core/base64.hpp"
 #include "internal.hpp"
 
 namespace crm::mime {
@@ -152,20 +153,6 @@ int hex_value(char c) {
     return -1;
 }
 
-int b64_value(char c) {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
 // RFC 2047 §4.2 Q encoding.
 void decode_q(std::string_view in, std::string &out) {
     for (std::size_t i = 0; i < in.size(); ++i) {
@@ -190,7 +177,7 @@ void decode_b(std::string_view in, std::string &out) {
     for (const char c : in) {
         if (c == '=')
             break;
-        const int v = b64_value(c);
+        const int v = crm::base64_value(c);
         if (v < 0)
             continue;
         acc = (acc << 6) | static_cast<std::uint32_t>(v);

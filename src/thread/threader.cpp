@@ -1,6 +1,7 @@
 // Thread assignment through the ThreadIndex port (notmuch's link-key model plus a guarded
 // base-subject fallback).
 
+#include "crm/core/base64.hpp"
 #include "crm/thread/threader.hpp"
 
 #include <algorithm>
@@ -17,20 +18,6 @@ namespace {
 // Outlook's Thread-Index: base64 of a 22-byte header (6 bytes FILETIME + 16 bytes GUID) that
 // every message of the conversation shares, then 5 bytes per reply.
 constexpr std::size_t kThreadIndexHeaderBytes = 22;
-
-int base64_value(char c) {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
 
 bool is_ascii_space(char c) {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
@@ -52,7 +39,7 @@ std::optional<std::string> decode_base64(std::string_view in) {
         }
         if (padding != 0)
             return std::nullopt; // data after padding
-        const int v = base64_value(c);
+        const int v = crm::base64_value(c);
         if (v < 0)
             return std::nullopt;
         ++symbols;
