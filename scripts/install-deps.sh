@@ -25,6 +25,8 @@ test_pkgs=(
   postfix                               # real SMTP submission server (tests/integration/postfix)
   openssl                               # throwaway test CA
   python3                               # corpus comparison and benchmark scripts
+  python3-yaml                          # parse check of docs/openapi.yaml
+  chromium                              # headless browser for the web page (web/) checks
   time                                  # peak RSS in the benchmark scripts
   systemd                               # systemd-analyze verify/security on the unit
   dpkg-dev file                         # cpack's .deb: dpkg-shlibdeps finds the Depends
