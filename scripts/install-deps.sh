@@ -6,6 +6,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkgconf git
   libgmime-3.0-dev libglib2.0-dev       # MIME parsing and composing
+  libgumbo-dev                          # HTML5 parse tree for the HTML sanitiser
   libsqlitecpp-dev libsqlite3-dev sqlite3 # embedded database
   libfmt-dev                            # formatting
   libboost1.81-dev libboost-json1.81-dev # Asio, Beast, JSON
@@ -14,6 +15,7 @@ build_pkgs=(
   libidn2-dev                           # IDNA for address canonicalisation
   libtomlplusplus-dev                   # config files
   libsystemd-dev                        # sd_notify (crm-maild only)
+  libsodium-dev                         # Argon2id password hashes, random tokens (HTTP API)
   zlib1g-dev                            # .mbox.gz import
   libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
   clang-16 libclang-rt-16-dev           # libFuzzer targets (cmake --preset fuzz)
@@ -31,6 +33,12 @@ test_pkgs=(
   systemd                               # systemd-analyze verify/security on the unit
   dpkg-dev file                         # cpack's .deb: dpkg-shlibdeps finds the Depends
 )
+
+# Node.js and npm run the browser tests (playwright-core from the npm registry). A machine that
+# already has them (e.g. from NodeSource) keeps its own; otherwise Debian's packages.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  test_pkgs+=(nodejs npm)
+fi
 
 need=()
 for p in "${build_pkgs[@]}" "${test_pkgs[@]}"; do

@@ -30,12 +30,21 @@ mkdir -p "$demo"
 bash tests/integration/dovecot/demo.sh "$demo/dovecot" >/dev/null
 # shellcheck disable=SC1091
 source "$demo/dovecot/env"
+# A local Postfix delivering into that Dovecot, so replies sent from the page really arrive.
+pfenv=$(bash tests/integration/postfix/start.sh "$demo/postfix" "$demo/dovecot" 2>/dev/null)
+# shellcheck disable=SC1090
+source "$pfenv"
 printf 'alice-pw' >"$demo/alice.password"
 chmod 600 "$demo/alice.password"
+http_port=${CRM_HTTP_PORT:-8025}
 cat >"$demo/crm-mail.toml" <<TOML
-# Demo configuration written by scripts/run.sh: one account on the local demo Dovecot.
+# Demo configuration written by scripts/run.sh: one account on the local demo Dovecot/Postfix.
 [database]
 path = "$db"
+
+[http]
+bind = "127.0.0.1"
+port = $http_port
 
 [[accounts]]
 name = "alice"
@@ -51,6 +60,14 @@ ca_file = "$CA_FILE"
 username = "alice"
 auth = "password"
 password_file = "$demo/alice.password"
+
+[accounts.smtp]
+host = "127.0.0.1"
+port = $SMTPS_PORT
+tls = "implicit"
+ca_file = "$CA_FILE"
+username = "alice"
+password_file = "$demo/alice.password"
 TOML
 "$ctl" config check "$demo/crm-mail.toml"
 export CRM_MAIL_DB=$db
@@ -58,11 +75,16 @@ export CRM_MAIL_DB=$db
 for kind in users companies contacts deals; do
   "$ctl" crm import "$kind" "sample/crm/$kind.csv"
 done
+# Demo logins for the thread view: every sample user gets "<first name>-demo-pw".
+for u in 1:alice 2:bob 3:carol; do
+  printf '%s-demo-pw\n' "${u#*:}" | "$ctl" users password "${u%%:*}" --password-stdin >/dev/null
+done
 
 "$maild" --config "$demo/crm-mail.toml" 2>"$root/var/crm-maild.log" &
 pid=$!
 cleanup() {
   kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  bash tests/integration/postfix/stop.sh "$demo/postfix" >/dev/null 2>&1 || true
   bash tests/integration/dovecot/stop.sh "$demo/dovecot" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -83,6 +105,8 @@ echo; echo "== Conversations (deal or unsorted reason)"
 echo; echo "== Unsorted queue"
 "$ctl" threads list --unsorted
 echo
+echo "The thread view: http://127.0.0.1:$http_port/  (alice@acme-sales.example / alice-demo-pw,"
+echo "admin carol@acme-sales.example / carol-demo-pw)"
 echo "crm-maild is syncing (log: var/crm-maild.log). Deliver more mail to the demo server with:"
 echo "  bash tests/integration/dovecot/seed.sh $demo/dovecot alice FILE.eml"
 echo "Stop with Ctrl-C."

@@ -1419,7 +1419,9 @@ function addAccountForm(onCreated, onCancel) {
       field('TLS', `${prefix}.tls`, tls),
       field('Username', `${prefix}.username`, text({ maxlength: 254 })),
       field('Auth', `${prefix}.auth`, auth),
-      field('Password', `${prefix}.password`, pass, 'Stored in the secrets file, never shown again'));
+      field('Password', `${prefix}.password`, pass, 'Stored in the secrets file, never shown again'),
+      field('CA file', `${prefix}.ca_file`, text({ maxlength: 1024, placeholder: '/etc/ssl/private-ca.pem' }),
+        'Optional: an extra trust anchor (absolute path on the server) for a private CA'));
   };
 
   const smtpOn = h('input', { type: 'checkbox', id: 'f-smtp-on' });
@@ -1449,6 +1451,8 @@ function addAccountForm(onCreated, onCancel) {
       tls: value(`${prefix}.tls`), auth: value(`${prefix}.auth`) };
     const port = value(`${prefix}.port`);
     if (port) s.port = Number(port);
+    const ca = value(`${prefix}.ca_file`);
+    if (ca) s.ca_file = ca;
     const pw = errors.get(`${prefix}.password`).input.value;
     if (s.auth === 'password' && pw) s.password = pw;
     return s;

@@ -337,6 +337,13 @@ Result<CsvImport<DealInput>> deals_from_csv(std::string_view text) {
                 problem = fmt::format("currency: '{}' is not an ISO 4217 code", d.currency);
                 return std::nullopt;
             }
+            const auto shared = lower(t.get(r, "shared"));
+            if (shared == "1" || shared == "true" || shared == "yes")
+                d.shared = true;
+            else if (!shared.empty() && shared != "0" && shared != "false" && shared != "no") {
+                problem = fmt::format("shared: '{}' must be true or false", shared);
+                return std::nullopt;
+            }
             return d;
         });
 }

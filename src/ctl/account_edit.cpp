@@ -22,11 +22,14 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "../daemon/config_files.hpp"
 #include "../daemon/secrets.hpp"
+#include "../daemon/server_check.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/net/transport.hpp"
 #include "crm/settings/config.hpp"
+#include "crm/settings/edit.hpp"
 #include "crm/store/sync_store.hpp"
 
 namespace crm::ctl {
@@ -39,17 +42,6 @@ using settings::ServerConfig;
 
 namespace {
 
-constexpr const char* kServiceUser = "crm-mail";
-
-std::optional<std::string> slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 // Same rule as the config's: 1-64 of A-Z a-z 0-9 . _ - (it also names the secret file).
 bool valid_account_name(std::string_view s) {
     if (s.empty() || s.size() > 64 || s == "." || s == "..")
@@ -59,152 +51,6 @@ bool valid_account_name(std::string_view s) {
               c == '.' || c == '_' || c == '-'))
             return false;
     return true;
-}
-
-// A TOML basic string.
-std::string toml_string(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default:
-            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
-                out += fmt::format("\\u{:04X}",
-                                   static_cast<unsigned>(static_cast<unsigned char>(c)));
-            else
-                out += c;
-        }
-    }
-    return out + "\"";
-}
-
-const char* tls_name(settings::Tls t) {
-    return t == settings::Tls::Implicit ? "implicit"
-           : t == settings::Tls::StartTls ? "starttls"
-                                          : "none";
-}
-
-// "password" -> password_file / password_env / credential / password; other bases get the
-// suffixes _file, _env, _credential.
-std::string secret_line(const std::string& base, const SecretRef& r) {
-    switch (r.kind) {
-    case SecretRef::Kind::File: return fmt::format("{}_file = {}\n", base, toml_string(r.value));
-    case SecretRef::Kind::Env: return fmt::format("{}_env = {}\n", base, toml_string(r.value));
-    case SecretRef::Kind::Credential:
-        return fmt::format("{} = {}\n", base == "password" ? "credential" : base + "_credential",
-                           toml_string(r.value));
-    case SecretRef::Kind::Inline: return fmt::format("{} = {}\n", base, toml_string(r.value));
-    }
-    return {};
-}
-
-std::string server_table(const char* table, const ServerConfig& s) {
-    std::string out = fmt::format("\n[{}]\nhost = {}\n", table, toml_string(s.host));
-    if (s.port != 0)
-        out += fmt::format("port = {}\n", s.port);
-    out += fmt::format("tls = {}\n", toml_string(tls_name(s.tls)));
-    if (s.allow_insecure)
-        out += "allow_insecure = true\n";
-    if (!s.ca_file.empty())
-        out += fmt::format("ca_file = {}\n", toml_string(s.ca_file));
-    out += fmt::format("username = {}\n", toml_string(s.username));
-    const bool xoauth2 = s.auth == settings::Auth::XOAuth2;
-    out += fmt::format("auth = {}\n", toml_string(xoauth2 ? "xoauth2" : "password"));
-    if (s.secret)
-        out += secret_line(xoauth2 ? "token" : "password", *s.secret);
-    if (s.oauth) {
-        out += fmt::format("oauth_token_endpoint = {}\n", toml_string(s.oauth->token_endpoint));
-        out += fmt::format("oauth_client_id = {}\n", toml_string(s.oauth->client_id));
-        if (s.oauth->client_secret)
-            out += secret_line("oauth_client_secret", *s.oauth->client_secret);
-        out += secret_line("oauth_refresh_token", s.oauth->refresh_token);
-    }
-    return out;
-}
-
-// The whole [[accounts]] block; keys at their defaults are left out.
-std::string account_block(const AccountConfig& a) {
-    const AccountConfig d;
-    std::string out = fmt::format("[[accounts]]\nname = {}\nowner_id = {}\naddress = {}\n",
-                                  toml_string(a.name), a.owner_id, toml_string(a.address));
-    if (!a.folders.empty()) {
-        out += "folders = [";
-        for (std::size_t i = 0; i < a.folders.size(); ++i)
-            out += (i ? ", " : "") + toml_string(a.folders[i]);
-        out += "]\n";
-    }
-    if (!a.enabled)
-        out += "enabled = false\n";
-    if (a.poll_interval != d.poll_interval)
-        out += fmt::format("poll_interval = {}\n", a.poll_interval.count());
-    if (a.idle != d.idle)
-        out += "idle = false\n";
-    if (a.initial_sync_days != d.initial_sync_days)
-        out += fmt::format("initial_sync_days = {}\n", a.initial_sync_days);
-    if (a.backfill != d.backfill)
-        out += "backfill = false\n";
-    if (a.batch_messages != d.batch_messages)
-        out += fmt::format("batch_messages = {}\n", a.batch_messages);
-    if (a.batch_bytes != d.batch_bytes)
-        out += fmt::format("batch_bytes = {}\n", a.batch_bytes);
-    if (a.mirror_seen)
-        out += "mirror_seen = true\n";
-    if (a.gmail)
-        out += fmt::format("gmail = {}\n", *a.gmail);
-    out += server_table("accounts.imap", a.imap);
-    if (a.smtp)
-        out += server_table("accounts.smtp", *a.smtp);
-    return out;
-}
-
-struct Span {
-    std::size_t begin = 0, end = 0;
-};
-
-std::string_view trimmed(std::string_view l) {
-    while (!l.empty() && (l.front() == ' ' || l.front() == '\t'))
-        l.remove_prefix(1);
-    while (!l.empty() && (l.back() == ' ' || l.back() == '\t' || l.back() == '\r'))
-        l.remove_suffix(1);
-    return l;
-}
-
-// The byte range of the account block whose [[accounts]] header is on `header_line` (1-based):
-// up to the next table header that is not an [accounts.*] subtable, without the comments and
-// blank lines just before that header (they introduce what follows).
-Span block_span(const std::string& text, int header_line) {
-    std::vector<std::size_t> starts{0};
-    for (std::size_t i = 0; i < text.size(); ++i)
-        if (text[i] == '\n' && i + 1 < text.size())
-            starts.push_back(i + 1);
-    auto line_at = [&](std::size_t i) {
-        auto e = text.find('\n', starts[i]);
-        return std::string_view(text).substr(starts[i], (e == std::string::npos ? text.size() : e) -
-                                                            starts[i]);
-    };
-    const auto first = static_cast<std::size_t>(header_line - 1);
-    std::size_t stop = starts.size(); // line index of the next foreign header
-    for (std::size_t i = first + 1; i < starts.size(); ++i) {
-        auto l = trimmed(line_at(i));
-        if (!l.empty() && l.front() == '[' && !l.starts_with("[accounts.") &&
-            !l.starts_with("[ accounts.")) {
-            stop = i;
-            break;
-        }
-    }
-    std::size_t last = stop; // one past the block's last line
-    if (stop < starts.size())
-        while (last > first + 1) {
-            auto l = trimmed(line_at(last - 1));
-            if (!l.empty() && l.front() != '#')
-                break;
-            --last;
-        }
-    return {starts[first], last < starts.size() ? starts[last] : text.size()};
 }
 
 struct Loaded {
@@ -222,7 +68,7 @@ void print_problems(const std::vector<settings::Problem>& problems) {
 // that does not exist yet is an empty config (accounts add on a fresh install).
 std::optional<Loaded> load_config(const std::string& path, bool allow_missing = false) {
     Loaded l;
-    if (auto text = slurp(path)) {
+    if (auto text = daemon::read_text_file(path)) {
         l.text = std::move(*text);
     } else if (allow_missing && errno == ENOENT) {
         l.exists = false;
@@ -249,84 +95,7 @@ const AccountConfig* find_account(const settings::Config& c, const std::string& 
     return nullptr;
 }
 
-// The crm-mail system user, when this runs as root and the package created it: secrets are
-// handed to it so the daemon (User=crm-mail) can read them.
-std::optional<std::pair<uid_t, gid_t>> service_owner() {
-    if (geteuid() != 0)
-        return std::nullopt;
-    if (const passwd* pw = getpwnam(kServiceUser))
-        return std::pair{pw->pw_uid, pw->pw_gid};
-    return std::nullopt;
-}
-
-// Writes `content` to `path` atomically: a temp file in the same directory, fsync, rename.
-// With `inherit`, mode and owner come from the file being replaced (else `mode` and `owner`).
-bool write_atomic(const std::string& path, const std::string& content, mode_t mode,
-                  std::optional<std::pair<uid_t, gid_t>> owner, bool inherit = true) {
-    struct stat st{};
-    if (inherit && ::stat(path.c_str(), &st) == 0) {
-        mode = st.st_mode & 07777;
-        owner = std::pair{st.st_uid, st.st_gid};
-    }
-    std::string tmp = path + ".tmp.XXXXXX";
-    int fd = ::mkstemp(tmp.data());
-    if (fd < 0) {
-        fmt::print(stderr, "crm-mailctl: cannot create a temporary file next to {}: {}\n", path,
-                   std::strerror(errno));
-        return false;
-    }
-    bool ok = ::fchmod(fd, mode) == 0;
-    if (ok && owner && geteuid() == 0)
-        ok = ::fchown(fd, owner->first, owner->second) == 0;
-    for (std::size_t off = 0; ok && off < content.size();) {
-        auto n = ::write(fd, content.data() + off, content.size() - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        ok = n > 0;
-        if (ok)
-            off += static_cast<std::size_t>(n);
-    }
-    ok = ok && ::fsync(fd) == 0;
-    const int err = errno;
-    ok = (::close(fd) == 0) && ok;
-    if (ok && ::rename(tmp.c_str(), path.c_str()) == 0)
-        return true;
-    fmt::print(stderr, "crm-mailctl: cannot write {}: {}\n", path, std::strerror(ok ? errno : err));
-    ::unlink(tmp.c_str());
-    return false;
-}
-
-std::string absolute(const std::string& p) {
-    std::error_code ec;
-    auto a = fs::absolute(p, ec);
-    return ec ? p : a.lexically_normal().string();
-}
-
-std::string secrets_dir(const std::string& config_path) {
-    return (fs::path(absolute(config_path)).parent_path() / "secrets").string();
-}
-
-std::string secret_path(const std::string& config_path, const std::string& name) {
-    return (fs::path(secrets_dir(config_path)) / name).string();
-}
-
-bool store_secret(const std::string& config_path, const std::string& name,
-                  const std::string& secret) {
-    const auto dir = secrets_dir(config_path);
-    const auto owner = service_owner();
-    if (::mkdir(dir.c_str(), 0700) == 0) {
-        if (owner && ::chown(dir.c_str(), owner->first, owner->second) != 0) {
-            fmt::print(stderr, "crm-mailctl: cannot hand {} to {}: {}\n", dir, kServiceUser,
-                       std::strerror(errno));
-            return false;
-        }
-    } else if (errno != EEXIST) {
-        fmt::print(stderr, "crm-mailctl: cannot create {}: {}\n", dir, std::strerror(errno));
-        return false;
-    }
-    // Always 0600: a secret file never inherits a looser mode from an older file.
-    return write_atomic(secret_path(config_path, name), secret + "\n", 0600, owner, false);
-}
+} // namespace
 
 // Reads a secret without echo from the terminal.
 std::optional<std::string> prompt_secret(const std::string& what) {
@@ -349,6 +118,8 @@ std::optional<std::string> prompt_secret(const std::string& what) {
         return std::nullopt;
     return line;
 }
+
+namespace {
 
 enum class SecretSource { None, File, Env, Stdin, Prompt, Credential };
 
@@ -379,7 +150,7 @@ std::optional<std::string> acquire_secret(const Args& a, SecretSource src) {
     switch (src) {
     case SecretSource::File:
         from = *a.value("--password-file");
-        s = slurp(from);
+        s = daemon::read_text_file(from);
         if (!s) {
             fmt::print(stderr, "crm-mailctl: cannot read {}: {}\n", from, std::strerror(errno));
             return std::nullopt;
@@ -514,10 +285,17 @@ int commit(const std::string& path, const Loaded& cfg, const std::string& new_te
            const AccountConfig& acc, const std::optional<std::string>& secret, const char* verb) {
     if (!validate(new_text, path))
         return kRuntime;
-    const auto secret_file = secret_path(path, acc.name);
-    if (secret && !store_secret(path, acc.name, *secret))
-        return kRuntime;
-    if (!write_atomic(path, new_text, cfg.exists ? 0644 : 0640, service_owner())) {
+    const auto secret_file = daemon::secret_path(path, acc.name);
+    if (secret) {
+        if (auto r = daemon::store_secret(path, acc.name, *secret); !r) {
+            fmt::print(stderr, "crm-mailctl: {}\n", r.error().detail);
+            return kRuntime;
+        }
+    }
+    if (auto r = daemon::write_atomic(path, new_text, cfg.exists ? 0644 : 0640,
+                                      daemon::service_owner());
+        !r) {
+        fmt::print(stderr, "crm-mailctl: {}\n", r.error().detail);
         if (secret)
             ::unlink(secret_file.c_str());
         return kRuntime;
@@ -532,7 +310,7 @@ int commit(const std::string& path, const Loaded& cfg, const std::string& new_te
 } // namespace
 
 std::optional<std::string> config_database_path(const std::string& path) {
-    auto text = slurp(path);
+    auto text = daemon::read_text_file(path);
     if (!text)
         return std::nullopt;
     auto out = settings::parse_config(*text, path);
@@ -558,7 +336,7 @@ int cmd_accounts_list(Context& ctx, const std::vector<std::string>& args) {
             o["enabled"] = acc.enabled;
             o["imap_host"] = acc.imap.host;
             o["imap_port"] = acc.imap.port;
-            o["tls"] = tls_name(acc.imap.tls);
+            o["tls"] = settings::tls_name(acc.imap.tls);
             o["username"] = acc.imap.username;
             o["secret"] = describe_secret(acc.imap);
             o["smtp_host"] = acc.smtp ? json::value(acc.smtp->host) : nullptr;
@@ -575,10 +353,10 @@ int cmd_accounts_list(Context& ctx, const std::vector<std::string>& args) {
         fmt::print("{} <{}> owner {}{}\n", acc.name, acc.address, acc.owner_id,
                    acc.enabled ? "" : " (disabled)");
         fmt::print("  imap: {}:{} tls={} user={} secret: {}\n", acc.imap.host, acc.imap.port,
-                   tls_name(acc.imap.tls), acc.imap.username, describe_secret(acc.imap));
+                   settings::tls_name(acc.imap.tls), acc.imap.username, describe_secret(acc.imap));
         if (acc.smtp)
             fmt::print("  smtp: {}:{} tls={} user={} secret: {}\n", acc.smtp->host,
-                       acc.smtp->port, tls_name(acc.smtp->tls), acc.smtp->username,
+                       acc.smtp->port, settings::tls_name(acc.smtp->tls), acc.smtp->username,
                        describe_secret(*acc.smtp));
     }
     return kOk;
@@ -615,11 +393,11 @@ int cmd_accounts_add(Context& ctx, const std::vector<std::string>& args) {
     if (src == SecretSource::Credential)
         acc.imap.secret = SecretRef{SecretRef::Kind::Credential, *a.value("--credential")};
     else
-        acc.imap.secret = SecretRef{SecretRef::Kind::File, secret_path(ctx.config_path, name)};
+        acc.imap.secret = SecretRef{SecretRef::Kind::File, daemon::secret_path(ctx.config_path, name)};
     std::string text = cfg->text;
     if (!text.empty() && text.back() != '\n')
         text += '\n';
-    text += (text.empty() ? "" : "\n") + account_block(acc);
+    text += (text.empty() ? "" : "\n") + settings::account_block(acc);
     // Validate before asking for the secret: a typo in the host fails fast.
     if (!validate(text, ctx.config_path))
         return kRuntime;
@@ -652,15 +430,15 @@ int cmd_accounts_edit(Context& ctx, const std::vector<std::string>& args) {
         acc.imap.secret = SecretRef{SecretRef::Kind::Credential, *a.value("--credential")};
         acc.imap.oauth.reset();
     } else if (src != SecretSource::None) {
-        acc.imap.secret = SecretRef{SecretRef::Kind::File, secret_path(ctx.config_path, name)};
+        acc.imap.secret = SecretRef{SecretRef::Kind::File, daemon::secret_path(ctx.config_path, name)};
         acc.imap.oauth.reset();
     }
     if (acc == *cur && src == SecretSource::None) {
         fmt::print("account {}: nothing to change\n", name);
         return kOk;
     }
-    const auto span = block_span(cfg->text, cur->line);
-    std::string text = cfg->text.substr(0, span.begin) + account_block(acc) +
+    const auto span = settings::account_span(cfg->text, cur->line);
+    std::string text = cfg->text.substr(0, span.begin) + settings::account_block(acc) +
                        cfg->text.substr(span.end);
     if (!validate(text, ctx.config_path))
         return kRuntime;
@@ -686,18 +464,21 @@ int cmd_accounts_remove(Context& ctx, const std::vector<std::string>& args) {
         fmt::print(stderr, "crm-mailctl: {} has no account named {}\n", ctx.config_path, name);
         return kRuntime;
     }
-    const auto span = block_span(cfg->text, cur->line);
+    const auto span = settings::account_span(cfg->text, cur->line);
     std::string text = cfg->text.substr(0, span.begin) + cfg->text.substr(span.end);
-    if (!validate(text, ctx.config_path) ||
-        !write_atomic(ctx.config_path, text, 0644, service_owner()))
+    if (!validate(text, ctx.config_path))
         return kRuntime;
+    if (auto r = daemon::write_atomic(ctx.config_path, text, 0644, daemon::service_owner()); !r) {
+        fmt::print(stderr, "crm-mailctl: {}\n", r.error().detail);
+        return kRuntime;
+    }
     fmt::print("removed account {} from {} (its mail stays in the database)\n", name,
                ctx.config_path);
     // Only the file `accounts add` made for this account, never a file the admin named.
-    const auto own = secret_path(ctx.config_path, name);
+    const auto own = daemon::secret_path(ctx.config_path, name);
     if (!a.has("--keep-secret") && cur->imap.secret &&
         cur->imap.secret->kind == SecretRef::Kind::File &&
-        absolute(cur->imap.secret->value) == own) {
+        daemon::absolute_path(cur->imap.secret->value) == own) {
         if (::unlink(own.c_str()) == 0)
             fmt::print("removed {}\n", own);
         else if (errno != ENOENT)
@@ -729,43 +510,12 @@ const char* failure_step(const std::string& code) {
 
 // Connects and logs in like the daemon; prints one line; true on success.
 bool test_server(const char* proto, const ServerConfig& s, std::chrono::seconds timeout) {
-    const auto where = fmt::format("{} {}:{} (tls={}) as {}", proto, s.host, s.port,
-                                   tls_name(s.tls), s.username);
-    net::Endpoint ep;
-    ep.scheme = proto;
-    ep.host = s.host;
-    ep.port = s.port;
-    ep.tls = s.tls == settings::Tls::Implicit   ? net::Tls::Implicit
-             : s.tls == settings::Tls::StartTls ? net::Tls::StartTls
-                                                : net::Tls::None;
-    ep.allow_insecure = s.allow_insecure;
-    ep.ca_file = s.ca_file;
-    ep.username = s.username;
-    ep.auth = s.auth == settings::Auth::XOAuth2 ? net::Auth::XOAuth2 : net::Auth::Password;
-    ep.connect_timeout = timeout;
-    if (s.oauth) {
-        fmt::print("{}: not tested: the OAuth refresh flow is not supported by accounts test\n",
-                   where);
-        return false;
-    }
-    if (s.secret) {
-        auto secret = daemon::resolve_secret(*s.secret);
-        if (!secret) {
-            fmt::print("{}: FAILED at configuration: {} [{}]\n", where, secret.error().detail,
-                       secret.error().code);
-            return false;
-        }
-        ep.secret = std::move(*secret);
-    }
-    auto c = net::Connection::open(ep);
-    if (!c) {
-        fmt::print("{}: FAILED at {}: {} [{}]\n", where, failure_step(c.error().code),
-                   c.error().detail, c.error().code);
-        return false;
-    }
-    fmt::print("{}: ok: connected{}, logged in\n", where,
-               (*c)->encrypted() ? ", TLS verified" : " without TLS");
-    return true;
+    auto r = daemon::check_server(proto, s, timeout);
+    if (r.ok)
+        fmt::print("{}: ok: {}\n", r.where, r.detail);
+    else
+        fmt::print("{}: FAILED at {}: {} [{}]\n", r.where, failure_step(r.code), r.detail, r.code);
+    return r.ok;
 }
 
 } // namespace

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "../daemon/config_files.hpp"
 #include "cli.hpp"
 #include "crm/app/csv.hpp"
 
@@ -94,19 +95,10 @@ int cmd_db_status(Context& ctx, const std::vector<std::string>& args) {
     return st->problems.empty() ? kOk : kRuntime;
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 template <class T, class Parse, class Store>
 int import_records(Context& ctx, const std::string& kind, const std::string& file, Parse parse,
                    Store store_row) {
-    auto text = read_file(file);
+    auto text = daemon::read_text_file(file);
     if (!text) {
         fmt::print(stderr, "crm-mailctl: cannot read {}: {}\n", file, std::strerror(errno));
         return kRuntime;
@@ -462,7 +454,8 @@ const std::vector<Command>& commands() {
          "  users:     id,name,email,role            role: salesperson or admin\n"
          "  companies: id,name,domains               domains separated by spaces\n"
          "  contacts:  id,name,emails,company_id     emails separated by spaces\n"
-         "  deals:     id,name,company_id,contact_ids,owner_id,stage,status,value,currency\n"
+         "  deals:     id,name,company_id,contact_ids,owner_id,stage,status,value,currency,\n"
+         "             shared (optional: true makes the deal visible to every salesperson)\n"
          "The id in the file is kept. A bad row is reported with its line number and the\n"
          "others are imported; the exit code is then 1.",
          cmd_crm_import},
@@ -552,6 +545,17 @@ const std::vector<Command>& commands() {
          "reconciles every mailbox on its next pass. Stored mail is kept; nothing is\n"
          "duplicated.",
          cmd_accounts_resync},
+        {{"users", "password"}, "USER_ID [--password-file F | --password-stdin]",
+         "Set a CRM user's password for the web page (Argon2id; asked twice without echo on\n"
+         "a terminal). Ends the user's open sessions.",
+         cmd_users_password},
+        {{"tokens", "create"}, "USER_ID [--name NAME]",
+         "Create an API token for the CRM application, acting as USER_ID. Prints the token\n"
+         "once (only its SHA-256 is stored): send it as 'Authorization: Bearer TOKEN'.",
+         cmd_tokens_create},
+        {{"tokens", "list"}, "[--json]", "API tokens: id, user, name, active or revoked.",
+         cmd_tokens_list},
+        {{"tokens", "revoke"}, "TOKEN_ID", "Revoke an API token at once.", cmd_tokens_revoke},
         {{"export", "threads"}, "",
          "One line per thread: its Message-IDs sorted, space separated; lines in byte order.",
          cmd_export_threads},

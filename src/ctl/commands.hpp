@@ -24,6 +24,8 @@ struct Context {
 };
 
 int print_error(const Error& e);
+// Reads a secret from the terminal without echo (the prompt goes to stderr).
+std::optional<std::string> prompt_secret(const std::string& what);
 
 using Handler = int (*)(Context&, const std::vector<std::string>&);
 
@@ -49,6 +51,10 @@ int cmd_accounts_edit(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_remove(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_test(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_resync(Context& ctx, const std::vector<std::string>& args);
+int cmd_users_password(Context& ctx, const std::vector<std::string>& args);
+int cmd_tokens_create(Context& ctx, const std::vector<std::string>& args);
+int cmd_tokens_list(Context& ctx, const std::vector<std::string>& args);
+int cmd_tokens_revoke(Context& ctx, const std::vector<std::string>& args);
 
 // database.path of the config at `path` when it is readable and valid, else nullopt (silently:
 // `config check` reports the problems).

@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "../daemon/config_files.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/app/reply.hpp"
@@ -39,15 +40,6 @@ std::string random_hex(std::size_t bytes) {
         out += kHex[c & 15];
     }
     return out;
-}
-
-std::optional<std::string> slurp(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
 }
 
 std::string guess_type(const std::string& name) {
@@ -90,14 +82,14 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
     auto body_file = a.value("--body-file");
     if (!body_file)
         throw UsageError{"--body-file F is required"};
-    auto body = slurp(*body_file);
+    auto body = daemon::read_text_file(*body_file);
     if (!body) {
         fmt::print(stderr, "crm-mailctl reply: cannot read {}: {}\n", *body_file, std::strerror(errno));
         return kRuntime;
     }
     std::string html;
     if (auto h = a.value("--html-file")) {
-        auto t = slurp(*h);
+        auto t = daemon::read_text_file(*h);
         if (!t) {
             fmt::print(stderr, "crm-mailctl reply: cannot read {}: {}\n", *h, std::strerror(errno));
             return kRuntime;
@@ -107,7 +99,7 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
     std::vector<store::OutboxAttachment> atts;
     std::vector<std::string> contents;
     for (const auto& path : a.values("--attach")) {
-        auto c = slurp(path);
+        auto c = daemon::read_text_file(path);
         if (!c) {
             fmt::print(stderr, "crm-mailctl reply: cannot read attachment {}: {}\n", path,
                        std::strerror(errno));

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <future>
+#include <mutex>
 #include <cstdio>
 #include <fstream>
 #include <map>
@@ -11,21 +13,28 @@
 #include <string>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
 
+#include "crm/http/api.hpp"
+#include "crm/http/server.hpp"
 #include "crm/imap/sync.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/net/oauth.hpp"
 #include "crm/settings/config.hpp"
+#include "crm/settings/edit.hpp"
 #include "crm/store/database.hpp"
+#include "crm/store/sync_store.hpp"
+#include "config_files.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "outbox_worker.hpp"
 #include "notify.hpp"
 #include "secrets.hpp"
+#include "server_check.hpp"
 #include "sink.hpp"
 
 namespace {
@@ -46,17 +55,8 @@ void usage() {
                CRM_VERSION);
 }
 
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 std::optional<settings::Config> load(const std::string& path, bool quiet_ok) {
-    auto text = read_file(path);
+    auto text = crm::daemon::read_text_file(path);
     if (!text) {
         fmt::print(stderr, "crm-maild: cannot read config {}: {}\n", path, std::strerror(errno));
         return std::nullopt;
@@ -113,7 +113,7 @@ struct Running {
     std::unique_ptr<imap::AccountSync> sync;
 };
 
-class Daemon {
+class Daemon final : public http::Control {
   public:
     Daemon(std::string config_path, settings::Config cfg, std::unique_ptr<store::Database> db)
         : path_(std::move(config_path)), cfg_(std::move(cfg)), db_(std::move(db)),
@@ -128,7 +128,114 @@ class Daemon {
         outbox_ = std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_, *sink_, log_.sink());
         sink_->set_error_counter(&counters_.errors_by_class);
         outbox_->set_result_counter(&counters_.send_results);
-        metrics_ = std::make_unique<daemon::MetricsServer>(io_, *db_, counters_);
+        http::ApiOptions api;
+        api.allowed_hosts = cfg_.http.allowed_hosts;
+        api.secure_cookie = cfg_.http.secure_cookie;
+        api.config_path = path_;
+        const auto db_path = cfg_.database.path;
+        api_ = std::make_unique<http::Api>(
+            std::move(api), [db_path] { return store::Database::open(db_path); }, *this);
+        http_ = std::make_unique<http::Server>(*api_);
+    }
+
+    // --- http::Control (called on the HTTP worker threads)
+
+    std::vector<settings::AccountConfig> accounts() override {
+        std::lock_guard lock(cfg_mu_);
+        return cfg_.accounts;
+    }
+
+    Result<void> save_account(const settings::AccountConfig& in,
+                              const http::AccountSecrets& secrets) override {
+        std::lock_guard file_lock(file_mu_);
+        auto text = crm::daemon::read_text_file(path_);
+        if (!text)
+            return fail("config.write", fmt::format("cannot read {}: {}", path_,
+                                                    std::strerror(errno)));
+        settings::AccountConfig a = in;
+        if (secrets.imap_password) {
+            a.imap.secret = settings::SecretRef{settings::SecretRef::Kind::File,
+                                                daemon::secret_path(path_, a.name)};
+            a.imap.oauth.reset();
+        }
+        if (secrets.smtp_password && a.smtp) {
+            a.smtp->secret = settings::SecretRef{settings::SecretRef::Kind::File,
+                                                 daemon::secret_path(path_, a.name + ".smtp")};
+            a.smtp->oauth.reset();
+        }
+        auto next = settings::with_account(*text, path_, a);
+        if (!next)
+            return std::unexpected(next.error());
+        if (secrets.imap_password)
+            if (auto r = daemon::store_secret(path_, a.name, *secrets.imap_password); !r)
+                return r;
+        if (secrets.smtp_password && a.smtp)
+            if (auto r = daemon::store_secret(path_, a.name + ".smtp", *secrets.smtp_password); !r)
+                return r;
+        if (auto r = daemon::write_atomic(path_, *next, 0640, daemon::service_owner()); !r)
+            return r;
+        log_.write(LogLevel::Info, {a.name, ""}, "config",
+                   fmt::format("account saved over the admin API in {}", path_));
+        if (auto parsed = settings::parse_config(*next, path_); parsed.ok()) {
+            std::lock_guard lock(cfg_mu_);
+            cfg_.accounts = parsed.config->accounts;
+        }
+        boost::asio::post(io_, [this] { reload("account changed over the admin API"); });
+        return {};
+    }
+
+    std::vector<http::ServerTest> test_account(const settings::AccountConfig& a) override {
+        std::vector<http::ServerTest> out;
+        auto one = [&](const char* proto, const settings::ServerConfig& s) {
+            auto r = daemon::check_server(proto, s, std::chrono::seconds(20));
+            out.push_back({r.ok, r.step, r.message()});
+        };
+        one("imap", a.imap);
+        if (a.smtp)
+            one("smtp", *a.smtp);
+        return out;
+    }
+
+    Result<void> resync(const std::string& name) override {
+        auto db = store::Database::open(cfg_.database.path);
+        if (!db)
+            return std::unexpected(db.error());
+        store::SyncStore ss(**db);
+        auto n = ss.resync_account(name);
+        if (!n)
+            return std::unexpected(n.error());
+        if (!*n)
+            return fail("account.not_found",
+                        fmt::format("account {} has not been registered by the daemon yet", name));
+        boost::asio::post(io_, [this, name] { restart_account(name, "resync requested"); });
+        return {};
+    }
+
+    void outbox_changed() override {
+        boost::asio::post(io_, [this] {
+            if (!stopping_)
+                outbox_->kick();
+        });
+    }
+
+    std::string metrics() override {
+        // Counters live on the event loop: copy them there.
+        auto copy = std::make_shared<std::promise<daemon::Counters>>();
+        auto fut = copy->get_future();
+        boost::asio::post(io_, [this, copy] { copy->set_value(counters_); });
+        daemon::Counters counters;
+        if (fut.wait_for(std::chrono::seconds(2)) == std::future_status::ready)
+            counters = fut.get();
+        std::lock_guard lock(metrics_mu_);
+        if (!metrics_db_) {
+            auto db = store::Database::open(cfg_.database.path);
+            if (!db)
+                return "# database unavailable: " + db.error().detail + "\n";
+            metrics_db_ = std::move(*db);
+        }
+        auto text = daemon::render_metrics(*metrics_db_, counters);
+        metrics_db_->release_snapshots();
+        return text;
     }
 
     int run() {
@@ -137,20 +244,23 @@ class Daemon {
                                cfg_.database.path, cfg_.accounts.size()));
         apply_accounts();
         outbox_->start();
-        // /healthz and /metrics. A port already taken (another instance, a test running in
-        // parallel) degrades to no endpoint rather than stopping mail sync.
-        if (auto h = metrics_->start(cfg_.http.bind, cfg_.http.port); !h)
-            log_.write(LogLevel::Error, {}, "http", h.error().detail + ": /metrics disabled");
+        // The thread view, its API, /healthz and /metrics. A port already taken (another
+        // instance, a test running in parallel) degrades to no HTTP rather than stopping mail
+        // sync; the error says so.
+        if (auto h = http_->start(cfg_.http.bind, cfg_.http.port); !h)
+            log_.write(LogLevel::Error, {}, "http",
+                       h.error().detail + ": the web page, API and /metrics are disabled");
         else
             log_.write(LogLevel::Info, {}, "http",
-                       fmt::format("serving /healthz and /metrics on {}:{}", cfg_.http.bind,
-                                   metrics_->port()));
+                       fmt::format("serving the web page, /api/v1, /healthz and /metrics on "
+                                   "http://{}:{}/", cfg_.http.bind, http_->port()));
         wait_signals();
         wait_hup();
         // Config validated, migrations applied, accounts started: tell systemd (Type=notify).
         daemon::notify(fmt::format("READY=1\nSTATUS=syncing {} account(s)", running_.size()));
         ping_watchdog();
         io_.run();
+        http_->stop();
         pool_.join();
         log_.write(LogLevel::Info, {}, "stop", "stopped cleanly");
         return kExitOk;
@@ -299,7 +409,6 @@ class Daemon {
                        fmt::format("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
             stopping_ = true;
             outbox_->stop();
-            metrics_->stop();
             daemon::notify("STOPPING=1\nSTATUS=stopping: finishing the batches in flight");
             for (auto& [name, r] : running_)
                 r.sync->stop();
@@ -325,48 +434,68 @@ class Daemon {
         });
     }
 
-    // SIGHUP: re-read the config; restart changed accounts, start new ones, stop removed ones;
-    // unchanged accounts keep their connections.
+    // Restarts one running account (after a resync cleared its checkpoints).
+    void restart_account(const std::string& name, const char* why) {
+        auto it = running_.find(name);
+        if (it == running_.end() || stopping_)
+            return;
+        log_.write(LogLevel::Info, {name, ""}, "account", why);
+        auto cfg = it->second.config;
+        it->second.sync->stop();
+        retired_.push_back(std::move(it->second.sync));
+        running_.erase(it);
+        start_account(cfg);
+    }
+
+    // Re-reads the config; restarts changed accounts, starts new ones, stops removed ones;
+    // unchanged accounts keep their connections. On SIGHUP and after the admin API saved.
+    void reload(const char* why) {
+        if (stopping_)
+            return;
+        log_.write(LogLevel::Info, {}, "reload", fmt::format("{}: reloading the account list", why));
+        daemon::notify("RELOADING=1");
+        if (auto cfg = load(path_, true)) {
+            std::map<std::string, const settings::AccountConfig*> wanted;
+            for (const auto& a : cfg->accounts)
+                wanted[a.name] = &a;
+            for (auto it = running_.begin(); it != running_.end();) {
+                auto w = wanted.find(it->first);
+                const char* change = w == wanted.end()                  ? "removed"
+                                     : !(*w->second == it->second.config) ? "changed: restarting"
+                                                                          : nullptr;
+                // Same config, but the secret it names (password file, variable, credential)
+                // may have been replaced, e.g. after needs_reauth: compare with the one in use.
+                if (!change) {
+                    auto ep = endpoint_of(w->second->imap, log_);
+                    if (ep && ep->secret != it->second.sync->spec().imap.secret)
+                        change = "secret changed: restarting";
+                }
+                if (change) {
+                    log_.write(LogLevel::Info, {it->first, ""}, "reload", change);
+                    it->second.sync->stop();
+                    retired_.push_back(std::move(it->second.sync));
+                    it = running_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            for (const auto& a : cfg->accounts)
+                if (!running_.contains(a.name))
+                    start_account(a);
+            std::lock_guard lock(cfg_mu_);
+            cfg_.accounts = cfg->accounts;
+        } else {
+            log_.write(LogLevel::Error, {}, "reload",
+                       "the new config has errors: keeping the running accounts");
+        }
+        daemon::notify(fmt::format("READY=1\nSTATUS=syncing {} account(s)", running_.size()));
+    }
+
     void wait_hup() {
         hup_.async_wait([this](const boost::system::error_code& ec, int) {
             if (ec || stopping_)
                 return;
-            log_.write(LogLevel::Info, {}, "reload", "SIGHUP: reloading the account list");
-            daemon::notify("RELOADING=1");
-            if (auto cfg = load(path_, true)) {
-                std::map<std::string, const settings::AccountConfig*> wanted;
-                for (const auto& a : cfg->accounts)
-                    wanted[a.name] = &a;
-                for (auto it = running_.begin(); it != running_.end();) {
-                    auto w = wanted.find(it->first);
-                    const char* why = w == wanted.end()                  ? "removed"
-                                      : !(*w->second == it->second.config) ? "changed: restarting"
-                                                                           : nullptr;
-                    // Same config, but the secret it names (password file, variable, credential)
-                    // may have been replaced, e.g. after needs_reauth: compare with the one in use.
-                    if (!why) {
-                        auto ep = endpoint_of(w->second->imap, log_);
-                        if (ep && ep->secret != it->second.sync->spec().imap.secret)
-                            why = "secret changed: restarting";
-                    }
-                    if (why) {
-                        log_.write(LogLevel::Info, {it->first, ""}, "reload", why);
-                        it->second.sync->stop();
-                        retired_.push_back(std::move(it->second.sync));
-                        it = running_.erase(it);
-                    } else {
-                        ++it;
-                    }
-                }
-                for (const auto& a : cfg->accounts)
-                    if (!running_.contains(a.name))
-                        start_account(a);
-                cfg_.accounts = cfg->accounts;
-            } else {
-                log_.write(LogLevel::Error, {}, "reload",
-                           "the new config has errors: keeping the running accounts");
-            }
-            daemon::notify(fmt::format("READY=1\nSTATUS=syncing {} account(s)", running_.size()));
+            reload("SIGHUP");
             wait_hup();
         });
     }
@@ -382,7 +511,10 @@ class Daemon {
     std::unique_ptr<daemon::DaemonSink> sink_;
     std::unique_ptr<daemon::OutboxWorker> outbox_;
     daemon::Counters counters_;
-    std::unique_ptr<daemon::MetricsServer> metrics_;
+    std::mutex cfg_mu_, file_mu_, metrics_mu_;
+    std::unique_ptr<store::Database> metrics_db_;
+    std::unique_ptr<http::Api> api_;
+    std::unique_ptr<http::Server> http_;
     std::map<std::string, Running> running_;
     std::vector<std::unique_ptr<imap::AccountSync>> retired_;
     bool stopping_ = false;

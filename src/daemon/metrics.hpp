@@ -1,14 +1,11 @@
 #pragma once
-// The daemon's small HTTP endpoint (Boost.Beast on the daemon's io_context, loopback by
-// default): GET /healthz and GET /metrics (Prometheus text format 0.0.4). The CRM thread view
-// API comes with its own issue; this serves operations only.
+// /metrics (Prometheus text format 0.0.4): figures from the database and in-process counters.
 
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 
-#include <boost/asio/io_context.hpp>
 
 #include "crm/core/result.hpp"
 #include "crm/store/database.hpp"
@@ -23,19 +20,5 @@ struct Counters {
 
 // Renders /metrics from the database and the counters. Pure formatting over store reads.
 std::string render_metrics(store::Database& db, const Counters& counters);
-
-class MetricsServer {
-  public:
-    MetricsServer(boost::asio::io_context& io, store::Database& db, const Counters& counters);
-    ~MetricsServer();
-    // Binds and starts accepting. Errors: "http.bind" naming the address.
-    Result<void> start(const std::string& address, std::uint16_t port);
-    void stop();
-    [[nodiscard]] std::uint16_t port() const;
-
-  private:
-    struct Impl;
-    std::shared_ptr<Impl> impl_;
-};
 
 } // namespace crm::daemon

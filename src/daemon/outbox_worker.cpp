@@ -10,6 +10,7 @@
 #include "crm/mime/compose.hpp"
 #include "crm/smtp/sender.hpp"
 #include "crm/store/outbox.hpp"
+#include "crm/store/web_store.hpp"
 
 namespace crm::daemon {
 
@@ -43,6 +44,11 @@ void OutboxWorker::stop() {
     timer_.cancel();
 }
 
+void OutboxWorker::kick() {
+    if (!stopping_ && !busy_ && recovered_)
+        send_one();
+}
+
 void OutboxWorker::tick() {
     if (stopping_)
         return;
@@ -51,6 +57,8 @@ void OutboxWorker::tick() {
             recover_sending();
         else
             send_one();
+        if (!busy_ && recovered_)
+            mirror_seen();
     }
     timer_.expires_after(std::chrono::seconds(1));
     timer_.async_wait([this](const boost::system::error_code& ec) {
@@ -100,6 +108,55 @@ void OutboxWorker::recover_sending() {
         });
         return; // one at a time; the next tick continues
     }
+}
+
+void OutboxWorker::mirror_seen() {
+    store::WebStore ws(db_);
+    auto pending = ws.pending_seen(500);
+    if (!pending) {
+        log_(LogLevel::Error, {}, "seen", pending.error().to_string());
+        return;
+    }
+    if (pending->empty())
+        return;
+    // The first mailbox's changes; the others follow on the next ticks.
+    const auto& first = pending->front();
+    const AccountId account = first.account;
+    const std::string mailbox = first.mailbox;
+    const std::uint32_t validity = first.uid_validity;
+    std::vector<std::uint32_t> seen, unseen;
+    std::vector<std::int64_t> locations;
+    for (const auto& c : *pending)
+        if (c.account == account && c.mailbox == mailbox && c.uid_validity == validity) {
+            (c.seen ? seen : unseen).push_back(c.uid);
+            locations.push_back(c.location);
+        }
+    auto it = accounts_.find(account);
+    if (it == accounts_.end()) {
+        (void)ws.seen_failed(locations, "the account is not configured in this daemon", true);
+        return;
+    }
+    busy_ = true;
+    auto ep = it->second.imap;
+    auto name = it->second.account_name;
+    boost::asio::post(pool_, [=, this]() {
+        auto r = imap::store_seen(ep, mailbox, validity, seen, unseen);
+        boost::asio::post(io_, [=, this]() {
+            busy_ = false;
+            store::WebStore w(db_);
+            if (r) {
+                (void)w.seen_done(locations);
+                log_(LogLevel::Info, {name, mailbox}, "seen",
+                     fmt::format("mirrored read state: {} seen, {} unseen", seen.size(),
+                                 unseen.size()));
+            } else {
+                const bool give_up = r.error().retry == Retry::Never;
+                (void)w.seen_failed(locations, r.error().detail, give_up);
+                log_(LogLevel::Warning, {name, mailbox}, "seen",
+                     r.error().to_string() + (give_up ? " (dropped)" : " (will retry)"));
+            }
+        });
+    });
 }
 
 void OutboxWorker::send_one() {

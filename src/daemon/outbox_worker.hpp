@@ -3,7 +3,7 @@
 // them over SMTP on the blocking pool, records the outcome, files the copy in Sent and in its
 // thread. Exactly once: a reply is marked "sending" (committed) before the SMTP transaction; one
 // found in "sending" at start-up is looked up in the Sent folder and becomes sent or unknown,
-// never resent automatically.
+// never resent automatically. Between replies it also mirrors read state to the servers.
 
 #include <map>
 #include <memory>
@@ -39,11 +39,16 @@ class OutboxWorker {
     void set_result_counter(std::map<std::string, std::uint64_t>* c) { results_ = c; }
     void start();
     void stop();
+    // A reply was just queued: try now instead of at the next tick.
+    void kick();
 
   private:
     void tick();
     void recover_sending();
     void send_one();
+    // Mirrors CRM read/unread to \Seen on the server (accounts with mirror_seen), one mailbox
+    // per call, on the pool.
+    void mirror_seen();
 
     boost::asio::io_context& io_;
     boost::asio::thread_pool& pool_;

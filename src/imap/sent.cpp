@@ -1,10 +1,14 @@
 #include "crm/imap/sent.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "crm/imap/command.hpp"
+#include "crm/imap/mutf7.hpp"
 #include "session.hpp"
 
 namespace crm::imap {
@@ -106,7 +110,59 @@ asio::awaitable<Result<bool>> do_contains(Session& s, std::string message_id) {
     co_return found;
 }
 
+asio::awaitable<Result<void>> do_store_seen(Session& s, std::string mailbox,
+                                            std::uint32_t uid_validity,
+                                            std::vector<std::uint32_t> seen,
+                                            std::vector<std::uint32_t> unseen) {
+    auto wire = mutf7_encode(mailbox);
+    if (!wire)
+        co_return std::unexpected(wire.error());
+    auto q = quote_astring(*wire);
+    if (q.needs_literal())
+        co_return fail("imap.arg", "mailbox name cannot be sent: " + mailbox, ErrorScope::Mailbox,
+                       Retry::Never);
+    std::optional<std::uint64_t> validity;
+    auto sel = co_await s.run("SELECT " + q.text, [&](const Response& u) {
+        if (u.code_atom == "UIDVALIDITY")
+            validity = u.code_number();
+    });
+    if (!sel)
+        co_return std::unexpected(sel.error());
+    if (sel->status_or_keyword != "OK")
+        co_return fail("imap.select", "SELECT " + mailbox + " failed: " + sel->text,
+                       ErrorScope::Mailbox, Retry::Backoff);
+    if (!validity || *validity != uid_validity)
+        co_return fail("imap.uidvalidity",
+                       fmt::format("{}: UIDVALIDITY is now {}, not {}: not mirroring read state",
+                                   mailbox, validity ? *validity : 0, uid_validity),
+                       ErrorScope::Mailbox, Retry::Never);
+    for (int pass = 0; pass < 2; ++pass) {
+        const auto& uids = pass == 0 ? seen : unseen;
+        if (uids.empty())
+            continue;
+        std::vector<std::uint64_t> sorted(uids.begin(), uids.end());
+        std::sort(sorted.begin(), sorted.end());
+        sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+        auto r = co_await s.run(fmt::format("UID STORE {} {}FLAGS.SILENT (\\Seen)",
+                                            format_sequence_set(sorted), pass == 0 ? '+' : '-'));
+        if (!r)
+            co_return std::unexpected(r.error());
+        if (r->status_or_keyword != "OK")
+            co_return fail("imap.store", "UID STORE in " + mailbox + " failed: " + r->text,
+                           ErrorScope::Mailbox, Retry::Backoff);
+    }
+    co_return Result<void>{};
+}
+
 } // namespace
+
+Result<void> store_seen(const net::Endpoint& ep, const std::string& mailbox,
+                        std::uint32_t uid_validity, const std::vector<std::uint32_t>& seen,
+                        const std::vector<std::uint32_t>& unseen) {
+    return run_blocking<void>(ep, [mailbox, uid_validity, seen, unseen](Session& s) {
+        return do_store_seen(s, mailbox, uid_validity, seen, unseen);
+    });
+}
 
 Result<void> append_to_sent(const net::Endpoint& ep, std::string_view message) {
     return run_blocking<void>(ep, [message](Session& s) { return do_append(s, message); });

@@ -721,7 +721,8 @@ constexpr std::array<std::string_view, 6> kTopKeys{
     "allow_inline_secrets", "database", "daemon", "http", "matching", "accounts"};
 constexpr std::array<std::string_view, 1> kDatabaseKeys{"path"};
 constexpr std::array<std::string_view, 1> kDaemonKeys{"log_level"};
-constexpr std::array<std::string_view, 2> kHttpKeys{"bind", "port"};
+constexpr std::array<std::string_view, 4> kHttpKeys{"bind", "port", "allowed_hosts",
+                                                  "secure_cookie"};
 constexpr std::array<std::string_view, 4> kMatchingKeys{
     "strip_plus_tags", "plus_separator", "gmail_dot_folding", "extra_free_mail_domains"};
 constexpr std::array<std::string_view, 4> kLogLevelNames{"error", "warning", "info", "debug"};
@@ -767,6 +768,31 @@ void parse_http(Section& top, HttpConfig& h) {
     }
     if (auto port = s.ranged("port", 1, 65535))
         h.port = static_cast<std::uint16_t>(*port);
+    s.boolean("secure_cookie", h.secure_cookie);
+    if (auto hosts = s.array("allowed_hosts")) {
+        std::size_t i = 0;
+        for (const toml::node& d : *hosts->first) {
+            Pos p = pos_of(d.source());
+            if (p.line == 0)
+                p = hosts->second.pos;
+            const std::string item = fmt::format("{}[{}]", hosts->second.path, i++);
+            const auto* str = d.as_string();
+            std::string_view host = str ? std::string_view(str->get()) : std::string_view();
+            if (auto colon = host.rfind(':'); colon != std::string_view::npos &&
+                                               host.find(']') == std::string_view::npos)
+                host = host.substr(0, colon);
+            if (str == nullptr)
+                s.reporter().error(
+                    p, fmt::format("{}: expected a string, found {}", item, type_name(d.type())));
+            else if (host.empty() || (!detail::is_valid_host(host) &&
+                                      !detail::is_ipv4_literal(host) &&
+                                      !(host.front() == '[' && host.back() == ']')))
+                s.reporter().error(p, fmt::format("{}: {} is not a host name or host:port", item,
+                                                  show(str->get())));
+            else
+                h.allowed_hosts.push_back(str->get());
+        }
+    }
     s.report_unknown();
 }
 

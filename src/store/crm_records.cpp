@@ -123,10 +123,11 @@ Result<void> Store::upsert_deal(const DealInput& x, std::int64_t now) {
                 return fail("crm.no_contact", fmt::format("contact id {} does not exist", c));
         auto& s = d.stmt(
             "INSERT INTO deals (id, name, company_id, owner_id, stage, status, value, currency, "
-            "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9) "
+            "created_at, updated_at, shared) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10) "
             "ON CONFLICT (id) DO UPDATE SET name = excluded.name, company_id = excluded.company_id,"
             " owner_id = excluded.owner_id, stage = excluded.stage, status = excluded.status, "
-            "value = excluded.value, currency = excluded.currency, updated_at = excluded.updated_at");
+            "value = excluded.value, currency = excluded.currency, updated_at = excluded.updated_at,"
+            " shared = excluded.shared");
         s.bind(1, x.id);
         s.bind(2, x.name);
         bind_opt(s, 3, x.company);
@@ -136,6 +137,7 @@ Result<void> Store::upsert_deal(const DealInput& x, std::int64_t now) {
         s.bind(7, x.value);
         s.bind(8, x.currency);
         s.bind(9, now);
+        s.bind(10, x.shared ? 1 : 0);
         s.exec();
         auto& del = d.stmt("DELETE FROM deal_contacts WHERE deal_id = ?");
         del.bind(1, x.id);

@@ -198,12 +198,16 @@ Result<void> Database::require_current() {
     return {};
 }
 
+void Database::release_snapshots() {
+    for (auto& [sql, stmt] : impl_->cache)
+        stmt->reset();
+}
+
 Database::Transaction::Transaction(Database& db) : db_(db) {
     // A cached statement stepped once and left unreset keeps a read snapshot open; in WAL mode
     // a write from such a stale snapshot fails with SQLITE_BUSY_SNAPSHOT ("database is locked")
     // as soon as another process (crm-mailctl, the CRM app) has written. Release them all first.
-    for (auto& [sql, stmt] : db_.impl_->cache)
-        stmt->reset();
+    db_.release_snapshots();
     db_.impl_->db.exec("BEGIN IMMEDIATE");
 }
 

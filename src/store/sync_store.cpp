@@ -36,6 +36,20 @@ std::string join_flags(const std::vector<std::string>& flags) {
     return out;
 }
 
+std::vector<std::string> split_flags(const std::string& joined) {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < joined.size()) {
+        auto j = joined.find(' ', i);
+        if (j == std::string::npos)
+            j = joined.size();
+        if (j > i)
+            out.push_back(joined.substr(i, j - i));
+        i = j + 1;
+    }
+    return out;
+}
+
 // Re-derives a thread's unread counter after flag changes.
 void refresh_unread(Database::Impl& d, std::int64_t message_row) {
     auto& s = d.stmt("UPDATE threads SET unread_count = (SELECT count(*) FROM messages m WHERE "
@@ -283,11 +297,23 @@ Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t ui
     return guard("updating flags", [&]() -> Result<std::int64_t> {
         auto& d = db_.impl();
         std::int64_t changed = 0;
+        // The CRM's own read/unread (HTTP API) is only overridden when \\Seen changes on the
+        // server, not on every sweep that sees the same flags again.
+        auto& old = d.stmt("SELECT flags FROM locations WHERE mailbox_id = ? AND uid_validity = ? "
+                           "AND uid = ?");
         auto& loc = d.stmt("UPDATE locations SET flags = ? WHERE mailbox_id = ? AND uid_validity "
                            "= ? AND uid = ? RETURNING message_id");
         auto& msg = d.stmt("UPDATE messages SET unread = ? WHERE id = ? AND unread != ? AND "
                            "direction = 'in'");
         for (const auto& u : updates) {
+            old.reset();
+            old.bind(1, mailbox);
+            old.bind(2, static_cast<std::int64_t>(uid_validity));
+            old.bind(3, static_cast<std::int64_t>(u.uid));
+            if (!old.executeStep())
+                continue;
+            const bool was_seen = has_seen(split_flags(old.getColumn(0).getString()));
+            old.reset();
             loc.reset();
             loc.bind(1, join_flags(u.flags));
             loc.bind(2, mailbox);
@@ -298,6 +324,8 @@ Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t ui
             auto row = loc.getColumn(0).getInt64();
             while (loc.executeStep()) {
             }
+            if (has_seen(u.flags) == was_seen)
+                continue;
             int unread = has_seen(u.flags) ? 0 : 1;
             msg.reset();
             msg.bind(1, unread);

@@ -38,6 +38,7 @@ struct DealInput {
     std::string status; // open | won | lost
     std::string value;  // decimal string
     std::string currency;
+    bool shared = false; // visible to every salesperson, not only its owner
 };
 
 } // namespace crm

@@ -5,6 +5,8 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
+#include <cstdint>
 
 #include "crm/core/result.hpp"
 #include "crm/net/transport.hpp"
@@ -17,5 +19,12 @@ Result<void> append_to_sent(const net::Endpoint& ep, std::string_view message);
 
 // Whether the Sent folder holds a message with this Message-ID (without angle brackets).
 Result<bool> sent_contains(const net::Endpoint& ep, std::string_view message_id);
+
+// Mirrors read state made in the CRM: SELECTs `mailbox` (UTF-8 name) and sets (+FLAGS.SILENT)
+// or clears (-FLAGS.SILENT) \Seen on the UIDs. Refuses when the mailbox's UIDVALIDITY is no
+// longer `uid_validity` ("imap.uidvalidity": the UIDs mean other messages now).
+Result<void> store_seen(const net::Endpoint& ep, const std::string& mailbox,
+                        std::uint32_t uid_validity, const std::vector<std::uint32_t>& seen,
+                        const std::vector<std::uint32_t>& unseen);
 
 } // namespace crm::imap

@@ -109,6 +109,10 @@ struct DaemonConfig {
 struct HttpConfig {
     std::string bind = "127.0.0.1"; // IP address literal
     std::uint16_t port = 8025;
+    // Host header values served ("crm.example.com" or "crm.example.com:443") besides loopback
+    // with the port: a reverse proxy's name. Anything else is refused (DNS rebinding).
+    std::vector<std::string> allowed_hosts;
+    bool secure_cookie = false; // mark the session cookie Secure (HTTPS reverse proxy)
 
     friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };

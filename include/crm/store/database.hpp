@@ -63,6 +63,11 @@ class Database {
 
     const std::string& path() const;
 
+    // Resets every cached statement: a statement stepped once and left unreset keeps a read
+    // snapshot open, so a long-lived connection would keep seeing old data. Call between
+    // requests on pooled connections.
+    void release_snapshots();
+
     // Bulk loading: when no other connection has the database open, switch to a rollback
     // journal so appended pages are written once (WAL writes them twice: log, then checkpoint).
     // Returns false (and stays in WAL) when others are connected. end_bulk() returns to WAL.

@@ -49,6 +49,8 @@ struct MessageView {
         std::string filename, content_type, sha256;
         std::int64_t size = 0;
         bool is_inline = false;
+        int position = 0;
+        std::string content_id; // without angle brackets
     };
     std::vector<Att> attachments;
 };

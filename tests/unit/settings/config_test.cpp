@@ -133,7 +133,7 @@ tls = "starttls"
     want.allow_inline_secrets = true;
     want.database.path = "/srv/crm/db.sqlite";
     want.daemon.log_level = LogLevel::Debug;
-    want.http = {"::1", 9000};
+    want.http = {"::1", 9000, {}, false};
     want.matching = {false, '-', false, {"mail.example", "post.example"}};
 
     AccountConfig alice;

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Thread view latency: p50/p90/p99 of the deal list and the thread view (bench/api_load.py) on a
+# database of COUNT messages (default 100,000, bench/gen_maildir.py with its CRM CSVs), measured
+#   1. with the daemon idle, and
+#   2. while the daemon ingests: an initial sync of SYNC_COUNT more messages (default 20,000) from
+#      a local Dovecot into the same database.
+# Target: p99 under 50 ms.  Usage: bench/api-bench.sh [COUNT] [SYNC_COUNT] [SECONDS]
+# Runs as root (test Dovecot); builds the release preset first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+count=${1:-100000}
+sync_count=${2:-20000}
+secs=${3:-20}
+scripts/install-deps.sh >/dev/null
+scripts/build.sh release >/dev/null
+ctl=$root/build/release/src/ctl/crm-mailctl
+maild=$root/build/release/src/daemon/crm-maild
+work=${BENCH_DIR:-$root/build/bench}
+mkdir -p "$work"
+gen=$work/gen-$count
+[ -d "$gen/cur" ] || python3 bench/gen_maildir.py --out "$gen" --count "$count" --seed 1 --csv-dir "$gen-csv" >/dev/null
+sync_gen=$work/gen-sync-$sync_count
+[ -d "$sync_gen/cur" ] || python3 bench/gen_maildir.py --out "$sync_gen" --count "$sync_count" --seed 7 >/dev/null
+
+db=$work/api-bench.db
+if [ ! -f "$db.done" ] || [ "$(cat "$db.done")" != "$count" ]; then
+  rm -f "$db" "$db-wal" "$db-shm" "$db.done"
+  "$ctl" --db "$db" db migrate >/dev/null
+  for k in users companies contacts deals; do "$ctl" --db "$db" crm import "$k" "$gen-csv/$k.csv" >/dev/null; done
+  echo "importing $count messages into $db ..."
+  "$ctl" --db "$db" import --owner 1 "$gen" >/dev/null 2>&1 || true
+  echo "$count" >"$db.done"
+fi
+snap=$work/api-bench-run.db
+cp "$db" "$snap"
+rm -f "$snap-wal" "$snap-shm"
+messages=$(sqlite3 "$snap" "SELECT count(*) FROM messages")
+threads=$(sqlite3 "$snap" "SELECT count(*) FROM threads")
+deals=$(sqlite3 "$snap" "SELECT count(*) FROM deals")
+# Admin (user 1): sees every deal, the heaviest deal list.
+"$ctl" --db "$snap" tokens create 1 --name bench >"$work/token" 2>/dev/null
+
+dc=$work/api-dc
+pid=""
+cleanup() { [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; wait 2>/dev/null; bash tests/integration/dovecot/stop.sh "$dc" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+bash tests/integration/dovecot/start.sh "$dc" --no-oauth2 >/dev/null
+# shellcheck disable=SC1091
+source "$dc/env"
+dst=$dc/mail/alice
+mkdir -p "$dst/cur" "$dst/new" "$dst/tmp"
+find "$sync_gen/cur" "$sync_gen/new" -type f | sort | awk -v d="$dst/cur" '{printf "%s\t%s/%d.M%dP1.bench:2,S\n", $0, d, 1700000000+NR, NR}' |
+  while IFS=$'\t' read -r from to; do cp "$from" "$to"; done
+chown -R "$MAIL_USER" "$dst"
+$DOVEADM mailbox status -u alice messages INBOX >/dev/null
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/api-bench.toml" <<TOML
+[database]
+path = "$snap"
+[http]
+port = $port
+[[accounts]]
+name = "alice"
+owner_id = 1
+address = "alice@northwind-sales.example"
+enabled = false
+initial_sync_days = 0
+idle = false
+[accounts.imap]
+host = "127.0.0.1"
+port = $IMAPS_PORT
+ca_file = "$CA_FILE"
+username = "alice"
+password = "alice-pw"
+TOML
+sed -i '1i allow_inline_secrets = true' "$work/api-bench.toml"
+echo "database: $messages messages, $threads threads, $deals deals ($(du -m "$snap" | cut -f1) MB)"
+"$maild" --config "$work/api-bench.toml" 2>"$work/api-bench-maild.log" & pid=$!
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+python3 bench/api_load.py "http://127.0.0.1:$port" "$work/token" "$secs" --label "1. daemon idle" || true
+# 2. Enable the account: the daemon starts its initial sync while the load runs.
+sed -i 's/^enabled = false/enabled = true/' "$work/api-bench.toml"
+before=$(sqlite3 "$snap" "SELECT count(*) FROM messages")
+kill -HUP "$pid"
+sleep 1
+python3 bench/api_load.py "http://127.0.0.1:$port" "$work/token" "$secs" --label "2. while the daemon ingests" || true
+after=$(sqlite3 "$snap" "SELECT count(*) FROM messages")
+echo "  ingested during the run: $((after - before)) messages ($(( (after - before) / secs )) msg/s)"

@@ -1,0 +1,115 @@
+#pragma once
+// The CRM thread view's HTTP API (/api/v1, docs/openapi.yaml), the web page's static files,
+// /healthz and /metrics, as a pure request -> response function over the database. No sockets:
+// server.hpp carries it over Boost.Beast; tests call handle() directly.
+//
+// Security, in order of the checks:
+//   Host must be one of the allowed hosts (DNS rebinding);
+//   unsafe methods need an Origin equal to an allowed origin when the browser sends one, and
+//   cookie-authenticated ones need it present (CSRF; SameSite=Strict is the second fence);
+//   request bodies must be application/json;
+//   authentication: session cookie (crm_session, HttpOnly, SameSite=Strict) or Bearer token;
+//   authorisation: store::WebStore filters every query by the viewer; replies only from the
+//   user's own accounts; /accounts for admins only. No secret is ever returned.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "crm/core/result.hpp"
+#include "crm/settings/config.hpp"
+#include "crm/store/database.hpp"
+
+namespace crm::http {
+
+struct Request {
+    std::string method; // upper case: GET, POST, ...
+    std::string target; // as sent: path and query
+    std::vector<std::pair<std::string, std::string>> headers; // names lower case
+    std::string body;
+    std::string peer; // client IP address
+
+    [[nodiscard]] std::optional<std::string_view> header(std::string_view lower_name) const;
+};
+
+struct Response {
+    int status = 200;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::string body;
+
+    void set(std::string name, std::string value);
+    [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
+};
+
+// The outcome of "test connection" for one server of an account.
+struct ServerTest {
+    bool ok = false;
+    std::string step; // config | dns | tcp | tls | auth | protocol | done
+    std::string message;
+};
+
+struct AccountSecrets {
+    std::optional<std::string> imap_password, smtp_password;
+};
+
+// What the API asks of the running daemon. Called on the HTTP threads: implementations are
+// thread-safe.
+class Control {
+  public:
+    virtual ~Control() = default;
+    // The configured accounts (the config file as last loaded).
+    virtual std::vector<settings::AccountConfig> accounts() = 0;
+    // Adds or replaces an account in the config file (and its secrets, 0600), then applies it.
+    // Errors: "config.invalid" (the problems), "config.write".
+    virtual Result<void> save_account(const settings::AccountConfig& account,
+                                      const AccountSecrets& secrets) = 0;
+    // Connects and logs in to the account's servers (blocking). IMAP first, then SMTP.
+    virtual std::vector<ServerTest> test_account(const settings::AccountConfig& account) = 0;
+    // Clears the account's checkpoints and wakes its sync. Errors: "account.not_found".
+    virtual Result<void> resync(const std::string& name) = 0;
+    // A reply was queued: work the outbox now.
+    virtual void outbox_changed() = 0;
+    // Prometheus text for /metrics.
+    virtual std::string metrics() = 0;
+};
+
+struct ApiOptions {
+    // Host header values accepted ("host" or "host:port"). Empty: loopback names with the
+    // server's port (127.0.0.1, localhost, [::1]).
+    std::vector<std::string> allowed_hosts;
+    std::uint16_t port = 0;        // the bound port, for the default allowed hosts
+    bool secure_cookie = false;    // add Secure (behind a TLS reverse proxy)
+    std::chrono::seconds session_ttl{12 * 3600};
+    std::string config_path;       // for secret file paths of accounts added over the API
+    // Login throttle: failures allowed per window, per e-mail and per client address.
+    int login_failures_per_email = 5;
+    int login_failures_per_client = 20;
+    std::chrono::seconds login_window{15 * 60};
+    std::function<std::int64_t()> now; // Unix seconds; default: the system clock
+};
+
+using DatabaseOpener = std::function<Result<std::unique_ptr<store::Database>>()>;
+
+class Api {
+  public:
+    Api(ApiOptions options, DatabaseOpener open_db, Control& control);
+    ~Api();
+    Api(const Api&) = delete;
+    Api& operator=(const Api&) = delete;
+
+    // Thread-safe: each call borrows its own database connection from a small pool.
+    Response handle(const Request& request);
+    void set_port(std::uint16_t port);
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace crm::http

@@ -1,0 +1,141 @@
+#pragma once
+// What the HTTP API reads and writes: logins (password hashes, sessions, API tokens), and the
+// thread view's queries filtered by who is asking. Visibility lives here, in SQL, so a query can
+// never return a row the viewer may not see:
+//   admin        everything;
+//   salesperson  deals they own or that are shared; threads linked to those deals; unsorted
+//                threads that came in through a mail account they own; the messages and
+//                attachments of visible threads.
+// Borrows the Database; one thread at a time.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crm/core/ids.hpp"
+#include "crm/core/result.hpp"
+#include "crm/store/database.hpp"
+#include "crm/store/store.hpp"
+
+namespace crm::store {
+
+struct Viewer {
+    UserId user = 0;
+    bool admin = false;
+};
+
+struct WebUser {
+    UserId id = 0;
+    std::string name, email, role;
+};
+
+struct Login {
+    WebUser user;
+    std::string password_hash; // empty: no password set
+};
+
+struct WebDeal {
+    DealId id = 0;
+    std::string name, stage, status;
+    bool shared = false;
+    std::optional<UserId> owner;
+    std::string owner_name;
+    std::optional<CompanyId> company;
+    std::string company_name;
+    std::int64_t threads = 0, messages = 0, unread = 0;
+    std::optional<std::int64_t> last_date;
+};
+
+struct AttachmentData {
+    std::string filename, content_type, content_id;
+    bool is_inline = false;
+    std::string bytes;
+};
+
+struct SenderAccount {
+    AccountId id = 0;
+    std::string name, address;
+};
+
+class WebStore {
+  public:
+    explicit WebStore(Database& db) : db_(db) {}
+
+    // --- logins
+    // Looks a user up by e-mail (case-insensitive; users.email or one of user_addresses).
+    Result<std::optional<Login>> login_by_email(const std::string& email);
+    Result<std::optional<WebUser>> user(UserId id);
+    Result<void> set_password_hash(UserId user, const std::string& hash, std::int64_t now);
+    Result<void> create_session(const std::string& token_hash, UserId user, std::int64_t now,
+                                std::int64_t expires_at, const std::string& client_address,
+                                const std::string& user_agent);
+    // The session's user while it is unexpired; slides last_seen_at. Expired rows are deleted.
+    Result<std::optional<WebUser>> session_user(const std::string& token_hash, std::int64_t now);
+    Result<void> delete_session(const std::string& token_hash);
+    Result<std::int64_t> delete_user_sessions(UserId user);
+    Result<std::int64_t> create_token(UserId user, const std::string& name,
+                                      const std::string& token_hash, std::int64_t now);
+    Result<std::optional<WebUser>> token_user(const std::string& token_hash, std::int64_t now);
+    // False when no such unrevoked token.
+    Result<bool> revoke_token(std::int64_t id, std::int64_t now);
+    struct TokenRow {
+        std::int64_t id = 0;
+        UserId user = 0;
+        std::string name;
+        std::int64_t created_at = 0;
+        std::optional<std::int64_t> last_used_at, revoked_at;
+    };
+    Result<std::vector<TokenRow>> tokens();
+
+    // --- thread view
+    Result<std::vector<WebDeal>> deals(const Viewer& v);
+    Result<std::optional<WebDeal>> deal(const Viewer& v, DealId id);
+    Result<std::vector<ThreadSummary>> deal_threads(const Viewer& v, DealId deal);
+    Result<std::vector<ThreadSummary>> unsorted(const Viewer& v);
+    Result<bool> thread_visible(const Viewer& v, ThreadId thread);
+    Result<std::optional<ThreadSummary>> thread(const Viewer& v, ThreadId thread);
+    Result<std::vector<MessageView>> thread_messages(const Viewer& v, ThreadId thread);
+    // The thread of a visible message; nullopt when it does not exist or is not visible.
+    Result<std::optional<ThreadId>> message_thread(const Viewer& v, MessageRowId message);
+    Result<std::string> message_html(MessageRowId message);
+    Result<std::optional<AttachmentData>> attachment(MessageRowId message, int position);
+    // The inline attachment with this Content-ID (angle brackets stripped); nullopt: none.
+    Result<std::optional<int>> attachment_by_cid(MessageRowId message, const std::string& cid);
+    // Names of deals by id (for suggestions), only the visible ones.
+    Result<std::vector<std::pair<DealId, std::string>>> deal_names(const Viewer& v,
+                                                                    const std::vector<DealId>& ids);
+
+    // Marks every message of the thread (or one message) read or unread and keeps the thread's
+    // unread_count. For locations in `mirror_accounts`, queues the \Seen change for the daemon.
+    // Returns the messages changed.
+    Result<std::int64_t> set_thread_unread(ThreadId thread, bool unread,
+                                           const std::vector<AccountId>& mirror_accounts,
+                                           std::int64_t now);
+    Result<std::int64_t> set_message_unread(MessageRowId message, bool unread,
+                                            const std::vector<AccountId>& mirror_accounts,
+                                            std::int64_t now);
+
+    // \Seen changes waiting to be mirrored (fewer than 5 failed attempts), oldest first.
+    struct SeenChange {
+        std::int64_t location = 0;
+        AccountId account = 0;
+        std::string mailbox; // UTF-8 name
+        std::uint32_t uid_validity = 0, uid = 0;
+        bool seen = false;
+    };
+    Result<std::vector<SeenChange>> pending_seen(std::size_t limit);
+    Result<void> seen_done(const std::vector<std::int64_t>& locations);
+    // Counts a failed attempt; `give_up` drops the changes (the error says why).
+    Result<void> seen_failed(const std::vector<std::int64_t>& locations, const std::string& error,
+                             bool give_up);
+
+    // Accounts `user` may send from (owned, enabled).
+    Result<std::vector<SenderAccount>> sender_accounts(UserId user);
+    Result<std::optional<UserId>> account_owner(const std::string& account_name);
+
+  private:
+    Database& db_;
+};
+
+} // namespace crm::store

@@ -1,0 +1,66 @@
+// Test connection (see server_check.hpp).
+#include "server_check.hpp"
+
+#include <fmt/format.h>
+
+#include "crm/net/transport.hpp"
+#include "crm/settings/edit.hpp"
+#include "secrets.hpp"
+
+namespace crm::daemon {
+
+namespace {
+
+const char* step_of(const std::string& code) {
+    if (code == "net.dns")
+        return "dns";
+    if (code == "net.tcp" || code == "net.timeout")
+        return "tcp";
+    if (code == "net.tls" || code == "net.starttls")
+        return "tls";
+    if (code == "net.auth")
+        return "auth";
+    if (code == "net.config" || code == "secret.missing")
+        return "config";
+    return "protocol";
+}
+
+} // namespace
+
+ServerCheck check_server(const char* proto, const settings::ServerConfig& s,
+                         std::chrono::seconds timeout) {
+    const auto where = fmt::format("{} {}:{} (tls={}) as {}", proto, s.host, s.port,
+                                   settings::tls_name(s.tls), s.username);
+    net::Endpoint ep;
+    ep.scheme = proto;
+    ep.host = s.host;
+    ep.port = s.port;
+    ep.tls = s.tls == settings::Tls::Implicit   ? net::Tls::Implicit
+             : s.tls == settings::Tls::StartTls ? net::Tls::StartTls
+                                                : net::Tls::None;
+    ep.allow_insecure = s.allow_insecure;
+    ep.ca_file = s.ca_file;
+    ep.username = s.username;
+    ep.auth = s.auth == settings::Auth::XOAuth2 ? net::Auth::XOAuth2 : net::Auth::Password;
+    ep.connect_timeout = timeout;
+    if (s.oauth)
+        return {false, "config", where,
+                "not tested: the OAuth refresh flow is tested by the daemon itself (see the "
+                "account's health)",
+                "net.config"};
+    if (s.secret) {
+        auto secret = resolve_secret(*s.secret);
+        if (!secret)
+            return {false, "config", where, secret.error().detail, secret.error().code};
+        ep.secret = std::move(*secret);
+    }
+    auto c = net::Connection::open(ep);
+    if (!c)
+        return {false, step_of(c.error().code), where, c.error().detail, c.error().code};
+    return {true, "done", where,
+            fmt::format("connected{}, logged in",
+                        (*c)->encrypted() ? ", TLS verified" : " without TLS"),
+            ""};
+}
+
+} // namespace crm::daemon

@@ -1,0 +1,321 @@
+// The admin's routes: mail accounts (list, add, edit/disable, test connection, resync, health).
+#include <fmt/format.h>
+
+#include "crm/settings/edit.hpp"
+#include "crm/store/sync_store.hpp"
+#include "internal.hpp"
+
+namespace crm::http {
+
+namespace {
+
+using settings::AccountConfig;
+using settings::ServerConfig;
+
+const char* auth_name(settings::Auth a) {
+    return a == settings::Auth::XOAuth2 ? "xoauth2" : "password";
+}
+
+json::value server_json(const ServerConfig& s) {
+    return json::object{{"host", s.host},
+                        {"port", s.port},
+                        {"tls", settings::tls_name(s.tls)},
+                        {"username", s.username},
+                        {"auth", auth_name(s.auth)},
+                        {"allow_insecure", s.allow_insecure},
+                        {"ca_file", s.ca_file}};
+}
+
+json::object account_json(const AccountConfig& a, const store::AccountRow* h) {
+    json::object o{{"name", a.name},
+                   {"address", a.address},
+                   {"owner_id", a.owner_id},
+                   {"enabled", a.enabled},
+                   {"mirror_seen", a.mirror_seen},
+                   {"imap", server_json(a.imap)},
+                   {"smtp", a.smtp ? server_json(*a.smtp) : json::value(nullptr)}};
+    o["state"] = !a.enabled ? std::string("disabled") : h ? h->state : std::string("new");
+    o["last_success_at"] = h ? opt_json(h->last_success_at) : nullptr;
+    o["last_error_at"] = h ? opt_json(h->last_error_at) : nullptr;
+    o["last_error_class"] = h ? h->last_error_class : "";
+    o["last_error"] = h ? h->last_error : "";
+    o["messages_synced"] = h ? h->messages : 0;
+    o["lag_seconds"] = h ? opt_json(h->lag_seconds) : nullptr;
+    o["mailboxes"] = h ? h->mailboxes : 0;
+    o["initial"] = json::object{{"done", h ? h->initial_done : 0},
+                                {"total", h ? h->initial_total : 0},
+                                {"started_at", h ? opt_json(h->initial_started_at) : nullptr}};
+    return o;
+}
+
+void require_admin(const Ctx& c) {
+    if (!c.admin())
+        throw_error(403, "forbidden", "only admins manage mail accounts");
+}
+
+std::vector<store::AccountRow> health(Ctx& c) {
+    store::SyncStore ss(c.db);
+    return ok_or_500(ss.accounts());
+}
+
+const store::AccountRow* find_row(const std::vector<store::AccountRow>& rows,
+                                  const std::string& name) {
+    for (const auto& r : rows)
+        if (r.name == name)
+            return &r;
+    return nullptr;
+}
+
+std::optional<AccountConfig> find_config(Ctx& c, const std::string& name) {
+    for (auto& a : c.control.accounts())
+        if (a.name == name)
+            return a;
+    return std::nullopt;
+}
+
+bool valid_name(std::string_view s) {
+    if (s.empty() || s.size() > 64 || s == "." || s == "..")
+        return false;
+    for (char ch : s)
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return false;
+    return true;
+}
+
+bool has_control(std::string_view s) {
+    return std::any_of(s.begin(), s.end(),
+                       [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
+}
+
+std::string checked(const std::string& field, std::string v) {
+    if (has_control(v))
+        invalid(field, "contains control characters");
+    return v;
+}
+
+// Applies a server object ({host, port, tls, username, auth, password, allow_insecure}) onto
+// `s`. Returns the password if one was given.
+std::optional<std::string> apply_server(const json::object& o, const std::string& prefix,
+                                        ServerConfig& s, bool creating,
+                                        const std::string& default_user) {
+    only_fields(o, {"host", "port", "tls", "username", "auth", "password", "allow_insecure",
+                    "ca_file"},
+                prefix + ".");
+    if (auto h = opt_string(o, "host", 253))
+        s.host = checked(prefix + ".host", *h);
+    if (s.host.empty())
+        invalid(prefix + ".host", "is required");
+    if (auto t = opt_string(o, "tls", 16)) {
+        if (*t == "implicit")
+            s.tls = settings::Tls::Implicit;
+        else if (*t == "starttls")
+            s.tls = settings::Tls::StartTls;
+        else if (*t == "none")
+            s.tls = settings::Tls::None;
+        else
+            invalid(prefix + ".tls", "must be implicit, starttls or none");
+    }
+    if (auto p = opt_int(o, "port")) {
+        if (*p < 1 || *p > 65535)
+            invalid(prefix + ".port", "must be 1-65535");
+        s.port = static_cast<std::uint16_t>(*p);
+    } else if (creating) {
+        s.port = 0; // the config's default for the TLS mode
+    }
+    if (auto u = opt_string(o, "username", 254))
+        s.username = checked(prefix + ".username", *u);
+    if (s.username.empty())
+        s.username = default_user;
+    if (auto a = opt_string(o, "auth", 16)) {
+        if (*a == "password")
+            s.auth = settings::Auth::Password;
+        else if (*a == "xoauth2")
+            s.auth = settings::Auth::XOAuth2;
+        else
+            invalid(prefix + ".auth", "must be password or xoauth2");
+    }
+    if (auto ai = opt_bool(o, "allow_insecure"))
+        s.allow_insecure = *ai;
+    if (auto ca = opt_string(o, "ca_file", 1024)) {
+        if (!ca->empty() && (ca->front() != '/' || has_control(*ca)))
+            invalid(prefix + ".ca_file", "must be an absolute path");
+        s.ca_file = *ca;
+    }
+    auto pw = opt_string(o, "password", 1024);
+    if (pw && pw->empty())
+        pw.reset();
+    if (creating && !pw && !s.secret)
+        invalid(prefix + ".password", "is required");
+    return pw;
+}
+
+const json::object* sub_object(const json::object& o, const char* field) {
+    auto it = o.find(field);
+    if (it == o.end() || it->value().is_null())
+        return nullptr;
+    if (!it->value().is_object())
+        invalid(field, "must be an object");
+    return &it->value().as_object();
+}
+
+void save(Ctx& c, const AccountConfig& a, const AccountSecrets& secrets, int status) {
+    auto r = c.control.save_account(a, secrets);
+    if (!r) {
+        if (r.error().code == "config.invalid")
+            throw_error(422, "invalid", r.error().detail, "config");
+        throw_error(500, "internal", r.error().detail);
+    }
+    auto rows = health(c);
+    auto saved = find_config(c, a.name).value_or(a);
+    send_json(c, status, json::object{{"account", account_json(saved, find_row(rows, a.name))}});
+}
+
+void create(Ctx& c) {
+    auto body = body_object(c);
+    only_fields(body, {"name", "owner_id", "address", "enabled", "mirror_seen", "imap", "smtp"});
+    AccountConfig a;
+    a.name = req_string(body, "name", 64);
+    if (!valid_name(a.name))
+        invalid("name", "must be 1-64 of A-Z a-z 0-9 . _ -");
+    if (find_config(c, a.name))
+        throw_error(409, "conflict", fmt::format("an account named {} exists", a.name), "name");
+    auto owner = opt_int(body, "owner_id");
+    if (!owner || *owner <= 0)
+        invalid("owner_id", "is required (a CRM user id)");
+    a.owner_id = *owner;
+    a.address = checked("address", req_string(body, "address", 254));
+    if (a.address.find('@') == std::string::npos)
+        invalid("address", "must be an e-mail address");
+    a.enabled = opt_bool(body, "enabled").value_or(true);
+    a.mirror_seen = opt_bool(body, "mirror_seen").value_or(false);
+    AccountSecrets secrets;
+    const auto* imap = sub_object(body, "imap");
+    if (!imap)
+        invalid("imap", "is required");
+    secrets.imap_password = apply_server(*imap, "imap", a.imap, true, a.address);
+    if (const auto* smtp = sub_object(body, "smtp")) {
+        a.smtp.emplace();
+        a.smtp->tls = settings::Tls::Implicit;
+        secrets.smtp_password = apply_server(*smtp, "smtp", *a.smtp, true, a.address);
+    }
+    save(c, a, secrets, 201);
+}
+
+void edit(Ctx& c, const std::string& name) {
+    auto cur = find_config(c, name);
+    if (!cur)
+        not_found("account " + name);
+    auto body = body_object(c);
+    only_fields(body, {"name", "owner_id", "address", "enabled", "mirror_seen", "imap", "smtp"});
+    if (body.empty())
+        throw_error(422, "invalid", "nothing to change: give at least one field");
+    AccountConfig a = *cur;
+    if (auto n = opt_string(body, "name", 64); n && *n != name)
+        invalid("name", "cannot be changed (remove the account and add it again)");
+    if (auto owner = opt_int(body, "owner_id")) {
+        if (*owner <= 0)
+            invalid("owner_id", "must be a CRM user id");
+        a.owner_id = *owner;
+    }
+    if (auto addr = opt_string(body, "address", 254)) {
+        if (addr->find('@') == std::string::npos)
+            invalid("address", "must be an e-mail address");
+        a.address = checked("address", *addr);
+    }
+    if (auto e = opt_bool(body, "enabled"))
+        a.enabled = *e;
+    if (auto m = opt_bool(body, "mirror_seen"))
+        a.mirror_seen = *m;
+    AccountSecrets secrets;
+    if (const auto* imap = sub_object(body, "imap"))
+        secrets.imap_password = apply_server(*imap, "imap", a.imap, false, a.address);
+    if (const auto* smtp = sub_object(body, "smtp")) {
+        const bool fresh = !a.smtp;
+        if (fresh) {
+            a.smtp.emplace();
+            a.smtp->tls = settings::Tls::Implicit;
+        }
+        secrets.smtp_password = apply_server(*smtp, "smtp", *a.smtp, fresh, a.address);
+    } else if (auto it = body.find("smtp"); it != body.end() && it->value().is_null()) {
+        a.smtp.reset();
+    }
+    save(c, a, secrets, 200);
+}
+
+} // namespace
+
+bool route_admin(Ctx& c) {
+    const auto& s = c.seg;
+    if (s.empty() || s[0] != "accounts")
+        return false;
+    require_admin(c);
+    if (s.size() == 1) {
+        if (c.req.method == "GET" || c.req.method == "HEAD") {
+            auto rows = health(c);
+            json::array arr;
+            for (const auto& a : c.control.accounts())
+                arr.push_back(account_json(a, find_row(rows, a.name)));
+            send_json(c, 200, json::object{{"accounts", arr}});
+        } else if (c.req.method == "POST") {
+            create(c);
+        } else {
+            throw_error(405, "method_not_allowed", "use GET or POST on " + c.path);
+        }
+        return true;
+    }
+    const auto& name = s[1];
+    if (s.size() == 2) {
+        if (c.req.method == "GET" || c.req.method == "HEAD") {
+            auto a = find_config(c, name);
+            if (!a)
+                not_found("account " + name);
+            auto rows = health(c);
+            send_json(c, 200, json::object{{"account", account_json(*a, find_row(rows, name))}});
+        } else if (c.req.method == "PATCH") {
+            edit(c, name);
+        } else {
+            throw_error(405, "method_not_allowed", "use GET or PATCH on " + c.path);
+        }
+        return true;
+    }
+    if (s.size() == 3 && (s[2] == "test" || s[2] == "resync")) {
+        if (c.req.method != "POST")
+            throw_error(405, "method_not_allowed", "use POST on " + c.path);
+        auto a = find_config(c, name);
+        if (!a)
+            not_found("account " + name);
+        if (s[2] == "test") {
+            auto results = c.control.test_account(*a);
+            json::array arr;
+            bool ok = !results.empty();
+            std::string step = "done", message;
+            for (const auto& r : results) {
+                arr.push_back(json::object{{"ok", r.ok}, {"step", r.step}, {"message", r.message}});
+                if (!r.ok && ok) {
+                    ok = false;
+                    step = r.step;
+                    message = r.message;
+                }
+            }
+            if (ok)
+                for (const auto& r : results)
+                    message += (message.empty() ? "" : "; ") + r.message;
+            send_json(c, 200, json::object{{"ok", ok}, {"step", step}, {"message", message},
+                                           {"servers", arr}});
+        } else {
+            auto r = c.control.resync(name);
+            if (!r) {
+                if (r.error().code == "account.not_found")
+                    throw_error(409, "conflict", r.error().detail);
+                throw_error(500, "internal", r.error().detail);
+            }
+            auto rows = health(c);
+            send_json(c, 202, json::object{{"account", account_json(*a, find_row(rows, name))}});
+        }
+        return true;
+    }
+    return false;
+}
+
+} // namespace crm::http

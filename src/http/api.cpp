@@ -1,0 +1,534 @@
+// The API's front door: Host/Origin checks, authentication, login throttling, static files,
+// dispatch to the route groups, and errors as JSON (see api.hpp).
+#include "crm/http/api.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <deque>
+#include <mutex>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+#include "assets.hpp"
+#include "crm/http/auth.hpp"
+#include "internal.hpp"
+
+namespace crm::http {
+
+std::optional<std::string_view> Request::header(std::string_view lower_name) const {
+    for (const auto& [k, v] : headers)
+        if (k == lower_name)
+            return std::string_view(v);
+    return std::nullopt;
+}
+
+void Response::set(std::string name, std::string value) {
+    for (auto& [k, v] : headers)
+        if (k == name) {
+            v = std::move(value);
+            return;
+        }
+    headers.emplace_back(std::move(name), std::move(value));
+}
+
+std::optional<std::string_view> Response::header(std::string_view name) const {
+    for (const auto& [k, v] : headers)
+        if (k == name)
+            return std::string_view(v);
+    return std::nullopt;
+}
+
+namespace {
+
+constexpr const char* kCookie = "crm_session";
+constexpr const char* kPageCsp =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'; object-src 'none'";
+
+// A dummy Argon2id hash, verified when the e-mail is unknown so both answers take as long.
+const std::string& dummy_hash() {
+    static const std::string h = [] {
+        auto r = hash_password("not-a-real-password-dummy");
+        return r ? *r : std::string();
+    }();
+    return h;
+}
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    for (auto& ch : out)
+        if (ch >= 'A' && ch <= 'Z')
+            ch = static_cast<char>(ch - 'A' + 'a');
+    return out;
+}
+
+int hex_digit(char c) {
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+std::optional<std::string> percent_decode(std::string_view s, bool plus_space) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= s.size())
+                return std::nullopt;
+            int h = hex_digit(s[i + 1]), l = hex_digit(s[i + 2]);
+            if (h < 0 || l < 0)
+                return std::nullopt;
+            out += static_cast<char>(h * 16 + l);
+            i += 2;
+        } else if (c == '+' && plus_space) {
+            out += ' ';
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> cookie_value(const Request& r, std::string_view name) {
+    for (const auto& [k, v] : r.headers) {
+        if (k != "cookie")
+            continue;
+        std::string_view s = v;
+        while (!s.empty()) {
+            auto semi = s.find(';');
+            auto part = s.substr(0, semi);
+            while (!part.empty() && part.front() == ' ')
+                part.remove_prefix(1);
+            auto eq = part.find('=');
+            if (eq != std::string_view::npos && part.substr(0, eq) == name)
+                return std::string(part.substr(eq + 1));
+            if (semi == std::string_view::npos)
+                break;
+            s.remove_prefix(semi + 1);
+        }
+    }
+    return std::nullopt;
+}
+
+// Sliding-window login failure counter, per key ("e:<email>", "c:<address>").
+class Throttle {
+  public:
+    // Seconds to wait before another attempt, 0 when allowed.
+    std::int64_t wait(const std::string& key, int limit, std::int64_t window, std::int64_t now) {
+        std::lock_guard lock(mu_);
+        auto& q = failures_[key];
+        while (!q.empty() && q.front() <= now - window)
+            q.pop_front();
+        if (static_cast<int>(q.size()) < limit)
+            return 0;
+        return std::max<std::int64_t>(1, q.front() + window - now);
+    }
+    void failed(const std::string& key, std::int64_t now) {
+        std::lock_guard lock(mu_);
+        auto& q = failures_[key];
+        q.push_back(now);
+        if (q.size() > 1000)
+            q.pop_front();
+        if (failures_.size() > 100000) // bounded under a spray of distinct keys
+            failures_.clear();
+    }
+    void succeeded(const std::string& key) {
+        std::lock_guard lock(mu_);
+        failures_.erase(key);
+    }
+
+  private:
+    std::mutex mu_;
+    std::unordered_map<std::string, std::deque<std::int64_t>> failures_;
+};
+
+} // namespace
+
+struct Api::Impl {
+    ApiOptions options;
+    DatabaseOpener open_db;
+    Control& control;
+    Throttle throttle;
+    std::mutex pool_mu;
+    std::vector<std::unique_ptr<store::Database>> pool;
+
+    Impl(ApiOptions o, DatabaseOpener d, Control& c)
+        : options(std::move(o)), open_db(std::move(d)), control(c) {
+        if (!options.now)
+            options.now = [] {
+                return std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+            };
+    }
+
+    std::unique_ptr<store::Database> borrow() {
+        {
+            std::lock_guard lock(pool_mu);
+            if (!pool.empty()) {
+                auto db = std::move(pool.back());
+                pool.pop_back();
+                return db;
+            }
+        }
+        auto db = open_db();
+        if (!db)
+            throw_error(503, "unavailable", "database: " + db.error().detail);
+        return std::move(*db);
+    }
+    void give_back(std::unique_ptr<store::Database> db) {
+        db->release_snapshots(); // the next request sees the latest commits
+        std::lock_guard lock(pool_mu);
+        if (pool.size() < 8)
+            pool.push_back(std::move(db));
+    }
+
+    bool host_allowed(std::string_view host) const {
+        const auto h = lower(host);
+        if (!options.allowed_hosts.empty())
+            return std::any_of(options.allowed_hosts.begin(), options.allowed_hosts.end(),
+                               [&](const std::string& a) { return lower(a) == h; });
+        const auto p = std::to_string(options.port);
+        for (const char* name : {"127.0.0.1", "localhost", "[::1]"})
+            if (h == std::string(name) + ":" + p || (options.port == 80 && h == name))
+                return true;
+        return false;
+    }
+
+    bool origin_allowed(std::string_view origin) const {
+        const auto o = lower(origin);
+        for (const char* scheme : {"http://", "https://"})
+            if (o.starts_with(scheme) && host_allowed(o.substr(std::string_view(scheme).size())))
+                return true;
+        return false;
+    }
+
+    Response handle(const Request& req);
+    void login(Ctx& c);
+    void logout(Ctx& c);
+    void authenticate(Ctx& c);
+};
+
+void send_json(Ctx& c, int status, const json::value& v) {
+    c.res.status = status;
+    c.res.set("Content-Type", "application/json; charset=utf-8");
+    c.res.body = json::serialize(v);
+}
+
+namespace {
+
+void error_body(Response& res, const HttpError& e) {
+    res.status = e.status;
+    res.set("Content-Type", "application/json; charset=utf-8");
+    json::object err{{"code", e.code}, {"message", e.message}};
+    if (!e.field.empty())
+        err["field"] = e.field;
+    res.body = json::serialize(json::object{{"error", err}});
+}
+
+bool unsafe(const std::string& m) { return m != "GET" && m != "HEAD" && m != "OPTIONS"; }
+
+} // namespace
+
+void Api::Impl::authenticate(Ctx& c) {
+    store::WebStore ws(c.db);
+    if (auto auth = c.req.header("authorization")) {
+        std::string_view a = *auth;
+        if (a.size() > 7 && lower(a.substr(0, 7)) == "bearer ") {
+            auto u = ok_or_500(ws.token_user(token_hash(a.substr(7)), c.now));
+            if (!u)
+                throw_error(401, "auth.invalid", "the API token is unknown or revoked");
+            c.user = std::move(*u);
+            return;
+        }
+        throw_error(401, "auth.invalid", "Authorization: only Bearer tokens are accepted");
+    }
+    if (auto tok = cookie_value(c.req, kCookie); tok && !tok->empty()) {
+        auto u = ok_or_500(ws.session_user(token_hash(*tok), c.now));
+        if (u) {
+            c.user = std::move(*u);
+            c.by_cookie = true;
+        }
+    }
+}
+
+void Api::Impl::login(Ctx& c) {
+    auto body = body_object(c);
+    only_fields(body, {"email", "password"});
+    auto email = lower(req_string(body, "email", 254));
+    auto password = req_string(body, "password", 1024);
+    const auto window = options.login_window.count();
+    const auto ekey = "e:" + email, ckey = "c:" + c.req.peer;
+    auto wait = std::max(throttle.wait(ekey, options.login_failures_per_email, window, c.now),
+                         throttle.wait(ckey, options.login_failures_per_client, window, c.now));
+    if (wait > 0) {
+        c.res.set("Retry-After", std::to_string(wait));
+        throw_error(429, "auth.rate_limited",
+                    fmt::format("too many failed logins: try again in {} s", wait));
+    }
+    store::WebStore ws(c.db);
+    auto login = ok_or_500(ws.login_by_email(email));
+    const bool ok = login && !login->password_hash.empty()
+                        ? verify_password(login->password_hash, password)
+                        : (verify_password(dummy_hash(), password), false);
+    if (!ok) {
+        throttle.failed(ekey, c.now);
+        throttle.failed(ckey, c.now);
+        throw_error(401, "auth.invalid", "wrong e-mail or password");
+    }
+    throttle.succeeded(ekey);
+    auto token = new_token();
+    auto ua = c.req.header("user-agent").value_or("");
+    ok_or_500(ws.create_session(token_hash(token), login->user.id, c.now,
+                                c.now + options.session_ttl.count(), c.req.peer, std::string(ua)));
+    c.res.set("Set-Cookie", fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}",
+                                        kCookie, token, options.session_ttl.count(),
+                                        options.secure_cookie ? "; Secure" : ""));
+    send_json(c, 200, json::object{{"user", user_json(login->user)}});
+}
+
+void Api::Impl::logout(Ctx& c) {
+    if (auto tok = cookie_value(c.req, kCookie); tok && !tok->empty()) {
+        store::WebStore ws(c.db);
+        ok_or_500(ws.delete_session(token_hash(*tok)));
+    }
+    c.res.set("Set-Cookie", fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}",
+                                        kCookie, options.secure_cookie ? "; Secure" : ""));
+    c.res.status = 204;
+}
+
+Response Api::Impl::handle(const Request& req) {
+    Response res;
+    res.set("X-Content-Type-Options", "nosniff");
+    res.set("Referrer-Policy", "no-referrer");
+    res.set("Cache-Control", "no-store");
+    std::unique_ptr<store::Database> db;
+    try {
+        const auto host = req.header("host");
+        if (!host || !host_allowed(*host))
+            throw_error(421, "host.invalid",
+                        fmt::format("Host '{}' is not served here (allowed: the configured "
+                                    "http.allowed_hosts, or loopback)",
+                                    host.value_or("")));
+        std::string_view target = req.target;
+        auto qpos = target.find('?');
+        auto raw_path = target.substr(0, qpos);
+        auto path = percent_decode(raw_path, false);
+        if (!path || path->empty() || path->front() != '/' ||
+            path->find('\0') != std::string::npos)
+            throw_error(400, "invalid", "malformed request path");
+        std::map<std::string, std::string> query;
+        if (qpos != std::string_view::npos) {
+            std::string_view q = target.substr(qpos + 1);
+            while (!q.empty()) {
+                auto amp = q.find('&');
+                auto kv = q.substr(0, amp);
+                auto eq = kv.find('=');
+                auto k = percent_decode(kv.substr(0, eq), true);
+                auto v = eq == std::string_view::npos ? std::optional<std::string>("")
+                                                      : percent_decode(kv.substr(eq + 1), true);
+                if (!k || !v)
+                    throw_error(400, "invalid", "malformed query string");
+                query[*k] = *v;
+                if (amp == std::string_view::npos)
+                    break;
+                q.remove_prefix(amp + 1);
+            }
+        }
+
+        // Static files of the web page.
+        if (!path->starts_with("/api/") && *path != "/healthz" && *path != "/metrics") {
+            if (req.method != "GET" && req.method != "HEAD")
+                throw_error(405, "method_not_allowed", "the page's files are GET only");
+            const Asset* a = find_asset(*path == "/" ? "/index.html" : *path);
+            if (!a)
+                not_found("path " + *path);
+            res.status = 200;
+            res.set("Content-Type", std::string(a->content_type));
+            res.set("Content-Security-Policy", kPageCsp);
+            res.set("X-Frame-Options", "DENY");
+            res.set("Cache-Control", "no-cache");
+            res.body = std::string(a->data);
+            return res;
+        }
+        if (*path == "/healthz") {
+            res.set("Content-Type", "application/json");
+            res.body = R"({"status":"ok"})";
+            return res;
+        }
+        if (*path == "/metrics") {
+            res.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+            res.body = control.metrics();
+            return res;
+        }
+        if (!path->starts_with("/api/v1/") && *path != "/api/v1")
+            not_found("API version of " + *path);
+
+        // CSRF: a browser's unsafe request carries Origin; it must be ours.
+        const auto origin = req.header("origin");
+        if (unsafe(req.method) && origin && !origin_allowed(*origin))
+            throw_error(403, "csrf.origin",
+                        fmt::format("Origin '{}' may not change anything here", *origin));
+        if (unsafe(req.method) && !req.body.empty()) {
+            auto ct = lower(req.header("content-type").value_or(""));
+            if (!ct.starts_with("application/json"))
+                throw_error(415, "unsupported_media_type",
+                            "request bodies must be Content-Type: application/json");
+        }
+
+        db = borrow();
+        Ctx c{req, res, *db, *path, {}, std::move(query), std::nullopt, false, options.now(),
+              control, options};
+        std::string_view rest = std::string_view(*path).substr(std::string_view("/api/v1").size());
+        while (!rest.empty()) {
+            if (rest.front() == '/') {
+                rest.remove_prefix(1);
+                continue;
+            }
+            auto slash = rest.find('/');
+            c.seg.emplace_back(rest.substr(0, slash));
+            if (slash == std::string_view::npos)
+                break;
+            rest.remove_prefix(slash);
+        }
+        if (c.seg.size() == 2 && c.seg[0] == "auth" && c.seg[1] == "login") {
+            if (req.method != "POST")
+                throw_error(405, "method_not_allowed", "use POST");
+            login(c);
+        } else if (c.seg.size() == 2 && c.seg[0] == "auth" && c.seg[1] == "logout") {
+            if (req.method != "POST")
+                throw_error(405, "method_not_allowed", "use POST");
+            logout(c);
+        } else {
+            authenticate(c);
+            if (!c.user)
+                throw_error(401, "auth.required", "log in first");
+            if (unsafe(req.method) && c.by_cookie && !origin)
+                throw_error(403, "csrf.origin",
+                            "a cookie-authenticated change needs the browser's Origin header");
+            if (!route_views(c) && !route_html(c) && !route_admin(c))
+                not_found("path " + *path);
+        }
+    } catch (const HttpError& e) {
+        error_body(res, e);
+    } catch (const std::exception& e) {
+        error_body(res, HttpError{500, "internal", e.what(), {}});
+    }
+    if (db)
+        give_back(std::move(db));
+    return res;
+}
+
+Api::Api(ApiOptions options, DatabaseOpener open_db, Control& control)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(open_db), control)) {}
+Api::~Api() = default;
+Response Api::handle(const Request& request) { return impl_->handle(request); }
+void Api::set_port(std::uint16_t port) { impl_->options.port = port; }
+
+// --- shared helpers (internal.hpp)
+
+json::object body_object(const Ctx& c) {
+    if (c.req.body.empty())
+        throw_error(400, "invalid", "a JSON object body is required");
+    boost::system::error_code ec;
+    json::parse_options po;
+    po.max_depth = 16;
+    auto v = json::parse(c.req.body, ec, {}, po);
+    if (ec)
+        throw_error(400, "invalid", "the body is not valid JSON: " + ec.message());
+    if (!v.is_object())
+        throw_error(400, "invalid", "the body must be a JSON object");
+    return std::move(v.as_object());
+}
+
+void only_fields(const json::object& o, std::initializer_list<std::string_view> allowed,
+                 const std::string& prefix) {
+    for (const auto& kv : o)
+        if (std::find(allowed.begin(), allowed.end(), std::string_view(kv.key())) == allowed.end())
+            invalid(prefix + std::string(kv.key()), "is not a known field");
+}
+
+std::optional<std::string> opt_string(const json::object& o, const char* field,
+                                      std::size_t max_len) {
+    auto it = o.find(field);
+    if (it == o.end() || it->value().is_null())
+        return std::nullopt;
+    if (!it->value().is_string())
+        invalid(field, "must be a string");
+    std::string s(it->value().as_string());
+    if (s.size() > max_len)
+        invalid(field, fmt::format("longer than {} bytes", max_len));
+    return s;
+}
+
+std::string req_string(const json::object& o, const char* field, std::size_t max_len) {
+    auto s = opt_string(o, field, max_len);
+    if (!s || s->empty())
+        invalid(field, "is required");
+    return *s;
+}
+
+std::optional<std::int64_t> opt_int(const json::object& o, const char* field) {
+    auto it = o.find(field);
+    if (it == o.end() || it->value().is_null())
+        return std::nullopt;
+    if (it->value().is_int64())
+        return it->value().as_int64();
+    if (it->value().is_uint64() && it->value().as_uint64() <= INT64_MAX)
+        return static_cast<std::int64_t>(it->value().as_uint64());
+    invalid(field, "must be an integer");
+}
+
+std::optional<bool> opt_bool(const json::object& o, const char* field) {
+    auto it = o.find(field);
+    if (it == o.end() || it->value().is_null())
+        return std::nullopt;
+    if (!it->value().is_bool())
+        invalid(field, "must be true or false");
+    return it->value().as_bool();
+}
+
+std::vector<std::string> opt_string_list(const json::object& o, const char* field,
+                                         std::size_t max_items, std::size_t max_len) {
+    std::vector<std::string> out;
+    auto it = o.find(field);
+    if (it == o.end() || it->value().is_null())
+        return out;
+    if (!it->value().is_array())
+        invalid(field, "must be an array of strings");
+    const auto& arr = it->value().as_array();
+    if (arr.size() > max_items)
+        invalid(field, fmt::format("more than {} entries", max_items));
+    for (const auto& v : arr) {
+        if (!v.is_string())
+            invalid(field, "must be an array of strings");
+        if (v.as_string().size() > max_len)
+            invalid(field, fmt::format("an entry is longer than {} bytes", max_len));
+        out.emplace_back(v.as_string());
+    }
+    return out;
+}
+
+std::int64_t id_segment(const std::string& s, const char* what) {
+    std::int64_t v = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v <= 0)
+        throw_error(404, "not_found", fmt::format("{} '{}' not found", what, s));
+    return v;
+}
+
+json::value opt_json(const std::optional<std::int64_t>& v) {
+    return v ? json::value(*v) : json::value(nullptr);
+}
+
+json::object user_json(const store::WebUser& u) {
+    return {{"id", u.id}, {"name", u.name}, {"email", u.email}, {"role", u.role}};
+}
+
+} // namespace crm::http

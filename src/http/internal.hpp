@@ -1,0 +1,101 @@
+#pragma once
+// Private to the http module: the request context the handlers share, errors, JSON helpers.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/json.hpp>
+
+#include "crm/http/api.hpp"
+#include "crm/store/store.hpp"
+#include "crm/store/web_store.hpp"
+
+namespace crm::http {
+
+namespace json = boost::json;
+
+// Thrown by handlers, caught once in Api::handle and turned into the JSON error body. Confined
+// to this module: nothing throws across its interface.
+struct HttpError {
+    int status = 400;
+    std::string code, message, field;
+};
+
+[[noreturn]] inline void throw_error(int status, std::string code, std::string message,
+                                     std::string field = {}) {
+    throw HttpError{status, std::move(code), std::move(message), std::move(field)};
+}
+[[noreturn]] inline void not_found(const std::string& what) {
+    throw_error(404, "not_found", what + " not found");
+}
+[[noreturn]] inline void invalid(const std::string& field, const std::string& why) {
+    throw_error(422, "invalid", field + ": " + why, field);
+}
+
+// A store failure is a 500 naming what failed (the detail is logged by the server, too).
+template <class T> T ok_or_500(Result<T> r) {
+    if (!r)
+        throw_error(500, "internal", r.error().detail);
+    if constexpr (!std::is_void_v<T>)
+        return std::move(*r);
+}
+
+struct Ctx {
+    const Request& req;
+    Response& res;
+    store::Database& db;
+    std::string path;                          // without the query
+    std::vector<std::string> seg;              // path segments after /api/v1
+    std::map<std::string, std::string> query;  // decoded
+    std::optional<store::WebUser> user;        // authenticated
+    bool by_cookie = false;
+    std::int64_t now = 0;
+    Control& control;
+    const ApiOptions& options;
+
+    [[nodiscard]] store::Viewer viewer() const {
+        return store::Viewer{user ? user->id : 0, user && user->role == "admin"};
+    }
+    [[nodiscard]] bool admin() const { return user && user->role == "admin"; }
+};
+
+// Responses.
+void send_json(Ctx& c, int status, const json::value& v);
+
+// Request bodies: a JSON object (415 unless application/json, 400 for bad JSON).
+json::object body_object(const Ctx& c);
+// 422 naming the first member of `o` that is not in `allowed` (prefix "imap." for nested ones).
+void only_fields(const json::object& o, std::initializer_list<std::string_view> allowed,
+                 const std::string& prefix = {});
+std::optional<std::string> opt_string(const json::object& o, const char* field,
+                                      std::size_t max_len);
+std::string req_string(const json::object& o, const char* field, std::size_t max_len);
+std::optional<std::int64_t> opt_int(const json::object& o, const char* field);
+std::optional<bool> opt_bool(const json::object& o, const char* field);
+std::vector<std::string> opt_string_list(const json::object& o, const char* field,
+                                         std::size_t max_items, std::size_t max_len);
+std::int64_t id_segment(const std::string& s, const char* what);
+
+// JSON shapes (docs/openapi.yaml components).
+json::value opt_json(const std::optional<std::int64_t>& v);
+json::object user_json(const store::WebUser& u);
+json::object thread_json(store::WebStore& ws, const store::Viewer& v, const store::ThreadSummary& t);
+json::object deal_json(const store::WebDeal& d);
+
+// Route groups; each returns false when the path is not theirs.
+bool route_views(Ctx& c);
+bool route_html(Ctx& c);
+bool route_admin(Ctx& c);
+
+// Plain text helpers.
+// Where the quoted tail of a plain-text body starts, in Unicode code points; nullopt: none.
+std::optional<std::size_t> quoted_tail_offset(std::string_view text);
+
+// Remote images in a message's HTML (what the page announces as blocked).
+int remote_image_count(const std::string& html);
+
+} // namespace crm::http

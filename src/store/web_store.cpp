@@ -1,0 +1,539 @@
+// The HTTP API's queries: logins and the viewer-filtered thread view (see web_store.hpp).
+#include "crm/store/web_store.hpp"
+
+#include <fmt/format.h>
+
+#include "guard.hpp"
+#include "rows.hpp"
+
+namespace crm::store {
+
+namespace {
+
+// A deal `d` the viewer may see. Parameters :admin and :me.
+constexpr const char* kDealVisible = "(:admin OR d.owner_id = :me OR d.shared = 1)";
+
+// A thread `t` the viewer may see: linked to a visible deal, or not linked and holding a message
+// that came in through one of the viewer's accounts.
+constexpr const char* kThreadVisible =
+    "(:admin OR EXISTS (SELECT 1 FROM thread_deals vtd JOIN deals vd ON vd.id = vtd.deal_id "
+    "WHERE vtd.thread_id = t.id AND (vd.owner_id = :me OR vd.shared = 1)) "
+    "OR (NOT EXISTS (SELECT 1 FROM thread_deals vtd2 WHERE vtd2.thread_id = t.id) "
+    "AND EXISTS (SELECT 1 FROM messages vm JOIN locations vl ON vl.message_id = vm.id "
+    "WHERE vm.thread_id = t.id AND vl.owner_id = :me)))";
+
+void bind_viewer(SQLite::Statement& q, const Viewer& v) {
+    q.bind(":admin", v.admin ? 1 : 0);
+    q.bind(":me", v.user);
+}
+
+WebUser read_user(SQLite::Statement& q, int first) {
+    return WebUser{q.getColumn(first).getInt64(), q.getColumn(first + 1).getString(),
+                   q.getColumn(first + 2).getString(), q.getColumn(first + 3).getString()};
+}
+
+constexpr const char* kDealSelect =
+    "SELECT d.id, d.name, d.stage, d.status, d.shared, d.owner_id, coalesce(u.name, ''), "
+    "d.company_id, coalesce(c.name, ''), count(t.id), coalesce(sum(t.message_count), 0), "
+    "coalesce(sum(t.unread_count), 0), max(t.last_date) "
+    "FROM deals d LEFT JOIN users u ON u.id = d.owner_id "
+    "LEFT JOIN companies c ON c.id = d.company_id "
+    "LEFT JOIN thread_deals td ON td.deal_id = d.id LEFT JOIN threads t ON t.id = td.thread_id ";
+
+WebDeal read_deal(SQLite::Statement& q) {
+    WebDeal d;
+    d.id = q.getColumn(0).getInt64();
+    d.name = q.getColumn(1).getString();
+    d.stage = q.getColumn(2).getString();
+    d.status = q.getColumn(3).getString();
+    d.shared = q.getColumn(4).getInt() != 0;
+    d.owner = opt_col(q.getColumn(5));
+    d.owner_name = q.getColumn(6).getString();
+    d.company = opt_col(q.getColumn(7));
+    d.company_name = q.getColumn(8).getString();
+    d.threads = q.getColumn(9).getInt64();
+    d.messages = q.getColumn(10).getInt64();
+    d.unread = q.getColumn(11).getInt64();
+    d.last_date = opt_col(q.getColumn(12));
+    return d;
+}
+
+std::vector<ThreadSummary> read_threads(Database::Impl& d, SQLite::Statement& q) {
+    std::vector<ThreadSummary> out;
+    while (q.executeStep())
+        out.push_back(read_thread(q));
+    for (auto& t : out)
+        add_participants(d, t);
+    return out;
+}
+
+// Queues \Seen changes for the locations of the changed messages in mirrored accounts.
+void queue_seen(Database::Impl& d, const std::string& message_filter, std::int64_t key,
+                bool unread, const std::vector<AccountId>& mirror, std::int64_t now) {
+    if (mirror.empty())
+        return;
+    auto& q = d.stmt("INSERT INTO seen_changes (location_id, seen, queued_at) SELECT l.id, ?, ? "
+                     "FROM locations l JOIN messages m ON m.id = l.message_id WHERE " +
+                     message_filter + " AND l.uid IS NOT NULL AND l.account_id IN (SELECT value "
+                     "FROM json_each(?)) ON CONFLICT (location_id) DO UPDATE SET seen = "
+                     "excluded.seen, queued_at = excluded.queued_at, attempts = 0, "
+                     "last_error = ''");
+    q.bind(1, unread ? 0 : 1);
+    q.bind(2, now);
+    q.bind(3, key);
+    q.bind(4, "[" + join_ids(mirror, ',') + "]");
+    q.exec();
+}
+
+void recount_unread(Database::Impl& d, ThreadId thread, std::int64_t now) {
+    auto& u = d.stmt("UPDATE threads SET unread_count = (SELECT count(*) FROM messages WHERE "
+                     "thread_id = ?1 AND unread = 1), updated_at = ?2 WHERE id = ?1");
+    u.bind(1, thread);
+    u.bind(2, now);
+    u.exec();
+}
+
+} // namespace
+
+Result<std::optional<Login>> WebStore::login_by_email(const std::string& email) {
+    return guard("looking up a login", [&]() -> Result<std::optional<Login>> {
+        auto& q = db_.impl().stmt(
+            "SELECT u.id, u.name, u.email, u.role, coalesce(c.password_hash, '') FROM users u "
+            "LEFT JOIN user_credentials c ON c.user_id = u.id WHERE lower(u.email) = lower(?1) "
+            "OR u.id = (SELECT user_id FROM user_addresses WHERE address = lower(?1)) "
+            "ORDER BY (lower(u.email) = lower(?1)) DESC, u.id LIMIT 1");
+        q.bind(1, email);
+        if (!q.executeStep())
+            return std::nullopt;
+        return Login{read_user(q, 0), q.getColumn(4).getString()};
+    });
+}
+
+Result<std::optional<WebUser>> WebStore::user(UserId id) {
+    return guard("reading a user", [&]() -> Result<std::optional<WebUser>> {
+        auto& q = db_.impl().stmt("SELECT id, name, email, role FROM users WHERE id = ?");
+        q.bind(1, id);
+        if (!q.executeStep())
+            return std::nullopt;
+        return read_user(q, 0);
+    });
+}
+
+Result<void> WebStore::set_password_hash(UserId user, const std::string& hash, std::int64_t now) {
+    return guard("setting a password", [&]() -> Result<void> {
+        auto& d = db_.impl();
+        auto& e = d.stmt("SELECT 1 FROM users WHERE id = ?");
+        e.bind(1, user);
+        if (!e.executeStep())
+            return fail("user.not_found", fmt::format("user {} does not exist", user));
+        auto& q = d.stmt("INSERT INTO user_credentials (user_id, password_hash, updated_at) VALUES "
+                         "(?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET password_hash = "
+                         "excluded.password_hash, updated_at = excluded.updated_at");
+        q.bind(1, user);
+        q.bind(2, hash);
+        q.bind(3, now);
+        q.exec();
+        return {};
+    });
+}
+
+Result<void> WebStore::create_session(const std::string& token_hash, UserId user,
+                                      std::int64_t now, std::int64_t expires_at,
+                                      const std::string& client_address,
+                                      const std::string& user_agent) {
+    return guard("creating a session", [&]() -> Result<void> {
+        auto& d = db_.impl();
+        auto& gc = d.stmt("DELETE FROM sessions WHERE expires_at <= ?");
+        gc.bind(1, now);
+        gc.exec();
+        auto& q = d.stmt("INSERT INTO sessions (token_hash, user_id, created_at, last_seen_at, "
+                         "expires_at, client_address, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        q.bind(1, token_hash);
+        q.bind(2, user);
+        q.bind(3, now);
+        q.bind(4, now);
+        q.bind(5, expires_at);
+        q.bind(6, client_address);
+        q.bind(7, user_agent.substr(0, 256));
+        q.exec();
+        return {};
+    });
+}
+
+Result<std::optional<WebUser>> WebStore::session_user(const std::string& token_hash,
+                                                      std::int64_t now) {
+    return guard("checking a session", [&]() -> Result<std::optional<WebUser>> {
+        auto& d = db_.impl();
+        auto& q = d.stmt("SELECT u.id, u.name, u.email, u.role, s.expires_at, s.last_seen_at "
+                         "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?");
+        q.bind(1, token_hash);
+        if (!q.executeStep())
+            return std::nullopt;
+        auto u = read_user(q, 0);
+        auto expires = q.getColumn(4).getInt64();
+        auto seen = q.getColumn(5).getInt64();
+        q.reset();
+        if (expires <= now) {
+            auto& del = d.stmt("DELETE FROM sessions WHERE token_hash = ?");
+            del.bind(1, token_hash);
+            del.exec();
+            return std::nullopt;
+        }
+        // Touch at most once a minute: reads stay reads.
+        if (now - seen >= 60) {
+            auto& t = d.stmt("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?");
+            t.bind(1, now);
+            t.bind(2, token_hash);
+            t.exec();
+        }
+        return u;
+    });
+}
+
+Result<void> WebStore::delete_session(const std::string& token_hash) {
+    return guard("ending a session", [&]() -> Result<void> {
+        auto& q = db_.impl().stmt("DELETE FROM sessions WHERE token_hash = ?");
+        q.bind(1, token_hash);
+        q.exec();
+        return {};
+    });
+}
+
+Result<std::int64_t> WebStore::delete_user_sessions(UserId user) {
+    return guard("ending sessions", [&]() -> Result<std::int64_t> {
+        auto& q = db_.impl().stmt("DELETE FROM sessions WHERE user_id = ?");
+        q.bind(1, user);
+        return q.exec();
+    });
+}
+
+Result<std::int64_t> WebStore::create_token(UserId user, const std::string& name,
+                                            const std::string& token_hash, std::int64_t now) {
+    return guard("creating an API token", [&]() -> Result<std::int64_t> {
+        auto& d = db_.impl();
+        auto& e = d.stmt("SELECT 1 FROM users WHERE id = ?");
+        e.bind(1, user);
+        if (!e.executeStep())
+            return fail("user.not_found", fmt::format("user {} does not exist", user));
+        auto& q = d.stmt("INSERT INTO api_tokens (user_id, name, token_hash, created_at) "
+                         "VALUES (?, ?, ?, ?)");
+        q.bind(1, user);
+        q.bind(2, name);
+        q.bind(3, token_hash);
+        q.bind(4, now);
+        q.exec();
+        return d.db.getLastInsertRowid();
+    });
+}
+
+Result<std::optional<WebUser>> WebStore::token_user(const std::string& token_hash,
+                                                    std::int64_t now) {
+    return guard("checking an API token", [&]() -> Result<std::optional<WebUser>> {
+        auto& d = db_.impl();
+        auto& q = d.stmt("SELECT u.id, u.name, u.email, u.role, t.id, coalesce(t.last_used_at, 0) "
+                         "FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE "
+                         "t.token_hash = ? AND t.revoked_at IS NULL");
+        q.bind(1, token_hash);
+        if (!q.executeStep())
+            return std::nullopt;
+        auto u = read_user(q, 0);
+        auto id = q.getColumn(4).getInt64();
+        auto used = q.getColumn(5).getInt64();
+        q.reset();
+        if (now - used >= 60) {
+            auto& t = d.stmt("UPDATE api_tokens SET last_used_at = ? WHERE id = ?");
+            t.bind(1, now);
+            t.bind(2, id);
+            t.exec();
+        }
+        return u;
+    });
+}
+
+Result<bool> WebStore::revoke_token(std::int64_t id, std::int64_t now) {
+    return guard("revoking an API token", [&]() -> Result<bool> {
+        auto& q = db_.impl().stmt(
+            "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL");
+        q.bind(1, now);
+        q.bind(2, id);
+        return q.exec() > 0;
+    });
+}
+
+Result<std::vector<WebStore::TokenRow>> WebStore::tokens() {
+    return guard("listing API tokens", [&]() -> Result<std::vector<TokenRow>> {
+        auto& q = db_.impl().stmt("SELECT id, user_id, name, created_at, last_used_at, revoked_at "
+                                  "FROM api_tokens ORDER BY id");
+        std::vector<TokenRow> out;
+        while (q.executeStep())
+            out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt64(),
+                           q.getColumn(2).getString(), q.getColumn(3).getInt64(),
+                           opt_col(q.getColumn(4)), opt_col(q.getColumn(5))});
+        return out;
+    });
+}
+
+Result<std::vector<WebDeal>> WebStore::deals(const Viewer& v) {
+    return guard("listing deals", [&]() -> Result<std::vector<WebDeal>> {
+        auto& q = db_.impl().stmt(std::string(kDealSelect) + "WHERE " + kDealVisible +
+                                  " GROUP BY d.id ORDER BY (d.status = 'open') DESC, "
+                                  "max(t.last_date) DESC NULLS LAST, d.id");
+        bind_viewer(q, v);
+        std::vector<WebDeal> out;
+        while (q.executeStep())
+            out.push_back(read_deal(q));
+        return out;
+    });
+}
+
+Result<std::optional<WebDeal>> WebStore::deal(const Viewer& v, DealId id) {
+    return guard("reading a deal", [&]() -> Result<std::optional<WebDeal>> {
+        auto& q = db_.impl().stmt(std::string(kDealSelect) + "WHERE d.id = :id AND " +
+                                  kDealVisible + " GROUP BY d.id");
+        bind_viewer(q, v);
+        q.bind(":id", id);
+        if (!q.executeStep())
+            return std::nullopt;
+        return read_deal(q);
+    });
+}
+
+Result<std::vector<ThreadSummary>> WebStore::deal_threads(const Viewer& v, DealId deal) {
+    return guard("listing a deal's threads", [&]() -> Result<std::vector<ThreadSummary>> {
+        auto& d = db_.impl();
+        auto& q = d.stmt(std::string(kThreadSelect) + "WHERE td.deal_id = :deal AND " +
+                         kThreadVisible + " ORDER BY t.last_date DESC, t.id DESC LIMIT 500");
+        bind_viewer(q, v);
+        q.bind(":deal", deal);
+        return read_threads(d, q);
+    });
+}
+
+Result<std::vector<ThreadSummary>> WebStore::unsorted(const Viewer& v) {
+    return guard("listing unsorted threads", [&]() -> Result<std::vector<ThreadSummary>> {
+        auto& d = db_.impl();
+        auto& q = d.stmt(std::string(kThreadSelect) + "WHERE u.thread_id IS NOT NULL AND " +
+                         kThreadVisible + " ORDER BY t.last_date DESC, t.id DESC LIMIT 500");
+        bind_viewer(q, v);
+        return read_threads(d, q);
+    });
+}
+
+Result<bool> WebStore::thread_visible(const Viewer& v, ThreadId thread) {
+    return guard("checking a thread", [&]() -> Result<bool> {
+        auto& q = db_.impl().stmt(std::string("SELECT 1 FROM threads t WHERE t.id = :id AND ") +
+                                  kThreadVisible);
+        bind_viewer(q, v);
+        q.bind(":id", thread);
+        return q.executeStep();
+    });
+}
+
+Result<std::optional<ThreadSummary>> WebStore::thread(const Viewer& v, ThreadId thread) {
+    return guard("reading a thread", [&]() -> Result<std::optional<ThreadSummary>> {
+        auto& d = db_.impl();
+        auto& q = d.stmt(std::string(kThreadSelect) + "WHERE t.id = :id AND " + kThreadVisible);
+        bind_viewer(q, v);
+        q.bind(":id", thread);
+        auto all = read_threads(d, q);
+        if (all.empty())
+            return std::nullopt;
+        return std::move(all.front());
+    });
+}
+
+Result<std::vector<MessageView>> WebStore::thread_messages(const Viewer& v, ThreadId thread) {
+    auto ok = thread_visible(v, thread);
+    if (!ok)
+        return std::unexpected(ok.error());
+    if (!*ok)
+        return std::vector<MessageView>{};
+    Store s(db_);
+    return s.thread_messages(thread);
+}
+
+Result<std::optional<ThreadId>> WebStore::message_thread(const Viewer& v, MessageRowId message) {
+    return guard("finding a message", [&]() -> Result<std::optional<ThreadId>> {
+        auto& q = db_.impl().stmt(std::string("SELECT t.id FROM messages m JOIN threads t ON "
+                                              "t.id = m.thread_id WHERE m.id = :id AND ") +
+                                  kThreadVisible);
+        bind_viewer(q, v);
+        q.bind(":id", message);
+        if (!q.executeStep())
+            return std::nullopt;
+        return q.getColumn(0).getInt64();
+    });
+}
+
+Result<std::string> WebStore::message_html(MessageRowId message) {
+    return guard("reading a message's HTML", [&]() -> Result<std::string> {
+        auto& q = db_.impl().stmt("SELECT html_body FROM messages WHERE id = ?");
+        q.bind(1, message);
+        if (!q.executeStep())
+            return std::string();
+        return q.getColumn(0).getString();
+    });
+}
+
+Result<std::optional<AttachmentData>> WebStore::attachment(MessageRowId message, int position) {
+    return guard("reading an attachment", [&]() -> Result<std::optional<AttachmentData>> {
+        auto& q = db_.impl().stmt(
+            "SELECT a.filename, a.content_type, a.content_id, a.is_inline, b.data FROM attachments "
+            "a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.message_id = ? AND a.position = ?");
+        q.bind(1, message);
+        q.bind(2, position);
+        if (!q.executeStep())
+            return std::nullopt;
+        AttachmentData a;
+        a.filename = q.getColumn(0).getString();
+        a.content_type = q.getColumn(1).getString();
+        a.content_id = q.getColumn(2).getString();
+        a.is_inline = q.getColumn(3).getInt() != 0;
+        auto blob = q.getColumn(4);
+        a.bytes.assign(static_cast<const char*>(blob.getBlob()),
+                       static_cast<std::size_t>(blob.getBytes()));
+        return a;
+    });
+}
+
+Result<std::optional<int>> WebStore::attachment_by_cid(MessageRowId message,
+                                                       const std::string& cid) {
+    return guard("finding an inline image", [&]() -> Result<std::optional<int>> {
+        auto& q = db_.impl().stmt("SELECT position FROM attachments WHERE message_id = ? AND "
+                                  "content_id = ? ORDER BY position LIMIT 1");
+        q.bind(1, message);
+        q.bind(2, cid);
+        if (!q.executeStep())
+            return std::nullopt;
+        return q.getColumn(0).getInt();
+    });
+}
+
+Result<std::vector<std::pair<DealId, std::string>>>
+WebStore::deal_names(const Viewer& v, const std::vector<DealId>& ids) {
+    return guard("naming deals", [&]() -> Result<std::vector<std::pair<DealId, std::string>>> {
+        auto& q = db_.impl().stmt(std::string("SELECT d.id, d.name FROM deals d WHERE d.id = :id "
+                                              "AND ") + kDealVisible);
+        std::vector<std::pair<DealId, std::string>> out;
+        for (auto id : ids) {
+            q.reset();
+            bind_viewer(q, v);
+            q.bind(":id", id);
+            if (q.executeStep())
+                out.emplace_back(id, q.getColumn(1).getString());
+        }
+        return out;
+    });
+}
+
+Result<std::int64_t> WebStore::set_thread_unread(ThreadId thread, bool unread,
+                                                 const std::vector<AccountId>& mirror,
+                                                 std::int64_t now) {
+    return guard("marking a thread", [&]() -> Result<std::int64_t> {
+        auto& d = db_.impl();
+        queue_seen(d, "m.thread_id = ?3 AND m.unread = " + std::string(unread ? "0" : "1"),
+                   thread, unread, mirror, now);
+        auto& q = d.stmt("UPDATE messages SET unread = ? WHERE thread_id = ? AND unread = ?");
+        q.bind(1, unread ? 1 : 0);
+        q.bind(2, thread);
+        q.bind(3, unread ? 0 : 1);
+        auto n = q.exec();
+        recount_unread(d, thread, now);
+        return static_cast<std::int64_t>(n);
+    });
+}
+
+Result<std::int64_t> WebStore::set_message_unread(MessageRowId message, bool unread,
+                                                  const std::vector<AccountId>& mirror,
+                                                  std::int64_t now) {
+    return guard("marking a message", [&]() -> Result<std::int64_t> {
+        auto& d = db_.impl();
+        queue_seen(d, "m.id = ?3", message, unread, mirror, now);
+        auto& q = d.stmt("UPDATE messages SET unread = ? WHERE id = ? AND unread = ?");
+        q.bind(1, unread ? 1 : 0);
+        q.bind(2, message);
+        q.bind(3, unread ? 0 : 1);
+        auto n = q.exec();
+        auto& t = d.stmt("SELECT thread_id FROM messages WHERE id = ?");
+        t.bind(1, message);
+        if (t.executeStep()) {
+            auto thread = t.getColumn(0).getInt64();
+            t.reset();
+            recount_unread(d, thread, now);
+        }
+        return static_cast<std::int64_t>(n);
+    });
+}
+
+Result<std::vector<WebStore::SeenChange>> WebStore::pending_seen(std::size_t limit) {
+    return guard("reading read-state changes", [&]() -> Result<std::vector<SeenChange>> {
+        auto& q = db_.impl().stmt(
+            "SELECT s.location_id, l.account_id, mb.name, l.uid_validity, l.uid, s.seen FROM "
+            "seen_changes s JOIN locations l ON l.id = s.location_id JOIN mailboxes mb ON "
+            "mb.id = l.mailbox_id WHERE s.attempts < 5 AND l.uid IS NOT NULL ORDER BY "
+            "s.queued_at, s.location_id LIMIT ?");
+        q.bind(1, static_cast<std::int64_t>(limit));
+        std::vector<SeenChange> out;
+        while (q.executeStep())
+            out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getInt64(),
+                           q.getColumn(2).getString(),
+                           static_cast<std::uint32_t>(q.getColumn(3).getInt64()),
+                           static_cast<std::uint32_t>(q.getColumn(4).getInt64()),
+                           q.getColumn(5).getInt() != 0});
+        return out;
+    });
+}
+
+Result<void> WebStore::seen_done(const std::vector<std::int64_t>& locations) {
+    return guard("finishing read-state changes", [&]() -> Result<void> {
+        auto& q = db_.impl().stmt("DELETE FROM seen_changes WHERE location_id = ?");
+        for (auto l : locations) {
+            q.reset();
+            q.bind(1, l);
+            q.exec();
+        }
+        return {};
+    });
+}
+
+Result<void> WebStore::seen_failed(const std::vector<std::int64_t>& locations,
+                                   const std::string& error, bool give_up) {
+    if (give_up)
+        return seen_done(locations);
+    return guard("recording a read-state failure", [&]() -> Result<void> {
+        auto& q = db_.impl().stmt("UPDATE seen_changes SET attempts = attempts + 1, last_error = ? "
+                                  "WHERE location_id = ?");
+        for (auto l : locations) {
+            q.reset();
+            q.bind(1, error);
+            q.bind(2, l);
+            q.exec();
+        }
+        return {};
+    });
+}
+
+Result<std::vector<SenderAccount>> WebStore::sender_accounts(UserId user) {
+    return guard("listing sending accounts", [&]() -> Result<std::vector<SenderAccount>> {
+        auto& q = db_.impl().stmt("SELECT id, name, address FROM accounts WHERE owner_id = ? AND "
+                                  "enabled = 1 ORDER BY name");
+        q.bind(1, user);
+        std::vector<SenderAccount> out;
+        while (q.executeStep())
+            out.push_back({q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                           q.getColumn(2).getString()});
+        return out;
+    });
+}
+
+Result<std::optional<UserId>> WebStore::account_owner(const std::string& account_name) {
+    return guard("reading an account's owner", [&]() -> Result<std::optional<UserId>> {
+        auto& q = db_.impl().stmt("SELECT owner_id FROM accounts WHERE name = ?");
+        q.bind(1, account_name);
+        if (!q.executeStep())
+            return std::nullopt;
+        return opt_col(q.getColumn(0));
+    });
+}
+
+} // namespace crm::store

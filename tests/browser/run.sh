@@ -1,0 +1,232 @@
+#!/usr/bin/env bash
+# Browser tests of the thread view in Debian's Chromium, driven by playwright-core (npm), against
+# the real stack: a throwaway Dovecot (IMAP) and Postfix (SMTP -> LMTP -> Dovecot), crm-maild
+# syncing alice's mailbox into SQLite and serving the page.
+#
+#   run.sh CRM_MAILD CRM_MAILCTL REPO_ROOT [ARTIFACT_DIR]
+#
+# Seeds: CRM users Alice (salesperson, id 1), Bob (salesperson, id 2), Ada (admin, id 3) with
+# passwords "<name lower-case>-password-1"; deals 500 "Customer renewal" (Chloé, customer.example),
+# 501 and 502 (Greg at globex.example, two open deals: his mail goes to the unsorted queue with
+# both as suggestions); alice's INBOX: a customer thread, Greg's mail, and one thread holding every
+# payload of tests/data/xss/*.html as an HTML mail.
+# Then runs tests/browser/thread_view.mjs and tests/browser/xss.mjs with these variables:
+#   BASE_URL ARTIFACTS  ALICE_EMAIL ALICE_PASSWORD  ADA_EMAIL ADA_PASSWORD
+#   CUSTOMER_THREAD_SUBJECT  UNSORTED_SUBJECT  XSS_THREAD_SUBJECT  XSS_COUNT
+#   NEW_ACCOUNT_JSON (what the admin test types into the add-account form)
+# and checks afterwards, outside the browser, that the reply really arrived in the customer's
+# mailbox and that the admin-added account synced. Screenshots land in ARTIFACT_DIR (default
+# build's tests/browser-artifacts). Prints "N passed, M failed"; exit 1 on failure, 77 to skip.
+set -u
+maild=$1
+ctl=$2
+root=$3
+art=${4:-$PWD/browser-artifacts}
+dcs=$root/tests/integration/dovecot
+pfs=$root/tests/integration/postfix
+here=$root/tests/browser
+
+for tool in dovecot doveadm postfix sqlite3 python3 node npm; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+[ -x /usr/bin/chromium ] || { echo "SKIP: /usr/bin/chromium not installed"; exit 77; }
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (test Dovecot)"; exit 77; }
+
+work=$(mktemp -d /tmp/crm-browser.XXXXXX)
+chmod 0755 "$work"
+dc=$work/dc
+pf=$work/pf
+pid=""
+pass=0
+failn=0
+cleanup() {
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  "$pfs/stop.sh" "$pf" >/dev/null 2>&1
+  "$dcs/stop.sh" "$dc" >/dev/null 2>&1
+  if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ok() { pass=$((pass + 1)); echo "ok: $1"; }
+bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
+finish() {
+  if [ "$failn" -gt 0 ]; then
+    for f in "$work"/*.log; do [ -f "$f" ] && { echo "--- tail of $f"; tail -n 40 "$f"; }; done
+  fi
+  echo "$pass passed, $failn failed"
+  [ "$failn" -eq 0 ]
+  exit $?
+}
+now_ms() { date +%s%3N; }
+wait_until() { local end=$(($(now_ms) + $1 * 1000)); shift
+  while :; do "$@" && return 0; [ "$(now_ms)" -ge "$end" ] && return 1; sleep 0.3; done; }
+
+# playwright-core from the npm registry, at the version of package-lock.json.
+if [ ! -d "$here/node_modules/playwright-core" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund >"$work/npm.log" 2>&1) || { bad "npm ci: $(tail -5 "$work/npm.log")"; finish; }
+fi
+
+envfile=$("$dcs/start.sh" "$dc" 2>"$work/dc.err") || { bad "dovecot: $(cat "$work/dc.err")"; finish; }
+# shellcheck disable=SC1090
+. "$envfile"
+pfenv=$("$pfs/start.sh" "$pf" "$dc" 2>"$work/pf.err") || { bad "postfix: $(cat "$work/pf.err")"; finish; }
+# shellcheck disable=SC1090
+. "$pfenv"
+
+db=$work/crm.db
+q() { sqlite3 "$db" "$1"; }
+q_is() { [ "$(q "$1")" = "$2" ]; }
+q_ge() { [ "$(q "$1")" -ge "$2" ] 2>/dev/null; }
+mkdir -p "$work/etc"
+printf 'alice-pw' >"$work/alice.pw"
+http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/etc/crm.toml" <<TOML
+[database]
+path = "$db"
+[daemon]
+log_level = "debug"
+[http]
+bind = "127.0.0.1"
+port = $http_port
+[[accounts]]
+name = "alice"
+owner_id = 1
+address = "alice@example.com"
+poll_interval = 10
+folders = ["INBOX", "Sent"]
+[accounts.imap]
+host = "127.0.0.1"
+port = $IMAPS_PORT
+ca_file = "$CA_FILE"
+username = "alice"
+password_file = "$work/alice.pw"
+[accounts.smtp]
+host = "127.0.0.1"
+port = $SMTPS_PORT
+tls = "implicit"
+ca_file = "$CA_FILE"
+username = "alice"
+password_file = "$work/alice.pw"
+TOML
+"$ctl" --db "$db" db migrate >/dev/null
+printf 'id,name,email,role\n1,Alice Müller,alice@example.com,salesperson\n2,Bob Stone,bob@example.com,salesperson\n3,Ada Admin,ada@example.com,admin\n' >"$work/u.csv"
+printf 'id,name,domains\n10,Customer Inc,customer.example\n11,Globex,globex.example\n' >"$work/c.csv"
+printf 'id,name,emails,company_id\n100,Chloé Customer,customer@customer.example,10\n101,Greg Globex,greg@globex.example,11\n' >"$work/p.csv"
+printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency\n500,Customer renewal,10,100,1,proposal,open,12000,EUR\n501,Globex expansion,11,101,1,qualification,open,40000,EUR\n502,Globex support plan,11,101,1,negotiation,open,8000,EUR\n503,Bob private deal,11,,2,proposal,open,1,EUR\n' >"$work/d.csv"
+for k in users:u companies:c contacts:p deals:d; do
+  "$ctl" --db "$db" crm import "${k%%:*}" "$work/${k#*:}.csv" >/dev/null || bad "crm import ${k%%:*}"
+done
+for u in 1:alice 2:bob 3:ada; do
+  printf '%s-password-1\n' "${u#*:}" | "$ctl" --db "$db" users password "${u%%:*}" --password-stdin >/dev/null \
+    || bad "users password ${u%%:*}"
+done
+
+mkdir -p "$work/seed"
+cat >"$work/seed/1.eml" <<'EML'
+From: =?UTF-8?Q?Chlo=C3=A9_Customer?= <customer@customer.example>
+To: Alice <alice@example.com>
+Subject: Renewal pricing for 2027
+Date: Mon, 02 Nov 2026 09:00:00 +0000
+Message-ID: <renewal-1@customer.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Hi Alice,
+
+could you send the renewal pricing for 2027? We would like to add ten seats.
+
+On Fri, 30 Oct 2026, Alice wrote:
+> Happy to help with the renewal.
+> Best, Alice
+EML
+cat >"$work/seed/2.eml" <<'EML'
+From: Greg Globex <greg@globex.example>
+To: Alice <alice@example.com>
+Subject: Question about invoices
+Date: Tue, 03 Nov 2026 10:00:00 +0000
+Message-ID: <greg-1@globex.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Hello, which of our contracts does invoice 4711 belong to?
+EML
+python3 - "$root/tests/data/xss" "$work/seed" <<'PY'
+import glob, os, sys
+from email.message import EmailMessage
+from email.utils import format_datetime
+import datetime
+files = sorted(glob.glob(os.path.join(sys.argv[1], "*.html")))
+prev = None
+for i, f in enumerate(files):
+    m = EmailMessage()
+    m["From"] = "Chloé Customer <customer@customer.example>"
+    m["To"] = "Alice <alice@example.com>"
+    m["Subject"] = "Security review: HTML samples" if i == 0 else "Re: Security review: HTML samples"
+    m["Date"] = format_datetime(datetime.datetime(2026, 11, 4, 8, 0, i % 60, tzinfo=datetime.timezone.utc))
+    mid = f"<xss-{i}@customer.example>"
+    m["Message-ID"] = mid
+    if prev:
+        m["In-Reply-To"] = prev
+        m["References"] = prev
+    prev = mid
+    m.set_content(f"Sample {os.path.basename(f)}")
+    m.add_alternative(open(f, encoding="utf-8", errors="replace").read(), subtype="html")
+    open(os.path.join(sys.argv[2], f"x{i:03d}.eml"), "wb").write(bytes(m))
+print(len(files))
+PY
+xss_count=$(ls "$work/seed"/x*.eml 2>/dev/null | wc -l)
+[ "$xss_count" -ge 20 ] && ok "$xss_count XSS corpus mails built" || bad "XSS corpus: only $xss_count files in tests/data/xss"
+"$dcs/seed.sh" "$dc" alice "$work/seed" >"$work/seed.log" 2>&1 || bad "seed: $(cat "$work/seed.log")"
+total=$((2 + xss_count))
+
+CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/etc/crm.toml" 2>>"$work/maild.log" & pid=$!
+wait_until 60 q_ge "SELECT count(*) FROM messages" "$total" && ok "daemon synced $total mails" \
+  || bad "sync: $(q "SELECT count(*) FROM messages") of $total"
+base="http://127.0.0.1:$http_port"
+wait_until 20 curl -fsS "$base/healthz" -o /dev/null && ok "HTTP up" || bad "HTTP not up"
+unsorted_reason=$(q "SELECT u.reason FROM unsorted u JOIN messages m ON m.thread_id=u.thread_id WHERE m.message_id='greg-1@globex.example'")
+[ -n "$unsorted_reason" ] && ok "Greg's mail is unsorted ($unsorted_reason)" || bad "Greg's mail not unsorted"
+
+mkdir -p "$art"
+export BASE_URL=$base ARTIFACTS=$art
+export ALICE_EMAIL=alice@example.com ALICE_PASSWORD=alice-password-1
+export ADA_EMAIL=ada@example.com ADA_PASSWORD=ada-password-1
+export CUSTOMER_THREAD_SUBJECT="Renewal pricing for 2027" UNSORTED_SUBJECT="Question about invoices"
+export XSS_THREAD_SUBJECT="Security review: HTML samples" XSS_COUNT=$xss_count
+export NEW_ACCOUNT_JSON="{\"name\":\"bob-mail\",\"owner_id\":2,\"address\":\"bob@example.com\",\"imap_host\":\"127.0.0.1\",\"imap_port\":$IMAPS_PORT,\"tls\":\"implicit\",\"username\":\"bob\",\"password\":\"bob-pw\",\"ca_file\":\"$CA_FILE\"}"
+# bob's mailbox gets a few mails so that the account the admin adds in the page has something to sync.
+mkdir -p "$work/bobseed"
+for i in 1 2 3; do
+  cat >"$work/bobseed/b$i.eml" <<EML
+From: Greg Globex <greg@globex.example>
+To: Bob <bob@example.com>
+Subject: Hello Bob $i
+Date: Wed, 04 Nov 2026 1$i:00:00 +0000
+Message-ID: <bob-$i@globex.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Hi Bob, welcome ($i).
+EML
+done
+"$dcs/seed.sh" "$dc" bob "$work/bobseed" >"$work/bobseed.log" 2>&1 || bad "seed bob: $(cat "$work/bobseed.log")"
+
+for t in thread_view xss; do
+  if node "$here/$t.mjs" >"$work/$t.log" 2>&1; then
+    ok "browser: $t ($(grep -c '^ok' "$work/$t.log") checks)"
+  else
+    bad "browser: $t"; sed -n '1,80p' "$work/$t.log"
+  fi
+done
+
+# Outside the browser: the reply really went through Postfix into the customer's mailbox, and the
+# account the admin added in the page is in the config and syncing.
+customer_has_reply() { $DOVEADM search -u customer mailbox INBOX header subject "Re: Renewal pricing for 2027" 2>/dev/null | grep -q .; }
+wait_until 30 customer_has_reply && ok "the reply from the page arrived in the customer's mailbox" || bad "reply not delivered"
+grep -q 'name = "bob-mail"' "$work/etc/crm.toml" && ok "admin-added account written to the config" || bad "bob-mail not in config"
+secret_file=$(find "$work/etc/secrets" -name 'bob-mail' 2>/dev/null | head -1)
+if [ -n "$secret_file" ] && [ "$(stat -c %a "$secret_file")" = 600 ]; then ok "its password file is 0600"; else bad "secret file: '$secret_file'"; fi
+if grep -q 'bob-pw' "$work/etc/crm.toml" "$work/maild.log"; then bad "the password leaked into the config or log"; else ok "password not in config or log"; fi
+wait_until 30 q_is "SELECT state IN ('idle','syncing') FROM accounts WHERE name='bob-mail'" 1 \
+  && ok "bob-mail syncing ($(q "SELECT state FROM accounts WHERE name='bob-mail'"))" || bad "bob-mail state: $(q "SELECT state||' '||coalesce(last_error,'') FROM accounts WHERE name='bob-mail'")"
+finish

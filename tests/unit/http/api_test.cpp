@@ -1,0 +1,541 @@
+// The API over a real SQLite file, called in-process (no sockets): status codes, validation,
+// authentication, CSRF/Host checks and who may see and do what.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <boost/json.hpp>
+
+#include "crm/http/api.hpp"
+#include "crm/http/auth.hpp"
+#include "crm/store/database.hpp"
+#include "crm/store/web_store.hpp"
+
+namespace crm::http {
+namespace {
+
+namespace json = boost::json;
+
+class FakeControl final : public Control {
+  public:
+    std::vector<settings::AccountConfig> configured;
+    std::vector<std::pair<settings::AccountConfig, AccountSecrets>> saved;
+    std::vector<std::string> resynced;
+    int outbox_kicks = 0;
+
+    std::vector<settings::AccountConfig> accounts() override { return configured; }
+    Result<void> save_account(const settings::AccountConfig& a,
+                              const AccountSecrets& s) override {
+        saved.emplace_back(a, s);
+        bool replaced = false;
+        for (auto& c : configured)
+            if (c.name == a.name) {
+                c = a;
+                replaced = true;
+            }
+        if (!replaced)
+            configured.push_back(a);
+        return {};
+    }
+    std::vector<ServerTest> test_account(const settings::AccountConfig& a) override {
+        return {{false, "tls", "imap " + a.imap.host + ":993: certificate has expired"}};
+    }
+    Result<void> resync(const std::string& name) override {
+        resynced.push_back(name);
+        return {};
+    }
+    void outbox_changed() override { ++outbox_kicks; }
+    std::string metrics() override { return "crm_up 1\n"; }
+};
+
+settings::AccountConfig account(const std::string& name, UserId owner, const std::string& addr) {
+    settings::AccountConfig a;
+    a.name = name;
+    a.owner_id = owner;
+    a.address = addr;
+    a.imap.host = "imap.example.com";
+    a.imap.port = 993;
+    a.imap.username = addr;
+    a.imap.secret = settings::SecretRef{settings::SecretRef::Kind::File, "/etc/secret/" + name};
+    return a;
+}
+
+class ApiTest : public ::testing::Test {
+  protected:
+    std::filesystem::path path;
+    FakeControl control;
+    std::atomic<std::int64_t> clock{1'700'000'000};
+    std::unique_ptr<Api> api;
+    std::string alice_token, bob_token; // API tokens
+
+    void SetUp() override {
+        path = std::filesystem::temp_directory_path() /
+               ("crm_http_test_" + std::to_string(::getpid()) + "_" +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
+        std::filesystem::remove(path);
+        auto db = store::Database::open(path.string());
+        ASSERT_TRUE(db);
+        ASSERT_TRUE((*db)->migrate());
+        db->reset();
+        seed();
+        control.configured = {account("alice-mail", 1, "alice@team.test"),
+                              account("bob-mail", 2, "bob@team.test")};
+        ApiOptions o;
+        o.port = 8025;
+        o.now = [this] { return clock.load(); };
+        api = std::make_unique<Api>(
+            o, [p = path.string()] { return store::Database::open(p); }, control);
+        auto db2 = store::Database::open(path.string());
+        ASSERT_TRUE(db2);
+        store::WebStore ws(**db2);
+        for (UserId u : {1, 2, 3}) {
+            auto h = hash_password(fmt::format("password-{}", u));
+            ASSERT_TRUE(h);
+            ASSERT_TRUE(ws.set_password_hash(u, *h, clock));
+        }
+        alice_token = new_token();
+        bob_token = new_token();
+        ASSERT_TRUE(ws.create_token(1, "crm", token_hash(alice_token), clock));
+        ASSERT_TRUE(ws.create_token(2, "crm", token_hash(bob_token), clock));
+    }
+
+    void TearDown() override {
+        api.reset();
+        for (const char* ext : {"", "-wal", "-shm"})
+            std::filesystem::remove(path.string() + ext);
+    }
+
+    void seed() {
+        SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+        raw.exec("PRAGMA foreign_keys = ON");
+        raw.exec(R"sql(
+INSERT INTO users (id, name, email, role, created_at, updated_at) VALUES
+  (1, 'Alice', 'alice@team.test', 'salesperson', 0, 0),
+  (2, 'Bob', 'bob@team.test', 'salesperson', 0, 0),
+  (3, 'Ada', 'ada@team.test', 'admin', 0, 0);
+INSERT INTO accounts (id, name, owner_id, address, created_at, updated_at) VALUES
+  (1, 'alice-mail', 1, 'alice@team.test', 0, 0), (2, 'bob-mail', 2, 'bob@team.test', 0, 0);
+INSERT INTO mailboxes (id, account_id, name) VALUES (1, 1, 'INBOX'), (2, 2, 'INBOX');
+INSERT INTO deals (id, name, owner_id, shared, created_at, updated_at) VALUES
+  (10, 'Acme renewal', 1, 0, 0, 0), (11, 'Globex pilot', 2, 0, 0, 0),
+  (12, 'Initech shared', 2, 1, 0, 0);
+INSERT INTO blobs (id, sha256, size, data) VALUES (1, 'aa', 5, X'2550444621'), (2, 'bb', 3, 'raw');
+INSERT INTO threads (id, subject, first_date, last_date, message_count, unread_count, created_at,
+                     updated_at) VALUES
+  (100, 'Acme', 1, 1, 1, 1, 0, 0), (101, 'Globex', 2, 2, 1, 1, 0, 0),
+  (102, 'Initech', 3, 3, 1, 1, 0, 0), (103, 'Who is this', 4, 4, 1, 1, 0, 0),
+  (104, 'For Bob', 5, 5, 1, 1, 0, 0);
+INSERT INTO thread_deals (thread_id, deal_id, manual, reason, score, linked_at) VALUES
+  (100, 10, 0, 'contact', 1, 0), (101, 11, 0, 'contact', 1, 0), (102, 12, 0, 'contact', 1, 0);
+INSERT INTO unsorted (thread_id, reason, suggestions, queued_at) VALUES
+  (103, 'several open deals', '11 10', 0), (104, 'unknown sender', '', 0);
+)sql");
+        SQLite::Statement m(raw, "INSERT INTO messages (id, message_id, content_hash, thread_id, "
+                                 "subject, from_name, from_address, date, received_at, raw_sha256, "
+                                 "raw_size, unread, parser_version, text_body, html_body) VALUES "
+                                 "(?, ?, 'h', ?, ?, 'Carol', 'carol@customer.test', ?, 0, 'bb', 3, "
+                                 "1, 1, ?, ?)");
+        SQLite::Statement l(raw, "INSERT INTO locations (message_id, account_id, mailbox_id, "
+                                 "uid_validity, uid, owner_id, created_at) VALUES (?, ?, ?, 1, ?, "
+                                 "?, 0)");
+        const struct {
+            int id, thread, account;
+        } rows[] = {{1000, 100, 1}, {1001, 101, 2}, {1002, 102, 2}, {1003, 103, 1}, {1004, 104, 2}};
+        for (const auto& r : rows) {
+            m.reset();
+            m.bind(1, r.id);
+            m.bind(2, fmt::format("m{}@customer.test", r.id));
+            m.bind(3, r.thread);
+            m.bind(4, fmt::format("Subject {}", r.id));
+            m.bind(5, r.id);
+            m.bind(6, "Hello\n\nOn Mon, Bob wrote:\n> earlier\n");
+            m.bind(7, r.id == 1000 ? "<p>Hi<script>alert(1)</script><img src=\"https://t.example/"
+                                     "px.gif\"></p>"
+                                   : "");
+            m.exec();
+            l.reset();
+            l.bind(1, r.id);
+            l.bind(2, r.account);
+            l.bind(3, r.account);
+            l.bind(4, r.id);
+            l.bind(5, r.account);
+            l.exec();
+        }
+        raw.exec("INSERT INTO participants (message_id, role, position, address, written, "
+                 "display_name) VALUES (1000, 'from', 0, 'carol@customer.test', "
+                 "'carol@customer.test', 'Carol'), (1000, 'to', 0, 'alice@team.test', "
+                 "'alice@team.test', '')");
+        raw.exec("INSERT INTO attachments (message_id, position, filename, content_type, size, "
+                 "sha256) VALUES (1000, 0, 'quote \"Q1\".pdf', 'application/pdf', 5, 'aa'), "
+                 "(1001, 0, 'secret.pdf', 'application/pdf', 5, 'aa')");
+    }
+
+    Response call(const std::string& method, const std::string& target,
+                  const std::string& body = {},
+                  std::vector<std::pair<std::string, std::string>> headers = {}) {
+        Request r;
+        r.method = method;
+        r.target = target;
+        r.peer = "127.0.0.1";
+        r.headers = {{"host", "127.0.0.1:8025"}};
+        if (!body.empty())
+            r.headers.emplace_back("content-type", "application/json");
+        for (auto& h : headers) {
+            bool replaced = false;
+            for (auto& e : r.headers)
+                if (e.first == h.first) {
+                    e.second = h.second;
+                    replaced = true;
+                }
+            if (!replaced)
+                r.headers.push_back(h);
+        }
+        r.body = body;
+        return api->handle(r);
+    }
+    // As a user via API token.
+    Response as(const std::string& token, const std::string& method, const std::string& target,
+                const std::string& body = {}) {
+        return call(method, target, body, {{"authorization", "Bearer " + token}});
+    }
+    std::string admin_token() {
+        auto db = store::Database::open(path.string());
+        store::WebStore ws(**db);
+        auto t = new_token();
+        EXPECT_TRUE(ws.create_token(3, "admin", token_hash(t), clock));
+        return t;
+    }
+    static json::value body_of(const Response& r) { return json::parse(r.body); }
+    static std::string code_of(const Response& r) {
+        return std::string(body_of(r).at("error").at("code").as_string());
+    }
+    std::string login_cookie(const std::string& email, const std::string& pw) {
+        auto r = call("POST", "/api/v1/auth/login",
+                      json::serialize(json::object{{"email", email}, {"password", pw}}));
+        EXPECT_EQ(r.status, 200) << r.body;
+        auto sc = std::string(r.header("Set-Cookie").value_or(""));
+        return sc.substr(0, sc.find(';'));
+    }
+};
+
+std::vector<std::int64_t> ids(const json::value& list) {
+    std::vector<std::int64_t> out;
+    for (const auto& v : list.as_array())
+        out.push_back(v.at("id").as_int64());
+    return out;
+}
+
+TEST_F(ApiTest, RefusesForeignHostNames) {
+    auto r = call("GET", "/healthz", {}, {{"host", "attacker.example:8025"}});
+    EXPECT_EQ(r.status, 421);
+    EXPECT_EQ(code_of(r), "host.invalid");
+    EXPECT_EQ(call("GET", "/healthz", {}, {{"host", "localhost:8025"}}).status, 200);
+    EXPECT_EQ(call("GET", "/healthz", {}, {{"host", "127.0.0.1:9999"}}).status, 421);
+}
+
+TEST_F(ApiTest, NeedsAuthentication) {
+    auto r = call("GET", "/api/v1/deals");
+    EXPECT_EQ(r.status, 401);
+    EXPECT_EQ(code_of(r), "auth.required");
+    EXPECT_EQ(as("not-a-token", "GET", "/api/v1/deals").status, 401);
+    EXPECT_EQ(call("GET", "/api/v1/deals", {}, {{"authorization", "Basic eDp5"}}).status, 401);
+}
+
+TEST_F(ApiTest, LoginSetsAStrictHttpOnlyCookieAndLogoutEndsIt) {
+    auto bad = call("POST", "/api/v1/auth/login",
+                    R"({"email":"alice@team.test","password":"wrong"})");
+    EXPECT_EQ(bad.status, 401);
+    EXPECT_EQ(code_of(bad), "auth.invalid");
+    EXPECT_FALSE(bad.header("Set-Cookie"));
+    auto unknown = call("POST", "/api/v1/auth/login",
+                        R"({"email":"nobody@team.test","password":"x"})");
+    EXPECT_EQ(unknown.status, 401);
+    EXPECT_EQ(body_of(unknown).at("error").at("message"), body_of(bad).at("error").at("message"));
+
+    auto ok = call("POST", "/api/v1/auth/login",
+                   R"({"email":"ALICE@team.test","password":"password-1"})");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    auto sc = std::string(ok.header("Set-Cookie").value_or(""));
+    EXPECT_NE(sc.find("HttpOnly"), std::string::npos);
+    EXPECT_NE(sc.find("SameSite=Strict"), std::string::npos);
+    EXPECT_EQ(body_of(ok).at("user").at("id").as_int64(), 1);
+    EXPECT_EQ(ok.body.find("password"), std::string::npos);
+    auto cookie = sc.substr(0, sc.find(';'));
+    auto me = call("GET", "/api/v1/me", {}, {{"cookie", "x=1; " + cookie}});
+    ASSERT_EQ(me.status, 200);
+    EXPECT_EQ(body_of(me).at("accounts").as_array().size(), 1u);
+    EXPECT_EQ(body_of(me).at("accounts").at(0).at("name"), "alice-mail");
+    auto out = call("POST", "/api/v1/auth/logout", {},
+                    {{"cookie", cookie}, {"origin", "http://127.0.0.1:8025"}});
+    EXPECT_EQ(out.status, 204);
+    EXPECT_EQ(call("GET", "/api/v1/me", {}, {{"cookie", cookie}}).status, 401);
+}
+
+TEST_F(ApiTest, SessionsExpire) {
+    auto cookie = login_cookie("bob@team.test", "password-2");
+    EXPECT_EQ(call("GET", "/api/v1/me", {}, {{"cookie", cookie}}).status, 200);
+    clock += 13 * 3600;
+    EXPECT_EQ(call("GET", "/api/v1/me", {}, {{"cookie", cookie}}).status, 401);
+}
+
+TEST_F(ApiTest, LoginFailuresAreThrottledPerEmail) {
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(call("POST", "/api/v1/auth/login",
+                       R"({"email":"alice@team.test","password":"guess"})")
+                      .status,
+                  401);
+    auto r = call("POST", "/api/v1/auth/login",
+                  R"({"email":"alice@team.test","password":"password-1"})");
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(code_of(r), "auth.rate_limited");
+    EXPECT_TRUE(r.header("Retry-After"));
+    // Another user is not locked out by Alice's attacker.
+    EXPECT_EQ(call("POST", "/api/v1/auth/login",
+                   R"({"email":"bob@team.test","password":"password-2"})")
+                  .status,
+              200);
+    clock += 15 * 60 + 1;
+    EXPECT_EQ(call("POST", "/api/v1/auth/login",
+                   R"({"email":"alice@team.test","password":"password-1"})")
+                  .status,
+              200);
+}
+
+TEST_F(ApiTest, CookieChangesNeedOurOrigin) {
+    auto cookie = login_cookie("alice@team.test", "password-1");
+    const std::string body = R"({"unread":false})";
+    auto foreign = call("POST", "/api/v1/threads/100/read", body,
+                        {{"cookie", cookie}, {"origin", "http://evil.example"}});
+    EXPECT_EQ(foreign.status, 403);
+    EXPECT_EQ(code_of(foreign), "csrf.origin");
+    auto none = call("POST", "/api/v1/threads/100/read", body, {{"cookie", cookie}});
+    EXPECT_EQ(none.status, 403);
+    auto ours = call("POST", "/api/v1/threads/100/read", body,
+                     {{"cookie", cookie}, {"origin", "http://127.0.0.1:8025"}});
+    EXPECT_EQ(ours.status, 200) << ours.body;
+    // API tokens are not sent by browsers on their own: no Origin needed.
+    EXPECT_EQ(as(alice_token, "POST", "/api/v1/threads/100/read", R"({"unread":true})").status,
+              200);
+}
+
+TEST_F(ApiTest, BodiesMustBeJson) {
+    auto r = call("POST", "/api/v1/threads/100/read", "unread=false",
+                  {{"authorization", "Bearer " + alice_token},
+                   {"content-type", "application/x-www-form-urlencoded"}});
+    EXPECT_EQ(r.status, 415);
+    auto bad = as(alice_token, "POST", "/api/v1/threads/100/read", "{not json");
+    EXPECT_EQ(bad.status, 400);
+    auto wrong = as(alice_token, "POST", "/api/v1/threads/100/read", R"({"unread":"no"})");
+    EXPECT_EQ(wrong.status, 422);
+    EXPECT_EQ(body_of(wrong).at("error").at("field"), "unread");
+}
+
+TEST_F(ApiTest, SalespeopleSeeTheirOwnAndSharedDealsOnly) {
+    auto deals = as(alice_token, "GET", "/api/v1/deals");
+    ASSERT_EQ(deals.status, 200);
+    auto seen = ids(body_of(deals).at("deals"));
+    std::sort(seen.begin(), seen.end());
+    EXPECT_EQ(seen, (std::vector<std::int64_t>{10, 12}));
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/deals/11").status, 404);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/deals/11/threads").status, 404);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/threads/101").status, 404);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/messages/1001/attachments/0").status, 404);
+    EXPECT_EQ(as(alice_token, "POST", "/api/v1/messages/1001/read", R"({"unread":false})").status,
+              404);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/threads/102").status, 200); // shared deal
+    auto unsorted = as(alice_token, "GET", "/api/v1/unsorted");
+    EXPECT_EQ(ids(body_of(unsorted).at("threads")), (std::vector<std::int64_t>{103}));
+    // Suggestions name only deals Alice may see.
+    auto sugg = body_of(unsorted).at("threads").at(0).at("suggestions").as_array();
+    ASSERT_EQ(sugg.size(), 1u);
+    EXPECT_EQ(sugg.at(0).at("id").as_int64(), 10);
+
+    auto admin = admin_token();
+    EXPECT_EQ(ids(body_of(as(admin, "GET", "/api/v1/deals")).at("deals")).size(), 3u);
+    EXPECT_EQ(ids(body_of(as(admin, "GET", "/api/v1/unsorted")).at("threads")).size(), 2u);
+}
+
+TEST_F(ApiTest, ThreadViewCarriesMessagesAttachmentsAndQuotedTail) {
+    auto r = as(alice_token, "GET", "/api/v1/threads/100");
+    ASSERT_EQ(r.status, 200) << r.body;
+    auto v = body_of(r);
+    EXPECT_EQ(v.at("thread").at("deal").at("id").as_int64(), 10);
+    const auto& m = v.at("messages").at(0);
+    EXPECT_EQ(m.at("from").at("address"), "carol@customer.test");
+    EXPECT_EQ(m.at("quoted_from").as_int64(), 7);
+    EXPECT_EQ(m.at("has_html"), true);
+    EXPECT_EQ(m.at("html_url"), "/api/v1/messages/1000/html");
+    EXPECT_EQ(m.at("remote_images").as_int64(), 1);
+    EXPECT_EQ(m.at("attachments").at(0).at("url"), "/api/v1/messages/1000/attachments/0");
+}
+
+TEST_F(ApiTest, HtmlIsSanitisedAndServedUnderAStrictPolicy) {
+    auto r = as(alice_token, "GET", "/api/v1/messages/1000/html");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.body.find("<script"), std::string::npos);
+    EXPECT_EQ(r.body.find("t.example"), std::string::npos); // remote image blocked
+    auto csp = std::string(r.header("Content-Security-Policy").value_or(""));
+    EXPECT_NE(csp.find("default-src 'none'"), std::string::npos);
+    EXPECT_EQ(csp.find("script-src"), std::string::npos); // falls back to 'none'
+    EXPECT_EQ(csp.find("https:"), std::string::npos);
+    auto shown = as(alice_token, "GET", "/api/v1/messages/1000/html?images=1");
+    EXPECT_NE(shown.body.find("https://t.example/px.gif"), std::string::npos);
+    EXPECT_NE(std::string(shown.header("Content-Security-Policy").value_or("")).find("https:"),
+              std::string::npos);
+}
+
+TEST_F(ApiTest, AttachmentsDownloadWithASafeDisposition) {
+    auto r = as(alice_token, "GET", "/api/v1/messages/1000/attachments/0");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_EQ(r.body, "%PDF!");
+    EXPECT_EQ(r.header("Content-Type"), "application/pdf");
+    auto cd = std::string(r.header("Content-Disposition").value_or(""));
+    EXPECT_TRUE(cd.starts_with("attachment; filename=\"quote _Q1_.pdf\""));
+    EXPECT_NE(cd.find("filename*=UTF-8''quote%20%22Q1%22.pdf"), std::string::npos);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/messages/1000/attachments/7").status, 404);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/messages/1000/attachments/x").status, 404);
+}
+
+TEST_F(ApiTest, ReadMarksKeepTheCounters) {
+    ASSERT_EQ(as(alice_token, "POST", "/api/v1/threads/100/read", R"({"unread":false})").status,
+              200);
+    auto t = body_of(as(alice_token, "GET", "/api/v1/threads/100"));
+    EXPECT_EQ(t.at("thread").at("unread_count").as_int64(), 0);
+    EXPECT_EQ(t.at("messages").at(0).at("unread"), false);
+    auto d = body_of(as(alice_token, "GET", "/api/v1/deals/10"));
+    EXPECT_EQ(d.at("deal").at("unread").as_int64(), 0);
+    ASSERT_EQ(as(alice_token, "POST", "/api/v1/messages/1000/read", R"({"unread":true})").status,
+              200);
+    d = body_of(as(alice_token, "GET", "/api/v1/deals/10"));
+    EXPECT_EQ(d.at("deal").at("unread").as_int64(), 1);
+}
+
+TEST_F(ApiTest, LinkingNeedsAVisibleDealAndManualLinksStick) {
+    auto bad = as(alice_token, "POST", "/api/v1/threads/103/link", R"({"deal_id":11})");
+    EXPECT_EQ(bad.status, 422);
+    EXPECT_EQ(body_of(bad).at("error").at("field"), "deal_id");
+    auto missing = as(alice_token, "POST", "/api/v1/threads/103/link", R"({"deal":10})");
+    EXPECT_EQ(missing.status, 422);
+    auto ok = as(alice_token, "POST", "/api/v1/threads/103/link", R"({"deal_id":10})");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(body_of(ok).at("thread").at("deal").at("id").as_int64(), 10);
+    EXPECT_EQ(body_of(ok).at("thread").at("manual"), true);
+    EXPECT_TRUE(ids(body_of(as(alice_token, "GET", "/api/v1/unsorted")).at("threads")).empty());
+    auto un = as(alice_token, "DELETE", "/api/v1/threads/103/link");
+    ASSERT_EQ(un.status, 200);
+    EXPECT_EQ(body_of(un).at("thread").at("reason"), "unlinked by hand");
+    EXPECT_EQ(as(bob_token, "POST", "/api/v1/threads/100/link", R"({"deal_id":11})").status, 404);
+}
+
+TEST_F(ApiTest, RepliesOnlyFromOwnAccountsAndAreQueued) {
+    auto theirs = as(alice_token, "POST", "/api/v1/threads/102/reply",
+                     R"({"account":"bob-mail","body":"hi"})");
+    EXPECT_EQ(theirs.status, 403);
+    EXPECT_EQ(body_of(theirs).at("error").at("field"), "account");
+    auto nobody = as(alice_token, "POST", "/api/v1/threads/100/reply",
+                     R"({"account":"alice-mail"})");
+    EXPECT_EQ(nobody.status, 422);
+    EXPECT_EQ(body_of(nobody).at("error").at("field"), "body");
+    auto injected = as(alice_token, "POST", "/api/v1/threads/100/reply",
+                       R"({"account":"alice-mail","body":"x","to":["a@b.test\r\nBcc: x@y.test"]})");
+    EXPECT_EQ(injected.status, 422);
+    auto mode = as(alice_token, "POST", "/api/v1/threads/100/reply",
+                   R"({"account":"alice-mail","body":"x","mode":"forward"})");
+    EXPECT_EQ(mode.status, 422);
+    auto ok = as(alice_token, "POST", "/api/v1/threads/100/reply",
+                 R"({"account":"alice-mail","body":"Thanks!","parent_id":1000})");
+    ASSERT_EQ(ok.status, 202) << ok.body;
+    auto ob = body_of(ok).at("outbox");
+    EXPECT_EQ(ob.at("state"), "queued");
+    EXPECT_EQ(ob.at("to").at(0), "Carol <carol@customer.test>");
+    EXPECT_EQ(ob.at("subject"), "Re: Subject 1000");
+    EXPECT_EQ(control.outbox_kicks, 1);
+    const auto id = ob.at("id").as_int64();
+    EXPECT_EQ(as(alice_token, "GET", fmt::format("/api/v1/outbox/{}", id)).status, 200);
+    EXPECT_EQ(as(bob_token, "GET", fmt::format("/api/v1/outbox/{}", id)).status, 404);
+    auto wrong_parent = as(alice_token, "POST", "/api/v1/threads/100/reply",
+                           R"({"account":"alice-mail","body":"x","parent_id":1003})");
+    EXPECT_EQ(wrong_parent.status, 422);
+}
+
+TEST_F(ApiTest, AccountsAreForAdminsAndNeverShowSecrets) {
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/accounts").status, 403);
+    EXPECT_EQ(as(alice_token, "POST", "/api/v1/accounts/alice-mail/resync").status, 403);
+    auto admin = admin_token();
+    auto list = as(admin, "GET", "/api/v1/accounts");
+    ASSERT_EQ(list.status, 200);
+    EXPECT_EQ(body_of(list).at("accounts").as_array().size(), 2u);
+    EXPECT_EQ(list.body.find("/etc/secret"), std::string::npos);
+    EXPECT_EQ(list.body.find("secret"), std::string::npos);
+
+    auto bad_name = as(admin, "POST", "/api/v1/accounts",
+                       R"({"name":"../x","owner_id":1,"address":"x@team.test",
+                           "imap":{"host":"imap.team.test","password":"pw"}})");
+    EXPECT_EQ(bad_name.status, 422);
+    EXPECT_EQ(body_of(bad_name).at("error").at("field"), "name");
+    auto no_pw = as(admin, "POST", "/api/v1/accounts",
+                    R"({"name":"sales","owner_id":1,"address":"sales@team.test",
+                        "imap":{"host":"imap.team.test"}})");
+    EXPECT_EQ(no_pw.status, 422);
+    EXPECT_EQ(body_of(no_pw).at("error").at("field"), "imap.password");
+    auto dup = as(admin, "POST", "/api/v1/accounts",
+                  R"({"name":"bob-mail","owner_id":2,"address":"bob@team.test",
+                      "imap":{"host":"imap.team.test","password":"pw"}})");
+    EXPECT_EQ(dup.status, 409);
+    auto ok = as(admin, "POST", "/api/v1/accounts",
+                 R"({"name":"sales","owner_id":1,"address":"sales@team.test",
+                     "imap":{"host":"imap.team.test","tls":"starttls","password":"s3cret-pw"},
+                     "smtp":{"host":"smtp.team.test","port":587,"tls":"starttls",
+                             "password":"smtp-pw"}})");
+    ASSERT_EQ(ok.status, 201) << ok.body;
+    EXPECT_EQ(ok.body.find("s3cret-pw"), std::string::npos);
+    ASSERT_EQ(control.saved.size(), 1u);
+    EXPECT_EQ(control.saved[0].second.imap_password, "s3cret-pw");
+    EXPECT_EQ(control.saved[0].second.smtp_password, "smtp-pw");
+    EXPECT_EQ(control.saved[0].first.imap.tls, settings::Tls::StartTls);
+    EXPECT_EQ(control.saved[0].first.imap.username, "sales@team.test");
+
+    auto off = as(admin, "PATCH", "/api/v1/accounts/sales", R"({"enabled":false})");
+    ASSERT_EQ(off.status, 200);
+    EXPECT_EQ(body_of(off).at("account").at("state"), "disabled");
+    EXPECT_EQ(as(admin, "PATCH", "/api/v1/accounts/nope", R"({"enabled":false})").status, 404);
+
+    auto test = as(admin, "POST", "/api/v1/accounts/bob-mail/test");
+    ASSERT_EQ(test.status, 200);
+    EXPECT_EQ(body_of(test).at("ok"), false);
+    EXPECT_EQ(body_of(test).at("step"), "tls");
+    auto resync = as(admin, "POST", "/api/v1/accounts/bob-mail/resync");
+    EXPECT_EQ(resync.status, 202);
+    EXPECT_EQ(control.resynced, std::vector<std::string>{"bob-mail"});
+}
+
+TEST_F(ApiTest, UnknownPathsAndMethods) {
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/nope").status, 404);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v2/deals").status, 404);
+    EXPECT_EQ(as(alice_token, "PUT", "/api/v1/deals").status, 405);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/threads/abc").status, 404);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/threads/-1").status, 404);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/threads/99999999999999999999").status, 404);
+    EXPECT_EQ(call("GET", "/api/v1/%zz").status, 400);
+}
+
+TEST_F(ApiTest, ServesThePageUnderAStrictPolicy) {
+    auto r = call("GET", "/");
+    ASSERT_EQ(r.status, 200);
+    EXPECT_TRUE(std::string(r.header("Content-Type").value_or("")).starts_with("text/html"));
+    auto csp = std::string(r.header("Content-Security-Policy").value_or(""));
+    EXPECT_NE(csp.find("script-src 'self'"), std::string::npos);
+    EXPECT_EQ(csp.find("unsafe-inline"), std::string::npos);
+    EXPECT_EQ(r.header("X-Frame-Options"), "DENY");
+    EXPECT_EQ(call("GET", "/app.js").status, 200);
+    EXPECT_EQ(call("GET", "/../etc/passwd").status, 404);
+    EXPECT_EQ(call("POST", "/").status, 405);
+    EXPECT_EQ(call("GET", "/metrics").body, "crm_up 1\n");
+}
+
+} // namespace
+} // namespace crm::http
