@@ -1,0 +1,209 @@
+#!/usr/bin/env python3
+"""HTTP API checks over loopback against a running crm-maild (started by api_test.sh).
+
+    api_test.py BASE_URL WORK_DIR DOVEADM IMAPS_PORT
+"""
+import http.client, json, os, socket, sqlite3, subprocess, sys, time, urllib.parse
+
+base, work, doveadm, imaps_port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+u = urllib.parse.urlparse(base)
+HOST = u.netloc
+ORIGIN = base
+passed = failed = 0
+
+
+def check(name, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print("ok:", name)
+    else:
+        failed += 1
+        print("FAIL:", name, detail)
+
+
+def req(method, path, body=None, headers=None, cookie=None, token=None, host=HOST, conn=None):
+    h = {"Host": host}
+    if body is not None and not isinstance(body, (bytes, str)):
+        body = json.dumps(body)
+        h["Content-Type"] = "application/json"
+    if cookie:
+        h["Cookie"] = cookie
+    if token:
+        h["Authorization"] = "Bearer " + token
+    if method not in ("GET", "HEAD") and cookie:
+        h["Origin"] = ORIGIN
+    h.update(headers or {})
+    c = conn or http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    c.request(method, path, body=body, headers=h)
+    r = c.getresponse()
+    data = r.read()
+    try:
+        js = json.loads(data) if data and r.getheader("Content-Type", "").startswith("application/json") else None
+    except ValueError:
+        js = None
+    return r.status, r, js, data
+
+
+def wait_until(seconds, fn):
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            if fn():
+                return True
+        except Exception:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def q(sql):
+    with sqlite3.connect(os.path.join(work, "crm.db"), timeout=10) as db:
+        return db.execute(sql).fetchall()
+
+
+def login(email, password):
+    st, r, js, _ = req("POST", "/api/v1/auth/login", {"email": email, "password": password})
+    sc = r.getheader("Set-Cookie", "")
+    return st, sc.split(";")[0], sc
+
+
+check("daemon serves /healthz", wait_until(30, lambda: req("GET", "/healthz")[0] == 200))
+check("first mail synced", wait_until(30, lambda: q("SELECT count(*) FROM messages")[0][0] >= 1))
+thread = q("SELECT thread_id FROM messages WHERE message_id='renewal-1@customer.example'")[0][0]
+alice_token = open(os.path.join(work, "alice.token")).read().strip()
+
+# --- Host, auth, sessions
+st, *_ = req("GET", "/healthz", host="attacker.example:%d" % u.port)
+check("foreign Host refused (421)", st == 421, st)
+st, _, js, _ = req("GET", "/api/v1/deals")
+check("no credentials: 401 auth.required", st == 401 and js["error"]["code"] == "auth.required", js)
+st, cookie, raw = login("alice@example.com", "alice-password-1")
+check("login 200", st == 200, st)
+check("cookie HttpOnly, SameSite=Strict, Path=/", all(x in raw for x in ("HttpOnly", "SameSite=Strict", "Path=/")), raw)
+st, _, js, _ = req("GET", "/api/v1/me", cookie=cookie)
+check("me: Alice with her account", st == 200 and js["user"]["id"] == 1 and [a["name"] for a in js["accounts"]] == ["alice"], js)
+st, _, js, _ = req("GET", "/api/v1/deals", token=alice_token)
+check("API token works", st == 200 and [d["id"] for d in js["deals"]] == [500], js)
+
+# --- CSRF and bodies
+st, _, js, _ = req("POST", "/api/v1/threads/%d/read" % thread, {"unread": False}, cookie=cookie, headers={"Origin": "http://evil.example"})
+check("foreign Origin refused (403 csrf.origin)", st == 403 and js["error"]["code"] == "csrf.origin", (st, js))
+st, _, js, _ = req("POST", "/api/v1/threads/%d/read" % thread, "unread=false", cookie=cookie, headers={"Content-Type": "application/x-www-form-urlencoded"})
+check("form body refused (415)", st == 415, st)
+st, _, js, _ = req("POST", "/api/v1/threads/%d/read" % thread, {"unread": "no"}, cookie=cookie)
+check("bad field named (422, field unread)", st == 422 and js["error"]["field"] == "unread", js)
+st, _, js, _ = req("POST", "/api/v1/threads/%d/read" % thread, {"unread": False, "extra": 1}, cookie=cookie)
+check("unknown field named (422, field extra)", st == 422 and js["error"]["field"] == "extra", js)
+st, *_ = req("PUT", "/api/v1/deals", cookie=cookie)
+check("wrong method 405", st == 405, st)
+st, *_ = req("GET", "/api/v1/threads/999999", cookie=cookie)
+check("unknown thread 404", st == 404, st)
+
+# --- read state mirrored to \Seen (alice has mirror_seen = true)
+def flags():
+    out = subprocess.run(doveadm.split() + ["fetch", "-u", "alice", "flags", "mailbox", "INBOX",
+                                            "header", "message-id", "renewal-1@customer.example"],
+                         capture_output=True, text=True).stdout
+    return out
+check("not \\Seen on the server at first", "\\Seen" not in flags(), flags())
+st, _, js, _ = req("POST", "/api/v1/threads/%d/read" % thread, {"unread": False}, cookie=cookie)
+check("mark read 200, unread_count 0", st == 200 and js["thread"]["unread_count"] == 0, js)
+check("\\Seen set on the server", wait_until(20, lambda: "\\Seen" in flags()), flags())
+st, _, js, _ = req("POST", "/api/v1/threads/%d/read" % thread, {"unread": True}, cookie=cookie)
+check("mark unread 200", st == 200 and js["thread"]["unread_count"] == 1, js)
+check("\\Seen cleared on the server", wait_until(20, lambda: "\\Seen" not in flags()), flags())
+time.sleep(11)  # a sync pass later the CRM still says unread (the server agrees)
+st, _, js, _ = req("GET", "/api/v1/threads/%d" % thread, cookie=cookie)
+check("read state stable across a sync pass", st == 200 and js["messages"][0]["unread"] is True, js)
+
+# --- who may do what
+st, bob_cookie, _ = login("bob@example.com", "bob-password-1")
+st, _, js, _ = req("GET", "/api/v1/deals", cookie=bob_cookie)
+check("Bob does not see Alice's private deal", st == 200 and js["deals"] == [], js)
+st, *_ = req("GET", "/api/v1/threads/%d" % thread, cookie=bob_cookie)
+check("Bob cannot read Alice's thread (404)", st == 404, st)
+st, _, js, _ = req("POST", "/api/v1/threads/%d/reply" % thread, {"account": "bob", "body": "hi"}, token=alice_token)
+check("Alice cannot send from Bob's account (403, field account)", st == 403 and js["error"]["field"] == "account", js)
+st, *_ = req("GET", "/api/v1/accounts", cookie=bob_cookie)
+check("salesperson cannot list accounts (403)", st == 403, st)
+
+# --- login throttling
+for i in range(5):
+    login("bob@example.com", "wrong")
+st, r, js, _ = req("POST", "/api/v1/auth/login", {"email": "bob@example.com", "password": "bob-password-1"})
+check("6th attempt throttled (429 + Retry-After)", st == 429 and r.getheader("Retry-After"), (st, js))
+
+# --- admin: accounts
+st, ada, _ = login("ada@example.com", "ada-password-1")
+st, _, js, data = req("GET", "/api/v1/accounts", cookie=ada)
+check("admin lists accounts", st == 200 and sorted(a["name"] for a in js["accounts"]) == ["alice", "bob"], js)
+check("no secret in the account list", b"pw" not in data and b"password_file" not in data, data[:300])
+alice_acc = [a for a in js["accounts"] if a["name"] == "alice"][0]
+check("health: alice idle or syncing with messages", alice_acc["state"] in ("idle", "syncing") and alice_acc["messages_synced"] >= 1, alice_acc)
+st, _, js, _ = req("POST", "/api/v1/accounts/alice/test", {}, cookie=ada)
+check("test connection ok (step done)", st == 200 and js["ok"] is True and js["step"] == "done", js)
+
+def add(name, imap, expect=201):
+    body = {"name": name, "owner_id": 2, "address": name + "@example.com", "imap": imap}
+    st, _, js, _ = req("POST", "/api/v1/accounts", body, cookie=ada)
+    check("add account %s (%d)" % (name, expect), st == expect, (st, js))
+    return js
+
+def test_step(name):
+    st, _, js, _ = req("POST", "/api/v1/accounts/%s/test" % name, {}, cookie=ada)
+    return js
+
+add("wrongpw", {"host": "127.0.0.1", "port": imaps_port, "ca_file": os.path.join(work, "dc/tls/ca.crt"), "username": "bob", "password": "nope"})
+js = test_step("wrongpw")
+check("wrong password: step auth", js["ok"] is False and js["step"] == "auth", js)
+add("untrusted", {"host": "127.0.0.1", "port": imaps_port, "username": "bob", "password": "bob-pw"})
+js = test_step("untrusted")
+check("untrusted certificate: step tls, names the certificate", js["step"] == "tls" and "certif" in js["message"].lower(), js)
+add("closed", {"host": "127.0.0.1", "port": 1, "tls": "implicit", "username": "bob", "password": "x"})
+js = test_step("closed")
+check("closed port: step tcp", js["step"] == "tcp", js)
+add("nodns", {"host": "no-such-host.invalid", "username": "bob", "password": "x"})
+js = test_step("nodns")
+check("unknown host: step dns", js["step"] == "dns", js)
+js = add("bad port", {"host": "x"}, expect=422)
+st, _, js, _ = req("POST", "/api/v1/accounts", {"name": "p", "owner_id": 2, "address": "p@example.com", "imap": {"host": "h", "port": 70000, "password": "x"}}, cookie=ada)
+check("port out of range names imap.port", st == 422 and js["error"]["field"] == "imap.port", js)
+conf = open(os.path.join(work, "etc/crm.toml")).read()
+check("accounts written to the config, secrets not", 'name = "wrongpw"' in conf and "nope" not in conf, conf[-400:])
+mode = oct(os.stat(os.path.join(work, "etc/secrets/wrongpw")).st_mode & 0o777)
+check("secret file is 0600", mode == "0o600", mode)
+check("daemon applied the new accounts", wait_until(20, lambda: q("SELECT count(*) FROM accounts WHERE name IN ('wrongpw','untrusted','closed','nodns')")[0][0] == 4))
+check("wrong password ends in needs_reauth", wait_until(30, lambda: q("SELECT state FROM accounts WHERE name='wrongpw'")[0][0] == "needs_reauth"),
+      q("SELECT state, last_error FROM accounts WHERE name='wrongpw'"))
+st, _, js, _ = req("PATCH", "/api/v1/accounts/bob", {"enabled": False}, cookie=ada)
+check("disable bob (200, state disabled)", st == 200 and js["account"]["state"] == "disabled", js)
+check("disabled in the database", wait_until(20, lambda: q("SELECT enabled FROM accounts WHERE name='bob'")[0][0] == 0))
+st, _, js, _ = req("POST", "/api/v1/accounts/alice/resync", {}, cookie=ada)
+check("resync accepted (202)", st == 202, (st, js))
+st, _, _, data = req("GET", "/metrics")
+check("/metrics has account states", b'crm_account_state{account="alice"' in data, data[:300])
+
+# --- HTTP level
+s = socket.create_connection((u.hostname, u.port))
+s.sendall(b"THIS IS NOT HTTP\r\n\r\n")
+resp = s.recv(4096)
+check("malformed request: 400", resp.startswith(b"HTTP/1.1 400"), resp[:60])
+s.close()
+s = socket.create_connection((u.hostname, u.port))
+s.sendall(b"POST /api/v1/auth/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: 3000000\r\n\r\n" % HOST.encode())
+resp = s.recv(4096)
+check("3 MB body: 413", resp.startswith(b"HTTP/1.1 413"), resp[:60])
+s.close()
+conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+a = req("GET", "/healthz", conn=conn)[0]
+b = req("GET", "/api/v1/me", cookie=cookie, conn=conn)[0]
+check("keep-alive: two requests on one connection", a == 200 and b == 200, (a, b))
+st, r, _, data = req("GET", "/")
+check("page served with a strict CSP", st == 200 and "script-src 'self'" in r.getheader("Content-Security-Policy", ""), r.getheader("Content-Security-Policy"))
+st, *_ = req("POST", "/api/v1/auth/logout", {}, cookie=cookie)
+st2, *_ = req("GET", "/api/v1/me", cookie=cookie)
+check("logout ends the session", st == 204 and st2 == 401, (st, st2))
+
+print("%d passed, %d failed" % (passed, failed))
+sys.exit(1 if failed else 0)

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The HTTP API over loopback against a running crm-maild and a real Dovecot (api_test.py does
+# the requests): status codes and validation errors, sessions, CSRF/Host checks, login
+# throttling, who may see and do what, read state mirrored to the server's \Seen, the admin
+# API writing the config (and the daemon applying it), test connection naming the failing step,
+# and HTTP-level limits (malformed requests, oversized bodies, keep-alive).
+#   api_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
+# Prints "N passed, M failed"; exit 1 on failure, 77 when it cannot run.
+set -u
+maild=$1
+ctl=$2
+root=$3
+dcs=$root/tests/integration/dovecot
+for tool in dovecot doveadm sqlite3 python3; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+
+work=$(mktemp -d /tmp/crm-apitest.XXXXXX)
+chmod 0755 "$work"
+dc=$work/dc
+pid=""
+cleanup() {
+  [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  "$dcs/stop.sh" "$dc" >/dev/null 2>&1
+  if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+envfile=$("$dcs/start.sh" "$dc" 2>"$work/dc.err") || { echo "FAIL: dovecot: $(cat "$work/dc.err")"; echo "0 passed, 1 failed"; exit 1; }
+# shellcheck disable=SC1090
+. "$envfile"
+db=$work/crm.db
+mkdir -p "$work/etc"
+printf 'alice-pw' >"$work/alice.pw"
+printf 'bob-pw' >"$work/bob.pw"
+http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/etc/crm.toml" <<TOML
+# api_test.sh
+[database]
+path = "$db"
+[daemon]
+log_level = "debug"
+[http]
+bind = "127.0.0.1"
+port = $http_port
+[[accounts]]
+name = "alice"
+owner_id = 1
+address = "alice@example.com"
+poll_interval = 10
+mirror_seen = true
+[accounts.imap]
+host = "127.0.0.1"
+port = $IMAPS_PORT
+ca_file = "$CA_FILE"
+username = "alice"
+password_file = "$work/alice.pw"
+
+[[accounts]]
+name = "bob"
+owner_id = 2
+address = "bob@example.com"
+poll_interval = 10
+[accounts.imap]
+host = "127.0.0.1"
+port = $IMAPS_PORT
+ca_file = "$CA_FILE"
+username = "bob"
+password_file = "$work/bob.pw"
+TOML
+"$ctl" --db "$db" db migrate >/dev/null
+printf 'id,name,email,role\n1,Alice,alice@example.com,salesperson\n2,Bob,bob@example.com,salesperson\n3,Ada,ada@example.com,admin\n' >"$work/u.csv"
+printf 'id,name,domains\n10,Customer Inc,customer.example\n' >"$work/c.csv"
+printf 'id,name,emails,company_id\n100,Chloé,chloe@customer.example,10\n' >"$work/p.csv"
+printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency,shared\n500,Alice private,10,100,1,proposal,open,1,EUR,false\n' >"$work/d.csv"
+for k in users:u companies:c contacts:p deals:d; do
+  "$ctl" --db "$db" crm import "${k%%:*}" "$work/${k#*:}.csv" >/dev/null || echo "FAIL: crm import ${k%%:*}"
+done
+for u in 1:alice 2:bob 3:ada; do
+  printf '%s-password-1\n' "${u#*:}" | "$ctl" --db "$db" users password "${u%%:*}" --password-stdin >/dev/null
+done
+"$ctl" --db "$db" tokens create 1 --name crm >"$work/alice.token" 2>/dev/null
+cat >"$work/m1.eml" <<'EML'
+From: Chloé <chloe@customer.example>
+To: Alice <alice@example.com>
+Subject: Renewal
+Date: Mon, 02 Nov 2026 09:00:00 +0000
+Message-ID: <renewal-1@customer.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Hello Alice
+EML
+"$dcs/seed.sh" "$dc" alice "$work/m1.eml" >/dev/null
+CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/etc/crm.toml" 2>>"$work/maild.log" & pid=$!
+python3 "$root/tests/integration/api_test.py" "http://127.0.0.1:$http_port" "$work" "$DOVEADM" "$IMAPS_PORT"
+rc=$?
+if [ $rc -ne 0 ]; then echo "--- tail of maild.log"; tail -n 30 "$work/maild.log"; fi
+exit $rc
