@@ -174,6 +174,7 @@ struct Api::Impl {
             if (!pool.empty()) {
                 auto db = std::move(pool.back());
                 pool.pop_back();
+                db->release_snapshots(); // this request reads the latest commits
                 return db;
             }
         }
@@ -285,8 +286,12 @@ void Api::Impl::login(Ctx& c) {
     throttle.succeeded(ekey);
     auto token = new_token();
     auto ua = c.req.header("user-agent").value_or("");
+    // In a write transaction: the password check took a while, and a write from the snapshot
+    // read before it would fail with SQLITE_BUSY_SNAPSHOT if the daemon committed meanwhile.
+    store::Database::Transaction tx(c.db);
     ok_or_500(ws.create_session(token_hash(token), login->user.id, c.now,
                                 c.now + options.session_ttl.count(), c.req.peer, std::string(ua)));
+    ok_or_500(tx.commit());
     c.res.set("Set-Cookie", fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}",
                                         kCookie, token, options.session_ttl.count(),
                                         options.secure_cookie ? "; Secure" : ""));
@@ -296,7 +301,9 @@ void Api::Impl::login(Ctx& c) {
 void Api::Impl::logout(Ctx& c) {
     if (auto tok = cookie_value(c.req, kCookie); tok && !tok->empty()) {
         store::WebStore ws(c.db);
+        store::Database::Transaction tx(c.db);
         ok_or_500(ws.delete_session(token_hash(*tok)));
+        ok_or_500(tx.commit());
     }
     c.res.set("Set-Cookie", fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}",
                                         kCookie, options.secure_cookie ? "; Secure" : ""));

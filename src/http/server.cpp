@@ -99,7 +99,15 @@ struct Server::Impl {
             // Handled on the worker pool; the answer goes back through the stream's strand.
             asio::post(server->pool, [self = shared_from_this(), r = std::move(r), keep, version,
                                       head]() mutable {
-                Response out = self->server->api.handle(r);
+                Response out;
+                try {
+                    out = self->server->api.handle(r);
+                } catch (const std::exception& e) { // handle() catches; this is the last fence
+                    out = Response{};
+                    out.status = 500;
+                    out.set("Content-Type", "application/json; charset=utf-8");
+                    out.body = R"({"error":{"code":"internal","message":"internal error"}})";
+                }
                 asio::post(self->stream.get_executor(),
                            [self, out = std::move(out), keep, version, head]() mutable {
                                self->respond(std::move(out), keep, version, head);

@@ -198,9 +198,11 @@ Result<void> Database::require_current() {
     return {};
 }
 
-void Database::release_snapshots() {
+void Database::release_snapshots() noexcept {
+    // tryReset: a statement whose last step failed reports that error again on reset; here it
+    // only has to end its read, never throw.
     for (auto& [sql, stmt] : impl_->cache)
-        stmt->reset();
+        (void)stmt->tryReset();
 }
 
 Database::Transaction::Transaction(Database& db) : db_(db) {

@@ -32,13 +32,13 @@ WebUser read_user(SQLite::Statement& q, int first) {
                    q.getColumn(first + 2).getString(), q.getColumn(first + 3).getString()};
 }
 
+// Counts come from deal_stats (kept by triggers, schema/0007): one row per deal, no aggregation.
 constexpr const char* kDealSelect =
     "SELECT d.id, d.name, d.stage, d.status, d.shared, d.owner_id, coalesce(u.name, ''), "
-    "d.company_id, coalesce(c.name, ''), count(t.id), coalesce(sum(t.message_count), 0), "
-    "coalesce(sum(t.unread_count), 0), max(t.last_date) "
+    "d.company_id, coalesce(c.name, ''), coalesce(s.threads, 0), coalesce(s.messages, 0), "
+    "coalesce(s.unread, 0), s.last_date "
     "FROM deals d LEFT JOIN users u ON u.id = d.owner_id "
-    "LEFT JOIN companies c ON c.id = d.company_id "
-    "LEFT JOIN thread_deals td ON td.deal_id = d.id LEFT JOIN threads t ON t.id = td.thread_id ";
+    "LEFT JOIN companies c ON c.id = d.company_id LEFT JOIN deal_stats s ON s.deal_id = d.id ";
 
 WebDeal read_deal(SQLite::Statement& q) {
     WebDeal d;
@@ -105,7 +105,9 @@ Result<std::optional<Login>> WebStore::login_by_email(const std::string& email) 
         q.bind(1, email);
         if (!q.executeStep())
             return std::nullopt;
-        return Login{read_user(q, 0), q.getColumn(4).getString()};
+        Login l{read_user(q, 0), q.getColumn(4).getString()};
+        q.reset(); // end the read: a login writes a session next
+        return l;
     });
 }
 
@@ -179,12 +181,16 @@ Result<std::optional<WebUser>> WebStore::session_user(const std::string& token_h
             del.exec();
             return std::nullopt;
         }
-        // Touch at most once a minute: reads stay reads.
+        // Touch at most once a minute: reads stay reads. Best effort: a busy database must not
+        // turn a valid session into an error.
         if (now - seen >= 60) {
-            auto& t = d.stmt("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?");
-            t.bind(1, now);
-            t.bind(2, token_hash);
-            t.exec();
+            try {
+                auto& t = d.stmt("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?");
+                t.bind(1, now);
+                t.bind(2, token_hash);
+                t.exec();
+            } catch (const SQLite::Exception&) {
+            }
         }
         return u;
     });
@@ -240,11 +246,14 @@ Result<std::optional<WebUser>> WebStore::token_user(const std::string& token_has
         auto id = q.getColumn(4).getInt64();
         auto used = q.getColumn(5).getInt64();
         q.reset();
-        if (now - used >= 60) {
-            auto& t = d.stmt("UPDATE api_tokens SET last_used_at = ? WHERE id = ?");
-            t.bind(1, now);
-            t.bind(2, id);
-            t.exec();
+        if (now - used >= 60) { // best effort, as for sessions
+            try {
+                auto& t = d.stmt("UPDATE api_tokens SET last_used_at = ? WHERE id = ?");
+                t.bind(1, now);
+                t.bind(2, id);
+                t.exec();
+            } catch (const SQLite::Exception&) {
+            }
         }
         return u;
     });
@@ -276,8 +285,8 @@ Result<std::vector<WebStore::TokenRow>> WebStore::tokens() {
 Result<std::vector<WebDeal>> WebStore::deals(const Viewer& v) {
     return guard("listing deals", [&]() -> Result<std::vector<WebDeal>> {
         auto& q = db_.impl().stmt(std::string(kDealSelect) + "WHERE " + kDealVisible +
-                                  " GROUP BY d.id ORDER BY (d.status = 'open') DESC, "
-                                  "max(t.last_date) DESC NULLS LAST, d.id");
+                                  " ORDER BY (d.status = 'open') DESC, s.last_date DESC NULLS "
+                                  "LAST, d.id");
         bind_viewer(q, v);
         std::vector<WebDeal> out;
         while (q.executeStep())
@@ -289,7 +298,7 @@ Result<std::vector<WebDeal>> WebStore::deals(const Viewer& v) {
 Result<std::optional<WebDeal>> WebStore::deal(const Viewer& v, DealId id) {
     return guard("reading a deal", [&]() -> Result<std::optional<WebDeal>> {
         auto& q = db_.impl().stmt(std::string(kDealSelect) + "WHERE d.id = :id AND " +
-                                  kDealVisible + " GROUP BY d.id");
+                                  kDealVisible);
         bind_viewer(q, v);
         q.bind(":id", id);
         if (!q.executeStep())

@@ -229,4 +229,6 @@ if [ -n "$secret_file" ] && [ "$(stat -c %a "$secret_file")" = 600 ]; then ok "i
 if grep -q 'bob-pw' "$work/etc/crm.toml" "$work/maild.log"; then bad "the password leaked into the config or log"; else ok "password not in config or log"; fi
 wait_until 30 q_is "SELECT state IN ('idle','syncing') FROM accounts WHERE name='bob-mail'" 1 \
   && ok "bob-mail syncing ($(q "SELECT state FROM accounts WHERE name='bob-mail'"))" || bad "bob-mail state: $(q "SELECT state||' '||coalesce(last_error,'') FROM accounts WHERE name='bob-mail'")"
+[ "$(sqlite3 "$db" <"$root/tests/integration/deal_stats_check.sql")" = 0 ] && ok "deal counters equal the linked threads" \
+  || bad "deal_stats differs from the linked threads"
 finish

@@ -205,5 +205,24 @@ st, *_ = req("POST", "/api/v1/auth/logout", {}, cookie=cookie)
 st2, *_ = req("GET", "/api/v1/me", cookie=cookie)
 check("logout ends the session", st == 204 and st2 == 401, (st, st2))
 
+# --- concurrent logins and writes on separate API connections (a login's slow password check
+# must not make its session write fail, and nothing may take the daemon down)
+import threading
+results = []
+def logins():
+    for _ in range(6):
+        results.append(login("alice@example.com", "alice-password-1")[0])
+def marks():
+    for i in range(12):
+        results.append(req("POST", "/api/v1/threads/%d/read" % thread, {"unread": i % 2 == 0}, token=alice_token)[0])
+ts = [threading.Thread(target=logins) for _ in range(3)] + [threading.Thread(target=marks)]
+for t in ts: t.start()
+for t in ts: t.join()
+check("30 concurrent logins and writes all succeed", results.count(200) == len(results) == 30, results)
+check("daemon still up", req("GET", "/healthz")[0] == 200)
+
+sql = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "deal_stats_check.sql")).read()
+check("deal counters equal the linked threads", q(sql)[0][0] == 0, q(sql))
+
 print("%d passed, %d failed" % (passed, failed))
 sys.exit(1 if failed else 0)

@@ -66,7 +66,7 @@ class Database {
     // Resets every cached statement: a statement stepped once and left unreset keeps a read
     // snapshot open, so a long-lived connection would keep seeing old data. Call between
     // requests on pooled connections.
-    void release_snapshots();
+    void release_snapshots() noexcept;
 
     // Bulk loading: when no other connection has the database open, switch to a rollback
     // journal so appended pages are written once (WAL writes them twice: log, then checkpoint).

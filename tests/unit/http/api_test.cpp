@@ -414,6 +414,51 @@ TEST_F(ApiTest, ReadMarksKeepTheCounters) {
     EXPECT_EQ(d.at("deal").at("unread").as_int64(), 1);
 }
 
+// deal_stats (triggers) must equal the aggregate over linked threads after any change.
+void expect_deal_stats_consistent(const std::filesystem::path& path) {
+    SQLite::Database raw(path.string(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(raw, "SELECT count(*) FROM (SELECT d.id, coalesce(s.threads, 0) st, "
+                             "coalesce(s.messages, 0) sm, coalesce(s.unread, 0) su, s.last_date sl, "
+                             "(SELECT count(*) FROM thread_deals td WHERE td.deal_id = d.id) at, "
+                             "(SELECT coalesce(sum(t.message_count), 0) FROM thread_deals td JOIN "
+                             "threads t ON t.id = td.thread_id WHERE td.deal_id = d.id) am, "
+                             "(SELECT coalesce(sum(t.unread_count), 0) FROM thread_deals td JOIN "
+                             "threads t ON t.id = td.thread_id WHERE td.deal_id = d.id) au, "
+                             "(SELECT max(t.last_date) FROM thread_deals td JOIN threads t ON t.id "
+                             "= td.thread_id WHERE td.deal_id = d.id) al FROM deals d LEFT JOIN "
+                             "deal_stats s ON s.deal_id = d.id) WHERE st != at OR sm != am OR su "
+                             "!= au OR sl IS NOT al");
+    ASSERT_TRUE(q.executeStep());
+    EXPECT_EQ(q.getColumn(0).getInt(), 0) << "deal_stats differs from the linked threads";
+}
+
+TEST_F(ApiTest, DealCountersFollowLinksAndReadMarks) {
+    expect_deal_stats_consistent(path);
+    auto d = body_of(as(alice_token, "GET", "/api/v1/deals/10")).at("deal");
+    EXPECT_EQ(d.at("threads").as_int64(), 1);
+    EXPECT_EQ(d.at("unread").as_int64(), 1);
+    ASSERT_EQ(as(alice_token, "POST", "/api/v1/threads/103/link", R"({"deal_id":10})").status, 200);
+    expect_deal_stats_consistent(path);
+    d = body_of(as(alice_token, "GET", "/api/v1/deals/10")).at("deal");
+    EXPECT_EQ(d.at("threads").as_int64(), 2);
+    EXPECT_EQ(d.at("messages").as_int64(), 2);
+    EXPECT_EQ(d.at("unread").as_int64(), 2);
+    EXPECT_EQ(d.at("last_date").as_int64(), 4);
+    ASSERT_EQ(as(alice_token, "POST", "/api/v1/threads/103/read", R"({"unread":false})").status,
+              200);
+    expect_deal_stats_consistent(path);
+    EXPECT_EQ(body_of(as(alice_token, "GET", "/api/v1/deals/10")).at("deal").at("unread").as_int64(),
+              1);
+    auto admin = admin_token();
+    ASSERT_EQ(as(admin, "POST", "/api/v1/threads/103/link", R"({"deal_id":12})").status, 200);
+    expect_deal_stats_consistent(path);
+    ASSERT_EQ(as(admin, "DELETE", "/api/v1/threads/100/link").status, 200);
+    expect_deal_stats_consistent(path);
+    d = body_of(as(admin, "GET", "/api/v1/deals/10")).at("deal");
+    EXPECT_EQ(d.at("threads").as_int64(), 0);
+    EXPECT_TRUE(d.at("last_date").is_null());
+}
+
 TEST_F(ApiTest, LinkingNeedsAVisibleDealAndManualLinksStick) {
     auto bad = as(alice_token, "POST", "/api/v1/threads/103/link", R"({"deal_id":11})");
     EXPECT_EQ(bad.status, 422);

@@ -1,0 +1,412 @@
+// Browser test of the crm-mail web page against the real stack started by tests/browser/run.sh:
+// login, deal list, thread view (quoted text folding, read state), reply through the outbox,
+// unsorted queue, authorisation as seen from the browser, and the admin page (connection test,
+// add an account and watch it sync). Plain Node ES module, playwright-core + Debian's Chromium.
+//
+// Env: BASE_URL ARTIFACTS ALICE_EMAIL ALICE_PASSWORD ADA_EMAIL ADA_PASSWORD
+//      CUSTOMER_THREAD_SUBJECT UNSORTED_SUBJECT NEW_ACCOUNT_JSON
+// Prints "ok: name" / "FAIL: name: detail"; exit 1 if any check failed.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const GLOBAL_TIMEOUT_MS = 180_000; // the reply, its Sent copy and the new account may each take up to 60 s
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) { console.log(`FAIL: environment: ${name} is not set`); process.exit(1); }
+  return v;
+}
+const BASE = env('BASE_URL').replace(/\/+$/, '');
+const ART = env('ARTIFACTS');
+const ALICE = { email: env('ALICE_EMAIL'), password: env('ALICE_PASSWORD') };
+const ADA = { email: env('ADA_EMAIL'), password: env('ADA_PASSWORD') };
+const CUSTOMER_SUBJECT = env('CUSTOMER_THREAD_SUBJECT');
+const UNSORTED_SUBJECT = env('UNSORTED_SUBJECT');
+const NEW_ACCOUNT = JSON.parse(env('NEW_ACCOUNT_JSON'));
+fs.mkdirSync(ART, { recursive: true });
+
+let failed = 0;
+let passed = 0;
+function check(name, cond, detail) {
+  if (cond) { passed += 1; console.log(`ok: ${name}`); }
+  else { failed += 1; console.log(`FAIL: ${name}: ${detail === undefined ? '' : detail}`); }
+  return Boolean(cond);
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const tid = (id) => `[data-testid="${id}"]`;
+
+let browser = null;
+let page = null;
+
+async function shot(name) {
+  if (!page) return;
+  try {
+    // From the top: a full-page shot of a scrolled page paints the sticky header and sidebar mid-page.
+    await page.evaluate(() => window.scrollTo(0, 0)).catch(() => {});
+    await page.screenshot({ path: path.join(ART, `${name}.png`), fullPage: true });
+  }
+  catch (e) { console.log(`note: screenshot ${name} failed: ${e.message}`); }
+}
+
+const timer = setTimeout(async () => {
+  check('global timeout', false, `the test did not finish within ${GLOBAL_TIMEOUT_MS / 1000} s`);
+  await shot('timeout');
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(1);
+}, GLOBAL_TIMEOUT_MS);
+timer.unref();
+
+// Polls fn() until it returns a truthy value or `ms` passes; returns the last value.
+async function until(ms, fn, every = 250) {
+  const end = Date.now() + ms;
+  let v;
+  for (;;) {
+    try { v = await fn(); } catch (e) { v = undefined; }
+    if (v || Date.now() >= end) return v;
+    await sleep(every);
+  }
+}
+
+// Console errors and uncaught exceptions. "Failed to load resource" is expected only for the
+// 4xx answers the page provokes on purpose: GET /me before login and after logout (401), a wrong
+// password (401), and the add-account form submitted with a relative CA path (422).
+const EXPECTED_4XX = [
+  [401, /\/api\/v1\/me$/],
+  [401, /\/api\/v1\/auth\/login$/],
+  [422, /\/api\/v1\/accounts$/],
+  [400, /\/api\/v1\/accounts$/],
+];
+const consoleProblems = [];
+const serverErrors = [];
+let ignoredConsole = 0;
+function watchConsole(p) {
+  p.on('console', (msg) => {
+    if (msg.type() !== 'error') return;
+    const text = msg.text();
+    const url = (msg.location() && msg.location().url) || '';
+    const m = /^Failed to load resource: the server responded with a status of (\d{3})/.exec(text);
+    if (m && EXPECTED_4XX.some(([st, re]) => Number(m[1]) === st && re.test(url.split('?')[0]))) {
+      ignoredConsole += 1;
+      return;
+    }
+    consoleProblems.push(`console: ${text} (${url})`);
+  });
+  p.on('pageerror', (err) => consoleProblems.push(`pageerror: ${err.message}`));
+  // Server errors seen by the page, with their body (the console line alone does not say why).
+  p.on('response', async (r) => {
+    if (r.status() < 500) return;
+    const body = await r.text().catch(() => '');
+    serverErrors.push(`${r.request().method()} ${r.url().replace(BASE, '')} → ${r.status()} ${body.slice(0, 300)}`);
+  });
+  p.on('dialog', (d) => { consoleProblems.push(`unexpected dialog: ${d.type()} ${d.message()}`); d.dismiss().catch(() => {}); });
+}
+
+async function api(method, p, body) {
+  const url = BASE + p;
+  const opts = { headers: { Accept: 'application/json' }, failOnStatusCode: false };
+  let res;
+  if (method === 'GET') res = await page.request.get(url, opts);
+  else {
+    opts.headers.Origin = BASE;
+    opts.data = body === undefined ? {} : body;
+    res = await page.request.fetch(url, { ...opts, method });
+  }
+  let json = null;
+  try { json = await res.json(); } catch (e) { json = null; }
+  return { status: res.status(), json };
+}
+
+async function login(who) {
+  const form = page.locator(tid('login-form'));
+  await form.waitFor({ state: 'visible', timeout: 15_000 });
+  await page.locator(tid('login-email')).fill(who.email);
+  await page.locator(tid('login-password')).fill(who.password);
+  await page.locator(tid('login-submit')).click();
+  const err = page.locator(tid('login-error'));
+  await page.locator(`${tid('nav-user')}:visible, ${tid('login-error')}:visible`).first().waitFor({ timeout: 15_000 });
+  if (await err.isVisible()) throw new Error(`login as ${who.email} failed: "${await err.textContent()}"`);
+}
+
+async function main() {
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  page = await context.newPage();
+  watchConsole(page);
+  page.setDefaultTimeout(15_000);
+
+  // 1. Login page, wrong password, then Alice.
+  await page.goto(BASE + '/');
+  const onLogin = await until(15_000, async () => (await page.locator(tid('login-form')).isVisible()) && page.url().includes('#/login'));
+  check('opening BASE_URL lands on the login page', onLogin, `url ${page.url()}`);
+  await shot('login');
+  await page.locator(tid('login-email')).fill(ALICE.email);
+  await page.locator(tid('login-password')).fill('wrong-password');
+  const [loginRes] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/v1/auth/login') && r.request().method() === 'POST'),
+    page.locator(tid('login-submit')).click(),
+  ]);
+  let apiMessage = null;
+  try { apiMessage = (await loginRes.json()).error.message; } catch (e) { apiMessage = null; }
+  const errEl = page.locator(tid('login-error'));
+  await errEl.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {});
+  const errText = (await errEl.textContent().catch(() => '')) || '';
+  check('wrong password: 401 auth.invalid', loginRes.status() === 401, `status ${loginRes.status()}`);
+  check('wrong password: login-error shows the API message', apiMessage && errText.trim() === apiMessage.trim() && await errEl.isVisible(),
+    `login-error "${errText}", API message "${apiMessage}"`);
+  await login(ALICE);
+  check('logged in as Alice', (await page.locator(tid('nav-user')).textContent()).includes('Alice'),
+    await page.locator(tid('nav-user')).textContent());
+  check('no Admin link for a salesperson', (await page.locator(tid('nav-admin')).count()) === 0, 'nav-admin present');
+
+  // 2. Deal list, the deal, the thread.
+  const dealRow = page.locator(`${tid('deal-row')}[data-id="500"]`);
+  await dealRow.waitFor({ state: 'visible' });
+  await shot('deals');
+  const rowText = await dealRow.textContent();
+  check('deal list shows "Customer renewal"', rowText.includes('Customer renewal'), rowText);
+  const rowClass = (await dealRow.getAttribute('class')) || '';
+  const badge = dealRow.locator(tid('deal-unread'));
+  const unreadN = (await badge.count()) ? parseInt(await badge.textContent(), 10) : 0;
+  check('"Customer renewal" has an unread badge', rowClass.split(/\s+/).includes('unread') && unreadN > 0,
+    `class "${rowClass}", deal-unread ${unreadN}`);
+  await dealRow.locator('a.row-link').click();
+  await page.locator(tid('deal-header')).waitFor({ state: 'visible' });
+  const threadRow = page.locator(tid('thread-row')).filter({
+    has: page.locator('a.row-link', { hasText: new RegExp(`^${escapeRe(CUSTOMER_SUBJECT)}$`) }),
+  });
+  await threadRow.first().waitFor({ state: 'visible' }).catch(() => {});
+  await shot('deal');
+  check('deal shows the customer thread', (await threadRow.count()) === 1, `${await threadRow.count()} rows titled "${CUSTOMER_SUBJECT}"`);
+  const threadId = Number(await threadRow.first().getAttribute('data-id'));
+  await threadRow.first().locator('a.row-link').click();
+
+  // 3. Thread view.
+  await page.locator(tid('thread-subject')).waitFor({ state: 'visible' });
+  check('thread page URL', page.url().endsWith(`#/threads/${threadId}`), page.url());
+  check('thread subject heading', ((await page.locator(tid('thread-subject')).textContent()) || '').trim() === CUSTOMER_SUBJECT,
+    await page.locator(tid('thread-subject')).textContent());
+  const chloe = page.locator(tid('message')).filter({ has: page.locator(tid('message-from'), { hasText: 'Chloé Customer' }) });
+  check('message from "Chloé Customer" shown', (await chloe.count()) === 1, `${await chloe.count()} messages from Chloé`);
+  const shownText = (await chloe.first().locator(tid('message-text')).innerText().catch(() => '')) || '';
+  check('message text shown', shownText.includes('could you send the renewal pricing for 2027'), JSON.stringify(shownText));
+  const quoted = chloe.first().locator(tid('message-quoted'));
+  check('quoted tail is not part of the visible text', !shownText.includes('Happy to help') && !shownText.includes('Alice wrote:'),
+    JSON.stringify(shownText));
+  check('quoted tail folded', (await quoted.count()) === 1 && await quoted.isHidden(),
+    `${await quoted.count()} message-quoted, hidden=${(await quoted.count()) ? await quoted.isHidden() : '-'}`);
+  await shot('thread');
+  const toggle = chloe.first().locator(tid('quoted-toggle'));
+  if (await toggle.count()) await toggle.click();
+  const quotedText = (await quoted.isVisible().catch(() => false)) ? await quoted.innerText() : '';
+  check('quoted-toggle shows the quoted tail', quotedText.includes('On Fri, 30 Oct 2026, Alice wrote:') && quotedText.includes('Happy to help with the renewal'),
+    JSON.stringify(quotedText));
+  const readState = await until(10_000, async () => {
+    const r = await api('GET', `/api/v1/threads/${threadId}`);
+    return r.status === 200 && r.json.thread.unread_count === 0 ? r : null;
+  });
+  check('opening the thread marks it read (API unread_count 0)', readState,
+    JSON.stringify((await api('GET', `/api/v1/threads/${threadId}`)).json?.thread?.unread_count));
+
+  // 4. Reply.
+  const accountSel = page.locator(tid('reply-account'));
+  await accountSel.selectOption('alice');
+  const replyText = `Hello Chloé,\n\nthe 2027 pricing follows tomorrow. (browser test ${Date.now()})\n\nAlice`;
+  await page.locator(tid('reply-body')).fill(replyText);
+  // Record every state the status element goes through (the page polls the outbox every second).
+  await page.evaluate(() => {
+    const el = document.querySelector('[data-testid="reply-status"]');
+    window.__replyStates = [];
+    const note = () => {
+      const s = el.dataset.state || '';
+      const last = window.__replyStates[window.__replyStates.length - 1];
+      if (!last || last.s !== s || last.t !== el.textContent) window.__replyStates.push({ s, t: el.textContent });
+    };
+    new MutationObserver(note).observe(el, { attributes: true, childList: true, characterData: true, subtree: true });
+  });
+  const [replyRes] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith(`/api/v1/threads/${threadId}/reply`) && r.request().method() === 'POST'),
+    page.locator(tid('reply-send')).click(),
+  ]);
+  check('POST reply answered 202', replyRes.status() === 202, `${replyRes.status()} ${await replyRes.text().catch(() => '')}`);
+  const status = page.locator(tid('reply-status'));
+  const finalState = await until(60_000, async () => {
+    const s = await status.getAttribute('data-state');
+    return s === 'sent' || s === 'failed' || s === 'unknown' || s === 'cancelled' ? s : null;
+  }, 200);
+  const states = await page.evaluate(() => window.__replyStates || []).catch(() => []);
+  const seq = states.map((x) => x.s || `"${x.t}"`).join(' → ');
+  check('reply-status reaches data-state="sent" within 60 s', finalState === 'sent',
+    `final ${finalState || await status.getAttribute('data-state')} "${await status.textContent()}"; seen ${seq}`);
+  const firstState = (states.find((x) => x.s) || {}).s;
+  check('reply-status went through queued/sending before sent', firstState === 'queued' || firstState === 'sending', `seen ${seq}`);
+  console.log(`note: reply-status sequence: ${seq}`);
+  await shot('thread-reply-sent');
+
+  // The reply shows up in the thread once the daemon has synced alice's Sent folder (every 10 s).
+  let lastReload = Date.now();
+  const twoMessages = await until(60_000, async () => {
+    const n = await page.locator(tid('message')).count();
+    if (n >= 2) return n;
+    if (Date.now() - lastReload > 8_000) {
+      lastReload = Date.now();
+      await page.reload();
+      await page.locator(tid('thread-subject')).waitFor({ state: 'visible' });
+    }
+    return null;
+  }, 1000);
+  const msgCount = await page.locator(tid('message')).count();
+  check('thread shows 2 messages after the reply', twoMessages && msgCount === 2, `${msgCount} messages`);
+  const outgoing = page.locator(tid('message')).filter({ has: page.locator('.tag-out') });
+  const outText = (await outgoing.count()) ? await outgoing.first().locator(tid('message-text')).innerText() : '';
+  check('the reply appears as an outgoing message', (await outgoing.count()) === 1 && outText.includes('the 2027 pricing follows tomorrow'),
+    `${await outgoing.count()} outgoing; text ${JSON.stringify(outText.slice(0, 200))}`);
+  await shot('thread-after-reply');
+
+  // 5. Unsorted: one click assigns Greg's thread to a suggested deal.
+  await page.locator(tid('nav-unsorted')).click();
+  await page.waitForURL(/#\/unsorted$/);
+  const uRow = page.locator(tid('unsorted-row')).filter({ has: page.locator('a.row-link', { hasText: UNSORTED_SUBJECT }) });
+  await uRow.first().waitFor({ state: 'visible' }).catch(() => {});
+  await shot('unsorted');
+  check('unsorted shows the unsorted thread', (await uRow.count()) === 1, `${await uRow.count()} rows with "${UNSORTED_SUBJECT}"`);
+  if (await uRow.count()) {
+    const uId = Number(await uRow.first().getAttribute('data-id'));
+    const reason = ((await uRow.first().locator(tid('unsorted-reason')).textContent()) || '').trim();
+    check('unsorted row shows its reason', reason && reason !== 'no reason given', JSON.stringify(reason));
+    const sugg = uRow.first().locator(tid('assign-suggested'));
+    const suggestions = [];
+    for (const b of await sugg.all()) suggestions.push([await b.getAttribute('data-deal-id'), (await b.textContent()).trim()]);
+    const ids = suggestions.map((s) => s[0]);
+    check('assign-suggested buttons for deals 501 and 502', suggestions.length >= 2 && ids.includes('501') && ids.includes('502')
+      && suggestions.some((s) => s[0] === '501' && s[1].includes('Globex expansion'))
+      && suggestions.some((s) => s[0] === '502' && s[1].includes('Globex support plan')), JSON.stringify(suggestions));
+    const btn = uRow.first().locator(`${tid('assign-suggested')}[data-deal-id="501"]`);
+    if (await btn.count()) {
+      await btn.click();
+      const gone = await until(10_000, async () => (await page.locator(`${tid('unsorted-row')}[data-id="${uId}"]`).count()) === 0);
+      check('assigned row disappears', gone, 'row still there after 10 s');
+      const t = await api('GET', `/api/v1/threads/${uId}`);
+      check('thread now linked to deal 501 by hand', t.status === 200 && t.json.thread.deal && t.json.thread.deal.id === 501 && t.json.thread.manual === true,
+        `${t.status} ${JSON.stringify(t.json && t.json.thread && { deal: t.json.thread.deal, manual: t.json.thread.manual })}`);
+    } else {
+      check('assigned row disappears', false, 'no button for deal 501');
+    }
+  }
+
+  // 6. Authorisation seen from the browser context (Alice's cookie).
+  const deals = await api('GET', '/api/v1/deals');
+  const dealIds = deals.json && Array.isArray(deals.json.deals) ? deals.json.deals.map((d) => d.id) : null;
+  check('GET /api/v1/deals hides Bob\'s deal 503', deals.status === 200 && dealIds && !dealIds.includes(503) && dealIds.includes(500),
+    `${deals.status} ids ${JSON.stringify(dealIds)}`);
+  const d503 = await api('GET', '/api/v1/deals/503');
+  check('GET /api/v1/deals/503 → 404', d503.status === 404, `${d503.status} ${JSON.stringify(d503.json)}`);
+  const d503t = await api('GET', '/api/v1/deals/503/threads');
+  check('GET /api/v1/deals/503/threads → 404', d503t.status === 404, `${d503t.status} ${JSON.stringify(d503t.json)}`);
+  const accs = await api('GET', '/api/v1/accounts');
+  check('GET /api/v1/accounts as salesperson → 403', accs.status === 403 && accs.json?.error?.code === 'forbidden',
+    `${accs.status} ${JSON.stringify(accs.json)}`);
+  const foreign = await api('POST', `/api/v1/threads/${threadId}/reply`, { account: 'bob-mail', body: 'x', mode: 'reply' });
+  check('reply from a non-existent account → 422 naming "account"', foreign.status === 422 && foreign.json?.error?.field === 'account',
+    `${foreign.status} ${JSON.stringify(foreign.json)}`);
+  const noOrigin = await page.request.post(`${BASE}/api/v1/threads/${threadId}/read`,
+    { data: { unread: true }, headers: { Origin: 'http://evil.example' }, failOnStatusCode: false });
+  check('POST with a foreign Origin → 403 csrf.origin', noOrigin.status() === 403
+    && ((await noOrigin.json().catch(() => ({})))?.error?.code === 'csrf.origin'), `${noOrigin.status()} ${await noOrigin.text()}`);
+
+  // 7. Log out, log in as Ada (admin), admin page.
+  await page.locator(tid('logout')).click();
+  const loggedOut = await until(15_000, async () => page.url().includes('#/login') && await page.locator(tid('login-form')).isVisible());
+  check('logout → login page', loggedOut, page.url());
+  const me = await api('GET', '/api/v1/me');
+  check('session gone after logout (GET /me → 401)', me.status === 401, `${me.status}`);
+  await login(ADA);
+  await page.locator(tid('nav-admin')).click();
+  await page.waitForURL(/#\/admin$/);
+  const aliceRow = page.locator(`${tid('admin-account-row')}[data-name="alice"]`);
+  await aliceRow.waitFor({ state: 'visible' });
+  const aliceState = await aliceRow.locator(tid('account-state')).getAttribute('data-state');
+  check('admin: alice\'s state is idle or syncing', aliceState === 'idle' || aliceState === 'syncing', aliceState);
+  const syncedOf = async (row) => parseInt(((await row.locator('.synced').textContent()) || '').replace(/[^\d]/g, ''), 10) || 0;
+  const aliceSynced = await syncedOf(aliceRow);
+  check('admin: alice has messages synced > 0', aliceSynced > 0, `${aliceSynced}`);
+  await shot('admin');
+  await aliceRow.locator(tid('account-test')).click();
+  const testResult = page.locator(`${tid('admin-account-row')}[data-name="alice"] + tr ${tid('account-test-result')}`);
+  const ok = await until(30_000, async () => testResult.getAttribute('data-ok'));
+  check('admin: Test connection for alice → data-ok="true"', ok === 'true',
+    `data-ok=${ok} step=${await testResult.getAttribute('data-step').catch(() => '')} "${await testResult.textContent().catch(() => '')}"`);
+
+  // Add an account: first an invalid name (the page's own check), then a relative CA path (the
+  // API's answer, shown next to its field), then the real thing.
+  await page.locator(tid('add-account-toggle')).click();
+  const form = page.locator(tid('add-account-form'));
+  await form.waitFor({ state: 'visible' });
+  const A = NEW_ACCOUNT;
+  const input = (name) => form.locator(`[name="${name}"]`);
+  await input('name').fill('bad name!');
+  await input('owner_id').fill(String(A.owner_id));
+  await input('address').fill(A.address);
+  await input('imap.host').fill(A.imap_host);
+  await input('imap.port').fill(String(A.imap_port));
+  await input('imap.tls').selectOption(A.tls);
+  await input('imap.username').fill(A.username);
+  await input('imap.password').fill(A.password);
+  await input('imap.ca_file').fill(A.ca_file);
+  await form.locator(tid('add-account-submit')).click();
+  const nameErr = form.locator(`${tid('field-error')}[data-field="name"]`);
+  await nameErr.waitFor({ state: 'visible', timeout: 5_000 }).catch(() => {});
+  check('add account: invalid name shows a field-error for "name"', await nameErr.isVisible(),
+    `visible=${await nameErr.isVisible()} "${await nameErr.textContent()}"`);
+  await input('name').fill(A.name);
+  await input('imap.ca_file').fill('relative/ca.pem');
+  const [badCa] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/v1/accounts') && r.request().method() === 'POST'),
+    form.locator(tid('add-account-submit')).click(),
+  ]);
+  const caErr = form.locator(`${tid('field-error')}[data-field="imap.ca_file"]`);
+  await caErr.waitFor({ state: 'visible', timeout: 5_000 }).catch(() => {});
+  check('add account: the API\'s 422 for imap.ca_file shows next to that field', [400, 422].includes(badCa.status()) && await caErr.isVisible(),
+    `${badCa.status()} ${await badCa.text().catch(() => '')}; field-error visible=${await caErr.isVisible()}`);
+  check('add account: the name error is cleared on resubmit', await nameErr.isHidden(), 'still shown');
+  await input('imap.ca_file').fill(A.ca_file);
+  const [created] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/v1/accounts') && r.request().method() === 'POST'),
+    form.locator(tid('add-account-submit')).click(),
+  ]);
+  const createdBody = await created.text().catch(() => '');
+  check('add account: POST /api/v1/accounts → 201', created.status() === 201, `${created.status()} ${createdBody}`);
+  check('add account: the answer holds no password', !createdBody.includes(A.password), createdBody);
+  const bobRow = page.locator(`${tid('admin-account-row')}[data-name="${A.name}"]`);
+  await bobRow.waitFor({ state: 'visible', timeout: 10_000 }).catch(() => {});
+  check(`admin: row "${A.name}" appears`, await bobRow.isVisible(), 'no row');
+  check('admin: the form closes after adding', await form.isHidden().catch(() => true), 'form still open');
+  let bobState = null;
+  let bobSynced = 0;
+  await until(60_000, async () => {
+    bobState = await bobRow.locator(tid('account-state')).getAttribute('data-state');
+    bobSynced = await syncedOf(bobRow);
+    return (bobState === 'idle' || bobState === 'syncing') && bobSynced > 0;
+  }, 1000);
+  check(`admin: ${A.name} becomes idle/syncing with messages synced > 0 within 60 s`,
+    (bobState === 'idle' || bobState === 'syncing') && bobSynced > 0,
+    `state ${bobState}, synced ${bobSynced}, error "${(await bobRow.locator('.cell-error').textContent().catch(() => '')).trim()}"`);
+  await shot('admin-after-add');
+}
+
+let code = 0;
+try {
+  await main();
+} catch (e) {
+  check('test ran to the end', false, e && e.stack ? e.stack : String(e));
+  await shot('error');
+}
+check('no console errors, page errors or dialogs', consoleProblems.length === 0, consoleProblems.join(' | '));
+check('no 5xx answer to the page', serverErrors.length === 0, serverErrors.slice(0, 10).join(' | '));
+console.log(`note: ${ignoredConsole} expected 4xx console lines ignored`);
+try { if (browser) await browser.close(); } catch (e) { /* ignore */ }
+console.log(`${passed} passed, ${failed} failed`);
+code = failed > 0 ? 1 : 0;
+clearTimeout(timer);
+process.exit(code);
