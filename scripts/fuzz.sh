@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(mime_parse_fuzz address_fuzz threader_fuzz address_canon_fuzz
-                                     imap_response_fuzz config_fuzz)
+                                     imap_response_fuzz config_fuzz sanitize_fuzz http_request_fuzz)
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc 2>/dev/null || echo 2)" --target "${targets[@]}"
 seconds=${FUZZ_SECONDS:-10}
