@@ -82,6 +82,7 @@ for u in 1:alice 2:bob 3:ada; do
   printf '%s-password-1\n' "${u#*:}" | "$ctl" --db "$db" users password "${u%%:*}" --password-stdin >/dev/null
 done
 "$ctl" --db "$db" tokens create 1 --name crm >"$work/alice.token" 2>/dev/null
+"$ctl" --db "$db" tokens create 3 --name admin >"$work/ada.token" 2>/dev/null
 cat >"$work/m1.eml" <<'EML'
 From: Chloé <chloe@customer.example>
 To: Alice <alice@example.com>
