@@ -6,17 +6,12 @@
 // Env: BASE_URL ARTIFACTS ALICE_EMAIL ALICE_PASSWORD ADA_EMAIL ADA_PASSWORD
 //      CUSTOMER_THREAD_SUBJECT UNSORTED_SUBJECT NEW_ACCOUNT_JSON
 // Prints "ok: name" / "FAIL: name: detail"; exit 1 if any check failed.
-import fs from 'node:fs';
-import path from 'node:path';
 import { chromium } from 'playwright-core';
+
+import { check, env, escapeRe, globalTimeout, screenshots, sleep, summary, tally, tid, until } from './lib.mjs';
 
 const GLOBAL_TIMEOUT_MS = 180_000; // the reply, its Sent copy and the new account may each take up to 60 s
 
-function env(name) {
-  const v = process.env[name];
-  if (!v) { console.log(`FAIL: environment: ${name} is not set`); process.exit(1); }
-  return v;
-}
 const BASE = env('BASE_URL').replace(/\/+$/, '');
 const ART = env('ARTIFACTS');
 const ALICE = { email: env('ALICE_EMAIL'), password: env('ALICE_PASSWORD') };
@@ -24,50 +19,13 @@ const ADA = { email: env('ADA_EMAIL'), password: env('ADA_PASSWORD') };
 const CUSTOMER_SUBJECT = env('CUSTOMER_THREAD_SUBJECT');
 const UNSORTED_SUBJECT = env('UNSORTED_SUBJECT');
 const NEW_ACCOUNT = JSON.parse(env('NEW_ACCOUNT_JSON'));
-fs.mkdirSync(ART, { recursive: true });
 
-let failed = 0;
-let passed = 0;
-function check(name, cond, detail) {
-  if (cond) { passed += 1; console.log(`ok: ${name}`); }
-  else { failed += 1; console.log(`FAIL: ${name}: ${detail === undefined ? '' : detail}`); }
-  return Boolean(cond);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const tid = (id) => `[data-testid="${id}"]`;
 
 let browser = null;
 let page = null;
 
-async function shot(name) {
-  if (!page) return;
-  try {
-    // From the top: a full-page shot of a scrolled page paints the sticky header and sidebar mid-page.
-    await page.evaluate(() => window.scrollTo(0, 0)).catch(() => {});
-    await page.screenshot({ path: path.join(ART, `${name}.png`), fullPage: true });
-  }
-  catch (e) { console.log(`note: screenshot ${name} failed: ${e.message}`); }
-}
-
-const timer = setTimeout(async () => {
-  check('global timeout', false, `the test did not finish within ${GLOBAL_TIMEOUT_MS / 1000} s`);
-  await shot('timeout');
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(1);
-}, GLOBAL_TIMEOUT_MS);
-timer.unref();
-
-// Polls fn() until it returns a truthy value or `ms` passes; returns the last value.
-async function until(ms, fn, every = 250) {
-  const end = Date.now() + ms;
-  let v;
-  for (;;) {
-    try { v = await fn(); } catch (e) { v = undefined; }
-    if (v || Date.now() >= end) return v;
-    await sleep(every);
-  }
-}
+const shot = screenshots(ART, () => page);
+const timer = globalTimeout(GLOBAL_TIMEOUT_MS, shot);
 
 // Console errors and uncaught exceptions. "Failed to load resource" is expected only for the
 // 4xx answers the page provokes on purpose: GET /me before login and after logout (401), a wrong
@@ -406,7 +364,7 @@ check('no console errors, page errors or dialogs', consoleProblems.length === 0,
 check('no 5xx answer to the page', serverErrors.length === 0, serverErrors.slice(0, 10).join(' | '));
 console.log(`note: ${ignoredConsole} expected 4xx console lines ignored`);
 try { if (browser) await browser.close(); } catch (e) { /* ignore */ }
-console.log(`${passed} passed, ${failed} failed`);
-code = failed > 0 ? 1 : 0;
+console.log(summary());
+code = tally.failed > 0 ? 1 : 0;
 clearTimeout(timer);
 process.exit(code);

@@ -5,73 +5,28 @@
 //
 // Env: BASE_URL ARTIFACTS ALICE_EMAIL ALICE_PASSWORD XSS_THREAD_SUBJECT XSS_COUNT
 // Prints "ok: name" / "FAIL: name: detail"; exit 1 if any check failed.
-import fs from 'node:fs';
-import path from 'node:path';
 import { chromium } from 'playwright-core';
+
+import { check, env, escapeRe, globalTimeout, screenshots, sleep, summary, tally, tid, until } from './lib.mjs';
 
 const GLOBAL_TIMEOUT_MS = 150_000;
 const PROVOKE_BUDGET_MS = 80_000; // time for hovering/clicking inside the frames, all together
 const PROVOKE_PER_FRAME = 40;     // elements tried per frame at most
 
-function env(name, fallback) {
-  const v = process.env[name];
-  if (v === undefined || v === '') {
-    if (fallback !== undefined) return fallback;
-    console.log(`FAIL: environment: ${name} is not set`);
-    process.exit(1);
-  }
-  return v;
-}
 const BASE = env('BASE_URL').replace(/\/+$/, '');
 const ORIGIN = new URL(BASE).origin;
 const ART = env('ARTIFACTS');
 const ALICE = { email: env('ALICE_EMAIL'), password: env('ALICE_PASSWORD') };
 const XSS_SUBJECT = env('XSS_THREAD_SUBJECT');
 const XSS_COUNT = parseInt(env('XSS_COUNT', '0'), 10) || 0;
-fs.mkdirSync(ART, { recursive: true });
 
-let failed = 0;
-let passed = 0;
-function check(name, cond, detail) {
-  if (cond) { passed += 1; console.log(`ok: ${name}`); }
-  else { failed += 1; console.log(`FAIL: ${name}: ${detail === undefined ? '' : detail}`); }
-  return Boolean(cond);
-}
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const tid = (id) => `[data-testid="${id}"]`;
 const started = Date.now();
 
 let browser = null;
 let page = null;
 
-async function shot(name) {
-  if (!page) return;
-  try {
-    // From the top: a full-page shot of a scrolled page paints the sticky header and sidebar mid-page.
-    await page.evaluate(() => window.scrollTo(0, 0)).catch(() => {});
-    await page.screenshot({ path: path.join(ART, `${name}.png`), fullPage: true });
-  }
-  catch (e) { console.log(`note: screenshot ${name} failed: ${e.message}`); }
-}
-
-const timer = setTimeout(async () => {
-  check('global timeout', false, `the test did not finish within ${GLOBAL_TIMEOUT_MS / 1000} s`);
-  await shot('timeout');
-  console.log(`${passed} passed, ${failed} failed`);
-  process.exit(1);
-}, GLOBAL_TIMEOUT_MS);
-timer.unref();
-
-async function until(ms, fn, every = 250) {
-  const end = Date.now() + ms;
-  let v;
-  for (;;) {
-    try { v = await fn(); } catch (e) { v = undefined; }
-    if (v || Date.now() >= end) return v;
-    await sleep(every);
-  }
-}
+const shot = screenshots(ART, () => page);
+const timer = globalTimeout(GLOBAL_TIMEOUT_MS, shot);
 
 // A URL that would leave the machine: not our origin, not data:/about:/blob:.
 function isForeign(url) {
@@ -382,6 +337,6 @@ try {
   await shot('xss-error');
 }
 try { if (browser) await browser.close(); } catch (e) { /* ignore */ }
-console.log(`${passed} passed, ${failed} failed (${Math.round((Date.now() - started) / 1000)} s)`);
+console.log(`${summary()} (${Math.round((Date.now() - started) / 1000)} s)`);
 clearTimeout(timer);
-process.exit(failed > 0 ? 1 : 0);
+process.exit(tally.failed > 0 ? 1 : 0);
