@@ -6,6 +6,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkgconf git
   libgmime-3.0-dev libglib2.0-dev       # MIME parsing and composing
+  libgumbo-dev                          # HTML5 parser of the HTML sanitiser
   libsqlitecpp-dev libsqlite3-dev sqlite3 # embedded database
   libfmt-dev                            # formatting
   libboost1.81-dev libboost-json1.81-dev # Asio, Beast, JSON
