@@ -141,8 +141,6 @@ bool valid_domain(std::string_view d) {
 
 namespace detail {
 
-namespace {
-
 int hex_value(char c) {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -152,6 +150,8 @@ int hex_value(char c) {
         return c - 'A' + 10;
     return -1;
 }
+
+namespace {
 
 // RFC 2047 §4.2 Q encoding.
 void decode_q(std::string_view in, std::string &out) {

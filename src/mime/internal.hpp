@@ -122,6 +122,18 @@ class Sha256 {
 bool defuse(std::string_view in, std::string &out);
 bool defuse_address_value(std::string_view in, std::string &out);
 
+// Pre-parse protection for the HTML sanitiser (html_guard.cpp). gumbo 0.10.1 has no depth limit
+// and walks its stack of open elements for most tokens, so deep nesting costs quadratic time
+// (100,000 nested <div>s: 29 s); it also compares each attribute of a tag with all earlier ones.
+// True when, by an estimate from above made in linear time, gumbo's stack of open elements plus
+// its list of active formatting elements may exceed `max_nesting`, or a tag has more than
+// `max_attributes` attributes.
+[[nodiscard]] bool html_exceeds_parser_limits(std::string_view html, std::size_t max_nesting,
+                                              std::size_t max_attributes);
+
+// Value of a hexadecimal digit, or -1.
+[[nodiscard]] int hex_value(char c);
+
 [[nodiscard]] std::string ascii_lower(std::string_view s);
 [[nodiscard]] std::string_view trim(std::string_view s);
 

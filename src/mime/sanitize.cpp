@@ -1,225 +1,305 @@
-// HTML sanitiser over gumbo's HTML5 parse tree (see sanitize.hpp).
+// HTML sanitiser: gumbo builds the HTML5 tree (the browser's algorithm), an allowlist walk writes
+// out what may stay, and the result is parsed again until it no longer changes, so that a parser
+// following the HTML Standard builds from the output the same tree that was checked.
+//
+// Design notes:
+//  - Document mode after a leading "<body>", not fragment parsing: gumbo 0.10.1's fragment mode
+//    never leaves SVG/MathML content for breakout tags such as <p> or <img> (a parser difference
+//    from browsers); its document mode follows the HTML Standard. Only <body>'s children are
+//    written out.
+//  - Memory comes from a tracked allocator and is released in one loop: gumbo_destroy_output
+//    recurses once per tree level, and the adoption agency can build trees far deeper than the
+//    stack of open elements.
+//  - html_exceeds_parser_limits (html_guard.cpp) bounds gumbo's quadratic behaviour on deep
+//    nesting and on tags with many attributes; markup it rejects is shown as plain text.
+
 #include "crm/mime/sanitize.hpp"
 
-#include <algorithm>
 #include <array>
-#include <memory>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+#include <vector>
 
-#include <fmt/format.h>
 #include <gumbo.h>
 
-namespace crm::mime {
+#include "internal.hpp"
 
+namespace crm::mime {
 namespace {
 
-using namespace std::string_view_literals;
+// gumbo's stack of open elements plus active formatting elements beyond which the input is shown
+// as text; gumbo's maintained fork uses 400 as its default max_tree_depth.
+constexpr std::size_t kMaxParserNesting = 400;
+// Attributes on one tag beyond which the input is shown as text (gumbo checks duplicates in
+// quadratic time; real mail has a handful).
+constexpr std::size_t kMaxAttributes = 128;
+// Re-parses of the output allowed to reach a fixed point (two are needed only for trees that no
+// serialisation reproduces, such as nested <a> from foster parenting).
+constexpr int kMaxVerifyPasses = 3;
+constexpr std::size_t kMaxWarnings = 50;
 
-// Elements removed together with everything inside them.
-constexpr std::array kDropWithContent{
-    "script"sv,   "style"sv,    "iframe"sv,  "frame"sv,    "frameset"sv, "object"sv,
-    "embed"sv,    "applet"sv,   "noscript"sv, "noembed"sv, "noframes"sv, "template"sv,
-    "title"sv,    "meta"sv,     "link"sv,    "base"sv,     "textarea"sv, "select"sv,
-    "option"sv,   "optgroup"sv, "button"sv,  "input"sv,    "datalist"sv, "keygen"sv,
-    "output"sv,   "progress"sv, "meter"sv,   "canvas"sv,   "audio"sv,    "video"sv,
-    "source"sv,   "track"sv,    "param"sv,   "xmp"sv,      "plaintext"sv, "listing"sv,
-    "head"sv,     "picture"sv,  "portal"sv,  "slot"sv,     "dialog"sv,   "menu"sv,
-    "math"sv,     "svg"sv,      "image"sv,   "isindex"sv,  "marquee"sv,  "bgsound"sv};
+// ---- memory ---------------------------------------------------------------------------------
 
-// Elements kept (with filtered attributes). Anything else is unwrapped: its children stay.
-constexpr std::array kAllowed{
-    "a"sv,       "abbr"sv,   "address"sv, "article"sv,    "aside"sv,  "b"sv,     "bdi"sv,
-    "bdo"sv,     "big"sv,    "blockquote"sv, "br"sv,      "caption"sv, "center"sv, "cite"sv,
-    "code"sv,    "col"sv,    "colgroup"sv, "dd"sv,        "del"sv,    "details"sv, "dfn"sv,
-    "div"sv,     "dl"sv,     "dt"sv,      "em"sv,         "figcaption"sv, "figure"sv, "font"sv,
-    "footer"sv,  "h1"sv,     "h2"sv,      "h3"sv,         "h4"sv,     "h5"sv,    "h6"sv,
-    "header"sv,  "hr"sv,     "i"sv,       "img"sv,        "ins"sv,    "kbd"sv,   "li"sv,
-    "main"sv,    "mark"sv,   "nav"sv,     "ol"sv,         "p"sv,      "pre"sv,   "q"sv,
-    "s"sv,       "samp"sv,   "section"sv, "small"sv,      "span"sv,   "strike"sv, "strong"sv,
-    "sub"sv,     "summary"sv, "sup"sv,    "table"sv,      "tbody"sv,  "td"sv,    "tfoot"sv,
-    "th"sv,      "thead"sv,  "time"sv,    "tr"sv,         "tt"sv,     "u"sv,     "ul"sv,
-    "var"sv,     "wbr"sv};
-
-constexpr std::array kVoid{"br"sv, "hr"sv, "img"sv, "wbr"sv, "col"sv};
-
-// Attributes with their own checks below; any other attribute is dropped.
-constexpr std::array kTextAttrs{"title"sv, "alt"sv, "lang"sv, "abbr"sv};
-constexpr std::array kNumberAttrs{"width"sv,   "height"sv,  "border"sv, "cellpadding"sv,
-                                  "cellspacing"sv, "colspan"sv, "rowspan"sv, "size"sv,
-                                  "start"sv,   "span"sv,    "hspace"sv, "vspace"sv};
-
-// CSS properties kept in style attributes.
-constexpr std::array kCssProperties{
-    "color"sv, "background-color"sv, "font"sv, "font-family"sv, "font-size"sv, "font-style"sv,
-    "font-weight"sv, "font-variant"sv, "text-align"sv, "text-decoration"sv, "text-indent"sv,
-    "text-transform"sv, "line-height"sv, "letter-spacing"sv, "word-spacing"sv, "white-space"sv,
-    "vertical-align"sv, "direction"sv, "margin"sv, "margin-top"sv, "margin-right"sv,
-    "margin-bottom"sv, "margin-left"sv, "padding"sv, "padding-top"sv, "padding-right"sv,
-    "padding-bottom"sv, "padding-left"sv, "border"sv, "border-top"sv, "border-right"sv,
-    "border-bottom"sv, "border-left"sv, "border-color"sv, "border-style"sv, "border-width"sv,
-    "border-collapse"sv, "border-spacing"sv, "border-radius"sv, "width"sv, "height"sv,
-    "max-width"sv, "min-width"sv, "max-height"sv, "min-height"sv, "display"sv,
-    "list-style-type"sv, "table-layout"sv, "text-overflow"sv, "overflow-wrap"sv,
-    "word-break"sv, "float"sv, "clear"sv};
-constexpr std::array kDisplayValues{"block"sv, "inline"sv, "inline-block"sv, "none"sv,
-                                    "table"sv, "table-row"sv, "table-cell"sv, "list-item"sv};
-
-template <std::size_t N> bool in(const std::array<std::string_view, N>& set, std::string_view v) {
-    return std::find(set.begin(), set.end(), v) != set.end();
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& ch : out)
-        if (ch >= 'A' && ch <= 'Z')
-            ch = static_cast<char>(ch - 'A' + 'a');
-    return out;
-}
-
-bool ascii_space_or_control(unsigned char ch) { return ch <= 0x20 || ch == 0x7f; }
-
-// What a browser would take as the URL's scheme: leading/trailing C0 controls and spaces
-// stripped, tabs and newlines removed anywhere (WHATWG URL parsing), then letters up to ':'.
-// Empty: relative URL (or no scheme).
-struct ParsedUrl {
-    std::string cleaned; // without the removed characters
-    std::string scheme;  // lower case
+// Every gumbo allocation carries a list node, so the whole parse is freed without walking the tree.
+struct alignas(std::max_align_t) AllocHeader {
+    AllocHeader *prev;
+    AllocHeader *next;
 };
 
-ParsedUrl parse_url(std::string_view raw) {
-    std::size_t b = 0, e = raw.size();
-    while (b < e && ascii_space_or_control(static_cast<unsigned char>(raw[b])))
-        ++b;
-    while (e > b && ascii_space_or_control(static_cast<unsigned char>(raw[e - 1])))
-        --e;
-    ParsedUrl u;
-    for (char ch : raw.substr(b, e - b))
-        if (ch != '\t' && ch != '\n' && ch != '\r')
-            u.cleaned += ch;
-    for (std::size_t i = 0; i < u.cleaned.size(); ++i) {
-        const char ch = u.cleaned[i];
-        const bool alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
-        const bool other = (ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == '.';
-        if (ch == ':' && i > 0) {
-            u.scheme = lower(u.cleaned.substr(0, i));
-            break;
+class Arena {
+  public:
+    Arena() { head_.prev = head_.next = &head_; }
+    Arena(const Arena &) = delete;
+    Arena &operator=(const Arena &) = delete;
+    ~Arena() {
+        AllocHeader *h = head_.next;
+        while (h != &head_) {
+            AllocHeader *next = h->next;
+            std::free(h);
+            h = next;
         }
-        if (!(alpha || (i > 0 && other)))
-            break;
     }
-    return u;
-}
-
-bool data_image(std::string_view url) {
-    const auto l = lower(url.substr(0, 32));
-    for (auto prefix : {"data:image/png;base64,"sv, "data:image/gif;base64,"sv,
-                        "data:image/jpeg;base64,"sv, "data:image/webp;base64,"sv})
-        if (l.starts_with(prefix)) {
-            // Base64 only after the prefix: nothing a parser could read as markup or CSS.
-            return std::all_of(url.begin() + static_cast<std::ptrdiff_t>(prefix.size()), url.end(),
-                               [](char ch) {
-                                   return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                                          (ch >= '0' && ch <= '9') || ch == '+' || ch == '/' ||
-                                          ch == '=';
-                               });
-        }
-    return false;
-}
-
-bool number_like(std::string_view v) {
-    if (v.empty() || v.size() > 12)
-        return false;
-    std::size_t i = 0;
-    while (i < v.size() && ((v[i] >= '0' && v[i] <= '9') || v[i] == '.'))
-        ++i;
-    if (i == 0)
-        return false;
-    auto rest = v.substr(i);
-    return rest.empty() || rest == "%" || rest == "px" || rest == "*";
-}
-
-bool color_like(std::string_view v) {
-    if (v.empty() || v.size() > 24)
-        return false;
-    return std::all_of(v.begin(), v.end(), [](char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-               ch == '#';
-    });
-}
-
-bool face_like(std::string_view v) {
-    if (v.empty() || v.size() > 200)
-        return false;
-    return std::all_of(v.begin(), v.end(), [](char ch) {
-        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-               ch == ' ' || ch == ',' || ch == '-' || ch == '_' || ch == '\'' || ch == '"';
-    });
-}
-
-std::string_view trim(std::string_view s) {
-    while (!s.empty() && ascii_space_or_control(static_cast<unsigned char>(s.front())))
-        s.remove_prefix(1);
-    while (!s.empty() && ascii_space_or_control(static_cast<unsigned char>(s.back())))
-        s.remove_suffix(1);
-    return s;
-}
-
-// A CSS value we keep: plain tokens, colours, lengths, and the colour functions. No url(),
-// expression(), escapes, comments, at-rules or markup characters.
-bool css_value_ok(std::string_view prop, std::string_view v) {
-    if (v.empty() || v.size() > 300)
-        return false;
-    const auto l = lower(v);
-    for (auto bad : {"url"sv, "expression"sv, "javascript"sv, "vbscript"sv, "behavior"sv,
-                     "binding"sv, "import"sv, "image"sv, "var("sv, "attr("sv, "env("sv})
-        if (l.find(bad) != std::string::npos)
-            return false;
-    for (char ch : l) {
-        const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == ' ' ||
-                        ch == '#' || ch == '%' || ch == '.' || ch == ',' || ch == '-' ||
-                        ch == '+' || ch == '!' || ch == '"' || ch == '\'' || ch == '/' ||
-                        ch == '(' || ch == ')' || ch == '_' || static_cast<unsigned char>(ch) >= 0x80;
-        if (!ok)
-            return false;
+    static void *allocate(void *userdata, std::size_t size) {
+        auto *arena = static_cast<Arena *>(userdata);
+        void *raw = std::malloc(sizeof(AllocHeader) + size);
+        if (raw == nullptr)
+            std::abort(); // gumbo does not check for NULL: out of memory ends the process
+        auto *h = static_cast<AllocHeader *>(raw);
+        h->prev = &arena->head_;
+        h->next = arena->head_.next;
+        arena->head_.next->prev = h;
+        arena->head_.next = h;
+        return h + 1;
     }
-    // Parentheses only as rgb()/rgba()/hsl()/hsla(), never nested.
-    for (std::size_t p = l.find('('); p != std::string::npos; p = l.find('(', p + 1)) {
-        std::size_t s = p;
-        while (s > 0 && l[s - 1] >= 'a' && l[s - 1] <= 'z')
-            --s;
-        const auto fn = std::string_view(l).substr(s, p - s);
-        if (fn != "rgb" && fn != "rgba" && fn != "hsl" && fn != "hsla")
-            return false;
-        const auto close = l.find(')', p);
-        if (close == std::string::npos || l.find('(', p + 1) < close)
-            return false;
+    static void deallocate(void *, void *p) {
+        if (p == nullptr)
+            return;
+        AllocHeader *h = static_cast<AllocHeader *>(p) - 1;
+        h->prev->next = h->next;
+        h->next->prev = h->prev;
+        std::free(h);
     }
-    if (l.find(')') != std::string::npos && l.find('(') == std::string::npos)
+
+  private:
+    AllocHeader head_{};
+};
+
+// ---- small helpers --------------------------------------------------------------------------
+
+char lower(char c) {
+    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+bool is_ws(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
+}
+bool iequals_prefix(std::string_view s, std::string_view lower_prefix) {
+    if (s.size() < lower_prefix.size())
         return false;
-    if (prop == "display") {
-        auto d = std::string(trim(l));
-        if (d.ends_with("!important"))
-            d = std::string(trim(std::string_view(d).substr(0, d.size() - 10)));
-        return in(kDisplayValues, d);
-    }
+    for (std::size_t i = 0; i < lower_prefix.size(); ++i)
+        if (lower(s[i]) != lower_prefix[i])
+            return false;
     return true;
 }
 
-// Filters a style attribute declaration by declaration; "" when nothing is left.
-std::string filter_style(std::string_view style) {
+void append_escaped(std::string &out, std::string_view s) {
+    for (const char c : s) {
+        switch (c) {
+        case '&':
+            out += "&amp;";
+            break;
+        case '<':
+            out += "&lt;";
+            break;
+        case '>':
+            out += "&gt;";
+            break;
+        case '"':
+            out += "&quot;";
+            break;
+        default:
+            out.push_back(c);
+        }
+    }
+}
+
+// ---- URLs -----------------------------------------------------------------------------------
+
+struct Url {
+    std::string scheme; // lower case; empty for a relative reference
+    std::string text;   // cleaned, with the scheme in lower case
+};
+
+// As a browser's URL parser before scheme detection (WHATWG URL): strip leading and trailing C0
+// controls and spaces, remove every tab and newline. Other controls left inside: rejected.
+std::optional<Url> clean_url(std::string_view raw) {
+    std::string s;
+    s.reserve(raw.size());
+    for (const char c : raw)
+        if (c != '\t' && c != '\n' && c != '\r')
+            s.push_back(c);
+    std::size_t b = 0;
+    std::size_t e = s.size();
+    while (b < e && static_cast<unsigned char>(s[b]) <= 0x20)
+        ++b;
+    while (e > b && static_cast<unsigned char>(s[e - 1]) <= 0x20)
+        --e;
+    s = s.substr(b, e - b);
+    for (const char c : s)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
+            return std::nullopt;
+    Url u;
+    std::size_t k = 0;
+    if (!s.empty() && ((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z'))) {
+        k = 1;
+        while (k < s.size() &&
+               ((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') ||
+                (s[k] >= '0' && s[k] <= '9') || s[k] == '+' || s[k] == '-' || s[k] == '.'))
+            ++k;
+        if (k < s.size() && s[k] == ':') {
+            for (std::size_t i = 0; i < k; ++i)
+                u.scheme.push_back(lower(s[i]));
+            u.text = u.scheme + s.substr(k);
+            return u;
+        }
+    }
+    u.text = std::move(s);
+    return u;
+}
+
+// data:image/(png|gif|jpeg|webp);base64,<base64>: raster images only (SVG can carry script).
+std::optional<std::string> data_image(std::string_view url) {
+    static constexpr auto kTypes = std::to_array<std::string_view>({"png", "gif", "jpeg", "webp"});
+    if (!iequals_prefix(url, "data:image/"))
+        return std::nullopt;
+    for (const std::string_view type : kTypes) {
+        const std::string prefix = "data:image/" + std::string(type) + ";base64,";
+        if (!iequals_prefix(url, prefix))
+            continue;
+        const std::string_view payload = url.substr(prefix.size());
+        if (payload.empty())
+            return std::nullopt;
+        for (const char c : payload)
+            if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                  c == '+' || c == '/' || c == '='))
+                return std::nullopt;
+        return prefix + std::string(payload);
+    }
+    return std::nullopt;
+}
+
+// RFC 2392: the cid URL is the Content-ID's addr-spec, %-encoded; brackets are tolerated.
+std::string content_id_of(std::string_view rest) {
+    if (!rest.empty() && rest.front() == '<')
+        rest.remove_prefix(1);
+    if (!rest.empty() && rest.back() == '>')
+        rest.remove_suffix(1);
     std::string out;
-    std::size_t i = 0;
-    while (i <= style.size()) {
-        auto semi = style.find(';', i);
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+        if (rest[i] == '%' && i + 2 < rest.size() && detail::hex_value(rest[i + 1]) >= 0 &&
+            detail::hex_value(rest[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(detail::hex_value(rest[i + 1]) * 16 +
+                                            detail::hex_value(rest[i + 2])));
+            i += 2;
+        } else {
+            out.push_back(rest[i]);
+        }
+    }
+    return out;
+}
+
+// ---- CSS ------------------------------------------------------------------------------------
+
+bool allowed_property(std::string_view p) {
+    static constexpr auto kExact = std::to_array<std::string_view>(
+        {"color", "background-color", "text-align", "line-height", "width", "height", "max-width",
+         "min-width", "vertical-align", "white-space", "display", "letter-spacing",
+         "list-style-type", "text-transform", "direction"});
+    for (const auto e : kExact)
+        if (p == e)
+            return true;
+    static constexpr auto kFamilies =
+        std::to_array<std::string_view>({"font", "margin", "padding", "border", "text-decoration"});
+    for (const auto f : kFamilies)
+        if (p == f || (p.starts_with(f) && p.size() > f.size() && p[f.size()] == '-'))
+            return !p.starts_with("border-image"); // border-image-source fetches images
+    return false;
+}
+
+// Counts url(http...), url(https...) and url(//...) in a lower-cased value.
+int remote_urls(std::string_view v) {
+    int n = 0;
+    std::size_t at = 0;
+    while ((at = v.find("url(", at)) != std::string_view::npos) {
+        at += 4;
+        std::size_t k = at;
+        while (k < v.size() && (is_ws(v[k]) || v[k] == '"' || v[k] == '\''))
+            ++k;
+        const std::string_view rest = v.substr(k);
+        if (rest.starts_with("http:") || rest.starts_with("https:") || rest.starts_with("//"))
+            ++n;
+    }
+    return n;
+}
+
+// style="..." -> the allowed declarations, "prop: value; prop: value". Values that could load
+// anything, run anything or escape the declaration are dropped whole.
+std::string filter_style(std::string_view style, int &remote) {
+    static constexpr auto kBanned = std::to_array<std::string_view>(
+        {"url(", "expression", "\\", "@", "<", ">", "javascript:", "vbscript:", "behavior",
+         "-moz-binding", "/*", "*/", "{", "}", "image-set", "image(", "cross-fade"});
+    std::string out;
+    std::size_t pos = 0;
+    while (pos <= style.size()) {
+        std::size_t semi = style.find(';', pos);
         if (semi == std::string_view::npos)
             semi = style.size();
-        auto decl = style.substr(i, semi - i);
-        i = semi + 1;
-        auto colon = decl.find(':');
+        const std::string_view decl = style.substr(pos, semi - pos);
+        pos = semi + 1;
+        const std::size_t colon = decl.find(':');
         if (colon == std::string_view::npos)
             continue;
-        const auto prop = lower(trim(decl.substr(0, colon)));
-        const auto value = trim(decl.substr(colon + 1));
-        if (!in(kCssProperties, prop) || !css_value_ok(prop, value))
+        const std::string prop = detail::ascii_lower(detail::trim(decl.substr(0, colon)));
+        // Collapse white space (tab, newline, form feed) so the output is stable.
+        std::string value;
+        bool space = false;
+        for (const char c : detail::trim(decl.substr(colon + 1))) {
+            if (is_ws(c)) {
+                space = true;
+                continue;
+            }
+            if (space && !value.empty())
+                value.push_back(' ');
+            space = false;
+            value.push_back(c);
+        }
+        const std::string lv = detail::ascii_lower(value);
+        remote += remote_urls(lv);
+        if (prop.empty() || value.empty() || !allowed_property(prop))
+            continue;
+        bool ok = true;
+        for (const char c : prop)
+            ok = ok && ((c >= 'a' && c <= 'z') || c == '-');
+        for (const auto b : kBanned)
+            ok = ok && lv.find(b) == std::string::npos;
+        std::size_t dq = 0;
+        std::size_t sq = 0;
+        for (const char c : value) {
+            ok = ok && static_cast<unsigned char>(c) >= 0x20 && c != 0x7F;
+            dq += c == '"' ? 1 : 0;
+            sq += c == '\'' ? 1 : 0;
+        }
+        ok = ok && dq % 2 == 0 && sq % 2 == 0;
+        if (ok && prop == "display") {
+            std::string_view d = lv;
+            if (d.ends_with("!important"))
+                d = detail::trim(d.substr(0, d.size() - 10));
+            ok = d == "block" || d == "inline" || d == "inline-block" || d == "none" ||
+                 d.starts_with("table");
+        }
+        if (!ok)
             continue;
         if (!out.empty())
             out += "; ";
@@ -230,299 +310,395 @@ std::string filter_style(std::string_view style) {
     return out;
 }
 
-void escape_text(std::string& out, std::string_view s) {
-    for (char ch : s) {
-        switch (ch) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '\0': break;
-        default: out += ch;
-        }
-    }
+// ---- element and attribute policy -----------------------------------------------------------
+
+enum class Policy : std::uint8_t { Unwrap, Keep, Drop };
+
+constexpr auto kKeep = std::to_array<GumboTag>(
+    {GUMBO_TAG_A,       GUMBO_TAG_ABBR,     GUMBO_TAG_ADDRESS,    GUMBO_TAG_ARTICLE,
+     GUMBO_TAG_ASIDE,   GUMBO_TAG_B,        GUMBO_TAG_BLOCKQUOTE, GUMBO_TAG_BR,
+     GUMBO_TAG_CAPTION, GUMBO_TAG_CENTER,   GUMBO_TAG_CITE,       GUMBO_TAG_CODE,
+     GUMBO_TAG_COL,     GUMBO_TAG_COLGROUP, GUMBO_TAG_DD,         GUMBO_TAG_DEL,
+     GUMBO_TAG_DETAILS, GUMBO_TAG_DFN,      GUMBO_TAG_DIV,        GUMBO_TAG_DL,
+     GUMBO_TAG_DT,      GUMBO_TAG_EM,       GUMBO_TAG_FIGCAPTION, GUMBO_TAG_FIGURE,
+     GUMBO_TAG_FONT,    GUMBO_TAG_FOOTER,   GUMBO_TAG_H1,         GUMBO_TAG_H2,
+     GUMBO_TAG_H3,      GUMBO_TAG_H4,       GUMBO_TAG_H5,         GUMBO_TAG_H6,
+     GUMBO_TAG_HEADER,  GUMBO_TAG_HR,       GUMBO_TAG_I,          GUMBO_TAG_IMG,
+     GUMBO_TAG_INS,     GUMBO_TAG_KBD,      GUMBO_TAG_LI,         GUMBO_TAG_MAIN,
+     GUMBO_TAG_MARK,    GUMBO_TAG_NAV,      GUMBO_TAG_OL,         GUMBO_TAG_P,
+     GUMBO_TAG_PRE,     GUMBO_TAG_Q,        GUMBO_TAG_S,          GUMBO_TAG_SAMP,
+     GUMBO_TAG_SECTION, GUMBO_TAG_SMALL,    GUMBO_TAG_SPAN,       GUMBO_TAG_STRIKE,
+     GUMBO_TAG_STRONG,  GUMBO_TAG_SUB,      GUMBO_TAG_SUMMARY,    GUMBO_TAG_SUP,
+     GUMBO_TAG_TABLE,   GUMBO_TAG_TBODY,    GUMBO_TAG_TD,         GUMBO_TAG_TFOOT,
+     GUMBO_TAG_TH,      GUMBO_TAG_THEAD,    GUMBO_TAG_TR,         GUMBO_TAG_TT,
+     GUMBO_TAG_U,       GUMBO_TAG_UL,       GUMBO_TAG_VAR,        GUMBO_TAG_WBR});
+// Dropped with their content: active content, frames, head elements, form controls, media,
+// foreign content. Everything else not kept (unknown elements, form, label, xmp, ...) is
+// unwrapped.
+constexpr auto kDrop = std::to_array<GumboTag>(
+    {GUMBO_TAG_SCRIPT,   GUMBO_TAG_STYLE,    GUMBO_TAG_IFRAME,   GUMBO_TAG_FRAME,
+     GUMBO_TAG_FRAMESET, GUMBO_TAG_OBJECT,   GUMBO_TAG_EMBED,    GUMBO_TAG_APPLET,
+     GUMBO_TAG_PARAM,    GUMBO_TAG_NOSCRIPT, GUMBO_TAG_NOEMBED,  GUMBO_TAG_NOFRAMES,
+     GUMBO_TAG_TEMPLATE, GUMBO_TAG_HEAD,     GUMBO_TAG_TITLE,    GUMBO_TAG_META,
+     GUMBO_TAG_LINK,     GUMBO_TAG_BASE,     GUMBO_TAG_BASEFONT, GUMBO_TAG_BGSOUND,
+     GUMBO_TAG_INPUT,    GUMBO_TAG_BUTTON,   GUMBO_TAG_SELECT,   GUMBO_TAG_OPTION,
+     GUMBO_TAG_OPTGROUP, GUMBO_TAG_DATALIST, GUMBO_TAG_TEXTAREA, GUMBO_TAG_KEYGEN,
+     GUMBO_TAG_OUTPUT,   GUMBO_TAG_PROGRESS, GUMBO_TAG_METER,    GUMBO_TAG_ISINDEX,
+     GUMBO_TAG_MENUITEM, GUMBO_TAG_AUDIO,    GUMBO_TAG_VIDEO,    GUMBO_TAG_SOURCE,
+     GUMBO_TAG_TRACK,    GUMBO_TAG_CANVAS,   GUMBO_TAG_MAP,      GUMBO_TAG_AREA,
+     GUMBO_TAG_SVG,      GUMBO_TAG_MATH,     GUMBO_TAG_IMAGE,    GUMBO_TAG_NEXTID});
+
+Policy policy_of(GumboTag t) {
+    static const auto table = [] {
+        std::array<Policy, GUMBO_TAG_LAST + 1> p{}; // Unwrap
+        for (const GumboTag k : kKeep)
+            p[k] = Policy::Keep;
+        for (const GumboTag d : kDrop)
+            p[d] = Policy::Drop;
+        return p;
+    }();
+    return t <= GUMBO_TAG_LAST ? table[t] : Policy::Unwrap;
 }
 
-void escape_attr(std::string& out, std::string_view s) {
-    for (char ch : s) {
-        switch (ch) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        case '\0': break;
-        default: out += ch;
-        }
-    }
+bool void_element(GumboTag t) {
+    return t == GUMBO_TAG_BR || t == GUMBO_TAG_HR || t == GUMBO_TAG_IMG || t == GUMBO_TAG_WBR ||
+           t == GUMBO_TAG_COL;
 }
 
-struct GumboDeleter {
-    void operator()(GumboOutput* o) const { gumbo_destroy_output(&kGumboDefaultOptions, o); }
-};
-using GumboPtr = std::unique_ptr<GumboOutput, GumboDeleter>;
-
-GumboPtr parse(std::string_view html) {
-    GumboOptions opts = kGumboDefaultOptions;
-    opts.max_errors = 0; // we do not read the error list: do not build it
-    return GumboPtr(gumbo_parse_with_options(&opts, html.data(), html.size()));
+// Presentational attributes kept as they are (values are only escaped).
+bool plain_attribute(std::string_view name, GumboTag t) {
+    static constexpr auto kPlain = std::to_array<std::string_view>(
+        {"align", "valign", "bgcolor", "color", "face", "size", "width", "height", "border",
+         "cellpadding", "cellspacing", "colspan", "rowspan", "dir", "lang", "title", "alt"});
+    for (const auto p : kPlain)
+        if (name == p)
+            return true;
+    if (name == "start")
+        return t == GUMBO_TAG_OL;
+    if (name == "type")
+        return t == GUMBO_TAG_OL || t == GUMBO_TAG_UL || t == GUMBO_TAG_LI;
+    return false;
 }
 
-std::string tag_name(const GumboElement& e) {
-    if (e.tag != GUMBO_TAG_UNKNOWN)
-        return gumbo_normalized_tagname(e.tag);
-    GumboStringPiece p = e.original_tag;
-    gumbo_tag_from_original_text(&p);
-    return lower(std::string_view(p.data, p.length));
+const GumboAttribute *find_attribute(const GumboElement &e, std::string_view name) {
+    for (unsigned i = 0; i < e.attributes.length; ++i) {
+        const auto *a = static_cast<const GumboAttribute *>(e.attributes.data[i]);
+        if (name == a->name)
+            return a;
+    }
+    return nullptr;
 }
 
-class Sanitizer {
-  public:
-    Sanitizer(const SanitizeOptions& o, SanitizedHtml& out) : o_(o), out_(out) {}
+// ---- one pass -------------------------------------------------------------------------------
 
-    void children(const GumboVector& kids, int depth) {
-        for (unsigned i = 0; i < kids.length; ++i)
-            node(*static_cast<const GumboNode*>(kids.data[i]), depth);
-    }
+struct Pass {
+    const SanitizeOptions &opts;
+    bool verify; // re-parse of our own output: src values were checked already, nothing counted
+    std::string out;
+    int remote = 0;
+    std::vector<std::string> warnings;
+    bool flattened = false;
 
-    void node(const GumboNode& n, int depth) {
-        switch (n.type) {
-        case GUMBO_NODE_TEXT:
-        case GUMBO_NODE_WHITESPACE:
-        case GUMBO_NODE_CDATA: escape_text(out_.html, n.v.text.text); return;
-        case GUMBO_NODE_COMMENT: return;
-        case GUMBO_NODE_DOCUMENT: children(n.v.document.children, depth); return;
-        case GUMBO_NODE_TEMPLATE: return;
-        case GUMBO_NODE_ELEMENT: element(n.v.element, depth); return;
-        }
-    }
-
-  private:
-    void element(const GumboElement& e, int depth) {
-        if (e.tag_namespace != GUMBO_NAMESPACE_HTML)
-            return; // SVG and MathML, with everything inside
-        const auto name = tag_name(e);
-        if (in(kDropWithContent, name))
+    void warn(std::string w) {
+        if (verify)
             return;
-        if (!in(kAllowed, name) || depth >= o_.max_depth) {
-            if (depth >= o_.max_depth && !depth_warned_) {
-                out_.warnings.push_back(
-                    fmt::format("HTML nested deeper than {} elements: flattened", o_.max_depth));
-                depth_warned_ = true;
+        if (warnings.size() < kMaxWarnings)
+            warnings.push_back(std::move(w));
+        else if (warnings.size() == kMaxWarnings)
+            warnings.emplace_back("html: further warnings left out");
+    }
+
+    // img src -> the URL to write, or nullopt to drop the image.
+    std::optional<std::string> image_src(std::string_view raw) {
+        const auto u = clean_url(raw);
+        if (!u)
+            return std::nullopt;
+        if (verify)
+            return u->text;
+        if (u->scheme.empty() && u->text.starts_with("//")) {
+            // Scheme-relative: a remote image on whatever host; written with https when allowed.
+            ++remote;
+            if (opts.allow_remote_images)
+                return "https:" + u->text;
+            return std::nullopt;
+        }
+        if (u->scheme == "http" || u->scheme == "https") {
+            ++remote;
+            if (opts.allow_remote_images)
+                return u->text;
+            return std::nullopt;
+        }
+        if (u->scheme == "data")
+            return data_image(u->text);
+        if (u->scheme == "cid") {
+            const std::string id = content_id_of(std::string_view(u->text).substr(4));
+            std::optional<std::string> resolved;
+            if (opts.resolve_cid)
+                resolved = opts.resolve_cid(id);
+            if (!resolved) {
+                warn("html: unresolved cid: image " + id);
+                return std::nullopt;
             }
-            children(e.children, depth);
-            return;
+            const auto r = clean_url(*resolved);
+            if (r && (r->scheme == "http" || r->scheme == "https"))
+                return r->text;
+            if (r && r->scheme == "data")
+                return data_image(r->text);
+            warn("html: cid: image " + id + " resolved to an unusable URL");
+            return std::nullopt;
         }
-        std::string attrs;
-        bool keep = true;
-        for (unsigned i = 0; i < e.attributes.length; ++i)
-            attribute(name, *static_cast<const GumboAttribute*>(e.attributes.data[i]), attrs,
-                      keep);
-        if (!keep)
-            return; // an image without a usable source
-        if (name == "a" && attrs.find(" href=") != std::string::npos)
-            attrs += " target=\"_blank\" rel=\"noopener noreferrer\"";
-        out_.html += '<';
-        out_.html += name;
-        out_.html += attrs;
-        out_.html += '>';
-        if (in(kVoid, name))
-            return;
-        if (name == "pre")
-            out_.html += '\n'; // the parser drops one newline right after <pre>
-        children(e.children, depth + 1);
-        out_.html += "</";
-        out_.html += name;
-        out_.html += '>';
-    }
-
-    void put(std::string& attrs, std::string_view name, std::string_view value) {
-        attrs += ' ';
-        attrs += name;
-        attrs += "=\"";
-        escape_attr(attrs, value);
-        attrs += '"';
-    }
-
-    void attribute(const std::string& tag, const GumboAttribute& a, std::string& attrs,
-                   bool& keep) {
-        if (a.attr_namespace != GUMBO_ATTR_NAMESPACE_NONE)
-            return;
-        const std::string_view name = a.name;
-        const std::string_view value = a.value;
-        if (in(kTextAttrs, name)) {
-            put(attrs, name, value.substr(0, 1000));
-        } else if (in(kNumberAttrs, name)) {
-            if (number_like(trim(value)))
-                put(attrs, name, trim(value));
-        } else if (name == "color" || name == "bgcolor") {
-            if (color_like(trim(value)))
-                put(attrs, name, trim(value));
-        } else if (name == "face") {
-            if (face_like(value))
-                put(attrs, name, value);
-        } else if (name == "align" || name == "valign") {
-            const auto v = lower(trim(value));
-            if (v == "left" || v == "right" || v == "center" || v == "justify" || v == "top" ||
-                v == "middle" || v == "bottom" || v == "baseline")
-                put(attrs, name, v);
-        } else if (name == "dir") {
-            const auto v = lower(trim(value));
-            if (v == "ltr" || v == "rtl" || v == "auto")
-                put(attrs, name, v);
-        } else if (name == "type" && (tag == "ol" || tag == "ul" || tag == "li")) {
-            const auto v = trim(value);
-            if (v == "1" || v == "a" || v == "A" || v == "i" || v == "I" || v == "disc" ||
-                v == "circle" || v == "square")
-                put(attrs, name, v);
-        } else if (name == "nowrap" || name == "open" || name == "reversed") {
-            put(attrs, name, "");
-        } else if (name == "style") {
-            auto css = filter_style(value);
-            if (!css.empty())
-                put(attrs, name, css);
-        } else if (name == "href" && tag == "a") {
-            const auto u = parse_url(value);
-            if (u.scheme == "http" || u.scheme == "https" || u.scheme == "mailto")
-                put(attrs, name, u.cleaned);
-        } else if (name == "src" && tag == "img") {
-            image_source(value, attrs, keep);
-        }
-    }
-
-    void image_source(std::string_view value, std::string& attrs, bool& keep) {
-        const auto u = parse_url(value);
-        if (u.scheme == "http" || u.scheme == "https") {
-            ++out_.remote_images;
-            if (o_.allow_remote_images)
-                return put(attrs, "src", u.cleaned);
-        } else if (u.scheme == "cid" && o_.resolve_cid) {
-            std::string_view cid = std::string_view(u.cleaned).substr(4);
-            if (cid.size() >= 2 && cid.front() == '<' && cid.back() == '>')
-                cid = cid.substr(1, cid.size() - 2);
-            if (auto url = o_.resolve_cid(cid)) {
-                const auto r = parse_url(*url);
-                // Only same-origin paths or http(s) from the resolver.
-                if ((r.scheme.empty() && url->starts_with('/') && !url->starts_with("//")) ||
-                    r.scheme == "https" || r.scheme == "http")
-                    return put(attrs, "src", *url);
-            }
-        } else if (u.scheme == "data" && u.cleaned.size() <= o_.max_data_url_bytes &&
-                   data_image(u.cleaned)) {
-            return put(attrs, "src", u.cleaned);
-        }
-        keep = false;
-    }
-
-    const SanitizeOptions& o_;
-    SanitizedHtml& out_;
-    bool depth_warned_ = false;
-};
-
-// --- the checker
-
-std::optional<std::string> check(const GumboNode& n, bool remote_ok) {
-    if (n.type != GUMBO_NODE_ELEMENT && n.type != GUMBO_NODE_DOCUMENT &&
-        n.type != GUMBO_NODE_TEMPLATE)
         return std::nullopt;
-    if (n.type == GUMBO_NODE_TEMPLATE)
-        return "a template element";
-    const GumboVector* kids = nullptr;
-    if (n.type == GUMBO_NODE_DOCUMENT) {
-        kids = &n.v.document.children;
-    } else {
-        const auto& e = n.v.element;
-        const auto name = tag_name(e);
-        if (e.tag_namespace != GUMBO_NAMESPACE_HTML)
-            return "a foreign (SVG/MathML) element <" + name + ">";
-        const bool structural = name == "html" || name == "head" || name == "body";
-        if (!structural && !in(kAllowed, name))
-            return "element <" + name + ">";
+    }
+
+    static std::optional<std::string> link_href(std::string_view raw) {
+        const auto u = clean_url(raw);
+        if (u && (u->scheme == "http" || u->scheme == "https" || u->scheme == "mailto"))
+            return u->text;
+        return std::nullopt;
+    }
+
+    void attribute(std::string_view name, std::string_view value) {
+        out.push_back(' ');
+        out += name;
+        out += "=\"";
+        append_escaped(out, value);
+        out.push_back('"');
+    }
+
+    // Writes the start tag of a kept element; false when the element is to be unwrapped instead.
+    bool start_tag(const GumboElement &e, const std::string *img_src = nullptr) {
+        std::string href;
+        if (e.tag == GUMBO_TAG_A) {
+            const GumboAttribute *h = find_attribute(e, "href");
+            const auto u = h != nullptr ? link_href(h->value) : std::nullopt;
+            if (!u)
+                return false; // no usable link: keep the text only
+            href = *u;
+        }
+        out.push_back('<');
+        out += gumbo_normalized_tagname(e.tag);
         for (unsigned i = 0; i < e.attributes.length; ++i) {
-            const auto& a = *static_cast<const GumboAttribute*>(e.attributes.data[i]);
-            const std::string an = lower(a.name);
-            if (an.starts_with("on"))
-                return "event handler " + an + " on <" + name + ">";
-            if (an == "href" || an == "src" || an == "action" || an == "formaction" ||
-                an == "background" || an == "srcset" || an == "xlink:href" || an == "poster" ||
-                an == "data") {
-                const auto u = parse_url(a.value);
-                const bool ok = (an == "href" && (u.scheme == "http" || u.scheme == "https" ||
-                                                  u.scheme == "mailto")) ||
-                                (an == "src" && (data_image(u.cleaned) ||
-                                                 (u.scheme.empty() && u.cleaned.starts_with('/') &&
-                                                  !u.cleaned.starts_with("//")) ||
-                                                 (remote_ok && (u.scheme == "http" ||
-                                                                u.scheme == "https"))));
-                if (!ok)
-                    return fmt::format("{}=\"{}\" on <{}>", an, a.value, name);
-            }
-            if (an == "style") {
-                const auto l = lower(a.value);
-                for (auto bad : {"url"sv, "expression"sv, "javascript"sv, "\\"sv, "@"sv,
-                                 "behavior"sv, "binding"sv})
-                    if (l.find(bad) != std::string::npos)
-                        return fmt::format("style=\"{}\" on <{}>", a.value, name);
+            const auto *a = static_cast<const GumboAttribute *>(e.attributes.data[i]);
+            const std::string_view name = a->name;
+            if (a->attr_namespace != GUMBO_ATTR_NAMESPACE_NONE)
+                continue;
+            if (name == "href" && e.tag == GUMBO_TAG_A) {
+                attribute(name, href);
+            } else if (name == "src" && e.tag == GUMBO_TAG_IMG) {
+                if (img_src != nullptr)
+                    attribute(name, *img_src);
+            } else if (name == "style") {
+                const std::string css = filter_style(a->value, remote);
+                if (!css.empty())
+                    attribute(name, css);
+            } else if (plain_attribute(name, e.tag)) {
+                attribute(name, a->value);
             }
         }
-        kids = &e.children;
+        if (e.tag == GUMBO_TAG_A) {
+            attribute("target", "_blank");
+            attribute("rel", "noopener noreferrer");
+        }
+        out.push_back('>');
+        return true;
     }
-    for (unsigned i = 0; i < kids->length; ++i)
-        if (auto p = check(*static_cast<const GumboNode*>(kids->data[i]), remote_ok))
-            return p;
-    return std::nullopt;
+
+    struct Frame {
+        const GumboNode *node;
+        unsigned next = 0;
+        bool emitted = false; // end tag to write
+        bool flatten = false; // descendants are flattened
+    };
+
+    void walk(const GumboNode *body) {
+        std::vector<Frame> stack;
+        stack.push_back({body, 0, false, false});
+        int depth = 0; // emitted elements open
+        const int max_depth = opts.max_depth < 1 ? 1 : opts.max_depth;
+        while (!stack.empty()) {
+            Frame &f = stack.back();
+            const GumboVector &children = f.node->v.element.children;
+            if (f.next >= children.length) {
+                if (f.emitted) {
+                    out += "</";
+                    out += gumbo_normalized_tagname(f.node->v.element.tag);
+                    out.push_back('>');
+                    --depth;
+                }
+                stack.pop_back();
+                continue;
+            }
+            const auto *child = static_cast<const GumboNode *>(children.data[f.next++]);
+            const bool flatten = f.flatten;
+            switch (child->type) {
+            case GUMBO_NODE_TEXT:
+            case GUMBO_NODE_WHITESPACE:
+                append_escaped(out, child->v.text.text);
+                continue;
+            case GUMBO_NODE_ELEMENT:
+            case GUMBO_NODE_TEMPLATE:
+                break;
+            default: // comments, CDATA
+                continue;
+            }
+            const GumboElement &e = child->v.element;
+            if (e.tag_namespace != GUMBO_NAMESPACE_HTML)
+                continue; // SVG and MathML: dropped with their content
+            const Policy p = policy_of(e.tag);
+            if (p == Policy::Drop)
+                continue;
+            if (e.tag == GUMBO_TAG_IMG) {
+                image(e, flatten || depth >= max_depth);
+                continue;
+            }
+            bool emit = p == Policy::Keep && !flatten;
+            // A table needs four levels (table, tbody, tr, td) so that no part of it is lost.
+            const int needs = e.tag == GUMBO_TAG_TABLE ? 4 : 1;
+            bool flatten_children = flatten;
+            if (emit && depth + needs > max_depth) {
+                if (!flattened)
+                    warn("html: elements nested deeper than " + std::to_string(max_depth) +
+                         " levels flattened");
+                flattened = true;
+                emit = false;
+                flatten_children = true;
+            }
+            if (emit && void_element(e.tag)) {
+                start_tag(e);
+                continue;
+            }
+            if (emit)
+                emit = start_tag(e);
+            else if (void_element(e.tag))
+                continue;
+            if (emit) {
+                ++depth;
+                // The parser drops a newline right after <pre>: write one more so that a
+                // leading newline of the content survives a re-parse.
+                if (e.tag == GUMBO_TAG_PRE && e.children.length > 0) {
+                    const auto *first = static_cast<const GumboNode *>(e.children.data[0]);
+                    if ((first->type == GUMBO_NODE_TEXT || first->type == GUMBO_NODE_WHITESPACE) &&
+                        first->v.text.text[0] == '\n')
+                        out.push_back('\n');
+                }
+            }
+            stack.push_back({child, 0, emit, flatten_children});
+        }
+    }
+
+    void image(const GumboElement &e, bool flatten) {
+        const GumboAttribute *src = find_attribute(e, "src");
+        const auto url = src != nullptr ? image_src(src->value) : std::nullopt;
+        if (url && !flatten) {
+            start_tag(e, &*url);
+            return;
+        }
+        if (const GumboAttribute *alt = find_attribute(e, "alt"))
+            append_escaped(out, alt->value);
+    }
+};
+
+struct PassResult {
+    std::string html;
+    int remote = 0;
+    std::vector<std::string> warnings;
+};
+
+PassResult run_pass(std::string_view html, const SanitizeOptions &opts, bool verify);
+
+// The text of `html` with line breaks, for markup that cannot be shown as HTML. One parse of it
+// makes it a fixed point (gumbo replaces control characters, for one).
+std::string text_fallback(std::string_view html, const SanitizeOptions &opts) {
+    const std::string text = html_to_text(html);
+    std::string out;
+    out.reserve(text.size() + text.size() / 8);
+    for (const char c : text) {
+        if (c == '\n')
+            out += "<br>\n";
+        else
+            append_escaped(out, std::string_view(&c, 1));
+    }
+    return run_pass(out, opts, true).html;
+}
+
+PassResult run_pass(std::string_view html, const SanitizeOptions &opts, bool verify) {
+    Arena arena;
+    GumboOptions go = kGumboDefaultOptions;
+    go.allocator = &Arena::allocate;
+    go.deallocator = &Arena::deallocate;
+    go.userdata = &arena;
+    go.max_errors = 0; // errors are not used: do not collect them
+    // Parsed after an explicit <body>: everything lands in the body as in a browser's body (a
+    // <noscript>, <style> or <title> first in the input too), a later DOCTYPE cannot change the
+    // quirks mode between the first parse and the re-parses, and <frameset> is ignored.
+    std::string doc;
+    doc.reserve(html.size() + 6);
+    doc += "<body>";
+    doc += html;
+    const GumboOutput *output = gumbo_parse_with_options(&go, doc.data(), doc.size());
+    Pass pass{opts, verify, {}, 0, {}, false};
+    pass.out.reserve(html.size());
+    const GumboNode *root = output->root;
+    for (unsigned i = 0; i < root->v.element.children.length; ++i) {
+        const auto *c = static_cast<const GumboNode *>(root->v.element.children.data[i]);
+        if (c->type == GUMBO_NODE_ELEMENT && c->v.element.tag == GUMBO_TAG_BODY) {
+            pass.walk(c);
+            break;
+        }
+    }
+    // Leading white space would be dropped by the next parse (it precedes <body>).
+    std::size_t lead = 0;
+    while (lead < pass.out.size() && is_ws(pass.out[lead]))
+        ++lead;
+    pass.out.erase(0, lead);
+    return {std::move(pass.out), pass.remote, std::move(pass.warnings)};
 }
 
 } // namespace
 
-SanitizedHtml sanitize_html(std::string_view html, const SanitizeOptions& options) {
-    SanitizedHtml out;
-    if (html.size() > options.max_input_bytes) {
-        auto cut = options.max_input_bytes;
-        while (cut > 0 && (static_cast<unsigned char>(html[cut]) & 0xC0) == 0x80)
-            --cut; // not inside a UTF-8 sequence
-        html = html.substr(0, cut);
-        out.warnings.push_back(
-            fmt::format("HTML body over {} bytes: truncated", options.max_input_bytes));
-    }
-    auto doc = parse(html);
-    if (!doc) {
-        out.warnings.emplace_back("the HTML could not be parsed");
-        return out;
-    }
-    Sanitizer s(options, out);
-    // The body's content; the head holds nothing we show (title, meta, style, base).
-    const GumboNode* root = doc->root;
-    if (root && root->type == GUMBO_NODE_ELEMENT) {
-        const auto& kids = root->v.element.children;
-        for (unsigned i = 0; i < kids.length; ++i) {
-            const auto* k = static_cast<const GumboNode*>(kids.data[i]);
-            if (k->type == GUMBO_NODE_ELEMENT && k->v.element.tag == GUMBO_TAG_BODY)
-                s.children(k->v.element.children, 0);
+SanitizedHtml sanitize_html(std::string_view html, const SanitizeOptions &opts) {
+    SanitizedHtml result;
+    try {
+        std::string input(html);
+        if (input.size() > opts.max_input_bytes) {
+            detail::truncate_utf8(input, opts.max_input_bytes);
+            result.warnings.push_back("html: input truncated to " + std::to_string(input.size()) +
+                                      " bytes");
         }
+        detail::repair_utf8(input); // gumbo wants UTF-8; NULs become U+FFFD too
+        if (detail::html_exceeds_parser_limits(input, kMaxParserNesting, kMaxAttributes)) {
+            result.warnings.push_back(
+                "html: markup nested deeper than " + std::to_string(kMaxParserNesting) +
+                " levels or a tag with over " + std::to_string(kMaxAttributes) +
+                " attributes; shown as plain text");
+            result.html = text_fallback(input, opts);
+            return result;
+        }
+        PassResult first = run_pass(input, opts, false);
+        result.remote_images = first.remote;
+        for (auto &w : first.warnings)
+            result.warnings.push_back(std::move(w));
+        // The output must parse back into itself: otherwise a browser would build a different
+        // tree from it than the one checked here.
+        std::string current = std::move(first.html);
+        for (int i = 0; i < kMaxVerifyPasses; ++i) {
+            if (detail::html_exceeds_parser_limits(current, kMaxParserNesting, kMaxAttributes))
+                break;
+            PassResult again = run_pass(current, opts, true);
+            if (again.html == current) {
+                result.html = std::move(current);
+                return result;
+            }
+            current = std::move(again.html);
+        }
+        result.warnings.push_back("html: markup did not settle on re-parsing; shown as plain text");
+        result.html = text_fallback(input, opts);
+        return result;
+    } catch (...) {
+        result.html.clear();
+        result.warnings.push_back("html: out of memory; body left out");
+        return result;
     }
-    // Leading whitespace would be dropped by the next parse (before <body>): drop it now, so
-    // sanitising twice gives the same text.
-    const auto first = out.html.find_first_not_of(" \t\n\r\f");
-    out.html.erase(0, first == std::string::npos ? out.html.size() : first);
-    return out;
-}
-
-std::optional<std::string> unsafe_html_construct(std::string_view fragment,
-                                                 bool allow_remote_images) {
-    const std::string doc = "<!DOCTYPE html><html><head></head><body>" + std::string(fragment) +
-                            "</body></html>";
-    auto parsed = parse(doc);
-    if (!parsed)
-        return "unparsable";
-    // The fragment must stay in the body: nothing of it may end up in the head.
-    const GumboNode* root = parsed->root;
-    const auto& kids = root->v.element.children;
-    for (unsigned i = 0; i < kids.length; ++i) {
-        const auto* k = static_cast<const GumboNode*>(kids.data[i]);
-        if (k->type == GUMBO_NODE_ELEMENT && k->v.element.tag == GUMBO_TAG_HEAD &&
-            k->v.element.children.length > 0)
-            return "content in the head";
-    }
-    return check(*parsed->document, allow_remote_images);
 }
 
 } // namespace crm::mime

@@ -280,7 +280,7 @@ async function main() {
   // A popup opened by clicking a link of the mail and heading for that link's host is the user
   // following a link, not an attack; it is listed, and aborted like everything else.
   const cspBlocked = sink.requests.filter((r) => r.failure === 'csp' || /BLOCKED_BY_CSP/.test(r.failure || ''));
-  const followed = sink.requests.filter((r) => !cspBlocked.includes(r) && r.kind === 'popup' && r.nav && /^https?:/i.test(r.url));
+  const followed = sink.requests.filter((r) => !cspBlocked.includes(r) && r.kind === 'popup' && r.nav && /^(https?|mailto):/i.test(r.url));
   const leaks = sink.requests.filter((r) => !cspBlocked.includes(r) && !followed.includes(r));
   check('no request for another host (images, CSS, fetch, forms, frame navigations)', leaks.length === 0,
     leaks.slice(0, 15).map((r) => `${r.type}${r.nav ? '(nav)' : ''} ${r.url} from ${r.kind} [${r.failure || 'no failure'}]`).join(' | '));

@@ -6,34 +6,11 @@
 #include <string_view>
 
 #include "crm/mime/parse.hpp"
+#include "fuzz_util.hpp"
 
 namespace {
-bool valid_utf8(std::string_view s) {
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto c = static_cast<unsigned char>(s[i]);
-        std::size_t n = 0;
-        if (c < 0x80)
-            n = 1;
-        else if ((c & 0xE0U) == 0xC0U && c >= 0xC2U)
-            n = 2;
-        else if ((c & 0xF0U) == 0xE0U)
-            n = 3;
-        else if ((c & 0xF8U) == 0xF0U && c <= 0xF4U)
-            n = 4;
-        else
-            return false;
-        if (i + n > s.size())
-            return false;
-        for (std::size_t k = 1; k < n; ++k)
-            if ((static_cast<unsigned char>(s[i + k]) & 0xC0U) != 0x80U)
-                return false;
-        i += n;
-    }
-    return true;
-}
 void check(std::string_view s) {
-    if (!valid_utf8(s))
+    if (!crm::fuzz::valid_utf8(s))
         std::abort();
 }
 } // namespace

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "crm/mime/sanitize.hpp"
 #include "test_util.hpp"
 
 namespace crm::mime {
@@ -125,6 +126,18 @@ void check_message(const ParsedMessage &m, const ParseLimits &limits, const std:
         EXPECT_TRUE(valid_utf8(w));
 }
 
+// Real HTML bodies sanitise to valid UTF-8, stably, without tripping the parser limits.
+void check_html(const std::string &html, const std::string &name) {
+    if (html.empty())
+        return;
+    SCOPED_TRACE(name);
+    const auto r = sanitize_html(html);
+    EXPECT_TRUE(valid_utf8(r.html));
+    EXPECT_EQ(sanitize_html(r.html).html, r.html);
+    for (const auto &w : r.warnings)
+        EXPECT_EQ(w.find("plain text"), std::string::npos) << w;
+}
+
 TEST(Corpus, EveryFileDefaultLimits) {
     const auto samples = load_corpus();
     ASSERT_GT(samples.size(), 3000U);
@@ -139,6 +152,7 @@ TEST(Corpus, EveryFileDefaultLimits) {
         bytes += s.bytes.size();
         unparsable += m.unparsable ? 1U : 0U;
         check_message(m, limits, s.name);
+        check_html(m.html_body, s.name);
     }
     // Informational (not asserted: the machine is shared): parse() time only, checks excluded.
     const double secs = std::chrono::duration<double>(parsing).count();
