@@ -8,12 +8,14 @@
 #include <gumbo.h>
 
 #include "crm/mime/sanitize.hpp"
+#include "internal.hpp"
 
 namespace crm::mime {
 
 namespace {
 
 using namespace std::string_view_literals;
+using detail::ascii_lower;
 
 // Elements kept (with filtered attributes). Anything else is unwrapped: its children stay.
 constexpr std::array kAllowed{
@@ -32,14 +34,6 @@ constexpr std::array kAllowed{
 
 template <std::size_t N> bool in(const std::array<std::string_view, N>& set, std::string_view v) {
     return std::find(set.begin(), set.end(), v) != set.end();
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& ch : out)
-        if (ch >= 'A' && ch <= 'Z')
-            ch = static_cast<char>(ch - 'A' + 'a');
-    return out;
 }
 
 bool ascii_space_or_control(unsigned char ch) { return ch <= 0x20 || ch == 0x7f; }
@@ -67,7 +61,7 @@ ParsedUrl parse_url(std::string_view raw) {
         const bool alpha = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
         const bool other = (ch >= '0' && ch <= '9') || ch == '+' || ch == '-' || ch == '.';
         if (ch == ':' && i > 0) {
-            u.scheme = lower(u.cleaned.substr(0, i));
+            u.scheme = ascii_lower(u.cleaned.substr(0, i));
             break;
         }
         if (!(alpha || (i > 0 && other)))
@@ -77,7 +71,7 @@ ParsedUrl parse_url(std::string_view raw) {
 }
 
 bool data_image(std::string_view url) {
-    const auto l = lower(url.substr(0, 32));
+    const auto l = ascii_lower(url.substr(0, 32));
     for (auto prefix : {"data:image/png;base64,"sv, "data:image/gif;base64,"sv,
                         "data:image/jpeg;base64,"sv, "data:image/webp;base64,"sv})
         if (l.starts_with(prefix)) {
@@ -109,7 +103,7 @@ std::string tag_name(const GumboElement& e) {
         return gumbo_normalized_tagname(e.tag);
     GumboStringPiece p = e.original_tag;
     gumbo_tag_from_original_text(&p);
-    return lower(std::string_view(p.data, p.length));
+    return ascii_lower(std::string_view(p.data, p.length));
 }
 
 
@@ -134,7 +128,7 @@ std::optional<std::string> check(const GumboNode& n, bool remote_ok) {
             return "element <" + name + ">";
         for (unsigned i = 0; i < e.attributes.length; ++i) {
             const auto& a = *static_cast<const GumboAttribute*>(e.attributes.data[i]);
-            const std::string an = lower(a.name);
+            const std::string an = ascii_lower(a.name);
             if (an.starts_with("on"))
                 return "event handler " + an + " on <" + name + ">";
             if (an == "href" || an == "src" || an == "action" || an == "formaction" ||
@@ -152,7 +146,7 @@ std::optional<std::string> check(const GumboNode& n, bool remote_ok) {
                     return fmt::format("{}=\"{}\" on <{}>", an, a.value, name);
             }
             if (an == "style") {
-                const auto l = lower(a.value);
+                const auto l = ascii_lower(a.value);
                 for (auto bad : {"url"sv, "expression"sv, "javascript"sv, "\\"sv, "@"sv,
                                  "behavior"sv, "binding"sv})
                     if (l.find(bad) != std::string::npos)
