@@ -92,7 +92,7 @@ struct GumboDeleter {
 };
 using GumboPtr = std::unique_ptr<GumboOutput, GumboDeleter>;
 
-GumboPtr parse(std::string_view html) {
+GumboPtr parse_document(std::string_view html) {
     GumboOptions opts = kGumboDefaultOptions;
     opts.max_errors = 0; // we do not read the error list: do not build it
     return GumboPtr(gumbo_parse_with_options(&opts, html.data(), html.size()));
@@ -167,7 +167,7 @@ std::optional<std::string> unsafe_html_construct(std::string_view fragment,
                                                  bool allow_remote_images) {
     const std::string doc = "<!DOCTYPE html><html><head></head><body>" + std::string(fragment) +
                             "</body></html>";
-    auto parsed = parse(doc);
+    auto parsed = parse_document(doc);
     if (!parsed)
         return "unparsable";
     // The fragment must stay in the body: nothing of it may end up in the head.
