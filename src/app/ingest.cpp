@@ -66,7 +66,8 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     NewMessage n;
     n.parsed = &m;
     n.raw = src.raw;
-    n.raw_sha256 = mime::sha256_hex(src.raw);
+    n.raw_sha256 =
+        src.raw_sha256.empty() ? mime::sha256_hex(src.raw) : std::string(src.raw_sha256);
     n.message_id = id.message_id;
     n.synthetic_id = id.synthetic;
     n.received_at = now;

@@ -71,6 +71,7 @@ void DaemonSink::prepare(std::vector<FetchedMessage>& batch) {
             if (batch[i].parsed)
                 continue;
             batch[i].parsed = mime::parse(batch[i].raw);
+            batch[i].raw_sha256 = mime::sha256_hex(batch[i].raw);
             if (batch[i].gm_thrid)
                 batch[i].parsed->gmail_thread_id = std::to_string(*batch[i].gm_thrid);
         }
@@ -106,6 +107,7 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
             const auto& m = batch[i];
             app::IngestSource src;
             src.raw = m.raw;
+            src.raw_sha256 = m.raw_sha256;
             src.where.account = account;
             src.where.mailbox = mailbox;
             src.where.uid_validity = uid_validity;

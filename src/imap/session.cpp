@@ -109,7 +109,7 @@ asio::awaitable<Result<void>> Session::write_all(std::string data) {
 }
 
 asio::awaitable<Result<Response>> Session::read_response() {
-    std::array<char, 64 * 1024> buf{};
+    std::array<char, 64 * 1024> buf; // filled by recv_some before use: no zeroing
     for (;;) {
         auto next = parser_.next();
         if (!next)

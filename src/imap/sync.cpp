@@ -1,6 +1,7 @@
 #include "crm/imap/sync.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <future>
 #include <map>
 #include <ctime>
@@ -302,20 +303,26 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             }
         }
         std::size_t stored = 0;
-        // Pipelined: the next batch's FETCH goes out before this batch is stored, so the server
-        // reads and sends it while we parse and commit.
-        std::string next_tag;
-        if (!batches.empty()) {
-            auto t = co_await s.send("UID FETCH " + uid_set(batches[0]) + " " + items);
+        // Pipelined: the next batch's FETCH goes out before this batch is parsed and stored, so
+        // the server reads and sends it meanwhile.
+        // Tags of the FETCH commands sent and not yet collected, oldest first (at most two).
+        std::deque<std::string> tags;
+        auto send_fetch = [&](std::size_t b) -> boost::asio::awaitable<Result<void>> {
+            auto t = co_await s.send("UID FETCH " + uid_set(batches[b]) + " " + items);
             if (!t)
                 co_return std::unexpected(t.error());
-            next_tag = *t;
+            tags.push_back(std::move(*t));
+            co_return Result<void>{};
+        };
+        if (!batches.empty()) {
+            if (auto t = co_await send_fetch(0); !t)
+                co_return std::unexpected(t.error());
         }
-        // Batch b+1 is read from the socket and parsed on another thread while batch b is
-        // stored on this one.
         auto collect_batch = [&](std::vector<FetchedMessage>& fetched)
             -> boost::asio::awaitable<Result<void>> {
-            auto r = co_await s.collect(next_tag, [&](const Response& u) {
+            const std::string tag = std::move(tags.front());
+            tags.pop_front();
+            auto r = co_await s.collect(tag, [&](const Response& u) {
                 auto fd = parse_fetch(u);
                 if (!fd || !fd->uid || !fd->body)
                     return; // unsolicited FLAGS etc.
@@ -337,30 +344,42 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                                Retry::Backoff);
             co_return Result<void>{};
         };
+        // Three stages run at once: this thread reads and tokenises batch b+1 from the socket,
+        // the prepare thread parses batch b (GMime), and then this thread stores batch b while
+        // batch b+1 is parsed. Batches are stored strictly in order, one transaction each.
         std::vector<FetchedMessage> current;
         if (!batches.empty()) {
             auto c = co_await collect_batch(current);
             if (!c)
                 co_return std::unexpected(c.error());
         }
+        if (batches.size() > 1) {
+            if (auto t = co_await send_fetch(1); !t)
+                co_return std::unexpected(t.error());
+        }
+        // `preparing` is destroyed before `current` and `next` (std::async's future joins).
+        std::vector<FetchedMessage> next;
         std::future<void> preparing = std::async(std::launch::async, [&] { sink.prepare(current); });
         for (std::size_t b = 0; b < batches.size(); ++b) {
             const auto& batch = batches[b];
-            preparing.get();
-            std::vector<FetchedMessage> fetched = std::move(current);
-            current.clear();
-            if (stopping)
-                co_return stored; // nothing of this batch stored yet: it is fetched again
-            if (b + 1 < batches.size()) {
-                auto t = co_await s.send("UID FETCH " + uid_set(batches[b + 1]) + " " + items);
-                if (!t)
-                    co_return std::unexpected(t.error());
-                next_tag = *t;
-                auto c = co_await collect_batch(current);
+            if (b + 1 < batches.size() && !stopping) {
+                auto c = co_await collect_batch(next);
                 if (!c)
                     co_return std::unexpected(c.error());
             }
-            preparing = std::async(std::launch::async, [&] { sink.prepare(current); });
+            preparing.get();
+            std::vector<FetchedMessage> fetched = std::move(current);
+            current = std::move(next);
+            next.clear();
+            if (stopping)
+                co_return stored; // nothing of this batch stored yet: it is fetched again
+            if (b + 1 < batches.size())
+                preparing = std::async(std::launch::async, [&] { sink.prepare(current); });
+            // The server produces batch b+2 while batch b is stored.
+            if (b + 2 < batches.size()) {
+                if (auto t = co_await send_fetch(b + 2); !t)
+                    co_return std::unexpected(t.error());
+            }
             crash_point("before-batch-commit");
             auto n = fetched.size();
             auto rep = sink.store_batch(spec.id, mb.id, uid_validity, std::move(fetched));

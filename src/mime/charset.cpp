@@ -1,5 +1,6 @@
 // Shared helpers: GMime initialisation, SHA-256, UTF-8 repair and charset conversion.
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -64,16 +65,37 @@ std::string normalized_body_hash(std::string_view body) {
     }
     // CRLF -> LF through a buffer, so the hash sees large updates rather than one per line.
     // A lone CR is kept.
-    std::array<char, 16384> buf{};
+    // Runs between CRs are copied whole (memchr/memcpy), not byte by byte.
+    std::array<char, 16384> buf; // written before it is read: no zeroing
     std::size_t n = 0;
-    for (std::size_t i = 0; i < body.size(); ++i) {
-        const char c = body[i];
-        if (c == '\r' && i + 1 < body.size() && body[i + 1] == '\n')
-            continue;
-        buf[n++] = c;
-        if (n == buf.size()) {
-            h.update(std::string_view(buf.data(), n));
-            n = 0;
+    auto put = [&](const char *p, std::size_t len) {
+        while (len > 0) {
+            const std::size_t take = std::min(len, buf.size() - n);
+            std::memcpy(buf.data() + n, p, take);
+            n += take;
+            p += take;
+            len -= take;
+            if (n == buf.size()) {
+                h.update(std::string_view(buf.data(), n));
+                n = 0;
+            }
+        }
+    };
+    const char *p = body.data();
+    const char *const end = p + body.size();
+    while (p < end) {
+        const auto *cr = static_cast<const char *>(
+            std::memchr(p, '\r', static_cast<std::size_t>(end - p)));
+        if (cr == nullptr) {
+            put(p, static_cast<std::size_t>(end - p));
+            break;
+        }
+        put(p, static_cast<std::size_t>(cr - p));
+        if (cr + 1 < end && cr[1] == '\n') {
+            p = cr + 1; // drop the CR of a CRLF
+        } else {
+            put(cr, 1); // a lone CR is kept
+            p = cr + 1;
         }
     }
     h.update(std::string_view(buf.data(), n));

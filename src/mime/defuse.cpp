@@ -19,6 +19,8 @@ namespace {
 constexpr int kMaxGroupDepth = 8;           // RFC 5322 groups do not nest at all
 constexpr std::size_t kMaxParameters = 500; // RFC 2231 continuations need a few dozen at most
 
+constexpr std::size_t kLongestName = 19; // "content-disposition"
+
 enum class Kind { None, Address, Params };
 
 char lower(char c) {
@@ -130,7 +132,10 @@ std::vector<std::size_t> find_blanks(std::string_view s) {
             st = FieldState{};
             // "Name:" at a line start, anywhere (nested messages and part headers included).
             std::size_t k = pos;
-            while (k < end && k - pos < 64 && s[k] != ':' && s[k] > ' ' && s[k] < 127)
+            // The longest name kind_of() knows is 19 bytes ("content-disposition"): looking
+            // further (base64 body lines) cannot find a field it would act on.
+            while (k < end && k - pos < kLongestName + 1 && s[k] != ':' && s[k] > ' ' &&
+                   s[k] < 127)
                 ++k;
             if (k < end && s[k] == ':' && k > pos) {
                 st.kind = kind_of(s.substr(pos, k - pos));

@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -16,13 +17,24 @@ struct Database::Impl {
     explicit Impl(const std::string& p, int flags) : path(p), db(p, flags) {}
     std::string path;
     SQLite::Database db;
-    std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>> cache;
+    // Transparent lookup: call sites pass string literals without building a std::string.
+    struct Hash {
+        using is_transparent = void;
+        std::size_t operator()(std::string_view s) const {
+            return std::hash<std::string_view>{}(s);
+        }
+    };
+    std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>, Hash, std::equal_to<>>
+        cache;
 
     // A prepared statement for `sql`, reset and with bindings cleared, ready to bind.
-    SQLite::Statement& stmt(const std::string& sql) {
+    SQLite::Statement& stmt(std::string_view sql) {
         auto it = cache.find(sql);
-        if (it == cache.end())
-            it = cache.emplace(sql, std::make_unique<SQLite::Statement>(db, sql)).first;
+        if (it == cache.end()) {
+            std::string key(sql);
+            auto st = std::make_unique<SQLite::Statement>(db, key);
+            it = cache.emplace(std::move(key), std::move(st)).first;
+        }
         it->second->reset();
         it->second->clearBindings();
         return *it->second;

@@ -34,6 +34,7 @@ struct IngestSource {
     LocationRef where;          // where this copy lives
     bool seen = false;          // \Seen on the server / S in the Maildir name
     std::optional<UserId> owner; // the mailbox owner
+    std::string_view raw_sha256; // SHA-256 (hex) of raw when already known, else empty
 };
 
 enum class IngestKind { New, NewLocation, Duplicate };

@@ -32,6 +32,8 @@ struct FetchedMessage {
     std::optional<std::uint64_t> modseq;
     // Filled by SyncSink::prepare (off the event loop); store_batch parses when absent.
     std::optional<ParsedMessage> parsed;
+    // SHA-256 (hex) of `raw`, also filled by prepare so the store thread does not hash.
+    std::string raw_sha256;
 };
 
 struct FlagUpdate {

@@ -320,5 +320,23 @@ TEST(ContentHash, IgnoresTraceHeadersAndLineEndings) {
     EXPECT_EQ(d.content_hash, sha256_hex("x\ry\n"));
 }
 
+TEST(ContentHash, CrlfRunsAcrossBufferBoundariesAndEdgeCrs) {
+    // Bodies longer than the 16 KiB normalisation buffer, with CRLF falling on every offset,
+    // CR CR LF, and a CR as the very last byte.
+    for (const std::size_t line : {1U, 7U, 76U, 4095U, 16383U, 16384U, 40000U}) {
+        std::string lf;
+        std::string crlf;
+        for (int i = 0; i < 5; ++i) {
+            const std::string text(line, static_cast<char>('a' + i));
+            lf += text + "\r\n";
+            crlf += text + "\r\r\n";
+        }
+        lf += "end\r";
+        crlf += "end\r";
+        const auto m = parse_str("Subject: s\r\n\r\n" + crlf);
+        EXPECT_EQ(m.content_hash, sha256_hex(lf)) << line;
+    }
+}
+
 } // namespace
 } // namespace crm::mime
