@@ -133,8 +133,17 @@ class Daemon final : public http::Control {
         api.secure_cookie = cfg_.http.secure_cookie;
         api.config_path = path_;
         const auto db_path = cfg_.database.path;
+        // A person's write (link, read mark, reply) waits for a sync batch's commit rather than
+        // failing: a longer busy timeout than the daemon's own connection.
         api_ = std::make_unique<http::Api>(
-            std::move(api), [db_path] { return store::Database::open(db_path); }, *this);
+            std::move(api),
+            [db_path] {
+                store::OpenOptions o;
+                o.create = false;
+                o.busy_timeout_ms = 15000;
+                return store::Database::open(db_path, o);
+            },
+            *this);
         http_ = std::make_unique<http::Server>(*api_);
     }
 

@@ -93,6 +93,10 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
     std::mt19937_64 rng;
     Session* session = nullptr;
     bool stopping = false;
+    // The folder being fetched is on its first sync: its batches are the account's initial-sync
+    // progress (later passes fetching a few new messages must not overwrite it).
+    bool initial_fetch = false;
+    std::uint64_t initial_done_all = 0, initial_total_all = 0; // over every folder
     bool finished = false;
     Clock::time_point last_reconcile{};
     Clock::time_point last_flag_sweep{};
@@ -394,8 +398,11 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                                 rep->quarantined));
             AccountHealth h;
             h.state = "syncing";
-            h.initial_done = done;
-            h.initial_total = total;
+            if (initial_fetch) {
+                initial_done_all += n;
+                h.initial_done = initial_done_all;
+                h.initial_total = std::max(initial_total_all, initial_done_all);
+            }
             (void)sink.set_health(spec.id, h);
             say(LogLevel::Info, f.name, "batch",
                 fmt::format("stored {} new, {} known, uids {}..{} ({} of {})", rep->stored,
@@ -432,6 +439,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             co_return std::unexpected(quarantined.error());
         const auto now = Clock::now();
         const bool initial = !mb->uid_next;
+        initial_fetch = initial;
         const bool reconcile_due = initial || now - last_reconcile >= spec.reconcile_interval ||
                                    ex->exists != stored->size() + quarantined->size();
         // Fast path: nothing new, no flag changes, counts agree: constant bytes per poll.
@@ -510,6 +518,8 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         }
         if (!missing.empty()) {
             std::uint64_t done = 0, total = missing.size();
+            if (initial)
+                initial_total_all += total;
             say(LogLevel::Info, f.name, initial ? "initial-sync" : "new-mail",
                 fmt::format("{} message(s) to fetch", missing.size()));
             if (initial && spec.initial_sync_days > 0 && missing.size() > spec.batch_messages) {

@@ -231,4 +231,7 @@ wait_until 30 q_is "SELECT state IN ('idle','syncing') FROM accounts WHERE name=
   && ok "bob-mail syncing ($(q "SELECT state FROM accounts WHERE name='bob-mail'"))" || bad "bob-mail state: $(q "SELECT state||' '||coalesce(last_error,'') FROM accounts WHERE name='bob-mail'")"
 [ "$(sqlite3 "$db" <"$root/tests/integration/deal_stats_check.sql")" = 0 ] && ok "deal counters equal the linked threads" \
   || bad "deal_stats differs from the linked threads"
+init=$(q "SELECT initial_done || '/' || initial_total FROM accounts WHERE name='alice'")
+[ "${init%/*}" = "${init#*/}" ] && [ "${init%/*}" -ge "$total" ] && ok "alice's initial sync progress counts every folder ($init)" \
+  || bad "initial progress $init, want done = total >= $total"
 finish
