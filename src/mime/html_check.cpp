@@ -147,8 +147,10 @@ std::optional<std::string> check(const GumboNode& n, bool remote_ok) {
             }
             if (an == "style") {
                 const auto l = ascii_lower(a.value);
-                for (auto bad : {"url"sv, "expression"sv, "javascript"sv, "\\"sv, "@"sv,
-                                 "behavior"sv, "binding"sv})
+                // What can load or run from CSS: url()/image()/image-set()/src(), IE's
+                // expression() and behaviour, Firefox's -moz-binding, at-rules, escapes.
+                for (auto bad : {"url("sv, "image("sv, "image-set("sv, "src("sv, "expression("sv,
+                                 "javascript:"sv, "\\"sv, "@"sv, "behavior"sv, "-moz-binding"sv})
                     if (l.find(bad) != std::string::npos)
                         return fmt::format("style=\"{}\" on <{}>", a.value, name);
             }
