@@ -42,17 +42,6 @@ using settings::ServerConfig;
 
 namespace {
 
-// Same rule as the config's: 1-64 of A-Z a-z 0-9 . _ - (it also names the secret file).
-bool valid_account_name(std::string_view s) {
-    if (s.empty() || s.size() > 64 || s == "." || s == "..")
-        return false;
-    for (char c : s)
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return false;
-    return true;
-}
-
 struct Loaded {
     std::string text;
     settings::Config config;
@@ -367,7 +356,7 @@ int cmd_accounts_add(Context& ctx, const std::vector<std::string>& args) {
     if (a.positionals().size() != 1)
         throw UsageError{"expected one account NAME"};
     const auto& name = a.positionals()[0];
-    if (!valid_account_name(name))
+    if (!settings::valid_account_name(name))
         throw UsageError{"NAME: '" + name + "' must be 1-64 of A-Z a-z 0-9 . _ -"};
     for (const char* req : {"--owner", "--address", "--imap-host"})
         if (!a.has(req))

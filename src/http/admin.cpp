@@ -73,16 +73,6 @@ std::optional<AccountConfig> find_config(Ctx& c, const std::string& name) {
     return std::nullopt;
 }
 
-bool valid_name(std::string_view s) {
-    if (s.empty() || s.size() > 64 || s == "." || s == "..")
-        return false;
-    for (char ch : s)
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == '-'))
-            return false;
-    return true;
-}
-
 bool has_control(std::string_view s) {
     return std::any_of(s.begin(), s.end(),
                        [](char ch) { return static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f; });
@@ -176,7 +166,7 @@ void create(Ctx& c) {
     only_fields(body, {"name", "owner_id", "address", "enabled", "mirror_seen", "imap", "smtp"});
     AccountConfig a;
     a.name = req_string(body, "name", 64);
-    if (!valid_name(a.name))
+    if (!settings::valid_account_name(a.name))
         invalid("name", "must be 1-64 of A-Z a-z 0-9 . _ -");
     if (find_config(c, a.name))
         throw_error(409, "conflict", fmt::format("an account named {} exists", a.name), "name");

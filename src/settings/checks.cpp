@@ -264,7 +264,8 @@ bool is_credential_name(std::string_view s) {
 }
 
 bool is_account_name(std::string_view s) {
-    if (s.empty() || s.size() > 64)
+    // The name also names the account's secret file (secrets/NAME): never "." or "..".
+    if (s.empty() || s.size() > 64 || s == "." || s == "..")
         return false;
     return std::all_of(s.begin(), s.end(), [](char c) {
         return is_digit(c) || c == '_' || c == '-' || c == '.' || (c >= 'a' && c <= 'z') ||

@@ -70,7 +70,7 @@ struct ServerConfig {
 };
 
 struct AccountConfig {
-    std::string name;                 // unique, [A-Za-z0-9._-]{1,64}
+    std::string name;                 // unique, see valid_account_name
     UserId owner_id = 0;              // the CRM user who owns this mailbox (> 0)
     std::string address;              // the mailbox's own address, as written
     std::vector<std::string> folders; // empty: INBOX + the \Sent folder (Gmail: the \All folder)
@@ -165,5 +165,9 @@ struct ParseOutcome {
 
 // "file:line:col: error: message" (or "warning:"); "file: error: message" without a position.
 [[nodiscard]] std::string format_problem(const Problem& problem);
+
+// An account name: 1-64 of A-Z a-z 0-9 . _ -, not "." or ".." (it also names the account's
+// secret file). The config, crm-mailctl and the admin API use this one rule.
+[[nodiscard]] bool valid_account_name(std::string_view name);
 
 } // namespace crm::settings

@@ -370,6 +370,11 @@ std::vector<BadCase> bad_cases() {
          "[accounts.imap]\n" +
              std::string(kGoodImap),
          2, "not a valid account name"},
+        {"dot_dot_name", // it would name the secrets directory's parent
+         "[[accounts]]\nname = \"..\"\nowner_id = 1\naddress = \"a@example.com\"\n"
+         "[accounts.imap]\n" +
+             std::string(kGoodImap),
+         2, "not a valid account name"},
         {"invalid_address",
          account_head + "address = \"alice.example.com\"\n[accounts.imap]\n" +
              std::string(kGoodImap),
