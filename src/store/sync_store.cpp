@@ -103,7 +103,9 @@ Result<std::optional<std::int64_t>> SyncStore::resync_account(const std::string&
     return guard("clearing the checkpoints of " + name,
                  [&]() -> Result<std::optional<std::int64_t>> {
                      auto& d = db_.impl();
-                     SQLite::Transaction tx(d.db);
+                     // BEGIN IMMEDIATE, like every writer here: a deferred transaction that
+                     // reads first cannot wait for the daemon's commit and fails "locked".
+                     Database::Transaction tx(db_);
                      auto& q = d.stmt("SELECT id FROM accounts WHERE name = ?");
                      q.bind(1, name);
                      if (!q.executeStep())
@@ -119,7 +121,8 @@ Result<std::optional<std::int64_t>> SyncStore::resync_account(const std::string&
                                       "WHERE id = ?");
                      a.bind(1, id);
                      a.exec();
-                     tx.commit();
+                     if (auto c = tx.commit(); !c)
+                         return std::unexpected(c.error());
                      return n;
                  });
 }

@@ -105,9 +105,7 @@ Result<std::optional<Login>> WebStore::login_by_email(const std::string& email) 
         q.bind(1, email);
         if (!q.executeStep())
             return std::nullopt;
-        Login l{read_user(q, 0), q.getColumn(4).getString()};
-        q.reset(); // end the read: a login writes a session next
-        return l;
+        return Login{read_user(q, 0), q.getColumn(4).getString()};
     });
 }
 
