@@ -17,6 +17,7 @@ build_pkgs=(
   libsystemd-dev                        # sd_notify (crm-maild only)
   libsodium-dev                         # Argon2id password hashes, random tokens (HTTP API)
   zlib1g-dev                            # .mbox.gz import
+  libzstd-dev                           # raw messages kept compressed in the database
   libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
   clang-16 libclang-rt-16-dev           # libFuzzer targets (cmake --preset fuzz)
 )

@@ -66,6 +66,7 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     NewMessage n;
     n.parsed = &m;
     n.raw = src.raw;
+    n.raw_packed = src.raw_packed;
     n.raw_sha256 =
         src.raw_sha256.empty() ? mime::sha256_hex(src.raw) : std::string(src.raw_sha256);
     n.message_id = id.message_id;

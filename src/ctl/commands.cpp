@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fstream>
@@ -233,6 +234,27 @@ int cmd_threads_list(Context& ctx, const std::vector<std::string>& args) {
                    t.message_count, t.unread_count, where, t.subject);
     }
     fmt::print("{} thread(s)\n", threads->size());
+    return kOk;
+}
+
+int cmd_message_raw(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {});
+    expect_args(a.positionals(), 1, "MESSAGE id");
+    MessageRowId id = parse_id("MESSAGE", a.positionals()[0]);
+    if (!ctx.open())
+        return kRuntime;
+    auto raw = ctx.store->raw_message(id);
+    if (!raw)
+        return print_error(raw.error());
+    if (!*raw) {
+        fmt::print(stderr, "crm-mailctl: message {} does not exist\n", id);
+        return kRuntime;
+    }
+    if (std::fwrite((*raw)->data(), 1, (*raw)->size(), stdout) != (*raw)->size() ||
+        std::fflush(stdout) != 0) {
+        fmt::print(stderr, "crm-mailctl: writing message {}: {}\n", id, std::strerror(errno));
+        return kRuntime;
+    }
     return kOk;
 }
 
@@ -470,6 +492,10 @@ const std::vector<Command>& commands() {
          cmd_threads_list},
         {{"thread", "show"}, "THREAD [--json]", "Show a conversation's messages in order.",
          cmd_thread_show},
+        {{"message", "raw"}, "MESSAGE",
+         "Write a message's original bytes (as received, before any decoding) to stdout;\n"
+         "MESSAGE is the id shown by `thread show`.",
+         cmd_message_raw},
         {{"thread", "link"}, "THREAD DEAL",
          "Link a conversation to a deal by hand (the sorter never overrides it).",
          cmd_thread_link},

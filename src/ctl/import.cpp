@@ -15,6 +15,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/app/ingest.hpp"
+#include "crm/store/blob_codec.hpp"
 #include "crm/mailfile/reader.hpp"
 #include "crm/mime/parse.hpp"
 
@@ -28,6 +29,7 @@ constexpr std::size_t kBatchBytes = 24u << 20;
 struct Item {
     mailfile::RawMessage raw;
     ParsedMessage parsed;
+    PackedBlob packed; // raw as the store keeps it
 };
 
 struct Summary {
@@ -105,7 +107,10 @@ void parse_batch(std::vector<Item>& batch) {
     std::atomic<std::size_t> next{0};
     auto work = [&] {
         for (std::size_t i = next++; i < batch.size(); i = next++)
+        {
             batch[i].parsed = mime::parse(batch[i].raw.bytes);
+            batch[i].packed = store::pack_blob(batch[i].raw.bytes); // off the writing thread
+        }
     };
     std::vector<std::thread> pool;
     for (unsigned t = 1; t < threads; ++t)
@@ -179,6 +184,7 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
             ++s.read;
             app::IngestSource src;
             src.raw = it.raw.bytes;
+            src.raw_packed = &it.packed;
             src.where.source = it.raw.origin;
             src.where.owner = owner;
             src.seen = it.raw.seen;

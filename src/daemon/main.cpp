@@ -575,6 +575,12 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "crm-maild: {}\n", m.error().to_string());
         return kExitRuntime;
     }
+    // The event loop commits every sync batch; copying the WAL into the database file happens
+    // on a thread of its own.
+    if (auto c = (*db)->checkpoint_in_background(); !c) {
+        fmt::print(stderr, "crm-maild: {}\n", c.error().to_string());
+        return kExitRuntime;
+    }
     Daemon d(config_path, std::move(*cfg), std::move(*db));
     return d.run();
 }

@@ -1,11 +1,11 @@
 #include "sink.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <thread>
 
 #include "crm/mime/parse.hpp"
+#include "crm/store/blob_codec.hpp"
 #include "../imap/crash_point.hpp"
 
 namespace crm::daemon {
@@ -27,7 +27,12 @@ constexpr std::int64_t kQuarantineAfter = 3;
 
 DaemonSink::DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts)
     : db_(db), store_(db), sync_(db), ingestor_(store_, store_, std::move(opts)),
-      log_(std::move(log)) {}
+      log_(std::move(log)),
+      // The parsers run at nice 10: parsing a batch takes less time than storing one, so they
+      // keep up anyway, and the event loop (which stores, and reads the sockets) is what every
+      // other stage waits for; at equal priority they took its core half of the time (initial
+      // sync of 20,000 messages: 6.8 s -> 6.2 s). The HTTP API's threads keep their priority too.
+      pool_(std::max(1u, std::min(4u, std::thread::hardware_concurrency())), 10) {}
 
 template <class F> auto DaemonSink::in_tx(F&& f) -> decltype(f()) {
     try {
@@ -63,33 +68,32 @@ Result<std::int64_t> DaemonSink::reset_uid_validity(MailboxId mailbox, std::uint
     return in_tx([&] { return sync_.reset_uid_validity(mailbox, uid_validity); });
 }
 
-void DaemonSink::prepare(std::vector<FetchedMessage>& batch) {
-    // Parsing is pure and most of the work: spread it over the cores.
-    std::atomic<std::size_t> next{0};
-    auto work = [&] {
-        for (std::size_t i = next++; i < batch.size(); i = next++) {
-            if (batch[i].parsed)
-                continue;
-            batch[i].parsed = mime::parse(batch[i].raw);
-            batch[i].raw_sha256 = mime::sha256_hex(batch[i].raw);
-            if (batch[i].gm_thrid)
-                batch[i].parsed->gmail_thread_id = std::to_string(*batch[i].gm_thrid);
-        }
-    };
-    const unsigned n = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
-    std::vector<std::thread> threads;
-    for (unsigned t = 1; t < n && batch.size() > 8; ++t)
-        threads.emplace_back(work);
-    work();
-    for (auto& t : threads)
-        t.join();
+namespace {
+void prepare_one(FetchedMessage& m) {
+    if (m.parsed)
+        return;
+    m.parsed = mime::parse(m.raw);
+    m.raw_sha256 = mime::sha256_hex(m.raw);
+    m.raw_packed = store::pack_blob(m.raw);
+    if (m.gm_thrid)
+        m.parsed->gmail_thread_id = std::to_string(*m.gm_thrid);
+}
+} // namespace
+
+std::future<void> DaemonSink::prepare(std::vector<FetchedMessage>& batch) {
+    // Parsing is pure and most of the work: spread it over the pool, one message per call so a
+    // few huge messages do not leave a thread idle.
+    return pool_.run(batch.size(), [&batch](std::size_t i) { prepare_one(batch[i]); });
 }
 
 Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox,
                                             std::uint32_t uid_validity,
                                             std::vector<FetchedMessage>&& batch) {
     // Parse before the write transaction: pure work, keeps the write lock short.
-    prepare(batch); // no-op for messages the sync engine already prepared
+    // Normally the sync engine had the pool prepare the batch already. Not through the pool
+    // here: its queue may hold the next batch, which would make this wait for all of it.
+    for (auto& m : batch)
+        prepare_one(m);
     std::vector<ParsedMessage> parsed;
     parsed.reserve(batch.size());
     for (auto& m : batch)
@@ -108,6 +112,8 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
             app::IngestSource src;
             src.raw = m.raw;
             src.raw_sha256 = m.raw_sha256;
+            if (m.raw_packed)
+                src.raw_packed = &*m.raw_packed;
             src.where.account = account;
             src.where.mailbox = mailbox;
             src.where.uid_validity = uid_validity;

@@ -10,6 +10,7 @@
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/sync_store.hpp"
+#include "work_pool.hpp"
 
 namespace crm::daemon {
 
@@ -28,7 +29,7 @@ class DaemonSink final : public SyncSink {
     Result<std::vector<std::uint32_t>> quarantined_uids(MailboxId mailbox,
                                                         std::uint32_t uid_validity) override;
     Result<std::int64_t> reset_uid_validity(MailboxId mailbox, std::uint32_t uid_validity) override;
-    void prepare(std::vector<FetchedMessage>& batch) override;
+    std::future<void> prepare(std::vector<FetchedMessage>& batch) override;
     Result<BatchReport> store_batch(AccountId account, MailboxId mailbox,
                                     std::uint32_t uid_validity,
                                     std::vector<FetchedMessage>&& batch) override;
@@ -59,6 +60,7 @@ class DaemonSink final : public SyncSink {
     std::map<AccountId, std::optional<UserId>> owners_;
     std::map<AccountId, std::string> names_;
     std::map<std::string, std::uint64_t>* error_counter_ = nullptr;
+    WorkPool pool_; // last: joined first, before what its work refers to
 };
 
 } // namespace crm::daemon

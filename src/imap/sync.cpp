@@ -361,9 +361,16 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             if (auto t = co_await send_fetch(1); !t)
                 co_return std::unexpected(t.error());
         }
-        // `preparing` is destroyed before `current` and `next` (std::async's future joins).
+        // `preparing` is destroyed before `current` and `next`, and waits: the sink's workers
+        // may still be parsing `current` when an error ends this coroutine.
         std::vector<FetchedMessage> next;
-        std::future<void> preparing = std::async(std::launch::async, [&] { sink.prepare(current); });
+        struct Preparing {
+            std::future<void> f;
+            ~Preparing() {
+                if (f.valid())
+                    f.wait();
+            }
+        } preparing{sink.prepare(current)};
         for (std::size_t b = 0; b < batches.size(); ++b) {
             const auto& batch = batches[b];
             if (b + 1 < batches.size() && !stopping) {
@@ -371,14 +378,14 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 if (!c)
                     co_return std::unexpected(c.error());
             }
-            preparing.get();
+            preparing.f.get();
             std::vector<FetchedMessage> fetched = std::move(current);
             current = std::move(next);
             next.clear();
             if (stopping)
                 co_return stored; // nothing of this batch stored yet: it is fetched again
             if (b + 1 < batches.size())
-                preparing = std::async(std::launch::async, [&] { sink.prepare(current); });
+                preparing.f = sink.prepare(current);
             // The server produces batch b+2 while batch b is stored.
             if (b + 2 < batches.size()) {
                 if (auto t = co_await send_fetch(b + 2); !t)
@@ -386,9 +393,13 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             }
             crash_point("before-batch-commit");
             auto n = fetched.size();
+            const auto store_start = std::chrono::steady_clock::now();
             auto rep = sink.store_batch(spec.id, mb.id, uid_validity, std::move(fetched));
             if (!rep)
                 co_return std::unexpected(rep.error());
+            const auto store_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::steady_clock::now() - store_start)
+                                      .count();
             crash_point("after-batch-commit");
             stored += rep->stored;
             done += n;
@@ -405,8 +416,8 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             }
             (void)sink.set_health(spec.id, h);
             say(LogLevel::Info, f.name, "batch",
-                fmt::format("stored {} new, {} known, uids {}..{} ({} of {})", rep->stored,
-                            rep->locations, batch.front(), batch.back(), done, total));
+                fmt::format("stored {} new, {} known, uids {}..{} ({} of {}) in {} ms", rep->stored,
+                            rep->locations, batch.front(), batch.back(), done, total, store_ms));
         }
         co_return stored;
     }

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <iconv.h>
 #include <openssl/evp.h>
@@ -16,9 +18,35 @@
 
 namespace crm::mime {
 
+namespace {
+
+// glibc loads a gconv module (ISO8859-1.so, CP1252.so, ...) on iconv_open and unloads it
+// (dlclose, with the munmap and TLB shootdown that brings) when its last descriptor closes, all
+// under one process-wide lock. GMime 3 opens and closes a descriptor for every header or
+// parameter it converts, so two parser threads spent most of their time loading, unloading and
+// waiting for that lock. One descriptor per common charset, held for the life of the process,
+// keeps the modules loaded. Deliberately never closed.
+void keep_gconv_modules_loaded() {
+    static constexpr std::array kCharsets = {
+        "ISO-8859-1",  "ISO-8859-2",  "ISO-8859-5",   "ISO-8859-7", "ISO-8859-9", "ISO-8859-15",
+        "WINDOWS-1250", "WINDOWS-1251", "WINDOWS-1252", "WINDOWS-1253", "WINDOWS-1254",
+        "WINDOWS-1255", "WINDOWS-1256", "WINDOWS-1257", "KOI8-R",     "KOI8-U",     "ISO-2022-JP",
+        "SHIFT_JIS",   "EUC-JP",      "BIG5",         "GB2312",     "GBK",        "GB18030",
+        "EUC-KR",      "UTF-16",      "UTF-7",        "US-ASCII"};
+    static std::vector<iconv_t> held;
+    for (const char *cs : kCharsets)
+        if (iconv_t cd = iconv_open("UTF-8", cs); cd != reinterpret_cast<iconv_t>(-1))
+            held.push_back(cd);
+}
+
+} // namespace
+
 void init() {
     static std::once_flag once;
-    std::call_once(once, [] { g_mime_init(); });
+    std::call_once(once, [] {
+        g_mime_init();
+        keep_gconv_modules_loaded();
+    });
 }
 
 std::string sha256_hex(std::string_view data) {
@@ -186,13 +214,64 @@ void on_gmime_warning(gint64 offset, GMimeParserWarning code, const gchar *item,
     }
 }
 
-// iconv-based conversion through GMime's iconv cache and charset aliases. With `strict`, any
-// byte invalid in `charset` fails the conversion; otherwise it becomes U+FFFD.
+namespace {
+
+// Descriptors to UTF-8 by charset name, per thread, most recently used first: iconv_open and
+// iconv_close take a process-wide lock (see keep_gconv_modules_loaded), and GMime 3 no longer
+// caches descriptors itself. A failed open is remembered too, so an unknown charset costs one
+// lookup.
+class IconvCache {
+  public:
+    IconvCache() { entries_.reserve(kMax); }
+    IconvCache(const IconvCache &) = delete;
+    IconvCache &operator=(const IconvCache &) = delete;
+    ~IconvCache() {
+        for (auto &e : entries_)
+            if (e.cd != kNone)
+                iconv_close(e.cd);
+    }
+    // Most recently used last.
+    iconv_t get(const char *charset) {
+        for (std::size_t i = entries_.size(); i-- > 0;) {
+            if (entries_[i].name == charset) {
+                std::rotate(entries_.begin() + static_cast<std::ptrdiff_t>(i),
+                            entries_.begin() + static_cast<std::ptrdiff_t>(i) + 1, entries_.end());
+                return entries_.back().cd;
+            }
+        }
+        if (entries_.size() == kMax) {
+            if (entries_.front().cd != kNone)
+                iconv_close(entries_.front().cd);
+            entries_.erase(entries_.begin());
+        }
+        // g_mime_iconv_open maps charset aliases (e.g. "latin1", "x-sjis") to iconv's names.
+        Entry e;
+        e.name = charset;
+        e.cd = g_mime_iconv_open("UTF-8", charset);
+        entries_.push_back(std::move(e));
+        return entries_.back().cd;
+    }
+    static inline const iconv_t kNone = reinterpret_cast<iconv_t>(-1);
+
+  private:
+    static constexpr std::size_t kMax = 16;
+    struct Entry {
+        std::string name;
+        iconv_t cd = kNone;
+    };
+    std::vector<Entry> entries_;
+};
+
+} // namespace
+
+// iconv-based conversion with GMime's charset aliases. With `strict`, any byte invalid in
+// `charset` fails the conversion; otherwise it becomes U+FFFD.
 std::optional<std::string> convert(std::string_view in, const char *charset, bool strict) {
-    iconv_t cd = g_mime_iconv_open("UTF-8", charset);
-    if (cd == reinterpret_cast<iconv_t>(-1))
+    thread_local IconvCache cache;
+    iconv_t cd = cache.get(charset);
+    if (cd == IconvCache::kNone)
         return std::nullopt;
-    iconv(cd, nullptr, nullptr, nullptr, nullptr); // the cached descriptor may hold a state
+    iconv(cd, nullptr, nullptr, nullptr, nullptr); // back to the initial shift state
     std::string out;
     out.resize(in.size() + in.size() / 2 + 16);
     char *inbuf = const_cast<char *>(in.data());
@@ -243,7 +322,6 @@ std::optional<std::string> convert(std::string_view in, const char *charset, boo
         ok = false;
         break;
     }
-    g_mime_iconv_close(cd);
     if (!ok)
         return std::nullopt;
     out.resize(used);

@@ -524,7 +524,7 @@ std::vector<Address> parse_address_list(std::string_view value,
 
 std::string decode_header_text(std::string_view raw, const ParseLimits &limits) {
     try {
-        init(); // charset conversion goes through GMime's iconv cache
+        init(); // GMime's charset aliases; keeps the gconv modules loaded
         return detail::decode_rfc2047(raw, limits.fallback_charsets);
     } catch (...) {
         return {};

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <map>
 
+#include "checkpointer.hpp"
 #include "impl.hpp"
 
 namespace crm::store {
@@ -210,6 +211,8 @@ Database::Transaction::Transaction(Database& db) : db_(db) {
     // a write from such a stale snapshot fails with SQLITE_BUSY_SNAPSHOT ("database is locked")
     // as soon as another process (crm-mailctl, the CRM app) has written. Release them all first.
     db_.release_snapshots();
+    if (db_.impl_->checkpointer)
+        db_.impl_->checkpointer->before_write();
     db_.impl_->db.exec("BEGIN IMMEDIATE");
 }
 

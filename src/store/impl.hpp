@@ -9,9 +9,12 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "crm/core/result.hpp"
+#include "crm/store/blob_codec.hpp"
 #include "crm/store/database.hpp"
 
 namespace crm::store {
+
+class Checkpointer; // checkpointer.cpp
 
 struct Database::Impl {
     explicit Impl(const std::string& p, int flags) : path(p), db(p, flags) {}
@@ -26,6 +29,8 @@ struct Database::Impl {
     };
     std::unordered_map<std::string, std::unique_ptr<SQLite::Statement>, Hash, std::equal_to<>>
         cache;
+    // Declared last, so it stops (and unhooks itself from `db`) before the rest goes.
+    std::unique_ptr<Checkpointer, void (*)(Checkpointer*)> checkpointer{nullptr, nullptr};
 
     // A prepared statement for `sql`, reset and with bindings cleared, ready to bind.
     SQLite::Statement& stmt(std::string_view sql) {
@@ -40,6 +45,16 @@ struct Database::Impl {
         return *it->second;
     }
 };
+
+// The original bytes of a blob from a row whose columns `first`, `first + 1`, `first + 2` are
+// blobs.codec, blobs.size and blobs.data.
+inline Result<std::string> blob_of(SQLite::Statement& q, int first) {
+    auto data = q.getColumn(first + 2);
+    return unpack_blob(q.getColumn(first).getString(),
+                       std::string_view(static_cast<const char*>(data.getBlob()),
+                                        static_cast<std::size_t>(data.getBytes())),
+                       static_cast<std::size_t>(q.getColumn(first + 1).getInt64()));
+}
 
 // Converts a SQLite exception at the adapter boundary into an Error naming what failed.
 inline Error sql_error(const std::string& what, const std::exception& e) {

@@ -331,12 +331,11 @@ Result<std::optional<OutboxRow>> OutboxStore::claim_due(std::int64_t now) {
 
 Result<std::string> OutboxStore::attachment_content(const std::string& sha256) {
     return guard("reading an attachment", [&]() -> Result<std::string> {
-        auto& q = db_.impl().stmt("SELECT data FROM blobs WHERE sha256 = ?");
+        auto& q = db_.impl().stmt("SELECT codec, size, data FROM blobs WHERE sha256 = ?");
         q.bind(1, sha256);
         if (!q.executeStep())
             return fail("outbox.attachment", "attachment content " + sha256 + " is missing");
-        auto c = q.getColumn(0);
-        return std::string(static_cast<const char*>(c.getBlob()), static_cast<std::size_t>(c.getBytes()));
+        return blob_of(q, 0);
     });
 }
 

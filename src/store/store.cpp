@@ -5,11 +5,14 @@
 #include <map>
 #include <set>
 
+#include "crm/store/blob_codec.hpp"
 #include "guard.hpp"
 
 namespace crm::store {
 
 namespace {
+
+const std::string kAsIs = "none"; // blob codec of attachments (mostly compressed formats)
 
 std::string json_escape(std::string_view s) {
     std::string out;
@@ -64,13 +67,16 @@ std::string join(const std::vector<std::string>& v) {
     return out;
 }
 
-void put_blob(Database::Impl& d, const std::string& sha, std::string_view bytes) {
-    auto& ins = d.stmt("INSERT INTO blobs (sha256, size, data) VALUES (?, ?, ?) "
+// `data` is `size` original bytes encoded with `codec` (blob_codec.hpp).
+void put_blob(Database::Impl& d, const std::string& sha, std::size_t size, const std::string& codec,
+              std::string_view data) {
+    auto& ins = d.stmt("INSERT INTO blobs (sha256, size, codec, data) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT (sha256) DO NOTHING");
     ins.bind(1, sha);
-    ins.bind(2, static_cast<std::int64_t>(bytes.size()));
+    ins.bind(2, static_cast<std::int64_t>(size));
+    ins.bindNoCopy(3, codec);
     // The bytes outlive exec(): let SQLite read them in place instead of copying.
-    ins.bindNoCopy(3, bytes.data(), static_cast<int>(bytes.size()));
+    ins.bindNoCopy(4, data.data(), static_cast<int>(data.size()));
     ins.exec();
 }
 
@@ -292,7 +298,13 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
     return guard("storing message " + n.message_id, [&]() -> Result<MessageRowId> {
         auto& d = db_.impl();
         const ParsedMessage& m = *n.parsed;
-        put_blob(d, n.raw_sha256, n.raw);
+        PackedBlob packed_here;
+        const PackedBlob* raw = n.raw_packed;
+        if (raw == nullptr) {
+            packed_here = pack_blob(n.raw);
+            raw = &packed_here;
+        }
+        put_blob(d, n.raw_sha256, n.raw.size(), raw->codec, raw->bytes);
         auto& s = d.stmt(
             "INSERT INTO messages (message_id, synthetic_id, content_hash, thread_id, subject, "
             "base_subject, subject_reply, from_name, from_address, date, received_at, refs, "
@@ -350,7 +362,7 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
                          "content_id, is_inline, size, sha256) VALUES (?,?,?,?,?,?,?,?)");
         int pos = 0;
         for (const auto& att : m.attachments) {
-            put_blob(d, att.sha256, att.content);
+            put_blob(d, att.sha256, att.content.size(), kAsIs, att.content);
             a.reset();
             a.bind(1, id);
             a.bind(2, pos++);
@@ -377,6 +389,20 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         t.bind(5, n.received_at);
         t.exec();
         return id;
+    });
+}
+
+Result<std::optional<std::string>> Store::raw_message(MessageRowId id) {
+    return guard("reading a raw message", [&]() -> Result<std::optional<std::string>> {
+        auto& q = db_.impl().stmt("SELECT b.codec, b.size, b.data FROM messages m JOIN blobs b ON "
+                                  "b.sha256 = m.raw_sha256 WHERE m.id = ?");
+        q.bind(1, id);
+        if (!q.executeStep())
+            return std::nullopt;
+        auto raw = blob_of(q, 0);
+        if (!raw)
+            return std::unexpected(raw.error());
+        return std::optional<std::string>(std::move(*raw));
     });
 }
 

@@ -385,7 +385,8 @@ Result<std::string> WebStore::message_html(MessageRowId message) {
 Result<std::optional<AttachmentData>> WebStore::attachment(MessageRowId message, int position) {
     return guard("reading an attachment", [&]() -> Result<std::optional<AttachmentData>> {
         auto& q = db_.impl().stmt(
-            "SELECT a.filename, a.content_type, a.content_id, a.is_inline, b.data FROM attachments "
+            "SELECT a.filename, a.content_type, a.content_id, a.is_inline, b.codec, b.size, b.data "
+            "FROM attachments "
             "a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.message_id = ? AND a.position = ?");
         q.bind(1, message);
         q.bind(2, position);
@@ -396,9 +397,10 @@ Result<std::optional<AttachmentData>> WebStore::attachment(MessageRowId message,
         a.content_type = q.getColumn(1).getString();
         a.content_id = q.getColumn(2).getString();
         a.is_inline = q.getColumn(3).getInt() != 0;
-        auto blob = q.getColumn(4);
-        a.bytes.assign(static_cast<const char*>(blob.getBlob()),
-                       static_cast<std::size_t>(blob.getBytes()));
+        auto bytes = blob_of(q, 4);
+        if (!bytes)
+            return std::unexpected(bytes.error());
+        a.bytes = std::move(*bytes);
         return a;
     });
 }

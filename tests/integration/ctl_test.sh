@@ -35,7 +35,7 @@ expect_code 2 "unknown option" "$ctl" --db "$db" threads list --bogus
 expect_code 2 "crm import kind" "$ctl" --db "$db" crm import widgets x.csv
 expect_code 0 "help" "$ctl" --help
 for cmd in "db migrate" "db status" "crm import" "import" "threads list" "thread show" \
-           "thread link" "thread unlink" "export threads" "export deal-links" "deals list"; do
+           "thread link" "thread unlink" "message raw" "export threads" "export deal-links" "deals list"; do
   # shellcheck disable=SC2086
   expect_code 0 "$cmd --help" "$ctl" $cmd --help
   expect_grep "^Usage: crm-mailctl" "$work/out" "$cmd --help text"
@@ -120,6 +120,20 @@ expect_code 1 "link missing deal" c thread link "$tid" 99999
 expect_grep "deal 99999 does not exist" "$work/err" "missing deal named"
 expect_code 1 "show missing thread" c thread show 99999
 expect_code 1 "list missing deal" c threads list --deal 99999
+
+# raw messages: kept compressed, given back byte for byte (SHA-256 equals the stored hash)
+expect_code 0 "message raw --help" "$ctl" message raw --help
+n_raw=0; n_same=0
+while IFS='|' read -r mid sha; do
+  n_raw=$((n_raw + 1))
+  got=$(c message raw "$mid" | sha256sum | cut -d' ' -f1)
+  [ "$got" = "$sha" ] && n_same=$((n_same + 1))
+done < <(sqlite3 "$db" "SELECT id, raw_sha256 FROM messages ORDER BY id")
+[ "$n_raw" -gt 0 ] && ok || bad "no messages to read back"
+expect_eq "$n_same" "$n_raw" "every raw message read back exactly"
+expect_eq "$(sqlite3 "$db" "SELECT count(*) > 0 FROM blobs b JOIN messages m ON m.raw_sha256 = b.sha256 WHERE b.codec = 'zstd'")" "1" "raw messages stored as zstd"
+expect_code 1 "raw of missing message" c message raw 99999
+expect_grep "message 99999 does not exist" "$work/err" "missing message named"
 
 # attachments and charsets decoded
 tps=$(c threads list --deal 1001 --json | grep -o '"id":[0-9]*' | head -1 | grep -o '[0-9]*')

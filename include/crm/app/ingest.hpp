@@ -35,6 +35,7 @@ struct IngestSource {
     bool seen = false;          // \Seen on the server / S in the Maildir name
     std::optional<UserId> owner; // the mailbox owner
     std::string_view raw_sha256; // SHA-256 (hex) of raw when already known, else empty
+    const PackedBlob* raw_packed = nullptr; // raw as the store keeps it, when already made
 };
 
 enum class IngestKind { New, NewLocation, Duplicate };

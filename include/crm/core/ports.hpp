@@ -76,11 +76,19 @@ struct ParticipantRow {
     AddressFacts facts;
 };
 
+// Bytes in the form the store keeps them: `codec` "zstd" (compressed) or "none" (as they are).
+// Made by store::pack_blob, on a parsing thread where possible, so the writer only copies.
+struct PackedBlob {
+    std::string codec = "none";
+    std::string bytes;
+};
+
 // A message ready to be stored (the parsed content is borrowed for the call).
 struct NewMessage {
     const ParsedMessage* parsed = nullptr;
     std::string_view raw;
-    std::string raw_sha256; // SHA-256 of raw
+    std::string raw_sha256;               // SHA-256 of raw
+    const PackedBlob* raw_packed = nullptr; // raw, already packed; else the store packs it
     std::string message_id;
     bool synthetic_id = false;
     ThreadId thread = 0;

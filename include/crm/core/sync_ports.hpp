@@ -2,12 +2,14 @@
 // What IMAP sync needs from storage. Implemented by the store; driven by the imap module.
 
 #include <cstdint>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "crm/core/ids.hpp"
 #include "crm/core/message.hpp"
+#include "crm/core/ports.hpp"
 #include "crm/core/result.hpp"
 
 namespace crm {
@@ -34,6 +36,8 @@ struct FetchedMessage {
     std::optional<ParsedMessage> parsed;
     // SHA-256 (hex) of `raw`, also filled by prepare so the store thread does not hash.
     std::string raw_sha256;
+    // `raw` as the store keeps it (compressed), also made by prepare.
+    std::optional<PackedBlob> raw_packed;
 };
 
 struct FlagUpdate {
@@ -76,9 +80,11 @@ class SyncSink {
                                                                 std::uint32_t uid_validity) = 0;
     virtual Result<std::int64_t> reset_uid_validity(MailboxId mailbox,
                                                     std::uint32_t uid_validity) = 0;
-    // Pure, CPU-bound preparation of a batch (MIME parsing). Thread-safe: the sync engine runs
-    // it on another thread while the previous batch is being stored.
-    virtual void prepare(std::vector<FetchedMessage>& batch) = 0;
+    // Starts the pure, CPU-bound preparation of a batch (MIME parsing) on the sink's worker
+    // threads and returns at once, so the sync engine reads the next batch and stores the
+    // previous one meanwhile. The future is ready when every message is prepared; `batch` must
+    // stay alive and untouched until then.
+    virtual std::future<void> prepare(std::vector<FetchedMessage>& batch) = 0;
     virtual Result<BatchReport> store_batch(AccountId account, MailboxId mailbox,
                                             std::uint32_t uid_validity,
                                             std::vector<FetchedMessage>&& batch) = 0;

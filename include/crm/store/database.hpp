@@ -74,6 +74,14 @@ class Database {
     bool begin_bulk();
     void end_bulk();
 
+    // Moves WAL checkpoints off this connection's thread: from now on a background thread with
+    // its own connection copies committed pages from the WAL into the database file (a passive
+    // checkpoint, which never blocks this writer or readers) whenever a commit leaves at least
+    // `wal_pages` pages in the WAL, instead of the committing thread doing it inline. The WAL
+    // still rewinds once a checkpoint has caught up. For the daemon, whose event loop commits
+    // every sync batch. Errors: "db.open" when the second connection cannot be opened.
+    Result<void> checkpoint_in_background(int wal_pages = 1000);
+
     // RAII transaction: rolls back unless commit() succeeded. BEGIN IMMEDIATE, so writers
     // queue on the busy timeout instead of failing on upgrade.
     class Transaction {

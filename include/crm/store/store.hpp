@@ -104,6 +104,8 @@ class Store final : public ThreadIndex, public MailStore {
     Result<std::vector<ThreadSummary>> list_threads(ThreadFilter f, DealId deal = 0);
     Result<std::optional<ThreadSummary>> thread(ThreadId id);
     Result<std::vector<MessageView>> thread_messages(ThreadId id);
+    // The message's bytes exactly as received (kept compressed); nullopt if no such message.
+    Result<std::optional<std::string>> raw_message(MessageRowId id);
     Result<std::vector<DealSummary>> deals();
     Result<bool> deal_exists(DealId id);
     Result<std::vector<UserId>> users();

@@ -53,6 +53,48 @@ TEST(DecodeHeaderText, Table) {
     }
 }
 
+// Conversions reuse a per-thread descriptor per charset (at most 16): more charsets than that,
+// interleaved and repeated, must still convert each word with its own charset, and a
+// stateful encoding must start from its initial state every time.
+TEST(DecodeHeaderText, ManyCharsetsInterleavedThroughTheDescriptorCache) {
+    struct Word {
+        const char *raw;
+        const char *utf8;
+    };
+    const std::vector<Word> words = {
+        {"=?ISO-8859-1?Q?caf=E9?=", "caf\xC3\xA9"},
+        {"=?ISO-8859-2?Q?=B9?=", "\xC5\xA1"},
+        {"=?ISO-8859-5?Q?=BF?=", "\xD0\x9F"},
+        {"=?ISO-8859-7?Q?=E1?=", "\xCE\xB1"},
+        {"=?ISO-8859-9?Q?=FE?=", "\xC5\x9F"},
+        {"=?ISO-8859-15?Q?=A4?=", "\xE2\x82\xAC"},
+        {"=?windows-1250?Q?=9A?=", "\xC5\xA1"},
+        {"=?windows-1251?Q?=CF?=", "\xD0\x9F"},
+        {"=?windows-1252?Q?=80?=", "\xE2\x82\xAC"},
+        {"=?windows-1253?Q?=E1?=", "\xCE\xB1"},
+        {"=?windows-1254?Q?=FE?=", "\xC5\x9F"},
+        {"=?windows-1255?Q?=E0?=", "\xD7\x90"},
+        {"=?windows-1256?Q?=C7?=", "\xD8\xA7"},
+        {"=?windows-1257?Q?=E0?=", "\xC4\x85"},
+        {"=?KOI8-R?Q?=F0?=", "\xD0\x9F"},
+        {"=?KOI8-U?Q?=A4?=", "\xD1\x94"},
+        {"=?ISO-2022-JP?B?GyRCRnxLXDhsGyhC?=", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"},
+        {"=?Shift_JIS?B?k/qWe4zq?=", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"},
+        {"=?EUC-JP?B?xvzL3Ljs?=", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E"},
+        {"=?Big5?B?pKSk5Q==?=", "\xE4\xB8\xAD\xE6\x96\x87"},
+        {"=?GB2312?B?1tDOxA==?=", "\xE4\xB8\xAD\xE6\x96\x87"},
+        {"=?EUC-KR?B?x9Gx2w==?=", "\xED\x95\x9C\xEA\xB8\x80"},
+    };
+    ASSERT_GT(words.size(), 16u);
+    for (int round = 0; round < 3; ++round) {
+        for (std::size_t i = 0; i < words.size(); ++i) {
+            // Forward, then every other one backwards, so entries are evicted and re-opened.
+            const auto &w = round == 1 ? words[words.size() - 1 - i] : words[(i * 5) % words.size()];
+            EXPECT_EQ(decode_header_text(w.raw), w.utf8) << w.raw << " round " << round;
+        }
+    }
+}
+
 TEST(DecodeHeaderText, BrokenInputStaysValidUtf8) {
     const std::vector<std::string> inputs = {
         "=?x-unknown-charset?Q?abc?=", // bad charset name

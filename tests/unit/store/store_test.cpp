@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "crm/store/blob_codec.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/sync_store.hpp"
@@ -363,6 +364,169 @@ TEST(SyncStoreProgress, ResyncClearsCheckpointsAndProgressKeepsMail) {
     auto none = sync.resync_account("nobody");
     ASSERT_TRUE(none);
     EXPECT_FALSE(*none);
+}
+
+} // namespace
+} // namespace crm::store
+
+namespace crm::store {
+namespace {
+
+std::string mail_like(std::size_t n) {
+    std::string s;
+    for (std::size_t i = 0; s.size() < n; ++i)
+        s += "Received: from relay" + std::to_string(i % 7) + ".example.com\r\nSubject: Quote " +
+             std::to_string(i) + "\r\n\r\nPlease find the revised quote attached.\r\n";
+    s.resize(n);
+    return s;
+}
+
+std::string random_bytes(std::size_t n, unsigned seed) {
+    std::string s(n, '\0');
+    for (auto& c : s) {
+        seed = seed * 1103515245u + 12345u;
+        c = static_cast<char>(seed >> 16);
+    }
+    return s;
+}
+
+TEST(BlobCodec, MailCompressesAndRoundTrips) {
+    const auto raw = mail_like(50000);
+    auto p = pack_blob(raw);
+    EXPECT_EQ(p.codec, "zstd");
+    EXPECT_LT(p.bytes.size(), raw.size() / 2);
+    auto back = unpack_blob(p.codec, p.bytes, raw.size());
+    ASSERT_TRUE(back) << back.error().to_string();
+    EXPECT_EQ(*back, raw);
+}
+
+TEST(BlobCodec, IncompressibleAndTinyBlobsStayAsTheyAre) {
+    for (const auto& raw : {random_bytes(40000, 7), std::string("Subject: hi\r\n\r\nok\r\n"),
+                            std::string()}) {
+        auto p = pack_blob(raw);
+        EXPECT_EQ(p.codec, "none");
+        EXPECT_EQ(p.bytes, raw);
+        auto back = unpack_blob(p.codec, p.bytes, raw.size());
+        ASSERT_TRUE(back);
+        EXPECT_EQ(*back, raw);
+    }
+}
+
+TEST(BlobCodec, DamageIsAClearError) {
+    const auto raw = mail_like(20000);
+    auto p = pack_blob(raw);
+    ASSERT_EQ(p.codec, "zstd");
+    auto unknown = unpack_blob("lz4", p.bytes, raw.size());
+    ASSERT_FALSE(unknown);
+    EXPECT_EQ(unknown.error().code, "store.blob");
+    EXPECT_NE(unknown.error().detail.find("lz4"), std::string::npos);
+    auto short_size = unpack_blob("zstd", p.bytes, raw.size() - 1);
+    ASSERT_FALSE(short_size);
+    EXPECT_EQ(short_size.error().code, "store.blob");
+    std::string corrupt = p.bytes;
+    corrupt[corrupt.size() / 2] = static_cast<char>(corrupt[corrupt.size() / 2] ^ 0x5a);
+    corrupt.resize(corrupt.size() - 3);
+    auto bad = unpack_blob("zstd", corrupt, raw.size());
+    ASSERT_FALSE(bad);
+    EXPECT_EQ(bad.error().code, "store.blob");
+    auto wrong_plain = unpack_blob("none", "abc", 4);
+    ASSERT_FALSE(wrong_plain);
+}
+
+// A store with one thread, for messages made by message().
+struct RawFixture {
+    std::unique_ptr<Database> db = fresh();
+    Store s{*db};
+    ThreadId thread = *s.create_thread();
+    ParsedMessage parsed;
+    NewMessage message(std::string_view raw, const char* sha, const char* message_id) {
+        NewMessage n;
+        n.parsed = &parsed;
+        n.raw = raw;
+        n.raw_sha256 = sha;
+        n.message_id = message_id;
+        n.thread = thread;
+        return n;
+    }
+};
+
+TEST(BlobCodec, RawMessagesAreKeptCompressedAndReadBackExactly) {
+    RawFixture f;
+    auto& s = f.s;
+    auto& db = f.db;
+    const auto raw = mail_like(30000);
+    for (bool prepacked : {false, true}) {
+        NewMessage n = prepacked ? f.message(raw, "sha-prepacked", "raw-2@example.com")
+                                 : f.message(raw, "sha-packed-by-store", "raw-1@example.com");
+        PackedBlob pb = pack_blob(raw);
+        if (prepacked)
+            n.raw_packed = &pb;
+        auto id = s.insert_message(n);
+        ASSERT_TRUE(id) << id.error().to_string();
+        auto back = s.raw_message(*id);
+        ASSERT_TRUE(back) << back.error().to_string();
+        ASSERT_TRUE(back->has_value());
+        EXPECT_EQ(**back, raw);
+        SQLite::Statement q(db->impl().db, "SELECT codec, size, length(data) FROM blobs WHERE sha256 = ?");
+        q.bind(1, n.raw_sha256);
+        ASSERT_TRUE(q.executeStep());
+        EXPECT_EQ(q.getColumn(0).getString(), "zstd");
+        EXPECT_EQ(q.getColumn(1).getInt64(), static_cast<std::int64_t>(raw.size()));
+        EXPECT_LT(q.getColumn(2).getInt64(), static_cast<std::int64_t>(raw.size() / 2));
+    }
+    auto none = s.raw_message(987654);
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(none->has_value());
+}
+
+TEST(BlobCodec, CorruptStoredBlobIsAnErrorNotGarbage) {
+    RawFixture f;
+    auto& s = f.s;
+    const auto raw = mail_like(10000);
+    auto id = s.insert_message(f.message(raw, "sha-3", "raw-3@example.com"));
+    ASSERT_TRUE(id);
+    f.db->impl().db.exec("UPDATE blobs SET data = X'28b52ffd00' WHERE sha256 = 'sha-3'");
+    auto back = s.raw_message(*id);
+    ASSERT_FALSE(back);
+    EXPECT_EQ(back.error().code, "store.blob");
+}
+
+// With checkpoints on their own thread the log must still rewind: the writer commits again as
+// soon as it has committed, which without the wait in before_write() left no moment at which a
+// checkpoint had caught up, and the log grew by every byte ever written.
+TEST(Checkpointer, LogStaysBoundedAndEverythingIsReadable) {
+    auto path = temp_db("ckpt");
+    {
+        auto db = Database::open(path.string());
+        ASSERT_TRUE(db);
+        ASSERT_TRUE((*db)->migrate());
+        ASSERT_TRUE((*db)->checkpoint_in_background(50)); // 50 pages of 8 KiB
+        auto& d = (*db)->impl();
+        d.db.exec("CREATE TABLE bulk (id INTEGER PRIMARY KEY, data BLOB)");
+        const std::string chunk = random_bytes(64 * 1024, 3);
+        std::uintmax_t biggest = 0;
+        for (int tx = 0; tx < 120; ++tx) { // 120 x 8 x 64 KiB = 60 MiB through the log
+            Database::Transaction t(**db);
+            for (int i = 0; i < 8; ++i) {
+                SQLite::Statement ins(d.db, "INSERT INTO bulk (data) VALUES (?)");
+                ins.bindNoCopy(1, chunk.data(), static_cast<int>(chunk.size()));
+                ins.exec();
+            }
+            ASSERT_TRUE(t.commit());
+            std::error_code ec;
+            biggest = std::max(biggest, std::filesystem::file_size(path.string() + "-wal", ec));
+        }
+        // One transaction is ~520 KiB; waiting starts at 200 pages (1.6 MiB).
+        EXPECT_LT(biggest, 8u * 1024 * 1024) << "the WAL never rewound";
+        SQLite::Database other(path.string(), SQLite::OPEN_READONLY);
+        SQLite::Statement n(other, "SELECT count(*), sum(length(data)) FROM bulk");
+        ASSERT_TRUE(n.executeStep());
+        EXPECT_EQ(n.getColumn(0).getInt64(), 960);
+        EXPECT_EQ(n.getColumn(1).getInt64(), 960LL * 64 * 1024);
+    }
+    // Closing the last connection checkpointed the rest and removed the log.
+    EXPECT_FALSE(std::filesystem::exists(path.string() + "-wal"));
+    std::filesystem::remove(path);
 }
 
 } // namespace

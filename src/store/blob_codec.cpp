@@ -1,0 +1,70 @@
+#include "crm/store/blob_codec.hpp"
+
+#include <memory>
+
+#include <fmt/format.h>
+#include <zstd.h>
+
+namespace crm::store {
+
+namespace {
+// Level 1: ~400 MB/s per core here and within a few percent of level 3's ratio on mail.
+constexpr int kLevel = 1;
+// Tiny messages gain nothing worth a decompression on read.
+constexpr std::size_t kMinSize = 512;
+
+struct CctxFree {
+    void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
+};
+struct DctxFree {
+    void operator()(ZSTD_DCtx* c) const { ZSTD_freeDCtx(c); }
+};
+} // namespace
+
+PackedBlob pack_blob(std::string_view bytes) {
+    PackedBlob out;
+    if (bytes.size() >= kMinSize) {
+        // One context per thread: creating one per call costs more than compressing a message.
+        thread_local std::unique_ptr<ZSTD_CCtx, CctxFree> cctx(ZSTD_createCCtx());
+        if (cctx) {
+            std::string z;
+            z.resize(ZSTD_compressBound(bytes.size()));
+            const std::size_t n =
+                ZSTD_compressCCtx(cctx.get(), z.data(), z.size(), bytes.data(), bytes.size(), kLevel);
+            if (!ZSTD_isError(n) && n <= bytes.size() - bytes.size() / 10) {
+                z.resize(n);
+                out.codec = "zstd";
+                out.bytes = std::move(z);
+                return out;
+            }
+        }
+    }
+    out.codec = "none";
+    out.bytes.assign(bytes);
+    return out;
+}
+
+Result<std::string> unpack_blob(std::string_view codec, std::string_view data, std::size_t size) {
+    if (codec == "none") {
+        if (data.size() != size)
+            return fail("store.blob", fmt::format("stored blob has {} bytes, its size column says {}",
+                                                  data.size(), size));
+        return std::string(data);
+    }
+    if (codec != "zstd")
+        return fail("store.blob", fmt::format("unknown blob codec '{}'", codec));
+    thread_local std::unique_ptr<ZSTD_DCtx, DctxFree> dctx(ZSTD_createDCtx());
+    if (!dctx)
+        return fail("store.blob", "out of memory for a zstd context");
+    std::string out;
+    out.resize(size);
+    const std::size_t n = ZSTD_decompressDCtx(dctx.get(), out.data(), out.size(), data.data(), data.size());
+    if (ZSTD_isError(n))
+        return fail("store.blob", fmt::format("corrupt zstd blob: {}", ZSTD_getErrorName(n)));
+    if (n != size)
+        return fail("store.blob",
+                    fmt::format("zstd blob decompressed to {} bytes, its size column says {}", n, size));
+    return out;
+}
+
+} // namespace crm::store
