@@ -16,6 +16,7 @@
 #include "commands.hpp"
 #include "crm/app/ingest.hpp"
 #include "crm/store/blob_codec.hpp"
+#include "../daemon/work_pool.hpp"
 #include "crm/mailfile/reader.hpp"
 #include "crm/mime/parse.hpp"
 
@@ -23,13 +24,14 @@ namespace crm::ctl {
 
 namespace {
 
-constexpr std::size_t kBatchMessages = 512;
-constexpr std::size_t kBatchBytes = 24u << 20;
+constexpr std::size_t kBatchMessages = 384;
+constexpr std::size_t kBatchBytes = 12u << 20;
 
 struct Item {
     mailfile::RawMessage raw;
     ParsedMessage parsed;
-    PackedBlob packed; // raw as the store keeps it
+    std::string sha256; // of raw
+    PackedBlob packed;  // raw as the store keeps it
 };
 
 struct Summary {
@@ -100,24 +102,20 @@ bool read_batch(mailfile::Walker& w, std::vector<Item>& out, Summary& s) {
     return !out.empty();
 }
 
-// Parsing is pure and dominates the CPU time: split the batch over the cores. Items are
-// claimed one at a time so a few huge messages do not leave a thread idle.
-void parse_batch(std::vector<Item>& batch) {
-    const unsigned threads = std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
-    std::atomic<std::size_t> next{0};
-    auto work = [&] {
-        for (std::size_t i = next++; i < batch.size(); i = next++)
-        {
-            batch[i].parsed = mime::parse(batch[i].raw.bytes);
-            batch[i].packed = store::pack_blob(batch[i].raw.bytes); // off the writing thread
-        }
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t)
-        pool.emplace_back(work);
-    work();
-    for (auto& t : pool)
-        t.join();
+// Parsing is pure and dominates the CPU time: the pool's threads take the items one at a time
+// (a few huge messages do not leave a thread idle) while this thread writes the previous batch.
+// They also hash and compress the raw bytes, so the writer only writes. As in crm-maild they run
+// at nice 10: the writer is what everything waits for.
+std::future<void> parse_batch(daemon::WorkPool& pool, std::vector<Item>& batch) {
+    return pool.run(batch.size(), [&batch](std::size_t i) {
+        auto& it = batch[i];
+        it.parsed = mime::parse(it.raw.bytes);
+        it.sha256 = mime::sha256_hex(it.raw.bytes);
+        it.packed = store::pack_blob(it.raw.bytes);
+        // The writer needs only the hash and the packed bytes (which carry the size). Two
+        // batches are in memory at once: this keeps the peak under 150 MB.
+        std::string().swap(it.raw.bytes);
+    });
 }
 
 } // namespace
@@ -161,20 +159,28 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
     Progress progress(walker.total_bytes_hint());
     auto t0 = std::chrono::steady_clock::now();
 
+    daemon::WorkPool pool(std::max(1u, std::min(4u, std::thread::hardware_concurrency())), 10);
     std::vector<Item> current, next;
     bool have = read_batch(walker, current, s);
     if (have)
-        parse_batch(current);
+        parse_batch(pool, current).get();
     while (have) {
-        // Parse the next batch on a worker while this thread writes the current one.
+        // Parse the next batch on the pool while this thread writes the current one.
         bool have_next = read_batch(walker, next, s);
-        std::future<void> parsing;
+        // Waits in its destructor, so `next` outlives the work on every way out of this loop.
+        struct Parsing {
+            std::future<void> f;
+            ~Parsing() {
+                if (f.valid())
+                    f.wait();
+            }
+        } parsing;
         if (have_next)
-            parsing = std::async(std::launch::async, [&next] { parse_batch(next); });
+            parsing.f = parse_batch(pool, next);
 
         auto fail_batch = [&](const Error& e) {
-            if (parsing.valid())
-                parsing.wait();
+            if (parsing.f.valid())
+                parsing.f.wait();
             progress.done();
             return print_error(e);
         };
@@ -184,6 +190,7 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
             ++s.read;
             app::IngestSource src;
             src.raw = it.raw.bytes;
+            src.raw_sha256 = it.sha256;
             src.raw_packed = &it.packed;
             src.where.source = it.raw.origin;
             src.where.owner = owner;
@@ -215,8 +222,8 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
         if (auto c = tx.commit(); !c)
             return fail_batch(c.error());
         progress.update(walker.bytes_read(), s.read);
-        if (parsing.valid())
-            parsing.get();
+        if (parsing.f.valid())
+            parsing.f.get();
         std::swap(current, next);
         have = have_next;
     }

@@ -75,6 +75,7 @@ void prepare_one(FetchedMessage& m) {
     m.parsed = mime::parse(m.raw);
     m.raw_sha256 = mime::sha256_hex(m.raw);
     m.raw_packed = store::pack_blob(m.raw);
+    std::string().swap(m.raw); // the packed copy (with the size) is what gets stored
     if (m.gm_thrid)
         m.parsed->gmail_thread_id = std::to_string(*m.gm_thrid);
 }

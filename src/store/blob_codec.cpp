@@ -23,18 +23,25 @@ struct DctxFree {
 
 PackedBlob pack_blob(std::string_view bytes) {
     PackedBlob out;
+    out.size = bytes.size();
     if (bytes.size() >= kMinSize) {
         // One context per thread: creating one per call costs more than compressing a message.
         thread_local std::unique_ptr<ZSTD_CCtx, CctxFree> cctx(ZSTD_createCCtx());
+        // Compressed into a scratch buffer, then copied out at its exact size: the result lives
+        // as long as its batch, and a string sized for the worst case would hold the original's
+        // size in memory.
+        thread_local std::string scratch;
         if (cctx) {
-            std::string z;
-            z.resize(ZSTD_compressBound(bytes.size()));
-            const std::size_t n =
-                ZSTD_compressCCtx(cctx.get(), z.data(), z.size(), bytes.data(), bytes.size(), kLevel);
+            const std::size_t bound = ZSTD_compressBound(bytes.size());
+            if (scratch.size() < bound)
+                scratch.resize(bound);
+            const std::size_t n = ZSTD_compressCCtx(cctx.get(), scratch.data(), bound, bytes.data(),
+                                                    bytes.size(), kLevel);
             if (!ZSTD_isError(n) && n <= bytes.size() - bytes.size() / 10) {
-                z.resize(n);
                 out.codec = "zstd";
-                out.bytes = std::move(z);
+                out.bytes.assign(scratch.data(), n);
+                if (scratch.size() > (std::size_t{4} << 20))
+                    std::string().swap(scratch); // after a huge message, do not keep its buffer
                 return out;
             }
         }

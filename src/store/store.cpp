@@ -304,7 +304,7 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
             packed_here = pack_blob(n.raw);
             raw = &packed_here;
         }
-        put_blob(d, n.raw_sha256, n.raw.size(), raw->codec, raw->bytes);
+        put_blob(d, n.raw_sha256, raw->size, raw->codec, raw->bytes);
         auto& s = d.stmt(
             "INSERT INTO messages (message_id, synthetic_id, content_hash, thread_id, subject, "
             "base_subject, subject_reply, from_name, from_address, date, received_at, refs, "
@@ -329,7 +329,7 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         s.bindNoCopy(15, m.text_body);
         s.bindNoCopy(16, m.html_body);
         s.bind(17, n.raw_sha256);
-        s.bind(18, static_cast<std::int64_t>(n.raw.size()));
+        s.bind(18, static_cast<std::int64_t>(raw->size));
         s.bind(19, m.is_bulk ? 1 : 0);
         s.bind(20, m.list_id);
         s.bind(21, n.outgoing ? "out" : "in");

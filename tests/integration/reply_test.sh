@@ -232,9 +232,17 @@ expect_eq "$(curl -s "http://127.0.0.1:$http_port/healthz")" '{"status":"ok"}' "
 for label in before-smtp after-smtp after-record; do
   stop_daemon
   before=$(customer_count)
-  rid=$("$ctl" --db "$db" reply "$thread" --body-file "$work/body.txt" 2>/dev/null)
+  rid=$("$ctl" --db "$db" reply "$thread" --body-file "$work/body.txt" 2>"$work/crash-reply.err")
+  if [ -z "$rid" ]; then
+    bad "$label: reply not queued: $(cat "$work/crash-reply.err")"
+    continue
+  fi
   CRM_CRASH_AT=$label CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/crm.toml" 2>>"$work/maild.log" & pid=$!
+  # The crash point comes within seconds; a daemon that never reaches it is stopped (exit 0, so
+  # the check below fails) instead of hanging the test.
+  ( sleep 60; kill -TERM "$pid" 2>/dev/null ) & watchdog=$!
   wait "$pid"; rc=$?; pid=""
+  kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
   expect_eq "$rc" 137 "$label: daemon killed"
   start_daemon
   wait_until 30 bash -c "s=\$(sqlite3 '$db' \"SELECT state FROM outbox WHERE id=$rid\"); [ \"\$s\" = sent ] || [ \"\$s\" = unknown ]" \

@@ -81,14 +81,15 @@ struct ParticipantRow {
 struct PackedBlob {
     std::string codec = "none";
     std::string bytes;
+    std::size_t size = 0; // of the original bytes
 };
 
 // A message ready to be stored (the parsed content is borrowed for the call).
 struct NewMessage {
     const ParsedMessage* parsed = nullptr;
-    std::string_view raw;
-    std::string raw_sha256;               // SHA-256 of raw
-    const PackedBlob* raw_packed = nullptr; // raw, already packed; else the store packs it
+    std::string_view raw;                   // may be empty when raw_packed is given
+    std::string raw_sha256;                 // SHA-256 of raw
+    const PackedBlob* raw_packed = nullptr; // raw, already packed; else the store packs raw
     std::string message_id;
     bool synthetic_id = false;
     ThreadId thread = 0;

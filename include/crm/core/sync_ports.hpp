@@ -36,7 +36,8 @@ struct FetchedMessage {
     std::optional<ParsedMessage> parsed;
     // SHA-256 (hex) of `raw`, also filled by prepare so the store thread does not hash.
     std::string raw_sha256;
-    // `raw` as the store keeps it (compressed), also made by prepare.
+    // `raw` as the store keeps it (compressed), also made by prepare, which then empties `raw`
+    // (the batches in flight would otherwise hold every message twice).
     std::optional<PackedBlob> raw_packed;
 };
 
