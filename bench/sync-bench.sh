@@ -60,6 +60,9 @@ s.sendall(b"a LOGIN alice alice-pw\r\nb EXAMINE INBOX\r\n"
 while s.recv(1 << 20):
     pass
 PY
+# Let the kernel write back the mailboxes just copied (gigabytes of dirty pages) now, rather
+# than during whichever measurement comes first.
+sync
 mb=$(du -sm "$dc/mail/alice" | cut -f1)
 
 config() { # name user port tls db
@@ -91,6 +94,7 @@ printf 'alice-pw' >"$work/alice.pw"; printf 'bob-pw' >"$work/bob.pw"
 crm_sync() { # label port tls -> prints seconds and peak MB
   local db=$work/$1.db
   rm -f "$db"*
+  sync
   config "$1" alice "$2" "$3" "$db" >"$work/$1.toml"
   local t0; t0=$(date +%s.%N)
   /usr/bin/time -o "$work/$1.time" -f "%M" "$maild" --config "$work/$1.toml" 2>"$work/$1.log" &
@@ -113,6 +117,7 @@ crm_sync() { # label port tls -> prints seconds and peak MB
 
 mbsync_run() { # label port ssltype
   rm -rf "$work/mb-$1"; mkdir -p "$work/mb-$1"
+  sync
   # mbsync 1.4 checks only DNS names in certificates: use localhost for it.
   cat >"$work/mb-$1.rc" <<RC
 IMAPAccount bench

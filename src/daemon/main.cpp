@@ -576,8 +576,10 @@ int main(int argc, char** argv) {
         return kExitRuntime;
     }
     // The event loop commits every sync batch; copying the WAL into the database file happens
-    // on a thread of its own.
-    if (auto c = (*db)->checkpoint_in_background(); !c) {
+    // on a thread of its own, every 4000 pages (32 MiB, a few batches: each checkpoint costs two
+    // fsyncs; an initial sync of 20,000 messages took 6.2 s instead of 6.6 s with SQLite's
+    // 1000). The log then stays under ~130 MiB (the writer waits past 4x that).
+    if (auto c = (*db)->checkpoint_in_background(4000); !c) {
         fmt::print(stderr, "crm-maild: {}\n", c.error().to_string());
         return kExitRuntime;
     }
