@@ -83,11 +83,36 @@ row() { # name dir
     "$work/nm-db" "$dir" >"$work/nm.conf"
   read -r s_nm rss_nm < <(measure notmuch --config="$work/nm.conf" new --quiet)
 
+  nm_rate[$name]=$(awk -v n="$n" -v s="$s_nm" 'BEGIN {printf "%.0f", n/s}')
   awk -v name="$name" -v n="$n" -v mb="$mb" -v sc="$s_crm" -v rc="$rss_crm" -v sn="$s_nm" -v rn="$rss_nm" 'BEGIN {
     printf "%-22s %7d msgs %7.1f MB | crm-mailctl %6.2fs %8.0f msg/s %6.1f MB/s peak %5.1f MB | notmuch %6.2fs %7.0f msg/s peak %5.1f MB | speed-up %.1fx\n",
       name, n, mb, sc, n/sc, mb/sc, rc/1024, sn, n/sn, rn/1024, sn/sc }'
 }
 
 echo "crm-mail import benchmark on $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
+declare -A nm_rate
 row "generated-$count" "$work/gen-$count"
 row "real-list-corpora" "$work/real"
+
+# The per-message steps alone, on one core (tests/bench/pipeline_bench): GMime parsing bounds
+# what the import can reach on this machine whatever the writer does.
+bench_bin=$PWD/build/release/tests/bench/pipeline_bench
+for set in "generated-$count:$work/gen-$count" "real-list-corpora:$work/real"; do
+  name=${set%%:*} dir=${set#*:}
+  "$bench_bin" "$dir" --benchmark_format=json >"$work/pipeline-$name.json" 2>/dev/null || {
+    echo "pipeline_bench failed on $dir" >&2; continue; }
+  python3 - "$work/pipeline-$name.json" "$name" "$(nproc)" "${nm_rate[$name]}" <<'PY'
+import json, sys
+data = json.load(open(sys.argv[1]))
+name, cores, nm = sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+b = {x["name"].split("/")[0]: x for x in data["benchmarks"]}
+def rate(k):
+    return b[k]["items_per_second"], b[k]["bytes_per_second"] / 1048576
+p, pmb = rate("BM_Parse"); h, hmb = rate("BM_Sha256"); z, zmb = rate("BM_PackBlob")
+per_msg = 1 / p + 1 / h + 1 / z
+bound = cores / per_msg
+print("%-22s per core: parse %6.0f msg/s (%5.1f MB/s), sha256 %5.0f MB/s, zstd %5.0f MB/s"
+      " -> at most %6.0f msg/s on %d cores = %.1fx notmuch, before any write"
+      % (name, p, pmb, hmb, zmb, bound, cores, bound / nm))
+PY
+done
