@@ -141,6 +141,9 @@ class Daemon final : public http::Control {
                 store::OpenOptions o;
                 o.create = false;
                 o.busy_timeout_ms = 15000;
+                // The checkpointer thread copies the WAL; done inline after a request's commit
+                // it could copy a sync's whole backlog (up to ~130 MiB) inside that request.
+                o.autocheckpoint = false;
                 return store::Database::open(db_path, o);
             },
             *this);

@@ -10,6 +10,8 @@
 
 #include "checkpointer.hpp"
 
+#include <chrono>
+
 #include <sqlite3.h>
 
 namespace crm::store {
@@ -64,7 +66,9 @@ void Checkpointer::before_write() {
 void Checkpointer::loop() {
     std::unique_lock lock(mu_);
     for (;;) {
-        cv_.wait(lock, [&] { return stop_ || due_; });
+        // Also every 30 s: other connections of the process (the HTTP API's) leave their commits
+        // to this thread, and may be the only writers for a while.
+        cv_.wait_for(lock, std::chrono::seconds(30), [&] { return stop_ || due_; });
         if (stop_)
             return; // closing the last connection checkpoints what is left
         due_ = false;

@@ -60,6 +60,8 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenOp
         SQLite::Statement wal(impl->db, "PRAGMA journal_mode = WAL");
         wal.executeStep();
         impl->db.exec("PRAGMA synchronous = NORMAL");
+        if (!opts.autocheckpoint)
+            impl->db.exec("PRAGMA wal_autocheckpoint = 0");
         return std::unique_ptr<Database>(new Database(std::move(impl)));
     } catch (const std::exception& e) {
         return fail("db.open", "cannot open database " + path + ": " + e.what(), ErrorScope::Fatal,

@@ -43,6 +43,9 @@ struct SchemaStatus {
 struct OpenOptions {
     bool create = true;
     int busy_timeout_ms = 5000;
+    // false: this connection never checkpoints the WAL after its commits (another one does,
+    // see checkpoint_in_background), so a commit never turns into a copy of the whole log.
+    bool autocheckpoint = true;
 };
 
 class Database {
@@ -78,7 +81,8 @@ class Database {
     // its own connection copies committed pages from the WAL into the database file (a passive
     // checkpoint, which never blocks this writer or readers) whenever a commit leaves at least
     // `wal_pages` pages in the WAL, instead of the committing thread doing it inline. The WAL
-    // still rewinds once a checkpoint has caught up. For the daemon, whose event loop commits
+    // still rewinds once a checkpoint has caught up; the thread also checkpoints every 30 s for
+    // connections opened with autocheckpoint = false. For the daemon, whose event loop commits
     // every sync batch. Errors: "db.open" when the second connection cannot be opened.
     Result<void> checkpoint_in_background(int wal_pages = 1000);
 

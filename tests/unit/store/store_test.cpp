@@ -529,5 +529,25 @@ TEST(Checkpointer, LogStaysBoundedAndEverythingIsReadable) {
     std::filesystem::remove(path);
 }
 
+TEST(Checkpointer, ConnectionsCanLeaveCheckpointsToIt) {
+    auto path = temp_db("noauto");
+    auto plain = Database::open(path.string());
+    ASSERT_TRUE(plain);
+    OpenOptions o;
+    o.autocheckpoint = false;
+    auto quiet = Database::open(path.string(), o);
+    ASSERT_TRUE(quiet);
+    auto pages = [](Database& db) {
+        SQLite::Statement q(db.impl().db, "PRAGMA wal_autocheckpoint");
+        EXPECT_TRUE(q.executeStep());
+        return q.getColumn(0).getInt();
+    };
+    EXPECT_EQ(pages(**plain), 1000);
+    EXPECT_EQ(pages(**quiet), 0);
+    quiet->reset();
+    plain->reset();
+    std::filesystem::remove(path);
+}
+
 } // namespace
 } // namespace crm::store
