@@ -23,6 +23,9 @@ Checkpointer::Checkpointer(const std::string& path, sqlite3* writer, int wal_pag
     // checkpoint is a no-op.
     SQLite::Statement wal(conn_, "PRAGMA journal_mode = WAL");
     wal.executeStep();
+    // When the log rewinds, cut the file back to 64 MiB: an initial sync may have grown it to
+    // ~4x the checkpoint interval, and a quiet daemon should not keep that on disk.
+    sqlite3_exec(writer_, "PRAGMA journal_size_limit = 67108864", nullptr, nullptr, nullptr);
     thread_ = std::thread([this] { loop(); });
     // Replaces the connection's automatic checkpoints (sqlite3_wal_autocheckpoint installs this
     // same hook).

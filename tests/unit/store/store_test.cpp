@@ -502,6 +502,11 @@ TEST(Checkpointer, LogStaysBoundedAndEverythingIsReadable) {
         ASSERT_TRUE((*db)->migrate());
         ASSERT_TRUE((*db)->checkpoint_in_background(50)); // 50 pages of 8 KiB
         auto& d = (*db)->impl();
+        {
+            SQLite::Statement lim(d.db, "PRAGMA journal_size_limit");
+            ASSERT_TRUE(lim.executeStep());
+            EXPECT_EQ(lim.getColumn(0).getInt64(), 64 * 1024 * 1024); // the log is cut back
+        }
         d.db.exec("CREATE TABLE bulk (id INTEGER PRIMARY KEY, data BLOB)");
         const std::string chunk = random_bytes(64 * 1024, 3);
         std::uintmax_t biggest = 0;
