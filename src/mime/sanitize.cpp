@@ -245,11 +245,12 @@ int remote_urls(std::string_view v) {
 }
 
 // style="..." -> the allowed declarations, "prop: value; prop: value". Values that could load
-// anything, run anything or escape the declaration are dropped whole.
+// anything (url() and its CSS Values 4 twin src(), image functions), run anything or escape the
+// declaration are dropped whole.
 std::string filter_style(std::string_view style, int &remote) {
     static constexpr auto kBanned = std::to_array<std::string_view>(
-        {"url(", "expression", "\\", "@", "<", ">", "javascript:", "vbscript:", "behavior",
-         "-moz-binding", "/*", "*/", "{", "}", "image-set", "image(", "cross-fade"});
+        {"url(", "src(", "expression", "\\", "@", "<", ">", "javascript:", "vbscript:",
+         "behavior", "-moz-binding", "/*", "*/", "{", "}", "image-set", "image(", "cross-fade"});
     std::string out;
     std::size_t pos = 0;
     while (pos <= style.size()) {

@@ -119,6 +119,10 @@ const std::vector<Case> &cases() {
          "<p style=\"background-color: #fff\">x</p>"},
         {"expression removed", "<p style=\"width:expression(alert(1));color:blue\">x</p>",
          "<p style=\"color: blue\">x</p>"},
+        // CSS Values 4 src() loads a URL like url(); found by sanitize_fuzz in a junk width.
+        {"src() declaration removed",
+         "<p style=\"width: elemsssrc(alert(21));background-image:src('https://x.example/t.gif');color:blue\">x</p>",
+         "<p style=\"color: blue\">x</p>"},
         {"escapes and comments removed",
          "<p style=\"color:\\72 ed;width:1px/**/;height:2px\">x</p>",
          "<p style=\"height: 2px\">x</p>"},
