@@ -4,10 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
-#include <thread>
 #include <chrono>
-#include <future>
 #include <map>
 
 #include <fmt/format.h>
@@ -15,7 +12,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/app/ingest.hpp"
-#include "crm/store/blob_codec.hpp"
+#include "../daemon/prepare.hpp"
 #include "../daemon/work_pool.hpp"
 #include "crm/mailfile/reader.hpp"
 #include "crm/mime/parse.hpp"
@@ -104,17 +101,12 @@ bool read_batch(mailfile::Walker& w, std::vector<Item>& out, Summary& s) {
 
 // Parsing is pure and dominates the CPU time: the pool's threads take the items one at a time
 // (a few huge messages do not leave a thread idle) while this thread writes the previous batch.
-// They also hash and compress the raw bytes, so the writer only writes. As in crm-maild they run
-// at nice 10: the writer is what everything waits for.
-std::future<void> parse_batch(daemon::WorkPool& pool, std::vector<Item>& batch) {
+// They also hash and compress the raw bytes (and free them), so the writer only writes; two
+// batches in memory at once keep the peak under 150 MB.
+WaitingFuture parse_batch(daemon::WorkPool& pool, std::vector<Item>& batch) {
     return pool.run(batch.size(), [&batch](std::size_t i) {
         auto& it = batch[i];
-        it.parsed = mime::parse(it.raw.bytes);
-        it.sha256 = mime::sha256_hex(it.raw.bytes);
-        it.packed = store::pack_blob(it.raw.bytes);
-        // The writer needs only the hash and the packed bytes (which carry the size). Two
-        // batches are in memory at once: this keeps the peak under 150 MB.
-        std::string().swap(it.raw.bytes);
+        daemon::prepare_raw(it.raw.bytes, it.parsed, it.sha256, it.packed);
     });
 }
 
@@ -159,7 +151,7 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
     Progress progress(walker.total_bytes_hint());
     auto t0 = std::chrono::steady_clock::now();
 
-    daemon::WorkPool pool(std::max(1u, std::min(4u, std::thread::hardware_concurrency())), 10);
+    daemon::WorkPool pool(daemon::parser_threads(), daemon::kParserNice);
     std::vector<Item> current, next;
     bool have = read_batch(walker, current, s);
     if (have)
@@ -168,19 +160,12 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
         // Parse the next batch on the pool while this thread writes the current one.
         bool have_next = read_batch(walker, next, s);
         // Waits in its destructor, so `next` outlives the work on every way out of this loop.
-        struct Parsing {
-            std::future<void> f;
-            ~Parsing() {
-                if (f.valid())
-                    f.wait();
-            }
-        } parsing;
+        WaitingFuture parsing;
         if (have_next)
-            parsing.f = parse_batch(pool, next);
+            parsing = parse_batch(pool, next);
 
         auto fail_batch = [&](const Error& e) {
-            if (parsing.f.valid())
-                parsing.f.wait();
+            parsing.wait();
             progress.done();
             return print_error(e);
         };
@@ -222,8 +207,8 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
         if (auto c = tx.commit(); !c)
             return fail_batch(c.error());
         progress.update(walker.bytes_read(), s.read);
-        if (parsing.f.valid())
-            parsing.f.get();
+        if (parsing.valid())
+            parsing.get();
         std::swap(current, next);
         have = have_next;
     }

@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "crm/mime/parse.hpp"
-#include "crm/store/blob_codec.hpp"
+#include "prepare.hpp"
 #include "../imap/crash_point.hpp"
 
 namespace crm::daemon {
@@ -28,11 +28,8 @@ constexpr std::int64_t kQuarantineAfter = 3;
 DaemonSink::DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts)
     : db_(db), store_(db), sync_(db), ingestor_(store_, store_, std::move(opts)),
       log_(std::move(log)),
-      // The parsers run at nice 10: parsing a batch takes less time than storing one, so they
-      // keep up anyway, and the event loop (which stores, and reads the sockets) is what every
-      // other stage waits for; at equal priority they took its core half of the time (initial
-      // sync of 20,000 messages: 6.8 s -> 6.2 s). The HTTP API's threads keep their priority too.
-      pool_(std::max(1u, std::min(4u, std::thread::hardware_concurrency())), 10) {}
+      // Below the event loop (which stores and reads the sockets) and the HTTP API's threads.
+      pool_(parser_threads(), kParserNice) {}
 
 template <class F> auto DaemonSink::in_tx(F&& f) -> decltype(f()) {
     try {
@@ -72,16 +69,13 @@ namespace {
 void prepare_one(FetchedMessage& m) {
     if (m.parsed)
         return;
-    m.parsed = mime::parse(m.raw);
-    m.raw_sha256 = mime::sha256_hex(m.raw);
-    m.raw_packed = store::pack_blob(m.raw);
-    std::string().swap(m.raw); // the packed copy (with the size) is what gets stored
+    prepare_raw(m.raw, m.parsed.emplace(), m.raw_sha256, m.raw_packed.emplace());
     if (m.gm_thrid)
         m.parsed->gmail_thread_id = std::to_string(*m.gm_thrid);
 }
 } // namespace
 
-std::future<void> DaemonSink::prepare(std::vector<FetchedMessage>& batch) {
+WaitingFuture DaemonSink::prepare(std::vector<FetchedMessage>& batch) {
     // Parsing is pure and most of the work: spread it over the pool, one message per call so a
     // few huge messages do not leave a thread idle.
     return pool_.run(batch.size(), [&batch](std::size_t i) { prepare_one(batch[i]); });

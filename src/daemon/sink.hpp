@@ -29,7 +29,7 @@ class DaemonSink final : public SyncSink {
     Result<std::vector<std::uint32_t>> quarantined_uids(MailboxId mailbox,
                                                         std::uint32_t uid_validity) override;
     Result<std::int64_t> reset_uid_validity(MailboxId mailbox, std::uint32_t uid_validity) override;
-    std::future<void> prepare(std::vector<FetchedMessage>& batch) override;
+    WaitingFuture prepare(std::vector<FetchedMessage>& batch) override;
     Result<BatchReport> store_batch(AccountId account, MailboxId mailbox,
                                     std::uint32_t uid_validity,
                                     std::vector<FetchedMessage>&& batch) override;

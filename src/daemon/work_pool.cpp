@@ -34,11 +34,11 @@ WorkPool::~WorkPool() {
         t.join();
 }
 
-std::future<void> WorkPool::run(std::size_t count, std::function<void(std::size_t)> fn) {
+WaitingFuture WorkPool::run(std::size_t count, std::function<void(std::size_t)> fn) {
     auto job = std::make_shared<Job>();
     job->fn = std::move(fn);
     job->count = count;
-    auto f = job->done.get_future();
+    WaitingFuture f(job->done.get_future());
     if (count == 0) {
         job->done.set_value();
         return f;

@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "crm/core/waiting_future.hpp"
+
 namespace crm::daemon {
 
 class WorkPool {
@@ -26,9 +28,9 @@ class WorkPool {
     WorkPool& operator=(const WorkPool&) = delete;
 
     // Runs fn(0) .. fn(count - 1) on the workers, in any order and concurrently; the future is
-    // ready once every call has returned (with the first exception thrown, if any). fn and what
-    // it refers to must outlive that.
-    std::future<void> run(std::size_t count, std::function<void(std::size_t)> fn);
+    // ready once every call has returned (with the first exception thrown, if any), and waits
+    // for that when destroyed, so what fn refers to may live as long as the future.
+    WaitingFuture run(std::size_t count, std::function<void(std::size_t)> fn);
 
     unsigned size() const { return static_cast<unsigned>(threads_.size()); }
 

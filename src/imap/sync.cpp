@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <deque>
-#include <future>
 #include <map>
 #include <ctime>
 #include <random>
@@ -364,13 +363,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         // `preparing` is destroyed before `current` and `next`, and waits: the sink's workers
         // may still be parsing `current` when an error ends this coroutine.
         std::vector<FetchedMessage> next;
-        struct Preparing {
-            std::future<void> f;
-            ~Preparing() {
-                if (f.valid())
-                    f.wait();
-            }
-        } preparing{sink.prepare(current)};
+        WaitingFuture preparing = sink.prepare(current);
         for (std::size_t b = 0; b < batches.size(); ++b) {
             const auto& batch = batches[b];
             if (b + 1 < batches.size() && !stopping) {
@@ -378,14 +371,14 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 if (!c)
                     co_return std::unexpected(c.error());
             }
-            preparing.f.get();
+            preparing.get();
             std::vector<FetchedMessage> fetched = std::move(current);
             current = std::move(next);
             next.clear();
             if (stopping)
                 co_return stored; // nothing of this batch stored yet: it is fetched again
             if (b + 1 < batches.size())
-                preparing.f = sink.prepare(current);
+                preparing = sink.prepare(current);
             // The server produces batch b+2 while batch b is stored.
             if (b + 2 < batches.size()) {
                 if (auto t = co_await send_fetch(b + 2); !t)

@@ -30,7 +30,7 @@ struct IngestOptions {
 };
 
 struct IngestSource {
-    std::string_view raw;
+    std::string_view raw;       // may be empty when raw_sha256 and raw_packed are given
     LocationRef where;          // where this copy lives
     bool seen = false;          // \Seen on the server / S in the Maildir name
     std::optional<UserId> owner; // the mailbox owner

@@ -2,7 +2,6 @@
 // What IMAP sync needs from storage. Implemented by the store; driven by the imap module.
 
 #include <cstdint>
-#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "crm/core/message.hpp"
 #include "crm/core/ports.hpp"
 #include "crm/core/result.hpp"
+#include "crm/core/waiting_future.hpp"
 
 namespace crm {
 
@@ -83,9 +83,9 @@ class SyncSink {
                                                     std::uint32_t uid_validity) = 0;
     // Starts the pure, CPU-bound preparation of a batch (MIME parsing) on the sink's worker
     // threads and returns at once, so the sync engine reads the next batch and stores the
-    // previous one meanwhile. The future is ready when every message is prepared; `batch` must
-    // stay alive and untouched until then.
-    virtual std::future<void> prepare(std::vector<FetchedMessage>& batch) = 0;
+    // previous one meanwhile. The future is ready when every message is prepared (and waits for
+    // that if destroyed first); `batch` must stay untouched until then.
+    virtual WaitingFuture prepare(std::vector<FetchedMessage>& batch) = 0;
     virtual Result<BatchReport> store_batch(AccountId account, MailboxId mailbox,
                                             std::uint32_t uid_validity,
                                             std::vector<FetchedMessage>&& batch) = 0;

@@ -1,0 +1,36 @@
+#pragma once
+// The pure per-message work done on the parser pool before a message is stored, the same for
+// crm-maild's sync and crm-mailctl import (which compiles work_pool.cpp too).
+
+#include <algorithm>
+#include <string>
+#include <thread>
+
+#include "crm/core/message.hpp"
+#include "crm/core/ports.hpp"
+#include "crm/mime/parse.hpp"
+#include "crm/store/blob_codec.hpp"
+
+namespace crm::daemon {
+
+// Parser threads: one per core, at most 4. They run at nice 10: parsing a batch takes less time
+// than storing one, so they keep up anyway, and the thread that stores is what every other
+// stage waits for (at equal priority they took its core half of the time: an initial sync of
+// 20,000 messages, 6.8 s -> 6.2 s).
+inline unsigned parser_threads() {
+    return std::max(1u, std::min(4u, std::thread::hardware_concurrency()));
+}
+inline constexpr int kParserNice = 10;
+
+// Parses `raw`, hashes it and packs it as the store keeps it, then frees `raw`: the writer needs
+// only the hash and the packed bytes (which carry the size), and the batches in flight would
+// otherwise hold every message twice.
+inline void prepare_raw(std::string& raw, ParsedMessage& parsed, std::string& sha256,
+                        PackedBlob& packed) {
+    parsed = mime::parse(raw);
+    sha256 = mime::sha256_hex(raw);
+    packed = store::pack_blob(raw);
+    std::string().swap(raw);
+}
+
+} // namespace crm::daemon
