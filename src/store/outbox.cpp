@@ -194,9 +194,15 @@ OutboxStore::reply_parent(ThreadId thread, const std::optional<std::string>& mes
             else if (role == "cc")
                 p.cc.push_back(a);
         }
-        auto& l = d.stmt("SELECT account_id FROM locations WHERE message_id = ? AND account_id "
-                         "IS NOT NULL ORDER BY id LIMIT 1");
+        // The account it came in through; for a reply of ours whose Sent copy is not synced yet
+        // (its only location is "outbox:ID"), the account it was sent from. Replying again at
+        // once must not ask for --account.
+        auto& l = d.stmt("SELECT account_id FROM (SELECT account_id, 0 AS k, id FROM locations "
+                         "WHERE message_id = ?1 AND account_id IS NOT NULL UNION ALL SELECT "
+                         "account_id, 1, id FROM outbox WHERE message_id = ?2) ORDER BY k, id "
+                         "LIMIT 1");
         l.bind(1, p.id);
+        l.bind(2, p.message_id);
         if (l.executeStep())
             p.account = l.getColumn(0).getInt64();
         return p;

@@ -6,6 +6,7 @@
 
 #include "crm/store/blob_codec.hpp"
 #include "crm/store/database.hpp"
+#include "crm/store/outbox.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/sync_store.hpp"
 #include "impl.hpp" // white-box: raw SQL to tamper with the database
@@ -552,6 +553,31 @@ TEST(Checkpointer, ConnectionsCanLeaveCheckpointsToIt) {
     quiet->reset();
     plain->reset();
     std::filesystem::remove(path);
+}
+
+// Replying again right after a reply was sent: the thread's newest message is our reply, whose
+// only location is "outbox:ID" until the Sent folder is synced. It was sent from an account.
+TEST(ReplyParent, OwnReplyNotYetInSentKnowsItsAccount) {
+    RawFixture f;
+    auto& d = f.db->impl();
+    d.db.exec("INSERT INTO accounts (id, name, address, created_at, updated_at) VALUES "
+              "(7, 'alice', 'alice@example.com', 1, 1)");
+    const auto raw = mail_like(2000);
+    auto id = f.s.insert_message(f.message(raw, "sha-reply", "reply-1@example.com"));
+    ASSERT_TRUE(id);
+    LocationRef where;
+    where.source = "outbox:1";
+    ASSERT_TRUE(f.s.add_location(*id, where, 1));
+    OutboxStore ob(*f.db);
+    auto before = ob.reply_parent(f.thread, std::nullopt);
+    ASSERT_TRUE(before && *before);
+    EXPECT_FALSE((*before)->account) << "no account until the outbox row says which";
+    d.db.exec("INSERT INTO outbox (account_id, message_id, created_at, updated_at) VALUES (7, "
+              "'reply-1@example.com', 1, 1)");
+    auto after = ob.reply_parent(f.thread, std::nullopt);
+    ASSERT_TRUE(after && *after);
+    ASSERT_TRUE((*after)->account);
+    EXPECT_EQ(*(*after)->account, 7);
 }
 
 } // namespace
