@@ -24,10 +24,16 @@ inline constexpr int kParserNice = 10;
 
 // Parses `raw`, hashes it and packs it as the store keeps it, then frees `raw`: the writer needs
 // only the hash and the packed bytes (which carry the size), and the batches in flight would
-// otherwise hold every message twice.
+// otherwise hold every message twice. Attachments keep only their size and hash: their bytes
+// are stored once, inside the raw message.
 inline void prepare_raw(std::string& raw, ParsedMessage& parsed, std::string& sha256,
                         PackedBlob& packed) {
-    parsed = mime::parse(raw);
+    static const mime::ParseLimits limits = [] {
+        mime::ParseLimits l;
+        l.keep_attachment_content = false;
+        return l;
+    }();
+    parsed = mime::parse(raw, limits);
     sha256 = mime::sha256_hex(raw);
     packed = store::pack_blob(raw);
     std::string().swap(raw);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "crm/mime/parse.hpp"
 #include "crm/mime/sanitize.hpp"
 #include "internal.hpp"
 
@@ -102,6 +103,15 @@ void attachment(Ctx& c, MessageRowId id, const std::string& pos_text) {
     auto a = ok_or_500(ws.attachment(id, pos));
     if (!a)
         not_found(fmt::format("attachment {} of message {}", pos, id));
+    if (a->in_raw_message) {
+        // Stored once, inside the raw message: decode that part again, checked by its hash.
+        auto bytes = mime::attachment_content(a->bytes, static_cast<std::size_t>(pos), a->sha256);
+        if (!bytes)
+            throw_error(500, "internal",
+                        fmt::format("attachment {} of message {}: no part of the stored message "
+                                    "has its SHA-256 {}", pos, id, a->sha256));
+        a->bytes = std::move(*bytes);
+    }
     const bool show_inline = c.query.contains("inline") && c.query["inline"] == "1" &&
                              inline_image(a->content_type);
     c.res.status = 200;

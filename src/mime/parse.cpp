@@ -299,8 +299,9 @@ class Walker {
                       " in part " + path);
     }
 
-    // Decoded (transfer-encoding removed) bytes of a leaf, within the decoded-bytes budget.
-    std::string decode(GMimePart *part, const std::string &path) {
+    // A view of the decoded bytes of a leaf, within the decoded-bytes budget, valid while `mem`
+    // (which holds them) lives.
+    std::string_view decoded_view(GMimePart *part, const std::string &path, GPtr<GMimeStream> &mem) {
         GMimeDataWrapper *w = g_mime_part_get_content(part);
         if (w == nullptr)
             return {};
@@ -308,7 +309,7 @@ class Walker {
             budget_warning(path);
             return {};
         }
-        GPtr<GMimeStream> mem(g_mime_stream_mem_new());
+        mem.reset(g_mime_stream_mem_new());
         if (g_mime_data_wrapper_write_to_stream(w, mem.get()) < 0)
             sink_.add("mime: could not decode content of part " + path);
         GByteArray *arr =
@@ -322,7 +323,21 @@ class Walker {
             budget_warning(path);
         }
         decoded_total_ += len;
-        return std::string(reinterpret_cast<const char *>(arr->data), len);
+        return std::string_view(reinterpret_cast<const char *>(arr->data), len);
+    }
+
+    // Decoded (transfer-encoding removed) bytes of a leaf, within the decoded-bytes budget.
+    std::string decode(GMimePart *part, const std::string &path) {
+        GPtr<GMimeStream> mem;
+        return std::string(decoded_view(part, path, mem));
+    }
+
+    // An attachment's size, hash and (when kept) bytes, from its decoded or serialised form.
+    void set_content(Attachment &a, std::string_view bytes) {
+        a.size = bytes.size();
+        a.sha256 = sha256_hex(bytes);
+        if (limits_.keep_attachment_content)
+            a.content.assign(bytes);
     }
 
     std::string serialize(GMimeMessage *m, const std::string &path) {
@@ -439,9 +454,8 @@ class Walker {
         a.content_type = type;
         a.content_id = content_id_of(obj);
         a.is_inline = disp == "inline" || (in_related && !a.content_id.empty());
-        a.content = decode(part, path);
-        a.size = a.content.size();
-        a.sha256 = sha256_hex(a.content);
+        GPtr<GMimeStream> mem;
+        set_content(a, decoded_view(part, path, mem));
         pm_.attachments.push_back(std::move(a));
     }
 
@@ -486,10 +500,10 @@ class Walker {
                     a.filename =
                         std::string(trim(detail::decode_rfc2047(raw, limits_.fallback_charsets)));
             }
-            a.content = serialize(inner, path);
+            set_content(a, serialize(inner, path));
+        } else {
+            set_content(a, {});
         }
-        a.size = a.content.size();
-        a.sha256 = sha256_hex(a.content);
         pm_.attachments.push_back(std::move(a));
     }
 
@@ -808,6 +822,24 @@ ParsedMessage parse(std::span<const char> raw, const ParseLimits &limits) {
         }
     }
     return pm;
+}
+
+} // namespace crm::mime
+
+namespace crm::mime {
+
+std::optional<std::string> attachment_content(std::span<const char> raw, std::size_t position,
+                                              std::string_view sha256, const ParseLimits &limits) {
+    ParseLimits keep = limits;
+    keep.keep_attachment_content = true;
+    ParsedMessage pm = parse(raw, keep);
+    auto &atts = pm.attachments;
+    if (position < atts.size() && atts[position].sha256 == sha256)
+        return std::move(atts[position].content);
+    for (auto &a : atts)
+        if (a.sha256 == sha256)
+            return std::move(a.content);
+    return std::nullopt;
 }
 
 } // namespace crm::mime

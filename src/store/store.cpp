@@ -12,7 +12,6 @@ namespace crm::store {
 
 namespace {
 
-const std::string kAsIs = "none"; // blob codec of attachments (mostly compressed formats)
 
 std::string json_escape(std::string_view s) {
     std::string out;
@@ -361,8 +360,9 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         auto& a = d.stmt("INSERT INTO attachments (message_id, position, filename, content_type, "
                          "content_id, is_inline, size, sha256) VALUES (?,?,?,?,?,?,?,?)");
         int pos = 0;
+        // Only the metadata: the bytes are in the raw message (schema/0009), which the reader
+        // decodes again (WebStore::attachment).
         for (const auto& att : m.attachments) {
-            put_blob(d, att.sha256, att.content.size(), kAsIs, att.content);
             a.reset();
             a.bind(1, id);
             a.bind(2, pos++);

@@ -384,10 +384,13 @@ Result<std::string> WebStore::message_html(MessageRowId message) {
 
 Result<std::optional<AttachmentData>> WebStore::attachment(MessageRowId message, int position) {
     return guard("reading an attachment", [&]() -> Result<std::optional<AttachmentData>> {
+        // The bytes of a copy in blobs (schema before 0009), else those of the raw message.
         auto& q = db_.impl().stmt(
-            "SELECT a.filename, a.content_type, a.content_id, a.is_inline, b.codec, b.size, b.data "
-            "FROM attachments "
-            "a JOIN blobs b ON b.sha256 = a.sha256 WHERE a.message_id = ? AND a.position = ?");
+            "SELECT a.filename, a.content_type, a.content_id, a.is_inline, a.sha256, "
+            "coalesce(b.codec, r.codec), coalesce(b.size, r.size), coalesce(b.data, r.data), "
+            "b.sha256 IS NULL FROM attachments a JOIN messages m ON m.id = a.message_id "
+            "LEFT JOIN blobs b ON b.sha256 = a.sha256 LEFT JOIN blobs r ON r.sha256 = m.raw_sha256 "
+            "WHERE a.message_id = ? AND a.position = ?");
         q.bind(1, message);
         q.bind(2, position);
         if (!q.executeStep())
@@ -397,10 +400,14 @@ Result<std::optional<AttachmentData>> WebStore::attachment(MessageRowId message,
         a.content_type = q.getColumn(1).getString();
         a.content_id = q.getColumn(2).getString();
         a.is_inline = q.getColumn(3).getInt() != 0;
-        auto bytes = blob_of(q, 4);
+        a.sha256 = q.getColumn(4).getString();
+        if (q.getColumn(5).isNull())
+            return fail("store.blob", fmt::format("message {}: its raw bytes are missing", message));
+        auto bytes = blob_of(q, 5);
         if (!bytes)
             return std::unexpected(bytes.error());
         a.bytes = std::move(*bytes);
+        a.in_raw_message = q.getColumn(8).getInt() != 0;
         return a;
     });
 }

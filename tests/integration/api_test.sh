@@ -94,7 +94,30 @@ Content-Type: text/plain; charset=utf-8
 
 Hello Alice
 EML
+# An attachment, to be downloaded: its bytes are stored only inside the raw message.
+cat >"$work/m2.eml" <<'EML'
+From: Chloé <chloe@customer.example>
+To: Alice <alice@example.com>
+Subject: Price list
+Date: Mon, 02 Nov 2026 10:00:00 +0000
+Message-ID: <prices-1@customer.example>
+MIME-Version: 1.0
+Content-Type: multipart/mixed; boundary="b1"
+
+--b1
+Content-Type: text/plain; charset=utf-8
+
+The price list is attached.
+--b1
+Content-Type: text/csv; name="=?utf-8?q?Preis=C3=BCbersicht?=.csv"
+Content-Disposition: attachment; filename*=utf-8''Preis%C3%BCbersicht.csv
+Content-Transfer-Encoding: base64
+
+cHJvZHVjdCxwcmljZQpmbGVldCwxMjAwCnN1cHBvcnQsMzAwCg==
+--b1--
+EML
 "$dcs/seed.sh" "$dc" alice "$work/m1.eml" >/dev/null
+"$dcs/seed.sh" "$dc" alice "$work/m2.eml" >/dev/null
 CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/etc/crm.toml" 2>>"$work/maild.log" & pid=$!
 python3 "$root/tests/integration/api_test.py" "http://127.0.0.1:$http_port" "$work" "$DOVEADM" "$IMAPS_PORT"
 rc=$?

@@ -3,6 +3,7 @@
 // Thread-safe after mime::init() (GMime's parser objects are per call).
 
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@ struct ParseLimits {
     std::size_t max_text_bytes = 4u << 20;       // text_body / html_body kept
     // Tried in order for raw 8-bit headers and parts without a usable charset (after UTF-8).
     std::vector<std::string> fallback_charsets = {"windows-1252"};
+    // false: attachments get their size and SHA-256 but not their bytes (Attachment::content
+    // stays empty). The store does not keep them apart from the raw message, so the sync and the
+    // import need not carry them; attachment_content() decodes one again when it is asked for.
+    bool keep_attachment_content = true;
 };
 
 // Initialises GMime once per process; parse() calls it itself. Safe from any thread.
@@ -28,6 +33,15 @@ void init();
 // Never throws and never fails: problems become warnings; bytes that are not a message at all
 // give unparsable = true with whatever could be salvaged (content_hash is always set).
 [[nodiscard]] ParsedMessage parse(std::span<const char> raw, const ParseLimits& limits = {});
+
+// The decoded bytes of attachment `position` (in the order of ParsedMessage::attachments) of
+// `raw`, found again by parsing with the same limits, if their SHA-256 is `sha256`. Should a later
+// version number the attachments differently, the one with that hash is returned; nullopt when no
+// attachment of `raw` has it.
+[[nodiscard]] std::optional<std::string> attachment_content(std::span<const char> raw,
+                                                            std::size_t position,
+                                                            std::string_view sha256,
+                                                            const ParseLimits& limits = {});
 
 // RFC 5322 address-list / mailbox-list parser (with groups flattened), RFC 2047 display names.
 // Entries that cannot be read become warnings ("address: ..."), the rest are returned.

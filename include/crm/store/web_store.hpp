@@ -50,7 +50,11 @@ struct WebDeal {
 struct AttachmentData {
     std::string filename, content_type, content_id;
     bool is_inline = false;
+    std::string sha256; // of the content
+    // The content when `blobs` holds it (stored before schema 0009); otherwise the whole raw
+    // message, to be decoded again (mime::attachment_content) and checked against `sha256`.
     std::string bytes;
+    bool in_raw_message = false;
 };
 
 struct SenderAccount {

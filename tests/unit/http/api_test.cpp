@@ -12,6 +12,7 @@
 
 #include "crm/http/api.hpp"
 #include "crm/http/auth.hpp"
+#include "crm/mime/parse.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/web_store.hpp"
 
@@ -386,6 +387,36 @@ TEST_F(ApiTest, HtmlIsSanitisedAndServedUnderAStrictPolicy) {
     EXPECT_NE(shown.body.find("https://t.example/px.gif"), std::string::npos);
     EXPECT_NE(std::string(shown.header("Content-Security-Policy").value_or("")).find("https:"),
               std::string::npos);
+}
+
+// Mail stored by this version keeps attachment bytes only inside the raw message: the download
+// decodes the part again and checks its hash.
+TEST_F(ApiTest, AttachmentKeptOnlyInTheRawMessageIsDecodedAgain) {
+    const std::string mail = "From: carol@customer.test\r\nMIME-Version: 1.0\r\n"
+                             "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+                             "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+                             "--b\r\nContent-Type: text/csv; name=\"p.csv\"\r\n"
+                             "Content-Transfer-Encoding: base64\r\n\r\nYSxiCjEsMgo=\r\n--b--\r\n";
+    {
+        SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+        SQLite::Statement u(raw, "UPDATE blobs SET data = ?, size = ? WHERE sha256 = 'bb'");
+        u.bind(1, mail);
+        u.bind(2, static_cast<std::int64_t>(mail.size()));
+        u.exec();
+        raw.exec("INSERT INTO attachments (message_id, position, filename, content_type, size, "
+                 "sha256) VALUES (1000, 1, 'p.csv', 'text/csv', 8, '" +
+                 mime::sha256_hex("a,b\n1,2\n") + "'), (1000, 2, 'gone.csv', 'text/csv', 8, '" +
+                 mime::sha256_hex("other") + "')");
+    }
+    auto r = as(alice_token, "GET", "/api/v1/messages/1000/attachments/1");
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(r.body, "a,b\n1,2\n");
+    EXPECT_TRUE(std::string(r.header("Content-Disposition").value_or("")).find("p.csv") !=
+                std::string::npos);
+    // No part has the recorded hash: an error naming it, never other bytes.
+    auto bad = as(alice_token, "GET", "/api/v1/messages/1000/attachments/2");
+    EXPECT_EQ(bad.status, 500);
+    EXPECT_NE(bad.body.find(mime::sha256_hex("other")), std::string::npos) << bad.body;
 }
 
 TEST_F(ApiTest, AttachmentsDownloadWithASafeDisposition) {

@@ -221,6 +221,49 @@ TEST(BodyChoice, RelatedMixedAttachmentsAndInline) {
     EXPECT_EQ(m.attachments[2].content, "notes"); // the last LF belongs to the boundary
 }
 
+// The sync and the import keep only each attachment's size and hash; the bytes are decoded
+// again from the raw message when someone downloads them.
+TEST(Attachments, HashedWithoutTheirBytesAndFoundAgainInTheRawMessage) {
+    const std::string msg = "From: a@x.test\nMIME-Version: 1.0\n"
+                            "Content-Type: multipart/mixed; boundary=\"b\"\n\n"
+                            "--b\nContent-Type: text/plain\n\nthe text\n"
+                            "--b\nContent-Type: application/pdf; name=a.pdf\n"
+                            "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQgZmFrZQ==\n"
+                            "--b\nContent-Type: message/rfc822\n\nSubject: inner\n\ninner body\n"
+                            "--b\nContent-Type: text/csv; name=b.csv\n"
+                            "Content-Transfer-Encoding: quoted-printable\n\nx=3D1\n"
+                            "--b--\n";
+    const auto kept = parse_str(msg);
+    ParseLimits lean;
+    lean.keep_attachment_content = false;
+    const auto hashed = parse(std::span<const char>(msg.data(), msg.size()), lean);
+    ASSERT_EQ(kept.attachments.size(), 3U);
+    ASSERT_EQ(hashed.attachments.size(), 3U);
+    EXPECT_EQ(kept.attachments[0].content, "%PDF-1.4 fake");
+    EXPECT_EQ(kept.attachments[2].content, "x=1");
+    for (std::size_t i = 0; i < 3; ++i) {
+        const auto &k = kept.attachments[i];
+        const auto &h = hashed.attachments[i];
+        EXPECT_TRUE(h.content.empty()) << i;
+        EXPECT_EQ(h.size, k.content.size()) << i;
+        EXPECT_EQ(h.sha256, sha256_hex(k.content)) << i;
+        EXPECT_EQ(h.filename, k.filename) << i;
+        auto again = attachment_content(std::span<const char>(msg.data(), msg.size()), i, h.sha256);
+        ASSERT_TRUE(again) << i;
+        EXPECT_EQ(*again, k.content) << i;
+    }
+    EXPECT_EQ(hashed.text_body, kept.text_body);
+    // Found by its hash when the position is wrong; nothing when no part has that hash.
+    auto moved = attachment_content(std::span<const char>(msg.data(), msg.size()), 0,
+                                    kept.attachments[2].sha256);
+    ASSERT_TRUE(moved);
+    EXPECT_EQ(*moved, "x=1");
+    EXPECT_FALSE(attachment_content(std::span<const char>(msg.data(), msg.size()), 1,
+                                    sha256_hex("something else")));
+    EXPECT_FALSE(attachment_content(std::span<const char>(msg.data(), msg.size()), 9,
+                                    sha256_hex("something else")));
+}
+
 std::string multipart(const std::string &type, const std::string &boundary,
                       const std::vector<std::string> &parts) {
     std::string out = "Content-Type: multipart/" + type + "; boundary=\"" + boundary + "\"\n\n";

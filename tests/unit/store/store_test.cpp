@@ -9,6 +9,7 @@
 #include "crm/store/outbox.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/sync_store.hpp"
+#include "crm/store/web_store.hpp"
 #include "impl.hpp" // white-box: raw SQL to tamper with the database
 
 namespace crm::store {
@@ -29,6 +30,23 @@ std::filesystem::path temp_db(const char* name) {
     std::filesystem::remove(p.string() + "-wal");
     std::filesystem::remove(p.string() + "-shm");
     return p;
+}
+
+// Creates the migrations table and applies the first `count` known migrations by hand, as an
+// older binary would have left the database.
+void apply_first_migrations(SQLite::Database& raw, std::size_t count) {
+    raw.exec("PRAGMA foreign_keys = ON");
+    raw.exec("CREATE TABLE schema_migrations ( version INTEGER PRIMARY KEY, name TEXT NOT "
+             "NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+    for (std::size_t i = 0; i < count; ++i) {
+        const auto& m = known_migrations()[i];
+        raw.exec(m.sql);
+        SQLite::Statement rec(raw, "INSERT INTO schema_migrations VALUES (?, ?, ?, 0)");
+        rec.bind(1, m.version);
+        rec.bind(2, m.name);
+        rec.bind(3, m.checksum);
+        rec.exec();
+    }
 }
 
 TEST(Migrations, ApplyFromEmptyThenNothingPending) {
@@ -71,18 +89,7 @@ TEST(Migrations, EveryEarlierVersionUpgradesToTheSameSchema) {
         auto p = temp_db("partial");
         {
             SQLite::Database raw(p.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
-            raw.exec("PRAGMA foreign_keys = ON");
-            raw.exec("CREATE TABLE schema_migrations ( version INTEGER PRIMARY KEY, name TEXT NOT "
-                     "NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)");
-            for (std::size_t i = 0; i < k; ++i) {
-                const auto& m = known_migrations()[i];
-                raw.exec(m.sql);
-                SQLite::Statement rec(raw, "INSERT INTO schema_migrations VALUES (?, ?, ?, 0)");
-                rec.bind(1, m.version);
-                rec.bind(2, m.name);
-                rec.bind(3, m.checksum);
-                rec.exec();
-            }
+            apply_first_migrations(raw, k);
         }
         auto db = Database::open(p.string());
         ASSERT_TRUE(db);
@@ -578,6 +585,74 @@ TEST(ReplyParent, OwnReplyNotYetInSentKnowsItsAccount) {
     ASSERT_TRUE(after && *after);
     ASSERT_TRUE((*after)->account);
     EXPECT_EQ(*(*after)->account, 7);
+}
+
+// Attachments are stored once: their metadata and hash in `attachments`, their bytes only inside
+// the raw message. WebStore::attachment hands back the raw message to be decoded again.
+TEST(AttachmentBytes, OnlyInTheRawMessage) {
+    RawFixture f;
+    auto& d = f.db->impl();
+    const auto raw = mail_like(3000);
+    Attachment a;
+    a.filename = "a.pdf";
+    a.content_type = "application/pdf";
+    a.size = 13;
+    a.sha256 = std::string(64, 'c');
+    f.parsed.attachments = {a};
+    auto id = f.s.insert_message(f.message(raw, "sha-with-att", "att-1@example.com"));
+    ASSERT_TRUE(id) << id.error().to_string();
+    SQLite::Statement blobs(d.db, "SELECT group_concat(sha256) FROM blobs");
+    ASSERT_TRUE(blobs.executeStep());
+    EXPECT_EQ(blobs.getColumn(0).getString(), "sha-with-att") << "only the raw message";
+    WebStore ws(*f.db);
+    auto got = ws.attachment(*id, 0);
+    ASSERT_TRUE(got && *got) << (got ? "none" : got.error().to_string());
+    EXPECT_TRUE((*got)->in_raw_message);
+    EXPECT_EQ((*got)->bytes, raw);
+    EXPECT_EQ((*got)->sha256, a.sha256);
+    EXPECT_EQ((*got)->filename, "a.pdf");
+    // A copy in blobs (written by a version before schema 0009) is still served as it is.
+    d.db.exec("INSERT INTO blobs (sha256, size, data) VALUES ('" + a.sha256 + "', 5, 'bytes')");
+    got = ws.attachment(*id, 0);
+    ASSERT_TRUE(got && *got);
+    EXPECT_FALSE((*got)->in_raw_message);
+    EXPECT_EQ((*got)->bytes, "bytes");
+    EXPECT_FALSE(*ws.attachment(*id, 1));
+}
+
+// Schema 0009 rebuilds `attachments` without its reference to blobs: rows already there survive.
+TEST(AttachmentBytes, MigrationKeepsEarlierRows) {
+    auto p = temp_db("att9");
+    {
+        SQLite::Database raw(p.string(), SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        apply_first_migrations(raw, 8); // up to 0008_blob_codec
+        raw.exec(R"sql(
+INSERT INTO blobs (sha256, size, data) VALUES ('raw', 3, 'raw'), ('att', 5, 'bytes');
+INSERT INTO threads (id, created_at, updated_at) VALUES (1, 0, 0);
+INSERT INTO messages (id, message_id, content_hash, thread_id, received_at, raw_sha256, raw_size,
+                      parser_version) VALUES (1, 'm@x', 'h', 1, 0, 'raw', 3, 1);
+INSERT INTO attachments (message_id, position, filename, size, sha256)
+    VALUES (1, 0, 'a.txt', 5, 'att');
+)sql");
+    }
+    {
+        auto db = Database::open(p.string());
+        ASSERT_TRUE(db);
+        auto applied = (*db)->migrate();
+        ASSERT_TRUE(applied) << applied.error().to_string();
+        WebStore ws(**db);
+        auto got = ws.attachment(1, 0);
+        ASSERT_TRUE(got && *got) << (got ? "none" : got.error().to_string());
+        EXPECT_EQ((*got)->filename, "a.txt");
+        EXPECT_EQ((*got)->bytes, "bytes");
+        EXPECT_FALSE((*got)->in_raw_message);
+        // No reference to blobs any more: metadata of a part kept only in the raw message.
+        (*db)->impl().db.exec("INSERT INTO attachments (message_id, position, size, sha256) "
+                              "VALUES (1, 1, 3, 'not-in-blobs')");
+    }
+    std::filesystem::remove(p);
+    std::filesystem::remove(p.string() + "-wal");
+    std::filesystem::remove(p.string() + "-shm");
 }
 
 } // namespace
