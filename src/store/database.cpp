@@ -56,6 +56,7 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenOp
         // is created); a 32 MB page cache keeps the indexes hot during imports.
         impl->db.exec("PRAGMA page_size = 8192");
         impl->db.exec("PRAGMA cache_size = -32768");
+        impl->db.exec("PRAGMA temp_store = MEMORY");
         // WAL: readers (the CRM application, the HTTP API) never block the syncing writer.
         SQLite::Statement wal(impl->db, "PRAGMA journal_mode = WAL");
         wal.executeStep();

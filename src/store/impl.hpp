@@ -40,7 +40,10 @@ struct Database::Impl {
             auto st = std::make_unique<SQLite::Statement>(db, key);
             it = cache.emplace(std::move(key), std::move(st)).first;
         }
-        it->second->reset();
+        // tryReset(): sqlite3_reset() repeats the error of the statement's last step, which was
+        // reported when it happened; reset() would throw it again and fail this unrelated use
+        // (the message after a message that could not be stored).
+        (void)it->second->tryReset();
         it->second->clearBindings();
         return *it->second;
     }

@@ -1,0 +1,109 @@
+// DaemonSink::store_batch: one transaction per batch; a message that cannot be stored fails
+// alone (the batch is stored again with a savepoint per message) and is recorded for quarantine.
+#include <gtest/gtest.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "impl.hpp" // white-box: raw SQL
+#include "sink.hpp"
+
+namespace crm::daemon {
+namespace {
+
+std::string mail(int n) {
+    return fmt::format("From: Hank <hank@globex.example>\r\nTo: alice@sales.example\r\n"
+                       "Subject: Quote {0}\r\nDate: Mon, 02 Nov 2026 09:00:00 +0000\r\n"
+                       "Message-ID: <m{0}@globex.example>\r\n\r\nBody {0}\r\n",
+                       n);
+}
+
+class SinkTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        auto d = store::Database::open(":memory:");
+        ASSERT_TRUE(d);
+        db = std::move(*d);
+        ASSERT_TRUE(db->migrate());
+        raw().exec("INSERT INTO accounts (id, name, address, created_at, updated_at) VALUES "
+                   "(1, 'alice', 'alice@sales.example', 1, 1)");
+        sink = std::make_unique<DaemonSink>(*db, LogSink{});
+        auto mb = sink->open_mailbox(1, "INBOX", "");
+        ASSERT_TRUE(mb) << mb.error().to_string();
+        mailbox = mb->id;
+    }
+    SQLite::Database& raw() { return db->impl().db; }
+    std::int64_t count(const std::string& sql) {
+        SQLite::Statement q(raw(), sql);
+        q.executeStep();
+        return q.getColumn(0).getInt64();
+    }
+    std::vector<FetchedMessage> batch(int first, int n, bool prepared) {
+        std::vector<FetchedMessage> b;
+        for (int i = first; i < first + n; ++i) {
+            FetchedMessage m;
+            m.uid = static_cast<std::uint32_t>(i);
+            m.raw = mail(i);
+            b.push_back(std::move(m));
+        }
+        if (prepared)
+            sink->prepare(b).get();
+        return b;
+    }
+    std::unique_ptr<store::Database> db;
+    std::unique_ptr<DaemonSink> sink;
+    MailboxId mailbox = 0;
+};
+
+TEST_F(SinkTest, BatchIsStoredInOneGo) {
+    for (bool prepared : {true, false}) {
+        const int first = prepared ? 1 : 101;
+        auto r = sink->store_batch(1, mailbox, 7, batch(first, 20, prepared));
+        ASSERT_TRUE(r) << r.error().to_string();
+        EXPECT_EQ(r->stored, 20U);
+        EXPECT_EQ(r->failed, 0U);
+    }
+    EXPECT_EQ(count("SELECT count(*) FROM messages"), 40);
+    EXPECT_EQ(count("SELECT count(*) FROM locations"), 40);
+    EXPECT_EQ(count("SELECT count(*) FROM quarantine"), 0);
+    // The same messages again: known, one location each, nothing new.
+    auto again = sink->store_batch(1, mailbox, 7, batch(1, 20, true));
+    ASSERT_TRUE(again);
+    EXPECT_EQ(again->stored, 0U);
+    EXPECT_EQ(count("SELECT count(*) FROM messages"), 40);
+}
+
+TEST_F(SinkTest, OneFailingMessageFailsAloneAndNothingIsStoredTwice) {
+    // The store refuses message 3 (as a full disk or a broken row would).
+    raw().exec("CREATE TRIGGER refuse_m3 BEFORE INSERT ON messages WHEN NEW.message_id = "
+               "'m3@globex.example' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END");
+    auto r = sink->store_batch(1, mailbox, 7, batch(1, 5, true));
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(r->stored, 4U) << "messages before the failure are new once, not 'known'";
+    EXPECT_EQ(r->locations, 0U);
+    EXPECT_EQ(r->failed, 1U);
+    EXPECT_EQ(r->quarantined, 0U);
+    EXPECT_EQ(count("SELECT count(*) FROM messages"), 4);
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE message_id = 'm3@globex.example'"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM locations"), 4);
+    EXPECT_EQ(count("SELECT count(*) FROM locations WHERE uid = 3"), 0);
+    EXPECT_EQ(count("SELECT count(*) FROM quarantine"), 1)
+        << "the message after the refused one is stored (the refused statement is reset quietly)";
+    EXPECT_EQ(count("SELECT uid FROM quarantine"), 3);
+    EXPECT_EQ(count("SELECT count(*) FROM threads t WHERE message_count != (SELECT count(*) FROM "
+                    "messages m WHERE m.thread_id = t.id)"),
+              0)
+        << "counters rolled back with the first attempt";
+    // Refused again twice more: given up on (quarantined) after the third attempt.
+    for (int attempt = 2; attempt <= 3; ++attempt) {
+        auto again = sink->store_batch(1, mailbox, 7, batch(3, 1, true));
+        ASSERT_TRUE(again);
+        EXPECT_EQ(again->failed, 1U);
+        EXPECT_EQ(again->quarantined, attempt == 3 ? 1U : 0U);
+    }
+    auto q = sink->quarantined_uids(mailbox, 7);
+    ASSERT_TRUE(q);
+    EXPECT_EQ(*q, std::vector<std::uint32_t>{3});
+}
+
+} // namespace
+} // namespace crm::daemon
