@@ -115,7 +115,9 @@ struct Running {
 
 class Daemon final : public http::Control {
   public:
-    Daemon(std::string config_path, settings::Config cfg, std::unique_ptr<store::Database> db)
+    // `writer`: the connection the sync's batches are committed on, by the sink's own thread.
+    Daemon(std::string config_path, settings::Config cfg, std::unique_ptr<store::Database> db,
+           std::unique_ptr<store::Database> writer)
         : path_(std::move(config_path)), cfg_(std::move(cfg)), db_(std::move(db)),
           log_(level_of(cfg_.daemon.log_level)), pool_(2), signals_(io_, SIGTERM, SIGINT),
           hup_(io_, SIGHUP), ticker_(io_), watchdog_(io_) {
@@ -124,7 +126,7 @@ class Daemon final : public http::Control {
         opts.addresses.plus_separator = cfg_.matching.plus_separator;
         opts.addresses.gmail_dot_folding = cfg_.matching.gmail_dot_folding;
         opts.addresses.extra_free_mail_domains = cfg_.matching.extra_free_mail_domains;
-        sink_ = std::make_unique<daemon::DaemonSink>(*db_, log_.sink(), opts);
+        sink_ = std::make_unique<daemon::DaemonSink>(*db_, log_.sink(), opts, std::move(writer));
         outbox_ = std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_, *sink_, log_.sink());
         sink_->set_error_counter(&counters_.errors_by_class);
         outbox_->set_result_counter(&counters_.send_results);
@@ -569,7 +571,12 @@ int main(int argc, char** argv) {
         return kExitOk;
     std::signal(SIGPIPE, SIG_IGN);
     mime::init();
-    auto db = store::Database::open(cfg->database.path);
+    // Two connections: the event loop's (sync bookkeeping, outbox, read marks) and the one the
+    // sync's batches are committed on by the sink's writer thread, so that the event loop reads
+    // the next batch from the server meanwhile.
+    store::OpenOptions loop_opts;
+    loop_opts.autocheckpoint = false; // the checkpointer thread (below) does it
+    auto db = store::Database::open(cfg->database.path, loop_opts);
     if (!db) {
         fmt::print(stderr, "crm-maild: {}\n", db.error().to_string());
         return kExitRuntime;
@@ -578,14 +585,20 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "crm-maild: {}\n", m.error().to_string());
         return kExitRuntime;
     }
-    // The event loop commits every sync batch; copying the WAL into the database file happens
-    // on a thread of its own, every 4000 pages (32 MiB, a few batches: each checkpoint costs two
+    auto writer = store::Database::open(cfg->database.path);
+    if (!writer) {
+        fmt::print(stderr, "crm-maild: {}\n", writer.error().to_string());
+        return kExitRuntime;
+    }
+    // The writer commits every sync batch; copying the WAL into the database file happens on a
+    // thread of its own, every 4000 pages (32 MiB, a few batches: each checkpoint costs two
     // fsyncs; an initial sync of 20,000 messages took 6.2 s instead of 6.6 s with SQLite's
-    // 1000). The log then stays under ~130 MiB (the writer waits past 4x that).
-    if (auto c = (*db)->checkpoint_in_background(4000); !c) {
+    // 1000). The log then stays under ~130 MiB (the writer waits past 4x that). The thread also
+    // runs every 30 s for the commits of the other connections, which never checkpoint.
+    if (auto c = (*writer)->checkpoint_in_background(4000); !c) {
         fmt::print(stderr, "crm-maild: {}\n", c.error().to_string());
         return kExitRuntime;
     }
-    Daemon d(config_path, std::move(*cfg), std::move(*db));
+    Daemon d(config_path, std::move(*cfg), std::move(*db), std::move(*writer));
     return d.run();
 }

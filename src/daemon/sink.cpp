@@ -4,9 +4,9 @@
 #include <chrono>
 #include <thread>
 
+#include "../imap/crash_point.hpp"
 #include "crm/mime/parse.hpp"
 #include "prepare.hpp"
-#include "../imap/crash_point.hpp"
 
 namespace crm::daemon {
 
@@ -25,15 +25,21 @@ bool has_seen(const std::vector<std::string>& flags) {
 constexpr std::int64_t kQuarantineAfter = 3;
 } // namespace
 
-DaemonSink::DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts)
-    : db_(db), store_(db), sync_(db), ingestor_(store_, store_, std::move(opts)),
-      log_(std::move(log)),
+DaemonSink::DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts,
+                       std::unique_ptr<store::Database> writer)
+    : log_(std::move(log)), main_(db, opts), writer_db_(std::move(writer)),
       // Below the event loop (which stores and reads the sockets) and the HTTP API's threads.
-      pool_(parser_threads(), kParserNice) {}
+      pool_(parser_threads(), kParserNice) {
+    if (writer_db_) {
+        writer_ = std::make_unique<Lane>(*writer_db_, opts);
+        writer_thread_ = std::make_unique<WorkPool>(1, 0);
+    }
+}
 
-template <class F> auto DaemonSink::in_tx(F&& f) -> decltype(f()) {
+namespace {
+template <class F> auto in_tx(store::Database& db, F&& f) -> decltype(f()) {
     try {
-        store::Database::Transaction tx(db_);
+        store::Database::Transaction tx(db);
         auto r = f();
         if (!r)
             return r;
@@ -45,24 +51,29 @@ template <class F> auto DaemonSink::in_tx(F&& f) -> decltype(f()) {
                                      ErrorScope::Account, Retry::Backoff});
     }
 }
+} // namespace
 
 Result<MailboxState> DaemonSink::open_mailbox(AccountId account, const std::string& name,
                                               const std::string& special_use) {
-    return in_tx([&] { return sync_.ensure_mailbox(account, name, special_use); });
+    return in_tx(main_.db, [&] { return main_.sync.ensure_mailbox(account, name, special_use); });
 }
 
 Result<std::vector<std::uint32_t>> DaemonSink::stored_uids(MailboxId mailbox,
                                                            std::uint32_t uid_validity) {
-    return sync_.stored_uids(mailbox, uid_validity);
+    // The batches were committed on the writer's connection: read them, not the snapshot an
+    // unfinished cached statement of this connection may still hold.
+    main_.db.release_snapshots();
+    return main_.sync.stored_uids(mailbox, uid_validity);
 }
 
 Result<std::vector<std::uint32_t>> DaemonSink::quarantined_uids(MailboxId mailbox,
                                                                 std::uint32_t uid_validity) {
-    return sync_.quarantined_uids(mailbox, uid_validity);
+    main_.db.release_snapshots();
+    return main_.sync.quarantined_uids(mailbox, uid_validity);
 }
 
 Result<std::int64_t> DaemonSink::reset_uid_validity(MailboxId mailbox, std::uint32_t uid_validity) {
-    return in_tx([&] { return sync_.reset_uid_validity(mailbox, uid_validity); });
+    return in_tx(main_.db, [&] { return main_.sync.reset_uid_validity(mailbox, uid_validity); });
 }
 
 namespace {
@@ -81,9 +92,46 @@ WaitingFuture DaemonSink::prepare(std::vector<FetchedMessage>& batch) {
     return pool_.run(batch.size(), [&batch](std::size_t i) { prepare_one(batch[i]); });
 }
 
+DaemonSink::BatchContext DaemonSink::context(AccountId account, MailboxId mailbox,
+                                             std::uint32_t uid_validity) const {
+    BatchContext c{account, mailbox, uid_validity, std::nullopt, ""};
+    if (auto it = owners_.find(account); it != owners_.end())
+        c.owner = it->second;
+    if (auto it = names_.find(account); it != names_.end())
+        c.account_name = it->second;
+    return c;
+}
+
 Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox,
                                             std::uint32_t uid_validity,
                                             std::vector<FetchedMessage>&& batch) {
+    return store_batch_async(account, mailbox, uid_validity, std::move(batch)).get();
+}
+
+PendingBatch DaemonSink::store_batch_async(AccountId account, MailboxId mailbox,
+                                           std::uint32_t uid_validity,
+                                           std::vector<FetchedMessage>&& batch) {
+    auto c = context(account, mailbox, uid_validity);
+    if (!writer_)
+        return PendingBatch(store_on(main_, c, batch));
+    // The job owns the batch, so nothing the caller does (or destroys) can reach it.
+    auto result = std::make_shared<Result<BatchReport>>(BatchReport{});
+    auto job = std::make_shared<std::vector<FetchedMessage>>(std::move(batch));
+    auto done = writer_thread_->run(1, [this, c = std::move(c), job, result](std::size_t) {
+        *result = store_on(*writer_, c, *job);
+        job->clear(); // the batch's memory goes back now, not when the caller collects the result
+    });
+    return PendingBatch(std::move(done), std::move(result));
+}
+
+Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
+                                         std::vector<FetchedMessage>& batch) {
+    const AccountId account = c.account;
+    const MailboxId mailbox = c.mailbox;
+    const std::uint32_t uid_validity = c.uid_validity;
+    const auto& owner = c.owner;
+    // CRM facts (contacts, companies, users) may have changed since the last batch.
+    lane.ingestor.invalidate_cache();
     // Parse before the write transaction: pure work, keeps the write lock short.
     // Normally the sync engine had the pool prepare the batch already. Not through the pool
     // here: its queue may hold the next batch, which would make this wait for all of it.
@@ -93,9 +141,6 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
     parsed.reserve(batch.size());
     for (auto& m : batch)
         parsed.push_back(std::move(*m.parsed));
-    std::optional<UserId> owner;
-    if (auto it = owners_.find(account); it != owners_.end())
-        owner = it->second;
     BatchReport rep;
     std::vector<std::pair<std::uint32_t, std::string>> failures;
     // One transaction for the batch. A savepoint per message would let one bad message fail
@@ -107,7 +152,7 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
     auto attempt = [&](bool isolated) -> Result<BatchReport> {
         rep = {};
         failures.clear();
-        return in_tx([&]() -> Result<BatchReport> {
+        return in_tx(lane.db, [&]() -> Result<BatchReport> {
             const auto now = now_s();
             for (std::size_t i = 0; i < batch.size(); ++i) {
                 if (i == batch.size() / 2)
@@ -134,14 +179,15 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
                 src.owner = owner;
                 std::optional<store::Database::Savepoint> sp;
                 if (isolated)
-                    sp.emplace(db_);
-                auto out = ingestor_.ingest(src, parsed[i], now);
+                    sp.emplace(lane.db);
+                auto out = lane.ingestor.ingest(src, parsed[i], now);
                 if (out && sp) {
                     if (auto rel = sp->release(); !rel)
                         out = std::unexpected(rel.error());
                 }
                 if (!out) {
-                    if (out.error().scope == ErrorScope::Fatal && out.error().code != "store.sqlite")
+                    if (out.error().scope == ErrorScope::Fatal &&
+                        out.error().code != "store.sqlite")
                         return std::unexpected(out.error());
                     if (!isolated) // in_tx rolls the batch back
                         return fail(kIsolate, "a message failed: store one at a time");
@@ -154,7 +200,7 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
                 else
                     ++rep.locations;
             }
-            if (auto a = sync_.add_synced(account, static_cast<std::int64_t>(rep.stored)); !a)
+            if (auto a = lane.sync.add_synced(account, static_cast<std::int64_t>(rep.stored)); !a)
                 return std::unexpected(a.error());
             return rep;
         });
@@ -167,12 +213,14 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
     // Failures are recorded in their own transaction so a poisoned message is quarantined
     // after a few attempts instead of being fetched forever.
     for (const auto& [uid, why] : failures) {
-        auto n = in_tx([&] { return sync_.record_failure(mailbox, uid_validity, uid, why, now_s()); });
+        auto n = in_tx(lane.db, [&] {
+            return lane.sync.record_failure(mailbox, uid_validity, uid, why, now_s());
+        });
         ++r->failed;
         if (n && *n >= kQuarantineAfter)
             ++r->quarantined;
         if (log_)
-            log_(LogLevel::Warning, LogContext{names_[account], ""}, "store-failed",
+            log_(LogLevel::Warning, LogContext{c.account_name, ""}, "store-failed",
                  fmt::format("uid {}: {}", uid, why));
     }
     return r;
@@ -180,12 +228,12 @@ Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox
 
 Result<void> DaemonSink::store_outgoing(FetchedMessage&& m, const std::string& source) {
     auto parsed = mime::parse(m.raw);
-    return in_tx([&]() -> Result<void> {
+    return in_tx(main_.db, [&]() -> Result<void> {
         app::IngestSource src;
         src.raw = m.raw;
         src.where.source = source;
         src.seen = true;
-        auto out = ingestor_.ingest(src, parsed, now_s());
+        auto out = main_.ingestor.ingest(src, parsed, now_s());
         if (!out)
             return std::unexpected(out.error());
         return {};
@@ -195,25 +243,27 @@ Result<void> DaemonSink::store_outgoing(FetchedMessage&& m, const std::string& s
 Result<void> DaemonSink::checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
                                     std::optional<std::uint32_t> uid_next,
                                     std::optional<std::uint64_t> highest_modseq) {
-    return in_tx([&] {
-        return sync_.set_checkpoint(mailbox, uid_validity, uid_next, highest_modseq, now_s());
+    return in_tx(main_.db, [&] {
+        return main_.sync.set_checkpoint(mailbox, uid_validity, uid_next, highest_modseq, now_s());
     });
 }
 
 Result<std::int64_t> DaemonSink::update_flags(MailboxId mailbox, std::uint32_t uid_validity,
                                               const std::vector<FlagUpdate>& updates) {
-    return in_tx([&] { return sync_.update_flags(mailbox, uid_validity, updates, now_s()); });
+    return in_tx(main_.db,
+                 [&] { return main_.sync.update_flags(mailbox, uid_validity, updates, now_s()); });
 }
 
 Result<std::int64_t> DaemonSink::expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                          const std::vector<std::uint32_t>& uids) {
-    return in_tx([&] { return sync_.expunge(mailbox, uid_validity, uids, now_s()); });
+    return in_tx(main_.db,
+                 [&] { return main_.sync.expunge(mailbox, uid_validity, uids, now_s()); });
 }
 
 Result<void> DaemonSink::set_health(AccountId account, const AccountHealth& health) {
     if (error_counter_ && !health.error_class.empty())
         ++(*error_counter_)[health.error_class];
-    return in_tx([&] { return sync_.set_health(account, health, now_s()); });
+    return in_tx(main_.db, [&] { return main_.sync.set_health(account, health, now_s()); });
 }
 
 } // namespace crm::daemon

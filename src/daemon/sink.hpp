@@ -2,7 +2,9 @@
 // The SyncSink of the daemon: IMAP batches -> parse -> ingest -> one transaction.
 
 #include <map>
+#include <memory>
 #include <optional>
+#include <string>
 
 #include "crm/app/ingest.hpp"
 #include "crm/core/log.hpp"
@@ -16,11 +18,17 @@ namespace crm::daemon {
 
 class DaemonSink final : public SyncSink {
   public:
-    DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts = {});
+    // `writer`: a second connection to the same database, for storing batches on a thread of
+    // their own (store_batch_async) while the event loop reads the next one. Without it (an
+    // in-memory database) batches are stored on the calling thread.
+    DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts = {},
+               std::unique_ptr<store::Database> writer = nullptr);
 
     // The owner (CRM user) of each account, for ingest.
     void set_owner(AccountId account, std::optional<UserId> owner) { owners_[account] = owner; }
-    void set_account_name(AccountId account, std::string name) { names_[account] = std::move(name); }
+    void set_account_name(AccountId account, std::string name) {
+        names_[account] = std::move(name);
+    }
 
     Result<MailboxState> open_mailbox(AccountId account, const std::string& name,
                                       const std::string& special_use) override;
@@ -33,6 +41,8 @@ class DaemonSink final : public SyncSink {
     Result<BatchReport> store_batch(AccountId account, MailboxId mailbox,
                                     std::uint32_t uid_validity,
                                     std::vector<FetchedMessage>&& batch) override;
+    PendingBatch store_batch_async(AccountId account, MailboxId mailbox, std::uint32_t uid_validity,
+                                   std::vector<FetchedMessage>&& batch) override;
     Result<void> checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
                             std::optional<std::uint32_t> uid_next,
                             std::optional<std::uint64_t> highest_modseq) override;
@@ -42,7 +52,7 @@ class DaemonSink final : public SyncSink {
                                  const std::vector<std::uint32_t>& uids) override;
     Result<void> set_health(AccountId account, const AccountHealth& health) override;
 
-    store::SyncStore& sync_store() { return sync_; }
+    store::SyncStore& sync_store() { return main_.sync; }
     // Account errors are counted by class for /metrics.
     void set_error_counter(std::map<std::string, std::uint64_t>* c) { error_counter_ = c; }
 
@@ -50,17 +60,39 @@ class DaemonSink final : public SyncSink {
     Result<void> store_outgoing(FetchedMessage&& m, const std::string& source);
 
   private:
-    template <class F> auto in_tx(F&& f) -> decltype(f());
+    // What one connection needs to store mail. Each is used by one thread at a time: `main_` by
+    // the event loop, `writer_` (when there is one) by the writer thread.
+    struct Lane {
+        explicit Lane(store::Database& d, const app::IngestOptions& opts)
+            : db(d), store(d), sync(d), ingestor(store, store, opts) {}
+        store::Database& db;
+        store::Store store;
+        store::SyncStore sync;
+        app::Ingestor ingestor;
+    };
+    // What store_batch needs of the sink's settings, copied on the calling thread (a reload
+    // changes owners_ and names_ on the event loop while the writer stores).
+    struct BatchContext {
+        AccountId account = 0;
+        MailboxId mailbox = 0;
+        std::uint32_t uid_validity = 0;
+        std::optional<UserId> owner;
+        std::string account_name;
+    };
+    BatchContext context(AccountId account, MailboxId mailbox, std::uint32_t uid_validity) const;
+    Result<BatchReport> store_on(Lane& lane, const BatchContext& c,
+                                 std::vector<FetchedMessage>& batch);
 
-    store::Database& db_;
-    store::Store store_;
-    store::SyncStore sync_;
-    app::Ingestor ingestor_;
     LogSink log_;
     std::map<AccountId, std::optional<UserId>> owners_;
     std::map<AccountId, std::string> names_;
     std::map<std::string, std::uint64_t>* error_counter_ = nullptr;
-    WorkPool pool_; // last: joined first, before what its work refers to
+    Lane main_;
+    std::unique_ptr<store::Database> writer_db_;
+    std::unique_ptr<Lane> writer_;
+    // Last: joined first, before what their work refers to.
+    WorkPool pool_;                           // parsing, at kParserNice
+    std::unique_ptr<WorkPool> writer_thread_; // one thread, storing batches in order
 };
 
 } // namespace crm::daemon

@@ -347,9 +347,10 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                                Retry::Backoff);
             co_return Result<void>{};
         };
-        // Three stages run at once: this thread reads and tokenises batch b+1 from the socket,
-        // the prepare thread parses batch b (GMime), and then this thread stores batch b while
-        // batch b+1 is parsed. Batches are stored strictly in order, one transaction each.
+        // Four stages run at once: this thread reads and tokenises batch b+1 from the socket,
+        // the sink's pool parses batch b, its writer thread commits batch b-1, and the server
+        // produces batch b+2. Batches are committed strictly in order, one transaction each: the
+        // next one starts only when the previous one is committed.
         std::vector<FetchedMessage> current;
         if (!batches.empty()) {
             auto c = co_await collect_batch(current);
@@ -360,40 +361,25 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             if (auto t = co_await send_fetch(1); !t)
                 co_return std::unexpected(t.error());
         }
-        // `preparing` is destroyed before `current` and `next`, and waits: the sink's workers
-        // may still be parsing `current` when an error ends this coroutine.
-        std::vector<FetchedMessage> next;
-        WaitingFuture preparing = sink.prepare(current);
-        for (std::size_t b = 0; b < batches.size(); ++b) {
-            const auto& batch = batches[b];
-            if (b + 1 < batches.size() && !stopping) {
-                auto c = co_await collect_batch(next);
-                if (!c)
-                    co_return std::unexpected(c.error());
-            }
-            preparing.get();
-            std::vector<FetchedMessage> fetched = std::move(current);
-            current = std::move(next);
-            next.clear();
-            if (stopping)
-                co_return stored; // nothing of this batch stored yet: it is fetched again
-            if (b + 1 < batches.size())
-                preparing = sink.prepare(current);
-            // The server produces batch b+2 while batch b is stored.
-            if (b + 2 < batches.size()) {
-                if (auto t = co_await send_fetch(b + 2); !t)
-                    co_return std::unexpected(t.error());
-            }
-            crash_point("before-batch-commit");
-            auto n = fetched.size();
-            const auto store_start = std::chrono::steady_clock::now();
-            auto rep = sink.store_batch(spec.id, mb.id, uid_validity, std::move(fetched));
+        // The batch being committed. Declared before `preparing`, so destroyed after it; both
+        // wait when destroyed (an error ends this coroutine), and the committing batch is owned
+        // by the sink's job.
+        PendingBatch storing;
+        std::size_t storing_index = 0, storing_n = 0;
+        auto storing_since = std::chrono::steady_clock::now();
+        // Waits for the batch being committed, then reports it.
+        auto finish_store = [&]() -> Result<void> {
+            if (!storing.valid())
+                return {};
+            auto rep = storing.get();
             if (!rep)
-                co_return std::unexpected(rep.error());
+                return std::unexpected(rep.error());
             const auto store_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::steady_clock::now() - store_start)
+                                      std::chrono::steady_clock::now() - storing_since)
                                       .count();
             crash_point("after-batch-commit");
+            const auto& batch = batches[storing_index];
+            const std::size_t n = storing_n;
             stored += rep->stored;
             done += n;
             if (rep->failed)
@@ -411,7 +397,45 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             say(LogLevel::Info, f.name, "batch",
                 fmt::format("stored {} new, {} known, uids {}..{} ({} of {}) in {} ms", rep->stored,
                             rep->locations, batch.front(), batch.back(), done, total, store_ms));
+            return {};
+        };
+        // `preparing` is destroyed before `current` and `next`, and waits: the sink's workers
+        // may still be parsing `current` when an error ends this coroutine.
+        std::vector<FetchedMessage> next;
+        WaitingFuture preparing = sink.prepare(current);
+        for (std::size_t b = 0; b < batches.size(); ++b) {
+            if (b + 1 < batches.size() && !stopping) {
+                auto c = co_await collect_batch(next);
+                if (!c)
+                    co_return std::unexpected(c.error());
+            }
+            preparing.get();
+            std::vector<FetchedMessage> fetched = std::move(current);
+            current = std::move(next);
+            next.clear();
+            if (stopping) {
+                // Batch b is not stored: it is fetched again. The one being committed is kept.
+                if (auto r = finish_store(); !r)
+                    co_return std::unexpected(r.error());
+                co_return stored;
+            }
+            if (b + 1 < batches.size())
+                preparing = sink.prepare(current);
+            // The server produces batch b+2 while batch b is stored.
+            if (b + 2 < batches.size()) {
+                if (auto t = co_await send_fetch(b + 2); !t)
+                    co_return std::unexpected(t.error());
+            }
+            if (auto r = finish_store(); !r)
+                co_return std::unexpected(r.error());
+            crash_point("before-batch-commit");
+            storing_index = b;
+            storing_n = fetched.size();
+            storing_since = std::chrono::steady_clock::now();
+            storing = sink.store_batch_async(spec.id, mb.id, uid_validity, std::move(fetched));
         }
+        if (auto r = finish_store(); !r)
+            co_return std::unexpected(r.error());
         co_return stored;
     }
 

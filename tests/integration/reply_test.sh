@@ -209,8 +209,13 @@ wait_until 30 q_is "SELECT state FROM outbox WHERE id=$bad550" failed && ok "5xx
 expect_grep "550" <(q "SELECT last_error FROM outbox WHERE id=$bad550") "5xx reason kept"
 tmp450=$("$ctl" --db "$db" reply "$thread" --to tempfail@customer.example --body-file "$work/body.txt" 2>/dev/null)
 wait_until 30 q_ge "SELECT attempts FROM outbox WHERE id=$tmp450" 2 && ok "4xx: retried" || bad "4xx retried: $(q "SELECT state, attempts, last_error FROM outbox WHERE id=$tmp450")"
-expect_eq "$(state_of "$tmp450")" queued "4xx: queued, not sent"
-"$ctl" --db "$db" outbox cancel "$tmp450" >/dev/null && ok "cancel the 4xx reply" || bad "cancel"
+# Between attempts it is queued again (never sent, never failed); the worker may be in an attempt
+# ('sending') at any given moment, so look until it is seen queued, and cancel it then (cancel
+# refuses an entry being sent, so try again if it went back to 'sending' meanwhile).
+wait_until 30 q_is "SELECT state FROM outbox WHERE id=$tmp450 AND attempts >= 2" queued \
+  && ok "4xx: queued again, not sent" || bad "4xx: $(q "SELECT state, attempts FROM outbox WHERE id=$tmp450")"
+wait_until 10 "$ctl" --db "$db" outbox cancel "$tmp450" >/dev/null 2>&1 && ok "cancel the 4xx reply" || bad "cancel"
+expect_eq "$(state_of "$tmp450")" cancelled "4xx reply cancelled"
 expect_eq "$(customer_count)" "$before" "nothing delivered for 5xx/4xx"
 
 # --- 4. injection attempts ----------------------------------------------------------------------

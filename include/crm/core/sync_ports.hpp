@@ -2,6 +2,7 @@
 // What IMAP sync needs from storage. Implemented by the store; driven by the imap module.
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -51,7 +52,7 @@ struct AccountHealth {
     std::string state; // syncing | idle | backoff | needs_reauth | error | disabled
     std::string error_class;
     std::string error_text;
-    bool success = false;          // sets last_success_at
+    bool success = false; // sets last_success_at
     std::optional<std::int64_t> lag_seconds;
     std::optional<std::uint64_t> initial_done, initial_total;
 };
@@ -65,6 +66,32 @@ struct BatchReport {
     std::size_t locations = 0;   // known messages that gained this location
     std::size_t failed = 0;      // messages that could not be stored (recorded for quarantine)
     std::size_t quarantined = 0; // of those, now given up on
+};
+
+// A batch being stored, perhaps on another thread: get() waits for its commit (or failure) and
+// gives the report. Destroying it waits too, so a sync that ends early never leaves a batch
+// half-way: every batch is committed in order, or not at all.
+class PendingBatch {
+  public:
+    PendingBatch() = default;
+    explicit PendingBatch(Result<BatchReport> ready)
+        : result_(std::make_shared<Result<BatchReport>>(std::move(ready))) {}
+    PendingBatch(WaitingFuture done, std::shared_ptr<Result<BatchReport>> result)
+        : done_(std::move(done)), result_(std::move(result)) {}
+
+    bool valid() const { return result_ != nullptr; }
+    // Waits; afterwards the PendingBatch is empty (valid() is false).
+    Result<BatchReport> get() {
+        if (done_.valid())
+            done_.get();
+        auto r = std::move(*result_);
+        result_.reset();
+        return r;
+    }
+
+  private:
+    WaitingFuture done_;
+    std::shared_ptr<Result<BatchReport>> result_;
 };
 
 // Storage for IMAP sync, implemented by the composition root with the store and the ingest use
@@ -89,6 +116,14 @@ class SyncSink {
     virtual Result<BatchReport> store_batch(AccountId account, MailboxId mailbox,
                                             std::uint32_t uid_validity,
                                             std::vector<FetchedMessage>&& batch) = 0;
+    // store_batch on the sink's own writer thread, if it has one, so that the sync engine reads
+    // the next batch from the server meanwhile. The caller waits for one batch before it starts
+    // the next, and makes no other call of this interface for its mailbox in between.
+    virtual PendingBatch store_batch_async(AccountId account, MailboxId mailbox,
+                                           std::uint32_t uid_validity,
+                                           std::vector<FetchedMessage>&& batch) {
+        return PendingBatch(store_batch(account, mailbox, uid_validity, std::move(batch)));
+    }
     virtual Result<void> checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
                                     std::optional<std::uint32_t> uid_next,
                                     std::optional<std::uint64_t> highest_modseq) = 0;

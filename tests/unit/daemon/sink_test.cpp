@@ -4,6 +4,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include "impl.hpp" // white-box: raw SQL
 #include "sink.hpp"
 
@@ -17,22 +21,43 @@ std::string mail(int n) {
                        n);
 }
 
-class SinkTest : public ::testing::Test {
+// Without a writer connection (batches stored on the calling thread) and with one (on the
+// sink's writer thread, as crm-maild runs).
+class SinkTest : public ::testing::TestWithParam<bool> {
   protected:
     void SetUp() override {
-        auto d = store::Database::open(":memory:");
+        path = std::filesystem::temp_directory_path() /
+               fmt::format("crm_sink_test_{}_{}.db", ::getpid(), GetParam() ? "writer" : "one");
+        remove_files();
+        auto d = store::Database::open(path.string());
         ASSERT_TRUE(d);
         db = std::move(*d);
         ASSERT_TRUE(db->migrate());
         raw().exec("INSERT INTO accounts (id, name, address, created_at, updated_at) VALUES "
                    "(1, 'alice', 'alice@sales.example', 1, 1)");
-        sink = std::make_unique<DaemonSink>(*db, LogSink{});
+        std::unique_ptr<store::Database> writer;
+        if (GetParam()) {
+            auto w = store::Database::open(path.string());
+            ASSERT_TRUE(w);
+            writer = std::move(*w);
+        }
+        sink = std::make_unique<DaemonSink>(*db, LogSink{}, app::IngestOptions{}, std::move(writer));
         auto mb = sink->open_mailbox(1, "INBOX", "");
         ASSERT_TRUE(mb) << mb.error().to_string();
         mailbox = mb->id;
     }
+    void TearDown() override {
+        sink.reset();
+        db.reset();
+        remove_files();
+    }
+    void remove_files() {
+        for (const char* suffix : {"", "-wal", "-shm"})
+            std::filesystem::remove(path.string() + suffix);
+    }
     SQLite::Database& raw() { return db->impl().db; }
     std::int64_t count(const std::string& sql) {
+        db->release_snapshots(); // the sink's cached statements share this connection
         SQLite::Statement q(raw(), sql);
         q.executeStep();
         return q.getColumn(0).getInt64();
@@ -49,12 +74,15 @@ class SinkTest : public ::testing::Test {
             sink->prepare(b).get();
         return b;
     }
+    std::filesystem::path path;
     std::unique_ptr<store::Database> db;
     std::unique_ptr<DaemonSink> sink;
     MailboxId mailbox = 0;
 };
+INSTANTIATE_TEST_SUITE_P(Connections, SinkTest, ::testing::Bool(),
+                         [](const auto& p) { return p.param ? "Writer" : "OneConnection"; });
 
-TEST_F(SinkTest, BatchIsStoredInOneGo) {
+TEST_P(SinkTest, BatchIsStoredInOneGo) {
     for (bool prepared : {true, false}) {
         const int first = prepared ? 1 : 101;
         auto r = sink->store_batch(1, mailbox, 7, batch(first, 20, prepared));
@@ -72,7 +100,7 @@ TEST_F(SinkTest, BatchIsStoredInOneGo) {
     EXPECT_EQ(count("SELECT count(*) FROM messages"), 40);
 }
 
-TEST_F(SinkTest, OneFailingMessageFailsAloneAndNothingIsStoredTwice) {
+TEST_P(SinkTest, OneFailingMessageFailsAloneAndNothingIsStoredTwice) {
     // The store refuses message 3 (as a full disk or a broken row would).
     raw().exec("CREATE TRIGGER refuse_m3 BEFORE INSERT ON messages WHEN NEW.message_id = "
                "'m3@globex.example' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END");
@@ -103,6 +131,31 @@ TEST_F(SinkTest, OneFailingMessageFailsAloneAndNothingIsStoredTwice) {
     auto q = sink->quarantined_uids(mailbox, 7);
     ASSERT_TRUE(q);
     EXPECT_EQ(*q, std::vector<std::uint32_t>{3});
+}
+
+// The sync engine commits batch b on the writer while it reads batch b+1 and records health on
+// the event loop's connection; batches commit in order and each is visible once get() returns.
+TEST_P(SinkTest, BatchesCommitInOrderWhileTheLoopWrites) {
+    PendingBatch pending;
+    for (int b = 0; b < 5; ++b) {
+        auto next = sink->store_batch_async(1, mailbox, 7, batch(1 + b * 10, 10, true));
+        // The event loop's own writes meanwhile (they wait for the writer's transaction).
+        AccountHealth h;
+        h.state = "syncing";
+        ASSERT_TRUE(sink->set_health(1, h));
+        if (pending.valid()) {
+            auto r = pending.get();
+            ASSERT_TRUE(r) << r.error().to_string();
+            EXPECT_EQ(r->stored, 10U);
+        }
+        pending = std::move(next);
+    }
+    auto last = pending.get();
+    ASSERT_TRUE(last);
+    EXPECT_FALSE(pending.valid());
+    EXPECT_EQ(count("SELECT count(*) FROM messages"), 50);
+    EXPECT_EQ(count("SELECT messages_synced FROM accounts WHERE id = 1"), 50);
+    EXPECT_EQ(count("SELECT max(uid) FROM locations"), 50);
 }
 
 } // namespace
