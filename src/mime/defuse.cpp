@@ -130,6 +130,13 @@ std::vector<std::size_t> find_blanks(std::string_view s) {
                 scan(s, pos, end, st, blank); // folded continuation of the current field
         } else {
             st = FieldState{};
+            // Every name kind_of() knows starts with one of these letters: most body lines
+            // (base64, text) are passed over after one byte.
+            const char c0 = lower(first);
+            if (c0 != 'f' && c0 != 's' && c0 != 'r' && c0 != 't' && c0 != 'c' && c0 != 'b') {
+                pos = end;
+                continue;
+            }
             // "Name:" at a line start, anywhere (nested messages and part headers included).
             std::size_t k = pos;
             // The longest name kind_of() knows is 19 bytes ("content-disposition"): looking
