@@ -283,8 +283,10 @@ std::string filter_style(std::string_view style, int &remote) {
         bool ok = true;
         for (const char c : prop)
             ok = ok && ((c >= 'a' && c <= 'z') || c == '-');
+        // In the property too: the families allow any "border-..." name, and a made-up one such
+        // as "border-moz-binding" must not carry a banned word through (found by sanitize_fuzz).
         for (const auto b : kBanned)
-            ok = ok && lv.find(b) == std::string::npos;
+            ok = ok && lv.find(b) == std::string::npos && prop.find(b) == std::string::npos;
         std::size_t dq = 0;
         std::size_t sq = 0;
         for (const char c : value) {

@@ -119,6 +119,10 @@ const std::vector<Case> &cases() {
          "<p style=\"background-color: #fff\">x</p>"},
         {"expression removed", "<p style=\"width:expression(alert(1));color:blue\">x</p>",
          "<p style=\"color: blue\">x</p>"},
+        // A made-up property of an allowed family carrying a banned word; found by sanitize_fuzz.
+        {"banned word in a property name removed",
+         "<div style=\"border-moz-binding: ur https://evil.example/xbl.xml#x);color:red\">x</div>",
+         "<div style=\"color: red\">x</div>"},
         // CSS Values 4 src() loads a URL like url(); found by sanitize_fuzz in a junk width.
         {"src() declaration removed",
          "<p style=\"width: elemsssrc(alert(21));background-image:src('https://x.example/t.gif');color:blue\">x</p>",
