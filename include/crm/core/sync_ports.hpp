@@ -80,8 +80,10 @@ class PendingBatch {
         : done_(std::move(done)), result_(std::move(result)) {}
 
     bool valid() const { return result_ != nullptr; }
-    // Waits; afterwards the PendingBatch is empty (valid() is false).
+    // Waits; afterwards the PendingBatch is empty (valid() is false, and get() an error).
     Result<BatchReport> get() {
+        if (!result_)
+            return fail("sync.pending", "no batch is being stored");
         if (done_.valid())
             done_.get();
         auto r = std::move(*result_);

@@ -153,6 +153,9 @@ TEST_P(SinkTest, BatchesCommitInOrderWhileTheLoopWrites) {
     auto last = pending.get();
     ASSERT_TRUE(last);
     EXPECT_FALSE(pending.valid());
+    auto again = pending.get();
+    ASSERT_FALSE(again) << "collected already";
+    EXPECT_EQ(again.error().code, "sync.pending");
     EXPECT_EQ(count("SELECT count(*) FROM messages"), 50);
     EXPECT_EQ(count("SELECT messages_synced FROM accounts WHERE id = 1"), 50);
     EXPECT_EQ(count("SELECT max(uid) FROM locations"), 50);
