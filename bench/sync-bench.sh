@@ -97,7 +97,7 @@ dovecot_cpu() {
   awk -v hz="$(getconf CLK_TCK)" '{print ($16 + $17) / hz}' "/proc/$(cat "$DOVECOT_BASE_DIR/master.pid")/stat"
 }
 
-crm_sync() { # label port tls -> prints seconds and peak MB
+crm_sync() { # label port tls -> prints seconds, peak MB and CPU seconds
   local db=$work/$1.db
   rm -f "$db"*
   sync
@@ -122,7 +122,7 @@ crm_sync() { # label port tls -> prints seconds and peak MB
   echo "$(echo "$t1 - $t0" | bc -l) $(awk '{print $1/1024, $2 + $3}' "$work/$1.time")"
 }
 
-mbsync_run() { # label port ssltype
+mbsync_run() { # label port ssltype -> prints seconds, peak MB and CPU seconds
   rm -rf "$work/mb-$1"; mkdir -p "$work/mb-$1"
   sync
   # mbsync 1.4 checks only DNS names in certificates: use localhost for it.
@@ -164,11 +164,11 @@ for mode in "plain $IMAP_PORT none None" "tls $IMAPS_PORT implicit IMAPS"; do
   read -r ms mrss mcpu < <(mbsync_run "$1" "$2" "$4")
   sleep 1; d2=$(dovecot_cpu)
   awk -v m="$1" -v n="$n" -v cs="$cs" -v cr="$crss" -v cc="$ccpu" -v ms="$ms" -v mr="$mrss" -v mc="$mcpu" \
-      -v dc="$(echo "$d1 - $d0" | bc -l)" -v dm="$(echo "$d2 - $d1" | bc -l)" 'BEGIN {
+      -v cores="$(nproc)" -v dc="$(echo "$d1 - $d0" | bc -l)" -v dm="$(echo "$d2 - $d1" | bc -l)" 'BEGIN {
     printf "%-5s crm-maild %6.1fs %6.0f msg/s peak %5.1f MB | mbsync %6.1fs %6.0f msg/s peak %5.1f MB | ratio %.2fx\n",
       m, cs, n/cs, cr, ms, n/ms, mr, ms/cs
-    printf "      CPU seconds: crm-maild %.1f + Dovecot %.1f on %.1f s of 2 cores | mbsync %.1f + Dovecot %.1f\n",
-      cc, dc, cs, mc, dm }'
+    printf "      CPU seconds: crm-maild %.1f + Dovecot %.1f on %.1f s of %d cores | mbsync %.1f + Dovecot %.1f\n",
+      cc, dc, cs, cores, mc, dm }'
 done
 
 # Constant-bytes poll on the big folder.
