@@ -49,9 +49,7 @@ bash tests/integration/dovecot/start.sh "$dc" --no-oauth2 >/dev/null
 # shellcheck disable=SC1091
 source "$dc/env"
 dst=$dc/mail/alice
-mkdir -p "$dst/cur" "$dst/new" "$dst/tmp"
-find "$sync_gen/cur" "$sync_gen/new" -type f | sort | awk -v d="$dst/cur" '{printf "%s\t%s/%d.M%dP1.bench:2,S\n", $0, d, 1700000000+NR, NR}' |
-  while IFS=$'\t' read -r from to; do cp "$from" "$to"; done
+python3 bench/fill_maildir.py "$dst" --from "$sync_gen" # Dovecot-style names: see there
 chown -R "$MAIL_USER" "$dst"
 $DOVEADM mailbox status -u alice messages INBOX >/dev/null
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -26,23 +26,14 @@ source "$dc/env"
 gen=${BENCH_DIR:-$root/build/bench}/gen-$count
 [ -d "$gen/cur" ] || python3 bench/gen_maildir.py --out "$gen" --count "$count" --seed 1 >/dev/null
 
-# Put messages straight into a Dovecot Maildir (Dovecot assigns UIDs on its next scan): much
-# faster than one doveadm save per message.
+# Put messages straight into a Dovecot Maildir, named as Dovecot names its deliveries (see
+# bench/fill_maildir.py: the names decide how long Dovecot takes to start each session).
 fill() { # user source_dir_or_count
-  local user=$1 src=$2 dst=$dc/mail/$1
-  mkdir -p "$dst/cur" "$dst/new" "$dst/tmp"
+  local user=$1 src=$2
   if [ -d "$src" ]; then
-    find "$src/cur" "$src/new" -type f | sort | awk -v d="$dst/cur" '{printf "%s\t%s/%d.M%dP1.bench:2,S\n", $0, d, 1700000000+NR, NR}' |
-      while IFS=$'\t' read -r from to; do cp "$from" "$to"; done
+    python3 bench/fill_maildir.py "$dc/mail/$user" --from "$src"
   else
-    python3 - "$dst/cur" "$src" <<'PY'
-import os, sys
-d, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
-    with open(os.path.join(d, "%d.M%dP1.poll:2,S" % (1700000000 + i, i)), "w") as f:
-        f.write("From: p%d@example.com\r\nTo: alice@example.com\r\nSubject: poll test %d\r\n"
-                "Message-ID: <poll-%d@example.com>\r\nDate: Mon, 02 Nov 2026 09:00:00 +0000\r\n\r\nbody %d\r\n" % (i % 97, i, i, i))
-PY
+    python3 bench/fill_maildir.py "$dc/mail/$user" --count "$src"
   fi
   chown -R "$MAIL_USER" "$dc/mail/$user"
   $DOVEADM mailbox status -u "$user" messages INBOX >/dev/null
