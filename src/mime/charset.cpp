@@ -60,8 +60,17 @@ std::string sha256_hex(std::string_view data) {
 
 namespace crm::mime::detail {
 
+namespace {
+// Fetched once: with EVP_sha256() OpenSSL 3 looks the algorithm up in its provider tables (locks,
+// a string copy) on every EVP_DigestInit_ex, and a message is hashed three or more times.
+const EVP_MD *sha256_md() {
+    static EVP_MD *md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md != nullptr ? md : EVP_sha256();
+}
+} // namespace
+
 Sha256::Sha256() : c_(EVP_MD_CTX_new()) {
-    if (c_ == nullptr || EVP_DigestInit_ex(c_, EVP_sha256(), nullptr) != 1)
+    if (c_ == nullptr || EVP_DigestInit_ex(c_, sha256_md(), nullptr) != 1)
         throw std::bad_alloc(); // only on allocation failure inside OpenSSL
 }
 

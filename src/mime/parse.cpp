@@ -299,37 +299,60 @@ class Walker {
                       " in part " + path);
     }
 
-    // A view of the decoded bytes of a leaf, within the decoded-bytes budget, valid while `mem`
-    // (which holds them) lives.
-    std::string_view decoded_view(GMimePart *part, const std::string &path, GPtr<GMimeStream> &mem) {
+    // Streams the decoded (transfer-encoding removed) bytes of a leaf to `sink` in chunks,
+    // within the decoded-bytes budget. What g_mime_data_wrapper_write_to_stream() does, without
+    // collecting the bytes in a growing memory stream first: an attachment is only hashed, and
+    // a text part goes straight into its string.
+    template <class Sink> void decode_into(GMimePart *part, const std::string &path, Sink &&sink) {
         GMimeDataWrapper *w = g_mime_part_get_content(part);
         if (w == nullptr)
-            return {};
+            return;
         if (decoded_total_ >= limits_.max_decoded_bytes) {
             budget_warning(path);
-            return {};
+            return;
         }
-        mem.reset(g_mime_stream_mem_new());
-        if (g_mime_data_wrapper_write_to_stream(w, mem.get()) < 0)
-            sink_.add("mime: could not decode content of part " + path);
-        GByteArray *arr =
-            g_mime_stream_mem_get_byte_array(reinterpret_cast<GMimeStreamMem *>(mem.get()));
-        if (arr == nullptr || arr->len == 0)
-            return {};
-        std::size_t len = arr->len;
-        const std::size_t room = limits_.max_decoded_bytes - decoded_total_;
-        if (len > room) {
-            len = room;
-            budget_warning(path);
+        GMimeStream *src = g_mime_data_wrapper_get_stream(w); // (transfer none) in GMime 3.2
+        if (src == nullptr)
+            return;
+        g_mime_stream_reset(src);
+        GPtr<GMimeStream> filtered;
+        GMimeStream *in = src;
+        const GMimeContentEncoding enc = g_mime_data_wrapper_get_encoding(w);
+        if (enc == GMIME_CONTENT_ENCODING_BASE64 || enc == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+            enc == GMIME_CONTENT_ENCODING_UUENCODE) {
+            GPtr<GMimeFilter> filter(g_mime_filter_basic_new(enc, FALSE));
+            filtered.reset(g_mime_stream_filter_new(src));
+            g_mime_stream_filter_add(reinterpret_cast<GMimeStreamFilter *>(filtered.get()),
+                                     filter.get());
+            in = filtered.get();
         }
-        decoded_total_ += len;
-        return std::string_view(reinterpret_cast<const char *>(arr->data), len);
+        std::array<char, 16384> buf; // written before it is read: no zeroing
+        while (!g_mime_stream_eos(in)) {
+            const ssize_t n = g_mime_stream_read(in, buf.data(), buf.size());
+            if (n < 0) {
+                sink_.add("mime: could not decode content of part " + path);
+                break;
+            }
+            auto len = static_cast<std::size_t>(n);
+            const std::size_t room = limits_.max_decoded_bytes - decoded_total_;
+            if (len > room) {
+                len = room;
+                budget_warning(path);
+            }
+            decoded_total_ += len;
+            if (len > 0)
+                sink(std::string_view(buf.data(), len));
+            if (decoded_total_ >= limits_.max_decoded_bytes)
+                break;
+        }
+        g_mime_stream_reset(src);
     }
 
-    // Decoded (transfer-encoding removed) bytes of a leaf, within the decoded-bytes budget.
+    // Decoded bytes of a leaf, within the decoded-bytes budget.
     std::string decode(GMimePart *part, const std::string &path) {
-        GPtr<GMimeStream> mem;
-        return std::string(decoded_view(part, path, mem));
+        std::string out;
+        decode_into(part, path, [&out](std::string_view chunk) { out.append(chunk); });
+        return out;
     }
 
     // An attachment's size, hash and (when kept) bytes, from its decoded or serialised form.
@@ -338,6 +361,19 @@ class Walker {
         a.sha256 = sha256_hex(bytes);
         if (limits_.keep_attachment_content)
             a.content.assign(bytes);
+    }
+
+    // The same for a leaf, decoded chunk by chunk.
+    void set_content(Attachment &a, GMimePart *part, const std::string &path) {
+        detail::Sha256 h;
+        a.size = 0;
+        decode_into(part, path, [&](std::string_view chunk) {
+            a.size += chunk.size();
+            h.update(chunk);
+            if (limits_.keep_attachment_content)
+                a.content.append(chunk);
+        });
+        a.sha256 = h.hex();
     }
 
     std::string serialize(GMimeMessage *m, const std::string &path) {
@@ -454,8 +490,7 @@ class Walker {
         a.content_type = type;
         a.content_id = content_id_of(obj);
         a.is_inline = disp == "inline" || (in_related && !a.content_id.empty());
-        GPtr<GMimeStream> mem;
-        set_content(a, decoded_view(part, path, mem));
+        set_content(a, part, path);
         pm_.attachments.push_back(std::move(a));
     }
 
@@ -720,6 +755,17 @@ void sanitize(ParsedMessage &pm) {
         fix(w);
 }
 
+// A GByteArray over bytes it does not own: freed without them.
+struct BorrowedBytes {
+    explicit BorrowedBytes(std::string_view bytes)
+        : array(g_byte_array_new_take(
+              reinterpret_cast<guint8 *>(const_cast<char *>(bytes.data())), bytes.size())) {}
+    BorrowedBytes(const BorrowedBytes &) = delete;
+    BorrowedBytes &operator=(const BorrowedBytes &) = delete;
+    ~BorrowedBytes() { g_byte_array_free(array, FALSE); }
+    GByteArray *array;
+};
+
 void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &pm,
                 detail::WarningSink &sink) {
     if (raw.starts_with("\xEF\xBB\xBF")) // UTF-8 byte order mark from some exporters
@@ -772,7 +818,12 @@ void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &
     }
 
     auto opts = detail::make_options(limits, &sink);
-    GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(input.data(), input.size()));
+    // GMime reads the message in place: g_mime_stream_mem_new_with_buffer() would copy it. The
+    // array borrows `input` (alive until we return) and the stream does not own the array; the
+    // parser only reads its stream, and every GMime object is released before `borrowed`.
+    BorrowedBytes borrowed(input);
+    GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_byte_array(borrowed.array));
+    g_mime_stream_mem_set_owner(reinterpret_cast<GMimeStreamMem *>(stream.get()), FALSE);
     GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
     g_mime_parser_set_format(parser.get(), GMIME_FORMAT_MESSAGE);
     GPtr<GMimeMessage> msg(g_mime_parser_construct_message(parser.get(), opts.get()));
