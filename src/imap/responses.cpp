@@ -1,6 +1,7 @@
 // Typed views of parsed responses.
 #include <algorithm>
 #include <array>
+#include <type_traits>
 
 #include "crm/imap/mutf7.hpp"
 #include "crm/imap/responses.hpp"
@@ -133,18 +134,22 @@ std::optional<std::int64_t> parse_internaldate(std::string_view s) {
     return local - offset;
 }
 
-std::optional<FetchData> parse_fetch(const Response& r) {
+namespace {
+
+// Resp is Response (take the section bytes) or const Response (copy them).
+template <class Resp> std::optional<FetchData> fetch_of(Resp& r) {
+    constexpr bool take = !std::is_const_v<Resp>;
     if (r.kind != Response::Kind::Untagged || r.status_or_keyword != "FETCH" || !r.number ||
         r.data.size() != 1 || !r.data[0].is_list())
         return std::nullopt;
-    const auto& items = r.data[0].list;
+    auto& items = r.data[0].list;
     if (items.size() % 2 != 0)
         return std::nullopt;
     FetchData f;
     f.seq = *r.number;
     for (std::size_t k = 0; k < items.size(); k += 2) {
         const Value& key = items[k];
-        const Value& val = items[k + 1];
+        auto& val = items[k + 1];
         if (!key.is_atom())
             return std::nullopt;
         const std::string name = upper(key.bytes);
@@ -184,16 +189,29 @@ std::optional<FetchData> parse_fetch(const Response& r) {
                 continue;
             if (!val.is_string())
                 return std::nullopt;
-            f.body = val.bytes;
+            if constexpr (take)
+                f.body = std::move(val.bytes);
+            else
+                f.body = val.bytes;
         } else if (name.starts_with("BODY[") || name.starts_with("BINARY[") ||
                    name.starts_with("RFC822.")) {
-            if (val.is_string())
-                f.sections.emplace_back(name, val.bytes);
+            if (val.is_string()) {
+                if constexpr (take)
+                    f.sections.emplace_back(name, std::move(val.bytes));
+                else
+                    f.sections.emplace_back(name, val.bytes);
+            }
         }
         // ENVELOPE, BODYSTRUCTURE, BINARY.SIZE and unknown items are ignored here.
     }
     return f;
 }
+
+} // namespace
+
+std::optional<FetchData> parse_fetch(const Response& r) { return fetch_of(r); }
+
+std::optional<FetchData> take_fetch(Response& r) { return fetch_of(r); }
 
 bool Capabilities::has(std::string_view name) const {
     return std::any_of(atoms.begin(), atoms.end(),

@@ -245,7 +245,7 @@ asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
             co_return std::unexpected(next.error());
         }
         if (*next) {
-            const Response& r = **next;
+            Response& r = **next;
             if (r.kind == Response::Kind::Untagged) {
                 if (r.status_or_keyword == "BYE") {
                     limits_.command_timeout = saved;
@@ -281,7 +281,7 @@ asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
     auto d = co_await write_all("DONE\r\n");
     if (!d)
         co_return std::unexpected(d.error());
-    auto done = co_await collect(tag, [&](const Response& u) {
+    auto done = co_await collect(tag, [&](Response& u) {
         if (on_untagged)
             on_untagged(u);
         notified = true;

@@ -24,7 +24,9 @@ namespace crm::imap {
 
 namespace asio = boost::asio;
 
-using UntaggedHandler = std::function<void(const Response&)>;
+// Called with each untagged response of a command; the response is not used afterwards, so a
+// handler may move its data out (take_fetch).
+using UntaggedHandler = std::function<void(Response&)>;
 
 struct SessionLimits {
     std::chrono::seconds command_timeout{120}; // no progress for this long: connection is dead

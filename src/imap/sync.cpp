@@ -325,8 +325,8 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             -> boost::asio::awaitable<Result<void>> {
             const std::string tag = std::move(tags.front());
             tags.pop_front();
-            auto r = co_await s.collect(tag, [&](const Response& u) {
-                auto fd = parse_fetch(u);
+            auto r = co_await s.collect(tag, [&](Response& u) {
+                auto fd = take_fetch(u);
                 if (!fd || !fd->uid || !fd->body)
                     return; // unsolicited FLAGS etc.
                 FetchedMessage m;

@@ -38,6 +38,8 @@ struct FetchData {
 
 // "* n FETCH (...)"; nullopt for other responses or a malformed known item.
 [[nodiscard]] std::optional<FetchData> parse_fetch(const Response& r);
+// The same, moving the message bytes (BODY[] and other sections) out of `r` instead of copying.
+[[nodiscard]] std::optional<FetchData> take_fetch(Response& r);
 
 // "17-Jul-1996 02:44:25 -0700" (day may be space-padded) -> Unix seconds; nullopt if invalid.
 [[nodiscard]] std::optional<std::int64_t> parse_internaldate(std::string_view s);

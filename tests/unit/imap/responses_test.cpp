@@ -48,6 +48,24 @@ TEST(ParseFetch, AllItems) {
     EXPECT_EQ(f->sections[0].second, "M: x\r\n");
 }
 
+TEST(ParseFetch, TakeFetchMovesTheBytesAndAgreesWithParseFetch) {
+    const std::string body(100000, 'b');
+    Response r = parse_one("* 3 FETCH (UID 9 BODY[HEADER] {4}\r\nH: x BODY[] {" +
+                           std::to_string(body.size()) + "}\r\n" + body + " FLAGS (\\Seen))\r\n");
+    const auto copied = parse_fetch(r);
+    const auto taken = take_fetch(r);
+    ASSERT_TRUE(copied.has_value());
+    ASSERT_TRUE(taken.has_value());
+    EXPECT_EQ(taken->uid, 9U);
+    EXPECT_EQ(taken->body, body);
+    EXPECT_EQ(taken->body, copied->body);
+    EXPECT_EQ(taken->sections, copied->sections);
+    EXPECT_EQ(taken->flags, copied->flags);
+    // The bytes were moved out of the response, not copied: nothing large is left in it.
+    for (const auto& v : r.data[0].list)
+        EXPECT_LT(v.bytes.size(), 100U);
+}
+
 TEST(ParseFetch, BodyVariantsAndAbsentItems) {
     for (std::string_view item : {"BODY[]", "body.peek[]", "BINARY[]", "RFC822"}) {
         const auto f =
