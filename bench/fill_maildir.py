@@ -45,8 +45,10 @@ def main():
         os.makedirs(os.path.join(args.dest, sub), exist_ok=True)
     cur = os.path.join(args.dest, "cur")
     if args.source:
-        files = sorted(os.path.join(args.source, sub, f) for sub in ("cur", "new")
-                       for f in os.listdir(os.path.join(args.source, sub)))
+        subs = [os.path.join(args.source, sub) for sub in ("cur", "new")]
+        files = sorted(os.path.join(d, f) for d in subs if os.path.isdir(d) for f in os.listdir(d))
+        if not files:
+            sys.exit("fill_maildir.py: no messages in %s/cur or %s/new" % (args.source, args.source))
         messages = ((i, open(p, "rb").read()) for i, p in enumerate(files, 1))
     else:
         messages = ((i, poll_message(i)) for i in range(args.count))
