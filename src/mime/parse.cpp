@@ -817,6 +817,12 @@ void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &
         sink.add("limit: nested address groups or too many parameters defused before parsing");
     }
 
+    if (input.size() > G_MAXUINT) { // a GByteArray's length is a guint (callers cap far below)
+        pm.unparsable = true;
+        sink.add("limit: message of " + std::to_string(input.size()) +
+                 " bytes is too large to parse");
+        return;
+    }
     auto opts = detail::make_options(limits, &sink);
     // GMime reads the message in place: g_mime_stream_mem_new_with_buffer() would copy it. The
     // array borrows `input` (alive until we return) and the stream does not own the array; the
