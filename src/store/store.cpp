@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <span>
 
 #include "crm/store/blob_codec.hpp"
 #include "guard.hpp"
@@ -13,47 +14,58 @@ namespace crm::store {
 namespace {
 
 
-std::string json_escape(std::string_view s) {
-    std::string out;
-    out.reserve(s.size() + 2);
+// Appends `s` as a JSON string. Runs of characters that need no escape are appended whole:
+// this runs for every header of every stored message.
+void append_json_string(std::string& out, std::string_view s) {
     out += '"';
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        switch (c) {
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto u = static_cast<unsigned char>(s[i]);
+        if (u >= 0x20 && u != '"' && u != '\\')
+            continue;
+        out.append(s.substr(run, i - run));
+        run = i + 1;
+        switch (u) {
         case '"': out += "\\\""; break;
         case '\\': out += "\\\\"; break;
         case '\n': out += "\\n"; break;
         case '\r': out += "\\r"; break;
         case '\t': out += "\\t"; break;
-        default:
-            if (u < 0x20)
-                out += fmt::format("\\u{:04x}", u);
-            else
-                out += c;
+        default: out += fmt::format("\\u{:04x}", u);
         }
     }
+    out.append(s.substr(run));
     out += '"';
-    return out;
 }
 
-std::string json_string_array(const std::vector<std::string>& v) {
+std::string json_string_array(std::span<const std::string> v) {
     std::string out = "[";
     for (std::size_t i = 0; i < v.size(); ++i) {
         if (i)
             out += ',';
-        out += json_escape(v[i]);
+        append_json_string(out, v[i]);
     }
     return out + "]";
 }
 
 std::string headers_json(const ParsedMessage& m) {
-    std::string out = "[";
+    std::size_t bytes = 2;
+    for (const auto& [name, value] : m.headers)
+        bytes += name.size() + value.size() + 8;
+    std::string out;
+    out.reserve(bytes);
+    out += '[';
     for (std::size_t i = 0; i < m.headers.size(); ++i) {
         if (i)
             out += ',';
-        out += '[' + json_escape(m.headers[i].first) + ',' + json_escape(m.headers[i].second) + ']';
+        out += '[';
+        append_json_string(out, m.headers[i].first);
+        out += ',';
+        append_json_string(out, m.headers[i].second);
+        out += ']';
     }
-    return out + "]";
+    out += ']';
+    return out;
 }
 
 std::string join(const std::vector<std::string>& v) {
@@ -115,13 +127,7 @@ void refresh_thread(Database::Impl& d, ThreadId t, std::int64_t now) {
 Result<std::vector<ThreadId>> Store::threads_for_keys(std::span<const std::string> keys) {
     return guard("looking up thread keys", [&]() -> Result<std::vector<ThreadId>> {
         // One statement for all keys (References chains can be long).
-        std::string arr = "[";
-        for (const auto& k : keys) {
-            if (arr.size() > 1)
-                arr += ',';
-            arr += json_escape(k);
-        }
-        arr += ']';
+        const std::string arr = json_string_array(keys);
         auto& q = db_.impl().stmt("SELECT DISTINCT thread_id FROM thread_keys WHERE key IN "
                                   "(SELECT value FROM json_each(?)) ORDER BY thread_id");
         q.bindNoCopy(1, arr);
@@ -421,13 +427,7 @@ Result<std::vector<DealId>> Store::deals_of_our_message_ids(std::span<const std:
         std::vector<DealId> out;
         if (ids.empty())
             return out;
-        std::string arr = "[";
-        for (const auto& id : ids) {
-            if (arr.size() > 1)
-                arr += ',';
-            arr += json_escape(id);
-        }
-        arr += ']';
+        const std::string arr = json_string_array(ids);
         auto& q = db_.impl().stmt(
             "SELECT deal_id FROM outbox WHERE message_id IN (SELECT value FROM json_each(?)) "
             "AND deal_id IS NOT NULL ORDER BY id");

@@ -487,6 +487,54 @@ TEST(BlobCodec, RawMessagesAreKeptCompressedAndReadBackExactly) {
     EXPECT_FALSE(none->has_value());
 }
 
+TEST(StoredMessage, HeadersAndWarningsAreValidJsonThatGivesTheStringsBack) {
+    RawFixture f;
+    const std::vector<std::pair<std::string, std::string>> headers = {
+        {"Subject", "plain text, no escapes at all"},
+        {"X-Quote", "say \"hi\" to C:\\dir\\"},
+        {"X-Controls", "tab\there, new\nline, cr\r, bell\x07, escape\x1b."},
+        {"X-Utf8", "Gr\xc3\xbc\xc3\x9f" "e \xe6\x97\xa5\xe6\x9c\xac \"quoted\" tail"},
+        {"X-Empty", ""},
+    };
+    f.parsed.headers = headers;
+    f.parsed.warnings = {"charset: \"x\" unknown\tin part 1", "plain"};
+    auto id = f.s.insert_message(f.message(mail_like(2000), "sha-json", "json@example.com"));
+    ASSERT_TRUE(id) << id.error().to_string();
+    auto& raw = f.db->impl().db;
+    SQLite::Statement valid(raw, "SELECT json_valid(headers_json), json_array_length(headers_json), "
+                                 "json_valid(warnings_json) FROM messages WHERE id = ?");
+    valid.bind(1, *id);
+    ASSERT_TRUE(valid.executeStep());
+    EXPECT_EQ(valid.getColumn(0).getInt(), 1);
+    EXPECT_EQ(valid.getColumn(1).getInt(), static_cast<int>(headers.size()));
+    EXPECT_EQ(valid.getColumn(2).getInt(), 1);
+    for (std::size_t i = 0; i < headers.size(); ++i) {
+        SQLite::Statement q(raw, "SELECT json_extract(headers_json, ?), json_extract(headers_json, ?) "
+                                 "FROM messages WHERE id = ?");
+        q.bind(1, "$[" + std::to_string(i) + "][0]");
+        q.bind(2, "$[" + std::to_string(i) + "][1]");
+        q.bind(3, *id);
+        ASSERT_TRUE(q.executeStep());
+        EXPECT_EQ(q.getColumn(0).getString(), headers[i].first);
+        const auto v = q.getColumn(1);
+        EXPECT_EQ(std::string(static_cast<const char*>(v.getBlob()), static_cast<std::size_t>(v.getBytes())),
+                  headers[i].second)
+            << headers[i].first;
+    }
+    // SQLite's json_extract() ends a string at \u0000, so the NUL is checked in the text itself.
+    f.parsed.headers = {{"X-Nul", std::string("nul") + '\0' + "end"}};
+    auto nul = f.s.insert_message(f.message(mail_like(2000), "sha-json-nul", "nul@example.com"));
+    ASSERT_TRUE(nul) << nul.error().to_string();
+    SQLite::Statement t(raw, "SELECT headers_json FROM messages WHERE id = ?");
+    t.bind(1, *nul);
+    ASSERT_TRUE(t.executeStep());
+    EXPECT_EQ(t.getColumn(0).getString(), R"([["X-Nul","nul\u0000end"]])");
+    SQLite::Statement w(raw, "SELECT json_extract(warnings_json, '$[0]') FROM messages WHERE id = ?");
+    w.bind(1, *id);
+    ASSERT_TRUE(w.executeStep());
+    EXPECT_EQ(w.getColumn(0).getString(), f.parsed.warnings[0]);
+}
+
 TEST(BlobCodec, CorruptStoredBlobIsAnErrorNotGarbage) {
     RawFixture f;
     auto& s = f.s;
