@@ -2,35 +2,17 @@
 #include "crm/store/outbox.hpp"
 
 #include "guard.hpp"
+#include "rows.hpp"
 
 namespace crm::store {
 
 namespace {
-
-std::optional<std::int64_t> opt_col(const SQLite::Column& c) {
-    if (c.isNull())
-        return std::nullopt;
-    return c.getInt64();
-}
 
 void bind_opt(SQLite::Statement& s, int i, const std::optional<std::int64_t>& v) {
     if (v)
         s.bind(i, *v);
     else
         s.bind(i);
-}
-
-std::string esc(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        if (c == '"' || c == '\\')
-            out += '\\';
-        if (static_cast<unsigned char>(c) < 0x20)
-            out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        else
-            out += c;
-    }
-    return out + "\"";
 }
 
 // [[a, b, ...], ...] of strings; the store's own encoding.
@@ -41,7 +23,7 @@ std::string encode_rows(const std::vector<std::vector<std::string>>& rows) {
         for (std::size_t j = 0; j < rows[i].size(); ++j) {
             if (j)
                 out += ',';
-            out += esc(rows[i][j]);
+            append_json_string(out, rows[i][j]);
         }
         out += ']';
     }
@@ -60,17 +42,7 @@ std::vector<std::vector<std::string>> decode_rows(const std::string& s) {
             --depth;
         } else if (c == '"' && depth == 2) {
             std::string cur;
-            for (++i; i < s.size() && s[i] != '"'; ++i) {
-                if (s[i] == '\\' && i + 1 < s.size()) {
-                    ++i;
-                    if (s[i] == 'u' && i + 4 < s.size()) {
-                        cur += static_cast<char>(std::stoi(s.substr(i + 1, 4), nullptr, 16));
-                        i += 4;
-                        continue;
-                    }
-                }
-                cur += s[i];
-            }
+            i = read_json_string(s, i, cur) - 1; // the loop's ++i steps past the quote
             rows.back().push_back(std::move(cur));
         }
     }

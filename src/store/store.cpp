@@ -8,35 +8,12 @@
 
 #include "crm/store/blob_codec.hpp"
 #include "guard.hpp"
+#include "rows.hpp"
 
 namespace crm::store {
 
 namespace {
 
-
-// Appends `s` as a JSON string. Runs of characters that need no escape are appended whole:
-// this runs for every header of every stored message.
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto u = static_cast<unsigned char>(s[i]);
-        if (u >= 0x20 && u != '"' && u != '\\')
-            continue;
-        out.append(s.substr(run, i - run));
-        run = i + 1;
-        switch (u) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        default: out += fmt::format("\\u{:04x}", u);
-        }
-    }
-    out.append(s.substr(run));
-    out += '"';
-}
 
 std::string json_string_array(std::span<const std::string> v) {
     std::string out = "[";
@@ -96,12 +73,6 @@ void bind_opt(SQLite::Statement& s, int i, const std::optional<std::int64_t>& v)
         s.bind(i, *v);
     else
         s.bind(i);
-}
-
-std::optional<std::int64_t> opt_col(const SQLite::Column& c) {
-    if (c.isNull())
-        return std::nullopt;
-    return c.getInt64();
 }
 
 // Recomputes the cached counters of a thread from its messages.

@@ -635,6 +635,37 @@ TEST(ReplyParent, OwnReplyNotYetInSentKnowsItsAccount) {
     EXPECT_EQ(*(*after)->account, 7);
 }
 
+// Recipients are kept in the store's JSON string encoding (rows.hpp): names with quotes,
+// backslashes and control characters come back as they went in, and rows written before the
+// encoding had \n/\r/\t shortcuts (every control character as \u00XX) still read the same.
+TEST(OutboxStore, RecipientsRoundTripThroughTheJsonEncoding) {
+    RawFixture f;
+    auto& d = f.db->impl();
+    d.db.exec("INSERT INTO accounts (id, name, address, created_at, updated_at) VALUES "
+              "(7, 'alice', 'alice@example.com', 1, 1)");
+    OutboxStore ob(*f.db);
+    OutboxRow row;
+    row.account = 7;
+    row.message_id = "crm.0.abc@example.com";
+    row.mode = "custom";
+    row.to = {{"Ann \"the\" Boss\\HQ", "ann@example.com"}, {"line\nbreak\ttab\x01", "b@example.com"}};
+    row.cc = {{"", "c@example.com"}};
+    row.subject = "s";
+    row.text_body = "t";
+    auto id = ob.queue(row, {}, 1);
+    ASSERT_TRUE(id) << id.error().to_string();
+    auto back = ob.get(*id);
+    ASSERT_TRUE(back && *back);
+    EXPECT_EQ((*back)->to, row.to);
+    EXPECT_EQ((*back)->cc, row.cc);
+    EXPECT_TRUE((*back)->bcc.empty());
+    d.db.exec("UPDATE outbox SET to_json = '[[\"old\\u000aform\\u0009x\",\"o@example.com\"]]' WHERE id = " +
+              std::to_string(*id));
+    back = ob.get(*id);
+    ASSERT_TRUE(back && *back);
+    EXPECT_EQ((*back)->to, (std::vector<Address>{{"old\nform\tx", "o@example.com"}}));
+}
+
 // Attachments are stored once: their metadata and hash in `attachments`, their bytes only inside
 // the raw message. WebStore::attachment hands back the raw message to be decoded again.
 TEST(AttachmentBytes, OnlyInTheRawMessage) {
