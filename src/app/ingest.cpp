@@ -62,6 +62,25 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
         return out;
     }
 
+    if (!team_loaded_) {
+        auto doms = store_.team_domains();
+        if (!doms)
+            return std::unexpected(doms.error());
+        // A salesperson on free mail does not make everyone there a colleague.
+        team_domains_.clear();
+        for (auto& d : *doms)
+            if (!match::is_free_mail_domain(d, opt_.addresses))
+                team_domains_.push_back(std::move(d));
+        subjects_ = opt_.subjects;
+        subjects_.internal_domains.insert(subjects_.internal_domains.end(), team_domains_.begin(),
+                                          team_domains_.end());
+        team_loaded_ = true;
+    }
+    auto on_team_domain = [&](std::string_view canonical) {
+        const std::string_view dom = match::domain_of(canonical);
+        return std::find(team_domains_.begin(), team_domains_.end(), dom) != team_domains_.end();
+    };
+
     // Participants, canonical and matched. Never by display name.
     NewMessage n;
     n.parsed = &m;
@@ -73,6 +92,8 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     n.synthetic_id = id.synthetic;
     n.received_at = now;
     n.parser_version = kParserVersion;
+    // The conversation's external participants: the team (users, addresses on the team's
+    // domains such as sales@) is in every conversation of a mailbox and tells nothing apart.
     std::vector<std::string> thread_participants;
     for (const auto& r : kRoles) {
         for (const auto& a : m.*(r.list)) {
@@ -93,7 +114,8 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
                         address_cache_.clear();
                     address_cache_.emplace(*c, *facts);
                 }
-                if (std::string_view(r.role) != "bcc" && std::string_view(r.role) != "sender")
+                if (std::string_view(r.role) != "bcc" && std::string_view(r.role) != "sender" &&
+                    !p.facts.user && !on_team_domain(*c))
                     push_unique(thread_participants, *c);
             }
             n.participants.push_back(std::move(p));
@@ -118,10 +140,66 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
         tin.date = now;
     n.base_subject = thread::base_subject(m.subject);
     n.subject_reply = thread::is_reply_subject(m.subject) && !tin.has_reference_headers;
-    auto tid = thread::assign_thread(tin, index_, opt_.subjects);
-    if (!tid)
-        return std::unexpected(tid.error());
-    n.thread = *tid;
+    auto assigned = thread::assign_thread(tin, index_, subjects_);
+    if (!assigned)
+        return std::unexpected(assigned.error());
+    const ThreadId tid = assigned->thread;
+    n.thread = tid;
+
+    // What the thread held before this message: its link, whether it waits for a person, and
+    // its external participants (the deal is decided from the conversation as a whole).
+    match::SortInput in;
+    in.conflict_deals = assigned->conflict_deals;
+    if (auto link = store_.thread_link(tid); !link)
+        return std::unexpected(link.error());
+    else if (*link)
+        in.thread_link = match::ExistingLink{(*link)->deal, (*link)->manual};
+    if (in.thread_link && !in.thread_link->manual) {
+        auto deal = store_.deal_record(in.thread_link->deal);
+        if (!deal)
+            return std::unexpected(deal.error());
+        if (*deal)
+            in.linked_deal = match::DealFacts{(*deal)->id,      (*deal)->name,
+                                              (*deal)->company, (*deal)->contacts,
+                                              (*deal)->owner,   (*deal)->updated_at};
+    }
+    if (!in.thread_link) {
+        auto held = store_.thread_held(tid);
+        if (!held)
+            return std::unexpected(held.error());
+        in.thread_held = *held;
+    }
+    // The contacts and companies whose open deals are the candidates.
+    std::vector<ContactId> contacts;
+    std::vector<CompanyId> companies;
+    auto collect = [&](const match::Participant& p) {
+        if (p.user)
+            return;
+        if (p.contact)
+            push_unique(contacts, *p.contact);
+        if (p.company)
+            push_unique(companies, *p.company);
+    };
+    if (!in.thread_held && !(in.thread_link && in.thread_link->manual)) {
+        auto earlier = store_.thread_participants(tid);
+        if (!earlier)
+            return std::unexpected(earlier.error());
+        for (auto& t : *earlier) {
+            if (on_team_domain(t.address))
+                continue;
+            match::Participant mp;
+            mp.role = "thread";
+            mp.address = std::move(t.address);
+            mp.contact = t.contact;
+            mp.company = t.company;
+            // Only an unlinked thread is decided on its earlier participants' deals; a linked
+            // one only needs to know who was already there.
+            if (!in.thread_link)
+                collect(mp);
+            in.thread_participants.push_back(std::move(mp));
+        }
+    }
+
     auto row = store_.insert_message(n);
     if (!row)
         return std::unexpected(row.error());
@@ -130,21 +208,16 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
         return std::unexpected(loc.error());
 
     // Deal sorting.
-    match::SortInput in;
-    if (auto link = store_.thread_link(*tid); !link)
-        return std::unexpected(link.error());
-    else if (*link)
-        in.thread_link = match::ExistingLink{(*link)->deal, (*link)->manual};
     std::vector<std::string> refs = m.references;
     refs.insert(refs.end(), m.in_reply_to.begin(), m.in_reply_to.end());
     auto tokens = store_.deals_of_our_message_ids(refs);
     if (!tokens)
         return std::unexpected(tokens.error());
     in.token_deals = *tokens;
-    std::vector<ContactId> contacts;
-    std::vector<CompanyId> companies;
     for (const auto& p : n.participants) {
         if (p.role == "bcc" || p.role == "sender" || p.address.empty())
+            continue;
+        if (!p.facts.user && on_team_domain(p.address))
             continue;
         match::Participant mp;
         mp.role = p.role;
@@ -153,12 +226,7 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
         mp.contact = p.facts.contact;
         mp.company = p.facts.company;
         mp.user = p.facts.user;
-        if (!mp.user) {
-            if (mp.contact)
-                push_unique(contacts, *mp.contact);
-            if (mp.company)
-                push_unique(companies, *mp.company);
-        }
+        collect(mp);
         in.participants.push_back(std::move(mp));
     }
     auto deals = store_.open_deals(contacts, companies);
@@ -181,14 +249,14 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
         in.suspicious_sender = match::suspicious_sender(m.from.front(), m, domains_);
     }
     auto decision = match::decide(in, opt_.sorting);
-    Placement pl{decision.deal, decision.reason, decision.score, decision.suggestions,
-                 decision.keep_existing};
-    if (auto r = store_.place(*tid, *row, pl, now); !r)
+    Placement pl{decision.deal,       decision.reason,        decision.score,
+                 decision.suggestions, decision.keep_existing, decision.hold};
+    if (auto r = store_.place(tid, *row, pl, now); !r)
         return std::unexpected(r.error());
 
     out.kind = IngestKind::New;
     out.message = *row;
-    out.thread = *tid;
+    out.thread = tid;
     out.deal = decision.deal;
     out.reason = decision.reason;
     return out;

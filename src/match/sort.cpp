@@ -128,16 +128,76 @@ struct Candidate {
     return d;
 }
 
+
+[[nodiscard]] SortDecision held(std::vector<DealId> deals) {
+    std::sort(deals.begin(), deals.end());
+    deals.erase(std::unique(deals.begin(), deals.end()), deals.end());
+    SortDecision d;
+    d.reason = "conflict: deals " + join_ids(deals);
+    d.suggestions = std::move(deals);
+    d.hold = true;
+    return d;
+}
+
+// Whether participant `p` belongs to deal `d`: one of its contacts, or of its company.
+[[nodiscard]] bool belongs(const Participant& p, const DealFacts& d) {
+    if (p.contact && std::find(d.contacts.begin(), d.contacts.end(), *p.contact) != d.contacts.end())
+        return true;
+    return p.company && d.company && *p.company == *d.company;
+}
+
+// Open deals (other than `linked`) that participants new to the thread belong to while they do
+// not belong to the linked deal: evidence that this message is about something else.
+[[nodiscard]] std::vector<DealId> contrary_deals(const SortInput& in, DealId linked) {
+    std::vector<DealId> out;
+    for (const auto& p : in.participants) {
+        if (p.user || (!p.contact && !p.company))
+            continue;
+        const bool known = std::any_of(in.thread_participants.begin(), in.thread_participants.end(),
+                                       [&](const Participant& t) { return t.address == p.address; });
+        if (known)
+            continue; // already in the thread when it was linked
+        if (in.linked_deal && belongs(p, *in.linked_deal))
+            continue;
+        for (const auto& d : in.open_deals)
+            if (d.id != linked && belongs(p, d))
+                out.push_back(d.id);
+    }
+    return out;
+}
+
 } // namespace
 
 SortDecision decide(const SortInput& in, const SortPolicy& policy) {
-    if (in.thread_link) {
+    if (in.thread_link && in.thread_link->manual) {
         SortDecision d;
         d.deal = in.thread_link->deal;
         d.keep_existing = true;
-        d.reason = in.thread_link->manual
-                       ? std::string("manual link kept")
-                       : fmt::format("thread already linked to deal {}", in.thread_link->deal);
+        d.reason = "manual link kept";
+        return d;
+    }
+    if (!in.conflict_deals.empty())
+        return held(in.conflict_deals);
+    if (in.thread_held) {
+        SortDecision d;
+        d.keep_existing = true;
+        d.reason = "thread held for a person";
+        return d;
+    }
+    if (in.thread_link) {
+        const DealId linked = in.thread_link->deal;
+        std::vector<DealId> other = contrary_deals(in, linked);
+        for (DealId t : in.token_deals)
+            if (t != linked)
+                other.push_back(t);
+        if (!other.empty()) {
+            other.push_back(linked);
+            return held(std::move(other));
+        }
+        SortDecision d;
+        d.deal = linked;
+        d.keep_existing = true;
+        d.reason = fmt::format("thread already linked to deal {}", linked);
         return d;
     }
     if (!in.token_deals.empty()) {
@@ -157,6 +217,12 @@ SortDecision decide(const SortInput& in, const SortPolicy& policy) {
         if (!sender && p.role == "from")
             sender = &p;
     }
+    // The thread's earlier participants are evidence too: the deal is the conversation's.
+    for (const auto& p : in.thread_participants)
+        if (!p.user && std::none_of(external.begin(), external.end(), [&](const Participant* e) {
+                return e->address == p.address;
+            }))
+            external.push_back(&p);
     if (!sender)
         for (const auto& p : in.participants)
             if (p.role == "sender") {

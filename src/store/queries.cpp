@@ -171,9 +171,9 @@ Result<void> Store::unlink_thread(ThreadId thread, std::int64_t now) {
         auto& del = d.stmt("DELETE FROM thread_deals WHERE thread_id = ?");
         del.bind(1, thread);
         del.exec();
-        auto& u = d.stmt("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at) VALUES "
-                         "(?, 'unlinked by hand', '', ?) ON CONFLICT (thread_id) DO UPDATE SET "
-                         "reason = excluded.reason");
+        auto& u = d.stmt("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at, held) "
+                         "VALUES (?, 'unlinked by hand', '', ?, 1) ON CONFLICT (thread_id) DO "
+                         "UPDATE SET reason = excluded.reason, held = 1");
         u.bind(1, thread);
         u.bind(2, now);
         u.exec();

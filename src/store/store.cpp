@@ -91,6 +91,26 @@ void refresh_thread(Database::Impl& d, ThreadId t, std::int64_t now) {
     s.exec();
 }
 
+// One deal with its contacts; nullopt when it does not exist.
+std::optional<DealRecord> read_deal(Database::Impl& d, DealId id) {
+    auto& q = d.stmt("SELECT name, company_id, owner_id, updated_at FROM deals WHERE id = ?");
+    q.bind(1, id);
+    if (!q.executeStep())
+        return std::nullopt;
+    DealRecord r;
+    r.id = id;
+    r.name = q.getColumn(0).getString();
+    r.company = opt_col(q.getColumn(1));
+    r.owner = opt_col(q.getColumn(2));
+    r.updated_at = q.getColumn(3).getInt64();
+    q.reset();
+    auto& qc = d.stmt("SELECT contact_id FROM deal_contacts WHERE deal_id = ? ORDER BY contact_id");
+    qc.bind(1, id);
+    while (qc.executeStep())
+        r.contacts.push_back(qc.getColumn(0).getInt64());
+    return r;
+}
+
 } // namespace
 
 // ---- ThreadIndex -------------------------------------------------------------------------
@@ -132,8 +152,10 @@ Result<std::vector<SubjectCandidate>> Store::subject_candidates(std::string_view
             c.subject_reply = q.getColumn(5).getInt() != 0;
             out.push_back(std::move(c));
         }
+        // Team members are in every conversation of a mailbox: they never tie two together.
         auto& p = db_.impl().stmt(
-            "SELECT DISTINCT address FROM participants WHERE message_id = ? AND address != ''");
+            "SELECT DISTINCT address FROM participants WHERE message_id = ? AND address != '' "
+            "AND user_id IS NULL AND role IN ('from', 'to', 'cc', 'reply-to')");
         for (std::size_t i = 0; i < rows.size(); ++i) {
             p.reset();
             p.bind(1, rows[i]);
@@ -177,12 +199,14 @@ Result<void> Store::merge_threads(ThreadId into, ThreadId from) {
             "excluded.linked_at WHERE excluded.manual = 1 AND thread_deals.manual = 0");
         run("DELETE FROM thread_deals WHERE thread_id = ?2 AND ?1 = ?1");
         // The unsorted entry goes when the merged thread is linked.
-        run("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at) "
-            "SELECT ?1, reason, suggestions, queued_at FROM unsorted WHERE thread_id = ?2 "
-            "ON CONFLICT (thread_id) DO NOTHING");
+        run("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at, held) "
+            "SELECT ?1, reason, suggestions, queued_at, held FROM unsorted WHERE thread_id = ?2 "
+            "ON CONFLICT (thread_id) DO UPDATE SET held = max(unsorted.held, excluded.held)");
         run("DELETE FROM unsorted WHERE thread_id = ?2 AND ?1 = ?1");
         run("DELETE FROM unsorted WHERE thread_id = ?1 AND EXISTS (SELECT 1 FROM thread_deals "
             "WHERE thread_id = ?1) AND ?2 = ?2");
+        run("UPDATE thread_splits SET thread_id = ?1 WHERE thread_id = ?2");
+        run("UPDATE thread_splits SET from_thread_id = ?1 WHERE from_thread_id = ?2");
         run("DELETE FROM threads WHERE id = ?2 AND ?1 = ?1");
         refresh_thread(d, into, 0);
         return {};
@@ -200,6 +224,28 @@ Result<void> Store::add_keys(ThreadId thread, std::span<const std::string> keys)
             s.exec();
         }
         return {};
+    });
+}
+
+Result<std::optional<DealId>> Store::linked_deal(ThreadId thread) {
+    auto link = thread_link(thread);
+    if (!link)
+        return std::unexpected(link.error());
+    if (!*link)
+        return std::nullopt;
+    return (*link)->deal;
+}
+
+Result<bool> Store::kept_apart(ThreadId a, ThreadId b) {
+    return guard("looking up thread splits", [&]() -> Result<bool> {
+        auto& q = db_.impl().stmt(
+            "SELECT 1 FROM thread_splits WHERE (thread_id = ?1 AND from_thread_id = ?2) OR "
+            "(thread_id = ?2 AND from_thread_id = ?1) LIMIT 1");
+        q.bind(1, a);
+        q.bind(2, b);
+        const bool found = q.executeStep();
+        q.reset();
+        return found;
     });
 }
 
@@ -430,25 +476,9 @@ Result<std::vector<DealRecord>> Store::open_deals(std::span<const ContactId> con
                 ids.insert(byco.getColumn(0).getInt64());
         }
         std::vector<DealRecord> out;
-        auto& q = d.stmt("SELECT id, name, company_id, owner_id, updated_at FROM deals WHERE id = ?");
-        auto& qc = d.stmt("SELECT contact_id FROM deal_contacts WHERE deal_id = ? ORDER BY contact_id");
-        for (auto id : ids) {
-            q.reset();
-            q.bind(1, id);
-            if (!q.executeStep())
-                continue;
-            DealRecord r;
-            r.id = id;
-            r.name = q.getColumn(1).getString();
-            r.company = opt_col(q.getColumn(2));
-            r.owner = opt_col(q.getColumn(3));
-            r.updated_at = q.getColumn(4).getInt64();
-            qc.reset();
-            qc.bind(1, id);
-            while (qc.executeStep())
-                r.contacts.push_back(qc.getColumn(0).getInt64());
-            out.push_back(std::move(r));
-        }
+        for (auto id : ids)
+            if (auto r = read_deal(d, id))
+                out.push_back(std::move(*r));
         return out;
     });
 }
@@ -490,18 +520,186 @@ Result<void> Store::place(ThreadId thread, MessageRowId message, const Placement
             del.bind(1, thread);
             del.exec();
         } else {
+            if (p.hold) {
+                auto& del = d.stmt("DELETE FROM thread_deals WHERE thread_id = ? AND manual = 0");
+                del.bind(1, thread);
+                del.exec();
+            }
             auto& s = d.stmt(
-                "INSERT INTO unsorted (thread_id, reason, suggestions, queued_at) "
-                "SELECT ?1, ?2, ?3, ?4 WHERE NOT EXISTS (SELECT 1 FROM thread_deals WHERE "
+                "INSERT INTO unsorted (thread_id, reason, suggestions, queued_at, held) "
+                "SELECT ?1, ?2, ?3, ?4, ?5 WHERE NOT EXISTS (SELECT 1 FROM thread_deals WHERE "
                 "thread_id = ?1) ON CONFLICT (thread_id) DO UPDATE SET reason = excluded.reason, "
-                "suggestions = excluded.suggestions");
+                "suggestions = excluded.suggestions, held = max(unsorted.held, excluded.held)");
             s.bind(1, thread);
             s.bind(2, p.reason);
             s.bind(3, join_ids(p.suggestions));
             s.bind(4, now);
+            s.bind(5, p.hold ? 1 : 0);
             s.exec();
         }
         return {};
+    });
+}
+
+Result<Store::SplitResult> Store::split_message(MessageRowId message, std::optional<UserId> by,
+                                               std::int64_t now) {
+    return guard("splitting a thread", [&]() -> Result<SplitResult> {
+        auto& d = db_.impl();
+        auto& q = d.stmt("SELECT thread_id FROM messages WHERE id = ?");
+        q.bind(1, message);
+        if (!q.executeStep())
+            return fail("message.not_found", fmt::format("message {} does not exist", message));
+        SplitResult out;
+        out.from = q.getColumn(0).getInt64();
+        q.reset();
+
+        // The thread's messages and what each references.
+        struct Row {
+            MessageRowId id = 0;
+            std::string message_id;
+            std::vector<std::string> refs;
+        };
+        std::vector<Row> rows;
+        auto& m = d.stmt("SELECT id, message_id, refs || ' ' || in_reply_to FROM messages "
+                         "WHERE thread_id = ?");
+        m.bind(1, out.from);
+        while (m.executeStep()) {
+            Row r{m.getColumn(0).getInt64(), m.getColumn(1).getString(), {}};
+            const std::string refs = m.getColumn(2).getString();
+            std::size_t i = 0;
+            while (i < refs.size()) {
+                const auto j = std::min(refs.find(' ', i), refs.size());
+                if (j > i)
+                    r.refs.push_back(refs.substr(i, j - i));
+                i = j + 1;
+            }
+            rows.push_back(std::move(r));
+        }
+        // The chosen message, then every message referencing a moved one, until nothing changes.
+        std::set<std::string> moved_ids;
+        std::vector<MessageRowId> moved;
+        for (const Row& r : rows)
+            if (r.id == message) {
+                moved_ids.insert(r.message_id);
+                moved.push_back(r.id);
+            }
+        for (bool grew = true; grew;) {
+            grew = false;
+            for (const Row& r : rows) {
+                if (std::find(moved.begin(), moved.end(), r.id) != moved.end())
+                    continue;
+                if (std::any_of(r.refs.begin(), r.refs.end(),
+                                [&](const std::string& x) { return moved_ids.contains(x); })) {
+                    moved_ids.insert(r.message_id);
+                    moved.push_back(r.id);
+                    grew = true;
+                }
+            }
+        }
+        if (moved.size() == rows.size())
+            return fail("thread.split_whole",
+                        fmt::format("message {} and the replies to it are all of thread {}: "
+                                    "nothing would stay behind",
+                                    message, out.from));
+
+        auto created = create_thread();
+        if (!created)
+            return std::unexpected(created.error());
+        out.thread = *created;
+        out.moved = moved.size();
+        const std::string ids = "[" + join_ids(moved, ',') + "]";
+        auto& mv = d.stmt("UPDATE messages SET thread_id = ?1, sort_reason = ?3 WHERE id IN "
+                          "(SELECT value FROM json_each(?2))");
+        std::string who = "crm-mailctl";
+        if (by) {
+            auto& u = d.stmt("SELECT name FROM users WHERE id = ?");
+            u.bind(1, *by);
+            if (u.executeStep())
+                who = u.getColumn(0).getString();
+            u.reset();
+        }
+        const std::string reason = fmt::format("split from thread {} by {}", out.from, who);
+        mv.bind(1, out.thread);
+        mv.bind(2, ids);
+        mv.bind(3, reason);
+        mv.exec();
+        // Their own ids go with them; ghosts and conversation keys (gm-thrid, thread-index)
+        // stay with the thread they were split from.
+        std::vector<std::string> keys(moved_ids.begin(), moved_ids.end());
+        const std::string key_arr = json_string_array(keys);
+        auto& k = d.stmt("UPDATE thread_keys SET thread_id = ?1 WHERE thread_id = ?2 AND key IN "
+                         "(SELECT value FROM json_each(?3))");
+        k.bind(1, out.thread);
+        k.bind(2, out.from);
+        k.bind(3, key_arr);
+        k.exec();
+        auto& ob = d.stmt("UPDATE outbox SET thread_id = ?1 WHERE parent_id IN "
+                          "(SELECT value FROM json_each(?2))");
+        ob.bind(1, out.thread);
+        ob.bind(2, ids);
+        ob.exec();
+        auto& sp = d.stmt("INSERT INTO thread_splits (thread_id, from_thread_id, message_id, moved, "
+                          "split_by, split_at) VALUES (?, ?, ?, ?, ?, ?)");
+        sp.bind(1, out.thread);
+        sp.bind(2, out.from);
+        sp.bind(3, message);
+        sp.bind(4, static_cast<std::int64_t>(out.moved));
+        bind_opt(sp, 5, by);
+        sp.bind(6, now);
+        sp.exec();
+        auto& un = d.stmt("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at, held) "
+                          "VALUES (?, ?, '', ?, 1)");
+        un.bind(1, out.thread);
+        un.bind(2, reason);
+        un.bind(3, now);
+        un.exec();
+        refresh_thread(d, out.from, now);
+        refresh_thread(d, out.thread, now);
+        return out;
+    });
+}
+
+Result<std::vector<ThreadParticipant>> Store::thread_participants(ThreadId thread) {
+    return guard("reading a thread's participants", [&]() -> Result<std::vector<ThreadParticipant>> {
+        std::vector<ThreadParticipant> out;
+        auto& q = db_.impl().stmt(
+            "SELECT DISTINCT p.address, p.contact_id, p.company_id FROM messages m "
+            "JOIN participants p ON p.message_id = m.id WHERE m.thread_id = ? AND m.is_bulk = 0 "
+            "AND p.user_id IS NULL AND p.address != '' AND p.role IN ('from', 'to', 'cc', "
+            "'reply-to') LIMIT 500");
+        q.bind(1, thread);
+        while (q.executeStep())
+            out.push_back({q.getColumn(0).getString(), opt_col(q.getColumn(1)),
+                           opt_col(q.getColumn(2))});
+        return out;
+    });
+}
+
+Result<std::optional<DealRecord>> Store::deal_record(DealId deal) {
+    return guard("reading a deal", [&]() -> Result<std::optional<DealRecord>> {
+        return read_deal(db_.impl(), deal);
+    });
+}
+
+Result<bool> Store::thread_held(ThreadId thread) {
+    return guard("reading a thread's queue entry", [&]() -> Result<bool> {
+        auto& q = db_.impl().stmt("SELECT held FROM unsorted WHERE thread_id = ?");
+        q.bind(1, thread);
+        const bool held = q.executeStep() && q.getColumn(0).getInt() != 0;
+        q.reset();
+        return held;
+    });
+}
+
+Result<std::vector<std::string>> Store::team_domains() {
+    return guard("reading the team's domains", [&]() -> Result<std::vector<std::string>> {
+        std::vector<std::string> out;
+        auto& q = db_.impl().stmt(
+            "SELECT DISTINCT substr(address, instr(address, '@') + 1) FROM user_addresses "
+            "WHERE instr(address, '@') > 0 ORDER BY 1");
+        while (q.executeStep())
+            out.push_back(q.getColumn(0).getString());
+        return out;
     });
 }
 

@@ -45,6 +45,17 @@ Result<void> MemoryIndex::merge_threads(ThreadId into, ThreadId from) {
     for (Stored &s : messages_)
         if (s.candidate.thread_id == from)
             s.candidate.thread_id = into;
+    // The surviving thread keeps its link; else it takes the other's.
+    if (auto it = deals_.find(from); it != deals_.end()) {
+        deals_.emplace(into, it->second);
+        deals_.erase(it);
+    }
+    for (auto &[a, b] : apart_) {
+        if (a == from)
+            a = into;
+        if (b == from)
+            b = into;
+    }
     return {};
 }
 
@@ -55,6 +66,26 @@ Result<void> MemoryIndex::add_keys(ThreadId thread, std::span<const std::string>
         if (!key.empty())
             key_thread_.emplace(key, thread); // a key already there stays where it is
     return {};
+}
+
+Result<std::optional<DealId>> MemoryIndex::linked_deal(ThreadId thread) {
+    if (auto it = deals_.find(thread); it != deals_.end())
+        return it->second;
+    return std::nullopt;
+}
+
+Result<bool> MemoryIndex::kept_apart(ThreadId a, ThreadId b) {
+    return std::any_of(apart_.begin(), apart_.end(), [&](const auto &p) {
+        return (p.first == a && p.second == b) || (p.first == b && p.second == a);
+    });
+}
+
+void MemoryIndex::link(ThreadId thread, DealId deal) {
+    deals_[thread] = deal;
+}
+
+void MemoryIndex::keep_apart(ThreadId a, ThreadId b) {
+    apart_.emplace_back(a, b);
 }
 
 void MemoryIndex::add_message(const ThreadInput &msg, ThreadId thread) {

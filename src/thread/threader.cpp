@@ -116,32 +116,83 @@ std::vector<std::string> link_keys(const ThreadInput &msg) {
     return keys;
 }
 
+namespace {
+
+// An address the whole team shares in every conversation: never evidence of one conversation.
+bool is_internal(std::string_view address, const SubjectPolicy &policy) {
+    const auto at = address.rfind('@');
+    if (at == std::string_view::npos)
+        return false;
+    const std::string_view domain = address.substr(at + 1);
+    return std::find(policy.internal_domains.begin(), policy.internal_domains.end(), domain) !=
+           policy.internal_domains.end();
+}
+
+template <class T> bool contains(const std::vector<T> &v, const T &x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+} // namespace
+
 bool subject_link(const SubjectCandidate &a, const SubjectCandidate &b,
                   const SubjectPolicy &policy) {
-    if (a.is_bulk || b.is_bulk)
+    if (a.is_bulk || b.is_bulk || a.date == b.date)
         return false;
-    if (!a.subject_reply && !b.subject_reply)
+    const SubjectCandidate &later = a.date > b.date ? a : b;
+    const SubjectCandidate &earlier = a.date > b.date ? b : a;
+    // Only a reply that lost its headers is joined by subject, and only to what came before it:
+    // a new message never joins an old thread because that thread holds such a reply.
+    if (!later.subject_reply)
         return false;
     if (policy.window_seconds < 0 ||
-        distance(a.date, b.date) > static_cast<std::uint64_t>(policy.window_seconds))
+        distance(later.date, earlier.date) > static_cast<std::uint64_t>(policy.window_seconds))
         return false;
-    for (const std::string &p : a.participants)
-        if (!p.empty() &&
-            std::find(b.participants.begin(), b.participants.end(), p) != b.participants.end())
+    for (const std::string &p : later.participants)
+        if (!p.empty() && !is_internal(p, policy) && contains(earlier.participants, p))
             return true;
     return false;
 }
 
-Result<ThreadId> assign_thread(const ThreadInput &msg, ThreadIndex &index,
-                               const SubjectPolicy &policy) {
+Result<Assignment> assign_thread(const ThreadInput &msg, ThreadIndex &index,
+                                 const SubjectPolicy &policy) {
+    Assignment out;
     const std::vector<std::string> keys = link_keys(msg);
     auto owners = index.threads_for_keys(keys);
     if (!owners)
         return std::unexpected(std::move(owners.error()));
     std::vector<ThreadId> threads = std::move(*owners);
 
+    // Threads a person split apart stay apart even when one reply references both: the thread
+    // of the message it answers wins.
+    if (threads.size() > 1) {
+        ThreadId anchor = threads.front();
+        if (!msg.parent.empty()) {
+            const std::string parent[] = {msg.parent};
+            auto parent_thread = index.threads_for_keys(parent);
+            if (!parent_thread)
+                return std::unexpected(std::move(parent_thread.error()));
+            if (!parent_thread->empty())
+                anchor = parent_thread->front();
+        }
+        std::vector<ThreadId> joined{anchor};
+        for (ThreadId t : threads) {
+            if (t == anchor)
+                continue;
+            auto apart = index.kept_apart(anchor, t);
+            if (!apart)
+                return std::unexpected(std::move(apart.error()));
+            if (*apart)
+                out.kept_apart = true;
+            else
+                joined.push_back(t);
+        }
+        threads = std::move(joined);
+        std::sort(threads.begin(), threads.end());
+    }
+
     // Subject fallback. The check is symmetric in the two messages and every pair is looked at
     // when the later of the two arrives, so the grouping does not depend on arrival order.
+    std::vector<ThreadId> by_subject;
     const std::string base = base_subject(msg.subject);
     if (!msg.is_bulk && !is_generic_subject(base, policy)) {
         const SubjectCandidate self{
@@ -158,9 +209,70 @@ Result<ThreadId> assign_thread(const ThreadInput &msg, ThreadIndex &index,
         if (!candidates)
             return std::unexpected(std::move(candidates.error()));
         for (const SubjectCandidate &c : *candidates)
-            if (c.thread_id != 0 && subject_link(self, c, policy))
-                threads.push_back(c.thread_id);
+            if (c.thread_id != 0 && !contains(threads, c.thread_id) &&
+                !contains(by_subject, c.thread_id) && subject_link(self, c, policy))
+                by_subject.push_back(c.thread_id);
     }
+    if (!by_subject.empty()) {
+        // Never by subject into (or across) threads a person split apart.
+        std::vector<ThreadId> kept;
+        for (ThreadId s : by_subject) {
+            bool apart = false;
+            for (ThreadId t : threads) {
+                auto a = index.kept_apart(s, t);
+                if (!a)
+                    return std::unexpected(std::move(a.error()));
+                apart = apart || *a;
+            }
+            for (ThreadId t : by_subject) {
+                if (t == s)
+                    continue;
+                auto a = index.kept_apart(s, t);
+                if (!a)
+                    return std::unexpected(std::move(a.error()));
+                apart = apart || *a;
+            }
+            if (apart)
+                out.kept_apart = true;
+            else
+                kept.push_back(s);
+        }
+        by_subject = std::move(kept);
+    }
+
+    // Deals of the threads to be joined: the subject fallback never joins two deals.
+    std::vector<DealId> key_deals;
+    std::vector<DealId> all_deals;
+    if (threads.size() > 1 || !by_subject.empty()) {
+        auto deal_of = [&](ThreadId t, std::vector<DealId> &into) -> Result<void> {
+            auto d = index.linked_deal(t);
+            if (!d)
+                return std::unexpected(std::move(d.error()));
+            if (*d && !contains(into, **d))
+                into.push_back(**d);
+            return {};
+        };
+        for (ThreadId t : threads) {
+            if (auto r = deal_of(t, key_deals); !r)
+                return std::unexpected(std::move(r.error()));
+        }
+        all_deals = key_deals;
+        for (ThreadId t : by_subject)
+            if (auto r = deal_of(t, all_deals); !r)
+                return std::unexpected(std::move(r.error()));
+    }
+    if (all_deals.size() > 1 && !by_subject.empty()) {
+        // The reference headers (if any) say which conversation this is; alone, the subject
+        // cannot choose between two deals' threads.
+        if (threads.empty())
+            out.conflict_deals = all_deals;
+        by_subject.clear();
+    }
+    if (key_deals.size() > 1)
+        out.conflict_deals = key_deals;
+    std::sort(out.conflict_deals.begin(), out.conflict_deals.end());
+    out.joined_by_subject = !by_subject.empty();
+    threads.insert(threads.end(), by_subject.begin(), by_subject.end());
 
     std::sort(threads.begin(), threads.end());
     threads.erase(std::unique(threads.begin(), threads.end()), threads.end());
@@ -179,7 +291,8 @@ Result<ThreadId> assign_thread(const ThreadInput &msg, ThreadIndex &index,
     }
     if (auto added = index.add_keys(target, keys); !added)
         return std::unexpected(std::move(added.error()));
-    return target;
+    out.thread = target;
+    return out;
 }
 
 ThreadInput make_input(const ParsedMessage &m, std::string message_id,
@@ -189,6 +302,10 @@ ThreadInput make_input(const ParsedMessage &m, std::string message_id,
     in.references.reserve(m.references.size() + m.in_reply_to.size());
     in.references.insert(in.references.end(), m.references.begin(), m.references.end());
     in.references.insert(in.references.end(), m.in_reply_to.begin(), m.in_reply_to.end());
+    if (!m.in_reply_to.empty())
+        in.parent = m.in_reply_to.back();
+    else if (!m.references.empty())
+        in.parent = m.references.back();
     // A References/In-Reply-To header whose ids did not parse still marks a real reply: such a
     // message is not a "subject-only" reply.
     in.has_reference_headers = !m.references.empty() || !m.in_reply_to.empty() ||

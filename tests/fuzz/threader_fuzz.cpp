@@ -89,8 +89,8 @@ Partition deliver(const std::vector<ThreadInput> &msgs, const std::vector<std::s
     crm::thread::MemoryIndex index;
     for (std::size_t i : order) {
         auto thread = crm::thread::assign_thread(msgs[i], index);
-        check(thread.has_value() && *thread > 0);
-        index.add_message(msgs[i], *thread);
+        check(thread.has_value() && thread->thread > 0 && thread->conflict_deals.empty());
+        index.add_message(msgs[i], thread->thread);
     }
     const auto threads = index.message_threads();
     std::map<crm::ThreadId, std::set<std::string>> groups;

@@ -62,6 +62,7 @@ class Ingestor {
     // Forget cached CRM facts (company domains) after the CRM records changed.
     void invalidate_cache() {
         domains_loaded_ = false;
+        team_loaded_ = false;
         address_cache_.clear();
     }
 
@@ -71,6 +72,11 @@ class Ingestor {
     IngestOptions opt_;
     bool domains_loaded_ = false;
     std::vector<std::string> domains_;
+    // The team's own domains (of the users' addresses, free mail left out) and the subject
+    // policy that treats them as internal.
+    bool team_loaded_ = false;
+    std::vector<std::string> team_domains_;
+    thread::SubjectPolicy subjects_;
     // CRM facts per canonical address: the same people write again and again. Bounded.
     std::unordered_map<std::string, AddressFacts> address_cache_;
 };

@@ -41,6 +41,11 @@ class ThreadIndex {
     virtual Result<void> merge_threads(ThreadId into, ThreadId from) = 0;
     // Records that `keys` belong to `thread` (keys already there are left alone).
     virtual Result<void> add_keys(ThreadId thread, std::span<const std::string> keys) = 0;
+    // The deal a thread is linked to, if any (the subject fallback never joins two deals).
+    virtual Result<std::optional<DealId>> linked_deal(ThreadId thread) = 0;
+    // True when a person split one of the two threads off the other: nothing joins them again
+    // automatically.
+    virtual Result<bool> kept_apart(ThreadId a, ThreadId b) = 0;
 };
 
 } // namespace crm
@@ -121,6 +126,16 @@ struct Placement {
     double score = 0;
     std::vector<DealId> suggestions;
     bool keep_existing = false;
+    // With no deal: hold the thread for a person (conflicting evidence). An automatic link goes
+    // (a manual one stays), and the sorter never links the thread again by itself.
+    bool hold = false;
+};
+
+// An external participant already in a thread, with what the CRM knew of it then.
+struct ThreadParticipant {
+    std::string address; // canonical
+    std::optional<ContactId> contact;
+    std::optional<CompanyId> company;
 };
 
 // Storage of messages and CRM lookups for the ingest use case.
@@ -143,6 +158,16 @@ class MailStore {
     virtual Result<std::vector<std::string>> company_domains() = 0;
     virtual Result<void> place(ThreadId thread, MessageRowId message, const Placement& p,
                                std::int64_t now) = 0;
+    // The participants of a thread's stored messages that are not team members (From, To, Cc,
+    // Reply-To; bulk mail left out), at most a few hundred.
+    virtual Result<std::vector<ThreadParticipant>> thread_participants(ThreadId thread) = 0;
+    // One deal, open or not; nullopt when it does not exist.
+    virtual Result<std::optional<DealRecord>> deal_record(DealId deal) = 0;
+    // True when the thread waits in the unsorted queue for a person (Placement::hold).
+    virtual Result<bool> thread_held(ThreadId thread) = 0;
+    // The domains of the team members' addresses (canonical; free-mail domains included: the
+    // caller filters them).
+    virtual Result<std::vector<std::string>> team_domains() = 0;
 };
 
 } // namespace crm

@@ -40,9 +40,16 @@ struct ExistingLink {
 
 struct SortInput {
     std::optional<ExistingLink> thread_link; // the thread's current link, if any
+    // The linked deal's facts when the link is automatic (to tell whether the message's new
+    // participants belong to it); nullopt when the deal no longer exists.
+    std::optional<DealFacts> linked_deal;
+    bool thread_held = false;           // the thread waits for a person (Placement::hold)
+    std::vector<DealId> conflict_deals; // the threader's: joining would mix these deals
+    // External participants already in the thread (before this message), role "thread".
+    std::vector<Participant> thread_participants;
     std::vector<DealId> token_deals;         // deals named by our own verified tokens
-    std::vector<Participant> participants;
-    std::vector<DealFacts> open_deals; // open deals of the external participants
+    std::vector<Participant> participants; // this message's, team-domain addresses left out
+    std::vector<DealFacts> open_deals; // open deals of the external participants (message and thread)
     std::string subject;               // decoded
     std::optional<UserId> mailbox_owner;
     bool is_bulk = false;
@@ -55,7 +62,8 @@ struct SortDecision {
     std::string reason;              // always set: "single open deal", "ambiguous: deals 12, 17"...
     double score = 0;                // the winner's score when scored
     std::vector<DealId> suggestions; // for the unsorted queue, best first
-    bool keep_existing = false;      // the thread link stays as it is (manual or same deal)
+    bool keep_existing = false;      // the thread's link or queue entry stays as it is
+    bool hold = false;               // conflicting evidence: unlink (unless manual), wait for a person
 };
 
 // Scoring weights; a candidate wins only when best >= margin * second and best >= min_score.
@@ -70,6 +78,12 @@ struct SortPolicy {
     double min_score = 2.0;
 };
 
+// In order: a manual link is kept; the threader's conflict holds the thread ("conflict: deals
+// A, B"); a held thread stays held; an automatic link is kept unless this message brings a new
+// participant who is not the linked deal's (contact or company) and has other open deals: then
+// the thread is held with both deals named; our own deal token in References; bulk mail; then
+// the thread's external participants as a whole (this message's and the thread's) decide: one
+// open deal links, several are scored and the best links only when it clearly wins.
 [[nodiscard]] SortDecision decide(const SortInput& in, const SortPolicy& policy = {});
 
 // Why a sender looks spoofed, or "" when it doesn't: failed DKIM/DMARC/SPF, a display name

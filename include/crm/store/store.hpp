@@ -77,6 +77,8 @@ class Store final : public ThreadIndex, public MailStore {
     Result<ThreadId> create_thread() override;
     Result<void> merge_threads(ThreadId into, ThreadId from) override;
     Result<void> add_keys(ThreadId thread, std::span<const std::string> keys) override;
+    Result<std::optional<DealId>> linked_deal(ThreadId thread) override;
+    Result<bool> kept_apart(ThreadId a, ThreadId b) override;
 
     // MailStore
     Result<std::optional<MessageRowId>> find_message(std::string_view message_id,
@@ -92,6 +94,10 @@ class Store final : public ThreadIndex, public MailStore {
     Result<std::vector<std::string>> company_domains() override;
     Result<void> place(ThreadId thread, MessageRowId message, const Placement& p,
                        std::int64_t now) override;
+    Result<std::vector<ThreadParticipant>> thread_participants(ThreadId thread) override;
+    Result<std::optional<DealRecord>> deal_record(DealId deal) override;
+    Result<bool> thread_held(ThreadId thread) override;
+    Result<std::vector<std::string>> team_domains() override;
 
     // CRM records (upserts keyed by id; the id given is kept).
     Result<void> upsert_user(const UserRecord& u, std::int64_t now);
@@ -112,8 +118,21 @@ class Store final : public ThreadIndex, public MailStore {
     // Manual link: never overwritten by the sorter. Errors: "thread.not_found", "deal.not_found".
     Result<void> link_thread(ThreadId thread, DealId deal, std::optional<UserId> by,
                              std::int64_t now);
-    // Removes the link and puts the thread in the unsorted queue ("unlinked by hand").
+    // Removes the link and puts the thread in the unsorted queue ("unlinked by hand"), held
+    // for a person: the sorter does not link it again by itself.
     Result<void> unlink_thread(ThreadId thread, std::int64_t now);
+    // "Not part of this conversation": moves `message` and the messages of its thread that
+    // reference it (directly or through another moved message) into a new thread, held in the
+    // unsorted queue with the reason "split from thread N by NAME". The two threads are kept
+    // apart from then on (ThreadIndex::kept_apart). Errors: "message.not_found",
+    // "thread.split_whole" (nothing would stay behind). Returns the new thread.
+    struct SplitResult {
+        ThreadId from = 0;
+        ThreadId thread = 0;
+        std::size_t moved = 0;
+    };
+    Result<SplitResult> split_message(MessageRowId message, std::optional<UserId> by,
+                                      std::int64_t now);
     Result<Counts> counts();
 
     // `export threads`: per thread its Message-IDs sorted, space separated; lines byte-sorted.

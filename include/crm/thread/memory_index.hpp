@@ -2,6 +2,8 @@
 // An in-memory ThreadIndex for tests, fuzzing and the corpus tools.
 
 #include <map>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,13 @@ class MemoryIndex final : public ThreadIndex {
     Result<ThreadId> create_thread() override;
     Result<void> merge_threads(ThreadId into, ThreadId from) override;
     Result<void> add_keys(ThreadId thread, std::span<const std::string> keys) override;
+    Result<std::optional<DealId>> linked_deal(ThreadId thread) override;
+    Result<bool> kept_apart(ThreadId a, ThreadId b) override;
+
+    // Links a thread to a deal (what the sorter does through the store).
+    void link(ThreadId thread, DealId deal);
+    // Records that a person split `b` off `a` (the store's thread split).
+    void keep_apart(ThreadId a, ThreadId b);
 
     // Records a stored message so subject_candidates() can find it (the store does this when
     // it stores the message row).
@@ -34,6 +43,8 @@ class MemoryIndex final : public ThreadIndex {
         std::string base;
     };
     std::vector<Stored> messages_;
+    std::map<ThreadId, DealId> deals_;
+    std::vector<std::pair<ThreadId, ThreadId>> apart_;
     ThreadId next_ = 1;
 };
 

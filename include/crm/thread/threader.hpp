@@ -20,10 +20,13 @@ namespace crm::thread {
 struct ThreadInput {
     std::string message_id;              // never empty (the caller supplies a synthetic id)
     std::vector<std::string> references; // References ids then In-Reply-To ids
+    std::string parent;                  // the id answered: last In-Reply-To, else last References
     bool has_reference_headers = false;  // the message carried References or In-Reply-To
     std::string subject;                 // decoded
     std::int64_t date = 0;               // Unix seconds
-    std::vector<std::string> participants; // canonical addresses (From, To, Cc)
+    // Canonical external addresses (From, To, Cc, Reply-To): never the team's own (users, or
+    // addresses on SubjectPolicy::internal_domains); they are in every conversation of a mailbox.
+    std::vector<std::string> participants;
     bool is_bulk = false;
     std::string gmail_thread_id; // X-GM-THRID, may be empty
     std::string thread_index;    // Outlook Thread-Index header, may be empty
@@ -32,6 +35,20 @@ struct ThreadInput {
 struct SubjectPolicy {
     std::int64_t window_seconds = 30LL * 24 * 3600; // replies further apart never join by subject
     std::size_t min_base_subject_chars = 4;       // shorter base subjects are generic
+    // The team's own domains (canonical): their addresses are never the shared participant.
+    std::vector<std::string> internal_domains;
+};
+
+// Where a message was filed.
+struct Assignment {
+    ThreadId thread = 0;
+    // Non-empty when the message's thread would join threads linked to different deals: by the
+    // subject fallback (then the message was not joined to them and starts a thread of its
+    // own) or by reference headers (joined: the references are the conversation). The deals,
+    // ascending; the caller sends the thread to review.
+    std::vector<DealId> conflict_deals;
+    bool joined_by_subject = false; // the subject fallback joined at least one thread
+    bool kept_apart = false;        // a thread a person split off was not joined again
 };
 
 // The keys a message links by: its own id, every referenced id (minus itself), and the synthetic
@@ -48,16 +65,22 @@ struct SubjectPolicy {
 // threads by subject.
 [[nodiscard]] bool is_generic_subject(std::string_view base, const SubjectPolicy& policy = {});
 
-// Whether two messages may be joined by the subject fallback: same non-generic base subject,
-// neither bulk, at least one is a subject-only reply, a shared participant, dates within window.
+// Whether two messages may be joined by the subject fallback (their base subjects are equal and
+// not generic): neither is bulk; the later of the two (by Date) is a subject-only reply (reply
+// prefix, no References/In-Reply-To) dated strictly after the other and within the window; and
+// they share an external participant (an address on policy.internal_domains never counts).
+// Symmetric in a and b, so the grouping does not depend on arrival order.
 [[nodiscard]] bool subject_link(const SubjectCandidate& a, const SubjectCandidate& b,
                                 const SubjectPolicy& policy);
 
 // Files `msg` into a thread through `index`: finds every thread owning one of its link keys
 // (plus subject-fallback partners), merges them into the lowest thread id (or creates one) and
-// records the keys. Returns that thread. Errors come only from the port.
-Result<ThreadId> assign_thread(const ThreadInput& msg, ThreadIndex& index,
-                               const SubjectPolicy& policy = {});
+// records the keys. Threads a person split apart (ThreadIndex::kept_apart) are never merged:
+// the thread of the message's parent wins, and subject partners kept apart are dropped. The
+// subject fallback never joins threads linked to different deals (Assignment::conflict_deals).
+// Errors come only from the port.
+Result<Assignment> assign_thread(const ThreadInput& msg, ThreadIndex& index,
+                                 const SubjectPolicy& policy = {});
 
 // A ThreadInput from a parsed message and its canonical participants.
 [[nodiscard]] ThreadInput make_input(const ParsedMessage& m, std::string message_id,

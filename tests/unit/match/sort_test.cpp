@@ -73,8 +73,71 @@ TEST(Decide, ManualLinkWinsOverEverything) {
 TEST(Decide, AutomaticLinkKept) {
     auto in = base();
     in.thread_link = ExistingLink{7, false};
-    in.token_deals = {9};
+    in.linked_deal = deal(7, "Fleet", 10, {1});
+    in.token_deals = {7};
     check(decide(in), {7, "thread already linked to deal 7", true});
+    // A new participant of the deal's company, or one the CRM knows nothing of: still deal 7.
+    in.participants.push_back(external("cc", "carl@acme.com", std::nullopt, 10));
+    in.participants.push_back(external("cc", "someone@gmail.com", std::nullopt, std::nullopt));
+    in.open_deals = {deal(7, "Fleet", 10, {1}), deal(8, "Spare parts", 10, {1})};
+    check(decide(in), {7, "thread already linked to deal 7", true});
+}
+
+TEST(Decide, OurTokenForAnotherDealHoldsTheThread) {
+    auto in = base();
+    in.thread_link = ExistingLink{7, false};
+    in.linked_deal = deal(7, "Fleet", 10, {1});
+    in.token_deals = {9};
+    const auto d = decide(in);
+    check(d, {std::nullopt, "conflict: deals 7, 9", false, {7, 9}});
+    EXPECT_TRUE(d.hold);
+}
+
+TEST(Decide, NewParticipantOfAnotherDealHoldsTheThread) {
+    // The thread is deal 7's (Alice, company 10). A later message brings Dora of company 20,
+    // whose own open deal is 12: not silently kept on 7.
+    auto in = base();
+    in.thread_link = ExistingLink{7, false};
+    in.linked_deal = deal(7, "Fleet", 10, {1});
+    in.thread_participants = {external("thread", "alice@acme.com", 1, 10)};
+    in.participants = {external("from", "dora@globex.com", 4, 20), internal("to", "bob@us.com", 100)};
+    in.open_deals = {deal(12, "Globex pilot", 20, {4})};
+    const auto d = decide(in);
+    check(d, {std::nullopt, "conflict: deals 7, 12", false, {7, 12}});
+    EXPECT_TRUE(d.hold);
+    // Dora was in the thread already when it was linked: no new evidence, the link stays.
+    in.thread_participants.push_back(external("thread", "dora@globex.com", 4, 20));
+    check(decide(in), {7, "thread already linked to deal 7", true});
+    // A manual link is never questioned.
+    in.thread_participants.pop_back();
+    in.thread_link = ExistingLink{7, true};
+    check(decide(in), {7, "manual link kept", true});
+}
+
+TEST(Decide, ThreaderConflictAndHeldThreads) {
+    auto in = base();
+    in.open_deals = {deal(3, "Only", 10, {1})};
+    in.conflict_deals = {5, 3};
+    auto d = decide(in);
+    check(d, {std::nullopt, "conflict: deals 3, 5", false, {3, 5}});
+    EXPECT_TRUE(d.hold);
+    in.conflict_deals.clear();
+    in.thread_held = true; // a person has yet to decide: a single open deal does not link it
+    d = decide(in);
+    check(d, {std::nullopt, "thread held for a person", true});
+    EXPECT_FALSE(d.hold);
+}
+
+TEST(Decide, ThreadParticipantsDecideAnUnlinkedThread) {
+    // The first message came from an unknown address; the thread's earlier participant Alice
+    // has one open deal: the conversation is hers.
+    auto in = base();
+    in.participants = {external("from", "new@unknown.example", std::nullopt, std::nullopt),
+                       internal("to", "bob@us.com", 100)};
+    check(decide(in), {std::nullopt, "unknown sender"});
+    in.thread_participants = {external("thread", "alice@acme.com", 1, 10)};
+    in.open_deals = {deal(3, "Only", 10, {1})};
+    check(decide(in), {3, "single open deal"});
 }
 
 TEST(Decide, TokenDeals) {

@@ -35,6 +35,7 @@ struct M {
     M &refs(Strings r) {
         in.references = std::move(r);
         in.has_reference_headers = !in.references.empty();
+        in.parent = in.references.empty() ? std::string() : in.references.back();
         return *this;
     }
     M &ref_headers(bool present) {
@@ -85,14 +86,15 @@ Partition deliver(const std::vector<ThreadInput> &msgs, const std::vector<std::s
         EXPECT_TRUE(thread.has_value()) << (thread ? "" : thread.error().to_string());
         if (!thread)
             return {};
-        EXPECT_GT(*thread, 0);
+        EXPECT_GT(thread->thread, 0);
+        EXPECT_TRUE(thread->conflict_deals.empty()); // no deals in these shapes
         const Strings keys = crm::thread::link_keys(msgs[i]);
         auto owners = index.threads_for_keys(keys);
         EXPECT_TRUE(owners.has_value());
         if (owners) {
-            EXPECT_EQ(*owners, std::vector<ThreadId>{*thread});
+            EXPECT_EQ(*owners, std::vector<ThreadId>{thread->thread});
         }
-        index.add_message(msgs[i], *thread);
+        index.add_message(msgs[i], thread->thread);
     }
     const std::map<std::string, ThreadId> threads = index.message_threads();
     std::map<ThreadId, std::set<std::string>> groups;
@@ -294,6 +296,122 @@ TEST(SubjectFallback, SubjectLinkMergesReferenceThreads) {
                        M("p2").refs({"p"}).who({"carl@x"}),
                        subject_reply("r", 1).who({"bob@example.com", "carl@x"})},
                       {{"o", "o2", "p", "p2", "r"}});
+}
+
+TEST(SubjectFallback, NewMessageWithoutPrefixNeverJoinsBySubject) {
+    // A new conversation with a reused subject does not join an older thread just because that
+    // thread holds a subject-only reply: only the reply side may be joined, to what came before.
+    expect_all_orders({original("o"), subject_reply("r", 2), original("n").day(5)},
+                      {{"o", "r"}, {"n"}});
+}
+
+TEST(SubjectFallback, ReplyDatedBeforeTheMessageStaysApart) {
+    expect_all_orders({original("o").day(3), subject_reply("r", 2)}, {{"o"}, {"r"}});
+}
+
+TEST(SubjectFallback, TeamAddressesAreNeverTheSharedParticipant) {
+    // The salesperson (and the team's sales@) are in every conversation of their mailbox: two
+    // customers writing "Partnership terms" share only them.
+    crm::thread::SubjectPolicy team;
+    team.internal_domains = {"acme-sales.example"};
+    const auto first = [](std::string id, Strings who, std::int64_t d) {
+        return M(std::move(id)).subject("Partnership terms").who(std::move(who)).day(d);
+    };
+    const auto reply = [](std::string id, Strings who, std::int64_t d) {
+        return M(std::move(id)).subject("Re: Partnership terms").who(std::move(who)).day(d);
+    };
+    expect_all_orders({first("a1", {"ann@gmail.com", "me@acme-sales.example"}, 0),
+                       first("b1", {"bea@gmail.com", "sales@acme-sales.example"}, 1),
+                       reply("b2", {"me@acme-sales.example", "bea@gmail.com"}, 2),
+                       reply("a2", {"ann@gmail.com", "sales@acme-sales.example"}, 3)},
+                      {{"a1", "a2"}, {"b1", "b2"}}, team);
+    // Without the team's domain every message shares me@: the guard would guard nothing.
+    expect_all_orders({first("a1", {"ann@gmail.com", "me@acme-sales.example"}, 0),
+                       reply("b2", {"me@acme-sales.example", "bea@gmail.com"}, 2)},
+                      {{"a1"}, {"b2"}}, team);
+}
+
+// Deals and splits: decided by people and the sorter between arrivals, so one order each.
+
+crm::thread::Assignment file(crm::thread::MemoryIndex &index, const ThreadInput &m,
+                             const crm::thread::SubjectPolicy &policy = {}) {
+    auto a = crm::thread::assign_thread(m, index, policy);
+    EXPECT_TRUE(a.has_value());
+    if (!a)
+        return {};
+    index.add_message(m, a->thread);
+    return *a;
+}
+
+TEST(SubjectFallback, NeverJoinsThreadsOfTwoDeals) {
+    crm::thread::MemoryIndex index;
+    const ThreadId a = file(index, original("a")).thread;
+    const ThreadId b = file(index, original("b").day(1)).thread;
+    ASSERT_NE(a, b);
+    index.link(a, 1001);
+    index.link(b, 1002);
+    const auto r = file(index, subject_reply("r", 3));
+    EXPECT_NE(r.thread, a);
+    EXPECT_NE(r.thread, b);
+    EXPECT_EQ(r.conflict_deals, (std::vector<crm::DealId>{1001, 1002}));
+    EXPECT_FALSE(r.joined_by_subject);
+}
+
+TEST(SubjectFallback, JoinsOneDealsThreadAndAnUnlinkedOne) {
+    crm::thread::MemoryIndex index;
+    const ThreadId a = file(index, original("a")).thread;
+    const ThreadId b = file(index, original("b").day(1)).thread;
+    index.link(b, 1002);
+    const auto r = file(index, subject_reply("r", 3));
+    EXPECT_EQ(r.thread, std::min(a, b));
+    EXPECT_TRUE(r.conflict_deals.empty());
+    EXPECT_TRUE(r.joined_by_subject);
+    EXPECT_EQ(index.linked_deal(r.thread).value(), std::optional<crm::DealId>(1002));
+}
+
+TEST(SubjectFallback, ReferencesDecideOverASubjectMatchOfAnotherDeal) {
+    crm::thread::MemoryIndex index;
+    const ThreadId a = file(index, original("a")).thread;
+    const ThreadId b = file(index, original("b").day(1)).thread;
+    index.link(a, 1001);
+    index.link(b, 1002);
+    const auto r = file(index, subject_reply("r", 3).refs({"a"}));
+    EXPECT_EQ(r.thread, a);
+    EXPECT_TRUE(r.conflict_deals.empty());
+}
+
+TEST(References, JoiningTwoDealsIsAConflict) {
+    crm::thread::MemoryIndex index;
+    const ThreadId a = file(index, M("a")).thread;
+    const ThreadId b = file(index, M("b")).thread;
+    index.link(a, 7);
+    index.link(b, 5);
+    const auto r = file(index, M("r").refs({"a", "b"}));
+    EXPECT_EQ(r.thread, std::min(a, b)); // the references are the conversation: joined
+    EXPECT_EQ(r.conflict_deals, (std::vector<crm::DealId>{5, 7}));
+}
+
+TEST(Split, ThreadsKeptApartAreNeverJoinedAgain) {
+    crm::thread::MemoryIndex index;
+    const ThreadId a = file(index, original("a")).thread;
+    const ThreadId b = file(index, original("b").day(1)).thread;
+    index.keep_apart(a, b);
+    // A reply referencing both goes to the thread of the message it answers.
+    const auto r = file(index, M("r").refs({"a", "b"}).subject("Re: x"));
+    EXPECT_EQ(r.thread, b);
+    EXPECT_TRUE(r.kept_apart);
+    auto r2 = crm::thread::assign_thread(M("r2").refs({"b", "a"}), index);
+    ASSERT_TRUE(r2.has_value());
+    EXPECT_EQ(r2->thread, a);
+    // A subject-only reply matching both joins neither.
+    const auto s = file(index, subject_reply("s", 3));
+    EXPECT_NE(s.thread, a);
+    EXPECT_NE(s.thread, b);
+    EXPECT_TRUE(s.kept_apart);
+    // Merges carry the separation along.
+    const ThreadId c = index.create_thread().value();
+    ASSERT_TRUE(index.merge_threads(c, b).has_value());
+    EXPECT_TRUE(index.kept_apart(a, c).value());
 }
 
 TEST(MemoryIndex, MergeRejectsUnknownThreads) {
