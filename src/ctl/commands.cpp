@@ -336,7 +336,7 @@ int cmd_thread_show(Context& ctx, const std::vector<std::string>& args) {
             fmt::print("To: {}\n", fmt::join(m.to, ", "));
         if (!m.cc.empty())
             fmt::print("Cc: {}\n", fmt::join(m.cc, ", "));
-        fmt::print("Subject: {}\nMessage-ID: <{}>\n", m.subject, m.message_id);
+        fmt::print("Subject: {}\nMessage-ID: <{}> (message {})\n", m.subject, m.message_id, m.id);
         for (const auto& at : m.attachments)
             fmt::print("Attachment: {} ({}, {} bytes)\n", at.filename.empty() ? "(unnamed)" : at.filename,
                        at.content_type, at.size);
@@ -373,6 +373,57 @@ int cmd_thread_unlink(Context& ctx, const std::vector<std::string>& args) {
     if (auto c = tx.commit(); !c)
         return print_error(c.error());
     fmt::print("thread {} unlinked; it is in the unsorted queue\n", t);
+    return kOk;
+}
+
+// Text from mail made safe for a terminal: control characters become '?'.
+std::string printable(std::string_view s) {
+    std::string out(s);
+    for (char& ch : out)
+        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+            ch = '?';
+    return out;
+}
+
+int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {});
+    expect_args(a.positionals(), 1, "MESSAGE");
+    const std::string& arg = a.positionals()[0];
+    if (!ctx.open())
+        return kRuntime;
+    MessageRowId message = 0;
+    if (arg.find('@') == std::string::npos) {
+        message = parse_id("MESSAGE", arg);
+    } else {
+        std::string_view mid = arg;
+        if (mid.size() >= 2 && mid.front() == '<' && mid.back() == '>')
+            mid = mid.substr(1, mid.size() - 2);
+        auto rows = ctx.store->messages_with_id(mid);
+        if (!rows)
+            return print_error(rows.error());
+        if (rows->empty()) {
+            fmt::print(stderr, "crm-mailctl thread split: no message has Message-ID <{}>\n",
+                       printable(mid));
+            return kRuntime;
+        }
+        if (rows->size() > 1) {
+            fmt::print(stderr,
+                       "crm-mailctl thread split: {} messages have Message-ID <{}> (different "
+                       "content): name one by its id ({})\n",
+                       rows->size(), printable(mid), fmt::join(*rows, ", "));
+            return kRuntime;
+        }
+        message = rows->front();
+    }
+    store::Database::Transaction tx(*ctx.db);
+    auto r = ctx.store->split_message(message, std::nullopt, now_s());
+    if (!r)
+        return print_error(r.error());
+    if (auto c = tx.commit(); !c)
+        return print_error(c.error());
+    fmt::print("message {} and {} repl{} moved from thread {} to new thread {} (unsorted, held "
+               "for a person); the two are not joined again automatically\n",
+               message, r->moved - 1, r->moved == 2 ? "y" : "ies", r->from, r->thread);
     return kOk;
 }
 
@@ -500,7 +551,15 @@ const std::vector<Command>& commands() {
          "Link a conversation to a deal by hand (the sorter never overrides it).",
          cmd_thread_link},
         {{"thread", "unlink"}, "THREAD",
-         "Remove a conversation's deal link; it goes to the unsorted queue.", cmd_thread_unlink},
+         "Remove a conversation's deal link; it goes to the unsorted queue, where it waits\n"
+         "for a person (the sorter does not link it again by itself).",
+         cmd_thread_unlink},
+        {{"thread", "split"}, "MESSAGE",
+         "\"Not part of this conversation\": move a message and the replies that reference\n"
+         "it into a new thread, held in the unsorted queue. The two threads are never\n"
+         "joined again automatically. MESSAGE is the id shown by `thread show` or a\n"
+         "Message-ID.",
+         cmd_thread_split},
         {{"deals", "list"}, "[--json]", "List deals with thread, message and unread counts.",
          cmd_deals_list},
         {{"config", "check"}, "[FILE] [--quiet]",

@@ -143,6 +143,30 @@ void thread_link(Ctx& c, ThreadId id, bool link) {
     send_json(c, 200, json::object{{"thread", thread_json(ws, v, *t)}});
 }
 
+// "Not part of this conversation": the message and the replies referencing it move to a new
+// thread, held in the unsorted queue; the threader never joins the two again by itself.
+void split(Ctx& c, MessageRowId id) {
+    auto body = body_object(c);
+    only_fields(body, {});
+    store::WebStore ws(c.db);
+    auto v = c.viewer();
+    if (!ok_or_500(ws.message_thread(v, id)))
+        not_found(fmt::format("message {}", id));
+    store::Store s(c.db);
+    store::Database::Transaction tx(c.db);
+    auto r = s.split_message(id, c.user->id, c.now);
+    if (!r && r.error().code == "thread.split_whole")
+        throw_error(409, "split_whole", r.error().detail);
+    const auto done = ok_or_500(std::move(r));
+    ok_or_500(tx.commit());
+    json::object out{{"from_thread_id", done.from}, {"moved", done.moved}};
+    if (auto t = ok_or_500(ws.thread(v, done.thread)))
+        out["thread"] = thread_json(ws, v, *t);
+    else
+        out["thread"] = json::object{{"id", done.thread}};
+    send_json(c, 200, out);
+}
+
 void mark(Ctx& c, bool thread, std::int64_t id) {
     auto body = body_object(c);
     only_fields(body, {"unread"});
@@ -334,6 +358,8 @@ bool route_views(Ctx& c) {
             throw_error(405, "method_not_allowed", "use POST or DELETE on " + c.path);
     } else if (s[0] == "threads" && s.size() == 3 && s[2] == "read" && wants(c, "POST", 3)) {
         mark(c, true, id_segment(s[1], "thread"));
+    } else if (s[0] == "messages" && s.size() == 3 && s[2] == "split" && wants(c, "POST", 3)) {
+        split(c, id_segment(s[1], "message"));
     } else if (s[0] == "messages" && s.size() == 3 && s[2] == "read" && wants(c, "POST", 3)) {
         mark(c, false, id_segment(s[1], "message"));
     } else if (s[0] == "threads" && s.size() == 3 && s[2] == "reply" && wants(c, "POST", 3)) {

@@ -181,6 +181,17 @@ Result<void> Store::unlink_thread(ThreadId thread, std::int64_t now) {
     });
 }
 
+Result<std::vector<MessageRowId>> Store::messages_with_id(std::string_view message_id) {
+    return guard("looking up a Message-ID", [&]() -> Result<std::vector<MessageRowId>> {
+        auto& q = db_.impl().stmt("SELECT id FROM messages WHERE message_id = ? ORDER BY id");
+        q.bind(1, std::string(message_id));
+        std::vector<MessageRowId> out;
+        while (q.executeStep())
+            out.push_back(q.getColumn(0).getInt64());
+        return out;
+    });
+}
+
 Result<Counts> Store::counts() {
     return guard("counting", [&]() -> Result<Counts> {
         auto& q = db_.impl().stmt(

@@ -148,6 +148,44 @@ expect_grep "Subject: AW: Fleet renewal quote – Rückfrage" "$work/out" "encod
 expect_code 0 "deals list" c deals list --json
 expect_grep '"id":1000,"name":"Globex fleet renewal","stage":"proposal","status":"open","threads":1,"messages":3,"unread":1' "$work/out" "deal unread count"
 
+# thread split ("not part of this conversation"): the message and the replies referencing it move
+# to a new thread held in the unsorted queue; nothing joins the two again automatically
+mkdir -p "$work/split/cur" "$work/split/new" "$work/split/tmp"
+mail() { # file from subject message-id date [in-reply-to [references]]
+  { printf 'From: %s\nTo: alice@acme-sales.example\nSubject: %s\nMessage-ID: <%s>\nDate: %s\n' "$2" "$3" "$4" "$5"
+    [ -n "${6:-}" ] && printf 'In-Reply-To: <%s>\nReferences: %s\n' "$6" "${7:-<$6>}"
+    printf '\nbody of %s\n' "$4"; } >"$work/split/cur/$1:2,S"
+}
+mail s1 hank@globex.example "Roof repair schedule" roof-1@globex.example "Mon, 02 Nov 2026 10:00:00 +0000"
+mail s2 peter@initech.example "Re: Roof repair schedule" roof-2@initech.example "Mon, 02 Nov 2026 11:00:00 +0000" roof-1@globex.example
+mail s3 hank@globex.example "Re: Roof repair schedule" roof-3@globex.example "Mon, 02 Nov 2026 12:00:00 +0000" roof-2@initech.example
+mail s4 hank@globex.example "Re: Roof repair schedule" roof-4@globex.example "Mon, 02 Nov 2026 13:00:00 +0000" roof-1@globex.example
+expect_code 0 "import split scenario" c import --owner 1 "$work/split"
+c export threads >"$work/threads"
+expect_grep "^roof-1@globex.example roof-2@initech.example roof-3@globex.example roof-4@globex.example$" "$work/threads" "one thread before the split"
+expect_code 0 "thread split --help" "$ctl" thread split --help
+expect_code 2 "thread split without message" c thread split
+expect_code 1 "split unknown Message-ID" c thread split "<nope@nowhere.example>"
+expect_grep "no message has Message-ID <nope@nowhere.example>" "$work/err" "unknown Message-ID named"
+expect_code 1 "split a whole thread" c thread split "roof-1@globex.example"
+expect_grep "nothing would stay behind" "$work/err" "splitting everything refused"
+expect_code 0 "split by Message-ID" c thread split "<roof-2@initech.example>"
+expect_grep "and 1 reply moved from thread [0-9]+ to new thread [0-9]+" "$work/out" "split reports what moved"
+c export threads >"$work/threads"
+expect_grep "^roof-1@globex.example roof-4@globex.example$" "$work/threads" "original thread keeps the rest"
+expect_grep "^roof-2@initech.example roof-3@globex.example$" "$work/threads" "split message and its reply together"
+c export deal-links >"$work/links"
+expect_grep "^roof-2@initech.example	unsorted	split from thread [0-9]+ by crm-mailctl" "$work/links" "split reason"
+# a reply referencing both threads goes to the one it answers; a subject-only reply matching
+# both threads joins neither
+mail s5 hank@globex.example "Re: Roof repair schedule" roof-5@globex.example "Mon, 02 Nov 2026 14:00:00 +0000" roof-3@globex.example "<roof-1@globex.example> <roof-3@globex.example>"
+mail s6 hank@globex.example "Re: Roof repair schedule" roof-6@globex.example "Mon, 02 Nov 2026 15:00:00 +0000"
+expect_code 0 "import after split" c import --owner 1 "$work/split"
+c export threads >"$work/threads"
+expect_grep "^roof-2@initech.example roof-3@globex.example roof-5@globex.example$" "$work/threads" "reply follows its parent into the split thread"
+expect_grep "^roof-6@globex.example$" "$work/threads" "subject-only reply joins neither split thread"
+expect_grep "^roof-1@globex.example roof-4@globex.example$" "$work/threads" "original thread unchanged"
+
 # a newer database is refused
 sqlite3 "$db" "INSERT INTO schema_migrations VALUES (9999,'future','x',0)"
 expect_code 1 "newer database refused" c threads list

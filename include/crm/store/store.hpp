@@ -131,6 +131,8 @@ class Store final : public ThreadIndex, public MailStore {
         ThreadId thread = 0;
         std::size_t moved = 0;
     };
+    // Rows of the messages with this Message-ID (without angle brackets): one per content.
+    Result<std::vector<MessageRowId>> messages_with_id(std::string_view message_id);
     Result<SplitResult> split_message(MessageRowId message, std::optional<UserId> by,
                                       std::int64_t now);
     Result<Counts> counts();

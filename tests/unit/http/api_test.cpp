@@ -507,6 +507,49 @@ TEST_F(ApiTest, LinkingNeedsAVisibleDealAndManualLinksStick) {
     EXPECT_EQ(as(bob_token, "POST", "/api/v1/threads/100/link", R"({"deal_id":11})").status, 404);
 }
 
+TEST_F(ApiTest, NotPartOfThisConversationSplitsAMessageAndItsReplies) {
+    {
+        // Thread 100 (Alice's): m1000, then m1005 answering it and m1006 answering m1005.
+        SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+        raw.exec("INSERT INTO messages (id, message_id, content_hash, thread_id, subject, "
+                 "from_address, date, received_at, raw_sha256, raw_size, unread, parser_version, "
+                 "refs, in_reply_to) VALUES "
+                 "(1005, 'm1005@customer.test', 'h', 100, 'Re: x', 'dan@other.test', 6, 0, 'bb', "
+                 "3, 1, 1, 'm1000@customer.test', 'm1000@customer.test'), "
+                 "(1006, 'm1006@customer.test', 'h', 100, 'Re: x', 'dan@other.test', 7, 0, 'bb', "
+                 "3, 1, 1, 'm1000@customer.test m1005@customer.test', 'm1005@customer.test')");
+        raw.exec("INSERT INTO locations (message_id, account_id, mailbox_id, uid_validity, uid, "
+                 "owner_id, created_at) VALUES (1005, 1, 1, 1, 1005, 1, 0), "
+                 "(1006, 1, 1, 1, 1006, 1, 0)");
+        raw.exec("INSERT INTO thread_keys (key, thread_id) VALUES ('m1000@customer.test', 100), "
+                 "('m1005@customer.test', 100), ('m1006@customer.test', 100)");
+    }
+    // Someone else's message: not found, nothing moves.
+    EXPECT_EQ(as(bob_token, "POST", "/api/v1/messages/1005/split", "{}").status, 404);
+    EXPECT_EQ(as(alice_token, "POST", "/api/v1/messages/1005/split", R"({"x":1})").status, 422);
+    auto r = as(alice_token, "POST", "/api/v1/messages/1005/split", "{}");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto b = body_of(r);
+    EXPECT_EQ(b.at("from_thread_id").as_int64(), 100);
+    EXPECT_EQ(b.at("moved").as_int64(), 2);
+    EXPECT_EQ(b.at("thread").at("reason"), "split from thread 100 by Alice");
+    EXPECT_EQ(b.at("thread").at("deal"), nullptr);
+    EXPECT_EQ(b.at("thread").at("message_count").as_int64(), 2);
+    const std::int64_t fresh = b.at("thread").at("id").as_int64();
+    EXPECT_NE(fresh, 100);
+    // The split thread is in Alice's unsorted queue; thread 100 keeps m1000 and its deal.
+    const auto unsorted = ids(body_of(as(alice_token, "GET", "/api/v1/unsorted")).at("threads"));
+    EXPECT_NE(std::find(unsorted.begin(), unsorted.end(), fresh), unsorted.end());
+    const auto old = body_of(as(alice_token, "GET", "/api/v1/threads/100"));
+    EXPECT_EQ(old.at("messages").as_array().size(), 1U);
+    EXPECT_EQ(old.at("thread").at("deal").at("id").as_int64(), 10);
+    // Nothing would stay behind: refused, naming why.
+    auto whole = as(alice_token, "POST", "/api/v1/messages/1000/split", "{}");
+    EXPECT_EQ(whole.status, 409);
+    EXPECT_EQ(code_of(whole), "split_whole");
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/messages/1005/split").status, 405);
+}
+
 TEST_F(ApiTest, RepliesOnlyFromOwnAccountsAndAreQueued) {
     auto theirs = as(alice_token, "POST", "/api/v1/threads/102/reply",
                      R"({"account":"bob-mail","body":"hi"})");
