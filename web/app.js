@@ -41,6 +41,9 @@
 //   remote-images-notice  "N remote images blocked" notice
 //   show-images           "Show images" button (reloads the iframe with ?images=1)
 //   attachment            one attachment link (href = its url)
+//   split-message         "Not part of this conversation" on a message (threads of 2+ messages)
+//   split-confirm         the confirming "Move to a new conversation" button it shows
+//   split-cancel          the Cancel button next to it
 //   reply-form            the reply box
 //   reply-account         account select of the reply box
 //   reply-no-account      note shown instead when the user has no account to send from
@@ -824,8 +827,18 @@ async function viewThread(main, id) {
       const subj = baseSubject(m.subject);
       const showSubject = subj !== prevSubject && (m.subject || '').trim() !== '';
       prevSubject = subj;
-      messagesEl.appendChild(messageCard(m, showSubject, wasUnread.has(m.id)));
+      messagesEl.appendChild(messageCard(m, showSubject, wasUnread.has(m.id),
+        messages.length > 1 ? splitOff : null));
     }
+  };
+
+  // "Not part of this conversation": the message and the replies to it become a conversation of
+  // their own, waiting in Unsorted; they are never joined back automatically.
+  const splitOff = async (m) => {
+    const r = await api('POST', `/messages/${m.id}/split`, {});
+    toast(`Moved ${plural(r.moved, 'message')} to a new conversation (in Unsorted)`, 'success');
+    refreshUnsortedCount();
+    go(`#/threads/${r.thread.id}`);
   };
 
   // Marks the thread read when it is opened with unread messages; those stay flagged "new" on
@@ -856,7 +869,7 @@ async function viewThread(main, id) {
   await openMessages(data.messages);
 }
 
-function messageCard(m, showSubject, wasUnread) {
+function messageCard(m, showSubject, wasUnread, onSplit) {
   const from = m.from || { name: '', address: '' };
   const recipients = h('div', { class: 'msg-recipients' },
     m.to && m.to.length ? h('span', null, h('span', { class: 'label' }, 'to '), m.to.join(', ')) : null,
@@ -933,6 +946,24 @@ function messageCard(m, showSubject, wasUnread) {
     append(card, textView, htmlView);
   } else {
     card.appendChild(textView);
+  }
+
+  if (onSplit) {
+    const split = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'split-message',
+      title: 'Move this message, and the replies to it, into a conversation of its own' },
+    'Not part of this conversation');
+    const confirm = h('button', { type: 'button', class: 'btn btn-primary btn-small', testid: 'split-confirm' },
+      'Move to a new conversation');
+    const cancel = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'split-cancel' }, 'Cancel');
+    const ask = h('span', { class: 'split-ask', hidden: true },
+      h('span', { class: 'muted' }, 'This message and the replies to it leave this conversation. '), confirm, cancel);
+    split.addEventListener('click', () => { ask.hidden = false; split.hidden = true; confirm.focus(); });
+    cancel.addEventListener('click', () => { ask.hidden = true; split.hidden = false; });
+    confirm.addEventListener('click', async () => {
+      confirm.disabled = true;
+      try { await onSplit(m); } catch (e) { showError(e); confirm.disabled = false; }
+    });
+    card.appendChild(h('div', { class: 'msg-actions' }, split, ask));
   }
 
   const atts = (m.attachments || []).filter((a) => safePath(a.url));

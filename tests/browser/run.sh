@@ -150,6 +150,31 @@ Content-Type: text/plain; charset=utf-8
 
 Hello, which of our contracts does invoice 4711 belong to?
 EML
+# A conversation where a reply is about something else: the page splits it off.
+cat >"$work/seed/3.eml" <<'EML'
+From: Dana Prospect <dana@prospect.example>
+To: Alice <alice@example.com>
+Subject: Pilot delivery dates
+Date: Tue, 03 Nov 2026 11:00:00 +0000
+Message-ID: <pilot-1@prospect.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Could the pilot hardware arrive in the week of 16 November?
+EML
+cat >"$work/seed/4.eml" <<'EML'
+From: Dana Prospect <dana@prospect.example>
+To: Alice <alice@example.com>
+Subject: Re: Pilot delivery dates
+Date: Tue, 03 Nov 2026 12:00:00 +0000
+Message-ID: <pilot-2@prospect.example>
+In-Reply-To: <pilot-1@prospect.example>
+References: <pilot-1@prospect.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Unrelated: our accounts payable team has moved, please send invoices to the new address.
+EML
 python3 - "$root/tests/data/xss" "$work/seed" <<'PY'
 import glob, os, sys
 from email.message import EmailMessage
@@ -177,7 +202,7 @@ PY
 xss_count=$(ls "$work/seed"/x*.eml 2>/dev/null | wc -l)
 [ "$xss_count" -ge 20 ] && ok "$xss_count XSS corpus mails built" || bad "XSS corpus: only $xss_count files in tests/data/xss"
 "$dcs/seed.sh" "$dc" alice "$work/seed" >"$work/seed.log" 2>&1 || bad "seed: $(cat "$work/seed.log")"
-total=$((2 + xss_count))
+total=$((4 + xss_count))
 
 CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/etc/crm.toml" 2>>"$work/maild.log" & pid=$!
 wait_until 60 q_ge "SELECT count(*) FROM messages" "$total" && ok "daemon synced $total mails" \
@@ -192,6 +217,7 @@ export BASE_URL=$base ARTIFACTS=$art
 export ALICE_EMAIL=alice@example.com ALICE_PASSWORD=alice-password-1
 export ADA_EMAIL=ada@example.com ADA_PASSWORD=ada-password-1
 export CUSTOMER_THREAD_SUBJECT="Renewal pricing for 2027" UNSORTED_SUBJECT="Question about invoices"
+export SPLIT_SUBJECT="Pilot delivery dates"
 export XSS_THREAD_SUBJECT="Security review: HTML samples" XSS_COUNT=$xss_count
 export NEW_ACCOUNT_JSON="{\"name\":\"bob-mail\",\"owner_id\":2,\"address\":\"bob@example.com\",\"imap_host\":\"127.0.0.1\",\"imap_port\":$IMAPS_PORT,\"tls\":\"implicit\",\"username\":\"bob\",\"password\":\"bob-pw\",\"ca_file\":\"$CA_FILE\"}"
 # bob's mailbox gets a few mails so that the account the admin adds in the page has something to sync.

@@ -18,6 +18,7 @@ const ALICE = { email: env('ALICE_EMAIL'), password: env('ALICE_PASSWORD') };
 const ADA = { email: env('ADA_EMAIL'), password: env('ADA_PASSWORD') };
 const CUSTOMER_SUBJECT = env('CUSTOMER_THREAD_SUBJECT');
 const UNSORTED_SUBJECT = env('UNSORTED_SUBJECT');
+const SPLIT_SUBJECT = env('SPLIT_SUBJECT');
 const NEW_ACCOUNT = JSON.parse(env('NEW_ACCOUNT_JSON'));
 
 
@@ -250,6 +251,44 @@ async function main() {
         `${t.status} ${JSON.stringify(t.json && t.json.thread && { deal: t.json.thread.deal, manual: t.json.thread.manual })}`);
     } else {
       check('assigned row disappears', false, 'no button for deal 501');
+    }
+  }
+
+  // 5b. "Not part of this conversation": Dana's second mail answers the first by its headers but
+  // is about something else. Splitting it off makes a conversation of its own, in Unsorted with
+  // the reason, and the original keeps the first mail.
+  const unsortedNow = await api('GET', '/api/v1/unsorted');
+  const pilot = (unsortedNow.json?.threads || []).find((t) => t.subject === SPLIT_SUBJECT);
+  check(`"${SPLIT_SUBJECT}" is one unsorted thread of 2 messages`, pilot && pilot.message_count === 2,
+    JSON.stringify(pilot || unsortedNow.json));
+  if (pilot) {
+    await page.goto(`${BASE}/#/threads/${pilot.id}`);
+    const cards = page.locator(tid('message'));
+    await until(10_000, async () => (await cards.count()) === 2);
+    const second = cards.nth(1);
+    const secondId = Number(await second.getAttribute('data-id'));
+    await second.locator(tid('split-message')).click();
+    await shot('split-confirm');
+    await second.locator(tid('split-confirm')).click();
+    const moved = await until(10_000, async () => {
+      const m = /#\/threads\/(\d+)$/.exec(page.url());
+      return m && Number(m[1]) !== pilot.id ? Number(m[1]) : null;
+    });
+    check('split: the page goes to the new conversation', Boolean(moved), page.url());
+    if (moved) {
+      const chip = page.locator(tid('thread-deal'));
+      await until(10_000, async () => /split from thread/.test((await chip.textContent()) || ''));
+      const chipText = ((await chip.textContent()) || '').trim();
+      await shot('split-new-thread');
+      check('split: the new conversation shows why it is unsorted',
+        chipText.includes(`split from thread ${pilot.id} by Alice`), chipText);
+      const ids = await page.locator(tid('message')).evaluateAll((els) => els.map((e) => Number(e.dataset.id)));
+      check('split: the new conversation holds the split message', ids.length === 1 && ids[0] === secondId, JSON.stringify(ids));
+      check('split: a single message offers no split', (await page.locator(tid('split-message')).count()) === 0, 'button shown');
+      const orig = await api('GET', `/api/v1/threads/${pilot.id}`);
+      check('split: the original conversation keeps the first mail only',
+        orig.status === 200 && orig.json.messages.length === 1 && orig.json.messages[0].id !== secondId,
+        `${orig.status} ${JSON.stringify(orig.json && orig.json.messages.map((m) => m.id))}`);
     }
   }
 
