@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include <fmt/format.h>
+
 #include "crm/mime/parse.hpp"
 
 namespace crm::app {
@@ -115,8 +117,11 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
                     address_cache_.emplace(*c, *facts);
                 }
                 if (std::string_view(r.role) != "bcc" && std::string_view(r.role) != "sender" &&
-                    !p.facts.user && !on_team_domain(*c))
+                    !p.facts.user && !on_team_domain(*c)) {
                     push_unique(thread_participants, *c);
+                    if (p.facts.company)
+                        push_unique(thread_participants, fmt::format("company:{}", *p.facts.company));
+                }
             }
             n.participants.push_back(std::move(p));
         }

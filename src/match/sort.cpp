@@ -269,7 +269,35 @@ SortDecision decide(const SortInput& in, const SortPolicy& policy) {
 
     const Candidate& best = ranked[0];
     const Candidate& second = ranked[1];
-    if (best.score >= policy.min_score &&
+    // Another customer in the conversation: a participant who belongs to another candidate deal
+    // and not to the best one. Who owns a deal and how recent it is tell one customer's deals
+    // apart, never two customers: then only the deal's name in the subject (and no rival's) may
+    // decide.
+    const auto deal_of = [&](DealId id) {
+        return *std::find_if(deals.begin(), deals.end(), [&](const DealFacts* d) { return d->id == id; });
+    };
+    const DealFacts& best_deal = *deal_of(best.id);
+    bool rival_customer = false;
+    for (const auto* p : external)
+        if ((p->contact || p->company) && !belongs(*p, best_deal))
+            for (const auto* d : deals)
+                rival_customer = rival_customer || (d->id != best.id && belongs(*p, *d));
+    bool named_alone = false;
+    if (rival_customer) {
+        const auto subject_words = words(in.subject);
+        named_alone = name_in_subject(subject_words, best_deal.name);
+        for (const auto* d : deals)
+            if (d->id != best.id && name_in_subject(subject_words, d->name))
+                named_alone = false;
+    }
+    if (rival_customer && named_alone) {
+        SortDecision d;
+        d.deal = best.id;
+        d.score = best.score;
+        d.reason = fmt::format("deal name in subject (deal {}), another customer taking part", best.id);
+        return d;
+    }
+    if (!rival_customer && best.score >= policy.min_score &&
         (second.score == 0 || best.score >= policy.margin * second.score)) {
         SortDecision d;
         d.deal = best.id;

@@ -154,13 +154,20 @@ Result<std::vector<SubjectCandidate>> Store::subject_candidates(std::string_view
         }
         // Team members are in every conversation of a mailbox: they never tie two together.
         auto& p = db_.impl().stmt(
-            "SELECT DISTINCT address FROM participants WHERE message_id = ? AND address != '' "
-            "AND user_id IS NULL AND role IN ('from', 'to', 'cc', 'reply-to')");
+            "SELECT DISTINCT address, company_id FROM participants WHERE message_id = ? AND "
+            "address != '' AND user_id IS NULL AND role IN ('from', 'to', 'cc', 'reply-to')");
         for (std::size_t i = 0; i < rows.size(); ++i) {
             p.reset();
             p.bind(1, rows[i]);
-            while (p.executeStep())
-                out[i].participants.push_back(p.getColumn(0).getString());
+            auto& who = out[i].participants;
+            while (p.executeStep()) {
+                who.push_back(p.getColumn(0).getString());
+                if (!p.getColumn(1).isNull()) {
+                    std::string company = fmt::format("company:{}", p.getColumn(1).getInt64());
+                    if (std::find(who.begin(), who.end(), company) == who.end())
+                        who.push_back(std::move(company));
+                }
+            }
         }
         return out;
     });

@@ -2,6 +2,7 @@
 // generic-subject guard of the subject fallback.
 
 #include <algorithm>
+#include <optional>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -346,21 +347,51 @@ bool is_reply_subject(std::string_view subject) {
     return parse_subject(subject).reply;
 }
 
-bool is_generic_subject(std::string_view base, const SubjectPolicy &policy) {
+namespace {
+
+// The base subject with punctuation trimmed off both ends, and whether it says nothing at all
+// (too short, or only digits and punctuation).
+struct Core {
+    std::u32string full;
+    std::u32string_view core;
+    bool meaningless = false;
+};
+
+Core core_of(std::string_view base, const SubjectPolicy &policy) {
+    Core c;
     // Accept a raw subject too: normalising a base subject again changes nothing.
-    const std::u32string s = parse_subject(base).base;
-    std::u32string_view core = s;
-    while (!core.empty() && is_trim_punct(core.front()))
-        core.remove_prefix(1);
-    while (!core.empty() && is_trim_punct(core.back()))
-        core.remove_suffix(1);
-    if (core.size() < policy.min_base_subject_chars)
-        return true;
+    c.full = parse_subject(base).base;
+    c.core = c.full;
+    while (!c.core.empty() && is_trim_punct(c.core.front()))
+        c.core.remove_prefix(1);
+    while (!c.core.empty() && is_trim_punct(c.core.back()))
+        c.core.remove_suffix(1);
     // A subject made only of digits and punctuation ("1", "2024-01-02") says nothing either.
-    if (std::all_of(core.begin(), core.end(),
-                    [](char32_t c) { return is_digit(c) || is_trim_punct(c) || c == U'/'; }))
-        return true;
-    return in_list(s) || in_list(core);
+    c.meaningless = c.core.size() < policy.min_base_subject_chars ||
+                    std::all_of(c.core.begin(), c.core.end(), [](char32_t ch) {
+                        return is_digit(ch) || is_trim_punct(ch) || ch == U'/';
+                    });
+    return c;
+}
+
+} // namespace
+
+bool is_generic_subject(std::string_view base, const SubjectPolicy &policy) {
+    const Core c = core_of(base, policy);
+    return c.meaningless || in_list(c.full) || in_list(c.core);
+}
+
+std::optional<SubjectPolicy> subject_policy_for(std::string_view base,
+                                                const SubjectPolicy &policy) {
+    const Core c = core_of(base, policy);
+    if (c.meaningless)
+        return std::nullopt;
+    if (in_list(c.full) || in_list(c.core)) {
+        SubjectPolicy generic = policy;
+        generic.window_seconds = std::min(policy.window_seconds, policy.generic_window_seconds);
+        return generic;
+    }
+    return policy;
 }
 
 } // namespace crm::thread

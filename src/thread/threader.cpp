@@ -194,7 +194,9 @@ Result<Assignment> assign_thread(const ThreadInput &msg, ThreadIndex &index,
     // when the later of the two arrives, so the grouping does not depend on arrival order.
     std::vector<ThreadId> by_subject;
     const std::string base = base_subject(msg.subject);
-    if (!msg.is_bulk && !is_generic_subject(base, policy)) {
+    const std::optional<SubjectPolicy> rules =
+        msg.is_bulk ? std::nullopt : subject_policy_for(base, policy);
+    if (rules) {
         const SubjectCandidate self{
             .message_id = msg.message_id,
             .thread_id = 0,
@@ -203,14 +205,14 @@ Result<Assignment> assign_thread(const ThreadInput &msg, ThreadIndex &index,
             .is_bulk = msg.is_bulk,
             .subject_reply = is_reply_subject(msg.subject) && !msg.has_reference_headers,
         };
-        const std::int64_t window = std::max<std::int64_t>(policy.window_seconds, 0);
+        const std::int64_t window = std::max<std::int64_t>(rules->window_seconds, 0);
         auto candidates = index.subject_candidates(base, saturating_sub(msg.date, window),
                                                    saturating_add(msg.date, window));
         if (!candidates)
             return std::unexpected(std::move(candidates.error()));
         for (const SubjectCandidate &c : *candidates)
             if (c.thread_id != 0 && !contains(threads, c.thread_id) &&
-                !contains(by_subject, c.thread_id) && subject_link(self, c, policy))
+                !contains(by_subject, c.thread_id) && subject_link(self, c, *rules))
                 by_subject.push_back(c.thread_id);
     }
     if (!by_subject.empty()) {

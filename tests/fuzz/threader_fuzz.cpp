@@ -145,8 +145,9 @@ Partition oracle(const std::vector<ThreadInput> &msgs) {
                 return std::find(keys[j].begin(), keys[j].end(), k) != keys[j].end();
             });
             const bool subject =
-                bases[i] == bases[j] && !crm::thread::is_generic_subject(bases[i], policy) &&
-                crm::thread::subject_link(candidate(msgs[i]), candidate(msgs[j]), policy);
+                bases[i] == bases[j] && crm::thread::subject_policy_for(bases[i], policy) &&
+                crm::thread::subject_link(candidate(msgs[i]), candidate(msgs[j]),
+                                          *crm::thread::subject_policy_for(bases[i], policy));
             if (share || subject)
                 uf.unite(i, j);
         }

@@ -20,7 +20,9 @@ struct SubjectCandidate {
     std::string message_id;
     ThreadId thread_id = 0;
     std::int64_t date = 0;                 // Unix seconds
-    std::vector<std::string> participants; // canonical addresses
+    // External participants: canonical addresses, and "company:ID" for each CRM company they
+    // belong to (another contact of the same customer answering counts as the same party).
+    std::vector<std::string> participants;
     bool is_bulk = false;
     bool subject_reply = false; // reply prefix in its subject and no References/In-Reply-To
 };

@@ -5,6 +5,7 @@
 // Pure: works through the ThreadIndex port. The grouping does not depend on arrival order.
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -26,6 +27,7 @@ struct ThreadInput {
     std::int64_t date = 0;               // Unix seconds
     // Canonical external addresses (From, To, Cc, Reply-To): never the team's own (users, or
     // addresses on SubjectPolicy::internal_domains); they are in every conversation of a mailbox.
+    // Plus "company:ID" for each CRM company of those addresses.
     std::vector<std::string> participants;
     bool is_bulk = false;
     std::string gmail_thread_id; // X-GM-THRID, may be empty
@@ -34,6 +36,9 @@ struct ThreadInput {
 
 struct SubjectPolicy {
     std::int64_t window_seconds = 30LL * 24 * 3600; // replies further apart never join by subject
+    // Generic subjects ("Meeting", "Invoice", "Termin"...) are reused by everyone: a reply that
+    // lost its headers joins by one only within this much shorter window.
+    std::int64_t generic_window_seconds = 14LL * 24 * 3600;
     std::size_t min_base_subject_chars = 4;       // shorter base subjects are generic
     // The team's own domains (canonical): their addresses are never the shared participant.
     std::vector<std::string> internal_domains;
@@ -61,14 +66,20 @@ struct Assignment {
 [[nodiscard]] std::string base_subject(std::string_view subject);
 // True when the subject starts with a reply or forward prefix (after list tags).
 [[nodiscard]] bool is_reply_subject(std::string_view subject);
-// Generic subjects ("hello", "question", "meeting", "(no subject)", short ones...) never join
-// threads by subject.
+// Generic subjects: "hello", "question", "meeting", "(no subject)", short ones...
 [[nodiscard]] bool is_generic_subject(std::string_view base, const SubjectPolicy& policy = {});
+// The policy the subject fallback applies to a base subject: nullopt when it never joins by it
+// (empty, shorter than min_base_subject_chars, only digits and punctuation); for the generic
+// words ("meeting", "invoice", "termin"...) the window shrinks to generic_window_seconds; else
+// `policy` itself.
+[[nodiscard]] std::optional<SubjectPolicy> subject_policy_for(std::string_view base,
+                                                              const SubjectPolicy& policy = {});
 
 // Whether two messages may be joined by the subject fallback (their base subjects are equal and
 // not generic): neither is bulk; the later of the two (by Date) is a subject-only reply (reply
 // prefix, no References/In-Reply-To) dated strictly after the other and within the window; and
-// they share an external participant (an address on policy.internal_domains never counts).
+// they share an external participant or CRM company (an address on policy.internal_domains never
+// counts).
 // Symmetric in a and b, so the grouping does not depend on arrival order.
 [[nodiscard]] bool subject_link(const SubjectCandidate& a, const SubjectCandidate& b,
                                 const SubjectPolicy& policy);

@@ -114,6 +114,28 @@ TEST(Decide, NewParticipantOfAnotherDealHoldsTheThread) {
     check(decide(in), {7, "manual link kept", true});
 }
 
+TEST(Decide, TwoCustomersInOneThreadNeedTheDealsName) {
+    // Alice's company (deal 7, a colleague's) and a reseller's contact Rita (deal 9, the mailbox
+    // owner's) both write: owning a deal says nothing about which customer this is about.
+    auto in = base();
+    in.participants.push_back(external("cc", "rita@reseller.com", 5, 50));
+    in.open_deals = {deal(7, "Fleet renewal", 10, {1}, 200, kNow),
+                     deal(9, "Reseller programme", 50, {5}, 100, kNow)};
+    const auto d = decide(in);
+    EXPECT_EQ(d.deal, std::nullopt);
+    EXPECT_EQ(d.reason, "ambiguous: deals 7, 9");
+    in.subject = "Re: Fleet renewal next steps";
+    check(decide(in), {7, "deal name in subject (deal 7), another customer taking part"});
+    in.subject = "Fleet renewal and Reseller programme";
+    EXPECT_EQ(decide(in).deal, std::nullopt);
+    // One customer's two deals: the owner and recency may still tell them apart.
+    in.participants.pop_back();
+    in.subject = "Hello";
+    in.open_deals = {deal(7, "Fleet renewal", 10, {1}, 200, kNow),
+                     deal(8, "Spare parts", 10, {1}, 100, kNow)};
+    EXPECT_EQ(decide(in).deal, std::optional<DealId>(8));
+}
+
 TEST(Decide, ThreaderConflictAndHeldThreads) {
     auto in = base();
     in.open_deals = {deal(3, "Only", 10, {1})};

@@ -256,12 +256,26 @@ TEST(SubjectFallback, ChainOfRepliesWithinWindowEachStep) {
                       {{"o", "r1", "r2"}});
 }
 
-TEST(SubjectFallback, GenericSubjectStaysApart) {
-    expect_all_orders({M("o").subject("Hello").who({"ann@x"}),
-                       M("r").subject("Re: hello").who({"ann@x"}).day(1),
-                       M("p").subject("Meeting").who({"ann@x"}),
-                       M("q").subject("AW: Meeting").who({"ann@x"}).day(1)},
-                      {{"o"}, {"r"}, {"p"}, {"q"}});
+TEST(SubjectFallback, GenericSubjectJoinsOnlyWithinTwoWeeks) {
+    // "Meeting" is everyone's subject: a reply that lost its headers joins by it only close by,
+    // and only through the same external party.
+    expect_all_orders({M("p").subject("Meeting").who({"ann@x"}),
+                       M("q").subject("AW: Meeting").who({"ann@x"}).day(14),
+                       M("s").subject("Meeting").who({"bea@y"}),
+                       M("t").subject("Re: Meeting").who({"cid@z"}).day(1),
+                       M("u").subject("Termin").who({"dan@w"}).day(40),
+                       M("v").subject("AW: Termin").who({"dan@w"}).day(55)},
+                      {{"p", "q"}, {"s"}, {"t"}, {"u"}, {"v"}});
+}
+
+TEST(SubjectFallback, MeaninglessSubjectNeverJoins) {
+    expect_all_orders({M("o").subject("Hi").who({"ann@x"}),
+                       M("r").subject("Re: hi").who({"ann@x"}).day(1),
+                       M("a").subject("2026-11-02").who({"ann@x"}),
+                       M("b").subject("Re: 2026-11-02").who({"ann@x"}).day(1),
+                       M("e").subject("").who({"ann@x"}),
+                       M("f").subject("Re:").who({"ann@x"}).day(1)},
+                      {{"o"}, {"r"}, {"a"}, {"b"}, {"e"}, {"f"}});
 }
 
 TEST(SubjectFallback, BulkStaysApart) {
@@ -303,6 +317,14 @@ TEST(SubjectFallback, NewMessageWithoutPrefixNeverJoinsBySubject) {
     // thread holds a subject-only reply: only the reply side may be joined, to what came before.
     expect_all_orders({original("o"), subject_reply("r", 2), original("n").day(5)},
                       {{"o", "r"}, {"n"}});
+}
+
+TEST(SubjectFallback, AnotherContactOfTheSameCompanyCounts) {
+    // Lena answers Günther's mail without headers: both are contacts of CRM company 7.
+    expect_all_orders({original("o").who({"guenther@muehlheim.example", "company:7"}),
+                       subject_reply("r", 2).who({"lena@muehlheim.example", "company:7"}),
+                       subject_reply("x", 3).who({"kim@elsewhere.example", "company:8"})},
+                      {{"o", "r"}, {"x"}});
 }
 
 TEST(SubjectFallback, ReplyDatedBeforeTheMessageStaysApart) {
