@@ -155,10 +155,14 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     // its external participants (the deal is decided from the conversation as a whole).
     match::SortInput in;
     in.conflict_deals = assigned->conflict_deals;
-    if (auto link = store_.thread_link(tid); !link)
-        return std::unexpected(link.error());
-    else if (*link)
-        in.thread_link = match::ExistingLink{(*link)->deal, (*link)->manual};
+    const bool fresh = assigned->created; // no link, no queue entry, no earlier participants
+    if (!fresh) {
+        auto link = store_.thread_link(tid);
+        if (!link)
+            return std::unexpected(link.error());
+        if (*link)
+            in.thread_link = match::ExistingLink{(*link)->deal, (*link)->manual};
+    }
     if (in.thread_link && !in.thread_link->manual) {
         auto deal = store_.deal_record(in.thread_link->deal);
         if (!deal)
@@ -168,7 +172,7 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
                                               (*deal)->company, (*deal)->contacts,
                                               (*deal)->owner,   (*deal)->updated_at};
     }
-    if (!in.thread_link) {
+    if (!fresh && !in.thread_link) {
         auto held = store_.thread_held(tid);
         if (!held)
             return std::unexpected(held.error());
@@ -185,7 +189,7 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
         if (p.company)
             push_unique(companies, *p.company);
     };
-    if (!in.thread_held && !(in.thread_link && in.thread_link->manual)) {
+    if (!fresh && !in.thread_held && !(in.thread_link && in.thread_link->manual)) {
         auto earlier = store_.thread_participants(tid);
         if (!earlier)
             return std::unexpected(earlier.error());

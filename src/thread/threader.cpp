@@ -285,6 +285,7 @@ Result<Assignment> assign_thread(const ThreadInput &msg, ThreadIndex &index,
         if (!created)
             return std::unexpected(std::move(created.error()));
         target = *created;
+        out.created = true;
     } else {
         target = threads.front();
         for (std::size_t i = 1; i < threads.size(); ++i)

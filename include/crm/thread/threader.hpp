@@ -54,6 +54,7 @@ struct Assignment {
     std::vector<DealId> conflict_deals;
     bool joined_by_subject = false; // the subject fallback joined at least one thread
     bool kept_apart = false;        // a thread a person split off was not joined again
+    bool created = false;           // a new thread: nothing of the conversation was stored yet
 };
 
 // The keys a message links by: its own id, every referenced id (minus itself), and the synthetic
