@@ -115,11 +115,30 @@ void thread_get(Ctx& c, ThreadId id) {
     send_json(c, 200, json::object{{"thread", thread_json(ws, v, *t)}, {"messages", msgs}});
 }
 
+// A salesperson changes a thread's deal only when the whole thread is theirs to see: linking
+// would show them another salesperson's mail, unlinking would take it from another's deal.
+void require_whole_thread(Ctx& c, store::WebStore& ws, const store::Viewer& v, ThreadId id) {
+    if (v.admin)
+        return;
+    store::Store s(c.db);
+    auto all = ok_or_500(s.thread(id));
+    const auto mine = ok_or_500(ws.visible_messages(v, id));
+    auto seen = ok_or_500(ws.thread(v, id));
+    const bool foreign_deal = all && all->deal && (!seen || !seen->deal);
+    if (!all || static_cast<std::int64_t>(mine.size()) < all->message_count || foreign_deal)
+        throw_error(409, "thread_shared",
+                    fmt::format("thread {} also holds mail or a deal link of another "
+                                "salesperson: move your messages to a conversation of their own "
+                                "first (\"Not part of this conversation\"), or ask an admin",
+                                id));
+}
+
 void thread_link(Ctx& c, ThreadId id, bool link) {
     store::WebStore ws(c.db);
     auto v = c.viewer();
     if (!ok_or_500(ws.thread_visible(v, id)))
         not_found(fmt::format("thread {}", id));
+    require_whole_thread(c, ws, v, id);
     store::Store s(c.db);
     store::Database::Transaction tx(c.db);
     if (link) {
@@ -153,8 +172,11 @@ void split(Ctx& c, MessageRowId id) {
     if (!ok_or_500(ws.message_thread(v, id)))
         not_found(fmt::format("message {}", id));
     store::Store s(c.db);
+    std::optional<std::vector<MessageRowId>> movable;
+    if (!v.admin) // another salesperson's replies stay where they are
+        movable = ok_or_500(ws.visible_messages(v, *ok_or_500(ws.message_thread(v, id))));
     store::Database::Transaction tx(c.db);
-    auto r = s.split_message(id, c.user->id, c.now);
+    auto r = s.split_message(id, c.user->id, c.now, movable);
     if (!r && r.error().code == "thread.split_whole")
         throw_error(409, "split_whole", r.error().detail);
     const auto done = ok_or_500(std::move(r));
@@ -187,7 +209,7 @@ void mark(Ctx& c, bool thread, std::int64_t id) {
     auto mirror = mirror_accounts(c);
     store::Database::Transaction tx(c.db);
     if (thread)
-        ok_or_500(ws.set_thread_unread(id, *unread, mirror, c.now));
+        ok_or_500(ws.set_thread_unread(v, id, *unread, mirror, c.now));
     else
         ok_or_500(ws.set_message_unread(id, *unread, mirror, c.now));
     ok_or_500(tx.commit());
@@ -222,13 +244,17 @@ void reply(Ctx& c, ThreadId id) {
                                 account_name),
                     "account");
     std::optional<std::string> parent_mid;
+    const auto visible = ok_or_500(ws.thread_messages(v, id));
     if (auto pid = opt_int(body, "parent_id")) {
         auto t = ok_or_500(ws.message_thread(v, *pid));
         if (!t || *t != id)
             invalid("parent_id", fmt::format("message {} is not in thread {}", *pid, id));
-        for (const auto& m : ok_or_500(ws.thread_messages(v, id)))
+        for (const auto& m : visible)
             if (m.id == *pid)
                 parent_mid = m.message_id;
+    } else if (!v.admin && !visible.empty()) {
+        // The newest message the viewer can see, never one of another salesperson's.
+        parent_mid = visible.back().message_id;
     }
     auto parent = ok_or_500(ob.reply_parent(id, parent_mid));
     if (!parent)

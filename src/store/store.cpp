@@ -549,7 +549,8 @@ Result<void> Store::place(ThreadId thread, MessageRowId message, const Placement
 }
 
 Result<Store::SplitResult> Store::split_message(MessageRowId message, std::optional<UserId> by,
-                                               std::int64_t now) {
+                                               std::int64_t now,
+                                               const std::optional<std::vector<MessageRowId>>& movable) {
     return guard("splitting a thread", [&]() -> Result<SplitResult> {
         auto& d = db_.impl();
         auto& q = d.stmt("SELECT thread_id FROM messages WHERE id = ?");
@@ -594,6 +595,8 @@ Result<Store::SplitResult> Store::split_message(MessageRowId message, std::optio
             grew = false;
             for (const Row& r : rows) {
                 if (std::find(moved.begin(), moved.end(), r.id) != moved.end())
+                    continue;
+                if (movable && std::find(movable->begin(), movable->end(), r.id) == movable->end())
                     continue;
                 if (std::any_of(r.refs.begin(), r.refs.end(),
                                 [&](const std::string& x) { return moved_ids.contains(x); })) {

@@ -1,6 +1,9 @@
 // The HTTP API's queries: logins and the viewer-filtered thread view (see web_store.hpp).
 #include "crm/store/web_store.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "guard.hpp"
@@ -13,14 +16,24 @@ namespace {
 // A deal `d` the viewer may see. Parameters :admin and :me.
 constexpr const char* kDealVisible = "(:admin OR d.owner_id = :me OR d.shared = 1)";
 
-// A thread `t` the viewer may see: linked to a visible deal, or not linked and holding a message
-// that came in through one of the viewer's accounts.
+// A message `m` the viewer may see: it came in through a mailbox the viewer owns now (an IMAP
+// location follows its account's current owner; an imported file the owner given at import), or
+// its thread is linked to a deal the viewer owns or that is shared.
+constexpr const char* kMessageVisible =
+    "(:admin OR EXISTS (SELECT 1 FROM locations vl LEFT JOIN accounts va ON va.id = vl.account_id "
+    "WHERE vl.message_id = m.id AND CASE WHEN vl.account_id IS NULL THEN vl.owner_id ELSE "
+    "va.owner_id END = :me) "
+    "OR EXISTS (SELECT 1 FROM thread_deals vtd JOIN deals vd ON vd.id = vtd.deal_id "
+    "WHERE vtd.thread_id = m.thread_id AND (vd.owner_id = :me OR vd.shared = 1)))";
+
+// A thread `t` the viewer may see: linked to a visible deal, or holding a message the viewer may
+// see (through their own mailbox). The thread then shows only the visible messages.
 constexpr const char* kThreadVisible =
     "(:admin OR EXISTS (SELECT 1 FROM thread_deals vtd JOIN deals vd ON vd.id = vtd.deal_id "
     "WHERE vtd.thread_id = t.id AND (vd.owner_id = :me OR vd.shared = 1)) "
-    "OR (NOT EXISTS (SELECT 1 FROM thread_deals vtd2 WHERE vtd2.thread_id = t.id) "
-    "AND EXISTS (SELECT 1 FROM messages vm JOIN locations vl ON vl.message_id = vm.id "
-    "WHERE vm.thread_id = t.id AND vl.owner_id = :me)))";
+    "OR EXISTS (SELECT 1 FROM messages vm JOIN locations vl ON vl.message_id = vm.id "
+    "LEFT JOIN accounts va ON va.id = vl.account_id WHERE vm.thread_id = t.id AND "
+    "CASE WHEN vl.account_id IS NULL THEN vl.owner_id ELSE va.owner_id END = :me))";
 
 void bind_viewer(SQLite::Statement& q, const Viewer& v) {
     q.bind(":admin", v.admin ? 1 : 0);
@@ -58,12 +71,113 @@ WebDeal read_deal(SQLite::Statement& q) {
     return d;
 }
 
-std::vector<ThreadSummary> read_threads(Database::Impl& d, SQLite::Statement& q) {
+bool deal_visible(Database::Impl& d, const Viewer& v, DealId deal) {
+    if (v.admin)
+        return true;
+    auto& q = d.stmt(std::string("SELECT 1 FROM deals d WHERE d.id = :id AND ") + kDealVisible);
+    bind_viewer(q, v);
+    q.bind(":id", deal);
+    const bool yes = q.executeStep();
+    q.reset();
+    return yes;
+}
+
+// "deals 1001, 1002" in a reason: the ids the viewer may not see become "another deal", so a
+// reason never names someone else's private deal.
+std::string redact_reason(Database::Impl& d, const Viewer& v, const std::string& reason) {
+    if (v.admin)
+        return reason;
+    std::string out;
+    std::size_t i = 0;
+    while (i < reason.size()) {
+        const auto c = static_cast<unsigned char>(reason[i]);
+        if (c < '0' || c > '9' || (i > 0 && std::isalnum(static_cast<unsigned char>(reason[i - 1])))) {
+            out += reason[i++];
+            continue;
+        }
+        std::size_t j = i;
+        while (j < reason.size() && reason[j] >= '0' && reason[j] <= '9')
+            ++j;
+        const std::string digits = reason.substr(i, j - i);
+        // Only numbers the reason uses as deal ids: after "deal " / "deals " or in their list.
+        const std::string_view before = std::string_view(reason).substr(0, i);
+        const bool listed = before.ends_with("deal ") || before.ends_with("deals ") ||
+                            (before.ends_with(", ") && before.find("deals ") != std::string_view::npos);
+        if (listed && digits.size() < 18 && !deal_visible(d, v, std::stoll(digits)))
+            out += "another deal";
+        else
+            out += digits;
+        i = j;
+    }
+    return out;
+}
+
+// The thread as the viewer may see it. A thread linked to a deal the viewer sees shows all its
+// messages; otherwise only the visible ones count: the subject, dates, counters and senders
+// are those of the viewer's messages, a deal the viewer may not see is not named, and neither
+// are such deals in the reason.
+void project(Database::Impl& d, const Viewer& v, ThreadSummary& t) {
+    if (v.admin)
+        return;
+    if (t.deal && deal_visible(d, v, *t.deal)) {
+        add_participants(d, t);
+        t.reason = redact_reason(d, v, t.reason);
+        return;
+    }
+    if (t.deal) {
+        t.deal.reset();
+        t.deal_name.clear();
+        t.manual = false;
+        t.reason = "linked to another salesperson's deal";
+    } else {
+        t.reason = redact_reason(d, v, t.reason);
+    }
+    auto& q = d.stmt(std::string(
+                         "SELECT count(*), coalesce(sum(m.unread), 0), min(coalesce(m.date, "
+                         "m.received_at)), max(coalesce(m.date, m.received_at)) FROM messages m "
+                         "WHERE m.thread_id = :thread AND ") +
+                     kMessageVisible);
+    bind_viewer(q, v);
+    q.bind(":thread", t.id);
+    if (q.executeStep()) {
+        t.message_count = q.getColumn(0).getInt64();
+        t.unread_count = q.getColumn(1).getInt64();
+        t.first_date = opt_col(q.getColumn(2));
+        t.last_date = opt_col(q.getColumn(3));
+    }
+    q.reset();
+    auto& p = d.stmt(std::string(
+                         "SELECT m.subject, (SELECT p.address FROM participants p WHERE "
+                         "p.message_id = m.id AND p.role = 'from' AND p.address != '' ORDER BY "
+                         "p.position LIMIT 1) FROM messages m WHERE m.thread_id = :thread AND ") +
+                     kMessageVisible + " ORDER BY coalesce(m.date, m.received_at), m.id");
+    bind_viewer(p, v);
+    p.bind(":thread", t.id);
+    bool first = true;
+    t.participants.clear();
+    while (p.executeStep()) {
+        if (first)
+            t.subject = p.getColumn(0).getString();
+        first = false;
+        if (p.getColumn(1).isNull())
+            continue;
+        auto a = p.getColumn(1).getString();
+        if (std::find(t.participants.begin(), t.participants.end(), a) == t.participants.end())
+            t.participants.push_back(std::move(a));
+    }
+}
+
+std::vector<ThreadSummary> read_threads(Database::Impl& d, SQLite::Statement& q, const Viewer& v) {
     std::vector<ThreadSummary> out;
     while (q.executeStep())
         out.push_back(read_thread(q));
-    for (auto& t : out)
-        add_participants(d, t);
+    q.reset();
+    for (auto& t : out) {
+        if (v.admin)
+            add_participants(d, t);
+        else
+            project(d, v, t);
+    }
     return out;
 }
 
@@ -312,7 +426,7 @@ Result<std::vector<ThreadSummary>> WebStore::deal_threads(const Viewer& v, DealI
                          kThreadVisible + " ORDER BY t.last_date DESC, t.id DESC LIMIT 500");
         bind_viewer(q, v);
         q.bind(":deal", deal);
-        return read_threads(d, q);
+        return read_threads(d, q, v);
     });
 }
 
@@ -322,7 +436,7 @@ Result<std::vector<ThreadSummary>> WebStore::unsorted(const Viewer& v) {
         auto& q = d.stmt(std::string(kThreadSelect) + "WHERE u.thread_id IS NOT NULL AND " +
                          kThreadVisible + " ORDER BY t.last_date DESC, t.id DESC LIMIT 500");
         bind_viewer(q, v);
-        return read_threads(d, q);
+        return read_threads(d, q, v);
     });
 }
 
@@ -342,28 +456,48 @@ Result<std::optional<ThreadSummary>> WebStore::thread(const Viewer& v, ThreadId 
         auto& q = d.stmt(std::string(kThreadSelect) + "WHERE t.id = :id AND " + kThreadVisible);
         bind_viewer(q, v);
         q.bind(":id", thread);
-        auto all = read_threads(d, q);
+        auto all = read_threads(d, q, v);
         if (all.empty())
             return std::nullopt;
         return std::move(all.front());
     });
 }
 
+Result<std::vector<MessageRowId>> WebStore::visible_messages(const Viewer& v, ThreadId thread) {
+    return guard("listing visible messages", [&]() -> Result<std::vector<MessageRowId>> {
+        auto& q = db_.impl().stmt(std::string("SELECT m.id FROM messages m WHERE m.thread_id = "
+                                              ":thread AND ") +
+                                  kMessageVisible + " ORDER BY m.id");
+        bind_viewer(q, v);
+        q.bind(":thread", thread);
+        std::vector<MessageRowId> out;
+        while (q.executeStep())
+            out.push_back(q.getColumn(0).getInt64());
+        return out;
+    });
+}
+
 Result<std::vector<MessageView>> WebStore::thread_messages(const Viewer& v, ThreadId thread) {
-    auto ok = thread_visible(v, thread);
-    if (!ok)
-        return std::unexpected(ok.error());
-    if (!*ok)
+    auto visible = visible_messages(v, thread);
+    if (!visible)
+        return std::unexpected(visible.error());
+    if (visible->empty())
         return std::vector<MessageView>{};
     Store s(db_);
-    return s.thread_messages(thread);
+    auto all = s.thread_messages(thread);
+    if (!all || v.admin)
+        return all;
+    std::erase_if(*all, [&](const MessageView& m) {
+        return !std::binary_search(visible->begin(), visible->end(), m.id);
+    });
+    return all;
 }
 
 Result<std::optional<ThreadId>> WebStore::message_thread(const Viewer& v, MessageRowId message) {
     return guard("finding a message", [&]() -> Result<std::optional<ThreadId>> {
-        auto& q = db_.impl().stmt(std::string("SELECT t.id FROM messages m JOIN threads t ON "
-                                              "t.id = m.thread_id WHERE m.id = :id AND ") +
-                                  kThreadVisible);
+        auto& q = db_.impl().stmt(
+            std::string("SELECT m.thread_id FROM messages m WHERE m.id = :id AND ") +
+            kMessageVisible);
         bind_viewer(q, v);
         q.bind(":id", message);
         if (!q.executeStep())
@@ -442,17 +576,27 @@ WebStore::deal_names(const Viewer& v, const std::vector<DealId>& ids) {
     });
 }
 
-Result<std::int64_t> WebStore::set_thread_unread(ThreadId thread, bool unread,
+Result<std::int64_t> WebStore::set_thread_unread(const Viewer& v, ThreadId thread, bool unread,
                                                  const std::vector<AccountId>& mirror,
                                                  std::int64_t now) {
+    auto visible = visible_messages(v, thread);
+    if (!visible)
+        return std::unexpected(visible.error());
     return guard("marking a thread", [&]() -> Result<std::int64_t> {
         auto& d = db_.impl();
-        queue_seen(d, "m.thread_id = ?3 AND m.unread = " + std::string(unread ? "0" : "1"),
+        // Only the messages the viewer sees: another salesperson's mail in the same thread
+        // keeps its read state (and its server's \Seen).
+        const std::string ids = "[" + join_ids(*visible, ',') + "]";
+        const std::string in_ids = "m.id IN (SELECT value FROM json_each('" + ids + "'))";
+        queue_seen(d, in_ids + " AND m.thread_id = ?3 AND m.unread = " +
+                          std::string(unread ? "0" : "1"),
                    thread, unread, mirror, now);
-        auto& q = d.stmt("UPDATE messages SET unread = ? WHERE thread_id = ? AND unread = ?");
+        auto& q = d.stmt("UPDATE messages SET unread = ? WHERE thread_id = ? AND unread = ? AND "
+                         "id IN (SELECT value FROM json_each(?))");
         q.bind(1, unread ? 1 : 0);
         q.bind(2, thread);
         q.bind(3, unread ? 0 : 1);
+        q.bind(4, ids);
         auto n = q.exec();
         recount_unread(d, thread, now);
         return static_cast<std::int64_t>(n);

@@ -133,8 +133,11 @@ class Store final : public ThreadIndex, public MailStore {
     };
     // Rows of the messages with this Message-ID (without angle brackets): one per content.
     Result<std::vector<MessageRowId>> messages_with_id(std::string_view message_id);
+    // `movable`: when given, only these messages may move (a salesperson moves only what they
+    // see); a reply outside it stays, and so do the replies to it.
     Result<SplitResult> split_message(MessageRowId message, std::optional<UserId> by,
-                                      std::int64_t now);
+                                      std::int64_t now,
+                                      const std::optional<std::vector<MessageRowId>>& movable = {});
     Result<Counts> counts();
 
     // `export threads`: per thread its Message-IDs sorted, space separated; lines byte-sorted.

@@ -1,11 +1,13 @@
 #pragma once
 // What the HTTP API reads and writes: logins (password hashes, sessions, API tokens), and the
 // thread view's queries filtered by who is asking. Visibility lives here, in SQL, so a query can
-// never return a row the viewer may not see:
+// never return a row the viewer may not see. It is decided per message:
 //   admin        everything;
-//   salesperson  deals they own or that are shared; threads linked to those deals; unsorted
-//                threads that came in through a mail account they own; the messages and
-//                attachments of visible threads.
+//   salesperson  deals they own or that are shared; a message when it came in through a mailbox
+//                they own now (an IMAP copy follows its account's current owner, an imported
+//                file the owner given at import) or when its thread is linked to one of those
+//                deals. A thread is visible when one of its messages is, and shows the viewer
+//                only those (counts, subject, senders, deal and reason included).
 // Borrows the Database; one thread at a time.
 
 #include <cstdint>
@@ -100,6 +102,8 @@ class WebStore {
     Result<bool> thread_visible(const Viewer& v, ThreadId thread);
     Result<std::optional<ThreadSummary>> thread(const Viewer& v, ThreadId thread);
     Result<std::vector<MessageView>> thread_messages(const Viewer& v, ThreadId thread);
+    // Ids of the thread's messages the viewer may see, ascending.
+    Result<std::vector<MessageRowId>> visible_messages(const Viewer& v, ThreadId thread);
     // The thread of a visible message; nullopt when it does not exist or is not visible.
     Result<std::optional<ThreadId>> message_thread(const Viewer& v, MessageRowId message);
     Result<std::string> message_html(MessageRowId message);
@@ -110,10 +114,10 @@ class WebStore {
     Result<std::vector<std::pair<DealId, std::string>>> deal_names(const Viewer& v,
                                                                     const std::vector<DealId>& ids);
 
-    // Marks every message of the thread (or one message) read or unread and keeps the thread's
+    // Marks every message of the thread the viewer sees (or one message) read or unread and keeps the thread's
     // unread_count. For locations in `mirror_accounts`, queues the \Seen change for the daemon.
     // Returns the messages changed.
-    Result<std::int64_t> set_thread_unread(ThreadId thread, bool unread,
+    Result<std::int64_t> set_thread_unread(const Viewer& v, ThreadId thread, bool unread,
                                            const std::vector<AccountId>& mirror_accounts,
                                            std::int64_t now);
     Result<std::int64_t> set_message_unread(MessageRowId message, bool unread,

@@ -4,12 +4,14 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <boost/json.hpp>
 
+#include "crm/app/ingest.hpp"
 #include "crm/http/api.hpp"
 #include "crm/http/auth.hpp"
 #include "crm/mime/parse.hpp"
@@ -74,9 +76,10 @@ class ApiTest : public ::testing::Test {
     std::string alice_token, bob_token; // API tokens
 
     void SetUp() override {
+        std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
+        std::replace(name.begin(), name.end(), '/', '_'); // parameterised tests: "Name/0"
         path = std::filesystem::temp_directory_path() /
-               ("crm_http_test_" + std::to_string(::getpid()) + "_" +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name() + ".db");
+               ("crm_http_test_" + std::to_string(::getpid()) + "_" + name + ".db");
         std::filesystem::remove(path);
         auto db = store::Database::open(path.string());
         ASSERT_TRUE(db);
@@ -548,6 +551,108 @@ TEST_F(ApiTest, NotPartOfThisConversationSplitsAMessageAndItsReplies) {
     EXPECT_EQ(whole.status, 409);
     EXPECT_EQ(code_of(whole), "split_whole");
     EXPECT_EQ(as(alice_token, "GET", "/api/v1/messages/1005/split").status, 405);
+}
+
+// Two salespeople whose mail meets in one thread: by References, by Outlook's Thread-Index and
+// by a reply that lost its headers. Each sees only the messages of their own mailbox.
+class SharedThreadTest : public ApiTest, public ::testing::WithParamInterface<const char*> {
+  protected:
+    // Stores `raw` as found in `account`'s INBOX (owner = the account's owner) through the real
+    // ingest, and returns its row id.
+    MessageRowId deliver(AccountId account, UserId owner, std::int64_t uid, const std::string& raw) {
+        auto db = store::Database::open(path.string());
+        EXPECT_TRUE(db);
+        store::Store s(**db);
+        app::Ingestor ing(s, s);
+        app::IngestSource src;
+        src.raw = raw;
+        src.where.account = account;
+        src.where.mailbox = account;
+        src.where.uid_validity = 1;
+        src.where.uid = uid;
+        src.where.owner = owner;
+        src.owner = owner;
+        auto out = ing.ingest(src, mime::parse(raw), clock.load());
+        EXPECT_TRUE(out.has_value()) << (out ? "" : out.error().to_string());
+        return out ? out->message : 0;
+    }
+    std::int64_t thread_of(MessageRowId m) {
+        SQLite::Database raw(path.string());
+        return raw.execAndGet(fmt::format("SELECT thread_id FROM messages WHERE id = {}", m)).getInt64();
+    }
+    std::int64_t unread_of(MessageRowId m) {
+        SQLite::Database raw(path.string());
+        return raw.execAndGet(fmt::format("SELECT unread FROM messages WHERE id = {}", m)).getInt64();
+    }
+};
+
+TEST_P(SharedThreadTest, EachSalespersonSeesOnlyTheirOwnMail) {
+    const std::string how = GetParam();
+    const std::string ti_root = "AdbGqHnM2YHUzuIzQq2gAtLNCTDrmg==";
+    std::string bobs = "From: Carol <carol@customer.test>\r\nTo: bob@team.test\r\n"
+                       "Subject: Budget figures for next year\r\n"
+                       "Date: Mon, 02 Nov 2026 09:00:00 +0000\r\nMessage-ID: <b-1@customer.test>\r\n";
+    std::string alices = "From: Carol <carol@customer.test>\r\nTo: alice@team.test\r\n"
+                         "Subject: Re: Budget figures for next year\r\n"
+                         "Date: Tue, 03 Nov 2026 09:00:00 +0000\r\nMessage-ID: <a-1@customer.test>\r\n";
+    if (how == std::string("references")) {
+        alices += "In-Reply-To: <b-1@customer.test>\r\nReferences: <b-1@customer.test>\r\n";
+    } else if (how == std::string("thread-index")) {
+        bobs += "Thread-Index: " + ti_root + "\r\n";
+        alices += "Thread-Index: " + ti_root.substr(0, ti_root.size() - 2) + "AAAAAAAB\r\n";
+    }
+    bobs += "\r\nThe private figures: 1.2M.\r\n";
+    alices += "\r\nCan we meet?\r\n";
+    const MessageRowId b = deliver(2, 2, 50, bobs);
+    const MessageRowId a = deliver(1, 1, 51, alices);
+    ASSERT_EQ(thread_of(a), thread_of(b)) << how << ": the two should share a thread";
+    const auto t = thread_of(a);
+    const std::string tp = fmt::format("/api/v1/threads/{}", t);
+
+    auto mine = body_of(as(alice_token, "GET", tp));
+    ASSERT_EQ(mine.at("messages").as_array().size(), 1U) << mine;
+    EXPECT_EQ(mine.at("messages").at(0).at("id").as_int64(), a);
+    EXPECT_EQ(mine.at("thread").at("message_count").as_int64(), 1);
+    EXPECT_EQ(mine.at("thread").at("subject"), "Re: Budget figures for next year");
+    EXPECT_EQ(json::serialize(mine).find("1.2M"), std::string::npos);
+    auto bobs_view = body_of(as(bob_token, "GET", tp));
+    ASSERT_EQ(bobs_view.at("messages").as_array().size(), 1U);
+    EXPECT_EQ(bobs_view.at("messages").at(0).at("id").as_int64(), b);
+    EXPECT_EQ(body_of(as(admin_token(), "GET", tp)).at("messages").as_array().size(), 2U);
+    // Bob's message is not Alice's to read, answer, split or download.
+    EXPECT_EQ(as(alice_token, "GET", fmt::format("/api/v1/messages/{}/html", b)).status, 404);
+    EXPECT_EQ(as(alice_token, "POST", fmt::format("/api/v1/messages/{}/split", b), "{}").status, 404);
+    EXPECT_EQ(as(alice_token, "POST", fmt::format("/api/v1/messages/{}/read", b),
+                 R"({"unread":false})").status, 404);
+    // Linking would show her Bob's mail: refused, and nothing changes.
+    auto link = as(alice_token, "POST", tp + "/link", R"({"deal_id":10})");
+    EXPECT_EQ(link.status, 409) << link.body;
+    EXPECT_EQ(code_of(link), "thread_shared");
+    // Reading the thread marks only her message read.
+    ASSERT_EQ(as(alice_token, "POST", tp + "/read", R"({"unread":false})").status, 200);
+    EXPECT_EQ(unread_of(a), 0);
+    EXPECT_EQ(unread_of(b), 1);
+    // The mailbox goes to Bob: Alice loses it, Bob sees both.
+    {
+        SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+        raw.exec("UPDATE accounts SET owner_id = 2 WHERE id = 1");
+    }
+    EXPECT_EQ(as(alice_token, "GET", tp).status, 404);
+    EXPECT_EQ(body_of(as(bob_token, "GET", tp)).at("messages").as_array().size(), 2U);
+}
+
+INSTANTIATE_TEST_SUITE_P(Joins, SharedThreadTest,
+                         ::testing::Values("references", "thread-index", "subject"));
+
+TEST_F(ApiTest, ReasonsNeverNameAnotherSalespersonsPrivateDeal) {
+    {
+        SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+        raw.exec("UPDATE unsorted SET reason = 'ambiguous: deals 10, 11, 12' WHERE thread_id = 103");
+    }
+    const auto t = body_of(as(alice_token, "GET", "/api/v1/threads/103")).at("thread");
+    EXPECT_EQ(t.at("reason"), "ambiguous: deals 10, another deal, 12");
+    const auto ada = body_of(as(admin_token(), "GET", "/api/v1/threads/103")).at("thread");
+    EXPECT_EQ(ada.at("reason"), "ambiguous: deals 10, 11, 12");
 }
 
 TEST_F(ApiTest, RepliesOnlyFromOwnAccountsAndAreQueued) {
