@@ -86,9 +86,9 @@ Result<void> check_own_message_id(std::string_view id) {
     return {};
 }
 
-// Ids of other people's messages, as parse_message_ids() gives them: printable ASCII without
-// the characters that would end or break "<id>" (brackets, quotes, comments, backslash).
-bool is_usable_foreign_id(std::string_view id) {
+// Text that can stand inside "<...>": printable ASCII without the characters that would end or
+// break it (brackets, quotes, comments, backslash).
+bool is_id_text(std::string_view id) {
     if (id.empty() || id.size() > kMaxIdLength * 3)
         return false;
     constexpr std::string_view kBad = "<>()\"\\";
@@ -96,6 +96,16 @@ bool is_usable_foreign_id(std::string_view id) {
         const auto c = static_cast<unsigned char>(ch);
         return c > 0x20 && c < 0x7F && kBad.find(ch) == std::string_view::npos;
     });
+}
+
+// Ids of other people's messages that can be written: id text of the form id-left "@"
+// id-right. GMime stops reading a References header at an id without "@", so one such id
+// would silently cut the rest of the chain: it is dropped alone. Our synthetic ids for messages
+// without a Message-ID ("crm-sha256-...") have none either and never go out.
+bool is_usable_foreign_id(std::string_view id) {
+    const std::size_t at = id.find('@');
+    return is_id_text(id) && at != 0 && at != std::string_view::npos && at + 1 != id.size() &&
+           id.find('@', at + 1) == std::string_view::npos;
 }
 
 // RFC 1123 LDH label or a label with UTF-8 (an IDN U-label, encoded by the SMTP server/GMime).
@@ -315,9 +325,13 @@ Result<std::string> compose_impl(const ReplyDraft &d) {
     if (is_reply) {
         if (auto r = check_header_text(d.parent_message_id, "parent_message_id"); !r)
             return std::unexpected(r.error());
-        if (!is_usable_foreign_id(d.parent_message_id))
+        if (!is_id_text(d.parent_message_id))
             return invalid("parent_message_id: not a usable message id");
     }
+    // A parent whose id cannot be written (no "@", or our synthetic id) is still answered, but
+    // In-Reply-To and References carry only what can be.
+    const std::string parent_id =
+        is_reply && is_usable_foreign_id(d.parent_message_id) ? d.parent_message_id : std::string();
     std::vector<std::string> chain;
     for (std::size_t i = 0; i < d.parent_references.size(); ++i) {
         const std::string &id = d.parent_references[i];
@@ -347,15 +361,18 @@ Result<std::string> compose_impl(const ReplyDraft &d) {
     g_mime_object_set_header(obj, "Date", date.c_str(), nullptr);
     g_mime_message_set_message_id(msg.get(), d.message_id.c_str());
     if (is_reply) {
-        const std::string in_reply_to = "<" + d.parent_message_id + ">";
-        g_mime_object_set_header(obj, "In-Reply-To", in_reply_to.c_str(), nullptr);
+        if (!parent_id.empty()) {
+            const std::string in_reply_to = "<" + parent_id + ">";
+            g_mime_object_set_header(obj, "In-Reply-To", in_reply_to.c_str(), nullptr);
+        }
         std::string refs;
-        for (const auto &id : reply_references(chain, d.parent_message_id)) {
+        for (const auto &id : reply_references(chain, parent_id)) {
             if (!refs.empty())
                 refs += ' ';
             refs += '<' + id + '>';
         }
-        g_mime_object_set_header(obj, "References", refs.c_str(), nullptr);
+        if (!refs.empty())
+            g_mime_object_set_header(obj, "References", refs.c_str(), nullptr);
     }
     g_mime_object_set_header(obj, "MIME-Version", "1.0", nullptr);
     g_mime_object_set_header(obj, "User-Agent", "crm-mail", nullptr);

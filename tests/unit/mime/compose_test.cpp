@@ -369,6 +369,26 @@ TEST(Compose, LongReferencesChainIsCappedAndFolded) {
     EXPECT_EQ(m.references[m.references.size() - 2], d.parent_references[59]);
 }
 
+TEST(Compose, AnIdWithoutAtIsDroppedAloneAndTheChainKept) {
+    // GMime stops reading References at an id without "@": such an id must not cut the chain.
+    auto d = base_draft();
+    d.parent_references = {"root@customer.example", "local-only-id", "mid@acme.example",
+                           "@x", "y@", "a@b@c", "last@customer.example"};
+    auto m = parse_str(compose_ok(d));
+    EXPECT_EQ(m.references, (std::vector<std::string>{"root@customer.example", "mid@acme.example",
+                                                      "last@customer.example",
+                                                      d.parent_message_id}));
+    // A parent without "@" (or our own synthetic id) is answered, with what can be written.
+    d.parent_message_id = "crm-sha256-0123abcd";
+    const std::string raw = compose_ok(d);
+    EXPECT_EQ(raw.find("In-Reply-To"), std::string::npos) << raw;
+    EXPECT_EQ(raw.find("crm-sha256"), std::string::npos) << raw;
+    m = parse_str(raw);
+    EXPECT_EQ(m.references, (std::vector<std::string>{"root@customer.example", "mid@acme.example",
+                                                      "last@customer.example"}));
+    EXPECT_EQ(m.subject, "Re: Pricing for 2025");
+}
+
 TEST(Compose, LongSubjectAndNamesStayUnder998) {
     auto d = base_draft();
     d.subject = std::string(3000, 'x');
