@@ -177,7 +177,7 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
         }
         if (!r.last_error_class.empty())
             fmt::print("  last error ({}): {}: {}\n", ago(r.last_error_at), r.last_error_class,
-                       r.last_error);
+                       printable(r.last_error)); // a server's words
         if (!configured.empty() &&
             std::find(configured.begin(), configured.end(), r.name) == configured.end())
             fmt::print("  not in {} (no longer synced after a reload)\n", ctx.config_path);

@@ -57,6 +57,26 @@ std::vector<std::string> Args::values(const std::string& flag) const {
     return it == flags_.end() ? std::vector<std::string>{} : it->second;
 }
 
+std::string printable(std::string_view text, bool multiline) {
+    constexpr std::string_view kReplacement = "\xEF\xBF\xBD"; // U+FFFD
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) >= 0x80 &&
+            static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+            out += kReplacement; // a C1 control in UTF-8
+            ++i;
+        } else if ((c < 0x20 && !(multiline && (c == '\n' || c == '\t'))) || c == 0x7F ||
+                   (c >= 0x80 && c <= 0x9F && (i == 0 || static_cast<unsigned char>(text[i - 1]) < 0x80))) {
+            out += kReplacement; // C0, DEL, or a raw C1 byte outside a UTF-8 sequence
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
 long long parse_id(const std::string& what, const std::string& text) {
     long long v = 0;
     auto r = std::from_chars(text.data(), text.data() + text.size(), v);

@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace crm::ctl {
@@ -27,6 +28,12 @@ class Args {
     std::map<std::string, std::vector<std::string>> flags_;
     std::vector<std::string> pos_;
 };
+
+// Text from mail, servers or the CRM made safe to print on a terminal: control characters (C0
+// and DEL, and the C1 range U+0080-U+009F, which UTF-8 terminals obey too: U+009B is CSI)
+// become U+FFFD, so escape sequences in a subject or a server's error cannot reach the admin's
+// terminal. `multiline` keeps line feeds and tabs (message bodies).
+[[nodiscard]] std::string printable(std::string_view text, bool multiline = false);
 
 // Parses a positive id or throws UsageError naming the argument.
 long long parse_id(const std::string& what, const std::string& text);

@@ -231,7 +231,7 @@ int cmd_threads_list(Context& ctx, const std::vector<std::string>& args) {
         if (where.size() > 34)
             where = where.substr(0, 33) + "~";
         fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<34}  {}\n", t.id, fmt_date(t.last_date),
-                   t.message_count, t.unread_count, where, t.subject);
+                   t.message_count, t.unread_count, printable(where), printable(t.subject));
     }
     fmt::print("{} thread(s)\n", threads->size());
     return kOk;
@@ -320,27 +320,30 @@ int cmd_thread_show(Context& ctx, const std::vector<std::string>& args) {
         return kOk;
     }
     const auto& th = **t;
-    fmt::print("Thread {}: {}\n", th.id, th.subject);
+    fmt::print("Thread {}: {}\n", th.id, printable(th.subject));
     if (th.deal)
-        fmt::print("Deal:   {} {} ({}{})\n", *th.deal, th.deal_name, th.manual ? "manual, " : "",
-                   th.reason);
+        fmt::print("Deal:   {} {} ({}{})\n", *th.deal, printable(th.deal_name),
+                   th.manual ? "manual, " : "", printable(th.reason));
     else
-        fmt::print("Deal:   unsorted ({}){}\n", th.reason,
+        fmt::print("Deal:   unsorted ({}){}\n", printable(th.reason),
                    th.suggestions.empty()
                        ? std::string()
                        : fmt::format("; suggested: {}", fmt::join(th.suggestions, ", ")));
     for (const auto& m : *msgs) {
-        fmt::print("\n--- {} {}{} <{}>{}\n", fmt_date(m.date), m.from_name.empty() ? "" : m.from_name,
-                   m.from_name.empty() ? "" : " ", m.from_address, m.unread ? "  [unread]" : "");
+        fmt::print("\n--- {} {}{} <{}>{}\n", fmt_date(m.date), printable(m.from_name),
+                   m.from_name.empty() ? "" : " ", printable(m.from_address),
+                   m.unread ? "  [unread]" : "");
         if (!m.to.empty())
-            fmt::print("To: {}\n", fmt::join(m.to, ", "));
+            fmt::print("To: {}\n", printable(fmt::format("{}", fmt::join(m.to, ", "))));
         if (!m.cc.empty())
-            fmt::print("Cc: {}\n", fmt::join(m.cc, ", "));
-        fmt::print("Subject: {}\nMessage-ID: <{}> (message {})\n", m.subject, m.message_id, m.id);
+            fmt::print("Cc: {}\n", printable(fmt::format("{}", fmt::join(m.cc, ", "))));
+        fmt::print("Subject: {}\nMessage-ID: <{}> (message {})\n", printable(m.subject),
+                   printable(m.message_id), m.id);
         for (const auto& at : m.attachments)
-            fmt::print("Attachment: {} ({}, {} bytes)\n", at.filename.empty() ? "(unnamed)" : at.filename,
-                       at.content_type, at.size);
-        fmt::print("\n{}\n", m.text_body);
+            fmt::print("Attachment: {} ({}, {} bytes)\n",
+                       at.filename.empty() ? "(unnamed)" : printable(at.filename),
+                       printable(at.content_type), at.size);
+        fmt::print("\n{}\n", printable(m.text_body, true));
     }
     return kOk;
 }
@@ -374,15 +377,6 @@ int cmd_thread_unlink(Context& ctx, const std::vector<std::string>& args) {
         return print_error(c.error());
     fmt::print("thread {} unlinked; it is in the unsorted queue\n", t);
     return kOk;
-}
-
-// Text from mail made safe for a terminal: control characters become '?'.
-std::string printable(std::string_view s) {
-    std::string out(s);
-    for (char& ch : out)
-        if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
-            ch = '?';
-    return out;
 }
 
 int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
@@ -482,7 +476,7 @@ int cmd_deals_list(Context& ctx, const std::vector<std::string>& args) {
     fmt::print("{:>5}  {:<32} {:<12} {:<6} {:>7} {:>8} {:>6}\n", "DEAL", "NAME", "STAGE", "STATUS",
                "THREADS", "MESSAGES", "UNREAD");
     for (const auto& d : *deals)
-        fmt::print("{:>5}  {:<32} {:<12} {:<6} {:>7} {:>8} {:>6}\n", d.id, d.name, d.stage,
+        fmt::print("{:>5}  {:<32} {:<12} {:<6} {:>7} {:>8} {:>6}\n", d.id, printable(d.name), printable(d.stage),
                    d.status, d.threads, d.messages, d.unread);
     return kOk;
 }

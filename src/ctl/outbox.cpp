@@ -220,9 +220,10 @@ int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args) {
     fmt::print("{:>5}  {:<9} {:>6}  {:<30}  {}\n", "ID", "STATE", "THREAD", "TO", "SUBJECT");
     for (const auto& r : *rows) {
         fmt::print("{:>5}  {:<9} {:>6}  {:<30}  {}\n", r.id, r.state,
-                   r.thread ? std::to_string(*r.thread) : "-", show(r.to), r.subject);
-        if (!r.last_error.empty())
-            fmt::print("       {}\n", r.last_error);
+                   r.thread ? std::to_string(*r.thread) : "-", printable(show(r.to)),
+                   printable(r.subject));
+        if (!r.last_error.empty()) // the SMTP server's words
+            fmt::print("       {}\n", printable(r.last_error));
     }
     return kOk;
 }

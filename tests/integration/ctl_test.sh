@@ -186,6 +186,20 @@ expect_grep "^roof-2@initech.example roof-3@globex.example roof-5@globex.example
 expect_grep "^roof-6@globex.example$" "$work/threads" "subject-only reply joins neither split thread"
 expect_grep "^roof-1@globex.example roof-4@globex.example$" "$work/threads" "original thread unchanged"
 
+# text from mail never reaches the terminal as control characters (ESC, the UTF-8 C1 CSI)
+mkdir -p "$work/esc/cur" "$work/esc/new" "$work/esc/tmp"
+printf 'From: =?UTF-8?Q?Evil=1B]0;pwned=07?= <evil@attacker.example>\nTo: alice@acme-sales.example\nSubject: =?UTF-8?Q?Hi=1B[2J=C2=9B31mred?=\nMessage-ID: <esc-1@attacker.example>\nDate: Mon, 02 Nov 2026 16:00:00 +0000\n\nbody\033[5mblink\033[0m\nline two\n' >"$work/esc/cur/e1:2,S"
+expect_code 0 "import escape sequences" c import --owner 1 "$work/esc"
+etid=$(sqlite3 "$db" "SELECT thread_id FROM messages WHERE message_id = 'esc-1@attacker.example'")
+c threads list >"$work/esc.list"
+c thread show "$etid" >"$work/esc.show"
+for f in esc.list esc.show; do
+  if LC_ALL=C grep -q "$(printf '\033')" "$work/$f" || LC_ALL=C grep -q "$(printf '\302\233')" "$work/$f" \
+     || LC_ALL=C grep -q "$(printf '\007')" "$work/$f"; then bad "$f carries control characters"; else ok; fi
+done
+expect_grep "Hi.\[2J.31mred" "$work/esc.list" "the subject is shown, its escapes replaced"
+expect_grep "^line two$" "$work/esc.show" "body lines kept"
+
 # a newer database is refused
 sqlite3 "$db" "INSERT INTO schema_migrations VALUES (9999,'future','x',0)"
 expect_code 1 "newer database refused" c threads list
