@@ -81,6 +81,10 @@ std::string secret_path(const std::string& config_path, const std::string& name)
     return (fs::path(secrets_dir(config_path)) / name).string();
 }
 
+std::string smtp_secret_name(const std::string& account_name) {
+    return account_name + "+smtp";
+}
+
 Result<void> store_secret(const std::string& config_path, const std::string& name,
                           const std::string& secret) {
     const auto dir = secrets_dir(config_path);

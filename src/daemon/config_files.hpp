@@ -24,6 +24,10 @@ Result<void> write_atomic(const std::string& path, const std::string& content, m
 std::string absolute_path(const std::string& p);
 std::string secrets_dir(const std::string& config_path);
 std::string secret_path(const std::string& config_path, const std::string& account_name);
+// The secret file name of an account's SMTP password: "<name>+smtp". Account names cannot hold
+// a '+', so no account's IMAP secret ("<name>") can ever be another account's SMTP secret (an
+// account named "x.smtp" once overwrote account x's).
+std::string smtp_secret_name(const std::string& account_name);
 // Writes <config dir>/secrets/<name> (0600, owned by the service user when root).
 Result<void> store_secret(const std::string& config_path, const std::string& name,
                           const std::string& secret);

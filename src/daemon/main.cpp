@@ -174,7 +174,7 @@ class Daemon final : public http::Control {
         }
         if (secrets.smtp_password && a.smtp) {
             a.smtp->secret = settings::SecretRef{settings::SecretRef::Kind::File,
-                                                 daemon::secret_path(path_, a.name + ".smtp")};
+                                                 daemon::secret_path(path_, daemon::smtp_secret_name(a.name))};
             a.smtp->oauth.reset();
         }
         auto next = settings::with_account(*text, path_, a);
@@ -184,7 +184,9 @@ class Daemon final : public http::Control {
             if (auto r = daemon::store_secret(path_, a.name, *secrets.imap_password); !r)
                 return r;
         if (secrets.smtp_password && a.smtp)
-            if (auto r = daemon::store_secret(path_, a.name + ".smtp", *secrets.smtp_password); !r)
+            if (auto r = daemon::store_secret(path_, daemon::smtp_secret_name(a.name),
+                                               *secrets.smtp_password);
+                !r)
                 return r;
         if (auto r = daemon::write_atomic(path_, *next, 0640, daemon::service_owner()); !r)
             return r;
