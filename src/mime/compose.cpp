@@ -605,6 +605,11 @@ Result<void> validate_envelope_address(std::string_view addr) {
         if (c != '.' && c < 0x80 && !is_atext(c))
             return invalid("local part contains a character outside RFC 5322 atext");
     }
+    // Legal atext, but relays still route by them: "victim%evil.example@relay.example" (the
+    // percent hack) and "evil.example!victim@relay.example" (UUCP bang paths) could make a relay
+    // deliver to a host the user never saw.
+    if (local.find('%') != std::string_view::npos || local.find('!') != std::string_view::npos)
+        return invalid("local part contains '%' or '!' (relay routing)");
     if (!valid_domain(domain))
         return invalid("domain is not a host name");
     return {};

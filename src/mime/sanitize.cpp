@@ -244,6 +244,43 @@ int remote_urls(std::string_view v) {
     return n;
 }
 
+// A font size (alone, or the first size in a "font" shorthand) under 4px, in any absolute or
+// relative unit that makes it that small: 0, 0.1em, 2px, 1pt, 0%...
+bool hides_text(std::string_view v) {
+    std::size_t i = 0;
+    while (i < v.size()) {
+        while (i < v.size() && (v[i] == ' ' || v[i] == '/'))
+            ++i;
+        std::size_t j = i;
+        while (j < v.size() && v[j] != ' ' && v[j] != '/')
+            ++j;
+        const std::string_view word = v.substr(i, j - i);
+        i = j;
+        if (word.empty() || !((word[0] >= '0' && word[0] <= '9') || word[0] == '.'))
+            continue; // a keyword (bold, italic, small...) or a family name
+        std::size_t k = 0;
+        while (k < word.size() && ((word[k] >= '0' && word[k] <= '9') || word[k] == '.'))
+            ++k;
+        double n = 0;
+        try {
+            n = std::stod(std::string(word.substr(0, k)));
+        } catch (const std::exception &) {
+            return true; // "." alone: not a size anyone writes
+        }
+        const std::string_view unit = word.substr(k);
+        if (unit.empty() || unit == "px")
+            return n < 4;
+        if (unit == "pt")
+            return n < 3;
+        if (unit == "em" || unit == "rem")
+            return n < 0.3;
+        if (unit == "%")
+            return n < 30;
+        return n == 0; // other units: only zero is known to hide
+    }
+    return false;
+}
+
 // style="..." -> the allowed declarations, "prop: value; prop: value". Values that could load
 // anything (url() and its CSS Values 4 twin src(), image functions), run anything or escape the
 // declaration are dropped whole.
@@ -295,13 +332,17 @@ std::string filter_style(std::string_view style, int &remote) {
             sq += c == '\'' ? 1 : 0;
         }
         ok = ok && dq % 2 == 0 && sq % 2 == 0;
-        if (ok && prop == "display") {
-            std::string_view d = lv;
-            if (d.ends_with("!important"))
-                d = detail::trim(d.substr(0, d.size() - 10));
-            ok = d == "block" || d == "inline" || d == "inline-block" || d == "none" ||
-                 d.starts_with("table");
-        }
+        std::string_view plain = lv;
+        if (plain.ends_with("!important"))
+            plain = detail::trim(plain.substr(0, plain.size() - 10));
+        // Nothing may hide text from the reader that the text view would show (a phishing mail
+        // hides the real sender or a disclaimer): display is never "none", and no font is made
+        // too small to read.
+        if (ok && prop == "display")
+            ok = plain == "block" || plain == "inline" || plain == "inline-block" ||
+                 plain.starts_with("table");
+        if (ok && (prop == "font-size" || prop == "font"))
+            ok = !hides_text(plain);
         if (!ok)
             continue;
         if (!out.empty())

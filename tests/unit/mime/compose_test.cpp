@@ -183,7 +183,7 @@ TEST(EnvelopeAddress, Table) {
         "user@b\u00fccher.example",      // IDN domain
         "j\u00f6rg@m\u00fcller.example", // SMTPUTF8 local part
         "user@xn--bcher-kva.example",
-        "a!#$%&'*+-/=?^_`{|}~@example.com",
+        "a#$&'*+-/=?^_`{|}~@example.com",
     };
     for (std::string_view a : valid)
         EXPECT_TRUE(validate_envelope_address(a).has_value()) << a;
@@ -217,6 +217,8 @@ TEST(EnvelopeAddress, Table) {
         "bob\t@example.com",
         "bob\x7f@example.com",
         "bob@\xff\xfe.example",
+        "victim%evil.example@relay.example", // relay routing: the percent hack
+        "evil.example!victim@relay.example", // and a UUCP bang path
     };
     for (std::string_view a : invalid) {
         auto r = validate_envelope_address(a);

@@ -132,6 +132,17 @@ const std::vector<Case> &cases() {
          "<p style=\"height: 2px\">x</p>"},
         {"display restricted", "<p style=\"display:block;display:list-item\">x</p>",
          "<p style=\"display: block\">x</p>"},
+        // Nothing hides text from the reader: no display:none, no unreadably small font.
+        {"display none removed",
+         "<span style=\"display:none\">hidden</span><p style=\"display: NONE !important;color:red\">y</p>",
+         "<span>hidden</span><p style=\"color: red\">y</p>"},
+        {"tiny fonts removed",
+         "<p style=\"font-size:0\">a</p><p style=\"font-size:1px;color:red\">b</p>"
+         "<p style=\"font: 0/0 a\">c</p><p style=\"font-size:0.1em\">d</p><p style=\"font-size:2%\">e</p>",
+         "<p>a</p><p style=\"color: red\">b</p><p>c</p><p>d</p><p>e</p>"},
+        {"readable fonts kept",
+         "<p style=\"font-size:11px\">a</p><p style=\"font: bold 12px/1.4 Arial\">b</p><p style=\"font-size:0.8em\">c</p>",
+         "<p style=\"font-size: 11px\">a</p><p style=\"font: bold 12px/1.4 Arial\">b</p><p style=\"font-size: 0.8em\">c</p>"},
         {"border-image removed", "<p style=\"border:1px solid;border-image-source:none\">x</p>",
          "<p style=\"border: 1px solid\">x</p>"},
         {"empty style dropped", "<p style=\"position:fixed\">x</p>", "<p>x</p>"},
