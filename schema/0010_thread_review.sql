@@ -16,6 +16,11 @@ CREATE TABLE thread_splits (
 CREATE INDEX thread_splits_thread ON thread_splits (thread_id);
 CREATE INDEX thread_splits_from ON thread_splits (from_thread_id);
 
+-- Why the sender looks spoofed (failed DKIM/DMARC, lookalike domain, display name showing another
+-- address), '' when not: stored per message, whatever thread it lands in, so that such a
+-- message never supplies a reply's default recipient and the page can warn.
+ALTER TABLE messages ADD COLUMN suspicious TEXT NOT NULL DEFAULT '';
+
 -- held = 1: the thread waits for a person (conflicting deal evidence, split or unlinked by hand);
 -- the sorter never links it automatically, whatever later messages say.
 ALTER TABLE unsorted ADD COLUMN held INTEGER NOT NULL DEFAULT 0;

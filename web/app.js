@@ -45,6 +45,12 @@
 //   split-confirm         the confirming "Move to a new conversation" button it shows
 //   split-cancel          the Cancel button next to it
 //   reply-form            the reply box
+//   reply-parent          "Replying to NAME, DATE" (data-message-id = the message answered)
+//   reply-to-warning      warning: replies go to a Reply-To of another domain, or the message
+//                         looks spoofed and supplies no recipient
+//   reply-to-message      "Reply" on one message: the reply box answers that message
+//   message-reply-to      a message's Reply-To addresses
+//   message-suspicious    the warning on a message whose sender looks spoofed
 //   reply-account         account select of the reply box
 //   reply-no-account      note shown instead when the user has no account to send from
 //   reply-mode            mode select (reply / reply-all)
@@ -748,7 +754,24 @@ async function viewThread(main, id) {
   title.querySelector('h1').dataset.testid = 'thread-subject';
   const dealBar = h('div', { class: 'thread-bar' });
   const messagesEl = h('div', { class: 'messages' });
-  append(main, title, dealBar, h('div', { class: 'page-body thread-body' }, messagesEl, replyBox(id, () => reload())));
+  const replyForm = replyBox(id, () => reload());
+  append(main, title, dealBar, h('div', { class: 'page-body thread-body' }, messagesEl, replyForm));
+  // What a reply answers: the message whose Reply button was used, else the newest arrival
+  // (never the newest Date: the sender writes that).
+  let chosenParent = null;
+  const answer = (m) => {
+    chosenParent = m.id;
+    if (replyForm.setParent) replyForm.setParent(m);
+    const b = replyForm.querySelector('textarea');
+    if (b) { b.scrollIntoView({ block: 'center' }); b.focus(); }
+  };
+  const pickParent = (messages) => {
+    if (!replyForm.setParent || !messages.length) return;
+    const chosen = messages.find((m) => m.id === chosenParent);
+    const newest = messages.reduce((a, b) => ((b.received_at > a.received_at
+      || (b.received_at === a.received_at && b.id > a.id)) ? b : a));
+    replyForm.setParent(chosen || newest);
+  };
 
   let markedUnread = false;
   const markBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'mark-unread' }, 'Mark unread');
@@ -828,8 +851,9 @@ async function viewThread(main, id) {
       const showSubject = subj !== prevSubject && (m.subject || '').trim() !== '';
       prevSubject = subj;
       messagesEl.appendChild(messageCard(m, showSubject, wasUnread.has(m.id),
-        messages.length > 1 ? splitOff : null));
+        messages.length > 1 ? splitOff : null, answer));
     }
+    pickParent(messages);
   };
 
   // "Not part of this conversation": the message and the replies to it become a conversation of
@@ -869,11 +893,13 @@ async function viewThread(main, id) {
   await openMessages(data.messages);
 }
 
-function messageCard(m, showSubject, wasUnread, onSplit) {
+function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
   const from = m.from || { name: '', address: '' };
   const recipients = h('div', { class: 'msg-recipients' },
     m.to && m.to.length ? h('span', null, h('span', { class: 'label' }, 'to '), m.to.join(', ')) : null,
-    m.cc && m.cc.length ? h('span', null, h('span', { class: 'label' }, ' cc '), m.cc.join(', ')) : null);
+    m.cc && m.cc.length ? h('span', null, h('span', { class: 'label' }, ' cc '), m.cc.join(', ')) : null,
+    m.reply_to && m.reply_to.length ? h('span', { testid: 'message-reply-to' }, h('span', { class: 'label' }, ' reply-to '),
+      m.reply_to.join(', ')) : null);
   const head = h('div', { class: 'msg-head' },
     h('div', { class: `avatar${m.direction === 'out' ? ' avatar-out' : ''}`, 'aria-hidden': 'true' }, initials(from.name, from.address)),
     h('div', { class: 'msg-who' },
@@ -889,6 +915,10 @@ function messageCard(m, showSubject, wasUnread, onSplit) {
     dataset: { id: String(m.id), navRow: '1' } }, head);
   if (showSubject) card.appendChild(h('div', { class: 'msg-subject' }, m.subject));
 
+  if (m.suspicious) {
+    card.appendChild(h('div', { class: 'notice notice-danger', testid: 'message-suspicious' },
+      `Careful: this sender looks spoofed (${m.suspicious}). Replies never go to its From or Reply-To by default.`));
+  }
   const notes = [];
   if (m.unparsable) notes.push('This message could not be fully parsed; the text below is a best effort.');
   for (const w of m.warnings || []) notes.push(w);
@@ -948,6 +978,12 @@ function messageCard(m, showSubject, wasUnread, onSplit) {
     card.appendChild(textView);
   }
 
+  const actions = h('div', { class: 'msg-actions' });
+  if (onReply) {
+    const replyBtn = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'reply-to-message' }, 'Reply');
+    replyBtn.addEventListener('click', () => onReply(m));
+    actions.appendChild(replyBtn);
+  }
   if (onSplit) {
     const split = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'split-message',
       title: 'Move this message, and the replies to it, into a conversation of its own' },
@@ -963,8 +999,9 @@ function messageCard(m, showSubject, wasUnread, onSplit) {
       confirm.disabled = true;
       try { await onSplit(m); } catch (e) { showError(e); confirm.disabled = false; }
     });
-    card.appendChild(h('div', { class: 'msg-actions' }, split, ask));
+    append(actions, split, ask);
   }
+  if (actions.childNodes.length) card.appendChild(actions);
 
   const atts = (m.attachments || []).filter((a) => safePath(a.url));
   if (atts.length) {
@@ -1041,16 +1078,51 @@ function replyBox(threadId, onSent) {
   const send = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'reply-send' }, 'Send');
   const status = h('span', { class: 'reply-status', testid: 'reply-status', role: 'status', 'aria-live': 'polite' });
   const fieldError = h('p', { class: 'form-error', hidden: true });
+  const parentLine = h('p', { class: 'muted reply-parent', testid: 'reply-parent' });
+  const toWarning = h('p', { class: 'notice notice-danger', testid: 'reply-to-warning', hidden: true });
+  let parent = null;
+  let prefilled = '';
+  const domainOf = (a) => (a || '').split('@').pop().toLowerCase();
+  // The To line before sending: Reply-To if the message has one (warned when it leaves the
+  // sender's domain), else From; a spoofed-looking message supplies nobody.
+  const fillTo = () => {
+    toWarning.hidden = true;
+    if (!parent) return;
+    if (to.value.trim() && to.value !== prefilled) return; // the user's own choice stays
+    let value = '';
+    if (parent.suspicious) {
+      toWarning.textContent = `This message looks spoofed (${parent.suspicious}): enter the recipients yourself.`;
+      toWarning.hidden = false;
+    } else if (mode.value === 'reply') {
+      const from = parent.from && parent.from.address;
+      const rt = (parent.reply_to || [])[0];
+      value = rt || from || '';
+      if (rt && from && rt.toLowerCase() !== from.toLowerCase() && domainOf(rt) !== domainOf(from)) {
+        toWarning.textContent = `Replies go to ${rt} (its Reply-To), not to the sender ${from}: check before sending.`;
+        toWarning.hidden = false;
+      }
+    }
+    to.value = value;
+    prefilled = value;
+  };
+  form.setParent = (m) => {
+    parent = m;
+    const who = (m.from && (m.from.name || m.from.address)) || 'the message';
+    parentLine.textContent = `Replying to ${who}, ${absTime(m.date)}`;
+    parentLine.dataset.messageId = String(m.id);
+    fillTo();
+  };
   mode.addEventListener('change', () => {
     to.placeholder = mode.value === 'reply-all' ? 'Default: everyone on the thread (comma separated to change)'
       : 'Default: the sender (comma separated to change)';
+    fillTo();
   });
-  append(form,
+  append(form, parentLine,
     h('div', { class: 'reply-grid' },
       h('label', { for: 'reply-account' }, 'From'), h('div', { class: 'reply-row' }, account, mode),
       h('label', { for: 'reply-to' }, 'To'), to,
       h('label', { for: 'reply-cc' }, 'Cc'), cc),
-    body, fieldError,
+    toWarning, body, fieldError,
     h('div', { class: 'reply-actions' }, send, status));
 
   const setStatus = (text, kind) => {
@@ -1082,6 +1154,7 @@ function replyBox(threadId, onSent) {
         if (o.state === 'sent') {
           body.value = '';
           to.value = '';
+          prefilled = '';
           cc.value = '';
           onSent();
         }
@@ -1097,6 +1170,7 @@ function replyBox(threadId, onSent) {
     fieldError.hidden = true;
     if (!body.value.trim()) { body.focus(); setStatus('Write something first.', 'error'); return; }
     const payload = { account: account.value, body: body.value, mode: mode.value };
+    if (parent) payload.parent_id = parent.id;
     const toList = parseAddresses(to.value);
     const ccList = parseAddresses(cc.value);
     const bad = [...toList, ...ccList].find((a) => !/^[^@\s]+@[^@\s]+$/.test(a) || a.length > 254);

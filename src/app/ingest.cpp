@@ -139,6 +139,17 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     // Our own mail is read by definition.
     n.unread = !src.seen && !n.outgoing;
 
+    if (!m.from.empty() && !n.outgoing) {
+        if (!domains_loaded_) {
+            auto doms = store_.company_domains();
+            if (!doms)
+                return std::unexpected(doms.error());
+            domains_ = std::move(*doms);
+            domains_loaded_ = true;
+        }
+        n.suspicious = match::suspicious_sender(m.from.front(), m, domains_);
+    }
+
     // Thread.
     auto tin = thread::make_input(m, id.message_id, thread_participants);
     if (tin.date == 0)
@@ -247,16 +258,7 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     in.mailbox_owner = src.owner;
     in.is_bulk = m.is_bulk;
     in.now = m.date.value_or(now);
-    if (!m.from.empty() && !n.outgoing) {
-        if (!domains_loaded_) {
-            auto doms = store_.company_domains();
-            if (!doms)
-                return std::unexpected(doms.error());
-            domains_ = std::move(*doms);
-            domains_loaded_ = true;
-        }
-        in.suspicious_sender = match::suspicious_sender(m.from.front(), m, domains_);
-    }
+    in.suspicious_sender = n.suspicious;
     auto decision = match::decide(in, opt_.sorting);
     Placement pl{decision.deal,       decision.reason,        decision.score,
                  decision.suggestions, decision.keep_existing, decision.hold};

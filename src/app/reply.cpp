@@ -51,6 +51,11 @@ Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& c
         list.push_back(a);
         return {};
     };
+    if (!parent.suspicious.empty() && choice.to.empty())
+        return std::unexpected(invalid(fmt::format(
+            "the message answered looks spoofed ({}): its From and Reply-To are not used, name "
+            "the recipients",
+            parent.suspicious)));
     if (!choice.to.empty()) {
         plan.mode = "custom";
         for (const auto& t : choice.to)

@@ -147,7 +147,8 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
         return print_error(own.error());
     app::ReplyParentInfo info{(*parent)->message_id, (*parent)->subject, (*parent)->references,
                               (*parent)->in_reply_to, (*parent)->from, (*parent)->reply_to,
-                              (*parent)->to, (*parent)->cc, (*parent)->deal};
+                              (*parent)->to, (*parent)->cc, (*parent)->deal,
+                              (*parent)->suspicious};
     app::ReplyChoice choice;
     choice.all = a.has("--all");
     choice.to = a.values("--to");

@@ -1,4 +1,7 @@
 // The salesperson's routes: me, deals, threads, messages, read marks, links, replies, outbox.
+#include <algorithm>
+#include <tuple>
+
 #include <fmt/format.h>
 
 #include "crm/app/reply.hpp"
@@ -100,6 +103,9 @@ void thread_get(Ctx& c, ThreadId id) {
             {"unread", m.unread},
             {"from", json::object{{"name", m.from_name}, {"address", m.from_address}}},
             {"to", strings(m.to)},
+            {"reply_to", strings(m.reply_to)},
+            {"suspicious", m.suspicious.empty() ? json::value(nullptr) : json::value(m.suspicious)},
+            {"received_at", m.received_at},
             {"cc", strings(m.cc)},
             {"text", m.text_body},
             {"quoted_from", quoted ? json::value(static_cast<std::int64_t>(*quoted))
@@ -253,8 +259,12 @@ void reply(Ctx& c, ThreadId id) {
             if (m.id == *pid)
                 parent_mid = m.message_id;
     } else if (!v.admin && !visible.empty()) {
-        // The newest message the viewer can see, never one of another salesperson's.
-        parent_mid = visible.back().message_id;
+        // The newest message the viewer can see (by arrival, never by the sender's Date), never
+        // one of another salesperson's.
+        const auto newest = std::max_element(visible.begin(), visible.end(), [](const auto& a, const auto& b) {
+            return std::tie(a.received_at, a.id) < std::tie(b.received_at, b.id);
+        });
+        parent_mid = newest->message_id;
     }
     auto parent = ok_or_500(ob.reply_parent(id, parent_mid));
     if (!parent)
@@ -262,7 +272,7 @@ void reply(Ctx& c, ThreadId id) {
     auto own = ok_or_500(ob.team_addresses());
     app::ReplyParentInfo info{parent->message_id, parent->subject, parent->references,
                               parent->in_reply_to, parent->from, parent->reply_to,
-                              parent->to, parent->cc, parent->deal};
+                              parent->to, parent->cc, parent->deal, parent->suspicious};
     app::ReplyChoice choice;
     choice.all = mode == "reply-all";
     choice.to = opt_string_list(body, "to", 100, 320);

@@ -132,11 +132,13 @@ Result<std::optional<ReplyParent>>
 OutboxStore::reply_parent(ThreadId thread, const std::optional<std::string>& message_id) {
     return guard("reading the message to reply to", [&]() -> Result<std::optional<ReplyParent>> {
         auto& d = db_.impl();
+        // The newest by arrival here, never by the Date header: the sender writes that, and a
+        // forged "Date: 2100-01-01" must not make its message the one a plain Reply answers.
         std::string sql = "SELECT m.id, m.thread_id, m.message_id, m.subject, m.refs, "
-                          "m.in_reply_to, td.deal_id FROM messages m LEFT JOIN thread_deals td ON "
-                          "td.thread_id = m.thread_id WHERE m.thread_id = ? ";
+                          "m.in_reply_to, td.deal_id, m.suspicious FROM messages m LEFT JOIN "
+                          "thread_deals td ON td.thread_id = m.thread_id WHERE m.thread_id = ? ";
         sql += message_id ? "AND m.message_id = ? " : "";
-        sql += "ORDER BY coalesce(m.date, m.received_at) DESC, m.id DESC LIMIT 1";
+        sql += "ORDER BY m.received_at DESC, m.id DESC LIMIT 1";
         auto& q = d.stmt(sql);
         q.bind(1, thread);
         if (message_id)
@@ -151,6 +153,7 @@ OutboxStore::reply_parent(ThreadId thread, const std::optional<std::string>& mes
         p.references = split_ws(q.getColumn(4).getString());
         p.in_reply_to = split_ws(q.getColumn(5).getString());
         p.deal = opt_col(q.getColumn(6));
+        p.suspicious = q.getColumn(7).getString();
         auto& pp = d.stmt("SELECT role, written, display_name FROM participants WHERE "
                           "message_id = ? ORDER BY role, position");
         pp.bind(1, p.id);

@@ -49,7 +49,7 @@ Result<std::vector<MessageView>> Store::thread_messages(ThreadId id) {
         auto& d = db_.impl();
         auto& q = d.stmt("SELECT id, message_id, date, from_name, from_address, subject, "
                          "text_body, html_body, unread, direction, unparsable, sort_reason, "
-                         "warnings_json FROM messages WHERE thread_id = ? "
+                         "warnings_json, suspicious, received_at FROM messages WHERE thread_id = ? "
                          "ORDER BY coalesce(date, received_at), id");
         q.bind(1, id);
         std::vector<MessageView> out;
@@ -68,10 +68,12 @@ Result<std::vector<MessageView>> Store::thread_messages(ThreadId id) {
             m.unparsable = q.getColumn(10).getInt() != 0;
             m.sort_reason = q.getColumn(11).getString();
             m.warnings = parse_string_array(q.getColumn(12).getString());
+            m.suspicious = q.getColumn(13).getString();
+            m.received_at = q.getColumn(14).getInt64();
             out.push_back(std::move(m));
         }
         auto& p = d.stmt("SELECT role, written, display_name FROM participants WHERE message_id = ?"
-                         " AND role IN ('to', 'cc') ORDER BY role, position");
+                         " AND role IN ('to', 'cc', 'reply-to') ORDER BY role, position");
         auto& a = d.stmt("SELECT filename, content_type, sha256, size, is_inline, position, "
                          "content_id FROM attachments WHERE message_id = ? ORDER BY position");
         for (auto& m : out) {
@@ -81,7 +83,11 @@ Result<std::vector<MessageView>> Store::thread_messages(ThreadId id) {
                 std::string name = p.getColumn(2).getString();
                 std::string w = p.getColumn(1).getString();
                 std::string shown = name.empty() ? w : name + " <" + w + ">";
-                (p.getColumn(0).getString() == "to" ? m.to : m.cc).push_back(shown);
+                const std::string role = p.getColumn(0).getString();
+                if (role == "reply-to")
+                    m.reply_to.push_back(std::move(w));
+                else
+                    (role == "to" ? m.to : m.cc).push_back(std::move(shown));
             }
             a.reset();
             a.bind(1, m.id);

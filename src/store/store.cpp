@@ -338,8 +338,8 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
             "INSERT INTO messages (message_id, synthetic_id, content_hash, thread_id, subject, "
             "base_subject, subject_reply, from_name, from_address, date, received_at, refs, "
             "in_reply_to, headers_json, text_body, html_body, raw_sha256, raw_size, is_bulk, "
-            "list_id, direction, unread, unparsable, warnings_json, parser_version) VALUES "
-            "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            "list_id, direction, unread, unparsable, warnings_json, parser_version, suspicious) "
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         s.bind(1, n.message_id);
         s.bind(2, n.synthetic_id ? 1 : 0);
         s.bind(3, m.content_hash);
@@ -367,6 +367,7 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         const std::string warnings = json_string_array(m.warnings);
         s.bindNoCopy(24, warnings);
         s.bind(25, n.parser_version);
+        s.bind(26, n.suspicious);
         s.exec();
         MessageRowId id = d.db.getLastInsertRowid();
 

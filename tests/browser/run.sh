@@ -165,6 +165,7 @@ EML
 cat >"$work/seed/4.eml" <<'EML'
 From: Dana Prospect <dana@prospect.example>
 To: Alice <alice@example.com>
+Reply-To: Accounts <ap@prospect-finance.example>
 Subject: Re: Pilot delivery dates
 Date: Tue, 03 Nov 2026 12:00:00 +0000
 Message-ID: <pilot-2@prospect.example>

@@ -267,6 +267,38 @@ async function main() {
     await until(10_000, async () => (await cards.count()) === 2);
     const second = cards.nth(1);
     const secondId = Number(await second.getAttribute('data-id'));
+    const firstId = Number(await cards.nth(0).getAttribute('data-id'));
+    // Reply to a chosen message: the box says which, and fills To before sending; a Reply-To of
+    // another domain is shown and warned about.
+    const parentLine = page.locator(tid('reply-parent'));
+    const toField = page.locator(tid('reply-to'));
+    const warning = page.locator(tid('reply-to-warning'));
+    await cards.nth(0).locator(tid('reply-to-message')).click();
+    check('reply: the box answers the message whose Reply was used',
+      Number(await parentLine.getAttribute('data-message-id')) === firstId, await parentLine.textContent());
+    check('reply: To is filled with the sender before sending', (await toField.inputValue()) === 'dana@prospect.example',
+      await toField.inputValue());
+    check('reply: no warning for a plain sender', !(await warning.isVisible()), await warning.textContent());
+    await toField.fill('');
+    await second.locator(tid('reply-to-message')).click();
+    check('reply: To follows the Reply-To of the message answered',
+      (await toField.inputValue()) === 'ap@prospect-finance.example', await toField.inputValue());
+    check('reply: a Reply-To of another domain is warned about', await warning.isVisible()
+      && /ap@prospect-finance\.example/.test(await warning.textContent()), await warning.textContent());
+    check('reply: the message shows its Reply-To', (await second.locator(tid('message-reply-to')).count()) === 1, 'not shown');
+    await shot('reply-to-warning');
+    const [replyReq] = await Promise.all([
+      page.waitForRequest((r) => r.url().endsWith(`/api/v1/threads/${pilot.id}/reply`) && r.method() === 'POST'),
+      (async () => {
+        await page.locator(tid('reply-body')).fill('Noted, thanks.');
+        await page.locator(tid('reply-send')).click();
+      })(),
+    ]);
+    const sent = JSON.parse(replyReq.postData() || '{}');
+    check('reply: the page sends the parent_id of the message answered and the To it showed',
+      sent.parent_id === secondId && JSON.stringify(sent.to) === JSON.stringify(['ap@prospect-finance.example']),
+      JSON.stringify(sent));
+    await page.locator(`${tid('reply-status')}[data-state]`).waitFor({ timeout: 10_000 }).catch(() => {});
     await second.locator(tid('split-message')).click();
     await shot('split-confirm');
     await second.locator(tid('split-confirm')).click();

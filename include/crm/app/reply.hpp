@@ -18,6 +18,7 @@ struct ReplyParentInfo {
     std::vector<std::string> references, in_reply_to;
     std::vector<Address> from, reply_to, to, cc;
     std::optional<DealId> deal;
+    std::string suspicious; // why its sender looks spoofed: then it supplies no recipient
 };
 
 struct ReplyChoice {

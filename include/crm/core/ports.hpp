@@ -106,6 +106,7 @@ struct NewMessage {
     std::string from_address; // canonical
     bool unread = true;
     bool outgoing = false;
+    std::string suspicious; // why the sender looks spoofed, "" when not
     std::int64_t received_at = 0;
     int parser_version = 1;
 };

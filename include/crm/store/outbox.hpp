@@ -51,6 +51,7 @@ struct ReplyParent {
     std::vector<Address> from, reply_to, to, cc;
     std::optional<DealId> deal;
     std::optional<AccountId> account; // an IMAP account holding a copy
+    std::string suspicious;           // why its sender looks spoofed: no default recipient then
 };
 
 struct SendingAccount {

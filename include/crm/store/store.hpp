@@ -38,8 +38,11 @@ struct MessageView {
     MessageRowId id = 0;
     std::string message_id;
     std::optional<std::int64_t> date;
+    std::int64_t received_at = 0; // when it arrived here (not the sender's Date)
     std::string from_name, from_address, subject, text_body, html_body;
     std::vector<std::string> to, cc; // "Name <addr>" as written
+    std::vector<std::string> reply_to; // addresses as written
+    std::string suspicious;           // why the sender looks spoofed, "" when not
     bool unread = false;
     bool outgoing = false;
     bool unparsable = false;

@@ -32,6 +32,25 @@ TEST(PlanReply, ReplyGoesToTheSenderWithOneRe) {
     EXPECT_EQ(r->mode, "reply");
 }
 
+TEST(PlanReply, ASpoofedLookingMessageSuppliesNoRecipient) {
+    auto p = parent();
+    p.reply_to = {{"Chloé", "payments@evil.example"}};
+    p.suspicious = "authentication failed (DKIM/DMARC/SPF)";
+    for (bool all : {false, true}) {
+        ReplyChoice c;
+        c.all = all;
+        auto r = plan_reply(p, c, "alice@sales.example", kOwn, "00112233445566778899aabb");
+        ASSERT_FALSE(r.has_value());
+        EXPECT_NE(r.error().detail.find("looks spoofed"), std::string::npos) << r.error().detail;
+    }
+    ReplyChoice named;
+    named.to = {"chloe@customer.example"};
+    auto r = plan_reply(p, named, "alice@sales.example", kOwn, "00112233445566778899aabb");
+    ASSERT_TRUE(r.has_value());
+    ASSERT_EQ(r->to.size(), 1U);
+    EXPECT_EQ(r->to[0].address, "chloe@customer.example");
+}
+
 TEST(PlanReply, ReplyToHeaderWins) {
     auto p = parent();
     p.reply_to = {{"Desk", "desk@customer.example"}};

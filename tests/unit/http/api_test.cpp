@@ -644,6 +644,62 @@ TEST_P(SharedThreadTest, EachSalespersonSeesOnlyTheirOwnMail) {
 INSTANTIATE_TEST_SUITE_P(Joins, SharedThreadTest,
                          ::testing::Values("references", "thread-index", "subject"));
 
+// A forged mail claiming the customer's From, with a Date far ahead and a Reply-To of the
+// attacker's, must not become what a plain Reply answers, nor supply a recipient.
+TEST_F(SharedThreadTest, ReplyTargetIsTheNewestArrivalAndNeverASpoofedSender) {
+    const std::string head = "From: Carol <carol@customer.test>\r\nTo: alice@team.test\r\n";
+    clock = 1'800'000'000;
+    const MessageRowId first = deliver(1, 1, 60, head +
+        "Subject: Invoice for November\r\nDate: Mon, 02 Nov 2026 09:00:00 +0000\r\n"
+        "Message-ID: <g-1@customer.test>\r\n\r\nPlease find the invoice.\r\n");
+    clock = 1'800'000'100;
+    const MessageRowId forged = deliver(1, 1, 61, head +
+        "Reply-To: Carol <payments@evil.example>\r\n"
+        "Authentication-Results: mx.team.test; dmarc=fail header.from=customer.test\r\n"
+        "Subject: Re: Invoice for November\r\nDate: Fri, 01 Jan 2100 00:00:00 +0000\r\n"
+        "Message-ID: <f-1@evil.example>\r\nIn-Reply-To: <g-1@customer.test>\r\n"
+        "References: <g-1@customer.test>\r\n\r\nOur bank details changed.\r\n");
+    clock = 1'800'000'200;
+    const MessageRowId latest = deliver(1, 1, 62, head +
+        "Subject: Re: Invoice for November\r\nDate: Tue, 03 Nov 2026 09:00:00 +0000\r\n"
+        "Message-ID: <g-2@customer.test>\r\nIn-Reply-To: <g-1@customer.test>\r\n"
+        "References: <g-1@customer.test>\r\n\r\nAny news?\r\n");
+    ASSERT_EQ(thread_of(forged), thread_of(first));
+    ASSERT_EQ(thread_of(latest), thread_of(first));
+    const std::string tp = fmt::format("/api/v1/threads/{}", thread_of(first));
+    // The page sees the Reply-To and the warning.
+    const auto view = body_of(as(alice_token, "GET", tp));
+    ASSERT_EQ(view.at("messages").as_array().size(), 3U) << view;
+    for (const auto& m : view.at("messages").as_array()) {
+        if (m.at("id").as_int64() == forged) {
+            ASSERT_FALSE(m.at("reply_to").as_array().empty()) << m;
+            EXPECT_EQ(m.at("reply_to").at(0), "payments@evil.example");
+            EXPECT_NE(m.at("suspicious"), nullptr);
+        } else {
+            EXPECT_EQ(m.at("suspicious"), nullptr);
+        }
+    }
+    for (const auto* token : {&alice_token}) {
+        // A plain Reply answers the newest arrival (g-2), not the far-future Date.
+        auto plain = as(*token, "POST", tp + "/reply", R"({"account":"alice-mail","body":"Hi"})");
+        ASSERT_EQ(plain.status, 202) << plain.body;
+        EXPECT_EQ(body_of(plain).at("outbox").at("to").at(0), "Carol <carol@customer.test>");
+    }
+    // Answering the forged message needs recipients named by the user.
+    auto spoofed = as(alice_token, "POST", tp + "/reply",
+                      fmt::format(R"({{"account":"alice-mail","body":"Hi","parent_id":{}}})", forged));
+    EXPECT_EQ(spoofed.status, 422) << spoofed.body;
+    EXPECT_EQ(body_of(spoofed).at("error").at("field"), "to");
+    auto named = as(alice_token, "POST", tp + "/reply",
+                    fmt::format(R"({{"account":"alice-mail","body":"Hi","parent_id":{},"to":["carol@customer.test"]}})",
+                                forged));
+    ASSERT_EQ(named.status, 202) << named.body;
+    EXPECT_EQ(body_of(named).at("outbox").at("to").at(0), "carol@customer.test");
+    // The admin API (no visibility filter) picks by arrival too.
+    auto ada = as(admin_token(), "POST", tp + "/reply", R"({"account":"alice-mail","body":"Hi"})");
+    EXPECT_EQ(ada.status, 403); // not Ada's account; the parent was still chosen without error
+}
+
 TEST_F(ApiTest, ReasonsNeverNameAnotherSalespersonsPrivateDeal) {
     {
         SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
