@@ -1,4 +1,6 @@
 // The admin's routes: mail accounts (list, add, edit/disable, test connection, resync, health).
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "crm/settings/edit.hpp"
@@ -135,6 +137,12 @@ std::optional<std::string> apply_server(const json::object& o, const std::string
     auto pw = opt_string(o, "password", 1024);
     if (pw && pw->empty())
         pw.reset();
+    // The secret file holds one line: a CR, LF or NUL would store a different password than the
+    // one given (or a second line nothing reads).
+    if (pw && std::any_of(pw->begin(), pw->end(), [](char c) {
+            return c == '\r' || c == '\n' || c == '\0';
+        }))
+        invalid(prefix + ".password", "must not contain a line break or NUL");
     if (creating && !pw && !s.secret)
         invalid(prefix + ".password", "is required");
     return pw;

@@ -757,6 +757,15 @@ TEST_F(ApiTest, AccountsAreForAdminsAndNeverShowSecrets) {
                         "imap":{"host":"imap.team.test"}})");
     EXPECT_EQ(no_pw.status, 422);
     EXPECT_EQ(body_of(no_pw).at("error").at("field"), "imap.password");
+    for (const char* pw : {R"(pw\nsecond)", R"(pw\r)", R"(p\u0000w)"}) {
+        auto nl = as(admin, "POST", "/api/v1/accounts",
+                     fmt::format(R"({{"name":"sales","owner_id":1,"address":"sales@team.test",
+                                    "imap":{{"host":"imap.team.test","password":"{}"}}}})",
+                                 pw));
+        EXPECT_EQ(nl.status, 422) << pw;
+        EXPECT_EQ(body_of(nl).at("error").at("field"), "imap.password") << nl.body;
+    }
+    EXPECT_TRUE(control.saved.empty());
     auto dup = as(admin, "POST", "/api/v1/accounts",
                   R"({"name":"bob-mail","owner_id":2,"address":"bob@team.test",
                       "imap":{"host":"imap.team.test","password":"pw"}})");
