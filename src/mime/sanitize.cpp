@@ -486,6 +486,10 @@ struct Pass {
             const auto r = clean_url(*resolved);
             if (r && (r->scheme == "http" || r->scheme == "https"))
                 return r->text;
+            // The resolver's own same-origin path (the attachment's URL on this server): the
+            // frame's CSP allows img-src 'self'. Never a scheme-relative "//host".
+            if (r && r->scheme.empty() && r->text.starts_with('/') && !r->text.starts_with("//"))
+                return r->text;
             if (r && r->scheme == "data")
                 return data_image(r->text);
             warn("html: cid: image " + id + " resolved to an unusable URL");

@@ -176,6 +176,29 @@ Content-Type: text/plain; charset=utf-8
 
 Unrelated: our accounts payable team has moved, please send invoices to the new address.
 EML
+# HTML with an inline image (multipart/related, cid:): the page shows the real picture.
+cat >"$work/seed/5.eml" <<'EML'
+From: Dana Prospect <dana@prospect.example>
+To: Alice <alice@example.com>
+Subject: Site photo
+Date: Wed, 04 Nov 2026 10:00:00 +0000
+Message-ID: <photo-1@prospect.example>
+MIME-Version: 1.0
+Content-Type: multipart/related; boundary="rel"
+
+--rel
+Content-Type: text/html; charset=utf-8
+
+<p>The loading dock:</p><p><img src="cid:dock@prospect.example" alt="dock photo" width="8" height="8"></p>
+--rel
+Content-Type: image/png; name="dock.png"
+Content-Transfer-Encoding: base64
+Content-ID: <dock@prospect.example>
+Content-Disposition: inline; filename="dock.png"
+
+iVBORw0KGgoAAAANSUhEUgAAAAgAAAAICAIAAABLbSncAAAAEklEQVR4nGP4z8CAFWEXHbQSACj/P8Fu7N9hAAAAAElFTkSuQmCC
+--rel--
+EML
 python3 - "$root/tests/data/xss" "$work/seed" <<'PY'
 import glob, os, sys
 from email.message import EmailMessage
@@ -203,7 +226,7 @@ PY
 xss_count=$(ls "$work/seed"/x*.eml 2>/dev/null | wc -l)
 [ "$xss_count" -ge 20 ] && ok "$xss_count XSS corpus mails built" || bad "XSS corpus: only $xss_count files in tests/data/xss"
 "$dcs/seed.sh" "$dc" alice "$work/seed" >"$work/seed.log" 2>&1 || bad "seed: $(cat "$work/seed.log")"
-total=$((4 + xss_count))
+total=$((5 + xss_count))
 
 CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/etc/crm.toml" 2>>"$work/maild.log" & pid=$!
 wait_until 60 q_ge "SELECT count(*) FROM messages" "$total" && ok "daemon synced $total mails" \
@@ -218,7 +241,7 @@ export BASE_URL=$base ARTIFACTS=$art
 export ALICE_EMAIL=alice@example.com ALICE_PASSWORD=alice-password-1
 export ADA_EMAIL=ada@example.com ADA_PASSWORD=ada-password-1
 export CUSTOMER_THREAD_SUBJECT="Renewal pricing for 2027" UNSORTED_SUBJECT="Question about invoices"
-export SPLIT_SUBJECT="Pilot delivery dates"
+export SPLIT_SUBJECT="Pilot delivery dates" INLINE_IMAGE_SUBJECT="Site photo"
 export XSS_THREAD_SUBJECT="Security review: HTML samples" XSS_COUNT=$xss_count
 export NEW_ACCOUNT_JSON="{\"name\":\"bob-mail\",\"owner_id\":2,\"address\":\"bob@example.com\",\"imap_host\":\"127.0.0.1\",\"imap_port\":$IMAPS_PORT,\"tls\":\"implicit\",\"username\":\"bob\",\"password\":\"bob-pw\",\"ca_file\":\"$CA_FILE\"}"
 # bob's mailbox gets a few mails so that the account the admin adds in the page has something to sync.

@@ -19,6 +19,7 @@ const ADA = { email: env('ADA_EMAIL'), password: env('ADA_PASSWORD') };
 const CUSTOMER_SUBJECT = env('CUSTOMER_THREAD_SUBJECT');
 const UNSORTED_SUBJECT = env('UNSORTED_SUBJECT');
 const SPLIT_SUBJECT = env('SPLIT_SUBJECT');
+const INLINE_IMAGE_SUBJECT = env('INLINE_IMAGE_SUBJECT');
 const NEW_ACCOUNT = JSON.parse(env('NEW_ACCOUNT_JSON'));
 
 
@@ -322,6 +323,29 @@ async function main() {
         orig.status === 200 && orig.json.messages.length === 1 && orig.json.messages[0].id !== secondId,
         `${orig.status} ${JSON.stringify(orig.json && orig.json.messages.map((m) => m.id))}`);
     }
+  }
+
+  // 5c. An inline image (cid:) in HTML mail shows as the real picture, from this server.
+  const photo = ((await api('GET', '/api/v1/unsorted')).json?.threads || []).find((t) => t.subject === INLINE_IMAGE_SUBJECT);
+  check(`"${INLINE_IMAGE_SUBJECT}" is in Unsorted`, Boolean(photo), 'not found');
+  if (photo) {
+    await page.goto(`${BASE}/#/threads/${photo.id}`);
+    const card = page.locator(tid('message')).first();
+    await card.waitFor({ state: 'visible' });
+    await card.locator(tid('html-toggle')).locator('button', { hasText: 'HTML' }).click();
+    const frameEl = card.locator(tid('message-html-frame'));
+    await frameEl.waitFor({ state: 'attached' });
+    const frame = await (await frameEl.elementHandle()).contentFrame();
+    const img = await until(10_000, async () => {
+      const r = await frame.evaluate(() => {
+        const i = document.querySelector('img');
+        return i && i.complete ? { w: i.naturalWidth, src: i.getAttribute('src') } : null;
+      }).catch(() => null);
+      return r && r.w > 0 ? r : null;
+    });
+    await shot('inline-image');
+    check('inline cid: image is shown from this server', img && img.w === 8 && /^\/api\/v1\/messages\/\d+\/attachments\/\d+\?inline=1$/.test(img.src),
+      JSON.stringify(img));
   }
 
   // 6. Authorisation seen from the browser context (Alice's cookie).

@@ -211,19 +211,27 @@ TEST(SanitizeHtml, ContentIdImages) {
             return "https://crm.example/att/7";
         if (cid == "bad@example.com")
             return "javascript:alert(1)";
+        if (cid == "inline@example.com") // this server's own attachment URL
+            return "/api/v1/messages/5/attachments/0?inline=1";
+        if (cid == "other-host@example.com")
+            return "//evil.example/x.png";
         return std::nullopt;
     };
     const auto r = sanitize_html("<img src=\"cid:logo@example.com\">"
                                  "<img src=\"CID:&lt;photo%251@example.com&gt;\">"
                                  "<img src=\"cid:bad@example.com\" alt=b>"
-                                 "<img src=\"cid:missing@example.com\" alt=m>",
+                                 "<img src=\"cid:missing@example.com\" alt=m>"
+                                 "<img src=\"cid:inline@example.com\" alt=i>"
+                                 "<img src=\"cid:other-host@example.com\" alt=o>",
                                  opts);
     EXPECT_EQ(r.html, "<img src=\"data:image/png;base64,iVBORw0KGgo=\">"
-                      "<img src=\"https://crm.example/att/7\">bm");
+                      "<img src=\"https://crm.example/att/7\">bm"
+                      "<img src=\"/api/v1/messages/5/attachments/0?inline=1\" alt=\"i\">o");
     EXPECT_EQ(r.remote_images, 0);
     EXPECT_EQ(asked, (std::vector<std::string>{"logo@example.com", "photo%1@example.com",
-                                               "bad@example.com", "missing@example.com"}));
-    EXPECT_EQ(r.warnings.size(), 2U);
+                                               "bad@example.com", "missing@example.com",
+                                               "inline@example.com", "other-host@example.com"}));
+    EXPECT_EQ(r.warnings.size(), 3U);
 }
 
 TEST(SanitizeHtml, TruncatesLongInput) {
