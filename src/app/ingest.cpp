@@ -147,7 +147,8 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
             domains_ = std::move(*doms);
             domains_loaded_ = true;
         }
-        n.suspicious = match::suspicious_sender(m.from.front(), m, domains_);
+        n.suspicious = match::suspicious_sender(m.from.front(), m, domains_,
+                                                opt_.trusted_authserv_ids);
     }
 
     // Thread.

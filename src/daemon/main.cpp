@@ -126,6 +126,7 @@ class Daemon final : public http::Control {
         opts.addresses.plus_separator = cfg_.matching.plus_separator;
         opts.addresses.gmail_dot_folding = cfg_.matching.gmail_dot_folding;
         opts.addresses.extra_free_mail_domains = cfg_.matching.extra_free_mail_domains;
+        opts.trusted_authserv_ids = cfg_.matching.trusted_authserv_ids;
         sink_ = std::make_unique<daemon::DaemonSink>(*db_, log_.sink(), opts, std::move(writer));
         outbox_ = std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_, *sink_, log_.sink());
         sink_->set_error_counter(&counters_.errors_by_class);

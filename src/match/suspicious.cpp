@@ -168,11 +168,99 @@ struct IdnFree {
     return out;
 }
 
+// Organisational alignment, roughly: one domain equals the other or is a subdomain of it. A
+// missing property is taken to be about the From domain.
+bool aligned(std::string_view a, std::string_view b) {
+    if (a.empty() || b.empty())
+        return true;
+    auto sub = [](std::string_view x, std::string_view y) {
+        return x == y ||
+               (x.size() > y.size() && x.ends_with(y) && x[x.size() - y.size() - 1] == '.');
+    };
+    return sub(a, b) || sub(b, a);
+}
+
+std::string_view trim_ws(std::string_view s) {
+    constexpr std::string_view kSpace = " \t\r\n";
+    while (!s.empty() && kSpace.find(s.front()) != std::string_view::npos)
+        s.remove_prefix(1);
+    while (!s.empty() && kSpace.find(s.back()) != std::string_view::npos)
+        s.remove_suffix(1);
+    return s;
+}
+
 } // namespace
 
+bool authentication_failed(std::span<const std::string> values, std::string_view from_domain,
+                           std::span<const std::string> trusted) {
+    bool dkim_fail = false;
+    bool dkim_pass = false;
+    bool other_fail = false;
+    const std::string from = detail::ascii_lower(from_domain);
+    for (const auto& v : values) {
+        const std::string lv = detail::ascii_lower(v);
+        // "authserv-id [version]; ..." (RFC 8601 §2.2): a header of another server is trusted
+        // for failures only, and only when no server is named as ours.
+        const std::size_t first = lv.find(';');
+        std::string_view id = trim_ws(std::string_view(lv).substr(0, std::min(first, lv.size())));
+        id = id.substr(0, id.find_first_of(" \t("));
+        const bool ours = std::any_of(trusted.begin(), trusted.end(), [&](const std::string& t) {
+            return detail::ascii_lower(t) == id;
+        });
+        if (!trusted.empty() && !ours)
+            continue;
+        const bool passes_count = ours;
+        if (first == std::string::npos)
+            continue;
+        std::size_t pos = first + 1;
+        while (pos <= lv.size()) {
+            std::size_t semi = lv.find(';', pos);
+            if (semi == std::string::npos)
+                semi = lv.size();
+            const std::string_view res = trim_ws(std::string_view(lv).substr(pos, semi - pos));
+            pos = semi + 1;
+            const std::size_t eq = res.find('=');
+            if (eq == std::string_view::npos)
+                continue;
+            const std::string_view method = trim_ws(res.substr(0, eq));
+            const std::string_view rest = trim_ws(res.substr(eq + 1));
+            const std::string_view result = rest.substr(0, rest.find_first_of(" \t("));
+            auto prop = [&](std::string_view key) {
+                const std::size_t k = rest.find(key);
+                if (k == std::string_view::npos)
+                    return std::string_view();
+                std::string_view val = rest.substr(k + key.size());
+                val = val.substr(0, val.find_first_of(" \t;()"));
+                if (const std::size_t at = val.rfind('@'); at != std::string_view::npos)
+                    val = val.substr(at + 1);
+                return val;
+            };
+            if (method == "dmarc" && result == "fail") {
+                other_fail = other_fail || aligned(prop("header.from="), from);
+            } else if (method == "spf" && result == "fail") {
+                other_fail = other_fail || aligned(prop("smtp.mailfrom="), from);
+            } else if (method == "dkim") {
+                std::string_view d = prop("header.d=");
+                if (d.empty())
+                    d = prop("header.i=");
+                if (!aligned(d, from))
+                    continue;
+                dkim_fail = dkim_fail || result == "fail";
+                dkim_pass = dkim_pass || (result == "pass" && passes_count);
+            }
+        }
+    }
+    return other_fail || (dkim_fail && !dkim_pass);
+}
+
 std::string suspicious_sender(const Address& from, const ParsedMessage& m,
-                              std::span<const std::string> known_domains) {
-    if (m.auth_failed)
+                              std::span<const std::string> known_domains,
+                              std::span<const std::string> trusted_authserv_ids) {
+    const std::string_view address = from.address;
+    const auto at = address.rfind('@');
+    const std::string_view from_domain =
+        at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
+    if (authentication_failed(m.authentication_results, from_domain, trusted_authserv_ids))
         return "authentication failed (DKIM/DMARC/SPF)";
 
     const auto sender = canonical_address(from.address);

@@ -69,81 +69,6 @@ bool looks_like_field(std::string_view s) {
     return false;
 }
 
-std::string domain_of(std::string_view addr) {
-    const std::size_t at = addr.rfind('@');
-    return at == std::string_view::npos ? std::string() : ascii_lower(addr.substr(at + 1));
-}
-
-// Organisational alignment, roughly: one domain equals the other or is a subdomain of it.
-bool aligned(std::string_view a, std::string_view b) {
-    if (a.empty() || b.empty())
-        return true; // property missing: assume it is about the From domain
-    auto sub = [](std::string_view x, std::string_view y) {
-        return x == y ||
-               (x.size() > y.size() && x.ends_with(y) && x[x.size() - y.size() - 1] == '.');
-    };
-    return sub(a, b) || sub(b, a);
-}
-
-// RFC 8601 Authentication-Results: "authserv-id; method=result prop.x=val; method=result ...".
-// dmarc=fail, spf=fail (not softfail) and dkim=fail (without an aligned dkim=pass) for the
-// From domain mark the message.
-bool auth_failed(const std::vector<std::string> &values, std::string_view from_domain) {
-    bool dkim_fail = false;
-    bool dkim_pass = false;
-    bool other_fail = false;
-    for (const auto &v : values) {
-        const std::string lv = ascii_lower(v);
-        std::size_t pos = 0;
-        while (pos <= lv.size()) {
-            std::size_t semi = lv.find(';', pos);
-            if (semi == std::string::npos)
-                semi = lv.size();
-            std::string_view res = trim(std::string_view(lv).substr(pos, semi - pos));
-            pos = semi + 1;
-            const std::size_t eq = res.find('=');
-            if (eq == std::string_view::npos)
-                continue;
-            const std::string_view method = trim(res.substr(0, eq));
-            std::string_view rest = trim(res.substr(eq + 1));
-            const std::size_t sp = rest.find_first_of(" \t(");
-            const std::string_view result = rest.substr(0, sp);
-            auto prop = [&](std::string_view key) -> std::string {
-                const std::size_t k = rest.find(key);
-                if (k == std::string_view::npos)
-                    return {};
-                std::string_view val = rest.substr(k + key.size());
-                const std::size_t e = val.find_first_of(" \t;()");
-                val = val.substr(0, e);
-                const std::size_t at = val.rfind('@');
-                if (at != std::string_view::npos)
-                    val = val.substr(at + 1);
-                return std::string(val);
-            };
-            if (method == "dmarc" && result == "fail") {
-                if (aligned(prop("header.from="), from_domain))
-                    other_fail = true;
-            } else if (method == "spf" && result == "fail") {
-                if (aligned(prop("smtp.mailfrom="), from_domain))
-                    other_fail = true;
-            } else if (method == "dkim") {
-                std::string d = prop("header.d=");
-                if (d.empty())
-                    d = prop("header.i=");
-                if (!aligned(d, from_domain))
-                    continue;
-                if (result == "fail")
-                    dkim_fail = true;
-                else if (result == "pass")
-                    dkim_pass = true;
-            }
-            if (semi == lv.size())
-                break;
-        }
-    }
-    return other_fail || (dkim_fail && !dkim_pass);
-}
-
 class Walker {
   public:
     Walker(const ParseLimits &limits, ParsedMessage &pm, detail::WarningSink &sink)
@@ -718,11 +643,7 @@ void read_headers(GMimeMessage *msg, GMimeParserOptions *opts, const ParseLimits
         else
             sink.add("date: unparsable Date header '" + date_raw.substr(0, 80) + "'");
     }
-    if (!auth_results.empty()) {
-        const std::string from_domain =
-            pm.from.empty() ? std::string() : domain_of(pm.from.front().address);
-        pm.auth_failed = auth_failed(auth_results, from_domain);
-    }
+    pm.authentication_results = std::move(auth_results);
 }
 
 // The last line of defence for the "UTF-8 everywhere" contract.

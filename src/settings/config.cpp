@@ -723,8 +723,9 @@ constexpr std::array<std::string_view, 1> kDatabaseKeys{"path"};
 constexpr std::array<std::string_view, 1> kDaemonKeys{"log_level"};
 constexpr std::array<std::string_view, 4> kHttpKeys{"bind", "port", "allowed_hosts",
                                                   "secure_cookie"};
-constexpr std::array<std::string_view, 4> kMatchingKeys{
-    "strip_plus_tags", "plus_separator", "gmail_dot_folding", "extra_free_mail_domains"};
+constexpr std::array<std::string_view, 5> kMatchingKeys{
+    "strip_plus_tags", "plus_separator", "gmail_dot_folding", "extra_free_mail_domains",
+    "trusted_authserv_ids"};
 constexpr std::array<std::string_view, 4> kLogLevelNames{"error", "warning", "info", "debug"};
 constexpr std::array<LogLevel, 4> kLogLevelValues{LogLevel::Error, LogLevel::Warning,
                                                   LogLevel::Info, LogLevel::Debug};
@@ -830,6 +831,26 @@ void parse_matching(Section& top, MatchingConfig& m) {
             } else {
                 m.extra_free_mail_domains.push_back(str->get());
             }
+        }
+    }
+    if (auto ids = s.array("trusted_authserv_ids")) {
+        std::size_t i = 0;
+        for (const toml::node& d : *ids->first) {
+            Pos p = pos_of(d.source());
+            if (p.line == 0)
+                p = ids->second.pos;
+            const std::string item = fmt::format("{}[{}]", ids->second.path, i++);
+            const auto* str = d.as_string();
+            if (str == nullptr)
+                s.reporter().error(
+                    p, fmt::format("{}: expected a string, found {}", item, type_name(d.type())));
+            else if (!detail::is_valid_host(str->get()))
+                s.reporter().error(p, fmt::format("{}: {} is not an authserv-id (the host name "
+                                                  "your mail server writes first in "
+                                                  "Authentication-Results)",
+                                                  item, show(str->get())));
+            else
+                m.trusted_authserv_ids.push_back(str->get());
         }
     }
     s.report_unknown();

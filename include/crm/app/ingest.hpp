@@ -27,6 +27,8 @@ struct IngestOptions {
     match::AddressPolicy addresses;
     match::SortPolicy sorting;
     thread::SubjectPolicy subjects;
+    // Authentication-Results are believed only from these authserv-ids (match::authentication_failed).
+    std::vector<std::string> trusted_authserv_ids;
 };
 
 struct IngestSource {

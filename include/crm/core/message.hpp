@@ -54,8 +54,9 @@ struct ParsedMessage {
     bool is_bulk = false;
     std::string list_id;
 
-    // Authentication-Results said dkim=fail / dmarc=fail / spf=fail for the From domain.
-    bool auth_failed = false;
+    // The Authentication-Results header values, top (newest) first. Judged by the matcher
+    // (match::authentication_failed) against the authserv-ids the deployment trusts.
+    std::vector<std::string> authentication_results;
 
     // Problems met while parsing, each "what: where". Never fatal.
     std::vector<std::string> warnings;

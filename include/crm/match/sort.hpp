@@ -86,10 +86,21 @@ struct SortPolicy {
 // open deal links, several are scored and the best links only when it clearly wins.
 [[nodiscard]] SortDecision decide(const SortInput& in, const SortPolicy& policy = {});
 
-// Why a sender looks spoofed, or "" when it doesn't: failed DKIM/DMARC/SPF, a display name
-// that shows a different address, a mixed-script or punycode lookalike of a known domain, a
-// domain one edit away from a known company domain.
+// RFC 8601 Authentication-Results values (m.authentication_results): whether they say the From
+// domain failed (dmarc=fail, spf=fail, dkim=fail without an aligned dkim=pass). Anyone can write
+// such a header, so only those whose authserv-id is in `trusted_authserv_ids` (the deployment's
+// own receiving servers) count. With none configured, a "fail" from any header still counts (a
+// forged one only hurts its forger) but no "pass" does: a forged dkim=pass never cancels a fail.
+[[nodiscard]] bool authentication_failed(std::span<const std::string> values,
+                                         std::string_view from_domain,
+                                         std::span<const std::string> trusted_authserv_ids);
+
+// Why a sender looks spoofed, or "" when it doesn't: failed DKIM/DMARC/SPF (as
+// authentication_failed judges it), a display name that shows a different address, a
+// mixed-script or punycode lookalike of a known domain, a domain one edit away from a known
+// company domain.
 [[nodiscard]] std::string suspicious_sender(const Address& from, const ParsedMessage& m,
-                                            std::span<const std::string> known_domains);
+                                            std::span<const std::string> known_domains,
+                                            std::span<const std::string> trusted_authserv_ids = {});
 
 } // namespace crm::match

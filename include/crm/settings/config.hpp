@@ -123,6 +123,9 @@ struct MatchingConfig {
     char plus_separator = '+';     // one of + - =
     bool gmail_dot_folding = true; // "b.o.b@gmail.com" matches "bob@gmail.com"
     std::vector<std::string> extra_free_mail_domains;
+    // The authserv-ids (RFC 8601) of the deployment's own receiving servers: only their
+    // Authentication-Results headers are believed (see match::authentication_failed).
+    std::vector<std::string> trusted_authserv_ids;
 
     friend bool operator==(const MatchingConfig&, const MatchingConfig&) = default;
 };

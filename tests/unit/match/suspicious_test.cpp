@@ -28,8 +28,59 @@ class Suspicious : public testing::TestWithParam<Case> {};
 TEST_P(Suspicious, Table) {
     const auto& c = GetParam();
     ParsedMessage m;
-    m.auth_failed = c.auth_failed;
+    if (c.auth_failed)
+        m.authentication_results = {"mx.test; dmarc=fail header.from=" +
+                                    c.address.substr(c.address.rfind('@') + 1)};
     EXPECT_EQ(suspicious_sender(Address{c.name, c.address}, m, kKnown), c.expected);
+}
+
+struct AuthCase {
+    std::string value;
+    bool failed;
+};
+
+TEST(AuthenticationResults, TrustedServerTable) {
+    const std::vector<std::string> ours = {"mx.example.net"};
+    const std::vector<AuthCase> cases = {
+        {"mx.example.net; dkim=fail header.d=example.com", true},
+        {"mx.example.net; dkim=pass header.d=example.com", false},
+        {"mx.example.net; dkim=fail header.d=list.other.org; dkim=pass header.d=example.com",
+         false},
+        {"mx.example.net; dkim=fail (bad signature) header.i=@example.com", true},
+        {"mx.example.net; spf=softfail smtp.mailfrom=example.com", false},
+        {"mx.example.net; spf=fail smtp.mailfrom=bounce.example.com", true},
+        {"mx.example.net; dmarc=fail (p=reject) header.from=example.com", true},
+        {"MX.Example.NET 1; DMARC=FAIL header.from=example.com", true},
+        {"mx.example.net; dkim=none; spf=pass smtp.mailfrom=example.com", false},
+        {"mx.example.net; none", false},
+        // Another server's results are not ours to believe, fail or pass.
+        {"evil.example; dmarc=fail header.from=example.com", false},
+    };
+    for (const auto& c : cases) {
+        const std::vector<std::string> v = {c.value};
+        EXPECT_EQ(crm::match::authentication_failed(v, "example.com", ours), c.failed) << c.value;
+    }
+}
+
+TEST(AuthenticationResults, AForgedPassNeverCancelsAFail) {
+    const std::vector<std::string> values = {
+        "mx.example.net; dkim=fail header.d=example.com",
+        "mx.example.net; dkim=pass header.d=example.com (forged, below ours)",
+        "attacker.example; dkim=pass header.d=example.com"};
+    // Ours named: the forged header with our id... is still ours by name: an MTA must strip
+    // such headers (RFC 8601 §5); one written by another server is ignored.
+    const std::vector<std::string> forged_only = {values[0], values[2]};
+    EXPECT_TRUE(crm::match::authentication_failed(forged_only, "example.com",
+                                                  std::vector<std::string>{"mx.example.net"}));
+    // None named: any fail counts, no pass does.
+    EXPECT_TRUE(crm::match::authentication_failed(forged_only, "example.com", {}));
+    EXPECT_FALSE(crm::match::authentication_failed(
+        std::vector<std::string>{"anyone.example; dkim=pass header.d=example.com"}, "example.com", {}));
+    // The spoof guard follows.
+    ParsedMessage m;
+    m.authentication_results = forged_only;
+    EXPECT_EQ(suspicious_sender(Address{"Ann", "ann@example.com"}, m, kKnown),
+              "authentication failed (DKIM/DMARC/SPF)");
 }
 
 INSTANTIATE_TEST_SUITE_P(

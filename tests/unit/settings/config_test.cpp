@@ -75,6 +75,7 @@ strip_plus_tags = false
 plus_separator = "-"
 gmail_dot_folding = false
 extra_free_mail_domains = ["mail.example", "post.example"]
+trusted_authserv_ids = ["mx1.example.com", "mx2.example.com"]
 
 [[accounts]]
 name = "alice"
@@ -134,7 +135,8 @@ tls = "starttls"
     want.database.path = "/srv/crm/db.sqlite";
     want.daemon.log_level = LogLevel::Debug;
     want.http = {"::1", 9000, {}, false};
-    want.matching = {false, '-', false, {"mail.example", "post.example"}};
+    want.matching = {false, '-', false, {"mail.example", "post.example"},
+                     {"mx1.example.com", "mx2.example.com"}};
 
     AccountConfig alice;
     alice.name = "alice";
@@ -168,7 +170,7 @@ tls = "starttls"
                               Auth::XOAuth2,
                               SecretRef{SecretRef::Kind::Credential, "alice-token"},
                               std::nullopt};
-    alice.line = 19;
+    alice.line = 20;
 
     AccountConfig bob;
     bob.name = "bob";
@@ -182,7 +184,7 @@ tls = "starttls"
     // SMTP without credentials inherits the IMAP username and login.
     bob.smtp = ServerConfig{"smtp.gmail.com",  587,           Tls::StartTls, false,  "",
                             "bob@example.org", Auth::XOAuth2, std::nullopt,  refresh};
-    bob.line = 51;
+    bob.line = 52;
     want.accounts = {alice, bob};
 
     const Config& got = *out.config;
@@ -201,7 +203,7 @@ tls = "starttls"
 
     // The only problem: the inline client secret, allowed but warned about.
     ASSERT_EQ(out.problems.size(), 1U) << dump(out);
-    EXPECT_TRUE(has_problem(out, 62, "secret stored in the configuration file", true)) << dump(out);
+    EXPECT_TRUE(has_problem(out, 63, "secret stored in the configuration file", true)) << dump(out);
 }
 
 TEST(Config, MinimalConfigGetsDefaults) {
@@ -291,6 +293,7 @@ TEST(Config, ExampleFileParsesCleanly) {
                                        "plus_separator",
                                        "gmail_dot_folding",
                                        "extra_free_mail_domains",
+                                       "trusted_authserv_ids",
                                        "name",
                                        "owner_id",
                                        "address",
@@ -348,6 +351,10 @@ std::vector<BadCase> bad_cases() {
         {"http_bind_name", "[http]\nbind = \"localhost\"\n", 2, "not an IP address literal"},
         {"http_port", "[http]\nport = 0\n", 2, "out of range"},
         {"plus_separator", "[matching]\nplus_separator = \"++\"\n", 2, "must be one of"},
+        {"authserv_id", "[matching]\ntrusted_authserv_ids = [\"mx.example.com\", \"no spaces\"]\n", 2,
+         "trusted_authserv_ids[1]: \"no spaces\" is not an authserv-id"},
+        {"authserv_id_type", "[matching]\ntrusted_authserv_ids = [3]\n", 2,
+         "trusted_authserv_ids[0]: expected a string"},
         {"missing_name",
          "[[accounts]]\nowner_id = 1\naddress = \"a@example.com\"\n[accounts.imap]\n" +
              std::string(kGoodImap),
