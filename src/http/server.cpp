@@ -1,6 +1,8 @@
 // Beast stays in this one translation unit (it compiles slowly).
 #include "crm/http/server.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -9,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/beast/core.hpp>
@@ -22,38 +25,112 @@ namespace beast = boost::beast;
 namespace bh = boost::beast::http;
 using tcp = asio::ip::tcp;
 
+namespace {
+
+constexpr auto kAcceptRetryMin = std::chrono::milliseconds(50);
+constexpr auto kAcceptRetryMax = std::chrono::seconds(1);
+// How long the header of a connection past max_connections may take to arrive.
+constexpr auto kRefuseTimeout = std::chrono::seconds(5);
+
+} // namespace
+
 // Handlers hold a plain Impl*: stop() joins the threads before the Impl goes away, and the
 // io_context (a member) destroys pending handlers with it, so no ownership cycle keeps it alive.
+// The counters are declared before the io_context: connections destroyed with its handlers
+// still give back their slot and bytes.
 struct Server::Impl {
     Impl(Api& a, ServerOptions o)
-        : api(a), options(o), acceptor(io), work(asio::make_work_guard(io)),
-          pool(static_cast<std::size_t>(std::max(1, o.worker_threads))) {}
+        : api(a), options(std::move(o)), acceptor(io), accept_timer(io),
+          work(asio::make_work_guard(io)),
+          pool(static_cast<std::size_t>(std::max(1, options.worker_threads))) {}
     Api& api;
     ServerOptions options;
+    std::atomic<int> connections{0}; // admitted
+    std::atomic<int> refusing{0};    // past max_connections, being answered 503
+    std::atomic<std::size_t> body_bytes{0};
+    // steady_clock ticks of the first failed accept of the current episode; 0: accepting.
+    std::atomic<std::chrono::steady_clock::rep> failing_since{0};
     asio::io_context io;
     tcp::acceptor acceptor;
+    asio::steady_timer accept_timer;
     asio::executor_work_guard<asio::io_context::executor_type> work;
     asio::thread_pool pool;
     std::vector<std::thread> threads;
     std::uint16_t port = 0;
-    bool stopped = false;
+    std::atomic<bool> stopped = false;
+    // The accept loop's own state: one accept or timer at a time, so no lock.
+    int accept_failures = 0;
+    std::chrono::milliseconds accept_delay{0};
+
+    void log(LogLevel level, std::string_view message) const {
+        if (options.log)
+            options.log(level, {}, "http", message);
+    }
+
+    // Reserves `n` bytes of the body budget; false when they would exceed it.
+    bool reserve_body(std::size_t n) {
+        const auto max = options.max_body_bytes_in_flight;
+        auto cur = body_bytes.load();
+        do {
+            if (cur > max || n > max - cur)
+                return false;
+        } while (!body_bytes.compare_exchange_weak(cur, cur + n));
+        return true;
+    }
 
     struct Conn : std::enable_shared_from_this<Conn> {
-        Conn(tcp::socket s, Impl* srv) : stream(std::move(s)), server(srv) {}
+        Conn(tcp::socket s, Impl* srv, bool admit)
+            : stream(std::move(s)), server(srv), admitted(admit) {}
+        ~Conn() {
+            release_body();
+            (admitted ? server->connections : server->refusing).fetch_sub(1);
+        }
+        Conn(const Conn&) = delete;
+        Conn& operator=(const Conn&) = delete;
         beast::tcp_stream stream;
         beast::flat_buffer buf;
         std::optional<bh::request_parser<bh::string_body>> parser;
         bh::response<bh::string_body> res;
         Impl* server;
+        bool admitted;            // false: past max_connections, answered 503
+        std::size_t reserved = 0; // bytes of the body budget held by this request
+
+        void release_body() {
+            server->body_bytes.fetch_sub(reserved);
+            reserved = 0;
+        }
 
         void read() {
             parser.emplace();
             parser->header_limit(16 * 1024);
             parser->body_limit(server->options.body_limit);
-            stream.expires_after(std::chrono::seconds(30));
+            if (admitted)
+                stream.expires_after(std::chrono::seconds(30));
+            else
+                stream.expires_after(kRefuseTimeout);
+            bh::async_read_header(stream, buf, *parser,
+                                  [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                                      self->on_header(ec);
+                                  });
+        }
+
+        // The header is in: refuse now, or reserve the body's bytes before they are read (the
+        // string body allocates the whole Content-Length at once).
+        void on_header(beast::error_code ec) {
+            if (ec)
+                return on_read(ec);
+            if (!admitted)
+                return refuse("too many connections: try again shortly");
+            const auto length = parser->content_length();
+            const std::size_t need = parser->chunked() ? server->options.body_limit
+                                     : length          ? static_cast<std::size_t>(*length)
+                                                       : 0;
+            if (need > 0 && !server->reserve_body(need))
+                return refuse("too many request bodies in flight: try again shortly");
+            reserved = need;
             bh::async_read(stream, buf, *parser,
-                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->on_read(ec);
+                           [self = shared_from_this()](beast::error_code ec2, std::size_t) {
+                               self->on_read(ec2);
                            });
         }
 
@@ -66,17 +143,10 @@ struct Server::Impl {
                 // Malformed request, too large: answer once, then close.
                 const bool too_large = ec == bh::error::body_limit ||
                                        ec == bh::error::header_limit;
-                res = {};
-                res.version(11);
-                res.result(too_large ? bh::status::payload_too_large : bh::status::bad_request);
-                res.set(bh::field::content_type, "application/json; charset=utf-8");
-                res.body() = fmt::format(R"({{"error":{{"code":"{}","message":"{}"}}}})",
-                                         too_large ? "too_large" : "invalid",
-                                         too_large ? "the request is too large"
-                                                   : "malformed HTTP request");
-                res.keep_alive(false);
-                res.prepare_payload();
-                return write();
+                return answer_error(
+                    too_large ? bh::status::payload_too_large : bh::status::bad_request,
+                    too_large ? "too_large" : "invalid",
+                    too_large ? "the request is too large" : "malformed HTTP request");
             }
             auto req = parser->release();
             Request r;
@@ -116,6 +186,7 @@ struct Server::Impl {
         }
 
         void respond(Response out, bool keep, unsigned version, bool head) {
+            release_body(); // handled: the request and its body are gone
             res = {};
             res.version(version);
             res.result(static_cast<unsigned>(out.status));
@@ -130,6 +201,27 @@ struct Server::Impl {
             if (head)
                 res.content_length(size);
             write();
+        }
+
+        // An error the server answers itself, as the API's JSON error; then the connection closes.
+        void answer_error(bh::status status, std::string_view code, std::string_view message) {
+            res = {};
+            res.version(11);
+            res.result(status);
+            res.set(bh::field::server, "crm-maild");
+            res.set(bh::field::content_type, "application/json; charset=utf-8");
+            if (status == bh::status::service_unavailable)
+                res.set(bh::field::retry_after, "1");
+            res.body() =
+                fmt::format(R"({{"error":{{"code":"{}","message":"{}"}}}})", code, message);
+            res.keep_alive(false);
+            res.prepare_payload();
+            write();
+        }
+
+        // 503 before the body is read; the client may send the request again.
+        void refuse(std::string_view message) {
+            answer_error(bh::status::service_unavailable, "unavailable", message);
         }
 
         void write() {
@@ -152,18 +244,70 @@ struct Server::Impl {
     };
 
     void accept() {
-        acceptor.async_accept(asio::make_strand(io),
-                              [this](beast::error_code ec, tcp::socket s) {
-                                  if (ec)
-                                      return; // closed on shutdown
-                                  std::make_shared<Conn>(std::move(s), this)->read();
-                                  accept();
-                              });
+        acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket s) {
+            if (ec == asio::error::operation_aborted || stopped)
+                return; // closed on shutdown
+            if (ec == asio::error::connection_aborted)
+                return accept(); // the client gave up while queued: nothing is wrong here
+            if (ec)
+                return accept_failed(ec);
+            accept_succeeded();
+            admit(std::move(s));
+            accept();
+        });
+    }
+
+    // EMFILE, ENFILE, ENOBUFS...: the listening socket is fine and the condition passes (the
+    // connections being served close). Try again after a pause; one log line per episode.
+    void accept_failed(beast::error_code ec) {
+        if (accept_failures++ == 0) {
+            failing_since = std::chrono::steady_clock::now().time_since_epoch().count();
+            accept_delay = kAcceptRetryMin;
+            log(LogLevel::Error,
+                fmt::format("cannot accept connections: {} ({} connections open): retrying "
+                            "after {} ms, backing off to {} ms, until it works",
+                            ec.message(), connections.load() + refusing.load(),
+                            kAcceptRetryMin.count(),
+                            std::chrono::milliseconds(kAcceptRetryMax).count()));
+        } else {
+            accept_delay = std::min<std::chrono::milliseconds>(accept_delay * 2, kAcceptRetryMax);
+        }
+        accept_timer.expires_after(accept_delay);
+        accept_timer.async_wait([this](beast::error_code e) {
+            if (!e && !stopped)
+                accept();
+        });
+    }
+
+    void accept_succeeded() {
+        if (accept_failures == 0)
+            return;
+        const auto since = std::chrono::steady_clock::time_point(
+            std::chrono::steady_clock::duration(failing_since.load()));
+        log(LogLevel::Info,
+            fmt::format("accepting connections again after {} failed attempts in {} ms",
+                        accept_failures,
+                        std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now() - since)
+                            .count()));
+        accept_failures = 0;
+        failing_since = 0;
+    }
+
+    // Only this loop adds connections, so checking and counting need no lock.
+    void admit(tcp::socket s) {
+        if (connections.load() < options.max_connections) {
+            ++connections;
+            std::make_shared<Conn>(std::move(s), this, true)->read();
+        } else if (refusing.load() < kMaxRefusing) {
+            ++refusing;
+            std::make_shared<Conn>(std::move(s), this, false)->read();
+        } // else: closed at once (the socket's destructor)
     }
 };
 
 Server::Server(Api& api, ServerOptions options)
-    : impl_(std::make_unique<Impl>(api, options)) {}
+    : impl_(std::make_unique<Impl>(api, std::move(options))) {}
 
 Server::~Server() { stop(); }
 
@@ -210,5 +354,13 @@ void Server::stop() {
 }
 
 std::uint16_t Server::port() const { return impl_->port; }
+
+std::chrono::steady_clock::duration Server::accept_failing_for() const {
+    const auto since = impl_->failing_since.load();
+    if (since == 0)
+        return {};
+    return std::chrono::steady_clock::now().time_since_epoch() -
+           std::chrono::steady_clock::duration(since);
+}
 
 } // namespace crm::http

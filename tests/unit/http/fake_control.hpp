@@ -1,0 +1,43 @@
+#pragma once
+// A Control that records what the API asked of the daemon (tests of the http module).
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crm/http/api.hpp"
+
+namespace crm::http {
+
+class FakeControl final : public Control {
+  public:
+    std::vector<settings::AccountConfig> configured;
+    std::vector<std::pair<settings::AccountConfig, AccountSecrets>> saved;
+    std::vector<std::string> resynced;
+    int outbox_kicks = 0;
+
+    std::vector<settings::AccountConfig> accounts() override { return configured; }
+    Result<void> save_account(const settings::AccountConfig& a, const AccountSecrets& s) override {
+        saved.emplace_back(a, s);
+        bool replaced = false;
+        for (auto& c : configured)
+            if (c.name == a.name) {
+                c = a;
+                replaced = true;
+            }
+        if (!replaced)
+            configured.push_back(a);
+        return {};
+    }
+    std::vector<ServerTest> test_account(const settings::AccountConfig& a) override {
+        return {{false, "tls", "imap " + a.imap.host + ":993: certificate has expired"}};
+    }
+    Result<void> resync(const std::string& name) override {
+        resynced.push_back(name);
+        return {};
+    }
+    void outbox_changed() override { ++outbox_kicks; }
+    std::string metrics() override { return "crm_up 1\n"; }
+};
+
+} // namespace crm::http
