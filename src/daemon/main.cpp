@@ -1,5 +1,6 @@
 // crm-maild: keeps the CRM's mail current. Composition root: config, database, one io_context
 // with an AccountSync per account, signals.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -150,7 +151,13 @@ class Daemon final : public http::Control {
                 return store::Database::open(db_path, o);
             },
             *this);
-        http_ = std::make_unique<http::Server>(*api_);
+        http::ServerOptions server;
+        server.max_connections = cfg_.http.max_connections;
+        server.max_body_bytes_in_flight = cfg_.http.max_body_bytes_in_flight;
+        server.log = log_.sink();
+        http_ = std::make_unique<http::Server>(*api_, std::move(server));
+        if (const char* t = std::getenv("CRM_TEST_FAST_RETRY"); t && *t == '1')
+            http_stall_limit_ = std::chrono::seconds(2);
     }
 
     // --- http::Control (called on the HTTP worker threads)
@@ -271,6 +278,7 @@ class Daemon final : public http::Control {
             log_.write(LogLevel::Info, {}, "http",
                        fmt::format("serving the web page, /api/v1, /healthz and /metrics on "
                                    "http://{}:{}/", cfg_.http.bind, http_->port()));
+        check_fd_limit();
         wait_signals();
         wait_hup();
         // Config validated, migrations applied, accounts started: tell systemd (Type=notify).
@@ -285,16 +293,49 @@ class Daemon final : public http::Control {
 
   private:
     // WATCHDOG=1 from the event loop itself: a stuck loop stops the pings and systemd restarts us.
+    // So does an HTTP server that has not been able to accept a connection for
+    // http_stall_limit_ (out of file descriptors for good): the web page would stay dead.
     void ping_watchdog() {
         auto every = daemon::watchdog_ping_interval();
         if (!every)
             return;
-        daemon::notify("WATCHDOG=1");
+        const auto stalled = http_->accept_failing_for();
+        if (stalled < http_stall_limit_) {
+            daemon::notify("WATCHDOG=1");
+            watchdog_withheld_ = false;
+        } else if (!watchdog_withheld_) {
+            watchdog_withheld_ = true;
+            log_.write(
+                LogLevel::Error, {}, "watchdog",
+                fmt::format("HTTP has not accepted a connection for {} s: WATCHDOG=1 "
+                            "withheld, so that systemd restarts crm-maild",
+                            std::chrono::duration_cast<std::chrono::seconds>(stalled).count()));
+            daemon::notify("STATUS=HTTP cannot accept connections: waiting for the watchdog");
+        }
         watchdog_.expires_after(*every);
         watchdog_.async_wait([this](const boost::system::error_code& ec) {
             if (!ec)
                 ping_watchdog();
         });
+    }
+
+    // Each HTTP connection holds a file descriptor, and so do the database files, the event
+    // loops and each account's IMAP and SMTP connections (128 and 4 per account, with room to
+    // spare): warn when RLIMIT_NOFILE cannot cover them.
+    void check_fd_limit() {
+        rlimit limit{};
+        if (getrlimit(RLIMIT_NOFILE, &limit) != 0)
+            return;
+        const auto need =
+            static_cast<rlim_t>(cfg_.http.max_connections + http::kMaxRefusing + 128) +
+            4 * cfg_.accounts.size();
+        if (limit.rlim_cur < need)
+            log_.write(LogLevel::Warning, {}, "http",
+                       fmt::format("the file descriptor limit is {}, but http.max_connections = "
+                                   "{} and {} account(s) may need {}: raise LimitNOFILE= or "
+                                   "lower max_connections",
+                                   limit.rlim_cur, cfg_.http.max_connections, cfg_.accounts.size(),
+                                   need));
     }
 
     void start_account(const settings::AccountConfig& a) {
@@ -535,6 +576,8 @@ class Daemon final : public http::Control {
     std::map<std::string, Running> running_;
     std::vector<std::unique_ptr<imap::AccountSync>> retired_;
     bool stopping_ = false;
+    std::chrono::steady_clock::duration http_stall_limit_ = std::chrono::seconds(30);
+    bool watchdog_withheld_ = false;
 };
 
 } // namespace

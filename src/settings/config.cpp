@@ -721,8 +721,12 @@ constexpr std::array<std::string_view, 6> kTopKeys{
     "allow_inline_secrets", "database", "daemon", "http", "matching", "accounts"};
 constexpr std::array<std::string_view, 1> kDatabaseKeys{"path"};
 constexpr std::array<std::string_view, 1> kDaemonKeys{"log_level"};
-constexpr std::array<std::string_view, 4> kHttpKeys{"bind", "port", "allowed_hosts",
-                                                  "secure_cookie"};
+constexpr std::array<std::string_view, 6> kHttpKeys{"bind",
+                                                    "port",
+                                                    "allowed_hosts",
+                                                    "secure_cookie",
+                                                    "max_connections",
+                                                    "max_body_bytes_in_flight"};
 constexpr std::array<std::string_view, 5> kMatchingKeys{
     "strip_plus_tags", "plus_separator", "gmail_dot_folding", "extra_free_mail_domains",
     "trusted_authserv_ids"};
@@ -770,6 +774,11 @@ void parse_http(Section& top, HttpConfig& h) {
     if (auto port = s.ranged("port", 1, 65535))
         h.port = static_cast<std::uint16_t>(*port);
     s.boolean("secure_cookie", h.secure_cookie);
+    if (auto n = s.ranged("max_connections", 1, 65535))
+        h.max_connections = static_cast<int>(*n);
+    if (auto n = s.ranged("max_body_bytes_in_flight", static_cast<std::int64_t>(kMaxRequestBody),
+                          std::int64_t{1} << 40, false, " bytes"))
+        h.max_body_bytes_in_flight = static_cast<std::size_t>(*n);
     if (auto hosts = s.array("allowed_hosts")) {
         std::size_t i = 0;
         for (const toml::node& d : *hosts->first) {

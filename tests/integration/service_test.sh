@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # crm-maild as a systemd service, without systemd: a stand-in notification socket records the
 # sd_notify protocol (READY=1 after start-up, WATCHDOG=1 pings at WATCHDOG_USEC/2, RELOADING=1 and
-# READY=1 around SIGHUP, STOPPING=1 on SIGTERM, then a clean exit), and the secret of an account
+# READY=1 around SIGHUP, STOPPING=1 on SIGTERM, then a clean exit; WATCHDOG=1 withheld while HTTP
+# cannot accept connections for longer than the bound), and the secret of an account
 # (one account's server is unreachable, another's logs in) never appears in the log, which is
 # at debug level.
 # Usage: service_test.sh CRM_MAILD SOURCE_DIR
@@ -43,10 +44,14 @@ port=$(cat "$work/port" 2>/dev/null)
 [ -n "$port" ] || { bad "fake IMAP server did not start"; exit 1; }
 # ... and a port nothing listens on.
 closed=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 cat >"$work/crm-mail.toml" <<TOML
 [database]
 path = "$work/crm.db"
+
+[http]
+port = $http_port
 
 [daemon]
 log_level = "debug"
@@ -94,6 +99,30 @@ wait_for 'account=reachable ' "$work/log" 15 "the reachable account syncs"
 sleep 1
 n=$(count '^WATCHDOG=1$' "$work/notify.log")
 if [ "$n" -ge 3 ]; then ok; else bad "only $n WATCHDOG=1 pings in ~1 s with WATCHDOG_USEC=400000"; fi
+
+# HTTP out of file descriptors (the daemon's limit lowered to its lowest free descriptor
+# number, connections waiting in the listen queue) for longer than the bound, 2 s with
+# CRM_TEST_FAST_RETRY=1: the daemon stops pinging so that systemd restarts it; pings resume once
+# it accepts again.
+nofile=$(prlimit --pid "$daemon" --nofile --raw --noheadings --output=SOFT)
+free=0
+while [ -L "/proc/$daemon/fd/$free" ]; do free=$((free + 1)); done
+prlimit --pid "$daemon" --nofile="$free:"
+python3 -c 'import socket, sys, time
+conns = [socket.create_connection(("127.0.0.1", int(sys.argv[1]))) for _ in range(20)]
+time.sleep(120)' "$http_port" &
+holder=$!
+pids+=("$holder")
+wait_for 'cannot accept connections: Too many open files' "$work/log" 5 "accept failure logged"
+wait_for 'WATCHDOG=1 withheld' "$work/log" 10 "watchdog withheld while HTTP cannot accept"
+prlimit --pid "$daemon" --nofile="$nofile:"
+kill "$holder"
+wait_for 'accepting connections again' "$work/log" 5 "HTTP accepts again"
+n=$(count '^WATCHDOG=1$' "$work/notify.log")
+sleep 1
+if [ "$(count '^WATCHDOG=1$' "$work/notify.log")" -ge $((n + 3)) ]; then ok; else bad "no WATCHDOG=1 pings after HTTP recovered"; fi
+n=$(count 'cannot accept connections' "$work/log")
+if [ "$n" -eq 1 ]; then ok; else bad "accept failure logged $n times, want once"; fi
 
 kill -HUP "$daemon"
 wait_for '^RELOADING=1$' "$work/notify.log" 5 "RELOADING=1 on SIGHUP"

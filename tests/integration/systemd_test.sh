@@ -39,7 +39,8 @@ for d in 'Type=notify' 'WatchdogSec=' 'Restart=on-failure' 'User=crm-mail' \
          'ProtectKernelLogs=yes' 'ProtectControlGroups=yes' \
          'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6' 'RestrictNamespaces=yes' \
          'LockPersonality=yes' 'MemoryDenyWriteExecute=yes' 'SystemCallArchitectures=native' \
-         'SystemCallFilter=@system-service' 'CapabilityBoundingSet=$' 'UMask=0077'; do
+         'SystemCallFilter=@system-service' 'CapabilityBoundingSet=$' 'UMask=0077' \
+         'LimitNOFILE=[0-9]+$'; do
   if grep -qE "^$d" "$unit"; then ok; else bad "unit lacks $d"; fi
 done
 

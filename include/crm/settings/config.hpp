@@ -106,6 +106,9 @@ struct DaemonConfig {
     friend bool operator==(const DaemonConfig&, const DaemonConfig&) = default;
 };
 
+// The largest request body the HTTP server reads (http::ServerOptions::body_limit).
+inline constexpr std::size_t kMaxRequestBody = std::size_t{2} << 20;
+
 struct HttpConfig {
     std::string bind = "127.0.0.1"; // IP address literal
     std::uint16_t port = 8025;
@@ -113,6 +116,12 @@ struct HttpConfig {
     // with the port: a reverse proxy's name. Anything else is refused (DNS rebinding).
     std::vector<std::string> allowed_hosts;
     bool secure_cookie = false; // mark the session cookie Secure (HTTPS reverse proxy)
+    // Open connections served at once; more are answered 503. 1..65535 (the daemon needs about
+    // this many file descriptors, plus ~64 being refused and its own: see LimitNOFILE=).
+    int max_connections = 256;
+    // Bytes of request bodies being read or handled at once; a request past it is answered 503
+    // before its body is read. At least kMaxRequestBody (one request's largest body).
+    std::size_t max_body_bytes_in_flight = std::size_t{64} << 20;
 
     friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };

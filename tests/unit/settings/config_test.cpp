@@ -134,7 +134,8 @@ tls = "starttls"
     want.allow_inline_secrets = true;
     want.database.path = "/srv/crm/db.sqlite";
     want.daemon.log_level = LogLevel::Debug;
-    want.http = {"::1", 9000, {}, false};
+    want.http.bind = "::1";
+    want.http.port = 9000;
     want.matching = {false, '-', false, {"mail.example", "post.example"},
                      {"mx1.example.com", "mx2.example.com"}};
 
@@ -206,6 +207,16 @@ tls = "starttls"
     EXPECT_TRUE(has_problem(out, 63, "secret stored in the configuration file", true)) << dump(out);
 }
 
+TEST(Config, HttpLimits) {
+    const auto out = parse("[http]\nallowed_hosts = [\"crm.example.com\"]\nmax_connections = 32\n"
+                           "max_body_bytes_in_flight = 8388608\n" +
+                           with_imap(kGoodImap));
+    ASSERT_TRUE(out.ok()) << dump(out);
+    EXPECT_TRUE(out.problems.empty()) << dump(out);
+    const HttpConfig want{"127.0.0.1", 8025, {"crm.example.com"}, false, 32, 8u << 20};
+    EXPECT_EQ(out.config->http, want);
+}
+
 TEST(Config, MinimalConfigGetsDefaults) {
     const auto out = parse(with_imap(kGoodImap));
     ASSERT_TRUE(out.ok()) << dump(out);
@@ -216,6 +227,8 @@ TEST(Config, MinimalConfigGetsDefaults) {
     EXPECT_EQ(c.daemon.log_level, LogLevel::Info);
     EXPECT_EQ(c.http.bind, "127.0.0.1");
     EXPECT_EQ(c.http.port, 8025);
+    EXPECT_EQ(c.http.max_connections, 256);
+    EXPECT_EQ(c.http.max_body_bytes_in_flight, 64u << 20);
     EXPECT_FALSE(c.allow_inline_secrets);
     ASSERT_EQ(c.accounts.size(), 1U);
     const AccountConfig& a = c.accounts[0];
@@ -289,6 +302,10 @@ TEST(Config, ExampleFileParsesCleanly) {
                                        "log_level",
                                        "bind",
                                        "port",
+                                       "allowed_hosts",
+                                       "secure_cookie",
+                                       "max_connections",
+                                       "max_body_bytes_in_flight",
                                        "strip_plus_tags",
                                        "plus_separator",
                                        "gmail_dot_folding",
@@ -350,6 +367,13 @@ std::vector<BadCase> bad_cases() {
         {"log_level", "[daemon]\nlog_level = \"warn\"\n", 2, "did you mean \"warning\"?"},
         {"http_bind_name", "[http]\nbind = \"localhost\"\n", 2, "not an IP address literal"},
         {"http_port", "[http]\nport = 0\n", 2, "out of range"},
+        {"http_max_connections", "[http]\nport = 80\nmax_connections = 0\n", 3,
+         "http.max_connections: 0 is out of range (must be 1..65535)"},
+        {"http_max_connections_type", "[http]\nmax_connections = \"many\"\n", 2,
+         "http.max_connections: expected an integer, found a string"},
+        {"http_body_bytes_below_one_body", "[http]\nmax_body_bytes_in_flight = 1048576\n", 2,
+         "http.max_body_bytes_in_flight: 1048576 is out of range (must be "
+         "2097152..1099511627776 bytes)"},
         {"plus_separator", "[matching]\nplus_separator = \"++\"\n", 2, "must be one of"},
         {"authserv_id", "[matching]\ntrusted_authserv_ids = [\"mx.example.com\", \"no spaces\"]\n", 2,
          "trusted_authserv_ids[1]: \"no spaces\" is not an authserv-id"},
