@@ -135,6 +135,7 @@ class Daemon final : public http::Control {
         http::ApiOptions api;
         api.allowed_hosts = cfg_.http.allowed_hosts;
         api.secure_cookie = cfg_.http.secure_cookie;
+        api.metrics_token = metrics_token();
         api.config_path = path_;
         const auto db_path = cfg_.database.path;
         // A person's write (link, read mark, reply) waits for a sync batch's commit rather than
@@ -317,6 +318,21 @@ class Daemon final : public http::Control {
             if (!ec)
                 ping_watchdog();
         });
+    }
+
+    // The token non-local /metrics clients must send. Unreadable: none, so they are refused.
+    std::string metrics_token() {
+        if (cfg_.http.metrics_token_file.empty())
+            return {};
+        auto token =
+            daemon::resolve_secret({settings::SecretRef::Kind::File, cfg_.http.metrics_token_file});
+        if (!token) {
+            log_.write(LogLevel::Error, {}, "config",
+                       token.error().detail + ": /metrics is served to local clients only");
+            return {};
+        }
+        log_.add_secret(*token);
+        return std::move(*token);
     }
 
     // Each HTTP connection holds a file descriptor, and so do the database files, the event

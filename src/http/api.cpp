@@ -190,11 +190,13 @@ struct Api::Impl {
             pool.push_back(std::move(db));
     }
 
+    // The configured names, and always the loopback names with our port (local health checks
+    // and the operator's browser on the host itself).
     bool host_allowed(std::string_view host) const {
         const auto h = lower(host);
-        if (!options.allowed_hosts.empty())
-            return std::any_of(options.allowed_hosts.begin(), options.allowed_hosts.end(),
-                               [&](const std::string& a) { return lower(a) == h; });
+        if (std::any_of(options.allowed_hosts.begin(), options.allowed_hosts.end(),
+                        [&](const std::string& a) { return lower(a) == h; }))
+            return true;
         const auto p = std::to_string(options.port);
         for (const char* name : {"127.0.0.1", "localhost", "[::1]"})
             if (h == std::string(name) + ":" + p || (options.port == 80 && h == name))
@@ -211,6 +213,7 @@ struct Api::Impl {
     }
 
     Response handle(const Request& req);
+    void metrics(const Request& req, Response& res);
     void login(Ctx& c);
     void logout(Ctx& c);
     void authenticate(Ctx& c);
@@ -234,6 +237,15 @@ void error_body(Response& res, const HttpError& e) {
 }
 
 bool unsafe(const std::string& m) { return m != "GET" && m != "HEAD" && m != "OPTIONS"; }
+
+// A peer on this host, as the server spells addresses (IPv4-mapped IPv6 included), that is not
+// a reverse proxy forwarding someone else's request.
+bool local_client(const Request& req) {
+    const std::string_view ip = req.peer;
+    const bool loopback = ip == "::1" || ip.starts_with("127.") || ip.starts_with("::ffff:127.");
+    return loopback && !req.header("forwarded") && !req.header("x-forwarded-for") &&
+           !req.header("x-real-ip");
+}
 
 } // namespace
 
@@ -310,6 +322,25 @@ void Api::Impl::logout(Ctx& c) {
     c.res.status = 204;
 }
 
+// /metrics names the accounts: local clients only, or a Bearer token equal to the configured
+// one (compared in constant time).
+void Api::Impl::metrics(const Request& req, Response& res) {
+    if (!local_client(req)) {
+        if (options.metrics_token.empty())
+            throw_error(403, "forbidden",
+                        "/metrics is served to local clients only (set http.metrics_token_file "
+                        "to allow others with a token)");
+        const auto auth = req.header("authorization").value_or("");
+        if (auth.size() <= 7 || lower(auth.substr(0, 7)) != "bearer " ||
+            !same_secret(auth.substr(7), options.metrics_token)) {
+            res.set("WWW-Authenticate", "Bearer");
+            throw_error(401, "auth.required", "/metrics needs the metrics token (Bearer)");
+        }
+    }
+    res.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    res.body = control.metrics();
+}
+
 Response Api::Impl::handle(const Request& req) {
     Response res;
     res.set("X-Content-Type-Options", "nosniff");
@@ -370,8 +401,7 @@ Response Api::Impl::handle(const Request& req) {
             return res;
         }
         if (*path == "/metrics") {
-            res.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
-            res.body = control.metrics();
+            metrics(req, res);
             return res;
         }
         if (!path->starts_with("/api/v1/") && *path != "/api/v1")

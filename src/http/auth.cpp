@@ -61,6 +61,14 @@ std::string token_hash(std::string_view token) {
     return hex;
 }
 
+bool same_secret(std::string_view a, std::string_view b) {
+    init();
+    unsigned char ha[crypto_hash_sha256_BYTES], hb[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(ha, reinterpret_cast<const unsigned char*>(a.data()), a.size());
+    crypto_hash_sha256(hb, reinterpret_cast<const unsigned char*>(b.data()), b.size());
+    return sodium_memcmp(ha, hb, sizeof ha) == 0;
+}
+
 std::string random_hex(std::size_t n) {
     init();
     std::vector<unsigned char> raw(n);

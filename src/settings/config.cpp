@@ -721,12 +721,13 @@ constexpr std::array<std::string_view, 6> kTopKeys{
     "allow_inline_secrets", "database", "daemon", "http", "matching", "accounts"};
 constexpr std::array<std::string_view, 1> kDatabaseKeys{"path"};
 constexpr std::array<std::string_view, 1> kDaemonKeys{"log_level"};
-constexpr std::array<std::string_view, 6> kHttpKeys{"bind",
+constexpr std::array<std::string_view, 7> kHttpKeys{"bind",
                                                     "port",
                                                     "allowed_hosts",
                                                     "secure_cookie",
                                                     "max_connections",
-                                                    "max_body_bytes_in_flight"};
+                                                    "max_body_bytes_in_flight",
+                                                    "metrics_token_file"};
 constexpr std::array<std::string_view, 5> kMatchingKeys{
     "strip_plus_tags", "plus_separator", "gmail_dot_folding", "extra_free_mail_domains",
     "trusted_authserv_ids"};
@@ -779,6 +780,12 @@ void parse_http(Section& top, HttpConfig& h) {
     if (auto n = s.ranged("max_body_bytes_in_flight", static_cast<std::int64_t>(kMaxRequestBody),
                           std::int64_t{1} << 40, false, " bytes"))
         h.max_body_bytes_in_flight = static_cast<std::size_t>(*n);
+    if (auto file = s.string("metrics_token_file")) {
+        if (!is_absolute_path(file->first))
+            s.reporter().error(file->second.pos, fmt::format("{}: {} must be an absolute path",
+                                                             file->second.path, show(file->first)));
+        h.metrics_token_file = std::move(file->first);
+    }
     if (auto hosts = s.array("allowed_hosts")) {
         std::size_t i = 0;
         for (const toml::node& d : *hosts->first) {

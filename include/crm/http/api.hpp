@@ -5,6 +5,7 @@
 //
 // Security, in order of the checks:
 //   Host must be one of the allowed hosts (DNS rebinding);
+//   /metrics only for local clients or with the metrics token;
 //   unsafe methods need an Origin equal to an allowed origin when the browser sends one, and
 //   cookie-authenticated ones need it present (CSRF; SameSite=Strict is the second fence);
 //   request bodies must be application/json;
@@ -80,9 +81,12 @@ class Control {
 };
 
 struct ApiOptions {
-    // Host header values accepted ("host" or "host:port"). Empty: loopback names with the
-    // server's port (127.0.0.1, localhost, [::1]).
+    // Host header values accepted ("host" or "host:port") besides the loopback names with the
+    // server's port (127.0.0.1, localhost, [::1]), which are always accepted.
     std::vector<std::string> allowed_hosts;
+    // /metrics for clients other than local ones (loopback peers without Forwarded,
+    // X-Forwarded-For or X-Real-IP): "Authorization: Bearer <this>". Empty: local clients only.
+    std::string metrics_token;
     std::uint16_t port = 0;        // the bound port, for the default allowed hosts
     bool secure_cookie = false;    // add Secure (behind a TLS reverse proxy)
     std::chrono::seconds session_ttl{12 * 3600};

@@ -17,6 +17,8 @@ bool verify_password(const std::string& hash, std::string_view password);
 std::string new_token();
 // Lower-case hex SHA-256 of the token: what the database keeps.
 std::string token_hash(std::string_view token);
+// Equal secrets? In constant time, revealing neither content nor length (compares SHA-256s).
+bool same_secret(std::string_view a, std::string_view b);
 // `n` random bytes as lower-case hex.
 std::string random_hex(std::size_t n);
 

@@ -122,6 +122,9 @@ struct HttpConfig {
     // Bytes of request bodies being read or handled at once; a request past it is answered 503
     // before its body is read. At least kMaxRequestBody (one request's largest body).
     std::size_t max_body_bytes_in_flight = std::size_t{64} << 20;
+    // Absolute path of a file holding the token that non-local clients of /metrics must send
+    // (Bearer). Empty: /metrics is served to local clients only.
+    std::string metrics_token_file;
 
     friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };

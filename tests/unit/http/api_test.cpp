@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <filesystem>
+#include <functional>
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <boost/json.hpp>
@@ -43,6 +44,7 @@ class ApiTest : public ::testing::Test {
     std::atomic<std::int64_t> clock{1'700'000'000};
     std::unique_ptr<Api> api;
     std::string alice_token, bob_token; // API tokens
+    std::string peer = "127.0.0.1";     // the client address of call()
 
     void SetUp() override {
         std::string name = ::testing::UnitTest::GetInstance()->current_test_info()->name();
@@ -57,11 +59,7 @@ class ApiTest : public ::testing::Test {
         seed();
         control.configured = {account("alice-mail", 1, "alice@team.test"),
                               account("bob-mail", 2, "bob@team.test")};
-        ApiOptions o;
-        o.port = 8025;
-        o.now = [this] { return clock.load(); };
-        api = std::make_unique<Api>(
-            o, [p = path.string()] { return store::Database::open(p); }, control);
+        make_api();
         auto db2 = store::Database::open(path.string());
         ASSERT_TRUE(db2);
         store::WebStore ws(**db2);
@@ -74,6 +72,17 @@ class ApiTest : public ::testing::Test {
         bob_token = new_token();
         ASSERT_TRUE(ws.create_token(1, "crm", token_hash(alice_token), clock));
         ASSERT_TRUE(ws.create_token(2, "crm", token_hash(bob_token), clock));
+    }
+
+    // The Api under test, with `change` applied to the options every test starts from.
+    void make_api(const std::function<void(ApiOptions&)>& change = {}) {
+        ApiOptions o;
+        o.port = 8025;
+        o.now = [this] { return clock.load(); };
+        if (change)
+            change(o);
+        api = std::make_unique<Api>(
+            o, [p = path.string()] { return store::Database::open(p); }, control);
     }
 
     void TearDown() override {
@@ -153,7 +162,7 @@ INSERT INTO unsorted (thread_id, reason, suggestions, queued_at) VALUES
         Request r;
         r.method = method;
         r.target = target;
-        r.peer = "127.0.0.1";
+        r.peer = peer;
         r.headers = {{"host", "127.0.0.1:8025"}};
         if (!body.empty())
             r.headers.emplace_back("content-type", "application/json");
@@ -208,6 +217,62 @@ TEST_F(ApiTest, RefusesForeignHostNames) {
     EXPECT_EQ(code_of(r), "host.invalid");
     EXPECT_EQ(call("GET", "/healthz", {}, {{"host", "localhost:8025"}}).status, 200);
     EXPECT_EQ(call("GET", "/healthz", {}, {{"host", "127.0.0.1:9999"}}).status, 421);
+}
+
+// http.allowed_hosts adds the proxy's name; the loopback names with our port stay allowed, so
+// local health checks and the operator's browser on the host keep working.
+TEST_F(ApiTest, LoopbackHostsStayAllowedNextToAllowedHosts) {
+    make_api([](ApiOptions& o) { o.allowed_hosts = {"crm.example.com"}; });
+    for (const char* host : {"crm.example.com", "127.0.0.1:8025", "localhost:8025", "[::1]:8025"})
+        EXPECT_EQ(call("GET", "/healthz", {}, {{"host", host}}).status, 200) << host;
+    EXPECT_EQ(call("GET", "/healthz", {}, {{"host", "127.0.0.1:9999"}}).status, 421);
+    EXPECT_EQ(call("GET", "/healthz", {}, {{"host", "evil.example"}}).status, 421);
+    auto cookie = login_cookie("alice@team.test", "password-1");
+    EXPECT_EQ(call("POST", "/api/v1/threads/100/read", R"({"unread":false})",
+                   {{"cookie", cookie}, {"origin", "https://crm.example.com"}})
+                  .status,
+              200);
+    EXPECT_EQ(call("POST", "/api/v1/threads/100/read", R"({"unread":false})",
+                   {{"cookie", cookie}, {"origin", "http://localhost:8025"}})
+                  .status,
+              200);
+}
+
+TEST_F(ApiTest, MetricsOnlyForLocalClientsOrWithTheToken) {
+    for (const char* ip : {"127.0.0.1", "127.0.0.53", "::1", "::ffff:127.0.0.1"}) {
+        peer = ip;
+        EXPECT_EQ(call("GET", "/metrics").body, "crm_up 1\n") << ip;
+    }
+    peer = "127.0.0.1"; // but a local reverse proxy forwarding someone else's request
+    for (const char* fwd : {"forwarded", "x-forwarded-for", "x-real-ip"})
+        EXPECT_EQ(call("GET", "/metrics", {}, {{fwd, "203.0.113.9"}}).status, 403) << fwd;
+    for (const char* ip : {"10.0.0.5", "::ffff:10.0.0.5", "2001:db8::1", "128.0.0.1"}) {
+        peer = ip;
+        auto r = call("GET", "/metrics");
+        EXPECT_EQ(r.status, 403) << ip;
+        EXPECT_EQ(r.body.find("crm_up"), std::string::npos);
+        EXPECT_EQ(code_of(r), "forbidden");
+        // Not even with a valid API token: /metrics has its own.
+        EXPECT_EQ(as(alice_token, "GET", "/metrics").status, 403);
+    }
+
+    make_api([](ApiOptions& o) { o.metrics_token = "metrics-s3cret-token"; });
+    peer = "10.0.0.5";
+    auto none = call("GET", "/metrics");
+    EXPECT_EQ(none.status, 401);
+    EXPECT_EQ(none.header("WWW-Authenticate"), "Bearer");
+    EXPECT_EQ(none.body.find("crm_up"), std::string::npos);
+    for (const char* wrong : {"metrics-s3cret-toke", "metrics-s3cret-tokenX", "", "x"})
+        EXPECT_EQ(
+            call("GET", "/metrics", {}, {{"authorization", std::string("Bearer ") + wrong}}).status,
+            401)
+            << wrong;
+    EXPECT_EQ(as(alice_token, "GET", "/metrics").status, 401);
+    auto ok = call("GET", "/metrics", {}, {{"authorization", "Bearer metrics-s3cret-token"}});
+    EXPECT_EQ(ok.status, 200);
+    EXPECT_EQ(ok.body, "crm_up 1\n");
+    peer = "::1";
+    EXPECT_EQ(call("GET", "/metrics").status, 200); // local clients need no token
 }
 
 TEST_F(ApiTest, NeedsAuthentication) {

@@ -207,13 +207,15 @@ tls = "starttls"
     EXPECT_TRUE(has_problem(out, 63, "secret stored in the configuration file", true)) << dump(out);
 }
 
-TEST(Config, HttpLimits) {
+TEST(Config, HttpLimitsAndMetricsToken) {
     const auto out = parse("[http]\nallowed_hosts = [\"crm.example.com\"]\nmax_connections = 32\n"
-                           "max_body_bytes_in_flight = 8388608\n" +
+                           "max_body_bytes_in_flight = 8388608\n"
+                           "metrics_token_file = \"/etc/crm-mail/metrics.token\"\n" +
                            with_imap(kGoodImap));
     ASSERT_TRUE(out.ok()) << dump(out);
     EXPECT_TRUE(out.problems.empty()) << dump(out);
-    const HttpConfig want{"127.0.0.1", 8025, {"crm.example.com"}, false, 32, 8u << 20};
+    const HttpConfig want{"127.0.0.1", 8025,     {"crm.example.com"},          false,
+                          32,          8u << 20, "/etc/crm-mail/metrics.token"};
     EXPECT_EQ(out.config->http, want);
 }
 
@@ -229,6 +231,7 @@ TEST(Config, MinimalConfigGetsDefaults) {
     EXPECT_EQ(c.http.port, 8025);
     EXPECT_EQ(c.http.max_connections, 256);
     EXPECT_EQ(c.http.max_body_bytes_in_flight, 64u << 20);
+    EXPECT_TRUE(c.http.metrics_token_file.empty());
     EXPECT_FALSE(c.allow_inline_secrets);
     ASSERT_EQ(c.accounts.size(), 1U);
     const AccountConfig& a = c.accounts[0];
@@ -306,6 +309,7 @@ TEST(Config, ExampleFileParsesCleanly) {
                                        "secure_cookie",
                                        "max_connections",
                                        "max_body_bytes_in_flight",
+                                       "metrics_token_file",
                                        "strip_plus_tags",
                                        "plus_separator",
                                        "gmail_dot_folding",
@@ -374,6 +378,8 @@ std::vector<BadCase> bad_cases() {
         {"http_body_bytes_below_one_body", "[http]\nmax_body_bytes_in_flight = 1048576\n", 2,
          "http.max_body_bytes_in_flight: 1048576 is out of range (must be "
          "2097152..1099511627776 bytes)"},
+        {"http_metrics_token_relative", "[http]\nmetrics_token_file = \"metrics.token\"\n", 2,
+         "http.metrics_token_file: \"metrics.token\" must be an absolute path"},
         {"plus_separator", "[matching]\nplus_separator = \"++\"\n", 2, "must be one of"},
         {"authserv_id", "[matching]\ntrusted_authserv_ids = [\"mx.example.com\", \"no spaces\"]\n", 2,
          "trusted_authserv_ids[1]: \"no spaces\" is not an authserv-id"},
