@@ -348,6 +348,10 @@ Response Api::Impl::handle(const Request& req) {
     res.set("Cache-Control", "no-store");
     std::unique_ptr<store::Database> db;
     try {
+        // RFC 9112 §3.2: more than one Host field is a bad request, not a choice to make.
+        if (std::count_if(req.headers.begin(), req.headers.end(),
+                          [](const auto& h) { return h.first == "host"; }) > 1)
+            throw_error(400, "host.invalid", "more than one Host header");
         const auto host = req.header("host");
         if (!host || !host_allowed(*host))
             throw_error(421, "host.invalid",
@@ -441,6 +445,8 @@ Response Api::Impl::handle(const Request& req) {
         } else if (c.seg.size() == 2 && c.seg[0] == "auth" && c.seg[1] == "logout") {
             if (req.method != "POST")
                 throw_error(405, "method_not_allowed", "use POST");
+            if (cookie_value(req, kCookie) && !origin)
+                throw_error(403, "csrf.origin", "logging out needs the browser's Origin header");
             logout(c);
         } else {
             authenticate(c);

@@ -82,6 +82,7 @@ void message_html(Ctx& c, MessageRowId id) {
     c.res.set("Content-Type", "text/html; charset=utf-8");
     c.res.set("Content-Security-Policy", frame_csp(images));
     c.res.set("X-Frame-Options", "SAMEORIGIN");
+    c.res.set("Cache-Control", "private, no-store"); // mail stays out of every cache
     c.res.body = "<!DOCTYPE html><html><head><meta charset=\"utf-8\">"
                  "<meta name=\"referrer\" content=\"no-referrer\">"
                  "<style>html,body{margin:0;padding:0}body{font:14px/1.5 system-ui,-apple-system,"
@@ -119,7 +120,7 @@ void attachment(Ctx& c, MessageRowId id, const std::string& pos_text) {
     c.res.set("Content-Disposition",
               disposition(show_inline ? "inline" : "attachment", a->filename));
     c.res.set("Content-Security-Policy", "default-src 'none'; sandbox");
-    c.res.set("Cache-Control", "private, max-age=3600");
+    c.res.set("Cache-Control", "private, no-store");
     c.res.body = std::move(a->bytes);
 }
 

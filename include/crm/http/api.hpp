@@ -4,7 +4,7 @@
 // server.hpp carries it over Boost.Beast; tests call handle() directly.
 //
 // Security, in order of the checks:
-//   Host must be one of the allowed hosts (DNS rebinding);
+//   exactly one Host, one of the allowed hosts (DNS rebinding);
 //   /metrics only for local clients or with the metrics token;
 //   unsafe methods need an Origin equal to an allowed origin when the browser sends one, and
 //   cookie-authenticated ones need it present (CSRF; SameSite=Strict is the second fence);

@@ -238,6 +238,24 @@ TEST_F(ApiTest, LoopbackHostsStayAllowedNextToAllowedHosts) {
               200);
 }
 
+// RFC 9112 §3.2: a request with two Host fields is refused, whichever comes first.
+TEST_F(ApiTest, TwoHostHeadersAreRefused) {
+    for (auto hosts : {std::pair<std::string, std::string>{"127.0.0.1:8025", "evil.example"},
+                       {"evil.example", "127.0.0.1:8025"},
+                       {"127.0.0.1:8025", "127.0.0.1:8025"}}) {
+        Request r;
+        r.method = "GET";
+        r.target = "/api/v1/deals";
+        r.peer = "127.0.0.1";
+        r.headers = {{"host", hosts.first},
+                     {"authorization", "Bearer " + alice_token},
+                     {"host", hosts.second}};
+        auto res = api->handle(r);
+        EXPECT_EQ(res.status, 400) << hosts.first << " " << hosts.second;
+        EXPECT_EQ(code_of(res), "host.invalid");
+    }
+}
+
 TEST_F(ApiTest, MetricsOnlyForLocalClientsOrWithTheToken) {
     for (const char* ip : {"127.0.0.1", "127.0.0.53", "::1", "::ffff:127.0.0.1"}) {
         peer = ip;
@@ -311,6 +329,26 @@ TEST_F(ApiTest, LoginSetsAStrictHttpOnlyCookieAndLogoutEndsIt) {
                     {{"cookie", cookie}, {"origin", "http://127.0.0.1:8025"}});
     EXPECT_EQ(out.status, 204);
     EXPECT_EQ(call("GET", "/api/v1/me", {}, {{"cookie", cookie}}).status, 401);
+}
+
+// Logging out changes the cookie like any other cookie change: our Origin, present (CSRF).
+TEST_F(ApiTest, LogoutNeedsOurOrigin) {
+    auto cookie = login_cookie("alice@team.test", "password-1");
+    auto none = call("POST", "/api/v1/auth/logout", {}, {{"cookie", cookie}});
+    EXPECT_EQ(none.status, 403);
+    EXPECT_EQ(code_of(none), "csrf.origin");
+    EXPECT_FALSE(none.header("Set-Cookie"));
+    auto foreign = call("POST", "/api/v1/auth/logout", {},
+                        {{"cookie", cookie}, {"origin", "http://evil.example"}});
+    EXPECT_EQ(foreign.status, 403);
+    EXPECT_EQ(call("GET", "/api/v1/me", {}, {{"cookie", cookie}}).status, 200); // still in
+    EXPECT_EQ(call("POST", "/api/v1/auth/logout", {},
+                   {{"cookie", cookie}, {"origin", "http://127.0.0.1:8025"}})
+                  .status,
+              204);
+    EXPECT_EQ(call("GET", "/api/v1/me", {}, {{"cookie", cookie}}).status, 401);
+    // Without a session there is nothing to protect.
+    EXPECT_EQ(call("POST", "/api/v1/auth/logout").status, 204);
 }
 
 TEST_F(ApiTest, SessionsExpire) {
@@ -466,6 +504,17 @@ TEST_F(ApiTest, AttachmentsDownloadWithASafeDisposition) {
     EXPECT_NE(cd.find("filename*=UTF-8''quote%20%22Q1%22.pdf"), std::string::npos);
     EXPECT_EQ(as(alice_token, "GET", "/api/v1/messages/1000/attachments/7").status, 404);
     EXPECT_EQ(as(alice_token, "GET", "/api/v1/messages/1000/attachments/x").status, 404);
+}
+
+// Mail is private: neither a shared cache nor the browser's disk cache keeps it.
+TEST_F(ApiTest, MailIsNeverCached) {
+    for (const char* target :
+         {"/api/v1/messages/1000/attachments/0", "/api/v1/messages/1000/attachments/0?inline=1",
+          "/api/v1/messages/1000/html", "/api/v1/messages/1000/html?images=1"}) {
+        auto r = as(alice_token, "GET", target);
+        ASSERT_EQ(r.status, 200) << target;
+        EXPECT_EQ(r.header("Cache-Control"), "private, no-store") << target;
+    }
 }
 
 TEST_F(ApiTest, ReadMarksKeepTheCounters) {
