@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """HTTP API checks over loopback against a running crm-maild (started by api_test.sh).
 
-    api_test.py BASE_URL WORK_DIR DOVEADM IMAPS_PORT
+    api_test.py BASE_URL WORK_DIR DOVEADM IMAPS_PORT MAILD_PID
 """
-import hashlib, http.client, json, os, socket, sqlite3, subprocess, sys, time, urllib.parse
+import hashlib, http.client, json, os, select, socket, sqlite3, subprocess, sys, time, urllib.parse
 
 base, work, doveadm, imaps_port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+maild_pid = int(sys.argv[5])
 u = urllib.parse.urlparse(base)
 HOST = u.netloc
 ORIGIN = base
@@ -86,6 +87,8 @@ check("attachment named in Content-Disposition", "Preis%C3%BCbersicht.csv" in r.
 # --- Host, auth, sessions
 st, *_ = req("GET", "/healthz", host="attacker.example:%d" % u.port)
 check("foreign Host refused (421)", st == 421, st)
+st = [req("GET", "/healthz", host=h)[0] for h in ("crm.example.test", "localhost:%d" % u.port, "[::1]:%d" % u.port)]
+check("allowed_hosts and the loopback names with the port are served", st == [200, 200, 200], st)
 st, _, js, _ = req("GET", "/api/v1/deals")
 check("no credentials: 401 auth.required", st == 401 and js["error"]["code"] == "auth.required", js)
 st, cookie, raw = login("alice@example.com", "alice-password-1")
@@ -193,6 +196,14 @@ st, _, js, _ = req("POST", "/api/v1/accounts/alice/resync", {}, cookie=ada)
 check("resync accepted (202)", st == 202, (st, js))
 st, _, _, data = req("GET", "/metrics")
 check("/metrics has account states", b'crm_account_state{account="alice"' in data, data[:300])
+# A reverse proxy on this host forwards other clients: they need the token of metrics_token_file.
+fwd = {"X-Forwarded-For": "203.0.113.9"}
+st, r, _, data = req("GET", "/metrics", headers=fwd)
+check("/metrics through a proxy without the token: 401, no account names", st == 401 and b"alice" not in data, (st, data[:200]))
+st, _, _, data = req("GET", "/metrics", headers=dict(fwd, Authorization="Bearer wrong-token"))
+check("/metrics with a wrong token: 401", st == 401, st)
+st, _, _, data = req("GET", "/metrics", headers=dict(fwd, Authorization="Bearer api-test-metrics-token"))
+check("/metrics with the token: 200", st == 200 and b"crm_account_state" in data, (st, data[:200]))
 
 # --- HTTP level
 s = socket.create_connection((u.hostname, u.port))
@@ -256,6 +267,138 @@ try:
     check("every OpenAPI operation is routed", not missing, missing)
 except ImportError:
     check("python3-yaml for the OpenAPI check", False, "install python3-yaml")
+
+# --- limits (api_test.sh: max_connections = 128; max_body_bytes_in_flight: 64 MiB, the default)
+def connect(data=b""):
+    s = socket.create_connection((u.hostname, u.port), timeout=20)
+    if data:
+        s.sendall(data)
+    return s
+
+
+def response(s):
+    """(status, lower-case headers, body) of one response, or None when the connection closed."""
+    buf = b""
+    try:
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(65536)
+            if not chunk:
+                return None
+            buf += chunk
+        head, _, body = buf.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {k.strip().lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+        while len(body) < int(headers.get("content-length", "0")):
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+    except OSError:
+        return None
+    return int(lines[0].split()[1]), headers, body
+
+
+def unavailable(r):
+    try:
+        return r[0] == 503 and r[1].get("retry-after") == "1" and json.loads(r[2])["error"]["code"] == "unavailable"
+    except (TypeError, ValueError, KeyError):
+        return False
+
+
+def vm_kib(field):
+    for line in open("/proc/%d/status" % maild_pid):
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+
+
+def maild_log():
+    return open(os.path.join(work, "maild.log"), errors="replace").read()
+
+
+conn.close()
+GET = b"GET /healthz HTTP/1.1\r\nHost: %s\r\n\r\n" % HOST.encode()
+served = []
+first_refused = None
+for i in range(140):
+    s = connect(GET)
+    r = response(s)
+    if r and r[0] == 200:
+        served.append(s)
+    else:
+        first_refused = r
+        s.close()
+        break
+# (a keep-alive connection of the checks above may still hold a slot)
+print("max_connections = 128: %d connections served at once, the next one refused" % len(served))
+check("max_connections: about 128 connections served at once", 120 <= len(served) <= 128, len(served))
+check("the next connection gets 503, Retry-After and the JSON error", unavailable(first_refused), first_refused)
+for s in served:
+    s.close()
+check("served again once connections close", wait_until(10, lambda: req("GET", "/healthz")[0] == 200))
+
+# 100 clients each send a 2 MB login body (the largest allowed is 2 MiB) and stop one byte
+# short: only what fits into max_body_bytes_in_flight is read, the others get 503 at once.
+N, SIZE = 100, 2_000_000
+prefix = b'{"email":"x@example.com","password":"'
+body = prefix + b"a" * (SIZE - len(prefix) - 2) + b'"}'
+head = (b"POST /api/v1/auth/login HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % (HOST.encode(), len(body)))
+rss_before = vm_kib("VmRSS")
+held, refused = [], []
+for i in range(N):
+    s = connect(head)
+    if select.select([s], [], [], 0.2)[0]:  # answered before its body was sent
+        refused.append(response(s))
+        s.close()
+        continue
+    try:
+        s.sendall(body[:-1])
+        held.append(s)
+    except OSError:  # refused while the body was on its way
+        refused.append(response(s))
+        s.close()
+time.sleep(1)
+rss_loaded = vm_kib("VmRSS")
+answers = []
+for s in held:
+    s.sendall(body[-1:])
+    answers.append(response(s))
+    s.close()
+rss_after = vm_kib("VmRSS")
+print("body cap: %d connections x %d-byte bodies: %d read (%.1f MB in flight), %d refused with 503; "
+      "crm-maild VmRSS %.1f MB before, %.1f MB with the bodies in flight, %.1f MB after"
+      % (N, len(body), len(held), len(held) * len(body) / 1e6, len(refused), rss_before / 1024,
+         rss_loaded / 1024, rss_after / 1024))
+check("bodies in flight stay within 64 MiB", 1 <= len(held) and len(held) * len(body) <= 64 << 20, len(held))
+check("every other client got 503 before its body", len(held) + len(refused) == N and all(unavailable(r) for r in refused),
+      [r for r in refused if not unavailable(r)][:3])
+check("the bodies read were handled (422: password too long)", all(a and a[0] == 422 for a in answers), [a and a[0] for a in answers])
+check("RSS grew by less than the cap and 32 MiB", (rss_loaded - rss_before) < (64 + 32) * 1024, (rss_before, rss_loaded))
+
+# Out of file descriptors: crm-maild's limit lowered to its lowest free descriptor number (every
+# one below is taken); accept fails, is retried and logged once; once descriptors are free again
+# it serves as before.
+limits = subprocess.run(["prlimit", "--pid", str(maild_pid), "--nofile", "--raw", "--noheadings",
+                         "--output=SOFT,HARD"], capture_output=True, text=True, check=True).stdout.split()
+open_fds = {int(fd) for fd in os.listdir("/proc/%d/fd" % maild_pid)}
+lowest_free = next(fd for fd in range(len(open_fds) + 1) if fd not in open_fds)
+subprocess.run(["prlimit", "--pid", str(maild_pid), "--nofile=%d:" % lowest_free], check=True)
+try:
+    waiting = [connect(GET) for _ in range(40)]  # the listen queue takes them
+    time.sleep(2.5)  # 50, 100, 200, 400, 800 ms: six attempts at least
+    failures = maild_log().count("cannot accept connections: Too many open files")
+finally:
+    subprocess.run(["prlimit", "--pid", str(maild_pid), "--nofile=%s:" % limits[0]], check=True)
+check("accept failure logged once, not per attempt", failures == 1, failures)
+answered = [response(s) for s in waiting]
+check("the connections that waited are served", all(r and r[0] == 200 for r in answered),
+      [r and r[0] for r in answered])
+for s in waiting:
+    s.close()
+check("serving again", req("GET", "/healthz")[0] == 200)
+log = maild_log()
+check("recovery logged once, counting the attempts", log.count("accepting connections again after") == 1 and log.count("cannot accept connections") == 1,
+      [l for l in log.splitlines() if "accept" in l])
 
 sql = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "deal_stats_check.sql")).read()
 check("deal counters equal the linked threads", q(sql)[0][0] == 0, q(sql))

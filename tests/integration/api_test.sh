@@ -3,7 +3,9 @@
 # the requests): status codes and validation errors, sessions, CSRF/Host checks, login
 # throttling, who may see and do what, read state mirrored to the server's \Seen, the admin
 # API writing the config (and the daemon applying it), test connection naming the failing step,
-# and HTTP-level limits (malformed requests, oversized bodies, keep-alive).
+# and HTTP-level limits (malformed requests, oversized bodies, keep-alive, max_connections,
+# request bodies in flight with the daemon's RSS, running out of file descriptors), /metrics for
+# local clients or with its token, and loopback Host names next to allowed_hosts.
 #   api_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
 # Prints "N passed, M failed"; exit 1 on failure, 77 when it cannot run.
 set -u
@@ -35,6 +37,7 @@ db=$work/crm.db
 mkdir -p "$work/etc"
 printf 'alice-pw' >"$work/alice.pw"
 printf 'bob-pw' >"$work/bob.pw"
+printf 'api-test-metrics-token\n' >"$work/metrics.token"
 http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$work/etc/crm.toml" <<TOML
 # api_test.sh
@@ -45,6 +48,9 @@ log_level = "debug"
 [http]
 bind = "127.0.0.1"
 port = $http_port
+allowed_hosts = ["crm.example.test"]
+max_connections = 128
+metrics_token_file = "$work/metrics.token"
 [[accounts]]
 name = "alice"
 owner_id = 1
@@ -119,7 +125,7 @@ EML
 "$dcs/seed.sh" "$dc" alice "$work/m1.eml" >/dev/null
 "$dcs/seed.sh" "$dc" alice "$work/m2.eml" >/dev/null
 CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/etc/crm.toml" 2>>"$work/maild.log" & pid=$!
-python3 "$root/tests/integration/api_test.py" "http://127.0.0.1:$http_port" "$work" "$DOVEADM" "$IMAPS_PORT"
+python3 "$root/tests/integration/api_test.py" "http://127.0.0.1:$http_port" "$work" "$DOVEADM" "$IMAPS_PORT" "$pid"
 rc=$?
 if [ $rc -ne 0 ]; then echo "--- tail of maild.log"; tail -n 30 "$work/maild.log"; fi
 exit $rc
