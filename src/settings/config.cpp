@@ -813,6 +813,26 @@ void parse_http(Section& top, HttpConfig& h) {
     s.report_unknown();
 }
 
+// Calls fn("key[i]", position, value) for each string of the array `key`; an element that is not
+// a string is reported as an error naming it.
+template <class F> void each_string(Section& s, std::string_view key, F&& fn) {
+    auto list = s.array(key);
+    if (!list)
+        return;
+    std::size_t i = 0;
+    for (const toml::node& d : *list->first) {
+        Pos p = pos_of(d.source());
+        if (p.line == 0)
+            p = list->second.pos;
+        const std::string item = fmt::format("{}[{}]", list->second.path, i++);
+        if (const auto* str = d.as_string())
+            fn(item, p, str->get());
+        else
+            s.reporter().error(
+                p, fmt::format("{}: expected a string, found {}", item, type_name(d.type())));
+    }
+}
+
 void parse_matching(Section& top, MatchingConfig& m) {
     auto t = top.table("matching");
     if (!t)
@@ -829,46 +849,23 @@ void parse_matching(Section& top, MatchingConfig& m) {
         else
             m.plus_separator = sep->first[0];
     }
-    if (auto domains = s.array("extra_free_mail_domains")) {
-        std::size_t i = 0;
-        for (const toml::node& d : *domains->first) {
-            Pos p = pos_of(d.source());
-            if (p.line == 0)
-                p = domains->second.pos;
-            const std::string item = fmt::format("{}[{}]", domains->second.path, i++);
-            const auto* str = d.as_string();
-            if (str == nullptr) {
-                s.reporter().error(
-                    p, fmt::format("{}: expected a string, found {}", item, type_name(d.type())));
-            } else if (!detail::is_valid_host(str->get()) ||
-                       str->get().find('.') == std::string::npos) {
-                s.reporter().error(
-                    p, fmt::format("{}: {} is not a domain name", item, show(str->get())));
-            } else {
-                m.extra_free_mail_domains.push_back(str->get());
-            }
-        }
-    }
-    if (auto ids = s.array("trusted_authserv_ids")) {
-        std::size_t i = 0;
-        for (const toml::node& d : *ids->first) {
-            Pos p = pos_of(d.source());
-            if (p.line == 0)
-                p = ids->second.pos;
-            const std::string item = fmt::format("{}[{}]", ids->second.path, i++);
-            const auto* str = d.as_string();
-            if (str == nullptr)
-                s.reporter().error(
-                    p, fmt::format("{}: expected a string, found {}", item, type_name(d.type())));
-            else if (!detail::is_valid_host(str->get()))
-                s.reporter().error(p, fmt::format("{}: {} is not an authserv-id (the host name "
-                                                  "your mail server writes first in "
-                                                  "Authentication-Results)",
-                                                  item, show(str->get())));
-            else
-                m.trusted_authserv_ids.push_back(str->get());
-        }
-    }
+    each_string(s, "extra_free_mail_domains",
+                [&](const std::string& item, Pos p, const std::string& v) {
+        if (!detail::is_valid_host(v) || v.find('.') == std::string::npos)
+            s.reporter().error(p, fmt::format("{}: {} is not a domain name", item, show(v)));
+        else
+            m.extra_free_mail_domains.push_back(v);
+    });
+    each_string(s, "trusted_authserv_ids",
+                [&](const std::string& item, Pos p, const std::string& v) {
+        if (!detail::is_valid_host(v))
+            s.reporter().error(p, fmt::format("{}: {} is not an authserv-id (the host name your "
+                                              "mail server writes first in "
+                                              "Authentication-Results)",
+                                              item, show(v)));
+        else
+            m.trusted_authserv_ids.push_back(v);
+    });
     s.report_unknown();
 }
 

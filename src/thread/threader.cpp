@@ -220,20 +220,15 @@ Result<Assignment> assign_thread(const ThreadInput &msg, ThreadIndex &index,
         std::vector<ThreadId> kept;
         for (ThreadId s : by_subject) {
             bool apart = false;
-            for (ThreadId t : threads) {
-                auto a = index.kept_apart(s, t);
-                if (!a)
-                    return std::unexpected(std::move(a.error()));
-                apart = apart || *a;
-            }
-            for (ThreadId t : by_subject) {
-                if (t == s)
-                    continue;
-                auto a = index.kept_apart(s, t);
-                if (!a)
-                    return std::unexpected(std::move(a.error()));
-                apart = apart || *a;
-            }
+            for (const auto *others : {&threads, &by_subject})
+                for (ThreadId t : *others) {
+                    if (t == s)
+                        continue;
+                    auto a = index.kept_apart(s, t);
+                    if (!a)
+                        return std::unexpected(std::move(a.error()));
+                    apart = apart || *a;
+                }
             if (apart)
                 out.kept_apart = true;
             else
