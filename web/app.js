@@ -843,8 +843,26 @@ async function viewThread(main, id) {
   };
   renderDealBar();
 
+  // Long threads come in pages: the newest messages first, older ones on request.
+  let older = data.older || 0;
   const renderMessages = (messages, wasUnread) => {
     clear(messagesEl);
+    if (older > 0) {
+      const more = h('button', { type: 'button', class: 'btn btn-quiet btn-small older-btn', testid: 'older-messages' },
+        `Show ${plural(older, 'older message')}`);
+      more.addEventListener('click', async () => {
+        more.disabled = true;
+        try {
+          const page = await api('GET', `/threads/${id}?before=${messages[0].id}`);
+          if (!v.alive) return;
+          older = page.older || 0;
+          const shown = page.messages.concat(messages);
+          data.messages = shown;
+          renderMessages(shown, wasUnread);
+        } catch (e) { showError(e); more.disabled = false; }
+      });
+      messagesEl.appendChild(more);
+    }
     let prevSubject = baseSubject(thread.subject);
     for (const m of messages) {
       const subj = baseSubject(m.subject);
@@ -885,6 +903,7 @@ async function viewThread(main, id) {
       data = await api('GET', `/threads/${id}`);
       if (!v.alive) return;
       thread = data.thread;
+      older = data.older || 0;
       renderDealBar();
       await openMessages(data.messages);
     } catch (e) { showError(e); }

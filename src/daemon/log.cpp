@@ -47,9 +47,12 @@ void Logger::write(LogLevel level, const LogContext& ctx, std::string_view event
     for (const auto& s : secrets_)
         for (auto pos = line.find(s); pos != std::string::npos; pos = line.find(s, pos))
             line.replace(pos, s.size(), "***");
+    // One line, and no terminal control sequences from a mail or a request (ESC, BEL, DEL...).
     for (auto& c : line)
-        if (c == '\n' || c == '\r')
+        if (c == '\n' || c == '\r' || c == '\t')
             c = ' ';
+        else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f)
+            c = '?';
     line += '\n';
     std::fwrite(line.data(), 1, line.size(), stderr);
     std::fflush(stderr);

@@ -136,6 +136,8 @@ class Daemon final : public http::Control {
         api.allowed_hosts = cfg_.http.allowed_hosts;
         api.secure_cookie = cfg_.http.secure_cookie;
         api.metrics_token = metrics_token();
+        api.trusted_proxies = cfg_.http.trusted_proxies;
+        api.log = log_.sink();
         api.config_path = path_;
         const auto db_path = cfg_.database.path;
         // A person's write (link, read mark, reply) waits for a sync batch's commit rather than

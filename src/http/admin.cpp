@@ -157,13 +157,44 @@ const json::object* sub_object(const json::object& o, const char* field) {
     return &it->value().as_object();
 }
 
-void save(Ctx& c, const AccountConfig& a, const AccountSecrets& secrets, int status) {
+// The fields a request body sets, nested ones as "imap.host" (names only: never values, which
+// include passwords).
+std::string field_names(const json::object& body) {
+    std::vector<std::string> names;
+    for (const auto& kv : body) {
+        const std::string key(kv.key());
+        if (kv.value().is_object() && !kv.value().as_object().empty())
+            for (const auto& sub : kv.value().as_object())
+                names.push_back(key + "." + std::string(sub.key()));
+        else
+            names.push_back(key);
+    }
+    std::sort(names.begin(), names.end());
+    std::string out;
+    for (const auto& n : names)
+        out += (out.empty() ? "" : ", ") + n;
+    return out;
+}
+
+// An admin change, logged with who made it and from where (event "admin").
+void audit(const Ctx& c, std::string_view account, std::string_view what) {
+    if (c.options.log && c.user)
+        c.options.log(LogLevel::Info, {account, ""}, "admin",
+                      fmt::format("{} by admin {} (user {}) from {}", what, c.user->email,
+                                  c.user->id, c.client));
+}
+
+void save(Ctx& c, const AccountConfig& a, const AccountSecrets& secrets, int status,
+          const json::object& body) {
     auto r = c.control.save_account(a, secrets);
     if (!r) {
         if (r.error().code == "config.invalid")
             throw_error(422, "invalid", r.error().detail, "config");
         throw_error(500, "internal", r.error().detail);
     }
+    audit(c, a.name,
+          fmt::format("account {} {} ({})", a.name, status == 201 ? "created" : "changed",
+                      field_names(body)));
     auto rows = health(c);
     auto saved = find_config(c, a.name).value_or(a);
     send_json(c, status, json::object{{"account", account_json(saved, find_row(rows, a.name))}});
@@ -197,7 +228,7 @@ void create(Ctx& c) {
         a.smtp->tls = settings::Tls::Implicit;
         secrets.smtp_password = apply_server(*smtp, "smtp", *a.smtp, true, a.address);
     }
-    save(c, a, secrets, 201);
+    save(c, a, secrets, 201, body);
 }
 
 void edit(Ctx& c, const std::string& name) {
@@ -238,7 +269,7 @@ void edit(Ctx& c, const std::string& name) {
     } else if (auto it = body.find("smtp"); it != body.end() && it->value().is_null()) {
         a.smtp.reset();
     }
-    save(c, a, secrets, 200);
+    save(c, a, secrets, 200, body);
 }
 
 } // namespace
@@ -308,6 +339,7 @@ bool route_admin(Ctx& c) {
                     throw_error(409, "conflict", r.error().detail);
                 throw_error(500, "internal", r.error().detail);
             }
+            audit(c, name, fmt::format("resync of account {} requested", name));
             auto rows = health(c);
             send_json(c, 202, json::object{{"account", account_json(*a, find_row(rows, name))}});
         }

@@ -4,15 +4,14 @@
 
 #include <algorithm>
 #include <charconv>
-#include <deque>
 #include <mutex>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
 #include "assets.hpp"
 #include "crm/http/auth.hpp"
 #include "internal.hpp"
+#include "throttle.hpp"
 
 namespace crm::http {
 
@@ -116,50 +115,25 @@ std::optional<std::string> cookie_value(const Request& r, std::string_view name)
     return std::nullopt;
 }
 
-// Sliding-window login failure counter, per key ("e:<email>", "c:<address>").
-class Throttle {
-  public:
-    // Seconds to wait before another attempt, 0 when allowed.
-    std::int64_t wait(const std::string& key, int limit, std::int64_t window, std::int64_t now) {
-        std::lock_guard lock(mu_);
-        auto& q = failures_[key];
-        while (!q.empty() && q.front() <= now - window)
-            q.pop_front();
-        if (static_cast<int>(q.size()) < limit)
-            return 0;
-        return std::max<std::int64_t>(1, q.front() + window - now);
-    }
-    void failed(const std::string& key, std::int64_t now) {
-        std::lock_guard lock(mu_);
-        auto& q = failures_[key];
-        q.push_back(now);
-        if (q.size() > 1000)
-            q.pop_front();
-        if (failures_.size() > 100000) // bounded under a spray of distinct keys
-            failures_.clear();
-    }
-    void succeeded(const std::string& key) {
-        std::lock_guard lock(mu_);
-        failures_.erase(key);
-    }
-
-  private:
-    std::mutex mu_;
-    std::unordered_map<std::string, std::deque<std::int64_t>> failures_;
-};
-
 } // namespace
 
 struct Api::Impl {
     ApiOptions options;
     DatabaseOpener open_db;
     Control& control;
-    Throttle throttle;
+    LoginThrottle throttle;
+    HtmlCache html_cache;
+    std::vector<Network> proxies;
     std::mutex pool_mu;
     std::vector<std::unique_ptr<store::Database>> pool;
 
     Impl(ApiOptions o, DatabaseOpener d, Control& c)
-        : options(std::move(o)), open_db(std::move(d)), control(c) {
+        : options(std::move(o)), open_db(std::move(d)), control(c),
+          throttle(ThrottleLimits{options.login_failures_per_pair,
+                                  options.login_failures_per_client, options.login_window.count()}),
+          html_cache(options.html_cache_bytes) {
+        for (const auto& p : options.trusted_proxies)
+            proxies.emplace_back(p);
         if (!options.now)
             options.now = [] {
                 return std::chrono::duration_cast<std::chrono::seconds>(
@@ -213,6 +187,13 @@ struct Api::Impl {
     }
 
     Response handle(const Request& req);
+    [[nodiscard]] std::string client_of(const Request& req) const {
+        std::vector<std::string_view> xff;
+        for (const auto& [k, v] : req.headers)
+            if (k == "x-forwarded-for")
+                xff.emplace_back(v);
+        return client_address(req.peer, xff, proxies);
+    }
     void metrics(const Request& req, Response& res);
     void login(Ctx& c);
     void logout(Ctx& c);
@@ -276,38 +257,49 @@ void Api::Impl::login(Ctx& c) {
     only_fields(body, {"email", "password"});
     auto email = lower(req_string(body, "email", 254));
     auto password = req_string(body, "password", 1024);
-    const auto window = options.login_window.count();
-    const auto ekey = "e:" + email, ckey = "c:" + c.req.peer;
-    auto wait = std::max(throttle.wait(ekey, options.login_failures_per_email, window, c.now),
-                         throttle.wait(ckey, options.login_failures_per_client, window, c.now));
-    if (wait > 0) {
+    const auto client = client_key(c.client);
+    if (auto wait = throttle.begin(client, email, c.now).retry_after; wait > 0) {
         c.res.set("Retry-After", std::to_string(wait));
         throw_error(429, "auth.rate_limited",
                     fmt::format("too many failed logins: try again in {} s", wait));
     }
     store::WebStore ws(c.db);
-    auto login = ok_or_500(ws.login_by_email(email));
+    auto found = ws.login_by_email(email);
+    if (!found)
+        throttle.succeeded(client, email, c.now); // not the client's fault: give the token back
+    auto login = ok_or_500(std::move(found));
     const bool ok = login && !login->password_hash.empty()
                         ? verify_password(login->password_hash, password)
                         : (verify_password(dummy_hash(), password), false);
     if (!ok) {
-        throttle.failed(ekey, c.now);
-        throttle.failed(ckey, c.now);
+        const auto lockout = throttle.failed(client, email, c.now);
+        if (lockout != LoginThrottle::Lockout::None && options.log)
+            options.log(LogLevel::Warning, {}, "auth",
+                        lockout == LoginThrottle::Lockout::Client
+                            ? fmt::format("login: client {} is throttled after {} failed logins "
+                                          "(any account) within {} s",
+                                          client, options.login_failures_per_client,
+                                          options.login_window.count())
+                            : fmt::format("login: client {} is throttled for {} after {} failed "
+                                          "logins within {} s",
+                                          client, email, options.login_failures_per_pair,
+                                          options.login_window.count()));
         throw_error(401, "auth.invalid", "wrong e-mail or password");
     }
-    throttle.succeeded(ekey);
+    throttle.succeeded(client, email, c.now);
+    const auto& user = login->user;
     auto token = new_token();
     auto ua = c.req.header("user-agent").value_or("");
     // In a write transaction: the password check took a while, and a write from the snapshot
     // read before it would fail with SQLITE_BUSY_SNAPSHOT if the daemon committed meanwhile.
     store::Database::Transaction tx(c.db);
-    ok_or_500(ws.create_session(token_hash(token), login->user.id, c.now,
-                                c.now + options.session_ttl.count(), c.req.peer, std::string(ua)));
+    ok_or_500(ws.create_session(token_hash(token), user.id, c.now,
+                                c.now + options.session_ttl.count(), c.client, std::string(ua)));
     ok_or_500(tx.commit());
     c.res.set("Set-Cookie", fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}",
                                         kCookie, token, options.session_ttl.count(),
                                         options.secure_cookie ? "; Secure" : ""));
-    send_json(c, 200, json::object{{"user", user_json(login->user)}});
+    send_json(c, 200, json::object{{"user", user_json(user)}});
 }
 
 void Api::Impl::logout(Ctx& c) {
@@ -339,6 +331,15 @@ void Api::Impl::metrics(const Request& req, Response& res) {
     }
     res.set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
     res.body = control.metrics();
+    const auto h = html_cache.stats();
+    res.body += fmt::format(
+        "# HELP crm_html_cache_hits_total Thread views served a sanitised HTML body from memory.\n"
+        "# TYPE crm_html_cache_hits_total counter\ncrm_html_cache_hits_total {}\n"
+        "# HELP crm_html_cache_misses_total HTML bodies sanitised (first views, evictions).\n"
+        "# TYPE crm_html_cache_misses_total counter\ncrm_html_cache_misses_total {}\n"
+        "# HELP crm_html_cache_bytes Memory held by sanitised HTML bodies.\n"
+        "# TYPE crm_html_cache_bytes gauge\ncrm_html_cache_bytes {}\n",
+        h.hits, h.misses, h.bytes);
 }
 
 Response Api::Impl::handle(const Request& req) {
@@ -425,7 +426,7 @@ Response Api::Impl::handle(const Request& req) {
 
         db = borrow();
         Ctx c{req, res, *db, *path, {}, std::move(query), std::nullopt, false, options.now(),
-              control, options};
+              control, options, client_of(req), &html_cache};
         std::string_view rest = std::string_view(*path).substr(std::string_view("/api/v1").size());
         while (!rest.empty()) {
             if (rest.front() == '/') {
@@ -563,6 +564,19 @@ std::int64_t id_segment(const std::string& s, const char* what) {
     auto r = std::from_chars(s.data(), s.data() + s.size(), v);
     if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v <= 0)
         throw_error(404, "not_found", fmt::format("{} '{}' not found", what, s));
+    return v;
+}
+
+std::int64_t query_int(const Ctx& c, const char* name, std::int64_t min, std::int64_t max,
+                       std::int64_t fallback) {
+    auto it = c.query.find(name);
+    if (it == c.query.end())
+        return fallback;
+    const auto& s = it->second;
+    std::int64_t v = 0;
+    auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (r.ec != std::errc() || r.ptr != s.data() + s.size() || v < min || v > max)
+        invalid(name, fmt::format("must be a whole number from {} to {}", min, max));
     return v;
 }
 

@@ -68,16 +68,8 @@ void message_html(Ctx& c, MessageRowId id) {
     if (!ok_or_500(ws.message_thread(c.viewer(), id)))
         not_found(fmt::format("message {}", id));
     const bool images = c.query.contains("images") && c.query["images"] == "1";
-    auto html = ok_or_500(ws.message_html(id));
-    mime::SanitizeOptions opts;
-    opts.allow_remote_images = images;
-    opts.resolve_cid = [&](std::string_view cid) -> std::optional<std::string> {
-        auto pos = ws.attachment_by_cid(id, std::string(cid));
-        if (!pos || !*pos)
-            return std::nullopt;
-        return fmt::format("/api/v1/messages/{}/attachments/{}?inline=1", id, **pos);
-    };
-    auto clean = mime::sanitize_html(html, opts);
+    auto body = ok_or_500(ws.message_html(id));
+    auto clean = safe_html(c, id, body.content_hash, body.html, images);
     c.res.status = 200;
     c.res.set("Content-Type", "text/html; charset=utf-8");
     c.res.set("Content-Security-Policy", frame_csp(images));
@@ -90,7 +82,7 @@ void message_html(Ctx& c, MessageRowId id) {
                  "anywhere}img{max-width:100%;height:auto}table{max-width:100%}"
                  "blockquote{margin:0 0 0 .5em;padding-left:.75em;border-left:3px solid #d0d7de;"
                  "color:#57606a}</style></head><body>" +
-                 clean.html + "</body></html>";
+                 clean->html + "</body></html>";
 }
 
 void attachment(Ctx& c, MessageRowId id, const std::string& pos_text) {
@@ -126,10 +118,25 @@ void attachment(Ctx& c, MessageRowId id, const std::string& pos_text) {
 
 } // namespace
 
-int remote_image_count(const std::string& html) {
-    mime::SanitizeOptions opts;
-    opts.allow_remote_images = false;
-    return mime::sanitize_html(html, opts).remote_images;
+std::shared_ptr<const SafeHtml> safe_html(Ctx& c, MessageRowId id, const std::string& content_hash,
+                                          const std::string& html, bool images) {
+    auto make = [&] {
+        store::WebStore ws(c.db);
+        mime::SanitizeOptions opts;
+        opts.allow_remote_images = images;
+        opts.resolve_cid = [&](std::string_view cid) -> std::optional<std::string> {
+            auto pos = ws.attachment_by_cid(id, std::string(cid));
+            if (!pos || !*pos)
+                return std::nullopt;
+            return fmt::format("/api/v1/messages/{}/attachments/{}?inline=1", id, **pos);
+        };
+        auto clean = mime::sanitize_html(html, opts);
+        return SafeHtml{std::move(clean.html), clean.remote_images};
+    };
+    if (!c.html_cache)
+        return std::make_shared<const SafeHtml>(make());
+    return c.html_cache->get(
+        fmt::format("{}/{}/{}/{}", id, content_hash, html.size(), images ? 1 : 0), make);
 }
 
 bool route_html(Ctx& c) {

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,7 @@
 #include "crm/http/api.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/web_store.hpp"
+#include "html_cache.hpp"
 
 namespace crm::http {
 
@@ -56,6 +58,8 @@ struct Ctx {
     std::int64_t now = 0;
     Control& control;
     const ApiOptions& options;
+    std::string client; // the peer, or the client behind a trusted proxy (X-Forwarded-For)
+    HtmlCache* html_cache = nullptr;
 
     [[nodiscard]] store::Viewer viewer() const {
         return store::Viewer{user ? user->id : 0, user && user->role == "admin"};
@@ -79,6 +83,9 @@ std::optional<bool> opt_bool(const json::object& o, const char* field);
 std::vector<std::string> opt_string_list(const json::object& o, const char* field,
                                          std::size_t max_items, std::size_t max_len);
 std::int64_t id_segment(const std::string& s, const char* what);
+// The query parameter `name` as a number in [min, max] (422 naming it otherwise); absent: fallback.
+std::int64_t query_int(const Ctx& c, const char* name, std::int64_t min, std::int64_t max,
+                       std::int64_t fallback);
 
 // JSON shapes (docs/openapi.yaml components).
 json::value opt_json(const std::optional<std::int64_t>& v);
@@ -96,6 +103,9 @@ bool route_admin(Ctx& c);
 std::optional<std::size_t> quoted_tail_offset(std::string_view text);
 
 // Remote images in a message's HTML (what the page announces as blocked).
-int remote_image_count(const std::string& html);
+// A message's HTML body as shown (sanitised, cid: images resolved to its attachments, remote
+// images blocked unless `images`), from the cache after the first time.
+std::shared_ptr<const SafeHtml> safe_html(Ctx& c, MessageRowId id, const std::string& content_hash,
+                                          const std::string& html, bool images);
 
 } // namespace crm::http

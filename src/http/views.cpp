@@ -1,5 +1,6 @@
 // The salesperson's routes: me, deals, threads, messages, read marks, links, replies, outbox.
 #include <algorithm>
+#include <limits>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -75,14 +76,22 @@ void me(Ctx& c) {
     send_json(c, 200, json::object{{"user", user_json(*c.user)}, {"accounts", accs}});
 }
 
+// Messages per page of the thread view: the newest first, older ones with ?before=.
+constexpr std::int64_t kThreadPage = 50, kMaxThreadPage = 200;
+
 void thread_get(Ctx& c, ThreadId id) {
     store::WebStore ws(c.db);
     auto v = c.viewer();
     auto t = ok_or_500(ws.thread(v, id));
     if (!t)
         not_found(fmt::format("thread {}", id));
+    const auto limit = query_int(c, "limit", 1, kMaxThreadPage, kThreadPage);
+    const auto before = query_int(c, "before", 1, std::numeric_limits<std::int64_t>::max(), 0);
+    auto page = ok_or_500(ws.thread_page(v, id, before, static_cast<std::size_t>(limit)));
+    if (!page)
+        invalid("before", fmt::format("message {} is not in this thread", before));
     json::array msgs;
-    for (const auto& m : ok_or_500(ws.thread_messages(v, id))) {
+    for (const auto& m : page->messages) {
         json::array atts;
         for (const auto& a : m.attachments)
             atts.push_back(json::object{
@@ -111,14 +120,17 @@ void thread_get(Ctx& c, ThreadId id) {
             {"quoted_from", quoted ? json::value(static_cast<std::int64_t>(*quoted))
                                    : json::value(nullptr)},
             {"has_html", has_html},
-            {"remote_images", has_html ? remote_image_count(m.html_body) : 0},
+            {"remote_images",
+             has_html ? safe_html(c, m.id, m.content_hash, m.html_body, false)->remote_images : 0},
             {"html_url", has_html ? json::value(fmt::format("/api/v1/messages/{}/html", m.id))
                                   : json::value(nullptr)},
             {"unparsable", m.unparsable},
             {"warnings", strings(m.warnings)},
             {"attachments", atts}});
     }
-    send_json(c, 200, json::object{{"thread", thread_json(ws, v, *t)}, {"messages", msgs}});
+    send_json(c, 200, json::object{{"thread", thread_json(ws, v, *t)},
+                                   {"messages", msgs},
+                                   {"older", page->older}});
 }
 
 // A salesperson changes a thread's deal only when the whole thread is theirs to see: linking

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <climits>
 #include <map>
 #include <span>
@@ -721,13 +722,14 @@ constexpr std::array<std::string_view, 6> kTopKeys{
     "allow_inline_secrets", "database", "daemon", "http", "matching", "accounts"};
 constexpr std::array<std::string_view, 1> kDatabaseKeys{"path"};
 constexpr std::array<std::string_view, 1> kDaemonKeys{"log_level"};
-constexpr std::array<std::string_view, 7> kHttpKeys{"bind",
+constexpr std::array<std::string_view, 8> kHttpKeys{"bind",
                                                     "port",
                                                     "allowed_hosts",
                                                     "secure_cookie",
                                                     "max_connections",
                                                     "max_body_bytes_in_flight",
-                                                    "metrics_token_file"};
+                                                    "metrics_token_file",
+                                                    "trusted_proxies"};
 constexpr std::array<std::string_view, 5> kMatchingKeys{
     "strip_plus_tags", "plus_separator", "gmail_dot_folding", "extra_free_mail_domains",
     "trusted_authserv_ids"};
@@ -757,6 +759,42 @@ void parse_daemon(Section& top, DaemonConfig& d) {
     if (auto level = s.choice("log_level", kLogLevelNames, kLogLevelValues))
         d.log_level = level->first;
     s.report_unknown();
+}
+
+// Calls fn("key[i]", position, value) for each string of the array `key`; an element that is not
+// a string is reported as an error naming it.
+template <class F> void each_string(Section& s, std::string_view key, F&& fn) {
+    auto list = s.array(key);
+    if (!list)
+        return;
+    std::size_t i = 0;
+    for (const toml::node& d : *list->first) {
+        Pos p = pos_of(d.source());
+        if (p.line == 0)
+            p = list->second.pos;
+        const std::string item = fmt::format("{}[{}]", list->second.path, i++);
+        if (const auto* str = d.as_string())
+            fn(item, p, str->get());
+        else
+            s.reporter().error(
+                p, fmt::format("{}: expected a string, found {}", item, type_name(d.type())));
+    }
+}
+
+// "192.0.2.1", "10.0.0.0/8", "::1", "fd00::/8".
+bool is_network(std::string_view v) {
+    auto slash = v.find('/');
+    const auto addr = v.substr(0, slash);
+    const bool v4 = detail::is_ipv4_literal(addr), v6 = !v4 && detail::is_ipv6_literal(addr);
+    if (!v4 && !v6)
+        return false;
+    if (slash == std::string_view::npos)
+        return true;
+    const auto digits = v.substr(slash + 1);
+    int prefix = -1;
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+    return !digits.empty() && ec == std::errc() && end == digits.data() + digits.size() &&
+           prefix >= 0 && prefix <= (v4 ? 32 : 128);
 }
 
 void parse_http(Section& top, HttpConfig& h) {
@@ -810,27 +848,15 @@ void parse_http(Section& top, HttpConfig& h) {
                 h.allowed_hosts.push_back(str->get());
         }
     }
-    s.report_unknown();
-}
-
-// Calls fn("key[i]", position, value) for each string of the array `key`; an element that is not
-// a string is reported as an error naming it.
-template <class F> void each_string(Section& s, std::string_view key, F&& fn) {
-    auto list = s.array(key);
-    if (!list)
-        return;
-    std::size_t i = 0;
-    for (const toml::node& d : *list->first) {
-        Pos p = pos_of(d.source());
-        if (p.line == 0)
-            p = list->second.pos;
-        const std::string item = fmt::format("{}[{}]", list->second.path, i++);
-        if (const auto* str = d.as_string())
-            fn(item, p, str->get());
+    each_string(s, "trusted_proxies", [&](const std::string& item, Pos p, const std::string& v) {
+        if (!is_network(v))
+            s.reporter().error(p, fmt::format("{}: {} is not an IP address or CIDR block "
+                                              "(e.g. 127.0.0.1, 10.0.0.0/8, fd00::/8)",
+                                              item, show(v)));
         else
-            s.reporter().error(
-                p, fmt::format("{}: expected a string, found {}", item, type_name(d.type())));
-    }
+            h.trusted_proxies.push_back(v);
+    });
+    s.report_unknown();
 }
 
 void parse_matching(Section& top, MatchingConfig& m) {

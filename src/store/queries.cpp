@@ -44,16 +44,39 @@ Result<std::optional<ThreadSummary>> Store::thread(ThreadId id) {
     });
 }
 
+Result<std::vector<MessageRowId>> Store::thread_message_ids(ThreadId id) {
+    return guard("listing thread messages", [&]() -> Result<std::vector<MessageRowId>> {
+        auto& q = db_.impl().stmt("SELECT id FROM messages WHERE thread_id = ? "
+                                  "ORDER BY coalesce(date, received_at), id");
+        q.bind(1, id);
+        std::vector<MessageRowId> out;
+        while (q.executeStep())
+            out.push_back(q.getColumn(0).getInt64());
+        return out;
+    });
+}
+
 Result<std::vector<MessageView>> Store::thread_messages(ThreadId id) {
-    return guard("reading thread messages", [&]() -> Result<std::vector<MessageView>> {
+    auto ids = thread_message_ids(id);
+    if (!ids)
+        return std::unexpected(ids.error());
+    return messages(*ids);
+}
+
+Result<std::vector<MessageView>> Store::messages(std::span<const MessageRowId> ids) {
+    return guard("reading messages", [&]() -> Result<std::vector<MessageView>> {
         auto& d = db_.impl();
         auto& q = d.stmt("SELECT id, message_id, date, from_name, from_address, subject, "
                          "text_body, html_body, unread, direction, unparsable, sort_reason, "
-                         "warnings_json, suspicious, received_at FROM messages WHERE thread_id = ? "
-                         "ORDER BY coalesce(date, received_at), id");
-        q.bind(1, id);
+                         "warnings_json, suspicious, received_at, content_hash FROM messages "
+                         "WHERE id = ?");
         std::vector<MessageView> out;
-        while (q.executeStep()) {
+        out.reserve(ids.size());
+        for (const auto id : ids) {
+            q.reset();
+            q.bind(1, id);
+            if (!q.executeStep())
+                continue; // deleted meanwhile
             MessageView m;
             m.id = q.getColumn(0).getInt64();
             m.message_id = q.getColumn(1).getString();
@@ -70,8 +93,10 @@ Result<std::vector<MessageView>> Store::thread_messages(ThreadId id) {
             m.warnings = parse_string_array(q.getColumn(12).getString());
             m.suspicious = q.getColumn(13).getString();
             m.received_at = q.getColumn(14).getInt64();
+            m.content_hash = q.getColumn(15).getString();
             out.push_back(std::move(m));
         }
+        q.reset();
         auto& p = d.stmt("SELECT role, written, display_name FROM participants WHERE message_id = ?"
                          " AND role IN ('to', 'cc', 'reply-to') ORDER BY role, position");
         auto& a = d.stmt("SELECT filename, content_type, sha256, size, is_inline, position, "

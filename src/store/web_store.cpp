@@ -477,20 +477,44 @@ Result<std::vector<MessageRowId>> WebStore::visible_messages(const Viewer& v, Th
     });
 }
 
-Result<std::vector<MessageView>> WebStore::thread_messages(const Viewer& v, ThreadId thread) {
+// The thread's message ids in reading order that the viewer may see.
+Result<std::vector<MessageRowId>> WebStore::visible_in_order(const Viewer& v, ThreadId thread) {
     auto visible = visible_messages(v, thread);
-    if (!visible)
-        return std::unexpected(visible.error());
-    if (visible->empty())
-        return std::vector<MessageView>{};
-    Store s(db_);
-    auto all = s.thread_messages(thread);
-    if (!all || v.admin)
-        return all;
-    std::erase_if(*all, [&](const MessageView& m) {
-        return !std::binary_search(visible->begin(), visible->end(), m.id);
-    });
-    return all;
+    if (!visible || visible->empty())
+        return visible;
+    auto ordered = Store(db_).thread_message_ids(thread);
+    if (ordered && !v.admin)
+        std::erase_if(*ordered, [&](MessageRowId id) {
+            return !std::binary_search(visible->begin(), visible->end(), id);
+        });
+    return ordered;
+}
+
+Result<std::vector<MessageView>> WebStore::thread_messages(const Viewer& v, ThreadId thread) {
+    auto ids = visible_in_order(v, thread);
+    if (!ids)
+        return std::unexpected(ids.error());
+    return Store(db_).messages(*ids);
+}
+
+Result<std::optional<MessagePage>> WebStore::thread_page(const Viewer& v, ThreadId thread,
+                                                         MessageRowId before, std::size_t limit) {
+    auto ids = visible_in_order(v, thread);
+    if (!ids)
+        return std::unexpected(ids.error());
+    auto end = ids->end();
+    if (before != 0) {
+        end = std::find(ids->begin(), ids->end(), before);
+        if (end == ids->end())
+            return std::nullopt;
+    }
+    const auto older = static_cast<std::size_t>(end - ids->begin()) -
+                       std::min<std::size_t>(limit, static_cast<std::size_t>(end - ids->begin()));
+    auto page = Store(db_).messages(
+        std::span<const MessageRowId>(ids->data() + older, ids->data() + (end - ids->begin())));
+    if (!page)
+        return std::unexpected(page.error());
+    return MessagePage{std::move(*page), older};
 }
 
 Result<std::optional<ThreadId>> WebStore::message_thread(const Viewer& v, MessageRowId message) {
@@ -506,13 +530,13 @@ Result<std::optional<ThreadId>> WebStore::message_thread(const Viewer& v, Messag
     });
 }
 
-Result<std::string> WebStore::message_html(MessageRowId message) {
-    return guard("reading a message's HTML", [&]() -> Result<std::string> {
-        auto& q = db_.impl().stmt("SELECT html_body FROM messages WHERE id = ?");
+Result<MessageHtml> WebStore::message_html(MessageRowId message) {
+    return guard("reading a message's HTML", [&]() -> Result<MessageHtml> {
+        auto& q = db_.impl().stmt("SELECT html_body, content_hash FROM messages WHERE id = ?");
         q.bind(1, message);
         if (!q.executeStep())
-            return std::string();
-        return q.getColumn(0).getString();
+            return MessageHtml{};
+        return MessageHtml{q.getColumn(0).getString(), q.getColumn(1).getString()};
     });
 }
 

@@ -204,29 +204,41 @@ import glob, os, sys
 from email.message import EmailMessage
 from email.utils import format_datetime
 import datetime
+def conversation(prefix, subject, count, when, fill):
+    """count mails from the customer to Alice, each answering the one before (References)."""
+    prev = None
+    for i in range(count):
+        m = EmailMessage()
+        m["From"] = "Chloé Customer <customer@customer.example>"
+        m["To"] = "Alice <alice@example.com>"
+        m["Subject"] = subject if i == 0 else "Re: " + subject
+        m["Date"] = format_datetime(when(i))
+        mid = f"<{prefix}-{i}@customer.example>"
+        m["Message-ID"] = mid
+        if prev:
+            m["In-Reply-To"] = prev
+            m["References"] = prev
+        prev = mid
+        fill(m, i)
+        open(os.path.join(sys.argv[2], f"{prefix[0]}{i:03d}.eml"), "wb").write(bytes(m))
+
+utc = datetime.timezone.utc
 files = sorted(glob.glob(os.path.join(sys.argv[1], "*.html")))
-prev = None
-for i, f in enumerate(files):
-    m = EmailMessage()
-    m["From"] = "Chloé Customer <customer@customer.example>"
-    m["To"] = "Alice <alice@example.com>"
-    m["Subject"] = "Security review: HTML samples" if i == 0 else "Re: Security review: HTML samples"
-    m["Date"] = format_datetime(datetime.datetime(2026, 11, 4, 8, 0, i % 60, tzinfo=datetime.timezone.utc))
-    mid = f"<xss-{i}@customer.example>"
-    m["Message-ID"] = mid
-    if prev:
-        m["In-Reply-To"] = prev
-        m["References"] = prev
-    prev = mid
-    m.set_content(f"Sample {os.path.basename(f)}")
-    m.add_alternative(open(f, encoding="utf-8", errors="replace").read(), subtype="html")
-    open(os.path.join(sys.argv[2], f"x{i:03d}.eml"), "wb").write(bytes(m))
+def xss(m, i):
+    m.set_content(f"Sample {os.path.basename(files[i])}")
+    m.add_alternative(open(files[i], encoding="utf-8", errors="replace").read(), subtype="html")
+conversation("xss", "Security review: HTML samples", len(files),
+             lambda i: datetime.datetime(2026, 11, 4, 8, 0, i % 60, tzinfo=utc), xss)
 print(len(files))
+# A long conversation (55 short mails): the thread view shows the newest 50 and a button for
+# the rest.
+conversation("long", "Weekly status", 55, lambda i: datetime.datetime(2026, 10, 1, 9, i, 0, tzinfo=utc),
+             lambda m, i: m.set_content(f"Status update number {i + 1}."))
 PY
 xss_count=$(ls "$work/seed"/x*.eml 2>/dev/null | wc -l)
 [ "$xss_count" -ge 20 ] && ok "$xss_count XSS corpus mails built" || bad "XSS corpus: only $xss_count files in tests/data/xss"
 "$dcs/seed.sh" "$dc" alice "$work/seed" >"$work/seed.log" 2>&1 || bad "seed: $(cat "$work/seed.log")"
-total=$((5 + xss_count))
+total=$((5 + xss_count + 55))
 
 CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/etc/crm.toml" 2>>"$work/maild.log" & pid=$!
 wait_until 60 q_ge "SELECT count(*) FROM messages" "$total" && ok "daemon synced $total mails" \
@@ -242,6 +254,7 @@ export ALICE_EMAIL=alice@example.com ALICE_PASSWORD=alice-password-1
 export ADA_EMAIL=ada@example.com ADA_PASSWORD=ada-password-1
 export CUSTOMER_THREAD_SUBJECT="Renewal pricing for 2027" UNSORTED_SUBJECT="Question about invoices"
 export SPLIT_SUBJECT="Pilot delivery dates" INLINE_IMAGE_SUBJECT="Site photo"
+export LONG_THREAD_SUBJECT="Weekly status" LONG_THREAD_COUNT=55
 export XSS_THREAD_SUBJECT="Security review: HTML samples" XSS_COUNT=$xss_count
 export NEW_ACCOUNT_JSON="{\"name\":\"bob-mail\",\"owner_id\":2,\"address\":\"bob@example.com\",\"imap_host\":\"127.0.0.1\",\"imap_port\":$IMAPS_PORT,\"tls\":\"implicit\",\"username\":\"bob\",\"password\":\"bob-pw\",\"ca_file\":\"$CA_FILE\"}"
 # bob's mailbox gets a few mails so that the account the admin adds in the page has something to sync.

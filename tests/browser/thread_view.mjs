@@ -20,6 +20,8 @@ const CUSTOMER_SUBJECT = env('CUSTOMER_THREAD_SUBJECT');
 const UNSORTED_SUBJECT = env('UNSORTED_SUBJECT');
 const SPLIT_SUBJECT = env('SPLIT_SUBJECT');
 const INLINE_IMAGE_SUBJECT = env('INLINE_IMAGE_SUBJECT');
+const LONG_SUBJECT = env('LONG_THREAD_SUBJECT');
+const LONG_COUNT = Number(env('LONG_THREAD_COUNT'));
 const NEW_ACCOUNT = JSON.parse(env('NEW_ACCOUNT_JSON'));
 
 
@@ -253,6 +255,29 @@ async function main() {
     } else {
       check('assigned row disappears', false, 'no button for deal 501');
     }
+  }
+
+  // 5a. A long thread comes in pages: the newest 50 first, the older ones behind a button.
+  const renewal = await api('GET', '/api/v1/deals/500/threads');
+  const long = (renewal.json?.threads || []).find((t) => t.subject === LONG_SUBJECT);
+  check(`"${LONG_SUBJECT}" is one thread of ${LONG_COUNT} messages`, long && long.message_count === LONG_COUNT,
+    JSON.stringify(long || renewal.json));
+  if (long) {
+    await page.goto(`${BASE}/#/threads/${long.id}`);
+    const cards = page.locator(tid('message'));
+    const older = page.locator(tid('older-messages'));
+    await until(10_000, async () => (await cards.count()) === 50);
+    check('long thread: the newest 50 messages are shown first', (await cards.count()) === 50, `${await cards.count()}`);
+    check(`long thread: a button offers the ${LONG_COUNT - 50} older ones`,
+      (await older.count()) === 1 && (await older.textContent()).includes(`${LONG_COUNT - 50} older`),
+      await older.count() ? await older.textContent() : 'no button');
+    await older.click();
+    await until(10_000, async () => (await cards.count()) === LONG_COUNT);
+    check('long thread: the button brings the rest, oldest first, and goes away',
+      (await cards.count()) === LONG_COUNT && (await older.count()) === 0
+        && (await cards.nth(0).textContent()).includes('Status update number 1.'),
+      `${await cards.count()} cards`);
+    await shot('long-thread');
   }
 
   // 5b. "Not part of this conversation": Dana's second mail answers the first by its headers but

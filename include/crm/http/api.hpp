@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "crm/core/log.hpp"
 #include "crm/core/result.hpp"
 #include "crm/settings/config.hpp"
 #include "crm/store/database.hpp"
@@ -91,11 +92,18 @@ struct ApiOptions {
     bool secure_cookie = false;    // add Secure (behind a TLS reverse proxy)
     std::chrono::seconds session_ttl{12 * 3600};
     std::string config_path;       // for secret file paths of accounts added over the API
-    // Login throttle: failures allowed per window, per e-mail and per client address.
-    int login_failures_per_email = 5;
+    // Peers whose X-Forwarded-For names the client (addresses or CIDR blocks: the reverse
+    // proxies in front of us). From any other peer the header is ignored.
+    std::vector<std::string> trusted_proxies;
+    // Login throttle (token buckets refilled over login_window): failures allowed per client
+    // and account, and per client over all accounts. IPv6 clients count by their /64.
+    int login_failures_per_pair = 5;
     int login_failures_per_client = 20;
     std::chrono::seconds login_window{15 * 60};
+    // Sanitised HTML bodies kept in memory (bytes), so a thread is sanitised once, not per view.
+    std::size_t html_cache_bytes = std::size_t{64} << 20;
     std::function<std::int64_t()> now; // Unix seconds; default: the system clock
+    LogSink log;                       // lockouts, admin changes (may be empty)
 };
 
 using DatabaseOpener = std::function<Result<std::unique_ptr<store::Database>>()>;

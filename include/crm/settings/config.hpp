@@ -125,6 +125,9 @@ struct HttpConfig {
     // Absolute path of a file holding the token that non-local clients of /metrics must send
     // (Bearer). Empty: /metrics is served to local clients only.
     std::string metrics_token_file;
+    // Reverse proxies (IP addresses or CIDR blocks) whose X-Forwarded-For names the client for
+    // the login throttle and the session record. Empty: X-Forwarded-For is never believed.
+    std::vector<std::string> trusted_proxies;
 
     friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };

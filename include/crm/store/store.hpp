@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,7 @@ struct MessageView {
     std::vector<std::string> to, cc; // "Name <addr>" as written
     std::vector<std::string> reply_to; // addresses as written
     std::string suspicious;           // why the sender looks spoofed, "" when not
+    std::string content_hash;         // SHA-256 of the body (with message_id, the identity)
     bool unread = false;
     bool outgoing = false;
     bool unparsable = false;
@@ -112,7 +114,13 @@ class Store final : public ThreadIndex, public MailStore {
     enum class ThreadFilter { All, Deal, Unsorted };
     Result<std::vector<ThreadSummary>> list_threads(ThreadFilter f, DealId deal = 0);
     Result<std::optional<ThreadSummary>> thread(ThreadId id);
+    // A thread's messages in reading order (Date, else arrival, then row id), with recipients and
+    // attachments.
     Result<std::vector<MessageView>> thread_messages(ThreadId id);
+    // Just their row ids, in that order.
+    Result<std::vector<MessageRowId>> thread_message_ids(ThreadId id);
+    // These messages, in the order given (ids not found are left out).
+    Result<std::vector<MessageView>> messages(std::span<const MessageRowId> ids);
     // The message's bytes exactly as received (kept compressed); nullopt if no such message.
     Result<std::optional<std::string>> raw_message(MessageRowId id);
     Result<std::vector<DealSummary>> deals();

@@ -27,6 +27,15 @@ struct Viewer {
     bool admin = false;
 };
 
+struct MessageHtml {
+    std::string html, content_hash;
+};
+
+struct MessagePage {
+    std::vector<MessageView> messages;
+    std::size_t older = 0; // visible messages before the page
+};
+
 struct WebUser {
     UserId id = 0;
     std::string name, email, role;
@@ -102,11 +111,15 @@ class WebStore {
     Result<bool> thread_visible(const Viewer& v, ThreadId thread);
     Result<std::optional<ThreadSummary>> thread(const Viewer& v, ThreadId thread);
     Result<std::vector<MessageView>> thread_messages(const Viewer& v, ThreadId thread);
+    // The last `limit` messages the viewer may see before the message `before` (0: up to the
+    // newest), in reading order. nullopt: `before` is not a message of the thread they may see.
+    Result<std::optional<MessagePage>> thread_page(const Viewer& v, ThreadId thread,
+                                                   MessageRowId before, std::size_t limit);
     // Ids of the thread's messages the viewer may see, ascending.
     Result<std::vector<MessageRowId>> visible_messages(const Viewer& v, ThreadId thread);
     // The thread of a visible message; nullopt when it does not exist or is not visible.
     Result<std::optional<ThreadId>> message_thread(const Viewer& v, MessageRowId message);
-    Result<std::string> message_html(MessageRowId message);
+    Result<MessageHtml> message_html(MessageRowId message);
     Result<std::optional<AttachmentData>> attachment(MessageRowId message, int position);
     // The inline attachment with this Content-ID (angle brackets stripped); nullopt: none.
     Result<std::optional<int>> attachment_by_cid(MessageRowId message, const std::string& cid);
@@ -143,6 +156,8 @@ class WebStore {
     Result<std::optional<UserId>> account_owner(const std::string& account_name);
 
   private:
+    Result<std::vector<MessageRowId>> visible_in_order(const Viewer& v, ThreadId thread);
+
     Database& db_;
 };
 

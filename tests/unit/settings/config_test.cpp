@@ -210,13 +210,32 @@ tls = "starttls"
 TEST(Config, HttpLimitsAndMetricsToken) {
     const auto out = parse("[http]\nallowed_hosts = [\"crm.example.com\"]\nmax_connections = 32\n"
                            "max_body_bytes_in_flight = 8388608\n"
-                           "metrics_token_file = \"/etc/crm-mail/metrics.token\"\n" +
+                           "metrics_token_file = \"/etc/crm-mail/metrics.token\"\n"
+                           "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n" +
                            with_imap(kGoodImap));
     ASSERT_TRUE(out.ok()) << dump(out);
     EXPECT_TRUE(out.problems.empty()) << dump(out);
-    const HttpConfig want{"127.0.0.1", 8025,     {"crm.example.com"},          false,
-                          32,          8u << 20, "/etc/crm-mail/metrics.token"};
+    const HttpConfig want{"127.0.0.1",
+                          8025,
+                          {"crm.example.com"},
+                          false,
+                          32,
+                          8u << 20,
+                          "/etc/crm-mail/metrics.token",
+                          {"127.0.0.1", "10.0.0.0/8", "fd00::/8"}};
     EXPECT_EQ(out.config->http, want);
+}
+
+TEST(Config, TrustedProxiesMustBeAddressesOrBlocks) {
+    const auto out = parse("[http]\ntrusted_proxies = [\"proxy.example\", \"10.0.0.0/33\", 7]\n" +
+                           with_imap(kGoodImap));
+    EXPECT_FALSE(out.ok());
+    EXPECT_TRUE(has_problem(out, 2, "http.trusted_proxies[0]: \"proxy.example\" is not an IP address", false))
+        << dump(out);
+    EXPECT_TRUE(has_problem(out, 2, "http.trusted_proxies[1]: \"10.0.0.0/33\" is not an IP address", false))
+        << dump(out);
+    EXPECT_TRUE(has_problem(out, 2, "http.trusted_proxies[2]: expected a string", false))
+        << dump(out);
 }
 
 TEST(Config, MinimalConfigGetsDefaults) {
@@ -310,6 +329,7 @@ TEST(Config, ExampleFileParsesCleanly) {
                                        "max_connections",
                                        "max_body_bytes_in_flight",
                                        "metrics_token_file",
+                                       "trusted_proxies",
                                        "strip_plus_tags",
                                        "plus_separator",
                                        "gmail_dot_folding",
