@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(mime_parse_fuzz address_fuzz threader_fuzz address_canon_fuzz
                                      imap_response_fuzz config_fuzz sanitize_fuzz http_request_fuzz
-                                     csv_fuzz)
+                                     csv_fuzz smtp_reply_fuzz api_body_fuzz)
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$(nproc 2>/dev/null || echo 2)" --target "${targets[@]}"
 seconds=${FUZZ_SECONDS:-10}

@@ -13,12 +13,18 @@
 
 #include <fmt/format.h>
 
+#include "session.hpp"
+
 namespace crm::smtp {
 
 namespace {
 
+using detail::append_printable;
+using detail::Reply;
+using detail::Session;
+using detail::Verb;
+
 constexpr std::size_t kMaxAddress = 320;   // 64 local + @ + 255 domain
-constexpr std::size_t kMaxReplyText = 512; // per reply, after sanitising
 // Total time: a fixed allowance for the dialogue plus the upload at >= 10 kB/s.
 constexpr long kBaseTimeoutMs = 120'000;
 constexpr std::size_t kBytesPerMs = 10;
@@ -37,21 +43,6 @@ struct SlistDeleter {
 
 Error net_error(const char *code, std::string detail, Retry retry) {
     return Error{code, std::move(detail), ErrorScope::Account, retry};
-}
-
-// Server text made safe to show and log: printable ASCII, bounded.
-void append_printable(std::string &out, std::string_view s) {
-    for (char ch : s) {
-        if (out.size() >= kMaxReplyText)
-            return;
-        auto c = static_cast<unsigned char>(ch);
-        if (c == '\r' || c == '\n')
-            continue;
-        if (c >= 0x20 && c < 0x7f)
-            out += static_cast<char>(c);
-        else
-            out += fmt::format("\\x{:02x}", c);
-    }
 }
 
 // Refuses what could inject SMTP commands or change the meaning of the <...> path: libcurl 7.88
@@ -79,191 +70,6 @@ std::string shown_address(std::string_view a) {
     append_printable(out, a.substr(0, 80));
     return out;
 }
-
-struct Reply {
-    int code = 0;
-    std::string text;
-};
-
-enum class Verb { Ehlo, Helo, StartTls, Auth, SaslResponse, Mail, Rcpt, Data, Quit, Other };
-
-Verb verb_of(std::string_view line) {
-    auto end = line.find_first_of(" \r\n");
-    std::string v(line.substr(0, end));
-    std::ranges::transform(v, v.begin(), [](char c) {
-        return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    });
-    if (v == "EHLO")
-        return Verb::Ehlo;
-    if (v == "HELO")
-        return Verb::Helo;
-    if (v == "STARTTLS")
-        return Verb::StartTls;
-    if (v == "AUTH")
-        return Verb::Auth;
-    if (v == "MAIL")
-        return Verb::Mail;
-    if (v == "RCPT")
-        return Verb::Rcpt;
-    if (v == "DATA")
-        return Verb::Data;
-    if (v == "QUIT")
-        return Verb::Quit;
-    return Verb::Other;
-}
-
-// What the session looked like, reconstructed from libcurl's debug callback: the server's reply
-// lines (CURLINFO_HEADER_IN) matched in order to the commands libcurl sent (CURLINFO_HEADER_OUT,
-// of which only the verb is looked at: AUTH lines and SASL responses carry credentials, and
-// nothing of an outgoing line is stored). SMTP without PIPELINING (libcurl 7.88 does not
-// pipeline) gives each command exactly one reply, so a FIFO of verbs is enough. The end of
-// DATA (".") is written by libcurl without a debug event: the first reply after DATA's 354
-// with no command pending is the reply to the end of data.
-struct Session {
-    // Inputs.
-    bool need_auth = false; // a username is configured
-    bool starttls = false;  // Tls::StartTls: capabilities count only after the upgrade
-    curl_socket_t sock = CURL_SOCKET_BAD;
-
-    std::deque<Verb> pending;
-    std::string in_buf;     // partial incoming line
-    std::string reply_text; // text of the lines of the reply being read
-    bool expect_sasl_response = false;
-    bool auth_offered = false; // in the EHLO reply being read
-    bool tls_up = false;
-    bool auth_ok = false;
-    bool no_auth_offered = false; // we cut the connection: credentials set, no AUTH offered
-    std::optional<Reply> greeting;
-    std::optional<Reply> auth_reply;
-    std::optional<Reply> mail;
-    std::vector<Reply> rcpts;
-    std::optional<Reply> data;
-    std::optional<Reply> end_of_data;
-    std::string last_line;        // last reply line seen, for protocol errors
-    std::optional<Reply> closing; // a 421 (service not available, closing) at any point
-
-    // Upload progress (read callback).
-    std::string_view body;
-    std::size_t offset = 0;
-    bool upload_complete = false;
-
-    void on_out(std::string_view line) {
-        if (expect_sasl_response) {
-            expect_sasl_response = false;
-            pending.push_back(Verb::SaslResponse);
-            return;
-        }
-        Verb v = verb_of(line);
-        // The end of data (".") has no debug event in libcurl 7.88; should a later version
-        // report it, it must not take the reply that belongs to the end of data.
-        if (v == Verb::Other && data && data->code == 354 && !end_of_data)
-            return;
-        pending.push_back(v);
-    }
-
-    void on_in(std::string_view chunk) {
-        in_buf.append(chunk);
-        std::size_t nl = 0;
-        while ((nl = in_buf.find('\n')) != std::string::npos) {
-            std::string line = in_buf.substr(0, nl);
-            in_buf.erase(0, nl + 1);
-            if (!line.empty() && line.back() == '\r')
-                line.pop_back();
-            on_line(line);
-        }
-        if (in_buf.size() > 4096) // a server that never ends its line; libcurl fails it too
-            in_buf.clear();
-    }
-
-    void on_line(std::string_view line) {
-        last_line.clear();
-        append_printable(last_line, line.substr(0, 200));
-        bool digits = line.size() >= 3 && std::all_of(line.begin(), line.begin() + 3, [](char c) {
-                          return std::isdigit(static_cast<unsigned char>(c)) != 0;
-                      });
-        if (!digits)
-            return; // libcurl fails the session on such a line; last_line tells why
-        bool more = line.size() > 3 && line[3] == '-';
-        std::string_view text = line.size() > 4 ? line.substr(4) : std::string_view{};
-        if (!reply_text.empty() && !text.empty())
-            reply_text += ' ';
-        append_printable(reply_text, text);
-        if (!pending.empty() && pending.front() == Verb::Ehlo) {
-            std::string up(text.substr(0, 5));
-            std::ranges::transform(up, up.begin(), [](char c) {
-                return static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-            });
-            if (up == "AUTH " || up == "AUTH=")
-                auth_offered = true;
-        }
-        if (more)
-            return;
-        Reply r{(line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0'),
-                std::move(reply_text)};
-        reply_text.clear();
-        on_reply(std::move(r));
-    }
-
-    void on_reply(Reply r) {
-        if (r.code == 421 && !closing)
-            closing = r;
-        if (pending.empty()) {
-            if (data && data->code == 354 && !end_of_data)
-                end_of_data = std::move(r);
-            else if (!greeting)
-                greeting = std::move(r);
-            return;
-        }
-        Verb v = pending.front();
-        pending.pop_front();
-        int cls = r.code / 100;
-        switch (v) {
-        case Verb::Ehlo:
-        case Verb::Helo:
-            if (cls == 2 && (!starttls || tls_up) && need_auth && !auth_offered &&
-                v == Verb::Ehlo) {
-                cut();
-            }
-            auth_offered = false;
-            break;
-        case Verb::StartTls:
-            tls_up = cls == 2;
-            break;
-        case Verb::Auth:
-        case Verb::SaslResponse:
-            if (r.code == 334)
-                expect_sasl_response = true;
-            else {
-                auth_ok = cls == 2;
-                auth_reply = std::move(r);
-            }
-            break;
-        case Verb::Mail:
-            if (need_auth && !auth_ok && !no_auth_offered)
-                cut(); // never send as an unauthenticated client when credentials are set
-            mail = std::move(r);
-            break;
-        case Verb::Rcpt:
-            rcpts.push_back(std::move(r));
-            break;
-        case Verb::Data:
-            data = std::move(r);
-            break;
-        case Verb::Quit:
-        case Verb::Other:
-            break;
-        }
-    }
-
-    // Credentials are configured but the server offers no AUTH (libcurl 7.88 would then skip
-    // authentication and send MAIL FROM unauthenticated): end the session before MAIL FROM.
-    // The socket stays libcurl's; shutdown() only makes its next write or read fail.
-    void cut() {
-        no_auth_offered = true;
-        if (sock != CURL_SOCKET_BAD)
-            ::shutdown(sock, SHUT_RDWR);
-    }
-};
 
 int on_debug(CURL *, curl_infotype type, char *data, std::size_t size, void *user) {
     auto *s = static_cast<Session *>(user);

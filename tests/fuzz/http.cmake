@@ -1,2 +1,3 @@
-# HTTP routing fuzz target (see CMakeLists.txt here for crm_fuzzer).
-crm_fuzzer(http_request_fuzz http_request_fuzz.cpp crm::http crm::store)
+# HTTP fuzz targets (see CMakeLists.txt here for crm_fuzzer): routing, and request bodies.
+crm_fuzzer(http_request_fuzz http_request_fuzz.cpp crm::http crm::store crm::app crm::mime)
+crm_fuzzer(api_body_fuzz api_body_fuzz.cpp crm::http crm::store crm::app crm::mime Boost::json)
