@@ -13,8 +13,10 @@ bool has_control(std::string_view s) {
     return std::any_of(s.begin(), s.end(), [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
-Error invalid(std::string detail) {
-    return Error{"reply.invalid", std::move(detail), ErrorScope::Message, Retry::Never};
+// `field`: the caller's list the bad address came from ("to", "cc", "bcc"), in the code.
+Error invalid(std::string detail, std::string_view field = {}) {
+    return Error{field.empty() ? std::string("reply.invalid") : fmt::format("reply.invalid.{}", field),
+                 std::move(detail), ErrorScope::Message, Retry::Never};
 }
 
 } // namespace
@@ -35,14 +37,18 @@ Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& c
         return std::find(own.begin(), own.end(), canon) != own.end() ||
                match::canonical_address(account_address) == canon;
     };
-    auto add = [&](std::vector<Address>& list, const Address& a, bool drop_own) -> Result<void> {
+    // `field`: the caller's list `a` comes from, or empty for the parent's addresses.
+    auto add = [&](std::vector<Address>& list, const Address& a, bool drop_own,
+                   std::string_view field = {}) -> Result<void> {
         if (has_control(a.address) || has_control(a.name))
-            return std::unexpected(invalid("address contains CR, LF or NUL"));
+            return std::unexpected(invalid("address contains CR, LF or NUL", field));
         if (auto v = mime::validate_envelope_address(a.address); !v)
-            return std::unexpected(invalid(fmt::format("'{}': {}", a.address, v.error().detail)));
+            return std::unexpected(
+                invalid(fmt::format("'{}': {}", a.address, v.error().detail), field));
         auto canon = match::canonical_address(a.address);
         if (!canon)
-            return std::unexpected(invalid(fmt::format("'{}' is not a valid address", a.address)));
+            return std::unexpected(
+                invalid(fmt::format("'{}' is not a valid address", a.address), field));
         if (drop_own && is_own(*canon))
             return {};
         if (std::find(seen.begin(), seen.end(), *canon) != seen.end())
@@ -59,7 +65,7 @@ Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& c
     if (!choice.to.empty()) {
         plan.mode = "custom";
         for (const auto& t : choice.to)
-            if (auto r = add(plan.to, Address{"", t}, false); !r)
+            if (auto r = add(plan.to, Address{"", t}, false, "to"); !r)
                 return std::unexpected(r.error());
     } else {
         plan.mode = choice.all ? "reply-all" : "reply";
@@ -83,10 +89,10 @@ Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& c
                     return std::unexpected(r.error());
     }
     for (const auto& c : choice.cc)
-        if (auto r = add(plan.cc, Address{"", c}, false); !r)
+        if (auto r = add(plan.cc, Address{"", c}, false, "cc"); !r)
             return std::unexpected(r.error());
     for (const auto& b : choice.bcc)
-        if (auto r = add(plan.bcc, Address{"", b}, false); !r)
+        if (auto r = add(plan.bcc, Address{"", b}, false, "bcc"); !r)
             return std::unexpected(r.error());
     if (plan.to.empty())
         return std::unexpected(invalid("no recipient: the message has no external sender to "

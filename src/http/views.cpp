@@ -292,7 +292,10 @@ void reply(Ctx& c, ThreadId id) {
     choice.bcc = opt_string_list(body, "bcc", 100, 320);
     auto plan = app::plan_reply(info, choice, account->address, own, random_hex(12));
     if (!plan)
-        invalid(choice.to.empty() ? "to" : "to", plan.error().detail);
+        invalid(plan.error().code.starts_with("reply.invalid.")
+                    ? plan.error().code.substr(std::string_view("reply.invalid.").size())
+                    : std::string("to"), // no recipient left: name one in "to"
+                plan.error().detail);
     store::OutboxRow row;
     row.account = account->id;
     row.user = c.user->id;

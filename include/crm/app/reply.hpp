@@ -36,8 +36,9 @@ struct ReplyPlan {
 
 // `own`: canonical addresses of the team and the sending account (never replied to).
 // `random_hex`: unpredictable part of the Message-ID (the caller's randomness, >= 16 chars).
-// Errors ("reply.invalid", scope Message): no recipient left, an address with CR/LF/NUL or
-// otherwise not an addr-spec (naming it), a field with CR/LF/NUL.
+// Errors (scope Message): "reply.invalid.to", ".cc" or ".bcc" for an address of the caller's
+// lists with CR/LF/NUL or otherwise not an addr-spec (naming it); "reply.invalid" for no
+// recipient left, such an address among the parent's, or a parent field with CR/LF/NUL.
 Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& choice,
                              const std::string& account_address,
                              const std::vector<std::string>& own, const std::string& random_hex);

@@ -905,6 +905,14 @@ TEST_F(ApiTest, RepliesOnlyFromOwnAccountsAndAreQueued) {
     auto injected = as(alice_token, "POST", "/api/v1/threads/100/reply",
                        R"({"account":"alice-mail","body":"x","to":["a@b.test\r\nBcc: x@y.test"]})");
     EXPECT_EQ(injected.status, 422);
+    // A bad address names the list it is in (issue 21 item 5: a bad cc answered "to").
+    for (const char* field : {"to", "cc", "bcc"}) {
+        auto bad = as(alice_token, "POST", "/api/v1/threads/100/reply",
+                      fmt::format(R"({{"account":"alice-mail","body":"x","{}":["v%evil.test@relay.test"]}})",
+                                  field));
+        EXPECT_EQ(bad.status, 422) << field;
+        EXPECT_EQ(body_of(bad).at("error").at("field"), field) << bad.body;
+    }
     auto mode = as(alice_token, "POST", "/api/v1/threads/100/reply",
                    R"({"account":"alice-mail","body":"x","mode":"forward"})");
     EXPECT_EQ(mode.status, 422);
