@@ -32,6 +32,10 @@ set(CPACK_DEBIAN_PACKAGE_SECTION "mail")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, systemd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# As Debian packages do (dh_strip): the binaries in crm-mail_*.deb are stripped, and their debug
+# information goes into crm-mail-dbgsym_*.ddeb under /usr/lib/debug/.build-id/, found by gdb
+# through each binary's build id. (Not with CPACK_STRIP_FILES, which would drop it.)
+set(CPACK_DEBIAN_DEBUGINFO_PACKAGE ON)
 file(WRITE ${PROJECT_BINARY_DIR}/deb/conffiles "${CRM_CONFIG_DIR}/crm-mail.toml.example\n")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/packaging/deb/postinst ${PROJECT_SOURCE_DIR}/packaging/deb/prerm

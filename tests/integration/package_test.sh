@@ -62,6 +62,21 @@ for f in usr/bin/crm-maild usr/bin/crm-mailctl usr/lib/systemd/system/crm-maild.
   expect_file "$root/$f"
 done
 if [ -e "$root/etc/crm-mail/crm-mail.toml" ]; then bad "the package ships crm-mail.toml (would clobber a config)"; else ok; fi
+# Stripped binaries in a small package; their debug information in the -dbgsym package, where
+# gdb finds it by build id (/usr/lib/debug/.build-id/xx/rest.debug).
+deb_bytes=$(stat -c %s "$deb")
+if [ "$deb_bytes" -lt $((6 * 1024 * 1024)) ]; then ok; else bad "the .deb is $deb_bytes bytes (unstripped binaries?)"; fi
+dbgsym=$(ls "$work"/pkg/crm-mail-dbgsym_*_*.ddeb 2>/dev/null | head -1)
+[ -n "$dbgsym" ] && ok || bad "no crm-mail-dbgsym .ddeb next to the .deb"
+dbgroot=$work/dbgroot
+[ -n "$dbgsym" ] && dpkg -x "$dbgsym" "$dbgroot"
+for b in crm-maild crm-mailctl; do
+  if readelf -S "$root/usr/bin/$b" | grep -q '\.debug_info'; then bad "$b is not stripped"; else ok; fi
+  id=$(readelf -n "$root/usr/bin/$b" | sed -n 's/.*Build ID: *\([0-9a-f]*\).*/\1/p')
+  dbg=$dbgroot/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
+  if [ -n "$id" ] && [ -f "$dbg" ] && readelf -S "$dbg" | grep -q '\.debug_info'; then ok
+  else bad "$b: no debug file for build id '$id' in the dbgsym package"; fi
+done
 "$root/usr/bin/crm-maild" --version >"$work/v" 2>&1 && ok || bad "crm-maild --version failed"
 expect_grep '^crm-maild [0-9]+\.[0-9]+\.[0-9]+' "$work/v" "crm-maild version"
 "$root/usr/bin/crm-mailctl" --version >"$work/v" 2>&1 && ok || bad "crm-mailctl --version failed"
