@@ -1,6 +1,8 @@
 #include "outbox_worker.hpp"
 
 #include <chrono>
+#include <future>
+#include <memory>
 
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
@@ -67,9 +69,13 @@ void OutboxWorker::tick() {
     });
 }
 
-// After a crash, a reply left in "sending" may or may not have reached the server. Look for it in
-// the Sent folder (we APPEND right after the server's 250): found -> sent; else unknown, for a
-// person to decide. Never resend automatically.
+// After a crash, a reply left in "sending":
+//   - without data_done_at never had the end of its DATA sent, so nothing was delivered: it is
+//     queued again and sent automatically;
+//   - with it, it may have been delivered. Gmail files what it delivers in its Sent folder
+//     itself, so there the Message-ID is looked for (found -> sent). Elsewhere we APPEND to Sent
+//     only after recording "sent", so nothing can be found: "unknown", for a person to decide.
+// Never resent automatically once the end of DATA may have gone out.
 void OutboxWorker::recover_sending() {
     store::OutboxStore ob(db_);
     auto rows = ob.list(std::string("sending"));
@@ -78,32 +84,50 @@ void OutboxWorker::recover_sending() {
         return;
     }
     recovered_ = true;
+    auto settle = [this](const std::string& name, std::int64_t id, const std::string& state,
+                         const std::string& why) {
+        store::OutboxStore o(db_);
+        try {
+            store::Database::Transaction tx(db_);
+            if (auto r2 = o.set_state(id, state, why, std::nullopt, now_s()); r2)
+                (void)tx.commit();
+        } catch (const std::exception& e) {
+            log_(LogLevel::Error, {name, ""}, "outbox", e.what());
+        }
+        log_(LogLevel::Warning, {name, ""}, "outbox",
+             fmt::format("reply {} was being sent at the last stop: now {}{}", id, state,
+                         why.empty() ? "" : " (" + why + ")"));
+    };
     for (const auto& r : *rows) {
         auto it = accounts_.find(r.account);
         if (it == accounts_.end())
             continue;
+        auto name = it->second.account_name;
+        if (!r.data_done_at) {
+            settle(name, r.id, "queued",
+                   "interrupted before the end of the message: nothing was delivered, sending again");
+            continue;
+        }
+        if (!it->second.gmail) {
+            settle(name, r.id, "unknown",
+                   "interrupted after the whole message was handed to the server, before its "
+                   "answer: it may or may not have been delivered");
+            continue;
+        }
         busy_ = true;
         auto imap = it->second.imap;
-        auto name = it->second.account_name;
         auto id = r.id;
         auto mid = r.message_id;
-        boost::asio::post(pool_, [this, imap, name, id, mid] {
+        boost::asio::post(pool_, [this, imap, name, id, mid, settle] {
             auto found = imap::sent_contains(imap, mid);
-            boost::asio::post(io_, [this, name, id, found] {
+            boost::asio::post(io_, [this, name, id, found, settle] {
                 busy_ = false;
-                store::OutboxStore o(db_);
-                std::string state = found && *found ? "sent" : "unknown";
-                std::string why = found ? (*found ? "" : "interrupted while sending; not in the Sent folder: it may or may not have been delivered")
-                                        : "interrupted while sending; the Sent folder could not be checked: " + found.error().to_string();
-                try {
-                    store::Database::Transaction tx(db_);
-                    if (auto r2 = o.set_state(id, state, why, std::nullopt, now_s()); r2)
-                        (void)tx.commit();
-                } catch (const std::exception& e) {
-                    log_(LogLevel::Error, {name, ""}, "outbox", e.what());
-                }
-                log_(LogLevel::Warning, {name, ""}, "outbox",
-                     fmt::format("reply {} was being sent at the last stop: now {}", id, state));
+                settle(name, id, found && *found ? "sent" : "unknown",
+                       found ? (*found ? "" : "interrupted after the end of the message; not in "
+                                              "Gmail's Sent folder: it may or may not have been "
+                                              "delivered")
+                             : "interrupted after the end of the message; the Sent folder could "
+                               "not be checked: " + found.error().to_string());
             });
         });
         return; // one at a time; the next tick continues
@@ -234,7 +258,31 @@ void OutboxWorker::send_one() {
     auto bytes = std::move(*message);
     auto recipients = std::move(*rcpts);
     boost::asio::post(pool_, [=, this]() mutable {
-        auto report = smtp::send(smtp_ep, from, recipients, bytes);
+        // Just before the end of DATA can go out, commit that point (on the io thread, which
+        // owns the connection): a crash before it is sent again, one after it is "unknown".
+        auto mark = [this, id] {
+            imap::crash_point("before-end-of-data");
+            auto done = std::make_shared<std::promise<bool>>();
+            auto result = done->get_future();
+            boost::asio::post(io_, [this, id, done] {
+                bool ok = false;
+                try {
+                    store::Database::Transaction tx(db_);
+                    store::OutboxStore o(db_);
+                    ok = o.mark_data_done(id, now_s()) && tx.commit();
+                } catch (const std::exception& e) {
+                    log_(LogLevel::Error, {}, "outbox", e.what());
+                }
+                done->set_value(ok);
+            });
+            // The io thread may be stopping: then give up and send again later.
+            const bool ok = result.wait_for(std::chrono::seconds(10)) == std::future_status::ready &&
+                            result.get();
+            if (ok)
+                imap::crash_point("after-end-of-data-mark");
+            return ok;
+        };
+        auto report = smtp::send(smtp_ep, from, recipients, bytes, mark);
         imap::crash_point("after-smtp");
         boost::asio::post(io_, [=, this]() mutable {
             busy_ = false;
@@ -247,7 +295,8 @@ void OutboxWorker::send_one() {
                     if (r.code >= 400)
                         why += fmt::format("{}{}: {} {}", why.empty() ? "" : "; ", r.address,
                                            r.code, r.text);
-            } else if (!report && report.error().code == "smtp.temporary") {
+            } else if (!report && (report.error().code == "smtp.temporary" ||
+                                   report.error().code == "smtp.aborted")) {
                 state = "queued";
                 why = report.error().detail;
                 next = now_s() + backoff_seconds(attempts);

@@ -92,6 +92,15 @@ int on_sockopt(void *user, curl_socket_t fd, curlsocktype) {
 std::size_t on_read(char *buffer, std::size_t size, std::size_t nitems, void *user) {
     auto *s = static_cast<Session *>(user);
     std::size_t n = std::min(size * nitems, s->body.size() - s->offset);
+    // The last bytes: once libcurl has them it writes the end of DATA. The caller records that
+    // point first (crash safety: before it, nothing can have been delivered).
+    if (n > 0 && s->offset + n == s->body.size() && !s->end_announced) {
+        s->end_announced = true;
+        if (s->before_end && *s->before_end && !(*s->before_end)()) {
+            s->end_refused = true;
+            return CURL_READFUNC_ABORT;
+        }
+    }
     std::memcpy(buffer, s->body.data() + s->offset, n);
     s->offset += n;
     // libcurl stops reading once INFILESIZE bytes came, without asking for the EOF.
@@ -248,7 +257,8 @@ std::string normalise_line_endings(std::string_view message) {
 }
 
 Result<SendReport> send(const net::Endpoint &ep, std::string_view envelope_from,
-                        const std::vector<std::string> &recipients, std::string_view message) {
+                        const std::vector<std::string> &recipients, std::string_view message,
+                        const std::function<bool()> &before_end_of_data) {
     if (auto p = address_problem(envelope_from))
         return fail("smtp.invalid",
                     "envelope sender \"" + shown_address(envelope_from) + "\": " + *p);
@@ -284,6 +294,7 @@ Result<SendReport> send(const net::Endpoint &ep, std::string_view envelope_from,
     s.need_auth = !ep.username.empty();
     s.starttls = ep.tls == net::Tls::StartTls;
     s.body = body;
+    s.before_end = &before_end_of_data;
 
     std::string host = ep.host.find(':') != std::string::npos && ep.host.front() != '['
                            ? "[" + ep.host + "]"
@@ -363,6 +374,11 @@ Result<SendReport> send(const net::Endpoint &ep, std::string_view envelope_from,
         // unknown rather than as sent or not sent.
         return fail("smtp.unknown", url + ": no reply to the end of DATA was seen",
                     ErrorScope::Message, Retry::Never);
+    if (s.end_refused)
+        return fail("smtp.aborted",
+                    url + ": stopped before the end of the message (it could not be recorded): "
+                          "nothing was delivered",
+                    ErrorScope::Message, Retry::Backoff);
     return std::unexpected(classify(rc, errbuf, ep, s, recipients));
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -62,6 +63,10 @@ struct Session {
     std::string_view body;
     std::size_t offset = 0;
     bool upload_complete = false;
+    // Called once before the last bytes are handed over (send()'s before_end_of_data).
+    const std::function<bool()> *before_end = nullptr;
+    bool end_announced = false;
+    bool end_refused = false; // before_end said no: the upload was aborted
 
     // A command line libcurl sent (only its verb is looked at).
     void on_out(std::string_view line);

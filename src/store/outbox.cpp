@@ -93,7 +93,8 @@ std::string join(const std::vector<std::string>& v) {
 constexpr const char* kSelect =
     "SELECT id, account_id, user_id, thread_id, parent_id, deal_id, message_id, mode, to_json, "
     "cc_json, bcc_json, subject, text_body, html_body, attachments_json, state, attempts, "
-    "next_attempt_at, last_error, created_at, updated_at, sent_at, in_reply_to, refs FROM outbox ";
+    "next_attempt_at, last_error, created_at, updated_at, sent_at, in_reply_to, refs, data_done_at "
+    "FROM outbox ";
 
 OutboxRow read_row(SQLite::Statement& q) {
     OutboxRow r;
@@ -123,6 +124,7 @@ OutboxRow read_row(SQLite::Statement& q) {
     r.sent_at = opt_col(q.getColumn(21));
     r.in_reply_to = q.getColumn(22).getString();
     r.references = split_ws(q.getColumn(23).getString());
+    r.data_done_at = opt_col(q.getColumn(24));
     return r;
 }
 
@@ -326,7 +328,8 @@ Result<void> OutboxStore::set_state(std::int64_t id, const std::string& state,
     return guard("updating an outbox entry", [&]() -> Result<void> {
         auto& s = db_.impl().stmt(
             "UPDATE outbox SET state = ?1, last_error = ?2, next_attempt_at = ?3, updated_at = ?4, "
-            "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END WHERE id = ?5");
+            "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END, "
+            "data_done_at = CASE WHEN ?1 = 'queued' THEN NULL ELSE data_done_at END WHERE id = ?5");
         s.bind(1, state);
         s.bind(2, error);
         bind_opt(s, 3, next_attempt_at);
@@ -334,6 +337,19 @@ Result<void> OutboxStore::set_state(std::int64_t id, const std::string& state,
         s.bind(5, id);
         if (s.exec() != 1)
             return fail("outbox.not_found", fmt::format("outbox entry {} does not exist", id));
+        return {};
+    });
+}
+
+Result<void> OutboxStore::mark_data_done(std::int64_t id, std::int64_t now) {
+    return guard("marking the end of a reply's data", [&]() -> Result<void> {
+        auto& s = db_.impl().stmt(
+            "UPDATE outbox SET data_done_at = ?1, updated_at = ?1 WHERE id = ?2 AND state = 'sending'");
+        s.bind(1, now);
+        s.bind(2, id);
+        if (s.exec() != 1)
+            return fail("outbox.not_found",
+                        fmt::format("outbox entry {} is not being sent", id));
         return {};
     });
 }

@@ -3,6 +3,7 @@
 // and host verification, STARTTLS required on Tls::StartTls, SASL pinned to PLAIN or XOAUTH2).
 // libcurl types never appear here.
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,9 +54,16 @@ struct SendReport {
 //                  net.tcp (also: connection lost before the end of the data: not sent, safe to
 //                  retry), net.timeout, net.tls, net.starttls, net.auth (535, no usable AUTH
 //                  mechanism, no AUTH offered, 530 to MAIL FROM), net.protocol
+//   smtp.aborted   before_end_of_data returned false: the session was abandoned before the end
+//                  of DATA, so nothing was delivered                         Message, Backoff
 // Partial success (some recipients accepted, others 4xx/5xx) is a SendReport, not an error.
+//
+// before_end_of_data (optional) is called once, on this thread, just before the message's last
+// bytes are handed to the connection: until then the server cannot have the end of DATA, so a
+// crash before it delivered nothing. The caller records that point durably there; false aborts.
 Result<SendReport> send(const net::Endpoint &ep, std::string_view envelope_from,
-                        const std::vector<std::string> &recipients, std::string_view message);
+                        const std::vector<std::string> &recipients, std::string_view message,
+                        const std::function<bool()> &before_end_of_data = {});
 
 // The bytes handed to libcurl for `message` (see above), exposed for tests.
 [[nodiscard]] std::string normalise_line_endings(std::string_view message);

@@ -37,6 +37,9 @@ struct OutboxRow {
     std::string state;
     std::int64_t attempts = 0;
     std::optional<std::int64_t> next_attempt_at, sent_at;
+    // When the end of DATA was about to go out (mark_data_done): unset, a crash while "sending"
+    // delivered nothing.
+    std::optional<std::int64_t> data_done_at;
     std::string last_error;
     std::int64_t created_at = 0, updated_at = 0;
 };
@@ -85,6 +88,8 @@ class OutboxStore {
     // State change with the server's reason; `next_attempt_at` for a retry.
     Result<void> set_state(std::int64_t id, const std::string& state, const std::string& error,
                            std::optional<std::int64_t> next_attempt_at, std::int64_t now);
+    // The last bytes of the reply's DATA are about to be handed to the server (commit it before).
+    Result<void> mark_data_done(std::int64_t id, std::int64_t now);
     Result<std::int64_t> depth(); // queued + sending
 
   private:
