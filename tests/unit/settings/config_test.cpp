@@ -76,6 +76,8 @@ plus_separator = "-"
 gmail_dot_folding = false
 extra_free_mail_domains = ["mail.example", "post.example"]
 trusted_authserv_ids = ["mx1.example.com", "mx2.example.com"]
+verify_dkim = false
+dns_server = "127.0.0.1:5353"
 
 [[accounts]]
 name = "alice"
@@ -137,7 +139,7 @@ tls = "starttls"
     want.http.bind = "::1";
     want.http.port = 9000;
     want.matching = {false, '-', false, {"mail.example", "post.example"},
-                     {"mx1.example.com", "mx2.example.com"}};
+                     {"mx1.example.com", "mx2.example.com"}, false, "127.0.0.1:5353"};
 
     AccountConfig alice;
     alice.name = "alice";
@@ -315,6 +317,8 @@ TEST(Config, ExampleFileParsesCleanly) {
                                        "gmail_dot_folding",
                                        "extra_free_mail_domains",
                                        "trusted_authserv_ids",
+                                       "verify_dkim",
+                                       "dns_server",
                                        "name",
                                        "owner_id",
                                        "address",
@@ -385,6 +389,12 @@ std::vector<BadCase> bad_cases() {
          "trusted_authserv_ids[1]: \"no spaces\" is not an authserv-id"},
         {"authserv_id_type", "[matching]\ntrusted_authserv_ids = [3]\n", 2,
          "trusted_authserv_ids[0]: expected a string"},
+        {"verify_dkim_type", "[matching]\nverify_dkim = \"yes\"\n", 2,
+         "verify_dkim: expected a boolean"},
+        {"dns_server_host", "[matching]\ndns_server = \"ns.example\"\n", 2,
+         "dns_server: \"ns.example\" is not an IPv4 address or address:port"},
+        {"dns_server_port", "[matching]\ndns_server = \"127.0.0.1:70000\"\n", 2,
+         "dns_server: \"127.0.0.1:70000\" is not an IPv4 address or address:port"},
         {"missing_name",
          "[[accounts]]\nowner_id = 1\naddress = \"a@example.com\"\n[accounts.imap]\n" +
              std::string(kGoodImap),
