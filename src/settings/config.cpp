@@ -871,7 +871,9 @@ void parse_matching(Section& top, MatchingConfig& m) {
         // IPv4 ADDRESS[:PORT]: what libresolv's nameserver list takes.
         std::string_view v = ns->first;
         std::string_view host = v;
-        bool ok = !v.empty();
+        bool ok = true;
+        if (v.empty()) // the system's resolvers, as when the key is absent
+            host = "0.0.0.0";
         if (const auto colon = v.rfind(':'); ok && colon != std::string_view::npos) {
             host = v.substr(0, colon);
             const std::string_view port = v.substr(colon + 1);

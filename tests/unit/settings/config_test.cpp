@@ -76,8 +76,6 @@ plus_separator = "-"
 gmail_dot_folding = false
 extra_free_mail_domains = ["mail.example", "post.example"]
 trusted_authserv_ids = ["mx1.example.com", "mx2.example.com"]
-verify_dkim = false
-dns_server = "127.0.0.1:5353"
 
 [[accounts]]
 name = "alice"
@@ -139,7 +137,7 @@ tls = "starttls"
     want.http.bind = "::1";
     want.http.port = 9000;
     want.matching = {false, '-', false, {"mail.example", "post.example"},
-                     {"mx1.example.com", "mx2.example.com"}, false, "127.0.0.1:5353"};
+                     {"mx1.example.com", "mx2.example.com"}, true, ""};
 
     AccountConfig alice;
     alice.name = "alice";
@@ -272,6 +270,18 @@ TEST(Config, PortDefaultsFollowTls) {
         EXPECT_EQ(out.config->accounts[0].imap.port, c.imap_port) << c.imap_tls;
         EXPECT_EQ(out.config->accounts[0].smtp->port, c.smtp_port) << c.smtp_tls;
     }
+}
+
+TEST(Config, OwnDkimVerificationKeys) {
+    auto out = parse_config("[matching]\nverify_dkim = false\ndns_server = \"127.0.0.1:5353\"\n",
+                            "test.toml");
+    ASSERT_TRUE(out.config);
+    EXPECT_FALSE(out.config->matching.verify_dkim);
+    EXPECT_EQ(out.config->matching.dns_server, "127.0.0.1:5353");
+    auto defaults = parse_config("[matching]\n", "test.toml");
+    ASSERT_TRUE(defaults.config);
+    EXPECT_TRUE(defaults.config->matching.verify_dkim);
+    EXPECT_EQ(defaults.config->matching.dns_server, "");
 }
 
 TEST(Config, ExampleFileParsesCleanly) {
