@@ -16,6 +16,7 @@ build_pkgs=(
   libtomlplusplus-dev                   # config files
   libsystemd-dev                        # sd_notify (crm-maild only)
   libsodium-dev                         # Argon2id password hashes, random tokens (HTTP API)
+  libopendkim-dev libopendmarc-dev publicsuffix # our own DKIM/DMARC verification (src/auth)
   zlib1g-dev                            # .mbox.gz import
   libzstd-dev                           # raw messages kept compressed in the database
   libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks

@@ -298,14 +298,26 @@ int commit(const std::string& path, const Loaded& cfg, const std::string& new_te
 
 } // namespace
 
-std::optional<std::string> config_database_path(const std::string& path) {
+namespace {
+std::optional<settings::Config> valid_config(const std::string& path) {
     auto text = daemon::read_text_file(path);
     if (!text)
         return std::nullopt;
     auto out = settings::parse_config(*text, path);
     if (!out.ok())
         return std::nullopt;
-    return out.config->database.path;
+    return std::move(*out.config);
+}
+} // namespace
+
+std::optional<std::string> config_database_path(const std::string& path) {
+    auto c = valid_config(path);
+    return c ? std::optional(c->database.path) : std::nullopt;
+}
+
+std::optional<settings::MatchingConfig> config_matching(const std::string& path) {
+    auto c = valid_config(path);
+    return c ? std::optional(c->matching) : std::nullopt;
 }
 
 int cmd_accounts_list(Context& ctx, const std::vector<std::string>& args) {

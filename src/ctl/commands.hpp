@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "crm/settings/config.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
 
@@ -59,5 +60,7 @@ int cmd_tokens_revoke(Context& ctx, const std::vector<std::string>& args);
 // database.path of the config at `path` when it is readable and valid, else nullopt (silently:
 // `config check` reports the problems).
 std::optional<std::string> config_database_path(const std::string& path);
+// [matching] of that config, the same way.
+std::optional<settings::MatchingConfig> config_matching(const std::string& path);
 
 } // namespace crm::ctl

@@ -13,6 +13,7 @@
 #include "commands.hpp"
 #include "crm/app/ingest.hpp"
 #include "../daemon/prepare.hpp"
+#include "../daemon/sender_auth.hpp"
 #include "../daemon/work_pool.hpp"
 #include "crm/mailfile/reader.hpp"
 #include "crm/mime/parse.hpp"
@@ -103,10 +104,11 @@ bool read_batch(mailfile::Walker& w, std::vector<Item>& out, Summary& s) {
 // (a few huge messages do not leave a thread idle) while this thread writes the previous batch.
 // They also hash and compress the raw bytes (and free them), so the writer only writes; two
 // batches in memory at once keep the peak under 150 MB.
-WaitingFuture parse_batch(daemon::WorkPool& pool, std::vector<Item>& batch) {
-    return pool.run(batch.size(), [&batch](std::size_t i) {
+WaitingFuture parse_batch(daemon::WorkPool& pool, std::vector<Item>& batch,
+                          const auth::Verifier* verifier) {
+    return pool.run(batch.size(), [&batch, verifier](std::size_t i) {
         auto& it = batch[i];
-        daemon::prepare_raw(it.raw.bytes, it.parsed, it.sha256, it.packed);
+        daemon::prepare_raw(it.raw.bytes, it.parsed, it.sha256, it.packed, verifier);
     });
 }
 
@@ -146,7 +148,20 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
 
     std::vector<std::filesystem::path> roots(a.positionals().begin(), a.positionals().end());
     mailfile::Walker walker(roots);
-    app::Ingestor ingestor(*ctx.store, *ctx.store);
+    // The daemon's [matching] settings when its config is readable and valid (else defaults):
+    // the same authserv-ids and the same own DKIM/DMARC verification as crm-maild.
+    const settings::MatchingConfig matching =
+        config_matching(ctx.config_path).value_or(settings::MatchingConfig{});
+    app::IngestOptions opts;
+    opts.addresses.strip_plus_tags = matching.strip_plus_tags;
+    opts.addresses.plus_separator = matching.plus_separator;
+    opts.addresses.gmail_dot_folding = matching.gmail_dot_folding;
+    opts.addresses.extra_free_mail_domains = matching.extra_free_mail_domains;
+    opts.trusted_authserv_ids = matching.trusted_authserv_ids;
+    auto sender_auth = daemon::make_sender_auth(matching);
+    if (!sender_auth)
+        return print_error(sender_auth.error());
+    app::Ingestor ingestor(*ctx.store, *ctx.store, opts);
     Summary s;
     Progress progress(walker.total_bytes_hint());
     auto t0 = std::chrono::steady_clock::now();
@@ -155,14 +170,14 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
     std::vector<Item> current, next;
     bool have = read_batch(walker, current, s);
     if (have)
-        parse_batch(pool, current).get();
+        parse_batch(pool, current, sender_auth->verifier.get()).get();
     while (have) {
         // Parse the next batch on the pool while this thread writes the current one.
         bool have_next = read_batch(walker, next, s);
         // Waits in its destructor, so `next` outlives the work on every way out of this loop.
         WaitingFuture parsing;
         if (have_next)
-            parsing = parse_batch(pool, next);
+            parsing = parse_batch(pool, next, sender_auth->verifier.get());
 
         auto fail_batch = [&](const Error& e) {
             parsing.wait();

@@ -36,6 +36,7 @@
 #include "notify.hpp"
 #include "secrets.hpp"
 #include "server_check.hpp"
+#include "sender_auth.hpp"
 #include "sink.hpp"
 
 namespace {
@@ -129,6 +130,11 @@ class Daemon final : public http::Control {
         opts.addresses.extra_free_mail_domains = cfg_.matching.extra_free_mail_domains;
         opts.trusted_authserv_ids = cfg_.matching.trusted_authserv_ids;
         sink_ = std::make_unique<daemon::DaemonSink>(*db_, log_.sink(), opts, std::move(writer));
+        auto sender_auth = daemon::make_sender_auth(cfg_.matching);
+        if (!sender_auth)
+            throw std::runtime_error(sender_auth.error().to_string());
+        sender_auth_ = std::move(*sender_auth);
+        sink_->set_verifier(sender_auth_.verifier.get());
         outbox_ = std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_, *sink_, log_.sink());
         sink_->set_error_counter(&counters_.errors_by_class);
         outbox_->set_result_counter(&counters_.send_results);
@@ -584,6 +590,7 @@ class Daemon final : public http::Control {
     boost::asio::thread_pool pool_;
     boost::asio::signal_set signals_, hup_;
     boost::asio::steady_timer ticker_, watchdog_;
+    daemon::SenderAuth sender_auth_; // before sink_: the sink's parser threads borrow it
     std::unique_ptr<daemon::DaemonSink> sink_;
     std::unique_ptr<daemon::OutboxWorker> outbox_;
     daemon::Counters counters_;

@@ -6,6 +6,7 @@
 #include <string>
 #include <thread>
 
+#include "crm/auth/verifier.hpp"
 #include "crm/core/message.hpp"
 #include "crm/core/ports.hpp"
 #include "crm/mime/parse.hpp"
@@ -26,14 +27,20 @@ inline constexpr int kParserNice = 10;
 // only the hash and the packed bytes (which carry the size), and the batches in flight would
 // otherwise hold every message twice. Attachments keep only their size and hash: their bytes
 // are stored once, inside the raw message.
+// With a `verifier`, the sender's DKIM signatures and DMARC policy are checked here, while the
+// raw bytes are still there and off the thread that stores (a DNS wait never holds the write
+// lock). Every message with a From is checked: ingest uses the verdict only for incoming mail
+// (our own outgoing mail costs at most one cached DMARC lookup of our own domain).
 inline void prepare_raw(std::string& raw, ParsedMessage& parsed, std::string& sha256,
-                        PackedBlob& packed) {
+                        PackedBlob& packed, const auth::Verifier* verifier = nullptr) {
     static const mime::ParseLimits limits = [] {
         mime::ParseLimits l;
         l.keep_attachment_content = false;
         return l;
     }();
     parsed = mime::parse(raw, limits);
+    if (verifier && !parsed.from.empty())
+        parsed.verification = verifier->verify(raw, auth::from_domain_of(parsed));
     sha256 = mime::sha256_hex(raw);
     packed = store::pack_blob(raw);
     std::string().swap(raw);

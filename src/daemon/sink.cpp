@@ -77,10 +77,10 @@ Result<std::int64_t> DaemonSink::reset_uid_validity(MailboxId mailbox, std::uint
 }
 
 namespace {
-void prepare_one(FetchedMessage& m) {
+void prepare_one(FetchedMessage& m, const auth::Verifier* verifier) {
     if (m.parsed)
         return;
-    prepare_raw(m.raw, m.parsed.emplace(), m.raw_sha256, m.raw_packed.emplace());
+    prepare_raw(m.raw, m.parsed.emplace(), m.raw_sha256, m.raw_packed.emplace(), verifier);
     if (m.gm_thrid)
         m.parsed->gmail_thread_id = std::to_string(*m.gm_thrid);
 }
@@ -89,7 +89,8 @@ void prepare_one(FetchedMessage& m) {
 WaitingFuture DaemonSink::prepare(std::vector<FetchedMessage>& batch) {
     // Parsing is pure and most of the work: spread it over the pool, one message per call so a
     // few huge messages do not leave a thread idle.
-    return pool_.run(batch.size(), [&batch](std::size_t i) { prepare_one(batch[i]); });
+    return pool_.run(batch.size(),
+                     [&batch, v = verifier_](std::size_t i) { prepare_one(batch[i], v); });
 }
 
 DaemonSink::BatchContext DaemonSink::context(AccountId account, MailboxId mailbox,
@@ -136,7 +137,7 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
     // Normally the sync engine had the pool prepare the batch already. Not through the pool
     // here: its queue may hold the next batch, which would make this wait for all of it.
     for (auto& m : batch)
-        prepare_one(m);
+        prepare_one(m, verifier_);
     std::vector<ParsedMessage> parsed;
     parsed.reserve(batch.size());
     for (auto& m : batch)

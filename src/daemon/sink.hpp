@@ -7,6 +7,7 @@
 #include <string>
 
 #include "crm/app/ingest.hpp"
+#include "crm/auth/verifier.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/sync_ports.hpp"
 #include "crm/store/database.hpp"
@@ -23,6 +24,9 @@ class DaemonSink final : public SyncSink {
     // in-memory database) batches are stored on the calling thread.
     DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts = {},
                std::unique_ptr<store::Database> writer = nullptr);
+
+    // Our own DKIM/DMARC verification while parsing (borrowed; null: off). Set before syncing.
+    void set_verifier(const auth::Verifier* v) { verifier_ = v; }
 
     // The owner (CRM user) of each account, for ingest.
     void set_owner(AccountId account, std::optional<UserId> owner) { owners_[account] = owner; }
@@ -84,6 +88,7 @@ class DaemonSink final : public SyncSink {
                                  std::vector<FetchedMessage>& batch);
 
     LogSink log_;
+    const auth::Verifier* verifier_ = nullptr;
     std::map<AccountId, std::optional<UserId>> owners_;
     std::map<AccountId, std::string> names_;
     std::map<std::string, std::uint64_t>* error_counter_ = nullptr;

@@ -260,7 +260,20 @@ std::string suspicious_sender(const Address& from, const ParsedMessage& m,
     const auto at = address.rfind('@');
     const std::string_view from_domain =
         at == std::string_view::npos ? std::string_view() : address.substr(at + 1);
-    if (authentication_failed(m.authentication_results, from_domain, trusted_authserv_ids))
+    // Our own verification (crm::auth) is used only when no receiving server of ours is named:
+    // with trusted_authserv_ids that server's verdict, made when the mail arrived (and with SPF,
+    // which only it could judge), is the better one.
+    const SenderVerification* own =
+        trusted_authserv_ids.empty() && m.verification ? &*m.verification : nullptr;
+    if (own && !own->failure.empty())
+        return "authentication failed: " + own->failure;
+    // Our own aligned DKIM pass refutes what an unverified header says about the From domain:
+    // DKIM is a function of these very bytes and the published key, and an aligned DKIM pass is
+    // a DMARC pass (RFC 7489 §4.2) whatever SPF said at some hop (forwarding breaks SPF, not
+    // DKIM). It cancels nothing below: a lookalike domain signs its own mail perfectly well, and
+    // a display name naming another address is written by whoever holds the key.
+    if (!(own && own->aligned_pass) &&
+        authentication_failed(m.authentication_results, from_domain, trusted_authserv_ids))
         return "authentication failed (DKIM/DMARC/SPF)";
 
     const auto sender = canonical_address(from.address);

@@ -730,9 +730,9 @@ constexpr std::array<std::string_view, 8> kHttpKeys{"bind",
                                                     "max_body_bytes_in_flight",
                                                     "metrics_token_file",
                                                     "trusted_proxies"};
-constexpr std::array<std::string_view, 5> kMatchingKeys{
-    "strip_plus_tags", "plus_separator", "gmail_dot_folding", "extra_free_mail_domains",
-    "trusted_authserv_ids"};
+constexpr std::array<std::string_view, 7> kMatchingKeys{
+    "strip_plus_tags",      "plus_separator", "gmail_dot_folding", "extra_free_mail_domains",
+    "trusted_authserv_ids", "verify_dkim",    "dns_server"};
 constexpr std::array<std::string_view, 4> kLogLevelNames{"error", "warning", "info", "debug"};
 constexpr std::array<LogLevel, 4> kLogLevelValues{LogLevel::Error, LogLevel::Warning,
                                                   LogLevel::Info, LogLevel::Debug};
@@ -892,6 +892,31 @@ void parse_matching(Section& top, MatchingConfig& m) {
         else
             m.trusted_authserv_ids.push_back(v);
     });
+    s.boolean("verify_dkim", m.verify_dkim);
+    if (auto ns = s.string("dns_server")) {
+        // IPv4 ADDRESS[:PORT]: what libresolv's nameserver list takes.
+        std::string_view v = ns->first;
+        std::string_view host = v;
+        bool ok = true;
+        if (v.empty()) // the system's resolvers, as when the key is absent
+            host = "0.0.0.0";
+        if (const auto colon = v.rfind(':'); ok && colon != std::string_view::npos) {
+            host = v.substr(0, colon);
+            const std::string_view port = v.substr(colon + 1);
+            unsigned long n = 0;
+            ok = !port.empty() && port.size() <= 5 &&
+                 std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+            if (ok)
+                n = std::stoul(std::string(port));
+            ok = ok && n >= 1 && n <= 65535;
+        }
+        if (!ok || !detail::is_ipv4_literal(std::string(host)))
+            s.reporter().error(ns->second.pos,
+                               fmt::format("{}: {} is not an IPv4 address or address:port",
+                                           ns->second.path, show(ns->first)));
+        else
+            m.dns_server = ns->first;
+    }
     s.report_unknown();
 }
 

@@ -27,6 +27,18 @@ struct Attachment {
     std::string content;      // decoded bytes (kept so the store can keep them once by hash)
 };
 
+// What crm-mail's own DKIM (RFC 6376) and DMARC (RFC 7489) verification of the raw bytes
+// concluded about the From domain (the auth module fills it in before ingest; mime never does).
+// Only real evidence counts: a signature that fails although its key was found, or a
+// reject/quarantine DMARC policy with no aligned passing signature. A missing key (rotated since
+// the mail was sent), a DNS failure or an unsigned mail from a domain without a policy is "no
+// result", never a failure.
+struct SenderVerification {
+    std::string failure;       // non-empty: why the From domain looks forged
+    bool aligned_pass = false; // a valid signature whose d= aligns with the From domain
+    std::string summary;       // e.g. "dkim=pass (d=example.com); dmarc=pass (p=reject)"
+};
+
 struct ParsedMessage {
     // Message-ID without angle brackets; empty when the message has none (see synthetic_id).
     std::string message_id;
@@ -57,6 +69,8 @@ struct ParsedMessage {
     // The Authentication-Results header values, top (newest) first. Judged by the matcher
     // (match::authentication_failed) against the authserv-ids the deployment trusts.
     std::vector<std::string> authentication_results;
+    // Our own verification, when it ran (see SenderVerification).
+    std::optional<SenderVerification> verification;
 
     // Problems met while parsing, each "what: where". Never fatal.
     std::vector<std::string> warnings;

@@ -141,6 +141,12 @@ struct MatchingConfig {
     // The authserv-ids (RFC 8601) of the deployment's own receiving servers: only their
     // Authentication-Results headers are believed (see match::authentication_failed).
     std::vector<std::string> trusted_authserv_ids;
+    // With no trusted_authserv_ids, crm-mail verifies DKIM signatures and DMARC policy itself
+    // (crm::auth); false turns that off.
+    bool verify_dkim = true;
+    // "" = the system's resolvers; else the IPv4 "ADDRESS[:PORT]" asked for DKIM keys and DMARC
+    // records (e.g. a local validating resolver).
+    std::string dns_server;
 
     friend bool operator==(const MatchingConfig&, const MatchingConfig&) = default;
 };

@@ -162,3 +162,54 @@ TEST_F(IngestTest, UnparsableBytesAreStoredAndFlagged) {
 
 } // namespace
 } // namespace crm::app
+
+namespace crm::app {
+namespace {
+
+// Our own DKIM/DMARC verdict (crm::auth, made on the parser threads) reaches messages.suspicious
+// and the deal decision; with trusted authserv-ids the receiving server's headers rule instead.
+TEST_F(IngestTest, OwnVerificationFailureMarksTheSenderSuspicious) {
+    const auto raw = msg("forged@globex.example", "Hank <hank@globex.example>", "Fleet invoice",
+                         "Authentication-Results: mx.sales.example; dkim=pass "
+                         "header.d=globex.example\r\n");
+    auto suspicious_of = [&](const IngestOutcome& o) {
+        auto msgs = s->thread_messages(o.thread);
+        EXPECT_TRUE(msgs && msgs->size() == 1);
+        return msgs && !msgs->empty() ? msgs->front().suspicious : std::string("?");
+    };
+    auto forged = mime::parse(raw);
+    forged.verification = SenderVerification{
+        "DKIM signature of globex.example does not verify (body changed after signing)", false,
+        "dkim=fail (d=globex.example: body changed after signing); dmarc=fail (p=reject)"};
+    IngestSource src;
+    src.raw = raw;
+    src.where.source = "alice/forged";
+    src.owner = 1;
+    auto r = ing->ingest(src, forged, 1'800'000'000);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_FALSE(r->deal); // Hank has one open deal: without the verdict it would link
+    EXPECT_EQ(r->reason, "suspicious sender: authentication failed: DKIM signature of "
+                         "globex.example does not verify (body changed after signing)");
+    EXPECT_EQ(suspicious_of(*r),
+              "authentication failed: DKIM signature of globex.example does not verify (body "
+              "changed after signing)");
+
+    // The same verdict with the receiving server trusted: its dkim=pass header is believed.
+    IngestOptions o;
+    o.trusted_authserv_ids = {"mx.sales.example"};
+    Ingestor trusting(*s, *s, o);
+    const auto raw2 = msg("forged2@globex.example", "Hank <hank@globex.example>", "Fleet",
+                          "Authentication-Results: mx.sales.example; dkim=pass "
+                          "header.d=globex.example\r\n");
+    auto m2 = mime::parse(raw2);
+    m2.verification = forged.verification;
+    src.raw = raw2;
+    src.where.source = "alice/forged2";
+    auto r2 = trusting.ingest(src, m2, 1'800'000'000);
+    ASSERT_TRUE(r2) << r2.error().to_string();
+    EXPECT_EQ(suspicious_of(*r2), "");
+    EXPECT_EQ(r2->deal, DealId{1000});
+}
+
+} // namespace
+} // namespace crm::app

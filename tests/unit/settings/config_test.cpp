@@ -137,7 +137,7 @@ tls = "starttls"
     want.http.bind = "::1";
     want.http.port = 9000;
     want.matching = {false, '-', false, {"mail.example", "post.example"},
-                     {"mx1.example.com", "mx2.example.com"}};
+                     {"mx1.example.com", "mx2.example.com"}, true, ""};
 
     AccountConfig alice;
     alice.name = "alice";
@@ -291,6 +291,18 @@ TEST(Config, PortDefaultsFollowTls) {
     }
 }
 
+TEST(Config, OwnDkimVerificationKeys) {
+    auto out = parse_config("[matching]\nverify_dkim = false\ndns_server = \"127.0.0.1:5353\"\n",
+                            "test.toml");
+    ASSERT_TRUE(out.config);
+    EXPECT_FALSE(out.config->matching.verify_dkim);
+    EXPECT_EQ(out.config->matching.dns_server, "127.0.0.1:5353");
+    auto defaults = parse_config("[matching]\n", "test.toml");
+    ASSERT_TRUE(defaults.config);
+    EXPECT_TRUE(defaults.config->matching.verify_dkim);
+    EXPECT_EQ(defaults.config->matching.dns_server, "");
+}
+
 TEST(Config, ExampleFileParsesCleanly) {
     std::ifstream in(CRM_SOURCE_DIR "/config/crm-mail.toml.example", std::ios::binary);
     ASSERT_TRUE(in) << "cannot open the example config";
@@ -335,6 +347,8 @@ TEST(Config, ExampleFileParsesCleanly) {
                                        "gmail_dot_folding",
                                        "extra_free_mail_domains",
                                        "trusted_authserv_ids",
+                                       "verify_dkim",
+                                       "dns_server",
                                        "name",
                                        "owner_id",
                                        "address",
@@ -405,6 +419,12 @@ std::vector<BadCase> bad_cases() {
          "trusted_authserv_ids[1]: \"no spaces\" is not an authserv-id"},
         {"authserv_id_type", "[matching]\ntrusted_authserv_ids = [3]\n", 2,
          "trusted_authserv_ids[0]: expected a string"},
+        {"verify_dkim_type", "[matching]\nverify_dkim = \"yes\"\n", 2,
+         "verify_dkim: expected a boolean"},
+        {"dns_server_host", "[matching]\ndns_server = \"ns.example\"\n", 2,
+         "dns_server: \"ns.example\" is not an IPv4 address or address:port"},
+        {"dns_server_port", "[matching]\ndns_server = \"127.0.0.1:70000\"\n", 2,
+         "dns_server: \"127.0.0.1:70000\" is not an IPv4 address or address:port"},
         {"missing_name",
          "[[accounts]]\nowner_id = 1\naddress = \"a@example.com\"\n[accounts.imap]\n" +
              std::string(kGoodImap),
