@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # crm-maild against the scripted server tests/integration/scripted_imap.py behaving like the IMAP
 # servers other than Dovecot (issue 21): mail that the EXAMINE before IDLE announces first (Cyrus),
-# no [UIDNEXT] in EXAMINE (Courier, with and without STATUS).
+# no [UIDNEXT] in EXAMINE (Courier, with and without STATUS), and the login mechanism chosen from
+# what the server offers (LOGIN command without AUTH=PLAIN; no usable mechanism is a config error,
+# not needs_reauth; a wrong password still is).
 #   interop_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
 # Prints "N passed, M failed"; exits 1 on failure, 77 when a tool is missing. CRM_TEST_KEEP=1 keeps
 # the temp dir.
@@ -110,6 +112,37 @@ for variant in status no-status; do
   stop
 done
 
+# 3. Login mechanisms.
+# case; server --auth; want state; want error class (ERE); want text in last_error (ERE)
+cases=(
+  "login-command;login;idle;^$;^$"
+  "no-mechanism;none;error;^net\.mechanism$;LOGINDISABLED.*AUTH=CRAM-MD5|AUTH=CRAM-MD5.*LOGINDISABLED"
+  "wrong-password-plain;plain;needs_reauth;^net\.auth$;Authentication failed"
+  "wrong-password-login;login;needs_reauth;^net\.auth$;Authentication failed"
+)
+for c in "${cases[@]}"; do
+  IFS=';' read -r name kind want_state want_class want_text <<<"$c"
+  pw=interop-Secr3t
+  [[ $name == wrong-password-* ]] && pw=other-password
+  start "$name" 1 --messages 2 --auth "$kind" --password "$pw"
+  settled() {
+    local s
+    s=$(state)
+    [ "${s%%|*}" = "$want_state" ] && { [ "$want_state" != idle ] || [ "$(stored)" = 2 ]; }
+  }
+  wait_until 10 settled
+  s=$(state)
+  IFS='|' read -r got_state got_class got_text <<<"$s"
+  if [ "$got_state" = "$want_state" ] && [[ $got_class =~ $want_class ]] && [[ $got_text =~ $want_text ]]; then
+    ok "$name: $got_state ${got_class:-} ${got_text:0:120}"
+  else
+    bad "$name: accounts row '$s', want $want_state /$want_class/ /$want_text/"
+  fi
+  if [ "$kind" = login ]; then
+    grep -q " LOGIN \*\*\*" "$srv" && ok "$name: LOGIN command used" || bad "$name: no LOGIN command"
+  fi
+  stop
+done
 grep -lF interop-Secr3t "$work"/*.log >/dev/null && bad "the password appears in a log" ||
   ok "no password in any log"
 finish
