@@ -34,6 +34,12 @@ test_pkgs=(
   time                                  # peak RSS in the benchmark scripts
   systemd                               # systemd-analyze verify/security on the unit
   dpkg-dev file                         # cpack's .deb: dpkg-shlibdeps finds the Depends
+  # Cyrus IMAP for the conformance suite (tests/integration/conformance): cyrus-imapd conflicts
+  # with dovecot-imapd, so tests/integration/cyrus/unpack.sh runs it from its unpacked package;
+  # these are the shared libraries its master, imapd and ctl_cyrusdb load, and sasldb's tool.
+  libical3 libicu72 libjansson4 libkrb5-3 libldap-2.5-0 libpcre3 libpq5 libsasl2-2
+  libsasl2-modules libsasl2-modules-db libsqlite3-0 libwrap0 libxapian30 libxml2 libuuid1 libnsl2
+  sasl2-bin
 )
 
 # Node.js and npm run the browser tests (playwright-core from the npm registry). A machine that
@@ -80,4 +86,10 @@ if dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q "install ok instal
     # A system instance (default config_directory /etc/postfix) that is running anyway.
     [ -f /etc/postfix/main.cf ] && $SUDO postfix status >/dev/null 2>&1 && $SUDO postfix stop || true
   fi
+fi
+# Cyrus IMAP for the conformance suite: downloaded and unpacked once (never installed, see
+# tests/integration/cyrus/unpack.sh).
+if [ "$(id -u)" -eq 0 ]; then
+  "$(dirname "$0")/../tests/integration/cyrus/unpack.sh" >/dev/null ||
+    echo "install-deps: warning: Cyrus could not be unpacked; the conformance suite will fail" >&2
 fi

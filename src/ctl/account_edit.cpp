@@ -502,7 +502,7 @@ const char* failure_step(const std::string& code) {
         return "TLS";
     if (code == "net.starttls")
         return "STARTTLS";
-    if (code == "net.auth")
+    if (code == "net.auth" || code == "net.mechanism")
         return "authentication";
     if (code == "net.config" || code == "secret.missing")
         return "configuration";

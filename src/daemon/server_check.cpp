@@ -18,7 +18,7 @@ const char* step_of(const std::string& code) {
         return "tcp";
     if (code == "net.tls" || code == "net.starttls")
         return "tls";
-    if (code == "net.auth")
+    if (code == "net.auth" || code == "net.mechanism")
         return "auth";
     if (code == "net.config" || code == "secret.missing")
         return "config";

@@ -223,7 +223,9 @@ asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
     auto w = co_await write_all(tag + " IDLE\r\n");
     if (!w)
         co_return std::unexpected(w.error());
-    // Wait for the continuation.
+    // Wait for the continuation. News sent before it (e.g. "* 5 EXISTS" for mail that arrived
+    // meanwhile) counts like news during IDLE: DONE goes out at once.
+    bool notified = false;
     for (;;) {
         auto r = co_await read_response();
         if (!r)
@@ -234,11 +236,15 @@ asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
             co_return std::unexpected(imap_error("imap.protocol", "IDLE refused: " + r->text));
         if (r->status_or_keyword == "BYE")
             co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r->text));
+        if (r->kind == Response::Kind::Untagged) {
+            if (on_untagged)
+                on_untagged(*r);
+            notified = true;
+        }
     }
-    bool notified = false;
     auto saved = limits_.command_timeout;
     limits_.command_timeout = max;
-    for (;;) {
+    while (!notified) {
         auto next = parser_.next();
         if (!next) {
             limits_.command_timeout = saved;

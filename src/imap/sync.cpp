@@ -75,6 +75,12 @@ struct ExamineResult {
     std::optional<std::uint64_t> highest_modseq;
 };
 
+// What a folder looked like when its last pass ended: the EXISTS count and the checkpoint.
+struct PassEnd {
+    std::uint32_t exists = 0;
+    std::optional<std::uint32_t> uid_next;
+};
+
 } // namespace
 
 struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
@@ -100,6 +106,8 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
     Clock::time_point last_reconcile{};
     Clock::time_point last_flag_sweep{};
     bool gmail = false;
+    // Per folder (UTF-8 name), for the EXAMINE sent right before IDLE: did mail arrive since?
+    std::map<std::string, PassEnd> pass_end;
 
     void say(LogLevel lvl, std::string_view mailbox, std::string_view event, std::string_view msg) {
         if (log)
@@ -214,6 +222,17 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         if (!ex.uid_validity)
             co_return fail("imap.examine", f.name + ": the server sent no UIDVALIDITY",
                            ErrorScope::Mailbox, Retry::Backoff);
+        if (!ex.uid_next) {
+            // RFC 3501 §6.3.1 makes [UIDNEXT] a SHOULD; Courier omits it but answers STATUS
+            // (§6.3.10). Without it the checkpoint would stay unknown and every pass would be an
+            // initial sync. A server that answers neither gets the highest UID + 1 (sync_folder).
+            auto st = co_await s.run("STATUS " + f.wire_name + " (UIDNEXT)", [&](const Response& u) {
+                if (auto sd = parse_status(u); sd && sd->uidnext && *sd->uidnext <= UINT32_MAX)
+                    ex.uid_next = static_cast<std::uint32_t>(*sd->uidnext);
+            });
+            if (!st)
+                co_return std::unexpected(st.error());
+        }
         co_return ex;
     }
 
@@ -474,8 +493,10 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         const bool modseq_same = ex->highest_modseq && mb->highest_modseq &&
                                  *ex->highest_modseq == *mb->highest_modseq;
         if (!reconcile_due && mb->uid_next == ex->uid_next &&
-            (modseq_same || (!ex->highest_modseq && now - last_flag_sweep < spec.flag_sweep_interval)))
+            (modseq_same || (!ex->highest_modseq && now - last_flag_sweep < spec.flag_sweep_interval))) {
+            pass_end[f.name] = PassEnd{ex->exists, mb->uid_next};
             co_return Result<void>{};
+        }
 
         // Flags changed elsewhere (read/unread).
         if (!initial && !stored->empty()) {
@@ -578,11 +599,30 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 co_return Result<void>{}; // the checkpoint stays behind what is stored
         }
         crash_point("before-checkpoint");
-        // Every UID below UIDNEXT is now stored or quarantined: the checkpoint may advance.
-        if (auto c = sink.checkpoint(mb->id, v, ex->uid_next, ex->highest_modseq); !c)
+        // Every UID below UIDNEXT is now stored or quarantined: the checkpoint may advance. A
+        // server that sent neither [UIDNEXT] nor a STATUS answer: every UID it listed is stored,
+        // so the highest + 1 is a safe checkpoint (never beyond a UID not yet seen).
+        auto uid_next = ex->uid_next;
+        if (!uid_next) {
+            std::uint32_t derived =
+                server.empty() ? 1 : server.back() + (server.back() < UINT32_MAX ? 1 : 0);
+            uid_next = std::max(derived, mb->uid_next.value_or(1));
+        }
+        if (auto c = sink.checkpoint(mb->id, v, uid_next, ex->highest_modseq); !c)
             co_return std::unexpected(c.error());
+        pass_end[f.name] = PassEnd{ex->exists, uid_next};
         crash_point("after-checkpoint");
         co_return Result<void>{};
+    }
+
+    // True when `ex` (a later EXAMINE of `folder`) shows mail beyond what its last pass ended
+    // with: a higher UIDNEXT than the checkpoint, or more messages.
+    bool news_since_pass(const std::string& folder, const ExamineResult& ex) const {
+        auto it = pass_end.find(folder);
+        if (it == pass_end.end())
+            return false;
+        const PassEnd& p = it->second;
+        return (ex.uid_next && p.uid_next && *ex.uid_next > *p.uid_next) || ex.exists > p.exists;
     }
 
     static boost::asio::awaitable<Result<std::string>>
@@ -672,6 +712,16 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 auto ex = co_await examine(*s, *idle_folder);
                 if (!ex)
                     co_return std::unexpected(ex.error());
+                // Mail that arrived after the pass's EXAMINE and before this one is announced
+                // here and never again during IDLE (RFC 2177 reports only later changes): fetch
+                // it now. Seen with Cyrus under back-to-back APPENDs.
+                if (!folder_failed && news_since_pass(idle_folder->name, *ex)) {
+                    say(LogLevel::Info, idle_folder->name, "news-before-idle",
+                        fmt::format("{} EXISTS, UIDNEXT {}: new mail since the pass, syncing "
+                                    "again before IDLE",
+                                    ex->exists, ex->uid_next ? std::to_string(*ex->uid_next) : "?"));
+                    continue;
+                }
                 auto max = std::min(spec.idle_max, spec.poll_interval);
                 auto r = co_await s->idle(max, {});
                 if (!r)

@@ -2,12 +2,15 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <cctype>
 #include <mutex>
 
 #include <fmt/format.h>
+
+#include "imap_login.hpp"
 
 namespace crm::net {
 
@@ -113,6 +116,77 @@ Error classify(CURLcode rc, const char* errbuf, const Endpoint& ep, const Greeti
     }
 }
 
+// Blocking I/O on a connect-only handle until `deadline`, for the IMAP login exchange.
+class BlockingIo {
+  public:
+    BlockingIo(CURL* c, curl_socket_t sock, std::chrono::steady_clock::time_point deadline)
+        : c_(c), sock_(sock), deadline_(deadline) {}
+
+    Result<void> send(std::string_view data) {
+        while (!data.empty()) {
+            std::size_t n = 0;
+            CURLcode rc = curl_easy_send(c_, data.data(), data.size(), &n);
+            if (rc == CURLE_AGAIN) {
+                if (auto w = wait(POLLOUT); !w)
+                    return w;
+                continue;
+            }
+            if (rc != CURLE_OK)
+                return std::unexpected(
+                    net_error("net.tcp", std::string("login: send failed: ") + curl_easy_strerror(rc),
+                              Retry::Backoff));
+            data.remove_prefix(n);
+        }
+        return {};
+    }
+
+    Result<std::string> read_line() {
+        for (;;) {
+            if (auto eol = buf_.find("\r\n"); eol != std::string::npos) {
+                std::string line = buf_.substr(0, eol);
+                buf_.erase(0, eol + 2);
+                return line;
+            }
+            if (buf_.size() > 64 * 1024)
+                return std::unexpected(
+                    net_error("net.protocol", "login: a line longer than 64 KiB", Retry::Backoff));
+            char tmp[4096];
+            std::size_t n = 0;
+            CURLcode rc = curl_easy_recv(c_, tmp, sizeof tmp, &n);
+            if (rc == CURLE_AGAIN) {
+                if (auto w = wait(POLLIN); !w)
+                    return std::unexpected(w.error());
+                continue;
+            }
+            if (rc != CURLE_OK || n == 0)
+                return std::unexpected(net_error(
+                    "net.tcp",
+                    std::string("connection lost during login: ") +
+                        (rc != CURLE_OK ? curl_easy_strerror(rc) : "closed by the server"),
+                    Retry::Backoff));
+            buf_.append(tmp, n);
+        }
+    }
+
+  private:
+    Result<void> wait(short events) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline_ - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            return std::unexpected(net_error("net.timeout", "login timed out", Retry::Backoff));
+        pollfd p{static_cast<int>(sock_), events, 0};
+        int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno != EINTR)
+            return std::unexpected(net_error("net.tcp", "login: poll failed", Retry::Backoff));
+        return {};
+    }
+
+    CURL* c_;
+    curl_socket_t sock_;
+    std::chrono::steady_clock::time_point deadline_;
+    std::string buf_;
+};
+
 } // namespace
 
 bool is_loopback_host(const std::string& host) {
@@ -187,26 +261,41 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
         set(CURLOPT_CAINFO, ep.ca_file.c_str());
     if (ep.tls == Tls::StartTls)
         set(CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
-    set(CURLOPT_USERNAME, ep.username.c_str());
-    // Pin the SASL mechanism: curl otherwise prefers CRAM-MD5/DIGEST-MD5 when offered.
-    set(CURLOPT_LOGIN_OPTIONS, login_options.c_str());
-    if (ep.auth == Auth::XOAuth2)
-        set(CURLOPT_XOAUTH2_BEARER, ep.secret.c_str());
-    else
-        set(CURLOPT_PASSWORD, ep.secret.c_str());
+    // IMAP: libcurl gets no credentials, so it stops after TLS and CAPABILITY; the login is
+    // ours (imap_login.hpp), with the mechanism chosen from what the server offers then.
+    const bool own_login = ep.scheme == "imap";
+    if (!own_login) {
+        set(CURLOPT_USERNAME, ep.username.c_str());
+        // Pin the SASL mechanism: curl otherwise prefers CRAM-MD5/DIGEST-MD5 when offered.
+        set(CURLOPT_LOGIN_OPTIONS, login_options.c_str());
+        if (ep.auth == Auth::XOAuth2)
+            set(CURLOPT_XOAUTH2_BEARER, ep.secret.c_str());
+        else
+            set(CURLOPT_PASSWORD, ep.secret.c_str());
+    }
     if (!ok)
         return std::unexpected(net_error("net.protocol", "libcurl rejected an option", Retry::Never));
 
+    const auto deadline = std::chrono::steady_clock::now() + ep.connect_timeout;
     CURLcode rc = curl_easy_perform(c);
     curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
     curl_easy_setopt(c, CURLOPT_DEBUGDATA, nullptr); // `greeting` dies with this call
     if (rc != CURLE_OK)
         return std::unexpected(classify(rc, errbuf, ep, greeting));
+    // RFC 3501 §7.1.4: PREAUTH means already logged in (libcurl refuses it with STARTTLS).
+    const bool preauth = greeting.seen && greeting.line.starts_with("* PREAUTH");
     curl_socket_t sock = CURL_SOCKET_BAD;
     if (curl_easy_getinfo(c, CURLINFO_ACTIVESOCKET, &sock) != CURLE_OK || sock == CURL_SOCKET_BAD)
         return std::unexpected(
             net_error("net.protocol", url + ": no socket after login", Retry::Backoff));
     impl->sock = sock;
+    if (own_login && !ep.username.empty() && !preauth) {
+        BlockingIo io(c, sock, deadline);
+        LoginIo lio{[&](std::string_view d) { return io.send(d); },
+                    [&] { return io.read_line(); }};
+        if (auto l = imap_login(ep, lio); !l)
+            return std::unexpected(l.error());
+    }
     // Implicit TLS cannot log in without the handshake, and with CURLUSESSL_ALL libcurl fails
     // (CURLE_USE_SSL_FAILED) rather than continue without STARTTLS - also when a server greets
     // with PREAUTH, which would otherwise skip STARTTLS (tests/integration fault "preauth").

@@ -27,8 +27,9 @@ work=$(mktemp -d /tmp/crm-daemontest.XXXXXX)
 chmod 0755 "$work" # the dovecot mail uid must traverse it
 dc=$work/dc
 pids=()
-pass=0
-failn=0
+log_tail=25
+# shellcheck source=lib.sh
+. "$root/tests/integration/lib.sh"
 
 cleanup() {
   local p
@@ -41,35 +42,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
 check() { # description command...
   local what=$1; shift
   if "$@"; then ok "$what"; else bad "$what"; fi
-}
-expect_eq() { # got want description
-  if [ "$1" = "$2" ]; then ok "$3"; else bad "$3: got '$1', want '$2'"; fi
-}
-finish() {
-  if [ "$failn" -gt 0 ]; then
-    for f in "$work"/*.log; do
-      [ -f "$f" ] || continue
-      echo "--- tail of $f"; tail -n 25 "$f"
-    done
-  fi
-  echo "$pass passed, $failn failed"
-  [ "$failn" -eq 0 ]
-  exit $?
-}
-
-now_ms() { date +%s%3N; }
-wait_until() { # timeout_s command...: polls every 0.2 s
-  local end=$(($(now_ms) + $1 * 1000)); shift
-  while :; do
-    "$@" && return 0
-    [ "$(now_ms)" -ge "$end" ] && return 1
-    sleep 0.2
-  done
 }
 
 # --- Dovecot and mail --------------------------------------------------------------------------
@@ -221,9 +196,6 @@ start_daemon() { # config log [VAR=value...]
   env CRM_TEST_FAST_RETRY=1 "$@" "$maild" --config "$cfg" >>"$log" 2>&1 </dev/null &
   daemon_pid=$!
   pids+=("$daemon_pid")
-}
-gone() { # pid: exited (a zombie child counts as exited)
-  ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 exit_code=""
 wait_exit() { # pid timeout_s: sets exit_code, returns 1 on timeout

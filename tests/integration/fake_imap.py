@@ -20,6 +20,8 @@ import base64
 import ssl
 import sys
 
+import imap_test_server
+
 MODE = sys.argv[1]
 PORT_FILE = sys.argv[2]
 args = sys.argv[3:]
@@ -54,13 +56,10 @@ async def handle(reader, writer):
         send(b"* OK [CAPABILITY " + caps + b"] fake server ready\r\n")
     await writer.drain()
     while True:
-        line = await reader.readline()
-        if not line:
+        command = await imap_test_server.read_command(reader)
+        if command is None:
             return
-        parts = line.rstrip(b"\r\n").split(b" ", 2)
-        tag = parts[0]
-        cmd = parts[1].upper() if len(parts) > 1 else b""
-        rest = parts[2] if len(parts) > 2 else b""
+        tag, cmd, rest = command
         if cmd == b"CAPABILITY":
             caps = b"IMAP4rev1 AUTH=PLAIN IDLE" + (b" STARTTLS" if STARTTLS else b"")
             send(b"* CAPABILITY " + caps + b"\r\n" + tag + b" OK done\r\n")
@@ -117,31 +116,21 @@ async def handle(reader, writer):
                 return
             send(full)
         elif cmd == b"IDLE":
-            send(b"+ idling\r\n")
-            await writer.drain()
-            await reader.readline()
-            send(tag + b" OK idle done\r\n")
+            await imap_test_server.idle(reader, writer, tag)
         elif cmd == b"LOGOUT":
-            send(b"* BYE bye\r\n" + tag + b" OK done\r\n")
-            await writer.drain()
-            writer.close()
+            await imap_test_server.logout(writer, tag)
             return
         else:
             send(tag + b" OK " + cmd + b" done\r\n")
         await writer.drain()
 
 
-async def main():
-    ctx = None
+def tls_context():
     if CERT and not STARTTLS:
         ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         ctx.load_cert_chain(CERT, KEY)
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=ctx)
-    port = server.sockets[0].getsockname()[1]
-    with open(PORT_FILE, "w") as f:
-        f.write(str(port))
-    async with server:
-        await server.serve_forever()
+        return ctx
+    return None
 
 
-asyncio.run(main())
+asyncio.run(imap_test_server.serve(handle, PORT_FILE, ssl=tls_context()))

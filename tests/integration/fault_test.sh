@@ -24,8 +24,8 @@ work=$(mktemp -d /tmp/crm-faulttest.XXXXXX)
 chmod 0755 "$work"
 dc=$work/dc
 pids=()
-pass=0
-failn=0
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 cleanup() {
   local p
@@ -38,34 +38,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() { pass=$((pass + 1)); echo "ok: $1"; }
-bad() { failn=$((failn + 1)); echo "FAIL: $*"; }
-expect_eq() { # got want description
-  if [ "$1" = "$2" ]; then ok "$3"; else bad "$3: got '$1', want '$2'"; fi
-}
-finish() {
-  if [ "$failn" -gt 0 ]; then
-    for f in "$work"/*.log; do
-      [ -f "$f" ] || continue
-      echo "--- tail of $f"; tail -n 15 "$f"
-    done
-  fi
-  echo "$pass passed, $failn failed"
-  [ "$failn" -eq 0 ]
-  exit $?
-}
-
-now_ms() { date +%s%3N; }
-wait_until() { # timeout_s command...: polls every 0.2 s
-  local end=$(($(now_ms) + $1 * 1000)); shift
-  while :; do
-    "$@" && return 0
-    [ "$(now_ms)" -ge "$end" ] && return 1
-    sleep 0.2
-  done
-}
-gone() { ! kill -0 "$1" 2>/dev/null || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]; }
-alive() { ! gone "$1"; }
 
 # --- Dovecot with alice's sample mail ----------------------------------------------------------
 if ! envfile=$("$dcs/start.sh" "$dc" --no-oauth2 2>"$work/dc-start.err"); then

@@ -1,7 +1,8 @@
 #pragma once
 // A connected, TLS-protected, authenticated byte stream to an IMAP (or SMTP) server, made by
-// libcurl in CONNECT_ONLY mode: libcurl does TCP, TLS (certificates and host names verified),
-// STARTTLS and SASL with a pinned mechanism; the protocol after login is ours.
+// libcurl in CONNECT_ONLY mode: libcurl does TCP, TLS (certificates and host names verified) and
+// STARTTLS; for SMTP also SASL with a pinned mechanism. The IMAP login (mechanism chosen from the
+// server's CAPABILITY after TLS) and the protocol after it are ours.
 // libcurl types never appear here (pimpl).
 
 #include <chrono>
@@ -42,6 +43,8 @@ struct Endpoint {
 //   net.tls     - TLS failed; detail has the certificate problem             retry NeedsConfig
 //   net.starttls- the server did not upgrade to TLS (incl. PREAUTH on a STARTTLS port)
 //   net.auth    - the server rejected the credentials                        retry NeedsConfig
+//   net.mechanism - IMAP: no login mechanism usable with these credentials is
+//                 offered; detail names what the server offers              retry NeedsConfig
 //   net.protocol- anything else the server did wrong during login            retry Backoff
 class Connection {
   public:
