@@ -22,9 +22,9 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "../daemon/config_files.hpp"
-#include "../daemon/secrets.hpp"
-#include "../daemon/server_check.hpp"
+#include "crm/runtime/config_files.hpp"
+#include "crm/runtime/secrets.hpp"
+#include "crm/runtime/server_check.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/net/transport.hpp"
@@ -57,7 +57,7 @@ void print_problems(const std::vector<settings::Problem>& problems) {
 // that does not exist yet is an empty config (accounts add on a fresh install).
 std::optional<Loaded> load_config(const std::string& path, bool allow_missing = false) {
     Loaded l;
-    if (auto text = daemon::read_text_file(path)) {
+    if (auto text = runtime::read_text_file(path)) {
         l.text = std::move(*text);
     } else if (allow_missing && errno == ENOENT) {
         l.exists = false;
@@ -139,7 +139,7 @@ std::optional<std::string> acquire_secret(const Args& a, SecretSource src) {
     switch (src) {
     case SecretSource::File:
         from = *a.value("--password-file");
-        s = daemon::read_text_file(from);
+        s = runtime::read_text_file(from);
         if (!s) {
             fmt::print(stderr, "crm-mailctl: cannot read {}: {}\n", from, std::strerror(errno));
             return std::nullopt;
@@ -274,15 +274,15 @@ int commit(const std::string& path, const Loaded& cfg, const std::string& new_te
            const AccountConfig& acc, const std::optional<std::string>& secret, const char* verb) {
     if (!validate(new_text, path))
         return kRuntime;
-    const auto secret_file = daemon::secret_path(path, acc.name);
+    const auto secret_file = runtime::secret_path(path, acc.name);
     if (secret) {
-        if (auto r = daemon::store_secret(path, acc.name, *secret); !r) {
+        if (auto r = runtime::store_secret(path, acc.name, *secret); !r) {
             fmt::print(stderr, "crm-mailctl: {}\n", r.error().detail);
             return kRuntime;
         }
     }
-    if (auto r = daemon::write_atomic(path, new_text, cfg.exists ? 0644 : 0640,
-                                      daemon::service_owner());
+    if (auto r = runtime::write_atomic(path, new_text, cfg.exists ? 0644 : 0640,
+                                      runtime::service_owner());
         !r) {
         fmt::print(stderr, "crm-mailctl: {}\n", r.error().detail);
         if (secret)
@@ -300,7 +300,7 @@ int commit(const std::string& path, const Loaded& cfg, const std::string& new_te
 
 namespace {
 std::optional<settings::Config> valid_config(const std::string& path) {
-    auto text = daemon::read_text_file(path);
+    auto text = runtime::read_text_file(path);
     if (!text)
         return std::nullopt;
     auto out = settings::parse_config(*text, path);
@@ -394,7 +394,7 @@ int cmd_accounts_add(Context& ctx, const std::vector<std::string>& args) {
     if (src == SecretSource::Credential)
         acc.imap.secret = SecretRef{SecretRef::Kind::Credential, *a.value("--credential")};
     else
-        acc.imap.secret = SecretRef{SecretRef::Kind::File, daemon::secret_path(ctx.config_path, name)};
+        acc.imap.secret = SecretRef{SecretRef::Kind::File, runtime::secret_path(ctx.config_path, name)};
     std::string text = cfg->text;
     if (!text.empty() && text.back() != '\n')
         text += '\n';
@@ -431,7 +431,7 @@ int cmd_accounts_edit(Context& ctx, const std::vector<std::string>& args) {
         acc.imap.secret = SecretRef{SecretRef::Kind::Credential, *a.value("--credential")};
         acc.imap.oauth.reset();
     } else if (src != SecretSource::None) {
-        acc.imap.secret = SecretRef{SecretRef::Kind::File, daemon::secret_path(ctx.config_path, name)};
+        acc.imap.secret = SecretRef{SecretRef::Kind::File, runtime::secret_path(ctx.config_path, name)};
         acc.imap.oauth.reset();
     }
     if (acc == *cur && src == SecretSource::None) {
@@ -469,17 +469,17 @@ int cmd_accounts_remove(Context& ctx, const std::vector<std::string>& args) {
     std::string text = cfg->text.substr(0, span.begin) + cfg->text.substr(span.end);
     if (!validate(text, ctx.config_path))
         return kRuntime;
-    if (auto r = daemon::write_atomic(ctx.config_path, text, 0644, daemon::service_owner()); !r) {
+    if (auto r = runtime::write_atomic(ctx.config_path, text, 0644, runtime::service_owner()); !r) {
         fmt::print(stderr, "crm-mailctl: {}\n", r.error().detail);
         return kRuntime;
     }
     fmt::print("removed account {} from {} (its mail stays in the database)\n", name,
                ctx.config_path);
     // Only the file `accounts add` made for this account, never a file the admin named.
-    const auto own = daemon::secret_path(ctx.config_path, name);
+    const auto own = runtime::secret_path(ctx.config_path, name);
     if (!a.has("--keep-secret") && cur->imap.secret &&
         cur->imap.secret->kind == SecretRef::Kind::File &&
-        daemon::absolute_path(cur->imap.secret->value) == own) {
+        runtime::absolute_path(cur->imap.secret->value) == own) {
         if (::unlink(own.c_str()) == 0)
             fmt::print("removed {}\n", own);
         else if (errno != ENOENT)
@@ -511,7 +511,7 @@ const char* failure_step(const std::string& code) {
 
 // Connects and logs in like the daemon; prints one line; true on success.
 bool test_server(const char* proto, const ServerConfig& s, std::chrono::seconds timeout) {
-    auto r = daemon::check_server(proto, s, timeout);
+    auto r = runtime::check_server(proto, s, timeout);
     if (r.ok)
         fmt::print("{}: ok: {}\n", r.where, r.detail);
     else

@@ -11,7 +11,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "../daemon/config_files.hpp"
+#include "crm/runtime/config_files.hpp"
 #include "cli.hpp"
 #include "crm/app/csv.hpp"
 
@@ -99,7 +99,7 @@ int cmd_db_status(Context& ctx, const std::vector<std::string>& args) {
 template <class T, class Parse, class Store>
 int import_records(Context& ctx, const std::string& kind, const std::string& file, Parse parse,
                    Store store_row) {
-    auto text = daemon::read_text_file(file);
+    auto text = runtime::read_text_file(file);
     if (!text) {
         fmt::print(stderr, "crm-mailctl: cannot read {}: {}\n", file, std::strerror(errno));
         return kRuntime;

@@ -12,9 +12,10 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/app/ingest.hpp"
-#include "../daemon/prepare.hpp"
-#include "../daemon/sender_auth.hpp"
-#include "../daemon/work_pool.hpp"
+#include "crm/runtime/ingest_options.hpp"
+#include "crm/runtime/prepare.hpp"
+#include "crm/runtime/sender_auth.hpp"
+#include "crm/runtime/work_pool.hpp"
 #include "crm/mailfile/reader.hpp"
 #include "crm/mime/parse.hpp"
 
@@ -104,11 +105,11 @@ bool read_batch(mailfile::Walker& w, std::vector<Item>& out, Summary& s) {
 // (a few huge messages do not leave a thread idle) while this thread writes the previous batch.
 // They also hash and compress the raw bytes (and free them), so the writer only writes; two
 // batches in memory at once keep the peak under 150 MB.
-WaitingFuture parse_batch(daemon::WorkPool& pool, std::vector<Item>& batch,
+WaitingFuture parse_batch(runtime::WorkPool& pool, std::vector<Item>& batch,
                           const auth::Verifier* verifier) {
     return pool.run(batch.size(), [&batch, verifier](std::size_t i) {
         auto& it = batch[i];
-        daemon::prepare_raw(it.raw.bytes, it.parsed, it.sha256, it.packed, verifier);
+        runtime::prepare_raw(it.raw.bytes, it.parsed, it.sha256, it.packed, verifier);
     });
 }
 
@@ -152,13 +153,8 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
     // the same authserv-ids and the same own DKIM/DMARC verification as crm-maild.
     const settings::MatchingConfig matching =
         config_matching(ctx.config_path).value_or(settings::MatchingConfig{});
-    app::IngestOptions opts;
-    opts.addresses.strip_plus_tags = matching.strip_plus_tags;
-    opts.addresses.plus_separator = matching.plus_separator;
-    opts.addresses.gmail_dot_folding = matching.gmail_dot_folding;
-    opts.addresses.extra_free_mail_domains = matching.extra_free_mail_domains;
-    opts.trusted_authserv_ids = matching.trusted_authserv_ids;
-    auto sender_auth = daemon::make_sender_auth(matching);
+    const auto opts = runtime::ingest_options(matching);
+    auto sender_auth = runtime::make_sender_auth(matching);
     if (!sender_auth)
         return print_error(sender_auth.error());
     app::Ingestor ingestor(*ctx.store, *ctx.store, opts);
@@ -166,7 +162,7 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
     Progress progress(walker.total_bytes_hint());
     auto t0 = std::chrono::steady_clock::now();
 
-    daemon::WorkPool pool(daemon::parser_threads(), daemon::kParserNice);
+    runtime::WorkPool pool(runtime::parser_threads(), runtime::kParserNice);
     std::vector<Item> current, next;
     bool have = read_batch(walker, current, s);
     if (have)

@@ -9,7 +9,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "../daemon/config_files.hpp"
+#include "crm/runtime/config_files.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/app/reply.hpp"
@@ -82,14 +82,14 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
     auto body_file = a.value("--body-file");
     if (!body_file)
         throw UsageError{"--body-file F is required"};
-    auto body = daemon::read_text_file(*body_file);
+    auto body = runtime::read_text_file(*body_file);
     if (!body) {
         fmt::print(stderr, "crm-mailctl reply: cannot read {}: {}\n", *body_file, std::strerror(errno));
         return kRuntime;
     }
     std::string html;
     if (auto h = a.value("--html-file")) {
-        auto t = daemon::read_text_file(*h);
+        auto t = runtime::read_text_file(*h);
         if (!t) {
             fmt::print(stderr, "crm-mailctl reply: cannot read {}: {}\n", *h, std::strerror(errno));
             return kRuntime;
@@ -99,7 +99,7 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
     std::vector<store::OutboxAttachment> atts;
     std::vector<std::string> contents;
     for (const auto& path : a.values("--attach")) {
-        auto c = daemon::read_text_file(path);
+        auto c = runtime::read_text_file(path);
         if (!c) {
             fmt::print(stderr, "crm-mailctl reply: cannot read attachment {}: {}\n", path,
                        std::strerror(errno));

@@ -29,14 +29,15 @@
 #include "crm/settings/edit.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/sync_store.hpp"
-#include "config_files.hpp"
+#include "crm/runtime/config_files.hpp"
+#include "crm/runtime/ingest_options.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "outbox_worker.hpp"
 #include "notify.hpp"
-#include "secrets.hpp"
-#include "server_check.hpp"
-#include "sender_auth.hpp"
+#include "crm/runtime/secrets.hpp"
+#include "crm/runtime/server_check.hpp"
+#include "crm/runtime/sender_auth.hpp"
 #include "sink.hpp"
 
 namespace {
@@ -58,7 +59,7 @@ void usage() {
 }
 
 std::optional<settings::Config> load(const std::string& path, bool quiet_ok) {
-    auto text = crm::daemon::read_text_file(path);
+    auto text = crm::runtime::read_text_file(path);
     if (!text) {
         fmt::print(stderr, "crm-maild: cannot read config {}: {}\n", path, std::strerror(errno));
         return std::nullopt;
@@ -101,7 +102,7 @@ Result<net::Endpoint> endpoint_of(const settings::ServerConfig& s, daemon::Logge
     ep.username = s.username;
     ep.auth = s.auth == settings::Auth::XOAuth2 ? net::Auth::XOAuth2 : net::Auth::Password;
     if (s.secret) {
-        auto secret = daemon::resolve_secret(*s.secret);
+        auto secret = runtime::resolve_secret(*s.secret);
         if (!secret)
             return std::unexpected(secret.error());
         log.add_secret(*secret);
@@ -123,14 +124,9 @@ class Daemon final : public http::Control {
         : path_(std::move(config_path)), cfg_(std::move(cfg)), db_(std::move(db)),
           log_(level_of(cfg_.daemon.log_level)), pool_(2), signals_(io_, SIGTERM, SIGINT),
           hup_(io_, SIGHUP), ticker_(io_), watchdog_(io_) {
-        app::IngestOptions opts;
-        opts.addresses.strip_plus_tags = cfg_.matching.strip_plus_tags;
-        opts.addresses.plus_separator = cfg_.matching.plus_separator;
-        opts.addresses.gmail_dot_folding = cfg_.matching.gmail_dot_folding;
-        opts.addresses.extra_free_mail_domains = cfg_.matching.extra_free_mail_domains;
-        opts.trusted_authserv_ids = cfg_.matching.trusted_authserv_ids;
+        const auto opts = runtime::ingest_options(cfg_.matching);
         sink_ = std::make_unique<daemon::DaemonSink>(*db_, log_.sink(), opts, std::move(writer));
-        auto sender_auth = daemon::make_sender_auth(cfg_.matching);
+        auto sender_auth = runtime::make_sender_auth(cfg_.matching);
         if (!sender_auth)
             throw std::runtime_error(sender_auth.error().to_string());
         sender_auth_ = std::move(*sender_auth);
@@ -179,33 +175,33 @@ class Daemon final : public http::Control {
     Result<void> save_account(const settings::AccountConfig& in,
                               const http::AccountSecrets& secrets) override {
         std::lock_guard file_lock(file_mu_);
-        auto text = crm::daemon::read_text_file(path_);
+        auto text = crm::runtime::read_text_file(path_);
         if (!text)
             return fail("config.write", fmt::format("cannot read {}: {}", path_,
                                                     std::strerror(errno)));
         settings::AccountConfig a = in;
         if (secrets.imap_password) {
             a.imap.secret = settings::SecretRef{settings::SecretRef::Kind::File,
-                                                daemon::secret_path(path_, a.name)};
+                                                runtime::secret_path(path_, a.name)};
             a.imap.oauth.reset();
         }
         if (secrets.smtp_password && a.smtp) {
             a.smtp->secret = settings::SecretRef{settings::SecretRef::Kind::File,
-                                                 daemon::secret_path(path_, daemon::smtp_secret_name(a.name))};
+                                                 runtime::secret_path(path_, runtime::smtp_secret_name(a.name))};
             a.smtp->oauth.reset();
         }
         auto next = settings::with_account(*text, path_, a);
         if (!next)
             return std::unexpected(next.error());
         if (secrets.imap_password)
-            if (auto r = daemon::store_secret(path_, a.name, *secrets.imap_password); !r)
+            if (auto r = runtime::store_secret(path_, a.name, *secrets.imap_password); !r)
                 return r;
         if (secrets.smtp_password && a.smtp)
-            if (auto r = daemon::store_secret(path_, daemon::smtp_secret_name(a.name),
+            if (auto r = runtime::store_secret(path_, runtime::smtp_secret_name(a.name),
                                                *secrets.smtp_password);
                 !r)
                 return r;
-        if (auto r = daemon::write_atomic(path_, *next, 0640, daemon::service_owner()); !r)
+        if (auto r = runtime::write_atomic(path_, *next, 0640, runtime::service_owner()); !r)
             return r;
         log_.write(LogLevel::Info, {a.name, ""}, "config",
                    fmt::format("account saved over the admin API in {}", path_));
@@ -220,7 +216,7 @@ class Daemon final : public http::Control {
     std::vector<http::ServerTest> test_account(const settings::AccountConfig& a) override {
         std::vector<http::ServerTest> out;
         auto one = [&](const char* proto, const settings::ServerConfig& s) {
-            auto r = daemon::check_server(proto, s, std::chrono::seconds(20));
+            auto r = runtime::check_server(proto, s, std::chrono::seconds(20));
             out.push_back({r.ok, r.step, r.message()});
         };
         one("imap", a.imap);
@@ -333,7 +329,7 @@ class Daemon final : public http::Control {
         if (cfg_.http.metrics_token_file.empty())
             return {};
         auto token =
-            daemon::resolve_secret({settings::SecretRef::Kind::File, cfg_.http.metrics_token_file});
+            runtime::resolve_secret({settings::SecretRef::Kind::File, cfg_.http.metrics_token_file});
         if (!token) {
             log_.write(LogLevel::Error, {}, "config",
                        token.error().detail + ": /metrics is served to local clients only");
@@ -405,10 +401,10 @@ class Daemon final : public http::Control {
             // Refresh-token flow: resolve the long-lived secrets now, fetch access tokens at
             // each connection (and once more after a refused login).
             const auto& o = *a.imap.oauth;
-            auto refresh = daemon::resolve_secret(o.refresh_token);
+            auto refresh = runtime::resolve_secret(o.refresh_token);
             std::string client_secret;
             if (refresh && o.client_secret) {
-                auto cs = daemon::resolve_secret(*o.client_secret);
+                auto cs = runtime::resolve_secret(*o.client_secret);
                 if (cs)
                     client_secret = *cs;
                 else
@@ -590,7 +586,7 @@ class Daemon final : public http::Control {
     boost::asio::thread_pool pool_;
     boost::asio::signal_set signals_, hup_;
     boost::asio::steady_timer ticker_, watchdog_;
-    daemon::SenderAuth sender_auth_; // before sink_: the sink's parser threads borrow it
+    runtime::SenderAuth sender_auth_; // before sink_: the sink's parser threads borrow it
     std::unique_ptr<daemon::DaemonSink> sink_;
     std::unique_ptr<daemon::OutboxWorker> outbox_;
     daemon::Counters counters_;

@@ -6,7 +6,7 @@
 
 #include "../imap/crash_point.hpp"
 #include "crm/mime/parse.hpp"
-#include "prepare.hpp"
+#include "crm/runtime/prepare.hpp"
 
 namespace crm::daemon {
 
@@ -29,10 +29,10 @@ DaemonSink::DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts
                        std::unique_ptr<store::Database> writer)
     : log_(std::move(log)), main_(db, opts), writer_db_(std::move(writer)),
       // Below the event loop (which stores and reads the sockets) and the HTTP API's threads.
-      pool_(parser_threads(), kParserNice) {
+      pool_(runtime::parser_threads(), runtime::kParserNice) {
     if (writer_db_) {
         writer_ = std::make_unique<Lane>(*writer_db_, opts);
-        writer_thread_ = std::make_unique<WorkPool>(1, 0);
+        writer_thread_ = std::make_unique<runtime::WorkPool>(1, 0);
     }
 }
 
@@ -80,7 +80,7 @@ namespace {
 void prepare_one(FetchedMessage& m, const auth::Verifier* verifier) {
     if (m.parsed)
         return;
-    prepare_raw(m.raw, m.parsed.emplace(), m.raw_sha256, m.raw_packed.emplace(), verifier);
+    runtime::prepare_raw(m.raw, m.parsed.emplace(), m.raw_sha256, m.raw_packed.emplace(), verifier);
     if (m.gm_thrid)
         m.parsed->gmail_thread_id = std::to_string(*m.gm_thrid);
 }

@@ -13,7 +13,7 @@
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/sync_store.hpp"
-#include "work_pool.hpp"
+#include "crm/runtime/work_pool.hpp"
 
 namespace crm::daemon {
 
@@ -96,8 +96,8 @@ class DaemonSink final : public SyncSink {
     std::unique_ptr<store::Database> writer_db_;
     std::unique_ptr<Lane> writer_;
     // Last: joined first, before what their work refers to.
-    WorkPool pool_;                           // parsing, at kParserNice
-    std::unique_ptr<WorkPool> writer_thread_; // one thread, storing batches in order
+    runtime::WorkPool pool_;                           // parsing, at kParserNice
+    std::unique_ptr<runtime::WorkPool> writer_thread_; // one thread, storing batches in order
 };
 
 } // namespace crm::daemon

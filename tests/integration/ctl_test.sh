@@ -205,5 +205,20 @@ sqlite3 "$db" "INSERT INTO schema_migrations VALUES (9999,'future','x',0)"
 expect_code 1 "newer database refused" c threads list
 expect_grep "schema version 9999" "$work/err" "too-new message"
 
+# The import sorts with the config's [matching], as crm-maild does (runtime::ingest_options): a
+# plus-tagged sender matches its contact by default, and not with strip_plus_tags = false.
+mkdir -p "$work/plus/cur" "$work/plus/new" "$work/plus/tmp"
+printf 'From: Peter <peter+crm@initech.example>\r\nTo: alice@initrode-sales.example\r\nSubject: TPS licence count\r\nMessage-ID: <plus-1@initech.example>\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nHow many seats?\r\n' \
+  >"$work/plus/cur/1.plus:2,"
+for strip in true false; do
+  pdb=$work/plus-$strip.db
+  printf '[database]\npath = "%s"\n[matching]\nstrip_plus_tags = %s\nverify_dkim = false\n' "$pdb" "$strip" >"$work/plus-$strip.toml"
+  "$ctl" --db "$pdb" db migrate >/dev/null
+  for kind in users companies contacts deals; do "$ctl" --db "$pdb" crm import "$kind" "$root/sample/crm/$kind.csv" >/dev/null; done
+  "$ctl" --db "$pdb" --config "$work/plus-$strip.toml" import --owner 1 "$work/plus" >/dev/null 2>&1
+  contact=$(sqlite3 "$pdb" "SELECT coalesce(p.contact_id, 'none') FROM participants p JOIN messages m ON m.id = p.message_id WHERE m.message_id = 'plus-1@initech.example' AND p.role = 'from'")
+  expect_eq "$contact" "$([ "$strip" = true ] && echo 101 || echo none)" "import with strip_plus_tags = $strip: sender's contact"
+done
+
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

@@ -7,7 +7,7 @@
 #include "crm/auth/verifier.hpp"
 #include "crm/settings/config.hpp"
 
-namespace crm::daemon {
+namespace crm::runtime {
 
 struct SenderAuth {
     std::unique_ptr<auth::TxtResolver> dns;
@@ -35,4 +35,4 @@ inline Result<SenderAuth> make_sender_auth(const settings::MatchingConfig& m) {
     return a;
 }
 
-} // namespace crm::daemon
+} // namespace crm::runtime

@@ -1,4 +1,4 @@
-#include "work_pool.hpp"
+#include "crm/runtime/work_pool.hpp"
 
 #include <algorithm>
 #include <exception>
@@ -6,7 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-namespace crm::daemon {
+namespace crm::runtime {
 
 struct WorkPool::Job {
     std::function<void(std::size_t)> fn;
@@ -84,4 +84,4 @@ void WorkPool::work(int nice) {
     }
 }
 
-} // namespace crm::daemon
+} // namespace crm::runtime

@@ -1,5 +1,5 @@
 // Config and secret files (see config_files.hpp).
-#include "config_files.hpp"
+#include "crm/runtime/config_files.hpp"
 
 #include <fcntl.h>
 #include <pwd.h>
@@ -14,7 +14,7 @@
 
 #include <fmt/format.h>
 
-namespace crm::daemon {
+namespace crm::runtime {
 
 namespace fs = std::filesystem;
 
@@ -109,4 +109,4 @@ std::optional<std::string> read_text_file(const std::string& path) {
     return ss.str();
 }
 
-} // namespace crm::daemon
+} // namespace crm::runtime

@@ -1,13 +1,13 @@
 // Test connection (see server_check.hpp).
-#include "server_check.hpp"
+#include "crm/runtime/server_check.hpp"
 
 #include <fmt/format.h>
 
 #include "crm/net/transport.hpp"
 #include "crm/settings/edit.hpp"
-#include "secrets.hpp"
+#include "crm/runtime/secrets.hpp"
 
-namespace crm::daemon {
+namespace crm::runtime {
 
 namespace {
 
@@ -63,4 +63,4 @@ ServerCheck check_server(const char* proto, const settings::ServerConfig& s,
             ""};
 }
 
-} // namespace crm::daemon
+} // namespace crm::runtime

@@ -8,7 +8,7 @@
 
 #include "crm/settings/config.hpp"
 
-namespace crm::daemon {
+namespace crm::runtime {
 
 struct ServerCheck {
     bool ok = false;
@@ -23,4 +23,4 @@ struct ServerCheck {
 ServerCheck check_server(const char* proto, const settings::ServerConfig& s,
                          std::chrono::seconds timeout);
 
-} // namespace crm::daemon
+} // namespace crm::runtime

@@ -16,7 +16,7 @@
 
 #include "crm/core/waiting_future.hpp"
 
-namespace crm::daemon {
+namespace crm::runtime {
 
 class WorkPool {
   public:
@@ -45,4 +45,4 @@ class WorkPool {
     std::vector<std::thread> threads_;
 };
 
-} // namespace crm::daemon
+} // namespace crm::runtime

@@ -7,9 +7,9 @@
 #include "crm/core/result.hpp"
 #include "crm/settings/config.hpp"
 
-namespace crm::daemon {
+namespace crm::runtime {
 
 // Errors: "secret.missing" naming the file, variable or credential (never the value).
 Result<std::string> resolve_secret(const settings::SecretRef& ref);
 
-} // namespace crm::daemon
+} // namespace crm::runtime

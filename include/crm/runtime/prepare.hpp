@@ -1,6 +1,6 @@
 #pragma once
 // The pure per-message work done on the parser pool before a message is stored, the same for
-// crm-maild's sync and crm-mailctl import (which compiles work_pool.cpp too).
+// crm-maild's sync and crm-mailctl import.
 
 #include <algorithm>
 #include <string>
@@ -12,7 +12,7 @@
 #include "crm/mime/parse.hpp"
 #include "crm/store/blob_codec.hpp"
 
-namespace crm::daemon {
+namespace crm::runtime {
 
 // Parser threads: one per core, at most 4. They run at nice 10: parsing a batch takes less time
 // than storing one, so they keep up anyway, and the thread that stores is what every other
@@ -46,4 +46,4 @@ inline void prepare_raw(std::string& raw, ParsedMessage& parsed, std::string& sh
     std::string().swap(raw);
 }
 
-} // namespace crm::daemon
+} // namespace crm::runtime

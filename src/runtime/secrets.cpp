@@ -1,4 +1,4 @@
-#include "secrets.hpp"
+#include "crm/runtime/secrets.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-namespace crm::daemon {
+namespace crm::runtime {
 
 namespace {
 Result<std::string> read_secret_file(const std::string& path, const std::string& what) {
@@ -56,4 +56,4 @@ Result<std::string> resolve_secret(const settings::SecretRef& ref) {
     return fail("secret.missing", "unknown secret kind", ErrorScope::Account, Retry::NeedsConfig);
 }
 
-} // namespace crm::daemon
+} // namespace crm::runtime

@@ -11,7 +11,7 @@
 
 #include "crm/core/result.hpp"
 
-namespace crm::daemon {
+namespace crm::runtime {
 
 // The crm-mail system user, when running as root and the package created it.
 std::optional<std::pair<uid_t, gid_t>> service_owner();
@@ -33,4 +33,4 @@ Result<void> store_secret(const std::string& config_path, const std::string& nam
                           const std::string& secret);
 std::optional<std::string> read_text_file(const std::string& path);
 
-} // namespace crm::daemon
+} // namespace crm::runtime

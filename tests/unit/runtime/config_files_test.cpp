@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-#include "config_files.hpp"
+#include "crm/runtime/config_files.hpp"
 #include "crm/settings/config.hpp"
 
 namespace {
@@ -28,17 +28,17 @@ TEST(Secrets, AnAccountNamedLikeAnotherOnesSmtpSecretCannotOverwriteIt) {
     const std::string config = (dir / "crm-mail.toml").string();
     // Account "x" with IMAP and SMTP passwords, then an account literally named "x.smtp" and
     // one named like the SMTP secret file.
-    ASSERT_TRUE(crm::daemon::store_secret(config, "x", "imap-of-x"));
-    ASSERT_TRUE(crm::daemon::store_secret(config, crm::daemon::smtp_secret_name("x"), "smtp-of-x"));
-    ASSERT_TRUE(crm::daemon::store_secret(config, "x.smtp", "imap-of-x.smtp"));
-    EXPECT_EQ(slurp(crm::daemon::secret_path(config, "x")), "imap-of-x\n");
-    EXPECT_EQ(slurp(crm::daemon::secret_path(config, crm::daemon::smtp_secret_name("x"))),
+    ASSERT_TRUE(crm::runtime::store_secret(config, "x", "imap-of-x"));
+    ASSERT_TRUE(crm::runtime::store_secret(config, crm::runtime::smtp_secret_name("x"), "smtp-of-x"));
+    ASSERT_TRUE(crm::runtime::store_secret(config, "x.smtp", "imap-of-x.smtp"));
+    EXPECT_EQ(slurp(crm::runtime::secret_path(config, "x")), "imap-of-x\n");
+    EXPECT_EQ(slurp(crm::runtime::secret_path(config, crm::runtime::smtp_secret_name("x"))),
               "smtp-of-x\n");
-    EXPECT_EQ(slurp(crm::daemon::secret_path(config, "x.smtp")), "imap-of-x.smtp\n");
+    EXPECT_EQ(slurp(crm::runtime::secret_path(config, "x.smtp")), "imap-of-x.smtp\n");
     // The SMTP secret's name is one no account can take.
-    EXPECT_FALSE(crm::settings::valid_account_name(crm::daemon::smtp_secret_name("x")));
+    EXPECT_FALSE(crm::settings::valid_account_name(crm::runtime::smtp_secret_name("x")));
     EXPECT_TRUE(crm::settings::valid_account_name("x.smtp"));
-    EXPECT_EQ(std::filesystem::status(crm::daemon::secret_path(config, "x")).permissions() &
+    EXPECT_EQ(std::filesystem::status(crm::runtime::secret_path(config, "x")).permissions() &
                   std::filesystem::perms::all,
               std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
     std::filesystem::remove_all(dir);
