@@ -21,6 +21,7 @@ build_pkgs=(
   libzstd-dev                           # raw messages kept compressed in the database
   libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
   clang-16 libclang-rt-16-dev           # libFuzzer targets (cmake --preset fuzz)
+  clang-format                          # clang-format 14: scripts/check-format.sh (the gate)
 )
 test_pkgs=(
   notmuch                               # reference threader for corpus comparison and benchmark
