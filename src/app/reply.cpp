@@ -15,7 +15,8 @@ bool has_control(std::string_view s) {
 
 // `field`: the caller's list the bad address came from ("to", "cc", "bcc"), in the code.
 Error invalid(std::string detail, std::string_view field = {}) {
-    return Error{field.empty() ? std::string("reply.invalid") : fmt::format("reply.invalid.{}", field),
+    return Error{field.empty() ? std::string("reply.invalid")
+                               : fmt::format("reply.invalid.{}", field),
                  std::move(detail), ErrorScope::Message, Retry::Never};
 }
 

@@ -130,7 +130,8 @@ Result<std::unique_ptr<TxtResolver>> make_dns_resolver(const DnsOptions& options
             char* end = nullptr;
             port = std::strtoul(p.c_str(), &end, 10);
             if (p.empty() || *end != '\0' || port == 0 || port > 65535)
-                return std::unexpected(Error{"auth.dns", "bad port in \"" + options.nameserver + "\"",
+                return std::unexpected(Error{"auth.dns",
+                                             "bad port in \"" + options.nameserver + "\"",
                                              ErrorScope::Fatal, Retry::NeedsConfig});
         }
         sockaddr_in sa{};
@@ -148,8 +149,8 @@ Result<std::unique_ptr<TxtResolver>> make_dns_resolver(const DnsOptions& options
 Result<std::unique_ptr<TxtResolver>> make_file_resolver(const std::string& path) {
     std::ifstream in(path);
     if (!in)
-        return std::unexpected(Error{"auth.dns", "cannot read " + path, ErrorScope::Fatal,
-                                     Retry::NeedsConfig});
+        return std::unexpected(
+            Error{"auth.dns", "cannot read " + path, ErrorScope::Fatal, Retry::NeedsConfig});
     std::map<std::string, std::vector<std::string>> records;
     std::string line;
     while (std::getline(in, line)) {
@@ -162,8 +163,8 @@ Result<std::unique_ptr<TxtResolver>> make_file_resolver(const std::string& path)
         if (sp == std::string::npos)
             continue;
         const auto t = line.find_first_not_of(" \t", sp);
-        records[lower(line.substr(b, sp - b))].push_back(
-            t == std::string::npos ? std::string() : line.substr(t));
+        records[lower(line.substr(b, sp - b))].push_back(t == std::string::npos ? std::string()
+                                                                                : line.substr(t));
     }
     return std::make_unique<FileResolver>(std::move(records));
 }
@@ -197,8 +198,12 @@ TxtAnswer CachingResolver::query_txt(std::string_view name) {
     case TxtAnswer::Status::Found:
         ttl = std::clamp<std::int64_t>(a.ttl, options_.min_ttl.count(), options_.max_ttl.count());
         break;
-    case TxtAnswer::Status::NotFound: ttl = options_.negative_ttl.count(); break;
-    case TxtAnswer::Status::TempError: ttl = options_.tempfail_ttl.count(); break;
+    case TxtAnswer::Status::NotFound:
+        ttl = options_.negative_ttl.count();
+        break;
+    case TxtAnswer::Status::TempError:
+        ttl = options_.tempfail_ttl.count();
+        break;
     }
     std::lock_guard lock(mu_);
     if (entries_.size() >= options_.max_entries)

@@ -20,9 +20,13 @@ namespace crm::auth {
 namespace {
 
 using detail::ascii_lower;
-std::string lower(std::string_view s) { return ascii_lower(s); }
+std::string lower(std::string_view s) {
+    return ascii_lower(s);
+}
 
-u_char* uc(std::string& s) { return reinterpret_cast<u_char*>(s.data()); }
+u_char* uc(std::string& s) {
+    return reinterpret_cast<u_char*>(s.data());
+}
 
 // RAII over the C handles.
 struct DkimLibClose {
@@ -49,9 +53,9 @@ void load_public_suffixes(const std::string& path) {
         if (path.empty())
             return;
         std::string p = path;
-        g_psl_loaded = opendmarc_tld_read_file(p.data(), const_cast<char*>("//"),
-                                               const_cast<char*>("*."),
-                                               const_cast<char*>("!")) == 0;
+        g_psl_loaded =
+            opendmarc_tld_read_file(p.data(), const_cast<char*>("//"), const_cast<char*>("*."),
+                                    const_cast<char*>("!")) == 0;
     });
 }
 
@@ -151,9 +155,8 @@ DKIM_CBSTAT prescreen(DKIM* dkim, DKIM_SIGINFO** sigs, int nsigs) {
             if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE) != 0)
                 continue;
             const auto* d = dkim_sig_getdomain(sigs[i]);
-            const bool is_aligned =
-                d && !from_domain.empty() &&
-                aligned(lower(reinterpret_cast<const char*>(d)), from_domain);
+            const bool is_aligned = d && !from_domain.empty() &&
+                                    aligned(lower(reinterpret_cast<const char*>(d)), from_domain);
             if (is_aligned != (pass == 0))
                 continue;
             if (kept < ctx->max_signatures)
@@ -219,8 +222,7 @@ SenderVerification Verifier::verify(std::string_view raw, std::string_view from_
                     DKIM_SIGINFO* s = list[i];
                     const unsigned int f = dkim_sig_getflags(s);
                     const auto* dom = dkim_sig_getdomain(s);
-                    if ((f & DKIM_SIGFLAG_IGNORE) != 0 || (f & DKIM_SIGFLAG_PROCESSED) == 0 ||
-                        !dom)
+                    if ((f & DKIM_SIGFLAG_IGNORE) != 0 || (f & DKIM_SIGFLAG_PROCESSED) == 0 || !dom)
                         continue;
                     SignatureResult r;
                     r.domain = lower(reinterpret_cast<const char*>(dom));
@@ -301,8 +303,8 @@ SenderVerification Verifier::verify(std::string_view raw, std::string_view from_
         DmarcPtr p(opendmarc_policy_connect_init(uc(ip), 0));
         std::string f = from, o = org;
         if (p && opendmarc_policy_store_from_domain(p.get(), uc(f)) == DMARC_PARSE_OKAY &&
-            opendmarc_policy_store_dmarc(p.get(), uc(record), uc(f),
-                                         o.empty() ? nullptr : uc(o)) == DMARC_PARSE_OKAY) {
+            opendmarc_policy_store_dmarc(p.get(), uc(record), uc(f), o.empty() ? nullptr : uc(o)) ==
+                DMARC_PARSE_OKAY) {
             for (const auto& s : sigs) {
                 if (!s.pass)
                     continue;
@@ -314,8 +316,12 @@ SenderVerification Verifier::verify(std::string_view raw, std::string_view from_
             int pct = 100;
             (void)opendmarc_policy_fetch_pct(p.get(), &pct);
             switch (policy) {
-            case DMARC_POLICY_PASS: dmarc = "dmarc=pass"; break;
-            case DMARC_POLICY_NONE: dmarc = "dmarc=fail (p=none)"; break;
+            case DMARC_POLICY_PASS:
+                dmarc = "dmarc=pass";
+                break;
+            case DMARC_POLICY_NONE:
+                dmarc = "dmarc=fail (p=none)";
+                break;
             case DMARC_POLICY_REJECT:
             case DMARC_POLICY_QUARANTINE: {
                 const char* what = policy == DMARC_POLICY_REJECT ? "reject" : "quarantine";
@@ -323,11 +329,12 @@ SenderVerification Verifier::verify(std::string_view raw, std::string_view from_
                 // pct=0 is the "monitor first" step of a rollout: not an enforced policy.
                 if (pct > 0 && out.failure.empty())
                     out.failure = "DMARC policy " + std::string(what) + " of " +
-                                  (org.empty() ? from : org) +
-                                  ": no valid DKIM signature of " + from;
+                                  (org.empty() ? from : org) + ": no valid DKIM signature of " +
+                                  from;
                 break;
             }
-            default: break;
+            default:
+                break;
             }
         }
     }

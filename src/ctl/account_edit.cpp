@@ -22,12 +22,12 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "crm/runtime/config_files.hpp"
-#include "crm/runtime/secrets.hpp"
-#include "crm/runtime/server_check.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/net/transport.hpp"
+#include "crm/runtime/config_files.hpp"
+#include "crm/runtime/secrets.hpp"
+#include "crm/runtime/server_check.hpp"
 #include "crm/settings/config.hpp"
 #include "crm/settings/edit.hpp"
 #include "crm/store/sync_store.hpp"
@@ -282,7 +282,7 @@ int commit(const std::string& path, const Loaded& cfg, const std::string& new_te
         }
     }
     if (auto r = runtime::write_atomic(path, new_text, cfg.exists ? 0644 : 0640,
-                                      runtime::service_owner());
+                                       runtime::service_owner());
         !r) {
         fmt::print(stderr, "crm-mailctl: {}\n", r.error().detail);
         if (secret)
@@ -394,7 +394,8 @@ int cmd_accounts_add(Context& ctx, const std::vector<std::string>& args) {
     if (src == SecretSource::Credential)
         acc.imap.secret = SecretRef{SecretRef::Kind::Credential, *a.value("--credential")};
     else
-        acc.imap.secret = SecretRef{SecretRef::Kind::File, runtime::secret_path(ctx.config_path, name)};
+        acc.imap.secret =
+            SecretRef{SecretRef::Kind::File, runtime::secret_path(ctx.config_path, name)};
     std::string text = cfg->text;
     if (!text.empty() && text.back() != '\n')
         text += '\n';
@@ -431,7 +432,8 @@ int cmd_accounts_edit(Context& ctx, const std::vector<std::string>& args) {
         acc.imap.secret = SecretRef{SecretRef::Kind::Credential, *a.value("--credential")};
         acc.imap.oauth.reset();
     } else if (src != SecretSource::None) {
-        acc.imap.secret = SecretRef{SecretRef::Kind::File, runtime::secret_path(ctx.config_path, name)};
+        acc.imap.secret =
+            SecretRef{SecretRef::Kind::File, runtime::secret_path(ctx.config_path, name)};
         acc.imap.oauth.reset();
     }
     if (acc == *cur && src == SecretSource::None) {

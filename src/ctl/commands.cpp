@@ -11,9 +11,9 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "crm/runtime/config_files.hpp"
 #include "cli.hpp"
 #include "crm/app/csv.hpp"
+#include "crm/runtime/config_files.hpp"
 
 namespace crm::ctl {
 

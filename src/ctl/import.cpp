@@ -12,12 +12,12 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/app/ingest.hpp"
+#include "crm/mailfile/reader.hpp"
+#include "crm/mime/parse.hpp"
 #include "crm/runtime/ingest_options.hpp"
 #include "crm/runtime/prepare.hpp"
 #include "crm/runtime/sender_auth.hpp"
 #include "crm/runtime/work_pool.hpp"
-#include "crm/mailfile/reader.hpp"
-#include "crm/mime/parse.hpp"
 
 namespace crm::ctl {
 

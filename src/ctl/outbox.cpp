@@ -9,11 +9,11 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include "crm/runtime/config_files.hpp"
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/app/reply.hpp"
 #include "crm/mime/parse.hpp"
+#include "crm/runtime/config_files.hpp"
 #include "crm/store/outbox.hpp"
 
 namespace crm::ctl {

@@ -22,22 +22,23 @@
 
 #include "crm/http/api.hpp"
 #include "crm/http/server.hpp"
+#include "crm/imap/crash_point.hpp"
 #include "crm/imap/sync.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/net/oauth.hpp"
+#include "crm/runtime/config_files.hpp"
+#include "crm/runtime/ingest_options.hpp"
+#include "crm/runtime/secrets.hpp"
+#include "crm/runtime/sender_auth.hpp"
+#include "crm/runtime/server_check.hpp"
 #include "crm/settings/config.hpp"
 #include "crm/settings/edit.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/sync_store.hpp"
-#include "crm/runtime/config_files.hpp"
-#include "crm/runtime/ingest_options.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
-#include "outbox_worker.hpp"
 #include "notify.hpp"
-#include "crm/runtime/secrets.hpp"
-#include "crm/runtime/server_check.hpp"
-#include "crm/runtime/sender_auth.hpp"
+#include "outbox_worker.hpp"
 #include "sink.hpp"
 
 namespace {
@@ -161,7 +162,7 @@ class Daemon final : public http::Control {
         server.max_body_bytes_in_flight = cfg_.http.max_body_bytes_in_flight;
         server.log = log_.sink();
         http_ = std::make_unique<http::Server>(*api_, std::move(server));
-        if (const char* t = std::getenv("CRM_TEST_FAST_RETRY"); t && *t == '1')
+        if (imap::test_fast_retry())
             http_stall_limit_ = std::chrono::seconds(2);
     }
 
@@ -186,8 +187,9 @@ class Daemon final : public http::Control {
             a.imap.oauth.reset();
         }
         if (secrets.smtp_password && a.smtp) {
-            a.smtp->secret = settings::SecretRef{settings::SecretRef::Kind::File,
-                                                 runtime::secret_path(path_, runtime::smtp_secret_name(a.name))};
+            a.smtp->secret =
+                settings::SecretRef{settings::SecretRef::Kind::File,
+                                    runtime::secret_path(path_, runtime::smtp_secret_name(a.name))};
             a.smtp->oauth.reset();
         }
         auto next = settings::with_account(*text, path_, a);
@@ -328,8 +330,8 @@ class Daemon final : public http::Control {
     std::string metrics_token() {
         if (cfg_.http.metrics_token_file.empty())
             return {};
-        auto token =
-            runtime::resolve_secret({settings::SecretRef::Kind::File, cfg_.http.metrics_token_file});
+        auto token = runtime::resolve_secret(
+            {settings::SecretRef::Kind::File, cfg_.http.metrics_token_file});
         if (!token) {
             log_.write(LogLevel::Error, {}, "config",
                        token.error().detail + ": /metrics is served to local clients only");
@@ -460,7 +462,7 @@ class Daemon final : public http::Control {
         spec.initial_sync_days = a.initial_sync_days;
         spec.batch_messages = a.batch_messages;
         spec.batch_bytes = a.batch_bytes;
-        if (const char* t = std::getenv("CRM_TEST_FAST_RETRY"); t && *t == '1') {
+        if (imap::test_fast_retry()) {
             spec.backoff_min = std::chrono::seconds(1);
             spec.backoff_max = std::chrono::seconds(2);
             spec.reconcile_interval = std::chrono::seconds(0);

@@ -7,7 +7,7 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
-#include "../imap/crash_point.hpp"
+#include "crm/imap/crash_point.hpp"
 #include "crm/imap/sent.hpp"
 #include "crm/mime/compose.hpp"
 #include "crm/smtp/sender.hpp"
@@ -28,7 +28,7 @@ std::int64_t backoff_seconds(std::int64_t attempts) {
     std::int64_t s = 30;
     for (std::int64_t i = 1; i < attempts && s < 3600; ++i)
         s *= 2;
-    if (const char* fast = std::getenv("CRM_TEST_FAST_RETRY"); fast && *fast == '1')
+    if (imap::test_fast_retry())
         return 1;
     return std::min<std::int64_t>(s, 3600);
 }
@@ -104,8 +104,9 @@ void OutboxWorker::recover_sending() {
             continue;
         auto name = it->second.account_name;
         if (!r.data_done_at) {
-            settle(name, r.id, "queued",
-                   "interrupted before the end of the message: nothing was delivered, sending again");
+            settle(
+                name, r.id, "queued",
+                "interrupted before the end of the message: nothing was delivered, sending again");
             continue;
         }
         if (!it->second.gmail) {
@@ -123,11 +124,13 @@ void OutboxWorker::recover_sending() {
             boost::asio::post(io_, [this, name, id, found, settle] {
                 busy_ = false;
                 settle(name, id, found && *found ? "sent" : "unknown",
-                       found ? (*found ? "" : "interrupted after the end of the message; not in "
-                                              "Gmail's Sent folder: it may or may not have been "
-                                              "delivered")
+                       found ? (*found ? ""
+                                       : "interrupted after the end of the message; not in "
+                                         "Gmail's Sent folder: it may or may not have been "
+                                         "delivered")
                              : "interrupted after the end of the message; the Sent folder could "
-                               "not be checked: " + found.error().to_string());
+                               "not be checked: " +
+                                   found.error().to_string());
             });
         });
         return; // one at a time; the next tick continues
@@ -276,8 +279,9 @@ void OutboxWorker::send_one() {
                 done->set_value(ok);
             });
             // The io thread may be stopping: then give up and send again later.
-            const bool ok = result.wait_for(std::chrono::seconds(10)) == std::future_status::ready &&
-                            result.get();
+            const bool ok =
+                result.wait_for(std::chrono::seconds(10)) == std::future_status::ready &&
+                result.get();
             if (ok)
                 imap::crash_point("after-end-of-data-mark");
             return ok;

@@ -4,7 +4,7 @@
 #include <chrono>
 #include <thread>
 
-#include "../imap/crash_point.hpp"
+#include "crm/imap/crash_point.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/runtime/prepare.hpp"
 

@@ -10,10 +10,10 @@
 #include "crm/auth/verifier.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/sync_ports.hpp"
+#include "crm/runtime/work_pool.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/sync_store.hpp"
-#include "crm/runtime/work_pool.hpp"
 
 namespace crm::daemon {
 

@@ -425,8 +425,9 @@ Response Api::Impl::handle(const Request& req) {
         }
 
         db = borrow();
-        Ctx c{req, res, *db, *path, {}, std::move(query), std::nullopt, false, options.now(),
-              control, options, client_of(req), &html_cache};
+        Ctx c{req,          res,   *db,           *path,   {},      std::move(query),
+              std::nullopt, false, options.now(), control, options, client_of(req),
+              &html_cache};
         std::string_view rest = std::string_view(*path).substr(std::string_view("/api/v1").size());
         while (!rest.empty()) {
             if (rest.front() == '/') {

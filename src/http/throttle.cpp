@@ -36,8 +36,8 @@ std::optional<Ip> parse_ip(std::string_view text) {
         if (close == std::string_view::npos)
             return std::nullopt;
         text = text.substr(1, close - 1);
-    } else if (auto colon = text.find(':');
-               colon != std::string_view::npos && text.find(':', colon + 1) == std::string_view::npos) {
+    } else if (auto colon = text.find(':'); colon != std::string_view::npos &&
+                                            text.find(':', colon + 1) == std::string_view::npos) {
         text = text.substr(0, colon); // v4:port
     }
     if (text.empty() || text.size() > 45)
@@ -105,7 +105,9 @@ bool same_prefix(const unsigned char* a, const unsigned char* b, int bits) {
 
 } // namespace
 
-bool Network::valid(std::string_view text) { return parse_network(text).has_value(); }
+bool Network::valid(std::string_view text) {
+    return parse_network(text).has_value();
+}
 
 Network::Network(std::string_view text) {
     if (auto n = parse_network(text)) {
@@ -120,7 +122,8 @@ bool Network::contains(std::string_view address) const {
     return family_ != 0 && ip && ip->family == family_ && same_prefix(ip->bytes, bytes_, prefix_);
 }
 
-std::string client_address(std::string_view peer, const std::vector<std::string_view>& forwarded_for,
+std::string client_address(std::string_view peer,
+                           const std::vector<std::string_view>& forwarded_for,
                            const std::vector<Network>& trusted_proxies) {
     auto trusted = [&](std::string_view a) {
         return std::any_of(trusted_proxies.begin(), trusted_proxies.end(),
@@ -167,7 +170,8 @@ LoginThrottle::Bucket& LoginThrottle::bucket(const std::string& key, int capacit
     if (fresh) {
         b.tokens = capacity;
     } else if (now > b.at) {
-        b.tokens = std::min<double>(capacity, b.tokens + static_cast<double>(now - b.at) * rate(capacity));
+        b.tokens =
+            std::min<double>(capacity, b.tokens + static_cast<double>(now - b.at) * rate(capacity));
     }
     b.at = std::max(b.at, now);
     return b;
@@ -182,7 +186,8 @@ LoginThrottle::Begin LoginThrottle::begin(const std::string& client, const std::
     auto wait = [&](const Bucket& b, int capacity) -> std::int64_t {
         if (b.tokens >= 1)
             return 0;
-        return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil((1 - b.tokens) / rate(capacity))));
+        return std::max<std::int64_t>(
+            1, static_cast<std::int64_t>(std::ceil((1 - b.tokens) / rate(capacity))));
     };
     const auto w = std::max(wait(pair, limits_.per_pair), wait(all, limits_.per_client));
     if (w > 0)
@@ -227,7 +232,8 @@ void LoginThrottle::trim(std::int64_t now) {
         return;
     std::erase_if(buckets_, [&](const auto& kv) {
         const int capacity = kv.first.starts_with("p:") ? limits_.per_pair : limits_.per_client;
-        const double t = kv.second.tokens + static_cast<double>(now - kv.second.at) * rate(capacity);
+        const double t =
+            kv.second.tokens + static_cast<double>(now - kv.second.at) * rate(capacity);
         return t >= capacity;
     });
     if (buckets_.size() < kMaxBuckets / 2)

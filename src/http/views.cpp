@@ -117,8 +117,8 @@ void thread_get(Ctx& c, ThreadId id) {
             {"received_at", m.received_at},
             {"cc", strings(m.cc)},
             {"text", m.text_body},
-            {"quoted_from", quoted ? json::value(static_cast<std::int64_t>(*quoted))
-                                   : json::value(nullptr)},
+            {"quoted_from",
+             quoted ? json::value(static_cast<std::int64_t>(*quoted)) : json::value(nullptr)},
             {"has_html", has_html},
             {"remote_images",
              has_html ? safe_html(c, m.id, m.content_hash, m.html_body, false)->remote_images : 0},
@@ -128,9 +128,9 @@ void thread_get(Ctx& c, ThreadId id) {
             {"warnings", strings(m.warnings)},
             {"attachments", atts}});
     }
-    send_json(c, 200, json::object{{"thread", thread_json(ws, v, *t)},
-                                   {"messages", msgs},
-                                   {"older", page->older}});
+    send_json(c, 200,
+              json::object{
+                  {"thread", thread_json(ws, v, *t)}, {"messages", msgs}, {"older", page->older}});
 }
 
 // A salesperson changes a thread's deal only when the whole thread is theirs to see: linking

@@ -441,26 +441,6 @@ std::optional<SearchResult> parse_search(const Response& r, std::size_t max_numb
     return out;
 }
 
-std::optional<Vanished> parse_vanished(const Response& r, std::size_t max_uids) {
-    if (r.kind != Response::Kind::Untagged || r.status_or_keyword != "VANISHED" || r.data.empty())
-        return std::nullopt;
-    Vanished out;
-    std::size_t k = 0;
-    if (r.data[0].is_list()) {
-        if (r.data[0].list.size() != 1 || !r.data[0].list[0].is_atom("EARLIER"))
-            return std::nullopt;
-        out.earlier = true;
-        k = 1;
-    }
-    if (k + 1 != r.data.size())
-        return std::nullopt;
-    auto set = sequence_set_of(r.data[k]);
-    if (!set)
-        return std::nullopt;
-    out.uids = expand_sequence_set(*set, max_uids, &out.truncated);
-    return out;
-}
-
 std::optional<StatusData> parse_status(const Response& r) {
     if (r.kind != Response::Kind::Untagged || r.status_or_keyword != "STATUS" ||
         r.data.size() != 2 || !r.data[1].is_list())

@@ -16,7 +16,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <fmt/format.h>
 
-#include "crash_point.hpp"
+#include "crm/imap/crash_point.hpp"
 #include "session.hpp"
 
 namespace crm::imap {
@@ -226,10 +226,11 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             // RFC 3501 §6.3.1 makes [UIDNEXT] a SHOULD; Courier omits it but answers STATUS
             // (§6.3.10). Without it the checkpoint would stay unknown and every pass would be an
             // initial sync. A server that answers neither gets the highest UID + 1 (sync_folder).
-            auto st = co_await s.run("STATUS " + f.wire_name + " (UIDNEXT)", [&](const Response& u) {
-                if (auto sd = parse_status(u); sd && sd->uidnext && *sd->uidnext <= UINT32_MAX)
-                    ex.uid_next = static_cast<std::uint32_t>(*sd->uidnext);
-            });
+            auto st =
+                co_await s.run("STATUS " + f.wire_name + " (UIDNEXT)", [&](const Response& u) {
+                    if (auto sd = parse_status(u); sd && sd->uidnext && *sd->uidnext <= UINT32_MAX)
+                        ex.uid_next = static_cast<std::uint32_t>(*sd->uidnext);
+                });
             if (!st)
                 co_return std::unexpected(st.error());
         }
@@ -493,7 +494,8 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         const bool modseq_same = ex->highest_modseq && mb->highest_modseq &&
                                  *ex->highest_modseq == *mb->highest_modseq;
         if (!reconcile_due && mb->uid_next == ex->uid_next &&
-            (modseq_same || (!ex->highest_modseq && now - last_flag_sweep < spec.flag_sweep_interval))) {
+            (modseq_same ||
+             (!ex->highest_modseq && now - last_flag_sweep < spec.flag_sweep_interval))) {
             pass_end[f.name] = PassEnd{ex->exists, mb->uid_next};
             co_return Result<void>{};
         }
@@ -719,7 +721,8 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                     say(LogLevel::Info, idle_folder->name, "news-before-idle",
                         fmt::format("{} EXISTS, UIDNEXT {}: new mail since the pass, syncing "
                                     "again before IDLE",
-                                    ex->exists, ex->uid_next ? std::to_string(*ex->uid_next) : "?"));
+                                    ex->exists,
+                                    ex->uid_next ? std::to_string(*ex->uid_next) : "?"));
                     continue;
                 }
                 auto max = std::min(spec.idle_max, spec.poll_interval);

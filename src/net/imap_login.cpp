@@ -102,7 +102,8 @@ ImapMechanism choose_imap_mechanism(const std::set<std::string>& caps, Auth auth
 Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
     const std::string where = fmt::format("imap://{}:{}", ep.host, ep.port);
     // Reads until the tagged answer to `tag`; `on_continuation` answers "+" requests.
-    auto await_tagged = [&](std::string_view tag, const std::function<Result<void>()>& on_continuation,
+    auto await_tagged = [&](std::string_view tag,
+                            const std::function<Result<void>()>& on_continuation,
                             std::set<std::string>* caps) -> Result<std::string> {
         for (;;) {
             auto line = io.read_line();
@@ -119,9 +120,10 @@ Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
             }
             if (line->starts_with("* ")) {
                 if (upper(line->substr(0, 6)) == "* BYE ")
-                    return std::unexpected(login_error(
-                        "net.protocol", where + ": server said BYE during login: " + line->substr(6),
-                        Retry::Backoff));
+                    return std::unexpected(
+                        login_error("net.protocol",
+                                    where + ": server said BYE during login: " + line->substr(6),
+                                    Retry::Backoff));
                 if (caps)
                     add_capabilities(*line, *caps);
                 continue;
@@ -140,8 +142,8 @@ Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
     if (!cap)
         return std::unexpected(cap.error());
     if (upper(cap->substr(0, 2)) != "OK")
-        return std::unexpected(login_error("net.protocol", where + ": CAPABILITY failed: " + *cap,
-                                           Retry::Backoff));
+        return std::unexpected(
+            login_error("net.protocol", where + ": CAPABILITY failed: " + *cap, Retry::Backoff));
 
     const ImapMechanism mech = choose_imap_mechanism(caps, ep.auth);
     if (mech == ImapMechanism::None) {
@@ -152,8 +154,9 @@ Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
                                : "";
         return std::unexpected(login_error(
             "net.mechanism",
-            fmt::format("{}: the server offers no login this client can use (needs {}; offers {}){}",
-                        where, want, offered(caps), hint),
+            fmt::format(
+                "{}: the server offers no login this client can use (needs {}; offers {}){}", where,
+                want, offered(caps), hint),
             Retry::NeedsConfig));
     }
 
@@ -170,8 +173,8 @@ Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
         break;
     }
     case ImapMechanism::XOAuth2:
-        pending = base64_encode("user=" + ep.username + "\x01" + "auth=Bearer " + ep.secret +
-                                "\x01\x01");
+        pending =
+            base64_encode("user=" + ep.username + "\x01" + "auth=Bearer " + ep.secret + "\x01\x01");
         command = "AUTHENTICATE XOAUTH2";
         break;
     case ImapMechanism::OAuthBearer:
@@ -193,15 +196,18 @@ Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
         // The first "+" takes the response; a second one is an error challenge (XOAUTH2's JSON,
         // RFC 7628 §3.2.2): answered with an empty response (XOAUTH2) or %x01, so that the
         // server sends its tagged NO.
-        result = await_tagged("L2", [&]() -> Result<void> {
-            std::string reply = !answered ? pending
-                                : mech == ImapMechanism::OAuthBearer ? base64_encode("\x01")
-                                                                     : "";
-            if (answered && mech == ImapMechanism::Plain)
-                reply = "*"; // RFC 3501 §6.2.2: cancel
-            answered = true;
-            return io.send(reply + "\r\n");
-        }, nullptr);
+        result = await_tagged(
+            "L2",
+            [&]() -> Result<void> {
+                std::string reply = !answered                            ? pending
+                                    : mech == ImapMechanism::OAuthBearer ? base64_encode("\x01")
+                                                                         : "";
+                if (answered && mech == ImapMechanism::Plain)
+                    reply = "*"; // RFC 3501 §6.2.2: cancel
+                answered = true;
+                return io.send(reply + "\r\n");
+            },
+            nullptr);
     } else {
         // RFC 3501 §6.2.3 LOGIN userid password; literals for bytes a quoted string cannot hold.
         std::vector<std::string> literals;
@@ -222,13 +228,16 @@ Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
         if (auto s = io.send(literals.front()); !s)
             return std::unexpected(s.error());
         std::size_t next = 1;
-        result = await_tagged("L2", [&]() -> Result<void> {
-            if (next >= literals.size())
-                return std::unexpected(login_error(
-                    "net.protocol", where + ": unexpected continuation during LOGIN",
-                    Retry::Backoff));
-            return io.send(literals[next++]);
-        }, nullptr);
+        result = await_tagged(
+            "L2",
+            [&]() -> Result<void> {
+                if (next >= literals.size())
+                    return std::unexpected(login_error(
+                        "net.protocol", where + ": unexpected continuation during LOGIN",
+                        Retry::Backoff));
+                return io.send(literals[next++]);
+            },
+            nullptr);
     }
     if (!result)
         return std::unexpected(result.error());
@@ -244,12 +253,12 @@ Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
     // RFC 5530: the server is unavailable or broken, the credentials may well be right.
     const std::string utext = upper(text);
     if (status != "NO" || utext.starts_with("[UNAVAILABLE]") || utext.starts_with("[SERVERBUG]"))
-        return std::unexpected(login_error(
-            "net.protocol", fmt::format("{}: {} failed: {}", where, mech_name, text),
-            Retry::Backoff));
+        return std::unexpected(login_error("net.protocol",
+                                           fmt::format("{}: {} failed: {}", where, mech_name, text),
+                                           Retry::Backoff));
     return std::unexpected(login_error(
-        "net.auth", fmt::format("{}: login rejected for {} ({}): {}", where, ep.username, mech_name,
-                                text),
+        "net.auth",
+        fmt::format("{}: login rejected for {} ({}): {}", where, ep.username, mech_name, text),
         Retry::NeedsConfig));
 }
 

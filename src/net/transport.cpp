@@ -132,9 +132,9 @@ class BlockingIo {
                 continue;
             }
             if (rc != CURLE_OK)
-                return std::unexpected(
-                    net_error("net.tcp", std::string("login: send failed: ") + curl_easy_strerror(rc),
-                              Retry::Backoff));
+                return std::unexpected(net_error(
+                    "net.tcp", std::string("login: send failed: ") + curl_easy_strerror(rc),
+                    Retry::Backoff));
             data.remove_prefix(n);
         }
         return {};
@@ -291,8 +291,7 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
     impl->sock = sock;
     if (own_login && !ep.username.empty() && !preauth) {
         BlockingIo io(c, sock, deadline);
-        LoginIo lio{[&](std::string_view d) { return io.send(d); },
-                    [&] { return io.read_line(); }};
+        LoginIo lio{[&](std::string_view d) { return io.send(d); }, [&] { return io.read_line(); }};
         if (auto l = imap_login(ep, lio); !l)
             return std::unexpected(l.error());
     }

@@ -4,8 +4,8 @@
 #include <fmt/format.h>
 
 #include "crm/net/transport.hpp"
-#include "crm/settings/edit.hpp"
 #include "crm/runtime/secrets.hpp"
+#include "crm/settings/edit.hpp"
 
 namespace crm::runtime {
 

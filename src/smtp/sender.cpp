@@ -24,7 +24,7 @@ using detail::Reply;
 using detail::Session;
 using detail::Verb;
 
-constexpr std::size_t kMaxAddress = 320;   // 64 local + @ + 255 domain
+constexpr std::size_t kMaxAddress = 320; // 64 local + @ + 255 domain
 // Total time: a fixed allowance for the dialogue plus the upload at >= 10 kB/s.
 constexpr long kBaseTimeoutMs = 120'000;
 constexpr std::size_t kBytesPerMs = 10;
@@ -256,9 +256,9 @@ std::string normalise_line_endings(std::string_view message) {
     return out;
 }
 
-Result<SendReport> send(const net::Endpoint &ep, std::string_view envelope_from,
-                        const std::vector<std::string> &recipients, std::string_view message,
-                        const std::function<bool()> &before_end_of_data) {
+Result<SendReport> send(const net::Endpoint& ep, std::string_view envelope_from,
+                        const std::vector<std::string>& recipients, std::string_view message,
+                        const std::function<bool()>& before_end_of_data) {
     if (auto p = address_problem(envelope_from))
         return fail("smtp.invalid",
                     "envelope sender \"" + shown_address(envelope_from) + "\": " + *p);

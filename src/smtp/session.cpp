@@ -11,7 +11,7 @@
 
 namespace crm::smtp::detail {
 
-void append_printable(std::string &out, std::string_view s) {
+void append_printable(std::string& out, std::string_view s) {
     for (char ch : s) {
         if (out.size() >= kMaxReplyText)
             return;
@@ -88,7 +88,7 @@ void Session::on_line(std::string_view line) {
         return; // libcurl fails the session on such a line; last_line tells why
     bool more = line.size() > 3 && line[3] == '-';
     std::string_view text = line.size() > 4 ? line.substr(4) : std::string_view{};
-    if (!reply_text.empty() && !text.empty())
+    if (!reply_text.empty() && !text.empty() && reply_text.size() < kMaxReplyText)
         reply_text += ' ';
     append_printable(reply_text, text);
     if (!pending.empty() && pending.front() == Verb::Ehlo) {
@@ -101,8 +101,7 @@ void Session::on_line(std::string_view line) {
     }
     if (more)
         return;
-    Reply r{(line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0'),
-            std::move(reply_text)};
+    Reply r{(line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0'), std::move(reply_text)};
     reply_text.clear();
     on_reply(std::move(r));
 }
@@ -123,8 +122,7 @@ void Session::on_reply(Reply r) {
     switch (v) {
     case Verb::Ehlo:
     case Verb::Helo:
-        if (cls == 2 && (!starttls || tls_up) && need_auth && !auth_offered &&
-            v == Verb::Ehlo) {
+        if (cls == 2 && (!starttls || tls_up) && need_auth && !auth_offered && v == Verb::Ehlo) {
             cut();
         }
         auth_offered = false;

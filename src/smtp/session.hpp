@@ -18,7 +18,7 @@ inline constexpr std::size_t kMaxReplyText = 512; // per reply, after sanitising
 
 // Server text made safe to show and log: printable ASCII (others as \xNN), at most
 // kMaxReplyText bytes in `out`.
-void append_printable(std::string &out, std::string_view s);
+void append_printable(std::string& out, std::string_view s);
 
 struct Reply {
     int code = 0;
@@ -64,7 +64,7 @@ struct Session {
     std::size_t offset = 0;
     bool upload_complete = false;
     // Called once before the last bytes are handed over (send()'s before_end_of_data).
-    const std::function<bool()> *before_end = nullptr;
+    const std::function<bool()>* before_end = nullptr;
     bool end_announced = false;
     bool end_refused = false; // before_end said no: the upload was aborted
 

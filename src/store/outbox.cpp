@@ -343,13 +343,12 @@ Result<void> OutboxStore::set_state(std::int64_t id, const std::string& state,
 
 Result<void> OutboxStore::mark_data_done(std::int64_t id, std::int64_t now) {
     return guard("marking the end of a reply's data", [&]() -> Result<void> {
-        auto& s = db_.impl().stmt(
-            "UPDATE outbox SET data_done_at = ?1, updated_at = ?1 WHERE id = ?2 AND state = 'sending'");
+        auto& s = db_.impl().stmt("UPDATE outbox SET data_done_at = ?1, updated_at = ?1 WHERE id = "
+                                  "?2 AND state = 'sending'");
         s.bind(1, now);
         s.bind(2, id);
         if (s.exec() != 1)
-            return fail("outbox.not_found",
-                        fmt::format("outbox entry {} is not being sent", id));
+            return fail("outbox.not_found", fmt::format("outbox entry {} is not being sent", id));
         return {};
     });
 }

@@ -280,19 +280,6 @@ Result<std::int64_t> SyncStore::reset_uid_validity(MailboxId mailbox,
     });
 }
 
-Result<std::optional<MessageRowId>> SyncStore::message_by_gm_msgid(AccountId account,
-                                                                   std::uint64_t gm_msgid) {
-    return guard("looking up X-GM-MSGID", [&]() -> Result<std::optional<MessageRowId>> {
-        auto& q = db_.impl().stmt(
-            "SELECT message_id FROM locations WHERE account_id = ? AND gm_msgid = ? LIMIT 1");
-        q.bind(1, account);
-        q.bind(2, static_cast<std::int64_t>(gm_msgid));
-        if (q.executeStep())
-            return q.getColumn(0).getInt64();
-        return std::nullopt;
-    });
-}
-
 Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t uid_validity,
                                              const std::vector<FlagUpdate>& updates,
                                              std::int64_t now) {

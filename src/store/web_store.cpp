@@ -710,14 +710,4 @@ Result<std::vector<SenderAccount>> WebStore::sender_accounts(UserId user) {
     });
 }
 
-Result<std::optional<UserId>> WebStore::account_owner(const std::string& account_name) {
-    return guard("reading an account's owner", [&]() -> Result<std::optional<UserId>> {
-        auto& q = db_.impl().stmt("SELECT owner_id FROM accounts WHERE name = ?");
-        q.bind(1, account_name);
-        if (!q.executeStep())
-            return std::nullopt;
-        return opt_col(q.getColumn(0));
-    });
-}
-
 } // namespace crm::store

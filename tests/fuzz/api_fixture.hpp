@@ -75,8 +75,8 @@ struct ApiFixture {
         for (int i = 0; i < 2; ++i) {
             const std::string raw =
                 "From: Carol <carol@customer.example>\r\nTo: sam@team.example\r\n"
-                "Subject: Offer\r\nMessage-ID: <fuzz-" + std::to_string(i) +
-                "@customer.example>\r\n" +
+                "Subject: Offer\r\nMessage-ID: <fuzz-" +
+                std::to_string(i) + "@customer.example>\r\n" +
                 (i ? "In-Reply-To: <fuzz-0@customer.example>\r\n" : "") +
                 "Date: Mon, 2 Nov 2026 10:00:00 +0000\r\nContent-Type: text/html\r\n\r\n"
                 "<p>Hello <img src=\"https://t.example/x.gif\"></p>\r\n";

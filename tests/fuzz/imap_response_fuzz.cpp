@@ -48,7 +48,6 @@ std::vector<std::string> run(std::string_view input, std::size_t chunk) {
             (void)crm::imap::parse_capabilities(resp);
             (void)crm::imap::parse_list(resp);
             (void)crm::imap::parse_search(resp, 1000);
-            (void)crm::imap::parse_vanished(resp, 1000);
             (void)crm::imap::parse_status(resp);
         }
     };

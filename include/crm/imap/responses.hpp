@@ -80,16 +80,6 @@ struct SearchResult {
 [[nodiscard]] std::optional<SearchResult> parse_search(const Response& r,
                                                        std::size_t max_numbers = kDefaultMaxExpand);
 
-struct Vanished {
-    bool earlier = false; // VANISHED (EARLIER): answer to a QRESYNC SELECT / UID FETCH VANISHED
-    std::vector<std::uint64_t> uids;
-    bool truncated = false;
-};
-
-// RFC 7162 §3.2.10 "* VANISHED (EARLIER) 300:310,405".
-[[nodiscard]] std::optional<Vanished> parse_vanished(const Response& r,
-                                                     std::size_t max_uids = kDefaultMaxExpand);
-
 struct StatusData {
     std::string mailbox; // raw (modified UTF-7) as sent
     std::optional<std::uint64_t> messages, recent, uidnext, uidvalidity, unseen, highestmodseq;

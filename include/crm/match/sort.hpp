@@ -97,9 +97,9 @@ struct SortPolicy {
 
 // Why a sender looks spoofed, or "" when it doesn't: failed DKIM/DMARC/SPF (our own
 // verification in m.verification when no authserv-id is trusted, then the headers as
-// authentication_failed judges them; our aligned DKIM pass refutes those), a display name that shows a different address, a
-// mixed-script or punycode lookalike of a known domain, a domain one edit away from a known
-// company domain.
+// authentication_failed judges them; our aligned DKIM pass refutes those), a display name that
+// shows a different address, a mixed-script or punycode lookalike of a known domain, a domain one
+// edit away from a known company domain.
 [[nodiscard]] std::string suspicious_sender(const Address& from, const ParsedMessage& m,
                                             std::span<const std::string> known_domains,
                                             std::span<const std::string> trusted_authserv_ids = {});

@@ -61,9 +61,9 @@ struct SendReport {
 // before_end_of_data (optional) is called once, on this thread, just before the message's last
 // bytes are handed to the connection: until then the server cannot have the end of DATA, so a
 // crash before it delivered nothing. The caller records that point durably there; false aborts.
-Result<SendReport> send(const net::Endpoint &ep, std::string_view envelope_from,
-                        const std::vector<std::string> &recipients, std::string_view message,
-                        const std::function<bool()> &before_end_of_data = {});
+Result<SendReport> send(const net::Endpoint& ep, std::string_view envelope_from,
+                        const std::vector<std::string>& recipients, std::string_view message,
+                        const std::function<bool()>& before_end_of_data = {});
 
 // The bytes handed to libcurl for `message` (see above), exposed for tests.
 [[nodiscard]] std::string normalise_line_endings(std::string_view message);

@@ -59,9 +59,6 @@ class SyncStore {
     // UIDVALIDITY changed: drops the old locations of this mailbox (the messages stay, with
     // their threads and deals) so the re-fetched copies re-attach by Message-ID + content.
     Result<std::int64_t> reset_uid_validity(MailboxId mailbox, std::uint32_t new_uid_validity);
-    // Gmail: the stored message with this X-GM-MSGID in this account, if any.
-    Result<std::optional<MessageRowId>> message_by_gm_msgid(AccountId account,
-                                                            std::uint64_t gm_msgid);
     Result<std::int64_t> update_flags(MailboxId mailbox, std::uint32_t uid_validity,
                                       const std::vector<FlagUpdate>& updates, std::int64_t now);
     // Removes locations of expunged UIDs; the messages keep their CRM history.

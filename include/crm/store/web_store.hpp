@@ -153,7 +153,7 @@ class WebStore {
 
     // Accounts `user` may send from (owned, enabled).
     Result<std::vector<SenderAccount>> sender_accounts(UserId user);
-    Result<std::optional<UserId>> account_owner(const std::string& account_name);
+
 
   private:
     Result<std::vector<MessageRowId>> visible_in_order(const Viewer& v, ThreadId thread);

@@ -89,12 +89,15 @@ TEST(PlanReply, ChosenRecipientsAndBcc) {
 }
 
 TEST(PlanReply, InjectionAndBadAddressesRefused) {
-    for (const char* bad : {"a@b.example>\r\nRCPT TO:<x@y.example", "a@b\r\n", "no-at-sign",
-                            "a b@c.example", "<a@b.example>", "victim%evil.example@relay.example"}) {
+    for (const char* bad :
+         {"a@b.example>\r\nRCPT TO:<x@y.example", "a@b\r\n", "no-at-sign", "a b@c.example",
+          "<a@b.example>", "victim%evil.example@relay.example"}) {
         // Each list names itself in the code (the API's 422 names the field).
         for (const char* field : {"to", "cc", "bcc"}) {
             ReplyChoice c;
-            (std::string_view(field) == "to" ? c.to : std::string_view(field) == "cc" ? c.cc : c.bcc) = {bad};
+            (std::string_view(field) == "to"   ? c.to
+             : std::string_view(field) == "cc" ? c.cc
+                                               : c.bcc) = {bad};
             auto r = plan_reply(parent(), c, "alice@sales.example", kOwn, "aa");
             ASSERT_FALSE(r) << bad;
             EXPECT_EQ(r.error().code, std::string("reply.invalid.") + field) << bad;

@@ -6,8 +6,8 @@
 #include <chrono>
 #include <cstdio>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 
 #include <openssl/bio.h>
 #include <openssl/evp.h>
@@ -163,8 +163,8 @@ TEST_F(VerifierTest, BodyTamperedFails) {
 }
 
 TEST_F(VerifierTest, SignedHeaderTamperedFails) {
-    const auto raw = replace(sign(mail("hank@globex.example"), "globex.example"),
-                             "Subject: Quote", "Subject: Urgent wire transfer");
+    const auto raw = replace(sign(mail("hank@globex.example"), "globex.example"), "Subject: Quote",
+                             "Subject: Urgent wire transfer");
     const auto r = check(raw);
     EXPECT_FALSE(r.aligned_pass);
     EXPECT_EQ(r.failure, "DKIM signature of globex.example does not verify (signed headers "
@@ -212,8 +212,8 @@ TEST_F(VerifierTest, MissingKeyIsNoResultNotAFailure) {
 
 TEST_F(VerifierTest, DnsTroubleIsNoResult) {
     zone.tempfail = {"sel1._domainkey.globex.example", "_dmarc.globex.example"};
-    const auto raw = replace(sign(mail("hank@globex.example"), "globex.example"), "the quote",
-                             "changed");
+    const auto raw =
+        replace(sign(mail("hank@globex.example"), "globex.example"), "the quote", "changed");
     const auto r = check(raw);
     EXPECT_TRUE(r.failure.empty()) << r.failure;
     EXPECT_EQ(r.summary, "dkim=temperror; dmarc=temperror");
@@ -229,7 +229,8 @@ TEST_F(VerifierTest, ForgedAuthenticationResultsPassDoesNotCancelARealFailure) {
     auto raw = replace(sign(mail("hank@globex.example"), "globex.example"), "the quote",
                        "our new bank account");
     raw = "Authentication-Results: mx.sales.example; dkim=pass header.d=globex.example; "
-          "dmarc=pass header.from=globex.example\r\n" + raw;
+          "dmarc=pass header.from=globex.example\r\n" +
+          raw;
     auto m = mime::parse(raw);
     m.verification = verifier->verify(raw, from_domain_of(m));
     const auto why = match::suspicious_sender(m.from.front(), m, {});
@@ -287,9 +288,9 @@ TEST_F(VerifierTest, CacheMakesRepeatedSendersCostOneLookupPerName) {
     const auto t0 = std::chrono::steady_clock::now();
     for (int i = 0; i < kMessages; ++i)
         ASSERT_TRUE((*v)->verify(raw, "globex.example").aligned_pass);
-    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
-                        std::chrono::steady_clock::now() - t0)
-                        .count();
+    const auto us =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     EXPECT_EQ(zone.queries, 2); // the key and the DMARC record, once each
     EXPECT_EQ(cache.stats().misses, 2u);
     EXPECT_EQ(cache.stats().hits, 2u * kMessages - 2);

@@ -387,19 +387,19 @@ TEST_F(ApiTest, LoginFailuresAreThrottledPerEmail) {
 TEST_F(ApiTest, AccountLockedByOneClientStillOpensForAnother) {
     peer = "203.0.113.9";
     for (int i = 0; i < 5; ++i)
-        EXPECT_EQ(call("POST", "/api/v1/auth/login",
-                       R"({"email":"alice@team.test","password":"guess"})")
-                      .status,
-                  401);
-    EXPECT_EQ(call("POST", "/api/v1/auth/login",
-                   R"({"email":"alice@team.test","password":"password-1"})")
-                  .status,
-              429); // the failing client waits, even with the right password
+        EXPECT_EQ(
+            call("POST", "/api/v1/auth/login", R"({"email":"alice@team.test","password":"guess"})")
+                .status,
+            401);
+    EXPECT_EQ(
+        call("POST", "/api/v1/auth/login", R"({"email":"alice@team.test","password":"password-1"})")
+            .status,
+        429);              // the failing client waits, even with the right password
     peer = "198.51.100.7"; // Alice at her desk
-    EXPECT_EQ(call("POST", "/api/v1/auth/login",
-                   R"({"email":"alice@team.test","password":"password-1"})")
-                  .status,
-              200);
+    EXPECT_EQ(
+        call("POST", "/api/v1/auth/login", R"({"email":"alice@team.test","password":"password-1"})")
+            .status,
+        200);
 }
 
 // Behind a trusted proxy the client is X-Forwarded-For's right-most untrusted hop; a spray of
@@ -434,21 +434,21 @@ TEST_F(ApiTest, ThrottleSeesTheClientBehindATrustedProxy) {
 TEST_F(ApiTest, ThrottleCountsAnIpv6ClientByItsSlash64) {
     for (int i = 0; i < 5; ++i) {
         peer = fmt::format("2001:db8:1:2::{}", i + 1);
-        EXPECT_EQ(call("POST", "/api/v1/auth/login",
-                       R"({"email":"alice@team.test","password":"guess"})")
-                      .status,
-                  401);
+        EXPECT_EQ(
+            call("POST", "/api/v1/auth/login", R"({"email":"alice@team.test","password":"guess"})")
+                .status,
+            401);
     }
     peer = "2001:db8:1:2:ffff::9";
-    EXPECT_EQ(call("POST", "/api/v1/auth/login",
-                   R"({"email":"alice@team.test","password":"guess"})")
-                  .status,
-              429);
+    EXPECT_EQ(
+        call("POST", "/api/v1/auth/login", R"({"email":"alice@team.test","password":"guess"})")
+            .status,
+        429);
     peer = "2001:db8:1:3::1"; // another /64
-    EXPECT_EQ(call("POST", "/api/v1/auth/login",
-                   R"({"email":"alice@team.test","password":"password-1"})")
-                  .status,
-              200);
+    EXPECT_EQ(
+        call("POST", "/api/v1/auth/login", R"({"email":"alice@team.test","password":"password-1"})")
+            .status,
+        200);
 }
 
 // The limit holds under concurrency: the token is taken before the password is checked.
@@ -907,9 +907,10 @@ TEST_F(ApiTest, RepliesOnlyFromOwnAccountsAndAreQueued) {
     EXPECT_EQ(injected.status, 422);
     // A bad address names the list it is in (issue 21 item 5: a bad cc answered "to").
     for (const char* field : {"to", "cc", "bcc"}) {
-        auto bad = as(alice_token, "POST", "/api/v1/threads/100/reply",
-                      fmt::format(R"({{"account":"alice-mail","body":"x","{}":["v%evil.test@relay.test"]}})",
-                                  field));
+        auto bad = as(
+            alice_token, "POST", "/api/v1/threads/100/reply",
+            fmt::format(R"({{"account":"alice-mail","body":"x","{}":["v%evil.test@relay.test"]}})",
+                        field));
         EXPECT_EQ(bad.status, 422) << field;
         EXPECT_EQ(body_of(bad).at("error").at("field"), field) << bad.body;
     }
@@ -1037,7 +1038,8 @@ TEST_F(ApiTest, ThreadViewPagesLongThreads) {
             raw.exec(fmt::format(
                 "INSERT INTO messages (id, message_id, content_hash, thread_id, subject, "
                 "from_address, date, received_at, raw_sha256, raw_size, unread, parser_version) "
-                "VALUES ({0}, 'p{0}@x', 'h', 103, 'Re: Who is this', 'carol@customer.test', {1}, 0, "
+                "VALUES ({0}, 'p{0}@x', 'h', 103, 'Re: Who is this', 'carol@customer.test', {1}, "
+                "0, "
                 "'bb', 3, 0, 1)",
                 id, 2000 + i));
             raw.exec(fmt::format("INSERT INTO locations (message_id, account_id, mailbox_id, "

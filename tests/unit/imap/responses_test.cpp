@@ -234,24 +234,6 @@ TEST(ParseSearch, Esearch) {
     EXPECT_FALSE(parse_search(parse_one("* ESEARCH (TAG \"C7\") COUNT\r\n")).has_value());
 }
 
-TEST(ParseVanished, Table) {
-    auto v = parse_vanished(parse_one("* VANISHED (EARLIER) 300:303,405,411\r\n"));
-    ASSERT_TRUE(v.has_value());
-    EXPECT_TRUE(v->earlier);
-    EXPECT_EQ(v->uids, (std::vector<std::uint64_t>{300, 301, 302, 303, 405, 411}));
-    v = parse_vanished(parse_one("* VANISHED 405\r\n"));
-    ASSERT_TRUE(v.has_value());
-    EXPECT_FALSE(v->earlier);
-    EXPECT_EQ(v->uids, (std::vector<std::uint64_t>{405}));
-    v = parse_vanished(parse_one("* VANISHED 1:1000000000\r\n"), 10);
-    ASSERT_TRUE(v.has_value());
-    EXPECT_EQ(v->uids.size(), 10U);
-    EXPECT_TRUE(v->truncated);
-    EXPECT_FALSE(parse_vanished(parse_one("* VANISHED (LATER) 1\r\n")).has_value());
-    EXPECT_FALSE(parse_vanished(parse_one("* VANISHED 0\r\n")).has_value());
-    EXPECT_FALSE(parse_vanished(parse_one("* VANISHED 1:*\r\n")).has_value());
-}
-
 TEST(ParseStatus, Table) {
     auto s = parse_status(parse_one("* STATUS blurdybloop (MESSAGES 231 UIDNEXT 44292 "
                                     "UIDVALIDITY 3857529045 UNSEEN 3 RECENT 1 HIGHESTMODSEQ "

@@ -29,7 +29,8 @@ TEST(Secrets, AnAccountNamedLikeAnotherOnesSmtpSecretCannotOverwriteIt) {
     // Account "x" with IMAP and SMTP passwords, then an account literally named "x.smtp" and
     // one named like the SMTP secret file.
     ASSERT_TRUE(crm::runtime::store_secret(config, "x", "imap-of-x"));
-    ASSERT_TRUE(crm::runtime::store_secret(config, crm::runtime::smtp_secret_name("x"), "smtp-of-x"));
+    ASSERT_TRUE(
+        crm::runtime::store_secret(config, crm::runtime::smtp_secret_name("x"), "smtp-of-x"));
     ASSERT_TRUE(crm::runtime::store_secret(config, "x.smtp", "imap-of-x.smtp"));
     EXPECT_EQ(slurp(crm::runtime::secret_path(config, "x")), "imap-of-x\n");
     EXPECT_EQ(slurp(crm::runtime::secret_path(config, crm::runtime::smtp_secret_name("x"))),

@@ -136,8 +136,9 @@ tls = "starttls"
     want.daemon.log_level = LogLevel::Debug;
     want.http.bind = "::1";
     want.http.port = 9000;
-    want.matching = {false, '-', false, {"mail.example", "post.example"},
-                     {"mx1.example.com", "mx2.example.com"}, true, ""};
+    want.matching = {
+        false, '-', false, {"mail.example", "post.example"}, {"mx1.example.com", "mx2.example.com"},
+        true,  ""};
 
     AccountConfig alice;
     alice.name = "alice";
@@ -230,9 +231,11 @@ TEST(Config, TrustedProxiesMustBeAddressesOrBlocks) {
     const auto out = parse("[http]\ntrusted_proxies = [\"proxy.example\", \"10.0.0.0/33\", 7]\n" +
                            with_imap(kGoodImap));
     EXPECT_FALSE(out.ok());
-    EXPECT_TRUE(has_problem(out, 2, "http.trusted_proxies[0]: \"proxy.example\" is not an IP address", false))
+    EXPECT_TRUE(has_problem(
+        out, 2, "http.trusted_proxies[0]: \"proxy.example\" is not an IP address", false))
         << dump(out);
-    EXPECT_TRUE(has_problem(out, 2, "http.trusted_proxies[1]: \"10.0.0.0/33\" is not an IP address", false))
+    EXPECT_TRUE(
+        has_problem(out, 2, "http.trusted_proxies[1]: \"10.0.0.0/33\" is not an IP address", false))
         << dump(out);
     EXPECT_TRUE(has_problem(out, 2, "http.trusted_proxies[2]: expected a string", false))
         << dump(out);
@@ -415,8 +418,8 @@ std::vector<BadCase> bad_cases() {
         {"http_metrics_token_relative", "[http]\nmetrics_token_file = \"metrics.token\"\n", 2,
          "http.metrics_token_file: \"metrics.token\" must be an absolute path"},
         {"plus_separator", "[matching]\nplus_separator = \"++\"\n", 2, "must be one of"},
-        {"authserv_id", "[matching]\ntrusted_authserv_ids = [\"mx.example.com\", \"no spaces\"]\n", 2,
-         "trusted_authserv_ids[1]: \"no spaces\" is not an authserv-id"},
+        {"authserv_id", "[matching]\ntrusted_authserv_ids = [\"mx.example.com\", \"no spaces\"]\n",
+         2, "trusted_authserv_ids[1]: \"no spaces\" is not an authserv-id"},
         {"authserv_id_type", "[matching]\ntrusted_authserv_ids = [3]\n", 2,
          "trusted_authserv_ids[0]: expected a string"},
         {"verify_dkim_type", "[matching]\nverify_dkim = \"yes\"\n", 2,
