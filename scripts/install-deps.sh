@@ -41,6 +41,11 @@ test_pkgs=(
   libical3 libicu72 libjansson4 libkrb5-3 libldap-2.5-0 libpcre3 libpq5 libsasl2-2
   libsasl2-modules libsasl2-modules-db libsqlite3-0 libwrap0 libxapian30 libxml2 libuuid1 libnsl2
   sasl2-bin
+  # Courier-IMAP for the conformance suite: courier-imap conflicts with dovecot-imapd, so
+  # tests/integration/courier/unpack.sh unpacks it (and courier-base, -authlib, -authdaemon,
+  # -authlib-userdb); these are the libraries its imapd, imaplogin, couriertcpd, couriertls and
+  # authdaemond load beyond the above, and gamin for IDLE (IMAP_ENHANCEDIDLE).
+  libcourier-unicode4 libidn12 libltdl7 libgamin0 gamin
 )
 
 # Node.js and npm run the browser tests (playwright-core from the npm registry). A machine that
@@ -88,9 +93,11 @@ if dpkg-query -W -f='${Status}' postfix 2>/dev/null | grep -q "install ok instal
     [ -f /etc/postfix/main.cf ] && $SUDO postfix status >/dev/null 2>&1 && $SUDO postfix stop || true
   fi
 fi
-# Cyrus IMAP for the conformance suite: downloaded and unpacked once (never installed, see
-# tests/integration/cyrus/unpack.sh).
+# Cyrus IMAP and Courier-IMAP for the conformance suite: downloaded and unpacked once (never
+# installed, see tests/integration/{cyrus,courier}/unpack.sh).
 if [ "$(id -u)" -eq 0 ]; then
-  "$(dirname "$0")/../tests/integration/cyrus/unpack.sh" >/dev/null ||
-    echo "install-deps: warning: Cyrus could not be unpacked; the conformance suite will fail" >&2
+  for server in cyrus courier; do
+    "$(dirname "$0")/../tests/integration/$server/unpack.sh" >/dev/null ||
+      echo "install-deps: warning: $server could not be unpacked; the conformance suite will fail or skip it" >&2
+  done
 fi

@@ -105,6 +105,9 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
     bool finished = false;
     Clock::time_point last_reconcile{};
     Clock::time_point last_flag_sweep{};
+    // Folders whose flags changed according to an untagged FETCH seen in IDLE (Courier, Dovecot):
+    // without CONDSTORE their next pass sweeps flags at once instead of at flag_sweep_interval.
+    std::set<std::string> flags_notified;
     bool gmail = false;
     // Per folder (UTF-8 name), for the EXAMINE sent right before IDLE: did mail arrive since?
     std::map<std::string, PassEnd> pass_end;
@@ -493,9 +496,10 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         // Fast path: nothing new, no flag changes, counts agree: constant bytes per poll.
         const bool modseq_same = ex->highest_modseq && mb->highest_modseq &&
                                  *ex->highest_modseq == *mb->highest_modseq;
+        const bool sweep_due = !ex->highest_modseq && (flags_notified.contains(f.name) ||
+                                                       now - last_flag_sweep >= spec.flag_sweep_interval);
         if (!reconcile_due && mb->uid_next == ex->uid_next &&
-            (modseq_same ||
-             (!ex->highest_modseq && now - last_flag_sweep < spec.flag_sweep_interval))) {
+            (modseq_same || (!ex->highest_modseq && !sweep_due))) {
             pass_end[f.name] = PassEnd{ex->exists, mb->uid_next};
             co_return Result<void>{};
         }
@@ -513,10 +517,10 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 r = co_await s.run(fmt::format("UID FETCH {} (UID FLAGS) (CHANGEDSINCE {})", range,
                                                *mb->highest_modseq),
                                    on_fetch);
-            } else if (!ex->highest_modseq &&
-                       now - last_flag_sweep >= spec.flag_sweep_interval) {
+            } else if (sweep_due) {
                 r = co_await s.run("UID FETCH 1:* (UID FLAGS)", on_fetch);
                 last_flag_sweep = now;
+                flags_notified.erase(f.name);
             } else {
                 r = Response{};
                 r->status_or_keyword = "OK";
@@ -726,7 +730,10 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                     continue;
                 }
                 auto max = std::min(spec.idle_max, spec.poll_interval);
-                auto r = co_await s->idle(max, {});
+                auto r = co_await s->idle(max, [&](const Response& u) {
+                    if (auto fd = parse_fetch(u); fd && fd->flags)
+                        flags_notified.insert(idle_folder->name);
+                });
                 if (!r)
                     co_return std::unexpected(r.error());
             } else {

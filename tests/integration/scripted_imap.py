@@ -13,7 +13,8 @@ behave like the servers crm-maild met in the field:
   --auth KIND         plain: AUTH=PLAIN (default); login: no AUTH= at all, LOGIN command only
                       (Courier before STARTTLS); none: LOGINDISABLED and AUTH=CRAM-MD5 only
   --password PW       the password LOGIN/AUTHENTICATE PLAIN accept (default: any)
-SIGUSR1 sets \\Seen on UID 1 and tells an IDLE client ("* 1 FETCH (FLAGS (\\Seen))").
+SIGUSR1 sets \\Seen on the first message without it and tells an IDLE client
+("* N FETCH (FLAGS (\\Seen))").
 Each command line is logged to stdout with LOGIN/AUTHENTICATE arguments masked.
 The chosen port is written to PORT_FILE. Runs until killed.
 """
@@ -84,10 +85,13 @@ def flags_text(m):
 
 
 def on_usr1():
-    if msgs:
-        msgs[0][1].add("\\Seen")
+    unseen = [i for i, m in enumerate(msgs) if "\\Seen" not in m[1]]
+    if not unseen:
+        return
+    m = msgs[unseen[0]]
+    m[1].add("\\Seen")
     for w in list(idlers):
-        w.write(b"* 1 FETCH (FLAGS (" + flags_text(msgs[0]) + b"))\r\n")
+        w.write(b"* %d FETCH (FLAGS (%s))\r\n" % (unseen[0] + 1, flags_text(m)))
 
 
 async def handle(reader, writer):

@@ -13,13 +13,8 @@
 # Writes DIR/env (CYRUS_ROOT IMAPS_PORT IMAP_PORT STRICT_PORT CYRUS_PID) and prints its path.
 # Exits 77 when Cyrus cannot be had here (not root, package not unpacked and not downloadable).
 set -euo pipefail
-[ $# -ge 3 ] || { echo "usage: $0 DIR CERT KEY [USER...]" >&2; exit 2; }
-dir=$1 cert=$2 key=$3
-shift 3
-users=("${@:-alice}")
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-[ "$(id -u)" -eq 0 ] || { echo "start.sh: must run as root" >&2; exit 77; }
-root=$("$here/unpack.sh") || exit 77
+# shellcheck source=../unpacked_server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../unpacked_server.sh" cyrus "$@"
 command -v saslpasswd2 >/dev/null || { echo "start.sh: saslpasswd2 missing (sasl2-bin)" >&2; exit 77; }
 bin=$root/usr/lib/cyrus/bin
 export LD_LIBRARY_PATH=$root/usr/lib/x86_64-linux-gnu
@@ -29,11 +24,7 @@ chmod 0755 "$dir"
 mkdir -p "$dir"/conf/{db,socket,proc,log,msg,user,quota,lock,ptclient,sync} "$dir"/{spool,sieve,run,tls}
 cp "$cert" "$dir/tls/server.crt"
 cp "$key" "$dir/tls/server.key"
-read -r imaps imap strict < <(python3 -c '
-import socket
-ss = [socket.socket() for _ in range(3)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(*[s.getsockname()[1] for s in ss])')
+read -r imaps imap strict < <(free_ports 3)
 cat >"$dir/imapd.conf" <<EOT
 configdirectory: $dir/conf
 defaultpartition: default
@@ -85,15 +76,7 @@ chmod 0600 "$dir/tls/server.key"
 (cd "$dir" && exec "$bin/master" -C "$dir/imapd.conf" -M "$dir/cyrus.conf" -p "$dir/run/master.pid" -D \
    >"$dir/master.out" 2>&1 </dev/null) &
 pid=$!
-for _ in $(seq 1 100); do
-  if python3 - "$imap" "$strict" "$imaps" <<'PY' 2>/dev/null; then break; fi
-import socket, sys
-for p in sys.argv[1:]:
-    socket.create_connection(("127.0.0.1", int(p)), timeout=1).close()
-PY
-  kill -0 "$pid" 2>/dev/null || { echo "start.sh: cyrus master exited: $(cat "$dir/master.out")" >&2; exit 1; }
-  sleep 0.1
-done
+wait_listening "$pid" "$dir/master.out" "$imap" "$strict" "$imaps"
 cat >"$dir/env" <<EOT
 CYRUS_ROOT=$root
 IMAPS_PORT=$imaps
