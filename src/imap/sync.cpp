@@ -79,6 +79,7 @@ struct ExamineResult {
 struct PassEnd {
     std::uint32_t exists = 0;
     std::optional<std::uint32_t> uid_next;
+    std::optional<std::uint64_t> highest_modseq; // CONDSTORE servers
 };
 
 } // namespace
@@ -496,11 +497,12 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         // Fast path: nothing new, no flag changes, counts agree: constant bytes per poll.
         const bool modseq_same = ex->highest_modseq && mb->highest_modseq &&
                                  *ex->highest_modseq == *mb->highest_modseq;
-        const bool sweep_due = !ex->highest_modseq && (flags_notified.contains(f.name) ||
-                                                       now - last_flag_sweep >= spec.flag_sweep_interval);
+        const bool sweep_due =
+            !ex->highest_modseq &&
+            (flags_notified.contains(f.name) || now - last_flag_sweep >= spec.flag_sweep_interval);
         if (!reconcile_due && mb->uid_next == ex->uid_next &&
             (modseq_same || (!ex->highest_modseq && !sweep_due))) {
-            pass_end[f.name] = PassEnd{ex->exists, mb->uid_next};
+            pass_end[f.name] = PassEnd{ex->exists, mb->uid_next, ex->highest_modseq};
             co_return Result<void>{};
         }
 
@@ -616,19 +618,22 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         }
         if (auto c = sink.checkpoint(mb->id, v, uid_next, ex->highest_modseq); !c)
             co_return std::unexpected(c.error());
-        pass_end[f.name] = PassEnd{ex->exists, uid_next};
+        pass_end[f.name] = PassEnd{ex->exists, uid_next, ex->highest_modseq};
         crash_point("after-checkpoint");
         co_return Result<void>{};
     }
 
-    // True when `ex` (a later EXAMINE of `folder`) shows mail beyond what its last pass ended
-    // with: a higher UIDNEXT than the checkpoint, or more messages.
+    // True when `ex` (a later EXAMINE of `folder`) shows a change since its last pass ended: a
+    // higher UIDNEXT than the checkpoint, another message count (new mail or an expunge), or,
+    // on a CONDSTORE server, a higher HIGHESTMODSEQ (a flag change).
     bool news_since_pass(const std::string& folder, const ExamineResult& ex) const {
         auto it = pass_end.find(folder);
         if (it == pass_end.end())
             return false;
         const PassEnd& p = it->second;
-        return (ex.uid_next && p.uid_next && *ex.uid_next > *p.uid_next) || ex.exists > p.exists;
+        return (ex.uid_next && p.uid_next && *ex.uid_next > *p.uid_next) ||
+               ex.exists != p.exists ||
+               (ex.highest_modseq && p.highest_modseq && *ex.highest_modseq > *p.highest_modseq);
     }
 
     static boost::asio::awaitable<Result<std::string>>
@@ -718,12 +723,13 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 auto ex = co_await examine(*s, *idle_folder);
                 if (!ex)
                     co_return std::unexpected(ex.error());
-                // Mail that arrived after the pass's EXAMINE and before this one is announced
-                // here and never again during IDLE (RFC 2177 reports only later changes): fetch
-                // it now. Seen with Cyrus under back-to-back APPENDs.
+                // A change made after the pass's EXAMINE and before this one (new mail, an
+                // expunge, a flag) is announced here and never again during IDLE (RFC 2177
+                // reports only later changes): sync again now. Seen with Cyrus under
+                // back-to-back APPENDs, and with an expunge right after a STORE on a busy host.
                 if (!folder_failed && news_since_pass(idle_folder->name, *ex)) {
                     say(LogLevel::Info, idle_folder->name, "news-before-idle",
-                        fmt::format("{} EXISTS, UIDNEXT {}: new mail since the pass, syncing "
+                        fmt::format("{} EXISTS, UIDNEXT {}: changed since the pass, syncing "
                                     "again before IDLE",
                                     ex->exists,
                                     ex->uid_next ? std::to_string(*ex->uid_next) : "?"));

@@ -154,7 +154,6 @@ class WebStore {
     // Accounts `user` may send from (owned, enabled).
     Result<std::vector<SenderAccount>> sender_accounts(UserId user);
 
-
   private:
     Result<std::vector<MessageRowId>> visible_in_order(const Viewer& v, ThreadId thread);
 

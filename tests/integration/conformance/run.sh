@@ -119,7 +119,7 @@ start_unpacked() {
            conf 2>"$work/$name-start.err")
 }
 check_same() { # description
-  if wait_until 10 same_state; then ok "$srvname: $1: UIDs and \\Seen equal the server's ($(stored) messages)"
+  if wait_until 20 same_state; then ok "$srvname: $1: UIDs and \\Seen equal the server's ($(stored) messages)"
   else
     bad "$srvname: $1: CRM differs from the server: $(diff <(server_state) <(crm_state) | head -5 | tr '\n' ' ')"
   fi
