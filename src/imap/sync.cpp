@@ -631,8 +631,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         if (it == pass_end.end())
             return false;
         const PassEnd& p = it->second;
-        return (ex.uid_next && p.uid_next && *ex.uid_next > *p.uid_next) ||
-               ex.exists != p.exists ||
+        return (ex.uid_next && p.uid_next && *ex.uid_next > *p.uid_next) || ex.exists != p.exists ||
                (ex.highest_modseq && p.highest_modseq && *ex.highest_modseq > *p.highest_modseq);
     }
 
