@@ -12,6 +12,14 @@
 namespace crm::http {
 namespace {
 
+// Bucket keys: "p:" for a (client, account) pair, "c:" for a client (trim() tells them apart).
+std::string pair_key(const std::string& client, const std::string& account) {
+    return "p:" + client + '\n' + account;
+}
+std::string client_bucket_key(const std::string& client) {
+    return "c:" + client;
+}
+
 constexpr std::size_t kMaxBuckets = 200000; // ~20 MB at most, under a spray of distinct keys
 
 struct Ip {
@@ -181,8 +189,8 @@ LoginThrottle::Begin LoginThrottle::begin(const std::string& client, const std::
                                           std::int64_t now) {
     std::lock_guard lock(mu_);
     trim(now);
-    Bucket& pair = bucket("p:" + client + '\n' + account, limits_.per_pair, now);
-    Bucket& all = bucket("c:" + client, limits_.per_client, now);
+    Bucket& pair = bucket(pair_key(client, account), limits_.per_pair, now);
+    Bucket& all = bucket(client_bucket_key(client), limits_.per_client, now);
     auto wait = [&](const Bucket& b, int capacity) -> std::int64_t {
         if (b.tokens >= 1)
             return 0;
@@ -200,8 +208,8 @@ LoginThrottle::Begin LoginThrottle::begin(const std::string& client, const std::
 LoginThrottle::Lockout LoginThrottle::failed(const std::string& client, const std::string& account,
                                              std::int64_t now) {
     std::lock_guard lock(mu_);
-    const Bucket& pair = bucket("p:" + client + '\n' + account, limits_.per_pair, now);
-    const Bucket& all = bucket("c:" + client, limits_.per_client, now);
+    const Bucket& pair = bucket(pair_key(client, account), limits_.per_pair, now);
+    const Bucket& all = bucket(client_bucket_key(client), limits_.per_client, now);
     // Spending happened in begin(); a failure that leaves a bucket below one token starts a
     // lockout. Attempts are refused while it lasts, so only the attempts already under way when
     // it started can report it again.
@@ -215,8 +223,8 @@ LoginThrottle::Lockout LoginThrottle::failed(const std::string& client, const st
 void LoginThrottle::succeeded(const std::string& client, const std::string& account,
                               std::int64_t now) {
     std::lock_guard lock(mu_);
-    buckets_.erase("p:" + client + '\n' + account);
-    Bucket& all = bucket("c:" + client, limits_.per_client, now);
+    buckets_.erase(pair_key(client, account));
+    Bucket& all = bucket(client_bucket_key(client), limits_.per_client, now);
     all.tokens = std::min<double>(limits_.per_client, all.tokens + 1);
 }
 
