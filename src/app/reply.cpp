@@ -1,6 +1,7 @@
 #include "crm/app/reply.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "crm/match/address.hpp"
 #include "crm/mime/compose.hpp"
@@ -108,6 +109,116 @@ Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& c
     plan.references = mime::reply_references(chain, parent.message_id);
     plan.message_id = make_message_id(parent.deal, account_address, random_hex);
     return plan;
+}
+
+Result<QueuedReply> queue_reply(Backend& b, const Viewer& v, ReplyRequest req,
+                                const std::string& random_hex, std::int64_t now) {
+    auto visible = b.reads().thread_visible(v, req.thread);
+    if (!visible)
+        return std::unexpected(visible.error());
+    if (!*visible)
+        return fail("thread.not_found", fmt::format("thread {} not found", req.thread));
+    auto& ob = b.outbox();
+
+    auto may_send_from = [&](const SendingAccount& a) -> Result<void> {
+        if (v.user != 0 && a.owner != v.user)
+            return fail("reply.account_not_yours",
+                        fmt::format("account: you can only send from your own mail accounts, and "
+                                    "'{}' is not yours",
+                                    a.name));
+        return {};
+    };
+    std::optional<SendingAccount> account;
+    if (req.account) {
+        auto a = ob.account_by_name(*req.account);
+        if (!a)
+            return std::unexpected(a.error());
+        if (!*a)
+            return fail("reply.account_unknown",
+                        fmt::format("no mail account named '{}'", *req.account));
+        account = std::move(*a);
+        if (auto r = may_send_from(*account); !r)
+            return std::unexpected(r.error());
+    }
+
+    std::optional<std::string> parent_mid = req.parent_message_id;
+    if (req.parent || !v.admin) {
+        auto shown = b.reads().thread_messages(v, req.thread);
+        if (!shown)
+            return std::unexpected(shown.error());
+        if (req.parent) {
+            auto it = std::find_if(shown->begin(), shown->end(),
+                                   [&](const MessageView& m) { return m.id == *req.parent; });
+            if (it == shown->end())
+                return fail("reply.parent_not_in_thread",
+                            fmt::format("message {} is not in thread {}", *req.parent, req.thread));
+            parent_mid = it->message_id;
+        } else if (!parent_mid && !shown->empty()) {
+            const auto newest = std::max_element(
+                shown->begin(), shown->end(), [](const MessageView& x, const MessageView& y) {
+                    return std::tie(x.received_at, x.id) < std::tie(y.received_at, y.id);
+                });
+            parent_mid = newest->message_id;
+        }
+    }
+    auto parent = ob.reply_parent(req.thread, parent_mid);
+    if (!parent)
+        return std::unexpected(parent.error());
+    if (!*parent)
+        return fail("reply.no_parent",
+                    req.parent_message_id
+                        ? fmt::format("thread {} has no message with Message-ID <{}>", req.thread,
+                                      *req.parent_message_id)
+                        : fmt::format("thread {} has no message to reply to", req.thread));
+    const auto& p = **parent;
+
+    if (!account && p.account) {
+        auto a = ob.account(*p.account);
+        if (!a)
+            return std::unexpected(a.error());
+        account = std::move(*a);
+    }
+    if (!account)
+        return fail("reply.no_account", "the message did not come in through a mail account; "
+                                        "name the account to send from");
+    if (auto r = may_send_from(*account); !r)
+        return std::unexpected(r.error());
+
+    auto own = ob.team_addresses();
+    if (!own)
+        return std::unexpected(own.error());
+    ReplyParentInfo info{p.message_id, p.subject, p.references, p.in_reply_to, p.from,
+                         p.reply_to,   p.to,      p.cc,         p.deal,        p.suspicious};
+    auto plan = plan_reply(info, req.choice, account->address, *own, random_hex);
+    if (!plan)
+        return std::unexpected(plan.error());
+
+    QueuedReply q;
+    auto& row = q.row;
+    row.account = account->id;
+    row.user = v.user != 0 ? std::optional<UserId>(v.user) : account->owner;
+    row.thread = p.thread;
+    row.parent = p.id;
+    row.deal = p.deal;
+    row.message_id = plan->message_id;
+    row.mode = plan->mode;
+    row.to = plan->to;
+    row.cc = plan->cc;
+    row.bcc = plan->bcc;
+    row.subject = plan->subject;
+    row.in_reply_to = plan->in_reply_to;
+    row.references = plan->references;
+    row.text_body = std::move(req.text_body);
+    row.html_body = std::move(req.html_body);
+    row.attachments = std::move(req.attachments);
+    row.state = "queued";
+    row.created_at = row.updated_at = now;
+    auto id = in_transaction(b.work(), [&] { return ob.queue(row, req.attachment_contents, now); });
+    if (!id)
+        return std::unexpected(id.error());
+    q.id = row.id = *id;
+    q.account = std::move(*account);
+    return q;
 }
 
 } // namespace crm::app

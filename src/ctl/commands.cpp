@@ -13,7 +13,9 @@
 
 #include "cli.hpp"
 #include "crm/app/csv.hpp"
+#include "crm/app/thread_actions.hpp"
 #include "crm/runtime/config_files.hpp"
+#include "crm/store/backend.hpp"
 
 namespace crm::ctl {
 
@@ -355,11 +357,9 @@ int cmd_thread_link(Context& ctx, const std::vector<std::string>& args) {
     DealId d = parse_id("DEAL", a.positionals()[1]);
     if (!ctx.open())
         return kRuntime;
-    store::Database::Transaction tx(*ctx.db);
-    if (auto r = ctx.store->link_thread(t, d, std::nullopt, now_s()); !r)
+    store::SqliteBackend backend(*ctx.db);
+    if (auto r = app::link_thread(backend, kOperator, t, d, now_s()); !r)
         return print_error(r.error());
-    if (auto c = tx.commit(); !c)
-        return print_error(c.error());
     fmt::print("thread {} linked to deal {} (manual)\n", t, d);
     return kOk;
 }
@@ -370,11 +370,9 @@ int cmd_thread_unlink(Context& ctx, const std::vector<std::string>& args) {
     ThreadId t = parse_id("THREAD", a.positionals()[0]);
     if (!ctx.open())
         return kRuntime;
-    store::Database::Transaction tx(*ctx.db);
-    if (auto r = ctx.store->unlink_thread(t, now_s()); !r)
+    store::SqliteBackend backend(*ctx.db);
+    if (auto r = app::unlink_thread(backend, kOperator, t, now_s()); !r)
         return print_error(r.error());
-    if (auto c = tx.commit(); !c)
-        return print_error(c.error());
     fmt::print("thread {} unlinked; it is in the unsorted queue\n", t);
     return kOk;
 }
@@ -392,7 +390,7 @@ int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
         std::string_view mid = arg;
         if (mid.size() >= 2 && mid.front() == '<' && mid.back() == '>')
             mid = mid.substr(1, mid.size() - 2);
-        auto rows = ctx.store->messages_with_id(mid);
+        auto rows = store::SqliteBackend(*ctx.db).messages_with_id(mid);
         if (!rows)
             return print_error(rows.error());
         if (rows->empty()) {
@@ -409,12 +407,10 @@ int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
         }
         message = rows->front();
     }
-    store::Database::Transaction tx(*ctx.db);
-    auto r = ctx.store->split_message(message, std::nullopt, now_s());
+    store::SqliteBackend backend(*ctx.db);
+    auto r = app::split_message(backend, kOperator, message, now_s());
     if (!r)
         return print_error(r.error());
-    if (auto c = tx.commit(); !c)
-        return print_error(c.error());
     fmt::print("message {} and {} repl{} moved from thread {} to new thread {} (unsorted, held "
                "for a person); the two are not joined again automatically\n",
                message, r->moved - 1, r->moved == 2 ? "y" : "ies", r->from, r->thread);

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "crm/core/read_model.hpp"
 #include "crm/settings/config.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
@@ -14,6 +15,9 @@ namespace crm::ctl {
 inline constexpr int kOk = 0;
 inline constexpr int kRuntime = 1;
 inline constexpr int kUsage = 2;
+
+// crm-mailctl acts as the operator of the host: an admin without a CRM user (app use cases).
+inline constexpr Viewer kOperator{0, true};
 
 struct Context {
     std::string db_path;

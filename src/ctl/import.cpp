@@ -12,12 +12,14 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/app/ingest.hpp"
+#include "crm/app/ingest_batch.hpp"
 #include "crm/mailfile/reader.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/runtime/ingest_options.hpp"
 #include "crm/runtime/prepare.hpp"
 #include "crm/runtime/sender_auth.hpp"
 #include "crm/runtime/work_pool.hpp"
+#include "crm/store/backend.hpp"
 
 namespace crm::ctl {
 
@@ -158,6 +160,8 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
     if (!sender_auth)
         return print_error(sender_auth.error());
     app::Ingestor ingestor(*ctx.store, *ctx.store, opts);
+    store::Work work(*ctx.db);
+    app::IngestBatch batch(work, ingestor);
     Summary s;
     Progress progress(walker.total_bytes_hint());
     auto t0 = std::chrono::steady_clock::now();
@@ -180,11 +184,10 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
             progress.done();
             return print_error(e);
         };
-        store::Database::Transaction tx(*ctx.db);
-        std::int64_t now = now_s();
-        for (auto& it : current) {
-            ++s.read;
-            app::IngestSource src;
+        std::vector<app::BatchItem> items(current.size());
+        for (std::size_t i = 0; i < current.size(); ++i) {
+            auto& it = current[i];
+            auto& src = items[i].source;
             src.raw = it.raw.bytes;
             src.raw_sha256 = it.sha256;
             src.raw_packed = &it.packed;
@@ -192,14 +195,17 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
             src.where.owner = owner;
             src.seen = it.raw.seen;
             src.owner = owner;
-            auto r = ingestor.ingest(src, it.parsed, now);
-            if (!r) {
-                if (r.error().scope == ErrorScope::Message) {
-                    s.errors.push_back(it.raw.origin + ": " + r.error().detail);
-                    continue;
-                }
-                return fail_batch(r.error());
-            }
+            items[i].parsed = &it.parsed;
+        }
+        auto out = batch.run(items, now_s());
+        if (!out)
+            return fail_batch(out.error());
+        s.read += current.size();
+        for (const auto& f : out->failures)
+            s.errors.push_back(current[f.index].raw.origin + ": " + f.error.detail);
+        for (const auto& r : out->outcomes) {
+            if (!r)
+                continue;
             switch (r->kind) {
             case app::IngestKind::New:
                 ++s.fresh;
@@ -215,8 +221,6 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
             case app::IngestKind::Duplicate: ++s.duplicates; break;
             }
         }
-        if (auto c = tx.commit(); !c)
-            return fail_batch(c.error());
         progress.update(walker.bytes_read(), s.read);
         if (parsing.valid())
             parsing.get();

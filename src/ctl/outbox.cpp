@@ -14,6 +14,7 @@
 #include "crm/app/reply.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/runtime/config_files.hpp"
+#include "crm/store/backend.hpp"
 #include "crm/store/outbox.hpp"
 
 namespace crm::ctl {
@@ -111,80 +112,33 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
     }
     if (!ctx.open())
         return kRuntime;
-    store::OutboxStore ob(*ctx.db);
-    auto parent = ob.reply_parent(thread, a.value("--to-message"));
-    if (!parent)
-        return print_error(parent.error());
-    if (!*parent) {
-        fmt::print(stderr, "crm-mailctl reply: thread {} {}\n", thread,
-                   a.value("--to-message") ? "has no message with that Message-ID"
-                                           : "does not exist or has no messages");
-        return kRuntime;
-    }
-    std::optional<store::SendingAccount> account;
-    if (auto name = a.value("--account")) {
-        auto acc = ob.account_by_name(*name);
-        if (!acc)
-            return print_error(acc.error());
-        account = *acc;
-        if (!account) {
-            fmt::print(stderr, "crm-mailctl reply: no account named {}\n", *name);
+    store::SqliteBackend backend(*ctx.db);
+    app::ReplyRequest req;
+    req.thread = thread;
+    req.parent_message_id = a.value("--to-message");
+    req.account = a.value("--account");
+    req.choice.all = a.has("--all");
+    req.choice.to = a.values("--to");
+    req.choice.cc = a.values("--cc");
+    req.choice.bcc = a.values("--bcc");
+    req.text_body = std::move(*body);
+    req.html_body = std::move(html);
+    req.attachments = std::move(atts);
+    req.attachment_contents = std::move(contents);
+    auto queued = app::queue_reply(backend, kOperator, std::move(req), random_hex(12), now_s());
+    if (!queued) {
+        const auto& e = queued.error();
+        if (e.code.starts_with("reply.") || e.code.ends_with(".not_found")) {
+            fmt::print(stderr, "crm-mailctl reply: {}\n", e.detail);
             return kRuntime;
         }
-    } else if ((*parent)->account) {
-        auto acc = ob.account(*(*parent)->account);
-        if (!acc)
-            return print_error(acc.error());
-        account = *acc;
+        return print_error(e);
     }
-    if (!account) {
-        fmt::print(stderr, "crm-mailctl reply: the message did not come in through a mail "
-                           "account; name the account to send from with --account NAME\n");
-        return kRuntime;
-    }
-    auto own = ob.team_addresses();
-    if (!own)
-        return print_error(own.error());
-    app::ReplyParentInfo info{(*parent)->message_id, (*parent)->subject, (*parent)->references,
-                              (*parent)->in_reply_to, (*parent)->from, (*parent)->reply_to,
-                              (*parent)->to, (*parent)->cc, (*parent)->deal,
-                              (*parent)->suspicious};
-    app::ReplyChoice choice;
-    choice.all = a.has("--all");
-    choice.to = a.values("--to");
-    choice.cc = a.values("--cc");
-    choice.bcc = a.values("--bcc");
-    auto plan = app::plan_reply(info, choice, account->address, *own, random_hex(12));
-    if (!plan) {
-        fmt::print(stderr, "crm-mailctl reply: {}\n", plan.error().detail);
-        return kRuntime;
-    }
-    store::OutboxRow row;
-    row.account = account->id;
-    row.user = account->owner;
-    row.thread = (*parent)->thread;
-    row.parent = (*parent)->id;
-    row.deal = (*parent)->deal;
-    row.message_id = plan->message_id;
-    row.mode = plan->mode;
-    row.to = plan->to;
-    row.cc = plan->cc;
-    row.bcc = plan->bcc;
-    row.subject = plan->subject;
-    row.in_reply_to = plan->in_reply_to;
-    row.references = plan->references;
-    row.text_body = std::move(*body);
-    row.html_body = std::move(html);
-    row.attachments = std::move(atts);
-    store::Database::Transaction tx(*ctx.db);
-    auto id = ob.queue(row, contents, now_s());
-    if (!id)
-        return print_error(id.error());
-    if (auto c = tx.commit(); !c)
-        return print_error(c.error());
-    fmt::print("{}\n", *id);
-    fmt::print(stderr, "queued reply {} from {} to {}{}: \"{}\"\n", *id, account->address,
-               show(plan->to), plan->cc.empty() ? "" : " cc " + show(plan->cc), plan->subject);
+    const auto& row = queued->row;
+    fmt::print("{}\n", queued->id);
+    fmt::print(stderr, "queued reply {} from {} to {}{}: \"{}\"\n", queued->id,
+               queued->account.address, show(row.to), row.cc.empty() ? "" : " cc " + show(row.cc),
+               row.subject);
     return kOk;
 }
 

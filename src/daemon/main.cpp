@@ -33,6 +33,7 @@
 #include "crm/runtime/server_check.hpp"
 #include "crm/settings/config.hpp"
 #include "crm/settings/edit.hpp"
+#include "crm/store/backend.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/sync_store.hpp"
 #include "log.hpp"
@@ -154,7 +155,7 @@ class Daemon final : public http::Control {
                 // The checkpointer thread copies the WAL; done inline after a request's commit
                 // it could copy a sync's whole backlog (up to ~130 MiB) inside that request.
                 o.autocheckpoint = false;
-                return store::Database::open(db_path, o);
+                return store::backend_opener(db_path, o)();
             },
             *this);
         http::ServerOptions server;
@@ -259,14 +260,13 @@ class Daemon final : public http::Control {
             counters = fut.get();
         std::lock_guard lock(metrics_mu_);
         if (!metrics_db_) {
-            auto db = store::Database::open(cfg_.database.path);
+            auto db = store::backend_opener(cfg_.database.path)();
             if (!db)
                 return "# database unavailable: " + db.error().detail + "\n";
             metrics_db_ = std::move(*db);
         }
-        auto text = daemon::render_metrics(*metrics_db_, counters);
-        metrics_db_->release_snapshots();
-        return text;
+        metrics_db_->refresh();
+        return daemon::render_metrics(metrics_db_->metrics(), counters);
     }
 
     int run() {
@@ -593,7 +593,7 @@ class Daemon final : public http::Control {
     std::unique_ptr<daemon::OutboxWorker> outbox_;
     daemon::Counters counters_;
     std::mutex cfg_mu_, file_mu_, metrics_mu_;
-    std::unique_ptr<store::Database> metrics_db_;
+    std::unique_ptr<Backend> metrics_db_;
     std::unique_ptr<http::Api> api_;
     std::unique_ptr<http::Server> http_;
     std::map<std::string, Running> running_;

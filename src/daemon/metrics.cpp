@@ -1,12 +1,10 @@
 // /metrics in Prometheus text format 0.0.4 (served by the http module's server).
 #include "metrics.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <fmt/format.h>
-#include <SQLiteCpp/SQLiteCpp.h>
-
-#include "../store/impl.hpp"
 
 namespace crm::daemon {
 
@@ -28,42 +26,37 @@ std::string label(std::string_view v) {
 
 } // namespace
 
-std::string render_metrics(store::Database& db, const Counters& counters) {
+std::string render_metrics(MetricsQueries& db, const Counters& counters) {
     std::string out;
     auto now = std::chrono::duration_cast<std::chrono::seconds>(
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
-    try {
-        auto& d = db.impl();
-        auto& tot = d.stmt("SELECT count(*), coalesce(sum(raw_size), 0) FROM messages");
-        tot.executeStep();
+    if (auto m = db.metrics_snapshot(); !m) {
+        out += fmt::format("# database unavailable: {}\n", label(m.error().detail));
+    } else {
         out += "# HELP crm_messages_ingested_total Canonical messages stored.\n"
                "# TYPE crm_messages_ingested_total counter\n";
-        out += fmt::format("crm_messages_ingested_total {}\n", tot.getColumn(0).getInt64());
+        out += fmt::format("crm_messages_ingested_total {}\n", m->messages);
         out += "# HELP crm_bytes_ingested_total Raw bytes of the stored messages.\n"
                "# TYPE crm_bytes_ingested_total counter\n";
-        out += fmt::format("crm_bytes_ingested_total {}\n", tot.getColumn(1).getInt64());
-        tot.reset();
+        out += fmt::format("crm_bytes_ingested_total {}\n", m->raw_bytes);
         out += "# HELP crm_account_state Sync state of each account (1 for the current state).\n"
                "# TYPE crm_account_state gauge\n";
         std::string last, lag, synced;
-        auto& acc = d.stmt("SELECT name, state, last_success_at, messages_synced FROM accounts "
-                           "ORDER BY name");
-        while (acc.executeStep()) {
-            auto name = label(acc.getColumn(0).getString());
+        for (const auto& a : m->accounts) {
+            auto name = label(a.name);
             out += fmt::format("crm_account_state{{account=\"{}\",state=\"{}\"}} 1\n", name,
-                               label(acc.getColumn(1).getString()));
-            if (!acc.getColumn(2).isNull()) {
-                auto t = acc.getColumn(2).getInt64();
+                               label(a.state));
+            if (a.last_success_at) {
                 last += fmt::format("crm_account_last_success_timestamp_seconds{{account=\"{}\"}} "
-                                    "{}\n", name, t);
+                                    "{}\n",
+                                    name, *a.last_success_at);
                 lag += fmt::format("crm_account_sync_lag_seconds{{account=\"{}\"}} {}\n", name,
-                                   std::max<std::int64_t>(0, now - t));
+                                   std::max<std::int64_t>(0, now - *a.last_success_at));
             }
             synced += fmt::format("crm_account_messages_synced_total{{account=\"{}\"}} {}\n", name,
-                                  acc.getColumn(3).getInt64());
+                                  a.messages_synced);
         }
-        acc.reset();
         out += "# HELP crm_account_last_success_timestamp_seconds Last complete sync pass.\n"
                "# TYPE crm_account_last_success_timestamp_seconds gauge\n" + last;
         out += "# HELP crm_account_sync_lag_seconds Seconds since the last complete sync pass.\n"
@@ -73,20 +66,14 @@ std::string render_metrics(store::Database& db, const Counters& counters) {
         out += "# HELP crm_outbox_replies Replies in the outbox by state.\n"
                "# TYPE crm_outbox_replies gauge\n";
         std::int64_t depth = 0;
-        auto& ob = d.stmt("SELECT state, count(*) FROM outbox GROUP BY state ORDER BY state");
-        while (ob.executeStep()) {
-            auto st = ob.getColumn(0).getString();
-            auto n = ob.getColumn(1).getInt64();
+        for (const auto& [st, n] : m->outbox) {
             if (st == "queued" || st == "sending")
                 depth += n;
             out += fmt::format("crm_outbox_replies{{state=\"{}\"}} {}\n", label(st), n);
         }
-        ob.reset();
         out += "# HELP crm_outbox_depth Replies waiting to be sent (queued or sending).\n"
                "# TYPE crm_outbox_depth gauge\n";
         out += fmt::format("crm_outbox_depth {}\n", depth);
-    } catch (const std::exception& e) {
-        out += fmt::format("# database unavailable: {}\n", label(e.what()));
     }
     out += "# HELP crm_sync_errors_total Account sync errors since start, by class.\n"
            "# TYPE crm_sync_errors_total counter\n";

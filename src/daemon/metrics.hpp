@@ -6,9 +6,7 @@
 #include <memory>
 #include <string>
 
-
-#include "crm/core/result.hpp"
-#include "crm/store/database.hpp"
+#include "crm/core/backend.hpp"
 
 namespace crm::daemon {
 
@@ -18,7 +16,7 @@ struct Counters {
     std::map<std::string, std::uint64_t> send_results;    // outbox outcomes (sent, failed, ...)
 };
 
-// Renders /metrics from the database and the counters. Pure formatting over store reads.
-std::string render_metrics(store::Database& db, const Counters& counters);
+// Renders /metrics from the database's figures (MetricsQueries) and the counters.
+std::string render_metrics(MetricsQueries& db, const Counters& counters);
 
 } // namespace crm::daemon

@@ -22,7 +22,6 @@ bool has_seen(const std::vector<std::string>& flags) {
             return true;
     return false;
 }
-constexpr std::int64_t kQuarantineAfter = 3;
 } // namespace
 
 DaemonSink::DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts,
@@ -36,26 +35,10 @@ DaemonSink::DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts
     }
 }
 
-namespace {
-template <class F> auto in_tx(store::Database& db, F&& f) -> decltype(f()) {
-    try {
-        store::Database::Transaction tx(db);
-        auto r = f();
-        if (!r)
-            return r;
-        if (auto c = tx.commit(); !c)
-            return std::unexpected(c.error());
-        return r;
-    } catch (const std::exception& e) {
-        return std::unexpected(Error{"store.sqlite", std::string("transaction: ") + e.what(),
-                                     ErrorScope::Account, Retry::Backoff});
-    }
-}
-} // namespace
-
 Result<MailboxState> DaemonSink::open_mailbox(AccountId account, const std::string& name,
                                               const std::string& special_use) {
-    return in_tx(main_.db, [&] { return main_.sync.ensure_mailbox(account, name, special_use); });
+    return in_transaction(main_.work,
+                          [&] { return main_.sync.ensure_mailbox(account, name, special_use); });
 }
 
 Result<std::vector<std::uint32_t>> DaemonSink::stored_uids(MailboxId mailbox,
@@ -73,7 +56,8 @@ Result<std::vector<std::uint32_t>> DaemonSink::quarantined_uids(MailboxId mailbo
 }
 
 Result<std::int64_t> DaemonSink::reset_uid_validity(MailboxId mailbox, std::uint32_t uid_validity) {
-    return in_tx(main_.db, [&] { return main_.sync.reset_uid_validity(mailbox, uid_validity); });
+    return in_transaction(main_.work,
+                          [&] { return main_.sync.reset_uid_validity(mailbox, uid_validity); });
 }
 
 namespace {
@@ -125,12 +109,31 @@ PendingBatch DaemonSink::store_batch_async(AccountId account, MailboxId mailbox,
     return PendingBatch(std::move(done), std::move(result));
 }
 
+namespace {
+
+// Quarantine bookkeeping of one batch: item i is the message with UID batch[i].uid.
+class UidFailures final : public app::FailureLog {
+  public:
+    UidFailures(store::SyncStore& sync, MailboxId mailbox, std::uint32_t uid_validity,
+                const std::vector<FetchedMessage>& batch)
+        : sync_(sync), mailbox_(mailbox), uid_validity_(uid_validity), batch_(batch) {}
+    Result<std::int64_t> record_failure(std::size_t index, const Error& why,
+                                        std::int64_t now) override {
+        return sync_.record_failure(mailbox_, uid_validity_, batch_[index].uid, why.to_string(),
+                                    now);
+    }
+
+  private:
+    store::SyncStore& sync_;
+    MailboxId mailbox_;
+    std::uint32_t uid_validity_;
+    const std::vector<FetchedMessage>& batch_;
+};
+
+} // namespace
+
 Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
                                          std::vector<FetchedMessage>& batch) {
-    const AccountId account = c.account;
-    const MailboxId mailbox = c.mailbox;
-    const std::uint32_t uid_validity = c.uid_validity;
-    const auto& owner = c.owner;
     // CRM facts (contacts, companies, users) may have changed since the last batch.
     lane.ingestor.invalidate_cache();
     // Parse before the write transaction: pure work, keeps the write lock short.
@@ -138,98 +141,58 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
     // here: its queue may hold the next batch, which would make this wait for all of it.
     for (auto& m : batch)
         prepare_one(m, verifier_);
-    std::vector<ParsedMessage> parsed;
-    parsed.reserve(batch.size());
-    for (auto& m : batch)
-        parsed.push_back(std::move(*m.parsed));
-    BatchReport rep;
-    std::vector<std::pair<std::uint32_t, std::string>> failures;
-    // One transaction for the batch. A savepoint per message would let one bad message fail
-    // alone, but it copies every page the message touches that the batch had already written (a
-    // few dozen index and table pages, ~190 KB per message here) into a sub-journal: 3.8 GB for
-    // an initial sync of 20,000 messages. So the batch first goes in without them; only when a
-    // message fails is it rolled back and stored again with a savepoint per message.
-    constexpr const char* kIsolate = "sink.isolate";
-    auto attempt = [&](bool isolated) -> Result<BatchReport> {
-        rep = {};
-        failures.clear();
-        return in_tx(lane.db, [&]() -> Result<BatchReport> {
-            const auto now = now_s();
-            for (std::size_t i = 0; i < batch.size(); ++i) {
-                if (i == batch.size() / 2)
-                    imap::crash_point("during-batch");
-                const auto& m = batch[i];
-                app::IngestSource src;
-                src.raw = m.raw;
-                src.raw_sha256 = m.raw_sha256;
-                if (m.raw_packed)
-                    src.raw_packed = &*m.raw_packed;
-                src.where.account = account;
-                src.where.mailbox = mailbox;
-                src.where.uid_validity = uid_validity;
-                src.where.uid = m.uid;
-                if (m.gm_msgid)
-                    src.where.gm_msgid = static_cast<std::int64_t>(*m.gm_msgid);
-                for (const auto& f : m.flags) {
-                    if (!src.where.flags.empty())
-                        src.where.flags += ' ';
-                    src.where.flags += f;
-                }
-                src.where.owner = owner;
-                src.seen = has_seen(m.flags);
-                src.owner = owner;
-                std::optional<store::Database::Savepoint> sp;
-                if (isolated)
-                    sp.emplace(lane.db);
-                auto out = lane.ingestor.ingest(src, parsed[i], now);
-                if (out && sp) {
-                    if (auto rel = sp->release(); !rel)
-                        out = std::unexpected(rel.error());
-                }
-                if (!out) {
-                    if (out.error().scope == ErrorScope::Fatal &&
-                        out.error().code != "store.sqlite")
-                        return std::unexpected(out.error());
-                    if (!isolated) // in_tx rolls the batch back
-                        return fail(kIsolate, "a message failed: store one at a time");
-                    // One message that cannot be stored must not block the rest.
-                    failures.emplace_back(m.uid, out.error().to_string());
-                    continue;
-                }
-                if (out->kind == app::IngestKind::New)
-                    ++rep.stored;
-                else
-                    ++rep.locations;
-            }
-            if (auto a = lane.sync.add_synced(account, static_cast<std::int64_t>(rep.stored)); !a)
-                return std::unexpected(a.error());
-            return rep;
-        });
-    };
-    auto r = attempt(false);
-    if (!r && r.error().code == kIsolate)
-        r = attempt(true);
-    if (!r)
-        return r;
-    // Failures are recorded in their own transaction so a poisoned message is quarantined
-    // after a few attempts instead of being fetched forever.
-    for (const auto& [uid, why] : failures) {
-        auto n = in_tx(lane.db, [&] {
-            return lane.sync.record_failure(mailbox, uid_validity, uid, why, now_s());
-        });
-        ++r->failed;
-        if (n && *n >= kQuarantineAfter)
-            ++r->quarantined;
-        if (log_)
-            log_(LogLevel::Warning, LogContext{c.account_name, ""}, "store-failed",
-                 fmt::format("uid {}: {}", uid, why));
+    std::vector<app::BatchItem> items(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        const auto& m = batch[i];
+        auto& src = items[i].source;
+        src.raw = m.raw;
+        src.raw_sha256 = m.raw_sha256;
+        if (m.raw_packed)
+            src.raw_packed = &*m.raw_packed;
+        src.where.account = c.account;
+        src.where.mailbox = c.mailbox;
+        src.where.uid_validity = c.uid_validity;
+        src.where.uid = m.uid;
+        if (m.gm_msgid)
+            src.where.gm_msgid = static_cast<std::int64_t>(*m.gm_msgid);
+        for (const auto& f : m.flags) {
+            if (!src.where.flags.empty())
+                src.where.flags += ' ';
+            src.where.flags += f;
+        }
+        src.where.owner = c.owner;
+        src.seen = has_seen(m.flags);
+        src.owner = c.owner;
+        items[i].parsed = &*m.parsed;
     }
-    return r;
+    app::BatchHooks hooks;
+    hooks.before_item = [n = batch.size()](std::size_t i) {
+        if (i == n / 2)
+            imap::crash_point("during-batch");
+    };
+    hooks.before_commit = [&](const app::BatchOutcome& o) {
+        return lane.sync.add_synced(c.account, static_cast<std::int64_t>(o.stored));
+    };
+    UidFailures failures(lane.sync, c.mailbox, c.uid_validity, batch);
+    app::IngestBatch ingest(lane.work, lane.ingestor);
+    auto out = ingest.run(items, now_s(), &failures, hooks);
+    if (!out)
+        return std::unexpected(out.error());
+    BatchReport rep;
+    rep.stored = out->stored;
+    rep.locations = out->locations;
+    rep.failed = out->failures.size();
+    rep.quarantined = out->quarantined;
+    if (log_)
+        for (const auto& f : out->failures)
+            log_(LogLevel::Warning, LogContext{c.account_name, ""}, "store-failed",
+                 fmt::format("uid {}: {}", batch[f.index].uid, f.error.to_string()));
+    return rep;
 }
 
 Result<void> DaemonSink::store_outgoing(FetchedMessage&& m, const std::string& source) {
     auto parsed = mime::parse(m.raw);
-    return in_tx(main_.db, [&]() -> Result<void> {
+    return in_transaction(main_.work, [&]() -> Result<void> {
         app::IngestSource src;
         src.raw = m.raw;
         src.where.source = source;
@@ -244,27 +207,29 @@ Result<void> DaemonSink::store_outgoing(FetchedMessage&& m, const std::string& s
 Result<void> DaemonSink::checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
                                     std::optional<std::uint32_t> uid_next,
                                     std::optional<std::uint64_t> highest_modseq) {
-    return in_tx(main_.db, [&] {
+    return in_transaction(main_.work, [&] {
         return main_.sync.set_checkpoint(mailbox, uid_validity, uid_next, highest_modseq, now_s());
     });
 }
 
 Result<std::int64_t> DaemonSink::update_flags(MailboxId mailbox, std::uint32_t uid_validity,
                                               const std::vector<FlagUpdate>& updates) {
-    return in_tx(main_.db,
-                 [&] { return main_.sync.update_flags(mailbox, uid_validity, updates, now_s()); });
+    return in_transaction(main_.work, [&] {
+        return main_.sync.update_flags(mailbox, uid_validity, updates, now_s());
+    });
 }
 
 Result<std::int64_t> DaemonSink::expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                          const std::vector<std::uint32_t>& uids) {
-    return in_tx(main_.db,
-                 [&] { return main_.sync.expunge(mailbox, uid_validity, uids, now_s()); });
+    return in_transaction(main_.work,
+                          [&] { return main_.sync.expunge(mailbox, uid_validity, uids, now_s()); });
 }
 
 Result<void> DaemonSink::set_health(AccountId account, const AccountHealth& health) {
     if (error_counter_ && !health.error_class.empty())
         ++(*error_counter_)[health.error_class];
-    return in_tx(main_.db, [&] { return main_.sync.set_health(account, health, now_s()); });
+    return in_transaction(main_.work,
+                          [&] { return main_.sync.set_health(account, health, now_s()); });
 }
 
 } // namespace crm::daemon

@@ -7,10 +7,12 @@
 #include <string>
 
 #include "crm/app/ingest.hpp"
+#include "crm/app/ingest_batch.hpp"
 #include "crm/auth/verifier.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/sync_ports.hpp"
 #include "crm/runtime/work_pool.hpp"
+#include "crm/store/backend.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/sync_store.hpp"
@@ -68,8 +70,9 @@ class DaemonSink final : public SyncSink {
     // the event loop, `writer_` (when there is one) by the writer thread.
     struct Lane {
         explicit Lane(store::Database& d, const app::IngestOptions& opts)
-            : db(d), store(d), sync(d), ingestor(store, store, opts) {}
+            : db(d), work(d), store(d), sync(d), ingestor(store, store, opts) {}
         store::Database& db;
+        store::Work work;
         store::Store store;
         store::SyncStore sync;
         app::Ingestor ingestor;

@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 
 #include "crm/settings/edit.hpp"
-#include "crm/store/sync_store.hpp"
 #include "internal.hpp"
 
 namespace crm::http {
@@ -28,7 +27,7 @@ json::value server_json(const ServerConfig& s) {
                         {"ca_file", s.ca_file}};
 }
 
-json::object account_json(const AccountConfig& a, const store::AccountRow* h) {
+json::object account_json(const AccountConfig& a, const AccountRow* h) {
     json::object o{{"name", a.name},
                    {"address", a.address},
                    {"owner_id", a.owner_id},
@@ -55,13 +54,11 @@ void require_admin(const Ctx& c) {
         throw_error(403, "forbidden", "only admins manage mail accounts");
 }
 
-std::vector<store::AccountRow> health(Ctx& c) {
-    store::SyncStore ss(c.db);
-    return ok_or_500(ss.accounts());
+std::vector<AccountRow> health(Ctx& c) {
+    return ok_or_500(c.backend.reads().accounts());
 }
 
-const store::AccountRow* find_row(const std::vector<store::AccountRow>& rows,
-                                  const std::string& name) {
+const AccountRow* find_row(const std::vector<AccountRow>& rows, const std::string& name) {
     for (const auto& r : rows)
         if (r.name == name)
             return &r;

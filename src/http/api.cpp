@@ -119,15 +119,15 @@ std::optional<std::string> cookie_value(const Request& r, std::string_view name)
 
 struct Api::Impl {
     ApiOptions options;
-    DatabaseOpener open_db;
+    BackendOpener open_db;
     Control& control;
     LoginThrottle throttle;
     HtmlCache html_cache;
     std::vector<Network> proxies;
     std::mutex pool_mu;
-    std::vector<std::unique_ptr<store::Database>> pool;
+    std::vector<std::unique_ptr<Backend>> pool;
 
-    Impl(ApiOptions o, DatabaseOpener d, Control& c)
+    Impl(ApiOptions o, BackendOpener d, Control& c)
         : options(std::move(o)), open_db(std::move(d)), control(c),
           throttle(ThrottleLimits{options.login_failures_per_pair,
                                   options.login_failures_per_client, options.login_window.count()}),
@@ -142,13 +142,13 @@ struct Api::Impl {
             };
     }
 
-    std::unique_ptr<store::Database> borrow() {
+    std::unique_ptr<Backend> borrow() {
         {
             std::lock_guard lock(pool_mu);
             if (!pool.empty()) {
                 auto db = std::move(pool.back());
                 pool.pop_back();
-                db->release_snapshots(); // this request reads the latest commits
+                db->refresh(); // this request reads the latest commits
                 return db;
             }
         }
@@ -157,8 +157,8 @@ struct Api::Impl {
             throw_error(503, "unavailable", "database: " + db.error().detail);
         return std::move(*db);
     }
-    void give_back(std::unique_ptr<store::Database> db) {
-        db->release_snapshots(); // the next request sees the latest commits
+    void give_back(std::unique_ptr<Backend> db) {
+        db->refresh(); // the next request sees the latest commits
         std::lock_guard lock(pool_mu);
         if (pool.size() < 8)
             pool.push_back(std::move(db));
@@ -231,7 +231,7 @@ bool local_client(const Request& req) {
 } // namespace
 
 void Api::Impl::authenticate(Ctx& c) {
-    store::WebStore ws(c.db);
+    auto& ws = c.backend.logins();
     if (auto auth = c.req.header("authorization")) {
         std::string_view a = *auth;
         if (a.size() > 7 && lower(a.substr(0, 7)) == "bearer ") {
@@ -263,7 +263,7 @@ void Api::Impl::login(Ctx& c) {
         throw_error(429, "auth.rate_limited",
                     fmt::format("too many failed logins: try again in {} s", wait));
     }
-    store::WebStore ws(c.db);
+    auto& ws = c.backend.logins();
     auto found = ws.login_by_email(email);
     if (!found)
         throttle.succeeded(client, email, c.now); // not the client's fault: give the token back
@@ -292,10 +292,10 @@ void Api::Impl::login(Ctx& c) {
     auto ua = c.req.header("user-agent").value_or("");
     // In a write transaction: the password check took a while, and a write from the snapshot
     // read before it would fail with SQLITE_BUSY_SNAPSHOT if the daemon committed meanwhile.
-    store::Database::Transaction tx(c.db);
-    ok_or_500(ws.create_session(token_hash(token), user.id, c.now,
-                                c.now + options.session_ttl.count(), c.client, std::string(ua)));
-    ok_or_500(tx.commit());
+    ok_or_500(c.backend.work().transaction([&] {
+        return ws.create_session(token_hash(token), user.id, c.now,
+                                 c.now + options.session_ttl.count(), c.client, std::string(ua));
+    }));
     c.res.set("Set-Cookie", fmt::format("{}={}; Path=/; Max-Age={}; HttpOnly; SameSite=Strict{}",
                                         kCookie, token, options.session_ttl.count(),
                                         options.secure_cookie ? "; Secure" : ""));
@@ -304,10 +304,9 @@ void Api::Impl::login(Ctx& c) {
 
 void Api::Impl::logout(Ctx& c) {
     if (auto tok = cookie_value(c.req, kCookie); tok && !tok->empty()) {
-        store::WebStore ws(c.db);
-        store::Database::Transaction tx(c.db);
-        ok_or_500(ws.delete_session(token_hash(*tok)));
-        ok_or_500(tx.commit());
+        auto& ws = c.backend.logins();
+        ok_or_500(
+            c.backend.work().transaction([&] { return ws.delete_session(token_hash(*tok)); }));
     }
     c.res.set("Set-Cookie", fmt::format("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict{}",
                                         kCookie, options.secure_cookie ? "; Secure" : ""));
@@ -347,7 +346,7 @@ Response Api::Impl::handle(const Request& req) {
     res.set("X-Content-Type-Options", "nosniff");
     res.set("Referrer-Policy", "no-referrer");
     res.set("Cache-Control", "no-store");
-    std::unique_ptr<store::Database> db;
+    std::unique_ptr<Backend> db;
     try {
         // RFC 9112 §3.2: more than one Host field is a bad request, not a choice to make.
         if (std::count_if(req.headers.begin(), req.headers.end(),
@@ -470,13 +469,38 @@ Response Api::Impl::handle(const Request& req) {
     return res;
 }
 
-Api::Api(ApiOptions options, DatabaseOpener open_db, Control& control)
+Api::Api(ApiOptions options, BackendOpener open_db, Control& control)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(open_db), control)) {}
 Api::~Api() = default;
 Response Api::handle(const Request& request) { return impl_->handle(request); }
 void Api::set_port(std::uint16_t port) { impl_->options.port = port; }
 
 // --- shared helpers (internal.hpp)
+
+void raise_error(const Error& e) {
+    const std::string_view code = e.code;
+    if (code.ends_with(".not_found"))
+        throw_error(404, "not_found", e.detail);
+    if (code == "thread.shared")
+        throw_error(409, "thread_shared", e.detail);
+    if (code == "thread.split_whole")
+        throw_error(409, "split_whole", e.detail);
+    if (code == "deal.unknown")
+        invalid("deal_id", e.detail);
+    if (code == "reply.account_unknown")
+        invalid("account", e.detail);
+    if (code == "reply.account_not_yours")
+        throw_error(403, "forbidden", e.detail, "account");
+    if (code == "reply.parent_not_in_thread")
+        invalid("parent_id", e.detail);
+    if (code == "reply.no_parent" || code == "reply.no_account")
+        throw_error(409, "conflict", e.detail);
+    if (code.starts_with("reply.invalid.")) // the caller's list that holds the bad address
+        invalid(std::string(code.substr(std::string_view("reply.invalid.").size())), e.detail);
+    if (code == "reply.invalid") // no recipient left: name one in "to"
+        invalid("to", e.detail);
+    throw_error(500, "internal", e.detail);
+}
 
 json::object body_object(const Ctx& c) {
     if (c.req.body.empty())
@@ -585,8 +609,8 @@ json::value opt_json(const std::optional<std::int64_t>& v) {
     return v ? json::value(*v) : json::value(nullptr);
 }
 
-json::object user_json(const store::WebUser& u) {
-    return {{"id", u.id}, {"name", u.name}, {"email", u.email}, {"role", u.role}};
+json::object user_json(const WebUser& u) {
+    return {{"id", u.id}, {"name", u.name}, {"email", u.email}, {"role", role_name(u.role)}};
 }
 
 } // namespace crm::http

@@ -4,8 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "crm/mime/parse.hpp"
-#include "crm/mime/sanitize.hpp"
+#include "crm/app/show_message.hpp"
 #include "internal.hpp"
 
 namespace crm::http {
@@ -64,7 +63,7 @@ std::string disposition(const char* kind, const std::string& filename) {
 }
 
 void message_html(Ctx& c, MessageRowId id) {
-    store::WebStore ws(c.db);
+    auto& ws = c.backend.reads();
     if (!ok_or_500(ws.message_thread(c.viewer(), id)))
         not_found(fmt::format("message {}", id));
     const bool images = c.query.contains("images") && c.query["images"] == "1";
@@ -86,24 +85,18 @@ void message_html(Ctx& c, MessageRowId id) {
 }
 
 void attachment(Ctx& c, MessageRowId id, const std::string& pos_text) {
-    store::WebStore ws(c.db);
-    if (!ok_or_500(ws.message_thread(c.viewer(), id)))
-        not_found(fmt::format("message {}", id));
     int pos = -1;
     auto r = std::from_chars(pos_text.data(), pos_text.data() + pos_text.size(), pos);
-    if (r.ec != std::errc() || r.ptr != pos_text.data() + pos_text.size() || pos < 0)
+    if (r.ec != std::errc() || r.ptr != pos_text.data() + pos_text.size() || pos < 0) {
+        if (!ok_or_500(c.backend.reads().message_thread(c.viewer(), id)))
+            not_found(fmt::format("message {}", id));
         not_found("attachment " + pos_text);
-    auto a = ok_or_500(ws.attachment(id, pos));
-    if (!a)
+    }
+    auto a = ok_or_500(app::attachment(c.backend, c.viewer(), id, pos));
+    if (!a) {
+        if (!ok_or_500(c.backend.reads().message_thread(c.viewer(), id)))
+            not_found(fmt::format("message {}", id));
         not_found(fmt::format("attachment {} of message {}", pos, id));
-    if (a->in_raw_message) {
-        // Stored once, inside the raw message: decode that part again, checked by its hash.
-        auto bytes = mime::attachment_content(a->bytes, static_cast<std::size_t>(pos), a->sha256);
-        if (!bytes)
-            throw_error(500, "internal",
-                        fmt::format("attachment {} of message {}: no part of the stored message "
-                                    "has its SHA-256 {}", pos, id, a->sha256));
-        a->bytes = std::move(*bytes);
     }
     const bool show_inline = c.query.contains("inline") && c.query["inline"] == "1" &&
                              inline_image(a->content_type);
@@ -121,16 +114,7 @@ void attachment(Ctx& c, MessageRowId id, const std::string& pos_text) {
 std::shared_ptr<const SafeHtml> safe_html(Ctx& c, MessageRowId id, const std::string& content_hash,
                                           const std::string& html, bool images) {
     auto make = [&] {
-        store::WebStore ws(c.db);
-        mime::SanitizeOptions opts;
-        opts.allow_remote_images = images;
-        opts.resolve_cid = [&](std::string_view cid) -> std::optional<std::string> {
-            auto pos = ws.attachment_by_cid(id, std::string(cid));
-            if (!pos || !*pos)
-                return std::nullopt;
-            return fmt::format("/api/v1/messages/{}/attachments/{}?inline=1", id, **pos);
-        };
-        auto clean = mime::sanitize_html(html, opts);
+        auto clean = app::display_html(c.backend.reads(), id, html, images);
         return SafeHtml{std::move(clean.html), clean.remote_images};
     };
     if (!c.html_cache)

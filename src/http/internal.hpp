@@ -11,9 +11,8 @@
 
 #include <boost/json.hpp>
 
+#include "crm/core/backend.hpp"
 #include "crm/http/api.hpp"
-#include "crm/store/store.hpp"
-#include "crm/store/web_store.hpp"
 #include "html_cache.hpp"
 
 namespace crm::http {
@@ -46,14 +45,24 @@ template <class T> T ok_or_500(Result<T> r) {
         return std::move(*r);
 }
 
+// An error of a use case (app) as the API answers it: its code says what kind of refusal it is
+// (app/thread_actions.hpp, app/reply.hpp); anything else is a 500.
+[[noreturn]] void raise_error(const Error& e);
+template <class T> T ok_or_raise(Result<T> r) {
+    if (!r)
+        raise_error(r.error());
+    if constexpr (!std::is_void_v<T>)
+        return std::move(*r);
+}
+
 struct Ctx {
     const Request& req;
     Response& res;
-    store::Database& db;
+    Backend& backend;
     std::string path;                          // without the query
     std::vector<std::string> seg;              // path segments after /api/v1
     std::map<std::string, std::string> query;  // decoded
-    std::optional<store::WebUser> user;        // authenticated
+    std::optional<WebUser> user;               // authenticated
     bool by_cookie = false;
     std::int64_t now = 0;
     Control& control;
@@ -61,10 +70,10 @@ struct Ctx {
     std::string client; // the peer, or the client behind a trusted proxy (X-Forwarded-For)
     HtmlCache* html_cache = nullptr;
 
-    [[nodiscard]] store::Viewer viewer() const {
-        return store::Viewer{user ? user->id : 0, user && user->role == "admin"};
+    [[nodiscard]] Viewer viewer() const {
+        return Viewer{user ? user->id : 0, user && user->role == Role::Admin};
     }
-    [[nodiscard]] bool admin() const { return user && user->role == "admin"; }
+    [[nodiscard]] bool admin() const { return user && user->role == Role::Admin; }
 };
 
 // Responses.
@@ -89,9 +98,9 @@ std::int64_t query_int(const Ctx& c, const char* name, std::int64_t min, std::in
 
 // JSON shapes (docs/openapi.yaml components).
 json::value opt_json(const std::optional<std::int64_t>& v);
-json::object user_json(const store::WebUser& u);
-json::object thread_json(store::WebStore& ws, const store::Viewer& v, const store::ThreadSummary& t);
-json::object deal_json(const store::WebDeal& d);
+json::object user_json(const WebUser& u);
+json::object thread_json(ReadModel& ws, const Viewer& v, const ThreadSummary& t);
+json::object deal_json(const WebDeal& d);
 
 // Route groups; each returns false when the path is not theirs.
 bool route_views(Ctx& c);

@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "crm/app/reply.hpp"
+#include "crm/app/thread_actions.hpp"
 #include "crm/http/auth.hpp"
-#include "crm/store/outbox.hpp"
 #include "internal.hpp"
 
 namespace crm::http {
@@ -32,7 +32,7 @@ json::array addresses(const std::vector<Address>& v) {
     return a;
 }
 
-json::object outbox_json(const store::OutboxRow& r, const std::string& account_name) {
+json::object outbox_json(const OutboxRow& r, const std::string& account_name) {
     return {{"id", r.id},
             {"state", r.state},
             {"attempts", r.attempts},
@@ -53,7 +53,7 @@ std::vector<AccountId> mirror_accounts(Ctx& c) {
             names.push_back(a.name);
     if (names.empty())
         return out;
-    store::OutboxStore ob(c.db);
+    auto& ob = c.backend.outbox();
     for (const auto& n : names)
         if (auto acc = ok_or_500(ob.account_by_name(n)))
             out.push_back(acc->id);
@@ -69,7 +69,7 @@ bool wants(const Ctx& c, const char* method, std::size_t n) {
 }
 
 void me(Ctx& c) {
-    store::WebStore ws(c.db);
+    auto& ws = c.backend.reads();
     json::array accs;
     for (const auto& a : ok_or_500(ws.sender_accounts(c.user->id)))
         accs.push_back(json::object{{"name", a.name}, {"address", a.address}});
@@ -80,7 +80,7 @@ void me(Ctx& c) {
 constexpr std::int64_t kThreadPage = 50, kMaxThreadPage = 200;
 
 void thread_get(Ctx& c, ThreadId id) {
-    store::WebStore ws(c.db);
+    auto& ws = c.backend.reads();
     auto v = c.viewer();
     auto t = ok_or_500(ws.thread(v, id));
     if (!t)
@@ -133,47 +133,21 @@ void thread_get(Ctx& c, ThreadId id) {
                   {"thread", thread_json(ws, v, *t)}, {"messages", msgs}, {"older", page->older}});
 }
 
-// A salesperson changes a thread's deal only when the whole thread is theirs to see: linking
-// would show them another salesperson's mail, unlinking would take it from another's deal.
-void require_whole_thread(Ctx& c, store::WebStore& ws, const store::Viewer& v, ThreadId id) {
-    if (v.admin)
-        return;
-    store::Store s(c.db);
-    auto all = ok_or_500(s.thread(id));
-    const auto mine = ok_or_500(ws.visible_messages(v, id));
-    auto seen = ok_or_500(ws.thread(v, id));
-    const bool foreign_deal = all && all->deal && (!seen || !seen->deal);
-    if (!all || static_cast<std::int64_t>(mine.size()) < all->message_count || foreign_deal)
-        throw_error(409, "thread_shared",
-                    fmt::format("thread {} also holds mail or a deal link of another "
-                                "salesperson: move your messages to a conversation of their own "
-                                "first (\"Not part of this conversation\"), or ask an admin",
-                                id));
-}
-
 void thread_link(Ctx& c, ThreadId id, bool link) {
-    store::WebStore ws(c.db);
     auto v = c.viewer();
-    if (!ok_or_500(ws.thread_visible(v, id)))
-        not_found(fmt::format("thread {}", id));
-    require_whole_thread(c, ws, v, id);
-    store::Store s(c.db);
-    store::Database::Transaction tx(c.db);
     if (link) {
         auto body = body_object(c);
         only_fields(body, {"deal_id"});
         auto deal = opt_int(body, "deal_id");
         if (!deal)
             invalid("deal_id", "is required");
-        if (!ok_or_500(ws.deal(v, *deal)))
-            invalid("deal_id", fmt::format("deal {} does not exist or is not yours", *deal));
-        ok_or_500(s.link_thread(id, *deal, c.user->id, c.now));
+        ok_or_raise(app::link_thread(c.backend, v, id, *deal, c.now));
     } else {
-        ok_or_500(s.unlink_thread(id, c.now));
+        ok_or_raise(app::unlink_thread(c.backend, v, id, c.now));
     }
-    ok_or_500(tx.commit());
     // After linking, a salesperson may no longer see it (someone else's private deal): only
     // reachable for admins, since the deal had to be visible. Read back as the viewer.
+    auto& ws = c.backend.reads();
     auto t = ok_or_500(ws.thread(v, id));
     if (!t)
         not_found(fmt::format("thread {}", id));
@@ -185,20 +159,9 @@ void thread_link(Ctx& c, ThreadId id, bool link) {
 void split(Ctx& c, MessageRowId id) {
     auto body = body_object(c);
     only_fields(body, {});
-    store::WebStore ws(c.db);
     auto v = c.viewer();
-    if (!ok_or_500(ws.message_thread(v, id)))
-        not_found(fmt::format("message {}", id));
-    store::Store s(c.db);
-    std::optional<std::vector<MessageRowId>> movable;
-    if (!v.admin) // another salesperson's replies stay where they are
-        movable = ok_or_500(ws.visible_messages(v, *ok_or_500(ws.message_thread(v, id))));
-    store::Database::Transaction tx(c.db);
-    auto r = s.split_message(id, c.user->id, c.now, movable);
-    if (!r && r.error().code == "thread.split_whole")
-        throw_error(409, "split_whole", r.error().detail);
-    const auto done = ok_or_500(std::move(r));
-    ok_or_500(tx.commit());
+    const auto done = ok_or_raise(app::split_message(c.backend, v, id, c.now));
+    auto& ws = c.backend.reads();
     json::object out{{"from_thread_id", done.from}, {"moved", done.moved}};
     if (auto t = ok_or_500(ws.thread(v, done.thread)))
         out["thread"] = thread_json(ws, v, *t);
@@ -213,26 +176,16 @@ void mark(Ctx& c, bool thread, std::int64_t id) {
     auto unread = opt_bool(body, "unread");
     if (!unread)
         invalid("unread", "is required (true or false)");
-    store::WebStore ws(c.db);
     auto v = c.viewer();
-    ThreadId tid = id;
-    if (!thread) {
-        auto t = ok_or_500(ws.message_thread(v, id));
-        if (!t)
-            not_found(fmt::format("message {}", id));
-        tid = *t;
-    } else if (!ok_or_500(ws.thread_visible(v, id))) {
-        not_found(fmt::format("thread {}", id));
-    }
-    auto mirror = mirror_accounts(c);
-    store::Database::Transaction tx(c.db);
-    if (thread)
-        ok_or_500(ws.set_thread_unread(v, id, *unread, mirror, c.now));
-    else
-        ok_or_500(ws.set_message_unread(id, *unread, mirror, c.now));
-    ok_or_500(tx.commit());
+    const app::ReadTarget target{
+        thread ? app::ReadTarget::Kind::Thread : app::ReadTarget::Kind::Message, id};
+    const auto tid =
+        ok_or_raise(app::mark_read(c.backend, v, target, *unread, mirror_accounts(c), c.now));
     if (thread) {
+        auto& ws = c.backend.reads();
         auto t = ok_or_500(ws.thread(v, tid));
+        if (!t)
+            not_found(fmt::format("thread {}", id));
         send_json(c, 200, json::object{{"thread", thread_json(ws, v, *t)}});
     } else {
         send_json(c, 200, json::object{{"message_id", id}, {"unread", *unread}});
@@ -240,87 +193,35 @@ void mark(Ctx& c, bool thread, std::int64_t id) {
 }
 
 void reply(Ctx& c, ThreadId id) {
-    store::WebStore ws(c.db);
     auto v = c.viewer();
-    if (!ok_or_500(ws.thread_visible(v, id)))
+    // Not found before the body is looked at: nothing about a thread one may not see.
+    if (!ok_or_500(c.backend.reads().thread_visible(v, id)))
         not_found(fmt::format("thread {}", id));
     auto body = body_object(c);
     only_fields(body, {"account", "body", "mode", "to", "cc", "bcc", "parent_id"});
-    auto account_name = req_string(body, "account", 64);
-    auto text = req_string(body, "body", 1u << 20);
+    app::ReplyRequest req;
+    req.thread = id;
+    req.account = req_string(body, "account", 64);
+    req.text_body = req_string(body, "body", 1u << 20);
     auto mode = opt_string(body, "mode", 16).value_or("reply");
     if (mode != "reply" && mode != "reply-all")
         invalid("mode", "must be \"reply\" or \"reply-all\"");
-    store::OutboxStore ob(c.db);
-    auto account = ok_or_500(ob.account_by_name(account_name));
-    if (!account)
-        invalid("account", fmt::format("no mail account named '{}'", account_name));
-    if (account->owner != c.user->id)
-        throw_error(403, "forbidden",
-                    fmt::format("account: you can only send from your own mail accounts, and "
-                                "'{}' is not yours",
-                                account_name),
-                    "account");
-    std::optional<std::string> parent_mid;
-    const auto visible = ok_or_500(ws.thread_messages(v, id));
-    if (auto pid = opt_int(body, "parent_id")) {
-        auto t = ok_or_500(ws.message_thread(v, *pid));
-        if (!t || *t != id)
-            invalid("parent_id", fmt::format("message {} is not in thread {}", *pid, id));
-        for (const auto& m : visible)
-            if (m.id == *pid)
-                parent_mid = m.message_id;
-    } else if (!v.admin && !visible.empty()) {
-        // The newest message the viewer can see (by arrival, never by the sender's Date), never
-        // one of another salesperson's.
-        const auto newest = std::max_element(visible.begin(), visible.end(), [](const auto& a, const auto& b) {
-            return std::tie(a.received_at, a.id) < std::tie(b.received_at, b.id);
-        });
-        parent_mid = newest->message_id;
-    }
-    auto parent = ok_or_500(ob.reply_parent(id, parent_mid));
-    if (!parent)
-        throw_error(409, "conflict", fmt::format("thread {} has no message to reply to", id));
-    auto own = ok_or_500(ob.team_addresses());
-    app::ReplyParentInfo info{parent->message_id, parent->subject, parent->references,
-                              parent->in_reply_to, parent->from, parent->reply_to,
-                              parent->to, parent->cc, parent->deal, parent->suspicious};
-    app::ReplyChoice choice;
-    choice.all = mode == "reply-all";
-    choice.to = opt_string_list(body, "to", 100, 320);
-    choice.cc = opt_string_list(body, "cc", 100, 320);
-    choice.bcc = opt_string_list(body, "bcc", 100, 320);
-    auto plan = app::plan_reply(info, choice, account->address, own, random_hex(12));
-    if (!plan)
-        invalid(plan.error().code.starts_with("reply.invalid.")
-                    ? plan.error().code.substr(std::string_view("reply.invalid.").size())
-                    : std::string("to"), // no recipient left: name one in "to"
-                plan.error().detail);
-    store::OutboxRow row;
-    row.account = account->id;
-    row.user = c.user->id;
-    row.thread = parent->thread;
-    row.parent = parent->id;
-    row.deal = parent->deal;
-    row.message_id = plan->message_id;
-    row.mode = plan->mode;
-    row.to = plan->to;
-    row.cc = plan->cc;
-    row.bcc = plan->bcc;
-    row.subject = plan->subject;
-    row.in_reply_to = plan->in_reply_to;
-    row.references = plan->references;
-    row.text_body = std::move(text);
-    store::Database::Transaction tx(c.db);
-    auto qid = ok_or_500(ob.queue(row, {}, c.now));
-    ok_or_500(tx.commit());
+    req.parent = opt_int(body, "parent_id");
+    req.choice.all = mode == "reply-all";
+    req.choice.to = opt_string_list(body, "to", 100, 320);
+    req.choice.cc = opt_string_list(body, "cc", 100, 320);
+    req.choice.bcc = opt_string_list(body, "bcc", 100, 320);
+    auto queued =
+        ok_or_raise(app::queue_reply(c.backend, v, std::move(req), random_hex(12), c.now));
     c.control.outbox_changed();
-    auto stored = ok_or_500(ob.get(qid));
-    send_json(c, 202, json::object{{"outbox", outbox_json(stored.value_or(row), account->name)}});
+    auto stored = ok_or_500(c.backend.outbox().get(queued.id));
+    send_json(
+        c, 202,
+        json::object{{"outbox", outbox_json(stored.value_or(queued.row), queued.account.name)}});
 }
 
 void outbox_get(Ctx& c, std::int64_t id) {
-    store::OutboxStore ob(c.db);
+    auto& ob = c.backend.outbox();
     auto r = ok_or_500(ob.get(id));
     if (!r || (!c.admin() && r->user != c.user->id))
         not_found(fmt::format("outbox entry {}", id));
@@ -330,7 +231,7 @@ void outbox_get(Ctx& c, std::int64_t id) {
 
 } // namespace
 
-json::object deal_json(const store::WebDeal& d) {
+json::object deal_json(const WebDeal& d) {
     return {{"id", d.id},
             {"name", d.name},
             {"stage", d.stage},
@@ -347,8 +248,7 @@ json::object deal_json(const store::WebDeal& d) {
             {"last_date", opt_json(d.last_date)}};
 }
 
-json::object thread_json(store::WebStore& ws, const store::Viewer& v,
-                         const store::ThreadSummary& t) {
+json::object thread_json(ReadModel& ws, const Viewer& v, const ThreadSummary& t) {
     json::array sugg;
     if (!t.suggestions.empty())
         for (const auto& [id, name] : ok_or_500(ws.deal_names(v, t.suggestions)))
@@ -371,7 +271,7 @@ bool route_views(Ctx& c) {
     const auto& s = c.seg;
     if (s.empty())
         return false;
-    store::WebStore ws(c.db);
+    auto& ws = c.backend.reads();
     auto v = c.viewer();
     if (s[0] == "me" && wants(c, "GET", 1)) {
         me(c);

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
 
 #include "crm/core/result.hpp"
 #include "crm/store/blob_codec.hpp"
@@ -60,8 +61,24 @@ inline Result<std::string> blob_of(SQLite::Statement& q, int first) {
 }
 
 // Converts a SQLite exception at the adapter boundary into an Error naming what failed.
+// The scope is decided here, where the failure is known: a statement refused for its data (a
+// constraint, a value too big or of the wrong type) concerns that one message; anything else (a
+// full disk, I/O, a lock, corruption, memory) is the database's, and no message is to blame.
 inline Error sql_error(const std::string& what, const std::exception& e) {
-    return Error{"store.sqlite", what + ": " + e.what(), ErrorScope::Fatal, Retry::Backoff};
+    ErrorScope scope = ErrorScope::Fatal;
+    if (const auto* se = dynamic_cast<const SQLite::Exception*>(&e)) {
+        switch (se->getErrorCode() & 0xff) {
+        case SQLITE_CONSTRAINT:
+        case SQLITE_TOOBIG:
+        case SQLITE_MISMATCH:
+        case SQLITE_RANGE:
+            scope = ErrorScope::Message;
+            break;
+        default:
+            break;
+        }
+    }
+    return Error{"store.sqlite", what + ": " + e.what(), scope, Retry::Backoff};
 }
 
 } // namespace crm::store

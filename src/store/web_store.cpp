@@ -41,8 +41,10 @@ void bind_viewer(SQLite::Statement& q, const Viewer& v) {
 }
 
 WebUser read_user(SQLite::Statement& q, int first) {
+    // The schema admits only these two (CHECK on users.role).
     return WebUser{q.getColumn(first).getInt64(), q.getColumn(first + 1).getString(),
-                   q.getColumn(first + 2).getString(), q.getColumn(first + 3).getString()};
+                   q.getColumn(first + 2).getString(),
+                   parse_role(q.getColumn(first + 3).getString()).value_or(Role::Salesperson)};
 }
 
 // Counts come from deal_stats (kept by triggers, schema/0007): one row per deal, no aggregation.
@@ -381,7 +383,7 @@ Result<bool> WebStore::revoke_token(std::int64_t id, std::int64_t now) {
     });
 }
 
-Result<std::vector<WebStore::TokenRow>> WebStore::tokens() {
+Result<std::vector<TokenRow>> WebStore::tokens() {
     return guard("listing API tokens", [&]() -> Result<std::vector<TokenRow>> {
         auto& q = db_.impl().stmt("SELECT id, user_id, name, created_at, last_used_at, revoked_at "
                                   "FROM api_tokens ORDER BY id");
@@ -649,7 +651,7 @@ Result<std::int64_t> WebStore::set_message_unread(MessageRowId message, bool unr
     });
 }
 
-Result<std::vector<WebStore::SeenChange>> WebStore::pending_seen(std::size_t limit) {
+Result<std::vector<SeenChange>> WebStore::pending_seen(std::size_t limit) {
     return guard("reading read-state changes", [&]() -> Result<std::vector<SeenChange>> {
         auto& q = db_.impl().stmt(
             "SELECT s.location_id, l.account_id, mb.name, l.uid_validity, l.uid, s.seen FROM "

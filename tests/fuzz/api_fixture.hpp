@@ -14,6 +14,7 @@
 #include "crm/http/api.hpp"
 #include "crm/http/auth.hpp"
 #include "crm/mime/parse.hpp"
+#include "crm/store/backend.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/web_store.hpp"
@@ -94,8 +95,7 @@ struct ApiFixture {
         crm::http::ApiOptions o;
         o.port = 8025;
         o.now = [] { return std::int64_t{1'700'000'000}; };
-        api = std::make_unique<crm::http::Api>(
-            o, [p = path] { return crm::store::Database::open(p); }, control);
+        api = std::make_unique<crm::http::Api>(o, crm::store::backend_opener(path), control);
     }
 };
 

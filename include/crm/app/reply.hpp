@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "crm/core/backend.hpp"
 #include "crm/core/ids.hpp"
 #include "crm/core/message.hpp"
 #include "crm/core/result.hpp"
@@ -47,5 +48,37 @@ Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& c
 // finds it even when its subject changed or its References were trimmed. Deal 0: no deal.
 std::string make_message_id(std::optional<DealId> deal, const std::string& account_address,
                             const std::string& random_hex);
+
+// A reply a person asks for, from the thread view (parent by row id) or crm-mailctl (parent by
+// Message-ID, attachments).
+struct ReplyRequest {
+    ThreadId thread = 0;
+    std::optional<MessageRowId> parent;           // a message of the thread
+    std::optional<std::string> parent_message_id; // or one with this Message-ID (no <>)
+    // The account to send from, by name; none: the IMAP account the parent came in through.
+    std::optional<std::string> account;
+    ReplyChoice choice;
+    std::string text_body, html_body;
+    std::vector<OutboxAttachment> attachments;
+    std::vector<std::string> attachment_contents; // index-aligned with attachments
+};
+
+struct QueuedReply {
+    std::int64_t id = 0;
+    OutboxRow row;
+    SendingAccount account;
+};
+
+// QueueReply: checks the request against what the viewer may see and send from, plans it
+// (plan_reply) and queues it in the outbox in one transaction; the daemon sends it.
+//   The thread must be visible to the viewer ("thread.not_found").
+//   Someone with a user (v.user != 0) sends only from their own accounts
+//   ("reply.account_not_yours"); the operator (crm-mailctl) from any.
+//   Without a parent, a salesperson answers the newest message they see (by arrival, never
+//   the sender's Date), never one of another salesperson's; an admin the thread's newest.
+// Errors: "reply.account_unknown", "reply.no_account", "reply.parent_not_in_thread",
+// "reply.no_parent", plan_reply's "reply.invalid*", the store's.
+Result<QueuedReply> queue_reply(Backend& b, const Viewer& v, ReplyRequest request,
+                                const std::string& random_hex, std::int64_t now);
 
 } // namespace crm::app

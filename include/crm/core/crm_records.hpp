@@ -1,12 +1,14 @@
 #pragma once
 // CRM records as imported (CSV) and stored. Addresses and domains canonical where marked.
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "crm/core/ids.hpp"
+#include "crm/core/result.hpp"
 
 namespace crm {
 
@@ -39,6 +41,18 @@ struct DealInput {
     std::string value;  // decimal string
     std::string currency;
     bool shared = false; // visible to every salesperson, not only its owner
+};
+
+// The CRM's own records as crm-mailctl imports them (CSV). Upserts keyed by id; the id given is
+// kept. Implemented by the store.
+class CrmRecords {
+  public:
+    virtual ~CrmRecords() = default;
+    virtual Result<void> upsert_user(const UserRecord& u, std::int64_t now) = 0;
+    virtual Result<void> upsert_company(const CompanyRecord& c, std::int64_t now) = 0;
+    virtual Result<void> upsert_contact(const ContactRecord& c, std::int64_t now) = 0;
+    virtual Result<void> upsert_deal(const DealInput& d, std::int64_t now) = 0;
+    virtual Result<std::vector<UserId>> users() = 0;
 };
 
 } // namespace crm

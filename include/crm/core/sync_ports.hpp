@@ -10,6 +10,7 @@
 #include "crm/core/ids.hpp"
 #include "crm/core/message.hpp"
 #include "crm/core/ports.hpp"
+#include "crm/core/read_model.hpp"
 #include "crm/core/result.hpp"
 #include "crm/core/waiting_future.hpp"
 
@@ -134,6 +135,60 @@ class SyncSink {
     virtual Result<std::int64_t> expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                          const std::vector<std::uint32_t>& uids) = 0;
     virtual Result<void> set_health(AccountId account, const AccountHealth& health) = 0;
+};
+
+// Mail-account bookkeeping for IMAP sync: accounts, mailboxes and their checkpoints, locations
+// by UID, flags, expunges, quarantine and health. Implemented by the store; one thread at a time.
+// The daemon's SyncSink drives it, each call in a transaction of the caller's.
+class SyncState {
+  public:
+    virtual ~SyncState() = default;
+
+    // Creates or updates the account row for a configured account (by unique name).
+    virtual Result<AccountId> ensure_account(const std::string& name, std::optional<UserId> owner,
+                                             const std::string& address,
+                                             const std::string& imap_host, bool enabled,
+                                             std::int64_t now) = 0;
+    virtual Result<std::vector<AccountRow>> accounts() = 0;
+    // Clears the UIDNEXT/HIGHESTMODSEQ checkpoints of every mailbox of the account so the daemon
+    // reconciles everything on its next pass (stored mail and locations are kept; dedup stops
+    // duplicates) and resets the initial-sync progress. Returns the mailboxes cleared, nullopt
+    // when no account has this name.
+    virtual Result<std::optional<std::int64_t>> resync_account(const std::string& name) = 0;
+    virtual Result<bool> user_exists(UserId id) = 0;
+    // The CRM user's display name (for From: of replies); nullopt when there is no such user.
+    virtual std::optional<std::string> user_name(UserId id) = 0;
+
+    virtual Result<MailboxState> ensure_mailbox(AccountId account, const std::string& name,
+                                                const std::string& special_use) = 0;
+    // UIDs stored for this mailbox and UIDVALIDITY (locations), ascending.
+    virtual Result<std::vector<std::uint32_t>> stored_uids(MailboxId mailbox,
+                                                           std::uint32_t uid_validity) = 0;
+    virtual Result<std::vector<std::uint32_t>> quarantined_uids(MailboxId mailbox,
+                                                                std::uint32_t uid_validity) = 0;
+    // The checkpoint; never ahead of what is stored (callers commit it with the batch).
+    virtual Result<void> set_checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
+                                        std::optional<std::uint32_t> uid_next,
+                                        std::optional<std::uint64_t> highest_modseq,
+                                        std::int64_t now) = 0;
+    // UIDVALIDITY changed: drops the old locations of this mailbox (the messages stay, with
+    // their threads and deals) so the re-fetched copies re-attach by Message-ID + content.
+    virtual Result<std::int64_t> reset_uid_validity(MailboxId mailbox,
+                                                    std::uint32_t new_uid_validity) = 0;
+    virtual Result<std::int64_t> update_flags(MailboxId mailbox, std::uint32_t uid_validity,
+                                              const std::vector<FlagUpdate>& updates,
+                                              std::int64_t now) = 0;
+    // Removes locations of expunged UIDs; the messages keep their CRM history.
+    virtual Result<std::int64_t> expunge(MailboxId mailbox, std::uint32_t uid_validity,
+                                         const std::vector<std::uint32_t>& uids,
+                                         std::int64_t now) = 0;
+    // Records a failure to store; returns the attempts so far.
+    virtual Result<std::int64_t> record_failure(MailboxId mailbox, std::uint32_t uid_validity,
+                                                std::uint32_t uid, const std::string& reason,
+                                                std::int64_t now) = 0;
+    virtual Result<void> set_health(AccountId account, const AccountHealth& h,
+                                    std::int64_t now) = 0;
+    virtual Result<void> add_synced(AccountId account, std::int64_t count) = 0;
 };
 
 } // namespace crm

@@ -10,7 +10,8 @@
 //   cookie-authenticated ones need it present (CSRF; SameSite=Strict is the second fence);
 //   request bodies must be application/json;
 //   authentication: session cookie (crm_session, HttpOnly, SameSite=Strict) or Bearer token;
-//   authorisation: store::WebStore filters every query by the viewer; replies only from the
+//   authorisation: the read model (core/read_model.hpp) filters every query by the viewer, and
+//   the use cases in app decide who may change what; replies only from the
 //   user's own accounts; /accounts for admins only. No secret is ever returned.
 
 #include <chrono>
@@ -23,10 +24,10 @@
 #include <utility>
 #include <vector>
 
+#include "crm/core/backend.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/result.hpp"
 #include "crm/settings/config.hpp"
-#include "crm/store/database.hpp"
 
 namespace crm::http {
 
@@ -106,16 +107,15 @@ struct ApiOptions {
     LogSink log;                       // lockouts, admin changes (may be empty)
 };
 
-using DatabaseOpener = std::function<Result<std::unique_ptr<store::Database>>()>;
-
 class Api {
   public:
-    Api(ApiOptions options, DatabaseOpener open_db, Control& control);
+    // `open_backend` gives a new connection when the pool has none free.
+    Api(ApiOptions options, BackendOpener open_backend, Control& control);
     ~Api();
     Api(const Api&) = delete;
     Api& operator=(const Api&) = delete;
 
-    // Thread-safe: each call borrows its own database connection from a small pool.
+    // Thread-safe: each call borrows its own connection (Backend) from a small pool.
     Response handle(const Request& request);
     void set_port(std::uint16_t port);
 

@@ -12,6 +12,7 @@
 #include "crm/core/crm_records.hpp"
 #include "crm/core/ids.hpp"
 #include "crm/core/ports.hpp"
+#include "crm/core/read_model.hpp"
 #include "crm/core/result.hpp"
 #include "crm/store/database.hpp"
 
@@ -21,56 +22,12 @@ using crm::ContactRecord;
 using crm::DealInput;
 using crm::UserRecord;
 
-struct ThreadSummary {
-    ThreadId id = 0;
-    std::string subject;
-    std::int64_t message_count = 0;
-    std::int64_t unread_count = 0;
-    std::optional<std::int64_t> first_date, last_date;
-    std::optional<DealId> deal;
-    std::string deal_name;
-    bool manual = false;
-    std::string reason; // link reason, or unsorted reason
-    std::vector<DealId> suggestions;
-    std::vector<std::string> participants; // distinct from-addresses, first seen first
-};
+using crm::Counts;
+using crm::DealSummary;
+using crm::MessageView;
+using crm::ThreadSummary;
 
-struct MessageView {
-    MessageRowId id = 0;
-    std::string message_id;
-    std::optional<std::int64_t> date;
-    std::int64_t received_at = 0; // when it arrived here (not the sender's Date)
-    std::string from_name, from_address, subject, text_body, html_body;
-    std::vector<std::string> to, cc; // "Name <addr>" as written
-    std::vector<std::string> reply_to; // addresses as written
-    std::string suspicious;           // why the sender looks spoofed, "" when not
-    std::string content_hash;         // SHA-256 of the body (with message_id, the identity)
-    bool unread = false;
-    bool outgoing = false;
-    bool unparsable = false;
-    std::string sort_reason;
-    std::vector<std::string> warnings;
-    struct Att {
-        std::string filename, content_type, sha256;
-        std::int64_t size = 0;
-        bool is_inline = false;
-        int position = 0;
-        std::string content_id; // without angle brackets
-    };
-    std::vector<Att> attachments;
-};
-
-struct DealSummary {
-    DealId id = 0;
-    std::string name, stage, status;
-    std::int64_t threads = 0, messages = 0, unread = 0;
-};
-
-struct Counts {
-    std::int64_t messages = 0, threads = 0, linked_threads = 0, unsorted_threads = 0;
-};
-
-class Store final : public ThreadIndex, public MailStore {
+class Store final : public ThreadIndex, public MailStore, public CrmRecords {
   public:
     explicit Store(Database& db) : db_(db) {}
 
@@ -105,10 +62,10 @@ class Store final : public ThreadIndex, public MailStore {
     Result<std::vector<std::string>> team_domains() override;
 
     // CRM records (upserts keyed by id; the id given is kept).
-    Result<void> upsert_user(const UserRecord& u, std::int64_t now);
-    Result<void> upsert_company(const CompanyRecord& c, std::int64_t now);
-    Result<void> upsert_contact(const ContactRecord& c, std::int64_t now);
-    Result<void> upsert_deal(const DealInput& d, std::int64_t now);
+    Result<void> upsert_user(const UserRecord& u, std::int64_t now) override;
+    Result<void> upsert_company(const CompanyRecord& c, std::int64_t now) override;
+    Result<void> upsert_contact(const ContactRecord& c, std::int64_t now) override;
+    Result<void> upsert_deal(const DealInput& d, std::int64_t now) override;
 
     // Queries.
     enum class ThreadFilter { All, Deal, Unsorted };
@@ -125,27 +82,17 @@ class Store final : public ThreadIndex, public MailStore {
     Result<std::optional<std::string>> raw_message(MessageRowId id);
     Result<std::vector<DealSummary>> deals();
     Result<bool> deal_exists(DealId id);
-    Result<std::vector<UserId>> users();
+    Result<std::vector<UserId>> users() override;
     // Manual link: never overwritten by the sorter. Errors: "thread.not_found", "deal.not_found".
     Result<void> link_thread(ThreadId thread, DealId deal, std::optional<UserId> by,
                              std::int64_t now);
     // Removes the link and puts the thread in the unsorted queue ("unlinked by hand"), held
     // for a person: the sorter does not link it again by itself.
     Result<void> unlink_thread(ThreadId thread, std::int64_t now);
-    // "Not part of this conversation": moves `message` and the messages of its thread that
-    // reference it (directly or through another moved message) into a new thread, held in the
-    // unsorted queue with the reason "split from thread N by NAME". The two threads are kept
-    // apart from then on (ThreadIndex::kept_apart). Errors: "message.not_found",
-    // "thread.split_whole" (nothing would stay behind). Returns the new thread.
-    struct SplitResult {
-        ThreadId from = 0;
-        ThreadId thread = 0;
-        std::size_t moved = 0;
-    };
+    using SplitResult = crm::SplitResult;
     // Rows of the messages with this Message-ID (without angle brackets): one per content.
     Result<std::vector<MessageRowId>> messages_with_id(std::string_view message_id);
-    // `movable`: when given, only these messages may move (a salesperson moves only what they
-    // see); a reply outside it stays, and so do the replies to it.
+    // See ThreadEdits::split_message.
     Result<SplitResult> split_message(MessageRowId message, std::optional<UserId> by,
                                       std::int64_t now,
                                       const std::optional<std::vector<MessageRowId>>& movable = {});

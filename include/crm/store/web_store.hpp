@@ -16,116 +16,78 @@
 #include <vector>
 
 #include "crm/core/ids.hpp"
+#include "crm/core/read_model.hpp"
 #include "crm/core/result.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/store.hpp"
 
 namespace crm::store {
 
-struct Viewer {
-    UserId user = 0;
-    bool admin = false;
-};
+using crm::AttachmentData;
+using crm::Login;
+using crm::MessageHtml;
+using crm::MessagePage;
+using crm::SeenChange;
+using crm::SenderAccount;
+using crm::TokenRow;
+using crm::Viewer;
+using crm::WebDeal;
+using crm::WebUser;
 
-struct MessageHtml {
-    std::string html, content_hash;
-};
-
-struct MessagePage {
-    std::vector<MessageView> messages;
-    std::size_t older = 0; // visible messages before the page
-};
-
-struct WebUser {
-    UserId id = 0;
-    std::string name, email, role;
-};
-
-struct Login {
-    WebUser user;
-    std::string password_hash; // empty: no password set
-};
-
-struct WebDeal {
-    DealId id = 0;
-    std::string name, stage, status;
-    bool shared = false;
-    std::optional<UserId> owner;
-    std::string owner_name;
-    std::optional<CompanyId> company;
-    std::string company_name;
-    std::int64_t threads = 0, messages = 0, unread = 0;
-    std::optional<std::int64_t> last_date;
-};
-
-struct AttachmentData {
-    std::string filename, content_type, content_id;
-    bool is_inline = false;
-    std::string sha256; // of the content
-    // The content when `blobs` holds it (stored before schema 0009); otherwise the whole raw
-    // message, to be decoded again (mime::attachment_content) and checked against `sha256`.
-    std::string bytes;
-    bool in_raw_message = false;
-};
-
-struct SenderAccount {
-    AccountId id = 0;
-    std::string name, address;
-};
-
-class WebStore {
+class WebStore final : public Logins, public ReadModel {
   public:
     explicit WebStore(Database& db) : db_(db) {}
 
     // --- logins
     // Looks a user up by e-mail (case-insensitive; users.email or one of user_addresses).
-    Result<std::optional<Login>> login_by_email(const std::string& email);
-    Result<std::optional<WebUser>> user(UserId id);
-    Result<void> set_password_hash(UserId user, const std::string& hash, std::int64_t now);
+    Result<std::optional<Login>> login_by_email(const std::string& email) override;
+    Result<std::optional<WebUser>> user(UserId id) override;
+    Result<void> set_password_hash(UserId user, const std::string& hash, std::int64_t now) override;
     Result<void> create_session(const std::string& token_hash, UserId user, std::int64_t now,
                                 std::int64_t expires_at, const std::string& client_address,
-                                const std::string& user_agent);
+                                const std::string& user_agent) override;
     // The session's user while it is unexpired; slides last_seen_at. Expired rows are deleted.
-    Result<std::optional<WebUser>> session_user(const std::string& token_hash, std::int64_t now);
-    Result<void> delete_session(const std::string& token_hash);
-    Result<std::int64_t> delete_user_sessions(UserId user);
+    Result<std::optional<WebUser>> session_user(const std::string& token_hash,
+                                                std::int64_t now) override;
+    Result<void> delete_session(const std::string& token_hash) override;
+    Result<std::int64_t> delete_user_sessions(UserId user) override;
     Result<std::int64_t> create_token(UserId user, const std::string& name,
-                                      const std::string& token_hash, std::int64_t now);
-    Result<std::optional<WebUser>> token_user(const std::string& token_hash, std::int64_t now);
+                                      const std::string& token_hash, std::int64_t now) override;
+    Result<std::optional<WebUser>> token_user(const std::string& token_hash,
+                                              std::int64_t now) override;
     // False when no such unrevoked token.
-    Result<bool> revoke_token(std::int64_t id, std::int64_t now);
-    struct TokenRow {
-        std::int64_t id = 0;
-        UserId user = 0;
-        std::string name;
-        std::int64_t created_at = 0;
-        std::optional<std::int64_t> last_used_at, revoked_at;
-    };
-    Result<std::vector<TokenRow>> tokens();
+    Result<bool> revoke_token(std::int64_t id, std::int64_t now) override;
+    Result<std::vector<TokenRow>> tokens() override;
 
     // --- thread view
-    Result<std::vector<WebDeal>> deals(const Viewer& v);
-    Result<std::optional<WebDeal>> deal(const Viewer& v, DealId id);
-    Result<std::vector<ThreadSummary>> deal_threads(const Viewer& v, DealId deal);
-    Result<std::vector<ThreadSummary>> unsorted(const Viewer& v);
-    Result<bool> thread_visible(const Viewer& v, ThreadId thread);
-    Result<std::optional<ThreadSummary>> thread(const Viewer& v, ThreadId thread);
-    Result<std::vector<MessageView>> thread_messages(const Viewer& v, ThreadId thread);
+    Result<std::vector<WebDeal>> deals(const Viewer& v) override;
+    Result<std::optional<WebDeal>> deal(const Viewer& v, DealId id) override;
+    Result<std::vector<ThreadSummary>> deal_threads(const Viewer& v, DealId deal) override;
+    Result<std::vector<ThreadSummary>> unsorted(const Viewer& v) override;
+    Result<bool> thread_visible(const Viewer& v, ThreadId thread) override;
+    Result<std::optional<ThreadSummary>> thread(const Viewer& v, ThreadId thread) override;
+    Result<std::vector<MessageView>> thread_messages(const Viewer& v, ThreadId thread) override;
     // The last `limit` messages the viewer may see before the message `before` (0: up to the
     // newest), in reading order. nullopt: `before` is not a message of the thread they may see.
     Result<std::optional<MessagePage>> thread_page(const Viewer& v, ThreadId thread,
-                                                   MessageRowId before, std::size_t limit);
+                                                   MessageRowId before, std::size_t limit) override;
     // Ids of the thread's messages the viewer may see, ascending.
-    Result<std::vector<MessageRowId>> visible_messages(const Viewer& v, ThreadId thread);
+    Result<std::vector<MessageRowId>> visible_messages(const Viewer& v, ThreadId thread) override;
     // The thread of a visible message; nullopt when it does not exist or is not visible.
-    Result<std::optional<ThreadId>> message_thread(const Viewer& v, MessageRowId message);
-    Result<MessageHtml> message_html(MessageRowId message);
-    Result<std::optional<AttachmentData>> attachment(MessageRowId message, int position);
+    Result<std::optional<ThreadId>> message_thread(const Viewer& v, MessageRowId message) override;
+    Result<MessageHtml> message_html(MessageRowId message) override;
+    Result<std::optional<AttachmentData>> attachment(MessageRowId message, int position) override;
     // The inline attachment with this Content-ID (angle brackets stripped); nullopt: none.
-    Result<std::optional<int>> attachment_by_cid(MessageRowId message, const std::string& cid);
+    Result<std::optional<int>> attachment_by_cid(MessageRowId message,
+                                                 const std::string& cid) override;
     // Names of deals by id (for suggestions), only the visible ones.
-    Result<std::vector<std::pair<DealId, std::string>>> deal_names(const Viewer& v,
-                                                                    const std::vector<DealId>& ids);
+    Result<std::vector<std::pair<DealId, std::string>>>
+    deal_names(const Viewer& v, const std::vector<DealId>& ids) override;
+
+    // Accounts `user` may send from (owned, enabled).
+    Result<std::vector<SenderAccount>> sender_accounts(UserId user) override;
+
+    Result<std::vector<AccountRow>> accounts() override;
 
     // Marks every message of the thread the viewer sees (or one message) read or unread and keeps the thread's
     // unread_count. For locations in `mirror_accounts`, queues the \Seen change for the daemon.
@@ -138,21 +100,11 @@ class WebStore {
                                             std::int64_t now);
 
     // \Seen changes waiting to be mirrored (fewer than 5 failed attempts), oldest first.
-    struct SeenChange {
-        std::int64_t location = 0;
-        AccountId account = 0;
-        std::string mailbox; // UTF-8 name
-        std::uint32_t uid_validity = 0, uid = 0;
-        bool seen = false;
-    };
     Result<std::vector<SeenChange>> pending_seen(std::size_t limit);
     Result<void> seen_done(const std::vector<std::int64_t>& locations);
     // Counts a failed attempt; `give_up` drops the changes (the error says why).
     Result<void> seen_failed(const std::vector<std::int64_t>& locations, const std::string& error,
                              bool give_up);
-
-    // Accounts `user` may send from (owned, enabled).
-    Result<std::vector<SenderAccount>> sender_accounts(UserId user);
 
   private:
     Result<std::vector<MessageRowId>> visible_in_order(const Viewer& v, ThreadId thread);

@@ -8,7 +8,6 @@
 
 #include <filesystem>
 
-#include "impl.hpp" // white-box: raw SQL
 #include "sink.hpp"
 
 namespace crm::daemon {
@@ -33,6 +32,8 @@ class SinkTest : public ::testing::TestWithParam<bool> {
         ASSERT_TRUE(d);
         db = std::move(*d);
         ASSERT_TRUE(db->migrate());
+        // Raw SQL through a connection of its own, as another process would see the database.
+        raw_ = std::make_unique<SQLite::Database>(path.string(), SQLite::OPEN_READWRITE);
         raw().exec("INSERT INTO accounts (id, name, address, created_at, updated_at) VALUES "
                    "(1, 'alice', 'alice@sales.example', 1, 1)");
         std::unique_ptr<store::Database> writer;
@@ -48,6 +49,7 @@ class SinkTest : public ::testing::TestWithParam<bool> {
     }
     void TearDown() override {
         sink.reset();
+        raw_.reset();
         db.reset();
         remove_files();
     }
@@ -55,9 +57,8 @@ class SinkTest : public ::testing::TestWithParam<bool> {
         for (const char* suffix : {"", "-wal", "-shm"})
             std::filesystem::remove(path.string() + suffix);
     }
-    SQLite::Database& raw() { return db->impl().db; }
+    SQLite::Database& raw() { return *raw_; }
     std::int64_t count(const std::string& sql) {
-        db->release_snapshots(); // the sink's cached statements share this connection
         SQLite::Statement q(raw(), sql);
         q.executeStep();
         return q.getColumn(0).getInt64();
@@ -76,6 +77,7 @@ class SinkTest : public ::testing::TestWithParam<bool> {
     }
     std::filesystem::path path;
     std::unique_ptr<store::Database> db;
+    std::unique_ptr<SQLite::Database> raw_;
     std::unique_ptr<DaemonSink> sink;
     MailboxId mailbox = 0;
 };

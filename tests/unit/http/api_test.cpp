@@ -18,6 +18,7 @@
 #include "crm/http/api.hpp"
 #include "crm/http/auth.hpp"
 #include "crm/mime/parse.hpp"
+#include "crm/store/backend.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/web_store.hpp"
 #include "fake_control.hpp"
@@ -83,8 +84,7 @@ class ApiTest : public ::testing::Test {
         o.now = [this] { return clock.load(); };
         if (change)
             change(o);
-        api = std::make_unique<Api>(
-            o, [p = path.string()] { return store::Database::open(p); }, control);
+        api = std::make_unique<Api>(o, store::backend_opener(path.string()), control);
     }
 
     void TearDown() override {

@@ -1,0 +1,60 @@
+#pragma once
+// The CRM database as the front-ends see it: one connection's worth of ports (a unit of work
+// and the repositories that share it). The store implements it (store::open_backend); the use
+// cases in app and the HTTP API take it; nothing outside the store knows SQL or SQLite. One
+// thread at a time: the HTTP API keeps a small pool, one per request.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "crm/core/crm_records.hpp"
+#include "crm/core/outbox.hpp"
+#include "crm/core/ports.hpp"
+#include "crm/core/read_model.hpp"
+#include "crm/core/result.hpp"
+#include "crm/core/unit_of_work.hpp"
+
+namespace crm {
+
+// What /metrics reports from the database.
+struct MetricsSnapshot {
+    std::int64_t messages = 0;  // canonical messages stored
+    std::int64_t raw_bytes = 0; // their raw sizes
+    struct Account {
+        std::string name, state;
+        std::optional<std::int64_t> last_success_at;
+        std::int64_t messages_synced = 0;
+    };
+    std::vector<Account> accounts;                            // by name
+    std::vector<std::pair<std::string, std::int64_t>> outbox; // replies per state, by state
+};
+
+class MetricsQueries {
+  public:
+    virtual ~MetricsQueries() = default;
+    virtual Result<MetricsSnapshot> metrics_snapshot() = 0;
+};
+
+class Backend {
+  public:
+    virtual ~Backend() = default;
+    virtual UnitOfWork& work() = 0;
+    virtual ReadModel& reads() = 0;
+    virtual ThreadEdits& edits() = 0;
+    virtual Logins& logins() = 0;
+    virtual Outbox& outbox() = 0;
+    virtual MetricsQueries& metrics() = 0;
+    virtual CrmRecords& crm() = 0;
+    // Before a request on a pooled connection: see the latest commits (a long-lived connection
+    // would otherwise keep reading an old snapshot).
+    virtual void refresh() noexcept = 0;
+};
+
+using BackendOpener = std::function<Result<std::unique_ptr<Backend>>()>;
+
+} // namespace crm

@@ -1,0 +1,274 @@
+#pragma once
+// What people see: the thread view's and the CLI's read shapes, the viewer they are filtered for,
+// and the logins of the web page. Implemented by the store (SQL filters every query by the
+// viewer: a query can never return a row the viewer may not see).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "crm/core/ids.hpp"
+#include "crm/core/result.hpp"
+
+namespace crm {
+
+// A CRM user's role: a salesperson sees their own deals' and mailboxes' mail, an admin all.
+enum class Role { Salesperson, Admin };
+[[nodiscard]] constexpr std::string_view role_name(Role r) {
+    return r == Role::Admin ? "admin" : "salesperson";
+}
+// nullopt for anything but "salesperson" and "admin".
+[[nodiscard]] constexpr std::optional<Role> parse_role(std::string_view s) {
+    if (s == "admin")
+        return Role::Admin;
+    if (s == "salesperson")
+        return Role::Salesperson;
+    return std::nullopt;
+}
+
+struct ThreadSummary {
+    ThreadId id = 0;
+    std::string subject;
+    std::int64_t message_count = 0;
+    std::int64_t unread_count = 0;
+    std::optional<std::int64_t> first_date, last_date;
+    std::optional<DealId> deal;
+    std::string deal_name;
+    bool manual = false;
+    std::string reason; // link reason, or unsorted reason
+    std::vector<DealId> suggestions;
+    std::vector<std::string> participants; // distinct from-addresses, first seen first
+};
+
+struct MessageView {
+    MessageRowId id = 0;
+    std::string message_id;
+    std::optional<std::int64_t> date;
+    std::int64_t received_at = 0; // when it arrived here (not the sender's Date)
+    std::string from_name, from_address, subject, text_body, html_body;
+    std::vector<std::string> to, cc;   // "Name <addr>" as written
+    std::vector<std::string> reply_to; // addresses as written
+    std::string suspicious;            // why the sender looks spoofed, "" when not
+    std::string content_hash;          // SHA-256 of the body (with message_id, the identity)
+    bool unread = false;
+    bool outgoing = false;
+    bool unparsable = false;
+    std::string sort_reason;
+    std::vector<std::string> warnings;
+    struct Att {
+        std::string filename, content_type, sha256;
+        std::int64_t size = 0;
+        bool is_inline = false;
+        int position = 0;
+        std::string content_id; // without angle brackets
+    };
+    std::vector<Att> attachments;
+};
+
+struct DealSummary {
+    DealId id = 0;
+    std::string name, stage, status;
+    std::int64_t threads = 0, messages = 0, unread = 0;
+};
+
+struct Counts {
+    std::int64_t messages = 0, threads = 0, linked_threads = 0, unsorted_threads = 0;
+};
+
+// Who is asking. Every read and every change on a person's behalf is filtered by it; the CLI
+// (an operator on the host) and the daemon ask as an admin without a user.
+struct Viewer {
+    UserId user = 0;
+    bool admin = false;
+};
+
+struct MessageHtml {
+    std::string html, content_hash;
+};
+
+struct MessagePage {
+    std::vector<MessageView> messages;
+    std::size_t older = 0; // visible messages before the page
+};
+
+struct WebUser {
+    UserId id = 0;
+    std::string name, email;
+    Role role = Role::Salesperson;
+};
+
+struct Login {
+    WebUser user;
+    std::string password_hash; // empty: no password set
+};
+
+struct WebDeal {
+    DealId id = 0;
+    std::string name, stage, status;
+    bool shared = false;
+    std::optional<UserId> owner;
+    std::string owner_name;
+    std::optional<CompanyId> company;
+    std::string company_name;
+    std::int64_t threads = 0, messages = 0, unread = 0;
+    std::optional<std::int64_t> last_date;
+};
+
+struct AttachmentData {
+    std::string filename, content_type, content_id;
+    bool is_inline = false;
+    std::string sha256; // of the content
+    // The content when `blobs` holds it (stored before schema 0009); otherwise the whole raw
+    // message, to be decoded again (mime::attachment_content) and checked against `sha256`.
+    std::string bytes;
+    bool in_raw_message = false;
+};
+
+struct SenderAccount {
+    AccountId id = 0;
+    std::string name, address;
+};
+
+struct AccountRow {
+    AccountId id = 0;
+    std::string name, address, state, last_error_class, last_error, imap_host;
+    std::optional<UserId> owner;
+    bool enabled = true;
+    std::optional<std::int64_t> last_success_at, last_error_at, lag_seconds;
+    std::int64_t messages = 0, initial_done = 0, initial_total = 0;
+    std::int64_t mailboxes = 0;
+    // Rate/ETA of the running initial sync: its start and the count done then (migration 0004).
+    std::optional<std::int64_t> initial_started_at;
+    std::int64_t initial_started_done = 0;
+    std::int64_t updated_at = 0; // last health update
+};
+
+// What a split moved: from which thread into which new one, how many messages.
+struct SplitResult {
+    ThreadId from = 0;
+    ThreadId thread = 0;
+    std::size_t moved = 0;
+};
+
+// An API token as listed (never its secret).
+struct TokenRow {
+    std::int64_t id = 0;
+    UserId user = 0;
+    std::string name;
+    std::int64_t created_at = 0;
+    std::optional<std::int64_t> last_used_at, revoked_at;
+};
+
+// A \Seen change made in the CRM, waiting to be mirrored to the IMAP server.
+struct SeenChange {
+    std::int64_t location = 0;
+    AccountId account = 0;
+    std::string mailbox; // UTF-8 name
+    std::uint32_t uid_validity = 0, uid = 0;
+    bool seen = false;
+};
+
+// The web page's logins: password hashes, sessions and API tokens (only hashes are stored).
+class Logins {
+  public:
+    virtual ~Logins() = default;
+    // Looks a user up by e-mail (case-insensitive; users.email or one of user_addresses).
+    virtual Result<std::optional<Login>> login_by_email(const std::string& email) = 0;
+    virtual Result<std::optional<WebUser>> user(UserId id) = 0;
+    virtual Result<void> set_password_hash(UserId user, const std::string& hash,
+                                           std::int64_t now) = 0;
+    virtual Result<void> create_session(const std::string& token_hash, UserId user,
+                                        std::int64_t now, std::int64_t expires_at,
+                                        const std::string& client_address,
+                                        const std::string& user_agent) = 0;
+    // The session's user while it is unexpired; slides last_seen_at. Expired rows are deleted.
+    virtual Result<std::optional<WebUser>> session_user(const std::string& token_hash,
+                                                        std::int64_t now) = 0;
+    virtual Result<void> delete_session(const std::string& token_hash) = 0;
+    virtual Result<std::int64_t> delete_user_sessions(UserId user) = 0;
+    virtual Result<std::int64_t> create_token(UserId user, const std::string& name,
+                                              const std::string& token_hash, std::int64_t now) = 0;
+    virtual Result<std::optional<WebUser>> token_user(const std::string& token_hash,
+                                                      std::int64_t now) = 0;
+    // False when no such unrevoked token.
+    virtual Result<bool> revoke_token(std::int64_t id, std::int64_t now) = 0;
+    virtual Result<std::vector<TokenRow>> tokens() = 0;
+};
+
+// The read model: every query of the thread view, the CLI listings and the admin's health page,
+// filtered by the viewer (see the visibility rule at the top of this file).
+class ReadModel {
+  public:
+    virtual ~ReadModel() = default;
+    virtual Result<std::vector<WebDeal>> deals(const Viewer& v) = 0;
+    virtual Result<std::optional<WebDeal>> deal(const Viewer& v, DealId id) = 0;
+    virtual Result<std::vector<ThreadSummary>> deal_threads(const Viewer& v, DealId deal) = 0;
+    virtual Result<std::vector<ThreadSummary>> unsorted(const Viewer& v) = 0;
+    virtual Result<bool> thread_visible(const Viewer& v, ThreadId thread) = 0;
+    virtual Result<std::optional<ThreadSummary>> thread(const Viewer& v, ThreadId thread) = 0;
+    virtual Result<std::vector<MessageView>> thread_messages(const Viewer& v, ThreadId thread) = 0;
+    // The last `limit` messages the viewer may see before the message `before` (0: up to the
+    // newest), in reading order. nullopt: `before` is not a message of the thread they may see.
+    virtual Result<std::optional<MessagePage>>
+    thread_page(const Viewer& v, ThreadId thread, MessageRowId before, std::size_t limit) = 0;
+    // Ids of the thread's messages the viewer may see, ascending.
+    virtual Result<std::vector<MessageRowId>> visible_messages(const Viewer& v,
+                                                               ThreadId thread) = 0;
+    // The thread of a visible message; nullopt when it does not exist or is not visible.
+    virtual Result<std::optional<ThreadId>> message_thread(const Viewer& v,
+                                                           MessageRowId message) = 0;
+    virtual Result<MessageHtml> message_html(MessageRowId message) = 0;
+    virtual Result<std::optional<AttachmentData>> attachment(MessageRowId message,
+                                                             int position) = 0;
+    // The inline attachment with this Content-ID (angle brackets stripped); nullopt: none.
+    virtual Result<std::optional<int>> attachment_by_cid(MessageRowId message,
+                                                         const std::string& cid) = 0;
+    // Names of deals by id (for suggestions), only the visible ones.
+    virtual Result<std::vector<std::pair<DealId, std::string>>>
+    deal_names(const Viewer& v, const std::vector<DealId>& ids) = 0;
+
+    // Accounts `user` may send from (owned, enabled).
+    virtual Result<std::vector<SenderAccount>> sender_accounts(UserId user) = 0;
+
+    // Sync health of every configured account (admins only: the caller checks).
+    virtual Result<std::vector<AccountRow>> accounts() = 0;
+};
+
+// What a person (or the CLI, as an admin) changes about threads. The rules of who may change
+// what are the use cases' (app/thread_actions.hpp); these only write.
+class ThreadEdits {
+  public:
+    virtual ~ThreadEdits() = default;
+    // Manual link: never overwritten by the sorter. Errors: "thread.not_found", "deal.not_found".
+    virtual Result<void> link_thread(ThreadId thread, DealId deal, std::optional<UserId> by,
+                                     std::int64_t now) = 0;
+    // Removes the link and puts the thread in the unsorted queue ("unlinked by hand"), held
+    // for a person: the sorter does not link it again by itself.
+    virtual Result<void> unlink_thread(ThreadId thread, std::int64_t now) = 0;
+    // "Not part of this conversation": moves `message` and the messages of its thread that
+    // reference it (directly or through another moved message) into a new thread, held in the
+    // unsorted queue with the reason "split from thread N by NAME". The two threads are kept
+    // apart from then on (ThreadIndex::kept_apart). Errors: "message.not_found",
+    // "thread.split_whole" (nothing would stay behind). `movable`: when given, only these
+    // messages may move (a salesperson moves only what they see); a reply outside it stays, and
+    // so do the replies to it.
+    virtual Result<SplitResult>
+    split_message(MessageRowId message, std::optional<UserId> by, std::int64_t now,
+                  const std::optional<std::vector<MessageRowId>>& movable = {}) = 0;
+    // Rows of the messages with this Message-ID (without angle brackets): one per content.
+    virtual Result<std::vector<MessageRowId>> messages_with_id(std::string_view message_id) = 0;
+    // Marks every message of the thread the viewer sees (or one message) read or unread and keeps
+    // the thread's unread_count. For locations in `mirror_accounts`, queues the \Seen change for
+    // the daemon. Returns the messages changed.
+    virtual Result<std::int64_t> set_thread_unread(const Viewer& v, ThreadId thread, bool unread,
+                                                   const std::vector<AccountId>& mirror_accounts,
+                                                   std::int64_t now) = 0;
+    virtual Result<std::int64_t> set_message_unread(MessageRowId message, bool unread,
+                                                    const std::vector<AccountId>& mirror_accounts,
+                                                    std::int64_t now) = 0;
+};
+
+} // namespace crm
