@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <regex>
+#include <set>
 #include <thread>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -1123,6 +1125,49 @@ TEST_F(ApiTest, ServesThePageUnderAStrictPolicy) {
     EXPECT_EQ(call("GET", "/../etc/passwd").status, 404);
     EXPECT_EQ(call("POST", "/").status, 405);
     EXPECT_TRUE(call("GET", "/metrics").body.starts_with("crm_up 1\n"));
+}
+
+// The page is ES modules loaded by the browser as they are (no bundle): every module reachable
+// from index.html's <script type="module"> through its static imports must be embedded and
+// served as JavaScript (a module with another type is refused under nosniff) under the page's
+// CSP and cache headers.
+TEST_F(ApiTest, ServesEveryModuleOfThePageAsJavaScript) {
+    auto page = call("GET", "/");
+    ASSERT_EQ(page.status, 200);
+    const std::string csp(page.header("Content-Security-Policy").value_or(""));
+    std::smatch m;
+    ASSERT_TRUE(
+        std::regex_search(page.body, m, std::regex(R"re(<script type="module" src="(/[^"]+)")re")));
+    std::vector<std::string> todo{m[1]};
+    std::set<std::string> seen(todo.begin(), todo.end());
+    const std::regex import_re(R"re((?:^|\n)import\b[^;]*?['"](\.\.?/[^'"]+)['"])re");
+    while (!todo.empty()) {
+        const std::string url = todo.back();
+        todo.pop_back();
+        auto r = call("GET", url);
+        ASSERT_EQ(r.status, 200) << url;
+        EXPECT_EQ(r.header("Content-Type"), "text/javascript; charset=utf-8") << url;
+        EXPECT_EQ(r.header("Content-Security-Policy"), csp) << url;
+        EXPECT_EQ(r.header("Cache-Control"), "no-cache") << url;
+        EXPECT_EQ(r.header("X-Content-Type-Options"), "nosniff") << url;
+        const std::string dir = url.substr(0, url.rfind('/') + 1);
+        for (std::sregex_iterator it(r.body.begin(), r.body.end(), import_re), end; it != end;
+             ++it) {
+            // Resolve "./x.js" and "../x.js" against the importing module's directory.
+            std::string spec = (*it)[1], base = dir;
+            while (spec.starts_with("../")) {
+                base = base.substr(0, base.rfind('/', base.size() - 2) + 1);
+                spec.erase(0, 3);
+            }
+            if (spec.starts_with("./"))
+                spec.erase(0, 2);
+            if (seen.insert(base + spec).second)
+                todo.push_back(base + spec);
+        }
+    }
+    // The walk reached the shared core and the views, so it did not stop at the entry point.
+    for (const char* name : {"/app.js", "/core.js", "/views/thread.js", "/views/reply.js"})
+        EXPECT_TRUE(seen.contains(name)) << name;
 }
 
 } // namespace

@@ -1,0 +1,353 @@
+// #/admin (admins only): the mail accounts with their sync state, connection test, resync,
+// enable/disable, and the Add account form.
+//
+// Stable test selectors (data-testid):
+//   admin-account-row     one account in the admin table (data-name = account name); its
+//                         cells: account (name, address, owner), state, last success, last
+//                         error (class, time, text), synced / initial sync, actions
+//   account-state         the state pill of an account (data-state = state)
+//   account-progress      the initial-sync progress bar of an account
+//   account-test          Test connection button
+//   account-test-result   outcome of the connection test, in a row under the account's
+//                         ("✓ name — step: message"; data-ok = true/false, data-step = step)
+//   account-resync        Resync button
+//   account-toggle        Enable/Disable button
+//   add-account-toggle    button that opens the Add account form
+//   add-account-form      the Add account form (inputs have name = API field, e.g. imap.host)
+//   field-error           an error message next to a form field (data-field = API field)
+//   add-account-submit    its submit button
+
+import {
+  h, append, clear, timeEl, fmtCount, api, state, currentView, every, toast, showError, loadDeals,
+  isAdmin, pageHeader,
+} from '../core.js';
+
+const ADMIN_REFRESH_MS = 5000;
+
+const STATE_CLASS = {
+  idle: 'ok', syncing: 'ok', backoff: 'bad', error: 'bad', needs_reauth: 'warn', disabled: 'off',
+};
+const STATE_LABEL = {
+  idle: 'Idle', syncing: 'Syncing', backoff: 'Backoff', error: 'Error', needs_reauth: 'Needs re-auth',
+  disabled: 'Disabled',
+};
+
+export async function viewAdmin(main) {
+  const v = currentView(); // this page; v.alive turns false when the user leaves it
+  if (!isAdmin()) {
+    append(main, pageHeader('Admin'), h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'Admins only'),
+      h('p', null, 'You need the admin role to manage mail accounts.')));
+    return;
+  }
+  const updated = h('span', { class: 'muted small' });
+  const addToggle = h('button', { type: 'button', class: 'btn btn-primary btn-small', testid: 'add-account-toggle' }, 'Add account');
+  append(main, pageHeader('Mail accounts', updated, h('span', { class: 'spacer' }), addToggle));
+  const formWrap = h('div', { class: 'page-body', hidden: true });
+  const body = h('div', { class: 'page-body' }, h('p', { class: 'loading' }, 'Loading accounts…'));
+  append(main, formWrap, body);
+
+  // Owner names, where a deal names its owner (the API has no user list).
+  const owners = new Map();
+  try {
+    for (const d of await loadDeals()) if (d.owner) owners.set(d.owner.id, d.owner.name);
+  } catch (e) { if (e.handled) return; }
+  if (state.me && state.me.user) owners.set(state.me.user.id, state.me.user.name);
+
+  const tbody = h('tbody');
+  const table = h('table', { class: 'table admin-table' },
+    h('thead', null, h('tr', null,
+      h('th', null, 'Account'), h('th', null, 'State'), h('th', null, 'Last success'),
+      h('th', null, 'Last error'), h('th', null, 'Synced / initial sync'),
+      h('th', { class: 'col-actions' }, 'Actions'))),
+    tbody);
+  const empty = h('div', { class: 'empty', hidden: true }, h('p', { class: 'empty-title' }, 'No mail accounts'),
+    h('p', null, 'Add the first one with “Add account”.'));
+  const rows = new Map(); // name -> {trs, update(account)}
+
+  const refresh = async () => {
+    const r = await api('GET', '/accounts');
+    if (!v.alive) return;
+    const seen = new Set();
+    const order = [];
+    for (const a of r.accounts) {
+      seen.add(a.name);
+      let row = rows.get(a.name);
+      if (!row) { row = accountRow(a, owners); rows.set(a.name, row); }
+      row.update(a);
+      order.push(...row.trs);
+    }
+    for (const [name, row] of rows) if (!seen.has(name)) { for (const tr of row.trs) tr.remove(); rows.delete(name); }
+    // Move rows only when the order changed, so that focus stays where it is on a refresh.
+    if (order.some((tr, i) => tbody.children[i] !== tr)) append(tbody, order);
+    empty.hidden = r.accounts.length > 0;
+    table.hidden = r.accounts.length === 0;
+    updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
+  };
+  await refresh();
+  if (!v.alive) return;
+  clear(body);
+  append(body, h('div', { class: 'table-scroll' }, table), empty);
+  let failing = false;
+  every(ADMIN_REFRESH_MS, async () => {
+    try { await refresh(); failing = false; } catch (e) { if (!failing) showError(e); failing = true; }
+  });
+
+  addToggle.addEventListener('click', () => {
+    if (formWrap.hidden) {
+      clear(formWrap);
+      formWrap.appendChild(addAccountForm(async (acc) => {
+        formWrap.hidden = true;
+        addToggle.hidden = false;
+        toast(`Account ${acc.name} added`, 'success');
+        try { await refresh(); } catch (e) { showError(e); }
+      }, () => { formWrap.hidden = true; addToggle.hidden = false; }));
+      formWrap.hidden = false;
+      addToggle.hidden = true;
+      formWrap.querySelector('input').focus();
+    }
+  });
+}
+
+function accountRow(a, owners) {
+  const name = a.name;
+  const nameCell = h('td', { class: 'cell-title' });
+  const stateCell = h('td');
+  const successCell = h('td', { class: 'col-date' });
+  const errorCell = h('td', { class: 'cell-error' });
+  const syncCell = h('td', { class: 'cell-sync' });
+  const testOut = h('span', { testid: 'account-test-result' });
+  const testBox = h('div', { class: 'test-result' }, testOut,
+    h('button', { type: 'button', class: 'btn btn-quiet btn-small', 'aria-label': 'Dismiss',
+      onclick: () => { testTr.hidden = true; } }, '×'));
+  const testTr = h('tr', { class: 'test-row', hidden: true }, h('td', { colspan: 6 }, testBox));
+  const testBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-test' }, 'Test connection');
+  const resyncBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-resync' }, 'Resync');
+  const toggleBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-toggle' });
+  const tr = h('tr', { class: 'row', testid: 'admin-account-row', dataset: { name } },
+    nameCell, stateCell, successCell, errorCell, syncCell,
+    h('td', { class: 'col-actions' }, h('div', { class: 'actions' }, testBtn, h('div', { class: 'actions-line' }, resyncBtn, toggleBtn))));
+  let current = a;
+
+  const update = (acc) => {
+    current = acc;
+    clear(nameCell);
+    const servers = `IMAP ${acc.imap ? `${acc.imap.host}:${acc.imap.port} (${acc.imap.tls})` : '—'}` +
+      `, ${acc.smtp ? `SMTP ${acc.smtp.host}:${acc.smtp.port} (${acc.smtp.tls})` : 'no SMTP'}`;
+    nameCell.title = servers;
+    append(nameCell, h('div', { class: 'acct-name' }, acc.name, acc.enabled ? null : h('span', { class: 'tag' }, 'disabled')),
+      h('div', { class: 'sub' }, acc.address),
+      h('div', { class: 'sub' }, 'owner ', owners.get(acc.owner_id) || `#${acc.owner_id}`));
+    clear(stateCell);
+    stateCell.appendChild(h('span', { class: `pill pill-${STATE_CLASS[acc.state] || 'off'}`, testid: 'account-state',
+      dataset: { state: acc.state || '' } }, STATE_LABEL[acc.state] || acc.state || 'unknown'));
+    if (acc.lag_seconds > 60) stateCell.appendChild(h('div', { class: 'sub' }, `lag ${relLag(acc.lag_seconds)}`));
+    clear(successCell);
+    successCell.appendChild(timeEl(acc.last_success_at));
+    clear(errorCell);
+    if (acc.last_error || acc.last_error_class) {
+      append(errorCell,
+        h('div', null,
+          acc.last_error_class ? h('span', { class: 'err-class' }, acc.last_error_class) : null,
+          acc.last_error_at ? timeEl(acc.last_error_at, 'time sub') : null),
+        h('div', { class: 'err-text', title: acc.last_error || '' }, acc.last_error || ''));
+    } else {
+      errorCell.appendChild(h('span', { class: 'muted' }, '—'));
+    }
+    clear(syncCell);
+    append(syncCell, h('div', { class: 'synced' }, fmtCount(acc.messages_synced), h('span', { class: 'muted' }, ' messages')),
+      progress(acc.initial));
+    toggleBtn.textContent = acc.enabled ? 'Disable' : 'Enable';
+  };
+
+  testBtn.addEventListener('click', async () => {
+    testBtn.disabled = true;
+    testTr.hidden = false;
+    testBox.className = 'test-result';
+    delete testOut.dataset.ok;
+    delete testOut.dataset.step;
+    testOut.textContent = `Testing ${name}…`;
+    try {
+      const r = await api('POST', `/accounts/${encodeURIComponent(name)}/test`);
+      testBox.className = `test-result ${r.ok ? 'test-ok' : 'test-bad'}`;
+      testOut.dataset.ok = String(Boolean(r.ok));
+      testOut.dataset.step = r.step || '';
+      clear(testOut);
+      append(testOut, h('strong', null, `${r.ok ? '✓' : '✗'} ${name} — ${r.step}: `), r.message || '');
+    } catch (e) {
+      testTr.hidden = true;
+      showError(e);
+    }
+    testBtn.disabled = false;
+  });
+  resyncBtn.addEventListener('click', async () => {
+    resyncBtn.disabled = true;
+    try {
+      const r = await api('POST', `/accounts/${encodeURIComponent(name)}/resync`);
+      if (r && r.account) update(r.account);
+      toast(`Resync of ${name} started`, 'success');
+    } catch (e) { showError(e); }
+    resyncBtn.disabled = false;
+  });
+  toggleBtn.addEventListener('click', async () => {
+    toggleBtn.disabled = true;
+    try {
+      const r = await api('PATCH', `/accounts/${encodeURIComponent(name)}`, { enabled: !current.enabled });
+      update(r.account);
+      toast(`${name} ${r.account.enabled ? 'enabled' : 'disabled'}`, 'success');
+    } catch (e) { showError(e); }
+    toggleBtn.disabled = false;
+  });
+  return { trs: [tr, testTr], update };
+}
+
+function relLag(s) {
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86400) return `${Math.round(s / 3600)} h`;
+  return `${Math.round(s / 86400)} d`;
+}
+
+function progress(initial) {
+  const done = initial && typeof initial.done === 'number' ? initial.done : 0;
+  const total = initial && typeof initial.total === 'number' ? initial.total : null;
+  const bar = h('div', { class: 'progress-fill' });
+  const wrap = h('div', { class: 'progress', testid: 'account-progress', role: 'progressbar',
+    'aria-valuemin': 0, 'aria-valuenow': done, 'aria-valuemax': total === null ? undefined : total }, bar);
+  let label;
+  if (total === null) {
+    if (done > 0) wrap.classList.add('progress-unknown');
+    label = done ? `${fmtCount(done)} / ?` : 'not started';
+  } else if (total === 0 || done >= total) {
+    bar.style.width = '100%';
+    wrap.classList.add('progress-done');
+    label = total ? `${fmtCount(total)} ✓` : 'done';
+  } else {
+    const pct = Math.max(0, Math.min(100, (done / total) * 100));
+    bar.style.width = `${pct.toFixed(1)}%`;
+    label = `${fmtCount(done)} / ${fmtCount(total)} (${Math.floor(pct)}%)`;
+  }
+  return h('div', { class: 'progress-wrap', title: 'Initial sync' }, wrap, h('div', { class: 'sub' }, `initial ${label}`));
+}
+
+// Add account form. Inputs are named after the API's fields (imap.host, smtp.port, ...) so that
+// an error's `field` finds its input.
+function addAccountForm(onCreated, onCancel) {
+  const form = h('form', { class: 'card account-form', testid: 'add-account-form', novalidate: true });
+  const errors = new Map();
+  const field = (label, name, input, hint) => {
+    input.name = name;
+    input.id = `f-${name.replace('.', '-')}`;
+    input.classList.add('input');
+    const err = h('div', { class: 'field-error', testid: 'field-error', dataset: { field: name }, hidden: true });
+    errors.set(name, { input, err });
+    return h('div', { class: 'field' }, h('label', { for: input.id }, label), input,
+      hint ? h('div', { class: 'hint' }, hint) : null, err);
+  };
+  const text = (attrs) => h('input', Object.assign({ type: 'text', autocomplete: 'off', spellcheck: 'false' }, attrs));
+  const select = (options, value) => h('select', null,
+    options.map(([v, l]) => h('option', { value: v, selected: v === value }, l)));
+
+  const server = (prefix, defaults) => {
+    const tls = select([['implicit', 'TLS (implicit)'], ['starttls', 'STARTTLS'], ['none', 'None (loopback only)']], 'implicit');
+    const port = text({ type: 'number', min: 1, max: 65535, inputmode: 'numeric', placeholder: String(defaults.implicit) });
+    tls.addEventListener('change', () => { port.placeholder = String(defaults[tls.value]); });
+    const auth = select([['password', 'Password'], ['xoauth2', 'OAuth 2 (XOAUTH2)']], 'password');
+    const pass = h('input', { type: 'password', autocomplete: 'new-password', maxlength: 4096 });
+    auth.addEventListener('change', () => {
+      pass.disabled = auth.value !== 'password';
+      pass.placeholder = pass.disabled ? 'set up the token in the config file' : '';
+    });
+    return h('div', { class: 'form-grid' },
+      field('Host', `${prefix}.host`, text({ maxlength: 253, placeholder: `${prefix}.example.com` })),
+      field('Port', `${prefix}.port`, port, 'Empty: the default for the TLS mode'),
+      field('TLS', `${prefix}.tls`, tls),
+      field('Username', `${prefix}.username`, text({ maxlength: 254 })),
+      field('Auth', `${prefix}.auth`, auth),
+      field('Password', `${prefix}.password`, pass, 'Stored in the secrets file, never shown again'),
+      field('CA file', `${prefix}.ca_file`, text({ maxlength: 1024, placeholder: '/etc/ssl/private-ca.pem' }),
+        'Optional: an extra trust anchor (absolute path on the server) for a private CA'));
+  };
+
+  const smtpOn = h('input', { type: 'checkbox', id: 'f-smtp-on' });
+  const smtpBox = h('fieldset', { class: 'fieldset', hidden: true }, h('legend', null, 'SMTP (sending replies)'),
+    server('smtp', { implicit: 465, starttls: 587, none: 25 }));
+  smtpOn.addEventListener('change', () => { smtpBox.hidden = !smtpOn.checked; });
+  const general = h('div', { class: 'field-error', testid: 'field-error', dataset: { field: '' }, hidden: true });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'add-account-submit' }, 'Add account');
+  const cancel = h('button', { type: 'button', class: 'btn btn-quiet', onclick: onCancel }, 'Cancel');
+
+  append(form, h('h2', null, 'Add a mail account'),
+    h('div', { class: 'form-grid' },
+      field('Name', 'name', text({ maxlength: 64, pattern: '[A-Za-z0-9._\\-]{1,64}', placeholder: 'alice' }),
+        'Letters, digits, . _ - (at most 64)'),
+      field('Owner id', 'owner_id', text({ type: 'number', min: 1, inputmode: 'numeric', placeholder: '1' }),
+        'The CRM user who owns this mailbox'),
+      field('Address', 'address', text({ type: 'email', maxlength: 254, placeholder: 'alice@example.com' }))),
+    h('fieldset', { class: 'fieldset' }, h('legend', null, 'IMAP (reading mail)'),
+      server('imap', { implicit: 993, starttls: 143, none: 143 })),
+    h('label', { class: 'check', for: 'f-smtp-on' }, smtpOn, 'Send replies through an SMTP server'),
+    smtpBox, general,
+    h('div', { class: 'form-actions' }, submit, cancel));
+
+  const value = (name) => errors.get(name).input.value.trim();
+  const serverPayload = (prefix) => {
+    const s = { host: value(`${prefix}.host`), username: value(`${prefix}.username`),
+      tls: value(`${prefix}.tls`), auth: value(`${prefix}.auth`) };
+    const port = value(`${prefix}.port`);
+    if (port) s.port = Number(port);
+    const ca = value(`${prefix}.ca_file`);
+    if (ca) s.ca_file = ca;
+    const pw = errors.get(`${prefix}.password`).input.value;
+    if (s.auth === 'password' && pw) s.password = pw;
+    return s;
+  };
+  const showFieldError = (name, message) => {
+    const entry = errors.get(name);
+    if (entry) {
+      entry.err.textContent = message;
+      entry.err.hidden = false;
+      entry.input.setAttribute('aria-invalid', 'true');
+      return entry.input;
+    }
+    general.textContent = name ? `${name}: ${message}` : message;
+    general.hidden = false;
+    return null;
+  };
+  const clearErrors = () => {
+    for (const { input, err } of errors.values()) { err.hidden = true; input.removeAttribute('aria-invalid'); }
+    general.hidden = true;
+  };
+
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    clearErrors();
+    // The same checks as the API's, so most mistakes are shown before the round trip.
+    const missing = [['name', 'Required'], ['owner_id', 'Required'], ['address', 'Required'],
+      ['imap.host', 'Required'], ['imap.username', 'Required']];
+    if (smtpOn.checked) missing.push(['smtp.host', 'Required'], ['smtp.username', 'Required']);
+    let first = null;
+    for (const [name, msg] of missing) {
+      if (!value(name)) { const el = showFieldError(name, msg); first = first || el; }
+    }
+    if (value('name') && !/^[A-Za-z0-9._-]{1,64}$/.test(value('name'))) {
+      first = first || showFieldError('name', 'Use 1-64 letters, digits, . _ -');
+    }
+    if (first) { first.focus(); return; }
+    const payload = { name: value('name'), owner_id: Number(value('owner_id')), address: value('address'),
+      imap: serverPayload('imap') };
+    if (smtpOn.checked) payload.smtp = serverPayload('smtp');
+    submit.disabled = true;
+    try {
+      const r = await api('POST', '/accounts', payload);
+      onCreated(r.account);
+    } catch (e) {
+      if (e.field || e.status === 409 || e.status === 422 || e.status === 400) {
+        const el = showFieldError(e.field || '', e.message);
+        if (el) el.focus();
+      } else {
+        showError(e);
+      }
+    }
+    submit.disabled = false;
+  });
+  return form;
+}

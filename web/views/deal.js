@@ -1,0 +1,54 @@
+// #/deals/{id}: one deal and its conversations.
+//
+// Stable test selectors (data-testid):
+//   deal-header           the deal summary on #/deals/{id}
+//   thread-row            one thread in a deal's list (data-id = thread id)
+//   thread-unread         the unread badge in a thread row (only when unread_count > 0)
+
+import {
+  h, append, timeEl, fmtCount, plural, api, currentView, pageHeader, clickableRow, statusPill,
+  unreadBadge,
+} from '../core.js';
+
+export async function viewDeal(main, id) {
+  const v = currentView(); // this page; v.alive turns false when the user leaves it
+  const [dealRes, threadsRes] = await Promise.all([api('GET', `/deals/${id}`), api('GET', `/deals/${id}/threads`)]);
+  if (!v.alive) return;
+  const d = dealRes.deal;
+  const threads = threadsRes.threads;
+  append(main, pageHeader(d.name),
+    h('div', { class: 'deal-header', testid: 'deal-header' },
+      h('a', { href: '#/deals', class: 'back' }, '← Deals'),
+      d.company && d.company.name ? h('span', { class: 'meta-item' }, d.company.name) : null,
+      h('span', { class: 'meta-item' }, d.stage || 'no stage'),
+      statusPill(d.status),
+      h('span', { class: 'meta-item' }, 'Owner: ', d.owner ? d.owner.name : 'nobody'),
+      d.shared ? h('span', { class: 'tag' }, 'shared') : null,
+      h('span', { class: 'meta-item muted' }, `${plural(d.threads, 'thread')} · ${plural(d.messages, 'message')}`)));
+  const body = h('div', { class: 'page-body' });
+  append(main, body);
+  if (!threads.length) {
+    append(body, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'No conversations yet'),
+      h('p', null, 'Mail with this deal\'s contacts will appear here.')));
+    return;
+  }
+  append(body, threadTable(threads));
+}
+
+function threadTable(threads) {
+  const tbody = h('tbody');
+  for (const t of threads) {
+    tbody.appendChild(clickableRow(h('tr', { class: t.unread_count > 0 ? 'row unread' : 'row', testid: 'thread-row',
+      dataset: { id: String(t.id), navRow: '1' } },
+      h('td', { class: 'cell-title' },
+        h('a', { class: 'row-link', href: `#/threads/${t.id}` }, t.subject || '(no subject)'),
+        h('div', { class: 'sub participants', title: (t.participants || []).join(', ') }, (t.participants || []).join(', '))),
+      h('td', { class: 'num' }, fmtCount(t.message_count)),
+      h('td', { class: 'num' }, unreadBadge(t.unread_count, 'thread-unread')),
+      h('td', { class: 'col-date' }, timeEl(t.last_date)))));
+  }
+  return h('table', { class: 'table' },
+    h('thead', null, h('tr', null, h('th', null, 'Conversation'), h('th', { class: 'num' }, 'Messages'),
+      h('th', { class: 'num' }, 'Unread'), h('th', { class: 'col-date' }, 'Last message'))),
+    tbody);
+}

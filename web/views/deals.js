@@ -1,0 +1,98 @@
+// #/deals: the deals the user may see, filtered on the page (the filter is kept for the
+// tab's session in sessionStorage crm-deal-filter).
+//
+// Stable test selectors (data-testid):
+//   deal-filter           the search/filter box on #/deals
+//   deal-status-filter    the status select (all/open/won/lost) on #/deals
+//   deal-row              one deal in the list (data-id = deal id; class "unread" when unread > 0)
+//   deal-unread           the unread badge in a deal row (only when unread > 0)
+
+import {
+  h, append, clear, timeEl, fmtCount, plural, currentView, loadDeals, pageHeader, clickableRow,
+  statusPill, unreadBadge,
+} from '../core.js';
+
+export async function viewDeals(main) {
+  const v = currentView(); // this page; v.alive turns false when the user leaves it
+  const filter = h('input', { type: 'search', class: 'input filter', placeholder: 'Filter deals…  ( / )',
+    'aria-label': 'Filter deals', testid: 'deal-filter', dataset: { filter: '1' } });
+  const statusSel = h('select', { class: 'input', 'aria-label': 'Status', testid: 'deal-status-filter' },
+    h('option', { value: '' }, 'All statuses'), h('option', { value: 'open' }, 'Open'),
+    h('option', { value: 'won' }, 'Won'), h('option', { value: 'lost' }, 'Lost'));
+  const unreadOnly = h('input', { type: 'checkbox', id: 'unread-only' });
+  const count = h('span', { class: 'muted' });
+  append(main, pageHeader('Deals', count),
+    h('div', { class: 'toolbar' }, filter, statusSel,
+      h('label', { class: 'check', for: 'unread-only' }, unreadOnly, 'Unread only')));
+  const body = h('div', { class: 'page-body' }, h('p', { class: 'loading' }, 'Loading deals…'));
+  append(main, body);
+
+  const deals = await loadDeals(true);
+  if (!v.alive) return;
+
+  const table = h('table', { class: 'table' },
+    h('thead', null, h('tr', null,
+      h('th', null, 'Deal'), h('th', null, 'Stage'), h('th', { class: 'col-status' }, 'Status'),
+      h('th', { class: 'col-owner' }, 'Owner'), h('th', { class: 'num col-threads' }, 'Threads'),
+      h('th', { class: 'num' }, 'Unread'), h('th', { class: 'col-date' }, 'Last activity'))));
+  const tbody = h('tbody');
+  table.appendChild(tbody);
+  const rows = deals.map((d) => {
+    const company = d.company && d.company.name;
+    const tr = clickableRow(h('tr', { class: d.unread > 0 ? 'row unread' : 'row', testid: 'deal-row',
+      dataset: { id: String(d.id), navRow: '1' } },
+      h('td', { class: 'cell-title' },
+        h('a', { class: 'row-link', href: `#/deals/${d.id}` }, d.name),
+        d.shared ? h('span', { class: 'tag', title: 'Shared with every salesperson' }, 'shared') : null,
+        company ? h('div', { class: 'sub' }, company) : null),
+      h('td', null, d.stage || '—'),
+      h('td', { class: 'col-status' }, statusPill(d.status)),
+      h('td', { class: 'col-owner' }, d.owner ? d.owner.name : h('span', { class: 'muted' }, 'nobody')),
+      h('td', { class: 'num col-threads' }, fmtCount(d.threads)),
+      h('td', { class: 'num' }, unreadBadge(d.unread, 'deal-unread')),
+      h('td', { class: 'col-date' }, timeEl(d.last_date))));
+    const hay = [d.name, company, d.stage, d.status, d.owner && d.owner.name].filter(Boolean).join(' ').toLowerCase();
+    return { d, tr, hay };
+  });
+  for (const r of rows) tbody.appendChild(r.tr);
+  const empty = h('div', { class: 'empty', hidden: true }, h('p', { class: 'empty-title' }, 'No deals match'),
+    h('p', null, 'Try another filter.'));
+  clear(body);
+  if (!deals.length) {
+    append(body, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'No deals yet'),
+      h('p', null, 'Deals you own or that are shared with you appear here.')));
+    count.textContent = '';
+    return;
+  }
+  append(body, table, empty);
+
+  const apply = () => {
+    const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    const st = statusSel.value;
+    let shown = 0;
+    for (const r of rows) {
+      const ok = words.every((w) => r.hay.includes(w)) && (!st || r.d.status === st) &&
+        (!unreadOnly.checked || r.d.unread > 0);
+      r.tr.hidden = !ok;
+      if (ok) shown += 1;
+    }
+    count.textContent = shown === rows.length ? plural(rows.length, 'deal') : `${shown} of ${rows.length}`;
+    empty.hidden = shown > 0;
+    table.hidden = shown === 0;
+    sessionStorage.setItem('crm-deal-filter', JSON.stringify([filter.value, st, unreadOnly.checked]));
+  };
+  try {
+    const [f, s, u] = JSON.parse(sessionStorage.getItem('crm-deal-filter') || '["","",false]');
+    filter.value = f; statusSel.value = s; unreadOnly.checked = u;
+  } catch (e) { /* ignore */ }
+  filter.addEventListener('input', apply);
+  statusSel.addEventListener('change', apply);
+  unreadOnly.addEventListener('change', apply);
+  filter.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') {
+      const first = rows.find((r) => !r.tr.hidden);
+      if (first) first.tr.querySelector('a.row-link').click();
+    }
+  });
+  apply();
+}
