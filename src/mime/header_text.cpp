@@ -245,10 +245,6 @@ bool parse_encoded_word(std::string_view s, std::size_t pos, CloseFinder &closer
     return true;
 }
 
-bool same_charset(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && ascii_lower(a) == ascii_lower(b);
-}
-
 } // namespace
 
 std::string decode_rfc2047(std::string_view raw, const std::vector<std::string> &fallbacks) {
@@ -304,7 +300,7 @@ std::string decode_rfc2047(std::string_view raw, const std::vector<std::string> 
                 flush_run();
                 flush_plain();
             }
-            if (!run_charset.empty() && !same_charset(run_charset, w.charset))
+            if (!run_charset.empty() && !ascii_iequals(run_charset, w.charset))
                 flush_run();
             run_charset = w.charset;
             if (w.encoding == 'B')
