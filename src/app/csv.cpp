@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "crm/core/utf8.hpp"
+
 namespace crm::app {
 
 namespace {
@@ -17,13 +19,6 @@ std::string trim(std::string_view s) {
         return {};
     auto e = s.find_last_not_of(" \t");
     return std::string(s.substr(b, e - b + 1));
-}
-
-std::string lower(std::string s) {
-    for (auto& c : s)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return s;
 }
 
 std::vector<std::string> split_ws(std::string_view s) {
@@ -62,7 +57,7 @@ class Table {
         if (t.records_.empty())
             return fail("csv.header", "the file is empty: a header row is required");
         for (std::size_t i = 0; i < t.records_[0].fields.size(); ++i)
-            t.cols_[lower(trim(t.records_[0].fields[i]))] = i;
+            t.cols_[ascii_lower(trim(t.records_[0].fields[i]))] = i;
         std::vector<std::string> missing;
         for (const char* r : required)
             if (!t.cols_.contains(r))
@@ -183,7 +178,7 @@ Result<CsvImport<UserRecord>> users_from_csv(std::string_view text,
             u.id = *id;
             u.name = t.get(r, "name");
             u.email = t.get(r, "email");
-            u.role = lower(t.get(r, "role"));
+            u.role = ascii_lower(t.get(r, "role"));
             if (u.role != "salesperson" && u.role != "admin") {
                 problem = fmt::format("role: '{}' must be salesperson or admin", u.role);
                 return std::nullopt;
@@ -305,7 +300,7 @@ Result<CsvImport<DealInput>> deals_from_csv(std::string_view text) {
                 d.contacts.push_back(*x);
             }
             d.stage = t.get(r, "stage");
-            d.status = lower(t.get(r, "status"));
+            d.status = ascii_lower(t.get(r, "status"));
             if (d.status.empty())
                 d.status = "open";
             if (d.status != "open" && d.status != "won" && d.status != "lost") {
@@ -337,7 +332,7 @@ Result<CsvImport<DealInput>> deals_from_csv(std::string_view text) {
                 problem = fmt::format("currency: '{}' is not an ISO 4217 code", d.currency);
                 return std::nullopt;
             }
-            const auto shared = lower(t.get(r, "shared"));
+            const auto shared = ascii_lower(t.get(r, "shared"));
             if (shared == "1" || shared == "true" || shared == "yes")
                 d.shared = true;
             else if (!shared.empty() && shared != "0" && shared != "false" && shared != "no") {

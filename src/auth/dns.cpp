@@ -12,14 +12,14 @@
 #include <resolv.h>
 
 #include "crm/auth/verifier.hpp"
-#include "text.hpp"
+#include "crm/core/utf8.hpp"
 
 namespace crm::auth {
 namespace {
 
 // A queried name as the cache and the record file key it: lower case, no trailing dot.
 std::string lower(std::string_view s) {
-    std::string out = detail::ascii_lower(s);
+    std::string out = ascii_lower(s);
     while (!out.empty() && out.back() == '.')
         out.pop_back();
     return out;

@@ -10,7 +10,7 @@
 #include "dkim_c.hpp"
 #include <opendmarc/dmarc.h>
 
-#include "text.hpp"
+#include "crm/core/utf8.hpp"
 
 // Exported by libopendmarc and used by its own query_dmarc, but missing from Debian's dmarc.h
 // (1.4.2): the organizational domain (RFC 7489 §3.2) from the loaded public suffix list.
@@ -18,11 +18,6 @@ extern "C" int opendmarc_get_tld(u_char* domain, u_char* tld, size_t tld_len);
 
 namespace crm::auth {
 namespace {
-
-using detail::ascii_lower;
-std::string lower(std::string_view s) {
-    return ascii_lower(s);
-}
 
 u_char* uc(std::string& s) {
     return reinterpret_cast<u_char*>(s.data());
@@ -65,7 +60,7 @@ std::string org_domain(const std::string& domain) {
         std::string d = domain;
         u_char out[256] = {};
         if (opendmarc_get_tld(uc(d), out, sizeof out) == 0 && out[0] != '\0')
-            return lower(reinterpret_cast<const char*>(out));
+            return ascii_lower(reinterpret_cast<const char*>(out));
     }
     const auto last = domain.rfind('.');
     if (last == std::string::npos || last == 0)
@@ -155,8 +150,9 @@ DKIM_CBSTAT prescreen(DKIM* dkim, DKIM_SIGINFO** sigs, int nsigs) {
             if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE) != 0)
                 continue;
             const auto* d = dkim_sig_getdomain(sigs[i]);
-            const bool is_aligned = d && !from_domain.empty() &&
-                                    aligned(lower(reinterpret_cast<const char*>(d)), from_domain);
+            const bool is_aligned =
+                d && !from_domain.empty() &&
+                aligned(ascii_lower(reinterpret_cast<const char*>(d)), from_domain);
             if (is_aligned != (pass == 0))
                 continue;
             if (kept < ctx->max_signatures)
@@ -194,7 +190,7 @@ Verifier::~Verifier() = default;
 
 SenderVerification Verifier::verify(std::string_view raw, std::string_view from_domain_in) const {
     SenderVerification out;
-    const std::string from = lower(from_domain_in);
+    const std::string from = ascii_lower(from_domain_in);
     if (from.empty() || raw.size() > impl_->options.max_message_bytes)
         return out;
 
@@ -225,7 +221,7 @@ SenderVerification Verifier::verify(std::string_view raw, std::string_view from_
                     if ((f & DKIM_SIGFLAG_IGNORE) != 0 || (f & DKIM_SIGFLAG_PROCESSED) == 0 || !dom)
                         continue;
                     SignatureResult r;
-                    r.domain = lower(reinterpret_cast<const char*>(dom));
+                    r.domain = ascii_lower(reinterpret_cast<const char*>(dom));
                     const int bh = dkim_sig_getbh(s);
                     const int err = dkim_sig_geterror(s);
                     r.pass = (f & DKIM_SIGFLAG_PASSED) != 0 && bh == DKIM_SIGBH_MATCH;
@@ -277,7 +273,7 @@ SenderVerification Verifier::verify(std::string_view raw, std::string_view from_
             return a.status;
         int n = 0;
         for (const auto& r : a.records)
-            if (lower(r.substr(0, 8)) == "v=dmarc1") {
+            if (ascii_lower(r.substr(0, 8)) == "v=dmarc1") {
                 record = r;
                 ++n;
             }
@@ -352,7 +348,7 @@ std::string from_domain_of(const ParsedMessage& m) {
         return {};
     const std::string& a = m.from.front().address;
     const auto at = a.rfind('@');
-    return at == std::string::npos ? std::string() : lower(a.substr(at + 1));
+    return at == std::string::npos ? std::string() : ascii_lower(a.substr(at + 1));
 }
 
 } // namespace crm::auth

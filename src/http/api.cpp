@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "assets.hpp"
+#include "crm/core/utf8.hpp"
 #include "crm/http/auth.hpp"
 #include "internal.hpp"
 #include "throttle.hpp"
@@ -53,14 +54,6 @@ const std::string& dummy_hash() {
         return r ? *r : std::string();
     }();
     return h;
-}
-
-std::string lower(std::string_view s) {
-    std::string out(s);
-    for (auto& ch : out)
-        if (ch >= 'A' && ch <= 'Z')
-            ch = static_cast<char>(ch - 'A' + 'a');
-    return out;
 }
 
 int hex_digit(char c) {
@@ -167,9 +160,9 @@ struct Api::Impl {
     // The configured names, and always the loopback names with our port (local health checks
     // and the operator's browser on the host itself).
     bool host_allowed(std::string_view host) const {
-        const auto h = lower(host);
+        const auto h = ascii_lower(host);
         if (std::any_of(options.allowed_hosts.begin(), options.allowed_hosts.end(),
-                        [&](const std::string& a) { return lower(a) == h; }))
+                        [&](const std::string& a) { return ascii_lower(a) == h; }))
             return true;
         const auto p = std::to_string(options.port);
         for (const char* name : {"127.0.0.1", "localhost", "[::1]"})
@@ -179,7 +172,7 @@ struct Api::Impl {
     }
 
     bool origin_allowed(std::string_view origin) const {
-        const auto o = lower(origin);
+        const auto o = ascii_lower(origin);
         for (const char* scheme : {"http://", "https://"})
             if (o.starts_with(scheme) && host_allowed(o.substr(std::string_view(scheme).size())))
                 return true;
@@ -234,7 +227,7 @@ void Api::Impl::authenticate(Ctx& c) {
     auto& ws = c.backend.logins();
     if (auto auth = c.req.header("authorization")) {
         std::string_view a = *auth;
-        if (a.size() > 7 && lower(a.substr(0, 7)) == "bearer ") {
+        if (a.size() > 7 && ascii_lower(a.substr(0, 7)) == "bearer ") {
             auto u = ok_or_500(ws.token_user(token_hash(a.substr(7)), c.now));
             if (!u)
                 throw_error(401, "auth.invalid", "the API token is unknown or revoked");
@@ -255,7 +248,7 @@ void Api::Impl::authenticate(Ctx& c) {
 void Api::Impl::login(Ctx& c) {
     auto body = body_object(c);
     only_fields(body, {"email", "password"});
-    auto email = lower(req_string(body, "email", 254));
+    auto email = ascii_lower(req_string(body, "email", 254));
     auto password = req_string(body, "password", 1024);
     const auto client = client_key(c.client);
     if (auto wait = throttle.begin(client, email, c.now).retry_after; wait > 0) {
@@ -322,7 +315,7 @@ void Api::Impl::metrics(const Request& req, Response& res) {
                         "/metrics is served to local clients only (set http.metrics_token_file "
                         "to allow others with a token)");
         const auto auth = req.header("authorization").value_or("");
-        if (auth.size() <= 7 || lower(auth.substr(0, 7)) != "bearer " ||
+        if (auth.size() <= 7 || ascii_lower(auth.substr(0, 7)) != "bearer " ||
             !same_secret(auth.substr(7), options.metrics_token)) {
             res.set("WWW-Authenticate", "Bearer");
             throw_error(401, "auth.required", "/metrics needs the metrics token (Bearer)");
@@ -417,7 +410,7 @@ Response Api::Impl::handle(const Request& req) {
             throw_error(403, "csrf.origin",
                         fmt::format("Origin '{}' may not change anything here", *origin));
         if (unsafe(req.method) && !req.body.empty()) {
-            auto ct = lower(req.header("content-type").value_or(""));
+            auto ct = ascii_lower(req.header("content-type").value_or(""));
             if (!ct.starts_with("application/json"))
                 throw_error(415, "unsupported_media_type",
                             "request bodies must be Content-Type: application/json");

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "crm/core/base64.hpp"
+#include "crm/core/utf8.hpp"
 #include "crm/imap/mutf7.hpp"
 
 namespace crm::imap {
@@ -15,24 +16,6 @@ namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
 bool printable(std::uint32_t cp) { return cp >= 0x20 && cp <= 0x7e; }
-
-void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-        out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-        out += static_cast<char>(0xc0 | (cp >> 6));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        out += static_cast<char>(0xe0 | (cp >> 12));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    } else {
-        out += static_cast<char>(0xf0 | (cp >> 18));
-        out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-        out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-        out += static_cast<char>(0x80 | (cp & 0x3f));
-    }
-}
 
 std::unexpected<Error> mutf7_error(std::string detail) {
     return fail("imap.mutf7", std::move(detail), ErrorScope::Mailbox);
@@ -153,7 +136,7 @@ Result<std::string> mutf7_decode(std::string_view in) {
             if (high != 0) {
                 if (unit < 0xdc00 || unit > 0xdfff)
                     return mutf7_error(fmt::format("unpaired high surrogate before {}", k));
-                append_utf8(out, 0x10000 + ((high - 0xd800) << 10) + (unit - 0xdc00));
+                append_utf8(out, char32_t{0x10000 + ((high - 0xd800) << 10) + (unit - 0xdc00)});
                 high = 0;
             } else if (unit >= 0xd800 && unit <= 0xdbff) {
                 high = unit;
@@ -162,7 +145,7 @@ Result<std::string> mutf7_decode(std::string_view in) {
             } else if (printable(unit)) {
                 return mutf7_error(fmt::format("shifted printable ASCII before {}", k));
             } else {
-                append_utf8(out, unit);
+                append_utf8(out, char32_t{unit});
             }
         }
         if (high != 0)

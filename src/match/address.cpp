@@ -7,12 +7,15 @@
 
 #include <idn2.h>
 
-#include "text.hpp"
+#include "crm/core/utf8.hpp"
 
 namespace crm::match {
 namespace {
 
-using detail::ascii_lower;
+[[nodiscard]] bool is_ascii(std::string_view s) noexcept {
+    return std::all_of(s.begin(), s.end(),
+                       [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
 
 constexpr std::size_t kMaxLocal = 64;   // RFC 5321 §4.5.3.1.1
 constexpr std::size_t kMaxLabel = 63;   // RFC 1035 §2.3.4
@@ -68,7 +71,7 @@ constexpr std::size_t kMaxInput = 1024; // nothing legitimate comes close
         return std::nullopt;
     if (!std::all_of(out.begin(), out.end(), is_local_char))
         return std::nullopt;
-    if (!detail::is_ascii(out) && !detail::decode_utf8(out))
+    if (!is_valid_utf8(out))
         return std::nullopt;
     return out;
 }
@@ -187,14 +190,14 @@ std::optional<std::string> canonical_domain(std::string_view domain) {
             return std::nullopt;
     }
     std::string lowered = ascii_lower(domain);
-    if (detail::is_ascii(lowered) && !has_alabel(lowered)) {
+    if (is_ascii(lowered) && !has_alabel(lowered)) {
         // Plain LDH names need no IDNA processing; keeping them off libidn2 also lets
         // underscores through, which STD3-less UTS #46 would accept anyway.
         if (!valid_ascii_domain(lowered))
             return std::nullopt;
         return lowered;
     }
-    if (!detail::is_ascii(lowered) && !detail::decode_utf8(lowered))
+    if (!is_valid_utf8(lowered))
         return std::nullopt;
     auto alabel = idna_lookup(lowered);
     if (!alabel)
@@ -234,7 +237,7 @@ std::optional<std::string> canonical_address(std::string_view address,
         *domain = "gmail.com";
     if (policy.strip_plus_tags) {
         // RFC 5233 subaddress: keep "+foo@" whole, its tag is all there is.
-        const auto sep = l.find(detail::ascii_lower(policy.plus_separator));
+        const auto sep = l.find(ascii_lower(policy.plus_separator));
         if (sep != std::string::npos && sep != 0)
             l.resize(sep);
     }

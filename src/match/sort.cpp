@@ -7,7 +7,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "text.hpp"
+#include "crm/core/utf8.hpp"
 
 namespace crm::match {
 namespace {
@@ -25,7 +25,7 @@ constexpr double kSecondsPerDay = 86400.0;
         const bool word = u >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                           (c >= '0' && c <= '9');
         if (word) {
-            cur.push_back(detail::ascii_lower(c));
+            cur.push_back(ascii_lower(c));
         } else if (!cur.empty()) {
             out.push_back(std::move(cur));
             cur.clear();

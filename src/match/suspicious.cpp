@@ -5,9 +5,9 @@
 
 #include <idn2.h>
 
+#include "crm/core/utf8.hpp"
 #include "crm/match/address.hpp"
 #include "crm/match/sort.hpp"
-#include "text.hpp"
 
 namespace crm::match {
 namespace {
@@ -89,12 +89,12 @@ struct IdnFree {
 // multi-letter lookalikes "rn" -> "m" and "vv" -> "w".
 [[nodiscard]] std::string skeleton(const std::string& canonical) {
     const std::string unicode = to_unicode(canonical);
-    const auto cps = detail::decode_utf8(unicode);
+    const auto cps = decode_utf8_strict(unicode);
     if (!cps)
         return canonical;
     std::string folded;
     for (char32_t c : *cps)
-        detail::append_utf8(folded, fold_char(c));
+        append_utf8(folded, fold_char(c));
     std::string out;
     for (std::size_t i = 0; i < folded.size(); ++i) {
         if (i + 1 < folded.size() && folded[i] == 'r' && folded[i + 1] == 'n') {
@@ -196,17 +196,16 @@ bool authentication_failed(std::span<const std::string> values, std::string_view
     bool dkim_fail = false;
     bool dkim_pass = false;
     bool other_fail = false;
-    const std::string from = detail::ascii_lower(from_domain);
+    const std::string from = ascii_lower(from_domain);
     for (const auto& v : values) {
-        const std::string lv = detail::ascii_lower(v);
+        const std::string lv = ascii_lower(v);
         // "authserv-id [version]; ..." (RFC 8601 §2.2): a header of another server is trusted
         // for failures only, and only when no server is named as ours.
         const std::size_t first = lv.find(';');
         std::string_view id = trim_ws(std::string_view(lv).substr(0, std::min(first, lv.size())));
         id = id.substr(0, id.find_first_of(" \t("));
-        const bool ours = std::any_of(trusted.begin(), trusted.end(), [&](const std::string& t) {
-            return detail::ascii_lower(t) == id;
-        });
+        const bool ours = std::any_of(trusted.begin(), trusted.end(),
+                                      [&](const std::string& t) { return ascii_lower(t) == id; });
         if (!trusted.empty() && !ours)
             continue;
         const bool passes_count = ours;

@@ -451,14 +451,6 @@ bool truncate_utf8(std::string &s, std::size_t max) {
     return true;
 }
 
-std::string ascii_lower(std::string_view s) {
-    std::string out(s);
-    for (auto &c : out)
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
-
 std::string_view trim(std::string_view s) {
     while (!s.empty() &&
            (s.front() == ' ' || s.front() == '\t' || s.front() == '\r' || s.front() == '\n'))

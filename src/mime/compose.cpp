@@ -28,9 +28,6 @@ bool ascii_alpha(unsigned char c) {
 bool ascii_digit(unsigned char c) {
     return c >= '0' && c <= '9';
 }
-char ascii_lower_char(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + ('a' - 'A')) : c;
-}
 
 // RFC 5322 atext.
 bool is_atext(unsigned char c) {
@@ -441,7 +438,7 @@ bool starts_with_icase(std::string_view s, std::string_view p) {
     if (s.size() < p.size())
         return false;
     for (std::size_t i = 0; i < p.size(); ++i)
-        if (ascii_lower_char(s[i]) != ascii_lower_char(p[i]))
+        if (ascii_lower(s[i]) != ascii_lower(p[i]))
             return false;
     return true;
 }

@@ -23,27 +23,14 @@ constexpr std::size_t kLongestName = 19; // "content-disposition"
 
 enum class Kind { None, Address, Params };
 
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool name_equals(std::string_view a, std::string_view lower_b) {
-    if (a.size() != lower_b.size())
-        return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (lower(a[i]) != lower_b[i])
-            return false;
-    return true;
-}
-
 Kind kind_of(std::string_view name) {
     static constexpr std::array<std::string_view, 12> kAddress = {
         "from",        "sender",        "reply-to",  "to",        "cc",         "bcc",
         "resent-from", "resent-sender", "resent-to", "resent-cc", "resent-bcc", "resent-reply-to"};
     for (const auto n : kAddress)
-        if (name_equals(name, n))
+        if (ascii_iequals(name, n))
             return Kind::Address;
-    if (name_equals(name, "content-type") || name_equals(name, "content-disposition"))
+    if (ascii_iequals(name, "content-type") || ascii_iequals(name, "content-disposition"))
         return Kind::Params;
     return Kind::None;
 }
@@ -132,7 +119,7 @@ std::vector<std::size_t> find_blanks(std::string_view s) {
             st = FieldState{};
             // Every name kind_of() knows starts with one of these letters: most body lines
             // (base64, text) are passed over after one byte.
-            const char c0 = lower(first);
+            const char c0 = ascii_lower(first);
             if (c0 != 'f' && c0 != 's' && c0 != 'r' && c0 != 't' && c0 != 'c' && c0 != 'b') {
                 pos = end;
                 continue;

@@ -56,9 +56,6 @@ bool is_ws(char c) {
 bool is_alpha(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
 }
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 constexpr auto kFormatting = std::to_array<GumboTag>(
     {GUMBO_TAG_A, GUMBO_TAG_B, GUMBO_TAG_BIG, GUMBO_TAG_CODE, GUMBO_TAG_EM, GUMBO_TAG_FONT,
@@ -284,7 +281,7 @@ class Scan {
     GumboTag tag_of(std::size_t from, std::size_t to) {
         name_.clear();
         for (std::size_t k = from; k < to && name_.size() < 32; ++k)
-            name_.push_back(lower(s_[k]));
+            name_.push_back(ascii_lower(s_[k]));
         if (to - from >= 32)
             return GUMBO_TAG_UNKNOWN;
         return gumbo_tagn_enum(name_.data(), static_cast<unsigned>(name_.size()));
@@ -313,7 +310,7 @@ class Scan {
         if (t.tag == GUMBO_TAG_UNKNOWN) {
             std::uint64_t h = 1469598103934665603ULL;
             for (std::size_t j = from; j < k; ++j)
-                h = (h ^ static_cast<unsigned char>(lower(s[j]))) * 1099511628211ULL;
+                h = (h ^ static_cast<unsigned char>(ascii_lower(s[j]))) * 1099511628211ULL;
             t.hash = h;
         }
         enum class St { BeforeName, Name, AfterName, BeforeValue, Unquoted };
@@ -392,7 +389,7 @@ class Scan {
             if (start + nm.size() >= n)
                 return false;
             for (std::size_t j = 0; j < nm.size(); ++j)
-                if (lower(s[start + j]) != nm[j])
+                if (ascii_lower(s[start + j]) != nm[j])
                     return false;
             const char after = s[start + nm.size()];
             return is_ws(after) || after == '/' || after == '>';

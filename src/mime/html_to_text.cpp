@@ -23,24 +23,12 @@ bool is_name_char(char c) {
            c == ':';
 }
 
-void append_utf8(std::string &out, std::uint32_t cp) {
+// Entities and numeric references may name NUL, a surrogate or a value past U+10FFFF: those
+// become U+FFFD (HTML Living Standard, numeric character reference end state).
+void append_char(std::string& out, std::uint32_t cp) {
     if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         cp = 0xFFFD;
-    if (cp < 0x80) {
-        out.push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-        out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else if (cp < 0x10000) {
-        out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-        out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-        out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
+    append_utf8(out, char32_t{cp});
 }
 
 struct Entity {
@@ -97,7 +85,7 @@ class Out {
         if (c == 0xAD || c == 0x200C || c == 0x200D)
             return;
         flush_space();
-        append_utf8(s_, c);
+        append_char(s_, c);
         newlines_ = 0;
     }
     void newline(int max_run) {

@@ -10,6 +10,7 @@
 
 #include <gmime/gmime.h>
 
+#include "crm/core/utf8.hpp"
 #include "crm/mime/parse.hpp"
 
 namespace crm::mime::detail {
@@ -134,7 +135,8 @@ bool defuse_address_value(std::string_view in, std::string &out);
 // Value of a hexadecimal digit, or -1.
 [[nodiscard]] int hex_value(char c);
 
-[[nodiscard]] std::string ascii_lower(std::string_view s);
+using crm::ascii_iequals;
+using crm::ascii_lower;
 [[nodiscard]] std::string_view trim(std::string_view s);
 
 } // namespace crm::mime::detail

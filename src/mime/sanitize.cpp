@@ -89,9 +89,6 @@ class Arena {
 
 // ---- small helpers --------------------------------------------------------------------------
 
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 bool is_ws(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r';
 }
@@ -99,7 +96,7 @@ bool iequals_prefix(std::string_view s, std::string_view lower_prefix) {
     if (s.size() < lower_prefix.size())
         return false;
     for (std::size_t i = 0; i < lower_prefix.size(); ++i)
-        if (lower(s[i]) != lower_prefix[i])
+        if (ascii_lower(s[i]) != lower_prefix[i])
             return false;
     return true;
 }
@@ -160,7 +157,7 @@ std::optional<Url> clean_url(std::string_view raw) {
             ++k;
         if (k < s.size() && s[k] == ':') {
             for (std::size_t i = 0; i < k; ++i)
-                u.scheme.push_back(lower(s[i]));
+                u.scheme.push_back(ascii_lower(s[i]));
             u.text = u.scheme + s.substr(k);
             return u;
         }

@@ -6,25 +6,15 @@
 
 #include <algorithm>
 #include <cctype>
-#include <mutex>
 
 #include <fmt/format.h>
 
+#include "curl_easy.hpp"
 #include "imap_login.hpp"
 
 namespace crm::net {
 
 namespace {
-
-void global_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct EasyDeleter {
-    void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-using Easy = std::unique_ptr<CURL, EasyDeleter>;
 
 Error net_error(const char* code, std::string detail, Retry retry) {
     return Error{code, std::move(detail), ErrorScope::Account, retry};
@@ -77,43 +67,16 @@ std::string printable(const std::string& s) {
 // Maps a libcurl failure of the connect phase to our error classes.
 Error classify(CURLcode rc, const char* errbuf, const Endpoint& ep, const Greeting& greeting) {
     std::string where = ep.scheme + "://" + ep.host + ":" + std::to_string(ep.port);
-    std::string text = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+    Failure failure = detail::failure_of(rc, errbuf);
     if (bad_greeting(greeting, ep))
         return net_error("net.protocol",
                          where + ": the server's greeting is not " +
                              (ep.scheme == "imap" ? "IMAP" : "SMTP") + ": \"" +
-                             printable(greeting.line) + "\" (" + text + ")",
+                             printable(greeting.line) + "\" (" + failure.text + ")",
                          Retry::Backoff);
-    switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return net_error("net.dns", where + ": cannot resolve host: " + text, Retry::Backoff);
-    case CURLE_COULDNT_CONNECT:
-        return net_error("net.tcp", where + ": cannot connect: " + text, Retry::Backoff);
-    case CURLE_OPERATION_TIMEDOUT:
-        return net_error("net.timeout", where + ": timed out: " + text, Retry::Backoff);
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-        return net_error("net.tls", where + ": TLS failed: " + text, Retry::NeedsConfig);
-    case CURLE_USE_SSL_FAILED:
-        return net_error("net.starttls", where + ": server refused STARTTLS: " + text,
-                         Retry::NeedsConfig);
-    case CURLE_LOGIN_DENIED:
-        return net_error("net.auth", where + ": login rejected for " + ep.username + ": " + text,
-                         Retry::NeedsConfig);
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-        return net_error("net.tcp", where + ": connection lost during login: " + text,
-                         Retry::Backoff);
-    default:
-        return net_error("net.protocol", where + ": " + text, Retry::Backoff);
-    }
+    FailureWording wording;
+    wording.login_denied = "login rejected for " + ep.username;
+    return failure_error(failure, where, wording);
 }
 
 // Blocking I/O on a connect-only handle until `deadline`, for the IMAP login exchange.
@@ -199,7 +162,7 @@ bool is_loopback_host(const std::string& host) {
 }
 
 struct Connection::Impl {
-    Easy easy;
+    detail::Easy easy;
     curl_socket_t sock = CURL_SOCKET_BAD;
     bool tls = false;
 };
@@ -208,7 +171,6 @@ Connection::Connection(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Connection::~Connection() = default;
 
 Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
-    global_init();
     if (ep.host.empty())
         return std::unexpected(net_error("net.config", "no host configured", Retry::NeedsConfig));
     if (ep.tls == Tls::None) {
@@ -228,51 +190,26 @@ Result<std::unique_ptr<Connection>> Connection::open(const Endpoint& ep) {
                                              Retry::NeedsConfig));
 
     auto impl = std::make_unique<Impl>();
-    impl->easy.reset(curl_easy_init());
+    impl->easy = detail::make_easy();
     CURL* c = impl->easy.get();
     if (!c)
         return std::unexpected(net_error("net.protocol", "curl_easy_init failed", Retry::Backoff));
-    std::string scheme = ep.scheme;
-    if (ep.tls == Tls::Implicit)
-        scheme += 's';
-    std::string host = ep.host.find(':') != std::string::npos && ep.host.front() != '['
-                           ? "[" + ep.host + "]"
-                           : ep.host;
-    std::string url = scheme + "://" + host + ":" + std::to_string(ep.port) + "/";
+    const std::string url =
+        detail::url_for(ep.tls == Tls::Implicit ? ep.scheme + 's' : ep.scheme, ep.host, ep.port);
     char errbuf[CURL_ERROR_SIZE] = {0};
     Greeting greeting;
-    std::string login_options =
-        ep.auth == Auth::XOAuth2 ? "AUTH=XOAUTH2" : "AUTH=PLAIN";
-    bool ok = true;
+    // IMAP: libcurl gets no credentials, so it stops after TLS and CAPABILITY; the login is
+    // ours (imap_login.hpp), with the mechanism chosen from what the server offers then.
+    const bool own_login = ep.scheme == "imap";
+    // The whole of connect, TLS and login is bounded by connect_timeout.
+    bool ok = detail::set_endpoint_options(
+        c, ep, url, errbuf, static_cast<long>(ep.connect_timeout.count()), !own_login);
     auto set = [&](CURLoption o, auto v) { ok = ok && curl_easy_setopt(c, o, v) == CURLE_OK; };
-    set(CURLOPT_URL, url.c_str());
     set(CURLOPT_CONNECT_ONLY, 1L);
-    set(CURLOPT_ERRORBUFFER, errbuf);
-    set(CURLOPT_NOSIGNAL, 1L);
     // Verbose only feeds on_debug (which ignores outgoing lines: they carry the credentials).
     set(CURLOPT_DEBUGFUNCTION, on_debug);
     set(CURLOPT_DEBUGDATA, &greeting);
     set(CURLOPT_VERBOSE, 1L);
-    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(ep.connect_timeout.count()));
-    set(CURLOPT_TIMEOUT_MS, static_cast<long>(ep.connect_timeout.count()));
-    set(CURLOPT_SSL_VERIFYPEER, 1L);
-    set(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!ep.ca_file.empty())
-        set(CURLOPT_CAINFO, ep.ca_file.c_str());
-    if (ep.tls == Tls::StartTls)
-        set(CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
-    // IMAP: libcurl gets no credentials, so it stops after TLS and CAPABILITY; the login is
-    // ours (imap_login.hpp), with the mechanism chosen from what the server offers then.
-    const bool own_login = ep.scheme == "imap";
-    if (!own_login) {
-        set(CURLOPT_USERNAME, ep.username.c_str());
-        // Pin the SASL mechanism: curl otherwise prefers CRAM-MD5/DIGEST-MD5 when offered.
-        set(CURLOPT_LOGIN_OPTIONS, login_options.c_str());
-        if (ep.auth == Auth::XOAuth2)
-            set(CURLOPT_XOAUTH2_BEARER, ep.secret.c_str());
-        else
-            set(CURLOPT_PASSWORD, ep.secret.c_str());
-    }
     if (!ok)
         return std::unexpected(net_error("net.protocol", "libcurl rejected an option", Retry::Never));
 

@@ -5,18 +5,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "crm/core/utf8.hpp"
+
 namespace crm::settings::detail {
 
 namespace {
-
-char lower(char c) {
-    return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(),
-                                              [](char x, char y) { return lower(x) == lower(y); });
-}
 
 bool is_digit(char c) {
     return c >= '0' && c <= '9';
@@ -29,7 +22,7 @@ bool is_hex(char c) {
 int hex_value(char c) {
     if (is_digit(c))
         return c - '0';
-    return lower(c) - 'a' + 10;
+    return ascii_lower(c) - 'a' + 10;
 }
 
 bool is_control_or_space(char c) {
@@ -186,7 +179,7 @@ bool is_ipv6_literal(std::string_view s) {
 bool is_loopback_host(std::string_view host) {
     if (!host.empty() && host.back() == '.')
         host.remove_suffix(1);
-    if (iequals(host, "localhost"))
+    if (ascii_iequals(host, "localhost"))
         return true;
     if (const auto first = ipv4_first_octet(host))
         return *first == 127;
@@ -278,8 +271,8 @@ std::optional<std::string> check_token_endpoint(std::string_view url) {
     if (scheme_end == std::string_view::npos)
         return "must be an absolute https:// URL";
     const std::string_view scheme = url.substr(0, scheme_end);
-    const bool https = iequals(scheme, "https");
-    if (!https && !iequals(scheme, "http"))
+    const bool https = ascii_iequals(scheme, "https");
+    if (!https && !ascii_iequals(scheme, "http"))
         return "must be an https:// URL";
     std::string_view authority = url.substr(scheme_end + 3);
     authority = authority.substr(0, authority.find_first_of("/?#"));

@@ -1,18 +1,12 @@
 #include "crm/smtp/sender.hpp"
 
-#include <curl/curl.h>
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <cctype>
 #include <cstring>
-#include <deque>
-#include <memory>
-#include <mutex>
 #include <optional>
 
 #include <fmt/format.h>
 
+#include "crm/net/smtp_transfer.hpp"
 #include "session.hpp"
 
 namespace crm::smtp {
@@ -26,20 +20,8 @@ using detail::Verb;
 
 constexpr std::size_t kMaxAddress = 320; // 64 local + @ + 255 domain
 // Total time: a fixed allowance for the dialogue plus the upload at >= 10 kB/s.
-constexpr long kBaseTimeoutMs = 120'000;
+constexpr std::chrono::milliseconds kBaseTimeout{120'000};
 constexpr std::size_t kBytesPerMs = 10;
-
-void global_init() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
-
-struct EasyDeleter {
-    void operator()(CURL *c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-    void operator()(curl_slist *l) const { curl_slist_free_all(l); }
-};
 
 Error net_error(const char *code, std::string detail, Retry retry) {
     return Error{code, std::move(detail), ErrorScope::Account, retry};
@@ -71,41 +53,23 @@ std::string shown_address(std::string_view a) {
     return out;
 }
 
-int on_debug(CURL *, curl_infotype type, char *data, std::size_t size, void *user) {
-    auto *s = static_cast<Session *>(user);
-    if (s == nullptr) // detached after curl_easy_perform (QUIT at cleanup)
-        return 0;
-    // Only HEADER_IN (server lines) and the verb of HEADER_OUT are used. DATA_OUT (the message)
-    // and TEXT are ignored; nothing is logged here.
-    if (type == CURLINFO_HEADER_IN)
-        s->on_in(std::string_view(data, size));
-    else if (type == CURLINFO_HEADER_OUT)
-        s->on_out(std::string_view(data, size));
-    return 0;
-}
-
-int on_sockopt(void *user, curl_socket_t fd, curlsocktype) {
-    static_cast<Session *>(user)->sock = fd;
-    return CURL_SOCKOPT_OK;
-}
-
-std::size_t on_read(char *buffer, std::size_t size, std::size_t nitems, void *user) {
-    auto *s = static_cast<Session *>(user);
-    std::size_t n = std::min(size * nitems, s->body.size() - s->offset);
-    // The last bytes: once libcurl has them it writes the end of DATA. The caller records that
-    // point first (crash safety: before it, nothing can have been delivered).
-    if (n > 0 && s->offset + n == s->body.size() && !s->end_announced) {
-        s->end_announced = true;
-        if (s->before_end && *s->before_end && !(*s->before_end)()) {
-            s->end_refused = true;
-            return CURL_READFUNC_ABORT;
+// net::smtp_transfer's read hook. The last bytes: once libcurl has them it writes the end of
+// DATA. The caller records that point first (crash safety: before it, nothing can have been
+// delivered).
+std::optional<std::size_t> read_body(Session& s, std::span<char> buffer) {
+    std::size_t n = std::min(buffer.size(), s.body.size() - s.offset);
+    if (n > 0 && s.offset + n == s.body.size() && !s.end_announced) {
+        s.end_announced = true;
+        if (s.before_end && *s.before_end && !(*s.before_end)()) {
+            s.end_refused = true;
+            return std::nullopt;
         }
     }
-    std::memcpy(buffer, s->body.data() + s->offset, n);
-    s->offset += n;
-    // libcurl stops reading once INFILESIZE bytes came, without asking for the EOF.
-    if (s->offset == s->body.size())
-        s->upload_complete = true;
+    std::memcpy(buffer.data(), s.body.data() + s.offset, n);
+    s.offset += n;
+    // libcurl stops reading once the announced size came, without asking for the EOF.
+    if (s.offset == s.body.size())
+        s.upload_complete = true;
     return n;
 }
 
@@ -118,11 +82,11 @@ Error reply_error(std::string_view what, const Reply &r) {
     return Error{"net.protocol", std::move(detail), ErrorScope::Account, Retry::Backoff};
 }
 
-Error classify(CURLcode rc, const char *errbuf, const net::Endpoint &ep, const Session &s,
-               const std::vector<std::string> &recipients) {
+// The outcome of a failed transfer: the server's answers first (they say more than libcurl's
+// error), then libcurl's failure as net maps it, worded for a message not sent.
+Error classify(const net::Failure& failure, const net::Endpoint& ep, const Session& s,
+               const std::vector<std::string>& recipients) {
     std::string where = fmt::format("smtp://{}:{}", ep.host, ep.port);
-    std::string text = errbuf[0] ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
-    // The server's answers first: they say more than libcurl's error code.
     if (s.no_auth_offered)
         return net_error("net.auth",
                          where + ": the server offered no AUTH after EHLO" +
@@ -158,53 +122,25 @@ Error classify(CURLcode rc, const char *errbuf, const net::Endpoint &ep, const S
                      where +
                          ": connection lost after the message was sent, before the server "
                          "confirmed it (it may have been delivered): " +
-                         text,
+                         failure.text,
                      ErrorScope::Message, Retry::Never};
     // The server is closing the session (overloaded, shutting down): not the message's fault.
     if (s.closing)
         return reply_error("server closing the session", *s.closing);
-    if (s.auth_reply && s.auth_reply->code / 100 == 5 && rc == CURLE_LOGIN_DENIED)
+    if (s.auth_reply && s.auth_reply->code / 100 == 5 &&
+        failure.kind == net::FailureKind::LoginDenied)
         return net_error("net.auth",
                          fmt::format("{}: login rejected for {}: {} {}", where, ep.username,
                                      s.auth_reply->code, s.auth_reply->text),
                          Retry::NeedsConfig);
-    switch (rc) {
-    case CURLE_COULDNT_RESOLVE_HOST:
-        return net_error("net.dns", where + ": cannot resolve host: " + text, Retry::Backoff);
-    case CURLE_COULDNT_CONNECT:
-        return net_error("net.tcp", where + ": cannot connect: " + text, Retry::Backoff);
-    case CURLE_OPERATION_TIMEDOUT:
-        return net_error("net.timeout", where + ": timed out (message not sent): " + text,
-                         Retry::Backoff);
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-        return net_error("net.tls", where + ": TLS failed: " + text, Retry::NeedsConfig);
-    case CURLE_USE_SSL_FAILED:
-        return net_error("net.starttls", where + ": server refused STARTTLS: " + text,
-                         Retry::NeedsConfig);
-    case CURLE_LOGIN_DENIED:
-        return net_error("net.auth",
-                         where + ": login failed for " + ep.username + " (AUTH " +
-                             (ep.auth == net::Auth::XOAuth2 ? "XOAUTH2" : "PLAIN") +
-                             " rejected or not offered): " + text,
-                         Retry::NeedsConfig);
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-        return net_error("net.tcp", where + ": connection lost (message not sent): " + text,
-                         Retry::Backoff);
-    default:
-        return net_error("net.protocol",
-                         where + ": " + text +
-                             (s.last_line.empty() ? "" : " (server said \"" + s.last_line + "\")"),
-                         Retry::Backoff);
-    }
+    net::FailureWording wording;
+    wording.timed_out = "timed out (message not sent)";
+    wording.connection_lost = "connection lost (message not sent)";
+    wording.login_denied = "login failed for " + ep.username + " (AUTH " +
+                           (ep.auth == net::Auth::XOAuth2 ? "XOAUTH2" : "PLAIN") +
+                           " rejected or not offered)";
+    wording.server_said = s.last_line;
+    return net::failure_error(failure, where, wording);
 }
 
 std::optional<Error> check_endpoint(const net::Endpoint &ep) {
@@ -272,84 +208,29 @@ Result<SendReport> send(const net::Endpoint& ep, std::string_view envelope_from,
     if (auto e = check_endpoint(ep))
         return std::unexpected(std::move(*e));
 
-    global_init();
-    std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
-    if (!easy)
-        return std::unexpected(net_error("net.protocol", "curl_easy_init failed", Retry::Backoff));
-    CURL *c = easy.get();
-
     std::string body = normalise_line_endings(message);
-    std::string from = "<" + std::string(envelope_from) + ">";
-    std::unique_ptr<curl_slist, SlistDeleter> rcpt_list;
-    for (const auto &r : recipients) {
-        std::string a = "<" + r + ">";
-        curl_slist *next = curl_slist_append(rcpt_list.get(), a.c_str());
-        if (!next)
-            return std::unexpected(net_error("net.protocol", "out of memory", Retry::Backoff));
-        rcpt_list.release();
-        rcpt_list.reset(next);
-    }
-
     Session s;
     s.need_auth = !ep.username.empty();
     s.starttls = ep.tls == net::Tls::StartTls;
     s.body = body;
     s.before_end = &before_end_of_data;
 
-    std::string host = ep.host.find(':') != std::string::npos && ep.host.front() != '['
-                           ? "[" + ep.host + "]"
-                           : ep.host;
-    std::string url =
-        fmt::format("{}://{}:{}/", ep.tls == net::Tls::Implicit ? "smtps" : "smtp", host, ep.port);
-    std::string login_options = ep.auth == net::Auth::XOAuth2 ? "AUTH=XOAUTH2" : "AUTH=PLAIN";
-    long total_ms = kBaseTimeoutMs + static_cast<long>(body.size() / kBytesPerMs) +
-                    static_cast<long>(ep.connect_timeout.count());
-    char errbuf[CURL_ERROR_SIZE] = {0};
+    net::SmtpEnvelope envelope;
+    envelope.from = std::string(envelope_from);
+    envelope.recipients = recipients;
+    envelope.message_size = body.size();
+    envelope.total_timeout =
+        kBaseTimeout + std::chrono::milliseconds(body.size() / kBytesPerMs) + ep.connect_timeout;
+    net::SmtpHooks hooks;
+    hooks.server_bytes = [&s](std::string_view chunk) { s.on_in(chunk); };
+    hooks.command = [&s](std::string_view line) { s.on_out(line); };
+    hooks.socket = [&s](int fd) { s.sock = fd; };
+    hooks.read = [&s](std::span<char> buffer) { return read_body(s, buffer); };
+    const std::string url = net::smtp_url(ep);
 
-    bool ok = true;
-    auto set = [&](CURLoption o, auto v) { ok = ok && curl_easy_setopt(c, o, v) == CURLE_OK; };
-    set(CURLOPT_URL, url.c_str());
-    set(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-    set(CURLOPT_ERRORBUFFER, errbuf);
-    set(CURLOPT_NOSIGNAL, 1L);
-    // Verbose only feeds on_debug, which reads server lines and the verbs of commands.
-    set(CURLOPT_DEBUGFUNCTION, on_debug);
-    set(CURLOPT_DEBUGDATA, &s);
-    set(CURLOPT_VERBOSE, 1L);
-    set(CURLOPT_SOCKOPTFUNCTION, on_sockopt);
-    set(CURLOPT_SOCKOPTDATA, &s);
-    set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(ep.connect_timeout.count()));
-    set(CURLOPT_TIMEOUT_MS, total_ms);
-    set(CURLOPT_SSL_VERIFYPEER, 1L);
-    set(CURLOPT_SSL_VERIFYHOST, 2L);
-    if (!ep.ca_file.empty())
-        set(CURLOPT_CAINFO, ep.ca_file.c_str());
-    if (ep.tls == net::Tls::StartTls)
-        set(CURLOPT_USE_SSL, static_cast<long>(CURLUSESSL_ALL));
-    if (!ep.username.empty()) {
-        set(CURLOPT_USERNAME, ep.username.c_str());
-        // Pin the SASL mechanism: libcurl otherwise prefers CRAM-MD5/DIGEST-MD5 when offered.
-        set(CURLOPT_LOGIN_OPTIONS, login_options.c_str());
-        if (ep.auth == net::Auth::XOAuth2)
-            set(CURLOPT_XOAUTH2_BEARER, ep.secret.c_str());
-        else
-            set(CURLOPT_PASSWORD, ep.secret.c_str());
-    }
-    set(CURLOPT_MAIL_FROM, from.c_str());
-    set(CURLOPT_MAIL_RCPT, rcpt_list.get());
-    set(CURLOPT_MAIL_RCPT_ALLLOWFAILS, 1L); // one bad recipient does not abort the others
-    set(CURLOPT_UPLOAD, 1L);
-    set(CURLOPT_READFUNCTION, on_read);
-    set(CURLOPT_READDATA, &s);
-    set(CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(body.size()));
-    if (!ok)
-        return std::unexpected(
-            net_error("net.protocol", "libcurl rejected an option", Retry::Never));
-
-    CURLcode rc = curl_easy_perform(c);
-    // QUIT happens at cleanup; nothing it says changes the outcome.
-    curl_easy_setopt(c, CURLOPT_VERBOSE, 0L);
-    curl_easy_setopt(c, CURLOPT_DEBUGDATA, nullptr);
+    auto failure = net::smtp_transfer(ep, envelope, hooks);
+    if (!failure)
+        return std::unexpected(std::move(failure.error()));
 
     if (s.end_of_data) {
         // The server's word on the message decides, whatever libcurl made of it (libcurl 7.88
@@ -369,7 +250,7 @@ Result<SendReport> send(const net::Endpoint& ep, std::string_view envelope_from,
         }
         return report;
     }
-    if (rc == CURLE_OK)
+    if (!*failure)
         // libcurl finished without a reply to the end of data that we could see: treat as
         // unknown rather than as sent or not sent.
         return fail("smtp.unknown", url + ": no reply to the end of DATA was seen",
@@ -379,7 +260,7 @@ Result<SendReport> send(const net::Endpoint& ep, std::string_view envelope_from,
                     url + ": stopped before the end of the message (it could not be recorded): "
                           "nothing was delivered",
                     ErrorScope::Message, Retry::Backoff);
-    return std::unexpected(classify(rc, errbuf, ep, s, recipients));
+    return std::unexpected(classify(**failure, ep, s, recipients));
 }
 
 } // namespace crm::smtp

@@ -161,7 +161,7 @@ void Session::on_reply(Reply r) {
 // The socket stays libcurl's; shutdown() only makes its next write or read fail.
 void Session::cut() {
     no_auth_offered = true;
-    if (sock != CURL_SOCKET_BAD)
+    if (sock >= 0)
         ::shutdown(sock, SHUT_RDWR);
 }
 

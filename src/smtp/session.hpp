@@ -1,8 +1,7 @@
 #pragma once
-// The SMTP reply reader: what a session with the server looked like, rebuilt from libcurl's
-// debug callback. Internal to the smtp module (and its fuzz target, smtp_reply_fuzz).
-
-#include <curl/curl.h>
+// The SMTP reply reader: what a session with the server looked like, rebuilt from what
+// net::smtp_transfer reports (libcurl's debug callback). Internal to the smtp module (and its
+// fuzz target, smtp_reply_fuzz).
 
 #include <cstddef>
 #include <deque>
@@ -40,7 +39,7 @@ struct Session {
     // Inputs.
     bool need_auth = false; // a username is configured
     bool starttls = false;  // Tls::StartTls: capabilities count only after the upgrade
-    curl_socket_t sock = CURL_SOCKET_BAD;
+    int sock = -1;          // the connection's socket, once net::smtp_transfer reports it
 
     std::deque<Verb> pending;
     std::string in_buf;     // partial incoming line

@@ -2,141 +2,16 @@
 // generic-subject guard of the subject fallback.
 
 #include <algorithm>
-#include <optional>
 #include <array>
-#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "crm/core/utf8.hpp"
 #include "crm/thread/threader.hpp"
 
 namespace crm::thread {
 namespace {
-
-// Bytes that are not valid UTF-8 are carried through as lone surrogates U+DC80..U+DCFF (the
-// PEP 383 trick), so a broken subject still round-trips byte for byte.
-constexpr char32_t kEscapeBase = 0xDC00;
-
-std::u32string decode_utf8(std::string_view s) {
-    std::u32string out;
-    out.reserve(s.size());
-    std::size_t i = 0;
-    while (i < s.size()) {
-        const auto b0 = static_cast<unsigned char>(s[i]);
-        if (b0 < 0x80U) {
-            out.push_back(char32_t{b0});
-            ++i;
-            continue;
-        }
-        std::size_t len = 0;
-        char32_t cp = 0;
-        char32_t min = 0;
-        if ((b0 & 0xE0U) == 0xC0U) {
-            len = 2;
-            cp = b0 & 0x1FU;
-            min = 0x80;
-        } else if ((b0 & 0xF0U) == 0xE0U) {
-            len = 3;
-            cp = b0 & 0x0FU;
-            min = 0x800;
-        } else if ((b0 & 0xF8U) == 0xF0U) {
-            len = 4;
-            cp = b0 & 0x07U;
-            min = 0x10000;
-        }
-        bool ok = len != 0 && i + len <= s.size();
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            const auto c = static_cast<unsigned char>(s[i + k]);
-            if ((c & 0xC0U) != 0x80U)
-                ok = false;
-            else
-                cp = (cp << 6U) | (c & 0x3FU);
-        }
-        if (ok && (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)))
-            ok = false;
-        if (!ok) {
-            out.push_back(kEscapeBase + b0);
-            ++i;
-            continue;
-        }
-        out.push_back(cp);
-        i += len;
-    }
-    return out;
-}
-
-void append_utf8(std::string &out, char32_t cp) {
-    auto byte = [&out](std::uint32_t v) { out.push_back(static_cast<char>(v & 0xFFU)); };
-    const std::uint32_t v = cp;
-    if (v >= 0xDC80 && v <= 0xDCFF) {
-        byte(v - kEscapeBase);
-    } else if (v < 0x80) {
-        byte(v);
-    } else if (v < 0x800) {
-        byte(0xC0U | (v >> 6U));
-        byte(0x80U | (v & 0x3FU));
-    } else if (v < 0x10000) {
-        byte(0xE0U | (v >> 12U));
-        byte(0x80U | ((v >> 6U) & 0x3FU));
-        byte(0x80U | (v & 0x3FU));
-    } else {
-        byte(0xF0U | (v >> 18U));
-        byte(0x80U | ((v >> 12U) & 0x3FU));
-        byte(0x80U | ((v >> 6U) & 0x3FU));
-        byte(0x80U | (v & 0x3FU));
-    }
-}
-
-std::string encode_utf8(std::u32string_view s) {
-    std::string out;
-    out.reserve(s.size());
-    for (char32_t c : s)
-        append_utf8(out, c);
-    return out;
-}
-
-// Simple (one-to-one) lower-case mapping for ASCII, Latin-1, Latin Extended-A, Greek,
-// Cyrillic and fullwidth Latin: enough to compare subjects written in those scripts.
-char32_t fold_case(char32_t c) {
-    if (c < 0x80)
-        return (c >= U'A' && c <= U'Z') ? c + 0x20 : c;
-    if (c >= 0xC0 && c <= 0xDE && c != 0xD7)
-        return c + 0x20;
-    if (c == 0x130) // İ: Turkish capital dotted I; fold to plain i so "İlt" matches "ilt"
-        return U'i';
-    if ((c >= 0x100 && c <= 0x137) || (c >= 0x14A && c <= 0x177))
-        return c | 1U; // pairs: even upper, odd lower
-    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
-        return (c & 1U) != 0 ? c + 1 : c; // pairs: odd upper, even lower
-    if (c == 0x178)
-        return 0xFF;
-    // Greek
-    if (c == 0x386)
-        return 0x3AC;
-    if (c >= 0x388 && c <= 0x38A)
-        return c + 37;
-    if (c == 0x38C)
-        return 0x3CC;
-    if (c == 0x38E || c == 0x38F)
-        return c + 63;
-    if (c >= 0x391 && c <= 0x3A9 && c != 0x3A2)
-        return c + 0x20;
-    if (c == 0x3C2) // final sigma folds to sigma
-        return 0x3C3;
-    // Cyrillic
-    if (c >= 0x400 && c <= 0x40F)
-        return c + 0x50;
-    if (c >= 0x410 && c <= 0x42F)
-        return c + 0x20;
-    if ((c >= 0x460 && c <= 0x481) || (c >= 0x48A && c <= 0x4BF) || (c >= 0x4D0 && c <= 0x52F))
-        return c | 1U;
-    if (c >= 0x4C1 && c <= 0x4CE)
-        return (c & 1U) != 0 ? c + 1 : c;
-    // Fullwidth Latin capitals
-    if (c >= 0xFF21 && c <= 0xFF3A)
-        return c + 0x20;
-    return c;
-}
 
 bool is_space(char32_t c) {
     return c == 0x20 || (c >= 0x09 && c <= 0x0D) || c == 0xA0 || c == 0x1680 ||
@@ -144,7 +19,9 @@ bool is_space(char32_t c) {
            c == 0x205F || c == 0x3000 || c == 0xFEFF;
 }
 
-// Decode, case-fold, fold every whitespace run into one space and trim.
+// Decode, case-fold, fold every whitespace run into one space and trim. Bytes that are not
+// UTF-8 are carried through as escapes (crm::decode_utf8), so a broken subject still
+// round-trips byte for byte.
 std::u32string normalise(std::string_view subject) {
     std::u32string out;
     bool pending_space = false;

@@ -202,5 +202,45 @@ TEST(AddressList, EncodedAndRawNames) {
     EXPECT_EQ(b[0].address, "rene@example.fr");
 }
 
+// GMime 3.2 leaked the mailbox it was building on an unterminated comment after a domain literal
+// (address_fuzz under LSan; corpus file domain-literal-open-comment.txt). The comment is closed
+// before GMime parses the list, so the result is that of the closed comment: the same address,
+// and the comment as the display name, as for "a@b (Name)".
+TEST(AddressList, UnterminatedCommentIsClosedBeforeGMimeParses) {
+    auto same = [](const std::string& open, const std::string& closed) {
+        std::vector<std::string> w_open;
+        std::vector<std::string> w_closed;
+        const auto got = parse_address_list(open, &w_open);
+        const auto want = parse_address_list(closed, &w_closed);
+        ASSERT_EQ(got.size(), want.size()) << open;
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            EXPECT_EQ(got[i].address, want[i].address) << open;
+            EXPECT_EQ(got[i].name, want[i].name) << open;
+        }
+        EXPECT_EQ(w_open.size(), w_closed.size()) << open;
+    };
+    const auto literal = parse_address_list("a@[1.2.3.4]");
+    ASSERT_EQ(literal.size(), 1U);
+    EXPECT_EQ(literal[0].address, "a@[1.2.3.4]");
+    const auto open = parse_address_list("a@[1.2.3.4](x");
+    ASSERT_EQ(open.size(), 1U);
+    EXPECT_EQ(open[0].address, literal[0].address);
+    same("a@[1.2.3.4](x", "a@[1.2.3.4](x)");
+    same("a@[](", "a@[]()");
+    // Nested comments and an escaped ')' that does not close; a trailing backslash escapes
+    // nothing (it would otherwise escape the appended ')').
+    same("b@x.test (one (two) \\) three", "b@x.test (one (two) \\) three)");
+    same("b@x.test (x\\", "b@x.test (x)");
+    // '(' inside a quoted string or a domain literal opens no comment: nothing is appended.
+    const auto quoted = parse_address_list("\"(Bob\" <b@x.test>");
+    ASSERT_EQ(quoted.size(), 1U);
+    EXPECT_EQ(quoted[0].name, "(Bob");
+    EXPECT_EQ(quoted[0].address, "b@x.test");
+    const auto in_literal = parse_address_list("c@[1.2.(3.4], d@x.test");
+    ASSERT_EQ(in_literal.size(), 2U);
+    EXPECT_EQ(in_literal[1].address, "d@x.test");
+    EXPECT_TRUE(in_literal[1].name.empty());
+}
+
 } // namespace
 } // namespace crm::mime
