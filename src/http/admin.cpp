@@ -3,24 +3,21 @@
 
 #include <fmt/format.h>
 
-#include "crm/settings/edit.hpp"
+#include "crm/core/account_config.hpp"
 #include "internal.hpp"
 
 namespace crm::http {
 
 namespace {
 
-using settings::AccountConfig;
-using settings::ServerConfig;
-
-const char* auth_name(settings::Auth a) {
-    return a == settings::Auth::XOAuth2 ? "xoauth2" : "password";
+const char* auth_name(Auth a) {
+    return a == Auth::XOAuth2 ? "xoauth2" : "password";
 }
 
 json::value server_json(const ServerConfig& s) {
     return json::object{{"host", s.host},
                         {"port", s.port},
-                        {"tls", settings::tls_name(s.tls)},
+                        {"tls", tls_name(s.tls)},
                         {"username", s.username},
                         {"auth", auth_name(s.auth)},
                         {"allow_insecure", s.allow_insecure},
@@ -97,11 +94,11 @@ std::optional<std::string> apply_server(const json::object& o, const std::string
         invalid(prefix + ".host", "is required");
     if (auto t = opt_string(o, "tls", 16)) {
         if (*t == "implicit")
-            s.tls = settings::Tls::Implicit;
+            s.tls = Tls::Implicit;
         else if (*t == "starttls")
-            s.tls = settings::Tls::StartTls;
+            s.tls = Tls::StartTls;
         else if (*t == "none")
-            s.tls = settings::Tls::None;
+            s.tls = Tls::None;
         else
             invalid(prefix + ".tls", "must be implicit, starttls or none");
     }
@@ -118,9 +115,9 @@ std::optional<std::string> apply_server(const json::object& o, const std::string
         s.username = default_user;
     if (auto a = opt_string(o, "auth", 16)) {
         if (*a == "password")
-            s.auth = settings::Auth::Password;
+            s.auth = Auth::Password;
         else if (*a == "xoauth2")
-            s.auth = settings::Auth::XOAuth2;
+            s.auth = Auth::XOAuth2;
         else
             invalid(prefix + ".auth", "must be password or xoauth2");
     }
@@ -202,7 +199,7 @@ void create(Ctx& c) {
     only_fields(body, {"name", "owner_id", "address", "enabled", "mirror_seen", "imap", "smtp"});
     AccountConfig a;
     a.name = req_string(body, "name", 64);
-    if (!settings::valid_account_name(a.name))
+    if (!valid_account_name(a.name))
         invalid("name", "must be 1-64 of A-Z a-z 0-9 . _ -");
     if (find_config(c, a.name))
         throw_error(409, "conflict", fmt::format("an account named {} exists", a.name), "name");
@@ -222,7 +219,7 @@ void create(Ctx& c) {
     secrets.imap_password = apply_server(*imap, "imap", a.imap, true, a.address);
     if (const auto* smtp = sub_object(body, "smtp")) {
         a.smtp.emplace();
-        a.smtp->tls = settings::Tls::Implicit;
+        a.smtp->tls = Tls::Implicit;
         secrets.smtp_password = apply_server(*smtp, "smtp", *a.smtp, true, a.address);
     }
     save(c, a, secrets, 201, body);
@@ -260,7 +257,7 @@ void edit(Ctx& c, const std::string& name) {
         const bool fresh = !a.smtp;
         if (fresh) {
             a.smtp.emplace();
-            a.smtp->tls = settings::Tls::Implicit;
+            a.smtp->tls = Tls::Implicit;
         }
         secrets.smtp_password = apply_server(*smtp, "smtp", *a.smtp, fresh, a.address);
     } else if (auto it = body.find("smtp"); it != body.end() && it->value().is_null()) {

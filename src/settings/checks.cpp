@@ -256,16 +256,6 @@ bool is_credential_name(std::string_view s) {
                         [](char c) { return c == '/' || is_control_or_space(c); });
 }
 
-bool is_account_name(std::string_view s) {
-    // The name also names the account's secret file (secrets/NAME): never "." or "..".
-    if (s.empty() || s.size() > 64 || s == "." || s == "..")
-        return false;
-    return std::all_of(s.begin(), s.end(), [](char c) {
-        return is_digit(c) || c == '_' || c == '-' || c == '.' || (c >= 'a' && c <= 'z') ||
-               (c >= 'A' && c <= 'Z');
-    });
-}
-
 std::optional<std::string> check_token_endpoint(std::string_view url) {
     const auto scheme_end = url.find("://");
     if (scheme_end == std::string_view::npos)

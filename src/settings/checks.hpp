@@ -33,7 +33,6 @@ closest_match(std::string_view word, std::span<const std::string_view> candidate
 
 [[nodiscard]] bool is_env_name(std::string_view s);        // [A-Za-z_][A-Za-z0-9_]*
 [[nodiscard]] bool is_credential_name(std::string_view s); // systemd credential name
-[[nodiscard]] bool is_account_name(std::string_view s);    // [A-Za-z0-9._-]{1,64}, not . or ..
 
 // nullopt when the OAuth token endpoint is acceptable, otherwise why not: it must be an
 // absolute https:// URL, or http:// to a loopback host (RFC 8252 §8.3 style local testing).

@@ -646,7 +646,7 @@ AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index
     a.line = s.pos().line;
 
     if (auto name = s.string("name", true)) {
-        if (!detail::is_account_name(name->first))
+        if (!valid_account_name(name->first))
             r.error(name->second.pos,
                     fmt::format("{}: {} is not a valid account name (1-64 of A-Z a-z 0-9 . _ -, not . or ..)",
                                 name->second.path, show(name->first)));
@@ -998,7 +998,5 @@ std::string format_problem(const Problem& p) {
         return fmt::format("{}: {}: {}", p.file, kind, p.message);
     return fmt::format("{}:{}:{}: {}: {}", p.file, p.line, p.column, kind, p.message);
 }
-
-bool valid_account_name(std::string_view name) { return detail::is_account_name(name); }
 
 } // namespace crm::settings

@@ -28,12 +28,6 @@ std::string toml_string(std::string_view s) {
     return out + "\"";
 }
 
-const char* tls_name(Tls t) {
-    return t == Tls::Implicit ? "implicit"
-           : t == Tls::StartTls ? "starttls"
-                                          : "none";
-}
-
 // "password" -> password_file / password_env / credential / password; other bases get the
 // suffixes _file, _env, _credential.
 static std::string secret_line(const std::string& base, const SecretRef& r) {

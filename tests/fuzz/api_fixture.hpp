@@ -23,21 +23,21 @@ namespace crm_fuzz {
 
 class NoControl final : public crm::http::Control {
   public:
-    std::vector<crm::settings::AccountConfig> accounts() override {
-        crm::settings::AccountConfig a;
+    std::vector<crm::AccountConfig> accounts() override {
+        crm::AccountConfig a;
         a.name = "a";
         a.owner_id = 2;
         a.address = "sales@team.example";
         a.imap.host = "imap.team.example";
         a.imap.username = "sales";
-        a.imap.secret = crm::settings::SecretRef{crm::settings::SecretRef::Kind::File, "/x/a"};
+        a.imap.secret = crm::SecretRef{crm::SecretRef::Kind::File, "/x/a"};
         return {a};
     }
-    crm::Result<void> save_account(const crm::settings::AccountConfig&,
+    crm::Result<void> save_account(const crm::AccountConfig&,
                                    const crm::http::AccountSecrets&) override {
         return {};
     }
-    std::vector<crm::http::ServerTest> test_account(const crm::settings::AccountConfig&) override {
+    std::vector<crm::http::ServerTest> test_account(const crm::AccountConfig&) override {
         return {};
     }
     crm::Result<void> resync(const std::string&) override { return {}; }

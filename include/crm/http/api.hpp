@@ -24,10 +24,11 @@
 #include <utility>
 #include <vector>
 
+#include "crm/core/account_config.hpp"
 #include "crm/core/backend.hpp"
+#include "crm/core/limits.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/result.hpp"
-#include "crm/settings/config.hpp"
 
 namespace crm::http {
 
@@ -67,13 +68,13 @@ class Control {
   public:
     virtual ~Control() = default;
     // The configured accounts (the config file as last loaded).
-    virtual std::vector<settings::AccountConfig> accounts() = 0;
+    virtual std::vector<AccountConfig> accounts() = 0;
     // Adds or replaces an account in the config file (and its secrets, 0600), then applies it.
     // Errors: "config.invalid" (the problems), "config.write".
-    virtual Result<void> save_account(const settings::AccountConfig& account,
+    virtual Result<void> save_account(const AccountConfig& account,
                                       const AccountSecrets& secrets) = 0;
     // Connects and logs in to the account's servers (blocking). IMAP first, then SMTP.
-    virtual std::vector<ServerTest> test_account(const settings::AccountConfig& account) = 0;
+    virtual std::vector<ServerTest> test_account(const AccountConfig& account) = 0;
     // Clears the account's checkpoints and wakes its sync. Errors: "account.not_found".
     virtual Result<void> resync(const std::string& name) = 0;
     // A reply was queued: work the outbox now.

@@ -28,7 +28,7 @@ inline constexpr int kMaxRefusing = 64;
 struct ServerOptions {
     int io_threads = 1;
     int worker_threads = 4;
-    std::size_t body_limit = settings::kMaxRequestBody;
+    std::size_t body_limit = kMaxRequestBody;
     int max_connections = 256;
     std::size_t max_body_bytes_in_flight = 64u << 20;
     LogSink log; // accept failures and recoveries (event "http"); may be empty

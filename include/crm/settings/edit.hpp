@@ -15,7 +15,7 @@ namespace crm::settings {
 
 // A TOML basic string, quoted and escaped.
 std::string toml_string(std::string_view s);
-const char* tls_name(Tls t); // implicit | starttls | none
+using crm::tls_name; // implicit | starttls | none
 
 // The whole [[accounts]] block; keys at their defaults are left out.
 std::string account_block(const AccountConfig& a);

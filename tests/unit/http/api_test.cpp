@@ -30,15 +30,15 @@ namespace {
 
 namespace json = boost::json;
 
-settings::AccountConfig account(const std::string& name, UserId owner, const std::string& addr) {
-    settings::AccountConfig a;
+AccountConfig account(const std::string& name, UserId owner, const std::string& addr) {
+    AccountConfig a;
     a.name = name;
     a.owner_id = owner;
     a.address = addr;
     a.imap.host = "imap.example.com";
     a.imap.port = 993;
     a.imap.username = addr;
-    a.imap.secret = settings::SecretRef{settings::SecretRef::Kind::File, "/etc/secret/" + name};
+    a.imap.secret = SecretRef{SecretRef::Kind::File, "/etc/secret/" + name};
     return a;
 }
 
@@ -978,7 +978,7 @@ TEST_F(ApiTest, AccountsAreForAdminsAndNeverShowSecrets) {
     ASSERT_EQ(control.saved.size(), 1u);
     EXPECT_EQ(control.saved[0].second.imap_password, "s3cret-pw");
     EXPECT_EQ(control.saved[0].second.smtp_password, "smtp-pw");
-    EXPECT_EQ(control.saved[0].first.imap.tls, settings::Tls::StartTls);
+    EXPECT_EQ(control.saved[0].first.imap.tls, Tls::StartTls);
     EXPECT_EQ(control.saved[0].first.imap.username, "sales@team.test");
 
     auto off = as(admin, "PATCH", "/api/v1/accounts/sales", R"({"enabled":false})");

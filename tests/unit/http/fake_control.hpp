@@ -11,13 +11,13 @@ namespace crm::http {
 
 class FakeControl final : public Control {
   public:
-    std::vector<settings::AccountConfig> configured;
-    std::vector<std::pair<settings::AccountConfig, AccountSecrets>> saved;
+    std::vector<AccountConfig> configured;
+    std::vector<std::pair<AccountConfig, AccountSecrets>> saved;
     std::vector<std::string> resynced;
     int outbox_kicks = 0;
 
-    std::vector<settings::AccountConfig> accounts() override { return configured; }
-    Result<void> save_account(const settings::AccountConfig& a, const AccountSecrets& s) override {
+    std::vector<AccountConfig> accounts() override { return configured; }
+    Result<void> save_account(const AccountConfig& a, const AccountSecrets& s) override {
         saved.emplace_back(a, s);
         bool replaced = false;
         for (auto& c : configured)
@@ -29,7 +29,7 @@ class FakeControl final : public Control {
             configured.push_back(a);
         return {};
     }
-    std::vector<ServerTest> test_account(const settings::AccountConfig& a) override {
+    std::vector<ServerTest> test_account(const AccountConfig& a) override {
         return {{false, "tls", "imap " + a.imap.host + ":993: certificate has expired"}};
     }
     Result<void> resync(const std::string& name) override {
