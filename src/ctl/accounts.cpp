@@ -20,12 +20,9 @@ namespace json = boost::json;
 
 namespace {
 
-std::string ago(std::optional<std::int64_t> t) {
+std::string ago(std::optional<std::int64_t> t, std::int64_t now) {
     if (!t)
         return "never";
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
     auto d = now - *t;
     if (d < 0)
         d = 0;
@@ -103,6 +100,7 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
         throw UsageError{"expected at most one account NAME"};
     if (!ctx.open())
         return kRuntime;
+    const auto now = ctx.clock->now();
     store::SyncStore sync(*ctx.db);
     auto rows = sync.accounts();
     if (!rows)
@@ -162,21 +160,19 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
         fmt::print("{} <{}> on {}: {}{}\n", r.name, r.address, r.imap_host, r.state,
                    r.enabled ? "" : " (disabled)");
         fmt::print("  last success: {}   messages synced: {}   mailboxes: {}\n",
-                   ago(r.last_success_at), r.messages, r.mailboxes);
+                   ago(r.last_success_at, now), r.messages, r.mailboxes);
         if (r.initial_total > 0 && r.initial_done < r.initial_total) {
             auto rate = initial_rate(r);
             auto eta = initial_eta(r);
-            fmt::print("  initial sync: {} of {} ({:.0f}%){}{}\n", r.initial_done, r.initial_total,
-                       100.0 * static_cast<double>(r.initial_done) /
-                           static_cast<double>(r.initial_total),
-                       rate ? fmt::format(", {:.1f} msg/s", *rate)
-                            : std::string(", rate: measuring"),
-                       eta ? fmt::format(", ETA {} (as of {})", duration(*eta),
-                                         ago(r.updated_at))
-                           : std::string());
+            fmt::print(
+                "  initial sync: {} of {} ({:.0f}%){}{}\n", r.initial_done, r.initial_total,
+                100.0 * static_cast<double>(r.initial_done) / static_cast<double>(r.initial_total),
+                rate ? fmt::format(", {:.1f} msg/s", *rate) : std::string(", rate: measuring"),
+                eta ? fmt::format(", ETA {} (as of {})", duration(*eta), ago(r.updated_at, now))
+                    : std::string());
         }
         if (!r.last_error_class.empty())
-            fmt::print("  last error ({}): {}: {}\n", ago(r.last_error_at), r.last_error_class,
+            fmt::print("  last error ({}): {}: {}\n", ago(r.last_error_at, now), r.last_error_class,
                        printable(r.last_error)); // a server's words
         if (!configured.empty() &&
             std::find(configured.begin(), configured.end(), r.name) == configured.end())

@@ -23,12 +23,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::int64_t now_s() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::string fmt_date(std::optional<std::int64_t> t) {
     if (!t)
         return "-";
@@ -117,7 +111,7 @@ int import_records(Context& ctx, const std::string& kind, const std::string& fil
     std::vector<app::CsvProblem> problems = parsed->problems;
     {
         store::Database::Transaction tx(*ctx.db);
-        std::int64_t now = now_s();
+        std::int64_t now = ctx.clock->now();
         // Rows are checked one by one so a bad row is reported and the good ones kept.
         for (std::size_t i = 0; i < parsed->rows.size(); ++i) {
             auto r = store_row(*ctx.store, parsed->rows[i], now);
@@ -358,7 +352,7 @@ int cmd_thread_link(Context& ctx, const std::vector<std::string>& args) {
     if (!ctx.open())
         return kRuntime;
     store::SqliteBackend backend(*ctx.db);
-    if (auto r = app::link_thread(backend, kOperator, t, d, now_s()); !r)
+    if (auto r = app::link_thread(backend, kOperator, t, d, ctx.clock->now()); !r)
         return print_error(r.error());
     fmt::print("thread {} linked to deal {} (manual)\n", t, d);
     return kOk;
@@ -371,7 +365,7 @@ int cmd_thread_unlink(Context& ctx, const std::vector<std::string>& args) {
     if (!ctx.open())
         return kRuntime;
     store::SqliteBackend backend(*ctx.db);
-    if (auto r = app::unlink_thread(backend, kOperator, t, now_s()); !r)
+    if (auto r = app::unlink_thread(backend, kOperator, t, ctx.clock->now()); !r)
         return print_error(r.error());
     fmt::print("thread {} unlinked; it is in the unsorted queue\n", t);
     return kOk;
@@ -408,7 +402,7 @@ int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
         message = rows->front();
     }
     store::SqliteBackend backend(*ctx.db);
-    auto r = app::split_message(backend, kOperator, message, now_s());
+    auto r = app::split_message(backend, kOperator, message, ctx.clock->now());
     if (!r)
         return print_error(r.error());
     fmt::print("message {} and {} repl{} moved from thread {} to new thread {} (unsorted, held "

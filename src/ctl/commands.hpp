@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "crm/core/clock.hpp"
 #include "crm/core/read_model.hpp"
 #include "crm/settings/config.hpp"
 #include "crm/store/database.hpp"
@@ -24,6 +25,7 @@ struct Context {
     std::string config_path; // --config, $CRM_MAIL_CONFIG or /etc/crm-mail/crm-mail.toml
     std::unique_ptr<store::Database> db;
     std::unique_ptr<store::Store> store;
+    const Clock* clock = &system_clock(); // every wall-clock read of a command
     // Opens the database and applies pending migrations; prints the error and returns false.
     bool open(bool migrate = true);
 };

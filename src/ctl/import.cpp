@@ -78,12 +78,6 @@ class Progress {
     std::chrono::steady_clock::time_point start_, last_;
 };
 
-std::int64_t now_s() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 // Reads up to one batch; false when the walk is over and nothing was read.
 bool read_batch(mailfile::Walker& w, std::vector<Item>& out, Summary& s) {
     out.clear();
@@ -197,7 +191,7 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
             src.owner = owner;
             items[i].parsed = &it.parsed;
         }
-        auto out = batch.run(items, now_s());
+        auto out = batch.run(items, ctx.clock->now());
         if (!out)
             return fail_batch(out.error());
         s.read += current.size();

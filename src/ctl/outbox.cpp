@@ -23,12 +23,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::int64_t now_s() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::string random_hex(std::size_t bytes) {
     std::string out;
     std::ifstream in("/dev/urandom", std::ios::binary);
@@ -125,7 +119,8 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
     req.html_body = std::move(html);
     req.attachments = std::move(atts);
     req.attachment_contents = std::move(contents);
-    auto queued = app::queue_reply(backend, kOperator, std::move(req), random_hex(12), now_s());
+    auto queued =
+        app::queue_reply(backend, kOperator, std::move(req), random_hex(12), ctx.clock->now());
     if (!queued) {
         const auto& e = queued.error();
         if (e.code.starts_with("reply.") || e.code.ends_with(".not_found")) {
@@ -209,7 +204,7 @@ int change_state(Context& ctx, const std::vector<std::string>& args, const char*
                                "or cancelled\n", id, st);
             return kRuntime;
         }
-        if (auto r = ob.set_state(id, "queued", "", now_s(), now_s()); !r)
+        if (auto r = ob.set_state(id, "queued", "", ctx.clock->now(), ctx.clock->now()); !r)
             return print_error(r.error());
     } else {
         if (st != "queued" && st != "failed" && st != "unknown") {
@@ -217,7 +212,9 @@ int change_state(Context& ctx, const std::vector<std::string>& args, const char*
                                "or unknown replies can be cancelled\n", id, st);
             return kRuntime;
         }
-        if (auto r = ob.set_state(id, "cancelled", "cancelled by hand", std::nullopt, now_s()); !r)
+        if (auto r =
+                ob.set_state(id, "cancelled", "cancelled by hand", std::nullopt, ctx.clock->now());
+            !r)
             return print_error(r.error());
     }
     if (auto c = tx.commit(); !c)

@@ -20,12 +20,6 @@ namespace crm::ctl {
 
 namespace {
 
-std::int64_t now_seconds() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::optional<std::string> read_password(const Args& a) {
     if (auto f = a.value("--password-file")) {
         std::ifstream in(*f, std::ios::binary);
@@ -75,7 +69,7 @@ int cmd_users_password(Context& ctx, const std::vector<std::string>& args) {
         return kRuntime;
     store::WebStore ws(*ctx.db);
     store::Database::Transaction tx(*ctx.db);
-    if (auto r = ws.set_password_hash(user, *hash, now_seconds()); !r)
+    if (auto r = ws.set_password_hash(user, *hash, ctx.clock->now()); !r)
         return print_error(r.error());
     auto ended = ws.delete_user_sessions(user);
     if (!ended)
@@ -98,7 +92,7 @@ int cmd_tokens_create(Context& ctx, const std::vector<std::string>& args) {
         return kRuntime;
     store::WebStore ws(*ctx.db);
     const auto token = http::new_token();
-    auto id = ws.create_token(user, name, http::token_hash(token), now_seconds());
+    auto id = ws.create_token(user, name, http::token_hash(token), ctx.clock->now());
     if (!id)
         return print_error(id.error());
     // The token itself is shown once, on stdout only; the database keeps its SHA-256.
@@ -144,7 +138,7 @@ int cmd_tokens_revoke(Context& ctx, const std::vector<std::string>& args) {
     if (!ctx.open())
         return kRuntime;
     store::WebStore ws(*ctx.db);
-    auto r = ws.revoke_token(id, now_seconds());
+    auto r = ws.revoke_token(id, ctx.clock->now());
     if (!r)
         return print_error(r.error());
     if (!*r) {

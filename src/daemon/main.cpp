@@ -266,7 +266,7 @@ class Daemon final : public http::Control {
             metrics_db_ = std::move(*db);
         }
         metrics_db_->refresh();
-        return daemon::render_metrics(metrics_db_->metrics(), counters);
+        return daemon::render_metrics(metrics_db_->metrics(), counters, system_clock().now());
     }
 
     int run() {
@@ -361,9 +361,7 @@ class Daemon final : public http::Control {
     }
 
     void start_account(const settings::AccountConfig& a) {
-        auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+        const auto now = system_clock().now();
         auto id = sink_->sync_store().ensure_account(a.name, a.owner_id, a.address, a.imap.host,
                                                      a.enabled, now);
         if (!id) {

@@ -26,11 +26,8 @@ std::string label(std::string_view v) {
 
 } // namespace
 
-std::string render_metrics(MetricsQueries& db, const Counters& counters) {
+std::string render_metrics(MetricsQueries& db, const Counters& counters, std::int64_t now) {
     std::string out;
-    auto now = std::chrono::duration_cast<std::chrono::seconds>(
-                   std::chrono::system_clock::now().time_since_epoch())
-                   .count();
     if (auto m = db.metrics_snapshot(); !m) {
         out += fmt::format("# database unavailable: {}\n", label(m.error().detail));
     } else {

@@ -16,7 +16,8 @@ struct Counters {
     std::map<std::string, std::uint64_t> send_results;    // outbox outcomes (sent, failed, ...)
 };
 
-// Renders /metrics from the database's figures (MetricsQueries) and the counters.
-std::string render_metrics(MetricsQueries& db, const Counters& counters);
+// Renders /metrics from the database's figures (MetricsQueries) and the counters; `now` (Unix
+// seconds) for the sync lag.
+std::string render_metrics(MetricsQueries& db, const Counters& counters, std::int64_t now);
 
 } // namespace crm::daemon

@@ -18,12 +18,6 @@ namespace crm::daemon {
 
 namespace {
 
-std::int64_t now_s() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 std::int64_t backoff_seconds(std::int64_t attempts) {
     std::int64_t s = 30;
     for (std::int64_t i = 1; i < attempts && s < 3600; ++i)
@@ -36,8 +30,8 @@ std::int64_t backoff_seconds(std::int64_t attempts) {
 } // namespace
 
 OutboxWorker::OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool,
-                           store::Database& db, DaemonSink& sink, LogSink log)
-    : io_(io), pool_(pool), db_(db), sink_(sink), log_(std::move(log)), timer_(io) {}
+                           store::Database& db, DaemonSink& sink, LogSink log, const Clock& clock)
+    : io_(io), pool_(pool), db_(db), sink_(sink), log_(std::move(log)), clock_(clock), timer_(io) {}
 
 void OutboxWorker::start() { tick(); }
 
@@ -89,7 +83,7 @@ void OutboxWorker::recover_sending() {
         store::OutboxStore o(db_);
         try {
             store::Database::Transaction tx(db_);
-            if (auto r2 = o.set_state(id, state, why, std::nullopt, now_s()); r2)
+            if (auto r2 = o.set_state(id, state, why, std::nullopt, clock_.now()); r2)
                 (void)tx.commit();
         } catch (const std::exception& e) {
             log_(LogLevel::Error, {name, ""}, "outbox", e.what());
@@ -191,7 +185,7 @@ void OutboxWorker::send_one() {
     std::optional<store::OutboxRow> row;
     try {
         store::Database::Transaction tx(db_);
-        auto claimed = ob.claim_due(now_s());
+        auto claimed = ob.claim_due(clock_.now());
         if (!claimed) {
             log_(LogLevel::Error, {}, "outbox", claimed.error().to_string());
             return;
@@ -204,7 +198,7 @@ void OutboxWorker::send_one() {
             std::string why = it == accounts_.end()
                                   ? "the account is not configured in this daemon"
                                   : "the account has no [accounts.smtp] settings";
-            (void)ob.set_state(row->id, "failed", why, std::nullopt, now_s());
+            (void)ob.set_state(row->id, "failed", why, std::nullopt, clock_.now());
             (void)tx.commit();
             log_(LogLevel::Error, {}, "outbox", fmt::format("reply {}: {}", row->id, why));
             return;
@@ -230,11 +224,12 @@ void OutboxWorker::send_one() {
     d.text_body = row->text_body;
     d.html_body = row->html_body;
     d.message_id = row->message_id;
-    d.date = now_s();
+    d.date = clock_.now();
     for (const auto& a : row->attachments) {
         auto content = ob.attachment_content(a.sha256);
         if (!content) {
-            (void)ob.set_state(row->id, "failed", content.error().detail, std::nullopt, now_s());
+            (void)ob.set_state(row->id, "failed", content.error().detail, std::nullopt,
+                               clock_.now());
             return;
         }
         d.attachments.push_back({a.filename, a.content_type, std::move(*content)});
@@ -243,7 +238,7 @@ void OutboxWorker::send_one() {
     auto rcpts = message ? mime::envelope_recipients(d) : Result<std::vector<std::string>>{};
     if (!message || !rcpts) {
         const auto& e = !message ? message.error() : rcpts.error();
-        (void)ob.set_state(row->id, "failed", e.detail, std::nullopt, now_s());
+        (void)ob.set_state(row->id, "failed", e.detail, std::nullopt, clock_.now());
         log_(LogLevel::Error, {acc.account_name, ""}, "outbox",
              fmt::format("reply {}: {}", row->id, e.to_string()));
         return;
@@ -272,7 +267,7 @@ void OutboxWorker::send_one() {
                 try {
                     store::Database::Transaction tx(db_);
                     store::OutboxStore o(db_);
-                    ok = o.mark_data_done(id, now_s()) && tx.commit();
+                    ok = o.mark_data_done(id, clock_.now()) && tx.commit();
                 } catch (const std::exception& e) {
                     log_(LogLevel::Error, {}, "outbox", e.what());
                 }
@@ -303,7 +298,7 @@ void OutboxWorker::send_one() {
                                    report.error().code == "smtp.aborted")) {
                 state = "queued";
                 why = report.error().detail;
-                next = now_s() + backoff_seconds(attempts);
+                next = clock_.now() + backoff_seconds(attempts);
             } else if (!report && (report.error().code == "smtp.unknown")) {
                 state = "unknown";
                 why = report.error().detail;
@@ -313,7 +308,7 @@ void OutboxWorker::send_one() {
                 // Nothing was delivered (the connection failed before DATA): retry later.
                 state = "queued";
                 why = report.error().to_string();
-                next = now_s() + backoff_seconds(attempts);
+                next = clock_.now() + backoff_seconds(attempts);
             } else {
                 state = "failed";
                 why = report ? fmt::format("{} {}", report->final_code, report->final_text)
@@ -321,7 +316,7 @@ void OutboxWorker::send_one() {
             }
             try {
                 store::Database::Transaction tx(db_);
-                if (auto r = o.set_state(id, state, why, next, now_s()); !r)
+                if (auto r = o.set_state(id, state, why, next, clock_.now()); !r)
                     log_(LogLevel::Error, {name, ""}, "outbox", r.error().to_string());
                 (void)tx.commit();
             } catch (const std::exception& e) {

@@ -14,6 +14,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "crm/core/clock.hpp"
 #include "crm/core/log.hpp"
 #include "crm/net/transport.hpp"
 #include "crm/store/database.hpp"
@@ -32,8 +33,8 @@ struct SendingEndpoints {
 
 class OutboxWorker {
   public:
-    OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool,
-                 store::Database& db, DaemonSink& sink, LogSink log);
+    OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool, store::Database& db,
+                 DaemonSink& sink, LogSink log, const Clock& clock = system_clock());
     void set_account(AccountId id, SendingEndpoints ep) { accounts_[id] = std::move(ep); }
     // Send outcomes are counted for /metrics.
     void set_result_counter(std::map<std::string, std::uint64_t>* c) { results_ = c; }
@@ -55,6 +56,7 @@ class OutboxWorker {
     store::Database& db_;
     DaemonSink& sink_;
     LogSink log_;
+    const Clock& clock_;
     boost::asio::steady_timer timer_;
     std::map<AccountId, SendingEndpoints> accounts_;
     bool busy_ = false;

@@ -11,11 +11,6 @@
 namespace crm::daemon {
 
 namespace {
-std::int64_t now_s() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 bool has_seen(const std::vector<std::string>& flags) {
     for (const auto& f : flags)
         if (f.size() == 5 && (f == "\\Seen" || f == "\\SEEN" || f == "\\seen"))
@@ -25,8 +20,8 @@ bool has_seen(const std::vector<std::string>& flags) {
 } // namespace
 
 DaemonSink::DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts,
-                       std::unique_ptr<store::Database> writer)
-    : log_(std::move(log)), main_(db, opts), writer_db_(std::move(writer)),
+                       std::unique_ptr<store::Database> writer, const Clock& clock)
+    : log_(std::move(log)), clock_(clock), main_(db, opts), writer_db_(std::move(writer)),
       // Below the event loop (which stores and reads the sockets) and the HTTP API's threads.
       pool_(runtime::parser_threads(), runtime::kParserNice) {
     if (writer_db_) {
@@ -175,7 +170,7 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
     };
     UidFailures failures(lane.sync, c.mailbox, c.uid_validity, batch);
     app::IngestBatch ingest(lane.work, lane.ingestor);
-    auto out = ingest.run(items, now_s(), &failures, hooks);
+    auto out = ingest.run(items, clock_.now(), &failures, hooks);
     if (!out)
         return std::unexpected(out.error());
     BatchReport rep;
@@ -197,7 +192,7 @@ Result<void> DaemonSink::store_outgoing(FetchedMessage&& m, const std::string& s
         src.raw = m.raw;
         src.where.source = source;
         src.seen = true;
-        auto out = main_.ingestor.ingest(src, parsed, now_s());
+        auto out = main_.ingestor.ingest(src, parsed, clock_.now());
         if (!out)
             return std::unexpected(out.error());
         return {};
@@ -208,28 +203,29 @@ Result<void> DaemonSink::checkpoint(MailboxId mailbox, std::uint32_t uid_validit
                                     std::optional<std::uint32_t> uid_next,
                                     std::optional<std::uint64_t> highest_modseq) {
     return in_transaction(main_.work, [&] {
-        return main_.sync.set_checkpoint(mailbox, uid_validity, uid_next, highest_modseq, now_s());
+        return main_.sync.set_checkpoint(mailbox, uid_validity, uid_next, highest_modseq,
+                                         clock_.now());
     });
 }
 
 Result<std::int64_t> DaemonSink::update_flags(MailboxId mailbox, std::uint32_t uid_validity,
                                               const std::vector<FlagUpdate>& updates) {
     return in_transaction(main_.work, [&] {
-        return main_.sync.update_flags(mailbox, uid_validity, updates, now_s());
+        return main_.sync.update_flags(mailbox, uid_validity, updates, clock_.now());
     });
 }
 
 Result<std::int64_t> DaemonSink::expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                          const std::vector<std::uint32_t>& uids) {
-    return in_transaction(main_.work,
-                          [&] { return main_.sync.expunge(mailbox, uid_validity, uids, now_s()); });
+    return in_transaction(
+        main_.work, [&] { return main_.sync.expunge(mailbox, uid_validity, uids, clock_.now()); });
 }
 
 Result<void> DaemonSink::set_health(AccountId account, const AccountHealth& health) {
     if (error_counter_ && !health.error_class.empty())
         ++(*error_counter_)[health.error_class];
     return in_transaction(main_.work,
-                          [&] { return main_.sync.set_health(account, health, now_s()); });
+                          [&] { return main_.sync.set_health(account, health, clock_.now()); });
 }
 
 } // namespace crm::daemon

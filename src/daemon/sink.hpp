@@ -9,6 +9,7 @@
 #include "crm/app/ingest.hpp"
 #include "crm/app/ingest_batch.hpp"
 #include "crm/auth/verifier.hpp"
+#include "crm/core/clock.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/sync_ports.hpp"
 #include "crm/runtime/work_pool.hpp"
@@ -25,7 +26,8 @@ class DaemonSink final : public SyncSink {
     // their own (store_batch_async) while the event loop reads the next one. Without it (an
     // in-memory database) batches are stored on the calling thread.
     DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts = {},
-               std::unique_ptr<store::Database> writer = nullptr);
+               std::unique_ptr<store::Database> writer = nullptr,
+               const Clock& clock = system_clock());
 
     // Our own DKIM/DMARC verification while parsing (borrowed; null: off). Set before syncing.
     void set_verifier(const auth::Verifier* v) { verifier_ = v; }
@@ -91,6 +93,7 @@ class DaemonSink final : public SyncSink {
                                  std::vector<FetchedMessage>& batch);
 
     LogSink log_;
+    const Clock& clock_;
     const auth::Verifier* verifier_ = nullptr;
     std::map<AccountId, std::optional<UserId>> owners_;
     std::map<AccountId, std::string> names_;

@@ -127,12 +127,8 @@ struct Api::Impl {
           html_cache(options.html_cache_bytes) {
         for (const auto& p : options.trusted_proxies)
             proxies.emplace_back(p);
-        if (!options.now)
-            options.now = [] {
-                return std::chrono::duration_cast<std::chrono::seconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-            };
+        if (!options.clock)
+            options.clock = &system_clock();
     }
 
     std::unique_ptr<Backend> borrow() {
@@ -417,8 +413,10 @@ Response Api::Impl::handle(const Request& req) {
         }
 
         db = borrow();
-        Ctx c{req,          res,   *db,           *path,   {},      std::move(query),
-              std::nullopt, false, options.now(), control, options, client_of(req),
+        Ctx c{req,          res,     *db,
+              *path,        {},      std::move(query),
+              std::nullopt, false,   options.clock->now(),
+              control,      options, client_of(req),
               &html_cache};
         std::string_view rest = std::string_view(*path).substr(std::string_view("/api/v1").size());
         while (!rest.empty()) {

@@ -6,17 +6,12 @@
 #include <sqlite3.h>
 
 #include "checkpointer.hpp"
+#include "crm/core/clock.hpp"
 #include "impl.hpp"
 
 namespace crm::store {
 
 namespace {
-
-std::int64_t unix_now() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 void ensure_migrations_table(SQLite::Database& db) {
     db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -179,7 +174,7 @@ Result<std::vector<int>> Database::migrate() {
             rec.bind(1, m.version);
             rec.bind(2, m.name);
             rec.bind(3, m.checksum);
-            rec.bind(4, unix_now());
+            rec.bind(4, system_clock().now());
             rec.exec();
             tx.commit();
             applied.push_back(m.version);

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "crm/app/ingest.hpp"
+#include "crm/core/clock.hpp"
 #include "crm/http/api.hpp"
 #include "crm/http/auth.hpp"
 #include "crm/mime/parse.hpp"
@@ -48,6 +49,7 @@ class NoControl final : public crm::http::Control {
 struct ApiFixture {
     std::string path;
     NoControl control;
+    crm::ManualClock clock{1'700'000'000};
     std::unique_ptr<crm::http::Api> api;
     std::string admin_token = "fuzz-token", sales_token = "fuzz-token-2";
     std::int64_t thread = 0, message = 0;
@@ -94,7 +96,7 @@ struct ApiFixture {
         }
         crm::http::ApiOptions o;
         o.port = 8025;
-        o.now = [] { return std::int64_t{1'700'000'000}; };
+        o.clock = &clock;
         api = std::make_unique<crm::http::Api>(o, crm::store::backend_opener(path), control);
     }
 };

@@ -26,6 +26,7 @@
 
 #include "crm/core/account_config.hpp"
 #include "crm/core/backend.hpp"
+#include "crm/core/clock.hpp"
 #include "crm/core/limits.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/result.hpp"
@@ -104,7 +105,7 @@ struct ApiOptions {
     std::chrono::seconds login_window{15 * 60};
     // Sanitised HTML bodies kept in memory (bytes), so a thread is sanitised once, not per view.
     std::size_t html_cache_bytes = std::size_t{64} << 20;
-    std::function<std::int64_t()> now; // Unix seconds; default: the system clock
+    const Clock* clock = nullptr;      // default: system_clock()
     LogSink log;                       // lockouts, admin changes (may be empty)
 };
 

@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include "crm/app/ingest.hpp"
+#include "crm/core/clock.hpp"
 #include "crm/http/api.hpp"
 #include "crm/http/auth.hpp"
 #include "crm/mime/parse.hpp"
@@ -46,7 +47,7 @@ class ApiTest : public ::testing::Test {
   protected:
     std::filesystem::path path;
     FakeControl control;
-    std::atomic<std::int64_t> clock{1'700'000'000};
+    ManualClock clock{1'700'000'000};
     std::unique_ptr<Api> api;
     std::string alice_token, bob_token; // API tokens
     std::string peer = "127.0.0.1";     // the client address of call()
@@ -71,19 +72,19 @@ class ApiTest : public ::testing::Test {
         for (UserId u : {1, 2, 3}) {
             auto h = hash_password(fmt::format("password-{}", u));
             ASSERT_TRUE(h);
-            ASSERT_TRUE(ws.set_password_hash(u, *h, clock));
+            ASSERT_TRUE(ws.set_password_hash(u, *h, clock.now()));
         }
         alice_token = new_token();
         bob_token = new_token();
-        ASSERT_TRUE(ws.create_token(1, "crm", token_hash(alice_token), clock));
-        ASSERT_TRUE(ws.create_token(2, "crm", token_hash(bob_token), clock));
+        ASSERT_TRUE(ws.create_token(1, "crm", token_hash(alice_token), clock.now()));
+        ASSERT_TRUE(ws.create_token(2, "crm", token_hash(bob_token), clock.now()));
     }
 
     // The Api under test, with `change` applied to the options every test starts from.
     void make_api(const std::function<void(ApiOptions&)>& change = {}) {
         ApiOptions o;
         o.port = 8025;
-        o.now = [this] { return clock.load(); };
+        o.clock = &clock;
         if (change)
             change(o);
         api = std::make_unique<Api>(o, store::backend_opener(path.string()), control);
@@ -192,7 +193,7 @@ INSERT INTO unsorted (thread_id, reason, suggestions, queued_at) VALUES
         auto db = store::Database::open(path.string());
         store::WebStore ws(**db);
         auto t = new_token();
-        EXPECT_TRUE(ws.create_token(3, "admin", token_hash(t), clock));
+        EXPECT_TRUE(ws.create_token(3, "admin", token_hash(t), clock.now()));
         return t;
     }
     static json::value body_of(const Response& r) { return json::parse(r.body); }
@@ -358,7 +359,7 @@ TEST_F(ApiTest, LogoutNeedsOurOrigin) {
 TEST_F(ApiTest, SessionsExpire) {
     auto cookie = login_cookie("bob@team.test", "password-2");
     EXPECT_EQ(call("GET", "/api/v1/me", {}, {{"cookie", cookie}}).status, 200);
-    clock += 13 * 3600;
+    clock.advance(13 * 3600);
     EXPECT_EQ(call("GET", "/api/v1/me", {}, {{"cookie", cookie}}).status, 401);
 }
 
@@ -378,7 +379,7 @@ TEST_F(ApiTest, LoginFailuresAreThrottledPerEmail) {
                    R"({"email":"bob@team.test","password":"password-2"})")
                   .status,
               200);
-    clock += 15 * 60 + 1;
+    clock.advance(15 * 60 + 1);
     EXPECT_EQ(call("POST", "/api/v1/auth/login",
                    R"({"email":"alice@team.test","password":"password-1"})")
                   .status,
@@ -761,7 +762,7 @@ class SharedThreadTest : public ApiTest, public ::testing::WithParamInterface<co
         src.where.uid = uid;
         src.where.owner = owner;
         src.owner = owner;
-        auto out = ing.ingest(src, mime::parse(raw), clock.load());
+        auto out = ing.ingest(src, mime::parse(raw), clock.now());
         EXPECT_TRUE(out.has_value()) << (out ? "" : out.error().to_string());
         return out ? out->message : 0;
     }
@@ -837,18 +838,18 @@ INSTANTIATE_TEST_SUITE_P(Joins, SharedThreadTest,
 // attacker's, must not become what a plain Reply answers, nor supply a recipient.
 TEST_F(SharedThreadTest, ReplyTargetIsTheNewestArrivalAndNeverASpoofedSender) {
     const std::string head = "From: Carol <carol@customer.test>\r\nTo: alice@team.test\r\n";
-    clock = 1'800'000'000;
+    clock.set(1'800'000'000);
     const MessageRowId first = deliver(1, 1, 60, head +
         "Subject: Invoice for November\r\nDate: Mon, 02 Nov 2026 09:00:00 +0000\r\n"
         "Message-ID: <g-1@customer.test>\r\n\r\nPlease find the invoice.\r\n");
-    clock = 1'800'000'100;
+    clock.set(1'800'000'100);
     const MessageRowId forged = deliver(1, 1, 61, head +
         "Reply-To: Carol <payments@evil.example>\r\n"
         "Authentication-Results: mx.team.test; dmarc=fail header.from=customer.test\r\n"
         "Subject: Re: Invoice for November\r\nDate: Fri, 01 Jan 2100 00:00:00 +0000\r\n"
         "Message-ID: <f-1@evil.example>\r\nIn-Reply-To: <g-1@customer.test>\r\n"
         "References: <g-1@customer.test>\r\n\r\nOur bank details changed.\r\n");
-    clock = 1'800'000'200;
+    clock.set(1'800'000'200);
     const MessageRowId latest = deliver(1, 1, 62, head +
         "Subject: Re: Invoice for November\r\nDate: Tue, 03 Nov 2026 09:00:00 +0000\r\n"
         "Message-ID: <g-2@customer.test>\r\nIn-Reply-To: <g-1@customer.test>\r\n"
