@@ -1,4 +1,6 @@
 // Command formatting (RFC 3501 §9: astring, quoted, literal, sequence-set).
+#include <ctime>
+
 #include <fmt/format.h>
 
 #include "crm/imap/command.hpp"
@@ -90,6 +92,8 @@ std::string Command::joined() const {
 CommandBuilder::CommandBuilder(std::string tag, std::string_view verb)
     : tag_(std::move(tag)), verb_(verb) {}
 
+CommandBuilder::CommandBuilder(std::string_view verb) : verb_(verb) {}
+
 CommandBuilder& CommandBuilder::raw(std::string_view text) {
     args_.push_back({std::string(text), false});
     return *this;
@@ -110,21 +114,66 @@ CommandBuilder& CommandBuilder::sequence_set(const std::set<std::uint64_t>& uids
     return raw(format_sequence_set(uids));
 }
 
+CommandBuilder& CommandBuilder::sequence_set(std::span<const std::uint32_t> sorted_uids) {
+    const std::vector<std::uint64_t> v(sorted_uids.begin(), sorted_uids.end());
+    return raw(format_sequence_set(std::span<const std::uint64_t>(v)));
+}
+
+CommandBuilder& CommandBuilder::range(std::uint64_t first, std::optional<std::uint64_t> last) {
+    return raw(last ? fmt::format("{}:{}", first, *last) : fmt::format("{}:*", first));
+}
+
+CommandBuilder& CommandBuilder::number(std::uint64_t n) {
+    return raw(std::to_string(n));
+}
+
+CommandBuilder& CommandBuilder::list(std::initializer_list<std::string_view> atoms) {
+    return list(std::span<const std::string_view>(atoms.begin(), atoms.size()));
+}
+
+CommandBuilder& CommandBuilder::list(std::span<const std::string_view> atoms) {
+    std::string text = "(";
+    for (std::size_t k = 0; k < atoms.size(); ++k) {
+        if (k)
+            text += ' ';
+        text += atoms[k];
+    }
+    text += ')';
+    return raw(text);
+}
+
+CommandBuilder& CommandBuilder::date(std::int64_t unix_seconds) {
+    static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    const auto t = static_cast<std::time_t>(unix_seconds);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    return raw(fmt::format("{}-{}-{}", tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900));
+}
+
+CommandBuilder& CommandBuilder::changed_since(std::uint64_t modseq) {
+    return raw(fmt::format("(CHANGEDSINCE {})", modseq));
+}
+
 CommandBuilder& CommandBuilder::literal_plus(bool on) {
     literal_plus_ = on;
     return *this;
 }
 
 Result<Command> CommandBuilder::build() const {
-    if (auto ok = check_tag(tag_); !ok)
+    return build(tag_);
+}
+
+Result<Command> CommandBuilder::build(std::string_view tag) const {
+    if (auto ok = check_tag(tag); !ok)
         return std::unexpected(ok.error());
     if (verb_.empty())
         return arg_error("empty command verb");
     if (const char* bad = forbidden_in_line(verb_))
         return arg_error(fmt::format("command verb contains {}", bad));
     Command cmd;
-    cmd.tag = tag_;
-    std::string cur = tag_ + " " + verb_;
+    cmd.tag = std::string(tag);
+    std::string cur = cmd.tag + " " + verb_;
     for (std::size_t k = 0; k < args_.size(); ++k) {
         const Arg& a = args_[k];
         cur += ' ';
@@ -151,15 +200,12 @@ Result<Command> CommandBuilder::build() const {
     return cmd;
 }
 
-Result<std::string> format_command(std::string_view tag, std::string_view verb,
-                                   std::span<const std::string_view> raw_args) {
-    CommandBuilder b{std::string(tag), verb};
-    for (auto a : raw_args)
-        b.raw(a);
-    auto cmd = b.build();
-    if (!cmd)
-        return std::unexpected(cmd.error());
-    return cmd->joined();
+CommandBuilder list_mailboxes(bool return_special_use) {
+    CommandBuilder b("LIST");
+    b.astring("").astring("*");
+    if (return_special_use)
+        b.raw("RETURN").list({"SPECIAL-USE"});
+    return b;
 }
 
 std::string format_sequence_set(std::span<const std::uint64_t> sorted) {

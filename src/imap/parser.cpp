@@ -13,6 +13,8 @@
 
 #include "crm/imap/protocol.hpp"
 
+#include "ascii.hpp"
+
 namespace crm::imap {
 
 Error protocol_error(std::string detail) {
@@ -75,21 +77,6 @@ std::optional<std::uint64_t> to_u64(std::string_view s) {
         n = n * 10 + d;
     }
     return n;
-}
-
-char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        c = ascii_upper(c);
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(),
-                      [](char x, char y) { return ascii_upper(x) == ascii_upper(y); });
 }
 
 void escape_into(std::string& out, std::string_view s) {

@@ -6,23 +6,10 @@
 #include "crm/imap/mutf7.hpp"
 #include "crm/imap/responses.hpp"
 
+#include "ascii.hpp"
+
 namespace crm::imap {
 namespace {
-
-char ascii_upper(char c) { return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c; }
-
-std::string upper(std::string_view s) {
-    std::string out(s);
-    for (char& c : out)
-        c = ascii_upper(c);
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(),
-                      [](char x, char y) { return ascii_upper(x) == ascii_upper(y); });
-}
 
 // astring contents including all-digit atoms the lexer turned into numbers.
 std::optional<std::string> astring_of(const Value& v) {

@@ -1,12 +1,14 @@
 #include "crm/imap/sent.hpp"
 
 #include <algorithm>
+#include <set>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 
+#include "ascii.hpp"
 #include "crm/imap/command.hpp"
 #include "crm/imap/mutf7.hpp"
 #include "session.hpp"
@@ -15,32 +17,23 @@ namespace crm::imap {
 
 namespace {
 
-std::string upper(std::string s) {
-    for (auto& c : s)
-        c = static_cast<char>(c >= 'a' && c <= 'z' ? c - 'a' + 'A' : c);
-    return s;
-}
-
-// The wire name of the Sent folder.
+// The Sent folder's name as the server sent it (modified UTF-7), for CommandBuilder::astring.
 asio::awaitable<Result<std::string>> find_sent(Session& s) {
     std::string special, named;
-    std::string cmd = s.has("LIST-EXTENDED") && s.has("SPECIAL-USE")
-                          ? "LIST \"\" \"*\" RETURN (SPECIAL-USE)"
-                          : "LIST \"\" \"*\"";
-    auto r = co_await s.run(cmd, [&](const Response& u) {
-        auto l = parse_list(u);
-        if (!l || !l->selectable())
-            return;
-        auto q = quote_astring(l->raw_name);
-        if (q.needs_literal())
-            return;
-        if (l->special_use == SpecialUse::Sent && special.empty())
-            special = q.text;
-        if (upper(l->name) == "SENT" || upper(l->name) == "SENT ITEMS" ||
-            upper(l->name) == "SENT MESSAGES")
-            if (named.empty())
-                named = q.text;
-    });
+    auto r = co_await s.run(list_mailboxes(s.has("LIST-EXTENDED") && s.has("SPECIAL-USE")),
+                            [&](const Response& u) {
+                                auto l = parse_list(u);
+                                if (!l || !l->selectable())
+                                    return;
+                                if (quote_astring(l->raw_name).needs_literal())
+                                    return;
+                                if (l->special_use == SpecialUse::Sent && special.empty())
+                                    special = l->raw_name;
+                                if (upper(l->name) == "SENT" || upper(l->name) == "SENT ITEMS" ||
+                                    upper(l->name) == "SENT MESSAGES")
+                                    if (named.empty())
+                                        named = l->raw_name;
+                            });
     if (!r)
         co_return std::unexpected(r.error());
     if (!special.empty())
@@ -55,7 +48,7 @@ asio::awaitable<Result<std::string>> find_sent(Session& s) {
 template <class T, class F>
 asio::awaitable<Result<T>> with_session(asio::io_context& io, asio::thread_pool& pool,
                                         net::Endpoint ep, F body) {
-    auto s = co_await Session::open(io.get_executor(), pool, std::move(ep));
+    auto s = co_await CurlSession::open(io.get_executor(), pool, std::move(ep));
     if (!s)
         co_return std::unexpected(s.error());
     co_return co_await body(**s);
@@ -74,7 +67,11 @@ asio::awaitable<Result<void>> do_append(Session& s, std::string_view message) {
     auto folder = co_await find_sent(s);
     if (!folder)
         co_return std::unexpected(folder.error());
-    auto r = co_await s.run_with_literal("APPEND " + *folder + " (\\Seen)", message);
+    // Built before the co_await: GCC 12 cannot keep an initializer_list temporary in a
+    // coroutine frame ("array used as initializer").
+    CommandBuilder append("APPEND");
+    append.astring(*folder).list({"\\Seen"}).literal(message);
+    auto r = co_await s.run(append);
     if (!r)
         co_return std::unexpected(r.error());
     if (r->status_or_keyword != "OK")
@@ -87,18 +84,19 @@ asio::awaitable<Result<bool>> do_contains(Session& s, std::string message_id) {
     auto folder = co_await find_sent(s);
     if (!folder)
         co_return std::unexpected(folder.error());
-    auto ex = co_await s.run("EXAMINE " + *folder);
+    auto ex = co_await s.run(CommandBuilder("EXAMINE").astring(*folder));
     if (!ex)
         co_return std::unexpected(ex.error());
     if (ex->status_or_keyword != "OK")
         co_return fail("imap.examine", "EXAMINE of the Sent folder failed: " + ex->text,
                        ErrorScope::Account, Retry::Backoff);
-    auto q = quote_astring("<" + message_id + ">");
-    if (q.needs_literal())
+    const std::string id = "<" + message_id + ">";
+    if (quote_astring(id).needs_literal())
         co_return fail("imap.arg", "Message-ID cannot be searched", ErrorScope::Message,
                        Retry::Never);
     bool found = false;
-    auto r = co_await s.run("UID SEARCH HEADER Message-ID " + q.text, [&](const Response& u) {
+    auto search = CommandBuilder("UID SEARCH").raw("HEADER").raw("Message-ID").astring(id);
+    auto r = co_await s.run(search, [&](const Response& u) {
         if (auto sr = parse_search(u); sr && !sr->numbers.empty())
             found = true;
     });
@@ -117,12 +115,11 @@ asio::awaitable<Result<void>> do_store_seen(Session& s, std::string mailbox,
     auto wire = mutf7_encode(mailbox);
     if (!wire)
         co_return std::unexpected(wire.error());
-    auto q = quote_astring(*wire);
-    if (q.needs_literal())
+    if (quote_astring(*wire).needs_literal())
         co_return fail("imap.arg", "mailbox name cannot be sent: " + mailbox, ErrorScope::Mailbox,
                        Retry::Never);
     std::optional<std::uint64_t> validity;
-    auto sel = co_await s.run("SELECT " + q.text, [&](const Response& u) {
+    auto sel = co_await s.run(CommandBuilder("SELECT").astring(*wire), [&](const Response& u) {
         if (u.code_atom == "UIDVALIDITY")
             validity = u.code_number();
     });
@@ -140,11 +137,12 @@ asio::awaitable<Result<void>> do_store_seen(Session& s, std::string mailbox,
         const auto& uids = pass == 0 ? seen : unseen;
         if (uids.empty())
             continue;
-        std::vector<std::uint64_t> sorted(uids.begin(), uids.end());
-        std::sort(sorted.begin(), sorted.end());
-        sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-        auto r = co_await s.run(fmt::format("UID STORE {} {}FLAGS.SILENT (\\Seen)",
-                                            format_sequence_set(sorted), pass == 0 ? '+' : '-'));
+        const std::set<std::uint64_t> sorted(uids.begin(), uids.end());
+        CommandBuilder store("UID STORE");
+        store.sequence_set(sorted)
+            .raw(pass == 0 ? "+FLAGS.SILENT" : "-FLAGS.SILENT")
+            .list({"\\Seen"});
+        auto r = co_await s.run(store);
         if (!r)
             co_return std::unexpected(r.error());
         if (r->status_or_keyword != "OK")

@@ -23,27 +23,28 @@ Error imap_error(std::string code, std::string detail, Retry retry = Retry::Back
 }
 } // namespace
 
-Session::Session(asio::any_io_executor exec, std::unique_ptr<net::Connection> conn, int fd,
-                 SessionLimits limits)
-    : conn_(std::move(conn)), sd_(exec, fd), timer_(exec), limits_(limits),
-      parser_(limits.parser) {}
+CurlSession::CurlSession(asio::any_io_executor exec, std::unique_ptr<net::Connection> conn, int fd,
+                         SessionLimits limits)
+    : conn_(std::move(conn)), sd_(exec, fd), timer_(exec), limits_(limits), parser_(limits.parser) {
+}
 
-Session::~Session() {
+CurlSession::~CurlSession() {
     boost::system::error_code ec;
     sd_.cancel(ec);
     sd_.close(ec); // closes our dup; libcurl closes its own socket
 }
 
-void Session::cancel() {
+void CurlSession::cancel() {
     cancelled_ = true;
     boost::system::error_code ec;
     sd_.cancel(ec);
     timer_.cancel();
 }
 
-asio::awaitable<Result<std::unique_ptr<Session>>>
-Session::open(asio::any_io_executor exec, asio::thread_pool& pool, net::Endpoint ep,
-              SessionLimits limits) {
+asio::awaitable<Result<std::unique_ptr<CurlSession>>> CurlSession::open(asio::any_io_executor exec,
+                                                                        asio::thread_pool& pool,
+                                                                        net::Endpoint ep,
+                                                                        SessionLimits limits) {
     // libcurl's connect, TLS handshake and SASL login block: run them on the pool.
     auto conn = co_await asio::co_spawn(pool.get_executor(), connect_blocking(std::move(ep)),
                                         asio::use_awaitable);
@@ -52,8 +53,8 @@ Session::open(asio::any_io_executor exec, asio::thread_pool& pool, net::Endpoint
     int fd = ::dup((*conn)->native_socket());
     if (fd < 0)
         co_return std::unexpected(imap_error("imap.fd", "dup() of the socket failed"));
-    std::unique_ptr<Session> s(new Session(exec, std::move(*conn), fd, limits));
-    auto caps = co_await s->run("CAPABILITY");
+    std::unique_ptr<CurlSession> s(new CurlSession(exec, std::move(*conn), fd, limits));
+    auto caps = co_await s->run(CommandBuilder("CAPABILITY"));
     if (!caps)
         co_return std::unexpected(caps.error());
     if (caps->status_or_keyword != "OK")
@@ -61,7 +62,7 @@ Session::open(asio::any_io_executor exec, asio::thread_pool& pool, net::Endpoint
     co_return s;
 }
 
-asio::awaitable<Result<void>> Session::wait(asio::posix::stream_descriptor::wait_type what) {
+asio::awaitable<Result<void>> CurlSession::wait(asio::posix::stream_descriptor::wait_type what) {
     using namespace asio::experimental::awaitable_operators;
     if (cancelled_)
         co_return std::unexpected(imap_error("imap.cancelled", "shutting down", Retry::Now));
@@ -90,7 +91,7 @@ asio::awaitable<Result<void>> Session::wait(asio::posix::stream_descriptor::wait
     co_return Result<void>{};
 }
 
-asio::awaitable<Result<void>> Session::write_all(std::string data) {
+asio::awaitable<Result<void>> CurlSession::write_all(std::string data) {
     std::size_t off = 0;
     while (off < data.size()) {
         auto n = conn_->send_some(std::span<const char>(data.data() + off, data.size() - off));
@@ -108,7 +109,7 @@ asio::awaitable<Result<void>> Session::write_all(std::string data) {
     co_return Result<void>{};
 }
 
-asio::awaitable<Result<Response>> Session::read_response() {
+asio::awaitable<Result<Response>> CurlSession::read_response() {
     std::array<char, 64 * 1024> buf; // filled by recv_some before use: no zeroing
     for (;;) {
         auto next = parser_.next();
@@ -131,20 +132,23 @@ asio::awaitable<Result<Response>> Session::read_response() {
     }
 }
 
-asio::awaitable<Result<std::string>> Session::send(const std::string& command) {
-    for (char c : command)
-        if (c == '\r' || c == '\n' || c == '\0')
-            co_return std::unexpected(
-                imap_error("imap.arg", "command contains CR, LF or NUL", Retry::Never));
+asio::awaitable<Result<std::string>> CurlSession::send(const CommandBuilder& command) {
     std::string tag = tagger_.next();
-    auto w = co_await write_all(tag + " " + command + "\r\n");
+    auto built = command.build(tag);
+    if (!built)
+        co_return std::unexpected(built.error());
+    if (built->parts.size() != 1)
+        co_return std::unexpected(
+            imap_error("imap.arg", "a command with a synchronising literal cannot be pipelined",
+                       Retry::Never));
+    auto w = co_await write_all(std::move(built->parts.front()));
     if (!w)
         co_return std::unexpected(w.error());
     co_return tag;
 }
 
-asio::awaitable<Result<Response>> Session::collect(const std::string& tag,
-                                                   const UntaggedHandler& on_untagged) {
+asio::awaitable<Result<Response>> CurlSession::collect(const std::string& tag,
+                                                       const UntaggedHandler& on_untagged) {
     deadline_ = std::chrono::steady_clock::now() + limits_.command_deadline;
     struct Clear {
         std::optional<std::chrono::steady_clock::time_point>& d;
@@ -174,74 +178,73 @@ asio::awaitable<Result<Response>> Session::collect(const std::string& tag,
     }
 }
 
-asio::awaitable<Result<Response>> Session::run(const std::string& command,
-                                               const UntaggedHandler& on_untagged) {
-    auto tag = co_await send(command);
-    if (!tag)
-        co_return std::unexpected(tag.error());
-    co_return co_await collect(*tag, on_untagged);
-}
-
-asio::awaitable<Result<Response>> Session::run_with_literal(const std::string& head,
-                                                            std::string_view literal,
-                                                            const UntaggedHandler& on_untagged) {
-    for (char c : head)
-        if (c == '\r' || c == '\n' || c == '\0')
-            co_return std::unexpected(
-                imap_error("imap.arg", "command contains CR, LF or NUL", Retry::Never));
-    std::string tag = tagger_.next();
-    deadline_ = std::chrono::steady_clock::now() + limits_.command_deadline;
-    struct Clear {
-        std::optional<std::chrono::steady_clock::time_point>& d;
-        ~Clear() { d.reset(); }
-    } clear{deadline_};
-    auto w = co_await write_all(fmt::format("{} {} {{{}}}\r\n", tag, head, literal.size()));
-    if (!w)
-        co_return std::unexpected(w.error());
+asio::awaitable<Result<std::optional<Response>>>
+CurlSession::await_continuation(const UntaggedHandler& on_untagged) {
     for (;;) {
         auto r = co_await read_response();
         if (!r)
             co_return std::unexpected(r.error());
         if (r->kind == Response::Kind::Continuation)
-            break;
+            co_return std::nullopt;
         if (r->kind == Response::Kind::Tagged)
-            co_return std::move(*r); // refused before the literal (e.g. NO [TRYCREATE])
+            co_return std::optional<Response>(std::move(*r));
         if (r->status_or_keyword == "BYE")
             co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r->text));
         if (on_untagged)
             on_untagged(*r);
     }
-    auto body = co_await write_all(std::string(literal) + "\r\n");
-    if (!body)
-        co_return std::unexpected(body.error());
+}
+
+asio::awaitable<Result<Response>> CurlSession::run(const CommandBuilder& command,
+                                                   const UntaggedHandler& on_untagged) {
+    std::string tag = tagger_.next();
+    auto built = command.build(tag);
+    if (!built)
+        co_return std::unexpected(built.error());
+    deadline_ = std::chrono::steady_clock::now() + limits_.command_deadline;
+    struct Clear {
+        std::optional<std::chrono::steady_clock::time_point>& d;
+        ~Clear() { d.reset(); }
+    } clear{deadline_};
+    // RFC 3501 §7.5: every part but the last ends with a synchronising literal's "{n}": the
+    // server must answer "+" before the literal's bytes (the next part) go out.
+    for (std::size_t k = 0; k + 1 < built->parts.size(); ++k) {
+        auto w = co_await write_all(std::move(built->parts[k]));
+        if (!w)
+            co_return std::unexpected(w.error());
+        auto refused = co_await await_continuation(on_untagged);
+        if (!refused)
+            co_return std::unexpected(refused.error());
+        if (*refused)
+            co_return std::move(**refused); // refused before the literal (e.g. NO [TRYCREATE])
+    }
+    auto w = co_await write_all(std::move(built->parts.back()));
+    if (!w)
+        co_return std::unexpected(w.error());
     co_return co_await collect(tag, on_untagged);
 }
 
-asio::awaitable<Result<bool>> Session::idle(std::chrono::seconds max,
-                                            const UntaggedHandler& on_untagged) {
+asio::awaitable<Result<bool>> CurlSession::idle(std::chrono::seconds max,
+                                                const UntaggedHandler& on_untagged) {
     std::string tag = tagger_.next();
-    auto w = co_await write_all(tag + " IDLE\r\n");
+    auto built = CommandBuilder("IDLE").build(tag);
+    if (!built)
+        co_return std::unexpected(built.error());
+    auto w = co_await write_all(built->joined());
     if (!w)
         co_return std::unexpected(w.error());
     // Wait for the continuation. News sent before it (e.g. "* 5 EXISTS" for mail that arrived
     // meanwhile) counts like news during IDLE: DONE goes out at once.
     bool notified = false;
-    for (;;) {
-        auto r = co_await read_response();
-        if (!r)
-            co_return std::unexpected(r.error());
-        if (r->kind == Response::Kind::Continuation)
-            break;
-        if (r->kind == Response::Kind::Tagged)
-            co_return std::unexpected(imap_error("imap.protocol", "IDLE refused: " + r->text));
-        if (r->status_or_keyword == "BYE")
-            co_return std::unexpected(imap_error("imap.bye", "server said BYE: " + r->text));
-        if (r->kind == Response::Kind::Untagged) {
-            if (on_untagged)
-                on_untagged(*r);
-            notified = true;
-        }
-    }
+    auto refused = co_await await_continuation([&](Response& u) {
+        if (on_untagged)
+            on_untagged(u);
+        notified = true;
+    });
+    if (!refused)
+        co_return std::unexpected(refused.error());
+    if (*refused)
+        co_return std::unexpected(imap_error("imap.protocol", "IDLE refused: " + (*refused)->text));
     auto saved = limits_.command_timeout;
     limits_.command_timeout = max;
     while (!notified) {

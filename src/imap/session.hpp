@@ -34,49 +34,74 @@ struct SessionLimits {
     ParserLimits parser;
 };
 
+// What the sync pipeline needs from a connection: commands (built by CommandBuilder, tagged
+// here), pipelining, IDLE and capabilities. CurlSession talks to a server; the unit tests
+// (tests/unit/imap) script one. Every call runs on the io_context's thread.
 class Session {
   public:
-    // Connects and logs in on `pool` (libcurl blocks), then continues on `exec`'s thread.
-    static asio::awaitable<Result<std::unique_ptr<Session>>>
-    open(asio::any_io_executor exec, asio::thread_pool& pool, net::Endpoint ep,
-         SessionLimits limits = {});
-    ~Session();
+    virtual ~Session() = default;
 
-    // Sends `command` (without tag and CRLF) and reads until its tagged response. Untagged
-    // responses go to `on_untagged`. A NO/BAD is returned as the tagged Response (check
-    // status); transport and protocol failures are errors.
-    asio::awaitable<Result<Response>> run(const std::string& command,
-                                          const UntaggedHandler& on_untagged = {});
+    // Sends `command` (tagged here) and reads until its tagged response. Untagged responses go
+    // to `on_untagged`. A NO/BAD is returned as the tagged Response (check status); transport
+    // and protocol failures, and a command the builder refuses ("imap.arg"), are errors.
+    virtual asio::awaitable<Result<Response>> run(const CommandBuilder& command,
+                                                  const UntaggedHandler& on_untagged = {}) = 0;
 
     // Pipelining (RFC 3501 §5.5): send() writes a command and returns its tag; collect() reads
-    // until that tag's response. Commands must be collected in the order they were sent.
-    asio::awaitable<Result<std::string>> send(const std::string& command);
-    asio::awaitable<Result<Response>> collect(const std::string& tag,
-                                              const UntaggedHandler& on_untagged = {});
-
-    // A command with one synchronising literal at its end (APPEND): sends `head` + "{n}",
-    // waits for the continuation, then the literal bytes. Same result as run().
-    asio::awaitable<Result<Response>> run_with_literal(const std::string& head,
-                                                       std::string_view literal,
-                                                       const UntaggedHandler& on_untagged = {});
+    // until that tag's response. Commands must be collected in the order they were sent. A
+    // command with a synchronising literal cannot be pipelined ("imap.arg").
+    virtual asio::awaitable<Result<std::string>> send(const CommandBuilder& command) = 0;
+    virtual asio::awaitable<Result<Response>> collect(const std::string& tag,
+                                                      const UntaggedHandler& on_untagged = {}) = 0;
 
     // IDLE (RFC 2177) until an untagged response arrives or `max` passes, then DONE.
     // Returns true when the server reported something.
-    asio::awaitable<Result<bool>> idle(std::chrono::seconds max, const UntaggedHandler& on_untagged);
+    virtual asio::awaitable<Result<bool>> idle(std::chrono::seconds max,
+                                               const UntaggedHandler& on_untagged) = 0;
+
+    [[nodiscard]] virtual bool has(const std::string& cap) const = 0;
+    // Bytes exchanged so far (for the constant-bytes poll benchmark).
+    [[nodiscard]] virtual std::uint64_t bytes_in() const = 0;
+    [[nodiscard]] virtual std::uint64_t bytes_out() const = 0;
+    // Interrupts any wait (used on shutdown): pending operations fail with "imap.cancelled".
+    virtual void cancel() = 0;
+};
+
+// A Session over a libcurl connect-only connection.
+class CurlSession final : public Session {
+  public:
+    // Connects and logs in on `pool` (libcurl blocks), then continues on `exec`'s thread.
+    static asio::awaitable<Result<std::unique_ptr<CurlSession>>> open(asio::any_io_executor exec,
+                                                                      asio::thread_pool& pool,
+                                                                      net::Endpoint ep,
+                                                                      SessionLimits limits = {});
+    ~CurlSession() override;
+
+    // A command with synchronising literals (APPEND) waits for each "+" continuation; a
+    // tagged answer instead (e.g. NO [TRYCREATE]) ends it early and is returned.
+    asio::awaitable<Result<Response>> run(const CommandBuilder& command,
+                                          const UntaggedHandler& on_untagged = {}) override;
+    asio::awaitable<Result<std::string>> send(const CommandBuilder& command) override;
+    asio::awaitable<Result<Response>> collect(const std::string& tag,
+                                              const UntaggedHandler& on_untagged = {}) override;
+    asio::awaitable<Result<bool>> idle(std::chrono::seconds max,
+                                       const UntaggedHandler& on_untagged) override;
 
     [[nodiscard]] const std::set<std::string>& capabilities() const { return caps_; }
-    [[nodiscard]] bool has(const std::string& cap) const { return caps_.contains(cap); }
-    // Bytes exchanged so far (for the constant-bytes poll benchmark).
-    [[nodiscard]] std::uint64_t bytes_in() const { return bytes_in_; }
-    [[nodiscard]] std::uint64_t bytes_out() const { return bytes_out_; }
-    // Interrupts any wait (used on shutdown): pending operations fail with "imap.cancelled".
-    void cancel();
+    [[nodiscard]] bool has(const std::string& cap) const override { return caps_.contains(cap); }
+    [[nodiscard]] std::uint64_t bytes_in() const override { return bytes_in_; }
+    [[nodiscard]] std::uint64_t bytes_out() const override { return bytes_out_; }
+    void cancel() override;
 
   private:
-    Session(asio::any_io_executor exec, std::unique_ptr<net::Connection> conn, int fd,
-            SessionLimits limits);
+    CurlSession(asio::any_io_executor exec, std::unique_ptr<net::Connection> conn, int fd,
+                SessionLimits limits);
     asio::awaitable<Result<void>> write_all(std::string data);
     asio::awaitable<Result<Response>> read_response();
+    // Reads until the server's "+" continuation (RFC 3501 §7.5), passing untagged responses on
+    // (BYE is an error). A tagged response instead means the command was refused: returned.
+    asio::awaitable<Result<std::optional<Response>>>
+    await_continuation(const UntaggedHandler& on_untagged);
     asio::awaitable<Result<void>> wait(asio::posix::stream_descriptor::wait_type what);
 
     std::unique_ptr<net::Connection> conn_;

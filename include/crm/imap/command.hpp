@@ -3,6 +3,8 @@
 // CRLF injection, sequence sets and tags. Pure.
 
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <set>
 #include <span>
 #include <string>
@@ -43,6 +45,8 @@ struct Command {
 class CommandBuilder {
   public:
     CommandBuilder(std::string tag, std::string_view verb); // verb like "UID FETCH"
+    // Without a tag: the Session that sends the command tags it (build(tag)).
+    explicit CommandBuilder(std::string_view verb);
 
     // Raw protocol text as is: "(UID FLAGS BODY.PEEK[])", "1:*". Must not contain CR/LF/NUL.
     CommandBuilder& raw(std::string_view text);
@@ -53,10 +57,25 @@ class CommandBuilder {
     CommandBuilder& literal(std::string_view bytes);
     // Sequence set from UIDs (see format_sequence_set).
     CommandBuilder& sequence_set(const std::set<std::uint64_t>& uids);
+    CommandBuilder& sequence_set(std::span<const std::uint32_t> sorted_uids);
+    // "first:last", or "first:*" without `last` (RFC 3501 §9 seq-range).
+    CommandBuilder& range(std::uint64_t first, std::optional<std::uint64_t> last);
+    CommandBuilder& number(std::uint64_t n);
+    // A parenthesised list of atoms: "(UID FLAGS)", "(CONDSTORE)".
+    CommandBuilder& list(std::initializer_list<std::string_view> atoms);
+    CommandBuilder& list(std::span<const std::string_view> atoms);
+    // RFC 3501 §9 date ("2-Dec-2026") of the UTC day holding `unix_seconds` (SEARCH SINCE).
+    CommandBuilder& date(std::int64_t unix_seconds);
+    // RFC 7162 §3.1.4 FETCH modifier "(CHANGEDSINCE n)".
+    CommandBuilder& changed_since(std::uint64_t modseq);
     // Use {n+} (LITERAL+) so the command is one part.
     CommandBuilder& literal_plus(bool on = true);
 
     [[nodiscard]] Result<Command> build() const;
+    // The same with `tag` instead of the constructor's.
+    [[nodiscard]] Result<Command> build(std::string_view tag) const;
+    // The command word(s), for error messages: "UID FETCH".
+    [[nodiscard]] const std::string& verb() const { return verb_; }
 
   private:
     struct Arg {
@@ -69,9 +88,9 @@ class CommandBuilder {
     bool literal_plus_ = false;
 };
 
-// Convenience: tag VERB raw-args...; fails "imap.arg" on CR/LF/NUL in tag, verb or any arg.
-[[nodiscard]] Result<std::string> format_command(std::string_view tag, std::string_view verb,
-                                                 std::span<const std::string_view> raw_args = {});
+// LIST "" "*" (every mailbox), with RETURN (SPECIAL-USE) (RFC 5258, RFC 6154) when the server
+// has LIST-EXTENDED and SPECIAL-USE.
+[[nodiscard]] CommandBuilder list_mailboxes(bool return_special_use);
 
 // Sorted ascending UIDs (duplicates allowed, 0 skipped) -> "1:5,7,9:12". Empty -> "".
 [[nodiscard]] std::string format_sequence_set(std::span<const std::uint64_t> sorted_uids);

@@ -99,10 +99,10 @@ TEST(CommandBuilder, RejectsInjection) {
         EXPECT_NE(c.error().detail.find("argument 1"), std::string::npos);
         // The detail never echoes the argument.
         EXPECT_EQ(c.error().detail.find("DELETE"), std::string::npos);
-        const std::string_view args[] = {"1", b};
-        auto f = format_command("C1", "FETCH", args);
-        ASSERT_FALSE(f.has_value());
-        EXPECT_EQ(f.error().code, "imap.arg");
+        // A tagless builder, as the sessions use it, refuses the same.
+        auto t = CommandBuilder("FETCH").raw("1").raw(b).build("C1");
+        ASSERT_FALSE(t.has_value());
+        EXPECT_EQ(t.error().code, "imap.arg");
     }
     EXPECT_FALSE(CommandBuilder("C1", "NOOP\r\nC2 LOGOUT").build().has_value());
     EXPECT_FALSE(CommandBuilder("C 1", "NOOP").build().has_value());
@@ -116,16 +116,6 @@ TEST(CommandBuilder, RejectsInjection) {
     // NUL cannot go in an RFC 3501 literal either.
     EXPECT_FALSE(
         CommandBuilder("C1", "APPEND").literal(std::string_view("a\0b", 3)).build().has_value());
-}
-
-TEST(FormatCommand, Plain) {
-    auto f = format_command("C7", "NOOP");
-    ASSERT_TRUE(f.has_value());
-    EXPECT_EQ(*f, "C7 NOOP\r\n");
-    const std::string_view args[] = {"CONDSTORE", "QRESYNC"};
-    f = format_command("C8", "ENABLE", args);
-    ASSERT_TRUE(f.has_value());
-    EXPECT_EQ(*f, "C8 ENABLE CONDSTORE QRESYNC\r\n");
 }
 
 TEST(SequenceSet, FormatTable) {
@@ -147,6 +137,45 @@ TEST(SequenceSet, FormatTable) {
         EXPECT_EQ(format_sequence_set(std::span<const std::uint64_t>(r.in)), r.out);
         EXPECT_EQ(format_sequence_set(std::set<std::uint64_t>(r.in.begin(), r.in.end())), r.out);
     }
+}
+
+// The pieces the sync engine builds its commands from (no string concatenation in sync.cpp).
+TEST(CommandBuilder, SyncCommandPieces) {
+    auto line = [](const CommandBuilder& b) {
+        auto c = b.build("A1");
+        return c ? c->joined() : "ERROR " + c.error().code;
+    };
+    const std::vector<std::uint32_t> uids = {1, 2, 3, 7};
+    EXPECT_EQ(line(CommandBuilder("UID FETCH").sequence_set(uids).list({"UID", "RFC822.SIZE"})),
+              "A1 UID FETCH 1:3,7 (UID RFC822.SIZE)\r\n");
+    EXPECT_EQ(
+        line(CommandBuilder("UID FETCH").range(1, 41).list({"UID", "FLAGS"}).changed_since(12345)),
+        "A1 UID FETCH 1:41 (UID FLAGS) (CHANGEDSINCE 12345)\r\n");
+    EXPECT_EQ(line(CommandBuilder("UID SEARCH").raw("UID").range(42, std::nullopt)),
+              "A1 UID SEARCH UID 42:*\r\n");
+    // RFC 3501 date: day without padding, English month, UTC.
+    EXPECT_EQ(line(CommandBuilder("UID SEARCH").raw("SINCE").date(1756857600)),
+              "A1 UID SEARCH SINCE 3-Sep-2025\r\n");
+    EXPECT_EQ(line(CommandBuilder("UID SEARCH").raw("SINCE").date(1767225599)),
+              "A1 UID SEARCH SINCE 31-Dec-2025\r\n");
+    EXPECT_EQ(line(CommandBuilder("EXAMINE").astring("Sent Items").list({"CONDSTORE"})),
+              "A1 EXAMINE \"Sent Items\" (CONDSTORE)\r\n");
+    EXPECT_EQ(line(CommandBuilder("STORE").number(4)), "A1 STORE 4\r\n");
+    EXPECT_EQ(line(list_mailboxes(false)), "A1 LIST \"\" \"*\"\r\n");
+    EXPECT_EQ(line(list_mailboxes(true)), "A1 LIST \"\" \"*\" RETURN (SPECIAL-USE)\r\n");
+    // An empty UID set is refused, not sent as "UID FETCH  (...)".
+    EXPECT_EQ(line(CommandBuilder("UID FETCH").sequence_set(std::vector<std::uint32_t>{})),
+              "ERROR imap.arg");
+}
+
+TEST(CommandBuilder, TaglessBuilderNeedsATag) {
+    const CommandBuilder b("NOOP");
+    EXPECT_FALSE(b.build().has_value()); // no tag given
+    auto c = b.build("C9");
+    ASSERT_TRUE(c);
+    EXPECT_EQ(c->tag, "C9");
+    EXPECT_EQ(c->joined(), "C9 NOOP\r\n");
+    EXPECT_EQ(b.verb(), "NOOP");
 }
 
 TEST(Tagger, SequentialAndNeverCurlShaped) {

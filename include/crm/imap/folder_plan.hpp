@@ -1,0 +1,209 @@
+#pragma once
+// The decisions of one sync pass over one folder, without I/O: which commands to send, which
+// UIDs to fetch in which batches, what to tell the SyncSink and which checkpoint to write,
+// from the stored state and the server's answers. The pipeline (src/imap/folder_sync.cpp)
+// executes the steps against a Session and the SyncSink and feeds the answers back; the unit
+// tests drive it with a scripted Session.
+//
+// Invariant the plan keeps: the checkpoint (UIDNEXT, HIGHESTMODSEQ) is only written after every
+// UID below it is stored or quarantined, so a pass that ends early (error, crash, stop) leaves
+// the checkpoint behind what is stored and the next pass fetches exactly what is missing.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "crm/core/result.hpp"
+#include "crm/core/sync_ports.hpp"
+#include "crm/imap/command.hpp"
+#include "crm/imap/protocol.hpp"
+
+namespace crm::imap {
+
+// A folder chosen for sync.
+struct FolderInfo {
+    std::string name;        // UTF-8
+    std::string raw_name;    // as the server sent it in LIST (modified UTF-7): goes in commands
+    std::string special_use; // "\Sent", "\All" or ""
+};
+
+// What the server supports, as far as the plan cares (from the session's capabilities).
+struct ServerCaps {
+    bool condstore = false; // RFC 7162: EXAMINE (CONDSTORE), MODSEQ, CHANGEDSINCE
+    bool esearch = false;   // RFC 4731: UID SEARCH RETURN (ALL)
+    bool gmail = false;     // X-GM-EXT-1: X-GM-MSGID X-GM-THRID X-GM-LABELS
+};
+
+// The account's sync settings the plan needs (from AccountSpec).
+struct FolderPolicy {
+    std::size_t batch_messages = 200;
+    std::uint64_t batch_bytes = 16u << 20;
+    int initial_sync_days = 90; // 0: everything at once
+    std::chrono::seconds reconcile_interval{3600};
+    std::chrono::seconds flag_sweep_interval{900}; // without CONDSTORE
+};
+
+// EXAMINE's answer (RFC 3501 §6.3.2, RFC 7162 §3.1.2.1), with STATUS (UIDNEXT) as fallback.
+struct ExamineResult {
+    std::uint32_t exists = 0;
+    std::optional<std::uint32_t> uid_validity, uid_next;
+    std::optional<std::uint64_t> highest_modseq;
+
+    // Takes EXISTS and the [UIDVALIDITY]/[UIDNEXT]/[HIGHESTMODSEQ] codes of an untagged
+    // response of EXAMINE, and UIDNEXT of a STATUS answer.
+    void absorb(const Response& untagged);
+    // Checks EXAMINE's tagged answer: NO/BAD and a missing UIDVALIDITY fail "imap.examine"
+    // (ErrorScope::Mailbox). The tagged OK may carry [HIGHESTMODSEQ].
+    Result<void> finish(const Response& tagged, const std::string& folder);
+};
+
+[[nodiscard]] CommandBuilder examine_command(const FolderInfo& f, const ServerCaps& caps);
+// RFC 3501 §6.3.1 makes [UIDNEXT] a SHOULD; Courier omits it but answers STATUS (§6.3.10).
+[[nodiscard]] CommandBuilder status_uidnext_command(const FolderInfo& f);
+
+// What a folder looked like when its last pass ended: the EXISTS count and the checkpoint.
+struct PassEnd {
+    std::uint32_t exists = 0;
+    std::optional<std::uint32_t> uid_next;
+    std::optional<std::uint64_t> highest_modseq; // CONDSTORE servers
+};
+
+// What the account remembers between passes (one per AccountSync, shared by its folders; the
+// reconcile and sweep times are per account, not per folder).
+struct SyncHistory {
+    std::chrono::steady_clock::time_point last_reconcile{};
+    std::chrono::steady_clock::time_point last_flag_sweep{};
+    // Folders whose flags changed according to an untagged FETCH seen in IDLE (Courier,
+    // Dovecot): without CONDSTORE their next pass sweeps flags at once instead of at
+    // flag_sweep_interval.
+    std::set<std::string> flags_notified;
+    // Per folder (UTF-8 name), for the EXAMINE sent right before IDLE: did mail arrive since?
+    std::map<std::string, PassEnd> pass_end;
+
+    // True when `ex` (a later EXAMINE of `folder`) shows a change since its last pass ended: a
+    // higher UIDNEXT than the checkpoint, another message count (new mail or an expunge), or,
+    // on a CONDSTORE server, a higher HIGHESTMODSEQ (a flag change).
+    [[nodiscard]] bool news_since_pass(const std::string& folder, const ExamineResult& ex) const;
+};
+
+// One thing the pipeline does next. Commands carry their own builder; the rest name a SyncSink
+// call and its arguments.
+struct FolderStep {
+    enum class Kind {
+        Command,          // run `command`; feed untagged answers to on_untagged, then on_tagged
+        OpenMailbox,      // SyncSink::open_mailbox, then on_mailbox
+        ResetUidValidity, // SyncSink::reset_uid_validity(mailbox, uid_validity)
+        LoadUids,         // SyncSink::stored_uids and quarantined_uids, then on_uids
+        UpdateFlags,      // SyncSink::update_flags(flag_updates)
+        Expunge,          // SyncSink::expunge(uids)
+        FetchBatches,     // fetch (batch_fetch) and store each of `batches`, in order
+        Checkpoint,       // SyncSink::checkpoint(uid_next, highest_modseq)
+        Done,
+    };
+    Kind kind = Kind::Done;
+    std::optional<CommandBuilder> command;
+    std::vector<FlagUpdate> flag_updates;
+    std::vector<std::uint32_t> uids;                    // Expunge
+    std::vector<std::vector<std::uint32_t>> batches;    // newest first; each ascending
+    std::optional<std::uint32_t> uid_next;              // Checkpoint
+    std::optional<std::uint64_t> highest_modseq;        // Checkpoint
+    std::optional<std::uint32_t> previous_uid_validity; // ResetUidValidity, for the log
+};
+
+// One pass over one folder. Call next() for a step, do it, feed its answers, call next() again
+// until Done. An error from the pipeline (or from on_tagged) abandons the plan: nothing it has
+// not yet asked for is written, in particular no checkpoint. Not thread-safe; no I/O.
+class FolderPlan {
+  public:
+    // `now` and `unix_now` are the pass's start (reconcile/sweep timers, SEARCH SINCE);
+    // `history` is updated as the pass goes (reconcile and sweep times, the pass end).
+    FolderPlan(FolderInfo folder, FolderPolicy policy, ServerCaps caps, SyncHistory& history,
+               std::chrono::steady_clock::time_point now, std::int64_t unix_now);
+
+    [[nodiscard]] FolderStep next();
+
+    // Answers to the Command step just returned.
+    void on_untagged(const Response& r);
+    // Fails with the command's error ("imap.examine", "imap.search"), scope Mailbox.
+    Result<void> on_tagged(const Response& r);
+    // Answers to the sink steps.
+    void on_mailbox(MailboxState mb);
+    void on_uids(std::vector<std::uint32_t> stored, std::vector<std::uint32_t> quarantined);
+
+    // The FETCH of one batch of a FetchBatches step: message, flags, date, size (and Gmail's
+    // ids and labels, the MODSEQ on CONDSTORE servers), never setting \Seen (BODY.PEEK).
+    [[nodiscard]] CommandBuilder batch_fetch(const std::vector<std::uint32_t>& batch) const;
+
+    [[nodiscard]] const FolderInfo& folder() const { return folder_; }
+    [[nodiscard]] const ExamineResult& examined() const { return ex_; }
+    [[nodiscard]] const MailboxState& mailbox() const { return mb_; }
+    // The folder's UIDVALIDITY (after EXAMINE).
+    [[nodiscard]] std::uint32_t uid_validity() const { return ex_.uid_validity.value_or(0); }
+    // First sync of this folder (no checkpoint): its batches are initial-sync progress.
+    [[nodiscard]] bool initial() const { return initial_; }
+    // How many messages this pass fetches in all (known once the first FetchBatches is out).
+    [[nodiscard]] std::size_t to_fetch() const { return to_fetch_; }
+
+  private:
+    enum class Phase {
+        Examine,
+        Status,
+        Open,
+        Reset,
+        Load,
+        Flags,
+        FlagUpdate,
+        Search,
+        Expunge,
+        Since,
+        Sizes,
+        Batches,
+        Checkpoint,
+        Finish,
+        Done
+    };
+    enum class Awaiting { None, Examine, Status, Flags, Search, Since, Sizes };
+
+    FolderStep command(CommandBuilder b, Awaiting what);
+    [[nodiscard]] CommandBuilder search_command() const;
+    void searched();
+    void plan_missing();
+    void plan_batches();
+
+    FolderInfo folder_;
+    FolderPolicy policy_;
+    ServerCaps caps_;
+    SyncHistory& history_;
+    std::chrono::steady_clock::time_point now_;
+    std::int64_t unix_now_ = 0;
+
+    Phase phase_ = Phase::Examine;
+    Awaiting awaiting_ = Awaiting::None;
+    ExamineResult ex_;
+    MailboxState mb_;
+    std::vector<std::uint32_t> stored_, quarantined_;
+    bool initial_ = false, reconcile_ = false;
+    std::vector<FlagUpdate> flag_updates_;
+    // SEARCH: slices of "ALL" for servers without ESEARCH (next slice's first UID), answers.
+    std::uint64_t slice_lo_ = 0;
+    bool sliced_ = false;
+    std::vector<std::uint32_t> server_, gone_, recent_;
+    // The UIDs to fetch, split into groups fetched one after the other (recent mail first on an
+    // initial sync), the group being sized and the sizes.
+    std::vector<std::vector<std::uint32_t>> groups_;
+    std::size_t group_ = 0, size_chunk_ = 0;
+    std::map<std::uint32_t, std::uint64_t> sizes_;
+    std::vector<std::vector<std::uint32_t>> batches_;
+    std::size_t to_fetch_ = 0;
+    std::optional<std::uint32_t> checkpoint_uid_next_;
+};
+
+// A message of a batch FETCH, moving the bytes out of `r`; nullopt for other responses
+// (unsolicited FLAGS, EXPUNGE) and for a FETCH without UID or body.
+[[nodiscard]] std::optional<FetchedMessage> take_fetched_message(Response& r);
+
+} // namespace crm::imap

@@ -1,0 +1,471 @@
+// The pure planner of one folder's sync pass (see folder_plan.hpp).
+#include "crm/imap/folder_plan.hpp"
+
+#include <algorithm>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "crm/imap/responses.hpp"
+
+namespace crm::imap {
+
+namespace {
+
+// UID FETCH of sizes goes out in slices of this many UIDs, so no command line grows with the
+// folder (servers limit line length: Dovecot 64 KiB, Courier less).
+constexpr std::size_t kSizeChunk = 5000;
+// Without ESEARCH, "UID SEARCH ALL" answers one number per message on one line: ask in slices
+// of this many UIDs instead, so no response line grows with the mailbox.
+constexpr std::uint64_t kSearchSlice = 10'000;
+
+std::optional<std::uint64_t> code_num(const Response& r, std::string_view name) {
+    if (r.code_atom != name)
+        return std::nullopt;
+    return r.code_number();
+}
+
+void sort_unique(std::vector<std::uint32_t>& v) {
+    if (!std::is_sorted(v.begin(), v.end()))
+        std::sort(v.begin(), v.end());
+    v.erase(std::unique(v.begin(), v.end()), v.end());
+}
+
+} // namespace
+
+void ExamineResult::absorb(const Response& u) {
+    if (u.status_or_keyword == "EXISTS" && u.number)
+        exists = static_cast<std::uint32_t>(*u.number);
+    if (auto v = code_num(u, "UIDVALIDITY"))
+        uid_validity = static_cast<std::uint32_t>(*v);
+    if (auto v = code_num(u, "UIDNEXT"))
+        uid_next = static_cast<std::uint32_t>(*v);
+    if (auto v = code_num(u, "HIGHESTMODSEQ"))
+        highest_modseq = *v;
+    if (auto sd = parse_status(u); sd && sd->uidnext && *sd->uidnext <= UINT32_MAX)
+        uid_next = static_cast<std::uint32_t>(*sd->uidnext);
+}
+
+Result<void> ExamineResult::finish(const Response& tagged, const std::string& folder) {
+    if (tagged.status_or_keyword != "OK")
+        return fail("imap.examine", fmt::format("EXAMINE {} failed: {}", folder, tagged.text),
+                    ErrorScope::Mailbox, Retry::Backoff);
+    if (auto v = code_num(tagged, "HIGHESTMODSEQ"))
+        highest_modseq = *v;
+    if (!uid_validity)
+        return fail("imap.examine", folder + ": the server sent no UIDVALIDITY",
+                    ErrorScope::Mailbox, Retry::Backoff);
+    return {};
+}
+
+CommandBuilder examine_command(const FolderInfo& f, const ServerCaps& caps) {
+    CommandBuilder b("EXAMINE");
+    b.astring(f.raw_name);
+    if (caps.condstore)
+        b.list({"CONDSTORE"}); // RFC 7162 §3.1.8: HIGHESTMODSEQ in the answer
+    return b;
+}
+
+CommandBuilder status_uidnext_command(const FolderInfo& f) {
+    CommandBuilder b("STATUS");
+    b.astring(f.raw_name).list({"UIDNEXT"});
+    return b;
+}
+
+bool SyncHistory::news_since_pass(const std::string& folder, const ExamineResult& ex) const {
+    auto it = pass_end.find(folder);
+    if (it == pass_end.end())
+        return false;
+    const PassEnd& p = it->second;
+    return (ex.uid_next && p.uid_next && *ex.uid_next > *p.uid_next) || ex.exists != p.exists ||
+           (ex.highest_modseq && p.highest_modseq && *ex.highest_modseq > *p.highest_modseq);
+}
+
+FolderPlan::FolderPlan(FolderInfo folder, FolderPolicy policy, ServerCaps caps,
+                       SyncHistory& history, std::chrono::steady_clock::time_point now,
+                       std::int64_t unix_now)
+    : folder_(std::move(folder)), policy_(policy), caps_(caps), history_(history), now_(now),
+      unix_now_(unix_now) {}
+
+namespace {
+FolderStep step(FolderStep::Kind kind) {
+    FolderStep st;
+    st.kind = kind;
+    return st;
+}
+} // namespace
+
+FolderStep FolderPlan::command(CommandBuilder b, Awaiting what) {
+    awaiting_ = what;
+    FolderStep st = step(FolderStep::Kind::Command);
+    st.command = std::move(b);
+    return st;
+}
+
+FolderStep FolderPlan::next() {
+    using Kind = FolderStep::Kind;
+    for (;;) {
+        switch (phase_) {
+        case Phase::Examine:
+            return command(examine_command(folder_, caps_), Awaiting::Examine);
+        case Phase::Status:
+            // Without [UIDNEXT] the checkpoint would stay unknown and every pass would be an
+            // initial sync. A server that answers neither gets the highest UID + 1 (Checkpoint).
+            return command(status_uidnext_command(folder_), Awaiting::Status);
+        case Phase::Open:
+            phase_ = Phase::Load; // on_mailbox turns to Reset when UIDVALIDITY changed
+            return step(Kind::OpenMailbox);
+        case Phase::Reset: {
+            // RFC 3501 §2.3.1.1: a new UIDVALIDITY invalidates every stored UID. The sink drops
+            // the locations (messages stay and are re-attached by content); this pass is an
+            // initial sync of the folder.
+            FolderStep st = step(Kind::ResetUidValidity);
+            st.previous_uid_validity = mb_.uid_validity;
+            mb_.uid_validity = ex_.uid_validity;
+            mb_.uid_next.reset();
+            mb_.highest_modseq.reset();
+            phase_ = Phase::Load;
+            return st;
+        }
+        case Phase::Load:
+            phase_ = Phase::Flags; // on_uids may end the pass at once (nothing changed)
+            return step(Kind::LoadUids);
+        case Phase::Flags: {
+            // Flags changed elsewhere (read/unread): only for messages stored before this pass.
+            phase_ = Phase::FlagUpdate;
+            if (initial_ || stored_.empty())
+                continue;
+            const bool modseq_same = ex_.highest_modseq && mb_.highest_modseq &&
+                                     *ex_.highest_modseq == *mb_.highest_modseq;
+            if (ex_.highest_modseq && mb_.highest_modseq && !modseq_same) {
+                // RFC 7162 §3.1.4: only what changed since the stored HIGHESTMODSEQ, over the
+                // UIDs the checkpoint covers (newer ones are fetched whole anyway).
+                const std::uint32_t last = std::max<std::uint32_t>(1, mb_.uid_next.value_or(1) - 1);
+                CommandBuilder b("UID FETCH");
+                b.range(1, last).list({"UID", "FLAGS"}).changed_since(*mb_.highest_modseq);
+                return command(std::move(b), Awaiting::Flags);
+            }
+            const bool sweep_due = !ex_.highest_modseq &&
+                                   (history_.flags_notified.contains(folder_.name) ||
+                                    now_ - history_.last_flag_sweep >= policy_.flag_sweep_interval);
+            if (sweep_due) {
+                history_.last_flag_sweep = now_;
+                history_.flags_notified.erase(folder_.name);
+                CommandBuilder b("UID FETCH");
+                b.range(1, std::nullopt).list({"UID", "FLAGS"});
+                return command(std::move(b), Awaiting::Flags);
+            }
+            continue;
+        }
+        case Phase::FlagUpdate:
+            phase_ = Phase::Search;
+            if (flag_updates_.empty())
+                continue;
+            {
+                FolderStep st = step(Kind::UpdateFlags);
+                st.flag_updates = std::move(flag_updates_);
+                flag_updates_.clear();
+                return st;
+            }
+        case Phase::Search:
+            return command(search_command(), Awaiting::Search);
+        case Phase::Expunge:
+            plan_missing();
+            if (!gone_.empty()) {
+                // Expunged elsewhere: the location goes, the message and its CRM history stay.
+                FolderStep st = step(Kind::Expunge);
+                st.uids = std::move(gone_);
+                gone_.clear();
+                return st;
+            }
+            continue;
+        case Phase::Since: {
+            // The recent past first, so salespeople see current mail quickly; then backfill.
+            CommandBuilder b("UID SEARCH");
+            if (caps_.esearch)
+                b.raw("RETURN").list({"ALL"});
+            b.raw("SINCE").date(unix_now_ -
+                                static_cast<std::int64_t>(policy_.initial_sync_days) * 86400);
+            return command(std::move(b), Awaiting::Since);
+        }
+        case Phase::Sizes: {
+            // Sizes first, so batches stay within batch_bytes; newest first.
+            auto& uids = groups_[group_];
+            if (size_chunk_ == 0) {
+                std::sort(uids.begin(), uids.end(), std::greater<>());
+                sizes_.clear();
+            }
+            const std::size_t from = size_chunk_ * kSizeChunk;
+            if (from < uids.size()) {
+                std::vector<std::uint32_t> part(
+                    uids.begin() + static_cast<std::ptrdiff_t>(from),
+                    uids.begin() +
+                        static_cast<std::ptrdiff_t>(std::min(uids.size(), from + kSizeChunk)));
+                std::sort(part.begin(), part.end());
+                ++size_chunk_;
+                CommandBuilder b("UID FETCH");
+                b.sequence_set(part).list({"UID", "RFC822.SIZE"});
+                return command(std::move(b), Awaiting::Sizes);
+            }
+            plan_batches();
+            phase_ = Phase::Batches;
+            continue;
+        }
+        case Phase::Batches: {
+            FolderStep st = step(Kind::FetchBatches);
+            st.batches = std::move(batches_);
+            batches_.clear();
+            ++group_;
+            size_chunk_ = 0;
+            phase_ = group_ < groups_.size() ? Phase::Sizes : Phase::Checkpoint;
+            if (st.batches.empty())
+                continue;
+            return st;
+        }
+        case Phase::Checkpoint: {
+            // Every UID below UIDNEXT is now stored or quarantined: the checkpoint may advance.
+            // A server that sent neither [UIDNEXT] nor a STATUS answer: every UID it listed is
+            // stored, so the highest + 1 is a safe checkpoint (never beyond a UID not yet seen).
+            auto uid_next = ex_.uid_next;
+            if (!uid_next) {
+                const std::uint32_t derived =
+                    server_.empty() ? 1 : server_.back() + (server_.back() < UINT32_MAX ? 1 : 0);
+                uid_next = std::max(derived, mb_.uid_next.value_or(1));
+            }
+            checkpoint_uid_next_ = uid_next;
+            phase_ = Phase::Finish;
+            FolderStep st = step(Kind::Checkpoint);
+            st.uid_next = uid_next;
+            st.highest_modseq = ex_.highest_modseq;
+            return st;
+        }
+        case Phase::Finish:
+            // The checkpoint is written: the pre-IDLE EXAMINE compares against this.
+            history_.pass_end[folder_.name] =
+                PassEnd{ex_.exists, checkpoint_uid_next_, ex_.highest_modseq};
+            phase_ = Phase::Done;
+            return step(Kind::Done);
+        case Phase::Done:
+            return step(Kind::Done);
+        }
+    }
+}
+
+CommandBuilder FolderPlan::search_command() const {
+    // RFC 4731 ESEARCH answers with a compact sequence set ("1:20000,20002") instead of one
+    // number per message: constant size for contiguous UIDs.
+    CommandBuilder b("UID SEARCH");
+    if (caps_.esearch)
+        b.raw("RETURN").list({"ALL"});
+    if (!reconcile_) {
+        b.raw("UID").range(mb_.uid_next.value_or(1), std::nullopt); // new mail only
+    } else if (sliced_) {
+        const std::uint64_t hi =
+            std::min<std::uint64_t>(slice_lo_ + kSearchSlice - 1, *ex_.uid_next - 1);
+        b.raw("UID").range(slice_lo_, hi);
+    } else {
+        b.raw("ALL");
+    }
+    return b;
+}
+
+void FolderPlan::on_untagged(const Response& u) {
+    switch (awaiting_) {
+    case Awaiting::Examine:
+    case Awaiting::Status:
+        ex_.absorb(u);
+        break;
+    case Awaiting::Flags:
+        if (auto fd = parse_fetch(u); fd && fd->uid && fd->flags)
+            flag_updates_.push_back({static_cast<std::uint32_t>(*fd->uid), *fd->flags});
+        break;
+    case Awaiting::Search:
+    case Awaiting::Since:
+        if (auto sr = parse_search(u)) {
+            auto& out = awaiting_ == Awaiting::Search ? server_ : recent_;
+            for (auto n : sr->numbers)
+                out.push_back(static_cast<std::uint32_t>(n));
+        }
+        break;
+    case Awaiting::Sizes:
+        if (auto fd = parse_fetch(u); fd && fd->uid)
+            sizes_[static_cast<std::uint32_t>(*fd->uid)] = fd->rfc822_size.value_or(0);
+        break;
+    case Awaiting::None:
+        break;
+    }
+}
+
+Result<void> FolderPlan::on_tagged(const Response& r) {
+    const Awaiting what = awaiting_;
+    awaiting_ = Awaiting::None;
+    switch (what) {
+    case Awaiting::Examine:
+        if (auto ok = ex_.finish(r, folder_.name); !ok)
+            return ok;
+        phase_ = ex_.uid_next ? Phase::Open : Phase::Status;
+        return {};
+    case Awaiting::Status:
+        // Not answering STATUS is allowed: the checkpoint is then derived from the UIDs seen.
+        phase_ = Phase::Open;
+        return {};
+    case Awaiting::Flags:
+    case Awaiting::Sizes:
+        // A refused flag or size FETCH changes nothing stored: the flags are swept again later,
+        // and a UID without a size is skipped (expunged) and fetched on the next pass if not.
+        return {};
+    case Awaiting::Search:
+        if (r.status_or_keyword != "OK")
+            return fail("imap.search", "UID SEARCH failed: " + r.text, ErrorScope::Mailbox,
+                        Retry::Backoff);
+        if (sliced_) {
+            slice_lo_ += kSearchSlice;
+            if (slice_lo_ < *ex_.uid_next)
+                return {}; // the next slice
+        }
+        searched();
+        return {};
+    case Awaiting::Since: {
+        if (r.status_or_keyword != "OK")
+            return fail("imap.search", "UID SEARCH SINCE failed: " + r.text, ErrorScope::Mailbox,
+                        Retry::Backoff);
+        sort_unique(recent_);
+        std::vector<std::uint32_t> first, rest;
+        for (auto u : groups_.front())
+            (std::binary_search(recent_.begin(), recent_.end(), u) ? first : rest).push_back(u);
+        groups_ = {std::move(first), std::move(rest)};
+        group_ = 0;
+        size_chunk_ = 0;
+        phase_ = Phase::Sizes;
+        return {};
+    }
+    case Awaiting::None:
+        break;
+    }
+    return {};
+}
+
+void FolderPlan::on_mailbox(MailboxState mb) {
+    mb_ = std::move(mb);
+    if (mb_.uid_validity && *mb_.uid_validity != *ex_.uid_validity)
+        phase_ = Phase::Reset;
+}
+
+void FolderPlan::on_uids(std::vector<std::uint32_t> stored,
+                         std::vector<std::uint32_t> quarantined) {
+    stored_ = std::move(stored);
+    quarantined_ = std::move(quarantined);
+    sort_unique(stored_);
+    sort_unique(quarantined_);
+    initial_ = !mb_.uid_next;
+    // Every server UID is compared with the stored ones on the first sync, periodically, and
+    // when the counts disagree (an expunge elsewhere, or a gap): that finds expunges and UIDs
+    // below the checkpoint that were never stored.
+    reconcile_ = initial_ || now_ - history_.last_reconcile >= policy_.reconcile_interval ||
+                 ex_.exists != stored_.size() + quarantined_.size();
+    sliced_ = reconcile_ && !caps_.esearch && ex_.uid_next && *ex_.uid_next > kSearchSlice;
+    slice_lo_ = 1;
+    // Fast path: nothing new, no flag changes, counts agree: constant bytes per poll.
+    const bool modseq_same =
+        ex_.highest_modseq && mb_.highest_modseq && *ex_.highest_modseq == *mb_.highest_modseq;
+    const bool sweep_due =
+        !ex_.highest_modseq && (history_.flags_notified.contains(folder_.name) ||
+                                now_ - history_.last_flag_sweep >= policy_.flag_sweep_interval);
+    if (!reconcile_ && mb_.uid_next == ex_.uid_next &&
+        (modseq_same || (!ex_.highest_modseq && !sweep_due))) {
+        history_.pass_end[folder_.name] = PassEnd{ex_.exists, mb_.uid_next, ex_.highest_modseq};
+        phase_ = Phase::Done;
+    }
+}
+
+void FolderPlan::searched() {
+    sort_unique(server_);
+    if (reconcile_) {
+        history_.last_reconcile = now_;
+        std::set_difference(stored_.begin(), stored_.end(), server_.begin(), server_.end(),
+                            std::back_inserter(gone_));
+        phase_ = Phase::Expunge;
+        return;
+    }
+    // RFC 3501 §6.4.8: "UID n:*" also matches the highest UID when it is below n.
+    const std::uint32_t from = mb_.uid_next.value_or(1);
+    std::erase_if(server_, [&](std::uint32_t u) { return u < from; });
+    plan_missing();
+}
+
+void FolderPlan::plan_missing() {
+    std::vector<std::uint32_t> skip = stored_;
+    skip.insert(skip.end(), quarantined_.begin(), quarantined_.end());
+    std::sort(skip.begin(), skip.end());
+    std::vector<std::uint32_t> missing;
+    std::set_difference(server_.begin(), server_.end(), skip.begin(), skip.end(),
+                        std::back_inserter(missing));
+    to_fetch_ = missing.size();
+    groups_.clear();
+    group_ = 0;
+    size_chunk_ = 0;
+    if (missing.empty()) {
+        phase_ = Phase::Checkpoint;
+        return;
+    }
+    groups_.push_back(std::move(missing));
+    phase_ = initial_ && policy_.initial_sync_days > 0 && to_fetch_ > policy_.batch_messages
+                 ? Phase::Since
+                 : Phase::Sizes;
+}
+
+void FolderPlan::plan_batches() {
+    // Batches bounded by count and size, newest first (`uids` is descending).
+    const auto& uids = groups_[group_];
+    batches_.clear();
+    for (std::size_t i = 0; i < uids.size();) {
+        std::vector<std::uint32_t> batch;
+        std::uint64_t bytes = 0;
+        while (i < uids.size() && batch.size() < policy_.batch_messages) {
+            auto it = sizes_.find(uids[i]);
+            if (it == sizes_.end()) { // no size: expunged since the search
+                ++i;
+                continue;
+            }
+            if (!batch.empty() && bytes + it->second > policy_.batch_bytes)
+                break;
+            bytes += it->second;
+            batch.push_back(uids[i]);
+            ++i;
+        }
+        if (!batch.empty()) {
+            std::sort(batch.begin(), batch.end());
+            batches_.push_back(std::move(batch));
+        }
+    }
+}
+
+CommandBuilder FolderPlan::batch_fetch(const std::vector<std::uint32_t>& batch) const {
+    std::vector<std::string_view> items = {"UID", "FLAGS", "INTERNALDATE", "RFC822.SIZE",
+                                           "BODY.PEEK[]"};
+    if (caps_.gmail)
+        items.insert(items.end(), {"X-GM-MSGID", "X-GM-THRID", "X-GM-LABELS"});
+    if (caps_.condstore)
+        items.push_back("MODSEQ");
+    CommandBuilder b("UID FETCH");
+    b.sequence_set(batch).list(items);
+    return b;
+}
+
+std::optional<FetchedMessage> take_fetched_message(Response& r) {
+    auto fd = take_fetch(r);
+    if (!fd || !fd->uid || !fd->body)
+        return std::nullopt; // unsolicited FLAGS etc.
+    FetchedMessage m;
+    m.uid = static_cast<std::uint32_t>(*fd->uid);
+    m.raw = std::move(*fd->body);
+    m.flags = fd->flags.value_or(std::vector<std::string>{});
+    m.internal_date = fd->internaldate;
+    m.gm_msgid = fd->x_gm_msgid;
+    m.gm_thrid = fd->x_gm_thrid;
+    m.gm_labels = fd->x_gm_labels.value_or(std::vector<std::string>{});
+    m.modseq = fd->modseq;
+    return m;
+}
+
+} // namespace crm::imap
