@@ -60,16 +60,21 @@ std::string bodies(std::initializer_list<std::uint32_t> uids) {
     return s;
 }
 
-// One pass over INBOX, as AccountSync runs it.
+// One pass over INBOX, as AccountSync runs it; `stopping` is AccountSync::stop()'s flag.
 Result<void> pass(ScriptedSession& s, MemorySink& sink, SyncHistory& history, FolderPolicy pol,
-                  std::chrono::steady_clock::time_point now = kNow) {
+                  std::chrono::steady_clock::time_point now, const bool& stopping) {
     boost::asio::io_context io;
-    bool stopping = false;
     FolderSyncContext ctx{1, sink, pol, history, stopping, [](auto...) {}};
     auto fut = boost::asio::co_spawn(io, sync_folder(s, kInbox, ctx, now, kUnixNow),
                                      boost::asio::use_future);
     io.run();
     return fut.get();
+}
+
+Result<void> pass(ScriptedSession& s, MemorySink& sink, SyncHistory& history, FolderPolicy pol,
+                  std::chrono::steady_clock::time_point now = kNow) {
+    const bool running = false;
+    return pass(s, sink, history, pol, now, running);
 }
 
 // A pass that must succeed, use the whole script and leave exactly `calls` in the sink (which
@@ -283,20 +288,26 @@ TEST(FolderPlan, CrashBeforeCheckpointOfNewMailResumes) {
     expect_no_duplicates(sink);
 }
 
+// A first sync of six messages in batches of two, up to the FETCH of the last batch: `last`.
+std::vector<Exchange> six_new_messages(Exchange last) {
+    return {
+        {"EXAMINE INBOX", examined(6, 7, 7)},
+        {"UID SEARCH ALL", "* SEARCH 1 2 3 4 5 6\r\n"},
+        {"UID FETCH 1:6 (UID RFC822.SIZE)", sizes({1, 2, 3, 4, 5, 6})},
+        {"UID FETCH 5:6 " + kBodyItems, bodies({5, 6})},
+        {"UID FETCH 3:4 " + kBodyItems, bodies({3, 4})},
+        std::move(last),
+    };
+}
+
 // The connection drops while batches are in flight: committed batches stay, no checkpoint;
 // the next pass fetches exactly the rest.
 TEST(FolderPlan, ConnectionLostMidPassResumesWithRest) {
     MemorySink sink;
     SyncHistory history;
-    ScriptedSession s({}, {
-                              {"EXAMINE INBOX", examined(6, 7, 7)},
-                              {"UID SEARCH ALL", "* SEARCH 1 2 3 4 5 6\r\n"},
-                              {"UID FETCH 1:6 (UID RFC822.SIZE)", sizes({1, 2, 3, 4, 5, 6})},
-                              {"UID FETCH 5:6 " + kBodyItems, bodies({5, 6})},
-                              {"UID FETCH 3:4 " + kBodyItems, bodies({3, 4})},
-                              {"UID FETCH 1:2 " + kBodyItems, "", ""}, // connection lost
-                          });
-    // Batch 5:6 was committed before the loss; 3:4 was read but not yet stored.
+    ScriptedSession s({}, six_new_messages(Exchange{"UID FETCH 1:2 " + kBodyItems, "", ""}));
+    // The last FETCH: the connection is lost. Batch 5:6 was committed before the loss; 3:4 was read
+    // but not yet stored.
     expect_failed_pass(s, sink, history, policy(2), "imap.io", Strings{"store 5,6"});
 
     ScriptedSession again({}, {
@@ -309,6 +320,22 @@ TEST(FolderPlan, ConnectionLostMidPassResumesWithRest) {
     expect_pass(again, sink, history, policy(2),
                 Strings{"store 3,4", "store 1,2", "checkpoint 7 -"});
     expect_no_duplicates(sink);
+}
+
+// stop() while batches are in flight: the batch being stored is committed, the ones fetched
+// after it are dropped (fetched again next time), and no checkpoint is written.
+TEST(FolderPlan, StopKeepsCommittedBatchAndSkipsCheckpoint) {
+    MemorySink sink;
+    SyncHistory history;
+    bool stopping = false;
+    sink.after_store = [&] { stopping = true; };
+    ScriptedSession s({},
+                      six_new_messages(Exchange{"UID FETCH 1:2 " + kBodyItems, bodies({1, 2})}));
+    auto r = pass(s, sink, history, policy(2), kNow, stopping);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_TRUE(s.script_done()); // the third FETCH was already out when stop() came
+    EXPECT_EQ(sink.calls, (Strings{"store 5,6"}));
+    EXPECT_FALSE(sink.state.uid_next);
 }
 
 // Quarantined UIDs count as present: not fetched again, not expunged.

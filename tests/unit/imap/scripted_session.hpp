@@ -5,6 +5,7 @@
 // the pipeline stored and checkpointed.
 
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
 #include <set>
@@ -118,6 +119,8 @@ class MemorySink final : public SyncSink {
     std::vector<std::string> calls;
     // The next n checkpoints fail, as if the process died right before writing them.
     int failing_checkpoints = 0;
+    // Called after each stored batch (e.g. to stop the sync meanwhile).
+    std::function<void()> after_store;
 
     Result<MailboxState> open_mailbox(AccountId, const std::string&, const std::string&) override {
         return state;
@@ -152,6 +155,8 @@ class MemorySink final : public SyncSink {
             ++times_stored[m.uid];
         }
         calls.push_back("store " + uids);
+        if (after_store)
+            after_store();
         BatchReport rep;
         rep.stored = batch.size();
         return rep;
