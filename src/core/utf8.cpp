@@ -153,6 +153,13 @@ std::string ascii_lower(std::string_view s) {
     return out;
 }
 
+std::string ascii_upper(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        c = ascii_upper(c);
+    return out;
+}
+
 bool ascii_iequals(std::string_view a, std::string_view b) noexcept {
     if (a.size() != b.size())
         return false;

@@ -11,9 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "crm/core/utf8.hpp"
 #include "crm/imap/protocol.hpp"
-
-#include "ascii.hpp"
 
 namespace crm::imap {
 
@@ -102,7 +101,7 @@ std::optional<std::uint64_t> Value::as_number() const {
 }
 
 bool Value::is_atom(std::string_view upper_keyword) const {
-    return kind == Kind::Atom && iequals(bytes, upper_keyword);
+    return kind == Kind::Atom && ascii_iequals(bytes, upper_keyword);
 }
 
 bool Value::operator==(const Value& o) const {
@@ -239,7 +238,7 @@ class Tokenizer {
                 if (word.empty())
                     return err("expected keyword after message number");
             }
-            r.status_or_keyword = upper(word);
+            r.status_or_keyword = ascii_upper(word);
             if (!r.number && is_status_word(r.status_or_keyword)) {
                 if (auto ok = resp_text(r, true); !ok)
                     return std::unexpected(ok.error());
@@ -253,7 +252,7 @@ class Tokenizer {
                 return err("expected tag, '*' or '+'");
             if (auto ok = expect_sp("after tag"); !ok)
                 return std::unexpected(ok.error());
-            r.status_or_keyword = upper(bare_word());
+            r.status_or_keyword = ascii_upper(bare_word());
             if (r.status_or_keyword != "OK" && r.status_or_keyword != "NO" &&
                 r.status_or_keyword != "BAD")
                 return err("expected OK, NO or BAD after tag");
@@ -327,7 +326,7 @@ class Tokenizer {
             while (i_ < s_.size() && s_[i_] != ' ' && s_[i_] != ']' && s_[i_] != '\r' &&
                    s_[i_] != '\n' && s_[i_] != '\0')
                 ++i_;
-            r.code_atom = upper(s_.substr(b, i_ - b));
+            r.code_atom = ascii_upper(s_.substr(b, i_ - b));
             if (r.code_atom.empty())
                 return err("empty response code");
             if (peek() == ' ') {
@@ -536,7 +535,7 @@ class Tokenizer {
         // A leading zero keeps the spelling (mailbox "007"); as_number() still reads it.
         if (auto n = to_u64(text); n && (text.size() == 1 || text.front() != '0'))
             return Value::num(*n);
-        if (iequals(text, "NIL"))
+        if (ascii_iequals(text, "NIL"))
             return Value::nil();
         return Value::atom(std::string(text));
     }

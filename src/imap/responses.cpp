@@ -3,10 +3,9 @@
 #include <array>
 #include <type_traits>
 
+#include "crm/core/utf8.hpp"
 #include "crm/imap/mutf7.hpp"
 #include "crm/imap/responses.hpp"
-
-#include "ascii.hpp"
 
 namespace crm::imap {
 namespace {
@@ -92,7 +91,7 @@ std::optional<std::int64_t> parse_internaldate(std::string_view s) {
     const std::string_view mon = s.substr(p + 1, 3);
     unsigned month = 0;
     for (unsigned k = 0; k < 12; ++k)
-        if (iequals(mon, kMonths[k]))
+        if (ascii_iequals(mon, kMonths[k]))
             month = k + 1;
     if (month == 0 || s[p + 4] != '-')
         return std::nullopt;
@@ -139,7 +138,7 @@ template <class Resp> std::optional<FetchData> fetch_of(Resp& r) {
         auto& val = items[k + 1];
         if (!key.is_atom())
             return std::nullopt;
-        const std::string name = upper(key.bytes);
+        const std::string name = ascii_upper(key.bytes);
         if (name == "UID") {
             if (!(f.uid = sequence_value(val)))
                 return std::nullopt;
@@ -202,7 +201,7 @@ std::optional<FetchData> take_fetch(Response& r) { return fetch_of(r); }
 
 bool Capabilities::has(std::string_view name) const {
     return std::any_of(atoms.begin(), atoms.end(),
-                       [&](const std::string& a) { return iequals(a, name); });
+                       [&](const std::string& a) { return ascii_iequals(a, name); });
 }
 
 std::optional<Capabilities> parse_capabilities(const Response& r) {
@@ -216,13 +215,13 @@ std::optional<Capabilities> parse_capabilities(const Response& r) {
     Capabilities caps;
     for (const auto& v : *src)
         if (auto s = astring_of(v))
-            caps.atoms.push_back(upper(*s));
+            caps.atoms.push_back(ascii_upper(*s));
     return caps;
 }
 
 bool ListEntry::selectable() const {
     return std::none_of(flags.begin(), flags.end(), [](const std::string& f) {
-        return iequals(f, "\\Noselect") || iequals(f, "\\NonExistent");
+        return ascii_iequals(f, "\\Noselect") || ascii_iequals(f, "\\NonExistent");
     });
 }
 
@@ -249,7 +248,7 @@ std::optional<ListEntry> parse_list(const Response& r) {
         return std::nullopt;
     e.raw_name = *name;
     // RFC 3501 §5.1: INBOX is case-insensitive.
-    if (iequals(e.raw_name, "INBOX"))
+    if (ascii_iequals(e.raw_name, "INBOX"))
         e.raw_name = "INBOX";
     auto decoded = mutf7_decode(e.raw_name);
     e.name = decoded ? std::move(*decoded) : e.raw_name;
@@ -272,7 +271,7 @@ std::optional<ListEntry> parse_list(const Response& r) {
                                                    {"\\Bin", SpecialUse::Trash}}};
     for (const auto& f : e.flags)
         for (const auto& u : kUses)
-            if (e.special_use == SpecialUse::None && iequals(f, u.flag))
+            if (e.special_use == SpecialUse::None && ascii_iequals(f, u.flag))
                 e.special_use = u.use;
     return e;
 }
@@ -401,7 +400,7 @@ std::optional<SearchResult> parse_search(const Response& r, std::size_t max_numb
     for (; k < r.data.size(); k += 2) {
         if (k + 1 >= r.data.size() || !r.data[k].is_atom())
             return std::nullopt;
-        const std::string name = upper(r.data[k].bytes);
+        const std::string name = ascii_upper(r.data[k].bytes);
         const Value& v = r.data[k + 1];
         if (name == "MIN") {
             if (!(out.min = v.as_number()))
@@ -446,7 +445,7 @@ std::optional<StatusData> parse_status(const Response& r) {
         const auto n = items[k + 1].as_number();
         if (!n)
             return std::nullopt;
-        const std::string key = upper(items[k].bytes);
+        const std::string key = ascii_upper(items[k].bytes);
         if (key == "MESSAGES")
             s.messages = n;
         else if (key == "RECENT")

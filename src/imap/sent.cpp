@@ -8,7 +8,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 
-#include "ascii.hpp"
+#include "crm/core/utf8.hpp"
 #include "crm/imap/command.hpp"
 #include "crm/imap/mutf7.hpp"
 #include "session.hpp"
@@ -29,8 +29,9 @@ asio::awaitable<Result<std::string>> find_sent(Session& s) {
                                     return;
                                 if (l->special_use == SpecialUse::Sent && special.empty())
                                     special = l->raw_name;
-                                if (upper(l->name) == "SENT" || upper(l->name) == "SENT ITEMS" ||
-                                    upper(l->name) == "SENT MESSAGES")
+                                if (ascii_iequals(l->name, "SENT") ||
+                                    ascii_iequals(l->name, "SENT ITEMS") ||
+                                    ascii_iequals(l->name, "SENT MESSAGES"))
                                     if (named.empty())
                                         named = l->raw_name;
                             });

@@ -12,7 +12,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <fmt/format.h>
 
-#include "ascii.hpp"
+#include "crm/core/utf8.hpp"
 #include "folder_sync.hpp"
 #include "session.hpp"
 
@@ -108,7 +108,8 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         if (!spec.folders.empty()) {
             for (const auto& want : spec.folders) {
                 const FolderInfo* f = find([&](const FolderInfo& x) {
-                    return x.name == want || (upper(want) == "INBOX" && upper(x.name) == "INBOX");
+                    return x.name == want ||
+                           (ascii_iequals(want, "INBOX") && ascii_iequals(x.name, "INBOX"));
                 });
                 if (!f)
                     co_return fail("imap.folder",
@@ -120,13 +121,15 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         }
         if (gmail) {
             // Gmail: every message is in the \All folder (whatever its localised name).
-            if (auto f = find([](const FolderInfo& x) { return upper(x.special_use) == "\\ALL"; }))
+            if (auto f =
+                    find([](const FolderInfo& x) { return ascii_iequals(x.special_use, "\\ALL"); }))
                 chosen.push_back(*f);
         }
         if (chosen.empty()) {
-            if (auto f = find([](const FolderInfo& x) { return upper(x.name) == "INBOX"; }))
+            if (auto f = find([](const FolderInfo& x) { return ascii_iequals(x.name, "INBOX"); }))
                 chosen.push_back(*f);
-            if (auto f = find([](const FolderInfo& x) { return upper(x.special_use) == "\\SENT"; }))
+            if (auto f = find(
+                    [](const FolderInfo& x) { return ascii_iequals(x.special_use, "\\SENT"); }))
                 chosen.push_back(*f);
         }
         if (chosen.empty())
@@ -195,7 +198,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             co_return std::unexpected(folders.error());
         const FolderInfo* idle_folder = nullptr;
         for (const auto& f : *folders)
-            if (upper(f.name) == "INBOX" || upper(f.special_use) == "\\ALL")
+            if (ascii_iequals(f.name, "INBOX") || ascii_iequals(f.special_use, "\\ALL"))
                 idle_folder = &f;
         while (!stopping) {
             const auto in0 = s->bytes_in(), out0 = s->bytes_out();

@@ -59,5 +59,11 @@ void append_utf8(std::string& out, char32_t cp);
 }
 [[nodiscard]] std::string ascii_lower(std::string_view s);
 [[nodiscard]] bool ascii_iequals(std::string_view a, std::string_view b) noexcept;
+// ASCII-only upper case, for protocols whose tokens are conventionally upper case (IMAP status
+// words, capabilities, FETCH items: RFC 3501 §9); other bytes are left alone.
+[[nodiscard]] constexpr char ascii_upper(char c) noexcept {
+    return (c >= 'a' && c <= 'z') ? static_cast<char>(c - 'a' + 'A') : c;
+}
+[[nodiscard]] std::string ascii_upper(std::string_view s);
 
 } // namespace crm

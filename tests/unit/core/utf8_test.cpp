@@ -128,5 +128,13 @@ TEST(Utf8, AsciiLowerLeavesOtherBytesAlone) {
     EXPECT_FALSE(ascii_iequals("\xC3\x89", "\xC3\xA9")); // É and é: not ASCII
 }
 
+TEST(Utf8, AsciiUpperLeavesOtherBytesAlone) {
+    EXPECT_EQ(ascii_upper("uid fetch Body.Peek[]"), "UID FETCH BODY.PEEK[]");
+    EXPECT_EQ(ascii_upper("\xC3\xA9t\xC3\xA9"), "\xC3\xA9T\xC3\xA9"); // "été": only the t
+    for (int c = 0; c < 0x80; ++c)
+        EXPECT_EQ(ascii_lower(ascii_upper(static_cast<char>(c))), ascii_lower(static_cast<char>(c)))
+            << c;
+}
+
 } // namespace
 } // namespace crm
