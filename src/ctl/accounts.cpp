@@ -121,7 +121,7 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
             o["address"] = r.address;
             o["host"] = r.imap_host;
             o["enabled"] = r.enabled;
-            o["state"] = r.state;
+            o["state"] = health_name(r.state);
             o["last_success_at"] = r.last_success_at ? json::value(*r.last_success_at) : nullptr;
             o["last_error_at"] = r.last_error_at ? json::value(*r.last_error_at) : nullptr;
             o["last_error_class"] = r.last_error_class;
@@ -157,7 +157,7 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
         return kOk;
     }
     for (const auto& r : shown) {
-        fmt::print("{} <{}> on {}: {}{}\n", r.name, r.address, r.imap_host, r.state,
+        fmt::print("{} <{}> on {}: {}{}\n", r.name, r.address, r.imap_host, health_name(r.state),
                    r.enabled ? "" : " (disabled)");
         fmt::print("  last success: {}   messages synced: {}   mailboxes: {}\n",
                    ago(r.last_success_at, now), r.messages, r.mailboxes);

@@ -390,7 +390,7 @@ class Daemon final : public http::Control {
         if (!ep) {
             log_.write(LogLevel::Error, {a.name, ""}, "config", ep.error().to_string());
             AccountHealth h;
-            h.state = "error";
+            h.state = HealthState::Error;
             h.error_class = ep.error().code;
             h.error_text = ep.error().detail;
             (void)sink_->set_health(*id, h);
@@ -413,7 +413,7 @@ class Daemon final : public http::Control {
             if (!refresh) {
                 log_.write(LogLevel::Error, {a.name, ""}, "config", refresh.error().to_string());
                 AccountHealth h;
-                h.state = "error";
+                h.state = HealthState::Error;
                 h.error_class = refresh.error().code;
                 h.error_text = refresh.error().detail;
                 (void)sink_->set_health(*id, h);

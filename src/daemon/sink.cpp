@@ -82,12 +82,6 @@ DaemonSink::BatchContext DaemonSink::context(AccountId account, MailboxId mailbo
     return c;
 }
 
-Result<BatchReport> DaemonSink::store_batch(AccountId account, MailboxId mailbox,
-                                            std::uint32_t uid_validity,
-                                            std::vector<FetchedMessage>&& batch) {
-    return store_batch_async(account, mailbox, uid_validity, std::move(batch)).get();
-}
-
 PendingBatch DaemonSink::store_batch_async(AccountId account, MailboxId mailbox,
                                            std::uint32_t uid_validity,
                                            std::vector<FetchedMessage>&& batch) {

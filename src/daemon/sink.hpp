@@ -46,9 +46,6 @@ class DaemonSink final : public SyncSink {
                                                         std::uint32_t uid_validity) override;
     Result<std::int64_t> reset_uid_validity(MailboxId mailbox, std::uint32_t uid_validity) override;
     WaitingFuture prepare(std::vector<FetchedMessage>& batch) override;
-    Result<BatchReport> store_batch(AccountId account, MailboxId mailbox,
-                                    std::uint32_t uid_validity,
-                                    std::vector<FetchedMessage>&& batch) override;
     PendingBatch store_batch_async(AccountId account, MailboxId mailbox, std::uint32_t uid_validity,
                                    std::vector<FetchedMessage>&& batch) override;
     Result<void> checkpoint(MailboxId mailbox, std::uint32_t uid_validity,

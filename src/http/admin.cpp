@@ -32,7 +32,7 @@ json::object account_json(const AccountConfig& a, const AccountRow* h) {
                    {"mirror_seen", a.mirror_seen},
                    {"imap", server_json(a.imap)},
                    {"smtp", a.smtp ? server_json(*a.smtp) : json::value(nullptr)}};
-    o["state"] = !a.enabled ? std::string("disabled") : h ? h->state : std::string("new");
+    o["state"] = health_name(!a.enabled ? HealthState::Disabled : h ? h->state : HealthState::New);
     o["last_success_at"] = h ? opt_json(h->last_success_at) : nullptr;
     o["last_error_at"] = h ? opt_json(h->last_error_at) : nullptr;
     o["last_error_class"] = h ? h->last_error_class : "";

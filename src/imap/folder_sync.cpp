@@ -93,7 +93,7 @@ asio::awaitable<Result<void>> fetch_batches(Session& s, const FolderPlan& plan,
                     fmt::format("{} message(s) failed to store, {} quarantined", rep->failed,
                                 rep->quarantined));
         AccountHealth h;
-        h.state = "syncing";
+        h.state = HealthState::Syncing;
         if (plan.initial()) {
             // Only a folder's first sync is initial-sync progress: later passes fetching a few
             // new messages must not overwrite it.

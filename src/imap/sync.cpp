@@ -53,7 +53,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             log(lvl, LogContext{spec.name, mailbox}, event, msg);
     }
 
-    void health(const std::string& state, const Error* err = nullptr, bool success = false) {
+    void health(HealthState state, const Error* err = nullptr, bool success = false) {
         AccountHealth h;
         h.state = state;
         h.success = success;
@@ -216,7 +216,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                 }
             }
             if (!folder_failed)
-                health("idle", nullptr, true);
+                health(HealthState::Idle, nullptr, true);
             // The bytes one pass over all folders exchanged: constant when nothing changed.
             say(LogLevel::Debug, "", "pass",
                 fmt::format("{} bytes in, {} bytes out", s->bytes_in() - in0,
@@ -256,19 +256,19 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         auto self = shared_from_this();
         std::chrono::seconds backoff = spec.backoff_min;
         while (!stopping) {
-            health("syncing");
+            health(HealthState::Syncing);
             auto r = co_await session_loop();
             if (stopping)
                 break;
             Error e = r ? Error{"imap.closed", "session ended", ErrorScope::Account, Retry::Backoff}
                         : r.error();
             std::chrono::seconds wait = backoff;
-            std::string state = "backoff";
+            auto state = HealthState::Backoff;
             if (e.code == "net.auth" || (e.code == "net.oauth" && e.retry == Retry::NeedsConfig)) {
-                state = "needs_reauth";
+                state = HealthState::NeedsReauth;
                 wait = spec.backoff_max; // a wrong password will not fix itself soon
             } else if (e.retry == Retry::NeedsConfig) {
-                state = "error";
+                state = HealthState::Error;
                 wait = spec.backoff_max;
             }
             health(state, &e);
@@ -277,7 +277,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             auto ms = std::chrono::milliseconds(
                 static_cast<std::int64_t>(static_cast<double>(wait.count()) * 1000 * jitter(rng)));
             say(LogLevel::Error, "", "error",
-                fmt::format("{}; {} - retrying in {:.1f}s", e.to_string(), state,
+                fmt::format("{}; {} - retrying in {:.1f}s", e.to_string(), health_name(state),
                             static_cast<double>(ms.count()) / 1000.0));
             co_await sleep(ms);
             backoff = std::min(spec.backoff_max, backoff * 2);

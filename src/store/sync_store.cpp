@@ -161,7 +161,8 @@ Result<std::vector<AccountRow>> SyncStore::accounts() {
             r.id = q.getColumn(0).getInt64();
             r.name = q.getColumn(1).getString();
             r.address = q.getColumn(2).getString();
-            r.state = q.getColumn(3).getString();
+            // The schema admits only these (CHECK on accounts.state).
+            r.state = parse_health(q.getColumn(3).getString()).value_or(HealthState::Error);
             r.last_error_class = q.getColumn(4).getString();
             r.last_error = q.getColumn(5).getString();
             r.imap_host = q.getColumn(6).getString();
@@ -389,7 +390,7 @@ Result<void> SyncStore::set_health(AccountId account, const AccountHealth& h, st
             "WHEN ?7 >= ?8 THEN 0 WHEN initial_started_at IS NULL OR ?7 < initial_started_done "
             "THEN ?7 ELSE initial_started_done END, "
             "updated_at = ?3 WHERE id = ?9");
-        s.bind(1, h.state);
+        s.bind(1, std::string(health_name(h.state)));
         s.bind(2, h.success ? 1 : 0);
         s.bind(3, now);
         s.bind(4, h.error_class);

@@ -132,9 +132,40 @@ struct SenderAccount {
     std::string name, address;
 };
 
+// A mail account's sync state, as stored (accounts.state) and shown.
+enum class HealthState { New, Syncing, Idle, Backoff, NeedsReauth, Error, Disabled };
+[[nodiscard]] constexpr std::string_view health_name(HealthState h) {
+    switch (h) {
+    case HealthState::New:
+        return "new";
+    case HealthState::Syncing:
+        return "syncing";
+    case HealthState::Idle:
+        return "idle";
+    case HealthState::Backoff:
+        return "backoff";
+    case HealthState::NeedsReauth:
+        return "needs_reauth";
+    case HealthState::Error:
+        return "error";
+    case HealthState::Disabled:
+        return "disabled";
+    }
+    return "error";
+}
+// nullopt for a name that is none of the above.
+[[nodiscard]] constexpr std::optional<HealthState> parse_health(std::string_view s) {
+    for (auto h : {HealthState::New, HealthState::Syncing, HealthState::Idle, HealthState::Backoff,
+                   HealthState::NeedsReauth, HealthState::Error, HealthState::Disabled})
+        if (health_name(h) == s)
+            return h;
+    return std::nullopt;
+}
+
 struct AccountRow {
     AccountId id = 0;
-    std::string name, address, state, last_error_class, last_error, imap_host;
+    std::string name, address, last_error_class, last_error, imap_host;
+    HealthState state = HealthState::New;
     std::optional<UserId> owner;
     bool enabled = true;
     std::optional<std::int64_t> last_success_at, last_error_at, lag_seconds;

@@ -34,7 +34,7 @@ struct FetchedMessage {
     std::optional<std::uint64_t> gm_msgid, gm_thrid;
     std::vector<std::string> gm_labels;
     std::optional<std::uint64_t> modseq;
-    // Filled by SyncSink::prepare (off the event loop); store_batch parses when absent.
+    // Filled by SyncSink::prepare (off the event loop); storing parses when absent.
     std::optional<ParsedMessage> parsed;
     // SHA-256 (hex) of `raw`, also filled by prepare so the store thread does not hash.
     std::string raw_sha256;
@@ -50,7 +50,7 @@ struct FlagUpdate {
 
 // Account health as shown by `crm-mailctl accounts status`.
 struct AccountHealth {
-    std::string state; // syncing | idle | backoff | needs_reauth | error | disabled
+    HealthState state = HealthState::Syncing;
     std::string error_class;
     std::string error_text;
     bool success = false; // sets last_success_at
@@ -98,8 +98,8 @@ class PendingBatch {
 };
 
 // Storage for IMAP sync, implemented by the composition root with the store and the ingest use
-// case. Every call is one unit of work; store_batch commits its whole batch in one transaction
-// (messages, locations) or nothing.
+// case. Every call is one unit of work; store_batch_async commits its whole batch in one
+// transaction (messages, locations) or nothing.
 class SyncSink {
   public:
     virtual ~SyncSink() = default;
@@ -116,17 +116,14 @@ class SyncSink {
     // previous one meanwhile. The future is ready when every message is prepared (and waits for
     // that if destroyed first); `batch` must stay untouched until then.
     virtual WaitingFuture prepare(std::vector<FetchedMessage>& batch) = 0;
-    virtual Result<BatchReport> store_batch(AccountId account, MailboxId mailbox,
-                                            std::uint32_t uid_validity,
-                                            std::vector<FetchedMessage>&& batch) = 0;
-    // store_batch on the sink's own writer thread, if it has one, so that the sync engine reads
-    // the next batch from the server meanwhile. The caller waits for one batch before it starts
-    // the next, and makes no other call of this interface for its mailbox in between.
+    // Stores a batch (in one transaction: messages, locations) on the sink's own writer thread
+    // if it has one, so that the sync engine reads the next batch from the server meanwhile;
+    // without one the returned PendingBatch is already done. The caller waits for one batch
+    // before it starts the next, and makes no other call of this interface for its mailbox in
+    // between.
     virtual PendingBatch store_batch_async(AccountId account, MailboxId mailbox,
                                            std::uint32_t uid_validity,
-                                           std::vector<FetchedMessage>&& batch) {
-        return PendingBatch(store_batch(account, mailbox, uid_validity, std::move(batch)));
-    }
+                                           std::vector<FetchedMessage>&& batch) = 0;
     virtual Result<void> checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
                                     std::optional<std::uint32_t> uid_next,
                                     std::optional<std::uint64_t> highest_modseq) = 0;

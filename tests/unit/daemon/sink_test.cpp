@@ -1,4 +1,4 @@
-// DaemonSink::store_batch: one transaction per batch; a message that cannot be stored fails
+// DaemonSink::store_batch_async: one transaction per batch; a message that cannot be stored fails
 // alone (the batch is stored again with a savepoint per message) and is recorded for quarantine.
 #include <gtest/gtest.h>
 
@@ -87,7 +87,7 @@ INSTANTIATE_TEST_SUITE_P(Connections, SinkTest, ::testing::Bool(),
 TEST_P(SinkTest, BatchIsStoredInOneGo) {
     for (bool prepared : {true, false}) {
         const int first = prepared ? 1 : 101;
-        auto r = sink->store_batch(1, mailbox, 7, batch(first, 20, prepared));
+        auto r = sink->store_batch_async(1, mailbox, 7, batch(first, 20, prepared)).get();
         ASSERT_TRUE(r) << r.error().to_string();
         EXPECT_EQ(r->stored, 20U);
         EXPECT_EQ(r->failed, 0U);
@@ -96,7 +96,7 @@ TEST_P(SinkTest, BatchIsStoredInOneGo) {
     EXPECT_EQ(count("SELECT count(*) FROM locations"), 40);
     EXPECT_EQ(count("SELECT count(*) FROM quarantine"), 0);
     // The same messages again: known, one location each, nothing new.
-    auto again = sink->store_batch(1, mailbox, 7, batch(1, 20, true));
+    auto again = sink->store_batch_async(1, mailbox, 7, batch(1, 20, true)).get();
     ASSERT_TRUE(again);
     EXPECT_EQ(again->stored, 0U);
     EXPECT_EQ(count("SELECT count(*) FROM messages"), 40);
@@ -106,7 +106,7 @@ TEST_P(SinkTest, OneFailingMessageFailsAloneAndNothingIsStoredTwice) {
     // The store refuses message 3 (as a full disk or a broken row would).
     raw().exec("CREATE TRIGGER refuse_m3 BEFORE INSERT ON messages WHEN NEW.message_id = "
                "'m3@globex.example' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END");
-    auto r = sink->store_batch(1, mailbox, 7, batch(1, 5, true));
+    auto r = sink->store_batch_async(1, mailbox, 7, batch(1, 5, true)).get();
     ASSERT_TRUE(r) << r.error().to_string();
     EXPECT_EQ(r->stored, 4U) << "messages before the failure are new once, not 'known'";
     EXPECT_EQ(r->locations, 0U);
@@ -125,7 +125,7 @@ TEST_P(SinkTest, OneFailingMessageFailsAloneAndNothingIsStoredTwice) {
         << "counters rolled back with the first attempt";
     // Refused again twice more: given up on (quarantined) after the third attempt.
     for (int attempt = 2; attempt <= 3; ++attempt) {
-        auto again = sink->store_batch(1, mailbox, 7, batch(3, 1, true));
+        auto again = sink->store_batch_async(1, mailbox, 7, batch(3, 1, true)).get();
         ASSERT_TRUE(again);
         EXPECT_EQ(again->failed, 1U);
         EXPECT_EQ(again->quarantined, attempt == 3 ? 1U : 0U);
@@ -143,7 +143,7 @@ TEST_P(SinkTest, BatchesCommitInOrderWhileTheLoopWrites) {
         auto next = sink->store_batch_async(1, mailbox, 7, batch(1 + b * 10, 10, true));
         // The event loop's own writes meanwhile (they wait for the writer's transaction).
         AccountHealth h;
-        h.state = "syncing";
+        h.state = HealthState::Syncing;
         ASSERT_TRUE(sink->set_health(1, h));
         if (pending.valid()) {
             auto r = pending.get();

@@ -146,8 +146,8 @@ class MemorySink final : public SyncSink {
         done.set_value();
         return WaitingFuture(done.get_future());
     }
-    Result<BatchReport> store_batch(AccountId, MailboxId, std::uint32_t,
-                                    std::vector<FetchedMessage>&& batch) override {
+    PendingBatch store_batch_async(AccountId, MailboxId, std::uint32_t,
+                                   std::vector<FetchedMessage>&& batch) override {
         std::string uids;
         for (const auto& m : batch) {
             uids += (uids.empty() ? "" : ",") + std::to_string(m.uid);
@@ -159,7 +159,7 @@ class MemorySink final : public SyncSink {
             after_store();
         BatchReport rep;
         rep.stored = batch.size();
-        return rep;
+        return PendingBatch(rep);
     }
     Result<void> checkpoint(MailboxId, std::uint32_t v, std::optional<std::uint32_t> uid_next,
                             std::optional<std::uint64_t> modseq) override {

@@ -311,7 +311,7 @@ TEST(SyncStoreProgress, InitialSyncClockStartsKeepsRestartsAndStops) {
     ASSERT_TRUE(id);
     auto report = [&](std::uint64_t done, std::uint64_t total, std::int64_t now) {
         AccountHealth h;
-        h.state = "syncing";
+        h.state = HealthState::Syncing;
         h.initial_done = done;
         h.initial_total = total;
         ASSERT_TRUE(sync.set_health(*id, h, now));
@@ -329,7 +329,7 @@ TEST(SyncStoreProgress, InitialSyncClockStartsKeepsRestartsAndStops) {
     EXPECT_EQ(row().initial_started_done, 200);
     EXPECT_EQ(row().updated_at, 150);
     AccountHealth idle; // a health update without progress leaves the clock alone
-    idle.state = "syncing";
+    idle.state = HealthState::Syncing;
     ASSERT_TRUE(sync.set_health(*id, idle, 160));
     EXPECT_EQ(row().initial_started_at, 100);
     report(50, 300, 170); // the next folder
@@ -350,7 +350,7 @@ TEST(SyncStoreProgress, ResyncClearsCheckpointsAndProgressKeepsMail) {
         ASSERT_TRUE(sync.set_checkpoint(mb->id, 7, 500, 900, 2));
     }
     AccountHealth h;
-    h.state = "syncing";
+    h.state = HealthState::Syncing;
     h.initial_done = 10;
     h.initial_total = 20;
     ASSERT_TRUE(sync.set_health(*id, h, 3));
