@@ -401,53 +401,6 @@ std::string predecode_phrases(std::string_view v, const std::vector<std::string>
     return out;
 }
 
-namespace {
-
-// GMime 3.2's address list parser leaks the mailbox it was building (128 bytes) when a comment
-// is still open at the end of the value after a domain literal ("a@[](", "a@[1.2.3.4](x"; found
-// by the address_fuzz soak under LSan). Closing every open comment first means GMime never sees
-// an unterminated one; it reads the list as it would with the comment closed (the address is
-// unchanged; a trailing comment may become the display name, as in "a@b (Name)").
-// RFC 5322 §3.2.2: comments nest, and a quoted-pair inside one escapes the next byte; '(' in a
-// quoted string (§3.2.4) or in a domain literal (§3.4.1, obs-dtext allows quoted-pairs) starts
-// no comment.
-void close_open_comments(std::string& v) {
-    bool quote = false;
-    bool literal = false;
-    std::size_t comment = 0;
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        const char c = v[i];
-        if ((quote || literal || comment > 0) && c == '\\') {
-            if (i + 1 == v.size() && comment > 0) {
-                // A lone backslash at the end would escape the ')' appended below.
-                v.pop_back();
-                break;
-            }
-            ++i;
-            continue;
-        }
-        if (quote)
-            quote = c != '"';
-        else if (comment > 0 && c == '(')
-            ++comment;
-        else if (comment > 0 && c == ')')
-            --comment;
-        else if (comment > 0)
-            continue;
-        else if (literal)
-            literal = c != ']';
-        else if (c == '"')
-            quote = true;
-        else if (c == '(')
-            comment = 1;
-        else if (c == '[')
-            literal = true;
-    }
-    v.append(comment, ')');
-}
-
-} // namespace
-
 std::vector<Address> parse_addresses(GMimeParserOptions *options, std::string_view value,
                                      std::vector<std::string> *warnings, std::string_view where,
                                      const std::vector<std::string> &fallbacks) {
@@ -458,7 +411,9 @@ std::vector<Address> parse_addresses(GMimeParserOptions *options, std::string_vi
         v = std::move(safe);
     if (v.find("=?") != std::string::npos)
         v = predecode_phrases(v, fallbacks);
-    close_open_comments(v);
+    if (blank_unclosed_comments(v) > 0 && warnings != nullptr && warnings->size() < 200)
+        warnings->push_back("address: comment never closed in " + std::string(where) +
+                            ", its '(' read as a space");
     GPtr<InternetAddressList> list(internet_address_list_parse(options, v.c_str()));
     if (!list) {
         if (warnings != nullptr && warnings->size() < 200) {

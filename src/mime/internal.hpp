@@ -123,6 +123,12 @@ class Sha256 {
 bool defuse(std::string_view in, std::string &out);
 bool defuse_address_value(std::string_view in, std::string &out);
 
+// GMime 3.2.13's address parser leaks the address it was building (128 bytes) when a comment
+// after an addr-spec never closes ("a@[](", "a@b (x"; fixed upstream after 3.2.13, GMime issue
+// #159, commit 6d34651e). Every '(' whose comment would run to the end of `s` becomes a space, in
+// place, so GMime never meets an unterminated comment. Returns how many were blanked.
+std::size_t blank_unclosed_comments(std::string& s);
+
 // Pre-parse protection for the HTML sanitiser (html_guard.cpp). gumbo 0.10.1 has no depth limit
 // and walks its stack of open elements for most tokens, so deep nesting costs quadratic time
 // (100,000 nested <div>s: 29 s); it also compares each attribute of a tag with all earlier ones.

@@ -735,7 +735,8 @@ void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &
     std::string defused;
     if (detail::defuse(input, defused)) {
         input = defused;
-        sink.add("limit: nested address groups or too many parameters defused before parsing");
+        sink.add("limit: nested address groups, unclosed comments or too many parameters defused "
+                 "before parsing");
     }
 
     if (input.size() > G_MAXUINT) { // a GByteArray's length is a guint (callers cap far below)

@@ -570,6 +570,36 @@ TEST(Limits, InputsThatBreakGMimeAreDefused) {
     EXPECT_FALSE(has_warning(plain, "defused"));
 }
 
+// GMime 3.2.13 leaks memory on a comment that never closes in an address field (see
+// AddressList.UnclosedCommentIsReadAsASpaceWithAWarning): in the message's header, a part's
+// header and an attached message's header its '(' is blanked before GMime parses; a body line
+// that merely looks like such a field is kept byte for byte.
+TEST(Limits, UnclosedCommentsInAddressFieldsAreDefusedInHeadersOnly) {
+    const std::string body_line = "To: Team (EMEA\n";
+    const std::string msg = "From: a@x.test\nTo : b@x.test (Bob\nCc: c@[1.2.3.4](x\n"
+                            "Content-Type: multipart/mixed; boundary=b\n\n"
+                            "--b\nContent-Type: text/plain\n\n" +
+                            body_line +
+                            "--b\nContent-Type: message/rfc822\n\nFrom: d@x.test (Dee\n"
+                            "Subject: inner\n\ninner\n--b--\n";
+    const auto m = parse_str(msg);
+    EXPECT_TRUE(has_warning(m, "unclosed comments"));
+    ASSERT_FALSE(m.to.empty());
+    EXPECT_EQ(m.to[0].address, "b@x.test");
+    ASSERT_FALSE(m.cc.empty());
+    EXPECT_EQ(m.cc[0].address, "c@[1.2.3.4]");
+    EXPECT_NE(m.text_body.find(body_line.substr(0, body_line.size() - 1)), std::string::npos)
+        << m.text_body;
+    ASSERT_EQ(m.attachments.size(), 1U);
+    EXPECT_EQ(m.attachments[0].filename, "inner");
+    // A comment that closes, in the header or in the body, changes nothing.
+    const auto fine = parse_str("From: a@x.test (Ann)\nTo: b@x.test\n\nTo: Team (EMEA\n");
+    EXPECT_FALSE(has_warning(fine, "defused"));
+    EXPECT_EQ(fine.text_body, "To: Team (EMEA\n");
+    ASSERT_EQ(fine.from.size(), 1U);
+    EXPECT_EQ(fine.from[0].name, "Ann");
+}
+
 TEST(Limits, StackOverflowCorpusMessage) {
     const auto raw = read_file(corpora() / "mimekit" / "messages" / "stack-overflow.txt");
     ASSERT_FALSE(raw.empty());
