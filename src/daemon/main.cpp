@@ -34,6 +34,7 @@
 #include "crm/settings/config.hpp"
 #include "crm/settings/edit.hpp"
 #include "crm/store/backend.hpp"
+#include "crm/store/daemon_lock.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/sync_store.hpp"
 #include "log.hpp"
@@ -636,6 +637,15 @@ int main(int argc, char** argv) {
         return kExitUsage;
     if (check)
         return kExitOk;
+    // One syncing daemon per database: a second crm-maild on it would sync the same accounts
+    // and work the same outbox (a reply could go out twice). Taken before the database is
+    // opened, before any account is touched and before READY=1; held until main returns (after
+    // the last batch is committed), and released by the kernel however the process ends.
+    auto guard = store::DaemonLock::acquire(cfg->database.path, "crm-maild");
+    if (!guard) {
+        fmt::print(stderr, "crm-maild: {}\n", guard.error().to_string());
+        return kExitRuntime;
+    }
     std::signal(SIGPIPE, SIG_IGN);
     mime::init();
     // Two connections: the event loop's (sync bookkeeping, outbox, read marks) and the one the

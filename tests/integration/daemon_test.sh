@@ -18,28 +18,17 @@ ctl=$2
 root=$3
 dcs=$root/tests/integration/dovecot
 
-for tool in dovecot doveadm sqlite3 python3 openssl; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to run the test dovecot"; exit 77; }
+# shellcheck source=lib.sh
+. "$root/tests/integration/lib.sh"
+need_root_and dovecot doveadm sqlite3 python3 openssl
 
 work=$(mktemp -d /tmp/crm-daemontest.XXXXXX)
 chmod 0755 "$work" # the dovecot mail uid must traverse it
 dc=$work/dc
 pids=()
 log_tail=25
-# shellcheck source=lib.sh
-. "$root/tests/integration/lib.sh"
 
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  done
-  "$dcs/stop.sh" "$dc" >/dev/null 2>&1
-  if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+trap cleanup_dovecot_test EXIT
 trap 'exit 130' INT TERM
 
 check() { # description command...
@@ -196,13 +185,6 @@ start_daemon() { # config log [VAR=value...]
   env CRM_TEST_FAST_RETRY=1 "$@" "$maild" --config "$cfg" >>"$log" 2>&1 </dev/null &
   daemon_pid=$!
   pids+=("$daemon_pid")
-}
-exit_code=""
-wait_exit() { # pid timeout_s: sets exit_code, returns 1 on timeout
-  exit_code=""
-  wait_until "$2" gone "$1" || return 1
-  wait "$1" 2>/dev/null # no "Killed" job notice
-  exit_code=$?
 }
 
 # =================================================================================================

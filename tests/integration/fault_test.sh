@@ -15,27 +15,16 @@ root=$3
 here=$root/tests/integration
 dcs=$here/dovecot
 
-for tool in dovecot doveadm sqlite3 python3 openssl; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
-done
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to run the test dovecot"; exit 77; }
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+need_root_and dovecot doveadm sqlite3 python3 openssl
 
 work=$(mktemp -d /tmp/crm-faulttest.XXXXXX)
 chmod 0755 "$work"
 dc=$work/dc
 pids=()
-# shellcheck source=lib.sh
-. "$here/lib.sh"
 
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do
-    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
-  done
-  "$dcs/stop.sh" "$dc" >/dev/null 2>&1
-  if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+trap cleanup_dovecot_test EXIT
 trap 'exit 130' INT TERM
 
 

@@ -41,3 +41,30 @@ stop_pid() {
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# For the scripts that run crm-maild against the test Dovecot (tests/integration/dovecot), which
+# needs root: exits 77 (skip) unless every TOOL is installed and we are root.
+need_root_and() { # tool...
+  local tool
+  for tool in "$@"; do
+    command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
+  done
+  [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root to run the test dovecot"; exit 77; }
+}
+# Their EXIT trap: SIGKILLs what is left of $pids, stops the Dovecot started in $dc (its stop.sh
+# under $dcs) and removes $work (kept with CRM_TEST_KEEP=1).
+cleanup_dovecot_test() {
+  local p
+  for p in "${pids[@]}"; do
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+  done
+  "$dcs/stop.sh" "$dc" >/dev/null 2>&1
+  if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+exit_code=""
+wait_exit() { # pid timeout_s: sets exit_code, returns 1 on timeout
+  exit_code=""
+  wait_until "$2" gone "$1" || return 1
+  wait "$1" 2>/dev/null # no "Killed" job notice
+  exit_code=$?
+}
