@@ -202,8 +202,9 @@ Result<DaemonLock> DaemonLock::acquire(const std::string& db_path, std::string_v
             why += fmt::format(": the database's directory {} does not exist",
                                fs::path(*lock_path).parent_path().string());
         else if (e == EACCES || e == EROFS || e == EPERM)
-            why += ": crm-maild needs write access to the database's directory (SQLite too, for "
-                   "its -wal and -shm files)";
+            why += fmt::format(": {} needs write access to the database's directory (SQLite "
+                               "too, for its -wal and -shm files)",
+                               program);
         return lock_failure(
             fmt::format("cannot open the daemon lock file {}: {}", *lock_path, why));
     }
