@@ -19,6 +19,7 @@ build_pkgs=(
   libopendkim-dev libopendmarc-dev publicsuffix # our own DKIM/DMARC verification (src/auth)
   zlib1g-dev                            # .mbox.gz import
   libzstd-dev                           # raw messages kept compressed in the database
+  libpq-dev                             # PostgreSQL client (libpq 15: pipeline mode, COPY; src/pg)
   libgtest-dev libgmock-dev libbenchmark-dev # tests and benchmarks
   clang-16 libclang-rt-16-dev           # libFuzzer targets (cmake --preset fuzz)
   clang-format                          # clang-format 14: scripts/check-format.sh (the gate)
@@ -28,6 +29,7 @@ test_pkgs=(
   isync                                 # mbsync, the reference of the sync benchmark
   dovecot-imapd dovecot-lmtpd           # real IMAP server for integration tests
   postfix                               # real SMTP submission server (tests/integration/postfix)
+  postgresql-15                         # throwaway PostgreSQL for the pg tests and benchmark (tests/integration/postgres/pg.sh)
   openssl                               # throwaway test CA
   python3                               # corpus comparison and benchmark scripts
   python3-yaml                          # parse check of docs/openapi.yaml

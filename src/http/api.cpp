@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "assets.hpp"
+#include "crm/core/hex.hpp"
 #include "crm/core/utf8.hpp"
 #include "crm/http/auth.hpp"
 #include "internal.hpp"
@@ -56,16 +57,6 @@ const std::string& dummy_hash() {
     return h;
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 std::optional<std::string> percent_decode(std::string_view s, bool plus_space) {
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
@@ -73,7 +64,7 @@ std::optional<std::string> percent_decode(std::string_view s, bool plus_space) {
         if (c == '%') {
             if (i + 2 >= s.size())
                 return std::nullopt;
-            int h = hex_digit(s[i + 1]), l = hex_digit(s[i + 2]);
+            int h = hex_value(s[i + 1]), l = hex_value(s[i + 2]);
             if (h < 0 || l < 0)
                 return std::nullopt;
             out += static_cast<char>(h * 16 + l);

@@ -141,16 +141,6 @@ bool valid_domain(std::string_view d) {
 
 namespace detail {
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 namespace {
 
 // RFC 2047 §4.2 Q encoding.

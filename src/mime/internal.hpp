@@ -10,6 +10,7 @@
 
 #include <gmime/gmime.h>
 
+#include "crm/core/hex.hpp"
 #include "crm/core/utf8.hpp"
 #include "crm/mime/parse.hpp"
 
@@ -138,8 +139,7 @@ std::size_t blank_unclosed_comments(std::string& s);
 [[nodiscard]] bool html_exceeds_parser_limits(std::string_view html, std::size_t max_nesting,
                                               std::size_t max_attributes);
 
-// Value of a hexadecimal digit, or -1.
-[[nodiscard]] int hex_value(char c);
+using crm::hex_value;
 
 using crm::ascii_iequals;
 using crm::ascii_lower;

@@ -1,0 +1,290 @@
+// Connection, statements, typed results, transactions and savepoints against a real server.
+
+#include <limits>
+#include <random>
+
+#include "crm/pg/errors.hpp"
+#include "crm/pg/url.hpp"
+#include "pg_test_support.hpp"
+
+namespace crm::pg {
+namespace {
+
+using test::PgTest;
+
+// The test server's address over TCP, as a URL with `password` in it.
+std::string tcp_url_with_password(Connection& c, std::string_view password) {
+    auto r = c.exec("SELECT host(inet_server_addr()), inet_server_port(), current_user, "
+                    "current_database()");
+    EXPECT_TRUE(r) << r.error().to_string();
+    if (!r)
+        return {};
+    return fmt::format("postgresql://{}:{}@{}:{}/{}", *r->get<std::string>(0, 2), password,
+                       *r->get<std::string>(0, 0), *r->get<std::int32_t>(0, 1),
+                       *r->get<std::string>(0, 3));
+}
+
+TEST_F(PgTest, WrongPasswordNamesTheUrlButNeverThePassword) {
+    constexpr std::string_view kWrong = "Wr0ng-Secret-4711";
+    const std::string url = tcp_url_with_password(db(), kWrong);
+    ASSERT_FALSE(url.empty());
+    const std::string shown = redact_url(url);
+    ASSERT_EQ(shown.find(kWrong), std::string::npos);
+
+    auto c = Connection::connect(url);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().code, "pg.auth");
+    EXPECT_EQ(c.error().retry, Retry::NeedsConfig);
+    EXPECT_NE(c.error().detail.find(shown), std::string::npos) << c.error().detail;
+    EXPECT_NE(c.error().detail.find("password authentication failed"), std::string::npos)
+        << c.error().detail;
+    EXPECT_EQ(c.error().detail.find(kWrong), std::string::npos) << c.error().detail;
+
+    // The same password given through the options (password_file, password_env) instead.
+    ConnectOptions opts;
+    opts.password = std::string(kWrong);
+    auto c2 = Connection::connect(shown, opts);
+    ASSERT_FALSE(c2);
+    EXPECT_EQ(c2.error().code, "pg.auth");
+    EXPECT_EQ(c2.error().detail.find(kWrong), std::string::npos) << c2.error().detail;
+}
+
+TEST_F(PgTest, MalformedUrlDoesNotQuoteThePassword) {
+    // libpq quotes the bad percent-encoded part in its message: here, the password.
+    auto c = Connection::connect("postgresql://crm:bad%zzsecret@127.0.0.1:1/crm");
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().code, "pg.url");
+    EXPECT_NE(c.error().detail.find("postgresql://crm@127.0.0.1:1/crm"), std::string::npos)
+        << c.error().detail;
+    EXPECT_EQ(c.error().detail.find("zzsecret"), std::string::npos) << c.error().detail;
+}
+
+TEST_F(PgTest, UnreachableServerIsAConnectErrorToRetry) {
+    ConnectOptions opts;
+    opts.connect_timeout = std::chrono::seconds(2);
+    // Port 1 on loopback: nothing listens there, so the connection is refused at once.
+    auto c = Connection::connect("postgresql://crm:pw-never-shown@127.0.0.1:1/crm", opts);
+    ASSERT_FALSE(c);
+    EXPECT_EQ(c.error().code, "pg.connect");
+    EXPECT_EQ(c.error().retry, Retry::Backoff);
+    EXPECT_NE(c.error().detail.find("postgresql://crm@127.0.0.1:1/crm"), std::string::npos)
+        << c.error().detail;
+    EXPECT_EQ(c.error().detail.find("pw-never-shown"), std::string::npos);
+}
+
+TEST_F(PgTest, ParametersRoundTrip) {
+    const std::string text = "tab\there \"quoted\" back\\slash 'single' Grüße ✓";
+    auto r = db().exec("SELECT $1::bigint, $2::bigint, $3::float8, $4::text, $5::bool, $6::int, "
+                       "$7::text, $8::float8",
+                       std::numeric_limits<std::int64_t>::min(),
+                       std::numeric_limits<std::int64_t>::max(), 0.1, text, true, 42, std::string(),
+                       -1.5e300);
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_EQ(r->rows(), 1);
+    EXPECT_EQ(*r->get<std::int64_t>(0, 0), std::numeric_limits<std::int64_t>::min());
+    EXPECT_EQ(*r->get<std::int64_t>(0, 1), std::numeric_limits<std::int64_t>::max());
+    EXPECT_EQ(*r->get<double>(0, 2), 0.1); // exact: the shortest text that reads back the same
+    EXPECT_EQ(*r->get<std::string>(0, 3), text);
+    EXPECT_TRUE(*r->get<bool>(0, 4));
+    EXPECT_EQ(*r->get<std::int32_t>(0, 5), 42);
+    EXPECT_FALSE(r->is_null(0, 6)); // an empty string is not NULL
+    EXPECT_EQ(*r->get<std::string>(0, 6), "");
+    EXPECT_EQ(*r->get<double>(0, 7), -1.5e300);
+    EXPECT_EQ(*r->column("int8"), 0);
+}
+
+TEST_F(PgTest, ByteaRoundTripsAnyBytes) {
+    ASSERT_TRUE(
+        db().execute_script("CREATE TABLE blobs (id int PRIMARY KEY, data bytea NOT NULL)"));
+    std::string all_bytes;
+    for (int i = 0; i < 256; ++i)
+        all_bytes += static_cast<char>(i);
+    std::string nuls("\0a\0\0b\0", 6);
+    std::string big(1024 * 1024, '\0');
+    std::mt19937 rng(17);
+    for (auto& ch : big)
+        ch = static_cast<char>(rng() & 0xff);
+    const std::string* values[] = {&all_bytes, &nuls, &big};
+    for (int i = 0; i < 3; ++i) {
+        auto ins = db().exec("INSERT INTO blobs VALUES ($1, $2)", i, Param::bytea(*values[i]));
+        ASSERT_TRUE(ins) << ins.error().to_string();
+        EXPECT_EQ(ins->affected(), 1);
+    }
+    auto r = db().exec("SELECT id, data, length(data) FROM blobs ORDER BY id");
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_EQ(r->rows(), 3);
+    for (int i = 0; i < 3; ++i) {
+        // The server stored every byte (a NUL did not end the value)...
+        EXPECT_EQ(*r->get<std::int32_t>(i, 2), static_cast<std::int32_t>(values[i]->size()));
+        // ...and we read them back unchanged.
+        auto data = r->get<Bytea>(i, 1);
+        ASSERT_TRUE(data) << data.error().to_string();
+        EXPECT_TRUE(data->bytes == *values[i]) << "row " << i;
+    }
+    // bytea is not text: reading it as a string would give its hex form.
+    auto as_text = r->get<std::string>(0, 1);
+    ASSERT_FALSE(as_text);
+    EXPECT_EQ(as_text.error().code, "pg.type");
+}
+
+TEST_F(PgTest, NullsAreOptionalsAndNamedErrors) {
+    std::optional<std::string> none;
+    std::optional<std::int64_t> seven = 7;
+    auto r = db().exec("SELECT NULL::bigint AS missing, $1::text AS none, $2::bigint AS seven, "
+                       "$3::text AS explicit_null",
+                       none, seven, std::nullopt);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_TRUE(r->is_null(0, 0));
+    EXPECT_TRUE(r->is_null(0, 1));
+    EXPECT_TRUE(r->is_null(0, 3));
+    EXPECT_EQ(*r->get<std::optional<std::int64_t>>(0, 0), std::nullopt);
+    EXPECT_EQ(*r->get<std::optional<std::string>>(0, 1), std::nullopt);
+    EXPECT_EQ(*r->get<std::optional<std::int64_t>>(0, 2), 7);
+    auto missing = r->get<std::int64_t>(0, 0);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, "pg.null");
+    EXPECT_NE(missing.error().detail.find("column 0 (missing) is NULL"), std::string::npos)
+        << missing.error().detail;
+    // NULL is checked after the type: a NULL text is still not an int64.
+    EXPECT_EQ(r->get<std::optional<std::int64_t>>(0, 1).error().code, "pg.type");
+}
+
+TEST_F(PgTest, TypeMismatchAndBoundsAreErrors) {
+    auto r = db().exec("SELECT 'abc'::text, 1.5::float8, 3000000000::bigint");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->get<std::int64_t>(0, 0).error().code, "pg.type");
+    EXPECT_EQ(r->get<Bytea>(0, 0).error().code, "pg.type");
+    EXPECT_EQ(r->get<std::int64_t>(0, 1).error().code, "pg.type");
+    EXPECT_EQ(r->get<bool>(0, 2).error().code, "pg.type");
+    EXPECT_EQ(r->get<std::int32_t>(0, 2).error().code, "pg.type"); // int8 is not an int32 column
+    EXPECT_EQ(r->get<std::string>(1, 0).error().code, "pg.column");
+    EXPECT_EQ(r->get<std::string>(0, 3).error().code, "pg.column");
+    EXPECT_EQ(r->column("nope").error().code, "pg.column");
+    EXPECT_EQ(*r->get<std::string>(0, 1), "1.5"); // any non-bytea column has a text form
+}
+
+TEST_F(PgTest, TransactionRollsBackOnScopeExit) {
+    ASSERT_TRUE(db().execute_script("CREATE TABLE t (id int PRIMARY KEY)"));
+    {
+        auto tx = Transaction::begin(db());
+        ASSERT_TRUE(tx) << tx.error().to_string();
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES (1)"));
+    }
+    EXPECT_EQ(value<std::int64_t>("SELECT count(*) FROM t"), 0);
+    {
+        auto tx = Transaction::begin(db(), Isolation::Serializable);
+        ASSERT_TRUE(tx);
+        // Not nested: its ROLLBACK would end this one too.
+        auto nested = Transaction::begin(db());
+        ASSERT_FALSE(nested);
+        EXPECT_NE(nested.error().detail.find("already open"), std::string::npos);
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES (2)"));
+        ASSERT_TRUE(tx->commit());
+    }
+    EXPECT_EQ(value<std::int64_t>("SELECT count(*) FROM t"), 1);
+}
+
+TEST_F(PgTest, TransactionWithAFailedStatementCannotCommit) {
+    ASSERT_TRUE(db().execute_script("CREATE TABLE t (id int PRIMARY KEY)"));
+    auto tx = Transaction::begin(db());
+    ASSERT_TRUE(tx);
+    ASSERT_TRUE(db().exec("INSERT INTO t VALUES ($1)", 1));
+    auto dup = db().exec("INSERT INTO t VALUES ($1)", 1);
+    ASSERT_FALSE(dup);
+    // PostgreSQL turns this COMMIT into a ROLLBACK without an error of its own.
+    auto done = tx->commit();
+    ASSERT_FALSE(done);
+    EXPECT_EQ(done.error().code, "pg.aborted");
+    EXPECT_EQ(value<std::int64_t>("SELECT count(*) FROM t"), 0);
+
+    // in_transaction rolls back when its function fails.
+    auto r = in_transaction(db(), [&]() -> Result<int> {
+        if (auto ins = db().exec("INSERT INTO t VALUES (5)"); !ins)
+            return std::unexpected(ins.error());
+        return fail("test.stop", "changed my mind");
+    });
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "test.stop");
+    EXPECT_EQ(value<std::int64_t>("SELECT count(*) FROM t"), 0);
+}
+
+TEST_F(PgTest, SavepointRollbackKeepsTheOuterTransaction) {
+    ASSERT_TRUE(db().execute_script("CREATE TABLE t (id int PRIMARY KEY)"));
+    auto tx = Transaction::begin(db());
+    ASSERT_TRUE(tx);
+    ASSERT_TRUE(db().exec("INSERT INTO t VALUES (1)"));
+    {
+        auto sp = Savepoint::begin(db());
+        ASSERT_TRUE(sp) << sp.error().to_string();
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES (2)"));
+        auto dup = db().exec("INSERT INTO t VALUES (1)");
+        ASSERT_FALSE(dup);
+        // The transaction is aborted now; RELEASE fails and the savepoint stays to be rolled back.
+        EXPECT_FALSE(sp->release());
+    } // ~Savepoint: ROLLBACK TO, which clears the failure (and undoes the 2)
+    {
+        auto sp = Savepoint::begin(db());
+        ASSERT_TRUE(sp);
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES (3)"));
+        ASSERT_TRUE(sp->release());
+    }
+    ASSERT_TRUE(db().exec("INSERT INTO t VALUES (4)")) << "the outer transaction goes on";
+    ASSERT_TRUE(tx->commit());
+    auto r = db().exec("SELECT string_agg(id::text, ',' ORDER BY id) FROM t");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(*r->get<std::string>(0, 0), "1,3,4");
+}
+
+TEST_F(PgTest, ConstraintViolationIsScopedToTheMessage) {
+    ASSERT_TRUE(db().execute_script(
+        "CREATE TABLE messages (id int PRIMARY KEY, message_id text NOT NULL CONSTRAINT "
+        "messages_message_id_key UNIQUE, size int CHECK (size >= 0))"));
+    ASSERT_TRUE(db().exec("INSERT INTO messages VALUES (1, $1, 10)", "<a@example.org>"));
+    auto dup = db().exec("INSERT INTO messages VALUES (2, $1, 10)", "<a@example.org>");
+    ASSERT_FALSE(dup);
+    EXPECT_EQ(dup.error().code, "pg.constraint");
+    EXPECT_EQ(dup.error().scope, ErrorScope::Message);
+    EXPECT_EQ(sqlstate_of(dup.error()), "23505");
+    EXPECT_NE(dup.error().detail.find("constraint messages_message_id_key"), std::string::npos)
+        << dup.error().detail;
+    EXPECT_NE(dup.error().detail.find(db().url()), std::string::npos) << dup.error().detail;
+    EXPECT_NE(dup.error().detail.find("INSERT INTO messages"), std::string::npos);
+    // The DETAIL line quotes the row's values (mail): it is left out.
+    EXPECT_EQ(dup.error().detail.find("a@example.org"), std::string::npos) << dup.error().detail;
+
+    auto null = db().exec("INSERT INTO messages VALUES (3, NULL, 1)");
+    ASSERT_FALSE(null);
+    EXPECT_EQ(sqlstate_of(null.error()), "23502");
+    EXPECT_EQ(null.error().scope, ErrorScope::Message);
+    auto check = db().exec("INSERT INTO messages VALUES (4, 'b', -1)");
+    ASSERT_FALSE(check);
+    EXPECT_EQ(sqlstate_of(check.error()), "23514");
+    EXPECT_EQ(check.error().scope, ErrorScope::Message);
+    auto too_big = db().exec("INSERT INTO messages VALUES (5, 'c', $1)", 1LL << 40);
+    ASSERT_FALSE(too_big);
+    EXPECT_EQ(too_big.error().code, "pg.data");
+    EXPECT_EQ(too_big.error().scope, ErrorScope::Message);
+}
+
+TEST_F(PgTest, SyntaxErrorIsABugNotRetried) {
+    auto r = db().exec("SELEC 1");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "pg.query");
+    EXPECT_EQ(r.error().retry, Retry::Never);
+    EXPECT_EQ(sqlstate_of(r.error()), "42601");
+}
+
+TEST_F(PgTest, LostConnectionAsksForAReconnect) {
+    auto victim = connect();
+    ASSERT_TRUE(victim) << victim.error().to_string();
+    ASSERT_TRUE(db().exec("SELECT pg_terminate_backend($1)", victim->backend_pid()));
+    auto r = victim->exec("SELECT 1");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "pg.connection");
+    EXPECT_EQ(r.error().retry, Retry::Backoff);
+    EXPECT_FALSE(victim->ok());
+    EXPECT_TRUE(db().ok());
+}
+
+} // namespace
+} // namespace crm::pg
