@@ -18,6 +18,11 @@ Error error_for_sqlstate(std::string_view s, std::string detail) {
     const std::string_view cls = s.substr(0, 2);
     // Refused for its data, like SQLITE_CONSTRAINT / TOOBIG / MISMATCH in store's sql_error: the
     // item being written is to blame, the batch goes on without it.
+    // account_lease_held() (schema/postgresql/0002_workers.sql): this worker lost the account's
+    // lease (expired while it was paused, or another worker claimed it). Its writes for that
+    // account are refused; it stops the account at once.
+    if (s == "CR001")
+        return make("lease.lost", ErrorScope::Account, Retry::Never);
     if (cls == "23")
         return make("pg.constraint", ErrorScope::Message, Retry::Backoff);
     if (cls == "22")

@@ -17,6 +17,7 @@
 #include "crm/core/ports.hpp"
 #include "crm/core/read_model.hpp"
 #include "crm/core/result.hpp"
+#include "crm/core/sync_ports.hpp"
 #include "crm/core/unit_of_work.hpp"
 
 namespace crm {
@@ -50,6 +51,11 @@ class Backend {
     virtual Outbox& outbox() = 0;
     virtual MetricsQueries& metrics() = 0;
     virtual CrmRecords& crm() = 0;
+    // What the daemon's ingest and IMAP sync need, on the same connection.
+    virtual MailStore& mail() = 0;
+    virtual ThreadIndex& threads() = 0;
+    virtual SyncState& sync() = 0;
+    virtual SeenMirror& seen() = 0;
     // Before a request on a pooled connection: see the latest commits (a long-lived connection
     // would otherwise keep reading an old snapshot).
     virtual void refresh() noexcept = 0;

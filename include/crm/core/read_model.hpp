@@ -202,6 +202,18 @@ struct SeenChange {
     bool seen = false;
 };
 
+// \Seen changes made in the CRM, waiting to be mirrored to the IMAP servers by the daemon.
+class SeenMirror {
+  public:
+    virtual ~SeenMirror() = default;
+    // Changes waiting to be mirrored (fewer than 5 failed attempts), oldest first.
+    virtual Result<std::vector<SeenChange>> pending_seen(std::size_t limit) = 0;
+    virtual Result<void> seen_done(const std::vector<std::int64_t>& locations) = 0;
+    // Counts a failed attempt; `give_up` drops the changes (the error says why).
+    virtual Result<void> seen_failed(const std::vector<std::int64_t>& locations,
+                                     const std::string& error, bool give_up) = 0;
+};
+
 // The web page's logins: password hashes, sessions and API tokens (only hashes are stored).
 class Logins {
   public:

@@ -9,6 +9,7 @@
 #include "crm/store/database.hpp"
 #include "crm/store/outbox.hpp"
 #include "crm/store/store.hpp"
+#include "crm/store/sync_store.hpp"
 #include "crm/store/web_store.hpp"
 
 namespace crm::store {
@@ -37,6 +38,10 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     Outbox& outbox() override { return outbox_; }
     MetricsQueries& metrics() override { return *this; }
     CrmRecords& crm() override { return store_; }
+    MailStore& mail() override { return store_; }
+    ThreadIndex& threads() override { return store_; }
+    SyncState& sync() override { return sync_; }
+    SeenMirror& seen() override { return web_; }
     void refresh() noexcept override { db_.release_snapshots(); }
 
     // ThreadEdits
@@ -64,6 +69,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     Database& db_;
     Work work_;
     Store store_;
+    SyncStore sync_;
     WebStore web_;
     OutboxStore outbox_;
 };

@@ -34,7 +34,7 @@ using crm::Viewer;
 using crm::WebDeal;
 using crm::WebUser;
 
-class WebStore final : public Logins, public ReadModel {
+class WebStore final : public Logins, public ReadModel, public SeenMirror {
   public:
     explicit WebStore(Database& db) : db_(db) {}
 
@@ -99,12 +99,11 @@ class WebStore final : public Logins, public ReadModel {
                                             const std::vector<AccountId>& mirror_accounts,
                                             std::int64_t now);
 
-    // \Seen changes waiting to be mirrored (fewer than 5 failed attempts), oldest first.
-    Result<std::vector<SeenChange>> pending_seen(std::size_t limit);
-    Result<void> seen_done(const std::vector<std::int64_t>& locations);
-    // Counts a failed attempt; `give_up` drops the changes (the error says why).
+    // SeenMirror
+    Result<std::vector<SeenChange>> pending_seen(std::size_t limit) override;
+    Result<void> seen_done(const std::vector<std::int64_t>& locations) override;
     Result<void> seen_failed(const std::vector<std::int64_t>& locations, const std::string& error,
-                             bool give_up);
+                             bool give_up) override;
 
   private:
     Result<std::vector<MessageRowId>> visible_in_order(const Viewer& v, ThreadId thread);
