@@ -9,8 +9,8 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include "crm/blob/codec.hpp"
 #include "crm/core/result.hpp"
-#include "crm/store/blob_codec.hpp"
 #include "crm/store/database.hpp"
 
 namespace crm::store {
@@ -54,10 +54,10 @@ struct Database::Impl {
 // blobs.codec, blobs.size and blobs.data.
 inline Result<std::string> blob_of(SQLite::Statement& q, int first) {
     auto data = q.getColumn(first + 2);
-    return unpack_blob(q.getColumn(first).getString(),
-                       std::string_view(static_cast<const char*>(data.getBlob()),
-                                        static_cast<std::size_t>(data.getBytes())),
-                       static_cast<std::size_t>(q.getColumn(first + 1).getInt64()));
+    return blob::unpack_blob(q.getColumn(first).getString(),
+                             std::string_view(static_cast<const char*>(data.getBlob()),
+                                              static_cast<std::size_t>(data.getBytes())),
+                             static_cast<std::size_t>(q.getColumn(first + 1).getInt64()));
 }
 
 // Converts a SQLite exception at the adapter boundary into an Error naming what failed.

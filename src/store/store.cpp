@@ -6,7 +6,7 @@
 #include <set>
 #include <span>
 
-#include "crm/store/blob_codec.hpp"
+#include "crm/blob/codec.hpp"
 #include "guard.hpp"
 #include "rows.hpp"
 
@@ -330,7 +330,7 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         PackedBlob packed_here;
         const PackedBlob* raw = n.raw_packed;
         if (raw == nullptr) {
-            packed_here = pack_blob(n.raw);
+            packed_here = blob::pack_blob(n.raw);
             raw = &packed_here;
         }
         put_blob(d, n.raw_sha256, raw->size, raw->codec, raw->bytes);

@@ -1,5 +1,5 @@
 // Throughput of the pure per-message steps on one core: GMime parsing (mime::parse), SHA-256 of
-// the raw bytes and zstd packing (store::pack_blob). They run on the parser threads of
+// the raw bytes and zstd packing (blob::pack_blob). They run on the parser threads of
 // crm-mailctl import and crm-maild, so they bound what any number of writers could reach.
 
 #include <benchmark/benchmark.h>
@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "crm/blob/codec.hpp"
 #include "crm/mime/parse.hpp"
-#include "crm/store/blob_codec.hpp"
 
 namespace {
 
@@ -67,7 +67,7 @@ void BM_Sha256(benchmark::State& state) {
 
 void BM_PackBlob(benchmark::State& state) {
     over_corpus(state, [](const std::string& m) {
-        auto p = crm::store::pack_blob(m);
+        auto p = crm::blob::pack_blob(m);
         benchmark::DoNotOptimize(p);
     });
 }

@@ -83,9 +83,9 @@ struct ParticipantRow {
     AddressFacts facts;
 };
 
-// Bytes in the form the store keeps them, opaque outside the store (which alone knows the codecs
-// and reads the fields). Made by store::pack_blob on a parsing thread where possible (through
-// runtime::prepare_raw), so the writer only copies.
+// Bytes in the form the database keeps them (codecs in module blob), opaque to the core. Made by
+// blob::pack_blob on a parsing thread where possible (through runtime::prepare_raw), so the
+// writer only copies.
 struct PackedBlob {
     std::string codec = "none";
     std::string bytes;

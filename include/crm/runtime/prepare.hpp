@@ -7,10 +7,10 @@
 #include <thread>
 
 #include "crm/auth/verifier.hpp"
+#include "crm/blob/codec.hpp"
 #include "crm/core/message.hpp"
 #include "crm/core/ports.hpp"
 #include "crm/mime/parse.hpp"
-#include "crm/store/blob_codec.hpp"
 
 namespace crm::runtime {
 
@@ -42,7 +42,7 @@ inline void prepare_raw(std::string& raw, ParsedMessage& parsed, std::string& sh
     if (verifier && !parsed.from.empty())
         parsed.verification = verifier->verify(raw, auth::from_domain_of(parsed));
     sha256 = mime::sha256_hex(raw);
-    packed = store::pack_blob(raw);
+    packed = blob::pack_blob(raw);
     std::string().swap(raw);
 }
 

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "crm/store/blob_codec.hpp"
+#include "crm/blob/codec.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/outbox.hpp"
 #include "crm/store/store.hpp"
@@ -400,10 +400,10 @@ std::string random_bytes(std::size_t n, unsigned seed) {
 
 TEST(BlobCodec, MailCompressesAndRoundTrips) {
     const auto raw = mail_like(50000);
-    auto p = pack_blob(raw);
+    auto p = blob::pack_blob(raw);
     EXPECT_EQ(p.codec, "zstd");
     EXPECT_LT(p.bytes.size(), raw.size() / 2);
-    auto back = unpack_blob(p.codec, p.bytes, raw.size());
+    auto back = blob::unpack_blob(p.codec, p.bytes, raw.size());
     ASSERT_TRUE(back) << back.error().to_string();
     EXPECT_EQ(*back, raw);
 }
@@ -411,10 +411,10 @@ TEST(BlobCodec, MailCompressesAndRoundTrips) {
 TEST(BlobCodec, IncompressibleAndTinyBlobsStayAsTheyAre) {
     for (const auto& raw : {random_bytes(40000, 7), std::string("Subject: hi\r\n\r\nok\r\n"),
                             std::string()}) {
-        auto p = pack_blob(raw);
+        auto p = blob::pack_blob(raw);
         EXPECT_EQ(p.codec, "none");
         EXPECT_EQ(p.bytes, raw);
-        auto back = unpack_blob(p.codec, p.bytes, raw.size());
+        auto back = blob::unpack_blob(p.codec, p.bytes, raw.size());
         ASSERT_TRUE(back);
         EXPECT_EQ(*back, raw);
     }
@@ -422,22 +422,22 @@ TEST(BlobCodec, IncompressibleAndTinyBlobsStayAsTheyAre) {
 
 TEST(BlobCodec, DamageIsAClearError) {
     const auto raw = mail_like(20000);
-    auto p = pack_blob(raw);
+    auto p = blob::pack_blob(raw);
     ASSERT_EQ(p.codec, "zstd");
-    auto unknown = unpack_blob("lz4", p.bytes, raw.size());
+    auto unknown = blob::unpack_blob("lz4", p.bytes, raw.size());
     ASSERT_FALSE(unknown);
-    EXPECT_EQ(unknown.error().code, "store.blob");
+    EXPECT_EQ(unknown.error().code, "blob.codec");
     EXPECT_NE(unknown.error().detail.find("lz4"), std::string::npos);
-    auto short_size = unpack_blob("zstd", p.bytes, raw.size() - 1);
+    auto short_size = blob::unpack_blob("zstd", p.bytes, raw.size() - 1);
     ASSERT_FALSE(short_size);
-    EXPECT_EQ(short_size.error().code, "store.blob");
+    EXPECT_EQ(short_size.error().code, "blob.codec");
     std::string corrupt = p.bytes;
     corrupt[corrupt.size() / 2] = static_cast<char>(corrupt[corrupt.size() / 2] ^ 0x5a);
     corrupt.resize(corrupt.size() - 3);
-    auto bad = unpack_blob("zstd", corrupt, raw.size());
+    auto bad = blob::unpack_blob("zstd", corrupt, raw.size());
     ASSERT_FALSE(bad);
-    EXPECT_EQ(bad.error().code, "store.blob");
-    auto wrong_plain = unpack_blob("none", "abc", 4);
+    EXPECT_EQ(bad.error().code, "blob.codec");
+    auto wrong_plain = blob::unpack_blob("none", "abc", 4);
     ASSERT_FALSE(wrong_plain);
 }
 
@@ -466,7 +466,7 @@ TEST(BlobCodec, RawMessagesAreKeptCompressedAndReadBackExactly) {
     for (bool prepacked : {false, true}) {
         NewMessage n = prepacked ? f.message(raw, "sha-prepacked", "raw-2@example.com")
                                  : f.message(raw, "sha-packed-by-store", "raw-1@example.com");
-        PackedBlob pb = pack_blob(raw);
+        PackedBlob pb = blob::pack_blob(raw);
         if (prepacked)
             n.raw_packed = &pb;
         auto id = s.insert_message(n);
@@ -544,7 +544,7 @@ TEST(BlobCodec, CorruptStoredBlobIsAnErrorNotGarbage) {
     f.db->impl().db.exec("UPDATE blobs SET data = X'28b52ffd00' WHERE sha256 = 'sha-3'");
     auto back = s.raw_message(*id);
     ASSERT_FALSE(back);
-    EXPECT_EQ(back.error().code, "store.blob");
+    EXPECT_EQ(back.error().code, "blob.codec");
 }
 
 // With checkpoints on their own thread the log must still rewind: the writer commits again as

@@ -10,14 +10,14 @@
 #include "crm/core/ports.hpp"
 #include "crm/core/result.hpp"
 
-namespace crm::store {
+namespace crm::blob {
 
 // Packs `bytes` for the blobs table (codec "zstd" or "none").
 [[nodiscard]] PackedBlob pack_blob(std::string_view bytes);
 
 // The original bytes of a stored blob; `size` is the blobs.size column (the original length).
-// Errors: "store.blob" for an unknown codec or data that does not decompress to `size` bytes.
+// Errors: "blob.codec" for an unknown codec or data that does not decompress to `size` bytes.
 [[nodiscard]] Result<std::string> unpack_blob(std::string_view codec, std::string_view data,
                                               std::size_t size);
 
-} // namespace crm::store
+} // namespace crm::blob
