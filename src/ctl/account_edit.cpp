@@ -315,6 +315,11 @@ std::optional<std::string> config_database_path(const std::string& path) {
     return c ? std::optional(c->database.path) : std::nullopt;
 }
 
+std::optional<settings::DatabaseConfig> config_database(const std::string& path) {
+    auto c = valid_config(path);
+    return c ? std::optional(c->database) : std::nullopt;
+}
+
 std::optional<settings::MatchingConfig> config_matching(const std::string& path) {
     auto c = valid_config(path);
     return c ? std::optional(c->matching) : std::nullopt;

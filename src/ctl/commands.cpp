@@ -14,7 +14,11 @@
 #include "cli.hpp"
 #include "crm/app/csv.hpp"
 #include "crm/app/thread_actions.hpp"
+#include "crm/pg/leases.hpp"
+#include "crm/pg/migrate.hpp"
+#include "crm/pg/url.hpp"
 #include "crm/runtime/config_files.hpp"
+#include "crm/runtime/secrets.hpp"
 #include "crm/store/backend.hpp"
 
 namespace crm::ctl {
@@ -39,9 +43,154 @@ void expect_args(const std::vector<std::string>& pos, std::size_t n, const char*
         throw UsageError{fmt::format("expected {}", what)};
 }
 
+// The shared PostgreSQL database of ctx.pg; prints the error (the URL without its password).
+std::optional<pg::Connection> connect_pg(const Context& ctx) {
+    pg::ConnectOptions opts;
+    opts.application_name = "crm-mailctl";
+    if (ctx.pg->password) {
+        auto pw = runtime::resolve_secret(*ctx.pg->password);
+        if (!pw) {
+            print_error(pw.error());
+            return std::nullopt;
+        }
+        opts.password = std::move(*pw);
+    }
+    auto c = pg::Connection::connect(ctx.pg->url, opts);
+    if (!c) {
+        print_error(c.error());
+        return std::nullopt;
+    }
+    return std::move(*c);
+}
+
+int pg_db_migrate(Context& ctx) {
+    auto c = connect_pg(ctx);
+    if (!c)
+        return kRuntime;
+    const auto where = pg::redact_url(ctx.pg->url);
+    // Under pg_advisory_lock: workers starting at the same time wait their turn.
+    auto applied = pg::migrate(*c);
+    if (!applied)
+        return print_error(applied.error());
+    if (applied->empty())
+        fmt::print("{}: schema is up to date (version {})\n", where,
+                   pg::known_migrations().back().version);
+    for (int v : *applied)
+        fmt::print("{}: applied migration {:04}\n", where, v);
+    return kOk;
+}
+
+int pg_db_status(Context& ctx, bool as_json) {
+    auto c = connect_pg(ctx);
+    if (!c)
+        return kRuntime;
+    const auto where = pg::redact_url(ctx.pg->url);
+    auto st = pg::schema_status(*c);
+    if (!st)
+        return print_error(st.error());
+    if (as_json) {
+        json::object o;
+        o["database"] = where;
+        o["database_version"] = st->database_version;
+        o["binary_version"] = st->binary_version;
+        json::array pend;
+        for (int v : st->pending)
+            pend.push_back(v);
+        o["pending"] = pend;
+        json::array probs;
+        for (const auto& p : st->problems)
+            probs.push_back(json::string(p));
+        o["problems"] = probs;
+        fmt::print("{}\n", json::serialize(o));
+    } else {
+        fmt::print("database:        {}\nschema version:  {} (binary knows {})\n", where,
+                   st->database_version, st->binary_version);
+        for (const auto& m : st->applied)
+            fmt::print("  applied {:04}_{}  {}  sha256:{}\n", m.version, m.name,
+                       fmt_date(m.applied_at), m.checksum.substr(0, 12));
+        for (int v : st->pending)
+            fmt::print("  pending {:04}\n", v);
+        for (const auto& p : st->problems)
+            fmt::print("  PROBLEM: {}\n", p);
+    }
+    return st->problems.empty() ? kOk : kRuntime;
+}
+
+int cmd_workers(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {"--json"});
+    expect_args(a.positionals(), 0, "no arguments");
+    if (!ctx.pg) {
+        fmt::print(stderr, "crm-mailctl: workers: {} is SQLite, where one crm-maild syncs every "
+                           "account (its lock file names it: {}.daemon.lock); workers share a "
+                           "PostgreSQL database ([database] url)\n",
+                   ctx.db_path, ctx.db_path);
+        return kRuntime;
+    }
+    auto c = connect_pg(ctx);
+    if (!c)
+        return kRuntime;
+    auto rows = pg::list_workers(*c);
+    if (!rows)
+        return print_error(rows.error());
+    if (a.has("--json")) {
+        json::array out;
+        for (const auto& w : *rows) {
+            json::object o;
+            o["worker"] = w.id;
+            if (w.id != 0) {
+                o["host"] = w.host;
+                o["pid"] = w.pid;
+                o["version"] = w.version;
+                o["started_at"] = w.started_at;
+                o["heartbeat_age_seconds"] = w.heartbeat_age;
+                if (w.max_accounts)
+                    o["max_accounts"] = *w.max_accounts;
+            }
+            json::array accs;
+            for (const auto& acc : w.accounts) {
+                json::object j;
+                j["account"] = acc.name;
+                j["epoch"] = acc.epoch;
+                j["lease_expires_in_seconds"] = acc.expires_in;
+                if (acc.lag)
+                    j["lag_seconds"] = *acc.lag;
+                else
+                    j["lag_seconds"] = nullptr;
+                accs.push_back(std::move(j));
+            }
+            o["accounts"] = std::move(accs);
+            out.push_back(std::move(o));
+        }
+        fmt::print("{}\n", json::serialize(out));
+        return kOk;
+    }
+    if (rows->empty())
+        fmt::print("no workers and no accounts yet\n");
+    for (const auto& w : *rows) {
+        if (w.id == 0)
+            fmt::print("not held by a live worker: {} account(s)\n", w.accounts.size());
+        else
+            fmt::print("worker {}  {} pid {}  version {}  started {}  heartbeat {} s ago{}  "
+                       "{} account(s)\n",
+                       w.id, w.host, w.pid, w.version, fmt_date(w.started_at), w.heartbeat_age,
+                       w.max_accounts ? fmt::format("  max {}", *w.max_accounts) : "",
+                       w.accounts.size());
+        for (const auto& acc : w.accounts)
+            fmt::print("  {:<24} epoch {:<4} {}  lag {}\n", acc.name, acc.epoch,
+                       w.id == 0 ? std::string("free")
+                       : acc.expires_in >= 0
+                           ? fmt::format("lease {} s left", acc.expires_in)
+                           : fmt::format("lease EXPIRED {} s ago", -acc.expires_in),
+                       acc.lag ? fmt::format("{} s", *acc.lag) : std::string("never synced"));
+    }
+    return kOk;
+}
+
 int cmd_db_migrate(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {});
     expect_args(a.positionals(), 0, "no arguments");
+    if (ctx.pg)
+        return pg_db_migrate(ctx);
     if (!ctx.open(false))
         return kRuntime;
     auto applied = ctx.db->migrate();
@@ -57,6 +206,8 @@ int cmd_db_migrate(Context& ctx, const std::vector<std::string>& args) {
 int cmd_db_status(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {"--json"});
     expect_args(a.positionals(), 0, "no arguments");
+    if (ctx.pg)
+        return pg_db_status(ctx, a.has("--json"));
     if (!ctx.open(false))
         return kRuntime;
     auto st = ctx.db->status();
@@ -481,6 +632,14 @@ int print_error(const Error& e) {
 bool Context::open(bool migrate) {
     if (db)
         return true;
+    if (pg) {
+        fmt::print(stderr,
+                   "crm-mailctl: the database is PostgreSQL ({}): this command works on a SQLite "
+                   "database; with PostgreSQL use `db migrate`, `db status` and `workers`, and "
+                   "the web page or the HTTP API for the rest\n",
+                   pg::redact_url(pg->url));
+        return false;
+    }
     auto d = store::Database::open(db_path);
     if (!d) {
         print_error(d.error());
@@ -506,6 +665,11 @@ const std::vector<Command>& commands() {
         {{"db", "status"}, "[--json]",
          "Show the schema version, applied and pending migrations and any checksum problem.",
          cmd_db_status},
+        {{"workers"}, "[--json]",
+         "PostgreSQL: every crm-maild worker with its accounts, each lease's epoch and time\n"
+         "left, the heartbeat and each account's lag (seconds since its last good sync).\n"
+         "Accounts no live worker holds are listed last.",
+         cmd_workers},
         {{"crm", "import"}, "users|companies|contacts|deals FILE.csv",
          "Import CRM records from CSV with a header row (columns in any order).\n"
          "  users:     id,name,email,role            role: salesperson or admin\n"
