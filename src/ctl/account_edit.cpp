@@ -559,10 +559,10 @@ int cmd_accounts_resync(Context& ctx, const std::vector<std::string>& args) {
     if (a.positionals().size() != 1)
         throw UsageError{"expected one account NAME"};
     const auto& name = a.positionals()[0];
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
-    store::SyncStore sync(*ctx.db);
-    auto n = sync.resync_account(name);
+    auto n = db->sync().resync_account(name); // in a transaction of its own
     if (!n)
         return print_error(n.error());
     if (!*n) {

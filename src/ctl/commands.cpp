@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "crm/app/csv.hpp"
 #include "crm/app/thread_actions.hpp"
+#include "crm/pg/backend.hpp"
 #include "crm/pg/leases.hpp"
 #include "crm/pg/migrate.hpp"
 #include "crm/pg/url.hpp"
@@ -256,25 +257,38 @@ int import_records(Context& ctx, const std::string& kind, const std::string& fil
         fmt::print(stderr, "crm-mailctl: {}: {}\n", file, parsed.error().detail);
         return kRuntime;
     }
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
     std::size_t ok = 0;
     std::vector<app::CsvProblem> problems = parsed->problems;
-    {
-        store::Database::Transaction tx(*ctx.db);
-        std::int64_t now = ctx.clock->now();
-        // Rows are checked one by one so a bad row is reported and the good ones kept.
+    const std::int64_t now = ctx.clock->now();
+    auto done = in_transaction(db->work(), [&]() -> Result<void> {
+        // Rows are checked one by one so a bad row is reported and the good ones kept: each in
+        // a savepoint (PostgreSQL aborts the whole transaction on a failed statement otherwise).
         for (std::size_t i = 0; i < parsed->rows.size(); ++i) {
-            auto r = store_row(*ctx.store, parsed->rows[i], now);
-            if (r)
+            Error row_error;
+            auto r = db->work().savepoint([&]() -> Result<void> {
+                auto one = store_row(db->crm(), parsed->rows[i], now);
+                if (!one)
+                    row_error = one.error();
+                return one;
+            });
+            if (r) {
                 ++ok;
-            else
-                problems.push_back({0, fmt::format("id {}: {}", parsed->rows[i].id,
-                                                   r.error().detail)});
+            } else if (row_error.code.empty()) {
+                return r; // the savepoint itself failed: the database, not the row
+            } else if (row_error.scope == ErrorScope::Fatal) {
+                return std::unexpected(row_error);
+            } else {
+                problems.push_back(
+                    {0, fmt::format("id {}: {}", parsed->rows[i].id, row_error.detail)});
+            }
         }
-        if (auto c = tx.commit(); !c)
-            return print_error(c.error());
-    }
+        return {};
+    });
+    if (!done)
+        return print_error(done.error());
     for (const auto& p : problems) {
         if (p.line)
             fmt::print(stderr, "{}:{}: {}\n", file, p.line, p.what);
@@ -293,23 +307,23 @@ int cmd_crm_import(Context& ctx, const std::vector<std::string>& args) {
     if (kind == "users")
         return import_records<UserRecord>(
             ctx, kind, file, [](std::string_view t) { return app::users_from_csv(t); },
-            [](store::Store& s, const UserRecord& r, std::int64_t n) { return s.upsert_user(r, n); });
+            [](CrmRecords& s, const UserRecord& r, std::int64_t n) { return s.upsert_user(r, n); });
     if (kind == "companies")
         return import_records<CompanyRecord>(
             ctx, kind, file, [](std::string_view t) { return app::companies_from_csv(t); },
-            [](store::Store& s, const CompanyRecord& r, std::int64_t n) {
+            [](CrmRecords& s, const CompanyRecord& r, std::int64_t n) {
                 return s.upsert_company(r, n);
             });
     if (kind == "contacts")
         return import_records<ContactRecord>(
             ctx, kind, file, [](std::string_view t) { return app::contacts_from_csv(t); },
-            [](store::Store& s, const ContactRecord& r, std::int64_t n) {
+            [](CrmRecords& s, const ContactRecord& r, std::int64_t n) {
                 return s.upsert_contact(r, n);
             });
     if (kind == "deals")
         return import_records<DealInput>(
             ctx, kind, file, [](std::string_view t) { return app::deals_from_csv(t); },
-            [](store::Store& s, const DealInput& r, std::int64_t n) { return s.upsert_deal(r, n); });
+            [](CrmRecords& s, const DealInput& r, std::int64_t n) { return s.upsert_deal(r, n); });
     throw UsageError{"KIND must be users, companies, contacts or deals, not '" + kind + "'"};
 }
 
@@ -500,10 +514,10 @@ int cmd_thread_link(Context& ctx, const std::vector<std::string>& args) {
     expect_args(a.positionals(), 2, "THREAD DEAL");
     ThreadId t = parse_id("THREAD", a.positionals()[0]);
     DealId d = parse_id("DEAL", a.positionals()[1]);
-    if (!ctx.open())
+    auto* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    store::SqliteBackend backend(*ctx.db);
-    if (auto r = app::link_thread(backend, kOperator, t, d, ctx.clock->now()); !r)
+    if (auto r = app::link_thread(*backend, kOperator, t, d, ctx.clock->now()); !r)
         return print_error(r.error());
     fmt::print("thread {} linked to deal {} (manual)\n", t, d);
     return kOk;
@@ -513,10 +527,10 @@ int cmd_thread_unlink(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {});
     expect_args(a.positionals(), 1, "THREAD");
     ThreadId t = parse_id("THREAD", a.positionals()[0]);
-    if (!ctx.open())
+    auto* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    store::SqliteBackend backend(*ctx.db);
-    if (auto r = app::unlink_thread(backend, kOperator, t, ctx.clock->now()); !r)
+    if (auto r = app::unlink_thread(*backend, kOperator, t, ctx.clock->now()); !r)
         return print_error(r.error());
     fmt::print("thread {} unlinked; it is in the unsorted queue\n", t);
     return kOk;
@@ -526,7 +540,8 @@ int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {});
     expect_args(a.positionals(), 1, "MESSAGE");
     const std::string& arg = a.positionals()[0];
-    if (!ctx.open())
+    auto* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
     MessageRowId message = 0;
     if (arg.find('@') == std::string::npos) {
@@ -535,7 +550,7 @@ int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
         std::string_view mid = arg;
         if (mid.size() >= 2 && mid.front() == '<' && mid.back() == '>')
             mid = mid.substr(1, mid.size() - 2);
-        auto rows = store::SqliteBackend(*ctx.db).messages_with_id(mid);
+        auto rows = backend->edits().messages_with_id(mid);
         if (!rows)
             return print_error(rows.error());
         if (rows->empty()) {
@@ -552,8 +567,7 @@ int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
         }
         message = rows->front();
     }
-    store::SqliteBackend backend(*ctx.db);
-    auto r = app::split_message(backend, kOperator, message, ctx.clock->now());
+    auto r = app::split_message(*backend, kOperator, message, ctx.clock->now());
     if (!r)
         return print_error(r.error());
     fmt::print("message {} and {} repl{} moved from thread {} to new thread {} (unsorted, held "
@@ -656,6 +670,39 @@ bool Context::open(bool migrate) {
     }
     store = std::make_unique<store::Store>(*db);
     return true;
+}
+
+Backend* Context::backend() {
+    if (backend_)
+        return backend_.get();
+    if (pg) {
+        pg::ConnectOptions opts;
+        opts.application_name = "crm-mailctl";
+        if (pg->password) {
+            auto pw = runtime::resolve_secret(*pg->password);
+            if (!pw) {
+                print_error(pw.error());
+                return nullptr;
+            }
+            opts.password = std::move(*pw);
+        }
+        auto c = pg::Connection::connect(pg->url, opts);
+        if (!c) {
+            print_error(c.error());
+            return nullptr;
+        }
+        // The schema must be exactly this binary's (`db migrate` brings it there).
+        if (auto r = pg::require_current(*c); !r) {
+            print_error(r.error());
+            return nullptr;
+        }
+        backend_ = std::make_unique<pg::PgBackend>(std::move(*c));
+        return backend_.get();
+    }
+    if (!open())
+        return nullptr;
+    backend_ = std::make_unique<store::SqliteBackend>(*db);
+    return backend_.get();
 }
 
 const std::vector<Command>& commands() {

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "crm/core/backend.hpp"
 #include "crm/core/clock.hpp"
 #include "crm/core/read_model.hpp"
 #include "crm/settings/config.hpp"
@@ -30,7 +31,12 @@ struct Context {
     std::unique_ptr<store::Store> store;
     const Clock* clock = &system_clock(); // every wall-clock read of a command
     // Opens the database and applies pending migrations; prints the error and returns false.
+    // SQLite only (the commands that are not on the ports yet).
     bool open(bool migrate = true);
+    // The database behind core's ports, SQLite or PostgreSQL (its schema must be current);
+    // prints the error and returns null.
+    Backend* backend();
+    std::unique_ptr<Backend> backend_;
 };
 
 int print_error(const Error& e);

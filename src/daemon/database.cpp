@@ -83,7 +83,9 @@ Result<DaemonDatabase> open_postgresql(const settings::DatabaseConfig& cfg,
         out.secret = *pw;
         opts.password = std::move(*pw);
     }
-    auto connect = [&]() { return pg::Connection::connect(cfg.url, opts); };
+    pg::PgBackend::Connector connect = [url = cfg.url, opts] {
+        return pg::Connection::connect(url, opts);
+    };
     auto loop = connect();
     if (!loop)
         return std::unexpected(loop.error());
@@ -103,12 +105,12 @@ Result<DaemonDatabase> open_postgresql(const settings::DatabaseConfig& cfg,
     auto leases = pg::Leases::start(std::move(*lease_conn), fence,
                                     pg::WorkerInfo{host_name(), static_cast<int>(::getpid()),
                                                    max_accounts, CRM_VERSION},
-                                    std::chrono::seconds(cfg.lease_seconds));
+                                    std::chrono::seconds(cfg.lease_seconds), connect);
     if (!leases)
         return std::unexpected(leases.error());
     out.leases = std::make_unique<pg::Leases>(std::move(*leases));
-    out.loop = std::make_unique<pg::PgBackend>(std::move(*loop), fence);
-    out.writer = std::make_unique<pg::PgBackend>(std::move(*writer), fence);
+    out.loop = std::make_unique<pg::PgBackend>(std::move(*loop), fence, connect);
+    out.writer = std::make_unique<pg::PgBackend>(std::move(*writer), fence, connect);
     out.api = pg::PgBackend::opener(cfg.url, opts);
     out.plain = out.api;
     return out;

@@ -218,17 +218,11 @@ class Daemon final : public http::Control {
         auto db = db_.plain();
         if (!db)
             return std::unexpected(db.error());
-        std::optional<std::int64_t> cleared;
-        auto n = in_transaction((*db)->work(), [&]() -> Result<void> {
-            auto r = (*db)->sync().resync_account(name);
-            if (!r)
-                return std::unexpected(r.error());
-            cleared = *r;
-            return {};
-        });
-        if (!n)
-            return std::unexpected(n.error());
+        // One transaction of its own (SyncState::resync_account).
+        auto cleared = (*db)->sync().resync_account(name);
         if (!cleared)
+            return std::unexpected(cleared.error());
+        if (!*cleared)
             return fail("account.not_found",
                         fmt::format("account {} has not been registered by the daemon yet", name));
         boost::asio::post(io_, [this, name] { restart_account(name, "resync requested"); });

@@ -22,10 +22,11 @@ double seconds(std::chrono::seconds s) {
 } // namespace
 
 Result<Leases> Leases::start(Connection conn, std::shared_ptr<LeaseFence> fence, WorkerInfo info,
-                             std::chrono::seconds lease) {
+                             std::chrono::seconds lease,
+                             std::function<Result<Connection>()> reconnect) {
     if (!fence)
         return fail("lease.config", "the lease manager needs the worker's fence");
-    Leases l(std::move(conn), std::move(fence), std::move(info), lease);
+    Leases l(std::move(conn), std::move(fence), std::move(info), lease, std::move(reconnect));
     if (auto r = l.register_worker(); !r)
         return std::unexpected(r.error());
     return l;
@@ -46,6 +47,14 @@ Result<void> Leases::register_worker() {
 }
 
 Result<std::vector<AccountId>> Leases::renew() {
+    // The server dropped the connection (a restart): a new one, then on as usual. The leases
+    // lasted on the server meanwhile, or expired and are reported lost below.
+    if (!conn_.ok() && reconnect_) {
+        auto c = track(reconnect_());
+        if (!c)
+            return std::unexpected(c.error());
+        conn_ = std::move(*c);
+    }
     const auto before = fence_->held();
     std::vector<AccountId> lost;
     std::map<AccountId, std::int64_t> kept;

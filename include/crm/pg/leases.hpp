@@ -15,6 +15,7 @@
 // One connection of its own, used from one thread (the daemon's event loop).
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -44,8 +45,10 @@ class Leases {
   public:
     // Registers the worker; `lease` is how long a claim or renewal lasts (the database adds it to
     // now()). Errors: the database's.
+    // `reconnect` opens a new connection when the server dropped this one (null: never).
     static Result<Leases> start(Connection conn, std::shared_ptr<LeaseFence> fence,
-                                WorkerInfo info, std::chrono::seconds lease);
+                                WorkerInfo info, std::chrono::seconds lease,
+                                std::function<Result<Connection>()> reconnect = nullptr);
 
     Leases(Leases&&) noexcept = default;
     Leases& operator=(Leases&&) noexcept = default;
@@ -79,9 +82,9 @@ class Leases {
 
   private:
     Leases(Connection conn, std::shared_ptr<LeaseFence> fence, WorkerInfo info,
-           std::chrono::seconds lease) noexcept
+           std::chrono::seconds lease, std::function<Result<Connection>()> reconnect) noexcept
         : conn_(std::move(conn)), fence_(std::move(fence)), info_(std::move(info)),
-          lease_(lease) {}
+          lease_(lease), reconnect_(std::move(reconnect)) {}
     Result<void> register_worker();
     template <class T> Result<T> track(Result<T> r) {
         reachable_ = r.has_value() || r.error().code != "pg.connection";
@@ -92,6 +95,7 @@ class Leases {
     std::shared_ptr<LeaseFence> fence_;
     WorkerInfo info_;
     std::chrono::seconds lease_;
+    std::function<Result<Connection>()> reconnect_;
     std::int64_t worker_ = 0;
     bool reachable_ = true;
 };
