@@ -4,10 +4,7 @@
 
 #include <climits>
 
-#if __has_include("crm/pg/web_store.hpp") // TEMP until the pg store lands
-#define CRM_HAVE_PG_STORE 1
 #include "crm/pg/backend.hpp"
-#endif
 #include "crm/pg/migrate.hpp"
 #include "crm/pg/url.hpp"
 #include "crm/runtime/secrets.hpp"
@@ -62,14 +59,13 @@ Result<DaemonDatabase> open_sqlite(const settings::DatabaseConfig& cfg) {
     return out;
 }
 
-[[maybe_unused]] std::string host_name() {
+std::string host_name() {
     char buf[HOST_NAME_MAX + 1] = {};
     if (gethostname(buf, sizeof buf - 1) != 0)
         return "unknown";
     return buf;
 }
 
-#ifdef CRM_HAVE_PG_STORE
 Result<DaemonDatabase> open_postgresql(const settings::DatabaseConfig& cfg,
                                        std::optional<int> max_accounts) {
     DaemonDatabase out;
@@ -115,11 +111,6 @@ Result<DaemonDatabase> open_postgresql(const settings::DatabaseConfig& cfg,
     out.plain = out.api;
     return out;
 }
-#else
-Result<DaemonDatabase> open_postgresql(const settings::DatabaseConfig&, std::optional<int>) {
-    return fail("TEMP", "TEMP");
-}
-#endif
 
 } // namespace
 

@@ -134,6 +134,7 @@ class Daemon final : public http::Control {
         sender_auth_ = std::move(*sender_auth);
         sink_->set_verifier(sender_auth_.verifier.get());
         outbox_ = std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_.loop, *sink_, log_.sink());
+        outbox_->set_shared_database(db_.leases != nullptr);
         sink_->set_error_counter(&counters_.errors_by_class);
         outbox_->set_result_counter(&counters_.send_results);
         http::ApiOptions api;

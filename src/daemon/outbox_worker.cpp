@@ -153,8 +153,15 @@ void OutboxWorker::mirror_seen() {
     }
     if (pending->empty())
         return;
-    // The first mailbox's changes; the others follow on the next ticks.
-    const auto& first = pending->front();
+    // The first mailbox's changes; the others follow on the next ticks. On a shared database
+    // the changes of accounts other workers hold are theirs to mirror: the first of ours.
+    auto mine = pending->begin();
+    if (shared_)
+        while (mine != pending->end() && !accounts_.contains(mine->account))
+            ++mine;
+    if (mine == pending->end())
+        return;
+    const auto& first = *mine;
     const AccountId account = first.account;
     const std::string mailbox = first.mailbox;
     const std::uint32_t validity = first.uid_validity;

@@ -43,6 +43,9 @@ class OutboxWorker {
     void set_account(AccountId id, SendingEndpoints ep);
     // The account stopped here (removed, or its lease released or lost).
     void remove_account(AccountId id);
+    // Several workers share the database: the changes of accounts not held here are left to the
+    // worker that holds them (on a database of its own they are dropped with a reason).
+    void set_shared_database(bool shared) { shared_ = shared; }
     // Send outcomes are counted for /metrics.
     void set_result_counter(std::map<std::string, std::uint64_t>* c) { results_ = c; }
     void start();
@@ -72,6 +75,7 @@ class OutboxWorker {
     std::deque<OutboxRow> to_recover_;
     // The reply this daemon is sending now: "sending" because of us, never one to recover.
     std::optional<std::int64_t> sending_id_;
+    bool shared_ = false;
     std::map<std::string, std::uint64_t>* results_ = nullptr;
 };
 
