@@ -121,9 +121,10 @@ int cmd_workers(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {"--json"});
     expect_args(a.positionals(), 0, "no arguments");
     if (!ctx.pg) {
-        fmt::print(stderr, "crm-mailctl: workers: {} is SQLite, where one crm-maild syncs every "
-                           "account (its lock file names it: {}.daemon.lock); workers share a "
-                           "PostgreSQL database ([database] url)\n",
+        fmt::print(stderr,
+                   "crm-mailctl: workers: {} is SQLite, where one crm-maild syncs every "
+                   "account (its lock file names it: {}.daemon.lock); workers share a "
+                   "PostgreSQL database ([database] url)\n",
                    ctx.db_path, ctx.db_path);
         return kRuntime;
     }
@@ -707,17 +708,22 @@ Backend* Context::backend() {
 
 const std::vector<Command>& commands() {
     static const std::vector<Command> all = {
-        {{"db", "migrate"}, "", "Apply pending schema migrations (forward-only, checksummed).",
+        {{"db", "migrate"},
+         "",
+         "Apply pending schema migrations (forward-only, checksummed).",
          cmd_db_migrate},
-        {{"db", "status"}, "[--json]",
+        {{"db", "status"},
+         "[--json]",
          "Show the schema version, applied and pending migrations and any checksum problem.",
          cmd_db_status},
-        {{"workers"}, "[--json]",
+        {{"workers"},
+         "[--json]",
          "PostgreSQL: every crm-maild worker with its accounts, each lease's epoch and time\n"
          "left, the heartbeat and each account's lag (seconds since its last good sync).\n"
          "Accounts no live worker holds are listed last.",
          cmd_workers},
-        {{"crm", "import"}, "users|companies|contacts|deals FILE.csv",
+        {{"crm", "import"},
+         "users|companies|contacts|deals FILE.csv",
          "Import CRM records from CSV with a header row (columns in any order).\n"
          "  users:     id,name,email,role            role: salesperson or admin\n"
          "  companies: id,name,domains               domains separated by spaces\n"
@@ -727,47 +733,60 @@ const std::vector<Command>& commands() {
          "The id in the file is kept. A bad row is reported with its line number and the\n"
          "others are imported; the exit code is then 1.",
          cmd_crm_import},
-        {{"import"}, "[--owner USER_ID] PATH...",
+        {{"import"},
+         "[--owner USER_ID] PATH...",
          "Import mail: Maildir folders (recursively, cur/ and new/), mbox files (also .gz)\n"
          "and single .eml files. --owner names the CRM user the mailbox belongs to (tells\n"
          "our own outgoing mail apart and counts in deal scoring). Importing the same mail\n"
          "twice adds nothing. Prints a summary; exit code 1 if any file had errors.",
          cmd_import},
-        {{"threads", "list"}, "[--deal ID | --unsorted] [--json]",
+        {{"threads", "list"},
+         "[--deal ID | --unsorted] [--json]",
          "List conversations, newest first, with their deal or unsorted reason.",
          cmd_threads_list},
-        {{"thread", "show"}, "THREAD [--json]", "Show a conversation's messages in order.",
+        {{"thread", "show"},
+         "THREAD [--json]",
+         "Show a conversation's messages in order.",
          cmd_thread_show},
-        {{"message", "raw"}, "MESSAGE",
+        {{"message", "raw"},
+         "MESSAGE",
          "Write a message's original bytes (as received, before any decoding) to stdout;\n"
          "MESSAGE is the id shown by `thread show`.",
          cmd_message_raw},
-        {{"thread", "link"}, "THREAD DEAL",
+        {{"thread", "link"},
+         "THREAD DEAL",
          "Link a conversation to a deal by hand (the sorter never overrides it).",
          cmd_thread_link},
-        {{"thread", "unlink"}, "THREAD",
+        {{"thread", "unlink"},
+         "THREAD",
          "Remove a conversation's deal link; it goes to the unsorted queue, where it waits\n"
          "for a person (the sorter does not link it again by itself).",
          cmd_thread_unlink},
-        {{"thread", "split"}, "MESSAGE",
+        {{"thread", "split"},
+         "MESSAGE",
          "\"Not part of this conversation\": move a message and the replies that reference\n"
          "it into a new thread, held in the unsorted queue. The two threads are never\n"
          "joined again automatically. MESSAGE is the id shown by `thread show` or a\n"
          "Message-ID.",
          cmd_thread_split},
-        {{"deals", "list"}, "[--json]", "List deals with thread, message and unread counts.",
+        {{"deals", "list"},
+         "[--json]",
+         "List deals with thread, message and unread counts.",
          cmd_deals_list},
-        {{"config", "check"}, "[FILE] [--quiet]",
+        {{"config", "check"},
+         "[FILE] [--quiet]",
          "Validate a crm-mail configuration (default /etc/crm-mail/crm-mail.toml): every\n"
          "problem is reported as FILE:LINE:COLUMN. Exit code 1 when there are errors.",
          cmd_config_check},
-        {{"accounts", "status"}, "[NAME] [--json]",
+        {{"accounts", "status"},
+         "[NAME] [--json]",
          "Sync health of each mail account: state, last success, messages, initial-sync\n"
          "progress (done of total, rate, ETA) and the last error.",
          cmd_accounts_status},
-        {{"reply"}, "THREAD [--to-message MSGID] [--all] [--to ADDR]... [--cc ADDR]... "
-                    "[--bcc ADDR]... --body-file F [--html-file F] [--attach FILE]... "
-                    "[--account NAME]",
+        {{"reply"},
+         "THREAD [--to-message MSGID] [--all] [--to ADDR]... [--cc ADDR]... "
+         "[--bcc ADDR]... --body-file F [--html-file F] [--attach FILE]... "
+         "[--account NAME]",
          "Queue a reply in the outbox (crm-maild sends it) and print its outbox id.\n"
          "It answers the thread's newest message (or --to-message): To is its Reply-To or\n"
          "From; --all adds the other external participants (never our own addresses); --to\n"
@@ -775,15 +794,21 @@ const std::vector<Command>& commands() {
          "thread it; our Message-ID carries the deal, so the answer finds the deal.\n"
          "Sent from the account the message came in through, or --account.",
          cmd_reply},
-        {{"outbox", "list"}, "[--state S] [--json]",
+        {{"outbox", "list"},
+         "[--state S] [--json]",
          "Replies and their state: queued, sending, sent, failed (with the server's reason),\n"
          "unknown (interrupted: a person must decide), cancelled.",
          cmd_outbox_list},
-        {{"outbox", "retry"}, "ID", "Queue a failed, unknown or cancelled reply again.",
+        {{"outbox", "retry"},
+         "ID",
+         "Queue a failed, unknown or cancelled reply again.",
          cmd_outbox_retry},
-        {{"outbox", "cancel"}, "ID", "Cancel a queued, failed or unknown reply.",
+        {{"outbox", "cancel"},
+         "ID",
+         "Cancel a queued, failed or unknown reply.",
          cmd_outbox_cancel},
-        {{"accounts", "list"}, "[--json]",
+        {{"accounts", "list"},
+         "[--json]",
          "The accounts of the config file (--config): name, owner, address, server, secret\n"
          "source (never the secret).",
          cmd_accounts_list},
@@ -811,35 +836,44 @@ const std::vector<Command>& commands() {
          "inside it are not kept), the rest of the file is unchanged. A new secret is stored\n"
          "as with add. Then reload the daemon: systemctl reload crm-maild.",
          cmd_accounts_edit},
-        {{"accounts", "remove"}, "NAME [--keep-secret]",
+        {{"accounts", "remove"},
+         "NAME [--keep-secret]",
          "Remove an account's block from the config file and its secrets/NAME file. Mail\n"
          "already synced stays in the database. Then reload the daemon.",
          cmd_accounts_remove},
-        {{"accounts", "test"}, "NAME [--timeout SECONDS]",
+        {{"accounts", "test"},
+         "NAME [--timeout SECONDS]",
          "Connect to the account's IMAP server (and SMTP server when configured) and log in,\n"
          "as the daemon would. Reports the failing step exactly: DNS, TCP, TLS (with the\n"
          "certificate problem), STARTTLS or authentication. Exit code 1 on any failure.",
          cmd_accounts_test},
-        {{"accounts", "resync"}, "NAME",
+        {{"accounts", "resync"},
+         "NAME",
          "Clear the account's mailbox checkpoints (UIDNEXT, HIGHESTMODSEQ) so the daemon\n"
          "reconciles every mailbox on its next pass. Stored mail is kept; nothing is\n"
          "duplicated.",
          cmd_accounts_resync},
-        {{"users", "password"}, "USER_ID [--password-file F | --password-stdin]",
+        {{"users", "password"},
+         "USER_ID [--password-file F | --password-stdin]",
          "Set a CRM user's password for the web page (Argon2id; asked twice without echo on\n"
          "a terminal). Ends the user's open sessions.",
          cmd_users_password},
-        {{"tokens", "create"}, "USER_ID [--name NAME]",
+        {{"tokens", "create"},
+         "USER_ID [--name NAME]",
          "Create an API token for the CRM application, acting as USER_ID. Prints the token\n"
          "once (only its SHA-256 is stored): send it as 'Authorization: Bearer TOKEN'.",
          cmd_tokens_create},
-        {{"tokens", "list"}, "[--json]", "API tokens: id, user, name, active or revoked.",
+        {{"tokens", "list"},
+         "[--json]",
+         "API tokens: id, user, name, active or revoked.",
          cmd_tokens_list},
         {{"tokens", "revoke"}, "TOKEN_ID", "Revoke an API token at once.", cmd_tokens_revoke},
-        {{"export", "threads"}, "",
+        {{"export", "threads"},
+         "",
          "One line per thread: its Message-IDs sorted, space separated; lines in byte order.",
          cmd_export_threads},
-        {{"export", "deal-links"}, "",
+        {{"export", "deal-links"},
+         "",
          "One line per message: Message-ID TAB deal id or 'unsorted' TAB reason.",
          cmd_export_deal_links},
     };

@@ -226,8 +226,7 @@ int change_state(Context& ctx, const std::vector<std::string>& args, const char*
         fmt::print(stderr, "{}\n", refused);
         return kRuntime;
     }
-    fmt::print("outbox entry {}: {} -> {}\n", id, st,
-               retry ? "queued" : "cancelled");
+    fmt::print("outbox entry {}: {} -> {}\n", id, st, retry ? "queued" : "cancelled");
     return kOk;
 }
 } // namespace

@@ -98,10 +98,10 @@ Result<DaemonDatabase> open_postgresql(const settings::DatabaseConfig& cfg,
     if (!lease_conn)
         return std::unexpected(lease_conn.error());
     auto fence = std::make_shared<pg::LeaseFence>();
-    auto leases = pg::Leases::start(std::move(*lease_conn), fence,
-                                    pg::WorkerInfo{host_name(), static_cast<int>(::getpid()),
-                                                   max_accounts, CRM_VERSION},
-                                    std::chrono::seconds(cfg.lease_seconds), connect);
+    auto leases = pg::Leases::start(
+        std::move(*lease_conn), fence,
+        pg::WorkerInfo{host_name(), static_cast<int>(::getpid()), max_accounts, CRM_VERSION},
+        std::chrono::seconds(cfg.lease_seconds), connect);
     if (!leases)
         return std::unexpected(leases.error());
     out.leases = std::make_unique<pg::Leases>(std::move(*leases));

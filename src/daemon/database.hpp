@@ -37,8 +37,8 @@ struct DaemonDatabase {
     BackendOpener api;
     // A connection for the daemon's other threads (metrics, a resync over the API).
     BackendOpener plain;
-    std::optional<store::DaemonLock> lock;            // SQLite
-    std::unique_ptr<pg::Leases> leases;               // PostgreSQL
+    std::optional<store::DaemonLock> lock; // SQLite
+    std::unique_ptr<pg::Leases> leases;    // PostgreSQL
 };
 
 // Errors name the database (the path) and what failed; the daemon exits before READY=1.

@@ -5,12 +5,12 @@
 
 #include <atomic>
 #include <csignal>
-#include <future>
-#include <mutex>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 
@@ -133,7 +133,8 @@ class Daemon final : public http::Control {
             throw std::runtime_error(sender_auth.error().to_string());
         sender_auth_ = std::move(*sender_auth);
         sink_->set_verifier(sender_auth_.verifier.get());
-        outbox_ = std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_.loop, *sink_, log_.sink());
+        outbox_ =
+            std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_.loop, *sink_, log_.sink());
         outbox_->set_shared_database(db_.leases != nullptr);
         sink_->set_error_counter(&counters_.errors_by_class);
         outbox_->set_result_counter(&counters_.send_results);
@@ -268,8 +269,8 @@ class Daemon final : public http::Control {
 
     int run() {
         log_.write(LogLevel::Info, {}, "start",
-                   fmt::format("crm-maild {} database={} accounts={}", CRM_VERSION,
-                               db_.display, cfg_.accounts.size()));
+                   fmt::format("crm-maild {} database={} accounts={}", CRM_VERSION, db_.display,
+                               cfg_.accounts.size()));
         apply_accounts();
         outbox_->start();
         // The thread view, its API, /healthz and /metrics. A port already taken (another

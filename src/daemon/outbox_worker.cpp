@@ -27,8 +27,8 @@ std::int64_t backoff_seconds(std::int64_t attempts) {
 
 } // namespace
 
-OutboxWorker::OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool,
-                           Backend& db, DaemonSink& sink, LogSink log, const Clock& clock)
+OutboxWorker::OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool, Backend& db,
+                           DaemonSink& sink, LogSink log, const Clock& clock)
     : io_(io), pool_(pool), db_(db), sink_(sink), log_(std::move(log)), clock_(clock), timer_(io) {}
 
 void OutboxWorker::start() { tick(); }
@@ -49,8 +49,7 @@ void OutboxWorker::set_account(AccountId id, SendingEndpoints ep) {
     // "sending" itself later is its own, not one to recover.
     auto rows = db_.outbox().list(std::string("sending"));
     if (!rows) {
-        log_(LogLevel::Error, {accounts_[id].account_name, ""}, "outbox",
-             rows.error().to_string());
+        log_(LogLevel::Error, {accounts_[id].account_name, ""}, "outbox", rows.error().to_string());
         return;
     }
     std::erase_if(to_recover_, [id](const OutboxRow& r) { return r.account == id; });
@@ -281,8 +280,8 @@ void OutboxWorker::send_one() {
             auto done = std::make_shared<std::promise<bool>>();
             auto result = done->get_future();
             boost::asio::post(io_, [this, id, done] {
-                auto r = in_transaction(db_.work(),
-                                        [&] { return db_.outbox().mark_data_done(id, clock_.now()); });
+                auto r = in_transaction(
+                    db_.work(), [&] { return db_.outbox().mark_data_done(id, clock_.now()); });
                 if (!r)
                     log_(LogLevel::Error, {}, "outbox", r.error().to_string());
                 done->set_value(r.has_value());
@@ -329,7 +328,8 @@ void OutboxWorker::send_one() {
                              : report.error().detail;
             }
             if (auto r = in_transaction(
-                    db_.work(), [&] { return db_.outbox().set_state(id, state, why, next, clock_.now()); });
+                    db_.work(),
+                    [&] { return db_.outbox().set_state(id, state, why, next, clock_.now()); });
                 !r)
                 log_(LogLevel::Error, {name, ""}, "outbox", r.error().to_string());
             if (results_)

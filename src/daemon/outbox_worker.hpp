@@ -17,10 +17,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "crm/core/backend.hpp"
 #include "crm/core/clock.hpp"
 #include "crm/core/log.hpp"
 #include "crm/net/transport.hpp"
-#include "crm/core/backend.hpp"
 #include "sink.hpp"
 
 namespace crm::daemon {

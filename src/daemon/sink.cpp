@@ -198,7 +198,7 @@ Result<void> DaemonSink::checkpoint(MailboxId mailbox, std::uint32_t uid_validit
                                     std::optional<std::uint64_t> highest_modseq) {
     return in_transaction(main_.work(), [&] {
         return main_.sync().set_checkpoint(mailbox, uid_validity, uid_next, highest_modseq,
-                                         clock_.now());
+                                           clock_.now());
     });
 }
 
@@ -211,8 +211,9 @@ Result<std::int64_t> DaemonSink::update_flags(MailboxId mailbox, std::uint32_t u
 
 Result<std::int64_t> DaemonSink::expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                          const std::vector<std::uint32_t>& uids) {
-    return in_transaction(
-        main_.work(), [&] { return main_.sync().expunge(mailbox, uid_validity, uids, clock_.now()); });
+    return in_transaction(main_.work(), [&] {
+        return main_.sync().expunge(mailbox, uid_validity, uids, clock_.now());
+    });
 }
 
 Result<void> DaemonSink::set_health(AccountId account, const AccountHealth& health) {

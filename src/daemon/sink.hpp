@@ -9,10 +9,10 @@
 #include "crm/app/ingest.hpp"
 #include "crm/app/ingest_batch.hpp"
 #include "crm/auth/verifier.hpp"
+#include "crm/core/backend.hpp"
 #include "crm/core/clock.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/sync_ports.hpp"
-#include "crm/core/backend.hpp"
 #include "crm/runtime/work_pool.hpp"
 
 namespace crm::daemon {

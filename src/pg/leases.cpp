@@ -60,8 +60,8 @@ Result<std::vector<AccountId>> Leases::renew() {
     std::map<AccountId, std::int64_t> kept;
     bool reaped = false;
     auto done = in_transaction(conn_, [&]() -> Result<void> {
-        auto beat = conn_.exec("UPDATE workers SET heartbeat_at = now() WHERE id = $1::bigint",
-                               worker_);
+        auto beat =
+            conn_.exec("UPDATE workers SET heartbeat_at = now() WHERE id = $1::bigint", worker_);
         if (!beat)
             return std::unexpected(beat.error());
         if (beat->affected() == 0) {
@@ -105,23 +105,22 @@ Result<std::vector<AccountId>> Leases::renew() {
     return lost;
 }
 
-Result<std::vector<HeldLease>> Leases::claim(std::span<const AccountId> wanted,
-                                             std::size_t limit) {
+Result<std::vector<HeldLease>> Leases::claim(std::span<const AccountId> wanted, std::size_t limit) {
     std::vector<HeldLease> out;
     if (wanted.empty() || limit == 0)
         return out;
     // One statement: the candidates are locked (others skip them, so two workers claiming at
     // once take different accounts) and taken; the trigger computes the new epoch.
-    auto r = track(conn_.exec(
-        "WITH free AS (SELECT account_id FROM account_leases "
-        "  WHERE account_id = ANY($2::bigint[]) "
-        "    AND (worker_id IS NULL OR expires_at IS NULL OR expires_at <= now()) "
-        "  ORDER BY account_id LIMIT $3::bigint FOR UPDATE SKIP LOCKED) "
-        "UPDATE account_leases l SET worker_id = $1::bigint, "
-        "  expires_at = now() + make_interval(secs => $4::double precision) "
-        "FROM free WHERE l.account_id = free.account_id "
-        "RETURNING l.account_id, l.epoch",
-        worker_, id_array(wanted), static_cast<std::int64_t>(limit), seconds(lease_)));
+    auto r = track(
+        conn_.exec("WITH free AS (SELECT account_id FROM account_leases "
+                   "  WHERE account_id = ANY($2::bigint[]) "
+                   "    AND (worker_id IS NULL OR expires_at IS NULL OR expires_at <= now()) "
+                   "  ORDER BY account_id LIMIT $3::bigint FOR UPDATE SKIP LOCKED) "
+                   "UPDATE account_leases l SET worker_id = $1::bigint, "
+                   "  expires_at = now() + make_interval(secs => $4::double precision) "
+                   "FROM free WHERE l.account_id = free.account_id "
+                   "RETURNING l.account_id, l.epoch",
+                   worker_, id_array(wanted), static_cast<std::int64_t>(limit), seconds(lease_)));
     if (!r)
         return std::unexpected(r.error());
     for (int i = 0; i < r->rows(); ++i) {

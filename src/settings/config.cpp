@@ -749,11 +749,11 @@ bool url_has_password(std::string_view url) {
         const auto end = rest.find_first_of("/?");
         const auto authority = rest.substr(0, end);
         const auto at = authority.rfind('@');
-        if (at != std::string_view::npos && authority.substr(0, at).find(':') != std::string_view::npos)
+        if (at != std::string_view::npos &&
+            authority.substr(0, at).find(':') != std::string_view::npos)
             return true;
-        const auto query = end == std::string_view::npos || rest[end] != '?'
-                               ? std::string_view{}
-                               : rest.substr(end + 1);
+        const auto query = end == std::string_view::npos || rest[end] != '?' ? std::string_view{}
+                                                                             : rest.substr(end + 1);
         return query.starts_with("password=") || query.find("&password=") != std::string_view::npos;
     }
     // key=value form: a password keyword anywhere (start or after a space).

@@ -15,8 +15,8 @@
 // One connection of its own, used from one thread (the daemon's event loop).
 
 #include <chrono>
-#include <functional>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -46,8 +46,8 @@ class Leases {
     // Registers the worker; `lease` is how long a claim or renewal lasts (the database adds it to
     // now()). Errors: the database's.
     // `reconnect` opens a new connection when the server dropped this one (null: never).
-    static Result<Leases> start(Connection conn, std::shared_ptr<LeaseFence> fence,
-                                WorkerInfo info, std::chrono::seconds lease,
+    static Result<Leases> start(Connection conn, std::shared_ptr<LeaseFence> fence, WorkerInfo info,
+                                std::chrono::seconds lease,
                                 std::function<Result<Connection>()> reconnect = nullptr);
 
     Leases(Leases&&) noexcept = default;
@@ -83,8 +83,8 @@ class Leases {
   private:
     Leases(Connection conn, std::shared_ptr<LeaseFence> fence, WorkerInfo info,
            std::chrono::seconds lease, std::function<Result<Connection>()> reconnect) noexcept
-        : conn_(std::move(conn)), fence_(std::move(fence)), info_(std::move(info)),
-          lease_(lease), reconnect_(std::move(reconnect)) {}
+        : conn_(std::move(conn)), fence_(std::move(fence)), info_(std::move(info)), lease_(lease),
+          reconnect_(std::move(reconnect)) {}
     Result<void> register_worker();
     template <class T> Result<T> track(Result<T> r) {
         reachable_ = r.has_value() || r.error().code != "pg.connection";
@@ -107,13 +107,13 @@ struct WorkerRow {
     int pid = 0;
     std::string version;
     std::optional<int> max_accounts;
-    std::int64_t started_at = 0;      // Unix seconds
-    std::int64_t heartbeat_age = 0;   // seconds since its last renewal, by the database's clock
+    std::int64_t started_at = 0;    // Unix seconds
+    std::int64_t heartbeat_age = 0; // seconds since its last renewal, by the database's clock
     struct Account {
         AccountId id = 0;
         std::string name;
         std::int64_t epoch = 0;
-        std::int64_t expires_in = 0;  // seconds; negative: expired
+        std::int64_t expires_in = 0;     // seconds; negative: expired
         std::optional<std::int64_t> lag; // seconds since its last successful sync
     };
     std::vector<Account> accounts;

@@ -38,8 +38,8 @@ class LeasesTest : public test::PgTest {
                   std::shared_ptr<LeaseFence> fence = std::make_shared<LeaseFence>()) {
         auto c = connect();
         EXPECT_TRUE(c) << c.error().to_string();
-        auto l = Leases::start(std::move(*c), std::move(fence), WorkerInfo{host, 4242, {}, "t"},
-                               lease);
+        auto l =
+            Leases::start(std::move(*c), std::move(fence), WorkerInfo{host, 4242, {}, "t"}, lease);
         EXPECT_TRUE(l) << l.error().to_string();
         return std::move(*l);
     }

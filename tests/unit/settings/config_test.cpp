@@ -618,8 +618,8 @@ std::vector<BadCase> bad_cases() {
         {"db_conninfo_with_password",
          "[database]\nurl = \"host=db password=hunter2\"\n" + with_imap(kGoodImap), 2,
          "the URL carries a password"},
-        {"db_url_not_postgres", "[database]\nurl = \"mysql://db/crm\"\n" + with_imap(kGoodImap),
-         2, "is not a PostgreSQL URL"},
+        {"db_url_not_postgres", "[database]\nurl = \"mysql://db/crm\"\n" + with_imap(kGoodImap), 2,
+         "is not a PostgreSQL URL"},
         {"db_password_without_url",
          "[database]\npath = \"/var/lib/a.db\"\npassword_file = \"/run/pw\"\n" +
              with_imap(kGoodImap),
