@@ -92,14 +92,35 @@ ParamArrays::ParamArrays(std::span<const Param> params) {
     values.reserve(params.size());
     lengths.reserve(params.size());
     formats.reserve(params.size());
-    for (const auto& p : params) {
+    text.reserve(params.size());
+    for (std::size_t i = 0; i < params.size(); ++i) {
+        const auto& p = params[i];
         types.push_back(p.type_oid());
         const std::string_view v = p.value();
-        // A zero-length value still needs a non-null pointer: null means SQL NULL to libpq.
-        values.push_back(p.is_null() ? nullptr : (v.data() ? v.data() : ""));
         lengths.push_back(static_cast<int>(v.size()));
         formats.push_back(p.is_binary() ? 1 : 0);
+        if (p.is_null()) {
+            values.push_back(nullptr); // SQL NULL
+        } else if (p.is_binary()) {
+            // A zero-length value still needs a non-null pointer: null means SQL NULL.
+            values.push_back(v.data() ? v.data() : "");
+        } else {
+            if (!nul_in && v.find('\0') != std::string_view::npos)
+                nul_in = i + 1;
+            text.emplace_back(v);
+            values.push_back(text.back().c_str());
+        }
     }
+}
+
+Result<void> ParamArrays::check(std::string_view what) const {
+    if (!nul_in)
+        return {};
+    return fail("pg.data",
+                fmt::format("{}: parameter ${} contains a NUL byte, which PostgreSQL text cannot "
+                            "hold; nothing was sent",
+                            what, *nul_in),
+                ErrorScope::Message, Retry::Never);
 }
 
 } // namespace detail
@@ -403,6 +424,8 @@ Result<ResultSet> Connection::exec(std::string_view sql, std::span<const Param> 
                     Retry::Backoff);
     const std::string text(sql);
     const detail::ParamArrays a(params);
+    if (auto bad = a.check(what); !bad)
+        return std::unexpected(bad.error());
     PGresult* r = PQexecParams(conn_.get(), text.c_str(), a.count(), a.types.data(),
                                a.values.data(), a.lengths.data(), a.formats.data(), 0);
     return detail::take_result(conn_.get(), r, std::move(what), url_);

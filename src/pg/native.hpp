@@ -1,6 +1,7 @@
 #pragma once
 // Private to the pg module: libpq itself and the helpers that turn its results into Results.
 
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -44,14 +45,22 @@ Error connection_error(PGconn* c, std::string_view what, std::string_view url);
 // Takes ownership of `r`: a ResultSet when it succeeded (rows or a command), else its Error.
 Result<ResultSet> take_result(PGconn* c, PGresult* r, std::string what, std::string_view url);
 
-// Parameter arrays for PQexecParams / PQsendQueryParams, pointing into `params`.
+// Parameter arrays for PQexecParams / PQsendQueryParams. bytea values point into `params` (sent
+// in binary format, with their lengths); text values are copied: libpq ignores the lengths of
+// text parameters and reads each as a C string, so a borrowed string_view would be read past
+// its end, and a NUL inside one would cut it short without a word.
 struct ParamArrays {
     explicit ParamArrays(std::span<const Param> params);
     std::vector<Oid> types;
     std::vector<const char*> values;
     std::vector<int> lengths;
     std::vector<int> formats;
+    std::vector<std::string> text; // the copies (reserved up front: values point into them)
+    // The first text parameter (1-based, as $n) holding a NUL byte: PostgreSQL's text cannot.
+    std::optional<std::size_t> nul_in;
     [[nodiscard]] int count() const { return static_cast<int>(values.size()); }
+    // "pg.data" naming `what` and the parameter when one holds a NUL byte.
+    [[nodiscard]] Result<void> check(std::string_view what) const;
 };
 
 } // namespace crm::pg::detail

@@ -89,6 +89,8 @@ Result<void> Pipeline::add(std::string_view sql, std::span<const Param> params) 
     PGconn* conn = c_->native();
     const std::string text(sql);
     const detail::ParamArrays a(params);
+    if (auto bad = a.check(what); !bad)
+        return std::unexpected(bad.error());
     if (PQsendQueryParams(conn, text.c_str(), a.count(), a.types.data(), a.values.data(),
                           a.lengths.data(), a.formats.data(), 0) != 1)
         return std::unexpected(detail::connection_error(conn, what, c_->url()));

@@ -93,6 +93,27 @@ TEST_F(PgTest, ParametersRoundTrip) {
     EXPECT_EQ(*r->column("int8"), 0);
 }
 
+// libpq reads text parameters as C strings, ignoring their lengths: a borrowed view into a larger
+// buffer must still send exactly its own bytes, and a NUL inside one is refused, never cut short.
+TEST_F(PgTest, TextParametersSendExactlyTheirBytesAndRefuseNul) {
+    const std::string buffer = "alpha-beta-gamma";
+    const std::string_view middle = std::string_view(buffer).substr(6, 4); // "beta", no NUL after
+    auto r = db().exec("SELECT $1::text, length($1::text)", middle);
+    ASSERT_TRUE(r) << r.error().to_string();
+    EXPECT_EQ(*r->get<std::string>(0, 0), "beta");
+    EXPECT_EQ(*r->get<std::int64_t>(0, 1), 4);
+
+    const std::string with_nul("ab\0cd", 5);
+    auto refused = db().exec("SELECT $1::text", std::string_view(with_nul));
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, "pg.data");
+    EXPECT_NE(refused.error().detail.find("$1 contains a NUL byte"), std::string::npos)
+        << refused.error().detail;
+    EXPECT_EQ(refused.error().scope, ErrorScope::Message);
+    // The connection is fine afterwards: nothing was sent.
+    EXPECT_EQ(value<std::int64_t>("SELECT 1"), 1);
+}
+
 TEST_F(PgTest, ByteaRoundTripsAnyBytes) {
     ASSERT_TRUE(
         db().execute_script("CREATE TABLE blobs (id int PRIMARY KEY, data bytea NOT NULL)"));
