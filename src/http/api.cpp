@@ -238,7 +238,9 @@ void Api::Impl::login(Ctx& c) {
     auto email = ascii_lower(req_string(body, "email", 254));
     auto password = req_string(body, "password", 1024);
     const auto client = client_key(c.client);
-    if (auto wait = throttle.begin(client, email, c.now).retry_after; wait > 0) {
+    // The database's buckets when workers share them (PostgreSQL), else this process's.
+    auto* shared = c.backend.throttle_buckets();
+    if (auto wait = throttle.begin(client, email, c.now, shared).retry_after; wait > 0) {
         c.res.set("Retry-After", std::to_string(wait));
         throw_error(429, "auth.rate_limited",
                     fmt::format("too many failed logins: try again in {} s", wait));
@@ -246,13 +248,13 @@ void Api::Impl::login(Ctx& c) {
     auto& ws = c.backend.logins();
     auto found = ws.login_by_email(email);
     if (!found)
-        throttle.succeeded(client, email, c.now); // not the client's fault: give the token back
+        throttle.succeeded(client, email, c.now, shared); // not the client's fault: give it back
     auto login = ok_or_500(std::move(found));
     const bool ok = login && !login->password_hash.empty()
                         ? verify_password(login->password_hash, password)
                         : (verify_password(dummy_hash(), password), false);
     if (!ok) {
-        const auto lockout = throttle.failed(client, email, c.now);
+        const auto lockout = throttle.failed(client, email, c.now, shared);
         if (lockout != LoginThrottle::Lockout::None && options.log)
             options.log(LogLevel::Warning, {}, "auth",
                         lockout == LoginThrottle::Lockout::Client
@@ -266,7 +268,7 @@ void Api::Impl::login(Ctx& c) {
                                           options.login_window.count()));
         throw_error(401, "auth.invalid", "wrong e-mail or password");
     }
-    throttle.succeeded(client, email, c.now);
+    throttle.succeeded(client, email, c.now, shared);
     const auto& user = login->user;
     auto token = new_token();
     auto ua = c.req.header("user-agent").value_or("");

@@ -177,28 +177,45 @@ LoginThrottle::Bucket& LoginThrottle::bucket(const std::string& key, int capacit
     Bucket& b = it->second;
     if (fresh) {
         b.tokens = capacity;
-    } else if (now > b.at) {
-        b.tokens =
-            std::min<double>(capacity, b.tokens + static_cast<double>(now - b.at) * rate(capacity));
+    } else {
+        b.tokens = refilled(b.tokens, b.at, now, capacity, limits_.window);
     }
     b.at = std::max(b.at, now);
     return b;
 }
 
+std::int64_t LoginThrottle::wait(const BucketLevels& l) const {
+    auto one = [&](double tokens, int capacity) -> std::int64_t {
+        if (tokens >= 1)
+            return 0;
+        return std::max<std::int64_t>(
+            1, static_cast<std::int64_t>(std::ceil((1 - tokens) / rate(capacity))));
+    };
+    return std::max(one(l.pair, limits_.per_pair), one(l.client, limits_.per_client));
+}
+
+LoginThrottle::Lockout LoginThrottle::lockout(const BucketLevels& l) {
+    // Spending happened in begin(); a failure that leaves a bucket below one token starts a
+    // lockout. Attempts are refused while it lasts, so only the attempts already under way when
+    // it started can report it again.
+    if (l.client < 1)
+        return Lockout::Client;
+    if (l.pair < 1)
+        return Lockout::Pair;
+    return Lockout::None;
+}
+
 LoginThrottle::Begin LoginThrottle::begin(const std::string& client, const std::string& account,
-                                          std::int64_t now) {
+                                          std::int64_t now, ThrottleBuckets* shared) {
+    if (shared) {
+        if (auto t = shared->take(client, account, limits_); t)
+            return {t->taken ? 0 : wait(t->levels)};
+    }
     std::lock_guard lock(mu_);
     trim(now);
     Bucket& pair = bucket(pair_key(client, account), limits_.per_pair, now);
     Bucket& all = bucket(client_bucket_key(client), limits_.per_client, now);
-    auto wait = [&](const Bucket& b, int capacity) -> std::int64_t {
-        if (b.tokens >= 1)
-            return 0;
-        return std::max<std::int64_t>(
-            1, static_cast<std::int64_t>(std::ceil((1 - b.tokens) / rate(capacity))));
-    };
-    const auto w = std::max(wait(pair, limits_.per_pair), wait(all, limits_.per_client));
-    if (w > 0)
+    if (const auto w = wait({pair.tokens, all.tokens}); w > 0)
         return {w};
     pair.tokens -= 1; // reserved: a concurrent attempt sees it spent
     all.tokens -= 1;
@@ -206,22 +223,21 @@ LoginThrottle::Begin LoginThrottle::begin(const std::string& client, const std::
 }
 
 LoginThrottle::Lockout LoginThrottle::failed(const std::string& client, const std::string& account,
-                                             std::int64_t now) {
+                                             std::int64_t now, ThrottleBuckets* shared) {
+    if (shared) {
+        if (auto l = shared->levels(client, account, limits_); l)
+            return lockout(*l);
+    }
     std::lock_guard lock(mu_);
     const Bucket& pair = bucket(pair_key(client, account), limits_.per_pair, now);
     const Bucket& all = bucket(client_bucket_key(client), limits_.per_client, now);
-    // Spending happened in begin(); a failure that leaves a bucket below one token starts a
-    // lockout. Attempts are refused while it lasts, so only the attempts already under way when
-    // it started can report it again.
-    if (all.tokens < 1)
-        return Lockout::Client;
-    if (pair.tokens < 1)
-        return Lockout::Pair;
-    return Lockout::None;
+    return lockout({pair.tokens, all.tokens});
 }
 
 void LoginThrottle::succeeded(const std::string& client, const std::string& account,
-                              std::int64_t now) {
+                              std::int64_t now, ThrottleBuckets* shared) {
+    if (shared && shared->give_back(client, account, limits_))
+        return;
     std::lock_guard lock(mu_);
     buckets_.erase(pair_key(client, account));
     Bucket& all = bucket(client_bucket_key(client), limits_.per_client, now);

@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "crm/core/throttle.hpp"
+
 namespace crm::http {
 
 // An address or CIDR block ("10.0.0.0/8", "::1", "fd00::/8"); parse() is std::nullopt-free:
@@ -36,17 +38,19 @@ class Network {
 // The throttle key of a client address: IPv6 addresses by their /64 (one host's usual share).
 [[nodiscard]] std::string client_key(std::string_view address);
 
-struct ThrottleLimits {
-    int per_pair = 5;    // failures of one client on one account, refilled over `window`
-    int per_client = 20; // failures of one client over all accounts (sprays of made-up e-mails)
-    std::int64_t window = 15 * 60;
-};
+// The limits (per pair, per client, window) are core's: the shared buckets take them too.
+using ThrottleLimits = crm::ThrottleLimits;
 
 // Token buckets: each failed attempt spends a token, buckets refill at limit/window per second.
 // begin() reserves the token before the password is checked (so concurrent attempts cannot all
 // pass a check made before any failure is counted); succeeded() gives it back and forgets the
 // pair's failures. A client that has not been failing has full buckets, so a correct password
 // from it is never refused, whatever others do to the same account.
+//
+// Shared buckets: given a ThrottleBuckets (the database's, when several workers serve logins
+// behind a load balancer), each call works on those instead, with the same rules, so the limits
+// hold across workers. Should the database fail, that call falls back to this process's buckets:
+// the throttle never refuses a login by itself, and never lets one through unthrottled.
 class LoginThrottle {
   public:
     explicit LoginThrottle(ThrottleLimits limits) : limits_(limits) {}
@@ -56,11 +60,14 @@ class LoginThrottle {
     };
     enum class Lockout { None, Pair, Client };
 
-    Begin begin(const std::string& client, const std::string& account, std::int64_t now);
+    Begin begin(const std::string& client, const std::string& account, std::int64_t now,
+                ThrottleBuckets* shared = nullptr);
     // The attempt failed: the reserved token stays spent. Says which bucket this failure emptied
     // (a lockout starts: log it once).
-    Lockout failed(const std::string& client, const std::string& account, std::int64_t now);
-    void succeeded(const std::string& client, const std::string& account, std::int64_t now);
+    Lockout failed(const std::string& client, const std::string& account, std::int64_t now,
+                   ThrottleBuckets* shared = nullptr);
+    void succeeded(const std::string& client, const std::string& account, std::int64_t now,
+                   ThrottleBuckets* shared = nullptr);
 
     [[nodiscard]] std::size_t size() const;
 
@@ -74,6 +81,9 @@ class LoginThrottle {
         return static_cast<double>(capacity) / static_cast<double>(limits_.window);
     }
     void trim(std::int64_t now);
+    // Seconds until both buckets hold a token again; 0 when they do.
+    [[nodiscard]] std::int64_t wait(const BucketLevels& l) const;
+    [[nodiscard]] static Lockout lockout(const BucketLevels& l);
 
     ThrottleLimits limits_;
     mutable std::mutex mu_;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -350,121 +351,169 @@ Result<std::vector<TokenRow>> PgWebStore::tokens() {
 
 // ---- the thread view ---------------------------------------------------------------------------
 
-Result<bool> PgWebStore::deal_visible(const Viewer& v, DealId deal) {
+Result<std::set<DealId>> PgWebStore::visible_deals(const Viewer& v,
+                                                   const std::vector<DealId>& deals) {
+    std::set<DealId> out;
+    if (deals.empty())
+        return out;
     if (v.admin)
-        return true;
-    auto r = run(c_, "checking a deal",
-                 sql({"SELECT 1 FROM deals d WHERE d.id = $3 AND ", kDealVisible}), v.admin, v.user,
-                 deal);
-    if (!r)
-        return std::unexpected(r.error());
-    return r->rows() > 0;
-}
-
-// "deals 1001, 1002" in a reason: the ids the viewer may not see become "another deal", so a
-// reason never names someone else's private deal.
-Result<std::string> PgWebStore::redact_reason(const Viewer& v, const std::string& reason) {
-    if (v.admin)
-        return reason;
-    return redact_deal_ids(reason, [&](DealId id) -> Result<bool> {
-        auto seen = deal_visible(v, id);
-        if (!seen)
-            return std::unexpected(seen.error());
-        return !*seen;
-    });
-}
-
-Result<void> PgWebStore::add_participants(ThreadSummary& t) {
-    // p.position orders the senders of one message as SQLite's primary-key walk does.
-    auto r = run(c_, "listing a thread's senders",
-                 "SELECT p.address FROM participants p JOIN messages m ON m.id = p.message_id "
-                 "WHERE m.thread_id = $1 AND p.role = 'from' AND p.address != '' "
-                 "ORDER BY coalesce(m.date, m.received_at), m.id, p.position",
-                 t.id);
+        return std::set<DealId>(deals.begin(), deals.end());
+    auto r =
+        run(c_, "checking deals",
+            sql({"SELECT d.id FROM deals d WHERE d.id = ANY($3::bigint[]) AND ", kDealVisible}),
+            v.admin, v.user, bigint_array(deals));
     if (!r)
         return std::unexpected(r.error());
     for (int i = 0; i < r->rows(); ++i) {
-        auto a = r->get<std::string>(i, 0);
-        if (!a)
-            return std::unexpected(a.error());
-        if (std::find(t.participants.begin(), t.participants.end(), *a) == t.participants.end())
-            t.participants.push_back(std::move(*a));
+        auto id = r->get<std::int64_t>(i, 0);
+        if (!id)
+            return std::unexpected(id.error());
+        out.insert(*id);
     }
-    return {};
+    return out;
 }
 
-// The thread as the viewer may see it. A thread linked to a deal the viewer sees shows all its
-// messages; otherwise only the visible ones count: the subject, dates, counters and senders
-// are those of the viewer's messages, a deal the viewer may not see is not named, and neither
-// are such deals in the reason.
-Result<void> PgWebStore::project(const Viewer& v, ThreadSummary& t) {
+// "deals 1001, 1002" in a reason: the ids the viewer may not see become "another deal", so a
+// reason never names someone else's private deal. `known` caches what was asked already.
+Result<std::string> PgWebStore::redact_reason(const Viewer& v, const std::string& reason,
+                                              std::map<DealId, bool>& known) {
     if (v.admin)
-        return add_participants(t);
-    if (t.deal) {
-        auto seen = deal_visible(v, *t.deal);
+        return reason;
+    return redact_deal_ids(reason, [&](DealId id) -> Result<bool> {
+        if (auto it = known.find(id); it != known.end())
+            return !it->second;
+        auto seen = visible_deals(v, {id});
         if (!seen)
             return std::unexpected(seen.error());
-        if (*seen) {
-            if (auto p = add_participants(t); !p)
-                return p;
-            auto reason = redact_reason(v, t.reason);
-            if (!reason)
-                return std::unexpected(reason.error());
-            t.reason = std::move(*reason);
-            return {};
-        }
-        t.deal.reset();
-        t.deal_name.clear();
-        t.manual = false;
-        t.reason = "linked to another salesperson's deal";
-    } else {
-        auto reason = redact_reason(v, t.reason);
-        if (!reason)
-            return std::unexpected(reason.error());
-        t.reason = std::move(*reason);
-    }
-    constexpr std::string_view what = "reading a thread as its viewer sees it";
-    auto q = run(c_, what,
-                 sql({"SELECT count(*), coalesce(sum(m.unread), 0), min(coalesce(m.date, "
-                      "m.received_at)), max(coalesce(m.date, m.received_at)) FROM messages m "
-                      "WHERE m.thread_id = $3 AND ",
-                      kMessageVisible}),
-                 v.admin, v.user, t.id);
-    if (!q)
-        return std::unexpected(q.error());
-    if (q->rows() > 0) {
-        Cells c(*q, 0);
-        t.message_count = c.get<std::int64_t>(0);
-        t.unread_count = c.get<std::int64_t>(1);
-        t.first_date = c.get<std::optional<std::int64_t>>(2);
-        t.last_date = c.get<std::optional<std::int64_t>>(3);
+        known[id] = seen->contains(id);
+        return !known[id];
+    });
+}
+
+namespace {
+
+void add_unique(std::vector<std::string>& list, std::string value) {
+    if (std::find(list.begin(), list.end(), value) == list.end())
+        list.push_back(std::move(value));
+}
+
+// Thread id -> its summary, for spreading a batch's rows over the threads.
+std::map<ThreadId, ThreadSummary*> by_id(const std::vector<ThreadSummary*>& threads) {
+    std::map<ThreadId, ThreadSummary*> out;
+    for (auto* t : threads)
+        out.emplace(t->id, t);
+    return out;
+}
+
+std::vector<std::int64_t> ids_of_threads(const std::vector<ThreadSummary*>& threads) {
+    std::vector<std::int64_t> out;
+    for (const auto* t : threads)
+        out.push_back(t->id);
+    return out;
+}
+
+} // namespace
+
+// The senders of whole threads (distinct from-addresses, first seen first), in one statement
+// for all of them (SQLite asks once per thread; here a round trip each would dominate).
+Result<void> PgWebStore::add_participants(const std::vector<ThreadSummary*>& threads) {
+    if (threads.empty())
+        return {};
+    // p.position orders the senders of one message as SQLite's primary-key walk does.
+    auto r = run(c_, "listing threads' senders",
+                 "SELECT m.thread_id, p.address FROM participants p JOIN messages m ON m.id = "
+                 "p.message_id WHERE m.thread_id = ANY($1::bigint[]) AND p.role = 'from' AND "
+                 "p.address != '' ORDER BY m.thread_id, coalesce(m.date, m.received_at), m.id, "
+                 "p.position",
+                 bigint_array(ids_of_threads(threads)));
+    if (!r)
+        return std::unexpected(r.error());
+    auto index = by_id(threads);
+    for (int i = 0; i < r->rows(); ++i) {
+        Cells c(*r, i);
+        auto thread = c.get<std::int64_t>(0);
+        auto address = c.get<std::string>(1);
         if (c.error())
             return std::unexpected(*c.error());
-    }
-    auto p = run(c_, what,
-                 sql({"SELECT m.subject, (SELECT p.address FROM participants p WHERE "
-                      "p.message_id = m.id AND p.role = 'from' AND p.address != '' ORDER BY "
-                      "p.position LIMIT 1) FROM messages m WHERE m.thread_id = $3 AND ",
-                      kMessageVisible, " ORDER BY coalesce(m.date, m.received_at), m.id"}),
-                 v.admin, v.user, t.id);
-    if (!p)
-        return std::unexpected(p.error());
-    t.participants.clear();
-    for (int i = 0; i < p->rows(); ++i) {
-        Cells c(*p, i);
-        auto subject = c.get<std::string>(0);
-        auto from = c.get<std::optional<std::string>>(1);
-        if (c.error())
-            return std::unexpected(*c.error());
-        if (i == 0)
-            t.subject = std::move(subject);
-        if (from &&
-            std::find(t.participants.begin(), t.participants.end(), *from) == t.participants.end())
-            t.participants.push_back(std::move(*from));
+        if (auto it = index.find(thread); it != index.end())
+            add_unique(it->second->participants, std::move(address));
     }
     return {};
 }
 
+// Threads shown through the viewer's own messages only: the subject, dates, counters and
+// senders are those of the viewer's messages. Two statements for all of them.
+Result<void> PgWebStore::project_messages(const Viewer& v,
+                                          const std::vector<ThreadSummary*>& threads) {
+    if (threads.empty())
+        return {};
+    constexpr std::string_view what = "reading threads as their viewer sees them";
+    const std::string ids = bigint_array(ids_of_threads(threads));
+    auto index = by_id(threads);
+    for (auto* t : threads) { // SQLite's aggregate answers these for a thread without rows
+        t->message_count = 0;
+        t->unread_count = 0;
+        t->first_date.reset();
+        t->last_date.reset();
+        t->participants.clear();
+    }
+    auto q = run(c_, what,
+                 sql({"SELECT m.thread_id, count(*), coalesce(sum(m.unread), 0), "
+                      "min(coalesce(m.date, m.received_at)), max(coalesce(m.date, "
+                      "m.received_at)) FROM messages m WHERE m.thread_id = ANY($3::bigint[]) AND ",
+                      kMessageVisible, " GROUP BY m.thread_id"}),
+                 v.admin, v.user, ids);
+    if (!q)
+        return std::unexpected(q.error());
+    for (int i = 0; i < q->rows(); ++i) {
+        Cells c(*q, i);
+        auto it = index.find(c.get<std::int64_t>(0));
+        const auto count = c.get<std::int64_t>(1);
+        const auto unread = c.get<std::int64_t>(2);
+        const auto first = c.get<std::optional<std::int64_t>>(3);
+        const auto last = c.get<std::optional<std::int64_t>>(4);
+        if (c.error())
+            return std::unexpected(*c.error());
+        if (it == index.end())
+            continue;
+        it->second->message_count = count;
+        it->second->unread_count = unread;
+        it->second->first_date = first;
+        it->second->last_date = last;
+    }
+    auto p =
+        run(c_, what,
+            sql({"SELECT m.thread_id, m.subject, (SELECT p.address FROM participants p "
+                 "WHERE p.message_id = m.id AND p.role = 'from' AND p.address != '' ORDER BY "
+                 "p.position LIMIT 1) FROM messages m WHERE m.thread_id = ANY($3::bigint[]) "
+                 "AND ",
+                 kMessageVisible, " ORDER BY m.thread_id, coalesce(m.date, m.received_at), m.id"}),
+            v.admin, v.user, ids);
+    if (!p)
+        return std::unexpected(p.error());
+    std::set<ThreadId> subject_set;
+    for (int i = 0; i < p->rows(); ++i) {
+        Cells c(*p, i);
+        auto thread = c.get<std::int64_t>(0);
+        auto subject = c.get<std::string>(1);
+        auto from = c.get<std::optional<std::string>>(2);
+        if (c.error())
+            return std::unexpected(*c.error());
+        auto it = index.find(thread);
+        if (it == index.end())
+            continue;
+        if (subject_set.insert(thread).second) // the earliest visible message's
+            it->second->subject = std::move(subject);
+        if (from)
+            add_unique(it->second->participants, std::move(*from));
+    }
+    return {};
+}
+
+// The threads as the viewer may see them. A thread linked to a deal the viewer sees shows all
+// its messages; otherwise only the visible ones count (project_messages), a deal the viewer may
+// not see is not named, and neither are such deals in the reason. SQLite's store does this
+// thread by thread; here each step is one statement for the whole list.
 Result<std::vector<ThreadSummary>> PgWebStore::read_threads(const ResultSet& rs, const Viewer& v) {
     std::vector<ThreadSummary> out;
     for (int i = 0; i < rs.rows(); ++i) {
@@ -473,9 +522,43 @@ Result<std::vector<ThreadSummary>> PgWebStore::read_threads(const ResultSet& rs,
         if (c.error())
             return std::unexpected(*c.error());
     }
-    for (auto& t : out)
-        if (auto p = project(v, t); !p)
+    std::vector<ThreadSummary*> whole, own;
+    if (v.admin) {
+        for (auto& t : out)
+            whole.push_back(&t);
+        if (auto p = add_participants(whole); !p)
             return std::unexpected(p.error());
+        return out;
+    }
+    std::vector<DealId> linked;
+    for (const auto& t : out)
+        if (t.deal)
+            linked.push_back(*t.deal);
+    auto seen = visible_deals(v, linked);
+    if (!seen)
+        return std::unexpected(seen.error());
+    std::map<DealId, bool> known;
+    for (auto d : linked)
+        known[d] = seen->contains(d);
+    for (auto& t : out) {
+        if (t.deal && !known[*t.deal]) {
+            t.deal.reset();
+            t.deal_name.clear();
+            t.manual = false;
+            t.reason = "linked to another salesperson's deal";
+            own.push_back(&t);
+            continue;
+        }
+        auto reason = redact_reason(v, t.reason, known);
+        if (!reason)
+            return std::unexpected(reason.error());
+        t.reason = std::move(*reason);
+        (t.deal ? whole : own).push_back(&t);
+    }
+    if (auto p = add_participants(whole); !p)
+        return std::unexpected(p.error());
+    if (auto p = project_messages(v, own); !p)
+        return std::unexpected(p.error());
     return out;
 }
 

@@ -18,6 +18,7 @@
 #include "crm/core/read_model.hpp"
 #include "crm/core/result.hpp"
 #include "crm/core/sync_ports.hpp"
+#include "crm/core/throttle.hpp"
 #include "crm/core/unit_of_work.hpp"
 
 namespace crm {
@@ -56,6 +57,9 @@ class Backend {
     virtual ThreadIndex& threads() = 0;
     virtual SyncState& sync() = 0;
     virtual SeenMirror& seen() = 0;
+    // The login throttle's buckets when they are shared through the database (several workers:
+    // PostgreSQL); nullptr when the HTTP server keeps them in its memory (SQLite, one daemon).
+    virtual ThrottleBuckets* throttle_buckets() { return nullptr; }
     // Before a request on a pooled connection: see the latest commits (a long-lived connection
     // would otherwise keep reading an old snapshot).
     virtual void refresh() noexcept = 0;

@@ -18,7 +18,9 @@
 // cannot hold (NUL bytes, invalid UTF-8), where SQLite would have stored the bytes.
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -102,10 +104,11 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror {
   private:
     Result<std::vector<MessageRowId>> visible_in_order(const Viewer& v, ThreadId thread);
     Result<std::vector<ThreadSummary>> read_threads(const ResultSet& rs, const Viewer& v);
-    Result<void> project(const Viewer& v, ThreadSummary& t);
-    Result<void> add_participants(ThreadSummary& t);
-    Result<bool> deal_visible(const Viewer& v, DealId deal);
-    Result<std::string> redact_reason(const Viewer& v, const std::string& reason);
+    Result<void> project_messages(const Viewer& v, const std::vector<ThreadSummary*>& threads);
+    Result<void> add_participants(const std::vector<ThreadSummary*>& threads);
+    Result<std::set<DealId>> visible_deals(const Viewer& v, const std::vector<DealId>& deals);
+    Result<std::string> redact_reason(const Viewer& v, const std::string& reason,
+                                      std::map<DealId, bool>& known);
     Result<void> recount_unread(ThreadId thread, std::int64_t now);
 
     Connection& c_;

@@ -168,6 +168,19 @@ template <class Kind> class Web : public ::testing::Test {
 
 using Kinds = ::testing::Types<SqliteKind, PgKind>;
 
+// The scenarios only PostgreSQL has (several workers): skipped without a server.
+class PgFixture : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        auto env = make_pg_env();
+        if (!env)
+            GTEST_SKIP() << "CRM_TEST_PG_URL is not set: run through ctest";
+        env_.reset(static_cast<PgWebEnv*>(env.release()));
+    }
+    PgWebEnv& env() { return *env_; }
+    std::unique_ptr<PgWebEnv> env_;
+};
+
 struct KindNames {
     template <class T> static std::string GetName(int) {
         return std::is_same_v<T, SqliteKind> ? "sqlite" : "pg";

@@ -300,15 +300,8 @@ TYPED_TEST(Web, MetricsSnapshot) {
 
 // ---- PostgreSQL only: several workers ----------------------------------------------------------
 
-class PgWorkers : public ::testing::Test {
+class PgWorkers : public PgFixture {
   protected:
-    void SetUp() override {
-        auto env = make_pg_env();
-        if (!env)
-            GTEST_SKIP() << "CRM_TEST_PG_URL is not set: run through ctest";
-        env_.reset(static_cast<PgWebEnv*>(env.release()));
-    }
-    PgWebEnv& env() { return *env_; }
     pg::Connection& db() { return env_->connection(); }
 
     // A running worker's row, as crm-maild inserts it.
@@ -331,8 +324,6 @@ class PgWorkers : public ::testing::Test {
         f->set_worker(worker);
         return f;
     }
-
-    std::unique_ptr<PgWebEnv> env_;
 };
 
 TEST_F(PgWorkers, ConcurrentClaimsNeverTakeTheSameReply) {

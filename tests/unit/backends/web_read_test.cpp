@@ -189,6 +189,12 @@ TYPED_TEST(Web, ALinkedThreadShowsTheDealOwnerAllAndOthersTheirOwnWithoutTheDeal
     EXPECT_EQ(bob->deal_name, "");
     EXPECT_EQ(bob->reason, "linked to another salesperson's deal");
     EXPECT_EQ(bob->message_count, 1);
+    // Listed under Ann's deal, Bob still sees only his own message and no deal.
+    auto listed = ok(r.deal_threads(w.as_bob(), w.ann_deal));
+    ASSERT_EQ(listed.size(), 1U);
+    EXPECT_FALSE(listed[0].deal);
+    EXPECT_EQ(listed[0].reason, "linked to another salesperson's deal");
+    EXPECT_EQ(listed[0].participants, std::vector<std::string>{"erin@client.example"});
     // Nobody else sees the imported file Ann owns, or Bob's own thread.
     EXPECT_FALSE(ok(r.thread_visible(w.as_bob(), w.t_file)));
     EXPECT_TRUE(ok(r.thread_visible(w.as_ann(), w.t_file)));
@@ -207,7 +213,21 @@ TYPED_TEST(Web, UnsortedListsWhatTheViewerSeesNewestFirstNullDatesLast) {
             out.push_back(t.id);
         return out;
     };
-    EXPECT_EQ(ids(ok(r.unsorted(w.as_ann()))), (std::vector<ThreadId>{w.t_meet, w.t_file}));
+    auto ann = ok(r.unsorted(w.as_ann()));
+    EXPECT_EQ(ids(ann), (std::vector<ThreadId>{w.t_meet, w.t_file}));
+    // Each projected to Ann's own messages, in one list.
+    ASSERT_EQ(ann.size(), 2U);
+    EXPECT_EQ(ann[0].message_count, 1);
+    EXPECT_EQ(ann[0].subject, "Pricing for Ann");
+    EXPECT_EQ(ann[0].last_date, 100);
+    EXPECT_EQ(ann[1].message_count, 1);
+    EXPECT_EQ(ann[1].participants, std::vector<std::string>{});
+    auto admin = ok(r.unsorted(w.as_admin()));
+    ASSERT_EQ(admin.size(), 3U);
+    EXPECT_EQ(ids(admin), (std::vector<ThreadId>{w.t_bob, w.t_meet, w.t_file}));
+    EXPECT_EQ(admin[1].participants,
+              (std::vector<std::string>{"carol@client.example", "dave@client.example"}));
+    EXPECT_EQ(admin[1].message_count, 2);
     EXPECT_EQ(ids(ok(r.unsorted(w.as_bob()))), (std::vector<ThreadId>{w.t_bob, w.t_meet}));
     // A thread without dates sorts last (NULL is last in SQLite's DESC).
     this->env().exec("UPDATE threads SET last_date = NULL, first_date = NULL WHERE id = " +

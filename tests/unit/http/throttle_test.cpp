@@ -96,5 +96,54 @@ TEST(LoginThrottle, StaysBoundedUnderASprayOfClients) {
     EXPECT_GT(t.size(), 0u);
 }
 
+// Shared buckets (the database's, several workers): a scripted stand-in that counts calls and
+// can fail like a lost database connection.
+class ScriptedBuckets final : public ThrottleBuckets {
+  public:
+    Result<Take> take(const std::string&, const std::string&, const ThrottleLimits&) override {
+        ++takes;
+        if (down)
+            return fail("pg.connection", "gone");
+        return Take{left > 0, {static_cast<double>(left--), 10}};
+    }
+    Result<BucketLevels> levels(const std::string&, const std::string&,
+                                const ThrottleLimits&) override {
+        if (down)
+            return fail("pg.connection", "gone");
+        return BucketLevels{static_cast<double>(std::max(left, 0)), 10};
+    }
+    Result<void> give_back(const std::string&, const std::string&, const ThrottleLimits&) override {
+        ++given_back;
+        if (down)
+            return fail("pg.connection", "gone");
+        return {};
+    }
+    int left = 2, takes = 0, given_back = 0;
+    bool down = false;
+};
+
+TEST(LoginThrottle, SharedBucketsDecideWhenGivenAndMemoryWhenTheyFail) {
+    LoginThrottle t({.per_pair = 5, .per_client = 20, .window = 900});
+    ScriptedBuckets shared;
+    EXPECT_EQ(t.begin("c", "a", 0, &shared).retry_after, 0);
+    EXPECT_EQ(t.failed("c", "a", 0, &shared), LoginThrottle::Lockout::None);
+    EXPECT_EQ(t.begin("c", "a", 0, &shared).retry_after, 0);
+    EXPECT_EQ(t.failed("c", "a", 0, &shared), LoginThrottle::Lockout::Pair);
+    // Empty pair bucket: refused for one token's refill (900 s / 5).
+    EXPECT_EQ(t.begin("c", "a", 0, &shared).retry_after, 180);
+    t.succeeded("c", "a", 0, &shared);
+    EXPECT_EQ(shared.takes, 3);
+    EXPECT_EQ(shared.given_back, 1);
+    EXPECT_EQ(t.size(), 0U); // this process's buckets were not touched
+    // The database fails: this process's buckets take over, still throttling.
+    shared.down = true;
+    for (int i = 0; i < 5; ++i) {
+        ASSERT_EQ(t.begin("c", "a", 0, &shared).retry_after, 0) << i;
+        t.failed("c", "a", 0, &shared);
+    }
+    EXPECT_GT(t.begin("c", "a", 0, &shared).retry_after, 0);
+    EXPECT_GT(t.size(), 0U);
+}
+
 } // namespace
 } // namespace crm::http
