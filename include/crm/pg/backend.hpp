@@ -18,6 +18,7 @@
 #include "crm/pg/outbox.hpp"
 #include "crm/pg/store.hpp"
 #include "crm/pg/sync_store.hpp"
+#include "crm/pg/throttle.hpp"
 #include "crm/pg/web_store.hpp"
 #include "crm/pg/work.hpp"
 
@@ -48,6 +49,8 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     ThreadIndex& threads() override { return store_; }
     SyncState& sync() override { return sync_; }
     SeenMirror& seen() override { return web_; }
+    // Shared by every worker: a load balancer spreading the attempts does not multiply the limits.
+    ThrottleBuckets* throttle_buckets() override { return &throttle_; }
     // READ COMMITTED sees every commit: nothing to release. Reconnects a dropped connection.
     void refresh() noexcept override { (void)ensure_connected(); }
 
@@ -93,6 +96,7 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     PgSyncState sync_;
     PgWebStore web_;
     PgOutbox outbox_;
+    PgThrottle throttle_;
 };
 
 } // namespace crm::pg
