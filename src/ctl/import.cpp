@@ -118,10 +118,11 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
     std::optional<UserId> owner;
     if (auto o = a.value("--owner"))
         owner = parse_id("--owner", *o);
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
     if (owner) {
-        auto users = ctx.store->users();
+        auto users = db->crm().users();
         if (!users)
             return print_error(users.error());
         if (std::find(users->begin(), users->end(), *owner) == users->end()) {
@@ -132,16 +133,16 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
         }
     }
     mime::init();
-    // Alone on the database (no daemon, no CRM app connected): write pages once.
-    const bool bulk = ctx.db->begin_bulk();
+    // SQLite alone on the database (no daemon, no CRM app connected): write pages once.
+    const bool bulk = ctx.db && ctx.db->begin_bulk();
     struct EndBulk {
-        store::Database& db;
+        store::Database* db;
         bool on;
         ~EndBulk() {
             if (on)
-                db.end_bulk();
+                db->end_bulk();
         }
-    } end_bulk{*ctx.db, bulk};
+    } end_bulk{ctx.db.get(), bulk};
 
     std::vector<std::filesystem::path> roots(a.positionals().begin(), a.positionals().end());
     mailfile::Walker walker(roots);
@@ -153,9 +154,8 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
     auto sender_auth = runtime::make_sender_auth(matching);
     if (!sender_auth)
         return print_error(sender_auth.error());
-    app::Ingestor ingestor(*ctx.store, *ctx.store, opts);
-    store::Work work(*ctx.db);
-    app::IngestBatch batch(work, ingestor);
+    app::Ingestor ingestor(db->mail(), db->threads(), opts);
+    app::IngestBatch batch(db->work(), ingestor);
     Summary s;
     Progress progress(walker.total_bytes_hint());
     auto t0 = std::chrono::steady_clock::now();
@@ -227,16 +227,19 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
         s.errors.push_back(e);
 
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    auto counts = ctx.store->counts();
+    // The database's totals (SQLite; the PostgreSQL store has no such listing yet).
+    std::optional<Result<Counts>> counts;
+    if (ctx.store)
+        counts = ctx.store->counts();
     fmt::print("read {} messages in {:.1f}s ({:.0f}/s): {} new, {} duplicates ({} new locations)\n",
                s.read, secs, secs > 0 ? static_cast<double>(s.read) / secs : 0.0, s.fresh,
                s.duplicates + s.new_locations, s.new_locations);
     fmt::print("new messages: {} linked to deals, {} unsorted; {} parse warnings, {} unparsable\n",
                s.linked, s.unsorted, s.warnings, s.unparsable);
-    if (counts)
+    if (counts && *counts)
         fmt::print("database: {} messages in {} threads, {} threads linked to deals, {} unsorted\n",
-                   counts->messages, counts->threads, counts->linked_threads,
-                   counts->unsorted_threads);
+                   (*counts)->messages, (*counts)->threads, (*counts)->linked_threads,
+                   (*counts)->unsorted_threads);
     if (!s.reasons.empty()) {
         fmt::print("sorting reasons:\n");
         for (const auto& [reason, n] : s.reasons)
