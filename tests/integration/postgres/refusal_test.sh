@@ -28,7 +28,7 @@ pgd=$work/pg
 pids=()
 cleanup() {
   local p
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   "$here/pg.sh" stop "$pgd" >/dev/null 2>&1
   if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }

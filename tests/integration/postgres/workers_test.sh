@@ -388,7 +388,12 @@ syncing() { # the victim has stored part of the batch of one of its accounts
   done
   return 1
 }
-wait_until 30 syncing && ok "the worker is syncing the batch" || echo "note: the batch was not seen in progress"
+was_syncing=0
+wait_until 30 syncing && { was_syncing=1; ok "the worker is syncing the batch"; } ||
+  echo "note: the batch was not seen in progress"
+victim_worker=$(workers_json | python3 -c '
+import json, sys
+print([w["worker"] for w in json.load(sys.stdin) if w.get("pid") == int(sys.argv[1])][0])' "$victim")
 stored_before=$(sql "SELECT count(*) FROM messages")
 t_stop=$(now_ms)
 kill -STOP "$victim"
@@ -420,9 +425,13 @@ wait_until 10 lost_logged && ok "after SIGCONT it logs its lost leases: $(tail -
 t_noticed=$(now_ms)
 sleep 2
 check "the resumed worker is still running" alive "$victim"
-refused=$(tail -n +"$((pg_mark + 1))" "$pgd/server.log" | grep -c "does not hold the lease")
+refused=$(tail -n +"$((pg_mark + 1))" "$pgd/server.log" | grep -c "worker $victim_worker does not hold the lease")
 late=$(tail -n +"$((mark + 1))" "$work/w1.log" | grep -c "lease.lost")
-echo "after SIGCONT: $refused write(s) refused by the epoch fence in PostgreSQL's log, $late lease.lost error(s) in the worker's log"
+echo "after SIGCONT: $refused write(s) of worker $victim_worker refused by the epoch fence (PostgreSQL's log), $late lease.lost error(s) in its log"
+if [ "$was_syncing" = 1 ]; then
+  [ "$refused" -gt 0 ] && [ "$late" -gt 0 ] && ok "its late writes were refused by the epoch fence" ||
+    bad "no late write of the resumed worker refused (PostgreSQL $refused, its log $late)"
+fi
 tail -n +"$((mark + 1))" "$work/w1.log" | grep -E "lease|account=" | head -12 | sed 's/^/  w1: /'
 store_checks "after SIGSTOP/SIGCONT"
 python3 - "$work/checkpoints.samples" <<'EOF' >"$work/monotonic.txt" && ok "no checkpoint ever went backwards ($(cat "$work/monotonic.txt"))" || bad "checkpoint went backwards: $(cat "$work/monotonic.txt")"
@@ -452,12 +461,11 @@ echo "--- 4. 30 replies, workers killed at random"
 printf 'Hello,\n\nthank you, see the offer below.\n\nTeam\n' >"$work/body.txt"
 : >"$work/replies"
 via=ctl
-i=0
-for n in $(seq 1 30); do
+queue_reply() { # n: reply number n (1..30), from account u01..u12 in turn, to the customer
+  local n=$1 u k thread id=""
   u=$(printf 'u%02d' $(( (n - 1) % 12 + 1 )))
   k=$(( (n - 1) / 12 ))
   thread=$(sql "SELECT thread_id FROM messages WHERE message_id = 'own-$u-$k@customer.example'")
-  id=""
   if [ "$via" = ctl ]; then
     id=$(ctlpg reply "$thread" --account "$u" --to customer@customer.example \
            --body-file "$work/body.txt" 2>>"$work/reply.err")
@@ -467,6 +475,7 @@ for n in $(seq 1 30); do
     fi
   fi
   if [ "$via" = sql ]; then
+    local now
     now=$(date +%s)
     # Every NOT NULL column as src/store/outbox.cpp queue() fills it.
     id=$(sql "INSERT INTO outbox (account_id, user_id, thread_id, parent_id, deal_id, message_id,
@@ -482,19 +491,25 @@ for n in $(seq 1 30); do
               RETURNING id" | head -1)
   fi
   [ -n "$id" ] && echo "$id" >>"$work/replies" || bad "reply $n ($u) not queued"
-done
-expect_eq "$(wc -l <"$work/replies")" 30 "30 replies queued (via $via)"
+}
+outbox_states() { sql "SELECT string_agg(state || ':' || n, ' ') FROM (SELECT state, count(*) n FROM outbox GROUP BY state) s"; }
+# Five waves of six replies (each wave spans six accounts, so several workers); a random worker
+# is SIGKILLed 0-0.8 s after each wave, while it sends, and a replacement started at once.
 kills=0
-for round in 1 2 3 4 5 6; do
-  sleep "$(python3 -c 'import random; print(round(random.uniform(0.3, 2.5), 2))')"
+for wave in 0 1 2 3 4 5; do
+  if [ "$wave" -lt 5 ]; then
+    for j in 1 2 3 4 5 6; do queue_reply $((wave * 6 + j)); done
+  fi
+  sleep "$(python3 -c 'import random; print(round(random.uniform(0, 0.8), 2))')"
   mapfile -t live < <(live_labels)
   l=${live[$((RANDOM % ${#live[@]}))]}
   kill -KILL "${wpid[$l]}"
   wait "${wpid[$l]}" 2>/dev/null
   kills=$((kills + 1))
   start_worker "w$((nworkers + 1))"
-  echo "  killed $l ($(sql "SELECT string_agg(state || ':' || n, ' ') FROM (SELECT state, count(*) n FROM outbox GROUP BY state) s"))"
+  echo "  killed $l ($(outbox_states))"
 done
+expect_eq "$(wc -l <"$work/replies")" 30 "30 replies queued (via $via)"
 settled() { [ "$(sql "SELECT count(*) FROM outbox WHERE state IN ('queued', 'sending')")" = 0 ]; }
 t0=$(now_ms)
 wait_until 120 settled && ok "no reply left queued or sending ($(($(now_ms) - t0)) ms after the last kill)" ||
