@@ -296,6 +296,15 @@ samplers+=($!)
   done
 ) >>"$work/checkpoints.samples" &
 samplers+=($!)
+(
+  while :; do
+    sql "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint, pid,
+                (extract(epoch FROM clock_timestamp() - heartbeat_at) * 1000)::bigint
+         FROM workers" 2>/dev/null
+    sleep 0.5
+  done
+) >>"$work/heartbeats.samples" &
+samplers+=($!)
 
 # =================================================================================================
 # 1. steady state
@@ -343,6 +352,7 @@ t=$(lease_table)
 for a in $lost_accounts; do epoch_before[$a]=$(epoch "$a" "$t"); done
 t_kill=$(now_ms)
 kill -KILL "$victim"
+echo "$victim $t_kill" >>"$work/kills"
 wait "$victim" 2>/dev/null
 for a in $lost_accounts; do gen lmtp "$LMTP_PORT" "$a" --count 3 --tag afterkill || bad "LMTP to $a"; done
 taken_over() {
@@ -510,6 +520,7 @@ for wave in 0 1 2 3 4 5; do
   mapfile -t live < <(live_labels)
   l=${live[$((RANDOM % ${#live[@]}))]}
   kill -KILL "${wpid[$l]}"
+  echo "${wpid[$l]} $(now_ms)" >>"$work/kills"
   wait "${wpid[$l]}" 2>/dev/null
   kills=$((kills + 1))
   start_worker "w$((nworkers + 1))"
@@ -589,6 +600,7 @@ EOF
 )
 pgctl() { (cd / && runuser -u postgres -- "$PG_BIN/pg_ctl" -D "$pgd/data" "$@"); }
 t_down=$(now_ms)
+echo "outage $t_down" >"$work/outage"
 pgctl -m fast -w stop >/dev/null && ok "PostgreSQL stopped" || bad "pg_ctl stop"
 sleep 3
 l=${live[0]}
@@ -598,6 +610,7 @@ echo "/healthz with the database down: HTTP $code $(cat "$work/healthz-down.json
 sleep 2
 pgctl -l "$pgd/server.log" -w -t 60 -o "$opts" start >/dev/null && ok "PostgreSQL started again after $(($(now_ms) - t_down)) ms" ||
   bad "pg_ctl start: $(tail -3 "$pgd/server.log")"
+echo "up $(now_ms)" >>"$work/outage"
 for l in "${live[@]}"; do check "$l survived the database restart" alive "${wpid[$l]}"; done
 gen lmtp "$LMTP_PORT" u05 --count 2 --tag afterpg || bad "LMTP u05"
 gen lmtp "$LMTP_PORT" u10 --count 2 --tag afterpg || bad "LMTP u10"
@@ -619,6 +632,35 @@ python3 "$here/workers_sessions.py" "$dc/dovecot.log" "$work/ss.samples" "$work/
   --paused "${wpid[w1]}" "$t_stop" "$((t_noticed + 3000))" >"$work/sessions.txt" &&
   ok "Dovecot: sessions of two workers overlap only while one was SIGSTOPped ($(head -1 "$work/sessions.txt"))" ||
   bad "Dovecot sessions: $(cat "$work/sessions.txt")"
+# A running worker renews every LEASE/4 s: its heartbeat (renewed with its leases) must never be
+# as old as a lease, or it loses every account by itself. Not counted: the SIGSTOPped worker while
+# stopped, killed workers after the kill, everyone while the database is down (and 5 s after).
+python3 - "$work/heartbeats.samples" "$work/kills" "$work/outage" "$LEASE" "${wpid[w1]}" "$t_stop" "$t_noticed" <<'EOF' >"$work/heartbeats.txt" && ok "no running worker went a lease time without renewing ($(cat "$work/heartbeats.txt"))" || bad "a running worker stopped renewing its leases: $(cat "$work/heartbeats.txt")"
+import collections, sys
+samples, kills, outage, lease, paused, t_stop, t_cont = sys.argv[1:8]
+killed = dict(map(int, l.split()) for l in open(kills) if l.strip())
+o = dict(l.split() for l in open(outage) if l.strip())
+down, up = int(o["outage"]), int(o["up"]) + 5000
+worst, stalls = collections.defaultdict(int), []
+for line in open(samples):
+    parts = line.strip().split("|")
+    if len(parts) != 3:
+        continue
+    t, pid, age = map(int, parts)
+    start = t - age
+    if pid in killed and t >= killed[pid]:
+        continue
+    if pid == int(paused) and t >= int(t_stop) and start <= int(t_cont) + 2000:
+        continue
+    if down <= t and start <= up:
+        continue
+    worst[pid] = max(worst[pid], age)
+    if age >= int(lease) * 1000:
+        stalls.append("pid %d: no renewal for %.1f s at %d" % (pid, age / 1000, t))
+print("; ".join(stalls[:6]) if stalls else
+      "worst gap %.1f s over %d workers" % (max(worst.values(), default=0) / 1000, len(worst)))
+sys.exit(1 if stalls else 0)
+EOF
 sql "SELECT a.name, l.epoch FROM account_leases l JOIN accounts a ON a.id = l.account_id" >"$work/epochs.txt"
 python3 - "$work/epochs.txt" "$work"/w*.log <<'EOF' >"$work/history.txt" && ok "lease history: every claim a new epoch, the database's epoch the last claimed ($(cat "$work/history.txt"))" || bad "lease history: $(cat "$work/history.txt")"
 import collections, re, sys
