@@ -1,0 +1,654 @@
+// ThreadIndex and MailStore over PostgreSQL: src/store/store.cpp's statements, translated.
+#include "crm/pg/store.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "crm/blob/codec.hpp"
+#include "store_values.hpp"
+
+namespace crm::pg {
+
+using detail::check_text;
+using detail::in_context;
+using detail::int_array;
+using detail::owned;
+using detail::Statements;
+using detail::text_array;
+
+namespace {
+
+// exec() with what was being done in front of a failure.
+struct Ctx {
+    Connection& c;
+    std::string_view what;
+    template <class... A> Result<ResultSet> exec(std::string_view sql, A&&... args) {
+        auto r = c.exec(sql, std::forward<A>(args)...);
+        if (!r)
+            return std::unexpected(in_context(what, std::move(r).error()));
+        return r;
+    }
+};
+
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& s : v) {
+        if (!out.empty())
+            out += ' ';
+        out += s;
+    }
+    return out;
+}
+
+std::string join_ids(std::span<const std::int64_t> ids) {
+    std::string out;
+    for (auto id : ids) {
+        if (!out.empty())
+            out += ' ';
+        out += std::to_string(id);
+    }
+    return out;
+}
+
+std::string headers_json(const ParsedMessage& m) {
+    std::size_t bytes = 2;
+    for (const auto& [name, value] : m.headers)
+        bytes += name.size() + value.size() + 8;
+    std::string out;
+    out.reserve(bytes);
+    out += '[';
+    for (std::size_t i = 0; i < m.headers.size(); ++i) {
+        if (i)
+            out += ',';
+        out += '[';
+        detail::append_json_string(out, m.headers[i].first);
+        out += ',';
+        detail::append_json_string(out, m.headers[i].second);
+        out += ']';
+    }
+    out += ']';
+    return out;
+}
+
+// Recomputes the cached counters of a thread from its messages (store's refresh_thread).
+constexpr const char* kRefreshThread =
+    "UPDATE threads SET"
+    " message_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint),"
+    " unread_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint AND unread = 1),"
+    " first_date = (SELECT min(coalesce(date, received_at)) FROM messages"
+    "   WHERE thread_id = $1::bigint),"
+    " last_date = (SELECT max(coalesce(date, received_at)) FROM messages"
+    "   WHERE thread_id = $1::bigint),"
+    " subject = coalesce((SELECT subject FROM messages WHERE thread_id = $1::bigint"
+    "   ORDER BY coalesce(date, received_at), id LIMIT 1), subject),"
+    " updated_at = $2::bigint WHERE id = $1::bigint";
+
+// One deal with its contacts; nullopt when it does not exist.
+constexpr const char* kDealSelect =
+    "SELECT d.id, d.name, d.company_id, d.owner_id, d.updated_at, "
+    "ARRAY(SELECT contact_id FROM deal_contacts dc WHERE dc.deal_id = d.id ORDER BY contact_id)"
+    "::text FROM deals d ";
+
+Result<DealRecord> deal_of_row(const ResultSet& r, int row) {
+    DealRecord d;
+    CRM_PG_TRY(id, r.get<std::int64_t>(row, 0));
+    CRM_PG_TRY(name, r.get<std::string>(row, 1));
+    CRM_PG_TRY(company, r.get<std::optional<std::int64_t>>(row, 2));
+    CRM_PG_TRY(owner, r.get<std::optional<std::int64_t>>(row, 3));
+    CRM_PG_TRY(updated, r.get<std::int64_t>(row, 4));
+    CRM_PG_TRY(contacts, r.get<std::string>(row, 5));
+    d.id = *id;
+    d.name = std::move(*name);
+    d.company = *company;
+    d.owner = *owner;
+    d.updated_at = *updated;
+    d.contacts = detail::parse_int_array(*contacts);
+    return d;
+}
+
+Result<std::vector<std::int64_t>> int_column(const ResultSet& r, int col = 0) {
+    std::vector<std::int64_t> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
+        CRM_PG_TRY(v, r.get<std::int64_t>(i, col));
+        out.push_back(*v);
+    }
+    return out;
+}
+
+Result<std::vector<std::string>> text_column(const ResultSet& r, int col = 0) {
+    std::vector<std::string> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
+        CRM_PG_TRY(v, r.get<std::string>(i, col));
+        out.push_back(std::move(*v));
+    }
+    return out;
+}
+
+Result<void> check_all(std::string_view what, std::span<const std::string> values,
+                       std::string_view field) {
+    for (const auto& v : values)
+        if (auto ok = check_text(what, field, v); !ok)
+            return ok;
+    return {};
+}
+
+} // namespace
+
+// ---- ThreadIndex -------------------------------------------------------------------------
+
+Result<std::vector<ThreadId>> PgStore::threads_for_keys(std::span<const std::string> keys) {
+    Ctx q{c_, "looking up thread keys"};
+    if (auto ok = check_all(q.what, keys, "a thread key"); !ok)
+        return std::unexpected(ok.error());
+    // One statement for all keys (References chains can be long).
+    CRM_PG_TRY(r, q.exec("SELECT DISTINCT thread_id FROM thread_keys WHERE key = ANY($1::text[]) "
+                         "ORDER BY thread_id",
+                         text_array(keys)));
+    return int_column(*r);
+}
+
+Result<std::vector<SubjectCandidate>>
+PgStore::subject_candidates(std::string_view base_subject, std::int64_t from, std::int64_t to) {
+    Ctx q{c_, "looking up subject candidates"};
+    if (auto ok = check_text(q.what, "the base subject", base_subject); !ok)
+        return std::unexpected(ok.error());
+    CRM_PG_TRY(r, q.exec("SELECT id, message_id, thread_id, coalesce(date, received_at), is_bulk, "
+                         "subject_reply FROM messages WHERE base_subject = $1 AND "
+                         "coalesce(date, received_at) BETWEEN $2::bigint AND $3::bigint LIMIT 200",
+                         owned(base_subject), from, to));
+    std::vector<SubjectCandidate> out;
+    std::vector<std::int64_t> rows;
+    std::map<std::int64_t, std::size_t> index;
+    for (int i = 0; i < r->rows(); ++i) {
+        SubjectCandidate c;
+        CRM_PG_TRY(id, r->get<std::int64_t>(i, 0));
+        CRM_PG_TRY(mid, r->get<std::string>(i, 1));
+        CRM_PG_TRY(thread, r->get<std::int64_t>(i, 2));
+        CRM_PG_TRY(date, r->get<std::int64_t>(i, 3));
+        CRM_PG_TRY(bulk, r->get<std::int64_t>(i, 4));
+        CRM_PG_TRY(reply, r->get<std::int64_t>(i, 5));
+        c.message_id = std::move(*mid);
+        c.thread_id = *thread;
+        c.date = *date;
+        c.is_bulk = *bulk != 0;
+        c.subject_reply = *reply != 0;
+        index[*id] = out.size();
+        rows.push_back(*id);
+        out.push_back(std::move(c));
+    }
+    if (rows.empty())
+        return out;
+    // Team members are in every conversation of a mailbox: they never tie two together. One
+    // statement for all candidates (SQLite asks once per candidate).
+    CRM_PG_TRY(p, q.exec("SELECT DISTINCT message_id, address, company_id FROM participants "
+                         "WHERE message_id = ANY($1::bigint[]) AND address <> '' AND user_id IS "
+                         "NULL AND role IN ('from', 'to', 'cc', 'reply-to') "
+                         "ORDER BY message_id, address, company_id",
+                         int_array(rows)));
+    for (int i = 0; i < p->rows(); ++i) {
+        CRM_PG_TRY(id, p->get<std::int64_t>(i, 0));
+        CRM_PG_TRY(address, p->get<std::string>(i, 1));
+        CRM_PG_TRY(company, p->get<std::optional<std::int64_t>>(i, 2));
+        auto& who = out[index[*id]].participants;
+        if (std::find(who.begin(), who.end(), *address) == who.end())
+            who.push_back(std::move(*address));
+        if (*company) {
+            std::string co = fmt::format("company:{}", **company);
+            if (std::find(who.begin(), who.end(), co) == who.end())
+                who.push_back(std::move(co));
+        }
+    }
+    return out;
+}
+
+Result<ThreadId> PgStore::create_thread() {
+    Ctx q{c_, "creating a thread"};
+    CRM_PG_TRY(r, q.exec("INSERT INTO threads (created_at, updated_at) VALUES "
+                         "(extract(epoch FROM now())::bigint, extract(epoch FROM now())::bigint) "
+                         "RETURNING id"));
+    return r->get<std::int64_t>(0, 0);
+}
+
+Result<void> PgStore::merge_threads(ThreadId into, ThreadId from) {
+    if (into == from)
+        return {};
+    Statements s(c_, opts_.pipeline);
+    // Both threads locked first, in id order (two merges of the same pair cannot deadlock):
+    // FOR UPDATE also waits for transactions still inserting messages into either (their
+    // foreign key holds KEY SHARE on the thread), so every message moves, none is left behind
+    // in a thread that is then deleted.
+    s.add("SELECT id FROM threads WHERE id IN ($1::bigint, $2::bigint) ORDER BY id FOR UPDATE",
+          into, from);
+    s.add("UPDATE thread_keys SET thread_id = $1::bigint WHERE thread_id = $2::bigint", into, from);
+    s.add("UPDATE messages SET thread_id = $1::bigint WHERE thread_id = $2::bigint", into, from);
+    s.add("UPDATE outbox SET thread_id = $1::bigint WHERE thread_id = $2::bigint", into, from);
+    // Deal links: a manual link wins; else the surviving thread's link; else the other's.
+    s.add("INSERT INTO thread_deals (thread_id, deal_id, manual, reason, score, linked_by, "
+          "linked_at) SELECT $1::bigint, deal_id, manual, reason, score, linked_by, linked_at "
+          "FROM thread_deals WHERE thread_id = $2::bigint "
+          "ON CONFLICT (thread_id) DO UPDATE SET deal_id = excluded.deal_id, manual = 1, "
+          "reason = excluded.reason, linked_by = excluded.linked_by, linked_at = "
+          "excluded.linked_at WHERE excluded.manual = 1 AND thread_deals.manual = 0",
+          into, from);
+    s.add("DELETE FROM thread_deals WHERE thread_id = $1::bigint", from);
+    // The unsorted entry goes when the merged thread is linked.
+    s.add("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at, held) "
+          "SELECT $1::bigint, reason, suggestions, queued_at, held FROM unsorted WHERE "
+          "thread_id = $2::bigint ON CONFLICT (thread_id) DO UPDATE SET "
+          "held = GREATEST(unsorted.held, excluded.held)",
+          into, from);
+    s.add("DELETE FROM unsorted WHERE thread_id = $1::bigint", from);
+    s.add("DELETE FROM unsorted WHERE thread_id = $1::bigint AND EXISTS (SELECT 1 FROM "
+          "thread_deals WHERE thread_id = $1::bigint)",
+          into);
+    s.add("UPDATE thread_splits SET thread_id = $1::bigint WHERE thread_id = $2::bigint", into,
+          from);
+    s.add("UPDATE thread_splits SET from_thread_id = $1::bigint WHERE from_thread_id = $2::bigint",
+          into, from);
+    s.add("DELETE FROM threads WHERE id = $1::bigint", from);
+    s.add(kRefreshThread, into, 0);
+    auto r = s.run();
+    if (!r)
+        return std::unexpected(in_context("merging threads", std::move(r).error()));
+    return {};
+}
+
+Result<void> PgStore::add_keys(ThreadId thread, std::span<const std::string> keys) {
+    Ctx q{c_, "recording thread keys"};
+    if (keys.empty())
+        return {};
+    if (auto ok = check_all(q.what, keys, "a thread key"); !ok)
+        return ok;
+    // A key another transaction is adding at the same moment: ON CONFLICT waits for it to
+    // commit and then leaves the key alone (or inserts it if that one rolled back), exactly as if
+    // the two had run one after the other.
+    CRM_PG_TRY(r, q.exec("INSERT INTO thread_keys (key, thread_id) SELECT k, $2::bigint FROM "
+                         "unnest($1::text[]) AS k ON CONFLICT (key) DO NOTHING",
+                         text_array(keys), thread));
+    return {};
+}
+
+Result<std::optional<DealId>> PgStore::linked_deal(ThreadId thread) {
+    auto link = thread_link(thread);
+    if (!link)
+        return std::unexpected(link.error());
+    if (!*link)
+        return std::nullopt;
+    return (*link)->deal;
+}
+
+Result<bool> PgStore::kept_apart(ThreadId a, ThreadId b) {
+    Ctx q{c_, "looking up thread splits"};
+    CRM_PG_TRY(r, q.exec("SELECT 1 FROM thread_splits WHERE (thread_id = $1::bigint AND "
+                         "from_thread_id = $2::bigint) OR (thread_id = $2::bigint AND "
+                         "from_thread_id = $1::bigint) LIMIT 1",
+                         a, b));
+    return r->rows() > 0;
+}
+
+// ---- MailStore ---------------------------------------------------------------------------
+
+Result<std::optional<MessageRowId>> PgStore::find_message(std::string_view message_id,
+                                                          std::string_view content_hash) {
+    Ctx q{c_, "looking up a message"};
+    if (auto ok = check_text(q.what, "the Message-ID", message_id); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = check_text(q.what, "the content hash", content_hash); !ok)
+        return std::unexpected(ok.error());
+    CRM_PG_TRY(r, q.exec("SELECT id FROM messages WHERE message_id = $1 AND content_hash = $2",
+                         owned(message_id), owned(content_hash)));
+    if (r->rows() == 0)
+        return std::nullopt;
+    return r->get<std::int64_t>(0, 0);
+}
+
+Result<bool> PgStore::add_location(MessageRowId message, const LocationRef& w, std::int64_t now) {
+    Ctx q{c_, "recording a location"};
+    if (auto ok = check_text(q.what, "the flags", w.flags); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = check_text(q.what, "the source", w.source); !ok)
+        return std::unexpected(ok.error());
+    // A location of a synced account is written only by the worker holding its lease.
+    if (fence_ && w.account)
+        if (auto held = fence_->check(c_, *w.account); !held)
+            return std::unexpected(in_context(q.what, held.error()));
+    // No conflict target, like SQLite's: a location is unique by either partial index
+    // (locations_imap: mailbox, UIDVALIDITY, UID; locations_file: message, source), and a copy
+    // already recorded (or being recorded by another transaction, whose commit this waits for)
+    // is left alone.
+    CRM_PG_TRY(r, q.exec("INSERT INTO locations (message_id, account_id, mailbox_id, uid_validity, "
+                         "uid, gm_msgid, flags, source, owner_id, created_at) VALUES ($1::bigint, "
+                         "$2::bigint, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7, $8, "
+                         "$9::bigint, $10::bigint) ON CONFLICT DO NOTHING",
+                         message, w.account, w.mailbox, w.uid_validity, w.uid, w.gm_msgid, w.flags,
+                         w.source.empty() ? std::optional<std::string>()
+                                          : std::optional<std::string>(w.source),
+                         w.owner, now));
+    return r->affected() > 0;
+}
+
+Result<AddressFacts> PgStore::lookup_address(std::string_view canonical) {
+    Ctx q{c_, "looking up an address"};
+    if (auto ok = check_text(q.what, "the address", canonical); !ok)
+        return std::unexpected(ok.error());
+    const std::string addr(canonical);
+    std::optional<std::string> domain;
+    if (auto at = addr.rfind('@'); at != std::string::npos)
+        domain = addr.substr(at + 1);
+    // One round trip for the three lookups store::Store makes one by one.
+    CRM_PG_TRY(r, q.exec("SELECT (SELECT user_id FROM user_addresses WHERE address = $1), "
+                         "c.id, c.company_id, (SELECT company_id FROM company_domains WHERE "
+                         "domain = $2) FROM (SELECT 1) AS one LEFT JOIN contact_addresses a ON "
+                         "a.address = $1 LEFT JOIN contacts c ON c.id = a.contact_id LIMIT 1",
+                         addr, domain));
+    AddressFacts f;
+    CRM_PG_TRY(user, r->get<std::optional<std::int64_t>>(0, 0));
+    CRM_PG_TRY(contact, r->get<std::optional<std::int64_t>>(0, 1));
+    CRM_PG_TRY(company, r->get<std::optional<std::int64_t>>(0, 2));
+    CRM_PG_TRY(by_domain, r->get<std::optional<std::int64_t>>(0, 3));
+    f.user = *user;
+    f.contact = *contact;
+    f.company = *company ? *company : *by_domain;
+    return f;
+}
+
+Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
+    const std::string what = "storing message " + n.message_id;
+    const ParsedMessage& m = *n.parsed;
+    const std::string from_name = m.from.empty() ? std::string() : m.from.front().name;
+    const std::string refs = join(m.references);
+    const std::string in_reply_to = join(m.in_reply_to);
+    const std::string headers = headers_json(m);
+    const std::string warnings = detail::json_string_array(m.warnings);
+    // Everything bound to a TEXT column, checked before anything is sent: a message is stored
+    // whole or not at all, and never cut short at a NUL.
+    const std::pair<const char*, const std::string*> texts[] = {
+        {"the Message-ID", &n.message_id},
+        {"the content hash", &m.content_hash},
+        {"the Subject", &m.subject},
+        {"the base subject", &n.base_subject},
+        {"the From name", &from_name},
+        {"the From address", &n.from_address},
+        {"References", &refs},
+        {"In-Reply-To", &in_reply_to},
+        {"a header", &headers},
+        {"the text body", &m.text_body},
+        {"the HTML body", &m.html_body},
+        {"the raw SHA-256", &n.raw_sha256},
+        {"List-Id", &m.list_id},
+        {"a parser warning", &warnings},
+        {"the spoofing note", &n.suspicious},
+    };
+    for (const auto& [field, value] : texts)
+        if (auto ok = check_text(what, field, *value); !ok)
+            return std::unexpected(ok.error());
+    for (const auto& p : n.participants)
+        for (const std::string* v : {&p.role, &p.address, &p.written, &p.name})
+            if (auto ok = check_text(what, "a participant (" + p.role + ")", *v); !ok)
+                return std::unexpected(ok.error());
+    for (const auto& a : m.attachments)
+        for (const std::string* v : {&a.filename, &a.content_type, &a.content_id, &a.sha256})
+            if (auto ok = check_text(what, "an attachment", *v); !ok)
+                return std::unexpected(ok.error());
+
+    PackedBlob packed_here;
+    const PackedBlob* raw = n.raw_packed;
+    if (raw == nullptr) {
+        packed_here = blob::pack_blob(n.raw);
+        raw = &packed_here;
+    }
+
+    // One pipeline, one round trip. The message row's id is not known until the server runs the
+    // INSERT, so the rows that reference it take it from the identity sequence (currval: this
+    // session's last value, so another session's inserts do not matter), and only when that
+    // row exists: after a conflict the value was drawn but no row has it, and they do nothing.
+    static constexpr const char* kOurs =
+        "(SELECT id FROM messages WHERE id = currval(pg_get_serial_sequence('messages', 'id')))";
+    Statements s(c_, opts_.pipeline);
+    // Blobs are content-addressed: a blob stored by a concurrent transaction is left alone
+    // (ON CONFLICT waits for it and then does nothing).
+    s.add("INSERT INTO blobs (sha256, size, codec, data) VALUES ($1, $2::bigint, $3, $4) "
+          "ON CONFLICT (sha256) DO NOTHING",
+          n.raw_sha256, static_cast<std::int64_t>(raw->size), raw->codec, Param::bytea(raw->bytes));
+    // Two transactions storing the same Message-ID and content: the second waits on the unique
+    // index for the first to commit, then inserts nothing (and reports "message.exists" below);
+    // if the first rolls back, the second inserts.
+    s.add("INSERT INTO messages (message_id, synthetic_id, content_hash, thread_id, subject, "
+          "base_subject, subject_reply, from_name, from_address, date, received_at, refs, "
+          "in_reply_to, headers_json, text_body, html_body, raw_sha256, raw_size, is_bulk, "
+          "list_id, direction, unread, unparsable, warnings_json, parser_version, suspicious) "
+          "VALUES ($1, $2::smallint, $3, $4::bigint, $5, $6, $7::smallint, $8, $9, $10::bigint, "
+          "$11::bigint, $12, $13, $14, $15, $16, $17, $18::bigint, $19::smallint, $20, $21, "
+          "$22::smallint, $23::smallint, $24, $25::bigint, $26) "
+          "ON CONFLICT (message_id, content_hash) DO NOTHING RETURNING id",
+          n.message_id, n.synthetic_id ? 1 : 0, m.content_hash, n.thread, m.subject, n.base_subject,
+          n.subject_reply ? 1 : 0, from_name, n.from_address, m.date, n.received_at, refs,
+          in_reply_to, headers, m.text_body, m.html_body, n.raw_sha256,
+          static_cast<std::int64_t>(raw->size), m.is_bulk ? 1 : 0, m.list_id,
+          n.outgoing ? "out" : "in", n.unread ? 1 : 0, m.unparsable ? 1 : 0, warnings,
+          n.parser_version, n.suspicious);
+    if (!n.participants.empty()) {
+        // All participants in one statement.
+        std::string sql = "INSERT INTO participants (message_id, role, position, address, "
+                          "written, display_name, contact_id, company_id, user_id) SELECT o.id, "
+                          "v.* FROM ";
+        sql += kOurs;
+        sql += " AS o, (VALUES ";
+        std::vector<Param> ps;
+        ps.reserve(n.participants.size() * 8);
+        std::map<std::string, int> positions;
+        for (std::size_t i = 0; i < n.participants.size(); ++i) {
+            const auto& r = n.participants[i];
+            const std::size_t b = i * 8;
+            sql +=
+                fmt::format("{}(${}, ${}::bigint, ${}, ${}, ${}, ${}::bigint, ${}::bigint, "
+                            "${}::bigint)",
+                            i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8);
+            ps.emplace_back(r.role);
+            ps.emplace_back(positions[r.role]++);
+            ps.emplace_back(r.address);
+            ps.emplace_back(r.written);
+            ps.emplace_back(r.name);
+            ps.emplace_back(r.facts.contact);
+            ps.emplace_back(r.facts.company);
+            ps.emplace_back(r.facts.user);
+        }
+        sql += ") AS v ON CONFLICT (message_id, role, position) DO NOTHING";
+        s.add_params(std::move(sql), std::move(ps));
+    }
+    if (!m.attachments.empty()) {
+        // Only the metadata: the bytes are in the raw message (schema/0009).
+        std::string sql = "INSERT INTO attachments (message_id, position, filename, content_type, "
+                          "content_id, is_inline, size, sha256) SELECT o.id, v.* FROM ";
+        sql += kOurs;
+        sql += " AS o, (VALUES ";
+        std::vector<Param> ps;
+        ps.reserve(m.attachments.size() * 7);
+        for (std::size_t i = 0; i < m.attachments.size(); ++i) {
+            const auto& a = m.attachments[i];
+            const std::size_t b = i * 7;
+            sql += fmt::format("{}(${}::bigint, ${}, ${}, ${}, ${}::smallint, ${}::bigint, ${})",
+                               i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
+            ps.emplace_back(static_cast<std::int64_t>(i));
+            ps.emplace_back(a.filename);
+            ps.emplace_back(a.content_type);
+            ps.emplace_back(a.content_id);
+            ps.emplace_back(a.is_inline ? 1 : 0);
+            ps.emplace_back(static_cast<std::int64_t>(a.size));
+            ps.emplace_back(a.sha256);
+        }
+        sql += ") AS v";
+        s.add_params(std::move(sql), std::move(ps));
+    }
+    // Counters move incrementally (a full recount per insert would be quadratic in the thread's
+    // size); merges and flag changes recount. The UPDATE takes the thread's row lock, so two
+    // workers adding to one thread apply their differences one after the other.
+    const std::int64_t when = m.date.value_or(n.received_at);
+    s.add(fmt::format("UPDATE threads SET message_count = message_count + 1, unread_count = "
+                      "unread_count + $2::bigint, subject = CASE WHEN first_date IS NULL OR "
+                      "$3::bigint < first_date THEN $4 ELSE subject END, first_date = "
+                      "LEAST(coalesce(first_date, $3::bigint), $3::bigint), last_date = "
+                      "GREATEST(coalesce(last_date, $3::bigint), $3::bigint), updated_at = "
+                      "$5::bigint WHERE id = $1::bigint AND EXISTS {}",
+                      kOurs),
+          n.thread, n.unread ? 1 : 0, when, m.subject, n.received_at);
+    auto r = s.run();
+    if (!r)
+        return std::unexpected(in_context(what, std::move(r).error()));
+    const ResultSet& inserted = (*r)[1];
+    if (inserted.rows() == 0)
+        return fail("message.exists",
+                    fmt::format("{}: another transaction stored this Message-ID with the same "
+                                "content meanwhile; nothing was written: look it up again "
+                                "(find_message) and add a location",
+                                what),
+                    ErrorScope::Message, Retry::Now);
+    return inserted.get<std::int64_t>(0, 0);
+}
+
+Result<std::optional<std::string>> PgStore::raw_message(MessageRowId id) {
+    Ctx q{c_, "reading a raw message"};
+    CRM_PG_TRY(r, q.exec("SELECT b.codec, b.size, b.data FROM messages m JOIN blobs b ON "
+                         "b.sha256 = m.raw_sha256 WHERE m.id = $1::bigint",
+                         id));
+    if (r->rows() == 0)
+        return std::nullopt;
+    CRM_PG_TRY(codec, r->get<std::string>(0, 0));
+    CRM_PG_TRY(size, r->get<std::int64_t>(0, 1));
+    CRM_PG_TRY(data, r->get<Bytea>(0, 2));
+    CRM_PG_TRY(raw, blob::unpack_blob(*codec, data->bytes, static_cast<std::size_t>(*size)));
+    return std::optional<std::string>(std::move(*raw));
+}
+
+Result<std::optional<ThreadLink>> PgStore::thread_link(ThreadId thread) {
+    Ctx q{c_, "reading a thread link"};
+    CRM_PG_TRY(
+        r, q.exec("SELECT deal_id, manual FROM thread_deals WHERE thread_id = $1::bigint", thread));
+    if (r->rows() == 0)
+        return std::nullopt;
+    CRM_PG_TRY(deal, r->get<std::int64_t>(0, 0));
+    CRM_PG_TRY(manual, r->get<std::int64_t>(0, 1));
+    return ThreadLink{*deal, *manual != 0};
+}
+
+Result<std::vector<DealId>> PgStore::deals_of_our_message_ids(std::span<const std::string> ids) {
+    Ctx q{c_, "looking up deal tokens"};
+    if (ids.empty())
+        return std::vector<DealId>{};
+    if (auto ok = check_all(q.what, ids, "a Message-ID"); !ok)
+        return std::unexpected(ok.error());
+    CRM_PG_TRY(r, q.exec("SELECT deal_id FROM outbox WHERE message_id = ANY($1::text[]) AND "
+                         "deal_id IS NOT NULL ORDER BY id",
+                         text_array(ids)));
+    return int_column(*r);
+}
+
+Result<std::vector<DealRecord>> PgStore::open_deals(std::span<const ContactId> contacts,
+                                                    std::span<const CompanyId> companies) {
+    Ctx q{c_, "looking up open deals"};
+    // One statement for the deals of all contacts and companies, ordered by id as the SQLite
+    // store's std::set orders them.
+    CRM_PG_TRY(r, q.exec(std::string(kDealSelect) +
+                             "WHERE d.status = 'open' AND (d.id IN (SELECT deal_id FROM "
+                             "deal_contacts WHERE contact_id = ANY($1::bigint[])) OR "
+                             "d.company_id = ANY($2::bigint[])) ORDER BY d.id",
+                         int_array(contacts), int_array(companies)));
+    std::vector<DealRecord> out;
+    for (int i = 0; i < r->rows(); ++i) {
+        CRM_PG_TRY(d, deal_of_row(*r, i));
+        out.push_back(std::move(*d));
+    }
+    return out;
+}
+
+Result<std::vector<std::string>> PgStore::company_domains() {
+    Ctx q{c_, "reading company domains"};
+    CRM_PG_TRY(r, q.exec("SELECT domain FROM company_domains ORDER BY domain"));
+    return text_column(*r);
+}
+
+Result<void> PgStore::place(ThreadId thread, MessageRowId message, const Placement& p,
+                            std::int64_t now) {
+    const std::string_view what = "filing a thread";
+    if (auto ok = check_text(what, "the reason", p.reason); !ok)
+        return ok;
+    Statements s(c_, opts_.pipeline);
+    s.add("UPDATE messages SET sort_reason = $1 WHERE id = $2::bigint", p.reason, message);
+    if (!p.keep_existing) {
+        if (p.deal) {
+            // Never overwrite a manual link (the sorter asked to keep it, but be sure). The
+            // upsert's row lock orders it against a concurrent link of the same thread.
+            s.add("INSERT INTO thread_deals (thread_id, deal_id, manual, reason, score, "
+                  "linked_at) VALUES ($1::bigint, $2::bigint, 0, $3, $4::double precision, "
+                  "$5::bigint) ON CONFLICT (thread_id) DO UPDATE SET deal_id = excluded.deal_id, "
+                  "reason = excluded.reason, score = excluded.score, linked_at = "
+                  "excluded.linked_at WHERE thread_deals.manual = 0",
+                  thread, *p.deal, p.reason, p.score, now);
+            s.add("DELETE FROM unsorted WHERE thread_id = $1::bigint", thread);
+        } else {
+            if (p.hold)
+                s.add("DELETE FROM thread_deals WHERE thread_id = $1::bigint AND manual = 0",
+                      thread);
+            s.add("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at, held) "
+                  "SELECT $1::bigint, $2, $3, $4::bigint, $5::smallint WHERE NOT EXISTS (SELECT "
+                  "1 FROM thread_deals WHERE thread_id = $1::bigint) ON CONFLICT (thread_id) DO "
+                  "UPDATE SET reason = excluded.reason, suggestions = excluded.suggestions, "
+                  "held = GREATEST(unsorted.held, excluded.held)",
+                  thread, p.reason, join_ids(p.suggestions), now, p.hold ? 1 : 0);
+        }
+    }
+    auto r = s.run();
+    if (!r)
+        return std::unexpected(in_context(what, std::move(r).error()));
+    return {};
+}
+
+Result<std::vector<ThreadParticipant>> PgStore::thread_participants(ThreadId thread) {
+    Ctx q{c_, "reading a thread's participants"};
+    CRM_PG_TRY(r,
+               q.exec("SELECT DISTINCT p.address, p.contact_id, p.company_id FROM messages m "
+                      "JOIN participants p ON p.message_id = m.id WHERE m.thread_id = $1::bigint "
+                      "AND m.is_bulk = 0 AND p.user_id IS NULL AND p.address <> '' AND p.role "
+                      "IN ('from', 'to', 'cc', 'reply-to') LIMIT 500",
+                      thread));
+    std::vector<ThreadParticipant> out;
+    for (int i = 0; i < r->rows(); ++i) {
+        CRM_PG_TRY(address, r->get<std::string>(i, 0));
+        CRM_PG_TRY(contact, r->get<std::optional<std::int64_t>>(i, 1));
+        CRM_PG_TRY(company, r->get<std::optional<std::int64_t>>(i, 2));
+        out.push_back({std::move(*address), *contact, *company});
+    }
+    return out;
+}
+
+Result<std::optional<DealRecord>> PgStore::deal_record(DealId deal) {
+    Ctx q{c_, "reading a deal"};
+    CRM_PG_TRY(r, q.exec(std::string(kDealSelect) + "WHERE d.id = $1::bigint", deal));
+    if (r->rows() == 0)
+        return std::nullopt;
+    CRM_PG_TRY(d, deal_of_row(*r, 0));
+    return std::optional<DealRecord>(std::move(*d));
+}
+
+Result<bool> PgStore::thread_held(ThreadId thread) {
+    Ctx q{c_, "reading a thread's queue entry"};
+    CRM_PG_TRY(r, q.exec("SELECT held FROM unsorted WHERE thread_id = $1::bigint", thread));
+    if (r->rows() == 0)
+        return false;
+    CRM_PG_TRY(held, r->get<std::int64_t>(0, 0));
+    return *held != 0;
+}
+
+Result<std::vector<std::string>> PgStore::team_domains() {
+    Ctx q{c_, "reading the team's domains"};
+    CRM_PG_TRY(r, q.exec("SELECT DISTINCT substr(address, strpos(address, '@') + 1) FROM "
+                         "user_addresses WHERE strpos(address, '@') > 0 ORDER BY 1"));
+    return text_column(*r);
+}
+
+} // namespace crm::pg

@@ -1,0 +1,158 @@
+#include "store_values.hpp"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+#include "crm/core/utf8.hpp"
+#include "crm/pg/pipeline.hpp"
+
+namespace crm::pg::detail {
+
+std::string text_array(std::span<const std::string> values) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i)
+            out += ',';
+        out += '"';
+        for (char ch : values[i]) {
+            if (ch == '"' || ch == '\\')
+                out += '\\';
+            out += ch;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
+std::string int_array(std::span<const std::int64_t> values) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i)
+            out += ',';
+        out += std::to_string(values[i]);
+    }
+    return out + "}";
+}
+
+std::vector<std::int64_t> parse_int_array(std::string_view text) {
+    std::vector<std::int64_t> out;
+    const char* p = text.data();
+    const char* end = p + text.size();
+    while (p < end) {
+        if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            std::int64_t v = 0;
+            auto r = std::from_chars(p, end, v);
+            if (r.ec != std::errc())
+                break;
+            out.push_back(v);
+            p = r.ptr;
+        } else {
+            ++p;
+        }
+    }
+    return out;
+}
+
+Result<void> check_text(std::string_view what, std::string_view field, std::string_view value) {
+    if (auto nul = value.find('\0'); nul != std::string_view::npos)
+        return fail("pg.text",
+                    fmt::format("{}: {} has a NUL byte at byte {}, which PostgreSQL text cannot "
+                                "hold; nothing was written",
+                                what, field, nul),
+                    ErrorScope::Message, Retry::Never);
+    if (!is_valid_utf8(value)) {
+        std::size_t at = 0;
+        while (at < value.size()) {
+            const auto c = decode_utf8_at(value, at);
+            if (!c.valid)
+                break;
+            at += c.size;
+        }
+        return fail("pg.text",
+                    fmt::format("{}: {} is not valid UTF-8 (byte {} of {}), which PostgreSQL text "
+                                "cannot hold; nothing was written",
+                                what, field, at, value.size()),
+                    ErrorScope::Message, Retry::Never);
+    }
+    return {};
+}
+
+void append_json_string(std::string& out, std::string_view s) {
+    out += '"';
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const auto u = static_cast<unsigned char>(s[i]);
+        if (u >= 0x20 && u != '"' && u != '\\')
+            continue;
+        out.append(s.substr(run, i - run));
+        run = i + 1;
+        switch (u) {
+        case '"':
+            out += "\\\"";
+            break;
+        case '\\':
+            out += "\\\\";
+            break;
+        case '\n':
+            out += "\\n";
+            break;
+        case '\r':
+            out += "\\r";
+            break;
+        case '\t':
+            out += "\\t";
+            break;
+        default:
+            out += fmt::format("\\u{:04x}", u);
+        }
+    }
+    out.append(s.substr(run));
+    out += '"';
+}
+
+std::string json_string_array(std::span<const std::string> v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i)
+            out += ',';
+        append_json_string(out, v[i]);
+    }
+    return out + "]";
+}
+
+Error in_context(std::string_view what, Error e) {
+    e.detail = fmt::format("{}: {}", what, e.detail);
+    return e;
+}
+
+} // namespace crm::pg::detail
+
+namespace crm::pg::detail {
+
+Result<std::vector<ResultSet>> Statements::run() {
+    std::vector<ResultSet> out;
+    if (items_.empty())
+        return out;
+    if (!pipeline_) {
+        out.reserve(items_.size());
+        for (const auto& it : items_) {
+            auto r = c_.exec(it.sql, std::span<const Param>(it.params));
+            if (!r)
+                return std::unexpected(r.error());
+            out.push_back(std::move(*r));
+        }
+        items_.clear();
+        return out;
+    }
+    auto p = Pipeline::enter(c_);
+    if (!p)
+        return std::unexpected(p.error());
+    for (const auto& it : items_)
+        if (auto a = p->add(it.sql, std::span<const Param>(it.params)); !a)
+            return std::unexpected(a.error());
+    items_.clear();
+    return p->sync();
+}
+
+} // namespace crm::pg::detail

@@ -1,0 +1,85 @@
+#pragma once
+// Private to the pg module: how PgStore and PgSyncState turn C++ values into statement parameters
+// (array literals, crm-mail's JSON text) and check the text PostgreSQL refuses.
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crm/core/result.hpp"
+#include "crm/pg/connection.hpp"
+
+// Evaluates `expr` (a Result) into `var`, returning its error from the enclosing function.
+#define CRM_PG_TRY(var, expr)                                                                      \
+    auto var = (expr);                                                                             \
+    if (!var)                                                                                      \
+    return std::unexpected(std::move(var).error())
+
+namespace crm::pg::detail {
+
+// A text[] literal, `{"a","b"}`: every element quoted, `"` and `\` escaped (PostgreSQL manual
+// 8.15.6), so that any valid text goes through as it is. Bind it with `$1::text[]`.
+[[nodiscard]] std::string text_array(std::span<const std::string> values);
+// A bigint[] literal, `{1,2,3}`. Bind it with `$1::bigint[]`.
+[[nodiscard]] std::string int_array(std::span<const std::int64_t> values);
+// Parses the text form of a bigint[] column ("{1,2}"; "{}" or "" for none).
+[[nodiscard]] std::vector<std::int64_t> parse_int_array(std::string_view text);
+
+// PostgreSQL TEXT holds valid UTF-8 without NUL bytes; SQLite stores any bytes. libpq sends text
+// parameters as C strings, so a NUL would silently cut the value short. Checks `value` before it
+// is bound: "pg.text" (scope Message) naming `what` and `field` and the first offending byte.
+[[nodiscard]] Result<void> check_text(std::string_view what, std::string_view field,
+                                      std::string_view value);
+
+// The same JSON encoding of strings as the SQLite store's (src/store/rows.hpp,
+// append_json_string), so that headers_json / warnings_json read back byte for byte on both:
+// control characters as \n \r \t or \u00XX (a NUL becomes \u0000, which TEXT can hold).
+void append_json_string(std::string& out, std::string_view s);
+[[nodiscard]] std::string json_string_array(std::span<const std::string> v);
+
+// `e` with "what: " in front of its detail (the statement label is already in it).
+[[nodiscard]] Error in_context(std::string_view what, Error e);
+
+// A borrowed string as an owned, NUL-terminated parameter: text parameters travel as C strings
+// (libpq ignores their length), so a view into the middle of a buffer must not be bound as is.
+[[nodiscard]] inline Param owned(std::string_view v) {
+    return Param(std::string(v));
+}
+
+} // namespace crm::pg::detail
+
+namespace crm::pg::detail {
+
+// Statements whose results are not needed in between, sent in one pipeline (one round trip; one
+// implicit transaction when none is open) or, with `pipeline` false, one exec() each. Parameters
+// are kept until run(): borrowed ones (views, const std::string&) must outlive it.
+class Statements {
+  public:
+    Statements(Connection& c, bool pipeline) : c_(c), pipeline_(pipeline) {}
+    template <class... A> void add(std::string_view sql, A&&... args) {
+        Item it{std::string(sql), {}};
+        it.params.reserve(sizeof...(A));
+        (it.params.emplace_back(std::forward<A>(args)), ...);
+        items_.push_back(std::move(it));
+    }
+    void add_params(std::string sql, std::vector<Param> params) {
+        items_.push_back(Item{std::move(sql), std::move(params)});
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+    // One ResultSet per statement, in order; the first failure otherwise.
+    Result<std::vector<ResultSet>> run();
+
+  private:
+    struct Item {
+        std::string sql;
+        std::vector<Param> params;
+    };
+    Connection& c_;
+    bool pipeline_;
+    std::vector<Item> items_;
+};
+
+} // namespace crm::pg::detail
