@@ -78,6 +78,9 @@ log_timestamp = "%Y-%m-%d %H:%M:%S.%{usecs} "
 login_log_format_elements = user=<%u> method=%m rip=%r rport=%{rport} lip=%l mpid=%e %c session=<%{session}>
 EOF
 $DOVEADM reload || bad "dovecot reload"
+# The reload restarts Dovecot's services: wait for the auth socket Postfix checks at its start.
+sleep 0.5
+wait_until 10 test -S "$AUTH_SOCKET" || bad "Dovecot's auth socket after the reload"
 if ! pfenv=$("$pfs/start.sh" "$pf" "$dc" 2>"$work/pf-start.err"); then
   bad "postfix start: $(cat "$work/pf-start.err")"; finish
 fi
