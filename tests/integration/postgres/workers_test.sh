@@ -251,7 +251,7 @@ for u, ids in want.items():
             u, len(g), len(ids), sum(missing.values()), sum(extra.values()),
             list(extra.items())[:3]))
 if bad and sys.argv[3] == "loud":
-    print("\n".join(bad))
+    print("; ".join(bad))
 sys.exit(1 if bad else 0)
 EOF
 }
