@@ -407,8 +407,10 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
     // INSERT, so the rows that reference it take it from the identity sequence (currval: this
     // session's last value, so another session's inserts do not matter), and only when that
     // row exists: after a conflict the value was drawn but no row has it, and they do nothing.
-    static constexpr const char* kOurs =
-        "(SELECT id FROM messages WHERE id = currval(pg_get_serial_sequence('messages', 'id')))";
+    // The inner SELECT makes the sequence lookup an init plan: evaluated once, and the row found
+    // by its primary key (a volatile currval() in the WHERE would be evaluated row by row).
+    static constexpr const char* kOurs = "(SELECT id FROM messages WHERE id = (SELECT "
+                                         "currval(pg_get_serial_sequence('messages', 'id'))))";
     Statements s(c_, opts_.pipeline);
     // Blobs are content-addressed: a blob stored by a concurrent transaction is left alone
     // (ON CONFLICT waits for it and then does nothing).
