@@ -13,6 +13,7 @@
 namespace crm::pg {
 
 using detail::check_text;
+using detail::Ctx;
 using detail::in_context;
 using detail::int_array;
 using detail::owned;
@@ -20,18 +21,6 @@ using detail::Statements;
 using detail::text_array;
 
 namespace {
-
-// exec() with what was being done in front of a failure.
-struct Ctx {
-    Connection& c;
-    std::string_view what;
-    template <class... A> Result<ResultSet> exec(std::string_view sql, A&&... args) {
-        auto r = c.exec(sql, std::forward<A>(args)...);
-        if (!r)
-            return std::unexpected(in_context(what, std::move(r).error()));
-        return r;
-    }
-};
 
 std::string join(const std::vector<std::string>& v) {
     std::string out;

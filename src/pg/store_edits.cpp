@@ -11,29 +11,12 @@
 namespace crm::pg {
 
 using detail::check_text;
+using detail::Ctx;
 using detail::in_context;
 using detail::int_array;
 using detail::text_array;
 
 namespace {
-
-struct Ctx {
-    Connection& c;
-    std::string what;
-    template <class... A> Result<ResultSet> exec(std::string_view sql, A&&... args) {
-        auto r = c.exec(sql, std::forward<A>(args)...);
-        if (!r)
-            return std::unexpected(in_context(what, std::move(r).error()));
-        return r;
-    }
-    // True when `sql` returns a row.
-    template <class... A> Result<bool> exists(std::string_view sql, A&&... args) {
-        auto r = exec(sql, std::forward<A>(args)...);
-        if (!r)
-            return std::unexpected(r.error());
-        return r->rows() > 0;
-    }
-};
 
 // After a row was inserted with an explicit id (as the SQLite store does for CRM records), the
 // table's identity sequence moves past it, so that rows the database numbers later never collide

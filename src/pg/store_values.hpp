@@ -43,6 +43,25 @@ void append_json_string(std::string& out, std::string_view s);
 // `e` with "what: " in front of its detail (the statement label is already in it).
 [[nodiscard]] Error in_context(std::string_view what, Error e);
 
+// exec() with what was being done in front of a failure ("storing user 3: INSERT ... on URL: ...").
+struct Ctx {
+    Connection& c;
+    std::string what;
+    template <class... A> Result<ResultSet> exec(std::string_view sql, A&&... args) {
+        auto r = c.exec(sql, std::forward<A>(args)...);
+        if (!r)
+            return std::unexpected(in_context(what, std::move(r).error()));
+        return r;
+    }
+    // True when `sql` returns a row.
+    template <class... A> Result<bool> exists(std::string_view sql, A&&... args) {
+        auto r = exec(sql, std::forward<A>(args)...);
+        if (!r)
+            return std::unexpected(r.error());
+        return r->rows() > 0;
+    }
+};
+
 // A borrowed string as an owned, NUL-terminated parameter: text parameters travel as C strings
 // (libpq ignores their length), so a view into the middle of a buffer must not be bound as is.
 [[nodiscard]] inline Param owned(std::string_view v) {
