@@ -1,10 +1,10 @@
 // Thread edits (link, unlink, split) and the CRM record upserts over PostgreSQL: src/store/
 // queries.cpp, store.cpp (split_message) and crm_records.cpp, translated.
 #include <algorithm>
-#include <set>
 
 #include <fmt/format.h>
 
+#include "crm/core/thread_split.hpp"
 #include "crm/pg/store.hpp"
 #include "store_values.hpp"
 
@@ -96,12 +96,7 @@ PgStore::split_message(MessageRowId message, std::optional<UserId> by, std::int6
     CRM_PG_TRY(lock, q.exec("SELECT 1 FROM threads WHERE id = $1::bigint FOR UPDATE", out.from));
 
     // The thread's messages and what each references.
-    struct Row {
-        MessageRowId id = 0;
-        std::string message_id;
-        std::vector<std::string> refs;
-    };
-    std::vector<Row> rows;
+    std::vector<SplitCandidate> rows;
     CRM_PG_TRY(m, q.exec("SELECT id, message_id, refs || ' ' || in_reply_to FROM messages WHERE "
                          "thread_id = $1::bigint",
                          out.from));
@@ -109,39 +104,9 @@ PgStore::split_message(MessageRowId message, std::optional<UserId> by, std::int6
         CRM_PG_TRY(id, m->get<std::int64_t>(i, 0));
         CRM_PG_TRY(mid, m->get<std::string>(i, 1));
         CRM_PG_TRY(refs, m->get<std::string>(i, 2));
-        Row r{*id, std::move(*mid), {}};
-        std::size_t k = 0;
-        while (k < refs->size()) {
-            const auto j = std::min(refs->find(' ', k), refs->size());
-            if (j > k)
-                r.refs.push_back(refs->substr(k, j - k));
-            k = j + 1;
-        }
-        rows.push_back(std::move(r));
+        rows.push_back({*id, std::move(*mid), split_ids(*refs)});
     }
-    // The chosen message, then every message referencing a moved one, until nothing changes.
-    std::set<std::string> moved_ids;
-    std::vector<MessageRowId> moved;
-    for (const Row& r : rows)
-        if (r.id == message) {
-            moved_ids.insert(r.message_id);
-            moved.push_back(r.id);
-        }
-    for (bool grew = true; grew;) {
-        grew = false;
-        for (const Row& r : rows) {
-            if (std::find(moved.begin(), moved.end(), r.id) != moved.end())
-                continue;
-            if (movable && std::find(movable->begin(), movable->end(), r.id) == movable->end())
-                continue;
-            if (std::any_of(r.refs.begin(), r.refs.end(),
-                            [&](const std::string& x) { return moved_ids.contains(x); })) {
-                moved_ids.insert(r.message_id);
-                moved.push_back(r.id);
-                grew = true;
-            }
-        }
-    }
+    auto [moved, moved_ids] = plan_split(rows, message, movable);
     if (moved.size() == rows.size())
         return fail("thread.split_whole",
                     fmt::format("message {} and the replies to it are all of thread {}: "

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "crm/blob/codec.hpp"
+#include "crm/core/thread_split.hpp"
 #include "guard.hpp"
 #include "rows.hpp"
 
@@ -563,50 +564,14 @@ Result<Store::SplitResult> Store::split_message(MessageRowId message, std::optio
         q.reset();
 
         // The thread's messages and what each references.
-        struct Row {
-            MessageRowId id = 0;
-            std::string message_id;
-            std::vector<std::string> refs;
-        };
-        std::vector<Row> rows;
+        std::vector<SplitCandidate> rows;
         auto& m = d.stmt("SELECT id, message_id, refs || ' ' || in_reply_to FROM messages "
                          "WHERE thread_id = ?");
         m.bind(1, out.from);
-        while (m.executeStep()) {
-            Row r{m.getColumn(0).getInt64(), m.getColumn(1).getString(), {}};
-            const std::string refs = m.getColumn(2).getString();
-            std::size_t i = 0;
-            while (i < refs.size()) {
-                const auto j = std::min(refs.find(' ', i), refs.size());
-                if (j > i)
-                    r.refs.push_back(refs.substr(i, j - i));
-                i = j + 1;
-            }
-            rows.push_back(std::move(r));
-        }
-        // The chosen message, then every message referencing a moved one, until nothing changes.
-        std::set<std::string> moved_ids;
-        std::vector<MessageRowId> moved;
-        for (const Row& r : rows)
-            if (r.id == message) {
-                moved_ids.insert(r.message_id);
-                moved.push_back(r.id);
-            }
-        for (bool grew = true; grew;) {
-            grew = false;
-            for (const Row& r : rows) {
-                if (std::find(moved.begin(), moved.end(), r.id) != moved.end())
-                    continue;
-                if (movable && std::find(movable->begin(), movable->end(), r.id) == movable->end())
-                    continue;
-                if (std::any_of(r.refs.begin(), r.refs.end(),
-                                [&](const std::string& x) { return moved_ids.contains(x); })) {
-                    moved_ids.insert(r.message_id);
-                    moved.push_back(r.id);
-                    grew = true;
-                }
-            }
-        }
+        while (m.executeStep())
+            rows.push_back({m.getColumn(0).getInt64(), m.getColumn(1).getString(),
+                            split_ids(m.getColumn(2).getString())});
+        auto [moved, moved_ids] = plan_split(rows, message, movable);
         if (moved.size() == rows.size())
             return fail("thread.split_whole",
                         fmt::format("message {} and the replies to it are all of thread {}: "
