@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "crm/blob/codec.hpp"
+#include "crm/core/json_strings.hpp"
 #include "store_values.hpp"
 
 namespace crm::pg {
@@ -53,27 +54,14 @@ std::string headers_json(const ParsedMessage& m) {
         if (i)
             out += ',';
         out += '[';
-        detail::append_json_string(out, m.headers[i].first);
+        append_json_string(out, m.headers[i].first);
         out += ',';
-        detail::append_json_string(out, m.headers[i].second);
+        append_json_string(out, m.headers[i].second);
         out += ']';
     }
     out += ']';
     return out;
 }
-
-// Recomputes the cached counters of a thread from its messages (store's refresh_thread).
-constexpr const char* kRefreshThread =
-    "UPDATE threads SET"
-    " message_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint),"
-    " unread_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint AND unread = 1),"
-    " first_date = (SELECT min(coalesce(date, received_at)) FROM messages"
-    "   WHERE thread_id = $1::bigint),"
-    " last_date = (SELECT max(coalesce(date, received_at)) FROM messages"
-    "   WHERE thread_id = $1::bigint),"
-    " subject = coalesce((SELECT subject FROM messages WHERE thread_id = $1::bigint"
-    "   ORDER BY coalesce(date, received_at), id LIMIT 1), subject),"
-    " updated_at = $2::bigint WHERE id = $1::bigint";
 
 // One deal with its contacts; nullopt when it does not exist.
 constexpr const char* kDealSelect =
@@ -240,7 +228,7 @@ Result<void> PgStore::merge_threads(ThreadId into, ThreadId from) {
     s.add("UPDATE thread_splits SET from_thread_id = $1::bigint WHERE from_thread_id = $2::bigint",
           into, from);
     s.add("DELETE FROM threads WHERE id = $1::bigint", from);
-    s.add(kRefreshThread, into, 0);
+    s.add(detail::kRefreshThread, into, 0);
     auto r = s.run();
     if (!r)
         return std::unexpected(in_context("merging threads", std::move(r).error()));
@@ -353,7 +341,7 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
     const std::string refs = join(m.references);
     const std::string in_reply_to = join(m.in_reply_to);
     const std::string headers = headers_json(m);
-    const std::string warnings = detail::json_string_array(m.warnings);
+    const std::string warnings = json_string_array(m.warnings);
     // Everything bound to a TEXT column, checked before anything is sent: a message is stored
     // whole or not at all, and never cut short at a NUL.
     const std::pair<const char*, const std::string*> texts[] = {

@@ -148,18 +148,7 @@ PgStore::split_message(MessageRowId message, std::optional<UserId> by, std::int6
           "($1::bigint, $2, '', $3::bigint, 1)",
           out.thread, reason, now);
     for (ThreadId t : {out.from, out.thread})
-        s.add("UPDATE threads SET"
-              " message_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint),"
-              " unread_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint"
-              "   AND unread = 1),"
-              " first_date = (SELECT min(coalesce(date, received_at)) FROM messages"
-              "   WHERE thread_id = $1::bigint),"
-              " last_date = (SELECT max(coalesce(date, received_at)) FROM messages"
-              "   WHERE thread_id = $1::bigint),"
-              " subject = coalesce((SELECT subject FROM messages WHERE thread_id = $1::bigint"
-              "   ORDER BY coalesce(date, received_at), id LIMIT 1), subject),"
-              " updated_at = $2::bigint WHERE id = $1::bigint",
-              t, now);
+        s.add(detail::kRefreshThread, t, now);
     auto done = s.run();
     if (!done)
         return std::unexpected(in_context(q.what, std::move(done).error()));

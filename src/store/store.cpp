@@ -15,17 +15,6 @@ namespace crm::store {
 
 namespace {
 
-
-std::string json_string_array(std::span<const std::string> v) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i)
-            out += ',';
-        append_json_string(out, v[i]);
-    }
-    return out + "]";
-}
-
 std::string headers_json(const ParsedMessage& m) {
     std::size_t bytes = 2;
     for (const auto& [name, value] : m.headers)
