@@ -91,4 +91,24 @@ std::string json_string_array(std::span<const std::string> v) {
     return out + "]";
 }
 
+std::string json_pair_array(std::span<const std::pair<std::string, std::string>> pairs) {
+    std::size_t bytes = 2;
+    for (const auto& [name, value] : pairs)
+        bytes += name.size() + value.size() + 8;
+    std::string out;
+    out.reserve(bytes);
+    out += '[';
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        if (i)
+            out += ',';
+        out += '[';
+        append_json_string(out, pairs[i].first);
+        out += ',';
+        append_json_string(out, pairs[i].second);
+        out += ']';
+    }
+    out += ']';
+    return out;
+}
+
 } // namespace crm

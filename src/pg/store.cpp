@@ -43,26 +43,6 @@ std::string join_ids(std::span<const std::int64_t> ids) {
     return out;
 }
 
-std::string headers_json(const ParsedMessage& m) {
-    std::size_t bytes = 2;
-    for (const auto& [name, value] : m.headers)
-        bytes += name.size() + value.size() + 8;
-    std::string out;
-    out.reserve(bytes);
-    out += '[';
-    for (std::size_t i = 0; i < m.headers.size(); ++i) {
-        if (i)
-            out += ',';
-        out += '[';
-        append_json_string(out, m.headers[i].first);
-        out += ',';
-        append_json_string(out, m.headers[i].second);
-        out += ']';
-    }
-    out += ']';
-    return out;
-}
-
 // One deal with its contacts; nullopt when it does not exist.
 constexpr const char* kDealSelect =
     "SELECT d.id, d.name, d.company_id, d.owner_id, d.updated_at, "
@@ -340,7 +320,7 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
     const std::string from_name = m.from.empty() ? std::string() : m.from.front().name;
     const std::string refs = join(m.references);
     const std::string in_reply_to = join(m.in_reply_to);
-    const std::string headers = headers_json(m);
+    const std::string headers = json_pair_array(m.headers);
     const std::string warnings = json_string_array(m.warnings);
     // Everything bound to a TEXT column, checked before anything is sent: a message is stored
     // whole or not at all, and never cut short at a NUL.

@@ -15,26 +15,6 @@ namespace crm::store {
 
 namespace {
 
-std::string headers_json(const ParsedMessage& m) {
-    std::size_t bytes = 2;
-    for (const auto& [name, value] : m.headers)
-        bytes += name.size() + value.size() + 8;
-    std::string out;
-    out.reserve(bytes);
-    out += '[';
-    for (std::size_t i = 0; i < m.headers.size(); ++i) {
-        if (i)
-            out += ',';
-        out += '[';
-        append_json_string(out, m.headers[i].first);
-        out += ',';
-        append_json_string(out, m.headers[i].second);
-        out += ']';
-    }
-    out += ']';
-    return out;
-}
-
 std::string join(const std::vector<std::string>& v) {
     std::string out;
     for (const auto& s : v) {
@@ -343,7 +323,7 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         s.bind(11, n.received_at);
         s.bind(12, join(m.references));
         s.bind(13, join(m.in_reply_to));
-        const std::string headers = headers_json(m);
+        const std::string headers = json_pair_array(m.headers);
         s.bindNoCopy(14, headers);
         s.bindNoCopy(15, m.text_body);
         s.bindNoCopy(16, m.html_body);

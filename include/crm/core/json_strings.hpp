@@ -8,6 +8,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace crm {
@@ -18,6 +19,10 @@ void append_json_string(std::string& out, std::string_view s);
 
 // `["a","b"]`.
 [[nodiscard]] std::string json_string_array(std::span<const std::string> v);
+
+// `[["name","value"],...]`: a message's headers as messages.headers_json keeps them.
+[[nodiscard]] std::string
+json_pair_array(std::span<const std::pair<std::string, std::string>> pairs);
 
 // Reads the JSON string whose opening quote is at s[i] (only the escapes append_json_string
 // writes, and \u00XX for any control character); appends it to `cur` and returns the index after
