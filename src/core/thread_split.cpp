@@ -30,16 +30,4 @@ SplitPlan plan_split(const std::vector<SplitCandidate>& thread, MessageRowId cho
     return out;
 }
 
-std::vector<std::string> split_ids(std::string_view joined) {
-    std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < joined.size()) {
-        const auto j = std::min(joined.find(' ', i), joined.size());
-        if (j > i)
-            out.emplace_back(joined.substr(i, j - i));
-        i = j + 1;
-    }
-    return out;
-}
-
 } // namespace crm

@@ -315,6 +315,11 @@ std::optional<std::string> config_database_path(const std::string& path) {
     return c ? std::optional(c->database.path) : std::nullopt;
 }
 
+std::optional<settings::DatabaseConfig> config_database(const std::string& path) {
+    auto c = valid_config(path);
+    return c ? std::optional(c->database) : std::nullopt;
+}
+
 std::optional<settings::MatchingConfig> config_matching(const std::string& path) {
     auto c = valid_config(path);
     return c ? std::optional(c->matching) : std::nullopt;
@@ -554,10 +559,10 @@ int cmd_accounts_resync(Context& ctx, const std::vector<std::string>& args) {
     if (a.positionals().size() != 1)
         throw UsageError{"expected one account NAME"};
     const auto& name = a.positionals()[0];
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
-    store::SyncStore sync(*ctx.db);
-    auto n = sync.resync_account(name);
+    auto n = db->sync().resync_account(name); // in a transaction of its own
     if (!n)
         return print_error(n.error());
     if (!*n) {

@@ -48,7 +48,7 @@ std::string duration(double s) {
 
 // Messages per second of the running initial sync, from its start (migration 0004) to the last
 // progress report; nullopt until two reports are apart in time.
-std::optional<double> initial_rate(const store::AccountRow& r) {
+std::optional<double> initial_rate(const AccountRow& r) {
     if (!r.initial_started_at || r.updated_at <= *r.initial_started_at ||
         r.initial_done <= r.initial_started_done)
         return std::nullopt;
@@ -56,7 +56,7 @@ std::optional<double> initial_rate(const store::AccountRow& r) {
            static_cast<double>(r.updated_at - *r.initial_started_at);
 }
 
-std::optional<double> initial_eta(const store::AccountRow& r) {
+std::optional<double> initial_eta(const AccountRow& r) {
     auto rate = initial_rate(r);
     if (!rate || r.initial_total <= r.initial_done)
         return std::nullopt;
@@ -98,14 +98,14 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {"--json"});
     if (a.positionals().size() > 1)
         throw UsageError{"expected at most one account NAME"};
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
     const auto now = ctx.clock->now();
-    store::SyncStore sync(*ctx.db);
-    auto rows = sync.accounts();
+    auto rows = db->sync().accounts();
     if (!rows)
         return print_error(rows.error());
-    std::vector<store::AccountRow> shown;
+    std::vector<AccountRow> shown;
     for (auto& r : *rows)
         if (a.positionals().empty() || r.name == a.positionals()[0])
             shown.push_back(std::move(r));
@@ -150,7 +150,7 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
     }
     auto in_db = [&](const std::string& n) {
         return std::any_of(shown.begin(), shown.end(),
-                           [&](const store::AccountRow& r) { return r.name == n; });
+                           [&](const AccountRow& r) { return r.name == n; });
     };
     if (shown.empty() && (configured.empty() || !a.positionals().empty())) {
         fmt::print("no accounts yet (crm-maild registers the accounts of its config)\n");

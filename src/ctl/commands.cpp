@@ -14,7 +14,12 @@
 #include "cli.hpp"
 #include "crm/app/csv.hpp"
 #include "crm/app/thread_actions.hpp"
+#include "crm/pg/backend.hpp"
+#include "crm/pg/leases.hpp"
+#include "crm/pg/migrate.hpp"
+#include "crm/pg/url.hpp"
 #include "crm/runtime/config_files.hpp"
+#include "crm/runtime/secrets.hpp"
 #include "crm/store/backend.hpp"
 
 namespace crm::ctl {
@@ -39,9 +44,155 @@ void expect_args(const std::vector<std::string>& pos, std::size_t n, const char*
         throw UsageError{fmt::format("expected {}", what)};
 }
 
+// The shared PostgreSQL database of ctx.pg; prints the error (the URL without its password).
+std::optional<pg::Connection> connect_pg(const Context& ctx) {
+    pg::ConnectOptions opts;
+    opts.application_name = "crm-mailctl";
+    if (ctx.pg->password) {
+        auto pw = runtime::resolve_secret(*ctx.pg->password);
+        if (!pw) {
+            print_error(pw.error());
+            return std::nullopt;
+        }
+        opts.password = std::move(*pw);
+    }
+    auto c = pg::Connection::connect(ctx.pg->url, opts);
+    if (!c) {
+        print_error(c.error());
+        return std::nullopt;
+    }
+    return std::move(*c);
+}
+
+int pg_db_migrate(Context& ctx) {
+    auto c = connect_pg(ctx);
+    if (!c)
+        return kRuntime;
+    const auto where = pg::redact_url(ctx.pg->url);
+    // Under pg_advisory_lock: workers starting at the same time wait their turn.
+    auto applied = pg::migrate(*c);
+    if (!applied)
+        return print_error(applied.error());
+    if (applied->empty())
+        fmt::print("{}: schema is up to date (version {})\n", where,
+                   pg::known_migrations().back().version);
+    for (int v : *applied)
+        fmt::print("{}: applied migration {:04}\n", where, v);
+    return kOk;
+}
+
+int pg_db_status(Context& ctx, bool as_json) {
+    auto c = connect_pg(ctx);
+    if (!c)
+        return kRuntime;
+    const auto where = pg::redact_url(ctx.pg->url);
+    auto st = pg::schema_status(*c);
+    if (!st)
+        return print_error(st.error());
+    if (as_json) {
+        json::object o;
+        o["database"] = where;
+        o["database_version"] = st->database_version;
+        o["binary_version"] = st->binary_version;
+        json::array pend;
+        for (int v : st->pending)
+            pend.push_back(v);
+        o["pending"] = pend;
+        json::array probs;
+        for (const auto& p : st->problems)
+            probs.push_back(json::string(p));
+        o["problems"] = probs;
+        fmt::print("{}\n", json::serialize(o));
+    } else {
+        fmt::print("database:        {}\nschema version:  {} (binary knows {})\n", where,
+                   st->database_version, st->binary_version);
+        for (const auto& m : st->applied)
+            fmt::print("  applied {:04}_{}  {}  sha256:{}\n", m.version, m.name,
+                       fmt_date(m.applied_at), m.checksum.substr(0, 12));
+        for (int v : st->pending)
+            fmt::print("  pending {:04}\n", v);
+        for (const auto& p : st->problems)
+            fmt::print("  PROBLEM: {}\n", p);
+    }
+    return st->problems.empty() ? kOk : kRuntime;
+}
+
+int cmd_workers(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {}, {"--json"});
+    expect_args(a.positionals(), 0, "no arguments");
+    if (!ctx.pg) {
+        fmt::print(stderr,
+                   "crm-mailctl: workers: {} is SQLite, where one crm-maild syncs every "
+                   "account (its lock file names it: {}.daemon.lock); workers share a "
+                   "PostgreSQL database ([database] url)\n",
+                   ctx.db_path, ctx.db_path);
+        return kRuntime;
+    }
+    auto c = connect_pg(ctx);
+    if (!c)
+        return kRuntime;
+    auto rows = pg::list_workers(*c);
+    if (!rows)
+        return print_error(rows.error());
+    if (a.has("--json")) {
+        json::array out;
+        for (const auto& w : *rows) {
+            json::object o;
+            o["worker"] = w.id;
+            if (w.id != 0) {
+                o["host"] = w.host;
+                o["pid"] = w.pid;
+                o["version"] = w.version;
+                o["started_at"] = w.started_at;
+                o["heartbeat_age_seconds"] = w.heartbeat_age;
+                if (w.max_accounts)
+                    o["max_accounts"] = *w.max_accounts;
+            }
+            json::array accs;
+            for (const auto& acc : w.accounts) {
+                json::object j;
+                j["account"] = acc.name;
+                j["epoch"] = acc.epoch;
+                j["lease_expires_in_seconds"] = acc.expires_in;
+                if (acc.lag)
+                    j["lag_seconds"] = *acc.lag;
+                else
+                    j["lag_seconds"] = nullptr;
+                accs.push_back(std::move(j));
+            }
+            o["accounts"] = std::move(accs);
+            out.push_back(std::move(o));
+        }
+        fmt::print("{}\n", json::serialize(out));
+        return kOk;
+    }
+    if (rows->empty())
+        fmt::print("no workers and no accounts yet\n");
+    for (const auto& w : *rows) {
+        if (w.id == 0)
+            fmt::print("not held by a live worker: {} account(s)\n", w.accounts.size());
+        else
+            fmt::print("worker {}  {} pid {}  version {}  started {}  heartbeat {} s ago{}  "
+                       "{} account(s)\n",
+                       w.id, w.host, w.pid, w.version, fmt_date(w.started_at), w.heartbeat_age,
+                       w.max_accounts ? fmt::format("  max {}", *w.max_accounts) : "",
+                       w.accounts.size());
+        for (const auto& acc : w.accounts)
+            fmt::print("  {:<24} epoch {:<4} {}  lag {}\n", acc.name, acc.epoch,
+                       w.id == 0 ? std::string("free")
+                       : acc.expires_in >= 0
+                           ? fmt::format("lease {} s left", acc.expires_in)
+                           : fmt::format("lease EXPIRED {} s ago", -acc.expires_in),
+                       acc.lag ? fmt::format("{} s", *acc.lag) : std::string("never synced"));
+    }
+    return kOk;
+}
+
 int cmd_db_migrate(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {});
     expect_args(a.positionals(), 0, "no arguments");
+    if (ctx.pg)
+        return pg_db_migrate(ctx);
     if (!ctx.open(false))
         return kRuntime;
     auto applied = ctx.db->migrate();
@@ -57,6 +208,8 @@ int cmd_db_migrate(Context& ctx, const std::vector<std::string>& args) {
 int cmd_db_status(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {"--json"});
     expect_args(a.positionals(), 0, "no arguments");
+    if (ctx.pg)
+        return pg_db_status(ctx, a.has("--json"));
     if (!ctx.open(false))
         return kRuntime;
     auto st = ctx.db->status();
@@ -105,25 +258,38 @@ int import_records(Context& ctx, const std::string& kind, const std::string& fil
         fmt::print(stderr, "crm-mailctl: {}: {}\n", file, parsed.error().detail);
         return kRuntime;
     }
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
     std::size_t ok = 0;
     std::vector<app::CsvProblem> problems = parsed->problems;
-    {
-        store::Database::Transaction tx(*ctx.db);
-        std::int64_t now = ctx.clock->now();
-        // Rows are checked one by one so a bad row is reported and the good ones kept.
+    const std::int64_t now = ctx.clock->now();
+    auto done = in_transaction(db->work(), [&]() -> Result<void> {
+        // Rows are checked one by one so a bad row is reported and the good ones kept: each in
+        // a savepoint (PostgreSQL aborts the whole transaction on a failed statement otherwise).
         for (std::size_t i = 0; i < parsed->rows.size(); ++i) {
-            auto r = store_row(*ctx.store, parsed->rows[i], now);
-            if (r)
+            Error row_error;
+            auto r = db->work().savepoint([&]() -> Result<void> {
+                auto one = store_row(db->crm(), parsed->rows[i], now);
+                if (!one)
+                    row_error = one.error();
+                return one;
+            });
+            if (r) {
                 ++ok;
-            else
-                problems.push_back({0, fmt::format("id {}: {}", parsed->rows[i].id,
-                                                   r.error().detail)});
+            } else if (row_error.code.empty()) {
+                return r; // the savepoint itself failed: the database, not the row
+            } else if (row_error.scope == ErrorScope::Fatal) {
+                return std::unexpected(row_error);
+            } else {
+                problems.push_back(
+                    {0, fmt::format("id {}: {}", parsed->rows[i].id, row_error.detail)});
+            }
         }
-        if (auto c = tx.commit(); !c)
-            return print_error(c.error());
-    }
+        return {};
+    });
+    if (!done)
+        return print_error(done.error());
     for (const auto& p : problems) {
         if (p.line)
             fmt::print(stderr, "{}:{}: {}\n", file, p.line, p.what);
@@ -142,23 +308,23 @@ int cmd_crm_import(Context& ctx, const std::vector<std::string>& args) {
     if (kind == "users")
         return import_records<UserRecord>(
             ctx, kind, file, [](std::string_view t) { return app::users_from_csv(t); },
-            [](store::Store& s, const UserRecord& r, std::int64_t n) { return s.upsert_user(r, n); });
+            [](CrmRecords& s, const UserRecord& r, std::int64_t n) { return s.upsert_user(r, n); });
     if (kind == "companies")
         return import_records<CompanyRecord>(
             ctx, kind, file, [](std::string_view t) { return app::companies_from_csv(t); },
-            [](store::Store& s, const CompanyRecord& r, std::int64_t n) {
+            [](CrmRecords& s, const CompanyRecord& r, std::int64_t n) {
                 return s.upsert_company(r, n);
             });
     if (kind == "contacts")
         return import_records<ContactRecord>(
             ctx, kind, file, [](std::string_view t) { return app::contacts_from_csv(t); },
-            [](store::Store& s, const ContactRecord& r, std::int64_t n) {
+            [](CrmRecords& s, const ContactRecord& r, std::int64_t n) {
                 return s.upsert_contact(r, n);
             });
     if (kind == "deals")
         return import_records<DealInput>(
             ctx, kind, file, [](std::string_view t) { return app::deals_from_csv(t); },
-            [](store::Store& s, const DealInput& r, std::int64_t n) { return s.upsert_deal(r, n); });
+            [](CrmRecords& s, const DealInput& r, std::int64_t n) { return s.upsert_deal(r, n); });
     throw UsageError{"KIND must be users, companies, contacts or deals, not '" + kind + "'"};
 }
 
@@ -349,10 +515,10 @@ int cmd_thread_link(Context& ctx, const std::vector<std::string>& args) {
     expect_args(a.positionals(), 2, "THREAD DEAL");
     ThreadId t = parse_id("THREAD", a.positionals()[0]);
     DealId d = parse_id("DEAL", a.positionals()[1]);
-    if (!ctx.open())
+    auto* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    store::SqliteBackend backend(*ctx.db);
-    if (auto r = app::link_thread(backend, kOperator, t, d, ctx.clock->now()); !r)
+    if (auto r = app::link_thread(*backend, kOperator, t, d, ctx.clock->now()); !r)
         return print_error(r.error());
     fmt::print("thread {} linked to deal {} (manual)\n", t, d);
     return kOk;
@@ -362,10 +528,10 @@ int cmd_thread_unlink(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {});
     expect_args(a.positionals(), 1, "THREAD");
     ThreadId t = parse_id("THREAD", a.positionals()[0]);
-    if (!ctx.open())
+    auto* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    store::SqliteBackend backend(*ctx.db);
-    if (auto r = app::unlink_thread(backend, kOperator, t, ctx.clock->now()); !r)
+    if (auto r = app::unlink_thread(*backend, kOperator, t, ctx.clock->now()); !r)
         return print_error(r.error());
     fmt::print("thread {} unlinked; it is in the unsorted queue\n", t);
     return kOk;
@@ -375,7 +541,8 @@ int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {});
     expect_args(a.positionals(), 1, "MESSAGE");
     const std::string& arg = a.positionals()[0];
-    if (!ctx.open())
+    auto* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
     MessageRowId message = 0;
     if (arg.find('@') == std::string::npos) {
@@ -384,7 +551,7 @@ int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
         std::string_view mid = arg;
         if (mid.size() >= 2 && mid.front() == '<' && mid.back() == '>')
             mid = mid.substr(1, mid.size() - 2);
-        auto rows = store::SqliteBackend(*ctx.db).messages_with_id(mid);
+        auto rows = backend->edits().messages_with_id(mid);
         if (!rows)
             return print_error(rows.error());
         if (rows->empty()) {
@@ -401,8 +568,7 @@ int cmd_thread_split(Context& ctx, const std::vector<std::string>& args) {
         }
         message = rows->front();
     }
-    store::SqliteBackend backend(*ctx.db);
-    auto r = app::split_message(backend, kOperator, message, ctx.clock->now());
+    auto r = app::split_message(*backend, kOperator, message, ctx.clock->now());
     if (!r)
         return print_error(r.error());
     fmt::print("message {} and {} repl{} moved from thread {} to new thread {} (unsorted, held "
@@ -481,6 +647,14 @@ int print_error(const Error& e) {
 bool Context::open(bool migrate) {
     if (db)
         return true;
+    if (pg) {
+        fmt::print(stderr,
+                   "crm-mailctl: the database is PostgreSQL ({}): this command works on a SQLite "
+                   "database; with PostgreSQL use `db migrate`, `db status` and `workers`, and "
+                   "the web page or the HTTP API for the rest\n",
+                   pg::redact_url(pg->url));
+        return false;
+    }
     auto d = store::Database::open(db_path);
     if (!d) {
         print_error(d.error());
@@ -499,14 +673,57 @@ bool Context::open(bool migrate) {
     return true;
 }
 
+Backend* Context::backend() {
+    if (backend_)
+        return backend_.get();
+    if (pg) {
+        pg::ConnectOptions opts;
+        opts.application_name = "crm-mailctl";
+        if (pg->password) {
+            auto pw = runtime::resolve_secret(*pg->password);
+            if (!pw) {
+                print_error(pw.error());
+                return nullptr;
+            }
+            opts.password = std::move(*pw);
+        }
+        auto c = pg::Connection::connect(pg->url, opts);
+        if (!c) {
+            print_error(c.error());
+            return nullptr;
+        }
+        // The schema must be exactly this binary's (`db migrate` brings it there).
+        if (auto r = pg::require_current(*c); !r) {
+            print_error(r.error());
+            return nullptr;
+        }
+        backend_ = std::make_unique<pg::PgBackend>(std::move(*c));
+        return backend_.get();
+    }
+    if (!open())
+        return nullptr;
+    backend_ = std::make_unique<store::SqliteBackend>(*db);
+    return backend_.get();
+}
+
 const std::vector<Command>& commands() {
     static const std::vector<Command> all = {
-        {{"db", "migrate"}, "", "Apply pending schema migrations (forward-only, checksummed).",
+        {{"db", "migrate"},
+         "",
+         "Apply pending schema migrations (forward-only, checksummed).",
          cmd_db_migrate},
-        {{"db", "status"}, "[--json]",
+        {{"db", "status"},
+         "[--json]",
          "Show the schema version, applied and pending migrations and any checksum problem.",
          cmd_db_status},
-        {{"crm", "import"}, "users|companies|contacts|deals FILE.csv",
+        {{"workers"},
+         "[--json]",
+         "PostgreSQL: every crm-maild worker with its accounts, each lease's epoch and time\n"
+         "left, the heartbeat and each account's lag (seconds since its last good sync).\n"
+         "Accounts no live worker holds are listed last.",
+         cmd_workers},
+        {{"crm", "import"},
+         "users|companies|contacts|deals FILE.csv",
          "Import CRM records from CSV with a header row (columns in any order).\n"
          "  users:     id,name,email,role            role: salesperson or admin\n"
          "  companies: id,name,domains               domains separated by spaces\n"
@@ -516,47 +733,60 @@ const std::vector<Command>& commands() {
          "The id in the file is kept. A bad row is reported with its line number and the\n"
          "others are imported; the exit code is then 1.",
          cmd_crm_import},
-        {{"import"}, "[--owner USER_ID] PATH...",
+        {{"import"},
+         "[--owner USER_ID] PATH...",
          "Import mail: Maildir folders (recursively, cur/ and new/), mbox files (also .gz)\n"
          "and single .eml files. --owner names the CRM user the mailbox belongs to (tells\n"
          "our own outgoing mail apart and counts in deal scoring). Importing the same mail\n"
          "twice adds nothing. Prints a summary; exit code 1 if any file had errors.",
          cmd_import},
-        {{"threads", "list"}, "[--deal ID | --unsorted] [--json]",
+        {{"threads", "list"},
+         "[--deal ID | --unsorted] [--json]",
          "List conversations, newest first, with their deal or unsorted reason.",
          cmd_threads_list},
-        {{"thread", "show"}, "THREAD [--json]", "Show a conversation's messages in order.",
+        {{"thread", "show"},
+         "THREAD [--json]",
+         "Show a conversation's messages in order.",
          cmd_thread_show},
-        {{"message", "raw"}, "MESSAGE",
+        {{"message", "raw"},
+         "MESSAGE",
          "Write a message's original bytes (as received, before any decoding) to stdout;\n"
          "MESSAGE is the id shown by `thread show`.",
          cmd_message_raw},
-        {{"thread", "link"}, "THREAD DEAL",
+        {{"thread", "link"},
+         "THREAD DEAL",
          "Link a conversation to a deal by hand (the sorter never overrides it).",
          cmd_thread_link},
-        {{"thread", "unlink"}, "THREAD",
+        {{"thread", "unlink"},
+         "THREAD",
          "Remove a conversation's deal link; it goes to the unsorted queue, where it waits\n"
          "for a person (the sorter does not link it again by itself).",
          cmd_thread_unlink},
-        {{"thread", "split"}, "MESSAGE",
+        {{"thread", "split"},
+         "MESSAGE",
          "\"Not part of this conversation\": move a message and the replies that reference\n"
          "it into a new thread, held in the unsorted queue. The two threads are never\n"
          "joined again automatically. MESSAGE is the id shown by `thread show` or a\n"
          "Message-ID.",
          cmd_thread_split},
-        {{"deals", "list"}, "[--json]", "List deals with thread, message and unread counts.",
+        {{"deals", "list"},
+         "[--json]",
+         "List deals with thread, message and unread counts.",
          cmd_deals_list},
-        {{"config", "check"}, "[FILE] [--quiet]",
+        {{"config", "check"},
+         "[FILE] [--quiet]",
          "Validate a crm-mail configuration (default /etc/crm-mail/crm-mail.toml): every\n"
          "problem is reported as FILE:LINE:COLUMN. Exit code 1 when there are errors.",
          cmd_config_check},
-        {{"accounts", "status"}, "[NAME] [--json]",
+        {{"accounts", "status"},
+         "[NAME] [--json]",
          "Sync health of each mail account: state, last success, messages, initial-sync\n"
          "progress (done of total, rate, ETA) and the last error.",
          cmd_accounts_status},
-        {{"reply"}, "THREAD [--to-message MSGID] [--all] [--to ADDR]... [--cc ADDR]... "
-                    "[--bcc ADDR]... --body-file F [--html-file F] [--attach FILE]... "
-                    "[--account NAME]",
+        {{"reply"},
+         "THREAD [--to-message MSGID] [--all] [--to ADDR]... [--cc ADDR]... "
+         "[--bcc ADDR]... --body-file F [--html-file F] [--attach FILE]... "
+         "[--account NAME]",
          "Queue a reply in the outbox (crm-maild sends it) and print its outbox id.\n"
          "It answers the thread's newest message (or --to-message): To is its Reply-To or\n"
          "From; --all adds the other external participants (never our own addresses); --to\n"
@@ -564,15 +794,21 @@ const std::vector<Command>& commands() {
          "thread it; our Message-ID carries the deal, so the answer finds the deal.\n"
          "Sent from the account the message came in through, or --account.",
          cmd_reply},
-        {{"outbox", "list"}, "[--state S] [--json]",
+        {{"outbox", "list"},
+         "[--state S] [--json]",
          "Replies and their state: queued, sending, sent, failed (with the server's reason),\n"
          "unknown (interrupted: a person must decide), cancelled.",
          cmd_outbox_list},
-        {{"outbox", "retry"}, "ID", "Queue a failed, unknown or cancelled reply again.",
+        {{"outbox", "retry"},
+         "ID",
+         "Queue a failed, unknown or cancelled reply again.",
          cmd_outbox_retry},
-        {{"outbox", "cancel"}, "ID", "Cancel a queued, failed or unknown reply.",
+        {{"outbox", "cancel"},
+         "ID",
+         "Cancel a queued, failed or unknown reply.",
          cmd_outbox_cancel},
-        {{"accounts", "list"}, "[--json]",
+        {{"accounts", "list"},
+         "[--json]",
          "The accounts of the config file (--config): name, owner, address, server, secret\n"
          "source (never the secret).",
          cmd_accounts_list},
@@ -600,35 +836,44 @@ const std::vector<Command>& commands() {
          "inside it are not kept), the rest of the file is unchanged. A new secret is stored\n"
          "as with add. Then reload the daemon: systemctl reload crm-maild.",
          cmd_accounts_edit},
-        {{"accounts", "remove"}, "NAME [--keep-secret]",
+        {{"accounts", "remove"},
+         "NAME [--keep-secret]",
          "Remove an account's block from the config file and its secrets/NAME file. Mail\n"
          "already synced stays in the database. Then reload the daemon.",
          cmd_accounts_remove},
-        {{"accounts", "test"}, "NAME [--timeout SECONDS]",
+        {{"accounts", "test"},
+         "NAME [--timeout SECONDS]",
          "Connect to the account's IMAP server (and SMTP server when configured) and log in,\n"
          "as the daemon would. Reports the failing step exactly: DNS, TCP, TLS (with the\n"
          "certificate problem), STARTTLS or authentication. Exit code 1 on any failure.",
          cmd_accounts_test},
-        {{"accounts", "resync"}, "NAME",
+        {{"accounts", "resync"},
+         "NAME",
          "Clear the account's mailbox checkpoints (UIDNEXT, HIGHESTMODSEQ) so the daemon\n"
          "reconciles every mailbox on its next pass. Stored mail is kept; nothing is\n"
          "duplicated.",
          cmd_accounts_resync},
-        {{"users", "password"}, "USER_ID [--password-file F | --password-stdin]",
+        {{"users", "password"},
+         "USER_ID [--password-file F | --password-stdin]",
          "Set a CRM user's password for the web page (Argon2id; asked twice without echo on\n"
          "a terminal). Ends the user's open sessions.",
          cmd_users_password},
-        {{"tokens", "create"}, "USER_ID [--name NAME]",
+        {{"tokens", "create"},
+         "USER_ID [--name NAME]",
          "Create an API token for the CRM application, acting as USER_ID. Prints the token\n"
          "once (only its SHA-256 is stored): send it as 'Authorization: Bearer TOKEN'.",
          cmd_tokens_create},
-        {{"tokens", "list"}, "[--json]", "API tokens: id, user, name, active or revoked.",
+        {{"tokens", "list"},
+         "[--json]",
+         "API tokens: id, user, name, active or revoked.",
          cmd_tokens_list},
         {{"tokens", "revoke"}, "TOKEN_ID", "Revoke an API token at once.", cmd_tokens_revoke},
-        {{"export", "threads"}, "",
+        {{"export", "threads"},
+         "",
          "One line per thread: its Message-IDs sorted, space separated; lines in byte order.",
          cmd_export_threads},
-        {{"export", "deal-links"}, "",
+        {{"export", "deal-links"},
+         "",
          "One line per message: Message-ID TAB deal id or 'unsorted' TAB reason.",
          cmd_export_deal_links},
     };

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "crm/core/backend.hpp"
 #include "crm/core/clock.hpp"
 #include "crm/core/read_model.hpp"
 #include "crm/settings/config.hpp"
@@ -22,12 +23,20 @@ inline constexpr Viewer kOperator{0, true};
 
 struct Context {
     std::string db_path;
+    // [database] url of the config, or --db postgresql://...: the shared PostgreSQL database
+    // (`db migrate`, `db status` and `workers` work on it; the other commands on SQLite only).
+    std::optional<settings::DatabaseConfig> pg;
     std::string config_path; // --config, $CRM_MAIL_CONFIG or /etc/crm-mail/crm-mail.toml
     std::unique_ptr<store::Database> db;
     std::unique_ptr<store::Store> store;
     const Clock* clock = &system_clock(); // every wall-clock read of a command
     // Opens the database and applies pending migrations; prints the error and returns false.
+    // SQLite only (the commands that are not on the ports yet).
     bool open(bool migrate = true);
+    // The database behind core's ports, SQLite or PostgreSQL (its schema must be current);
+    // prints the error and returns null.
+    Backend* backend();
+    std::unique_ptr<Backend> backend_;
 };
 
 int print_error(const Error& e);
@@ -66,6 +75,8 @@ int cmd_tokens_revoke(Context& ctx, const std::vector<std::string>& args);
 // database.path of the config at `path` when it is readable and valid, else nullopt (silently:
 // `config check` reports the problems).
 std::optional<std::string> config_database_path(const std::string& path);
+// [database] of the config at `path` when it is readable and valid, else nullopt.
+std::optional<settings::DatabaseConfig> config_database(const std::string& path);
 // [matching] of that config, the same way.
 std::optional<settings::MatchingConfig> config_matching(const std::string& path);
 

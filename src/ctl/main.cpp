@@ -84,9 +84,21 @@ int main(int argc, char** argv) {
         }
     }
     // Without --db or $CRM_MAIL_DB the database is the one the daemon uses.
-    if (!db_given)
-        if (auto db = config_database_path(ctx.config_path))
-            ctx.db_path = *db;
+    if (!db_given) {
+        if (auto db = config_database(ctx.config_path)) {
+            ctx.db_path = db->path;
+            if (db->postgresql())
+                ctx.pg = std::move(*db);
+        }
+    } else if (ctx.db_path.starts_with("postgresql://") || ctx.db_path.starts_with("postgres://")) {
+        // The password comes from libpq's own sources ($PGPASSWORD, ~/.pgpass, a service file)
+        // or, for the config's own database, from its password source.
+        crm::settings::DatabaseConfig given;
+        given.url = ctx.db_path;
+        if (auto db = config_database(ctx.config_path); db && db->url == given.url)
+            given.password = db->password;
+        ctx.pg = std::move(given);
+    }
     std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(i), args.end());
     if (rest.empty()) {
         print_overview();

@@ -91,7 +91,7 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
         }
         html = std::move(*t);
     }
-    std::vector<store::OutboxAttachment> atts;
+    std::vector<OutboxAttachment> atts;
     std::vector<std::string> contents;
     for (const auto& path : a.values("--attach")) {
         auto c = runtime::read_text_file(path);
@@ -104,9 +104,9 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
         atts.push_back({name, guess_type(name), mime::sha256_hex(*c)});
         contents.push_back(std::move(*c));
     }
-    if (!ctx.open())
+    auto* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    store::SqliteBackend backend(*ctx.db);
     app::ReplyRequest req;
     req.thread = thread;
     req.parent_message_id = a.value("--to-message");
@@ -120,7 +120,7 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
     req.attachments = std::move(atts);
     req.attachment_contents = std::move(contents);
     auto queued =
-        app::queue_reply(backend, kOperator, std::move(req), random_hex(12), ctx.clock->now());
+        app::queue_reply(*backend, kOperator, std::move(req), random_hex(12), ctx.clock->now());
     if (!queued) {
         const auto& e = queued.error();
         if (e.code.starts_with("reply.") || e.code.ends_with(".not_found")) {
@@ -141,10 +141,10 @@ int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {"--state"}, {"--json"});
     if (!a.positionals().empty())
         throw UsageError{"no positional arguments"};
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
-    store::OutboxStore ob(*ctx.db);
-    auto rows = ob.list(a.value("--state"));
+    auto rows = db->outbox().list(a.value("--state"));
     if (!rows)
         return print_error(rows.error());
     if (a.has("--json")) {
@@ -184,43 +184,49 @@ int change_state(Context& ctx, const std::vector<std::string>& args, const char*
     if (a.positionals().size() != 1)
         throw UsageError{"expected ID"};
     auto id = parse_id("ID", a.positionals()[0]);
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
-    store::OutboxStore ob(*ctx.db);
-    store::Database::Transaction tx(*ctx.db);
-    auto row = ob.get(id);
-    if (!row)
-        return print_error(row.error());
-    if (!*row) {
-        fmt::print(stderr, "crm-mailctl outbox {}: no outbox entry {}\n", verb, id);
-        return kRuntime;
-    }
-    const std::string st = (*row)->state;
-    if (std::string_view(verb) == "retry") {
-        // Only what certainly did not go out may be sent again: a reply in "unknown" may have
-        // been delivered; retrying it is the salesperson's explicit decision.
-        if (st != "failed" && st != "unknown" && st != "cancelled") {
-            fmt::print(stderr, "crm-mailctl outbox retry: entry {} is {}, not failed, unknown "
-                               "or cancelled\n", id, st);
-            return kRuntime;
+    auto& ob = db->outbox();
+    const bool retry = std::string_view(verb) == "retry";
+    std::string st;
+    // A refusal of this command (not a database error): printed as is, nothing changes.
+    std::string refused;
+    auto done = in_transaction(db->work(), [&]() -> Result<void> {
+        auto row = ob.get(id);
+        if (!row)
+            return std::unexpected(row.error());
+        if (!*row) {
+            refused = fmt::format("crm-mailctl outbox {}: no outbox entry {}", verb, id);
+            return {};
         }
-        if (auto r = ob.set_state(id, "queued", "", ctx.clock->now(), ctx.clock->now()); !r)
-            return print_error(r.error());
-    } else {
+        st = (*row)->state;
+        if (retry) {
+            // Only what certainly did not go out may be sent again: a reply in "unknown" may
+            // have been delivered; retrying it is the salesperson's explicit decision.
+            if (st != "failed" && st != "unknown" && st != "cancelled") {
+                refused = fmt::format("crm-mailctl outbox retry: entry {} is {}, not failed, "
+                                      "unknown or cancelled",
+                                      id, st);
+                return {};
+            }
+            return ob.set_state(id, "queued", "", ctx.clock->now(), ctx.clock->now());
+        }
         if (st != "queued" && st != "failed" && st != "unknown") {
-            fmt::print(stderr, "crm-mailctl outbox cancel: entry {} is {}: only queued, failed "
-                               "or unknown replies can be cancelled\n", id, st);
-            return kRuntime;
+            refused = fmt::format("crm-mailctl outbox cancel: entry {} is {}: only queued, "
+                                  "failed or unknown replies can be cancelled",
+                                  id, st);
+            return {};
         }
-        if (auto r =
-                ob.set_state(id, "cancelled", "cancelled by hand", std::nullopt, ctx.clock->now());
-            !r)
-            return print_error(r.error());
+        return ob.set_state(id, "cancelled", "cancelled by hand", std::nullopt, ctx.clock->now());
+    });
+    if (!done)
+        return print_error(done.error());
+    if (!refused.empty()) {
+        fmt::print(stderr, "{}\n", refused);
+        return kRuntime;
     }
-    if (auto c = tx.commit(); !c)
-        return print_error(c.error());
-    fmt::print("outbox entry {}: {} -> {}\n", id, st,
-               std::string_view(verb) == "retry" ? "queued" : "cancelled");
+    fmt::print("outbox entry {}: {} -> {}\n", id, st, retry ? "queued" : "cancelled");
     return kOk;
 }
 } // namespace

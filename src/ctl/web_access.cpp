@@ -65,18 +65,22 @@ int cmd_users_password(Context& ctx, const std::vector<std::string>& args) {
     auto hash = http::hash_password(*pw);
     if (!hash)
         return print_error(hash.error());
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
-    store::WebStore ws(*ctx.db);
-    store::Database::Transaction tx(*ctx.db);
-    if (auto r = ws.set_password_hash(user, *hash, ctx.clock->now()); !r)
-        return print_error(r.error());
-    auto ended = ws.delete_user_sessions(user);
-    if (!ended)
-        return print_error(ended.error());
-    if (auto c = tx.commit(); !c)
-        return print_error(c.error());
-    fmt::print("password set for user {} (Argon2id); {} open session(s) ended\n", user, *ended);
+    std::int64_t ended = 0;
+    auto done = in_transaction(db->work(), [&]() -> Result<void> {
+        if (auto r = db->logins().set_password_hash(user, *hash, ctx.clock->now()); !r)
+            return r;
+        auto n = db->logins().delete_user_sessions(user);
+        if (!n)
+            return std::unexpected(n.error());
+        ended = *n;
+        return {};
+    });
+    if (!done)
+        return print_error(done.error());
+    fmt::print("password set for user {} (Argon2id); {} open session(s) ended\n", user, ended);
     return kOk;
 }
 
@@ -88,11 +92,11 @@ int cmd_tokens_create(Context& ctx, const std::vector<std::string>& args) {
     auto name = a.value("--name").value_or("api");
     if (name.empty() || name.size() > 64)
         throw UsageError{"--name: 1 to 64 characters"};
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
-    store::WebStore ws(*ctx.db);
     const auto token = http::new_token();
-    auto id = ws.create_token(user, name, http::token_hash(token), ctx.clock->now());
+    auto id = db->logins().create_token(user, name, http::token_hash(token), ctx.clock->now());
     if (!id)
         return print_error(id.error());
     // The token itself is shown once, on stdout only; the database keeps its SHA-256.
@@ -105,10 +109,10 @@ int cmd_tokens_create(Context& ctx, const std::vector<std::string>& args) {
 
 int cmd_tokens_list(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {"--json"});
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
-    store::WebStore ws(*ctx.db);
-    auto rows = ws.tokens();
+    auto rows = db->logins().tokens();
     if (!rows)
         return print_error(rows.error());
     if (a.has("--json")) {
@@ -135,10 +139,10 @@ int cmd_tokens_revoke(Context& ctx, const std::vector<std::string>& args) {
     if (a.positionals().size() != 1)
         throw UsageError{"expected one TOKEN_ID"};
     const auto id = parse_id("TOKEN_ID", a.positionals()[0]);
-    if (!ctx.open())
+    auto* db = ctx.backend();
+    if (!db)
         return kRuntime;
-    store::WebStore ws(*ctx.db);
-    auto r = ws.revoke_token(id, ctx.clock->now());
+    auto r = db->logins().revoke_token(id, ctx.clock->now());
     if (!r)
         return print_error(r.error());
     if (!*r) {

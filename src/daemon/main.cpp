@@ -3,13 +3,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <csignal>
-#include <future>
-#include <mutex>
 #include <cstdio>
 #include <fstream>
+#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <string>
 
@@ -33,10 +34,7 @@
 #include "crm/runtime/server_check.hpp"
 #include "crm/settings/config.hpp"
 #include "crm/settings/edit.hpp"
-#include "crm/store/backend.hpp"
-#include "crm/store/daemon_lock.hpp"
-#include "crm/store/database.hpp"
-#include "crm/store/sync_store.hpp"
+#include "database.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 #include "notify.hpp"
@@ -121,20 +119,23 @@ struct Running {
 
 class Daemon final : public http::Control {
   public:
-    // `writer`: the connection the sync's batches are committed on, by the sink's own thread.
-    Daemon(std::string config_path, settings::Config cfg, std::unique_ptr<store::Database> db,
-           std::unique_ptr<store::Database> writer)
+    Daemon(std::string config_path, settings::Config cfg, daemon::DaemonDatabase db)
         : path_(std::move(config_path)), cfg_(std::move(cfg)), db_(std::move(db)),
           log_(level_of(cfg_.daemon.log_level)), pool_(2), signals_(io_, SIGTERM, SIGINT),
-          hup_(io_, SIGHUP), ticker_(io_), watchdog_(io_) {
+          hup_(io_, SIGHUP), ticker_(io_), watchdog_(io_), lease_timer_(io_) {
+        if (!db_.secret.empty())
+            log_.add_secret(db_.secret);
         const auto opts = runtime::ingest_options(cfg_.matching);
-        sink_ = std::make_unique<daemon::DaemonSink>(*db_, log_.sink(), opts, std::move(writer));
+        sink_ = std::make_unique<daemon::DaemonSink>(*db_.loop, log_.sink(), opts,
+                                                     std::move(db_.writer));
         auto sender_auth = runtime::make_sender_auth(cfg_.matching);
         if (!sender_auth)
             throw std::runtime_error(sender_auth.error().to_string());
         sender_auth_ = std::move(*sender_auth);
         sink_->set_verifier(sender_auth_.verifier.get());
-        outbox_ = std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_, *sink_, log_.sink());
+        outbox_ =
+            std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_.loop, *sink_, log_.sink());
+        outbox_->set_shared_database(db_.leases != nullptr);
         sink_->set_error_counter(&counters_.errors_by_class);
         outbox_->set_result_counter(&counters_.send_results);
         http::ApiOptions api;
@@ -144,21 +145,7 @@ class Daemon final : public http::Control {
         api.trusted_proxies = cfg_.http.trusted_proxies;
         api.log = log_.sink();
         api.config_path = path_;
-        const auto db_path = cfg_.database.path;
-        // A person's write (link, read mark, reply) waits for a sync batch's commit rather than
-        // failing: a longer busy timeout than the daemon's own connection.
-        api_ = std::make_unique<http::Api>(
-            std::move(api),
-            [db_path] {
-                store::OpenOptions o;
-                o.create = false;
-                o.busy_timeout_ms = 15000;
-                // The checkpointer thread copies the WAL; done inline after a request's commit
-                // it could copy a sync's whole backlog (up to ~130 MiB) inside that request.
-                o.autocheckpoint = false;
-                return store::backend_opener(db_path, o)();
-            },
-            *this);
+        api_ = std::make_unique<http::Api>(std::move(api), db_.api, *this);
         http::ServerOptions server;
         server.max_connections = cfg_.http.max_connections;
         server.max_body_bytes_in_flight = cfg_.http.max_body_bytes_in_flight;
@@ -230,18 +217,28 @@ class Daemon final : public http::Control {
     }
 
     Result<void> resync(const std::string& name) override {
-        auto db = store::Database::open(cfg_.database.path);
+        auto db = db_.plain();
         if (!db)
             return std::unexpected(db.error());
-        store::SyncStore ss(**db);
-        auto n = ss.resync_account(name);
-        if (!n)
-            return std::unexpected(n.error());
-        if (!*n)
+        // One transaction of its own (SyncState::resync_account).
+        auto cleared = (*db)->sync().resync_account(name);
+        if (!cleared)
+            return std::unexpected(cleared.error());
+        if (!*cleared)
             return fail("account.not_found",
                         fmt::format("account {} has not been registered by the daemon yet", name));
         boost::asio::post(io_, [this, name] { restart_account(name, "resync requested"); });
         return {};
+    }
+
+    http::Health health() override {
+        http::Health h;
+        if (!db_.leases)
+            return h;
+        h.worker = health_worker_.load();
+        h.database_reachable = health_reachable_.load();
+        h.leases = static_cast<std::int64_t>(db_.leases->fence().held().size());
+        return h;
     }
 
     void outbox_changed() override {
@@ -261,7 +258,7 @@ class Daemon final : public http::Control {
             counters = fut.get();
         std::lock_guard lock(metrics_mu_);
         if (!metrics_db_) {
-            auto db = store::backend_opener(cfg_.database.path)();
+            auto db = db_.plain();
             if (!db)
                 return "# database unavailable: " + db.error().detail + "\n";
             metrics_db_ = std::move(*db);
@@ -272,8 +269,8 @@ class Daemon final : public http::Control {
 
     int run() {
         log_.write(LogLevel::Info, {}, "start",
-                   fmt::format("crm-maild {} database={} accounts={}", CRM_VERSION,
-                               cfg_.database.path, cfg_.accounts.size()));
+                   fmt::format("crm-maild {} database={} accounts={}", CRM_VERSION, db_.display,
+                               cfg_.accounts.size()));
         apply_accounts();
         outbox_->start();
         // The thread view, its API, /healthz and /metrics. A port already taken (another
@@ -373,6 +370,11 @@ class Daemon final : public http::Control {
             log_.write(LogLevel::Info, {a.name, ""}, "account", "disabled in the config");
             return;
         }
+        registered_[a.name] = *id;
+        // Shared database: this worker syncs only the accounts whose lease it holds (lease_tick
+        // claims them and starts them here).
+        if (db_.leases && !db_.leases->fence().holds(*id))
+            return;
         auto known = sink_->sync_store().user_exists(a.owner_id);
         if (known && *known) {
             sink_->set_owner(*id, a.owner_id);
@@ -478,6 +480,108 @@ class Daemon final : public http::Control {
     void apply_accounts() {
         for (const auto& a : cfg_.accounts)
             start_account(a);
+        if (db_.leases)
+            lease_tick();
+    }
+
+    // Stops one running account here (the sync finishes its batch in flight).
+    void stop_account(const std::string& name, const std::string& why) {
+        auto it = running_.find(name);
+        if (it == running_.end())
+            return;
+        log_.write(LogLevel::Info, {name, ""}, "account", why);
+        outbox_->remove_account(it->second.sync->spec().id);
+        it->second.sync->stop();
+        retired_.push_back(std::move(it->second.sync));
+        running_.erase(it);
+    }
+
+    // The enabled configured account registered under `id`, from `accounts`.
+    const settings::AccountConfig* configured(const std::vector<settings::AccountConfig>& accounts,
+                                              AccountId id) const {
+        for (const auto& a : accounts)
+            if (auto it = registered_.find(a.name);
+                a.enabled && it != registered_.end() && it->second == id)
+                return &a;
+        return nullptr;
+    }
+
+    // Shared database (PostgreSQL): renews this worker's leases, stops the accounts it lost,
+    // gives back what is over its fair share or no longer configured here, and claims free or
+    // expired accounts up to its share. Every lease/4 (20 s for the default 75 s lease).
+    void lease_tick() {
+        if (stopping_ || !db_.leases)
+            return;
+        auto& leases = *db_.leases;
+        if (auto lost = leases.renew(); !lost) {
+            log_.write(LogLevel::Error, {}, "lease",
+                       "cannot renew the account leases: " + lost.error().to_string());
+        } else {
+            for (AccountId id : *lost)
+                for (const auto& [name, rid] : registered_)
+                    if (rid == id)
+                        stop_account(name, "lease lost (paused or cut off past its expiry, or "
+                                           "another worker took the account): stopped here");
+        }
+        if (auto reaped = leases.reap_dead(); reaped && *reaped > 0)
+            log_.write(LogLevel::Info, {}, "lease",
+                       fmt::format("removed {} worker(s) silent for three lease times", *reaped));
+        const auto accounts = this->accounts(); // a copy: the HTTP threads may save one
+        std::vector<AccountId> wanted;
+        for (const auto& a : accounts)
+            if (auto it = registered_.find(a.name); a.enabled && it != registered_.end())
+                wanted.push_back(it->second);
+        std::vector<AccountId> held, extra;
+        for (const auto& [id, epoch] : leases.fence().held()) {
+            if (std::find(wanted.begin(), wanted.end(), id) == wanted.end())
+                extra.push_back(id); // no longer configured here
+            else
+                held.push_back(id);
+        }
+        auto workers = leases.live_workers();
+        if (workers) {
+            const auto share =
+                pg::Leases::fair_share(wanted.size(), *workers, cfg_.daemon.max_accounts);
+            // Over the share (another worker joined): give back the highest ids.
+            while (held.size() > share) {
+                extra.push_back(held.back());
+                held.pop_back();
+            }
+            for (AccountId id : extra)
+                for (const auto& [name, rid] : registered_)
+                    if (rid == id)
+                        stop_account(name, "handed over: over this worker's share of the accounts");
+            if (auto r = leases.release(extra); !r)
+                log_.write(LogLevel::Error, {}, "lease", r.error().to_string());
+            if (held.size() < share) {
+                std::vector<AccountId> free;
+                for (AccountId id : wanted)
+                    if (std::find(held.begin(), held.end(), id) == held.end())
+                        free.push_back(id);
+                auto claimed = leases.claim(free, share - held.size());
+                if (!claimed) {
+                    log_.write(LogLevel::Error, {}, "lease", claimed.error().to_string());
+                } else {
+                    for (const auto& [id, epoch] : *claimed)
+                        if (const auto* a = configured(accounts, id)) {
+                            log_.write(LogLevel::Info, {a->name, ""}, "lease",
+                                       fmt::format("claimed (epoch {})", epoch));
+                            start_account(*a);
+                        }
+                }
+            }
+        } else {
+            log_.write(LogLevel::Error, {}, "lease", workers.error().to_string());
+        }
+        health_worker_ = leases.worker_id();
+        health_reachable_ = leases.reachable();
+        daemon::notify(fmt::format("STATUS=worker {}: syncing {} account(s)", leases.worker_id(),
+                                   running_.size()));
+        lease_timer_.expires_after(std::max(leases.lease() / 4, std::chrono::seconds(1)));
+        lease_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec)
+                lease_tick();
+        });
     }
 
     void wait_signals() {
@@ -504,6 +608,17 @@ class Daemon final : public http::Control {
             signals_.cancel();
             ticker_.cancel();
             watchdog_.cancel();
+            lease_timer_.cancel();
+            // Every batch is committed: give the accounts back so that the other workers take
+            // them at once rather than after the lease expires.
+            if (db_.leases) {
+                if (auto r = db_.leases->leave(); !r)
+                    log_.write(LogLevel::Error, {}, "lease",
+                               "could not release the leases (they expire by themselves): " +
+                                   r.error().to_string());
+                else
+                    log_.write(LogLevel::Info, {}, "lease", "leases released");
+            }
             return; // io_context runs out of work
         }
         ticker_.expires_after(std::chrono::milliseconds(50));
@@ -551,6 +666,7 @@ class Daemon final : public http::Control {
                 }
                 if (change) {
                     log_.write(LogLevel::Info, {it->first, ""}, "reload", change);
+                    outbox_->remove_account(it->second.sync->spec().id);
                     it->second.sync->stop();
                     retired_.push_back(std::move(it->second.sync));
                     it = running_.erase(it);
@@ -558,11 +674,19 @@ class Daemon final : public http::Control {
                     ++it;
                 }
             }
+            {
+                std::lock_guard lock(cfg_mu_);
+                cfg_.accounts = cfg->accounts;
+            }
             for (const auto& a : cfg->accounts)
                 if (!running_.contains(a.name))
                     start_account(a);
-            std::lock_guard lock(cfg_mu_);
-            cfg_.accounts = cfg->accounts;
+            // Shared database: accounts no longer configured here are given back by the next
+            // lease tick; run it now.
+            if (db_.leases) {
+                lease_timer_.cancel();
+                boost::asio::post(io_, [this] { lease_tick(); });
+            }
         } else {
             log_.write(LogLevel::Error, {}, "reload",
                        "the new config has errors: keeping the running accounts");
@@ -581,12 +705,16 @@ class Daemon final : public http::Control {
 
     std::string path_;
     settings::Config cfg_;
-    std::unique_ptr<store::Database> db_;
+    daemon::DaemonDatabase db_;
     daemon::Logger log_;
     boost::asio::io_context io_;
     boost::asio::thread_pool pool_;
     boost::asio::signal_set signals_, hup_;
-    boost::asio::steady_timer ticker_, watchdog_;
+    boost::asio::steady_timer ticker_, watchdog_, lease_timer_;
+    std::map<std::string, AccountId> registered_; // configured accounts' ids, by name
+    // What /healthz reports of the leases, written by lease_tick, read by the HTTP threads.
+    std::atomic<std::int64_t> health_worker_{0};
+    std::atomic<bool> health_reachable_{true};
     runtime::SenderAuth sender_auth_; // before sink_: the sink's parser threads borrow it
     std::unique_ptr<daemon::DaemonSink> sink_;
     std::unique_ptr<daemon::OutboxWorker> outbox_;
@@ -637,45 +765,13 @@ int main(int argc, char** argv) {
         return kExitUsage;
     if (check)
         return kExitOk;
-    // One syncing daemon per database: a second crm-maild on it would sync the same accounts
-    // and work the same outbox (a reply could go out twice). Taken before the database is
-    // opened, before any account is touched and before READY=1; held until main returns (after
-    // the last batch is committed), and released by the kernel however the process ends.
-    auto guard = store::DaemonLock::acquire(cfg->database.path, "crm-maild");
-    if (!guard) {
-        fmt::print(stderr, "crm-maild: {}\n", guard.error().to_string());
-        return kExitRuntime;
-    }
     std::signal(SIGPIPE, SIG_IGN);
     mime::init();
-    // Two connections: the event loop's (sync bookkeeping, outbox, read marks) and the one the
-    // sync's batches are committed on by the sink's writer thread, so that the event loop reads
-    // the next batch from the server meanwhile.
-    store::OpenOptions loop_opts;
-    loop_opts.autocheckpoint = false; // the checkpointer thread (below) does it
-    auto db = store::Database::open(cfg->database.path, loop_opts);
+    auto db = daemon::open_daemon_database(cfg->database, cfg->daemon.max_accounts);
     if (!db) {
         fmt::print(stderr, "crm-maild: {}\n", db.error().to_string());
         return kExitRuntime;
     }
-    if (auto m = (*db)->migrate(); !m) {
-        fmt::print(stderr, "crm-maild: {}\n", m.error().to_string());
-        return kExitRuntime;
-    }
-    auto writer = store::Database::open(cfg->database.path);
-    if (!writer) {
-        fmt::print(stderr, "crm-maild: {}\n", writer.error().to_string());
-        return kExitRuntime;
-    }
-    // The writer commits every sync batch; copying the WAL into the database file happens on a
-    // thread of its own, every 4000 pages (32 MiB, a few batches: each checkpoint costs two
-    // fsyncs; an initial sync of 20,000 messages took 6.2 s instead of 6.6 s with SQLite's
-    // 1000). The log then stays under ~130 MiB (the writer waits past 4x that). The thread also
-    // runs every 30 s for the commits of the other connections, which never checkpoint.
-    if (auto c = (*writer)->checkpoint_in_background(4000); !c) {
-        fmt::print(stderr, "crm-maild: {}\n", c.error().to_string());
-        return kExitRuntime;
-    }
-    Daemon d(config_path, std::move(*cfg), std::move(*db), std::move(*writer));
+    Daemon d(config_path, std::move(*cfg), std::move(*db));
     return d.run();
 }

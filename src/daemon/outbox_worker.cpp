@@ -11,8 +11,6 @@
 #include "crm/imap/sent.hpp"
 #include "crm/mime/compose.hpp"
 #include "crm/smtp/sender.hpp"
-#include "crm/store/outbox.hpp"
-#include "crm/store/web_store.hpp"
 
 namespace crm::daemon {
 
@@ -29,8 +27,8 @@ std::int64_t backoff_seconds(std::int64_t attempts) {
 
 } // namespace
 
-OutboxWorker::OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool,
-                           store::Database& db, DaemonSink& sink, LogSink log, const Clock& clock)
+OutboxWorker::OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool, Backend& db,
+                           DaemonSink& sink, LogSink log, const Clock& clock)
     : io_(io), pool_(pool), db_(db), sink_(sink), log_(std::move(log)), clock_(clock), timer_(io) {}
 
 void OutboxWorker::start() { tick(); }
@@ -41,19 +39,39 @@ void OutboxWorker::stop() {
 }
 
 void OutboxWorker::kick() {
-    if (!stopping_ && !busy_ && recovered_)
+    if (!stopping_ && !busy_ && to_recover_.empty())
         send_one();
+}
+
+void OutboxWorker::set_account(AccountId id, SendingEndpoints ep) {
+    accounts_[id] = std::move(ep);
+    // Snapshot now, before this daemon claims anything for the account: a reply it marks
+    // "sending" itself later is its own, not one to recover.
+    auto rows = db_.outbox().list(std::string("sending"));
+    if (!rows) {
+        log_(LogLevel::Error, {accounts_[id].account_name, ""}, "outbox", rows.error().to_string());
+        return;
+    }
+    std::erase_if(to_recover_, [id](const OutboxRow& r) { return r.account == id; });
+    for (auto& r : *rows)
+        if (r.account == id && r.id != sending_id_)
+            to_recover_.push_back(std::move(r));
+}
+
+void OutboxWorker::remove_account(AccountId id) {
+    accounts_.erase(id);
+    std::erase_if(to_recover_, [id](const OutboxRow& r) { return r.account == id; });
 }
 
 void OutboxWorker::tick() {
     if (stopping_)
         return;
     if (!busy_) {
-        if (!recovered_)
-            recover_sending();
+        if (!to_recover_.empty())
+            recover_next();
         else
             send_one();
-        if (!busy_ && recovered_)
+        if (!busy_ && to_recover_.empty())
             mirror_seen();
     }
     timer_.expires_after(std::chrono::seconds(1));
@@ -70,29 +88,23 @@ void OutboxWorker::tick() {
 //     itself, so there the Message-ID is looked for (found -> sent). Elsewhere we APPEND to Sent
 //     only after recording "sent", so nothing can be found: "unknown", for a person to decide.
 // Never resent automatically once the end of DATA may have gone out.
-void OutboxWorker::recover_sending() {
-    store::OutboxStore ob(db_);
-    auto rows = ob.list(std::string("sending"));
-    if (!rows) {
-        log_(LogLevel::Error, {}, "outbox", rows.error().to_string());
-        return;
-    }
-    recovered_ = true;
+void OutboxWorker::recover_next() {
     auto settle = [this](const std::string& name, std::int64_t id, const std::string& state,
                          const std::string& why) {
-        store::OutboxStore o(db_);
-        try {
-            store::Database::Transaction tx(db_);
-            if (auto r2 = o.set_state(id, state, why, std::nullopt, clock_.now()); r2)
-                (void)tx.commit();
-        } catch (const std::exception& e) {
-            log_(LogLevel::Error, {name, ""}, "outbox", e.what());
+        auto r = in_transaction(db_.work(), [&] {
+            return db_.outbox().set_state(id, state, why, std::nullopt, clock_.now());
+        });
+        if (!r) {
+            log_(LogLevel::Error, {name, ""}, "outbox", r.error().to_string());
+            return;
         }
         log_(LogLevel::Warning, {name, ""}, "outbox",
              fmt::format("reply {} was being sent at the last stop: now {}{}", id, state,
                          why.empty() ? "" : " (" + why + ")"));
     };
-    for (const auto& r : *rows) {
+    while (!to_recover_.empty()) {
+        const OutboxRow r = std::move(to_recover_.front());
+        to_recover_.pop_front();
         auto it = accounts_.find(r.account);
         if (it == accounts_.end())
             continue;
@@ -132,7 +144,7 @@ void OutboxWorker::recover_sending() {
 }
 
 void OutboxWorker::mirror_seen() {
-    store::WebStore ws(db_);
+    auto& ws = db_.seen();
     auto pending = ws.pending_seen(500);
     if (!pending) {
         log_(LogLevel::Error, {}, "seen", pending.error().to_string());
@@ -140,8 +152,15 @@ void OutboxWorker::mirror_seen() {
     }
     if (pending->empty())
         return;
-    // The first mailbox's changes; the others follow on the next ticks.
-    const auto& first = pending->front();
+    // The first mailbox's changes; the others follow on the next ticks. On a shared database
+    // the changes of accounts other workers hold are theirs to mirror: the first of ours.
+    auto mine = pending->begin();
+    if (shared_)
+        while (mine != pending->end() && !accounts_.contains(mine->account))
+            ++mine;
+    if (mine == pending->end())
+        return;
+    const auto& first = *mine;
     const AccountId account = first.account;
     const std::string mailbox = first.mailbox;
     const std::uint32_t validity = first.uid_validity;
@@ -164,7 +183,7 @@ void OutboxWorker::mirror_seen() {
         auto r = imap::store_seen(ep, mailbox, validity, seen, unseen);
         boost::asio::post(io_, [=, this]() {
             busy_ = false;
-            store::WebStore w(db_);
+            auto& w = db_.seen();
             if (r) {
                 (void)w.seen_done(locations);
                 log_(LogLevel::Info, {name, mailbox}, "seen",
@@ -181,36 +200,33 @@ void OutboxWorker::mirror_seen() {
 }
 
 void OutboxWorker::send_one() {
-    store::OutboxStore ob(db_);
-    std::optional<store::OutboxRow> row;
-    try {
-        store::Database::Transaction tx(db_);
-        auto claimed = ob.claim_due(clock_.now());
-        if (!claimed) {
-            log_(LogLevel::Error, {}, "outbox", claimed.error().to_string());
-            return;
-        }
-        if (!*claimed)
-            return;
-        row = std::move(*claimed);
+    auto& ob = db_.outbox();
+    std::optional<OutboxRow> row;
+    auto claimed = in_transaction(db_.work(), [&]() -> Result<void> {
+        auto c = ob.claim_due(clock_.now());
+        if (!c)
+            return std::unexpected(c.error());
+        if (!*c)
+            return {};
+        row = std::move(*c);
         auto it = accounts_.find(row->account);
         if (it == accounts_.end() || !it->second.smtp) {
             std::string why = it == accounts_.end()
                                   ? "the account is not configured in this daemon"
                                   : "the account has no [accounts.smtp] settings";
-            (void)ob.set_state(row->id, "failed", why, std::nullopt, clock_.now());
-            (void)tx.commit();
+            if (auto f = ob.set_state(row->id, "failed", why, std::nullopt, clock_.now()); !f)
+                return f;
             log_(LogLevel::Error, {}, "outbox", fmt::format("reply {}: {}", row->id, why));
-            return;
+            row.reset();
         }
-        if (auto c = tx.commit(); !c) {
-            log_(LogLevel::Error, {}, "outbox", c.error().to_string());
-            return;
-        }
-    } catch (const std::exception& e) {
-        log_(LogLevel::Error, {}, "outbox", e.what());
+        return {};
+    });
+    if (!claimed) {
+        log_(LogLevel::Error, {}, "outbox", claimed.error().to_string());
         return;
     }
+    if (!row)
+        return;
     const auto& acc = accounts_.at(row->account);
     // Compose (pure) here; the attachments come from the blobs.
     mime::ReplyDraft d;
@@ -245,6 +261,7 @@ void OutboxWorker::send_one() {
     }
     imap::crash_point("before-smtp");
     busy_ = true;
+    sending_id_ = row->id;
     auto smtp_ep = *acc.smtp;
     auto imap_ep = acc.imap;
     bool gmail = acc.gmail;
@@ -263,15 +280,11 @@ void OutboxWorker::send_one() {
             auto done = std::make_shared<std::promise<bool>>();
             auto result = done->get_future();
             boost::asio::post(io_, [this, id, done] {
-                bool ok = false;
-                try {
-                    store::Database::Transaction tx(db_);
-                    store::OutboxStore o(db_);
-                    ok = o.mark_data_done(id, clock_.now()) && tx.commit();
-                } catch (const std::exception& e) {
-                    log_(LogLevel::Error, {}, "outbox", e.what());
-                }
-                done->set_value(ok);
+                auto r = in_transaction(
+                    db_.work(), [&] { return db_.outbox().mark_data_done(id, clock_.now()); });
+                if (!r)
+                    log_(LogLevel::Error, {}, "outbox", r.error().to_string());
+                done->set_value(r.has_value());
             });
             // The io thread may be stopping: then give up and send again later.
             const bool ok =
@@ -285,7 +298,7 @@ void OutboxWorker::send_one() {
         imap::crash_point("after-smtp");
         boost::asio::post(io_, [=, this]() mutable {
             busy_ = false;
-            store::OutboxStore o(db_);
+            sending_id_.reset();
             std::string state, why;
             std::optional<std::int64_t> next;
             if (report && report->accepted()) {
@@ -314,14 +327,11 @@ void OutboxWorker::send_one() {
                 why = report ? fmt::format("{} {}", report->final_code, report->final_text)
                              : report.error().detail;
             }
-            try {
-                store::Database::Transaction tx(db_);
-                if (auto r = o.set_state(id, state, why, next, clock_.now()); !r)
-                    log_(LogLevel::Error, {name, ""}, "outbox", r.error().to_string());
-                (void)tx.commit();
-            } catch (const std::exception& e) {
-                log_(LogLevel::Error, {name, ""}, "outbox", e.what());
-            }
+            if (auto r = in_transaction(
+                    db_.work(),
+                    [&] { return db_.outbox().set_state(id, state, why, next, clock_.now()); });
+                !r)
+                log_(LogLevel::Error, {name, ""}, "outbox", r.error().to_string());
             if (results_)
                 ++(*results_)[state == "queued" ? "deferred" : state];
             imap::crash_point("after-record");

@@ -2,9 +2,12 @@
 // Works the outbox on the daemon's io_context: claims due replies, composes them (GMime), sends
 // them over SMTP on the blocking pool, records the outcome, files the copy in Sent and in its
 // thread. Exactly once: a reply is marked "sending" (committed) before the SMTP transaction; one
-// found in "sending" at start-up is looked up in the Sent folder and becomes sent or unknown,
-// never resent automatically. Between replies it also mirrors read state to the servers.
+// found in "sending" when its account starts here (at start-up, or when this worker takes the
+// account's lease over from one that died) is settled as after a crash (recover_next), never
+// resent automatically once its end of DATA may have gone out. Between replies it also mirrors
+// read state to the servers.
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,10 +17,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "crm/core/backend.hpp"
 #include "crm/core/clock.hpp"
 #include "crm/core/log.hpp"
 #include "crm/net/transport.hpp"
-#include "crm/store/database.hpp"
 #include "sink.hpp"
 
 namespace crm::daemon {
@@ -33,9 +36,16 @@ struct SendingEndpoints {
 
 class OutboxWorker {
   public:
-    OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool, store::Database& db,
+    OutboxWorker(boost::asio::io_context& io, boost::asio::thread_pool& pool, Backend& db,
                  DaemonSink& sink, LogSink log, const Clock& clock = system_clock());
-    void set_account(AccountId id, SendingEndpoints ep) { accounts_[id] = std::move(ep); }
+    // An account starts sending here. Its replies left in "sending" (by this daemon before a
+    // crash, or by the worker that held the account before) are settled before anything new.
+    void set_account(AccountId id, SendingEndpoints ep);
+    // The account stopped here (removed, or its lease released or lost).
+    void remove_account(AccountId id);
+    // Several workers share the database: the changes of accounts not held here are left to the
+    // worker that holds them (on a database of its own they are dropped with a reason).
+    void set_shared_database(bool shared) { shared_ = shared; }
     // Send outcomes are counted for /metrics.
     void set_result_counter(std::map<std::string, std::uint64_t>* c) { results_ = c; }
     void start();
@@ -45,7 +55,8 @@ class OutboxWorker {
 
   private:
     void tick();
-    void recover_sending();
+    // Settles the next reply left in "sending" (see set_account).
+    void recover_next();
     void send_one();
     // Mirrors CRM read/unread to \Seen on the server (accounts with mirror_seen), one mailbox
     // per call, on the pool.
@@ -53,7 +64,7 @@ class OutboxWorker {
 
     boost::asio::io_context& io_;
     boost::asio::thread_pool& pool_;
-    store::Database& db_;
+    Backend& db_;
     DaemonSink& sink_;
     LogSink log_;
     const Clock& clock_;
@@ -61,7 +72,10 @@ class OutboxWorker {
     std::map<AccountId, SendingEndpoints> accounts_;
     bool busy_ = false;
     bool stopping_ = false;
-    bool recovered_ = false;
+    std::deque<OutboxRow> to_recover_;
+    // The reply this daemon is sending now: "sending" because of us, never one to recover.
+    std::optional<std::int64_t> sending_id_;
+    bool shared_ = false;
     std::map<std::string, std::uint64_t>* results_ = nullptr;
 };
 

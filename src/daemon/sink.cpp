@@ -19,8 +19,8 @@ bool has_seen(const std::vector<std::string>& flags) {
 }
 } // namespace
 
-DaemonSink::DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts,
-                       std::unique_ptr<store::Database> writer, const Clock& clock)
+DaemonSink::DaemonSink(Backend& db, LogSink log, app::IngestOptions opts,
+                       std::unique_ptr<Backend> writer, const Clock& clock)
     : log_(std::move(log)), clock_(clock), main_(db, opts), writer_db_(std::move(writer)),
       // Below the event loop (which stores and reads the sockets) and the HTTP API's threads.
       pool_(runtime::parser_threads(), runtime::kParserNice) {
@@ -32,27 +32,27 @@ DaemonSink::DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts
 
 Result<MailboxState> DaemonSink::open_mailbox(AccountId account, const std::string& name,
                                               const std::string& special_use) {
-    return in_transaction(main_.work,
-                          [&] { return main_.sync.ensure_mailbox(account, name, special_use); });
+    return in_transaction(main_.work(),
+                          [&] { return main_.sync().ensure_mailbox(account, name, special_use); });
 }
 
 Result<std::vector<std::uint32_t>> DaemonSink::stored_uids(MailboxId mailbox,
                                                            std::uint32_t uid_validity) {
     // The batches were committed on the writer's connection: read them, not the snapshot an
     // unfinished cached statement of this connection may still hold.
-    main_.db.release_snapshots();
-    return main_.sync.stored_uids(mailbox, uid_validity);
+    main_.db.refresh();
+    return main_.sync().stored_uids(mailbox, uid_validity);
 }
 
 Result<std::vector<std::uint32_t>> DaemonSink::quarantined_uids(MailboxId mailbox,
                                                                 std::uint32_t uid_validity) {
-    main_.db.release_snapshots();
-    return main_.sync.quarantined_uids(mailbox, uid_validity);
+    main_.db.refresh();
+    return main_.sync().quarantined_uids(mailbox, uid_validity);
 }
 
 Result<std::int64_t> DaemonSink::reset_uid_validity(MailboxId mailbox, std::uint32_t uid_validity) {
-    return in_transaction(main_.work,
-                          [&] { return main_.sync.reset_uid_validity(mailbox, uid_validity); });
+    return in_transaction(main_.work(),
+                          [&] { return main_.sync().reset_uid_validity(mailbox, uid_validity); });
 }
 
 namespace {
@@ -103,7 +103,7 @@ namespace {
 // Quarantine bookkeeping of one batch: item i is the message with UID batch[i].uid.
 class UidFailures final : public app::FailureLog {
   public:
-    UidFailures(store::SyncStore& sync, MailboxId mailbox, std::uint32_t uid_validity,
+    UidFailures(SyncState& sync, MailboxId mailbox, std::uint32_t uid_validity,
                 const std::vector<FetchedMessage>& batch)
         : sync_(sync), mailbox_(mailbox), uid_validity_(uid_validity), batch_(batch) {}
     Result<std::int64_t> record_failure(std::size_t index, const Error& why,
@@ -113,7 +113,7 @@ class UidFailures final : public app::FailureLog {
     }
 
   private:
-    store::SyncStore& sync_;
+    SyncState& sync_;
     MailboxId mailbox_;
     std::uint32_t uid_validity_;
     const std::vector<FetchedMessage>& batch_;
@@ -160,10 +160,10 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
             imap::crash_point("during-batch");
     };
     hooks.before_commit = [&](const app::BatchOutcome& o) {
-        return lane.sync.add_synced(c.account, static_cast<std::int64_t>(o.stored));
+        return lane.sync().add_synced(c.account, static_cast<std::int64_t>(o.stored));
     };
-    UidFailures failures(lane.sync, c.mailbox, c.uid_validity, batch);
-    app::IngestBatch ingest(lane.work, lane.ingestor);
+    UidFailures failures(lane.sync(), c.mailbox, c.uid_validity, batch);
+    app::IngestBatch ingest(lane.work(), lane.ingestor);
     auto out = ingest.run(items, clock_.now(), &failures, hooks);
     if (!out)
         return std::unexpected(out.error());
@@ -181,7 +181,7 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
 
 Result<void> DaemonSink::store_outgoing(FetchedMessage&& m, const std::string& source) {
     auto parsed = mime::parse(m.raw);
-    return in_transaction(main_.work, [&]() -> Result<void> {
+    return in_transaction(main_.work(), [&]() -> Result<void> {
         app::IngestSource src;
         src.raw = m.raw;
         src.where.source = source;
@@ -196,30 +196,31 @@ Result<void> DaemonSink::store_outgoing(FetchedMessage&& m, const std::string& s
 Result<void> DaemonSink::checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
                                     std::optional<std::uint32_t> uid_next,
                                     std::optional<std::uint64_t> highest_modseq) {
-    return in_transaction(main_.work, [&] {
-        return main_.sync.set_checkpoint(mailbox, uid_validity, uid_next, highest_modseq,
-                                         clock_.now());
+    return in_transaction(main_.work(), [&] {
+        return main_.sync().set_checkpoint(mailbox, uid_validity, uid_next, highest_modseq,
+                                           clock_.now());
     });
 }
 
 Result<std::int64_t> DaemonSink::update_flags(MailboxId mailbox, std::uint32_t uid_validity,
                                               const std::vector<FlagUpdate>& updates) {
-    return in_transaction(main_.work, [&] {
-        return main_.sync.update_flags(mailbox, uid_validity, updates, clock_.now());
+    return in_transaction(main_.work(), [&] {
+        return main_.sync().update_flags(mailbox, uid_validity, updates, clock_.now());
     });
 }
 
 Result<std::int64_t> DaemonSink::expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                          const std::vector<std::uint32_t>& uids) {
-    return in_transaction(
-        main_.work, [&] { return main_.sync.expunge(mailbox, uid_validity, uids, clock_.now()); });
+    return in_transaction(main_.work(), [&] {
+        return main_.sync().expunge(mailbox, uid_validity, uids, clock_.now());
+    });
 }
 
 Result<void> DaemonSink::set_health(AccountId account, const AccountHealth& health) {
     if (error_counter_ && !health.error_class.empty())
         ++(*error_counter_)[health.error_class];
-    return in_transaction(main_.work,
-                          [&] { return main_.sync.set_health(account, health, clock_.now()); });
+    return in_transaction(main_.work(),
+                          [&] { return main_.sync().set_health(account, health, clock_.now()); });
 }
 
 } // namespace crm::daemon

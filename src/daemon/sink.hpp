@@ -9,25 +9,22 @@
 #include "crm/app/ingest.hpp"
 #include "crm/app/ingest_batch.hpp"
 #include "crm/auth/verifier.hpp"
+#include "crm/core/backend.hpp"
 #include "crm/core/clock.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/sync_ports.hpp"
 #include "crm/runtime/work_pool.hpp"
-#include "crm/store/backend.hpp"
-#include "crm/store/database.hpp"
-#include "crm/store/store.hpp"
-#include "crm/store/sync_store.hpp"
 
 namespace crm::daemon {
 
 class DaemonSink final : public SyncSink {
   public:
-    // `writer`: a second connection to the same database, for storing batches on a thread of
-    // their own (store_batch_async) while the event loop reads the next one. Without it (an
-    // in-memory database) batches are stored on the calling thread.
-    DaemonSink(store::Database& db, LogSink log, app::IngestOptions opts = {},
-               std::unique_ptr<store::Database> writer = nullptr,
-               const Clock& clock = system_clock());
+    // `db`: the event loop's connection (borrowed). `writer`: a second connection to the same
+    // database, for storing batches on a thread of their own (store_batch_async) while the
+    // event loop reads the next one. Without it (an in-memory database) batches are stored on
+    // the calling thread.
+    DaemonSink(Backend& db, LogSink log, app::IngestOptions opts = {},
+               std::unique_ptr<Backend> writer = nullptr, const Clock& clock = system_clock());
 
     // Our own DKIM/DMARC verification while parsing (borrowed; null: off). Set before syncing.
     void set_verifier(const auth::Verifier* v) { verifier_ = v; }
@@ -57,7 +54,7 @@ class DaemonSink final : public SyncSink {
                                  const std::vector<std::uint32_t>& uids) override;
     Result<void> set_health(AccountId account, const AccountHealth& health) override;
 
-    store::SyncStore& sync_store() { return main_.sync; }
+    SyncState& sync_store() { return main_.db.sync(); }
     // Account errors are counted by class for /metrics.
     void set_error_counter(std::map<std::string, std::uint64_t>* c) { error_counter_ = c; }
 
@@ -68,13 +65,12 @@ class DaemonSink final : public SyncSink {
     // What one connection needs to store mail. Each is used by one thread at a time: `main_` by
     // the event loop, `writer_` (when there is one) by the writer thread.
     struct Lane {
-        explicit Lane(store::Database& d, const app::IngestOptions& opts)
-            : db(d), work(d), store(d), sync(d), ingestor(store, store, opts) {}
-        store::Database& db;
-        store::Work work;
-        store::Store store;
-        store::SyncStore sync;
+        explicit Lane(Backend& d, const app::IngestOptions& opts)
+            : db(d), ingestor(d.mail(), d.threads(), opts) {}
+        Backend& db;
         app::Ingestor ingestor;
+        UnitOfWork& work() { return db.work(); }
+        SyncState& sync() { return db.sync(); }
     };
     // What store_batch needs of the sink's settings, copied on the calling thread (a reload
     // changes owners_ and names_ on the event loop while the writer stores).
@@ -96,7 +92,7 @@ class DaemonSink final : public SyncSink {
     std::map<AccountId, std::string> names_;
     std::map<std::string, std::uint64_t>* error_counter_ = nullptr;
     Lane main_;
-    std::unique_ptr<store::Database> writer_db_;
+    std::unique_ptr<Backend> writer_db_;
     std::unique_ptr<Lane> writer_;
     // Last: joined first, before what their work refers to.
     runtime::WorkPool pool_;                           // parsing, at kParserNice

@@ -380,8 +380,21 @@ Response Api::Impl::handle(const Request& req) {
             return res;
         }
         if (*path == "/healthz") {
+            const Health h = control.health();
             res.set("Content-Type", "application/json");
-            res.body = R"({"status":"ok"})";
+            res.set("Cache-Control", "no-store");
+            res.status = h.database_reachable ? 200 : 503;
+            if (!h.worker) {
+                res.body = h.database_reachable ? R"({"status":"ok"})"
+                                                : R"({"status":"unavailable","database":false})";
+                return res;
+            }
+            json::object o;
+            o["status"] = h.database_reachable ? "ok" : "unavailable";
+            o["database"] = h.database_reachable;
+            o["worker"] = *h.worker;
+            o["leases"] = h.leases;
+            res.body = json::serialize(o);
             return res;
         }
         if (*path == "/metrics") {

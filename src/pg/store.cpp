@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "crm/blob/codec.hpp"
-#include "crm/core/json_strings.hpp"
+#include "crm/core/stored_json.hpp"
 #include "store_values.hpp"
 
 namespace crm::pg {
@@ -22,16 +22,6 @@ using detail::Statements;
 using detail::text_array;
 
 namespace {
-
-std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) {
-        if (!out.empty())
-            out += ' ';
-        out += s;
-    }
-    return out;
-}
 
 std::string join_ids(std::span<const std::int64_t> ids) {
     std::string out;
@@ -318,10 +308,10 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
     const std::string what = "storing message " + n.message_id;
     const ParsedMessage& m = *n.parsed;
     const std::string from_name = m.from.empty() ? std::string() : m.from.front().name;
-    const std::string refs = join(m.references);
-    const std::string in_reply_to = join(m.in_reply_to);
-    const std::string headers = json_pair_array(m.headers);
-    const std::string warnings = json_string_array(m.warnings);
+    const std::string refs = stored::join(m.references);
+    const std::string in_reply_to = stored::join(m.in_reply_to);
+    const std::string headers = stored::json_pair_array(m.headers);
+    const std::string warnings = stored::json_string_array(m.warnings);
     // Everything bound to a TEXT column, checked before anything is sent: a message is stored
     // whole or not at all, and never cut short at a NUL.
     const std::pair<const char*, const std::string*> texts[] = {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "crm/core/stored_json.hpp"
 #include "crm/core/thread_split.hpp"
 #include "crm/pg/store.hpp"
 #include "store_values.hpp"
@@ -104,7 +105,7 @@ PgStore::split_message(MessageRowId message, std::optional<UserId> by, std::int6
         CRM_PG_TRY(id, m->get<std::int64_t>(i, 0));
         CRM_PG_TRY(mid, m->get<std::string>(i, 1));
         CRM_PG_TRY(refs, m->get<std::string>(i, 2));
-        rows.push_back({*id, std::move(*mid), split_ids(*refs)});
+        rows.push_back({*id, std::move(*mid), stored::split_ws(*refs)});
     }
     auto [moved, moved_ids] = plan_split(rows, message, movable);
     if (moved.size() == rows.size())

@@ -720,8 +720,11 @@ AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index
 
 constexpr std::array<std::string_view, 6> kTopKeys{
     "allow_inline_secrets", "database", "daemon", "http", "matching", "accounts"};
-constexpr std::array<std::string_view, 1> kDatabaseKeys{"path"};
-constexpr std::array<std::string_view, 1> kDaemonKeys{"log_level"};
+constexpr std::array<std::string_view, 7> kDatabaseKeys{
+    "path", "url", "password", "password_file", "password_env", "credential", "lease_seconds"};
+constexpr SecretKeys kDatabasePasswordKeys{"database password", "password", "password_file",
+                                           "password_env", "credential"};
+constexpr std::array<std::string_view, 2> kDaemonKeys{"log_level", "max_accounts"};
 constexpr std::array<std::string_view, 8> kHttpKeys{"bind",
                                                     "port",
                                                     "allowed_hosts",
@@ -737,27 +740,104 @@ constexpr std::array<std::string_view, 4> kLogLevelNames{"error", "warning", "in
 constexpr std::array<LogLevel, 4> kLogLevelValues{LogLevel::Error, LogLevel::Warning,
                                                   LogLevel::Info, LogLevel::Debug};
 
-void parse_database(Section& top, DatabaseConfig& db) {
+// True when a postgresql:// URL (or a key=value conninfo) carries a password.
+bool url_has_password(std::string_view url) {
+    for (std::string_view scheme : {"postgresql://", "postgres://"}) {
+        if (!url.starts_with(scheme))
+            continue;
+        auto rest = url.substr(scheme.size());
+        const auto end = rest.find_first_of("/?");
+        const auto authority = rest.substr(0, end);
+        const auto at = authority.rfind('@');
+        if (at != std::string_view::npos &&
+            authority.substr(0, at).find(':') != std::string_view::npos)
+            return true;
+        const auto query = end == std::string_view::npos || rest[end] != '?' ? std::string_view{}
+                                                                             : rest.substr(end + 1);
+        return query.starts_with("password=") || query.find("&password=") != std::string_view::npos;
+    }
+    // key=value form: a password keyword anywhere (start or after a space).
+    std::size_t at = 0;
+    while ((at = url.find("password", at)) != std::string_view::npos) {
+        if (at == 0 || url[at - 1] == ' ') {
+            auto tail = url.substr(at + 8);
+            while (!tail.empty() && tail.front() == ' ')
+                tail.remove_prefix(1);
+            if (tail.starts_with('='))
+                return true;
+        }
+        at += 8;
+    }
+    return false;
+}
+
+void parse_database(Section& top, DatabaseConfig& db, bool allow_inline) {
     auto t = top.table("database");
     if (!t)
         return;
     Section s(top.reporter(), *t->first, "database", t->second.pos, kDatabaseKeys);
-    if (auto path = s.string("path")) {
+    auto path = s.string("path");
+    if (path) {
         if (!is_absolute_path(path->first))
             s.reporter().error(path->second.pos, fmt::format("{}: {} must be an absolute path",
                                                              path->second.path, show(path->first)));
         db.path = std::move(path->first);
     }
+    if (auto url = s.string("url")) {
+        const auto& e = url->second;
+        const std::string& u = url->first;
+        if (path)
+            s.reporter().error(e.pos, fmt::format("{}: give either path (SQLite) or url "
+                                                  "(PostgreSQL), not both",
+                                                  e.path));
+        else if (u.empty())
+            s.reporter().error(e.pos, fmt::format("{}: must not be empty", e.path));
+        else if (!u.starts_with("postgresql://") && !u.starts_with("postgres://") &&
+                 u.find('=') == std::string::npos)
+            s.reporter().error(e.pos, fmt::format("{}: {} is not a PostgreSQL URL (postgresql://"
+                                                  "user@host:port/database) or a libpq "
+                                                  "key=value string",
+                                                  e.path, show(u)));
+        else if (url_has_password(u))
+            s.reporter().error(e.pos, fmt::format("{}: the URL carries a password; keep it out of "
+                                                  "the configuration file with password_file, "
+                                                  "password_env or credential",
+                                                  e.path));
+        else
+            db.url = u;
+    }
+    if (auto n = s.ranged("lease_seconds", 5, 600, false, " s")) {
+        if (s.has("url"))
+            db.lease_seconds = static_cast<int>(*n);
+        else
+            s.reporter().error(s.find("lease_seconds")->pos,
+                               "database.lease_seconds: only used with url (PostgreSQL, several "
+                               "workers)");
+    }
+    auto pw = read_secret(s, kDatabasePasswordKeys, allow_inline);
+    if (pw.present && !s.has("url"))
+        s.reporter().error(t->second.pos, "database: a password is only used with url "
+                                          "(PostgreSQL); SQLite has none");
+    else
+        db.password = std::move(pw.secret);
     s.report_unknown();
 }
 
-void parse_daemon(Section& top, DaemonConfig& d) {
+void parse_daemon(Section& top, DaemonConfig& d, const DatabaseConfig& db) {
     auto t = top.table("daemon");
     if (!t)
         return;
     Section s(top.reporter(), *t->first, "daemon", t->second.pos, kDaemonKeys);
     if (auto level = s.choice("log_level", kLogLevelNames, kLogLevelValues))
         d.log_level = level->first;
+    if (auto n = s.ranged("max_accounts", 1, 100000)) {
+        if (db.postgresql())
+            d.max_accounts = static_cast<int>(*n);
+        else
+            s.reporter().error(s.find("max_accounts")->pos,
+                               "daemon.max_accounts: only used with [database] url (PostgreSQL, "
+                               "several workers); with SQLite one daemon syncs every account");
+    }
     s.report_unknown();
 }
 
@@ -980,8 +1060,8 @@ ParseOutcome parse_config(std::string_view text, std::string_view file_name) {
     Config config;
     if (auto allow = top.boolean("allow_inline_secrets"))
         config.allow_inline_secrets = *allow;
-    parse_database(top, config.database);
-    parse_daemon(top, config.daemon);
+    parse_database(top, config.database, config.allow_inline_secrets);
+    parse_daemon(top, config.daemon, config.database);
     parse_http(top, config.http);
     parse_matching(top, config.matching);
     parse_accounts(top, config);

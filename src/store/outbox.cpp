@@ -15,80 +15,12 @@ void bind_opt(SQLite::Statement& s, int i, const std::optional<std::int64_t>& v)
         s.bind(i);
 }
 
-// [[a, b, ...], ...] of strings; the store's own encoding.
-std::string encode_rows(const std::vector<std::vector<std::string>>& rows) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        out += i ? ",[" : "[";
-        for (std::size_t j = 0; j < rows[i].size(); ++j) {
-            if (j)
-                out += ',';
-            append_json_string(out, rows[i][j]);
-        }
-        out += ']';
-    }
-    return out + "]";
-}
-
-std::vector<std::vector<std::string>> decode_rows(const std::string& s) {
-    std::vector<std::vector<std::string>> rows;
-    int depth = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        char c = s[i];
-        if (c == '[') {
-            if (++depth == 2)
-                rows.emplace_back();
-        } else if (c == ']') {
-            --depth;
-        } else if (c == '"' && depth == 2) {
-            std::string cur;
-            i = read_json_string(s, i, cur) - 1; // the loop's ++i steps past the quote
-            rows.back().push_back(std::move(cur));
-        }
-    }
-    return rows;
-}
-
-std::string encode_addresses(const std::vector<Address>& v) {
-    std::vector<std::vector<std::string>> rows;
-    for (const auto& a : v)
-        rows.push_back({a.name, a.address});
-    return encode_rows(rows);
-}
-
-std::vector<Address> decode_addresses(const std::string& s) {
-    std::vector<Address> out;
-    for (auto& r : decode_rows(s))
-        if (r.size() == 2)
-            out.push_back({r[0], r[1]});
-    return out;
-}
-
-std::vector<std::string> split_ws(const std::string& s) {
-    std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < s.size()) {
-        while (i < s.size() && s[i] == ' ')
-            ++i;
-        auto j = s.find(' ', i);
-        if (j == std::string::npos)
-            j = s.size();
-        if (j > i)
-            out.push_back(s.substr(i, j - i));
-        i = j;
-    }
-    return out;
-}
-
-std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& x : v) {
-        if (!out.empty())
-            out += ' ';
-        out += x;
-    }
-    return out;
-}
+using stored::decode_addresses;
+using stored::decode_rows;
+using stored::encode_addresses;
+using stored::encode_rows;
+using stored::join;
+using stored::split_ws;
 
 constexpr const char* kSelect =
     "SELECT id, account_id, user_id, thread_id, parent_id, deal_id, message_id, mode, to_json, "

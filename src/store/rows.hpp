@@ -1,6 +1,5 @@
 #pragma once
-// Private to the store module: row readers shared by its sources (the JSON string encoding is
-// core's, json_strings.hpp, shared with the PostgreSQL store).
+// Private to the store module: row readers and the JSON string encoding shared by its sources.
 #include <algorithm>
 #include <charconv>
 #include <optional>
@@ -8,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "crm/core/json_strings.hpp"
+#include "crm/core/stored_json.hpp"
 #include "crm/store/store.hpp"
 #include "impl.hpp"
 
@@ -20,22 +19,13 @@ inline std::optional<std::int64_t> opt_col(const SQLite::Column& c) {
     return c.getInt64();
 }
 
-inline std::vector<DealId> parse_ids(const std::string& s) {
-    std::vector<DealId> out;
-    const char* p = s.data();
-    const char* end = p + s.size();
-    while (p < end) {
-        while (p < end && *p == ' ')
-            ++p;
-        DealId v = 0;
-        auto r = std::from_chars(p, end, v);
-        if (r.ec != std::errc())
-            break;
-        out.push_back(v);
-        p = r.ptr;
-    }
-    return out;
-}
+// The list encodings shared with PostgreSQL's store (crm/core/stored_json.hpp).
+using stored::append_json_string;
+using stored::json_pair_array;
+using stored::json_string_array;
+using stored::parse_ids;
+using stored::parse_string_array;
+using stored::read_json_string;
 
 inline constexpr const char* kThreadSelect =
     "SELECT t.id, t.subject, t.message_count, t.unread_count, t.first_date, t.last_date, "

@@ -7,6 +7,7 @@
 #include <span>
 
 #include "crm/blob/codec.hpp"
+#include "crm/core/stored_json.hpp"
 #include "crm/core/thread_split.hpp"
 #include "guard.hpp"
 #include "rows.hpp"
@@ -539,7 +540,7 @@ Result<Store::SplitResult> Store::split_message(MessageRowId message, std::optio
         m.bind(1, out.from);
         while (m.executeStep())
             rows.push_back({m.getColumn(0).getInt64(), m.getColumn(1).getString(),
-                            split_ids(m.getColumn(2).getString())});
+                            stored::split_ws(m.getColumn(2).getString())});
         auto [moved, moved_ids] = plan_split(rows, message, movable);
         if (moved.size() == rows.size())
             return fail("thread.split_whole",

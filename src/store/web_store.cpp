@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "crm/core/reason_text.hpp"
 #include "guard.hpp"
 #include "rows.hpp"
 
@@ -89,29 +90,9 @@ bool deal_visible(Database::Impl& d, const Viewer& v, DealId deal) {
 std::string redact_reason(Database::Impl& d, const Viewer& v, const std::string& reason) {
     if (v.admin)
         return reason;
-    std::string out;
-    std::size_t i = 0;
-    while (i < reason.size()) {
-        const auto c = static_cast<unsigned char>(reason[i]);
-        if (c < '0' || c > '9' || (i > 0 && std::isalnum(static_cast<unsigned char>(reason[i - 1])))) {
-            out += reason[i++];
-            continue;
-        }
-        std::size_t j = i;
-        while (j < reason.size() && reason[j] >= '0' && reason[j] <= '9')
-            ++j;
-        const std::string digits = reason.substr(i, j - i);
-        // Only numbers the reason uses as deal ids: after "deal " / "deals " or in their list.
-        const std::string_view before = std::string_view(reason).substr(0, i);
-        const bool listed = before.ends_with("deal ") || before.ends_with("deals ") ||
-                            (before.ends_with(", ") && before.find("deals ") != std::string_view::npos);
-        if (listed && digits.size() < 18 && !deal_visible(d, v, std::stoll(digits)))
-            out += "another deal";
-        else
-            out += digits;
-        i = j;
-    }
-    return out;
+    // deal_visible throws on a database error (guard() turns it into one), so this never fails.
+    return redact_deal_ids(reason, [&](DealId id) { return !deal_visible(d, v, id); })
+        .value_or(reason);
 }
 
 // The thread as the viewer may see it. A thread linked to a deal the viewer sees shows all its

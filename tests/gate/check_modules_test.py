@@ -20,7 +20,7 @@ CLEAN = {
     "src/thread/threader.cpp": '#include "crm/thread/threader.hpp"\n#include "local.hpp"\n'
     "// SELECT a FROM b in a comment is not SQL\n",
     "src/store/CMakeLists.txt": "crm_module(store SOURCES db.cpp DEPS crm::core\n"
-    "  PRIVATE_DEPS SQLiteCpp PkgConfig::ZSTD)\n",
+    "  PRIVATE_DEPS SQLiteCpp)\n",
     "src/store/db.cpp": '#include <SQLiteCpp/SQLiteCpp.h>\n#include "impl.hpp"\n'
     'auto q = "SELECT id FROM messages";\n',
     "src/net/CMakeLists.txt": "crm_module(net SOURCES t.cpp DEPS crm::core PRIVATE_DEPS CURL::libcurl)\n",

@@ -58,7 +58,16 @@ def wait_until(seconds, fn):
     return False
 
 
+PG_URL = os.environ.get("CRM_TEST_PG_URL")  # api_test.sh with CRM_TEST_BACKEND=postgresql
+
+
 def q(sql):
+    if PG_URL:
+        # psql's unaligned output; integers come back as int, as from sqlite3 (NULL as "").
+        out = subprocess.run(["psql", "-qtAX", "-F", "\x1f", PG_URL, "-c", sql],
+                             capture_output=True, text=True, check=True).stdout
+        return [tuple(int(v) if v.lstrip("-").isdigit() else v for v in line.split("\x1f"))
+                for line in out.splitlines()]
     with sqlite3.connect(os.path.join(work, "crm.db"), timeout=10) as db:
         return db.execute(sql).fetchall()
 

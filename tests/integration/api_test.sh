@@ -7,6 +7,9 @@
 # request bodies in flight with the daemon's RSS, running out of file descriptors), /metrics for
 # local clients or with its token, and loopback Host names next to allowed_hosts.
 #   api_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
+# With CRM_TEST_BACKEND=postgresql the same suite runs on a throwaway PostgreSQL 15
+# (tests/integration/postgres/pg.sh) instead of SQLite; crm-mailctl then finds the database
+# through the config ([database] url and password_file).
 # Prints "N passed, M failed"; exit 1 on failure, 77 when it cannot run.
 set -u
 maild=$1
@@ -22,9 +25,11 @@ work=$(mktemp -d /tmp/crm-apitest.XXXXXX)
 chmod 0755 "$work"
 dc=$work/dc
 pid=""
+backend=${CRM_TEST_BACKEND:-sqlite}
 cleanup() {
   [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
   "$dcs/stop.sh" "$dc" >/dev/null 2>&1
+  [ "$backend" = postgresql ] && bash "$root/tests/integration/postgres/pg.sh" stop "$work/pg" >/dev/null 2>&1
   if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -34,6 +39,19 @@ envfile=$("$dcs/start.sh" "$dc" 2>"$work/dc.err") || { echo "FAIL: dovecot: $(ca
 # shellcheck disable=SC1090
 . "$envfile"
 db=$work/crm.db
+database_toml="path = \"$db\""
+ctl_db=(--db "$db")
+if [ "$backend" = postgresql ]; then
+  bash "$root/tests/integration/postgres/pg.sh" start "$work/pg" >/dev/null ||
+    { echo "FAIL: PostgreSQL did not start"; echo "0 passed, 1 failed"; exit 1; }
+  pg_url=$(cat "$work/pg/url")
+  pg_port=${pg_url##*:}; pg_port=${pg_port%%/*}
+  database_toml="url = \"postgresql://crm_test@127.0.0.1:$pg_port/crm_test\"
+password_file = \"$work/pg/password\""
+  export CRM_TEST_PG_URL=$pg_url # for api_test.py's own queries
+  export CRM_MAIL_CONFIG=$work/etc/crm.toml
+  ctl_db=()
+fi
 mkdir -p "$work/etc"
 printf 'alice-pw' >"$work/alice.pw"
 printf 'bob-pw' >"$work/bob.pw"
@@ -42,7 +60,7 @@ http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0
 cat >"$work/etc/crm.toml" <<TOML
 # api_test.sh
 [database]
-path = "$db"
+$database_toml
 [daemon]
 log_level = "debug"
 [http]
@@ -76,19 +94,19 @@ ca_file = "$CA_FILE"
 username = "bob"
 password_file = "$work/bob.pw"
 TOML
-"$ctl" --db "$db" db migrate >/dev/null
+"$ctl" "${ctl_db[@]}" db migrate >/dev/null
 printf 'id,name,email,role\n1,Alice,alice@example.com,salesperson\n2,Bob,bob@example.com,salesperson\n3,Ada,ada@example.com,admin\n' >"$work/u.csv"
 printf 'id,name,domains\n10,Customer Inc,customer.example\n' >"$work/c.csv"
 printf 'id,name,emails,company_id\n100,Chloé,chloe@customer.example,10\n' >"$work/p.csv"
 printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency,shared\n500,Alice private,10,100,1,proposal,open,1,EUR,false\n' >"$work/d.csv"
 for k in users:u companies:c contacts:p deals:d; do
-  "$ctl" --db "$db" crm import "${k%%:*}" "$work/${k#*:}.csv" >/dev/null || echo "FAIL: crm import ${k%%:*}"
+  "$ctl" "${ctl_db[@]}" crm import "${k%%:*}" "$work/${k#*:}.csv" >/dev/null || echo "FAIL: crm import ${k%%:*}"
 done
 for u in 1:alice 2:bob 3:ada; do
-  printf '%s-password-1\n' "${u#*:}" | "$ctl" --db "$db" users password "${u%%:*}" --password-stdin >/dev/null
+  printf '%s-password-1\n' "${u#*:}" | "$ctl" "${ctl_db[@]}" users password "${u%%:*}" --password-stdin >/dev/null
 done
-"$ctl" --db "$db" tokens create 1 --name crm >"$work/alice.token" 2>/dev/null
-"$ctl" --db "$db" tokens create 3 --name admin >"$work/ada.token" 2>/dev/null
+"$ctl" "${ctl_db[@]}" tokens create 1 --name crm >"$work/alice.token" 2>/dev/null
+"$ctl" "${ctl_db[@]}" tokens create 3 --name admin >"$work/ada.token" 2>/dev/null
 cat >"$work/m1.eml" <<'EML'
 From: Chloé <chloe@customer.example>
 To: Alice <alice@example.com>

@@ -11,6 +11,9 @@
 #     never delivered twice (deliveries counted in the customer's mailbox)
 #   - header/SMTP injection attempts are refused or neutralised
 #   reply_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
+# With CRM_TEST_BACKEND=postgresql the same suite runs on a throwaway PostgreSQL 15
+# (tests/integration/postgres/pg.sh): each restarted daemon is a new worker that takes the account's
+# lease over (lease_seconds = 5) and settles the replies the killed one left in "sending".
 # Prints "N passed, M failed"; exits 1 on failure, 77 when it cannot run.
 set -u
 maild=$1
@@ -31,10 +34,12 @@ pf=$work/pf
 pid=""
 pass=0
 failn=0
+backend=${CRM_TEST_BACKEND:-sqlite}
 cleanup() {
   [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
   "$pfs/stop.sh" "$pf" >/dev/null 2>&1
   "$dcs/stop.sh" "$dc" >/dev/null 2>&1
+  [ "$backend" = postgresql ] && bash "$root/tests/integration/postgres/pg.sh" stop "$work/pg" >/dev/null 2>&1
   if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -65,7 +70,24 @@ pfenv=$("$pfs/start.sh" "$pf" "$dc" 2>"$work/pf.err") || { bad "postfix: $(cat "
 . "$pfenv"
 
 db=$work/crm.db
-q() { sqlite3 "$db" "$1"; }
+database_toml="path = \"$db\""
+ctl_db=(--db "$db")
+# q: one query, rows as lines (also a script, for the polls of bash -c below).
+if [ "$backend" = postgresql ]; then
+  bash "$root/tests/integration/postgres/pg.sh" start "$work/pg" >/dev/null || { bad "PostgreSQL did not start"; finish; }
+  pg_url=$(cat "$work/pg/url")
+  pg_port=${pg_url##*:}; pg_port=${pg_port%%/*}
+  database_toml="url = \"postgresql://crm_test@127.0.0.1:$pg_port/crm_test\"
+password_file = \"$work/pg/password\"
+lease_seconds = 5"
+  export CRM_MAIL_CONFIG=$work/crm.toml
+  ctl_db=()
+  printf '#!/bin/sh\nexec psql -qtAX -F "|" "%s" -c "$1"\n' "$pg_url" >"$work/q"
+else
+  printf '#!/bin/sh\nexec sqlite3 "%s" "$1"\n' "$db" >"$work/q"
+fi
+chmod +x "$work/q"
+q() { "$work/q" "$1"; }
 # Predicates re-evaluated on every poll (wait_until runs its arguments again each time).
 q_is() { [ "$(q "$1")" = "$2" ]; }
 q_ge() { [ "$(q "$1")" -ge "$2" ] 2>/dev/null; }
@@ -75,7 +97,7 @@ printf 'alice-pw' >"$work/alice.pw"
 http_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$work/crm.toml" <<TOML
 [database]
-path = "$db"
+$database_toml
 [daemon]
 log_level = "debug"
 [http]
@@ -101,13 +123,13 @@ ca_file = "$CA_FILE"
 username = "alice"
 password_file = "$work/alice.pw"
 TOML
-"$ctl" --db "$db" db migrate >/dev/null
+"$ctl" "${ctl_db[@]}" db migrate >/dev/null
 printf 'id,name,email,role\n1,Alice Müller,alice@example.com,salesperson\n' >"$work/u.csv"
 printf 'id,name,domains\n10,Customer Inc,customer.example\n' >"$work/c.csv"
 printf 'id,name,emails,company_id\n100,Chloé Customer,customer@customer.example,10\n' >"$work/p.csv"
 printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency\n500,Customer renewal,10,100,1,proposal,open,100,EUR\n' >"$work/d.csv"
 for k in users:u companies:c contacts:p deals:d; do
-  "$ctl" --db "$db" crm import "${k%%:*}" "$work/${k#*:}.csv" >/dev/null || bad "crm import ${k%%:*}"
+  "$ctl" "${ctl_db[@]}" crm import "${k%%:*}" "$work/${k#*:}.csv" >/dev/null || bad "crm import ${k%%:*}"
 done
 
 # The customer's first mail in alice's INBOX. Mail addressed to customer@customer.example is
@@ -139,7 +161,7 @@ state_of() { q "SELECT state FROM outbox WHERE id=$1"; }
 # --- 1. a reply with non-ASCII body, attachment name and a dot line ------------------------------
 printf 'Hello Chloé,\n\nthe pricing is attached.\n.\nA line with a dot alone above.\n\nAlice\n' >"$work/body.txt"
 printf 'sku,price\nA,10\n' >"$work/Preisübersicht.csv"
-id=$("$ctl" --db "$db" reply "$thread" --body-file "$work/body.txt" --attach "$work/Preisübersicht.csv" 2>"$work/reply.err")
+id=$("$ctl" "${ctl_db[@]}" reply "$thread" --body-file "$work/body.txt" --attach "$work/Preisübersicht.csv" 2>"$work/reply.err")
 [ -n "$id" ] && ok "reply queued ($id)" || bad "reply queued: $(cat "$work/reply.err")"
 wait_until 30 q_is "SELECT state FROM outbox WHERE id=$id" sent && ok "reply sent" || bad "reply sent: $(state_of "$id") $(q "SELECT last_error FROM outbox WHERE id=$id")"
 wait_until 30 count_ge 1 && ok "reply delivered to the customer" || bad "reply delivered"
@@ -204,24 +226,24 @@ expect_eq "$(q "SELECT deal_id FROM thread_deals WHERE thread_id=$athread")" 500
 
 # --- 3. 5xx and 4xx -----------------------------------------------------------------------------
 before=$(customer_count)
-bad550=$("$ctl" --db "$db" reply "$thread" --to reject550@customer.example --body-file "$work/body.txt" 2>/dev/null)
+bad550=$("$ctl" "${ctl_db[@]}" reply "$thread" --to reject550@customer.example --body-file "$work/body.txt" 2>/dev/null)
 wait_until 30 q_is "SELECT state FROM outbox WHERE id=$bad550" failed && ok "5xx recipient: failed" || bad "5xx: $(state_of "$bad550")"
 expect_grep "550" <(q "SELECT last_error FROM outbox WHERE id=$bad550") "5xx reason kept"
-tmp450=$("$ctl" --db "$db" reply "$thread" --to tempfail@customer.example --body-file "$work/body.txt" 2>/dev/null)
+tmp450=$("$ctl" "${ctl_db[@]}" reply "$thread" --to tempfail@customer.example --body-file "$work/body.txt" 2>/dev/null)
 wait_until 30 q_ge "SELECT attempts FROM outbox WHERE id=$tmp450" 2 && ok "4xx: retried" || bad "4xx retried: $(q "SELECT state, attempts, last_error FROM outbox WHERE id=$tmp450")"
 # Between attempts it is queued again (never sent, never failed); the worker may be in an attempt
 # ('sending') at any given moment, so look until it is seen queued, and cancel it then (cancel
 # refuses an entry being sent, so try again if it went back to 'sending' meanwhile).
 wait_until 30 q_is "SELECT state FROM outbox WHERE id=$tmp450 AND attempts >= 2" queued \
   && ok "4xx: queued again, not sent" || bad "4xx: $(q "SELECT state, attempts FROM outbox WHERE id=$tmp450")"
-wait_until 10 "$ctl" --db "$db" outbox cancel "$tmp450" >/dev/null 2>&1 && ok "cancel the 4xx reply" || bad "cancel"
+wait_until 10 "$ctl" "${ctl_db[@]}" outbox cancel "$tmp450" >/dev/null 2>&1 && ok "cancel the 4xx reply" || bad "cancel"
 expect_eq "$(state_of "$tmp450")" cancelled "4xx reply cancelled"
 expect_eq "$(customer_count)" "$before" "nothing delivered for 5xx/4xx"
 
 # --- 4. injection attempts ----------------------------------------------------------------------
-"$ctl" --db "$db" reply "$thread" --cc $'x@y.example>\r\nRCPT TO:<evil@evil.example' --body-file "$work/body.txt" >/dev/null 2>"$work/inj.err"
+"$ctl" "${ctl_db[@]}" reply "$thread" --cc $'x@y.example>\r\nRCPT TO:<evil@evil.example' --body-file "$work/body.txt" >/dev/null 2>"$work/inj.err"
 [ $? -ne 0 ] && ok "CR/LF in an address refused" || bad "address injection accepted"
-"$ctl" --db "$db" reply "$thread" --to 'evil@evil.example> RCPT TO:<x@y' --body-file "$work/body.txt" >/dev/null 2>&1
+"$ctl" "${ctl_db[@]}" reply "$thread" --to 'evil@evil.example> RCPT TO:<x@y' --body-file "$work/body.txt" >/dev/null 2>&1
 [ $? -ne 0 ] && ok "angle brackets in an address refused" || bad "bracket injection accepted"
 
 # --- /metrics and /healthz of this daemon ------------------------------------------------------
@@ -231,7 +253,11 @@ expect_grep '^crm_send_results_total\{result="failed"\} [1-9]' "$work/metrics.tx
 expect_grep '^crm_outbox_replies\{state="sent"\} [1-9]' "$work/metrics.txt" "/metrics outbox by state"
 expect_grep '^crm_account_state\{account="alice",state="idle"\} 1' "$work/metrics.txt" "/metrics account state"
 expect_grep '^crm_messages_ingested_total [1-9]' "$work/metrics.txt" "/metrics messages ingested"
-expect_eq "$(curl -s "http://127.0.0.1:$http_port/healthz")" '{"status":"ok"}' "/healthz"
+if [ "$backend" = postgresql ]; then
+  expect_grep '^\{"status":"ok","database":true,"worker":[0-9]+,"leases":1\}$' <(curl -s "http://127.0.0.1:$http_port/healthz") "/healthz names the worker and its lease"
+else
+  expect_eq "$(curl -s "http://127.0.0.1:$http_port/healthz")" '{"status":"ok"}' "/healthz"
+fi
 
 # --- 5. SIGKILL at each step: never delivered twice, and sent again by itself whenever nothing
 # can have been delivered (killed before the end of DATA was handed over). label:state:deliveries
@@ -240,7 +266,7 @@ for step in before-smtp:sent:1 before-end-of-data:sent:1 after-end-of-data-mark:
   IFS=: read -r label want_state want_count <<<"$step"
   stop_daemon
   before=$(customer_count)
-  rid=$("$ctl" --db "$db" reply "$thread" --body-file "$work/body.txt" 2>"$work/crash-reply.err")
+  rid=$("$ctl" "${ctl_db[@]}" reply "$thread" --body-file "$work/body.txt" 2>"$work/crash-reply.err")
   if [ -z "$rid" ]; then
     bad "$label: reply not queued: $(cat "$work/crash-reply.err")"
     continue
@@ -253,7 +279,7 @@ for step in before-smtp:sent:1 before-end-of-data:sent:1 after-end-of-data-mark:
   kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
   expect_eq "$rc" 137 "$label: daemon killed"
   start_daemon
-  wait_until 30 bash -c "s=\$(sqlite3 '$db' \"SELECT state FROM outbox WHERE id=$rid\"); [ \"\$s\" = sent ] || [ \"\$s\" = unknown ]" \
+  wait_until 30 bash -c "s=\$('$work/q' \"SELECT state FROM outbox WHERE id=$rid\"); [ \"\$s\" = sent ] || [ \"\$s\" = unknown ]" \
     && ok "$label: reply ends sent or unknown ($(state_of "$rid"))" || bad "$label: state $(state_of "$rid")"
   expect_eq "$(state_of "$rid")" "$want_state" "$label: state after the restart"
   sleep 2

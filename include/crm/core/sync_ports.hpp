@@ -150,7 +150,7 @@ class SyncState {
     // Clears the UIDNEXT/HIGHESTMODSEQ checkpoints of every mailbox of the account so the daemon
     // reconciles everything on its next pass (stored mail and locations are kept; dedup stops
     // duplicates) and resets the initial-sync progress. Returns the mailboxes cleared, nullopt
-    // when no account has this name.
+    // when no account has this name. In a transaction of its own (not inside the caller's).
     virtual Result<std::optional<std::int64_t>> resync_account(const std::string& name) = 0;
     virtual Result<bool> user_exists(UserId id) = 0;
     // The CRM user's display name (for From: of replies); nullopt when there is no such user.

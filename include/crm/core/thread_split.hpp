@@ -4,7 +4,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "crm/core/ids.hpp"
@@ -29,8 +28,5 @@ struct SplitPlan {
 // outside it stays, and so do the replies to it.
 [[nodiscard]] SplitPlan plan_split(const std::vector<SplitCandidate>& thread, MessageRowId chosen,
                                    const std::optional<std::vector<MessageRowId>>& movable);
-
-// Splits a space-separated id list ("a@x b@x") into its ids.
-[[nodiscard]] std::vector<std::string> split_ids(std::string_view joined);
 
 } // namespace crm

@@ -65,9 +65,19 @@ struct AccountSecrets {
 
 // What the API asks of the running daemon. Called on the HTTP threads: implementations are
 // thread-safe.
+// What /healthz reports. With a shared database (PostgreSQL, several workers) it names this
+// worker and how many account leases it holds; a load balancer takes a worker whose database is
+// unreachable out of rotation (503).
+struct Health {
+    bool database_reachable = true;
+    std::optional<std::int64_t> worker; // set with a shared database
+    std::int64_t leases = 0;            // accounts this worker syncs
+};
+
 class Control {
   public:
     virtual ~Control() = default;
+    virtual Health health() { return {}; }
     // The configured accounts (the config file as last loaded).
     virtual std::vector<AccountConfig> accounts() = 0;
     // Adds or replaces an account in the config file (and its secrets, 0600), then applies it.

@@ -26,9 +26,20 @@ using crm::ServerConfig;
 using crm::Tls;
 using crm::valid_account_name;
 
+// [database]: SQLite at `path` (the embedded default, one daemon per database), or the shared
+// PostgreSQL server at `url` (several daemons, which split the accounts among them by leases).
 struct DatabaseConfig {
-    std::string path = "/var/lib/crm-mail/crm-mail.db"; // absolute
+    std::string path = "/var/lib/crm-mail/crm-mail.db"; // absolute; SQLite
+    // postgresql://user@host:port/db (or a libpq key=value string); never with a password in it:
+    // that comes from `password` (password_file / password_env / credential, as for accounts).
+    std::string url;
+    std::optional<SecretRef> password;
+    // PostgreSQL: how long an account lease lasts without renewal (workers renew every quarter
+    // of it). A worker that dies is replaced after about this long; shorter means faster
+    // takeover and more renewals.
+    int lease_seconds = 75;
 
+    [[nodiscard]] bool postgresql() const { return !url.empty(); }
     friend bool operator==(const DatabaseConfig&, const DatabaseConfig&) = default;
 };
 
@@ -36,6 +47,9 @@ enum class LogLevel { Error, Warning, Info, Debug };
 
 struct DaemonConfig {
     LogLevel log_level = LogLevel::Info;
+    // PostgreSQL: the most accounts this worker syncs at once (its fair share); unset: as many as
+    // it can claim. Not accepted with SQLite, where one daemon syncs every account.
+    std::optional<int> max_accounts;
 
     friend bool operator==(const DaemonConfig&, const DaemonConfig&) = default;
 };

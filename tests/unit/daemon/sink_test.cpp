@@ -8,6 +8,8 @@
 
 #include <filesystem>
 
+#include "crm/store/backend.hpp"
+#include "crm/store/database.hpp"
 #include "sink.hpp"
 
 namespace crm::daemon {
@@ -36,19 +38,22 @@ class SinkTest : public ::testing::TestWithParam<bool> {
         raw_ = std::make_unique<SQLite::Database>(path.string(), SQLite::OPEN_READWRITE);
         raw().exec("INSERT INTO accounts (id, name, address, created_at, updated_at) VALUES "
                    "(1, 'alice', 'alice@sales.example', 1, 1)");
-        std::unique_ptr<store::Database> writer;
+        std::unique_ptr<Backend> writer;
         if (GetParam()) {
             auto w = store::Database::open(path.string());
             ASSERT_TRUE(w);
-            writer = std::move(*w);
+            writer = std::make_unique<store::SqliteBackend>(std::move(*w));
         }
-        sink = std::make_unique<DaemonSink>(*db, LogSink{}, app::IngestOptions{}, std::move(writer));
+        backend = std::make_unique<store::SqliteBackend>(*db);
+        sink = std::make_unique<DaemonSink>(*backend, LogSink{}, app::IngestOptions{},
+                                            std::move(writer));
         auto mb = sink->open_mailbox(1, "INBOX", "");
         ASSERT_TRUE(mb) << mb.error().to_string();
         mailbox = mb->id;
     }
     void TearDown() override {
         sink.reset();
+        backend.reset();
         raw_.reset();
         db.reset();
         remove_files();
@@ -77,6 +82,7 @@ class SinkTest : public ::testing::TestWithParam<bool> {
     }
     std::filesystem::path path;
     std::unique_ptr<store::Database> db;
+    std::unique_ptr<Backend> backend;
     std::unique_ptr<SQLite::Database> raw_;
     std::unique_ptr<DaemonSink> sink;
     MailboxId mailbox = 0;

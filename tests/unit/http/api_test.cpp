@@ -224,6 +224,26 @@ TEST_F(ApiTest, RefusesForeignHostNames) {
     EXPECT_EQ(call("GET", "/healthz", {}, {{"host", "127.0.0.1:9999"}}).status, 421);
 }
 
+// /healthz: the one-machine answer stays {"status":"ok"}; a worker on a shared database says
+// which it is and how many leases it holds, and answers 503 while the database is unreachable.
+TEST_F(ApiTest, HealthzReportsTheWorkerItsLeasesAndTheDatabase) {
+    auto plain = call("GET", "/healthz");
+    EXPECT_EQ(plain.status, 200);
+    EXPECT_EQ(plain.body, R"({"status":"ok"})");
+    control.health_report = Health{true, 7, 4};
+    auto worker = call("GET", "/healthz");
+    EXPECT_EQ(worker.status, 200);
+    auto v = json::parse(worker.body).as_object();
+    EXPECT_EQ(v.at("status").as_string(), "ok");
+    EXPECT_EQ(v.at("worker").as_int64(), 7);
+    EXPECT_EQ(v.at("leases").as_int64(), 4);
+    EXPECT_TRUE(v.at("database").as_bool());
+    control.health_report.database_reachable = false;
+    auto down = call("GET", "/healthz");
+    EXPECT_EQ(down.status, 503);
+    EXPECT_EQ(json::parse(down.body).at("status").as_string(), "unavailable");
+}
+
 // http.allowed_hosts adds the proxy's name; the loopback names with our port stay allowed, so
 // local health checks and the operator's browser on the host keep working.
 TEST_F(ApiTest, LoopbackHostsStayAllowedNextToAllowedHosts) {

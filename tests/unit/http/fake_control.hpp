@@ -15,7 +15,9 @@ class FakeControl final : public Control {
     std::vector<std::pair<AccountConfig, AccountSecrets>> saved;
     std::vector<std::string> resynced;
     int outbox_kicks = 0;
+    Health health_report;
 
+    Health health() override { return health_report; }
     std::vector<AccountConfig> accounts() override { return configured; }
     Result<void> save_account(const AccountConfig& a, const AccountSecrets& s) override {
         saved.emplace_back(a, s);

@@ -227,6 +227,31 @@ TEST(Config, HttpLimitsAndMetricsToken) {
     EXPECT_EQ(out.config->http, want);
 }
 
+TEST(Config, PostgresqlDatabaseWithPasswordSourceAndWorkerShare) {
+    const auto out = parse("[database]\nurl = \"postgresql://crm@db.example:5433/crm\"\n"
+                           "password_file = \"/etc/crm-mail/db.password\"\n"
+                           "lease_seconds = 30\n"
+                           "[daemon]\nmax_accounts = 8\n" +
+                           with_imap(kGoodImap));
+    ASSERT_TRUE(out.ok()) << dump(out);
+    EXPECT_TRUE(out.problems.empty()) << dump(out);
+    const auto& db = out.config->database;
+    EXPECT_TRUE(db.postgresql());
+    EXPECT_EQ(db.url, "postgresql://crm@db.example:5433/crm");
+    ASSERT_TRUE(db.password);
+    EXPECT_EQ(db.password->kind, SecretRef::Kind::File);
+    EXPECT_EQ(db.password->value, "/etc/crm-mail/db.password");
+    EXPECT_EQ(out.config->daemon.max_accounts, 8);
+    EXPECT_EQ(db.lease_seconds, 30);
+
+    // Without url: SQLite at the default path, no password, no worker share.
+    const auto lite = parse(with_imap(kGoodImap));
+    ASSERT_TRUE(lite.ok()) << dump(lite);
+    EXPECT_FALSE(lite.config->database.postgresql());
+    EXPECT_FALSE(lite.config->database.password);
+    EXPECT_FALSE(lite.config->daemon.max_accounts);
+}
+
 TEST(Config, TrustedProxiesMustBeAddressesOrBlocks) {
     const auto out = parse("[http]\ntrusted_proxies = [\"proxy.example\", \"10.0.0.0/33\", 7]\n" +
                            with_imap(kGoodImap));
@@ -583,6 +608,39 @@ std::vector<BadCase> bad_cases() {
          9, "both an access token source"},
         {"bool_type", with_imap(std::string(kGoodImap) + "allow_insecure = \"yes\"\n"), 9,
          "expected a boolean"},
+        {"db_path_and_url",
+         "[database]\npath = \"/var/lib/a.db\"\nurl = \"postgresql://crm@db/crm\"\n" +
+             with_imap(kGoodImap),
+         3, "either path (SQLite) or url"},
+        {"db_url_with_password",
+         "[database]\nurl = \"postgresql://crm:hunter2@db/crm\"\n" + with_imap(kGoodImap), 2,
+         "the URL carries a password"},
+        {"db_conninfo_with_password",
+         "[database]\nurl = \"host=db password=hunter2\"\n" + with_imap(kGoodImap), 2,
+         "the URL carries a password"},
+        {"db_url_not_postgres", "[database]\nurl = \"mysql://db/crm\"\n" + with_imap(kGoodImap), 2,
+         "is not a PostgreSQL URL"},
+        {"db_password_without_url",
+         "[database]\npath = \"/var/lib/a.db\"\npassword_file = \"/run/pw\"\n" +
+             with_imap(kGoodImap),
+         1, "only used with url"},
+        {"db_two_password_sources",
+         "[database]\nurl = \"postgresql://crm@db/crm\"\npassword_file = \"/run/pw\"\n"
+         "password_env = \"PGPW\"\n" +
+             with_imap(kGoodImap),
+         4, "more than one source for the database password"},
+        {"lease_seconds_on_sqlite", "[database]\nlease_seconds = 30\n" + with_imap(kGoodImap), 2,
+         "only used with url"},
+        {"lease_seconds_too_short",
+         "[database]\nurl = \"postgresql://crm@db/crm\"\nlease_seconds = 2\n" +
+             with_imap(kGoodImap),
+         3, "out of range"},
+        {"max_accounts_on_sqlite", "[daemon]\nmax_accounts = 4\n" + with_imap(kGoodImap), 2,
+         "only used with [database] url"},
+        {"max_accounts_zero",
+         "[database]\nurl = \"postgresql://crm@db/crm\"\n[daemon]\nmax_accounts = 0\n" +
+             with_imap(kGoodImap),
+         4, "out of range"},
     };
 }
 

@@ -1,12 +1,18 @@
 #include <gtest/gtest.h>
 
-#include "crm/core/json_strings.hpp"
+#include "crm/core/stored_json.hpp"
 #include "crm/core/thread_split.hpp"
 
 namespace crm {
 namespace {
 
-TEST(JsonStrings, EncodeTable) {
+using stored::append_json_string;
+using stored::json_pair_array;
+using stored::json_string_array;
+using stored::parse_string_array;
+using stored::read_json_string;
+
+TEST(StoredJson, EncodeTable) {
     const struct {
         std::string in, out;
     } cases[] = {
@@ -31,7 +37,7 @@ TEST(JsonStrings, EncodeTable) {
     }
 }
 
-TEST(JsonStrings, ArraysRoundTrip) {
+TEST(StoredJson, ArraysRoundTrip) {
     const std::vector<std::string> v = {"a", "b \"c\"", std::string("\0", 1), ""};
     const std::string json = json_string_array(v);
     EXPECT_EQ(json, R"(["a","b \"c\"","\u0000",""])");
@@ -55,8 +61,6 @@ TEST(PlanSplit, MovesTheChosenMessageAndItsRepliesOnly) {
     auto q = plan_split(thread, 2, std::vector<MessageRowId>{2, 5});
     EXPECT_EQ(q.moved, (std::vector<MessageRowId>{2}));
     EXPECT_TRUE(plan_split(thread, 99, std::nullopt).moved.empty());
-    EXPECT_EQ(split_ids(" a@x  b@x "), (std::vector<std::string>{"a@x", "b@x"}));
-    EXPECT_TRUE(split_ids("").empty());
 }
 
 } // namespace
