@@ -457,7 +457,22 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
                                 "(find_message) and add a location",
                                 what),
                     ErrorScope::Message, Retry::Now);
+    ++inserted_;
     return inserted.get<std::int64_t>(0, 0);
+}
+
+bool PgStore::statistics_due() noexcept {
+    if (inserted_ < next_analyze_)
+        return false;
+    next_analyze_ = std::max<std::int64_t>(next_analyze_, inserted_) * 2;
+    return true;
+}
+
+Result<void> PgStore::refresh_statistics() {
+    Ctx q{c_, "refreshing the planner's statistics after a bulk of new mail"};
+    CRM_PG_TRY(r, q.exec("ANALYZE messages, participants, attachments, locations, threads, "
+                         "thread_keys, blobs"));
+    return {};
 }
 
 Result<std::optional<std::string>> PgStore::raw_message(MessageRowId id) {
