@@ -92,9 +92,9 @@ Result<DaemonDatabase> open_postgresql(const settings::DatabaseConfig& cfg,
         auto c = pg::Connection::connect(url, opts);
         if (!c)
             return c;
-        if (auto r = c->execute_script(fmt::format(
-                "SET idle_in_transaction_session_timeout = {0}; SET lock_timeout = {0}",
-                half_lease_ms));
+        if (auto r = c->execute_script(
+                fmt::format("SET idle_in_transaction_session_timeout = {0}; SET lock_timeout = {0}",
+                            half_lease_ms));
             !r)
             return std::unexpected(r.error());
         return c;

@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <thread>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -15,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -553,8 +553,8 @@ class Daemon final : public http::Control {
     // it. A lease lost is dropped from the fence at once (renew()); its account stops on the
     // event loop.
     void renew_leases() {
-        const auto every = std::max<std::chrono::milliseconds>(
-            db_.leases->lease() / 4, std::chrono::milliseconds(500));
+        const auto every = std::max<std::chrono::milliseconds>(db_.leases->lease() / 4,
+                                                               std::chrono::milliseconds(500));
         std::unique_lock wait_lock(renewer_mu_);
         while (!renewer_stop_) {
             Result<std::vector<AccountId>> lost = std::vector<AccountId>{};
