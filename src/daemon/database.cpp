@@ -4,6 +4,8 @@
 
 #include <climits>
 
+#include <fmt/format.h>
+
 #include "crm/pg/backend.hpp"
 #include "crm/pg/migrate.hpp"
 #include "crm/pg/url.hpp"
@@ -79,18 +81,39 @@ Result<DaemonDatabase> open_postgresql(const settings::DatabaseConfig& cfg,
         out.secret = *pw;
         opts.password = std::move(*pw);
     }
-    pg::PgBackend::Connector connect = [url = cfg.url, opts] {
-        return pg::Connection::connect(url, opts);
+    // The worker's own connections (sync, leases): a worker paused in the middle of a
+    // transaction (SIGSTOP, a VM frozen) must not keep its locks, nor the lease row its fence
+    // holds FOR SHARE, for as long as it is paused; nor wait on a lock for longer than half a
+    // lease. The server ends such a transaction (the worker reconnects and its account goes to
+    // whoever holds the lease by then); a lock wait past it fails as pg.timeout and is retried.
+    const int half_lease_ms = cfg.lease_seconds * 500;
+    pg::PgBackend::Connector connect = [url = cfg.url, opts,
+                                        half_lease_ms]() -> Result<pg::Connection> {
+        auto c = pg::Connection::connect(url, opts);
+        if (!c)
+            return c;
+        if (auto r = c->execute_script(
+                fmt::format("SET idle_in_transaction_session_timeout = {0}; SET lock_timeout = {0}",
+                            half_lease_ms));
+            !r)
+            return std::unexpected(r.error());
+        return c;
     };
+    {
+        // Workers starting together take turns under the advisory lock; then the schema must be
+        // exactly this binary's (not newer, not edited). On a connection without the timeouts
+        // below: a migration may wait for locks.
+        auto admin = pg::Connection::connect(cfg.url, opts);
+        if (!admin)
+            return std::unexpected(admin.error());
+        if (auto m = pg::migrate(*admin); !m)
+            return std::unexpected(m.error());
+        if (auto r = pg::require_current(*admin); !r)
+            return std::unexpected(r.error());
+    }
     auto loop = connect();
     if (!loop)
         return std::unexpected(loop.error());
-    // Workers starting together take turns under the advisory lock; then the schema must be
-    // exactly this binary's (not newer, not edited).
-    if (auto m = pg::migrate(*loop); !m)
-        return std::unexpected(m.error());
-    if (auto r = pg::require_current(*loop); !r)
-        return std::unexpected(r.error());
     auto writer = connect();
     if (!writer)
         return std::unexpected(writer.error());

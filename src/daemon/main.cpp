@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include <mutex>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -122,7 +124,7 @@ class Daemon final : public http::Control {
     Daemon(std::string config_path, settings::Config cfg, daemon::DaemonDatabase db)
         : path_(std::move(config_path)), cfg_(std::move(cfg)), db_(std::move(db)),
           log_(level_of(cfg_.daemon.log_level)), pool_(2), signals_(io_, SIGTERM, SIGINT),
-          hup_(io_, SIGHUP), ticker_(io_), watchdog_(io_), lease_timer_(io_) {
+          hup_(io_, SIGHUP), ticker_(io_), watchdog_(io_), lease_timer_(io_), release_timer_(io_) {
         if (!db_.secret.empty())
             log_.add_secret(db_.secret);
         const auto opts = runtime::ingest_options(cfg_.matching);
@@ -154,6 +156,8 @@ class Daemon final : public http::Control {
         if (imap::test_fast_retry())
             http_stall_limit_ = std::chrono::seconds(2);
     }
+
+    ~Daemon() override { stop_renewer(); }
 
     // --- http::Control (called on the HTTP worker threads)
 
@@ -360,6 +364,7 @@ class Daemon final : public http::Control {
 
     void start_account(const settings::AccountConfig& a) {
         const auto now = system_clock().now();
+        db_.loop->refresh(); // a connection the server dropped (a restart) is opened again
         auto id = sink_->sync_store().ensure_account(a.name, a.owner_id, a.address, a.imap.host,
                                                      a.enabled, now);
         if (!id) {
@@ -496,6 +501,95 @@ class Daemon final : public http::Control {
         running_.erase(it);
     }
 
+    // Hands an account over: its sync stops here, and its lease is given back only once the
+    // sync has ended (its batch in flight committed, its IMAP session closed), so that the next
+    // holder never overlaps with it.
+    void hand_over(AccountId id, const std::string& why) {
+        const imap::AccountSync* sync = nullptr;
+        for (const auto& [name, rid] : registered_)
+            if (rid == id)
+                if (auto it = running_.find(name); it != running_.end()) {
+                    sync = it->second.sync.get();
+                    stop_account(name, why);
+                }
+        releasing_.emplace_back(id, sync);
+        release_stopped();
+    }
+
+    void release_stopped() {
+        std::vector<AccountId> done;
+        std::erase_if(releasing_, [&](const auto& r) {
+            if (r.second && !r.second->done())
+                return false;
+            done.push_back(r.first);
+            return true;
+        });
+        if (!done.empty()) {
+            std::lock_guard lock(lease_mu_);
+            if (auto r = db_.leases->release(done); !r)
+                log_.write(LogLevel::Error, {}, "lease", r.error().to_string());
+        }
+        if (releasing_.empty())
+            return;
+        release_timer_.expires_after(std::chrono::milliseconds(100));
+        release_timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (!ec)
+                release_stopped();
+        });
+    }
+
+    bool releasing(AccountId id) const {
+        return std::any_of(releasing_.begin(), releasing_.end(),
+                           [id](const auto& r) { return r.first == id; });
+    }
+
+    bool running(AccountId id) const {
+        return std::any_of(running_.begin(), running_.end(),
+                           [id](const auto& r) { return r.second.sync->spec().id == id; });
+    }
+
+    // Renews the leases every quarter of the lease time on a thread of its own: a batch being
+    // committed or parsed holds up the event loop for seconds, and the renewal must not wait for
+    // it. A lease lost is dropped from the fence at once (renew()); its account stops on the
+    // event loop.
+    void renew_leases() {
+        const auto every = std::max<std::chrono::milliseconds>(db_.leases->lease() / 4,
+                                                               std::chrono::milliseconds(500));
+        std::unique_lock wait_lock(renewer_mu_);
+        while (!renewer_stop_) {
+            Result<std::vector<AccountId>> lost = std::vector<AccountId>{};
+            {
+                std::lock_guard lock(lease_mu_);
+                lost = db_.leases->renew();
+                health_worker_ = db_.leases->worker_id();
+                health_reachable_ = db_.leases->reachable();
+            }
+            if (!lost)
+                log_.write(LogLevel::Error, {}, "lease",
+                           "cannot renew the account leases: " + lost.error().to_string());
+            else if (!lost->empty())
+                boost::asio::post(io_, [this, ids = std::move(*lost)] {
+                    for (AccountId id : ids)
+                        for (const auto& [name, rid] : registered_)
+                            if (rid == id)
+                                stop_account(name,
+                                             "lease lost (paused or cut off past its expiry, or "
+                                             "another worker took the account): stopped here");
+                });
+            renewer_cv_.wait_for(wait_lock, every, [this] { return renewer_stop_; });
+        }
+    }
+
+    void stop_renewer() {
+        {
+            std::lock_guard lock(renewer_mu_);
+            renewer_stop_ = true;
+        }
+        renewer_cv_.notify_all();
+        if (renewer_.joinable())
+            renewer_.join();
+    }
+
     // The enabled configured account registered under `id`, from `accounts`.
     const settings::AccountConfig* configured(const std::vector<settings::AccountConfig>& accounts,
                                               AccountId id) const {
@@ -512,17 +606,10 @@ class Daemon final : public http::Control {
     void lease_tick() {
         if (stopping_ || !db_.leases)
             return;
+        if (!renewer_.joinable())
+            renewer_ = std::thread([this] { renew_leases(); });
         auto& leases = *db_.leases;
-        if (auto lost = leases.renew(); !lost) {
-            log_.write(LogLevel::Error, {}, "lease",
-                       "cannot renew the account leases: " + lost.error().to_string());
-        } else {
-            for (AccountId id : *lost)
-                for (const auto& [name, rid] : registered_)
-                    if (rid == id)
-                        stop_account(name, "lease lost (paused or cut off past its expiry, or "
-                                           "another worker took the account): stopped here");
-        }
+        std::unique_lock lock(lease_mu_);
         if (auto reaped = leases.reap_dead(); reaped && *reaped > 0)
             log_.write(LogLevel::Info, {}, "lease",
                        fmt::format("removed {} worker(s) silent for three lease times", *reaped));
@@ -533,12 +620,15 @@ class Daemon final : public http::Control {
                 wanted.push_back(it->second);
         std::vector<AccountId> held, extra;
         for (const auto& [id, epoch] : leases.fence().held()) {
+            if (releasing(id))
+                continue;
             if (std::find(wanted.begin(), wanted.end(), id) == wanted.end())
                 extra.push_back(id); // no longer configured here
             else
                 held.push_back(id);
         }
         auto workers = leases.live_workers();
+        std::vector<AccountId> claimed_ids;
         if (workers) {
             const auto share =
                 pg::Leases::fair_share(wanted.size(), *workers, cfg_.daemon.max_accounts);
@@ -547,34 +637,41 @@ class Daemon final : public http::Control {
                 extra.push_back(held.back());
                 held.pop_back();
             }
-            for (AccountId id : extra)
-                for (const auto& [name, rid] : registered_)
-                    if (rid == id)
-                        stop_account(name, "handed over: over this worker's share of the accounts");
-            if (auto r = leases.release(extra); !r)
-                log_.write(LogLevel::Error, {}, "lease", r.error().to_string());
             if (held.size() < share) {
                 std::vector<AccountId> free;
                 for (AccountId id : wanted)
-                    if (std::find(held.begin(), held.end(), id) == held.end())
+                    if (std::find(held.begin(), held.end(), id) == held.end() && !releasing(id))
                         free.push_back(id);
                 auto claimed = leases.claim(free, share - held.size());
-                if (!claimed) {
+                if (!claimed)
                     log_.write(LogLevel::Error, {}, "lease", claimed.error().to_string());
-                } else {
-                    for (const auto& [id, epoch] : *claimed)
-                        if (const auto* a = configured(accounts, id)) {
+                else
+                    for (const auto& [id, epoch] : *claimed) {
+                        claimed_ids.push_back(id);
+                        if (const auto* a = configured(accounts, id))
                             log_.write(LogLevel::Info, {a->name, ""}, "lease",
                                        fmt::format("claimed (epoch {})", epoch));
-                            start_account(*a);
-                        }
-                }
+                    }
             }
         } else {
             log_.write(LogLevel::Error, {}, "lease", workers.error().to_string());
         }
-        health_worker_ = leases.worker_id();
-        health_reachable_ = leases.reachable();
+        lock.unlock();
+        for (AccountId id : extra)
+            hand_over(id, "handed over: over this worker's share of the accounts, or no longer "
+                          "configured here");
+        // Start what was claimed, and what is held but not running (its start failed, e.g. the
+        // database was restarting): a lease held by a worker that does not sync the account
+        // would keep it from the others.
+        for (AccountId id : held)
+            if (!running(id))
+                claimed_ids.push_back(id);
+        for (AccountId id : claimed_ids) {
+            if (const auto* a = configured(accounts, id))
+                start_account(*a);
+            if (!running(id))
+                hand_over(id, "could not be started here: given back for another try");
+        }
         daemon::notify(fmt::format("STATUS=worker {}: syncing {} account(s)", leases.worker_id(),
                                    running_.size()));
         lease_timer_.expires_after(std::max(leases.lease() / 4, std::chrono::seconds(1)));
@@ -611,7 +708,10 @@ class Daemon final : public http::Control {
             lease_timer_.cancel();
             // Every batch is committed: give the accounts back so that the other workers take
             // them at once rather than after the lease expires.
+            release_timer_.cancel();
             if (db_.leases) {
+                stop_renewer();
+                std::lock_guard lock(lease_mu_);
                 if (auto r = db_.leases->leave(); !r)
                     log_.write(LogLevel::Error, {}, "lease",
                                "could not release the leases (they expire by themselves): " +
@@ -710,7 +810,16 @@ class Daemon final : public http::Control {
     boost::asio::io_context io_;
     boost::asio::thread_pool pool_;
     boost::asio::signal_set signals_, hup_;
-    boost::asio::steady_timer ticker_, watchdog_, lease_timer_;
+    boost::asio::steady_timer ticker_, watchdog_, lease_timer_, release_timer_;
+    // Shared database: db_.leases is used by the event loop (claims, releases) and by the
+    // renewer thread (renewals), one at a time.
+    std::mutex lease_mu_;
+    std::thread renewer_;
+    std::mutex renewer_mu_;
+    std::condition_variable renewer_cv_;
+    bool renewer_stop_ = false;
+    // Accounts being handed over: released once their sync has ended.
+    std::vector<std::pair<AccountId, const imap::AccountSync*>> releasing_;
     std::map<std::string, AccountId> registered_; // configured accounts' ids, by name
     // What /healthz reports of the leases, written by lease_tick, read by the HTTP threads.
     std::atomic<std::int64_t> health_worker_{0};

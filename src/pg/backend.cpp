@@ -33,7 +33,11 @@ Result<void> PgBackend::ensure_connected() {
 Result<void> PgBackend::Reconnecting::transaction(const std::function<Result<void>()>& body) {
     if (auto r = b_.ensure_connected(); !r)
         return r;
-    return b_.work_.transaction(body);
+    auto r = b_.work_.transaction(body);
+    // After the commit, outside any transaction (ANALYZE would hold its lock until the end).
+    if (r && b_.store_.statistics_due())
+        (void)b_.store_.refresh_statistics(); // best effort: autovacuum does it later anyway
+    return r;
 }
 
 Result<void> PgBackend::Reconnecting::savepoint(const std::function<Result<void>()>& body) {

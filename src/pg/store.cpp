@@ -8,11 +8,13 @@
 #include <fmt/format.h>
 
 #include "crm/blob/codec.hpp"
+#include "crm/core/stored_json.hpp"
 #include "store_values.hpp"
 
 namespace crm::pg {
 
 using detail::check_text;
+using detail::Ctx;
 using detail::in_context;
 using detail::int_array;
 using detail::owned;
@@ -20,28 +22,6 @@ using detail::Statements;
 using detail::text_array;
 
 namespace {
-
-// exec() with what was being done in front of a failure.
-struct Ctx {
-    Connection& c;
-    std::string_view what;
-    template <class... A> Result<ResultSet> exec(std::string_view sql, A&&... args) {
-        auto r = c.exec(sql, std::forward<A>(args)...);
-        if (!r)
-            return std::unexpected(in_context(what, std::move(r).error()));
-        return r;
-    }
-};
-
-std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) {
-        if (!out.empty())
-            out += ' ';
-        out += s;
-    }
-    return out;
-}
 
 std::string join_ids(std::span<const std::int64_t> ids) {
     std::string out;
@@ -52,39 +32,6 @@ std::string join_ids(std::span<const std::int64_t> ids) {
     }
     return out;
 }
-
-std::string headers_json(const ParsedMessage& m) {
-    std::size_t bytes = 2;
-    for (const auto& [name, value] : m.headers)
-        bytes += name.size() + value.size() + 8;
-    std::string out;
-    out.reserve(bytes);
-    out += '[';
-    for (std::size_t i = 0; i < m.headers.size(); ++i) {
-        if (i)
-            out += ',';
-        out += '[';
-        detail::append_json_string(out, m.headers[i].first);
-        out += ',';
-        detail::append_json_string(out, m.headers[i].second);
-        out += ']';
-    }
-    out += ']';
-    return out;
-}
-
-// Recomputes the cached counters of a thread from its messages (store's refresh_thread).
-constexpr const char* kRefreshThread =
-    "UPDATE threads SET"
-    " message_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint),"
-    " unread_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint AND unread = 1),"
-    " first_date = (SELECT min(coalesce(date, received_at)) FROM messages"
-    "   WHERE thread_id = $1::bigint),"
-    " last_date = (SELECT max(coalesce(date, received_at)) FROM messages"
-    "   WHERE thread_id = $1::bigint),"
-    " subject = coalesce((SELECT subject FROM messages WHERE thread_id = $1::bigint"
-    "   ORDER BY coalesce(date, received_at), id LIMIT 1), subject),"
-    " updated_at = $2::bigint WHERE id = $1::bigint";
 
 // One deal with its contacts; nullopt when it does not exist.
 constexpr const char* kDealSelect =
@@ -251,7 +198,7 @@ Result<void> PgStore::merge_threads(ThreadId into, ThreadId from) {
     s.add("UPDATE thread_splits SET from_thread_id = $1::bigint WHERE from_thread_id = $2::bigint",
           into, from);
     s.add("DELETE FROM threads WHERE id = $1::bigint", from);
-    s.add(kRefreshThread, into, 0);
+    s.add(detail::kRefreshThread, into, 0);
     auto r = s.run();
     if (!r)
         return std::unexpected(in_context("merging threads", std::move(r).error()));
@@ -361,10 +308,10 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
     const std::string what = "storing message " + n.message_id;
     const ParsedMessage& m = *n.parsed;
     const std::string from_name = m.from.empty() ? std::string() : m.from.front().name;
-    const std::string refs = join(m.references);
-    const std::string in_reply_to = join(m.in_reply_to);
-    const std::string headers = headers_json(m);
-    const std::string warnings = detail::json_string_array(m.warnings);
+    const std::string refs = stored::join(m.references);
+    const std::string in_reply_to = stored::join(m.in_reply_to);
+    const std::string headers = stored::json_pair_array(m.headers);
+    const std::string warnings = stored::json_string_array(m.warnings);
     // Everything bound to a TEXT column, checked before anything is sent: a message is stored
     // whole or not at all, and never cut short at a NUL.
     const std::pair<const char*, const std::string*> texts[] = {
@@ -407,8 +354,10 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
     // INSERT, so the rows that reference it take it from the identity sequence (currval: this
     // session's last value, so another session's inserts do not matter), and only when that
     // row exists: after a conflict the value was drawn but no row has it, and they do nothing.
-    static constexpr const char* kOurs =
-        "(SELECT id FROM messages WHERE id = currval(pg_get_serial_sequence('messages', 'id')))";
+    // The inner SELECT makes the sequence lookup an init plan: evaluated once, and the row found
+    // by its primary key (a volatile currval() in the WHERE would be evaluated row by row).
+    static constexpr const char* kOurs = "(SELECT id FROM messages WHERE id = (SELECT "
+                                         "currval(pg_get_serial_sequence('messages', 'id'))))";
     Statements s(c_, opts_.pipeline);
     // Blobs are content-addressed: a blob stored by a concurrent transaction is left alone
     // (ON CONFLICT waits for it and then does nothing).
@@ -508,7 +457,22 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
                                 "(find_message) and add a location",
                                 what),
                     ErrorScope::Message, Retry::Now);
+    ++inserted_;
     return inserted.get<std::int64_t>(0, 0);
+}
+
+bool PgStore::statistics_due() noexcept {
+    if (inserted_ < next_analyze_)
+        return false;
+    next_analyze_ = std::max<std::int64_t>(next_analyze_, inserted_) * 2;
+    return true;
+}
+
+Result<void> PgStore::refresh_statistics() {
+    Ctx q{c_, "refreshing the planner's statistics after a bulk of new mail"};
+    CRM_PG_TRY(r, q.exec("ANALYZE messages, participants, attachments, locations, threads, "
+                         "thread_keys, blobs"));
+    return {};
 }
 
 Result<std::optional<std::string>> PgStore::raw_message(MessageRowId id) {

@@ -1,39 +1,23 @@
 // Thread edits (link, unlink, split) and the CRM record upserts over PostgreSQL: src/store/
 // queries.cpp, store.cpp (split_message) and crm_records.cpp, translated.
 #include <algorithm>
-#include <set>
 
 #include <fmt/format.h>
 
+#include "crm/core/stored_json.hpp"
+#include "crm/core/thread_split.hpp"
 #include "crm/pg/store.hpp"
 #include "store_values.hpp"
 
 namespace crm::pg {
 
 using detail::check_text;
+using detail::Ctx;
 using detail::in_context;
 using detail::int_array;
 using detail::text_array;
 
 namespace {
-
-struct Ctx {
-    Connection& c;
-    std::string what;
-    template <class... A> Result<ResultSet> exec(std::string_view sql, A&&... args) {
-        auto r = c.exec(sql, std::forward<A>(args)...);
-        if (!r)
-            return std::unexpected(in_context(what, std::move(r).error()));
-        return r;
-    }
-    // True when `sql` returns a row.
-    template <class... A> Result<bool> exists(std::string_view sql, A&&... args) {
-        auto r = exec(sql, std::forward<A>(args)...);
-        if (!r)
-            return std::unexpected(r.error());
-        return r->rows() > 0;
-    }
-};
 
 // After a row was inserted with an explicit id (as the SQLite store does for CRM records), the
 // table's identity sequence moves past it, so that rows the database numbers later never collide
@@ -113,12 +97,7 @@ PgStore::split_message(MessageRowId message, std::optional<UserId> by, std::int6
     CRM_PG_TRY(lock, q.exec("SELECT 1 FROM threads WHERE id = $1::bigint FOR UPDATE", out.from));
 
     // The thread's messages and what each references.
-    struct Row {
-        MessageRowId id = 0;
-        std::string message_id;
-        std::vector<std::string> refs;
-    };
-    std::vector<Row> rows;
+    std::vector<SplitCandidate> rows;
     CRM_PG_TRY(m, q.exec("SELECT id, message_id, refs || ' ' || in_reply_to FROM messages WHERE "
                          "thread_id = $1::bigint",
                          out.from));
@@ -126,39 +105,9 @@ PgStore::split_message(MessageRowId message, std::optional<UserId> by, std::int6
         CRM_PG_TRY(id, m->get<std::int64_t>(i, 0));
         CRM_PG_TRY(mid, m->get<std::string>(i, 1));
         CRM_PG_TRY(refs, m->get<std::string>(i, 2));
-        Row r{*id, std::move(*mid), {}};
-        std::size_t k = 0;
-        while (k < refs->size()) {
-            const auto j = std::min(refs->find(' ', k), refs->size());
-            if (j > k)
-                r.refs.push_back(refs->substr(k, j - k));
-            k = j + 1;
-        }
-        rows.push_back(std::move(r));
+        rows.push_back({*id, std::move(*mid), stored::split_ws(*refs)});
     }
-    // The chosen message, then every message referencing a moved one, until nothing changes.
-    std::set<std::string> moved_ids;
-    std::vector<MessageRowId> moved;
-    for (const Row& r : rows)
-        if (r.id == message) {
-            moved_ids.insert(r.message_id);
-            moved.push_back(r.id);
-        }
-    for (bool grew = true; grew;) {
-        grew = false;
-        for (const Row& r : rows) {
-            if (std::find(moved.begin(), moved.end(), r.id) != moved.end())
-                continue;
-            if (movable && std::find(movable->begin(), movable->end(), r.id) == movable->end())
-                continue;
-            if (std::any_of(r.refs.begin(), r.refs.end(),
-                            [&](const std::string& x) { return moved_ids.contains(x); })) {
-                moved_ids.insert(r.message_id);
-                moved.push_back(r.id);
-                grew = true;
-            }
-        }
-    }
+    auto [moved, moved_ids] = plan_split(rows, message, movable);
     if (moved.size() == rows.size())
         return fail("thread.split_whole",
                     fmt::format("message {} and the replies to it are all of thread {}: "
@@ -200,18 +149,7 @@ PgStore::split_message(MessageRowId message, std::optional<UserId> by, std::int6
           "($1::bigint, $2, '', $3::bigint, 1)",
           out.thread, reason, now);
     for (ThreadId t : {out.from, out.thread})
-        s.add("UPDATE threads SET"
-              " message_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint),"
-              " unread_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint"
-              "   AND unread = 1),"
-              " first_date = (SELECT min(coalesce(date, received_at)) FROM messages"
-              "   WHERE thread_id = $1::bigint),"
-              " last_date = (SELECT max(coalesce(date, received_at)) FROM messages"
-              "   WHERE thread_id = $1::bigint),"
-              " subject = coalesce((SELECT subject FROM messages WHERE thread_id = $1::bigint"
-              "   ORDER BY coalesce(date, received_at), id LIMIT 1), subject),"
-              " updated_at = $2::bigint WHERE id = $1::bigint",
-              t, now);
+        s.add(detail::kRefreshThread, t, now);
     auto done = s.run();
     if (!done)
         return std::unexpected(in_context(q.what, std::move(done).error()));

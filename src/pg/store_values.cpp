@@ -78,49 +78,6 @@ Result<void> check_text(std::string_view what, std::string_view field, std::stri
     return {};
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-    out += '"';
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        const auto u = static_cast<unsigned char>(s[i]);
-        if (u >= 0x20 && u != '"' && u != '\\')
-            continue;
-        out.append(s.substr(run, i - run));
-        run = i + 1;
-        switch (u) {
-        case '"':
-            out += "\\\"";
-            break;
-        case '\\':
-            out += "\\\\";
-            break;
-        case '\n':
-            out += "\\n";
-            break;
-        case '\r':
-            out += "\\r";
-            break;
-        case '\t':
-            out += "\\t";
-            break;
-        default:
-            out += fmt::format("\\u{:04x}", u);
-        }
-    }
-    out.append(s.substr(run));
-    out += '"';
-}
-
-std::string json_string_array(std::span<const std::string> v) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i)
-            out += ',';
-        append_json_string(out, v[i]);
-    }
-    return out + "]";
-}
-
 Error in_context(std::string_view what, Error e) {
     e.detail = fmt::format("{}: {}", what, e.detail);
     return e;

@@ -34,14 +34,41 @@ namespace crm::pg::detail {
 [[nodiscard]] Result<void> check_text(std::string_view what, std::string_view field,
                                       std::string_view value);
 
-// The same JSON encoding of strings as the SQLite store's (src/store/rows.hpp,
-// append_json_string), so that headers_json / warnings_json read back byte for byte on both:
-// control characters as \n \r \t or \u00XX (a NUL becomes \u0000, which TEXT can hold).
-void append_json_string(std::string& out, std::string_view s);
-[[nodiscard]] std::string json_string_array(std::span<const std::string> v);
-
 // `e` with "what: " in front of its detail (the statement label is already in it).
 [[nodiscard]] Error in_context(std::string_view what, Error e);
+
+// exec() with what was being done in front of a failure ("storing user 3: INSERT ... on URL: ...").
+struct Ctx {
+    Connection& c;
+    std::string what;
+    template <class... A> Result<ResultSet> exec(std::string_view sql, A&&... args) {
+        auto r = c.exec(sql, std::forward<A>(args)...);
+        if (!r)
+            return std::unexpected(in_context(what, std::move(r).error()));
+        return r;
+    }
+    // True when `sql` returns a row.
+    template <class... A> Result<bool> exists(std::string_view sql, A&&... args) {
+        auto r = exec(sql, std::forward<A>(args)...);
+        if (!r)
+            return std::unexpected(r.error());
+        return r->rows() > 0;
+    }
+};
+
+// Recomputes the cached counters of thread $1 from its messages, updated_at = $2 (store's
+// refresh_thread): after a merge or a split.
+inline constexpr const char* kRefreshThread =
+    "UPDATE threads SET"
+    " message_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint),"
+    " unread_count = (SELECT count(*) FROM messages WHERE thread_id = $1::bigint AND unread = 1),"
+    " first_date = (SELECT min(coalesce(date, received_at)) FROM messages"
+    "   WHERE thread_id = $1::bigint),"
+    " last_date = (SELECT max(coalesce(date, received_at)) FROM messages"
+    "   WHERE thread_id = $1::bigint),"
+    " subject = coalesce((SELECT subject FROM messages WHERE thread_id = $1::bigint"
+    "   ORDER BY coalesce(date, received_at), id LIMIT 1), subject),"
+    " updated_at = $2::bigint WHERE id = $1::bigint";
 
 // A borrowed string as an owned, NUL-terminated parameter: text parameters travel as C strings
 // (libpq ignores their length), so a view into the middle of a buffer must not be bound as is.

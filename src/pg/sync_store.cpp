@@ -13,21 +13,11 @@
 namespace crm::pg {
 
 using detail::check_text;
+using detail::Ctx;
 using detail::in_context;
 using detail::int_array;
 
 namespace {
-
-struct Ctx {
-    Connection& c;
-    std::string what;
-    template <class... A> Result<ResultSet> exec(std::string_view sql, A&&... args) {
-        auto r = c.exec(sql, std::forward<A>(args)...);
-        if (!r)
-            return std::unexpected(in_context(what, std::move(r).error()));
-        return r;
-    }
-};
 
 bool has_seen(const std::vector<std::string>& flags) {
     return std::any_of(flags.begin(), flags.end(),

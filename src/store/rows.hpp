@@ -21,6 +21,8 @@ inline std::optional<std::int64_t> opt_col(const SQLite::Column& c) {
 
 // The list encodings shared with PostgreSQL's store (crm/core/stored_json.hpp).
 using stored::append_json_string;
+using stored::json_pair_array;
+using stored::json_string_array;
 using stored::parse_ids;
 using stored::parse_string_array;
 using stored::read_json_string;

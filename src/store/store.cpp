@@ -7,43 +7,14 @@
 #include <span>
 
 #include "crm/blob/codec.hpp"
+#include "crm/core/stored_json.hpp"
+#include "crm/core/thread_split.hpp"
 #include "guard.hpp"
 #include "rows.hpp"
 
 namespace crm::store {
 
 namespace {
-
-
-std::string json_string_array(std::span<const std::string> v) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < v.size(); ++i) {
-        if (i)
-            out += ',';
-        append_json_string(out, v[i]);
-    }
-    return out + "]";
-}
-
-std::string headers_json(const ParsedMessage& m) {
-    std::size_t bytes = 2;
-    for (const auto& [name, value] : m.headers)
-        bytes += name.size() + value.size() + 8;
-    std::string out;
-    out.reserve(bytes);
-    out += '[';
-    for (std::size_t i = 0; i < m.headers.size(); ++i) {
-        if (i)
-            out += ',';
-        out += '[';
-        append_json_string(out, m.headers[i].first);
-        out += ',';
-        append_json_string(out, m.headers[i].second);
-        out += ']';
-    }
-    out += ']';
-    return out;
-}
 
 std::string join(const std::vector<std::string>& v) {
     std::string out;
@@ -353,7 +324,7 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         s.bind(11, n.received_at);
         s.bind(12, join(m.references));
         s.bind(13, join(m.in_reply_to));
-        const std::string headers = headers_json(m);
+        const std::string headers = json_pair_array(m.headers);
         s.bindNoCopy(14, headers);
         s.bindNoCopy(15, m.text_body);
         s.bindNoCopy(16, m.html_body);
@@ -563,50 +534,14 @@ Result<Store::SplitResult> Store::split_message(MessageRowId message, std::optio
         q.reset();
 
         // The thread's messages and what each references.
-        struct Row {
-            MessageRowId id = 0;
-            std::string message_id;
-            std::vector<std::string> refs;
-        };
-        std::vector<Row> rows;
+        std::vector<SplitCandidate> rows;
         auto& m = d.stmt("SELECT id, message_id, refs || ' ' || in_reply_to FROM messages "
                          "WHERE thread_id = ?");
         m.bind(1, out.from);
-        while (m.executeStep()) {
-            Row r{m.getColumn(0).getInt64(), m.getColumn(1).getString(), {}};
-            const std::string refs = m.getColumn(2).getString();
-            std::size_t i = 0;
-            while (i < refs.size()) {
-                const auto j = std::min(refs.find(' ', i), refs.size());
-                if (j > i)
-                    r.refs.push_back(refs.substr(i, j - i));
-                i = j + 1;
-            }
-            rows.push_back(std::move(r));
-        }
-        // The chosen message, then every message referencing a moved one, until nothing changes.
-        std::set<std::string> moved_ids;
-        std::vector<MessageRowId> moved;
-        for (const Row& r : rows)
-            if (r.id == message) {
-                moved_ids.insert(r.message_id);
-                moved.push_back(r.id);
-            }
-        for (bool grew = true; grew;) {
-            grew = false;
-            for (const Row& r : rows) {
-                if (std::find(moved.begin(), moved.end(), r.id) != moved.end())
-                    continue;
-                if (movable && std::find(movable->begin(), movable->end(), r.id) == movable->end())
-                    continue;
-                if (std::any_of(r.refs.begin(), r.refs.end(),
-                                [&](const std::string& x) { return moved_ids.contains(x); })) {
-                    moved_ids.insert(r.message_id);
-                    moved.push_back(r.id);
-                    grew = true;
-                }
-            }
-        }
+        while (m.executeStep())
+            rows.push_back({m.getColumn(0).getInt64(), m.getColumn(1).getString(),
+                            stored::split_ws(m.getColumn(2).getString())});
+        auto [moved, moved_ids] = plan_split(rows, message, movable);
         if (moved.size() == rows.size())
             return fail("thread.split_whole",
                         fmt::format("message {} and the replies to it are all of thread {}: "

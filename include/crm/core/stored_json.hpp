@@ -7,8 +7,10 @@
 
 #include <charconv>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -76,6 +78,38 @@ inline std::size_t read_json_string(const std::string& s, std::size_t i, std::st
         ++i;
     }
     return i + 1;
+}
+
+// `["a","b"]` (messages.warnings_json).
+inline std::string json_string_array(std::span<const std::string> v) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (i)
+            out += ',';
+        append_json_string(out, v[i]);
+    }
+    return out + "]";
+}
+
+// `[["name","value"],...]`: a message's headers as messages.headers_json keeps them.
+inline std::string json_pair_array(std::span<const std::pair<std::string, std::string>> pairs) {
+    std::size_t bytes = 2;
+    for (const auto& [name, value] : pairs)
+        bytes += name.size() + value.size() + 8;
+    std::string out;
+    out.reserve(bytes);
+    out += '[';
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        if (i)
+            out += ',';
+        out += '[';
+        append_json_string(out, pairs[i].first);
+        out += ',';
+        append_json_string(out, pairs[i].second);
+        out += ']';
+    }
+    out += ']';
+    return out;
 }
 
 // Decodes a JSON array of strings written with append_json_string.

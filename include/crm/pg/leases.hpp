@@ -87,7 +87,9 @@ class Leases {
           reconnect_(std::move(reconnect)) {}
     Result<void> register_worker();
     template <class T> Result<T> track(Result<T> r) {
-        reachable_ = r.has_value() || r.error().code != "pg.connection";
+        // Lost mid-way (pg.connection) or not reached at all when opening it again (pg.connect).
+        reachable_ =
+            r.has_value() || (r.error().code != "pg.connection" && r.error().code != "pg.connect");
         return r;
     }
 

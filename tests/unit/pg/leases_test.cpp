@@ -38,6 +38,8 @@ class LeasesTest : public test::PgTest {
                   std::shared_ptr<LeaseFence> fence = std::make_shared<LeaseFence>()) {
         auto c = connect();
         EXPECT_TRUE(c) << c.error().to_string();
+        // A lock wait is a failure of these tests, not a hang.
+        EXPECT_TRUE(c->execute_script("SET lock_timeout = '1s'"));
         auto l =
             Leases::start(std::move(*c), std::move(fence), WorkerInfo{host, 4242, {}, "t"}, lease);
         EXPECT_TRUE(l) << l.error().to_string();
@@ -119,6 +121,33 @@ TEST_F(LeasesTest, RenewKeepsTheEpochAndAnExpiredLeaseIsLostAndFenced) {
     auto again = a.fence().check(db(), account);
     ASSERT_FALSE(again);
     EXPECT_EQ(again.error().code, "lease.lost");
+}
+
+// A transaction that checked the fence keeps other workers from claiming the lease until it
+// ends, but never holds up the holder's own renewal (schema/postgresql/0004).
+TEST_F(LeasesTest, AnOpenFencedTransactionBlocksClaimsButNotRenewal) {
+    auto a = worker("a", 2s);
+    ASSERT_EQ(a.claim(std::span(accounts).first(1), 1)->size(), 1u);
+    auto tx = Transaction::begin(db());
+    ASSERT_TRUE(tx);
+    ASSERT_TRUE(a.fence().check(db(), accounts[0]));
+    // The renewal goes through at once (lock_timeout makes a wait an error here).
+    auto t0 = std::chrono::steady_clock::now();
+    auto lost = a.renew();
+    ASSERT_TRUE(lost) << lost.error().to_string();
+    EXPECT_TRUE(lost->empty());
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
+    // Past the lease, another worker still cannot take it while the transaction is open ...
+    std::this_thread::sleep_for(2500ms);
+    auto b = worker("b");
+    const auto first = std::span(accounts).first(1);
+    EXPECT_TRUE(b.claim(first, 1)->empty());
+    // ... and takes it once the transaction has ended.
+    ASSERT_TRUE(tx->rollback());
+    auto taken = b.claim(first, 1);
+    ASSERT_TRUE(taken);
+    ASSERT_EQ(taken->size(), 1u);
+    EXPECT_EQ(taken->front().first, accounts[0]);
 }
 
 TEST_F(LeasesTest, ReleasedAccountsAreTakenAtOnceAndLeaveFreesEverything) {

@@ -165,25 +165,9 @@ TEST(Database, TransactionRollsBackUnlessCommitted) {
     EXPECT_EQ(db->impl().db.execAndGet("SELECT count(*) FROM users").getInt(), 1);
 }
 
-TEST(ThreadIndexSql, KeysMergeAndMove) {
-    auto db = fresh();
-    Store s(*db);
-    auto t1 = s.create_thread();
-    auto t2 = s.create_thread();
-    ASSERT_TRUE(t1 && t2);
-    std::vector<std::string> k1 = {"a@x", "b@x"}, k2 = {"c@x"};
-    ASSERT_TRUE(s.add_keys(*t1, k1));
-    ASSERT_TRUE(s.add_keys(*t2, k2));
-    ASSERT_TRUE(s.add_keys(*t2, k1)); // already owned by t1: left alone
-    std::vector<std::string> q = {"b@x", "c@x", "zzz"};
-    auto found = s.threads_for_keys(q);
-    ASSERT_TRUE(found);
-    EXPECT_EQ(*found, (std::vector<ThreadId>{*t1, *t2}));
-    ASSERT_TRUE(s.merge_threads(*t1, *t2));
-    found = s.threads_for_keys(q);
-    ASSERT_TRUE(found);
-    EXPECT_EQ(*found, (std::vector<ThreadId>{*t1}));
-}
+// The ThreadIndex, MailStore, CrmRecords and SyncState scenarios (thread keys, CRM lookups and
+// upserts, place / link / unlink / merge / split, checkpoints, flags, health and the initial-sync
+// clock) run on both databases in tests/unit/backends/store_conformance_test.cpp.
 
 class LinkTest : public ::testing::Test {
   protected:
@@ -204,56 +188,6 @@ class LinkTest : public ::testing::Test {
     std::unique_ptr<Store> s;
 };
 
-TEST_F(LinkTest, LookupByAddressAndDomain) {
-    auto f = s->lookup_address("hank@globex.example");
-    ASSERT_TRUE(f);
-    EXPECT_EQ(f->contact, 100);
-    EXPECT_EQ(f->company, 10);
-    auto g = s->lookup_address("someone@globex.example");
-    ASSERT_TRUE(g);
-    EXPECT_FALSE(g->contact);
-    EXPECT_EQ(g->company, 10);
-    auto u = s->lookup_address("alice@s.example");
-    ASSERT_TRUE(u);
-    EXPECT_EQ(u->user, 1);
-}
-
-TEST_F(LinkTest, OpenDealsOnlyOpenOnes) {
-    std::vector<ContactId> c = {100};
-    std::vector<CompanyId> co = {10};
-    auto d = s->open_deals(c, co);
-    ASSERT_TRUE(d);
-    ASSERT_EQ(d->size(), 1u);
-    EXPECT_EQ((*d)[0].id, 1000);
-    EXPECT_EQ((*d)[0].contacts, std::vector<ContactId>{100});
-}
-
-TEST_F(LinkTest, BadReferencesAreClearErrors) {
-    auto r = s->upsert_contact({101, "X", {}, 99}, 1);
-    ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code, "crm.no_company");
-    auto r2 = s->upsert_contact({102, "Y", {{"hank@globex.example", "hank@globex.example"}}, 10}, 1);
-    ASSERT_FALSE(r2);
-    EXPECT_EQ(r2.error().code, "crm.address_taken");
-    DealInput bad{1002, "Z", 10, {555}, 1, "", "open", "0", ""};
-    auto r3 = s->upsert_deal(bad, 1);
-    ASSERT_FALSE(r3);
-    EXPECT_NE(r3.error().detail.find("555"), std::string::npos);
-}
-
-TEST_F(LinkTest, ManualLinkIsNeverOverwritten) {
-    auto t = s->create_thread();
-    ASSERT_TRUE(t);
-    ASSERT_TRUE(s->link_thread(*t, 1001, 1, 5));
-    Placement auto_link{1000, "single open deal", 1.0, {}, false};
-    // place() needs a message row to record its reason; use a fake id that matches nothing.
-    ASSERT_TRUE(s->place(*t, 0, auto_link, 6));
-    auto link = s->thread_link(*t);
-    ASSERT_TRUE(link && *link);
-    EXPECT_EQ((*link)->deal, 1001);
-    EXPECT_TRUE((*link)->manual);
-}
-
 TEST_F(LinkTest, UnsortedThenLinkedLeavesQueue) {
     auto t = s->create_thread();
     ASSERT_TRUE(t);
@@ -272,106 +206,6 @@ TEST_F(LinkTest, UnsortedThenLinkedLeavesQueue) {
     ASSERT_TRUE(uns);
     ASSERT_EQ(uns->size(), 1u);
     EXPECT_EQ((*uns)[0].reason, "unlinked by hand");
-}
-
-TEST_F(LinkTest, MergeKeepsManualLink) {
-    auto a = s->create_thread();
-    auto b = s->create_thread();
-    ASSERT_TRUE(a && b);
-    ASSERT_TRUE(s->place(*a, 0, Placement{1000, "single open deal", 1, {}, false}, 1));
-    ASSERT_TRUE(s->link_thread(*b, 1001, std::nullopt, 1));
-    ASSERT_TRUE(s->merge_threads(*a, *b));
-    auto link = s->thread_link(*a);
-    ASSERT_TRUE(link && *link);
-    EXPECT_EQ((*link)->deal, 1001);
-    EXPECT_TRUE((*link)->manual);
-    auto gone = s->thread(*b);
-    ASSERT_TRUE(gone);
-    EXPECT_FALSE(*gone);
-}
-
-TEST_F(LinkTest, LinkErrorsNameWhatIsMissing) {
-    auto r = s->link_thread(424242, 1000, std::nullopt, 1);
-    ASSERT_FALSE(r);
-    EXPECT_EQ(r.error().code, "thread.not_found");
-    auto t = s->create_thread();
-    ASSERT_TRUE(t);
-    auto r2 = s->link_thread(*t, 777, std::nullopt, 1);
-    ASSERT_FALSE(r2);
-    EXPECT_EQ(r2.error().code, "deal.not_found");
-}
-
-// The initial-sync clock behind the rate/ETA of `accounts status` (migration 0004): starts at
-// the first progress report, survives later ones, restarts when progress goes backwards (a new
-// folder) and stops when the sync completes.
-TEST(SyncStoreProgress, InitialSyncClockStartsKeepsRestartsAndStops) {
-    auto db = fresh();
-    SyncStore sync(*db);
-    auto id = sync.ensure_account("a", std::nullopt, "a@example.com", "imap.example.com", true, 1);
-    ASSERT_TRUE(id);
-    auto report = [&](std::uint64_t done, std::uint64_t total, std::int64_t now) {
-        AccountHealth h;
-        h.state = HealthState::Syncing;
-        h.initial_done = done;
-        h.initial_total = total;
-        ASSERT_TRUE(sync.set_health(*id, h, now));
-    };
-    auto row = [&] {
-        auto rows = sync.accounts();
-        EXPECT_TRUE(rows && rows->size() == 1);
-        return rows->front();
-    };
-    report(200, 1000, 100);
-    EXPECT_EQ(row().initial_started_at, 100);
-    EXPECT_EQ(row().initial_started_done, 200);
-    report(400, 1000, 150);
-    EXPECT_EQ(row().initial_started_at, 100);
-    EXPECT_EQ(row().initial_started_done, 200);
-    EXPECT_EQ(row().updated_at, 150);
-    AccountHealth idle; // a health update without progress leaves the clock alone
-    idle.state = HealthState::Syncing;
-    ASSERT_TRUE(sync.set_health(*id, idle, 160));
-    EXPECT_EQ(row().initial_started_at, 100);
-    report(50, 300, 170); // the next folder
-    EXPECT_EQ(row().initial_started_at, 170);
-    EXPECT_EQ(row().initial_started_done, 50);
-    report(300, 300, 180);
-    EXPECT_EQ(row().initial_started_at, std::nullopt);
-}
-
-TEST(SyncStoreProgress, ResyncClearsCheckpointsAndProgressKeepsMail) {
-    auto db = fresh();
-    SyncStore sync(*db);
-    auto id = sync.ensure_account("a", std::nullopt, "a@example.com", "imap.example.com", true, 1);
-    ASSERT_TRUE(id);
-    for (const char* name : {"INBOX", "Sent"}) {
-        auto mb = sync.ensure_mailbox(*id, name, "");
-        ASSERT_TRUE(mb);
-        ASSERT_TRUE(sync.set_checkpoint(mb->id, 7, 500, 900, 2));
-    }
-    AccountHealth h;
-    h.state = HealthState::Syncing;
-    h.initial_done = 10;
-    h.initial_total = 20;
-    ASSERT_TRUE(sync.set_health(*id, h, 3));
-    auto n = sync.resync_account("a");
-    ASSERT_TRUE(n);
-    EXPECT_EQ(*n, std::optional<std::int64_t>(2));
-    for (const char* name : {"INBOX", "Sent"}) {
-        auto mb = sync.ensure_mailbox(*id, name, "");
-        ASSERT_TRUE(mb);
-        EXPECT_EQ(mb->uid_validity, std::optional<std::uint32_t>(7)) << name;
-        EXPECT_FALSE(mb->uid_next) << name;
-        EXPECT_FALSE(mb->highest_modseq) << name;
-    }
-    auto rows = sync.accounts();
-    ASSERT_TRUE(rows);
-    EXPECT_EQ(rows->front().initial_done, 0);
-    EXPECT_EQ(rows->front().initial_total, 0);
-    EXPECT_FALSE(rows->front().initial_started_at);
-    auto none = sync.resync_account("nobody");
-    ASSERT_TRUE(none);
-    EXPECT_FALSE(*none);
 }
 
 } // namespace

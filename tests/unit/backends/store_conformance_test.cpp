@@ -1,0 +1,838 @@
+// The ingest and sync store ports on both databases: each scenario runs on SQLite (the spec) and
+// on PostgreSQL (pipelined and not), and must come out the same.
+#include <algorithm>
+
+#include "crm/blob/codec.hpp"
+#include "store_backends.hpp"
+
+namespace crm::backends_test {
+namespace {
+
+template <class B> class StoreConformance : public B {
+  protected:
+    // Alice (salesperson, alice@s.example), Globex (company 10, globex.example), Hank (contact
+    // 100 at Globex), deals 1000 (open, Hank) and 1001 (won).
+    void seed_crm() {
+        auto& s = this->store();
+        ASSERT_TRUE(
+            s.upsert_user({1, "Alice", "alice@s.example", "alice@s.example", "salesperson"}, 1));
+        ASSERT_TRUE(s.upsert_company({10, "Globex", {"globex.example"}}, 1));
+        ASSERT_TRUE(s.upsert_contact(
+            {100, "Hank", {{"hank@globex.example", "Hank@Globex.example"}}, 10}, 1));
+        ASSERT_TRUE(
+            s.upsert_deal({1000, "Fleet", 10, {100}, 1, "proposal", "open", "10", "EUR"}, 1));
+        ASSERT_TRUE(s.upsert_deal({1001, "Other", 10, {}, 1, "won", "won", "0", ""}, 1));
+    }
+    ThreadId thread() {
+        auto t = this->store().create_thread();
+        EXPECT_TRUE(t) << t.error().to_string();
+        return t ? *t : 0;
+    }
+    MessageRowId message(ThreadId t, const Mail& m) {
+        auto id = put(this->store(), t, m);
+        EXPECT_TRUE(id) << id.error().to_string();
+        return id ? *id : 0;
+    }
+    std::int64_t count(const std::string& table) {
+        return this->scalar("SELECT count(*) FROM " + table).value_or(-1);
+    }
+    std::int64_t num(const std::string& sql) { return this->scalar(sql).value_or(-1); }
+};
+
+TYPED_TEST_SUITE(StoreConformance, Backends, BackendNames);
+
+// ---- messages: dedup, blobs, raw bytes ---------------------------------------------------
+
+TYPED_TEST(StoreConformance, DedupByMessageIdAndContentHash) {
+    auto& s = this->store();
+    const ThreadId t = this->thread();
+    const auto a = this->message(t, {.message_id = "m1@x", .content_hash = "h1"});
+    auto found = s.find_message("m1@x", "h1");
+    ASSERT_TRUE(found) << found.error().to_string();
+    EXPECT_EQ(*found, std::optional<MessageRowId>(a));
+    auto other = s.find_message("m1@x", "h2");
+    ASSERT_TRUE(other);
+    EXPECT_FALSE(*other) << "same Message-ID, other content: another message";
+    const auto b = this->message(t, {.message_id = "m1@x", .content_hash = "h2"});
+    EXPECT_NE(a, b);
+    auto both = s.messages_with_id("m1@x");
+    ASSERT_TRUE(both);
+    EXPECT_EQ(*both, (std::vector<MessageRowId>{a, b}));
+    auto none = s.messages_with_id("nobody@x");
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+    // The thread's counters moved with each insert.
+    const auto tid = std::to_string(t);
+    EXPECT_EQ(this->num("SELECT message_count FROM threads WHERE id = " + tid), 2);
+    EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + tid), 2);
+}
+
+TYPED_TEST(StoreConformance, SameRawIsOneBlobAndReadsBackExactly) {
+    auto& s = this->store();
+    const ThreadId t = this->thread();
+    std::string raw;
+    for (int i = 0; raw.size() < 40000; ++i)
+        raw += "Received: from relay" + std::to_string(i % 7) + ".example.com\r\n";
+    raw += std::string("\r\nbinary \0\x01\xff tail\r\n", 19);
+    const auto a = this->message(
+        t, {.message_id = "a@x", .content_hash = "h", .raw = raw, .raw_sha256 = "same"});
+    const auto b = this->message(
+        t, {.message_id = "b@x", .content_hash = "h", .raw = raw, .raw_sha256 = "same"});
+    EXPECT_EQ(this->count("blobs"), 1);
+    EXPECT_EQ(this->num("SELECT size FROM blobs"), static_cast<std::int64_t>(raw.size()));
+    EXPECT_EQ(this->text("SELECT codec FROM blobs"), "zstd");
+    for (auto id : {a, b}) {
+        auto back = s.raw_message(id);
+        ASSERT_TRUE(back) << back.error().to_string();
+        ASSERT_TRUE(*back);
+        EXPECT_EQ(**back, raw);
+    }
+    auto missing = s.raw_message(987654);
+    ASSERT_TRUE(missing);
+    EXPECT_FALSE(*missing);
+}
+
+TYPED_TEST(StoreConformance, PrepackedRawIsStoredAsGiven) {
+    auto& s = this->store();
+    const ThreadId t = this->thread();
+    const std::string raw(3000, 'x');
+    ParsedMessage p;
+    p.content_hash = "h";
+    PackedBlob packed = blob::pack_blob(raw);
+    NewMessage n;
+    n.parsed = &p;
+    n.raw_packed = &packed; // raw itself left empty, as SyncSink::prepare leaves it
+    n.raw_sha256 = "prepacked";
+    n.message_id = "pre@x";
+    n.thread = t;
+    auto id = s.insert_message(n);
+    ASSERT_TRUE(id) << id.error().to_string();
+    auto back = s.raw_message(*id);
+    ASSERT_TRUE(back && *back);
+    EXPECT_EQ(**back, raw);
+}
+
+TYPED_TEST(StoreConformance, HeadersParticipantsAndAttachmentsAreStored) {
+    this->seed_crm();
+    const ThreadId t = this->thread();
+    Attachment att;
+    att.filename = "quote \"v2\".pdf";
+    att.content_type = "application/pdf";
+    att.size = 13;
+    att.sha256 = std::string(64, 'c');
+    Attachment inl;
+    inl.filename = "logo.png";
+    inl.content_type = "image/png";
+    inl.content_id = "logo@x";
+    inl.is_inline = true;
+    inl.size = 7;
+    inl.sha256 = std::string(64, 'd');
+    Mail m{.message_id = "h@x", .content_hash = "h"};
+    m.headers = {{"Subject", "say \"hi\" \\ tab\there"}, {"X-Nul", std::string("a\0b", 3)}};
+    m.participants = {
+        {"from",
+         "hank@globex.example",
+         "Hank <hank@globex.example>",
+         "Hank",
+         {100, 10, std::nullopt}},
+        {"to", "alice@s.example", "alice@s.example", "", {std::nullopt, std::nullopt, 1}},
+        {"to", "bob@y.example", "bob@y.example", "Bob", {}}};
+    m.attachments = {att, inl};
+    const auto id = this->message(t, m);
+    const auto mid = std::to_string(id);
+    EXPECT_EQ(this->text("SELECT headers_json FROM messages WHERE id = " + mid),
+              R"([["Subject","say \"hi\" \\ tab\there"],["X-Nul","a\u0000b"]])");
+    EXPECT_EQ(this->text("SELECT warnings_json FROM messages WHERE id = " + mid), "[]");
+    EXPECT_EQ(this->num("SELECT count(*) FROM participants WHERE message_id = " + mid), 3);
+    EXPECT_EQ(this->num("SELECT position FROM participants WHERE address = 'bob@y.example'"), 1);
+    EXPECT_EQ(this->num("SELECT contact_id FROM participants WHERE role = 'from'"), 100);
+    EXPECT_EQ(this->num("SELECT user_id FROM participants WHERE address = 'alice@s.example'"), 1);
+    EXPECT_EQ(this->num("SELECT count(*) FROM attachments WHERE message_id = " + mid), 2);
+    EXPECT_EQ(this->text("SELECT filename FROM attachments WHERE position = 0"), att.filename);
+    EXPECT_EQ(this->num("SELECT is_inline FROM attachments WHERE position = 1"), 1);
+    EXPECT_EQ(this->count("blobs"), 1) << "attachment bytes stay in the raw message";
+    auto who = this->store().thread_participants(t);
+    ASSERT_TRUE(who);
+    std::vector<std::string> addresses;
+    for (const auto& p : *who)
+        addresses.push_back(p.address);
+    std::sort(addresses.begin(), addresses.end());
+    EXPECT_EQ(addresses, (std::vector<std::string>{"bob@y.example", "hank@globex.example"}))
+        << "team members are left out";
+}
+
+// ---- locations ---------------------------------------------------------------------------
+
+TYPED_TEST(StoreConformance, LocationsAreRecordedOnce) {
+    auto& s = this->store();
+    auto& sync = this->sync();
+    auto acc = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);
+    ASSERT_TRUE(acc) << acc.error().to_string();
+    auto mb = sync.ensure_mailbox(*acc, "INBOX", "");
+    ASSERT_TRUE(mb) << mb.error().to_string();
+    const ThreadId t = this->thread();
+    const auto id = this->message(t, {.message_id = "l@x", .content_hash = "h"});
+    LocationRef imap{.account = *acc,
+                     .mailbox = mb->id,
+                     .uid_validity = 7,
+                     .uid = 42,
+                     .gm_msgid = 99,
+                     .flags = "\\Seen"};
+    auto first = s.add_location(id, imap, 5);
+    ASSERT_TRUE(first) << first.error().to_string();
+    EXPECT_TRUE(*first);
+    auto again = s.add_location(id, imap, 6);
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(*again);
+    LocationRef file{.source = "/tmp/x.mbox#3"};
+    EXPECT_TRUE(*s.add_location(id, file, 7));
+    EXPECT_FALSE(*s.add_location(id, file, 8));
+    EXPECT_EQ(this->count("locations"), 2);
+    auto uids = sync.stored_uids(mb->id, 7);
+    ASSERT_TRUE(uids);
+    EXPECT_EQ(*uids, std::vector<std::uint32_t>{42});
+    EXPECT_TRUE(sync.stored_uids(mb->id, 8)->empty());
+}
+
+// ---- ThreadIndex -------------------------------------------------------------------------
+
+TYPED_TEST(StoreConformance, KeysMergeAndMove) {
+    auto& s = this->store();
+    const ThreadId t1 = this->thread(), t2 = this->thread();
+    std::vector<std::string> k1 = {"a@x", "b@x"}, k2 = {"c@x", "quote\"d\\@x"};
+    ASSERT_TRUE(s.add_keys(t1, k1));
+    ASSERT_TRUE(s.add_keys(t2, k2));
+    ASSERT_TRUE(s.add_keys(t2, k1)); // already owned by t1: left alone
+    std::vector<std::string> q = {"b@x", "quote\"d\\@x", "zzz"};
+    auto found = s.threads_for_keys(q);
+    ASSERT_TRUE(found) << found.error().to_string();
+    EXPECT_EQ(*found, (std::vector<ThreadId>{t1, t2}));
+    EXPECT_TRUE(s.threads_for_keys(std::vector<std::string>{})->empty());
+    this->message(t1, {.message_id = "a@x", .content_hash = "h", .date = 100});
+    this->message(t2, {.message_id = "c@x",
+                       .content_hash = "h",
+                       .subject = "Earlier",
+                       .date = 50,
+                       .unread = false});
+    ASSERT_TRUE(s.merge_threads(t1, t2));
+    ASSERT_TRUE(s.merge_threads(t1, t1)); // nothing to do
+    found = s.threads_for_keys(q);
+    ASSERT_TRUE(found);
+    EXPECT_EQ(*found, (std::vector<ThreadId>{t1}));
+    const auto tid = std::to_string(t1);
+    EXPECT_EQ(this->num("SELECT count(*) FROM threads"), 1);
+    EXPECT_EQ(this->num("SELECT message_count FROM threads WHERE id = " + tid), 2);
+    EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + tid), 1);
+    EXPECT_EQ(this->num("SELECT first_date FROM threads WHERE id = " + tid), 50);
+    EXPECT_EQ(this->num("SELECT last_date FROM threads WHERE id = " + tid), 100);
+    EXPECT_EQ(this->text("SELECT subject FROM threads WHERE id = " + tid), "Earlier");
+}
+
+TYPED_TEST(StoreConformance, SubjectCandidatesInRangeWithExternalParticipants) {
+    this->seed_crm();
+    auto& s = this->store();
+    const ThreadId t = this->thread();
+    Mail m{.message_id = "s1@x", .content_hash = "h", .base_subject = "fleet offer", .date = 500};
+    m.participants = {{"from", "hank@globex.example", "hank@globex.example", "", {100, 10, {}}},
+                      {"to", "alice@s.example", "alice@s.example", "", {{}, {}, 1}},
+                      {"cc", "bob@y.example", "bob@y.example", "", {}},
+                      {"bcc", "secret@y.example", "secret@y.example", "", {}}};
+    this->message(t, m);
+    this->message(
+        t,
+        {.message_id = "s2@x", .content_hash = "h", .base_subject = "fleet offer", .date = 5000});
+    this->message(
+        t, {.message_id = "s3@x", .content_hash = "h", .base_subject = "other", .date = 500});
+    auto c = s.subject_candidates("fleet offer", 100, 1000);
+    ASSERT_TRUE(c) << c.error().to_string();
+    ASSERT_EQ(c->size(), 1u);
+    EXPECT_EQ((*c)[0].message_id, "s1@x");
+    EXPECT_EQ((*c)[0].thread_id, t);
+    EXPECT_EQ((*c)[0].date, 500);
+    auto who = (*c)[0].participants;
+    std::sort(who.begin(), who.end());
+    EXPECT_EQ(who,
+              (std::vector<std::string>{"bob@y.example", "company:10", "hank@globex.example"}));
+    auto none = s.subject_candidates("fleet offer", 6000, 7000);
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+}
+
+// ---- filing: place, hold, link, unlink, merge, split -------------------------------------
+
+TYPED_TEST(StoreConformance, ManualLinkIsNeverOverwritten) {
+    this->seed_crm();
+    auto& s = this->store();
+    const ThreadId t = this->thread();
+    ASSERT_TRUE(s.link_thread(t, 1001, 1, 5));
+    // place() records its reason on a message row; 0 matches none.
+    ASSERT_TRUE(s.place(t, 0, Placement{1000, "single open deal", 1.0, {}, false}, 6));
+    auto link = s.thread_link(t);
+    ASSERT_TRUE(link && *link);
+    EXPECT_EQ((*link)->deal, 1001);
+    EXPECT_TRUE((*link)->manual);
+    auto deal = s.linked_deal(t);
+    ASSERT_TRUE(deal);
+    EXPECT_EQ(*deal, std::optional<DealId>(1001));
+}
+
+TYPED_TEST(StoreConformance, UnsortedThenLinkedThenUnlinkedAndHeld) {
+    this->seed_crm();
+    auto& s = this->store();
+    const ThreadId t = this->thread();
+    const auto m = this->message(t, {.message_id = "p@x", .content_hash = "h"});
+    const auto tid = std::to_string(t);
+    ASSERT_TRUE(
+        s.place(t, m, Placement{std::nullopt, "unknown sender", 0, {1000, 1001}, false}, 1));
+    EXPECT_EQ(this->text("SELECT reason FROM unsorted WHERE thread_id = " + tid), "unknown sender");
+    EXPECT_EQ(this->text("SELECT suggestions FROM unsorted WHERE thread_id = " + tid), "1000 1001");
+    EXPECT_EQ(this->text("SELECT sort_reason FROM messages WHERE id = " + std::to_string(m)),
+              "unknown sender");
+    EXPECT_FALSE(*s.thread_held(t));
+    ASSERT_TRUE(s.place(t, m, Placement{1000, "single open deal", 0.75, {}, false}, 2));
+    EXPECT_EQ(this->count("unsorted"), 0);
+    EXPECT_EQ(this->num("SELECT manual FROM thread_deals WHERE thread_id = " + tid), 0);
+    // keep_existing: only the reason changes.
+    ASSERT_TRUE(s.place(t, m, Placement{.reason = "kept", .keep_existing = true}, 3));
+    EXPECT_EQ(this->num("SELECT deal_id FROM thread_deals WHERE thread_id = " + tid), 1000);
+    // Conflicting evidence: the automatic link goes and the thread waits for a person.
+    ASSERT_TRUE(s.place(t, m, Placement{.reason = "two deals", .hold = true}, 4));
+    EXPECT_FALSE(*s.thread_link(t));
+    EXPECT_TRUE(*s.thread_held(t));
+    // A later unsure placement never lowers the hold.
+    ASSERT_TRUE(s.place(t, m, Placement{.reason = "again"}, 5));
+    EXPECT_TRUE(*s.thread_held(t));
+    ASSERT_TRUE(s.link_thread(t, 1000, std::nullopt, 6));
+    EXPECT_FALSE(*s.thread_held(t));
+    EXPECT_EQ(this->count("unsorted"), 0);
+    ASSERT_TRUE(s.unlink_thread(t, 7));
+    EXPECT_FALSE(*s.thread_link(t));
+    EXPECT_TRUE(*s.thread_held(t));
+    EXPECT_EQ(this->text("SELECT reason FROM unsorted WHERE thread_id = " + tid),
+              "unlinked by hand");
+}
+
+TYPED_TEST(StoreConformance, MergeKeepsManualLinkAndTheHold) {
+    this->seed_crm();
+    auto& s = this->store();
+    const ThreadId a = this->thread(), b = this->thread(), c = this->thread();
+    ASSERT_TRUE(s.place(a, 0, Placement{1000, "single open deal", 1, {}, false}, 1));
+    ASSERT_TRUE(s.link_thread(b, 1001, std::nullopt, 1));
+    ASSERT_TRUE(s.merge_threads(a, b));
+    auto link = s.thread_link(a);
+    ASSERT_TRUE(link && *link);
+    EXPECT_EQ((*link)->deal, 1001);
+    EXPECT_TRUE((*link)->manual);
+    EXPECT_EQ(this->num("SELECT count(*) FROM threads WHERE id = " + std::to_string(b)), 0);
+    // An unlinked thread merged into another unlinked one carries its hold over.
+    const ThreadId d = this->thread();
+    ASSERT_TRUE(s.place(c, 0, Placement{.reason = "unsure"}, 1));
+    ASSERT_TRUE(s.place(d, 0, Placement{.reason = "held", .hold = true}, 1));
+    ASSERT_TRUE(s.merge_threads(c, d));
+    EXPECT_TRUE(*s.thread_held(c));
+}
+
+TYPED_TEST(StoreConformance, LinkErrorsNameWhatIsMissing) {
+    this->seed_crm();
+    auto& s = this->store();
+    auto r = s.link_thread(424242, 1000, std::nullopt, 1);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "thread.not_found");
+    const ThreadId t = this->thread();
+    auto r2 = s.link_thread(t, 777, std::nullopt, 1);
+    ASSERT_FALSE(r2);
+    EXPECT_EQ(r2.error().code, "deal.not_found");
+    auto r3 = s.unlink_thread(424242, 1);
+    ASSERT_FALSE(r3);
+    EXPECT_EQ(r3.error().code, "thread.not_found");
+}
+
+TYPED_TEST(StoreConformance, SplitMovesTheRepliesAndKeepsThreadsApart) {
+    this->seed_crm();
+    auto& s = this->store();
+    const ThreadId t = this->thread();
+    const auto root = this->message(t, {.message_id = "root@x", .content_hash = "h", .date = 10});
+    const auto reply = this->message(
+        t, {.message_id = "r1@x", .content_hash = "h", .date = 20, .references = {"root@x"}});
+    const auto deeper = this->message(
+        t, {.message_id = "r2@x", .content_hash = "h", .date = 30, .references = {"r1@x"}});
+    const auto other = this->message(
+        t, {.message_id = "o@x", .content_hash = "h", .date = 40, .references = {"root@x"}});
+    std::vector<std::string> keys = {"root@x", "r1@x", "r2@x", "o@x", "gm-thrid:1"};
+    ASSERT_TRUE(s.add_keys(t, keys));
+    auto split = s.split_message(reply, 1, 50);
+    ASSERT_TRUE(split) << split.error().to_string();
+    EXPECT_EQ(split->from, t);
+    EXPECT_EQ(split->moved, 2u);
+    const ThreadId n = split->thread;
+    EXPECT_TRUE(*s.kept_apart(t, n));
+    EXPECT_TRUE(*s.kept_apart(n, t));
+    EXPECT_EQ(this->num("SELECT thread_id FROM messages WHERE id = " + std::to_string(deeper)), n);
+    EXPECT_EQ(this->num("SELECT thread_id FROM messages WHERE id = " + std::to_string(other)), t);
+    EXPECT_EQ(this->text("SELECT sort_reason FROM messages WHERE id = " + std::to_string(reply)),
+              "split from thread " + std::to_string(t) + " by Alice");
+    auto moved_keys = s.threads_for_keys(std::vector<std::string>{"r1@x", "r2@x"});
+    EXPECT_EQ(*moved_keys, std::vector<ThreadId>{n});
+    auto stayed = s.threads_for_keys(std::vector<std::string>{"gm-thrid:1", "root@x"});
+    EXPECT_EQ(*stayed, std::vector<ThreadId>{t});
+    EXPECT_EQ(this->num("SELECT message_count FROM threads WHERE id = " + std::to_string(t)), 2);
+    EXPECT_EQ(this->num("SELECT message_count FROM threads WHERE id = " + std::to_string(n)), 2);
+    EXPECT_EQ(this->num("SELECT first_date FROM threads WHERE id = " + std::to_string(n)), 20);
+    EXPECT_TRUE(*s.thread_held(n));
+    // Only what may move moves: the deeper reply stays when not movable.
+    const ThreadId t2 = this->thread();
+    const auto a = this->message(t2, {.message_id = "a@y", .content_hash = "h"});
+    const auto b =
+        this->message(t2, {.message_id = "b@y", .content_hash = "h", .references = {"a@y"}});
+    this->message(t2, {.message_id = "c@y", .content_hash = "h", .references = {"b@y"}});
+    this->message(t2, {.message_id = "d@y", .content_hash = "h"});
+    auto partial = s.split_message(b, std::nullopt, 60, std::vector<MessageRowId>{b});
+    ASSERT_TRUE(partial);
+    EXPECT_EQ(partial->moved, 1u);
+    EXPECT_EQ(this->text("SELECT sort_reason FROM messages WHERE id = " + std::to_string(b)),
+              "split from thread " + std::to_string(t2) + " by crm-mailctl");
+    (void)a;
+    // root@x and o@x (its reply) are all that is left of t: nothing would stay behind.
+    auto whole = s.split_message(root, std::nullopt, 70);
+    ASSERT_FALSE(whole);
+    EXPECT_EQ(whole.error().code, "thread.split_whole");
+    auto lone = this->thread();
+    const auto only = this->message(lone, {.message_id = "lone@x", .content_hash = "h"});
+    auto nothing_left = s.split_message(only, std::nullopt, 80);
+    ASSERT_FALSE(nothing_left);
+    EXPECT_EQ(nothing_left.error().code, "thread.split_whole");
+    auto missing = s.split_message(999999, std::nullopt, 80);
+    ASSERT_FALSE(missing);
+    EXPECT_EQ(missing.error().code, "message.not_found");
+}
+
+// ---- deal_stats, kept by triggers on both ------------------------------------------------
+
+TYPED_TEST(StoreConformance, DealStatsFollowLinksMessagesAndReadMarks) {
+    this->seed_crm();
+    auto& s = this->store();
+    auto& sync = this->sync();
+    auto acc = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);
+    auto mb = sync.ensure_mailbox(*acc, "INBOX", "");
+    ASSERT_TRUE(acc && mb);
+    const ThreadId t = this->thread();
+    const auto m1 = this->message(t, {.message_id = "d1@x", .content_hash = "h", .date = 100});
+    this->message(t, {.message_id = "d2@x", .content_hash = "h", .date = 200, .unread = false});
+    ASSERT_TRUE(
+        s.add_location(m1, {.account = *acc, .mailbox = mb->id, .uid_validity = 1, .uid = 1}, 1));
+    ASSERT_TRUE(s.place(t, m1, Placement{1000, "single open deal", 1, {}, false}, 1));
+    auto stats = [&](const char* col) {
+        return this->num(std::string("SELECT ") + col + " FROM deal_stats WHERE deal_id = 1000");
+    };
+    EXPECT_EQ(stats("threads"), 1);
+    EXPECT_EQ(stats("messages"), 2);
+    EXPECT_EQ(stats("unread"), 1);
+    EXPECT_EQ(stats("last_date"), 200);
+    this->message(t, {.message_id = "d3@x", .content_hash = "h", .date = 300});
+    EXPECT_EQ(stats("messages"), 3);
+    EXPECT_EQ(stats("unread"), 2);
+    EXPECT_EQ(stats("last_date"), 300);
+    auto read = sync.update_flags(mb->id, 1, {{1, {"\\Seen"}}}, 2);
+    ASSERT_TRUE(read) << read.error().to_string();
+    EXPECT_EQ(*read, 1);
+    EXPECT_EQ(stats("unread"), 1);
+    ASSERT_TRUE(s.link_thread(t, 1001, 1, 3));
+    EXPECT_EQ(stats("threads"), 0);
+    EXPECT_EQ(stats("messages"), 0);
+    EXPECT_EQ(this->num("SELECT messages FROM deal_stats WHERE deal_id = 1001"), 3);
+    ASSERT_TRUE(s.unlink_thread(t, 4));
+    EXPECT_EQ(this->num("SELECT threads FROM deal_stats WHERE deal_id = 1001"), 0);
+}
+
+// ---- CRM records -------------------------------------------------------------------------
+
+TYPED_TEST(StoreConformance, CrmLookupsAndUpserts) {
+    this->seed_crm();
+    auto& s = this->store();
+    auto f = s.lookup_address("hank@globex.example");
+    ASSERT_TRUE(f) << f.error().to_string();
+    EXPECT_EQ(f->contact, 100);
+    EXPECT_EQ(f->company, 10);
+    EXPECT_FALSE(f->user);
+    auto g = s.lookup_address("someone@globex.example");
+    ASSERT_TRUE(g);
+    EXPECT_FALSE(g->contact);
+    EXPECT_EQ(g->company, 10);
+    auto u = s.lookup_address("alice@s.example");
+    ASSERT_TRUE(u);
+    EXPECT_EQ(u->user, 1);
+    EXPECT_FALSE(u->company);
+    auto nobody = s.lookup_address("no-at-sign");
+    ASSERT_TRUE(nobody);
+    EXPECT_FALSE(nobody->user || nobody->contact || nobody->company);
+
+    auto open = s.open_deals(std::vector<ContactId>{100}, std::vector<CompanyId>{10});
+    ASSERT_TRUE(open);
+    ASSERT_EQ(open->size(), 1u);
+    EXPECT_EQ((*open)[0].id, 1000);
+    EXPECT_EQ((*open)[0].name, "Fleet");
+    EXPECT_EQ((*open)[0].company, 10);
+    EXPECT_EQ((*open)[0].owner, 1);
+    EXPECT_EQ((*open)[0].contacts, std::vector<ContactId>{100});
+    EXPECT_TRUE(s.open_deals({}, {})->empty());
+    auto won = s.deal_record(1001);
+    ASSERT_TRUE(won && *won);
+    EXPECT_TRUE((*won)->contacts.empty());
+    EXPECT_FALSE(*s.deal_record(4242));
+
+    // Upserts keep the id and replace the lists.
+    ASSERT_TRUE(s.upsert_company({10, "Globex Corp", {"globex.example", "globex.test"}}, 2));
+    EXPECT_EQ(*s.company_domains(), (std::vector<std::string>{"globex.example", "globex.test"}));
+    ASSERT_TRUE(s.upsert_contact({101, "Ivy", {{"ivy@globex.test", "Ivy@Globex.test"}}, 10}, 2));
+    ASSERT_TRUE(
+        s.upsert_deal({1000, "Fleet 2", 10, {100, 101}, 1, "won", "won", "12", "EUR", true}, 3));
+    auto d = s.deal_record(1000);
+    ASSERT_TRUE(d && *d);
+    EXPECT_EQ((*d)->name, "Fleet 2");
+    EXPECT_EQ((*d)->contacts, (std::vector<ContactId>{100, 101}));
+    EXPECT_EQ((*d)->updated_at, 3);
+    EXPECT_EQ(this->num("SELECT shared FROM deals WHERE id = 1000"), 1);
+    EXPECT_TRUE(s.open_deals(std::vector<ContactId>{100}, {})->empty());
+    ASSERT_TRUE(s.upsert_user({2, "Bob", "bob@t.example", "bob@t.example", "admin"}, 4));
+    EXPECT_EQ(*s.users(), (std::vector<UserId>{1, 2}));
+    EXPECT_EQ(*s.team_domains(), (std::vector<std::string>{"s.example", "t.example"}));
+    // Rows numbered by the database afterwards do not collide with the ids given.
+    this->exec("INSERT INTO companies (name, created_at, updated_at) VALUES ('New', 1, 1)");
+    EXPECT_EQ(this->count("companies"), 2);
+}
+
+TYPED_TEST(StoreConformance, BadCrmReferencesAreClearErrors) {
+    this->seed_crm();
+    auto& s = this->store();
+    auto r = s.upsert_contact({101, "X", {}, 99}, 1);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "crm.no_company");
+    auto r2 = s.upsert_contact({102, "Y", {{"hank@globex.example", "hank@globex.example"}}, 10}, 1);
+    ASSERT_FALSE(r2);
+    EXPECT_EQ(r2.error().code, "crm.address_taken");
+    auto r3 = s.upsert_deal({1002, "Z", 10, {555}, 1, "", "open", "0", ""}, 1);
+    ASSERT_FALSE(r3);
+    EXPECT_EQ(r3.error().code, "crm.no_contact");
+    EXPECT_NE(r3.error().detail.find("555"), std::string::npos);
+    auto r4 = s.upsert_deal({1002, "Z", 10, {}, 77, "", "open", "0", ""}, 1);
+    ASSERT_FALSE(r4);
+    EXPECT_EQ(r4.error().code, "crm.no_user");
+    auto r5 = s.upsert_company({11, "Initech", {"globex.example"}}, 1);
+    ASSERT_FALSE(r5);
+    EXPECT_EQ(r5.error().code, "crm.domain_taken");
+}
+
+// ---- SyncState ---------------------------------------------------------------------------
+
+TYPED_TEST(StoreConformance, AccountsRegisterAndDisable) {
+    auto& sync = this->sync();
+    auto id = sync.ensure_account("a", 55, "a@x.example", "imap.x.example", true, 1);
+    ASSERT_TRUE(id) << id.error().to_string();
+    auto rows = sync.accounts();
+    ASSERT_TRUE(rows);
+    ASSERT_EQ(rows->size(), 1u);
+    EXPECT_EQ(rows->front().state, HealthState::New);
+    EXPECT_FALSE(rows->front().owner) << "user 55 does not exist (yet)";
+    auto same = sync.ensure_account("a", std::nullopt, "a2@x.example", "imap2", false, 2);
+    ASSERT_TRUE(same);
+    EXPECT_EQ(*same, *id);
+    rows = sync.accounts();
+    EXPECT_EQ(rows->front().state, HealthState::Disabled);
+    EXPECT_FALSE(rows->front().enabled);
+    EXPECT_EQ(rows->front().address, "a2@x.example");
+    EXPECT_EQ(rows->front().updated_at, 2);
+    ASSERT_TRUE(sync.ensure_account("a", std::nullopt, "a2@x.example", "imap2", true, 3));
+    EXPECT_EQ(sync.accounts()->front().state, HealthState::New);
+    EXPECT_FALSE(*sync.user_exists(55));
+    EXPECT_FALSE(sync.user_name(55));
+    ASSERT_TRUE(this->store().upsert_user({55, "Eve", "e@x", "e@x", "admin"}, 1));
+    EXPECT_TRUE(*sync.user_exists(55));
+    EXPECT_EQ(sync.user_name(55), std::optional<std::string>("Eve"));
+    ASSERT_TRUE(sync.add_synced(*id, 5));
+    ASSERT_TRUE(sync.add_synced(*id, 2));
+    EXPECT_EQ(sync.accounts()->front().messages, 7);
+}
+
+TYPED_TEST(StoreConformance, CheckpointsUidValidityFlagsAndExpunge) {
+    auto& s = this->store();
+    auto& sync = this->sync();
+    auto acc = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);
+    ASSERT_TRUE(acc);
+    auto mb = sync.ensure_mailbox(*acc, "INBOX", "");
+    ASSERT_TRUE(mb);
+    EXPECT_FALSE(mb->uid_validity);
+    ASSERT_TRUE(sync.set_checkpoint(mb->id, 7, 10, 900, 2));
+    ASSERT_TRUE(sync.set_checkpoint(mb->id, 7, std::nullopt, std::nullopt, 3)); // keeps them
+    auto st = sync.ensure_mailbox(*acc, "INBOX", "\\Inbox");
+    ASSERT_TRUE(st);
+    EXPECT_EQ(st->id, mb->id);
+    EXPECT_EQ(st->uid_validity, std::optional<std::uint32_t>(7));
+    EXPECT_EQ(st->uid_next, std::optional<std::uint32_t>(10));
+    EXPECT_EQ(st->highest_modseq, std::optional<std::uint64_t>(900));
+    EXPECT_EQ(this->num("SELECT last_sync_at FROM mailboxes"), 3);
+    // A 64-bit MODSEQ and a UID above 2^31 fit.
+    ASSERT_TRUE(sync.set_checkpoint(mb->id, 4000000000u, 4000000001u, 9000000000000ull, 4));
+    st = sync.ensure_mailbox(*acc, "INBOX", "");
+    EXPECT_EQ(st->uid_validity, std::optional<std::uint32_t>(4000000000u));
+    EXPECT_EQ(st->highest_modseq, std::optional<std::uint64_t>(9000000000000ull));
+    ASSERT_TRUE(sync.set_checkpoint(mb->id, 7, 10, 900, 5));
+
+    const ThreadId t = this->thread();
+    std::vector<MessageRowId> ids;
+    for (std::uint32_t uid = 1; uid <= 3; ++uid) {
+        ids.push_back(this->message(
+            t, {.message_id = "u" + std::to_string(uid) + "@x", .content_hash = "h"}));
+        ASSERT_TRUE(s.add_location(ids.back(),
+                                   {.account = *acc,
+                                    .mailbox = mb->id,
+                                    .uid_validity = 7,
+                                    .uid = uid,
+                                    .flags = uid == 3 ? "\\Seen" : ""},
+                                   1));
+    }
+    const auto tid = std::to_string(t);
+    EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + tid), 3);
+    // \Seen set on 1, kept on 3 (no change: the CRM's own read mark stays), unknown UID 9.
+    auto changed = sync.update_flags(
+        mb->id, 7, {{1, {"\\Answered", "\\SEEN"}}, {3, {"\\Seen"}}, {9, {"\\Seen"}}}, 6);
+    ASSERT_TRUE(changed) << changed.error().to_string();
+    EXPECT_EQ(*changed, 1);
+    EXPECT_EQ(this->text("SELECT flags FROM locations WHERE uid = 1"), "\\Answered \\SEEN");
+    EXPECT_EQ(this->num("SELECT unread FROM messages WHERE id = " + std::to_string(ids[0])), 0);
+    EXPECT_EQ(this->num("SELECT unread FROM messages WHERE id = " + std::to_string(ids[2])), 1)
+        << "\\Seen did not change on the server: the CRM's unread stays";
+    EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + tid), 2);
+    changed = sync.update_flags(mb->id, 7, {{1, {}}}, 7);
+    EXPECT_EQ(*changed, 1);
+    EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + tid), 3);
+
+    auto gone = sync.expunge(mb->id, 7, {2, 2, 8}, 8);
+    ASSERT_TRUE(gone);
+    EXPECT_EQ(*gone, 1);
+    EXPECT_EQ(*sync.stored_uids(mb->id, 7), (std::vector<std::uint32_t>{1, 3}));
+    EXPECT_EQ(this->count("messages"), 3) << "messages keep their history";
+    EXPECT_EQ(*sync.expunge(mb->id, 7, {}, 8), 0);
+
+    auto dropped = sync.reset_uid_validity(mb->id, 8);
+    ASSERT_TRUE(dropped);
+    EXPECT_EQ(*dropped, 2);
+    st = sync.ensure_mailbox(*acc, "INBOX", "");
+    EXPECT_EQ(st->uid_validity, std::optional<std::uint32_t>(8));
+    EXPECT_FALSE(st->uid_next);
+    EXPECT_FALSE(st->highest_modseq);
+    EXPECT_TRUE(sync.stored_uids(mb->id, 7)->empty());
+}
+
+TYPED_TEST(StoreConformance, QuarantineAfterThreeFailures) {
+    auto& sync = this->sync();
+    auto acc = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);
+    auto mb = sync.ensure_mailbox(*acc, "INBOX", "");
+    ASSERT_TRUE(acc && mb);
+    for (std::int64_t n = 1; n <= 3; ++n) {
+        auto attempts = sync.record_failure(mb->id, 7, 42, "mime: broken " + std::to_string(n), n);
+        ASSERT_TRUE(attempts) << attempts.error().to_string();
+        EXPECT_EQ(*attempts, n);
+        EXPECT_EQ(sync.quarantined_uids(mb->id, 7)->empty(), n < 3);
+    }
+    ASSERT_TRUE(sync.record_failure(mb->id, 7, 43, "once", 1));
+    EXPECT_EQ(*sync.quarantined_uids(mb->id, 7), std::vector<std::uint32_t>{42});
+    EXPECT_TRUE(sync.quarantined_uids(mb->id, 8)->empty());
+    EXPECT_EQ(this->text("SELECT reason FROM quarantine WHERE uid = 42"), "mime: broken 3");
+    EXPECT_EQ(this->num("SELECT first_failed_at FROM quarantine WHERE uid = 42"), 1);
+    EXPECT_EQ(this->num("SELECT last_failed_at FROM quarantine WHERE uid = 42"), 3);
+}
+
+TYPED_TEST(StoreConformance, HealthErrorsAndRecovery) {
+    auto& sync = this->sync();
+    auto id = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);
+    ASSERT_TRUE(id);
+    AccountHealth bad{.state = HealthState::Backoff,
+                      .error_class = "net.timeout",
+                      .error_text = "no answer",
+                      .lag_seconds = 30};
+    ASSERT_TRUE(sync.set_health(*id, bad, 10));
+    auto row = sync.accounts()->front();
+    EXPECT_EQ(row.state, HealthState::Backoff);
+    EXPECT_EQ(row.last_error_class, "net.timeout");
+    EXPECT_EQ(row.last_error, "no answer");
+    EXPECT_EQ(row.last_error_at, 10);
+    EXPECT_EQ(row.lag_seconds, 30);
+    EXPECT_FALSE(row.last_success_at);
+    AccountHealth ok{.state = HealthState::Idle, .success = true};
+    ASSERT_TRUE(sync.set_health(*id, ok, 20));
+    row = sync.accounts()->front();
+    EXPECT_EQ(row.state, HealthState::Idle);
+    EXPECT_EQ(row.last_success_at, 20);
+    EXPECT_EQ(row.last_error_class, "");
+    EXPECT_EQ(row.last_error_at, 10);
+    EXPECT_EQ(row.lag_seconds, 30);
+}
+
+// The initial-sync clock behind the rate/ETA of `accounts status`: starts at the first progress
+// report, survives later ones, restarts when progress goes backwards (a new folder) and stops
+// when the sync completes.
+TYPED_TEST(StoreConformance, InitialSyncClockStartsKeepsRestartsAndStops) {
+    auto& sync = this->sync();
+    auto id = sync.ensure_account("a", std::nullopt, "a@example.com", "imap.example.com", true, 1);
+    ASSERT_TRUE(id);
+    auto report = [&](std::uint64_t done, std::uint64_t total, std::int64_t now) {
+        AccountHealth h;
+        h.state = HealthState::Syncing;
+        h.initial_done = done;
+        h.initial_total = total;
+        ASSERT_TRUE(sync.set_health(*id, h, now));
+    };
+    auto row = [&] {
+        auto rows = sync.accounts();
+        EXPECT_TRUE(rows && rows->size() == 1);
+        return rows->front();
+    };
+    report(200, 1000, 100);
+    EXPECT_EQ(row().initial_started_at, 100);
+    EXPECT_EQ(row().initial_started_done, 200);
+    report(400, 1000, 150);
+    EXPECT_EQ(row().initial_started_at, 100);
+    EXPECT_EQ(row().initial_started_done, 200);
+    EXPECT_EQ(row().updated_at, 150);
+    AccountHealth idle;
+    idle.state = HealthState::Syncing;
+    ASSERT_TRUE(sync.set_health(*id, idle, 160));
+    EXPECT_EQ(row().initial_started_at, 100);
+    report(50, 300, 170);
+    EXPECT_EQ(row().initial_started_at, 170);
+    EXPECT_EQ(row().initial_started_done, 50);
+    report(300, 300, 180);
+    EXPECT_EQ(row().initial_started_at, std::nullopt);
+}
+
+TYPED_TEST(StoreConformance, ResyncClearsCheckpointsAndProgressKeepsMail) {
+    auto& sync = this->sync();
+    auto id = sync.ensure_account("a", std::nullopt, "a@example.com", "imap.example.com", true, 1);
+    ASSERT_TRUE(id);
+    for (const char* name : {"INBOX", "Sent"}) {
+        auto mb = sync.ensure_mailbox(*id, name, "");
+        ASSERT_TRUE(mb);
+        ASSERT_TRUE(sync.set_checkpoint(mb->id, 7, 500, 900, 2));
+    }
+    AccountHealth h;
+    h.state = HealthState::Syncing;
+    h.initial_done = 10;
+    h.initial_total = 20;
+    ASSERT_TRUE(sync.set_health(*id, h, 3));
+    auto n = sync.resync_account("a");
+    ASSERT_TRUE(n) << n.error().to_string();
+    EXPECT_EQ(*n, std::optional<std::int64_t>(2));
+    for (const char* name : {"INBOX", "Sent"}) {
+        auto mb = sync.ensure_mailbox(*id, name, "");
+        ASSERT_TRUE(mb);
+        EXPECT_EQ(mb->uid_validity, std::optional<std::uint32_t>(7)) << name;
+        EXPECT_FALSE(mb->uid_next) << name;
+        EXPECT_FALSE(mb->highest_modseq) << name;
+    }
+    auto rows = sync.accounts();
+    ASSERT_TRUE(rows);
+    EXPECT_EQ(rows->front().initial_done, 0);
+    EXPECT_EQ(rows->front().initial_total, 0);
+    EXPECT_EQ(rows->front().mailboxes, 2);
+    EXPECT_FALSE(rows->front().initial_started_at);
+    auto none = sync.resync_account("nobody");
+    ASSERT_TRUE(none);
+    EXPECT_FALSE(*none);
+}
+
+// ---- text PostgreSQL cannot hold ---------------------------------------------------------
+
+// SQLite stores any bytes; PostgreSQL TEXT refuses NUL and invalid UTF-8. Either the message is
+// stored whole (SQLite, and a NUL inside a header value, which headers_json escapes), or it is a
+// clear error and nothing of it was written: never a half-written message, never a value cut
+// short at a NUL.
+TYPED_TEST(StoreConformance, NulAndInvalidUtf8AreStoredWholeOrRefusedWhole) {
+    auto& s = this->store();
+    const ThreadId t = this->thread();
+    // A NUL in a header value: escaped in headers_json, so both keep it.
+    Mail nul_header{.message_id = "nulh@x", .content_hash = "h"};
+    nul_header.headers = {{"X-Nul", std::string("before\0after", 12)}};
+    const auto kept = this->message(t, nul_header);
+    EXPECT_EQ(this->text("SELECT headers_json FROM messages WHERE id = " + std::to_string(kept)),
+              R"([["X-Nul","before\u0000after"]])");
+
+    struct Case {
+        const char* name;
+        Mail mail;
+        const char* field;
+    };
+    Mail nul_subject{
+        .message_id = "nuls@x", .content_hash = "h", .subject = std::string("Quote\0 tail", 11)};
+    Mail bad_header{.message_id = "badh@x", .content_hash = "h"};
+    bad_header.headers = {{"X-Latin1", "Gr\xfc\xdf"
+                                       "e"}};
+    Mail bad_participant{.message_id = "badp@x", .content_hash = "h"};
+    bad_participant.participants = {{"from", "a@x", "a@x", "Jos\xe9", {}}};
+    const Case cases[] = {{"NUL in Subject", nul_subject, "Subject"},
+                          {"Latin-1 header", bad_header, "header"},
+                          {"Latin-1 display name", bad_participant, "participant"}};
+    for (const auto& c : cases) {
+        const auto before_messages = this->count("messages");
+        const auto before_blobs = this->count("blobs");
+        const auto before_participants = this->count("participants");
+        const auto before_count =
+            this->num("SELECT message_count FROM threads WHERE id = " + std::to_string(t));
+        auto r = put(s, t, c.mail);
+        if (TypeParam::kPg) {
+            ASSERT_FALSE(r) << c.name;
+            EXPECT_EQ(r.error().code, "pg.text") << c.name;
+            EXPECT_EQ(r.error().scope, ErrorScope::Message) << c.name;
+            EXPECT_NE(r.error().detail.find(c.field), std::string::npos) << r.error().detail;
+            EXPECT_NE(r.error().detail.find(c.mail.message_id), std::string::npos)
+                << r.error().detail;
+            EXPECT_EQ(this->count("messages"), before_messages) << c.name;
+            EXPECT_EQ(this->count("blobs"), before_blobs) << c.name;
+            EXPECT_EQ(this->count("participants"), before_participants) << c.name;
+            EXPECT_EQ(
+                this->num("SELECT message_count FROM threads WHERE id = " + std::to_string(t)),
+                before_count)
+                << c.name;
+            // The connection is still usable afterwards.
+            EXPECT_TRUE(s.find_message(c.mail.message_id, "h")) << c.name;
+        } else {
+            ASSERT_TRUE(r) << c.name << ": " << r.error().to_string();
+            EXPECT_EQ(this->count("messages"), before_messages + 1) << c.name;
+        }
+    }
+    // Keys and lookups with such bytes: found nowhere on SQLite, a clear error on PostgreSQL.
+    std::vector<std::string> keys = {std::string("k\0ey", 4)};
+    auto found = s.threads_for_keys(keys);
+    if (TypeParam::kPg) {
+        ASSERT_FALSE(found);
+        EXPECT_EQ(found.error().code, "pg.text");
+    } else {
+        ASSERT_TRUE(found);
+        EXPECT_TRUE(found->empty());
+    }
+}
+
+// A large message and many participants in one insert.
+TYPED_TEST(StoreConformance, LargeValuesRoundTrip) {
+    auto& s = this->store();
+    const ThreadId t = this->thread();
+    Mail m{.message_id = "big@x", .content_hash = "h"};
+    std::string body;
+    for (int i = 0; body.size() < 3 * 1024 * 1024; ++i)
+        body += "Line " + std::to_string(i) + " of a long quoted history, \xc3\xbc\xe6\x97\xa5.\n";
+    m.raw = "Subject: big\r\n\r\n" + body;
+    for (int i = 0; i < 300; ++i)
+        m.participants.push_back({"to", "p" + std::to_string(i) + "@y.example", "w", "", {}});
+    m.headers = {{"X-Long", std::string(100000, 'h')}};
+    const auto id = this->message(t, m);
+    auto back = s.raw_message(id);
+    ASSERT_TRUE(back && *back);
+    EXPECT_EQ(**back, m.raw);
+    EXPECT_EQ(
+        this->num("SELECT count(*) FROM participants WHERE message_id = " + std::to_string(id)),
+        300);
+    EXPECT_EQ(this->num("SELECT max(position) FROM participants"), 299);
+    EXPECT_EQ(this->num("SELECT length(headers_json) FROM messages"), 100015);
+}
+
+} // namespace
+} // namespace crm::backends_test
