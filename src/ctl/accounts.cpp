@@ -11,8 +11,8 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "crm/pg/url.hpp"
 #include "crm/settings/config.hpp"
-#include "crm/store/sync_store.hpp"
 
 namespace crm::ctl {
 
@@ -89,7 +89,9 @@ int cmd_config_check(Context& ctx, const std::vector<std::string>& args) {
     }
     if (!a.has("--quiet"))
         fmt::print("{}: ok: {} account(s), database {}{}\n", path, out.config->accounts.size(),
-                   out.config->database.path,
+                   out.config->database.postgresql()
+                       ? pg::redact_url(out.config->database.url) + " (PostgreSQL)"
+                       : out.config->database.path,
                    warnings ? fmt::format(", {} warning(s)", warnings) : std::string());
     return kOk;
 }
