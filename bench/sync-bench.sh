@@ -114,7 +114,7 @@ dovecot_cpu() {
 
 # An empty PostgreSQL database (the daemon migrates it at start, as it creates a SQLite file).
 pg_reset() {
-  psql -qX -v ON_ERROR_STOP=1 "$pg_url" -c 'DROP SCHEMA public CASCADE' -c 'CREATE SCHEMA public' >/dev/null
+  psql -qX -v ON_ERROR_STOP=1 "$pg_url" -c 'SET client_min_messages = warning' -c 'DROP SCHEMA public CASCADE' -c 'CREATE SCHEMA public' >/dev/null
 }
 stored() { # db: messages located in the database
   if [ "$1" = postgresql ]; then
