@@ -677,21 +677,9 @@ Backend* Context::backend() {
     if (backend_)
         return backend_.get();
     if (pg) {
-        pg::ConnectOptions opts;
-        opts.application_name = "crm-mailctl";
-        if (pg->password) {
-            auto pw = runtime::resolve_secret(*pg->password);
-            if (!pw) {
-                print_error(pw.error());
-                return nullptr;
-            }
-            opts.password = std::move(*pw);
-        }
-        auto c = pg::Connection::connect(pg->url, opts);
-        if (!c) {
-            print_error(c.error());
+        auto c = connect_pg(*this);
+        if (!c)
             return nullptr;
-        }
         // The schema must be exactly this binary's (`db migrate` brings it there).
         if (auto r = pg::require_current(*c); !r) {
             print_error(r.error());
