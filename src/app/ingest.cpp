@@ -221,14 +221,8 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
         }
     }
 
-    auto row = store_.insert_message(n);
-    if (!row)
-        return std::unexpected(row.error());
-    auto loc = store_.add_location(*row, src.where, now);
-    if (!loc)
-        return std::unexpected(loc.error());
-
-    // Deal sorting.
+    // Deal sorting. Everything it reads was stored before this message, so it is decided first
+    // and the message is stored with its filing in one step.
     std::vector<std::string> refs = m.references;
     refs.insert(refs.end(), m.in_reply_to.begin(), m.in_reply_to.end());
     auto tokens = store_.deals_of_our_message_ids(refs);
@@ -263,8 +257,9 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     auto decision = match::decide(in, opt_.sorting);
     Placement pl{decision.deal,       decision.reason,        decision.score,
                  decision.suggestions, decision.keep_existing, decision.hold};
-    if (auto r = store_.place(tid, *row, pl, now); !r)
-        return std::unexpected(r.error());
+    auto row = store_.store_new_message(n, src.where, pl, now);
+    if (!row)
+        return std::unexpected(row.error());
 
     out.kind = IngestKind::New;
     out.message = *row;

@@ -328,7 +328,7 @@ int cmd_crm_import(Context& ctx, const std::vector<std::string>& args) {
     throw UsageError{"KIND must be users, companies, contacts or deals, not '" + kind + "'"};
 }
 
-json::object thread_json(const store::ThreadSummary& t) {
+json::object thread_json(const ThreadSummary& t) {
     json::object o;
     o["id"] = t.id;
     o["subject"] = t.subject;
@@ -356,18 +356,20 @@ int cmd_threads_list(Context& ctx, const std::vector<std::string>& args) {
     expect_args(a.positionals(), 0, "no positional arguments");
     if (a.has("--deal") && a.has("--unsorted"))
         throw UsageError{"--deal and --unsorted exclude each other"};
-    auto filter = store::Store::ThreadFilter::All;
+    auto filter = OperatorReads::ThreadFilter::All;
     DealId deal = 0;
     if (auto d = a.value("--deal")) {
         deal = parse_id("--deal", *d);
-        filter = store::Store::ThreadFilter::Deal;
+        filter = OperatorReads::ThreadFilter::Deal;
     } else if (a.has("--unsorted")) {
-        filter = store::Store::ThreadFilter::Unsorted;
+        filter = OperatorReads::ThreadFilter::Unsorted;
     }
-    if (!ctx.open())
+    Backend* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    if (filter == store::Store::ThreadFilter::Deal) {
-        auto ex = ctx.store->deal_exists(deal);
+    OperatorReads& reads = backend->operator_reads();
+    if (filter == OperatorReads::ThreadFilter::Deal) {
+        auto ex = reads.deal_exists(deal);
         if (!ex)
             return print_error(ex.error());
         if (!*ex) {
@@ -375,7 +377,7 @@ int cmd_threads_list(Context& ctx, const std::vector<std::string>& args) {
             return kRuntime;
         }
     }
-    auto threads = ctx.store->list_threads(filter, deal);
+    auto threads = reads.list_threads(filter, deal);
     if (!threads)
         return print_error(threads.error());
     if (a.has("--json")) {
@@ -403,9 +405,11 @@ int cmd_message_raw(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {});
     expect_args(a.positionals(), 1, "MESSAGE id");
     MessageRowId id = parse_id("MESSAGE", a.positionals()[0]);
-    if (!ctx.open())
+    Backend* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    auto raw = ctx.store->raw_message(id);
+    OperatorReads& reads = backend->operator_reads();
+    auto raw = reads.raw_message(id);
     if (!raw)
         return print_error(raw.error());
     if (!*raw) {
@@ -424,16 +428,18 @@ int cmd_thread_show(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {"--json"});
     expect_args(a.positionals(), 1, "THREAD id");
     ThreadId id = parse_id("THREAD", a.positionals()[0]);
-    if (!ctx.open())
+    Backend* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    auto t = ctx.store->thread(id);
+    OperatorReads& reads = backend->operator_reads();
+    auto t = reads.thread(id);
     if (!t)
         return print_error(t.error());
     if (!*t) {
         fmt::print(stderr, "crm-mailctl: thread {} does not exist\n", id);
         return kRuntime;
     }
-    auto msgs = ctx.store->thread_messages(id);
+    auto msgs = reads.thread_messages(id);
     if (!msgs)
         return print_error(msgs.error());
     if (a.has("--json")) {
@@ -592,25 +598,31 @@ int print_lines(const Result<std::vector<std::string>>& lines) {
 int cmd_export_threads(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {});
     expect_args(a.positionals(), 0, "no arguments");
-    if (!ctx.open())
+    Backend* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    return print_lines(ctx.store->export_threads());
+    OperatorReads& reads = backend->operator_reads();
+    return print_lines(reads.export_threads());
 }
 
 int cmd_export_deal_links(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {});
     expect_args(a.positionals(), 0, "no arguments");
-    if (!ctx.open())
+    Backend* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    return print_lines(ctx.store->export_deal_links());
+    OperatorReads& reads = backend->operator_reads();
+    return print_lines(reads.export_deal_links());
 }
 
 int cmd_deals_list(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {"--json"});
     expect_args(a.positionals(), 0, "no arguments");
-    if (!ctx.open())
+    Backend* backend = ctx.backend();
+    if (!backend)
         return kRuntime;
-    auto deals = ctx.store->deals();
+    OperatorReads& reads = backend->operator_reads();
+    auto deals = reads.deals();
     if (!deals)
         return print_error(deals.error());
     if (a.has("--json")) {
@@ -650,8 +662,7 @@ bool Context::open(bool migrate) {
     if (pg) {
         fmt::print(stderr,
                    "crm-mailctl: the database is PostgreSQL ({}): this command works on a SQLite "
-                   "database; with PostgreSQL use `db migrate`, `db status` and `workers`, and "
-                   "the web page or the HTTP API for the rest\n",
+                   "database only\n",
                    pg::redact_url(pg->url));
         return false;
     }

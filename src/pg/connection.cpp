@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstdlib>
 
 #include "crm/core/hex.hpp"
 #include "crm/pg/errors.hpp"
+#include "crm/pg/pipeline.hpp"
 #include "crm/pg/url.hpp"
 #include "native.hpp"
 #include "url_secrets.hpp"
@@ -417,6 +419,48 @@ std::string Connection::next_savepoint_name() {
     return fmt::format("crm_sp_{}", ++savepoints_);
 }
 
+namespace {
+
+// Statements worth preparing: those the server plans. Utility statements (BEGIN, SAVEPOINT,
+// ANALYZE, SET ...) are not.
+bool plannable(std::string_view sql) {
+    const auto start = sql.find_first_not_of(" \t\r\n(");
+    if (start == std::string_view::npos)
+        return false;
+    sql.remove_prefix(start);
+    for (std::string_view word : {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH", "VALUES"}) {
+        if (sql.size() < word.size())
+            continue;
+        bool same = true;
+        for (std::size_t i = 0; i < word.size() && same; ++i)
+            same = std::toupper(static_cast<unsigned char>(sql[i])) == word[i];
+        if (same && (sql.size() == word.size() ||
+                     !std::isalnum(static_cast<unsigned char>(sql[word.size()]))))
+            return true;
+    }
+    return false;
+}
+
+} // namespace
+
+std::optional<Connection::PreparedName> Connection::prepared_name(std::string_view sql,
+                                                                  std::span<const unsigned> types) {
+    if (!plannable(sql))
+        return std::nullopt;
+    // The types are part of the key: a parameter sent as bytea is prepared as bytea.
+    std::string key(sql);
+    key += '\0';
+    for (unsigned t : types)
+        key += t == 0 ? '.' : 'b';
+    if (auto it = prepared_.find(key); it != prepared_.end())
+        return PreparedName{std::move(key), it->second, false};
+    if (prepared_.size() >= kMaxPrepared)
+        return std::nullopt;
+    std::string name = fmt::format("crm_p{}", ++prepared_serial_);
+    prepared_.emplace(key, name);
+    return PreparedName{std::move(key), std::move(name), true};
+}
+
 Result<ResultSet> Connection::exec(std::string_view sql, std::span<const Param> params) {
     std::string what = detail::statement_label(sql);
     if (!conn_)
@@ -426,8 +470,36 @@ Result<ResultSet> Connection::exec(std::string_view sql, std::span<const Param> 
     const detail::ParamArrays a(params);
     if (auto bad = a.check(what); !bad)
         return std::unexpected(bad.error());
-    PGresult* r = PQexecParams(conn_.get(), text.c_str(), a.count(), a.types.data(),
-                               a.values.data(), a.lengths.data(), a.formats.data(), 0);
+    if (!deferred_.empty()) {
+        // The waiting statements and this one, in one round trip.
+        auto p = Pipeline::enter(*this);
+        if (!p)
+            return std::unexpected(p.error());
+        if (auto added = p->add(sql, params); !added)
+            return std::unexpected(added.error());
+        auto r = p->sync();
+        if (!r)
+            return std::unexpected(r.error());
+        return std::move(r->back());
+    }
+    auto prepared = prepared_name(sql, a.types);
+    if (!prepared) {
+        PGresult* r = PQexecParams(conn_.get(), text.c_str(), a.count(), a.types.data(),
+                                   a.values.data(), a.lengths.data(), a.formats.data(), 0);
+        return detail::take_result(conn_.get(), r, std::move(what), url_);
+    }
+    if (prepared->fresh) {
+        auto made = detail::take_result(
+            conn_.get(),
+            PQprepare(conn_.get(), prepared->name.c_str(), text.c_str(), a.count(), a.types.data()),
+            what, url_);
+        if (!made) {
+            forget_prepared(prepared->key);
+            return std::unexpected(made.error());
+        }
+    }
+    PGresult* r = PQexecPrepared(conn_.get(), prepared->name.c_str(), a.count(), a.values.data(),
+                                 a.lengths.data(), a.formats.data(), 0);
     return detail::take_result(conn_.get(), r, std::move(what), url_);
 }
 
@@ -436,7 +508,11 @@ Result<void> Connection::execute_script(std::string_view sql) {
     if (!conn_)
         return fail("pg.connection", what + ": no connection (moved from)", ErrorScope::Fatal,
                     Retry::Backoff);
-    const std::string text(sql);
+    // The waiting statements go first, in the same script (simple protocol: one round trip).
+    std::string text;
+    for (auto& d : take_deferred())
+        text += d + "; ";
+    text += sql;
     auto r =
         detail::take_result(conn_.get(), PQexec(conn_.get(), text.c_str()), std::move(what), url_);
     if (!r)
@@ -466,8 +542,10 @@ Result<Transaction> Transaction::begin(Connection& c, Isolation level) {
 }
 
 Transaction::~Transaction() {
-    if (c_ && c_->ok())
+    if (c_ && c_->ok()) {
+        c_->deferred().clear();               // savepoints of a transaction rolled back whole
         (void)c_->execute_script("ROLLBACK"); // nothing to do about a failure here
+    }
 }
 
 Result<void> Transaction::commit() {
@@ -491,13 +569,16 @@ Result<void> Transaction::commit() {
 Result<void> Transaction::rollback() {
     if (!c_)
         return {};
-    return std::exchange(c_, nullptr)->execute_script("ROLLBACK");
+    Connection& c = *std::exchange(c_, nullptr);
+    c.deferred().clear();
+    return c.execute_script("ROLLBACK");
 }
 
 Result<Savepoint> Savepoint::begin(Connection& c) {
     std::string name = c.next_savepoint_name();
-    if (auto r = c.execute_script("SAVEPOINT " + name); !r)
-        return std::unexpected(r.error());
+    // Sent with the next statement (Connection::defer): a savepoint only fails to open in a
+    // transaction that already failed, where that statement fails too.
+    c.defer("SAVEPOINT " + name);
     return Savepoint(c, std::move(name));
 }
 
@@ -510,6 +591,19 @@ Result<void> Savepoint::release() {
     if (!c_)
         return fail("pg.query", "release: the savepoint has already ended", ErrorScope::Fatal,
                     Retry::Never);
+    auto& waiting = c_->deferred();
+    if (!waiting.empty() && waiting.back() == "SAVEPOINT " + name_) {
+        waiting.pop_back(); // nothing ran inside it: it need never be sent
+        c_ = nullptr;
+        return {};
+    }
+    if (c_->native() && PQtransactionStatus(c_->native()) != PQTRANS_INERROR) {
+        // Only a failed transaction refuses RELEASE, and this one has not failed (as of the
+        // last statement's answer): it goes out with the next statement.
+        c_->defer("RELEASE SAVEPOINT " + name_);
+        c_ = nullptr;
+        return {};
+    }
     // In a transaction that failed after the savepoint RELEASE fails; the savepoint stays, so that
     // the destructor's ROLLBACK TO still clears the failure.
     if (auto r = c_->execute_script("RELEASE SAVEPOINT " + name_); !r)
@@ -522,6 +616,15 @@ Result<void> Savepoint::rollback() {
     if (!c_)
         return {};
     Connection& c = *std::exchange(c_, nullptr);
+    auto& waiting = c.deferred();
+    const std::string open = "SAVEPOINT " + name_;
+    if (auto it = std::find(waiting.begin(), waiting.end(), open); it != waiting.end()) {
+        // Never sent, so nothing after it ran either: forget it and what followed it.
+        waiting.erase(it, waiting.end());
+        return {};
+    }
+    // Whatever waits was queued inside this savepoint (inner savepoints' releases): undone too.
+    waiting.clear();
     return c.execute_script("ROLLBACK TO SAVEPOINT " + name_ + "; RELEASE SAVEPOINT " + name_);
 }
 

@@ -45,7 +45,7 @@ std::vector<std::pair<AccountId, std::int64_t>> LeaseFence::held() const {
     return {epochs_.begin(), epochs_.end()};
 }
 
-Result<void> LeaseFence::check(Connection& c, AccountId account) const {
+Result<std::optional<LeaseFence::Proof>> LeaseFence::proof(AccountId account) const {
     std::optional<std::int64_t> worker, epoch;
     {
         std::lock_guard lock(mu_);
@@ -54,15 +54,23 @@ Result<void> LeaseFence::check(Connection& c, AccountId account) const {
             epoch = it->second;
     }
     if (!worker)
-        return {};
+        return std::nullopt;
     if (!epoch)
         return fail("lease.lost",
                     fmt::format("worker {} no longer holds the lease of account {}: the write "
                                 "for it was not applied",
                                 *worker, account),
                     ErrorScope::Account, Retry::Never);
-    auto r = c.exec("SELECT account_lease_held($1::bigint, $2::bigint, $3::bigint)", account,
-                    *worker, *epoch);
+    return Proof{account, *worker, *epoch};
+}
+
+Result<void> LeaseFence::check(Connection& c, AccountId account) const {
+    auto p = proof(account);
+    if (!p)
+        return std::unexpected(p.error());
+    if (!*p)
+        return {};
+    auto r = c.exec(kCheckSql, (*p)->account, (*p)->worker, (*p)->epoch);
     if (!r)
         return std::unexpected(r.error());
     return {};

@@ -63,19 +63,27 @@ Result<Pipeline> Pipeline::enter(Connection& c) {
         (void)PQexitPipelineMode(conn);
         return std::unexpected(detail::connection_error(conn, "entering pipeline mode", c.url()));
     }
-    return Pipeline(c);
+    Pipeline p(c);
+    // Statements waiting on the connection go first (their answers are read, not returned).
+    for (auto& sql : c.take_deferred()) {
+        if (PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
+            return std::unexpected(detail::connection_error(conn, sql, c.url()));
+        p.expected_.push_back({std::move(sql), std::nullopt, true});
+    }
+    return p;
 }
 
 Pipeline::Pipeline(Pipeline&& o) noexcept
-    : c_(std::exchange(o.c_, nullptr)), labels_(std::move(o.labels_)), failed_(o.failed_) {
-    o.labels_.clear();
+    : c_(std::exchange(o.c_, nullptr)), expected_(std::move(o.expected_)),
+      statements_(std::exchange(o.statements_, 0)), failed_(o.failed_) {
+    o.expected_.clear();
 }
 
 Pipeline::~Pipeline() {
     if (!c_)
         return;
     PGconn* conn = c_->native();
-    if (!labels_.empty() && c_->ok())
+    if (!expected_.empty() && c_->ok())
         (void)sync(); // reads and drops them, so that pipeline mode can be left
     (void)PQexitPipelineMode(conn);
     (void)PQsetnonblocking(conn, 0);
@@ -91,12 +99,28 @@ Result<void> Pipeline::add(std::string_view sql, std::span<const Param> params) 
     const detail::ParamArrays a(params);
     if (auto bad = a.check(what); !bad)
         return std::unexpected(bad.error());
-    if (PQsendQueryParams(conn, text.c_str(), a.count(), a.types.data(), a.values.data(),
-                          a.lengths.data(), a.formats.data(), 0) != 1)
-        return std::unexpected(detail::connection_error(conn, what, c_->url()));
+    auto prepared = c_->prepared_name(sql, a.types);
+    if (!prepared) {
+        if (PQsendQueryParams(conn, text.c_str(), a.count(), a.types.data(), a.values.data(),
+                              a.lengths.data(), a.formats.data(), 0) != 1)
+            return std::unexpected(detail::connection_error(conn, what, c_->url()));
+    } else {
+        if (prepared->fresh) {
+            if (PQsendPrepare(conn, prepared->name.c_str(), text.c_str(), a.count(),
+                              a.types.data()) != 1) {
+                c_->forget_prepared(prepared->key);
+                return std::unexpected(detail::connection_error(conn, what, c_->url()));
+            }
+            expected_.push_back({what, prepared->key});
+        }
+        if (PQsendQueryPrepared(conn, prepared->name.c_str(), a.count(), a.values.data(),
+                                a.lengths.data(), a.formats.data(), 0) != 1)
+            return std::unexpected(detail::connection_error(conn, what, c_->url()));
+    }
     // libpq sends its buffer by itself in 8 KB chunks as it fills (so the server starts on the
     // first statements while we add the rest); the remainder goes with the sync.
-    labels_.push_back(std::move(what));
+    expected_.push_back({std::move(what), std::nullopt});
+    ++statements_;
     return {};
 }
 
@@ -105,9 +129,9 @@ Result<std::vector<ResultSet>> Pipeline::sync() {
         return fail("pg.connection", "pipeline: moved from", ErrorScope::Fatal, Retry::Backoff);
     PGconn* conn = c_->native();
     const std::string_view url = c_->url();
-    const std::size_t count = labels_.size();
-    std::vector<std::string> labels = std::move(labels_);
-    labels_.clear();
+    const std::size_t count = std::exchange(statements_, 0);
+    std::vector<Expected> expected = std::move(expected_);
+    expected_.clear();
     failed_.reset();
     if (PQpipelineSync(conn) != 1)
         return std::unexpected(detail::connection_error(conn, "pipeline sync", url));
@@ -118,6 +142,7 @@ Result<std::vector<ResultSet>> Pipeline::sync() {
     results.reserve(count);
     std::optional<Error> first_error;
     std::size_t index = 0; // of the statement whose result comes next
+    std::size_t answer = 0; // of the entry of `expected` whose answer comes next
     for (;;) {
         if (PQstatus(conn) != CONNECTION_OK)
             return std::unexpected(detail::connection_error(conn, "pipeline", url));
@@ -134,7 +159,38 @@ Result<std::vector<ResultSet>> Pipeline::sync() {
             PQclear(r);
             break;
         }
-        const std::string what = index < count ? labels[index] : "statement";
+        const Expected* e = answer < expected.size() ? &expected[answer] : nullptr;
+        ++answer;
+        if (e && e->deferred) {
+            if (status != PGRES_COMMAND_OK && status != PGRES_PIPELINE_ABORTED && !first_error) {
+                failed_ = index;
+                first_error = detail::result_error(
+                    conn, r, fmt::format("{}, sent ahead of the pipeline's statements", e->what),
+                    url);
+            }
+            PQclear(r);
+            continue;
+        }
+        if (e && e->prepared_key) {
+            // A preparation: kept when it succeeded; else the statement is prepared again the
+            // next time (its own run, next, fails or is skipped).
+            if (status != PGRES_COMMAND_OK) {
+                c_->forget_prepared(*e->prepared_key);
+                if (status != PGRES_PIPELINE_ABORTED && !first_error) {
+                    failed_ = index;
+                    first_error = detail::result_error(
+                        conn, r,
+                        fmt::format("pipeline statement {} (from 0) of {} ({}), preparing it",
+                                    index, count, e->what),
+                        url);
+                    first_error->detail += "; none of the pipeline's statements since its last "
+                                           "sync is kept";
+                }
+            }
+            PQclear(r);
+            continue;
+        }
+        const std::string what = e ? e->what : "statement";
         if (status == PGRES_PIPELINE_ABORTED) {
             PQclear(r); // skipped by the server after an earlier failure
         } else if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {

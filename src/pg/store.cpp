@@ -23,6 +23,11 @@ using detail::text_array;
 
 namespace {
 
+// The row of the message this session inserted last, when it exists (see
+// PgStore::add_message_statements).
+constexpr const char* kOurs = "(SELECT id FROM messages WHERE id = (SELECT "
+                              "currval(pg_get_serial_sequence('messages', 'id'))))";
+
 std::string join_ids(std::span<const std::int64_t> ids) {
     std::string out;
     for (auto id : ids) {
@@ -254,29 +259,61 @@ Result<std::optional<MessageRowId>> PgStore::find_message(std::string_view messa
     return r->get<std::int64_t>(0, 0);
 }
 
-Result<bool> PgStore::add_location(MessageRowId message, const LocationRef& w, std::int64_t now) {
-    Ctx q{c_, "recording a location"};
-    if (auto ok = check_text(q.what, "the flags", w.flags); !ok)
-        return std::unexpected(ok.error());
-    if (auto ok = check_text(q.what, "the source", w.source); !ok)
-        return std::unexpected(ok.error());
-    // A location of a synced account is written only by the worker holding its lease.
-    if (fence_ && w.account)
-        if (auto held = fence_->check(c_, *w.account); !held)
-            return std::unexpected(in_context(q.what, held.error()));
+Result<std::size_t> PgStore::add_fence(Statements& s, const LocationRef& w, std::string_view what) {
+    // A location of a synced account is written only by the worker holding its lease: the
+    // fence runs first, in the same round trip, and its failure keeps the rest from running.
+    if (!fence_ || !w.account)
+        return 0;
+    auto proof = fence_->proof(*w.account);
+    if (!proof)
+        return std::unexpected(in_context(what, proof.error()));
+    if (!*proof)
+        return 0;
+    s.add(LeaseFence::kCheckSql, (*proof)->account, (*proof)->worker, (*proof)->epoch);
+    return 1;
+}
+
+Result<void> PgStore::add_location_statement(Statements& s, const LocationRef& w,
+                                             std::string_view what,
+                                             std::optional<MessageRowId> message,
+                                             std::int64_t now) {
+    if (auto ok = check_text(what, "the flags", w.flags); !ok)
+        return ok;
+    if (auto ok = check_text(what, "the source", w.source); !ok)
+        return ok;
     // No conflict target, like SQLite's: a location is unique by either partial index
     // (locations_imap: mailbox, UIDVALIDITY, UID; locations_file: message, source), and a copy
     // already recorded (or being recorded by another transaction, whose commit this waits for)
-    // is left alone.
-    CRM_PG_TRY(r, q.exec("INSERT INTO locations (message_id, account_id, mailbox_id, uid_validity, "
-                         "uid, gm_msgid, flags, source, owner_id, created_at) VALUES ($1::bigint, "
-                         "$2::bigint, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7, $8, "
-                         "$9::bigint, $10::bigint) ON CONFLICT DO NOTHING",
-                         message, w.account, w.mailbox, w.uid_validity, w.uid, w.gm_msgid, w.flags,
-                         w.source.empty() ? std::optional<std::string>()
-                                          : std::optional<std::string>(w.source),
-                         w.owner, now));
-    return r->affected() > 0;
+    // is left alone. Without `message`, the message is the one this session inserted last.
+    const std::string sql =
+        std::string("INSERT INTO locations (message_id, account_id, "
+                    "mailbox_id, uid_validity, uid, gm_msgid, flags, source, "
+                    "owner_id, created_at) SELECT o.id, $1::bigint, "
+                    "$2::bigint, $3::bigint, $4::bigint, $5::bigint, $6, $7, "
+                    "$8::bigint, $9::bigint FROM ") +
+        (message ? "(SELECT $10::bigint AS id) AS o" : std::string(kOurs) + " AS o") +
+        " ON CONFLICT DO NOTHING";
+    const Param source = w.source.empty() ? Param(std::nullopt) : Param(w.source);
+    if (message)
+        s.add(sql, w.account, w.mailbox, w.uid_validity, w.uid, w.gm_msgid, w.flags, source,
+              w.owner, now, *message);
+    else
+        s.add(sql, w.account, w.mailbox, w.uid_validity, w.uid, w.gm_msgid, w.flags, source,
+              w.owner, now);
+    return {};
+}
+
+Result<bool> PgStore::add_location(MessageRowId message, const LocationRef& w, std::int64_t now) {
+    const std::string_view what = "recording a location";
+    Statements s(c_, opts_.pipeline);
+    if (auto fenced = add_fence(s, w, what); !fenced)
+        return std::unexpected(fenced.error());
+    if (auto ok = add_location_statement(s, w, what, message, now); !ok)
+        return std::unexpected(ok.error());
+    auto r = s.run();
+    if (!r)
+        return std::unexpected(in_context(what, std::move(r).error()));
+    return r->back().affected() > 0;
 }
 
 Result<AddressFacts> PgStore::lookup_address(std::string_view canonical) {
@@ -304,14 +341,25 @@ Result<AddressFacts> PgStore::lookup_address(std::string_view canonical) {
     return f;
 }
 
-Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
-    const std::string what = "storing message " + n.message_id;
+// What insert statements bind besides the NewMessage's own fields, made once and kept alive
+// until the statements have run (Statements borrows them).
+struct PgStore::MessageTexts {
+    std::string what;
+    std::string from_name, refs, in_reply_to, headers, warnings;
+    PackedBlob packed_here;
+    const PackedBlob* raw = nullptr;
+};
+
+Result<void> PgStore::add_message_statements(Statements& s, const NewMessage& n, MessageTexts& t,
+                                             const std::string* sort_reason) {
     const ParsedMessage& m = *n.parsed;
-    const std::string from_name = m.from.empty() ? std::string() : m.from.front().name;
-    const std::string refs = stored::join(m.references);
-    const std::string in_reply_to = stored::join(m.in_reply_to);
-    const std::string headers = stored::json_pair_array(m.headers);
-    const std::string warnings = stored::json_string_array(m.warnings);
+    t.what = "storing message " + n.message_id;
+    t.from_name = m.from.empty() ? std::string() : m.from.front().name;
+    t.refs = stored::join(m.references);
+    t.in_reply_to = stored::join(m.in_reply_to);
+    t.headers = stored::json_pair_array(m.headers);
+    t.warnings = stored::json_string_array(m.warnings);
+    const std::string& what = t.what;
     // Everything bound to a TEXT column, checked before anything is sent: a message is stored
     // whole or not at all, and never cut short at a NUL.
     const std::pair<const char*, const std::string*> texts[] = {
@@ -319,120 +367,119 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
         {"the content hash", &m.content_hash},
         {"the Subject", &m.subject},
         {"the base subject", &n.base_subject},
-        {"the From name", &from_name},
+        {"the From name", &t.from_name},
         {"the From address", &n.from_address},
-        {"References", &refs},
-        {"In-Reply-To", &in_reply_to},
-        {"a header", &headers},
+        {"References", &t.refs},
+        {"In-Reply-To", &t.in_reply_to},
+        {"the headers", &t.headers},
         {"the text body", &m.text_body},
         {"the HTML body", &m.html_body},
         {"the raw SHA-256", &n.raw_sha256},
         {"List-Id", &m.list_id},
-        {"a parser warning", &warnings},
+        {"a parser warning", &t.warnings},
         {"the spoofing note", &n.suspicious},
     };
     for (const auto& [field, value] : texts)
         if (auto ok = check_text(what, field, *value); !ok)
-            return std::unexpected(ok.error());
+            return ok;
+    if (sort_reason)
+        if (auto ok = check_text(what, "the reason", *sort_reason); !ok)
+            return ok;
     for (const auto& p : n.participants)
         for (const std::string* v : {&p.role, &p.address, &p.written, &p.name})
             if (auto ok = check_text(what, "a participant (" + p.role + ")", *v); !ok)
-                return std::unexpected(ok.error());
+                return ok;
     for (const auto& a : m.attachments)
         for (const std::string* v : {&a.filename, &a.content_type, &a.content_id, &a.sha256})
             if (auto ok = check_text(what, "an attachment", *v); !ok)
-                return std::unexpected(ok.error());
+                return ok;
 
-    PackedBlob packed_here;
-    const PackedBlob* raw = n.raw_packed;
-    if (raw == nullptr) {
-        packed_here = blob::pack_blob(n.raw);
-        raw = &packed_here;
+    t.raw = n.raw_packed;
+    if (t.raw == nullptr) {
+        t.packed_here = blob::pack_blob(n.raw);
+        t.raw = &t.packed_here;
     }
+    const PackedBlob* raw = t.raw;
 
-    // One pipeline, one round trip. The message row's id is not known until the server runs the
-    // INSERT, so the rows that reference it take it from the identity sequence (currval: this
-    // session's last value, so another session's inserts do not matter), and only when that
-    // row exists: after a conflict the value was drawn but no row has it, and they do nothing.
-    // The inner SELECT makes the sequence lookup an init plan: evaluated once, and the row found
-    // by its primary key (a volatile currval() in the WHERE would be evaluated row by row).
-    static constexpr const char* kOurs = "(SELECT id FROM messages WHERE id = (SELECT "
-                                         "currval(pg_get_serial_sequence('messages', 'id'))))";
-    Statements s(c_, opts_.pipeline);
+    // The message row's id is not known until the server runs the INSERT, so the rows that
+    // reference it take it from the identity sequence (currval: this session's last value, so
+    // another session's inserts do not matter), and only when that row exists: after a conflict
+    // the value was drawn but no row has it, and they do nothing. The inner SELECT makes the
+    // sequence lookup an init plan: evaluated once, and the row found by its primary key (a
+    // volatile currval() in the WHERE would be evaluated row by row).
+    //
     // Blobs are content-addressed: a blob stored by a concurrent transaction is left alone
     // (ON CONFLICT waits for it and then does nothing).
     s.add("INSERT INTO blobs (sha256, size, codec, data) VALUES ($1, $2::bigint, $3, $4) "
           "ON CONFLICT (sha256) DO NOTHING",
           n.raw_sha256, static_cast<std::int64_t>(raw->size), raw->codec, Param::bytea(raw->bytes));
     // Two transactions storing the same Message-ID and content: the second waits on the unique
-    // index for the first to commit, then inserts nothing (and reports "message.exists" below);
+    // index for the first to commit, then inserts nothing (and reports "message.exists");
     // if the first rolls back, the second inserts.
     s.add("INSERT INTO messages (message_id, synthetic_id, content_hash, thread_id, subject, "
           "base_subject, subject_reply, from_name, from_address, date, received_at, refs, "
           "in_reply_to, headers_json, text_body, html_body, raw_sha256, raw_size, is_bulk, "
-          "list_id, direction, unread, unparsable, warnings_json, parser_version, suspicious) "
+          "list_id, direction, unread, unparsable, warnings_json, parser_version, suspicious, "
+          "sort_reason) "
           "VALUES ($1, $2::smallint, $3, $4::bigint, $5, $6, $7::smallint, $8, $9, $10::bigint, "
           "$11::bigint, $12, $13, $14, $15, $16, $17, $18::bigint, $19::smallint, $20, $21, "
-          "$22::smallint, $23::smallint, $24, $25::bigint, $26) "
+          "$22::smallint, $23::smallint, $24, $25::bigint, $26, coalesce($27, '')) "
           "ON CONFLICT (message_id, content_hash) DO NOTHING RETURNING id",
           n.message_id, n.synthetic_id ? 1 : 0, m.content_hash, n.thread, m.subject, n.base_subject,
-          n.subject_reply ? 1 : 0, from_name, n.from_address, m.date, n.received_at, refs,
-          in_reply_to, headers, m.text_body, m.html_body, n.raw_sha256,
+          n.subject_reply ? 1 : 0, t.from_name, n.from_address, m.date, n.received_at, t.refs,
+          t.in_reply_to, t.headers, m.text_body, m.html_body, n.raw_sha256,
           static_cast<std::int64_t>(raw->size), m.is_bulk ? 1 : 0, m.list_id,
-          n.outgoing ? "out" : "in", n.unread ? 1 : 0, m.unparsable ? 1 : 0, warnings,
-          n.parser_version, n.suspicious);
+          n.outgoing ? "out" : "in", n.unread ? 1 : 0, m.unparsable ? 1 : 0, t.warnings,
+          n.parser_version, n.suspicious, sort_reason ? Param(*sort_reason) : Param(std::nullopt));
     if (!n.participants.empty()) {
-        // All participants in one statement.
-        std::string sql = "INSERT INTO participants (message_id, role, position, address, "
-                          "written, display_name, contact_id, company_id, user_id) SELECT o.id, "
-                          "v.* FROM ";
-        sql += kOurs;
-        sql += " AS o, (VALUES ";
-        std::vector<Param> ps;
-        ps.reserve(n.participants.size() * 8);
-        std::map<std::string, int> positions;
-        for (std::size_t i = 0; i < n.participants.size(); ++i) {
-            const auto& r = n.participants[i];
-            const std::size_t b = i * 8;
-            sql +=
-                fmt::format("{}(${}, ${}::bigint, ${}, ${}, ${}, ${}::bigint, ${}::bigint, "
-                            "${}::bigint)",
-                            i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8);
-            ps.emplace_back(r.role);
-            ps.emplace_back(positions[r.role]++);
-            ps.emplace_back(r.address);
-            ps.emplace_back(r.written);
-            ps.emplace_back(r.name);
-            ps.emplace_back(r.facts.contact);
-            ps.emplace_back(r.facts.company);
-            ps.emplace_back(r.facts.user);
+        // All participants in one statement, as arrays: the same statement text whatever their
+        // number, so it is prepared once.
+        std::vector<std::string> roles, addresses, written, names;
+        std::vector<std::int64_t> positions;
+        std::vector<std::optional<std::int64_t>> contacts, companies, users;
+        std::map<std::string, int> next_position;
+        for (const auto& r : n.participants) {
+            roles.push_back(r.role);
+            positions.push_back(next_position[r.role]++);
+            addresses.push_back(r.address);
+            written.push_back(r.written);
+            names.push_back(r.name);
+            contacts.push_back(r.facts.contact);
+            companies.push_back(r.facts.company);
+            users.push_back(r.facts.user);
         }
-        sql += ") AS v ON CONFLICT (message_id, role, position) DO NOTHING";
-        s.add_params(std::move(sql), std::move(ps));
+        s.add(std::string("INSERT INTO participants (message_id, role, position, address, "
+                          "written, display_name, contact_id, company_id, user_id) SELECT o.id, "
+                          "v.* FROM ") +
+                  kOurs +
+                  " AS o, unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], "
+                  "$6::bigint[], $7::bigint[], $8::bigint[]) AS v ON CONFLICT (message_id, role, "
+                  "position) DO NOTHING",
+              text_array(roles), int_array(positions), text_array(addresses), text_array(written),
+              text_array(names), detail::optional_int_array(contacts),
+              detail::optional_int_array(companies), detail::optional_int_array(users));
     }
     if (!m.attachments.empty()) {
         // Only the metadata: the bytes are in the raw message (schema/0009).
-        std::string sql = "INSERT INTO attachments (message_id, position, filename, content_type, "
-                          "content_id, is_inline, size, sha256) SELECT o.id, v.* FROM ";
-        sql += kOurs;
-        sql += " AS o, (VALUES ";
-        std::vector<Param> ps;
-        ps.reserve(m.attachments.size() * 7);
+        std::vector<std::string> filenames, types, ids, hashes;
+        std::vector<std::int64_t> positions, inline_flags, sizes;
         for (std::size_t i = 0; i < m.attachments.size(); ++i) {
             const auto& a = m.attachments[i];
-            const std::size_t b = i * 7;
-            sql += fmt::format("{}(${}::bigint, ${}, ${}, ${}, ${}::smallint, ${}::bigint, ${})",
-                               i ? ", " : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7);
-            ps.emplace_back(static_cast<std::int64_t>(i));
-            ps.emplace_back(a.filename);
-            ps.emplace_back(a.content_type);
-            ps.emplace_back(a.content_id);
-            ps.emplace_back(a.is_inline ? 1 : 0);
-            ps.emplace_back(static_cast<std::int64_t>(a.size));
-            ps.emplace_back(a.sha256);
+            positions.push_back(static_cast<std::int64_t>(i));
+            filenames.push_back(a.filename);
+            types.push_back(a.content_type);
+            ids.push_back(a.content_id);
+            inline_flags.push_back(a.is_inline ? 1 : 0);
+            sizes.push_back(static_cast<std::int64_t>(a.size));
+            hashes.push_back(a.sha256);
         }
-        sql += ") AS v";
-        s.add_params(std::move(sql), std::move(ps));
+        s.add(std::string("INSERT INTO attachments (message_id, position, filename, content_type, "
+                          "content_id, is_inline, size, sha256) SELECT o.id, v.* FROM ") +
+                  kOurs +
+                  " AS o, unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
+                  "$5::smallint[], $6::bigint[], $7::text[]) AS v",
+              int_array(positions), text_array(filenames), text_array(types), text_array(ids),
+              int_array(inline_flags), int_array(sizes), text_array(hashes));
     }
     // Counters move incrementally (a full recount per insert would be quadratic in the thread's
     // size); merges and flag changes recount. The UPDATE takes the thread's row lock, so two
@@ -446,10 +493,10 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
                       "$5::bigint WHERE id = $1::bigint AND EXISTS {}",
                       kOurs),
           n.thread, n.unread ? 1 : 0, when, m.subject, n.received_at);
-    auto r = s.run();
-    if (!r)
-        return std::unexpected(in_context(what, std::move(r).error()));
-    const ResultSet& inserted = (*r)[1];
+    return {};
+}
+
+Result<MessageRowId> PgStore::inserted_id(const ResultSet& inserted, const std::string& what) {
     if (inserted.rows() == 0)
         return fail("message.exists",
                     fmt::format("{}: another transaction stored this Message-ID with the same "
@@ -459,6 +506,40 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
                     ErrorScope::Message, Retry::Now);
     ++inserted_;
     return inserted.get<std::int64_t>(0, 0);
+}
+
+Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
+    Statements s(c_, opts_.pipeline);
+    MessageTexts t;
+    if (auto ok = add_message_statements(s, n, t, nullptr); !ok)
+        return std::unexpected(ok.error());
+    auto r = s.run();
+    if (!r)
+        return std::unexpected(in_context(t.what, std::move(r).error()));
+    return inserted_id((*r)[1], t.what);
+}
+
+Result<MessageRowId> PgStore::store_new_message(const NewMessage& n, const LocationRef& w,
+                                                const Placement& p, std::int64_t now) {
+    // Everything in one pipeline: the lease fence first (its failure keeps the rest from
+    // running), the message, its location and its filing.
+    Statements s(c_, opts_.pipeline);
+    MessageTexts t;
+    std::size_t first = 0;
+    if (auto fenced = add_fence(s, w, "storing message " + n.message_id); !fenced)
+        return std::unexpected(fenced.error());
+    else
+        first = *fenced;
+    if (auto ok = add_message_statements(s, n, t, &p.reason); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = add_location_statement(s, w, t.what, std::nullopt, now); !ok)
+        return std::unexpected(ok.error());
+    if (auto ok = add_place_statements(s, n.thread, p, now); !ok)
+        return std::unexpected(in_context(t.what, ok.error()));
+    auto r = s.run();
+    if (!r)
+        return std::unexpected(in_context(t.what, std::move(r).error()));
+    return inserted_id((*r)[first + 1], t.what);
 }
 
 bool PgStore::statistics_due() noexcept {
@@ -476,17 +557,7 @@ Result<void> PgStore::refresh_statistics() {
 }
 
 Result<std::optional<std::string>> PgStore::raw_message(MessageRowId id) {
-    Ctx q{c_, "reading a raw message"};
-    CRM_PG_TRY(r, q.exec("SELECT b.codec, b.size, b.data FROM messages m JOIN blobs b ON "
-                         "b.sha256 = m.raw_sha256 WHERE m.id = $1::bigint",
-                         id));
-    if (r->rows() == 0)
-        return std::nullopt;
-    CRM_PG_TRY(codec, r->get<std::string>(0, 0));
-    CRM_PG_TRY(size, r->get<std::int64_t>(0, 1));
-    CRM_PG_TRY(data, r->get<Bytea>(0, 2));
-    CRM_PG_TRY(raw, blob::unpack_blob(*codec, data->bytes, static_cast<std::size_t>(*size)));
-    return std::optional<std::string>(std::move(*raw));
+    return detail::read_raw_message(c_, id);
 }
 
 Result<std::optional<ThreadLink>> PgStore::thread_link(ThreadId thread) {
@@ -536,36 +607,44 @@ Result<std::vector<std::string>> PgStore::company_domains() {
     return text_column(*r);
 }
 
+Result<void> PgStore::add_place_statements(Statements& s, ThreadId thread, const Placement& p,
+                                           std::int64_t now) {
+    if (auto ok = check_text("filing a thread", "the reason", p.reason); !ok)
+        return ok;
+    if (p.keep_existing)
+        return {};
+    if (p.deal) {
+        // Never overwrite a manual link (the sorter asked to keep it, but be sure). The upsert's
+        // row lock orders it against a concurrent link of the same thread.
+        s.add("INSERT INTO thread_deals (thread_id, deal_id, manual, reason, score, linked_at) "
+              "VALUES ($1::bigint, $2::bigint, 0, $3, $4::double precision, $5::bigint) ON "
+              "CONFLICT (thread_id) DO UPDATE SET deal_id = excluded.deal_id, reason = "
+              "excluded.reason, score = excluded.score, linked_at = excluded.linked_at WHERE "
+              "thread_deals.manual = 0",
+              thread, *p.deal, p.reason, p.score, now);
+        s.add("DELETE FROM unsorted WHERE thread_id = $1::bigint", thread);
+        return {};
+    }
+    if (p.hold)
+        s.add("DELETE FROM thread_deals WHERE thread_id = $1::bigint AND manual = 0", thread);
+    s.add("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at, held) SELECT "
+          "$1::bigint, $2, $3, $4::bigint, $5::smallint WHERE NOT EXISTS (SELECT 1 FROM "
+          "thread_deals WHERE thread_id = $1::bigint) ON CONFLICT (thread_id) DO UPDATE SET "
+          "reason = excluded.reason, suggestions = excluded.suggestions, held = "
+          "GREATEST(unsorted.held, excluded.held)",
+          thread, p.reason, owned(join_ids(p.suggestions)), now, p.hold ? 1 : 0);
+    return {};
+}
+
 Result<void> PgStore::place(ThreadId thread, MessageRowId message, const Placement& p,
                             std::int64_t now) {
     const std::string_view what = "filing a thread";
+    Statements s(c_, opts_.pipeline);
     if (auto ok = check_text(what, "the reason", p.reason); !ok)
         return ok;
-    Statements s(c_, opts_.pipeline);
     s.add("UPDATE messages SET sort_reason = $1 WHERE id = $2::bigint", p.reason, message);
-    if (!p.keep_existing) {
-        if (p.deal) {
-            // Never overwrite a manual link (the sorter asked to keep it, but be sure). The
-            // upsert's row lock orders it against a concurrent link of the same thread.
-            s.add("INSERT INTO thread_deals (thread_id, deal_id, manual, reason, score, "
-                  "linked_at) VALUES ($1::bigint, $2::bigint, 0, $3, $4::double precision, "
-                  "$5::bigint) ON CONFLICT (thread_id) DO UPDATE SET deal_id = excluded.deal_id, "
-                  "reason = excluded.reason, score = excluded.score, linked_at = "
-                  "excluded.linked_at WHERE thread_deals.manual = 0",
-                  thread, *p.deal, p.reason, p.score, now);
-            s.add("DELETE FROM unsorted WHERE thread_id = $1::bigint", thread);
-        } else {
-            if (p.hold)
-                s.add("DELETE FROM thread_deals WHERE thread_id = $1::bigint AND manual = 0",
-                      thread);
-            s.add("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at, held) "
-                  "SELECT $1::bigint, $2, $3, $4::bigint, $5::smallint WHERE NOT EXISTS (SELECT "
-                  "1 FROM thread_deals WHERE thread_id = $1::bigint) ON CONFLICT (thread_id) DO "
-                  "UPDATE SET reason = excluded.reason, suggestions = excluded.suggestions, "
-                  "held = GREATEST(unsorted.held, excluded.held)",
-                  thread, p.reason, join_ids(p.suggestions), now, p.hold ? 1 : 0);
-        }
-    }
+    if (auto ok = add_place_statements(s, thread, p, now); !ok)
+        return ok;
     auto r = s.run();
     if (!r)
         return std::unexpected(in_context(what, std::move(r).error()));

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "crm/blob/codec.hpp"
 #include "crm/core/utf8.hpp"
 #include "crm/pg/pipeline.hpp"
 
@@ -33,6 +34,35 @@ std::string int_array(std::span<const std::int64_t> values) {
         out += std::to_string(values[i]);
     }
     return out + "}";
+}
+
+std::string optional_int_array(std::span<const std::optional<std::int64_t>> values) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (i)
+            out += ',';
+        out += values[i] ? std::to_string(*values[i]) : std::string("NULL");
+    }
+    return out + "}";
+}
+
+Result<std::optional<std::string>> read_raw_message(Connection& c, std::int64_t message) {
+    auto r = c.exec("SELECT b.codec, b.size, b.data FROM messages m JOIN blobs b ON b.sha256 = "
+                    "m.raw_sha256 WHERE m.id = $1::bigint",
+                    message);
+    if (!r)
+        return std::unexpected(in_context("reading a raw message", std::move(r).error()));
+    if (r->rows() == 0)
+        return std::nullopt;
+    auto codec = r->get<std::string>(0, 0);
+    auto size = r->get<std::int64_t>(0, 1);
+    auto data = r->get<Bytea>(0, 2);
+    if (!codec || !size || !data)
+        return std::unexpected(!codec ? codec.error() : !size ? size.error() : data.error());
+    auto raw = blob::unpack_blob(*codec, data->bytes, static_cast<std::size_t>(*size));
+    if (!raw)
+        return std::unexpected(raw.error());
+    return std::optional<std::string>(std::move(*raw));
 }
 
 std::vector<std::int64_t> parse_int_array(std::string_view text) {

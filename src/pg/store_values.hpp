@@ -25,6 +25,11 @@ namespace crm::pg::detail {
 [[nodiscard]] std::string text_array(std::span<const std::string> values);
 // A bigint[] literal, `{1,2,3}`. Bind it with `$1::bigint[]`.
 [[nodiscard]] std::string int_array(std::span<const std::int64_t> values);
+// A bigint[] literal with NULLs for the empty ones, `{1,NULL,3}`. Bind it with `$1::bigint[]`.
+[[nodiscard]] std::string optional_int_array(std::span<const std::optional<std::int64_t>> values);
+// A message's bytes exactly as received (its blob, unpacked); nullopt if no such message.
+[[nodiscard]] Result<std::optional<std::string>> read_raw_message(Connection& c,
+                                                                  std::int64_t message);
 // Parses the text form of a bigint[] column ("{1,2}"; "{}" or "" for none).
 [[nodiscard]] std::vector<std::int64_t> parse_int_array(std::string_view text);
 

@@ -612,6 +612,23 @@ Result<std::vector<ThreadSummary>> PgWebStore::unsorted(const Viewer& v) {
     return read_threads(*r, v);
 }
 
+Result<std::vector<ThreadSummary>> PgWebStore::list_threads(ThreadFilter f, DealId deal) {
+    // The web page's thread lists as an admin sees them, without their 500-row page.
+    constexpr Viewer kOperator{.user = 0, .admin = true};
+    constexpr const char* kOrder = " ORDER BY t.last_date DESC NULLS LAST, t.id DESC";
+    Result<ResultSet> r =
+        f == ThreadFilter::Deal
+            ? run(c_, "listing threads",
+                  sql({kThreadSelect, "WHERE td.deal_id = $1::bigint", kOrder}), deal)
+        : f == ThreadFilter::Unsorted
+            ? run(c_, "listing threads",
+                  sql({kThreadSelect, "WHERE u.thread_id IS NOT NULL", kOrder}))
+            : run(c_, "listing threads", sql({kThreadSelect, kOrder}));
+    if (!r)
+        return std::unexpected(r.error());
+    return read_threads(*r, kOperator);
+}
+
 Result<bool> PgWebStore::thread_visible(const Viewer& v, ThreadId thread) {
     auto r = run(c_, "checking a thread",
                  sql({"SELECT 1 FROM threads t WHERE t.id = $3 AND ", kThreadVisible}), v.admin,

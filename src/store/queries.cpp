@@ -3,6 +3,7 @@
 #include <charconv>
 #include <map>
 
+#include "crm/core/exports.hpp"
 #include "crm/store/store.hpp"
 #include "guard.hpp"
 #include "rows.hpp"
@@ -237,23 +238,10 @@ Result<Counts> Store::counts() {
 Result<std::vector<std::string>> Store::export_threads() {
     return guard("exporting threads", [&]() -> Result<std::vector<std::string>> {
         auto& q = db_.impl().stmt("SELECT DISTINCT thread_id, message_id FROM messages");
-        std::map<ThreadId, std::vector<std::string>> by_thread;
+        std::vector<std::pair<ThreadId, std::string>> rows;
         while (q.executeStep())
-            by_thread[q.getColumn(0).getInt64()].push_back(q.getColumn(1).getString());
-        std::vector<std::string> lines;
-        for (auto& [t, ids] : by_thread) {
-            std::sort(ids.begin(), ids.end());
-            ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
-            std::string line;
-            for (const auto& id : ids) {
-                if (!line.empty())
-                    line += ' ';
-                line += id;
-            }
-            lines.push_back(std::move(line));
-        }
-        std::sort(lines.begin(), lines.end());
-        return lines;
+            rows.emplace_back(q.getColumn(0).getInt64(), q.getColumn(1).getString());
+        return exports::thread_lines(rows);
     });
 }
 
@@ -264,23 +252,12 @@ Result<std::vector<std::string>> Store::export_deal_links() {
             "FROM messages m LEFT JOIN thread_deals td ON td.thread_id = m.thread_id "
             "LEFT JOIN unsorted u ON u.thread_id = m.thread_id");
         std::vector<std::string> lines;
-        while (q.executeStep()) {
-            std::string id = q.getColumn(0).getString();
-            std::string where, reason;
-            if (q.getColumn(1).isNull()) {
-                where = "unsorted";
-                reason = q.getColumn(3).getString();
-                if (reason.empty())
-                    reason = q.getColumn(4).getString();
-            } else {
-                where = std::to_string(q.getColumn(1).getInt64());
-                reason = q.getColumn(2).getInt() ? std::string("manual link")
-                                                 : q.getColumn(3).getString();
-            }
-            lines.push_back(id + '\t' + where + '\t' + reason);
-        }
-        std::sort(lines.begin(), lines.end());
-        lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+        while (q.executeStep())
+            lines.push_back(
+                exports::deal_link_line(q.getColumn(0).getString(), opt_col(q.getColumn(1)),
+                                        !q.getColumn(2).isNull() && q.getColumn(2).getInt() != 0,
+                                        q.getColumn(3).getString(), q.getColumn(4).getString()));
+        exports::sort_unique(lines);
         return lines;
     });
 }

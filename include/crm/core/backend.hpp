@@ -47,6 +47,7 @@ class Backend {
     virtual ~Backend() = default;
     virtual UnitOfWork& work() = 0;
     virtual ReadModel& reads() = 0;
+    virtual OperatorReads& operator_reads() = 0;
     virtual ThreadEdits& edits() = 0;
     virtual Logins& logins() = 0;
     virtual Outbox& outbox() = 0;

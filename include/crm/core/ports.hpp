@@ -162,6 +162,21 @@ class MailStore {
     virtual Result<std::vector<std::string>> company_domains() = 0;
     virtual Result<void> place(ThreadId thread, MessageRowId message, const Placement& p,
                                std::int64_t now) = 0;
+    // A new message whole, as one unit: insert_message(msg), add_location(its row, where) and
+    // place(msg.thread, its row, placement). Errors as those give them ("message.exists" when a
+    // concurrent transaction stored it meanwhile). A store may send the three together
+    // (PostgreSQL: one round trip instead of three); by default they run in turn.
+    virtual Result<MessageRowId> store_new_message(const NewMessage& msg, const LocationRef& where,
+                                                   const Placement& placement, std::int64_t now) {
+        auto row = insert_message(msg);
+        if (!row)
+            return row;
+        if (auto loc = add_location(*row, where, now); !loc)
+            return std::unexpected(loc.error());
+        if (auto placed = place(msg.thread, *row, placement, now); !placed)
+            return std::unexpected(placed.error());
+        return row;
+    }
     // The participants of a thread's stored messages that are not team members (From, To, Cc,
     // Reply-To; bulk mail left out), at most a few hundred.
     virtual Result<std::vector<ThreadParticipant>> thread_participants(ThreadId thread) = 0;

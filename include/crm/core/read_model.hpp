@@ -280,6 +280,28 @@ class ReadModel {
     virtual Result<std::vector<AccountRow>> accounts() = 0;
 };
 
+// What crm-mailctl lists for an operator on the host: everything, for no viewer in particular
+// (the listings of `threads list`, `thread show`, `deals list`, `message raw` and the exports).
+class OperatorReads {
+  public:
+    virtual ~OperatorReads() = default;
+    enum class ThreadFilter { All, Deal, Unsorted };
+    // Newest first (last message's date, then id).
+    virtual Result<std::vector<ThreadSummary>> list_threads(ThreadFilter f, DealId deal = 0) = 0;
+    virtual Result<std::optional<ThreadSummary>> thread(ThreadId id) = 0;
+    // A thread's messages in reading order (Date, else arrival, then row id).
+    virtual Result<std::vector<MessageView>> thread_messages(ThreadId id) = 0;
+    // The message's bytes exactly as received; nullopt if no such message.
+    virtual Result<std::optional<std::string>> raw_message(MessageRowId id) = 0;
+    // Every deal by id, with its threads, messages and unread messages.
+    virtual Result<std::vector<DealSummary>> deals() = 0;
+    virtual Result<bool> deal_exists(DealId id) = 0;
+    // Per thread its Message-IDs sorted, space separated; lines byte-sorted.
+    virtual Result<std::vector<std::string>> export_threads() = 0;
+    // "<message-id>\t<deal id|unsorted>\t<reason>" per message, sorted, without repeats.
+    virtual Result<std::vector<std::string>> export_deal_links() = 0;
+};
+
 // What a person (or the CLI, as an admin) changes about threads. The rules of who may change
 // what are the use cases' (app/thread_actions.hpp); these only write.
 class ThreadEdits {

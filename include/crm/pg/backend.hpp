@@ -40,6 +40,7 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
 
     UnitOfWork& work() override { return reconnecting_; }
     ReadModel& reads() override { return web_; }
+    OperatorReads& operator_reads() override { return web_; }
     ThreadEdits& edits() override { return *this; }
     Logins& logins() override { return web_; }
     Outbox& outbox() override { return outbox_; }

@@ -17,7 +17,9 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "crm/core/result.hpp"
 
@@ -232,11 +234,46 @@ class Connection {
     // Next unique savepoint name on this connection (Savepoint).
     std::string next_savepoint_name();
 
+    // Prepared statements. Each SELECT, INSERT, UPDATE, DELETE, WITH or VALUES statement that
+    // exec() or a Pipeline runs is prepared (parsed and analysed) once per connection under a name
+    // and then only bound and executed: a sync batch runs the same fifteen statements for every
+    // message, and parsing and planning them anew each time cost the server as much as running
+    // them (pg_stat_statements, 5000 messages). The server keeps them for the session (a
+    // reconnect is a new Connection, with none); a statement whose preparation failed is not
+    // kept, and at most kMaxPrepared are (those beyond run unprepared). Behind a pooler in
+    // transaction mode (PgBouncer before 1.21), prepared statements need session pooling.
+    static constexpr std::size_t kMaxPrepared = 1000;
+    [[nodiscard]] std::size_t prepared_count() const noexcept { return prepared_.size(); }
+    // For the pipeline: the name `sql` (with these parameter type OIDs) is or will be prepared
+    // under, with `fresh` set when it still has to be prepared (and is now counted as prepared:
+    // forget_prepared() it when the preparation fails); nullopt when it runs unprepared.
+    struct PreparedName {
+        std::string key;
+        std::string name;
+        bool fresh = false;
+    };
+    std::optional<PreparedName> prepared_name(std::string_view sql,
+                                              std::span<const unsigned> types);
+    void forget_prepared(const std::string& key) { prepared_.erase(key); }
+
+    // Statements that need not be sent on their own: SAVEPOINT and RELEASE SAVEPOINT (see
+    // Savepoint), which only fail in a transaction that has already failed. They wait here and
+    // go out ahead of the next statement, in the same round trip (exec(), a Pipeline,
+    // execute_script(), CopyIn); a failure among them is that statement's failure. A sync batch
+    // opens and releases a savepoint per message: two round trips each, saved.
+    void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
+    // Takes the waiting statements (for the one sending them next).
+    [[nodiscard]] std::vector<std::string> take_deferred() { return std::exchange(deferred_, {}); }
+    [[nodiscard]] std::vector<std::string>& deferred() noexcept { return deferred_; }
+
   private:
     Connection(pg_conn* c, std::string url) noexcept : conn_(c), url_(std::move(url)) {}
     std::unique_ptr<pg_conn, ConnDeleter> conn_;
     std::string url_;
     std::uint64_t savepoints_ = 0;
+    std::unordered_map<std::string, std::string> prepared_; // key (SQL and types) -> name
+    std::vector<std::string> deferred_;
+    std::uint64_t prepared_serial_ = 0;
 };
 
 enum class Isolation { ReadCommitted, RepeatableRead, Serializable };

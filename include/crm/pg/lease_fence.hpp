@@ -41,6 +41,18 @@ class LeaseFence {
     // the account; any database error as it came.
     Result<void> check(Connection& c, AccountId account) const;
 
+    // The same check as a statement for the caller's own pipeline, ahead of the write it guards
+    // (one round trip for both): kCheckSql with the proof's account, worker and epoch as $1..$3.
+    // nullopt when there is nothing to check (no worker); "lease.lost" as check() says.
+    static constexpr const char* kCheckSql =
+        "SELECT account_lease_held($1::bigint, $2::bigint, $3::bigint)";
+    struct Proof {
+        std::int64_t account = 0;
+        std::int64_t worker = 0;
+        std::int64_t epoch = 0;
+    };
+    [[nodiscard]] Result<std::optional<Proof>> proof(AccountId account) const;
+
   private:
     mutable std::mutex mu_;
     std::optional<std::int64_t> worker_;

@@ -41,7 +41,7 @@ class Pipeline {
         return add(sql, std::span<const Param>(ps, sizeof...(A)));
     }
     // Statements added since the last sync.
-    [[nodiscard]] std::size_t pending() const noexcept { return labels_.size(); }
+    [[nodiscard]] std::size_t pending() const noexcept { return statements_; }
 
     // Sends a sync point and reads every result up to it: one ResultSet per statement added since
     // the last sync, in order. When a statement failed, returns its error (code and scope from its
@@ -52,8 +52,17 @@ class Pipeline {
 
   private:
     explicit Pipeline(Connection& c) noexcept : c_(&c) {}
+    // What the server will answer since the last sync, in order: a statement's result, or the
+    // preparation of a statement (Connection::prepared_name) that comes before its first run.
+    // A statement that waited on the Connection (Connection::defer) is a third kind, sent first.
+    struct Expected {
+        std::string what;
+        std::optional<std::string> prepared_key; // set for a preparation
+        bool deferred = false;
+    };
     Connection* c_;
-    std::vector<std::string> labels_; // one per statement added since the last sync
+    std::vector<Expected> expected_;
+    std::size_t statements_ = 0; // statements (not preparations) in expected_
     std::optional<std::size_t> failed_;
 };
 

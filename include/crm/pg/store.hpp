@@ -37,6 +37,10 @@
 
 namespace crm::pg {
 
+namespace detail {
+class Statements;
+} // namespace detail
+
 struct PgStoreOptions {
     // insert_message, place and merge_threads send their statements in one pipeline (one round
     // trip). false: one round trip per statement, the same statements: for the benchmark
@@ -75,6 +79,10 @@ class PgStore final : public ThreadIndex, public MailStore, public CrmRecords {
     // written and the error is "message.exists" (scope Message, Retry::Now): run the message
     // again, and find_message() now finds it, as if the two had run one after the other.
     Result<MessageRowId> insert_message(const NewMessage& msg) override;
+    // insert_message, add_location and place in one pipeline (one round trip), the message row
+    // written with its sort reason at once.
+    Result<MessageRowId> store_new_message(const NewMessage& msg, const LocationRef& where,
+                                           const Placement& placement, std::int64_t now) override;
     Result<std::optional<ThreadLink>> thread_link(ThreadId thread) override;
     Result<std::vector<DealId>> deals_of_our_message_ids(std::span<const std::string> ids) override;
     Result<std::vector<DealRecord>> open_deals(std::span<const ContactId> contacts,
@@ -121,6 +129,20 @@ class PgStore final : public ThreadIndex, public MailStore, public CrmRecords {
     Result<void> refresh_statistics();
 
   private:
+    struct MessageTexts;
+    // Pieces of insert_message, add_location and place, appended to one pipeline.
+    Result<void> add_message_statements(detail::Statements& s, const NewMessage& n,
+                                        MessageTexts& texts, const std::string* sort_reason);
+    Result<MessageRowId> inserted_id(const ResultSet& inserted, const std::string& what);
+    // The lease fence for `where`'s account, when it has one: how many statements were added.
+    Result<std::size_t> add_fence(detail::Statements& s, const LocationRef& where,
+                                  std::string_view what);
+    Result<void> add_location_statement(detail::Statements& s, const LocationRef& where,
+                                        std::string_view what, std::optional<MessageRowId> message,
+                                        std::int64_t now);
+    Result<void> add_place_statements(detail::Statements& s, ThreadId thread, const Placement& p,
+                                      std::int64_t now);
+
     Connection& c_;
     std::shared_ptr<const LeaseFence> fence_;
     PgStoreOptions opts_;

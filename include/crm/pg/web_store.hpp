@@ -32,7 +32,7 @@
 
 namespace crm::pg {
 
-class PgWebStore final : public Logins, public ReadModel, public SeenMirror {
+class PgWebStore final : public Logins, public ReadModel, public SeenMirror, public OperatorReads {
   public:
     explicit PgWebStore(Connection& c) : c_(c) {}
 
@@ -55,6 +55,16 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror {
                                               std::int64_t now) override;
     Result<bool> revoke_token(std::int64_t id, std::int64_t now) override;
     Result<std::vector<TokenRow>> tokens() override;
+
+    // --- OperatorReads (crm-mailctl's listings: everything, as an admin sees it)
+    Result<std::vector<ThreadSummary>> list_threads(ThreadFilter f, DealId deal = 0) override;
+    Result<std::optional<ThreadSummary>> thread(ThreadId id) override;
+    Result<std::vector<MessageView>> thread_messages(ThreadId id) override;
+    Result<std::optional<std::string>> raw_message(MessageRowId id) override;
+    Result<std::vector<DealSummary>> deals() override;
+    Result<bool> deal_exists(DealId id) override;
+    Result<std::vector<std::string>> export_threads() override;
+    Result<std::vector<std::string>> export_deal_links() override;
 
     // --- ReadModel
     Result<std::vector<WebDeal>> deals(const Viewer& v) override;

@@ -33,6 +33,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
 
     UnitOfWork& work() override { return work_; }
     ReadModel& reads() override { return web_; }
+    OperatorReads& operator_reads() override { return store_; }
     ThreadEdits& edits() override { return *this; }
     Logins& logins() override { return web_; }
     Outbox& outbox() override { return outbox_; }

@@ -27,7 +27,7 @@ using crm::DealSummary;
 using crm::MessageView;
 using crm::ThreadSummary;
 
-class Store final : public ThreadIndex, public MailStore, public CrmRecords {
+class Store final : public ThreadIndex, public MailStore, public CrmRecords, public OperatorReads {
   public:
     explicit Store(Database& db) : db_(db) {}
 
@@ -68,20 +68,20 @@ class Store final : public ThreadIndex, public MailStore, public CrmRecords {
     Result<void> upsert_deal(const DealInput& d, std::int64_t now) override;
 
     // Queries.
-    enum class ThreadFilter { All, Deal, Unsorted };
-    Result<std::vector<ThreadSummary>> list_threads(ThreadFilter f, DealId deal = 0);
-    Result<std::optional<ThreadSummary>> thread(ThreadId id);
+    using ThreadFilter = OperatorReads::ThreadFilter;
+    Result<std::vector<ThreadSummary>> list_threads(ThreadFilter f, DealId deal = 0) override;
+    Result<std::optional<ThreadSummary>> thread(ThreadId id) override;
     // A thread's messages in reading order (Date, else arrival, then row id), with recipients and
     // attachments.
-    Result<std::vector<MessageView>> thread_messages(ThreadId id);
+    Result<std::vector<MessageView>> thread_messages(ThreadId id) override;
     // Just their row ids, in that order.
     Result<std::vector<MessageRowId>> thread_message_ids(ThreadId id);
     // These messages, in the order given (ids not found are left out).
     Result<std::vector<MessageView>> messages(std::span<const MessageRowId> ids);
     // The message's bytes exactly as received (kept compressed); nullopt if no such message.
-    Result<std::optional<std::string>> raw_message(MessageRowId id);
-    Result<std::vector<DealSummary>> deals();
-    Result<bool> deal_exists(DealId id);
+    Result<std::optional<std::string>> raw_message(MessageRowId id) override;
+    Result<std::vector<DealSummary>> deals() override;
+    Result<bool> deal_exists(DealId id) override;
     Result<std::vector<UserId>> users() override;
     // Manual link: never overwritten by the sorter. Errors: "thread.not_found", "deal.not_found".
     Result<void> link_thread(ThreadId thread, DealId deal, std::optional<UserId> by,
@@ -99,9 +99,9 @@ class Store final : public ThreadIndex, public MailStore, public CrmRecords {
     Result<Counts> counts();
 
     // `export threads`: per thread its Message-IDs sorted, space separated; lines byte-sorted.
-    Result<std::vector<std::string>> export_threads();
+    Result<std::vector<std::string>> export_threads() override;
     // `export deal-links`: "<message-id>\t<deal id|unsorted>\t<reason>", sorted.
-    Result<std::vector<std::string>> export_deal_links();
+    Result<std::vector<std::string>> export_deal_links() override;
 
   private:
     Database& db_;

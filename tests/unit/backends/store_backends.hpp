@@ -187,9 +187,15 @@ struct Mail {
     std::vector<Attachment> attachments;
 };
 
-// Stores `m` into `thread` through MailStore::insert_message.
-template <class S> Result<MessageRowId> put(S& s, ThreadId thread, const Mail& m) {
-    ParsedMessage p;
+// `m` as a NewMessage for `thread` (n points into the parsed message and raw kept beside it).
+struct BuiltMail {
+    ParsedMessage parsed;
+    std::string raw;
+    NewMessage n;
+};
+inline std::unique_ptr<BuiltMail> build_mail(ThreadId thread, const Mail& m) {
+    auto b = std::make_unique<BuiltMail>();
+    ParsedMessage& p = b->parsed;
     p.message_id = m.message_id;
     p.content_hash = m.content_hash;
     p.subject = m.subject;
@@ -198,13 +204,12 @@ template <class S> Result<MessageRowId> put(S& s, ThreadId thread, const Mail& m
     p.headers = m.headers;
     p.attachments = m.attachments;
     p.text_body = "Body of " + m.message_id;
-    const std::string raw = m.raw.empty()
-                                ? "Message-ID: <" + m.message_id + ">\r\nSubject: " + m.subject +
-                                      "\r\n\r\nBody " + m.content_hash + "\r\n"
-                                : m.raw;
-    NewMessage n;
+    b->raw = m.raw.empty() ? "Message-ID: <" + m.message_id + ">\r\nSubject: " + m.subject +
+                                 "\r\n\r\nBody " + m.content_hash + "\r\n"
+                           : m.raw;
+    NewMessage& n = b->n;
     n.parsed = &p;
-    n.raw = raw;
+    n.raw = b->raw;
     n.raw_sha256 =
         m.raw_sha256.empty() ? "sha-" + m.message_id + "-" + m.content_hash : m.raw_sha256;
     n.message_id = m.message_id;
@@ -213,7 +218,21 @@ template <class S> Result<MessageRowId> put(S& s, ThreadId thread, const Mail& m
     n.participants = m.participants;
     n.unread = m.unread;
     n.received_at = m.received_at;
-    return s.insert_message(n);
+    return b;
+}
+
+// Stores `m` into `thread` through MailStore::insert_message.
+template <class S> Result<MessageRowId> put(S& s, ThreadId thread, const Mail& m) {
+    auto b = build_mail(thread, m);
+    return s.insert_message(b->n);
+}
+
+// Stores `m` into `thread` whole, through MailStore::store_new_message.
+template <class S>
+Result<MessageRowId> put_whole(S& s, ThreadId thread, const Mail& m, const LocationRef& where,
+                               const Placement& placement, std::int64_t now) {
+    auto b = build_mail(thread, m);
+    return s.store_new_message(b->n, where, placement, now);
 }
 
 } // namespace crm::backends_test

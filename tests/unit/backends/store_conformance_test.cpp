@@ -194,6 +194,37 @@ TYPED_TEST(StoreConformance, LocationsAreRecordedOnce) {
     EXPECT_TRUE(sync.stored_uids(mb->id, 8)->empty());
 }
 
+TYPED_TEST(StoreConformance, StoreNewMessageIsInsertLocationAndPlaceAtOnce) {
+    this->seed_crm();
+    auto& s = this->store();
+    auto acc = this->sync().ensure_account("a", std::nullopt, "a@x.example", "imap", true, 1);
+    ASSERT_TRUE(acc) << acc.error().to_string();
+    auto mb = this->sync().ensure_mailbox(*acc, "INBOX", "");
+    ASSERT_TRUE(mb) << mb.error().to_string();
+    const ThreadId linked = this->thread();
+    const LocationRef imap{.account = *acc, .mailbox = mb->id, .uid_validity = 7, .uid = 1};
+    auto first = put_whole(s, linked, {.message_id = "w1@x", .content_hash = "h"}, imap,
+                           Placement{1000, "single open deal", 0.9, {}, false}, 5);
+    ASSERT_TRUE(first) << first.error().to_string();
+    const auto id = std::to_string(*first);
+    const auto tid = std::to_string(linked);
+    EXPECT_EQ(this->text("SELECT sort_reason FROM messages WHERE id = " + id), "single open deal");
+    EXPECT_EQ(this->num("SELECT message_id FROM locations WHERE uid = 1"), *first);
+    EXPECT_EQ(this->num("SELECT deal_id FROM thread_deals WHERE thread_id = " + tid), 1000);
+    EXPECT_EQ(this->num("SELECT message_count FROM threads WHERE id = " + tid), 1);
+
+    // Unsorted, with a file location (no account).
+    const ThreadId queued = this->thread();
+    auto second = put_whole(s, queued, {.message_id = "w2@x", .content_hash = "h"},
+                            LocationRef{.source = "/tmp/w2.eml"},
+                            Placement{std::nullopt, "unknown sender", 0, {1000}, false}, 6);
+    ASSERT_TRUE(second) << second.error().to_string();
+    EXPECT_EQ(this->text("SELECT reason FROM unsorted WHERE thread_id = " + std::to_string(queued)),
+              "unknown sender");
+    EXPECT_EQ(this->num("SELECT message_id FROM locations WHERE source = '/tmp/w2.eml'"), *second);
+    EXPECT_EQ(this->count("locations"), 2);
+}
+
 // ---- ThreadIndex -------------------------------------------------------------------------
 
 TYPED_TEST(StoreConformance, KeysMergeAndMove) {

@@ -126,6 +126,7 @@ class PgFence : public PgBackend {
         ASSERT_TRUE(sync().set_checkpoint(mailbox_, 7, 10, 100, 1));
         auto t = store().create_thread();
         ASSERT_TRUE(t);
+        thread_ = *t;
         auto m = put(store(), *t, {.message_id = "f@x", .content_hash = "h"});
         ASSERT_TRUE(m);
         message_ = *m;
@@ -154,6 +155,7 @@ class PgFence : public PgBackend {
             return {};
         };
         using W = std::function<Result<void>()>;
+        const std::string late = fmt::format("late-{}@x", ++rounds_); // a new message each time
         const std::pair<std::string, W> writes[] = {
             {"set_checkpoint", [&] { return s.set_checkpoint(mailbox_, 7, 20, 200, 50); }},
             {"reset_uid_validity", [&] { return void_of(s.reset_uid_validity(mailbox_, 8)); }},
@@ -177,6 +179,13 @@ class PgFence : public PgBackend {
                      message_,
                      {.account = account_, .mailbox = mailbox_, .uid_validity = 7, .uid = 2}, 50));
              }},
+            {"store_new_message",
+             [&] {
+                 return void_of(put_whole(
+                     st, thread_, {.message_id = late, .content_hash = "h"},
+                     {.account = account_, .mailbox = mailbox_, .uid_validity = 7, .uid = 3},
+                     Placement{std::nullopt, "late", 0, {}, false}, 50));
+             }},
         };
         std::vector<std::pair<std::string, Result<void>>> out;
         for (const auto& [name, w] : writes)
@@ -189,7 +198,8 @@ class PgFence : public PgBackend {
         auto r = db().exec(
             "SELECT concat((SELECT concat_ws('/', uid_validity, uid_next, highest_modseq) FROM "
             "mailboxes WHERE id = $1::bigint), ' mailboxes=', (SELECT count(*) FROM mailboxes), "
-            "' locations=', (SELECT string_agg(concat_ws(':', uid, uid_validity, flags), ',' "
+            "' messages=', (SELECT count(*) FROM messages), ' locations=', (SELECT "
+            "string_agg(concat_ws(':', uid, uid_validity, flags), ',' "
             "ORDER BY uid) FROM locations), ' quarantine=', (SELECT count(*) FROM quarantine), "
             "' account=', (SELECT concat_ws('/', state, messages_synced) FROM accounts WHERE id "
             "= $2::bigint))",
@@ -202,6 +212,8 @@ class PgFence : public PgBackend {
     AccountId account_ = 0;
     MailboxId mailbox_ = 0;
     MessageRowId message_ = 0;
+    ThreadId thread_ = 0;
+    int rounds_ = 0;
     std::shared_ptr<pg::LeaseFence> fence_;
 };
 

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "crm/pg/errors.hpp"
+#include "crm/pg/pipeline.hpp"
 #include "crm/pg/url.hpp"
 #include "pg_test_support.hpp"
 
@@ -254,6 +255,122 @@ TEST_F(PgTest, SavepointRollbackKeepsTheOuterTransaction) {
     auto r = db().exec("SELECT string_agg(id::text, ',' ORDER BY id) FROM t");
     ASSERT_TRUE(r);
     EXPECT_EQ(*r->get<std::string>(0, 0), "1,3,4");
+}
+
+// The statements of this session prepared by crm-mail (Connection names them crm_p<n>).
+std::int64_t prepared_on_server(Connection& c) {
+    auto r = c.exec("SELECT count(*) FROM pg_prepared_statements WHERE name LIKE 'crm\\_p%'");
+    EXPECT_TRUE(r) << r.error().to_string();
+    return r ? *r->get<std::int64_t>(0, 0) : -1;
+}
+
+TEST_F(PgTest, StatementsArePreparedOncePerConnectionAndUtilityStatementsNever) {
+    ASSERT_TRUE(db().execute_script("CREATE TABLE t (id int PRIMARY KEY, v text)"));
+    const std::int64_t before = prepared_on_server(db()); // counts its own statement too
+    const std::size_t kept = db().prepared_count();
+    for (int i = 0; i < 3; ++i)
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES ($1::int, $2)", i, "x"));
+    EXPECT_EQ(db().prepared_count(), kept + 1);
+    EXPECT_EQ(prepared_on_server(db()), before + 1);
+    // Utility statements run unprepared.
+    ASSERT_TRUE(db().exec("SET application_name = 'crm-test'"));
+    ASSERT_TRUE(db().exec("ANALYZE t"));
+    EXPECT_EQ(db().prepared_count(), kept + 1);
+    EXPECT_EQ(value<std::int64_t>("SELECT count(*) FROM t"), 3);
+    // A bytea parameter makes another statement than the same text with a text one.
+    ASSERT_TRUE(db().exec("SELECT length($1)", Param::bytea(std::string("a\0b", 3))));
+    ASSERT_TRUE(db().exec("SELECT length($1)", "ab"));
+    EXPECT_EQ(db().prepared_count(), kept + 4);
+}
+
+TEST_F(PgTest, AFailedPreparationIsNotKeptAndPreparedStatementsOutliveARollback) {
+    auto missing = db().exec("SELECT count(*) FROM later");
+    ASSERT_FALSE(missing);
+    EXPECT_NE(missing.error().detail.find("later"), std::string::npos) << missing.error().detail;
+    ASSERT_TRUE(db().execute_script("CREATE TABLE later (id int)"));
+    // Prepared again, now that the table exists (a kept name would fail "does not exist").
+    auto now = db().exec("SELECT count(*) FROM later");
+    ASSERT_TRUE(now) << now.error().to_string();
+    {
+        auto tx = Transaction::begin(db());
+        ASSERT_TRUE(tx);
+        ASSERT_TRUE(db().exec("INSERT INTO later VALUES ($1::int)", 1));
+    } // rolled back: the statement prepared inside stays prepared (a session object)
+    auto again = db().exec("INSERT INTO later VALUES ($1::int)", 2);
+    ASSERT_TRUE(again) << again.error().to_string();
+    EXPECT_EQ(value<std::int64_t>("SELECT sum(id) FROM later"), 2);
+}
+
+TEST_F(PgTest, SavepointsTravelWithTheNextStatement) {
+    ASSERT_TRUE(db().execute_script("CREATE TABLE t (id int PRIMARY KEY)"));
+    auto tx = Transaction::begin(db());
+    ASSERT_TRUE(tx);
+    {
+        auto sp = Savepoint::begin(db());
+        ASSERT_TRUE(sp);
+        EXPECT_EQ(db().deferred().size(), 1U) << "SAVEPOINT waits for the next statement";
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES (1)"));
+        EXPECT_TRUE(db().deferred().empty());
+        ASSERT_TRUE(sp->release());
+        EXPECT_EQ(db().deferred().size(), 1U) << "RELEASE waits too";
+    }
+    {
+        // Nothing ran inside: neither SAVEPOINT nor RELEASE is ever sent.
+        auto sp = Savepoint::begin(db());
+        ASSERT_TRUE(sp);
+        ASSERT_TRUE(sp->release());
+        EXPECT_EQ(db().deferred().size(), 1U) << "only the first savepoint's RELEASE waits";
+    }
+    {
+        // Rolled back before anything ran inside: forgotten, nothing sent.
+        auto sp = Savepoint::begin(db());
+        ASSERT_TRUE(sp);
+        ASSERT_TRUE(sp->rollback());
+        EXPECT_EQ(db().deferred().size(), 1U);
+    }
+    {
+        // Rolled back after a failure inside: the outer transaction goes on.
+        auto sp = Savepoint::begin(db());
+        ASSERT_TRUE(sp);
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES (2)"));
+        {
+            auto inner = Savepoint::begin(db());
+            ASSERT_TRUE(inner);
+            ASSERT_FALSE(db().exec("INSERT INTO t VALUES (1)"));
+        } // ~inner: ROLLBACK TO inner
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES (3)"));
+        ASSERT_TRUE(sp->rollback()); // undoes 2 and 3
+    }
+    // A pipeline sends the waiting statements first and answers only for its own.
+    {
+        auto sp = Savepoint::begin(db());
+        ASSERT_TRUE(sp);
+        auto p = Pipeline::enter(db());
+        ASSERT_TRUE(p);
+        ASSERT_TRUE(p->add("INSERT INTO t VALUES (4)"));
+        ASSERT_TRUE(p->add("INSERT INTO t VALUES (5)"));
+        auto r = p->sync();
+        ASSERT_TRUE(r) << r.error().to_string();
+        EXPECT_EQ(r->size(), 2U);
+    }
+    // ~sp above rolled 4 and 5 back (it was not released); the commit sends what waits.
+    ASSERT_TRUE(tx->commit());
+    EXPECT_TRUE(db().deferred().empty());
+    EXPECT_EQ(value<std::string>("SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "1");
+}
+
+TEST_F(PgTest, AWaitingSavepointFailsWithTheStatementItPrecedes) {
+    auto tx = Transaction::begin(db());
+    ASSERT_TRUE(tx);
+    ASSERT_FALSE(db().exec("SELECT 1/0"));
+    // The transaction has failed: the savepoint cannot open, and the statement it went ahead of
+    // reports that.
+    auto sp = Savepoint::begin(db());
+    ASSERT_TRUE(sp);
+    auto r = db().exec("SELECT 1");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(sqlstate_of(r.error()), "25P02");
+    EXPECT_NE(r.error().detail.find("SAVEPOINT"), std::string::npos) << r.error().detail;
 }
 
 TEST_F(PgTest, ConstraintViolationIsScopedToTheMessage) {
