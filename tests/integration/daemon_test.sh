@@ -10,6 +10,9 @@
 #     the database holds exactly the server's messages and the checkpoint equals UIDNEXT
 #   - no password or token in any log
 #   daemon_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
+# CRM_TEST_BACKEND=postgresql runs the same against a throwaway PostgreSQL 15
+# (tests/integration/postgres/pg.sh; a database per SQLite file, lease_seconds = 5 so that a
+# restarted worker takes over a killed one's accounts quickly).
 # Prints "N passed, M failed"; exits 1 on failure, 77 when it cannot run (not root, tool missing).
 # CRM_TEST_KEEP=1 keeps the temp dir.
 set -u
@@ -21,15 +24,38 @@ dcs=$root/tests/integration/dovecot
 # shellcheck source=lib.sh
 . "$root/tests/integration/lib.sh"
 need_root_and dovecot doveadm sqlite3 python3 openssl
+backend=${CRM_TEST_BACKEND:-sqlite}
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+case "$backend" in
+  sqlite) ;;
+  postgresql)
+    [ -x "$PG_BIN/initdb" ] || { echo "SKIP: no PostgreSQL 15 in $PG_BIN"; exit 77; }
+    id postgres >/dev/null 2>&1 || { echo "SKIP: no postgres system user"; exit 77; } ;;
+  *) echo "daemon_test: unknown CRM_TEST_BACKEND $backend"; exit 2 ;;
+esac
 
 work=$(mktemp -d /tmp/crm-daemontest.XXXXXX)
 chmod 0755 "$work" # the dovecot mail uid must traverse it
 dc=$work/dc
 pids=()
 log_tail=25
+pgd=$work/pg
 
-trap cleanup_dovecot_test EXIT
+cleanup() {
+  [ "$backend" = postgresql ] && "$root/tests/integration/postgres/pg.sh" stop "$pgd" >/dev/null 2>&1
+  cleanup_dovecot_test
+}
+trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+if [ "$backend" = postgresql ]; then
+  if ! "$root/tests/integration/postgres/pg.sh" start "$pgd" >"$work/pg-start.out" 2>&1; then
+    bad "PostgreSQL start: $(tail -5 "$work/pg-start.out")"; finish
+  fi
+  pg_port=$(sed -n 's|.*@127.0.0.1:\([0-9]*\)/.*|\1|p' "$pgd/url")
+  pg_pw=$(cat "$pgd/password")
+  pg_super=$(sed 's|crm_test@|postgres@|; s|/crm_test?|/postgres?|' "$pgd/socket_url")
+fi
 
 check() { # description command...
   local what=$1; shift
@@ -117,7 +143,15 @@ printf '%s\n' "$wrong_pw" >"$secrets/mallory"
 chmod 0600 "$secrets"/*
 all_secrets=(alice-pw bob-pw carol-pw dave-pw erin-pw frank-pw customer-token "$wrong_pw")
 
-q() { sqlite3 -batch -noheader -cmd ".timeout 5000" "$db" "$@"; }
+# $db: a SQLite file, or (PostgreSQL) the name of a database of the test server.
+q() {
+  if [ "$backend" = postgresql ]; then
+    PGPASSWORD=$pg_pw psql -qtAX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U crm_test -d "$db" -c "$*"
+  else
+    sqlite3 -batch -noheader -cmd ".timeout 5000" "$db" "$@"
+  fi
+}
+dbs=()
 acct_id() { q "SELECT id FROM accounts WHERE name = '$1'"; }
 loc_count() { # account: locations in its INBOX
   q "SELECT count(*) FROM locations l JOIN mailboxes b ON b.id = l.mailbox_id
@@ -130,26 +164,52 @@ db_ids() { # account: Message-IDs of its INBOX locations, sorted
      JOIN accounts a ON a.id = l.account_id JOIN messages m ON m.id = l.message_id
      WHERE a.name = '$1' AND b.name = 'INBOX' AND m.synthetic_id = 0" | LC_ALL=C sort
 }
-dup_messages() { q "SELECT count(*) FROM (SELECT 1 FROM messages GROUP BY message_id, content_hash HAVING count(*) > 1)"; }
-dup_locations() { q "SELECT count(*) FROM (SELECT 1 FROM locations WHERE mailbox_id IS NOT NULL GROUP BY mailbox_id, uid_validity, uid HAVING count(*) > 1)"; }
+dup_messages() { q "SELECT count(*) FROM (SELECT 1 FROM messages GROUP BY message_id, content_hash HAVING count(*) > 1) AS dup"; }
+dup_locations() { q "SELECT count(*) FROM (SELECT 1 FROM locations WHERE mailbox_id IS NOT NULL GROUP BY mailbox_id, uid_validity, uid HAVING count(*) > 1) AS dup"; }
 # synced ACCOUNT USER: idle, every server message has a location, checkpoint at the server's UIDNEXT
 synced() {
   [ "$(db_state "$1")" = idle ] && [ "$(loc_count "$1")" = "$(server_count "$2")" ] &&
     [ "$(db_uidnext "$1")" = "$(server_uidnext "$2")" ]
 }
 
-new_db() { # path: migrated, with the sample CRM users
+new_db() { # path: migrated, with the sample CRM users (PostgreSQL: a database named after it)
   db=$1
-  "$ctl" --db "$db" db migrate >/dev/null 2>>"$work/ctl.err" &&
-    "$ctl" --db "$db" crm import users "$root/sample/crm/users.csv" >/dev/null 2>>"$work/ctl.err" ||
+  local how=(--db "$db")
+  if [ "$backend" = postgresql ]; then
+    db=$(basename "$1" .db | tr -c 'a-z0-9\n' '_')
+    # SQLite's group_concat() and instr(), which the checks below use.
+    (cd / && runuser -u postgres -- psql -qX -v ON_ERROR_STOP=1 "$pg_super" \
+      -c "CREATE DATABASE $db OWNER crm_test" >/dev/null 2>>"$work/ctl.err") &&
+      q "CREATE FUNCTION instr(text, text) RETURNS integer LANGUAGE sql IMMUTABLE AS
+           'SELECT strpos(\$1, \$2)';
+         CREATE FUNCTION gc_step(text, text) RETURNS text LANGUAGE sql IMMUTABLE AS
+           'SELECT CASE WHEN \$1 IS NULL THEN \$2 WHEN \$2 IS NULL THEN \$1 ELSE \$1 || '','' || \$2 END';
+         CREATE AGGREGATE group_concat(text) (sfunc = gc_step, stype = text);" >/dev/null ||
+      bad "could not create PostgreSQL database $db"
+    config_head "$db" >"$work/ctl-$db.toml"
+    how=(--config "$work/ctl-$db.toml")
+  fi
+  dbs+=("$db")
+  "$ctl" "${how[@]}" db migrate >/dev/null 2>>"$work/ctl.err" &&
+    "$ctl" "${how[@]}" crm import users "$root/sample/crm/users.csv" >/dev/null 2>>"$work/ctl.err" ||
     bad "crm-mailctl could not prepare $db: $(tail -3 "$work/ctl.err")"
 }
 
 config_head() { # db [log_level]
-  cat <<EOF
+  if [ "$backend" = postgresql ]; then
+    cat <<EOF2
+[database]
+url = "postgresql://crm_test@127.0.0.1:$pg_port/$1"
+password_file = "$pgd/password"
+lease_seconds = 5
+EOF2
+  else
+    cat <<EOF2
 [database]
 path = "$1"
-
+EOF2
+  fi
+  cat <<EOF
 [daemon]
 log_level = "${2:-debug}"
 
@@ -233,7 +293,7 @@ done
 mallory_auth() { [ "$(q "SELECT state || ' ' || coalesce(last_error_class, '') FROM accounts WHERE name = 'mallory'")" = "needs_reauth net.auth" ]; }
 if wait_until 30 mallory_auth; then ok "wrong password: mallory needs_reauth, net.auth"
 else bad "wrong password: mallory is $(q "SELECT state, last_error_class, last_error FROM accounts WHERE name = 'mallory'")"; fi
-expect_eq "$(q "SELECT group_concat(state) FROM (SELECT state FROM accounts WHERE name IN ('alice','bob','carol') ORDER BY name)")" \
+expect_eq "$(q "SELECT group_concat(state) FROM (SELECT state FROM accounts WHERE name IN ('alice','bob','carol') ORDER BY name) AS s")" \
   "idle,idle,idle" "the other accounts stay idle"
 
 # --- SIGHUP: a fourth account (XOAUTH2 with token_file); mallory's password file fixed --------
@@ -495,9 +555,9 @@ for s in "${all_secrets[@]}"; do
   if grep -lF -- "$s" "${logs[@]}" 2>/dev/null >"$work/leak"; then
     bad "secret '$s' appears in $(tr '\n' ' ' <"$work/leak")"; leaks=1
   fi
-  for d in "$work"/*.db; do
-    if [ "$(sqlite3 "$d" "SELECT count(*) FROM accounts WHERE instr(coalesce(last_error, ''), '$s') > 0")" != 0 ]; then
-      bad "secret '$s' in accounts.last_error of $d"; leaks=1
+  for db in "${dbs[@]}"; do
+    if [ "$(q "SELECT count(*) FROM accounts WHERE instr(coalesce(last_error, ''), '$s') > 0")" != 0 ]; then
+      bad "secret '$s' in accounts.last_error of $db"; leaks=1
     fi
   done
 done
