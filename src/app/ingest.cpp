@@ -168,28 +168,21 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     match::SortInput in;
     in.conflict_deals = assigned->conflict_deals;
     const bool fresh = assigned->created; // no link, no queue entry, no earlier participants
+    ThreadFacts facts;
     if (!fresh) {
-        auto link = store_.thread_link(tid);
-        if (!link)
-            return std::unexpected(link.error());
-        if (*link)
-            in.thread_link = match::ExistingLink{(*link)->deal, (*link)->manual};
+        auto f = store_.thread_facts(tid);
+        if (!f)
+            return std::unexpected(f.error());
+        facts = std::move(*f);
     }
-    if (in.thread_link && !in.thread_link->manual) {
-        auto deal = store_.deal_record(in.thread_link->deal);
-        if (!deal)
-            return std::unexpected(deal.error());
-        if (*deal)
-            in.linked_deal = match::DealFacts{(*deal)->id,      (*deal)->name,
-                                              (*deal)->company, (*deal)->contacts,
-                                              (*deal)->owner,   (*deal)->updated_at};
+    if (facts.link)
+        in.thread_link = match::ExistingLink{facts.link->deal, facts.link->manual};
+    if (in.thread_link && !in.thread_link->manual && facts.linked_deal) {
+        const DealRecord& d = *facts.linked_deal;
+        in.linked_deal =
+            match::DealFacts{d.id, d.name, d.company, d.contacts, d.owner, d.updated_at};
     }
-    if (!fresh && !in.thread_link) {
-        auto held = store_.thread_held(tid);
-        if (!held)
-            return std::unexpected(held.error());
-        in.thread_held = *held;
-    }
+    in.thread_held = facts.held;
     // The contacts and companies whose open deals are the candidates.
     std::vector<ContactId> contacts;
     std::vector<CompanyId> companies;
@@ -202,10 +195,7 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
             push_unique(companies, *p.company);
     };
     if (!fresh && !in.thread_held && !(in.thread_link && in.thread_link->manual)) {
-        auto earlier = store_.thread_participants(tid);
-        if (!earlier)
-            return std::unexpected(earlier.error());
-        for (auto& t : *earlier) {
+        for (auto& t : facts.participants) {
             if (on_team_domain(t.address))
                 continue;
             match::Participant mp;

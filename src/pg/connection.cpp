@@ -461,6 +461,23 @@ std::optional<Connection::PreparedName> Connection::prepared_name(std::string_vi
     return PreparedName{std::move(key), std::move(name), true};
 }
 
+bool Connection::write_deferred() const noexcept {
+    return std::any_of(deferred_.begin(), deferred_.end(),
+                       [](const Deferred& d) { return !d.params.empty(); });
+}
+
+Result<void> Connection::flush_deferred() {
+    if (deferred_.empty())
+        return {};
+    auto p = Pipeline::enter(*this); // sends them
+    if (!p)
+        return std::unexpected(p.error());
+    auto r = p->sync();
+    if (!r)
+        return std::unexpected(r.error());
+    return {};
+}
+
 Result<ResultSet> Connection::exec(std::string_view sql, std::span<const Param> params) {
     std::string what = detail::statement_label(sql);
     if (!conn_)
@@ -508,10 +525,14 @@ Result<void> Connection::execute_script(std::string_view sql) {
     if (!conn_)
         return fail("pg.connection", what + ": no connection (moved from)", ErrorScope::Fatal,
                     Retry::Backoff);
-    // The waiting statements go first, in the same script (simple protocol: one round trip).
+    // The waiting statements go first: in the same script (simple protocol: one round trip), or,
+    // when a write with parameters waits, in a round trip of their own.
+    if (write_deferred())
+        if (auto f = flush_deferred(); !f)
+            return f;
     std::string text;
     for (auto& d : take_deferred())
-        text += d + "; ";
+        text += d.sql + "; ";
     text += sql;
     auto r =
         detail::take_result(conn_.get(), PQexec(conn_.get(), text.c_str()), std::move(what), url_);
@@ -592,15 +613,21 @@ Result<void> Savepoint::release() {
         return fail("pg.query", "release: the savepoint has already ended", ErrorScope::Fatal,
                     Retry::Never);
     auto& waiting = c_->deferred();
-    if (!waiting.empty() && waiting.back() == "SAVEPOINT " + name_) {
+    if (!waiting.empty() && waiting.back().sql == "SAVEPOINT " + name_) {
         waiting.pop_back(); // nothing ran inside it: it need never be sent
         c_ = nullptr;
         return {};
     }
     if (c_->native() && PQtransactionStatus(c_->native()) != PQTRANS_INERROR) {
         // Only a failed transaction refuses RELEASE, and this one has not failed (as of the
-        // last statement's answer): it goes out with the next statement.
+        // last statement's answer): it goes out with the next statement. Writes still waiting
+        // inside the savepoint go now, with it: their failure is this savepoint's, and it stays
+        // to be rolled back.
         c_->defer("RELEASE SAVEPOINT " + name_);
+        if (c_->write_deferred()) {
+            if (auto f = c_->flush_deferred(); !f)
+                return f;
+        }
         c_ = nullptr;
         return {};
     }
@@ -618,7 +645,9 @@ Result<void> Savepoint::rollback() {
     Connection& c = *std::exchange(c_, nullptr);
     auto& waiting = c.deferred();
     const std::string open = "SAVEPOINT " + name_;
-    if (auto it = std::find(waiting.begin(), waiting.end(), open); it != waiting.end()) {
+    if (auto it = std::find_if(waiting.begin(), waiting.end(),
+                               [&](const Connection::Deferred& d) { return d.sql == open; });
+        it != waiting.end()) {
         // Never sent, so nothing after it ran either: forget it and what followed it.
         waiting.erase(it, waiting.end());
         return {};

@@ -67,9 +67,8 @@ Result<CopyIn> CopyIn::begin(Connection& c, std::string_view copy_sql) {
         return fail("pg.connection", what + ": no connection (moved from)", ErrorScope::Fatal,
                     Retry::Backoff);
     // Statements waiting to be sent (Connection::defer) go first, on their own.
-    if (!c.deferred().empty())
-        if (auto sent = c.execute_script("SELECT 1"); !sent)
-            return std::unexpected(sent.error());
+    if (auto sent = c.flush_deferred(); !sent)
+        return std::unexpected(sent.error());
     const std::string text(copy_sql);
     std::unique_ptr<pg_result, ResultDeleter> r(PQexec(conn, text.c_str()));
     if (PQresultStatus(r.get()) == PGRES_COPY_IN)

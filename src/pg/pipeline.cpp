@@ -65,11 +65,9 @@ Result<Pipeline> Pipeline::enter(Connection& c) {
     }
     Pipeline p(c);
     // Statements waiting on the connection go first (their answers are read, not returned).
-    for (auto& sql : c.take_deferred()) {
-        if (PQsendQueryParams(conn, sql.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0) != 1)
-            return std::unexpected(detail::connection_error(conn, sql, c.url()));
-        p.expected_.push_back({std::move(sql), std::nullopt, true});
-    }
+    for (auto& d : c.take_deferred())
+        if (auto sent = p.send(d.sql, d.params, true); !sent)
+            return std::unexpected(sent.error());
     return p;
 }
 
@@ -90,6 +88,13 @@ Pipeline::~Pipeline() {
 }
 
 Result<void> Pipeline::add(std::string_view sql, std::span<const Param> params) {
+    if (auto sent = send(sql, params, false); !sent)
+        return sent;
+    ++statements_;
+    return {};
+}
+
+Result<void> Pipeline::send(std::string_view sql, std::span<const Param> params, bool deferred) {
     std::string what = detail::statement_label(sql);
     if (!c_)
         return fail("pg.connection", what + ": no pipeline (moved from)", ErrorScope::Fatal,
@@ -119,8 +124,7 @@ Result<void> Pipeline::add(std::string_view sql, std::span<const Param> params) 
     }
     // libpq sends its buffer by itself in 8 KB chunks as it fills (so the server starts on the
     // first statements while we add the rest); the remainder goes with the sync.
-    expected_.push_back({std::move(what), std::nullopt});
-    ++statements_;
+    expected_.push_back({std::move(what), std::nullopt, deferred});
     return {};
 }
 
@@ -162,7 +166,8 @@ Result<std::vector<ResultSet>> Pipeline::sync() {
         const Expected* e = answer < expected.size() ? &expected[answer] : nullptr;
         ++answer;
         if (e && e->deferred) {
-            if (status != PGRES_COMMAND_OK && status != PGRES_PIPELINE_ABORTED && !first_error) {
+            if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+                status != PGRES_PIPELINE_ABORTED && !first_error) {
                 failed_ = index;
                 first_error = detail::result_error(
                     conn, r, fmt::format("{}, sent ahead of the pipeline's statements", e->what),

@@ -10,6 +10,7 @@
 #include "crm/blob/codec.hpp"
 #include "crm/core/stored_json.hpp"
 #include "store_values.hpp"
+#include "web_support.hpp"
 
 namespace crm::pg {
 
@@ -34,6 +35,40 @@ std::string join_ids(std::span<const std::int64_t> ids) {
         if (!out.empty())
             out += ' ';
         out += std::to_string(id);
+    }
+    return out;
+}
+
+constexpr const char* kThreadLinkSql =
+    "SELECT deal_id, manual FROM thread_deals WHERE thread_id = $1::bigint";
+constexpr const char* kThreadHeldSql = "SELECT held FROM unsorted WHERE thread_id = $1::bigint";
+constexpr const char* kThreadParticipantsSql =
+    "SELECT DISTINCT p.address, p.contact_id, p.company_id FROM messages m JOIN participants p "
+    "ON p.message_id = m.id WHERE m.thread_id = $1::bigint AND m.is_bulk = 0 AND p.user_id IS "
+    "NULL AND p.address <> '' AND p.role IN ('from', 'to', 'cc', 'reply-to') LIMIT 500";
+
+Result<std::optional<ThreadLink>> link_of(const ResultSet& r) {
+    if (r.rows() == 0)
+        return std::nullopt;
+    CRM_PG_TRY(deal, r.get<std::int64_t>(0, 0));
+    CRM_PG_TRY(manual, r.get<std::int64_t>(0, 1));
+    return ThreadLink{*deal, *manual != 0};
+}
+
+Result<bool> held_of(const ResultSet& r) {
+    if (r.rows() == 0)
+        return false;
+    CRM_PG_TRY(held, r.get<std::int64_t>(0, 0));
+    return *held != 0;
+}
+
+Result<std::vector<ThreadParticipant>> participants_of(const ResultSet& r) {
+    std::vector<ThreadParticipant> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        CRM_PG_TRY(address, r.get<std::string>(i, 0));
+        CRM_PG_TRY(contact, r.get<std::optional<std::int64_t>>(i, 1));
+        CRM_PG_TRY(company, r.get<std::optional<std::int64_t>>(i, 2));
+        out.push_back({std::move(*address), *contact, *company});
     }
     return out;
 }
@@ -219,9 +254,20 @@ Result<void> PgStore::add_keys(ThreadId thread, std::span<const std::string> key
     // A key another transaction is adding at the same moment: ON CONFLICT waits for it to
     // commit and then leaves the key alone (or inserts it if that one rolled back), exactly as if
     // the two had run one after the other.
-    CRM_PG_TRY(r, q.exec("INSERT INTO thread_keys (key, thread_id) SELECT k, $2::bigint FROM "
-                         "unnest($1::text[]) AS k ON CONFLICT (key) DO NOTHING",
-                         text_array(keys), thread));
+    static constexpr const char* kSql = "INSERT INTO thread_keys (key, thread_id) SELECT k, "
+                                        "$2::bigint FROM unnest($1::text[]) AS k ON CONFLICT "
+                                        "(key) DO NOTHING";
+    if (opts_.pipeline && detail::in_transaction(c_)) {
+        // Nothing waits for its answer: it goes out with the next statement (Connection::defer),
+        // which in a sync batch is the same message's next lookup. Its failure is that
+        // statement's, or the message's savepoint's when none follows.
+        std::vector<Param> params;
+        params.emplace_back(text_array(keys));
+        params.emplace_back(thread);
+        c_.defer(kSql, std::move(params));
+        return {};
+    }
+    CRM_PG_TRY(r, q.exec(kSql, text_array(keys), thread));
     return {};
 }
 
@@ -562,13 +608,40 @@ Result<std::optional<std::string>> PgStore::raw_message(MessageRowId id) {
 
 Result<std::optional<ThreadLink>> PgStore::thread_link(ThreadId thread) {
     Ctx q{c_, "reading a thread link"};
-    CRM_PG_TRY(
-        r, q.exec("SELECT deal_id, manual FROM thread_deals WHERE thread_id = $1::bigint", thread));
-    if (r->rows() == 0)
-        return std::nullopt;
-    CRM_PG_TRY(deal, r->get<std::int64_t>(0, 0));
-    CRM_PG_TRY(manual, r->get<std::int64_t>(0, 1));
-    return ThreadLink{*deal, *manual != 0};
+    CRM_PG_TRY(r, q.exec(kThreadLinkSql, thread));
+    return link_of(*r);
+}
+
+Result<ThreadFacts> PgStore::thread_facts(ThreadId thread) {
+    // The four reads in one round trip; what the default asks only under conditions is asked
+    // anyway and then left out the same way.
+    Statements s(c_, opts_.pipeline);
+    s.add(kThreadLinkSql, thread);
+    s.add(std::string(kDealSelect) + "WHERE d.id = (SELECT deal_id FROM thread_deals WHERE "
+                                     "thread_id = $1::bigint AND manual = 0)",
+          thread);
+    s.add(kThreadHeldSql, thread);
+    s.add(kThreadParticipantsSql, thread);
+    auto r = s.run();
+    if (!r)
+        return std::unexpected(in_context("reading a thread's link, queue entry and participants",
+                                          std::move(r).error()));
+    ThreadFacts f;
+    CRM_PG_TRY(link, link_of((*r)[0]));
+    f.link = *link;
+    if (f.link && !f.link->manual && (*r)[1].rows() > 0) {
+        CRM_PG_TRY(deal, deal_of_row((*r)[1], 0));
+        f.linked_deal = std::move(*deal);
+    }
+    if (!f.link) {
+        CRM_PG_TRY(held, held_of((*r)[2]));
+        f.held = *held;
+    }
+    if (!f.held && !(f.link && f.link->manual)) {
+        CRM_PG_TRY(who, participants_of((*r)[3]));
+        f.participants = std::move(*who);
+    }
+    return f;
 }
 
 Result<std::vector<DealId>> PgStore::deals_of_our_message_ids(std::span<const std::string> ids) {
@@ -653,20 +726,8 @@ Result<void> PgStore::place(ThreadId thread, MessageRowId message, const Placeme
 
 Result<std::vector<ThreadParticipant>> PgStore::thread_participants(ThreadId thread) {
     Ctx q{c_, "reading a thread's participants"};
-    CRM_PG_TRY(r,
-               q.exec("SELECT DISTINCT p.address, p.contact_id, p.company_id FROM messages m "
-                      "JOIN participants p ON p.message_id = m.id WHERE m.thread_id = $1::bigint "
-                      "AND m.is_bulk = 0 AND p.user_id IS NULL AND p.address <> '' AND p.role "
-                      "IN ('from', 'to', 'cc', 'reply-to') LIMIT 500",
-                      thread));
-    std::vector<ThreadParticipant> out;
-    for (int i = 0; i < r->rows(); ++i) {
-        CRM_PG_TRY(address, r->get<std::string>(i, 0));
-        CRM_PG_TRY(contact, r->get<std::optional<std::int64_t>>(i, 1));
-        CRM_PG_TRY(company, r->get<std::optional<std::int64_t>>(i, 2));
-        out.push_back({std::move(*address), *contact, *company});
-    }
-    return out;
+    CRM_PG_TRY(r, q.exec(kThreadParticipantsSql, thread));
+    return participants_of(*r);
 }
 
 Result<std::optional<DealRecord>> PgStore::deal_record(DealId deal) {
@@ -680,11 +741,8 @@ Result<std::optional<DealRecord>> PgStore::deal_record(DealId deal) {
 
 Result<bool> PgStore::thread_held(ThreadId thread) {
     Ctx q{c_, "reading a thread's queue entry"};
-    CRM_PG_TRY(r, q.exec("SELECT held FROM unsorted WHERE thread_id = $1::bigint", thread));
-    if (r->rows() == 0)
-        return false;
-    CRM_PG_TRY(held, r->get<std::int64_t>(0, 0));
-    return *held != 0;
+    CRM_PG_TRY(r, q.exec(kThreadHeldSql, thread));
+    return held_of(*r);
 }
 
 Result<std::vector<std::string>> PgStore::team_domains() {

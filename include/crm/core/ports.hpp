@@ -142,6 +142,16 @@ struct ThreadParticipant {
     std::optional<CompanyId> company;
 };
 
+// What the sorter reads about a thread that existed before the message being sorted.
+struct ThreadFacts {
+    std::optional<ThreadLink> link;
+    std::optional<DealRecord> linked_deal; // the deal of an automatic link (nullopt if deleted)
+    bool held = false;                     // unlinked, waiting in the queue for a person
+    // Its earlier participants (MailStore::thread_participants), unless it is held or linked by
+    // hand (nothing is decided from them then).
+    std::vector<ThreadParticipant> participants;
+};
+
 // Storage of messages and CRM lookups for the ingest use case.
 class MailStore {
   public:
@@ -162,6 +172,36 @@ class MailStore {
     virtual Result<std::vector<std::string>> company_domains() = 0;
     virtual Result<void> place(ThreadId thread, MessageRowId message, const Placement& p,
                                std::int64_t now) = 0;
+    // thread_link, then deal_record of an automatic link, thread_held of an unlinked thread and
+    // thread_participants of one neither held nor linked by hand, as one read. A store may ask
+    // them together (PostgreSQL: one round trip instead of up to three); by default they run in
+    // turn.
+    virtual Result<ThreadFacts> thread_facts(ThreadId thread) {
+        ThreadFacts f;
+        auto link = thread_link(thread);
+        if (!link)
+            return std::unexpected(link.error());
+        f.link = *link;
+        if (f.link && !f.link->manual) {
+            auto deal = deal_record(f.link->deal);
+            if (!deal)
+                return std::unexpected(deal.error());
+            f.linked_deal = std::move(*deal);
+        }
+        if (!f.link) {
+            auto held = thread_held(thread);
+            if (!held)
+                return std::unexpected(held.error());
+            f.held = *held;
+        }
+        if (!f.held && !(f.link && f.link->manual)) {
+            auto who = thread_participants(thread);
+            if (!who)
+                return std::unexpected(who.error());
+            f.participants = std::move(*who);
+        }
+        return f;
+    }
     // A new message whole, as one unit: insert_message(msg), add_location(its row, where) and
     // place(msg.thread, its row, placement). Errors as those give them ("message.exists" when a
     // concurrent transaction stored it meanwhile). A store may send the three together

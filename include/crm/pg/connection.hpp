@@ -256,15 +256,27 @@ class Connection {
                                               std::span<const unsigned> types);
     void forget_prepared(const std::string& key) { prepared_.erase(key); }
 
-    // Statements that need not be sent on their own: SAVEPOINT and RELEASE SAVEPOINT (see
-    // Savepoint), which only fail in a transaction that has already failed. They wait here and
-    // go out ahead of the next statement, in the same round trip (exec(), a Pipeline,
-    // execute_script(), CopyIn); a failure among them is that statement's failure. A sync batch
-    // opens and releases a savepoint per message: two round trips each, saved.
-    void defer(std::string sql) { deferred_.push_back(std::move(sql)); }
+    // Statements whose answer nobody waits for: SAVEPOINT and RELEASE SAVEPOINT (see Savepoint),
+    // which only fail in a transaction that has already failed, and writes without a result
+    // (PgStore::add_keys). They wait here and go out ahead of the next statement, in the same
+    // round trip (exec(), a Pipeline, execute_script(), CopyIn); a failure among them is that
+    // statement's failure. A sync batch opens and releases a savepoint per message and records
+    // its thread keys: three round trips each, saved. A savepoint's RELEASE sends the writes
+    // waiting inside it (their failure is the savepoint's: Savepoint::release).
+    struct Deferred {
+        std::string sql;
+        std::vector<Param> params; // owned values (Param(std::string&&), numbers)
+    };
+    void defer(std::string sql, std::vector<Param> params = {}) {
+        deferred_.push_back({std::move(sql), std::move(params)});
+    }
     // Takes the waiting statements (for the one sending them next).
-    [[nodiscard]] std::vector<std::string> take_deferred() { return std::exchange(deferred_, {}); }
-    [[nodiscard]] std::vector<std::string>& deferred() noexcept { return deferred_; }
+    [[nodiscard]] std::vector<Deferred> take_deferred() { return std::exchange(deferred_, {}); }
+    [[nodiscard]] std::vector<Deferred>& deferred() noexcept { return deferred_; }
+    // True when a write (a statement with parameters) waits.
+    [[nodiscard]] bool write_deferred() const noexcept;
+    // Sends the waiting statements now, in one round trip. Errors: the first one's.
+    Result<void> flush_deferred();
 
   private:
     Connection(pg_conn* c, std::string url) noexcept : conn_(c), url_(std::move(url)) {}
@@ -272,7 +284,7 @@ class Connection {
     std::string url_;
     std::uint64_t savepoints_ = 0;
     std::unordered_map<std::string, std::string> prepared_; // key (SQL and types) -> name
-    std::vector<std::string> deferred_;
+    std::vector<Deferred> deferred_;
     std::uint64_t prepared_serial_ = 0;
 };
 

@@ -52,6 +52,9 @@ class Pipeline {
 
   private:
     explicit Pipeline(Connection& c) noexcept : c_(&c) {}
+    // Queues a statement; `deferred`: one of the Connection's waiting statements, whose answer
+    // is read but not returned.
+    Result<void> send(std::string_view sql, std::span<const Param> params, bool deferred);
     // What the server will answer since the last sync, in order: a statement's result, or the
     // preparation of a statement (Connection::prepared_name) that comes before its first run.
     // A statement that waited on the Connection (Connection::defer) is a third kind, sent first.

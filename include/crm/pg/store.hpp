@@ -84,6 +84,8 @@ class PgStore final : public ThreadIndex, public MailStore, public CrmRecords {
     Result<MessageRowId> store_new_message(const NewMessage& msg, const LocationRef& where,
                                            const Placement& placement, std::int64_t now) override;
     Result<std::optional<ThreadLink>> thread_link(ThreadId thread) override;
+    // One pipeline (one round trip).
+    Result<ThreadFacts> thread_facts(ThreadId thread) override;
     Result<std::vector<DealId>> deals_of_our_message_ids(std::span<const std::string> ids) override;
     Result<std::vector<DealRecord>> open_deals(std::span<const ContactId> contacts,
                                                std::span<const CompanyId> companies) override;

@@ -225,6 +225,56 @@ TYPED_TEST(StoreConformance, StoreNewMessageIsInsertLocationAndPlaceAtOnce) {
     EXPECT_EQ(this->count("locations"), 2);
 }
 
+TYPED_TEST(StoreConformance, ThreadFactsAreTheLinkTheQueueAndTheParticipantsThatCount) {
+    this->seed_crm();
+    auto& s = this->store();
+    const ParticipantRow hank{
+        "from", "hank@globex.example", "hank@globex.example", "Hank", {100, 10, std::nullopt}};
+    auto thread_with_mail = [&](const std::string& id) {
+        const ThreadId t = this->thread();
+        this->message(t, {.message_id = id, .content_hash = "h", .participants = {hank}});
+        return t;
+    };
+    // Unlinked and not held: its participants.
+    const ThreadId open = thread_with_mail("f1@x");
+    ASSERT_TRUE(s.place(open, 0, Placement{std::nullopt, "unknown sender", 0, {}, false}, 1));
+    auto f = s.thread_facts(open);
+    ASSERT_TRUE(f) << f.error().to_string();
+    EXPECT_FALSE(f->link);
+    EXPECT_FALSE(f->held);
+    ASSERT_EQ(f->participants.size(), 1U);
+    EXPECT_EQ(f->participants[0].address, "hank@globex.example");
+    EXPECT_EQ(f->participants[0].contact, std::optional<ContactId>(100));
+    // Linked automatically: the link, its deal and the participants.
+    const ThreadId linked = thread_with_mail("f2@x");
+    ASSERT_TRUE(s.place(linked, 0, Placement{1000, "single open deal", 1, {}, false}, 2));
+    f = s.thread_facts(linked);
+    ASSERT_TRUE(f) << f.error().to_string();
+    ASSERT_TRUE(f->link);
+    EXPECT_EQ(f->link->deal, 1000);
+    EXPECT_FALSE(f->link->manual);
+    ASSERT_TRUE(f->linked_deal);
+    EXPECT_EQ(f->linked_deal->name, "Fleet");
+    EXPECT_EQ(f->participants.size(), 1U);
+    // Linked by hand: no deal record, no participants.
+    const ThreadId manual = thread_with_mail("f3@x");
+    ASSERT_TRUE(s.link_thread(manual, 1001, 1, 3));
+    f = s.thread_facts(manual);
+    ASSERT_TRUE(f) << f.error().to_string();
+    ASSERT_TRUE(f->link);
+    EXPECT_TRUE(f->link->manual);
+    EXPECT_FALSE(f->linked_deal);
+    EXPECT_TRUE(f->participants.empty());
+    // Held for a person: held, no participants.
+    const ThreadId held = thread_with_mail("f4@x");
+    ASSERT_TRUE(s.place(held, 0, Placement{.reason = "two deals", .hold = true}, 4));
+    f = s.thread_facts(held);
+    ASSERT_TRUE(f) << f.error().to_string();
+    EXPECT_FALSE(f->link);
+    EXPECT_TRUE(f->held);
+    EXPECT_TRUE(f->participants.empty());
+}
+
 // ---- ThreadIndex -------------------------------------------------------------------------
 
 TYPED_TEST(StoreConformance, KeysMergeAndMove) {

@@ -359,6 +359,44 @@ TEST_F(PgTest, SavepointsTravelWithTheNextStatement) {
     EXPECT_EQ(value<std::string>("SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "1");
 }
 
+TEST_F(PgTest, AWaitingWriteGoesWithTheNextStatementOrWithItsSavepointsRelease) {
+    ASSERT_TRUE(db().execute_script("CREATE TABLE t (id int PRIMARY KEY)"));
+    auto tx = Transaction::begin(db());
+    ASSERT_TRUE(tx);
+    auto deferred_insert = [&](int id) {
+        std::vector<Param> ps;
+        ps.emplace_back(id);
+        db().defer("INSERT INTO t VALUES ($1::int)", std::move(ps));
+    };
+    deferred_insert(1);
+    EXPECT_TRUE(db().write_deferred());
+    EXPECT_EQ(value<std::int64_t>("SELECT count(*) FROM t"), 1) << "sent ahead of the SELECT";
+    EXPECT_FALSE(db().write_deferred());
+    {
+        // A failing write inside a savepoint: its RELEASE sends it and reports the failure, and
+        // the savepoint rolls back.
+        auto sp = Savepoint::begin(db());
+        ASSERT_TRUE(sp);
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES (2)"));
+        deferred_insert(1); // duplicate key
+        auto released = sp->release();
+        ASSERT_FALSE(released);
+        EXPECT_EQ(released.error().code, "pg.constraint") << released.error().to_string();
+    } // ~Savepoint: ROLLBACK TO (undoes the 2)
+    {
+        // The next statement fails with a waiting write's failure.
+        auto sp = Savepoint::begin(db());
+        ASSERT_TRUE(sp);
+        deferred_insert(1);
+        auto next = db().exec("SELECT 1");
+        ASSERT_FALSE(next);
+        EXPECT_EQ(next.error().code, "pg.constraint") << next.error().to_string();
+    }
+    deferred_insert(3);
+    ASSERT_TRUE(tx->commit()) << "COMMIT sends what waits";
+    EXPECT_EQ(value<std::string>("SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "1,3");
+}
+
 TEST_F(PgTest, AWaitingSavepointFailsWithTheStatementItPrecedes) {
     auto tx = Transaction::begin(db());
     ASSERT_TRUE(tx);
