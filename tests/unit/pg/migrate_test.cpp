@@ -188,7 +188,18 @@ TEST_F(PgTest, ConcurrentMigratorsApplyEachVersionExactlyOnce) {
 TEST_F(PgTest, MigrateWaitsForTheAdvisoryLock) {
     auto holder = connect();
     ASSERT_TRUE(holder);
-    ASSERT_TRUE(holder->exec("SELECT pg_advisory_lock($1)", kMigrationLockKey));
+    // Taken as migrate() takes it, by polling: another test process may be migrating right now,
+    // and a session blocked inside pg_advisory_lock() would deadlock with its CREATE INDEX
+    // CONCURRENTLY, which waits for every open transaction (the server then cancels this one).
+    bool locked = false;
+    for (int i = 0; i < 1200 && !locked; ++i) {
+        auto r = holder->exec("SELECT pg_try_advisory_lock($1)", kMigrationLockKey);
+        ASSERT_TRUE(r) << r.error().to_string();
+        locked = *r->get<bool>(0, 0);
+        if (!locked)
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_TRUE(locked) << "another migrator held the lock for a minute";
     std::atomic<bool> done{false};
     Result<std::vector<int>> result = std::vector<int>{};
     const auto set = base_set();
