@@ -227,10 +227,10 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
         s.errors.push_back(e);
 
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    // The database's totals (SQLite; the PostgreSQL store has no such listing yet).
+    // The database's totals.
     std::optional<Result<Counts>> counts;
-    if (ctx.store)
-        counts = ctx.store->counts();
+    if (db)
+        counts = db->operator_reads().counts();
     fmt::print("read {} messages in {:.1f}s ({:.0f}/s): {} new, {} duplicates ({} new locations)\n",
                s.read, secs, secs > 0 ? static_cast<double>(s.read) / secs : 0.0, s.fresh,
                s.duplicates + s.new_locations, s.new_locations);

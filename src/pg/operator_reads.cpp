@@ -104,4 +104,18 @@ Result<std::vector<std::string>> PgWebStore::export_deal_links() {
     return lines;
 }
 
+Result<Counts> PgWebStore::counts() {
+    auto r = detail::run(c_, "counting",
+                         "SELECT (SELECT count(*) FROM messages), (SELECT count(*) FROM threads), "
+                         "(SELECT count(*) FROM thread_deals), (SELECT count(*) FROM unsorted)");
+    if (!r)
+        return std::unexpected(r.error());
+    detail::Cells c(*r, 0);
+    Counts out{c.get<std::int64_t>(0), c.get<std::int64_t>(1), c.get<std::int64_t>(2),
+               c.get<std::int64_t>(3)};
+    if (c.error())
+        return std::unexpected(*c.error());
+    return out;
+}
+
 } // namespace crm::pg

@@ -300,6 +300,8 @@ class OperatorReads {
     virtual Result<std::vector<std::string>> export_threads() = 0;
     // "<message-id>\t<deal id|unsorted>\t<reason>" per message, sorted, without repeats.
     virtual Result<std::vector<std::string>> export_deal_links() = 0;
+    // The database's totals (messages, threads, linked threads, unsorted threads).
+    virtual Result<Counts> counts() = 0;
 };
 
 // What a person (or the CLI, as an admin) changes about threads. The rules of who may change

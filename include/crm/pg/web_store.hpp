@@ -65,6 +65,7 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror, pub
     Result<bool> deal_exists(DealId id) override;
     Result<std::vector<std::string>> export_threads() override;
     Result<std::vector<std::string>> export_deal_links() override;
+    Result<Counts> counts() override;
 
     // --- ReadModel
     Result<std::vector<WebDeal>> deals(const Viewer& v) override;

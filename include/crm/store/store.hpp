@@ -96,7 +96,7 @@ class Store final : public ThreadIndex, public MailStore, public CrmRecords, pub
     Result<SplitResult> split_message(MessageRowId message, std::optional<UserId> by,
                                       std::int64_t now,
                                       const std::optional<std::vector<MessageRowId>>& movable = {});
-    Result<Counts> counts();
+    Result<Counts> counts() override;
 
     // `export threads`: per thread its Message-IDs sorted, space separated; lines byte-sorted.
     Result<std::vector<std::string>> export_threads() override;

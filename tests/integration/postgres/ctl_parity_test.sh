@@ -56,6 +56,11 @@ done
 n=$(grep -o 'read [0-9]* messages' "$work/pg-import.out" | grep -o '[0-9]*')
 [ "${n:-0}" -gt 5 ] && ok "PostgreSQL imported $n messages" || bad "PostgreSQL import read ${n:-no} messages"
 
+# The import's summary of the database's totals (messages, threads, linked, unsorted).
+a=$(grep '^database:' "$work/sqlite-import.out")
+b=$(grep '^database:' "$work/pg-import.out")
+if [ -n "$a" ] && [ "$a" = "$b" ]; then ok "import totals: the same on both ($b)"; else bad "import totals: '$a' vs '$b'"; fi
+
 same() { # label, then the crm-mailctl arguments
   local label=$1
   shift
