@@ -51,19 +51,6 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     out.unparsable = m.unparsable;
     const Identity id = identity_of(m);
 
-    // One canonical message per Message-ID and content: another copy only adds a location.
-    auto existing = store_.find_message(id.message_id, m.content_hash);
-    if (!existing)
-        return std::unexpected(existing.error());
-    if (*existing) {
-        auto added = store_.add_location(**existing, src.where, now);
-        if (!added)
-            return std::unexpected(added.error());
-        out.kind = *added ? IngestKind::NewLocation : IngestKind::Duplicate;
-        out.message = **existing;
-        return out;
-    }
-
     if (!team_loaded_) {
         auto doms = store_.team_domains();
         if (!doms)
@@ -82,9 +69,78 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
         const std::string_view dom = match::domain_of(canonical);
         return std::find(team_domains_.begin(), team_domains_.end(), dom) != team_domains_.end();
     };
+    // The contacts and companies a participant adds to the deal candidates (as the sorting
+    // input below collects them): not Bcc or Sender, not a team member.
+    auto add_own_deal_keys = [&](std::string_view role, const std::string& address,
+                                 const AddressFacts& f, ReadAhead::Deals& into) {
+        if (role == "bcc" || role == "sender" || address.empty() || f.user ||
+            on_team_domain(address))
+            return;
+        if (f.contact)
+            push_unique(into.contacts, *f.contact);
+        if (f.company)
+            push_unique(into.companies, *f.company);
+    };
 
-    // Participants, canonical and matched. Never by display name.
+    // Participants, canonical. Never matched by display name.
     NewMessage n;
+    for (const auto& r : kRoles)
+        for (const auto& a : m.*(r.list)) {
+            ParticipantRow p;
+            p.role = r.role;
+            p.written = a.address;
+            p.name = a.name;
+            if (auto c = match::canonical_address(a.address, opt_.addresses))
+                p.address = std::move(*c);
+            n.participants.push_back(std::move(p));
+        }
+    auto tin = thread::make_input(m, id.message_id, {});
+    if (tin.date == 0)
+        tin.date = now;
+    std::vector<std::string> refs = m.references;
+    refs.insert(refs.end(), m.in_reply_to.begin(), m.in_reply_to.end());
+
+    // The first reads, asked together: the copy already stored, the thread lookups, the deal
+    // tokens, the addresses not cached and, when every address is, the deals of a new thread.
+    {
+        ReadAhead ahead;
+        ahead.message_id = id.message_id;
+        ahead.content_hash = m.content_hash;
+        auto first = thread::first_lookups(tin, subjects_);
+        ahead.thread_keys = std::move(first.keys);
+        ahead.subject = std::move(first.subject);
+        ahead.token_ids = refs;
+        ReadAhead::Deals deals;
+        bool all_cached = true;
+        for (const auto& p : n.participants) {
+            if (p.address.empty())
+                continue;
+            if (auto hit = address_cache_.find(p.address); hit != address_cache_.end()) {
+                add_own_deal_keys(p.role, p.address, hit->second, deals);
+            } else {
+                all_cached = false;
+                push_unique(ahead.addresses, p.address);
+            }
+        }
+        if (all_cached)
+            ahead.open_deals = std::move(deals);
+        if (auto asked = store_.read_ahead(ahead); !asked)
+            return std::unexpected(asked.error());
+    }
+
+    // One canonical message per Message-ID and content: another copy only adds a location.
+    auto existing = store_.find_message(id.message_id, m.content_hash);
+    if (!existing)
+        return std::unexpected(existing.error());
+    if (*existing) {
+        auto added = store_.add_location(**existing, src.where, now);
+        if (!added)
+            return std::unexpected(added.error());
+        out.kind = *added ? IngestKind::NewLocation : IngestKind::Duplicate;
+        out.message = **existing;
+        return out;
+    }
+
     n.parsed = &m;
     n.raw = src.raw;
     n.raw_packed = src.raw_packed;
@@ -97,33 +153,24 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     // The conversation's external participants: the team (users, addresses on the team's
     // domains such as sales@) is in every conversation of a mailbox and tells nothing apart.
     std::vector<std::string> thread_participants;
-    for (const auto& r : kRoles) {
-        for (const auto& a : m.*(r.list)) {
-            ParticipantRow p;
-            p.role = r.role;
-            p.written = a.address;
-            p.name = a.name;
-            if (auto c = match::canonical_address(a.address, opt_.addresses)) {
-                p.address = *c;
-                if (auto hit = address_cache_.find(*c); hit != address_cache_.end()) {
-                    p.facts = hit->second;
-                } else {
-                    auto facts = store_.lookup_address(*c);
-                    if (!facts)
-                        return std::unexpected(facts.error());
-                    p.facts = *facts;
-                    if (address_cache_.size() >= 100'000)
-                        address_cache_.clear();
-                    address_cache_.emplace(*c, *facts);
-                }
-                if (std::string_view(r.role) != "bcc" && std::string_view(r.role) != "sender" &&
-                    !p.facts.user && !on_team_domain(*c)) {
-                    push_unique(thread_participants, *c);
-                    if (p.facts.company)
-                        push_unique(thread_participants, fmt::format("company:{}", *p.facts.company));
-                }
-            }
-            n.participants.push_back(std::move(p));
+    for (auto& p : n.participants) {
+        if (p.address.empty())
+            continue;
+        if (auto hit = address_cache_.find(p.address); hit != address_cache_.end()) {
+            p.facts = hit->second;
+        } else {
+            auto facts = store_.lookup_address(p.address);
+            if (!facts)
+                return std::unexpected(facts.error());
+            p.facts = *facts;
+            if (address_cache_.size() >= 100'000)
+                address_cache_.clear();
+            address_cache_.emplace(p.address, *facts);
+        }
+        if (p.role != "bcc" && p.role != "sender" && !p.facts.user && !on_team_domain(p.address)) {
+            push_unique(thread_participants, p.address);
+            if (p.facts.company)
+                push_unique(thread_participants, fmt::format("company:{}", *p.facts.company));
         }
     }
     const ParticipantRow* from = nullptr;
@@ -152,9 +199,7 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     }
 
     // Thread.
-    auto tin = thread::make_input(m, id.message_id, thread_participants);
-    if (tin.date == 0)
-        tin.date = now;
+    tin.participants = std::move(thread_participants);
     n.base_subject = thread::base_subject(m.subject);
     n.subject_reply = thread::is_reply_subject(m.subject) && !tin.has_reference_headers;
     auto assigned = thread::assign_thread(tin, index_, subjects_);
@@ -170,6 +215,16 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     const bool fresh = assigned->created; // no link, no queue entry, no earlier participants
     ThreadFacts facts;
     if (!fresh) {
+        // With the deals of this message's own participants, which are among the candidates
+        // unless the thread's earlier participants add some.
+        ReadAhead ahead;
+        ahead.facts_of = tid;
+        ReadAhead::Deals own;
+        for (const auto& p : n.participants)
+            add_own_deal_keys(p.role, p.address, p.facts, own);
+        ahead.open_deals = std::move(own);
+        if (auto asked = store_.read_ahead(ahead); !asked)
+            return std::unexpected(asked.error());
         auto f = store_.thread_facts(tid);
         if (!f)
             return std::unexpected(f.error());
@@ -213,8 +268,6 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
 
     // Deal sorting. Everything it reads was stored before this message, so it is decided first
     // and the message is stored with its filing in one step.
-    std::vector<std::string> refs = m.references;
-    refs.insert(refs.end(), m.in_reply_to.begin(), m.in_reply_to.end());
     auto tokens = store_.deals_of_our_message_ids(refs);
     if (!tokens)
         return std::unexpected(tokens.error());

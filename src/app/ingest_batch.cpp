@@ -45,6 +45,14 @@ Result<BatchOutcome> IngestBatch::run(std::span<const BatchItem> items, std::int
                     ++out.locations;
                 out.outcomes[i] = std::move(*r);
             }
+            // The last message's writes may still wait in the store: their failure is a
+            // message's, found by storing one at a time, like any other.
+            if (auto settled = ingestor_.settle(); !settled) {
+                if (settled.error().scope != ErrorScope::Message || isolated)
+                    return std::unexpected(settled.error());
+                isolate_needed = true;
+                return fail("ingest.isolate", "a message failed: store one at a time");
+            }
             if (hooks.before_commit)
                 return hooks.before_commit(out);
             return {};

@@ -156,6 +156,14 @@ Param::Param(bool v) noexcept : kind_(Kind::Number) {
     number_len_ = 1;
 }
 
+Param Param::owned() const {
+    if (kind_ != Kind::Borrowed)
+        return *this;
+    Param p{std::string(view_)};
+    p.binary_ = binary_;
+    return p;
+}
+
 std::string_view Param::value() const noexcept {
     switch (kind_) {
     case Kind::Null:

@@ -66,7 +66,7 @@ Result<Pipeline> Pipeline::enter(Connection& c) {
     Pipeline p(c);
     // Statements waiting on the connection go first (their answers are read, not returned).
     for (auto& d : c.take_deferred())
-        if (auto sent = p.send(d.sql, d.params, true); !sent)
+        if (auto sent = p.send(d.sql, d.params, true, std::move(d.if_no_row)); !sent)
             return std::unexpected(sent.error());
     return p;
 }
@@ -94,7 +94,8 @@ Result<void> Pipeline::add(std::string_view sql, std::span<const Param> params) 
     return {};
 }
 
-Result<void> Pipeline::send(std::string_view sql, std::span<const Param> params, bool deferred) {
+Result<void> Pipeline::send(std::string_view sql, std::span<const Param> params, bool deferred,
+                            std::optional<Error> if_no_row) {
     std::string what = detail::statement_label(sql);
     if (!c_)
         return fail("pg.connection", what + ": no pipeline (moved from)", ErrorScope::Fatal,
@@ -116,7 +117,7 @@ Result<void> Pipeline::send(std::string_view sql, std::span<const Param> params,
                 c_->forget_prepared(prepared->key);
                 return std::unexpected(detail::connection_error(conn, what, c_->url()));
             }
-            expected_.push_back({what, prepared->key});
+            expected_.push_back({what, prepared->key, false, std::nullopt});
         }
         if (PQsendQueryPrepared(conn, prepared->name.c_str(), a.count(), a.values.data(),
                                 a.lengths.data(), a.formats.data(), 0) != 1)
@@ -124,7 +125,7 @@ Result<void> Pipeline::send(std::string_view sql, std::span<const Param> params,
     }
     // libpq sends its buffer by itself in 8 KB chunks as it fills (so the server starts on the
     // first statements while we add the rest); the remainder goes with the sync.
-    expected_.push_back({std::move(what), std::nullopt, deferred});
+    expected_.push_back({std::move(what), std::nullopt, deferred, std::move(if_no_row)});
     return {};
 }
 
@@ -172,6 +173,10 @@ Result<std::vector<ResultSet>> Pipeline::sync() {
                 first_error = detail::result_error(
                     conn, r, fmt::format("{}, sent ahead of the pipeline's statements", e->what),
                     url);
+            } else if (status == PGRES_TUPLES_OK && PQntuples(r) == 0 && e->if_no_row &&
+                       !first_error) {
+                failed_ = index;
+                first_error = *e->if_no_row;
             }
             PQclear(r);
             continue;

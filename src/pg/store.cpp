@@ -29,6 +29,14 @@ namespace {
 constexpr const char* kOurs = "(SELECT id FROM messages WHERE id = (SELECT "
                               "currval(pg_get_serial_sequence('messages', 'id'))))";
 
+// The row a message's dependent statements (participants, attachments, location, counters) refer
+// to, and only when it exists: kOurs, or the message's reserved id given as parameter $`param`.
+std::string ours(std::optional<MessageRowId> reserved, int param) {
+    if (!reserved)
+        return kOurs;
+    return fmt::format("(SELECT id FROM messages WHERE id = ${}::bigint)", param);
+}
+
 std::string join_ids(std::span<const std::int64_t> ids) {
     std::string out;
     for (auto id : ids) {
@@ -116,6 +124,167 @@ Result<std::vector<std::string>> text_column(const ResultSet& r, int col = 0) {
     return out;
 }
 
+constexpr const char* kFindMessageSql =
+    "SELECT id FROM messages WHERE message_id = $1 AND content_hash = $2";
+constexpr const char* kThreadsForKeysSql =
+    "SELECT DISTINCT thread_id FROM thread_keys WHERE key = ANY($1::text[]) ORDER BY thread_id";
+// The candidates with their participants in one statement: team members are in every
+// conversation of a mailbox, so they never tie two together (SQLite asks once per candidate).
+// One row per candidate and participant (address and company), a candidate without any with
+// NULLs, in candidate then participant order.
+constexpr const char* kSubjectCandidatesSql =
+    "SELECT m.id, m.message_id, m.thread_id, m.at, m.is_bulk, m.subject_reply, p.address, "
+    "p.company_id FROM (SELECT id, message_id, thread_id, coalesce(date, received_at) AS at, "
+    "is_bulk, subject_reply FROM messages WHERE base_subject = $1 AND coalesce(date, received_at) "
+    "BETWEEN $2::bigint AND $3::bigint LIMIT 200) AS m LEFT JOIN LATERAL (SELECT DISTINCT "
+    "address, company_id FROM participants WHERE message_id = m.id AND address <> '' AND user_id "
+    "IS NULL AND role IN ('from', 'to', 'cc', 'reply-to')) AS p ON true "
+    "ORDER BY m.id, p.address, p.company_id";
+constexpr const char* kLookupAddressSql =
+    "SELECT (SELECT user_id FROM user_addresses WHERE address = $1), c.id, c.company_id, (SELECT "
+    "company_id FROM company_domains WHERE domain = $2) FROM (SELECT 1) AS one LEFT JOIN "
+    "contact_addresses a ON a.address = $1 LEFT JOIN contacts c ON c.id = a.contact_id LIMIT 1";
+constexpr const char* kTokenDealsSql = "SELECT deal_id FROM outbox WHERE message_id = "
+                                       "ANY($1::text[]) AND deal_id IS NOT NULL ORDER BY id";
+constexpr const char* kOpenDealsSql =
+    "SELECT d.id, d.name, d.company_id, d.owner_id, d.updated_at, ARRAY(SELECT contact_id FROM "
+    "deal_contacts dc WHERE dc.deal_id = d.id ORDER BY contact_id)::text FROM deals d WHERE "
+    "d.status = 'open' AND (d.id IN (SELECT deal_id FROM deal_contacts WHERE contact_id = "
+    "ANY($1::bigint[])) OR d.company_id = ANY($2::bigint[])) ORDER BY d.id";
+// A block of ids from a table's identity sequence ($1: the table), in ascending order.
+constexpr const char* kReserveIdsSql = "SELECT nextval(pg_get_serial_sequence($1, 'id')) FROM "
+                                       "generate_series(1, $2::integer) ORDER BY 1";
+constexpr int kReservedIds = 64;
+constexpr const char* kThreadFactsWhat = "reading a thread's link, queue entry and participants";
+constexpr std::size_t kThreadFactsStatements = 4;
+
+Result<std::optional<MessageRowId>> found_of(const ResultSet& r) {
+    if (r.rows() == 0)
+        return std::nullopt;
+    CRM_PG_TRY(id, r.get<std::int64_t>(0, 0));
+    return std::optional<MessageRowId>(*id);
+}
+
+Result<std::vector<SubjectCandidate>> subject_candidates_of(const ResultSet& r) {
+    std::vector<SubjectCandidate> out;
+    std::int64_t current = 0;
+    for (int i = 0; i < r.rows(); ++i) {
+        CRM_PG_TRY(id, r.get<std::int64_t>(i, 0));
+        if (out.empty() || *id != current) {
+            SubjectCandidate c;
+            CRM_PG_TRY(mid, r.get<std::string>(i, 1));
+            CRM_PG_TRY(thread, r.get<std::int64_t>(i, 2));
+            CRM_PG_TRY(date, r.get<std::int64_t>(i, 3));
+            CRM_PG_TRY(bulk, r.get<std::int64_t>(i, 4));
+            CRM_PG_TRY(reply, r.get<std::int64_t>(i, 5));
+            c.message_id = std::move(*mid);
+            c.thread_id = *thread;
+            c.date = *date;
+            c.is_bulk = *bulk != 0;
+            c.subject_reply = *reply != 0;
+            out.push_back(std::move(c));
+            current = *id;
+        }
+        CRM_PG_TRY(address, r.get<std::optional<std::string>>(i, 6));
+        if (!*address)
+            continue; // no participant
+        CRM_PG_TRY(company, r.get<std::optional<std::int64_t>>(i, 7));
+        auto& who = out.back().participants;
+        if (std::find(who.begin(), who.end(), **address) == who.end())
+            who.push_back(std::move(**address));
+        if (*company) {
+            std::string co = fmt::format("company:{}", **company);
+            if (std::find(who.begin(), who.end(), co) == who.end())
+                who.push_back(std::move(co));
+        }
+    }
+    return out;
+}
+
+std::optional<std::string> domain_of(std::string_view canonical) {
+    if (auto at = canonical.rfind('@'); at != std::string_view::npos)
+        return std::string(canonical.substr(at + 1));
+    return std::nullopt;
+}
+
+Result<AddressFacts> address_facts_of(const ResultSet& r) {
+    AddressFacts f;
+    CRM_PG_TRY(user, r.get<std::optional<std::int64_t>>(0, 0));
+    CRM_PG_TRY(contact, r.get<std::optional<std::int64_t>>(0, 1));
+    CRM_PG_TRY(company, r.get<std::optional<std::int64_t>>(0, 2));
+    CRM_PG_TRY(by_domain, r.get<std::optional<std::int64_t>>(0, 3));
+    f.user = *user;
+    f.contact = *contact;
+    f.company = *company ? *company : *by_domain;
+    return f;
+}
+
+Result<std::vector<DealRecord>> deals_of(const ResultSet& r) {
+    std::vector<DealRecord> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        CRM_PG_TRY(d, deal_of_row(r, i));
+        out.push_back(std::move(*d));
+    }
+    return out;
+}
+
+// open_deals' arguments as a set (the answer does not depend on their order).
+ReadAhead::Deals deal_keys(std::span<const ContactId> contacts,
+                           std::span<const CompanyId> companies) {
+    ReadAhead::Deals k{{contacts.begin(), contacts.end()}, {companies.begin(), companies.end()}};
+    for (auto* v : {&k.contacts, &k.companies}) {
+        std::sort(v->begin(), v->end());
+        v->erase(std::unique(v->begin(), v->end()), v->end());
+    }
+    return k;
+}
+
+// The answer read ahead for exactly `key`, taken (it is used once); nullopt when there is none.
+template <class K, class V, class Q>
+std::optional<V> take(std::optional<std::pair<K, V>>& answer, const Q& key) {
+    if (!answer)
+        return std::nullopt;
+    if constexpr (std::ranges::range<K>) {
+        if (!std::ranges::equal(answer->first, key))
+            return std::nullopt;
+    } else if (!(answer->first == key)) {
+        return std::nullopt;
+    }
+    V v = std::move(answer->second);
+    answer.reset();
+    return v;
+}
+
+// thread_facts' four reads; what the default asks only under conditions is asked anyway and
+// then left out the same way.
+void add_thread_facts(Statements& s, ThreadId thread) {
+    s.add(kThreadLinkSql, thread);
+    s.add(std::string(kDealSelect) + "WHERE d.id = (SELECT deal_id FROM thread_deals WHERE "
+                                     "thread_id = $1::bigint AND manual = 0)",
+          thread);
+    s.add(kThreadHeldSql, thread);
+    s.add(kThreadParticipantsSql, thread);
+}
+
+Result<ThreadFacts> thread_facts_of(std::span<const ResultSet> r) {
+    ThreadFacts f;
+    CRM_PG_TRY(link, link_of(r[0]));
+    f.link = *link;
+    if (f.link && !f.link->manual && r[1].rows() > 0) {
+        CRM_PG_TRY(deal, deal_of_row(r[1], 0));
+        f.linked_deal = std::move(*deal);
+    }
+    if (!f.link) {
+        CRM_PG_TRY(held, held_of(r[2]));
+        f.held = *held;
+    }
+    if (!f.held && !(f.link && f.link->manual)) {
+        CRM_PG_TRY(who, participants_of(r[3]));
+        f.participants = std::move(*who);
+    }
+    return f;
+}
+
 Result<void> check_all(std::string_view what, std::span<const std::string> values,
                        std::string_view field) {
     for (const auto& v : values)
@@ -132,10 +301,10 @@ Result<std::vector<ThreadId>> PgStore::threads_for_keys(std::span<const std::str
     Ctx q{c_, "looking up thread keys"};
     if (auto ok = check_all(q.what, keys, "a thread key"); !ok)
         return std::unexpected(ok.error());
+    if (auto hit = take(ahead_.keys, keys))
+        return std::move(*hit);
     // One statement for all keys (References chains can be long).
-    CRM_PG_TRY(r, q.exec("SELECT DISTINCT thread_id FROM thread_keys WHERE key = ANY($1::text[]) "
-                         "ORDER BY thread_id",
-                         text_array(keys)));
+    CRM_PG_TRY(r, q.exec(kThreadsForKeysSql, text_array(keys)));
     return int_column(*r);
 }
 
@@ -144,57 +313,23 @@ PgStore::subject_candidates(std::string_view base_subject, std::int64_t from, st
     Ctx q{c_, "looking up subject candidates"};
     if (auto ok = check_text(q.what, "the base subject", base_subject); !ok)
         return std::unexpected(ok.error());
-    CRM_PG_TRY(r, q.exec("SELECT id, message_id, thread_id, coalesce(date, received_at), is_bulk, "
-                         "subject_reply FROM messages WHERE base_subject = $1 AND "
-                         "coalesce(date, received_at) BETWEEN $2::bigint AND $3::bigint LIMIT 200",
-                         owned(base_subject), from, to));
-    std::vector<SubjectCandidate> out;
-    std::vector<std::int64_t> rows;
-    std::map<std::int64_t, std::size_t> index;
-    for (int i = 0; i < r->rows(); ++i) {
-        SubjectCandidate c;
-        CRM_PG_TRY(id, r->get<std::int64_t>(i, 0));
-        CRM_PG_TRY(mid, r->get<std::string>(i, 1));
-        CRM_PG_TRY(thread, r->get<std::int64_t>(i, 2));
-        CRM_PG_TRY(date, r->get<std::int64_t>(i, 3));
-        CRM_PG_TRY(bulk, r->get<std::int64_t>(i, 4));
-        CRM_PG_TRY(reply, r->get<std::int64_t>(i, 5));
-        c.message_id = std::move(*mid);
-        c.thread_id = *thread;
-        c.date = *date;
-        c.is_bulk = *bulk != 0;
-        c.subject_reply = *reply != 0;
-        index[*id] = out.size();
-        rows.push_back(*id);
-        out.push_back(std::move(c));
-    }
-    if (rows.empty())
-        return out;
-    // Team members are in every conversation of a mailbox: they never tie two together. One
-    // statement for all candidates (SQLite asks once per candidate).
-    CRM_PG_TRY(p, q.exec("SELECT DISTINCT message_id, address, company_id FROM participants "
-                         "WHERE message_id = ANY($1::bigint[]) AND address <> '' AND user_id IS "
-                         "NULL AND role IN ('from', 'to', 'cc', 'reply-to') "
-                         "ORDER BY message_id, address, company_id",
-                         int_array(rows)));
-    for (int i = 0; i < p->rows(); ++i) {
-        CRM_PG_TRY(id, p->get<std::int64_t>(i, 0));
-        CRM_PG_TRY(address, p->get<std::string>(i, 1));
-        CRM_PG_TRY(company, p->get<std::optional<std::int64_t>>(i, 2));
-        auto& who = out[index[*id]].participants;
-        if (std::find(who.begin(), who.end(), *address) == who.end())
-            who.push_back(std::move(*address));
-        if (*company) {
-            std::string co = fmt::format("company:{}", **company);
-            if (std::find(who.begin(), who.end(), co) == who.end())
-                who.push_back(std::move(co));
-        }
-    }
-    return out;
+    if (auto hit = take(ahead_.subject, SubjectQuery{std::string(base_subject), from, to}))
+        return std::move(*hit);
+    CRM_PG_TRY(r, q.exec(kSubjectCandidatesSql, owned(base_subject), from, to));
+    return subject_candidates_of(*r);
 }
 
 Result<ThreadId> PgStore::create_thread() {
     Ctx q{c_, "creating a thread"};
+    if (auto id = reserved_id(thread_ids_)) {
+        // Nobody waits for the row: it goes out with the next statement (Connection::defer).
+        std::vector<Param> params;
+        params.emplace_back(*id);
+        c_.defer("INSERT INTO threads (id, created_at, updated_at) VALUES ($1::bigint, "
+                 "extract(epoch FROM now())::bigint, extract(epoch FROM now())::bigint)",
+                 std::move(params));
+        return *id;
+    }
     CRM_PG_TRY(r, q.exec("INSERT INTO threads (created_at, updated_at) VALUES "
                          "(extract(epoch FROM now())::bigint, extract(epoch FROM now())::bigint) "
                          "RETURNING id"));
@@ -202,6 +337,7 @@ Result<ThreadId> PgStore::create_thread() {
 }
 
 Result<void> PgStore::merge_threads(ThreadId into, ThreadId from) {
+    ahead_ = {}; // what was read ahead may change now
     if (into == from)
         return {};
     Statements s(c_, opts_.pipeline);
@@ -291,6 +427,134 @@ Result<bool> PgStore::kept_apart(ThreadId a, ThreadId b) {
 
 // ---- MailStore ---------------------------------------------------------------------------
 
+Result<void> PgStore::read_ahead(const ReadAhead& a) {
+    // A pending answer to the same open_deals question stays; everything else is replaced.
+    std::optional<std::pair<ReadAhead::Deals, std::vector<DealRecord>>> kept_deals;
+    std::optional<ReadAhead::Deals> deal_question;
+    if (a.open_deals) {
+        deal_question = deal_keys(a.open_deals->contacts, a.open_deals->companies);
+        if (ahead_.deals && ahead_.deals->first == *deal_question) {
+            kept_deals = std::move(ahead_.deals);
+            deal_question.reset();
+        }
+    }
+    ahead_ = {};
+    ahead_.deals = std::move(kept_deals);
+
+    // Only what passes the checks the reads themselves make is asked: a read that would fail
+    // runs on its own and reports its error there.
+    auto texts_ok = [](std::span<const std::string> values) {
+        return std::ranges::all_of(
+            values, [](const std::string& v) { return static_cast<bool>(check_text("", "", v)); });
+    };
+    enum class Ask { Found, Keys, Subject, Tokens, Address, Deals, Facts, MessageIds, ThreadIds };
+    std::vector<std::pair<Ask, std::size_t>> asked; // what each statement (or group) answers
+    Statements s(c_, opts_.pipeline);
+    if (!a.message_id.empty() && check_text("", "", a.message_id) &&
+        check_text("", "", a.content_hash)) {
+        s.add(kFindMessageSql, a.message_id, a.content_hash);
+        asked.emplace_back(Ask::Found, 0);
+    }
+    if (!a.thread_keys.empty() && texts_ok(a.thread_keys)) {
+        s.add(kThreadsForKeysSql, text_array(a.thread_keys));
+        asked.emplace_back(Ask::Keys, 0);
+    }
+    if (a.subject && check_text("", "", a.subject->base)) {
+        s.add(kSubjectCandidatesSql, a.subject->base, a.subject->from, a.subject->to);
+        asked.emplace_back(Ask::Subject, 0);
+    }
+    if (!a.token_ids.empty() && texts_ok(a.token_ids)) {
+        s.add(kTokenDealsSql, text_array(a.token_ids));
+        asked.emplace_back(Ask::Tokens, 0);
+    }
+    std::vector<std::optional<std::string>> domains(a.addresses.size());
+    for (std::size_t i = 0; i < a.addresses.size(); ++i) {
+        if (!check_text("", "", a.addresses[i]))
+            continue;
+        domains[i] = domain_of(a.addresses[i]);
+        s.add(kLookupAddressSql, a.addresses[i], domains[i]);
+        asked.emplace_back(Ask::Address, i);
+    }
+    if (deal_question) {
+        s.add(kOpenDealsSql, int_array(deal_question->contacts),
+              int_array(deal_question->companies));
+        asked.emplace_back(Ask::Deals, 0);
+    }
+    if (a.facts_of) {
+        add_thread_facts(s, *a.facts_of);
+        asked.emplace_back(Ask::Facts, 0);
+    }
+    // Ids for the rows to come, drawn in blocks with the reads: store_new_message and
+    // create_thread then need not wait for the server to number them.
+    if (!asked.empty() && opts_.pipeline && detail::in_transaction(c_)) {
+        if (message_ids_.empty()) {
+            s.add(kReserveIdsSql, "messages", kReservedIds);
+            asked.emplace_back(Ask::MessageIds, 0);
+        }
+        if (thread_ids_.empty()) {
+            s.add(kReserveIdsSql, "threads", kReservedIds);
+            asked.emplace_back(Ask::ThreadIds, 0);
+        }
+    }
+    if (asked.empty())
+        return {};
+    auto r = s.run();
+    if (!r)
+        return std::unexpected(in_context("reading ahead for a new message", std::move(r).error()));
+    std::size_t at = 0;
+    for (const auto& [ask, index] : asked) {
+        const ResultSet& rs = (*r)[at];
+        switch (ask) {
+        case Ask::Found: {
+            CRM_PG_TRY(found, found_of(rs));
+            ahead_.found.emplace(std::pair(a.message_id, a.content_hash), *found);
+            break;
+        }
+        case Ask::Keys: {
+            CRM_PG_TRY(threads, int_column(rs));
+            ahead_.keys.emplace(a.thread_keys, std::move(*threads));
+            break;
+        }
+        case Ask::Subject: {
+            CRM_PG_TRY(candidates, subject_candidates_of(rs));
+            ahead_.subject.emplace(*a.subject, std::move(*candidates));
+            break;
+        }
+        case Ask::Tokens: {
+            CRM_PG_TRY(deals, int_column(rs));
+            ahead_.tokens.emplace(a.token_ids, std::move(*deals));
+            break;
+        }
+        case Ask::Address: {
+            CRM_PG_TRY(facts, address_facts_of(rs));
+            ahead_.addresses.insert_or_assign(a.addresses[index], std::move(*facts));
+            break;
+        }
+        case Ask::Deals: {
+            CRM_PG_TRY(deals, deals_of(rs));
+            ahead_.deals.emplace(std::move(*deal_question), std::move(*deals));
+            break;
+        }
+        case Ask::Facts: {
+            CRM_PG_TRY(facts, thread_facts_of(std::span(*r).subspan(at, kThreadFactsStatements)));
+            ahead_.facts.emplace(*a.facts_of, std::move(*facts));
+            at += kThreadFactsStatements - 1;
+            break;
+        }
+        case Ask::MessageIds:
+        case Ask::ThreadIds: {
+            CRM_PG_TRY(ids, int_column(rs));
+            // Used from the back: smallest first.
+            auto& into = ask == Ask::MessageIds ? message_ids_ : thread_ids_;
+            into.assign(ids->rbegin(), ids->rend());
+            break;
+        }
+        }
+        ++at;
+    }
+    return {};
+}
+
 Result<std::optional<MessageRowId>> PgStore::find_message(std::string_view message_id,
                                                           std::string_view content_hash) {
     Ctx q{c_, "looking up a message"};
@@ -298,11 +562,11 @@ Result<std::optional<MessageRowId>> PgStore::find_message(std::string_view messa
         return std::unexpected(ok.error());
     if (auto ok = check_text(q.what, "the content hash", content_hash); !ok)
         return std::unexpected(ok.error());
-    CRM_PG_TRY(r, q.exec("SELECT id FROM messages WHERE message_id = $1 AND content_hash = $2",
-                         owned(message_id), owned(content_hash)));
-    if (r->rows() == 0)
-        return std::nullopt;
-    return r->get<std::int64_t>(0, 0);
+    if (auto hit =
+            take(ahead_.found, std::pair(std::string(message_id), std::string(content_hash))))
+        return *hit;
+    CRM_PG_TRY(r, q.exec(kFindMessageSql, owned(message_id), owned(content_hash)));
+    return found_of(*r);
 }
 
 Result<std::size_t> PgStore::add_fence(Statements& s, const LocationRef& w, std::string_view what) {
@@ -321,8 +585,8 @@ Result<std::size_t> PgStore::add_fence(Statements& s, const LocationRef& w, std:
 
 Result<void> PgStore::add_location_statement(Statements& s, const LocationRef& w,
                                              std::string_view what,
-                                             std::optional<MessageRowId> message,
-                                             std::int64_t now) {
+                                             std::optional<MessageRowId> message, std::int64_t now,
+                                             bool reserved) {
     if (auto ok = check_text(what, "the flags", w.flags); !ok)
         return ok;
     if (auto ok = check_text(what, "the source", w.source); !ok)
@@ -337,8 +601,8 @@ Result<void> PgStore::add_location_statement(Statements& s, const LocationRef& w
                     "owner_id, created_at) SELECT o.id, $1::bigint, "
                     "$2::bigint, $3::bigint, $4::bigint, $5::bigint, $6, $7, "
                     "$8::bigint, $9::bigint FROM ") +
-        (message ? "(SELECT $10::bigint AS id) AS o" : std::string(kOurs) + " AS o") +
-        " ON CONFLICT DO NOTHING";
+        (message && !reserved ? "(SELECT $10::bigint AS id)" : ours(message, 10)) +
+        " AS o ON CONFLICT DO NOTHING";
     const Param source = w.source.empty() ? Param(std::nullopt) : Param(w.source);
     if (message)
         s.add(sql, w.account, w.mailbox, w.uid_validity, w.uid, w.gm_msgid, w.flags, source,
@@ -350,6 +614,7 @@ Result<void> PgStore::add_location_statement(Statements& s, const LocationRef& w
 }
 
 Result<bool> PgStore::add_location(MessageRowId message, const LocationRef& w, std::int64_t now) {
+    ahead_ = {}; // what was read ahead may change now
     const std::string_view what = "recording a location";
     Statements s(c_, opts_.pipeline);
     if (auto fenced = add_fence(s, w, what); !fenced)
@@ -366,25 +631,14 @@ Result<AddressFacts> PgStore::lookup_address(std::string_view canonical) {
     Ctx q{c_, "looking up an address"};
     if (auto ok = check_text(q.what, "the address", canonical); !ok)
         return std::unexpected(ok.error());
-    const std::string addr(canonical);
-    std::optional<std::string> domain;
-    if (auto at = addr.rfind('@'); at != std::string::npos)
-        domain = addr.substr(at + 1);
+    if (auto hit = ahead_.addresses.find(canonical); hit != ahead_.addresses.end()) {
+        AddressFacts f = hit->second;
+        ahead_.addresses.erase(hit);
+        return f;
+    }
     // One round trip for the three lookups store::Store makes one by one.
-    CRM_PG_TRY(r, q.exec("SELECT (SELECT user_id FROM user_addresses WHERE address = $1), "
-                         "c.id, c.company_id, (SELECT company_id FROM company_domains WHERE "
-                         "domain = $2) FROM (SELECT 1) AS one LEFT JOIN contact_addresses a ON "
-                         "a.address = $1 LEFT JOIN contacts c ON c.id = a.contact_id LIMIT 1",
-                         addr, domain));
-    AddressFacts f;
-    CRM_PG_TRY(user, r->get<std::optional<std::int64_t>>(0, 0));
-    CRM_PG_TRY(contact, r->get<std::optional<std::int64_t>>(0, 1));
-    CRM_PG_TRY(company, r->get<std::optional<std::int64_t>>(0, 2));
-    CRM_PG_TRY(by_domain, r->get<std::optional<std::int64_t>>(0, 3));
-    f.user = *user;
-    f.contact = *contact;
-    f.company = *company ? *company : *by_domain;
-    return f;
+    CRM_PG_TRY(r, q.exec(kLookupAddressSql, owned(canonical), domain_of(canonical)));
+    return address_facts_of(*r);
 }
 
 // What insert statements bind besides the NewMessage's own fields, made once and kept alive
@@ -397,7 +651,8 @@ struct PgStore::MessageTexts {
 };
 
 Result<void> PgStore::add_message_statements(Statements& s, const NewMessage& n, MessageTexts& t,
-                                             const std::string* sort_reason) {
+                                             const std::string* sort_reason,
+                                             std::optional<MessageRowId> reserved) {
     const ParsedMessage& m = *n.parsed;
     t.what = "storing message " + n.message_id;
     t.from_name = m.from.empty() ? std::string() : m.from.front().name;
@@ -446,13 +701,19 @@ Result<void> PgStore::add_message_statements(Statements& s, const NewMessage& n,
         t.raw = &t.packed_here;
     }
     const PackedBlob* raw = t.raw;
+    // A dependent statement's parameters, plus the reserved id last when there is one.
+    auto with_row = [&](std::vector<Param> params) {
+        if (reserved)
+            params.emplace_back(*reserved);
+        return params;
+    };
 
-    // The message row's id is not known until the server runs the INSERT, so the rows that
-    // reference it take it from the identity sequence (currval: this session's last value, so
-    // another session's inserts do not matter), and only when that row exists: after a conflict
-    // the value was drawn but no row has it, and they do nothing. The inner SELECT makes the
-    // sequence lookup an init plan: evaluated once, and the row found by its primary key (a
-    // volatile currval() in the WHERE would be evaluated row by row).
+    // The rows that reference the message take its id from the identity sequence (currval: this
+    // session's last value, so another session's inserts do not matter), or the id reserved for
+    // it, and only when that row exists: after a conflict the id was drawn but no row has it, and
+    // they do nothing. The inner SELECT makes the sequence lookup an init plan: evaluated once,
+    // and the row found by its primary key (a volatile currval() in the WHERE would be evaluated
+    // row by row).
     //
     // Blobs are content-addressed: a blob stored by a concurrent transaction is left alone
     // (ON CONFLICT waits for it and then does nothing).
@@ -462,21 +723,24 @@ Result<void> PgStore::add_message_statements(Statements& s, const NewMessage& n,
     // Two transactions storing the same Message-ID and content: the second waits on the unique
     // index for the first to commit, then inserts nothing (and reports "message.exists");
     // if the first rolls back, the second inserts.
-    s.add("INSERT INTO messages (message_id, synthetic_id, content_hash, thread_id, subject, "
-          "base_subject, subject_reply, from_name, from_address, date, received_at, refs, "
-          "in_reply_to, headers_json, text_body, html_body, raw_sha256, raw_size, is_bulk, "
-          "list_id, direction, unread, unparsable, warnings_json, parser_version, suspicious, "
-          "sort_reason) "
-          "VALUES ($1, $2::smallint, $3, $4::bigint, $5, $6, $7::smallint, $8, $9, $10::bigint, "
-          "$11::bigint, $12, $13, $14, $15, $16, $17, $18::bigint, $19::smallint, $20, $21, "
-          "$22::smallint, $23::smallint, $24, $25::bigint, $26, coalesce($27, '')) "
-          "ON CONFLICT (message_id, content_hash) DO NOTHING RETURNING id",
+    s.add(std::string("INSERT INTO messages (message_id, synthetic_id, content_hash, thread_id, "
+                      "subject, base_subject, subject_reply, from_name, from_address, date, "
+                      "received_at, refs, in_reply_to, headers_json, text_body, html_body, "
+                      "raw_sha256, raw_size, is_bulk, list_id, direction, unread, unparsable, "
+                      "warnings_json, parser_version, suspicious, sort_reason, id) "
+                      "VALUES ($1, $2::smallint, $3, $4::bigint, $5, $6, $7::smallint, $8, $9, "
+                      "$10::bigint, $11::bigint, $12, $13, $14, $15, $16, $17, $18::bigint, "
+                      "$19::smallint, $20, $21, $22::smallint, $23::smallint, $24, $25::bigint, "
+                      "$26, coalesce($27, ''), ") +
+              "coalesce($28::bigint, nextval(pg_get_serial_sequence('messages', 'id')))"
+              ") ON CONFLICT (message_id, content_hash) DO NOTHING RETURNING id",
           n.message_id, n.synthetic_id ? 1 : 0, m.content_hash, n.thread, m.subject, n.base_subject,
           n.subject_reply ? 1 : 0, t.from_name, n.from_address, m.date, n.received_at, t.refs,
           t.in_reply_to, t.headers, m.text_body, m.html_body, n.raw_sha256,
           static_cast<std::int64_t>(raw->size), m.is_bulk ? 1 : 0, m.list_id,
           n.outgoing ? "out" : "in", n.unread ? 1 : 0, m.unparsable ? 1 : 0, t.warnings,
-          n.parser_version, n.suspicious, sort_reason ? Param(*sort_reason) : Param(std::nullopt));
+          n.parser_version, n.suspicious, sort_reason ? Param(*sort_reason) : Param(std::nullopt),
+          reserved ? Param(*reserved) : Param(std::nullopt));
     if (!n.participants.empty()) {
         // All participants in one statement, as arrays: the same statement text whatever their
         // number, so it is prepared once.
@@ -494,16 +758,17 @@ Result<void> PgStore::add_message_statements(Statements& s, const NewMessage& n,
             companies.push_back(r.facts.company);
             users.push_back(r.facts.user);
         }
-        s.add(std::string("INSERT INTO participants (message_id, role, position, address, "
-                          "written, display_name, contact_id, company_id, user_id) SELECT o.id, "
-                          "v.* FROM ") +
-                  kOurs +
-                  " AS o, unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], "
-                  "$6::bigint[], $7::bigint[], $8::bigint[]) AS v ON CONFLICT (message_id, role, "
-                  "position) DO NOTHING",
-              text_array(roles), int_array(positions), text_array(addresses), text_array(written),
-              text_array(names), detail::optional_int_array(contacts),
-              detail::optional_int_array(companies), detail::optional_int_array(users));
+        s.add_params(
+            std::string("INSERT INTO participants (message_id, role, position, address, "
+                        "written, display_name, contact_id, company_id, user_id) SELECT "
+                        "o.id, v.* FROM ") +
+                ours(reserved, 9) +
+                " AS o, unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
+                "$5::text[], $6::bigint[], $7::bigint[], $8::bigint[]) AS v ON CONFLICT "
+                "(message_id, role, position) DO NOTHING",
+            with_row({text_array(roles), int_array(positions), text_array(addresses),
+                      text_array(written), text_array(names), detail::optional_int_array(contacts),
+                      detail::optional_int_array(companies), detail::optional_int_array(users)}));
     }
     if (!m.attachments.empty()) {
         // Only the metadata: the bytes are in the raw message (schema/0009).
@@ -519,42 +784,66 @@ Result<void> PgStore::add_message_statements(Statements& s, const NewMessage& n,
             sizes.push_back(static_cast<std::int64_t>(a.size));
             hashes.push_back(a.sha256);
         }
-        s.add(std::string("INSERT INTO attachments (message_id, position, filename, content_type, "
-                          "content_id, is_inline, size, sha256) SELECT o.id, v.* FROM ") +
-                  kOurs +
-                  " AS o, unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
-                  "$5::smallint[], $6::bigint[], $7::text[]) AS v",
-              int_array(positions), text_array(filenames), text_array(types), text_array(ids),
-              int_array(inline_flags), int_array(sizes), text_array(hashes));
+        s.add_params(std::string("INSERT INTO attachments (message_id, position, filename, "
+                                 "content_type, content_id, is_inline, size, sha256) SELECT o.id, "
+                                 "v.* FROM ") +
+                         ours(reserved, 8) +
+                         " AS o, unnest($1::bigint[], $2::text[], $3::text[], $4::text[], "
+                         "$5::smallint[], $6::bigint[], $7::text[]) AS v",
+                     with_row({int_array(positions), text_array(filenames), text_array(types),
+                               text_array(ids), int_array(inline_flags), int_array(sizes),
+                               text_array(hashes)}));
     }
     // Counters move incrementally (a full recount per insert would be quadratic in the thread's
     // size); merges and flag changes recount. The UPDATE takes the thread's row lock, so two
     // workers adding to one thread apply their differences one after the other.
     const std::int64_t when = m.date.value_or(n.received_at);
-    s.add(fmt::format("UPDATE threads SET message_count = message_count + 1, unread_count = "
-                      "unread_count + $2::bigint, subject = CASE WHEN first_date IS NULL OR "
-                      "$3::bigint < first_date THEN $4 ELSE subject END, first_date = "
-                      "LEAST(coalesce(first_date, $3::bigint), $3::bigint), last_date = "
-                      "GREATEST(coalesce(last_date, $3::bigint), $3::bigint), updated_at = "
-                      "$5::bigint WHERE id = $1::bigint AND EXISTS {}",
-                      kOurs),
-          n.thread, n.unread ? 1 : 0, when, m.subject, n.received_at);
+    s.add_params(fmt::format("UPDATE threads SET message_count = message_count + 1, unread_count "
+                             "= unread_count + $2::bigint, subject = CASE WHEN first_date IS NULL "
+                             "OR $3::bigint < first_date THEN $4 ELSE subject END, first_date = "
+                             "LEAST(coalesce(first_date, $3::bigint), $3::bigint), last_date = "
+                             "GREATEST(coalesce(last_date, $3::bigint), $3::bigint), updated_at = "
+                             "$5::bigint WHERE id = $1::bigint AND EXISTS {}",
+                             ours(reserved, 6)),
+                 with_row({n.thread, n.unread ? 1 : 0, when, m.subject, n.received_at}));
+    return {};
+}
+
+std::unexpected<Error> PgStore::exists_error(std::string_view what) {
+    return fail("message.exists",
+                fmt::format("{}: another transaction stored this Message-ID with the same content "
+                            "meanwhile; nothing was written: look it up again (find_message) and "
+                            "add a location",
+                            what),
+                ErrorScope::Message, Retry::Now);
+}
+
+std::optional<std::int64_t> PgStore::reserved_id(std::vector<std::int64_t>& ids) {
+    if (ids.empty() || !opts_.pipeline || !detail::in_transaction(c_))
+        return std::nullopt;
+    const std::int64_t id = ids.back();
+    ids.pop_back();
+    return id;
+}
+
+Result<void> PgStore::settle() {
+    ahead_ = {};
+    if (!c_.write_deferred())
+        return {};
+    if (auto f = c_.flush_deferred(); !f)
+        return std::unexpected(in_context("sending the writes kept back", std::move(f).error()));
     return {};
 }
 
 Result<MessageRowId> PgStore::inserted_id(const ResultSet& inserted, const std::string& what) {
     if (inserted.rows() == 0)
-        return fail("message.exists",
-                    fmt::format("{}: another transaction stored this Message-ID with the same "
-                                "content meanwhile; nothing was written: look it up again "
-                                "(find_message) and add a location",
-                                what),
-                    ErrorScope::Message, Retry::Now);
+        return exists_error(what);
     ++inserted_;
     return inserted.get<std::int64_t>(0, 0);
 }
 
 Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
+    ahead_ = {}; // what was read ahead may change now
     Statements s(c_, opts_.pipeline);
     MessageTexts t;
     if (auto ok = add_message_statements(s, n, t, nullptr); !ok)
@@ -567,6 +856,7 @@ Result<MessageRowId> PgStore::insert_message(const NewMessage& n) {
 
 Result<MessageRowId> PgStore::store_new_message(const NewMessage& n, const LocationRef& w,
                                                 const Placement& p, std::int64_t now) {
+    ahead_ = {}; // what was read ahead may change now
     // Everything in one pipeline: the lease fence first (its failure keeps the rest from
     // running), the message, its location and its filing.
     Statements s(c_, opts_.pipeline);
@@ -576,12 +866,20 @@ Result<MessageRowId> PgStore::store_new_message(const NewMessage& n, const Locat
         return std::unexpected(fenced.error());
     else
         first = *fenced;
-    if (auto ok = add_message_statements(s, n, t, &p.reason); !ok)
+    const std::optional<MessageRowId> id = reserved_id(message_ids_);
+    if (auto ok = add_message_statements(s, n, t, &p.reason, id); !ok)
         return std::unexpected(ok.error());
-    if (auto ok = add_location_statement(s, w, t.what, std::nullopt, now); !ok)
+    if (auto ok = add_location_statement(s, w, t.what, id, now, id.has_value()); !ok)
         return std::unexpected(ok.error());
     if (auto ok = add_place_statements(s, n.thread, p, now); !ok)
         return std::unexpected(in_context(t.what, ok.error()));
+    if (id) {
+        // With its id known, nothing waits for the answers: the statements go out with the next
+        // one (the next message's reads, or settle()), and their failure is reported there.
+        s.defer(first + 1, exists_error(t.what).error());
+        ++inserted_;
+        return *id;
+    }
     auto r = s.run();
     if (!r)
         return std::unexpected(in_context(t.what, std::move(r).error()));
@@ -613,35 +911,14 @@ Result<std::optional<ThreadLink>> PgStore::thread_link(ThreadId thread) {
 }
 
 Result<ThreadFacts> PgStore::thread_facts(ThreadId thread) {
-    // The four reads in one round trip; what the default asks only under conditions is asked
-    // anyway and then left out the same way.
+    if (auto hit = take(ahead_.facts, thread))
+        return std::move(*hit);
     Statements s(c_, opts_.pipeline);
-    s.add(kThreadLinkSql, thread);
-    s.add(std::string(kDealSelect) + "WHERE d.id = (SELECT deal_id FROM thread_deals WHERE "
-                                     "thread_id = $1::bigint AND manual = 0)",
-          thread);
-    s.add(kThreadHeldSql, thread);
-    s.add(kThreadParticipantsSql, thread);
+    add_thread_facts(s, thread);
     auto r = s.run();
     if (!r)
-        return std::unexpected(in_context("reading a thread's link, queue entry and participants",
-                                          std::move(r).error()));
-    ThreadFacts f;
-    CRM_PG_TRY(link, link_of((*r)[0]));
-    f.link = *link;
-    if (f.link && !f.link->manual && (*r)[1].rows() > 0) {
-        CRM_PG_TRY(deal, deal_of_row((*r)[1], 0));
-        f.linked_deal = std::move(*deal);
-    }
-    if (!f.link) {
-        CRM_PG_TRY(held, held_of((*r)[2]));
-        f.held = *held;
-    }
-    if (!f.held && !(f.link && f.link->manual)) {
-        CRM_PG_TRY(who, participants_of((*r)[3]));
-        f.participants = std::move(*who);
-    }
-    return f;
+        return std::unexpected(in_context(kThreadFactsWhat, std::move(r).error()));
+    return thread_facts_of(std::span(*r).first(kThreadFactsStatements));
 }
 
 Result<std::vector<DealId>> PgStore::deals_of_our_message_ids(std::span<const std::string> ids) {
@@ -650,28 +927,21 @@ Result<std::vector<DealId>> PgStore::deals_of_our_message_ids(std::span<const st
         return std::vector<DealId>{};
     if (auto ok = check_all(q.what, ids, "a Message-ID"); !ok)
         return std::unexpected(ok.error());
-    CRM_PG_TRY(r, q.exec("SELECT deal_id FROM outbox WHERE message_id = ANY($1::text[]) AND "
-                         "deal_id IS NOT NULL ORDER BY id",
-                         text_array(ids)));
+    if (auto hit = take(ahead_.tokens, ids))
+        return std::move(*hit);
+    CRM_PG_TRY(r, q.exec(kTokenDealsSql, text_array(ids)));
     return int_column(*r);
 }
 
 Result<std::vector<DealRecord>> PgStore::open_deals(std::span<const ContactId> contacts,
                                                     std::span<const CompanyId> companies) {
     Ctx q{c_, "looking up open deals"};
+    if (auto hit = take(ahead_.deals, deal_keys(contacts, companies)))
+        return std::move(*hit);
     // One statement for the deals of all contacts and companies, ordered by id as the SQLite
     // store's std::set orders them.
-    CRM_PG_TRY(r, q.exec(std::string(kDealSelect) +
-                             "WHERE d.status = 'open' AND (d.id IN (SELECT deal_id FROM "
-                             "deal_contacts WHERE contact_id = ANY($1::bigint[])) OR "
-                             "d.company_id = ANY($2::bigint[])) ORDER BY d.id",
-                         int_array(contacts), int_array(companies)));
-    std::vector<DealRecord> out;
-    for (int i = 0; i < r->rows(); ++i) {
-        CRM_PG_TRY(d, deal_of_row(*r, i));
-        out.push_back(std::move(*d));
-    }
-    return out;
+    CRM_PG_TRY(r, q.exec(kOpenDealsSql, int_array(contacts), int_array(companies)));
+    return deals_of(*r);
 }
 
 Result<std::vector<std::string>> PgStore::company_domains() {
@@ -711,6 +981,7 @@ Result<void> PgStore::add_place_statements(Statements& s, ThreadId thread, const
 
 Result<void> PgStore::place(ThreadId thread, MessageRowId message, const Placement& p,
                             std::int64_t now) {
+    ahead_ = {}; // what was read ahead may change now
     const std::string_view what = "filing a thread";
     Statements s(c_, opts_.pipeline);
     if (auto ok = check_text(what, "the reason", p.reason); !ok)

@@ -117,6 +117,18 @@ Error in_context(std::string_view what, Error e) {
 
 namespace crm::pg::detail {
 
+void Statements::defer(std::size_t checked, const Error& if_no_row) {
+    for (std::size_t i = 0; i < items_.size(); ++i) {
+        std::vector<Param> owned;
+        owned.reserve(items_[i].params.size());
+        for (const auto& p : items_[i].params)
+            owned.push_back(p.owned());
+        c_.defer(std::move(items_[i].sql), std::move(owned),
+                 i == checked ? std::optional<Error>(if_no_row) : std::nullopt);
+    }
+    items_.clear();
+}
+
 Result<std::vector<ResultSet>> Statements::run() {
     std::vector<ResultSet> out;
     if (items_.empty())

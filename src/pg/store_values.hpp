@@ -103,6 +103,9 @@ class Statements {
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     // One ResultSet per statement, in order; the first failure otherwise.
     Result<std::vector<ResultSet>> run();
+    // Hands the statements to the Connection to go out with its next one (Connection::defer),
+    // their values copied; statement `checked` fails with `if_no_row` when it returns no row.
+    void defer(std::size_t checked, const Error& if_no_row);
 
   private:
     struct Item {

@@ -153,10 +153,25 @@ bool subject_link(const SubjectCandidate &a, const SubjectCandidate &b,
     return false;
 }
 
+FirstLookups first_lookups(const ThreadInput& msg, const SubjectPolicy& policy) {
+    FirstLookups out;
+    out.keys = link_keys(msg);
+    if (msg.is_bulk)
+        return out;
+    std::string base = base_subject(msg.subject);
+    if (const auto rules = subject_policy_for(base, policy)) {
+        const std::int64_t window = std::max<std::int64_t>(rules->window_seconds, 0);
+        out.subject = SubjectQuery{std::move(base), saturating_sub(msg.date, window),
+                                   saturating_add(msg.date, window)};
+    }
+    return out;
+}
+
 Result<Assignment> assign_thread(const ThreadInput &msg, ThreadIndex &index,
                                  const SubjectPolicy &policy) {
     Assignment out;
-    const std::vector<std::string> keys = link_keys(msg);
+    const FirstLookups first = first_lookups(msg, policy);
+    const std::vector<std::string>& keys = first.keys;
     auto owners = index.threads_for_keys(keys);
     if (!owners)
         return std::unexpected(std::move(owners.error()));
@@ -193,10 +208,8 @@ Result<Assignment> assign_thread(const ThreadInput &msg, ThreadIndex &index,
     // Subject fallback. The check is symmetric in the two messages and every pair is looked at
     // when the later of the two arrives, so the grouping does not depend on arrival order.
     std::vector<ThreadId> by_subject;
-    const std::string base = base_subject(msg.subject);
-    const std::optional<SubjectPolicy> rules =
-        msg.is_bulk ? std::nullopt : subject_policy_for(base, policy);
-    if (rules) {
+    if (first.subject) {
+        const SubjectPolicy rules = *subject_policy_for(first.subject->base, policy);
         const SubjectCandidate self{
             .message_id = msg.message_id,
             .thread_id = 0,
@@ -205,14 +218,13 @@ Result<Assignment> assign_thread(const ThreadInput &msg, ThreadIndex &index,
             .is_bulk = msg.is_bulk,
             .subject_reply = is_reply_subject(msg.subject) && !msg.has_reference_headers,
         };
-        const std::int64_t window = std::max<std::int64_t>(rules->window_seconds, 0);
-        auto candidates = index.subject_candidates(base, saturating_sub(msg.date, window),
-                                                   saturating_add(msg.date, window));
+        auto candidates =
+            index.subject_candidates(first.subject->base, first.subject->from, first.subject->to);
         if (!candidates)
             return std::unexpected(std::move(candidates.error()));
         for (const SubjectCandidate &c : *candidates)
             if (c.thread_id != 0 && !contains(threads, c.thread_id) &&
-                !contains(by_subject, c.thread_id) && subject_link(self, c, *rules))
+                !contains(by_subject, c.thread_id) && subject_link(self, c, rules))
                 by_subject.push_back(c.thread_id);
     }
     if (!by_subject.empty()) {

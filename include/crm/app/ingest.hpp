@@ -61,6 +61,11 @@ class Ingestor {
     Result<IngestOutcome> ingest(const IngestSource& src, const ParsedMessage& parsed,
                                  std::int64_t now);
 
+    // The store may keep a message's writes back to send them with the next message's reads
+    // (MailStore::settle): sends them now. Their failure is reported here, with the scope and
+    // code the message's own failure would have had. Call it once the last message is in.
+    Result<void> settle() { return store_.settle(); }
+
     // Forget cached CRM facts (company domains) after the CRM records changed.
     void invalidate_cache() {
         domains_loaded_ = false;

@@ -27,6 +27,15 @@ struct SubjectCandidate {
     bool subject_reply = false; // reply prefix in its subject and no References/In-Reply-To
 };
 
+// Stored messages whose base subject is `base` and whose date is in [from, to]
+// (ThreadIndex::subject_candidates' arguments).
+struct SubjectQuery {
+    std::string base;
+    std::int64_t from = 0;
+    std::int64_t to = 0;
+    bool operator==(const SubjectQuery&) const = default;
+};
+
 // The link-key index behind threading (notmuch's model): every key - a real Message-ID, a ghost
 // (an ID referenced but not yet seen) or a synthetic key such as "gm-thrid:123" - belongs to
 // exactly one thread.
@@ -152,10 +161,43 @@ struct ThreadFacts {
     std::vector<ThreadParticipant> participants;
 };
 
+// Reads the ingest of one message is about to make, known before it makes any: a store that
+// pays a round trip per statement (PostgreSQL) asks them together and answers each read from
+// what came back, when the read's arguments are exactly these. Every field is optional (empty:
+// not asked).
+struct ReadAhead {
+    // find_message(message_id, content_hash), when message_id is not empty.
+    std::string message_id;
+    std::string content_hash;
+    // ThreadIndex::threads_for_keys(thread_keys) and subject_candidates(*subject).
+    std::vector<std::string> thread_keys;
+    std::optional<SubjectQuery> subject;
+    // deals_of_our_message_ids(token_ids).
+    std::vector<std::string> token_ids;
+    // lookup_address() of each.
+    std::vector<std::string> addresses;
+    // open_deals(contacts, companies), when set.
+    struct Deals {
+        std::vector<ContactId> contacts;
+        std::vector<CompanyId> companies;
+        bool operator==(const Deals&) const = default;
+    };
+    std::optional<Deals> open_deals;
+    // thread_facts(*facts_of).
+    std::optional<ThreadId> facts_of;
+};
+
 // Storage of messages and CRM lookups for the ingest use case.
 class MailStore {
   public:
     virtual ~MailStore() = default;
+    // Announces the reads of a ReadAhead (see there). An answer read ahead is used once, and
+    // only until the store writes something that could change it; reads the store did not ask
+    // ahead run as usual. By default nothing is read ahead.
+    virtual Result<void> read_ahead(const ReadAhead&) { return {}; }
+    // Writes the store kept back to send with its next statement (PostgreSQL: with the next
+    // message's reads) are sent now; their failure is reported here. By default none are kept.
+    virtual Result<void> settle() { return {}; }
     virtual Result<std::optional<MessageRowId>> find_message(std::string_view message_id,
                                                              std::string_view content_hash) = 0;
     // false when that location was already recorded.

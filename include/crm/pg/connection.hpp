@@ -66,6 +66,8 @@ class Param {
     }
 
     static Param bytea(std::string_view bytes) noexcept { return Param(ByteaView{bytes}); }
+    // The same value, owning its bytes (a borrowed one copied): for a statement sent later.
+    [[nodiscard]] Param owned() const;
 
     [[nodiscard]] bool is_null() const noexcept { return kind_ == Kind::Null; }
     [[nodiscard]] bool is_binary() const noexcept { return binary_; }
@@ -263,12 +265,16 @@ class Connection {
     // statement's failure. A sync batch opens and releases a savepoint per message and records
     // its thread keys: three round trips each, saved. A savepoint's RELEASE sends the writes
     // waiting inside it (their failure is the savepoint's: Savepoint::release).
+    // `if_no_row`: the statement returns rows (INSERT ... RETURNING) and returning none is this
+    // failure (a write that found its row already there, say).
     struct Deferred {
         std::string sql;
         std::vector<Param> params; // owned values (Param(std::string&&), numbers)
+        std::optional<Error> if_no_row;
     };
-    void defer(std::string sql, std::vector<Param> params = {}) {
-        deferred_.push_back({std::move(sql), std::move(params)});
+    void defer(std::string sql, std::vector<Param> params = {},
+               std::optional<Error> if_no_row = std::nullopt) {
+        deferred_.push_back({std::move(sql), std::move(params), std::move(if_no_row)});
     }
     // Takes the waiting statements (for the one sending them next).
     [[nodiscard]] std::vector<Deferred> take_deferred() { return std::exchange(deferred_, {}); }

@@ -54,7 +54,8 @@ class Pipeline {
     explicit Pipeline(Connection& c) noexcept : c_(&c) {}
     // Queues a statement; `deferred`: one of the Connection's waiting statements, whose answer
     // is read but not returned.
-    Result<void> send(std::string_view sql, std::span<const Param> params, bool deferred);
+    Result<void> send(std::string_view sql, std::span<const Param> params, bool deferred,
+                      std::optional<Error> if_no_row = std::nullopt);
     // What the server will answer since the last sync, in order: a statement's result, or the
     // preparation of a statement (Connection::prepared_name) that comes before its first run.
     // A statement that waited on the Connection (Connection::defer) is a third kind, sent first.
@@ -62,6 +63,7 @@ class Pipeline {
         std::string what;
         std::optional<std::string> prepared_key; // set for a preparation
         bool deferred = false;
+        std::optional<Error> if_no_row; // a deferred statement's check (Connection::Deferred)
     };
     Connection* c_;
     std::vector<Expected> expected_;

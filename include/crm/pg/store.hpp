@@ -20,6 +20,7 @@
 // "crm.no_company", "crm.no_user", "crm.no_contact", "crm.domain_taken", "crm.address_taken").
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -67,6 +68,14 @@ class PgStore final : public ThreadIndex, public MailStore, public CrmRecords {
     Result<bool> kept_apart(ThreadId a, ThreadId b) override;
 
     // MailStore
+    // All of them in one round trip (a pipeline). The answers are kept until the next
+    // read_ahead() or until this store writes (a merge, a message, a location, a filing): a read
+    // with exactly the arguments asked takes its answer; any other runs as usual.
+    Result<void> read_ahead(const ReadAhead& ahead) override;
+    // store_new_message and create_thread in a transaction keep their statements back, with the
+    // ids reserved for them (read_ahead draws blocks of ids with its reads): they go with the
+    // next statement, or now.
+    Result<void> settle() override;
     Result<std::optional<MessageRowId>> find_message(std::string_view message_id,
                                                      std::string_view content_hash) override;
     // With `where.account` set, first checks the worker's lease of that account (the fence):
@@ -133,19 +142,40 @@ class PgStore final : public ThreadIndex, public MailStore, public CrmRecords {
   private:
     struct MessageTexts;
     // Pieces of insert_message, add_location and place, appended to one pipeline.
+    // `reserved`: the id the message row gets (else the identity sequence's next).
     Result<void> add_message_statements(detail::Statements& s, const NewMessage& n,
-                                        MessageTexts& texts, const std::string* sort_reason);
+                                        MessageTexts& texts, const std::string* sort_reason,
+                                        std::optional<MessageRowId> reserved = std::nullopt);
     Result<MessageRowId> inserted_id(const ResultSet& inserted, const std::string& what);
+    static std::unexpected<Error> exists_error(std::string_view what);
+    // An id reserved from `ids` (read_ahead() draws them), when there is one and the statements
+    // that use it can wait to go out with the next one (a pipeline in an open transaction).
+    std::optional<std::int64_t> reserved_id(std::vector<std::int64_t>& ids);
     // The lease fence for `where`'s account, when it has one: how many statements were added.
     Result<std::size_t> add_fence(detail::Statements& s, const LocationRef& where,
                                   std::string_view what);
     Result<void> add_location_statement(detail::Statements& s, const LocationRef& where,
                                         std::string_view what, std::optional<MessageRowId> message,
-                                        std::int64_t now);
+                                        std::int64_t now, bool reserved = false);
     Result<void> add_place_statements(detail::Statements& s, ThreadId thread, const Placement& p,
                                       std::int64_t now);
 
+    // Answers read ahead, each with the arguments it answers (read_ahead()).
+    struct Ahead {
+        std::optional<std::pair<std::pair<std::string, std::string>, std::optional<MessageRowId>>>
+            found;
+        std::optional<std::pair<std::vector<std::string>, std::vector<ThreadId>>> keys;
+        std::optional<std::pair<SubjectQuery, std::vector<SubjectCandidate>>> subject;
+        std::optional<std::pair<std::vector<std::string>, std::vector<DealId>>> tokens;
+        std::map<std::string, AddressFacts, std::less<>> addresses;
+        std::optional<std::pair<ReadAhead::Deals, std::vector<DealRecord>>> deals; // sorted keys
+        std::optional<std::pair<ThreadId, ThreadFacts>> facts;
+    };
+
     Connection& c_;
+    Ahead ahead_;
+    std::vector<std::int64_t> message_ids_; // reserved, used from the back
+    std::vector<std::int64_t> thread_ids_;
     std::shared_ptr<const LeaseFence> fence_;
     PgStoreOptions opts_;
     std::int64_t inserted_ = 0;

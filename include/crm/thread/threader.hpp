@@ -85,6 +85,15 @@ struct Assignment {
 [[nodiscard]] bool subject_link(const SubjectCandidate& a, const SubjectCandidate& b,
                                 const SubjectPolicy& policy);
 
+// What assign_thread() asks the index first, whatever it holds: threads_for_keys(keys) and,
+// when the subject fallback applies to the message, subject_candidates(*subject). Its
+// participants are not needed.
+struct FirstLookups {
+    std::vector<std::string> keys;
+    std::optional<SubjectQuery> subject;
+};
+[[nodiscard]] FirstLookups first_lookups(const ThreadInput& msg, const SubjectPolicy& policy = {});
+
 // Files `msg` into a thread through `index`: finds every thread owning one of its link keys
 // (plus subject-fallback partners), merges them into the lowest thread id (or creates one) and
 // records the keys. Threads a person split apart (ThreadIndex::kept_apart) are never merged:

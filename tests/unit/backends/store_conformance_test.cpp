@@ -2,6 +2,8 @@
 // on PostgreSQL (pipelined and not), and must come out the same.
 #include <algorithm>
 
+#include <fmt/ranges.h>
+
 #include "crm/blob/codec.hpp"
 #include "store_backends.hpp"
 
@@ -192,6 +194,101 @@ TYPED_TEST(StoreConformance, LocationsAreRecordedOnce) {
     ASSERT_TRUE(uids);
     EXPECT_EQ(*uids, std::vector<std::uint32_t>{42});
     EXPECT_TRUE(sync.stored_uids(mb->id, 8)->empty());
+}
+
+// MailStore::read_ahead: every read it announces answers exactly what the read itself answers
+// (PostgreSQL asks them all in one round trip), a read with other arguments is asked anew, and
+// an answer does not outlive a write that changes it (a merge).
+TYPED_TEST(StoreConformance, ReadAheadAnswersWhatTheReadsThemselvesAnswer) {
+    this->seed_crm();
+    auto& s = this->store();
+    const ThreadId t = this->thread();
+    const ThreadId other = this->thread();
+    ParticipantRow hank{.role = "from", .address = "hank@globex.example"};
+    hank.facts.contact = 100;
+    hank.facts.company = 10;
+    const MessageRowId m1 = this->message(t, {.message_id = "ra1@x",
+                                              .content_hash = "h",
+                                              .subject = "Fleet offer",
+                                              .base_subject = "fleet offer",
+                                              .date = 5000,
+                                              .participants = {hank}});
+    ASSERT_TRUE(s.add_keys(t, std::vector<std::string>{"ra1@x", "ra0@x"}));
+    ASSERT_TRUE(s.add_keys(other, std::vector<std::string>{"ra9@x"}));
+    ASSERT_TRUE(s.place(t, m1, Placement{1000, "single open deal", 0.9, {}, false}, 5));
+
+    ReadAhead a;
+    a.message_id = "ra1@x";
+    a.content_hash = "h";
+    a.thread_keys = {"ra0@x", "ra9@x", "none@x"};
+    a.subject = SubjectQuery{"fleet offer", 0, 10000};
+    a.token_ids = {"ra0@x"};
+    a.addresses = {"hank@globex.example", "nobody@else.example", "alice@s.example"};
+    a.open_deals = ReadAhead::Deals{{100}, {10}};
+    a.facts_of = t;
+    // Everything the reads answer, as text.
+    auto answers = [&](const std::vector<ContactId>& contacts) {
+        std::string out;
+        auto found = s.find_message(a.message_id, a.content_hash);
+        EXPECT_TRUE(found);
+        out += fmt::format("found={} ", found && *found ? **found : -1);
+        auto keys = s.threads_for_keys(a.thread_keys);
+        EXPECT_TRUE(keys);
+        out += fmt::format("keys={} ", keys ? fmt::format("{}", fmt::join(*keys, ",")) : "");
+        auto cands = s.subject_candidates(a.subject->base, a.subject->from, a.subject->to);
+        EXPECT_TRUE(cands);
+        for (const auto& c : cands ? *cands : std::vector<SubjectCandidate>{})
+            out += fmt::format("cand={}/{}/{}/{}/{}/[{}] ", c.message_id, c.thread_id, c.date,
+                               c.is_bulk, c.subject_reply, fmt::join(c.participants, ","));
+        auto tokens = s.deals_of_our_message_ids(a.token_ids);
+        EXPECT_TRUE(tokens);
+        out += fmt::format("tokens={} ", tokens ? tokens->size() : 99);
+        for (const auto& addr : a.addresses) {
+            auto f = s.lookup_address(addr);
+            EXPECT_TRUE(f);
+            if (f)
+                out += fmt::format("{}={}/{}/{} ", addr, f->user.value_or(0),
+                                   f->contact.value_or(0), f->company.value_or(0));
+        }
+        auto deals = s.open_deals(contacts, a.open_deals->companies);
+        EXPECT_TRUE(deals);
+        for (const auto& d : deals ? *deals : std::vector<DealRecord>{})
+            out += fmt::format("deal={}/{}/[{}] ", d.id, d.name, fmt::join(d.contacts, ","));
+        auto facts = s.thread_facts(t);
+        EXPECT_TRUE(facts);
+        if (facts) {
+            out +=
+                fmt::format("link={} held={} ", facts->link ? facts->link->deal : 0, facts->held);
+            for (const auto& p : facts->participants)
+                out += fmt::format("who={}/{} ", p.address, p.contact.value_or(0));
+        }
+        return out;
+    };
+    const std::string direct = answers({100});
+    EXPECT_NE(direct.find("found="), std::string::npos);
+    EXPECT_NE(direct.find("deal=1000/Fleet/[100]"), std::string::npos) << direct;
+    EXPECT_NE(direct.find("cand=ra1@x"), std::string::npos) << direct;
+    EXPECT_NE(direct.find("who=hank@globex.example/100"), std::string::npos) << direct;
+
+    auto in_tx = this->tx([&]() -> Result<void> {
+        if (auto r = s.read_ahead(a); !r)
+            return r;
+        EXPECT_EQ(answers({100}), direct);
+        // The same arguments in another order are the same question.
+        if (auto r = s.read_ahead(a); !r)
+            return r;
+        EXPECT_EQ(answers({100, 100}), direct);
+        // A merge moves the keys: what was read ahead of it is not answered after it.
+        if (auto r = s.read_ahead(a); !r)
+            return r;
+        if (auto r = s.merge_threads(t, other); !r)
+            return r;
+        auto keys = s.threads_for_keys(a.thread_keys);
+        EXPECT_TRUE(keys);
+        EXPECT_EQ(keys ? *keys : std::vector<ThreadId>{}, std::vector<ThreadId>{t});
+        return {};
+    });
+    ASSERT_TRUE(in_tx) << in_tx.error().to_string();
 }
 
 TYPED_TEST(StoreConformance, StoreNewMessageIsInsertLocationAndPlaceAtOnce) {

@@ -80,6 +80,98 @@ TEST_F(PgConcurrency, TwoConnectionsInsertingTheSameMessageStoreItOnce) {
     }
 }
 
+// In a sync batch the store keeps a new message's statements back (its id reserved by the read
+// ahead) and sends them with the next statement: a copy another worker stored meanwhile is still
+// found, when they are sent ("message.exists" from settle(), the message's own error), and
+// nothing of the message is written twice.
+TEST_F(PgConcurrency, AMessageKeptBackFindsTheCopyAnotherWorkerStoredMeanwhile) {
+    const std::string mid = "kept-back@x";
+    auto thread = store().create_thread();
+    ASSERT_TRUE(thread);
+    auto other = connect();
+    ASSERT_TRUE(other) << other.error().to_string();
+    pg::PgStore second(*other);
+    const Mail mail{.message_id = mid,
+                    .content_hash = "h",
+                    .raw = "Subject: x\r\n\r\nkept\r\n",
+                    .raw_sha256 = "sha-" + mid};
+
+    auto tx = Transaction::begin(db());
+    ASSERT_TRUE(tx);
+    auto first = put(store(), *thread, mail);
+    ASSERT_TRUE(first) << first.error().to_string();
+    std::optional<MessageRowId> kept;
+    auto later = std::async(std::launch::async, [&]() -> Result<void> {
+        return pg::in_transaction(*other, [&]() -> Result<void> {
+            ReadAhead ahead;
+            ahead.message_id = mid;
+            ahead.content_hash = "h";
+            if (auto asked = second.read_ahead(ahead); !asked)
+                return asked;
+            auto found = second.find_message(mid, "h"); // answered by the read ahead
+            if (!found)
+                return std::unexpected(found.error());
+            if (*found)
+                return fail("test", "the uncommitted copy was visible");
+            auto id = put_whole(second, *thread, mail, {}, Placement{}, 1);
+            if (!id)
+                return std::unexpected(id.error());
+            kept = *id;
+            if (other->deferred().empty())
+                return fail("test", "the message's statements were sent at once");
+            return second.settle(); // waits on the unique index until the first commits
+        });
+    });
+    wait_until_blocked(*other);
+    ASSERT_TRUE(tx->commit());
+    auto r = later.get();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "message.exists") << r.error().to_string();
+    EXPECT_EQ(r.error().scope, ErrorScope::Message);
+    EXPECT_EQ(r.error().retry, Retry::Now);
+    ASSERT_TRUE(kept.has_value());
+    EXPECT_NE(*kept, *first) << "a reserved id, not the first worker's";
+    EXPECT_EQ(value<std::int64_t>("SELECT count(*) FROM messages WHERE message_id = '" + mid + "'"),
+              1);
+    EXPECT_EQ(value<std::int64_t>("SELECT message_count FROM threads WHERE id = " +
+                                  std::to_string(*thread)),
+              1);
+}
+
+// A message kept back and a thread created in the same transaction: both go out with the next
+// statement, under their reserved ids, and are what a direct store would have written.
+TEST_F(PgConcurrency, KeptBackWritesArriveWithTheNextStatementUnderTheirReservedIds) {
+    auto tx = Transaction::begin(db());
+    ASSERT_TRUE(tx);
+    ReadAhead ahead;
+    ahead.message_id = "new@x";
+    ahead.content_hash = "h";
+    ASSERT_TRUE(store().read_ahead(ahead));
+    auto thread = store().create_thread();
+    ASSERT_TRUE(thread);
+    const Mail mail{.message_id = "new@x",
+                    .content_hash = "h",
+                    .participants = {{.role = "from", .address = "a@x.example"}}};
+    auto id = put_whole(store(), *thread, mail, {}, Placement{.reason = "why"}, 5);
+    ASSERT_TRUE(id) << id.error().to_string();
+    EXPECT_FALSE(db().deferred().empty());
+    // The next statement carries them.
+    EXPECT_EQ(
+        value<std::int64_t>("SELECT thread_id FROM messages WHERE id = " + std::to_string(*id)),
+        *thread);
+    EXPECT_TRUE(db().deferred().empty());
+    EXPECT_EQ(value<std::int64_t>("SELECT count(*) FROM participants WHERE message_id = " +
+                                  std::to_string(*id)),
+              1);
+    EXPECT_EQ(
+        value<std::string>("SELECT sort_reason FROM messages WHERE id = " + std::to_string(*id)),
+        "why");
+    EXPECT_EQ(value<std::int64_t>("SELECT message_count FROM threads WHERE id = " +
+                                  std::to_string(*thread)),
+              1);
+    ASSERT_TRUE(tx->commit());
+}
+
 // The same thread key from two workers for two threads: the second waits, then leaves the key
 // with the first's thread, as if it had run after it.
 TEST_F(PgConcurrency, TwoConnectionsAddingTheSameKeyKeepTheFirst) {
@@ -185,6 +277,25 @@ class PgFence : public PgBackend {
                      st, thread_, {.message_id = late, .content_hash = "h"},
                      {.account = account_, .mailbox = mailbox_, .uid_validity = 7, .uid = 3},
                      Placement{std::nullopt, "late", 0, {}, false}, 50));
+             }},
+            // Kept back (ids reserved by a read ahead) and sent by settle(): the fence travels
+            // with them and refuses them the same way.
+            {"store_new_message kept back",
+             [&]() -> Result<void> {
+                 ReadAhead ahead;
+                 ahead.message_id = "kept-" + late;
+                 ahead.content_hash = "h";
+                 if (auto asked = st.read_ahead(ahead); !asked)
+                     return asked;
+                 auto id = put_whole(
+                     st, thread_, {.message_id = "kept-" + late, .content_hash = "h"},
+                     {.account = account_, .mailbox = mailbox_, .uid_validity = 7, .uid = 4},
+                     Placement{std::nullopt, "late", 0, {}, false}, 50);
+                 if (!id)
+                     return std::unexpected(id.error());
+                 if (db().deferred().empty())
+                     return fail("test", "store_new_message was not kept back");
+                 return st.settle();
              }},
         };
         std::vector<std::pair<std::string, Result<void>>> out;
