@@ -34,6 +34,7 @@
 #include "crm/runtime/secrets.hpp"
 #include "crm/runtime/sender_auth.hpp"
 #include "crm/runtime/server_check.hpp"
+#include "crm/runtime/token_source.hpp"
 #include "crm/settings/config.hpp"
 #include "crm/settings/edit.hpp"
 #include "database.hpp"
@@ -405,42 +406,41 @@ class Daemon final : public http::Control {
             return;
         }
         spec.imap = std::move(*ep);
+        // Refresh-token flow: one token source per OAuth configuration, shared by the sync and
+        // the outbox (an [accounts.smtp] that inherits the IMAP settings shares its tokens).
+        auto token_fn = [](std::shared_ptr<runtime::TokenSource> ts) {
+            return [ts](bool refused) -> Result<std::string> {
+                if (refused)
+                    ts->invalidate();
+                return ts->access_token();
+            };
+        };
+        std::shared_ptr<runtime::TokenSource> imap_tokens;
+        auto make_tokens = [&](const settings::ServerConfig& server)
+            -> Result<std::shared_ptr<runtime::TokenSource>> {
+            runtime::TokenSource::Hooks hooks;
+            hooks.secret = [this](const std::string& s) { log_.add_secret(s); };
+            hooks.warn = [this, name = a.name](const std::string& text) {
+                log_.write(LogLevel::Warning, {name, ""}, "oauth", text);
+            };
+            return runtime::TokenSource::make(*server.oauth, server.ca_file, std::move(hooks));
+        };
+        auto config_error = [&](const Error& e) {
+            log_.write(LogLevel::Error, {a.name, ""}, "config", e.to_string());
+            AccountHealth h;
+            h.state = HealthState::Error;
+            h.error_class = e.code;
+            h.error_text = e.detail;
+            (void)sink_->set_health(*id, h);
+        };
         if (a.imap.auth == settings::Auth::XOAuth2 && a.imap.oauth) {
-            // Refresh-token flow: resolve the long-lived secrets now, fetch access tokens at
-            // each connection (and once more after a refused login).
-            const auto& o = *a.imap.oauth;
-            auto refresh = runtime::resolve_secret(o.refresh_token);
-            std::string client_secret;
-            if (refresh && o.client_secret) {
-                auto cs = runtime::resolve_secret(*o.client_secret);
-                if (cs)
-                    client_secret = *cs;
-                else
-                    refresh = std::unexpected(cs.error());
-            }
-            if (!refresh) {
-                log_.write(LogLevel::Error, {a.name, ""}, "config", refresh.error().to_string());
-                AccountHealth h;
-                h.state = HealthState::Error;
-                h.error_class = refresh.error().code;
-                h.error_text = refresh.error().detail;
-                (void)sink_->set_health(*id, h);
+            auto ts = make_tokens(a.imap);
+            if (!ts) {
+                config_error(ts.error());
                 return;
             }
-            log_.add_secret(*refresh);
-            log_.add_secret(client_secret);
-            net::OAuthRefreshRequest req;
-            req.token_endpoint = o.token_endpoint;
-            req.client_id = o.client_id;
-            req.client_secret = client_secret;
-            req.refresh_token = *refresh;
-            req.ca_file = a.imap.ca_file;
-            spec.refresh_token = [req, this]() -> Result<std::string> {
-                auto tok = net::refresh_access_token(req);
-                if (tok)
-                    log_.add_secret(*tok);
-                return tok;
-            };
+            imap_tokens = *ts;
+            spec.access_token = token_fn(imap_tokens);
         }
         {
             daemon::SendingEndpoints se;
@@ -450,8 +450,19 @@ class Daemon final : public http::Control {
             se.gmail = a.gmail.value_or(false);
             if (auto known_owner = sink_->sync_store().user_name(a.owner_id); known_owner)
                 se.from_name = *known_owner;
+            if (imap_tokens)
+                se.imap_token = token_fn(imap_tokens);
             if (a.smtp) {
                 auto smtp = endpoint_of(*a.smtp, log_);
+                if (smtp && a.smtp->auth == settings::Auth::XOAuth2 && a.smtp->oauth) {
+                    if (imap_tokens && a.imap.oauth && *a.imap.oauth == *a.smtp->oauth) {
+                        se.smtp_token = token_fn(imap_tokens);
+                    } else if (auto ts = make_tokens(*a.smtp); ts) {
+                        se.smtp_token = token_fn(*ts);
+                    } else {
+                        smtp = std::unexpected(ts.error());
+                    }
+                }
                 if (smtp) {
                     smtp->scheme = "smtp";
                     se.smtp = std::move(*smtp);

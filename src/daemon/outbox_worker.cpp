@@ -16,6 +16,28 @@ namespace crm::daemon {
 
 namespace {
 
+// Runs `op(ep)` with the endpoint's XOAUTH2 access token from `token`, when there is one; a login
+// the server refuses gets a new token and `op` runs once more (nothing was done before the
+// login, so nothing is done twice).
+template <class F>
+auto with_token(net::Endpoint ep, const std::function<Result<std::string>(bool refused)>& token,
+                F&& op) -> decltype(op(ep)) {
+    if (!token)
+        return op(ep);
+    auto t = token(false);
+    if (!t)
+        return std::unexpected(t.error());
+    ep.secret = std::move(*t);
+    auto r = op(ep);
+    if (r || r.error().code != "net.auth")
+        return r;
+    t = token(true);
+    if (!t)
+        return std::unexpected(t.error());
+    ep.secret = std::move(*t);
+    return op(ep);
+}
+
 std::int64_t backoff_seconds(std::int64_t attempts) {
     std::int64_t s = 30;
     for (std::int64_t i = 1; i < attempts && s < 3600; ++i)
@@ -123,10 +145,12 @@ void OutboxWorker::recover_next() {
         }
         busy_ = true;
         auto imap = it->second.imap;
+        auto token = it->second.imap_token;
         auto id = r.id;
         auto mid = r.message_id;
-        boost::asio::post(pool_, [this, imap, name, id, mid, settle] {
-            auto found = imap::sent_contains(imap, mid);
+        boost::asio::post(pool_, [this, imap, token, name, id, mid, settle] {
+            auto found = with_token(
+                imap, token, [&](const net::Endpoint& ep) { return imap::sent_contains(ep, mid); });
             boost::asio::post(io_, [this, name, id, found, settle] {
                 busy_ = false;
                 settle(name, id, found && *found ? "sent" : "unknown",
@@ -178,9 +202,12 @@ void OutboxWorker::mirror_seen() {
     }
     busy_ = true;
     auto ep = it->second.imap;
+    auto token = it->second.imap_token;
     auto name = it->second.account_name;
     boost::asio::post(pool_, [=, this]() {
-        auto r = imap::store_seen(ep, mailbox, validity, seen, unseen);
+        auto r = with_token(ep, token, [&](const net::Endpoint& e) {
+            return imap::store_seen(e, mailbox, validity, seen, unseen);
+        });
         boost::asio::post(io_, [=, this]() {
             busy_ = false;
             auto& w = db_.seen();
@@ -264,6 +291,8 @@ void OutboxWorker::send_one() {
     sending_id_ = row->id;
     auto smtp_ep = *acc.smtp;
     auto imap_ep = acc.imap;
+    auto smtp_token = acc.smtp_token;
+    auto imap_token = acc.imap_token;
     bool gmail = acc.gmail;
     auto id = row->id;
     auto attempts = row->attempts;
@@ -294,7 +323,9 @@ void OutboxWorker::send_one() {
                 imap::crash_point("after-end-of-data-mark");
             return ok;
         };
-        auto report = smtp::send(smtp_ep, from, recipients, bytes, mark);
+        auto report = with_token(smtp_ep, smtp_token, [&](const net::Endpoint& ep) {
+            return smtp::send(ep, from, recipients, bytes, mark);
+        });
         imap::crash_point("after-smtp");
         boost::asio::post(io_, [=, this]() mutable {
             busy_ = false;
@@ -351,7 +382,9 @@ void OutboxWorker::send_one() {
                 return; // Gmail files sent mail itself
             busy_ = true;
             boost::asio::post(pool_, [=, this] {
-                auto appended = imap::append_to_sent(imap_ep, bytes);
+                auto appended = with_token(imap_ep, imap_token, [&](const net::Endpoint& ep) {
+                    return imap::append_to_sent(ep, bytes);
+                });
                 boost::asio::post(io_, [=, this] {
                     busy_ = false;
                     if (!appended)

@@ -8,6 +8,7 @@
 // read state to the servers.
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -32,6 +33,11 @@ struct SendingEndpoints {
     std::optional<net::Endpoint> smtp; // absent: this account cannot send
     net::Endpoint imap;
     bool gmail = false; // Gmail files sent mail itself: no APPEND
+    // XOAUTH2 with a refresh token: the access token for `imap` / `smtp` (as
+    // imap::AccountSpec::access_token: `refused` after the server refused the last one); empty:
+    // the endpoint's own secret is used.
+    std::function<Result<std::string>(bool refused)> imap_token;
+    std::function<Result<std::string>(bool refused)> smtp_token;
 };
 
 class OutboxWorker {

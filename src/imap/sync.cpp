@@ -139,14 +139,14 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
     }
 
     static boost::asio::awaitable<Result<std::string>>
-    call_refresh(std::function<Result<std::string>()> f) {
-        co_return f();
+    call_token(std::function<Result<std::string>(bool)> f, bool refused) {
+        co_return f(refused);
     }
 
-    // Runs the blocking token refresh on the pool and installs the token.
-    boost::asio::awaitable<Result<void>> refresh() {
+    // Gets the access token on the pool (a blocking refresh) and installs it.
+    boost::asio::awaitable<Result<void>> refresh(bool refused) {
         auto tok = co_await boost::asio::co_spawn(pool.get_executor(),
-                                                  call_refresh(spec.refresh_token),
+                                                  call_token(spec.access_token, refused),
                                                   boost::asio::use_awaitable);
         if (!tok)
             co_return std::unexpected(tok.error());
@@ -163,16 +163,16 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         // Long untagged lines (SEARCH/ESEARCH, FLAGS sweeps) are legitimate in big folders; a
         // line longer than 1 MiB without CRLF is still an error.
         lim.parser.max_line_length = 1u << 20;
-        if (spec.refresh_token) {
-            auto tok = co_await refresh();
+        if (spec.access_token) {
+            auto tok = co_await refresh(false);
             if (!tok)
                 co_return std::unexpected(tok.error());
         }
         auto opened = co_await CurlSession::open(io.get_executor(), pool, spec.imap, lim);
-        if (!opened && opened.error().code == "net.auth" && spec.refresh_token && !stopping) {
-            // The token may have expired between refresh and login: refresh once and retry.
+        if (!opened && opened.error().code == "net.auth" && spec.access_token && !stopping) {
+            // The token may have expired or been revoked: a new one, once.
             say(LogLevel::Warning, "", "auth", "login refused: refreshing the OAuth2 token once");
-            auto tok = co_await refresh();
+            auto tok = co_await refresh(true);
             if (!tok)
                 co_return std::unexpected(tok.error());
             opened = co_await CurlSession::open(io.get_executor(), pool, spec.imap, lim);

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <memory>
 
 #include <boost/json.hpp>
@@ -31,7 +32,7 @@ Error oauth_error(std::string detail, Retry retry = Retry::Backoff) {
 
 } // namespace
 
-Result<std::string> refresh_access_token(const OAuthRefreshRequest& req) {
+Result<OAuthTokens> refresh_access_token(const OAuthRefreshRequest& req) {
     std::unique_ptr<CURL, void (*)(CURL*)> easy(curl_easy_init(), curl_easy_cleanup);
     CURL* c = easy.get();
     if (!c)
@@ -89,11 +90,46 @@ Result<std::string> refresh_access_token(const OAuthRefreshRequest& req) {
     if (token.empty())
         return std::unexpected(
             oauth_error(req.token_endpoint + ": the response has no access_token"));
-    for (char ch : token)
-        if (ch == '\r' || ch == '\n' || ch == '\0' || ch == ' ')
-            return std::unexpected(
-                oauth_error(req.token_endpoint + ": the access token contains invalid bytes"));
-    return token;
+    auto printable = [](const std::string& t) {
+        for (char b : t)
+            if (static_cast<unsigned char>(b) <= ' ' || b == 0x7f)
+                return false;
+        return true;
+    };
+    if (!printable(token))
+        return std::unexpected(
+            oauth_error(req.token_endpoint + ": the access token contains invalid bytes"));
+    OAuthTokens out;
+    out.access_token = std::move(token);
+    out.refresh_token = field("refresh_token");
+    if (!printable(out.refresh_token))
+        return std::unexpected(
+            oauth_error(req.token_endpoint + ": the new refresh token contains invalid bytes"));
+    if (o) {
+        // A number, or (some endpoints) a string of digits.
+        if (auto it = o->find("expires_in"); it != o->end()) {
+            if (it->value().is_int64() && it->value().as_int64() > 0)
+                out.expires_in = it->value().as_int64();
+            else if (it->value().is_uint64())
+                out.expires_in = static_cast<std::int64_t>(
+                    std::min<std::uint64_t>(it->value().as_uint64(), 1u << 30));
+            else if (it->value().is_string()) {
+                const auto& s = it->value().as_string();
+                std::int64_t secs = 0;
+                bool digits = !s.empty() && s.size() < 10;
+                for (char ch : s) {
+                    if (ch < '0' || ch > '9') {
+                        digits = false;
+                        break;
+                    }
+                    secs = secs * 10 + (ch - '0');
+                }
+                if (digits && secs > 0)
+                    out.expires_in = secs;
+            }
+        }
+    }
+    return out;
 }
 
 } // namespace crm::net

@@ -5,6 +5,7 @@
 
 #include "crm/net/transport.hpp"
 #include "crm/runtime/secrets.hpp"
+#include "crm/runtime/token_source.hpp"
 #include "crm/settings/edit.hpp"
 
 namespace crm::runtime {
@@ -18,7 +19,7 @@ const char* step_of(const std::string& code) {
         return "tcp";
     if (code == "net.tls" || code == "net.starttls")
         return "tls";
-    if (code == "net.auth" || code == "net.mechanism")
+    if (code == "net.auth" || code == "net.mechanism" || code == "net.oauth")
         return "auth";
     if (code == "net.config" || code == "secret.missing")
         return "config";
@@ -43,12 +44,17 @@ ServerCheck check_server(const char* proto, const settings::ServerConfig& s,
     ep.username = s.username;
     ep.auth = s.auth == settings::Auth::XOAuth2 ? net::Auth::XOAuth2 : net::Auth::Password;
     ep.connect_timeout = timeout;
-    if (s.oauth)
-        return {false, "config", where,
-                "not tested: the OAuth refresh flow is tested by the daemon itself (see the "
-                "account's health)",
-                "net.config"};
-    if (s.secret) {
+    if (ep.auth == net::Auth::XOAuth2 && s.oauth) {
+        // The refresh-token flow, as the daemon runs it: a token from the endpoint (a rotated
+        // refresh token is written back to its file), then the login with it.
+        auto tokens = TokenSource::make(*s.oauth, s.ca_file);
+        if (!tokens)
+            return {false, "config", where, tokens.error().detail, tokens.error().code};
+        auto token = (*tokens)->access_token();
+        if (!token)
+            return {false, "auth", where, token.error().detail, token.error().code};
+        ep.secret = std::move(*token);
+    } else if (s.secret) {
         auto secret = resolve_secret(*s.secret);
         if (!secret)
             return {false, "config", where, secret.error().detail, secret.error().code};

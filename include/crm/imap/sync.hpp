@@ -39,9 +39,9 @@ struct AccountSpec {
     int initial_sync_days = 90; // 0: everything at once
     std::size_t batch_messages = 200;
     std::uint64_t batch_bytes = 16u << 20;
-    // XOAUTH2 with a refresh token: returns a fresh access token (blocking; run on the pool).
-    // Called before each connection and once more after an authentication failure.
-    std::function<Result<std::string>()> refresh_token;
+    // XOAUTH2 with a refresh token: an access token (blocking; run on the pool), before each
+    // connection; `refused` after the server refused the last one (a new one, not a kept one).
+    std::function<Result<std::string>(bool refused)> access_token;
     std::chrono::seconds backoff_min{2};
     std::chrono::seconds backoff_max{600};
 };

@@ -3,6 +3,8 @@
 // SASL XOAUTH2. Blocking (bounded by the timeout); call it off the event loop.
 
 #include <chrono>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "crm/core/result.hpp"
@@ -18,9 +20,20 @@ struct OAuthRefreshRequest {
     std::chrono::milliseconds timeout{30'000};
 };
 
-// The new access token. Errors ("net.oauth", scope Account): the endpoint's HTTP status and its
+// What a token endpoint answers to the refresh-token grant (RFC 6749 §5.1).
+struct OAuthTokens {
+    std::string access_token;
+    // Seconds the access token lives (Google: 3599, Microsoft: 3600-5400); nullopt when the
+    // endpoint does not say (the field is only RECOMMENDED).
+    std::optional<std::int64_t> expires_in;
+    // A new refresh token, when the endpoint rotates them (Microsoft does, §6: "MAY issue a new
+    // refresh token, in which case the client MUST discard the old refresh token"); else empty.
+    std::string refresh_token;
+};
+
+// The new tokens. Errors ("net.oauth", scope Account): the endpoint's HTTP status and its
 // "error"/"error_description" fields; NeedsConfig for invalid_grant/invalid_client (the refresh
 // token or client is no longer valid), Backoff otherwise. Secrets never appear in errors.
-Result<std::string> refresh_access_token(const OAuthRefreshRequest& req);
+Result<OAuthTokens> refresh_access_token(const OAuthRefreshRequest& req);
 
 } // namespace crm::net

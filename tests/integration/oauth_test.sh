@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# OAuth2 refresh-token accounts the whole way (issue 18), against the test Dovecot (XOAUTH2 over
+# its introspection endpoint) and Postfix (SMTP AUTH through Dovecot), with the token endpoints
+# of tests/integration/dovecot/oauth2_introspect.py emulating Google's and Microsoft's:
+#   - crm-mailctl accounts test logs in with a token from the refresh flow;
+#   - "goog" (Google-style endpoint) syncs, and a reply goes out over SMTP with XOAUTH2, the
+#     SMTP settings inheriting the IMAP account's OAuth settings, is delivered, and is filed in
+#     Sent once; the access token is kept between connections (few endpoint requests);
+#   - "ms" (Microsoft-style endpoint, a new refresh token each time and the old one refused)
+#     syncs; its refresh token file is rewritten with the new token (mode 0600); after a
+#     restart the daemon still logs in (the old token would be refused);
+#   - a refresh token the endpoint refuses (invalid_grant) puts the account in needs_reauth,
+#     naming the cause, and never shows the token in the log.
+#   oauth_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
+# Prints "N passed, M failed"; exits 1 on failure, 77 when it cannot run.
+set -u
+maild=$1
+ctl=$2
+root=$3
+here=$root/tests/integration
+dcs=$here/dovecot
+pfs=$here/postfix
+. "$here/lib.sh"
+need_root_and dovecot postfix sqlite3 python3
+expect_grep() { if grep -qE -- "$1" "$2"; then ok "$3"; else bad "$3: /$1/ not in $(head -c 800 "$2")"; fi; }
+work=$(mktemp -d /tmp/crm-oauth.XXXXXX)
+chmod 0755 "$work"
+dc=$work/dovecot
+pf=$work/postfix
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null; done
+  "$pfs/stop.sh" "$pf" >/dev/null 2>&1
+  "$dcs/stop.sh" "$dc" >/dev/null 2>&1
+  if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+envfile=$("$dcs/start.sh" "$dc" 2>"$work/dc.err") || { bad "dovecot: $(cat "$work/dc.err")"; finish; }
+# shellcheck disable=SC1090
+. "$envfile"
+pfenv=$("$pfs/start.sh" "$pf" "$dc" 2>"$work/pf.err") || { bad "postfix: $(cat "$work/pf.err")"; finish; }
+# shellcheck disable=SC1090
+. "$pfenv"
+tokens=$dc/oauth2-tokens
+endpoint=http://127.0.0.1:$OAUTH2_PORT
+db=$work/crm.db
+q() { sqlite3 -batch -noheader -cmd ".timeout 5000" "$db" "$1"; }
+q_is() { [ "$(q "$1")" = "$2" ]; }
+requests() { grep -c "^$1 $2 200" "$tokens.requests" 2>/dev/null || true; }
+
+mkdir -p "$work/secrets"
+printf 'alice-refresh\n' >"$work/secrets/goog-refresh"
+printf 'bob-refresh\n' >"$work/secrets/ms-refresh"
+printf 'nobody-refresh\n' >"$work/secrets/revoked-refresh"
+chmod 0600 "$work/secrets/"*
+http_port=$(free_port)
+account() { # name user path refresh_file
+  cat <<TOML
+[[accounts]]
+name = "$1"
+owner_id = 1
+address = "$2@example.com"
+poll_interval = 10
+folders = ["INBOX", "Sent"]
+[accounts.imap]
+host = "127.0.0.1"
+port = $IMAPS_PORT
+ca_file = "$CA_FILE"
+username = "$2"
+auth = "xoauth2"
+oauth_token_endpoint = "$endpoint$3"
+oauth_client_id = "crm-test"
+oauth_refresh_token_file = "$4"
+TOML
+}
+{
+  cat <<TOML
+[database]
+path = "$db"
+[daemon]
+log_level = "debug"
+[http]
+bind = "127.0.0.1"
+port = $http_port
+TOML
+  account goog alice /google/token "$work/secrets/goog-refresh"
+  # SMTP inherits the IMAP account's username, auth and OAuth settings.
+  cat <<TOML
+[accounts.smtp]
+host = "127.0.0.1"
+port = $SMTPS_PORT
+tls = "implicit"
+ca_file = "$CA_FILE"
+TOML
+  account ms bob /microsoft/token "$work/secrets/ms-refresh"
+} >"$work/crm.toml"
+export CRM_MAIL_CONFIG=$work/crm.toml
+
+"$ctl" db migrate >/dev/null || bad "db migrate"
+printf 'id,name,email,role\n1,Alice,alice@example.com,salesperson\n' >"$work/u.csv"
+printf 'id,name,domains\n10,Customer Inc,customer.example\n' >"$work/c.csv"
+printf 'id,name,emails,company_id\n100,Chloe Customer,customer@customer.example,10\n' >"$work/p.csv"
+printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency\n500,Renewal,10,100,1,proposal,open,100,EUR\n' >"$work/d.csv"
+for k in users:u companies:c contacts:p deals:d; do
+  "$ctl" crm import "${k%%:*}" "$work/${k#*:}.csv" >/dev/null || bad "crm import ${k%%:*}"
+done
+mail() { # user message-id subject
+  printf 'From: Chloe Customer <customer@customer.example>\r\nTo: %s@example.com\r\nSubject: %s\r\nDate: Mon, 02 Nov 2026 09:00:00 +0000\r\nMessage-ID: <%s>\r\n\r\nHello\r\n' \
+    "$1" "$3" "$2" >"$work/$2.eml"
+  "$dcs/seed.sh" "$dc" "$1" "$work/$2.eml" >/dev/null || bad "seed $2"
+}
+mail alice g1@customer.example "Renewal pricing"
+mail bob m1@customer.example "Licence count"
+
+# --- the connection test runs the refresh flow --------------------------------------------------
+if "$ctl" accounts test goog >"$work/test.out" 2>&1; then
+  expect_grep "logged in" "$work/test.out" "accounts test goog: logged in with a refreshed token"
+else
+  bad "accounts test goog: $(cat "$work/test.out")"
+fi
+
+# --- sync and a reply over SMTP with XOAUTH2 ----------------------------------------------------
+before=$(requests /google/token alice) # the connection test's (IMAP and SMTP)
+start() { CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/crm.toml" 2>>"$work/maild.log" & pid=$!; pids+=("$pid"); }
+stop() { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
+start
+wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id IN ('g1@customer.example', 'm1@customer.example')" 2 \
+  && ok "both OAuth accounts synced" || bad "OAuth accounts synced: $(q "SELECT name, state, last_error FROM accounts")"
+thread=$(q "SELECT thread_id FROM messages WHERE message_id='g1@customer.example'")
+printf 'Here is the pricing.\n' >"$work/body.txt"
+id=$("$ctl" reply "$thread" --body-file "$work/body.txt" 2>"$work/reply.err")
+[ -n "$id" ] && ok "reply queued" || bad "reply queued: $(cat "$work/reply.err")"
+wait_until 40 q_is "SELECT state FROM outbox WHERE id=${id:-0}" sent \
+  && ok "reply sent over SMTP with XOAUTH2 (SMTP inherits the IMAP OAuth settings)" \
+  || bad "reply sent: $(q "SELECT state || ' ' || coalesce(last_error, '') FROM outbox WHERE id=${id:-0}")"
+customer_has() { [ "$($DOVEADM search -u customer mailbox INBOX all 2>/dev/null | wc -l)" -ge 1 ]; }
+wait_until 30 customer_has && ok "reply delivered through Postfix" || bad "reply delivered"
+mid=$(q "SELECT message_id FROM outbox WHERE id=${id:-0}")
+in_sent() { [ "$($DOVEADM search -u alice mailbox Sent header message-id "$mid" | wc -l)" = 1 ]; }
+wait_until 30 in_sent && ok "the copy is APPENDed to Sent once, with the same token source" || bad "copy in Sent"
+google=$(($(requests /google/token alice) - before))
+# One token serves the sync, the SMTP session, the APPEND and the mirroring: it is kept.
+if [ "$google" -ge 1 ] && [ "$google" -le 2 ]; then ok "Google token asked $google time(s) for sync, send and APPEND"; else bad "Google token requests: $google"; fi
+
+# --- Microsoft rotates refresh tokens: written back, and a restart uses the new one -------------
+rotated=$(cat "$work/secrets/ms-refresh")
+case $rotated in bob-refresh-*) ok "rotated refresh token written back ($rotated)" ;; *) bad "ms refresh file: $rotated" ;; esac
+expect_eq "$(stat -c %a "$work/secrets/ms-refresh")" 600 "the refresh token file stays 0600"
+stop
+mail bob m2@customer.example "Licence count again"
+start
+wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='m2@customer.example'" 1 \
+  && ok "after a restart the rotated refresh token logs in (the old one is refused)" \
+  || bad "ms after restart: $(q "SELECT state, last_error FROM accounts WHERE name='ms'")"
+stop
+if grep -q "alice-refresh\|bob-refresh\|-fresh-" "$work/maild.log"; then bad "a token appears in the log"; else ok "no token in the log"; fi
+
+# --- a refused refresh token: needs_reauth with the cause ----------------------------------------
+printf 'revoked-by-user\n' >"$work/secrets/goog-refresh"
+start
+wait_until 30 q_is "SELECT state FROM accounts WHERE name='goog'" needs_reauth \
+  && ok "invalid_grant puts the account in needs_reauth" \
+  || bad "goog state: $(q "SELECT state, last_error FROM accounts WHERE name='goog'")"
+expect_grep "invalid_grant" <(q "SELECT last_error FROM accounts WHERE name='goog'") "its error names invalid_grant"
+stop
+finish
