@@ -447,7 +447,7 @@ class Daemon final : public http::Control {
             se.account_name = a.name;
             se.from_address = a.address;
             se.imap = spec.imap;
-            se.gmail = a.gmail.value_or(false);
+            se.gmail = a.gmail;
             if (auto known_owner = sink_->sync_store().user_name(a.owner_id); known_owner)
                 se.from_name = *known_owner;
             if (imap_tokens)
@@ -473,6 +473,7 @@ class Daemon final : public http::Control {
             }
             outbox_->set_account(*id, std::move(se));
         }
+        spec.gmail = a.gmail;
         spec.folders = a.folders;
         spec.idle = a.idle;
         spec.poll_interval = a.poll_interval;

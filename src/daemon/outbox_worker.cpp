@@ -137,27 +137,35 @@ void OutboxWorker::recover_next() {
                 "interrupted before the end of the message: nothing was delivered, sending again");
             continue;
         }
-        if (!it->second.gmail) {
-            settle(name, r.id, "unknown",
-                   "interrupted after the whole message was handed to the server, before its "
-                   "answer: it may or may not have been delivered");
+        static constexpr const char* kUnknown =
+            "interrupted after the whole message was handed to the server, before its answer: it "
+            "may or may not have been delivered";
+        const std::optional<bool> gmail = it->second.gmail;
+        if (gmail && !*gmail) {
+            settle(name, r.id, "unknown", kUnknown);
             continue;
         }
+        // Gmail (set, or offered by the server) files what it sent in its Sent folder.
         busy_ = true;
         auto imap = it->second.imap;
         auto token = it->second.imap_token;
         auto id = r.id;
         auto mid = r.message_id;
-        boost::asio::post(pool_, [this, imap, token, name, id, mid, settle] {
-            auto found = with_token(
-                imap, token, [&](const net::Endpoint& ep) { return imap::sent_contains(ep, mid); });
+        boost::asio::post(pool_, [this, imap, token, gmail, name, id, mid, settle] {
+            auto found = with_token(imap, token, [&](const net::Endpoint& ep) {
+                return imap::sent_by_server(ep, mid, gmail);
+            });
             boost::asio::post(io_, [this, name, id, found, settle] {
                 busy_ = false;
-                settle(name, id, found && *found ? "sent" : "unknown",
-                       found ? (*found ? ""
-                                       : "interrupted after the end of the message; not in "
-                                         "Gmail's Sent folder: it may or may not have been "
-                                         "delivered")
+                if (found && !*found) {
+                    settle(name, id, "unknown", kUnknown);
+                    return;
+                }
+                settle(name, id, found && **found ? "sent" : "unknown",
+                       found ? (**found ? ""
+                                        : "interrupted after the end of the message; not in "
+                                          "Gmail's Sent folder: it may or may not have been "
+                                          "delivered")
                              : "interrupted after the end of the message; the Sent folder could "
                                "not be checked: " +
                                    found.error().to_string());
@@ -293,7 +301,7 @@ void OutboxWorker::send_one() {
     auto imap_ep = acc.imap;
     auto smtp_token = acc.smtp_token;
     auto imap_token = acc.imap_token;
-    bool gmail = acc.gmail;
+    const std::optional<bool> gmail = acc.gmail;
     auto id = row->id;
     auto attempts = row->attempts;
     auto thread = row->thread;
@@ -378,19 +386,23 @@ void OutboxWorker::send_one() {
             if (auto r = sink_.store_outgoing(std::move(fm), "outbox:" + std::to_string(id)); !r)
                 log_(LogLevel::Error, {name, ""}, "outbox", r.error().to_string());
             (void)thread;
-            if (gmail)
+            if (gmail && *gmail)
                 return; // Gmail files sent mail itself
             busy_ = true;
             boost::asio::post(pool_, [=, this] {
-                auto appended = with_token(imap_ep, imap_token, [&](const net::Endpoint& ep) {
-                    return imap::append_to_sent(ep, bytes);
+                auto filed = with_token(imap_ep, imap_token, [&](const net::Endpoint& ep) {
+                    return imap::file_in_sent(ep, bytes, gmail);
                 });
                 boost::asio::post(io_, [=, this] {
                     busy_ = false;
-                    if (!appended)
+                    if (!filed)
                         log_(LogLevel::Warning, {name, ""}, "outbox",
                              fmt::format("reply {} sent, but filing it in Sent failed: {}", id,
-                                         appended.error().to_string()));
+                                         filed.error().to_string()));
+                    else if (*filed == imap::SentFiling::ServerFiles)
+                        log_(LogLevel::Debug, {name, ""}, "outbox",
+                             fmt::format("reply {}: the server (Gmail) files it in Sent itself",
+                                         id));
                 });
             });
         });

@@ -146,11 +146,11 @@ asio::awaitable<Result<void>> fetch_batches(Session& s, const FolderPlan& plan,
 
 } // namespace
 
-ServerCaps server_caps(const Session& s) {
+ServerCaps server_caps(const Session& s, bool gmail_allowed) {
     ServerCaps c;
     c.condstore = s.has("CONDSTORE");
     c.esearch = s.has("ESEARCH");
-    c.gmail = s.has("X-GM-EXT-1");
+    c.gmail = gmail_allowed && s.has("X-GM-EXT-1");
     return c;
 }
 
@@ -173,7 +173,8 @@ asio::awaitable<Result<ExamineResult>> examine(Session& s, const FolderInfo& f) 
 asio::awaitable<Result<void>> sync_folder(Session& s, const FolderInfo& f, FolderSyncContext& ctx,
                                           SteadyClock::time_point now, std::int64_t unix_now) {
     using Kind = FolderStep::Kind;
-    FolderPlan plan(f, ctx.policy, server_caps(s), ctx.history, now, unix_now);
+    FolderPlan plan(f, ctx.policy, server_caps(s, ctx.policy.gmail_allowed), ctx.history, now,
+                    unix_now);
     std::uint64_t done = 0;
     bool announced = false;
     for (;;) {

@@ -33,7 +33,8 @@ struct FolderSyncContext {
     std::uint64_t initial_done_all = 0, initial_total_all = 0;
 };
 
-[[nodiscard]] ServerCaps server_caps(const Session& s);
+// `gmail_allowed` false: X-GM-EXT-1 is ignored (the account's gmail = false).
+[[nodiscard]] ServerCaps server_caps(const Session& s, bool gmail_allowed = true);
 
 // EXAMINE (and STATUS when the answer lacks UIDNEXT), as FolderPlan does it; for the check
 // before IDLE.

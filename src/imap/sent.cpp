@@ -109,6 +109,26 @@ asio::awaitable<Result<bool>> do_contains(Session& s, std::string message_id) {
     co_return found;
 }
 
+asio::awaitable<Result<SentFiling>> do_file(Session& s, std::string_view message,
+                                            bool server_files) {
+    if (server_files)
+        co_return SentFiling::ServerFiles;
+    auto r = co_await do_append(s, message);
+    if (!r)
+        co_return std::unexpected(r.error());
+    co_return SentFiling::Appended;
+}
+
+asio::awaitable<Result<std::optional<bool>>> do_probe(Session& s, std::string message_id,
+                                                      bool server_files) {
+    if (!server_files)
+        co_return std::optional<bool>{};
+    auto found = co_await do_contains(s, std::move(message_id));
+    if (!found)
+        co_return std::unexpected(found.error());
+    co_return std::optional<bool>(*found);
+}
+
 asio::awaitable<Result<void>> do_store_seen(Session& s, std::string mailbox,
                                             std::uint32_t uid_validity,
                                             std::vector<std::uint32_t> seen,
@@ -163,13 +183,27 @@ Result<void> store_seen(const net::Endpoint& ep, const std::string& mailbox,
     });
 }
 
-Result<void> append_to_sent(const net::Endpoint& ep, std::string_view message) {
-    return run_blocking<void>(ep, [message](Session& s) { return do_append(s, message); });
+bool files_sent_mail(std::optional<bool> gmail, bool offers_x_gm_ext_1) {
+    return gmail.value_or(offers_x_gm_ext_1);
 }
 
-Result<bool> sent_contains(const net::Endpoint& ep, std::string_view message_id) {
+Result<SentFiling> file_in_sent(const net::Endpoint& ep, std::string_view message,
+                                std::optional<bool> gmail) {
+    if (gmail && *gmail)
+        return SentFiling::ServerFiles;
+    return run_blocking<SentFiling>(ep, [message, gmail](Session& s) {
+        return do_file(s, message, files_sent_mail(gmail, s.has("X-GM-EXT-1")));
+    });
+}
+
+Result<std::optional<bool>> sent_by_server(const net::Endpoint& ep, std::string_view message_id,
+                                           std::optional<bool> gmail) {
+    if (gmail && !*gmail)
+        return std::nullopt;
     std::string id(message_id);
-    return run_blocking<bool>(ep, [id](Session& s) { return do_contains(s, id); });
+    return run_blocking<std::optional<bool>>(ep, [id, gmail](Session& s) {
+        return do_probe(s, id, files_sent_mail(gmail, s.has("X-GM-EXT-1")));
+    });
 }
 
 } // namespace crm::imap

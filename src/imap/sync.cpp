@@ -26,7 +26,8 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
           folder_ctx{spec.id,
                      sink,
                      FolderPolicy{spec.batch_messages, spec.batch_bytes, spec.initial_sync_days,
-                                  spec.reconcile_interval, spec.flag_sweep_interval},
+                                  spec.reconcile_interval, spec.flag_sweep_interval,
+                                  spec.gmail.value_or(true)},
                      history,
                      stopping,
                      [this](LogLevel lvl, std::string_view mailbox, std::string_view event,
@@ -187,7 +188,8 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         } reset{session};
         if (stopping)
             co_return Result<void>{};
-        gmail = s->has("X-GM-EXT-1");
+        // Gmail's extensions only where offered, and not when the account says gmail = false.
+        gmail = s->has("X-GM-EXT-1") && spec.gmail.value_or(true);
         if (s->has("CONDSTORE") && s->has("ENABLE")) {
             auto e = co_await s->run(CommandBuilder("ENABLE").raw("CONDSTORE"));
             if (!e)

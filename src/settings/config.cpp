@@ -289,7 +289,8 @@ class Section {
         return std::nullopt;
     }
 
-    // Warnings for keys that no getter knows about, with a did-you-mean.
+    // Errors for keys that no getter knows about, with a did-you-mean: a key that is accepted
+    // does something, and a misspelt one is not silently ignored (issue 18).
     void report_unknown() const {
         for (auto&& [key, node] : table_) {
             const std::string_view k = key.str();
@@ -298,7 +299,7 @@ class Section {
             std::string message = fmt::format("{}: unknown key", path_of(k));
             if (const auto near = detail::closest_match(k, known_))
                 message += fmt::format("; did you mean \"{}\"?", *near);
-            r_.warning(pos_of(key.source()), std::move(message));
+            r_.error(pos_of(key.source()), std::move(message));
         }
     }
 

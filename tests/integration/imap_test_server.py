@@ -3,6 +3,17 @@ scripted_imap.py): reading commands, IDLE, LOGOUT and the loopback listener that
 import asyncio
 
 
+def in_set(uid, spec, top):
+    """Whether `uid` is in the IMAP sequence set `spec` ("1:3,7,9:*"), `top` standing for *."""
+    for part in spec.split(","):
+        lo, _, hi = part.partition(":")
+        lo = top if lo == "*" else int(lo)
+        hi = lo if not hi else (top if hi == "*" else int(hi))
+        if min(lo, hi) <= uid <= max(lo, hi):
+            return True
+    return False
+
+
 async def read_command(reader):
     """The next command line as (tag, upper-case command, rest), or None at end of stream."""
     line = await reader.readline()

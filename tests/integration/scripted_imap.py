@@ -65,19 +65,10 @@ def uid_next():
     return (msgs[-1][0] if msgs else 0) + 1
 
 
-def in_set(uid, spec, top):
-    for part in spec.split(","):
-        lo, _, hi = part.partition(":")
-        lo = top if lo == "*" else int(lo)
-        hi = lo if not hi else (top if hi == "*" else int(hi))
-        if min(lo, hi) <= uid <= max(lo, hi):
-            return True
-    return False
-
-
 def select_uids(spec):
     top = msgs[-1][0] if msgs else 0
-    return [m for m in msgs if in_set(m[0], spec, top)] or ([msgs[-1]] if msgs and "*" in spec else [])
+    return [m for m in msgs if imap_test_server.in_set(m[0], spec, top)] or (
+        [msgs[-1]] if msgs and "*" in spec else [])
 
 
 def flags_text(m):

@@ -45,6 +45,8 @@ struct FolderPolicy {
     int initial_sync_days = 90; // 0: everything at once
     std::chrono::seconds reconcile_interval{3600};
     std::chrono::seconds flag_sweep_interval{900}; // without CONDSTORE
+    // false: the account's `gmail = false`: X-GM-EXT-1 is not used even when offered.
+    bool gmail_allowed = true;
 };
 
 // EXAMINE's answer (RFC 3501 §6.3.2, RFC 7162 §3.1.2.1), with STATUS (UIDNEXT) as fallback.

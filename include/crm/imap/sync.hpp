@@ -42,6 +42,9 @@ struct AccountSpec {
     // XOAUTH2 with a refresh token: an access token (blocking; run on the pool), before each
     // connection; `refused` after the server refused the last one (a new one, not a kept one).
     std::function<Result<std::string>(bool refused)> access_token;
+    // The account's `gmail =`: false ignores X-GM-EXT-1; unset (or true): Gmail's extensions
+    // where the server offers them.
+    std::optional<bool> gmail;
     std::chrono::seconds backoff_min{2};
     std::chrono::seconds backoff_max{600};
 };

@@ -116,7 +116,8 @@ struct Problem {
     int line = 0;
     int column = 0;
     std::string message;
-    bool warning = false; // warnings (unknown keys, inline secrets ...) do not reject the config
+    bool warning =
+        false; // warnings (inline secrets, ignored settings ...) do not reject the config
 
     friend bool operator==(const Problem&, const Problem&) = default;
 };
