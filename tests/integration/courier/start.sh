@@ -110,7 +110,9 @@ chown -R nobody:nogroup "$dir/home"
 { cat /etc/group; echo "courier:x:$gid:"; } >"$dir/etc/group"
 chmod 0644 "$dir/etc/passwd" "$dir/etc/group"
 chown "$uid:$gid" "$dir/courier-etc/imapd.pem"
-unshare -m --propagation private -- "$here/start.sh" --in-namespace "$dir" "$root" \
+# In a session of its own (setsid): stopping Courier signals its process group (a SIGTERM to the
+# daemons reached every process of the caller's group: the whole ctest run, CI's exit 143).
+unshare -m --propagation private -- setsid "$here/start.sh" --in-namespace "$dir" "$root" \
   >"$dir/namespace.log" 2>&1 </dev/null &
 pid=$!
 wait_listening "$pid" "$dir/namespace.log" "$imap" "$strict" "$imaps"
