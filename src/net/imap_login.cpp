@@ -99,8 +99,27 @@ ImapMechanism choose_imap_mechanism(const std::set<std::string>& caps, Auth auth
     return ImapMechanism::None;
 }
 
+static bool busy_refusal(std::string_view utext) {
+    // RFC 5530 INUSE and LIMIT; Gmail's [THROTTLED] and "Too many simultaneous connections"
+    // (https://support.google.com/mail/answer/7126229: at most 15 per account); Microsoft 365's
+    // "User is authenticated but not connected" (the mailbox is not reachable yet, or the
+    // token's tenant is being provisioned: it passes with time). The credentials are fine: retry
+    // later, the admin has nothing to do.
+    for (std::string_view t : {"[INUSE]", "[LIMIT]", "[THROTTLED]"})
+        if (utext.starts_with(t))
+            return true;
+    for (std::string_view t :
+         {"TOO MANY SIMULTANEOUS CONNECTIONS", "AUTHENTICATED BUT NOT CONNECTED"})
+        if (utext.find(t) != std::string_view::npos)
+            return true;
+    return false;
+}
+
 Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
     const std::string where = fmt::format("imap://{}:{}", ep.host, ep.port);
+    // What the server says to a person during login ("* NO [ALERT] ...", Gmail's
+    // "* NO [WEBALERT url] Web login required"): shown with a refused login.
+    std::string alerts;
     // Reads until the tagged answer to `tag`; `on_continuation` answers "+" requests.
     auto await_tagged = [&](std::string_view tag,
                             const std::function<Result<void>()>& on_continuation,
@@ -126,6 +145,10 @@ Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
                                     Retry::Backoff));
                 if (caps)
                     add_capabilities(*line, *caps);
+                const std::string u = upper(line->substr(0, 40));
+                if (u.starts_with("* NO [ALERT]") || u.starts_with("* OK [ALERT]") ||
+                    u.starts_with("* NO [WEBALERT") || u.starts_with("* BAD [ALERT]"))
+                    alerts += (alerts.empty() ? "" : "; ") + line->substr(2, 300);
                 continue;
             }
             if (line->starts_with(std::string(tag) + " "))
@@ -256,9 +279,15 @@ Result<void> imap_login(const Endpoint& ep, const LoginIo& io) {
         return std::unexpected(login_error("net.protocol",
                                            fmt::format("{}: {} failed: {}", where, mech_name, text),
                                            Retry::Backoff));
+    if (busy_refusal(utext))
+        return std::unexpected(login_error(
+            "net.busy",
+            fmt::format("{}: {} refused for now (not the credentials): {}", where, mech_name, text),
+            Retry::Backoff));
     return std::unexpected(login_error(
         "net.auth",
-        fmt::format("{}: login rejected for {} ({}): {}", where, ep.username, mech_name, text),
+        fmt::format("{}: login rejected for {} ({}): {}{}", where, ep.username, mech_name, text,
+                    alerts.empty() ? "" : " (the server says: " + alerts + ")"),
         Retry::NeedsConfig));
 }
 

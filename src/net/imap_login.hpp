@@ -31,7 +31,12 @@ struct LoginIo {
 // CAPABILITY, then the login with the chosen mechanism. Errors:
 //   net.mechanism - nothing usable offered; detail names what the server offers   NeedsConfig
 //   net.auth      - the server refused the credentials (tagged NO)                NeedsConfig
+//   net.busy      - a NO that says "not now": [INUSE], [LIMIT], Gmail's [THROTTLED] and "Too
+//                   many simultaneous connections", Microsoft 365's "User is authenticated but
+//                   not connected"                                                   Backoff
 //   net.protocol  - BAD, BYE, a NO with [UNAVAILABLE]/[SERVERBUG], a garbled answer  Backoff
+// A refused login's detail carries what the server said to a person meanwhile ("* NO [ALERT]",
+// Gmail's "[WEBALERT url] Web login required").
 // Secrets never appear in errors.
 Result<void> imap_login(const Endpoint& ep, const LoginIo& io);
 
