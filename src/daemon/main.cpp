@@ -447,7 +447,10 @@ class Daemon final : public http::Control {
             se.account_name = a.name;
             se.from_address = a.address;
             se.imap = spec.imap;
-            se.gmail = a.gmail;
+            // Gmail and Microsoft 365 file what their SMTP server sends in Sent themselves.
+            se.server_files_sent = a.provider == settings::AccountConfig::Provider::Microsoft365
+                                       ? std::optional(true)
+                                       : a.gmail;
             if (auto known_owner = sink_->sync_store().user_name(a.owner_id); known_owner)
                 se.from_name = *known_owner;
             if (imap_tokens)

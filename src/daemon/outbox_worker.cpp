@@ -140,20 +140,20 @@ void OutboxWorker::recover_next() {
         static constexpr const char* kUnknown =
             "interrupted after the whole message was handed to the server, before its answer: it "
             "may or may not have been delivered";
-        const std::optional<bool> gmail = it->second.gmail;
-        if (gmail && !*gmail) {
+        const std::optional<bool> files_sent = it->second.server_files_sent;
+        if (files_sent && !*files_sent) {
             settle(name, r.id, "unknown", kUnknown);
             continue;
         }
-        // Gmail (set, or offered by the server) files what it sent in its Sent folder.
+        // Gmail and Microsoft 365 file what they sent in their Sent folder.
         busy_ = true;
         auto imap = it->second.imap;
         auto token = it->second.imap_token;
         auto id = r.id;
         auto mid = r.message_id;
-        boost::asio::post(pool_, [this, imap, token, gmail, name, id, mid, settle] {
+        boost::asio::post(pool_, [this, imap, token, files_sent, name, id, mid, settle] {
             auto found = with_token(imap, token, [&](const net::Endpoint& ep) {
-                return imap::sent_by_server(ep, mid, gmail);
+                return imap::sent_by_server(ep, mid, files_sent);
             });
             boost::asio::post(io_, [this, name, id, found, settle] {
                 busy_ = false;
@@ -301,7 +301,7 @@ void OutboxWorker::send_one() {
     auto imap_ep = acc.imap;
     auto smtp_token = acc.smtp_token;
     auto imap_token = acc.imap_token;
-    const std::optional<bool> gmail = acc.gmail;
+    const std::optional<bool> files_sent = acc.server_files_sent;
     auto id = row->id;
     auto attempts = row->attempts;
     auto thread = row->thread;
@@ -386,12 +386,12 @@ void OutboxWorker::send_one() {
             if (auto r = sink_.store_outgoing(std::move(fm), "outbox:" + std::to_string(id)); !r)
                 log_(LogLevel::Error, {name, ""}, "outbox", r.error().to_string());
             (void)thread;
-            if (gmail && *gmail)
+            if (files_sent && *files_sent)
                 return; // Gmail files sent mail itself
             busy_ = true;
             boost::asio::post(pool_, [=, this] {
                 auto filed = with_token(imap_ep, imap_token, [&](const net::Endpoint& ep) {
-                    return imap::file_in_sent(ep, bytes, gmail);
+                    return imap::file_in_sent(ep, bytes, files_sent);
                 });
                 boost::asio::post(io_, [=, this] {
                     busy_ = false;
@@ -401,8 +401,7 @@ void OutboxWorker::send_one() {
                                          filed.error().to_string()));
                     else if (*filed == imap::SentFiling::ServerFiles)
                         log_(LogLevel::Debug, {name, ""}, "outbox",
-                             fmt::format("reply {}: the server (Gmail) files it in Sent itself",
-                                         id));
+                             fmt::format("reply {}: the provider files it in Sent itself", id));
                 });
             });
         });

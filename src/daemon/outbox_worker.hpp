@@ -32,9 +32,10 @@ struct SendingEndpoints {
     std::string from_name;
     std::optional<net::Endpoint> smtp; // absent: this account cannot send
     net::Endpoint imap;
-    // The account's `gmail =`; unset: Gmail when the server offers X-GM-EXT-1. Gmail files sent
-    // mail itself: no APPEND, and after a crash its Sent folder tells whether a reply went out.
-    std::optional<bool> gmail;
+    // Whether the provider files what its SMTP server sends in Sent itself (Gmail, Microsoft 365:
+    // then no APPEND, and after a crash the Sent folder tells whether a reply went out); unset:
+    // when the IMAP server offers X-GM-EXT-1 (Gmail).
+    std::optional<bool> server_files_sent;
     // XOAUTH2 with a refresh token: the access token for `imap` / `smtp` (as
     // imap::AccountSpec::access_token: `refused` after the server refused the last one); empty:
     // the endpoint's own secret is used.

@@ -183,26 +183,26 @@ Result<void> store_seen(const net::Endpoint& ep, const std::string& mailbox,
     });
 }
 
-bool files_sent_mail(std::optional<bool> gmail, bool offers_x_gm_ext_1) {
-    return gmail.value_or(offers_x_gm_ext_1);
+bool files_sent_mail(std::optional<bool> server_files, bool offers_x_gm_ext_1) {
+    return server_files.value_or(offers_x_gm_ext_1);
 }
 
 Result<SentFiling> file_in_sent(const net::Endpoint& ep, std::string_view message,
-                                std::optional<bool> gmail) {
-    if (gmail && *gmail)
+                                std::optional<bool> server_files) {
+    if (server_files && *server_files)
         return SentFiling::ServerFiles;
-    return run_blocking<SentFiling>(ep, [message, gmail](Session& s) {
-        return do_file(s, message, files_sent_mail(gmail, s.has("X-GM-EXT-1")));
+    return run_blocking<SentFiling>(ep, [message, server_files](Session& s) {
+        return do_file(s, message, files_sent_mail(server_files, s.has("X-GM-EXT-1")));
     });
 }
 
 Result<std::optional<bool>> sent_by_server(const net::Endpoint& ep, std::string_view message_id,
-                                           std::optional<bool> gmail) {
-    if (gmail && !*gmail)
+                                           std::optional<bool> server_files) {
+    if (server_files && !*server_files)
         return std::nullopt;
     std::string id(message_id);
-    return run_blocking<std::optional<bool>>(ep, [id, gmail](Session& s) {
-        return do_probe(s, id, files_sent_mail(gmail, s.has("X-GM-EXT-1")));
+    return run_blocking<std::optional<bool>>(ep, [id, server_files](Session& s) {
+        return do_probe(s, id, files_sent_mail(server_files, s.has("X-GM-EXT-1")));
     });
 }
 

@@ -466,23 +466,53 @@ void forbid_keys(Section& s, std::span<const std::string_view> keys, std::string
             s.reporter().error(e->pos, fmt::format("{}: {}", e->path, why));
 }
 
+// What `provider =` fills in for a server the account leaves unset, from the providers' own
+// documentation: Gmail, https://support.google.com/mail/answer/7126229 (imap.gmail.com:993 and
+// smtp.gmail.com:465, TLS) and https://developers.google.com/identity/protocols/oauth2 (the token
+// endpoint); Microsoft 365, "POP, IMAP, and SMTP settings for Outlook.com" and "Authenticate an
+// IMAP, POP or SMTP connection using OAuth" on learn.microsoft.com (outlook.office365.com:993
+// TLS, smtp.office365.com:587 STARTTLS, the v2.0 token endpoint of the "common" tenant: set
+// oauth_token_endpoint for a tenant of your own).
+struct ServerPreset {
+    std::string_view host;
+    std::uint16_t port;
+    Tls tls;
+    std::string_view token_endpoint;
+};
+constexpr std::string_view kGoogleTokenEndpoint = "https://oauth2.googleapis.com/token";
+constexpr std::string_view kMicrosoftTokenEndpoint =
+    "https://login.microsoftonline.com/common/oauth2/v2.0/token";
+constexpr ServerPreset kGmailImap{"imap.gmail.com", 993, Tls::Implicit, kGoogleTokenEndpoint};
+constexpr ServerPreset kGmailSmtp{"smtp.gmail.com", 465, Tls::Implicit, kGoogleTokenEndpoint};
+constexpr ServerPreset kMicrosoftImap{"outlook.office365.com", 993, Tls::Implicit,
+                                      kMicrosoftTokenEndpoint};
+constexpr ServerPreset kMicrosoftSmtp{"smtp.office365.com", 587, Tls::StartTls,
+                                      kMicrosoftTokenEndpoint};
+
 ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, Pos fallback,
-                          bool smtp, const ServerConfig* inherit, bool allow_inline) {
+                          bool smtp, const ServerConfig* inherit, bool allow_inline,
+                          const ServerPreset* preset = nullptr) {
     Section s(r, t, std::move(path), fallback, kServerKeys);
     ServerConfig c;
 
-    if (auto host = s.string("host", true)) {
+    if (auto host = s.string("host", preset == nullptr)) {
         if (!detail::is_valid_host(host->first))
             r.error(host->second.pos, fmt::format("{}: {} is not a valid host name",
                                                   host->second.path, show(host->first)));
         c.host = std::move(host->first);
+    } else if (preset && !s.has("host")) {
+        c.host = std::string(preset->host);
     }
     const auto tls = s.choice("tls", kTlsNames, kTlsValues);
     if (tls)
         c.tls = tls->first;
+    else if (preset)
+        c.tls = preset->tls;
     s.boolean("allow_insecure", c.allow_insecure);
     if (auto port = s.ranged("port", 1, 65535)) {
         c.port = static_cast<std::uint16_t>(*port);
+    } else if (preset && !s.has("port") && c.tls == preset->tls) {
+        c.port = preset->port;
     } else {
         // IMAP: RFC 8314 §7.3 (993), RFC 3501 (143). SMTP submission: RFC 8314 (465), RFC 6409
         // (587); plain text only to a local MTA on 25.
@@ -571,13 +601,15 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
         if (oauth_given) {
             OAuthRefresh o;
             bool complete = true;
-            if (auto ep = s.string("oauth_token_endpoint", true)) {
+            if (auto ep = s.string("oauth_token_endpoint", preset == nullptr)) {
                 if (auto why = detail::check_token_endpoint(ep->first)) {
                     r.error(ep->second.pos,
                             fmt::format("{}: {} {}", ep->second.path, show(ep->first), *why));
                     complete = false;
                 }
                 o.token_endpoint = std::move(ep->first);
+            } else if (preset && !s.has("oauth_token_endpoint")) {
+                o.token_endpoint = std::string(preset->token_endpoint);
             } else {
                 complete = false;
             }
@@ -634,11 +666,14 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
 // ---------------------------------------------------------------------------------------------
 // Accounts
 
-constexpr std::array<std::string_view, 15> kAccountKeys{
+constexpr std::array<std::string_view, 16> kAccountKeys{
     "name",     "owner_id",       "address",     "folders",
     "enabled",  "poll_interval",  "idle",        "initial_sync_days",
     "backfill", "batch_messages", "batch_bytes", "mirror_seen",
-    "gmail",    "imap",           "smtp"};
+    "gmail",    "provider",       "imap",        "smtp"};
+constexpr std::array<std::string_view, 2> kProviderNames{"gmail", "microsoft365"};
+constexpr std::array<AccountConfig::Provider, 2> kProviderValues{
+    AccountConfig::Provider::Gmail, AccountConfig::Provider::Microsoft365};
 
 AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index, Pos fallback,
                             bool allow_inline) {
@@ -705,13 +740,29 @@ AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index
         a.batch_bytes = static_cast<std::size_t>(*n);
     s.boolean("mirror_seen", a.mirror_seen);
     a.gmail = s.boolean("gmail");
+    const ServerPreset* imap_preset = nullptr;
+    const ServerPreset* smtp_preset = nullptr;
+    if (auto p = s.choice("provider", kProviderNames, kProviderValues)) {
+        a.provider = p->first;
+        const bool gmail = p->first == AccountConfig::Provider::Gmail;
+        imap_preset = gmail ? &kGmailImap : &kMicrosoftImap;
+        smtp_preset = gmail ? &kGmailSmtp : &kMicrosoftSmtp;
+        if (gmail && !a.gmail)
+            a.gmail = true;
+    }
 
     if (auto imap = s.table("imap", true))
         a.imap = parse_server(r, *imap->first, imap->second.path, imap->second.pos, false, nullptr,
-                              allow_inline);
-    if (auto smtp = s.table("smtp"))
+                              allow_inline, imap_preset);
+    if (auto smtp = s.table("smtp")) {
         a.smtp = parse_server(r, *smtp->first, smtp->second.path, smtp->second.pos, true, &a.imap,
-                              allow_inline);
+                              allow_inline, smtp_preset);
+    } else if (smtp_preset && !s.has("smtp")) {
+        // A provider's account sends through the provider's SMTP server, logging in as for IMAP.
+        const toml::table none;
+        a.smtp = parse_server(r, none, s.path() + ".smtp", s.pos(), true, &a.imap, allow_inline,
+                              smtp_preset);
+    }
     s.report_unknown();
     return a;
 }

@@ -95,6 +95,10 @@ std::string account_block(const AccountConfig& a) {
         out += "mirror_seen = true\n";
     if (a.gmail)
         out += fmt::format("gmail = {}\n", *a.gmail);
+    if (a.provider)
+        out +=
+            fmt::format("provider = \"{}\"\n",
+                        *a.provider == AccountConfig::Provider::Gmail ? "gmail" : "microsoft365");
     out += server_table("accounts.imap", a.imap);
     if (a.smtp)
         out += server_table("accounts.smtp", *a.smtp);

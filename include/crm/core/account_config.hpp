@@ -84,6 +84,10 @@ struct AccountConfig {
     std::size_t batch_bytes = std::size_t{16} << 20; // bytes per FETCH batch (soft limit)
     bool mirror_seen = false;  // mirror CRM read state to the server's \Seen flag
     std::optional<bool> gmail; // nullopt: auto-detect (X-GM-EXT-1)
+    // `provider =`: Gmail or Microsoft 365 (their hosts, ports, TLS and token endpoint filled in
+    // where the account does not set them); both file what their SMTP server sends in Sent.
+    enum class Provider { Gmail, Microsoft365 };
+    std::optional<Provider> provider;
     ServerConfig imap;
     std::optional<ServerConfig> smtp; // absent: replies cannot be sent from this account
     int line = 0;                     // line of its [[accounts]] header, for messages

@@ -14,26 +14,27 @@
 
 namespace crm::imap {
 
-// Gmail files a copy of what is sent through its SMTP server in its Sent folder itself, so an
-// APPEND would be a second copy. `gmail` is the account's `gmail =` setting; unset, the server is
-// Gmail when it offers X-GM-EXT-1 (Google's "IMAP Extensions" page).
-[[nodiscard]] bool files_sent_mail(std::optional<bool> gmail, bool offers_x_gm_ext_1);
+// Gmail and Microsoft 365 file a copy of what is sent through their SMTP servers in Sent
+// themselves, so an APPEND would be a second copy. `server_files` is what the account's settings
+// say (`gmail =`, `provider =`); unset, the server files them when it is Gmail, i.e. offers
+// X-GM-EXT-1 (Google's "IMAP Extensions").
+[[nodiscard]] bool files_sent_mail(std::optional<bool> server_files, bool offers_x_gm_ext_1);
 
 enum class SentFiling { Appended, ServerFiles };
 
 // Files a sent `message`: APPENDs it with \Seen to the \Sent special-use folder (else a folder
 // named "Sent"), unless the server files it itself (files_sent_mail: then nothing is done, and
-// with `gmail` true no connection is made). Errors: "imap.folder" when there is no Sent folder,
-// the net.* / imap.* session errors otherwise.
+// with `server_files` true no connection is made). Errors: "imap.folder" when there is no Sent
+// folder, the net.* / imap.* session errors otherwise.
 Result<SentFiling> file_in_sent(const net::Endpoint& ep, std::string_view message,
-                                std::optional<bool> gmail);
+                                std::optional<bool> server_files);
 
 // After a crash: whether the Sent folder holds a message with this Message-ID (without angle
 // brackets), when the server files sent mail itself; nullopt when it does not (the folder then
-// tells nothing: our own APPEND comes only after sending), without a connection when `gmail` is
-// false.
+// tells nothing: our own APPEND comes only after sending), without a connection when
+// `server_files` is false.
 Result<std::optional<bool>> sent_by_server(const net::Endpoint& ep, std::string_view message_id,
-                                           std::optional<bool> gmail);
+                                           std::optional<bool> server_files);
 
 // Mirrors read state made in the CRM: SELECTs `mailbox` (UTF-8 name) and sets (+FLAGS.SILENT)
 // or clears (-FLAGS.SILENT) \Seen on the UIDs. Refuses when the mailbox's UIDVALIDITY is no

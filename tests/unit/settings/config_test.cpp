@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <fstream>
-#include <sstream>
 #include <iterator>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -828,6 +828,78 @@ TEST(FormatProblem, WithAndWithoutPosition) {
     EXPECT_EQ(format_problem(Problem{"f.toml", 3, 7, "bad", false}), "f.toml:3:7: error: bad");
     EXPECT_EQ(format_problem(Problem{"f.toml", 3, 7, "meh", true}), "f.toml:3:7: warning: meh");
     EXPECT_EQ(format_problem(Problem{"f.toml", 0, 0, "bad", false}), "f.toml: error: bad");
+}
+
+std::string provider_account(std::string_view provider, std::string_view imap_body,
+                             std::string_view extra = "") {
+    return std::string("[[accounts]]\nname = \"p\"\nowner_id = 1\naddress = \"p@example.com\"\n") +
+           "provider = \"" + std::string(provider) + "\"\n" + std::string(extra) +
+           "[accounts.imap]\n" + std::string(imap_body);
+}
+
+constexpr std::string_view kOAuthOnly = "username = \"p@example.com\"\n"
+                                        "auth = \"xoauth2\"\n"
+                                        "oauth_client_id = \"client\"\n"
+                                        "oauth_refresh_token_file = \"/run/p-refresh\"\n";
+
+// provider = "gmail": Google's hosts, ports, TLS and token endpoint where the account sets none,
+// an SMTP server that logs in as IMAP does, and Gmail's behaviour (issue 18).
+TEST(Config, GmailProviderFillsHostsPortsAndTokenEndpoint) {
+    const auto out = parse(provider_account("gmail", kOAuthOnly));
+    ASSERT_TRUE(out.ok()) << dump(out);
+    const auto& a = out.config->accounts.at(0);
+    EXPECT_EQ(a.provider, crm::AccountConfig::Provider::Gmail);
+    EXPECT_EQ(a.gmail, std::optional<bool>(true));
+    EXPECT_EQ(a.imap.host, "imap.gmail.com");
+    EXPECT_EQ(a.imap.port, 993);
+    EXPECT_EQ(a.imap.tls, Tls::Implicit);
+    ASSERT_TRUE(a.imap.oauth);
+    EXPECT_EQ(a.imap.oauth->token_endpoint, "https://oauth2.googleapis.com/token");
+    ASSERT_TRUE(a.smtp) << "a provider's account can send without an [accounts.smtp]";
+    EXPECT_EQ(a.smtp->host, "smtp.gmail.com");
+    EXPECT_EQ(a.smtp->port, 465);
+    EXPECT_EQ(a.smtp->username, "p@example.com");
+    ASSERT_TRUE(a.smtp->oauth);
+    EXPECT_EQ(*a.smtp->oauth, *a.imap.oauth) << "SMTP shares the IMAP account's tokens";
+}
+
+TEST(Config, Microsoft365ProviderAndWhatTheAccountSetsItself) {
+    const auto out = parse(provider_account(
+        "microsoft365",
+        std::string(kOAuthOnly) + "oauth_token_endpoint = "
+                                  "\"https://login.microsoftonline.com/contoso.example/oauth2/"
+                                  "v2.0/token\"\n",
+        "gmail = false\n"));
+    ASSERT_TRUE(out.ok()) << dump(out);
+    const auto& a = out.config->accounts.at(0);
+    EXPECT_EQ(a.imap.host, "outlook.office365.com");
+    EXPECT_EQ(a.imap.port, 993);
+    ASSERT_TRUE(a.imap.oauth);
+    EXPECT_EQ(a.imap.oauth->token_endpoint,
+              "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/token")
+        << "a tenant of its own";
+    ASSERT_TRUE(a.smtp);
+    EXPECT_EQ(a.smtp->host, "smtp.office365.com");
+    EXPECT_EQ(a.smtp->port, 587);
+    EXPECT_EQ(a.smtp->tls, Tls::StartTls);
+
+    // A host, TLS or port the account sets wins; a TLS of its own gets that TLS's port.
+    const auto own = parse(provider_account(
+        "microsoft365", "host = \"imap.contoso.example\"\ntls = \"starttls\"\nusername = "
+                        "\"p\"\npassword_file = \"/run/p\"\n"));
+    ASSERT_TRUE(own.ok()) << dump(own);
+    EXPECT_EQ(own.config->accounts.at(0).imap.host, "imap.contoso.example");
+    EXPECT_EQ(own.config->accounts.at(0).imap.port, 143);
+}
+
+TEST(Config, AnUnknownProviderIsAnErrorNamingTheKnownOnes) {
+    const auto out = parse(provider_account("yahoo", kOAuthOnly));
+    EXPECT_FALSE(out.ok());
+    bool named = false;
+    for (const auto& p : out.problems)
+        named = named || (p.message.find("provider") != std::string::npos &&
+                          p.message.find("microsoft365") != std::string::npos && !p.warning);
+    EXPECT_TRUE(named) << dump(out);
 }
 
 } // namespace
