@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""A Gmail emulator for the integration tests (loopback only, plaintext): IMAP and SMTP.
+"""A Gmail (or Microsoft 365) emulator for the integration tests (loopback only, plaintext):
+IMAP and SMTP.
 
-Usage: gmail_imap.py DIR [--password PW]
+Usage: gmail_imap.py DIR [--password PW] [--flavour gmail|microsoft365] [--tokens FILE]
+                         [--not-connected N]
 
 Written from Google's public documentation of Gmail's IMAP:
   - "IMAP Extensions" (https://developers.google.com/gmail/imap/imap-extensions): the capability
@@ -20,6 +22,16 @@ IMAP (port in DIR/imap.port): CAPABILITY, LOGIN, AUTHENTICATE PLAIN, LIST (with 
 UID FETCH (with the X-GM-* items), APPEND (counted in DIR/appends), IDLE, LOGOUT.
 SMTP (port in DIR/smtp.port): EHLO, AUTH PLAIN, MAIL, RCPT, DATA (the message is filed with the
 label \\Sent, as Gmail does), QUIT.
+--flavour microsoft365 plays Exchange Online instead, as Microsoft documents it ("Authenticate an
+IMAP, POP or SMTP connection using OAuth", learn.microsoft.com/exchange/client-developer/
+legacy-protocols/how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth): the capability
+string of outlook.office365.com (AUTH=XOAUTH2, SASL-IR, no X-GM-EXT-1); SASL XOAUTH2 on IMAP and
+SMTP ("user=...^Aauth=Bearer TOKEN^A^A"), the token checked against FILE ("<token> <user>" lines,
+what tests/integration/dovecot/oauth2_introspect.py's token endpoints issue); folders with
+localised names found only by their special-use attributes in a plain LIST (a German mailbox:
+"Gesendete Elemente" \Sent, "Entw&APw-rfe" \Drafts); and, for the first N logins
+(--not-connected), the transient "NO User is authenticated but not connected." Exchange Online
+also files what its SMTP server sends in Sent Items.
 Seed messages: every DIR/seed/*.eml at start; a file's first line may be
 "X-Emu-Labels: \\Inbox Deals/Acme" and "X-Emu-Thrid: N" (then dropped from the message).
 Each IMAP command line is logged to stdout (LOGIN/AUTHENTICATE arguments masked).
@@ -36,13 +48,22 @@ import imap_test_server
 ap = argparse.ArgumentParser()
 ap.add_argument("dir")
 ap.add_argument("--password")
+ap.add_argument("--flavour", choices=["gmail", "microsoft365"], default="gmail")
+ap.add_argument("--tokens")
+ap.add_argument("--not-connected", type=int, default=0)
 opt = ap.parse_args()
+GMAIL = opt.flavour == "gmail"
+logins = {"n": 0}
 
 FOLDERS = [  # name, special-use attribute, the label that puts a message in it (None: all)
     ("INBOX", None, "\\Inbox"),
     ("[Gmail]/All Mail", "\\All", None),
     ("[Gmail]/Sent Mail", "\\Sent", "\\Sent"),
     ("Deals/Acme", None, "Deals/Acme"),
+] if GMAIL else [
+    ("INBOX", None, "\\Inbox"),
+    ("Gesendete Elemente", "\\Sent", "\\Sent"),
+    ("Entw&APw-rfe", "\\Drafts", "\\Draft"),
 ]
 messages = []  # dicts: msgid, thrid, labels (set), body (bytes), uids {folder: uid}
 next_uid = {f[0]: 1 for f in FOLDERS}
@@ -82,7 +103,9 @@ for path in sorted(glob.glob(os.path.join(opt.dir, "seed", "*.eml"))):
     add(raw, labels, thrid)
 
 CAPS = b"IMAP4rev1 UNSELECT IDLE NAMESPACE ID CHILDREN X-GM-EXT-1 UIDPLUS LIST-EXTENDED " \
-       b"SPECIAL-USE AUTH=PLAIN"
+       b"SPECIAL-USE AUTH=PLAIN" if GMAIL else \
+       b"IMAP4 IMAP4rev1 AUTH=PLAIN AUTH=XOAUTH2 SASL-IR UIDPLUS ID UNSELECT CHILDREN IDLE " \
+       b"NAMESPACE LITERAL+"
 
 
 def quoted(s):
@@ -102,6 +125,26 @@ def folder_view(folder):
 
 def password_ok(pw):
     return opt.password is None or pw == opt.password.encode()
+
+
+def bearer_ok(ir):
+    """SASL XOAUTH2's initial response: user=U^Aauth=Bearer T^A^A, T issued for U."""
+    fields = dict(f.split("=", 1) for f in base64.b64decode(ir).decode().split("\x01") if "=" in f)
+    token = fields.get("auth", "")[len("Bearer "):]
+    try:
+        with open(opt.tokens, encoding="utf-8") as f:
+            return any(line.split()[:1] == [token] for line in f if token)
+    except (OSError, TypeError):
+        return False
+
+
+def login_answer(tag, ok):
+    if not ok:
+        return tag + b" NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n"
+    logins["n"] += 1
+    if logins["n"] <= opt.not_connected:
+        return tag + b" NO User is authenticated but not connected.\r\n"
+    return tag + b" OK user authenticated (Success)\r\n"
 
 
 async def read_literal(reader, writer, rest):
@@ -133,21 +176,21 @@ async def imap(reader, writer):
             send(b"* CAPABILITY " + CAPS + b"\r\n" + tag + b" OK Thats all she wrote!\r\n")
         elif cmd == b"LOGIN":
             pw = rest.split(b" ", 1)[1] if b" " in rest else b""
-            ok = password_ok(unquote(pw).encode())
-            send(tag + (b" OK user authenticated (Success)\r\n" if ok else
-                        b" NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n"))
+            send(login_answer(tag, password_ok(unquote(pw).encode())))
         elif cmd == b"AUTHENTICATE":
             mech, _, ir = rest.partition(b" ")
-            if mech.upper() != b"PLAIN":
+            if mech.upper() not in (b"PLAIN", b"XOAUTH2") or (mech.upper() == b"XOAUTH2"
+                                                                and GMAIL):
                 send(tag + b" NO unsupported mechanism\r\n")
             else:
                 if not ir:
                     send(b"+ \r\n")
                     await writer.drain()
                     ir = (await reader.readline()).strip()
-                ok = password_ok(base64.b64decode(ir).split(b"\0")[-1])
-                send(tag + (b" OK user authenticated (Success)\r\n" if ok else
-                            b" NO [AUTHENTICATIONFAILED] Invalid credentials (Failure)\r\n"))
+                if mech.upper() == b"XOAUTH2":
+                    send(login_answer(tag, bearer_ok(ir)))
+                else:
+                    send(login_answer(tag, password_ok(base64.b64decode(ir).split(b"\0")[-1])))
         elif cmd in (b"LIST", b"XLIST"):
             out = b""
             for name, special, _ in FOLDERS:
@@ -242,8 +285,9 @@ async def smtp(reader, writer):
             return
         verb = line.strip().split(b" ", 1)[0].upper()
         if verb in (b"EHLO", b"HELO"):
-            say("250-smtp.gmail.com at your service")
-            say("250-AUTH PLAIN")
+            say("250-smtp.gmail.com at your service" if GMAIL else
+                "250-AM0PR01CA0000.outlook.office365.com Hello")
+            say("250-AUTH PLAIN" if GMAIL else "250-AUTH LOGIN XOAUTH2")
             say("250-8BITMIME")
             say("250 SMTPUTF8")
         elif verb == b"AUTH":
@@ -253,7 +297,10 @@ async def smtp(reader, writer):
                 say("334 ")
                 await writer.drain()
                 ir = (await reader.readline()).strip()
-            authed = password_ok(base64.b64decode(ir).split(b"\0")[-1])
+            if parts[1].upper() == b"XOAUTH2":
+                authed = not GMAIL and bearer_ok(ir)
+            else:
+                authed = password_ok(base64.b64decode(ir).split(b"\0")[-1])
             say("235 2.7.0 Accepted" if authed else
                 "535-5.7.8 Username and Password not accepted.")
         elif verb in (b"MAIL", b"RCPT"):
@@ -267,7 +314,7 @@ async def smtp(reader, writer):
                 if chunk in (b".\r\n", b".\n", b""):
                     break
                 data += chunk[1:] if chunk.startswith(b".") else chunk
-            add(data, ["\\Sent"])  # Gmail files what it sends in Sent Mail itself
+            add(data, ["\\Sent"])  # Gmail and Exchange Online file what they send in Sent
             with open(os.path.join(opt.dir, "smtp-messages"), "a") as f:
                 f.write("%d\n" % len(data))
             say("250 2.0.0 OK accepted")
