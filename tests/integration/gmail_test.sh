@@ -20,14 +20,7 @@ here=$root/tests/integration
 for tool in python3 sqlite3; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool not installed"; exit 77; }
 done
-work=$(mktemp -d /tmp/crm-gmail.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null; done
-  if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+start_work gmail
 
 emu=$work/gmail
 mkdir -p "$emu/seed"

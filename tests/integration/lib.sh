@@ -68,3 +68,18 @@ wait_exit() { # pid timeout_s: sets exit_code, returns 1 on timeout
   wait "$1" 2>/dev/null # no "Killed" job notice
   exit_code=$?
 }
+
+# For scripts that run servers and daemons of their own (no Dovecot): makes $work
+# (/tmp/crm-NAME.XXXXXX) and $pids; on exit SIGKILLs what is left of $pids and removes $work
+# (kept with CRM_TEST_KEEP=1).
+start_work() { # name
+  work=$(mktemp -d "/tmp/crm-$1.XXXXXX")
+  pids=()
+  trap cleanup_work EXIT
+  trap 'exit 130' INT TERM
+}
+cleanup_work() {
+  local p
+  for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null; done
+  if [ "${CRM_TEST_KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
