@@ -481,6 +481,7 @@ class Daemon final : public http::Control {
         spec.idle = a.idle;
         spec.poll_interval = a.poll_interval;
         spec.initial_sync_days = a.initial_sync_days;
+        spec.backfill = a.backfill;
         spec.batch_messages = a.batch_messages;
         spec.batch_bytes = a.batch_bytes;
         if (imap::test_fast_retry()) {

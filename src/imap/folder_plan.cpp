@@ -331,9 +331,21 @@ Result<void> FolderPlan::on_tagged(const Response& r) {
                         Retry::Backoff);
         sort_unique(recent_);
         std::vector<std::uint32_t> first, rest;
+        // Recent by date, or new to the folder since the last checkpoint (whatever its date).
+        auto recent = [&](std::uint32_t u) {
+            return std::binary_search(recent_.begin(), recent_.end(), u) ||
+                   (mb_.uid_next && u >= *mb_.uid_next);
+        };
         for (auto u : groups_.front())
-            (std::binary_search(recent_.begin(), recent_.end(), u) ? first : rest).push_back(u);
-        groups_ = {std::move(first), std::move(rest)};
+            (recent(u) ? first : rest).push_back(u);
+        if (policy_.backfill) {
+            groups_ = {std::move(first), std::move(rest)};
+        } else {
+            left_out_ = rest.size();
+            history_.left_out[folder_.name] = left_out_;
+            to_fetch_ = first.size();
+            groups_ = {std::move(first)};
+        }
         group_ = 0;
         size_chunk_ = 0;
         phase_ = Phase::Sizes;
@@ -361,8 +373,10 @@ void FolderPlan::on_uids(std::vector<std::uint32_t> stored,
     // Every server UID is compared with the stored ones on the first sync, periodically, and
     // when the counts disagree (an expunge elsewhere, or a gap): that finds expunges and UIDs
     // below the checkpoint that were never stored.
+    const auto left = history_.left_out.find(folder_.name);
+    const std::size_t left_out = left == history_.left_out.end() ? 0 : left->second;
     reconcile_ = initial_ || now_ - history_.last_reconcile >= policy_.reconcile_interval ||
-                 ex_.exists != stored_.size() + quarantined_.size();
+                 ex_.exists != stored_.size() + quarantined_.size() + left_out;
     sliced_ = reconcile_ && !caps_.esearch && ex_.uid_next && *ex_.uid_next > kSearchSlice;
     slice_lo_ = 1;
     // Fast path: nothing new, no flag changes, counts agree: constant bytes per poll.
@@ -409,9 +423,13 @@ void FolderPlan::plan_missing() {
         return;
     }
     groups_.push_back(std::move(missing));
-    phase_ = initial_ && policy_.initial_sync_days > 0 && to_fetch_ > policy_.batch_messages
-                 ? Phase::Since
-                 : Phase::Sizes;
+    // The window: on the first pass of a big folder (the recent mail first); without backfill,
+    // on every pass that compares the whole folder (the older mail left on the server is missing
+    // every time). Mail new to the folder (UIDs past the checkpoint) is fetched whatever its date.
+    const bool window =
+        policy_.initial_sync_days > 0 &&
+        ((!policy_.backfill && reconcile_) || (initial_ && to_fetch_ > policy_.batch_messages));
+    phase_ = window ? Phase::Since : Phase::Sizes;
 }
 
 void FolderPlan::plan_batches() {

@@ -178,12 +178,17 @@ asio::awaitable<Result<void>> sync_folder(Session& s, const FolderInfo& f, Folde
     std::uint64_t done = 0;
     bool announced = false;
     for (;;) {
-        if (!announced && plan.to_fetch() > 0) {
+        if (!announced && plan.to_fetch() > 0 && !plan.narrowing()) {
             announced = true;
             if (plan.initial())
                 ctx.initial_total_all += plan.to_fetch();
             ctx.say(LogLevel::Info, f.name, plan.initial() ? "initial-sync" : "new-mail",
-                    fmt::format("{} message(s) to fetch", plan.to_fetch()));
+                    fmt::format("{} message(s) to fetch{}", plan.to_fetch(),
+                                plan.left_out() == 0 || !plan.initial()
+                                    ? std::string()
+                                    : fmt::format("; {} older left on the server (backfill = "
+                                                  "false)",
+                                                  plan.left_out())));
         }
         FolderStep st = plan.next();
         switch (st.kind) {

@@ -26,7 +26,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
           folder_ctx{spec.id,
                      sink,
                      FolderPolicy{spec.batch_messages, spec.batch_bytes, spec.initial_sync_days,
-                                  spec.reconcile_interval, spec.flag_sweep_interval,
+                                  spec.backfill, spec.reconcile_interval, spec.flag_sweep_interval,
                                   spec.gmail.value_or(true)},
                      history,
                      stopping,

@@ -43,6 +43,9 @@ struct FolderPolicy {
     std::size_t batch_messages = 200;
     std::uint64_t batch_bytes = 16u << 20;
     int initial_sync_days = 90; // 0: everything at once
+    // false (the account's backfill = false): mail older than initial_sync_days is never
+    // fetched, on the first pass or any later one.
+    bool backfill = true;
     std::chrono::seconds reconcile_interval{3600};
     std::chrono::seconds flag_sweep_interval{900}; // without CONDSTORE
     // false: the account's `gmail = false`: X-GM-EXT-1 is not used even when offered.
@@ -85,6 +88,9 @@ struct SyncHistory {
     std::set<std::string> flags_notified;
     // Per folder (UTF-8 name), for the EXAMINE sent right before IDLE: did mail arrive since?
     std::map<std::string, PassEnd> pass_end;
+    // Per folder: how many older messages its last full comparison left on the server
+    // (FolderPolicy::backfill false), so that they do not make every count disagree.
+    std::map<std::string, std::size_t> left_out;
 
     // True when `ex` (a later EXAMINE of `folder`) shows a change since its last pass ended: a
     // higher UIDNEXT than the checkpoint, another message count (new mail or an expunge), or,
@@ -149,6 +155,10 @@ class FolderPlan {
     [[nodiscard]] bool initial() const { return initial_; }
     // How many messages this pass fetches in all (known once the first FetchBatches is out).
     [[nodiscard]] std::size_t to_fetch() const { return to_fetch_; }
+    // Messages older than the window left on the server (FolderPolicy::backfill false).
+    [[nodiscard]] std::size_t left_out() const { return left_out_; }
+    // True while the window's UID SEARCH SINCE is still to narrow what to_fetch() counts.
+    [[nodiscard]] bool narrowing() const { return phase_ == Phase::Since; }
 
   private:
     enum class Phase {
@@ -201,6 +211,7 @@ class FolderPlan {
     std::map<std::uint32_t, std::uint64_t> sizes_;
     std::vector<std::vector<std::uint32_t>> batches_;
     std::size_t to_fetch_ = 0;
+    std::size_t left_out_ = 0;
     std::optional<std::uint32_t> checkpoint_uid_next_;
 };
 

@@ -37,6 +37,7 @@ struct AccountSpec {
     std::chrono::seconds command_timeout{120};   // without progress
     std::chrono::seconds command_deadline{1800}; // for one whole command
     int initial_sync_days = 90; // 0: everything at once
+    bool backfill = true;       // false: never mail older than initial_sync_days
     std::size_t batch_messages = 200;
     std::uint64_t batch_bytes = 16u << 20;
     // XOAUTH2 with a refresh token: an access token (blocking; run on the pool), before each

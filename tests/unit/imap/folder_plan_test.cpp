@@ -382,6 +382,45 @@ TEST(FolderPlan, InitialSyncFetchesRecentMailFirst) {
     expect_pass(s, sink, history, policy(2, 90), Strings{"store 2", "store 1,3", "checkpoint 4 -"});
 }
 
+// backfill = false: only the last initial_sync_days, on the first pass and on every later one
+// (the older mail stays missing, and is never fetched), whatever the folder's size.
+TEST(FolderPlan, WithoutBackfillOlderMailIsNeverFetched) {
+    MemorySink sink;
+    SyncHistory history;
+    FolderPolicy pol = policy(10, 90);
+    pol.backfill = false;
+    ScriptedSession first({}, {
+                                  {"EXAMINE INBOX", examined(3, 7, 4)},
+                                  {"UID SEARCH ALL", "* SEARCH 1 2 3\r\n"},
+                                  {"UID SEARCH SINCE 3-Sep-2025", "* SEARCH 3\r\n"},
+                                  {"UID FETCH 3 (UID RFC822.SIZE)", sizes({3})},
+                                  {"UID FETCH 3 " + kBodyItems, bodies({3})},
+                              });
+    expect_pass(first, sink, history, pol, Strings{"store 3", "checkpoint 4 -"});
+    // New mail since (UID 4, dated before the window): fetched, as it is new to the folder.
+    ScriptedSession fast({}, {
+                                 {"EXAMINE INBOX", examined(4, 7, 5)},
+                                 {"UID FETCH 1:* (UID FLAGS)", "* 1 FETCH (UID 3 FLAGS ())\r\n"},
+                                 {"UID SEARCH ALL", "* SEARCH 1 2 3 4\r\n"},
+                                 {"UID SEARCH SINCE 3-Sep-2025", "* SEARCH 3\r\n"},
+                                 {"UID FETCH 4 (UID RFC822.SIZE)", sizes({4})},
+                                 {"UID FETCH 4 " + kBodyItems, bodies({4})},
+                             });
+    expect_pass(fast, sink, history, pol, Strings{"flags 3:", "store 4", "checkpoint 5 -"},
+                kNow + std::chrono::seconds(2));
+    // Nothing new: the two left out do not make the counts disagree (no full comparison).
+    ScriptedSession quiet({}, {{"EXAMINE INBOX", examined(4, 7, 5)}});
+    expect_pass(quiet, sink, history, pol, Strings{}, kNow + std::chrono::seconds(4));
+    // The next comparison of the whole folder: the old two are still missing, and left alone.
+    ScriptedSession full({}, {
+                                 {"EXAMINE INBOX", examined(4, 7, 5)},
+                                 {"UID FETCH 1:* (UID FLAGS)", ""},
+                                 {"UID SEARCH ALL", "* SEARCH 1 2 3 4\r\n"},
+                                 {"UID SEARCH SINCE 3-Sep-2025", "* SEARCH 3 4\r\n"},
+                             });
+    expect_pass(full, sink, history, pol, Strings{"checkpoint 5 -"}, kNow + std::chrono::hours(2));
+}
+
 // ESEARCH: one compact answer. Without it, "ALL" is asked in slices of 10,000 UIDs.
 TEST(FolderPlan, SearchWithAndWithoutEsearch) {
     {
