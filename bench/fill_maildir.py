@@ -16,7 +16,9 @@ RFC822.SIZE, as for mail it delivered itself. Deterministic: the same input give
 """
 
 import argparse
+import email.utils
 import os
+import re
 import sys
 
 
@@ -40,6 +42,9 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--from", dest="source", help="a Maildir to copy (cur/ and new/)")
     src.add_argument("--count", type=int, help="generate this many small messages")
+    ap.add_argument("--dates", action="store_true",
+                    help="set each file's mtime (Dovecot's INTERNALDATE for a Maildir) from its "
+                         "Date header, as a mailbox that received the mail then has it")
     args = ap.parse_args()
     for sub in ("cur", "new", "tmp"):
         os.makedirs(os.path.join(args.dest, sub), exist_ok=True)
@@ -53,8 +58,19 @@ def main():
     else:
         messages = ((i, poll_message(i)) for i in range(args.count))
     for i, raw in messages:
-        with open(os.path.join(cur, name(i, raw)), "wb") as f:
+        path = os.path.join(cur, name(i, raw))
+        with open(path, "wb") as f:
             f.write(raw)
+        if args.dates:
+            m = re.search(rb"^Date:[ \t]*(.+?)\r?$", re.split(rb"\r?\n\r?\n", raw, 1)[0], re.M | re.I)
+            when = None
+            if m:
+                try:
+                    when = email.utils.parsedate_to_datetime(m.group(1).decode("ascii", "replace"))
+                except (TypeError, ValueError):
+                    when = None
+            if when:
+                os.utime(path, (when.timestamp(), when.timestamp()))
     return 0
 
 

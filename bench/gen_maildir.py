@@ -289,6 +289,10 @@ def main():
     ap.add_argument("--count", type=int, default=20000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--csv-dir", help="also write users/companies/contacts/deals CSVs here")
+    ap.add_argument("--until", type=int,
+                    help="spread the messages over --span-days ending at this Unix time "
+                         "(default: from 2023-01-01, one about every 15 minutes)")
+    ap.add_argument("--span-days", type=int, default=730)
     args = ap.parse_args()
 
     rng = random.Random(args.seed)
@@ -302,11 +306,15 @@ def main():
         lang_charsets.setdefault(lang, []).append((cs, lang, cte))
 
     ts = 1672531200  # 2023-01-01T00:00:00Z
+    mean_gap = 900   # seconds between messages
+    if args.until:
+        mean_gap = args.span_days * 86400 / max(args.count, 1)
+        ts = args.until - args.span_days * 86400
     threads = []     # each: {"subject", "lang", "msgs": [(id, refs, text, contact)], "list"}
     total_bytes = 0
     started = time.time()
     for n in range(args.count):
-        ts += int(rng.expovariate(1 / 900)) + 1  # ~one message per 15 minutes
+        ts += int(rng.expovariate(1 / mean_gap)) + 1  # ~one message per 15 minutes by default
         is_list = rng.random() < 0.07
         reply_to = None
         if threads and rng.random() < 0.45:
