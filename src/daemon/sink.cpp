@@ -144,6 +144,7 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
         src.where.uid = m.uid;
         if (m.gm_msgid)
             src.where.gm_msgid = static_cast<std::int64_t>(*m.gm_msgid);
+        src.where.labels = m.gm_labels;
         for (const auto& f : m.flags) {
             if (!src.where.flags.empty())
                 src.where.flags += ' ';

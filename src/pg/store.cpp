@@ -591,6 +591,9 @@ Result<void> PgStore::add_location_statement(Statements& s, const LocationRef& w
         return ok;
     if (auto ok = check_text(what, "the source", w.source); !ok)
         return ok;
+    std::string labels = stored::json_string_array(w.labels);
+    if (auto ok = check_text(what, "the labels", labels); !ok)
+        return ok;
     // No conflict target, like SQLite's: a location is unique by either partial index
     // (locations_imap: mailbox, UIDVALIDITY, UID; locations_file: message, source), and a copy
     // already recorded (or being recorded by another transaction, whose commit this waits for)
@@ -598,18 +601,18 @@ Result<void> PgStore::add_location_statement(Statements& s, const LocationRef& w
     const std::string sql =
         std::string("INSERT INTO locations (message_id, account_id, "
                     "mailbox_id, uid_validity, uid, gm_msgid, flags, source, "
-                    "owner_id, created_at) SELECT o.id, $1::bigint, "
+                    "owner_id, created_at, labels) SELECT o.id, $1::bigint, "
                     "$2::bigint, $3::bigint, $4::bigint, $5::bigint, $6, $7, "
-                    "$8::bigint, $9::bigint FROM ") +
-        (message && !reserved ? "(SELECT $10::bigint AS id)" : ours(message, 10)) +
+                    "$8::bigint, $9::bigint, $10 FROM ") +
+        (message && !reserved ? "(SELECT $11::bigint AS id)" : ours(message, 11)) +
         " AS o ON CONFLICT DO NOTHING";
     const Param source = w.source.empty() ? Param(std::nullopt) : Param(w.source);
     if (message)
         s.add(sql, w.account, w.mailbox, w.uid_validity, w.uid, w.gm_msgid, w.flags, source,
-              w.owner, now, *message);
+              w.owner, now, std::move(labels), *message);
     else
         s.add(sql, w.account, w.mailbox, w.uid_validity, w.uid, w.gm_msgid, w.flags, source,
-              w.owner, now);
+              w.owner, now, std::move(labels));
     return {};
 }
 

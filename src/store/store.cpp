@@ -246,8 +246,9 @@ Result<bool> Store::add_location(MessageRowId message, const LocationRef& w, std
     return guard("recording a location", [&]() -> Result<bool> {
         auto& s = db_.impl().stmt(
             "INSERT INTO locations (message_id, account_id, mailbox_id, uid_validity, uid, "
-            "gm_msgid, flags, source, owner_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT DO NOTHING");
+            "gm_msgid, flags, source, owner_id, created_at, labels) VALUES (?, ?, ?, ?, ?, ?, ?, "
+            "?, "
+            "?, ?, ?) ON CONFLICT DO NOTHING");
         s.bind(1, message);
         bind_opt(s, 2, w.account);
         bind_opt(s, 3, w.mailbox);
@@ -261,6 +262,7 @@ Result<bool> Store::add_location(MessageRowId message, const LocationRef& w, std
             s.bind(8, w.source);
         bind_opt(s, 9, w.owner);
         s.bind(10, now);
+        s.bind(11, stored::json_string_array(w.labels));
         return s.exec() > 0;
     });
 }

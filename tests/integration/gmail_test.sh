@@ -115,6 +115,8 @@ expect_eq "$(q "SELECT count(DISTINCT gm_msgid) FROM locations WHERE gm_msgid IS
 expect_eq "$(q "SELECT count(DISTINCT thread_id) FROM messages WHERE message_id IN ('p1@customer.example', 'p2@customer.example')")" 1 \
   "a reply without References joins its Gmail conversation (X-GM-THRID)"
 grep -q "X-GM-MSGID X-GM-THRID X-GM-LABELS\|X-GM-THRID" "$work/gmail.log" && ok "the X-GM items were asked for" || bad "no X-GM items in the FETCH commands"
+expect_eq "$(q "SELECT DISTINCT l.labels FROM locations l JOIN messages m ON m.id = l.message_id WHERE m.message_id = 'p1@customer.example'")" \
+  '["Deals/Acme","\\Inbox"]' "X-GM-LABELS stored with each location (the same in both folders)"
 
 thread=$(q "SELECT thread_id FROM messages WHERE message_id='p1@customer.example'")
 printf 'Here is the proposal.\n' >"$work/body.txt"

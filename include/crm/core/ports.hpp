@@ -128,6 +128,7 @@ struct LocationRef {
     std::optional<std::int64_t> uid_validity;
     std::optional<std::int64_t> uid;
     std::optional<std::int64_t> gm_msgid;
+    std::vector<std::string> labels; // Gmail's X-GM-LABELS there (stored as a JSON array)
     std::string flags;
     std::string source; // imported file origin
     std::optional<UserId> owner;
