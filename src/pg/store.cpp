@@ -987,8 +987,7 @@ Result<void> PgStore::place(ThreadId thread, MessageRowId message, const Placeme
     ahead_ = {}; // what was read ahead may change now
     const std::string_view what = "filing a thread";
     Statements s(c_, opts_.pipeline);
-    if (auto ok = check_text(what, "the reason", p.reason); !ok)
-        return ok;
+    // add_place_statements checks the reason before anything is sent.
     s.add("UPDATE messages SET sort_reason = $1 WHERE id = $2::bigint", p.reason, message);
     if (auto ok = add_place_statements(s, thread, p, now); !ok)
         return ok;

@@ -9,9 +9,11 @@
 //   other), checks the lease in the same transaction and records sending_worker_id and
 //   sending_epoch. set_state() and mark_data_done() check the lease of the reply's account
 //   first: a worker that lost it gets "lease.lost" and its write is not applied. A new holder
-//   asks interrupted() for the replies another worker (or an older epoch) left in 'sending' and
-//   settles them as a daemon settles its own after a crash (data_done_at decides: queued again,
-//   or the Sent probe).
+//   settles the replies left in 'sending' for the account as a daemon settles its own after a
+//   crash (data_done_at decides: queued again, or the Sent probe): crm-maild takes them from
+//   list("sending") when the account starts there (OutboxWorker::set_account), before it claims
+//   anything itself. interrupted() lists only those another worker (or an older epoch) left,
+//   from the claim columns, for a tool that runs beside live workers.
 // - Without a fence, or with one that has no worker (crm-mailctl, a single daemon), it behaves
 //   exactly as the SQLite outbox; claim_due() still skips rows another transaction has locked.
 //
