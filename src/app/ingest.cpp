@@ -298,6 +298,22 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     in.now = m.date.value_or(now);
     in.suspicious_sender = n.suspicious;
     auto decision = match::decide(in, opt_.sorting);
+    if (src.label_rule && !(in.thread_link && in.thread_link->manual)) {
+        // The salesperson filed it under that label in Gmail: their decision, like a link by
+        // hand, when the deal exists.
+        auto deal = store_.deal_record(src.label_rule->deal);
+        if (!deal)
+            return std::unexpected(deal.error());
+        if (*deal) {
+            decision.deal = src.label_rule->deal;
+            decision.reason = fmt::format("Gmail label \"{}\" (account rule: deal {})",
+                                          src.label_rule->label, src.label_rule->deal);
+            decision.score = 1.0;
+            decision.suggestions.clear();
+            decision.keep_existing = false;
+            decision.hold = false;
+        }
+    }
     Placement pl{decision.deal,       decision.reason,        decision.score,
                  decision.suggestions, decision.keep_existing, decision.hold};
     auto row = store_.store_new_message(n, src.where, pl, now);

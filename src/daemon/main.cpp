@@ -392,6 +392,7 @@ class Daemon final : public http::Control {
                                    a.owner_id));
         }
         sink_->set_account_name(*id, a.name);
+        sink_->set_rules(*id, a.rules);
         imap::AccountSpec spec;
         spec.id = *id;
         spec.name = a.name;

@@ -74,11 +74,13 @@ WaitingFuture DaemonSink::prepare(std::vector<FetchedMessage>& batch) {
 
 DaemonSink::BatchContext DaemonSink::context(AccountId account, MailboxId mailbox,
                                              std::uint32_t uid_validity) const {
-    BatchContext c{account, mailbox, uid_validity, std::nullopt, ""};
+    BatchContext c{account, mailbox, uid_validity, std::nullopt, "", {}};
     if (auto it = owners_.find(account); it != owners_.end())
         c.owner = it->second;
     if (auto it = names_.find(account); it != names_.end())
         c.account_name = it->second;
+    if (auto it = rules_.find(account); it != rules_.end())
+        c.rules = it->second;
     return c;
 }
 
@@ -145,6 +147,12 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
         if (m.gm_msgid)
             src.where.gm_msgid = static_cast<std::int64_t>(*m.gm_msgid);
         src.where.labels = m.gm_labels;
+        for (const auto& rule : c.rules)
+            if (std::find(m.gm_labels.begin(), m.gm_labels.end(), rule.label) !=
+                m.gm_labels.end()) {
+                src.label_rule = rule;
+                break;
+            }
         for (const auto& f : m.flags) {
             if (!src.where.flags.empty())
                 src.where.flags += ' ';

@@ -31,6 +31,10 @@ class DaemonSink final : public SyncSink {
 
     // The owner (CRM user) of each account, for ingest.
     void set_owner(AccountId account, std::optional<UserId> owner) { owners_[account] = owner; }
+    // The account's [[accounts.rules]] (Gmail label -> deal).
+    void set_rules(AccountId account, std::vector<LabelRule> rules) {
+        rules_[account] = std::move(rules);
+    }
     void set_account_name(AccountId account, std::string name) {
         names_[account] = std::move(name);
     }
@@ -80,6 +84,7 @@ class DaemonSink final : public SyncSink {
         std::uint32_t uid_validity = 0;
         std::optional<UserId> owner;
         std::string account_name;
+        std::vector<LabelRule> rules;
     };
     BatchContext context(AccountId account, MailboxId mailbox, std::uint32_t uid_validity) const;
     Result<BatchReport> store_on(Lane& lane, const BatchContext& c,
@@ -89,6 +94,7 @@ class DaemonSink final : public SyncSink {
     const Clock& clock_;
     const auth::Verifier* verifier_ = nullptr;
     std::map<AccountId, std::optional<UserId>> owners_;
+    std::map<AccountId, std::vector<LabelRule>> rules_;
     std::map<AccountId, std::string> names_;
     std::map<std::string, std::uint64_t>* error_counter_ = nullptr;
     Lane main_;

@@ -666,11 +666,11 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
 // ---------------------------------------------------------------------------------------------
 // Accounts
 
-constexpr std::array<std::string_view, 16> kAccountKeys{
-    "name",     "owner_id",       "address",     "folders",
-    "enabled",  "poll_interval",  "idle",        "initial_sync_days",
-    "backfill", "batch_messages", "batch_bytes", "mirror_seen",
-    "gmail",    "provider",       "imap",        "smtp"};
+constexpr std::array<std::string_view, 17> kAccountKeys{
+    "name",  "owner_id",          "address",  "folders",        "enabled",     "poll_interval",
+    "idle",  "initial_sync_days", "backfill", "batch_messages", "batch_bytes", "mirror_seen",
+    "gmail", "provider",          "rules",    "imap",           "smtp"};
+constexpr std::array<std::string_view, 2> kRuleKeys{"label", "deal"};
 constexpr std::array<std::string_view, 2> kProviderNames{"gmail", "microsoft365"};
 constexpr std::array<AccountConfig::Provider, 2> kProviderValues{
     AccountConfig::Provider::Gmail, AccountConfig::Provider::Microsoft365};
@@ -749,6 +749,39 @@ AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index
         smtp_preset = gmail ? &kGmailSmtp : &kMicrosoftSmtp;
         if (gmail && !a.gmail)
             a.gmail = true;
+    }
+
+    if (auto rules = s.array("rules")) {
+        std::size_t i = 0;
+        for (const toml::node& item : *rules->first) {
+            const std::string where = fmt::format("{}[{}]", rules->second.path, i++);
+            Pos p = pos_of(item.source());
+            if (p.line == 0)
+                p = rules->second.pos;
+            const auto* rt = item.as_table();
+            if (rt == nullptr) {
+                r.error(p, fmt::format("{}: expected a table ([[accounts.rules]]), found {}", where,
+                                       type_name(item.type())));
+                continue;
+            }
+            Section rs(r, *rt, where, p, kRuleKeys);
+            LabelRule rule;
+            if (auto label = rs.string("label", true)) {
+                if (label->first.empty())
+                    r.error(label->second.pos,
+                            fmt::format("{}: must not be empty", label->second.path));
+                else if (std::any_of(a.rules.begin(), a.rules.end(),
+                                     [&](const LabelRule& o) { return o.label == label->first; }))
+                    r.error(label->second.pos, fmt::format("{}: the label {} has a rule already",
+                                                           label->second.path, show(label->first)));
+                rule.label = std::move(label->first);
+            }
+            if (auto deal = rs.ranged("deal", 1, INT64_MAX, true))
+                rule.deal = *deal;
+            rs.report_unknown();
+            if (!rule.label.empty() && rule.deal > 0)
+                a.rules.push_back(std::move(rule));
+        }
     }
 
     if (auto imap = s.table("imap", true))

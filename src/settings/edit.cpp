@@ -102,6 +102,9 @@ std::string account_block(const AccountConfig& a) {
     out += server_table("accounts.imap", a.imap);
     if (a.smtp)
         out += server_table("accounts.smtp", *a.smtp);
+    for (const auto& rule : a.rules)
+        out += fmt::format("\n[[accounts.rules]]\nlabel = {}\ndeal = {}\n", toml_string(rule.label),
+                           rule.deal);
     return out;
 }
 

@@ -83,6 +83,9 @@ address = "alice@example.com"
 poll_interval = 10
 folders = ["INBOX", "[Gmail]/All Mail"]
 $1
+[[accounts.rules]]
+label = "Deals/Acme"
+deal = 1001
 [accounts.imap]
 host = "127.0.0.1"
 port = $imap_port
@@ -101,7 +104,10 @@ config "" >"$work/crm.toml"
 export CRM_MAIL_CONFIG=$work/crm.toml
 "$ctl" db migrate >/dev/null || bad "db migrate"
 printf 'id,name,email,role\n1,Alice,alice@example.com,salesperson\n' >"$work/u.csv"
-"$ctl" crm import users "$work/u.csv" >/dev/null || bad "crm import users"
+printf 'id,name,domains\n10,Customer Inc,customer.example\n' >"$work/c.csv"
+printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency\n1001,Acme fleet,10,,1,proposal,open,100,EUR\n1002,Acme service,10,,1,proposal,open,50,EUR\n' >"$work/d.csv"
+crm() { for k in users:u companies:c deals:d; do "$ctl" crm import "${k%%:*}" "$work/${k#*:}.csv" >/dev/null || bad "crm import ${k%%:*}"; done; }
+crm
 
 start() { CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/crm.toml" 2>>"$work/maild.log" & pid=$!; pids+=("$pid"); }
 stop() { kill -TERM "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; }
@@ -119,6 +125,11 @@ expect_eq "$(q "SELECT DISTINCT l.labels FROM locations l JOIN messages m ON m.i
   '["Deals/Acme","\\Inbox"]' "X-GM-LABELS stored with each location (the same in both folders)"
 
 thread=$(q "SELECT thread_id FROM messages WHERE message_id='p1@customer.example'")
+# Two open deals of the same company: only the label decides, through the account's rule.
+expect_eq "$(q "SELECT deal_id || ' ' || reason FROM thread_deals WHERE thread_id = $thread")" \
+  '1001 Gmail label "Deals/Acme" (account rule: deal 1001)' "the label rule files the conversation on its deal"
+expect_eq "$(q "SELECT count(*) FROM thread_deals t JOIN messages m ON m.thread_id = t.thread_id WHERE m.message_id = 'u1@else.example'")" 0 \
+  "mail without the label is not filed by the rule"
 printf 'Here is the proposal.\n' >"$work/body.txt"
 id=$("$ctl" reply "$thread" --body-file "$work/body.txt" 2>"$work/reply.err")
 [ -n "$id" ] && ok "reply queued" || bad "reply queued: $(cat "$work/reply.err")"
@@ -137,7 +148,7 @@ stop
 lines=$(wc -l <"$work/gmail.log")
 config "gmail = false" >"$work/crm.toml"
 rm -f "$db" "$db"-*
-"$ctl" db migrate >/dev/null && "$ctl" crm import users "$work/u.csv" >/dev/null
+"$ctl" db migrate >/dev/null && crm
 start
 wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='p1@customer.example'" 1 \
   && ok "gmail = false: synced" || bad "gmail = false: not synced"

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "crm/core/account_config.hpp"
 #include "crm/core/ids.hpp"
 #include "crm/core/message.hpp"
 #include "crm/core/ports.hpp"
@@ -38,6 +39,9 @@ struct IngestSource {
     std::optional<UserId> owner; // the mailbox owner
     std::string_view raw_sha256; // SHA-256 (hex) of raw when already known, else empty
     const PackedBlob* raw_packed = nullptr; // raw as the store keeps it, when already made
+    // The account's label rule this copy matches (its Gmail label, the rule's deal): the thread
+    // goes to that deal, unless a person linked it by hand.
+    std::optional<LabelRule> label_rule;
 };
 
 enum class IngestKind { New, NewLocation, Duplicate };

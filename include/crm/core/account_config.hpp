@@ -70,6 +70,14 @@ struct ServerConfig {
     friend bool operator==(const ServerConfig&, const ServerConfig&) = default;
 };
 
+// [[accounts.rules]]: mail carrying Gmail label `label` belongs to deal `deal` (a salesperson's
+// own filing in Gmail, taken as a decision made by hand).
+struct LabelRule {
+    std::string label;
+    DealId deal = 0;
+    friend bool operator==(const LabelRule&, const LabelRule&) = default;
+};
+
 struct AccountConfig {
     std::string name;                 // unique, see valid_account_name
     UserId owner_id = 0;              // the CRM user who owns this mailbox (> 0)
@@ -88,6 +96,7 @@ struct AccountConfig {
     // where the account does not set them); both file what their SMTP server sends in Sent.
     enum class Provider { Gmail, Microsoft365 };
     std::optional<Provider> provider;
+    std::vector<LabelRule> rules; // the first rule whose label the message carries applies
     ServerConfig imap;
     std::optional<ServerConfig> smtp; // absent: replies cannot be sent from this account
     int line = 0;                     // line of its [[accounts]] header, for messages

@@ -902,5 +902,26 @@ TEST(Config, AnUnknownProviderIsAnErrorNamingTheKnownOnes) {
     EXPECT_TRUE(named) << dump(out);
 }
 
+// [[accounts.rules]]: a Gmail label's mail goes to a deal (issue 18); each rule is checked.
+TEST(Config, LabelRulesAreReadAndChecked) {
+    const auto out = parse(with_imap(
+        std::string(kGoodImap) + "[[accounts.rules]]\nlabel = \"Deals/Acme\"\ndeal = 1001\n"
+                                 "[[accounts.rules]]\nlabel = \"Deals/Globex\"\ndeal = 1002\n"));
+    ASSERT_TRUE(out.ok()) << dump(out);
+    EXPECT_EQ(out.config->accounts.at(0).rules,
+              (std::vector<crm::LabelRule>{{"Deals/Acme", 1001}, {"Deals/Globex", 1002}}));
+
+    const auto bad = parse(with_imap(std::string(kGoodImap) +
+                                     "[[accounts.rules]]\nlabel = \"\"\ndeal = 1\n"
+                                     "[[accounts.rules]]\nlabel = \"X\"\n"
+                                     "[[accounts.rules]]\nlabel = \"Y\"\ndeal = 2\n"
+                                     "[[accounts.rules]]\nlabel = \"Y\"\ndeal = 3\ncolour = 1\n"));
+    EXPECT_FALSE(bad.ok());
+    EXPECT_TRUE(has_problem(bad, 10, "label: must not be empty", false)) << dump(bad);
+    EXPECT_TRUE(has_problem(bad, 12, "deal: required key is missing", false)) << dump(bad);
+    EXPECT_TRUE(has_problem(bad, 18, "has a rule already", false)) << dump(bad);
+    EXPECT_TRUE(has_problem(bad, 20, "colour: unknown key", false)) << dump(bad);
+}
+
 } // namespace
 } // namespace crm::settings
