@@ -408,6 +408,10 @@ void FolderPlan::searched() {
 }
 
 void FolderPlan::plan_missing() {
+    // A whole-folder comparison without backfill counts what it leaves out afresh (the old mail
+    // may have been deleted meanwhile): none until the window's search says otherwise.
+    if (!policy_.backfill && reconcile_)
+        history_.left_out[folder_.name] = 0;
     std::vector<std::uint32_t> skip = stored_;
     skip.insert(skip.end(), quarantined_.begin(), quarantined_.end());
     std::sort(skip.begin(), skip.end());

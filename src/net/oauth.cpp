@@ -109,7 +109,7 @@ Result<OAuthTokens> refresh_access_token(const OAuthRefreshRequest& req) {
         // A number, or (some endpoints) a string of digits.
         if (auto it = o->find("expires_in"); it != o->end()) {
             if (it->value().is_int64() && it->value().as_int64() > 0)
-                out.expires_in = it->value().as_int64();
+                out.expires_in = std::min<std::int64_t>(it->value().as_int64(), 1 << 30);
             else if (it->value().is_uint64())
                 out.expires_in = static_cast<std::int64_t>(
                     std::min<std::uint64_t>(it->value().as_uint64(), 1u << 30));

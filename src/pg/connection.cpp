@@ -581,6 +581,12 @@ Result<void> Transaction::commit() {
     if (!c_)
         return fail("pg.query", "commit: the transaction has already ended", ErrorScope::Fatal,
                     Retry::Never);
+    // Writes still waiting go first, on their own: their failure (a server error, or a check such
+    // as "message.exists") leaves the transaction open, for the caller's (or the destructor's)
+    // ROLLBACK, instead of riding along with a COMMIT that would then end it half done.
+    if (c_->write_deferred())
+        if (auto f = c_->flush_deferred(); !f)
+            return f;
     Connection& c = *std::exchange(c_, nullptr); // a COMMIT ends the transaction, even failing
     auto r = c.exec("COMMIT");
     if (!r)
@@ -627,15 +633,16 @@ Result<void> Savepoint::release() {
         return {};
     }
     if (c_->native() && PQtransactionStatus(c_->native()) != PQTRANS_INERROR) {
-        // Only a failed transaction refuses RELEASE, and this one has not failed (as of the
-        // last statement's answer): it goes out with the next statement. Writes still waiting
-        // inside the savepoint go now, with it: their failure is this savepoint's, and it stays
-        // to be rolled back.
-        c_->defer("RELEASE SAVEPOINT " + name_);
+        // Writes still waiting inside the savepoint go now, before the RELEASE: their failure
+        // (a server error, or a check such as "message.exists" that the server does not see)
+        // is this savepoint's, and the savepoint is still there to be rolled back. Only a failed
+        // transaction refuses RELEASE, and this one has not failed (as of the last statement's
+        // answer): it goes out with the next statement.
         if (c_->write_deferred()) {
             if (auto f = c_->flush_deferred(); !f)
                 return f;
         }
+        c_->defer("RELEASE SAVEPOINT " + name_);
         c_ = nullptr;
         return {};
     }

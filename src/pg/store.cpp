@@ -428,12 +428,13 @@ Result<bool> PgStore::kept_apart(ThreadId a, ThreadId b) {
 // ---- MailStore ---------------------------------------------------------------------------
 
 Result<void> PgStore::read_ahead(const ReadAhead& a) {
-    // A pending answer to the same open_deals question stays; everything else is replaced.
+    // A message's second read ahead (its thread's facts) keeps the answer its first one got to
+    // the same open_deals question; everything else is replaced.
     std::optional<std::pair<ReadAhead::Deals, std::vector<DealRecord>>> kept_deals;
     std::optional<ReadAhead::Deals> deal_question;
     if (a.open_deals) {
         deal_question = deal_keys(a.open_deals->contacts, a.open_deals->companies);
-        if (ahead_.deals && ahead_.deals->first == *deal_question) {
+        if (a.facts_of && ahead_.deals && ahead_.deals->first == *deal_question) {
             kept_deals = std::move(ahead_.deals);
             deal_question.reset();
         }

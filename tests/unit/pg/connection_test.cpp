@@ -397,6 +397,47 @@ TEST_F(PgTest, AWaitingWriteGoesWithTheNextStatementOrWithItsSavepointsRelease) 
     EXPECT_EQ(value<std::string>("SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "1,3");
 }
 
+// A waiting write whose check fails on the client only ("if_no_row": the server sees no error)
+// inside a savepoint: the savepoint's RELEASE reports it before the RELEASE goes out, so the
+// savepoint is still there to roll back and the transaction goes on; at COMMIT, the check fails
+// the commit and the transaction stays open for its rollback.
+TEST_F(PgTest, AWaitingWritesRowCheckFailsItsSavepointOrItsCommitNotTheTransaction) {
+    ASSERT_TRUE(db().execute_script("CREATE TABLE t (id int PRIMARY KEY)"));
+    auto none = [&](int id) {
+        std::vector<Param> ps;
+        ps.emplace_back(id);
+        db().defer("INSERT INTO t SELECT $1::int WHERE false RETURNING id", std::move(ps),
+                   Error{"test.no_row", "no row", ErrorScope::Message, Retry::Now});
+    };
+    {
+        auto tx = Transaction::begin(db());
+        ASSERT_TRUE(tx);
+        {
+            auto sp = Savepoint::begin(db());
+            ASSERT_TRUE(sp);
+            ASSERT_TRUE(db().exec("INSERT INTO t VALUES (2)"));
+            none(5);
+            auto released = sp->release();
+            ASSERT_FALSE(released);
+            EXPECT_EQ(released.error().code, "test.no_row");
+        } // ~Savepoint: ROLLBACK TO (undoes the 2)
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES (3)")) << "the transaction goes on";
+        ASSERT_TRUE(tx->commit());
+    }
+    EXPECT_EQ(value<std::string>("SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "3");
+    {
+        auto tx = Transaction::begin(db());
+        ASSERT_TRUE(tx);
+        ASSERT_TRUE(db().exec("INSERT INTO t VALUES (4)"));
+        none(6);
+        auto committed = tx->commit();
+        ASSERT_FALSE(committed);
+        EXPECT_EQ(committed.error().code, "test.no_row");
+    } // ~Transaction: ROLLBACK (undoes the 4)
+    EXPECT_EQ(value<std::string>("SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "3");
+    EXPECT_TRUE(Transaction::begin(db())) << "no transaction left open on the connection";
+}
+
 TEST_F(PgTest, AWaitingSavepointFailsWithTheStatementItPrecedes) {
     auto tx = Transaction::begin(db());
     ASSERT_TRUE(tx);
