@@ -421,6 +421,36 @@ TEST(FolderPlan, WithoutBackfillOlderMailIsNeverFetched) {
     expect_pass(full, sink, history, pol, Strings{"checkpoint 5 -"}, kNow + std::chrono::hours(2));
 }
 
+// backfill = false: when the old mail left on the server is deleted there, the next whole-folder
+// comparison counts nothing left out, so the passes after it take the fast path again.
+TEST(FolderPlan, WithoutBackfillTheLeftOutCountFollowsTheServer) {
+    MemorySink sink;
+    SyncHistory history;
+    FolderPolicy pol = policy(10, 90);
+    pol.backfill = false;
+    ScriptedSession first({}, {
+                                  {"EXAMINE INBOX", examined(2, 7, 3)},
+                                  {"UID SEARCH ALL", "* SEARCH 1 2\r\n"},
+                                  {"UID SEARCH SINCE 3-Sep-2025", "* SEARCH 2\r\n"},
+                                  {"UID FETCH 2 (UID RFC822.SIZE)", sizes({2})},
+                                  {"UID FETCH 2 " + kBodyItems, bodies({2})},
+                              });
+    expect_pass(first, sink, history, pol, Strings{"store 2", "checkpoint 3 -"});
+    EXPECT_EQ(history.left_out["INBOX"], 1U);
+    // UID 1 is deleted on the server: the counts disagree, the folder is compared again.
+    ScriptedSession gone({}, {
+                                 {"EXAMINE INBOX", examined(1, 7, 3)},
+                                 {"UID FETCH 1:* (UID FLAGS)", "* 1 FETCH (UID 2 FLAGS ())\r\n"},
+                                 {"UID SEARCH ALL", "* SEARCH 2\r\n"},
+                             });
+    expect_pass(gone, sink, history, pol, Strings{"flags 2:", "checkpoint 3 -"},
+                kNow + std::chrono::seconds(2));
+    EXPECT_EQ(history.left_out["INBOX"], 0U);
+    // Now one message, one stored: the counts agree and the pass ends after EXAMINE.
+    ScriptedSession quiet({}, {{"EXAMINE INBOX", examined(1, 7, 3)}});
+    expect_pass(quiet, sink, history, pol, Strings{}, kNow + std::chrono::seconds(4));
+}
+
 // ESEARCH: one compact answer. Without it, "ALL" is asked in slices of 10,000 UIDs.
 TEST(FolderPlan, SearchWithAndWithoutEsearch) {
     {
