@@ -3,21 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <thread>
+#include <unordered_map>
 
+#include "crm/core/imap_flags.hpp"
 #include "crm/imap/crash_point.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/runtime/prepare.hpp"
 
 namespace crm::daemon {
-
-namespace {
-bool has_seen(const std::vector<std::string>& flags) {
-    for (const auto& f : flags)
-        if (f.size() == 5 && (f == "\\Seen" || f == "\\SEEN" || f == "\\seen"))
-            return true;
-    return false;
-}
-} // namespace
 
 DaemonSink::DaemonSink(Backend& db, LogSink log, app::IngestOptions opts,
                        std::unique_ptr<Backend> writer, const Clock& clock)
@@ -153,13 +146,9 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
                 src.label_rule = rule;
                 break;
             }
-        for (const auto& f : m.flags) {
-            if (!src.where.flags.empty())
-                src.where.flags += ' ';
-            src.where.flags += f;
-        }
+        src.where.flags = join_flags(m.flags);
         src.where.owner = c.owner;
-        src.seen = has_seen(m.flags);
+        src.seen = has_seen_flag(m.flags);
         src.owner = c.owner;
         items[i].parsed = &*m.parsed;
     }
@@ -222,6 +211,43 @@ Result<std::int64_t> DaemonSink::expunge(MailboxId mailbox, std::uint32_t uid_va
                                          const std::vector<std::uint32_t>& uids) {
     return in_transaction(main_.work(), [&] {
         return main_.sync().expunge(mailbox, uid_validity, uids, clock_.now());
+    });
+}
+
+Result<std::vector<std::uint32_t>>
+DaemonSink::link_known_copies(AccountId account, MailboxId mailbox, std::uint32_t uid_validity,
+                              const std::vector<KnownCopy>& copies) {
+    const BatchContext c = context(account, mailbox, uid_validity);
+    main_.db.refresh(); // the copies stored so far were committed on the writer's connection
+    return in_transaction(main_.work(), [&]() -> Result<std::vector<std::uint32_t>> {
+        std::vector<std::int64_t> ids;
+        ids.reserve(copies.size());
+        for (const auto& k : copies)
+            ids.push_back(static_cast<std::int64_t>(k.gm_msgid));
+        auto found = main_.sync().messages_by_gm_msgid(account, ids);
+        if (!found)
+            return std::unexpected(found.error());
+        std::unordered_map<std::int64_t, MessageRowId> message_of(found->begin(), found->end());
+        std::vector<std::uint32_t> linked;
+        const auto now = clock_.now();
+        for (const auto& k : copies) {
+            auto it = message_of.find(static_cast<std::int64_t>(k.gm_msgid));
+            if (it == message_of.end())
+                continue;
+            LocationRef where;
+            where.account = account;
+            where.mailbox = mailbox;
+            where.uid_validity = uid_validity;
+            where.uid = k.uid;
+            where.gm_msgid = static_cast<std::int64_t>(k.gm_msgid);
+            where.labels = k.labels;
+            where.flags = join_flags(k.flags);
+            where.owner = c.owner;
+            if (auto added = main_.db.mail().add_location(it->second, where, now); !added)
+                return std::unexpected(added.error());
+            linked.push_back(k.uid);
+        }
+        return linked;
     });
 }
 

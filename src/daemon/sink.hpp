@@ -56,6 +56,9 @@ class DaemonSink final : public SyncSink {
                                       const std::vector<FlagUpdate>& updates) override;
     Result<std::int64_t> expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                  const std::vector<std::uint32_t>& uids) override;
+    Result<std::vector<std::uint32_t>>
+    link_known_copies(AccountId account, MailboxId mailbox, std::uint32_t uid_validity,
+                      const std::vector<KnownCopy>& copies) override;
     Result<void> set_health(AccountId account, const AccountHealth& health) override;
 
     SyncState& sync_store() { return main_.db.sync(); }

@@ -203,15 +203,32 @@ FolderStep FolderPlan::next() {
                         static_cast<std::ptrdiff_t>(std::min(uids.size(), from + kSizeChunk)));
                 std::sort(part.begin(), part.end());
                 ++size_chunk_;
+                if (size_chunk_ == 1)
+                    copies_.clear();
                 CommandBuilder b("UID FETCH");
-                b.sequence_set(part).list({"UID", "RFC822.SIZE"});
+                b.sequence_set(part);
+                if (caps_.gmail) // the ids say which messages are already stored (Link)
+                    b.list({"UID", "RFC822.SIZE", "FLAGS", "X-GM-MSGID", "X-GM-LABELS"});
+                else
+                    b.list({"UID", "RFC822.SIZE"});
                 return command(std::move(b), Awaiting::Sizes);
             }
-            plan_batches();
-            phase_ = Phase::Batches;
+            phase_ = Phase::Link;
             continue;
         }
+        case Phase::Link: {
+            // Gmail shows one message in the folder of each of its labels, with one X-GM-MSGID:
+            // the copies of messages stored from another folder only gain a location.
+            phase_ = Phase::Batches;
+            if (copies_.empty())
+                continue;
+            FolderStep st = step(Kind::LinkCopies);
+            st.copies = std::move(copies_);
+            copies_.clear();
+            return st;
+        }
         case Phase::Batches: {
+            plan_batches();
             FolderStep st = step(Kind::FetchBatches);
             st.batches = std::move(batches_);
             batches_.clear();
@@ -288,8 +305,14 @@ void FolderPlan::on_untagged(const Response& u) {
         }
         break;
     case Awaiting::Sizes:
-        if (auto fd = parse_fetch(u); fd && fd->uid)
-            sizes_[static_cast<std::uint32_t>(*fd->uid)] = fd->rfc822_size.value_or(0);
+        if (auto fd = parse_fetch(u); fd && fd->uid) {
+            const auto uid = static_cast<std::uint32_t>(*fd->uid);
+            sizes_[uid] = fd->rfc822_size.value_or(0);
+            if (fd->x_gm_msgid)
+                copies_.push_back({uid, *fd->x_gm_msgid,
+                                   fd->flags.value_or(std::vector<std::string>{}),
+                                   fd->x_gm_labels.value_or(std::vector<std::string>{})});
+        }
         break;
     case Awaiting::None:
         break;
@@ -390,6 +413,16 @@ void FolderPlan::on_uids(std::vector<std::uint32_t> stored,
         history_.pass_end[folder_.name] = PassEnd{ex_.exists, mb_.uid_next, ex_.highest_modseq};
         phase_ = Phase::Done;
     }
+}
+
+void FolderPlan::on_linked(const std::vector<std::uint32_t>& uids) {
+    if (uids.empty())
+        return;
+    std::size_t n = 0;
+    for (auto u : uids)
+        n += sizes_.erase(u); // no size: not fetched (plan_batches)
+    linked_ += n;
+    to_fetch_ -= std::min(to_fetch_, n);
 }
 
 void FolderPlan::searched() {

@@ -244,6 +244,22 @@ asio::awaitable<Result<void>> sync_folder(Session& s, const FolderInfo& f, Folde
                     fmt::format("{} message(s) expunged on the server", st.uids.size()));
             break;
         }
+        case Kind::LinkCopies: {
+            auto linked = ctx.sink.link_known_copies(ctx.account, plan.mailbox().id,
+                                                     plan.uid_validity(), st.copies);
+            if (!linked)
+                co_return std::unexpected(linked.error());
+            plan.on_linked(*linked);
+            if (!linked->empty()) {
+                if (plan.initial()) // announced among the messages to fetch: done now
+                    ctx.initial_done_all += linked->size();
+                ctx.say(LogLevel::Info, f.name, "gmail-copies",
+                        fmt::format("{} message(s) already stored from another label "
+                                    "(X-GM-MSGID): location added, not downloaded",
+                                    linked->size()));
+            }
+            break;
+        }
         case Kind::FetchBatches: {
             auto r = co_await fetch_batches(s, plan, st.batches, ctx, done, plan.to_fetch());
             if (!r)

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include "crm/core/imap_flags.hpp"
 #include "crm/core/utf8.hpp"
 #include "store_values.hpp"
 
@@ -18,33 +19,6 @@ using detail::in_context;
 using detail::int_array;
 
 namespace {
-
-bool has_seen(const std::vector<std::string>& flags) {
-    return std::any_of(flags.begin(), flags.end(),
-                       [](const std::string& f) { return ascii_iequals(f, "\\seen"); });
-}
-
-std::string join_flags(const std::vector<std::string>& flags) {
-    std::string out;
-    for (const auto& f : flags) {
-        if (!out.empty())
-            out += ' ';
-        out += f;
-    }
-    return out;
-}
-
-std::vector<std::string> split_flags(std::string_view joined) {
-    std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < joined.size()) {
-        auto j = std::min(joined.find(' ', i), joined.size());
-        if (j > i)
-            out.emplace_back(joined.substr(i, j - i));
-        i = j + 1;
-    }
-    return out;
-}
 
 Result<std::vector<std::uint32_t>> uid_column(const ResultSet& r) {
     std::vector<std::uint32_t> out;
@@ -319,13 +293,13 @@ Result<std::int64_t> PgSyncState::update_flags(MailboxId mailbox, std::uint32_t 
             continue;
         CRM_PG_TRY(flags, old->get<std::string>(0, 0));
         CRM_PG_TRY(row, old->get<std::int64_t>(0, 1));
-        const bool was_seen = has_seen(split_flags(*flags));
+        const bool was_seen = has_seen_flag(split_flags(*flags));
         CRM_PG_TRY(loc, q.exec("UPDATE locations SET flags = $1 WHERE mailbox_id = $2::bigint AND "
                                "uid_validity = $3::bigint AND uid = $4::bigint",
                                join_flags(u.flags), mailbox, uid_validity, u.uid));
-        if (has_seen(u.flags) == was_seen)
+        if (has_seen_flag(u.flags) == was_seen)
             continue;
-        const int unread = has_seen(u.flags) ? 0 : 1;
+        const int unread = has_seen_flag(u.flags) ? 0 : 1;
         CRM_PG_TRY(msg, q.exec("UPDATE messages SET unread = $1::smallint WHERE id = $2::bigint "
                                "AND unread <> $1::smallint AND direction = 'in'",
                                unread, *row));
@@ -356,6 +330,25 @@ Result<std::int64_t> PgSyncState::expunge(MailboxId mailbox, std::uint32_t uid_v
                          "$2::bigint AND uid = ANY($3::bigint[])",
                          mailbox, uid_validity, int_array(list)));
     return r->affected();
+}
+
+Result<std::vector<std::pair<std::int64_t, MessageRowId>>>
+PgSyncState::messages_by_gm_msgid(AccountId account, const std::vector<std::int64_t>& gm_msgids) {
+    Ctx q{c_, "looking up Gmail message ids"};
+    std::vector<std::pair<std::int64_t, MessageRowId>> out;
+    if (gm_msgids.empty())
+        return out;
+    // One statement for the whole list, over the partial index locations_gm_msgid.
+    CRM_PG_TRY(r, q.exec("SELECT DISTINCT ON (gm_msgid) gm_msgid, message_id FROM locations "
+                         "WHERE account_id = $1::bigint AND gm_msgid = ANY($2::bigint[])",
+                         account, int_array(gm_msgids)));
+    out.reserve(static_cast<std::size_t>(r->rows()));
+    for (int i = 0; i < r->rows(); ++i) {
+        CRM_PG_TRY(id, r->get<std::int64_t>(i, 0));
+        CRM_PG_TRY(message, r->get<std::int64_t>(i, 1));
+        out.emplace_back(*id, *message);
+    }
+    return out;
 }
 
 Result<std::int64_t> PgSyncState::record_failure(MailboxId mailbox, std::uint32_t uid_validity,

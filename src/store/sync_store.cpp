@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "crm/core/imap_flags.hpp"
 #include "guard.hpp"
 
 namespace crm::store {
@@ -13,41 +14,6 @@ std::optional<std::int64_t> opt_col(const SQLite::Column& c) {
     if (c.isNull())
         return std::nullopt;
     return c.getInt64();
-}
-
-bool has_seen(const std::vector<std::string>& flags) {
-    return std::any_of(flags.begin(), flags.end(), [](const std::string& f) {
-        if (f.size() != 5)
-            return false;
-        std::string l = f;
-        for (auto& ch : l)
-            ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-        return l == "\\seen";
-    });
-}
-
-std::string join_flags(const std::vector<std::string>& flags) {
-    std::string out;
-    for (const auto& f : flags) {
-        if (!out.empty())
-            out += ' ';
-        out += f;
-    }
-    return out;
-}
-
-std::vector<std::string> split_flags(const std::string& joined) {
-    std::vector<std::string> out;
-    std::size_t i = 0;
-    while (i < joined.size()) {
-        auto j = joined.find(' ', i);
-        if (j == std::string::npos)
-            j = joined.size();
-        if (j > i)
-            out.push_back(joined.substr(i, j - i));
-        i = j + 1;
-    }
-    return out;
 }
 
 // Re-derives a thread's unread counter after flag changes.
@@ -303,7 +269,7 @@ Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t ui
             old.bind(3, static_cast<std::int64_t>(u.uid));
             if (!old.executeStep())
                 continue;
-            const bool was_seen = has_seen(split_flags(old.getColumn(0).getString()));
+            const bool was_seen = has_seen_flag(split_flags(old.getColumn(0).getString()));
             old.reset();
             loc.reset();
             loc.bind(1, join_flags(u.flags));
@@ -315,9 +281,9 @@ Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t ui
             auto row = loc.getColumn(0).getInt64();
             while (loc.executeStep()) {
             }
-            if (has_seen(u.flags) == was_seen)
+            if (has_seen_flag(u.flags) == was_seen)
                 continue;
-            int unread = has_seen(u.flags) ? 0 : 1;
+            int unread = has_seen_flag(u.flags) ? 0 : 1;
             msg.reset();
             msg.bind(1, unread);
             msg.bind(2, row);
@@ -348,6 +314,26 @@ Result<std::int64_t> SyncStore::expunge(MailboxId mailbox, std::uint32_t uid_val
         }
         return n;
     });
+}
+
+Result<std::vector<std::pair<std::int64_t, MessageRowId>>>
+SyncStore::messages_by_gm_msgid(AccountId account, const std::vector<std::int64_t>& gm_msgids) {
+    return guard("looking up Gmail message ids",
+                 [&]() -> Result<std::vector<std::pair<std::int64_t, MessageRowId>>> {
+                     // The partial index locations_gm_msgid (account_id, gm_msgid) answers each.
+                     auto& q = db_.impl().stmt("SELECT message_id FROM locations WHERE "
+                                               "account_id = ? AND gm_msgid = ? LIMIT 1");
+                     std::vector<std::pair<std::int64_t, MessageRowId>> out;
+                     for (auto id : gm_msgids) {
+                         q.reset();
+                         q.bind(1, account);
+                         q.bind(2, id);
+                         if (q.executeStep())
+                             out.emplace_back(id, q.getColumn(0).getInt64());
+                     }
+                     q.reset();
+                     return out;
+                 });
 }
 
 Result<std::int64_t> SyncStore::record_failure(MailboxId mailbox, std::uint32_t uid_validity,

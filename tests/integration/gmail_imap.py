@@ -19,7 +19,8 @@ Written from Google's public documentation of Gmail's IMAP:
 
 IMAP (port in DIR/imap.port): CAPABILITY, LOGIN, AUTHENTICATE PLAIN, LIST (with RETURN
 (SPECIAL-USE)), EXAMINE/SELECT, STATUS, UID SEARCH (ALL, UID sets, HEADER Message-ID),
-UID FETCH (with the X-GM-* items), APPEND (counted in DIR/appends), IDLE, LOGOUT.
+UID FETCH (with the X-GM-* items; each message body sent is logged by its X-GM-MSGID in
+DIR/bodies), APPEND (counted in DIR/appends), IDLE, LOGOUT.
 SMTP (port in DIR/smtp.port): EHLO, AUTH PLAIN, MAIL, RCPT, DATA (the message is filed with the
 label \\Sent, as Gmail does), QUIT.
 --flavour microsoft365 plays Exchange Online instead, as Microsoft documents it ("Authenticate an
@@ -249,6 +250,8 @@ async def imap(reader, writer):
                                       for l in sorted(m["labels"]))
                     head += b" X-GM-LABELS (" + labels.encode() + b")"
                 if b"BODY" in up or b"RFC822" in up.replace(b"RFC822.SIZE", b""):
+                    with open(os.path.join(opt.dir, "bodies"), "a") as f:
+                        f.write("%d\n" % m["msgid"])
                     head += b' INTERNALDATE "02-Nov-2026 09:00:00 +0000" BODY[] {%d}\r\n' % len(
                         m["body"]) + m["body"]
                 out += head + b")\r\n"

@@ -3,7 +3,8 @@
 # written from Google's documentation; issue 18):
 #   - X-GM-EXT-1 is detected: the X-GM-MSGID, X-GM-THRID and X-GM-LABELS items are fetched;
 #   - one message in two label folders (INBOX and [Gmail]/All Mail) is stored once, with a
-#     location in each carrying the same X-GM-MSGID;
+#     location in each carrying the same X-GM-MSGID, and downloaded once (the size FETCH
+#     asks for X-GM-MSGID; a copy of a stored message is only linked);
 #   - a reply that lost its headers, in the same Gmail conversation (X-GM-THRID), joins its thread;
 #   - a reply sent through Gmail's SMTP is filed in Sent by Gmail itself: crm-maild does not
 #     APPEND a second copy (auto-detected, no `gmail =` in the config), and the copy Gmail filed
@@ -120,6 +121,10 @@ expect_eq "$(q "SELECT count(DISTINCT gm_msgid) FROM locations WHERE gm_msgid IS
   "every location carries its message's X-GM-MSGID, the same in both folders"
 expect_eq "$(q "SELECT count(DISTINCT thread_id) FROM messages WHERE message_id IN ('p1@customer.example', 'p2@customer.example')")" 1 \
   "a reply without References joins its Gmail conversation (X-GM-THRID)"
+expect_eq "$(sort "$emu/bodies" | uniq -d | wc -l) $(wc -l <"$emu/bodies")" "0 3" \
+  "each message downloaded once: its copy in the other folder is linked by X-GM-MSGID"
+grep -q "already stored from another label" "$work/maild.log" \
+  && ok "the linked copies are logged" || bad "no log line for the linked copies"
 grep -q "X-GM-MSGID X-GM-THRID X-GM-LABELS\|X-GM-THRID" "$work/gmail.log" && ok "the X-GM items were asked for" || bad "no X-GM items in the FETCH commands"
 expect_eq "$(q "SELECT DISTINCT l.labels FROM locations l JOIN messages m ON m.id = l.message_id WHERE m.message_id = 'p1@customer.example'")" \
   '["Deals/Acme","\\Inbox"]' "X-GM-LABELS stored with each location (the same in both folders)"

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crm/core/ids.hpp"
@@ -46,6 +47,16 @@ struct FetchedMessage {
 struct FlagUpdate {
     std::uint32_t uid = 0;
     std::vector<std::string> flags;
+};
+
+// Gmail (X-GM-EXT-1): one message of a folder as its size FETCH described it, before its body
+// is downloaded. Gmail shows one message in every folder of its labels with one X-GM-MSGID, so a
+// copy whose id is already stored for the account only gains a location.
+struct KnownCopy {
+    std::uint32_t uid = 0;
+    std::uint64_t gm_msgid = 0;
+    std::vector<std::string> flags;
+    std::vector<std::string> labels; // X-GM-LABELS
 };
 
 // Account health as shown by `crm-mailctl accounts status`.
@@ -131,6 +142,12 @@ class SyncSink {
                                               const std::vector<FlagUpdate>& updates) = 0;
     virtual Result<std::int64_t> expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                          const std::vector<std::uint32_t>& uids) = 0;
+    // Gmail: gives each of `copies` whose X-GM-MSGID the account already stores a location in
+    // this mailbox (its flags and labels), in one transaction, without downloading it. Returns
+    // the UIDs so placed; the others are fetched as usual.
+    virtual Result<std::vector<std::uint32_t>>
+    link_known_copies(AccountId account, MailboxId mailbox, std::uint32_t uid_validity,
+                      const std::vector<KnownCopy>& copies) = 0;
     virtual Result<void> set_health(AccountId account, const AccountHealth& health) = 0;
 };
 
@@ -179,6 +196,10 @@ class SyncState {
     virtual Result<std::int64_t> expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                          const std::vector<std::uint32_t>& uids,
                                          std::int64_t now) = 0;
+    // The stored messages of the account that have a location with one of these X-GM-MSGIDs:
+    // (gm_msgid, message) pairs, one per id found, in no particular order.
+    virtual Result<std::vector<std::pair<std::int64_t, MessageRowId>>>
+    messages_by_gm_msgid(AccountId account, const std::vector<std::int64_t>& gm_msgids) = 0;
     // Records a failure to store; returns the attempts so far.
     virtual Result<std::int64_t> record_failure(MailboxId mailbox, std::uint32_t uid_validity,
                                                 std::uint32_t uid, const std::string& reason,

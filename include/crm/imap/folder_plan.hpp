@@ -108,6 +108,7 @@ struct FolderStep {
         LoadUids,         // SyncSink::stored_uids and quarantined_uids, then on_uids
         UpdateFlags,      // SyncSink::update_flags(flag_updates)
         Expunge,          // SyncSink::expunge(uids)
+        LinkCopies,       // SyncSink::link_known_copies(copies), then on_linked
         FetchBatches,     // fetch (batch_fetch) and store each of `batches`, in order
         Checkpoint,       // SyncSink::checkpoint(uid_next, highest_modseq)
         Done,
@@ -116,6 +117,7 @@ struct FolderStep {
     std::optional<CommandBuilder> command;
     std::vector<FlagUpdate> flag_updates;
     std::vector<std::uint32_t> uids;                    // Expunge
+    std::vector<KnownCopy> copies;                      // LinkCopies
     std::vector<std::vector<std::uint32_t>> batches;    // newest first; each ascending
     std::optional<std::uint32_t> uid_next;              // Checkpoint
     std::optional<std::uint64_t> highest_modseq;        // Checkpoint
@@ -141,6 +143,8 @@ class FolderPlan {
     // Answers to the sink steps.
     void on_mailbox(MailboxState mb);
     void on_uids(std::vector<std::uint32_t> stored, std::vector<std::uint32_t> quarantined);
+    // The copies of a LinkCopies step that the sink placed (stored already: not fetched).
+    void on_linked(const std::vector<std::uint32_t>& uids);
 
     // The FETCH of one batch of a FetchBatches step: message, flags, date, size (and Gmail's
     // ids and labels, the MODSEQ on CONDSTORE servers), never setting \Seen (BODY.PEEK).
@@ -155,6 +159,8 @@ class FolderPlan {
     [[nodiscard]] bool initial() const { return initial_; }
     // How many messages this pass fetches in all (known once the first FetchBatches is out).
     [[nodiscard]] std::size_t to_fetch() const { return to_fetch_; }
+    // Gmail: copies placed by X-GM-MSGID without downloading them, so far this pass.
+    [[nodiscard]] std::size_t linked() const { return linked_; }
     // Messages older than the window left on the server (FolderPolicy::backfill false).
     [[nodiscard]] std::size_t left_out() const { return left_out_; }
     // True while the window's UID SEARCH SINCE is still to narrow what to_fetch() counts.
@@ -173,6 +179,7 @@ class FolderPlan {
         Expunge,
         Since,
         Sizes,
+        Link,
         Batches,
         Checkpoint,
         Finish,
@@ -209,6 +216,9 @@ class FolderPlan {
     std::vector<std::vector<std::uint32_t>> groups_;
     std::size_t group_ = 0, size_chunk_ = 0;
     std::map<std::uint32_t, std::uint64_t> sizes_;
+    // Gmail: what the size FETCH said of each UID's X-GM-MSGID, flags and labels.
+    std::vector<KnownCopy> copies_;
+    std::size_t linked_ = 0;
     std::vector<std::vector<std::uint32_t>> batches_;
     std::size_t to_fetch_ = 0;
     std::size_t left_out_ = 0;

@@ -64,6 +64,8 @@ class PgSyncState final : public SyncState {
                                       std::int64_t now) override;
     Result<std::int64_t> expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                  const std::vector<std::uint32_t>& uids, std::int64_t now) override;
+    Result<std::vector<std::pair<std::int64_t, MessageRowId>>>
+    messages_by_gm_msgid(AccountId account, const std::vector<std::int64_t>& gm_msgids) override;
     Result<std::int64_t> record_failure(MailboxId mailbox, std::uint32_t uid_validity,
                                         std::uint32_t uid, const std::string& reason,
                                         std::int64_t now) override;

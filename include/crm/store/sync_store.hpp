@@ -57,6 +57,8 @@ class SyncStore final : public SyncState {
     // Removes locations of expunged UIDs; the messages keep their CRM history.
     Result<std::int64_t> expunge(MailboxId mailbox, std::uint32_t uid_validity,
                                  const std::vector<std::uint32_t>& uids, std::int64_t now) override;
+    Result<std::vector<std::pair<std::int64_t, MessageRowId>>>
+    messages_by_gm_msgid(AccountId account, const std::vector<std::int64_t>& gm_msgids) override;
     // Records a failure to store; returns the attempts so far.
     Result<std::int64_t> record_failure(MailboxId mailbox, std::uint32_t uid_validity,
                                         std::uint32_t uid, const std::string& reason,

@@ -196,6 +196,32 @@ TYPED_TEST(StoreConformance, LocationsAreRecordedOnce) {
     EXPECT_TRUE(sync.stored_uids(mb->id, 8)->empty());
 }
 
+// Gmail: a stored X-GM-MSGID names its message, for that account only.
+TYPED_TEST(StoreConformance, MessagesByGmailIdAreTheAccountsOwn) {
+    auto& s = this->store();
+    auto& sync = this->sync();
+    auto a = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);
+    auto b = sync.ensure_account("b", std::nullopt, "b@x.example", "imap.x.example", true, 1);
+    ASSERT_TRUE(a && b);
+    auto mb = sync.ensure_mailbox(*a, "INBOX", "");
+    auto mb_b = sync.ensure_mailbox(*b, "INBOX", "");
+    ASSERT_TRUE(mb && mb_b);
+    const ThreadId t = this->thread();
+    const auto m1 = this->message(t, {.message_id = "g1@x", .content_hash = "h1"});
+    const auto m2 = this->message(t, {.message_id = "g2@x", .content_hash = "h2"});
+    ASSERT_TRUE(s.add_location(
+        m1, {.account = *a, .mailbox = mb->id, .uid_validity = 7, .uid = 1, .gm_msgid = 501}, 5));
+    ASSERT_TRUE(s.add_location(
+        m2, {.account = *b, .mailbox = mb_b->id, .uid_validity = 7, .uid = 1, .gm_msgid = 502}, 5));
+    auto found = sync.messages_by_gm_msgid(*a, {501, 502, 503});
+    ASSERT_TRUE(found) << found.error().to_string();
+    EXPECT_EQ(*found, (std::vector<std::pair<std::int64_t, MessageRowId>>{{501, m1}}))
+        << "502 belongs to another account, 503 to none";
+    auto none = sync.messages_by_gm_msgid(*a, {});
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+}
+
 // MailStore::read_ahead: every read it announces answers exactly what the read itself answers
 // (PostgreSQL asks them all in one round trip), a read with other arguments is asked anew, and
 // an answer does not outlive a write that changes it (a merge).

@@ -539,6 +539,60 @@ TEST(FolderPlan, GmailFetchItems) {
                                "BODY.PEEK[] X-GM-MSGID X-GM-THRID X-GM-LABELS)\r\n");
 }
 
+// Gmail: the size FETCH asks for X-GM-MSGID; a message the account stores already (from
+// another label's folder) gains a location and is not downloaded; the rest is fetched.
+TEST(FolderPlan, GmailCopiesOfStoredMessagesAreLinkedNotFetched) {
+    MemorySink sink;
+    sink.gm_msgids = {1011, 1013};
+    SyncHistory history;
+    const std::string gm_sizes =
+        "* 1 FETCH (UID 1 RFC822.SIZE 100 FLAGS (\\Seen) X-GM-MSGID 1011 X-GM-LABELS "
+        "(\\Inbox))\r\n"
+        "* 2 FETCH (UID 2 RFC822.SIZE 100 FLAGS () X-GM-MSGID 1012 X-GM-LABELS ())\r\n"
+        "* 3 FETCH (UID 3 RFC822.SIZE 100 FLAGS () X-GM-MSGID 1013 X-GM-LABELS (Deals))\r\n";
+    const std::string gm_items =
+        "(UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[] X-GM-MSGID X-GM-THRID X-GM-LABELS)";
+    ScriptedSession s(
+        {"X-GM-EXT-1"},
+        {
+            {"EXAMINE INBOX", examined(3, 7, 4)},
+            {"UID SEARCH ALL", "* SEARCH 1 2 3\r\n"},
+            {"UID FETCH 1:3 (UID RFC822.SIZE FLAGS X-GM-MSGID X-GM-LABELS)", gm_sizes},
+            {"UID FETCH 2 " + gm_items, bodies({2})},
+        });
+    expect_pass(s, sink, history, policy(10), {"link 1,3", "store 2", "checkpoint 4 -"});
+    expect_no_duplicates(sink);
+
+    // Nothing known: no link step, every message fetched.
+    MemorySink fresh;
+    SyncHistory h2;
+    ScriptedSession s2(
+        {"X-GM-EXT-1"},
+        {
+            {"EXAMINE INBOX", examined(3, 7, 4)},
+            {"UID SEARCH ALL", "* SEARCH 1 2 3\r\n"},
+            {"UID FETCH 1:3 (UID RFC822.SIZE FLAGS X-GM-MSGID X-GM-LABELS)", gm_sizes},
+            {"UID FETCH 1:3 " + gm_items, bodies({1, 2, 3})},
+        });
+    expect_pass(s2, fresh, h2, policy(10), {"store 1,2,3", "checkpoint 4 -"});
+}
+
+// With `gmail = false` the ids are not asked for: nothing is linked.
+TEST(FolderPlan, GmailCopiesNeedTheExtension) {
+    MemorySink sink;
+    sink.gm_msgids = {1011};
+    SyncHistory history;
+    FolderPolicy pol = policy(10);
+    pol.gmail_allowed = false;
+    ScriptedSession s({"X-GM-EXT-1"}, {
+                                          {"EXAMINE INBOX", examined(1, 7, 2)},
+                                          {"UID SEARCH ALL", "* SEARCH 1\r\n"},
+                                          {"UID FETCH 1 (UID RFC822.SIZE)", sizes({1})},
+                                          {"UID FETCH 1 " + kBodyItems, bodies({1})},
+                                      });
+    expect_pass(s, sink, history, pol, {"store 1", "checkpoint 2 -"});
+}
+
 // The check before IDLE: news is another count, a higher UIDNEXT or HIGHESTMODSEQ.
 TEST(SyncHistory, NewsSincePass) {
     SyncHistory h;

@@ -115,6 +115,8 @@ class MemorySink final : public SyncSink {
     MailboxState state{1, std::nullopt, std::nullopt, std::nullopt};
     std::set<std::uint32_t> stored, quarantined;
     std::map<std::uint32_t, int> times_stored; // a UID stored twice is a duplicate
+    // The account's stored X-GM-MSGIDs (Gmail): their copies are linked, not fetched.
+    std::set<std::uint64_t> gm_msgids;
     // The calls that change state, in order: "store 2,3", "checkpoint 4 -", "expunge 2", ...
     std::vector<std::string> calls;
     // The next n checkpoints fail, as if the process died right before writing them.
@@ -153,6 +155,8 @@ class MemorySink final : public SyncSink {
             uids += (uids.empty() ? "" : ",") + std::to_string(m.uid);
             stored.insert(m.uid);
             ++times_stored[m.uid];
+            if (m.gm_msgid)
+                gm_msgids.insert(*m.gm_msgid);
         }
         calls.push_back("store " + uids);
         if (after_store)
@@ -160,6 +164,21 @@ class MemorySink final : public SyncSink {
         BatchReport rep;
         rep.stored = batch.size();
         return PendingBatch(rep);
+    }
+    Result<std::vector<std::uint32_t>>
+    link_known_copies(AccountId, MailboxId, std::uint32_t,
+                      const std::vector<KnownCopy>& copies) override {
+        std::vector<std::uint32_t> linked;
+        std::string uids;
+        for (const auto& k : copies)
+            if (gm_msgids.contains(k.gm_msgid)) {
+                linked.push_back(k.uid);
+                stored.insert(k.uid);
+                uids += (uids.empty() ? "" : ",") + std::to_string(k.uid);
+            }
+        if (!linked.empty())
+            calls.push_back("link " + uids);
+        return linked;
     }
     Result<void> checkpoint(MailboxId, std::uint32_t v, std::optional<std::uint32_t> uid_next,
                             std::optional<std::uint64_t> modseq) override {
