@@ -31,6 +31,7 @@ test_pkgs=(
   postfix                               # real SMTP submission server (tests/integration/postfix)
   postgresql-15                         # throwaway PostgreSQL for the pg tests and benchmark (tests/integration/postgres/pg.sh)
   openssl                               # throwaway test CA
+  curl                                  # HTTP from the test scripts (API, metrics, OAuth consent)
   python3                               # corpus comparison and benchmark scripts
   python3-yaml                          # parse check of docs/openapi.yaml
   chromium                              # headless browser for the web page (web/) checks

@@ -26,6 +26,7 @@
 #include "commands.hpp"
 #include "crm/net/transport.hpp"
 #include "crm/runtime/config_files.hpp"
+#include "crm/runtime/oauth_consent.hpp"
 #include "crm/runtime/secrets.hpp"
 #include "crm/runtime/server_check.hpp"
 #include "crm/settings/config.hpp"
@@ -552,6 +553,83 @@ int cmd_accounts_test(Context& ctx, const std::vector<std::string>& args) {
     if (acc->smtp)
         ok = test_server("smtp", *acc->smtp, timeout) && ok;
     return ok ? kOk : kRuntime;
+}
+
+int cmd_accounts_oauth(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {"--flow", "--port", "--timeout"}, {});
+    if (a.positionals().size() != 1)
+        throw UsageError{"expected one account NAME"};
+    runtime::ConsentOptions opt;
+    if (auto f = a.value("--flow")) {
+        if (*f == "device")
+            opt.flow = runtime::ConsentOptions::Flow::Device;
+        else if (*f == "loopback")
+            opt.flow = runtime::ConsentOptions::Flow::Loopback;
+        else
+            throw UsageError{"--flow is device or loopback, not " + *f};
+    }
+    if (auto p = a.value("--port")) {
+        const auto port = parse_id("--port", *p);
+        if (port > 65535)
+            throw UsageError{"--port must be at most 65535"};
+        opt.port = static_cast<std::uint16_t>(port);
+    }
+    if (auto t = a.value("--timeout"))
+        opt.timeout = std::chrono::seconds(parse_id("--timeout", *t));
+    auto cfg = load_config(ctx.config_path);
+    if (!cfg)
+        return kRuntime;
+    const auto& name = a.positionals()[0];
+    const AccountConfig* acc = find_account(cfg->config, name);
+    if (!acc) {
+        fmt::print(stderr, "crm-mailctl: {} has no account named {}\n", ctx.config_path, name);
+        return kRuntime;
+    }
+    // The IMAP login's refresh flow (SMTP inherits it, or has one of its own: then that one).
+    const ServerConfig* server = acc->imap.oauth ? &acc->imap : nullptr;
+    if (!server && acc->smtp && acc->smtp->oauth)
+        server = &*acc->smtp;
+    if (!server) {
+        fmt::print(stderr,
+                   "crm-mailctl: account {} does not use the OAuth refresh flow (auth = "
+                   "\"xoauth2\" with oauth_client_id and oauth_refresh_token_file)\n",
+                   name);
+        return kRuntime;
+    }
+    const auto& oauth = *server->oauth;
+    if (oauth.refresh_token.kind != SecretRef::Kind::File) {
+        fmt::print(stderr,
+                   "crm-mailctl: account {} reads its refresh token from an environment variable, "
+                   "credential or the config itself, which crm-mailctl cannot write: set "
+                   "oauth_refresh_token_file\n",
+                   name);
+        return kRuntime;
+    }
+    const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
+    if ((!creds || !*creds) && fs::is_directory("/run/credentials/crm-maild.service"))
+        ::setenv("CREDENTIALS_DIRECTORY", "/run/credentials/crm-maild.service", 1);
+    if (oauth.client_secret) {
+        auto cs = runtime::resolve_secret(*oauth.client_secret);
+        if (!cs)
+            return print_error(cs.error());
+        opt.client_secret = std::move(*cs);
+    }
+    opt.ca_file = server->ca_file;
+    opt.login_hint = server->username;
+    opt.say = [](const std::string& line) {
+        fmt::print("{}\n", line);
+        std::fflush(stdout);
+    };
+    auto tokens = runtime::obtain_consent(oauth, opt);
+    if (!tokens)
+        return print_error(tokens.error());
+    if (auto stored = runtime::store_refresh_token(oauth.refresh_token, tokens->refresh_token);
+        !stored)
+        return print_error(stored.error());
+    fmt::print("{}: access granted; the refresh token is in {} (mode 0600). crm-maild uses it at "
+               "the account's next login; reload it (systemctl reload crm-maild) to log in now.\n",
+               name, oauth.refresh_token.value);
+    return kOk;
 }
 
 int cmd_accounts_resync(Context& ctx, const std::vector<std::string>& args) {

@@ -846,6 +846,16 @@ const std::vector<Command>& commands() {
          "as the daemon would. Reports the failing step exactly: DNS, TCP, TLS (with the\n"
          "certificate problem), STARTTLS or authentication. Exit code 1 on any failure.",
          cmd_accounts_test},
+        {{"accounts", "oauth"},
+         "NAME [--flow device|loopback] [--port N] [--timeout SECONDS]",
+         "Grant crm-mail access to an OAuth2 account's mailbox and store the refresh token in\n"
+         "its oauth_refresh_token_file (0600). The device flow (Microsoft 365; the default when\n"
+         "the account has a device endpoint) prints an address and a code to enter there from\n"
+         "any browser. The loopback flow (Google; RFC 8252 with PKCE) prints an address to\n"
+         "open in a browser on this host, or through ssh -L PORT:127.0.0.1:PORT with --port;\n"
+         "the provider redirects to http://127.0.0.1:PORT/. Waits --timeout seconds (900).\n"
+         "Then reload crm-maild to log in with it at once.",
+         cmd_accounts_oauth},
         {{"accounts", "resync"},
          "NAME",
          "Clear the account's mailbox checkpoints (UIDNEXT, HIGHESTMODSEQ) so the daemon\n"

@@ -66,6 +66,7 @@ int cmd_accounts_add(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_edit(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_remove(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_test(Context& ctx, const std::vector<std::string>& args);
+int cmd_accounts_oauth(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_resync(Context& ctx, const std::vector<std::string>& args);
 int cmd_users_password(Context& ctx, const std::vector<std::string>& args);
 int cmd_tokens_create(Context& ctx, const std::vector<std::string>& args);

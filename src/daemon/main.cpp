@@ -118,6 +118,7 @@ Result<net::Endpoint> endpoint_of(const settings::ServerConfig& s, daemon::Logge
 struct Running {
     settings::AccountConfig config;
     std::unique_ptr<imap::AccountSync> sync;
+    std::shared_ptr<runtime::TokenSource> tokens; // the IMAP login's, for the refresh flow
 };
 
 class Daemon final : public http::Control {
@@ -493,8 +494,10 @@ class Daemon final : public http::Control {
             spec.command_timeout = std::chrono::seconds(5);
             spec.command_deadline = std::chrono::seconds(15);
         }
-        Running r{a, std::make_unique<imap::AccountSync>(io_, pool_, std::move(spec), *sink_,
-                                                         log_.sink())};
+        Running r{
+            a,
+            std::make_unique<imap::AccountSync>(io_, pool_, std::move(spec), *sink_, log_.sink()),
+            imap_tokens};
         r.sync->start();
         running_[a.name] = std::move(r);
     }
@@ -780,6 +783,8 @@ class Daemon final : public http::Control {
                     auto ep = endpoint_of(w->second->imap, log_);
                     if (ep && ep->secret != it->second.sync->spec().imap.secret)
                         change = "secret changed: restarting";
+                    else if (it->second.tokens && it->second.tokens->replaced_on_disk())
+                        change = "refresh token replaced (access granted again): restarting";
                 }
                 if (change) {
                     log_.write(LogLevel::Info, {it->first, ""}, "reload", change);

@@ -22,26 +22,11 @@ bool is_secret_key(std::string_view k) {
     return false;
 }
 
-// libpq decodes %XX in URL components; a secret may appear in messages in either form.
-std::string percent_decoded(std::string_view s) {
-    std::string out;
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
-            hex_value(s[i + 2]) >= 0) {
-            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
 void add_secret(UrlSecrets& out, std::string_view raw) {
     if (raw.empty())
         return;
     out.secrets.emplace_back(raw);
-    auto decoded = percent_decoded(raw);
+    auto decoded = percent_decode(raw);
     if (decoded != raw && !decoded.empty())
         out.secrets.push_back(std::move(decoded));
 }
@@ -87,7 +72,7 @@ UrlSecrets split_uri(std::string_view url, std::size_t scheme_len) {
             const std::string_view param = url.substr(p, amp - p);
             const std::size_t eq = param.find('=');
             const std::string_view key = param.substr(0, eq);
-            if (is_secret_key(percent_decoded(key))) {
+            if (is_secret_key(percent_decode(key))) {
                 if (eq != std::string_view::npos)
                     add_secret(out, param.substr(eq + 1));
             } else if (!param.empty()) {

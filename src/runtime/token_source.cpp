@@ -1,11 +1,10 @@
 // OAuth2 access tokens of one account (see token_source.hpp).
 #include "crm/runtime/token_source.hpp"
 
-#include <sys/stat.h>
-
 #include <fmt/format.h>
 
 #include "crm/runtime/config_files.hpp"
+#include "crm/runtime/oauth_consent.hpp"
 #include "crm/runtime/secrets.hpp"
 
 namespace crm::runtime {
@@ -48,6 +47,15 @@ Result<std::string> TokenSource::access_token() {
         return *token_;
     token_.reset();
     ++refreshes_;
+    // An admin may have granted access anew meanwhile (crm-mailctl accounts oauth writes the
+    // file): the file's token is the one to use.
+    if (config_.refresh_token.kind == SecretRef::Kind::File)
+        if (auto text = resolve_secret(config_.refresh_token);
+            text && !text->empty() && *text != req_.refresh_token) {
+            if (hooks_.secret)
+                hooks_.secret(*text);
+            req_.refresh_token = std::move(*text);
+        }
     auto got = net::refresh_access_token(req_);
     if (!got)
         return std::unexpected(got.error());
@@ -69,35 +77,27 @@ Result<std::string> TokenSource::access_token() {
 }
 
 Result<void> TokenSource::store_rotated(const std::string& token) {
-    const SecretRef& ref = config_.refresh_token;
-    if (ref.kind != SecretRef::Kind::File) {
-        const char* where = ref.kind == SecretRef::Kind::Env          ? "environment variable"
-                            : ref.kind == SecretRef::Kind::Credential ? "systemd credential"
-                                                                      : "config file (inline)";
-        return fail("oauth.rotation",
-                    fmt::format("{} rotated the refresh token, and the old one no longer works "
-                                "once the new one is used; it comes from the {} {}, which "
-                                "crm-maild cannot write: the new one is used until the daemon "
-                                "stops. Use oauth_refresh_token_file (which crm-maild updates "
-                                "itself), or run crm-mailctl accounts oauth again after a restart",
-                                config_.token_endpoint, where,
-                                ref.kind == SecretRef::Kind::Inline ? "" : ref.value),
-                    ErrorScope::Account, Retry::NeedsConfig);
-    }
-    // The file keeps its owner; its mode becomes 0600 whatever it was.
-    std::optional<std::pair<uid_t, gid_t>> owner;
-    struct stat st {};
-    if (::stat(ref.value.c_str(), &st) == 0)
-        owner = std::pair{st.st_uid, st.st_gid};
-    auto w = write_atomic(ref.value, token + "\n", 0600, owner, false);
-    if (!w)
-        return fail("oauth.rotation",
-                    fmt::format("{} rotated the refresh token but it could not be written back "
-                                "({}): the new one is used until the daemon stops, and the old "
-                                "one in the file may no longer work after a restart",
-                                config_.token_endpoint, w.error().detail),
-                    ErrorScope::Account, Retry::NeedsConfig);
-    return {};
+    auto stored = store_refresh_token(config_.refresh_token, token);
+    if (stored)
+        return {};
+    const bool unwritable = config_.refresh_token.kind != SecretRef::Kind::File;
+    return fail("oauth.rotation",
+                fmt::format("{} rotated the refresh token, and the old one no longer works once "
+                            "the new one is used; {}: the new one is used until the daemon "
+                            "stops{}",
+                            config_.token_endpoint, stored.error().detail,
+                            unwritable ? ". Run crm-mailctl accounts oauth again after a restart"
+                                       : ", and the old one in the file may no longer work "
+                                         "after a restart"),
+                ErrorScope::Account, Retry::NeedsConfig);
+}
+
+bool TokenSource::replaced_on_disk() const {
+    if (config_.refresh_token.kind != SecretRef::Kind::File)
+        return false;
+    auto text = resolve_secret(config_.refresh_token);
+    std::lock_guard lock(mu_);
+    return text && !text->empty() && *text != req_.refresh_token;
 }
 
 void TokenSource::invalidate() {

@@ -444,7 +444,7 @@ SecretRead read_secret(Section& s, const SecretKeys& keys, bool allow_inline) {
 // ---------------------------------------------------------------------------------------------
 // Servers
 
-constexpr std::array<std::string_view, 25> kServerKeys{
+constexpr std::array<std::string_view, 28> kServerKeys{
     "host", "port", "tls", "allow_insecure", "ca_file", "username", "auth",
     // password
     "password", "password_file", "password_env", "credential",
@@ -453,7 +453,9 @@ constexpr std::array<std::string_view, 25> kServerKeys{
     // xoauth2 refresh flow
     "oauth_token_endpoint", "oauth_client_id", "oauth_client_secret", "oauth_client_secret_file",
     "oauth_client_secret_env", "oauth_client_secret_credential", "oauth_refresh_token",
-    "oauth_refresh_token_file", "oauth_refresh_token_env", "oauth_refresh_token_credential"};
+    "oauth_refresh_token_file", "oauth_refresh_token_env", "oauth_refresh_token_credential",
+    // consent (crm-mailctl accounts oauth)
+    "oauth_device_endpoint", "oauth_authorize_endpoint", "oauth_scope"};
 
 constexpr std::array<std::string_view, 3> kTlsNames{"implicit", "starttls", "none"};
 constexpr std::array<Tls, 3> kTlsValues{Tls::Implicit, Tls::StartTls, Tls::None};
@@ -473,21 +475,37 @@ void forbid_keys(Section& s, std::span<const std::string_view> keys, std::string
 // IMAP, POP or SMTP connection using OAuth" on learn.microsoft.com (outlook.office365.com:993
 // TLS, smtp.office365.com:587 STARTTLS, the v2.0 token endpoint of the "common" tenant: set
 // oauth_token_endpoint for a tenant of your own).
+// Consent: Google's "OAuth 2.0 for Mobile & Desktop Apps" (developers.google.com/identity/
+// protocols/oauth2/native-app: the loopback redirect; its device flow does not allow the Gmail
+// scope https://mail.google.com/), Microsoft's "OAuth 2.0 device authorization grant" and
+// "authorization code flow" (learn.microsoft.com/entra/identity-platform), with the IMAP and
+// SMTP scopes of "Authenticate an IMAP, POP or SMTP connection using OAuth".
+struct OAuthPreset {
+    std::string_view token_endpoint;
+    std::string_view device_endpoint; // "": the provider offers no device flow for mail
+    std::string_view authorize_endpoint;
+    std::string_view scope;
+};
+constexpr OAuthPreset kGoogleOAuth{"https://oauth2.googleapis.com/token", "",
+                                   "https://accounts.google.com/o/oauth2/v2/auth",
+                                   "https://mail.google.com/"};
+constexpr OAuthPreset kMicrosoftOAuth{
+    "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+    "https://login.microsoftonline.com/common/oauth2/v2.0/devicecode",
+    "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+    "offline_access https://outlook.office.com/IMAP.AccessAsUser.All "
+    "https://outlook.office.com/SMTP.Send"};
 struct ServerPreset {
     std::string_view host;
     std::uint16_t port;
     Tls tls;
-    std::string_view token_endpoint;
+    const OAuthPreset* oauth;
 };
-constexpr std::string_view kGoogleTokenEndpoint = "https://oauth2.googleapis.com/token";
-constexpr std::string_view kMicrosoftTokenEndpoint =
-    "https://login.microsoftonline.com/common/oauth2/v2.0/token";
-constexpr ServerPreset kGmailImap{"imap.gmail.com", 993, Tls::Implicit, kGoogleTokenEndpoint};
-constexpr ServerPreset kGmailSmtp{"smtp.gmail.com", 465, Tls::Implicit, kGoogleTokenEndpoint};
+constexpr ServerPreset kGmailImap{"imap.gmail.com", 993, Tls::Implicit, &kGoogleOAuth};
+constexpr ServerPreset kGmailSmtp{"smtp.gmail.com", 465, Tls::Implicit, &kGoogleOAuth};
 constexpr ServerPreset kMicrosoftImap{"outlook.office365.com", 993, Tls::Implicit,
-                                      kMicrosoftTokenEndpoint};
-constexpr ServerPreset kMicrosoftSmtp{"smtp.office365.com", 587, Tls::StartTls,
-                                      kMicrosoftTokenEndpoint};
+                                      &kMicrosoftOAuth};
+constexpr ServerPreset kMicrosoftSmtp{"smtp.office365.com", 587, Tls::StartTls, &kMicrosoftOAuth};
 
 ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, Pos fallback,
                           bool smtp, const ServerConfig* inherit, bool allow_inline,
@@ -560,9 +578,12 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
         c.username = inherit->username;
     }
 
-    const std::array<std::string_view, 2> oauth_plain{"oauth_token_endpoint", "oauth_client_id"};
-    const bool oauth_given = s.has(oauth_plain[0]) || s.has(oauth_plain[1]) ||
-                             any_present(s, kClientSecretKeys) || any_present(s, kRefreshTokenKeys);
+    const std::array<std::string_view, 5> oauth_plain{"oauth_token_endpoint", "oauth_client_id",
+                                                      "oauth_device_endpoint",
+                                                      "oauth_authorize_endpoint", "oauth_scope"};
+    const bool oauth_given =
+        std::any_of(oauth_plain.begin(), oauth_plain.end(), [&](auto k) { return s.has(k); }) ||
+        any_present(s, kClientSecretKeys) || any_present(s, kRefreshTokenKeys);
     const bool any_credential_key =
         s.has("auth") || any_present(s, kPasswordKeys) || any_present(s, kTokenKeys) || oauth_given;
     if (inherit != nullptr && !any_credential_key) {
@@ -609,9 +630,48 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
                 }
                 o.token_endpoint = std::move(ep->first);
             } else if (preset && !s.has("oauth_token_endpoint")) {
-                o.token_endpoint = std::string(preset->token_endpoint);
+                o.token_endpoint = std::string(preset->oauth->token_endpoint);
             } else {
                 complete = false;
+            }
+            // The consent endpoints: the config's, else the preset's (a Microsoft tenant of its
+            // own, .../{tenant}/oauth2/v2.0/token, has its device and authorize endpoints
+            // beside it).
+            const OAuthPreset* op = preset ? preset->oauth : nullptr;
+            auto consent_url = [&](std::string_view key, std::string_view preset_value,
+                                   std::string_view tenant_leaf) -> std::string {
+                if (auto v = s.string(key, false)) {
+                    if (auto why = detail::check_token_endpoint(v->first)) {
+                        r.error(v->second.pos,
+                                fmt::format("{}: {} {}", v->second.path, show(v->first), *why));
+                        complete = false;
+                    }
+                    return std::move(v->first);
+                }
+                if (!op || s.has(key))
+                    return {};
+                if (o.token_endpoint == op->token_endpoint)
+                    return std::string(preset_value);
+                constexpr std::string_view kLeaf = "/oauth2/v2.0/token";
+                if (op == &kMicrosoftOAuth && o.token_endpoint.ends_with(kLeaf))
+                    return o.token_endpoint.substr(0, o.token_endpoint.size() - kLeaf.size()) +
+                           std::string(tenant_leaf);
+                return {};
+            };
+            o.device_endpoint = consent_url("oauth_device_endpoint", op ? op->device_endpoint : "",
+                                            "/oauth2/v2.0/devicecode");
+            o.authorize_endpoint =
+                consent_url("oauth_authorize_endpoint", op ? op->authorize_endpoint : "",
+                            "/oauth2/v2.0/authorize");
+            if (auto sc = s.string("oauth_scope", false)) {
+                if (sc->first.empty() || sc->first.find_first_of("\"\r\n") != std::string::npos) {
+                    r.error(sc->second.pos, fmt::format("{}: must be space-separated scope names",
+                                                        sc->second.path));
+                    complete = false;
+                }
+                o.scope = std::move(sc->first);
+            } else if (op) {
+                o.scope = std::string(op->scope);
             }
             if (auto id = s.string("oauth_client_id", true)) {
                 if (id->first.empty()) {

@@ -62,6 +62,14 @@ static std::string server_table(const char* table, const ServerConfig& s) {
         if (s.oauth->client_secret)
             out += secret_line("oauth_client_secret", *s.oauth->client_secret);
         out += secret_line("oauth_refresh_token", s.oauth->refresh_token);
+        if (!s.oauth->device_endpoint.empty())
+            out +=
+                fmt::format("oauth_device_endpoint = {}\n", toml_string(s.oauth->device_endpoint));
+        if (!s.oauth->authorize_endpoint.empty())
+            out += fmt::format("oauth_authorize_endpoint = {}\n",
+                               toml_string(s.oauth->authorize_endpoint));
+        if (!s.oauth->scope.empty())
+            out += fmt::format("oauth_scope = {}\n", toml_string(s.oauth->scope));
     }
     return out;
 }

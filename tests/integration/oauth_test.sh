@@ -10,7 +10,10 @@
 #     syncs; its refresh token file is rewritten with the new token (mode 0600); after a
 #     restart the daemon still logs in (the old token would be refused);
 #   - a refresh token the endpoint refuses (invalid_grant) puts the account in needs_reauth,
-#     naming the cause, and never shows the token in the log.
+#     naming the cause, and never shows the token in the log;
+#   - crm-mailctl accounts oauth grants access again: Google's loopback redirect with PKCE (a
+#     redirect with a foreign state refused), Microsoft's device flow (a declined consent
+#     changes nothing); the token lands in the account's file (0600) and a reload logs in.
 #   oauth_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
 # Prints "N passed, M failed"; exits 1 on failure, 77 when it cannot run.
 set -u
@@ -21,7 +24,7 @@ here=$root/tests/integration
 dcs=$here/dovecot
 pfs=$here/postfix
 . "$here/lib.sh"
-need_root_and dovecot postfix sqlite3 python3
+need_root_and dovecot postfix sqlite3 python3 curl
 expect_grep() { if grep -qE -- "$1" "$2"; then ok "$3"; else bad "$3: /$1/ not in $(head -c 800 "$2")"; fi; }
 work=$(mktemp -d /tmp/crm-oauth.XXXXXX)
 chmod 0755 "$work"
@@ -56,7 +59,7 @@ printf 'bob-refresh\n' >"$work/secrets/ms-refresh"
 printf 'nobody-refresh\n' >"$work/secrets/revoked-refresh"
 chmod 0600 "$work/secrets/"*
 http_port=$(free_port)
-account() { # name user path refresh_file
+account() { # name user path refresh_file consent-lines
   cat <<TOML
 [[accounts]]
 name = "$1"
@@ -73,6 +76,7 @@ auth = "xoauth2"
 oauth_token_endpoint = "$endpoint$3"
 oauth_client_id = "crm-test"
 oauth_refresh_token_file = "$4"
+$5
 TOML
 }
 {
@@ -85,7 +89,8 @@ log_level = "debug"
 bind = "127.0.0.1"
 port = $http_port
 TOML
-  account goog alice /google/token "$work/secrets/goog-refresh"
+  account goog alice /google/token "$work/secrets/goog-refresh" "oauth_authorize_endpoint = \"$endpoint/google/auth\"
+oauth_scope = \"https://mail.google.com/\""
   # SMTP inherits the IMAP account's username, auth and OAuth settings.
   cat <<TOML
 [accounts.smtp]
@@ -94,7 +99,8 @@ port = $SMTPS_PORT
 tls = "implicit"
 ca_file = "$CA_FILE"
 TOML
-  account ms bob /microsoft/token "$work/secrets/ms-refresh"
+  account ms bob /microsoft/token "$work/secrets/ms-refresh" "oauth_device_endpoint = \"$endpoint/microsoft/devicecode\"
+oauth_scope = \"offline_access https://outlook.office.com/IMAP.AccessAsUser.All https://outlook.office.com/SMTP.Send\""
 } >"$work/crm.toml"
 export CRM_MAIL_CONFIG=$work/crm.toml
 
@@ -164,5 +170,67 @@ wait_until 30 q_is "SELECT state FROM accounts WHERE name='goog'" needs_reauth \
   && ok "invalid_grant puts the account in needs_reauth" \
   || bad "goog state: $(q "SELECT state, last_error FROM accounts WHERE name='goog'")"
 expect_grep "invalid_grant" <(q "SELECT last_error FROM accounts WHERE name='goog'") "its error names invalid_grant"
+
+# --- consent: the admin grants access again (crm-mailctl accounts oauth) -------------------------
+# Google: the loopback redirect with PKCE (its device flow does not allow the Gmail scope). The
+# test plays the admin's browser: it opens the printed address, which the emulated Google
+# redirects to crm-mailctl's loopback listener.
+"$ctl" accounts oauth goog --timeout 40 >"$work/consent-g.out" 2>&1 &
+cpid=$!
+url_ready() { grep -q "^http://.*/google/auth?" "$work/consent-g.out"; }
+wait_until 10 url_ready || bad "no consent address printed: $(cat "$work/consent-g.out")"
+url=$(grep -m1 "^http://.*/google/auth?" "$work/consent-g.out")
+expect_grep "code_challenge_method=S256" <(echo "$url") "the address asks for PKCE (S256)"
+expect_grep "login_hint=alice" <(echo "$url") "the address names the mailbox (login_hint)"
+lport=${url#*redirect_uri=http%3A%2F%2F127.0.0.1%3A}
+lport=${lport%%%2F*}
+# A redirect that does not answer this request (another state) is refused; the wait goes on.
+curl -s "http://127.0.0.1:$lport/?code=forged&state=forged" >"$work/forged.html"
+expect_grep "does not belong" "$work/forged.html" "a redirect with a foreign state is refused"
+curl -s -L "$url" >"$work/consent.html"
+expect_grep "can close this window" "$work/consent.html" "the browser is told the access was granted"
+wait "$cpid"
+expect_eq "$?" 0 "accounts oauth goog (loopback) succeeds"
+expect_eq "$(cat "$work/secrets/goog-refresh")" alice-refresh "the granted refresh token is stored in the account's file"
+expect_eq "$(stat -c %a "$work/secrets/goog-refresh")" 600 "the stored refresh token is mode 0600"
+expect_eq "$(grep -c "^/google/token#code alice 200" "$tokens.requests")" 1 \
+  "the code was redeemed once, with the PKCE verifier (the emulator checks it)"
+# The running daemon picks the new token up on reload, and the account recovers.
+mail alice g2@customer.example "Renewal pricing again"
+kill -HUP "$pid"
+wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='g2@customer.example'" 1 \
+  && ok "after reload the account logs in with the granted token and syncs" \
+  || bad "goog after consent: $(q "SELECT state, last_error FROM accounts WHERE name='goog'")"
+grep -q "refresh token replaced" "$work/maild.log" && ok "reload restarted the account for the new token" \
+  || bad "no restart logged for the replaced refresh token"
+
+# Microsoft: the device flow. The admin enters the printed code on Microsoft's page (the test
+# answers for the user at the emulator). A refusal changes nothing.
+printf 'bob-refresh-old\n' >"$work/secrets/ms-refresh"
+device_consent() { # action
+  "$ctl" accounts oauth ms --timeout 40 >"$work/consent-m.out" 2>&1 &
+  cpid=$!
+  code_ready() { grep -q "enter the code" "$work/consent-m.out"; }
+  wait_until 10 code_ready || bad "no device code printed: $(cat "$work/consent-m.out")"
+  ucode=$(grep -o "enter the code [0-9A-F]*-[0-9A-F]*" "$work/consent-m.out" | awk '{print $4}')
+  sleep 1.5 # at least one poll while the answer is pending
+  curl -s -d "user_code=$ucode&user=bob&action=$1" "$endpoint/microsoft/device" >/dev/null
+  wait "$cpid"
+}
+device_consent deny
+expect_eq "$?" 1 "a declined device consent fails"
+expect_grep "authorization_declined" "$work/consent-m.out" "and says the user declined"
+expect_eq "$(cat "$work/secrets/ms-refresh")" bob-refresh-old "a declined consent leaves the token file alone"
+device_consent approve
+expect_eq "$?" 0 "accounts oauth ms (device flow) succeeds"
+expect_eq "$(cat "$work/secrets/ms-refresh")" "$(awk '$1 == "bob" {print $2}' "$tokens.refresh")" \
+  "the device flow's refresh token is stored"
+if grep -q "^/microsoft/token#device bob 400" "$tokens.requests"; then ok "the token endpoint was polled while pending"; else bad "no pending poll"; fi
+mail bob m3@customer.example "Licence count, third"
+kill -HUP "$pid"
+wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='m3@customer.example'" 1 \
+  && ok "after reload the Microsoft account syncs with the granted token" \
+  || bad "ms after consent: $(q "SELECT state, last_error FROM accounts WHERE name='ms'")"
 stop
+if grep -q "alice-refresh\|bob-refresh\|-fresh-" "$work/maild.log"; then bad "a token appears in the log"; else ok "no token in the log after consent"; fi
 finish

@@ -49,6 +49,13 @@ struct OAuthRefresh {
     std::string client_id;
     std::optional<SecretRef> client_secret; // absent for public clients
     SecretRef refresh_token;
+    // How an admin grants the refresh token (crm-mailctl accounts oauth): the device
+    // authorization endpoint (RFC 8628), the authorization endpoint of the loopback-redirect
+    // flow (RFC 8252), and the scopes asked for. Empty when neither the config nor the provider
+    // preset names them.
+    std::string device_endpoint;
+    std::string authorize_endpoint;
+    std::string scope;
 
     friend bool operator==(const OAuthRefresh&, const OAuthRefresh&) = default;
 };

@@ -17,6 +17,22 @@ constexpr int hex_value(char c) {
     return -1;
 }
 
+// RFC 3986 §2.1 percent-decoding: %XX becomes the byte, a malformed escape stays as it is; with
+// `plus_is_space` (a query string, application/x-www-form-urlencoded) '+' is a space.
+inline std::string percent_decode(std::string_view s, bool plus_is_space = false) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 &&
+            hex_value(s[i + 2]) >= 0) {
+            out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
+            i += 2;
+        } else {
+            out += plus_is_space && s[i] == '+' ? ' ' : s[i];
+        }
+    }
+    return out;
+}
+
 // Appends `bytes` to `out` as lower-case hex, two digits a byte.
 inline void append_hex(std::string& out, std::string_view bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";

@@ -50,6 +50,9 @@ class TokenSource {
     Result<std::string> access_token();
     // The server refused the kept token: the next access_token() asks the endpoint.
     void invalidate();
+    // True when the refresh token file now holds another token than the one in use (an admin
+    // granted access again with crm-mailctl accounts oauth). The next refresh uses the file's.
+    [[nodiscard]] bool replaced_on_disk() const;
     // How many times the endpoint was asked (for tests and logs).
     [[nodiscard]] std::uint64_t refreshes() const;
 

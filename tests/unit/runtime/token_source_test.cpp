@@ -18,6 +18,7 @@
 
 #include <gtest/gtest.h>
 
+#include "crm/runtime/oauth_consent.hpp"
 #include "crm/runtime/token_source.hpp"
 
 namespace {
@@ -239,3 +240,104 @@ TEST_F(TokenSourceTest, AMissingRefreshTokenFileIsAConfigErrorNamingIt) {
 }
 
 } // namespace
+
+// ---- consent (crm-mailctl accounts oauth) --------------------------------------------------
+
+// An admin granted access again (the file now holds another refresh token): the next refresh
+// uses the file's token, and replaced_on_disk() says so until then (the daemon's reload
+// restarts the account for it).
+TEST_F(TokenSourceTest, ARefreshTokenReplacedInItsFileIsUsedAtTheNextRefresh) {
+    TokenEndpoint ep({{200, R"({"access_token":"d1","expires_in":60})"},
+                      {200, R"({"access_token":"d2","expires_in":3600})"}});
+    auto ts = make(ep.url(), {crm::SecretRef::Kind::File, refresh_file_});
+    ASSERT_TRUE(ts);
+    EXPECT_EQ(*ts->access_token(), "d1");
+    EXPECT_FALSE(ts->replaced_on_disk());
+    ASSERT_TRUE(crm::runtime::store_refresh_token({crm::SecretRef::Kind::File, refresh_file_},
+                                                  "granted-refresh"));
+    EXPECT_TRUE(ts->replaced_on_disk());
+    EXPECT_EQ(*ts->access_token(), "d2");
+    ASSERT_EQ(ep.requests().size(), 2u);
+    EXPECT_NE(ep.requests()[1].find("refresh_token=granted-refresh"), std::string::npos);
+    EXPECT_FALSE(ts->replaced_on_disk());
+}
+
+// A token in an environment variable cannot be stored: the error says where it lives.
+TEST_F(TokenSourceTest, ARefreshTokenOutsideAFileCannotBeStored) {
+    auto r = crm::runtime::store_refresh_token({crm::SecretRef::Kind::Env, "SOME_VAR"}, "t");
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "oauth.rotation");
+    EXPECT_NE(r.error().detail.find("environment variable SOME_VAR"), std::string::npos)
+        << r.error().detail;
+    EXPECT_NE(r.error().detail.find("oauth_refresh_token_file"), std::string::npos);
+}
+
+// RFC 7636 Appendix B: the verifier and its S256 challenge; made pairs are 64 characters of the
+// unreserved set and differ each time.
+TEST(Pkce, ChallengeIsTheRfc7636ExampleAndVerifiersAreRandom) {
+    EXPECT_EQ(crm::runtime::pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+              "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+    const auto a = crm::runtime::make_pkce();
+    const auto b = crm::runtime::make_pkce();
+    EXPECT_EQ(a.verifier.size(), 64u);
+    EXPECT_EQ(a.verifier.find_first_not_of(
+                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"),
+              std::string::npos);
+    EXPECT_NE(a.verifier, b.verifier);
+    EXPECT_EQ(a.challenge, crm::runtime::pkce_challenge(a.verifier));
+}
+
+// RFC 8628 over the wire: Google's verification_url spelling, the poll's pending (Google answers
+// 428), slow_down and the user's refusal (final: NeedsConfig).
+TEST(DeviceFlow, CodesPollsAndRefusal) {
+    TokenEndpoint ep({{200, R"({"device_code":"dev-1","user_code":"ABCD-EFGH",)"
+                            R"("verification_url":"https://www.google.com/device",)"
+                            R"("expires_in":1800,"interval":5})"},
+                      {428, R"({"error":"authorization_pending"})"},
+                      {400, R"({"error":"slow_down"})"},
+                      {200, R"({"access_token":"a","expires_in":3599,"refresh_token":"r"})"},
+                      {403, R"({"error":"access_denied","error_description":"Forbidden"})"}});
+    crm::net::OAuthClient c;
+    c.token_endpoint = ep.url();
+    c.client_id = "client";
+    c.client_secret = "shh";
+    auto d = crm::net::request_device_code(c, ep.url(), "scope-a scope-b");
+    ASSERT_TRUE(d) << d.error().to_string();
+    EXPECT_EQ(d->device_code, "dev-1");
+    EXPECT_EQ(d->user_code, "ABCD-EFGH");
+    EXPECT_EQ(d->verification_uri, "https://www.google.com/device");
+    EXPECT_EQ(d->interval, 5s);
+    EXPECT_EQ(d->expires_in, 1800s);
+    auto p = crm::net::poll_device_code(c, d->device_code);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, crm::net::DevicePoll::State::Pending);
+    p = crm::net::poll_device_code(c, d->device_code);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, crm::net::DevicePoll::State::SlowDown);
+    p = crm::net::poll_device_code(c, d->device_code);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->state, crm::net::DevicePoll::State::Granted);
+    EXPECT_EQ(p->tokens.refresh_token, "r");
+    p = crm::net::poll_device_code(c, d->device_code);
+    ASSERT_FALSE(p);
+    EXPECT_EQ(p.error().retry, crm::Retry::NeedsConfig);
+    EXPECT_NE(p.error().detail.find("access_denied"), std::string::npos);
+    const auto sent = ep.requests();
+    ASSERT_EQ(sent.size(), 5u);
+    EXPECT_NE(sent[0].find("scope=scope-a%20scope-b"), std::string::npos) << sent[0];
+    EXPECT_NE(sent[1].find("grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code"),
+              std::string::npos)
+        << sent[1];
+    EXPECT_NE(sent[1].find("client_secret=shh"), std::string::npos);
+}
+
+// A device answer without the codes is refused, naming the RFC.
+TEST(DeviceFlow, AnAnswerWithoutCodesIsAnError) {
+    TokenEndpoint ep({{200, R"({"interval":5})"}});
+    crm::net::OAuthClient c;
+    c.token_endpoint = ep.url();
+    c.client_id = "client";
+    auto d = crm::net::request_device_code(c, ep.url(), "s");
+    ASSERT_FALSE(d);
+    EXPECT_NE(d.error().detail.find("RFC 8628"), std::string::npos) << d.error().detail;
+}

@@ -1,4 +1,5 @@
 #include "crm/settings/config.hpp"
+#include "crm/settings/edit.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -178,9 +179,13 @@ tls = "starttls"
     bob.name = "bob";
     bob.owner_id = 8;
     bob.address = "bob@example.org";
-    OAuthRefresh refresh{"https://oauth2.example.com/token", "client-1",
+    OAuthRefresh refresh{"https://oauth2.example.com/token",
+                         "client-1",
                          SecretRef{SecretRef::Kind::Inline, "s3cret"},
-                         SecretRef{SecretRef::Kind::File, "/run/bob-refresh"}};
+                         SecretRef{SecretRef::Kind::File, "/run/bob-refresh"},
+                         "",
+                         "",
+                         ""};
     bob.imap = ServerConfig{"imap.gmail.com",  993,           Tls::Implicit, false,  "",
                             "bob@example.org", Auth::XOAuth2, std::nullopt,  refresh};
     // SMTP without credentials inherits the IMAP username and login.
@@ -890,6 +895,66 @@ TEST(Config, Microsoft365ProviderAndWhatTheAccountSetsItself) {
     ASSERT_TRUE(own.ok()) << dump(own);
     EXPECT_EQ(own.config->accounts.at(0).imap.host, "imap.contoso.example");
     EXPECT_EQ(own.config->accounts.at(0).imap.port, 143);
+}
+
+// The consent endpoints and scopes: Google's loopback flow (no device flow for the Gmail scope),
+// Microsoft's device flow, beside a tenant's own token endpoint; keys of the config win.
+TEST(Config, ProviderPresetsNameTheConsentEndpointsAndScopes) {
+    auto g = parse(provider_account("gmail", kOAuthOnly));
+    ASSERT_TRUE(g.ok()) << dump(g);
+    const auto& go = *g.config->accounts.at(0).imap.oauth;
+    EXPECT_EQ(go.device_endpoint, "");
+    EXPECT_EQ(go.authorize_endpoint, "https://accounts.google.com/o/oauth2/v2/auth");
+    EXPECT_EQ(go.scope, "https://mail.google.com/");
+
+    auto m = parse(provider_account(
+        "microsoft365", std::string(kOAuthOnly) +
+                            "oauth_token_endpoint = \"https://login.microsoftonline.com/"
+                            "contoso.example/oauth2/v2.0/token\"\n"));
+    ASSERT_TRUE(m.ok()) << dump(m);
+    const auto& mo = *m.config->accounts.at(0).imap.oauth;
+    EXPECT_EQ(mo.device_endpoint,
+              "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/devicecode");
+    EXPECT_EQ(mo.authorize_endpoint,
+              "https://login.microsoftonline.com/contoso.example/oauth2/v2.0/authorize");
+    EXPECT_NE(mo.scope.find("offline_access"), std::string::npos);
+
+    auto own = parse(
+        provider_account("gmail", std::string(kOAuthOnly) +
+                                      "oauth_device_endpoint = \"https://device.example/code\"\n"
+                                      "oauth_scope = \"https://mail.google.com/ openid\"\n"));
+    ASSERT_TRUE(own.ok()) << dump(own);
+    EXPECT_EQ(own.config->accounts.at(0).imap.oauth->device_endpoint,
+              "https://device.example/code");
+    EXPECT_EQ(own.config->accounts.at(0).imap.oauth->scope, "https://mail.google.com/ openid");
+}
+
+// A consent endpoint over plain http to another host, or consent keys on a password account,
+// are errors naming the key.
+TEST(Config, ConsentKeysAreChecked) {
+    auto plain = parse(
+        provider_account("gmail", std::string(kOAuthOnly) +
+                                      "oauth_authorize_endpoint = \"http://evil.example/auth\"\n"));
+    EXPECT_FALSE(plain.ok());
+    EXPECT_NE(dump(plain).find("oauth_authorize_endpoint"), std::string::npos) << dump(plain);
+    auto pw = parse(provider_account("gmail", "username = \"p\"\npassword_file = \"/run/p\"\n"
+                                              "oauth_scope = \"x\"\n"));
+    EXPECT_FALSE(pw.ok());
+    EXPECT_NE(dump(pw).find("oauth_scope"), std::string::npos) << dump(pw);
+}
+
+// crm-mailctl accounts edit writes the consent keys back as they were read.
+TEST(Config, ConsentKeysSurviveAnAccountEdit) {
+    const auto in = parse(provider_account(
+        "microsoft365", std::string(kOAuthOnly) +
+                            "oauth_device_endpoint = \"https://device.example/code\"\n"
+                            "oauth_scope = \"offline_access https://x.example/IMAP\"\n"));
+    ASSERT_TRUE(in.ok()) << dump(in);
+    const auto block = crm::settings::account_block(in.config->accounts.at(0));
+    const auto again = parse(block);
+    ASSERT_TRUE(again.ok()) << dump(again) << "\n" << block;
+    EXPECT_EQ(*again.config->accounts.at(0).imap.oauth, *in.config->accounts.at(0).imap.oauth)
+        << block;
 }
 
 TEST(Config, AnUnknownProviderIsAnErrorNamingTheKnownOnes) {

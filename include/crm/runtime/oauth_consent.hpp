@@ -1,0 +1,60 @@
+#pragma once
+// An admin grants crm-mail access to a mailbox (issue 18): the OAuth 2.0 consent that yields the
+// refresh token crm-maild's TokenSource lives on. Two flows, as the providers offer them for
+// mail:
+//   - the device authorization grant (RFC 8628): the admin opens the provider's page on any
+//     device and types the code shown; crm-mail polls the token endpoint. Microsoft offers it for
+//     IMAP and SMTP; Google does not allow the Gmail scope in it.
+//   - the loopback redirect (RFC 8252 §7.3) with PKCE (RFC 7636): the admin opens the printed
+//     address in a browser on the same host (or through `ssh -L PORT:127.0.0.1:PORT`); the
+//     provider redirects to http://127.0.0.1:PORT/ with a code that is redeemed for the tokens.
+//     The `state` parameter ties the redirect to this request; anything else is refused.
+// Blocking (bounded by the options' timeout): crm-mailctl runs it in the foreground.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "crm/core/account_config.hpp"
+#include "crm/core/result.hpp"
+#include "crm/net/oauth.hpp"
+
+namespace crm::runtime {
+
+struct ConsentOptions {
+    enum class Flow { Auto, Device, Loopback };
+    // Auto: the device flow when the account has a device endpoint, else the loopback one.
+    Flow flow = Flow::Auto;
+    std::uint16_t port = 0;            // loopback: 0 picks a free port
+    std::string login_hint;            // the mailbox's user name, shown to the provider
+    std::chrono::seconds timeout{900}; // how long the admin has to answer
+    // What the admin must do (the address and code); one line each.
+    std::function<void(const std::string&)> say;
+    // The client secret (resolved), when the account has one.
+    std::string client_secret;
+    std::string ca_file;
+};
+
+// The tokens granted, with a refresh token. Errors: "oauth.consent" (no endpoint for the flow,
+// no refresh token granted, a redirect that does not answer this request, the time is up) and
+// net::OAuth's ("net.oauth": the admin refused, the code expired, the endpoint failed).
+Result<net::OAuthTokens> obtain_consent(const OAuthRefresh& config, const ConsentOptions& opt);
+
+// Writes a refresh token where the account's config says it lives: over its file, atomically,
+// mode 0600, keeping the file's owner. Errors "oauth.rotation" (NeedsConfig) when it lives in an
+// environment variable, credential or the config itself (crm-mail cannot write those) or the file
+// cannot be written.
+Result<void> store_refresh_token(const SecretRef& ref, const std::string& token);
+
+// The PKCE pair (RFC 7636 §4.1, §4.2): a 64-character verifier from the kernel's random source
+// and its S256 challenge. Exposed for the tests.
+struct Pkce {
+    std::string verifier;
+    std::string challenge;
+};
+Pkce make_pkce();
+// BASE64URL-ENCODE(SHA256(ASCII(verifier))) without padding (RFC 7636 §4.2).
+std::string pkce_challenge(const std::string& verifier);
+
+} // namespace crm::runtime
