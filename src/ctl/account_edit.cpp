@@ -617,7 +617,13 @@ int cmd_accounts_oauth(Context& ctx, const std::vector<std::string>& args) {
     opt.ca_file = server->ca_file;
     opt.login_hint = server->username;
     opt.say = [](const std::string& line) {
-        fmt::print("{}\n", line);
+        // The provider's text (its message, addresses): no control characters reach the
+        // terminal.
+        std::string shown = line;
+        for (auto& ch : shown)
+            if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+                ch = '?';
+        fmt::print("{}\n", shown);
         std::fflush(stdout);
     };
     auto tokens = runtime::obtain_consent(oauth, opt);

@@ -18,6 +18,8 @@ constexpr std::size_t kSizeChunk = 5000;
 // Without ESEARCH, "UID SEARCH ALL" answers one number per message on one line: ask in slices
 // of this many UIDs instead, so no response line grows with the mailbox.
 constexpr std::uint64_t kSearchSlice = 10'000;
+// Gmail copies linked by X-GM-MSGID per LinkCopies step (one transaction on the event loop).
+constexpr std::size_t kLinkChunk = 1000;
 
 std::optional<std::uint64_t> code_num(const Response& r, std::string_view name) {
     if (r.code_atom != name)
@@ -58,10 +60,14 @@ Result<void> ExamineResult::finish(const Response& tagged, const std::string& fo
     return {};
 }
 
-CommandBuilder examine_command(const FolderInfo& f, const ServerCaps& caps) {
+CommandBuilder examine_command(const FolderInfo& f, const ServerCaps& caps,
+                               const MailboxState* known) {
     CommandBuilder b("EXAMINE");
     b.astring(f.raw_name);
-    if (caps.condstore)
+    if (caps.qresync && known && known->uid_validity && known->highest_modseq &&
+        *known->highest_modseq > 0)
+        b.raw(fmt::format("(QRESYNC ({} {}))", *known->uid_validity, *known->highest_modseq));
+    else if (caps.condstore || caps.qresync)
         b.list({"CONDSTORE"}); // RFC 7162 §3.1.8: HIGHESTMODSEQ in the answer
     return b;
 }
@@ -85,7 +91,12 @@ FolderPlan::FolderPlan(FolderInfo folder, FolderPolicy policy, ServerCaps caps,
                        SyncHistory& history, std::chrono::steady_clock::time_point now,
                        std::int64_t unix_now)
     : folder_(std::move(folder)), policy_(policy), caps_(caps), history_(history), now_(now),
-      unix_now_(unix_now) {}
+      unix_now_(unix_now) {
+    // QRESYNC: the stored state goes into EXAMINE, so the mailbox is opened first.
+    opened_first_ = caps_.qresync;
+    if (opened_first_)
+        phase_ = Phase::Open;
+}
 
 namespace {
 FolderStep step(FolderStep::Kind kind) {
@@ -107,13 +118,18 @@ FolderStep FolderPlan::next() {
     for (;;) {
         switch (phase_) {
         case Phase::Examine:
-            return command(examine_command(folder_, caps_), Awaiting::Examine);
+            qresync_examined_ =
+                opened_first_ && mb_.uid_validity && mb_.highest_modseq && *mb_.highest_modseq > 0;
+            return command(examine_command(folder_, caps_, opened_first_ ? &mb_ : nullptr),
+                           Awaiting::Examine);
         case Phase::Status:
             // Without [UIDNEXT] the checkpoint would stay unknown and every pass would be an
             // initial sync. A server that answers neither gets the highest UID + 1 (Checkpoint).
             return command(status_uidnext_command(folder_), Awaiting::Status);
         case Phase::Open:
-            phase_ = Phase::Load; // on_mailbox turns to Reset when UIDVALIDITY changed
+            // on_mailbox turns to Reset when UIDVALIDITY changed (or to Examine, when opened
+            // first)
+            phase_ = Phase::Load;
             return step(Kind::OpenMailbox);
         case Phase::Reset: {
             // RFC 3501 §2.3.1.1: a new UIDVALIDITY invalidates every stored UID. The sink drops
@@ -133,8 +149,8 @@ FolderStep FolderPlan::next() {
         case Phase::Flags: {
             // Flags changed elsewhere (read/unread): only for messages stored before this pass.
             phase_ = Phase::FlagUpdate;
-            if (initial_ || stored_.empty())
-                continue;
+            if (initial_ || stored_.empty() || qresync_used_)
+                continue; // with QRESYNC, EXAMINE's answer had the changed flags
             const bool modseq_same = ex_.highest_modseq && mb_.highest_modseq &&
                                      *ex_.highest_modseq == *mb_.highest_modseq;
             if (ex_.highest_modseq && mb_.highest_modseq && !modseq_same) {
@@ -203,8 +219,10 @@ FolderStep FolderPlan::next() {
                         static_cast<std::ptrdiff_t>(std::min(uids.size(), from + kSizeChunk)));
                 std::sort(part.begin(), part.end());
                 ++size_chunk_;
-                if (size_chunk_ == 1)
+                if (size_chunk_ == 1) {
                     copies_.clear();
+                    link_from_ = 0;
+                }
                 CommandBuilder b("UID FETCH");
                 b.sequence_set(part);
                 if (caps_.gmail) // the ids say which messages are already stored (Link)
@@ -219,12 +237,18 @@ FolderStep FolderPlan::next() {
         case Phase::Link: {
             // Gmail shows one message in the folder of each of its labels, with one X-GM-MSGID:
             // the copies of messages stored from another folder only gain a location.
-            phase_ = Phase::Batches;
-            if (copies_.empty())
+            // In steps of kLinkChunk: each is one transaction on the event loop.
+            if (link_from_ >= copies_.size()) {
+                copies_.clear();
+                link_from_ = 0;
+                phase_ = Phase::Batches;
                 continue;
+            }
+            const std::size_t to = std::min(copies_.size(), link_from_ + kLinkChunk);
             FolderStep st = step(Kind::LinkCopies);
-            st.copies = std::move(copies_);
-            copies_.clear();
+            for (std::size_t k = link_from_; k < to; ++k)
+                st.copies.push_back(std::move(copies_[k]));
+            link_from_ = to;
             return st;
         }
         case Phase::Batches: {
@@ -289,6 +313,19 @@ CommandBuilder FolderPlan::search_command() const {
 void FolderPlan::on_untagged(const Response& u) {
     switch (awaiting_) {
     case Awaiting::Examine:
+        if (qresync_examined_) {
+            // RFC 7162 §3.2.5.1: what changed since the HIGHESTMODSEQ named in EXAMINE.
+            if (auto v = parse_vanished(u); v && v->earlier) {
+                vanished_.insert(vanished_.end(), v->uids.begin(), v->uids.end());
+                break;
+            }
+            if (auto fd = parse_fetch(u); fd && fd->uid && fd->flags) {
+                examined_flags_.push_back({static_cast<std::uint32_t>(*fd->uid), *fd->flags});
+                break;
+            }
+        }
+        ex_.absorb(u);
+        break;
     case Awaiting::Status:
         ex_.absorb(u);
         break;
@@ -326,11 +363,11 @@ Result<void> FolderPlan::on_tagged(const Response& r) {
     case Awaiting::Examine:
         if (auto ok = ex_.finish(r, folder_.name); !ok)
             return ok;
-        phase_ = ex_.uid_next ? Phase::Open : Phase::Status;
+        phase_ = !ex_.uid_next ? Phase::Status : opened_first_ ? after_open() : Phase::Open;
         return {};
     case Awaiting::Status:
         // Not answering STATUS is allowed: the checkpoint is then derived from the UIDs seen.
-        phase_ = Phase::Open;
+        phase_ = opened_first_ ? after_open() : Phase::Open;
         return {};
     case Awaiting::Flags:
     case Awaiting::Sizes:
@@ -382,8 +419,23 @@ Result<void> FolderPlan::on_tagged(const Response& r) {
 
 void FolderPlan::on_mailbox(MailboxState mb) {
     mb_ = std::move(mb);
-    if (mb_.uid_validity && *mb_.uid_validity != *ex_.uid_validity)
-        phase_ = Phase::Reset;
+    if (opened_first_) {
+        phase_ = Phase::Examine;
+        return;
+    }
+    phase_ = after_open();
+}
+
+FolderPlan::Phase FolderPlan::after_open() {
+    if (mb_.uid_validity && *mb_.uid_validity != *ex_.uid_validity) {
+        // The server ignored QRESYNC's parameters (RFC 7162 §3.2.5.1): nothing it said is a
+        // change since the stored state.
+        qresync_examined_ = false;
+        vanished_.clear();
+        examined_flags_.clear();
+        return Phase::Reset;
+    }
+    return Phase::Load;
 }
 
 void FolderPlan::on_uids(std::vector<std::uint32_t> stored,
@@ -393,13 +445,37 @@ void FolderPlan::on_uids(std::vector<std::uint32_t> stored,
     sort_unique(stored_);
     sort_unique(quarantined_);
     initial_ = !mb_.uid_next;
+    // QRESYNC: the stored UIDs the server said were expunged go (Expunge), and the flags it said
+    // changed are applied (FlagUpdate), without a UID sweep or a CHANGEDSINCE FETCH.
+    qresync_used_ = qresync_examined_ && !initial_;
+    if (qresync_used_) {
+        std::vector<std::uint32_t> kept;
+        for (auto u : stored_)
+            (std::any_of(vanished_.begin(), vanished_.end(),
+                         [&](const SeqRange& r) { return r.first <= u && u <= r.last; })
+                 ? gone_
+                 : kept)
+                .push_back(u);
+        stored_ = std::move(kept);
+        vanished_stored_ = gone_.size();
+        for (auto& f : examined_flags_)
+            if (std::binary_search(stored_.begin(), stored_.end(), f.uid))
+                flag_updates_.push_back(std::move(f));
+        examined_flags_.clear();
+    }
     // Every server UID is compared with the stored ones on the first sync, periodically, and
     // when the counts disagree (an expunge elsewhere, or a gap): that finds expunges and UIDs
     // below the checkpoint that were never stored.
     const auto left = history_.left_out.find(folder_.name);
     const std::size_t left_out = left == history_.left_out.end() ? 0 : left->second;
+    left_out_known_ = left_out;
+    const bool counts_agree = ex_.exists == stored_.size() + quarantined_.size() + left_out;
+    // With QRESYNC and new mail, the counts are checked once the new UIDs are known
+    // (searched()); without it, any disagreement compares the whole folder.
+    const bool news = ex_.uid_next && mb_.uid_next && *ex_.uid_next > *mb_.uid_next;
+    verify_count_ = qresync_used_ && news;
     reconcile_ = initial_ || now_ - history_.last_reconcile >= policy_.reconcile_interval ||
-                 ex_.exists != stored_.size() + quarantined_.size() + left_out;
+                 (!counts_agree && !verify_count_);
     sliced_ = reconcile_ && !caps_.esearch && ex_.uid_next && *ex_.uid_next > kSearchSlice;
     slice_lo_ = 1;
     // Fast path: nothing new, no flag changes, counts agree: constant bytes per poll.
@@ -408,21 +484,19 @@ void FolderPlan::on_uids(std::vector<std::uint32_t> stored,
     const bool sweep_due =
         !ex_.highest_modseq && (history_.flags_notified.contains(folder_.name) ||
                                 now_ - history_.last_flag_sweep >= policy_.flag_sweep_interval);
-    if (!reconcile_ && mb_.uid_next == ex_.uid_next &&
+    if (!reconcile_ && mb_.uid_next == ex_.uid_next && gone_.empty() && flag_updates_.empty() &&
         (modseq_same || (!ex_.highest_modseq && !sweep_due))) {
         history_.pass_end[folder_.name] = PassEnd{ex_.exists, mb_.uid_next, ex_.highest_modseq};
         phase_ = Phase::Done;
     }
 }
 
-void FolderPlan::on_linked(const std::vector<std::uint32_t>& uids) {
-    if (uids.empty())
-        return;
+std::size_t FolderPlan::on_linked(const std::vector<std::uint32_t>& uids) {
     std::size_t n = 0;
     for (auto u : uids)
         n += sizes_.erase(u); // no size: not fetched (plan_batches)
-    linked_ += n;
     to_fetch_ -= std::min(to_fetch_, n);
+    return n;
 }
 
 void FolderPlan::searched() {
@@ -437,7 +511,20 @@ void FolderPlan::searched() {
     // RFC 3501 §6.4.8: "UID n:*" also matches the highest UID when it is below n.
     const std::uint32_t from = mb_.uid_next.value_or(1);
     std::erase_if(server_, [&](std::uint32_t u) { return u < from; });
-    plan_missing();
+    if (verify_count_) {
+        verify_count_ = false;
+        if (ex_.exists != stored_.size() + quarantined_.size() + left_out_known_ + server_.size()) {
+            // Something else is missing (a gap, an expunge QRESYNC did not report): compare the
+            // whole folder after all.
+            reconcile_ = true;
+            sliced_ = !caps_.esearch && ex_.uid_next && *ex_.uid_next > kSearchSlice;
+            slice_lo_ = 1;
+            server_.clear();
+            phase_ = Phase::Search;
+            return;
+        }
+    }
+    phase_ = Phase::Expunge; // the UIDs QRESYNC reported as expunged, if any
 }
 
 void FolderPlan::plan_missing() {

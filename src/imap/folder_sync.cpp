@@ -151,6 +151,8 @@ ServerCaps server_caps(const Session& s, bool gmail_allowed) {
     c.condstore = s.has("CONDSTORE");
     c.esearch = s.has("ESEARCH");
     c.gmail = gmail_allowed && s.has("X-GM-EXT-1");
+    c.qresync = s.enabled("QRESYNC");
+    c.condstore = c.condstore || c.qresync;
     return c;
 }
 
@@ -240,8 +242,12 @@ asio::awaitable<Result<void>> sync_folder(Session& s, const FolderInfo& f, Folde
             auto n = ctx.sink.expunge(plan.mailbox().id, plan.uid_validity(), st.uids);
             if (!n)
                 co_return std::unexpected(n.error());
-            ctx.say(LogLevel::Info, f.name, "expunge",
-                    fmt::format("{} message(s) expunged on the server", st.uids.size()));
+            ctx.say(
+                LogLevel::Info, f.name, "expunge",
+                fmt::format("{} message(s) expunged on the server{}", st.uids.size(),
+                            plan.vanished_stored() > 0
+                                ? fmt::format(" ({} reported by QRESYNC)", plan.vanished_stored())
+                                : std::string()));
             break;
         }
         case Kind::LinkCopies: {
@@ -249,15 +255,17 @@ asio::awaitable<Result<void>> sync_folder(Session& s, const FolderInfo& f, Folde
                                                      plan.uid_validity(), st.copies);
             if (!linked)
                 co_return std::unexpected(linked.error());
-            plan.on_linked(*linked);
-            if (!linked->empty()) {
+            const std::size_t n = plan.on_linked(*linked);
+            if (n > 0) {
                 if (plan.initial()) // announced among the messages to fetch: done now
-                    ctx.initial_done_all += linked->size();
+                    ctx.initial_done_all += n;
                 ctx.say(LogLevel::Info, f.name, "gmail-copies",
                         fmt::format("{} message(s) already stored from another label "
                                     "(X-GM-MSGID): location added, not downloaded",
-                                    linked->size()));
+                                    n));
             }
+            if (ctx.stopping)
+                co_return Result<void>{}; // the checkpoint stays behind what is stored
             break;
         }
         case Kind::FetchBatches: {

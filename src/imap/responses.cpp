@@ -357,6 +357,30 @@ std::optional<std::vector<SeqRange>> sequence_set_of(const Value& v) {
 
 } // namespace
 
+bool Vanished::contains(std::uint64_t uid) const {
+    return std::any_of(uids.begin(), uids.end(),
+                       [&](const SeqRange& r) { return r.first <= uid && uid <= r.last; });
+}
+
+std::optional<Vanished> parse_vanished(const Response& r) {
+    if (r.kind != Response::Kind::Untagged || ascii_upper(r.status_or_keyword) != "VANISHED")
+        return std::nullopt;
+    Vanished out;
+    std::size_t k = 0;
+    if (k < r.data.size() && r.data[k].is_list()) {
+        const auto& tags = r.data[k].list;
+        out.earlier = tags.size() == 1 && tags[0].is_atom("EARLIER");
+        ++k;
+    }
+    if (k + 1 != r.data.size())
+        return std::nullopt;
+    auto set = sequence_set_of(r.data[k]);
+    if (!set)
+        return std::nullopt;
+    out.uids = std::move(*set);
+    return out;
+}
+
 std::optional<SearchResult> parse_search(const Response& r, std::size_t max_numbers) {
     if (r.kind != Response::Kind::Untagged)
         return std::nullopt;

@@ -60,6 +60,15 @@ class Session {
                                                const UntaggedHandler& on_untagged) = 0;
 
     [[nodiscard]] virtual bool has(const std::string& cap) const = 0;
+    // Extensions the server confirmed with "* ENABLED" (RFC 5161), e.g. QRESYNC: from then on
+    // it sends VANISHED instead of EXPUNGE (RFC 7162 §3.2.10).
+    [[nodiscard]] bool enabled(const std::string& ext) const { return enabled_.contains(ext); }
+    void note_enabled(const std::string& ext) { enabled_.insert(ext); }
+
+  private:
+    std::set<std::string> enabled_;
+
+  public:
     // Bytes exchanged so far (for the constant-bytes poll benchmark).
     [[nodiscard]] virtual std::uint64_t bytes_in() const = 0;
     [[nodiscard]] virtual std::uint64_t bytes_out() const = 0;

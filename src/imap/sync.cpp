@@ -190,8 +190,17 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             co_return Result<void>{};
         // Gmail's extensions only where offered, and not when the account says gmail = false.
         gmail = s->has("X-GM-EXT-1") && spec.gmail.value_or(true);
-        if (s->has("CONDSTORE") && s->has("ENABLE")) {
-            auto e = co_await s->run(CommandBuilder("ENABLE").raw("CONDSTORE"));
+        if ((s->has("CONDSTORE") || s->has("QRESYNC")) && s->has("ENABLE")) {
+            // RFC 7162 §3.2.3: QRESYNC implies CONDSTORE. With QRESYNC, EXAMINE names the
+            // stored HIGHESTMODSEQ and the server lists what was expunged since (VANISHED).
+            CommandBuilder b("ENABLE");
+            b.raw(s->has("QRESYNC") ? "CONDSTORE QRESYNC" : "CONDSTORE");
+            auto e = co_await s->run(b, [&](const Response& u) {
+                if (u.status_or_keyword == "ENABLED")
+                    for (const auto& v : u.data)
+                        if (v.is_atom())
+                            s->note_enabled(ascii_upper(v.bytes));
+            });
             if (!e)
                 co_return std::unexpected(e.error());
         }
@@ -241,6 +250,9 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                     continue;
                 }
                 auto max = std::min(spec.idle_max, spec.poll_interval);
+                // Gmail ends an IDLE after about ten minutes (issue 18): renewed before that.
+                if (server_caps(*s, folder_ctx.policy.gmail_allowed).gmail)
+                    max = std::min<std::chrono::seconds>(max, kGmailIdleMax);
                 auto r = co_await s->idle(max, [&](const Response& u) {
                     if (auto fd = parse_fetch(u); fd && fd->flags)
                         history.flags_notified.insert(idle_folder->name);

@@ -340,7 +340,8 @@ PgSyncState::messages_by_gm_msgid(AccountId account, const std::vector<std::int6
         return out;
     // One statement for the whole list, over the partial index locations_gm_msgid.
     CRM_PG_TRY(r, q.exec("SELECT DISTINCT ON (gm_msgid) gm_msgid, message_id FROM locations "
-                         "WHERE account_id = $1::bigint AND gm_msgid = ANY($2::bigint[])",
+                         "WHERE account_id = $1::bigint AND gm_msgid = ANY($2::bigint[]) "
+                         "ORDER BY gm_msgid, message_id",
                          account, int_array(gm_msgids)));
     out.reserve(static_cast<std::size_t>(r->rows()));
     for (int i = 0; i < r->rows(); ++i) {

@@ -10,7 +10,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <optional>
+#include <stdexcept>
 #include <thread>
 
 #include <fmt/format.h>
@@ -62,6 +64,8 @@ std::string random_bytes(std::size_t n) {
         const auto r = ::getrandom(out.data() + got, n - got, 0);
         if (r > 0)
             got += static_cast<std::size_t>(r);
+        else if (r < 0 && errno != EINTR && errno != EAGAIN)
+            throw std::runtime_error("getrandom(2) failed: no source of randomness");
     }
     return out;
 }
@@ -107,6 +111,18 @@ Result<net::OAuthTokens> with_refresh_token(Result<net::OAuthTokens> t, const st
     return t;
 }
 
+// The provider's final answers in words an admin acts on; the endpoint's own text stays.
+Error refusal(Error e) {
+    const auto has = [&](std::string_view code) {
+        return e.detail.find(": " + std::string(code)) != std::string::npos;
+    };
+    if (has("access_denied") || has("authorization_declined"))
+        e.detail = "access was refused on the provider's page: " + e.detail;
+    else if (has("expired_token"))
+        e.detail = "the code expired before access was granted: " + e.detail;
+    return e;
+}
+
 Result<net::OAuthTokens> device_flow(const OAuthRefresh& cfg, const net::OAuthClient& client,
                                      const ConsentOptions& opt) {
     auto d = net::request_device_code(client, cfg.device_endpoint, cfg.scope);
@@ -126,15 +142,26 @@ Result<net::OAuthTokens> device_flow(const OAuthRefresh& cfg, const net::OAuthCl
             std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now()).count()));
     }
     auto interval = d->interval;
+    const bool code_limits = d->expires_in <= opt.timeout;
     for (;;) {
         if (Clock::now() + interval >= deadline)
             return std::unexpected(consent_error(
-                fmt::format("{}: no answer before the code expired; run the command again",
-                            cfg.device_endpoint)));
+                code_limits ? fmt::format("{}: the code expired before access was granted; run "
+                                          "the command again",
+                                          cfg.device_endpoint)
+                            : fmt::format("no answer within --timeout {} s; run the command "
+                                          "again",
+                                          opt.timeout.count())));
         std::this_thread::sleep_for(interval);
         auto p = net::poll_device_code(client, d->device_code);
+        if (!p && p.error().retry != Retry::NeedsConfig) {
+            // A network error or a 5xx: the code is still good, ask again next time.
+            if (opt.say)
+                opt.say("(the token endpoint failed, still waiting: " + p.error().detail + ")");
+            continue;
+        }
         if (!p)
-            return std::unexpected(p.error());
+            return std::unexpected(refusal(p.error()));
         switch (p->state) {
         case net::DevicePoll::State::Granted:
             return with_refresh_token(std::move(p->tokens), cfg.token_endpoint);
@@ -170,6 +197,8 @@ bool wait_readable(int fd, Clock::time_point deadline) {
         const int r = ::poll(&p, 1, static_cast<int>(std::min<long long>(left, 1000)));
         if (r > 0)
             return true;
+        if (r < 0 && errno != EINTR)
+            return false;
     }
 }
 
@@ -234,8 +263,10 @@ Result<net::OAuthTokens> loopback_flow(const OAuthRefresh& cfg, const net::OAuth
                 consent_error(fmt::format("no redirect reached {} in {} s; run the command again",
                                           redirect_uri, opt.timeout.count())));
         Fd conn(::accept4(listener.fd, nullptr, nullptr, SOCK_CLOEXEC));
-        if (conn.fd < 0)
+        if (conn.fd < 0) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(100)); // EMFILE and the like
             continue;
+        }
         // The request line and headers; 16 KiB is plenty for a redirect.
         std::string req;
         const auto read_deadline = std::min(deadline, Clock::now() + std::chrono::seconds(10));
@@ -277,10 +308,11 @@ Result<net::OAuthTokens> loopback_flow(const OAuthRefresh& cfg, const net::OAuth
         if (error) {
             answer_page(conn.fd, 200, "Access was not granted. You can close this window.");
             const auto desc = query_value(query, "error_description");
-            return std::unexpected(Error{"net.oauth",
-                                         fmt::format("{}: {}{}", cfg.authorize_endpoint, *error,
-                                                     desc ? " (" + *desc + ")" : std::string()),
-                                         ErrorScope::Account, Retry::NeedsConfig});
+            return std::unexpected(
+                refusal(Error{"net.oauth",
+                              fmt::format("{}: {}{}", cfg.authorize_endpoint, *error,
+                                          desc ? " (" + *desc + ")" : std::string()),
+                              ErrorScope::Account, Retry::NeedsConfig}));
         }
         auto t = net::redeem_authorization_code(client, *code, redirect_uri, pkce.verifier);
         answer_page(conn.fd, 200,

@@ -38,7 +38,17 @@ TokenSource::make(const OAuthRefresh& config, std::string ca_file, Hooks hooks, 
 
 TokenSource::TokenSource(const OAuthRefresh& config, net::OAuthRefreshRequest req, Hooks hooks,
                          Clock clock)
-    : config_(config), req_(std::move(req)), hooks_(std::move(hooks)), clock_(std::move(clock)) {}
+    : config_(config), req_(std::move(req)), hooks_(std::move(hooks)), clock_(std::move(clock)),
+      file_seen_(req_.refresh_token) {}
+
+std::optional<std::string> TokenSource::file_if_changed() const {
+    if (config_.refresh_token.kind != SecretRef::Kind::File)
+        return std::nullopt;
+    auto text = resolve_secret(config_.refresh_token);
+    if (!text || text->empty() || *text == file_seen_)
+        return std::nullopt;
+    return std::move(*text);
+}
 
 Result<std::string> TokenSource::access_token() {
     std::lock_guard lock(mu_);
@@ -47,15 +57,19 @@ Result<std::string> TokenSource::access_token() {
         return *token_;
     token_.reset();
     ++refreshes_;
-    // An admin may have granted access anew meanwhile (crm-mailctl accounts oauth writes the
-    // file): the file's token is the one to use.
-    if (config_.refresh_token.kind == SecretRef::Kind::File)
-        if (auto text = resolve_secret(config_.refresh_token);
-            text && !text->empty() && *text != req_.refresh_token) {
+    // An admin may have granted access anew meanwhile (crm-mailctl accounts oauth wrote the
+    // file): the file's token is the one to use. Only a file that changed since it was last read
+    // or written here: after a rotation that could not be written back, the file still holds the
+    // old token, which must not be used again.
+    {
+        std::lock_guard file_lock(file_mu_);
+        if (auto text = file_if_changed()) {
             if (hooks_.secret)
                 hooks_.secret(*text);
+            file_seen_ = *text;
             req_.refresh_token = std::move(*text);
         }
+    }
     auto got = net::refresh_access_token(req_);
     if (!got)
         return std::unexpected(got.error());
@@ -70,8 +84,13 @@ Result<std::string> TokenSource::access_token() {
         if (hooks_.secret)
             hooks_.secret(got->refresh_token);
         req_.refresh_token = got->refresh_token;
-        if (auto stored = store_rotated(got->refresh_token); !stored && hooks_.warn)
-            hooks_.warn(stored.error().detail);
+        std::lock_guard file_lock(file_mu_);
+        if (auto stored = store_rotated(got->refresh_token); !stored) {
+            if (hooks_.warn)
+                hooks_.warn(stored.error().detail);
+        } else {
+            file_seen_ = got->refresh_token;
+        }
     }
     return *token_;
 }
@@ -93,11 +112,10 @@ Result<void> TokenSource::store_rotated(const std::string& token) {
 }
 
 bool TokenSource::replaced_on_disk() const {
-    if (config_.refresh_token.kind != SecretRef::Kind::File)
-        return false;
-    auto text = resolve_secret(config_.refresh_token);
-    std::lock_guard lock(mu_);
-    return text && !text->empty() && *text != req_.refresh_token;
+    // Not mu_: a refresh may hold it for its whole HTTP exchange. A rotation writes the file and
+    // notes it under file_mu_, so this never mistakes our own write for an admin's.
+    std::lock_guard file_lock(file_mu_);
+    return file_if_changed().has_value();
 }
 
 void TokenSource::invalidate() {

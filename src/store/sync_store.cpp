@@ -321,8 +321,9 @@ SyncStore::messages_by_gm_msgid(AccountId account, const std::vector<std::int64_
     return guard("looking up Gmail message ids",
                  [&]() -> Result<std::vector<std::pair<std::int64_t, MessageRowId>>> {
                      // The partial index locations_gm_msgid (account_id, gm_msgid) answers each.
-                     auto& q = db_.impl().stmt("SELECT message_id FROM locations WHERE "
-                                               "account_id = ? AND gm_msgid = ? LIMIT 1");
+                     auto& q = db_.impl().stmt(
+                         "SELECT message_id FROM locations WHERE "
+                         "account_id = ? AND gm_msgid = ? ORDER BY message_id LIMIT 1");
                      std::vector<std::pair<std::int64_t, MessageRowId>> out;
                      for (auto id : gm_msgids) {
                          q.reset();

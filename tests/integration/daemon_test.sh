@@ -3,7 +3,8 @@
 #   - several accounts synced at once (implicit TLS + ca_file, STARTTLS, plaintext loopback,
 #     XOAUTH2 with token_file added by SIGHUP), location counts = server counts, no duplicates,
 #     the same mail in two accounts stored once with two locations
-#   - new mail via IDLE (latency printed), flags changed elsewhere, expunge, UIDVALIDITY change
+#   - new mail via IDLE (latency printed), flags changed elsewhere, expunge (QRESYNC's VANISHED),
+#     UIDVALIDITY change
 #   - a wrong password (needs_reauth / net.auth) while the others keep syncing
 #   - SIGHUP adds an account without restarting the others; SIGTERM exits 0 quickly
 #   - crash safety: CRM_CRASH_AT at every crash point, and random-moment SIGKILLs, then restart:
@@ -372,6 +373,9 @@ t0=$(now_ms)
 $DOVEADM expunge -u alice mailbox INBOX uid "$euid"
 no_location() { [ "$(q "SELECT count(*) FROM locations WHERE message_id = $emsg")" = 0 ]; }
 if wait_until 20 no_location; then ok "expunged uid $euid: location gone ($(($(now_ms) - t0)) ms)"; else bad "expunged uid $euid still has a location"; fi
+grep -q "expunged on the server (1 reported by QRESYNC)" "$log" \
+  && ok "Dovecot offers QRESYNC: the expunge came as VANISHED, without a UID sweep" \
+  || bad "the expunge was not reported by QRESYNC: $(grep expunge "$log" | tail -2)"
 expect_eq "$(q "SELECT count(*) FROM messages WHERE id = $emsg")" 1 "expunged message keeps its row"
 expect_eq "$(q "SELECT count(*) FROM messages")" "$msgs_before" "message count unchanged by expunge"
 wait_until 20 synced alice alice && ok "alice synced after expunge" || bad "alice not synced after expunge"

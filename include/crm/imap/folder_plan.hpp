@@ -21,6 +21,7 @@
 #include "crm/core/sync_ports.hpp"
 #include "crm/imap/command.hpp"
 #include "crm/imap/protocol.hpp"
+#include "crm/imap/responses.hpp"
 
 namespace crm::imap {
 
@@ -36,6 +37,10 @@ struct ServerCaps {
     bool condstore = false; // RFC 7162: EXAMINE (CONDSTORE), MODSEQ, CHANGEDSINCE
     bool esearch = false;   // RFC 4731: UID SEARCH RETURN (ALL)
     bool gmail = false;     // X-GM-EXT-1: X-GM-MSGID X-GM-THRID X-GM-LABELS
+    // RFC 7162 QRESYNC, enabled on the session: EXAMINE names the stored UIDVALIDITY and
+    // HIGHESTMODSEQ, and the server answers what was expunged since (VANISHED (EARLIER)) and the
+    // flags changed since: no UID sweep for either.
+    bool qresync = false;
 };
 
 // The account's sync settings the plan needs (from AccountSpec).
@@ -66,7 +71,10 @@ struct ExamineResult {
     Result<void> finish(const Response& tagged, const std::string& folder);
 };
 
-[[nodiscard]] CommandBuilder examine_command(const FolderInfo& f, const ServerCaps& caps);
+// With caps.qresync and a `known` state that has a UIDVALIDITY and HIGHESTMODSEQ:
+// "EXAMINE f (QRESYNC (uidvalidity modseq))" (RFC 7162 §3.2.5).
+[[nodiscard]] CommandBuilder examine_command(const FolderInfo& f, const ServerCaps& caps,
+                                             const MailboxState* known = nullptr);
 // RFC 3501 §6.3.1 makes [UIDNEXT] a SHOULD; Courier omits it but answers STATUS (§6.3.10).
 [[nodiscard]] CommandBuilder status_uidnext_command(const FolderInfo& f);
 
@@ -144,7 +152,8 @@ class FolderPlan {
     void on_mailbox(MailboxState mb);
     void on_uids(std::vector<std::uint32_t> stored, std::vector<std::uint32_t> quarantined);
     // The copies of a LinkCopies step that the sink placed (stored already: not fetched).
-    void on_linked(const std::vector<std::uint32_t>& uids);
+    // Returns how many of this pass's UIDs to fetch that took off.
+    std::size_t on_linked(const std::vector<std::uint32_t>& uids);
 
     // The FETCH of one batch of a FetchBatches step: message, flags, date, size (and Gmail's
     // ids and labels, the MODSEQ on CONDSTORE servers), never setting \Seen (BODY.PEEK).
@@ -159,8 +168,9 @@ class FolderPlan {
     [[nodiscard]] bool initial() const { return initial_; }
     // How many messages this pass fetches in all (known once the first FetchBatches is out).
     [[nodiscard]] std::size_t to_fetch() const { return to_fetch_; }
-    // Gmail: copies placed by X-GM-MSGID without downloading them, so far this pass.
-    [[nodiscard]] std::size_t linked() const { return linked_; }
+    // How many stored UIDs QRESYNC's VANISHED (EARLIER) reported expunged this pass.
+    [[nodiscard]] std::size_t vanished_stored() const { return vanished_stored_; }
+
     // Messages older than the window left on the server (FolderPolicy::backfill false).
     [[nodiscard]] std::size_t left_out() const { return left_out_; }
     // True while the window's UID SEARCH SINCE is still to narrow what to_fetch() counts.
@@ -192,6 +202,7 @@ class FolderPlan {
     void searched();
     void plan_missing();
     void plan_batches();
+    Phase after_open(); // Reset when UIDVALIDITY changed, else Load
 
     FolderInfo folder_;
     FolderPolicy policy_;
@@ -200,7 +211,7 @@ class FolderPlan {
     std::chrono::steady_clock::time_point now_;
     std::int64_t unix_now_ = 0;
 
-    Phase phase_ = Phase::Examine;
+    Phase phase_ = Phase::Examine; // Open first with QRESYNC (constructor)
     Awaiting awaiting_ = Awaiting::None;
     ExamineResult ex_;
     MailboxState mb_;
@@ -218,7 +229,15 @@ class FolderPlan {
     std::map<std::uint32_t, std::uint64_t> sizes_;
     // Gmail: what the size FETCH said of each UID's X-GM-MSGID, flags and labels.
     std::vector<KnownCopy> copies_;
-    std::size_t linked_ = 0;
+    std::size_t link_from_ = 0; // the next LinkCopies step starts here
+    // QRESYNC: the mailbox was opened before EXAMINE (its stored state goes into EXAMINE), and
+    // what EXAMINE answered: the UIDs expunged since and the flags changed since.
+    bool opened_first_ = false, qresync_examined_ = false, qresync_used_ = false;
+    bool verify_count_ = false; // after searching the new UIDs, the counts must agree
+    std::size_t vanished_stored_ = 0;
+    std::size_t left_out_known_ = 0;
+    std::vector<SeqRange> vanished_;
+    std::vector<FlagUpdate> examined_flags_;
     std::vector<std::vector<std::uint32_t>> batches_;
     std::size_t to_fetch_ = 0;
     std::size_t left_out_ = 0;

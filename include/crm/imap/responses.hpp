@@ -98,6 +98,16 @@ struct SeqRange {
 // zero are rejected (servers never send them in results); nullopt on syntax errors.
 [[nodiscard]] std::optional<std::vector<SeqRange>> parse_sequence_set(std::string_view s);
 
+// RFC 7162 §3.2.10: "* VANISHED (EARLIER) 300:310,405" - UIDs expunged, kept as ranges (a
+// server may name UIDs the client never had, in large ranges). EARLIER: an answer to EXAMINE
+// (QRESYNC ...) or FETCH (VANISHED), not a new expunge. nullopt for other responses.
+struct Vanished {
+    bool earlier = false;
+    std::vector<SeqRange> uids;
+    [[nodiscard]] bool contains(std::uint64_t uid) const;
+};
+[[nodiscard]] std::optional<Vanished> parse_vanished(const Response& r);
+
 // Expands ranges in order, stopping at `cap` numbers (sets *truncated when given).
 [[nodiscard]] std::vector<std::uint64_t> expand_sequence_set(const std::vector<SeqRange>& ranges,
                                                              std::size_t cap,

@@ -24,6 +24,9 @@ class thread_pool;
 
 namespace crm::imap {
 
+// How long one IDLE lasts on Gmail at most: Gmail drops an IDLE after about ten minutes.
+inline constexpr std::chrono::seconds kGmailIdleMax{9 * 60};
+
 struct AccountSpec {
     AccountId id = 0;
     std::string name;

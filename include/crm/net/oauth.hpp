@@ -35,8 +35,9 @@ struct OAuthTokens {
 };
 
 // The new tokens. Errors ("net.oauth", scope Account): the endpoint's HTTP status and its
-// "error"/"error_description" fields; NeedsConfig for invalid_grant/invalid_client (the refresh
-// token or client is no longer valid), Backoff otherwise. Secrets never appear in errors.
+// "error"/"error_description" fields; NeedsConfig for the answers that only an admin can change
+// (invalid_grant, invalid_client, unauthorized_client, invalid_scope, and the user's refusal or
+// an expired code in the consent flows), Backoff otherwise. Secrets never appear in errors.
 Result<OAuthTokens> refresh_access_token(const OAuthRefreshRequest& req);
 
 // The client as the consent flows present it to the token and device endpoints.
@@ -56,7 +57,7 @@ struct DeviceAuthorization {
     std::string verification_uri_complete; // with the code in it; optional
     std::string message;                   // Microsoft's instructions; optional
     std::chrono::seconds expires_in{900};
-    std::chrono::seconds interval{5}; // at most 60
+    std::chrono::seconds interval{5}; // RFC 8628 §3.2: 5 when the answer gives none
 };
 
 // RFC 8628 §3.1. Errors "net.oauth" as refresh_access_token's (NeedsConfig for invalid_client,

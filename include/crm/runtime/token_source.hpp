@@ -50,8 +50,8 @@ class TokenSource {
     Result<std::string> access_token();
     // The server refused the kept token: the next access_token() asks the endpoint.
     void invalidate();
-    // True when the refresh token file now holds another token than the one in use (an admin
-    // granted access again with crm-mailctl accounts oauth). The next refresh uses the file's.
+    // True when the refresh token file changed since it was last read or written here (an
+    // admin granted access again with crm-mailctl accounts oauth). The next refresh uses it.
     [[nodiscard]] bool replaced_on_disk() const;
     // How many times the endpoint was asked (for tests and logs).
     [[nodiscard]] std::uint64_t refreshes() const;
@@ -60,6 +60,8 @@ class TokenSource {
 
   private:
     Result<void> store_rotated(const std::string& token);
+    // The refresh token file's content when it differs from file_seen_ (call with file_mu_).
+    [[nodiscard]] std::optional<std::string> file_if_changed() const;
 
     const OAuthRefresh config_;
     net::OAuthRefreshRequest req_; // its refresh_token is the current one
@@ -69,6 +71,9 @@ class TokenSource {
     std::optional<std::string> token_;
     std::chrono::steady_clock::time_point renew_at_{};
     std::uint64_t refreshes_ = 0;
+    // What the refresh token file held when last read or written here (file_mu_).
+    mutable std::mutex file_mu_;
+    std::string file_seen_;
 };
 
 } // namespace crm::runtime

@@ -186,6 +186,74 @@ TEST(FolderPlan, CondstoreServer) {
     EXPECT_EQ(again.sent, (Strings{"EXAMINE INBOX (CONDSTORE)"}));
 }
 
+// QRESYNC (RFC 7162 §3.2.5): EXAMINE names the stored UIDVALIDITY and HIGHESTMODSEQ; the
+// server's VANISHED (EARLIER) removes the stored UIDs it names (not the others in its ranges),
+// its FETCHes carry the changed flags, and only the new UIDs are searched: no UID sweep and no
+// CHANGEDSINCE FETCH, although the counts disagreed before the new mail was counted.
+TEST(FolderPlan, QresyncServerReportsExpungesAndFlagsInExamine) {
+    MemorySink sink;
+    sink.state = {1, 7, 6, 100};
+    sink.stored = {1, 2, 3, 4, 5};
+    SyncHistory history;
+    history.last_reconcile = history.last_flag_sweep = kNow; // no whole comparison due by time
+    ScriptedSession s(
+        {"CONDSTORE", "QRESYNC"},
+        {
+            {"EXAMINE INBOX (QRESYNC (7 100))",
+             "* VANISHED (EARLIER) 2,4,40:50\r\n"
+             "* 3 FETCH (UID 5 FLAGS (\\Seen) MODSEQ (110))\r\n" +
+                 examined(4, 7, 7, 120)},
+            {"UID SEARCH UID 6:*", "* SEARCH 6\r\n"},
+            {"UID FETCH 6 (UID RFC822.SIZE)", sizes({6})},
+            {"UID FETCH 6 (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[] MODSEQ)", bodies({6})},
+        });
+    expect_pass(s, sink, history, policy(10),
+                Strings{"flags 5:\\Seen", "expunge 2,4", "store 6", "checkpoint 7 120"});
+
+    // Nothing changed: the EXAMINE alone.
+    ScriptedSession again({"CONDSTORE", "QRESYNC"},
+                          {{"EXAMINE INBOX (QRESYNC (7 120))", examined(4, 7, 7, 120)}});
+    expect_pass(again, sink, history, policy(10), Strings{});
+    EXPECT_EQ(again.sent, (Strings{"EXAMINE INBOX (QRESYNC (7 120))"}));
+}
+
+// QRESYNC that leaves the counts disagreeing once the new UIDs are known (an expunge it did not
+// report): the whole folder is compared after all.
+TEST(FolderPlan, QresyncCountsThatStillDisagreeCompareTheWholeFolder) {
+    MemorySink sink;
+    sink.state = {1, 7, 4, 100};
+    sink.stored = {1, 2, 3};
+    SyncHistory history;
+    history.last_reconcile = history.last_flag_sweep = kNow;
+    ScriptedSession s(
+        {"CONDSTORE", "QRESYNC"},
+        {
+            {"EXAMINE INBOX (QRESYNC (7 100))", examined(3, 7, 5, 105)},
+            {"UID SEARCH UID 4:*", "* SEARCH 4\r\n"},
+            {"UID SEARCH ALL", "* SEARCH 1 3 4\r\n"},
+            {"UID FETCH 4 (UID RFC822.SIZE)", sizes({4})},
+            {"UID FETCH 4 (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[] MODSEQ)", bodies({4})},
+        });
+    expect_pass(s, sink, history, policy(10), Strings{"expunge 2", "store 4", "checkpoint 5 105"});
+}
+
+// A changed UIDVALIDITY: the server ignores QRESYNC's parameters; the stored locations go.
+TEST(FolderPlan, QresyncWithANewUidValidityResets) {
+    MemorySink sink;
+    sink.state = {1, 7, 3, 100};
+    sink.stored = {1, 2};
+    SyncHistory history;
+    ScriptedSession s(
+        {"CONDSTORE", "QRESYNC"},
+        {
+            {"EXAMINE INBOX (QRESYNC (7 100))", examined(1, 9, 2, 5)},
+            {"UID SEARCH ALL", "* SEARCH 1\r\n"},
+            {"UID FETCH 1 (UID RFC822.SIZE)", sizes({1})},
+            {"UID FETCH 1 (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[] MODSEQ)", bodies({1})},
+        });
+    expect_pass(s, sink, history, policy(10), Strings{"reset 9", "store 1", "checkpoint 2 5"});
+}
+
 // A new UIDVALIDITY drops the stored locations first, then the folder syncs as if new: no flag
 // FETCH for UIDs of the old validity, everything fetched, checkpoint under the new validity.
 TEST(FolderPlan, UidValidityChange) {

@@ -113,6 +113,27 @@ TEST(InternalDate, Table) {
         EXPECT_EQ(parse_internaldate(r.in), r.out) << r.in;
 }
 
+// RFC 7162 §3.2.10: VANISHED with and without EARLIER, a single UID as a number, and ranges
+// kept as ranges (a server may name far more UIDs than the client ever had).
+TEST(ParseVanished, EarlierRangesAndSingleUids) {
+    auto v = parse_vanished(parse_one("* VANISHED (EARLIER) 300:310,405,1:4000000000\r\n"));
+    ASSERT_TRUE(v);
+    EXPECT_TRUE(v->earlier);
+    ASSERT_EQ(v->uids.size(), 3u);
+    EXPECT_EQ(v->uids[0], (SeqRange{300, 310}));
+    EXPECT_TRUE(v->contains(305));
+    EXPECT_TRUE(v->contains(3999999999));
+    auto one = parse_vanished(parse_one("* VANISHED 405\r\n"));
+    ASSERT_TRUE(one);
+    EXPECT_FALSE(one->earlier);
+    EXPECT_TRUE(one->contains(405));
+    EXPECT_FALSE(one->contains(404));
+    EXPECT_FALSE(parse_vanished(parse_one("* 3 EXPUNGE\r\n")));
+    EXPECT_FALSE(parse_vanished(parse_one("* VANISHED (EARLIER)\r\n"))) << "no UID set";
+    EXPECT_FALSE(parse_vanished(parse_one("* VANISHED (EARLIER) 0\r\n"))) << "UID 0";
+    EXPECT_FALSE(parse_vanished(parse_one("* VANISHED x:y\r\n")));
+}
+
 TEST(ParseCapabilities, DataAndCode) {
     auto c = parse_capabilities(
         parse_one("* OK [CAPABILITY IMAP4rev1 LITERAL+ AUTH=PLAIN condstore] ready\r\n"));

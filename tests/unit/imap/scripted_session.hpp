@@ -31,7 +31,10 @@ struct Exchange {
 class ScriptedSession final : public Session {
   public:
     ScriptedSession(std::set<std::string> caps, std::vector<Exchange> script)
-        : caps_(std::move(caps)), script_(std::move(script)) {}
+        : caps_(std::move(caps)), script_(std::move(script)) {
+        if (caps_.contains("QRESYNC")) // as if ENABLE QRESYNC had been answered
+            note_enabled("QRESYNC");
+    }
 
     // Every command the pipeline sent, in order (a refused one too).
     std::vector<std::string> sent;
