@@ -5,7 +5,9 @@
 #   - the time until every message of the last DAYS days is in the database, next to the time
 #     until all of them are (backfill = true), ROUNDS times (default 3);
 #   - with backfill = false: the time until the last DAYS days are in, and that nothing older is
-#     fetched (counted once the daemon is idle).
+#     fetched (counted once the daemon is idle);
+#   - backfill at a lower priority: once the window is in, a new message is delivered; the time
+#     until it is in the database, while the backfill still runs (a part of it each pass).
 # Prints one line per run and a summary. Usage: bench/window-bench.sh [COUNT] [DAYS] [ROUNDS]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,18 +80,31 @@ username = "alice"
 password_file = "$work/alice.pw"
 TOML
   printf 'alice-pw' >"$work/alice.pw"
-  local t0 t_recent="" t_done="" in_window total
+  local t0 t_recent="" t_done="" in_window total t_sent="" t_new="" new_id="window-new-$1-$2@bench.example"
   t0=$(now_ms)
   "$maild" --config "$work/crm.toml" 2>"$log" &
   pid=$!
   while :; do
     in_window=$(q "$db" "SELECT count(*) FROM messages WHERE date >= $since")
     [ -z "$t_recent" ] && [ "${in_window:-0}" -ge "$recent" ] && t_recent=$(($(now_ms) - t0))
-    # The pass ends with its last batch: "(K of K)".
-    if [ -z "$t_done" ] && grep -qE "event=batch: .*\(([0-9]+) of \1\)" "$log"; then
+    # New mail while the older mail is still being fetched.
+    if [ "$1" = true ] && [ -n "$t_recent" ] && [ -z "$t_sent" ]; then
+      printf 'From: Bench <b@bench.example>\r\nTo: alice@example.com\r\nSubject: new during backfill\r\nDate: %s\r\nMessage-ID: <%s>\r\n\r\nnew\r\n' \
+        "$(date -R)" "$new_id" >"$work/new.eml"
+      bash tests/integration/dovecot/seed.sh "$dc" alice "$work/new.eml" >/dev/null
+      t_sent=$(now_ms)
+    fi
+    if [ -n "$t_sent" ] && [ -z "$t_new" ] && [ "$(q "$db" "SELECT count(*) FROM messages WHERE message_id = '$new_id'")" = 1 ]; then
+      t_new=$(($(now_ms) - t_sent))
+    fi
+    # Every message stored (the backfill took several passes: each ends with its last batch).
+    local want=$n
+    [ -n "$t_sent" ] && want=$((n + 1))
+    if [ -z "$t_done" ] && { [ "$(q "$db" "SELECT count(*) FROM messages")" -ge "$want" ] ||
+      { [ "$1" = false ] && grep -qE "event=batch: .*\(([0-9]+) of \1\)" "$log"; }; }; then
       t_done=$(($(now_ms) - t0))
     fi
-    [ -n "$t_recent" ] && [ -n "$t_done" ] && break
+    [ -n "$t_recent" ] && [ -n "$t_done" ] && { [ "$1" = false ] || [ -n "$t_new" ]; } && break
     kill -0 "$pid" 2>/dev/null || { echo "crm-maild exited: $(tail -2 "$log")"; break; }
     [ $(($(now_ms) - t0)) -gt 900000 ] && { echo "timeout after 900 s"; break; }
     sleep 0.1
@@ -99,7 +114,9 @@ TOML
   # SEARCH SINCE compares days, not instants: a day's slack before the window is the server's.
   local older
   older=$(q "$db" "SELECT count(*) FROM messages WHERE date < $((since - 86400))")
-  echo "round $2 backfill=$1: last $days days in after ${t_recent:-?} ms; pass done after ${t_done:-?} ms; $total messages stored, $older older than the window"
+  local pending
+  pending=$(q "$db" "SELECT backfill_pending FROM accounts WHERE name = 'alice'")
+  echo "round $2 backfill=$1: last $days days in after ${t_recent:-?} ms; all done after ${t_done:-?} ms; $total messages stored, $older older than the window${t_new:+; new mail during the backfill in after $t_new ms}; backfill_pending at the end: ${pending:-?}"
 }
 for r in $(seq 1 "$rounds"); do
   run true "$r"

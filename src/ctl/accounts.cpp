@@ -136,6 +136,7 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
             auto eta = initial_eta(r);
             o["initial_sync_rate"] = rate ? json::value(*rate) : nullptr;
             o["initial_sync_eta_seconds"] = eta ? json::value(*eta) : nullptr;
+            o["backfill_pending"] = r.backfill_pending;
             arr.push_back(o);
         }
         fmt::print("{}\n", json::serialize(arr));
@@ -173,6 +174,10 @@ int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args) {
                 eta ? fmt::format(", ETA {} (as of {})", duration(*eta), ago(r.updated_at, now))
                     : std::string());
         }
+        if (r.backfill_pending > 0)
+            fmt::print("  backfill: {} older message(s) still to fetch, a part each pass after "
+                       "new mail\n",
+                       r.backfill_pending);
         if (!r.last_error_class.empty())
             fmt::print("  last error ({}): {}: {}\n", ago(r.last_error_at, now), r.last_error_class,
                        printable(r.last_error)); // a server's words

@@ -39,7 +39,7 @@ std::string render_metrics(MetricsQueries& db, const Counters& counters, std::in
         out += fmt::format("crm_bytes_ingested_total {}\n", m->raw_bytes);
         out += "# HELP crm_account_state Sync state of each account (1 for the current state).\n"
                "# TYPE crm_account_state gauge\n";
-        std::string last, lag, synced;
+        std::string last, lag, synced, backfill, initial;
         for (const auto& a : m->accounts) {
             auto name = label(a.name);
             out += fmt::format("crm_account_state{{account=\"{}\",state=\"{}\"}} 1\n", name,
@@ -53,6 +53,12 @@ std::string render_metrics(MetricsQueries& db, const Counters& counters, std::in
             }
             synced += fmt::format("crm_account_messages_synced_total{{account=\"{}\"}} {}\n", name,
                                   a.messages_synced);
+            backfill += fmt::format("crm_account_backfill_pending_messages{{account=\"{}\"}} {}\n",
+                                    name, a.backfill_pending);
+            initial += fmt::format("crm_account_initial_sync_messages{{account=\"{}\",part="
+                                   "\"done\"}} {}\ncrm_account_initial_sync_messages{{account="
+                                   "\"{}\",part=\"total\"}} {}\n",
+                                   name, a.initial_done, name, a.initial_total);
         }
         out += "# HELP crm_account_last_success_timestamp_seconds Last complete sync pass.\n"
                "# TYPE crm_account_last_success_timestamp_seconds gauge\n" + last;
@@ -60,6 +66,12 @@ std::string render_metrics(MetricsQueries& db, const Counters& counters, std::in
                "# TYPE crm_account_sync_lag_seconds gauge\n" + lag;
         out += "# HELP crm_account_messages_synced_total New messages stored per account.\n"
                "# TYPE crm_account_messages_synced_total counter\n" + synced;
+        out += "# HELP crm_account_backfill_pending_messages Older messages the backfill still "
+               "has to fetch.\n# TYPE crm_account_backfill_pending_messages gauge\n" +
+               backfill;
+        out += "# HELP crm_account_initial_sync_messages Initial sync and backfill progress.\n"
+               "# TYPE crm_account_initial_sync_messages gauge\n" +
+               initial;
         out += "# HELP crm_outbox_replies Replies in the outbox by state.\n"
                "# TYPE crm_outbox_replies gauge\n";
         std::int64_t depth = 0;

@@ -40,6 +40,7 @@ json::object account_json(const AccountConfig& a, const AccountRow* h) {
     o["messages_synced"] = h ? h->messages : 0;
     o["lag_seconds"] = h ? opt_json(h->lag_seconds) : nullptr;
     o["mailboxes"] = h ? h->mailboxes : 0;
+    o["backfill_pending"] = h ? h->backfill_pending : 0;
     o["initial"] = json::object{{"done", h ? h->initial_done : 0},
                                 {"total", h ? h->initial_total : 0},
                                 {"started_at", h ? opt_json(h->initial_started_at) : nullptr}};

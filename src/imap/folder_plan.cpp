@@ -210,6 +210,13 @@ FolderStep FolderPlan::next() {
             if (size_chunk_ == 0) {
                 std::sort(uids.begin(), uids.end(), std::greater<>());
                 sizes_.clear();
+                // Older mail within this pass's budget only (the newest of it first); the rest
+                // is found missing again by the next pass's comparison.
+                const std::size_t budget = policy_.backfill_batches * policy_.batch_messages;
+                if (backfill_group_[group_] && budget > 0 && uids.size() > budget) {
+                    backfill_left_ += uids.size() - budget;
+                    uids.resize(budget);
+                }
             }
             const std::size_t from = size_chunk_ * kSizeChunk;
             if (from < uids.size()) {
@@ -255,6 +262,7 @@ FolderStep FolderPlan::next() {
             plan_batches();
             FolderStep st = step(Kind::FetchBatches);
             st.batches = std::move(batches_);
+            st.backfill = backfill_group_[group_];
             batches_.clear();
             ++group_;
             size_chunk_ = 0;
@@ -264,7 +272,10 @@ FolderStep FolderPlan::next() {
             return st;
         }
         case Phase::Checkpoint: {
-            // Every UID below UIDNEXT is now stored or quarantined: the checkpoint may advance.
+            // Every UID below UIDNEXT is now stored or quarantined, or is older mail the
+            // backfill budget left for the next passes (which compare the whole folder while
+            // any is left, and after a restart find it by the counts): the checkpoint may
+            // advance.
             // A server that sent neither [UIDNEXT] nor a STATUS answer: every UID it listed is
             // stored, so the highest + 1 is a safe checkpoint (never beyond a UID not yet seen).
             auto uid_next = ex_.uid_next;
@@ -284,6 +295,7 @@ FolderStep FolderPlan::next() {
             // The checkpoint is written: the pre-IDLE EXAMINE compares against this.
             history_.pass_end[folder_.name] =
                 PassEnd{ex_.exists, checkpoint_uid_next_, ex_.highest_modseq};
+            history_.backfill_pending[folder_.name] = backfill_left_;
             phase_ = Phase::Done;
             return step(Kind::Done);
         case Phase::Done:
@@ -400,11 +412,13 @@ Result<void> FolderPlan::on_tagged(const Response& r) {
             (recent(u) ? first : rest).push_back(u);
         if (policy_.backfill) {
             groups_ = {std::move(first), std::move(rest)};
+            backfill_group_ = {false, true};
         } else {
             left_out_ = rest.size();
             history_.left_out[folder_.name] = left_out_;
             to_fetch_ = first.size();
             groups_ = {std::move(first)};
+            backfill_group_ = {false};
         }
         group_ = 0;
         size_chunk_ = 0;
@@ -474,8 +488,11 @@ void FolderPlan::on_uids(std::vector<std::uint32_t> stored,
     // (searched()); without it, any disagreement compares the whole folder.
     const bool news = ex_.uid_next && mb_.uid_next && *ex_.uid_next > *mb_.uid_next;
     verify_count_ = qresync_used_ && news;
+    // Older mail a budget left behind (backfill_pending) is found by comparing the whole folder.
+    const auto pending = history_.backfill_pending.find(folder_.name);
+    const bool backfilling = pending != history_.backfill_pending.end() && pending->second > 0;
     reconcile_ = initial_ || now_ - history_.last_reconcile >= policy_.reconcile_interval ||
-                 (!counts_agree && !verify_count_);
+                 (!counts_agree && !verify_count_) || backfilling;
     sliced_ = reconcile_ && !caps_.esearch && ex_.uid_next && *ex_.uid_next > kSearchSlice;
     slice_lo_ = 1;
     // Fast path: nothing new, no flag changes, counts agree: constant bytes per poll.
@@ -540,19 +557,37 @@ void FolderPlan::plan_missing() {
                         std::back_inserter(missing));
     to_fetch_ = missing.size();
     groups_.clear();
+    backfill_group_.clear();
     group_ = 0;
     size_chunk_ = 0;
     if (missing.empty()) {
         phase_ = Phase::Checkpoint;
         return;
     }
-    groups_.push_back(std::move(missing));
     // The window: on the first pass of a big folder (the recent mail first); without backfill,
     // on every pass that compares the whole folder (the older mail left on the server is missing
     // every time). Mail new to the folder (UIDs past the checkpoint) is fetched whatever its date.
     const bool window =
         policy_.initial_sync_days > 0 &&
         ((!policy_.backfill && reconcile_) || (initial_ && to_fetch_ > policy_.batch_messages));
+    if (!window && !initial_ && mb_.uid_next) {
+        // A later pass: mail new to the folder first and whole; what is missing below the
+        // checkpoint (the backfill a budget left, a gap) within the budget.
+        std::vector<std::uint32_t> news, older;
+        for (auto u : missing)
+            (u >= *mb_.uid_next ? news : older).push_back(u);
+        if (!news.empty()) {
+            groups_.push_back(std::move(news));
+            backfill_group_.push_back(false);
+        }
+        if (!older.empty()) {
+            groups_.push_back(std::move(older));
+            backfill_group_.push_back(true);
+        }
+    } else {
+        groups_.push_back(std::move(missing));
+        backfill_group_.push_back(false);
+    }
     phase_ = window ? Phase::Since : Phase::Sizes;
 }
 

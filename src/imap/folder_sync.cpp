@@ -18,7 +18,7 @@ using SteadyClock = std::chrono::steady_clock;
 asio::awaitable<Result<void>> fetch_batches(Session& s, const FolderPlan& plan,
                                             const std::vector<std::vector<std::uint32_t>>& batches,
                                             FolderSyncContext& ctx, std::uint64_t& done,
-                                            std::uint64_t total) {
+                                            std::uint64_t total, bool backfill) {
     const std::string& folder = plan.folder().name;
     const MailboxId mailbox = plan.mailbox().id;
     const std::uint32_t uid_validity = plan.uid_validity();
@@ -94,9 +94,9 @@ asio::awaitable<Result<void>> fetch_batches(Session& s, const FolderPlan& plan,
                                 rep->quarantined));
         AccountHealth h;
         h.state = HealthState::Syncing;
-        if (plan.initial()) {
-            // Only a folder's first sync is initial-sync progress: later passes fetching a few
-            // new messages must not overwrite it.
+        if (plan.initial() || (backfill && ctx.initial_total_all > 0)) {
+            // Only a folder's first sync, and the backfill later passes continue, are
+            // initial-sync progress: later passes fetching a few new messages must not count.
             ctx.initial_done_all += n;
             h.initial_done = ctx.initial_done_all;
             h.initial_total = std::max(ctx.initial_total_all, ctx.initial_done_all);
@@ -269,7 +269,8 @@ asio::awaitable<Result<void>> sync_folder(Session& s, const FolderInfo& f, Folde
             break;
         }
         case Kind::FetchBatches: {
-            auto r = co_await fetch_batches(s, plan, st.batches, ctx, done, plan.to_fetch());
+            auto r = co_await fetch_batches(s, plan, st.batches, ctx, done, plan.to_fetch(),
+                                            st.backfill);
             if (!r)
                 co_return r;
             if (ctx.stopping)

@@ -25,9 +25,13 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
           timer(io_), rng(std::random_device{}()),
           folder_ctx{spec.id,
                      sink,
-                     FolderPolicy{spec.batch_messages, spec.batch_bytes, spec.initial_sync_days,
-                                  spec.backfill, spec.reconcile_interval, spec.flag_sweep_interval,
-                                  spec.gmail.value_or(true)},
+                     FolderPolicy{.batch_messages = spec.batch_messages,
+                                  .batch_bytes = spec.batch_bytes,
+                                  .initial_sync_days = spec.initial_sync_days,
+                                  .backfill = spec.backfill,
+                                  .reconcile_interval = spec.reconcile_interval,
+                                  .flag_sweep_interval = spec.flag_sweep_interval,
+                                  .gmail_allowed = spec.gmail.value_or(true)},
                      history,
                      stopping,
                      [this](LogLevel lvl, std::string_view mailbox, std::string_view event,
@@ -62,8 +66,10 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             h.error_class = err->code;
             h.error_text = err->detail;
         }
-        if (success)
+        if (success) {
             h.lag_seconds = 0;
+            h.backfill_pending = history.backfill_pending_total();
+        }
         if (auto r = sink.set_health(spec.id, h); !r)
             say(LogLevel::Error, "", "health", r.error().to_string());
     }
@@ -232,6 +238,15 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             say(LogLevel::Debug, "", "pass",
                 fmt::format("{} bytes in, {} bytes out", s->bytes_in() - in0,
                             s->bytes_out() - out0));
+            // Older mail left by the backfill budget: the next pass at once (it looks for new
+            // mail first), no IDLE or poll wait meanwhile.
+            if (const auto left = history.backfill_pending_total(); left > 0 && !folder_failed) {
+                say(LogLevel::Info, "", "backfill",
+                    fmt::format("{} older message(s) still to fetch; new mail first, then the "
+                                "next part",
+                                left));
+                continue;
+            }
             // Wait for news: IDLE on the main folder, else a poll timer.
             if (spec.idle && idle_folder && s->has("IDLE")) {
                 auto ex = co_await examine(*s, *idle_folder);

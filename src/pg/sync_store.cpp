@@ -136,7 +136,8 @@ Result<std::vector<AccountRow>> PgSyncState::accounts() {
                          "a.last_success_at, a.last_error_at, a.lag_seconds, a.messages_synced, "
                          "a.initial_done, a.initial_total, (SELECT count(*) FROM mailboxes m "
                          "WHERE m.account_id = a.id), a.initial_started_at, "
-                         "a.initial_started_done, a.updated_at FROM accounts a ORDER BY a.name"));
+                         "a.initial_started_done, a.updated_at, a.backfill_pending FROM accounts a "
+                         "ORDER BY a.name"));
     std::vector<AccountRow> out;
     for (int i = 0; i < r->rows(); ++i) {
         AccountRow row;
@@ -159,6 +160,7 @@ Result<std::vector<AccountRow>> PgSyncState::accounts() {
         CRM_PG_TRY(started_at, r->get<std::optional<std::int64_t>>(i, 16));
         CRM_PG_TRY(started_done, r->get<std::int64_t>(i, 17));
         CRM_PG_TRY(updated, r->get<std::int64_t>(i, 18));
+        CRM_PG_TRY(backfill, r->get<std::int64_t>(i, 19));
         row.id = *id;
         row.name = std::move(*name);
         row.address = std::move(*address);
@@ -179,6 +181,7 @@ Result<std::vector<AccountRow>> PgSyncState::accounts() {
         row.initial_started_at = *started_at;
         row.initial_started_done = *started_done;
         row.updated_at = *updated;
+        row.backfill_pending = *backfill;
         out.push_back(std::move(row));
     }
     return out;
@@ -397,6 +400,9 @@ Result<void> PgSyncState::set_health(AccountId account, const AccountHealth& h, 
         done = static_cast<std::int64_t>(*h.initial_done);
     if (h.initial_total)
         total = static_cast<std::int64_t>(*h.initial_total);
+    std::optional<std::int64_t> backfill;
+    if (h.backfill_pending)
+        backfill = static_cast<std::int64_t>(*h.backfill_pending);
     CRM_PG_TRY(
         r,
         q.exec("UPDATE accounts SET state = $1, last_success_at = CASE WHEN $2::boolean THEN "
@@ -417,9 +423,10 @@ Result<void> PgSyncState::set_health(AccountId account, const AccountHealth& h, 
                "initial_started_done WHEN $7::bigint >= $8::bigint THEN 0 WHEN "
                "initial_started_at IS NULL OR $7::bigint < initial_started_done THEN $7::bigint "
                "ELSE initial_started_done END, "
+               "backfill_pending = coalesce($10::bigint, backfill_pending), "
                "updated_at = $3::bigint WHERE id = $9::bigint",
                std::string(health_name(h.state)), h.success, now, h.error_class, h.error_text,
-               h.lag_seconds, done, total, account));
+               h.lag_seconds, done, total, account, backfill));
     return {};
 }
 

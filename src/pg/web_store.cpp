@@ -936,8 +936,8 @@ Result<std::vector<AccountRow>> PgWebStore::accounts() {
                  "a.last_success_at, a.last_error_at, a.lag_seconds, a.messages_synced, "
                  "a.initial_done, a.initial_total, "
                  "(SELECT count(*) FROM mailboxes m WHERE m.account_id = a.id), "
-                 "a.initial_started_at, a.initial_started_done, a.updated_at "
-                 "FROM accounts a ORDER BY a.name");
+                 "a.initial_started_at, a.initial_started_done, a.updated_at, "
+                 "a.backfill_pending FROM accounts a ORDER BY a.name");
     if (!r)
         return std::unexpected(r.error());
     std::vector<AccountRow> out;
@@ -964,6 +964,7 @@ Result<std::vector<AccountRow>> PgWebStore::accounts() {
         a.initial_started_at = c.get<std::optional<std::int64_t>>(16);
         a.initial_started_done = c.get<std::int64_t>(17);
         a.updated_at = c.get<std::int64_t>(18);
+        a.backfill_pending = c.get<std::int64_t>(19);
         if (c.error())
             return std::unexpected(*c.error());
         out.push_back(std::move(a));

@@ -62,7 +62,8 @@ Result<MetricsSnapshot> metrics_snapshot(Connection& c) {
             return std::unexpected(*t.error());
     }
     auto acc = detail::run(c, what,
-                           "SELECT name, state, last_success_at, messages_synced FROM accounts "
+                           "SELECT name, state, last_success_at, messages_synced, "
+                           "backfill_pending, initial_done, initial_total FROM accounts "
                            "ORDER BY name");
     if (!acc)
         return std::unexpected(acc.error());
@@ -73,6 +74,9 @@ Result<MetricsSnapshot> metrics_snapshot(Connection& c) {
         row.state = a.get<std::string>(1);
         row.last_success_at = a.get<std::optional<std::int64_t>>(2);
         row.messages_synced = a.get<std::int64_t>(3);
+        row.backfill_pending = a.get<std::int64_t>(4);
+        row.initial_done = a.get<std::int64_t>(5);
+        row.initial_total = a.get<std::int64_t>(6);
         if (a.error())
             return std::unexpected(*a.error());
         m.accounts.push_back(std::move(row));

@@ -77,7 +77,8 @@ Result<MetricsSnapshot> SqliteBackend::metrics_snapshot() {
         m.messages = tot.getColumn(0).getInt64();
         m.raw_bytes = tot.getColumn(1).getInt64();
         tot.reset();
-        auto& acc = d.stmt("SELECT name, state, last_success_at, messages_synced FROM accounts "
+        auto& acc = d.stmt("SELECT name, state, last_success_at, messages_synced, "
+                           "backfill_pending, initial_done, initial_total FROM accounts "
                            "ORDER BY name");
         while (acc.executeStep()) {
             MetricsSnapshot::Account a;
@@ -86,6 +87,9 @@ Result<MetricsSnapshot> SqliteBackend::metrics_snapshot() {
             if (!acc.getColumn(2).isNull())
                 a.last_success_at = acc.getColumn(2).getInt64();
             a.messages_synced = acc.getColumn(3).getInt64();
+            a.backfill_pending = acc.getColumn(4).getInt64();
+            a.initial_done = acc.getColumn(5).getInt64();
+            a.initial_total = acc.getColumn(6).getInt64();
             m.accounts.push_back(std::move(a));
         }
         acc.reset();

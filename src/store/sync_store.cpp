@@ -119,7 +119,7 @@ Result<std::vector<AccountRow>> SyncStore::accounts() {
             "coalesce(a.last_error, ''), a.imap_host, a.owner_id, a.enabled, a.last_success_at, "
             "a.last_error_at, a.lag_seconds, a.messages_synced, a.initial_done, a.initial_total, "
             "(SELECT count(*) FROM mailboxes m WHERE m.account_id = a.id), "
-            "a.initial_started_at, a.initial_started_done, a.updated_at "
+            "a.initial_started_at, a.initial_started_done, a.updated_at, a.backfill_pending "
             "FROM accounts a ORDER BY a.name");
         std::vector<AccountRow> out;
         while (q.executeStep()) {
@@ -144,6 +144,7 @@ Result<std::vector<AccountRow>> SyncStore::accounts() {
             r.initial_started_at = opt_col(q.getColumn(16));
             r.initial_started_done = q.getColumn(17).getInt64();
             r.updated_at = q.getColumn(18).getInt64();
+            r.backfill_pending = q.getColumn(19).getInt64();
             out.push_back(std::move(r));
         }
         return out;
@@ -376,7 +377,7 @@ Result<void> SyncStore::set_health(AccountId account, const AccountHealth& h, st
             "initial_started_done = CASE WHEN ?7 IS NULL OR ?8 IS NULL THEN initial_started_done "
             "WHEN ?7 >= ?8 THEN 0 WHEN initial_started_at IS NULL OR ?7 < initial_started_done "
             "THEN ?7 ELSE initial_started_done END, "
-            "updated_at = ?3 WHERE id = ?9");
+            "backfill_pending = coalesce(?10, backfill_pending), updated_at = ?3 WHERE id = ?9");
         s.bind(1, std::string(health_name(h.state)));
         s.bind(2, h.success ? 1 : 0);
         s.bind(3, now);
@@ -395,6 +396,10 @@ Result<void> SyncStore::set_health(AccountId account, const AccountHealth& h, st
         else
             s.bind(8);
         s.bind(9, account);
+        if (h.backfill_pending)
+            s.bind(10, static_cast<std::int64_t>(*h.backfill_pending));
+        else
+            s.bind(10);
         s.exec();
         return {};
     });

@@ -7,6 +7,7 @@
 //                         error (class, time, text), synced / initial sync, actions
 //   account-state         the state pill of an account (data-state = state)
 //   account-progress      the initial-sync progress bar of an account
+//   account-backfill      older mail the backfill still has to fetch (when any)
 //   account-test          Test connection button
 //   account-test-result   outcome of the connection test, in a row under the account's
 //                         ("✓ name — step: message"; data-ok = true/false, data-step = step)
@@ -155,7 +156,11 @@ function accountRow(a, owners) {
     }
     clear(syncCell);
     append(syncCell, h('div', { class: 'synced' }, fmtCount(acc.messages_synced), h('span', { class: 'muted' }, ' messages')),
-      progress(acc.initial));
+      progress(acc.initial),
+      acc.backfill_pending > 0
+        ? h('div', { class: 'sub', testid: 'account-backfill', title: 'Older mail is fetched a part each pass, after new mail' },
+          `backfill: ${fmtCount(acc.backfill_pending)} older to fetch`)
+        : null);
     toggleBtn.textContent = acc.enabled ? 'Disable' : 'Enable';
   };
 

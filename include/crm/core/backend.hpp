@@ -31,6 +31,8 @@ struct MetricsSnapshot {
         std::string name, state;
         std::optional<std::int64_t> last_success_at;
         std::int64_t messages_synced = 0;
+        std::int64_t backfill_pending = 0; // older mail still to fetch
+        std::int64_t initial_done = 0, initial_total = 0;
     };
     std::vector<Account> accounts;                            // by name
     std::vector<std::pair<std::string, std::int64_t>> outbox; // replies per state, by state

@@ -175,6 +175,7 @@ struct AccountRow {
     std::optional<std::int64_t> initial_started_at;
     std::int64_t initial_started_done = 0;
     std::int64_t updated_at = 0; // last health update
+    std::int64_t backfill_pending = 0; // older mail still to fetch (migration 0013)
 };
 
 // What a split moved: from which thread into which new one, how many messages.

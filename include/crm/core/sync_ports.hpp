@@ -67,6 +67,8 @@ struct AccountHealth {
     bool success = false; // sets last_success_at
     std::optional<std::int64_t> lag_seconds;
     std::optional<std::uint64_t> initial_done, initial_total;
+    // Older mail the backfill still has to fetch (set with each completed pass).
+    std::optional<std::uint64_t> backfill_pending;
 };
 
 } // namespace crm

@@ -7,7 +7,9 @@
 //
 // Invariant the plan keeps: the checkpoint (UIDNEXT, HIGHESTMODSEQ) is only written after every
 // UID below it is stored or quarantined, so a pass that ends early (error, crash, stop) leaves
-// the checkpoint behind what is stored and the next pass fetches exactly what is missing.
+// the checkpoint behind what is stored and the next pass fetches exactly what is missing. The one
+// exception is older mail the backfill budget leaves for later passes: those compare the whole
+// folder (SyncHistory::backfill_pending, or the counts after a restart) and fetch it.
 
 #include <chrono>
 #include <cstdint>
@@ -55,6 +57,10 @@ struct FolderPolicy {
     std::chrono::seconds flag_sweep_interval{900}; // without CONDSTORE
     // false: the account's `gmail = false`: X-GM-EXT-1 is not used even when offered.
     bool gmail_allowed = true;
+    // Backfill at a lower priority than new mail: a pass fetches at most this many batches of
+    // older mail (older than the window, or gaps below the checkpoint), then ends, so the next
+    // pass looks for new mail first; the rest waits for the next passes. 0: no limit.
+    std::size_t backfill_batches = 5;
 };
 
 // EXAMINE's answer (RFC 3501 §6.3.2, RFC 7162 §3.1.2.1), with STATUS (UIDNEXT) as fallback.
@@ -99,6 +105,15 @@ struct SyncHistory {
     // Per folder: how many older messages its last full comparison left on the server
     // (FolderPolicy::backfill false), so that they do not make every count disagree.
     std::map<std::string, std::size_t> left_out;
+    // Per folder: older messages its last pass left for the next passes (backfill at a lower
+    // priority); the account runs its next pass at once while any is left.
+    std::map<std::string, std::size_t> backfill_pending;
+    [[nodiscard]] std::size_t backfill_pending_total() const {
+        std::size_t n = 0;
+        for (const auto& [folder, left] : backfill_pending)
+            n += left;
+        return n;
+    }
 
     // True when `ex` (a later EXAMINE of `folder`) shows a change since its last pass ended: a
     // higher UIDNEXT than the checkpoint, another message count (new mail or an expunge), or,
@@ -127,6 +142,7 @@ struct FolderStep {
     std::vector<std::uint32_t> uids;                    // Expunge
     std::vector<KnownCopy> copies;                      // LinkCopies
     std::vector<std::vector<std::uint32_t>> batches;    // newest first; each ascending
+    bool backfill = false; // FetchBatches: older mail (initial-sync progress in any pass)
     std::optional<std::uint32_t> uid_next;              // Checkpoint
     std::optional<std::uint64_t> highest_modseq;        // Checkpoint
     std::optional<std::uint32_t> previous_uid_validity; // ResetUidValidity, for the log
@@ -173,6 +189,8 @@ class FolderPlan {
 
     // Messages older than the window left on the server (FolderPolicy::backfill false).
     [[nodiscard]] std::size_t left_out() const { return left_out_; }
+    // Older messages this pass left for the next passes (FolderPolicy::backfill_batches).
+    [[nodiscard]] std::size_t backfill_left() const { return backfill_left_; }
     // True while the window's UID SEARCH SINCE is still to narrow what to_fetch() counts.
     [[nodiscard]] bool narrowing() const { return phase_ == Phase::Since; }
 
@@ -225,6 +243,8 @@ class FolderPlan {
     // The UIDs to fetch, split into groups fetched one after the other (recent mail first on an
     // initial sync), the group being sized and the sizes.
     std::vector<std::vector<std::uint32_t>> groups_;
+    std::vector<bool> backfill_group_; // per group: older mail, fetched within the budget
+    std::size_t backfill_left_ = 0;
     std::size_t group_ = 0, size_chunk_ = 0;
     std::map<std::uint32_t, std::uint64_t> sizes_;
     // Gmail: what the size FETCH said of each UID's X-GM-MSGID, flags and labels.

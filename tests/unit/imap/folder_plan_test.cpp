@@ -450,6 +450,55 @@ TEST(FolderPlan, InitialSyncFetchesRecentMailFirst) {
     expect_pass(s, sink, history, policy(2, 90), Strings{"store 2", "store 1,3", "checkpoint 4 -"});
 }
 
+// Backfill at a lower priority: a pass fetches at most backfill_batches batches of older mail,
+// then ends (checkpoint written); the next pass compares the whole folder, fetches new mail
+// first and whole, then the next part of the older mail; the count left is in the history.
+TEST(FolderPlan, BackfillIsFetchedAPartEachPassAfterNewMail) {
+    MemorySink sink;
+    SyncHistory history;
+    FolderPolicy pol = policy(2, 90);
+    pol.backfill_batches = 1; // two older messages a pass
+    ScriptedSession s({}, {
+                              {"EXAMINE INBOX", examined(8, 7, 9)},
+                              {"UID SEARCH ALL", "* SEARCH 1 2 3 4 5 6 7 8\r\n"},
+                              {"UID SEARCH SINCE 3-Sep-2025", "* SEARCH 7 8\r\n"},
+                              {"UID FETCH 7:8 (UID RFC822.SIZE)", sizes({7, 8})},
+                              {"UID FETCH 7:8 " + kBodyItems, bodies({7, 8})},
+                              {"UID FETCH 5:6 (UID RFC822.SIZE)", sizes({5, 6})},
+                              {"UID FETCH 5:6 " + kBodyItems, bodies({5, 6})},
+                          });
+    expect_pass(s, sink, history, pol, Strings{"store 7,8", "store 5,6", "checkpoint 9 -"});
+    EXPECT_EQ(history.backfill_pending["INBOX"], 4u);
+
+    // New mail (UID 9) comes first, whole; then the next two older ones.
+    history.last_flag_sweep = kNow; // no flag sweep due by time
+    ScriptedSession s2({}, {
+                               {"EXAMINE INBOX", examined(9, 7, 10)},
+                               {"UID SEARCH ALL", "* SEARCH 1 2 3 4 5 6 7 8 9\r\n"},
+                               {"UID FETCH 9 (UID RFC822.SIZE)", sizes({9})},
+                               {"UID FETCH 9 " + kBodyItems, bodies({9})},
+                               {"UID FETCH 3:4 (UID RFC822.SIZE)", sizes({3, 4})},
+                               {"UID FETCH 3:4 " + kBodyItems, bodies({3, 4})},
+                           });
+    expect_pass(s2, sink, history, pol, Strings{"store 9", "store 3,4", "checkpoint 10 -"});
+    EXPECT_EQ(history.backfill_pending["INBOX"], 2u);
+
+    ScriptedSession s3({}, {
+                               {"EXAMINE INBOX", examined(9, 7, 10)},
+                               {"UID SEARCH ALL", "* SEARCH 1 2 3 4 5 6 7 8 9\r\n"},
+                               {"UID FETCH 1:2 (UID RFC822.SIZE)", sizes({1, 2})},
+                               {"UID FETCH 1:2 " + kBodyItems, bodies({1, 2})},
+                           });
+    expect_pass(s3, sink, history, pol, Strings{"store 1,2", "checkpoint 10 -"});
+    EXPECT_EQ(history.backfill_pending["INBOX"], 0u);
+    EXPECT_EQ(history.backfill_pending_total(), 0u);
+
+    // Done: the counts agree, nothing pending: the EXAMINE alone.
+    ScriptedSession s4({}, {{"EXAMINE INBOX", examined(9, 7, 10)}});
+    expect_pass(s4, sink, history, pol, Strings{});
+    expect_no_duplicates(sink);
+}
+
 // backfill = false: only the last initial_sync_days, on the first pass and on every later one
 // (the older mail stays missing, and is never fetched), whatever the folder's size.
 TEST(FolderPlan, WithoutBackfillOlderMailIsNeverFetched) {
