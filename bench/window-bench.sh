@@ -91,8 +91,8 @@ TOML
     if [ "$1" = true ] && [ -n "$t_recent" ] && [ -z "$t_sent" ]; then
       printf 'From: Bench <b@bench.example>\r\nTo: alice@example.com\r\nSubject: new during backfill\r\nDate: %s\r\nMessage-ID: <%s>\r\n\r\nnew\r\n' \
         "$(date -R)" "$new_id" >"$work/new.eml"
-      bash tests/integration/dovecot/seed.sh "$dc" alice "$work/new.eml" >/dev/null
       t_sent=$(now_ms)
+      bash tests/integration/dovecot/seed.sh "$dc" alice "$work/new.eml" >/dev/null
     fi
     if [ -n "$t_sent" ] && [ -z "$t_new" ] && [ "$(q "$db" "SELECT count(*) FROM messages WHERE message_id = '$new_id'")" = 1 ]; then
       t_new=$(($(now_ms) - t_sent))

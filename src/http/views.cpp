@@ -126,6 +126,7 @@ void thread_get(Ctx& c, ThreadId id) {
                                   : json::value(nullptr)},
             {"unparsable", m.unparsable},
             {"warnings", strings(m.warnings)},
+            {"labels", strings(m.labels)},
             {"attachments", atts}});
     }
     send_json(c, 200,

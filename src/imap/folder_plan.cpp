@@ -2,6 +2,7 @@
 #include "crm/imap/folder_plan.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -158,7 +159,8 @@ FolderStep FolderPlan::next() {
                 // UIDs the checkpoint covers (newer ones are fetched whole anyway).
                 const std::uint32_t last = std::max<std::uint32_t>(1, mb_.uid_next.value_or(1) - 1);
                 CommandBuilder b("UID FETCH");
-                b.range(1, last).list({"UID", "FLAGS"}).changed_since(*mb_.highest_modseq);
+                b.range(1, last);
+                flag_items(b).changed_since(*mb_.highest_modseq);
                 return command(std::move(b), Awaiting::Flags);
             }
             const bool sweep_due = !ex_.highest_modseq &&
@@ -168,7 +170,8 @@ FolderStep FolderPlan::next() {
                 history_.last_flag_sweep = now_;
                 history_.flags_notified.erase(folder_.name);
                 CommandBuilder b("UID FETCH");
-                b.range(1, std::nullopt).list({"UID", "FLAGS"});
+                b.range(1, std::nullopt);
+                flag_items(b);
                 return command(std::move(b), Awaiting::Flags);
             }
             continue;
@@ -304,6 +307,13 @@ FolderStep FolderPlan::next() {
     }
 }
 
+CommandBuilder& FolderPlan::flag_items(CommandBuilder& b) const {
+    // Gmail: labels change like flags (a salesperson files a message): fetched with them.
+    if (caps_.gmail)
+        return b.list({"UID", "FLAGS", "X-GM-LABELS"});
+    return b.list({"UID", "FLAGS"});
+}
+
 CommandBuilder FolderPlan::search_command() const {
     // RFC 4731 ESEARCH answers with a compact sequence set ("1:20000,20002") instead of one
     // number per message: constant size for contiguous UIDs.
@@ -325,14 +335,17 @@ CommandBuilder FolderPlan::search_command() const {
 void FolderPlan::on_untagged(const Response& u) {
     switch (awaiting_) {
     case Awaiting::Examine:
-        if (qresync_examined_) {
+        // Only after this mailbox's [UIDVALIDITY]: what comes before it (up to "* OK [CLOSED]",
+        // RFC 7162 §3.2.11) still belongs to the mailbox selected before.
+        if (qresync_examined_ && ex_.uid_validity) {
             // RFC 7162 §3.2.5.1: what changed since the HIGHESTMODSEQ named in EXAMINE.
             if (auto v = parse_vanished(u); v && v->earlier) {
                 vanished_.insert(vanished_.end(), v->uids.begin(), v->uids.end());
                 break;
             }
             if (auto fd = parse_fetch(u); fd && fd->uid && fd->flags) {
-                examined_flags_.push_back({static_cast<std::uint32_t>(*fd->uid), *fd->flags});
+                examined_flags_.push_back(
+                    {static_cast<std::uint32_t>(*fd->uid), *fd->flags, fd->x_gm_labels});
                 break;
             }
         }
@@ -343,7 +356,8 @@ void FolderPlan::on_untagged(const Response& u) {
         break;
     case Awaiting::Flags:
         if (auto fd = parse_fetch(u); fd && fd->uid && fd->flags)
-            flag_updates_.push_back({static_cast<std::uint32_t>(*fd->uid), *fd->flags});
+            flag_updates_.push_back(
+                {static_cast<std::uint32_t>(*fd->uid), *fd->flags, fd->x_gm_labels});
         break;
     case Awaiting::Search:
     case Awaiting::Since:
@@ -461,7 +475,8 @@ void FolderPlan::on_uids(std::vector<std::uint32_t> stored,
     initial_ = !mb_.uid_next;
     // QRESYNC: the stored UIDs the server said were expunged go (Expunge), and the flags it said
     // changed are applied (FlagUpdate), without a UID sweep or a CHANGEDSINCE FETCH.
-    qresync_used_ = qresync_examined_ && !initial_;
+    // A NOMODSEQ answer (no HIGHESTMODSEQ) reports nothing: the flags are swept instead.
+    qresync_used_ = qresync_examined_ && !initial_ && ex_.highest_modseq.has_value();
     if (qresync_used_) {
         std::vector<std::uint32_t> kept;
         for (auto u : stored_)
@@ -522,6 +537,9 @@ void FolderPlan::searched() {
         history_.last_reconcile = now_;
         std::set_difference(stored_.begin(), stored_.end(), server_.begin(), server_.end(),
                             std::back_inserter(gone_));
+        // Quarantined messages the server no longer has: their records go with the expunge.
+        std::set_difference(quarantined_.begin(), quarantined_.end(), server_.begin(),
+                            server_.end(), std::back_inserter(gone_));
         phase_ = Phase::Expunge;
         return;
     }
@@ -530,7 +548,10 @@ void FolderPlan::searched() {
     std::erase_if(server_, [&](std::uint32_t u) { return u < from; });
     if (verify_count_) {
         verify_count_ = false;
-        if (ex_.exists != stored_.size() + quarantined_.size() + left_out_known_ + server_.size()) {
+        // Mail that arrived after EXAMINE is not in its EXISTS.
+        const auto news = static_cast<std::size_t>(std::count_if(
+            server_.begin(), server_.end(), [&](std::uint32_t u) { return u < *ex_.uid_next; }));
+        if (ex_.exists != stored_.size() + quarantined_.size() + left_out_known_ + news) {
             // Something else is missing (a gap, an expunge QRESYNC did not report): compare the
             // whole folder after all.
             reconcile_ = true;

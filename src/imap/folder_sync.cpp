@@ -94,6 +94,8 @@ asio::awaitable<Result<void>> fetch_batches(Session& s, const FolderPlan& plan,
                                 rep->quarantined));
         AccountHealth h;
         h.state = HealthState::Syncing;
+        if (backfill)
+            ctx.backfill_stored += n;
         if (plan.initial() || (backfill && ctx.initial_total_all > 0)) {
             // Only a folder's first sync, and the backfill later passes continue, are
             // initial-sync progress: later passes fetching a few new messages must not count.

@@ -31,6 +31,9 @@ struct FolderSyncContext {
     std::function<void(LogLevel, std::string_view, std::string_view, std::string_view)> say;
     // Initial-sync progress over every folder of the account (AccountHealth::initial_*).
     std::uint64_t initial_done_all = 0, initial_total_all = 0;
+    // Older messages stored by backfill batches so far (a pass that stores none of the pending
+    // backfill does not start the next one at once).
+    std::uint64_t backfill_stored = 0;
 };
 
 // `gmail_allowed` false: X-GM-EXT-1 is ignored (the account's gmail = false).

@@ -1,5 +1,6 @@
 #include "crm/imap/sync.hpp"
 
+#include <algorithm>
 #include <ctime>
 #include <random>
 
@@ -69,6 +70,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         if (success) {
             h.lag_seconds = 0;
             h.backfill_pending = history.backfill_pending_total();
+            h.initial_complete = *h.backfill_pending == 0;
         }
         if (auto r = sink.set_health(spec.id, h); !r)
             say(LogLevel::Error, "", "health", r.error().to_string());
@@ -202,7 +204,7 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
             CommandBuilder b("ENABLE");
             b.raw(s->has("QRESYNC") ? "CONDSTORE QRESYNC" : "CONDSTORE");
             auto e = co_await s->run(b, [&](const Response& u) {
-                if (u.status_or_keyword == "ENABLED")
+                if (ascii_iequals(u.status_or_keyword, "ENABLED"))
                     for (const auto& v : u.data)
                         if (v.is_atom())
                             s->note_enabled(ascii_upper(v.bytes));
@@ -217,8 +219,15 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
         for (const auto& f : *folders)
             if (ascii_iequals(f.name, "INBOX") || ascii_iequals(f.special_use, "\\ALL"))
                 idle_folder = &f;
+        // What is remembered of folders no longer synced (renamed, no longer configured) goes:
+        // their backfill can never finish under the old name.
+        std::erase_if(history.backfill_pending, [&](const auto& entry) {
+            return std::none_of(folders->begin(), folders->end(),
+                                [&](const FolderInfo& f) { return f.name == entry.first; });
+        });
         while (!stopping) {
             const auto in0 = s->bytes_in(), out0 = s->bytes_out();
+            const auto backfill_before = folder_ctx.backfill_stored;
             bool folder_failed = false;
             for (const auto& f : *folders) {
                 auto r = co_await sync_folder(*s, f, folder_ctx, std::chrono::steady_clock::now(),
@@ -240,7 +249,10 @@ struct AccountSync::Impl : std::enable_shared_from_this<AccountSync::Impl> {
                             s->bytes_out() - out0));
             // Older mail left by the backfill budget: the next pass at once (it looks for new
             // mail first), no IDLE or poll wait meanwhile.
-            if (const auto left = history.backfill_pending_total(); left > 0 && !folder_failed) {
+            // Only while it moves: older mail that cannot be fetched (no size, refused) must not
+            // make the passes spin; it is tried again after the usual wait.
+            if (const auto left = history.backfill_pending_total();
+                left > 0 && !folder_failed && folder_ctx.backfill_stored > backfill_before) {
                 say(LogLevel::Info, "", "backfill",
                     fmt::format("{} older message(s) still to fetch; new mail first, then the "
                                 "next part",

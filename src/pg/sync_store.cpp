@@ -8,6 +8,7 @@
 #include <libpq-fe.h>
 
 #include "crm/core/imap_flags.hpp"
+#include "crm/core/stored_json.hpp"
 #include "crm/core/utf8.hpp"
 #include "store_values.hpp"
 
@@ -275,10 +276,14 @@ Result<std::int64_t> PgSyncState::update_flags(MailboxId mailbox, std::uint32_t 
                                                std::int64_t now) {
     (void)now;
     Ctx q{c_, "updating flags"};
-    for (const auto& u : updates)
+    for (const auto& u : updates) {
         for (const auto& f : u.flags)
             if (auto ok = check_text(q.what, "a flag", f); !ok)
                 return std::unexpected(ok.error());
+        for (const auto& l : u.labels.value_or(std::vector<std::string>{}))
+            if (auto ok = check_text(q.what, "a Gmail label", l); !ok)
+                return std::unexpected(ok.error());
+    }
     if (updates.empty())
         return 0;
     if (auto ok = fence_mailbox(mailbox, q.what); !ok)
@@ -297,9 +302,13 @@ Result<std::int64_t> PgSyncState::update_flags(MailboxId mailbox, std::uint32_t 
         CRM_PG_TRY(flags, old->get<std::string>(0, 0));
         CRM_PG_TRY(row, old->get<std::int64_t>(0, 1));
         const bool was_seen = has_seen_flag(split_flags(*flags));
-        CRM_PG_TRY(loc, q.exec("UPDATE locations SET flags = $1 WHERE mailbox_id = $2::bigint AND "
-                               "uid_validity = $3::bigint AND uid = $4::bigint",
-                               join_flags(u.flags), mailbox, uid_validity, u.uid));
+        std::optional<std::string> labels;
+        if (u.labels)
+            labels = stored::json_string_array(*u.labels);
+        CRM_PG_TRY(loc, q.exec("UPDATE locations SET flags = $1, labels = coalesce($5, labels) "
+                               "WHERE mailbox_id = $2::bigint AND uid_validity = $3::bigint AND "
+                               "uid = $4::bigint",
+                               join_flags(u.flags), mailbox, uid_validity, u.uid, labels));
         if (has_seen_flag(u.flags) == was_seen)
             continue;
         const int unread = has_seen_flag(u.flags) ? 0 : 1;
@@ -332,6 +341,11 @@ Result<std::int64_t> PgSyncState::expunge(MailboxId mailbox, std::uint32_t uid_v
     CRM_PG_TRY(r, q.exec("DELETE FROM locations WHERE mailbox_id = $1::bigint AND uid_validity = "
                          "$2::bigint AND uid = ANY($3::bigint[])",
                          mailbox, uid_validity, int_array(list)));
+    // A message given up on (quarantined) and since expunged: its record goes too, or the
+    // folder's counts would disagree on every pass.
+    CRM_PG_TRY(gone, q.exec("DELETE FROM quarantine WHERE mailbox_id = $1::bigint AND "
+                            "uid_validity = $2::bigint AND uid = ANY($3::bigint[])",
+                            mailbox, uid_validity, int_array(list)));
     return r->affected();
 }
 
@@ -411,22 +425,23 @@ Result<void> PgSyncState::set_health(AccountId account, const AccountHealth& h, 
                "'' THEN $4::text WHEN $2::boolean THEN NULL ELSE last_error_class END, "
                "last_error = CASE WHEN $4::text <> '' THEN $5::text WHEN $2::boolean THEN NULL "
                "ELSE last_error END, lag_seconds = coalesce($6::bigint, lag_seconds), "
-               "initial_done = coalesce($7::bigint, initial_done), initial_total = "
+               "initial_done = CASE WHEN $11::boolean THEN GREATEST(initial_done, "
+               "initial_total) ELSE coalesce($7::bigint, initial_done) END, initial_total = "
                "coalesce($8::bigint, initial_total), "
                // The clock of the rate/ETA: starts with the first progress report of an initial
                // sync (or when progress went backwards: a new folder), stops when it completes.
-               "initial_started_at = CASE WHEN $7::bigint IS NULL OR $8::bigint IS NULL THEN "
-               "initial_started_at WHEN $7::bigint >= $8::bigint THEN NULL WHEN "
-               "initial_started_at IS NULL OR $7::bigint < initial_started_done THEN $3::bigint "
-               "ELSE initial_started_at END, "
-               "initial_started_done = CASE WHEN $7::bigint IS NULL OR $8::bigint IS NULL THEN "
-               "initial_started_done WHEN $7::bigint >= $8::bigint THEN 0 WHEN "
-               "initial_started_at IS NULL OR $7::bigint < initial_started_done THEN $7::bigint "
-               "ELSE initial_started_done END, "
+               "initial_started_at = CASE WHEN $11::boolean THEN NULL WHEN $7::bigint IS NULL OR "
+               "$8::bigint IS NULL THEN initial_started_at WHEN $7::bigint >= $8::bigint THEN "
+               "NULL WHEN initial_started_at IS NULL OR $7::bigint < initial_started_done THEN "
+               "$3::bigint ELSE initial_started_at END, "
+               "initial_started_done = CASE WHEN $11::boolean THEN 0 WHEN $7::bigint IS NULL OR "
+               "$8::bigint IS NULL THEN initial_started_done WHEN $7::bigint >= $8::bigint THEN 0 "
+               "WHEN initial_started_at IS NULL OR $7::bigint < initial_started_done THEN "
+               "$7::bigint ELSE initial_started_done END, "
                "backfill_pending = coalesce($10::bigint, backfill_pending), "
                "updated_at = $3::bigint WHERE id = $9::bigint",
                std::string(health_name(h.state)), h.success, now, h.error_class, h.error_text,
-               h.lag_seconds, done, total, account, backfill));
+               h.lag_seconds, done, total, account, backfill, h.initial_complete));
     return {};
 }
 

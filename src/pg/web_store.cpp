@@ -778,11 +778,51 @@ Result<std::vector<MessageView>> PgWebStore::messages(std::span<const MessageRow
     return out;
 }
 
+Result<void> PgWebStore::fill_labels(const Viewer& v, std::vector<MessageView>& page) {
+    if (page.empty())
+        return {};
+    std::vector<std::int64_t> ids;
+    for (const auto& m : page)
+        ids.push_back(m.id);
+    // Labels are a salesperson's own filing: only those of the viewer's mailboxes.
+    auto r = run(c_, "reading Gmail labels",
+                 "SELECT l.message_id, l.labels FROM locations l LEFT JOIN accounts a ON a.id = "
+                 "l.account_id WHERE l.message_id = ANY($3::bigint[]) AND l.labels <> '[]' AND "
+                 "($1::boolean OR CASE WHEN l.account_id IS NULL THEN l.owner_id ELSE a.owner_id "
+                 "END = $2::bigint)",
+                 v.admin, v.user, bigint_array(ids));
+    if (!r)
+        return std::unexpected(r.error());
+    std::map<MessageRowId, MessageView*> by_id;
+    for (auto& m : page)
+        by_id[m.id] = &m;
+    for (int i = 0; i < r->rows(); ++i) {
+        Cells c(*r, i);
+        auto id = c.get<std::int64_t>(0);
+        auto labels = c.get<std::string>(1);
+        if (c.error())
+            return std::unexpected(*c.error());
+        if (auto it = by_id.find(id); it != by_id.end())
+            for (auto& l : stored::parse_string_array(labels))
+                it->second->labels.push_back(std::move(l));
+    }
+    for (auto& m : page) {
+        std::sort(m.labels.begin(), m.labels.end());
+        m.labels.erase(std::unique(m.labels.begin(), m.labels.end()), m.labels.end());
+    }
+    return {};
+}
+
 Result<std::vector<MessageView>> PgWebStore::thread_messages(const Viewer& v, ThreadId thread) {
     auto ids = visible_in_order(v, thread);
     if (!ids)
         return std::unexpected(ids.error());
-    return messages(*ids);
+    auto page = messages(*ids);
+    if (!page)
+        return page;
+    if (auto ok = fill_labels(v, *page); !ok)
+        return std::unexpected(ok.error());
+    return page;
 }
 
 Result<std::optional<MessagePage>> PgWebStore::thread_page(const Viewer& v, ThreadId thread,
@@ -801,6 +841,8 @@ Result<std::optional<MessagePage>> PgWebStore::thread_page(const Viewer& v, Thre
     auto page = messages(std::span<const MessageRowId>(ids->data() + older, ids->data() + upto));
     if (!page)
         return fail_with<std::optional<MessagePage>>(page.error());
+    if (auto ok = fill_labels(v, *page); !ok)
+        return fail_with<std::optional<MessagePage>>(ok.error());
     return MessagePage{std::move(*page), older};
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "crm/core/imap_flags.hpp"
+#include "crm/core/stored_json.hpp"
 #include "guard.hpp"
 
 namespace crm::store {
@@ -259,8 +260,8 @@ Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t ui
         // server, not on every sweep that sees the same flags again.
         auto& old = d.stmt("SELECT flags FROM locations WHERE mailbox_id = ? AND uid_validity = ? "
                            "AND uid = ?");
-        auto& loc = d.stmt("UPDATE locations SET flags = ? WHERE mailbox_id = ? AND uid_validity "
-                           "= ? AND uid = ? RETURNING message_id");
+        auto& loc = d.stmt("UPDATE locations SET flags = ?, labels = coalesce(?, labels) WHERE "
+                           "mailbox_id = ? AND uid_validity = ? AND uid = ? RETURNING message_id");
         auto& msg = d.stmt("UPDATE messages SET unread = ? WHERE id = ? AND unread != ? AND "
                            "direction = 'in'");
         for (const auto& u : updates) {
@@ -274,9 +275,13 @@ Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t ui
             old.reset();
             loc.reset();
             loc.bind(1, join_flags(u.flags));
-            loc.bind(2, mailbox);
-            loc.bind(3, static_cast<std::int64_t>(uid_validity));
-            loc.bind(4, static_cast<std::int64_t>(u.uid));
+            if (u.labels)
+                loc.bind(2, stored::json_string_array(*u.labels));
+            else
+                loc.bind(2);
+            loc.bind(3, mailbox);
+            loc.bind(4, static_cast<std::int64_t>(uid_validity));
+            loc.bind(5, static_cast<std::int64_t>(u.uid));
             if (!loc.executeStep())
                 continue;
             auto row = loc.getColumn(0).getInt64();
@@ -305,6 +310,10 @@ Result<std::int64_t> SyncStore::expunge(MailboxId mailbox, std::uint32_t uid_val
     return guard("removing expunged locations", [&]() -> Result<std::int64_t> {
         auto& s = db_.impl().stmt(
             "DELETE FROM locations WHERE mailbox_id = ? AND uid_validity = ? AND uid = ?");
+        // A message given up on (quarantined) and since expunged: its record goes too, or the
+        // folder's counts would disagree on every pass.
+        auto& qs = db_.impl().stmt(
+            "DELETE FROM quarantine WHERE mailbox_id = ? AND uid_validity = ? AND uid = ?");
         std::int64_t n = 0;
         for (auto uid : uids) {
             s.reset();
@@ -312,6 +321,11 @@ Result<std::int64_t> SyncStore::expunge(MailboxId mailbox, std::uint32_t uid_val
             s.bind(2, static_cast<std::int64_t>(uid_validity));
             s.bind(3, static_cast<std::int64_t>(uid));
             n += s.exec();
+            qs.reset();
+            qs.bind(1, mailbox);
+            qs.bind(2, static_cast<std::int64_t>(uid_validity));
+            qs.bind(3, static_cast<std::int64_t>(uid));
+            qs.exec();
         }
         return n;
     });
@@ -368,15 +382,16 @@ Result<void> SyncStore::set_health(AccountId account, const AccountHealth& h, st
             "END, last_error_class = CASE WHEN ?4 != '' THEN ?4 WHEN ?2 THEN NULL ELSE "
             "last_error_class END, last_error = CASE WHEN ?4 != '' THEN ?5 WHEN ?2 THEN NULL "
             "ELSE last_error END, lag_seconds = coalesce(?6, lag_seconds), initial_done = "
-            "coalesce(?7, initial_done), initial_total = coalesce(?8, initial_total), "
+            "CASE WHEN ?11 THEN max(initial_done, initial_total) ELSE coalesce(?7, initial_done) "
+            "END, initial_total = coalesce(?8, initial_total), "
             // The clock of the rate/ETA: starts with the first progress report of an initial
             // sync (or when progress went backwards: a new folder), stops when it completes.
-            "initial_started_at = CASE WHEN ?7 IS NULL OR ?8 IS NULL THEN initial_started_at "
-            "WHEN ?7 >= ?8 THEN NULL WHEN initial_started_at IS NULL OR ?7 < "
+            "initial_started_at = CASE WHEN ?11 THEN NULL WHEN ?7 IS NULL OR ?8 IS NULL THEN "
+            "initial_started_at WHEN ?7 >= ?8 THEN NULL WHEN initial_started_at IS NULL OR ?7 < "
             "initial_started_done THEN ?3 ELSE initial_started_at END, "
-            "initial_started_done = CASE WHEN ?7 IS NULL OR ?8 IS NULL THEN initial_started_done "
-            "WHEN ?7 >= ?8 THEN 0 WHEN initial_started_at IS NULL OR ?7 < initial_started_done "
-            "THEN ?7 ELSE initial_started_done END, "
+            "initial_started_done = CASE WHEN ?11 THEN 0 WHEN ?7 IS NULL OR ?8 IS NULL THEN "
+            "initial_started_done WHEN ?7 >= ?8 THEN 0 WHEN initial_started_at IS NULL OR ?7 < "
+            "initial_started_done THEN ?7 ELSE initial_started_done END, "
             "backfill_pending = coalesce(?10, backfill_pending), updated_at = ?3 WHERE id = ?9");
         s.bind(1, std::string(health_name(h.state)));
         s.bind(2, h.success ? 1 : 0);
@@ -400,6 +415,7 @@ Result<void> SyncStore::set_health(AccountId account, const AccountHealth& h, st
             s.bind(10, static_cast<std::int64_t>(*h.backfill_pending));
         else
             s.bind(10);
+        s.bind(11, h.initial_complete ? 1 : 0);
         s.exec();
         return {};
     });

@@ -473,11 +473,38 @@ Result<std::vector<MessageRowId>> WebStore::visible_in_order(const Viewer& v, Th
     return ordered;
 }
 
+Result<void> WebStore::fill_labels(const Viewer& v, std::vector<MessageView>& page) {
+    return guard("reading Gmail labels", [&]() -> Result<void> {
+        // Labels are a salesperson's own filing: only those of the viewer's mailboxes.
+        auto& q = db_.impl().stmt(
+            "SELECT l.labels FROM locations l LEFT JOIN accounts a ON a.id = l.account_id WHERE "
+            "l.message_id = :id AND l.labels <> '[]' AND (:admin OR CASE WHEN l.account_id IS "
+            "NULL THEN l.owner_id ELSE a.owner_id END = :me)");
+        for (auto& m : page) {
+            q.reset();
+            bind_viewer(q, v);
+            q.bind(":id", m.id);
+            while (q.executeStep())
+                for (auto& l : parse_string_array(q.getColumn(0).getString()))
+                    m.labels.push_back(std::move(l));
+            std::sort(m.labels.begin(), m.labels.end());
+            m.labels.erase(std::unique(m.labels.begin(), m.labels.end()), m.labels.end());
+        }
+        q.reset();
+        return {};
+    });
+}
+
 Result<std::vector<MessageView>> WebStore::thread_messages(const Viewer& v, ThreadId thread) {
     auto ids = visible_in_order(v, thread);
     if (!ids)
         return std::unexpected(ids.error());
-    return Store(db_).messages(*ids);
+    auto page = Store(db_).messages(*ids);
+    if (!page)
+        return page;
+    if (auto ok = fill_labels(v, *page); !ok)
+        return std::unexpected(ok.error());
+    return page;
 }
 
 Result<std::optional<MessagePage>> WebStore::thread_page(const Viewer& v, ThreadId thread,
@@ -497,6 +524,8 @@ Result<std::optional<MessagePage>> WebStore::thread_page(const Viewer& v, Thread
         std::span<const MessageRowId>(ids->data() + older, ids->data() + (end - ids->begin())));
     if (!page)
         return std::unexpected(page.error());
+    if (auto ok = fill_labels(v, *page); !ok)
+        return std::unexpected(ok.error());
     return MessagePage{std::move(*page), older};
 }
 

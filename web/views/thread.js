@@ -26,6 +26,7 @@
 //   reply-to-message      "Reply" on one message: the reply box answers that message
 //   message-reply-to      a message's Reply-To addresses
 //   message-suspicious    the warning on a message whose sender looks spoofed
+//   message-label         a Gmail label of the message in the viewer's own mailbox
 
 import {
   h, append, clear, safePath, withQuery, absTime, timeEl, fmtSize, plural, api, state, currentView,
@@ -216,7 +217,10 @@ function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
         h('span', { class: 'from-name' }, from.name || from.address || '(unknown sender)'),
         from.name && from.address ? h('span', { class: 'from-addr' }, ` <${from.address}>`) : null,
         m.direction === 'out' ? h('span', { class: 'tag tag-out' }, 'sent') : null,
-        wasUnread ? h('span', { class: 'tag tag-new' }, 'new') : null),
+        wasUnread ? h('span', { class: 'tag tag-new' }, 'new') : null,
+        // Gmail labels of the message in the viewer's own mailbox ("\\Inbox" shown as "Inbox").
+        (m.labels || []).map((l) => h('span', { class: 'tag tag-label', testid: 'message-label', title: 'Gmail label' },
+          l.startsWith('\\') ? l.slice(1) : l))),
       recipients),
     h('div', { class: 'msg-date' }, timeEl(m.date), h('div', { class: 'abs' }, absTime(m.date))));
 

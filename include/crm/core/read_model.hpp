@@ -58,6 +58,9 @@ struct MessageView {
     bool unparsable = false;
     std::string sort_reason;
     std::vector<std::string> warnings;
+    // Gmail's labels (X-GM-LABELS) where the viewer's own mailboxes hold the message (an admin:
+    // every mailbox's), sorted, once each; filled by the thread view only.
+    std::vector<std::string> labels;
     struct Att {
         std::string filename, content_type, sha256;
         std::int64_t size = 0;

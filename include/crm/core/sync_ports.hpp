@@ -47,6 +47,8 @@ struct FetchedMessage {
 struct FlagUpdate {
     std::uint32_t uid = 0;
     std::vector<std::string> flags;
+    // Gmail: the message's labels now (X-GM-LABELS, fetched with the flags); nullopt elsewhere.
+    std::optional<std::vector<std::string>> labels;
 };
 
 // Gmail (X-GM-EXT-1): one message of a folder as its size FETCH described it, before its body
@@ -69,6 +71,9 @@ struct AccountHealth {
     std::optional<std::uint64_t> initial_done, initial_total;
     // Older mail the backfill still has to fetch (set with each completed pass).
     std::optional<std::uint64_t> backfill_pending;
+    // A complete pass with nothing left to fetch: the initial sync is over, whatever progress
+    // was recorded (a restart mid-way forgets the count): done becomes the total.
+    bool initial_complete = false;
 };
 
 } // namespace crm

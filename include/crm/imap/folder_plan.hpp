@@ -60,7 +60,7 @@ struct FolderPolicy {
     // Backfill at a lower priority than new mail: a pass fetches at most this many batches of
     // older mail (older than the window, or gaps below the checkpoint), then ends, so the next
     // pass looks for new mail first; the rest waits for the next passes. 0: no limit.
-    std::size_t backfill_batches = 5;
+    std::size_t backfill_batches = 25;
 };
 
 // EXAMINE's answer (RFC 3501 §6.3.2, RFC 7162 §3.1.2.1), with STATUS (UIDNEXT) as fallback.
@@ -217,6 +217,7 @@ class FolderPlan {
 
     FolderStep command(CommandBuilder b, Awaiting what);
     [[nodiscard]] CommandBuilder search_command() const;
+    CommandBuilder& flag_items(CommandBuilder& b) const;
     void searched();
     void plan_missing();
     void plan_batches();

@@ -114,6 +114,8 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror, pub
 
   private:
     Result<std::vector<MessageRowId>> visible_in_order(const Viewer& v, ThreadId thread);
+    // MessageView::labels of a page, from the locations in the viewer's mailboxes.
+    Result<void> fill_labels(const Viewer& v, std::vector<MessageView>& page);
     Result<std::vector<ThreadSummary>> read_threads(const ResultSet& rs, const Viewer& v);
     Result<void> project_messages(const Viewer& v, const std::vector<ThreadSummary*>& threads);
     Result<void> add_participants(const std::vector<ThreadSummary*>& threads);

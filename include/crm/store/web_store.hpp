@@ -107,6 +107,8 @@ class WebStore final : public Logins, public ReadModel, public SeenMirror {
 
   private:
     Result<std::vector<MessageRowId>> visible_in_order(const Viewer& v, ThreadId thread);
+    // MessageView::labels of a page, from the locations in the viewer's mailboxes.
+    Result<void> fill_labels(const Viewer& v, std::vector<MessageView>& page);
 
     Database& db_;
 };

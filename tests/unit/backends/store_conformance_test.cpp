@@ -222,6 +222,30 @@ TYPED_TEST(StoreConformance, MessagesByGmailIdAreTheAccountsOwn) {
     EXPECT_TRUE(none->empty());
 }
 
+// Gmail: labels fetched with the flags replace the location's; an update without labels (other
+// servers) leaves them.
+TYPED_TEST(StoreConformance, FlagUpdatesCarryGmailLabels) {
+    auto& s = this->store();
+    auto& sync = this->sync();
+    auto acc = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);
+    ASSERT_TRUE(acc);
+    auto mb = sync.ensure_mailbox(*acc, "INBOX", "");
+    ASSERT_TRUE(mb);
+    const ThreadId t = this->thread();
+    const auto id = this->message(t, {.message_id = "lab@x", .content_hash = "h"});
+    ASSERT_TRUE(s.add_location(
+        id,
+        {.account = *acc, .mailbox = mb->id, .uid_validity = 7, .uid = 5, .labels = {"\\Inbox"}},
+        5));
+    auto n = sync.update_flags(
+        mb->id, 7, {FlagUpdate{5, {"\\Seen"}, std::vector<std::string>{"Deals/Acme"}}}, 6);
+    ASSERT_TRUE(n) << n.error().to_string();
+    EXPECT_EQ(this->text("SELECT labels FROM locations WHERE uid = 5"), "[\"Deals/Acme\"]");
+    ASSERT_TRUE(sync.update_flags(mb->id, 7, {FlagUpdate{5, {}, std::nullopt}}, 7));
+    EXPECT_EQ(this->text("SELECT labels FROM locations WHERE uid = 5"), "[\"Deals/Acme\"]");
+    EXPECT_EQ(this->text("SELECT flags FROM locations WHERE uid = 5"), "");
+}
+
 // MailStore::read_ahead: every read it announces answers exactly what the read itself answers
 // (PostgreSQL asks them all in one round trip), a read with other arguments is asked anew, and
 // an answer does not outlive a write that changes it (a merge).

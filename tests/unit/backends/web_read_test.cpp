@@ -285,6 +285,37 @@ TYPED_TEST(Web, ThreadPagesWalkBackFromTheNewestVisible) {
     EXPECT_EQ(admin->messages.size(), 6U);
 }
 
+// Gmail labels are a salesperson's own filing: in a thread two salespeople see (a shared deal),
+// each sees the labels of the message in their own mailbox only; an admin sees all of them.
+TYPED_TEST(Web, GmailLabelsShowOnlyTheViewersOwnFiling) {
+    World w(this->env());
+    Seed s(this->env());
+    auto t = s.thread("Renewal");
+    auto id = s.message(t, "labels@x", "Renewal", "Carol", "carol@client.example", 1000, 2000);
+    auto ann_loc = s.location(id, w.ann_acc, w.ann_inbox, 40);
+    auto bob_loc = s.location(id, w.bob_acc, w.bob_inbox, 41);
+    s.link(t, w.shared_deal, "test");
+    s.recount(t);
+    this->env().exec("UPDATE locations SET labels = '[\"\\\\Inbox\",\"Deals/Acme\"]' WHERE id = " +
+                     std::to_string(ann_loc));
+    this->env().exec("UPDATE locations SET labels = '[\"Bob/Private\"]' WHERE id = " +
+                     std::to_string(bob_loc));
+    auto& r = this->env().reads();
+    auto labels_for = [&](const Viewer& v) {
+        auto page = ok(r.thread_page(v, t, 0, 10));
+        EXPECT_TRUE(page);
+        return page && page->messages.size() == 1 ? page->messages[0].labels
+                                                  : std::vector<std::string>{"?"};
+    };
+    EXPECT_EQ(labels_for(w.as_ann()), (std::vector<std::string>{"Deals/Acme", "\\Inbox"}));
+    EXPECT_EQ(labels_for(w.as_bob()), (std::vector<std::string>{"Bob/Private"}));
+    EXPECT_EQ(labels_for(w.as_admin()),
+              (std::vector<std::string>{"Bob/Private", "Deals/Acme", "\\Inbox"}));
+    auto all = ok(r.thread_messages(w.as_bob(), t));
+    ASSERT_EQ(all.size(), 1U);
+    EXPECT_EQ(all[0].labels, (std::vector<std::string>{"Bob/Private"}));
+}
+
 TYPED_TEST(Web, MessagesCarryRecipientsAttachmentsAndWarnings) {
     World w(this->env());
     Seed s(this->env());

@@ -199,10 +199,13 @@ TEST(FolderPlan, QresyncServerReportsExpungesAndFlagsInExamine) {
     ScriptedSession s(
         {"CONDSTORE", "QRESYNC"},
         {
+            // A change in the mailbox selected before comes first, up to [CLOSED] (RFC 7162
+            // §3.2.11): not this folder's.
             {"EXAMINE INBOX (QRESYNC (7 100))",
-             "* VANISHED (EARLIER) 2,4,40:50\r\n"
-             "* 3 FETCH (UID 5 FLAGS (\\Seen) MODSEQ (110))\r\n" +
-                 examined(4, 7, 7, 120)},
+             "* 9 FETCH (UID 3 FLAGS (\\Flagged) MODSEQ (99))\r\n* OK [CLOSED] closed\r\n" +
+                 examined(4, 7, 7, 120) +
+                 "* VANISHED (EARLIER) 2,4,40:50\r\n"
+                 "* 3 FETCH (UID 5 FLAGS (\\Seen) MODSEQ (110))\r\n"},
             {"UID SEARCH UID 6:*", "* SEARCH 6\r\n"},
             {"UID FETCH 6 (UID RFC822.SIZE)", sizes({6})},
             {"UID FETCH 6 (UID FLAGS INTERNALDATE RFC822.SIZE BODY.PEEK[] MODSEQ)", bodies({6})},
@@ -419,6 +422,23 @@ TEST(FolderPlan, QuarantinedUidsAreSkipped) {
                               {"UID FETCH 4 " + kBodyItems, bodies({4})},
                           });
     expect_pass(s, sink, history, policy(10), Strings{"store 4", "checkpoint 5 -"});
+}
+
+// A quarantined message later expunged on the server: its record goes with the expunge, so the
+// counts agree again and later passes do not compare the whole folder each time.
+TEST(FolderPlan, AQuarantinedMessageExpungedOnTheServerIsForgotten) {
+    MemorySink sink;
+    SyncHistory history;
+    synced_before(sink, history, 4, {1, 2});
+    sink.quarantined = {3};
+    ScriptedSession s({}, {
+                              {"EXAMINE INBOX", examined(2, 7, 4)},
+                              {"UID SEARCH ALL", "* SEARCH 1 2\r\n"},
+                          });
+    expect_pass(s, sink, history, policy(10), Strings{"expunge 3", "checkpoint 4 -"});
+    EXPECT_TRUE(sink.quarantined.empty());
+    ScriptedSession again({}, {{"EXAMINE INBOX", examined(2, 7, 4)}});
+    expect_pass(again, sink, history, policy(10), Strings{});
 }
 
 // A count that disagrees with the store reconciles: a UID gone from the server is expunged
@@ -692,6 +712,26 @@ TEST(FolderPlan, GmailCopiesOfStoredMessagesAreLinkedNotFetched) {
             {"UID FETCH 1:3 " + gm_items, bodies({1, 2, 3})},
         });
     expect_pass(s2, fresh, h2, policy(10), {"store 1,2,3", "checkpoint 4 -"});
+}
+
+// Gmail: labels change like flags (a salesperson files a message in Gmail): the CHANGEDSINCE
+// FETCH asks for X-GM-LABELS too, and the update carries them.
+TEST(FolderPlan, GmailLabelsAreUpdatedWithTheFlags) {
+    MemorySink sink;
+    sink.state = {1, 7, 4, 100};
+    sink.stored = {1, 2, 3};
+    SyncHistory history;
+    history.last_reconcile = kNow;
+    ScriptedSession s({"CONDSTORE", "X-GM-EXT-1"},
+                      {
+                          {"EXAMINE INBOX (CONDSTORE)", examined(3, 7, 4, 105)},
+                          {"UID FETCH 1:3 (UID FLAGS X-GM-LABELS) (CHANGEDSINCE 100)",
+                           "* 2 FETCH (UID 2 FLAGS (\\Seen) X-GM-LABELS (\"Deals/Acme\" "
+                           "\"\\\\Inbox\") MODSEQ (104))\r\n"},
+                          {"UID SEARCH UID 4:*", "* SEARCH 3\r\n"},
+                      });
+    expect_pass(s, sink, history, policy(10),
+                Strings{"flags 2:\\Seen[Deals/Acme,\\Inbox]", "checkpoint 4 105"});
 }
 
 // With `gmail = false` the ids are not asked for: nothing is linked.

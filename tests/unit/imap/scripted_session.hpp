@@ -200,14 +200,18 @@ class MemorySink final : public SyncSink {
                                       const std::vector<FlagUpdate>& updates) override {
         std::string text;
         for (const auto& u : updates)
-            text += fmt::format("{}{}:{}", text.empty() ? "" : " ", u.uid, fmt::join(u.flags, ","));
+            text += fmt::format(
+                "{}{}:{}{}", text.empty() ? "" : " ", u.uid, fmt::join(u.flags, ","),
+                u.labels ? fmt::format("[{}]", fmt::join(*u.labels, ",")) : std::string());
         calls.push_back("flags " + text);
         return static_cast<std::int64_t>(updates.size());
     }
     Result<std::int64_t> expunge(MailboxId, std::uint32_t,
                                  const std::vector<std::uint32_t>& uids) override {
-        for (auto u : uids)
+        for (auto u : uids) {
             stored.erase(u);
+            quarantined.erase(u);
+        }
         calls.push_back(fmt::format("expunge {}", fmt::join(uids, ",")));
         return static_cast<std::int64_t>(uids.size());
     }
