@@ -31,6 +31,7 @@
 #include "crm/net/oauth.hpp"
 #include "crm/runtime/config_files.hpp"
 #include "crm/runtime/ingest_options.hpp"
+#include "crm/runtime/oauth_consent.hpp"
 #include "crm/runtime/secrets.hpp"
 #include "crm/runtime/sender_auth.hpp"
 #include "crm/runtime/server_check.hpp"
@@ -114,6 +115,12 @@ Result<net::Endpoint> endpoint_of(const settings::ServerConfig& s, daemon::Logge
     }
     return ep;
 }
+
+// One admin's consent for an account (start_consent), waited for on its own thread.
+struct Consent {
+    http::ConsentState state; // under Daemon::consent_mu_
+    std::jthread worker;      // last: joined first when destroyed
+};
 
 struct Running {
     settings::AccountConfig config;
@@ -235,6 +242,102 @@ class Daemon final : public http::Control {
                         fmt::format("account {} has not been registered by the daemon yet", name));
         boost::asio::post(io_, [this, name] { restart_account(name, "resync requested"); });
         return {};
+    }
+
+    // ---- OAuth2 consent from the admin page (the device flow) -------------------------------
+
+    Result<http::ConsentState> start_consent(const std::string& name) override {
+        std::optional<settings::AccountConfig> acc;
+        {
+            std::lock_guard lock(cfg_mu_);
+            for (const auto& a : cfg_.accounts)
+                if (a.name == name)
+                    acc = a;
+        }
+        if (!acc)
+            return fail("account.not_found", "no account named " + name);
+        // The IMAP login's refresh flow (or SMTP's own).
+        const settings::ServerConfig* server = acc->imap.oauth ? &acc->imap : nullptr;
+        if (!server && acc->smtp && acc->smtp->oauth)
+            server = &*acc->smtp;
+        if (!server)
+            return fail("oauth.consent",
+                        name + " does not log in with the OAuth refresh flow (auth = \"xoauth2\" "
+                               "with oauth_client_id and oauth_refresh_token_file)");
+        const OAuthRefresh oauth = *server->oauth;
+        if (oauth.refresh_token.kind != SecretRef::Kind::File)
+            return fail("oauth.consent",
+                        name + " reads its refresh token from an environment variable, credential "
+                               "or the config itself, which crm-maild cannot write: set "
+                               "oauth_refresh_token_file");
+        std::lock_guard lock(consent_mu_);
+        if (auto it = consents_.find(name);
+            it != consents_.end() && it->second->state.state == "pending")
+            return it->second->state; // the admin opened the dialog again
+        runtime::ConsentOptions opt;
+        opt.ca_file = server->ca_file;
+        opt.login_hint = server->username;
+        if (oauth.client_secret) {
+            auto cs = runtime::resolve_secret(*oauth.client_secret);
+            if (!cs)
+                return std::unexpected(cs.error());
+            log_.add_secret(*cs);
+            opt.client_secret = std::move(*cs);
+        }
+        auto d = runtime::begin_device_consent(oauth, opt);
+        if (!d)
+            return std::unexpected(d.error());
+        auto c = std::make_shared<Consent>();
+        c->state.state = "pending";
+        c->state.user_code = d->user_code;
+        c->state.verification_uri = d->verification_uri;
+        c->state.message = d->message;
+        c->state.expires_in = std::min(d->expires_in, opt.timeout).count();
+        log_.write(LogLevel::Info, {name, ""}, "oauth",
+                   fmt::format("access requested from the admin page: waiting for the code to be "
+                               "entered at {}",
+                               d->verification_uri));
+        // The wait runs on a thread of its own; stopping the daemon ends it (stop_token).
+        // The thread borrows its Consent, which joins it when destroyed (not a shared_ptr: that
+        // would keep the Consent, and the thread, alive past the daemon).
+        c->worker = std::jthread([this, c = c.get(), name, oauth, opt,
+                                  dev = std::move(*d)](std::stop_token stop) {
+            auto tokens = runtime::finish_device_consent(oauth, opt, dev,
+                                                         [&stop] { return stop.stop_requested(); });
+            Result<void> stored;
+            if (!tokens) {
+                stored = std::unexpected(tokens.error());
+            } else {
+                log_.add_secret(tokens->refresh_token);
+                log_.add_secret(tokens->access_token);
+                stored = runtime::store_refresh_token(oauth.refresh_token, tokens->refresh_token);
+            }
+            {
+                std::lock_guard state_lock(consent_mu_);
+                c->state.state = stored ? "granted" : "failed";
+                c->state.error = stored ? "" : stored.error().detail;
+            }
+            if (!stored) {
+                log_.write(LogLevel::Warning, {name, ""}, "oauth",
+                           "access not granted: " + stored.error().to_string());
+                return;
+            }
+            log_.write(LogLevel::Info, {name, ""}, "oauth",
+                       "access granted from the admin page; the refresh token is stored in " +
+                           oauth.refresh_token.value);
+            if (!stop.stop_requested())
+                boost::asio::post(io_, [this, name] {
+                    restart_account(name, "access granted: logging in with the new refresh token");
+                });
+        });
+        consents_[name] = c;
+        return c->state;
+    }
+
+    http::ConsentState consent_state(const std::string& name) override {
+        std::lock_guard lock(consent_mu_);
+        auto it = consents_.find(name);
+        return it == consents_.end() ? http::ConsentState{} : it->second->state;
     }
 
     http::Health health() override {
@@ -859,6 +962,9 @@ class Daemon final : public http::Control {
     bool stopping_ = false;
     std::chrono::steady_clock::duration http_stall_limit_ = std::chrono::seconds(30);
     bool watchdog_withheld_ = false;
+    // Last: their threads stop and are joined before anything they use is destroyed.
+    std::mutex consent_mu_;
+    std::map<std::string, std::shared_ptr<Consent>> consents_;
 };
 
 } // namespace

@@ -20,6 +20,8 @@ json::value server_json(const ServerConfig& s) {
                         {"tls", tls_name(s.tls)},
                         {"username", s.username},
                         {"auth", auth_name(s.auth)},
+                        // The admin page can run the device flow for it (POST .../oauth).
+                        {"oauth_device", s.oauth.has_value() && !s.oauth->device_endpoint.empty()},
                         {"allow_insecure", s.allow_insecure},
                         {"ca_file", s.ca_file}};
 }
@@ -300,6 +302,38 @@ bool route_admin(Ctx& c) {
             edit(c, name);
         } else {
             throw_error(405, "method_not_allowed", "use GET or PATCH on " + c.path);
+        }
+        return true;
+    }
+    if (s.size() == 3 && s[2] == "oauth") {
+        // The admin grants crm-mail access to the mailbox: the device flow's code, then its
+        // outcome (GET, polled by the page).
+        auto a = find_config(c, name);
+        if (!a)
+            not_found("account " + name);
+        auto state_json = [](const ConsentState& st) {
+            return json::object{{"state", st.state},
+                                {"user_code", st.user_code},
+                                {"verification_uri", st.verification_uri},
+                                {"message", st.message},
+                                {"error", st.error},
+                                {"expires_in", st.expires_in}};
+        };
+        if (c.req.method == "GET") {
+            send_json(c, 200, json::object{{"consent", state_json(c.control.consent_state(name))}});
+        } else if (c.req.method == "POST") {
+            auto st = c.control.start_consent(name);
+            if (!st) {
+                if (st.error().code == "account.not_found")
+                    not_found("account " + name);
+                if (st.error().code == "oauth.consent")
+                    throw_error(409, "conflict", st.error().detail);
+                throw_error(502, "bad_gateway", st.error().detail);
+            }
+            audit(c, name, fmt::format("OAuth consent for account {} requested", name));
+            send_json(c, 202, json::object{{"consent", state_json(*st)}});
+        } else {
+            throw_error(405, "method_not_allowed", "use GET or POST on " + c.path);
         }
         return true;
     }

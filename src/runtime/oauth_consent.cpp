@@ -123,37 +123,31 @@ Error refusal(Error e) {
     return e;
 }
 
-Result<net::OAuthTokens> device_flow(const OAuthRefresh& cfg, const net::OAuthClient& client,
-                                     const ConsentOptions& opt) {
-    auto d = net::request_device_code(client, cfg.device_endpoint, cfg.scope);
-    if (!d)
-        return std::unexpected(d.error());
-    const auto deadline = Clock::now() + std::min(d->expires_in, opt.timeout);
-    if (opt.say) {
-        if (!d->message.empty())
-            opt.say(d->message);
-        else
-            opt.say(fmt::format("To grant crm-mail access, open {} and enter the code {}",
-                                d->verification_uri, d->user_code));
-        if (!d->verification_uri_complete.empty())
-            opt.say(fmt::format("(or open {})", d->verification_uri_complete));
-        opt.say(fmt::format(
-            "Waiting up to {} s for the answer...",
-            std::chrono::duration_cast<std::chrono::seconds>(deadline - Clock::now()).count()));
-    }
-    auto interval = d->interval;
-    const bool code_limits = d->expires_in <= opt.timeout;
+// Polls the token endpoint until the admin answers (RFC 8628 §3.4, §3.5).
+Result<net::OAuthTokens> wait_for_device(const OAuthRefresh& cfg, const net::OAuthClient& client,
+                                         const ConsentOptions& opt,
+                                         const net::DeviceAuthorization& d,
+                                         const std::function<bool()>& stopped) {
+    const auto deadline = Clock::now() + std::min(d.expires_in, opt.timeout);
+    auto interval = d.interval;
+    const bool code_limits = d.expires_in <= opt.timeout;
     for (;;) {
         if (Clock::now() + interval >= deadline)
             return std::unexpected(consent_error(
-                code_limits ? fmt::format("{}: the code expired before access was granted; run "
-                                          "the command again",
-                                          cfg.device_endpoint)
-                            : fmt::format("no answer within --timeout {} s; run the command "
-                                          "again",
-                                          opt.timeout.count())));
-        std::this_thread::sleep_for(interval);
-        auto p = net::poll_device_code(client, d->device_code);
+                code_limits
+                    ? fmt::format("{}: the code expired before access was granted; ask "
+                                  "again",
+                                  cfg.device_endpoint)
+                    : fmt::format("no answer within {} s; ask again", opt.timeout.count())));
+        // Waits in short steps, so that a stop request ends the wait soon.
+        const auto wake = Clock::now() + interval;
+        while (Clock::now() < wake) {
+            if (stopped && stopped())
+                return std::unexpected(consent_error("stopped before access was granted"));
+            std::this_thread::sleep_for(
+                std::min<Clock::duration>(wake - Clock::now(), std::chrono::milliseconds(200)));
+        }
+        auto p = net::poll_device_code(client, d.device_code);
         if (!p && p.error().retry != Retry::NeedsConfig) {
             // A network error or a 5xx: the code is still good, ask again next time.
             if (opt.say)
@@ -172,6 +166,25 @@ Result<net::OAuthTokens> device_flow(const OAuthRefresh& cfg, const net::OAuthCl
             break;
         }
     }
+}
+
+Result<net::OAuthTokens> device_flow(const OAuthRefresh& cfg, const net::OAuthClient& client,
+                                     const ConsentOptions& opt) {
+    auto d = net::request_device_code(client, cfg.device_endpoint, cfg.scope);
+    if (!d)
+        return std::unexpected(d.error());
+    if (opt.say) {
+        if (!d->message.empty())
+            opt.say(d->message);
+        else
+            opt.say(fmt::format("To grant crm-mail access, open {} and enter the code {}",
+                                d->verification_uri, d->user_code));
+        if (!d->verification_uri_complete.empty())
+            opt.say(fmt::format("(or open {})", d->verification_uri_complete));
+        opt.say(fmt::format("Waiting up to {} s for the answer...",
+                            std::min(d->expires_in, opt.timeout).count()));
+    }
+    return wait_for_device(cfg, client, opt, *d, {});
 }
 
 // A socket closed when it goes out of scope.
@@ -339,12 +352,38 @@ Pkce make_pkce() {
     return p;
 }
 
-Result<net::OAuthTokens> obtain_consent(const OAuthRefresh& cfg, const ConsentOptions& opt) {
+namespace {
+net::OAuthClient client_of(const OAuthRefresh& cfg, const ConsentOptions& opt) {
     net::OAuthClient client;
     client.token_endpoint = cfg.token_endpoint;
     client.client_id = cfg.client_id;
     client.client_secret = opt.client_secret;
     client.ca_file = opt.ca_file;
+    return client;
+}
+} // namespace
+
+Result<net::DeviceAuthorization> begin_device_consent(const OAuthRefresh& cfg,
+                                                      const ConsentOptions& opt) {
+    if (cfg.device_endpoint.empty())
+        return std::unexpected(consent_error(
+            "the account has no device authorization endpoint (oauth_device_endpoint; Google "
+            "offers no device flow for mail): run crm-mailctl accounts oauth NAME, whose "
+            "loopback flow needs a browser on the host or an ssh tunnel"));
+    if (cfg.scope.empty())
+        return std::unexpected(consent_error(
+            "no scope to ask for: set oauth_scope (or provider = \"gmail\" | \"microsoft365\")"));
+    return net::request_device_code(client_of(cfg, opt), cfg.device_endpoint, cfg.scope);
+}
+
+Result<net::OAuthTokens> finish_device_consent(const OAuthRefresh& cfg, const ConsentOptions& opt,
+                                               const net::DeviceAuthorization& d,
+                                               const std::function<bool()>& stopped) {
+    return wait_for_device(cfg, client_of(cfg, opt), opt, d, stopped);
+}
+
+Result<net::OAuthTokens> obtain_consent(const OAuthRefresh& cfg, const ConsentOptions& opt) {
+    const net::OAuthClient client = client_of(cfg, opt);
     auto flow = opt.flow;
     if (flow == ConsentOptions::Flow::Auto)
         flow = !cfg.device_endpoint.empty() ? ConsentOptions::Flow::Device

@@ -107,7 +107,11 @@ for variant in status no-status; do
   expect_eq "$(q "SELECT coalesce(uid_next, 'NULL') FROM mailboxes")" 3 \
     "no-uidnext-$variant: checkpoint UIDNEXT 3 stored"
   seen() { test "$(q "SELECT count(*) FROM locations WHERE uid = $1 AND flags LIKE '%\\Seen%'")" = 1; }
+  # IDLE reports only changes made while it runs (RFC 2177): the change is made once the daemon
+  # idles again (a change between its pass and its IDLE waits for the next flag sweep, 15 min).
+  idling() { tail -n 1 "$srv" | grep -q "IDLE"; }
   for uid in 1 2; do
+    wait_until 8 idling || bad "no-uidnext-$variant: not idling before the change on UID $uid"
     kill -USR1 "$srv_pid"
     if wait_until 8 seen "$uid"; then ok "no-uidnext-$variant: \\Seen on UID $uid on the server reached the CRM"
     else bad "no-uidnext-$variant: \\Seen on UID $uid not applied: flags '$(q "SELECT flags FROM locations WHERE uid = $uid")'"; fi

@@ -13,7 +13,9 @@
 #     naming the cause, and never shows the token in the log;
 #   - crm-mailctl accounts oauth grants access again: Google's loopback redirect with PKCE (a
 #     redirect with a foreign state refused), Microsoft's device flow (a declined consent
-#     changes nothing); the token lands in the account's file (0600) and a reload logs in.
+#     changes nothing); the token lands in the account's file (0600) and a reload logs in;
+#   - the admin page's API runs the device flow in the daemon (POST/GET .../accounts/NAME/oauth),
+#     stores the token and logs the account in again; Google (no device flow) gets a 409.
 #   oauth_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
 # Prints "N passed, M failed"; exits 1 on failure, 77 when it cannot run.
 set -u
@@ -105,7 +107,7 @@ oauth_scope = \"offline_access https://outlook.office.com/IMAP.AccessAsUser.All 
 export CRM_MAIL_CONFIG=$work/crm.toml
 
 "$ctl" db migrate >/dev/null || bad "db migrate"
-printf 'id,name,email,role\n1,Alice,alice@example.com,salesperson\n' >"$work/u.csv"
+printf 'id,name,email,role\n1,Alice,alice@example.com,salesperson\n2,Ada,ada@example.com,admin\n' >"$work/u.csv"
 printf 'id,name,domains\n10,Customer Inc,customer.example\n' >"$work/c.csv"
 printf 'id,name,emails,company_id\n100,Chloe Customer,customer@customer.example,10\n' >"$work/p.csv"
 printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency\n500,Renewal,10,100,1,proposal,open,100,EUR\n' >"$work/d.csv"
@@ -231,6 +233,29 @@ kill -HUP "$pid"
 wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='m3@customer.example'" 1 \
   && ok "after reload the Microsoft account syncs with the granted token" \
   || bad "ms after consent: $(q "SELECT state, last_error FROM accounts WHERE name='ms'")"
+
+# The same from the admin page: the API behind its "Grant access" button runs the device flow in
+# the daemon, stores the token and logs the account in again.
+"$ctl" tokens create 2 --name admin >"$work/ada.token" 2>/dev/null
+admin_api() { # method path
+  curl -s -X "$1" -H "Authorization: Bearer $(cat "$work/ada.token")" "http://127.0.0.1:$http_port/api/v1/accounts/$2"
+}
+printf 'bob-refresh-revoked\n' >"$work/secrets/ms-refresh"
+admin_api POST ms/oauth >"$work/consent.json"
+ucode=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["consent"]["user_code"])' "$work/consent.json" 2>/dev/null)
+[ -n "$ucode" ] && ok "POST /api/v1/accounts/ms/oauth gives a code to enter" || bad "no code from the admin API: $(cat "$work/consent.json")"
+expect_grep '"state":"pending"' <(admin_api GET ms/oauth) "the consent waits for the admin"
+curl -s -d "user_code=$ucode&user=bob&action=approve" "$endpoint/microsoft/device" >/dev/null
+granted() { admin_api GET ms/oauth | grep -q '"state":"granted"'; }
+wait_until 20 granted && ok "the admin API reports the access granted" || bad "consent state: $(admin_api GET ms/oauth)"
+expect_eq "$(cat "$work/secrets/ms-refresh")" "$(awk '$1 == "bob" {print $2}' "$tokens.refresh")" \
+  "the daemon stored the granted refresh token"
+expect_eq "$(stat -c %a "$work/secrets/ms-refresh")" 600 "still mode 0600"
+mail bob m4@customer.example "Licence count, fourth"
+wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='m4@customer.example'" 1 \
+  && ok "the account logs in again with it, without a reload" \
+  || bad "ms after the admin consent: $(q "SELECT state, last_error FROM accounts WHERE name='ms'")"
+expect_grep '"code":"conflict"' <(admin_api POST goog/oauth) "an account without a device flow (Google) is refused with 409"
 stop
 if grep -q "alice-refresh\|bob-refresh\|-fresh-" "$work/maild.log"; then bad "a token appears in the log"; else ok "no token in the log after consent"; fi
 finish

@@ -8,6 +8,8 @@
 //   account-state         the state pill of an account (data-state = state)
 //   account-progress      the initial-sync progress bar of an account
 //   account-backfill      older mail the backfill still has to fetch (when any)
+//   account-oauth         "Grant access" (OAuth2 accounts with a device flow); its code in
+//   account-oauth-code
 //   account-test          Test connection button
 //   account-test-result   outcome of the connection test, in a row under the account's
 //                         ("✓ name — step: message"; data-ok = true/false, data-step = step)
@@ -124,9 +126,12 @@ function accountRow(a, owners) {
   const testBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-test' }, 'Test connection');
   const resyncBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-resync' }, 'Resync');
   const toggleBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-toggle' });
+  // OAuth2 accounts whose provider offers the device flow (Microsoft 365): the admin grants
+  // access by entering a code at the provider's page. Google: crm-mailctl accounts oauth.
+  const grantBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-oauth', hidden: true }, 'Grant access');
   const tr = h('tr', { class: 'row', testid: 'admin-account-row', dataset: { name } },
     nameCell, stateCell, successCell, errorCell, syncCell,
-    h('td', { class: 'col-actions' }, h('div', { class: 'actions' }, testBtn, h('div', { class: 'actions-line' }, resyncBtn, toggleBtn))));
+    h('td', { class: 'col-actions' }, h('div', { class: 'actions' }, testBtn, grantBtn, h('div', { class: 'actions-line' }, resyncBtn, toggleBtn))));
   let current = a;
 
   const update = (acc) => {
@@ -162,6 +167,7 @@ function accountRow(a, owners) {
           `backfill: ${fmtCount(acc.backfill_pending)} older to fetch`)
         : null);
     toggleBtn.textContent = acc.enabled ? 'Disable' : 'Enable';
+    grantBtn.hidden = !(acc.imap && acc.imap.oauth_device);
   };
 
   testBtn.addEventListener('click', async () => {
@@ -183,6 +189,42 @@ function accountRow(a, owners) {
       showError(e);
     }
     testBtn.disabled = false;
+  });
+  grantBtn.addEventListener('click', async () => {
+    grantBtn.disabled = true;
+    testTr.hidden = false;
+    testBox.className = 'test-result';
+    testOut.textContent = `Asking the provider for a code for ${name}…`;
+    const path = `/accounts/${encodeURIComponent(name)}/oauth`;
+    const show = (c) => {
+      clear(testOut);
+      testOut.dataset.consent = c.state;
+      if (c.state === 'pending') {
+        append(testOut, h('strong', null, `${name}: `), 'open ',
+          h('a', { href: c.verification_uri, target: '_blank', rel: 'noopener noreferrer' }, c.verification_uri),
+          ' and enter the code ', h('code', { testid: 'account-oauth-code' }, c.user_code),
+          ` (within ${Math.round(c.expires_in / 60)} min).`);
+      } else if (c.state === 'granted') {
+        testBox.className = 'test-result test-ok';
+        append(testOut, h('strong', null, `✓ ${name}: `), 'access granted; the account logs in again.');
+      } else {
+        testBox.className = 'test-result test-bad';
+        append(testOut, h('strong', null, `✗ ${name}: `), c.error || 'access not granted');
+      }
+    };
+    try {
+      let c = (await api('POST', path)).consent;
+      show(c);
+      while (c.state === 'pending' && document.body.contains(tr)) {
+        await new Promise((r) => setTimeout(r, 2000));
+        c = (await api('GET', path)).consent;
+        show(c);
+      }
+    } catch (e) {
+      testTr.hidden = true;
+      showError(e);
+    }
+    grantBtn.disabled = false;
   });
   resyncBtn.addEventListener('click', async () => {
     resyncBtn.disabled = true;

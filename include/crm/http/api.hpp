@@ -52,6 +52,14 @@ struct Response {
     [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
 };
 
+// An admin granting crm-mail access to an OAuth2 account's mailbox from the admin page (the
+// device flow, RFC 8628): the code to enter at the provider's page, and how it went.
+struct ConsentState {
+    std::string state = "none"; // none | pending | granted | failed
+    std::string user_code, verification_uri, message, error;
+    std::int64_t expires_in = 0; // seconds, from when it was asked
+};
+
 // The outcome of "test connection" for one server of an account.
 struct ServerTest {
     bool ok = false;
@@ -92,6 +100,20 @@ class Control {
     virtual void outbox_changed() = 0;
     // Prometheus text for /metrics.
     virtual std::string metrics() = 0;
+    // Starts the device flow for the account's OAuth2 login and returns the code to show (a
+    // request already waiting for the admin is returned as it is). When access is granted, the
+    // refresh token is stored in the account's oauth_refresh_token_file and the account logs in
+    // again. Errors: "account.not_found", "oauth.consent" (the account cannot use it: no OAuth
+    // refresh flow, no device endpoint, a token that is not in a file), "net.oauth".
+    virtual Result<ConsentState> start_consent(const std::string& account) {
+        (void)account;
+        return fail("oauth.consent", "not offered here");
+    }
+    // The last consent of the account in this process ("none" when there was none).
+    virtual ConsentState consent_state(const std::string& account) {
+        (void)account;
+        return {};
+    }
 };
 
 struct ApiOptions {

@@ -41,6 +41,16 @@ struct ConsentOptions {
 // net::OAuth's ("net.oauth": the admin refused, the code expired, the endpoint failed).
 Result<net::OAuthTokens> obtain_consent(const OAuthRefresh& config, const ConsentOptions& opt);
 
+// The device flow in two halves, for a caller that shows the code itself (the admin page): the
+// code to show (errors as obtain_consent's, "oauth.consent" without a device endpoint), then the
+// wait for the admin's answer (blocking; `stopped`, polled about every 200 ms, ends it early).
+Result<net::DeviceAuthorization> begin_device_consent(const OAuthRefresh& config,
+                                                      const ConsentOptions& opt);
+Result<net::OAuthTokens> finish_device_consent(const OAuthRefresh& config,
+                                               const ConsentOptions& opt,
+                                               const net::DeviceAuthorization& d,
+                                               const std::function<bool()>& stopped);
+
 // Writes a refresh token where the account's config says it lives: over its file, atomically,
 // mode 0600, keeping the file's owner. Errors "oauth.rotation" (NeedsConfig) when it lives in an
 // environment variable, credential or the config itself (crm-mail cannot write those) or the file
