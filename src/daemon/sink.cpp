@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "crm/core/imap_flags.hpp"
+#include "crm/core/stored_json.hpp"
 #include "crm/imap/crash_point.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/runtime/prepare.hpp"
@@ -146,7 +147,7 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
                 src.label_rule = rule;
                 break;
             }
-        src.where.flags = join_flags(m.flags);
+        src.where.flags = stored::join(m.flags);
         src.where.owner = c.owner;
         src.seen = has_seen_flag(m.flags);
         src.owner = c.owner;
@@ -241,7 +242,7 @@ DaemonSink::link_known_copies(AccountId account, MailboxId mailbox, std::uint32_
             where.uid = k.uid;
             where.gm_msgid = static_cast<std::int64_t>(k.gm_msgid);
             where.labels = k.labels;
-            where.flags = join_flags(k.flags);
+            where.flags = stored::join(k.flags);
             where.owner = c.owner;
             if (auto added = main_.db.mail().add_location(it->second, where, now); !added)
                 return std::unexpected(added.error());

@@ -301,14 +301,14 @@ Result<std::int64_t> PgSyncState::update_flags(MailboxId mailbox, std::uint32_t 
             continue;
         CRM_PG_TRY(flags, old->get<std::string>(0, 0));
         CRM_PG_TRY(row, old->get<std::int64_t>(0, 1));
-        const bool was_seen = has_seen_flag(split_flags(*flags));
+        const bool was_seen = has_seen_flag(stored::split_ws(*flags));
         std::optional<std::string> labels;
         if (u.labels)
             labels = stored::json_string_array(*u.labels);
         CRM_PG_TRY(loc, q.exec("UPDATE locations SET flags = $1, labels = coalesce($5, labels) "
                                "WHERE mailbox_id = $2::bigint AND uid_validity = $3::bigint AND "
                                "uid = $4::bigint",
-                               join_flags(u.flags), mailbox, uid_validity, u.uid, labels));
+                               stored::join(u.flags), mailbox, uid_validity, u.uid, labels));
         if (has_seen_flag(u.flags) == was_seen)
             continue;
         const int unread = has_seen_flag(u.flags) ? 0 : 1;

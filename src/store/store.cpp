@@ -16,16 +16,6 @@ namespace crm::store {
 
 namespace {
 
-std::string join(const std::vector<std::string>& v) {
-    std::string out;
-    for (const auto& s : v) {
-        if (!out.empty())
-            out += ' ';
-        out += s;
-    }
-    return out;
-}
-
 // `data` is `size` original bytes encoded with `codec` (blob_codec.hpp).
 void put_blob(Database::Impl& d, const std::string& sha, std::size_t size, const std::string& codec,
               std::string_view data) {
@@ -324,8 +314,8 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         s.bind(9, n.from_address);
         bind_opt(s, 10, m.date);
         s.bind(11, n.received_at);
-        s.bind(12, join(m.references));
-        s.bind(13, join(m.in_reply_to));
+        s.bind(12, stored::join(m.references));
+        s.bind(13, stored::join(m.in_reply_to));
         const std::string headers = json_pair_array(m.headers);
         s.bindNoCopy(14, headers);
         s.bindNoCopy(15, m.text_body);

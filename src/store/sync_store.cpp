@@ -271,10 +271,10 @@ Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t ui
             old.bind(3, static_cast<std::int64_t>(u.uid));
             if (!old.executeStep())
                 continue;
-            const bool was_seen = has_seen_flag(split_flags(old.getColumn(0).getString()));
+            const bool was_seen = has_seen_flag(stored::split_ws(old.getColumn(0).getString()));
             old.reset();
             loc.reset();
-            loc.bind(1, join_flags(u.flags));
+            loc.bind(1, stored::join(u.flags));
             if (u.labels)
                 loc.bind(2, stored::json_string_array(*u.labels));
             else
