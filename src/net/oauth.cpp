@@ -158,6 +158,18 @@ Result<OAuthTokens> tokens_of(const std::string& url, const Answer& a) {
     return out;
 }
 
+// A token request whose only good answer is 200 with the tokens (RFC 6749 §5.1, §5.2).
+Result<OAuthTokens> token_grant(const std::string& url, const std::string& ca_file,
+                                std::chrono::milliseconds timeout,
+                                const std::vector<std::pair<std::string, std::string>>& fields) {
+    auto a = post_form(url, ca_file, timeout, fields);
+    if (!a)
+        return std::unexpected(a.error());
+    if (a->status != 200)
+        return std::unexpected(endpoint_error(url, *a));
+    return tokens_of(url, *a);
+}
+
 std::vector<std::pair<std::string, std::string>> client_fields(const OAuthClient& c) {
     std::vector<std::pair<std::string, std::string>> f{{"client_id", c.client_id}};
     if (!c.client_secret.empty())
@@ -173,12 +185,7 @@ Result<OAuthTokens> refresh_access_token(const OAuthRefreshRequest& req) {
                                                             {"client_id", req.client_id}};
     if (!req.client_secret.empty())
         fields.emplace_back("client_secret", req.client_secret);
-    auto a = post_form(req.token_endpoint, req.ca_file, req.timeout, fields);
-    if (!a)
-        return std::unexpected(a.error());
-    if (a->status != 200)
-        return std::unexpected(endpoint_error(req.token_endpoint, *a));
-    return tokens_of(req.token_endpoint, *a);
+    return token_grant(req.token_endpoint, req.ca_file, req.timeout, fields);
 }
 
 Result<DeviceAuthorization> request_device_code(const OAuthClient& c,
@@ -251,12 +258,7 @@ Result<OAuthTokens> redeem_authorization_code(const OAuthClient& c, const std::s
     fields.emplace_back("code", code);
     fields.emplace_back("redirect_uri", redirect_uri);
     fields.emplace_back("code_verifier", code_verifier);
-    auto a = post_form(c.token_endpoint, c.ca_file, c.timeout, fields);
-    if (!a)
-        return std::unexpected(a.error());
-    if (a->status != 200)
-        return std::unexpected(endpoint_error(c.token_endpoint, *a));
-    return tokens_of(c.token_endpoint, *a);
+    return token_grant(c.token_endpoint, c.ca_file, c.timeout, fields);
 }
 
 } // namespace crm::net
