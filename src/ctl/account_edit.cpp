@@ -518,6 +518,13 @@ const char* failure_step(const std::string& code) {
 }
 
 // Connects and logs in like the daemon; prints one line; true on success.
+// Run by an admin, not by systemd: the credentials of the running service, if readable.
+void use_service_credentials() {
+    const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
+    if ((!creds || !*creds) && fs::is_directory("/run/credentials/crm-maild.service"))
+        ::setenv("CREDENTIALS_DIRECTORY", "/run/credentials/crm-maild.service", 1);
+}
+
 bool test_server(const char* proto, const ServerConfig& s, std::chrono::seconds timeout) {
     auto r = runtime::check_server(proto, s, timeout);
     if (r.ok)
@@ -545,10 +552,7 @@ int cmd_accounts_test(Context& ctx, const std::vector<std::string>& args) {
                    a.positionals()[0]);
         return kRuntime;
     }
-    // Run by an admin, not by systemd: the credentials of the running service, if readable.
-    const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
-    if ((!creds || !*creds) && fs::is_directory("/run/credentials/crm-maild.service"))
-        ::setenv("CREDENTIALS_DIRECTORY", "/run/credentials/crm-maild.service", 1);
+    use_service_credentials();
     bool ok = test_server("imap", acc->imap, timeout);
     if (acc->smtp)
         ok = test_server("smtp", *acc->smtp, timeout) && ok;
@@ -585,37 +589,11 @@ int cmd_accounts_oauth(Context& ctx, const std::vector<std::string>& args) {
         fmt::print(stderr, "crm-mailctl: {} has no account named {}\n", ctx.config_path, name);
         return kRuntime;
     }
-    // The IMAP login's refresh flow (SMTP inherits it, or has one of its own: then that one).
-    const ServerConfig* server = acc->imap.oauth ? &acc->imap : nullptr;
-    if (!server && acc->smtp && acc->smtp->oauth)
-        server = &*acc->smtp;
-    if (!server) {
-        fmt::print(stderr,
-                   "crm-mailctl: account {} does not use the OAuth refresh flow (auth = "
-                   "\"xoauth2\" with oauth_client_id and oauth_refresh_token_file)\n",
-                   name);
-        return kRuntime;
-    }
-    const auto& oauth = *server->oauth;
-    if (oauth.refresh_token.kind != SecretRef::Kind::File) {
-        fmt::print(stderr,
-                   "crm-mailctl: account {} reads its refresh token from an environment variable, "
-                   "credential or the config itself, which crm-mailctl cannot write: set "
-                   "oauth_refresh_token_file\n",
-                   name);
-        return kRuntime;
-    }
-    const char* creds = std::getenv("CREDENTIALS_DIRECTORY");
-    if ((!creds || !*creds) && fs::is_directory("/run/credentials/crm-maild.service"))
-        ::setenv("CREDENTIALS_DIRECTORY", "/run/credentials/crm-maild.service", 1);
-    if (oauth.client_secret) {
-        auto cs = runtime::resolve_secret(*oauth.client_secret);
-        if (!cs)
-            return print_error(cs.error());
-        opt.client_secret = std::move(*cs);
-    }
-    opt.ca_file = server->ca_file;
-    opt.login_hint = server->username;
+    use_service_credentials();
+    auto target = runtime::consent_target(*acc, opt);
+    if (!target)
+        return print_error(target.error());
+    const OAuthRefresh& oauth = *target;
     opt.say = [](const std::string& line) {
         // The provider's text (its message, addresses): no control characters reach the
         // terminal.

@@ -256,34 +256,17 @@ class Daemon final : public http::Control {
         }
         if (!acc)
             return fail("account.not_found", "no account named " + name);
-        // The IMAP login's refresh flow (or SMTP's own).
-        const settings::ServerConfig* server = acc->imap.oauth ? &acc->imap : nullptr;
-        if (!server && acc->smtp && acc->smtp->oauth)
-            server = &*acc->smtp;
-        if (!server)
-            return fail("oauth.consent",
-                        name + " does not log in with the OAuth refresh flow (auth = \"xoauth2\" "
-                               "with oauth_client_id and oauth_refresh_token_file)");
-        const OAuthRefresh oauth = *server->oauth;
-        if (oauth.refresh_token.kind != SecretRef::Kind::File)
-            return fail("oauth.consent",
-                        name + " reads its refresh token from an environment variable, credential "
-                               "or the config itself, which crm-maild cannot write: set "
-                               "oauth_refresh_token_file");
+        runtime::ConsentOptions opt;
+        auto target = runtime::consent_target(*acc, opt);
+        if (!target)
+            return std::unexpected(target.error());
+        if (!opt.client_secret.empty())
+            log_.add_secret(opt.client_secret);
+        const OAuthRefresh oauth = std::move(*target);
         std::lock_guard lock(consent_mu_);
         if (auto it = consents_.find(name);
             it != consents_.end() && it->second->state.state == "pending")
             return it->second->state; // the admin opened the dialog again
-        runtime::ConsentOptions opt;
-        opt.ca_file = server->ca_file;
-        opt.login_hint = server->username;
-        if (oauth.client_secret) {
-            auto cs = runtime::resolve_secret(*oauth.client_secret);
-            if (!cs)
-                return std::unexpected(cs.error());
-            log_.add_secret(*cs);
-            opt.client_secret = std::move(*cs);
-        }
         auto d = runtime::begin_device_consent(oauth, opt);
         if (!d)
             return std::unexpected(d.error());

@@ -20,6 +20,7 @@
 #include "crm/core/hex.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/runtime/config_files.hpp"
+#include "crm/runtime/secrets.hpp"
 
 namespace crm::runtime {
 
@@ -402,6 +403,32 @@ Result<net::OAuthTokens> obtain_consent(const OAuthRefresh& cfg, const ConsentOp
         return std::unexpected(consent_error(
             "no authorization endpoint for the loopback flow: set oauth_authorize_endpoint"));
     return loopback_flow(cfg, client, opt);
+}
+
+Result<OAuthRefresh> consent_target(const AccountConfig& account, ConsentOptions& opt) {
+    const ServerConfig* server = account.imap.oauth ? &account.imap : nullptr;
+    if (!server && account.smtp && account.smtp->oauth)
+        server = &*account.smtp;
+    if (!server)
+        return std::unexpected(consent_error(
+            "account " + account.name +
+            " does not use the OAuth refresh flow (auth = \"xoauth2\" with oauth_client_id and "
+            "oauth_refresh_token_file)"));
+    const OAuthRefresh& oauth = *server->oauth;
+    if (oauth.refresh_token.kind != SecretRef::Kind::File)
+        return std::unexpected(consent_error(
+            "account " + account.name +
+            " reads its refresh token from an environment variable, credential or the config "
+            "itself, which crm-mail cannot write: set oauth_refresh_token_file"));
+    if (oauth.client_secret) {
+        auto cs = resolve_secret(*oauth.client_secret);
+        if (!cs)
+            return std::unexpected(cs.error());
+        opt.client_secret = std::move(*cs);
+    }
+    opt.ca_file = server->ca_file;
+    opt.login_hint = server->username;
+    return oauth;
 }
 
 Result<void> store_refresh_token(const SecretRef& ref, const std::string& token) {

@@ -36,6 +36,12 @@ struct ConsentOptions {
     std::string ca_file;
 };
 
+// The OAuth settings an account's consent uses (its IMAP login's refresh flow, else its SMTP
+// server's own) and, into `opt`, what they give: the CA file, the login hint and the client
+// secret, resolved. Errors: "oauth.consent" (no refresh flow; a refresh token outside a file,
+// which crm-mail cannot write) and the client secret's ("secret.missing").
+Result<OAuthRefresh> consent_target(const AccountConfig& account, ConsentOptions& opt);
+
 // The tokens granted, with a refresh token. Errors: "oauth.consent" (no endpoint for the flow,
 // no refresh token granted, a redirect that does not answer this request, the time is up) and
 // net::OAuth's ("net.oauth": the admin refused, the code expired, the endpoint failed).
