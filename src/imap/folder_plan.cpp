@@ -340,7 +340,7 @@ void FolderPlan::on_untagged(const Response& u) {
         if (qresync_examined_ && ex_.uid_validity) {
             // RFC 7162 §3.2.5.1: what changed since the HIGHESTMODSEQ named in EXAMINE.
             if (auto v = parse_vanished(u); v && v->earlier) {
-                vanished_.insert(vanished_.end(), v->uids.begin(), v->uids.end());
+                vanished_.uids.insert(vanished_.uids.end(), v->uids.begin(), v->uids.end());
                 break;
             }
             if (auto fd = parse_fetch(u); fd && fd->uid && fd->flags) {
@@ -459,7 +459,7 @@ FolderPlan::Phase FolderPlan::after_open() {
         // The server ignored QRESYNC's parameters (RFC 7162 §3.2.5.1): nothing it said is a
         // change since the stored state.
         qresync_examined_ = false;
-        vanished_.clear();
+        vanished_.uids.clear();
         examined_flags_.clear();
         return Phase::Reset;
     }
@@ -480,11 +480,7 @@ void FolderPlan::on_uids(std::vector<std::uint32_t> stored,
     if (qresync_used_) {
         std::vector<std::uint32_t> kept;
         for (auto u : stored_)
-            (std::any_of(vanished_.begin(), vanished_.end(),
-                         [&](const SeqRange& r) { return r.first <= u && u <= r.last; })
-                 ? gone_
-                 : kept)
-                .push_back(u);
+            (vanished_.contains(u) ? gone_ : kept).push_back(u);
         stored_ = std::move(kept);
         vanished_stored_ = gone_.size();
         for (auto& f : examined_flags_)

@@ -257,7 +257,7 @@ class FolderPlan {
     bool verify_count_ = false; // after searching the new UIDs, the counts must agree
     std::size_t vanished_stored_ = 0;
     std::size_t left_out_known_ = 0;
-    std::vector<SeqRange> vanished_;
+    Vanished vanished_;
     std::vector<FlagUpdate> examined_flags_;
     std::vector<std::vector<std::uint32_t>> batches_;
     std::size_t to_fetch_ = 0;
