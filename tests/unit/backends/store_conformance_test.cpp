@@ -35,6 +35,17 @@ template <class B> class StoreConformance : public B {
         EXPECT_TRUE(id) << id.error().to_string();
         return id ? *id : 0;
     }
+    // Account `name` (NAME@x.example on imap.x.example) and its INBOX, as sync registers them.
+    // Call with ASSERT_NO_FATAL_FAILURE.
+    void inbox(AccountId& account, MailboxState& mailbox, const std::string& name = "a") {
+        auto acc = this->sync().ensure_account(name, std::nullopt, name + "@x.example",
+                                               "imap.x.example", true, 1);
+        ASSERT_TRUE(acc) << acc.error().to_string();
+        auto mb = this->sync().ensure_mailbox(*acc, "INBOX", "");
+        ASSERT_TRUE(mb) << mb.error().to_string();
+        account = *acc;
+        mailbox = *mb;
+    }
     std::int64_t count(const std::string& table) {
         return this->scalar("SELECT count(*) FROM " + table).value_or(-1);
     }
@@ -200,24 +211,22 @@ TYPED_TEST(StoreConformance, LocationsAreRecordedOnce) {
 TYPED_TEST(StoreConformance, MessagesByGmailIdAreTheAccountsOwn) {
     auto& s = this->store();
     auto& sync = this->sync();
-    auto a = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);
-    auto b = sync.ensure_account("b", std::nullopt, "b@x.example", "imap.x.example", true, 1);
-    ASSERT_TRUE(a && b);
-    auto mb = sync.ensure_mailbox(*a, "INBOX", "");
-    auto mb_b = sync.ensure_mailbox(*b, "INBOX", "");
-    ASSERT_TRUE(mb && mb_b);
+    AccountId a = 0, b = 0;
+    MailboxState mb, mb_b;
+    ASSERT_NO_FATAL_FAILURE(this->inbox(a, mb, "a"));
+    ASSERT_NO_FATAL_FAILURE(this->inbox(b, mb_b, "b"));
     const ThreadId t = this->thread();
     const auto m1 = this->message(t, {.message_id = "g1@x", .content_hash = "h1"});
     const auto m2 = this->message(t, {.message_id = "g2@x", .content_hash = "h2"});
     ASSERT_TRUE(s.add_location(
-        m1, {.account = *a, .mailbox = mb->id, .uid_validity = 7, .uid = 1, .gm_msgid = 501}, 5));
+        m1, {.account = a, .mailbox = mb.id, .uid_validity = 7, .uid = 1, .gm_msgid = 501}, 5));
     ASSERT_TRUE(s.add_location(
-        m2, {.account = *b, .mailbox = mb_b->id, .uid_validity = 7, .uid = 1, .gm_msgid = 502}, 5));
-    auto found = sync.messages_by_gm_msgid(*a, {501, 502, 503});
+        m2, {.account = b, .mailbox = mb_b.id, .uid_validity = 7, .uid = 1, .gm_msgid = 502}, 5));
+    auto found = sync.messages_by_gm_msgid(a, {501, 502, 503});
     ASSERT_TRUE(found) << found.error().to_string();
     EXPECT_EQ(*found, (std::vector<std::pair<std::int64_t, MessageRowId>>{{501, m1}}))
         << "502 belongs to another account, 503 to none";
-    auto none = sync.messages_by_gm_msgid(*a, {});
+    auto none = sync.messages_by_gm_msgid(a, {});
     ASSERT_TRUE(none);
     EXPECT_TRUE(none->empty());
 }
@@ -227,21 +236,19 @@ TYPED_TEST(StoreConformance, MessagesByGmailIdAreTheAccountsOwn) {
 TYPED_TEST(StoreConformance, FlagUpdatesCarryGmailLabels) {
     auto& s = this->store();
     auto& sync = this->sync();
-    auto acc = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);
-    ASSERT_TRUE(acc);
-    auto mb = sync.ensure_mailbox(*acc, "INBOX", "");
-    ASSERT_TRUE(mb);
+    AccountId acc = 0;
+    MailboxState mb;
+    ASSERT_NO_FATAL_FAILURE(this->inbox(acc, mb));
     const ThreadId t = this->thread();
     const auto id = this->message(t, {.message_id = "lab@x", .content_hash = "h"});
     ASSERT_TRUE(s.add_location(
-        id,
-        {.account = *acc, .mailbox = mb->id, .uid_validity = 7, .uid = 5, .labels = {"\\Inbox"}},
+        id, {.account = acc, .mailbox = mb.id, .uid_validity = 7, .uid = 5, .labels = {"\\Inbox"}},
         5));
     auto n = sync.update_flags(
-        mb->id, 7, {FlagUpdate{5, {"\\Seen"}, std::vector<std::string>{"Deals/Acme"}}}, 6);
+        mb.id, 7, {FlagUpdate{5, {"\\Seen"}, std::vector<std::string>{"Deals/Acme"}}}, 6);
     ASSERT_TRUE(n) << n.error().to_string();
     EXPECT_EQ(this->text("SELECT labels FROM locations WHERE uid = 5"), "[\"Deals/Acme\"]");
-    ASSERT_TRUE(sync.update_flags(mb->id, 7, {FlagUpdate{5, {}, std::nullopt}}, 7));
+    ASSERT_TRUE(sync.update_flags(mb.id, 7, {FlagUpdate{5, {}, std::nullopt}}, 7));
     EXPECT_EQ(this->text("SELECT labels FROM locations WHERE uid = 5"), "[\"Deals/Acme\"]");
     EXPECT_EQ(this->text("SELECT flags FROM locations WHERE uid = 5"), "");
 }
@@ -784,26 +791,25 @@ TYPED_TEST(StoreConformance, AccountsRegisterAndDisable) {
 TYPED_TEST(StoreConformance, CheckpointsUidValidityFlagsAndExpunge) {
     auto& s = this->store();
     auto& sync = this->sync();
-    auto acc = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);
-    ASSERT_TRUE(acc);
-    auto mb = sync.ensure_mailbox(*acc, "INBOX", "");
-    ASSERT_TRUE(mb);
-    EXPECT_FALSE(mb->uid_validity);
-    ASSERT_TRUE(sync.set_checkpoint(mb->id, 7, 10, 900, 2));
-    ASSERT_TRUE(sync.set_checkpoint(mb->id, 7, std::nullopt, std::nullopt, 3)); // keeps them
-    auto st = sync.ensure_mailbox(*acc, "INBOX", "\\Inbox");
+    AccountId acc = 0;
+    MailboxState mb;
+    ASSERT_NO_FATAL_FAILURE(this->inbox(acc, mb));
+    EXPECT_FALSE(mb.uid_validity);
+    ASSERT_TRUE(sync.set_checkpoint(mb.id, 7, 10, 900, 2));
+    ASSERT_TRUE(sync.set_checkpoint(mb.id, 7, std::nullopt, std::nullopt, 3)); // keeps them
+    auto st = sync.ensure_mailbox(acc, "INBOX", "\\Inbox");
     ASSERT_TRUE(st);
-    EXPECT_EQ(st->id, mb->id);
+    EXPECT_EQ(st->id, mb.id);
     EXPECT_EQ(st->uid_validity, std::optional<std::uint32_t>(7));
     EXPECT_EQ(st->uid_next, std::optional<std::uint32_t>(10));
     EXPECT_EQ(st->highest_modseq, std::optional<std::uint64_t>(900));
     EXPECT_EQ(this->num("SELECT last_sync_at FROM mailboxes"), 3);
     // A 64-bit MODSEQ and a UID above 2^31 fit.
-    ASSERT_TRUE(sync.set_checkpoint(mb->id, 4000000000u, 4000000001u, 9000000000000ull, 4));
-    st = sync.ensure_mailbox(*acc, "INBOX", "");
+    ASSERT_TRUE(sync.set_checkpoint(mb.id, 4000000000u, 4000000001u, 9000000000000ull, 4));
+    st = sync.ensure_mailbox(acc, "INBOX", "");
     EXPECT_EQ(st->uid_validity, std::optional<std::uint32_t>(4000000000u));
     EXPECT_EQ(st->highest_modseq, std::optional<std::uint64_t>(9000000000000ull));
-    ASSERT_TRUE(sync.set_checkpoint(mb->id, 7, 10, 900, 5));
+    ASSERT_TRUE(sync.set_checkpoint(mb.id, 7, 10, 900, 5));
 
     const ThreadId t = this->thread();
     std::vector<MessageRowId> ids;
@@ -811,8 +817,8 @@ TYPED_TEST(StoreConformance, CheckpointsUidValidityFlagsAndExpunge) {
         ids.push_back(this->message(
             t, {.message_id = "u" + std::to_string(uid) + "@x", .content_hash = "h"}));
         ASSERT_TRUE(s.add_location(ids.back(),
-                                   {.account = *acc,
-                                    .mailbox = mb->id,
+                                   {.account = acc,
+                                    .mailbox = mb.id,
                                     .uid_validity = 7,
                                     .uid = uid,
                                     .flags = uid == 3 ? "\\Seen" : ""},
@@ -822,7 +828,7 @@ TYPED_TEST(StoreConformance, CheckpointsUidValidityFlagsAndExpunge) {
     EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + tid), 3);
     // \Seen set on 1, kept on 3 (no change: the CRM's own read mark stays), unknown UID 9.
     auto changed = sync.update_flags(
-        mb->id, 7, {{1, {"\\Answered", "\\SEEN"}}, {3, {"\\Seen"}}, {9, {"\\Seen"}}}, 6);
+        mb.id, 7, {{1, {"\\Answered", "\\SEEN"}}, {3, {"\\Seen"}}, {9, {"\\Seen"}}}, 6);
     ASSERT_TRUE(changed) << changed.error().to_string();
     EXPECT_EQ(*changed, 1);
     EXPECT_EQ(this->text("SELECT flags FROM locations WHERE uid = 1"), "\\Answered \\SEEN");
@@ -830,25 +836,25 @@ TYPED_TEST(StoreConformance, CheckpointsUidValidityFlagsAndExpunge) {
     EXPECT_EQ(this->num("SELECT unread FROM messages WHERE id = " + std::to_string(ids[2])), 1)
         << "\\Seen did not change on the server: the CRM's unread stays";
     EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + tid), 2);
-    changed = sync.update_flags(mb->id, 7, {{1, {}}}, 7);
+    changed = sync.update_flags(mb.id, 7, {{1, {}}}, 7);
     EXPECT_EQ(*changed, 1);
     EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + tid), 3);
 
-    auto gone = sync.expunge(mb->id, 7, {2, 2, 8}, 8);
+    auto gone = sync.expunge(mb.id, 7, {2, 2, 8}, 8);
     ASSERT_TRUE(gone);
     EXPECT_EQ(*gone, 1);
-    EXPECT_EQ(*sync.stored_uids(mb->id, 7), (std::vector<std::uint32_t>{1, 3}));
+    EXPECT_EQ(*sync.stored_uids(mb.id, 7), (std::vector<std::uint32_t>{1, 3}));
     EXPECT_EQ(this->count("messages"), 3) << "messages keep their history";
-    EXPECT_EQ(*sync.expunge(mb->id, 7, {}, 8), 0);
+    EXPECT_EQ(*sync.expunge(mb.id, 7, {}, 8), 0);
 
-    auto dropped = sync.reset_uid_validity(mb->id, 8);
+    auto dropped = sync.reset_uid_validity(mb.id, 8);
     ASSERT_TRUE(dropped);
     EXPECT_EQ(*dropped, 2);
-    st = sync.ensure_mailbox(*acc, "INBOX", "");
+    st = sync.ensure_mailbox(acc, "INBOX", "");
     EXPECT_EQ(st->uid_validity, std::optional<std::uint32_t>(8));
     EXPECT_FALSE(st->uid_next);
     EXPECT_FALSE(st->highest_modseq);
-    EXPECT_TRUE(sync.stored_uids(mb->id, 7)->empty());
+    EXPECT_TRUE(sync.stored_uids(mb.id, 7)->empty());
 }
 
 TYPED_TEST(StoreConformance, QuarantineAfterThreeFailures) {
