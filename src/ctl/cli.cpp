@@ -2,6 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <ctime>
+
+#include <fmt/format.h>
 
 namespace crm::ctl {
 
@@ -83,6 +87,22 @@ long long parse_id(const std::string& what, const std::string& text) {
     if (r.ec != std::errc() || r.ptr != text.data() + text.size() || v <= 0)
         throw UsageError{what + ": '" + text + "' is not a positive whole number"};
     return v;
+}
+
+std::string fmt_date(std::optional<std::int64_t> t) {
+    if (!t)
+        return "-";
+    std::time_t tt = static_cast<std::time_t>(*t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+    return buf;
+}
+
+void expect_args(const std::vector<std::string>& pos, std::size_t n, const char* what) {
+    if (pos.size() != n)
+        throw UsageError{fmt::format("expected {}", what)};
 }
 
 } // namespace crm::ctl

@@ -2,6 +2,7 @@
 // A small argument parser for crm-mailctl: subcommands, --flag VALUE / --flag=VALUE, repeated
 // flags, positionals, --help. Usage errors exit 2.
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -37,5 +38,11 @@ class Args {
 
 // Parses a positive id or throws UsageError naming the argument.
 long long parse_id(const std::string& what, const std::string& text);
+
+// A time as "YYYY-MM-DD HH:MM" (UTC); "-" when there is none.
+[[nodiscard]] std::string fmt_date(std::optional<std::int64_t> t);
+
+// Throws UsageError ("expected <what>") unless there are exactly `n` positional arguments.
+void expect_args(const std::vector<std::string>& pos, std::size_t n, const char* what);
 
 } // namespace crm::ctl

@@ -28,22 +28,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string fmt_date(std::optional<std::int64_t> t) {
-    if (!t)
-        return "-";
-    std::time_t tt = static_cast<std::time_t>(*t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-    return buf;
-}
-
-void expect_args(const std::vector<std::string>& pos, std::size_t n, const char* what) {
-    if (pos.size() != n)
-        throw UsageError{fmt::format("expected {}", what)};
-}
-
 // The shared PostgreSQL database of ctx.pg; prints the error (the URL without its password).
 std::optional<pg::Connection> connect_pg(const Context& ctx) {
     pg::ConnectOptions opts;
@@ -711,6 +695,20 @@ const std::vector<Command>& commands() {
          "",
          "Apply pending schema migrations (forward-only, checksummed).",
          cmd_db_migrate},
+        {{"db", "reindex"},
+         "",
+         "Rebuild the full-text search index from the stored messages (for a database whose\n"
+         "index was damaged; new messages are indexed as they are stored). SQLite only.",
+         cmd_db_reindex},
+        {{"search"},
+         "QUERY [--user ID] [--limit N] [--cursor C] [--json]",
+         "Search the stored mail, best hits first, with the matching passage in [brackets].\n"
+         "QUERY: words, \"phrases\", -excluded, from:, to:, subject:, filename:, deal:N,\n"
+         "has:attachment, after:/before:YYYY-MM-DD, is:unread, is:read, is:unsorted.\n"
+         "Diacritics and case do not matter; Chinese and Japanese text is found by any part.\n"
+         "--user shows what that CRM user may see (default: everything). --limit (25, at\n"
+         "most 100) hits a page; the last line gives the --cursor of the next page.",
+         cmd_search},
         {{"db", "status"},
          "[--json]",
          "Show the schema version, applied and pending migrations and any checksum problem.",

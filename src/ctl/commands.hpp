@@ -55,6 +55,8 @@ struct Command {
 const std::vector<Command>& commands();
 
 int cmd_import(Context& ctx, const std::vector<std::string>& args);
+int cmd_search(Context& ctx, const std::vector<std::string>& args);
+int cmd_db_reindex(Context& ctx, const std::vector<std::string>& args);
 int cmd_config_check(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args);
 int cmd_reply(Context& ctx, const std::vector<std::string>& args);

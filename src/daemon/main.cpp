@@ -119,8 +119,24 @@ Result<net::Endpoint> endpoint_of(const settings::ServerConfig& s, daemon::Logge
 // One admin's consent for an account (start_consent), waited for on its own thread.
 struct Consent {
     http::ConsentState state; // under Daemon::consent_mu_
-    std::jthread worker;      // last: joined first when destroyed
+    // The redirect flow: the request the provider's redirect must answer, what redeems its code,
+    // and until when (steady clock). `answered` once a redirect carried its state (one use).
+    std::optional<runtime::RedirectConsent> redirect;
+    OAuthRefresh oauth;
+    runtime::ConsentOptions options;
+    std::chrono::steady_clock::time_point expires;
+    bool answered = false;
+    std::jthread worker; // last: joined first when destroyed
 };
+
+// Equal strings, in a time that does not depend on where they differ (the consent's state is
+// the redirect's only credential).
+bool same_secret(std::string_view a, std::string_view b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+        diff |= static_cast<unsigned char>(a[i] ^ b[i]);
+    return diff == 0;
+}
 
 struct Running {
     settings::AccountConfig config;
@@ -151,6 +167,8 @@ class Daemon final : public http::Control {
         outbox_->set_result_counter(&counters_.send_results);
         http::ApiOptions api;
         api.allowed_hosts = cfg_.http.allowed_hosts;
+        if (const auto& u = cfg_.http.public_url; !u.empty()) // scheme://host[:port], checked
+            api.allowed_hosts.push_back(u.substr(u.find("://") + 3));
         api.secure_cookie = cfg_.http.secure_cookie;
         api.metrics_token = metrics_token();
         api.trusted_proxies = cfg_.http.trusted_proxies;
@@ -244,15 +262,22 @@ class Daemon final : public http::Control {
         return {};
     }
 
-    // ---- OAuth2 consent from the admin page (the device flow) -------------------------------
+    // ---- OAuth2 consent from the admin page --------------------------------------------------
+    // The device flow (Microsoft 365) waits on a thread of its own; the redirect flow (Google)
+    // waits for the provider's redirect to /oauth/callback (complete_consent).
 
     Result<http::ConsentState> start_consent(const std::string& name) override {
         std::optional<settings::AccountConfig> acc;
+        std::string redirect_uri;
         {
             std::lock_guard lock(cfg_mu_);
             for (const auto& a : cfg_.accounts)
                 if (a.name == name)
                     acc = a;
+            redirect_uri =
+                (cfg_.http.public_url.empty() ? fmt::format("http://127.0.0.1:{}", cfg_.http.port)
+                                              : cfg_.http.public_url) +
+                "/oauth/callback";
         }
         if (!acc)
             return fail("account.not_found", "no account named " + name);
@@ -263,10 +288,20 @@ class Daemon final : public http::Control {
         if (!opt.client_secret.empty())
             log_.add_secret(opt.client_secret);
         const OAuthRefresh oauth = std::move(*target);
+        if (oauth.device_endpoint.empty() && oauth.authorize_endpoint.empty())
+            return fail("oauth.consent",
+                        "account " + name +
+                            " has neither a device endpoint (oauth_device_endpoint) nor an "
+                            "authorization endpoint (oauth_authorize_endpoint): set provider = "
+                            "\"gmail\" | \"microsoft365\", or the endpoint");
         std::lock_guard lock(consent_mu_);
         if (auto it = consents_.find(name);
-            it != consents_.end() && it->second->state.state == "pending")
-            return it->second->state; // the admin opened the dialog again
+            it != consents_.end() && it->second->state.state == "pending") {
+            if (!it->second->redirect || std::chrono::steady_clock::now() < it->second->expires)
+                return it->second->state; // the admin opened the dialog again
+        }
+        if (oauth.device_endpoint.empty())
+            return start_redirect_consent(name, oauth, opt, redirect_uri);
         auto d = runtime::begin_device_consent(oauth, opt);
         if (!d)
             return std::unexpected(d.error());
@@ -287,34 +322,96 @@ class Daemon final : public http::Control {
                                   dev = std::move(*d)](std::stop_token stop) {
             auto tokens = runtime::finish_device_consent(oauth, opt, dev,
                                                          [&stop] { return stop.stop_requested(); });
-            Result<void> stored;
-            if (!tokens) {
-                stored = std::unexpected(tokens.error());
-            } else {
-                log_.add_secret(tokens->refresh_token);
-                log_.add_secret(tokens->access_token);
-                stored = runtime::store_refresh_token(oauth.refresh_token, tokens->refresh_token);
-            }
-            {
-                std::lock_guard state_lock(consent_mu_);
-                c->state.state = stored ? "granted" : "failed";
-                c->state.error = stored ? "" : stored.error().detail;
-            }
-            if (!stored) {
-                log_.write(LogLevel::Warning, {name, ""}, "oauth",
-                           "access not granted: " + stored.error().to_string());
-                return;
-            }
-            log_.write(LogLevel::Info, {name, ""}, "oauth",
-                       "access granted from the admin page; the refresh token is stored in " +
-                           oauth.refresh_token.value);
-            if (!stop.stop_requested())
-                boost::asio::post(io_, [this, name] {
-                    restart_account(name, "access granted: logging in with the new refresh token");
-                });
+            (void)consent_granted(name, *c, oauth, std::move(tokens), !stop.stop_requested());
         });
         consents_[name] = c;
         return c->state;
+    }
+
+    // Under consent_mu_.
+    Result<http::ConsentState> start_redirect_consent(const std::string& name,
+                                                      const OAuthRefresh& oauth,
+                                                      const runtime::ConsentOptions& opt,
+                                                      const std::string& redirect_uri) {
+        auto r = runtime::begin_redirect_consent(oauth, opt, redirect_uri);
+        if (!r)
+            return std::unexpected(r.error());
+        auto c = std::make_shared<Consent>();
+        c->state.state = "pending";
+        c->state.authorize_url = r->authorize_url;
+        c->state.expires_in = opt.timeout.count();
+        c->redirect = std::move(*r);
+        c->oauth = oauth;
+        c->options = opt;
+        c->expires = std::chrono::steady_clock::now() + opt.timeout;
+        log_.write(LogLevel::Info, {name, ""}, "oauth",
+                   fmt::format("access requested from the admin page: waiting for the provider's "
+                               "redirect to {}",
+                               redirect_uri));
+        consents_[name] = c;
+        return c->state;
+    }
+
+    Result<std::string> complete_consent(const std::string& state,
+                                         std::string_view query) override {
+        std::shared_ptr<Consent> c;
+        std::string name;
+        {
+            std::lock_guard lock(consent_mu_);
+            for (const auto& [n, k] : consents_)
+                if (k->redirect && !k->answered && k->state.state == "pending" &&
+                    same_secret(k->redirect->state, state)) {
+                    c = k;
+                    name = n;
+                }
+            if (!c)
+                return fail("oauth.consent",
+                            "no request for access waits for this answer (it was answered "
+                            "already, or it was not made by this crm-maild): press Grant access "
+                            "on the admin page again");
+            c->answered = true; // one use, even when it fails below
+            if (std::chrono::steady_clock::now() >= c->expires) {
+                c->state.state = "failed";
+                c->state.error = "the request for access expired before the provider's answer";
+                return fail("oauth.consent", c->state.error + ": press Grant access again");
+            }
+        }
+        auto tokens = runtime::finish_redirect_consent(c->oauth, c->options, *c->redirect, query);
+        if (auto r = consent_granted(name, *c, c->oauth, std::move(tokens), true); !r)
+            return std::unexpected(r.error());
+        return name;
+    }
+
+    // The end of a consent from the admin page: the refresh token stored (or why not), the state
+    // the page polls, the log, and the account logged in again with it.
+    Result<void> consent_granted(const std::string& name, Consent& c, const OAuthRefresh& oauth,
+                                 Result<net::OAuthTokens> tokens, bool restart) {
+        Result<void> stored;
+        if (!tokens) {
+            stored = std::unexpected(tokens.error());
+        } else {
+            log_.add_secret(tokens->refresh_token);
+            log_.add_secret(tokens->access_token);
+            stored = runtime::store_refresh_token(oauth.refresh_token, tokens->refresh_token);
+        }
+        {
+            std::lock_guard state_lock(consent_mu_);
+            c.state.state = stored ? "granted" : "failed";
+            c.state.error = stored ? "" : stored.error().detail;
+        }
+        if (!stored) {
+            log_.write(LogLevel::Warning, {name, ""}, "oauth",
+                       "access not granted: " + stored.error().to_string());
+            return stored;
+        }
+        log_.write(LogLevel::Info, {name, ""}, "oauth",
+                   "access granted from the admin page; the refresh token is stored in " +
+                       oauth.refresh_token.value);
+        if (restart)
+            boost::asio::post(io_, [this, name] {
+                restart_account(name, "access granted: logging in with the new refresh token");
+            });
+        return stored;
     }
 
     http::ConsentState consent_state(const std::string& name) override {

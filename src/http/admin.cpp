@@ -15,15 +15,18 @@ const char* auth_name(Auth a) {
 }
 
 json::value server_json(const ServerConfig& s) {
-    return json::object{{"host", s.host},
-                        {"port", s.port},
-                        {"tls", tls_name(s.tls)},
-                        {"username", s.username},
-                        {"auth", auth_name(s.auth)},
-                        // The admin page can run the device flow for it (POST .../oauth).
-                        {"oauth_device", s.oauth.has_value() && !s.oauth->device_endpoint.empty()},
-                        {"allow_insecure", s.allow_insecure},
-                        {"ca_file", s.ca_file}};
+    return json::object{
+        {"host", s.host},
+        {"port", s.port},
+        {"tls", tls_name(s.tls)},
+        {"username", s.username},
+        {"auth", auth_name(s.auth)},
+        // The admin page can grant access (POST .../oauth): by the device flow,
+        // or by the redirect flow to /oauth/callback.
+        {"oauth_device", s.oauth.has_value() && !s.oauth->device_endpoint.empty()},
+        {"oauth_authorize", s.oauth.has_value() && !s.oauth->authorize_endpoint.empty()},
+        {"allow_insecure", s.allow_insecure},
+        {"ca_file", s.ca_file}};
 }
 
 json::object account_json(const AccountConfig& a, const AccountRow* h) {
@@ -306,8 +309,8 @@ bool route_admin(Ctx& c) {
         return true;
     }
     if (s.size() == 3 && s[2] == "oauth") {
-        // The admin grants crm-mail access to the mailbox: the device flow's code, then its
-        // outcome (GET, polled by the page).
+        // The admin grants crm-mail access to the mailbox: the device flow's code, or the
+        // provider's address for the redirect flow; then its outcome (GET, polled by the page).
         auto a = find_config(c, name);
         if (!a)
             not_found("account " + name);
@@ -315,6 +318,7 @@ bool route_admin(Ctx& c) {
             return json::object{{"state", st.state},
                                 {"user_code", st.user_code},
                                 {"verification_uri", st.verification_uri},
+                                {"authorize_url", st.authorize_url},
                                 {"message", st.message},
                                 {"error", st.error},
                                 {"expires_in", st.expires_in}};

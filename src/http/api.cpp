@@ -10,6 +10,7 @@
 
 #include "assets.hpp"
 #include "crm/core/hex.hpp"
+#include "crm/core/html_escape.hpp"
 #include "crm/core/utf8.hpp"
 #include "crm/http/auth.hpp"
 #include "internal.hpp"
@@ -175,6 +176,8 @@ struct Api::Impl {
         return client_address(req.peer, xff, proxies);
     }
     void metrics(const Request& req, Response& res);
+    void oauth_callback(const std::map<std::string, std::string>& query, std::string_view raw,
+                        Response& res);
     void login(Ctx& c);
     void logout(Ctx& c);
     void authenticate(Ctx& c);
@@ -194,6 +197,8 @@ void error_body(Response& res, const HttpError& e) {
     json::object err{{"code", e.code}, {"message", e.message}};
     if (!e.field.empty())
         err["field"] = e.field;
+    if (e.position > 0)
+        err["position"] = e.position;
     res.body = json::serialize(json::object{{"error", err}});
 }
 
@@ -295,6 +300,46 @@ void Api::Impl::logout(Ctx& c) {
     c.res.status = 204;
 }
 
+// The OAuth provider's redirect after an admin's consent from the admin page (the redirect
+// flow). No session: the session cookie is SameSite=Strict, so the browser does not send it on
+// a redirect from the provider's site. The request is tied to the pending consent by its
+// `state` (192 random bits, one use, 15 minutes), and the code is redeemed with the PKCE
+// verifier that never left the daemon. The answer is a small page for the admin's browser.
+void Api::Impl::oauth_callback(const std::map<std::string, std::string>& query,
+                               std::string_view raw, Response& res) {
+    const auto state = query.find("state");
+    Result<std::string> done =
+        state == query.end() || state->second.empty()
+            ? fail("oauth.consent", "the provider's redirect carries no state")
+            : control.complete_consent(state->second, raw);
+    std::string title = "Access granted";
+    std::string text;
+    if (done) {
+        res.status = 200;
+        text = fmt::format("crm-mail has the access it asked for to the mailbox of account {}; "
+                           "the account logs in again. You can close this window.",
+                           *done);
+        if (options.log)
+            options.log(LogLevel::Info, {*done, ""}, "oauth",
+                        "access granted from the admin page: the provider's redirect came back");
+    } else {
+        res.status = done.error().code == "oauth.consent" ? 400 : 502;
+        title = "Access not granted";
+        text = done.error().detail;
+        if (options.log)
+            options.log(LogLevel::Warning, {}, "oauth",
+                        "an OAuth redirect was not accepted: " + done.error().to_string());
+    }
+    res.set("Content-Type", "text/html; charset=utf-8");
+    res.set("Content-Security-Policy", "default-src 'none'; base-uri 'none'; "
+                                       "form-action 'none'; frame-ancestors 'none'");
+    res.set("X-Frame-Options", "DENY");
+    res.body = fmt::format("<!doctype html><html><head><meta charset=\"utf-8\"><title>crm-mail: "
+                           "{0}</title></head><body><h1>{0}</h1><p>{1}</p><p><a href=\"/\">Back "
+                           "to crm-mail</a></p></body></html>\n",
+                           html_escaped(title), html_escaped(text));
+}
+
 // /metrics names the accounts: local clients only, or a Bearer token equal to the configured
 // one (compared in constant time).
 void Api::Impl::metrics(const Request& req, Response& res) {
@@ -366,6 +411,14 @@ Response Api::Impl::handle(const Request& req) {
             }
         }
 
+        if (*path == "/oauth/callback") {
+            if (req.method != "GET")
+                throw_error(405, "method_not_allowed", "the provider's redirect is a GET");
+            oauth_callback(
+                query,
+                qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1), res);
+            return res;
+        }
         // Static files of the web page.
         if (!path->starts_with("/api/") && *path != "/healthz" && *path != "/metrics") {
             if (req.method != "GET" && req.method != "HEAD")

@@ -24,6 +24,7 @@ namespace json = boost::json;
 struct HttpError {
     int status = 400;
     std::string code, message, field;
+    std::size_t position = 0; // a malformed search query: the character (from 1), else 0
 };
 
 [[noreturn]] inline void throw_error(int status, std::string code, std::string message,
@@ -101,6 +102,7 @@ json::value opt_json(const std::optional<std::int64_t>& v);
 json::object user_json(const WebUser& u);
 json::object thread_json(ReadModel& ws, const Viewer& v, const ThreadSummary& t);
 json::object deal_json(const WebDeal& d);
+json::object search_result_object(const app::SearchResult& r);
 
 // Route groups; each returns false when the path is not theirs.
 bool route_views(Ctx& c);

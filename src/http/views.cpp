@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "crm/app/reply.hpp"
+#include "crm/app/search.hpp"
 #include "crm/app/thread_actions.hpp"
 #include "crm/http/auth.hpp"
 #include "internal.hpp"
@@ -268,6 +269,66 @@ json::object thread_json(ReadModel& ws, const Viewer& v, const ThreadSummary& t)
             {"participants", strings(t.participants)}};
 }
 
+json::object search_result_object(const app::SearchResult& r) {
+    json::array hits;
+    for (const auto& h : r.page.hits) {
+        json::array snippet;
+        for (const auto& part : h.snippet)
+            snippet.push_back(json::object{{"text", part.text}, {"hit", part.hit}});
+        hits.push_back(json::object{
+            {"message", h.message},
+            {"thread", h.thread},
+            {"subject", h.subject},
+            {"from", json::object{{"name", h.from_name}, {"address", h.from_address}}},
+            {"date", opt_json(h.date)},
+            {"received_at", h.received_at},
+            {"deal", h.deal ? json::value(json::object{{"id", *h.deal}, {"name", h.deal_name}})
+                            : json::value(nullptr)},
+            {"unread", h.unread},
+            {"outgoing", h.outgoing},
+            {"has_attachment", h.has_attachment},
+            {"snippet", snippet}});
+    }
+    return json::object{
+        {"results", hits},
+        {"total", r.page.total},
+        {"next_cursor", r.next_cursor ? json::value(*r.next_cursor) : json::value(nullptr)}};
+}
+
+namespace {
+
+// GET /api/v1/search?q=...&cursor=...&limit=N: the viewer's hits, ranked, a page at a time.
+void search(Ctx& c) {
+    const auto q = c.query.find("q");
+    const std::string text = q == c.query.end() ? std::string() : q->second;
+    auto parsed = parse_search_query(text);
+    if (!parsed)
+        throw HttpError{
+            422, "query.invalid",
+            fmt::format("q: at character {}: {}", parsed.error().position, parsed.error().message),
+            "q", parsed.error().position};
+    const auto limit = query_int(c, "limit", 1, static_cast<std::int64_t>(app::kSearchPageMax),
+                                 static_cast<std::int64_t>(app::kSearchPageDefault));
+    const auto cursor = c.query.find("cursor");
+    auto r = app::search(c.backend, c.viewer(), *parsed, text,
+                         cursor == c.query.end() ? std::string_view() : cursor->second,
+                         static_cast<std::size_t>(limit));
+    if (!r) {
+        if (r.error().code == "cursor.invalid")
+            throw_error(422, "cursor.invalid", "cursor: " + r.error().detail, "cursor");
+        if (r.error().code == "search.unavailable")
+            throw_error(501, "search.unavailable", r.error().detail);
+        throw_error(500, "internal", r.error().detail);
+    }
+    send_json(c, 200, search_result_object(*r));
+}
+
+} // namespace
+
+std::string search_result_json(const app::SearchResult& r) {
+    return json::serialize(search_result_object(r));
+}
+
 bool route_views(Ctx& c) {
     const auto& s = c.seg;
     if (s.empty())
@@ -276,6 +337,8 @@ bool route_views(Ctx& c) {
     auto v = c.viewer();
     if (s[0] == "me" && wants(c, "GET", 1)) {
         me(c);
+    } else if (s[0] == "search" && wants(c, "GET", 1)) {
+        search(c);
     } else if (s[0] == "deals" && wants(c, "GET", 1)) {
         json::array a;
         for (const auto& d : ok_or_500(ws.deals(v)))

@@ -25,6 +25,7 @@
 
 #include <gumbo.h>
 
+#include "crm/core/html_escape.hpp"
 #include "internal.hpp"
 
 namespace crm::mime {
@@ -99,27 +100,6 @@ bool iequals_prefix(std::string_view s, std::string_view lower_prefix) {
         if (ascii_lower(s[i]) != lower_prefix[i])
             return false;
     return true;
-}
-
-void append_escaped(std::string &out, std::string_view s) {
-    for (const char c : s) {
-        switch (c) {
-        case '&':
-            out += "&amp;";
-            break;
-        case '<':
-            out += "&lt;";
-            break;
-        case '>':
-            out += "&gt;";
-            break;
-        case '"':
-            out += "&quot;";
-            break;
-        default:
-            out.push_back(c);
-        }
-    }
 }
 
 // ---- URLs -----------------------------------------------------------------------------------
@@ -506,7 +486,7 @@ struct Pass {
         out.push_back(' ');
         out += name;
         out += "=\"";
-        append_escaped(out, value);
+        append_html_escaped(out, value);
         out.push_back('"');
     }
 
@@ -578,7 +558,7 @@ struct Pass {
             switch (child->type) {
             case GUMBO_NODE_TEXT:
             case GUMBO_NODE_WHITESPACE:
-                append_escaped(out, child->v.text.text);
+                append_html_escaped(out, child->v.text.text);
                 continue;
             case GUMBO_NODE_ELEMENT:
             case GUMBO_NODE_TEMPLATE:
@@ -639,7 +619,7 @@ struct Pass {
             return;
         }
         if (const GumboAttribute *alt = find_attribute(e, "alt"))
-            append_escaped(out, alt->value);
+            append_html_escaped(out, alt->value);
     }
 };
 
@@ -661,7 +641,7 @@ std::string text_fallback(std::string_view html, const SanitizeOptions &opts) {
         if (c == '\n')
             out += "<br>\n";
         else
-            append_escaped(out, std::string_view(&c, 1));
+            append_html_escaped(out, std::string_view(&c, 1));
     }
     return run_pass(out, opts, true).html;
 }

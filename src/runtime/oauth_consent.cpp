@@ -232,6 +232,15 @@ void answer_page(int fd, int status, const std::string& text) {
     }
 }
 
+// The provider's answer of "no" in a redirect (RFC 6749 §4.1.2.1), worded for the admin.
+Error redirect_refusal(const OAuthRefresh& cfg, const std::string& error,
+                       const std::optional<std::string>& description) {
+    return refusal(Error{"net.oauth",
+                         fmt::format("{}: {}{}", cfg.authorize_endpoint, error,
+                                     description ? " (" + *description + ")" : std::string()),
+                         ErrorScope::Account, Retry::NeedsConfig});
+}
+
 Result<net::OAuthTokens> loopback_flow(const OAuthRefresh& cfg, const net::OAuthClient& client,
                                        const ConsentOptions& opt) {
     Fd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -251,16 +260,9 @@ Result<net::OAuthTokens> loopback_flow(const OAuthRefresh& cfg, const net::OAuth
     socklen_t len = sizeof addr;
     ::getsockname(listener.fd, reinterpret_cast<sockaddr*>(&addr), &len);
     const std::string redirect_uri = fmt::format("http://127.0.0.1:{}/", ntohs(addr.sin_port));
-    const Pkce pkce = make_pkce();
-    const std::string state = base64url(random_bytes(24));
-    std::string url = cfg.authorize_endpoint;
-    url += url.find('?') == std::string::npos ? '?' : '&';
-    url += "response_type=code&client_id=" + url_escape(cfg.client_id) +
-           "&redirect_uri=" + url_escape(redirect_uri) + "&scope=" + url_escape(cfg.scope) +
-           "&state=" + state + "&code_challenge=" + pkce.challenge +
-           "&code_challenge_method=S256&access_type=offline&prompt=consent";
-    if (!opt.login_hint.empty())
-        url += "&login_hint=" + url_escape(opt.login_hint);
+    const RedirectConsent request = redirect_request(cfg, opt, redirect_uri);
+    const std::string& state = request.state;
+    const std::string& url = request.authorize_url;
     if (opt.say) {
         opt.say("To grant crm-mail access, open this address in a browser on this host (or "
                 "forward the port: ssh -L " +
@@ -321,14 +323,10 @@ Result<net::OAuthTokens> loopback_flow(const OAuthRefresh& cfg, const net::OAuth
         }
         if (error) {
             answer_page(conn.fd, 200, "Access was not granted. You can close this window.");
-            const auto desc = query_value(query, "error_description");
             return std::unexpected(
-                refusal(Error{"net.oauth",
-                              fmt::format("{}: {}{}", cfg.authorize_endpoint, *error,
-                                          desc ? " (" + *desc + ")" : std::string()),
-                              ErrorScope::Account, Retry::NeedsConfig}));
+                redirect_refusal(cfg, *error, query_value(query, "error_description")));
         }
-        auto t = net::redeem_authorization_code(client, *code, redirect_uri, pkce.verifier);
+        auto t = net::redeem_authorization_code(client, *code, redirect_uri, request.verifier);
         answer_page(conn.fd, 200,
                     t ? "crm-mail has the access it asked for. You can close this window."
                       : "crm-mail could not redeem the code; see the command's output.");
@@ -351,6 +349,25 @@ Pkce make_pkce() {
     p.verifier = base64url(random_bytes(48)); // 64 characters of [A-Za-z0-9-_]
     p.challenge = pkce_challenge(p.verifier);
     return p;
+}
+
+RedirectConsent redirect_request(const OAuthRefresh& cfg, const ConsentOptions& opt,
+                                 const std::string& redirect_uri) {
+    const Pkce pkce = make_pkce();
+    RedirectConsent r;
+    r.state = base64url(random_bytes(24));
+    r.verifier = pkce.verifier;
+    r.redirect_uri = redirect_uri;
+    r.authorize_url = cfg.authorize_endpoint;
+    r.authorize_url += r.authorize_url.find('?') == std::string::npos ? '?' : '&';
+    r.authorize_url += "response_type=code&client_id=" + url_escape(cfg.client_id) +
+                       "&redirect_uri=" + url_escape(redirect_uri) +
+                       "&scope=" + url_escape(cfg.scope) + "&state=" + r.state +
+                       "&code_challenge=" + pkce.challenge +
+                       "&code_challenge_method=S256&access_type=offline&prompt=consent";
+    if (!opt.login_hint.empty())
+        r.authorize_url += "&login_hint=" + url_escape(opt.login_hint);
+    return r;
 }
 
 namespace {
@@ -381,6 +398,36 @@ Result<net::OAuthTokens> finish_device_consent(const OAuthRefresh& cfg, const Co
                                                const net::DeviceAuthorization& d,
                                                const std::function<bool()>& stopped) {
     return wait_for_device(cfg, client_of(cfg, opt), opt, d, stopped);
+}
+
+Result<RedirectConsent> begin_redirect_consent(const OAuthRefresh& cfg, const ConsentOptions& opt,
+                                               const std::string& redirect_uri) {
+    if (cfg.authorize_endpoint.empty())
+        return std::unexpected(consent_error(
+            "no authorization endpoint for the redirect flow: set oauth_authorize_endpoint"));
+    if (cfg.scope.empty())
+        return std::unexpected(consent_error(
+            "no scope to ask for: set oauth_scope (or provider = \"gmail\" | \"microsoft365\")"));
+    return redirect_request(cfg, opt, redirect_uri);
+}
+
+Result<net::OAuthTokens> finish_redirect_consent(const OAuthRefresh& cfg, const ConsentOptions& opt,
+                                                 const RedirectConsent& request,
+                                                 std::string_view query) {
+    const auto code = query_value(query, "code");
+    const auto error = query_value(query, "error");
+    if (query_value(query, "state") != request.state)
+        return std::unexpected(
+            consent_error("the redirect does not answer this request (its state differs)"));
+    if (error)
+        return std::unexpected(
+            redirect_refusal(cfg, *error, query_value(query, "error_description")));
+    if (!code || code->empty())
+        return std::unexpected(consent_error("the redirect carries neither a code nor an error"));
+    return with_refresh_token(net::redeem_authorization_code(client_of(cfg, opt), *code,
+                                                             request.redirect_uri,
+                                                             request.verifier),
+                              cfg.token_endpoint);
 }
 
 Result<net::OAuthTokens> obtain_consent(const OAuthRefresh& cfg, const ConsentOptions& opt) {

@@ -870,8 +870,9 @@ constexpr std::array<std::string_view, 7> kDatabaseKeys{
 constexpr SecretKeys kDatabasePasswordKeys{"database password", "password", "password_file",
                                            "password_env", "credential"};
 constexpr std::array<std::string_view, 2> kDaemonKeys{"log_level", "max_accounts"};
-constexpr std::array<std::string_view, 8> kHttpKeys{"bind",
+constexpr std::array<std::string_view, 9> kHttpKeys{"bind",
                                                     "port",
+                                                    "public_url",
                                                     "allowed_hosts",
                                                     "secure_cookie",
                                                     "max_connections",
@@ -1038,6 +1039,24 @@ void parse_http(Section& top, HttpConfig& h) {
     if (auto port = s.ranged("port", 1, 65535))
         h.port = static_cast<std::uint16_t>(*port);
     s.boolean("secure_cookie", h.secure_cookie);
+    if (auto url = s.string("public_url")) {
+        std::string v = url->first;
+        while (v.ends_with('/'))
+            v.pop_back();
+        const auto scheme_end = v.find("://");
+        const auto path =
+            scheme_end == std::string::npos ? std::string::npos : v.find('/', scheme_end + 3);
+        if (auto problem = detail::check_token_endpoint(v))
+            s.reporter().error(url->second.pos, fmt::format("{}: {} {}", url->second.path,
+                                                            show(url->first), *problem));
+        else if (path != std::string::npos || v.find_first_of("?#") != std::string::npos)
+            s.reporter().error(url->second.pos,
+                               fmt::format("{}: {} must be the page's origin only "
+                                           "(scheme://host[:port], no path, query or fragment)",
+                                           url->second.path, show(url->first)));
+        else
+            h.public_url = std::move(v);
+    }
     if (auto n = s.ranged("max_connections", 1, 65535))
         h.max_connections = static_cast<int>(*n);
     if (auto n = s.ranged("max_body_bytes_in_flight", static_cast<std::int64_t>(kMaxRequestBody),

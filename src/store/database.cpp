@@ -8,6 +8,7 @@
 #include "checkpointer.hpp"
 #include "crm/core/clock.hpp"
 #include "impl.hpp"
+#include "search_tokenizer.hpp"
 
 namespace crm::store {
 
@@ -54,6 +55,12 @@ Result<std::unique_ptr<Database>> Database::open(const std::string& path, OpenOp
             flags |= SQLite::OPEN_CREATE;
         auto impl = std::make_unique<Impl>(path, flags);
         impl->db.setBusyTimeout(opts.busy_timeout_ms);
+        // The full-text index's tokenizer (schema/0014): before anything touches the index.
+        if (!register_search_tokenizer(impl->db.getHandle()))
+            return fail("db.open",
+                        "cannot open database " + path +
+                            ": this SQLite has no FTS5 (full-text search), which crm-mail needs",
+                        ErrorScope::Fatal, Retry::NeedsConfig);
         impl->db.exec("PRAGMA foreign_keys = ON");
         // Larger pages suit the raw messages and bodies we keep (only effective when the file
         // is created); a 32 MB page cache keeps the indexes hot during imports.

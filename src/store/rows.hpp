@@ -13,6 +13,24 @@
 
 namespace crm::store {
 
+// A deal `d` the viewer may see. Parameters :admin and :me.
+inline constexpr const char* kDealVisible = "(:admin OR d.owner_id = :me OR d.shared = 1)";
+
+// A message `m` the viewer may see: it came in through a mailbox the viewer owns now (an IMAP
+// location follows its account's current owner; an imported file the owner given at import), or
+// its thread is linked to a deal the viewer owns or that is shared.
+inline constexpr const char* kMessageVisible =
+    "(:admin OR EXISTS (SELECT 1 FROM locations vl LEFT JOIN accounts va ON va.id = vl.account_id "
+    "WHERE vl.message_id = m.id AND CASE WHEN vl.account_id IS NULL THEN vl.owner_id ELSE "
+    "va.owner_id END = :me) "
+    "OR EXISTS (SELECT 1 FROM thread_deals vtd JOIN deals vd ON vd.id = vtd.deal_id "
+    "WHERE vtd.thread_id = m.thread_id AND (vd.owner_id = :me OR vd.shared = 1)))";
+
+inline void bind_viewer(SQLite::Statement& q, const Viewer& v) {
+    q.bind(":admin", v.admin ? 1 : 0);
+    q.bind(":me", v.user);
+}
+
 inline std::optional<std::int64_t> opt_col(const SQLite::Column& c) {
     if (c.isNull())
         return std::nullopt;

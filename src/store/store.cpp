@@ -368,6 +368,12 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
             a.bind(8, att.sha256);
             a.exec();
         }
+        // The full-text index (schema/0014), from the rows just written, in this transaction.
+        auto& fts = d.stmt("INSERT INTO message_search (rowid, subject, body, sender, recipients, "
+                           "files) SELECT id, subject, body, sender, recipients, files FROM "
+                           "message_search_content WHERE id = ?");
+        fts.bind(1, id);
+        fts.exec();
         // Counters move incrementally (a full recount per insert would be quadratic in the
         // thread's size); merges and flag changes recount.
         const std::int64_t when = m.date.value_or(n.received_at);

@@ -14,19 +14,6 @@ namespace crm::store {
 
 namespace {
 
-// A deal `d` the viewer may see. Parameters :admin and :me.
-constexpr const char* kDealVisible = "(:admin OR d.owner_id = :me OR d.shared = 1)";
-
-// A message `m` the viewer may see: it came in through a mailbox the viewer owns now (an IMAP
-// location follows its account's current owner; an imported file the owner given at import), or
-// its thread is linked to a deal the viewer owns or that is shared.
-constexpr const char* kMessageVisible =
-    "(:admin OR EXISTS (SELECT 1 FROM locations vl LEFT JOIN accounts va ON va.id = vl.account_id "
-    "WHERE vl.message_id = m.id AND CASE WHEN vl.account_id IS NULL THEN vl.owner_id ELSE "
-    "va.owner_id END = :me) "
-    "OR EXISTS (SELECT 1 FROM thread_deals vtd JOIN deals vd ON vd.id = vtd.deal_id "
-    "WHERE vtd.thread_id = m.thread_id AND (vd.owner_id = :me OR vd.shared = 1)))";
-
 // A thread `t` the viewer may see: linked to a visible deal, or holding a message the viewer may
 // see (through their own mailbox). The thread then shows only the visible messages.
 constexpr const char* kThreadVisible =
@@ -35,11 +22,6 @@ constexpr const char* kThreadVisible =
     "OR EXISTS (SELECT 1 FROM messages vm JOIN locations vl ON vl.message_id = vm.id "
     "LEFT JOIN accounts va ON va.id = vl.account_id WHERE vm.thread_id = t.id AND "
     "CASE WHEN vl.account_id IS NULL THEN vl.owner_id ELSE va.owner_id END = :me))";
-
-void bind_viewer(SQLite::Statement& q, const Viewer& v) {
-    q.bind(":admin", v.admin ? 1 : 0);
-    q.bind(":me", v.user);
-}
 
 WebUser read_user(SQLite::Statement& q, int first) {
     // The schema admits only these two (CHECK on users.role).

@@ -15,7 +15,9 @@
 #     redirect with a foreign state refused), Microsoft's device flow (a declined consent
 #     changes nothing); the token lands in the account's file (0600) and a reload logs in;
 #   - the admin page's API runs the device flow in the daemon (POST/GET .../accounts/NAME/oauth),
-#     stores the token and logs the account in again; Google (no device flow) gets a 409.
+#     stores the token and logs the account in again; for Google it runs the redirect flow, whose
+#     redirect comes back to the daemon's /oauth/callback (a forged state, a refusal and a
+#     replayed redirect refused); a salesperson may not start either.
 #   oauth_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
 # Prints "N passed, M failed"; exits 1 on failure, 77 when it cannot run.
 set -u
@@ -255,7 +257,47 @@ mail bob m4@customer.example "Licence count, fourth"
 wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='m4@customer.example'" 1 \
   && ok "the account logs in again with it, without a reload" \
   || bad "ms after the admin consent: $(q "SELECT state, last_error FROM accounts WHERE name='ms'")"
-expect_grep '"code":"conflict"' <(admin_api POST goog/oauth) "an account without a device flow (Google) is refused with 409"
+
+# Only an admin may grant access: a salesperson's token is refused and starts nothing.
+"$ctl" tokens create 1 --name alice >"$work/alice.token" 2>/dev/null
+code=$(curl -s -o "$work/sales-consent.json" -w '%{http_code}' -X POST \
+  -H "Authorization: Bearer $(cat "$work/alice.token")" "http://127.0.0.1:$http_port/api/v1/accounts/goog/oauth")
+expect_eq "$code" 403 "a salesperson may not start a consent (POST .../oauth)"
+expect_grep '"state":"none"' <(admin_api GET goog/oauth) "... and none was started"
+
+# Google from the admin page: the redirect flow. The page sends the admin to Google's consent
+# page, whose redirect comes back to the daemon's /oauth/callback (here the default,
+# http://127.0.0.1:PORT/oauth/callback); the daemon redeems the code with its PKCE verifier.
+callback="http://127.0.0.1:$http_port/oauth/callback"
+consent_url() { python3 -c 'import json,sys; print(json.load(sys.stdin)["consent"]["authorize_url"])'; }
+aurl=$(admin_api POST goog/oauth | consent_url)
+case "$aurl" in
+  "$endpoint/google/auth?"*redirect_uri=http%3A%2F%2F127.0.0.1%3A$http_port%2Foauth%2Fcallback*) ok "POST .../goog/oauth gives Google's consent address, redirecting to /oauth/callback" ;;
+  *) bad "authorize_url: $aurl" ;;
+esac
+expect_eq "$(curl -s -o "$work/forged.html" -w '%{http_code}' "$callback?code=4/forged&state=forged")" 400 \
+  "a redirect whose state is not the pending request's is refused (400)"
+expect_grep '"state":"pending"' <(admin_api GET goog/oauth) "... and the real request still waits"
+# The admin refuses at Google: the page says so, the file is untouched.
+printf 'alice-refresh-before\n' >"$work/secrets/goog-refresh"
+expect_eq "$(curl -s -L -o "$work/denied.html" -w '%{http_code}' "$aurl&emu_deny=1")" 502 "a refusal at Google is reported (502)"
+expect_grep 'access_denied' "$work/denied.html" "... naming Google's error"
+expect_grep '"state":"failed"' <(admin_api GET goog/oauth) "... and the consent failed"
+expect_eq "$(cat "$work/secrets/goog-refresh")" alice-refresh-before "a refused consent leaves the token file alone"
+# Again, and the admin allows it.
+aurl=$(admin_api POST goog/oauth | consent_url)
+expect_eq "$(curl -s -L -o "$work/granted.html" -w '%{http_code}' "$aurl")" 200 "the provider's redirect is accepted"
+expect_grep 'has the access it asked for' "$work/granted.html" "... and the admin's browser is told"
+expect_grep '"state":"granted"' <(admin_api GET goog/oauth) "the admin API reports the access granted"
+expect_eq "$(cat "$work/secrets/goog-refresh")" alice-refresh "the daemon stored Google's refresh token"
+expect_eq "$(stat -c %a "$work/secrets/goog-refresh")" 600 "... mode 0600"
+grep -o 'state=[^&]*' <<<"$aurl" >"$work/state"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$callback?code=4/again&$(cat "$work/state")")" 400 \
+  "a second redirect with the same state is refused (one use)"
+mail alice m5@customer.example "Renewal, after consent"
+wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='m5@customer.example'" 1 \
+  && ok "the Google account syncs after the admin page's consent" \
+  || bad "goog after the admin consent: $(q "SELECT state, last_error FROM accounts WHERE name='goog'")"
 stop
 if grep -q "alice-refresh\|bob-refresh\|-fresh-" "$work/maild.log"; then bad "a token appears in the log"; else ok "no token in the log after consent"; fi
 finish

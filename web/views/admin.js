@@ -8,8 +8,9 @@
 //   account-state         the state pill of an account (data-state = state)
 //   account-progress      the initial-sync progress bar of an account
 //   account-backfill      older mail the backfill still has to fetch (when any)
-//   account-oauth         "Grant access" (OAuth2 accounts with a device flow); its code in
-//   account-oauth-code
+//   account-oauth         "Grant access" (OAuth2 accounts); the device flow's code in
+//   account-oauth-code    account-oauth-code, the redirect flow's provider link in
+//   account-oauth-link
 //   account-test          Test connection button
 //   account-test-result   outcome of the connection test, in a row under the account's
 //                         ("✓ name — step: message"; data-ok = true/false, data-step = step)
@@ -126,8 +127,9 @@ function accountRow(a, owners) {
   const testBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-test' }, 'Test connection');
   const resyncBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-resync' }, 'Resync');
   const toggleBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-toggle' });
-  // OAuth2 accounts whose provider offers the device flow (Microsoft 365): the admin grants
-  // access by entering a code at the provider's page. Google: crm-mailctl accounts oauth.
+  // OAuth2 accounts: the admin grants access by entering a code at the provider's page (the
+  // device flow, Microsoft 365), or at the provider's consent page, which redirects back to
+  // /oauth/callback (Google).
   const grantBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-oauth', hidden: true }, 'Grant access');
   const tr = h('tr', { class: 'row', testid: 'admin-account-row', dataset: { name } },
     nameCell, stateCell, successCell, errorCell, syncCell,
@@ -167,7 +169,7 @@ function accountRow(a, owners) {
           `backfill: ${fmtCount(acc.backfill_pending)} older to fetch`)
         : null);
     toggleBtn.textContent = acc.enabled ? 'Disable' : 'Enable';
-    grantBtn.hidden = !(acc.imap && acc.imap.oauth_device);
+    grantBtn.hidden = !(acc.imap && (acc.imap.oauth_device || acc.imap.oauth_authorize));
   };
 
   testBtn.addEventListener('click', async () => {
@@ -194,12 +196,19 @@ function accountRow(a, owners) {
     grantBtn.disabled = true;
     testTr.hidden = false;
     testBox.className = 'test-result';
-    testOut.textContent = `Asking the provider for a code for ${name}…`;
+    testOut.textContent = `Asking the provider for access to ${name}…`;
     const path = `/accounts/${encodeURIComponent(name)}/oauth`;
     const show = (c) => {
       clear(testOut);
       testOut.dataset.consent = c.state;
-      if (c.state === 'pending') {
+      if (c.state === 'pending' && c.authorize_url) {
+        // The redirect flow (Google): the provider's page, which comes back to /oauth/callback.
+        const safe = /^https?:\/\//i.test(c.authorize_url);
+        append(testOut, h('strong', null, `${name}: `),
+          safe ? h('a', { href: c.authorize_url, target: '_blank', rel: 'noopener noreferrer', testid: 'account-oauth-link' },
+            'open the provider\'s consent page') : c.authorize_url,
+          ` and allow access (within ${Math.round(c.expires_in / 60)} min); this page notices when it is granted.`);
+      } else if (c.state === 'pending') {
         append(testOut, h('strong', null, `${name}: `), 'open ',
           h('a', { href: c.verification_uri, target: '_blank', rel: 'noopener noreferrer' }, c.verification_uri),
           ' and enter the code ', h('code', { testid: 'account-oauth-code' }, c.user_code),

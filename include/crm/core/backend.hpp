@@ -17,6 +17,7 @@
 #include "crm/core/ports.hpp"
 #include "crm/core/read_model.hpp"
 #include "crm/core/result.hpp"
+#include "crm/core/search.hpp"
 #include "crm/core/sync_ports.hpp"
 #include "crm/core/throttle.hpp"
 #include "crm/core/unit_of_work.hpp"
@@ -55,6 +56,7 @@ class Backend {
     virtual Outbox& outbox() = 0;
     virtual MetricsQueries& metrics() = 0;
     virtual CrmRecords& crm() = 0;
+    virtual Search& search() = 0;
     // What the daemon's ingest and IMAP sync need, on the same connection.
     virtual MailStore& mail() = 0;
     virtual ThreadIndex& threads() = 0;

@@ -24,6 +24,7 @@
 #include <utility>
 #include <vector>
 
+#include "crm/app/search.hpp"
 #include "crm/core/account_config.hpp"
 #include "crm/core/backend.hpp"
 #include "crm/core/clock.hpp"
@@ -52,11 +53,14 @@ struct Response {
     [[nodiscard]] std::optional<std::string_view> header(std::string_view name) const;
 };
 
-// An admin granting crm-mail access to an OAuth2 account's mailbox from the admin page (the
-// device flow, RFC 8628): the code to enter at the provider's page, and how it went.
+// An admin granting crm-mail access to an OAuth2 account's mailbox from the admin page: with the
+// device flow (RFC 8628), the code to enter at the provider's page; with the redirect flow
+// (RFC 6749 §4.1, PKCE), the provider's address to open, which comes back to /oauth/callback.
+// Then how it went.
 struct ConsentState {
     std::string state = "none"; // none | pending | granted | failed
     std::string user_code, verification_uri, message, error;
+    std::string authorize_url;   // the redirect flow
     std::int64_t expires_in = 0; // seconds, from when it was asked
 };
 
@@ -100,13 +104,24 @@ class Control {
     virtual void outbox_changed() = 0;
     // Prometheus text for /metrics.
     virtual std::string metrics() = 0;
-    // Starts the device flow for the account's OAuth2 login and returns the code to show (a
-    // request already waiting for the admin is returned as it is). When access is granted, the
-    // refresh token is stored in the account's oauth_refresh_token_file and the account logs in
-    // again. Errors: "account.not_found", "oauth.consent" (the account cannot use it: no OAuth
-    // refresh flow, no device endpoint, a token that is not in a file), "net.oauth".
+    // Starts the consent for the account's OAuth2 login: the device flow when the account has a
+    // device endpoint (the code to show), else the redirect flow (the address to open) when it
+    // has an authorize endpoint. A request already waiting for the admin is returned as it is. When
+    // access is granted, the refresh token is stored in the account's oauth_refresh_token_file and
+    // the account logs in again. Errors: "account.not_found", "oauth.consent" (the account cannot
+    // use it: no OAuth refresh flow, neither endpoint, a token that is not in a file), "net.oauth".
     virtual Result<ConsentState> start_consent(const std::string& account) {
         (void)account;
+        return fail("oauth.consent", "not offered here");
+    }
+    // The provider's redirect back to /oauth/callback (its raw query string), for the pending
+    // redirect-flow consent whose `state` it carries: redeems the code, stores the refresh token
+    // and logs the account in again. Returns the account's name. Errors: "oauth.consent" (no
+    // pending request has this state, or it expired), "net.oauth" (refused, or the code was
+    // not redeemed), "oauth.rotation" (the token file could not be written).
+    virtual Result<std::string> complete_consent(const std::string& state, std::string_view query) {
+        (void)state;
+        (void)query;
         return fail("oauth.consent", "not offered here");
     }
     // The last consent of the account in this process ("none" when there was none).
@@ -157,5 +172,9 @@ class Api {
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
+
+// A page of search hits as GET /api/v1/search answers it (docs/openapi.yaml SearchResults), for
+// crm-mailctl search --json.
+std::string search_result_json(const app::SearchResult& r);
 
 } // namespace crm::http

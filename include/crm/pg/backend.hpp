@@ -46,6 +46,7 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     Outbox& outbox() override { return outbox_; }
     MetricsQueries& metrics() override { return *this; }
     CrmRecords& crm() override { return store_; }
+    Search& search() override { return search_; }
     MailStore& mail() override { return store_; }
     ThreadIndex& threads() override { return store_; }
     SyncState& sync() override { return sync_; }
@@ -98,6 +99,21 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     PgWebStore web_;
     PgOutbox outbox_;
     PgThrottle throttle_;
+    // Full-text search is SQLite's for now (issue 19: PostgreSQL's comes with issue 17): a
+    // search here says so instead of returning nothing.
+    class NoSearch final : public Search {
+      public:
+        Result<SearchPage> search(const Viewer&, const SearchQuery&, std::size_t,
+                                  std::size_t) override {
+            return fail("search.unavailable",
+                        "full-text search is not available on the PostgreSQL backend yet; the "
+                        "embedded SQLite database has it");
+        }
+        Result<std::int64_t> reindex() override {
+            return fail("search.unavailable",
+                        "the PostgreSQL backend has no full-text index to rebuild");
+        }
+    } search_;
 };
 
 } // namespace crm::pg

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "crm/core/account_config.hpp"
 #include "crm/core/result.hpp"
@@ -56,6 +57,31 @@ Result<net::OAuthTokens> finish_device_consent(const OAuthRefresh& config,
                                                const ConsentOptions& opt,
                                                const net::DeviceAuthorization& d,
                                                const std::function<bool()>& stopped);
+
+// The authorization-code flow with PKCE for a caller that receives the redirect itself: the
+// daemon, whose web server answers at the redirect address (http.public_url + /oauth/callback),
+// so that an admin grants access from the admin page's browser (Google; RFC 6749 §4.1 with
+// RFC 7636). `authorize_url` is where the admin's browser goes; `state` ties the provider's
+// redirect to this request, and `verifier` stays here.
+struct RedirectConsent {
+    std::string authorize_url, state, verifier, redirect_uri;
+};
+// A new request (fresh state and PKCE pair), its address built from the account's authorize
+// endpoint, client id, scope and login hint (access_type=offline, prompt=consent).
+RedirectConsent redirect_request(const OAuthRefresh& config, const ConsentOptions& opt,
+                                 const std::string& redirect_uri);
+// As redirect_request; errors "oauth.consent" when the account has no authorize endpoint or
+// no scope.
+Result<RedirectConsent> begin_redirect_consent(const OAuthRefresh& config,
+                                               const ConsentOptions& opt,
+                                               const std::string& redirect_uri);
+// Redeems the provider's redirect (its raw query string) for the tokens. Errors:
+// "oauth.consent" (a state that is not this request's, no code), "net.oauth" (the admin
+// refused: the provider's error and description; the token endpoint refused the code).
+Result<net::OAuthTokens> finish_redirect_consent(const OAuthRefresh& config,
+                                                 const ConsentOptions& opt,
+                                                 const RedirectConsent& request,
+                                                 std::string_view query);
 
 // Writes a refresh token where the account's config says it lives: over its file, atomically,
 // mode 0600, keeping the file's owner. Errors "oauth.rotation" (NeedsConfig) when it lives in an

@@ -76,6 +76,13 @@ struct HttpConfig {
     // Reverse proxies (IP addresses or CIDR blocks) whose X-Forwarded-For names the client for
     // the login throttle and the session record. Empty: X-Forwarded-For is never believed.
     std::vector<std::string> trusted_proxies;
+    // The origin at which admins open the page ("https://crm.example.com"; https, or http to a
+    // loopback host), without a trailing slash. An OAuth provider's redirect after an admin's
+    // consent from the admin page comes back to public_url + "/oauth/callback" (register that
+    // redirect URI with the OAuth client); its host is served like allowed_hosts. Empty: the
+    // redirect goes to http://127.0.0.1:<port>/oauth/callback, for a browser on this host or an
+    // ssh tunnel.
+    std::string public_url;
 
     friend bool operator==(const HttpConfig&, const HttpConfig&) = default;
 };

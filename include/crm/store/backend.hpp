@@ -8,6 +8,7 @@
 #include "crm/core/backend.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/outbox.hpp"
+#include "crm/store/search.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/sync_store.hpp"
 #include "crm/store/web_store.hpp"
@@ -39,6 +40,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     Outbox& outbox() override { return outbox_; }
     MetricsQueries& metrics() override { return *this; }
     CrmRecords& crm() override { return store_; }
+    Search& search() override { return search_; }
     MailStore& mail() override { return store_; }
     ThreadIndex& threads() override { return store_; }
     SyncState& sync() override { return sync_; }
@@ -73,6 +75,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     SyncStore sync_;
     WebStore web_;
     OutboxStore outbox_;
+    SearchStore search_;
 };
 
 // Opens a connection to the database at `path` (which must be migrated) for each call.

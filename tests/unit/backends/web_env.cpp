@@ -100,6 +100,8 @@ class SqliteEnv final : public WebEnv {
         return backend_->set_message_unread(message, unread, mirror, now);
     }
     Result<MetricsSnapshot> metrics() override { return backend_->metrics_snapshot(); }
+    Search* search() override { return &backend_->search(); }
+    Backend* backend() override { return backend_.get(); }
 
   private:
     std::filesystem::path path_;

@@ -51,6 +51,10 @@ class WebEnv {
                                                     const std::vector<AccountId>& mirror,
                                                     std::int64_t now) = 0;
     virtual Result<MetricsSnapshot> metrics() = 0;
+    // The full-text search (SQLite; nullptr where the backend has none).
+    virtual Search* search() { return nullptr; }
+    // The whole backend, for the use cases (SQLite; nullptr where the environment has none).
+    virtual Backend* backend() { return nullptr; }
 };
 
 // A fresh, migrated SQLite database in a temp file.

@@ -217,7 +217,8 @@ TEST(Config, HttpLimitsAndMetricsToken) {
     const auto out = parse("[http]\nallowed_hosts = [\"crm.example.com\"]\nmax_connections = 32\n"
                            "max_body_bytes_in_flight = 8388608\n"
                            "metrics_token_file = \"/etc/crm-mail/metrics.token\"\n"
-                           "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n" +
+                           "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n"
+                           "public_url = \"https://crm.example.com/\"\n" +
                            with_imap(kGoodImap));
     ASSERT_TRUE(out.ok()) << dump(out);
     EXPECT_TRUE(out.problems.empty()) << dump(out);
@@ -228,7 +229,8 @@ TEST(Config, HttpLimitsAndMetricsToken) {
                           32,
                           8u << 20,
                           "/etc/crm-mail/metrics.token",
-                          {"127.0.0.1", "10.0.0.0/8", "fd00::/8"}};
+                          {"127.0.0.1", "10.0.0.0/8", "fd00::/8"},
+                          "https://crm.example.com"}; // without the trailing slash
     EXPECT_EQ(out.config->http, want);
 }
 
@@ -375,6 +377,7 @@ TEST(Config, ExampleFileParsesCleanly) {
                                        "max_body_bytes_in_flight",
                                        "metrics_token_file",
                                        "trusted_proxies",
+                                       "public_url",
                                        "strip_plus_tags",
                                        "plus_separator",
                                        "gmail_dot_folding",
@@ -445,6 +448,10 @@ std::vector<BadCase> bad_cases() {
         {"http_body_bytes_below_one_body", "[http]\nmax_body_bytes_in_flight = 1048576\n", 2,
          "http.max_body_bytes_in_flight: 1048576 is out of range (must be "
          "2097152..1099511627776 bytes)"},
+        {"http_public_url_path", "[http]\npublic_url = \"https://crm.example.com/crm\"\n", 2,
+         "http.public_url: \"https://crm.example.com/crm\" must be the page's origin only"},
+        {"http_public_url_plain_http", "[http]\npublic_url = \"http://crm.example.com\"\n", 2,
+         "http.public_url: \"http://crm.example.com\" must use https://"},
         {"http_metrics_token_relative", "[http]\nmetrics_token_file = \"metrics.token\"\n", 2,
          "http.metrics_token_file: \"metrics.token\" must be an absolute path"},
         {"plus_separator", "[matching]\nplus_separator = \"++\"\n", 2, "must be one of"},

@@ -7,6 +7,7 @@
 #include "crm/blob/codec.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/outbox.hpp"
+#include "crm/store/search.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/sync_store.hpp"
 #include "crm/store/web_store.hpp"
@@ -319,6 +320,44 @@ TEST(BlobCodec, RawMessagesAreKeptCompressedAndReadBackExactly) {
     auto none = s.raw_message(987654);
     ASSERT_TRUE(none);
     EXPECT_FALSE(none->has_value());
+}
+
+// The full-text index is written with the message, in its transaction: a stored message is
+// found at once, and one whose transaction rolled back is not (issue 19).
+TEST(Search, AStoredMessageIsFoundAtOnceAndARolledBackOneNot) {
+    RawFixture f;
+    f.parsed.subject = "Angebot für die Flotte";
+    f.parsed.text_body = "Sehr geehrter Herr Müller, anbei das Angebot.";
+    f.parsed.attachments.push_back({});
+    f.parsed.attachments.back().filename = "Preisliste_2027.pdf";
+    f.parsed.attachments.back().sha256 = "att-sha";
+    f.parsed.attachments.back().size = 3;
+    SearchStore search(*f.db);
+    const Viewer admin{0, true};
+    auto find = [&](std::string_view text) {
+        auto q = parse_search_query(text);
+        EXPECT_TRUE(q) << text;
+        auto page = search.search(admin, *q, 0, 10);
+        EXPECT_TRUE(page) << page.error().to_string();
+        return page ? page->total : -1;
+    };
+    {
+        Database::Transaction tx(*f.db);
+        ASSERT_TRUE(f.s.insert_message(f.message(mail_like(500), "sha-rolled", "rolled@x")));
+        EXPECT_EQ(find("muller"), 1); // seen inside its own transaction
+    }                                 // rolled back
+    EXPECT_EQ(find("muller"), 0);
+    ASSERT_TRUE(f.s.insert_message(f.message(mail_like(500), "sha-kept", "kept@x")));
+    EXPECT_EQ(find("muller"), 1);
+    EXPECT_EQ(find("subject:flotte"), 1);
+    EXPECT_EQ(find("filename:preisliste"), 1);
+    EXPECT_EQ(find("preisliste_2027"), 1);
+    // db reindex builds the same index again from the stored rows.
+    auto n = search.reindex();
+    ASSERT_TRUE(n) << n.error().to_string();
+    EXPECT_EQ(*n, 1);
+    EXPECT_EQ(find("muller angebot"), 1);
+    EXPECT_EQ(find("muller -angebot"), 0);
 }
 
 TEST(StoredMessage, HeadersAndWarningsAreValidJsonThatGivesTheStringsBack) {

@@ -1,0 +1,245 @@
+// Full-text search on SQLite (see crm/store/search.hpp and schema/0014_search.sql).
+#include "crm/store/search.hpp"
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "crm/core/utf8.hpp"
+#include "guard.hpp"
+#include "rows.hpp"
+#include "search_tokenizer.hpp"
+
+namespace crm::store {
+
+namespace {
+
+// Index columns, in the order of the FTS5 table; bm25 weighs a hit in the subject most, then the
+// sender, then recipients and file names, then the body.
+constexpr const char* kRank = "bm25(message_search, 8.0, 1.0, 4.0, 2.0, 2.0)";
+
+std::string_view column_of(SearchTerm::Field f) {
+    switch (f) {
+    case SearchTerm::Field::From:
+        return "sender";
+    case SearchTerm::Field::To:
+        return "recipients";
+    case SearchTerm::Field::Subject:
+        return "subject";
+    case SearchTerm::Field::Filename:
+        return "files";
+    case SearchTerm::Field::Any:
+        break;
+    }
+    return "";
+}
+
+// True when the text has something the tokenizer indexes (a letter, digit or any non-ASCII
+// character); "-" or "&" alone find nothing.
+bool searchable(std::string_view text) {
+    for (const char ch : text)
+        if (const auto c = static_cast<unsigned char>(ch);
+            c >= 0x80 || (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z'))
+            return true;
+    return false;
+}
+
+// One term as an FTS5 phrase: a string (quotes doubled, so nothing the user types is FTS5
+// syntax), under its column; one Chinese or Japanese character is a prefix query (the index
+// holds it as the start of a pair, or alone at the end of a run).
+std::string fts_phrase(const SearchTerm& t) {
+    std::string out;
+    if (const auto col = column_of(t.field); !col.empty()) {
+        out += col;
+        out += " : ";
+    }
+    out += '"';
+    for (const char c : t.text) {
+        out += c;
+        if (c == '"')
+            out += '"';
+    }
+    out += '"';
+    const auto chars = decode_utf8(t.text);
+    if (chars.size() == 1 && is_cjk(chars.front()))
+        out += " *";
+    return out;
+}
+
+// The MATCH expression of the positive (or the negated) terms: AND of the positive ones, OR of
+// the negated ones. Empty when there are none.
+std::string fts_match(const SearchQuery& q, bool negated) {
+    std::string out;
+    for (const auto& t : q.terms) {
+        if (t.negated != negated || !searchable(t.text))
+            continue;
+        if (!out.empty())
+            out += negated ? " OR " : " AND ";
+        out += fts_phrase(t);
+    }
+    return out;
+}
+
+// The snippet with its hits marked by STX and ETX (which mail text does not hold: they are
+// removed from the parts).
+std::vector<SnippetPart> parse_snippet(std::string_view s) {
+    std::vector<SnippetPart> out;
+    bool hit = false;
+    std::string cur;
+    auto push = [&] {
+        if (!cur.empty())
+            out.push_back({std::move(cur), hit});
+        cur.clear();
+    };
+    for (const char c : s) {
+        if (c == '\x02' || c == '\x03') {
+            push();
+            hit = c == '\x02';
+        } else if (c == '\n' || c == '\r' || c == '\t') {
+            if (cur.empty() || cur.back() != ' ')
+                cur += ' ';
+        } else {
+            cur += c;
+        }
+    }
+    push();
+    return out;
+}
+
+// The first characters of a body, for hits found by filters alone.
+std::vector<SnippetPart> opening_of(std::string_view body) {
+    std::string cut;
+    std::size_t chars = 0;
+    for (std::size_t i = 0; i < body.size() && chars < 160;) {
+        const auto c = decode_utf8_at(body, i);
+        cut.append(body.substr(i, c.size));
+        i += c.size;
+        ++chars;
+    }
+    if (cut.size() < body.size())
+        cut += "…";
+    return parse_snippet(cut);
+}
+
+} // namespace
+
+Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, std::size_t offset,
+                                       std::size_t limit) {
+    return guard("searching", [&]() -> Result<SearchPage> {
+        auto& d = db_.impl();
+        SearchPage page;
+        const std::string match = fts_match(q, false);
+        const std::string exclude = fts_match(q, true);
+        if (match.empty() && q.has_text())
+            return page; // only punctuation to search for: nothing matches
+        std::string from = match.empty()
+                               ? std::string("messages m ")
+                               : std::string("(SELECT rowid AS id, ") + kRank +
+                                     " AS rank FROM message_search WHERE message_search MATCH "
+                                     ":match) h JOIN messages m ON m.id = h.id ";
+        // `d`: the thread's deal, as kDealVisible names it.
+        from += "LEFT JOIN thread_deals td ON td.thread_id = m.thread_id "
+                "LEFT JOIN deals d ON d.id = td.deal_id ";
+        std::string where = std::string("WHERE ") + kMessageVisible;
+        if (!exclude.empty())
+            where += " AND m.id NOT IN (SELECT rowid FROM message_search WHERE message_search "
+                     "MATCH :exclude)";
+        if (q.deal)
+            where += " AND td.deal_id = :deal";
+        if (q.has_attachment)
+            where += " AND EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id AND "
+                     "a.is_inline = 0)";
+        if (q.after)
+            where += " AND coalesce(m.date, m.received_at) >= :after";
+        if (q.before)
+            where += " AND coalesce(m.date, m.received_at) < :before";
+        if (q.unread)
+            where += " AND m.unread = :unread";
+        if (q.unsorted)
+            where += " AND EXISTS (SELECT 1 FROM unsorted u WHERE u.thread_id = m.thread_id)";
+        auto bind_all = [&](SQLite::Statement& s) {
+            bind_viewer(s, v);
+            if (!match.empty())
+                s.bind(":match", match);
+            if (!exclude.empty())
+                s.bind(":exclude", exclude);
+            if (q.deal)
+                s.bind(":deal", *q.deal);
+            if (q.after)
+                s.bind(":after", *q.after);
+            if (q.before)
+                s.bind(":before", *q.before);
+            if (q.unread)
+                s.bind(":unread", *q.unread ? 1 : 0);
+        };
+        auto& count = d.stmt("SELECT count(*) FROM " + from + where);
+        bind_all(count);
+        if (count.executeStep())
+            page.total = count.getColumn(0).getInt64();
+        count.reset();
+        if (page.total == 0 || offset >= static_cast<std::size_t>(page.total))
+            return page;
+        auto& s = d.stmt(
+            "SELECT m.id, m.thread_id, m.subject, m.from_name, m.from_address, m.date, "
+            "m.received_at, CASE WHEN " +
+            std::string(kDealVisible) + " THEN td.deal_id END, CASE WHEN " + kDealVisible +
+            " THEN d.name ELSE '' END, m.unread, m.direction = 'out', EXISTS (SELECT 1 FROM "
+            "attachments a WHERE a.message_id = m.id AND a.is_inline = 0), " +
+            (match.empty() ? std::string("substr(m.text_body, 1, 800) ") : std::string("'' ")) +
+            "FROM " + from + where +
+            (match.empty() ? " ORDER BY coalesce(m.date, m.received_at) DESC, m.id DESC"
+                           : " ORDER BY h.rank, m.id") +
+            " LIMIT :limit OFFSET :offset");
+        bind_all(s);
+        s.bind(":limit", static_cast<std::int64_t>(limit));
+        s.bind(":offset", static_cast<std::int64_t>(offset));
+        while (s.executeStep()) {
+            SearchHit h;
+            h.message = s.getColumn(0).getInt64();
+            h.thread = s.getColumn(1).getInt64();
+            h.subject = s.getColumn(2).getString();
+            h.from_name = s.getColumn(3).getString();
+            h.from_address = s.getColumn(4).getString();
+            h.date = opt_col(s.getColumn(5));
+            h.received_at = s.getColumn(6).getInt64();
+            h.deal = opt_col(s.getColumn(7));
+            h.deal_name = s.getColumn(8).getString();
+            h.unread = s.getColumn(9).getInt() != 0;
+            h.outgoing = s.getColumn(10).getInt() != 0;
+            h.has_attachment = s.getColumn(11).getInt() != 0;
+            if (match.empty())
+                h.snippet = opening_of(s.getColumn(12).getString());
+            page.hits.push_back(std::move(h));
+        }
+        s.reset();
+        if (!match.empty()) {
+            // The best passage of each hit of the page: FTS5 tokenizes only these rows again.
+            auto& sn = d.stmt("SELECT snippet(message_search, -1, char(2), char(3), '…', 24) "
+                              "FROM message_search WHERE message_search MATCH :match AND rowid = "
+                              ":id");
+            for (auto& h : page.hits) {
+                sn.reset();
+                sn.bind(":match", match);
+                sn.bind(":id", h.message);
+                if (sn.executeStep())
+                    h.snippet = parse_snippet(sn.getColumn(0).getString());
+            }
+            sn.reset();
+        }
+        return page;
+    });
+}
+
+Result<std::int64_t> SearchStore::reindex() {
+    return guard("rebuilding the search index", [&]() -> Result<std::int64_t> {
+        auto& d = db_.impl();
+        d.db.exec("INSERT INTO message_search (message_search) VALUES ('rebuild')");
+        auto& q = d.stmt("SELECT count(*) FROM messages");
+        q.executeStep();
+        const auto n = q.getColumn(0).getInt64();
+        q.reset();
+        return n;
+    });
+}
+
+} // namespace crm::store
