@@ -15,6 +15,7 @@ import { viewAdmin } from './views/admin.js';
 import { viewDeal } from './views/deal.js';
 import { viewDeals } from './views/deals.js';
 import { viewLogin } from './views/login.js';
+import { viewSearch } from './views/search.js';
 import { viewThread } from './views/thread.js';
 import { viewUnsorted } from './views/unsorted.js';
 
@@ -24,5 +25,6 @@ start([
   { path: /^#\/deals\/(\d+)$/, view: viewDeal, nav: 'deals' },
   { path: /^#\/threads\/(\d+)$/, view: viewThread, nav: 'deals' },
   { path: /^#\/unsorted$/, view: viewUnsorted, nav: 'unsorted' },
+  { path: /^#\/search(?:\?.*)?$/, view: viewSearch, nav: 'search' },
   { path: /^#\/admin$/, view: viewAdmin, nav: 'admin' },
 ]);

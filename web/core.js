@@ -432,6 +432,12 @@ export function dealOptions(select, deals, selectedId, placeholder) {
 export function start(table) {
   routes = table;
   document.querySelector('[data-testid="logout"]').addEventListener('click', logout);
+  // The sidebar's search box: #/search?q=... (views/search.js).
+  document.querySelector('[data-testid="nav-search-form"]').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const q = ev.currentTarget.elements.q.value.trim();
+    if (q) location.hash = `#/search?q=${encodeURIComponent(q)}`;
+  });
   document.getElementById('toast').addEventListener('click', (ev) => { ev.currentTarget.hidden = true; });
   document.addEventListener('keydown', onKey);
   window.addEventListener('hashchange', () => route());

@@ -1,6 +1,6 @@
 // Browser test of the crm-mail web page against the real stack started by tests/browser/run.sh:
 // login, deal list, thread view (quoted text folding, read state), reply through the outbox,
-// unsorted queue, authorisation as seen from the browser, and the admin page (connection test,
+// unsorted queue, search, authorisation as seen from the browser, and the admin page (connection test,
 // add an account and watch it sync). Plain Node ES module, playwright-core + Debian's Chromium.
 //
 // Env: BASE_URL ARTIFACTS ALICE_EMAIL ALICE_PASSWORD ADA_EMAIL ADA_PASSWORD
@@ -39,6 +39,7 @@ const EXPECTED_4XX = [
   [401, /\/api\/v1\/auth\/login$/],
   [422, /\/api\/v1\/accounts$/],
   [400, /\/api\/v1\/accounts$/],
+  [422, /\/api\/v1\/search$/],
 ];
 const consoleProblems = [];
 const serverErrors = [];
@@ -372,6 +373,33 @@ async function main() {
     check('inline cid: image is shown from this server', img && img.w === 8 && /^\/api\/v1\/messages\/\d+\/attachments\/\d+\?inline=1$/.test(img.src),
       JSON.stringify(img));
   }
+
+  // 5b. Search from the sidebar: ranked hits with the matched words marked, one click to the
+  // thread; diacritics fold ("chloe" finds "Chloé"); a malformed query names the position.
+  await page.locator(tid('nav-search')).fill('chloe seats');
+  await page.locator(tid('nav-search')).press('Enter');
+  const hit = page.locator(tid('search-hit')).first();
+  await hit.waitFor({ state: 'visible' }).catch(() => {});
+  await shot('search');
+  const hitSubject = (await hit.locator('a.row-link').textContent().catch(() => '')) || '';
+  check('search "chloe seats" finds the customer\'s mail', hitSubject.trim() === CUSTOMER_SUBJECT
+    && page.url().includes('#/search?q=chloe%20seats'), `${hitSubject} at ${page.url()}`);
+  const marks = await hit.locator(`${tid('search-snippet')} mark`).allTextContents().catch(() => []);
+  check('the snippet marks the word found', marks.some((m) => /seats/i.test(m)), JSON.stringify(marks));
+  const totalText = (await page.locator(tid('search-total')).textContent()) || '';
+  check('the page shows the true count', /^\d+ results?$/.test(totalText.trim()), totalText);
+  await hit.locator('a.row-link').click();
+  await page.locator(tid('thread-subject')).waitFor({ state: 'visible' });
+  check('a hit opens its thread', page.url().endsWith(`#/threads/${threadId}`), page.url());
+  await page.goto(`${BASE}/#/search?q=${encodeURIComponent('renewal from:')}`);
+  const searchErr = page.locator(tid('search-error'));
+  await searchErr.waitFor({ state: 'visible' }).catch(() => {});
+  const searchErrText = (await searchErr.textContent().catch(() => '')) || '';
+  check('a malformed query is explained with its position', /character 14/.test(searchErrText)
+    && /needs a value/.test(searchErrText), searchErrText);
+  const foreignCursor = await api('GET', `/api/v1/search?q=renewal&cursor=${'ab'.repeat(8)}`);
+  check('a cursor that is not one of ours → 422 cursor.invalid', foreignCursor.status === 422
+    && foreignCursor.json?.error?.code === 'cursor.invalid', `${foreignCursor.status} ${JSON.stringify(foreignCursor.json)}`);
 
   // 6. Authorisation seen from the browser context (Alice's cookie).
   const deals = await api('GET', '/api/v1/deals');

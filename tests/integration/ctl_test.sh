@@ -35,7 +35,8 @@ expect_code 2 "unknown option" "$ctl" --db "$db" threads list --bogus
 expect_code 2 "crm import kind" "$ctl" --db "$db" crm import widgets x.csv
 expect_code 0 "help" "$ctl" --help
 for cmd in "db migrate" "db status" "crm import" "import" "threads list" "thread show" \
-           "thread link" "thread unlink" "message raw" "export threads" "export deal-links" "deals list"; do
+           "thread link" "thread unlink" "message raw" "export threads" "export deal-links" "deals list" \
+           "search" "db reindex"; do
   # shellcheck disable=SC2086
   expect_code 0 "$cmd --help" "$ctl" $cmd --help
   expect_grep "^Usage: crm-mailctl" "$work/out" "$cmd --help text"
@@ -80,6 +81,27 @@ n2=$(c export threads | wc -l)
 expect_eq "$n2" "$n1" "thread count unchanged by re-import"
 expect_code 1 "import missing path" c import "$work/does-not-exist"
 expect_grep "does-not-exist" "$work/out" "missing path named"
+
+# search (issue 19): what import stored is found at once; --json is the API's shape; errors
+expect_code 0 "search" c search "ruckfrage"
+expect_grep "AW: Fleet renewal quote – Rückfrage" "$work/out" "search folds diacritics (ruckfrage finds Rückfrage)"
+expect_grep "^1 of 1 hit$" "$work/out" "search prints the true count"
+expect_code 0 "search --json paged" c search "subject:fleet" --limit 1 --json
+expect_grep '"total":4' "$work/out" "search --json: the total of every page"
+cursor=$(grep -o '"next_cursor":"[0-9a-f]*"' "$work/out" | cut -d'"' -f4)
+[ -n "$cursor" ] && ok || bad "search --json gives a next cursor"
+expect_code 0 "search next page" c search "subject:fleet" --limit 1 --cursor "$cursor"
+expect_grep "^1 of 4 hits; more: --cursor " "$work/out" "the cursor leads to the next page"
+expect_code 1 "cursor of another query" c search "fleet" --cursor "$cursor"
+expect_grep "cursor belongs to another search" "$work/err" "cursor of another query refused"
+expect_code 2 "malformed query" c search "fleet from:"
+expect_grep "at character 12: from: needs a value" "$work/err" "malformed query named with its position"
+expect_code 0 "search as a user" c search "fleet" --user 2
+expect_grep "^0 of 0 hits$" "$work/out" "user 2 sees none of user 1's imported mail"
+expect_code 0 "db reindex" c db reindex
+expect_grep "search index rebuilt: 10 messages" "$work/out" "reindex counts the messages"
+expect_code 0 "search after reindex" c search "ruckfrage"
+expect_grep "^1 of 1 hit$" "$work/out" "the rebuilt index finds the same"
 
 # sorting decisions and their reasons
 c export deal-links >"$work/links"
