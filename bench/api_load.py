@@ -18,7 +18,8 @@ def pct(sorted_ms, p):
     return sorted_ms[k]
 
 
-def main():
+def load_args():
+    """The arguments every load script takes; returns them, the parsed base URL and the headers."""
     ap = argparse.ArgumentParser()
     ap.add_argument("base")
     ap.add_argument("token_file")
@@ -28,7 +29,11 @@ def main():
     a = ap.parse_args()
     token = open(a.token_file).read().strip()
     u = urllib.parse.urlparse(a.base)
-    headers = {"Authorization": "Bearer " + token, "Host": u.netloc}
+    return a, u, {"Authorization": "Bearer " + token, "Host": u.netloc}
+
+
+def main():
+    a, u, headers = load_args()
     lat = {"deal list": [], "deal threads": [], "thread view": []}
     errors = []
     lock = threading.Lock()

@@ -24,7 +24,7 @@ start([
   { path: /^#\/deals$/, view: viewDeals, nav: 'deals' },
   { path: /^#\/deals\/(\d+)$/, view: viewDeal, nav: 'deals' },
   { path: /^#\/threads\/(\d+)$/, view: viewThread, nav: 'deals' },
-  { path: /^#\/unsorted$/, view: viewUnsorted, nav: 'unsorted' },
+  { path: /^#\/unsorted(?:\?.*)?$/, view: viewUnsorted, nav: 'unsorted' },
   { path: /^#\/search(?:\?.*)?$/, view: viewSearch, nav: 'search' },
   { path: /^#\/admin$/, view: viewAdmin, nav: 'admin' },
 ]);

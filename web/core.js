@@ -251,8 +251,8 @@ export function isAdmin() {
 
 export async function refreshUnsortedCount() {
   try {
-    const r = await api('GET', '/unsorted');
-    setUnsortedCount(r.threads.length);
+    const r = await api('GET', '/unsorted?limit=1');
+    setUnsortedCount(r.total);
   } catch (e) { /* the page itself reports errors */ }
 }
 

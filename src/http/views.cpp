@@ -1,5 +1,6 @@
 // The salesperson's routes: me, deals, threads, messages, read marks, links, replies, outbox.
 #include <algorithm>
+#include <charconv>
 #include <limits>
 #include <tuple>
 
@@ -8,6 +9,7 @@
 #include "crm/app/reply.hpp"
 #include "crm/app/search.hpp"
 #include "crm/app/thread_actions.hpp"
+#include "crm/core/cursor.hpp"
 #include "crm/http/auth.hpp"
 #include "internal.hpp"
 
@@ -79,6 +81,8 @@ void me(Ctx& c) {
 
 // Messages per page of the thread view: the newest first, older ones with ?before=.
 constexpr std::int64_t kThreadPage = 50, kMaxThreadPage = 200;
+// Thread lists (a deal's threads, the unsorted queue): threads per page.
+constexpr std::int64_t kThreadListPage = 100, kMaxThreadListPage = 500;
 
 void thread_get(Ctx& c, ThreadId id) {
     auto& ws = c.backend.reads();
@@ -269,6 +273,59 @@ json::object thread_json(ReadModel& ws, const Viewer& v, const ThreadSummary& t)
             {"participants", strings(t.participants)}};
 }
 
+namespace {
+
+// ?limit= and ?cursor= of a thread list: the page size (1..500, 100 by default) and where the
+// page starts. The cursor holds the last thread's date and id; it is refused by another list.
+std::pair<std::optional<ThreadKey>, std::size_t>
+thread_page_request(const Ctx& c, std::string_view list, std::string_view scope) {
+    const auto limit =
+        static_cast<std::size_t>(query_int(c, "limit", 1, kMaxThreadListPage, kThreadListPage));
+    const auto it = c.query.find("cursor");
+    if (it == c.query.end() || it->second.empty())
+        return {std::nullopt, limit};
+    auto position = decode_cursor(it->second, list, list_scope(scope));
+    if (!position)
+        throw_error(422, "cursor.invalid", "cursor: " + position.error().detail, "cursor");
+    // "<date or ->:<id>"
+    const std::string& p = *position;
+    const auto colon = p.find(':');
+    ThreadKey key;
+    std::int64_t date = 0;
+    const auto parse = [](std::string_view t, std::int64_t& out) {
+        auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
+        return ec == std::errc() && end == t.data() + t.size();
+    };
+    const bool ok =
+        colon != std::string::npos &&
+        (p.substr(0, colon) == "-" || parse(std::string_view(p).substr(0, colon), date)) &&
+        parse(std::string_view(p).substr(colon + 1), key.id);
+    if (!ok)
+        throw_error(422, "cursor.invalid", "cursor: the cursor is damaged: start again without it",
+                    "cursor");
+    if (p.substr(0, colon) != "-")
+        key.last_date = date;
+    return {key, limit};
+}
+
+void send_thread_page(Ctx& c, ReadModel& ws, const Viewer& v, const ThreadPage& page,
+                      std::string_view list, std::string_view scope) {
+    json::array a;
+    for (const auto& t : page.threads)
+        a.push_back(thread_json(ws, v, t));
+    json::value next = nullptr;
+    if (page.next)
+        next =
+            encode_cursor(list, list_scope(scope),
+                          fmt::format("{}:{}",
+                                      page.next->last_date ? std::to_string(*page.next->last_date)
+                                                           : std::string("-"),
+                                      page.next->id));
+    send_json(c, 200, json::object{{"threads", a}, {"total", page.total}, {"next_cursor", next}});
+}
+
+} // namespace
+
 json::object search_result_object(const app::SearchResult& r) {
     json::array hits;
     for (const auto& h : r.page.hits) {
@@ -353,15 +410,13 @@ bool route_views(Ctx& c) {
         auto id = id_segment(s[1], "deal");
         if (!ok_or_500(ws.deal(v, id)))
             not_found("deal " + s[1]);
-        json::array a;
-        for (const auto& t : ok_or_500(ws.deal_threads(v, id)))
-            a.push_back(thread_json(ws, v, t));
-        send_json(c, 200, json::object{{"threads", a}});
+        const std::string scope = "deal " + std::to_string(id);
+        const auto [after, limit] = thread_page_request(c, "deal-threads", scope);
+        send_thread_page(c, ws, v, ok_or_500(ws.deal_threads(v, id, after, limit)), "deal-threads",
+                         scope);
     } else if (s[0] == "unsorted" && wants(c, "GET", 1)) {
-        json::array a;
-        for (const auto& t : ok_or_500(ws.unsorted(v)))
-            a.push_back(thread_json(ws, v, t));
-        send_json(c, 200, json::object{{"threads", a}});
+        const auto [after, limit] = thread_page_request(c, "unsorted", "");
+        send_thread_page(c, ws, v, ok_or_500(ws.unsorted(v, after, limit)), "unsorted", "");
     } else if (s[0] == "threads" && s.size() == 2 && wants(c, "GET", 2)) {
         thread_get(c, id_segment(s[1], "thread"));
     } else if (s[0] == "threads" && s.size() == 3 && s[2] == "link") {

@@ -66,7 +66,6 @@ constexpr const char* kThreadSelect =
 
 // SQLite sorts NULL first ascending and last descending; PostgreSQL the other way round. Every
 // ORDER BY on a nullable column says NULLS FIRST/LAST so the order is SQLite's.
-constexpr const char* kThreadOrder = " ORDER BY t.last_date DESC NULLS LAST, t.id DESC LIMIT 500";
 
 std::string sql(std::initializer_list<std::string_view> parts) {
     std::string out;
@@ -593,23 +592,67 @@ Result<std::optional<WebDeal>> PgWebStore::deal(const Viewer& v, DealId id) {
     return d;
 }
 
-Result<std::vector<ThreadSummary>> PgWebStore::deal_threads(const Viewer& v, DealId deal) {
-    auto r = run(c_, "listing a deal's threads",
-                 sql({kThreadSelect, "WHERE td.deal_id = $3 AND ", kThreadVisible, kThreadOrder}),
+// A page of the threads `where` selects ($3 is `deal`), newest first, after `after`; with the
+// count of the whole list. The keyset's parameters: $4 whether there is an `after`, $5 its date
+// (NULL for a thread without one), $6 its id; $7 the rows to read (one more than the page: is
+// there a next one?).
+Result<ThreadPage> PgWebStore::thread_list_page(const Viewer& v, std::string_view what,
+                                                std::string_view where, DealId deal,
+                                                const std::optional<ThreadKey>& after,
+                                                std::size_t limit) {
+    ThreadPage page;
+    auto n = run(c_, what,
+                 sql({"SELECT count(*) FROM threads t LEFT JOIN thread_deals td ON td.thread_id = "
+                      "t.id LEFT JOIN unsorted u ON u.thread_id = t.id WHERE ",
+                      where, " AND ", kThreadVisible}),
                  v.admin, v.user, deal);
+    if (!n)
+        return std::unexpected(n.error());
+    if (n->rows() > 0) {
+        Cells c(*n, 0);
+        page.total = c.get<std::int64_t>(0);
+        if (c.error())
+            return std::unexpected(*c.error());
+    }
+    constexpr const char* kAfter =
+        " AND (NOT $4::boolean OR CASE WHEN $5::bigint IS NULL THEN t.last_date IS NULL AND t.id "
+        "< $6::bigint ELSE t.last_date < $5::bigint OR (t.last_date = $5::bigint AND t.id < "
+        "$6::bigint) OR t.last_date IS NULL END)";
+    auto r = run(c_, what,
+                 sql({kThreadSelect, "WHERE ", where, kAfter, " AND ", kThreadVisible,
+                      " ORDER BY t.last_date DESC NULLS LAST, t.id DESC LIMIT $7::bigint"}),
+                 v.admin, v.user, deal, after.has_value(),
+                 after ? after->last_date : std::optional<std::int64_t>(),
+                 after ? after->id : ThreadId{0}, static_cast<std::int64_t>(limit) + 1);
     if (!r)
         return std::unexpected(r.error());
-    return read_threads(*r, v);
+    if (static_cast<std::size_t>(r->rows()) > limit) {
+        Cells c(*r, static_cast<int>(limit) - 1);
+        const ThreadSummary last = read_thread(c); // its own date, before projection
+        if (c.error())
+            return std::unexpected(*c.error());
+        page.next = ThreadKey{last.last_date, last.id};
+    }
+    auto threads = read_threads(*r, v);
+    if (!threads)
+        return std::unexpected(threads.error());
+    page.threads = std::move(*threads);
+    if (page.threads.size() > limit)
+        page.threads.resize(limit);
+    return page;
 }
 
-Result<std::vector<ThreadSummary>> PgWebStore::unsorted(const Viewer& v) {
-    auto r = run(
-        c_, "listing unsorted threads",
-        sql({kThreadSelect, "WHERE u.thread_id IS NOT NULL AND ", kThreadVisible, kThreadOrder}),
-        v.admin, v.user);
-    if (!r)
-        return std::unexpected(r.error());
-    return read_threads(*r, v);
+Result<ThreadPage> PgWebStore::deal_threads(const Viewer& v, DealId deal,
+                                            const std::optional<ThreadKey>& after,
+                                            std::size_t limit) {
+    return thread_list_page(v, "listing a deal's threads", "td.deal_id = $3::bigint", deal, after,
+                            limit);
+}
+
+Result<ThreadPage> PgWebStore::unsorted(const Viewer& v, const std::optional<ThreadKey>& after,
+                                        std::size_t limit) {
+    return thread_list_page(v, "listing unsorted threads",
+                            "u.thread_id IS NOT NULL AND $3::bigint = 0", 0, after, limit);
 }
 
 Result<std::vector<ThreadSummary>> PgWebStore::list_threads(ThreadFilter f, DealId deal) {

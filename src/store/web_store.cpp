@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <functional>
 
 #include <fmt/format.h>
 
@@ -132,17 +133,22 @@ void project(Database::Impl& d, const Viewer& v, ThreadSummary& t) {
     }
 }
 
-std::vector<ThreadSummary> read_threads(Database::Impl& d, SQLite::Statement& q, const Viewer& v) {
-    std::vector<ThreadSummary> out;
-    while (q.executeStep())
-        out.push_back(read_thread(q));
-    q.reset();
-    for (auto& t : out) {
+// Each thread as the viewer sees it (see project); an admin's with its participants.
+void project_all(Database::Impl& d, const Viewer& v, std::vector<ThreadSummary>& threads) {
+    for (auto& t : threads) {
         if (v.admin)
             add_participants(d, t);
         else
             project(d, v, t);
     }
+}
+
+std::vector<ThreadSummary> read_threads(Database::Impl& d, SQLite::Statement& q, const Viewer& v) {
+    std::vector<ThreadSummary> out;
+    while (q.executeStep())
+        out.push_back(read_thread(q));
+    q.reset();
+    project_all(d, v, out);
     return out;
 }
 
@@ -384,24 +390,69 @@ Result<std::optional<WebDeal>> WebStore::deal(const Viewer& v, DealId id) {
     });
 }
 
-Result<std::vector<ThreadSummary>> WebStore::deal_threads(const Viewer& v, DealId deal) {
-    return guard("listing a deal's threads", [&]() -> Result<std::vector<ThreadSummary>> {
-        auto& d = db_.impl();
-        auto& q = d.stmt(std::string(kThreadSelect) + "WHERE td.deal_id = :deal AND " +
-                         kThreadVisible + " ORDER BY t.last_date DESC, t.id DESC LIMIT 500");
-        bind_viewer(q, v);
-        q.bind(":deal", deal);
-        return read_threads(d, q, v);
+namespace {
+
+// A page of the threads `where` selects (kThreadSelect's aliases; its parameters bound by
+// `bind`), newest first, after `after`; with the count of the whole list.
+ThreadPage thread_list_page(Database::Impl& d, const Viewer& v, const std::string& where,
+                            const std::function<void(SQLite::Statement&)>& bind,
+                            const std::optional<ThreadKey>& after, std::size_t limit) {
+    ThreadPage page;
+    auto& n = d.stmt("SELECT count(*) FROM threads t LEFT JOIN thread_deals td ON td.thread_id = "
+                     "t.id LEFT JOIN unsorted u ON u.thread_id = t.id WHERE " +
+                     where + " AND " + kThreadVisible);
+    bind_viewer(n, v);
+    bind(n);
+    if (n.executeStep())
+        page.total = n.getColumn(0).getInt64();
+    n.reset();
+    // Newest first; threads without a date last (SQLite orders NULL lowest).
+    std::string keyset;
+    if (after)
+        keyset = after->last_date ? " AND (t.last_date < :ld OR (t.last_date = :ld AND t.id < :id) "
+                                    "OR t.last_date IS NULL)"
+                                  : " AND t.last_date IS NULL AND t.id < :id";
+    auto& q = d.stmt(std::string(kThreadSelect) + "WHERE " + where + keyset + " AND " +
+                     kThreadVisible + " ORDER BY t.last_date DESC, t.id DESC LIMIT :limit");
+    bind_viewer(q, v);
+    bind(q);
+    if (after) {
+        if (after->last_date)
+            q.bind(":ld", *after->last_date);
+        q.bind(":id", after->id);
+    }
+    q.bind(":limit", static_cast<std::int64_t>(limit) + 1); // one more: is there a next page?
+    std::vector<ThreadKey> keys;
+    while (q.executeStep()) {
+        page.threads.push_back(read_thread(q));
+        keys.push_back({page.threads.back().last_date, page.threads.back().id});
+    }
+    q.reset();
+    if (page.threads.size() > limit) {
+        page.threads.resize(limit);
+        page.next = keys[limit - 1]; // the key as ordered, before projection changes the dates
+    }
+    project_all(d, v, page.threads);
+    return page;
+}
+
+} // namespace
+
+Result<ThreadPage> WebStore::deal_threads(const Viewer& v, DealId deal,
+                                          const std::optional<ThreadKey>& after,
+                                          std::size_t limit) {
+    return guard("listing a deal's threads", [&]() -> Result<ThreadPage> {
+        return thread_list_page(
+            db_.impl(), v, "td.deal_id = :deal",
+            [&](SQLite::Statement& q) { q.bind(":deal", deal); }, after, limit);
     });
 }
 
-Result<std::vector<ThreadSummary>> WebStore::unsorted(const Viewer& v) {
-    return guard("listing unsorted threads", [&]() -> Result<std::vector<ThreadSummary>> {
-        auto& d = db_.impl();
-        auto& q = d.stmt(std::string(kThreadSelect) + "WHERE u.thread_id IS NOT NULL AND " +
-                         kThreadVisible + " ORDER BY t.last_date DESC, t.id DESC LIMIT 500");
-        bind_viewer(q, v);
-        return read_threads(d, q, v);
+Result<ThreadPage> WebStore::unsorted(const Viewer& v, const std::optional<ThreadKey>& after,
+                                      std::size_t limit) {
+    return guard("listing unsorted threads", [&]() -> Result<ThreadPage> {
+        return thread_list_page(
+            db_.impl(), v, "u.thread_id IS NOT NULL", [](SQLite::Statement&) {}, after, limit);
     });
 }
 

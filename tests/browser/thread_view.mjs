@@ -227,6 +227,24 @@ async function main() {
     `${await outgoing.count()} outgoing; text ${JSON.stringify(outText.slice(0, 200))}`);
   await shot('thread-after-reply');
 
+  // 4b. The unsorted queue a page at a time: pages of one, "More conversations" adds the next,
+  // and the navigation's badge shows the whole queue's count, not the page's.
+  await page.goto(`${BASE}/#/unsorted?limit=1`);
+  await page.locator(tid('unsorted-row')).first().waitFor({ state: 'visible' }).catch(() => {});
+  const queue = await api('GET', '/api/v1/unsorted?limit=500');
+  const queueTotal = queue.json ? queue.json.total : -1;
+  const badgeText = ((await page.locator(tid('nav-unsorted-count')).textContent()) || '').trim();
+  check('the unsorted badge shows the whole queue', queueTotal >= 2 && badgeText === String(queueTotal)
+    && queue.json.threads.length === queueTotal, `badge "${badgeText}", total ${queueTotal}`);
+  check('a page of one conversation', (await page.locator(tid('unsorted-row')).count()) === 1
+    && await page.locator(tid('unsorted-more')).isVisible(), `${await page.locator(tid('unsorted-row')).count()} rows`);
+  await page.locator(tid('unsorted-more')).click();
+  const two = await until(10_000, async () => (await page.locator(tid('unsorted-row')).count()) === 2);
+  check('"More conversations" adds the next page', two, `${await page.locator(tid('unsorted-row')).count()} rows`);
+  const pagedIds = await page.locator(tid('unsorted-row')).evaluateAll((rows) => rows.map((r) => Number(r.dataset.id)));
+  check('the pages follow the list\'s order, without repeats', JSON.stringify(pagedIds)
+    === JSON.stringify(queue.json.threads.slice(0, 2).map((t) => t.id)), `${JSON.stringify(pagedIds)}`);
+
   // 5. Unsorted: one click assigns Greg's thread to a suggested deal.
   await page.locator(tid('nav-unsorted')).click();
   await page.waitForURL(/#\/unsorted$/);

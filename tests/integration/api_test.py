@@ -108,6 +108,23 @@ check("me: Alice with her account", st == 200 and js["user"]["id"] == 1 and [a["
 st, _, js, _ = req("GET", "/api/v1/deals", token=alice_token)
 check("API token works", st == 200 and [d["id"] for d in js["deals"]] == [500], js)
 
+# --- thread lists a page at a time (issue 19): true counts, cursors bound to their list
+st, _, js, _ = req("GET", "/api/v1/deals/500/threads?limit=1", token=alice_token)
+check("a deal's threads: a page of 1 with the total of 2 and a next cursor",
+      st == 200 and len(js["threads"]) == 1 and js["total"] == 2 and js["next_cursor"], js)
+deal_cursor = js["next_cursor"]
+first_thread = js["threads"][0]["id"]
+st, _, js, _ = req("GET", "/api/v1/deals/500/threads?limit=1&cursor=" + deal_cursor, token=alice_token)
+check("the cursor gives the deal's other thread and ends the list",
+      st == 200 and len(js["threads"]) == 1 and js["threads"][0]["id"] != first_thread and js["next_cursor"] is None, js)
+st, _, js, _ = req("GET", "/api/v1/unsorted?cursor=" + deal_cursor, token=alice_token)
+check("a deal's cursor on the unsorted list: 422 cursor.invalid",
+      st == 422 and js["error"]["code"] == "cursor.invalid" and "deal-threads" in js["error"]["message"], (st, js))
+st, _, js, _ = req("GET", "/api/v1/deals/500/threads?limit=501", token=alice_token)
+check("limit 501: 422 naming limit", st == 422 and js["error"]["field"] == "limit", (st, js))
+st, _, js, _ = req("GET", "/api/v1/unsorted?limit=1", token=alice_token)
+check("the unsorted list carries its total", st == 200 and isinstance(js["total"], int) and js["total"] >= len(js["threads"]), js)
+
 # --- search (issue 19): each viewer finds only what they may see; a bad query or cursor is named
 def search(query, token, extra=""):
     return req("GET", "/api/v1/search?q=" + urllib.parse.quote(query) + extra, token=token)

@@ -4,15 +4,17 @@
 //   deal-header           the deal summary on #/deals/{id}
 //   thread-row            one thread in a deal's list (data-id = thread id)
 //   thread-unread         the unread badge in a thread row (only when unread_count > 0)
+//   threads-total         "N conversations" (the whole list's count)
+//   threads-more          "More conversations": the next page (hidden on the last)
 
 import {
   h, append, timeEl, fmtCount, plural, api, currentView, pageHeader, clickableRow, statusPill,
-  unreadBadge,
+  unreadBadge, showError,
 } from '../core.js';
 
 export async function viewDeal(main, id) {
   const v = currentView(); // this page; v.alive turns false when the user leaves it
-  const [dealRes, threadsRes] = await Promise.all([api('GET', `/deals/${id}`), api('GET', `/deals/${id}/threads`)]);
+  const [dealRes, threadsRes] = await Promise.all([api('GET', `/deals/${id}`), api('GET', `/deals/${id}/threads?limit=100`)]);
   if (!v.alive) return;
   const d = dealRes.deal;
   const threads = threadsRes.threads;
@@ -24,7 +26,7 @@ export async function viewDeal(main, id) {
       statusPill(d.status),
       h('span', { class: 'meta-item' }, 'Owner: ', d.owner ? d.owner.name : 'nobody'),
       d.shared ? h('span', { class: 'tag' }, 'shared') : null,
-      h('span', { class: 'meta-item muted' }, `${plural(d.threads, 'thread')} · ${plural(d.messages, 'message')}`)));
+      h('span', { class: 'meta-item muted', testid: 'threads-total' }, `${plural(threadsRes.total, 'conversation')} · ${plural(d.messages, 'message')}`)));
   const body = h('div', { class: 'page-body' });
   append(main, body);
   if (!threads.length) {
@@ -32,11 +34,28 @@ export async function viewDeal(main, id) {
       h('p', null, 'Mail with this deal\'s contacts will appear here.')));
     return;
   }
-  append(body, threadTable(threads));
+  const tbody = h('tbody');
+  addRows(tbody, threads);
+  const more = h('button', { type: 'button', class: 'btn', testid: 'threads-more', hidden: !threadsRes.next_cursor },
+    'More conversations');
+  let cursor = threadsRes.next_cursor;
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const r = await api('GET', `/deals/${id}/threads?limit=100&cursor=${encodeURIComponent(cursor)}`);
+      if (!v.alive) return;
+      addRows(tbody, r.threads);
+      cursor = r.next_cursor;
+      more.hidden = !cursor;
+    } catch (e) {
+      showError(e);
+    }
+    more.disabled = false;
+  });
+  append(body, threadTable(tbody), h('div', { class: 'more-row' }, more));
 }
 
-function threadTable(threads) {
-  const tbody = h('tbody');
+function addRows(tbody, threads) {
   for (const t of threads) {
     tbody.appendChild(clickableRow(h('tr', { class: t.unread_count > 0 ? 'row unread' : 'row', testid: 'thread-row',
       dataset: { id: String(t.id), navRow: '1' } },
@@ -47,6 +66,9 @@ function threadTable(threads) {
       h('td', { class: 'num' }, unreadBadge(t.unread_count, 'thread-unread')),
       h('td', { class: 'col-date' }, timeEl(t.last_date)))));
   }
+}
+
+function threadTable(tbody) {
   return h('table', { class: 'table' },
     h('thead', null, h('tr', null, h('th', null, 'Conversation'), h('th', { class: 'num' }, 'Messages'),
       h('th', { class: 'num' }, 'Unread'), h('th', { class: 'col-date' }, 'Last message'))),

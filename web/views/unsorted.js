@@ -1,4 +1,5 @@
-// #/unsorted: the conversations the sorter could not file, each with one-click assignment.
+// #/unsorted: the conversations the sorter could not file, each with one-click assignment, a page
+// at a time ("More conversations"; #/unsorted?limit=N sets the page size).
 //
 // Stable test selectors (data-testid):
 //   unsorted-row          one unsorted thread (data-id = thread id)
@@ -6,6 +7,7 @@
 //   assign-suggested      one-click "Assign to {deal name}" button (data-deal-id)
 //   assign-select         select of all deals in an unsorted row
 //   assign-submit         the button that assigns to the deal chosen in assign-select
+//   unsorted-more         "More conversations": the next page (hidden on the last)
 
 import {
   h, append, clear, timeEl, plural, api, currentView, showError, loadDeals, setUnsortedCount,
@@ -19,9 +21,13 @@ export async function viewUnsorted(main) {
     h('p', { class: 'page-intro' }, 'Conversations the sorter could not file with confidence. Assign each to its deal.'));
   const body = h('div', { class: 'page-body' }, h('p', { class: 'loading' }, 'Loading…'));
   append(main, body);
-  const [r, deals] = await Promise.all([api('GET', '/unsorted'), loadDeals().catch(() => [])]);
+  // #/unsorted?limit=N: the page size (1-500; 100 by default).
+  const q = location.hash.indexOf('?');
+  const asked = q < 0 ? NaN : Number(new URLSearchParams(location.hash.slice(q + 1)).get('limit'));
+  const limit = Number.isInteger(asked) && asked >= 1 && asked <= 500 ? asked : 100;
+  const [r, deals] = await Promise.all([api('GET', `/unsorted?limit=${limit}`), loadDeals().catch(() => [])]);
   if (!v.alive) return;
-  let remaining = r.threads.length;
+  let remaining = r.total; // the whole queue's, not this page's
   setUnsortedCount(remaining);
   const updateCount = () => { count.textContent = remaining ? plural(remaining, 'conversation') : ''; };
   updateCount();
@@ -29,9 +35,27 @@ export async function viewUnsorted(main) {
   const emptyEl = h('div', { class: 'empty', hidden: remaining > 0 },
     h('p', { class: 'empty-title' }, 'All sorted ✓'), h('p', null, 'Nothing waits to be assigned.'));
   const list = h('div', { class: 'unsorted-list' });
-  append(body, emptyEl, list);
+  const more = h('button', { type: 'button', class: 'btn', testid: 'unsorted-more', hidden: !r.next_cursor },
+    'More conversations');
+  append(body, emptyEl, list, h('div', { class: 'more-row' }, more));
+  let cursor = r.next_cursor;
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const next = await api('GET', `/unsorted?limit=${limit}&cursor=${encodeURIComponent(cursor)}`);
+      if (!v.alive) return;
+      for (const t of next.threads) addRow(t);
+      cursor = next.next_cursor;
+      more.hidden = !cursor;
+    } catch (e) {
+      showError(e);
+    }
+    more.disabled = false;
+  });
 
-  for (const t of r.threads) {
+  for (const t of r.threads) addRow(t);
+
+  function addRow(t) {
     const row = h('div', { class: `unsorted-row${t.unread_count > 0 ? ' unread' : ''}`, testid: 'unsorted-row',
       dataset: { id: String(t.id), navRow: '1' } });
     const assign = async (dealId, button) => {

@@ -43,6 +43,20 @@ struct ThreadSummary {
     std::vector<std::string> participants; // distinct from-addresses, first seen first
 };
 
+// Where a page of a thread list (newest first: last message's date, then id) ends, so that the
+// next page starts after it. `last_date` is the thread's own, as the list is ordered by it.
+struct ThreadKey {
+    std::optional<std::int64_t> last_date;
+    ThreadId id = 0;
+};
+
+// A page of a thread list, with the count of the whole list as the viewer sees it.
+struct ThreadPage {
+    std::vector<ThreadSummary> threads;
+    std::int64_t total = 0;
+    std::optional<ThreadKey> next; // set when more threads follow
+};
+
 struct MessageView {
     MessageRowId id = 0;
     std::string message_id;
@@ -252,8 +266,12 @@ class ReadModel {
     virtual ~ReadModel() = default;
     virtual Result<std::vector<WebDeal>> deals(const Viewer& v) = 0;
     virtual Result<std::optional<WebDeal>> deal(const Viewer& v, DealId id) = 0;
-    virtual Result<std::vector<ThreadSummary>> deal_threads(const Viewer& v, DealId deal) = 0;
-    virtual Result<std::vector<ThreadSummary>> unsorted(const Viewer& v) = 0;
+    // A page of `limit` threads after `after` (nullopt: the first page), newest first.
+    virtual Result<ThreadPage> deal_threads(const Viewer& v, DealId deal,
+                                            const std::optional<ThreadKey>& after,
+                                            std::size_t limit) = 0;
+    virtual Result<ThreadPage> unsorted(const Viewer& v, const std::optional<ThreadKey>& after,
+                                        std::size_t limit) = 0;
     virtual Result<bool> thread_visible(const Viewer& v, ThreadId thread) = 0;
     virtual Result<std::optional<ThreadSummary>> thread(const Viewer& v, ThreadId thread) = 0;
     virtual Result<std::vector<MessageView>> thread_messages(const Viewer& v, ThreadId thread) = 0;

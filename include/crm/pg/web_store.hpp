@@ -70,8 +70,11 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror, pub
     // --- ReadModel
     Result<std::vector<WebDeal>> deals(const Viewer& v) override;
     Result<std::optional<WebDeal>> deal(const Viewer& v, DealId id) override;
-    Result<std::vector<ThreadSummary>> deal_threads(const Viewer& v, DealId deal) override;
-    Result<std::vector<ThreadSummary>> unsorted(const Viewer& v) override;
+    Result<ThreadPage> deal_threads(const Viewer& v, DealId deal,
+                                    const std::optional<ThreadKey>& after,
+                                    std::size_t limit) override;
+    Result<ThreadPage> unsorted(const Viewer& v, const std::optional<ThreadKey>& after,
+                                std::size_t limit) override;
     Result<bool> thread_visible(const Viewer& v, ThreadId thread) override;
     Result<std::optional<ThreadSummary>> thread(const Viewer& v, ThreadId thread) override;
     Result<std::vector<MessageView>> thread_messages(const Viewer& v, ThreadId thread) override;
@@ -117,6 +120,9 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror, pub
     // MessageView::labels of a page, from the locations in the viewer's mailboxes.
     Result<void> fill_labels(const Viewer& v, std::vector<MessageView>& page);
     Result<std::vector<ThreadSummary>> read_threads(const ResultSet& rs, const Viewer& v);
+    Result<ThreadPage> thread_list_page(const Viewer& v, std::string_view what,
+                                        std::string_view where, DealId deal,
+                                        const std::optional<ThreadKey>& after, std::size_t limit);
     Result<void> project_messages(const Viewer& v, const std::vector<ThreadSummary*>& threads);
     Result<void> add_participants(const std::vector<ThreadSummary*>& threads);
     Result<std::set<DealId>> visible_deals(const Viewer& v, const std::vector<DealId>& deals);

@@ -62,8 +62,11 @@ class WebStore final : public Logins, public ReadModel, public SeenMirror {
     // --- thread view
     Result<std::vector<WebDeal>> deals(const Viewer& v) override;
     Result<std::optional<WebDeal>> deal(const Viewer& v, DealId id) override;
-    Result<std::vector<ThreadSummary>> deal_threads(const Viewer& v, DealId deal) override;
-    Result<std::vector<ThreadSummary>> unsorted(const Viewer& v) override;
+    Result<ThreadPage> deal_threads(const Viewer& v, DealId deal,
+                                    const std::optional<ThreadKey>& after,
+                                    std::size_t limit) override;
+    Result<ThreadPage> unsorted(const Viewer& v, const std::optional<ThreadKey>& after,
+                                std::size_t limit) override;
     Result<bool> thread_visible(const Viewer& v, ThreadId thread) override;
     Result<std::optional<ThreadSummary>> thread(const Viewer& v, ThreadId thread) override;
     Result<std::vector<MessageView>> thread_messages(const Viewer& v, ThreadId thread) override;

@@ -177,7 +177,7 @@ TYPED_TEST(Web, ALinkedThreadShowsTheDealOwnerAllAndOthersTheirOwnWithoutTheDeal
     // Ann sees Bob's message through her deal.
     EXPECT_EQ(ok(r.visible_messages(w.as_ann(), w.t_ann_deal)),
               std::vector<MessageRowId>{w.m_bob2});
-    auto ann = ok(r.deal_threads(w.as_ann(), w.ann_deal));
+    auto ann = ok(r.deal_threads(w.as_ann(), w.ann_deal, std::nullopt, 500)).threads;
     ASSERT_EQ(ann.size(), 1U);
     EXPECT_EQ(ann[0].deal, w.ann_deal);
     EXPECT_EQ(ann[0].deal_name, "Ann's deal");
@@ -190,7 +190,7 @@ TYPED_TEST(Web, ALinkedThreadShowsTheDealOwnerAllAndOthersTheirOwnWithoutTheDeal
     EXPECT_EQ(bob->reason, "linked to another salesperson's deal");
     EXPECT_EQ(bob->message_count, 1);
     // Listed under Ann's deal, Bob still sees only his own message and no deal.
-    auto listed = ok(r.deal_threads(w.as_bob(), w.ann_deal));
+    auto listed = ok(r.deal_threads(w.as_bob(), w.ann_deal, std::nullopt, 500)).threads;
     ASSERT_EQ(listed.size(), 1U);
     EXPECT_FALSE(listed[0].deal);
     EXPECT_EQ(listed[0].reason, "linked to another salesperson's deal");
@@ -213,7 +213,7 @@ TYPED_TEST(Web, UnsortedListsWhatTheViewerSeesNewestFirstNullDatesLast) {
             out.push_back(t.id);
         return out;
     };
-    auto ann = ok(r.unsorted(w.as_ann()));
+    auto ann = ok(r.unsorted(w.as_ann(), std::nullopt, 500)).threads;
     EXPECT_EQ(ids(ann), (std::vector<ThreadId>{w.t_meet, w.t_file}));
     // Each projected to Ann's own messages, in one list.
     ASSERT_EQ(ann.size(), 2U);
@@ -222,19 +222,84 @@ TYPED_TEST(Web, UnsortedListsWhatTheViewerSeesNewestFirstNullDatesLast) {
     EXPECT_EQ(ann[0].last_date, 100);
     EXPECT_EQ(ann[1].message_count, 1);
     EXPECT_EQ(ann[1].participants, std::vector<std::string>{});
-    auto admin = ok(r.unsorted(w.as_admin()));
+    auto admin = ok(r.unsorted(w.as_admin(), std::nullopt, 500)).threads;
     ASSERT_EQ(admin.size(), 3U);
     EXPECT_EQ(ids(admin), (std::vector<ThreadId>{w.t_bob, w.t_meet, w.t_file}));
     EXPECT_EQ(admin[1].participants,
               (std::vector<std::string>{"carol@client.example", "dave@client.example"}));
     EXPECT_EQ(admin[1].message_count, 2);
-    EXPECT_EQ(ids(ok(r.unsorted(w.as_bob()))), (std::vector<ThreadId>{w.t_bob, w.t_meet}));
+    EXPECT_EQ(ids(ok(r.unsorted(w.as_bob(), std::nullopt, 500)).threads),
+              (std::vector<ThreadId>{w.t_bob, w.t_meet}));
     // A thread without dates sorts last (NULL is last in SQLite's DESC).
     this->env().exec("UPDATE threads SET last_date = NULL, first_date = NULL WHERE id = " +
                      std::to_string(w.t_bob));
-    EXPECT_EQ(ids(ok(r.unsorted(w.as_admin()))),
+    EXPECT_EQ(ids(ok(r.unsorted(w.as_admin(), std::nullopt, 500)).threads),
               (std::vector<ThreadId>{w.t_meet, w.t_file, w.t_bob}));
-    EXPECT_TRUE(ok(r.deal_threads(w.as_bob(), w.bob_deal)).empty());
+    EXPECT_TRUE(ok(r.deal_threads(w.as_bob(), w.bob_deal, std::nullopt, 500)).threads.empty());
+}
+
+// Thread lists come a page at a time (issue 19): each page starts after the last thread of the
+// one before (its own date and id, a thread without a date last), and every page carries the
+// count of the whole list as the viewer sees it.
+TYPED_TEST(Web, ThreadListsArePagedWithTrueCounts) {
+    World w(this->env());
+    auto& r = this->env().reads();
+    Seed s(this->env());
+    // 7 more unsorted threads in Bob's mailbox: two share a date, one has none.
+    const auto bob_acc = this->env().scalar("SELECT id FROM accounts WHERE name = 'bob'").value();
+    const auto bob_inbox =
+        this->env()
+            .scalar("SELECT id FROM mailboxes WHERE account_id = " + std::to_string(bob_acc))
+            .value();
+    for (int i = 0; i < 7; ++i) {
+        auto t = s.thread("Page " + std::to_string(i));
+        const std::optional<std::int64_t> date =
+            i == 6 ? std::nullopt : std::optional<std::int64_t>(i == 5 ? 2004 : 2000 + i);
+        auto m = s.message(t, "page" + std::to_string(i) + "@x", "Page", "Pat",
+                           "pat@client.example", date, 3000 + i);
+        s.location(m, bob_acc, bob_inbox, 100 + i);
+        s.unsort(t, "no match");
+        s.recount(t);
+        if (!date)
+            this->env().exec("UPDATE threads SET last_date = NULL, first_date = NULL WHERE id = " +
+                             std::to_string(t));
+    }
+    auto walk = [&](const Viewer& v, std::size_t limit) {
+        std::vector<ThreadId> all;
+        std::optional<ThreadKey> after;
+        int pages = 0;
+        std::int64_t total = -1;
+        do {
+            auto page = ok(r.unsorted(v, after, limit));
+            EXPECT_LE(page.threads.size(), limit);
+            if (total >= 0) {
+                EXPECT_EQ(page.total, total) << "the count is the same on every page";
+            }
+            total = page.total;
+            for (const auto& t : page.threads)
+                all.push_back(t.id);
+            after = page.next;
+        } while (after && ++pages < 50);
+        EXPECT_EQ(static_cast<std::int64_t>(all.size()), total);
+        return all;
+    };
+    const auto whole = ok(r.unsorted(w.as_admin(), std::nullopt, 500)).threads;
+    std::vector<ThreadId> expected;
+    for (const auto& t : whole)
+        expected.push_back(t.id);
+    ASSERT_EQ(expected.size(), 10U); // 3 of the world, 7 here
+    for (std::size_t limit : {1U, 2U, 3U, 4U, 9U, 10U, 11U})
+        EXPECT_EQ(walk(w.as_admin(), limit), expected) << "pages of " << limit;
+    // Bob's 9 (t_bob, t_meet and the 7), Ann's 2: the counts are each viewer's own.
+    EXPECT_EQ(walk(w.as_bob(), 2).size(), 9U);
+    EXPECT_EQ(ok(r.unsorted(w.as_ann(), std::nullopt, 1)).total, 2);
+    EXPECT_FALSE(ok(r.unsorted(w.as_ann(), std::nullopt, 2)).next);
+    EXPECT_TRUE(ok(r.unsorted(w.as_ann(), std::nullopt, 1)).next);
+    // A deal's threads page the same way.
+    const auto deal_page = ok(r.deal_threads(w.as_ann(), w.ann_deal, std::nullopt, 1));
+    EXPECT_EQ(deal_page.total, 1);
+    EXPECT_EQ(deal_page.threads.size(), 1U);
+    EXPECT_FALSE(deal_page.next);
 }
 
 TYPED_TEST(Web, ThreadPagesWalkBackFromTheNewestVisible) {
