@@ -709,6 +709,22 @@ const std::vector<Command>& commands() {
          "--user shows what that CRM user may see (default: everything). --limit (25, at\n"
          "most 100) hits a page; the last line gives the --cursor of the next page.",
          cmd_search},
+        {{"quarantine", "list"},
+         "[--account NAME] [--json]",
+         "Messages the sync could not store: each with its id, account, mailbox, UID, attempts,\n"
+         "state (retrying; given up after 3 failures: no longer fetched) and the last reason.",
+         cmd_quarantine_list},
+        {{"quarantine", "show"}, "ID", "One quarantined message in full.", cmd_quarantine_show},
+        {{"quarantine", "retry"},
+         "ID",
+         "Release a quarantined message: crm-maild fetches it again at the account's next pass\n"
+         "(after an upgrade that may parse it). It is quarantined again if it still fails.",
+         cmd_quarantine_retry},
+        {{"quarantine", "drop"},
+         "ID",
+         "Accept the loss: the message is never fetched again and leaves the list and the\n"
+         "metrics.",
+         cmd_quarantine_drop},
         {{"db", "status"},
          "[--json]",
          "Show the schema version, applied and pending migrations and any checksum problem.",

@@ -39,7 +39,7 @@ std::string render_metrics(MetricsQueries& db, const Counters& counters, std::in
         out += fmt::format("crm_bytes_ingested_total {}\n", m->raw_bytes);
         out += "# HELP crm_account_state Sync state of each account (1 for the current state).\n"
                "# TYPE crm_account_state gauge\n";
-        std::string last, lag, synced, backfill, initial;
+        std::string last, lag, synced, backfill, initial, quarantine;
         for (const auto& a : m->accounts) {
             auto name = label(a.name);
             out += fmt::format("crm_account_state{{account=\"{}\",state=\"{}\"}} 1\n", name,
@@ -55,6 +55,10 @@ std::string render_metrics(MetricsQueries& db, const Counters& counters, std::in
                                   a.messages_synced);
             backfill += fmt::format("crm_account_backfill_pending_messages{{account=\"{}\"}} {}\n",
                                     name, a.backfill_pending);
+            quarantine += fmt::format(
+                "crm_account_quarantined_messages{{account=\"{}\",state=\"retrying\"}} {}\n"
+                "crm_account_quarantined_messages{{account=\"{}\",state=\"given_up\"}} {}\n",
+                name, a.quarantine_retrying, name, a.quarantine_given_up);
             initial += fmt::format("crm_account_initial_sync_messages{{account=\"{}\",part="
                                    "\"done\"}} {}\ncrm_account_initial_sync_messages{{account="
                                    "\"{}\",part=\"total\"}} {}\n",
@@ -69,6 +73,10 @@ std::string render_metrics(MetricsQueries& db, const Counters& counters, std::in
         out += "# HELP crm_account_backfill_pending_messages Older messages the backfill still "
                "has to fetch.\n# TYPE crm_account_backfill_pending_messages gauge\n" +
                backfill;
+        out += "# HELP crm_account_quarantined_messages Messages that could not be stored and "
+               "are not dropped: still retried, or given up on (crm-mailctl quarantine).\n"
+               "# TYPE crm_account_quarantined_messages gauge\n" +
+               quarantine;
         out += "# HELP crm_account_initial_sync_messages Initial sync and backfill progress.\n"
                "# TYPE crm_account_initial_sync_messages gauge\n" +
                initial;

@@ -274,8 +274,84 @@ void edit(Ctx& c, const std::string& name) {
 
 } // namespace
 
+namespace {
+
+json::object quarantine_object(const QuarantineEntry& e) {
+    return json::object{{"id", quarantine_id(e.key)},
+                        {"account", e.account},
+                        {"mailbox", e.mailbox},
+                        {"uid_validity", e.key.uid_validity},
+                        {"uid", e.key.uid},
+                        {"attempts", e.attempts},
+                        {"state", e.given_up() ? "given_up" : "retrying"},
+                        {"reason", e.reason},
+                        {"first_failed_at", e.first_failed_at},
+                        {"last_failed_at", e.last_failed_at}};
+}
+
+// /api/v1/quarantine (admins): the messages the sync could not store; retry or drop one.
+void route_quarantine(Ctx& c) {
+    const auto& s = c.seg;
+    auto& qa = c.backend.quarantine();
+    if (s.size() == 1) {
+        if (c.req.method != "GET" && c.req.method != "HEAD")
+            throw_error(405, "method_not_allowed", "use GET on " + c.path);
+        const auto acc = c.query.find("account");
+        json::array arr;
+        for (const auto& e : ok_or_500(qa.quarantine_list(
+                 acc == c.query.end() ? std::nullopt : std::optional<std::string>(acc->second))))
+            arr.push_back(quarantine_object(e));
+        send_json(c, 200, json::object{{"quarantine", arr}});
+        return;
+    }
+    const auto key = parse_quarantine_id(s[1]);
+    if (!key)
+        throw_error(422, "invalid",
+                    "id: " + s[1] + " is not a quarantine id (MAILBOX:UIDVALIDITY:UID, as listed)",
+                    "id");
+    auto entry = ok_or_500(qa.quarantine_entry(*key));
+    if (!entry)
+        not_found("quarantined message " + s[1]);
+    if (s.size() == 2) {
+        if (c.req.method != "GET" && c.req.method != "HEAD")
+            throw_error(405, "method_not_allowed", "use GET on " + c.path);
+        send_json(c, 200, json::object{{"entry", quarantine_object(*entry)}});
+        return;
+    }
+    if (s.size() == 3 && (s[2] == "retry" || s[2] == "drop")) {
+        if (c.req.method != "POST")
+            throw_error(405, "method_not_allowed", "use POST on " + c.path);
+        const bool done = s[2] == "retry" ? ok_or_500(qa.quarantine_retry(*key))
+                                          : ok_or_500(qa.quarantine_drop(*key, c.now));
+        if (!done)
+            not_found("quarantined message " + s[1]);
+        audit(c, entry->account,
+              fmt::format("quarantined message {} ({} UID {}) {}", s[1], entry->mailbox,
+                          entry->key.uid,
+                          s[2] == "retry" ? "released: fetched again at the next pass"
+                                          : "dropped: never fetched again"));
+        c.res.status = 204;
+        return;
+    }
+    not_found("path " + c.path);
+}
+
+} // namespace
+
+std::string quarantine_json(const std::vector<QuarantineEntry>& entries) {
+    json::array arr;
+    for (const auto& e : entries)
+        arr.push_back(quarantine_object(e));
+    return json::serialize(json::object{{"quarantine", arr}});
+}
+
 bool route_admin(Ctx& c) {
     const auto& s = c.seg;
+    if (!s.empty() && s[0] == "quarantine") {
+        require_admin(c);
+        route_quarantine(c);
+        return true;
+    }
     if (s.empty() || s[0] != "accounts")
         return false;
     require_admin(c);

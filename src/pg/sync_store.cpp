@@ -11,6 +11,7 @@
 #include "crm/core/stored_json.hpp"
 #include "crm/core/utf8.hpp"
 #include "store_values.hpp"
+#include "web_support.hpp"
 
 namespace crm::pg {
 
@@ -233,9 +234,81 @@ Result<std::vector<std::uint32_t>> PgSyncState::quarantined_uids(MailboxId mailb
                                                                  std::uint32_t uid_validity) {
     Ctx q{c_, "reading quarantine"};
     CRM_PG_TRY(r, q.exec("SELECT uid FROM quarantine WHERE mailbox_id = $1::bigint AND "
-                         "uid_validity = $2::bigint AND attempts >= 3 ORDER BY uid",
-                         mailbox, uid_validity));
+                         "uid_validity = $2::bigint AND (attempts >= $3::bigint OR dropped_at "
+                         "IS NOT NULL) ORDER BY uid",
+                         mailbox, uid_validity, kQuarantineAttempts));
     return uid_column(*r);
+}
+
+namespace {
+
+constexpr const char* kQuarantineSelect =
+    "SELECT q.mailbox_id, q.uid_validity, q.uid, a.name, m.name, q.attempts, q.reason, "
+    "q.first_failed_at, q.last_failed_at FROM quarantine q JOIN mailboxes m ON m.id = "
+    "q.mailbox_id JOIN accounts a ON a.id = m.account_id WHERE q.dropped_at IS NULL ";
+
+Result<std::vector<QuarantineEntry>> quarantine_rows(const ResultSet& r) {
+    std::vector<QuarantineEntry> out;
+    for (int i = 0; i < r.rows(); ++i) {
+        detail::Cells c(r, i);
+        QuarantineEntry e;
+        e.key = {c.get<std::int64_t>(0), static_cast<std::uint32_t>(c.get<std::int64_t>(1)),
+                 static_cast<std::uint32_t>(c.get<std::int64_t>(2))};
+        e.account = c.get<std::string>(3);
+        e.mailbox = c.get<std::string>(4);
+        e.attempts = c.get<std::int64_t>(5);
+        e.reason = c.get<std::string>(6);
+        e.first_failed_at = c.get<std::int64_t>(7);
+        e.last_failed_at = c.get<std::int64_t>(8);
+        if (c.error())
+            return std::unexpected(*c.error());
+        out.push_back(std::move(e));
+    }
+    return out;
+}
+
+} // namespace
+
+Result<std::vector<QuarantineEntry>>
+PgSyncState::quarantine_list(const std::optional<std::string>& account) {
+    Ctx q{c_, "listing the quarantine"};
+    CRM_PG_TRY(r, q.exec(std::string(kQuarantineSelect) +
+                             "AND ($1::text IS NULL OR a.name = $1::text) ORDER BY a.name, "
+                             "m.name, q.uid_validity, q.uid",
+                         account));
+    return quarantine_rows(*r);
+}
+
+Result<std::optional<QuarantineEntry>> PgSyncState::quarantine_entry(const QuarantineKey& key) {
+    Ctx q{c_, "reading a quarantined message"};
+    CRM_PG_TRY(r, q.exec(std::string(kQuarantineSelect) +
+                             "AND q.mailbox_id = $1::bigint AND q.uid_validity = $2::bigint AND "
+                             "q.uid = $3::bigint",
+                         key.mailbox, static_cast<std::int64_t>(key.uid_validity),
+                         static_cast<std::int64_t>(key.uid)));
+    CRM_PG_TRY(rows, quarantine_rows(*r));
+    if (rows->empty())
+        return std::optional<QuarantineEntry>();
+    return std::optional<QuarantineEntry>(std::move(rows->front()));
+}
+
+Result<bool> PgSyncState::quarantine_retry(const QuarantineKey& key) {
+    Ctx q{c_, "retrying a quarantined message"};
+    CRM_PG_TRY(r, q.exec("DELETE FROM quarantine WHERE mailbox_id = $1::bigint AND uid_validity = "
+                         "$2::bigint AND uid = $3::bigint AND dropped_at IS NULL",
+                         key.mailbox, static_cast<std::int64_t>(key.uid_validity),
+                         static_cast<std::int64_t>(key.uid)));
+    return r->affected() > 0;
+}
+
+Result<bool> PgSyncState::quarantine_drop(const QuarantineKey& key, std::int64_t now) {
+    Ctx q{c_, "dropping a quarantined message"};
+    CRM_PG_TRY(r, q.exec("UPDATE quarantine SET dropped_at = $4::bigint WHERE mailbox_id = "
+                         "$1::bigint AND uid_validity = $2::bigint AND uid = $3::bigint AND "
+                         "dropped_at IS NULL",
+                         key.mailbox, static_cast<std::int64_t>(key.uid_validity),
+                         static_cast<std::int64_t>(key.uid), now));
+    return r->affected() > 0;
 }
 
 Result<void> PgSyncState::set_checkpoint(MailboxId mailbox, std::uint32_t uid_validity,

@@ -62,9 +62,14 @@ Result<MetricsSnapshot> metrics_snapshot(Connection& c) {
             return std::unexpected(*t.error());
     }
     auto acc = detail::run(c, what,
-                           "SELECT name, state, last_success_at, messages_synced, "
-                           "backfill_pending, initial_done, initial_total FROM accounts "
-                           "ORDER BY name");
+                           "SELECT a.name, a.state, a.last_success_at, a.messages_synced, "
+                           "a.backfill_pending, a.initial_done, a.initial_total, "
+                           "(SELECT count(*) FILTER (WHERE q.attempts < 3) FROM quarantine q "
+                           "JOIN mailboxes m ON m.id = q.mailbox_id WHERE m.account_id = a.id "
+                           "AND q.dropped_at IS NULL), (SELECT count(*) FILTER (WHERE "
+                           "q.attempts >= 3) FROM quarantine q JOIN mailboxes m ON m.id = "
+                           "q.mailbox_id WHERE m.account_id = a.id AND q.dropped_at IS NULL) "
+                           "FROM accounts a ORDER BY a.name");
     if (!acc)
         return std::unexpected(acc.error());
     for (int i = 0; i < acc->rows(); ++i) {
@@ -77,6 +82,8 @@ Result<MetricsSnapshot> metrics_snapshot(Connection& c) {
         row.backfill_pending = a.get<std::int64_t>(4);
         row.initial_done = a.get<std::int64_t>(5);
         row.initial_total = a.get<std::int64_t>(6);
+        row.quarantine_retrying = a.get<std::int64_t>(7);
+        row.quarantine_given_up = a.get<std::int64_t>(8);
         if (a.error())
             return std::unexpected(*a.error());
         m.accounts.push_back(std::move(row));

@@ -77,9 +77,14 @@ Result<MetricsSnapshot> SqliteBackend::metrics_snapshot() {
         m.messages = tot.getColumn(0).getInt64();
         m.raw_bytes = tot.getColumn(1).getInt64();
         tot.reset();
-        auto& acc = d.stmt("SELECT name, state, last_success_at, messages_synced, "
-                           "backfill_pending, initial_done, initial_total FROM accounts "
-                           "ORDER BY name");
+        auto& acc = d.stmt("SELECT a.name, a.state, a.last_success_at, a.messages_synced, "
+                           "a.backfill_pending, a.initial_done, a.initial_total, "
+                           "(SELECT count(*) FILTER (WHERE q.attempts < 3) FROM quarantine q "
+                           "JOIN mailboxes m ON m.id = q.mailbox_id WHERE m.account_id = a.id "
+                           "AND q.dropped_at IS NULL), (SELECT count(*) FILTER (WHERE "
+                           "q.attempts >= 3) FROM quarantine q JOIN mailboxes m ON m.id = "
+                           "q.mailbox_id WHERE m.account_id = a.id AND q.dropped_at IS NULL) "
+                           "FROM accounts a ORDER BY a.name");
         while (acc.executeStep()) {
             MetricsSnapshot::Account a;
             a.name = acc.getColumn(0).getString();
@@ -90,6 +95,8 @@ Result<MetricsSnapshot> SqliteBackend::metrics_snapshot() {
             a.backfill_pending = acc.getColumn(4).getInt64();
             a.initial_done = acc.getColumn(5).getInt64();
             a.initial_total = acc.getColumn(6).getInt64();
+            a.quarantine_retrying = acc.getColumn(7).getInt64();
+            a.quarantine_given_up = acc.getColumn(8).getInt64();
             m.accounts.push_back(std::move(a));
         }
         acc.reset();

@@ -8,15 +8,35 @@
 #include "crm/core/utf8.hpp"
 #include "guard.hpp"
 #include "rows.hpp"
-#include "search_tokenizer.hpp"
 
 namespace crm::store {
 
 namespace {
 
-// Index columns, in the order of the FTS5 table; bm25 weighs a hit in the subject most, then the
-// sender, then recipients and file names, then the body.
-constexpr const char* kRank = "bm25(message_search, 8.0, 1.0, 4.0, 2.0, 2.0)";
+// FTS5's rank for this query (a `rank MATCH` constraint): bm25 with the index's columns weighed,
+// in their order: a hit in the subject most, then the sender, then recipients and file names,
+// then the body. FTS5 sorts by it itself (ORDER BY rank), cheaper than an SQL sort on bm25().
+constexpr const char* kRank = "bm25(8.0, 1.0, 4.0, 2.0, 2.0)";
+
+// A hit's columns (read_hit): the deal only when the viewer may see it (`d`: the thread's deal,
+// as kDealVisible names it).
+const std::string& hit_columns() {
+    static const std::string sql =
+        std::string("SELECT m.id, m.thread_id, m.subject, m.from_name, m.from_address, m.date, "
+                    "m.received_at, CASE WHEN ") +
+        kDealVisible + " THEN td.deal_id END, CASE WHEN " + kDealVisible +
+        " THEN d.name ELSE '' END, m.unread, m.direction = 'out', EXISTS (SELECT 1 FROM "
+        "attachments a WHERE a.message_id = m.id AND a.is_inline = 0)";
+    return sql;
+}
+// One message's hit by id (:id), for an admin.
+const std::string& hit_by_id() {
+    static const std::string sql = hit_columns() +
+                                   " FROM messages m LEFT JOIN thread_deals td ON td.thread_id = "
+                                   "m.thread_id LEFT JOIN deals d ON d.id = td.deal_id WHERE m.id "
+                                   "= :id";
+    return sql;
+}
 
 std::string_view column_of(SearchTerm::Field f) {
     switch (f) {
@@ -45,8 +65,7 @@ bool searchable(std::string_view text) {
 }
 
 // One term as an FTS5 phrase: a string (quotes doubled, so nothing the user types is FTS5
-// syntax), under its column; one Chinese or Japanese character is a prefix query (the index
-// holds it as the start of a pair, or alone at the end of a run).
+// syntax), under its column.
 std::string fts_phrase(const SearchTerm& t) {
     std::string out;
     if (const auto col = column_of(t.field); !col.empty()) {
@@ -60,9 +79,6 @@ std::string fts_phrase(const SearchTerm& t) {
             out += '"';
     }
     out += '"';
-    const auto chars = decode_utf8(t.text);
-    if (chars.size() == 1 && is_cjk(chars.front()))
-        out += " *";
     return out;
 }
 
@@ -134,9 +150,9 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
             return page; // only punctuation to search for: nothing matches
         std::string from = match.empty()
                                ? std::string("messages m ")
-                               : std::string("(SELECT rowid AS id, ") + kRank +
-                                     " AS rank FROM message_search WHERE message_search MATCH "
-                                     ":match) h JOIN messages m ON m.id = h.id ";
+                               : std::string("(SELECT rowid AS id, rank FROM message_search WHERE "
+                                             "message_search MATCH :match AND rank MATCH :rank) "
+                                             "h JOIN messages m ON m.id = h.id ");
         // `d`: the thread's deal, as kDealVisible names it.
         from += "LEFT JOIN thread_deals td ON td.thread_id = m.thread_id "
                 "LEFT JOIN deals d ON d.id = td.deal_id ";
@@ -159,8 +175,10 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
             where += " AND EXISTS (SELECT 1 FROM unsorted u WHERE u.thread_id = m.thread_id)";
         auto bind_all = [&](SQLite::Statement& s) {
             bind_viewer(s, v);
-            if (!match.empty())
+            if (!match.empty()) {
                 s.bind(":match", match);
+                s.bind(":rank", kRank);
+            }
             if (!exclude.empty())
                 s.bind(":exclude", exclude);
             if (q.deal)
@@ -172,20 +190,28 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
             if (q.unread)
                 s.bind(":unread", *q.unread ? 1 : 0);
         };
-        auto& count = d.stmt("SELECT count(*) FROM " + from + where);
-        bind_all(count);
-        if (count.executeStep())
-            page.total = count.getColumn(0).getInt64();
-        count.reset();
+        const bool filtered =
+            q.deal || q.has_attachment || q.after || q.before || q.unread || q.unsorted;
+        if (!match.empty() && v.admin && !filtered) {
+            // Everything is visible and nothing narrows by the message's rows: the index alone
+            // counts and ranks, and only the page's messages are read.
+            search_index_only(page, match, exclude, offset, limit);
+        } else {
+            auto& count = d.stmt("SELECT count(*) FROM " + from + where);
+            bind_all(count);
+            if (count.executeStep())
+                page.total = count.getColumn(0).getInt64();
+            count.reset();
+        }
         if (page.total == 0 || offset >= static_cast<std::size_t>(page.total))
             return page;
+        if (!page.hits.empty()) {
+            add_snippets(page, match);
+            return page;
+        }
         auto& s = d.stmt(
-            "SELECT m.id, m.thread_id, m.subject, m.from_name, m.from_address, m.date, "
-            "m.received_at, CASE WHEN " +
-            std::string(kDealVisible) + " THEN td.deal_id END, CASE WHEN " + kDealVisible +
-            " THEN d.name ELSE '' END, m.unread, m.direction = 'out', EXISTS (SELECT 1 FROM "
-            "attachments a WHERE a.message_id = m.id AND a.is_inline = 0), " +
-            (match.empty() ? std::string("substr(m.text_body, 1, 800) ") : std::string("'' ")) +
+            hit_columns() +
+            (match.empty() ? std::string(", substr(m.text_body, 1, 800) ") : std::string(" ")) +
             "FROM " + from + where +
             (match.empty() ? " ORDER BY coalesce(m.date, m.received_at) DESC, m.id DESC"
                            : " ORDER BY h.rank, m.id") +
@@ -194,40 +220,90 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
         s.bind(":limit", static_cast<std::int64_t>(limit));
         s.bind(":offset", static_cast<std::int64_t>(offset));
         while (s.executeStep()) {
-            SearchHit h;
-            h.message = s.getColumn(0).getInt64();
-            h.thread = s.getColumn(1).getInt64();
-            h.subject = s.getColumn(2).getString();
-            h.from_name = s.getColumn(3).getString();
-            h.from_address = s.getColumn(4).getString();
-            h.date = opt_col(s.getColumn(5));
-            h.received_at = s.getColumn(6).getInt64();
-            h.deal = opt_col(s.getColumn(7));
-            h.deal_name = s.getColumn(8).getString();
-            h.unread = s.getColumn(9).getInt() != 0;
-            h.outgoing = s.getColumn(10).getInt() != 0;
-            h.has_attachment = s.getColumn(11).getInt() != 0;
-            if (match.empty())
-                h.snippet = opening_of(s.getColumn(12).getString());
-            page.hits.push_back(std::move(h));
+            page.hits.push_back(read_hit(s, match.empty()));
         }
         s.reset();
-        if (!match.empty()) {
-            // The best passage of each hit of the page: FTS5 tokenizes only these rows again.
-            auto& sn = d.stmt("SELECT snippet(message_search, -1, char(2), char(3), '…', 24) "
-                              "FROM message_search WHERE message_search MATCH :match AND rowid = "
-                              ":id");
-            for (auto& h : page.hits) {
-                sn.reset();
-                sn.bind(":match", match);
-                sn.bind(":id", h.message);
-                if (sn.executeStep())
-                    h.snippet = parse_snippet(sn.getColumn(0).getString());
-            }
-            sn.reset();
-        }
+        if (!match.empty())
+            add_snippets(page, match);
         return page;
     });
+}
+
+// The hit of a row of hit_columns() (and, when `with_opening`, the body's opening after them).
+SearchHit SearchStore::read_hit(SQLite::Statement& s, bool with_opening) {
+    SearchHit h;
+    h.message = s.getColumn(0).getInt64();
+    h.thread = s.getColumn(1).getInt64();
+    h.subject = s.getColumn(2).getString();
+    h.from_name = s.getColumn(3).getString();
+    h.from_address = s.getColumn(4).getString();
+    h.date = opt_col(s.getColumn(5));
+    h.received_at = s.getColumn(6).getInt64();
+    h.deal = opt_col(s.getColumn(7));
+    h.deal_name = s.getColumn(8).getString();
+    h.unread = s.getColumn(9).getInt() != 0;
+    h.outgoing = s.getColumn(10).getInt() != 0;
+    h.has_attachment = s.getColumn(11).getInt() != 0;
+    if (with_opening)
+        h.snippet = opening_of(s.getColumn(12).getString());
+    return h;
+}
+
+void SearchStore::search_index_only(SearchPage& page, const std::string& match,
+                                    const std::string& exclude, std::size_t offset,
+                                    std::size_t limit) {
+    auto& d = db_.impl();
+    const std::string without = exclude.empty()
+                                    ? std::string()
+                                    : " AND rowid NOT IN (SELECT rowid FROM message_search WHERE "
+                                      "message_search MATCH :exclude)";
+    auto& n =
+        d.stmt("SELECT count(*) FROM message_search WHERE message_search MATCH :match" + without);
+    n.bind(":match", match);
+    if (!exclude.empty())
+        n.bind(":exclude", exclude);
+    if (n.executeStep())
+        page.total = n.getColumn(0).getInt64();
+    n.reset();
+    if (page.total == 0 || offset >= static_cast<std::size_t>(page.total))
+        return;
+    auto& ids = d.stmt("SELECT rowid FROM message_search WHERE message_search MATCH :match AND "
+                       "rank MATCH :rank" +
+                       without + " ORDER BY rank LIMIT :limit OFFSET :offset");
+    ids.bind(":match", match);
+    ids.bind(":rank", kRank);
+    if (!exclude.empty())
+        ids.bind(":exclude", exclude);
+    ids.bind(":limit", static_cast<std::int64_t>(limit));
+    ids.bind(":offset", static_cast<std::int64_t>(offset));
+    std::vector<MessageRowId> order;
+    while (ids.executeStep())
+        order.push_back(ids.getColumn(0).getInt64());
+    ids.reset();
+    auto& row = d.stmt(hit_by_id());
+    for (const auto id : order) {
+        row.reset();
+        bind_viewer(row, Viewer{0, true});
+        row.bind(":id", id);
+        if (row.executeStep())
+            page.hits.push_back(read_hit(row));
+    }
+    row.reset();
+}
+
+// The best passage of each hit of the page: FTS5 tokenizes only these rows again.
+void SearchStore::add_snippets(SearchPage& page, const std::string& match) {
+    auto& sn = db_.impl().stmt("SELECT snippet(message_search, -1, char(2), char(3), '…', 24) "
+                               "FROM message_search WHERE message_search MATCH :match AND rowid = "
+                               ":id");
+    for (auto& h : page.hits) {
+        sn.reset();
+        sn.bind(":match", match);
+        sn.bind(":id", h.message);
+        if (sn.executeStep())
+            h.snippet = parse_snippet(sn.getColumn(0).getString());
+    }
+    sn.reset();
 }
 
 Result<std::int64_t> SearchStore::reindex() {

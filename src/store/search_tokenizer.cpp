@@ -1,8 +1,9 @@
 // The full-text index's tokenizer "crm" (schema/0014): SQLite's unicode61 with diacritics
 // removed ("Bucuresti" finds "București", "Muller" finds "Müller"), and Chinese, Japanese and
 // Korean text, which has no spaces between words, cut into overlapping pairs of characters (the
-// CJK bigrams of Lucene's CJKAnalyzer): "报价单" is indexed as "报价", "价单" and "单", so any
-// substring of two or more characters is a phrase of pairs, and one character is a prefix query.
+// CJK bigrams of Lucene's CJKAnalyzer): "报价单" is indexed as "报价", "价单" and "单", with "报"
+// and "价" as synonyms at the positions of the pairs they start, so any substring of two or more
+// characters is a phrase of pairs and one character is a token of its own.
 // Registered on every connection the store opens (Database::open); the sqlite3 shell does not
 // know it, and only the index itself needs it.
 #include "search_tokenizer.hpp"
@@ -44,11 +45,20 @@ struct Call {
 int on_token(void* p, int tflags, const char* token, int size, int start, int end) {
     auto& call = *static_cast<Call*>(p);
     const std::string_view t(token, static_cast<std::size_t>(size));
+    // Every CJK character is three or four bytes in UTF-8 with a lead byte of 0xE3 or more: a
+    // token without such a byte (most of them) goes through without being decoded.
     bool any_cjk = false;
-    for (std::size_t i = 0; i < t.size() && !any_cjk;) {
+    for (const char ch : t)
+        if (static_cast<unsigned char>(ch) >= 0xE3) {
+            any_cjk = true;
+            break;
+        }
+    for (std::size_t i = 0; any_cjk && i < t.size();) {
         const auto c = decode_utf8_at(t, i);
-        any_cjk = is_cjk(c.cp);
+        if (is_cjk(c.cp))
+            break;
         i += c.size;
+        any_cjk = i < t.size();
     }
     if (!any_cjk || (tflags & FTS5_TOKEN_COLOCATED) != 0)
         return call.emit(call.ctx, tflags, token, size, start, end);
@@ -67,14 +77,20 @@ int on_token(void* p, int tflags, const char* token, int size, int start, int en
     auto flush = [&]() -> int {
         if (run.empty())
             return SQLITE_OK;
-        // Document (and highlighting): every pair, then the run's last character alone, so that
-        // a one-character prefix query finds it too. Query: the pairs only (a phrase), or the
-        // one character of a one-character run.
+        // Document (and highlighting): every pair, each with its first character as a synonym
+        // at the same position (FTS5_TOKEN_COLOCATED), then the run's last character alone: a
+        // one-character query is a token of its own. Query: the pairs only (a phrase), or the one
+        // character of a one-character run.
         for (std::size_t k = 0; k + 1 < run.size(); ++k) {
             int s = 0, e = 0;
             span(run[k].at, run[k + 1].at + run[k + 1].size, &s, &e);
-            const int rc = call.emit(call.ctx, 0, token + run[k].at,
-                                     static_cast<int>(run[k].size + run[k + 1].size), s, e);
+            int rc = call.emit(call.ctx, 0, token + run[k].at,
+                               static_cast<int>(run[k].size + run[k + 1].size), s, e);
+            if (rc == SQLITE_OK && !query) {
+                span(run[k].at, run[k].at + run[k].size, &s, &e);
+                rc = call.emit(call.ctx, FTS5_TOKEN_COLOCATED, token + run[k].at,
+                               static_cast<int>(run[k].size), s, e);
+            }
             if (rc != SQLITE_OK)
                 return rc;
         }

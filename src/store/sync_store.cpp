@@ -198,13 +198,94 @@ Result<std::vector<std::uint32_t>> SyncStore::quarantined_uids(MailboxId mailbox
                                                                std::uint32_t uid_validity) {
     return guard("reading quarantine", [&]() -> Result<std::vector<std::uint32_t>> {
         auto& q = db_.impl().stmt("SELECT uid FROM quarantine WHERE mailbox_id = ? AND "
-                                  "uid_validity = ? AND attempts >= 3 ORDER BY uid");
+                                  "uid_validity = ? AND (attempts >= ? OR dropped_at IS NOT "
+                                  "NULL) ORDER BY uid");
         q.bind(1, mailbox);
         q.bind(2, static_cast<std::int64_t>(uid_validity));
+        q.bind(3, kQuarantineAttempts);
         std::vector<std::uint32_t> out;
         while (q.executeStep())
             out.push_back(static_cast<std::uint32_t>(q.getColumn(0).getInt64()));
         return out;
+    });
+}
+
+namespace {
+
+constexpr const char* kQuarantineSelect =
+    "SELECT q.mailbox_id, q.uid_validity, q.uid, a.name, m.name, q.attempts, q.reason, "
+    "q.first_failed_at, q.last_failed_at FROM quarantine q JOIN mailboxes m ON m.id = "
+    "q.mailbox_id JOIN accounts a ON a.id = m.account_id WHERE q.dropped_at IS NULL ";
+
+QuarantineEntry read_quarantine(SQLite::Statement& q) {
+    QuarantineEntry e;
+    e.key = {q.getColumn(0).getInt64(), static_cast<std::uint32_t>(q.getColumn(1).getInt64()),
+             static_cast<std::uint32_t>(q.getColumn(2).getInt64())};
+    e.account = q.getColumn(3).getString();
+    e.mailbox = q.getColumn(4).getString();
+    e.attempts = q.getColumn(5).getInt64();
+    e.reason = q.getColumn(6).getString();
+    e.first_failed_at = q.getColumn(7).getInt64();
+    e.last_failed_at = q.getColumn(8).getInt64();
+    return e;
+}
+
+void bind_key(SQLite::Statement& q, const QuarantineKey& k) {
+    q.bind(":mailbox", k.mailbox);
+    q.bind(":validity", static_cast<std::int64_t>(k.uid_validity));
+    q.bind(":uid", static_cast<std::int64_t>(k.uid));
+}
+
+constexpr const char* kKeyMatch =
+    "mailbox_id = :mailbox AND uid_validity = :validity AND uid = :uid";
+
+} // namespace
+
+Result<std::vector<QuarantineEntry>>
+SyncStore::quarantine_list(const std::optional<std::string>& account) {
+    return guard("listing the quarantine", [&]() -> Result<std::vector<QuarantineEntry>> {
+        auto& q = db_.impl().stmt(std::string(kQuarantineSelect) +
+                                  "AND (:account IS NULL OR a.name = :account) ORDER BY a.name, "
+                                  "m.name, q.uid_validity, q.uid");
+        if (account)
+            q.bind(":account", *account);
+        std::vector<QuarantineEntry> out;
+        while (q.executeStep())
+            out.push_back(read_quarantine(q));
+        return out;
+    });
+}
+
+Result<std::optional<QuarantineEntry>> SyncStore::quarantine_entry(const QuarantineKey& key) {
+    return guard("reading a quarantined message", [&]() -> Result<std::optional<QuarantineEntry>> {
+        auto& q = db_.impl().stmt(std::string(kQuarantineSelect) +
+                                  "AND q.mailbox_id = :mailbox AND q.uid_validity "
+                                  "= :validity AND q.uid = :uid");
+        bind_key(q, key);
+        if (!q.executeStep())
+            return std::nullopt;
+        auto e = read_quarantine(q);
+        q.reset();
+        return e;
+    });
+}
+
+Result<bool> SyncStore::quarantine_retry(const QuarantineKey& key) {
+    return guard("retrying a quarantined message", [&]() -> Result<bool> {
+        auto& q = db_.impl().stmt(std::string("DELETE FROM quarantine WHERE ") + kKeyMatch +
+                                  " AND dropped_at IS NULL");
+        bind_key(q, key);
+        return q.exec() > 0;
+    });
+}
+
+Result<bool> SyncStore::quarantine_drop(const QuarantineKey& key, std::int64_t now) {
+    return guard("dropping a quarantined message", [&]() -> Result<bool> {
+        auto& q = db_.impl().stmt(std::string("UPDATE quarantine SET dropped_at = :now WHERE ") +
+                                  kKeyMatch + " AND dropped_at IS NULL");
+        bind_key(q, key);
+        q.bind(":now", now);
+        return q.exec() > 0;
     });
 }
 

@@ -158,6 +158,42 @@ else:
     st, _, js, _ = search("renewal", open(os.path.join(work, "ada.token")).read().strip())
     check("the admin finds it", st == 200 and js["total"] == 1, js)
 
+# --- the quarantine (issue 19), admins only: list, one entry, retry, drop; unknown ids named
+ada_tok = open(os.path.join(work, "ada.token")).read().strip()
+inbox = q("SELECT m.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id WHERE a.name = 'alice' AND m.name = 'INBOX'")[0][0]
+q("INSERT INTO quarantine (mailbox_id, uid_validity, uid, attempts, reason, first_failed_at, last_failed_at) "
+  "VALUES (%d, 1, 9001, 3, 'mime: test failure', 10, 20), (%d, 1, 9002, 1, 'store: test', 30, 30)" % (inbox, inbox))
+qid1, qid2 = "%d:1:9001" % inbox, "%d:1:9002" % inbox
+st, _, js, _ = req("GET", "/api/v1/quarantine", token=alice_token)
+check("quarantine: a salesperson gets 403", st == 403, (st, js))
+st, _, js, _ = req("GET", "/api/v1/quarantine?account=alice", token=ada_tok)
+entries = {e["id"]: e for e in (js or {}).get("quarantine", [])}
+check("quarantine list: both entries with state, attempts and reason",
+      st == 200 and entries.get(qid1, {}).get("state") == "given_up" and entries.get(qid2, {}).get("state") == "retrying"
+      and entries[qid1]["attempts"] == 3 and entries[qid1]["reason"] == "mime: test failure" and entries[qid1]["mailbox"] == "INBOX", js)
+st, _, js, _ = req("GET", "/api/v1/quarantine/" + qid1, token=ada_tok)
+check("quarantine entry by id", st == 200 and js["entry"]["uid"] == 9001, (st, js))
+st, body = 0, ""
+try:
+    mt = req("GET", "/metrics")[3].decode()
+    check("/metrics counts the quarantine per account and state",
+          'crm_account_quarantined_messages{account="alice",state="given_up"} 1' in mt
+          and 'crm_account_quarantined_messages{account="alice",state="retrying"} 1' in mt,
+          [l for l in mt.splitlines() if "quarantined" in l])
+except Exception as e:  # noqa: BLE001
+    check("/metrics readable", False, e)
+st, _, js, _ = req("POST", "/api/v1/quarantine/%s/retry" % qid1, {}, token=ada_tok)
+check("retry: 204, and the entry is gone (fetched again at the next pass)",
+      st == 204 and req("GET", "/api/v1/quarantine/" + qid1, token=ada_tok)[0] == 404, st)
+st, _, js, _ = req("POST", "/api/v1/quarantine/%s/drop" % qid2, {}, token=ada_tok)
+check("drop: 204, and the entry leaves the list",
+      st == 204 and qid2 not in [e["id"] for e in req("GET", "/api/v1/quarantine", token=ada_tok)[2]["quarantine"]], st)
+check("a dropped message stays excluded from the sync", q("SELECT count(*) FROM quarantine WHERE uid = 9002 AND dropped_at IS NOT NULL")[0][0] == 1)
+st, _, js, _ = req("POST", "/api/v1/quarantine/%d:1:424242/retry" % inbox, {}, token=ada_tok)
+check("retrying an id that does not exist: 404 naming it", st == 404 and "424242" in js["error"]["message"], (st, js))
+st, _, js, _ = req("GET", "/api/v1/quarantine/not-an-id", token=ada_tok)
+check("a malformed id: 422 naming id", st == 422 and js["error"]["field"] == "id", (st, js))
+
 # --- CSRF and bodies
 st, _, js, _ = req("POST", "/api/v1/threads/%d/read" % thread, {"unread": False}, cookie=cookie, headers={"Origin": "http://evil.example"})
 check("foreign Origin refused (403 csrf.origin)", st == 403 and js["error"]["code"] == "csrf.origin", (st, js))

@@ -36,7 +36,8 @@ expect_code 2 "crm import kind" "$ctl" --db "$db" crm import widgets x.csv
 expect_code 0 "help" "$ctl" --help
 for cmd in "db migrate" "db status" "crm import" "import" "threads list" "thread show" \
            "thread link" "thread unlink" "message raw" "export threads" "export deal-links" "deals list" \
-           "search" "db reindex"; do
+           "search" "db reindex" "quarantine list" "quarantine show" "quarantine retry" \
+           "quarantine drop"; do
   # shellcheck disable=SC2086
   expect_code 0 "$cmd --help" "$ctl" $cmd --help
   expect_grep "^Usage: crm-mailctl" "$work/out" "$cmd --help text"
@@ -102,6 +103,31 @@ expect_code 0 "db reindex" c db reindex
 expect_grep "search index rebuilt: 10 messages" "$work/out" "reindex counts the messages"
 expect_code 0 "search after reindex" c search "ruckfrage"
 expect_grep "^1 of 1 hit$" "$work/out" "the rebuilt index finds the same"
+
+# the quarantine (issue 19): list, show, retry, drop; an id that does not exist is named
+sqlite3 "$db" "INSERT INTO accounts (id, name, address, created_at, updated_at) VALUES (70, 'qa', 'qa@x.example', 1, 1);
+  INSERT INTO mailboxes (id, account_id, name) VALUES (71, 70, 'INBOX');
+  INSERT INTO quarantine (mailbox_id, uid_validity, uid, attempts, reason, first_failed_at, last_failed_at)
+  VALUES (71, 5, 12, 3, 'mime: unparsable structure', 1764000000, 1764003600), (71, 5, 13, 1, 'store: busy', 1764000000, 1764000000)"
+expect_code 0 "quarantine list" c quarantine list
+expect_grep "^71:5:12 +qa +INBOX +12 +3 given up  mime: unparsable structure$" "$work/out" "quarantine list: the given-up entry"
+expect_grep "^71:5:13 .* retrying " "$work/out" "quarantine list: the entry still retried"
+expect_grep "^2 quarantined messages$" "$work/out" "quarantine list counts"
+expect_code 0 "quarantine list --json" c quarantine list --account qa --json
+expect_grep '"id":"71:5:12","account":"qa","mailbox":"INBOX"' "$work/out" "quarantine list --json"
+expect_code 0 "quarantine show" c quarantine show 71:5:12
+expect_grep "^attempts: +3 \(given up" "$work/out" "quarantine show says given up"
+expect_code 0 "quarantine retry" c quarantine retry 71:5:12
+expect_grep "released" "$work/out" "retry says released"
+expect_eq "$(sqlite3 "$db" "SELECT count(*) FROM quarantine WHERE uid = 12")" 0 "retry removes the record"
+expect_code 0 "quarantine drop" c quarantine drop 71:5:13
+expect_eq "$(sqlite3 "$db" "SELECT dropped_at IS NOT NULL FROM quarantine WHERE uid = 13")" 1 "drop marks it dropped"
+expect_code 0 "quarantine list after" c quarantine list
+expect_grep "^0 quarantined messages$" "$work/out" "a dropped message leaves the list"
+expect_code 1 "quarantine retry of an id that does not exist" c quarantine retry 71:5:999
+expect_grep "no quarantined message 71:5:999" "$work/err" "unknown quarantine id named"
+expect_code 2 "quarantine show of a malformed id" c quarantine show bogus
+expect_grep "bogus is not a quarantine id" "$work/err" "malformed quarantine id named"
 
 # sorting decisions and their reasons
 c export deal-links >"$work/links"

@@ -15,6 +15,7 @@
 #include "crm/core/crm_records.hpp"
 #include "crm/core/outbox.hpp"
 #include "crm/core/ports.hpp"
+#include "crm/core/quarantine.hpp"
 #include "crm/core/read_model.hpp"
 #include "crm/core/result.hpp"
 #include "crm/core/search.hpp"
@@ -34,6 +35,8 @@ struct MetricsSnapshot {
         std::int64_t messages_synced = 0;
         std::int64_t backfill_pending = 0; // older mail still to fetch
         std::int64_t initial_done = 0, initial_total = 0;
+        // Quarantined messages not dropped: still retried, and given up on.
+        std::int64_t quarantine_retrying = 0, quarantine_given_up = 0;
     };
     std::vector<Account> accounts;                            // by name
     std::vector<std::pair<std::string, std::int64_t>> outbox; // replies per state, by state
@@ -57,6 +60,7 @@ class Backend {
     virtual MetricsQueries& metrics() = 0;
     virtual CrmRecords& crm() = 0;
     virtual Search& search() = 0;
+    virtual QuarantineAdmin& quarantine() = 0;
     // What the daemon's ingest and IMAP sync need, on the same connection.
     virtual MailStore& mail() = 0;
     virtual ThreadIndex& threads() = 0;

@@ -177,4 +177,7 @@ class Api {
 // crm-mailctl search --json.
 std::string search_result_json(const app::SearchResult& r);
 
+// The quarantine as GET /api/v1/quarantine answers it, for crm-mailctl quarantine list --json.
+std::string quarantine_json(const std::vector<QuarantineEntry>& entries);
+
 } // namespace crm::http

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "crm/core/ids.hpp"
+#include "crm/core/quarantine.hpp"
 #include "crm/core/read_model.hpp"
 #include "crm/core/result.hpp"
 #include "crm/core/sync_ports.hpp"
@@ -32,7 +33,7 @@
 
 namespace crm::pg {
 
-class PgSyncState final : public SyncState {
+class PgSyncState final : public SyncState, public QuarantineAdmin {
   public:
     // `fence`: the worker's leases; null (crm-mailctl, tests) = no worker, nothing is fenced.
     explicit PgSyncState(Connection& c, std::shared_ptr<const LeaseFence> fence = nullptr)
@@ -53,6 +54,12 @@ class PgSyncState final : public SyncState {
                                                    std::uint32_t uid_validity) override;
     Result<std::vector<std::uint32_t>> quarantined_uids(MailboxId mailbox,
                                                         std::uint32_t uid_validity) override;
+    // QuarantineAdmin
+    Result<std::vector<QuarantineEntry>>
+    quarantine_list(const std::optional<std::string>& account) override;
+    Result<std::optional<QuarantineEntry>> quarantine_entry(const QuarantineKey& key) override;
+    Result<bool> quarantine_retry(const QuarantineKey& key) override;
+    Result<bool> quarantine_drop(const QuarantineKey& key, std::int64_t now) override;
     Result<void> set_checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
                                 std::optional<std::uint32_t> uid_next,
                                 std::optional<std::uint64_t> highest_modseq,

@@ -41,6 +41,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     MetricsQueries& metrics() override { return *this; }
     CrmRecords& crm() override { return store_; }
     Search& search() override { return search_; }
+    QuarantineAdmin& quarantine() override { return sync_; }
     MailStore& mail() override { return store_; }
     ThreadIndex& threads() override { return store_; }
     SyncState& sync() override { return sync_; }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "crm/core/ids.hpp"
+#include "crm/core/quarantine.hpp"
 #include "crm/core/read_model.hpp"
 #include "crm/core/result.hpp"
 #include "crm/core/sync_ports.hpp"
@@ -17,7 +18,7 @@ namespace crm::store {
 
 using crm::AccountRow;
 
-class SyncStore final : public SyncState {
+class SyncStore final : public SyncState, public QuarantineAdmin {
   public:
     explicit SyncStore(Database& db) : db_(db) {}
 
@@ -42,6 +43,12 @@ class SyncStore final : public SyncState {
                                                    std::uint32_t uid_validity) override;
     Result<std::vector<std::uint32_t>> quarantined_uids(MailboxId mailbox,
                                                         std::uint32_t uid_validity) override;
+    // QuarantineAdmin
+    Result<std::vector<QuarantineEntry>>
+    quarantine_list(const std::optional<std::string>& account) override;
+    Result<std::optional<QuarantineEntry>> quarantine_entry(const QuarantineKey& key) override;
+    Result<bool> quarantine_retry(const QuarantineKey& key) override;
+    Result<bool> quarantine_drop(const QuarantineKey& key, std::int64_t now) override;
     // The checkpoint; never ahead of what is stored (callers commit it with the batch).
     Result<void> set_checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
                                 std::optional<std::uint32_t> uid_next,

@@ -876,6 +876,52 @@ TYPED_TEST(StoreConformance, QuarantineAfterThreeFailures) {
     EXPECT_EQ(this->num("SELECT last_failed_at FROM quarantine WHERE uid = 42"), 3);
 }
 
+// What an admin sees of the quarantine and does about it (issue 19): the list by account, one
+// entry, retry (fetched again: no longer excluded) and drop (never fetched again, off the list).
+TYPED_TEST(StoreConformance, QuarantineIsListedRetriedAndDropped) {
+    auto& sync = this->sync();
+    QuarantineAdmin& qa = sync;
+    AccountId a = 0, b = 0;
+    MailboxState mb_a, mb_b;
+    ASSERT_NO_FATAL_FAILURE(this->inbox(a, mb_a, "a"));
+    ASSERT_NO_FATAL_FAILURE(this->inbox(b, mb_b, "b"));
+    for (std::int64_t n = 1; n <= 3; ++n)
+        ASSERT_TRUE(sync.record_failure(mb_a.id, 7, 42, "mime: broken", 100 + n));
+    ASSERT_TRUE(sync.record_failure(mb_a.id, 7, 43, "store: too large", 200));
+    ASSERT_TRUE(sync.record_failure(mb_b.id, 9, 5, "parse: loop", 300));
+    auto all = qa.quarantine_list(std::nullopt);
+    ASSERT_TRUE(all) << all.error().to_string();
+    ASSERT_EQ(all->size(), 3U);
+    EXPECT_EQ((*all)[0].account, "a");
+    EXPECT_EQ((*all)[0].mailbox, "INBOX");
+    EXPECT_EQ((*all)[0].key, (QuarantineKey{mb_a.id, 7, 42}));
+    EXPECT_EQ((*all)[0].attempts, 3);
+    EXPECT_TRUE((*all)[0].given_up());
+    EXPECT_EQ((*all)[0].first_failed_at, 101);
+    EXPECT_EQ((*all)[0].last_failed_at, 103);
+    EXPECT_FALSE((*all)[1].given_up()); // UID 43: one failure, still retried
+    EXPECT_EQ((*all)[2].account, "b");
+    EXPECT_EQ(qa.quarantine_list(std::string("b"))->size(), 1U);
+    EXPECT_TRUE(qa.quarantine_list(std::string("nobody"))->empty());
+    auto one = qa.quarantine_entry({mb_a.id, 7, 43});
+    ASSERT_TRUE(one && *one);
+    EXPECT_EQ((*one)->reason, "store: too large");
+    EXPECT_FALSE(*qa.quarantine_entry({mb_a.id, 7, 999}));
+
+    // Retry: the record goes, the UID is fetched again (no longer excluded).
+    EXPECT_EQ(*sync.quarantined_uids(mb_a.id, 7), std::vector<std::uint32_t>{42});
+    EXPECT_TRUE(*qa.quarantine_retry({mb_a.id, 7, 42}));
+    EXPECT_TRUE(sync.quarantined_uids(mb_a.id, 7)->empty());
+    EXPECT_FALSE(*qa.quarantine_retry({mb_a.id, 7, 42}));
+    // Drop: never fetched again, even before it was given up on, and off the list.
+    EXPECT_TRUE(*qa.quarantine_drop({mb_a.id, 7, 43}, 400));
+    EXPECT_EQ(*sync.quarantined_uids(mb_a.id, 7), std::vector<std::uint32_t>{43});
+    EXPECT_FALSE(*qa.quarantine_entry({mb_a.id, 7, 43}));
+    EXPECT_FALSE(*qa.quarantine_drop({mb_a.id, 7, 43}, 401));
+    EXPECT_FALSE(*qa.quarantine_retry({mb_a.id, 7, 43})); // a dropped message stays dropped
+    EXPECT_EQ(qa.quarantine_list(std::nullopt)->size(), 1U);
+}
+
 TYPED_TEST(StoreConformance, HealthErrorsAndRecovery) {
     auto& sync = this->sync();
     auto id = sync.ensure_account("a", std::nullopt, "a@x.example", "imap.x.example", true, 1);

@@ -284,7 +284,23 @@ TYPED_TEST(Web, MetricsSnapshot) {
     ok(env.outbox().queue(s.reply("m2@crm"), {}, 1));
     auto id = ok(env.outbox().queue(s.reply("m3@crm"), {}, 1));
     ok(env.outbox().set_state(id, "cancelled", "", std::nullopt, 2));
+    // Ann's quarantine: one still retried, one given up on, one dropped (not counted).
+    const auto inbox = env.scalar("SELECT m.id FROM mailboxes m JOIN accounts a ON a.id = "
+                                  "m.account_id WHERE a.name = 'ann'");
+    if (!inbox)
+        env.exec("INSERT INTO mailboxes (account_id, name) SELECT id, 'INBOX' FROM accounts "
+                 "WHERE name = 'ann'");
+    const auto mb = std::to_string(*env.scalar("SELECT m.id FROM mailboxes m JOIN accounts a ON "
+                                               "a.id = m.account_id WHERE a.name = 'ann'"));
+    env.exec("INSERT INTO quarantine (mailbox_id, uid_validity, uid, attempts, reason, "
+             "first_failed_at, last_failed_at, dropped_at) VALUES (" +
+             mb +
+             ", 1, 1, 1, 'x', 1, 1, "
+             "NULL), (" +
+             mb + ", 1, 2, 3, 'x', 1, 1, NULL), (" + mb + ", 1, 3, 3, 'x', 1, 1, 5)");
     auto m = ok(env.metrics());
+    EXPECT_EQ(m.accounts.at(0).quarantine_retrying, 1);
+    EXPECT_EQ(m.accounts.at(0).quarantine_given_up, 1);
     EXPECT_EQ(m.messages, 2);
     EXPECT_EQ(m.raw_bytes, 2 * static_cast<std::int64_t>(std::string("raw message").size()));
     ASSERT_EQ(m.accounts.size(), 2U);

@@ -1,5 +1,6 @@
 // The search box's query language (issue 19): what each part means, and where a malformed
 // query is wrong.
+#include "crm/core/quarantine.hpp"
 #include "crm/core/search_query.hpp"
 
 #include <gtest/gtest.h>
@@ -118,6 +119,16 @@ TEST(SearchQuery, EmptyNegatedOnlyAndOversizedQueriesAreRefused) {
         many += "w ";
     EXPECT_NE(bad(many).message.find("more than 50 parts"), std::string::npos);
     EXPECT_NE(bad("caf\xE9").message.find("UTF-8"), std::string::npos);
+}
+
+// Quarantine ids: what crm-mailctl and the API print, and read back; anything else refused.
+TEST(QuarantineId, RoundTripsAndRefusesWhatIsNotOne) {
+    const QuarantineKey k{12, 4000000000U, 77};
+    EXPECT_EQ(quarantine_id(k), "12:4000000000:77");
+    EXPECT_EQ(parse_quarantine_id("12:4000000000:77"), k);
+    for (const char* bad : {"", "12", "12:3", "12:3:", ":3:4", "12:3:4:5", "12:x:4", "0:3:4",
+                            "12:3:0", "12:4294967296:1", "-1:3:4", "12:3:4 "})
+        EXPECT_FALSE(parse_quarantine_id(bad)) << bad;
 }
 
 } // namespace

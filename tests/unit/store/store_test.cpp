@@ -12,6 +12,7 @@
 #include "crm/store/sync_store.hpp"
 #include "crm/store/web_store.hpp"
 #include "impl.hpp" // white-box: raw SQL to tamper with the database
+#include "search_tokenizer.hpp"
 
 namespace crm::store {
 namespace {
@@ -37,6 +38,8 @@ std::filesystem::path temp_db(const char* name) {
 // older binary would have left the database.
 void apply_first_migrations(SQLite::Database& raw, std::size_t count) {
     raw.exec("PRAGMA foreign_keys = ON");
+    // As Database::open does: 0014's full-text index uses crm-mail's own tokenizer.
+    ASSERT_TRUE(register_search_tokenizer(raw.getHandle()));
     raw.exec("CREATE TABLE schema_migrations ( version INTEGER PRIMARY KEY, name TEXT NOT "
              "NULL, checksum TEXT NOT NULL, applied_at INTEGER NOT NULL)");
     for (std::size_t i = 0; i < count; ++i) {
