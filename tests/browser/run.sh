@@ -248,6 +248,15 @@ wait_until 20 curl -fsS "$base/healthz" -o /dev/null && ok "HTTP up" || bad "HTT
 unsorted_reason=$(q "SELECT u.reason FROM unsorted u JOIN messages m ON m.thread_id=u.thread_id WHERE m.message_id='greg-1@globex.example'")
 [ -n "$unsorted_reason" ] && ok "Greg's mail is unsorted ($unsorted_reason)" || bad "Greg's mail not unsorted"
 
+# Two quarantined messages in Alice's INBOX (UIDs the server does not have), for the admin page's
+# Quarantine section: one given up on, one still retried.
+q "INSERT INTO quarantine (mailbox_id, uid_validity, uid, attempts, reason, first_failed_at, last_failed_at)
+   SELECT m.id, 1, 990001, 3, 'mime: test failure (given up)', 1764000000, 1764003600 FROM mailboxes m
+   JOIN accounts a ON a.id = m.account_id WHERE a.name = 'alice' AND m.name = 'INBOX'
+   UNION ALL SELECT m.id, 1, 990002, 1, 'store: test failure (retrying)', 1764000000, 1764000000 FROM mailboxes m
+   JOIN accounts a ON a.id = m.account_id WHERE a.name = 'alice' AND m.name = 'INBOX'"
+[ "$(q "SELECT count(*) FROM quarantine")" = 2 ] && ok "two quarantined messages seeded" || bad "quarantine seed"
+
 mkdir -p "$art"
 export BASE_URL=$base ARTIFACTS=$art
 export ALICE_EMAIL=alice@example.com ALICE_PASSWORD=alice-password-1

@@ -456,6 +456,29 @@ async function main() {
   const aliceSynced = await syncedOf(aliceRow);
   check('admin: alice has messages synced > 0', aliceSynced > 0, `${aliceSynced}`);
   await shot('admin');
+
+  // 7b. The quarantine on the admin page: both seeded messages with their state; Retry releases
+  // one, Drop takes the other off the list.
+  const qRows = page.locator(tid('quarantine-row'));
+  await qRows.first().waitFor({ state: 'visible' }).catch(() => {});
+  const qStates = await qRows.evaluateAll((rows) => rows.map((r) => r.dataset.state).sort());
+  check('admin: the quarantine lists the given-up and the retrying message',
+    JSON.stringify(qStates) === JSON.stringify(['given_up', 'retrying']), JSON.stringify(qStates));
+  const qText = (await qRows.first().textContent()) || '';
+  check('admin: a quarantine row names the account, mailbox, UID and reason',
+    /alice/.test(qText) && /INBOX/.test(qText) && /99000[12]/.test(qText) && /test failure/.test(qText), qText);
+  await page.locator(`${tid('quarantine-row')}[data-state="given_up"] ${tid('quarantine-retry')}`).click();
+  const oneLeft = await until(10_000, async () => (await qRows.count()) === 1);
+  check('admin: Retry releases the given-up message', oneLeft
+    && (await qRows.first().getAttribute('data-state')) === 'retrying', `${await qRows.count()} rows`);
+  await page.locator(`${tid('quarantine-row')} ${tid('quarantine-drop')}`).click();
+  const none = await until(10_000, async () => (await qRows.count()) === 0
+    && await page.locator(tid('quarantine-empty')).isVisible());
+  check('admin: Drop takes the last one off the list', none, `${await qRows.count()} rows`);
+  const qApi = await api('GET', '/api/v1/quarantine');
+  check('admin: the API agrees (nothing listed)', qApi.status === 200 && qApi.json.quarantine.length === 0,
+    JSON.stringify(qApi.json));
+
   await aliceRow.locator(tid('account-test')).click();
   const testResult = page.locator(`${tid('admin-account-row')}[data-name="alice"] + tr ${tid('account-test-result')}`);
   const ok = await until(30_000, async () => testResult.getAttribute('data-ok'));

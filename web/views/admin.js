@@ -20,6 +20,9 @@
 //   add-account-form      the Add account form (inputs have name = API field, e.g. imap.host)
 //   field-error           an error message next to a form field (data-field = API field)
 //   add-account-submit    its submit button
+//   quarantine-row        one quarantined message (data-id = its id, data-state = retrying |
+//                         given_up); its buttons quarantine-retry and quarantine-drop
+//   quarantine-empty      "Nothing is quarantined"
 
 import {
   h, append, clear, timeEl, fmtCount, api, state, currentView, every, toast, showError, loadDeals,
@@ -87,13 +90,36 @@ export async function viewAdmin(main) {
     table.hidden = r.accounts.length === 0;
     updated.textContent = `updated ${new Date().toLocaleTimeString()}`;
   };
+  // The quarantine: messages the sync could not store, each with Retry and Drop.
+  const qBody = h('tbody');
+  const qTable = h('table', { class: 'table admin-table' },
+    h('thead', null, h('tr', null,
+      h('th', null, 'Account / mailbox'), h('th', { class: 'num' }, 'UID'), h('th', null, 'State'),
+      h('th', null, 'Last failure'), h('th', { class: 'col-actions' }, 'Actions'))),
+    qBody);
+  const qEmpty = h('p', { class: 'muted', testid: 'quarantine-empty', hidden: true },
+    'Nothing is quarantined: every message seen on the servers is stored.');
+  const refreshQuarantine = async () => {
+    const r = await api('GET', '/quarantine');
+    if (!v.alive) return;
+    clear(qBody);
+    for (const e of r.quarantine) qBody.appendChild(quarantineRow(e, refreshQuarantine));
+    qEmpty.hidden = r.quarantine.length > 0;
+    qTable.hidden = r.quarantine.length === 0;
+  };
+
   await refresh();
+  await refreshQuarantine();
   if (!v.alive) return;
   clear(body);
-  append(body, h('div', { class: 'table-scroll' }, table), empty);
+  append(body, h('div', { class: 'table-scroll' }, table), empty,
+    h('h2', { class: 'section-title' }, 'Quarantine'),
+    h('p', { class: 'muted small' }, 'Messages that could not be stored. After 3 failures a message is given up on and no longer fetched. ',
+      'Retry fetches it again at the next pass (say after an upgrade); Drop accepts the loss.'),
+    h('div', { class: 'table-scroll' }, qTable), qEmpty);
   let failing = false;
   every(ADMIN_REFRESH_MS, async () => {
-    try { await refresh(); failing = false; } catch (e) { if (!failing) showError(e); failing = true; }
+    try { await refresh(); await refreshQuarantine(); failing = false; } catch (e) { if (!failing) showError(e); failing = true; }
   });
 
   addToggle.addEventListener('click', () => {
@@ -110,6 +136,28 @@ export async function viewAdmin(main) {
       formWrap.querySelector('input').focus();
     }
   });
+}
+
+function quarantineRow(e, changed) {
+  const act = (what) => async (ev) => {
+    ev.currentTarget.disabled = true;
+    try {
+      await api('POST', `/quarantine/${encodeURIComponent(e.id)}/${what}`);
+      toast(what === 'retry' ? `UID ${e.uid} will be fetched again` : `UID ${e.uid} dropped`, 'success');
+    } catch (err) {
+      showError(err);
+    }
+    try { await changed(); } catch (err) { showError(err); }
+  };
+  return h('tr', { class: 'row', testid: 'quarantine-row', dataset: { id: e.id, state: e.state } },
+    h('td', { class: 'cell-title' }, e.account, h('div', { class: 'sub' }, e.mailbox)),
+    h('td', { class: 'num' }, String(e.uid)),
+    h('td', null, h('span', { class: `pill pill-${e.state === 'given_up' ? 'bad' : 'warn'}` },
+      e.state === 'given_up' ? 'Given up' : `Retrying (${e.attempts})`)),
+    h('td', { class: 'cell-error' }, h('div', null, e.reason), h('div', { class: 'sub' }, timeEl(e.last_failed_at))),
+    h('td', { class: 'col-actions' }, h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'btn btn-small', testid: 'quarantine-retry', onclick: act('retry') }, 'Retry'),
+      h('button', { type: 'button', class: 'btn btn-small', testid: 'quarantine-drop', onclick: act('drop') }, 'Drop'))));
 }
 
 function accountRow(a, owners) {
