@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "crm/core/reason_text.hpp"
 #include "crm/core/stored_json.hpp"
 #include "crm/core/thread_split.hpp"
 #include "crm/pg/store.hpp"
@@ -59,11 +60,19 @@ Result<void> PgStore::unlink_thread(ThreadId thread, std::int64_t now) {
     CRM_PG_TRY(t, q.exists("SELECT 1 FROM threads WHERE id = $1::bigint", thread));
     if (!*t)
         return fail("thread.not_found", fmt::format("thread {} does not exist", thread));
-    CRM_PG_TRY(del, q.exec("DELETE FROM thread_deals WHERE thread_id = $1::bigint", thread));
+    // The reason names the deal it was taken from ("not this deal"; held for a person).
+    CRM_PG_TRY(del, q.exec("DELETE FROM thread_deals WHERE thread_id = $1::bigint RETURNING "
+                           "deal_id",
+                           thread));
+    std::optional<DealId> from;
+    if (del->rows() > 0) {
+        CRM_PG_TRY(v, del->get<std::int64_t>(0, 0));
+        from = *v;
+    }
     CRM_PG_TRY(u, q.exec("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at, held) "
-                         "VALUES ($1::bigint, 'unlinked by hand', '', $2::bigint, 1) ON CONFLICT "
+                         "VALUES ($1::bigint, $3, '', $2::bigint, 1) ON CONFLICT "
                          "(thread_id) DO UPDATE SET reason = excluded.reason, held = 1",
-                         thread, now));
+                         thread, now, unlink_reason(from)));
     return {};
 }
 

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "crm/core/exports.hpp"
+#include "crm/core/reason_text.hpp"
 #include "crm/store/store.hpp"
 #include "guard.hpp"
 #include "rows.hpp"
@@ -200,14 +201,22 @@ Result<void> Store::unlink_thread(ThreadId thread, std::int64_t now) {
         t.bind(1, thread);
         if (!t.executeStep())
             return fail("thread.not_found", fmt::format("thread {} does not exist", thread));
+        // The reason names the deal it was taken from: "not this deal", which the sorter
+        // respects (the thread is held for a person from now on).
+        auto& was = d.stmt("SELECT deal_id FROM thread_deals WHERE thread_id = ?");
+        was.bind(1, thread);
+        const std::optional<DealId> from =
+            was.executeStep() ? std::optional<DealId>(was.getColumn(0).getInt64()) : std::nullopt;
+        was.reset();
         auto& del = d.stmt("DELETE FROM thread_deals WHERE thread_id = ?");
         del.bind(1, thread);
         del.exec();
         auto& u = d.stmt("INSERT INTO unsorted (thread_id, reason, suggestions, queued_at, held) "
-                         "VALUES (?, 'unlinked by hand', '', ?, 1) ON CONFLICT (thread_id) DO "
+                         "VALUES (?, ?, '', ?, 1) ON CONFLICT (thread_id) DO "
                          "UPDATE SET reason = excluded.reason, held = 1");
         u.bind(1, thread);
-        u.bind(2, now);
+        u.bind(2, unlink_reason(from));
+        u.bind(3, now);
         u.exec();
         return {};
     });

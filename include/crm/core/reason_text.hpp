@@ -4,6 +4,7 @@
 // someone else's private deal. Shared by both databases' read models. Pure.
 
 #include <cctype>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -50,6 +51,13 @@ Result<std::string> redact_deal_ids(const std::string& reason, Hidden&& hidden) 
         i = j;
     }
     return out;
+}
+
+// The unsorted reason of a thread unlinked by hand: it names the deal it was taken from (a
+// viewer who may not see that deal reads "another deal"), and the thread is held for a person.
+[[nodiscard]] inline std::string unlink_reason(const std::optional<DealId>& from) {
+    return from ? "not this deal: unlinked by hand from deal " + std::to_string(*from)
+                : std::string("unlinked by hand");
 }
 
 } // namespace crm

@@ -544,7 +544,7 @@ TYPED_TEST(StoreConformance, UnsortedThenLinkedThenUnlinkedAndHeld) {
     EXPECT_FALSE(*s.thread_link(t));
     EXPECT_TRUE(*s.thread_held(t));
     EXPECT_EQ(this->text("SELECT reason FROM unsorted WHERE thread_id = " + tid),
-              "unlinked by hand");
+              "not this deal: unlinked by hand from deal 1000");
 }
 
 TYPED_TEST(StoreConformance, MergeKeepsManualLinkAndTheHold) {

@@ -716,7 +716,8 @@ TEST_F(ApiTest, LinkingNeedsAVisibleDealAndManualLinksStick) {
     EXPECT_TRUE(ids(body_of(as(alice_token, "GET", "/api/v1/unsorted")).at("threads")).empty());
     auto un = as(alice_token, "DELETE", "/api/v1/threads/103/link");
     ASSERT_EQ(un.status, 200);
-    EXPECT_EQ(body_of(un).at("thread").at("reason"), "unlinked by hand");
+    EXPECT_EQ(body_of(un).at("thread").at("reason"),
+              "not this deal: unlinked by hand from deal 10");
     EXPECT_EQ(as(bob_token, "POST", "/api/v1/threads/100/link", R"({"deal_id":11})").status, 404);
 }
 

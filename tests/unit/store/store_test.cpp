@@ -209,7 +209,7 @@ TEST_F(LinkTest, UnsortedThenLinkedLeavesQueue) {
     uns = s->list_threads(Store::ThreadFilter::Unsorted);
     ASSERT_TRUE(uns);
     ASSERT_EQ(uns->size(), 1u);
-    EXPECT_EQ((*uns)[0].reason, "unlinked by hand");
+    EXPECT_EQ((*uns)[0].reason, "not this deal: unlinked by hand from deal 1000");
 }
 
 } // namespace
