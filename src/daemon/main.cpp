@@ -417,7 +417,19 @@ class Daemon final : public http::Control {
     http::ConsentState consent_state(const std::string& name) override {
         std::lock_guard lock(consent_mu_);
         auto it = consents_.find(name);
-        return it == consents_.end() ? http::ConsentState{} : it->second->state;
+        if (it == consents_.end())
+            return {};
+        Consent& c = *it->second;
+        // A redirect the provider never sent: the request ends when its time is up, so the page
+        // stops waiting and offers the button again.
+        if (c.redirect && !c.answered && c.state.state == "pending" &&
+            std::chrono::steady_clock::now() >= c.expires) {
+            c.answered = true;
+            c.state.state = "failed";
+            c.state.error = "the request for access expired before the provider's answer: press "
+                            "Grant access again";
+        }
+        return c.state;
     }
 
     http::Health health() override {

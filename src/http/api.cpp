@@ -323,7 +323,12 @@ void Api::Impl::oauth_callback(const std::map<std::string, std::string>& query,
             options.log(LogLevel::Info, {*done, ""}, "oauth",
                         "access granted from the admin page: the provider's redirect came back");
     } else {
-        res.status = done.error().code == "oauth.consent" ? 400 : 502;
+        // A request that is not pending is the redirect's fault (400); the provider's refusal
+        // or failure is a bad gateway (502); anything else, such as the token file that
+        // cannot be written, is ours (500).
+        res.status = done.error().code == "oauth.consent" ? 400
+                     : done.error().code == "net.oauth"   ? 502
+                                                          : 500;
         title = "Access not granted";
         text = done.error().detail;
         if (options.log)

@@ -235,7 +235,9 @@ Result<std::vector<std::uint32_t>> PgSyncState::quarantined_uids(MailboxId mailb
     Ctx q{c_, "reading quarantine"};
     CRM_PG_TRY(r, q.exec("SELECT uid FROM quarantine WHERE mailbox_id = $1::bigint AND "
                          "uid_validity = $2::bigint AND (attempts >= $3::bigint OR dropped_at "
-                         "IS NOT NULL) ORDER BY uid",
+                         "IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM locations l WHERE "
+                         "l.mailbox_id = quarantine.mailbox_id AND l.uid_validity = "
+                         "quarantine.uid_validity AND l.uid = quarantine.uid) ORDER BY uid",
                          mailbox, uid_validity, kQuarantineAttempts));
     return uid_column(*r);
 }
@@ -245,7 +247,9 @@ namespace {
 constexpr const char* kQuarantineSelect =
     "SELECT q.mailbox_id, q.uid_validity, q.uid, a.name, m.name, q.attempts, q.reason, "
     "q.first_failed_at, q.last_failed_at FROM quarantine q JOIN mailboxes m ON m.id = "
-    "q.mailbox_id JOIN accounts a ON a.id = m.account_id WHERE q.dropped_at IS NULL ";
+    "q.mailbox_id JOIN accounts a ON a.id = m.account_id WHERE q.dropped_at IS NULL AND NOT "
+    "EXISTS (SELECT 1 FROM locations l WHERE l.mailbox_id = q.mailbox_id AND l.uid_validity = "
+    "q.uid_validity AND l.uid = q.uid) ";
 
 Result<std::vector<QuarantineEntry>> quarantine_rows(const ResultSet& r) {
     std::vector<QuarantineEntry> out;

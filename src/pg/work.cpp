@@ -66,9 +66,13 @@ Result<MetricsSnapshot> metrics_snapshot(Connection& c) {
                            "a.backfill_pending, a.initial_done, a.initial_total, "
                            "(SELECT count(*) FILTER (WHERE q.attempts < 3) FROM quarantine q "
                            "JOIN mailboxes m ON m.id = q.mailbox_id WHERE m.account_id = a.id "
-                           "AND q.dropped_at IS NULL), (SELECT count(*) FILTER (WHERE "
+                           "AND q.dropped_at IS NULL AND NOT EXISTS (SELECT 1 FROM locations l "
+                           "WHERE l.mailbox_id = q.mailbox_id AND l.uid_validity = "
+                           "q.uid_validity AND l.uid = q.uid)), (SELECT count(*) FILTER (WHERE "
                            "q.attempts >= 3) FROM quarantine q JOIN mailboxes m ON m.id = "
-                           "q.mailbox_id WHERE m.account_id = a.id AND q.dropped_at IS NULL) "
+                           "q.mailbox_id WHERE m.account_id = a.id AND q.dropped_at IS NULL AND "
+                           "NOT EXISTS (SELECT 1 FROM locations l WHERE l.mailbox_id = "
+                           "q.mailbox_id AND l.uid_validity = q.uid_validity AND l.uid = q.uid)) "
                            "FROM accounts a ORDER BY a.name");
     if (!acc)
         return std::unexpected(acc.error());

@@ -1043,6 +1043,11 @@ void parse_http(Section& top, HttpConfig& h) {
         std::string v = url->first;
         while (v.ends_with('/'))
             v.pop_back();
+        // The scheme's own port is not written: browsers send Host without it.
+        for (const auto& [scheme, port] :
+             {std::pair{"https://", ":443"}, std::pair{"http://", ":80"}})
+            if (v.starts_with(scheme) && v.ends_with(port))
+                v.resize(v.size() - std::string_view(port).size());
         const auto scheme_end = v.find("://");
         const auto path =
             scheme_end == std::string::npos ? std::string::npos : v.find('/', scheme_end + 3);

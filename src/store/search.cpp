@@ -160,8 +160,8 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
         if (!exclude.empty())
             where += " AND m.id NOT IN (SELECT rowid FROM message_search WHERE message_search "
                      "MATCH :exclude)";
-        if (q.deal)
-            where += " AND td.deal_id = :deal";
+        if (q.deal) // a deal the viewer may not see finds nothing (its links are not theirs)
+            where += std::string(" AND td.deal_id = :deal AND ") + kDealVisible;
         if (q.has_attachment)
             where += " AND EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id AND "
                      "a.is_inline = 0)";

@@ -1,9 +1,9 @@
 // The full-text index's tokenizer "crm" (schema/0014): SQLite's unicode61 with diacritics
 // removed ("Bucuresti" finds "București", "Muller" finds "Müller"), and Chinese, Japanese and
 // Korean text, which has no spaces between words, cut into overlapping pairs of characters (the
-// CJK bigrams of Lucene's CJKAnalyzer): "报价单" is indexed as "报价", "价单" and "单", with "报"
-// and "价" as synonyms at the positions of the pairs they start, so any substring of two or more
-// characters is a phrase of pairs and one character is a token of its own.
+// CJK bigrams of Lucene's CJKAnalyzer): "报价单" is indexed as "报", "价" and "单", each at a
+// position of its own, with the pairs "报价" and "价单" as synonyms at the positions of their
+// first characters, so one character is a token and any longer substring a phrase of pairs.
 // Registered on every connection the store opens (Database::open); the sqlite3 shell does not
 // know it, and only the index itself needs it.
 #include "search_tokenizer.hpp"
@@ -39,6 +39,7 @@ struct Call {
     void* ctx = nullptr;
     int (*emit)(void*, int, const char*, int, int, int) = nullptr;
     int flags = 0;
+    const char* text = nullptr; // the text being tokenized (offsets are into it)
 };
 
 // One token from unicode61 (already folded), split where CJK characters are.
@@ -62,74 +63,111 @@ int on_token(void* p, int tflags, const char* token, int size, int start, int en
     }
     if (!any_cjk || (tflags & FTS5_TOKEN_COLOCATED) != 0)
         return call.emit(call.ctx, tflags, token, size, start, end);
-    // Offsets inside the token are the original's when folding kept its length (CJK characters
-    // fold to themselves); otherwise every part is given the whole token's span.
-    const bool exact = size == end - start;
-    auto span = [&](std::size_t from, std::size_t to, int* s, int* e) {
-        *s = exact ? start + static_cast<int>(from) : start;
-        *e = exact ? start + static_cast<int>(to) : end;
-    };
-    const bool query = (call.flags & FTS5_TOKENIZE_QUERY) != 0;
+
+    // The token's parts: runs of CJK characters and what lies between them.
     struct Char {
-        std::size_t at, size;
+        std::size_t at, size; // in the token
     };
-    std::vector<Char> run; // the CJK characters of the current run
-    auto flush = [&]() -> int {
-        if (run.empty())
-            return SQLITE_OK;
-        // Document (and highlighting): every pair, each with its first character as a synonym
-        // at the same position (FTS5_TOKEN_COLOCATED), then the run's last character alone: a
-        // one-character query is a token of its own. Query: the pairs only (a phrase), or the one
-        // character of a one-character run.
-        for (std::size_t k = 0; k + 1 < run.size(); ++k) {
-            int s = 0, e = 0;
-            span(run[k].at, run[k + 1].at + run[k + 1].size, &s, &e);
-            int rc = call.emit(call.ctx, 0, token + run[k].at,
-                               static_cast<int>(run[k].size + run[k + 1].size), s, e);
-            if (rc == SQLITE_OK && !query) {
-                span(run[k].at, run[k].at + run[k].size, &s, &e);
-                rc = call.emit(call.ctx, FTS5_TOKEN_COLOCATED, token + run[k].at,
-                               static_cast<int>(run[k].size), s, e);
+    struct Part {
+        bool cjk = false;
+        std::size_t at = 0, size = 0; // in the token
+        std::vector<Char> chars;      // of a CJK run
+        int from = 0, to = 0;         // in the original text
+    };
+    std::vector<Part> parts;
+    for (std::size_t i = 0; i < t.size();) {
+        const auto c = decode_utf8_at(t, i);
+        const bool cjk = is_cjk(c.cp);
+        if (parts.empty() || parts.back().cjk != cjk)
+            parts.push_back({cjk, i, 0, {}, 0, 0});
+        parts.back().size += c.size;
+        if (cjk)
+            parts.back().chars.push_back({i, c.size});
+        i += c.size;
+    }
+    if (parts.empty()) // not reached: the token has a CJK character
+        return call.emit(call.ctx, tflags, token, size, start, end);
+    // Where each part is in the original text. CJK characters fold to themselves, so a run's
+    // bytes are found there as they are; what lies between two runs is what the original has
+    // between them (folding may have changed its length). Spans never overlap, which FTS5's
+    // highlighter needs.
+    const std::string_view original(call.text + start, static_cast<std::size_t>(end - start));
+    std::size_t cursor = 0;
+    bool mapped = true;
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+        auto& part = parts[k];
+        if (!part.cjk)
+            continue;
+        const auto found =
+            mapped ? original.find(t.substr(part.at, part.size), cursor) : std::string_view::npos;
+        if (found == std::string_view::npos) {
+            mapped = false; // not expected: then the rest shares what is left of the span
+            break;
+        }
+        if (k > 0) {
+            parts[k - 1].from = start + static_cast<int>(cursor);
+            parts[k - 1].to = start + static_cast<int>(found);
+        }
+        part.from = start + static_cast<int>(found);
+        part.to = part.from + static_cast<int>(part.size);
+        cursor = found + part.size;
+    }
+    if (!parts.back().cjk || !mapped) {
+        for (auto& part : parts)
+            if (!mapped && part.to == 0) {
+                part.from = start + static_cast<int>(cursor);
+                part.to = end;
+            }
+        if (!parts.back().cjk) {
+            parts.back().from = start + static_cast<int>(cursor);
+            parts.back().to = end;
+        }
+    }
+
+    // Document (and highlighting, which must see the same positions): each character at a
+    // position of its own, with the pair it starts as a synonym there (FTS5_TOKEN_COLOCATED),
+    // so one character is a token and any longer substring a phrase of pairs. The highlighter
+    // marks the main tokens, the characters, whose spans never overlap. Query: the pairs, then
+    // the last character, so a run takes as many positions as in a document and what follows it
+    // in a phrase lines up.
+    const bool query = (call.flags & FTS5_TOKENIZE_QUERY) != 0;
+    for (const auto& part : parts) {
+        if (!part.cjk) {
+            if (const int rc = call.emit(call.ctx, 0, token + part.at, static_cast<int>(part.size),
+                                         part.from, part.to);
+                rc != SQLITE_OK)
+                return rc;
+            continue;
+        }
+        // The span of characters k..l of the run in the original text.
+        auto from_of = [&](std::size_t k) {
+            return mapped ? part.from + static_cast<int>(part.chars[k].at - part.at) : part.from;
+        };
+        auto to_of = [&](std::size_t k) {
+            return mapped ? part.from +
+                                static_cast<int>(part.chars[k].at + part.chars[k].size - part.at)
+                          : part.to;
+        };
+        const auto& ch = part.chars;
+        for (std::size_t k = 0; k < ch.size(); ++k) {
+            const bool last = k + 1 == ch.size();
+            const int pair_size = last ? 0 : static_cast<int>(ch[k].size + ch[k + 1].size);
+            int rc = SQLITE_OK;
+            if (!query) {
+                rc = call.emit(call.ctx, 0, token + ch[k].at, static_cast<int>(ch[k].size),
+                               from_of(k), to_of(k));
+                if (rc == SQLITE_OK && !last)
+                    rc = call.emit(call.ctx, FTS5_TOKEN_COLOCATED, token + ch[k].at, pair_size,
+                                   from_of(k), to_of(k + 1));
+            } else if (!last) {
+                rc = call.emit(call.ctx, 0, token + ch[k].at, pair_size, from_of(k), to_of(k + 1));
+            } else {
+                rc = call.emit(call.ctx, 0, token + ch[k].at, static_cast<int>(ch[k].size),
+                               from_of(k), to_of(k));
             }
             if (rc != SQLITE_OK)
                 return rc;
         }
-        if (!query || run.size() == 1) {
-            const auto& last = run.back();
-            int s = 0, e = 0;
-            span(last.at, last.at + last.size, &s, &e);
-            const int rc =
-                call.emit(call.ctx, 0, token + last.at, static_cast<int>(last.size), s, e);
-            if (rc != SQLITE_OK)
-                return rc;
-        }
-        run.clear();
-        return SQLITE_OK;
-    };
-    std::size_t other = std::string_view::npos; // start of the current non-CJK part
-    for (std::size_t i = 0; i <= t.size();) {
-        const bool done = i == t.size();
-        const auto c = done ? Utf8Char{} : decode_utf8_at(t, i);
-        const bool cjk = !done && is_cjk(c.cp);
-        if ((done || cjk) && other != std::string_view::npos) {
-            int s = 0, e = 0;
-            span(other, i, &s, &e);
-            if (const int rc =
-                    call.emit(call.ctx, 0, token + other, static_cast<int>(i - other), s, e);
-                rc != SQLITE_OK)
-                return rc;
-            other = std::string_view::npos;
-        }
-        if (done || !cjk)
-            if (const int rc = flush(); rc != SQLITE_OK)
-                return rc;
-        if (done)
-            break;
-        if (cjk)
-            run.push_back({i, c.size});
-        else if (other == std::string_view::npos)
-            other = i;
-        i += c.size;
     }
     return SQLITE_OK;
 }
@@ -162,7 +200,7 @@ void destroy(Fts5Tokenizer* p) {
 int tokenize(Fts5Tokenizer* p, void* ctx, int flags, const char* text, int size,
              int (*emit)(void*, int, const char*, int, int, int)) {
     auto* tok = reinterpret_cast<Tokenizer*>(p);
-    Call call{ctx, emit, flags};
+    Call call{ctx, emit, flags, text};
     return tok->inner_api.xTokenize(tok->inner, &call, flags, text, size, on_token);
 }
 

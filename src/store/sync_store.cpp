@@ -199,7 +199,10 @@ Result<std::vector<std::uint32_t>> SyncStore::quarantined_uids(MailboxId mailbox
     return guard("reading quarantine", [&]() -> Result<std::vector<std::uint32_t>> {
         auto& q = db_.impl().stmt("SELECT uid FROM quarantine WHERE mailbox_id = ? AND "
                                   "uid_validity = ? AND (attempts >= ? OR dropped_at IS NOT "
-                                  "NULL) ORDER BY uid");
+                                  "NULL) AND NOT EXISTS (SELECT 1 FROM locations l WHERE "
+                                  "l.mailbox_id = quarantine.mailbox_id AND l.uid_validity = "
+                                  "quarantine.uid_validity AND l.uid = quarantine.uid) ORDER BY "
+                                  "uid");
         q.bind(1, mailbox);
         q.bind(2, static_cast<std::int64_t>(uid_validity));
         q.bind(3, kQuarantineAttempts);
@@ -215,7 +218,9 @@ namespace {
 constexpr const char* kQuarantineSelect =
     "SELECT q.mailbox_id, q.uid_validity, q.uid, a.name, m.name, q.attempts, q.reason, "
     "q.first_failed_at, q.last_failed_at FROM quarantine q JOIN mailboxes m ON m.id = "
-    "q.mailbox_id JOIN accounts a ON a.id = m.account_id WHERE q.dropped_at IS NULL ";
+    "q.mailbox_id JOIN accounts a ON a.id = m.account_id WHERE q.dropped_at IS NULL AND NOT "
+    "EXISTS (SELECT 1 FROM locations l WHERE l.mailbox_id = q.mailbox_id AND l.uid_validity = "
+    "q.uid_validity AND l.uid = q.uid) ";
 
 QuarantineEntry read_quarantine(SQLite::Statement& q) {
     QuarantineEntry e;

@@ -46,8 +46,8 @@ class Search {
     virtual ~Search() = default;
     // Hits `offset`.. `offset + limit` in rank order (text queries: relevance, the subject and
     // the sender weighing most; filters only: newest first). Errors: "search.unavailable" (the
-    // backend has no full-text index), "search.index" (the index is damaged: crm-mailctl db
-    // reindex).
+    // backend has no full-text index), the store's (a damaged index among them: crm-mailctl db
+    // reindex rebuilds it).
     virtual Result<SearchPage> search(const Viewer& v, const SearchQuery& q, std::size_t offset,
                                       std::size_t limit) = 0;
     // Builds the index again from the stored messages; returns how many are indexed.

@@ -6,7 +6,7 @@
 //   -draft                 a word (or -"phrase", -from:x) that must not occur; needs a word or a
 //                          filter beside it
 //   from:acme.com          the sender's name or address holds it (a word or "a phrase")
-//   to:bob                 a recipient's (To, Cc, Bcc) name or address holds it
+//   to:bob                 a recipient's (To, Cc; never Bcc) name or address holds it
 //   subject:offer          the subject holds it
 //   filename:pdf           an attachment's file name holds it
 //   deal:1001              in the thread linked to deal 1001

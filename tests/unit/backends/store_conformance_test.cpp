@@ -920,6 +920,18 @@ TYPED_TEST(StoreConformance, QuarantineIsListedRetriedAndDropped) {
     EXPECT_FALSE(*qa.quarantine_drop({mb_a.id, 7, 43}, 401));
     EXPECT_FALSE(*qa.quarantine_retry({mb_a.id, 7, 43})); // a dropped message stays dropped
     EXPECT_EQ(qa.quarantine_list(std::nullopt)->size(), 1U);
+    // A message that failed and was then stored is no longer quarantined: not listed, not
+    // excluded from the sync (a dropped record of it would count it twice otherwise).
+    ASSERT_TRUE(sync.record_failure(mb_a.id, 7, 50, "busy", 500));
+    ASSERT_TRUE(qa.quarantine_drop({mb_a.id, 7, 50}, 501));
+    ASSERT_TRUE(sync.record_failure(mb_a.id, 7, 51, "busy", 500));
+    const auto id = this->message(this->thread(), {.message_id = "later@x", .content_hash = "h"});
+    for (std::uint32_t uid : {50U, 51U})
+        ASSERT_TRUE(this->store().add_location(
+            id, LocationRef{.account = a, .mailbox = mb_a.id, .uid_validity = 7, .uid = uid}, 600));
+    EXPECT_EQ(*sync.quarantined_uids(mb_a.id, 7), std::vector<std::uint32_t>{43});
+    EXPECT_FALSE(*qa.quarantine_entry({mb_a.id, 7, 51}));
+    EXPECT_EQ(qa.quarantine_list(std::nullopt)->size(), 1U);
 }
 
 TYPED_TEST(StoreConformance, HealthErrorsAndRecovery) {

@@ -42,6 +42,7 @@ struct World {
         m_bob_offer = s.message(m);
         s.participant(m_bob_offer, "from", 0, "dave@client.example", "Dave Client");
         s.participant(m_bob_offer, "to", 0, "bob@example.com", "Bob");
+        s.participant(m_bob_offer, "bcc", 0, "secret@private.example", "Secret Person");
         s.location(m_bob_offer, bob_acc, bob_inbox, 1);
         m = Seed::msg(t_meet, "reply@x", "Re: Meeting", "Ann", "ann@example.com", 2000, 2000);
         m.text_body = "Thanks, the offer is accepted.";
@@ -66,7 +67,7 @@ struct World {
 
         t_cn = s.thread("报价单");
         m = Seed::msg(t_cn, "cn@x", "报价单", "王伟", "wang@client.cn", 4000, 4000);
-        m.text_body = "您好，请查收附件中的报价单和价格表。";
+        m.text_body = "您好，请查收附件中的报价单和价格表。合计100元，报价 合同。";
         m_cn = s.message(m);
         s.participant(m_cn, "from", 0, "wang@client.cn", "王伟");
         s.location(m_cn, bob_acc, bob_inbox, 2);
@@ -134,6 +135,27 @@ TEST_F(SearchTest, ChineseAndJapaneseAreFoundBySubstrings) {
     for (const char* q : {"見積書", "見積", "送ります", "お世話"})
         EXPECT_EQ(ids(admin, q), Ids{w.m_jp}) << q;
     EXPECT_EQ(ids(admin, "from:王伟"), Ids{w.m_cn});
+    // A run followed by digits or letters in one term, and a phrase of two runs: each run takes
+    // as many positions in the query as in the text.
+    EXPECT_EQ(ids(admin, "合计100元"), Ids{w.m_cn});
+    EXPECT_EQ(ids(admin, "\"报价 合同\""), Ids{w.m_cn});
+    EXPECT_EQ(ids(admin, "报价单和价格表"), Ids{w.m_cn});
+    // One character is marked alone; hits that overlap in pairs are marked each, and the passage
+    // is a passage, not the rest of the body.
+    for (const char* q : {"价", "报价 价格"}) {
+        const auto h = find(admin, q).hits.at(0);
+        std::string all;
+        for (const auto& p : h.snippet) {
+            all += p.text;
+            if (p.hit && std::string_view(q) == "价") {
+                EXPECT_EQ(p.text, "价") << q;
+            }
+        }
+        EXPECT_LE(all.size(),
+                  std::string("您好，请查收附件中的报价单和价格表。合计100元，报价 合同。").size() +
+                      6)
+            << q << ": " << all;
+    }
     // The passage shown marks the characters found, as they are written.
     const auto hit = find(admin, "价格表").hits.at(0);
     std::string marked;
@@ -152,6 +174,10 @@ TEST_F(SearchTest, TwoSalespeopleFindOnlyWhatTheyMaySee) {
     EXPECT_TRUE(ids(w.as_bob(), "Bucuresti").empty()); // Ann's deal's mail
     EXPECT_TRUE(ids(w.as_ann(), "报价").empty());      // Bob's mailbox
     EXPECT_TRUE(ids(w.as_bob(), "tuesday -accepted").size() == 1);
+    // Bcc is shown nowhere, so it is not searchable either.
+    EXPECT_TRUE(ids(w.as_admin(), "to:secret").empty());
+    EXPECT_TRUE(ids(w.as_admin(), "\"Secret Person\"").empty());
+
     // The count is the viewer's too.
     EXPECT_EQ(find(w.as_ann(), "offer").total, 1);
     EXPECT_EQ(find(w.as_admin(), "offer").total, 2);
@@ -161,6 +187,16 @@ TEST_F(SearchTest, TwoSalespeopleFindOnlyWhatTheyMaySee) {
     // A deal the viewer may not see is not named in a hit.
     EXPECT_TRUE(find(w.as_ann(), "Bucuresti").hits.at(0).deal);
     EXPECT_EQ(find(w.as_admin(), "Bucuresti").hits.at(0).deal_name, "Bucharest fleet");
+    // deal: finds nothing in a deal the viewer may not see, even their own mail in its threads:
+    // Bob's Chinese mail, linked to Ann's private deal, is his, but the link is not.
+    env().exec("DELETE FROM unsorted WHERE thread_id = " + std::to_string(w.t_cn));
+    env().exec("INSERT INTO thread_deals (thread_id, deal_id, manual, reason, linked_at) VALUES (" +
+               std::to_string(w.t_cn) + ", " + std::to_string(w.ann_deal) + ", 1, 'manual', 1)");
+    const std::string in_deal = "deal:" + std::to_string(w.ann_deal);
+    EXPECT_EQ(ids(w.as_bob(), "报价"), Ids{w.m_cn});
+    EXPECT_TRUE(ids(w.as_bob(), in_deal).empty());
+    EXPECT_EQ(ids(w.as_ann(), in_deal), (Ids{w.m_ro, w.m_cn}));
+    EXPECT_FALSE(find(w.as_bob(), "报价").hits.at(0).deal); // and the hit does not name it
 }
 
 TEST_F(SearchTest, TheQueryLanguage) {
