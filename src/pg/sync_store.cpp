@@ -233,23 +233,23 @@ Result<std::vector<std::uint32_t>> PgSyncState::stored_uids(MailboxId mailbox,
 Result<std::vector<std::uint32_t>> PgSyncState::quarantined_uids(MailboxId mailbox,
                                                                  std::uint32_t uid_validity) {
     Ctx q{c_, "reading quarantine"};
-    CRM_PG_TRY(r, q.exec("SELECT uid FROM quarantine WHERE mailbox_id = $1::bigint AND "
-                         "uid_validity = $2::bigint AND (attempts >= $3::bigint OR dropped_at "
-                         "IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM locations l WHERE "
-                         "l.mailbox_id = quarantine.mailbox_id AND l.uid_validity = "
-                         "quarantine.uid_validity AND l.uid = quarantine.uid) ORDER BY uid",
+    CRM_PG_TRY(r, q.exec(std::string("SELECT q.uid FROM quarantine q WHERE q.mailbox_id = "
+                                     "$1::bigint AND q.uid_validity = $2::bigint AND "
+                                     "(q.attempts >= $3::bigint OR q.dropped_at IS NOT NULL) "
+                                     "AND ") +
+                             detail::kQuarantineNotStored + " ORDER BY q.uid",
                          mailbox, uid_validity, kQuarantineAttempts));
     return uid_column(*r);
 }
 
 namespace {
 
-constexpr const char* kQuarantineSelect =
-    "SELECT q.mailbox_id, q.uid_validity, q.uid, a.name, m.name, q.attempts, q.reason, "
-    "q.first_failed_at, q.last_failed_at FROM quarantine q JOIN mailboxes m ON m.id = "
-    "q.mailbox_id JOIN accounts a ON a.id = m.account_id WHERE q.dropped_at IS NULL AND NOT "
-    "EXISTS (SELECT 1 FROM locations l WHERE l.mailbox_id = q.mailbox_id AND l.uid_validity = "
-    "q.uid_validity AND l.uid = q.uid) ";
+const std::string kQuarantineSelect =
+    std::string("SELECT q.mailbox_id, q.uid_validity, q.uid, a.name, m.name, q.attempts, "
+                "q.reason, q.first_failed_at, q.last_failed_at FROM quarantine q JOIN mailboxes "
+                "m ON m.id = q.mailbox_id JOIN accounts a ON a.id = m.account_id WHERE "
+                "q.dropped_at IS NULL AND ") +
+    detail::kQuarantineNotStored + " ";
 
 Result<std::vector<QuarantineEntry>> quarantine_rows(const ResultSet& r) {
     std::vector<QuarantineEntry> out;
@@ -276,7 +276,7 @@ Result<std::vector<QuarantineEntry>> quarantine_rows(const ResultSet& r) {
 Result<std::vector<QuarantineEntry>>
 PgSyncState::quarantine_list(const std::optional<std::string>& account) {
     Ctx q{c_, "listing the quarantine"};
-    CRM_PG_TRY(r, q.exec(std::string(kQuarantineSelect) +
+    CRM_PG_TRY(r, q.exec(kQuarantineSelect +
                              "AND ($1::text IS NULL OR a.name = $1::text) ORDER BY a.name, "
                              "m.name, q.uid_validity, q.uid",
                          account));
@@ -285,7 +285,7 @@ PgSyncState::quarantine_list(const std::optional<std::string>& account) {
 
 Result<std::optional<QuarantineEntry>> PgSyncState::quarantine_entry(const QuarantineKey& key) {
     Ctx q{c_, "reading a quarantined message"};
-    CRM_PG_TRY(r, q.exec(std::string(kQuarantineSelect) +
+    CRM_PG_TRY(r, q.exec(kQuarantineSelect +
                              "AND q.mailbox_id = $1::bigint AND q.uid_validity = $2::bigint AND "
                              "q.uid = $3::bigint",
                          key.mailbox, static_cast<std::int64_t>(key.uid_validity),

@@ -16,6 +16,12 @@
 
 namespace crm::pg::detail {
 
+// A quarantine record `q` of a message that has not been stored since (a later pass stored it:
+// it is neither listed, counted nor kept from the sync).
+inline constexpr const char* kQuarantineNotStored =
+    "NOT EXISTS (SELECT 1 FROM locations l WHERE l.mailbox_id = q.mailbox_id AND l.uid_validity = "
+    "q.uid_validity AND l.uid = q.uid)";
+
 // `e` with what was being done in front of its detail ("listing deals: SELECT ...: ...").
 inline Error doing(std::string_view what, Error e) {
     e.detail = std::string(what) + ": " + e.detail;

@@ -61,19 +61,20 @@ Result<MetricsSnapshot> metrics_snapshot(Connection& c) {
         if (t.error())
             return std::unexpected(*t.error());
     }
-    auto acc = detail::run(c, what,
-                           "SELECT a.name, a.state, a.last_success_at, a.messages_synced, "
-                           "a.backfill_pending, a.initial_done, a.initial_total, "
-                           "(SELECT count(*) FILTER (WHERE q.attempts < 3) FROM quarantine q "
-                           "JOIN mailboxes m ON m.id = q.mailbox_id WHERE m.account_id = a.id "
-                           "AND q.dropped_at IS NULL AND NOT EXISTS (SELECT 1 FROM locations l "
-                           "WHERE l.mailbox_id = q.mailbox_id AND l.uid_validity = "
-                           "q.uid_validity AND l.uid = q.uid)), (SELECT count(*) FILTER (WHERE "
-                           "q.attempts >= 3) FROM quarantine q JOIN mailboxes m ON m.id = "
-                           "q.mailbox_id WHERE m.account_id = a.id AND q.dropped_at IS NULL AND "
-                           "NOT EXISTS (SELECT 1 FROM locations l WHERE l.mailbox_id = "
-                           "q.mailbox_id AND l.uid_validity = q.uid_validity AND l.uid = q.uid)) "
-                           "FROM accounts a ORDER BY a.name");
+    auto acc =
+        detail::run(c, what,
+                    std::string("SELECT a.name, a.state, a.last_success_at, a.messages_synced, "
+                                "a.backfill_pending, a.initial_done, a.initial_total, "
+                                "coalesce(qs.retrying, 0), coalesce(qs.given_up, 0) FROM "
+                                "accounts a LEFT JOIN (SELECT m.account_id, count(*) "
+                                "FILTER (WHERE q.attempts < $1::bigint) AS retrying, count(*) "
+                                "FILTER (WHERE q.attempts >= $1::bigint) AS given_up FROM "
+                                "quarantine q JOIN mailboxes m ON m.id = q.mailbox_id "
+                                "WHERE q.dropped_at IS NULL AND ") +
+                        detail::kQuarantineNotStored +
+                        " GROUP BY m.account_id) qs ON qs.account_id = a.id ORDER BY "
+                        "a.name",
+                    kQuarantineAttempts);
     if (!acc)
         return std::unexpected(acc.error());
     for (int i = 0; i < acc->rows(); ++i) {

@@ -3,6 +3,7 @@
 #include "crm/store/sync_store.hpp"
 #include "guard.hpp"
 #include "impl.hpp"
+#include "rows.hpp"
 
 namespace crm::store {
 
@@ -77,18 +78,19 @@ Result<MetricsSnapshot> SqliteBackend::metrics_snapshot() {
         m.messages = tot.getColumn(0).getInt64();
         m.raw_bytes = tot.getColumn(1).getInt64();
         tot.reset();
-        auto& acc = d.stmt("SELECT a.name, a.state, a.last_success_at, a.messages_synced, "
-                           "a.backfill_pending, a.initial_done, a.initial_total, "
-                           "(SELECT count(*) FILTER (WHERE q.attempts < 3) FROM quarantine q "
-                           "JOIN mailboxes m ON m.id = q.mailbox_id WHERE m.account_id = a.id "
-                           "AND q.dropped_at IS NULL AND NOT EXISTS (SELECT 1 FROM locations l "
-                           "WHERE l.mailbox_id = q.mailbox_id AND l.uid_validity = "
-                           "q.uid_validity AND l.uid = q.uid)), (SELECT count(*) FILTER (WHERE "
-                           "q.attempts >= 3) FROM quarantine q JOIN mailboxes m ON m.id = "
-                           "q.mailbox_id WHERE m.account_id = a.id AND q.dropped_at IS NULL AND "
-                           "NOT EXISTS (SELECT 1 FROM locations l WHERE l.mailbox_id = "
-                           "q.mailbox_id AND l.uid_validity = q.uid_validity AND l.uid = q.uid)) "
-                           "FROM accounts a ORDER BY a.name");
+        auto& acc =
+            d.stmt(std::string("SELECT a.name, a.state, a.last_success_at, a.messages_synced, "
+                               "a.backfill_pending, a.initial_done, a.initial_total, "
+                               "coalesce(qs.retrying, 0), coalesce(qs.given_up, 0) FROM "
+                               "accounts a LEFT JOIN (SELECT m.account_id, count(*) "
+                               "FILTER (WHERE q.attempts < :attempts) AS retrying, count(*) "
+                               "FILTER (WHERE q.attempts >= :attempts) AS given_up FROM "
+                               "quarantine q JOIN mailboxes m ON m.id = q.mailbox_id "
+                               "WHERE q.dropped_at IS NULL AND ") +
+                   kQuarantineNotStored +
+                   " GROUP BY m.account_id) qs ON qs.account_id = a.id ORDER BY "
+                   "a.name");
+        acc.bind(":attempts", kQuarantineAttempts);
         while (acc.executeStep()) {
             MetricsSnapshot::Account a;
             a.name = acc.getColumn(0).getString();

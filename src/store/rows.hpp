@@ -26,6 +26,12 @@ inline constexpr const char* kMessageVisible =
     "OR EXISTS (SELECT 1 FROM thread_deals vtd JOIN deals vd ON vd.id = vtd.deal_id "
     "WHERE vtd.thread_id = m.thread_id AND (vd.owner_id = :me OR vd.shared = 1)))";
 
+// A quarantine record `q` of a message that has not been stored since (a later pass stored it:
+// it is neither listed, counted nor kept from the sync).
+inline constexpr const char* kQuarantineNotStored =
+    "NOT EXISTS (SELECT 1 FROM locations l WHERE l.mailbox_id = q.mailbox_id AND l.uid_validity = "
+    "q.uid_validity AND l.uid = q.uid)";
+
 inline void bind_viewer(SQLite::Statement& q, const Viewer& v) {
     q.bind(":admin", v.admin ? 1 : 0);
     q.bind(":me", v.user);

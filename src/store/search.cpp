@@ -137,6 +137,83 @@ std::vector<SnippetPart> opening_of(std::string_view body) {
     return parse_snippet(cut);
 }
 
+// The hit of a row of hit_columns() (and, when `with_opening`, the body's opening after them).
+SearchHit read_hit(SQLite::Statement& s, bool with_opening = false) {
+    SearchHit h;
+    h.message = s.getColumn(0).getInt64();
+    h.thread = s.getColumn(1).getInt64();
+    h.subject = s.getColumn(2).getString();
+    h.from_name = s.getColumn(3).getString();
+    h.from_address = s.getColumn(4).getString();
+    h.date = opt_col(s.getColumn(5));
+    h.received_at = s.getColumn(6).getInt64();
+    h.deal = opt_col(s.getColumn(7));
+    h.deal_name = s.getColumn(8).getString();
+    h.unread = s.getColumn(9).getInt() != 0;
+    h.outgoing = s.getColumn(10).getInt() != 0;
+    h.has_attachment = s.getColumn(11).getInt() != 0;
+    if (with_opening)
+        h.snippet = opening_of(s.getColumn(12).getString());
+    return h;
+}
+
+// Counts and ranks in the index alone, then reads the page's messages (an admin's search without
+// filters on the messages' rows).
+void search_index_only(Database::Impl& d, SearchPage& page, const std::string& match,
+                       const std::string& exclude, std::size_t offset, std::size_t limit) {
+    const std::string without = exclude.empty()
+                                    ? std::string()
+                                    : " AND rowid NOT IN (SELECT rowid FROM message_search WHERE "
+                                      "message_search MATCH :exclude)";
+    auto& n =
+        d.stmt("SELECT count(*) FROM message_search WHERE message_search MATCH :match" + without);
+    n.bind(":match", match);
+    if (!exclude.empty())
+        n.bind(":exclude", exclude);
+    if (n.executeStep())
+        page.total = n.getColumn(0).getInt64();
+    n.reset();
+    if (page.total == 0 || offset >= static_cast<std::size_t>(page.total))
+        return;
+    auto& ids = d.stmt("SELECT rowid FROM message_search WHERE message_search MATCH :match AND "
+                       "rank MATCH :rank" +
+                       without + " ORDER BY rank LIMIT :limit OFFSET :offset");
+    ids.bind(":match", match);
+    ids.bind(":rank", kRank);
+    if (!exclude.empty())
+        ids.bind(":exclude", exclude);
+    ids.bind(":limit", static_cast<std::int64_t>(limit));
+    ids.bind(":offset", static_cast<std::int64_t>(offset));
+    std::vector<MessageRowId> order;
+    while (ids.executeStep())
+        order.push_back(ids.getColumn(0).getInt64());
+    ids.reset();
+    auto& row = d.stmt(hit_by_id());
+    for (const auto id : order) {
+        row.reset();
+        bind_viewer(row, Viewer{0, true});
+        row.bind(":id", id);
+        if (row.executeStep())
+            page.hits.push_back(read_hit(row));
+    }
+    row.reset();
+}
+
+// The best passage of each hit of the page: FTS5 tokenizes only these rows again.
+void add_snippets(Database::Impl& d, SearchPage& page, const std::string& match) {
+    auto& sn = d.stmt("SELECT snippet(message_search, -1, char(2), char(3), '…', 24) "
+                      "FROM message_search WHERE message_search MATCH :match AND rowid = "
+                      ":id");
+    for (auto& h : page.hits) {
+        sn.reset();
+        sn.bind(":match", match);
+        sn.bind(":id", h.message);
+        if (sn.executeStep())
+            h.snippet = parse_snippet(sn.getColumn(0).getString());
+    }
+    sn.reset();
+}
+
 } // namespace
 
 Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, std::size_t offset,
@@ -195,7 +272,7 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
         if (!match.empty() && v.admin && !filtered) {
             // Everything is visible and nothing narrows by the message's rows: the index alone
             // counts and ranks, and only the page's messages are read.
-            search_index_only(page, match, exclude, offset, limit);
+            search_index_only(d, page, match, exclude, offset, limit);
         } else {
             auto& count = d.stmt("SELECT count(*) FROM " + from + where);
             bind_all(count);
@@ -206,7 +283,7 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
         if (page.total == 0 || offset >= static_cast<std::size_t>(page.total))
             return page;
         if (!page.hits.empty()) {
-            add_snippets(page, match);
+            add_snippets(d, page, match);
             return page;
         }
         auto& s = d.stmt(
@@ -224,86 +301,9 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
         }
         s.reset();
         if (!match.empty())
-            add_snippets(page, match);
+            add_snippets(d, page, match);
         return page;
     });
-}
-
-// The hit of a row of hit_columns() (and, when `with_opening`, the body's opening after them).
-SearchHit SearchStore::read_hit(SQLite::Statement& s, bool with_opening) {
-    SearchHit h;
-    h.message = s.getColumn(0).getInt64();
-    h.thread = s.getColumn(1).getInt64();
-    h.subject = s.getColumn(2).getString();
-    h.from_name = s.getColumn(3).getString();
-    h.from_address = s.getColumn(4).getString();
-    h.date = opt_col(s.getColumn(5));
-    h.received_at = s.getColumn(6).getInt64();
-    h.deal = opt_col(s.getColumn(7));
-    h.deal_name = s.getColumn(8).getString();
-    h.unread = s.getColumn(9).getInt() != 0;
-    h.outgoing = s.getColumn(10).getInt() != 0;
-    h.has_attachment = s.getColumn(11).getInt() != 0;
-    if (with_opening)
-        h.snippet = opening_of(s.getColumn(12).getString());
-    return h;
-}
-
-void SearchStore::search_index_only(SearchPage& page, const std::string& match,
-                                    const std::string& exclude, std::size_t offset,
-                                    std::size_t limit) {
-    auto& d = db_.impl();
-    const std::string without = exclude.empty()
-                                    ? std::string()
-                                    : " AND rowid NOT IN (SELECT rowid FROM message_search WHERE "
-                                      "message_search MATCH :exclude)";
-    auto& n =
-        d.stmt("SELECT count(*) FROM message_search WHERE message_search MATCH :match" + without);
-    n.bind(":match", match);
-    if (!exclude.empty())
-        n.bind(":exclude", exclude);
-    if (n.executeStep())
-        page.total = n.getColumn(0).getInt64();
-    n.reset();
-    if (page.total == 0 || offset >= static_cast<std::size_t>(page.total))
-        return;
-    auto& ids = d.stmt("SELECT rowid FROM message_search WHERE message_search MATCH :match AND "
-                       "rank MATCH :rank" +
-                       without + " ORDER BY rank LIMIT :limit OFFSET :offset");
-    ids.bind(":match", match);
-    ids.bind(":rank", kRank);
-    if (!exclude.empty())
-        ids.bind(":exclude", exclude);
-    ids.bind(":limit", static_cast<std::int64_t>(limit));
-    ids.bind(":offset", static_cast<std::int64_t>(offset));
-    std::vector<MessageRowId> order;
-    while (ids.executeStep())
-        order.push_back(ids.getColumn(0).getInt64());
-    ids.reset();
-    auto& row = d.stmt(hit_by_id());
-    for (const auto id : order) {
-        row.reset();
-        bind_viewer(row, Viewer{0, true});
-        row.bind(":id", id);
-        if (row.executeStep())
-            page.hits.push_back(read_hit(row));
-    }
-    row.reset();
-}
-
-// The best passage of each hit of the page: FTS5 tokenizes only these rows again.
-void SearchStore::add_snippets(SearchPage& page, const std::string& match) {
-    auto& sn = db_.impl().stmt("SELECT snippet(message_search, -1, char(2), char(3), '…', 24) "
-                               "FROM message_search WHERE message_search MATCH :match AND rowid = "
-                               ":id");
-    for (auto& h : page.hits) {
-        sn.reset();
-        sn.bind(":match", match);
-        sn.bind(":id", h.message);
-        if (sn.executeStep())
-            h.snippet = parse_snippet(sn.getColumn(0).getString());
-    }
-    sn.reset();
 }
 
 Result<std::int64_t> SearchStore::reindex() {

@@ -8,6 +8,7 @@
 // know it, and only the index itself needs it.
 #include "search_tokenizer.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <string_view>
@@ -48,20 +49,9 @@ int on_token(void* p, int tflags, const char* token, int size, int start, int en
     const std::string_view t(token, static_cast<std::size_t>(size));
     // Every CJK character is three or four bytes in UTF-8 with a lead byte of 0xE3 or more: a
     // token without such a byte (most of them) goes through without being decoded.
-    bool any_cjk = false;
-    for (const char ch : t)
-        if (static_cast<unsigned char>(ch) >= 0xE3) {
-            any_cjk = true;
-            break;
-        }
-    for (std::size_t i = 0; any_cjk && i < t.size();) {
-        const auto c = decode_utf8_at(t, i);
-        if (is_cjk(c.cp))
-            break;
-        i += c.size;
-        any_cjk = i < t.size();
-    }
-    if (!any_cjk || (tflags & FTS5_TOKEN_COLOCATED) != 0)
+    const bool maybe_cjk = std::any_of(
+        t.begin(), t.end(), [](char ch) { return static_cast<unsigned char>(ch) >= 0xE3; });
+    if (!maybe_cjk || (tflags & FTS5_TOKEN_COLOCATED) != 0)
         return call.emit(call.ctx, tflags, token, size, start, end);
 
     // The token's parts: runs of CJK characters and what lies between them.
@@ -85,7 +75,7 @@ int on_token(void* p, int tflags, const char* token, int size, int start, int en
             parts.back().chars.push_back({i, c.size});
         i += c.size;
     }
-    if (parts.empty()) // not reached: the token has a CJK character
+    if (parts.empty() || (parts.size() == 1 && !parts.front().cjk)) // no CJK character after all
         return call.emit(call.ctx, tflags, token, size, start, end);
     // Where each part is in the original text. CJK characters fold to themselves, so a run's
     // bytes are found there as they are; what lies between two runs is what the original has

@@ -6,16 +6,11 @@
 #include "crm/core/imap_flags.hpp"
 #include "crm/core/stored_json.hpp"
 #include "guard.hpp"
+#include "rows.hpp"
 
 namespace crm::store {
 
 namespace {
-
-std::optional<std::int64_t> opt_col(const SQLite::Column& c) {
-    if (c.isNull())
-        return std::nullopt;
-    return c.getInt64();
-}
 
 // Re-derives a thread's unread counter after flag changes.
 void refresh_unread(Database::Impl& d, std::int64_t message_row) {
@@ -197,12 +192,11 @@ Result<std::vector<std::uint32_t>> SyncStore::stored_uids(MailboxId mailbox,
 Result<std::vector<std::uint32_t>> SyncStore::quarantined_uids(MailboxId mailbox,
                                                                std::uint32_t uid_validity) {
     return guard("reading quarantine", [&]() -> Result<std::vector<std::uint32_t>> {
-        auto& q = db_.impl().stmt("SELECT uid FROM quarantine WHERE mailbox_id = ? AND "
-                                  "uid_validity = ? AND (attempts >= ? OR dropped_at IS NOT "
-                                  "NULL) AND NOT EXISTS (SELECT 1 FROM locations l WHERE "
-                                  "l.mailbox_id = quarantine.mailbox_id AND l.uid_validity = "
-                                  "quarantine.uid_validity AND l.uid = quarantine.uid) ORDER BY "
-                                  "uid");
+        auto& q =
+            db_.impl().stmt(std::string("SELECT q.uid FROM quarantine q WHERE "
+                                        "q.mailbox_id = ? AND q.uid_validity = ? AND "
+                                        "(q.attempts >= ? OR q.dropped_at IS NOT NULL) AND ") +
+                            kQuarantineNotStored + " ORDER BY q.uid");
         q.bind(1, mailbox);
         q.bind(2, static_cast<std::int64_t>(uid_validity));
         q.bind(3, kQuarantineAttempts);
@@ -215,12 +209,12 @@ Result<std::vector<std::uint32_t>> SyncStore::quarantined_uids(MailboxId mailbox
 
 namespace {
 
-constexpr const char* kQuarantineSelect =
-    "SELECT q.mailbox_id, q.uid_validity, q.uid, a.name, m.name, q.attempts, q.reason, "
-    "q.first_failed_at, q.last_failed_at FROM quarantine q JOIN mailboxes m ON m.id = "
-    "q.mailbox_id JOIN accounts a ON a.id = m.account_id WHERE q.dropped_at IS NULL AND NOT "
-    "EXISTS (SELECT 1 FROM locations l WHERE l.mailbox_id = q.mailbox_id AND l.uid_validity = "
-    "q.uid_validity AND l.uid = q.uid) ";
+const std::string kQuarantineSelect =
+    std::string("SELECT q.mailbox_id, q.uid_validity, q.uid, a.name, m.name, q.attempts, "
+                "q.reason, q.first_failed_at, q.last_failed_at FROM quarantine q JOIN mailboxes "
+                "m ON m.id = q.mailbox_id JOIN accounts a ON a.id = m.account_id WHERE "
+                "q.dropped_at IS NULL AND ") +
+    kQuarantineNotStored + " ";
 
 QuarantineEntry read_quarantine(SQLite::Statement& q) {
     QuarantineEntry e;
@@ -249,7 +243,7 @@ constexpr const char* kKeyMatch =
 Result<std::vector<QuarantineEntry>>
 SyncStore::quarantine_list(const std::optional<std::string>& account) {
     return guard("listing the quarantine", [&]() -> Result<std::vector<QuarantineEntry>> {
-        auto& q = db_.impl().stmt(std::string(kQuarantineSelect) +
+        auto& q = db_.impl().stmt(kQuarantineSelect +
                                   "AND (:account IS NULL OR a.name = :account) ORDER BY a.name, "
                                   "m.name, q.uid_validity, q.uid");
         if (account)
@@ -263,9 +257,9 @@ SyncStore::quarantine_list(const std::optional<std::string>& account) {
 
 Result<std::optional<QuarantineEntry>> SyncStore::quarantine_entry(const QuarantineKey& key) {
     return guard("reading a quarantined message", [&]() -> Result<std::optional<QuarantineEntry>> {
-        auto& q = db_.impl().stmt(std::string(kQuarantineSelect) +
-                                  "AND q.mailbox_id = :mailbox AND q.uid_validity "
-                                  "= :validity AND q.uid = :uid");
+        auto& q =
+            db_.impl().stmt(kQuarantineSelect + "AND q.mailbox_id = :mailbox AND q.uid_validity "
+                                                "= :validity AND q.uid = :uid");
         bind_key(q, key);
         if (!q.executeStep())
             return std::nullopt;

@@ -4,14 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <string>
 
 #include "crm/core/search.hpp"
 #include "crm/store/database.hpp"
-
-namespace SQLite {
-class Statement;
-}
 
 namespace crm::store {
 
@@ -23,12 +18,6 @@ class SearchStore final : public Search {
     Result<std::int64_t> reindex() override;
 
   private:
-    // Counts and ranks in the index alone, then reads the page's messages (an admin's search
-    // without filters on the messages' rows).
-    void search_index_only(SearchPage& page, const std::string& match, const std::string& exclude,
-                           std::size_t offset, std::size_t limit);
-    void add_snippets(SearchPage& page, const std::string& match);
-    static SearchHit read_hit(SQLite::Statement& s, bool with_opening = false);
     Database& db_;
 };
 
