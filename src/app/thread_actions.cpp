@@ -104,7 +104,7 @@ Result<ThreadId> mark_read(Backend& b, const Viewer& v, ReadTarget target, bool 
     auto done = b.work().transaction([&]() -> Result<void> {
         auto n = target.kind == ReadTarget::Kind::Thread
                      ? b.edits().set_thread_unread(v, thread, unread, mirror_accounts, now)
-                     : b.edits().set_message_unread(target.id, unread, mirror_accounts, now);
+                     : b.edits().set_message_unread(v, target.id, unread, mirror_accounts, now);
         if (!n)
             return std::unexpected(n.error());
         return {};

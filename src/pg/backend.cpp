@@ -69,10 +69,11 @@ Result<std::int64_t> PgBackend::set_thread_unread(const Viewer& v, ThreadId thre
     return web_.set_thread_unread(v, thread, unread, mirror, now);
 }
 
-Result<std::int64_t> PgBackend::set_message_unread(MessageRowId message, bool unread,
+Result<std::int64_t> PgBackend::set_message_unread(const Viewer& v, MessageRowId message,
+                                                   bool unread,
                                                    const std::vector<AccountId>& mirror,
                                                    std::int64_t now) {
-    return web_.set_message_unread(message, unread, mirror, now);
+    return web_.set_message_unread(v, message, unread, mirror, now);
 }
 
 Result<MetricsSnapshot> PgBackend::metrics_snapshot() {

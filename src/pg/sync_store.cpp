@@ -366,13 +366,15 @@ Result<std::int64_t> PgSyncState::update_flags(MailboxId mailbox, std::uint32_t 
     if (auto ok = fence_mailbox(mailbox, q.what); !ok)
         return std::unexpected(ok.error());
     std::int64_t changed = 0;
-    // The CRM's own read/unread (HTTP API) is only overridden when \Seen changes on the server,
+    // The owner's own read/unread (HTTP API) is only overridden when \Seen changes on the server,
     // not on every sweep that sees the same flags again. FOR UPDATE: the old flags stay what
-    // was read until the new ones are written.
+    // was read until the new ones are written. NO KEY: the lock the UPDATE below takes, which
+    // does not wait for the thread view queueing a \Seen change of this location (its foreign
+    // key takes KEY SHARE after locking the thread, which the marks' triggers lock after this).
     for (const auto& u : updates) {
         CRM_PG_TRY(old, q.exec("SELECT flags, message_id FROM locations WHERE mailbox_id = "
                                "$1::bigint AND uid_validity = $2::bigint AND uid = $3::bigint "
-                               "FOR UPDATE",
+                               "FOR NO KEY UPDATE",
                                mailbox, uid_validity, u.uid));
         if (old->rows() == 0)
             continue;
@@ -388,19 +390,32 @@ Result<std::int64_t> PgSyncState::update_flags(MailboxId mailbox, std::uint32_t 
                                stored::join(u.flags), mailbox, uid_validity, u.uid, labels));
         if (has_seen_flag(u.flags) == was_seen)
             continue;
+        // \Seen is the read state of the mailbox's owner (schema/postgresql/0009): their mark
+        // follows it; messages.unread and the counters follow the marks by trigger.
+        CRM_PG_TRY(mark,
+                   has_seen_flag(u.flags)
+                       ? q.exec("DELETE FROM unread_marks WHERE message_id = $1::bigint AND "
+                                "user_id = (SELECT a.owner_id FROM mailboxes mb JOIN accounts a "
+                                "ON a.id = mb.account_id WHERE mb.id = $2::bigint)",
+                                *row, mailbox)
+                       : q.exec("INSERT INTO unread_marks (user_id, message_id) SELECT "
+                                "a.owner_id, m.id FROM messages m, mailboxes mb JOIN accounts a "
+                                "ON a.id = mb.account_id WHERE m.id = $1::bigint AND mb.id = "
+                                "$2::bigint AND a.owner_id IS NOT NULL AND m.direction = 'in' "
+                                "ON CONFLICT DO NOTHING",
+                                *row, mailbox));
+        // A mailbox no user owns has no marks: \Seen there is the message's read state for
+        // anyone, as long as no user still has it unread.
         const int unread = has_seen_flag(u.flags) ? 0 : 1;
-        CRM_PG_TRY(msg, q.exec("UPDATE messages SET unread = $1::smallint WHERE id = $2::bigint "
-                               "AND unread <> $1::smallint AND direction = 'in'",
-                               unread, *row));
-        if (msg->affected() > 0) {
+        CRM_PG_TRY(ownerless,
+                   q.exec("UPDATE messages SET unread = $1::smallint WHERE id = $2::bigint AND "
+                          "unread <> $1::smallint AND direction = 'in' AND ($1::smallint = 1 OR "
+                          "NOT EXISTS (SELECT 1 FROM unread_marks WHERE message_id = $2::bigint)) "
+                          "AND (SELECT a.owner_id FROM mailboxes mb JOIN accounts a ON a.id = "
+                          "mb.account_id WHERE mb.id = $3::bigint) IS NULL",
+                          unread, *row, mailbox));
+        if (mark->affected() + ownerless->affected() > 0)
             ++changed;
-            // Re-derives the thread's unread counter after the change.
-            CRM_PG_TRY(t, q.exec("UPDATE threads SET unread_count = (SELECT count(*) FROM "
-                                 "messages m WHERE m.thread_id = threads.id AND m.unread = 1) "
-                                 "WHERE id = (SELECT thread_id FROM messages WHERE id = "
-                                 "$1::bigint)",
-                                 *row));
-        }
     }
     return changed;
 }

@@ -49,13 +49,24 @@ constexpr const char* kThreadVisible =
     "LEFT JOIN accounts va ON va.id = vl.account_id WHERE vm.thread_id = t.id AND "
     "CASE WHEN vl.account_id IS NULL THEN vl.owner_id ELSE va.owner_id END = $2::bigint))";
 
-// Counts come from deal_stats (kept by triggers): one row per deal, no aggregation.
+// Counts come from deal_stats (kept by triggers): one row per deal, no aggregation. The unread
+// count is the viewer's own ($2; schema/postgresql/0009): their marks grouped by deal once.
 constexpr const char* kDealSelect =
+    "WITH mine (deal_id, n) AS (SELECT utd.deal_id, count(*) FROM unread_marks uk JOIN messages "
+    "um ON um.id = uk.message_id JOIN thread_deals utd ON utd.thread_id = um.thread_id WHERE "
+    "uk.user_id = $2::bigint GROUP BY utd.deal_id) "
     "SELECT d.id, d.name, d.stage, d.status, d.shared, d.owner_id, coalesce(u.name, ''), "
     "d.company_id, coalesce(c.name, ''), coalesce(s.threads, 0), coalesce(s.messages, 0), "
-    "coalesce(s.unread, 0), s.last_date "
-    "FROM deals d LEFT JOIN users u ON u.id = d.owner_id "
-    "LEFT JOIN companies c ON c.id = d.company_id LEFT JOIN deal_stats s ON s.deal_id = d.id ";
+    "CASE WHEN $2::bigint = 0 THEN coalesce(s.unread, 0) ELSE coalesce(mine.n, 0) END, "
+    "s.last_date FROM deals d LEFT JOIN users u ON u.id = d.owner_id "
+    "LEFT JOIN companies c ON c.id = d.company_id LEFT JOIN deal_stats s ON s.deal_id = d.id "
+    "LEFT JOIN mine ON mine.deal_id = d.id ";
+
+// Whether message `m` is unread for the viewer ($2): their own mark; without a user (the
+// operator on the host), unread for anyone.
+constexpr const char* kViewerUnread =
+    "(CASE WHEN $2::bigint = 0 THEN m.unread ELSE (EXISTS (SELECT 1 FROM unread_marks uk WHERE "
+    "uk.user_id = $2::bigint AND uk.message_id = m.id))::int END)";
 
 constexpr const char* kThreadSelect =
     "SELECT t.id, t.subject, t.message_count, t.unread_count, t.first_date, t.last_date, "
@@ -457,7 +468,8 @@ Result<void> PgWebStore::project_messages(const Viewer& v,
         t->participants.clear();
     }
     auto q = run(c_, what,
-                 sql({"SELECT m.thread_id, count(*), coalesce(sum(m.unread), 0), "
+                 sql({"SELECT m.thread_id, count(*), coalesce(sum(", kViewerUnread,
+                      "), 0), "
                       "min(coalesce(m.date, m.received_at)), max(coalesce(m.date, "
                       "m.received_at)) FROM messages m WHERE m.thread_id = ANY($3::bigint[]) AND ",
                       kMessageVisible, " GROUP BY m.thread_id"}),
@@ -527,6 +539,8 @@ Result<std::vector<ThreadSummary>> PgWebStore::read_threads(const ResultSet& rs,
             whole.push_back(&t);
         if (auto p = add_participants(whole); !p)
             return std::unexpected(p.error());
+        if (auto p = own_unread(v, whole); !p)
+            return std::unexpected(p.error());
         return out;
     }
     std::vector<DealId> linked;
@@ -556,9 +570,38 @@ Result<std::vector<ThreadSummary>> PgWebStore::read_threads(const ResultSet& rs,
     }
     if (auto p = add_participants(whole); !p)
         return std::unexpected(p.error());
+    if (auto p = own_unread(v, whole); !p)
+        return std::unexpected(p.error());
     if (auto p = project_messages(v, own); !p)
         return std::unexpected(p.error());
     return out;
+}
+
+// The viewer's own unread messages of threads they see whole (schema/postgresql/0009), in one
+// statement; without a user, the threads' counters (unread for anyone).
+Result<void> PgWebStore::own_unread(const Viewer& v, const std::vector<ThreadSummary*>& threads) {
+    if (v.user == 0 || threads.empty())
+        return {};
+    auto r = run(c_, "counting the viewer's unread messages",
+                 "SELECT m.thread_id, count(*) FROM messages m JOIN unread_marks uk ON "
+                 "uk.message_id = m.id AND uk.user_id = $1 WHERE m.thread_id = ANY($2::bigint[]) "
+                 "GROUP BY m.thread_id",
+                 v.user, bigint_array(ids_of_threads(threads)));
+    if (!r)
+        return std::unexpected(r.error());
+    auto index = by_id(threads);
+    for (auto* t : threads)
+        t->unread_count = 0;
+    for (int i = 0; i < r->rows(); ++i) {
+        Cells c(*r, i);
+        auto thread = c.get<std::int64_t>(0);
+        auto n = c.get<std::int64_t>(1);
+        if (c.error())
+            return std::unexpected(*c.error());
+        if (auto it = index.find(thread); it != index.end())
+            it->second->unread_count = n;
+    }
+    return {};
 }
 
 Result<std::vector<WebDeal>> PgWebStore::deals(const Viewer& v) {
@@ -821,7 +864,7 @@ Result<std::vector<MessageView>> PgWebStore::messages(std::span<const MessageRow
     return out;
 }
 
-Result<void> PgWebStore::fill_labels(const Viewer& v, std::vector<MessageView>& page) {
+Result<void> PgWebStore::fill_viewer_state(const Viewer& v, std::vector<MessageView>& page) {
     if (page.empty())
         return {};
     std::vector<std::int64_t> ids;
@@ -853,6 +896,24 @@ Result<void> PgWebStore::fill_labels(const Viewer& v, std::vector<MessageView>& 
         std::sort(m.labels.begin(), m.labels.end());
         m.labels.erase(std::unique(m.labels.begin(), m.labels.end()), m.labels.end());
     }
+    if (v.user == 0) // the operator: unread for anyone, as read
+        return {};
+    // The read state is the viewer's own (schema/postgresql/0009).
+    auto u = run(c_, "reading read marks",
+                 "SELECT message_id FROM unread_marks WHERE user_id = $1 AND message_id = "
+                 "ANY($2::bigint[])",
+                 v.user, bigint_array(ids));
+    if (!u)
+        return std::unexpected(u.error());
+    std::set<MessageRowId> unread;
+    for (int i = 0; i < u->rows(); ++i) {
+        auto id = u->get<std::int64_t>(i, 0);
+        if (!id)
+            return std::unexpected(id.error());
+        unread.insert(*id);
+    }
+    for (auto& m : page)
+        m.unread = unread.contains(m.id);
     return {};
 }
 
@@ -863,7 +924,7 @@ Result<std::vector<MessageView>> PgWebStore::thread_messages(const Viewer& v, Th
     auto page = messages(*ids);
     if (!page)
         return page;
-    if (auto ok = fill_labels(v, *page); !ok)
+    if (auto ok = fill_viewer_state(v, *page); !ok)
         return std::unexpected(ok.error());
     return page;
 }
@@ -884,7 +945,7 @@ Result<std::optional<MessagePage>> PgWebStore::thread_page(const Viewer& v, Thre
     auto page = messages(std::span<const MessageRowId>(ids->data() + older, ids->data() + upto));
     if (!page)
         return fail_with<std::optional<MessagePage>>(page.error());
-    if (auto ok = fill_labels(v, *page); !ok)
+    if (auto ok = fill_viewer_state(v, *page); !ok)
         return fail_with<std::optional<MessagePage>>(ok.error());
     return MessagePage{std::move(*page), older};
 }
@@ -1062,8 +1123,8 @@ Result<std::vector<AccountRow>> PgWebStore::accounts() {
 namespace {
 
 // Locks the thread row until the caller's transaction ends. SQLite has one writer at a time;
-// here two workers may mark messages of one thread at once, and each recounts unread_count from
-// what it sees: taken one after the other, the second recount sees the first's commit.
+// here two workers may mark messages of one thread at once: taken one after the other (the
+// marks' triggers lock the same row first), the second sees the first's marks committed.
 Result<void> lock_thread(Connection& c, ThreadId thread) {
     auto r = run(c, "locking a thread", "SELECT 1 FROM threads WHERE id = $1 FOR UPDATE", thread);
     if (!r)
@@ -1073,88 +1134,86 @@ Result<void> lock_thread(Connection& c, ThreadId thread) {
 
 } // namespace
 
-Result<void> PgWebStore::recount_unread(ThreadId thread, std::int64_t now) {
-    auto u = run(c_, "counting a thread's unread messages",
-                 "UPDATE threads SET unread_count = (SELECT count(*) FROM messages WHERE "
-                 "thread_id = $1 AND unread = 1), updated_at = $2 WHERE id = $1",
-                 thread, now);
-    if (!u)
-        return std::unexpected(u.error());
-    return {};
+// The viewer's own marks of `ids` (messages they may see; schema/postgresql/0009). For the
+// changed messages' locations in the viewer's own mailboxes of a mirrored account, queues the
+// \Seen change: another salesperson's copy keeps its flags. messages.unread and the counters
+// follow by trigger. Returns the messages whose state changed for the viewer.
+Result<std::int64_t> PgWebStore::set_own_marks(const Viewer& v,
+                                               const std::vector<MessageRowId>& ids, bool unread,
+                                               const std::vector<AccountId>& mirror,
+                                               std::int64_t now) {
+    constexpr std::string_view what = "marking messages";
+    if (v.user == 0)
+        return fail("read.no_user", "read state belongs to a user: marking needs one");
+    auto c = run(c_, what,
+                 std::string("SELECT m.id FROM messages m WHERE m.id = ANY($1::bigint[]) AND ") +
+                     (unread ? "NOT " : "") +
+                     "EXISTS (SELECT 1 FROM unread_marks uk WHERE uk.user_id = $2 AND "
+                     "uk.message_id = m.id)",
+                 bigint_array(ids), v.user);
+    auto changed = ids_of(c);
+    if (!changed)
+        return std::unexpected(changed.error());
+    if (changed->empty())
+        return 0;
+    const std::string list = bigint_array(*changed);
+    if (!mirror.empty()) {
+        auto q = run(c_, what,
+                     "INSERT INTO seen_changes (location_id, seen, queued_at) SELECT l.id, $1, $2 "
+                     "FROM locations l JOIN accounts a ON a.id = l.account_id WHERE l.message_id "
+                     "= ANY($3::bigint[]) AND l.uid IS NOT NULL AND a.owner_id = $4 AND "
+                     "l.account_id = ANY($5::bigint[]) ON CONFLICT (location_id) DO UPDATE SET "
+                     "seen = excluded.seen, queued_at = excluded.queued_at, attempts = 0, "
+                     "last_error = ''",
+                     unread ? 0 : 1, now, list, v.user, bigint_array(mirror));
+        if (!q)
+            return std::unexpected(q.error());
+    }
+    auto w = unread ? run(c_, what,
+                          "INSERT INTO unread_marks (user_id, message_id) SELECT $1, "
+                          "unnest($2::bigint[]) ON CONFLICT DO NOTHING",
+                          v.user, list)
+                    : run(c_, what,
+                          "DELETE FROM unread_marks WHERE user_id = $1 AND message_id = "
+                          "ANY($2::bigint[])",
+                          v.user, list);
+    if (!w)
+        return std::unexpected(w.error());
+    auto t = run(c_, what,
+                 "UPDATE threads SET updated_at = $2 WHERE id IN (SELECT thread_id FROM messages "
+                 "WHERE id = ANY($1::bigint[]))",
+                 list, now);
+    if (!t)
+        return std::unexpected(t.error());
+    return w->affected();
 }
 
 Result<std::int64_t> PgWebStore::set_thread_unread(const Viewer& v, ThreadId thread, bool unread,
                                                    const std::vector<AccountId>& mirror,
                                                    std::int64_t now) {
-    constexpr std::string_view what = "marking a thread";
     if (auto l = lock_thread(c_, thread); !l)
         return std::unexpected(l.error());
     auto visible = visible_messages(v, thread);
     if (!visible)
         return std::unexpected(visible.error());
-    // Only the messages the viewer sees: another salesperson's mail in the same thread keeps its
-    // read state (and its server's \Seen).
-    const std::string ids = bigint_array(*visible);
-    const int was = unread ? 0 : 1;
-    if (!mirror.empty()) {
-        auto q = run(c_, what,
-                     "INSERT INTO seen_changes (location_id, seen, queued_at) SELECT l.id, $1, $2 "
-                     "FROM locations l JOIN messages m ON m.id = l.message_id WHERE m.id = "
-                     "ANY($3::bigint[]) AND m.thread_id = $4 AND m.unread = $5 AND l.uid IS NOT "
-                     "NULL AND l.account_id = ANY($6::bigint[]) ON CONFLICT (location_id) DO "
-                     "UPDATE SET seen = excluded.seen, queued_at = excluded.queued_at, "
-                     "attempts = 0, last_error = ''",
-                     unread ? 0 : 1, now, ids, thread, was, bigint_array(mirror));
-        if (!q)
-            return std::unexpected(q.error());
-    }
-    auto u = run(c_, what,
-                 "UPDATE messages SET unread = $1 WHERE thread_id = $2 AND unread = $3 AND id = "
-                 "ANY($4::bigint[])",
-                 unread ? 1 : 0, thread, was, ids);
-    if (!u)
-        return std::unexpected(u.error());
-    if (auto r = recount_unread(thread, now); !r)
-        return std::unexpected(r.error());
-    return u->affected();
+    return set_own_marks(v, *visible, unread, mirror, now);
 }
 
-Result<std::int64_t> PgWebStore::set_message_unread(MessageRowId message, bool unread,
+Result<std::int64_t> PgWebStore::set_message_unread(const Viewer& v, MessageRowId message,
+                                                    bool unread,
                                                     const std::vector<AccountId>& mirror,
                                                     std::int64_t now) {
-    constexpr std::string_view what = "marking a message";
-    auto t = run(c_, what, "SELECT thread_id FROM messages WHERE id = $1", message);
+    auto t = run(c_, "marking a message", "SELECT thread_id FROM messages WHERE id = $1", message);
     if (!t)
         return std::unexpected(t.error());
-    std::optional<ThreadId> thread;
-    if (t->rows() > 0) {
-        auto id = t->get<std::int64_t>(0, 0);
-        if (!id)
-            return std::unexpected(id.error());
-        thread = *id;
-        if (auto l = lock_thread(c_, *thread); !l)
-            return std::unexpected(l.error());
-    }
-    const int was = unread ? 0 : 1;
-    if (!mirror.empty()) {
-        auto q = run(c_, what,
-                     "INSERT INTO seen_changes (location_id, seen, queued_at) SELECT l.id, $1, $2 "
-                     "FROM locations l JOIN messages m ON m.id = l.message_id WHERE m.id = $3 AND "
-                     "m.unread = $4 AND l.uid IS NOT NULL AND l.account_id = ANY($5::bigint[]) "
-                     "ON CONFLICT (location_id) DO UPDATE SET seen = excluded.seen, queued_at = "
-                     "excluded.queued_at, attempts = 0, last_error = ''",
-                     unread ? 0 : 1, now, message, was, bigint_array(mirror));
-        if (!q)
-            return std::unexpected(q.error());
-    }
-    auto u = run(c_, what, "UPDATE messages SET unread = $1 WHERE id = $2 AND unread = $3",
-                 unread ? 1 : 0, message, was);
-    if (!u)
-        return std::unexpected(u.error());
-    if (thread)
-        if (auto r = recount_unread(*thread, now); !r)
-            return std::unexpected(r.error());
-    return u->affected();
+    if (t->rows() == 0)
+        return 0;
+    auto thread = t->get<std::int64_t>(0, 0);
+    if (!thread)
+        return std::unexpected(thread.error());
+    if (auto l = lock_thread(c_, *thread); !l)
+        return std::unexpected(l.error());
+    return set_own_marks(v, std::vector<MessageRowId>{message}, unread, mirror, now);
 }
 
 // ---- SeenMirror --------------------------------------------------------------------------------

@@ -26,6 +26,12 @@ inline constexpr const char* kMessageVisible =
     "OR EXISTS (SELECT 1 FROM thread_deals vtd JOIN deals vd ON vd.id = vtd.deal_id "
     "WHERE vtd.thread_id = m.thread_id AND (vd.owner_id = :me OR vd.shared = 1)))";
 
+// Whether message `m` is unread for the viewer: their own mark (schema/0017). Without a user (the
+// operator on the host), unread for anyone. Parameter :me.
+inline constexpr const char* kViewerUnread =
+    "(CASE WHEN :me = 0 THEN m.unread ELSE EXISTS (SELECT 1 FROM unread_marks uk WHERE "
+    "uk.user_id = :me AND uk.message_id = m.id) END)";
+
 // A quarantine record `q` of a message that has not been stored since (a later pass stored it:
 // it is neither listed, counted nor kept from the sync).
 inline constexpr const char* kQuarantineNotStored =

@@ -25,11 +25,12 @@ const std::string& hit_columns() {
         std::string("SELECT m.id, m.thread_id, m.subject, m.from_name, m.from_address, m.date, "
                     "m.received_at, CASE WHEN ") +
         kDealVisible + " THEN td.deal_id END, CASE WHEN " + kDealVisible +
-        " THEN d.name ELSE '' END, m.unread, m.direction = 'out', EXISTS (SELECT 1 FROM "
-        "attachments a WHERE a.message_id = m.id AND a.is_inline = 0)";
+        " THEN d.name ELSE '' END, " + kViewerUnread +
+        ", m.direction = 'out', EXISTS (SELECT 1 FROM attachments a WHERE a.message_id = m.id AND "
+        "a.is_inline = 0)";
     return sql;
 }
-// One message's hit by id (:id), for an admin.
+// One message's hit by id (:id), for an admin (the read state is still the admin's own).
 const std::string& hit_by_id() {
     static const std::string sql = hit_columns() +
                                    " FROM messages m LEFT JOIN thread_deals td ON td.thread_id = "
@@ -159,8 +160,9 @@ SearchHit read_hit(SQLite::Statement& s, bool with_opening = false) {
 
 // Counts and ranks in the index alone, then reads the page's messages (an admin's search without
 // filters on the messages' rows).
-void search_index_only(Database::Impl& d, SearchPage& page, const std::string& match,
-                       const std::string& exclude, std::size_t offset, std::size_t limit) {
+void search_index_only(Database::Impl& d, const Viewer& v, SearchPage& page,
+                       const std::string& match, const std::string& exclude, std::size_t offset,
+                       std::size_t limit) {
     const std::string without = exclude.empty()
                                     ? std::string()
                                     : " AND rowid NOT IN (SELECT rowid FROM message_search WHERE "
@@ -191,7 +193,7 @@ void search_index_only(Database::Impl& d, SearchPage& page, const std::string& m
     auto& row = d.stmt(hit_by_id());
     for (const auto id : order) {
         row.reset();
-        bind_viewer(row, Viewer{0, true});
+        bind_viewer(row, v);
         row.bind(":id", id);
         if (row.executeStep())
             page.hits.push_back(read_hit(row));
@@ -247,7 +249,7 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
         if (q.before)
             where += " AND coalesce(m.date, m.received_at) < :before";
         if (q.unread)
-            where += " AND m.unread = :unread";
+            where += std::string(" AND ") + kViewerUnread + " = :unread";
         if (q.unsorted)
             where += " AND EXISTS (SELECT 1 FROM unsorted u WHERE u.thread_id = m.thread_id)";
         auto bind_all = [&](SQLite::Statement& s) {
@@ -272,7 +274,7 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
         if (!match.empty() && v.admin && !filtered) {
             // Everything is visible and nothing narrows by the message's rows: the index alone
             // counts and ranks, and only the page's messages are read.
-            search_index_only(d, page, match, exclude, offset, limit);
+            search_index_only(d, v, page, match, exclude, offset, limit);
         } else {
             auto& count = d.stmt("SELECT count(*) FROM " + from + where);
             bind_all(count);

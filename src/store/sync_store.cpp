@@ -10,19 +10,6 @@
 
 namespace crm::store {
 
-namespace {
-
-// Re-derives a thread's unread counter after flag changes.
-void refresh_unread(Database::Impl& d, std::int64_t message_row) {
-    auto& s = d.stmt("UPDATE threads SET unread_count = (SELECT count(*) FROM messages m WHERE "
-                     "m.thread_id = threads.id AND m.unread) WHERE id = (SELECT thread_id FROM "
-                     "messages WHERE id = ?)");
-    s.bind(1, message_row);
-    s.exec();
-}
-
-} // namespace
-
 Result<AccountId> SyncStore::ensure_account(const std::string& name, std::optional<UserId> owner,
                                             const std::string& address,
                                             const std::string& imap_host, bool enabled,
@@ -342,8 +329,22 @@ Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t ui
                            "AND uid = ?");
         auto& loc = d.stmt("UPDATE locations SET flags = ?, labels = coalesce(?, labels) WHERE "
                            "mailbox_id = ? AND uid_validity = ? AND uid = ? RETURNING message_id");
-        auto& msg = d.stmt("UPDATE messages SET unread = ? WHERE id = ? AND unread != ? AND "
-                           "direction = 'in'");
+        // \Seen is the read state of the mailbox's owner (schema/0017): their mark follows it;
+        // messages.unread and the counters follow the marks by trigger.
+        auto& seen = d.stmt("DELETE FROM unread_marks WHERE message_id = ?1 AND user_id = (SELECT "
+                            "a.owner_id FROM mailboxes mb JOIN accounts a ON a.id = "
+                            "mb.account_id WHERE mb.id = ?2)");
+        // A mailbox no user owns has no marks: \Seen there is the message's read state for
+        // anyone, as long as no user still has it unread.
+        auto& ownerless = d.stmt(
+            "UPDATE messages SET unread = ?1 WHERE id = ?2 AND unread != ?1 AND direction = 'in' "
+            "AND (?1 = 1 OR NOT EXISTS (SELECT 1 FROM unread_marks WHERE message_id = ?2)) AND "
+            "(SELECT a.owner_id FROM mailboxes mb JOIN accounts a ON a.id = mb.account_id WHERE "
+            "mb.id = ?3) IS NULL");
+        auto& unseen = d.stmt(
+            "INSERT OR IGNORE INTO unread_marks (user_id, message_id) SELECT a.owner_id, m.id "
+            "FROM messages m, mailboxes mb JOIN accounts a ON a.id = mb.account_id WHERE m.id = ?1 "
+            "AND mb.id = ?2 AND a.owner_id IS NOT NULL AND m.direction = 'in'");
         for (const auto& u : updates) {
             old.reset();
             old.bind(1, mailbox);
@@ -369,15 +370,18 @@ Result<std::int64_t> SyncStore::update_flags(MailboxId mailbox, std::uint32_t ui
             }
             if (has_seen_flag(u.flags) == was_seen)
                 continue;
-            int unread = has_seen_flag(u.flags) ? 0 : 1;
-            msg.reset();
-            msg.bind(1, unread);
-            msg.bind(2, row);
-            msg.bind(3, unread);
-            if (msg.exec() > 0) {
+            auto& mark = has_seen_flag(u.flags) ? seen : unseen;
+            mark.reset();
+            mark.bind(1, row);
+            mark.bind(2, mailbox);
+            auto n = mark.exec();
+            ownerless.reset();
+            ownerless.bind(1, has_seen_flag(u.flags) ? 0 : 1);
+            ownerless.bind(2, row);
+            ownerless.bind(3, mailbox);
+            n += ownerless.exec();
+            if (n > 0)
                 ++changed;
-                refresh_unread(d, row);
-            }
         }
         return changed;
     });

@@ -32,12 +32,18 @@ WebUser read_user(SQLite::Statement& q, int first) {
 }
 
 // Counts come from deal_stats (kept by triggers, schema/0007): one row per deal, no aggregation.
+// The unread count is the viewer's own (schema/0017): their marks, grouped by deal once (`mine`),
+// which reads only the viewer's marks however many deals there are.
 constexpr const char* kDealSelect =
+    "WITH mine (deal_id, n) AS (SELECT utd.deal_id, count(*) FROM unread_marks uk JOIN messages "
+    "um ON um.id = uk.message_id JOIN thread_deals utd ON utd.thread_id = um.thread_id WHERE "
+    "uk.user_id = :me GROUP BY utd.deal_id) "
     "SELECT d.id, d.name, d.stage, d.status, d.shared, d.owner_id, coalesce(u.name, ''), "
     "d.company_id, coalesce(c.name, ''), coalesce(s.threads, 0), coalesce(s.messages, 0), "
-    "coalesce(s.unread, 0), s.last_date "
+    "CASE WHEN :me = 0 THEN coalesce(s.unread, 0) ELSE coalesce(mine.n, 0) END, s.last_date "
     "FROM deals d LEFT JOIN users u ON u.id = d.owner_id "
-    "LEFT JOIN companies c ON c.id = d.company_id LEFT JOIN deal_stats s ON s.deal_id = d.id ";
+    "LEFT JOIN companies c ON c.id = d.company_id LEFT JOIN deal_stats s ON s.deal_id = d.id "
+    "LEFT JOIN mine ON mine.deal_id = d.id ";
 
 WebDeal read_deal(SQLite::Statement& q) {
     WebDeal d;
@@ -82,11 +88,28 @@ std::string redact_reason(Database::Impl& d, const Viewer& v, const std::string&
 // messages; otherwise only the visible ones count: the subject, dates, counters and senders
 // are those of the viewer's messages, a deal the viewer may not see is not named, and neither
 // are such deals in the reason.
-void project(Database::Impl& d, const Viewer& v, ThreadSummary& t) {
-    if (v.admin)
+// The viewer's own unread messages of a thread they see whole (schema/0017); without a user,
+// the thread's counter (unread for anyone).
+void own_unread(Database::Impl& d, const Viewer& v, ThreadSummary& t) {
+    if (v.user == 0)
         return;
+    auto& q = d.stmt("SELECT count(*) FROM messages m JOIN unread_marks uk ON uk.message_id = "
+                     "m.id AND uk.user_id = ?2 WHERE m.thread_id = ?1");
+    q.bind(1, t.id);
+    q.bind(2, v.user);
+    if (q.executeStep())
+        t.unread_count = q.getColumn(0).getInt64();
+    q.reset();
+}
+
+void project(Database::Impl& d, const Viewer& v, ThreadSummary& t) {
+    if (v.admin) {
+        own_unread(d, v, t);
+        return;
+    }
     if (t.deal && deal_visible(d, v, *t.deal)) {
         add_participants(d, t);
+        own_unread(d, v, t);
         t.reason = redact_reason(d, v, t.reason);
         return;
     }
@@ -98,10 +121,9 @@ void project(Database::Impl& d, const Viewer& v, ThreadSummary& t) {
     } else {
         t.reason = redact_reason(d, v, t.reason);
     }
-    auto& q = d.stmt(std::string(
-                         "SELECT count(*), coalesce(sum(m.unread), 0), min(coalesce(m.date, "
-                         "m.received_at)), max(coalesce(m.date, m.received_at)) FROM messages m "
-                         "WHERE m.thread_id = :thread AND ") +
+    auto& q = d.stmt(std::string("SELECT count(*), coalesce(sum(") + kViewerUnread +
+                     "), 0), min(coalesce(m.date, m.received_at)), max(coalesce(m.date, "
+                     "m.received_at)) FROM messages m WHERE m.thread_id = :thread AND " +
                      kMessageVisible);
     bind_viewer(q, v);
     q.bind(":thread", t.id);
@@ -138,8 +160,7 @@ void project_all(Database::Impl& d, const Viewer& v, std::vector<ThreadSummary>&
     for (auto& t : threads) {
         if (v.admin)
             add_participants(d, t);
-        else
-            project(d, v, t);
+        project(d, v, t);
     }
 }
 
@@ -152,30 +173,59 @@ std::vector<ThreadSummary> read_threads(Database::Impl& d, SQLite::Statement& q,
     return out;
 }
 
-// Queues \Seen changes for the locations of the changed messages in mirrored accounts.
-void queue_seen(Database::Impl& d, const std::string& message_filter, std::int64_t key,
-                bool unread, const std::vector<AccountId>& mirror, std::int64_t now) {
-    if (mirror.empty())
-        return;
-    auto& q = d.stmt("INSERT INTO seen_changes (location_id, seen, queued_at) SELECT l.id, ?, ? "
-                     "FROM locations l JOIN messages m ON m.id = l.message_id WHERE " +
-                     message_filter + " AND l.uid IS NOT NULL AND l.account_id IN (SELECT value "
-                     "FROM json_each(?)) ON CONFLICT (location_id) DO UPDATE SET seen = "
-                     "excluded.seen, queued_at = excluded.queued_at, attempts = 0, "
-                     "last_error = ''");
-    q.bind(1, unread ? 0 : 1);
-    q.bind(2, now);
-    q.bind(3, key);
-    q.bind(4, "[" + join_ids(mirror, ',') + "]");
-    q.exec();
+// Sets the viewer's own read marks (schema/0017) of the messages `ids` (a JSON array of ids they
+// may see) and returns those that changed. For the changed messages' locations in the viewer's
+// own mailboxes of a mirrored account, queues the \Seen change for the daemon: another
+// salesperson's copy keeps its flags. messages.unread and the counters follow by trigger.
+std::int64_t set_own_marks(Database::Impl& d, const Viewer& v, const std::string& ids, bool unread,
+                           const std::vector<AccountId>& mirror, std::int64_t now) {
+    auto& c = d.stmt(std::string("SELECT json_group_array(j.value) FROM json_each(?1) j JOIN "
+                                 "messages m ON m.id = j.value WHERE ") +
+                     (unread ? "NOT " : "") +
+                     "EXISTS (SELECT 1 FROM unread_marks uk WHERE uk.user_id = ?2 AND "
+                     "uk.message_id = m.id)");
+    c.bind(1, ids);
+    c.bind(2, v.user);
+    std::string changed = "[]";
+    if (c.executeStep())
+        changed = c.getColumn(0).getString();
+    c.reset();
+    if (changed == "[]")
+        return 0;
+    if (!mirror.empty()) {
+        auto& q = d.stmt(
+            "INSERT INTO seen_changes (location_id, seen, queued_at) SELECT l.id, ?1, ?2 FROM "
+            "locations l JOIN accounts a ON a.id = l.account_id WHERE l.message_id IN (SELECT "
+            "value FROM json_each(?3)) AND l.uid IS NOT NULL AND a.owner_id = ?4 AND "
+            "l.account_id IN (SELECT value FROM json_each(?5)) ON CONFLICT (location_id) DO "
+            "UPDATE SET seen = excluded.seen, queued_at = excluded.queued_at, attempts = 0, "
+            "last_error = ''");
+        q.bind(1, unread ? 0 : 1);
+        q.bind(2, now);
+        q.bind(3, changed);
+        q.bind(4, v.user);
+        q.bind(5, "[" + join_ids(mirror, ',') + "]");
+        q.exec();
+    }
+    auto& w = d.stmt(unread ? "INSERT OR IGNORE INTO unread_marks (user_id, message_id) SELECT ?2, "
+                              "value FROM json_each(?1)"
+                            : "DELETE FROM unread_marks WHERE user_id = ?2 AND message_id IN "
+                              "(SELECT value FROM json_each(?1))");
+    w.bind(1, changed);
+    w.bind(2, v.user);
+    const auto n = w.exec();
+    auto& t = d.stmt("UPDATE threads SET updated_at = ?2 WHERE id IN (SELECT thread_id FROM "
+                     "messages WHERE id IN (SELECT value FROM json_each(?1)))");
+    t.bind(1, changed);
+    t.bind(2, now);
+    t.exec();
+    return n;
 }
 
-void recount_unread(Database::Impl& d, ThreadId thread, std::int64_t now) {
-    auto& u = d.stmt("UPDATE threads SET unread_count = (SELECT count(*) FROM messages WHERE "
-                     "thread_id = ?1 AND unread = 1), updated_at = ?2 WHERE id = ?1");
-    u.bind(1, thread);
-    u.bind(2, now);
-    u.exec();
+Result<void> need_user(const Viewer& v) {
+    if (v.user == 0)
+        return fail("read.no_user", "read state belongs to a user: marking needs one");
+    return {};
 }
 
 } // namespace
@@ -506,8 +556,20 @@ Result<std::vector<MessageRowId>> WebStore::visible_in_order(const Viewer& v, Th
     return ordered;
 }
 
-Result<void> WebStore::fill_labels(const Viewer& v, std::vector<MessageView>& page) {
-    return guard("reading Gmail labels", [&]() -> Result<void> {
+Result<void> WebStore::fill_viewer_state(const Viewer& v, std::vector<MessageView>& page) {
+    return guard("reading Gmail labels and read marks", [&]() -> Result<void> {
+        // The read state is the viewer's own (schema/0017); without a user, unread for anyone.
+        if (v.user != 0) {
+            auto& r =
+                db_.impl().stmt("SELECT 1 FROM unread_marks WHERE user_id = ? AND message_id = ?");
+            for (auto& m : page) {
+                r.reset();
+                r.bind(1, v.user);
+                r.bind(2, m.id);
+                m.unread = r.executeStep();
+            }
+            r.reset();
+        }
         // Labels are a salesperson's own filing: only those of the viewer's mailboxes.
         auto& q = db_.impl().stmt(
             "SELECT l.labels FROM locations l LEFT JOIN accounts a ON a.id = l.account_id WHERE "
@@ -535,7 +597,7 @@ Result<std::vector<MessageView>> WebStore::thread_messages(const Viewer& v, Thre
     auto page = Store(db_).messages(*ids);
     if (!page)
         return page;
-    if (auto ok = fill_labels(v, *page); !ok)
+    if (auto ok = fill_viewer_state(v, *page); !ok)
         return std::unexpected(ok.error());
     return page;
 }
@@ -557,7 +619,7 @@ Result<std::optional<MessagePage>> WebStore::thread_page(const Viewer& v, Thread
         std::span<const MessageRowId>(ids->data() + older, ids->data() + (end - ids->begin())));
     if (!page)
         return std::unexpected(page.error());
-    if (auto ok = fill_labels(v, *page); !ok)
+    if (auto ok = fill_viewer_state(v, *page); !ok)
         return std::unexpected(ok.error());
     return MessagePage{std::move(*page), older};
 }
@@ -648,49 +710,25 @@ WebStore::deal_names(const Viewer& v, const std::vector<DealId>& ids) {
 Result<std::int64_t> WebStore::set_thread_unread(const Viewer& v, ThreadId thread, bool unread,
                                                  const std::vector<AccountId>& mirror,
                                                  std::int64_t now) {
+    if (auto ok = need_user(v); !ok)
+        return std::unexpected(ok.error());
     auto visible = visible_messages(v, thread);
     if (!visible)
         return std::unexpected(visible.error());
     return guard("marking a thread", [&]() -> Result<std::int64_t> {
-        auto& d = db_.impl();
-        // Only the messages the viewer sees: another salesperson's mail in the same thread
-        // keeps its read state (and its server's \Seen).
-        const std::string ids = "[" + join_ids(*visible, ',') + "]";
-        const std::string in_ids = "m.id IN (SELECT value FROM json_each('" + ids + "'))";
-        queue_seen(d, in_ids + " AND m.thread_id = ?3 AND m.unread = " +
-                          std::string(unread ? "0" : "1"),
-                   thread, unread, mirror, now);
-        auto& q = d.stmt("UPDATE messages SET unread = ? WHERE thread_id = ? AND unread = ? AND "
-                         "id IN (SELECT value FROM json_each(?))");
-        q.bind(1, unread ? 1 : 0);
-        q.bind(2, thread);
-        q.bind(3, unread ? 0 : 1);
-        q.bind(4, ids);
-        auto n = q.exec();
-        recount_unread(d, thread, now);
-        return static_cast<std::int64_t>(n);
+        // Only the messages the viewer sees, and only for the viewer.
+        return set_own_marks(db_.impl(), v, "[" + join_ids(*visible, ',') + "]", unread, mirror,
+                             now);
     });
 }
 
-Result<std::int64_t> WebStore::set_message_unread(MessageRowId message, bool unread,
-                                                  const std::vector<AccountId>& mirror,
+Result<std::int64_t> WebStore::set_message_unread(const Viewer& v, MessageRowId message,
+                                                  bool unread, const std::vector<AccountId>& mirror,
                                                   std::int64_t now) {
+    if (auto ok = need_user(v); !ok)
+        return std::unexpected(ok.error());
     return guard("marking a message", [&]() -> Result<std::int64_t> {
-        auto& d = db_.impl();
-        queue_seen(d, "m.id = ?3", message, unread, mirror, now);
-        auto& q = d.stmt("UPDATE messages SET unread = ? WHERE id = ? AND unread = ?");
-        q.bind(1, unread ? 1 : 0);
-        q.bind(2, message);
-        q.bind(3, unread ? 0 : 1);
-        auto n = q.exec();
-        auto& t = d.stmt("SELECT thread_id FROM messages WHERE id = ?");
-        t.bind(1, message);
-        if (t.executeStep()) {
-            auto thread = t.getColumn(0).getInt64();
-            t.reset();
-            recount_unread(d, thread, now);
-        }
-        return static_cast<std::int64_t>(n);
+        return set_own_marks(db_.impl(), v, fmt::format("[{}]", message), unread, mirror, now);
     });
 }
 

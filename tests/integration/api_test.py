@@ -225,6 +225,38 @@ time.sleep(11)  # a sync pass later the CRM still says unread (the server agrees
 st, _, js, _ = req("GET", "/api/v1/threads/%d" % thread, cookie=cookie)
 check("read state stable across a sync pass", st == 200 and js["messages"][0]["unread"] is True, js)
 
+# --- read state per user (issue 19): Alice and Bob both got visit-1; each reads for themselves,
+# and \Seen is mirrored only to the reader's own mailbox (both accounts mirror).
+def flags_of(user, mid):
+    return subprocess.run(doveadm.split() + ["fetch", "-u", user, "flags", "mailbox", "INBOX",
+                                             "header", "message-id", mid],
+                          capture_output=True, text=True).stdout
+visit = "visit-1@partner.example"
+check("the shared message stored once, in both mailboxes",
+      wait_until(30, lambda: q("SELECT count(*) FROM locations l JOIN messages m ON m.id = l.message_id "
+                               "WHERE m.message_id = '%s'" % visit)[0][0] == 2))
+vthread = q("SELECT thread_id FROM messages WHERE message_id = '%s'" % visit)[0][0]
+st, bob_cookie, _ = login("bob@example.com", "bob-password-1")
+st, _, js, _ = req("GET", "/api/v1/threads/%d" % vthread, cookie=bob_cookie)
+check("unread for Bob at first", st == 200 and js["thread"]["unread_count"] == 1, (st, js))
+st, _, js, _ = req("POST", "/api/v1/threads/%d/read" % vthread, {"unread": False}, token=alice_token)
+check("Alice reads it: unread_count 0 for her", st == 200 and js["thread"]["unread_count"] == 0, (st, js))
+st, _, js, _ = req("GET", "/api/v1/threads/%d" % vthread, cookie=bob_cookie)
+check("still unread for Bob", st == 200 and js["thread"]["unread_count"] == 1 and js["messages"][0]["unread"] is True, js)
+check("\\Seen set in Alice's mailbox", wait_until(20, lambda: "\\Seen" in flags_of("alice", visit)), flags_of("alice", visit))
+time.sleep(2)
+check("\\Seen not set in Bob's mailbox", "\\Seen" not in flags_of("bob", visit), flags_of("bob", visit))
+if not PG_URL:
+    st, _, js, _ = req("GET", "/api/v1/search?q=" + urllib.parse.quote("visit is:unread"), cookie=bob_cookie)
+    check("Bob's is:unread finds it", st == 200 and js["total"] == 1 and js["results"][0]["unread"] is True, js)
+    st, _, js, _ = search("visit is:unread", alice_token)
+    check("Alice's is:unread does not", st == 200 and js["total"] == 0, js)
+st, _, js, _ = req("POST", "/api/v1/threads/%d/read" % vthread, {"unread": False}, cookie=bob_cookie)
+check("Bob reads it", st == 200 and js["thread"]["unread_count"] == 0, (st, js))
+check("\\Seen set in Bob's mailbox", wait_until(20, lambda: "\\Seen" in flags_of("bob", visit)), flags_of("bob", visit))
+check("read for everyone: the operator's flag follows",
+      q("SELECT unread FROM messages WHERE message_id = '%s'" % visit)[0][0] == 0)
+
 # --- who may do what
 st, bob_cookie, _ = login("bob@example.com", "bob-password-1")
 st, _, js, _ = req("GET", "/api/v1/deals", cookie=bob_cookie)

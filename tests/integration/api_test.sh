@@ -87,6 +87,7 @@ name = "bob"
 owner_id = 2
 address = "bob@example.com"
 poll_interval = 10
+mirror_seen = true
 [accounts.imap]
 host = "127.0.0.1"
 port = $IMAPS_PORT
@@ -140,6 +141,20 @@ Content-Transfer-Encoding: base64
 cHJvZHVjdCxwcmljZQpmbGVldCwxMjAwCnN1cHBvcnQsMzAwCg==
 --b1--
 EML
+# One message in Alice's and Bob's mailboxes: each one's read state is their own (issue 19).
+cat >"$work/m3.eml" <<'EML'
+From: Dora <dora@partner.example>
+To: Alice <alice@example.com>, Bob <bob@example.com>
+Subject: Joint visit
+Date: Sun, 01 Nov 2026 08:00:00 +0000
+Message-ID: <visit-1@partner.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Shall we meet both of you on Friday?
+EML
+"$dcs/seed.sh" "$dc" alice "$work/m3.eml" >/dev/null
+"$dcs/seed.sh" "$dc" bob "$work/m3.eml" >/dev/null
 "$dcs/seed.sh" "$dc" alice "$work/m1.eml" >/dev/null
 "$dcs/seed.sh" "$dc" alice "$work/m2.eml" >/dev/null
 CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/etc/crm.toml" 2>>"$work/maild.log" & pid=$!

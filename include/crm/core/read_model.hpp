@@ -349,13 +349,16 @@ class ThreadEdits {
                   const std::optional<std::vector<MessageRowId>>& movable = {}) = 0;
     // Rows of the messages with this Message-ID (without angle brackets): one per content.
     virtual Result<std::vector<MessageRowId>> messages_with_id(std::string_view message_id) = 0;
-    // Marks every message of the thread the viewer sees (or one message) read or unread and keeps
-    // the thread's unread_count. For locations in `mirror_accounts`, queues the \Seen change for
-    // the daemon. Returns the messages changed.
+    // Marks every message of the thread the viewer sees (or one message) read or unread for the
+    // viewer alone: read state is per user (their marks; schema/0017), and another user's stays.
+    // For the viewer's own mailboxes in `mirror_accounts`, queues the \Seen change for the daemon.
+    // Returns the messages whose state changed for the viewer. Error "read.no_user" for a viewer
+    // without a user.
     virtual Result<std::int64_t> set_thread_unread(const Viewer& v, ThreadId thread, bool unread,
                                                    const std::vector<AccountId>& mirror_accounts,
                                                    std::int64_t now) = 0;
-    virtual Result<std::int64_t> set_message_unread(MessageRowId message, bool unread,
+    virtual Result<std::int64_t> set_message_unread(const Viewer& v, MessageRowId message,
+                                                    bool unread,
                                                     const std::vector<AccountId>& mirror_accounts,
                                                     std::int64_t now) = 0;
 };

@@ -93,15 +93,13 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror, pub
     Result<std::vector<AccountRow>> accounts() override;
 
     // --- read marks (the backend exposes them through ThreadEdits)
-    // Marks every message of the thread the viewer sees (or one message) read or unread and
-    // keeps the thread's unread_count. For locations in `mirror_accounts`, queues the \Seen
-    // change for the daemon. Returns the messages changed. Run it in a transaction (PgWork): the
-    // thread row is locked first, so two workers marking the same thread count it one after the
-    // other.
+    // ThreadEdits' read marks: the viewer's own (see crm/core/read_model.hpp). Run them in a
+    // transaction (PgWork): the thread row is locked first, as the marks' triggers do, so two
+    // workers marking one thread take turns.
     Result<std::int64_t> set_thread_unread(const Viewer& v, ThreadId thread, bool unread,
                                            const std::vector<AccountId>& mirror_accounts,
                                            std::int64_t now);
-    Result<std::int64_t> set_message_unread(MessageRowId message, bool unread,
+    Result<std::int64_t> set_message_unread(const Viewer& v, MessageRowId message, bool unread,
                                             const std::vector<AccountId>& mirror_accounts,
                                             std::int64_t now);
 
@@ -117,8 +115,9 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror, pub
 
   private:
     Result<std::vector<MessageRowId>> visible_in_order(const Viewer& v, ThreadId thread);
-    // MessageView::labels of a page, from the locations in the viewer's mailboxes.
-    Result<void> fill_labels(const Viewer& v, std::vector<MessageView>& page);
+    // MessageView::labels of a page, from the locations in the viewer's mailboxes, and unread,
+    // from the viewer's own read marks.
+    Result<void> fill_viewer_state(const Viewer& v, std::vector<MessageView>& page);
     Result<std::vector<ThreadSummary>> read_threads(const ResultSet& rs, const Viewer& v);
     Result<ThreadPage> thread_list_page(const Viewer& v, std::string_view what,
                                         std::string_view where, DealId deal,
@@ -128,7 +127,10 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror, pub
     Result<std::set<DealId>> visible_deals(const Viewer& v, const std::vector<DealId>& deals);
     Result<std::string> redact_reason(const Viewer& v, const std::string& reason,
                                       std::map<DealId, bool>& known);
-    Result<void> recount_unread(ThreadId thread, std::int64_t now);
+    Result<void> own_unread(const Viewer& v, const std::vector<ThreadSummary*>& threads);
+    Result<std::int64_t> set_own_marks(const Viewer& v, const std::vector<MessageRowId>& ids,
+                                       bool unread, const std::vector<AccountId>& mirror,
+                                       std::int64_t now);
 
     Connection& c_;
 };

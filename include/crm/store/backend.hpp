@@ -59,7 +59,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     Result<std::int64_t> set_thread_unread(const Viewer& v, ThreadId thread, bool unread,
                                            const std::vector<AccountId>& mirror_accounts,
                                            std::int64_t now) override;
-    Result<std::int64_t> set_message_unread(MessageRowId message, bool unread,
+    Result<std::int64_t> set_message_unread(const Viewer& v, MessageRowId message, bool unread,
                                             const std::vector<AccountId>& mirror_accounts,
                                             std::int64_t now) override;
 

@@ -92,13 +92,11 @@ class WebStore final : public Logins, public ReadModel, public SeenMirror {
 
     Result<std::vector<AccountRow>> accounts() override;
 
-    // Marks every message of the thread the viewer sees (or one message) read or unread and keeps the thread's
-    // unread_count. For locations in `mirror_accounts`, queues the \Seen change for the daemon.
-    // Returns the messages changed.
+    // ThreadEdits' read marks: the viewer's own (see crm/core/read_model.hpp).
     Result<std::int64_t> set_thread_unread(const Viewer& v, ThreadId thread, bool unread,
                                            const std::vector<AccountId>& mirror_accounts,
                                            std::int64_t now);
-    Result<std::int64_t> set_message_unread(MessageRowId message, bool unread,
+    Result<std::int64_t> set_message_unread(const Viewer& v, MessageRowId message, bool unread,
                                             const std::vector<AccountId>& mirror_accounts,
                                             std::int64_t now);
 
@@ -110,8 +108,9 @@ class WebStore final : public Logins, public ReadModel, public SeenMirror {
 
   private:
     Result<std::vector<MessageRowId>> visible_in_order(const Viewer& v, ThreadId thread);
-    // MessageView::labels of a page, from the locations in the viewer's mailboxes.
-    Result<void> fill_labels(const Viewer& v, std::vector<MessageView>& page);
+    // MessageView::labels of a page, from the locations in the viewer's mailboxes, and unread,
+    // from the viewer's own read marks.
+    Result<void> fill_viewer_state(const Viewer& v, std::vector<MessageView>& page);
 
     Database& db_;
 };

@@ -641,6 +641,71 @@ TYPED_TEST(StoreConformance, SplitMovesTheRepliesAndKeepsThreadsApart) {
     EXPECT_EQ(missing.error().code, "message.not_found");
 }
 
+// ---- read state per user (schema 0017 / postgresql 0009) ----------------------------------
+
+// A message arriving unseen is unread for the mailbox's owner; \Seen on the server is that
+// owner's read state only; the operator's messages.unread holds while anyone has it unread.
+TYPED_TEST(StoreConformance, SeenOnTheServerIsTheMailboxOwnersReadState) {
+    this->seed_crm();
+    auto& s = this->store();
+    auto& sync = this->sync();
+    ASSERT_TRUE(s.upsert_user({2, "Bob", "bob@s.example", "bob@s.example", "salesperson"}, 1));
+    auto a = sync.ensure_account("alice", 1, "alice@s.example", "imap.x.example", true, 1);
+    auto b = sync.ensure_account("bob", 2, "bob@s.example", "imap.x.example", true, 1);
+    ASSERT_TRUE(a && b);
+    auto ma = sync.ensure_mailbox(*a, "INBOX", "");
+    auto mb = sync.ensure_mailbox(*b, "INBOX", "");
+    ASSERT_TRUE(ma && mb);
+    const ThreadId t = this->thread();
+    const auto m1 = this->message(t, {.message_id = "r1@x", .content_hash = "h"});
+    const auto m2 = this->message(t, {.message_id = "r2@x", .content_hash = "h", .unread = false});
+    ASSERT_TRUE(s.add_location(
+        m1, {.account = *a, .mailbox = ma->id, .uid_validity = 1, .uid = 1, .owner = 1}, 1));
+    ASSERT_TRUE(s.add_location(
+        m1, {.account = *b, .mailbox = mb->id, .uid_validity = 1, .uid = 1, .owner = 2}, 1));
+    ASSERT_TRUE(s.add_location(m2,
+                               {.account = *a,
+                                .mailbox = ma->id,
+                                .uid_validity = 1,
+                                .uid = 2,
+                                .flags = "\\Seen",
+                                .owner = 1},
+                               1));
+    auto marks = [&](MessageRowId m) {
+        return this->num("SELECT count(*) FROM unread_marks WHERE message_id = " +
+                         std::to_string(m));
+    };
+    auto mark_of = [&](UserId u, MessageRowId m) {
+        return this->num("SELECT count(*) FROM unread_marks WHERE user_id = " + std::to_string(u) +
+                         " AND message_id = " + std::to_string(m));
+    };
+    const std::string m1s = std::to_string(m1), ts = std::to_string(t);
+    EXPECT_EQ(marks(m1), 2) << "unseen in two owners' mailboxes: unread for both";
+    EXPECT_EQ(marks(m2), 0) << "arrived \\Seen";
+    // Alice reads it in her mail client: hers alone.
+    auto n = sync.update_flags(ma->id, 1, {{1, {"\\Seen"}}}, 2);
+    ASSERT_TRUE(n) << n.error().to_string();
+    EXPECT_EQ(*n, 1);
+    EXPECT_EQ(mark_of(1, m1), 0);
+    EXPECT_EQ(mark_of(2, m1), 1);
+    EXPECT_EQ(this->num("SELECT unread FROM messages WHERE id = " + m1s), 1);
+    EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + ts), 1);
+    // Bob too: nobody has it unread.
+    n = sync.update_flags(mb->id, 1, {{1, {"\\Seen"}}}, 3);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, 1);
+    EXPECT_EQ(this->num("SELECT unread FROM messages WHERE id = " + m1s), 0);
+    EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + ts), 0);
+    // Bob marks it unread on his server again.
+    n = sync.update_flags(mb->id, 1, {{1, {}}}, 4);
+    ASSERT_TRUE(n);
+    EXPECT_EQ(*n, 1);
+    EXPECT_EQ(mark_of(2, m1), 1);
+    EXPECT_EQ(mark_of(1, m1), 0);
+    EXPECT_EQ(this->num("SELECT unread FROM messages WHERE id = " + m1s), 1);
+    EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + ts), 1);
+}
+
 // ---- deal_stats, kept by triggers on both ------------------------------------------------
 
 TYPED_TEST(StoreConformance, DealStatsFollowLinksMessagesAndReadMarks) {

@@ -94,10 +94,10 @@ class SqliteEnv final : public WebEnv {
                                            std::int64_t now) override {
         return backend_->set_thread_unread(v, thread, unread, mirror, now);
     }
-    Result<std::int64_t> set_message_unread(MessageRowId message, bool unread,
+    Result<std::int64_t> set_message_unread(const Viewer& v, MessageRowId message, bool unread,
                                             const std::vector<AccountId>& mirror,
                                             std::int64_t now) override {
-        return backend_->set_message_unread(message, unread, mirror, now);
+        return backend_->set_message_unread(v, message, unread, mirror, now);
     }
     Result<MetricsSnapshot> metrics() override { return backend_->metrics_snapshot(); }
     Search* search() override { return &backend_->search(); }
@@ -165,10 +165,10 @@ class PgEnv final : public PgWebEnv {
                                            std::int64_t now) override {
         return web_->set_thread_unread(v, thread, unread, mirror, now);
     }
-    Result<std::int64_t> set_message_unread(MessageRowId message, bool unread,
+    Result<std::int64_t> set_message_unread(const Viewer& v, MessageRowId message, bool unread,
                                             const std::vector<AccountId>& mirror,
                                             std::int64_t now) override {
-        return web_->set_message_unread(message, unread, mirror, now);
+        return web_->set_message_unread(v, message, unread, mirror, now);
     }
     Result<MetricsSnapshot> metrics() override { return pg::metrics_snapshot(*conn_); }
 
@@ -281,10 +281,13 @@ MessageRowId Seed::message(const Msg& m) {
 
 std::int64_t Seed::location(MessageRowId message, AccountId account, std::int64_t mailbox,
                             std::int64_t uid) {
+    // A read message arrived read: \Seen (an unseen copy is unread for the mailbox's owner).
     return id("INSERT INTO locations (message_id, account_id, mailbox_id, uid_validity, uid, "
-              "created_at) VALUES (" +
-              std::to_string(message) + ", " + std::to_string(account) + ", " +
-              std::to_string(mailbox) + ", 7, " + std::to_string(uid) + ", 1)");
+              "created_at, flags) SELECT id, " +
+              std::to_string(account) + ", " + std::to_string(mailbox) + ", 7, " +
+              std::to_string(uid) +
+              ", 1, CASE WHEN unread = 1 THEN '' ELSE '\\Seen' END FROM messages WHERE id = " +
+              std::to_string(message));
 }
 
 std::int64_t Seed::file_location(MessageRowId message, std::optional<UserId> owner,

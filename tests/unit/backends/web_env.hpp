@@ -47,7 +47,8 @@ class WebEnv {
     virtual Result<std::int64_t> set_thread_unread(const Viewer& v, ThreadId thread, bool unread,
                                                    const std::vector<AccountId>& mirror,
                                                    std::int64_t now) = 0;
-    virtual Result<std::int64_t> set_message_unread(MessageRowId message, bool unread,
+    virtual Result<std::int64_t> set_message_unread(const Viewer& v, MessageRowId message,
+                                                    bool unread,
                                                     const std::vector<AccountId>& mirror,
                                                     std::int64_t now) = 0;
     virtual Result<MetricsSnapshot> metrics() = 0;

@@ -114,7 +114,8 @@ TYPED_TEST(Web, DealsAreThoseOwnedOrShared) {
     EXPECT_FALSE(d->shared);
     EXPECT_EQ(d->threads, 1); // deal_stats, kept by the triggers
     EXPECT_EQ(d->messages, 1);
-    EXPECT_EQ(d->unread, 1);
+    EXPECT_EQ(d->unread, 0) << "m_bob2 came through Bob's mailbox: unread for Bob, not Ann";
+    EXPECT_EQ(ok(r.deal(Viewer{0, true}, w.ann_deal))->unread, 1) << "the operator: for anyone";
     EXPECT_EQ(d->last_date, 300);
     // Open deals first, the most recent first, deals without mail last.
     auto all = ok(r.deals(w.as_admin()));
@@ -532,19 +533,46 @@ TYPED_TEST(Web, LoginsSessionsAndTokens) {
     EXPECT_FALSE(list[1].last_used_at);
 }
 
-TYPED_TEST(Web, ReadMarksChangeOnlyWhatTheViewerSeesAndQueueSeenChanges) {
+// Read state is per user (issue 19): Ann reading a message that is also in Bob's mailbox leaves
+// it unread for Bob, and only Ann's copy gets \Seen.
+TYPED_TEST(Web, ReadMarksAreEachUsersOwnAndMirrorOnlyToTheirMailboxes) {
     World w(this->env());
     auto& env = this->env();
+    Seed s(env);
+    const auto loc_bob_copy = s.location(w.m_ann, w.bob_acc, w.bob_inbox, 9); // m_ann for Bob too
     const std::vector<AccountId> mirror{w.ann_acc, w.bob_acc};
-    auto n = ok(in_transaction(env.work(), [&] {
-        return env.set_thread_unread(w.as_ann(), w.t_meet, false, mirror, 5000);
-    }));
-    EXPECT_EQ(n, 1);
     const std::string t = std::to_string(w.t_meet);
-    EXPECT_EQ(env.scalar("SELECT unread_count FROM threads WHERE id = " + t), 1);
-    EXPECT_EQ(env.scalar("SELECT unread FROM messages WHERE id = " + std::to_string(w.m_bob)), 1);
+    auto unread_for = [&](const Viewer& v, ThreadId thread) {
+        return ok(env.reads().thread(v, thread))->unread_count;
+    };
+    auto mark_thread = [&](const Viewer& v, ThreadId thread, bool unread,
+                           const std::vector<AccountId>& m, std::int64_t now) {
+        return ok(in_transaction(env.work(),
+                                 [&] { return env.set_thread_unread(v, thread, unread, m, now); }));
+    };
+    auto mark_message = [&](const Viewer& v, MessageRowId message, bool unread,
+                            const std::vector<AccountId>& m, std::int64_t now) {
+        return ok(in_transaction(
+            env.work(), [&] { return env.set_message_unread(v, message, unread, m, now); }));
+    };
+    // Arrival: each mailbox's owner has the message unread.
+    EXPECT_EQ(unread_for(w.as_ann(), w.t_meet), 1);
+    EXPECT_EQ(unread_for(w.as_bob(), w.t_meet), 2);
+    EXPECT_EQ(unread_for(w.as_admin(), w.t_meet), 0) << "the admin owns no mailbox here";
+    EXPECT_EQ(env.scalar("SELECT unread_count FROM threads WHERE id = " + t), 2);
+
+    // Ann reads what she sees (m_ann): hers alone.
+    EXPECT_EQ(mark_thread(w.as_ann(), w.t_meet, false, mirror, 5000), 1);
+    EXPECT_EQ(unread_for(w.as_ann(), w.t_meet), 0);
+    EXPECT_EQ(unread_for(w.as_bob(), w.t_meet), 2) << "Ann's reading changed Bob's read state";
+    auto bobs = ok(env.reads().thread_messages(w.as_bob(), w.t_meet));
+    ASSERT_EQ(bobs.size(), 2U);
+    EXPECT_TRUE(bobs[0].unread && bobs[1].unread);
+    EXPECT_FALSE(ok(env.reads().thread_messages(w.as_ann(), w.t_meet)).front().unread);
+    EXPECT_EQ(env.scalar("SELECT unread FROM messages WHERE id = " + std::to_string(w.m_ann)), 1)
+        << "still unread for Bob: the operator's flag stays";
     auto pending = ok(env.seen().pending_seen(10));
-    ASSERT_EQ(pending.size(), 1U);
+    ASSERT_EQ(pending.size(), 1U) << "only Ann's copy is mirrored, not Bob's";
     EXPECT_EQ(pending[0].location, w.loc_ann);
     EXPECT_EQ(pending[0].account, w.ann_acc);
     EXPECT_EQ(pending[0].mailbox, "INBOX");
@@ -552,30 +580,30 @@ TYPED_TEST(Web, ReadMarksChangeOnlyWhatTheViewerSeesAndQueueSeenChanges) {
     EXPECT_EQ(pending[0].uid, 1U);
     EXPECT_TRUE(pending[0].seen);
     // Marking again changes nothing and queues nothing new.
-    EXPECT_EQ(ok(in_transaction(env.work(),
-                                [&] {
-                                    return env.set_thread_unread(w.as_ann(), w.t_meet, false,
-                                                                 mirror, 5001);
-                                })),
-              0);
-    // The admin marks the rest read; only Bob's account mirrors.
-    EXPECT_EQ(ok(in_transaction(env.work(),
-                                [&] {
-                                    return env.set_thread_unread(w.as_admin(), w.t_meet, false,
-                                                                 {w.bob_acc}, 5002);
-                                })),
-              1);
-    EXPECT_EQ(env.scalar("SELECT unread_count FROM threads WHERE id = " + t), 0);
-    EXPECT_EQ(ok(env.seen().pending_seen(10)).size(), 2U);
-    // One message back to unread: its queued change flips to unseen, attempts reset.
+    EXPECT_EQ(mark_thread(w.as_ann(), w.t_meet, false, mirror, 5001), 0);
+    // The admin reading the thread changes nobody else's state.
+    EXPECT_EQ(mark_thread(w.as_admin(), w.t_meet, false, mirror, 5002), 0);
+    EXPECT_EQ(unread_for(w.as_bob(), w.t_meet), 2);
+    EXPECT_EQ(ok(env.seen().pending_seen(10)).size(), 1U);
+
+    // Bob reads m_ann: his copy is mirrored; nobody has it unread now.
+    EXPECT_EQ(mark_message(w.as_bob(), w.m_ann, false, {w.bob_acc}, 5003), 1);
+    EXPECT_EQ(unread_for(w.as_bob(), w.t_meet), 1);
+    EXPECT_EQ(env.scalar("SELECT unread FROM messages WHERE id = " + std::to_string(w.m_ann)), 0);
+    EXPECT_EQ(env.scalar("SELECT unread_count FROM threads WHERE id = " + t), 1);
+    pending = ok(env.seen().pending_seen(10));
+    ASSERT_EQ(pending.size(), 2U);
+    EXPECT_EQ(pending[1].location, loc_bob_copy);
+
+    // Ann marks it unread again: her queued change flips to unseen, attempts reset.
     ok(env.seen().seen_failed({w.loc_ann}, "NO [SERVERBUG] \xff", false));
     EXPECT_EQ(env.scalar("SELECT attempts FROM seen_changes WHERE location_id = " +
                          std::to_string(w.loc_ann)),
               1);
-    EXPECT_EQ(ok(in_transaction(
-                  env.work(), [&] { return env.set_message_unread(w.m_ann, true, mirror, 5003); })),
-              1);
-    EXPECT_EQ(env.scalar("SELECT unread_count FROM threads WHERE id = " + t), 1);
+    EXPECT_EQ(mark_message(w.as_ann(), w.m_ann, true, mirror, 5004), 1);
+    EXPECT_EQ(unread_for(w.as_ann(), w.t_meet), 1);
+    EXPECT_EQ(unread_for(w.as_bob(), w.t_meet), 1);
+    EXPECT_EQ(env.scalar("SELECT unread_count FROM threads WHERE id = " + t), 2);
     EXPECT_EQ(env.scalar("SELECT attempts FROM seen_changes WHERE location_id = " +
                          std::to_string(w.loc_ann)),
               0);
@@ -589,27 +617,42 @@ TYPED_TEST(Web, ReadMarksChangeOnlyWhatTheViewerSeesAndQueueSeenChanges) {
         ok(env.seen().seen_failed({w.loc_ann}, "timeout", false));
     pending = ok(env.seen().pending_seen(10));
     ASSERT_EQ(pending.size(), 1U);
-    EXPECT_EQ(pending[0].location, w.loc_bob);
-    ok(env.seen().seen_failed({w.loc_bob}, "gone", true));
+    EXPECT_EQ(pending[0].location, loc_bob_copy);
+    ok(env.seen().seen_failed({loc_bob_copy}, "gone", true));
     ok(env.seen().seen_done({w.loc_ann}));
     EXPECT_TRUE(ok(env.seen().pending_seen(10)).empty());
     EXPECT_EQ(env.scalar("SELECT count(*) FROM seen_changes"), 0);
-    // No mirrored account: the read state changes, nothing is queued.
-    EXPECT_EQ(ok(in_transaction(env.work(),
-                                [&] { return env.set_message_unread(w.m_bob, true, {}, 5004); })),
-              1);
+
+    // The admin marks a message unread for themselves: nothing queued, nobody else changed.
+    EXPECT_EQ(mark_message(w.as_admin(), w.m_bob, true, mirror, 5005), 1);
+    EXPECT_EQ(unread_for(w.as_admin(), w.t_meet), 1);
+    EXPECT_EQ(unread_for(w.as_bob(), w.t_meet), 1);
     EXPECT_EQ(env.scalar("SELECT count(*) FROM seen_changes"), 0);
-    EXPECT_EQ(ok(in_transaction(
-                  env.work(), [&] { return env.set_message_unread(999999, true, mirror, 5005); })),
-              0);
-    // deal_stats follows the thread counters (triggers on both).
-    EXPECT_EQ(ok(in_transaction(env.work(),
-                                [&] {
-                                    return env.set_thread_unread(w.as_ann(), w.t_ann_deal, false,
-                                                                 mirror, 5006);
-                                })),
-              1);
+    EXPECT_EQ(mark_message(w.as_ann(), 999999, true, mirror, 5006), 0);
+    // Read state needs a user.
+    auto nobody = in_transaction(env.work(), [&] {
+        return env.set_thread_unread(Viewer{0, true}, w.t_meet, false, {}, 5007);
+    });
+    ASSERT_FALSE(nobody);
+    EXPECT_EQ(nobody.error().code, "read.no_user");
+
+    // Deals count the viewer's own: m_bob2 (Bob's mailbox, Ann's deal) is unread for Bob only.
     EXPECT_EQ(ok(env.reads().deal(w.as_ann(), w.ann_deal))->unread, 0);
+    EXPECT_EQ(ok(env.reads().deal(Viewer{0, true}, w.ann_deal))->unread, 1)
+        << "the operator sees unread for anyone";
+    EXPECT_EQ(mark_thread(w.as_ann(), w.t_ann_deal, false, mirror, 5008), 0);
+    EXPECT_EQ(unread_for(w.as_bob(), w.t_ann_deal), 1);
+    EXPECT_EQ(mark_thread(w.as_bob(), w.t_ann_deal, false, mirror, 5009), 1);
+    EXPECT_EQ(ok(env.reads().deal(Viewer{0, true}, w.ann_deal))->unread, 0)
+        << "deal_stats follows the thread counters (triggers on both)";
+    EXPECT_EQ(mark_thread(w.as_ann(), w.t_ann_deal, true, mirror, 5010), 1);
+    EXPECT_EQ(ok(env.reads().deal(w.as_ann(), w.ann_deal))->unread, 1);
+    EXPECT_EQ(ok(env.reads().deal(w.as_admin(), w.ann_deal))->unread, 0);
+    auto anns = ok(env.reads().deals(w.as_ann()));
+    auto it = std::find_if(anns.begin(), anns.end(),
+                           [&](const WebDeal& d) { return d.id == w.ann_deal; });
+    ASSERT_NE(it, anns.end());
+    EXPECT_EQ(it->unread, 1);
 }
 
 } // namespace
