@@ -709,6 +709,15 @@ const std::vector<Command>& commands() {
          "--user shows what that CRM user may see (default: everything). --limit (25, at\n"
          "most 100) hits a page; the last line gives the --cursor of the next page.",
          cmd_search},
+        {{"resort"},
+         "[--deal N | --all] [--json]",
+         "Decide stored threads again with the CRM's records as they are now (crm-maild does it\n"
+         "by itself within seconds of a change): the unsorted queue's threads, and with --deal N\n"
+         "that deal's automatic links, with --all every automatic link. A sure deal links an\n"
+         "unsorted thread; an automatic link the CRM no longer supports (its deal still open)\n"
+         "goes to the queue, held for a person. Manual links and held threads are never\n"
+         "touched. Prints each change and the count.",
+         cmd_resort},
         {{"quarantine", "list"},
          "[--account NAME] [--json]",
          "Messages the sync could not store: each with its id, account, mailbox, UID, attempts,\n"

@@ -57,6 +57,7 @@ const std::vector<Command>& commands();
 int cmd_import(Context& ctx, const std::vector<std::string>& args);
 int cmd_search(Context& ctx, const std::vector<std::string>& args);
 int cmd_db_reindex(Context& ctx, const std::vector<std::string>& args);
+int cmd_resort(Context& ctx, const std::vector<std::string>& args);
 int cmd_quarantine_list(Context& ctx, const std::vector<std::string>& args);
 int cmd_quarantine_show(Context& ctx, const std::vector<std::string>& args);
 int cmd_quarantine_retry(Context& ctx, const std::vector<std::string>& args);

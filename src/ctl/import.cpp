@@ -188,6 +188,10 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
             src.where.source = it.raw.origin;
             src.where.owner = owner;
             src.seen = it.raw.seen;
+            // The copy's flags, as an IMAP location's: read (S in the Maildir name, Status: R in
+            // mbox) is \Seen, so the owner has no unread mark (schema/0017).
+            if (it.raw.seen)
+                src.where.flags = "\\Seen";
             src.owner = owner;
             items[i].parsed = &it.parsed;
         }

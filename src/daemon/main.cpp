@@ -43,6 +43,7 @@
 #include "metrics.hpp"
 #include "notify.hpp"
 #include "outbox_worker.hpp"
+#include "resort_watcher.hpp"
 #include "sink.hpp"
 
 namespace {
@@ -163,6 +164,8 @@ class Daemon final : public http::Control {
         outbox_ =
             std::make_unique<daemon::OutboxWorker>(io_, pool_, *db_.loop, *sink_, log_.sink());
         outbox_->set_shared_database(db_.leases != nullptr);
+        resort_ = std::make_unique<daemon::ResortWatcher>(
+            db_.plain, log_.sink(), app::ResortOptions{opts.sorting, opts.addresses});
         sink_->set_error_counter(&counters_.errors_by_class);
         outbox_->set_result_counter(&counters_.send_results);
         http::ApiOptions api;
@@ -474,6 +477,7 @@ class Daemon final : public http::Control {
                                cfg_.accounts.size()));
         apply_accounts();
         outbox_->start();
+        resort_->start();
         // The thread view, its API, /healthz and /metrics. A port already taken (another
         // instance, a test running in parallel) degrades to no HTTP rather than stopping mail
         // sync; the error says so.
@@ -904,6 +908,7 @@ class Daemon final : public http::Control {
                        fmt::format("{} received: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT"));
             stopping_ = true;
             outbox_->stop();
+            resort_->stop();
             daemon::notify("STOPPING=1\nSTATUS=stopping: finishing the batches in flight");
             for (auto& [name, r] : running_)
                 r.sync->stop();
@@ -1044,6 +1049,7 @@ class Daemon final : public http::Control {
     runtime::SenderAuth sender_auth_; // before sink_: the sink's parser threads borrow it
     std::unique_ptr<daemon::DaemonSink> sink_;
     std::unique_ptr<daemon::OutboxWorker> outbox_;
+    std::unique_ptr<daemon::ResortWatcher> resort_;
     daemon::Counters counters_;
     std::mutex cfg_mu_, file_mu_, metrics_mu_;
     std::unique_ptr<Backend> metrics_db_;

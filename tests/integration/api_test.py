@@ -533,6 +533,28 @@ check("recovery logged once per failure episode, counting the attempts",
       1 <= len(attempts) <= 3 and len(attempts) == log.count("cannot accept connections")
       and sum(attempts) > len(attempts), [l for l in log.splitlines() if "accept" in l])
 
+# --- re-sorting when the CRM changes (issue 19): the CRM application writes SQL (a company, its
+# domain, a contact and an open deal of Alice's for Dora's company); the daemon notices within
+# seconds and files Dora's unsorted thread under that deal.
+st, _, js, _ = req("GET", "/api/v1/threads/%d" % vthread, token=alice_token)
+check("Dora's thread starts unsorted", st == 200 and js["thread"]["deal"] is None, js)
+now_s = int(time.time())
+q("INSERT INTO companies (id, name, created_at, updated_at) VALUES (20, 'Partner', %d, %d)" % (now_s, now_s))
+q("INSERT INTO company_domains (domain, company_id) VALUES ('partner.example', 20)")
+q("INSERT INTO contacts (id, name, company_id, created_at, updated_at) VALUES (200, 'Dora', 20, %d, %d)" % (now_s, now_s))
+q("INSERT INTO contact_addresses (address, contact_id, written) VALUES ('dora@partner.example', 200, 'dora@partner.example')")
+q("INSERT INTO deals (id, name, company_id, owner_id, stage, status, created_at, updated_at) "
+  "VALUES (501, 'Partner visit', 20, 1, 'lead', 'open', %d, %d)" % (now_s, now_s))
+t0 = time.time()
+check("re-sorted by the daemon within 10 s of the CRM's write",
+      wait_until(10, lambda: (req("GET", "/api/v1/threads/%d" % vthread, token=alice_token)[2]["thread"]["deal"] or {}).get("id") == 501),
+      req("GET", "/api/v1/threads/%d" % vthread, token=alice_token)[2])
+print("re-sort took %.1f s" % (time.time() - t0))
+st, _, js, _ = req("GET", "/api/v1/threads/%d" % vthread, token=alice_token)
+check("its reason says it was sorted again", st == 200 and js["thread"]["reason"].startswith("re-sorted: "), js)
+st, _, js, _ = req("GET", "/api/v1/unsorted?limit=500", token=alice_token)
+check("and it left Alice's unsorted list", st == 200 and vthread not in [t["id"] for t in js["threads"]], js)
+
 sql = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "deal_stats_check.sql")).read()
 check("deal counters equal the linked threads", q(sql)[0][0] == 0, q(sql))
 

@@ -248,6 +248,36 @@ done
 expect_grep "Hi.\[2J.31mred" "$work/esc.list" "the subject is shown, its escapes replaced"
 expect_grep "^line two$" "$work/esc.show" "body lines kept"
 
+# resort (issue 19): mail from Umbrella arrives before the CRM knows Umbrella; once the CRM does,
+# `resort` files the unsorted thread under Umbrella's one open deal and says so; --deal N checks
+# that deal's automatic links; a person's link is never touched.
+rdb=$work/resort.db
+"$ctl" --db "$rdb" db migrate >/dev/null
+for kind in users companies contacts deals; do "$ctl" --db "$rdb" crm import "$kind" "$root/sample/crm/$kind.csv" >/dev/null; done
+mkdir -p "$work/rs/cur" "$work/rs/new" "$work/rs/tmp"
+printf 'From: Ada <ada@umbrella.example>\r\nTo: alice@acme-sales.example\r\nSubject: Lab equipment\r\nMessage-ID: <rs-1@umbrella.example>\r\nDate: Mon, 2 Nov 2026 10:00:00 +0000\r\n\r\nA quote, please.\r\n' \
+  >"$work/rs/cur/1.rs:2,"
+"$ctl" --db "$rdb" import --owner 1 "$work/rs" >/dev/null 2>&1
+rtid=$(sqlite3 "$rdb" "SELECT thread_id FROM messages WHERE message_id = 'rs-1@umbrella.example'")
+"$ctl" --db "$rdb" resort >"$work/out" 2>"$work/err"
+expect_grep "^1 thread decided again, 0 changed$" "$work/out" "resort: nothing changes while the CRM is the same"
+printf 'id,name,domains\n12,Umbrella,umbrella.example\n' >"$work/rs-co.csv"
+printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency\n1002,Umbrella lab,12,,1,lead,open,900,EUR\n' >"$work/rs-deals.csv"
+"$ctl" --db "$rdb" crm import companies "$work/rs-co.csv" >/dev/null
+"$ctl" --db "$rdb" crm import deals "$work/rs-deals.csv" >/dev/null
+"$ctl" --db "$rdb" resort --json >"$work/out" 2>"$work/err"
+expect_grep '"examined":1,"changes":' "$work/out" "resort --json counts the threads"
+expect_grep "\"thread\":$rtid,\"from\":null,\"to\":1002,\"held\":false,\"reason\":\"re-sorted: single open deal\"" "$work/out" "resort --json: the unsorted thread goes to the new deal"
+expect_eq "$(sqlite3 "$rdb" "SELECT deal_id FROM thread_deals WHERE thread_id = $rtid")" "1002" "resort linked it"
+"$ctl" --db "$rdb" resort --deal 1002 >"$work/out" 2>"$work/err"
+expect_grep "^1 thread decided again, 0 changed$" "$work/out" "resort --deal: the link still holds"
+"$ctl" --db "$rdb" thread link "$rtid" 1001 >/dev/null 2>&1
+"$ctl" --db "$rdb" resort --all >"$work/out" 2>"$work/err"
+expect_grep "^0 threads decided again, 0 changed$" "$work/out" "resort --all leaves a manual link alone"
+expect_code 1 "resort --deal of no deal" "$ctl" --db "$rdb" resort --deal 4242
+expect_grep "deal 4242 does not exist" "$work/err" "resort names the missing deal"
+expect_code 2 "resort --deal with --all" "$ctl" --db "$rdb" resort --deal 1002 --all
+
 # a newer database is refused
 sqlite3 "$db" "INSERT INTO schema_migrations VALUES (9999,'future','x',0)"
 expect_code 1 "newer database refused" c threads list

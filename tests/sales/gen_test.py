@@ -802,9 +802,14 @@ if args[:2] == ["export", "threads"]:
             print(line)
 elif args[:2] == ["export", "deal-links"]:
     first = next(r[2] for r in rows if r[2] != "-")
+    # resort_wrong: right until `resort` ran, then everything under one deal.
+    spoiled = mode == "merge_all" or (mode == "resort_wrong" and os.path.exists(os.environ["FAKE_RESORTED"]))
     for r in rows:
-        d = first if mode == "merge_all" else r[2]
+        d = first if spoiled else r[2]
         print(f"{r[0]}\t{'unsorted' if d == '-' else d}\tfake")
+elif args[:1] == ["resort"]:
+    open(os.environ["FAKE_RESORTED"], "w").close()
+    print('{"examined":0,"changes":[]}')
 """
 
 
@@ -816,7 +821,10 @@ class Scorer(unittest.TestCase):
         with open(ctl, "w") as f:
             f.write(FAKE_CTL)
         os.chmod(ctl, 0o755)
-        env = dict(os.environ, FAKE_MODE=mode,
+        resorted = os.path.join(TMP, "fake-resorted")
+        if os.path.exists(resorted):
+            os.remove(resorted)
+        env = dict(os.environ, FAKE_MODE=mode, FAKE_RESORTED=resorted,
                    FAKE_TRUTH=os.path.join(DIRS[1], "truth.tsv"))
         p = subprocess.run([sys.executable, os.path.join(HERE, "score.py"), ctl, DIRS[1]],
                            env=env, capture_output=True, text=True)
@@ -836,6 +844,12 @@ class Scorer(unittest.TestCase):
         self.assertIn("FAIL: deal precision", out)
         self.assertNotIn("FAIL: thread recall", out)
         self.assertIn("false merges (1 threads", out)
+
+    def test_resort_that_spoils_links_fails(self):
+        rc, out = self.run_score("resort_wrong")
+        self.assertEqual(rc, 1)
+        self.assertRegex(out, r"deals: precision 1\.0000 \(\d+/\d+\) coverage 1\.0000")
+        self.assertIn("FAIL: deal precision after resort", out)
 
     def test_missing_message(self):
         rc, out = self.run_score("drop")

@@ -351,7 +351,33 @@ def score(a, gen, maildir, owner, truth, work):
                   f"f1 {f1:.4f} (pairs: true {ntrue}, predicted {npred}, correct {ntp}; "
                   f"{len(set(nm.values()))} threads, {nmiss} messages missing)")
 
+    # Re-sorting (crm-mailctl resort --all, what crm-maild does after CRM changes) with the CRM
+    # unchanged must not cost precision: its decisions from whole threads are scored the same way.
+    p, _ = run("resort", "--all", "--json", check=False)
+    if p.returncode != 0:
+        fails.append(f"resort --all exited {p.returncode}: {p.stderr.strip()[:300]}")
+        rprec = rcov = 0.0
+    else:
+        changes = json.loads(p.stdout)["changes"]
+        p, _ = run("export", "deal-links")
+        after = {}
+        for line in p.stdout.splitlines():
+            parts = line.split("\t")
+            if len(parts) >= 2:
+                after[parts[0]] = parts[1]
+        rlinked = rcorrect = 0
+        for mid, (lab, deal, tags) in truth.items():
+            got = after.get(mid, "unsorted")
+            rlinked += got != "unsorted"
+            rcorrect += deal != "-" and got == deal
+        rprec, rcov = ratio(rcorrect, rlinked), ratio(rcorrect, should)
+        print(f"after resort --all: {len(changes)} thread(s) changed "
+              f"({sum(1 for c in changes if c['to'] is not None)} linked, "
+              f"{sum(1 for c in changes if c['held'])} held); deals: precision {rprec:.4f} "
+              f"({rcorrect}/{rlinked}) coverage {rcov:.4f} ({rcorrect}/{should})")
+
     for name, val, lim in (("thread precision", tprec, a.min_thread_precision),
+                           ("deal precision after resort", rprec, a.min_deal_precision),
                            ("thread recall", trec, a.min_thread_recall),
                            ("deal precision", dprec, a.min_deal_precision),
                            ("deal coverage", dcov, a.min_deal_coverage)):

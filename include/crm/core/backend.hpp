@@ -66,6 +66,8 @@ class Backend {
     virtual ThreadIndex& threads() = 0;
     virtual SyncState& sync() = 0;
     virtual SeenMirror& seen() = 0;
+    // What re-sorting reads (with mail()'s lookups and place()).
+    virtual ResortStore& resort() = 0;
     // The login throttle's buckets when they are shared through the database (several workers:
     // PostgreSQL); nullptr when the HTTP server keeps them in its memory (SQLite, one daemon).
     virtual ThrottleBuckets* throttle_buckets() { return nullptr; }

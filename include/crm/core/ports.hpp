@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "crm/core/ids.hpp"
@@ -270,6 +271,60 @@ class MailStore {
     // The domains of the team members' addresses (canonical; free-mail domains included: the
     // caller filters them).
     virtual Result<std::vector<std::string>> team_domains() = 0;
+};
+
+// ---- re-sorting (app/resort.hpp) ------------------------------------------------------------
+
+// A thread the sorter may decide again: in the unsorted queue and not held for a person, or
+// linked automatically (`linked`: that deal). Manual links and held threads are never listed.
+struct ResortTarget {
+    ThreadId thread = 0;
+    std::optional<DealId> linked;
+};
+
+// Which threads to list: the unsorted queue's, the automatic links' (all, or one deal's).
+struct ResortScope {
+    bool unsorted = true;
+    bool linked = false;
+    std::optional<DealId> deal; // with `linked`: only this deal's automatic links
+};
+
+// What the sorter reads about a stored thread to decide it again as a whole.
+struct ThreadTail {
+    MessageRowId message = 0;    // the newest message (its sort_reason records the decision)
+    std::string subject;         // the newest message's
+    std::int64_t date = 0;       // the newest message's date (else its arrival)
+    bool all_bulk = false;       // every message is bulk mail
+    std::string suspicious;      // the newest incoming message's, "" when not suspicious
+    std::optional<UserId> owner; // the owner of a mailbox the newest message came through
+    // The newest message's participants (role, canonical address), and the Message-IDs,
+    // References and In-Reply-To of all the thread's messages (for our deal tokens).
+    std::vector<std::pair<std::string, std::string>> participants;
+    std::vector<std::string> ids;
+    // Where it is filed now: the link's deal (automatic or manual), whether it waits for a
+    // person, and the queue entry's (or link's) reason and suggestions.
+    std::optional<DealId> linked;
+    bool manual = false;
+    bool held = false;
+    std::string reason;
+    std::vector<DealId> suggestions;
+};
+
+class ResortStore {
+  public:
+    virtual ~ResortStore() = default;
+    // Newest first (the thread's last date, then id).
+    virtual Result<std::vector<ResortTarget>> resort_targets(const ResortScope& scope) = 0;
+    // nullopt when the thread has no messages (or does not exist).
+    virtual Result<std::optional<ThreadTail>> thread_tail(ThreadId thread) = 0;
+    // True when the deal exists and is open.
+    virtual Result<bool> deal_open(DealId deal) = 0;
+    // Deals whose row changed at or after `since` (deals.updated_at, Unix seconds).
+    virtual Result<std::vector<DealId>> deals_updated_since(std::int64_t since) = 0;
+    // Changes whenever the CRM's records the sorter reads change (users and their addresses,
+    // companies and domains, contacts and addresses, deals and their contacts), whoever wrote
+    // them: the daemon compares it every few seconds.
+    virtual Result<std::string> crm_fingerprint() = 0;
 };
 
 } // namespace crm

@@ -52,6 +52,7 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     ThreadIndex& threads() override { return store_; }
     SyncState& sync() override { return sync_; }
     SeenMirror& seen() override { return web_; }
+    ResortStore& resort() override { return store_; }
     // Shared by every worker: a load balancer spreading the attempts does not multiply the limits.
     ThrottleBuckets* throttle_buckets() override { return &throttle_; }
     // READ COMMITTED sees every commit: nothing to release. Reconnects a dropped connection.

@@ -49,7 +49,7 @@ struct PgStoreOptions {
     bool pipeline = true;
 };
 
-class PgStore final : public ThreadIndex, public MailStore, public CrmRecords {
+class PgStore final : public ThreadIndex, public MailStore, public CrmRecords, public ResortStore {
   public:
     // `fence`: the worker's leases; null (crm-mailctl, tests) = no worker, nothing is fenced.
     explicit PgStore(Connection& c, std::shared_ptr<const LeaseFence> fence = nullptr,
@@ -138,6 +138,13 @@ class PgStore final : public ThreadIndex, public MailStore, public CrmRecords {
     // refresh_statistics() after the commit (ANALYZE of the mail tables, outside a transaction).
     [[nodiscard]] bool statistics_due() noexcept;
     Result<void> refresh_statistics();
+
+    // ResortStore (resort_reads.cpp)
+    Result<std::vector<ResortTarget>> resort_targets(const ResortScope& scope) override;
+    Result<std::optional<ThreadTail>> thread_tail(ThreadId thread) override;
+    Result<bool> deal_open(DealId deal) override;
+    Result<std::vector<DealId>> deals_updated_since(std::int64_t since) override;
+    Result<std::string> crm_fingerprint() override;
 
   private:
     struct MessageTexts;

@@ -46,6 +46,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     ThreadIndex& threads() override { return store_; }
     SyncState& sync() override { return sync_; }
     SeenMirror& seen() override { return web_; }
+    ResortStore& resort() override { return store_; }
     void refresh() noexcept override { db_.release_snapshots(); }
 
     // ThreadEdits

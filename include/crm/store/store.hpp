@@ -27,7 +27,11 @@ using crm::DealSummary;
 using crm::MessageView;
 using crm::ThreadSummary;
 
-class Store final : public ThreadIndex, public MailStore, public CrmRecords, public OperatorReads {
+class Store final : public ThreadIndex,
+                    public MailStore,
+                    public CrmRecords,
+                    public OperatorReads,
+                    public ResortStore {
   public:
     explicit Store(Database& db) : db_(db) {}
 
@@ -102,6 +106,13 @@ class Store final : public ThreadIndex, public MailStore, public CrmRecords, pub
     Result<std::vector<std::string>> export_threads() override;
     // `export deal-links`: "<message-id>\t<deal id|unsorted>\t<reason>", sorted.
     Result<std::vector<std::string>> export_deal_links() override;
+
+    // ResortStore (resort_reads.cpp)
+    Result<std::vector<ResortTarget>> resort_targets(const ResortScope& scope) override;
+    Result<std::optional<ThreadTail>> thread_tail(ThreadId thread) override;
+    Result<bool> deal_open(DealId deal) override;
+    Result<std::vector<DealId>> deals_updated_since(std::int64_t since) override;
+    Result<std::string> crm_fingerprint() override;
 
   private:
     Database& db_;

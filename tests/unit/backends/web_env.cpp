@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "crm/pg/backend.hpp"
 #include "crm/pg/connection.hpp"
 #include "crm/pg/lease_fence.hpp"
 #include "crm/pg/migrate.hpp"
@@ -126,6 +127,7 @@ class PgEnv final : public PgWebEnv {
         set_fence(std::move(fence));
     }
     ~PgEnv() override {
+        backend_.reset(); // its session first: nothing of it may hold the schema
         if (conn_ && conn_->ok())
             (void)conn_->execute_script("DROP SCHEMA IF EXISTS " + schema_ + " CASCADE");
     }
@@ -182,6 +184,12 @@ class PgEnv final : public PgWebEnv {
     void set_fence(std::shared_ptr<const pg::LeaseFence> fence) override {
         outbox_ = std::make_unique<pg::PgOutbox>(*conn_, std::move(fence));
     }
+    // A whole backend on a session of its own in this schema.
+    Backend* backend() override {
+        if (!backend_)
+            backend_ = std::make_unique<pg::PgBackend>(connect());
+        return backend_.get();
+    }
 
   private:
     static void must(const Result<void>& r) { EXPECT_TRUE(r) << r.error().to_string(); }
@@ -191,6 +199,7 @@ class PgEnv final : public PgWebEnv {
     std::unique_ptr<pg::PgWebStore> web_;
     std::unique_ptr<pg::PgOutbox> outbox_;
     std::unique_ptr<pg::PgWork> work_;
+    std::unique_ptr<pg::PgBackend> backend_;
 };
 
 } // namespace

@@ -1,0 +1,101 @@
+// The CRM change watcher (see resort_watcher.hpp).
+#include "resort_watcher.hpp"
+
+#include <fmt/format.h>
+
+namespace crm::daemon {
+
+ResortWatcher::ResortWatcher(BackendOpener open, LogSink log, app::ResortOptions options,
+                             std::chrono::milliseconds every, const Clock& clock)
+    : open_(std::move(open)), log_(std::move(log)), options_(std::move(options)), every_(every),
+      clock_(clock) {}
+
+void ResortWatcher::start() {
+    if (!thread_.joinable())
+        thread_ = std::thread([this] { run(); });
+}
+
+void ResortWatcher::stop() {
+    {
+        std::lock_guard lock(mu_);
+        stop_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable())
+        thread_.join();
+}
+
+void ResortWatcher::run() {
+    std::unique_ptr<Backend> backend;
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+        lock.unlock();
+        if (!backend) {
+            if (auto b = open_(); b)
+                backend = std::move(*b);
+            else
+                log_(LogLevel::Error, {}, "resort",
+                     "cannot open the database to watch the CRM: " + b.error().to_string());
+        }
+        if (backend) {
+            backend->refresh();
+            check(*backend);
+        }
+        lock.lock();
+        cv_.wait_for(lock, every_, [this] { return stop_; });
+    }
+}
+
+void ResortWatcher::check(Backend& b) {
+    auto now_fp = b.resort().crm_fingerprint();
+    if (!now_fp) {
+        log_(LogLevel::Error, {}, "resort",
+             "cannot read the CRM's records: " + now_fp.error().to_string());
+        return;
+    }
+    if (fingerprint_ == *now_fp)
+        return;
+    const std::int64_t started = clock_.now();
+    // The unsorted queue, then the automatic links of the deals changed since the last pass
+    // (a second's overlap: updated_at has whole seconds). At start: the queue only.
+    app::ResortReport all;
+    auto pass = [&](const ResortScope& scope) -> bool {
+        auto r = app::resort(b, scope, started, options_);
+        if (!r) {
+            log_(LogLevel::Error, {}, "resort",
+                 "deciding threads again failed: " + r.error().to_string());
+            return false;
+        }
+        all.examined += r->examined;
+        for (auto& c : r->changes)
+            all.changes.push_back(std::move(c));
+        return true;
+    };
+    bool ok = pass(ResortScope{true, false, std::nullopt});
+    if (ok && fingerprint_) {
+        auto deals = b.resort().deals_updated_since(last_pass_ - 1);
+        if (!deals) {
+            log_(LogLevel::Error, {}, "resort",
+                 "cannot list the changed deals: " + deals.error().to_string());
+            ok = false;
+        } else {
+            for (DealId d : *deals)
+                ok = ok && pass(ResortScope{false, true, d});
+        }
+    }
+    for (const auto& c : all.changes)
+        log_(LogLevel::Info, {}, "resort",
+             fmt::format("thread {}: {} -> {}{}: {}", c.thread,
+                         c.from ? fmt::format("deal {}", *c.from) : std::string("unsorted"),
+                         c.to ? fmt::format("deal {}", *c.to) : std::string("unsorted"),
+                         c.held ? " (held for a person)" : "", c.reason));
+    log_(all.changes.empty() ? LogLevel::Debug : LogLevel::Info, {}, "resort",
+         fmt::format("the CRM changed: {} thread(s) decided again, {} changed in {} s",
+                     all.examined, all.changes.size(), clock_.now() - started));
+    if (ok) { // a failed pass is tried again at the next look
+        fingerprint_ = std::move(*now_fp);
+        last_pass_ = started;
+    }
+}
+
+} // namespace crm::daemon

@@ -1,0 +1,54 @@
+#pragma once
+// Re-sorts stored threads when the CRM's records change (issue 19): a thread of its own compares
+// the CRM's fingerprint (ResortStore::crm_fingerprint) every few seconds, whoever changed the
+// records (crm-mailctl, the CRM application writing SQL), and on a change decides again the
+// unsorted queue's threads and the automatic links of the deals changed since the last pass
+// (app::resort). Once at start too: the CRM may have changed while the daemon was down. On its
+// own connection, so a pass never waits on the sync's or the HTTP API's.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "crm/app/resort.hpp"
+#include "crm/core/backend.hpp"
+#include "crm/core/clock.hpp"
+#include "crm/core/log.hpp"
+
+namespace crm::daemon {
+
+class ResortWatcher {
+  public:
+    ResortWatcher(BackendOpener open, LogSink log, app::ResortOptions options,
+                  std::chrono::milliseconds every = std::chrono::seconds(3),
+                  const Clock& clock = system_clock());
+    ResortWatcher(const ResortWatcher&) = delete;
+    ResortWatcher& operator=(const ResortWatcher&) = delete;
+    ~ResortWatcher() { stop(); }
+
+    void start();
+    void stop();
+
+  private:
+    void run();
+    // One look at the fingerprint, and a pass when it changed.
+    void check(Backend& b);
+
+    BackendOpener open_;
+    LogSink log_;
+    app::ResortOptions options_;
+    std::chrono::milliseconds every_;
+    const Clock& clock_;
+    std::optional<std::string> fingerprint_;
+    std::int64_t last_pass_ = 0; // when the last pass started (deals changed since are re-checked)
+    std::thread thread_;
+    std::mutex mu_;
+    std::condition_variable cv_;
+    bool stop_ = false;
+};
+
+} // namespace crm::daemon
