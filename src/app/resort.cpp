@@ -129,7 +129,10 @@ struct Resorter {
                     contains(in->token_deals, linked) ||
                     std::any_of(in->open_deals.begin(), in->open_deals.end(),
                                 [&](const match::DealFacts& f) { return f.id == linked; });
-                if (tied)
+                // Still tied to it, and no other deal wins or competes now: the link stays.
+                const bool rival =
+                    (d.deal && *d.deal != linked) || (!d.deal && d.reason.starts_with("ambiguous"));
+                if (tied && !rival)
                     return {};
                 auto open = b.resort().deal_open(linked);
                 if (!open)
@@ -143,8 +146,12 @@ struct Resorter {
                     push_unique(suggest, s);
                 push_unique(suggest, linked);
                 pl = Placement{std::nullopt,
-                               fmt::format("re-sorted: the CRM no longer ties it to deal {} ({})",
-                                           linked, d.reason),
+                               tied ? fmt::format("re-sorted: the CRM now points elsewhere as "
+                                                  "well as to deal {} ({})",
+                                                  linked, d.reason)
+                                    : fmt::format("re-sorted: the CRM no longer ties it to deal "
+                                                  "{} ({})",
+                                                  linked, d.reason),
                                0,
                                std::move(suggest),
                                false,

@@ -56,33 +56,18 @@ void ResortWatcher::check(Backend& b) {
     if (fingerprint_ == *now_fp)
         return;
     const std::int64_t started = clock_.now();
-    // The unsorted queue, then the automatic links of the deals changed since the last pass
-    // (a second's overlap: updated_at has whole seconds). At start: the queue only.
-    app::ResortReport all;
-    auto pass = [&](const ResortScope& scope) -> bool {
-        auto r = app::resort(b, scope, started, options_);
-        if (!r) {
-            log_(LogLevel::Error, {}, "resort",
-                 "deciding threads again failed: " + r.error().to_string());
-            return false;
-        }
-        all.examined += r->examined;
-        for (auto& c : r->changes)
-            all.changes.push_back(std::move(c));
-        return true;
-    };
-    bool ok = pass(ResortScope{true, false, std::nullopt});
-    if (ok && fingerprint_) {
-        auto deals = b.resort().deals_updated_since(last_pass_ - 1);
-        if (!deals) {
-            log_(LogLevel::Error, {}, "resort",
-                 "cannot list the changed deals: " + deals.error().to_string());
-            ok = false;
-        } else {
-            for (DealId d : *deals)
-                ok = ok && pass(ResortScope{false, true, d});
-        }
+    // On a change, the unsorted queue and every automatic link (a new customer in the CRM can
+    // make a thread linked to another deal contested); at start, the queue only (whether the
+    // CRM changed while the daemon was down is not known, and the links were decided on the CRM
+    // as it was then).
+    const bool at_start = !fingerprint_.has_value();
+    auto r = app::resort(b, ResortScope{true, !at_start, std::nullopt}, started, options_);
+    if (!r) { // tried again at the next look
+        log_(LogLevel::Error, {}, "resort",
+             "deciding threads again failed: " + r.error().to_string());
+        return;
     }
+    const app::ResortReport& all = *r;
     for (const auto& c : all.changes)
         log_(LogLevel::Info, {}, "resort",
              fmt::format("thread {}: {} -> {}{}: {}", c.thread,
@@ -90,12 +75,10 @@ void ResortWatcher::check(Backend& b) {
                          c.to ? fmt::format("deal {}", *c.to) : std::string("unsorted"),
                          c.held ? " (held for a person)" : "", c.reason));
     log_(all.changes.empty() ? LogLevel::Debug : LogLevel::Info, {}, "resort",
-         fmt::format("the CRM changed: {} thread(s) decided again, {} changed in {} s",
-                     all.examined, all.changes.size(), clock_.now() - started));
-    if (ok) { // a failed pass is tried again at the next look
-        fingerprint_ = std::move(*now_fp);
-        last_pass_ = started;
-    }
+         fmt::format("{}: {} thread(s) decided again, {} changed in {} s",
+                     at_start ? "start" : "the CRM changed", all.examined, all.changes.size(),
+                     clock_.now() - started));
+    fingerprint_ = std::move(*now_fp);
 }
 
 } // namespace crm::daemon

@@ -2,9 +2,9 @@
 // Re-sorts stored threads when the CRM's records change (issue 19): a thread of its own compares
 // the CRM's fingerprint (ResortStore::crm_fingerprint) every few seconds, whoever changed the
 // records (crm-mailctl, the CRM application writing SQL), and on a change decides again the
-// unsorted queue's threads and the automatic links of the deals changed since the last pass
-// (app::resort). Once at start too: the CRM may have changed while the daemon was down. On its
-// own connection, so a pass never waits on the sync's or the HTTP API's.
+// unsorted queue's threads and the automatic links (app::resort). At start it decides the queue
+// again (the CRM may have learnt customers while the daemon was down). On its own connection
+// and thread, so the sync and the HTTP API never wait for a pass.
 
 #include <chrono>
 #include <condition_variable>
@@ -44,7 +44,6 @@ class ResortWatcher {
     std::chrono::milliseconds every_;
     const Clock& clock_;
     std::optional<std::string> fingerprint_;
-    std::int64_t last_pass_ = 0; // when the last pass started (deals changed since are re-checked)
     std::thread thread_;
     std::mutex mu_;
     std::condition_variable cv_;

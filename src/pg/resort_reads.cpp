@@ -133,17 +133,6 @@ Result<bool> PgStore::deal_open(DealId deal) {
     return q.exists("SELECT 1 FROM deals WHERE id = $1::bigint AND status = 'open'", deal);
 }
 
-Result<std::vector<DealId>> PgStore::deals_updated_since(std::int64_t since) {
-    Ctx q{c_, "listing changed deals"};
-    CRM_PG_TRY(r, q.exec("SELECT id FROM deals WHERE updated_at >= $1::bigint ORDER BY id", since));
-    std::vector<DealId> out;
-    for (int i = 0; i < r->rows(); ++i) {
-        CRM_PG_TRY(id, r->get<std::int64_t>(i, 0));
-        out.push_back(*id);
-    }
-    return out;
-}
-
 Result<std::string> PgStore::crm_fingerprint() {
     Ctx q{c_, "reading the CRM's fingerprint"};
     CrmFingerprint f;

@@ -129,18 +129,6 @@ Result<bool> Store::deal_open(DealId deal) {
     });
 }
 
-Result<std::vector<DealId>> Store::deals_updated_since(std::int64_t since) {
-    return guard("listing changed deals", [&]() -> Result<std::vector<DealId>> {
-        auto& q = db_.impl().stmt("SELECT id FROM deals WHERE updated_at >= ? ORDER BY id");
-        q.bind(1, since);
-        std::vector<DealId> out;
-        while (q.executeStep())
-            out.push_back(q.getColumn(0).getInt64());
-        q.reset();
-        return out;
-    });
-}
-
 Result<std::string> Store::crm_fingerprint() {
     return guard("reading the CRM's fingerprint", [&]() -> Result<std::string> {
         CrmFingerprint f;

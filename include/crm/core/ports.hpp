@@ -319,8 +319,6 @@ class ResortStore {
     virtual Result<std::optional<ThreadTail>> thread_tail(ThreadId thread) = 0;
     // True when the deal exists and is open.
     virtual Result<bool> deal_open(DealId deal) = 0;
-    // Deals whose row changed at or after `since` (deals.updated_at, Unix seconds).
-    virtual Result<std::vector<DealId>> deals_updated_since(std::int64_t since) = 0;
     // Changes whenever the CRM's records the sorter reads change (users and their addresses,
     // companies and domains, contacts and addresses, deals and their contacts), whoever wrote
     // them: the daemon compares it every few seconds.

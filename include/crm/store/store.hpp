@@ -111,7 +111,6 @@ class Store final : public ThreadIndex,
     Result<std::vector<ResortTarget>> resort_targets(const ResortScope& scope) override;
     Result<std::optional<ThreadTail>> thread_tail(ThreadId thread) override;
     Result<bool> deal_open(DealId deal) override;
-    Result<std::vector<DealId>> deals_updated_since(std::int64_t since) override;
     Result<std::string> crm_fingerprint() override;
 
   private:

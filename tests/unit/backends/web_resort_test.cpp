@@ -20,11 +20,12 @@ TYPED_TEST_SUITE(Resort, Kinds, KindNames);
 //   t_won (auto-linked to d_won, won): from erin@old.example, no longer in the CRM either
 //   t_manual (linked by hand to d_fleet): from zed@nowhere.example
 //   t_held (unsorted, held): from carol@acme.example too
+//   t_two (auto-linked to d_fleet): from dave@old.example with carol@acme.example on Cc
 struct World {
     UserId ann = 0;
     CompanyId acme = 0;
     DealId d_fleet = 0, d_won = 0, d_other = 0;
-    ThreadId t_new = 0, t_gone = 0, t_won = 0, t_manual = 0, t_held = 0;
+    ThreadId t_new = 0, t_gone = 0, t_won = 0, t_manual = 0, t_held = 0, t_two = 0;
     std::int64_t dave = 0;
     WebEnv& env;
 
@@ -72,6 +73,12 @@ struct World {
         t_held = thread_from(s, "Hello again", "carol@acme.example", 500);
         s.unsort(t_held, "split from thread 1 by Ann");
         env.exec("UPDATE unsorted SET held = 1 WHERE thread_id = " + std::to_string(t_held));
+        t_two = thread_from(s, "Order", "dave@old.example", 50);
+        env.exec("INSERT INTO participants (message_id, role, position, address, written) "
+                 "SELECT id, 'cc', 0, 'carol@acme.example', 'carol@acme.example' FROM messages "
+                 "WHERE thread_id = " +
+                 std::to_string(t_two));
+        s.link(t_two, d_fleet, "single open deal");
     }
     std::optional<std::int64_t> deal_of(ThreadId t) const {
         return env.scalar("SELECT deal_id FROM thread_deals WHERE thread_id = " +
@@ -116,10 +123,20 @@ TYPED_TEST(Resort, CrmChangesDecideTheSortersThreadsAgainAndNeverAPersons) {
         env.text("SELECT sort_reason FROM messages WHERE thread_id = " + std::to_string(w.t_new)),
         "re-sorted: single open deal");
 
-    // The automatic links: still supported, nothing moves.
+    // The automatic links: t_new (now automatic), t_gone and t_won are still supported; t_two
+    // now has another customer's deal competing (Carol's Acme): it waits for a person.
     r = resort(env, ResortScope{false, true, std::nullopt});
-    EXPECT_EQ(r.examined, 3U) << "t_new (now automatic), t_gone and t_won";
-    EXPECT_TRUE(r.changes.empty());
+    EXPECT_EQ(r.examined, 4U);
+    ASSERT_EQ(r.changes.size(), 1U);
+    EXPECT_EQ(r.changes[0].thread, w.t_two);
+    EXPECT_EQ(r.changes[0].from, w.d_fleet);
+    EXPECT_TRUE(r.changes[0].held);
+    EXPECT_FALSE(w.deal_of(w.t_two));
+    EXPECT_EQ(w.queue_reason(w.t_two),
+              "re-sorted: the CRM now points elsewhere as well as to deal " +
+                  std::to_string(w.d_fleet) + " (ambiguous: deals " +
+                  std::to_string(std::min(w.d_fleet, w.d_other)) + ", " +
+                  std::to_string(std::max(w.d_fleet, w.d_other)) + ")");
 
     // The CRM forgets Dave: the open deal's thread goes to the queue, held; the won deal keeps
     // its mail; the manual link stays.
