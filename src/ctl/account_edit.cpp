@@ -24,7 +24,9 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "crm/http/api.hpp"
 #include "crm/net/transport.hpp"
+#include "crm/runtime/completeness.hpp"
 #include "crm/runtime/config_files.hpp"
 #include "crm/runtime/oauth_consent.hpp"
 #include "crm/runtime/secrets.hpp"
@@ -536,27 +538,77 @@ bool test_server(const char* proto, const ServerConfig& s, std::chrono::seconds 
 
 } // namespace
 
-int cmd_accounts_test(Context& ctx, const std::vector<std::string>& args) {
-    Args a(args, {"--timeout"}, {});
+namespace {
+
+// The account NAME (the one positional argument) as the config defines it, and --timeout
+// (seconds, default `timeout`), with the service's credentials in use; nullopt after printing
+// why not.
+std::optional<std::pair<AccountConfig, std::chrono::seconds>>
+configured_account(Context& ctx, const Args& a, std::chrono::seconds timeout) {
     if (a.positionals().size() != 1)
         throw UsageError{"expected one account NAME"};
-    std::chrono::seconds timeout{20};
     if (auto t = a.value("--timeout"))
         timeout = std::chrono::seconds(parse_id("--timeout", *t));
     auto cfg = load_config(ctx.config_path);
     if (!cfg)
-        return kRuntime;
+        return std::nullopt;
     const AccountConfig* acc = find_account(cfg->config, a.positionals()[0]);
     if (!acc) {
         fmt::print(stderr, "crm-mailctl: {} has no account named {}\n", ctx.config_path,
                    a.positionals()[0]);
-        return kRuntime;
+        return std::nullopt;
     }
     use_service_credentials();
-    bool ok = test_server("imap", acc->imap, timeout);
-    if (acc->smtp)
-        ok = test_server("smtp", *acc->smtp, timeout) && ok;
+    return std::pair{*acc, timeout};
+}
+
+} // namespace
+
+int cmd_accounts_test(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {"--timeout"}, {});
+    auto acc = configured_account(ctx, a, std::chrono::seconds(20));
+    if (!acc)
+        return kRuntime;
+    const auto& [account, timeout] = *acc;
+    bool ok = test_server("imap", account.imap, timeout);
+    if (account.smtp)
+        ok = test_server("smtp", *account.smtp, timeout) && ok;
     return ok ? kOk : kRuntime;
+}
+
+int cmd_accounts_check(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args, {"--timeout"}, {"--json"});
+    auto acc = configured_account(ctx, a, std::chrono::seconds(30));
+    if (!acc)
+        return kRuntime;
+    Backend* backend = ctx.backend();
+    if (!backend)
+        return kRuntime;
+    auto r = runtime::check_completeness(acc->first, *backend, acc->second);
+    if (!r)
+        return print_error(r.error());
+    if (a.has("--json")) {
+        fmt::print("{}\n", http::completeness_json(*r));
+        return r->complete() ? kOk : kRuntime;
+    }
+    fmt::print("{:<24} {:>8} {:>8} {:>11} {:>8} {:>6}  {}\n", "FOLDER", "SERVER", "STORED",
+               "QUARANTINED", "MISSING", "GONE", "");
+    for (const auto& f : r->folders) {
+        std::string note = f.error;
+        if (note.empty() && f.missing_count > 0) {
+            note = "missing UIDs:";
+            for (auto uid : f.missing)
+                note += fmt::format(" {}", uid);
+            if (f.missing_count > f.missing.size())
+                note += fmt::format(" ... ({} more)", f.missing_count - f.missing.size());
+        }
+        fmt::print("{:<24} {:>8} {:>8} {:>11} {:>8} {:>6}  {}\n", printable(f.folder), f.server,
+                   f.stored, f.quarantined, f.missing_count, f.gone, printable(note));
+    }
+    fmt::print("{}: {}\n", printable(r->account),
+               r->complete() ? "complete: every message on the server is stored or quarantined"
+                             : "incomplete");
+    return r->complete() ? kOk : kRuntime;
 }
 
 int cmd_accounts_oauth(Context& ctx, const std::vector<std::string>& args) {

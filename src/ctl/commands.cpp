@@ -869,6 +869,15 @@ const std::vector<Command>& commands() {
          "as the daemon would. Reports the failing step exactly: DNS, TCP, TLS (with the\n"
          "certificate problem), STARTTLS or authentication. Exit code 1 on any failure.",
          cmd_accounts_test},
+        {{"accounts", "check"},
+         "NAME [--timeout SECONDS] [--json]",
+         "Is all of the account's mail here? Connects to its IMAP server as the daemon does and,\n"
+         "for every folder the sync recorded, compares the server's UIDs (read-only: EXAMINE,\n"
+         "UID SEARCH) with what is stored: the server's count, the stored, the quarantined, the\n"
+         "missing UIDs (on the server, neither stored nor quarantined; mail older than\n"
+         "initial_sync_days not yet backfilled counts) and the gone (expunged there, removed at\n"
+         "the next reconcile). Exit code 1 when anything is missing or a folder cannot be read.",
+         cmd_accounts_check},
         {{"accounts", "oauth"},
          "NAME [--flow device|loopback] [--port N] [--timeout SECONDS]",
          "Grant crm-mail access to an OAuth2 account's mailbox and store the refresh token in\n"

@@ -58,6 +58,7 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args);
 int cmd_search(Context& ctx, const std::vector<std::string>& args);
 int cmd_db_reindex(Context& ctx, const std::vector<std::string>& args);
 int cmd_resort(Context& ctx, const std::vector<std::string>& args);
+int cmd_accounts_check(Context& ctx, const std::vector<std::string>& args);
 int cmd_quarantine_list(Context& ctx, const std::vector<std::string>& args);
 int cmd_quarantine_show(Context& ctx, const std::vector<std::string>& args);
 int cmd_quarantine_retry(Context& ctx, const std::vector<std::string>& args);

@@ -29,6 +29,7 @@
 #include "crm/imap/sync.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/net/oauth.hpp"
+#include "crm/runtime/completeness.hpp"
 #include "crm/runtime/config_files.hpp"
 #include "crm/runtime/ingest_options.hpp"
 #include "crm/runtime/oauth_consent.hpp"
@@ -248,6 +249,13 @@ class Daemon final : public http::Control {
         if (a.smtp)
             one("smtp", *a.smtp);
         return out;
+    }
+
+    Result<CompletenessReport> completeness(const settings::AccountConfig& a) override {
+        auto db = db_.plain();
+        if (!db)
+            return std::unexpected(db.error());
+        return runtime::check_completeness(a, **db);
     }
 
     Result<void> resync(const std::string& name) override {

@@ -338,6 +338,31 @@ void route_quarantine(Ctx& c) {
 
 } // namespace
 
+std::string completeness_json(const CompletenessReport& r) {
+    json::array folders;
+    for (const auto& f : r.folders) {
+        json::array missing;
+        for (auto uid : f.missing)
+            missing.push_back(uid);
+        auto uv = [](const std::optional<std::uint32_t>& v) {
+            return v ? json::value(*v) : json::value(nullptr);
+        };
+        folders.push_back(json::object{{"folder", f.folder},
+                                       {"server_uid_validity", uv(f.server_uid_validity)},
+                                       {"stored_uid_validity", uv(f.stored_uid_validity)},
+                                       {"server", f.server},
+                                       {"stored", f.stored},
+                                       {"quarantined", f.quarantined},
+                                       {"missing_count", f.missing_count},
+                                       {"missing", missing},
+                                       {"gone", f.gone},
+                                       {"error", f.error},
+                                       {"complete", f.complete()}});
+    }
+    return json::serialize(
+        json::object{{"account", r.account}, {"complete", r.complete()}, {"folders", folders}});
+}
+
 std::string quarantine_json(const std::vector<QuarantineEntry>& entries) {
     json::array arr;
     for (const auto& e : entries)
@@ -415,6 +440,23 @@ bool route_admin(Ctx& c) {
         } else {
             throw_error(405, "method_not_allowed", "use GET or POST on " + c.path);
         }
+        return true;
+    }
+    if (s.size() == 3 && s[2] == "completeness") {
+        if (c.req.method != "GET")
+            throw_error(405, "method_not_allowed", "use GET on " + c.path);
+        auto a = find_config(c, name);
+        if (!a)
+            not_found("account " + name);
+        auto r = c.control.completeness(*a);
+        if (!r) {
+            if (r.error().code == "account.not_found" || r.error().code == "account.not_synced")
+                throw_error(409, "conflict", r.error().detail);
+            if (r.error().code.starts_with("net.") || r.error().code.starts_with("imap."))
+                throw_error(502, "bad_gateway", r.error().detail);
+            throw_error(500, "internal", r.error().detail);
+        }
+        send_json(c, 200, json::parse(completeness_json(*r)));
         return true;
     }
     if (s.size() == 3 && (s[2] == "test" || s[2] == "resync")) {

@@ -3,11 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_future.hpp>
-
+#include "blocking.hpp"
 #include "crm/core/utf8.hpp"
 #include "crm/imap/command.hpp"
 #include "crm/imap/mutf7.hpp"
@@ -43,25 +39,6 @@ asio::awaitable<Result<std::string>> find_sent(Session& s) {
         co_return named;
     co_return fail("imap.folder", "the account has no Sent folder (no \\Sent special-use)",
                    ErrorScope::Account, Retry::NeedsConfig);
-}
-
-// A plain function template, not a capturing coroutine lambda (GCC 12 mishandles those).
-template <class T, class F>
-asio::awaitable<Result<T>> with_session(asio::io_context& io, asio::thread_pool& pool,
-                                        net::Endpoint ep, F body) {
-    auto s = co_await CurlSession::open(io.get_executor(), pool, std::move(ep));
-    if (!s)
-        co_return std::unexpected(s.error());
-    co_return co_await body(**s);
-}
-
-template <class T, class F> Result<T> run_blocking(const net::Endpoint& ep, F body) {
-    asio::io_context io;
-    asio::thread_pool pool(1);
-    auto fut = asio::co_spawn(io, with_session<T>(io, pool, ep, std::move(body)), asio::use_future);
-    io.run();
-    pool.join();
-    return fut.get();
 }
 
 asio::awaitable<Result<void>> do_append(Session& s, std::string_view message) {
@@ -178,7 +155,7 @@ asio::awaitable<Result<void>> do_store_seen(Session& s, std::string mailbox,
 Result<void> store_seen(const net::Endpoint& ep, const std::string& mailbox,
                         std::uint32_t uid_validity, const std::vector<std::uint32_t>& seen,
                         const std::vector<std::uint32_t>& unseen) {
-    return run_blocking<void>(ep, [mailbox, uid_validity, seen, unseen](Session& s) {
+    return detail::run_blocking<void>(ep, [mailbox, uid_validity, seen, unseen](Session& s) {
         return do_store_seen(s, mailbox, uid_validity, seen, unseen);
     });
 }
@@ -191,7 +168,7 @@ Result<SentFiling> file_in_sent(const net::Endpoint& ep, std::string_view messag
                                 std::optional<bool> server_files) {
     if (server_files && *server_files)
         return SentFiling::ServerFiles;
-    return run_blocking<SentFiling>(ep, [message, server_files](Session& s) {
+    return detail::run_blocking<SentFiling>(ep, [message, server_files](Session& s) {
         return do_file(s, message, files_sent_mail(server_files, s.has("X-GM-EXT-1")));
     });
 }
@@ -201,7 +178,7 @@ Result<std::optional<bool>> sent_by_server(const net::Endpoint& ep, std::string_
     if (server_files && !*server_files)
         return std::nullopt;
     std::string id(message_id);
-    return run_blocking<std::optional<bool>>(ep, [id, server_files](Session& s) {
+    return detail::run_blocking<std::optional<bool>>(ep, [id, server_files](Session& s) {
         return do_probe(s, id, files_sent_mail(server_files, s.has("X-GM-EXT-1")));
     });
 }

@@ -221,6 +221,24 @@ Result<MailboxState> PgSyncState::ensure_mailbox(AccountId account, const std::s
     return st;
 }
 
+Result<std::vector<StoredMailbox>> PgSyncState::account_mailboxes(AccountId account) {
+    Ctx q{c_, "listing an account's mailboxes"};
+    CRM_PG_TRY(r, q.exec("SELECT id, name, uid_validity FROM mailboxes WHERE account_id = "
+                         "$1::bigint ORDER BY name COLLATE \"C\"",
+                         account));
+    std::vector<StoredMailbox> out;
+    for (int i = 0; i < r->rows(); ++i) {
+        CRM_PG_TRY(id, r->get<std::int64_t>(i, 0));
+        CRM_PG_TRY(name, r->get<std::string>(i, 1));
+        CRM_PG_TRY(uv, r->get<std::optional<std::int64_t>>(i, 2));
+        StoredMailbox m{*id, std::move(*name), std::nullopt};
+        if (*uv)
+            m.uid_validity = static_cast<std::uint32_t>(**uv);
+        out.push_back(std::move(m));
+    }
+    return out;
+}
+
 Result<std::vector<std::uint32_t>> PgSyncState::stored_uids(MailboxId mailbox,
                                                             std::uint32_t uid_validity) {
     Ctx q{c_, "reading stored UIDs"};

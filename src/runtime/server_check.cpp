@@ -28,10 +28,12 @@ const char* step_of(const std::string& code) {
 
 } // namespace
 
-ServerCheck check_server(const char* proto, const settings::ServerConfig& s,
-                         std::chrono::seconds timeout) {
-    const auto where = fmt::format("{} {}:{} (tls={}) as {}", proto, s.host, s.port,
-                                   settings::tls_name(s.tls), s.username);
+Result<net::Endpoint> server_endpoint(const char* proto, const settings::ServerConfig& s,
+                                      std::chrono::seconds timeout, std::string* step) {
+    auto at = [&](const char* where) {
+        if (step)
+            *step = where;
+    };
     net::Endpoint ep;
     ep.scheme = proto;
     ep.host = s.host;
@@ -48,19 +50,36 @@ ServerCheck check_server(const char* proto, const settings::ServerConfig& s,
         // The refresh-token flow, as the daemon runs it: a token from the endpoint (a rotated
         // refresh token is written back to its file), then the login with it.
         auto tokens = TokenSource::make(*s.oauth, s.ca_file);
-        if (!tokens)
-            return {false, "config", where, tokens.error().detail, tokens.error().code};
+        if (!tokens) {
+            at("config");
+            return std::unexpected(tokens.error());
+        }
         auto token = (*tokens)->access_token();
-        if (!token)
-            return {false, "auth", where, token.error().detail, token.error().code};
+        if (!token) {
+            at("auth");
+            return std::unexpected(token.error());
+        }
         ep.secret = std::move(*token);
     } else if (s.secret) {
         auto secret = resolve_secret(*s.secret);
-        if (!secret)
-            return {false, "config", where, secret.error().detail, secret.error().code};
+        if (!secret) {
+            at("config");
+            return std::unexpected(secret.error());
+        }
         ep.secret = std::move(*secret);
     }
-    auto c = net::Connection::open(ep);
+    return ep;
+}
+
+ServerCheck check_server(const char* proto, const settings::ServerConfig& s,
+                         std::chrono::seconds timeout) {
+    const auto where = fmt::format("{} {}:{} (tls={}) as {}", proto, s.host, s.port,
+                                   settings::tls_name(s.tls), s.username);
+    std::string step;
+    auto ep = server_endpoint(proto, s, timeout, &step);
+    if (!ep)
+        return {false, step, where, ep.error().detail, ep.error().code};
+    auto c = net::Connection::open(*ep);
     if (!c)
         return {false, step_of(c.error().code), where, c.error().detail, c.error().code};
     return {true, "done", where,

@@ -162,6 +162,22 @@ Result<MailboxState> SyncStore::ensure_mailbox(AccountId account, const std::str
     });
 }
 
+Result<std::vector<StoredMailbox>> SyncStore::account_mailboxes(AccountId account) {
+    return guard("listing an account's mailboxes", [&]() -> Result<std::vector<StoredMailbox>> {
+        auto& q = db_.impl().stmt("SELECT id, name, uid_validity FROM mailboxes WHERE account_id "
+                                  "= ? ORDER BY name");
+        q.bind(1, account);
+        std::vector<StoredMailbox> out;
+        while (q.executeStep()) {
+            StoredMailbox m{q.getColumn(0).getInt64(), q.getColumn(1).getString(), std::nullopt};
+            if (!q.getColumn(2).isNull())
+                m.uid_validity = static_cast<std::uint32_t>(q.getColumn(2).getInt64());
+            out.push_back(std::move(m));
+        }
+        return out;
+    });
+}
+
 Result<std::vector<std::uint32_t>> SyncStore::stored_uids(MailboxId mailbox,
                                                           std::uint32_t uid_validity) {
     return guard("reading stored UIDs", [&]() -> Result<std::vector<std::uint32_t>> {

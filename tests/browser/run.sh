@@ -237,6 +237,18 @@ conversation("long", "Weekly status", 55, lambda i: datetime.datetime(2026, 10, 
 PY
 xss_count=$(ls "$work/seed"/x*.eml 2>/dev/null | wc -l)
 [ "$xss_count" -ge 20 ] && ok "$xss_count XSS corpus mails built" || bad "XSS corpus: only $xss_count files in tests/data/xss"
+# One message in Alice's and Bob's mailboxes: each one's read state is their own (issue 19).
+cat >"$work/seed/9-joint.eml" <<'EML'
+From: Dora Partner <dora@partner.example>
+To: Alice <alice@example.com>, Bob <bob@example.com>
+Subject: Joint visit plan
+Date: Thu, 05 Nov 2026 08:00:00 +0000
+Message-ID: <joint-1@partner.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Shall we meet both of you on Friday?
+EML
 "$dcs/seed.sh" "$dc" alice "$work/seed" >"$work/seed.log" 2>&1 || bad "seed: $(cat "$work/seed.log")"
 total=$((5 + xss_count + 55))
 
@@ -281,6 +293,8 @@ Content-Type: text/plain; charset=utf-8
 Hi Bob, welcome ($i).
 EML
 done
+cp "$work/seed/9-joint.eml" "$work/bobseed/b9.eml"
+export JOINT_SUBJECT="Joint visit plan" BOB_EMAIL=bob@example.com BOB_PASSWORD=bob-password-1
 "$dcs/seed.sh" "$dc" bob "$work/bobseed" >"$work/bobseed.log" 2>&1 || bad "seed bob: $(cat "$work/bobseed.log")"
 
 for t in thread_view xss; do

@@ -4,7 +4,8 @@
 // add an account and watch it sync). Plain Node ES module, playwright-core + Debian's Chromium.
 //
 // Env: BASE_URL ARTIFACTS ALICE_EMAIL ALICE_PASSWORD ADA_EMAIL ADA_PASSWORD
-//      CUSTOMER_THREAD_SUBJECT UNSORTED_SUBJECT NEW_ACCOUNT_JSON
+//      CUSTOMER_THREAD_SUBJECT UNSORTED_SUBJECT NEW_ACCOUNT_JSON BOB_EMAIL BOB_PASSWORD
+//      JOINT_SUBJECT
 // Prints "ok: name" / "FAIL: name: detail"; exit 1 if any check failed.
 import { chromium } from 'playwright-core';
 
@@ -23,6 +24,8 @@ const INLINE_IMAGE_SUBJECT = env('INLINE_IMAGE_SUBJECT');
 const LONG_SUBJECT = env('LONG_THREAD_SUBJECT');
 const LONG_COUNT = Number(env('LONG_THREAD_COUNT'));
 const NEW_ACCOUNT = JSON.parse(env('NEW_ACCOUNT_JSON'));
+const BOB = { email: env('BOB_EMAIL'), password: env('BOB_PASSWORD') };
+const JOINT_SUBJECT = env('JOINT_SUBJECT');
 
 
 let browser = null;
@@ -485,6 +488,21 @@ async function main() {
   check('admin: Test connection for alice → data-ok="true"', ok === 'true',
     `data-ok=${ok} step=${await testResult.getAttribute('data-step').catch(() => '')} "${await testResult.textContent().catch(() => '')}"`);
 
+  // Completeness (issue 19): "Check mail" compares alice's folders with Dovecot; the page shows
+  // what the API answers.
+  await aliceRow.locator(tid('account-check')).click();
+  const checkResult = page.locator(`${tid('admin-account-row')}[data-name="alice"] + tr ${tid('account-check-result')}`);
+  await checkResult.waitFor({ state: 'visible', timeout: 30_000 }).catch(() => {});
+  const report = await api('GET', '/api/v1/accounts/alice/completeness');
+  const inboxReport = (report.json?.folders || []).find((f) => f.folder === 'INBOX');
+  const inboxRow = page.locator(`${tid('admin-account-row')}[data-name="alice"] + tr ${tid('account-check-folder')}[data-folder="INBOX"]`);
+  check('admin: Check mail shows the comparison, as the API gives it',
+    report.status === 200 && inboxReport && inboxReport.server > 0
+      && await checkResult.getAttribute('data-complete') === String(report.json.complete)
+      && await inboxRow.getAttribute('data-missing') === String(inboxReport.missing_count),
+    `${report.status} ${JSON.stringify(report.json)}; page complete=${await checkResult.getAttribute('data-complete').catch(() => '?')}`);
+  await shot('admin-check');
+
   // Add an account: first an invalid name (the page's own check), then a relative CA path (the
   // API's answer, shown next to its field), then the real thing.
   await page.locator(tid('add-account-toggle')).click();
@@ -540,6 +558,43 @@ async function main() {
     (bobState === 'idle' || bobState === 'syncing') && bobSynced > 0,
     `state ${bobState}, synced ${bobSynced}, error "${(await bobRow.locator('.cell-error').textContent().catch(() => '')).trim()}"`);
   await shot('admin-after-add');
+
+  // 8. Read state per user (issue 19): "Joint visit plan" came to Alice and to Bob. Alice opens
+  // it; Bob still sees it unread in his unsorted queue, and his own reading is his.
+  const logoutTo = async (who) => {
+    await page.locator(tid('logout')).click();
+    await until(15_000, async () => page.url().includes('#/login') && await page.locator(tid('login-form')).isVisible());
+    await login(who);
+  };
+  const jointOf = async () => {
+    const r = await api('GET', '/api/v1/unsorted?limit=500');
+    return (r.json?.threads || []).find((t) => t.subject === JOINT_SUBJECT) || null;
+  };
+  await logoutTo(ALICE);
+  const aliceJoint = await until(30_000, jointOf, 1000);
+  check('read state: Alice has the joint message unread at first', aliceJoint && aliceJoint.unread_count === 1,
+    JSON.stringify(aliceJoint));
+  if (aliceJoint) {
+    await page.goto(`${BASE}/#/threads/${aliceJoint.id}`);
+    const aliceRead = await until(10_000, async () => (await jointOf())?.unread_count === 0);
+    check('read state: opening it marks it read for Alice', aliceRead, JSON.stringify(await jointOf()));
+  }
+  await logoutTo(BOB);
+  const bobJoint = await until(30_000, jointOf, 1000);
+  check('read state: still unread for Bob (API)', bobJoint && bobJoint.unread_count === 1, JSON.stringify(bobJoint));
+  await page.goto(`${BASE}/#/unsorted`);
+  const bobRowJ = page.locator(tid('unsorted-row')).filter({ has: page.locator('a.row-link', { hasText: JOINT_SUBJECT }) });
+  await bobRowJ.first().waitFor({ state: 'visible' }).catch(() => {});
+  check('read state: Bob\'s unsorted row is shown unread, with its badge',
+    (await bobRowJ.count()) === 1 && ((await bobRowJ.getAttribute('class')) || '').split(/\s+/).includes('unread')
+      && (await bobRowJ.locator(tid('thread-unread')).count()) === 1,
+    `${await bobRowJ.count()} rows, class "${await bobRowJ.first().getAttribute('class').catch(() => '')}"`);
+  await shot('bob-unread');
+  if (bobJoint) {
+    await page.goto(`${BASE}/#/threads/${bobJoint.id}`);
+    const bobRead = await until(10_000, async () => (await jointOf())?.unread_count === 0);
+    check('read state: Bob reads it for himself', bobRead, JSON.stringify(await jointOf()));
+  }
 }
 
 let code = 0;

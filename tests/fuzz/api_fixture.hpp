@@ -41,6 +41,9 @@ class NoControl final : public crm::http::Control {
     std::vector<crm::http::ServerTest> test_account(const crm::AccountConfig&) override {
         return {};
     }
+    crm::Result<crm::CompletenessReport> completeness(const crm::AccountConfig&) override {
+        return crm::fail("account.not_synced", "not synced");
+    }
     crm::Result<void> resync(const std::string&) override { return {}; }
     void outbox_changed() override {}
     std::string metrics() override { return {}; }

@@ -158,7 +158,7 @@ EML
 "$dcs/seed.sh" "$dc" alice "$work/m1.eml" >/dev/null
 "$dcs/seed.sh" "$dc" alice "$work/m2.eml" >/dev/null
 CRM_TEST_FAST_RETRY=1 "$maild" --config "$work/etc/crm.toml" 2>>"$work/maild.log" & pid=$!
-python3 "$root/tests/integration/api_test.py" "http://127.0.0.1:$http_port" "$work" "$DOVEADM" "$IMAPS_PORT" "$pid"
+CRM_TEST_CTL=$ctl python3 "$root/tests/integration/api_test.py" "http://127.0.0.1:$http_port" "$work" "$DOVEADM" "$IMAPS_PORT" "$pid"
 rc=$?
 if [ $rc -ne 0 ]; then echo "--- tail of maild.log"; tail -n 30 "$work/maild.log"; fi
 exit $rc

@@ -14,6 +14,10 @@
 //   account-test          Test connection button
 //   account-test-result   outcome of the connection test, in a row under the account's
 //                         ("✓ name — step: message"; data-ok = true/false, data-step = step)
+//   account-check         "Check mail" button: the completeness of the account's folders against
+//                         its server, shown in the result row as account-check-result (data-complete
+//                         = true/false) with one account-check-folder per folder (data-folder,
+//                         data-missing = its missing count)
 //   account-resync        Resync button
 //   account-toggle        Enable/Disable button
 //   add-account-toggle    button that opens the Add account form
@@ -174,6 +178,8 @@ function accountRow(a, owners) {
   const testTr = h('tr', { class: 'test-row', hidden: true }, h('td', { colspan: 6 }, testBox));
   const testBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-test' }, 'Test connection');
   const resyncBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-resync' }, 'Resync');
+  const checkBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-check',
+    title: 'Compare every synced folder with the server: is all of the mail here?' }, 'Check mail');
   const toggleBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-toggle' });
   // OAuth2 accounts: the admin grants access by entering a code at the provider's page (the
   // device flow, Microsoft 365), or at the provider's consent page, which redirects back to
@@ -181,7 +187,7 @@ function accountRow(a, owners) {
   const grantBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'account-oauth', hidden: true }, 'Grant access');
   const tr = h('tr', { class: 'row', testid: 'admin-account-row', dataset: { name } },
     nameCell, stateCell, successCell, errorCell, syncCell,
-    h('td', { class: 'col-actions' }, h('div', { class: 'actions' }, testBtn, grantBtn, h('div', { class: 'actions-line' }, resyncBtn, toggleBtn))));
+    h('td', { class: 'col-actions' }, h('div', { class: 'actions' }, testBtn, grantBtn, h('div', { class: 'actions-line' }, checkBtn, resyncBtn, toggleBtn))));
   let current = a;
 
   const update = (acc) => {
@@ -239,6 +245,41 @@ function accountRow(a, owners) {
       showError(e);
     }
     testBtn.disabled = false;
+  });
+  checkBtn.addEventListener('click', async () => {
+    checkBtn.disabled = true;
+    testTr.hidden = false;
+    testBox.className = 'test-result';
+    clear(testOut);
+    testOut.textContent = `Comparing ${name}'s folders with the server…`;
+    try {
+      const r = await api('GET', `/accounts/${encodeURIComponent(name)}/completeness`);
+      testBox.className = `test-result ${r.complete ? 'test-ok' : 'test-bad'}`;
+      clear(testOut);
+      const rows = r.folders.map((f) => {
+        let note = f.error;
+        if (!note && f.missing_count > 0) {
+          note = `missing UIDs: ${f.missing.join(' ')}` +
+            (f.missing_count > f.missing.length ? ` … (${f.missing_count - f.missing.length} more)` : '');
+        }
+        return h('tr', { testid: 'account-check-folder', dataset: { folder: f.folder, missing: String(f.missing_count) } },
+          h('td', null, f.folder), h('td', { class: 'num' }, fmtCount(f.server)),
+          h('td', { class: 'num' }, fmtCount(f.stored)), h('td', { class: 'num' }, fmtCount(f.quarantined)),
+          h('td', { class: 'num' }, fmtCount(f.missing_count)), h('td', { class: 'num' }, fmtCount(f.gone)),
+          h('td', null, note || ''));
+      });
+      append(testOut,
+        h('div', { testid: 'account-check-result', dataset: { complete: String(Boolean(r.complete)) } },
+          h('strong', null, `${r.complete ? '✓' : '✗'} ${name} — `),
+          r.complete ? 'every message on the server is stored or quarantined' : 'mail is missing or a folder could not be read'),
+        h('table', { class: 'check-table' },
+          h('thead', null, h('tr', null, ...['Folder', 'On server', 'Stored', 'Quarantined', 'Missing', 'Gone', ''].map((t) => h('th', null, t)))),
+          h('tbody', null, ...rows)));
+    } catch (e) {
+      testTr.hidden = true;
+      showError(e);
+    }
+    checkBtn.disabled = false;
   });
   grantBtn.addEventListener('click', async () => {
     grantBtn.disabled = true;

@@ -26,6 +26,13 @@ struct MailboxState {
     std::optional<std::uint64_t> highest_modseq; // flags are current up to this
 };
 
+// A mailbox the sync recorded (the completeness check compares it with the server).
+struct StoredMailbox {
+    MailboxId id = 0;
+    std::string name; // UTF-8
+    std::optional<std::uint32_t> uid_validity;
+};
+
 // One fetched message as it came from the server.
 struct FetchedMessage {
     std::uint32_t uid = 0;
@@ -187,6 +194,8 @@ class SyncState {
                                                            std::uint32_t uid_validity) = 0;
     virtual Result<std::vector<std::uint32_t>> quarantined_uids(MailboxId mailbox,
                                                                 std::uint32_t uid_validity) = 0;
+    // The account's mailboxes as the sync recorded them, by name.
+    virtual Result<std::vector<StoredMailbox>> account_mailboxes(AccountId account) = 0;
     // The checkpoint; never ahead of what is stored (callers commit it with the batch).
     virtual Result<void> set_checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
                                         std::optional<std::uint32_t> uid_next,

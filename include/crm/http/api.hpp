@@ -28,6 +28,7 @@
 #include "crm/core/account_config.hpp"
 #include "crm/core/backend.hpp"
 #include "crm/core/clock.hpp"
+#include "crm/core/completeness.hpp"
 #include "crm/core/limits.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/result.hpp"
@@ -98,6 +99,9 @@ class Control {
                                       const AccountSecrets& secrets) = 0;
     // Connects and logs in to the account's servers (blocking). IMAP first, then SMTP.
     virtual std::vector<ServerTest> test_account(const AccountConfig& account) = 0;
+    // Compares every folder the sync recorded with the account's IMAP server (blocking;
+    // runtime::check_completeness). Errors: "account.not_found", "account.not_synced", "net.*".
+    virtual Result<CompletenessReport> completeness(const AccountConfig& account) = 0;
     // Clears the account's checkpoints and wakes its sync. Errors: "account.not_found".
     virtual Result<void> resync(const std::string& name) = 0;
     // A reply was queued: work the outbox now.
@@ -179,5 +183,9 @@ std::string search_result_json(const app::SearchResult& r);
 
 // The quarantine as GET /api/v1/quarantine answers it, for crm-mailctl quarantine list --json.
 std::string quarantine_json(const std::vector<QuarantineEntry>& entries);
+
+// An account's completeness as GET /api/v1/accounts/{name}/completeness answers it, for
+// crm-mailctl accounts check --json.
+std::string completeness_json(const CompletenessReport& r);
 
 } // namespace crm::http

@@ -6,6 +6,8 @@
 #include <chrono>
 #include <string>
 
+#include "crm/core/result.hpp"
+#include "crm/net/transport.hpp"
 #include "crm/settings/config.hpp"
 
 namespace crm::runtime {
@@ -18,6 +20,14 @@ struct ServerCheck {
     std::string code;    // the error code ("net.tls", ...), empty when ok
     [[nodiscard]] std::string message() const { return where + ": " + detail; }
 };
+
+// The endpoint the daemon connects to for `s` (secrets resolved, an OAuth2 access token
+// fetched). `proto`: "imap" or "smtp". On failure `step` (when given) says which: "config" (a
+// secret or token source that cannot be read) or "auth" (the token endpoint refused).
+[[nodiscard]] Result<net::Endpoint> server_endpoint(const char* proto,
+                                                    const settings::ServerConfig& s,
+                                                    std::chrono::seconds timeout,
+                                                    std::string* step = nullptr);
 
 // Blocking (runs on a worker thread in the daemon). `proto`: "imap" or "smtp".
 ServerCheck check_server(const char* proto, const settings::ServerConfig& s,

@@ -39,6 +39,7 @@ class SyncStore final : public SyncState, public QuarantineAdmin {
     Result<MailboxState> ensure_mailbox(AccountId account, const std::string& name,
                                         const std::string& special_use) override;
     // UIDs stored for this mailbox and UIDVALIDITY (locations), ascending.
+    Result<std::vector<StoredMailbox>> account_mailboxes(AccountId account) override;
     Result<std::vector<std::uint32_t>> stored_uids(MailboxId mailbox,
                                                    std::uint32_t uid_validity) override;
     Result<std::vector<std::uint32_t>> quarantined_uids(MailboxId mailbox,

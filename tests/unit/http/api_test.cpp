@@ -1015,6 +1015,25 @@ TEST_F(ApiTest, AccountsAreForAdminsAndNeverShowSecrets) {
     auto resync = as(admin, "POST", "/api/v1/accounts/bob-mail/resync");
     EXPECT_EQ(resync.status, 202);
     EXPECT_EQ(control.resynced, std::vector<std::string>{"bob-mail"});
+
+    // Completeness (issue 19): the comparison with the server, per folder.
+    auto full = as(admin, "GET", "/api/v1/accounts/alice-mail/completeness");
+    ASSERT_EQ(full.status, 200) << full.body;
+    auto report = body_of(full);
+    EXPECT_EQ(report.at("account"), "alice-mail");
+    EXPECT_EQ(report.at("complete"), false);
+    const auto& inbox = report.at("folders").at(0);
+    EXPECT_EQ(inbox.at("folder"), "INBOX");
+    EXPECT_EQ(inbox.at("server").as_int64(), 3);
+    EXPECT_EQ(inbox.at("stored").as_int64(), 2);
+    EXPECT_EQ(inbox.at("missing_count").as_int64(), 1);
+    EXPECT_EQ(inbox.at("missing").at(0).as_int64(), 7);
+    auto never = as(admin, "GET", "/api/v1/accounts/bob-mail/completeness");
+    EXPECT_EQ(never.status, 409);
+    EXPECT_NE(never.body.find("no folder synced yet"), std::string::npos) << never.body;
+    EXPECT_EQ(as(admin, "GET", "/api/v1/accounts/nope/completeness").status, 404);
+    EXPECT_EQ(as(admin, "POST", "/api/v1/accounts/alice-mail/completeness").status, 405);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/accounts/alice-mail/completeness").status, 403);
 }
 
 // Issue 15 item 13: an admin change names the admin (and never a password).

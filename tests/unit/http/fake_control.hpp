@@ -34,6 +34,19 @@ class FakeControl final : public Control {
     std::vector<ServerTest> test_account(const AccountConfig& a) override {
         return {{false, "tls", "imap " + a.imap.host + ":993: certificate has expired"}};
     }
+    // Account "alice-mail" is compared with one folder missing UID 7; any other is not synced.
+    Result<CompletenessReport> completeness(const AccountConfig& a) override {
+        if (a.name != "alice-mail")
+            return fail("account.not_synced", "account " + a.name + " has no folder synced yet");
+        FolderCompleteness f;
+        f.folder = "INBOX";
+        f.server_uid_validity = f.stored_uid_validity = 9;
+        f.server = 3;
+        f.stored = 2;
+        f.missing = {7};
+        f.missing_count = 1;
+        return CompletenessReport{a.name, {f}};
+    }
     Result<void> resync(const std::string& name) override {
         resynced.push_back(name);
         return {};
