@@ -20,12 +20,13 @@ CREATE TABLE unread_marks (
 CREATE INDEX unread_marks_message ON unread_marks (message_id);
 
 -- The marks of today's single read state: an unread message is unread for each owner of a
--- mailbox (or imported file) it came through.
+-- mailbox (or imported file) it came through, unless that owner's own copy is \Seen.
 INSERT OR IGNORE INTO unread_marks (user_id, message_id)
 SELECT CASE WHEN l.account_id IS NULL THEN l.owner_id ELSE a.owner_id END, m.id
 FROM messages m JOIN locations l ON l.message_id = m.id
 LEFT JOIN accounts a ON a.id = l.account_id
-WHERE m.unread = 1 AND CASE WHEN l.account_id IS NULL THEN l.owner_id ELSE a.owner_id END IS NOT NULL;
+WHERE m.unread = 1 AND CASE WHEN l.account_id IS NULL THEN l.owner_id ELSE a.owner_id END IS NOT NULL
+  AND (' ' || l.flags || ' ') NOT LIKE '% \seen %';
 
 -- Incoming mail arriving unseen in an owned mailbox is unread for its owner.
 CREATE TRIGGER unread_marks_arrival AFTER INSERT ON locations
@@ -37,6 +38,24 @@ BEGIN
                  ELSE (SELECT owner_id FROM accounts WHERE id = NEW.account_id) END AS owner) o
     WHERE o.owner IS NOT NULL
       AND EXISTS (SELECT 1 FROM messages WHERE id = NEW.message_id AND direction = 'in');
+END;
+
+-- An account that changes hands (or gets its first owner after syncing without one): its unseen
+-- incoming mail becomes unread for the new owner, and the previous owner's marks on mail they
+-- no longer receive through any mailbox of theirs go.
+CREATE TRIGGER unread_marks_new_owner AFTER UPDATE OF owner_id ON accounts
+WHEN NEW.owner_id IS NOT OLD.owner_id
+BEGIN
+    INSERT OR IGNORE INTO unread_marks (user_id, message_id)
+    SELECT NEW.owner_id, l.message_id FROM locations l JOIN messages m ON m.id = l.message_id
+    WHERE l.account_id = NEW.id AND NEW.owner_id IS NOT NULL AND m.direction = 'in'
+      AND (' ' || l.flags || ' ') NOT LIKE '% \seen %';
+    DELETE FROM unread_marks WHERE user_id = OLD.owner_id
+      AND message_id IN (SELECT message_id FROM locations WHERE account_id = NEW.id)
+      AND NOT EXISTS (SELECT 1 FROM locations l2 LEFT JOIN accounts a2 ON a2.id = l2.account_id
+                      WHERE l2.message_id = unread_marks.message_id
+                        AND CASE WHEN l2.account_id IS NULL THEN l2.owner_id ELSE a2.owner_id END
+                            = OLD.owner_id);
 END;
 
 -- messages.unread: 1 while any user's mark remains.

@@ -182,11 +182,21 @@ Result<ResortReport> resort(Backend& b, const ResortScope& scope, std::int64_t n
     if (!targets)
         return std::unexpected(targets.error());
     ResortReport report;
+    std::size_t failed_in_a_row = 0;
     for (const auto& t : *targets) {
+        if (options.stop && options.stop->load()) {
+            report.stopped = true;
+            break;
+        }
         auto c = r.one(t, now);
-        if (!c)
-            return std::unexpected(c.error());
         ++report.examined;
+        if (!c) {
+            report.failed.emplace_back(t.thread, c.error());
+            if (++failed_in_a_row >= 10)
+                return std::unexpected(c.error());
+            continue;
+        }
+        failed_in_a_row = 0;
         if (*c)
             report.changes.push_back(std::move(**c));
     }

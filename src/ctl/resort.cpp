@@ -60,16 +60,23 @@ int cmd_resort(Context& ctx, const std::vector<std::string>& args) {
                              {"to", c.to ? json::value(*c.to) : json::value(nullptr)},
                              {"held", c.held},
                              {"reason", c.reason}});
-        fmt::print("{}\n", json::serialize(
-                               json::object{{"examined", report->examined}, {"changes", changes}}));
-        return kOk;
+        json::array failed;
+        for (const auto& [thread, why] : report->failed)
+            failed.push_back(json::object{{"thread", thread}, {"error", why.to_string()}});
+        fmt::print("{}\n",
+                   json::serialize(json::object{
+                       {"examined", report->examined}, {"changes", changes}, {"failed", failed}}));
+        return report->failed.empty() ? kOk : kRuntime;
     }
     for (const auto& c : report->changes)
         fmt::print("thread {}: {} -> {}{}: {}\n", c.thread, filing(c.from), filing(c.to),
                    c.held ? " (held for a person)" : "", printable(c.reason));
+    for (const auto& [thread, why] : report->failed)
+        fmt::print(stderr, "crm-mailctl: thread {} was not decided again: {}\n", thread,
+                   why.to_string());
     fmt::print("{} thread{} decided again, {} changed\n", report->examined,
                report->examined == 1 ? "" : "s", report->changes.size());
-    return kOk;
+    return report->failed.empty() ? kOk : kRuntime;
 }
 
 } // namespace crm::ctl

@@ -8,7 +8,9 @@ namespace crm::daemon {
 ResortWatcher::ResortWatcher(BackendOpener open, LogSink log, app::ResortOptions options,
                              std::chrono::milliseconds every, const Clock& clock)
     : open_(std::move(open)), log_(std::move(log)), options_(std::move(options)), every_(every),
-      clock_(clock) {}
+      clock_(clock) {
+    options_.stop = &stopping_;
+}
 
 void ResortWatcher::start() {
     if (!thread_.joinable())
@@ -16,6 +18,7 @@ void ResortWatcher::start() {
 }
 
 void ResortWatcher::stop() {
+    stopping_ = true;
     {
         std::lock_guard lock(mu_);
         stop_ = true;
@@ -47,27 +50,40 @@ void ResortWatcher::run() {
 }
 
 void ResortWatcher::check(Backend& b) {
+    // Several daemons on one database: one of them re-sorts.
+    auto leader = b.resort().resort_leader();
+    if (!leader) {
+        log_(LogLevel::Error, {}, "resort",
+             "cannot ask whether to lead the re-sorting: " + leader.error().to_string());
+        return;
+    }
+    if (!*leader)
+        return;
     auto now_fp = b.resort().crm_fingerprint();
     if (!now_fp) {
         log_(LogLevel::Error, {}, "resort",
              "cannot read the CRM's records: " + now_fp.error().to_string());
         return;
     }
-    if (fingerprint_ == *now_fp)
+    if (fingerprint_ == *now_fp || clock_.now() < retry_at_)
         return;
     const std::int64_t started = clock_.now();
     // On a change, the unsorted queue and every automatic link (a new customer in the CRM can
     // make a thread linked to another deal contested); at start, the queue only (whether the
     // CRM changed while the daemon was down is not known, and the links were decided on the CRM
     // as it was then).
-    const bool at_start = !fingerprint_.has_value();
+    const bool at_start = !looked_;
     auto r = app::resort(b, ResortScope{true, !at_start, std::nullopt}, started, options_);
-    if (!r) { // tried again at the next look
+    if (!r) { // tried again a minute later
         log_(LogLevel::Error, {}, "resort",
              "deciding threads again failed: " + r.error().to_string());
+        retry_at_ = clock_.now() + 60;
         return;
     }
     const app::ResortReport& all = *r;
+    for (const auto& [thread, why] : all.failed)
+        log_(LogLevel::Error, {}, "resort",
+             fmt::format("thread {} was not decided again: {}", thread, why.to_string()));
     for (const auto& c : all.changes)
         log_(LogLevel::Info, {}, "resort",
              fmt::format("thread {}: {} -> {}{}: {}", c.thread,
@@ -78,7 +94,12 @@ void ResortWatcher::check(Backend& b) {
          fmt::format("{}: {} thread(s) decided again, {} changed in {} s",
                      at_start ? "start" : "the CRM changed", all.examined, all.changes.size(),
                      clock_.now() - started));
-    fingerprint_ = std::move(*now_fp);
+    looked_ = true;
+    // A pass cut short by the stop, or with threads that failed, is run again a minute later.
+    if (!all.stopped && all.failed.empty())
+        fingerprint_ = std::move(*now_fp);
+    else
+        retry_at_ = clock_.now() + 60;
 }
 
 } // namespace crm::daemon

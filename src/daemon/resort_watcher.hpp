@@ -6,6 +6,7 @@
 // again (the CRM may have learnt customers while the daemon was down). On its own connection
 // and thread, so the sync and the HTTP API never wait for a pass.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -43,11 +44,14 @@ class ResortWatcher {
     app::ResortOptions options_;
     std::chrono::milliseconds every_;
     const Clock& clock_;
-    std::optional<std::string> fingerprint_;
+    std::optional<std::string> fingerprint_; // as of the last pass that decided every thread
+    bool looked_ = false;                    // the pass at start is done
+    std::int64_t retry_at_ = 0;              // after a failed pass: not before this
     std::thread thread_;
     std::mutex mu_;
     std::condition_variable cv_;
     bool stop_ = false;
+    std::atomic<bool> stopping_{false}; // read by a pass between threads
 };
 
 } // namespace crm::daemon

@@ -30,14 +30,12 @@ asio::awaitable<Result<void>> one_folder(Session& s, FolderCensus& out) {
         co_return std::unexpected(ok.error());
     out.uid_validity = ex.uid_validity;
     out.exists = ex.exists;
-    // UIDNEXT bounds the slices; without it (a server that sends none), one search of all.
-    const std::uint64_t next = ex.uid_next.value_or(0);
-    for (std::uint64_t lo = 1; next == 0 ? lo == 1 : lo < next; lo += kSlice) {
+    // Slices of message sequence numbers up to EXISTS ("UID SEARCH 1:10000" answers those
+    // messages' UIDs): as many searches as the folder has messages / 10,000, however sparse its
+    // UIDs; none for an empty folder.
+    for (std::uint64_t lo = 1; lo <= ex.exists; lo += kSlice) {
         CommandBuilder search("UID SEARCH");
-        if (next == 0)
-            search.raw("ALL");
-        else
-            search.raw("UID").raw(fmt::format("{}:{}", lo, std::min(next - 1, lo + kSlice - 1)));
+        search.raw(fmt::format("{}:{}", lo, std::min<std::uint64_t>(ex.exists, lo + kSlice - 1)));
         auto sr = co_await s.run(search, [&](const Response& u) {
             if (auto found = parse_search(u))
                 for (auto n : found->numbers)

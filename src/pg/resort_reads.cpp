@@ -60,6 +60,12 @@ Result<std::vector<ResortTarget>> PgStore::resort_targets(const ResortScope& sco
 
 Result<std::optional<ThreadTail>> PgStore::thread_tail(ThreadId thread) {
     Ctx q{c_, "reading a thread to sort it again"};
+    // Locked until the caller's transaction ends: what is read here is what the decision is
+    // written over (another worker's ingest or a person's link waits, or goes first).
+    CRM_PG_TRY(locked,
+               q.exec("SELECT 1 FROM threads WHERE id = $1::bigint FOR NO KEY UPDATE", thread));
+    if (locked->rows() == 0)
+        return std::nullopt;
     ThreadTail t;
     CRM_PG_TRY(m, q.exec("SELECT id, subject, coalesce(date, received_at), suspicious, (SELECT "
                          "min(is_bulk)::bigint FROM messages WHERE thread_id = $1::bigint) FROM "
@@ -131,6 +137,19 @@ Result<std::optional<ThreadTail>> PgStore::thread_tail(ThreadId thread) {
 Result<bool> PgStore::deal_open(DealId deal) {
     Ctx q{c_, "reading a deal's status"};
     return q.exists("SELECT 1 FROM deals WHERE id = $1::bigint AND status = 'open'", deal);
+}
+
+Result<bool> PgStore::resort_leader() {
+    Ctx q{c_, "asking to lead the re-sorting"};
+    // A session advisory lock: held until the session ends (a worker that dies, or whose
+    // connection drops, hands it on). Taken only when this session does not hold it yet, so its
+    // count does not grow with every look.
+    CRM_PG_TRY(r, q.exec("SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_locks WHERE locktype = "
+                         "'advisory' AND pid = pg_backend_pid() AND granted AND classid = 0 AND "
+                         "objid = 7263891 AND objsubid = 1) THEN true ELSE "
+                         "pg_try_advisory_lock(7263891) END"));
+    CRM_PG_TRY(won, r->get<bool>(0, 0));
+    return *won;
 }
 
 Result<std::string> PgStore::crm_fingerprint() {

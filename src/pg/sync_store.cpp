@@ -409,7 +409,11 @@ Result<std::int64_t> PgSyncState::update_flags(MailboxId mailbox, std::uint32_t 
         if (has_seen_flag(u.flags) == was_seen)
             continue;
         // \Seen is the read state of the mailbox's owner (schema/postgresql/0009): their mark
-        // follows it; messages.unread and the counters follow the marks by trigger.
+        // follows it; messages.unread and the counters follow the marks by trigger. The thread
+        // is locked first, as the thread view's marking and the triggers take it.
+        CRM_PG_TRY(locked, q.exec("SELECT 1 FROM threads WHERE id = (SELECT thread_id FROM "
+                                  "messages WHERE id = $1::bigint) FOR NO KEY UPDATE",
+                                  *row));
         CRM_PG_TRY(mark,
                    has_seen_flag(u.flags)
                        ? q.exec("DELETE FROM unread_marks WHERE message_id = $1::bigint AND "

@@ -1126,7 +1126,8 @@ namespace {
 // here two workers may mark messages of one thread at once: taken one after the other (the
 // marks' triggers lock the same row first), the second sees the first's marks committed.
 Result<void> lock_thread(Connection& c, ThreadId thread) {
-    auto r = run(c, "locking a thread", "SELECT 1 FROM threads WHERE id = $1 FOR UPDATE", thread);
+    auto r =
+        run(c, "locking a thread", "SELECT 1 FROM threads WHERE id = $1 FOR NO KEY UPDATE", thread);
     if (!r)
         return std::unexpected(r.error());
     return {};

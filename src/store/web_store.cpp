@@ -93,8 +93,10 @@ std::string redact_reason(Database::Impl& d, const Viewer& v, const std::string&
 void own_unread(Database::Impl& d, const Viewer& v, ThreadSummary& t) {
     if (v.user == 0)
         return;
-    auto& q = d.stmt("SELECT count(*) FROM messages m JOIN unread_marks uk ON uk.message_id = "
-                     "m.id AND uk.user_id = ?2 WHERE m.thread_id = ?1");
+    // The thread's messages, each looked up in the viewer's marks (a join would let SQLite walk
+    // all of the viewer's marks for every thread: 0.5 s a page of 100 with 12,000 marks).
+    auto& q = d.stmt("SELECT count(*) FROM messages m WHERE m.thread_id = ?1 AND EXISTS (SELECT "
+                     "1 FROM unread_marks uk WHERE uk.user_id = ?2 AND uk.message_id = m.id)");
     q.bind(1, t.id);
     q.bind(2, v.user);
     if (q.executeStep())

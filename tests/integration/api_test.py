@@ -572,7 +572,11 @@ check("completeness: Alice's INBOX, every message on the server stored",
       and inbox[0]["missing_count"] == 0 and inbox[0]["server_uid_validity"] == inbox[0]["stored_uid_validity"], (st, js))
 rc, out = check_cli()
 check("accounts check --json agrees (exit 0)", rc == 0 and out.get("complete") is True, (rc, out))
-# A stored copy lost here (its row deleted): the comparison names its UID as missing.
+# A stored copy lost here (its row deleted): the comparison names its UID as missing. The account
+# is disabled first: its sync would notice the folder's count and fetch the message again.
+st, _, js, _ = req("PATCH", "/api/v1/accounts/alice", {"enabled": False}, token=ada_tok)
+check("alice disabled for the completeness check", st == 200
+      and wait_until(20, lambda: q("SELECT state FROM accounts WHERE name = 'alice'")[0][0] == "disabled"), (st, js))
 lost_uid = q("SELECT l.uid FROM locations l JOIN messages m ON m.id = l.message_id JOIN accounts a ON a.id = l.account_id "
              "WHERE a.name = 'alice' AND m.message_id = 'prices-1@customer.example'")[0][0]
 q("DELETE FROM locations WHERE uid = %d AND account_id = (SELECT id FROM accounts WHERE name = 'alice') "

@@ -15,11 +15,15 @@
 //   deal N (ambiguous: deals ...)"). A link never moves to another deal by itself: a wrong deal
 //   shows one customer's mail to the wrong people.
 //
-// Each thread is decided in a transaction of its own.
+// Each thread is decided in a transaction of its own; one that fails is reported and skipped.
+// The pass fails only when it cannot list the threads, or when ten threads in a row fail (the
+// database is gone).
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "crm/core/backend.hpp"
@@ -41,11 +45,16 @@ struct ResortChange {
 struct ResortReport {
     std::size_t examined = 0;
     std::vector<ResortChange> changes; // threads whose filing changed, in the order examined
+    // Threads that could not be decided (each rolled back alone; the others go on).
+    std::vector<std::pair<ThreadId, Error>> failed;
+    bool stopped = false; // `stop` was set before every thread was examined
 };
 
 struct ResortOptions {
     match::SortPolicy sorting;
     match::AddressPolicy addresses; // which domains are free mail (never the team's)
+    // Checked between threads: set, the pass ends early (the daemon stopping).
+    const std::atomic<bool>* stop = nullptr;
 };
 
 [[nodiscard]] Result<ResortReport> resort(Backend& b, const ResortScope& scope, std::int64_t now,

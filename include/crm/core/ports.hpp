@@ -315,10 +315,15 @@ class ResortStore {
     virtual ~ResortStore() = default;
     // Newest first (the thread's last date, then id).
     virtual Result<std::vector<ResortTarget>> resort_targets(const ResortScope& scope) = 0;
-    // nullopt when the thread has no messages (or does not exist).
+    // nullopt when the thread has no messages (or does not exist). Call it in the transaction
+    // that writes the decision: a store with concurrent writers locks the thread until then.
     virtual Result<std::optional<ThreadTail>> thread_tail(ThreadId thread) = 0;
     // True when the deal exists and is open.
     virtual Result<bool> deal_open(DealId deal) = 0;
+    // Whether this connection is the one that re-sorts after CRM changes, among the daemons
+    // sharing the database: the first to ask is, for as long as its connection lives
+    // (PostgreSQL: a session advisory lock); a store of one daemon always is.
+    virtual Result<bool> resort_leader() { return true; }
     // Changes whenever the CRM's records the sorter reads change (users and their addresses,
     // companies and domains, contacts and addresses, deals and their contacts), whoever wrote
     // them: the daemon compares it every few seconds.

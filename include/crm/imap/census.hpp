@@ -1,8 +1,8 @@
 #pragma once
 // What an account's folders hold on the server, for the completeness check (crm-mailctl accounts
 // check, the admin API): each folder's UIDVALIDITY and every UID in it. Blocking: one session,
-// EXAMINE (read-only: nothing changes on the server) and UID SEARCH in slices of 10,000 UIDs so
-// no response line grows with the folder.
+// EXAMINE (read-only: nothing changes on the server) and UID SEARCH over slices of 10,000
+// message sequence numbers, so no response line grows with the folder.
 
 #include <cstdint>
 #include <optional>

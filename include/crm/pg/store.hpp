@@ -144,6 +144,7 @@ class PgStore final : public ThreadIndex, public MailStore, public CrmRecords, p
     Result<std::optional<ThreadTail>> thread_tail(ThreadId thread) override;
     Result<bool> deal_open(DealId deal) override;
     Result<std::string> crm_fingerprint() override;
+    Result<bool> resort_leader() override;
 
   private:
     struct MessageTexts;

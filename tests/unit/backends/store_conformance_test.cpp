@@ -704,6 +704,22 @@ TYPED_TEST(StoreConformance, SeenOnTheServerIsTheMailboxOwnersReadState) {
     EXPECT_EQ(mark_of(1, m1), 0);
     EXPECT_EQ(this->num("SELECT unread FROM messages WHERE id = " + m1s), 1);
     EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + ts), 1);
+    // Bob's account passes to Alice: its unseen mail is unread for her now, and Bob, who gets it
+    // through no other mailbox, no longer has marks on it.
+    ASSERT_TRUE(sync.ensure_account("bob", 1, "bob@s.example", "imap.x.example", true, 5));
+    EXPECT_EQ(mark_of(1, m1), 1);
+    EXPECT_EQ(mark_of(2, m1), 0);
+    EXPECT_EQ(mark_of(1, m2), 0) << "Alice's copy of m2 is \\Seen, and Bob's mailbox has none";
+    // An account with no owner: nobody's; given one later, its unseen mail becomes theirs.
+    ASSERT_TRUE(
+        sync.ensure_account("alice", std::nullopt, "alice@s.example", "imap.x.example", true, 6));
+    ASSERT_TRUE(
+        sync.ensure_account("bob", std::nullopt, "bob@s.example", "imap.x.example", true, 6));
+    EXPECT_EQ(marks(m1), 0);
+    EXPECT_EQ(this->num("SELECT unread FROM messages WHERE id = " + m1s), 0);
+    ASSERT_TRUE(sync.ensure_account("bob", 2, "bob@s.example", "imap.x.example", true, 7));
+    EXPECT_EQ(mark_of(2, m1), 1);
+    EXPECT_EQ(this->num("SELECT unread_count FROM threads WHERE id = " + ts), 1);
 }
 
 // ---- deal_stats, kept by triggers on both ------------------------------------------------
