@@ -28,6 +28,7 @@ python3 bench/fill_maildir.py "$dc/mail/alice" --from "$gen" >/dev/null
 chown -R "$MAIL_USER" "$dc/mail/alice"
 n=$($DOVEADM mailbox status -u alice messages INBOX | sed 's/.*=//')
 printf 'alice-pw' >"$work/alice.pw"
+printf 'id,name,email,role\n1,Alice,alice@example.com,salesperson\n' >"$work/users.csv"
 run() { # label tree
   local db=$work/$1.db
   rm -f "$db"*
@@ -50,6 +51,10 @@ allow_insecure = true
 username = "alice"
 password_file = "$work/alice.pw"
 TOML
+  # The account's owner exists (as in a deployment): its unseen mail is unread for them
+  # (schema/0017's marks), which the sync then pays for.
+  "$2/build/release/src/ctl/crm-mailctl" --db "$db" db migrate >/dev/null
+  "$2/build/release/src/ctl/crm-mailctl" --db "$db" crm import users "$work/users.csv" >/dev/null
   sync
   local t0; t0=$(date +%s.%N)
   /usr/bin/time -o "$work/$1.time" -f "%M %U %S" "$2/build/release/src/daemon/crm-maild" \

@@ -30,7 +30,8 @@ struct Resorter {
 
     // The thread as the sorter sees a new message of it: the newest (incoming) message's
     // participants, the thread's earlier ones, with what the CRM knows of each now.
-    Result<match::SortInput> input_of(ThreadId thread, const ThreadTail& tail) {
+    Result<match::SortInput> input_of(ThreadId thread, const ThreadTail& tail,
+                                      std::vector<ThreadParticipant>& stored) {
         auto& mail = b.mail();
         match::SortInput in;
         std::vector<ContactId> contacts;
@@ -67,6 +68,7 @@ struct Resorter {
         auto earlier = mail.thread_participants(thread);
         if (!earlier)
             return std::unexpected(earlier.error());
+        stored = *earlier;
         for (const auto& t : *earlier) {
             const bool known =
                 std::any_of(in.participants.begin(), in.participants.end(),
@@ -96,6 +98,49 @@ struct Resorter {
         return in;
     }
 
+    // A participant whose CRM facts changed since their mail was stored (`stored`: the facts
+    // then), who now belongs to an open deal other than `linked` and not to `linked`: their
+    // address and that deal. nullopt: none.
+    static std::optional<std::pair<std::string, DealId>>
+    newly_contrary(const match::SortInput& in, const std::vector<ThreadParticipant>& stored,
+                   DealId linked) {
+        auto belongs = [](const match::Participant& p, const match::DealFacts& d) {
+            return (p.contact && std::find(d.contacts.begin(), d.contacts.end(), *p.contact) !=
+                                     d.contacts.end()) ||
+                   (p.company && d.company && *p.company == *d.company);
+        };
+        const match::DealFacts* mine = nullptr;
+        for (const auto& d : in.open_deals)
+            if (d.id == linked)
+                mine = &d;
+        auto check =
+            [&](const match::Participant& p) -> std::optional<std::pair<std::string, DealId>> {
+            if (p.user || (!p.contact && !p.company) || (mine && belongs(p, *mine)))
+                return std::nullopt;
+            // Changed: stored with other facts, and never with these (an address not stored,
+            // say of bulk mail, tells nothing).
+            bool seen = false, same = false;
+            for (const auto& t : stored)
+                if (t.address == p.address) {
+                    seen = true;
+                    same = same || (t.contact == p.contact && t.company == p.company);
+                }
+            if (!seen || same)
+                return std::nullopt;
+            for (const auto& d : in.open_deals)
+                if (d.id != linked && belongs(p, d))
+                    return std::pair{p.address, d.id};
+            return std::nullopt;
+        };
+        for (const auto& p : in.participants)
+            if (auto r = check(p))
+                return r;
+        for (const auto& p : in.thread_participants)
+            if (auto r = check(p))
+                return r;
+        return std::nullopt;
+    }
+
     // Decides one thread again, in its own transaction; the change, if its filing changed.
     Result<std::optional<ResortChange>> one(const ResortTarget& target, std::int64_t now) {
         std::optional<ResortChange> change;
@@ -109,7 +154,8 @@ struct Resorter {
             // Filed otherwise since it was listed (a person linked or held it): not ours.
             if (t.manual || t.held || t.linked != target.linked)
                 return {};
-            auto in = input_of(target.thread, t);
+            std::vector<ThreadParticipant> stored;
+            auto in = input_of(target.thread, t, stored);
             if (!in)
                 return std::unexpected(in.error());
             const match::SortDecision d = match::decide(*in, opt.sorting);
@@ -129,9 +175,11 @@ struct Resorter {
                     contains(in->token_deals, linked) ||
                     std::any_of(in->open_deals.begin(), in->open_deals.end(),
                                 [&](const match::DealFacts& f) { return f.id == linked; });
-                // Still tied to it, and no other deal wins or competes now: the link stays.
-                const bool rival =
-                    (d.deal && *d.deal != linked) || (!d.deal && d.reason.starts_with("ambiguous"));
+                // Still tied to it, and no participant the CRM now places differently from when
+                // their mail was stored belongs to another open deal (and not to this one): the
+                // link stays. Evidence the CRM already had when the link was made does not count
+                // again: the sorter weighed it then, as it does for a new message.
+                const auto rival = newly_contrary(*in, stored, linked);
                 if (tied && !rival)
                     return {};
                 auto open = b.resort().deal_open(linked);
@@ -140,15 +188,17 @@ struct Resorter {
                 if (!*open)
                     return {}; // a won or lost deal keeps its mail
                 std::vector<DealId> suggest;
+                if (rival)
+                    suggest.push_back(rival->second);
                 if (d.deal)
-                    suggest.push_back(*d.deal);
+                    push_unique(suggest, *d.deal);
                 for (DealId s : d.suggestions)
                     push_unique(suggest, s);
                 push_unique(suggest, linked);
                 pl = Placement{std::nullopt,
-                               tied ? fmt::format("re-sorted: the CRM now points elsewhere as "
+                               tied ? fmt::format("re-sorted: the CRM now ties {} to deal {} as "
                                                   "well as to deal {} ({})",
-                                                  linked, d.reason)
+                                                  rival->first, rival->second, linked, d.reason)
                                     : fmt::format("re-sorted: the CRM no longer ties it to deal "
                                                   "{} ({})",
                                                   linked, d.reason),

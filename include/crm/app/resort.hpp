@@ -7,13 +7,14 @@
 // - An unsorted thread (not held) is decided afresh: a sure deal links it; otherwise its reason
 //   and suggestions are brought up to date.
 // - An automatic link stays while the CRM still ties the thread to its deal (a participant is
-//   the deal's contact or of its company, or our deal token names it) and no other deal wins or
-//   competes when the thread is decided afresh, and while the deal is closed (a won or lost deal
-//   keeps its mail). Otherwise an open deal lets the thread go: it waits in the unsorted queue,
-//   held for a person, with the reason and the deals the CRM now points to ("re-sorted: the CRM
-//   no longer ties it to deal N (...)", "re-sorted: the CRM now points elsewhere as well as to
-//   deal N (ambiguous: deals ...)"). A link never moves to another deal by itself: a wrong deal
-//   shows one customer's mail to the wrong people.
+//   the deal's contact or of its company, or our deal token names it) and places no participant
+//   differently from when their mail was stored in another open deal (a customer the CRM learnt
+//   since: the sorter weighed what it knew when it linked, as for a new message), and while the
+//   deal is closed (a won or lost deal keeps its mail). Otherwise an open deal lets the thread
+//   go: it waits in the unsorted queue, held for a person, with the reason and the deals the CRM
+//   now points to ("re-sorted: the CRM no longer ties it to deal N (...)", "re-sorted: the CRM
+//   now ties ADDRESS to deal M as well as to deal N (...)"). A link never moves to another deal
+//   by itself: a wrong deal shows one customer's mail to the wrong people.
 //
 // Each thread is decided in a transaction of its own; one that fails is reported and skipped.
 // The pass fails only when it cannot list the threads, or when ten threads in a row fail (the

@@ -123,8 +123,9 @@ TYPED_TEST(Resort, CrmChangesDecideTheSortersThreadsAgainAndNeverAPersons) {
         env.text("SELECT sort_reason FROM messages WHERE thread_id = " + std::to_string(w.t_new)),
         "re-sorted: single open deal");
 
-    // The automatic links: t_new (now automatic), t_gone and t_won are still supported; t_two
-    // now has another customer's deal competing (Carol's Acme): it waits for a person.
+    // The automatic links: t_new (now automatic), t_gone and t_won are still supported; in t_two
+    // the CRM now ties Carol, unknown when her mail was stored, to another customer's deal: it
+    // waits for a person.
     r = resort(env, ResortScope{false, true, std::nullopt});
     EXPECT_EQ(r.examined, 4U);
     ASSERT_EQ(r.changes.size(), 1U);
@@ -132,11 +133,11 @@ TYPED_TEST(Resort, CrmChangesDecideTheSortersThreadsAgainAndNeverAPersons) {
     EXPECT_EQ(r.changes[0].from, w.d_fleet);
     EXPECT_TRUE(r.changes[0].held);
     EXPECT_FALSE(w.deal_of(w.t_two));
-    EXPECT_EQ(w.queue_reason(w.t_two),
-              "re-sorted: the CRM now points elsewhere as well as to deal " +
-                  std::to_string(w.d_fleet) + " (ambiguous: deals " +
-                  std::to_string(std::min(w.d_fleet, w.d_other)) + ", " +
-                  std::to_string(std::max(w.d_fleet, w.d_other)) + ")");
+    EXPECT_EQ(w.queue_reason(w.t_two), "re-sorted: the CRM now ties carol@acme.example to deal " +
+                                           std::to_string(w.d_other) + " as well as to deal " +
+                                           std::to_string(w.d_fleet) + " (ambiguous: deals " +
+                                           std::to_string(std::min(w.d_fleet, w.d_other)) + ", " +
+                                           std::to_string(std::max(w.d_fleet, w.d_other)) + ")");
 
     // The CRM forgets Dave: the open deal's thread goes to the queue, held; the won deal keeps
     // its mail; the manual link stays.
