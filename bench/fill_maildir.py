@@ -22,12 +22,12 @@ import re
 import sys
 
 
-def name(n, raw):
+def name(n, raw, flags="S"):
     secs = 1700000000 + 37 * n
     usecs = (n * 7919) % 1000000
     pid = 1000 + (n * 104729) % 30000
     vsize = len(raw) + raw.count(b"\n") - raw.count(b"\r\n")
-    return "%d.M%dP%d.bench,S=%d,W=%d:2,S" % (secs, usecs, pid, len(raw), vsize)
+    return "%d.M%dP%d.bench,S=%d,W=%d:2,%s" % (secs, usecs, pid, len(raw), vsize, flags)
 
 
 def poll_message(i):
@@ -42,6 +42,8 @@ def main():
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--from", dest="source", help="a Maildir to copy (cur/ and new/)")
     src.add_argument("--count", type=int, help="generate this many small messages")
+    ap.add_argument("--unseen", action="store_true",
+                    help="deliver the messages unread (no S flag): each is unread for the owner")
     ap.add_argument("--dates", action="store_true",
                     help="set each file's mtime (Dovecot's INTERNALDATE for a Maildir) from its "
                          "Date header, as a mailbox that received the mail then has it")
@@ -58,7 +60,7 @@ def main():
     else:
         messages = ((i, poll_message(i)) for i in range(args.count))
     for i, raw in messages:
-        path = os.path.join(cur, name(i, raw))
+        path = os.path.join(cur, name(i, raw, "" if args.unseen else "S"))
         with open(path, "wb") as f:
             f.write(raw)
         if args.dates:

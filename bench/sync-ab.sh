@@ -24,7 +24,9 @@ trap 'bash tests/integration/dovecot/stop.sh "$dc" >/dev/null 2>&1 || true' EXIT
 bash tests/integration/dovecot/start.sh "$dc" --no-oauth2 >/dev/null
 # shellcheck disable=SC1091
 source "$dc/env"
-python3 bench/fill_maildir.py "$dc/mail/alice" --from "$gen" >/dev/null
+# FILL_ARGS=--unseen: the mail arrives unread (the read marks are then made as it is stored).
+# shellcheck disable=SC2086
+python3 bench/fill_maildir.py "$dc/mail/alice" --from "$gen" ${FILL_ARGS:-} >/dev/null
 chown -R "$MAIL_USER" "$dc/mail/alice"
 n=$($DOVEADM mailbox status -u alice messages INBOX | sed 's/.*=//')
 printf 'alice-pw' >"$work/alice.pw"
