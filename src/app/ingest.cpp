@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "crm/mime/parse.hpp"
+#include "unique.hpp"
 
 namespace crm::app {
 
@@ -20,11 +21,6 @@ constexpr RoleList kRoles[] = {
     {"reply-to", &ParsedMessage::reply_to}, {"to", &ParsedMessage::to},
     {"cc", &ParsedMessage::cc},             {"bcc", &ParsedMessage::bcc},
 };
-
-template <class T> void push_unique(std::vector<T>& v, const T& x) {
-    if (std::find(v.begin(), v.end(), x) == v.end())
-        v.push_back(x);
-}
 
 } // namespace
 

@@ -5,14 +5,11 @@
 
 #include <fmt/format.h>
 
+#include "unique.hpp"
+
 namespace crm::app {
 
 namespace {
-
-template <class T> void push_unique(std::vector<T>& v, const T& x) {
-    if (std::find(v.begin(), v.end(), x) == v.end())
-        v.push_back(x);
-}
 
 bool contains(const std::vector<DealId>& v, DealId id) {
     return std::find(v.begin(), v.end(), id) != v.end();
@@ -104,11 +101,7 @@ struct Resorter {
     static std::optional<std::pair<std::string, DealId>>
     newly_contrary(const match::SortInput& in, const std::vector<ThreadParticipant>& stored,
                    DealId linked) {
-        auto belongs = [](const match::Participant& p, const match::DealFacts& d) {
-            return (p.contact && std::find(d.contacts.begin(), d.contacts.end(), *p.contact) !=
-                                     d.contacts.end()) ||
-                   (p.company && d.company && *p.company == *d.company);
-        };
+        using match::belongs;
         const match::DealFacts* mine = nullptr;
         for (const auto& d : in.open_deals)
             if (d.id == linked)

@@ -140,12 +140,6 @@ struct Candidate {
 }
 
 // Whether participant `p` belongs to deal `d`: one of its contacts, or of its company.
-[[nodiscard]] bool belongs(const Participant& p, const DealFacts& d) {
-    if (p.contact && std::find(d.contacts.begin(), d.contacts.end(), *p.contact) != d.contacts.end())
-        return true;
-    return p.company && d.company && *p.company == *d.company;
-}
-
 // Open deals (other than `linked`) that participants new to the thread belong to while they do
 // not belong to the linked deal: evidence that this message is about something else.
 [[nodiscard]] std::vector<DealId> contrary_deals(const SortInput& in, DealId linked) {
@@ -167,6 +161,13 @@ struct Candidate {
 }
 
 } // namespace
+
+bool belongs(const Participant& p, const DealFacts& d) {
+    if (p.contact &&
+        std::find(d.contacts.begin(), d.contacts.end(), *p.contact) != d.contacts.end())
+        return true;
+    return p.company && d.company && *p.company == *d.company;
+}
 
 SortDecision decide(const SortInput& in, const SortPolicy& policy) {
     if (in.thread_link && in.thread_link->manual) {

@@ -78,6 +78,9 @@ struct SortPolicy {
     double min_score = 2.0;
 };
 
+// The participant is one of the deal's contacts, or of its company.
+[[nodiscard]] bool belongs(const Participant& p, const DealFacts& d);
+
 // In order: a manual link is kept; the threader's conflict holds the thread ("conflict: deals
 // A, B"); a held thread stays held; an automatic link is kept unless this message brings a new
 // participant who is not the linked deal's (contact or company) and has other open deals: then
