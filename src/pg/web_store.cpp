@@ -4,6 +4,7 @@
 #include "crm/pg/web_store.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -635,6 +636,24 @@ Result<std::optional<WebDeal>> PgWebStore::deal(const Viewer& v, DealId id) {
     return d;
 }
 
+Result<ThreadPage> PgWebStore::read_page(const ResultSet& r, const Viewer& v, std::size_t limit,
+                                         ThreadPage page) {
+    if (static_cast<std::size_t>(r.rows()) > limit) {
+        Cells c(r, static_cast<int>(limit) - 1);
+        const ThreadSummary last = read_thread(c); // its own date, before projection
+        if (c.error())
+            return std::unexpected(*c.error());
+        page.next = ThreadKey{last.last_date, last.id};
+    }
+    auto threads = read_threads(r, v);
+    if (!threads)
+        return std::unexpected(threads.error());
+    page.threads = std::move(*threads);
+    if (page.threads.size() > limit)
+        page.threads.resize(limit);
+    return page;
+}
+
 // A page of the threads `where` selects ($3 is `deal`), newest first, after `after`; with the
 // count of the whole list. The keyset's parameters: $4 whether there is an `after`, $5 its date
 // (NULL for a thread without one), $6 its id; $7 the rows to read (one more than the page: is
@@ -669,27 +688,43 @@ Result<ThreadPage> PgWebStore::thread_list_page(const Viewer& v, std::string_vie
                  after ? after->id : ThreadId{0}, static_cast<std::int64_t>(limit) + 1);
     if (!r)
         return std::unexpected(r.error());
-    if (static_cast<std::size_t>(r->rows()) > limit) {
-        Cells c(*r, static_cast<int>(limit) - 1);
-        const ThreadSummary last = read_thread(c); // its own date, before projection
-        if (c.error())
-            return std::unexpected(*c.error());
-        page.next = ThreadKey{last.last_date, last.id};
-    }
-    auto threads = read_threads(*r, v);
-    if (!threads)
-        return std::unexpected(threads.error());
-    page.threads = std::move(*threads);
-    if (page.threads.size() > limit)
-        page.threads.resize(limit);
-    return page;
+    return read_page(*r, v, limit, std::move(page));
 }
 
 Result<ThreadPage> PgWebStore::deal_threads(const Viewer& v, DealId deal,
                                             const std::optional<ThreadKey>& after,
                                             std::size_t limit) {
-    return thread_list_page(v, "listing a deal's threads", "td.deal_id = $3::bigint", deal, after,
-                            limit);
+    constexpr std::string_view kWhat = "listing a deal's threads";
+    auto seen = run(c_, kWhat,
+                    sql({"SELECT coalesce(s.threads, 0) FROM deals d LEFT JOIN "
+                         "deal_stats s ON s.deal_id = d.id WHERE d.id = $3 AND ",
+                         kDealVisible}),
+                    v.admin, v.user, deal);
+    if (!seen)
+        return std::unexpected(seen.error());
+    if (seen->rows() == 0) // someone else's private deal: only the threads their mailboxes hold
+        return thread_list_page(v, kWhat, "td.deal_id = $3::bigint", deal, after, limit);
+    // A deal the viewer may see, so all of its threads: one page from the index on (deal_id,
+    // sort_date, thread_id) from the cursor on (0010/0011), with the count from deal_stats. The
+    // order and the cursors are thread_list_page's: sort_date is last_date, none the smallest.
+    ThreadPage page;
+    {
+        Cells c(*seen, 0);
+        page.total = c.get<std::int64_t>(0);
+        if (c.error())
+            return std::unexpected(*c.error());
+    }
+    constexpr std::int64_t kNoDate = std::numeric_limits<std::int64_t>::min();
+    auto r = run(
+        c_, kWhat,
+        sql({kThreadSelect, "WHERE td.deal_id = $1::bigint AND (NOT $2::boolean OR (td.sort_date, "
+                            "td.thread_id) < ($3::bigint, $4::bigint)) ORDER BY td.sort_date DESC, "
+                            "td.thread_id DESC LIMIT $5::bigint"}),
+        deal, after.has_value(), after ? after->last_date.value_or(kNoDate) : kNoDate,
+        after ? after->id : ThreadId{0}, static_cast<std::int64_t>(limit) + 1);
+    if (!r)
+        return std::unexpected(r.error());
+    return read_page(*r, v, limit, std::move(page));
 }
 
 Result<ThreadPage> PgWebStore::unsorted(const Viewer& v, const std::optional<ThreadKey>& after,

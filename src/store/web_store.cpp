@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <functional>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -444,6 +445,24 @@ Result<std::optional<WebDeal>> WebStore::deal(const Viewer& v, DealId id) {
 
 namespace {
 
+// Reads the rows of `q` (kThreadSelect's, bound but for :limit, one page of `limit` in list
+// order) into `page`, with the cursor of the next page when there is one.
+void read_page(Database::Impl& d, const Viewer& v, SQLite::Statement& q, std::size_t limit,
+               ThreadPage& page) {
+    q.bind(":limit", static_cast<std::int64_t>(limit) + 1); // one more: is there a next page?
+    std::vector<ThreadKey> keys;
+    while (q.executeStep()) {
+        page.threads.push_back(read_thread(q));
+        keys.push_back({page.threads.back().last_date, page.threads.back().id});
+    }
+    q.reset();
+    if (page.threads.size() > limit) {
+        page.threads.resize(limit);
+        page.next = keys[limit - 1]; // the key as ordered, before projection changes the dates
+    }
+    project_all(d, v, page.threads);
+}
+
 // A page of the threads `where` selects (kThreadSelect's aliases; its parameters bound by
 // `bind`), newest first, after `after`; with the count of the whole list.
 ThreadPage thread_list_page(Database::Impl& d, const Viewer& v, const std::string& where,
@@ -473,18 +492,32 @@ ThreadPage thread_list_page(Database::Impl& d, const Viewer& v, const std::strin
             q.bind(":ld", *after->last_date);
         q.bind(":id", after->id);
     }
-    q.bind(":limit", static_cast<std::int64_t>(limit) + 1); // one more: is there a next page?
-    std::vector<ThreadKey> keys;
-    while (q.executeStep()) {
-        page.threads.push_back(read_thread(q));
-        keys.push_back({page.threads.back().last_date, page.threads.back().id});
+    read_page(d, v, q, limit, page);
+    return page;
+}
+
+// A page of the threads of a deal the viewer may see, which are all of its threads: read from
+// the index on (deal_id, sort_date, thread_id) from the cursor on (schema/0018), with the count
+// from deal_stats, so a page costs the same wherever it is in a deal of any size. The order and
+// the cursors are thread_list_page's: sort_date is last_date, a thread without one the smallest.
+ThreadPage visible_deal_page(Database::Impl& d, const Viewer& v, DealId deal,
+                             const std::optional<ThreadKey>& after, std::size_t limit) {
+    constexpr std::int64_t kNoDate = std::numeric_limits<std::int64_t>::min();
+    ThreadPage page;
+    auto& n = d.stmt("SELECT threads FROM deal_stats WHERE deal_id = ?");
+    n.bind(1, deal);
+    if (n.executeStep())
+        page.total = n.getColumn(0).getInt64();
+    n.reset();
+    auto& q = d.stmt(std::string(kThreadSelect) + "WHERE td.deal_id = :deal" +
+                     (after ? " AND (td.sort_date, td.thread_id) < (:sd, :id)" : "") +
+                     " ORDER BY td.sort_date DESC, td.thread_id DESC LIMIT :limit");
+    q.bind(":deal", deal);
+    if (after) {
+        q.bind(":sd", after->last_date.value_or(kNoDate));
+        q.bind(":id", after->id);
     }
-    q.reset();
-    if (page.threads.size() > limit) {
-        page.threads.resize(limit);
-        page.next = keys[limit - 1]; // the key as ordered, before projection changes the dates
-    }
-    project_all(d, v, page.threads);
+    read_page(d, v, q, limit, page);
     return page;
 }
 
@@ -494,9 +527,13 @@ Result<ThreadPage> WebStore::deal_threads(const Viewer& v, DealId deal,
                                           const std::optional<ThreadKey>& after,
                                           std::size_t limit) {
     return guard("listing a deal's threads", [&]() -> Result<ThreadPage> {
+        auto& d = db_.impl();
+        if (deal_visible(d, v, deal))
+            return visible_deal_page(d, v, deal, after, limit);
+        // Someone else's private deal: only the threads the viewer's own mailboxes hold.
         return thread_list_page(
-            db_.impl(), v, "td.deal_id = :deal",
-            [&](SQLite::Statement& q) { q.bind(":deal", deal); }, after, limit);
+            d, v, "td.deal_id = :deal", [&](SQLite::Statement& q) { q.bind(":deal", deal); }, after,
+            limit);
     });
 }
 

@@ -119,6 +119,10 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror, pub
     // from the viewer's own read marks.
     Result<void> fill_viewer_state(const Viewer& v, std::vector<MessageView>& page);
     Result<std::vector<ThreadSummary>> read_threads(const ResultSet& rs, const Viewer& v);
+    // `page` with the rows of `r` (kThreadSelect's, up to limit + 1, in list order): a page of
+    // `limit`, with the cursor of the next page when there is one.
+    Result<ThreadPage> read_page(const ResultSet& r, const Viewer& v, std::size_t limit,
+                                 ThreadPage page);
     Result<ThreadPage> thread_list_page(const Viewer& v, std::string_view what,
                                         std::string_view where, DealId deal,
                                         const std::optional<ThreadKey>& after, std::size_t limit);

@@ -132,7 +132,10 @@ def norm_default(d):
     d = d.strip()
     while d.startswith("(") and d.endswith(")"):
         d = d[1:-1].strip()
-    return re.sub(r"::[a-z ]+(\[\])?", "", d)
+    d = re.sub(r"::[a-z ]+(\[\])?", "", d)
+    # PostgreSQL quotes a literal outside int4's range: '-9223372036854775808'::bigint.
+    m = re.fullmatch(r"'(-?\d+)'", d)
+    return m.group(1) if m else d
 
 
 def check_in_lists(sql):

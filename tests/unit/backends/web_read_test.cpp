@@ -303,6 +303,74 @@ TYPED_TEST(Web, ThreadListsArePagedWithTrueCounts) {
     EXPECT_FALSE(deal_page.next);
 }
 
+// A deal's threads are read in date order from thread_deals' own copy of each thread's date
+// (schema 0018 / PostgreSQL 0010), which triggers keep whichever comes first, the link or the
+// thread's mail, and however the thread's date moves later.
+TYPED_TEST(Web, ADealsThreadsPageInDateOrderWhateverTheWriteOrder) {
+    World w(this->env());
+    auto& r = this->env().reads();
+    Seed s(this->env());
+    struct Made {
+        ThreadId id;
+        std::optional<std::int64_t> date;
+    };
+    std::vector<Made> made;
+    for (int i = 0; i < 7; ++i) {
+        auto t = s.thread("Deal page " + std::to_string(i));
+        // Two share a date, one has none.
+        const std::optional<std::int64_t> date =
+            i == 6 ? std::nullopt : std::optional<std::int64_t>(i == 5 ? 5004 : 5000 + i);
+        if (i % 2 == 0)
+            s.link(t, w.shared_deal, "linked first");
+        s.message(t, "dealpage" + std::to_string(i) + "@x", "Deal page", "Pat",
+                  "pat@client.example", date, 6000 + i);
+        s.recount(t);
+        if (!date)
+            this->env().exec("UPDATE threads SET last_date = NULL, first_date = NULL WHERE id = " +
+                             std::to_string(t));
+        if (i % 2 == 1)
+            s.link(t, w.shared_deal, "linked after its mail");
+        made.push_back({t, date});
+    }
+    // The oldest thread gets the newest message: it moves to the front.
+    s.message(made[0].id, "dealpage-late@x", "Re: Deal page", "Pat", "pat@client.example", 9000,
+              9000);
+    s.recount(made[0].id);
+    made[0].date = 9000;
+    std::sort(made.begin(), made.end(), [](const Made& a, const Made& b) {
+        if (a.date.has_value() != b.date.has_value())
+            return a.date.has_value(); // without a date: last
+        if (a.date != b.date)
+            return *a.date > *b.date;
+        return a.id > b.id;
+    });
+    std::vector<ThreadId> expected;
+    for (const auto& m : made)
+        expected.push_back(m.id);
+    for (const Viewer& v : {w.as_bob(), w.as_admin()}) {
+        for (std::size_t limit : {1U, 2U, 3U, 6U, 7U, 8U}) {
+            std::vector<ThreadId> got;
+            std::optional<ThreadKey> after;
+            int pages = 0;
+            do {
+                auto page = ok(r.deal_threads(v, w.shared_deal, after, limit));
+                EXPECT_EQ(page.total, 7) << "the deal's whole count on every page";
+                EXPECT_LE(page.threads.size(), limit);
+                for (const auto& t : page.threads)
+                    got.push_back(t.id);
+                after = page.next;
+            } while (after && ++pages < 20);
+            EXPECT_EQ(got, expected) << "pages of " << limit << " for user " << v.user;
+        }
+    }
+    // Unlinked: gone from the deal's pages and its count.
+    this->env().exec("DELETE FROM thread_deals WHERE thread_id = " + std::to_string(expected[0]));
+    auto first = ok(r.deal_threads(w.as_bob(), w.shared_deal, std::nullopt, 10));
+    EXPECT_EQ(first.total, 6);
+    ASSERT_EQ(first.threads.size(), 6U);
+    EXPECT_EQ(first.threads.front().id, expected[1]);
+}
+
 TYPED_TEST(Web, ThreadPagesWalkBackFromTheNewestVisible) {
     World w(this->env());
     Seed s(this->env());
