@@ -15,16 +15,18 @@ import { viewAdmin } from './views/admin.js';
 import { viewDeal } from './views/deal.js';
 import { viewDeals } from './views/deals.js';
 import { viewLogin } from './views/login.js';
+import { viewOutbox } from './views/outbox.js';
 import { viewSearch } from './views/search.js';
 import { viewThread } from './views/thread.js';
 import { viewUnsorted } from './views/unsorted.js';
 
 start([
   { path: /^#\/login$/, view: viewLogin, nav: null, anonymous: true },
-  { path: /^#\/deals$/, view: viewDeals, nav: 'deals' },
+  { path: /^#\/deals(?:\?.*)?$/, view: viewDeals, nav: 'deals' },
   { path: /^#\/deals\/(\d+)$/, view: viewDeal, nav: 'deals' },
   { path: /^#\/threads\/(\d+)$/, view: viewThread, nav: 'deals' },
   { path: /^#\/unsorted(?:\?.*)?$/, view: viewUnsorted, nav: 'unsorted' },
   { path: /^#\/search(?:\?.*)?$/, view: viewSearch, nav: 'search' },
+  { path: /^#\/outbox(?:\?.*)?$/, view: viewOutbox, nav: 'outbox' },
   { path: /^#\/admin$/, view: viewAdmin, nav: 'admin' },
 ]);

@@ -240,8 +240,25 @@ export async function loadMe() {
   return state.me;
 }
 
+// A list page's size from its address, `#/list?limit=N` (1-500; 100 by default).
+export function pageLimit() {
+  const q = location.hash.indexOf('?');
+  const asked = q < 0 ? NaN : Number(new URLSearchParams(location.hash.slice(q + 1)).get('limit'));
+  return Number.isInteger(asked) && asked >= 1 && asked <= 500 ? asked : 100;
+}
+
+// Every deal the user sees (for pickers), read a page of 500 at a time.
 export async function loadDeals(force) {
-  if (!state.deals || force) state.deals = (await api('GET', '/deals')).deals;
+  if (!state.deals || force) {
+    const all = [];
+    let cursor = null;
+    do {
+      const r = await api('GET', `/deals?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      all.push(...r.deals);
+      cursor = r.next_cursor;
+    } while (cursor);
+    state.deals = all;
+  }
   return state.deals;
 }
 

@@ -89,6 +89,30 @@ long long parse_id(const std::string& what, const std::string& text) {
     return v;
 }
 
+std::optional<PageArgs> page_args(const Args& a) {
+    const auto limit = a.value("--limit");
+    const auto cursor = a.value("--cursor");
+    if (!limit && !cursor)
+        return std::nullopt;
+    PageArgs p;
+    if (limit) {
+        const auto n = parse_id("--limit", *limit);
+        if (n > 500)
+            throw UsageError{"--limit: at most 500, not " + *limit};
+        p.limit = static_cast<std::size_t>(n);
+    }
+    p.cursor = cursor.value_or("");
+    return p;
+}
+
+void print_page_footer(std::size_t shown, std::int64_t total, std::string_view noun,
+                       const std::optional<std::string>& next) {
+    fmt::print("{} of {} {}{}", shown, total, noun, total == 1 ? "" : "s");
+    if (next)
+        fmt::print("; more: --cursor {}", *next);
+    fmt::print("\n");
+}
+
 std::string fmt_date(std::optional<std::int64_t> t) {
     if (!t)
         return "-";

@@ -42,6 +42,19 @@ long long parse_id(const std::string& what, const std::string& text);
 // A time as "YYYY-MM-DD HH:MM" (UTC); "-" when there is none.
 [[nodiscard]] std::string fmt_date(std::optional<std::int64_t> t);
 
+// --limit N and --cursor C of a listing that pages (as the API's lists do: the same cursors).
+struct PageArgs {
+    std::size_t limit = 100;
+    std::string cursor; // empty: the first page
+};
+// nullopt when neither flag is given (the whole list). Throws UsageError for a --limit that is
+// not 1..500.
+[[nodiscard]] std::optional<PageArgs> page_args(const Args& a);
+
+// The last line of a page: "N of TOTAL <noun>s", and "; more: --cursor C" when there is more.
+void print_page_footer(std::size_t shown, std::int64_t total, std::string_view noun,
+                       const std::optional<std::string>& next);
+
 // Throws UsageError ("expected <what>") unless there are exactly `n` positional arguments.
 void expect_args(const std::vector<std::string>& pos, std::size_t n, const char* what);
 

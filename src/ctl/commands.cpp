@@ -14,6 +14,7 @@
 #include "cli.hpp"
 #include "crm/app/csv.hpp"
 #include "crm/app/thread_actions.hpp"
+#include "crm/core/cursor.hpp"
 #include "crm/pg/backend.hpp"
 #include "crm/pg/leases.hpp"
 #include "crm/pg/migrate.hpp"
@@ -312,6 +313,19 @@ int cmd_crm_import(Context& ctx, const std::vector<std::string>& args) {
     throw UsageError{"KIND must be users, companies, contacts or deals, not '" + kind + "'"};
 }
 
+void print_thread_rows(const std::vector<ThreadSummary>& threads) {
+    fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<34}  {}\n", "THREAD", "LAST", "MSGS", "NEW", "DEAL",
+               "SUBJECT");
+    for (const auto& t : threads) {
+        std::string where = t.deal ? fmt::format("{} {}", *t.deal, t.deal_name)
+                                   : fmt::format("unsorted: {}", t.reason);
+        if (where.size() > 34)
+            where = where.substr(0, 33) + "~";
+        fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<34}  {}\n", t.id, fmt_date(t.last_date),
+                   t.message_count, t.unread_count, printable(where), printable(t.subject));
+    }
+}
+
 json::object thread_json(const ThreadSummary& t) {
     json::object o;
     o["id"] = t.id;
@@ -335,11 +349,48 @@ json::object thread_json(const ThreadSummary& t) {
     return o;
 }
 
+// A page of a deal's threads or of the unsorted queue, as the API pages them (the same cursors).
+int threads_page(Backend& backend, std::optional<DealId> deal, const PageArgs& p, bool as_json) {
+    const Viewer op{.user = 0, .admin = true}; // the operator on the host: everything
+    const std::string list = deal ? "deal-threads" : "unsorted";
+    const std::string scope = deal ? fmt::format("deal {}", *deal) : "";
+    std::optional<ThreadKey> after;
+    if (!p.cursor.empty()) {
+        auto key = decode_key_cursor(p.cursor, list, scope, 2);
+        if (!key)
+            return print_error(key.error());
+        after = ThreadKey{(*key)[0], (*key)[1].value_or(0)};
+    }
+    auto page = deal ? backend.reads().deal_threads(op, *deal, after, p.limit)
+                     : backend.reads().unsorted(op, after, p.limit);
+    if (!page)
+        return print_error(page.error());
+    std::optional<std::string> next;
+    if (page->next)
+        next = encode_key_cursor(list, scope, {page->next->last_date, page->next->id});
+    if (as_json) {
+        json::array arr;
+        for (const auto& t : page->threads)
+            arr.push_back(thread_json(t));
+        fmt::print("{}\n", json::serialize(json::object{
+                               {"threads", arr},
+                               {"total", page->total},
+                               {"next_cursor", next ? json::value(*next) : json::value(nullptr)}}));
+        return kOk;
+    }
+    print_thread_rows(page->threads);
+    print_page_footer(page->threads.size(), page->total, "thread", next);
+    return kOk;
+}
+
 int cmd_threads_list(Context& ctx, const std::vector<std::string>& args) {
-    Args a(args, {"--deal"}, {"--unsorted", "--json"});
+    Args a(args, {"--deal", "--limit", "--cursor"}, {"--unsorted", "--json"});
     expect_args(a.positionals(), 0, "no positional arguments");
     if (a.has("--deal") && a.has("--unsorted"))
         throw UsageError{"--deal and --unsorted exclude each other"};
+    if (page_args(a) && !a.has("--deal") && !a.has("--unsorted"))
+        throw UsageError{"--limit and --cursor page a deal's threads (--deal) or the unsorted "
+                         "queue (--unsorted)"};
     auto filter = OperatorReads::ThreadFilter::All;
     DealId deal = 0;
     if (auto d = a.value("--deal")) {
@@ -361,6 +412,11 @@ int cmd_threads_list(Context& ctx, const std::vector<std::string>& args) {
             return kRuntime;
         }
     }
+    if (auto p = page_args(a))
+        return threads_page(*backend,
+                            filter == OperatorReads::ThreadFilter::Deal ? std::optional(deal)
+                                                                        : std::nullopt,
+                            *p, a.has("--json"));
     auto threads = reads.list_threads(filter, deal);
     if (!threads)
         return print_error(threads.error());
@@ -371,16 +427,7 @@ int cmd_threads_list(Context& ctx, const std::vector<std::string>& args) {
         fmt::print("{}\n", json::serialize(arr));
         return kOk;
     }
-    fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<34}  {}\n", "THREAD", "LAST", "MSGS", "NEW",
-               "DEAL", "SUBJECT");
-    for (const auto& t : *threads) {
-        std::string where = t.deal ? fmt::format("{} {}", *t.deal, t.deal_name)
-                                   : fmt::format("unsorted: {}", t.reason);
-        if (where.size() > 34)
-            where = where.substr(0, 33) + "~";
-        fmt::print("{:>6}  {:<16}  {:>4} {:>4}  {:<34}  {}\n", t.id, fmt_date(t.last_date),
-                   t.message_count, t.unread_count, printable(where), printable(t.subject));
-    }
+    print_thread_rows(*threads);
     fmt::print("{} thread(s)\n", threads->size());
     return kOk;
 }
@@ -599,12 +646,60 @@ int cmd_export_deal_links(Context& ctx, const std::vector<std::string>& args) {
     return print_lines(reads.export_deal_links());
 }
 
+// A page of the deal list, as the API pages it (the same cursors and order: open deals first,
+// then by last activity).
+int deals_page(Backend& backend, const PageArgs& p, bool as_json) {
+    const Viewer op{.user = 0, .admin = true}; // the operator on the host: everything
+    std::optional<DealKey> after;
+    if (!p.cursor.empty()) {
+        auto key = decode_key_cursor(p.cursor, "deals", "", 3);
+        if (!key)
+            return print_error(key.error());
+        const auto& k = *key;
+        if (!k[0] || !k[2])
+            return print_error({"cursor.invalid", "the cursor is damaged: start again without it"});
+        after = DealKey{*k[0] == 1, k[1], *k[2]};
+    }
+    auto page = backend.reads().deal_page(op, after, p.limit);
+    if (!page)
+        return print_error(page.error());
+    std::optional<std::string> next;
+    if (page->next)
+        next = encode_key_cursor("deals", "",
+                                 {page->next->open ? 1 : 0, page->next->last_date, page->next->id});
+    if (as_json) {
+        json::array arr;
+        for (const auto& d : page->deals)
+            arr.push_back(json::object{{"id", d.id},
+                                       {"name", d.name},
+                                       {"stage", d.stage},
+                                       {"status", d.status},
+                                       {"threads", d.threads},
+                                       {"messages", d.messages},
+                                       {"unread", d.unread}});
+        fmt::print("{}\n", json::serialize(json::object{
+                               {"deals", arr},
+                               {"total", page->total},
+                               {"next_cursor", next ? json::value(*next) : json::value(nullptr)}}));
+        return kOk;
+    }
+    fmt::print("{:>5}  {:<32} {:<12} {:<6} {:>7} {:>8} {:>6}\n", "DEAL", "NAME", "STAGE", "STATUS",
+               "THREADS", "MESSAGES", "UNREAD");
+    for (const auto& d : page->deals)
+        fmt::print("{:>5}  {:<32} {:<12} {:<6} {:>7} {:>8} {:>6}\n", d.id, printable(d.name),
+                   printable(d.stage), d.status, d.threads, d.messages, d.unread);
+    print_page_footer(page->deals.size(), page->total, "deal", next);
+    return kOk;
+}
+
 int cmd_deals_list(Context& ctx, const std::vector<std::string>& args) {
-    Args a(args, {}, {"--json"});
+    Args a(args, {"--limit", "--cursor"}, {"--json"});
     expect_args(a.positionals(), 0, "no arguments");
     Backend* backend = ctx.backend();
     if (!backend)
         return kRuntime;
+    if (auto p = page_args(a))
+        return deals_page(*backend, *p, a.has("--json"));
     OperatorReads& reads = backend->operator_reads();
     auto deals = reads.deals();
     if (!deals)
@@ -763,8 +858,10 @@ const std::vector<Command>& commands() {
          "twice adds nothing. Prints a summary; exit code 1 if any file had errors.",
          cmd_import},
         {{"threads", "list"},
-         "[--deal ID | --unsorted] [--json]",
-         "List conversations, newest first, with their deal or unsorted reason.",
+         "[--deal ID | --unsorted] [--limit N] [--cursor C] [--json]",
+         "List conversations, newest first, with their deal or unsorted reason. With\n"
+         "--limit (1-500) or --cursor, a deal's threads or the queue come a page at a time\n"
+         "(100 by default); the last line gives the count and the --cursor of the next page.",
          cmd_threads_list},
         {{"thread", "show"},
          "THREAD [--json]",
@@ -792,8 +889,9 @@ const std::vector<Command>& commands() {
          "Message-ID.",
          cmd_thread_split},
         {{"deals", "list"},
-         "[--json]",
-         "List deals with thread, message and unread counts.",
+         "[--limit N] [--cursor C] [--json]",
+         "List deals with thread, message and unread counts. With --limit (1-500) or\n"
+         "--cursor, a page at a time, open deals first, then by last activity.",
          cmd_deals_list},
         {{"config", "check"},
          "[FILE] [--quiet]",
@@ -817,9 +915,10 @@ const std::vector<Command>& commands() {
          "Sent from the account the message came in through, or --account.",
          cmd_reply},
         {{"outbox", "list"},
-         "[--state S] [--json]",
+         "[--state S] [--limit N] [--cursor C] [--json]",
          "Replies and their state: queued, sending, sent, failed (with the server's reason),\n"
-         "unknown (interrupted: a person must decide), cancelled.",
+         "unknown (interrupted: a person must decide), cancelled. Oldest first; with --limit\n"
+         "(1-500) or --cursor, a page at a time, newest first.",
          cmd_outbox_list},
         {{"outbox", "retry"},
          "ID",

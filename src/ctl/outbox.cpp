@@ -12,6 +12,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/app/reply.hpp"
+#include "crm/core/cursor.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/runtime/config_files.hpp"
 #include "crm/store/backend.hpp"
@@ -138,18 +139,44 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
 }
 
 int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args) {
-    Args a(args, {"--state"}, {"--json"});
+    Args a(args, {"--state", "--limit", "--cursor"}, {"--json"});
     if (!a.positionals().empty())
         throw UsageError{"no positional arguments"};
+    const auto state = a.value("--state");
+    if (state && !outbox_state(*state))
+        throw UsageError{"--state: '" + *state +
+                         "' is none of queued, sending, sent, failed, unknown, cancelled"};
+    const auto paged = page_args(a);
     auto* db = ctx.backend();
     if (!db)
         return kRuntime;
-    auto rows = db->outbox().list(a.value("--state"));
-    if (!rows)
-        return print_error(rows.error());
+    // A page as the API gives it (the same cursors: of this --state), or the whole list.
+    std::optional<std::int64_t> before;
+    if (paged && !paged->cursor.empty()) {
+        auto key = decode_key_cursor(paged->cursor, "outbox", state.value_or(""), 1);
+        if (!key || !(*key)[0])
+            return print_error(
+                key ? Error{"cursor.invalid", "the cursor is damaged: start again without it"}
+                    : key.error());
+        before = (*key)[0];
+    }
+    Result<OutboxPage> page = OutboxPage{};
+    if (paged) {
+        page = db->outbox().page(OutboxFilter{state, std::nullopt}, before, paged->limit);
+    } else if (auto all = db->outbox().list(state)) {
+        page->rows = std::move(*all);
+    } else {
+        page = std::unexpected(all.error());
+    }
+    if (!page)
+        return print_error(page.error());
+    const auto& rows = page->rows;
+    std::optional<std::string> next;
+    if (page->next)
+        next = encode_key_cursor("outbox", state.value_or(""), {*page->next});
     if (a.has("--json")) {
         json::array arr;
-        for (const auto& r : *rows) {
+        for (const auto& r : rows) {
             json::object o;
             o["id"] = r.id;
             o["state"] = r.state;
@@ -164,17 +191,26 @@ int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args) {
             o["sent_at"] = r.sent_at ? json::value(*r.sent_at) : nullptr;
             arr.push_back(o);
         }
-        fmt::print("{}\n", json::serialize(arr));
+        if (paged)
+            fmt::print("{}\n",
+                       json::serialize(json::object{
+                           {"entries", arr},
+                           {"total", page->total},
+                           {"next_cursor", next ? json::value(*next) : json::value(nullptr)}}));
+        else
+            fmt::print("{}\n", json::serialize(arr));
         return kOk;
     }
     fmt::print("{:>5}  {:<9} {:>6}  {:<30}  {}\n", "ID", "STATE", "THREAD", "TO", "SUBJECT");
-    for (const auto& r : *rows) {
+    for (const auto& r : rows) {
         fmt::print("{:>5}  {:<9} {:>6}  {:<30}  {}\n", r.id, r.state,
                    r.thread ? std::to_string(*r.thread) : "-", printable(show(r.to)),
                    printable(r.subject));
         if (!r.last_error.empty()) // the SMTP server's words
             fmt::print("       {}\n", printable(r.last_error));
     }
+    if (paged)
+        print_page_footer(rows.size(), page->total, "message", next);
     return kOk;
 }
 

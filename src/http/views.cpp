@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <map>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -45,7 +46,9 @@ json::object outbox_json(const OutboxRow& r, const std::string& account_name) {
             {"cc", addresses(r.cc)},
             {"subject", r.subject},
             {"created_at", r.created_at},
-            {"sent_at", opt_json(r.sent_at)}};
+            {"sent_at", opt_json(r.sent_at)},
+            {"thread_id", opt_json(r.thread)},
+            {"deal_id", opt_json(r.deal)}};
 }
 
 std::vector<AccountId> mirror_accounts(Ctx& c) {
@@ -275,37 +278,31 @@ json::object thread_json(ReadModel& ws, const Viewer& v, const ThreadSummary& t)
 
 namespace {
 
+// The `fields` keys of the ?cursor= of `list` (of `scope`): 422 when it is another list's, or
+// damaged.
+std::vector<std::optional<std::int64_t>> page_cursor(const Ctx& c, std::string_view list,
+                                                     std::string_view scope, std::size_t fields) {
+    auto key = decode_key_cursor(c.query.find("cursor")->second, list, scope, fields);
+    if (!key)
+        throw_error(422, "cursor.invalid", "cursor: " + key.error().detail, "cursor");
+    return std::move(*key);
+}
+
+bool has_cursor(const Ctx& c) {
+    const auto it = c.query.find("cursor");
+    return it != c.query.end() && !it->second.empty();
+}
+
 // ?limit= and ?cursor= of a thread list: the page size (1..500, 100 by default) and where the
 // page starts. The cursor holds the last thread's date and id; it is refused by another list.
 std::pair<std::optional<ThreadKey>, std::size_t>
 thread_page_request(const Ctx& c, std::string_view list, std::string_view scope) {
     const auto limit =
         static_cast<std::size_t>(query_int(c, "limit", 1, kMaxThreadListPage, kThreadListPage));
-    const auto it = c.query.find("cursor");
-    if (it == c.query.end() || it->second.empty())
+    if (!has_cursor(c))
         return {std::nullopt, limit};
-    auto position = decode_cursor(it->second, list, list_scope(scope));
-    if (!position)
-        throw_error(422, "cursor.invalid", "cursor: " + position.error().detail, "cursor");
-    // "<date or ->:<id>"
-    const std::string& p = *position;
-    const auto colon = p.find(':');
-    ThreadKey key;
-    std::int64_t date = 0;
-    const auto parse = [](std::string_view t, std::int64_t& out) {
-        auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), out);
-        return ec == std::errc() && end == t.data() + t.size();
-    };
-    const bool ok =
-        colon != std::string::npos &&
-        (p.substr(0, colon) == "-" || parse(std::string_view(p).substr(0, colon), date)) &&
-        parse(std::string_view(p).substr(colon + 1), key.id);
-    if (!ok)
-        throw_error(422, "cursor.invalid", "cursor: the cursor is damaged: start again without it",
-                    "cursor");
-    if (p.substr(0, colon) != "-")
-        key.last_date = date;
-    return {key, limit};
+    const auto key = page_cursor(c, list, scope, 2);
+    return {ThreadKey{key[0], key[1].value_or(0)}, limit};
 }
 
 void send_thread_page(Ctx& c, ReadModel& ws, const Viewer& v, const ThreadPage& page,
@@ -315,13 +312,72 @@ void send_thread_page(Ctx& c, ReadModel& ws, const Viewer& v, const ThreadPage& 
         a.push_back(thread_json(ws, v, t));
     json::value next = nullptr;
     if (page.next)
-        next =
-            encode_cursor(list, list_scope(scope),
-                          fmt::format("{}:{}",
-                                      page.next->last_date ? std::to_string(*page.next->last_date)
-                                                           : std::string("-"),
-                                      page.next->id));
+        next = encode_key_cursor(list, scope, {page.next->last_date, page.next->id});
     send_json(c, 200, json::object{{"threads", a}, {"total", page.total}, {"next_cursor", next}});
+}
+
+// GET /api/v1/deals?limit=&cursor=: the deals the viewer sees, a page at a time (100 by
+// default, at most 500), with their count.
+void deal_list(Ctx& c, ReadModel& ws, const Viewer& v) {
+    const auto limit =
+        static_cast<std::size_t>(query_int(c, "limit", 1, kMaxThreadListPage, kThreadListPage));
+    std::optional<DealKey> after;
+    if (has_cursor(c)) {
+        const auto key = page_cursor(c, "deals", "", 3);
+        if (!key[0] || !key[2] || (*key[0] != 0 && *key[0] != 1))
+            throw_error(422, "cursor.invalid",
+                        "cursor: the cursor is damaged: start again without it", "cursor");
+        after = DealKey{*key[0] == 1, key[1], *key[2]};
+    }
+    const auto page = ok_or_500(ws.deal_page(v, after, limit));
+    json::array a;
+    for (const auto& d : page.deals)
+        a.push_back(deal_json(d));
+    json::value next = nullptr;
+    if (page.next)
+        next = encode_key_cursor("deals", "",
+                                 {page.next->open ? 1 : 0, page.next->last_date, page.next->id});
+    send_json(c, 200, json::object{{"deals", a}, {"total", page.total}, {"next_cursor", next}});
+}
+
+// GET /api/v1/outbox?state=&limit=&cursor=: the caller's own replies and new mail (an admin's:
+// everyone's), newest first, a page at a time, with their count.
+void outbox_list(Ctx& c) {
+    OutboxFilter f;
+    if (const auto it = c.query.find("state"); it != c.query.end() && !it->second.empty()) {
+        if (!outbox_state(it->second))
+            invalid("state", "must be one of queued, sending, sent, failed, unknown, cancelled");
+        f.state = it->second;
+    }
+    if (!c.admin())
+        f.user = c.user->id;
+    const auto limit =
+        static_cast<std::size_t>(query_int(c, "limit", 1, kMaxThreadListPage, kThreadListPage));
+    // The cursor is of this filter: another state's would skip entries.
+    const std::string scope = f.state.value_or("");
+    std::optional<std::int64_t> before;
+    if (has_cursor(c)) {
+        before = page_cursor(c, "outbox", scope, 1)[0];
+        if (!before)
+            throw_error(422, "cursor.invalid",
+                        "cursor: the cursor is damaged: start again without it", "cursor");
+    }
+    auto& ob = c.backend.outbox();
+    const auto page = ok_or_500(ob.page(f, before, limit));
+    std::map<AccountId, std::string> names;
+    json::array a;
+    for (const auto& r : page.rows) {
+        auto name = names.find(r.account);
+        if (name == names.end()) {
+            auto acc = ok_or_500(ob.account(r.account));
+            name = names.emplace(r.account, acc ? acc->name : "").first;
+        }
+        a.push_back(outbox_json(r, name->second));
+    }
+    json::value next = nullptr;
+    if (page.next)
+        next = encode_key_cursor("outbox", scope, {*page.next});
+    send_json(c, 200, json::object{{"entries", a}, {"total", page.total}, {"next_cursor", next}});
 }
 
 } // namespace
@@ -397,10 +453,7 @@ bool route_views(Ctx& c) {
     } else if (s[0] == "search" && wants(c, "GET", 1)) {
         search(c);
     } else if (s[0] == "deals" && wants(c, "GET", 1)) {
-        json::array a;
-        for (const auto& d : ok_or_500(ws.deals(v)))
-            a.push_back(deal_json(d));
-        send_json(c, 200, json::object{{"deals", a}});
+        deal_list(c, ws, v);
     } else if (s[0] == "deals" && s.size() == 2 && wants(c, "GET", 2)) {
         auto d = ok_or_500(ws.deal(v, id_segment(s[1], "deal")));
         if (!d)
@@ -434,6 +487,8 @@ bool route_views(Ctx& c) {
         mark(c, false, id_segment(s[1], "message"));
     } else if (s[0] == "threads" && s.size() == 3 && s[2] == "reply" && wants(c, "POST", 3)) {
         reply(c, id_segment(s[1], "thread"));
+    } else if (s[0] == "outbox" && wants(c, "GET", 1)) {
+        outbox_list(c);
     } else if (s[0] == "outbox" && s.size() == 2 && wants(c, "GET", 2)) {
         outbox_get(c, id_segment(s[1], "outbox entry"));
     } else {

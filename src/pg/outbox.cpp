@@ -262,6 +262,38 @@ Result<std::vector<OutboxRow>> PgOutbox::list(const std::optional<std::string>& 
     return read_rows(*r);
 }
 
+Result<OutboxPage> PgOutbox::page(const OutboxFilter& f, std::optional<std::int64_t> before,
+                                  std::size_t limit) {
+    constexpr std::string_view what = "listing the outbox";
+    OutboxPage out;
+    if (f.state && !detail::can_match(*f.state))
+        return out;
+    constexpr const char* kWhere = "WHERE ($1::text IS NULL OR state = $1::text) AND ($2::bigint "
+                                   "IS NULL OR user_id = $2::bigint) ";
+    auto n = run(c_, what, std::string("SELECT count(*) FROM outbox ") + kWhere, f.state, f.user);
+    if (!n)
+        return std::unexpected(n.error());
+    Cells c(*n, 0);
+    out.total = c.get<std::int64_t>(0);
+    if (c.error())
+        return std::unexpected(*c.error());
+    auto r = run(c_, what,
+                 select_rows(std::string(kWhere) + "AND ($3::bigint IS NULL OR id < $3::bigint) "
+                                                   "ORDER BY id DESC LIMIT $4::bigint"),
+                 f.state, f.user, before, static_cast<std::int64_t>(limit) + 1);
+    if (!r)
+        return std::unexpected(r.error());
+    auto rows = read_rows(*r);
+    if (!rows)
+        return std::unexpected(rows.error());
+    out.rows = std::move(*rows);
+    if (out.rows.size() > limit) {
+        out.rows.resize(limit);
+        out.next = out.rows.back().id;
+    }
+    return out;
+}
+
 Result<std::optional<OutboxRow>> PgOutbox::get(std::int64_t id) {
     auto r = run(c_, "reading an outbox entry", select_rows("WHERE id = $1"), id);
     if (!r)

@@ -622,6 +622,51 @@ Result<std::vector<WebDeal>> PgWebStore::deals(const Viewer& v) {
     return out;
 }
 
+Result<DealPage> PgWebStore::deal_page(const Viewer& v, const std::optional<DealKey>& after,
+                                       std::size_t limit) {
+    constexpr std::string_view kWhat = "listing deals";
+    DealPage page;
+    auto n =
+        run(c_, kWhat, sql({"SELECT count(*) FROM deals d WHERE ", kDealVisible}), v.admin, v.user);
+    if (!n)
+        return std::unexpected(n.error());
+    {
+        Cells c(*n, 0);
+        page.total = c.get<std::int64_t>(0);
+        if (c.error())
+            return std::unexpected(*c.error());
+    }
+    // deals()'s order as three keys: open first, the last date newest first (none: the
+    // smallest), the id ascending; $3 whether there is an `after`, $4..$6 its keys.
+    constexpr const char* kKeyset =
+        " AND (NOT $3::boolean OR (CASE WHEN d.status = 'open' THEN 1 ELSE 0 END) < $4::integer "
+        "OR ((CASE WHEN d.status = 'open' THEN 1 ELSE 0 END) = $4::integer AND "
+        "(coalesce(s.last_date, -9223372036854775808) < $5::bigint OR "
+        "(coalesce(s.last_date, -9223372036854775808) = $5::bigint AND d.id > $6::bigint))))";
+    auto r = run(c_, kWhat,
+                 sql({kDealSelect, "WHERE ", kDealVisible, kKeyset,
+                      " ORDER BY (d.status = 'open') DESC, s.last_date DESC NULLS LAST, d.id "
+                      "LIMIT $7::bigint"}),
+                 v.admin, v.user, after.has_value(), after && after->open ? 1 : 0,
+                 after ? after->last_date.value_or(std::numeric_limits<std::int64_t>::min())
+                       : std::int64_t{0},
+                 after ? after->id : DealId{0}, static_cast<std::int64_t>(limit) + 1);
+    if (!r)
+        return std::unexpected(r.error());
+    for (int i = 0; i < r->rows(); ++i) {
+        Cells c(*r, i);
+        page.deals.push_back(read_deal(c));
+        if (c.error())
+            return std::unexpected(*c.error());
+    }
+    if (page.deals.size() > limit) {
+        page.deals.resize(limit);
+        const auto& last = page.deals.back();
+        page.next = DealKey{last.status == "open", last.last_date, last.id};
+    }
+    return page;
+}
+
 Result<std::optional<WebDeal>> PgWebStore::deal(const Viewer& v, DealId id) {
     auto r = run(c_, "reading a deal", sql({kDealSelect, "WHERE d.id = $3 AND ", kDealVisible}),
                  v.admin, v.user, id);

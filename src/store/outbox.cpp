@@ -212,6 +212,41 @@ Result<std::vector<OutboxRow>> OutboxStore::list(const std::optional<std::string
     });
 }
 
+Result<OutboxPage> OutboxStore::page(const OutboxFilter& f, std::optional<std::int64_t> before,
+                                     std::size_t limit) {
+    return guard("listing the outbox", [&]() -> Result<OutboxPage> {
+        auto& d = db_.impl();
+        constexpr const char* kWhere =
+            "WHERE (:state IS NULL OR state = :state) AND (:user IS NULL OR user_id = :user) ";
+        const auto bind = [&](SQLite::Statement& q) {
+            if (f.state)
+                q.bind(":state", *f.state);
+            if (f.user)
+                q.bind(":user", *f.user);
+        };
+        OutboxPage out;
+        auto& n = d.stmt(std::string("SELECT count(*) FROM outbox ") + kWhere);
+        bind(n);
+        if (n.executeStep())
+            out.total = n.getColumn(0).getInt64();
+        n.reset();
+        auto& q = d.stmt(std::string(kSelect) + kWhere +
+                         "AND (:before IS NULL OR id < :before) ORDER BY id DESC LIMIT :limit");
+        bind(q);
+        if (before)
+            q.bind(":before", *before);
+        q.bind(":limit", static_cast<std::int64_t>(limit) + 1); // one more: is there a next page?
+        while (q.executeStep())
+            out.rows.push_back(read_row(q));
+        q.reset();
+        if (out.rows.size() > limit) {
+            out.rows.resize(limit);
+            out.next = out.rows.back().id;
+        }
+        return out;
+    });
+}
+
 Result<std::optional<OutboxRow>> OutboxStore::get(std::int64_t id) {
     return guard("reading an outbox entry", [&]() -> Result<std::optional<OutboxRow>> {
         auto& q = db_.impl().stmt(std::string(kSelect) + "WHERE id = ?");

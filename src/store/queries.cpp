@@ -27,8 +27,7 @@ Result<std::vector<ThreadSummary>> Store::list_threads(ThreadFilter f, DealId de
         std::vector<ThreadSummary> out;
         while (q.executeStep())
             out.push_back(read_thread(q));
-        for (auto& t : out)
-            add_participants(d, t);
+        add_participants(d, out);
         return out;
     });
 }

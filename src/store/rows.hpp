@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "crm/core/stored_json.hpp"
@@ -80,17 +81,52 @@ inline ThreadSummary read_thread(SQLite::Statement& q) {
     return t;
 }
 
-inline void add_participants(Database::Impl& d, ThreadSummary& t) {
-    auto& p = d.stmt("SELECT p.address FROM participants p JOIN messages m ON m.id = p.message_id "
-                     "WHERE m.thread_id = ? AND p.role = 'from' AND p.address != '' "
-                     "ORDER BY coalesce(m.date, m.received_at), m.id");
-    p.bind(1, t.id);
-    while (p.executeStep()) {
-        auto a = p.getColumn(0).getString();
-        if (std::find(t.participants.begin(), t.participants.end(), a) == t.participants.end())
-            t.participants.push_back(a);
+// A JSON array of the threads' ids, for json_each.
+inline std::string thread_ids_json(const std::vector<ThreadSummary*>& threads) {
+    std::string ids = "[";
+    for (const auto* t : threads) {
+        if (ids.size() > 1)
+            ids += ',';
+        ids += std::to_string(t->id);
+    }
+    return ids + "]";
+}
+
+// The senders of each of `threads` (their From addresses in reading order, each once), read
+// with one query per 500 threads rather than one per thread.
+inline void add_participants(Database::Impl& d, const std::vector<ThreadSummary*>& threads) {
+    constexpr std::size_t kChunk = 500;
+    for (std::size_t at = 0; at < threads.size(); at += kChunk) {
+        const std::vector<ThreadSummary*> chunk(
+            threads.begin() + static_cast<std::ptrdiff_t>(at),
+            threads.begin() + static_cast<std::ptrdiff_t>(std::min(threads.size(), at + kChunk)));
+        std::unordered_map<ThreadId, ThreadSummary*> by_id;
+        for (auto* t : chunk)
+            by_id.emplace(t->id, t);
+        auto& p = d.stmt("SELECT m.thread_id, p.address FROM messages m JOIN participants p ON "
+                         "p.message_id = m.id WHERE m.thread_id IN (SELECT value FROM "
+                         "json_each(?)) AND p.role = 'from' AND p.address != '' ORDER BY "
+                         "m.thread_id, coalesce(m.date, m.received_at), m.id, p.position");
+        p.bind(1, thread_ids_json(chunk));
+        while (p.executeStep()) {
+            auto& t = *by_id.at(p.getColumn(0).getInt64());
+            auto a = p.getColumn(1).getString();
+            if (std::find(t.participants.begin(), t.participants.end(), a) == t.participants.end())
+                t.participants.push_back(std::move(a));
+        }
+        p.reset();
     }
 }
 
+inline void add_participants(Database::Impl& d, std::vector<ThreadSummary>& threads) {
+    std::vector<ThreadSummary*> all;
+    for (auto& t : threads)
+        all.push_back(&t);
+    add_participants(d, all);
+}
+
+inline void add_participants(Database::Impl& d, ThreadSummary& t) {
+    add_participants(d, std::vector<ThreadSummary*>{&t});
+}
 
 } // namespace crm::store

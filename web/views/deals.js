@@ -1,15 +1,18 @@
-// #/deals: the deals the user may see, filtered on the page (the filter is kept for the
-// tab's session in sessionStorage crm-deal-filter).
+// #/deals: the deals the user may see, 100 at a time (#/deals?limit=N; "More deals" reads the next page), filtered
+// on the page among those read (the filter is kept for the tab's session in sessionStorage
+// crm-deal-filter). The count is of all the user's deals.
 //
 // Stable test selectors (data-testid):
 //   deal-filter           the search/filter box on #/deals
 //   deal-status-filter    the status select (all/open/won/lost) on #/deals
 //   deal-row              one deal in the list (data-id = deal id; class "unread" when unread > 0)
 //   deal-unread           the unread badge in a deal row (only when unread > 0)
+//   deals-more            "More deals": the next page (hidden on the last)
+//   deals-count           the count in the header ("N deals", or "shown of N")
 
 import {
-  h, append, clear, timeEl, fmtCount, plural, currentView, loadDeals, pageHeader, clickableRow,
-  statusPill, unreadBadge,
+  h, append, clear, timeEl, fmtCount, plural, currentView, api, showError, pageHeader, clickableRow,
+  statusPill, unreadBadge, pageLimit,
 } from '../core.js';
 
 export async function viewDeals(main) {
@@ -20,15 +23,18 @@ export async function viewDeals(main) {
     h('option', { value: '' }, 'All statuses'), h('option', { value: 'open' }, 'Open'),
     h('option', { value: 'won' }, 'Won'), h('option', { value: 'lost' }, 'Lost'));
   const unreadOnly = h('input', { type: 'checkbox', id: 'unread-only' });
-  const count = h('span', { class: 'muted' });
+  const count = h('span', { class: 'muted', testid: 'deals-count' });
   append(main, pageHeader('Deals', count),
     h('div', { class: 'toolbar' }, filter, statusSel,
       h('label', { class: 'check', for: 'unread-only' }, unreadOnly, 'Unread only')));
   const body = h('div', { class: 'page-body' }, h('p', { class: 'loading' }, 'Loading deals…'));
   append(main, body);
 
-  const deals = await loadDeals(true);
+  const pageSize = pageLimit(); // #/deals?limit=N
+  const first = await api('GET', `/deals?limit=${pageSize}`);
   if (!v.alive) return;
+  const total = first.total;
+  let cursor = first.next_cursor;
 
   const table = h('table', { class: 'table' },
     h('thead', null, h('tr', null,
@@ -37,34 +43,39 @@ export async function viewDeals(main) {
       h('th', { class: 'num' }, 'Unread'), h('th', { class: 'col-date' }, 'Last activity'))));
   const tbody = h('tbody');
   table.appendChild(tbody);
-  const rows = deals.map((d) => {
-    const company = d.company && d.company.name;
-    const tr = clickableRow(h('tr', { class: d.unread > 0 ? 'row unread' : 'row', testid: 'deal-row',
-      dataset: { id: String(d.id), navRow: '1' } },
-      h('td', { class: 'cell-title' },
-        h('a', { class: 'row-link', href: `#/deals/${d.id}` }, d.name),
-        d.shared ? h('span', { class: 'tag', title: 'Shared with every salesperson' }, 'shared') : null,
-        company ? h('div', { class: 'sub' }, company) : null),
-      h('td', null, d.stage || '—'),
-      h('td', { class: 'col-status' }, statusPill(d.status)),
-      h('td', { class: 'col-owner' }, d.owner ? d.owner.name : h('span', { class: 'muted' }, 'nobody')),
-      h('td', { class: 'num col-threads' }, fmtCount(d.threads)),
-      h('td', { class: 'num' }, unreadBadge(d.unread, 'deal-unread')),
-      h('td', { class: 'col-date' }, timeEl(d.last_date))));
-    const hay = [d.name, company, d.stage, d.status, d.owner && d.owner.name].filter(Boolean).join(' ').toLowerCase();
-    return { d, tr, hay };
-  });
-  for (const r of rows) tbody.appendChild(r.tr);
+  const rows = [];
+  const addRows = (deals) => {
+    for (const d of deals) {
+      const company = d.company && d.company.name;
+      const tr = clickableRow(h('tr', { class: d.unread > 0 ? 'row unread' : 'row', testid: 'deal-row',
+        dataset: { id: String(d.id), navRow: '1' } },
+        h('td', { class: 'cell-title' },
+          h('a', { class: 'row-link', href: `#/deals/${d.id}` }, d.name),
+          d.shared ? h('span', { class: 'tag', title: 'Shared with every salesperson' }, 'shared') : null,
+          company ? h('div', { class: 'sub' }, company) : null),
+        h('td', null, d.stage || '—'),
+        h('td', { class: 'col-status' }, statusPill(d.status)),
+        h('td', { class: 'col-owner' }, d.owner ? d.owner.name : h('span', { class: 'muted' }, 'nobody')),
+        h('td', { class: 'num col-threads' }, fmtCount(d.threads)),
+        h('td', { class: 'num' }, unreadBadge(d.unread, 'deal-unread')),
+        h('td', { class: 'col-date' }, timeEl(d.last_date))));
+      const hay = [d.name, company, d.stage, d.status, d.owner && d.owner.name].filter(Boolean).join(' ').toLowerCase();
+      rows.push({ d, tr, hay });
+      tbody.appendChild(tr);
+    }
+  };
+  addRows(first.deals);
+  const more = h('button', { type: 'button', class: 'btn', testid: 'deals-more', hidden: !cursor }, 'More deals');
   const empty = h('div', { class: 'empty', hidden: true }, h('p', { class: 'empty-title' }, 'No deals match'),
     h('p', null, 'Try another filter.'));
   clear(body);
-  if (!deals.length) {
+  if (!rows.length) {
     append(body, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'No deals yet'),
       h('p', null, 'Deals you own or that are shared with you appear here.')));
     count.textContent = '';
     return;
   }
-  append(body, table, empty);
+  append(body, table, empty, h('div', { class: 'more-row' }, more));
 
   const apply = () => {
     const words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
@@ -76,7 +87,7 @@ export async function viewDeals(main) {
       r.tr.hidden = !ok;
       if (ok) shown += 1;
     }
-    count.textContent = shown === rows.length ? plural(rows.length, 'deal') : `${shown} of ${rows.length}`;
+    count.textContent = shown === total ? plural(total, 'deal') : `${shown} of ${plural(total, 'deal')}`;
     empty.hidden = shown > 0;
     table.hidden = shown === 0;
     sessionStorage.setItem('crm-deal-filter', JSON.stringify([filter.value, st, unreadOnly.checked]));
@@ -85,6 +96,18 @@ export async function viewDeals(main) {
     const [f, s, u] = JSON.parse(sessionStorage.getItem('crm-deal-filter') || '["","",false]');
     filter.value = f; statusSel.value = s; unreadOnly.checked = u;
   } catch (e) { /* ignore */ }
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const r = await api('GET', `/deals?limit=${pageSize}&cursor=${encodeURIComponent(cursor)}`);
+      if (!v.alive) return;
+      addRows(r.deals);
+      cursor = r.next_cursor;
+      more.hidden = !cursor;
+      apply();
+    } catch (e) { showError(e); }
+    more.disabled = false;
+  });
   filter.addEventListener('input', apply);
   statusSel.addEventListener('change', apply);
   unreadOnly.addEventListener('change', apply);

@@ -10,7 +10,7 @@
 //   unsorted-more         "More conversations": the next page (hidden on the last)
 
 import {
-  h, append, clear, timeEl, plural, api, currentView, showError, loadDeals, setUnsortedCount,
+  h, append, clear, timeEl, plural, api, currentView, showError, loadDeals, setUnsortedCount, pageLimit,
   pageHeader, unreadBadge, dealOptions,
 } from '../core.js';
 
@@ -21,10 +21,7 @@ export async function viewUnsorted(main) {
     h('p', { class: 'page-intro' }, 'Conversations the sorter could not file with confidence. Assign each to its deal.'));
   const body = h('div', { class: 'page-body' }, h('p', { class: 'loading' }, 'Loading…'));
   append(main, body);
-  // #/unsorted?limit=N: the page size (1-500; 100 by default).
-  const q = location.hash.indexOf('?');
-  const asked = q < 0 ? NaN : Number(new URLSearchParams(location.hash.slice(q + 1)).get('limit'));
-  const limit = Number.isInteger(asked) && asked >= 1 && asked <= 500 ? asked : 100;
+  const limit = pageLimit(); // #/unsorted?limit=N
   const [r, deals] = await Promise.all([api('GET', `/unsorted?limit=${limit}`), loadDeals().catch(() => [])]);
   if (!v.alive) return;
   let remaining = r.total; // the whole queue's, not this page's

@@ -5,8 +5,11 @@
 
 #include <charconv>
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -61,6 +64,65 @@ decode_cursor(std::string_view cursor, std::string_view list, std::string_view s
                                 "without it",
                                 list));
     return raw.substr(bar2 + 1);
+}
+
+// A cursor position that is a row's sort key: integers, "-" for a missing one, colon separated
+// ("1700000000:42", "1:-:7").
+[[nodiscard]] inline std::string
+key_position(std::initializer_list<std::optional<std::int64_t>> key) {
+    std::string out;
+    bool first = true;
+    for (const auto& k : key) {
+        if (!first)
+            out += ':';
+        first = false;
+        out += k ? std::to_string(*k) : std::string("-");
+    }
+    return out;
+}
+
+// The `n` fields of a key_position. Errors "cursor.invalid" when it is not one of `n` fields.
+[[nodiscard]] inline Result<std::vector<std::optional<std::int64_t>>>
+parse_key_position(std::string_view position, std::size_t n) {
+    std::vector<std::optional<std::int64_t>> out;
+    std::size_t start = 0;
+    for (;;) {
+        const auto colon = position.find(':', start);
+        const auto field = position.substr(
+            start, colon == std::string_view::npos ? std::string_view::npos : colon - start);
+        if (field == "-") {
+            out.emplace_back();
+        } else {
+            std::int64_t v = 0;
+            auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), v);
+            if (field.empty() || ec != std::errc() || end != field.data() + field.size())
+                return fail("cursor.invalid", "the cursor is damaged: start again without it");
+            out.emplace_back(v);
+        }
+        if (colon == std::string_view::npos)
+            break;
+        start = colon + 1;
+    }
+    if (out.size() != n)
+        return fail("cursor.invalid", "the cursor is damaged: start again without it");
+    return out;
+}
+
+// A cursor of `list` and `scope` (list_scope of what the list is of) holding a row's sort key.
+[[nodiscard]] inline std::string
+encode_key_cursor(std::string_view list, std::string_view scope,
+                  std::initializer_list<std::optional<std::int64_t>> key) {
+    return encode_cursor(list, list_scope(scope), key_position(key));
+}
+
+// The `n` key fields of a cursor encode_key_cursor gave for `list` and `scope`.
+[[nodiscard]] inline Result<std::vector<std::optional<std::int64_t>>>
+decode_key_cursor(std::string_view cursor, std::string_view list, std::string_view scope,
+                  std::size_t n) {
+    auto position = decode_cursor(cursor, list, list_scope(scope));
+    if (!position)
+        return std::unexpected(position.error());
+    return parse_key_position(*position, n);
 }
 
 // A cursor position that is a row offset.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,26 @@ struct OutboxRow {
 };
 
 // The message a reply answers, with the thread's deal and the account it came in through.
+// Whether `s` names an outbox state: queued, sending, sent, failed, unknown or cancelled.
+[[nodiscard]] inline bool outbox_state(std::string_view s) {
+    return s == "queued" || s == "sending" || s == "sent" || s == "failed" || s == "unknown" ||
+           s == "cancelled";
+}
+
+// A page of the outbox, newest first, with the count of the whole list it pages through.
+struct OutboxPage {
+    std::vector<OutboxRow> rows;
+    std::int64_t total = 0;
+    std::optional<std::int64_t> next; // the id the next page starts below; nullopt: the last
+};
+
+// What an outbox page lists: entries in `state` (any when unset) queued by `user` (anyone's
+// when unset).
+struct OutboxFilter {
+    std::optional<std::string> state;
+    std::optional<UserId> user;
+};
+
 struct ReplyParent {
     MessageRowId id = 0;
     ThreadId thread = 0;
@@ -81,6 +102,9 @@ class Outbox {
                                        std::int64_t now) = 0;
     virtual Result<std::vector<OutboxRow>>
     list(const std::optional<std::string>& state = std::nullopt) = 0;
+    // `limit` entries with ids below `before` (nullopt: from the newest), newest first.
+    virtual Result<OutboxPage> page(const OutboxFilter& f, std::optional<std::int64_t> before,
+                                    std::size_t limit) = 0;
     virtual Result<std::optional<OutboxRow>> get(std::int64_t id) = 0;
     // The next queued reply due at `now`, marked sending (caller commits before sending).
     virtual Result<std::optional<OutboxRow>> claim_due(std::int64_t now) = 0;

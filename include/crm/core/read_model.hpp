@@ -134,6 +134,21 @@ struct WebDeal {
     std::optional<std::int64_t> last_date;
 };
 
+// Where a page of the deal list starts: after this deal in the list's order (open deals first,
+// then by last activity, newest first, deals without mail last, then by id).
+struct DealKey {
+    bool open = false;
+    std::optional<std::int64_t> last_date;
+    DealId id = 0;
+};
+
+// A page of the deal list, with the count of all the deals the viewer sees.
+struct DealPage {
+    std::vector<WebDeal> deals;
+    std::int64_t total = 0;
+    std::optional<DealKey> next; // where the next page starts; nullopt: this is the last
+};
+
 struct AttachmentData {
     std::string filename, content_type, content_id;
     bool is_inline = false;
@@ -265,6 +280,9 @@ class ReadModel {
   public:
     virtual ~ReadModel() = default;
     virtual Result<std::vector<WebDeal>> deals(const Viewer& v) = 0;
+    // A page of `limit` deals after `after` (nullopt: the first page), in deals()'s order.
+    virtual Result<DealPage> deal_page(const Viewer& v, const std::optional<DealKey>& after,
+                                       std::size_t limit) = 0;
     virtual Result<std::optional<WebDeal>> deal(const Viewer& v, DealId id) = 0;
     // A page of `limit` threads after `after` (nullopt: the first page), newest first.
     virtual Result<ThreadPage> deal_threads(const Viewer& v, DealId deal,

@@ -55,6 +55,8 @@ class PgOutbox final : public Outbox {
                                std::int64_t now) override;
     Result<std::vector<OutboxRow>>
     list(const std::optional<std::string>& state = std::nullopt) override;
+    Result<OutboxPage> page(const OutboxFilter& f, std::optional<std::int64_t> before,
+                            std::size_t limit) override;
     Result<std::optional<OutboxRow>> get(std::int64_t id) override;
     // The next queued reply due at `now` (of an account whose lease this worker holds, with a
     // worker), marked sending. Commit before sending. Errors: also "lease.lost" when the lease of

@@ -40,6 +40,8 @@ class OutboxStore final : public Outbox {
                                std::int64_t now) override;
     Result<std::vector<OutboxRow>>
     list(const std::optional<std::string>& state = std::nullopt) override;
+    Result<OutboxPage> page(const OutboxFilter& f, std::optional<std::int64_t> before,
+                            std::size_t limit) override;
     Result<std::optional<OutboxRow>> get(std::int64_t id) override;
     // The next queued reply due at `now`, marked sending (caller commits before sending).
     Result<std::optional<OutboxRow>> claim_due(std::int64_t now) override;

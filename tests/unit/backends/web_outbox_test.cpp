@@ -144,6 +144,55 @@ TYPED_TEST(Web, OutboxQueueClaimSendAndSettle) {
     EXPECT_TRUE(ok(ob.list(std::string("cancelled"))).empty());
 }
 
+// The outbox a page at a time (issue 19): newest first, filtered by state and by who queued it,
+// with the count of the whole filtered list on every page.
+TYPED_TEST(Web, OutboxPagesNewestFirstWithTrueCounts) {
+    Sender s(this->env());
+    Seed seed(this->env());
+    const auto bob = seed.user("Bob", "bob@example.com", "salesperson");
+    auto& ob = this->env().outbox();
+    std::vector<std::int64_t> anns, all;
+    for (int i = 0; i < 7; ++i) {
+        auto row = s.reply("page" + std::to_string(i) + "@crm");
+        if (i % 3 == 2)
+            row.user = bob;
+        const auto id = ok(ob.queue(row, {}, 1000 + i));
+        all.push_back(id);
+        if (i % 3 != 2)
+            anns.push_back(id);
+    }
+    ok(ob.set_state(all[1], "cancelled", "by hand", std::nullopt, 2000));
+    std::reverse(all.begin(), all.end());
+    std::reverse(anns.begin(), anns.end());
+    auto walk = [&](const OutboxFilter& f, std::size_t limit) {
+        std::vector<std::int64_t> got;
+        std::optional<std::int64_t> before;
+        std::int64_t total = -1;
+        int pages = 0;
+        do {
+            auto page = ok(ob.page(f, before, limit));
+            EXPECT_LE(page.rows.size(), limit);
+            if (total >= 0) {
+                EXPECT_EQ(page.total, total) << "the same count on every page";
+            }
+            total = page.total;
+            for (const auto& r : page.rows)
+                got.push_back(r.id);
+            before = page.next;
+        } while (before && ++pages < 20);
+        EXPECT_EQ(static_cast<std::int64_t>(got.size()), total);
+        return got;
+    };
+    for (std::size_t limit : {1U, 2U, 3U, 7U, 8U}) {
+        EXPECT_EQ(walk({}, limit), all) << "pages of " << limit;
+        EXPECT_EQ(walk({std::nullopt, s.user}, limit), anns) << "Ann's, pages of " << limit;
+    }
+    EXPECT_EQ(walk({std::string("cancelled"), std::nullopt}, 2),
+              (std::vector<std::int64_t>{all[5]}));
+    EXPECT_EQ(walk({std::string("cancelled"), bob}, 2), std::vector<std::int64_t>{});
+    EXPECT_EQ(walk({std::string("no such state"), std::nullopt}, 2), std::vector<std::int64_t>{});
+}
+
 TYPED_TEST(Web, OutboxReplyContextAndAccounts) {
     Sender s(this->env());
     auto& ob = this->env().outbox();

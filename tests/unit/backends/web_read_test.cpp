@@ -303,6 +303,47 @@ TYPED_TEST(Web, ThreadListsArePagedWithTrueCounts) {
     EXPECT_FALSE(deal_page.next);
 }
 
+// The deal list a page at a time (issue 19), in deals()'s order: open deals first, then by last
+// activity (deals without mail last), then by id; the count is of all the viewer's deals.
+TYPED_TEST(Web, TheDealListIsPagedInItsOrderWithTrueCounts) {
+    World w(this->env());
+    auto& r = this->env().reads();
+    Seed s(this->env());
+    // More deals: two closed, two sharing a last date, some without mail.
+    for (int i = 0; i < 6; ++i) {
+        auto d = s.deal("Paged deal " + std::to_string(i), i % 2 ? w.bob : w.ann, i >= 3);
+        if (i == 1 || i == 4)
+            this->env().exec("UPDATE deals SET status = 'won' WHERE id = " + std::to_string(d));
+        if (i < 4) {
+            auto t = s.thread("Paged deal thread " + std::to_string(i));
+            s.message(t, "pd" + std::to_string(i) + "@x", "Paged", "Pat", "pat@client.example",
+                      i == 2 ? 7001 : 7000 + i, 7000);
+            s.link(t, d, "single open deal");
+            s.recount(t);
+        }
+    }
+    for (const Viewer& v : {w.as_ann(), w.as_bob(), w.as_admin()}) {
+        std::vector<DealId> expected;
+        for (const auto& d : ok(r.deals(v)))
+            expected.push_back(d.id);
+        for (std::size_t limit : {1U, 2U, 3U, 5U, 20U}) {
+            std::vector<DealId> got;
+            std::optional<DealKey> after;
+            int pages = 0;
+            do {
+                auto page = ok(r.deal_page(v, after, limit));
+                EXPECT_EQ(page.total, static_cast<std::int64_t>(expected.size()));
+                EXPECT_LE(page.deals.size(), limit);
+                for (const auto& d : page.deals)
+                    got.push_back(d.id);
+                after = page.next;
+            } while (after && ++pages < 30);
+            EXPECT_EQ(got, expected) << "pages of " << limit << " for user " << v.user;
+        }
+    }
+    EXPECT_GE(ok(r.deal_page(w.as_admin(), std::nullopt, 1)).total, 9);
+}
+
 // A deal's threads are read in date order from thread_deals' own copy of each thread's date
 // (schema 0018 / PostgreSQL 0010), which triggers keep whichever comes first, the link or the
 // thread's mail, and however the thread's date moves later.

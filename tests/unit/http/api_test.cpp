@@ -957,6 +957,87 @@ TEST_F(ApiTest, RepliesOnlyFromOwnAccountsAndAreQueued) {
     EXPECT_EQ(wrong_parent.status, 422);
 }
 
+// The deal list and the outbox come a page at a time (issue 19): the count is the whole list's,
+// each page's cursor goes only to its own list, and the outbox shows each salesperson their own.
+TEST_F(ApiTest, DealsAndOutboxArePagedWithTrueCountsAndOwnCursors) {
+    auto admin = admin_token();
+    std::vector<std::int64_t> whole = ids(body_of(as(admin, "GET", "/api/v1/deals")).at("deals"));
+    ASSERT_EQ(whole.size(), 3u);
+    std::vector<std::int64_t> paged;
+    std::string cursor;
+    for (int page = 0; page < 5; ++page) {
+        auto r =
+            as(admin, "GET", "/api/v1/deals?limit=1" + (cursor.empty() ? "" : "&cursor=" + cursor));
+        ASSERT_EQ(r.status, 200) << r.body;
+        auto b = body_of(r);
+        EXPECT_EQ(b.at("total").as_int64(), 3);
+        for (auto id : ids(b.at("deals")))
+            paged.push_back(id);
+        if (b.at("next_cursor").is_null())
+            break;
+        cursor = std::string(b.at("next_cursor").as_string());
+    }
+    EXPECT_EQ(paged, whole);
+    // Alice's count is hers.
+    EXPECT_EQ(body_of(as(alice_token, "GET", "/api/v1/deals?limit=1")).at("total").as_int64(), 2);
+
+    // A deal cursor is no outbox or unsorted cursor, and the other way round.
+    const auto deal_cursor = std::string(
+        body_of(as(admin, "GET", "/api/v1/deals?limit=1")).at("next_cursor").as_string());
+    for (const char* list : {"/api/v1/outbox?cursor=", "/api/v1/unsorted?cursor="}) {
+        auto r = as(admin, "GET", list + deal_cursor);
+        EXPECT_EQ(r.status, 422) << list;
+        EXPECT_EQ(body_of(r).at("error").at("code"), "cursor.invalid");
+        EXPECT_NE(r.body.find("deals"), std::string::npos) << r.body; // names where it is from
+    }
+    EXPECT_EQ(as(admin, "GET", "/api/v1/deals?cursor=zz").status, 422);
+    EXPECT_EQ(as(admin, "GET", "/api/v1/deals?limit=0").status, 422);
+    EXPECT_EQ(as(admin, "GET", "/api/v1/deals?limit=501").status, 422);
+
+    // Three replies of Alice's and one of Bob's.
+    std::vector<std::int64_t> alices;
+    for (int i = 0; i < 3; ++i) {
+        auto q = as(alice_token, "POST", "/api/v1/threads/100/reply",
+                    fmt::format(R"({{"account":"alice-mail","body":"note {}"}})", i));
+        ASSERT_EQ(q.status, 202) << q.body;
+        alices.insert(alices.begin(), body_of(q).at("outbox").at("id").as_int64());
+    }
+    auto bobs = as(bob_token, "POST", "/api/v1/threads/101/reply",
+                   R"({"account":"bob-mail","body":"mine","to":["dan@customer.test"]})");
+    ASSERT_EQ(bobs.status, 202) << bobs.body;
+    std::vector<std::int64_t> seen;
+    cursor.clear();
+    for (int page = 0; page < 5; ++page) {
+        auto r = as(alice_token, "GET",
+                    "/api/v1/outbox?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor));
+        ASSERT_EQ(r.status, 200) << r.body;
+        auto b = body_of(r);
+        EXPECT_EQ(b.at("total").as_int64(), 3);
+        for (const auto& e : b.at("entries").as_array()) {
+            seen.push_back(e.at("id").as_int64());
+            EXPECT_EQ(e.at("thread_id").as_int64(), 100);
+            EXPECT_EQ(e.at("state"), "queued");
+        }
+        if (b.at("next_cursor").is_null())
+            break;
+        cursor = std::string(b.at("next_cursor").as_string());
+    }
+    EXPECT_EQ(seen, alices) << "Alice's own, newest first";
+    EXPECT_EQ(body_of(as(admin, "GET", "/api/v1/outbox")).at("total").as_int64(), 4);
+    EXPECT_EQ(body_of(as(bob_token, "GET", "/api/v1/outbox?state=queued")).at("total").as_int64(),
+              1);
+    EXPECT_EQ(body_of(as(bob_token, "GET", "/api/v1/outbox?state=sent")).at("total").as_int64(), 0);
+    auto bad_state = as(alice_token, "GET", "/api/v1/outbox?state=lost");
+    EXPECT_EQ(bad_state.status, 422);
+    EXPECT_EQ(body_of(bad_state).at("error").at("field"), "state");
+    // A cursor of the queued entries does not page the sent ones.
+    auto queued = body_of(as(alice_token, "GET", "/api/v1/outbox?state=queued&limit=1"));
+    auto other =
+        as(alice_token, "GET",
+           "/api/v1/outbox?state=sent&cursor=" + std::string(queued.at("next_cursor").as_string()));
+    EXPECT_EQ(other.status, 422);
+}
+
 TEST_F(ApiTest, AccountsAreForAdminsAndNeverShowSecrets) {
     EXPECT_EQ(as(alice_token, "GET", "/api/v1/accounts").status, 403);
     EXPECT_EQ(as(alice_token, "POST", "/api/v1/accounts/alice-mail/resync").status, 403);

@@ -1,0 +1,73 @@
+// #/outbox: the mail the user sent from the CRM (an admin: everyone's), newest first, 100 at a
+// time (#/outbox?limit=N; "More" reads the next page), with its state: queued, sending, sent,
+// failed (the server's reason), unknown (interrupted: a person decides), cancelled.
+//
+// Stable test selectors (data-testid):
+//   outbox-row            one entry (data-id = outbox id, data-state = its state)
+//   outbox-state          the state pill in a row
+//   outbox-more           "More": the next page (hidden on the last)
+//   outbox-count          the count in the header (of the whole outbox, not the page)
+
+import {
+  h, append, clear, timeEl, plural, api, currentView, showError, pageHeader, clickableRow, pageLimit,
+} from '../core.js';
+
+const kStateClass = {
+  queued: 'pill-warn', sending: 'pill-warn', sent: 'pill-ok', failed: 'pill-bad', unknown: 'pill-bad',
+  cancelled: 'pill-off',
+};
+
+export async function viewOutbox(main) {
+  const v = currentView(); // this page; v.alive turns false when the user leaves it
+  const count = h('span', { class: 'muted', testid: 'outbox-count' });
+  append(main, pageHeader('Outbox', count),
+    h('p', { class: 'page-intro' }, 'Mail sent from the CRM and where it stands. crm-maild sends it and files the copy in Sent.'));
+  const body = h('div', { class: 'page-body' }, h('p', { class: 'loading' }, 'Loading…'));
+  append(main, body);
+  const limit = pageLimit();
+  const first = await api('GET', `/outbox?limit=${limit}`);
+  if (!v.alive) return;
+  count.textContent = first.total ? plural(first.total, 'message') : '';
+  clear(body);
+  if (!first.entries.length) {
+    append(body, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'Nothing sent yet'),
+      h('p', null, 'Replies you send from a conversation appear here.')));
+    return;
+  }
+  const tbody = h('tbody');
+  const table = h('table', { class: 'table' },
+    h('thead', null, h('tr', null, h('th', null, 'Subject'), h('th', null, 'To'),
+      h('th', { class: 'col-status' }, 'State'), h('th', { class: 'col-owner' }, 'Account'),
+      h('th', { class: 'col-date' }, 'Queued'), h('th', { class: 'col-date' }, 'Sent'))),
+    tbody);
+  const add = (entries) => {
+    for (const e of entries) {
+      const subject = e.subject || '(no subject)';
+      tbody.appendChild(clickableRow(h('tr', { class: 'row', testid: 'outbox-row',
+        dataset: { id: String(e.id), state: e.state, navRow: '1' } },
+        h('td', { class: 'cell-title' },
+          e.thread_id ? h('a', { class: 'row-link', href: `#/threads/${e.thread_id}` }, subject) : subject,
+          e.last_error ? h('div', { class: 'sub' }, e.last_error) : null),
+        h('td', null, e.to.concat(e.cc).join(', ')),
+        h('td', { class: 'col-status' }, h('span', { class: `pill ${kStateClass[e.state] || ''}`, testid: 'outbox-state' }, e.state)),
+        h('td', { class: 'col-owner' }, e.account),
+        h('td', { class: 'col-date' }, timeEl(e.created_at)),
+        h('td', { class: 'col-date' }, e.sent_at ? timeEl(e.sent_at) : h('span', { class: 'muted' }, '—')))));
+    }
+  };
+  add(first.entries);
+  let cursor = first.next_cursor;
+  const more = h('button', { type: 'button', class: 'btn', testid: 'outbox-more', hidden: !cursor }, 'More');
+  more.addEventListener('click', async () => {
+    more.disabled = true;
+    try {
+      const r = await api('GET', `/outbox?limit=${limit}&cursor=${encodeURIComponent(cursor)}`);
+      if (!v.alive) return;
+      add(r.entries);
+      cursor = r.next_cursor;
+      more.hidden = !cursor;
+    } catch (e) { showError(e); }
+    more.disabled = false;
+  });
+  append(body, table, h('div', { class: 'more-row' }, more));
+}
