@@ -461,7 +461,7 @@ bool route_views(Ctx& c) {
         send_json(c, 200, json::object{{"deal", deal_json(*d)}});
     } else if (s[0] == "deals" && s.size() == 3 && s[2] == "threads" && wants(c, "GET", 3)) {
         auto id = id_segment(s[1], "deal");
-        if (!ok_or_500(ws.deal(v, id)))
+        if (!ok_or_500(ws.deal_visible(v, id)))
             not_found("deal " + s[1]);
         const std::string scope = "deal " + std::to_string(id);
         const auto [after, limit] = thread_page_request(c, "deal-threads", scope);

@@ -667,6 +667,15 @@ Result<DealPage> PgWebStore::deal_page(const Viewer& v, const std::optional<Deal
     return page;
 }
 
+Result<bool> PgWebStore::deal_visible(const Viewer& v, DealId id) {
+    auto r =
+        run(c_, "checking a deal",
+            sql({"SELECT 1 FROM deals d WHERE d.id = $3 AND ", kDealVisible}), v.admin, v.user, id);
+    if (!r)
+        return std::unexpected(r.error());
+    return r->rows() > 0;
+}
+
 Result<std::optional<WebDeal>> PgWebStore::deal(const Viewer& v, DealId id) {
     auto r = run(c_, "reading a deal", sql({kDealSelect, "WHERE d.id = $3 AND ", kDealVisible}),
                  v.admin, v.user, id);

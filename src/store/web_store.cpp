@@ -487,6 +487,19 @@ Result<DealPage> WebStore::deal_page(const Viewer& v, const std::optional<DealKe
     });
 }
 
+Result<bool> WebStore::deal_visible(const Viewer& v, DealId id) {
+    return guard("checking a deal", [&]() -> Result<bool> {
+        // Not deal_visible(), which takes any id for an admin: here the deal must exist.
+        auto& q = db_.impl().stmt(std::string("SELECT 1 FROM deals d WHERE d.id = :id AND ") +
+                                  kDealVisible);
+        bind_viewer(q, v);
+        q.bind(":id", id);
+        const bool yes = q.executeStep();
+        q.reset();
+        return yes;
+    });
+}
+
 Result<std::optional<WebDeal>> WebStore::deal(const Viewer& v, DealId id) {
     return guard("reading a deal", [&]() -> Result<std::optional<WebDeal>> {
         auto& q = db_.impl().stmt(std::string(kDealSelect) + "WHERE d.id = :id AND " +
@@ -584,7 +597,7 @@ Result<ThreadPage> WebStore::deal_threads(const Viewer& v, DealId deal,
                                           std::size_t limit) {
     return guard("listing a deal's threads", [&]() -> Result<ThreadPage> {
         auto& d = db_.impl();
-        if (deal_visible(d, v, deal))
+        if (store::deal_visible(d, v, deal))
             return visible_deal_page(d, v, deal, after, limit);
         // Someone else's private deal: only the threads the viewer's own mailboxes hold.
         return thread_list_page(

@@ -7,6 +7,8 @@
 //      CUSTOMER_THREAD_SUBJECT UNSORTED_SUBJECT NEW_ACCOUNT_JSON BOB_EMAIL BOB_PASSWORD
 //      JOINT_SUBJECT
 // Prints "ok: name" / "FAIL: name: detail"; exit 1 if any check failed.
+import { execFileSync } from 'node:child_process';
+
 import { chromium } from 'playwright-core';
 
 import { check, env, escapeRe, globalTimeout, screenshots, sleep, summary, tally, tid, until } from './lib.mjs';
@@ -23,6 +25,7 @@ const SPLIT_SUBJECT = env('SPLIT_SUBJECT');
 const INLINE_IMAGE_SUBJECT = env('INLINE_IMAGE_SUBJECT');
 const LONG_SUBJECT = env('LONG_THREAD_SUBJECT');
 const LONG_COUNT = Number(env('LONG_THREAD_COUNT'));
+const RESORT_SUBJECT = env('RESORT_SUBJECT');
 const NEW_ACCOUNT = JSON.parse(env('NEW_ACCOUNT_JSON'));
 const BOB = { email: env('BOB_EMAIL'), password: env('BOB_PASSWORD') };
 const JOINT_SUBJECT = env('JOINT_SUBJECT');
@@ -441,6 +444,72 @@ async function main() {
     { data: { unread: true }, headers: { Origin: 'http://evil.example' }, failOnStatusCode: false });
   check('POST with a foreign Origin → 403 csrf.origin', noOrigin.status() === 403
     && ((await noOrigin.json().catch(() => ({})))?.error?.code === 'csrf.origin'), `${noOrigin.status()} ${await noOrigin.text()}`);
+
+  // 6b. The deal list a page at a time: "More deals" adds the next page in the API's order, and
+  // the count is of all of Alice's deals.
+  const allDeals = (await api('GET', '/api/v1/deals?limit=500')).json;
+  await page.goto(`${BASE}/#/deals?limit=1`);
+  await page.locator(tid('deal-row')).first().waitFor({ state: 'visible' }).catch(() => {});
+  check('deals: a page of one, with "More deals"', (await page.locator(tid('deal-row')).count()) === 1
+    && await page.locator(tid('deals-more')).isVisible(), `${await page.locator(tid('deal-row')).count()} rows`);
+  const dealsCount = ((await page.locator(tid('deals-count')).textContent()) || '').trim();
+  check('deals: the header counts all of the user\'s deals', allDeals && dealsCount === `${allDeals.total} deals`,
+    `"${dealsCount}", total ${allDeals && allDeals.total}`);
+  await page.locator(tid('deals-more')).click();
+  const twoDeals = await until(10_000, async () => (await page.locator(tid('deal-row')).count()) === 2);
+  const dealOrder = await page.locator(tid('deal-row')).evaluateAll((rows) => rows.map((r) => Number(r.dataset.id)));
+  check('deals: "More deals" adds the next one in the list\'s order', twoDeals && allDeals
+    && JSON.stringify(dealOrder) === JSON.stringify(allDeals.deals.slice(0, 2).map((d) => d.id)), JSON.stringify(dealOrder));
+
+  // 6c. The outbox: the reply sent from the page, with its state.
+  await page.locator(tid('nav-outbox')).click();
+  const outRow = page.locator(tid('outbox-row')).filter({ hasText: `Re: ${CUSTOMER_SUBJECT}` });
+  await outRow.first().waitFor({ state: 'visible' }).catch(() => {});
+  await shot('outbox');
+  check('outbox: the reply is listed as sent', (await outRow.count()) === 1
+    && (await outRow.first().getAttribute('data-state')) === 'sent', `${await outRow.count()} rows`);
+  const outCount = ((await page.locator(tid('outbox-count')).textContent()) || '').trim();
+  check('outbox: the header counts the whole outbox', /^\d+ messages?$/.test(outCount), outCount);
+
+  // 6d. A CRM change re-sorts: the CRM application adds Initrode and a deal for it (its own SQL);
+  // crm-maild notices within seconds and files Nina's unsorted mail into the new deal.
+  const pallets = ((await api('GET', '/api/v1/unsorted?limit=500')).json?.threads || []).find((t) => t.subject === RESORT_SUBJECT);
+  check('re-sort: the unknown company\'s mail waits in Unsorted', Boolean(pallets), 'not in the queue');
+  execFileSync('sqlite3', ['-cmd', '.timeout 10000', env('CRM_DB'),
+    "INSERT INTO companies (id, name, created_at, updated_at) VALUES (12, 'Initrode', 1, 1);"
+    + " INSERT INTO company_domains (domain, company_id) VALUES ('initrode.example', 12);"
+    + " INSERT INTO deals (id, name, company_id, owner_id, stage, status, created_at, updated_at)"
+    + " VALUES (504, 'Initrode pallets', 12, 1, 'qualification', 'open', 1, 1);"]);
+  await page.goto(`${BASE}/#/deals/504`);
+  let resorted = false;
+  for (let i = 0; i < 20 && !resorted; i += 1) {
+    if (i > 0) { await sleep(1000); await page.reload(); }
+    await page.locator(tid('deal-header')).waitFor({ state: 'visible' }).catch(() => {});
+    await page.locator(tid('thread-row')).first().waitFor({ state: 'visible', timeout: 2000 }).catch(() => {});
+    resorted = (await page.locator(tid('thread-row')).filter({ hasText: RESORT_SUBJECT }).count()) === 1;
+  }
+  await shot('deal-after-resort');
+  check('re-sort: within seconds the new deal shows the mail', resorted, 'not in deal 504 after 20 s');
+  if (pallets) {
+    const t = await api('GET', `/api/v1/threads/${pallets.id}`);
+    check('re-sort: the thread says why', t.json?.thread?.deal?.id === 504 && /^re-sorted: /.test(t.json.thread.reason || ''),
+      JSON.stringify(t.json?.thread && { deal: t.json.thread.deal, reason: t.json.thread.reason }));
+
+    // 6e. "Not this deal": Unlink on the thread page holds it for a person, says so, and the
+    // sorter does not put it back (the next re-sort pass leaves it).
+    await page.goto(`${BASE}/#/threads/${pallets.id}`);
+    await page.locator(tid('unlink')).click();
+    const chip = page.locator(tid('thread-deal'));
+    const held = await until(10_000, async () => /not this deal: unlinked by hand from deal 504/.test((await chip.textContent()) || ''));
+    await shot('not-this-deal');
+    check('not this deal: the thread page says it was unlinked by hand from the deal', held, (await chip.textContent()) || '');
+    execFileSync('sqlite3', ['-cmd', '.timeout 10000', env('CRM_DB'),
+      "UPDATE deals SET stage = 'proposal', updated_at = 2 WHERE id = 504;"]); // a CRM change: a re-sort pass
+    await sleep(8000);
+    const after = await api('GET', `/api/v1/threads/${pallets.id}`);
+    check('not this deal: it sticks through a re-sort', after.json?.thread && after.json.thread.deal === null
+      && /^not this deal/.test(after.json.thread.reason), JSON.stringify(after.json?.thread && { deal: after.json.thread.deal, reason: after.json.thread.reason }));
+  }
 
   // 7. Log out, log in as Ada (admin), admin page.
   await page.locator(tid('logout')).click();

@@ -196,6 +196,36 @@ expect_grep "Subject: AW: Fleet renewal quote – Rückfrage" "$work/out" "encod
 expect_code 0 "deals list" c deals list --json
 expect_grep '"id":1000,"name":"Globex fleet renewal","stage":"proposal","status":"open","threads":1,"messages":3,"unread":1' "$work/out" "deal unread count"
 
+# every list pages with --limit/--cursor as the API does (issue 19): the count of the whole list,
+# the cursor of the next page, and a cursor of another list refused
+n_deals=$(c deals list --json | grep -o '"id":' | wc -l)
+expect_code 0 "deals list paged" c deals list --limit 1
+expect_grep "^1 of $n_deals deals; more: --cursor [0-9a-f]+$" "$work/out" "deals list: a page of one, the true count, the next cursor"
+dcur=$(grep -o 'more: --cursor [0-9a-f]*' "$work/out" | cut -d' ' -f3)
+paged=$(c deals list --limit 1 --json | grep -o '"id":[0-9]*' | head -1)
+walked="$paged"
+while [ -n "$dcur" ]; do
+  page=$(c deals list --limit 1 --cursor "$dcur" --json)
+  walked="$walked $(printf '%s' "$page" | grep -o '"deals":\[{"id":[0-9]*' | grep -o '"id":[0-9]*')"
+  dcur=$(printf '%s' "$page" | grep -o '"next_cursor":"[0-9a-f]*"' | cut -d'"' -f4)
+done
+expect_eq "$(echo $walked | wc -w)" "$n_deals" "deals list: walking the cursors reads every deal once"
+expect_eq "$(echo $walked | tr ' ' '\n' | sort -u | wc -l)" "$n_deals" "deals list: no deal twice"
+expect_code 0 "threads list --unsorted paged" c threads list --unsorted --limit 1
+n_unsorted=$(c threads list --unsorted --json | grep -o '"subject":' | wc -l)
+expect_grep "^1 of $n_unsorted threads; more: --cursor [0-9a-f]+$" "$work/out" "unsorted paged with its count"
+ucur=$(grep -o 'more: --cursor [0-9a-f]*' "$work/out" | cut -d' ' -f3)
+expect_code 1 "a queue cursor for a deal" c threads list --deal 1000 --cursor "$ucur"
+expect_grep "cursor belongs to another list \(unsorted\), not to deal-threads" "$work/err" "another list's cursor named"
+expect_code 1 "a thread cursor for deals" c deals list --cursor "$ucur"
+expect_code 2 "paging all threads" c threads list --limit 5
+expect_grep "page a deal's threads \(--deal\) or the unsorted queue" "$work/err" "paging needs a list that pages"
+expect_code 2 "limit out of range" c deals list --limit 501
+expect_code 0 "outbox list paged, empty" c outbox list --limit 10
+expect_grep "^0 of 0 messages$" "$work/out" "an empty outbox's page"
+expect_code 2 "unknown outbox state" c outbox list --state lost
+expect_grep "'lost' is none of queued, sending, sent, failed, unknown, cancelled" "$work/err" "outbox state named"
+
 # thread split ("not part of this conversation"): the message and the replies referencing it move
 # to a new thread held in the unsorted queue; nothing joins the two again automatically
 mkdir -p "$work/split/cur" "$work/split/new" "$work/split/tmp"

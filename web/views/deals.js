@@ -87,7 +87,10 @@ export async function viewDeals(main) {
       r.tr.hidden = !ok;
       if (ok) shown += 1;
     }
-    count.textContent = shown === total ? plural(total, 'deal') : `${shown} of ${plural(total, 'deal')}`;
+    // Unfiltered: all of the user's deals; filtered: what the filter keeps of those read so far.
+    const filtered = words.length > 0 || Boolean(st) || unreadOnly.checked;
+    count.textContent = filtered ? `${shown} of ${plural(rows.length, 'deal')}${cursor ? ' read so far' : ''}`
+      : plural(total, 'deal');
     empty.hidden = shown > 0;
     table.hidden = shown === 0;
     sessionStorage.setItem('crm-deal-filter', JSON.stringify([filter.value, st, unreadOnly.checked]));

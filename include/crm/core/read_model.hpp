@@ -284,6 +284,8 @@ class ReadModel {
     virtual Result<DealPage> deal_page(const Viewer& v, const std::optional<DealKey>& after,
                                        std::size_t limit) = 0;
     virtual Result<std::optional<WebDeal>> deal(const Viewer& v, DealId id) = 0;
+    // Whether the deal exists and the viewer may see it (cheaper than deal(): no counters).
+    virtual Result<bool> deal_visible(const Viewer& v, DealId id) = 0;
     // A page of `limit` threads after `after` (nullopt: the first page), newest first.
     virtual Result<ThreadPage> deal_threads(const Viewer& v, DealId deal,
                                             const std::optional<ThreadKey>& after,

@@ -72,6 +72,7 @@ class PgWebStore final : public Logins, public ReadModel, public SeenMirror, pub
     Result<DealPage> deal_page(const Viewer& v, const std::optional<DealKey>& after,
                                std::size_t limit) override;
     Result<std::optional<WebDeal>> deal(const Viewer& v, DealId id) override;
+    Result<bool> deal_visible(const Viewer& v, DealId id) override;
     Result<ThreadPage> deal_threads(const Viewer& v, DealId deal,
                                     const std::optional<ThreadKey>& after,
                                     std::size_t limit) override;
