@@ -63,7 +63,8 @@ int cmd_search(Context& ctx, const std::vector<std::string>& args) {
         if (!snippet.empty())
             fmt::print("        {}\n", printable(snippet));
     }
-    fmt::print("{} of {} hit{}", r->page.hits.size(), r->page.total, r->page.total == 1 ? "" : "s");
+    fmt::print("{} of {}{} hit{}", r->page.hits.size(), r->page.total,
+               r->page.total_capped ? "+" : "", r->page.total == 1 ? "" : "s");
     if (r->next_cursor)
         fmt::print("; more: --cursor {}", *r->next_cursor);
     fmt::print("\n");

@@ -405,6 +405,7 @@ json::object search_result_object(const app::SearchResult& r) {
     return json::object{
         {"results", hits},
         {"total", r.page.total},
+        {"total_capped", r.page.total_capped},
         {"next_cursor", r.next_cursor ? json::value(*r.next_cursor) : json::value(nullptr)}};
 }
 

@@ -1,6 +1,7 @@
 // Full-text search on SQLite (see crm/store/search.hpp and schema/0014_search.sql).
 #include "crm/store/search.hpp"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,10 +14,9 @@ namespace crm::store {
 
 namespace {
 
-// FTS5's rank for this query (a `rank MATCH` constraint): bm25 with the index's columns weighed,
-// in their order: a hit in the subject most, then the sender, then recipients and file names,
-// then the body. FTS5 sorts by it itself (ORDER BY rank), cheaper than an SQL sort on bm25().
-constexpr const char* kRank = "bm25(8.0, 1.0, 4.0, 2.0, 2.0)";
+// A hit's score, lower is better: bm25 with the index's columns weighed, in their order: a hit
+// in the subject most, then the sender, then recipients and file names, then the body.
+constexpr const char* kRank = "bm25(message_search, 8.0, 1.0, 4.0, 2.0, 2.0)";
 
 // A hit's columns (read_hit): the deal only when the viewer may see it (`d`: the thread's deal,
 // as kDealVisible names it).
@@ -158,38 +158,77 @@ SearchHit read_hit(SQLite::Statement& s, bool with_opening = false) {
     return h;
 }
 
+// Where a page of a text query's hits comes from: its first `ranked` hits from the ranked window
+// (from `offset`), the `newest` after them from the hits past the window, most recently stored
+// first (from `past`, counted from the window's end).
+struct PageSplit {
+    std::size_t ranked = 0, newest = 0, past = 0;
+};
+PageSplit split_page(std::size_t offset, std::size_t limit, std::size_t window) {
+    PageSplit p;
+    p.ranked = offset < window ? std::min(limit, window - offset) : 0;
+    p.newest = limit - p.ranked;
+    p.past = offset < window ? 0 : offset - window;
+    return p;
+}
+
 // Counts and ranks in the index alone, then reads the page's messages (an admin's search without
-// filters on the messages' rows).
+// filters on the messages' rows): the count up to `cap`, the most recently stored `window`
+// matches ranked by bm25, the rest most recently stored first.
 void search_index_only(Database::Impl& d, const Viewer& v, SearchPage& page,
                        const std::string& match, const std::string& exclude, std::size_t offset,
-                       std::size_t limit) {
+                       std::size_t limit, std::size_t window, std::int64_t cap) {
     const std::string without = exclude.empty()
                                     ? std::string()
                                     : " AND rowid NOT IN (SELECT rowid FROM message_search WHERE "
                                       "message_search MATCH :exclude)";
-    auto& n =
-        d.stmt("SELECT count(*) FROM message_search WHERE message_search MATCH :match" + without);
-    n.bind(":match", match);
-    if (!exclude.empty())
-        n.bind(":exclude", exclude);
+    const auto bind = [&](SQLite::Statement& s) {
+        s.bind(":match", match);
+        if (!exclude.empty())
+            s.bind(":exclude", exclude);
+    };
+    auto& n = d.stmt("SELECT count(*) FROM (SELECT rowid FROM message_search WHERE "
+                     "message_search MATCH :match" +
+                     without + " LIMIT :cap)");
+    bind(n);
+    n.bind(":cap", cap + 1);
     if (n.executeStep())
         page.total = n.getColumn(0).getInt64();
     n.reset();
+    if (page.total > cap) {
+        page.total = cap;
+        page.total_capped = true;
+    }
     if (page.total == 0 || offset >= static_cast<std::size_t>(page.total))
         return;
-    auto& ids = d.stmt("SELECT rowid FROM message_search WHERE message_search MATCH :match AND "
-                       "rank MATCH :rank" +
-                       without + " ORDER BY rank LIMIT :limit OFFSET :offset");
-    ids.bind(":match", match);
-    ids.bind(":rank", kRank);
-    if (!exclude.empty())
-        ids.bind(":exclude", exclude);
-    ids.bind(":limit", static_cast<std::int64_t>(limit));
-    ids.bind(":offset", static_cast<std::int64_t>(offset));
+    // The hits past a capped count are not served: the pages end where the count does.
+    limit = std::min(limit, static_cast<std::size_t>(page.total) - offset);
+    const auto split = split_page(offset, limit, window);
     std::vector<MessageRowId> order;
-    while (ids.executeStep())
-        order.push_back(ids.getColumn(0).getInt64());
-    ids.reset();
+    if (split.ranked > 0) {
+        auto& ids =
+            d.stmt(std::string("SELECT id FROM (SELECT rowid AS id, ") + kRank +
+                   " AS score FROM message_search WHERE message_search MATCH :match" + without +
+                   " ORDER BY rowid DESC LIMIT :window) ORDER BY score, id DESC LIMIT "
+                   ":limit OFFSET :offset");
+        bind(ids);
+        ids.bind(":window", static_cast<std::int64_t>(window));
+        ids.bind(":limit", static_cast<std::int64_t>(split.ranked));
+        ids.bind(":offset", static_cast<std::int64_t>(offset));
+        while (ids.executeStep())
+            order.push_back(ids.getColumn(0).getInt64());
+        ids.reset();
+    }
+    if (split.newest > 0) {
+        auto& ids = d.stmt("SELECT rowid FROM message_search WHERE message_search MATCH :match" +
+                           without + " ORDER BY rowid DESC LIMIT :limit OFFSET :offset");
+        bind(ids);
+        ids.bind(":limit", static_cast<std::int64_t>(split.newest));
+        ids.bind(":offset", static_cast<std::int64_t>(window + split.past));
+        while (ids.executeStep())
+            order.push_back(ids.getColumn(0).getInt64());
+        ids.reset();
+    }
     auto& row = d.stmt(hit_by_id());
     for (const auto id : order) {
         row.reset();
@@ -227,15 +266,17 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
         const std::string exclude = fts_match(q, true);
         if (match.empty() && q.has_text())
             return page; // only punctuation to search for: nothing matches
-        std::string from = match.empty()
-                               ? std::string("messages m ")
-                               : std::string("(SELECT rowid AS id, rank FROM message_search WHERE "
-                                             "message_search MATCH :match AND rank MATCH :rank) "
-                                             "h JOIN messages m ON m.id = h.id ");
-        // `d`: the thread's deal, as kDealVisible names it.
+        // Text queries walk the index's matches most recently stored first (FTS5 gives them in
+        // rowid order without reading them all) and join each to its message; filters alone walk
+        // the messages. `d`: the thread's deal, as kDealVisible names it.
+        std::string from = match.empty() ? std::string("messages m ")
+                                         : std::string("message_search CROSS JOIN messages m ON "
+                                                       "m.id = message_search.rowid ");
         from += "LEFT JOIN thread_deals td ON td.thread_id = m.thread_id "
                 "LEFT JOIN deals d ON d.id = td.deal_id ";
         std::string where = std::string("WHERE ") + kMessageVisible;
+        if (!match.empty())
+            where += " AND message_search MATCH :match";
         if (!exclude.empty())
             where += " AND m.id NOT IN (SELECT rowid FROM message_search WHERE message_search "
                      "MATCH :exclude)";
@@ -254,10 +295,8 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
             where += " AND EXISTS (SELECT 1 FROM unsorted u WHERE u.thread_id = m.thread_id)";
         auto bind_all = [&](SQLite::Statement& s) {
             bind_viewer(s, v);
-            if (!match.empty()) {
+            if (!match.empty())
                 s.bind(":match", match);
-                s.bind(":rank", kRank);
-            }
             if (!exclude.empty())
                 s.bind(":exclude", exclude);
             if (q.deal)
@@ -274,36 +313,69 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
         if (!match.empty() && v.admin && !filtered) {
             // Everything is visible and nothing narrows by the message's rows: the index alone
             // counts and ranks, and only the page's messages are read.
-            search_index_only(d, v, page, match, exclude, offset, limit);
+            search_index_only(d, v, page, match, exclude, offset, limit, rank_window_, count_cap_);
         } else {
-            auto& count = d.stmt("SELECT count(*) FROM " + from + where);
+            auto& count =
+                d.stmt("SELECT count(*) FROM (SELECT 1 FROM " + from + where + " LIMIT :cap)");
             bind_all(count);
+            count.bind(":cap", count_cap_ + 1);
             if (count.executeStep())
                 page.total = count.getColumn(0).getInt64();
             count.reset();
+            if (page.total > count_cap_) {
+                page.total = count_cap_;
+                page.total_capped = true;
+            }
         }
         if (page.total == 0 || offset >= static_cast<std::size_t>(page.total))
             return page;
+        // The hits past a capped count are not served: the pages end where the count does.
+        limit = std::min(limit, static_cast<std::size_t>(page.total) - offset);
         if (!page.hits.empty()) {
             add_snippets(d, page, match);
             return page;
         }
-        auto& s = d.stmt(
-            hit_columns() +
-            (match.empty() ? std::string(", substr(m.text_body, 1, 800) ") : std::string(" ")) +
-            "FROM " + from + where +
-            (match.empty() ? " ORDER BY coalesce(m.date, m.received_at) DESC, m.id DESC"
-                           : " ORDER BY h.rank, m.id") +
-            " LIMIT :limit OFFSET :offset");
-        bind_all(s);
-        s.bind(":limit", static_cast<std::int64_t>(limit));
-        s.bind(":offset", static_cast<std::int64_t>(offset));
-        while (s.executeStep()) {
-            page.hits.push_back(read_hit(s, match.empty()));
+        const auto read = [&](SQLite::Statement& s, bool with_opening) {
+            while (s.executeStep())
+                page.hits.push_back(read_hit(s, with_opening));
+            s.reset();
+        };
+        if (match.empty()) {
+            auto& s = d.stmt(hit_columns() + ", substr(m.text_body, 1, 800) FROM " + from + where +
+                             " ORDER BY coalesce(m.date, m.received_at) DESC, m.id DESC LIMIT "
+                             ":limit OFFSET :offset");
+            bind_all(s);
+            s.bind(":limit", static_cast<std::int64_t>(limit));
+            s.bind(":offset", static_cast<std::int64_t>(offset));
+            read(s, true);
+            return page;
         }
-        s.reset();
-        if (!match.empty())
-            add_snippets(d, page, match);
+        // The most recently stored `rank_window_` hits the viewer may see, ranked; after them
+        // the rest, most recently stored first.
+        const auto split = split_page(offset, limit, rank_window_);
+        const std::string deal_join = "LEFT JOIN thread_deals td ON td.thread_id = m.thread_id "
+                                      "LEFT JOIN deals d ON d.id = td.deal_id ";
+        if (split.ranked > 0) {
+            auto& s = d.stmt(hit_columns() + " FROM (SELECT m.id AS wid, " + kRank +
+                             " AS score FROM " + from + where +
+                             " ORDER BY message_search.rowid DESC LIMIT :window) w JOIN messages "
+                             "m ON m.id = w.wid " +
+                             deal_join + "ORDER BY w.score, m.id DESC LIMIT :limit OFFSET :offset");
+            bind_all(s);
+            s.bind(":window", static_cast<std::int64_t>(rank_window_));
+            s.bind(":limit", static_cast<std::int64_t>(split.ranked));
+            s.bind(":offset", static_cast<std::int64_t>(offset));
+            read(s, false);
+        }
+        if (split.newest > 0) {
+            auto& s = d.stmt(hit_columns() + " FROM " + from + where +
+                             " ORDER BY message_search.rowid DESC LIMIT :limit OFFSET :offset");
+            bind_all(s);
+            s.bind(":limit", static_cast<std::int64_t>(split.newest));
+            s.bind(":offset", static_cast<std::int64_t>(rank_window_ + split.past));
+            read(s, false);
+        }
+        add_snippets(d, page, match);
         return page;
     });
 }

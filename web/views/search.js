@@ -10,7 +10,7 @@
 //   search-error          a malformed query: the server's message, naming the position
 
 import {
-  h, append, clear, timeEl, plural, api, currentView, showError, pageHeader,
+  h, append, clear, timeEl, plural, fmtCount, api, currentView, showError, pageHeader,
 } from '../core.js';
 
 // The query of the current hash (#/search?q=...).
@@ -82,7 +82,8 @@ export async function viewSearch(main) {
       return;
     }
     if (!v.alive) return;
-    total.textContent = plural(r.total, 'result');
+    // A count that stopped at its cap reads "10,000+ results".
+    total.textContent = r.total_capped ? `${fmtCount(r.total)}+ results` : plural(r.total, 'result');
     if (!cursor && r.results.length === 0)
       append(list, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'Nothing found'),
         h('p', null, 'Try fewer words, or leave out a filter.')));
