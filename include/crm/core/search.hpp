@@ -39,15 +39,15 @@ struct SearchHit {
 struct SearchPage {
     std::vector<SearchHit> hits;
     std::int64_t total = 0; // every hit the viewer may see, not only this page's
-    // The count stopped at kSearchCountCap: there are at least `total` hits ("10,000+").
+    // The count stopped at kSearchCountCap: there are at least `total` hits ("2,000+").
     bool total_capped = false;
 };
 
 // Counting stops here (SearchPage::total_capped).
-inline constexpr std::int64_t kSearchCountCap = 10'000;
+inline constexpr std::int64_t kSearchCountCap = 2'000;
 // A text query ranks this many hits, the most recently stored the viewer may see; the hits after
 // them follow, most recently stored first.
-inline constexpr std::size_t kSearchRankWindow = 2'000;
+inline constexpr std::size_t kSearchRankWindow = 1'000;
 
 class Search {
   public:
