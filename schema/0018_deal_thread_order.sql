@@ -20,7 +20,9 @@ CREATE TRIGGER thread_deals_sort_date_link AFTER INSERT ON thread_deals BEGIN
     WHERE thread_id = NEW.thread_id;
 END;
 
-CREATE TRIGGER thread_deals_sort_date_relink AFTER UPDATE OF thread_id ON thread_deals BEGIN
+-- Moved to another thread, or sort_date written by hand (recursive triggers are off: this
+-- trigger's own UPDATE does not fire it again).
+CREATE TRIGGER thread_deals_sort_date_relink AFTER UPDATE OF thread_id, sort_date ON thread_deals BEGIN
     UPDATE thread_deals SET sort_date = coalesce(
         (SELECT last_date FROM threads WHERE id = NEW.thread_id), -9223372036854775808)
     WHERE thread_id = NEW.thread_id;

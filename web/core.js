@@ -251,10 +251,11 @@ export function pageLimit() {
 export async function loadDeals(force) {
   if (!state.deals || force) {
     const all = [];
+    const seen = new Set(); // a deal whose activity moved while paging can come twice
     let cursor = null;
     do {
       const r = await api('GET', `/deals?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-      all.push(...r.deals);
+      for (const d of r.deals) if (!seen.has(d.id)) { seen.add(d.id); all.push(d); }
       cursor = r.next_cursor;
     } while (cursor);
     state.deals = all;

@@ -47,8 +47,7 @@ json::object outbox_json(const OutboxRow& r, const std::string& account_name) {
             {"subject", r.subject},
             {"created_at", r.created_at},
             {"sent_at", opt_json(r.sent_at)},
-            {"thread_id", opt_json(r.thread)},
-            {"deal_id", opt_json(r.deal)}};
+            {"thread_id", opt_json(r.thread)}};
 }
 
 std::vector<AccountId> mirror_accounts(Ctx& c) {

@@ -277,10 +277,16 @@ Result<OutboxPage> PgOutbox::page(const OutboxFilter& f, std::optional<std::int6
     out.total = c.get<std::int64_t>(0);
     if (c.error())
         return std::unexpected(*c.error());
-    auto r = run(c_, what,
-                 select_rows(std::string(kWhere) + "AND ($3::bigint IS NULL OR id < $3::bigint) "
-                                                   "ORDER BY id DESC LIMIT $4::bigint"),
-                 f.state, f.user, before, static_cast<std::int64_t>(limit) + 1);
+    // With and without the cursor, two statements: an `OR` on a parameter would keep a
+    // prepared statement's generic plan from starting the scan at the cursor.
+    const auto lim = static_cast<std::int64_t>(limit) + 1;
+    auto r = before ? run(c_, what,
+                          select_rows(std::string(kWhere) +
+                                      "AND id < $4::bigint ORDER BY id DESC LIMIT $3::bigint"),
+                          f.state, f.user, lim, *before)
+                    : run(c_, what,
+                          select_rows(std::string(kWhere) + "ORDER BY id DESC LIMIT $3::bigint"),
+                          f.state, f.user, lim);
     if (!r)
         return std::unexpected(r.error());
     auto rows = read_rows(*r);

@@ -768,14 +768,21 @@ Result<ThreadPage> PgWebStore::deal_threads(const Viewer& v, DealId deal,
         if (c.error())
             return std::unexpected(*c.error());
     }
-    constexpr std::int64_t kNoDate = std::numeric_limits<std::int64_t>::min();
-    auto r = run(
-        c_, kWhat,
-        sql({kThreadSelect, "WHERE td.deal_id = $1::bigint AND (NOT $2::boolean OR (td.sort_date, "
-                            "td.thread_id) < ($3::bigint, $4::bigint)) ORDER BY td.sort_date DESC, "
-                            "td.thread_id DESC LIMIT $5::bigint"}),
-        deal, after.has_value(), after ? after->last_date.value_or(kNoDate) : kNoDate,
-        after ? after->id : ThreadId{0}, static_cast<std::int64_t>(limit) + 1);
+    // Two statements, with and without the cursor: an `OR` on a parameter would keep a
+    // prepared statement's generic plan from starting the index scan at the cursor.
+    constexpr const char* kOrder =
+        " ORDER BY td.sort_date DESC, td.thread_id DESC LIMIT $2::bigint";
+    const auto lim = static_cast<std::int64_t>(limit) + 1;
+    auto r =
+        after ? run(c_, kWhat,
+                    sql({kThreadSelect,
+                         "WHERE td.deal_id = $1::bigint AND (td.sort_date, td.thread_id) < "
+                         "($3::bigint, $4::bigint)",
+                         kOrder}),
+                    deal, lim, after->last_date.value_or(std::numeric_limits<std::int64_t>::min()),
+                    after->id)
+              : run(c_, kWhat, sql({kThreadSelect, "WHERE td.deal_id = $1::bigint", kOrder}), deal,
+                    lim);
     if (!r)
         return std::unexpected(r.error());
     return read_page(*r, v, limit, std::move(page));

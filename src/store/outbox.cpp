@@ -230,8 +230,8 @@ Result<OutboxPage> OutboxStore::page(const OutboxFilter& f, std::optional<std::i
         if (n.executeStep())
             out.total = n.getColumn(0).getInt64();
         n.reset();
-        auto& q = d.stmt(std::string(kSelect) + kWhere +
-                         "AND (:before IS NULL OR id < :before) ORDER BY id DESC LIMIT :limit");
+        auto& q = d.stmt(std::string(kSelect) + kWhere + (before ? "AND id < :before " : "") +
+                         "ORDER BY id DESC LIMIT :limit");
         bind(q);
         if (before)
             q.bind(":before", *before);

@@ -158,82 +158,32 @@ SearchHit read_hit(SQLite::Statement& s, bool with_opening = false) {
     return h;
 }
 
-// Where a page of a text query's hits comes from: its first `ranked` hits from the ranked window
-// (from `offset`), the `newest` after them from the hits past the window, most recently stored
-// first (from `past`, counted from the window's end).
-struct PageSplit {
-    std::size_t ranked = 0, newest = 0, past = 0;
-};
-PageSplit split_page(std::size_t offset, std::size_t limit, std::size_t window) {
-    PageSplit p;
-    p.ranked = offset < window ? std::min(limit, window - offset) : 0;
-    p.newest = limit - p.ranked;
-    p.past = offset < window ? 0 : offset - window;
-    return p;
-}
-
-// Counts and ranks in the index alone, then reads the page's messages (an admin's search without
-// filters on the messages' rows): the count up to `cap`, the most recently stored `window`
-// matches ranked by bm25, the rest most recently stored first.
-void search_index_only(Database::Impl& d, const Viewer& v, SearchPage& page,
-                       const std::string& match, const std::string& exclude, std::size_t offset,
-                       std::size_t limit, std::size_t window, std::int64_t cap) {
-    const std::string without = exclude.empty()
-                                    ? std::string()
-                                    : " AND rowid NOT IN (SELECT rowid FROM message_search WHERE "
-                                      "message_search MATCH :exclude)";
-    const auto bind = [&](SQLite::Statement& s) {
-        s.bind(":match", match);
-        if (!exclude.empty())
-            s.bind(":exclude", exclude);
-    };
-    auto& n = d.stmt("SELECT count(*) FROM (SELECT rowid FROM message_search WHERE "
-                     "message_search MATCH :match" +
-                     without + " LIMIT :cap)");
-    bind(n);
-    n.bind(":cap", cap + 1);
-    if (n.executeStep())
-        page.total = n.getColumn(0).getInt64();
-    n.reset();
+// The page `offset`.. `offset + limit` of a text query's hits: the rows of `walk` (a hit's id and
+// score, most recently stored first, at most `cap` + 1 of them), ranked by score (then the most
+// recently stored first), read by id. Sets the total: the rows walked, at most `cap`.
+void rank_page(Database::Impl& d, const Viewer& v, SearchPage& page, SQLite::Statement& walk,
+               std::size_t offset, std::size_t limit, std::int64_t cap) {
+    std::vector<std::pair<double, MessageRowId>> scored;
+    while (walk.executeStep())
+        scored.emplace_back(walk.getColumn(1).getDouble(), walk.getColumn(0).getInt64());
+    walk.reset();
+    page.total = static_cast<std::int64_t>(scored.size());
     if (page.total > cap) {
         page.total = cap;
         page.total_capped = true;
+        scored.resize(static_cast<std::size_t>(cap));
     }
-    if (page.total == 0 || offset >= static_cast<std::size_t>(page.total))
+    if (offset >= scored.size())
         return;
-    // The hits past a capped count are not served: the pages end where the count does.
-    limit = std::min(limit, static_cast<std::size_t>(page.total) - offset);
-    const auto split = split_page(offset, limit, window);
-    std::vector<MessageRowId> order;
-    if (split.ranked > 0) {
-        auto& ids =
-            d.stmt(std::string("SELECT id FROM (SELECT rowid AS id, ") + kRank +
-                   " AS score FROM message_search WHERE message_search MATCH :match" + without +
-                   " ORDER BY rowid DESC LIMIT :window) ORDER BY score, id DESC LIMIT "
-                   ":limit OFFSET :offset");
-        bind(ids);
-        ids.bind(":window", static_cast<std::int64_t>(window));
-        ids.bind(":limit", static_cast<std::int64_t>(split.ranked));
-        ids.bind(":offset", static_cast<std::int64_t>(offset));
-        while (ids.executeStep())
-            order.push_back(ids.getColumn(0).getInt64());
-        ids.reset();
-    }
-    if (split.newest > 0) {
-        auto& ids = d.stmt("SELECT rowid FROM message_search WHERE message_search MATCH :match" +
-                           without + " ORDER BY rowid DESC LIMIT :limit OFFSET :offset");
-        bind(ids);
-        ids.bind(":limit", static_cast<std::int64_t>(split.newest));
-        ids.bind(":offset", static_cast<std::int64_t>(window + split.past));
-        while (ids.executeStep())
-            order.push_back(ids.getColumn(0).getInt64());
-        ids.reset();
-    }
+    std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first < b.first : a.second > b.second;
+    });
+    const auto end = std::min(scored.size(), offset + limit);
     auto& row = d.stmt(hit_by_id());
-    for (const auto id : order) {
+    for (std::size_t k = offset; k < end; ++k) {
         row.reset();
         bind_viewer(row, v);
-        row.bind(":id", id);
+        row.bind(":id", scored[k].second);
         if (row.executeStep())
             page.hits.push_back(read_hit(row));
     }
@@ -308,74 +258,61 @@ Result<SearchPage> SearchStore::search(const Viewer& v, const SearchQuery& q, st
             if (q.unread)
                 s.bind(":unread", *q.unread ? 1 : 0);
         };
-        const bool filtered =
-            q.deal || q.has_attachment || q.after || q.before || q.unread || q.unsorted;
-        if (!match.empty() && v.admin && !filtered) {
-            // Everything is visible and nothing narrows by the message's rows: the index alone
-            // counts and ranks, and only the page's messages are read.
-            search_index_only(d, v, page, match, exclude, offset, limit, rank_window_, count_cap_);
-        } else {
-            auto& count =
-                d.stmt("SELECT count(*) FROM (SELECT 1 FROM " + from + where + " LIMIT :cap)");
-            bind_all(count);
-            count.bind(":cap", count_cap_ + 1);
-            if (count.executeStep())
-                page.total = count.getColumn(0).getInt64();
-            count.reset();
-            if (page.total > count_cap_) {
-                page.total = count_cap_;
-                page.total_capped = true;
+        if (!match.empty()) {
+            // A text query: its hits the viewer may see, most recently stored first (FTS5 walks a
+            // word's matches in rowid order and stops), at most `cap_` + 1, each with its score;
+            // ranked in memory. An admin without filters on the messages' rows walks the index
+            // alone.
+            const bool filtered =
+                q.deal || q.has_attachment || q.after || q.before || q.unread || q.unsorted;
+            const std::string walk_sql =
+                v.admin && !filtered
+                    ? std::string("SELECT rowid, ") + kRank +
+                          " FROM message_search WHERE message_search MATCH :match" +
+                          (exclude.empty() ? ""
+                                           : " AND rowid NOT IN (SELECT rowid FROM "
+                                             "message_search WHERE message_search MATCH "
+                                             ":exclude)") +
+                          " ORDER BY rowid DESC LIMIT :walk"
+                    : "SELECT m.id, " + std::string(kRank) + " FROM " + from + where +
+                          " ORDER BY message_search.rowid DESC LIMIT :walk";
+            auto& walk = d.stmt(walk_sql);
+            if (v.admin && !filtered) {
+                walk.bind(":match", match);
+                if (!exclude.empty())
+                    walk.bind(":exclude", exclude);
+            } else {
+                bind_all(walk);
             }
-        }
-        if (page.total == 0 || offset >= static_cast<std::size_t>(page.total))
-            return page;
-        // The hits past a capped count are not served: the pages end where the count does.
-        limit = std::min(limit, static_cast<std::size_t>(page.total) - offset);
-        if (!page.hits.empty()) {
+            walk.bind(":walk", cap_ + 1);
+            rank_page(d, v, page, walk, offset, limit, cap_);
             add_snippets(d, page, match);
             return page;
         }
-        const auto read = [&](SQLite::Statement& s, bool with_opening) {
-            while (s.executeStep())
-                page.hits.push_back(read_hit(s, with_opening));
-            s.reset();
-        };
-        if (match.empty()) {
-            auto& s = d.stmt(hit_columns() + ", substr(m.text_body, 1, 800) FROM " + from + where +
-                             " ORDER BY coalesce(m.date, m.received_at) DESC, m.id DESC LIMIT "
-                             ":limit OFFSET :offset");
-            bind_all(s);
-            s.bind(":limit", static_cast<std::int64_t>(limit));
-            s.bind(":offset", static_cast<std::int64_t>(offset));
-            read(s, true);
+        // Filters alone: the newest first, counted up to `cap_`; the pages end there too.
+        auto& count =
+            d.stmt("SELECT count(*) FROM (SELECT 1 FROM " + from + where + " LIMIT :cap)");
+        bind_all(count);
+        count.bind(":cap", cap_ + 1);
+        if (count.executeStep())
+            page.total = count.getColumn(0).getInt64();
+        count.reset();
+        if (page.total > cap_) {
+            page.total = cap_;
+            page.total_capped = true;
+        }
+        if (offset >= static_cast<std::size_t>(page.total))
             return page;
-        }
-        // The most recently stored `rank_window_` hits the viewer may see, ranked; after them
-        // the rest, most recently stored first.
-        const auto split = split_page(offset, limit, rank_window_);
-        const std::string deal_join = "LEFT JOIN thread_deals td ON td.thread_id = m.thread_id "
-                                      "LEFT JOIN deals d ON d.id = td.deal_id ";
-        if (split.ranked > 0) {
-            auto& s = d.stmt(hit_columns() + " FROM (SELECT m.id AS wid, " + kRank +
-                             " AS score FROM " + from + where +
-                             " ORDER BY message_search.rowid DESC LIMIT :window) w JOIN messages "
-                             "m ON m.id = w.wid " +
-                             deal_join + "ORDER BY w.score, m.id DESC LIMIT :limit OFFSET :offset");
-            bind_all(s);
-            s.bind(":window", static_cast<std::int64_t>(rank_window_));
-            s.bind(":limit", static_cast<std::int64_t>(split.ranked));
-            s.bind(":offset", static_cast<std::int64_t>(offset));
-            read(s, false);
-        }
-        if (split.newest > 0) {
-            auto& s = d.stmt(hit_columns() + " FROM " + from + where +
-                             " ORDER BY message_search.rowid DESC LIMIT :limit OFFSET :offset");
-            bind_all(s);
-            s.bind(":limit", static_cast<std::int64_t>(split.newest));
-            s.bind(":offset", static_cast<std::int64_t>(rank_window_ + split.past));
-            read(s, false);
-        }
-        add_snippets(d, page, match);
+        limit = std::min(limit, static_cast<std::size_t>(page.total) - offset);
+        auto& s = d.stmt(hit_columns() + ", substr(m.text_body, 1, 800) FROM " + from + where +
+                         " ORDER BY coalesce(m.date, m.received_at) DESC, m.id DESC LIMIT :limit "
+                         "OFFSET :offset");
+        bind_all(s);
+        s.bind(":limit", static_cast<std::int64_t>(limit));
+        s.bind(":offset", static_cast<std::int64_t>(offset));
+        while (s.executeStep())
+            page.hits.push_back(read_hit(s, true));
+        s.reset();
         return page;
     });
 }

@@ -12,7 +12,7 @@
 
 import {
   h, append, clear, timeEl, fmtCount, plural, currentView, api, showError, pageHeader, clickableRow,
-  statusPill, unreadBadge, pageLimit,
+  statusPill, unreadBadge, pageLimit, state,
 } from '../core.js';
 
 export async function viewDeals(main) {
@@ -33,6 +33,7 @@ export async function viewDeals(main) {
   const pageSize = pageLimit(); // #/deals?limit=N
   const first = await api('GET', `/deals?limit=${pageSize}`);
   if (!v.alive) return;
+  state.deals = null; // the pickers read the deals again: some may be new since
   const total = first.total;
   let cursor = first.next_cursor;
 
@@ -44,8 +45,11 @@ export async function viewDeals(main) {
   const tbody = h('tbody');
   table.appendChild(tbody);
   const rows = [];
+  const shownIds = new Set(); // a deal whose activity or status moved while paging can come twice
   const addRows = (deals) => {
     for (const d of deals) {
+      if (shownIds.has(d.id)) continue;
+      shownIds.add(d.id);
       const company = d.company && d.company.name;
       const tr = clickableRow(h('tr', { class: d.unread > 0 ? 'row unread' : 'row', testid: 'deal-row',
         dataset: { id: String(d.id), navRow: '1' } },

@@ -16,17 +16,13 @@ class SearchStore final : public Search {
     Result<SearchPage> search(const Viewer& v, const SearchQuery& q, std::size_t offset,
                               std::size_t limit) override;
     Result<std::int64_t> reindex() override;
-    // How many hits a text query ranks and where counting stops (kSearchRankWindow and
-    // kSearchCountCap unless set): small ones let tests reach both with a few messages.
-    void set_limits(std::size_t rank_window, std::int64_t count_cap) {
-        rank_window_ = rank_window;
-        count_cap_ = count_cap;
-    }
+    // Where a search stops (kSearchCap unless set): a small one lets tests reach it with a few
+    // messages.
+    void set_cap(std::int64_t cap) { cap_ = cap; }
 
   private:
     Database& db_;
-    std::size_t rank_window_ = kSearchRankWindow;
-    std::int64_t count_cap_ = kSearchCountCap;
+    std::int64_t cap_ = kSearchCap;
 };
 
 } // namespace crm::store

@@ -404,6 +404,11 @@ TYPED_TEST(Web, ADealsThreadsPageInDateOrderWhateverTheWriteOrder) {
             EXPECT_EQ(got, expected) << "pages of " << limit << " for user " << v.user;
         }
     }
+    // A sort_date written by hand is put back to the thread's date.
+    this->env().exec("UPDATE thread_deals SET sort_date = 1 WHERE thread_id = " +
+                     std::to_string(expected[0]));
+    EXPECT_EQ(ok(r.deal_threads(w.as_bob(), w.shared_deal, std::nullopt, 1)).threads.at(0).id,
+              expected[0]);
     // Unlinked: gone from the deal's pages and its count.
     this->env().exec("DELETE FROM thread_deals WHERE thread_id = " + std::to_string(expected[0]));
     auto first = ok(r.deal_threads(w.as_bob(), w.shared_deal, std::nullopt, 10));

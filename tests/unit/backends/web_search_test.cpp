@@ -117,15 +117,15 @@ class SearchTest : public ::testing::Test {
 
 using Ids = std::vector<MessageRowId>;
 
-// A text query ranks only the hits most recently stored (the window), and the rest follow most
-// recently stored first; counting stops at a cap and says so. With a window of 3 and a cap of 8:
-// the oldest message, whose subject holds the word (the best match of all), is not ranked
-// before the newer ones: it comes last. Ann's window holds only what she may see.
-TEST_F(SearchTest, TextQueriesRankTheNewestHitsAndCountUpToACap) {
+// A search considers only the hits most recently stored that the viewer may see (kSearchCap):
+// a text query ranks those, and the count and the pages stop there and say so. With a cap of 3:
+// the oldest message, whose subject holds the word (the best match of all), is left out, and
+// Ann's 3 are hers, not the newer ones of Bob's.
+TEST_F(SearchTest, ASearchRanksAndCountsTheNewestHitsUpToACap) {
     World w(env());
     auto* store = dynamic_cast<store::SearchStore*>(env().search());
     ASSERT_NE(store, nullptr);
-    store->set_limits(3, 8);
+    store->set_cap(3);
     Seed s(env());
     const auto ann_acc = env().scalar("SELECT id FROM accounts WHERE name = 'ann'").value();
     const auto ann_inbox =
@@ -137,17 +137,19 @@ TEST_F(SearchTest, TextQueriesRankTheNewestHitsAndCountUpToACap) {
         env()
             .scalar("SELECT id FROM mailboxes WHERE account_id = " + std::to_string(bob_acc))
             .value();
-    std::vector<MessageRowId> anns; // in the order stored
+    std::vector<MessageRowId> anns, bobs; // in the order stored
     for (int i = 0; i < 9; ++i) {
         auto t = s.thread("Zoo " + std::to_string(i));
         auto m = Seed::msg(t, "zoo" + std::to_string(i) + "@x",
                            i == 0 ? "Zebra zebra zebra" : "Zoo visit", "Zed", "zed@zoo.example",
                            9000 + i, 9000 + i);
         m.text_body = "A note that mentions a zebra once among many other words about the zoo.";
+        m.unread = false;
         const auto id = s.message(m);
-        // The two stored last are Bob's: not in Ann's window.
+        // The two stored last are Bob's.
         if (i >= 7) {
             s.location(id, bob_acc, bob_inbox, 100 + i);
+            bobs.push_back(id);
         } else {
             s.location(id, ann_acc, ann_inbox, 100 + i);
             anns.push_back(id);
@@ -155,43 +157,44 @@ TEST_F(SearchTest, TextQueriesRankTheNewestHitsAndCountUpToACap) {
         s.unsort(t, "no match");
     }
     ASSERT_TRUE(env().search()->reindex());
-    // Admin: 9 hits, counted up to 8, and only 8 served: the 3 stored last, ranked, then the
-    // rest most recently stored first, which leaves out the oldest.
-    const auto all = find(w.as_admin(), "zebra", 0, 50);
-    EXPECT_EQ(all.total, 8);
+    const auto sorted = [](const SearchPage& p) {
+        std::vector<MessageRowId> out;
+        for (const auto& h : p.hits)
+            out.push_back(h.message);
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    // The admin (the index alone) and Ann (her messages' rows), with and without a filter.
+    const auto all = find(w.as_admin(), "zebra");
+    EXPECT_EQ(all.total, 3);
     EXPECT_TRUE(all.total_capped);
-    ASSERT_EQ(all.hits.size(), 8U) << "the pages end where the count does";
-    for (const auto& h : all.hits)
-        EXPECT_NE(h.message, anns.front());
-    // Ann: 7 hits, all counted: her 3 stored last (not Bob's two), ranked, then her other 4,
-    // most recently stored first, ending with the best match of all, the oldest.
-    const auto hers = find(w.as_ann(), "zebra", 0, 50);
-    EXPECT_EQ(hers.total, 7);
-    EXPECT_FALSE(hers.total_capped);
-    ASSERT_EQ(hers.hits.size(), 7U);
-    std::vector<MessageRowId> got;
-    for (const auto& h : hers.hits)
-        got.push_back(h.message);
-    std::vector<MessageRowId> window(got.begin(), got.begin() + 3);
-    std::sort(window.begin(), window.end());
-    EXPECT_EQ(window, (std::vector<MessageRowId>{anns[4], anns[5], anns[6]}));
-    EXPECT_EQ(std::vector<MessageRowId>(got.begin() + 3, got.end()),
-              (std::vector<MessageRowId>{anns[3], anns[2], anns[1], anns[0]}));
-    // Pages of 2 read the same order, without repeats, for both.
+    EXPECT_EQ(sorted(all), (std::vector<MessageRowId>{anns[6], bobs[0], bobs[1]}));
+    for (const char* text : {"zebra", "zebra is:unsorted"}) {
+        const auto hers = find(w.as_ann(), text);
+        EXPECT_EQ(hers.total, 3) << text;
+        EXPECT_TRUE(hers.total_capped) << text;
+        EXPECT_EQ(sorted(hers), (std::vector<MessageRowId>{anns[4], anns[5], anns[6]})) << text;
+    }
+    EXPECT_EQ(find(w.as_admin(), "zebra is:unsorted").total, 3);
+    // Filters alone stop at the cap too.
+    const auto unsorted = find(w.as_ann(), "is:unsorted");
+    EXPECT_EQ(unsorted.total, 3);
+    EXPECT_TRUE(unsorted.total_capped);
+    EXPECT_EQ(unsorted.hits.size(), 3U);
+    // Pages of 2 read the same order, without repeats.
     for (const Viewer& v : {w.as_admin(), w.as_ann()}) {
-        const auto whole = find(v, "zebra", 0, 50);
         std::vector<MessageRowId> expected, paged;
-        for (const auto& h : whole.hits)
+        for (const auto& h : find(v, "zebra").hits)
             expected.push_back(h.message);
-        for (std::size_t off = 0; off < expected.size() + 2; off += 2)
+        for (std::size_t off = 0; off < 6; off += 2)
             for (const auto& h : find(v, "zebra", off, 2).hits)
                 paged.push_back(h.message);
         EXPECT_EQ(paged, expected) << "user " << v.user;
     }
-    // Without the window the best match ranks first, and a small count is exact.
-    store->set_limits(kSearchRankWindow, kSearchCountCap);
-    const auto ranked = find(w.as_ann(), "zebra", 0, 50);
-    ASSERT_FALSE(ranked.hits.empty());
+    // Under the cap: every hit, counted exactly, and the best match ranks first.
+    store->set_cap(kSearchCap);
+    const auto ranked = find(w.as_ann(), "zebra");
+    ASSERT_EQ(ranked.hits.size(), 7U);
     EXPECT_EQ(ranked.hits.front().message, anns.front());
     EXPECT_EQ(ranked.total, 7);
     EXPECT_FALSE(ranked.total_capped);
