@@ -82,7 +82,7 @@ export async function viewSearch(main) {
       return;
     }
     if (!v.alive) return;
-    // A count that stopped at its cap reads "2,000+ results".
+    // A count that stopped at its cap reads "1,000+ results".
     total.textContent = r.total_capped ? `${fmtCount(r.total)}+ results` : plural(r.total, 'result');
     if (!cursor && r.results.length === 0)
       append(list, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'Nothing found'),
