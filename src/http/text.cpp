@@ -18,26 +18,91 @@ std::string_view trim(std::string_view l) {
     return l;
 }
 
-// An attribution line introducing a quote: "On <date>, <who> wrote:" and its common
-// translations, or a separator of Outlook and Thunderbird.
+// The separators mail programs put above the original they answer or forward (Outlook and
+// Thunderbird, in their languages).
+constexpr std::array<std::string_view, 16> kSeparators = {
+    "-----Original Message-----",
+    "Original Message --------",
+    "----- Original Message -----",
+    "-----Ursprüngliche Nachricht-----",
+    "-----Message d'origine-----",
+    "-----Mensaje original-----",
+    "-----Messaggio originale-----",
+    "-----Mensagem original-----",
+    "-----Oorspronkelijk bericht-----",
+    "-----Wiadomość oryginalna-----",
+    "-----Mesaj original-----",
+    "-----Исходное сообщение-----",
+    "-----原始邮件-----",
+    "-----元のメッセージ-----",
+    "-------- Forwarded Message --------",
+    "---------- Forwarded message ---------",
+};
+
+// The verb of "On <date>, <who> wrote:" in the languages of Gmail, Apple Mail, Thunderbird and
+// Outlook: English, German, French, Spanish, Italian, Portuguese, Dutch, Polish, Romanian,
+// Russian, Chinese (simplified and traditional), Japanese, and the Nordic ones.
+constexpr std::array<std::string_view, 21> kWroteVerbs = {
+    " wrote",     "schrieb",    "a écrit", "escribió",  "scritto",  "escreveu", "schreef",
+    "geschreven", "napisał",    "a scris", "пишет",     "написал",  "写道",     "寫道",
+    "のメール",   "書きました", "skrev",   "kirjoitti", "kirjutas", "napsal",   "írta"};
+
+// Labels of the header block Outlook puts above the original ("From: ...", then "Sent: ..."
+// within the next lines), in the same languages.
+constexpr std::array<std::string_view, 16> kFromLabels = {
+    "From:", "Von:", "De :",    "De:",      "Da:",     "Van:",    "Od:",    "От:",
+    "Från:", "Fra:", "发件人:", "发件人：", "寄件者:", "差出人:", "De la:", "Lähettäjä:"};
+constexpr std::array<std::string_view, 23> kSentLabels = {
+    "Sent:",       "Date:",       "Gesendet:", "Datum:",      "Envoyé :", "Envoyé:",
+    "Date :",      "Enviado el:", "Enviado:",  "Fecha:",      "Inviato:", "Data:",
+    "Enviada em:", "Verzonden:",  "Wysłano:",  "Отправлено:", "Дата:",    "发送时间:",
+    "发送时间：",  "寄件日期:",   "送信日時:", "Trimis:",     "Skickat:"};
+
+bool has_digit(std::string_view l) {
+    return std::any_of(l.begin(), l.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool ends_with_colon(std::string_view l) {
+    return l.ends_with(':') || l.ends_with("："); // the full-width colon of Chinese and Japanese
+}
+
+// An attribution line introducing a quote: "On <date>, <who> wrote:" in one of the languages
+// above (a verb, a date or an address, and a colon at the end: "here is what he wrote:" is no
+// attribution), or a separator.
 bool attribution(std::string_view l) {
     l = trim(l);
     if (l.empty())
         return false;
-    if (l.find("-----Original Message-----") != std::string_view::npos ||
-        l.find("Original Message --------") != std::string_view::npos ||
-        l.find("-----Ursprüngliche Nachricht-----") != std::string_view::npos ||
-        l.find("-----Message d'origine-----") != std::string_view::npos)
-        return true;
-    const bool starts = l.starts_with("On ") || l.starts_with("Am ") || l.starts_with("Le ") ||
-                        l.starts_with("El ") || l.starts_with("Il ") || l.starts_with("Op ");
-    if (!starts || !l.ends_with(':'))
-        return false;
-    for (std::string_view verb : {" wrote", " schrieb ", " a écrit", " escribió", " scritto",
-                                  " schreef", " geschreven"})
-        if (l.find(verb) != std::string_view::npos)
+    for (const auto sep : kSeparators)
+        if (l.find(sep) != std::string_view::npos)
             return true;
-    return false;
+    if (!ends_with_colon(l) || !(has_digit(l) || l.find('@') != std::string_view::npos))
+        return false;
+    return std::any_of(kWroteVerbs.begin(), kWroteVerbs.end(), [&](std::string_view verb) {
+        return l.find(verb) != std::string_view::npos;
+    });
+}
+
+// Outlook's header block: a From label, and a Sent (or Date) label within the next three lines.
+bool header_block(std::string_view l, const std::vector<std::string_view>& next) {
+    l = trim(l);
+    const auto starts_with_any = [](std::string_view x, const auto& labels) {
+        return std::any_of(labels.begin(), labels.end(),
+                           [&](std::string_view label) { return x.starts_with(label); });
+    };
+    if (!starts_with_any(l, kFromLabels))
+        return false;
+    return std::any_of(next.begin(), next.end(),
+                       [&](std::string_view n) { return starts_with_any(trim(n), kSentLabels); });
+}
+
+// A line that is only a date and an address before a colon, which Gmail writes in Russian and
+// Japanese without a verb ("пн, 2 февр. 2026 г. в 10:00, Иван <ivan@example.ru>:"): an
+// attribution only right above a quote.
+bool verbless_attribution(std::string_view l) {
+    l = trim(l);
+    return (l.ends_with(">:") || l.ends_with(">：")) && has_digit(l) &&
+           l.find('@') != std::string_view::npos;
 }
 
 bool quote_line(std::string_view l) { return !l.empty() && l.front() == '>'; }
@@ -73,6 +138,16 @@ std::optional<std::size_t> quoted_tail_offset(std::string_view text) {
     for (std::size_t k = 0; k < starts.size(); ++k) {
         if (attribution(line(k)) && k > 0)
             return code_points(text.substr(0, starts[k]));
+        if (k > 0) {
+            std::vector<std::string_view> next;
+            for (std::size_t n = k + 1; n < starts.size() && n <= k + 3; ++n)
+                next.push_back(line(n));
+            if (header_block(line(k), next))
+                return code_points(text.substr(0, starts[k]));
+            if (verbless_attribution(line(k)) && k + 1 < starts.size() &&
+                quote_line(trim(line(k + 1))))
+                return code_points(text.substr(0, starts[k]));
+        }
         if (k > 0 && quote_line(trim(line(k))) && tail_quoted[k]) {
             // "Bob said:" right above the quote introduces it: fold it too.
             auto above = trim(line(k - 1));

@@ -1,3 +1,6 @@
+#include <string>
+#include <string_view>
+
 #include <gtest/gtest.h>
 
 #include "internal.hpp"
@@ -27,6 +30,84 @@ TEST(QuotedTail, Table) {
     };
     for (const auto& c : cases)
         EXPECT_EQ(quoted_tail_offset(c.text), c.expected) << c.text;
+}
+
+// Code points of UTF-8 text (what the page counts).
+std::size_t code_points(std::string_view s) {
+    std::size_t n = 0;
+    for (char c : s)
+        n += (static_cast<unsigned char>(c) & 0xC0) != 0x80 ? 1 : 0;
+    return n;
+}
+
+// Attributions and separators in the languages customers write in (issue 20): each reply is
+// `answer` then `tail`, and the tail must fold from its first line. Lines marked "corpus" are
+// taken from ../shared/corpora (ponymail-asf maven-dev 2017-11/12, sling-mail-archive
+// hadoop-common-dev 2012-02, mime4j rlug); the others are the formats Gmail, Apple Mail,
+// Thunderbird and Outlook write in those languages.
+TEST(QuotedTail, AttributionsInTwelveLanguages) {
+    struct Example {
+        const char* language;
+        const char* answer;
+        const char* tail;
+    };
+    const Example examples[] = {
+        {"en", "Sounds good.\n",
+         "On Mon, Feb 2, 2026 at 10:00 AM Bob Smith <bob@client.com> wrote:\n> q\n"},
+        {"de corpus", "Danke!\n\n", "Am 2017-11-04 um 13:20 schrieb Stephen Connolly:\n> q\n"},
+        {"de Outlook corpus", "Passt.\n\n",
+         "Von: Mark Derricutt\nGesendet: Sonntag, 5. November 2017 22:20\nAn: Maven Developers "
+         "List\nBetreff: Re: Maven 4.0.0\n\nText\n"},
+        {"fr corpus", "Merci.\n\n",
+         "Le dimanche 31 décembre 2017, 11:49:59 CET Hervé BOUTEMY a écrit :\n> q\n"},
+        {"fr Outlook", "D'accord.\n\n",
+         "De : Jean Dupont\nEnvoyé : lundi 2 février 2026 10:00\nÀ : Ana\nObjet : "
+         "Offre\n\nTexte\n"},
+        {"es", "Gracias.\n\n",
+         "El lun, 2 feb 2026 a las 10:00, Juan Pérez (<juan@cliente.es>) escribió:\n> q\n"},
+        {"es Outlook", "Vale.\n\n",
+         "De: Juan Pérez\nEnviado el: lunes, 2 de febrero de 2026 10:00\nPara: Ana\n\nTexto\n"},
+        {"it corpus", "Grazie.\n\n",
+         "Il dom 3 dic 2017, 13:21 Tibor Digana <tibordigana@apache.org> ha scritto:\n> q\n"},
+        {"it corpus", "Ok.\n\n",
+         "Il giorno 17/feb/2012, alle ore 15:06, Harsh J ha scritto:\n\n> q\n"},
+        {"pt", "Obrigado.\n\n",
+         "Em seg., 2 de fev. de 2026 às 10:00, João Silva <joao@cliente.pt> escreveu:\n> q\n"},
+        {"nl", "Bedankt.\n\n",
+         "Op ma 2 feb 2026 om 10:00 schreef Jan de Vries <jan@klant.nl>:\n> q\n"},
+        {"pl", "Dziękuję.\n\n",
+         "W dniu pon., 2 lut 2026 o 10:00 Jan Kowalski <jan@klient.pl> napisał(a):\n> q\n"},
+        {"ro", "Mulțumesc.\n\n",
+         "În lun., 2 feb. 2026 la 10:00, Ion Popescu <ion@client.ro> a scris:\n> q\n"},
+        {"ro corpus", "Da.\n\n", "Daniel Pavel a scris, in 2/7/03 4:09 PM:\n> q\n"},
+        {"ro Outlook", "Bine.\n\n",
+         "De la: Ion Popescu\nTrimis: luni, 2 februarie 2026 10:00\nCătre: Ana\n\nText\n"},
+        {"ro separator", "Bine.\n\n", "-----Mesaj original-----\nDe la: Ion\n"},
+        {"ru Thunderbird", "Спасибо.\n\n", "02.02.2026 10:00, Иван Петров пишет:\n> q\n"},
+        {"ru Gmail", "Спасибо.\n\n",
+         "пн, 2 февр. 2026 г. в 10:00, Иван Петров <ivan@client.ru>:\n> q\n"},
+        {"ru Outlook", "Хорошо.\n\n",
+         "От: Иван Петров\nОтправлено: 2 февраля 2026 г. 10:00\nКому: Ана\n\nТекст\n"},
+        {"zh Gmail", "谢谢。\n\n", "张伟 <zhang@client.cn> 于2026年2月2日周一 10:00写道：\n> q\n"},
+        {"zh Outlook", "好的。\n\n",
+         "发件人: 张伟 <zhang@client.cn>\n发送时间: 2026年2月2日 10:00\n收件人: Ana\n\n正文\n"},
+        {"ja Gmail", "ありがとうございます。\n\n",
+         "2026年2月2日(月) 10:00 山田太郎 <yamada@client.jp>:\n> q\n"},
+        {"ja Apple Mail", "承知しました。\n\n",
+         "2026/02/02 10:00、山田太郎 <yamada@client.jp>のメール:\n> q\n"},
+        {"ja Outlook", "承知しました。\n\n",
+         "差出人: 山田太郎\n送信日時: 2026年2月2日 10:00\n宛先: Ana\n\n本文\n"},
+    };
+    for (const auto& e : examples) {
+        const std::string text = std::string(e.answer) + e.tail;
+        EXPECT_EQ(quoted_tail_offset(text), code_points(e.answer)) << e.language << ": " << text;
+    }
+    // Not attributions: a verb without a date or an address, a label without the block, a date
+    // and an address with no quote below.
+    for (const char* text :
+         {"Here is what he wrote:\nwe agree\n", "Betreff:\nVon: uns\nalles gut\n",
+          "Call me at 10:00, Ivan <ivan@client.ru>:\nfine\n"})
+        EXPECT_EQ(quoted_tail_offset(text), std::nullopt) << text;
 }
 
 } // namespace
