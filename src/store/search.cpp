@@ -14,9 +14,10 @@ namespace crm::store {
 
 namespace {
 
-// A hit's score, lower is better: bm25 with the index's columns weighed, in their order: a hit
-// in the subject most, then the sender, then recipients and file names, then the body.
-constexpr const char* kRank = "bm25(message_search, 8.0, 1.0, 4.0, 2.0, 2.0)";
+// A hit's score, lower is better: crm_rank (search_tokenizer.cpp, BM25 without the phrases'
+// document frequencies) with the index's columns weighed, in their order: a hit in the subject
+// most, then the sender, then recipients and file names, then the body.
+constexpr const char* kRank = "crm_rank(message_search, 8.0, 1.0, 4.0, 2.0, 2.0)";
 
 // A hit's columns (read_hit): the deal only when the viewer may see it (`d`: the thread's deal,
 // as kDealVisible names it).
