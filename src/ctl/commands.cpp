@@ -851,11 +851,13 @@ const std::vector<Command>& commands() {
          "others are imported; the exit code is then 1.",
          cmd_crm_import},
         {{"import"},
-         "[--owner USER_ID] PATH...",
+         "[--owner USER_ID] [--fallback-charset CS] PATH...",
          "Import mail: Maildir folders (recursively, cur/ and new/), mbox files (also .gz)\n"
          "and single .eml files. --owner names the CRM user the mailbox belongs to (tells\n"
-         "our own outgoing mail apart and counts in deal scoring). Importing the same mail\n"
-         "twice adds nothing. Prints a summary; exit code 1 if any file had errors.",
+         "our own outgoing mail apart and counts in deal scoring). --fallback-charset reads\n"
+         "text that declares no charset and is not UTF-8 (default windows-1252; for example\n"
+         "windows-1250 for Romanian or Polish mail). Importing the same mail twice adds\n"
+         "nothing. Prints a summary; exit code 1 if any file had errors.",
          cmd_import},
         {{"threads", "list"},
          "[--deal ID | --unsorted] [--limit N] [--cursor C] [--json]",

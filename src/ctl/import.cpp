@@ -102,19 +102,24 @@ bool read_batch(mailfile::Walker& w, std::vector<Item>& out, Summary& s) {
 // They also hash and compress the raw bytes (and free them), so the writer only writes; two
 // batches in memory at once keep the peak under 150 MB.
 WaitingFuture parse_batch(runtime::WorkPool& pool, std::vector<Item>& batch,
-                          const auth::Verifier* verifier) {
-    return pool.run(batch.size(), [&batch, verifier](std::size_t i) {
+                          const auth::Verifier* verifier, const std::string& charset) {
+    return pool.run(batch.size(), [&batch, verifier, &charset](std::size_t i) {
         auto& it = batch[i];
-        runtime::prepare_raw(it.raw.bytes, it.parsed, it.sha256, it.packed, verifier);
+        runtime::prepare_raw(it.raw.bytes, it.parsed, it.sha256, it.packed, verifier, charset);
     });
 }
 
 } // namespace
 
 int cmd_import(Context& ctx, const std::vector<std::string>& args) {
-    Args a(args, {"--owner"}, {});
+    Args a(args, {"--owner", "--fallback-charset"}, {});
     if (a.positionals().empty())
         throw UsageError{"expected at least one PATH"};
+    // How undeclared 8-bit text is read, as an account's fallback_charset (default windows-1252).
+    const std::string charset = a.value("--fallback-charset").value_or("");
+    if (!charset.empty() && !settings::known_charset(charset))
+        throw UsageError{"--fallback-charset: '" + charset +
+                         "' is not a charset this system can read (for example windows-1250)"};
     std::optional<UserId> owner;
     if (auto o = a.value("--owner"))
         owner = parse_id("--owner", *o);
@@ -164,14 +169,14 @@ int cmd_import(Context& ctx, const std::vector<std::string>& args) {
     std::vector<Item> current, next;
     bool have = read_batch(walker, current, s);
     if (have)
-        parse_batch(pool, current, sender_auth->verifier.get()).get();
+        parse_batch(pool, current, sender_auth->verifier.get(), charset).get();
     while (have) {
         // Parse the next batch on the pool while this thread writes the current one.
         bool have_next = read_batch(walker, next, s);
         // Waits in its destructor, so `next` outlives the work on every way out of this loop.
         WaitingFuture parsing;
         if (have_next)
-            parsing = parse_batch(pool, next, sender_auth->verifier.get());
+            parsing = parse_batch(pool, next, sender_auth->verifier.get(), charset);
 
         auto fail_batch = [&](const Error& e) {
             parsing.wait();

@@ -601,6 +601,7 @@ class Daemon final : public http::Control {
         }
         sink_->set_account_name(*id, a.name);
         sink_->set_rules(*id, a.rules);
+        sink_->set_fallback_charset(*id, a.fallback_charset);
         imap::AccountSpec spec;
         spec.id = *id;
         spec.name = a.name;

@@ -50,20 +50,28 @@ Result<std::int64_t> DaemonSink::reset_uid_validity(MailboxId mailbox, std::uint
 }
 
 namespace {
-void prepare_one(FetchedMessage& m, const auth::Verifier* verifier) {
+void prepare_one(FetchedMessage& m, const auth::Verifier* verifier, const std::string& charset) {
     if (m.parsed)
         return;
-    runtime::prepare_raw(m.raw, m.parsed.emplace(), m.raw_sha256, m.raw_packed.emplace(), verifier);
+    runtime::prepare_raw(m.raw, m.parsed.emplace(), m.raw_sha256, m.raw_packed.emplace(), verifier,
+                         charset);
     if (m.gm_thrid)
         m.parsed->gmail_thread_id = std::to_string(*m.gm_thrid);
 }
 } // namespace
 
-WaitingFuture DaemonSink::prepare(std::vector<FetchedMessage>& batch) {
+const std::string& DaemonSink::fallback_charset(AccountId account) const {
+    static const std::string none;
+    const auto it = charsets_.find(account);
+    return it == charsets_.end() ? none : it->second;
+}
+
+WaitingFuture DaemonSink::prepare(AccountId account, std::vector<FetchedMessage>& batch) {
     // Parsing is pure and most of the work: spread it over the pool, one message per call so a
     // few huge messages do not leave a thread idle.
-    return pool_.run(batch.size(),
-                     [&batch, v = verifier_](std::size_t i) { prepare_one(batch[i], v); });
+    // A copy of the charset: the pool's threads must not read the map a reload may change.
+    return pool_.run(batch.size(), [&batch, v = verifier_, cs = fallback_charset(account)](
+                                       std::size_t i) { prepare_one(batch[i], v, cs); });
 }
 
 DaemonSink::BatchContext DaemonSink::context(AccountId account, MailboxId mailbox,
@@ -125,7 +133,7 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
     // Normally the sync engine had the pool prepare the batch already. Not through the pool
     // here: its queue may hold the next batch, which would make this wait for all of it.
     for (auto& m : batch)
-        prepare_one(m, verifier_);
+        prepare_one(m, verifier_, fallback_charset(c.account));
     std::vector<app::BatchItem> items(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto& m = batch[i];

@@ -38,6 +38,11 @@ class DaemonSink final : public SyncSink {
     void set_account_name(AccountId account, std::string name) {
         names_[account] = std::move(name);
     }
+    // The charset the account's undeclared 8-bit text is read in ([[accounts]]
+    // fallback_charset). Set before syncing: prepare() reads it on the pool's threads.
+    void set_fallback_charset(AccountId account, std::string charset) {
+        charsets_[account] = std::move(charset);
+    }
 
     Result<MailboxState> open_mailbox(AccountId account, const std::string& name,
                                       const std::string& special_use) override;
@@ -46,7 +51,7 @@ class DaemonSink final : public SyncSink {
     Result<std::vector<std::uint32_t>> quarantined_uids(MailboxId mailbox,
                                                         std::uint32_t uid_validity) override;
     Result<std::int64_t> reset_uid_validity(MailboxId mailbox, std::uint32_t uid_validity) override;
-    WaitingFuture prepare(std::vector<FetchedMessage>& batch) override;
+    WaitingFuture prepare(AccountId account, std::vector<FetchedMessage>& batch) override;
     PendingBatch store_batch_async(AccountId account, MailboxId mailbox, std::uint32_t uid_validity,
                                    std::vector<FetchedMessage>&& batch) override;
     Result<void> checkpoint(MailboxId mailbox, std::uint32_t uid_validity,
@@ -90,6 +95,7 @@ class DaemonSink final : public SyncSink {
         std::vector<LabelRule> rules;
     };
     BatchContext context(AccountId account, MailboxId mailbox, std::uint32_t uid_validity) const;
+    const std::string& fallback_charset(AccountId account) const;
     Result<BatchReport> store_on(Lane& lane, const BatchContext& c,
                                  std::vector<FetchedMessage>& batch);
 
@@ -99,6 +105,7 @@ class DaemonSink final : public SyncSink {
     std::map<AccountId, std::optional<UserId>> owners_;
     std::map<AccountId, std::vector<LabelRule>> rules_;
     std::map<AccountId, std::string> names_;
+    std::map<AccountId, std::string> charsets_; // fallback charsets; absent: windows-1252
     std::map<std::string, std::uint64_t>* error_counter_ = nullptr;
     Lane main_;
     std::unique_ptr<Backend> writer_db_;

@@ -35,6 +35,7 @@ json::object account_json(const AccountConfig& a, const AccountRow* h) {
                    {"owner_id", a.owner_id},
                    {"enabled", a.enabled},
                    {"mirror_seen", a.mirror_seen},
+                   {"fallback_charset", a.fallback_charset},
                    {"imap", server_json(a.imap)},
                    {"smtp", a.smtp ? server_json(*a.smtp) : json::value(nullptr)}};
     o["state"] = health_name(!a.enabled ? HealthState::Disabled : h ? h->state : HealthState::New);
@@ -202,7 +203,8 @@ void save(Ctx& c, const AccountConfig& a, const AccountSecrets& secrets, int sta
 
 void create(Ctx& c) {
     auto body = body_object(c);
-    only_fields(body, {"name", "owner_id", "address", "enabled", "mirror_seen", "imap", "smtp"});
+    only_fields(body, {"name", "owner_id", "address", "enabled", "mirror_seen", "fallback_charset",
+                       "imap", "smtp"});
     AccountConfig a;
     a.name = req_string(body, "name", 64);
     if (!valid_account_name(a.name))
@@ -218,6 +220,8 @@ void create(Ctx& c) {
         invalid("address", "must be an e-mail address");
     a.enabled = opt_bool(body, "enabled").value_or(true);
     a.mirror_seen = opt_bool(body, "mirror_seen").value_or(false);
+    if (auto cs = opt_string(body, "fallback_charset", 40))
+        a.fallback_charset = checked("fallback_charset", *cs);
     AccountSecrets secrets;
     const auto* imap = sub_object(body, "imap");
     if (!imap)
@@ -236,7 +240,8 @@ void edit(Ctx& c, const std::string& name) {
     if (!cur)
         not_found("account " + name);
     auto body = body_object(c);
-    only_fields(body, {"name", "owner_id", "address", "enabled", "mirror_seen", "imap", "smtp"});
+    only_fields(body, {"name", "owner_id", "address", "enabled", "mirror_seen", "fallback_charset",
+                       "imap", "smtp"});
     if (body.empty())
         throw_error(422, "invalid", "nothing to change: give at least one field");
     AccountConfig a = *cur;
@@ -256,6 +261,8 @@ void edit(Ctx& c, const std::string& name) {
         a.enabled = *e;
     if (auto m = opt_bool(body, "mirror_seen"))
         a.mirror_seen = *m;
+    if (auto cs = opt_string(body, "fallback_charset", 40))
+        a.fallback_charset = checked("fallback_charset", *cs);
     AccountSecrets secrets;
     if (const auto* imap = sub_object(body, "imap"))
         secrets.imap_password = apply_server(*imap, "imap", a.imap, false, a.address);

@@ -112,7 +112,7 @@ asio::awaitable<Result<void>> fetch_batches(Session& s, const FolderPlan& plan,
     // `preparing` is destroyed before `current` and `next`, and waits: the sink's workers
     // may still be parsing `current` when an error ends this coroutine.
     std::vector<FetchedMessage> next;
-    WaitingFuture preparing = ctx.sink.prepare(current);
+    WaitingFuture preparing = ctx.sink.prepare(ctx.account, current);
     for (std::size_t b = 0; b < batches.size(); ++b) {
         if (b + 1 < batches.size() && !ctx.stopping) {
             auto c = co_await collect_batch(next);
@@ -128,7 +128,7 @@ asio::awaitable<Result<void>> fetch_batches(Session& s, const FolderPlan& plan,
             co_return finish_store();
         }
         if (b + 1 < batches.size())
-            preparing = ctx.sink.prepare(current);
+            preparing = ctx.sink.prepare(ctx.account, current);
         // The server produces batch b+2 while batch b is stored.
         if (b + 2 < batches.size()) {
             if (auto t = co_await send_fetch(b + 2); !t)

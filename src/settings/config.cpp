@@ -13,6 +13,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <iconv.h>
 
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wconversion"
@@ -726,10 +727,10 @@ ServerConfig parse_server(Reporter& r, const toml::table& t, std::string path, P
 // ---------------------------------------------------------------------------------------------
 // Accounts
 
-constexpr std::array<std::string_view, 17> kAccountKeys{
+constexpr std::array<std::string_view, 18> kAccountKeys{
     "name",  "owner_id",          "address",  "folders",        "enabled",     "poll_interval",
     "idle",  "initial_sync_days", "backfill", "batch_messages", "batch_bytes", "mirror_seen",
-    "gmail", "provider",          "rules",    "imap",           "smtp"};
+    "gmail", "provider",          "rules",    "imap",           "smtp",        "fallback_charset"};
 constexpr std::array<std::string_view, 2> kRuleKeys{"label", "deal"};
 constexpr std::array<std::string_view, 2> kProviderNames{"gmail", "microsoft365"};
 constexpr std::array<AccountConfig::Provider, 2> kProviderValues{
@@ -799,6 +800,15 @@ AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index
     if (auto n = s.ranged("batch_bytes", 64 * 1024, std::int64_t{1} << 30, false, " bytes"))
         a.batch_bytes = static_cast<std::size_t>(*n);
     s.boolean("mirror_seen", a.mirror_seen);
+    if (auto cs = s.string("fallback_charset")) {
+        if (!known_charset(cs->first))
+            r.error(cs->second.pos,
+                    fmt::format("{}: {} is not a charset this system can read (for example "
+                                "\"windows-1250\", \"iso-8859-2\", \"koi8-r\")",
+                                cs->second.path, show(cs->first)));
+        else
+            a.fallback_charset = std::move(cs->first);
+    }
     a.gmail = s.boolean("gmail");
     const ServerPreset* imap_preset = nullptr;
     const ServerPreset* smtp_preset = nullptr;
@@ -1246,6 +1256,21 @@ std::string format_problem(const Problem& p) {
     if (p.line <= 0)
         return fmt::format("{}: {}: {}", p.file, kind, p.message);
     return fmt::format("{}:{}:{}: {}: {}", p.file, p.line, p.column, kind, p.message);
+}
+
+bool known_charset(std::string_view charset) {
+    if (charset.empty() || charset.size() > 40)
+        return false;
+    for (const char c : charset)
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_' || c == '.' || c == ':'))
+            return false;
+    const std::string name(charset);
+    iconv_t cd = iconv_open("UTF-8", name.c_str());
+    if (cd == reinterpret_cast<iconv_t>(-1))
+        return false;
+    iconv_close(cd);
+    return true;
 }
 
 } // namespace crm::settings

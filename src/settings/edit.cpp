@@ -101,6 +101,8 @@ std::string account_block(const AccountConfig& a) {
         out += fmt::format("batch_bytes = {}\n", a.batch_bytes);
     if (a.mirror_seen)
         out += "mirror_seen = true\n";
+    if (a.fallback_charset != d.fallback_charset)
+        out += fmt::format("fallback_charset = {}\n", toml_string(a.fallback_charset));
     if (a.gmail)
         out += fmt::format("gmail = {}\n", *a.gmail);
     if (a.provider)

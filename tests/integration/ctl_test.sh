@@ -223,6 +223,17 @@ expect_grep "page a deal's threads \(--deal\) or the unsorted queue" "$work/err"
 expect_code 2 "limit out of range" c deals list --limit 501
 expect_code 0 "outbox list paged, empty" c outbox list --limit 10
 expect_grep "^0 of 0 messages$" "$work/out" "an empty outbox's page"
+# undeclared 8-bit text is read in --fallback-charset (issue 20): Polish mail in windows-1250
+mkdir -p "$work/pl"
+printf 'From: Lukasz <lukasz@klient-pl.example>\nTo: alice@acme-sales.example\nSubject: Oferta \277\363\263ta\nMessage-ID: <pl-1@klient-pl.example>\nDate: Mon, 02 Nov 2026 09:00:00 +0000\n\nDzi\352kuj\352, \243ukasz\n' >"$work/pl/pl.eml"
+expect_code 2 "unknown fallback charset" c import --fallback-charset klingon-8 "$work/pl"
+expect_grep "'klingon-8' is not a charset this system can read" "$work/err" "unknown charset named"
+expect_code 0 "import with a fallback charset" c import --fallback-charset windows-1250 "$work/pl"
+pl=$(c threads list --json | grep -o '"id":[0-9]*,"subject":"Oferta [^"]*"' | head -1)
+expect_grep "Oferta żółta" <(printf '%s\n' "$pl") "the subject read as windows-1250"
+plid=$(printf '%s' "$pl" | grep -o '"id":[0-9]*' | grep -o '[0-9]*')
+expect_code 0 "show the Polish thread" c thread show "$plid"
+expect_grep "Dziękuję, Łukasz" "$work/out" "the body read as windows-1250"
 expect_code 2 "unknown outbox state" c outbox list --state lost
 expect_grep "'lost' is none of queued, sending, sent, failed, unknown, cancelled" "$work/err" "outbox state named"
 

@@ -98,6 +98,9 @@ struct AccountConfig {
     std::size_t batch_messages = 200;        // messages per FETCH batch
     std::size_t batch_bytes = std::size_t{16} << 20; // bytes per FETCH batch (soft limit)
     bool mirror_seen = false;  // mirror CRM read state to the server's \Seen flag
+    // How the account's undeclared 8-bit text (no charset, not UTF-8) is read: windows-1252
+    // unless set (windows-1250 for Romanian or Polish mail, koi8-r, shift_jis, ...).
+    std::string fallback_charset = "windows-1252";
     std::optional<bool> gmail; // nullopt: auto-detect (X-GM-EXT-1)
     // `provider =`: Gmail or Microsoft 365 (their hosts, ports, TLS and token endpoint filled in
     // where the account does not set them); both file what their SMTP server sends in Sent.

@@ -139,8 +139,9 @@ class SyncSink {
     // Starts the pure, CPU-bound preparation of a batch (MIME parsing) on the sink's worker
     // threads and returns at once, so the sync engine reads the next batch and stores the
     // previous one meanwhile. The future is ready when every message is prepared (and waits for
-    // that if destroyed first); `batch` must stay untouched until then.
-    virtual WaitingFuture prepare(std::vector<FetchedMessage>& batch) = 0;
+    // that if destroyed first); `batch` must stay untouched until then. `account`: whose mail
+    // it is (its fallback charset reads undeclared 8-bit text).
+    virtual WaitingFuture prepare(AccountId account, std::vector<FetchedMessage>& batch) = 0;
     // Stores a batch (in one transaction: messages, locations) on the sink's own writer thread
     // if it has one, so that the sync engine reads the next batch from the server meanwhile;
     // without one the returned PendingBatch is already done. The caller waits for one batch

@@ -31,13 +31,15 @@ inline constexpr int kParserNice = 10;
 // raw bytes are still there and off the thread that stores (a DNS wait never holds the write
 // lock). Every message with a From is checked: ingest uses the verdict only for incoming mail
 // (our own outgoing mail costs at most one cached DMARC lookup of our own domain).
+// `fallback_charset`: how text without a declared charset that is not UTF-8 is read (empty:
+// windows-1252, mime::ParseLimits' default).
 inline void prepare_raw(std::string& raw, ParsedMessage& parsed, std::string& sha256,
-                        PackedBlob& packed, const auth::Verifier* verifier = nullptr) {
-    static const mime::ParseLimits limits = [] {
-        mime::ParseLimits l;
-        l.keep_attachment_content = false;
-        return l;
-    }();
+                        PackedBlob& packed, const auth::Verifier* verifier = nullptr,
+                        const std::string& fallback_charset = {}) {
+    mime::ParseLimits limits;
+    limits.keep_attachment_content = false;
+    if (!fallback_charset.empty())
+        limits.fallback_charsets = {fallback_charset};
     parsed = mime::parse(raw, limits);
     if (verifier && !parsed.from.empty())
         parsed.verification = verifier->verify(raw, auth::from_domain_of(parsed));

@@ -143,6 +143,10 @@ struct ParseOutcome {
 // input; allocation failure is the only exception.
 [[nodiscard]] ParseOutcome parse_config(std::string_view text, std::string_view file_name);
 
+// Whether iconv can read text in `charset` (a name or an alias: "windows-1250", "latin2"), as
+// GMime then does for a fallback charset. Names of 1-40 of A-Z a-z 0-9 - _ . : only.
+[[nodiscard]] bool known_charset(std::string_view charset);
+
 // "file:line:col: error: message" (or "warning:"); "file: error: message" without a position.
 [[nodiscard]] std::string format_problem(const Problem& problem);
 

@@ -77,7 +77,7 @@ class SinkTest : public ::testing::TestWithParam<bool> {
             b.push_back(std::move(m));
         }
         if (prepared)
-            sink->prepare(b).get();
+            sink->prepare(1, b).get();
         return b;
     }
     std::filesystem::path path;
@@ -167,6 +167,38 @@ TEST_P(SinkTest, BatchesCommitInOrderWhileTheLoopWrites) {
     EXPECT_EQ(count("SELECT count(*) FROM messages"), 50);
     EXPECT_EQ(count("SELECT messages_synced FROM accounts WHERE id = 1"), 50);
     EXPECT_EQ(count("SELECT max(uid) FROM locations"), 50);
+}
+
+} // namespace
+} // namespace crm::daemon
+
+namespace crm::daemon {
+namespace {
+
+// The account's fallback charset reads its undeclared 8-bit mail, whether the sync engine had
+// the batch prepared or the store parses it (issue 20).
+TEST_P(SinkTest, AnAccountsFallbackCharsetReadsItsUndeclaredMail) {
+    sink->set_fallback_charset(1, "windows-1250");
+    for (bool prepared : {true, false}) {
+        FetchedMessage m;
+        m.uid = prepared ? 1 : 2;
+        m.raw =
+            fmt::format("From: Lukasz <lukasz@klient.example>\r\nTo: alice@sales.example\r\n"
+                        "Subject: Oferta \xBF\xF3\xB3ta {0}\r\nMessage-ID: <pl{0}@klient.example>"
+                        "\r\n\r\nDzi\xEAkuj\xEA, \xA3ukasz\r\n",
+                        m.uid);
+        std::vector<FetchedMessage> b;
+        b.push_back(std::move(m));
+        if (prepared)
+            sink->prepare(1, b).get();
+        auto r = sink->store_batch_async(1, mailbox, 7, std::move(b)).get();
+        ASSERT_TRUE(r) << r.error().to_string();
+        EXPECT_EQ(r->stored, 1U);
+    }
+    EXPECT_EQ(count("SELECT count(*) FROM messages WHERE subject LIKE 'Oferta "
+                    "\xC5\xBC\xC3\xB3\xC5\x82ta _' "
+                    "AND text_body LIKE 'Dzi\xC4\x99kuj\xC4\x99, \xC5\x81ukasz%'"),
+              2);
 }
 
 } // namespace

@@ -146,7 +146,7 @@ class MemorySink final : public SyncSink {
         state.highest_modseq.reset();
         return n;
     }
-    WaitingFuture prepare(std::vector<FetchedMessage>&) override {
+    WaitingFuture prepare(AccountId, std::vector<FetchedMessage>&) override {
         std::promise<void> done;
         done.set_value();
         return WaitingFuture(done.get_future());

@@ -303,6 +303,25 @@ TEST(Charsets, Cp1252WithoutTwinAndUndeclaredCharset) {
     EXPECT_EQ(undeclared.text_body, declared.text_body);
 }
 
+// An account's fallback charset ([[accounts]] fallback_charset, issue 20): Polish mail without a
+// declared charset, in windows-1250, reads right with that fallback, and as windows-1252 (the
+// default) it does not. Headers (an unencoded 8-bit subject) and the body alike.
+TEST(Charsets, AnAccountsFallbackCharsetReadsUndeclaredEightBitText) {
+    // "Dziękuję za ofertę, Łukasz" and "Oferta: ceny żółte" in windows-1250.
+    const std::string raw = "From: lukasz@klient.example\nSubject: Oferta: ceny \xBF\xF3\xB3te\n\n"
+                            "Dzi\xEAkuj\xEA za ofert\xEA, \xA3ukasz\n";
+    ParseLimits polish;
+    polish.fallback_charsets = {"windows-1250"};
+    const auto m = parse_str(raw, polish);
+    EXPECT_EQ(m.subject, "Oferta: ceny \xC5\xBC\xC3\xB3\xC5\x82te"); // żółte
+    EXPECT_NE(m.text_body.find("Dzi\xC4\x99kuj\xC4\x99 za ofert\xC4\x99, \xC5\x81ukasz"),
+              std::string::npos)
+        << m.text_body;
+    const auto western = parse_str(raw);
+    EXPECT_TRUE(valid_utf8(western.text_body));
+    EXPECT_EQ(western.text_body.find("\xC5\x81ukasz"), std::string::npos); // £ukasz instead
+}
+
 struct LegacyCase {
     const char *charset;
     std::string bytes;

@@ -91,6 +91,7 @@ backfill = false
 batch_messages = 50
 batch_bytes = 1048576
 mirror_seen = true
+fallback_charset = "windows-1250"
 gmail = false
 
 [accounts.imap]
@@ -154,6 +155,7 @@ tls = "starttls"
     alice.batch_messages = 50;
     alice.batch_bytes = 1048576;
     alice.mirror_seen = true;
+    alice.fallback_charset = "windows-1250";
     alice.gmail = false;
     alice.imap = ServerConfig{"imap.example.com",
                               1993,
@@ -191,7 +193,7 @@ tls = "starttls"
     // SMTP without credentials inherits the IMAP username and login.
     bob.smtp = ServerConfig{"smtp.gmail.com",  587,           Tls::StartTls, false,  "",
                             "bob@example.org", Auth::XOAuth2, std::nullopt,  refresh};
-    bob.line = 52;
+    bob.line = 53;
     want.accounts = {alice, bob};
 
     const Config& got = *out.config;
@@ -210,7 +212,7 @@ tls = "starttls"
 
     // The only problem: the inline client secret, allowed but warned about.
     ASSERT_EQ(out.problems.size(), 1U) << dump(out);
-    EXPECT_TRUE(has_problem(out, 63, "secret stored in the configuration file", true)) << dump(out);
+    EXPECT_TRUE(has_problem(out, 64, "secret stored in the configuration file", true)) << dump(out);
 }
 
 TEST(Config, HttpLimitsAndMetricsToken) {
@@ -299,6 +301,7 @@ TEST(Config, MinimalConfigGetsDefaults) {
     EXPECT_EQ(a.batch_messages, 200U);
     EXPECT_EQ(a.batch_bytes, 16U * 1024 * 1024);
     EXPECT_FALSE(a.mirror_seen);
+    EXPECT_EQ(a.fallback_charset, "windows-1252");
     EXPECT_FALSE(a.gmail.has_value());
     EXPECT_EQ(a.imap.port, 993);
     EXPECT_EQ(a.imap.tls, Tls::Implicit);
@@ -397,6 +400,7 @@ TEST(Config, ExampleFileParsesCleanly) {
                                        "batch_messages",
                                        "batch_bytes",
                                        "mirror_seen",
+                                       "fallback_charset",
                                        "gmail",
                                        "host",
                                        "tls",
@@ -649,6 +653,18 @@ std::vector<BadCase> bad_cases() {
          3, "out of range"},
         {"max_accounts_on_sqlite", "[daemon]\nmax_accounts = 4\n" + with_imap(kGoodImap), 2,
          "only used with [database] url"},
+        {"fallback_charset_unknown",
+         account_head +
+             "address = \"a@example.com\"\nfallback_charset = \"klingon-8\"\n"
+             "[accounts.imap]\n" +
+             std::string(kGoodImap),
+         5, "fallback_charset: \"klingon-8\" is not a charset this system can read"},
+        {"fallback_charset_not_a_name",
+         account_head +
+             "address = \"a@example.com\"\nfallback_charset = \"utf-8//TRANSLIT\"\n"
+             "[accounts.imap]\n" +
+             std::string(kGoodImap),
+         5, "is not a charset this system can read"},
         {"max_accounts_zero",
          "[database]\nurl = \"postgresql://crm@db/crm\"\n[daemon]\nmax_accounts = 0\n" +
              with_imap(kGoodImap),
