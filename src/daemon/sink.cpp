@@ -76,13 +76,14 @@ WaitingFuture DaemonSink::prepare(AccountId account, std::vector<FetchedMessage>
 
 DaemonSink::BatchContext DaemonSink::context(AccountId account, MailboxId mailbox,
                                              std::uint32_t uid_validity) const {
-    BatchContext c{account, mailbox, uid_validity, std::nullopt, "", {}};
+    BatchContext c{account, mailbox, uid_validity, std::nullopt, "", {}, ""};
     if (auto it = owners_.find(account); it != owners_.end())
         c.owner = it->second;
     if (auto it = names_.find(account); it != names_.end())
         c.account_name = it->second;
     if (auto it = rules_.find(account); it != rules_.end())
         c.rules = it->second;
+    c.fallback_charset = fallback_charset(account);
     return c;
 }
 
@@ -133,7 +134,7 @@ Result<BatchReport> DaemonSink::store_on(Lane& lane, const BatchContext& c,
     // Normally the sync engine had the pool prepare the batch already. Not through the pool
     // here: its queue may hold the next batch, which would make this wait for all of it.
     for (auto& m : batch)
-        prepare_one(m, verifier_, fallback_charset(c.account));
+        prepare_one(m, verifier_, c.fallback_charset);
     std::vector<app::BatchItem> items(batch.size());
     for (std::size_t i = 0; i < batch.size(); ++i) {
         const auto& m = batch[i];

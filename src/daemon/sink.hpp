@@ -39,7 +39,8 @@ class DaemonSink final : public SyncSink {
         names_[account] = std::move(name);
     }
     // The charset the account's undeclared 8-bit text is read in ([[accounts]]
-    // fallback_charset). Set before syncing: prepare() reads it on the pool's threads.
+    // fallback_charset). Read on the event loop's thread (prepare() and context() copy it for
+    // the pool's and the writer's threads), where it is set.
     void set_fallback_charset(AccountId account, std::string charset) {
         charsets_[account] = std::move(charset);
     }
@@ -93,6 +94,7 @@ class DaemonSink final : public SyncSink {
         std::optional<UserId> owner;
         std::string account_name;
         std::vector<LabelRule> rules;
+        std::string fallback_charset; // empty: windows-1252
     };
     BatchContext context(AccountId account, MailboxId mailbox, std::uint32_t uid_validity) const;
     const std::string& fallback_charset(AccountId account) const;

@@ -1265,6 +1265,14 @@ bool known_charset(std::string_view charset) {
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
               c == '-' || c == '_' || c == '.' || c == ':'))
             return false;
+    // Not the Unicode encodings of 2 or 4 bytes, nor UTF-7: 8-bit text read in them is garbage.
+    std::string lower;
+    for (const char c : charset)
+        lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+    for (std::string_view wide : {"utf-16", "utf16", "utf-32", "utf32", "utf-7", "utf7", "ucs-2",
+                                  "ucs2", "ucs-4", "ucs4", "unicode"})
+        if (lower.starts_with(wide))
+            return false;
     const std::string name(charset);
     iconv_t cd = iconv_open("UTF-8", name.c_str());
     if (cd == reinterpret_cast<iconv_t>(-1))

@@ -144,7 +144,8 @@ struct ParseOutcome {
 [[nodiscard]] ParseOutcome parse_config(std::string_view text, std::string_view file_name);
 
 // Whether iconv can read text in `charset` (a name or an alias: "windows-1250", "latin2"), as
-// GMime then does for a fallback charset. Names of 1-40 of A-Z a-z 0-9 - _ . : only.
+// GMime then does for a fallback charset. Names of 1-40 of A-Z a-z 0-9 - _ . : only, and not
+// UTF-16, UTF-32, UTF-7 or UCS-2/4, which 8-bit text cannot be.
 [[nodiscard]] bool known_charset(std::string_view charset);
 
 // "file:line:col: error: message" (or "warning:"); "file: error: message" without a position.
