@@ -1,6 +1,7 @@
 // Fuzzes the API's request handling (Host/Origin checks, path and query decoding, routing, JSON
 // bodies, validation) against a small database: every request gets a well-formed answer with a
-// status in 200..599 and a JSON body for API errors; nothing crashes.
+// status in 200..599 and a JSON body for API errors (the OAuth redirect's error is an HTML page
+// without markup from the request); nothing crashes.
 //
 // Input: "METHOD TARGET\n" then header lines "name: value\n" until an empty line, then the body.
 #include <string>
@@ -46,7 +47,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto res = f.api->handle(r);
     if (res.status < 200 || res.status > 599)
         std::abort();
-    if (res.status >= 400 && res.body.find("\"error\"") == std::string::npos)
+    // API errors are JSON. The OAuth redirect's answer is a page for the admin's browser (a
+    // refused redirect is a 400 page): it is HTML, with the text escaped.
+    const bool page = res.header("Content-Type").value_or("").starts_with("text/html");
+    if (res.status >= 400 && !page && res.body.find("\"error\"") == std::string::npos)
+        std::abort();
+    if (page && res.status >= 400 && res.body.find("<script") != std::string::npos)
         std::abort();
     return 0;
 }
