@@ -65,15 +65,23 @@ WebDeal read_deal(SQLite::Statement& q) {
     return d;
 }
 
-bool deal_visible(Database::Impl& d, const Viewer& v, DealId deal) {
-    if (v.admin)
-        return true;
+// A thread without a date, as thread_deals.sort_date and the deal list's keyset hold it: the
+// smallest integer, so it sorts last (schema/0018).
+constexpr std::int64_t kNoDate = std::numeric_limits<std::int64_t>::min();
+
+// Whether the deal exists and the viewer may see it.
+bool visible_deal_exists(Database::Impl& d, const Viewer& v, DealId deal) {
     auto& q = d.stmt(std::string("SELECT 1 FROM deals d WHERE d.id = :id AND ") + kDealVisible);
     bind_viewer(q, v);
     q.bind(":id", deal);
     const bool yes = q.executeStep();
     q.reset();
     return yes;
+}
+
+// Whether the viewer may see the deal; for an admin any id, without a lookup.
+bool deal_visible(Database::Impl& d, const Viewer& v, DealId deal) {
+    return v.admin || visible_deal_exists(d, v, deal);
 }
 
 // "deals 1001, 1002" in a reason: the ids the viewer may not see become "another deal", so a
@@ -471,7 +479,7 @@ Result<DealPage> WebStore::deal_page(const Viewer& v, const std::optional<DealKe
         bind_viewer(q, v);
         if (after) {
             q.bind(":open", after->open ? 1 : 0);
-            q.bind(":ld", after->last_date.value_or(std::numeric_limits<std::int64_t>::min()));
+            q.bind(":ld", after->last_date.value_or(kNoDate));
             q.bind(":id", after->id);
         }
         q.bind(":limit", static_cast<std::int64_t>(limit) + 1); // one more: is there a next page?
@@ -490,13 +498,7 @@ Result<DealPage> WebStore::deal_page(const Viewer& v, const std::optional<DealKe
 Result<bool> WebStore::deal_visible(const Viewer& v, DealId id) {
     return guard("checking a deal", [&]() -> Result<bool> {
         // Not deal_visible(), which takes any id for an admin: here the deal must exist.
-        auto& q = db_.impl().stmt(std::string("SELECT 1 FROM deals d WHERE d.id = :id AND ") +
-                                  kDealVisible);
-        bind_viewer(q, v);
-        q.bind(":id", id);
-        const bool yes = q.executeStep();
-        q.reset();
-        return yes;
+        return visible_deal_exists(db_.impl(), v, id);
     });
 }
 
@@ -571,7 +573,6 @@ ThreadPage thread_list_page(Database::Impl& d, const Viewer& v, const std::strin
 // the cursors are thread_list_page's: sort_date is last_date, a thread without one the smallest.
 ThreadPage visible_deal_page(Database::Impl& d, const Viewer& v, DealId deal,
                              const std::optional<ThreadKey>& after, std::size_t limit) {
-    constexpr std::int64_t kNoDate = std::numeric_limits<std::int64_t>::min();
     ThreadPage page;
     auto& n = d.stmt("SELECT threads FROM deal_stats WHERE deal_id = ?");
     n.bind(1, deal);
