@@ -14,7 +14,7 @@
 #include "cli.hpp"
 #include "crm/app/csv.hpp"
 #include "crm/app/thread_actions.hpp"
-#include "crm/core/cursor.hpp"
+#include "crm/core/list_cursors.hpp"
 #include "crm/pg/backend.hpp"
 #include "crm/pg/leases.hpp"
 #include "crm/pg/migrate.hpp"
@@ -356,10 +356,10 @@ int threads_page(Backend& backend, std::optional<DealId> deal, const PageArgs& p
     const std::string scope = deal ? fmt::format("deal {}", *deal) : "";
     std::optional<ThreadKey> after;
     if (!p.cursor.empty()) {
-        auto key = decode_key_cursor(p.cursor, list, scope, 2);
+        auto key = parse_thread_cursor(p.cursor, list, scope);
         if (!key)
             return print_error(key.error());
-        after = ThreadKey{(*key)[0], (*key)[1].value_or(0)};
+        after = *key;
     }
     auto page = deal ? backend.reads().deal_threads(op, *deal, after, p.limit)
                      : backend.reads().unsorted(op, after, p.limit);
@@ -367,7 +367,7 @@ int threads_page(Backend& backend, std::optional<DealId> deal, const PageArgs& p
         return print_error(page.error());
     std::optional<std::string> next;
     if (page->next)
-        next = encode_key_cursor(list, scope, {page->next->last_date, page->next->id});
+        next = thread_cursor(list, scope, *page->next);
     if (as_json) {
         json::array arr;
         for (const auto& t : page->threads)
@@ -652,21 +652,17 @@ int deals_page(Backend& backend, const PageArgs& p, bool as_json) {
     const Viewer op{.user = 0, .admin = true}; // the operator on the host: everything
     std::optional<DealKey> after;
     if (!p.cursor.empty()) {
-        auto key = decode_key_cursor(p.cursor, "deals", "", 3);
+        auto key = parse_deal_cursor(p.cursor);
         if (!key)
             return print_error(key.error());
-        const auto& k = *key;
-        if (!k[0] || !k[2])
-            return print_error({"cursor.invalid", "the cursor is damaged: start again without it"});
-        after = DealKey{*k[0] == 1, k[1], *k[2]};
+        after = *key;
     }
     auto page = backend.reads().deal_page(op, after, p.limit);
     if (!page)
         return print_error(page.error());
     std::optional<std::string> next;
     if (page->next)
-        next = encode_key_cursor("deals", "",
-                                 {page->next->open ? 1 : 0, page->next->last_date, page->next->id});
+        next = deal_cursor(*page->next);
     if (as_json) {
         json::array arr;
         for (const auto& d : page->deals)

@@ -12,7 +12,7 @@
 #include "cli.hpp"
 #include "commands.hpp"
 #include "crm/app/reply.hpp"
-#include "crm/core/cursor.hpp"
+#include "crm/core/list_cursors.hpp"
 #include "crm/mime/parse.hpp"
 #include "crm/runtime/config_files.hpp"
 #include "crm/store/backend.hpp"
@@ -153,12 +153,10 @@ int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args) {
     // A page as the API gives it (the same cursors: of this --state), or the whole list.
     std::optional<std::int64_t> before;
     if (paged && !paged->cursor.empty()) {
-        auto key = decode_key_cursor(paged->cursor, "outbox", state.value_or(""), 1);
-        if (!key || !(*key)[0])
-            return print_error(
-                key ? Error{"cursor.invalid", "the cursor is damaged: start again without it"}
-                    : key.error());
-        before = (*key)[0];
+        auto key = parse_outbox_cursor(paged->cursor, state.value_or(""));
+        if (!key)
+            return print_error(key.error());
+        before = *key;
     }
     Result<OutboxPage> page = OutboxPage{};
     if (paged) {
@@ -173,7 +171,7 @@ int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args) {
     const auto& rows = page->rows;
     std::optional<std::string> next;
     if (page->next)
-        next = encode_key_cursor("outbox", state.value_or(""), {*page->next});
+        next = outbox_cursor(state.value_or(""), *page->next);
     if (a.has("--json")) {
         json::array arr;
         for (const auto& r : rows) {

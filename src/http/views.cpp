@@ -11,6 +11,7 @@
 #include "crm/app/search.hpp"
 #include "crm/app/thread_actions.hpp"
 #include "crm/core/cursor.hpp"
+#include "crm/core/list_cursors.hpp"
 #include "crm/http/auth.hpp"
 #include "internal.hpp"
 
@@ -277,19 +278,18 @@ json::object thread_json(ReadModel& ws, const Viewer& v, const ThreadSummary& t)
 
 namespace {
 
-// The `fields` keys of the ?cursor= of `list` (of `scope`): 422 when it is another list's, or
-// damaged.
-std::vector<std::optional<std::int64_t>> page_cursor(const Ctx& c, std::string_view list,
-                                                     std::string_view scope, std::size_t fields) {
-    auto key = decode_key_cursor(c.query.find("cursor")->second, list, scope, fields);
+// The ?cursor= of the request, empty when there is none.
+std::string_view cursor_of(const Ctx& c) {
+    const auto it = c.query.find("cursor");
+    return it == c.query.end() ? std::string_view() : std::string_view(it->second);
+}
+
+// A cursor read by its list's codec (crm/core/list_cursors.hpp); 422 when it is another list's,
+// or damaged.
+template <class T> T cursor_or_422(Result<T> key) {
     if (!key)
         throw_error(422, "cursor.invalid", "cursor: " + key.error().detail, "cursor");
     return std::move(*key);
-}
-
-bool has_cursor(const Ctx& c) {
-    const auto it = c.query.find("cursor");
-    return it != c.query.end() && !it->second.empty();
 }
 
 // ?limit= and ?cursor= of a thread list: the page size (1..500, 100 by default) and where the
@@ -298,10 +298,9 @@ std::pair<std::optional<ThreadKey>, std::size_t>
 thread_page_request(const Ctx& c, std::string_view list, std::string_view scope) {
     const auto limit =
         static_cast<std::size_t>(query_int(c, "limit", 1, kMaxThreadListPage, kThreadListPage));
-    if (!has_cursor(c))
+    if (cursor_of(c).empty())
         return {std::nullopt, limit};
-    const auto key = page_cursor(c, list, scope, 2);
-    return {ThreadKey{key[0], key[1].value_or(0)}, limit};
+    return {cursor_or_422(parse_thread_cursor(cursor_of(c), list, scope)), limit};
 }
 
 void send_thread_page(Ctx& c, ReadModel& ws, const Viewer& v, const ThreadPage& page,
@@ -311,7 +310,7 @@ void send_thread_page(Ctx& c, ReadModel& ws, const Viewer& v, const ThreadPage& 
         a.push_back(thread_json(ws, v, t));
     json::value next = nullptr;
     if (page.next)
-        next = encode_key_cursor(list, scope, {page.next->last_date, page.next->id});
+        next = thread_cursor(list, scope, *page.next);
     send_json(c, 200, json::object{{"threads", a}, {"total", page.total}, {"next_cursor", next}});
 }
 
@@ -321,21 +320,15 @@ void deal_list(Ctx& c, ReadModel& ws, const Viewer& v) {
     const auto limit =
         static_cast<std::size_t>(query_int(c, "limit", 1, kMaxThreadListPage, kThreadListPage));
     std::optional<DealKey> after;
-    if (has_cursor(c)) {
-        const auto key = page_cursor(c, "deals", "", 3);
-        if (!key[0] || !key[2] || (*key[0] != 0 && *key[0] != 1))
-            throw_error(422, "cursor.invalid",
-                        "cursor: the cursor is damaged: start again without it", "cursor");
-        after = DealKey{*key[0] == 1, key[1], *key[2]};
-    }
+    if (!cursor_of(c).empty())
+        after = cursor_or_422(parse_deal_cursor(cursor_of(c)));
     const auto page = ok_or_500(ws.deal_page(v, after, limit));
     json::array a;
     for (const auto& d : page.deals)
         a.push_back(deal_json(d));
     json::value next = nullptr;
     if (page.next)
-        next = encode_key_cursor("deals", "",
-                                 {page.next->open ? 1 : 0, page.next->last_date, page.next->id});
+        next = deal_cursor(*page.next);
     send_json(c, 200, json::object{{"deals", a}, {"total", page.total}, {"next_cursor", next}});
 }
 
@@ -355,12 +348,8 @@ void outbox_list(Ctx& c) {
     // The cursor is of this filter: another state's would skip entries.
     const std::string scope = f.state.value_or("");
     std::optional<std::int64_t> before;
-    if (has_cursor(c)) {
-        before = page_cursor(c, "outbox", scope, 1)[0];
-        if (!before)
-            throw_error(422, "cursor.invalid",
-                        "cursor: the cursor is damaged: start again without it", "cursor");
-    }
+    if (!cursor_of(c).empty())
+        before = cursor_or_422(parse_outbox_cursor(cursor_of(c), scope));
     auto& ob = c.backend.outbox();
     const auto page = ok_or_500(ob.page(f, before, limit));
     std::map<AccountId, std::string> names;
@@ -375,7 +364,7 @@ void outbox_list(Ctx& c) {
     }
     json::value next = nullptr;
     if (page.next)
-        next = encode_key_cursor("outbox", scope, {*page.next});
+        next = outbox_cursor(scope, *page.next);
     send_json(c, 200, json::object{{"entries", a}, {"total", page.total}, {"next_cursor", next}});
 }
 
