@@ -95,6 +95,20 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
         tin.date = now;
     std::vector<std::string> refs = m.references;
     refs.insert(refs.end(), m.in_reply_to.begin(), m.in_reply_to.end());
+    // A delivery report names the mail it reports on in the copy it returns, rarely in its own
+    // headers: that mail is its parent, so the report joins its conversation (and deal) instead
+    // of waiting in the unsorted queue, and our deal token in that Message-ID places it.
+    const std::string& reported = m.report.original_message_id;
+    const bool delivery_report =
+        (m.report.kind == AutoKind::Bounce || m.report.kind == AutoKind::Delayed ||
+         m.report.kind == AutoKind::Delivered) &&
+        !reported.empty() && reported != id.message_id;
+    if (delivery_report && std::find(refs.begin(), refs.end(), reported) == refs.end()) {
+        tin.references.push_back(reported);
+        tin.parent = reported;
+        tin.has_reference_headers = true;
+        refs.push_back(reported);
+    }
 
     // The first reads, asked together: the copy already stored, the thread lookups, the deal
     // tokens, the addresses not cached and, when every address is, the deals of a new thread.
@@ -315,6 +329,11 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
     auto row = store_.store_new_message(n, src.where, pl, now);
     if (!row)
         return std::unexpected(row.error());
+    if (delivery_report) {
+        DeliveryReportRow report{reported, *row, m.report.kind, m.report.recipients, now};
+        if (auto marked = store_.record_delivery_report(report); !marked)
+            return std::unexpected(marked.error());
+    }
 
     out.kind = IngestKind::New;
     out.message = *row;

@@ -187,6 +187,14 @@ int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args) {
             o["attempts"] = r.attempts;
             o["last_error"] = r.last_error;
             o["sent_at"] = r.sent_at ? json::value(*r.sent_at) : nullptr;
+            json::array reports;
+            for (const auto& x : r.reports)
+                reports.push_back(json::object{{"recipient", x.recipient},
+                                               {"action", x.action},
+                                               {"status", x.status},
+                                               {"diagnostic", x.diagnostic},
+                                               {"at", x.at}});
+            o["reports"] = std::move(reports);
             arr.push_back(o);
         }
         if (paged)
@@ -206,6 +214,11 @@ int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args) {
                    printable(r.subject));
         if (!r.last_error.empty()) // the SMTP server's words
             fmt::print("       {}\n", printable(r.last_error));
+        for (const auto& x : r.reports) // what delivery reports said, per recipient
+            fmt::print("       {} {}{}{}\n", x.action,
+                       x.recipient.empty() ? "(recipient not named)" : printable(x.recipient),
+                       x.status.empty() ? "" : " " + printable(x.status),
+                       x.diagnostic.empty() ? "" : ": " + printable(x.diagnostic));
     }
     if (paged)
         print_page_footer(rows.size(), page->total, "message", next);

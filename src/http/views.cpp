@@ -37,6 +37,19 @@ json::array addresses(const std::vector<Address>& v) {
     return a;
 }
 
+// What delivery reports said about an entry's recipients, oldest first.
+json::array reports_json(const OutboxRow& r) {
+    json::array a;
+    for (const auto& x : r.reports)
+        a.push_back(json::object{{"recipient", x.recipient},
+                                 {"action", x.action},
+                                 {"status", x.status},
+                                 {"diagnostic", x.diagnostic},
+                                 {"message_id", opt_json(x.report)},
+                                 {"at", x.at}});
+    return a;
+}
+
 json::object outbox_json(const OutboxRow& r, const std::string& account_name) {
     return {{"id", r.id},
             {"state", r.state},
@@ -48,7 +61,8 @@ json::object outbox_json(const OutboxRow& r, const std::string& account_name) {
             {"subject", r.subject},
             {"created_at", r.created_at},
             {"sent_at", opt_json(r.sent_at)},
-            {"thread_id", opt_json(r.thread)}};
+            {"thread_id", opt_json(r.thread)},
+            {"reports", reports_json(r)}};
 }
 
 std::vector<AccountId> mirror_accounts(Ctx& c) {
@@ -133,6 +147,7 @@ void thread_get(Ctx& c, ThreadId id) {
             {"html_url", has_html ? json::value(fmt::format("/api/v1/messages/{}/html", m.id))
                                   : json::value(nullptr)},
             {"unparsable", m.unparsable},
+            {"auto_kind", m.auto_kind},
             {"warnings", strings(m.warnings)},
             {"labels", strings(m.labels)},
             {"attachments", atts}});

@@ -5,6 +5,7 @@
 
 #include <idn2.h>
 
+#include "crm/core/address_text.hpp"
 #include "crm/core/utf8.hpp"
 #include "crm/match/address.hpp"
 #include "crm/match/sort.hpp"
@@ -132,40 +133,9 @@ struct IdnFree {
     return a.substr(i) == b.substr(i + 1); // one insertion into a
 }
 
-// Addresses written into a display name ("support@bank.com" <evil@x.net>): maximal runs of
-// address characters around each '@' whose domain has a dot.
+// Addresses written into a display name ("support@bank.com" <evil@x.net>).
 [[nodiscard]] std::vector<std::string> addresses_in(std::string_view name) {
-    auto local_char = [](char c) {
-        const auto u = static_cast<unsigned char>(c);
-        return u >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-               (c >= '0' && c <= '9') ||
-               std::string_view("!#$%&'*+-/=?^_`{|}~.").find(c) != std::string_view::npos;
-    };
-    auto domain_char = [](char c) {
-        const auto u = static_cast<unsigned char>(c);
-        return u >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-               (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_';
-    };
-    std::vector<std::string> out;
-    for (std::size_t at = name.find('@'); at != std::string_view::npos;
-         at = name.find('@', at + 1)) {
-        std::size_t b = at;
-        while (b > 0 && local_char(name[b - 1]))
-            --b;
-        std::size_t e = at + 1;
-        while (e < name.size() && domain_char(name[e]))
-            ++e;
-        std::string_view local = name.substr(b, at - b);
-        std::string_view domain = name.substr(at + 1, e - at - 1);
-        while (!local.empty() && local.front() == '.')
-            local.remove_prefix(1);
-        while (!domain.empty() && (domain.back() == '.' || domain.back() == '-'))
-            domain.remove_suffix(1);
-        if (local.empty() || domain.find('.') == std::string_view::npos)
-            continue;
-        out.emplace_back(std::string(local) + "@" + std::string(domain));
-    }
-    return out;
+    return addresses_in_text(name);
 }
 
 // Organisational alignment, roughly: one domain equals the other or is a subdomain of it. A

@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "crm/mime/report.hpp"
 #include "internal.hpp"
 
 namespace crm::mime {
@@ -69,10 +70,14 @@ bool looks_like_field(std::string_view s) {
     return false;
 }
 
+// The most of one delivery-status or returned-headers part classify_report reads.
+constexpr std::size_t kReportPartBytes = 64 * 1024;
+
 class Walker {
   public:
-    Walker(const ParseLimits &limits, ParsedMessage &pm, detail::WarningSink &sink)
-        : limits_(limits), pm_(pm), sink_(sink) {}
+    Walker(const ParseLimits& limits, ParsedMessage& pm, detail::WarningSink& sink,
+           ReportParts& report)
+        : limits_(limits), pm_(pm), sink_(sink), report_(report) {}
 
     void walk(GMimeObject *root) {
         struct Node {
@@ -113,6 +118,23 @@ class Walker {
                     ct != nullptr ? g_mime_content_type_get_media_subtype(ct) : nullptr;
                 const std::string subtype = ascii_lower(st != nullptr ? st : "mixed");
                 const int count = g_mime_multipart_get_count(mp);
+                if (count == 0 && !node.attach_only) {
+                    // No part was found: the boundary is missing, cut short or never occurs.
+                    // GMime keeps the whole content as the prologue; shown as it is, rather than
+                    // an empty message.
+                    const char* prologue = g_mime_multipart_get_prologue(mp);
+                    if (prologue != nullptr && *prologue != '\0') {
+                        std::string text(prologue);
+                        if (!detail::is_valid_utf8(text))
+                            text = detail::to_utf8(text, {}, limits_.fallback_charsets, nullptr);
+                        detail::truncate_utf8(text, limits_.max_text_bytes);
+                        sink_.add("multipart: no part found (boundary missing or wrong), its "
+                                  "content kept as text at part " +
+                                  node.path);
+                        segments_.push_back({++groups_, false, std::move(text)});
+                    }
+                    continue;
+                }
                 const bool is_signed = GMIME_IS_MULTIPART_SIGNED(node.obj) || subtype == "signed";
                 const bool encrypted =
                     GMIME_IS_MULTIPART_ENCRYPTED(node.obj) || subtype == "encrypted";
@@ -410,6 +432,16 @@ class Walker {
                 {alt_group != 0 ? alt_group : ++groups_, type == "text/html", std::move(text)});
             return;
         }
+        // A delivery report's fields and returned headers are read by classify_report, whether
+        // or not attachment contents are kept (at most kReportPartBytes each).
+        if (type == "message/delivery-status" || type == "message/global-delivery-status" ||
+            type == "text/rfc822-headers" || type == "message/rfc822-headers" ||
+            type == "message/global-headers") {
+            std::string text = text_of(part, path);
+            detail::truncate_utf8(text, kReportPartBytes);
+            (type.ends_with("delivery-status") ? report_.status : report_.headers)
+                .push_back(std::move(text));
+        }
         Attachment a;
         a.filename = std::move(filename);
         a.content_type = type;
@@ -449,6 +481,9 @@ class Walker {
         a.filename = utf8_param(fn);
         GMimeMessage *inner = g_mime_message_part_get_message(mpart);
         if (inner != nullptr) {
+            // A returned message names the mail a delivery report is about (classify_report).
+            const char* id = g_mime_message_get_message_id(inner);
+            report_.returned_ids.emplace_back(id != nullptr ? id : "");
             if (a.filename.empty()) {
                 // The raw Subject through our (loose) decoder, like the top-level subject.
                 GMimeHeaderList *hl =
@@ -470,6 +505,7 @@ class Walker {
     const ParseLimits &limits_;
     ParsedMessage &pm_;
     detail::WarningSink &sink_;
+    ReportParts& report_;
     std::size_t decoded_total_ = 0;
     bool depth_warned_ = false;
     bool budget_warned_ = false;
@@ -687,8 +723,8 @@ struct BorrowedBytes {
     GByteArray *array;
 };
 
-void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &pm,
-                detail::WarningSink &sink) {
+void parse_into(std::string_view raw, const ParseLimits& limits, ParsedMessage& pm,
+                detail::WarningSink& sink, ReportParts& parts) {
     if (raw.starts_with("\xEF\xBB\xBF")) // UTF-8 byte order mark from some exporters
         raw.remove_prefix(3);
     // An mbox envelope line ("From sender date") is not a header: drop it.
@@ -769,7 +805,7 @@ void parse_into(std::string_view raw, const ParseLimits &limits, ParsedMessage &
         if (split.body_start == std::string_view::npos)
             pm.content_hash = detail::normalized_body_hash(raw);
     }
-    Walker walker(limits, pm, sink);
+    Walker walker(limits, pm, sink, parts);
     walker.walk(g_mime_message_get_mime_part(msg.get()));
     walker.finish();
     walker.locate_warnings(input_header_end);
@@ -787,8 +823,10 @@ ParsedMessage parse(std::span<const char> raw, const ParseLimits &limits) {
     sink.out = &pm.warnings;
     try {
         init();
-        parse_into(std::string_view(raw.data(), raw.size()), limits, pm, sink);
+        ReportParts parts;
+        parse_into(std::string_view(raw.data(), raw.size()), limits, pm, sink, parts);
         sanitize(pm);
+        pm.report = classify_report(pm, parts);
     } catch (...) {
         // std::bad_alloc and friends: keep what we have, flag the message.
         try {

@@ -20,7 +20,10 @@ namespace {
 constexpr std::string_view kColumns =
     "id, account_id, user_id, thread_id, parent_id, deal_id, message_id, mode, to_json, cc_json, "
     "bcc_json, subject, text_body, html_body, attachments_json, state, attempts, next_attempt_at, "
-    "last_error, created_at, updated_at, sent_at, in_reply_to, refs, data_done_at";
+    "last_error, created_at, updated_at, sent_at, in_reply_to, refs, data_done_at, "
+    "(SELECT coalesce(json_agg(json_build_array(r.recipient, r.action, r.status, r.diagnostic, "
+    "coalesce(r.report_id::text, ''), r.reported_at::text) ORDER BY r.reported_at, r.recipient), "
+    "'[]')::text FROM outbox_reports r WHERE r.outbox_id = outbox.id)";
 
 // "SELECT <columns> FROM outbox " followed by `rest`.
 std::string select_rows(std::string_view rest) {
@@ -57,6 +60,7 @@ OutboxRow read_row(Cells& c) {
     r.in_reply_to = c.get<std::string>(22);
     r.references = stored::split_ws(c.get<std::string>(23));
     r.data_done_at = c.get<Opt>(24);
+    r.reports = decode_outbox_reports(c.get<std::string>(25));
     return r;
 }
 

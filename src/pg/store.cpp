@@ -731,12 +731,12 @@ Result<void> PgStore::add_message_statements(Statements& s, const NewMessage& n,
                       "subject, base_subject, subject_reply, from_name, from_address, date, "
                       "received_at, refs, in_reply_to, headers_json, text_body, html_body, "
                       "raw_sha256, raw_size, is_bulk, list_id, direction, unread, unparsable, "
-                      "warnings_json, parser_version, suspicious, sort_reason, id) "
+                      "warnings_json, parser_version, suspicious, sort_reason, auto_kind, id) "
                       "VALUES ($1, $2::smallint, $3, $4::bigint, $5, $6, $7::smallint, $8, $9, "
                       "$10::bigint, $11::bigint, $12, $13, $14, $15, $16, $17, $18::bigint, "
                       "$19::smallint, $20, $21, $22::smallint, $23::smallint, $24, $25::bigint, "
-                      "$26, coalesce($27, ''), ") +
-              "coalesce($28::bigint, nextval(pg_get_serial_sequence('messages', 'id')))"
+                      "$26, coalesce($27, ''), $28, ") +
+              "coalesce($29::bigint, nextval(pg_get_serial_sequence('messages', 'id')))"
               ") ON CONFLICT (message_id, content_hash) DO NOTHING RETURNING id",
           n.message_id, n.synthetic_id ? 1 : 0, m.content_hash, n.thread, m.subject, n.base_subject,
           n.subject_reply ? 1 : 0, t.from_name, n.from_address, m.date, n.received_at, t.refs,
@@ -744,6 +744,7 @@ Result<void> PgStore::add_message_statements(Statements& s, const NewMessage& n,
           static_cast<std::int64_t>(raw->size), m.is_bulk ? 1 : 0, m.list_id,
           n.outgoing ? "out" : "in", n.unread ? 1 : 0, m.unparsable ? 1 : 0, t.warnings,
           n.parser_version, n.suspicious, sort_reason ? Param(*sort_reason) : Param(std::nullopt),
+          std::string(auto_kind_name(m.report.kind)),
           reserved ? Param(*reserved) : Param(std::nullopt));
     if (!n.participants.empty()) {
         // All participants in one statement, as arrays: the same statement text whatever their

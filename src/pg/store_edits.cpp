@@ -307,4 +307,33 @@ Result<void> PgStore::upsert_deal(const DealInput& x, std::int64_t now) {
     return {};
 }
 
+Result<std::optional<std::int64_t>> PgStore::record_delivery_report(const DeliveryReportRow& r) {
+    Ctx q{c_, "recording a delivery report"};
+    if (auto ok = check_text(q.what, "the reported Message-ID", r.original_message_id); !ok)
+        return std::unexpected(ok.error());
+    CRM_PG_TRY(o, q.exec("SELECT id FROM outbox WHERE message_id = $1", r.original_message_id));
+    if (o->rows() == 0)
+        return std::nullopt;
+    CRM_PG_TRY(id, o->get<std::int64_t>(0, 0));
+    for (const auto& x : delivery_report_rows(r)) {
+        for (const std::string* v : {&x.address, &x.action, &x.status, &x.diagnostic})
+            if (auto ok = check_text(q.what, "a reported recipient", *v); !ok)
+                return std::unexpected(ok.error());
+        CRM_PG_TRY(ins, q.exec("INSERT INTO outbox_reports (outbox_id, recipient, action, status, "
+                               "diagnostic, report_id, reported_at) VALUES ($1::bigint, $2, $3, "
+                               "$4, $5, $6::bigint, $7::bigint) ON CONFLICT (outbox_id, "
+                               "recipient, action) DO UPDATE SET status = excluded.status, "
+                               "diagnostic = excluded.diagnostic, report_id = excluded.report_id, "
+                               "reported_at = excluded.reported_at",
+                               *id, x.address, x.action, x.status, x.diagnostic, r.report, r.at));
+    }
+    if (r.kind == AutoKind::Bounce) {
+        CRM_PG_TRY(up, q.exec("UPDATE outbox SET state = 'bounced', last_error = $1, updated_at = "
+                              "$2::bigint WHERE id = $3::bigint AND state IN ('sent', 'unknown', "
+                              "'bounced')",
+                              bounce_reason(r), r.at, *id));
+    }
+    return std::optional<std::int64_t>(*id);
+}
+
 } // namespace crm::pg

@@ -877,7 +877,8 @@ Result<std::vector<MessageView>> PgWebStore::messages(std::span<const MessageRow
     auto q = run(c_, what,
                  "SELECT id, message_id, date, from_name, from_address, subject, text_body, "
                  "html_body, unread, direction, unparsable, sort_reason, warnings_json, "
-                 "suspicious, received_at, content_hash FROM messages WHERE id = ANY($1::bigint[])",
+                 "suspicious, received_at, content_hash, auto_kind FROM messages WHERE id = "
+                 "ANY($1::bigint[])",
                  array);
     if (!q)
         return std::unexpected(q.error());
@@ -901,6 +902,7 @@ Result<std::vector<MessageView>> PgWebStore::messages(std::span<const MessageRow
         m.suspicious = c.get<std::string>(13);
         m.received_at = c.get<std::int64_t>(14);
         m.content_hash = c.get<std::string>(15);
+        m.auto_kind = c.get<std::string>(16);
         if (c.error())
             return std::unexpected(*c.error());
         found.emplace(m.id, std::move(m));

@@ -25,7 +25,11 @@ using stored::split_ws;
 constexpr const char* kSelect =
     "SELECT id, account_id, user_id, thread_id, parent_id, deal_id, message_id, mode, to_json, "
     "cc_json, bcc_json, subject, text_body, html_body, attachments_json, state, attempts, "
-    "next_attempt_at, last_error, created_at, updated_at, sent_at, in_reply_to, refs, data_done_at "
+    "next_attempt_at, last_error, created_at, updated_at, sent_at, in_reply_to, refs, "
+    "data_done_at, "
+    "(SELECT json_group_array(json_array(recipient, action, status, diagnostic, "
+    "coalesce(CAST(report_id AS TEXT), ''), CAST(reported_at AS TEXT))) FROM (SELECT * FROM "
+    "outbox_reports r WHERE r.outbox_id = outbox.id ORDER BY reported_at, recipient)) "
     "FROM outbox ";
 
 OutboxRow read_row(SQLite::Statement& q) {
@@ -57,6 +61,7 @@ OutboxRow read_row(SQLite::Statement& q) {
     r.in_reply_to = q.getColumn(22).getString();
     r.references = split_ws(q.getColumn(23).getString());
     r.data_done_at = opt_col(q.getColumn(24));
+    r.reports = decode_outbox_reports(q.getColumn(25).getString());
     return r;
 }
 

@@ -67,10 +67,11 @@ Result<std::vector<MessageView>> Store::thread_messages(ThreadId id) {
 Result<std::vector<MessageView>> Store::messages(std::span<const MessageRowId> ids) {
     return guard("reading messages", [&]() -> Result<std::vector<MessageView>> {
         auto& d = db_.impl();
-        auto& q = d.stmt("SELECT id, message_id, date, from_name, from_address, subject, "
-                         "text_body, html_body, unread, direction, unparsable, sort_reason, "
-                         "warnings_json, suspicious, received_at, content_hash FROM messages "
-                         "WHERE id = ?");
+        auto& q =
+            d.stmt("SELECT id, message_id, date, from_name, from_address, subject, "
+                   "text_body, html_body, unread, direction, unparsable, sort_reason, "
+                   "warnings_json, suspicious, received_at, content_hash, auto_kind FROM messages "
+                   "WHERE id = ?");
         std::vector<MessageView> out;
         out.reserve(ids.size());
         for (const auto id : ids) {
@@ -95,6 +96,7 @@ Result<std::vector<MessageView>> Store::messages(std::span<const MessageRowId> i
             m.suspicious = q.getColumn(13).getString();
             m.received_at = q.getColumn(14).getInt64();
             m.content_hash = q.getColumn(15).getString();
+            m.auto_kind = q.getColumn(16).getString();
             out.push_back(std::move(m));
         }
         q.reset();

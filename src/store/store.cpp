@@ -301,8 +301,8 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
             "INSERT INTO messages (message_id, synthetic_id, content_hash, thread_id, subject, "
             "base_subject, subject_reply, from_name, from_address, date, received_at, refs, "
             "in_reply_to, headers_json, text_body, html_body, raw_sha256, raw_size, is_bulk, "
-            "list_id, direction, unread, unparsable, warnings_json, parser_version, suspicious) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+            "list_id, direction, unread, unparsable, warnings_json, parser_version, suspicious, "
+            "auto_kind) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
         s.bind(1, n.message_id);
         s.bind(2, n.synthetic_id ? 1 : 0);
         s.bind(3, m.content_hash);
@@ -331,6 +331,7 @@ Result<MessageRowId> Store::insert_message(const NewMessage& n) {
         s.bindNoCopy(24, warnings);
         s.bind(25, n.parser_version);
         s.bind(26, n.suspicious);
+        s.bind(27, std::string(auto_kind_name(m.report.kind)));
         s.exec();
         MessageRowId id = d.db.getLastInsertRowid();
 
@@ -645,6 +646,49 @@ Result<std::vector<std::string>> Store::team_domains() {
             out.push_back(q.getColumn(0).getString());
         return out;
     });
+}
+
+Result<std::optional<std::int64_t>> Store::record_delivery_report(const DeliveryReportRow& r) {
+    return guard(
+        "recording a delivery report on " + r.original_message_id,
+        [&]() -> Result<std::optional<std::int64_t>> {
+            auto& d = db_.impl();
+            auto& q = d.stmt("SELECT id FROM outbox WHERE message_id = ?");
+            q.bind(1, r.original_message_id);
+            if (!q.executeStep()) {
+                q.reset();
+                return std::nullopt;
+            }
+            const std::int64_t id = q.getColumn(0).getInt64();
+            q.reset();
+            auto& ins = d.stmt(
+                "INSERT INTO outbox_reports (outbox_id, recipient, action, status, diagnostic, "
+                "report_id, reported_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (outbox_id, recipient, "
+                "action) DO UPDATE SET status = excluded.status, diagnostic = excluded.diagnostic, "
+                "report_id = excluded.report_id, reported_at = excluded.reported_at");
+            for (const auto& x : delivery_report_rows(r)) {
+                ins.reset();
+                ins.bind(1, id);
+                ins.bind(2, x.address);
+                ins.bind(3, x.action);
+                ins.bind(4, x.status);
+                ins.bind(5, x.diagnostic);
+                ins.bind(6, r.report);
+                ins.bind(7, r.at);
+                ins.exec();
+            }
+            if (r.kind == AutoKind::Bounce) {
+                auto& up =
+                    d.stmt("UPDATE outbox SET state = 'bounced', last_error = ?, updated_at = ? "
+                           "WHERE id = ? AND state IN ('sent', 'unknown', 'bounced')");
+                up.bind(1, bounce_reason(r));
+                up.bind(2, r.at);
+                up.bind(3, id);
+                up.exec();
+                up.reset();
+            }
+            return id;
+        });
 }
 
 } // namespace crm::store

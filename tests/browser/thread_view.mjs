@@ -471,6 +471,33 @@ async function main() {
   const outCount = ((await page.locator(tid('outbox-count')).textContent()) || '').trim();
   check('outbox: the header counts the whole outbox', /^\d+ messages?$/.test(outCount), outCount);
 
+  // 6c'. A bounce (issue 20): a reply to gone@ is accepted by the test Postfix and refused by the
+  // Dovecot behind it, so Postfix sends alice its own bounce. crm-maild syncs it: the Outbox shows
+  // the reply bounced with the recipient and the server's status, and the thread view tags the
+  // bounce, which joined the reply's conversation.
+  const goneReply = await api('POST', `/api/v1/threads/${threadId}/reply`,
+    { account: 'alice', body: 'Is this address still in use?', to: ['gone@customer.example'] });
+  check('bounce: the reply to gone@ is queued', goneReply.status === 202, `${goneReply.status} ${JSON.stringify(goneReply.json)}`);
+  const goneId = goneReply.json?.outbox?.id;
+  const bounced = await until(60_000, async () => (await api('GET', `/api/v1/outbox/${goneId}`)).json?.outbox?.state === 'bounced', 1000);
+  check('bounce: Postfix\'s bounce marks the reply bounced', bounced,
+    JSON.stringify((await api('GET', `/api/v1/outbox/${goneId}`)).json));
+  await page.goto(`${BASE}/#/outbox`);
+  await page.reload(); // the Outbox was already open (6c): read it again
+  const goneRow = page.locator(`${tid('outbox-row')}[data-id="${goneId}"]`);
+  await goneRow.waitFor({ state: 'visible' }).catch(() => {});
+  await shot('outbox-bounced');
+  const goneReport = goneRow.locator(tid('outbox-report'));
+  const reportText = (await goneReport.count()) ? ((await goneReport.first().textContent()) || '') : '';
+  check('bounce: the Outbox shows it bounced, with the recipient and the status',
+    (await goneRow.getAttribute('data-state')) === 'bounced' && (await goneReport.first().getAttribute('data-action')) === 'failed'
+      && /gone@customer\.example 5\.1\.1/.test(reportText), reportText);
+  await page.goto(`${BASE}/#/threads/${threadId}`);
+  const bounceTag = page.locator(`${tid('message-auto')}[data-kind="bounce"]`);
+  await bounceTag.first().waitFor({ state: 'visible' }).catch(() => {});
+  check('bounce: the thread view tags the bounce in the reply\'s conversation', (await bounceTag.count()) === 1,
+    `${await bounceTag.count()} tags`);
+
   // 6d. A CRM change re-sorts: the CRM application adds Initrode and a deal for it (its own SQL);
   // crm-maild notices within seconds and files Nina's unsorted mail into the new deal.
   const pallets = ((await api('GET', '/api/v1/unsorted?limit=500')).json?.threads || []).find((t) => t.subject === RESORT_SUBJECT);

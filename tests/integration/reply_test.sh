@@ -7,6 +7,8 @@
 #   - the customer's answer with a changed subject and no References lands on the same deal
 #     through the deal token in our Message-ID
 #   - 5xx recipient -> failed with the server's text; 4xx -> queued again, never sent
+#   - a recipient the server accepts and then cannot deliver to -> Postfix's bounce marks the
+#     reply bounced (recipient, status, reason) and joins its conversation
 #   - SIGKILL at each labelled step of sending: every reply ends sent exactly once or unknown,
 #     never delivered twice (deliveries counted in the customer's mailbox)
 #   - header/SMTP injection attempts are refused or neutralised
@@ -286,6 +288,28 @@ for step in before-smtp:sent:1 before-end-of-data:sent:1 after-end-of-data-mark:
   delivered=$(( $(customer_count) - before ))
   expect_eq "$delivered" "$want_count" "$label: deliveries"
 done
+
+# --- 6. an unknown recipient behind the server: Postfix accepts gone@, the Dovecot refuses it over
+# LMTP, and Postfix's own bounce (an RFC 3464 report) comes back to alice's INBOX: crm-maild
+# syncs it, marks the reply bounced with the recipient and the reason, and files the bounce in the
+# reply's conversation (on the deal of our Message-ID), not in the unsorted queue. Last: the reply
+# to gone@ becomes the thread's newest message, which the replies above would answer.
+gone=$("$ctl" "${ctl_db[@]}" reply "$thread" --to gone@customer.example --body-file "$work/body.txt" 2>/dev/null)
+wait_until 60 q_is "SELECT state FROM outbox WHERE id=$gone" bounced \
+  && ok "Postfix's bounce marks the reply bounced" \
+  || bad "bounced: $(state_of "$gone") $(q "SELECT last_error FROM outbox WHERE id=$gone") $(q "SELECT count(*) FROM messages WHERE auto_kind <> ''")"
+expect_eq "$(q "SELECT recipient || ' ' || status FROM outbox_reports WHERE outbox_id=$gone AND action='failed'")" \
+  "gone@customer.example 5.1.1" "the bounce names the recipient and its status"
+expect_grep "^bounced: gone@customer.example 5.1.1" <(q "SELECT last_error FROM outbox WHERE id=$gone") "the reason is the server's"
+bid=$(q "SELECT report_id FROM outbox_reports WHERE outbox_id=$gone")
+expect_eq "$(q "SELECT auto_kind FROM messages WHERE id=$bid")" bounce "the bounce is stored as one"
+bthread=$(q "SELECT thread_id FROM messages WHERE id=$bid")
+expect_eq "$bthread" "$thread" "the bounce joins the reply's conversation"
+expect_eq "$(q "SELECT count(*) FROM unsorted WHERE thread_id=$bthread")" 0 "the bounce is not in the unsorted queue"
+expect_eq "$(q "SELECT deal_id FROM thread_deals WHERE thread_id=$bthread")" 500 "the bounce is on the reply's deal"
+"$ctl" "${ctl_db[@]}" outbox list --state bounced >"$work/bounced.txt" 2>&1
+expect_grep "^ *$gone +bounced .*gone@customer.example" "$work/bounced.txt" "outbox list --state bounced shows it"
+expect_grep "^ +failed gone@customer.example 5.1.1: " "$work/bounced.txt" "outbox list shows the report"
 stop_daemon
 for s in alice-pw; do
   if grep -q -- "$s" "$work"/*.log; then bad "secret in a log"; else ok "no secret in logs"; fi

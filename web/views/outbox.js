@@ -1,12 +1,14 @@
 // #/outbox: the mail the user sent from the CRM (an admin: everyone's), newest first, 100 at a
 // time (#/outbox?limit=N; "More" reads the next page), with its state: queued, sending, sent,
-// failed (the server's reason), unknown (interrupted: a person decides), cancelled.
+// failed (the server's reason), unknown (interrupted: a person decides), cancelled, bounced (a
+// delivery report came back: each recipient's outcome and the server's words are listed).
 //
 // Stable test selectors (data-testid):
 //   outbox-row            one entry (data-id = outbox id, data-state = its state)
 //   outbox-state          the state pill in a row
 //   outbox-more           "More": the next page (hidden on the last)
 //   outbox-count          the count in the header (of the whole outbox, not the page)
+//   outbox-report         one recipient's outcome from a delivery report (data-action)
 
 import {
   h, append, clear, timeEl, plural, api, currentView, showError, pageHeader, clickableRow, pageLimit,
@@ -14,8 +16,19 @@ import {
 
 const kStateClass = {
   queued: 'pill-warn', sending: 'pill-warn', sent: 'pill-ok', failed: 'pill-bad', unknown: 'pill-bad',
-  cancelled: 'pill-off',
+  cancelled: 'pill-off', bounced: 'pill-bad',
 };
+
+const kActionText = {
+  failed: 'Bounced', delayed: 'Delayed', delivered: 'Delivered', relayed: 'Relayed', expanded: 'Expanded',
+};
+
+// One line per recipient a delivery report spoke of: "Bounced: bob@example.com 5.1.1 (550 …)".
+function reportLines(e) {
+  return (e.reports || []).map((r) => h('div', { class: 'sub', testid: 'outbox-report', dataset: { action: r.action } },
+    `${kActionText[r.action] || r.action}: ${r.recipient || '(recipient not named)'}${r.status ? ` ${r.status}` : ''}`
+      + `${r.diagnostic ? ` (${r.diagnostic})` : ''}`));
+}
 
 export async function viewOutbox(main) {
   const v = currentView(); // this page; v.alive turns false when the user leaves it
@@ -47,7 +60,8 @@ export async function viewOutbox(main) {
         dataset: { id: String(e.id), state: e.state, navRow: '1' } },
         h('td', { class: 'cell-title' },
           e.thread_id ? h('a', { class: 'row-link', href: `#/threads/${e.thread_id}` }, subject) : subject,
-          e.last_error ? h('div', { class: 'sub' }, e.last_error) : null),
+          e.last_error && !(e.reports || []).length ? h('div', { class: 'sub' }, e.last_error) : null,
+          reportLines(e)),
         h('td', null, e.to.concat(e.cc).join(', ')),
         h('td', { class: 'col-status' }, h('span', { class: `pill ${kStateClass[e.state] || ''}`, testid: 'outbox-state' }, e.state)),
         h('td', { class: 'col-owner' }, e.account),

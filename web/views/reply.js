@@ -99,6 +99,7 @@ export function replyBox(threadId, onSent) {
       failed: [`Failed: ${o.last_error || 'unknown error'}`, 'error'],
       unknown: [`Unknown: the server may or may not have sent it${o.last_error ? ` (${o.last_error})` : ''}`, 'error'],
       cancelled: ['Cancelled', 'error'],
+      bounced: [`Bounced: ${o.last_error || 'a delivery report came back'}`, 'error'],
     };
     const [text, kind] = states[o.state] || [o.state, null];
     setStatus(text, kind);

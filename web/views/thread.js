@@ -27,6 +27,8 @@
 //   message-reply-to      a message's Reply-To addresses
 //   message-suspicious    the warning on a message whose sender looks spoofed
 //   message-label         a Gmail label of the message in the viewer's own mailbox
+//   message-auto          the tag of an automatic message (data-kind: bounce, delayed, delivered,
+//                         autoreply): a bounce, a delay notice, a delivery notice, an auto-reply
 
 import {
   h, append, clear, safePath, withQuery, absTime, timeEl, fmtSize, plural, api, state, currentView,
@@ -34,6 +36,14 @@ import {
   dealOptions,
 } from '../core.js';
 import { replyBox } from './reply.js';
+
+// What an automatic message is, as the thread view tags it.
+const kAutoKinds = {
+  bounce: ['Bounce', 'notice-danger', 'a mail server could not deliver our message; the Outbox shows which recipient and why.'],
+  delayed: ['Delivery delayed', 'notice-warn', 'a mail server is still trying to deliver our message.'],
+  delivered: ['Delivery notice', 'notice-info', 'a mail server reports our message delivered.'],
+  autoreply: ['Auto-reply', 'notice-info', 'an automatic answer (out of office), not written by a person.'],
+};
 
 export async function viewThread(main, id) {
   const v = currentView(); // this page; v.alive turns false when the user leaves it
@@ -228,6 +238,11 @@ function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
     dataset: { id: String(m.id), navRow: '1' } }, head);
   if (showSubject) card.appendChild(h('div', { class: 'msg-subject' }, m.subject));
 
+  if (m.auto_kind) {
+    const [label, cls, note] = kAutoKinds[m.auto_kind] || [m.auto_kind, 'tag', ''];
+    card.appendChild(h('div', { class: `notice ${cls}`, testid: 'message-auto', dataset: { kind: m.auto_kind } },
+      h('strong', null, label), note ? ` — ${note}` : ''));
+  }
   if (m.suspicious) {
     card.appendChild(h('div', { class: 'notice notice-danger', testid: 'message-suspicious' },
       `Careful: this sender looks spoofed (${m.suspicious}). Replies never go to its From or Reply-To by default.`));

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -38,6 +39,48 @@ struct SenderVerification {
     bool aligned_pass = false; // a valid signature whose d= aligns with the From domain
     std::string summary;       // e.g. "dkim=pass (d=example.com); dmarc=pass (p=reject)"
 };
+
+// What an automatic message says about mail we sent (RFC 3464 delivery status notifications and
+// the common non-standard bounce texts), or that it is an automatic answer (RFC 3834).
+enum class AutoKind {
+    None,      // written by a person (or not recognised)
+    Bounce,    // a permanent delivery failure
+    Delayed,   // a delivery still being tried
+    Delivered, // a success notice (DSN action delivered, relayed or expanded)
+    AutoReply, // an out-of-office or other automatic answer
+};
+
+// One recipient a delivery report is about.
+struct ReportedRecipient {
+    std::string address;    // lower case addr-spec
+    std::string action;     // failed | delayed | delivered | relayed | expanded
+    std::string status;     // RFC 3463 code ("5.1.1"), else the SMTP code ("550"), else ""
+    std::string diagnostic; // the server's words, one line, at most 300 bytes
+};
+
+struct AutoReport {
+    AutoKind kind = AutoKind::None;
+    std::vector<ReportedRecipient> recipients; // those with the report's kind of outcome
+    std::string original_message_id;           // of the mail reported on, without <>; may be ""
+    std::string evidence; // how it was recognised, e.g. "RFC 3464 report", "qmail text"
+};
+
+// The stored name of each kind ("" for None): messages.auto_kind.
+[[nodiscard]] inline std::string_view auto_kind_name(AutoKind k) {
+    switch (k) {
+    case AutoKind::Bounce:
+        return "bounce";
+    case AutoKind::Delayed:
+        return "delayed";
+    case AutoKind::Delivered:
+        return "delivered";
+    case AutoKind::AutoReply:
+        return "autoreply";
+    case AutoKind::None:
+        break;
+    }
+    return "";
+}
 
 struct ParsedMessage {
     // Message-ID without angle brackets; empty when the message has none (see synthetic_id).
@@ -80,6 +123,8 @@ struct ParsedMessage {
     // SHA-256 (hex) of the body bytes (after the header/body separator), line endings
     // normalised to LF: identifies "the same mail" across mailboxes whose trace headers differ.
     std::string content_hash;
+    // A bounce, delay or delivery notice, or an automatic answer (mime::classify_report).
+    AutoReport report;
 };
 
 [[nodiscard]] inline const std::string* find_header(const ParsedMessage& m, std::string_view name) {

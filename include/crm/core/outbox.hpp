@@ -1,10 +1,12 @@
 #pragma once
 // The outbox: replies queued by salespeople (crm-mailctl reply, the HTTP API), worked by the
 // daemon. Durable from insertion. States: queued -> sending -> sent | failed | unknown, and
-// cancelled. Also what composing a reply needs to know about the thread. Implemented by the
-// store; one thread at a time.
+// cancelled; a sent (or unknown) entry becomes bounced when a delivery report says it failed. Also
+// what composing a reply needs to know about the thread. Implemented by the store; one thread at a
+// time.
 
 #include <cstdint>
+#include <cstdlib>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,11 +16,21 @@
 #include "crm/core/ids.hpp"
 #include "crm/core/message.hpp"
 #include "crm/core/result.hpp"
+#include "crm/core/stored_json.hpp"
 
 namespace crm {
 
 struct OutboxAttachment {
     std::string filename, content_type, sha256; // content in blobs
+};
+
+// What a delivery report said about one recipient of an entry (MailStore::record_delivery_report).
+struct OutboxReport {
+    std::string recipient; // "" when the report named none
+    std::string action;    // failed | delayed | delivered | relayed | expanded
+    std::string status, diagnostic;
+    std::optional<MessageRowId> report; // the stored report message
+    std::int64_t at = 0;
 };
 
 struct OutboxRow {
@@ -43,13 +55,33 @@ struct OutboxRow {
     std::optional<std::int64_t> data_done_at;
     std::string last_error;
     std::int64_t created_at = 0, updated_at = 0;
+    std::vector<OutboxReport> reports; // oldest first
 };
 
+// Reports as the stores read them: [[recipient, action, status, diagnostic, report id or "",
+// time], ...] (stored::decode_rows).
+[[nodiscard]] inline std::vector<OutboxReport> decode_outbox_reports(const std::string& json) {
+    std::vector<OutboxReport> out;
+    for (auto& row : stored::decode_rows(json)) {
+        if (row.size() != 6)
+            continue;
+        OutboxReport r{std::move(row[0]), std::move(row[1]), std::move(row[2]),
+                       std::move(row[3]), std::nullopt,      0};
+        char* end = nullptr;
+        if (!row[4].empty())
+            r.report = std::strtoll(row[4].c_str(), &end, 10);
+        r.at = std::strtoll(row[5].c_str(), &end, 10);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
 // The message a reply answers, with the thread's deal and the account it came in through.
-// Whether `s` names an outbox state: queued, sending, sent, failed, unknown or cancelled.
+// Whether `s` names an outbox state: queued, sending, sent, failed, unknown, cancelled or
+// bounced.
 [[nodiscard]] inline bool outbox_state(std::string_view s) {
     return s == "queued" || s == "sending" || s == "sent" || s == "failed" || s == "unknown" ||
-           s == "cancelled";
+           s == "cancelled" || s == "bounced";
 }
 
 // A page of the outbox, newest first, with the count of the whole list it pages through.

@@ -189,6 +189,44 @@ struct ReadAhead {
     std::optional<ThreadId> facts_of;
 };
 
+// A delivery report on mail we sent (MailStore::record_delivery_report).
+struct DeliveryReportRow {
+    std::string original_message_id;
+    MessageRowId report = 0; // the stored report message
+    AutoKind kind = AutoKind::None;
+    std::vector<ReportedRecipient> recipients;
+    std::int64_t at = 0;
+};
+
+// The outbox_reports rows of a report: its recipients, or for a report that names none, one
+// row with an empty recipient and the report's outcome.
+[[nodiscard]] inline std::vector<ReportedRecipient>
+delivery_report_rows(const DeliveryReportRow& r) {
+    if (!r.recipients.empty())
+        return r.recipients;
+    ReportedRecipient x;
+    x.action = r.kind == AutoKind::Bounce    ? "failed"
+               : r.kind == AutoKind::Delayed ? "delayed"
+                                             : "delivered";
+    return {x};
+}
+
+// A bounced entry's reason: "bounced: bob@example.com 5.1.1: 550 5.1.1 User unknown".
+[[nodiscard]] inline std::string bounce_reason(const DeliveryReportRow& r) {
+    std::string out = "bounced";
+    for (const auto& x : r.recipients) {
+        if (x.action != "failed")
+            continue;
+        out += ": " + x.address;
+        if (!x.status.empty())
+            out += " " + x.status;
+        if (!x.diagnostic.empty())
+            out += ": " + x.diagnostic;
+        break;
+    }
+    return out;
+}
+
 // Storage of messages and CRM lookups for the ingest use case.
 class MailStore {
   public:
@@ -271,6 +309,13 @@ class MailStore {
     // The domains of the team members' addresses (canonical; free-mail domains included: the
     // caller filters them).
     virtual Result<std::vector<std::string>> team_domains() = 0;
+    // Records what a stored delivery report (a bounce, delay or success notice) says about the
+    // outbox entry whose Message-ID is `r.original_message_id`: one row per recipient and
+    // outcome. A bounce marks the entry 'bounced' (when it was sent, or its sending ended
+    // unknown) with the first failure as its reason. Returns the entry; nullopt when no outbox
+    // entry has that Message-ID (mail sent by another program), and nothing is written.
+    virtual Result<std::optional<std::int64_t>>
+    record_delivery_report(const DeliveryReportRow& r) = 0;
 };
 
 // ---- re-sorting (app/resort.hpp) ------------------------------------------------------------

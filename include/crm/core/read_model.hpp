@@ -70,6 +70,9 @@ struct MessageView {
     bool unread = false;
     bool outgoing = false;
     bool unparsable = false;
+    // An automatic message: "bounce", "delayed", "delivered" or "autoreply" (AutoKind); "" for
+    // mail a person wrote.
+    std::string auto_kind;
     std::string sort_reason;
     std::vector<std::string> warnings;
     // Gmail's labels (X-GM-LABELS) where the viewer's own mailboxes hold the message (an admin:

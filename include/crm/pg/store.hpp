@@ -105,6 +105,7 @@ class PgStore final : public ThreadIndex, public MailStore, public CrmRecords, p
     Result<std::optional<DealRecord>> deal_record(DealId deal) override;
     Result<bool> thread_held(ThreadId thread) override;
     Result<std::vector<std::string>> team_domains() override;
+    Result<std::optional<std::int64_t>> record_delivery_report(const DeliveryReportRow& r) override;
 
     // CrmRecords (upserts keyed by id; the id given is kept, and the table's identity sequence
     // is moved past it so that rows the database numbers itself never collide).

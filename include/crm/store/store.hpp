@@ -64,6 +64,7 @@ class Store final : public ThreadIndex,
     Result<std::optional<DealRecord>> deal_record(DealId deal) override;
     Result<bool> thread_held(ThreadId thread) override;
     Result<std::vector<std::string>> team_domains() override;
+    Result<std::optional<std::int64_t>> record_delivery_report(const DeliveryReportRow& r) override;
 
     // CRM records (upserts keyed by id; the id given is kept).
     Result<void> upsert_user(const UserRecord& u, std::int64_t now) override;

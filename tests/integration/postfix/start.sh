@@ -32,6 +32,11 @@
 # Dovecot). Recipients whose local part is not a Dovecot user get "550 5.1.1 ... User unknown"
 # at RCPT. Nothing is ever relayed to another host; bounces go to the sender's Dovecot mailbox.
 #
+# An unknown recipient that bounces: gone@<any domain> is accepted at RCPT, then the Dovecot
+# refuses it over LMTP ("550 5.1.1 ... User doesn't exist") and Postfix sends the sender's
+# mailbox a delivery status notification (RFC 3464), as a real server does for a mailbox that
+# vanished behind a relay.
+#
 # Forced errors for tests (local part, any domain), at RCPT TO:
 #   reject550@...   550 5.1.1 <reject550@...>: Recipient address rejected: no such user
 #   tempfail@...    450 4.2.1 <tempfail@...>: Recipient address rejected: try later
@@ -115,6 +120,8 @@ EOF
   alt=$(echo "$dc_users" | tr -s ' ' '\n' | sed '/^$/d; s/[.]/\\./g' | paste -sd'|')
   [ -n "$alt" ] || alt=alice
   echo "/^($alt)(\\+[^@]*)?@/	OK"
+  echo "# Accepted here but no Dovecot user: LMTP refuses it and Postfix bounces (a DSN)."
+  echo "/^gone@/	OK"
 } >"$dir/etc/local_recipients"
 
 # --- ports ----------------------------------------------------------------------------------

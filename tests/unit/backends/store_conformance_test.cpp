@@ -4,7 +4,9 @@
 
 #include <fmt/ranges.h>
 
+#include "crm/app/ingest.hpp"
 #include "crm/blob/codec.hpp"
+#include "crm/mime/parse.hpp"
 #include "store_backends.hpp"
 
 namespace crm::backends_test {
@@ -1205,6 +1207,99 @@ TYPED_TEST(StoreConformance, LargeValuesRoundTrip) {
         300);
     EXPECT_EQ(this->num("SELECT max(position) FROM participants"), 299);
     EXPECT_EQ(this->num("SELECT length(headers_json) FROM messages"), 100015);
+}
+
+// A bounce of a reply we sent (issue 20): the real ingest on each backend. The bounce joins the
+// reply's conversation (and so its deal), is stored as a bounce, and marks the outbox entry
+// 'bounced' with the recipient and the server's words; an out-of-office answer is stored as one
+// and changes nothing in the outbox; a bounce of mail the outbox never sent marks nothing.
+TYPED_TEST(StoreConformance, BouncesMarkTheirOutboxEntryAndJoinTheConversation) {
+    this->seed_crm();
+    auto& s = this->store();
+    AccountId account = 0;
+    MailboxState inbox;
+    ASSERT_NO_FATAL_FAILURE(this->inbox(account, inbox));
+    app::Ingestor ingestor(s, s);
+    std::int64_t uid = 0;
+    auto ingest = [&](const std::string& raw) {
+        const ParsedMessage parsed = mime::parse(std::span<const char>(raw.data(), raw.size()));
+        app::IngestSource src;
+        src.raw = raw;
+        src.where = {.account = account, .mailbox = inbox.id, .uid_validity = 1, .uid = ++uid};
+        app::IngestOutcome out;
+        auto done = this->tx([&]() -> Result<void> {
+            auto r = ingestor.ingest(src, parsed, 5000 + uid);
+            if (!r)
+                return std::unexpected(r.error());
+            out = *r;
+            return {};
+        });
+        EXPECT_TRUE(done) << done.error().to_string();
+        return out;
+    };
+    const auto customer = ingest("Message-ID: <c1@globex.example>\r\nFrom: Hank "
+                                 "<hank@globex.example>\r\nTo: alice@s.example\r\nSubject: "
+                                 "Fleet offer\r\nDate: Tue, 1 Dec 2026 09:00:00 +0000\r\n\r\n"
+                                 "Please send the offer.\r\n");
+    ASSERT_EQ(customer.deal, std::optional<DealId>(1000));
+    this->exec("INSERT INTO outbox (account_id, user_id, thread_id, deal_id, message_id, state, "
+               "to_json, subject, created_at, updated_at, sent_at) VALUES (" +
+               std::to_string(account) + ", 1, " + std::to_string(customer.thread) +
+               ", 1000, 'r1.d1000@s.example', 'sent', '[[\"\",\"hank@globex.example\"]]', "
+               "'Re: Fleet offer', 10, 10, 10)");
+    const auto sent = ingest("Message-ID: <r1.d1000@s.example>\r\nFrom: alice@s.example\r\nTo: "
+                             "hank@globex.example\r\nIn-Reply-To: <c1@globex.example>\r\n"
+                             "Subject: Re: Fleet offer\r\n\r\nHere it is.\r\n");
+    EXPECT_EQ(sent.thread, customer.thread);
+
+    const std::string dsn =
+        "Message-ID: <dsn1@mx.s.example>\r\nFrom: MAILER-DAEMON@mx.s.example (Mail Delivery "
+        "System)\r\nTo: alice@s.example\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; "
+        "report-type=delivery-status; boundary=\"B\"\r\n\r\n--B\r\nContent-Type: text/plain"
+        "\r\n\r\nI'm sorry to have to inform you that your message could not be delivered."
+        "\r\n\r\n--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; "
+        "mx.s.example\r\n\r\nFinal-Recipient: rfc822; hank@globex.example\r\nAction: failed"
+        "\r\nStatus: 5.1.1\r\nDiagnostic-Code: smtp; 550 5.1.1 <hank@globex.example>: User "
+        "unknown\r\n\r\n--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: "
+        "<r1.d1000@s.example>\r\nFrom: alice@s.example\r\n\r\n--B--\r\n";
+    const auto bounce = ingest(dsn);
+    EXPECT_EQ(bounce.thread, customer.thread);
+    EXPECT_EQ(bounce.deal, std::optional<DealId>(1000));
+    const auto bid = std::to_string(bounce.message);
+    EXPECT_EQ(this->text("SELECT auto_kind FROM messages WHERE id = " + bid), "bounce");
+    EXPECT_EQ(this->count("unsorted"), 0);
+    EXPECT_EQ(this->text("SELECT state FROM outbox"), "bounced");
+    EXPECT_EQ(this->text("SELECT last_error FROM outbox"),
+              "bounced: hank@globex.example 5.1.1: 550 5.1.1 <hank@globex.example>: User unknown");
+    EXPECT_EQ(this->num("SELECT report_id FROM outbox_reports WHERE recipient = "
+                        "'hank@globex.example' AND action = 'failed' AND status = '5.1.1'"),
+              bounce.message);
+    // The same report again (another copy) records nothing twice.
+    ingest(dsn + "\r\n");
+    EXPECT_EQ(this->count("outbox_reports"), 1);
+
+    // An out-of-office answer: marked, the outbox unchanged.
+    const auto away = ingest("Message-ID: <ooo1@globex.example>\r\nFrom: hank@globex.example"
+                             "\r\nTo: alice@s.example\r\nSubject: Automatic reply: Re: Fleet "
+                             "offer\r\nAuto-Submitted: auto-replied\r\nIn-Reply-To: "
+                             "<r1.d1000@s.example>\r\n\r\nI am away until Monday.\r\n");
+    EXPECT_EQ(
+        this->text("SELECT auto_kind FROM messages WHERE id = " + std::to_string(away.message)),
+        "autoreply");
+    EXPECT_EQ(away.thread, customer.thread);
+    EXPECT_EQ(this->count("outbox_reports"), 1);
+
+    // A bounce of mail sent by another program: stored as a bounce, no outbox entry touched.
+    auto other = this->store().record_delivery_report(
+        DeliveryReportRow{"not-ours@s.example", bounce.message, AutoKind::Bounce, {}, 9});
+    ASSERT_TRUE(other) << other.error().to_string();
+    EXPECT_FALSE(*other);
+    EXPECT_EQ(this->count("outbox_reports"), 1);
+    // A person's mail is not automatic.
+    EXPECT_EQ(
+        this->text("SELECT auto_kind FROM messages WHERE id = " + std::to_string(customer.message)),
+        "");
 }
 
 } // namespace

@@ -1038,6 +1038,51 @@ TEST_F(ApiTest, DealsAndOutboxArePagedWithTrueCountsAndOwnCursors) {
     EXPECT_EQ(other.status, 422);
 }
 
+// A bounced reply (issue 20): the outbox shows the state and what each report said, the state
+// filter finds it, only its owner sees it; the report message is tagged in the thread view.
+TEST_F(ApiTest, BouncedRepliesShowTheirReportsAndTheBounceIsTagged) {
+    auto q = as(alice_token, "POST", "/api/v1/threads/100/reply",
+                R"({"account":"alice-mail","body":"Offer attached"})");
+    ASSERT_EQ(q.status, 202) << q.body;
+    const auto id = body_of(q).at("outbox").at("id").as_int64();
+    {
+        SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+        raw.exec(fmt::format(
+            "UPDATE outbox SET state = 'bounced', last_error = 'bounced: carol@customer.test "
+            "5.1.1: 550 User unknown' WHERE id = {0}; INSERT INTO outbox_reports (outbox_id, "
+            "recipient, action, status, diagnostic, report_id, reported_at) VALUES ({0}, "
+            "'carol@customer.test', 'failed', '5.1.1', '550 User unknown', 1000, 77); "
+            "UPDATE messages SET auto_kind = 'bounce' WHERE id = 1000",
+            id));
+    }
+    auto list = as(alice_token, "GET", "/api/v1/outbox?state=bounced");
+    ASSERT_EQ(list.status, 200) << list.body;
+    auto b = body_of(list);
+    ASSERT_EQ(b.at("total").as_int64(), 1);
+    const auto& e = b.at("entries").at(0);
+    EXPECT_EQ(e.at("id").as_int64(), id);
+    EXPECT_EQ(e.at("state"), "bounced");
+    ASSERT_EQ(e.at("reports").as_array().size(), 1u);
+    const auto& r = e.at("reports").at(0);
+    EXPECT_EQ(r.at("recipient"), "carol@customer.test");
+    EXPECT_EQ(r.at("action"), "failed");
+    EXPECT_EQ(r.at("status"), "5.1.1");
+    EXPECT_EQ(r.at("diagnostic"), "550 User unknown");
+    EXPECT_EQ(r.at("message_id").as_int64(), 1000);
+    EXPECT_EQ(r.at("at").as_int64(), 77);
+    EXPECT_EQ(body_of(as(bob_token, "GET", "/api/v1/outbox?state=bounced")).at("total").as_int64(),
+              0);
+    EXPECT_EQ(as(bob_token, "GET", fmt::format("/api/v1/outbox/{}", id)).status, 404);
+    auto thread = body_of(as(alice_token, "GET", "/api/v1/threads/100"));
+    bool tagged = false;
+    for (const auto& m : thread.at("messages").as_array())
+        if (m.at("id").as_int64() == 1000)
+            tagged = m.at("auto_kind") == "bounce";
+        else
+            EXPECT_EQ(m.at("auto_kind"), "") << m.at("id").as_int64();
+    EXPECT_TRUE(tagged);
+}
+
 TEST_F(ApiTest, AccountsAreForAdminsAndNeverShowSecrets) {
     EXPECT_EQ(as(alice_token, "GET", "/api/v1/accounts").status, 403);
     EXPECT_EQ(as(alice_token, "POST", "/api/v1/accounts/alice-mail/resync").status, 403);
