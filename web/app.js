@@ -14,6 +14,7 @@ import { start } from './core.js';
 import { viewAdmin } from './views/admin.js';
 import { viewDeal } from './views/deal.js';
 import { viewDeals } from './views/deals.js';
+import { viewFollowups } from './views/followups.js';
 import { viewLogin } from './views/login.js';
 import { viewOutbox } from './views/outbox.js';
 import { viewSearch } from './views/search.js';
@@ -27,6 +28,7 @@ start([
   { path: /^#\/threads\/(\d+)$/, view: viewThread, nav: 'deals' },
   { path: /^#\/unsorted(?:\?.*)?$/, view: viewUnsorted, nav: 'unsorted' },
   { path: /^#\/search(?:\?.*)?$/, view: viewSearch, nav: 'search' },
+  { path: /^#\/followups$/, view: viewFollowups, nav: 'followups' },
   { path: /^#\/outbox(?:\?.*)?$/, view: viewOutbox, nav: 'outbox' },
   { path: /^#\/admin$/, view: viewAdmin, nav: 'admin' },
 ]);

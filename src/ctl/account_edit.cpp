@@ -328,6 +328,11 @@ std::optional<settings::MatchingConfig> config_matching(const std::string& path)
     return c ? std::optional(c->matching) : std::nullopt;
 }
 
+std::optional<settings::FollowupsConfig> config_followups(const std::string& path) {
+    auto c = valid_config(path);
+    return c ? std::optional(c->followups) : std::nullopt;
+}
+
 int cmd_accounts_list(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {"--json"});
     if (!a.positionals().empty())

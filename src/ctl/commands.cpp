@@ -726,6 +726,18 @@ int cmd_deals_list(Context& ctx, const std::vector<std::string>& args) {
 
 } // namespace
 
+std::optional<WebUser> crm_user(Backend& backend, const std::string& value, const char* command) {
+    const auto id = parse_id("--user", value);
+    auto user = backend.logins().user(id);
+    if (!user) {
+        print_error(user.error());
+        return std::nullopt;
+    }
+    if (!*user)
+        fmt::print(stderr, "crm-mailctl {}: no CRM user {}\n", command, id);
+    return *user;
+}
+
 int print_error(const Error& e) {
     fmt::print(stderr, "crm-mailctl: {} ({})\n", e.detail, e.code);
     return kRuntime;
@@ -800,6 +812,14 @@ const std::vector<Command>& commands() {
          "--user shows what that CRM user may see (default: everything). --limit (25, at\n"
          "most 100) hits a page; the last line gives the --cursor of the next page.",
          cmd_search},
+        {{"followups"},
+         "[--user ID] [--json]",
+         "The conversations on open deals that wait for a follow-up today, most overdue first:\n"
+         "awaiting their reply (our last message [followups] awaiting_days business days old,\n"
+         "or the deal's own setting; an out-of-office answer does not count) and needs our\n"
+         "answer (theirs answer_hours old). --user: that salesperson's deals (default: each\n"
+         "deal owner's list in turn). Snoozed threads are left out until their time.",
+         cmd_followups},
         {{"resort"},
          "[--deal N | --all] [--json]",
          "Decide stored threads again with the CRM's records as they are now (crm-maild does it\n"

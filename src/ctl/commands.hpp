@@ -40,6 +40,9 @@ struct Context {
 };
 
 int print_error(const Error& e);
+// The CRM user named by --user VALUE; nullopt (the error printed, naming `command`) when there is
+// no such user or it could not be read. A VALUE that is not an id is a UsageError.
+std::optional<WebUser> crm_user(Backend& backend, const std::string& value, const char* command);
 // Reads a secret from the terminal without echo (the prompt goes to stderr).
 std::optional<std::string> prompt_secret(const std::string& what);
 
@@ -56,6 +59,7 @@ const std::vector<Command>& commands();
 
 int cmd_import(Context& ctx, const std::vector<std::string>& args);
 int cmd_search(Context& ctx, const std::vector<std::string>& args);
+int cmd_followups(Context& ctx, const std::vector<std::string>& args);
 int cmd_db_reindex(Context& ctx, const std::vector<std::string>& args);
 int cmd_resort(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_check(Context& ctx, const std::vector<std::string>& args);
@@ -88,5 +92,7 @@ std::optional<std::string> config_database_path(const std::string& path);
 std::optional<settings::DatabaseConfig> config_database(const std::string& path);
 // [matching] of that config, the same way.
 std::optional<settings::MatchingConfig> config_matching(const std::string& path);
+// Its [followups] settings, likewise.
+std::optional<settings::FollowupsConfig> config_followups(const std::string& path);
 
 } // namespace crm::ctl

@@ -33,15 +33,10 @@ int cmd_search(Context& ctx, const std::vector<std::string>& args) {
     Viewer viewer = kOperator;
     if (auto u = a.value("--user")) {
         // As that CRM user would see it on the page.
-        const auto id = parse_id("--user", *u);
-        auto user = backend->logins().user(id);
+        const auto user = crm_user(*backend, *u, "search");
         if (!user)
-            return print_error(user.error());
-        if (!*user) {
-            fmt::print(stderr, "crm-mailctl search: no CRM user {}\n", id);
             return kRuntime;
-        }
-        viewer = Viewer{id, (*user)->role == Role::Admin};
+        viewer = Viewer{user->id, user->role == Role::Admin};
     }
     auto r = app::search(*backend, viewer, *q, text, a.value("--cursor").value_or(""), limit);
     if (!r)

@@ -178,6 +178,7 @@ class Daemon final : public http::Control {
         api.trusted_proxies = cfg_.http.trusted_proxies;
         api.log = log_.sink();
         api.config_path = path_;
+        api.followups = FollowupPolicy{cfg_.followups.awaiting_days, cfg_.followups.answer_hours};
         api_ = std::make_unique<http::Api>(std::move(api), db_.api, *this);
         http::ServerOptions server;
         server.max_connections = cfg_.http.max_connections;

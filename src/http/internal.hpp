@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <boost/json.hpp>
+#include <fmt/format.h>
 
 #include "crm/core/backend.hpp"
 #include "crm/http/api.hpp"
@@ -104,8 +105,19 @@ json::object thread_json(ReadModel& ws, const Viewer& v, const ThreadSummary& t)
 json::object deal_json(const WebDeal& d);
 json::object search_result_object(const app::SearchResult& r);
 
+// True when the path has `n` segments; then a method other than `method` (HEAD counts as GET)
+// is a 405.
+inline bool wants(const Ctx& c, const char* method, std::size_t n) {
+    if (c.seg.size() != n)
+        return false;
+    if (c.req.method != method && !(std::string_view(method) == "GET" && c.req.method == "HEAD"))
+        throw_error(405, "method_not_allowed", fmt::format("use {} on {}", method, c.path));
+    return true;
+}
+
 // Route groups; each returns false when the path is not theirs.
 bool route_views(Ctx& c);
+bool route_followups(Ctx& c);
 bool route_html(Ctx& c);
 bool route_admin(Ctx& c);
 

@@ -80,14 +80,6 @@ std::vector<AccountId> mirror_accounts(Ctx& c) {
     return out;
 }
 
-bool wants(const Ctx& c, const char* method, std::size_t n) {
-    if (c.seg.size() != n)
-        return false;
-    if (c.req.method != method && !(std::string_view(method) == "GET" && c.req.method == "HEAD"))
-        throw_error(405, "method_not_allowed", fmt::format("use {} on {}", method, c.path));
-    return true;
-}
-
 void me(Ctx& c) {
     auto& ws = c.backend.reads();
     json::array accs;

@@ -873,8 +873,9 @@ AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index
 // ---------------------------------------------------------------------------------------------
 // Top level
 
-constexpr std::array<std::string_view, 6> kTopKeys{
-    "allow_inline_secrets", "database", "daemon", "http", "matching", "accounts"};
+constexpr std::array<std::string_view, 7> kTopKeys{
+    "allow_inline_secrets", "database", "daemon", "http", "matching", "followups", "accounts"};
+constexpr std::array<std::string_view, 2> kFollowupsKeys{"awaiting_days", "answer_hours"};
 constexpr std::array<std::string_view, 7> kDatabaseKeys{
     "path", "url", "password", "password_file", "password_env", "credential", "lease_seconds"};
 constexpr SecretKeys kDatabasePasswordKeys{"database password", "password", "password_file",
@@ -1118,6 +1119,18 @@ void parse_http(Section& top, HttpConfig& h) {
     s.report_unknown();
 }
 
+void parse_followups(Section& top, FollowupsConfig& f) {
+    auto t = top.table("followups");
+    if (!t)
+        return;
+    Section s(top.reporter(), *t->first, "followups", t->second.pos, kFollowupsKeys);
+    if (auto n = s.ranged("awaiting_days", 1, 60))
+        f.awaiting_days = static_cast<int>(*n);
+    if (auto n = s.ranged("answer_hours", 1, 720))
+        f.answer_hours = static_cast<int>(*n);
+    s.report_unknown();
+}
+
 void parse_matching(Section& top, MatchingConfig& m) {
     auto t = top.table("matching");
     if (!t)
@@ -1243,6 +1256,7 @@ ParseOutcome parse_config(std::string_view text, std::string_view file_name) {
     parse_daemon(top, config.daemon, config.database);
     parse_http(top, config.http);
     parse_matching(top, config.matching);
+    parse_followups(top, config.followups);
     parse_accounts(top, config);
     top.report_unknown();
     if (!r.has_errors())

@@ -39,8 +39,10 @@ const timer = globalTimeout(GLOBAL_TIMEOUT_MS, shot);
 
 // Console errors and uncaught exceptions. "Failed to load resource" is expected only for the
 // 4xx answers the page provokes on purpose: GET /me before login and after logout (401), a wrong
-// password (401), and the add-account form submitted with a relative CA path (422).
+// password (401), the add-account form submitted with a relative CA path (422), and a deal's
+// follow-up period out of range (422).
 const EXPECTED_4XX = [
+  [422, /\/api\/v1\/deals\/\d+\/followups$/],
   [401, /\/api\/v1\/me$/],
   [401, /\/api\/v1\/auth\/login$/],
   [422, /\/api\/v1\/accounts$/],
@@ -497,6 +499,42 @@ async function main() {
   await bounceTag.first().waitFor({ state: 'visible' }).catch(() => {});
   check('bounce: the thread view tags the bounce in the reply\'s conversation', (await bounceTag.count()) === 1,
     `${await bounceTag.count()} tags`);
+
+  // 6c''. Follow-ups (issue 20): the customer thread of deal 500 (Alice's) made to wait for the
+  // customer's answer for 8 days (dates written as the triggers would after such mail). It is on
+  // Alice's "Follow up today" list; Snooze takes it off; the deal's own period of 20 business days
+  // makes it not due; an out-of-range period is refused with the reason.
+  const nowS = Math.floor(Date.now() / 1000);
+  execFileSync('sqlite3', ['-cmd', '.timeout 10000', env('CRM_DB'),
+    `UPDATE threads SET last_in_at = ${nowS - 9 * 86400}, last_out_at = ${nowS - 8 * 86400} WHERE id = ${threadId};`]);
+  await page.goto(`${BASE}/#/followups`);
+  const fuRow = page.locator(`${tid('followup-row')}[data-thread="${threadId}"]`);
+  await fuRow.waitFor({ state: 'visible' }).catch(() => {});
+  await shot('followups');
+  check('follow-ups: the thread awaits the customer\'s reply', (await fuRow.count()) === 1
+    && (await fuRow.getAttribute('data-kind')) === 'awaiting_reply', `${await fuRow.count()} rows`);
+  await fuRow.locator(tid('followup-snooze')).click();
+  const snoozedGone = await until(10_000, async () => (await fuRow.count()) === 0);
+  const afterSnooze = (await api('GET', '/api/v1/followups')).json?.followups || [];
+  check('follow-ups: Snooze takes it off the list until tomorrow', snoozedGone
+    && !afterSnooze.some((f) => f.thread_id === threadId), JSON.stringify(afterSnooze.map((f) => f.thread_id)));
+  await api('POST', `/api/v1/threads/${threadId}/snooze`, { until: null });
+  await page.goto(`${BASE}/#/deals/500`);
+  const awaitingInput = page.locator(tid('followup-awaiting'));
+  await awaitingInput.waitFor({ state: 'visible' }).catch(() => {});
+  await awaitingInput.fill('0');
+  await page.locator(tid('followup-save')).click();
+  const fuError = page.locator(tid('followup-error'));
+  await fuError.waitFor({ state: 'visible' }).catch(() => {});
+  check('follow-ups: a period out of range is refused with the reason',
+    /awaiting_days/.test((await fuError.textContent()) || ''), (await fuError.textContent()) || '(no error shown)');
+  await awaitingInput.fill('20');
+  await page.locator(tid('followup-save')).click();
+  const saved = await until(10_000, async () => (await api('GET', '/api/v1/deals/500/followups')).json?.awaiting_days === 20);
+  await shot('deal-followups');
+  const afterSetting = (await api('GET', '/api/v1/followups')).json?.followups || [];
+  check('follow-ups: the deal\'s own 20 business days make it not due', saved
+    && !afterSetting.some((f) => f.thread_id === threadId), JSON.stringify(afterSetting.map((f) => f.thread_id)));
 
   // 6d. A CRM change re-sorts: the CRM application adds Initrode and a deal for it (its own SQL);
   // crm-maild notices within seconds and files Nina's unsorted mail into the new deal.

@@ -339,5 +339,33 @@ for strip in true false; do
   expect_eq "$contact" "$([ "$strip" = true ] && echo 101 || echo none)" "import with strip_plus_tags = $strip: sender's contact"
 done
 
+# crm-mailctl followups (issue 20): Peter's mail of two days ago waits for our answer on deal
+# 1001 (Alice's), with the config's answer_hours; an out-of-office answer is no answer; a deal's
+# own period is honoured; an unknown user is refused.
+mkdir -p "$work/fu/cur" "$work/fu/new" "$work/fu/tmp"
+two_days_ago=$(date -u -R -d '-2 days')
+printf 'From: Peter <peter@initech.example>\r\nTo: alice@initrode-sales.example\r\nSubject: TPS licence count\r\nMessage-ID: <fu-1@initech.example>\r\nDate: %s\r\n\r\nHow many seats?\r\n' "$two_days_ago" \
+  >"$work/fu/cur/1.fu:2,"
+fdb=$work/fu.db
+"$ctl" --db "$fdb" db migrate >/dev/null
+for kind in users companies contacts deals; do "$ctl" --db "$fdb" crm import "$kind" "$root/sample/crm/$kind.csv" >/dev/null; done
+printf '[database]\npath = "%s"\n[matching]\nverify_dkim = false\n' "$fdb" >"$work/fu.toml"
+"$ctl" --db "$fdb" --config "$work/fu.toml" import --owner 1 "$work/fu" >/dev/null 2>&1
+expect_code 0 "followups" "$ctl" --db "$fdb" --config "$work/fu.toml" followups --user 1
+expect_grep "^user 1: 1 follow-up" "$work/out" "followups: one for Alice"
+expect_grep "needs-answer +thread [0-9]+ .*TPS licence count +\[1001: TPS licences\]" "$work/out" "followups: Peter's mail needs our answer"
+"$ctl" --db "$fdb" --config "$work/fu.toml" followups --json >"$work/fu.json"
+expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(" ".join("%d:%d" % (u["user_id"], len(u["followups"])) for u in d))' "$work/fu.json")" \
+  "1:1 2:0" "followups --json: each deal owner's list"
+printf '[database]\npath = "%s"\n[followups]\nanswer_hours = 72\n' "$fdb" >"$work/fu72.toml"
+expect_code 0 "followups with answer_hours = 72" "$ctl" --db "$fdb" --config "$work/fu72.toml" followups --user 1
+expect_grep "^user 1: 0 follow-ups" "$work/out" "followups: [followups] answer_hours is honoured"
+printf '[database]\npath = "%s"\n[followups]\nanswer_hours = 0\n' "$fdb" >"$work/fubad.toml"
+expect_code 0 "followups with a bad config falls back to the defaults" "$ctl" --db "$fdb" --config "$work/fubad.toml" followups --user 1
+expect_grep "^user 1: 1 follow-up" "$work/out" "followups: the default with an invalid config"
+expect_code 1 "followups for an unknown user" "$ctl" --db "$fdb" followups --user 99
+expect_grep "no CRM user 99" "$work/err" "followups: unknown user named"
+expect_code 2 "followups takes no arguments" "$ctl" --db "$fdb" followups extra
+
 echo "$pass passed, $failn failed"
 [ "$failn" -eq 0 ]

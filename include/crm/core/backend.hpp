@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "crm/core/crm_records.hpp"
+#include "crm/core/followups.hpp"
 #include "crm/core/outbox.hpp"
 #include "crm/core/ports.hpp"
 #include "crm/core/quarantine.hpp"
@@ -60,6 +61,7 @@ class Backend {
     virtual MetricsQueries& metrics() = 0;
     virtual CrmRecords& crm() = 0;
     virtual Search& search() = 0;
+    virtual Followups& followups() = 0;
     virtual QuarantineAdmin& quarantine() = 0;
     // What the daemon's ingest and IMAP sync need, on the same connection.
     virtual MailStore& mail() = 0;

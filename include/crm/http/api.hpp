@@ -29,6 +29,7 @@
 #include "crm/core/backend.hpp"
 #include "crm/core/clock.hpp"
 #include "crm/core/completeness.hpp"
+#include "crm/core/followups.hpp"
 #include "crm/core/limits.hpp"
 #include "crm/core/log.hpp"
 #include "crm/core/result.hpp"
@@ -158,6 +159,8 @@ struct ApiOptions {
     std::size_t html_cache_bytes = std::size_t{64} << 20;
     const Clock* clock = nullptr;      // default: system_clock()
     LogSink log;                       // lockouts, admin changes (may be empty)
+    // The follow-up periods of deals that set none ([followups] in the config).
+    FollowupPolicy followups;
 };
 
 class Api {

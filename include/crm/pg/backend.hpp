@@ -14,6 +14,7 @@
 
 #include "crm/core/backend.hpp"
 #include "crm/pg/connection.hpp"
+#include "crm/pg/followups.hpp"
 #include "crm/pg/lease_fence.hpp"
 #include "crm/pg/outbox.hpp"
 #include "crm/pg/store.hpp"
@@ -47,6 +48,7 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     MetricsQueries& metrics() override { return *this; }
     CrmRecords& crm() override { return store_; }
     Search& search() override { return search_; }
+    Followups& followups() override { return followups_; }
     QuarantineAdmin& quarantine() override { return sync_; }
     MailStore& mail() override { return store_; }
     ThreadIndex& threads() override { return store_; }
@@ -100,6 +102,7 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     PgSyncState sync_;
     PgWebStore web_;
     PgOutbox outbox_;
+    PgFollowups followups_;
     PgThrottle throttle_;
     // Full-text search is SQLite's for now (issue 19: PostgreSQL's comes with issue 17): a
     // search here says so instead of returning nothing.

@@ -106,12 +106,21 @@ struct MatchingConfig {
     friend bool operator==(const MatchingConfig&, const MatchingConfig&) = default;
 };
 
+// Follow-ups (issue 20; crm/core/followups.hpp): the default periods (a deal may set its own).
+struct FollowupsConfig {
+    int awaiting_days = 3; // business days without the customer's answer (1..60)
+    int answer_hours = 24; // hours without ours (1..720)
+
+    friend bool operator==(const FollowupsConfig&, const FollowupsConfig&) = default;
+};
+
 struct Config {
     bool allow_inline_secrets = false;
     DatabaseConfig database;
     DaemonConfig daemon;
     HttpConfig http;
     MatchingConfig matching;
+    FollowupsConfig followups;
     std::vector<AccountConfig> accounts;
 
     friend bool operator==(const Config&, const Config&) = default;

@@ -7,6 +7,7 @@
 
 #include "crm/core/backend.hpp"
 #include "crm/store/database.hpp"
+#include "crm/store/followups.hpp"
 #include "crm/store/outbox.hpp"
 #include "crm/store/search.hpp"
 #include "crm/store/store.hpp"
@@ -41,6 +42,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     MetricsQueries& metrics() override { return *this; }
     CrmRecords& crm() override { return store_; }
     Search& search() override { return search_; }
+    Followups& followups() override { return followups_; }
     QuarantineAdmin& quarantine() override { return sync_; }
     MailStore& mail() override { return store_; }
     ThreadIndex& threads() override { return store_; }
@@ -78,6 +80,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     WebStore web_;
     OutboxStore outbox_;
     SearchStore search_;
+    FollowupStore followups_;
 };
 
 // Opens a connection to the database at `path` (which must be migrated) for each call.

@@ -139,10 +139,13 @@ def norm_default(d):
 
 
 def check_in_lists(sql):
-    """CHECK (col IN ('a', 'b')) of a CREATE TABLE statement -> {col: frozenset of literals}."""
+    """CHECK (col IN ('a', 'b')) of a CREATE TABLE statement -> {col: frozenset of literals};
+    CHECK (col BETWEEN lo AND hi) -> {col: frozenset({"lo..hi"})}."""
     out = {}
     for m in re.finditer(r"CHECK\s*\(\s*(\w+)\s+IN\s*\(([^)]*)\)\s*\)", sql, re.I):
         out[m.group(1)] = frozenset(x.strip() for x in m.group(2).split(","))
+    for m in re.finditer(r"CHECK\s*\(\s*(\w+)\s+BETWEEN\s+(-?\d+)\s+AND\s+(-?\d+)\s*\)", sql, re.I):
+        out[m.group(1)] = frozenset({"%s..%s" % (m.group(2), m.group(3))})
     return out
 
 
@@ -279,10 +282,14 @@ def pg_schema(url, env):
                           FK_ACTION[c["ondelete"]], FK_ACTION[c["onupdate"]]))
         elif c["type"] == "c":
             m = re.fullmatch(r"CHECK \(\((\w+) = ANY \(ARRAY\[(.*)\]\)\)\)", c["def"])
+            # BETWEEN, as PostgreSQL writes it back.
+            r = re.fullmatch(r"CHECK \(\(\((\w+) >= (-?\d+)\) AND \((\w+) <= (-?\d+)\)\)\)", c["def"])
             if m:
                 lits = frozenset(re.sub(r"::[a-z ]+$", "", x.strip())
                                  for x in m.group(2).split(","))
                 t["checks"][m.group(1)] = lits
+            elif r and r.group(1) == r.group(3):
+                t["checks"][r.group(1)] = frozenset({"%s..%s" % (r.group(2), r.group(4))})
             else:
                 t["other_checks"].add(c["def"])
     for i in raw["indexes"]:

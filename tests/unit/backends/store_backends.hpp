@@ -19,11 +19,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "crm/pg/followups.hpp"
 #include "crm/pg/migrate.hpp"
 #include "crm/pg/store.hpp"
 #include "crm/pg/sync_store.hpp"
 #include "crm/store/backend.hpp"
 #include "crm/store/database.hpp"
+#include "crm/store/followups.hpp"
 #include "crm/store/store.hpp"
 #include "crm/store/sync_store.hpp"
 #include "pg_test_support.hpp"
@@ -86,6 +88,11 @@ class SqliteBackend : public ::testing::Test {
         store::Work w(*db_);
         return w.transaction(body);
     }
+    Followups& followups() {
+        if (!followups_)
+            followups_ = std::make_unique<store::FollowupStore>(*db_);
+        return *followups_;
+    }
 
   private:
     void remove_files() {
@@ -96,6 +103,7 @@ class SqliteBackend : public ::testing::Test {
     std::unique_ptr<store::Database> db_;
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<store::SyncStore> sync_;
+    std::unique_ptr<store::FollowupStore> followups_;
     std::unique_ptr<SQLite::Database> raw_;
 };
 
@@ -144,10 +152,16 @@ class PgBackend : public pg::test::PgTest {
     Result<void> tx(const std::function<Result<void>()>& body) {
         return pg::in_transaction(db(), body);
     }
+    Followups& followups() {
+        if (!followups_)
+            followups_ = std::make_unique<pg::PgFollowups>(db());
+        return *followups_;
+    }
 
   protected:
     std::unique_ptr<pg::PgStore> store_;
     std::unique_ptr<pg::PgSyncState> sync_;
+    std::unique_ptr<pg::PgFollowups> followups_;
 };
 
 // The same on PostgreSQL with every statement in its own round trip (PgStoreOptions::pipeline

@@ -52,6 +52,29 @@ template <class B> class StoreConformance : public B {
         return this->scalar("SELECT count(*) FROM " + table).value_or(-1);
     }
     std::int64_t num(const std::string& sql) { return this->scalar(sql).value_or(-1); }
+    // The real ingest of raw messages into `account`'s `mailbox`, one transaction each, at
+    // 5000 + its UID (a message without a Date is dated then).
+    auto ingester(AccountId account, const MailboxState& mailbox) {
+        return [this, account, mailbox, uid = std::int64_t{0},
+                ingestor = std::make_shared<app::Ingestor>(this->store(), this->store())](
+                   const std::string& raw) mutable {
+            const ParsedMessage parsed = mime::parse(std::span<const char>(raw.data(), raw.size()));
+            app::IngestSource src;
+            src.raw = raw;
+            src.where = {
+                .account = account, .mailbox = mailbox.id, .uid_validity = 1, .uid = ++uid};
+            app::IngestOutcome out;
+            auto done = this->tx([&]() -> Result<void> {
+                auto r = ingestor->ingest(src, parsed, 5000 + uid);
+                if (!r)
+                    return std::unexpected(r.error());
+                out = *r;
+                return {};
+            });
+            EXPECT_TRUE(done) << done.error().to_string();
+            return out;
+        };
+    }
 };
 
 TYPED_TEST_SUITE(StoreConformance, Backends, BackendNames);
@@ -1215,28 +1238,10 @@ TYPED_TEST(StoreConformance, LargeValuesRoundTrip) {
 // and changes nothing in the outbox; a bounce of mail the outbox never sent marks nothing.
 TYPED_TEST(StoreConformance, BouncesMarkTheirOutboxEntryAndJoinTheConversation) {
     this->seed_crm();
-    auto& s = this->store();
     AccountId account = 0;
     MailboxState inbox;
     ASSERT_NO_FATAL_FAILURE(this->inbox(account, inbox));
-    app::Ingestor ingestor(s, s);
-    std::int64_t uid = 0;
-    auto ingest = [&](const std::string& raw) {
-        const ParsedMessage parsed = mime::parse(std::span<const char>(raw.data(), raw.size()));
-        app::IngestSource src;
-        src.raw = raw;
-        src.where = {.account = account, .mailbox = inbox.id, .uid_validity = 1, .uid = ++uid};
-        app::IngestOutcome out;
-        auto done = this->tx([&]() -> Result<void> {
-            auto r = ingestor.ingest(src, parsed, 5000 + uid);
-            if (!r)
-                return std::unexpected(r.error());
-            out = *r;
-            return {};
-        });
-        EXPECT_TRUE(done) << done.error().to_string();
-        return out;
-    };
+    auto ingest = this->ingester(account, inbox);
     const auto customer = ingest("Message-ID: <c1@globex.example>\r\nFrom: Hank "
                                  "<hank@globex.example>\r\nTo: alice@s.example\r\nSubject: "
                                  "Fleet offer\r\nDate: Tue, 1 Dec 2026 09:00:00 +0000\r\n\r\n"
@@ -1300,6 +1305,105 @@ TYPED_TEST(StoreConformance, BouncesMarkTheirOutboxEntryAndJoinTheConversation) 
     EXPECT_EQ(
         this->text("SELECT auto_kind FROM messages WHERE id = " + std::to_string(customer.message)),
         "");
+}
+
+// Follow-ups (issue 20) on each backend: the thread's last_in_at / last_out_at follow the real
+// ingest (an out-of-office answer never counts as the customer's), a merge and a deletion; the
+// Followups port pre-selects the owner's due threads, keeps a deal's periods and snoozes, and
+// records one reminder per user and day.
+TYPED_TEST(StoreConformance, FollowupDatesFollowTheMailAndThePortListsTheOwnersThreads) {
+    this->seed_crm();
+    AccountId account = 0;
+    MailboxState inbox;
+    ASSERT_NO_FATAL_FAILURE(this->inbox(account, inbox));
+    auto ingest = this->ingester(account, inbox);
+    auto mail = [](const std::string& id, const std::string& from, const std::string& date,
+                   const std::string& extra = "") {
+        return "Message-ID: <" + id + ">\r\nFrom: " + from + "\r\nTo: " +
+               (from == "alice@s.example" ? "hank@globex.example" : "alice@s.example") +
+               "\r\nSubject: Fleet\r\nDate: " + date + "\r\n" + extra + "\r\nBody\r\n";
+    };
+    // Tue 1 Dec 2026 09:00 UTC = 1796115600.
+    const auto first =
+        ingest(mail("f1@globex.example", "hank@globex.example", "Tue, 1 Dec 2026 09:00:00 +0000"));
+    ASSERT_EQ(first.deal, std::optional<DealId>(1000));
+    const auto tid = std::to_string(first.thread);
+    EXPECT_EQ(this->num("SELECT last_in_at FROM threads WHERE id = " + tid), 1796115600);
+    EXPECT_EQ(this->scalar("SELECT last_out_at FROM threads WHERE id = " + tid), std::nullopt);
+    ingest(mail("f2@s.example", "alice@s.example", "Tue, 1 Dec 2026 11:00:00 +0000",
+                "In-Reply-To: <f1@globex.example>\r\n"));
+    EXPECT_EQ(this->num("SELECT last_out_at FROM threads WHERE id = " + tid), 1796122800);
+    // Their out-of-office answer: stored in the thread, not their answer.
+    const auto away =
+        ingest(mail("f3@globex.example", "hank@globex.example", "Tue, 1 Dec 2026 11:01:00 +0000",
+                    "In-Reply-To: <f2@s.example>\r\nAuto-Submitted: auto-replied\r\n"));
+    EXPECT_EQ(away.thread, first.thread);
+    EXPECT_EQ(this->num("SELECT last_in_at FROM threads WHERE id = " + tid), 1796115600);
+
+    auto& f = this->followups();
+    const std::int64_t now = 1796115600 + 5 * 86400; // Sunday 6 Dec 09:00
+    auto c = f.candidates(1, now, now - 3 * 86400, now - 24 * 3600, 10);
+    ASSERT_TRUE(c) << c.error().to_string();
+    ASSERT_EQ(c->size(), 1U);
+    EXPECT_EQ((*c)[0].thread, first.thread);
+    EXPECT_EQ((*c)[0].deal_name, "Fleet");
+    EXPECT_EQ((*c)[0].last_out_at, std::optional<std::int64_t>(1796122800));
+    // Not the owner's deal: nothing for user 2.
+    auto other = f.candidates(2, now, now - 3 * 86400, now - 24 * 3600, 10);
+    ASSERT_TRUE(other);
+    EXPECT_TRUE(other->empty());
+
+    // A deal's own periods, refused out of range, cleared with both unset.
+    ASSERT_TRUE(this->tx([&] { return f.set_deal_settings(1000, {1, std::nullopt}, 1, now); }));
+    auto set = f.deal_settings(1000);
+    ASSERT_TRUE(set);
+    EXPECT_EQ(set->awaiting_days, std::optional<int>(1));
+    EXPECT_EQ(set->answer_hours, std::nullopt);
+    auto shortest = f.shortest_settings(1);
+    ASSERT_TRUE(shortest);
+    EXPECT_EQ(shortest->awaiting_days, std::optional<int>(1));
+    EXPECT_FALSE(f.set_deal_settings(1000, {0, std::nullopt}, 1, now));
+    EXPECT_EQ(f.deal_settings(1000)->awaiting_days, std::optional<int>(1));
+
+    // Snoozed until after now: left out; lifted: back.
+    ASSERT_TRUE(this->tx([&] { return f.snooze(1, first.thread, now + 3600, now); }));
+    EXPECT_TRUE(f.candidates(1, now, now - 86400, now - 3600, 10)->empty());
+    EXPECT_EQ(f.candidates(1, now + 7200, now - 86400, now - 3600, 10)->size(), 1U);
+    ASSERT_TRUE(this->tx([&] { return f.snooze(1, first.thread, std::nullopt, now); }));
+    EXPECT_EQ(f.candidates(1, now, now - 86400, now - 3600, 10)->size(), 1U);
+
+    // Their real answer: theirs is last now, and too recent to be due.
+    ingest(mail("f4@globex.example", "hank@globex.example", "Wed, 2 Dec 2026 09:00:00 +0000",
+                "In-Reply-To: <f2@s.example>\r\n"));
+    EXPECT_EQ(this->num("SELECT last_in_at FROM threads WHERE id = " + tid), 1796202000);
+    EXPECT_TRUE(f.candidates(1, 1796202000 + 3600, 1796202000 + 3600 - 86400,
+                             1796202000 + 3600 - 24 * 3600, 10)
+                    ->empty());
+    // Our message split off into a thread of its own (with the answer that references it): the
+    // first keeps only the customer's first message.
+    const auto ours = this->num("SELECT id FROM messages WHERE message_id = 'f2@s.example'");
+    auto split = this->store().split_message(ours, 1, now, std::nullopt);
+    ASSERT_TRUE(split) << split.error().to_string();
+    EXPECT_EQ(this->scalar("SELECT last_out_at FROM threads WHERE id = " + tid), std::nullopt);
+    EXPECT_EQ(this->num("SELECT last_in_at FROM threads WHERE id = " + tid), 1796115600);
+    const auto moved = std::to_string(split->thread);
+    EXPECT_EQ(this->num("SELECT last_out_at FROM threads WHERE id = " + moved), 1796122800);
+    EXPECT_EQ(this->num("SELECT last_in_at FROM threads WHERE id = " + moved), 1796202000);
+
+    // One reminder per user and day.
+    auto r1 = f.record_reminder(1, "2026-12-06", std::nullopt, now);
+    ASSERT_TRUE(r1) << r1.error().to_string();
+    EXPECT_TRUE(*r1);
+    EXPECT_FALSE(*f.record_reminder(1, "2026-12-06", std::nullopt, now));
+    EXPECT_TRUE(*f.record_reminder(1, "2026-12-07", std::nullopt, now));
+    auto owners = f.deal_owners();
+    ASSERT_TRUE(owners);
+    EXPECT_EQ(*owners, std::vector<UserId>{1});
+
+    // A message deleted (by the CRM, by hand): its thread reads its dates again.
+    this->exec("DELETE FROM messages WHERE message_id = 'f4@globex.example'");
+    EXPECT_EQ(this->scalar("SELECT last_in_at FROM threads WHERE id = " + moved), std::nullopt);
+    EXPECT_EQ(this->num("SELECT last_out_at FROM threads WHERE id = " + moved), 1796122800);
 }
 
 } // namespace

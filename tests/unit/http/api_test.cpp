@@ -1083,6 +1083,95 @@ TEST_F(ApiTest, BouncedRepliesShowTheirReportsAndTheBounceIsTagged) {
     EXPECT_TRUE(tagged);
 }
 
+// Follow-ups (issue 20): each salesperson's list from their own deals, snoozes, a deal's own
+// periods (its owner or an admin), and the refusals.
+TEST_F(ApiTest, FollowupsListSnoozeAndDealSettings) {
+    const std::int64_t now = clock.now();
+    auto set_dates = [&](const std::string& sql) {
+        SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+        raw.exec(sql);
+    };
+    // Thread 100 (Alice's deal 10): the customer wrote 48 hours ago, we never answered.
+    set_dates(fmt::format("UPDATE threads SET last_in_at = {}, last_out_at = NULL WHERE id = 100",
+                          now - 48 * 3600));
+    auto threads_of = [&](const std::string& token, const std::string& query = "") {
+        auto r = as(token, "GET", "/api/v1/followups" + query);
+        EXPECT_EQ(r.status, 200) << r.body;
+        std::vector<std::int64_t> out;
+        const auto body = body_of(r); // kept: the loop reads into it
+        for (const auto& f : body.at("followups").as_array())
+            out.push_back(f.at("thread_id").as_int64());
+        return out;
+    };
+    auto list = body_of(as(alice_token, "GET", "/api/v1/followups"));
+    ASSERT_EQ(list.at("followups").as_array().size(), 1u) << json::serialize(list);
+    const auto& item = list.at("followups").at(0);
+    EXPECT_EQ(item.at("thread_id").as_int64(), 100);
+    EXPECT_EQ(item.at("kind"), "needs_answer");
+    EXPECT_EQ(item.at("deal").at("id").as_int64(), 10);
+    EXPECT_EQ(item.at("since").as_int64(), now - 48 * 3600);
+    EXPECT_EQ(item.at("due_at").as_int64(), now - 24 * 3600);
+    EXPECT_EQ(list.at("policy").at("awaiting_days").as_int64(), 3);
+    const auto bobs = threads_of(bob_token);
+    EXPECT_EQ(std::count(bobs.begin(), bobs.end(), 100), 0) << "not Bob's deal";
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/followups?user=2").status, 403);
+    EXPECT_EQ(threads_of(admin_token(), "?user=1"), std::vector<std::int64_t>{100});
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/followups?user=x").status, 422);
+
+    // Snoozed until tomorrow: gone from the list; lifted: back. Bad times are refused.
+    auto snooze = as(alice_token, "POST", "/api/v1/threads/100/snooze",
+                     fmt::format(R"({{"until":{}}})", now + 86400));
+    ASSERT_EQ(snooze.status, 200) << snooze.body;
+    EXPECT_TRUE(threads_of(alice_token).empty());
+    for (const std::string& bad :
+         {std::to_string(now - 1), std::to_string(now + 400 * 86400), std::string("\"soon\"")}) {
+        auto r = as(alice_token, "POST", "/api/v1/threads/100/snooze", R"({"until":)" + bad + "}");
+        EXPECT_EQ(r.status, 422) << bad;
+        EXPECT_EQ(body_of(r).at("error").at("field"), "until") << r.body;
+    }
+    EXPECT_EQ(as(bob_token, "POST", "/api/v1/threads/100/snooze",
+                 fmt::format(R"({{"until":{}}})", now + 86400))
+                  .status,
+              404); // Bob does not see Alice's thread
+    ASSERT_EQ(as(alice_token, "POST", "/api/v1/threads/100/snooze", R"({"until":null})").status,
+              200);
+    EXPECT_EQ(threads_of(alice_token), std::vector<std::int64_t>{100});
+
+    // The deal's own periods: 72 hours to answer, so 48 hours is not due yet.
+    auto get = body_of(as(alice_token, "GET", "/api/v1/deals/10/followups"));
+    EXPECT_TRUE(get.at("answer_hours").is_null());
+    EXPECT_EQ(get.at("defaults").at("answer_hours").as_int64(), 24);
+    auto put = as(alice_token, "PUT", "/api/v1/deals/10/followups", R"({"answer_hours":72})");
+    ASSERT_EQ(put.status, 200) << put.body;
+    EXPECT_EQ(body_of(put).at("answer_hours").as_int64(), 72);
+    EXPECT_TRUE(threads_of(alice_token).empty());
+    for (const char* bad : {R"({"answer_hours":0})", R"({"awaiting_days":61})",
+                            R"({"answer_hours":"x"})", R"({"weeks":2})"}) {
+        auto r = as(alice_token, "PUT", "/api/v1/deals/10/followups", bad);
+        EXPECT_EQ(r.status, 422) << bad;
+    }
+    auto out_of_range =
+        as(alice_token, "PUT", "/api/v1/deals/10/followups", R"({"awaiting_days":0})");
+    EXPECT_EQ(body_of(out_of_range).at("error").at("field"), "awaiting_days");
+    EXPECT_EQ(
+        body_of(as(alice_token, "GET", "/api/v1/deals/10/followups")).at("answer_hours").as_int64(),
+        72); // nothing changed
+    EXPECT_EQ(as(bob_token, "PUT", "/api/v1/deals/10/followups", R"({"answer_hours":1})").status,
+              404); // not Bob's to see
+    EXPECT_EQ(as(alice_token, "PUT", "/api/v1/deals/12/followups", R"({"answer_hours":1})").status,
+              403); // shared with her, but Bob's deal
+    EXPECT_EQ(as(admin_token(), "PUT", "/api/v1/deals/10/followups", R"({})").status, 200);
+    EXPECT_EQ(threads_of(alice_token), std::vector<std::int64_t>{100});
+
+    // Our last message 4 business days old, their earlier one before it: awaiting their reply.
+    set_dates(fmt::format("UPDATE threads SET last_in_at = {}, last_out_at = {} WHERE id = 100",
+                          now - 9 * 86400, now - 8 * 86400));
+    auto awaiting = body_of(as(alice_token, "GET", "/api/v1/followups"));
+    ASSERT_EQ(awaiting.at("followups").as_array().size(), 1u);
+    EXPECT_EQ(awaiting.at("followups").at(0).at("kind"), "awaiting_reply");
+    EXPECT_EQ(awaiting.at("followups").at(0).at("since").as_int64(), now - 8 * 86400);
+}
+
 TEST_F(ApiTest, AccountsAreForAdminsAndNeverShowSecrets) {
     EXPECT_EQ(as(alice_token, "GET", "/api/v1/accounts").status, 403);
     EXPECT_EQ(as(alice_token, "POST", "/api/v1/accounts/alice-mail/resync").status, 403);

@@ -261,6 +261,24 @@ TEST(Config, PostgresqlDatabaseWithPasswordSourceAndWorkerShare) {
     EXPECT_FALSE(lite.config->daemon.max_accounts);
 }
 
+TEST(Config, FollowupPeriodsHaveDefaultsAndRanges) {
+    const auto out =
+        parse("[followups]\nawaiting_days = 5\nanswer_hours = 48\n" + with_imap(kGoodImap));
+    ASSERT_TRUE(out.ok()) << dump(out);
+    EXPECT_EQ(out.config->followups.awaiting_days, 5);
+    EXPECT_EQ(out.config->followups.answer_hours, 48);
+    const auto dflt = parse(with_imap(kGoodImap));
+    ASSERT_TRUE(dflt.ok()) << dump(dflt);
+    EXPECT_EQ(dflt.config->followups.awaiting_days, 3);
+    EXPECT_EQ(dflt.config->followups.answer_hours, 24);
+    const auto bad = parse("[followups]\nawaiting_days = 0\nanswer_hours = 721\nweeks = 2\n" +
+                           with_imap(kGoodImap));
+    EXPECT_FALSE(bad.ok());
+    EXPECT_TRUE(has_problem(bad, 2, "followups.awaiting_days", false)) << dump(bad);
+    EXPECT_TRUE(has_problem(bad, 3, "followups.answer_hours", false)) << dump(bad);
+    EXPECT_TRUE(has_problem(bad, 4, "weeks", false)) << dump(bad);
+}
+
 TEST(Config, TrustedProxiesMustBeAddressesOrBlocks) {
     const auto out = parse("[http]\ntrusted_proxies = [\"proxy.example\", \"10.0.0.0/33\", 7]\n" +
                            with_imap(kGoodImap));
