@@ -85,13 +85,3 @@ CREATE TABLE thread_snoozes (
     PRIMARY KEY (user_id, thread_id)
 );
 CREATE INDEX thread_snoozes_thread ON thread_snoozes (thread_id);
-
--- The daily reminder mail: one per user and day (UTC date "YYYY-MM-DD"), whatever restarts.
-CREATE TABLE followup_reminders (
-    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    day        TEXT    NOT NULL,
-    outbox_id  INTEGER REFERENCES outbox (id) ON DELETE SET NULL,
-    created_at INTEGER NOT NULL,
-    PRIMARY KEY (user_id, day)
-);
-CREATE INDEX followup_reminders_outbox ON followup_reminders (outbox_id);

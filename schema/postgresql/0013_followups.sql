@@ -1,6 +1,6 @@
 -- PostgreSQL 0013 = SQLite 0020: follow-ups (issue 20). threads.last_in_at / last_out_at, kept
 -- by triggers whoever writes (see the SQLite file for what counts); a deal's own follow-up
--- periods; snoozes; the daily reminder's record.
+-- periods; snoozes.
 ALTER TABLE threads ADD COLUMN last_in_at BIGINT;
 ALTER TABLE threads ADD COLUMN last_out_at BIGINT;
 
@@ -80,12 +80,3 @@ CREATE TABLE thread_snoozes (
     PRIMARY KEY (user_id, thread_id)
 );
 CREATE INDEX thread_snoozes_thread ON thread_snoozes (thread_id);
-
-CREATE TABLE followup_reminders (
-    user_id    BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-    day        TEXT    COLLATE "C" NOT NULL,
-    outbox_id  BIGINT  REFERENCES outbox (id) ON DELETE SET NULL,
-    created_at BIGINT  NOT NULL,
-    PRIMARY KEY (user_id, day)
-);
-CREATE INDEX followup_reminders_outbox ON followup_reminders (outbox_id);

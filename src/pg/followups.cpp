@@ -147,15 +147,4 @@ Result<std::vector<UserId>> PgFollowups::deal_owners() {
     return out;
 }
 
-Result<bool> PgFollowups::record_reminder(UserId user, const std::string& day,
-                                          std::optional<std::int64_t> outbox_id, std::int64_t now) {
-    auto r = run(c_, "recording a follow-up reminder",
-                 "INSERT INTO followup_reminders (user_id, day, outbox_id, created_at) VALUES "
-                 "($1::bigint, $2, $3::bigint, $4::bigint) ON CONFLICT (user_id, day) DO NOTHING",
-                 user, day, outbox_id, now);
-    if (!r)
-        return std::unexpected(r.error());
-    return r->affected() == 1;
-}
-
 } // namespace crm::pg

@@ -160,24 +160,4 @@ Result<std::vector<UserId>> FollowupStore::deal_owners() {
     });
 }
 
-Result<bool> FollowupStore::record_reminder(UserId user, const std::string& day,
-                                            std::optional<std::int64_t> outbox_id,
-                                            std::int64_t now) {
-    return guard("recording a follow-up reminder", [&]() -> Result<bool> {
-        auto& d = db_.impl();
-        auto& ins = d.stmt("INSERT INTO followup_reminders (user_id, day, outbox_id, created_at) "
-                           "VALUES (?, ?, ?, ?) ON CONFLICT (user_id, day) DO NOTHING");
-        ins.bind(1, user);
-        ins.bind(2, day);
-        if (outbox_id)
-            ins.bind(3, *outbox_id);
-        else
-            ins.bind(3);
-        ins.bind(4, now);
-        const int changed = ins.exec();
-        ins.reset();
-        return changed == 1;
-    });
-}
-
 } // namespace crm::store

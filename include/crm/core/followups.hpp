@@ -94,13 +94,8 @@ class Followups {
     // `until` nullopt: the snooze is lifted.
     virtual Result<void> snooze(UserId user, ThreadId thread, std::optional<std::int64_t> until,
                                 std::int64_t now) = 0;
-    // Users that own an open deal (whose lists the daily reminder reads).
+    // Users that own an open deal (crm-mailctl followups lists each one's).
     virtual Result<std::vector<UserId>> deal_owners() = 0;
-    // Records that `user`'s reminder of `day` (YYYY-MM-DD, UTC) was queued as `outbox_id`;
-    // false when one was already recorded (nothing written).
-    virtual Result<bool> record_reminder(UserId user, const std::string& day,
-                                         std::optional<std::int64_t> outbox_id,
-                                         std::int64_t now) = 0;
 };
 
 } // namespace crm

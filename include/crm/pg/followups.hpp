@@ -22,8 +22,6 @@ class PgFollowups final : public Followups {
     Result<void> snooze(UserId user, ThreadId thread, std::optional<std::int64_t> until,
                         std::int64_t now) override;
     Result<std::vector<UserId>> deal_owners() override;
-    Result<bool> record_reminder(UserId user, const std::string& day,
-                                 std::optional<std::int64_t> outbox_id, std::int64_t now) override;
 
   private:
     Connection& c_;

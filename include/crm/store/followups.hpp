@@ -21,8 +21,6 @@ class FollowupStore final : public Followups {
     Result<void> snooze(UserId user, ThreadId thread, std::optional<std::int64_t> until,
                         std::int64_t now) override;
     Result<std::vector<UserId>> deal_owners() override;
-    Result<bool> record_reminder(UserId user, const std::string& day,
-                                 std::optional<std::int64_t> outbox_id, std::int64_t now) override;
 
   private:
     Database& db_;
