@@ -42,37 +42,6 @@ bool is_space_at(std::string_view s, std::size_t i, std::size_t* size) {
     return false;
 }
 
-// Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
-    y -= m <= 2;
-    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-    const auto yoe = static_cast<unsigned>(y - era * 400);
-    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-// YYYY-MM-DD (or YYYY/MM/DD) as Unix seconds at 00:00 UTC; nullopt when it is not a real day.
-std::optional<std::int64_t> parse_day(std::string_view s) {
-    if (s.size() != 10 || (s[4] != '-' && s[4] != '/') || s[7] != s[4])
-        return std::nullopt;
-    auto num = [&](std::size_t from, std::size_t len) -> std::optional<unsigned> {
-        unsigned v = 0;
-        auto [end, ec] = std::from_chars(s.data() + from, s.data() + from + len, v);
-        if (ec != std::errc() || end != s.data() + from + len)
-            return std::nullopt;
-        return v;
-    };
-    const auto y = num(0, 4), m = num(5, 2), d = num(8, 2);
-    if (!y || !m || !d || *y < 1970 || *m < 1 || *m > 12 || *d < 1)
-        return std::nullopt;
-    static constexpr std::array<unsigned, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    const bool leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
-    if (*d > kDays[*m - 1] + (*m == 2 && leap ? 1 : 0))
-        return std::nullopt;
-    return days_from_civil(*y, *m, *d) * 86400;
-}
-
 struct Parser {
     std::string_view text;
     std::size_t i = 0;
@@ -114,6 +83,40 @@ bool blank(std::string_view s) {
 }
 
 } // namespace
+
+namespace {
+
+// Days since 1970-01-01 of a civil date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const auto yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+} // namespace
+
+std::optional<std::int64_t> parse_day(std::string_view s) {
+    if (s.size() != 10 || (s[4] != '-' && s[4] != '/') || s[7] != s[4])
+        return std::nullopt;
+    auto num = [&](std::size_t from, std::size_t len) -> std::optional<unsigned> {
+        unsigned v = 0;
+        auto [end, ec] = std::from_chars(s.data() + from, s.data() + from + len, v);
+        if (ec != std::errc() || end != s.data() + from + len)
+            return std::nullopt;
+        return v;
+    };
+    const auto y = num(0, 4), m = num(5, 2), d = num(8, 2);
+    if (!y || !m || !d || *y < 1970 || *m < 1 || *m > 12 || *d < 1)
+        return std::nullopt;
+    static constexpr std::array<unsigned, 12> kDays{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (*y % 4 == 0 && *y % 100 != 0) || *y % 400 == 0;
+    if (*d > kDays[*m - 1] + (*m == 2 && leap ? 1 : 0))
+        return std::nullopt;
+    return days_from_civil(*y, *m, *d) * 86400;
+}
 
 bool SearchQuery::has_text() const {
     return std::any_of(terms.begin(), terms.end(), [](const SearchTerm& t) { return !t.negated; });

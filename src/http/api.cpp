@@ -511,7 +511,8 @@ Response Api::Impl::handle(const Request& req) {
             if (unsafe(req.method) && c.by_cookie && !origin)
                 throw_error(403, "csrf.origin",
                             "a cookie-authenticated change needs the browser's Origin header");
-            if (!route_views(c) && !route_followups(c) && !route_html(c) && !route_admin(c))
+            if (!route_views(c) && !route_followups(c) && !route_activity(c) && !route_html(c) &&
+                !route_admin(c))
                 not_found("path " + *path);
         }
     } catch (const HttpError& e) {

@@ -536,6 +536,23 @@ async function main() {
   check('follow-ups: the deal\'s own 20 business days make it not due', saved
     && !afterSetting.some((f) => f.thread_id === threadId), JSON.stringify(afterSetting.map((f) => f.thread_id)));
 
+  // 6c (3). The deal's activity chart: twelve weeks of bars whose numbers are the API's, and the
+  // response figures (the page is still deal 500's).
+  const activity = (await api('GET', '/api/v1/deals/500/activity?weeks=12')).json;
+  const chart = page.locator(tid('activity-chart'));
+  await chart.waitFor({ state: 'visible' }).catch(() => {});
+  await page.locator(tid('deal-activity')).screenshot({ path: `${ART}/deal-activity.png` }).catch(() => {});
+  const bars = await page.locator(tid('activity-bar')).evaluateAll((els) => els.map((e) => ({
+    kind: e.getAttribute('data-kind'), n: Number(e.getAttribute('data-count')) })));
+  const barIn = bars.filter((b) => b.kind === 'in').reduce((t, b) => t + b.n, 0);
+  const barOut = bars.filter((b) => b.kind === 'out').reduce((t, b) => t + b.n, 0);
+  check('activity: the chart shows 12 weeks, in and out as the API counts them',
+    (await chart.getAttribute('data-weeks')) === '12' && bars.length === 24 && activity
+      && barIn === activity.in && barOut === activity.out && activity.in + activity.out > 0,
+    `${bars.length} bars, ${barIn}/${barOut} vs ${activity && activity.in}/${activity && activity.out}`);
+  check('activity: the figures are shown', /First response: .*Average response: .*Open follow-ups: \d+/.test(
+    (await page.locator(tid('activity-figures')).textContent()) || ''), 'no figures');
+
   // 6d. A CRM change re-sorts: the CRM application adds Initrode and a deal for it (its own SQL);
   // crm-maild notices within seconds and files Nina's unsorted mail into the new deal.
   const pallets = ((await api('GET', '/api/v1/unsorted?limit=500')).json?.threads || []).find((t) => t.subject === RESORT_SUBJECT);

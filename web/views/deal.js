@@ -11,11 +11,70 @@
 //   followup-answer       hours their message may wait for ours
 //   followup-save         saves both (empty: the default)
 //   followup-error        why the server refused them
+//   deal-activity         the activity box: the weekly chart and the figures
+//   activity-chart        the chart (an SVG; data-weeks = the number of weeks)
+//   activity-bar          one bar (data-kind = in | out, data-week = Unix time, data-count)
+//   activity-figures      first and average response, last contact, open follow-ups
 
 import {
   h, append, timeEl, fmtCount, plural, api, currentView, pageHeader, clickableRow, statusPill,
   unreadBadge, showError, loadMe, isAdmin, toast,
 } from '../core.js';
+
+const SVG = 'http://www.w3.org/2000/svg';
+function svg(tag, attrs, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs || {})) if (v != null) el.setAttribute(k, String(v));
+  for (const c of children) if (c != null) el.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+  return el;
+}
+
+function duration(seconds) {
+  if (seconds == null) return '—';
+  if (seconds < 3600) return `${Math.max(1, Math.round(seconds / 60))} min`;
+  if (seconds < 2 * 86400) return `${(seconds / 3600).toFixed(1)} h`;
+  return `${(seconds / 86400).toFixed(1)} days`;
+}
+
+function weekLabel(ts) {
+  return new Date(ts * 1000).toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+}
+
+// Messages in and out per week as bars: "in" solid, "out" hatched, each with its number above it
+// and a title, so the chart reads without colour; then the response figures.
+function activityBox(a) {
+  const w = 56; const hgt = 120; const top = 18; const base = top + hgt;
+  const max = Math.max(1, ...a.weeks.map((x) => Math.max(x.in, x.out)));
+  const chart = svg('svg', { viewBox: `0 0 ${a.weeks.length * w + 10} ${base + 34}`, role: 'img', class: 'activity-chart',
+    'data-testid': 'activity-chart', 'data-weeks': a.weeks.length,
+    'aria-label': `Messages per week: ${a.weeks.map((x) => `${weekLabel(x.week)} ${x.in} in, ${x.out} out`).join('; ')}` },
+  svg('defs', null, svg('pattern', { id: 'hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' },
+    svg('rect', { width: 6, height: 6, class: 'bar-out-bg' }), svg('line', { x1: 0, y1: 0, x2: 0, y2: 6, class: 'bar-out-line' }))));
+  a.weeks.forEach((x, i) => {
+    const x0 = 10 + i * w;
+    for (const [kind, n, dx] of [['in', x.in, 0], ['out', x.out, 22]]) {
+      const hh = Math.round((n / max) * hgt);
+      chart.appendChild(svg('rect', { x: x0 + dx, y: base - hh, width: 20, height: Math.max(hh, 1),
+        class: `bar bar-${kind}`, fill: kind === 'out' ? 'url(#hatch)' : null, 'data-testid': 'activity-bar',
+        'data-kind': kind, 'data-week': x.week, 'data-count': n },
+      svg('title', null, `Week of ${weekLabel(x.week)}: ${n} ${kind === 'in' ? 'received' : 'sent'}`)));
+      chart.appendChild(svg('text', { x: x0 + dx + 10, y: base - hh - 4, class: 'bar-n', 'text-anchor': 'middle' }, String(n)));
+    }
+    chart.appendChild(svg('text', { x: x0 + 21, y: base + 14, class: 'bar-week', 'text-anchor': 'middle' }, weekLabel(x.week)));
+  });
+  const legend = h('div', { class: 'activity-legend' },
+    h('span', { class: 'legend-in' }, '■ received'), ' ', h('span', { class: 'legend-out' }, '▨ sent'));
+  const figures = h('div', { class: 'activity-figures', testid: 'activity-figures' },
+    h('span', { class: 'meta-item' }, `First response: ${duration(a.first_response_seconds)}`),
+    h('span', { class: 'meta-item' }, `Average response: ${duration(a.average_response_seconds)} (${plural(a.responses, 'answer')})`),
+    h('span', { class: 'meta-item' }, 'Last contact: ', a.last_contact ? timeEl(a.last_contact) : '—'),
+    h('span', { class: 'meta-item' }, `Open follow-ups: ${a.open_followups}`));
+  const box = h('section', { class: 'deal-activity', testid: 'deal-activity' },
+    h('h2', { class: 'section-title' }, `Activity, last ${a.weeks.length} weeks`), legend);
+  box.appendChild(chart);
+  box.appendChild(figures);
+  return box;
+}
 
 // The deal's follow-up periods: read for everyone who sees the deal, a form for its owner and
 // admins. Empty fields mean the config's defaults.
@@ -73,6 +132,10 @@ export async function viewDeal(main, id) {
       d.shared ? h('span', { class: 'tag' }, 'shared') : null,
       h('span', { class: 'meta-item muted', testid: 'threads-total' }, `${plural(threadsRes.total, 'conversation')} · ${plural(d.messages, 'message')}`)));
   append(main, await followupSettings(d));
+  if (!v.alive) return;
+  try {
+    append(main, activityBox(await api('GET', `/deals/${d.id}/activity?weeks=12`)));
+  } catch (e) { showError(e); }
   if (!v.alive) return;
   const body = h('div', { class: 'page-body' });
   append(main, body);

@@ -59,4 +59,8 @@ struct QueryError {
 // or 50 parts, text that is not UTF-8.
 [[nodiscard]] std::expected<SearchQuery, QueryError> parse_search_query(std::string_view text);
 
+// YYYY-MM-DD (or YYYY/MM/DD) as Unix seconds at 00:00 UTC; nullopt when it is not a real day
+// from 1970 on (before:/after: here, the activity report's from/to).
+[[nodiscard]] std::optional<std::int64_t> parse_day(std::string_view s);
+
 } // namespace crm

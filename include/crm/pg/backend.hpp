@@ -13,6 +13,7 @@
 #include <memory>
 
 #include "crm/core/backend.hpp"
+#include "crm/pg/activity.hpp"
 #include "crm/pg/connection.hpp"
 #include "crm/pg/followups.hpp"
 #include "crm/pg/lease_fence.hpp"
@@ -49,6 +50,7 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     CrmRecords& crm() override { return store_; }
     Search& search() override { return search_; }
     Followups& followups() override { return followups_; }
+    ActivityReads& activity() override { return activity_; }
     QuarantineAdmin& quarantine() override { return sync_; }
     MailStore& mail() override { return store_; }
     ThreadIndex& threads() override { return store_; }
@@ -103,6 +105,7 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     PgWebStore web_;
     PgOutbox outbox_;
     PgFollowups followups_;
+    PgActivity activity_;
     PgThrottle throttle_;
     // Full-text search is SQLite's for now (issue 19: PostgreSQL's comes with issue 17): a
     // search here says so instead of returning nothing.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "crm/core/backend.hpp"
+#include "crm/store/activity.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/followups.hpp"
 #include "crm/store/outbox.hpp"
@@ -43,6 +44,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     CrmRecords& crm() override { return store_; }
     Search& search() override { return search_; }
     Followups& followups() override { return followups_; }
+    ActivityReads& activity() override { return activity_; }
     QuarantineAdmin& quarantine() override { return sync_; }
     MailStore& mail() override { return store_; }
     ThreadIndex& threads() override { return store_; }
@@ -81,6 +83,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     OutboxStore outbox_;
     SearchStore search_;
     FollowupStore followups_;
+    ActivityStore activity_;
 };
 
 // Opens a connection to the database at `path` (which must be migrated) for each call.

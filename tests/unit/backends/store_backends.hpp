@@ -19,10 +19,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include "crm/pg/activity.hpp"
 #include "crm/pg/followups.hpp"
 #include "crm/pg/migrate.hpp"
 #include "crm/pg/store.hpp"
 #include "crm/pg/sync_store.hpp"
+#include "crm/store/activity.hpp"
 #include "crm/store/backend.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/followups.hpp"
@@ -93,6 +95,11 @@ class SqliteBackend : public ::testing::Test {
             followups_ = std::make_unique<store::FollowupStore>(*db_);
         return *followups_;
     }
+    ActivityReads& activity() {
+        if (!activity_)
+            activity_ = std::make_unique<store::ActivityStore>(*db_);
+        return *activity_;
+    }
 
   private:
     void remove_files() {
@@ -104,6 +111,7 @@ class SqliteBackend : public ::testing::Test {
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<store::SyncStore> sync_;
     std::unique_ptr<store::FollowupStore> followups_;
+    std::unique_ptr<store::ActivityStore> activity_;
     std::unique_ptr<SQLite::Database> raw_;
 };
 
@@ -157,11 +165,17 @@ class PgBackend : public pg::test::PgTest {
             followups_ = std::make_unique<pg::PgFollowups>(db());
         return *followups_;
     }
+    ActivityReads& activity() {
+        if (!activity_)
+            activity_ = std::make_unique<pg::PgActivity>(db());
+        return *activity_;
+    }
 
   protected:
     std::unique_ptr<pg::PgStore> store_;
     std::unique_ptr<pg::PgSyncState> sync_;
     std::unique_ptr<pg::PgFollowups> followups_;
+    std::unique_ptr<pg::PgActivity> activity_;
 };
 
 // The same on PostgreSQL with every statement in its own round trip (PgStoreOptions::pipeline

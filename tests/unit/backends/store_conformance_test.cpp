@@ -1339,6 +1339,23 @@ TYPED_TEST(StoreConformance, FollowupDatesFollowTheMailAndThePortListsTheOwnersT
     EXPECT_EQ(away.thread, first.thread);
     EXPECT_EQ(this->num("SELECT last_in_at FROM threads WHERE id = " + tid), 1796115600);
 
+    // The activity reads: the customer's first message and our answer; the out-of-office is not
+    // a message a person wrote.
+    auto written = this->activity().deal_messages(1000);
+    ASSERT_TRUE(written) << written.error().to_string();
+    ASSERT_EQ(written->size(), 2U);
+    std::sort(written->begin(), written->end(),
+              [](const ActivityMessage& a, const ActivityMessage& b) { return a.at < b.at; });
+    EXPECT_EQ((*written)[0].at, 1796115600);
+    EXPECT_FALSE((*written)[0].outgoing);
+    EXPECT_TRUE((*written)[1].outgoing);
+    EXPECT_EQ((*written)[1].owner, std::optional<UserId>(1));
+    auto ranged = this->activity().owner_messages(1, 1796115600 + 1, 1796115600 + 86400);
+    ASSERT_TRUE(ranged) << ranged.error().to_string();
+    ASSERT_EQ(ranged->size(), 1U); // ours only: the first is before the range
+    EXPECT_EQ(this->activity().owner_messages(2, 0, 1796115600 + 86400)->size(), 0U);
+    EXPECT_EQ(this->activity().owner_messages(std::nullopt, 0, 1796115600 + 86400)->size(), 2U);
+
     auto& f = this->followups();
     const std::int64_t now = 1796115600 + 5 * 86400; // Sunday 6 Dec 09:00
     auto c = f.candidates(1, now, now - 3 * 86400, now - 24 * 3600, 10);

@@ -1172,6 +1172,122 @@ TEST_F(ApiTest, FollowupsListSnoozeAndDealSettings) {
     EXPECT_EQ(awaiting.at("followups").at(0).at("since").as_int64(), now - 8 * 86400);
 }
 
+// Activity (issue 20): a deal's weeks and the report match counts computed here, message by
+// message, from what was stored; automatic mail is left out; the CSV is the same rows.
+TEST_F(ApiTest, ActivityMatchesCountsComputedIndependently) {
+    const std::int64_t now = clock.now();
+    // This week's Monday 00:00 UTC, computed from the weekday directly.
+    const std::int64_t day = now / 86400;
+    const std::int64_t monday = (day - ((day + 3) % 7)) * 86400;
+    struct Msg {
+        int thread;
+        std::int64_t at;
+        bool out;
+        const char* auto_kind;
+    };
+    std::vector<Msg> msgs;
+    // Deterministic spread over the last 5 weeks in Alice's threads 100 and 105 (deal 10).
+    std::uint32_t x = 12345;
+    auto next = [&] { return x = x * 1103515245u + 12345u; };
+    for (int i = 0; i < 40; ++i) {
+        const std::int64_t at =
+            monday - 4 * 7 * 86400 + static_cast<std::int64_t>(next() % (33 * 86400));
+        msgs.push_back({next() % 2 == 0 ? 100 : 105, std::min(at, now - 1), next() % 3 == 0,
+                        next() % 10 == 0 ? "autoreply" : ""});
+    }
+    {
+        SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+        raw.exec("INSERT INTO threads (id, subject, created_at, updated_at) VALUES (105, 'Acme 2', "
+                 "0, 0); INSERT INTO thread_deals (thread_id, deal_id, manual, reason, score, "
+                 "linked_at) VALUES (105, 10, 0, 'contact', 1, 0)");
+        SQLite::Statement ins(raw, "INSERT INTO messages (message_id, content_hash, thread_id, "
+                                   "subject, from_name, from_address, date, received_at, "
+                                   "raw_sha256, raw_size, unread, parser_version, direction, "
+                                   "auto_kind) VALUES (?, 'h', ?, 's', 'X', 'x@customer.test', ?, "
+                                   "?, 'bb', 3, 0, 1, ?, ?)");
+        for (std::size_t i = 0; i < msgs.size(); ++i) {
+            ins.reset();
+            ins.bind(1, fmt::format("act{}@x", i));
+            ins.bind(2, msgs[i].thread);
+            ins.bind(3, msgs[i].at);
+            ins.bind(4, msgs[i].at);
+            ins.bind(5, msgs[i].out ? "out" : "in");
+            ins.bind(6, msgs[i].auto_kind);
+            ins.exec();
+        }
+    }
+    // The seeded message 1000 of thread 100 counts too (in, dated 1000 + 0: long before).
+    auto r = as(alice_token, "GET", "/api/v1/deals/10/activity?weeks=5");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto a = body_of(r);
+    const auto& weeks = a.at("weeks").as_array();
+    ASSERT_EQ(weeks.size(), 5u);
+    std::int64_t total_in = 0, total_out = 0;
+    for (std::size_t w = 0; w < 5; ++w) {
+        const std::int64_t start = monday - static_cast<std::int64_t>(4 - w) * 7 * 86400;
+        std::int64_t in = 0, out = 0;
+        for (const auto& m : msgs)
+            if (m.at >= start && m.at < start + 7 * 86400 && std::string(m.auto_kind).empty())
+                (m.out ? out : in) += 1;
+        EXPECT_EQ(weeks[w].at("week").as_int64(), start) << w;
+        EXPECT_EQ(weeks[w].at("in").as_int64(), in) << "week " << w;
+        EXPECT_EQ(weeks[w].at("out").as_int64(), out) << "week " << w;
+        total_in += in;
+        total_out += out;
+    }
+    EXPECT_EQ(a.at("in").as_int64(), total_in);
+    EXPECT_EQ(a.at("out").as_int64(), total_out);
+    EXPECT_GT(total_in + total_out, 20) << "the sample spreads over the weeks";
+    std::int64_t last = 0;
+    for (const auto& m : msgs)
+        if (std::string(m.auto_kind).empty())
+            last = std::max(last, m.at);
+    EXPECT_EQ(a.at("last_contact").as_int64(), last);
+    EXPECT_EQ(as(bob_token, "GET", "/api/v1/deals/10/activity").status, 404);
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/deals/10/activity?weeks=0").status, 422);
+
+    // The report over the same five weeks: Alice's row (deal 10 only has mail of hers).
+    const auto from_day = monday - 4 * 7 * 86400;
+    auto day_str = [](std::int64_t t) {
+        const std::time_t tt = static_cast<std::time_t>(t);
+        std::tm tm{};
+        gmtime_r(&tt, &tm);
+        return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    };
+    const std::string range = "from=" + day_str(from_day) + "&to=" + day_str(now);
+    auto rep = as(alice_token, "GET", "/api/v1/reports/activity?" + range);
+    ASSERT_EQ(rep.status, 200) << rep.body;
+    const auto rows = body_of(rep).at("rows").as_array();
+    ASSERT_EQ(rows.size(), 1u) << rep.body;
+    EXPECT_EQ(rows[0].at("user_id").as_int64(), 1);
+    EXPECT_EQ(rows[0].at("in").as_int64(), total_in);
+    EXPECT_EQ(rows[0].at("out").as_int64(), total_out);
+    EXPECT_EQ(rows[0].at("deals").as_int64(), 1);
+    auto csv = as(alice_token, "GET", "/api/v1/reports/activity?" + range + "&format=csv");
+    ASSERT_EQ(csv.status, 200);
+    EXPECT_EQ(csv.header("Content-Type").value_or(""), "text/csv; charset=utf-8");
+    EXPECT_NE(csv.body.find(fmt::format("\r\n1,Alice,1,{},{},", total_in, total_out)),
+              std::string::npos)
+        << csv.body;
+    // Bob's report has no row of Alice's; his asking for hers is refused; bad ranges are 422.
+    const auto bob_rows =
+        body_of(as(bob_token, "GET", "/api/v1/reports/activity?" + range)).at("rows");
+    for (const auto& row : bob_rows.as_array())
+        EXPECT_EQ(row.at("user_id").as_int64(), 2);
+    EXPECT_EQ(as(bob_token, "GET", "/api/v1/reports/activity?user=1").status, 403);
+    EXPECT_EQ(body_of(as(admin_token(), "GET", "/api/v1/reports/activity?" + range + "&user=1"))
+                  .at("rows")
+                  .at(0)
+                  .at("in")
+                  .as_int64(),
+              total_in);
+    for (const char* bad : {"from=2026-13-01", "from=2026-12-05&to=2026-12-01",
+                            "from=2020-01-01&to=2026-01-01", "format=xml"}) {
+        auto b = as(alice_token, "GET", std::string("/api/v1/reports/activity?") + bad);
+        EXPECT_EQ(b.status, 422) << bad << " " << b.body;
+    }
+}
+
 TEST_F(ApiTest, AccountsAreForAdminsAndNeverShowSecrets) {
     EXPECT_EQ(as(alice_token, "GET", "/api/v1/accounts").status, 403);
     EXPECT_EQ(as(alice_token, "POST", "/api/v1/accounts/alice-mail/resync").status, 403);
