@@ -2,7 +2,7 @@
 -- messages.auto_kind: what an automatic message is ('' for mail a person wrote). Follow-ups never
 -- count an automatic answer as the customer's reply.
 ALTER TABLE messages ADD COLUMN auto_kind TEXT NOT NULL DEFAULT ''
-    CHECK (auto_kind IN ('', 'bounce', 'delayed', 'delivered', 'autoreply'));
+    CHECK (auto_kind IN ('', 'bounce', 'delayed', 'delivered', 'autoreply', 'receipt'));
 
 -- The outbox gains the state 'bounced': a sent reply that a delivery report says failed for at
 -- least one recipient. SQLite cannot change a CHECK in place: the table is rebuilt (nothing

@@ -1,7 +1,8 @@
 -- Follow-ups (issue 20): which conversations wait for the customer's answer, and which for ours.
 -- threads.last_in_at: the date of the newest message a person outside the team wrote (not an
 -- automatic message: bounces and out-of-office answers never count as the customer's answer, and
--- not bulk mail). threads.last_out_at: the date of the newest message a team member sent. A
+-- not bulk mail). threads.last_out_at: the date of the newest message a team member sent (not
+-- an automatic one either). A
 -- message's date is its Date header, else when it arrived. Kept by the triggers below, whoever
 -- writes: a message stored, moved to another thread (merge, split) or deleted.
 ALTER TABLE threads ADD COLUMN last_in_at INTEGER;
@@ -12,7 +13,7 @@ UPDATE threads SET
                   WHERE m.thread_id = threads.id AND m.direction = 'in' AND m.auto_kind = ''
                     AND m.is_bulk = 0),
     last_out_at = (SELECT max(coalesce(m.date, m.received_at)) FROM messages m
-                   WHERE m.thread_id = threads.id AND m.direction = 'out');
+                   WHERE m.thread_id = threads.id AND m.direction = 'out' AND m.auto_kind = '');
 
 CREATE TRIGGER messages_followup_insert AFTER INSERT ON messages
 WHEN NEW.thread_id IS NOT NULL BEGIN
@@ -21,13 +22,13 @@ WHEN NEW.thread_id IS NOT NULL BEGIN
                           THEN max(coalesce(last_in_at, coalesce(NEW.date, NEW.received_at)),
                                    coalesce(NEW.date, NEW.received_at))
                           ELSE last_in_at END,
-        last_out_at = CASE WHEN NEW.direction = 'out'
+        last_out_at = CASE WHEN NEW.direction = 'out' AND NEW.auto_kind = ''
                            THEN max(coalesce(last_out_at, coalesce(NEW.date, NEW.received_at)),
                                     coalesce(NEW.date, NEW.received_at))
                            ELSE last_out_at END
     WHERE id = NEW.thread_id
       AND ((NEW.direction = 'in' AND NEW.auto_kind = '' AND NEW.is_bulk = 0)
-           OR NEW.direction = 'out');
+           OR (NEW.direction = 'out' AND NEW.auto_kind = ''));
 END;
 
 -- A message moved to another thread (a merge, a split): the new thread takes its date like an
@@ -40,7 +41,7 @@ WHEN OLD.thread_id IS NOT NEW.thread_id BEGIN
                           THEN max(coalesce(last_in_at, coalesce(NEW.date, NEW.received_at)),
                                    coalesce(NEW.date, NEW.received_at))
                           ELSE last_in_at END,
-        last_out_at = CASE WHEN NEW.direction = 'out'
+        last_out_at = CASE WHEN NEW.direction = 'out' AND NEW.auto_kind = ''
                            THEN max(coalesce(last_out_at, coalesce(NEW.date, NEW.received_at)),
                                     coalesce(NEW.date, NEW.received_at))
                            ELSE last_out_at END
@@ -50,7 +51,7 @@ WHEN OLD.thread_id IS NOT NEW.thread_id BEGIN
                       WHERE m.thread_id = threads.id AND m.direction = 'in' AND m.auto_kind = ''
                         AND m.is_bulk = 0),
         last_out_at = (SELECT max(coalesce(m.date, m.received_at)) FROM messages m
-                       WHERE m.thread_id = threads.id AND m.direction = 'out')
+                       WHERE m.thread_id = threads.id AND m.direction = 'out' AND m.auto_kind = '')
     WHERE id = OLD.thread_id
       AND (last_in_at <= coalesce(OLD.date, OLD.received_at)
            OR last_out_at <= coalesce(OLD.date, OLD.received_at));
@@ -63,7 +64,7 @@ WHEN OLD.thread_id IS NOT NULL BEGIN
                       WHERE m.thread_id = threads.id AND m.direction = 'in' AND m.auto_kind = ''
                         AND m.is_bulk = 0),
         last_out_at = (SELECT max(coalesce(m.date, m.received_at)) FROM messages m
-                       WHERE m.thread_id = threads.id AND m.direction = 'out')
+                       WHERE m.thread_id = threads.id AND m.direction = 'out' AND m.auto_kind = '')
     WHERE id = OLD.thread_id;
 END;
 

@@ -2,7 +2,7 @@
 -- messages.auto_kind: what an automatic message is ('' for mail a person wrote). Adding a column
 -- with a constant default does not rewrite the table.
 ALTER TABLE messages ADD COLUMN auto_kind TEXT COLLATE "C" NOT NULL DEFAULT ''
-    CHECK (auto_kind IN ('', 'bounce', 'delayed', 'delivered', 'autoreply'));
+    CHECK (auto_kind IN ('', 'bounce', 'delayed', 'delivered', 'autoreply', 'receipt'));
 
 -- The outbox gains the state 'bounced'. The new check is added NOT VALID and validated after,
 -- so writers are blocked only for the moment of the ALTER.

@@ -8,19 +8,24 @@ UPDATE threads t SET last_in_at = x.last_in, last_out_at = x.last_out
 FROM (SELECT thread_id,
              max(coalesce(date, received_at)) FILTER (WHERE direction = 'in' AND auto_kind = ''
                                                       AND is_bulk = 0) AS last_in,
-             max(coalesce(date, received_at)) FILTER (WHERE direction = 'out') AS last_out
+             max(coalesce(date, received_at)) FILTER (WHERE direction = 'out' AND auto_kind = '') AS last_out
       FROM messages WHERE thread_id IS NOT NULL GROUP BY thread_id) x
 WHERE t.id = x.thread_id;
 
--- The thread's dates read again from its messages.
-CREATE FUNCTION threads_followup_recount(t BIGINT) RETURNS void LANGUAGE sql AS $$
+-- The thread's dates read again from its messages. The thread's row is locked first: the UPDATE
+-- then runs on a snapshot taken after every transaction that changed the row committed (READ
+-- COMMITTED takes one per statement), so a message another worker stored meanwhile is counted.
+CREATE FUNCTION threads_followup_recount(t BIGINT) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM threads WHERE id = t FOR NO KEY UPDATE;
     UPDATE threads SET
         last_in_at = (SELECT max(coalesce(m.date, m.received_at)) FROM messages m
                       WHERE m.thread_id = t AND m.direction = 'in' AND m.auto_kind = ''
                         AND m.is_bulk = 0),
         last_out_at = (SELECT max(coalesce(m.date, m.received_at)) FROM messages m
-                       WHERE m.thread_id = t AND m.direction = 'out')
+                       WHERE m.thread_id = t AND m.direction = 'out' AND m.auto_kind = '')
     WHERE id = t;
+END
 $$;
 
 -- A message arriving in (or moved into) a thread: the thread takes its date.
@@ -33,7 +38,7 @@ BEGIN
     ELSIF NEW.direction = 'in' AND NEW.auto_kind = '' AND NEW.is_bulk = 0 THEN
         UPDATE threads SET last_in_at = GREATEST(coalesce(last_in_at, at), at)
         WHERE id = NEW.thread_id AND last_in_at IS DISTINCT FROM GREATEST(coalesce(last_in_at, at), at);
-    ELSIF NEW.direction = 'out' THEN
+    ELSIF NEW.direction = 'out' AND NEW.auto_kind = '' THEN
         UPDATE threads SET last_out_at = GREATEST(coalesce(last_out_at, at), at)
         WHERE id = NEW.thread_id AND last_out_at IS DISTINCT FROM GREATEST(coalesce(last_out_at, at), at);
     END IF;

@@ -145,7 +145,7 @@ int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args) {
     const auto state = a.value("--state");
     if (state && !outbox_state(*state))
         throw UsageError{"--state: '" + *state +
-                         "' is none of queued, sending, sent, failed, unknown, cancelled"};
+                         "' is none of queued, sending, sent, failed, unknown, cancelled, bounced"};
     const auto paged = page_args(a);
     auto* db = ctx.backend();
     if (!db)

@@ -129,9 +129,13 @@ void report(Ctx& c) {
         only = u;
     }
     const auto messages = ok_or_500(c.backend.activity().owner_messages(only, from, to));
+    // Every deal owner has a row, mail in the range or not (their open follow-ups count).
     std::map<UserId, std::vector<ActivityMessage>> by_owner;
     if (only)
         by_owner[*only];
+    else
+        for (const UserId u : ok_or_500(c.backend.followups().deal_owners()))
+            by_owner[u];
     for (const auto& m : messages)
         if (m.owner)
             by_owner[*m.owner].push_back(m);

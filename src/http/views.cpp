@@ -345,7 +345,8 @@ void outbox_list(Ctx& c) {
     OutboxFilter f;
     if (const auto it = c.query.find("state"); it != c.query.end() && !it->second.empty()) {
         if (!outbox_state(it->second))
-            invalid("state", "must be one of queued, sending, sent, failed, unknown, cancelled");
+            invalid("state",
+                    "must be one of queued, sending, sent, failed, unknown, cancelled, bounced");
         f.state = it->second;
     }
     if (!c.admin())

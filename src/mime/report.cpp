@@ -21,8 +21,29 @@ constexpr std::size_t kTextRegionBytes = 1500;
 
 using crm::mime::detail::trim;
 
+// Lower case for matching: ASCII, and the capitals of Latin-1 (À..Þ) and Cyrillic (Ѐ..Я), so
+// "Échec de la remise" and "Недоставленное сообщение" match their phrases.
 std::string lower(std::string_view s) {
-    return crm::ascii_lower(s);
+    std::string out = crm::ascii_lower(s);
+    for (std::size_t i = 0; i + 1 < out.size(); ++i) {
+        auto b0 = static_cast<unsigned char>(out[i]);
+        auto b1 = static_cast<unsigned char>(out[i + 1]);
+        if (b0 == 0xC3 && b1 >= 0x80 && b1 <= 0x9E && b1 != 0x97) {
+            out[i + 1] = static_cast<char>(b1 + 0x20); // U+00C0..U+00DE
+        } else if (b0 == 0xD0 && b1 >= 0x90 && b1 <= 0x9F) {
+            out[i + 1] = static_cast<char>(b1 + 0x20); // А..П
+        } else if (b0 == 0xD0 && b1 >= 0xA0 && b1 <= 0xAF) {
+            out[i] = static_cast<char>(0xD1); // Р..Я
+            out[i + 1] = static_cast<char>(b1 - 0x20);
+        } else if (b0 == 0xD0 && b1 >= 0x80 && b1 <= 0x8F) {
+            out[i] = static_cast<char>(0xD1); // Ѐ..Џ
+            out[i + 1] = static_cast<char>(b1 + 0x10);
+        } else {
+            continue;
+        }
+        ++i;
+    }
+    return out;
 }
 
 // Whitespace runs (line breaks included) as one space: a sentence wrapped over two lines
@@ -39,9 +60,9 @@ std::string collapse(std::string_view s) {
         if (space && !out.empty())
             out.push_back(' ');
         space = false;
-        out.push_back(crm::ascii_lower(c));
+        out.push_back(c);
     }
-    return out;
+    return lower(out);
 }
 
 // At most `n` bytes, not cutting a UTF-8 sequence.
@@ -540,15 +561,30 @@ Facts facts_of(const ParsedMessage& m) {
             f.exchange_auto = true;
         }
     }
+    // A mailer daemon by its address; by its name ("Mail Delivery Subsystem") only with an
+    // empty Return-Path or Auto-Submitted too: a customer may call themselves "ACME Mail
+    // Delivery".
+    const bool automatic = f.null_return_path || !f.auto_submitted.empty();
     for (const auto& a : m.from) {
-        const std::string local = local_part(a.address);
         const std::string name = lower(a.name);
-        if (daemon_local(local) || name.find("mail delivery") != std::string::npos ||
-            name.find("mailer-daemon") != std::string::npos ||
-            name.find("postmaster") != std::string::npos)
+        if (daemon_local(local_part(a.address)) ||
+            (automatic && (name.find("mail delivery") != std::string::npos ||
+                           name.find("mailer-daemon") != std::string::npos ||
+                           name.find("postmaster") != std::string::npos)))
             f.from_daemon = true;
     }
     return f;
+}
+
+AutoReport auto_reply(const ParsedMessage& m, const Facts& f) {
+    AutoReport r;
+    r.kind = AutoKind::AutoReply;
+    r.evidence = f.auto_submitted == "auto-replied" ? "Auto-Submitted: auto-replied"
+                 : f.autoreply_header               ? "auto-reply header"
+                                                    : "auto-reply subject";
+    if (!m.in_reply_to.empty())
+        r.original_message_id = m.in_reply_to.back();
+    return r;
 }
 
 std::string original_id_of(const ParsedMessage& m, const ReportParts& parts,
@@ -587,7 +623,20 @@ AutoReport classify_report(const ParsedMessage& m, const ReportParts& parts) {
                            f.content_type.starts_with("message/delivery-status") ||
                            f.content_type.starts_with("message/global-delivery-status");
 
-    // Read receipts (RFC 8098), abuse reports (RFC 5965) and other reports not about delivery.
+    // Read receipts (RFC 8098): automatic, never the customer's answer. Known by the report
+    // type, or by the message/disposition-notification part.
+    const bool mdn_part =
+        std::any_of(m.attachments.begin(), m.attachments.end(), [](const Attachment& a) {
+            return a.content_type == "message/disposition-notification" ||
+                   a.content_type == "message/global-disposition-notification";
+        });
+    if (is_report &&
+        (f.content_type.find("disposition-notification") != std::string::npos || mdn_part)) {
+        r.kind = AutoKind::Receipt;
+        r.evidence = "read receipt (RFC 8098)";
+        return r;
+    }
+    // Abuse reports (RFC 5965) and other reports not about delivery.
     if (is_report && f.content_type.find("report-type") != std::string::npos &&
         f.content_type.find("delivery-status") == std::string::npos)
         return r;
@@ -648,21 +697,49 @@ AutoReport classify_report(const ParsedMessage& m, const ReportParts& parts) {
         }
     }
 
+    // An automatic answer from a person's address (RFC 3834 asks for an empty Return-Path on
+    // them) is one, whatever words about delays its text has.
+    // A ticket system puts its tag first: "[support #33575] AutoReply: ...".
+    std::string_view subject = f.subject;
+    if (subject.starts_with('[') && subject.find(']') != std::string_view::npos)
+        subject = trim(subject.substr(subject.find(']') + 1));
+    const bool auto_subject = starts_with_any(subject, kAutoReplySubjects);
+    const bool auto_answer =
+        f.auto_submitted == "auto-replied" || f.autoreply_header ||
+        (auto_subject && (f.auto_submitted == "auto-generated" || f.exchange_auto ||
+                          subject.find(':') != std::string_view::npos));
+    const bool daemon_address = std::any_of(m.from.begin(), m.from.end(), [](const Address& a) {
+        return daemon_local(local_part(a.address));
+    });
+    if (auto_answer && !daemon_address && !f.from_daemon && !is_report)
+        return auto_reply(m, f);
+
     // 2. Bounce texts, only from a mailer daemon.
     const bool automatic = f.from_daemon || f.null_return_path ||
                            f.auto_submitted == "auto-generated" ||
                            f.auto_submitted == "auto-replied";
     const bool bounce_subject = starts_with_any(f.subject, kBounceSubjects);
     if (daemon || is_report || (automatic && bounce_subject)) {
-        const std::string text = collapse(m.text_body);
+        std::string text = collapse(m.text_body);
+        // Only the notice itself: not the copy of our message it returns inline (whose words
+        // could be anything), which starts at one of these.
+        for (std::string_view copy : {std::string_view("below this line is a copy of the message"),
+                                      std::string_view("this is a copy of the message"),
+                                      std::string_view("original message follows"),
+                                      std::string_view("----- original message -----"),
+                                      std::string_view("----- transcript of session follows")}) {
+            if (const std::size_t s = text.find(copy); s != std::string::npos && s > 0)
+                text.resize(s);
+        }
         std::size_t length = 0;
         AutoKind kind = AutoKind::None;
-        std::size_t at = find_any(text, kDelayPhrases, &length);
-        if (at != std::string::npos) {
-            kind = AutoKind::Delayed;
-        } else if ((at = find_any(text, kFailurePhrases, &length)) != std::string::npos) {
-            kind = AutoKind::Bounce;
-        }
+        // The earliest sentence decides: a warning says so before it says "could not be
+        // delivered" so far.
+        const std::size_t delay_at = find_any(text, kDelayPhrases, &length);
+        const std::size_t fail_at = find_any(text, kFailurePhrases, &length);
+        std::size_t at = std::min(delay_at, fail_at);
+        if (at != std::string::npos)
+            kind = delay_at <= fail_at ? AutoKind::Delayed : AutoKind::Bounce;
         if (kind != AutoKind::None) {
             r.kind = kind;
             r.evidence = f.from_daemon ? "mailer daemon text" : "automatic delivery text";
@@ -720,22 +797,8 @@ AutoReport classify_report(const ParsedMessage& m, const ReportParts& parts) {
     }
 
     // 3. Automatic answers.
-    // A ticket system puts its tag first: "[support #33575] AutoReply: ...".
-    std::string_view subject = f.subject;
-    if (subject.starts_with('[') && subject.find(']') != std::string_view::npos)
-        subject = trim(subject.substr(subject.find(']') + 1));
-    const bool auto_subject = starts_with_any(subject, kAutoReplySubjects);
-    if (f.auto_submitted == "auto-replied" || f.autoreply_header ||
-        (auto_subject && (f.auto_submitted == "auto-generated" || f.exchange_auto ||
-                          subject.find(':') != std::string_view::npos))) {
-        r.kind = AutoKind::AutoReply;
-        r.evidence = f.auto_submitted == "auto-replied" ? "Auto-Submitted: auto-replied"
-                     : f.autoreply_header               ? "auto-reply header"
-                                                        : "auto-reply subject";
-        if (!m.in_reply_to.empty())
-            r.original_message_id = m.in_reply_to.back();
-        return r;
-    }
+    if (auto_answer)
+        return auto_reply(m, f);
     return r;
 }
 

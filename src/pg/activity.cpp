@@ -10,7 +10,7 @@ using detail::run;
 namespace {
 
 constexpr std::string_view kWritten =
-    "(m.direction = 'out' OR (m.auto_kind = '' AND m.is_bulk = 0))";
+    "(m.auto_kind = '' AND (m.direction = 'out' OR m.is_bulk = 0))";
 
 Result<std::vector<ActivityMessage>> read_all(const ResultSet& rs) {
     std::vector<ActivityMessage> out;

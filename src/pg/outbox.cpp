@@ -421,8 +421,16 @@ Result<void> PgOutbox::set_state(std::int64_t id, const std::string& state,
             if (auto held = check_reply_lease(id, missing); !held)
                 return held;
         // The server's reason is shown to people, not matched: what text cannot hold is replaced.
+        // A bounce recorded while the reply was "sending": "sent" is "bounced" (see SQLite's).
         auto s = run(c_, what,
-                     "UPDATE outbox SET state = $1::text, last_error = $2, next_attempt_at = $3, "
+                     "UPDATE outbox SET state = CASE WHEN $1::text = 'sent' AND EXISTS (SELECT 1 "
+                     "FROM outbox_reports r WHERE r.outbox_id = outbox.id AND r.action = "
+                     "'failed') THEN 'bounced' ELSE $1::text END, last_error = CASE WHEN "
+                     "$1::text = 'sent' THEN coalesce((SELECT 'bounced: ' || r.recipient || CASE "
+                     "WHEN r.status <> '' THEN ' ' || r.status ELSE '' END || CASE WHEN "
+                     "r.diagnostic <> '' THEN ': ' || r.diagnostic ELSE '' END FROM outbox_reports "
+                     "r WHERE r.outbox_id = outbox.id AND r.action = 'failed' ORDER BY "
+                     "r.reported_at, r.recipient LIMIT 1), $2) ELSE $2 END, next_attempt_at = $3, "
                      "updated_at = $4::bigint, sent_at = CASE WHEN $1::text = 'sent' THEN "
                      "$4::bigint ELSE sent_at END, data_done_at = CASE WHEN $1::text = 'queued' "
                      "THEN NULL ELSE data_done_at END WHERE id = $5",

@@ -311,11 +311,21 @@ Result<std::optional<std::int64_t>> PgStore::record_delivery_report(const Delive
     Ctx q{c_, "recording a delivery report"};
     if (auto ok = check_text(q.what, "the reported Message-ID", r.original_message_id); !ok)
         return std::unexpected(ok.error());
-    CRM_PG_TRY(o, q.exec("SELECT id FROM outbox WHERE message_id = $1", r.original_message_id));
+    CRM_PG_TRY(o, q.exec("SELECT id, to_json, cc_json, bcc_json FROM outbox WHERE message_id = $1",
+                         r.original_message_id));
     if (o->rows() == 0)
         return std::nullopt;
     CRM_PG_TRY(id, o->get<std::int64_t>(0, 0));
-    for (const auto& x : delivery_report_rows(r)) {
+    std::vector<Address> sent_to;
+    for (int c = 1; c <= 3; ++c) {
+        CRM_PG_TRY(list, o->get<std::string>(0, c));
+        for (auto& a : stored::decode_addresses(*list))
+            sent_to.push_back(std::move(a));
+    }
+    const auto about = report_for_entry(r, sent_to);
+    if (!about)
+        return std::nullopt;
+    for (const auto& x : delivery_report_rows(*about)) {
         for (const std::string* v : {&x.address, &x.action, &x.status, &x.diagnostic})
             if (auto ok = check_text(q.what, "a reported recipient", *v); !ok)
                 return std::unexpected(ok.error());
@@ -327,11 +337,12 @@ Result<std::optional<std::int64_t>> PgStore::record_delivery_report(const Delive
                                "reported_at = excluded.reported_at",
                                *id, x.address, x.action, x.status, x.diagnostic, r.report, r.at));
     }
-    if (r.kind == AutoKind::Bounce) {
+    // Only a failure of one of its own recipients bounces the entry.
+    if (r.kind == AutoKind::Bounce && !about->recipients.empty()) {
         CRM_PG_TRY(up, q.exec("UPDATE outbox SET state = 'bounced', last_error = $1, updated_at = "
                               "$2::bigint WHERE id = $3::bigint AND state IN ('sent', 'unknown', "
                               "'bounced')",
-                              bounce_reason(r), r.at, *id));
+                              bounce_reason(*about), r.at, *id));
     }
     return std::optional<std::int64_t>(*id);
 }

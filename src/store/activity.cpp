@@ -8,7 +8,7 @@ namespace crm::store {
 namespace {
 
 // A message a person wrote: ours, or the customer's that is neither automatic nor bulk.
-constexpr const char* kWritten = "(m.direction = 'out' OR (m.auto_kind = '' AND m.is_bulk = 0))";
+constexpr const char* kWritten = "(m.auto_kind = '' AND (m.direction = 'out' OR m.is_bulk = 0))";
 
 std::vector<ActivityMessage> read_all(SQLite::Statement& q) {
     std::vector<ActivityMessage> out;

@@ -298,9 +298,17 @@ Result<void> OutboxStore::set_state(std::int64_t id, const std::string& state,
                                     const std::string& error,
                                     std::optional<std::int64_t> next_attempt_at, std::int64_t now) {
     return guard("updating an outbox entry", [&]() -> Result<void> {
+        // A bounce that came back while the reply was still "sending" (its report recorded,
+        // MailStore::record_delivery_report): "sent" is "bounced" then, with its reason.
         auto& s = db_.impl().stmt(
-            "UPDATE outbox SET state = ?1, last_error = ?2, next_attempt_at = ?3, updated_at = ?4, "
-            "sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END, "
+            "UPDATE outbox SET state = CASE WHEN ?1 = 'sent' AND EXISTS (SELECT 1 FROM "
+            "outbox_reports r WHERE r.outbox_id = outbox.id AND r.action = 'failed') THEN "
+            "'bounced' ELSE ?1 END, last_error = CASE WHEN ?1 = 'sent' THEN coalesce((SELECT "
+            "'bounced: ' || r.recipient || CASE WHEN r.status <> '' THEN ' ' || r.status ELSE '' "
+            "END || CASE WHEN r.diagnostic <> '' THEN ': ' || r.diagnostic ELSE '' END FROM "
+            "outbox_reports r WHERE r.outbox_id = outbox.id AND r.action = 'failed' ORDER BY "
+            "r.reported_at, r.recipient LIMIT 1), ?2) ELSE ?2 END, next_attempt_at = ?3, "
+            "updated_at = ?4, sent_at = CASE WHEN ?1 = 'sent' THEN ?4 ELSE sent_at END, "
             "data_done_at = CASE WHEN ?1 = 'queued' THEN NULL ELSE data_done_at END WHERE id = ?5");
         s.bind(1, state);
         s.bind(2, error);

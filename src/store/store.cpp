@@ -653,20 +653,28 @@ Result<std::optional<std::int64_t>> Store::record_delivery_report(const Delivery
         "recording a delivery report on " + r.original_message_id,
         [&]() -> Result<std::optional<std::int64_t>> {
             auto& d = db_.impl();
-            auto& q = d.stmt("SELECT id FROM outbox WHERE message_id = ?");
+            auto& q =
+                d.stmt("SELECT id, to_json, cc_json, bcc_json FROM outbox WHERE message_id = ?");
             q.bind(1, r.original_message_id);
             if (!q.executeStep()) {
                 q.reset();
                 return std::nullopt;
             }
             const std::int64_t id = q.getColumn(0).getInt64();
+            std::vector<Address> sent_to;
+            for (int c = 1; c <= 3; ++c)
+                for (auto& a : stored::decode_addresses(q.getColumn(c).getString()))
+                    sent_to.push_back(std::move(a));
             q.reset();
+            const auto about = report_for_entry(r, sent_to);
+            if (!about)
+                return std::nullopt;
             auto& ins = d.stmt(
                 "INSERT INTO outbox_reports (outbox_id, recipient, action, status, diagnostic, "
                 "report_id, reported_at) VALUES (?,?,?,?,?,?,?) ON CONFLICT (outbox_id, recipient, "
                 "action) DO UPDATE SET status = excluded.status, diagnostic = excluded.diagnostic, "
                 "report_id = excluded.report_id, reported_at = excluded.reported_at");
-            for (const auto& x : delivery_report_rows(r)) {
+            for (const auto& x : delivery_report_rows(*about)) {
                 ins.reset();
                 ins.bind(1, id);
                 ins.bind(2, x.address);
@@ -677,17 +685,18 @@ Result<std::optional<std::int64_t>> Store::record_delivery_report(const Delivery
                 ins.bind(7, r.at);
                 ins.exec();
             }
-            if (r.kind == AutoKind::Bounce) {
+            // Only a failure of one of its own recipients bounces the entry.
+            if (r.kind == AutoKind::Bounce && !about->recipients.empty()) {
                 auto& up =
                     d.stmt("UPDATE outbox SET state = 'bounced', last_error = ?, updated_at = ? "
                            "WHERE id = ? AND state IN ('sent', 'unknown', 'bounced')");
-                up.bind(1, bounce_reason(r));
+                up.bind(1, bounce_reason(*about));
                 up.bind(2, r.at);
                 up.bind(3, id);
                 up.exec();
                 up.reset();
             }
-            return id;
+            return std::optional<std::int64_t>(id);
         });
 }
 

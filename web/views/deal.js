@@ -131,12 +131,21 @@ export async function viewDeal(main, id) {
       h('span', { class: 'meta-item' }, 'Owner: ', d.owner ? d.owner.name : 'nobody'),
       d.shared ? h('span', { class: 'tag' }, 'shared') : null,
       h('span', { class: 'meta-item muted', testid: 'threads-total' }, `${plural(threadsRes.total, 'conversation')} · ${plural(d.messages, 'message')}`)));
-  append(main, await followupSettings(d));
-  if (!v.alive) return;
+  // The periods form and the activity: a failure of either leaves the conversations shown.
   try {
-    append(main, activityBox(await api('GET', `/deals/${d.id}/activity?weeks=12`)));
-  } catch (e) { showError(e); }
-  if (!v.alive) return;
+      const settings = await followupSettings(d);
+      if (!v.alive)
+          return;
+      append(main, settings);
+      const activity = await api('GET', `/deals/${d.id}/activity?weeks=12`);
+      if (!v.alive)
+          return;
+      append(main, activityBox(activity));
+  } catch (e) {
+      if (!v.alive)
+          return;
+      showError(e);
+  }
   const body = h('div', { class: 'page-body' });
   append(main, body);
   if (!threads.length) {

@@ -28,7 +28,8 @@
 //   message-suspicious    the warning on a message whose sender looks spoofed
 //   message-label         a Gmail label of the message in the viewer's own mailbox
 //   message-auto          the tag of an automatic message (data-kind: bounce, delayed, delivered,
-//                         autoreply): a bounce, a delay notice, a delivery notice, an auto-reply
+//                         autoreply, receipt): a bounce, a delay notice, a delivery notice, an
+//                         auto-reply, a read receipt
 
 import {
   h, append, clear, safePath, withQuery, absTime, timeEl, fmtSize, plural, api, state, currentView,
@@ -39,10 +40,22 @@ import { replyBox } from './reply.js';
 
 // What an automatic message is, as the thread view tags it.
 const kAutoKinds = {
-  bounce: ['Bounce', 'notice-danger', 'a mail server could not deliver our message; the Outbox shows which recipient and why.'],
-  delayed: ['Delivery delayed', 'notice-warn', 'a mail server is still trying to deliver our message.'],
-  delivered: ['Delivery notice', 'notice-info', 'a mail server reports our message delivered.'],
-  autoreply: ['Auto-reply', 'notice-info', 'an automatic answer (out of office), not written by a person.'],
+    bounce : [
+        'Bounce', 'notice-danger',
+        'a mail server could not deliver our message; the Outbox shows which recipient and why.'
+    ],
+    delayed : [
+        'Delivery delayed', 'notice-warn', 'a mail server is still trying to deliver our message.'
+    ],
+    delivered :
+        [ 'Delivery notice', 'notice-info', 'a mail server reports our message delivered.' ],
+    autoreply : [
+        'Auto-reply', 'notice-info', 'an automatic answer (out of office), not written by a person.'
+    ],
+    receipt : [
+        'Read receipt', 'notice-info',
+        'their mail program reports our message was displayed; not an answer.'
+    ],
 };
 
 export async function viewThread(main, id) {

@@ -48,6 +48,7 @@ enum class AutoKind {
     Delayed,   // a delivery still being tried
     Delivered, // a success notice (DSN action delivered, relayed or expanded)
     AutoReply, // an out-of-office or other automatic answer
+    Receipt,   // a read receipt (RFC 8098 message disposition notification)
 };
 
 // One recipient a delivery report is about.
@@ -76,6 +77,8 @@ struct AutoReport {
         return "delivered";
     case AutoKind::AutoReply:
         return "autoreply";
+    case AutoKind::Receipt:
+        return "receipt";
     case AutoKind::None:
         break;
     }

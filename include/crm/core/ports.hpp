@@ -211,6 +211,32 @@ delivery_report_rows(const DeliveryReportRow& r) {
     return {x};
 }
 
+// What a report may say about an outbox entry sent to `recipients` (its To, Cc and Bcc): only
+// about those. A report naming recipients that are all someone else's is not about this entry
+// (nullopt: anyone who saw our Message-ID could send one); one naming none is kept as it is.
+[[nodiscard]] inline std::optional<DeliveryReportRow>
+report_for_entry(const DeliveryReportRow& r, const std::vector<Address>& recipients) {
+    if (r.recipients.empty())
+        return r;
+    auto lower = [](std::string s) {
+        for (auto& ch : s)
+            if (ch >= 'A' && ch <= 'Z')
+                ch = static_cast<char>(ch + 32);
+        return s;
+    };
+    DeliveryReportRow out = r;
+    out.recipients.clear();
+    for (const auto& x : r.recipients)
+        for (const auto& a : recipients)
+            if (lower(a.address) == x.address) {
+                out.recipients.push_back(x);
+                break;
+            }
+    if (out.recipients.empty())
+        return std::nullopt;
+    return out;
+}
+
 // A bounced entry's reason: "bounced: bob@example.com 5.1.1: 550 5.1.1 User unknown".
 [[nodiscard]] inline std::string bounce_reason(const DeliveryReportRow& r) {
     std::string out = "bounced";
@@ -311,9 +337,11 @@ class MailStore {
     virtual Result<std::vector<std::string>> team_domains() = 0;
     // Records what a stored delivery report (a bounce, delay or success notice) says about the
     // outbox entry whose Message-ID is `r.original_message_id`: one row per recipient and
-    // outcome. A bounce marks the entry 'bounced' (when it was sent, or its sending ended
-    // unknown) with the first failure as its reason. Returns the entry; nullopt when no outbox
-    // entry has that Message-ID (mail sent by another program), and nothing is written.
+    // outcome, for the entry's own recipients only (report_for_entry). A bounce that names one of
+    // them marks the entry 'bounced' (when it was sent, or its sending ended unknown) with the
+    // first failure as its reason. Returns the entry; nullopt when no outbox entry has that
+    // Message-ID (mail sent by another program) or the report is about none of its recipients,
+    // and nothing is written.
     virtual Result<std::optional<std::int64_t>>
     record_delivery_report(const DeliveryReportRow& r) = 0;
 };

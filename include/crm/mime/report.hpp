@@ -8,16 +8,21 @@
 //     message/global-delivery-status) part in a multipart/report, or sent by a mailer daemon.
 //     Each recipient block's Final-Recipient (else Original-Recipient), Action, Status and
 //     Diagnostic-Code; blocks without the blank line between them are split at each recipient.
-//     A multipart/report of another type (read receipts, RFC 8098) is not a bounce.
-//  2. The common non-standard bounces, sent by a mailer daemon (MAILER-DAEMON, postmaster,
-//     "Mail Delivery Subsystem", an empty Return-Path, Auto-Submitted): qmail, Exim, Sendmail,
+//     A read receipt (RFC 8098 multipart/report) is AutoKind::Receipt; another report type
+//     (abuse reports) is nothing automatic we act on.
+//  2. The common non-standard bounces, sent by a mailer daemon (MAILER-DAEMON, postmaster and
+//     the like by address; "Mail Delivery Subsystem" by name only with an empty Return-Path or
+//     Auto-Submitted too) or with an empty Return-Path: qmail, Exim, Sendmail,
 //     Exchange/Office 365, Gmail and Postfix texts and localised phrases (German, French,
-//     Spanish, Italian, Portuguese, Dutch, Polish, Romanian, Russian, Chinese, Japanese). The
-//     failed addresses are those the text names after its opening sentence, except the bounce's
-//     own sender and recipient.
+//     Spanish, Italian, Portuguese, Dutch, Polish, Romanian, Russian, Chinese, Japanese), read
+//     only up to the copy of our message the notice returns; the earliest sentence decides
+//     between a delay and a failure. The failed addresses are those the text names after that
+//     sentence, except the bounce's own sender and recipient.
 //  3. Automatic answers (RFC 3834): Auto-Submitted: auto-replied, X-Autoreply, X-Autorespond,
 //     Precedence: auto_reply, or an auto-generated message whose subject opens with an
 //     out-of-office prefix ("Automatic reply:", "Abwesenheitsnotiz:", "Răspuns automat:" ...).
+//     From a person's address (not a daemon's) this is checked before 2: an out-of-office
+//     answer with an empty Return-Path is one, whatever its text says about delays.
 // The original's Message-ID comes from the returned message (message/rfc822) or its headers
 // (text/rfc822-headers), else a Message-ID line quoted in the text, else the report's own
 // In-Reply-To.

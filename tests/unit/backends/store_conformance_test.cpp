@@ -1295,6 +1295,18 @@ TYPED_TEST(StoreConformance, BouncesMarkTheirOutboxEntryAndJoinTheConversation) 
     EXPECT_EQ(away.thread, customer.thread);
     EXPECT_EQ(this->count("outbox_reports"), 1);
 
+    // A report about someone the reply never went to (anyone who saw our Message-ID could send
+    // one): nothing recorded, the entry unchanged.
+    auto forged = this->store().record_delivery_report(DeliveryReportRow{
+        "r1.d1000@s.example",
+        bounce.message,
+        AutoKind::Bounce,
+        {ReportedRecipient{"victim@elsewhere.example", "failed", "5.1.1", "gone"}},
+        9});
+    ASSERT_TRUE(forged) << forged.error().to_string();
+    EXPECT_FALSE(*forged);
+    EXPECT_EQ(this->count("outbox_reports"), 1);
+
     // A bounce of mail sent by another program: stored as a bounce, no outbox entry touched.
     auto other = this->store().record_delivery_report(
         DeliveryReportRow{"not-ours@s.example", bounce.message, AutoKind::Bounce, {}, 9});

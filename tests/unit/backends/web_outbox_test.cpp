@@ -146,6 +146,34 @@ TYPED_TEST(Web, OutboxQueueClaimSendAndSettle) {
 
 // The outbox a page at a time (issue 19): newest first, filtered by state and by who queued it,
 // with the count of the whole filtered list on every page.
+// A bounce that came back while its reply was still "sending" (issue 20): its report is kept, and
+// the reply settles as "bounced", with the failed recipient as its reason, not "sent".
+TYPED_TEST(Web, ABounceBeforeTheReplySettlesMakesItBounced) {
+    Sender s(this->env());
+    auto& ob = this->env().outbox();
+    const auto early = ok(ob.queue(s.reply("early@crm"), {}, 1000));
+    const auto plain = ok(ob.queue(s.reply("plain@crm"), {}, 1000));
+    ASSERT_TRUE(ok(ob.claim_due(1000)));
+    ASSERT_TRUE(ok(ob.claim_due(1000)));
+    this->env().exec("INSERT INTO outbox_reports (outbox_id, recipient, action, status, "
+                     "diagnostic, reported_at) VALUES (" +
+                     std::to_string(early) +
+                     ", 'dave@client.example', 'failed', '5.1.1', '550 no such user', 1001), (" +
+                     std::to_string(early) +
+                     ", 'eve@client.example', 'delayed', '4.4.1', '', 1001)");
+    ASSERT_TRUE(ob.set_state(early, "sent", "", std::nullopt, 1002));
+    ASSERT_TRUE(ob.set_state(plain, "sent", "", std::nullopt, 1002));
+    const auto e = ok(ob.get(early));
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->state, "bounced");
+    EXPECT_EQ(e->last_error, "bounced: dave@client.example 5.1.1: 550 no such user");
+    EXPECT_EQ(e->sent_at, std::optional<std::int64_t>(1002));
+    ASSERT_EQ(e->reports.size(), 2U);
+    EXPECT_EQ(e->reports[0].recipient, "dave@client.example");
+    EXPECT_EQ(e->reports[1].action, "delayed");
+    EXPECT_EQ(ok(ob.get(plain))->state, "sent");
+}
+
 TYPED_TEST(Web, OutboxPagesNewestFirstWithTrueCounts) {
     Sender s(this->env());
     Seed seed(this->env());

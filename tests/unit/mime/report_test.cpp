@@ -263,6 +263,50 @@ TEST(AutoReport, PeopleWritingAboutDeliveryAreNotReports) {
     EXPECT_EQ(classify_text(plans).kind, AutoKind::None);
 }
 
+// Cases a review of the classifier raised: each must not move a person's mail or miss a bounce.
+TEST(AutoReport, TrapsFromTheReview) {
+    // An out-of-office answer with the empty Return-Path RFC 3834 asks for, speaking of delays.
+    const std::string away = "Return-Path: <>\nFrom: Jens <jens@kunde.example>\n"
+                             "To: ana@ourteam.example\nSubject: Abwesenheitsnotiz: Angebot\n"
+                             "Auto-Submitted: auto-replied\n\nIch bin im Urlaub; Ihre Anfrage wird "
+                             "verzögert bearbeitet.\n";
+    EXPECT_EQ(classify_text(away).kind, AutoKind::AutoReply);
+    // A customer whose name contains "Mail Delivery" writes the words of a bounce.
+    const std::string named =
+        "From: ACME Mail Delivery <dispatch@acme.example>\n"
+        "To: ana@ourteam.example\nSubject: Parcel\nIn-Reply-To: <r1@ourteam.example>\n\n"
+        "The parcel could not be delivered: permanent error at the depot.\n";
+    EXPECT_EQ(classify_text(named).kind, AutoKind::None);
+    // A qmail bounce whose returned copy of our mail says "we will retry": still a bounce.
+    std::string qmail = kQmail;
+    qmail.replace(qmail.find("Hello\r\n"), 7, "If the delivery fails we will retry tomorrow.\r\n");
+    const auto q = classify_text(qmail);
+    EXPECT_EQ(q.kind, AutoKind::Bounce);
+    ASSERT_EQ(q.recipients.size(), 1u);
+    EXPECT_EQ(q.recipients[0].address, "nobody@customer.example");
+    // A read receipt.
+    const std::string mdn =
+        "From: bob@customer.example\nTo: ana@ourteam.example\n"
+        "Subject: Read: Offer\nMIME-Version: 1.0\nContent-Type: multipart/report; "
+        "report-type=disposition-notification; boundary=b\n\n--b\n"
+        "Content-Type: text/plain\n\nYour message was displayed.\n--b\n"
+        "Content-Type: message/disposition-notification\n\n"
+        "Final-Recipient: rfc822; bob@customer.example\n"
+        "Disposition: manual-action/MDN-sent-manually; displayed\n--b--\n";
+    EXPECT_EQ(classify_text(mdn).kind, AutoKind::Receipt);
+    // Capitals of other scripts: a Russian auto-reply subject, a French bounce sentence.
+    const std::string ru = "From: ivan@client.example\nTo: ana@ourteam.example\n"
+                           "Subject: Автоматический ответ: Предложение\n\nВ отпуске.\n";
+    EXPECT_EQ(classify_text(ru).kind, AutoKind::AutoReply);
+    const std::string fr = "From: MAILER-DAEMON@mx.example.fr\nTo: ana@ourteam.example\n"
+                           "Subject: Rapport\n\nÉCHEC DE LA REMISE à ces destinataires :\n\n"
+                           "   luc@client.example.fr\n";
+    const auto f = classify_text(fr);
+    EXPECT_EQ(f.kind, AutoKind::Bounce);
+    ASSERT_EQ(f.recipients.size(), 1u);
+    EXPECT_EQ(f.recipients[0].address, "luc@client.example.fr");
+}
+
 TEST(AutoReport, DsnFieldsAreKeptToOneCleanLine) {
     std::string raw =
         "From: MAILER-DAEMON@mx.example.org\nTo: ana@ourteam.example\nSubject: Undelivered\n"
