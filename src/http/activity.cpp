@@ -66,19 +66,17 @@ std::int64_t day_param(const Ctx& c, const char* name, std::int64_t fallback) {
     return *day;
 }
 
-std::string iso_day(std::int64_t t) {
-    const std::time_t tt = static_cast<std::time_t>(t);
-    std::tm tm{};
-    gmtime_r(&tt, &tm);
-    return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-}
-
 std::string iso_time(std::int64_t t) {
     const std::time_t tt = static_cast<std::time_t>(t);
     std::tm tm{};
     gmtime_r(&tt, &tm);
     return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+// YYYY-MM-DD of `t` (UTC).
+std::string iso_day(std::int64_t t) {
+    return iso_time(t).substr(0, 10);
 }
 
 // One CSV field (RFC 4180), never read by a spreadsheet as a formula.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "crm/core/address_text.hpp"
+#include "crm/core/base64.hpp"
 #include "internal.hpp"
 
 namespace crm::mime {
@@ -231,37 +232,6 @@ std::vector<ReportedRecipient> dsn_recipients(std::string_view text) {
     return out;
 }
 
-// Standard base64 (RFC 4648) with line breaks; stops at the first other character.
-std::string base64_decode(std::string_view in) {
-    std::string out;
-    unsigned buffer = 0;
-    int bits = 0;
-    for (char c : in) {
-        int v;
-        if (c >= 'A' && c <= 'Z')
-            v = c - 'A';
-        else if (c >= 'a' && c <= 'z')
-            v = c - 'a' + 26;
-        else if (c >= '0' && c <= '9')
-            v = c - '0' + 52;
-        else if (c == '+')
-            v = 62;
-        else if (c == '/')
-            v = 63;
-        else if (c == '\r' || c == '\n' || c == ' ' || c == '\t')
-            continue;
-        else
-            break; // '=' or anything else ends the data
-        buffer = (buffer << 6) | static_cast<unsigned>(v);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((buffer >> bits) & 0xFF));
-        }
-    }
-    return out;
-}
-
 // The report's recipients; a gateway that encoded the recipient blocks once more (a
 // "Content-Transfer-Encoding: base64" field, then the encoded fields) is decoded first.
 std::vector<ReportedRecipient> report_recipients(std::string_view content) {
@@ -277,7 +247,8 @@ std::vector<ReportedRecipient> report_recipients(std::string_view content) {
         blank = low.find("\n\r\n", cte);
     if (blank == std::string::npos)
         return out;
-    return dsn_recipients(base64_decode(content.substr(blank)));
+    const auto decoded = base64_decode(content.substr(blank));
+    return decoded ? dsn_recipients(*decoded) : out;
 }
 
 void dedupe(std::vector<ReportedRecipient>& v) {
@@ -541,23 +512,24 @@ struct Facts {
 Facts facts_of(const ParsedMessage& m) {
     Facts f;
     f.subject = lower(trim(m.subject));
+    // Header names compared in place: this runs for every message parsed.
     for (const auto& [name, value] : m.headers) {
-        const std::string n = lower(name);
-        if (n == "auto-submitted") {
+        const auto is = [&name](std::string_view n) { return crm::ascii_iequals(name, n); };
+        if (is("auto-submitted")) {
             std::string_view v = trim(value);
             f.auto_submitted = lower(trim(v.substr(0, v.find_first_of(";( \t"))));
-        } else if (n == "return-path") {
+        } else if (is("return-path")) {
             f.null_return_path = trim(value) == "<>";
-        } else if (n == "content-type" && f.content_type.empty()) {
+        } else if (is("content-type") && f.content_type.empty()) {
             f.content_type = lower(value);
-        } else if (n == "x-autoreply" || n == "x-autorespond" || n == "x-autoresponder") {
+        } else if (is("x-autoreply") || is("x-autorespond") || is("x-autoresponder")) {
             const std::string v = lower(trim(value));
             if (v != "no" && v != "false" && v != "0")
                 f.autoreply_header = true;
-        } else if (n == "precedence") {
+        } else if (is("precedence")) {
             if (lower(trim(value)) == "auto_reply")
                 f.autoreply_header = true;
-        } else if (n == "x-auto-response-suppress" || n == "x-ms-exchange-inbox-rules-loop") {
+        } else if (is("x-auto-response-suppress") || is("x-ms-exchange-inbox-rules-loop")) {
             f.exchange_auto = true;
         }
     }

@@ -19,44 +19,6 @@ namespace {
 // every message of the conversation shares, then 5 bytes per reply.
 constexpr std::size_t kThreadIndexHeaderBytes = 22;
 
-bool is_ascii_space(char c) {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
-}
-
-// Strict base64 (whitespace ignored, '=' padding only at the end); nullopt when malformed.
-std::optional<std::string> decode_base64(std::string_view in) {
-    std::string out;
-    std::uint32_t acc = 0;
-    int bits = 0;
-    std::size_t symbols = 0;
-    std::size_t padding = 0;
-    for (char c : in) {
-        if (is_ascii_space(c))
-            continue;
-        if (c == '=') {
-            ++padding;
-            continue;
-        }
-        if (padding != 0)
-            return std::nullopt; // data after padding
-        const int v = crm::base64_value(c);
-        if (v < 0)
-            return std::nullopt;
-        ++symbols;
-        acc = ((acc << 6U) | static_cast<std::uint32_t>(v)) & 0xFFFFFFU;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out.push_back(static_cast<char>((acc >> static_cast<unsigned>(bits)) & 0xFFU));
-        }
-    }
-    if (symbols % 4 == 1 || padding > 2)
-        return std::nullopt; // a lone 6-bit symbol cannot encode a byte
-    if (padding != 0 && (symbols + padding) % 4 != 0)
-        return std::nullopt;
-    return out;
-}
-
 std::string hex(std::string_view bytes) {
     constexpr std::string_view kDigits = "0123456789abcdef";
     std::string out;
@@ -109,7 +71,7 @@ std::vector<std::string> link_keys(const ThreadInput &msg) {
         add("gm-thrid:" + msg.gmail_thread_id);
     if (!msg.thread_index.empty()) {
         // An undecodable or short Thread-Index is ignored: it identifies nothing.
-        if (auto bytes = decode_base64(msg.thread_index);
+        if (auto bytes = crm::base64_decode(msg.thread_index);
             bytes && bytes->size() >= kThreadIndexHeaderBytes)
             add("thread-index:" + hex(std::string_view(*bytes).substr(0, kThreadIndexHeaderBytes)));
     }

@@ -4,6 +4,8 @@
 // (RFC 3501 §5.1.3). Pure.
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +23,41 @@ constexpr int base64_value(char c, char c63 = '/') {
     if (c == c63)
         return 63;
     return -1;
+}
+
+// Strict standard base64 (ASCII whitespace ignored, '=' padding only at the end): Outlook's
+// Thread-Index, a report a gateway encoded once more. nullopt when malformed.
+inline std::optional<std::string> base64_decode(std::string_view in) {
+    std::string out;
+    std::uint32_t acc = 0;
+    int bits = 0;
+    std::size_t symbols = 0;
+    std::size_t padding = 0;
+    for (char c : in) {
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f')
+            continue;
+        if (c == '=') {
+            ++padding;
+            continue;
+        }
+        if (padding != 0)
+            return std::nullopt; // data after padding
+        const int v = base64_value(c);
+        if (v < 0)
+            return std::nullopt;
+        ++symbols;
+        acc = ((acc << 6U) | static_cast<std::uint32_t>(v)) & 0xFFFFFFU;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out.push_back(static_cast<char>((acc >> static_cast<unsigned>(bits)) & 0xFFU));
+        }
+    }
+    if (symbols % 4 == 1 || padding > 2)
+        return std::nullopt; // a lone 6-bit symbol cannot encode a byte
+    if (padding != 0 && (symbols + padding) % 4 != 0)
+        return std::nullopt;
+    return out;
 }
 
 // Standard base64 with padding (RFC 4648 §4), e.g. for SASL (RFC 4422) payloads.

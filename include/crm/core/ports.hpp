@@ -13,6 +13,7 @@
 #include "crm/core/ids.hpp"
 #include "crm/core/message.hpp"
 #include "crm/core/result.hpp"
+#include "crm/core/utf8.hpp"
 
 namespace crm {
 
@@ -218,17 +219,11 @@ delivery_report_rows(const DeliveryReportRow& r) {
 report_for_entry(const DeliveryReportRow& r, const std::vector<Address>& recipients) {
     if (r.recipients.empty())
         return r;
-    auto lower = [](std::string s) {
-        for (auto& ch : s)
-            if (ch >= 'A' && ch <= 'Z')
-                ch = static_cast<char>(ch + 32);
-        return s;
-    };
     DeliveryReportRow out = r;
     out.recipients.clear();
     for (const auto& x : r.recipients)
         for (const auto& a : recipients)
-            if (lower(a.address) == x.address) {
+            if (ascii_iequals(a.address, x.address)) {
                 out.recipients.push_back(x);
                 break;
             }
