@@ -278,7 +278,13 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
 
     // Deal sorting. Everything it reads was stored before this message, so it is decided first
     // and the message is stored with its filing in one step.
-    auto tokens = store_.deals_of_our_message_ids(refs);
+    // Our own new mail from a deal (crm.<deal>.… with no References) names the deal in its own
+    // Message-ID: its copy in Sent finds the deal by the outbox entry with that id. Only for
+    // mail a team member sent: the outbox is ours, a customer's message never borrows it.
+    std::vector<std::string> token_ids = refs;
+    if (n.outgoing && !id.message_id.empty())
+        token_ids.push_back(id.message_id);
+    auto tokens = store_.deals_of_our_message_ids(token_ids);
     if (!tokens)
         return std::unexpected(tokens.error());
     in.token_deals = *tokens;

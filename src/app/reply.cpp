@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
+#include "crm/app/compose.hpp"
 #include "crm/match/address.hpp"
 #include "crm/mime/compose.hpp"
 
@@ -23,6 +24,19 @@ Error invalid(std::string detail, std::string_view field = {}) {
 
 } // namespace
 
+Result<std::string> checked_recipient(const Address& a, std::string_view field) {
+    if (has_control(a.address) || has_control(a.name))
+        return std::unexpected(invalid("address contains CR, LF or NUL", field));
+    if (auto v = mime::validate_envelope_address(a.address); !v)
+        return std::unexpected(
+            invalid(fmt::format("'{}': {}", a.address, v.error().detail), field));
+    auto canon = match::canonical_address(a.address);
+    if (!canon)
+        return std::unexpected(
+            invalid(fmt::format("'{}' is not a valid address", a.address), field));
+    return std::move(*canon);
+}
+
 std::string make_message_id(std::optional<DealId> deal, const std::string& account_address,
                             const std::string& random_hex) {
     auto at = account_address.rfind('@');
@@ -42,15 +56,9 @@ Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& c
     // `field`: the caller's list `a` comes from, or empty for the parent's addresses.
     auto add = [&](std::vector<Address>& list, const Address& a, bool drop_own,
                    std::string_view field = {}) -> Result<void> {
-        if (has_control(a.address) || has_control(a.name))
-            return std::unexpected(invalid("address contains CR, LF or NUL", field));
-        if (auto v = mime::validate_envelope_address(a.address); !v)
-            return std::unexpected(
-                invalid(fmt::format("'{}': {}", a.address, v.error().detail), field));
-        auto canon = match::canonical_address(a.address);
+        auto canon = checked_recipient(a, field);
         if (!canon)
-            return std::unexpected(
-                invalid(fmt::format("'{}' is not a valid address", a.address), field));
+            return std::unexpected(canon.error());
         if (drop_own && is_own(*canon))
             return {};
         if (std::find(seen.begin(), seen.end(), *canon) != seen.end())
@@ -112,7 +120,10 @@ Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& c
 }
 
 Result<QueuedReply> queue_reply(Backend& b, const Viewer& v, ReplyRequest req,
-                                const std::string& random_hex, std::int64_t now) {
+                                const std::string& random_hex, std::int64_t now,
+                                const ComposeLimits& limits) {
+    if (auto ok = check_attachments(req.attachments, req.attachment_contents, limits); !ok)
+        return std::unexpected(ok.error());
     auto visible = b.reads().thread_visible(v, req.thread);
     if (!visible)
         return std::unexpected(visible.error());
@@ -142,20 +153,24 @@ Result<QueuedReply> queue_reply(Backend& b, const Viewer& v, ReplyRequest req,
     }
 
     std::optional<std::string> parent_mid = req.parent_message_id;
+    std::vector<MessageView> shown;
+    if (req.parent || !v.admin || req.quote) {
+        auto all = b.reads().thread_messages(v, req.thread);
+        if (!all)
+            return std::unexpected(all.error());
+        shown = std::move(*all);
+    }
     if (req.parent || !v.admin) {
-        auto shown = b.reads().thread_messages(v, req.thread);
-        if (!shown)
-            return std::unexpected(shown.error());
         if (req.parent) {
-            auto it = std::find_if(shown->begin(), shown->end(),
+            auto it = std::find_if(shown.begin(), shown.end(),
                                    [&](const MessageView& m) { return m.id == *req.parent; });
-            if (it == shown->end())
+            if (it == shown.end())
                 return fail("reply.parent_not_in_thread",
                             fmt::format("message {} is not in thread {}", *req.parent, req.thread));
             parent_mid = it->message_id;
-        } else if (!parent_mid && !shown->empty()) {
+        } else if (!parent_mid && !shown.empty()) {
             const auto newest = std::max_element(
-                shown->begin(), shown->end(), [](const MessageView& x, const MessageView& y) {
+                shown.begin(), shown.end(), [](const MessageView& x, const MessageView& y) {
                     return std::tie(x.received_at, x.id) < std::tie(y.received_at, y.id);
                 });
             parent_mid = newest->message_id;
@@ -208,16 +223,25 @@ Result<QueuedReply> queue_reply(Backend& b, const Viewer& v, ReplyRequest req,
     row.subject = plan->subject;
     row.in_reply_to = plan->in_reply_to;
     row.references = plan->references;
-    row.text_body = std::move(req.text_body);
+    auto signature = signature_of(b, row.user, req.signature);
+    if (!signature)
+        return std::unexpected(signature.error());
+    const MessageView* quoted = nullptr;
+    if (req.quote) {
+        auto it = std::find_if(shown.begin(), shown.end(),
+                               [&](const MessageView& m) { return m.id == p.id; });
+        if (it != shown.end())
+            quoted = &*it;
+    }
+    row.text_body = compose_text(req.text_body, *signature, quoted);
     row.html_body = std::move(req.html_body);
+    if (quoted && row.html_body.empty())
+        row.html_body = compose_html(req.text_body, *signature, *quoted);
     row.attachments = std::move(req.attachments);
-    row.state = "queued";
-    row.created_at = row.updated_at = now;
-    auto id = in_transaction(b.work(), [&] { return ob.queue(row, req.attachment_contents, now); });
-    if (!id)
-        return std::unexpected(id.error());
-    q.id = row.id = *id;
     q.account = std::move(*account);
+    if (auto r = queue(b, q, req.attachment_contents, draft_key_of(v, "thread", req.thread), now);
+        !r)
+        return std::unexpected(r.error());
     return q;
 }
 

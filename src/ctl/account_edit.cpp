@@ -333,6 +333,11 @@ std::optional<settings::FollowupsConfig> config_followups(const std::string& pat
     return c ? std::optional(c->followups) : std::nullopt;
 }
 
+std::optional<ComposeLimits> config_compose(const std::string& path) {
+    auto c = valid_config(path);
+    return c ? std::optional(c->compose) : std::nullopt;
+}
+
 int cmd_accounts_list(Context& ctx, const std::vector<std::string>& args) {
     Args a(args, {}, {"--json"});
     if (!a.positionals().empty())

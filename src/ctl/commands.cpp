@@ -921,16 +921,27 @@ const std::vector<Command>& commands() {
          "Sync health of each mail account: state, last success, messages, initial-sync\n"
          "progress (done of total, rate, ETA) and the last error.",
          cmd_accounts_status},
+        {{"send"},
+         "--deal N --account NAME --to ADDR [--to ADDR]... [--cc ADDR]... [--bcc ADDR]... "
+         "--subject TEXT --body-file F [--attach FILE]... [--signature]",
+         "Queue a new mail on a deal in the outbox (crm-maild sends it) and print its outbox\n"
+         "id. Its Message-ID names the deal, so answers and its copy in Sent find the deal.\n"
+         "Addresses, subject and file names with CR, LF or NUL are refused; attachments are\n"
+         "held to [compose] max_attachment_bytes and max_message_bytes. --signature signs it\n"
+         "with the account owner's signature (set on the page).",
+         cmd_send},
         {{"reply"},
          "THREAD [--to-message MSGID] [--all] [--to ADDR]... [--cc ADDR]... "
          "[--bcc ADDR]... --body-file F [--html-file F] [--attach FILE]... "
-         "[--account NAME]",
+         "[--account NAME] [--quote] [--signature]",
          "Queue a reply in the outbox (crm-maild sends it) and print its outbox id.\n"
          "It answers the thread's newest message (or --to-message): To is its Reply-To or\n"
          "From; --all adds the other external participants (never our own addresses); --to\n"
          "replaces the recipients. Subject gets exactly one \"Re:\"; In-Reply-To/References\n"
          "thread it; our Message-ID carries the deal, so the answer finds the deal.\n"
-         "Sent from the account the message came in through, or --account.",
+         "Sent from the account the message came in through, or --account. --quote quotes\n"
+         "the message answered under the text (and in HTML); --signature adds the account\n"
+         "owner's signature.",
          cmd_reply},
         {{"outbox", "list"},
          "[--state S] [--limit N] [--cursor C] [--json]",

@@ -70,6 +70,7 @@ int cmd_quarantine_drop(Context& ctx, const std::vector<std::string>& args);
 int cmd_config_check(Context& ctx, const std::vector<std::string>& args);
 int cmd_accounts_status(Context& ctx, const std::vector<std::string>& args);
 int cmd_reply(Context& ctx, const std::vector<std::string>& args);
+int cmd_send(Context& ctx, const std::vector<std::string>& args);
 int cmd_outbox_list(Context& ctx, const std::vector<std::string>& args);
 int cmd_outbox_retry(Context& ctx, const std::vector<std::string>& args);
 int cmd_outbox_cancel(Context& ctx, const std::vector<std::string>& args);
@@ -94,5 +95,7 @@ std::optional<settings::DatabaseConfig> config_database(const std::string& path)
 std::optional<settings::MatchingConfig> config_matching(const std::string& path);
 // Its [followups] settings, likewise.
 std::optional<settings::FollowupsConfig> config_followups(const std::string& path);
+// [compose] of that config, the same way.
+std::optional<ComposeLimits> config_compose(const std::string& path);
 
 } // namespace crm::ctl

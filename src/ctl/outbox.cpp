@@ -11,6 +11,7 @@
 
 #include "cli.hpp"
 #include "commands.hpp"
+#include "crm/app/compose.hpp"
 #include "crm/app/reply.hpp"
 #include "crm/core/list_cursors.hpp"
 #include "crm/mime/parse.hpp"
@@ -65,13 +66,93 @@ std::string show(const std::vector<Address>& v) {
     return out;
 }
 
+// The files of --attach, read; false (said on stderr) when one cannot be read.
+bool read_attachments(const Args& a, const char* command, std::vector<OutboxAttachment>& atts,
+                      std::vector<std::string>& contents) {
+    for (const auto& path : a.values("--attach")) {
+        auto c = runtime::read_text_file(path);
+        if (!c) {
+            fmt::print(stderr, "crm-mailctl {}: cannot read attachment {}: {}\n", command, path,
+                       std::strerror(errno));
+            return false;
+        }
+        std::string name = std::filesystem::path(path).filename().string();
+        atts.push_back({name, guess_type(name), mime::sha256_hex(*c)});
+        contents.push_back(std::move(*c));
+    }
+    return true;
+}
+
+// A refusal of the request itself is said in one line; a store failure as errors are.
+int queue_failed(const Error& e, const char* command) {
+    if (e.code.starts_with("reply.") || e.code.starts_with("compose.") ||
+        e.code.ends_with(".not_found")) {
+        fmt::print(stderr, "crm-mailctl {}: {}\n", command, e.detail);
+        return kRuntime;
+    }
+    return print_error(e);
+}
+
 } // namespace
+
+int cmd_send(Context& ctx, const std::vector<std::string>& args) {
+    Args a(args,
+           {"--deal", "--to", "--cc", "--bcc", "--subject", "--body-file", "--attach", "--account"},
+           {"--signature"});
+    if (!a.positionals().empty())
+        throw UsageError{"no positional arguments"};
+    auto deal = a.value("--deal");
+    if (!deal)
+        throw UsageError{"--deal N is required"};
+    auto account = a.value("--account");
+    if (!account)
+        throw UsageError{"--account NAME is required (the account to send from)"};
+    if (a.values("--to").empty())
+        throw UsageError{"--to ADDR is required (one or more)"};
+    auto subject = a.value("--subject");
+    if (!subject)
+        throw UsageError{"--subject TEXT is required"};
+    auto body_file = a.value("--body-file");
+    if (!body_file)
+        throw UsageError{"--body-file F is required"};
+    auto body = runtime::read_text_file(*body_file);
+    if (!body) {
+        fmt::print(stderr, "crm-mailctl send: cannot read {}: {}\n", *body_file,
+                   std::strerror(errno));
+        return kRuntime;
+    }
+    app::NewMailRequest req;
+    req.deal = parse_id("--deal", *deal);
+    req.account = *account;
+    req.to = a.values("--to");
+    req.cc = a.values("--cc");
+    req.bcc = a.values("--bcc");
+    req.subject = *subject;
+    req.text_body = std::move(*body);
+    req.signature = a.has("--signature");
+    if (!read_attachments(a, "send", req.attachments, req.attachment_contents))
+        return kRuntime;
+    auto* backend = ctx.backend();
+    if (!backend)
+        return kRuntime;
+    const auto limits = config_compose(ctx.config_path).value_or(ComposeLimits{});
+    auto queued = app::queue_new_mail(*backend, kOperator, std::move(req), limits, random_hex(12),
+                                      ctx.clock->now());
+    if (!queued)
+        return queue_failed(queued.error(), "send");
+    const auto& row = queued->row;
+    fmt::print("{}\n", queued->id);
+    fmt::print(stderr, "queued new mail {} on deal {} from {} to {}{}: \"{}\"\n", queued->id,
+               row.deal.value_or(0), queued->account.address, show(row.to),
+               row.cc.empty() ? "" : " cc " + show(row.cc), row.subject);
+    return kOk;
+}
 
 int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
     Args a(args,
            {"--to-message", "--to", "--cc", "--bcc", "--body-file", "--html-file", "--attach",
             "--account"},
-           {"--all"});
+           {"--all", "--quote", "--signature"});
     if (a.positionals().size() != 1)
         throw UsageError{"expected THREAD"};
     ThreadId thread = parse_id("THREAD", a.positionals()[0]);
@@ -94,17 +175,8 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
     }
     std::vector<OutboxAttachment> atts;
     std::vector<std::string> contents;
-    for (const auto& path : a.values("--attach")) {
-        auto c = runtime::read_text_file(path);
-        if (!c) {
-            fmt::print(stderr, "crm-mailctl reply: cannot read attachment {}: {}\n", path,
-                       std::strerror(errno));
-            return kRuntime;
-        }
-        std::string name = std::filesystem::path(path).filename().string();
-        atts.push_back({name, guess_type(name), mime::sha256_hex(*c)});
-        contents.push_back(std::move(*c));
-    }
+    if (!read_attachments(a, "reply", atts, contents))
+        return kRuntime;
     auto* backend = ctx.backend();
     if (!backend)
         return kRuntime;
@@ -120,16 +192,13 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
     req.html_body = std::move(html);
     req.attachments = std::move(atts);
     req.attachment_contents = std::move(contents);
-    auto queued =
-        app::queue_reply(*backend, kOperator, std::move(req), random_hex(12), ctx.clock->now());
-    if (!queued) {
-        const auto& e = queued.error();
-        if (e.code.starts_with("reply.") || e.code.ends_with(".not_found")) {
-            fmt::print(stderr, "crm-mailctl reply: {}\n", e.detail);
-            return kRuntime;
-        }
-        return print_error(e);
-    }
+    req.quote = a.has("--quote");
+    req.signature = a.has("--signature");
+    const auto limits = config_compose(ctx.config_path).value_or(ComposeLimits{});
+    auto queued = app::queue_reply(*backend, kOperator, std::move(req), random_hex(12),
+                                   ctx.clock->now(), limits);
+    if (!queued)
+        return queue_failed(queued.error(), "reply");
     const auto& row = queued->row;
     fmt::print("{}\n", queued->id);
     fmt::print(stderr, "queued reply {} from {} to {}{}: \"{}\"\n", queued->id,

@@ -179,6 +179,7 @@ class Daemon final : public http::Control {
         api.log = log_.sink();
         api.config_path = path_;
         api.followups = FollowupPolicy{cfg_.followups.awaiting_days, cfg_.followups.answer_hours};
+        api.compose = cfg_.compose;
         api_ = std::make_unique<http::Api>(std::move(api), db_.api, *this);
         http::ServerOptions server;
         server.max_connections = cfg_.http.max_connections;

@@ -511,8 +511,8 @@ Response Api::Impl::handle(const Request& req) {
             if (unsafe(req.method) && c.by_cookie && !origin)
                 throw_error(403, "csrf.origin",
                             "a cookie-authenticated change needs the browser's Origin header");
-            if (!route_views(c) && !route_followups(c) && !route_activity(c) && !route_html(c) &&
-                !route_admin(c))
+            if (!route_views(c) && !route_followups(c) && !route_activity(c) && !route_compose(c) &&
+                !route_html(c) && !route_admin(c))
                 not_found("path " + *path);
         }
     } catch (const HttpError& e) {
@@ -529,6 +529,24 @@ Api::Api(ApiOptions options, BackendOpener open_db, Control& control)
     : impl_(std::make_unique<Impl>(std::move(options), std::move(open_db), control)) {}
 Api::~Api() = default;
 Response Api::handle(const Request& request) { return impl_->handle(request); }
+
+std::size_t Api::body_limit(std::string_view method, std::string_view target) const {
+    if (method != "POST")
+        return kMaxRequestBody;
+    target = target.substr(0, target.find('?'));
+    // /api/v1/threads/{id}/reply and /api/v1/deals/{id}/mail
+    for (auto [prefix, suffix] :
+         {std::pair{std::string_view("/api/v1/threads/"), std::string_view("/reply")},
+          std::pair{std::string_view("/api/v1/deals/"), std::string_view("/mail")}}) {
+        if (!target.starts_with(prefix) || !target.ends_with(suffix) ||
+            target.size() <= prefix.size() + suffix.size())
+            continue;
+        const auto id = target.substr(prefix.size(), target.size() - prefix.size() - suffix.size());
+        if (std::all_of(id.begin(), id.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+            return compose_body_limit(impl_->options.compose);
+    }
+    return kMaxRequestBody;
+}
 void Api::set_port(std::uint16_t port) { impl_->options.port = port; }
 
 // --- shared helpers (internal.hpp)
@@ -555,6 +573,12 @@ void raise_error(const Error& e) {
         invalid(std::string(code.substr(std::string_view("reply.invalid.").size())), e.detail);
     if (code == "reply.invalid") // no recipient left: name one in "to"
         invalid("to", e.detail);
+    if (code == "compose.too_large")
+        throw_error(413, "too_large", e.detail, "attachments");
+    if (code.starts_with("compose.invalid.")) // the field: subject, attachments
+        invalid(std::string(code.substr(std::string_view("compose.invalid.").size())), e.detail);
+    if (code == "draft.too_many")
+        throw_error(409, "conflict", e.detail);
     throw_error(500, "internal", e.detail);
 }
 

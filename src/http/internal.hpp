@@ -118,6 +118,7 @@ inline bool wants(const Ctx& c, const char* method, std::size_t n) {
 // Route groups; each returns false when the path is not theirs.
 bool route_views(Ctx& c);
 bool route_followups(Ctx& c);
+bool route_compose(Ctx& c);
 bool route_activity(Ctx& c);
 bool route_html(Ctx& c);
 bool route_admin(Ctx& c);

@@ -94,6 +94,7 @@ struct Server::Impl {
         Impl* server;
         bool admitted;            // false: past max_connections, answered 503
         std::size_t reserved = 0; // bytes of the body budget held by this request
+        std::size_t limit = 0;    // the largest body this request may have
 
         void release_body() {
             server->body_bytes.fetch_sub(reserved);
@@ -121,8 +122,18 @@ struct Server::Impl {
                 return on_read(ec);
             if (!admitted)
                 return refuse("too many connections: try again shortly");
+            // A mail with attachments may be larger than any other request (Api::body_limit),
+            // when it comes with credentials: nobody sends it without logging in.
+            const auto& head = parser->get();
+            const bool credentials = head.find(bh::field::cookie) != head.end() ||
+                                     head.find(bh::field::authorization) != head.end();
+            limit = credentials
+                        ? std::max(server->options.body_limit,
+                                   server->api.body_limit(head.method_string(), head.target()))
+                        : server->options.body_limit;
+            parser->body_limit(limit);
             const auto length = parser->content_length();
-            const std::size_t need = parser->chunked() ? server->options.body_limit
+            const std::size_t need = parser->chunked() ? limit
                                      : length          ? static_cast<std::size_t>(*length)
                                                        : 0;
             if (need > 0 && !server->reserve_body(need))
@@ -143,10 +154,16 @@ struct Server::Impl {
                 // Malformed request, too large: answer once, then close.
                 const bool too_large = ec == bh::error::body_limit ||
                                        ec == bh::error::header_limit;
-                return answer_error(
-                    too_large ? bh::status::payload_too_large : bh::status::bad_request,
-                    too_large ? "too_large" : "invalid",
-                    too_large ? "the request is too large" : "malformed HTTP request");
+                const std::string what =
+                    ec == bh::error::body_limit
+                        ? fmt::format("the request body is larger than {} bytes, the most this "
+                                      "request may have",
+                                      limit)
+                        : std::string(too_large ? "the request header is too large"
+                                                : "malformed HTTP request");
+                return answer_error(too_large ? bh::status::payload_too_large
+                                              : bh::status::bad_request,
+                                    too_large ? "too_large" : "invalid", what);
             }
             auto req = parser->release();
             Request r;

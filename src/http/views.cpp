@@ -7,9 +7,11 @@
 
 #include <fmt/format.h>
 
+#include "crm/app/compose.hpp"
 #include "crm/app/reply.hpp"
 #include "crm/app/search.hpp"
 #include "crm/app/thread_actions.hpp"
+#include "crm/core/base64.hpp"
 #include "crm/core/cursor.hpp"
 #include "crm/core/list_cursors.hpp"
 #include "crm/http/auth.hpp"
@@ -18,6 +20,8 @@
 namespace crm::http {
 
 namespace {
+
+constexpr std::size_t kMaxAttachments = 50;
 
 json::array strings(const std::vector<std::string>& v) {
     json::array a;
@@ -51,6 +55,9 @@ json::array reports_json(const OutboxRow& r) {
 }
 
 json::object outbox_json(const OutboxRow& r, const std::string& account_name) {
+    json::array atts;
+    for (const auto& a : r.attachments)
+        atts.push_back(json::object{{"filename", a.filename}, {"content_type", a.content_type}});
     return {{"id", r.id},
             {"state", r.state},
             {"attempts", r.attempts},
@@ -62,6 +69,8 @@ json::object outbox_json(const OutboxRow& r, const std::string& account_name) {
             {"created_at", r.created_at},
             {"sent_at", opt_json(r.sent_at)},
             {"thread_id", opt_json(r.thread)},
+            {"new_conversation", r.in_reply_to.empty()},
+            {"attachments", std::move(atts)},
             {"reports", reports_json(r)}};
 }
 
@@ -208,17 +217,66 @@ void mark(Ctx& c, bool thread, std::int64_t id) {
     }
 }
 
+// "attachments": [{"filename", "content_type", "content_base64"}], decoded; 422 naming the
+// entry for anything malformed. Names, types and sizes are the app's to check.
+void read_attachments(const json::object& body, std::vector<OutboxAttachment>& atts,
+                      std::vector<std::string>& contents) {
+    auto it = body.find("attachments");
+    if (it == body.end() || it->value().is_null())
+        return;
+    if (!it->value().is_array())
+        invalid("attachments", "must be an array of objects");
+    const auto& arr = it->value().as_array();
+    if (arr.size() > kMaxAttachments)
+        invalid("attachments", fmt::format("more than {} files", kMaxAttachments));
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+        const std::string field = fmt::format("attachments[{}]", i);
+        if (!arr[i].is_object())
+            invalid(field, "must be an object");
+        const auto& o = arr[i].as_object();
+        only_fields(o, {"filename", "content_type", "content_base64"}, field + ".");
+        auto name = opt_string(o, "filename", 1024);
+        auto type = opt_string(o, "content_type", 255);
+        auto it64 = o.find("content_base64");
+        if (!name || name->empty())
+            invalid(field + ".filename", "is required");
+        if (it64 == o.end() || !it64->value().is_string())
+            invalid(field + ".content_base64", "is required (the file's bytes in base64)");
+        auto content = base64_decode(std::string_view(it64->value().as_string()));
+        if (!content)
+            invalid(field + ".content_base64", fmt::format("'{}' is not valid base64", *name));
+        // The SHA-256 that files the content is the app's to compute (app::queue).
+        atts.push_back({*name, type && !type->empty() ? *type : "application/octet-stream", ""});
+        contents.push_back(std::move(*content));
+    }
+}
+
+// 202 with the entry just queued; the daemon is told to look at its outbox.
+void queued_answer(Ctx& c, const app::QueuedReply& queued) {
+    c.control.outbox_changed();
+    auto stored = ok_or_500(c.backend.outbox().get(queued.id));
+    send_json(
+        c, 202,
+        json::object{{"outbox", outbox_json(stored.value_or(queued.row), queued.account.name)}});
+}
+
 void reply(Ctx& c, ThreadId id) {
     auto v = c.viewer();
     // Not found before the body is looked at: nothing about a thread one may not see.
     if (!ok_or_500(c.backend.reads().thread_visible(v, id)))
         not_found(fmt::format("thread {}", id));
     auto body = body_object(c);
-    only_fields(body, {"account", "body", "mode", "to", "cc", "bcc", "parent_id"});
+    only_fields(body, {"account", "body", "mode", "to", "cc", "bcc", "parent_id", "attachments",
+                       "quote", "signature"});
     app::ReplyRequest req;
     req.thread = id;
     req.account = req_string(body, "account", 64);
-    req.text_body = req_string(body, "body", 1u << 20);
+    read_attachments(body, req.attachments, req.attachment_contents);
+    req.text_body = opt_string(body, "body", 1u << 20).value_or("");
+    req.quote = opt_bool(body, "quote").value_or(false);
+    req.signature = opt_bool(body, "signature").value_or(true);
+    if (req.text_body.find_first_not_of(" \t\r\n") == std::string::npos && req.attachments.empty())
+        invalid("body", "is required (or attach a file)");
     auto mode = opt_string(body, "mode", 16).value_or("reply");
     if (mode != "reply" && mode != "reply-all")
         invalid("mode", "must be \"reply\" or \"reply-all\"");
@@ -227,13 +285,30 @@ void reply(Ctx& c, ThreadId id) {
     req.choice.to = opt_string_list(body, "to", 100, 320);
     req.choice.cc = opt_string_list(body, "cc", 100, 320);
     req.choice.bcc = opt_string_list(body, "bcc", 100, 320);
-    auto queued =
-        ok_or_raise(app::queue_reply(c.backend, v, std::move(req), random_hex(12), c.now));
-    c.control.outbox_changed();
-    auto stored = ok_or_500(c.backend.outbox().get(queued.id));
-    send_json(
-        c, 202,
-        json::object{{"outbox", outbox_json(stored.value_or(queued.row), queued.account.name)}});
+    queued_answer(c, ok_or_raise(app::queue_reply(c.backend, v, std::move(req), random_hex(12),
+                                                  c.now, c.options.compose)));
+}
+
+// POST /deals/{id}/mail: a new mail to the deal's contacts (or anyone named).
+void new_mail(Ctx& c, DealId id) {
+    auto v = c.viewer();
+    if (!ok_or_500(c.backend.reads().deal_visible(v, id)))
+        not_found(fmt::format("deal {}", id));
+    auto body = body_object(c);
+    only_fields(body,
+                {"account", "to", "cc", "bcc", "subject", "body", "attachments", "signature"});
+    app::NewMailRequest req;
+    req.deal = id;
+    req.account = req_string(body, "account", 64);
+    req.to = opt_string_list(body, "to", 100, 320);
+    req.cc = opt_string_list(body, "cc", 100, 320);
+    req.bcc = opt_string_list(body, "bcc", 100, 320);
+    req.subject = opt_string(body, "subject", 1000).value_or("");
+    req.text_body = opt_string(body, "body", 1u << 20).value_or("");
+    req.signature = opt_bool(body, "signature").value_or(true);
+    read_attachments(body, req.attachments, req.attachment_contents);
+    queued_answer(c, ok_or_raise(app::queue_new_mail(c.backend, v, std::move(req),
+                                                     c.options.compose, random_hex(12), c.now)));
 }
 
 void outbox_get(Ctx& c, std::int64_t id) {
@@ -484,6 +559,8 @@ bool route_views(Ctx& c) {
         mark(c, false, id_segment(s[1], "message"));
     } else if (s[0] == "threads" && s.size() == 3 && s[2] == "reply" && wants(c, "POST", 3)) {
         reply(c, id_segment(s[1], "thread"));
+    } else if (s[0] == "deals" && s.size() == 3 && s[2] == "mail" && wants(c, "POST", 3)) {
+        new_mail(c, id_segment(s[1], "deal"));
     } else if (s[0] == "outbox" && wants(c, "GET", 1)) {
         outbox_list(c);
     } else if (s[0] == "outbox" && s.size() == 2 && wants(c, "GET", 2)) {

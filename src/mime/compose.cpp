@@ -641,4 +641,8 @@ Result<std::string> compose_reply(const ReplyDraft &d) {
     }
 }
 
+std::string date_text(std::int64_t t) {
+    return rfc5322_date(t);
+}
+
 } // namespace crm::mime

@@ -5,7 +5,7 @@ namespace crm::pg {
 PgBackend::PgBackend(Connection c, std::shared_ptr<const LeaseFence> fence, Connector reconnect)
     : conn_(std::move(c)), reconnect_(std::move(reconnect)), work_(conn_), reconnecting_(*this),
       store_(conn_, fence), sync_(conn_, fence), web_(conn_), outbox_(conn_, fence),
-      followups_(conn_), activity_(conn_), throttle_(conn_) {}
+      followups_(conn_), activity_(conn_), compose_(conn_), throttle_(conn_) {}
 
 BackendOpener PgBackend::opener(std::string url, ConnectOptions opts,
                                 std::shared_ptr<const LeaseFence> fence) {

@@ -873,9 +873,16 @@ AccountConfig parse_account(Reporter& r, const toml::table& t, std::size_t index
 // ---------------------------------------------------------------------------------------------
 // Top level
 
-constexpr std::array<std::string_view, 7> kTopKeys{
-    "allow_inline_secrets", "database", "daemon", "http", "matching", "followups", "accounts"};
+constexpr std::array<std::string_view, 8> kTopKeys{"allow_inline_secrets",
+                                                   "database",
+                                                   "daemon",
+                                                   "http",
+                                                   "matching",
+                                                   "followups",
+                                                   "compose",
+                                                   "accounts"};
 constexpr std::array<std::string_view, 2> kFollowupsKeys{"awaiting_days", "answer_hours"};
+constexpr std::array<std::string_view, 2> kComposeKeys{"max_attachment_bytes", "max_message_bytes"};
 constexpr std::array<std::string_view, 7> kDatabaseKeys{
     "path", "url", "password", "password_file", "password_env", "credential", "lease_seconds"};
 constexpr SecretKeys kDatabasePasswordKeys{"database password", "password", "password_file",
@@ -1131,6 +1138,42 @@ void parse_followups(Section& top, FollowupsConfig& f) {
     s.report_unknown();
 }
 
+// Attachment limits of mail composed in the CRM; the request body the API reads for it follows,
+// and [http] max_body_bytes_in_flight must hold one such body.
+void parse_compose(Section& top, ComposeLimits& c, std::size_t body_bytes_in_flight) {
+    auto t = top.table("compose");
+    if (!t) {
+        if (body_bytes_in_flight < compose_body_limit(c))
+            if (auto http = top.table("http"))
+                top.reporter().error(
+                    http->second.pos,
+                    fmt::format("http.max_body_bytes_in_flight ({}) must hold one mail with its "
+                                "attachments: at least {} bytes for compose.max_message_bytes {} "
+                                "(lower that in [compose])",
+                                body_bytes_in_flight, compose_body_limit(c), c.max_message_bytes));
+        return;
+    }
+    Section s(top.reporter(), *t->first, "compose", t->second.pos, kComposeKeys);
+    constexpr std::int64_t kMax = std::int64_t{256} << 20;
+    if (auto n = s.ranged("max_attachment_bytes", 1024, kMax, false, " bytes"))
+        c.max_attachment_bytes = static_cast<std::size_t>(*n);
+    if (auto n = s.ranged("max_message_bytes", 1024, kMax, false, " bytes"))
+        c.max_message_bytes = static_cast<std::size_t>(*n);
+    if (c.max_attachment_bytes > c.max_message_bytes)
+        s.reporter().error(t->second.pos,
+                           fmt::format("compose.max_attachment_bytes ({}) is larger than "
+                                       "compose.max_message_bytes ({})",
+                                       c.max_attachment_bytes, c.max_message_bytes));
+    else if (body_bytes_in_flight < compose_body_limit(c))
+        s.reporter().error(t->second.pos,
+                           fmt::format("compose.max_message_bytes ({}) needs "
+                                       "http.max_body_bytes_in_flight of at least {} bytes (it is "
+                                       "{})",
+                                       c.max_message_bytes, compose_body_limit(c),
+                                       body_bytes_in_flight));
+    s.report_unknown();
+}
+
 void parse_matching(Section& top, MatchingConfig& m) {
     auto t = top.table("matching");
     if (!t)
@@ -1257,6 +1300,7 @@ ParseOutcome parse_config(std::string_view text, std::string_view file_name) {
     parse_http(top, config.http);
     parse_matching(top, config.matching);
     parse_followups(top, config.followups);
+    parse_compose(top, config.compose, config.http.max_body_bytes_in_flight);
     parse_accounts(top, config);
     top.report_unknown();
     if (!r.has_errors())

@@ -33,11 +33,11 @@ Result<void> Work::savepoint(const std::function<Result<void>()>& body) {
 
 SqliteBackend::SqliteBackend(std::unique_ptr<Database> db)
     : owned_(std::move(db)), db_(*owned_), work_(db_), store_(db_), sync_(db_), web_(db_),
-      outbox_(db_), search_(db_), followups_(db_), activity_(db_) {}
+      outbox_(db_), search_(db_), followups_(db_), activity_(db_), compose_(db_) {}
 
 SqliteBackend::SqliteBackend(Database& db)
     : db_(db), work_(db_), store_(db_), sync_(db_), web_(db_), outbox_(db_), search_(db_),
-      followups_(db_), activity_(db_) {}
+      followups_(db_), activity_(db_), compose_(db_) {}
 
 Result<void> SqliteBackend::link_thread(ThreadId thread, DealId deal, std::optional<UserId> by,
                                         std::int64_t now) {

@@ -12,6 +12,8 @@
 #   - SIGKILL at each labelled step of sending: every reply ends sent exactly once or unknown,
 #     never delivered twice (deliveries counted in the customer's mailbox)
 #   - header/SMTP injection attempts are refused or neutralised
+#   - a new mail from a deal (crm-mailctl send) with an attachment and the signature arrives whole,
+#     and its Sent copy lands on its deal by the token in its own Message-ID; bad input is refused
 #   reply_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
 # With CRM_TEST_BACKEND=postgresql the same suite runs on a throwaway PostgreSQL 15
 # (tests/integration/postgres/pg.sh): each restarted daemon is a new worker that takes the account's
@@ -310,6 +312,62 @@ expect_eq "$(q "SELECT deal_id FROM thread_deals WHERE thread_id=$bthread")" 500
 "$ctl" "${ctl_db[@]}" outbox list --state bounced >"$work/bounced.txt" 2>&1
 expect_grep "^ *$gone +bounced .*gone@customer.example" "$work/bounced.txt" "outbox list --state bounced shows it"
 expect_grep "^ +failed gone@customer.example 5.1.1: " "$work/bounced.txt" "outbox list shows the report"
+
+# --- 7. a new mail from a deal (issue 20): crm-mailctl send, with an attachment and the owner's
+# signature, through Postfix into the customer's Dovecot mailbox. The customer is now on two open
+# deals, so only the deal in our Message-ID can place the copy filed in Sent: it must land on 501.
+printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency
+500,Customer renewal,10,100,1,proposal,open,100,EUR
+501,Customer expansion,10,100,1,lead,open,900,EUR
+' >"$work/d2.csv"
+"$ctl" "${ctl_db[@]}" crm import deals "$work/d2.csv" >/dev/null || bad "crm import deals 501"
+q "INSERT INTO user_signatures (user_id, signature, updated_at) VALUES (1, 'Alice Müller
+Sales, Example Ltd', 0)" >/dev/null
+printf 'Hello Chloé,\n\nthe draft contract for the expansion is attached.\n' >"$work/new.txt"
+head -c 300000 /dev/urandom >"$work/Contract draft.pdf"
+before=$(customer_count)
+new=$("$ctl" "${ctl_db[@]}" send --deal 501 --account alice --to customer@customer.example \
+  --subject "Expansion – contract draft" --body-file "$work/new.txt" --attach "$work/Contract draft.pdf" \
+  --signature 2>"$work/send.err")
+[ -n "$new" ] && ok "new mail queued ($new)" || bad "new mail queued: $(cat "$work/send.err")"
+wait_until 30 q_is "SELECT state FROM outbox WHERE id=$new" sent && ok "new mail sent" \
+  || bad "new mail sent: $(state_of "$new") $(q "SELECT last_error FROM outbox WHERE id=$new")"
+wait_until 30 count_ge $((before + 1)) && ok "new mail delivered to the customer" || bad "new mail delivered"
+nmid=$(q "SELECT message_id FROM outbox WHERE id=$new")
+expect_grep "^crm\.501\.[0-9a-f]+@example\.com$" <(echo "$nmid") "its Message-ID names deal 501"
+uid=$($DOVEADM search -u customer mailbox INBOX header message-id "$nmid" 2>/dev/null | awk '{print $2}' | head -1)
+$DOVEADM fetch -u customer 'text' mailbox INBOX uid "$uid" >"$work/new.out" 2>/dev/null
+python3 - "$work/new.out" "$work/Contract draft.pdf" <<'PY' && ok "the customer gets subject, text, signature and the attachment byte for byte" || bad "new mail content: $(head -c 600 "$work/new.out")"
+import email, email.policy, sys
+raw = open(sys.argv[1], "rb").read()
+raw = raw.split(b"\n", 1)[1] if raw.startswith(b"text:") else raw
+msg = email.message_from_bytes(raw, policy=email.policy.default)
+assert str(msg["Subject"]) == "Expansion – contract draft", msg["Subject"]
+assert msg["In-Reply-To"] is None and msg["References"] is None, "a new conversation"
+text = msg.get_body(("plain",)).get_content()
+assert "the draft contract for the expansion is attached." in text, text
+assert "\n-- \nAlice Müller\nSales, Example Ltd" in text.replace("\r\n", "\n"), text
+atts = {p.get_filename(): p.get_content() for p in msg.iter_attachments()}
+assert atts.get("Contract draft.pdf") == open(sys.argv[2], "rb").read(), list(atts)
+PY
+wait_until 30 sent_count_is "$nmid" 1 && ok "new mail's copy in Sent once" || bad "new mail's copy in Sent"
+wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='$nmid'" 1 \
+  && ok "the Sent copy is synced" || bad "the Sent copy is synced"
+nthread=$(q "SELECT thread_id FROM messages WHERE message_id='$nmid'")
+expect_eq "$(q "SELECT deal_id FROM thread_deals WHERE thread_id=$nthread")" 501 "the copy is on deal 501, by the token in its own Message-ID"
+# Refused before anything is queued: a bad address, a subject with a line break, a file too large.
+n0=$(q "SELECT count(*) FROM outbox")
+"$ctl" "${ctl_db[@]}" send --deal 501 --account alice --to 'customer@customer.example>, x@evil.example' \
+  --subject x --body-file "$work/new.txt" 2>"$work/send-bad.err" && bad "bad address accepted" \
+  || expect_grep "crm-mailctl send: .*customer@customer.example>, x@evil.example" "$work/send-bad.err" "a bad address is named"
+"$ctl" "${ctl_db[@]}" send --deal 501 --account alice --to customer@customer.example \
+  --subject "$(printf 'x\r\nBcc: x@evil.example')" --body-file "$work/new.txt" 2>"$work/send-bad.err" \
+  && bad "subject with CR LF accepted" || expect_grep "subject: contains CR, LF or NUL|contains CR, LF or NUL" "$work/send-bad.err" "a subject with CR LF is refused"
+head -c $((11 * 1024 * 1024)) /dev/zero >"$work/huge.bin"
+"$ctl" "${ctl_db[@]}" send --deal 501 --account alice --to customer@customer.example \
+  --subject big --body-file "$work/new.txt" --attach "$work/huge.bin" 2>"$work/send-bad.err" \
+  && bad "an 11 MiB file accepted" || expect_grep "attachment 'huge.bin' is .*the most one file may have is 10 MiB" "$work/send-bad.err" "an oversized file is refused with the limit"
+expect_eq "$(q "SELECT count(*) FROM outbox")" "$n0" "nothing queued by the refused ones"
 stop_daemon
 for s in alice-pw; do
   if grep -q -- "$s" "$work"/*.log; then bad "secret in a log"; else ok "no secret in logs"; fi

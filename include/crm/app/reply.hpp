@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "crm/core/backend.hpp"
+#include "crm/core/compose.hpp"
 #include "crm/core/ids.hpp"
 #include "crm/core/message.hpp"
 #include "crm/core/result.hpp"
@@ -44,6 +45,10 @@ Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& c
                              const std::string& account_address,
                              const std::vector<std::string>& own, const std::string& random_hex);
 
+// The canonical form of a recipient, or "reply.invalid.<field>" ("reply.invalid" for an empty
+// field) naming it when it holds CR, LF or NUL or is not a usable envelope address.
+Result<std::string> checked_recipient(const Address& a, std::string_view field);
+
 // "crm.<deal>.<random>@<domain of the account>": our Message-IDs name the deal, so an answer
 // finds it even when its subject changed or its References were trimmed. Deal 0: no deal.
 std::string make_message_id(std::optional<DealId> deal, const std::string& account_address,
@@ -61,6 +66,8 @@ struct ReplyRequest {
     std::string text_body, html_body;
     std::vector<OutboxAttachment> attachments;
     std::vector<std::string> attachment_contents; // index-aligned with attachments
+    bool quote = false;     // quote the message answered under the text (and in HTML)
+    bool signature = false; // add the sender's signature (app/compose.hpp)
 };
 
 struct QueuedReply {
@@ -77,8 +84,14 @@ struct QueuedReply {
 //   Without a parent, a salesperson answers the newest message they see (by arrival, never
 //   the sender's Date), never one of another salesperson's; an admin the thread's newest.
 // Errors: "reply.account_unknown", "reply.no_account", "reply.parent_not_in_thread",
-// "reply.no_parent", plan_reply's "reply.invalid*", the store's.
+//   The attachments are checked against `limits` (app::check_attachments). With `quote` the
+//   text (and an HTML alternative, unless the request brings its own) gets the original quoted
+//   under it, and with `signature` the signature of the person sending (the account owner's
+//   for the operator).
+// Errors: "reply.account_unknown", "reply.no_account", "reply.parent_not_in_thread",
+// "reply.no_parent", plan_reply's "reply.invalid*", check_attachments', the store's.
 Result<QueuedReply> queue_reply(Backend& b, const Viewer& v, ReplyRequest request,
-                                const std::string& random_hex, std::int64_t now);
+                                const std::string& random_hex, std::int64_t now,
+                                const ComposeLimits& limits = {});
 
 } // namespace crm::app

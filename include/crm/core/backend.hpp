@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "crm/core/activity.hpp"
+#include "crm/core/compose.hpp"
 #include "crm/core/crm_records.hpp"
 #include "crm/core/followups.hpp"
 #include "crm/core/outbox.hpp"
@@ -64,6 +65,7 @@ class Backend {
     virtual Search& search() = 0;
     virtual Followups& followups() = 0;
     virtual ActivityReads& activity() = 0;
+    virtual ComposeStore& compose() = 0;
     virtual QuarantineAdmin& quarantine() = 0;
     // What the daemon's ingest and IMAP sync need, on the same connection.
     virtual MailStore& mail() = 0;

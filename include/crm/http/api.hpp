@@ -161,6 +161,8 @@ struct ApiOptions {
     LogSink log;                       // lockouts, admin changes (may be empty)
     // The follow-up periods of deals that set none ([followups] in the config).
     FollowupPolicy followups;
+    // Attachment limits of mail composed here ([compose]).
+    ComposeLimits compose;
 };
 
 class Api {
@@ -173,6 +175,9 @@ class Api {
 
     // Thread-safe: each call borrows its own connection (Backend) from a small pool.
     Response handle(const Request& request);
+    // The largest body a request for `target` may have: a mail with attachments (a reply, a new
+    // mail) compose_body_limit(options.compose), anything else kMaxRequestBody.
+    [[nodiscard]] std::size_t body_limit(std::string_view method, std::string_view target) const;
     void set_port(std::uint16_t port);
 
   private:

@@ -65,6 +65,9 @@ inline constexpr std::string_view kComposeInvalid = "compose.invalid";
 // (compared ASCII case-insensitively) removed, in that order.
 [[nodiscard]] Result<std::vector<std::string>> envelope_recipients(const ReplyDraft &d);
 
+// `t` (Unix seconds) as RFC 5322 writes a date, in UTC: "Thu, 01 Jan 1970 00:00:00 +0000".
+[[nodiscard]] std::string date_text(std::int64_t t);
+
 // The reply subject: exactly one "Re: " in front of the parent's subject with every leading
 // reply prefix removed, localised ones included (Re, RE[2], Re^3, AW, SV, VS, Antw, Odp, RIF, R,
 // YNT, RES, Réf, Vá, 回复, 答复, 返信, 회신, Отв, ΑΠ, ...: case-insensitive, optional counter,

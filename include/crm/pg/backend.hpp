@@ -14,6 +14,7 @@
 
 #include "crm/core/backend.hpp"
 #include "crm/pg/activity.hpp"
+#include "crm/pg/compose.hpp"
 #include "crm/pg/connection.hpp"
 #include "crm/pg/followups.hpp"
 #include "crm/pg/lease_fence.hpp"
@@ -51,6 +52,7 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     Search& search() override { return search_; }
     Followups& followups() override { return followups_; }
     ActivityReads& activity() override { return activity_; }
+    ComposeStore& compose() override { return compose_; }
     QuarantineAdmin& quarantine() override { return sync_; }
     MailStore& mail() override { return store_; }
     ThreadIndex& threads() override { return store_; }
@@ -106,6 +108,7 @@ class PgBackend final : public Backend, public ThreadEdits, public MetricsQuerie
     PgOutbox outbox_;
     PgFollowups followups_;
     PgActivity activity_;
+    PgCompose compose_;
     PgThrottle throttle_;
     // Full-text search is SQLite's for now (issue 19: PostgreSQL's comes with issue 17): a
     // search here says so instead of returning nothing.

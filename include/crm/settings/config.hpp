@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "crm/core/account_config.hpp"
+#include "crm/core/compose.hpp"
 #include "crm/core/ids.hpp"
 #include "crm/core/limits.hpp"
 
@@ -121,6 +122,8 @@ struct Config {
     HttpConfig http;
     MatchingConfig matching;
     FollowupsConfig followups;
+    // [compose]: attachment limits of mail written in the CRM (crm/core/compose.hpp).
+    ComposeLimits compose;
     std::vector<AccountConfig> accounts;
 
     friend bool operator==(const Config&, const Config&) = default;

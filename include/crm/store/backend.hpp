@@ -7,6 +7,7 @@
 
 #include "crm/core/backend.hpp"
 #include "crm/store/activity.hpp"
+#include "crm/store/compose.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/followups.hpp"
 #include "crm/store/outbox.hpp"
@@ -45,6 +46,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     Search& search() override { return search_; }
     Followups& followups() override { return followups_; }
     ActivityReads& activity() override { return activity_; }
+    ComposeStore& compose() override { return compose_; }
     QuarantineAdmin& quarantine() override { return sync_; }
     MailStore& mail() override { return store_; }
     ThreadIndex& threads() override { return store_; }
@@ -84,6 +86,7 @@ class SqliteBackend final : public Backend, public ThreadEdits, public MetricsQu
     SearchStore search_;
     FollowupStore followups_;
     ActivityStore activity_;
+    ComposeSqlite compose_;
 };
 
 // Opens a connection to the database at `path` (which must be migrated) for each call.

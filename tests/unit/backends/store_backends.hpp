@@ -20,12 +20,14 @@
 #include <unistd.h>
 
 #include "crm/pg/activity.hpp"
+#include "crm/pg/compose.hpp"
 #include "crm/pg/followups.hpp"
 #include "crm/pg/migrate.hpp"
 #include "crm/pg/store.hpp"
 #include "crm/pg/sync_store.hpp"
 #include "crm/store/activity.hpp"
 #include "crm/store/backend.hpp"
+#include "crm/store/compose.hpp"
 #include "crm/store/database.hpp"
 #include "crm/store/followups.hpp"
 #include "crm/store/store.hpp"
@@ -100,6 +102,11 @@ class SqliteBackend : public ::testing::Test {
             activity_ = std::make_unique<store::ActivityStore>(*db_);
         return *activity_;
     }
+    ComposeStore& compose() {
+        if (!compose_)
+            compose_ = std::make_unique<store::ComposeSqlite>(*db_);
+        return *compose_;
+    }
 
   private:
     void remove_files() {
@@ -112,6 +119,7 @@ class SqliteBackend : public ::testing::Test {
     std::unique_ptr<store::SyncStore> sync_;
     std::unique_ptr<store::FollowupStore> followups_;
     std::unique_ptr<store::ActivityStore> activity_;
+    std::unique_ptr<store::ComposeSqlite> compose_;
     std::unique_ptr<SQLite::Database> raw_;
 };
 
@@ -170,12 +178,18 @@ class PgBackend : public pg::test::PgTest {
             activity_ = std::make_unique<pg::PgActivity>(db());
         return *activity_;
     }
+    ComposeStore& compose() {
+        if (!compose_)
+            compose_ = std::make_unique<pg::PgCompose>(db());
+        return *compose_;
+    }
 
   protected:
     std::unique_ptr<pg::PgStore> store_;
     std::unique_ptr<pg::PgSyncState> sync_;
     std::unique_ptr<pg::PgFollowups> followups_;
     std::unique_ptr<pg::PgActivity> activity_;
+    std::unique_ptr<pg::PgCompose> compose_;
 };
 
 // The same on PostgreSQL with every statement in its own round trip (PgStoreOptions::pipeline

@@ -1429,5 +1429,67 @@ TYPED_TEST(StoreConformance, FollowupDatesFollowTheMailAndThePortListsTheOwnersT
     EXPECT_EQ(this->num("SELECT last_out_at FROM threads WHERE id = " + moved), 1796122800);
 }
 
+// Signatures, drafts and a deal's recipients (issue 20, part 1) behave alike on both backends:
+// a draft is its user's alone, replaced in place, and a user keeps at most kMaxDraftsPerUser.
+TYPED_TEST(StoreConformance, SignaturesDraftsAndDealRecipients) {
+    this->seed_crm();
+    auto& s = this->store();
+    ASSERT_TRUE(s.upsert_user({2, "Bob", "bob@s.example", "bob@s.example", "salesperson"}, 1));
+    ASSERT_TRUE(s.upsert_contact(
+        {101,
+         "Ann",
+         {{"ann@globex.example", "Ann@globex.example"}, {"ann@home.example", "ann@home.example"}},
+         10},
+        1));
+    ASSERT_TRUE(
+        s.upsert_deal({1000, "Fleet", 10, {100, 101}, 1, "proposal", "open", "10", "EUR"}, 1));
+    auto& c = this->compose();
+    EXPECT_EQ(c.signature(1).value_or("?"), "");
+    ASSERT_TRUE(this->tx([&] { return c.set_signature(1, "Alice\nSales — Ünïcode", 5); }));
+    EXPECT_EQ(c.signature(1).value_or("?"), "Alice\nSales — Ünïcode");
+    EXPECT_EQ(c.signature(2).value_or("?"), "");
+    ASSERT_TRUE(this->tx([&] { return c.set_signature(1, "", 6); }));
+    EXPECT_EQ(c.signature(1).value_or("?"), "");
+
+    ASSERT_TRUE(this->tx([&] { return c.put_draft(1, "thread-7", R"({"body":"a"})", 10); }));
+    ASSERT_TRUE(this->tx([&] { return c.put_draft(1, "thread-7", R"({"body":"ab"})", 11); }));
+    ASSERT_TRUE(this->tx([&] { return c.put_draft(1, "deal-1000", "{}", 12); }));
+    auto d = c.draft(1, "thread-7");
+    ASSERT_TRUE(d && *d) << (d ? "none" : d.error().to_string());
+    EXPECT_EQ((*d)->content, R"({"body":"ab"})");
+    EXPECT_EQ((*d)->updated_at, 11);
+    EXPECT_FALSE(c.draft(2, "thread-7").value());
+    auto list = c.drafts(1);
+    ASSERT_TRUE(list);
+    ASSERT_EQ(list->size(), 2u);
+    EXPECT_EQ((*list)[0].key, "deal-1000");
+    EXPECT_EQ((*list)[1].key, "thread-7");
+    EXPECT_TRUE((*list)[0].content.empty());
+    auto gone = c.delete_draft(1, "thread-7");
+    ASSERT_TRUE(gone);
+    EXPECT_TRUE(*gone);
+    EXPECT_FALSE(c.delete_draft(1, "thread-7").value());
+    // The most drafts kept: a new one past it is refused, the ones kept may still change.
+    for (std::size_t i = 1; i < kMaxDraftsPerUser; ++i)
+        ASSERT_TRUE(this->tx([&] { return c.put_draft(2, fmt::format("thread-{}", i), "{}", 1); }));
+    ASSERT_TRUE(this->tx([&] { return c.put_draft(2, "deal-1", "{}", 1); }));
+    auto over = this->tx([&] { return c.put_draft(2, "deal-2", "{}", 2); });
+    ASSERT_FALSE(over);
+    EXPECT_EQ(over.error().code, "draft.too_many");
+    EXPECT_TRUE(this->tx([&] { return c.put_draft(2, "deal-1", R"({"x":1})", 3); }));
+    EXPECT_EQ(c.drafts(2).value().size(), kMaxDraftsPerUser);
+    EXPECT_EQ(c.drafts(1).value().size(), 1u);
+
+    auto r = c.deal_recipients(1000);
+    ASSERT_TRUE(r) << r.error().to_string();
+    ASSERT_EQ(r->size(), 3u);
+    EXPECT_EQ((*r)[0].name, "Ann");
+    EXPECT_EQ((*r)[0].address, "Ann@globex.example");
+    EXPECT_EQ((*r)[1].address, "ann@home.example");
+    EXPECT_EQ((*r)[2].name, "Hank");
+    EXPECT_EQ((*r)[2].address, "Hank@Globex.example");
+    EXPECT_TRUE(c.deal_recipients(1001).value().empty());
+}
+
 } // namespace
 } // namespace crm::backends_test

@@ -17,6 +17,7 @@
 #include <boost/json.hpp>
 
 #include "crm/app/ingest.hpp"
+#include "crm/core/base64.hpp"
 #include "crm/core/clock.hpp"
 #include "crm/http/api.hpp"
 #include "crm/http/auth.hpp"
@@ -1540,6 +1541,218 @@ TEST_F(ApiTest, ServesEveryModuleOfThePageAsJavaScript) {
     // The walk reached the shared core and the views, so it did not stop at the entry point.
     for (const char* name : {"/app.js", "/core.js", "/views/thread.js", "/views/reply.js"})
         EXPECT_TRUE(seen.contains(name)) << name;
+}
+
+// --- composing from the CRM (issue 20, part 1)
+
+std::int64_t count_rows(const std::filesystem::path& db, const std::string& sql) {
+    SQLite::Database raw(db.string(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(raw, sql);
+    EXPECT_TRUE(q.executeStep()) << sql;
+    return q.getColumn(0).getInt64();
+}
+
+std::string text_of(const std::filesystem::path& db, const std::string& sql) {
+    SQLite::Database raw(db.string(), SQLite::OPEN_READONLY);
+    SQLite::Statement q(raw, sql);
+    EXPECT_TRUE(q.executeStep()) << sql;
+    return q.getColumn(0).getString();
+}
+
+// A new mail on a deal: queued from the sender's own account with a Message-ID naming the deal,
+// no thread yet, its attachment kept; only someone who sees the deal may write on it.
+TEST_F(ApiTest, NewMailFromADealNamesTheDealAndKeepsItsAttachment) {
+    const std::string pdf = "%PDF-1.4 offer";
+    auto ok = as(
+        alice_token, "POST", "/api/v1/deals/10/mail",
+        json::serialize(json::object{
+            {"account", "alice-mail"},
+            {"to", json::array{"carol@customer.test"}},
+            {"cc", json::array{"dan@customer.test"}},
+            {"subject", "Offer for Acme"},
+            {"body", "Hello Carol,\nthe offer is attached."},
+            {"attachments", json::array{json::object{{"filename", "Ofertă.pdf"},
+                                                     {"content_type", "application/pdf"},
+                                                     {"content_base64", base64_encode(pdf)}}}}}));
+    ASSERT_EQ(ok.status, 202) << ok.body;
+    const auto ob = body_of(ok).at("outbox");
+    EXPECT_EQ(ob.at("state"), "queued");
+    EXPECT_EQ(ob.at("subject"), "Offer for Acme");
+    EXPECT_EQ(ob.at("to").at(0), "carol@customer.test");
+    EXPECT_EQ(ob.at("cc").at(0), "dan@customer.test");
+    EXPECT_TRUE(ob.at("new_conversation").as_bool());
+    EXPECT_TRUE(ob.at("thread_id").is_null());
+    EXPECT_EQ(ob.at("attachments").at(0).at("filename"), "Ofertă.pdf");
+    EXPECT_EQ(control.outbox_kicks, 1);
+    const auto id = ob.at("id").as_int64();
+    const auto mid = text_of(path, fmt::format("SELECT message_id FROM outbox WHERE id = {}", id));
+    EXPECT_TRUE(std::regex_match(mid, std::regex(R"(crm\.10\.[0-9a-f]{24}@team\.test)"))) << mid;
+    EXPECT_EQ(
+        count_rows(path, fmt::format("SELECT count(*) FROM outbox WHERE id = {} AND deal_id = "
+                                     "10 AND in_reply_to = '' AND thread_id IS NULL AND "
+                                     "user_id = 1",
+                                     id)),
+        1);
+    EXPECT_EQ(count_rows(path, fmt::format("SELECT count(*) FROM blobs WHERE sha256 = '{}'",
+                                           mime::sha256_hex(pdf))),
+              1);
+
+    // Bob sees neither Alice's private deal nor may he send from her account.
+    EXPECT_EQ(as(bob_token, "POST", "/api/v1/deals/10/mail",
+                 R"({"account":"bob-mail","to":["carol@customer.test"],"subject":"x","body":"y"})")
+                  .status,
+              404);
+    auto theirs = as(alice_token, "POST", "/api/v1/deals/12/mail",
+                     R"({"account":"bob-mail","to":["x@initech.test"],"subject":"x"})");
+    EXPECT_EQ(theirs.status, 403) << theirs.body;
+    EXPECT_EQ(body_of(theirs).at("error").at("field"), "account");
+    EXPECT_EQ(as(bob_token, "POST", "/api/v1/deals/12/mail",
+                 R"({"account":"bob-mail","to":["x@initech.test"],"subject":"Pilot"})")
+                  .status,
+              202);
+}
+
+// Bad input gets a clear error naming the field, and nothing is queued.
+TEST_F(ApiTest, NewMailRefusesBadInputAndQueuesNothing) {
+    make_api([](ApiOptions& o) { o.compose = ComposeLimits{1024, 2048}; });
+    const auto before = count_rows(path, "SELECT count(*) FROM outbox");
+    const auto blobs = count_rows(path, "SELECT count(*) FROM blobs");
+    const std::string big = base64_encode(std::string(1025, 'x'));
+    const struct {
+        std::string body;
+        int status;
+        std::string field, says;
+    } cases[] = {
+        {R"({"account":"alice-mail","to":["not an address"],"subject":"s"})", 422, "to",
+         "not an address"},
+        {R"({"account":"alice-mail","to":["a@b.test\r\nBcc: x@evil.test"],"subject":"s"})", 422,
+         "to", "CR, LF or NUL"},
+        {R"({"account":"alice-mail","to":["a@b.test"],"cc":["nope"],"subject":"s"})", 422, "cc",
+         "nope"},
+        {R"({"account":"alice-mail","to":[],"subject":"s"})", 422, "to", "recipient"},
+        {R"({"account":"alice-mail","to":["a@b.test"],"subject":"Hi\r\nBcc: x@evil.test"})", 422,
+         "subject", "CR, LF or NUL"},
+        {R"({"account":"alice-mail","to":["a@b.test"],"subject":"  "})", 422, "subject",
+         "required"},
+        {R"({"account":"alice-mail","to":["a@b.test"],"subject":"s","attachments":[{"filename":"a\r\nb.txt","content_base64":"eA=="}]})",
+         422, "attachments", "CR, LF or NUL"},
+        {R"({"account":"alice-mail","to":["a@b.test"],"subject":"s","attachments":[{"filename":"a.txt","content_base64":"!!"}]})",
+         422, "attachments[0].content_base64", "not valid base64"},
+        {R"({"account":"alice-mail","to":["a@b.test"],"subject":"s","attachments":[{"filename":"big.bin","content_base64":")" +
+             big + R"("}]})",
+         413, "attachments", "'big.bin' is 1025 bytes: the most one file may have is 1 KiB"},
+        {R"({"account":"nobody","to":["a@b.test"],"subject":"s"})", 422, "account", "nobody"},
+        {R"({"account":"alice-mail","to":["a@b.test"],"subject":"s","from":"ceo@team.test"})", 422,
+         "from", "not a known field"},
+    };
+    for (const auto& c : cases) {
+        auto r = as(alice_token, "POST", "/api/v1/deals/10/mail", c.body);
+        EXPECT_EQ(r.status, c.status) << c.body << " -> " << r.body;
+        if (r.status < 400)
+            continue;
+        const auto e = body_of(r).at("error");
+        EXPECT_EQ(std::string(e.at("field").as_string()), c.field) << r.body;
+        EXPECT_NE(std::string(e.at("message").as_string()).find(c.says), std::string::npos)
+            << r.body;
+    }
+    // A reply is held to the same limits.
+    auto reply = as(
+        alice_token, "POST", "/api/v1/threads/100/reply",
+        R"({"account":"alice-mail","body":"x","attachments":[{"filename":"big.bin","content_base64":")" +
+            big + R"("}]})");
+    EXPECT_EQ(reply.status, 413) << reply.body;
+    EXPECT_EQ(count_rows(path, "SELECT count(*) FROM outbox"), before);
+    EXPECT_EQ(count_rows(path, "SELECT count(*) FROM blobs"), blobs);
+    EXPECT_EQ(control.outbox_kicks, 0);
+}
+
+// The server reads a larger body only for the two requests that carry attachments.
+TEST_F(ApiTest, OnlyMailRequestsMayHaveLargeBodies) {
+    make_api([](ApiOptions& o) { o.compose = ComposeLimits{1 << 20, 3 << 20}; });
+    const auto mail = api->body_limit("POST", "/api/v1/deals/10/mail");
+    EXPECT_EQ(mail, compose_body_limit(ComposeLimits{1 << 20, 3 << 20}));
+    EXPECT_GT(mail, (std::size_t{3} << 20) * 4 / 3);
+    EXPECT_EQ(api->body_limit("POST", "/api/v1/threads/100/reply?x=1"), mail);
+    for (auto [m, t] :
+         {std::pair{"GET", "/api/v1/deals/10/mail"}, std::pair{"POST", "/api/v1/deals/x/mail"},
+          std::pair{"POST", "/api/v1/deals//mail"}, std::pair{"POST", "/api/v1/auth/login"},
+          std::pair{"PUT", "/api/v1/drafts/deal-10"}})
+        EXPECT_EQ(api->body_limit(m, t), kMaxRequestBody) << m << " " << t;
+}
+
+// A signature set on the page signs the user's replies; the quoted original comes along in
+// text and in sanitised HTML; the reply's draft is gone once it is queued.
+TEST_F(ApiTest, RepliesCarrySignatureQuoteAndEndTheirDraft) {
+    EXPECT_EQ(body_of(as(alice_token, "GET", "/api/v1/me/signature")).at("signature"), "");
+    auto put =
+        as(alice_token, "PUT", "/api/v1/me/signature", R"({"signature":"Alice Pop\nAcme Sales"})");
+    ASSERT_EQ(put.status, 200) << put.body;
+    EXPECT_EQ(body_of(as(alice_token, "GET", "/api/v1/me/signature")).at("signature"),
+              "Alice Pop\nAcme Sales");
+    EXPECT_EQ(body_of(as(bob_token, "GET", "/api/v1/me/signature")).at("signature"), "");
+    auto too_long = as(alice_token, "PUT", "/api/v1/me/signature",
+                       json::serialize(json::object{{"signature", std::string(9000, 's')}}));
+    EXPECT_EQ(too_long.status, 422);
+    EXPECT_EQ(body_of(too_long).at("error").at("field"), "signature");
+
+    auto draft = as(alice_token, "PUT", "/api/v1/drafts/thread-100",
+                    R"({"content":{"body":"Half a thought","quote":true}})");
+    ASSERT_EQ(draft.status, 200) << draft.body;
+    auto got = as(alice_token, "GET", "/api/v1/drafts/thread-100");
+    ASSERT_EQ(got.status, 200) << got.body;
+    EXPECT_EQ(body_of(got).at("content").at("body"), "Half a thought");
+    EXPECT_EQ(as(bob_token, "GET", "/api/v1/drafts/thread-100").status, 404) << "Alice's own";
+    EXPECT_EQ(body_of(as(alice_token, "GET", "/api/v1/drafts")).at("drafts").as_array().size(), 1u);
+    EXPECT_EQ(as(alice_token, "PUT", "/api/v1/drafts/thread-100", R"({"content":"x"})").status,
+              422);
+    EXPECT_EQ(as(alice_token, "PUT", "/api/v1/drafts/message-1", R"({"content":{}})").status, 404);
+
+    auto q = as(alice_token, "POST", "/api/v1/threads/100/reply",
+                R"({"account":"alice-mail","body":"Here it is.","parent_id":1000,"quote":true})");
+    ASSERT_EQ(q.status, 202) << q.body;
+    const auto id = body_of(q).at("outbox").at("id").as_int64();
+    const auto text = text_of(path, fmt::format("SELECT text_body FROM outbox WHERE id = {}", id));
+    EXPECT_EQ(text.rfind("Here it is.\n\n-- \nAlice Pop\nAcme Sales\n\nOn ", 0), 0u) << text;
+    EXPECT_NE(
+        text.find(", Carol <carol@customer.test> wrote:\n> Hello\n>\n> On Mon, Bob wrote:\n>> "
+                  "earlier\n"),
+        std::string::npos)
+        << text;
+    const auto html = text_of(path, fmt::format("SELECT html_body FROM outbox WHERE id = {}", id));
+    EXPECT_NE(html.find("<blockquote type=\"cite\""), std::string::npos) << html;
+    EXPECT_NE(html.find("Hi"), std::string::npos) << html;
+    EXPECT_EQ(html.find("<script"), std::string::npos) << html;
+    EXPECT_EQ(html.find("t.example"), std::string::npos) << html;
+    EXPECT_EQ(as(alice_token, "GET", "/api/v1/drafts/thread-100").status, 404);
+
+    // Without a signature when asked.
+    auto plain = as(alice_token, "POST", "/api/v1/threads/100/reply",
+                    R"({"account":"alice-mail","body":"Short.","signature":false})");
+    ASSERT_EQ(plain.status, 202) << plain.body;
+    EXPECT_EQ(text_of(path, fmt::format("SELECT text_body FROM outbox WHERE id = {}",
+                                        body_of(plain).at("outbox").at("id").as_int64())),
+              "Short.");
+    EXPECT_EQ(as(alice_token, "DELETE", "/api/v1/drafts/deal-10").status, 404);
+}
+
+// Whom a new mail may go to: the deal's contacts, for those who see the deal.
+TEST_F(ApiTest, DealRecipientsAreItsContactsForThoseWhoSeeIt) {
+    {
+        SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+        raw.exec("INSERT INTO contacts (id, name, created_at, updated_at) VALUES (1, 'Carol', 0, "
+                 "0), (2, 'Dan', 0, 0); INSERT INTO contact_addresses (address, contact_id, "
+                 "written) VALUES ('carol@customer.test', 1, 'Carol@Customer.test'), "
+                 "('dan@customer.test', 2, 'dan@customer.test'); INSERT INTO deal_contacts "
+                 "(deal_id, contact_id) VALUES (10, 1), (10, 2), (11, 2)");
+    }
+    auto r = as(alice_token, "GET", "/api/v1/deals/10/recipients");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto list = body_of(r).at("recipients").as_array();
+    ASSERT_EQ(list.size(), 2u);
+    EXPECT_EQ(list[0].at("name"), "Carol");
+    EXPECT_EQ(list[0].at("address"), "Carol@Customer.test");
+    EXPECT_EQ(list[1].at("name"), "Dan");
+    EXPECT_EQ(as(bob_token, "GET", "/api/v1/deals/10/recipients").status, 404);
 }
 
 } // namespace

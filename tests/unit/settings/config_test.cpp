@@ -217,7 +217,7 @@ tls = "starttls"
 
 TEST(Config, HttpLimitsAndMetricsToken) {
     const auto out = parse("[http]\nallowed_hosts = [\"crm.example.com\"]\nmax_connections = 32\n"
-                           "max_body_bytes_in_flight = 8388608\n"
+                           "max_body_bytes_in_flight = 33554432\n"
                            "metrics_token_file = \"/etc/crm-mail/metrics.token\"\n"
                            "trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n"
                            "public_url = \"https://crm.example.com/\"\n" +
@@ -229,7 +229,7 @@ TEST(Config, HttpLimitsAndMetricsToken) {
                           {"crm.example.com"},
                           false,
                           32,
-                          8u << 20,
+                          32u << 20,
                           "/etc/crm-mail/metrics.token",
                           {"127.0.0.1", "10.0.0.0/8", "fd00::/8"},
                           "https://crm.example.com"}; // without the trailing slash
@@ -277,6 +277,41 @@ TEST(Config, FollowupPeriodsHaveDefaultsAndRanges) {
     EXPECT_TRUE(has_problem(bad, 2, "followups.awaiting_days", false)) << dump(bad);
     EXPECT_TRUE(has_problem(bad, 3, "followups.answer_hours", false)) << dump(bad);
     EXPECT_TRUE(has_problem(bad, 4, "weeks", false)) << dump(bad);
+}
+
+TEST(Config, ComposeLimitsHaveDefaultsRangesAndFitTheHttpBudget) {
+    const auto dflt = parse(with_imap(kGoodImap));
+    ASSERT_TRUE(dflt.ok()) << dump(dflt);
+    EXPECT_EQ(dflt.config->compose, ComposeLimits{});
+    EXPECT_EQ(dflt.config->compose.max_attachment_bytes, 10u << 20);
+    const auto out = parse("[compose]\nmax_attachment_bytes = 1048576\nmax_message_bytes = "
+                           "4194304\n[http]\nmax_body_bytes_in_flight = 8388608\n" +
+                           with_imap(kGoodImap));
+    ASSERT_TRUE(out.ok()) << dump(out);
+    EXPECT_EQ(out.config->compose, (ComposeLimits{1u << 20, 4u << 20}));
+    const auto bad = parse("[compose]\nmax_attachment_bytes = 10\nmax_message_bytes = "
+                           "1099511627776\nsize = 3\n" +
+                           with_imap(kGoodImap));
+    EXPECT_FALSE(bad.ok());
+    EXPECT_TRUE(has_problem(bad, 2, "compose.max_attachment_bytes", false)) << dump(bad);
+    EXPECT_TRUE(has_problem(bad, 3, "compose.max_message_bytes", false)) << dump(bad);
+    EXPECT_TRUE(has_problem(bad, 4, "size", false)) << dump(bad);
+    const auto larger = parse("[compose]\nmax_attachment_bytes = 4194304\nmax_message_bytes = "
+                              "1048576\n" +
+                              with_imap(kGoodImap));
+    EXPECT_TRUE(has_problem(larger, 1, "is larger than compose.max_message_bytes", false))
+        << dump(larger);
+    // One mail with its attachments must fit into the bodies read at once.
+    const auto tight = parse("[http]\nmax_body_bytes_in_flight = 8388608\n" + with_imap(kGoodImap));
+    EXPECT_FALSE(tight.ok());
+    EXPECT_TRUE(
+        has_problem(tight, 1, "http.max_body_bytes_in_flight (8388608) must hold one mail", false))
+        << dump(tight);
+    const auto tight2 = parse("[http]\nmax_body_bytes_in_flight = 8388608\n[compose]\n"
+                              "max_message_bytes = 16777216\n" +
+                              with_imap(kGoodImap));
+    EXPECT_TRUE(has_problem(tight2, 3, "needs http.max_body_bytes_in_flight", false))
+        << dump(tight2);
 }
 
 TEST(Config, TrustedProxiesMustBeAddressesOrBlocks) {
