@@ -18,6 +18,7 @@ import { viewFollowups } from './views/followups.js';
 import { viewLogin } from './views/login.js';
 import { viewOutbox } from './views/outbox.js';
 import { viewSearch } from './views/search.js';
+import { viewSettings } from './views/settings.js';
 import { viewThread } from './views/thread.js';
 import { viewUnsorted } from './views/unsorted.js';
 
@@ -30,5 +31,6 @@ start([
   { path: /^#\/search(?:\?.*)?$/, view: viewSearch, nav: 'search' },
   { path: /^#\/followups$/, view: viewFollowups, nav: 'followups' },
   { path: /^#\/outbox(?:\?.*)?$/, view: viewOutbox, nav: 'outbox' },
+  { path: /^#\/settings$/, view: viewSettings, nav: 'settings' },
   { path: /^#\/admin$/, view: viewAdmin, nav: 'admin' },
 ]);

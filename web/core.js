@@ -1,7 +1,9 @@
 // The page's shared core: DOM helpers, formatting, the API client (session cookie, the JSON body
 // the server's CSRF check wants, 401 → #/login), the page state, the toast, the shell (nav) and
 // the router. The views (views/*.js) import from here and never from one another, except the
-// thread view, which embeds the reply composer; app.js lists the routes and calls start().
+// composers: the thread view embeds the reply box (reply.js), and the reply box, the deal page and
+// the settings page share views/compose.js (files, drafts, signature, the new-mail box); app.js
+// lists the routes and calls start().
 // Mail content is hostile: the DOM is built with createElement/textContent only (h()), never
 // innerHTML.
 //

@@ -94,7 +94,13 @@ void me(Ctx& c) {
     json::array accs;
     for (const auto& a : ok_or_500(ws.sender_accounts(c.user->id)))
         accs.push_back(json::object{{"name", a.name}, {"address", a.address}});
-    send_json(c, 200, json::object{{"user", user_json(*c.user)}, {"accounts", accs}});
+    const auto& limits = c.options.compose;
+    send_json(
+        c, 200,
+        json::object{{"user", user_json(*c.user)},
+                     {"accounts", accs},
+                     {"compose", json::object{{"max_attachment_bytes", limits.max_attachment_bytes},
+                                              {"max_message_bytes", limits.max_message_bytes}}}});
 }
 
 // Messages per page of the thread view: the newest first, older ones with ?before=.

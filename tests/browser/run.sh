@@ -10,7 +10,7 @@
 # 501 and 502 (Greg at globex.example, two open deals: his mail goes to the unsorted queue with
 # both as suggestions); alice's INBOX: a customer thread, Greg's mail, and one thread holding every
 # payload of tests/data/xss/*.html as an HTML mail.
-# Then runs tests/browser/thread_view.mjs and tests/browser/xss.mjs with these variables:
+# Then runs tests/browser/thread_view.mjs, xss.mjs and compose.mjs with these variables:
 #   BASE_URL ARTIFACTS  ALICE_EMAIL ALICE_PASSWORD  ADA_EMAIL ADA_PASSWORD
 #   CUSTOMER_THREAD_SUBJECT  UNSORTED_SUBJECT  XSS_THREAD_SUBJECT  XSS_COUNT
 #   NEW_ACCOUNT_JSON (what the admin test types into the add-account form)
@@ -310,7 +310,7 @@ cp "$work/seed/9-joint.eml" "$work/bobseed/b9.eml"
 export JOINT_SUBJECT="Joint visit plan" BOB_EMAIL=bob@example.com BOB_PASSWORD=bob-password-1
 "$dcs/seed.sh" "$dc" bob "$work/bobseed" >"$work/bobseed.log" 2>&1 || bad "seed bob: $(cat "$work/bobseed.log")"
 
-for t in thread_view xss; do
+for t in thread_view xss compose; do
   if node "$here/$t.mjs" >"$work/$t.log" 2>&1; then
     ok "browser: $t ($(grep -c '^ok' "$work/$t.log") checks)"
   else
@@ -322,6 +322,43 @@ done
 # account the admin added in the page is in the config and syncing.
 customer_has_reply() { $DOVEADM search -u customer mailbox INBOX header subject "Re: Renewal pricing for 2027" 2>/dev/null | grep -q .; }
 wait_until 30 customer_has_reply && ok "the reply from the page arrived in the customer's mailbox" || bad "reply not delivered"
+# What compose.mjs sent from the page (issue 20): the new mail with its file and the signature, and
+# the reply with the quoted original and its file, as the customer's Dovecot holds them; the new
+# mail's Sent copy on its deal.
+python3 - "$DOVEADM" <<'PY' && ok "the new mail and the quoting reply from the page arrived whole" || bad "composed mail in the customer's mailbox"
+import email, email.policy, subprocess, sys
+doveadm = sys.argv[1].split()
+def fetch(*query):
+    out = subprocess.run(doveadm + ["-f", "flow", "fetch", "-u", "customer", "uid", "mailbox", "INBOX", *query],
+                         capture_output=True, text=True).stdout
+    uids = [l.split("=", 1)[1] for l in out.splitlines() if l.startswith("uid=")]
+    msgs = []
+    for uid in uids:
+        raw = subprocess.run(doveadm + ["fetch", "-u", "customer", "text", "mailbox", "INBOX", "uid", uid],
+                             capture_output=True).stdout
+        raw = raw.split(b"\n", 1)[1] if raw.startswith(b"text:") else raw
+        msgs.append(email.message_from_bytes(raw, policy=email.policy.default))
+    return msgs
+new = fetch("header", "subject", "Contract draft (browser)")
+assert len(new) == 1, f"{len(new)} new mails"
+m = new[0]
+assert m["In-Reply-To"] is None, "a new conversation"
+text = m.get_body(("plain",)).get_content().replace("\r\n", "\n")
+assert "the draft contract is attached." in text and "\n-- \nAlice Müller\nSales, Example Ltd" in text, text
+files = {p.get_filename(): p.get_content() for p in m.iter_attachments()}
+want = bytes((i * 131 + 7) % 256 for i in range(40000))
+assert files.get("Vertrag.pdf") == want, list(files)
+replies = [r for r in fetch("body", "Notes from our call are attached.")]
+assert len(replies) == 1, f"{len(replies)} quoting replies"
+r = replies[0]
+text = r.get_body(("plain",)).get_content().replace("\r\n", "\n")
+assert "wrote:\n> Hi Alice," in text and "> could you send the renewal pricing for 2027?" in text, text
+html = r.get_body(("html",)).get_content()
+assert '<blockquote type="cite"' in html and "ten seats" in html, html[:400]
+assert {p.get_filename() for p in r.iter_attachments()} == {"notes.txt"}
+PY
+wait_until 30 q_is "SELECT td.deal_id FROM messages m JOIN thread_deals td ON td.thread_id=m.thread_id WHERE m.subject='Contract draft (browser)'" 500 \
+  && ok "the new mail's Sent copy is on deal 500" || bad "new mail's Sent copy: $(q "SELECT thread_id FROM messages WHERE subject='Contract draft (browser)'")"
 grep -q 'name = "bob-mail"' "$work/etc/crm.toml" && ok "admin-added account written to the config" || bad "bob-mail not in config"
 secret_file=$(find "$work/etc/secrets" -name 'bob-mail' 2>/dev/null | head -1)
 if [ -n "$secret_file" ] && [ "$(stat -c %a "$secret_file")" = 600 ]; then ok "its password file is 0600"; else bad "secret file: '$secret_file'"; fi

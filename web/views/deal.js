@@ -15,11 +15,13 @@
 //   activity-chart        the chart (an SVG; data-weeks = the number of weeks)
 //   activity-bar          one bar (data-kind = in | out, data-week = Unix time, data-count)
 //   activity-figures      first and average response, last contact, open follow-ups
+// and "New mail" with its box (views/compose.js: compose-*), open at once when a draft is kept.
 
 import {
   h, append, timeEl, fmtCount, plural, api, currentView, pageHeader, clickableRow, statusPill,
   unreadBadge, showError, loadMe, isAdmin, toast,
 } from '../core.js';
+import { newMailBox } from './compose.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
 function svg(tag, attrs, ...children) {
@@ -122,6 +124,21 @@ export async function viewDeal(main, id) {
   if (!v.alive) return;
   const d = dealRes.deal;
   const threads = threadsRes.threads;
+  // New mail to the deal's contacts: the box opens under the header.
+  const composeSlot = h('div', { class: 'compose-slot' });
+  const newMail = h('button', { type: 'button', class: 'btn btn-primary btn-small', testid: 'compose-new' }, 'New mail');
+  const openCompose = async () => {
+    if (composeSlot.firstChild) return;
+    newMail.disabled = true;
+    try {
+      const box = await newMailBox(d, () => toast('Mail sent', 'success'));
+      if (v.alive) composeSlot.appendChild(box);
+    } catch (e) {
+      showError(e);
+      newMail.disabled = false;
+    }
+  };
+  newMail.addEventListener('click', openCompose);
   append(main, pageHeader(d.name),
     h('div', { class: 'deal-header', testid: 'deal-header' },
       h('a', { href: '#/deals', class: 'back' }, '← Deals'),
@@ -130,7 +147,16 @@ export async function viewDeal(main, id) {
       statusPill(d.status),
       h('span', { class: 'meta-item' }, 'Owner: ', d.owner ? d.owner.name : 'nobody'),
       d.shared ? h('span', { class: 'tag' }, 'shared') : null,
-      h('span', { class: 'meta-item muted', testid: 'threads-total' }, `${plural(threadsRes.total, 'conversation')} · ${plural(d.messages, 'message')}`)));
+      h('span', { class: 'meta-item muted', testid: 'threads-total' }, `${plural(threadsRes.total, 'conversation')} · ${plural(d.messages, 'message')}`),
+      newMail));
+  append(main, composeSlot);
+  try {
+    const kept = (await api('GET', '/drafts')).drafts.some((x) => x.key === `deal-${d.id}`);
+    if (!v.alive) return;
+    if (kept) await openCompose();
+  } catch (e) {
+    showError(e);
+  }
   // The periods form and the activity: a failure of either leaves the conversations shown.
   try {
       const settings = await followupSettings(d);

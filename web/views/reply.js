@@ -12,15 +12,16 @@
 //   reply-to              optional To field (comma separated)
 //   reply-cc              optional Cc field (comma separated)
 //   reply-body            the reply textarea
+//   reply-quote           "Quote the original" (text, and its sanitised HTML)
+//   reply-signature       "Add my signature" (checked when the user has one)
 //   reply-send            Send button
 //   reply-status          outbox state: Queued…, Sending…, Sent ✓, Failed: …
+// and the files and draft selectors of views/compose.js (attach-*, draft-state).
 
-import { h, append, absTime, api, state, currentView, onLeave, showError } from '../core.js';
-
-const OUTBOX_POLL_MS = 1000;
+import { h, append, absTime, api, state, showError } from '../core.js';
+import { attachmentPicker, badAddress, draftKeeper, followOutbox, mySignature, parseAddresses } from './compose.js';
 
 export function replyBox(threadId, onSent) {
-  const v = currentView(); // this page; v.alive turns false when the user leaves it
   const accounts = (state.me && state.me.accounts) || [];
   const form = h('form', { class: 'reply card', testid: 'reply-form', novalidate: true });
   form.appendChild(h('h2', { class: 'reply-title' }, 'Reply'));
@@ -39,6 +40,16 @@ export function replyBox(threadId, onSent) {
     placeholder: 'Optional, comma separated' });
   const body = h('textarea', { class: 'input reply-body', id: 'reply-body', name: 'body', testid: 'reply-body',
     rows: 6, maxlength: 1048576, placeholder: 'Write your reply…  (Ctrl+Enter sends)' });
+  const quote = h('input', { type: 'checkbox', id: 'reply-quote', testid: 'reply-quote' });
+  const sign = h('input', { type: 'checkbox', id: 'reply-signature', testid: 'reply-signature', disabled: true });
+  const signLabel = h('label', { class: 'check', for: 'reply-signature' }, sign, ' Add my signature (set one under Settings)');
+  mySignature().then((s) => {
+    if (!s) return;
+    sign.disabled = false;
+    sign.checked = true;
+    signLabel.lastChild.textContent = ' Add my signature';
+  });
+  const files = attachmentPicker('reply');
   const send = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'reply-send' }, 'Send');
   const status = h('span', { class: 'reply-status', testid: 'reply-status', role: 'status', 'aria-live': 'polite' });
   const fieldError = h('p', { class: 'form-error', hidden: true });
@@ -86,59 +97,41 @@ export function replyBox(threadId, onSent) {
       h('label', { for: 'reply-account' }, 'From'), h('div', { class: 'reply-row' }, account, mode),
       h('label', { for: 'reply-to' }, 'To'), to,
       h('label', { for: 'reply-cc' }, 'Cc'), cc),
-    toWarning, body, fieldError,
+    toWarning, body,
+    h('div', { class: 'compose-options' }, h('label', { class: 'check', for: 'reply-quote' }, quote, ' Quote the original'), signLabel),
+    files.el, fieldError,
     h('div', { class: 'reply-actions' }, send, status));
+
+  // The draft of this reply: what was typed, and the choices around it.
+  const drafts = draftKeeper(`thread-${threadId}`,
+    () => ({ account: account.value, mode: mode.value, to: to.value === prefilled ? '' : to.value, cc: cc.value,
+      body: body.value, quote: quote.checked }),
+    (d) => {
+      if (accounts.some((a) => a.name === d.account)) account.value = d.account;
+      if (d.mode === 'reply' || d.mode === 'reply-all') mode.value = d.mode;
+      if (d.to) to.value = d.to;
+      cc.value = d.cc || '';
+      body.value = d.body || '';
+      quote.checked = Boolean(d.quote);
+    });
+  form.addEventListener('input', () => drafts.changed());
+  form.addEventListener('change', () => drafts.changed());
+  append(form.querySelector('.reply-actions'), drafts.indicator);
+  drafts.restore();
 
   const setStatus = (text, kind) => {
     status.textContent = text;
     status.className = `reply-status${kind ? ` reply-status-${kind}` : ''}`;
   };
-  const showOutbox = (o) => {
-    const states = {
-      queued: ['Queued…', 'pending'], sending: ['Sending…', 'pending'], sent: ['Sent ✓', 'ok'],
-      failed: [`Failed: ${o.last_error || 'unknown error'}`, 'error'],
-      unknown: [`Unknown: the server may or may not have sent it${o.last_error ? ` (${o.last_error})` : ''}`, 'error'],
-      cancelled: ['Cancelled', 'error'],
-      bounced: [`Bounced: ${o.last_error || 'a delivery report came back'}`, 'error'],
-    };
-    const [text, kind] = states[o.state] || [o.state, null];
-    setStatus(text, kind);
-    status.dataset.state = o.state;
-    return o.state === 'queued' || o.state === 'sending';
-  };
-
-  let polling = null;
-  onLeave(() => clearTimeout(polling));
-  const poll = (outboxId, failures) => {
-    polling = setTimeout(async () => {
-      if (!v.alive) return;
-      try {
-        const o = (await api('GET', `/outbox/${outboxId}`)).outbox;
-        if (showOutbox(o)) { poll(outboxId, 0); return; }
-        send.disabled = false;
-        if (o.state === 'sent') {
-          body.value = '';
-          to.value = '';
-          prefilled = '';
-          cc.value = '';
-          onSent();
-        }
-      } catch (e) {
-        if (e.status === 0 && failures < 30) { poll(outboxId, failures + 1); return; }
-        showError(e);
-        send.disabled = false;
-      }
-    }, OUTBOX_POLL_MS);
-  };
 
   const submit = async () => {
     fieldError.hidden = true;
-    if (!body.value.trim()) { body.focus(); setStatus('Write something first.', 'error'); return; }
-    const payload = { account: account.value, body: body.value, mode: mode.value };
+    if (!body.value.trim() && !files.count()) { body.focus(); setStatus('Write something first.', 'error'); return; }
+    const payload = { account: account.value, body: body.value, mode: mode.value, quote: quote.checked, signature: sign.checked };
     if (parent) payload.parent_id = parent.id;
     const toList = parseAddresses(to.value);
     const ccList = parseAddresses(cc.value);
-    const bad = [...toList, ...ccList].find((a) => !/^[^@\s]+@[^@\s]+$/.test(a) || a.length > 254);
+    const bad = badAddress([...toList, ...ccList]);
     if (bad) {
       fieldError.textContent = `Not an email address: ${bad}`;
       fieldError.hidden = false;
@@ -149,9 +142,21 @@ export function replyBox(threadId, onSent) {
     send.disabled = true;
     setStatus('Queuing…', 'pending');
     try {
+      if (files.count()) payload.attachments = await files.payload();
       const o = (await api('POST', `/threads/${threadId}/reply`, payload)).outbox;
-      if (showOutbox(o)) poll(o.id, 0);
-      else send.disabled = false;
+      drafts.sent();
+      followOutbox(status, o, (done) => {
+        send.disabled = false;
+        if (done && done.state === 'sent') {
+          body.value = '';
+          to.value = '';
+          prefilled = '';
+          cc.value = '';
+          quote.checked = false;
+          files.clear();
+          onSent();
+        }
+      });
     } catch (e) {
       send.disabled = false;
       setStatus('', null);
@@ -167,8 +172,4 @@ export function replyBox(threadId, onSent) {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); if (!send.disabled) submit(); }
   });
   return form;
-}
-
-function parseAddresses(s) {
-  return s.split(/[,;]/).map((x) => x.trim()).filter(Boolean);
 }
