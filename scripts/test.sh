@@ -10,6 +10,9 @@ scripts/install-deps.sh
 # in scripts/modules-baseline.txt) and clang-format on the C++ lines changed (see the script).
 scripts/check-modules.py
 scripts/check-format.sh
+# Every string of the page goes through its catalogue, complete in every language (README,
+# "Languages of the page").
+scripts/check-i18n.py
 scripts/build.sh ci
 ctest --preset ci -j "$(nproc 2>/dev/null || echo 2)" "$@"
 # The fuzz targets with libFuzzer (clang 16), a short run each from the committed corpora.

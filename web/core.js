@@ -20,6 +20,8 @@
 //
 // Keyboard: j/k move through rows and messages, Enter opens, / focuses the filter, r the reply.
 
+import { dateFormat, fmtNumber, setLocale, t, tn } from './i18n.js';
+
 const API = '/api/v1';
 const NAV_REFRESH_MS = 60000;
 
@@ -77,27 +79,28 @@ export function withQuery(path, key, value) {
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
+// Times are shown in the user's language and time zone (i18n.js).
 function relTime(ts) {
   if (ts === null || ts === undefined) return '—';
   const diff = Date.now() / 1000 - ts;
-  if (diff < 45) return 'just now';
-  if (diff < 90) return '1 min ago';
-  if (diff < 3600) return `${Math.round(diff / 60)} min ago`;
-  if (diff < 86400) return `${Math.round(diff / 3600)} h ago`;
+  if (diff < 45) return t('just now');
+  if (diff < 90) return t('1 min ago');
+  if (diff < 3600) return t('{n} min ago', { n: fmtNumber(Math.round(diff / 60)) });
+  if (diff < 86400) return t('{n} h ago', { n: fmtNumber(Math.round(diff / 3600)) });
   const d = new Date(ts * 1000);
   const days = Math.floor(diff / 86400);
-  if (days < 2) return 'yesterday';
-  if (days < 7) return `${days} days ago`;
+  if (days < 2) return t('yesterday');
+  if (days < 7) return tn(days, '{n} day ago', '{n} days ago');
   const opts = { month: 'short', day: 'numeric' };
-  if (d.getFullYear() !== new Date().getFullYear()) opts.year = 'numeric';
-  return d.toLocaleDateString(undefined, opts);
+  const year = dateFormat({ year: 'numeric' });
+  if (year.format(d) !== year.format(new Date())) opts.year = 'numeric';
+  return dateFormat(opts).format(d);
 }
 
 export function absTime(ts) {
   if (ts === null || ts === undefined) return '';
-  return new Date(ts * 1000).toLocaleString(undefined, {
-    year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit',
-  });
+  return dateFormat({ year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+    .format(new Date(ts * 1000));
 }
 
 export function timeEl(ts, cls) {
@@ -108,17 +111,14 @@ export function timeEl(ts, cls) {
 
 export function fmtSize(n) {
   if (typeof n !== 'number' || !isFinite(n)) return '';
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10240 ? 1 : 0)} KB`;
-  return `${(n / 1048576).toFixed(1)} MB`;
+  if (n < 1024) return t('{n} B', { n: fmtNumber(n) });
+  const one = { minimumFractionDigits: 1, maximumFractionDigits: 1 };
+  if (n < 1024 * 1024) return t('{n} KB', { n: fmtNumber(n / 1024, n < 10240 ? one : { maximumFractionDigits: 0 }) });
+  return t('{n} MB', { n: fmtNumber(n / 1048576, one) });
 }
 
 export function fmtCount(n) {
-  return typeof n === 'number' ? n.toLocaleString() : '—';
-}
-
-export function plural(n, one, many) {
-  return `${n} ${n === 1 ? one : many || one + 's'}`;
+  return typeof n === 'number' ? fmtNumber(n) : '—';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ export async function api(method, path, body) {
   try {
     res = await fetch(API + path, opts);
   } catch (e) {
-    throw new ApiError(0, 'network', 'Cannot reach the server. Check your connection and try again.');
+    throw new ApiError(0, 'network', t('Cannot reach the server. Check your connection and try again.'));
   }
   let data = null;
   if (res.status !== 204) {
@@ -160,7 +160,7 @@ export async function api(method, path, body) {
   const err = data && data.error ? data.error : {};
   const retry = parseInt(res.headers.get('Retry-After') || '', 10);
   const e = new ApiError(res.status, err.code || `http.${res.status}`,
-    err.message || `The server answered ${res.status} ${res.statusText}`.trim(), err.field,
+    err.message || t('The server answered {status} {text}', { status: res.status, text: res.statusText }).trim(), err.field,
     Number.isFinite(retry) ? retry : undefined);
   if (res.status === 401 && path !== '/auth/login') {
     sessionExpired();
@@ -237,8 +237,11 @@ export function go(hash) {
   else location.hash = hash;
 }
 
+// The user, their accounts and their settings; the page takes their language and time zone.
 export async function loadMe() {
   state.me = await api('GET', '/me');
+  const s = state.me.settings || {};
+  setLocale(s.locale, s.time_zone);
   return state.me;
 }
 
@@ -294,7 +297,7 @@ function renderShell(active) {
   document.body.classList.add('authed');
   const user = state.me.user;
   sidebar.querySelector('[data-testid="nav-user"]').textContent = user.name || user.email;
-  sidebar.querySelector('.nav-user-role').textContent = user.role === 'admin' ? 'Admin' : user.email;
+  sidebar.querySelector('.nav-user-role').textContent = user.role === 'admin' ? t('Admin') : user.email;
   // The Admin link is in the DOM only for admins (not merely hidden).
   adminItem.querySelector('a').hidden = false;
   if (isAdmin() && !adminItem.isConnected) sidebar.querySelector('.nav-list').appendChild(adminItem);
@@ -360,13 +363,13 @@ async function route() {
 function renderLoadError(main, e, retry) {
   clear(main);
   append(main, h('div', { class: 'empty error-state', testid: 'load-error' },
-    h('p', { class: 'empty-title' }, e.status === 404 ? 'Not found' : 'Could not load this page'),
+    h('p', { class: 'empty-title' }, e.status === 404 ? t('Not found') : t('Could not load this page')),
     h('p', null, e.message),
-    h('button', { type: 'button', class: 'btn', onclick: retry }, 'Retry')));
+    h('button', { type: 'button', class: 'btn', onclick: retry }, t('Retry'))));
 }
 
 export function pageHeader(title, ...extra) {
-  document.title = `${title} · CRM Mail`;
+  document.title = t('{title} · CRM Mail', { title });
   return h('header', { class: 'page-header' },
     h('div', { class: 'page-header-main' }, h('h1', { testid: 'page-title' }, title), extra));
 }
@@ -419,20 +422,22 @@ export function clickableRow(row) {
 // ---------------------------------------------------------------------------------------------
 // Small shared pieces
 
+// A deal's status as the page shows it (the API's value stays in the class).
+const kStatus = { open: () => t('open'), won: () => t('won'), lost: () => t('lost') };
 export function statusPill(status) {
-  return h('span', { class: `pill pill-status-${status}` }, status);
+  return h('span', { class: `pill pill-status-${status}` }, kStatus[status] ? kStatus[status]() : status);
 }
 
 export function unreadBadge(n, testid) {
-  return n > 0 ? h('span', { class: 'badge', testid, title: `${plural(n, 'unread message')}` }, String(n)) : null;
+  return n > 0 ? h('span', { class: 'badge', testid, title: tn(n, '{n} unread message', '{n} unread messages') }, fmtNumber(n)) : null;
 }
 
 export function dealOptions(select, deals, selectedId, placeholder) {
   clear(select);
-  select.appendChild(h('option', { value: '' }, placeholder || 'Choose a deal…'));
+  select.appendChild(h('option', { value: '' }, placeholder || t('Choose a deal…')));
   const groups = { open: [], won: [], lost: [] };
   for (const d of deals) (groups[d.status] || groups.open).push(d);
-  for (const [label, list] of [['Open', groups.open], ['Won', groups.won], ['Lost', groups.lost]]) {
+  for (const [label, list] of [[t('Open'), groups.open], [t('Won'), groups.won], [t('Lost'), groups.lost]]) {
     if (!list.length) continue;
     const g = h('optgroup', { label });
     for (const d of list) {
@@ -451,6 +456,7 @@ export function dealOptions(select, deals, selectedId, placeholder) {
 //          anonymous: true for the page that needs no session (the login page)}]
 export function start(table) {
   routes = table;
+  setLocale('', ''); // the browser's, until the user's own settings are read (loadMe)
   document.querySelector('[data-testid="logout"]').addEventListener('click', logout);
   // The sidebar's search box: #/search?q=... (views/search.js).
   document.querySelector('[data-testid="nav-search-form"]').addEventListener('submit', (ev) => {

@@ -1,5 +1,8 @@
-// Composing from the page: the user's signature, drafts kept while typing, and whom a deal's new
-// mail may go to (the new mail and the reply themselves are in views.cpp).
+// What a user keeps for themselves: their signature, drafts kept while typing, the page's language
+// and time zone, and whom a deal's new mail may go to (the new mail and the reply themselves are
+// in views.cpp).
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "crm/core/compose.hpp"
@@ -26,6 +29,48 @@ void signature(Ctx& c) {
         throw_error(405, "method_not_allowed", "use GET or PUT on " + c.path);
     }
     send_json(c, 200, json::object{{"signature", ok_or_500(cs.signature(c.user->id))}});
+}
+
+json::object preferences_json(const PagePreferences& p) {
+    return {{"locale", p.locale}, {"time_zone", p.time_zone}};
+}
+
+// Whether the time zone database of this host knows `zone` (checked in form already). A host
+// without one (no tzdata) accepts any well-formed name: the browser checks it again.
+bool known_zone(const std::string& zone) {
+    static const std::filesystem::path kZoneInfo = "/usr/share/zoneinfo";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(kZoneInfo, ec))
+        return true;
+    return std::filesystem::is_regular_file(kZoneInfo / zone, ec);
+}
+
+// GET/PUT /me/settings: {"locale": "en"|"ro"|"", "time_zone": IANA name|""}; "" is the
+// browser's. A language the page does not have is a 422 naming `locale` and the ones it has.
+void settings(Ctx& c) {
+    auto& cs = c.backend.compose();
+    if (c.req.method == "PUT") {
+        auto body = body_object(c);
+        only_fields(body, {"locale", "time_zone"});
+        PagePreferences p;
+        p.locale = opt_string(body, "locale", 64).value_or("");
+        p.time_zone = opt_string(body, "time_zone", 128).value_or("");
+        if (auto ok = check_page_preferences(p); !ok)
+            invalid(ok.error().code.substr(std::string_view("settings.invalid.").size()),
+                    ok.error().detail);
+        if (!p.time_zone.empty() && !known_zone(p.time_zone))
+            invalid("time_zone", fmt::format("'{}' is not in the time zone database", p.time_zone));
+        ok_or_500(
+            c.backend.work().transaction([&] { return cs.set_preferences(c.user->id, p, c.now); }));
+    } else if (c.req.method != "GET" && c.req.method != "HEAD") {
+        throw_error(405, "method_not_allowed", "use GET or PUT on " + c.path);
+    }
+    json::object out = preferences_json(ok_or_500(cs.preferences(c.user->id)));
+    json::array langs;
+    for (auto l : kPageLocales)
+        langs.emplace_back(l);
+    out["locales"] = std::move(langs);
+    send_json(c, 200, out);
 }
 
 // GET /drafts: the user's drafts, newest first (keys and times).
@@ -97,6 +142,8 @@ bool route_compose(Ctx& c) {
         return false;
     if (s[0] == "me" && s.size() == 2 && s[1] == "signature") {
         signature(c);
+    } else if (s[0] == "me" && s.size() == 2 && s[1] == "settings") {
+        settings(c);
     } else if (s[0] == "drafts" && wants(c, "GET", 1)) {
         draft_list(c);
     } else if (s[0] == "drafts" && s.size() == 2) {

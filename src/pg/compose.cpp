@@ -11,7 +11,7 @@ using detail::run;
 
 Result<std::string> PgCompose::signature(UserId user) {
     auto r = run(c_, "reading a signature",
-                 "SELECT signature FROM user_signatures WHERE user_id = $1::bigint", user);
+                 "SELECT signature FROM user_settings WHERE user_id = $1::bigint", user);
     if (!r)
         return std::unexpected(r.error());
     if (r->rows() == 0)
@@ -24,14 +24,11 @@ Result<std::string> PgCompose::signature(UserId user) {
 }
 
 Result<void> PgCompose::set_signature(UserId user, const std::string& signature, std::int64_t now) {
-    constexpr std::string_view what = "saving a signature";
-    auto r = signature.empty()
-                 ? run(c_, what, "DELETE FROM user_signatures WHERE user_id = $1::bigint", user)
-                 : run(c_, what,
-                       "INSERT INTO user_signatures (user_id, signature, updated_at) VALUES "
-                       "($1::bigint, $2, $3::bigint) ON CONFLICT (user_id) DO UPDATE SET "
-                       "signature = excluded.signature, updated_at = excluded.updated_at",
-                       user, signature, now);
+    auto r = run(c_, "saving a signature",
+                 "INSERT INTO user_settings (user_id, signature, updated_at) VALUES ($1::bigint, "
+                 "$2, $3::bigint) ON CONFLICT (user_id) DO UPDATE SET signature = "
+                 "excluded.signature, updated_at = excluded.updated_at",
+                 user, signature, now);
     if (!r)
         return std::unexpected(r.error());
     return {};
@@ -115,6 +112,33 @@ Result<std::vector<DealRecipient>> PgCompose::deal_recipients(DealId deal) {
             return std::unexpected(*c.error());
     }
     return out;
+}
+
+Result<PagePreferences> PgCompose::preferences(UserId user) {
+    auto r = run(c_, "reading a user's settings",
+                 "SELECT locale, time_zone FROM user_settings WHERE user_id = $1::bigint", user);
+    if (!r)
+        return std::unexpected(r.error());
+    PagePreferences p;
+    if (r->rows() == 0)
+        return p;
+    Cells c(*r, 0);
+    p = {c.get<std::string>(0), c.get<std::string>(1)};
+    if (c.error())
+        return std::unexpected(*c.error());
+    return p;
+}
+
+Result<void> PgCompose::set_preferences(UserId user, const PagePreferences& p, std::int64_t now) {
+    auto r = run(c_, "saving a user's settings",
+                 "INSERT INTO user_settings (user_id, locale, time_zone, updated_at) VALUES "
+                 "($1::bigint, $2, $3, $4::bigint) ON CONFLICT (user_id) DO UPDATE SET locale = "
+                 "excluded.locale, time_zone = excluded.time_zone, updated_at = "
+                 "excluded.updated_at",
+                 user, p.locale, p.time_zone, now);
+    if (!r)
+        return std::unexpected(r.error());
+    return {};
 }
 
 } // namespace crm::pg

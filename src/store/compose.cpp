@@ -9,7 +9,7 @@ namespace crm::store {
 
 Result<std::string> ComposeSqlite::signature(UserId user) {
     return guard("reading a signature", [&]() -> Result<std::string> {
-        auto& q = db_.impl().stmt("SELECT signature FROM user_signatures WHERE user_id = ?");
+        auto& q = db_.impl().stmt("SELECT signature FROM user_settings WHERE user_id = ?");
         q.bind(1, user);
         std::string out;
         if (q.executeStep())
@@ -22,16 +22,10 @@ Result<std::string> ComposeSqlite::signature(UserId user) {
 Result<void> ComposeSqlite::set_signature(UserId user, const std::string& signature,
                                           std::int64_t now) {
     return guard("saving a signature", [&]() -> Result<void> {
-        auto& d = db_.impl();
-        if (signature.empty()) {
-            auto& q = d.stmt("DELETE FROM user_signatures WHERE user_id = ?");
-            q.bind(1, user);
-            q.exec();
-            return {};
-        }
-        auto& q = d.stmt("INSERT INTO user_signatures (user_id, signature, updated_at) VALUES "
-                         "(?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET signature = "
-                         "excluded.signature, updated_at = excluded.updated_at");
+        auto& q = db_.impl().stmt(
+            "INSERT INTO user_settings (user_id, signature, updated_at) VALUES (?, ?, ?) ON "
+            "CONFLICT (user_id) DO UPDATE SET signature = excluded.signature, updated_at = "
+            "excluded.updated_at");
         q.bind(1, user);
         q.bind(2, signature);
         q.bind(3, now);
@@ -116,6 +110,34 @@ Result<std::vector<DealRecipient>> ComposeSqlite::deal_recipients(DealId deal) {
                                         q.getColumn(2).getString()});
         q.reset();
         return out;
+    });
+}
+
+Result<PagePreferences> ComposeSqlite::preferences(UserId user) {
+    return guard("reading a user's settings", [&]() -> Result<PagePreferences> {
+        auto& q = db_.impl().stmt("SELECT locale, time_zone FROM user_settings WHERE user_id = ?");
+        q.bind(1, user);
+        PagePreferences p;
+        if (q.executeStep())
+            p = {q.getColumn(0).getString(), q.getColumn(1).getString()};
+        q.reset();
+        return p;
+    });
+}
+
+Result<void> ComposeSqlite::set_preferences(UserId user, const PagePreferences& p,
+                                            std::int64_t now) {
+    return guard("saving a user's settings", [&]() -> Result<void> {
+        auto& q = db_.impl().stmt(
+            "INSERT INTO user_settings (user_id, locale, time_zone, updated_at) VALUES (?, ?, ?, "
+            "?) ON CONFLICT (user_id) DO UPDATE SET locale = excluded.locale, time_zone = "
+            "excluded.time_zone, updated_at = excluded.updated_at");
+        q.bind(1, user);
+        q.bind(2, p.locale);
+        q.bind(3, p.time_zone);
+        q.bind(4, now);
+        q.exec();
+        return {};
     });
 }
 

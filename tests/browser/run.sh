@@ -10,7 +10,7 @@
 # 501 and 502 (Greg at globex.example, two open deals: his mail goes to the unsorted queue with
 # both as suggestions); alice's INBOX: a customer thread, Greg's mail, and one thread holding every
 # payload of tests/data/xss/*.html as an HTML mail.
-# Then runs tests/browser/thread_view.mjs, xss.mjs and compose.mjs with these variables:
+# Then runs tests/browser/thread_view.mjs, xss.mjs, compose.mjs and languages.mjs with these variables:
 #   BASE_URL ARTIFACTS  ALICE_EMAIL ALICE_PASSWORD  ADA_EMAIL ADA_PASSWORD
 #   CUSTOMER_THREAD_SUBJECT  UNSORTED_SUBJECT  XSS_THREAD_SUBJECT  XSS_COUNT
 #   NEW_ACCOUNT_JSON (what the admin test types into the add-account form)
@@ -310,7 +310,7 @@ cp "$work/seed/9-joint.eml" "$work/bobseed/b9.eml"
 export JOINT_SUBJECT="Joint visit plan" BOB_EMAIL=bob@example.com BOB_PASSWORD=bob-password-1
 "$dcs/seed.sh" "$dc" bob "$work/bobseed" >"$work/bobseed.log" 2>&1 || bad "seed bob: $(cat "$work/bobseed.log")"
 
-for t in thread_view xss compose; do
+for t in thread_view xss compose languages; do
   if node "$here/$t.mjs" >"$work/$t.log" 2>&1; then
     ok "browser: $t ($(grep -c '^ok' "$work/$t.log") checks)"
   else

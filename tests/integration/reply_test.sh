@@ -321,7 +321,7 @@ printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency
 501,Customer expansion,10,100,1,lead,open,900,EUR
 ' >"$work/d2.csv"
 "$ctl" "${ctl_db[@]}" crm import deals "$work/d2.csv" >/dev/null || bad "crm import deals 501"
-q "INSERT INTO user_signatures (user_id, signature, updated_at) VALUES (1, 'Alice Müller
+q "INSERT INTO user_settings (user_id, signature, updated_at) VALUES (1, 'Alice Müller
 Sales, Example Ltd', 0)" >/dev/null
 printf 'Hello Chloé,\n\nthe draft contract for the expansion is attached.\n' >"$work/new.txt"
 head -c 300000 /dev/urandom >"$work/Contract draft.pdf"

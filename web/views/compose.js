@@ -23,6 +23,7 @@
 //                         saving | error)
 
 import { h, append, clear, fmtSize, api, state, currentView, onLeave, showError } from '../core.js';
+import { dateFormat, t } from '../i18n.js';
 
 const OUTBOX_POLL_MS = 1000;
 const DRAFT_DELAY_MS = 800;
@@ -45,7 +46,7 @@ function base64Of(file) {
   return new Promise((resolve, reject) => {
     const r = new FileReader();
     r.onload = () => { const s = String(r.result); resolve(s.slice(s.indexOf(',') + 1)); };
-    r.onerror = () => reject(new Error(`Cannot read ${file.name}`));
+    r.onerror = () => reject(new Error(t('Cannot read {file}', { file: file.name })));
     r.readAsDataURL(file);
   });
 }
@@ -61,7 +62,7 @@ export function attachmentPicker(idPrefix) {
     clear(list);
     files.forEach((f, i) => {
       const remove = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'attach-remove',
-        'aria-label': `Remove ${f.name}` }, '×');
+        'aria-label': t('Remove {file}', { file: f.name }) }, '×');
       remove.addEventListener('click', () => { files.splice(i, 1); render(); picker.onchange(); });
       list.appendChild(h('li', { class: 'attach-item', testid: 'attach-item', 'data-name': f.name },
         h('span', { class: 'attach-name' }, f.name), ' ', h('span', { class: 'muted' }, fmtSize(f.size)), ' ', remove));
@@ -72,8 +73,10 @@ export function attachmentPicker(idPrefix) {
     const refused = [];
     let total = files.reduce((n, f) => n + f.size, 0);
     for (const f of Array.from(input.files || [])) {
-      if (f.size > lim.file) { refused.push(`${f.name} is ${fmtSize(f.size)}: the most one file may have is ${fmtSize(lim.file)}.`); continue; }
-      if (total + f.size > lim.total) { refused.push(`${f.name} would take the attachments over ${fmtSize(lim.total)}: send it in another mail.`); continue; }
+      if (f.size > lim.file) { refused.push(t('{file} is {size}: the most one file may have is {limit}.',
+        { file: f.name, size: fmtSize(f.size), limit: fmtSize(lim.file) })); continue; }
+      if (total + f.size > lim.total) { refused.push(t('{file} would take the attachments over {limit}: send it in another mail.',
+        { file: f.name, limit: fmtSize(lim.total) })); continue; }
       total += f.size;
       files.push(f);
     }
@@ -84,7 +87,7 @@ export function attachmentPicker(idPrefix) {
     picker.onchange();
   });
   const picker = {
-    el: h('div', { class: 'attach' }, h('label', { for: input.id, class: 'btn btn-quiet btn-small attach-label' }, 'Attach files…'), input, list, error),
+    el: h('div', { class: 'attach' }, h('label', { for: input.id, class: 'btn btn-quiet btn-small attach-label' }, t('Attach files…')), input, list, error),
     count: () => files.length,
     names: () => files.map((f) => f.name),
     clear: () => { files.length = 0; error.hidden = true; render(); },
@@ -111,13 +114,16 @@ export function draftKeeper(key, get, set) {
     const content = get();
     const text = JSON.stringify(content);
     if (text === last) return;
-    show('saving', 'Saving draft…');
+    show('saving', t('Saving draft…'));
     try {
       await api('PUT', `/drafts/${key}`, { content });
       last = text;
-      if (v.alive) show('saved', `Draft saved ${new Date().toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' })}`);
+      if (v.alive) {
+        show('saved', t('Draft saved {time}',
+          { time: dateFormat({ hour: '2-digit', minute: '2-digit' }).format(new Date()) }));
+      }
     } catch (e) {
-      if (v.alive) show('error', `Draft not saved: ${e.message}`);
+      if (v.alive) show('error', t('Draft not saved: {error}', { error: e.message }));
     }
   };
   onLeave(() => { if (timer) { clearTimeout(timer); save(); } });
@@ -133,7 +139,7 @@ export function draftKeeper(key, get, set) {
         if (!v.alive || !d || !d.content) return;
         set(d.content);
         last = JSON.stringify(get());
-        show('restored', 'Draft restored');
+        show('restored', t('Draft restored'));
       } catch (e) {
         if (e.status !== 404) showError(e);
       }
@@ -145,11 +151,12 @@ export function draftKeeper(key, get, set) {
 }
 
 const kStates = (o) => ({
-  queued: ['Queued…', 'pending'], sending: ['Sending…', 'pending'], sent: ['Sent ✓', 'ok'],
-  failed: [`Failed: ${o.last_error || 'unknown error'}`, 'error'],
-  unknown: [`Unknown: the server may or may not have sent it${o.last_error ? ` (${o.last_error})` : ''}`, 'error'],
-  cancelled: ['Cancelled', 'error'],
-  bounced: [`Bounced: ${o.last_error || 'a delivery report came back'}`, 'error'],
+  queued: [t('Queued…'), 'pending'], sending: [t('Sending…'), 'pending'], sent: [t('Sent ✓'), 'ok'],
+  failed: [t('Failed: {error}', { error: o.last_error || t('unknown error') }), 'error'],
+  unknown: [o.last_error ? t('Unknown: the server may or may not have sent it ({error})', { error: o.last_error })
+    : t('Unknown: the server may or may not have sent it'), 'error'],
+  cancelled: [t('Cancelled'), 'error'],
+  bounced: [t('Bounced: {error}', { error: o.last_error || t('a delivery report came back') }), 'error'],
 });
 
 // Shows an outbox entry's state in `status` and polls it until it is settled; then `done(o)`.
@@ -197,10 +204,10 @@ export function signatureChanged(s) { signatureCache = s; }
 export async function newMailBox(deal, onQueued) {
   const accounts = (state.me && state.me.accounts) || [];
   const form = h('form', { class: 'reply card compose', testid: 'compose-form', novalidate: true });
-  form.appendChild(h('h2', { class: 'reply-title' }, `New mail on ${deal.name}`));
+  form.appendChild(h('h2', { class: 'reply-title' }, t('New mail on {deal}', { deal: deal.name })));
   if (!accounts.length) {
     form.appendChild(h('p', { class: 'notice', testid: 'reply-no-account' },
-      'You have no mail account to send from. Ask an admin to add one for you.'));
+      t('You have no mail account to send from. Ask an admin to add one for you.')));
     return form;
   }
   const [recipients, signature] = await Promise.all([
@@ -214,15 +221,15 @@ export async function newMailBox(deal, onQueued) {
     return { box, el: h('label', { class: 'check' }, box, ` ${r.name} <${r.address}>`) };
   });
   const to = h('input', { class: 'input', id: 'compose-to', testid: 'compose-to', autocomplete: 'off',
-    placeholder: recipients.length ? 'Others (comma separated)' : 'Recipients (comma separated)' });
-  const cc = h('input', { class: 'input', id: 'compose-cc', testid: 'compose-cc', autocomplete: 'off', placeholder: 'Optional, comma separated' });
+    placeholder: recipients.length ? t('Others (comma separated)') : t('Recipients (comma separated)') });
+  const cc = h('input', { class: 'input', id: 'compose-cc', testid: 'compose-cc', autocomplete: 'off', placeholder: t('Optional, comma separated') });
   const subject = h('input', { class: 'input', id: 'compose-subject', testid: 'compose-subject', maxlength: 900, autocomplete: 'off' });
   const body = h('textarea', { class: 'input reply-body', id: 'compose-body', testid: 'compose-body', rows: 8, maxlength: 1048576 });
   const sign = h('input', { type: 'checkbox', id: 'compose-signature', testid: 'compose-signature' });
   sign.checked = Boolean(signature);
   sign.disabled = !signature;
   const files = attachmentPicker('compose');
-  const send = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'compose-send' }, 'Send');
+  const send = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'compose-send' }, t('Send'));
   const status = h('span', { class: 'reply-status', testid: 'compose-status', role: 'status', 'aria-live': 'polite' });
   const fieldError = h('p', { class: 'form-error', testid: 'compose-field-error', role: 'alert', hidden: true });
   const fields = () => ({
@@ -239,13 +246,13 @@ export async function newMailBox(deal, onQueued) {
   form.addEventListener('change', () => drafts.changed());
   append(form,
     h('div', { class: 'reply-grid' },
-      h('label', { for: 'compose-account' }, 'From'), account,
-      h('span', { class: 'label' }, 'To'), h('div', { class: 'recipient-picks' }, ...picks.map((p) => p.el), to),
-      h('label', { for: 'compose-cc' }, 'Cc'), cc,
-      h('label', { for: 'compose-subject' }, 'Subject'), subject),
+      h('label', { for: 'compose-account' }, t('From')), account,
+      h('span', { class: 'label' }, t('To')), h('div', { class: 'recipient-picks' }, ...picks.map((p) => p.el), to),
+      h('label', { for: 'compose-cc' }, t('Cc')), cc,
+      h('label', { for: 'compose-subject' }, t('Subject')), subject),
     body,
     h('label', { class: 'check', for: 'compose-signature' }, sign,
-      signature ? ' Add my signature' : ' Add my signature (set one under Settings)'),
+      ` ${signature ? t('Add my signature') : t('Add my signature (set one under Settings)')}`),
     files.el, fieldError,
     h('div', { class: 'reply-actions' }, send, status, drafts.indicator));
   await drafts.restore();
@@ -256,12 +263,12 @@ export async function newMailBox(deal, onQueued) {
     fieldError.hidden = true;
     const list = [...picks.filter((p) => p.box.checked).map((p) => p.box.value), ...parseAddresses(to.value)];
     const ccList = parseAddresses(cc.value);
-    if (!list.length) { fail('To: pick a contact or type an address.'); return; }
+    if (!list.length) { fail(t('To: pick a contact or type an address.')); return; }
     const bad = badAddress([...list, ...ccList]);
-    if (bad) { fail(`Not an email address: ${bad}`); return; }
-    if (!subject.value.trim()) { fail('Subject: write one.'); subject.focus(); return; }
+    if (bad) { fail(t('Not an email address: {address}', { address: bad })); return; }
+    if (!subject.value.trim()) { fail(t('Subject: write one.')); subject.focus(); return; }
     send.disabled = true;
-    status.textContent = 'Queuing…';
+    status.textContent = t('Queuing…');
     try {
       const payload = { account: account.value, to: list, subject: subject.value, body: body.value, signature: sign.checked };
       if (ccList.length) payload.cc = ccList;

@@ -18,9 +18,10 @@
 // and "New mail" with its box (views/compose.js: compose-*), open at once when a draft is kept.
 
 import {
-  h, append, timeEl, fmtCount, plural, api, currentView, pageHeader, clickableRow, statusPill,
+  h, append, timeEl, fmtCount, api, currentView, pageHeader, clickableRow, statusPill,
   unreadBadge, showError, loadMe, isAdmin, toast,
 } from '../core.js';
+import { t, tn, fmtNumber, dateFormat } from '../i18n.js';
 import { newMailBox } from './compose.js';
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -33,13 +34,16 @@ function svg(tag, attrs, ...children) {
 
 function duration(seconds) {
   if (seconds == null) return '—';
-  if (seconds < 3600) return `${Math.max(1, Math.round(seconds / 60))} min`;
-  if (seconds < 2 * 86400) return `${(seconds / 3600).toFixed(1)} h`;
-  return `${(seconds / 86400).toFixed(1)} days`;
+  // One decimal, rounded as toFixed rounds (Intl may round a tie such as 2.05 the other way).
+  const oneDecimal = (x) => fmtNumber(Number(x.toFixed(1)), { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  if (seconds < 3600) return t('{n} min', { n: fmtNumber(Math.max(1, Math.round(seconds / 60))) });
+  if (seconds < 2 * 86400) return t('{n} h', { n: oneDecimal(seconds / 3600) });
+  return t('{n} days', { n: oneDecimal(seconds / 86400) });
 }
 
+// Weeks are UTC weeks: their dates in the user's language, in UTC.
 function weekLabel(ts) {
-  return new Date(ts * 1000).toLocaleDateString(undefined, { month: 'short', day: 'numeric', timeZone: 'UTC' });
+  return dateFormat({ month: 'short', day: 'numeric', timeZone: 'UTC' }).format(new Date(ts * 1000));
 }
 
 // Messages in and out per week as bars: "in" solid, "out" hatched, each with its number above it
@@ -49,7 +53,8 @@ function activityBox(a) {
   const max = Math.max(1, ...a.weeks.map((x) => Math.max(x.in, x.out)));
   const chart = svg('svg', { viewBox: `0 0 ${a.weeks.length * w + 10} ${base + 34}`, role: 'img', class: 'activity-chart',
     'data-testid': 'activity-chart', 'data-weeks': a.weeks.length,
-    'aria-label': `Messages per week: ${a.weeks.map((x) => `${weekLabel(x.week)} ${x.in} in, ${x.out} out`).join('; ')}` },
+    'aria-label': t('Messages per week: {weeks}', { weeks: a.weeks.map((x) => t('{week} {in} in, {out} out',
+      { week: weekLabel(x.week), in: x.in, out: x.out })).join('; ') }) },
   svg('defs', null, svg('pattern', { id: 'hatch', width: 6, height: 6, patternUnits: 'userSpaceOnUse', patternTransform: 'rotate(45)' },
     svg('rect', { width: 6, height: 6, class: 'bar-out-bg' }), svg('line', { x1: 0, y1: 0, x2: 0, y2: 6, class: 'bar-out-line' }))));
   a.weeks.forEach((x, i) => {
@@ -59,20 +64,22 @@ function activityBox(a) {
       chart.appendChild(svg('rect', { x: x0 + dx, y: base - hh, width: 20, height: Math.max(hh, 1),
         class: `bar bar-${kind}`, fill: kind === 'out' ? 'url(#hatch)' : null, 'data-testid': 'activity-bar',
         'data-kind': kind, 'data-week': x.week, 'data-count': n },
-      svg('title', null, `Week of ${weekLabel(x.week)}: ${n} ${kind === 'in' ? 'received' : 'sent'}`)));
+      svg('title', null, kind === 'in' ? t('Week of {week}: {n} received', { week: weekLabel(x.week), n })
+        : t('Week of {week}: {n} sent', { week: weekLabel(x.week), n }))));
       chart.appendChild(svg('text', { x: x0 + dx + 10, y: base - hh - 4, class: 'bar-n', 'text-anchor': 'middle' }, String(n)));
     }
     chart.appendChild(svg('text', { x: x0 + 21, y: base + 14, class: 'bar-week', 'text-anchor': 'middle' }, weekLabel(x.week)));
   });
   const legend = h('div', { class: 'activity-legend' },
-    h('span', { class: 'legend-in' }, '■ received'), ' ', h('span', { class: 'legend-out' }, '▨ sent'));
+    h('span', { class: 'legend-in' }, t('■ received')), ' ', h('span', { class: 'legend-out' }, t('▨ sent')));
   const figures = h('div', { class: 'activity-figures', testid: 'activity-figures' },
-    h('span', { class: 'meta-item' }, `First response: ${duration(a.first_response_seconds)}`),
-    h('span', { class: 'meta-item' }, `Average response: ${duration(a.average_response_seconds)} (${plural(a.responses, 'answer')})`),
-    h('span', { class: 'meta-item' }, 'Last contact: ', a.last_contact ? timeEl(a.last_contact) : '—'),
-    h('span', { class: 'meta-item' }, `Open follow-ups: ${a.open_followups}`));
+    h('span', { class: 'meta-item' }, t('First response: {time}', { time: duration(a.first_response_seconds) })),
+    h('span', { class: 'meta-item' }, t('Average response: {time} ({answers})', { time: duration(a.average_response_seconds),
+      answers: tn(a.responses, '{n} answer', '{n} answers') })),
+    h('span', { class: 'meta-item' }, t('Last contact:'), ' ', a.last_contact ? timeEl(a.last_contact) : '—'),
+    h('span', { class: 'meta-item' }, t('Open follow-ups: {n}', { n: fmtNumber(a.open_followups) })));
   const box = h('section', { class: 'deal-activity', testid: 'deal-activity' },
-    h('h2', { class: 'section-title' }, `Activity, last ${a.weeks.length} weeks`), legend);
+    h('h2', { class: 'section-title' }, tn(a.weeks.length, 'Activity, last {n} week', 'Activity, last {n} weeks')), legend);
   box.appendChild(chart);
   box.appendChild(figures);
   return box;
@@ -84,26 +91,29 @@ async function followupSettings(d) {
   const [s, me] = await Promise.all([api('GET', `/deals/${d.id}/followups`), loadMe()]);
   const canEdit = isAdmin() || (d.owner && me && me.user && d.owner.id === me.user.id);
   const box = h('div', { class: 'deal-followups', testid: 'deal-followups' });
-  const text = (v, dflt, unit) => (v == null ? `${dflt} ${unit} (default)` : `${v} ${unit}`);
+  // A period: the deal's own, else the default, said so.
+  const period = (v, text) => (v == null ? t('{value} (default)', { value: text }) : text);
   if (!canEdit) {
-    append(box, h('span', { class: 'muted' }, 'Follow up: awaiting their reply after ',
-      text(s.awaiting_days, s.defaults.awaiting_days, 'business days'), '; answer within ',
-      text(s.answer_hours, s.defaults.answer_hours, 'hours')));
+    const awaiting = s.awaiting_days == null ? s.defaults.awaiting_days : s.awaiting_days;
+    const answer = s.answer_hours == null ? s.defaults.answer_hours : s.answer_hours;
+    append(box, h('span', { class: 'muted' }, t('Follow up: awaiting their reply after {days}; answer within {hours}', {
+      days: period(s.awaiting_days, tn(awaiting, '{n} business day', '{n} business days')),
+      hours: period(s.answer_hours, tn(answer, '{n} hour', '{n} hours')) })));
     return box;
   }
   const days = h('input', { type: 'number', class: 'input input-small', min: '1', max: '60', testid: 'followup-awaiting',
     placeholder: String(s.defaults.awaiting_days), value: s.awaiting_days == null ? '' : String(s.awaiting_days),
-    'aria-label': 'Business days without their answer' });
+    'aria-label': t('Business days without their answer') });
   const hours = h('input', { type: 'number', class: 'input input-small', min: '1', max: '720', testid: 'followup-answer',
     placeholder: String(s.defaults.answer_hours), value: s.answer_hours == null ? '' : String(s.answer_hours),
-    'aria-label': 'Hours their message may wait' });
+    'aria-label': t('Hours their message may wait') });
   const error = h('span', { class: 'form-error', testid: 'followup-error', hidden: true });
   const num = (el) => (el.value.trim() === '' ? null : Number(el.value));
   const save = h('button', { type: 'button', class: 'btn btn-small', testid: 'followup-save', onclick: async () => {
     error.hidden = true;
     try {
       await api('PUT', `/deals/${d.id}/followups`, { awaiting_days: num(days), answer_hours: num(hours) });
-      toast('Follow-up periods saved', 'success');
+      toast(t('Follow-up periods saved'), 'success');
     } catch (e) {
       if (e.status === 422) {
         error.textContent = e.message;
@@ -112,9 +122,13 @@ async function followupSettings(d) {
         showError(e);
       }
     }
-  } }, 'Save');
-  append(box, h('span', { class: 'muted' }, 'Follow up: awaiting their reply after '), days,
-    h('span', { class: 'muted' }, ' business days; answer within '), hours, h('span', { class: 'muted' }, ' hours '), save, error);
+  } }, t('Save'));
+  // One sentence around the two fields, so that a translation may order its words as it needs:
+  // the text between the fields in muted spans, the fields in place of {days} and {hours}.
+  const fields = { days, hours };
+  const sentence = t('Follow up: awaiting their reply after {days} business days; answer within {hours} hours')
+    .split(/\{(\w+)\}/).map((part, i) => (i % 2 ? fields[part] : (part ? h('span', { class: 'muted' }, part) : null)));
+  append(box, sentence, ' ', save, error);
   return box;
 }
 
@@ -126,12 +140,12 @@ export async function viewDeal(main, id) {
   const threads = threadsRes.threads;
   // New mail to the deal's contacts: the box opens under the header.
   const composeSlot = h('div', { class: 'compose-slot' });
-  const newMail = h('button', { type: 'button', class: 'btn btn-primary btn-small', testid: 'compose-new' }, 'New mail');
+  const newMail = h('button', { type: 'button', class: 'btn btn-primary btn-small', testid: 'compose-new' }, t('New mail'));
   const openCompose = async () => {
     if (composeSlot.firstChild) return;
     newMail.disabled = true;
     try {
-      const box = await newMailBox(d, () => toast('Mail sent', 'success'));
+      const box = await newMailBox(d, () => toast(t('Mail sent'), 'success'));
       if (v.alive) composeSlot.appendChild(box);
     } catch (e) {
       showError(e);
@@ -141,13 +155,14 @@ export async function viewDeal(main, id) {
   newMail.addEventListener('click', openCompose);
   append(main, pageHeader(d.name),
     h('div', { class: 'deal-header', testid: 'deal-header' },
-      h('a', { href: '#/deals', class: 'back' }, '← Deals'),
+      h('a', { href: '#/deals', class: 'back' }, t('← Deals')),
       d.company && d.company.name ? h('span', { class: 'meta-item' }, d.company.name) : null,
-      h('span', { class: 'meta-item' }, d.stage || 'no stage'),
+      h('span', { class: 'meta-item' }, d.stage || t('no stage')),
       statusPill(d.status),
-      h('span', { class: 'meta-item' }, 'Owner: ', d.owner ? d.owner.name : 'nobody'),
-      d.shared ? h('span', { class: 'tag' }, 'shared') : null,
-      h('span', { class: 'meta-item muted', testid: 'threads-total' }, `${plural(threadsRes.total, 'conversation')} · ${plural(d.messages, 'message')}`),
+      h('span', { class: 'meta-item' }, t('Owner: {name}', { name: d.owner ? d.owner.name : t('nobody') })),
+      d.shared ? h('span', { class: 'tag' }, t('shared')) : null,
+      h('span', { class: 'meta-item muted', testid: 'threads-total' },
+        `${tn(threadsRes.total, '{n} conversation', '{n} conversations')} · ${tn(d.messages, '{n} message', '{n} messages')}`),
       newMail));
   append(main, composeSlot);
   try {
@@ -175,14 +190,14 @@ export async function viewDeal(main, id) {
   const body = h('div', { class: 'page-body' });
   append(main, body);
   if (!threads.length) {
-    append(body, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'No conversations yet'),
-      h('p', null, 'Mail with this deal\'s contacts will appear here.')));
+    append(body, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, t('No conversations yet')),
+      h('p', null, t('Mail with this deal\'s contacts will appear here.'))));
     return;
   }
   const tbody = h('tbody');
   addRows(tbody, threads);
   const more = h('button', { type: 'button', class: 'btn', testid: 'threads-more', hidden: !threadsRes.next_cursor },
-    'More conversations');
+    t('More conversations'));
   let cursor = threadsRes.next_cursor;
   more.addEventListener('click', async () => {
     more.disabled = true;
@@ -201,21 +216,21 @@ export async function viewDeal(main, id) {
 }
 
 function addRows(tbody, threads) {
-  for (const t of threads) {
-    tbody.appendChild(clickableRow(h('tr', { class: t.unread_count > 0 ? 'row unread' : 'row', testid: 'thread-row',
-      dataset: { id: String(t.id), navRow: '1' } },
+  for (const th of threads) {
+    tbody.appendChild(clickableRow(h('tr', { class: th.unread_count > 0 ? 'row unread' : 'row', testid: 'thread-row',
+      dataset: { id: String(th.id), navRow: '1' } },
       h('td', { class: 'cell-title' },
-        h('a', { class: 'row-link', href: `#/threads/${t.id}` }, t.subject || '(no subject)'),
-        h('div', { class: 'sub participants', title: (t.participants || []).join(', ') }, (t.participants || []).join(', '))),
-      h('td', { class: 'num' }, fmtCount(t.message_count)),
-      h('td', { class: 'num' }, unreadBadge(t.unread_count, 'thread-unread')),
-      h('td', { class: 'col-date' }, timeEl(t.last_date)))));
+        h('a', { class: 'row-link', href: `#/threads/${th.id}` }, th.subject || t('(no subject)')),
+        h('div', { class: 'sub participants', title: (th.participants || []).join(', ') }, (th.participants || []).join(', '))),
+      h('td', { class: 'num' }, fmtCount(th.message_count)),
+      h('td', { class: 'num' }, unreadBadge(th.unread_count, 'thread-unread')),
+      h('td', { class: 'col-date' }, timeEl(th.last_date)))));
   }
 }
 
 function threadTable(tbody) {
   return h('table', { class: 'table' },
-    h('thead', null, h('tr', null, h('th', null, 'Conversation'), h('th', { class: 'num' }, 'Messages'),
-      h('th', { class: 'num' }, 'Unread'), h('th', { class: 'col-date' }, 'Last message'))),
+    h('thead', null, h('tr', null, h('th', null, t('Conversation')), h('th', { class: 'num' }, t('Messages')),
+      h('th', { class: 'num' }, t('Unread')), h('th', { class: 'col-date' }, t('Last message')))),
     tbody);
 }

@@ -11,23 +11,24 @@
 //   deals-count           the count in the header ("N deals", or "shown of N")
 
 import {
-  h, append, clear, timeEl, fmtCount, plural, currentView, api, showError, pageHeader, clickableRow,
+  h, append, clear, timeEl, fmtCount, currentView, api, showError, pageHeader, clickableRow,
   statusPill, unreadBadge, pageLimit, state,
 } from '../core.js';
+import { t, tn, fmtNumber } from '../i18n.js';
 
 export async function viewDeals(main) {
   const v = currentView(); // this page; v.alive turns false when the user leaves it
-  const filter = h('input', { type: 'search', class: 'input filter', placeholder: 'Filter deals…  ( / )',
-    'aria-label': 'Filter deals', testid: 'deal-filter', dataset: { filter: '1' } });
-  const statusSel = h('select', { class: 'input', 'aria-label': 'Status', testid: 'deal-status-filter' },
-    h('option', { value: '' }, 'All statuses'), h('option', { value: 'open' }, 'Open'),
-    h('option', { value: 'won' }, 'Won'), h('option', { value: 'lost' }, 'Lost'));
+  const filter = h('input', { type: 'search', class: 'input filter', placeholder: t('Filter deals…  ( / )'),
+    'aria-label': t('Filter deals'), testid: 'deal-filter', dataset: { filter: '1' } });
+  const statusSel = h('select', { class: 'input', 'aria-label': t('Status'), testid: 'deal-status-filter' },
+    h('option', { value: '' }, t('All statuses')), h('option', { value: 'open' }, t('Open')),
+    h('option', { value: 'won' }, t('Won')), h('option', { value: 'lost' }, t('Lost')));
   const unreadOnly = h('input', { type: 'checkbox', id: 'unread-only' });
   const count = h('span', { class: 'muted', testid: 'deals-count' });
-  append(main, pageHeader('Deals', count),
+  append(main, pageHeader(t('Deals'), count),
     h('div', { class: 'toolbar' }, filter, statusSel,
-      h('label', { class: 'check', for: 'unread-only' }, unreadOnly, 'Unread only')));
-  const body = h('div', { class: 'page-body' }, h('p', { class: 'loading' }, 'Loading deals…'));
+      h('label', { class: 'check', for: 'unread-only' }, unreadOnly, t('Unread only'))));
+  const body = h('div', { class: 'page-body' }, h('p', { class: 'loading' }, t('Loading deals…')));
   append(main, body);
 
   const pageSize = pageLimit(); // #/deals?limit=N
@@ -39,9 +40,9 @@ export async function viewDeals(main) {
 
   const table = h('table', { class: 'table' },
     h('thead', null, h('tr', null,
-      h('th', null, 'Deal'), h('th', null, 'Stage'), h('th', { class: 'col-status' }, 'Status'),
-      h('th', { class: 'col-owner' }, 'Owner'), h('th', { class: 'num col-threads' }, 'Threads'),
-      h('th', { class: 'num' }, 'Unread'), h('th', { class: 'col-date' }, 'Last activity'))));
+      h('th', null, t('Deal')), h('th', null, t('Stage')), h('th', { class: 'col-status' }, t('Status')),
+      h('th', { class: 'col-owner' }, t('Owner')), h('th', { class: 'num col-threads' }, t('Threads')),
+      h('th', { class: 'num' }, t('Unread')), h('th', { class: 'col-date' }, t('Last activity')))));
   const tbody = h('tbody');
   table.appendChild(tbody);
   const rows = [];
@@ -55,11 +56,11 @@ export async function viewDeals(main) {
         dataset: { id: String(d.id), navRow: '1' } },
         h('td', { class: 'cell-title' },
           h('a', { class: 'row-link', href: `#/deals/${d.id}` }, d.name),
-          d.shared ? h('span', { class: 'tag', title: 'Shared with every salesperson' }, 'shared') : null,
+          d.shared ? h('span', { class: 'tag', title: t('Shared with every salesperson') }, t('shared')) : null,
           company ? h('div', { class: 'sub' }, company) : null),
         h('td', null, d.stage || '—'),
         h('td', { class: 'col-status' }, statusPill(d.status)),
-        h('td', { class: 'col-owner' }, d.owner ? d.owner.name : h('span', { class: 'muted' }, 'nobody')),
+        h('td', { class: 'col-owner' }, d.owner ? d.owner.name : h('span', { class: 'muted' }, t('nobody'))),
         h('td', { class: 'num col-threads' }, fmtCount(d.threads)),
         h('td', { class: 'num' }, unreadBadge(d.unread, 'deal-unread')),
         h('td', { class: 'col-date' }, timeEl(d.last_date))));
@@ -69,13 +70,13 @@ export async function viewDeals(main) {
     }
   };
   addRows(first.deals);
-  const more = h('button', { type: 'button', class: 'btn', testid: 'deals-more', hidden: !cursor }, 'More deals');
-  const empty = h('div', { class: 'empty', hidden: true }, h('p', { class: 'empty-title' }, 'No deals match'),
-    h('p', null, 'Try another filter.'));
+  const more = h('button', { type: 'button', class: 'btn', testid: 'deals-more', hidden: !cursor }, t('More deals'));
+  const empty = h('div', { class: 'empty', hidden: true }, h('p', { class: 'empty-title' }, t('No deals match')),
+    h('p', null, t('Try another filter.')));
   clear(body);
   if (!rows.length) {
-    append(body, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, 'No deals yet'),
-      h('p', null, 'Deals you own or that are shared with you appear here.')));
+    append(body, h('div', { class: 'empty' }, h('p', { class: 'empty-title' }, t('No deals yet')),
+      h('p', null, t('Deals you own or that are shared with you appear here.'))));
     count.textContent = '';
     return;
   }
@@ -93,8 +94,14 @@ export async function viewDeals(main) {
     }
     // Unfiltered: all of the user's deals; filtered: what the filter keeps of those read so far.
     const filtered = words.length > 0 || Boolean(st) || unreadOnly.checked;
-    count.textContent = filtered ? `${shown} of ${plural(rows.length, 'deal')}${cursor ? ' read so far' : ''}`
-      : plural(total, 'deal');
+    if (!filtered) {
+      count.textContent = tn(total, '{n} deal', '{n} deals');
+    } else if (cursor) {
+      count.textContent = tn(rows.length, '{shown} of {n} deal read so far', '{shown} of {n} deals read so far',
+        { shown: fmtNumber(shown) });
+    } else {
+      count.textContent = tn(rows.length, '{shown} of {n} deal', '{shown} of {n} deals', { shown: fmtNumber(shown) });
+    }
     empty.hidden = shown > 0;
     table.hidden = shown === 0;
     sessionStorage.setItem('crm-deal-filter', JSON.stringify([filter.value, st, unreadOnly.checked]));

@@ -20,37 +20,38 @@
 
 import { h, append, absTime, api, state, showError } from '../core.js';
 import { attachmentPicker, badAddress, draftKeeper, followOutbox, mySignature, parseAddresses } from './compose.js';
+import { t } from '../i18n.js';
 
 export function replyBox(threadId, onSent) {
   const accounts = (state.me && state.me.accounts) || [];
   const form = h('form', { class: 'reply card', testid: 'reply-form', novalidate: true });
-  form.appendChild(h('h2', { class: 'reply-title' }, 'Reply'));
+  form.appendChild(h('h2', { class: 'reply-title' }, t('Reply')));
   if (!accounts.length) {
     form.appendChild(h('p', { class: 'notice', testid: 'reply-no-account' },
-      'You have no mail account to send from. Ask an admin to add one for you.'));
+      t('You have no mail account to send from. Ask an admin to add one for you.')));
     return form;
   }
   const account = h('select', { class: 'input', id: 'reply-account', name: 'account', testid: 'reply-account' },
     accounts.map((a) => h('option', { value: a.name }, a.address ? `${a.address} (${a.name})` : a.name)));
   const mode = h('select', { class: 'input', id: 'reply-mode', name: 'mode', testid: 'reply-mode' },
-    h('option', { value: 'reply' }, 'Reply'), h('option', { value: 'reply-all' }, 'Reply all'));
+    h('option', { value: 'reply' }, t('Reply')), h('option', { value: 'reply-all' }, t('Reply all')));
   const to = h('input', { class: 'input', id: 'reply-to', name: 'to', testid: 'reply-to', autocomplete: 'off',
-    placeholder: 'Default: the sender (comma separated to change)' });
+    placeholder: t('Default: the sender (comma separated to change)') });
   const cc = h('input', { class: 'input', id: 'reply-cc', name: 'cc', testid: 'reply-cc', autocomplete: 'off',
-    placeholder: 'Optional, comma separated' });
+    placeholder: t('Optional, comma separated') });
   const body = h('textarea', { class: 'input reply-body', id: 'reply-body', name: 'body', testid: 'reply-body',
-    rows: 6, maxlength: 1048576, placeholder: 'Write your reply…  (Ctrl+Enter sends)' });
+    rows: 6, maxlength: 1048576, placeholder: t('Write your reply…  (Ctrl+Enter sends)') });
   const quote = h('input', { type: 'checkbox', id: 'reply-quote', testid: 'reply-quote' });
   const sign = h('input', { type: 'checkbox', id: 'reply-signature', testid: 'reply-signature', disabled: true });
-  const signLabel = h('label', { class: 'check', for: 'reply-signature' }, sign, ' Add my signature (set one under Settings)');
+  const signLabel = h('label', { class: 'check', for: 'reply-signature' }, sign, ` ${t('Add my signature (set one under Settings)')}`);
   mySignature().then((s) => {
     if (!s) return;
     sign.disabled = false;
     sign.checked = true;
-    signLabel.lastChild.textContent = ' Add my signature';
+    signLabel.lastChild.textContent = ` ${t('Add my signature')}`;
   });
   const files = attachmentPicker('reply');
-  const send = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'reply-send' }, 'Send');
+  const send = h('button', { type: 'submit', class: 'btn btn-primary', testid: 'reply-send' }, t('Send'));
   const status = h('span', { class: 'reply-status', testid: 'reply-status', role: 'status', 'aria-live': 'polite' });
   const fieldError = h('p', { class: 'form-error', hidden: true });
   const parentLine = h('p', { class: 'muted reply-parent', testid: 'reply-parent' });
@@ -66,14 +67,17 @@ export function replyBox(threadId, onSent) {
     if (to.value.trim() && to.value !== prefilled) return; // the user's own choice stays
     let value = '';
     if (parent.suspicious) {
-      toWarning.textContent = `This message looks spoofed (${parent.suspicious}): enter the recipients yourself.`;
+      toWarning.textContent = t('This message looks spoofed ({reason}): enter the recipients yourself.',
+        { reason: parent.suspicious });
       toWarning.hidden = false;
-    } else if (mode.value === 'reply') {
+    } else if (mode.value === 'reply' && parent.direction !== 'out') {
+      // (Answering our own message, the server sends to its recipients: nothing to prefill.)
       const from = parent.from && parent.from.address;
       const rt = (parent.reply_to || [])[0];
       value = rt || from || '';
       if (rt && from && rt.toLowerCase() !== from.toLowerCase() && domainOf(rt) !== domainOf(from)) {
-        toWarning.textContent = `Replies go to ${rt} (its Reply-To), not to the sender ${from}: check before sending.`;
+        toWarning.textContent = t('Replies go to {replyTo} (its Reply-To), not to the sender {from}: check before sending.',
+          { replyTo: rt, from });
         toWarning.hidden = false;
       }
     }
@@ -82,23 +86,25 @@ export function replyBox(threadId, onSent) {
   };
   form.setParent = (m) => {
     parent = m;
-    const who = (m.from && (m.from.name || m.from.address)) || 'the message';
-    parentLine.textContent = `Replying to ${who}, ${absTime(m.date)}`;
+    const who = m.from && (m.from.name || m.from.address);
+    const date = absTime(m.date);
+    parentLine.textContent = who ? t('Replying to {who}, {date}', { who, date })
+      : t('Replying to the message, {date}', { date });
     parentLine.dataset.messageId = String(m.id);
     fillTo();
   };
   mode.addEventListener('change', () => {
-    to.placeholder = mode.value === 'reply-all' ? 'Default: everyone on the thread (comma separated to change)'
-      : 'Default: the sender (comma separated to change)';
+    to.placeholder = mode.value === 'reply-all' ? t('Default: everyone on the thread (comma separated to change)')
+      : t('Default: the sender (comma separated to change)');
     fillTo();
   });
   append(form, parentLine,
     h('div', { class: 'reply-grid' },
-      h('label', { for: 'reply-account' }, 'From'), h('div', { class: 'reply-row' }, account, mode),
-      h('label', { for: 'reply-to' }, 'To'), to,
-      h('label', { for: 'reply-cc' }, 'Cc'), cc),
+      h('label', { for: 'reply-account' }, t('From')), h('div', { class: 'reply-row' }, account, mode),
+      h('label', { for: 'reply-to' }, t('To')), to,
+      h('label', { for: 'reply-cc' }, t('Cc')), cc),
     toWarning, body,
-    h('div', { class: 'compose-options' }, h('label', { class: 'check', for: 'reply-quote' }, quote, ' Quote the original'), signLabel),
+    h('div', { class: 'compose-options' }, h('label', { class: 'check', for: 'reply-quote' }, quote, ` ${t('Quote the original')}`), signLabel),
     files.el, fieldError,
     h('div', { class: 'reply-actions' }, send, status));
 
@@ -126,21 +132,21 @@ export function replyBox(threadId, onSent) {
 
   const submit = async () => {
     fieldError.hidden = true;
-    if (!body.value.trim() && !files.count()) { body.focus(); setStatus('Write something first.', 'error'); return; }
+    if (!body.value.trim() && !files.count()) { body.focus(); setStatus(t('Write something first.'), 'error'); return; }
     const payload = { account: account.value, body: body.value, mode: mode.value, quote: quote.checked, signature: sign.checked };
     if (parent) payload.parent_id = parent.id;
     const toList = parseAddresses(to.value);
     const ccList = parseAddresses(cc.value);
     const bad = badAddress([...toList, ...ccList]);
     if (bad) {
-      fieldError.textContent = `Not an email address: ${bad}`;
+      fieldError.textContent = t('Not an email address: {address}', { address: bad });
       fieldError.hidden = false;
       return;
     }
     if (toList.length) payload.to = toList;
     if (ccList.length) payload.cc = ccList;
     send.disabled = true;
-    setStatus('Queuing…', 'pending');
+    setStatus(t('Queuing…'), 'pending');
     try {
       if (files.count()) payload.attachments = await files.payload();
       const o = (await api('POST', `/threads/${threadId}/reply`, payload)).outbox;

@@ -32,31 +32,33 @@
 //                         auto-reply, a read receipt
 
 import {
-  h, append, clear, safePath, withQuery, absTime, timeEl, fmtSize, plural, api, state, currentView,
+  h, append, clear, safePath, withQuery, absTime, timeEl, fmtSize, api, state, currentView,
   onLeave, toast, showError, go, loadDeals, refreshUnsortedCount, setUnsortedCount, pageHeader,
   dealOptions,
 } from '../core.js';
 import { replyBox } from './reply.js';
+import { t, tn } from '../i18n.js';
 
-// What an automatic message is, as the thread view tags it.
-const kAutoKinds = {
+// What an automatic message is, as the thread view tags it (a function: the texts are looked up
+// in the language of the moment).
+const kAutoKinds = () => ({
     bounce : [
-        'Bounce', 'notice-danger',
-        'a mail server could not deliver our message; the Outbox shows which recipient and why.'
+        t('Bounce'), 'notice-danger',
+        t('a mail server could not deliver our message; the Outbox shows which recipient and why.')
     ],
     delayed : [
-        'Delivery delayed', 'notice-warn', 'a mail server is still trying to deliver our message.'
+        t('Delivery delayed'), 'notice-warn', t('a mail server is still trying to deliver our message.')
     ],
     delivered :
-        [ 'Delivery notice', 'notice-info', 'a mail server reports our message delivered.' ],
+        [ t('Delivery notice'), 'notice-info', t('a mail server reports our message delivered.') ],
     autoreply : [
-        'Auto-reply', 'notice-info', 'an automatic answer (out of office), not written by a person.'
+        t('Auto-reply'), 'notice-info', t('an automatic answer (out of office), not written by a person.')
     ],
     receipt : [
-        'Read receipt', 'notice-info',
-        'their mail program reports our message was displayed; not an answer.'
+        t('Read receipt'), 'notice-info',
+        t('their mail program reports our message was displayed; not an answer.')
     ],
-};
+});
 
 export async function viewThread(main, id) {
   const v = currentView(); // this page; v.alive turns false when the user leaves it
@@ -64,7 +66,7 @@ export async function viewThread(main, id) {
   if (!v.alive) return;
   let thread = data.thread;
 
-  const title = pageHeader(thread.subject || '(no subject)');
+  const title = pageHeader(thread.subject || t('(no subject)'));
   title.querySelector('h1').dataset.testid = 'thread-subject';
   const dealBar = h('div', { class: 'thread-bar' });
   const messagesEl = h('div', { class: 'messages' });
@@ -88,35 +90,35 @@ export async function viewThread(main, id) {
   };
 
   let markedUnread = false;
-  const markBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'mark-unread' }, 'Mark unread');
+  const markBtn = h('button', { type: 'button', class: 'btn btn-small', testid: 'mark-unread' }, t('Mark unread'));
   markBtn.addEventListener('click', async () => {
     markBtn.disabled = true;
     try {
       const r = await api('POST', `/threads/${id}/read`, { unread: !markedUnread });
       thread = r.thread;
       markedUnread = !markedUnread;
-      markBtn.textContent = markedUnread ? 'Mark read' : 'Mark unread';
-      toast(markedUnread ? 'Marked unread' : 'Marked read', 'success');
+      markBtn.textContent = markedUnread ? t('Mark read') : t('Mark unread');
+      toast(markedUnread ? t('Marked unread') : t('Marked read'), 'success');
     } catch (e) { showError(e); }
     markBtn.disabled = false;
   });
 
   const renderDealBar = () => {
     clear(dealBar);
-    const back = thread.deal ? h('a', { href: `#/deals/${thread.deal.id}`, class: 'back' }, '← Deal')
-      : h('a', { href: '#/unsorted', class: 'back' }, '← Unsorted');
+    const back = thread.deal ? h('a', { href: `#/deals/${thread.deal.id}`, class: 'back' }, t('← Deal'))
+      : h('a', { href: '#/unsorted', class: 'back' }, t('← Unsorted'));
     const dealEl = thread.deal
-      ? h('span', { class: 'deal-chip', testid: 'thread-deal' }, 'Deal: ',
+      ? h('span', { class: 'deal-chip', testid: 'thread-deal' }, `${t('Deal:')} `,
         h('a', { href: `#/deals/${thread.deal.id}` }, thread.deal.name),
-        thread.manual ? h('span', { class: 'tag', title: 'Linked by hand; the sorter leaves it alone' }, 'manual') : null)
-      : h('span', { class: 'deal-chip deal-chip-none', testid: 'thread-deal' }, 'Unsorted',
+        thread.manual ? h('span', { class: 'tag', title: t('Linked by hand; the sorter leaves it alone') }, t('manual')) : null)
+      : h('span', { class: 'deal-chip deal-chip-none', testid: 'thread-deal' }, t('Unsorted'),
         thread.reason ? h('span', { class: 'muted' }, ` — ${thread.reason}`) : null);
-    const select = h('select', { class: 'input', 'aria-label': 'Deal', testid: 'deal-select' });
-    const linkBtn = h('button', { type: 'button', class: 'btn btn-primary btn-small', testid: 'deal-select-submit' }, 'Link');
-    const cancel = h('button', { type: 'button', class: 'btn btn-quiet btn-small' }, 'Cancel');
+    const select = h('select', { class: 'input', 'aria-label': t('Deal'), testid: 'deal-select' });
+    const linkBtn = h('button', { type: 'button', class: 'btn btn-primary btn-small', testid: 'deal-select-submit' }, t('Link'));
+    const cancel = h('button', { type: 'button', class: 'btn btn-quiet btn-small' }, t('Cancel'));
     const picker = h('span', { class: 'picker', hidden: true }, select, linkBtn, cancel);
     const change = h('button', { type: 'button', class: 'btn btn-small', testid: 'change-deal' },
-      thread.deal ? 'Change deal' : 'Link to deal');
+      thread.deal ? t('Change deal') : t('Link to deal'));
     change.addEventListener('click', async () => {
       change.disabled = true;
       try {
@@ -135,25 +137,25 @@ export async function viewThread(main, id) {
       try {
         const wasUnsorted = !thread.deal;
         thread = (await api('POST', `/threads/${id}/link`, { deal_id: dealId })).thread;
-        toast(`Linked to ${thread.deal ? thread.deal.name : 'the deal'}`, 'success');
+        toast(thread.deal ? t('Linked to {deal}', { deal: thread.deal.name }) : t('Linked to the deal'), 'success');
         if (wasUnsorted && state.unsortedCount) setUnsortedCount(state.unsortedCount - 1);
         renderDealBar();
       } catch (e) { showError(e); linkBtn.disabled = false; }
     });
-    const unlink = thread.deal ? h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'unlink' }, 'Unlink') : null;
+    const unlink = thread.deal ? h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'unlink' }, t('Unlink')) : null;
     if (unlink) {
       unlink.addEventListener('click', async () => {
         unlink.disabled = true;
         try {
           thread = (await api('DELETE', `/threads/${id}/link`)).thread;
-          toast('Unlinked: the conversation is back in Unsorted', 'success');
+          toast(t('Unlinked: the conversation is back in Unsorted'), 'success');
           refreshUnsortedCount();
           renderDealBar();
         } catch (e) { showError(e); unlink.disabled = false; }
       });
     }
     append(dealBar, back, dealEl, change, picker, unlink, h('span', { class: 'spacer' }),
-      h('span', { class: 'muted' }, plural(thread.message_count, 'message')), markBtn);
+      h('span', { class: 'muted' }, tn(thread.message_count, '{n} message', '{n} messages')), markBtn);
   };
   renderDealBar();
 
@@ -163,7 +165,7 @@ export async function viewThread(main, id) {
     clear(messagesEl);
     if (older > 0) {
       const more = h('button', { type: 'button', class: 'btn btn-quiet btn-small older-btn', testid: 'older-messages' },
-        `Show ${plural(older, 'older message')}`);
+        tn(older, 'Show {n} older message', 'Show {n} older messages'));
       more.addEventListener('click', async () => {
         more.disabled = true;
         try {
@@ -192,7 +194,8 @@ export async function viewThread(main, id) {
   // their own, waiting in Unsorted; they are never joined back automatically.
   const splitOff = async (m) => {
     const r = await api('POST', `/messages/${m.id}/split`, {});
-    toast(`Moved ${plural(r.moved, 'message')} to a new conversation (in Unsorted)`, 'success');
+    toast(tn(r.moved, 'Moved {n} message to a new conversation (in Unsorted)',
+      'Moved {n} messages to a new conversation (in Unsorted)'), 'success');
     refreshUnsortedCount();
     go(`#/threads/${r.thread.id}`);
   };
@@ -229,20 +232,20 @@ export async function viewThread(main, id) {
 function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
   const from = m.from || { name: '', address: '' };
   const recipients = h('div', { class: 'msg-recipients' },
-    m.to && m.to.length ? h('span', null, h('span', { class: 'label' }, 'to '), m.to.join(', ')) : null,
-    m.cc && m.cc.length ? h('span', null, h('span', { class: 'label' }, ' cc '), m.cc.join(', ')) : null,
-    m.reply_to && m.reply_to.length ? h('span', { testid: 'message-reply-to' }, h('span', { class: 'label' }, ' reply-to '),
+    m.to && m.to.length ? h('span', null, h('span', { class: 'label' }, `${t('to')} `), m.to.join(', ')) : null,
+    m.cc && m.cc.length ? h('span', null, h('span', { class: 'label' }, ` ${t('cc')} `), m.cc.join(', ')) : null,
+    m.reply_to && m.reply_to.length ? h('span', { testid: 'message-reply-to' }, h('span', { class: 'label' }, ` ${t('reply-to')} `),
       m.reply_to.join(', ')) : null);
   const head = h('div', { class: 'msg-head' },
     h('div', { class: `avatar${m.direction === 'out' ? ' avatar-out' : ''}`, 'aria-hidden': 'true' }, initials(from.name, from.address)),
     h('div', { class: 'msg-who' },
       h('div', { class: 'msg-from', testid: 'message-from' },
-        h('span', { class: 'from-name' }, from.name || from.address || '(unknown sender)'),
+        h('span', { class: 'from-name' }, from.name || from.address || t('(unknown sender)')),
         from.name && from.address ? h('span', { class: 'from-addr' }, ` <${from.address}>`) : null,
-        m.direction === 'out' ? h('span', { class: 'tag tag-out' }, 'sent') : null,
-        wasUnread ? h('span', { class: 'tag tag-new' }, 'new') : null,
+        m.direction === 'out' ? h('span', { class: 'tag tag-out' }, t('sent')) : null,
+        wasUnread ? h('span', { class: 'tag tag-new' }, t('new')) : null,
         // Gmail labels of the message in the viewer's own mailbox ("\\Inbox" shown as "Inbox").
-        (m.labels || []).map((l) => h('span', { class: 'tag tag-label', testid: 'message-label', title: 'Gmail label' },
+        (m.labels || []).map((l) => h('span', { class: 'tag tag-label', testid: 'message-label', title: t('Gmail label') },
           l.startsWith('\\') ? l.slice(1) : l))),
       recipients),
     h('div', { class: 'msg-date' }, timeEl(m.date), h('div', { class: 'abs' }, absTime(m.date))));
@@ -252,16 +255,17 @@ function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
   if (showSubject) card.appendChild(h('div', { class: 'msg-subject' }, m.subject));
 
   if (m.auto_kind) {
-    const [label, cls, note] = kAutoKinds[m.auto_kind] || [m.auto_kind, 'tag', ''];
+    const [label, cls, note] = kAutoKinds()[m.auto_kind] || [m.auto_kind, 'tag', ''];
     card.appendChild(h('div', { class: `notice ${cls}`, testid: 'message-auto', dataset: { kind: m.auto_kind } },
       h('strong', null, label), note ? ` — ${note}` : ''));
   }
   if (m.suspicious) {
     card.appendChild(h('div', { class: 'notice notice-danger', testid: 'message-suspicious' },
-      `Careful: this sender looks spoofed (${m.suspicious}). Replies never go to its From or Reply-To by default.`));
+      t('Careful: this sender looks spoofed ({reason}). Replies never go to its From or Reply-To by default.',
+        { reason: m.suspicious })));
   }
   const notes = [];
-  if (m.unparsable) notes.push('This message could not be fully parsed; the text below is a best effort.');
+  if (m.unparsable) notes.push(t('This message could not be fully parsed; the text below is a best effort.'));
   for (const w of m.warnings || []) notes.push(w);
   if (notes.length) card.appendChild(h('ul', { class: 'msg-warnings' }, notes.map((n) => h('li', null, n))));
 
@@ -269,17 +273,17 @@ function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
   const [shown, quoted] = splitAtCodePoint(m.text || '', m.quoted_from);
   const textView = h('div', { class: 'msg-text-view' });
   const pre = h('div', { class: 'msg-text', testid: 'message-text' }, linkify(shown.replace(/\s+$/, '')));
-  if (!shown.trim() && !quoted) pre.appendChild(h('span', { class: 'muted' }, '(no text)'));
+  if (!shown.trim() && !quoted) pre.appendChild(h('span', { class: 'muted' }, t('(no text)')));
   textView.appendChild(pre);
   if (quoted) {
     const q = h('div', { class: 'msg-text msg-quoted', testid: 'message-quoted', hidden: true },
       linkify(quoted.replace(/^\s*\n/, '').replace(/\s+$/, '')));
     const toggle = h('button', { type: 'button', class: 'quoted-toggle', testid: 'quoted-toggle',
-      'aria-expanded': 'false' }, '··· show quoted text');
+      'aria-expanded': 'false' }, t('··· show quoted text'));
     toggle.addEventListener('click', () => {
       q.hidden = !q.hidden;
       toggle.setAttribute('aria-expanded', String(!q.hidden));
-      toggle.textContent = q.hidden ? '··· show quoted text' : '··· hide quoted text';
+      toggle.textContent = q.hidden ? t('··· show quoted text') : t('··· hide quoted text');
     });
     append(textView, toggle, q);
   }
@@ -287,8 +291,8 @@ function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
   const htmlUrl = safePath(m.html_url);
   if (m.has_html && htmlUrl) {
     const htmlView = h('div', { class: 'msg-html-view', hidden: true });
-    const textBtn = h('button', { type: 'button', class: 'seg', 'aria-pressed': 'true' }, 'Text');
-    const htmlBtn = h('button', { type: 'button', class: 'seg', 'aria-pressed': 'false' }, 'HTML');
+    const textBtn = h('button', { type: 'button', class: 'seg', 'aria-pressed': 'true' }, t('Text'));
+    const htmlBtn = h('button', { type: 'button', class: 'seg', 'aria-pressed': 'false' }, t('HTML'));
     let frame = null;
     const showHtml = (on) => {
       textBtn.setAttribute('aria-pressed', String(!on));
@@ -298,12 +302,12 @@ function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
       if (on && !frame) {
         frame = htmlFrame(htmlUrl);
         if (m.remote_images > 0) {
-          const showImgs = h('button', { type: 'button', class: 'btn btn-small', testid: 'show-images' }, 'Show images');
+          const showImgs = h('button', { type: 'button', class: 'btn btn-small', testid: 'show-images' }, t('Show images'));
           const notice = h('div', { class: 'notice', testid: 'remote-images-notice' },
-            `${plural(m.remote_images, 'remote image')} blocked`, showImgs);
+            tn(m.remote_images, '{n} remote image blocked', '{n} remote images blocked'), showImgs);
           showImgs.addEventListener('click', () => {
             frame.src = withQuery(htmlUrl, 'images', '1');
-            notice.textContent = 'Remote images shown. The sender can see that you opened this message.';
+            notice.textContent = t('Remote images shown. The sender can see that you opened this message.');
           });
           htmlView.appendChild(notice);
         }
@@ -313,7 +317,7 @@ function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
     textBtn.addEventListener('click', () => showHtml(false));
     htmlBtn.addEventListener('click', () => showHtml(true));
     head.querySelector('.msg-date').prepend(h('div', { class: 'segmented', testid: 'html-toggle', role: 'group',
-      'aria-label': 'Show as' }, textBtn, htmlBtn));
+      'aria-label': t('Show as') }, textBtn, htmlBtn));
     append(card, textView, htmlView);
   } else {
     card.appendChild(textView);
@@ -321,19 +325,19 @@ function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
 
   const actions = h('div', { class: 'msg-actions' });
   if (onReply) {
-    const replyBtn = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'reply-to-message' }, 'Reply');
+    const replyBtn = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'reply-to-message' }, t('Reply'));
     replyBtn.addEventListener('click', () => onReply(m));
     actions.appendChild(replyBtn);
   }
   if (onSplit) {
     const split = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'split-message',
-      title: 'Move this message, and the replies to it, into a conversation of its own' },
-    'Not part of this conversation');
+      title: t('Move this message, and the replies to it, into a conversation of its own') },
+    t('Not part of this conversation'));
     const confirm = h('button', { type: 'button', class: 'btn btn-primary btn-small', testid: 'split-confirm' },
-      'Move to a new conversation');
-    const cancel = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'split-cancel' }, 'Cancel');
+      t('Move to a new conversation'));
+    const cancel = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'split-cancel' }, t('Cancel'));
     const ask = h('span', { class: 'split-ask', hidden: true },
-      h('span', { class: 'muted' }, 'This message and the replies to it leave this conversation. '), confirm, cancel);
+      h('span', { class: 'muted' }, `${t('This message and the replies to it leave this conversation.')} `), confirm, cancel);
     split.addEventListener('click', () => { ask.hidden = false; split.hidden = true; confirm.focus(); });
     cancel.addEventListener('click', () => { ask.hidden = true; split.hidden = false; });
     confirm.addEventListener('click', async () => {
@@ -348,9 +352,9 @@ function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
   if (atts.length) {
     card.appendChild(h('div', { class: 'attachments' }, atts.map((a) =>
       h('a', { class: `attachment${a.inline ? ' attachment-inline' : ''}`, href: safePath(a.url), testid: 'attachment',
-        download: a.filename || true, title: `${a.filename || 'attachment'} (${a.content_type || 'unknown type'})` },
+        download: a.filename || true, title: `${a.filename || t('attachment')} (${a.content_type || t('unknown type')})` },
         h('span', { class: 'att-type', 'aria-hidden': 'true' }, fileType(a)),
-        h('span', { class: 'att-name' }, a.filename || `attachment ${a.position + 1}`),
+        h('span', { class: 'att-name' }, a.filename || t('attachment {number}', { number: a.position + 1 })),
         h('span', { class: 'att-size' }, fmtSize(a.size))))));
   }
   return card;
@@ -359,8 +363,8 @@ function messageCard(m, showSubject, wasUnread, onSplit, onReply) {
 // A short label for an attachment's type: its extension, else the MIME subtype.
 function fileType(a) {
   const m = /\.([A-Za-z0-9]{1,5})$/.exec(a.filename || '');
-  const t = m ? m[1] : ((a.content_type || '').split('/')[1] || 'file').split(/[.+;-]/)[0];
-  return t.slice(0, 5).toUpperCase();
+  const type = m ? m[1] : ((a.content_type || '').split('/')[1] || 'file').split(/[.+;-]/)[0];
+  return type.slice(0, 5).toUpperCase();
 }
 
 // The sanitised HTML body in a sandboxed same-origin iframe, sized to its content.
@@ -368,7 +372,7 @@ function htmlFrame(src) {
   const frame = document.createElement('iframe');
   frame.setAttribute('sandbox', 'allow-same-origin allow-popups allow-popups-to-escape-sandbox');
   frame.setAttribute('referrerpolicy', 'no-referrer');
-  frame.setAttribute('title', 'Message (HTML)');
+  frame.setAttribute('title', t('Message (HTML)'));
   frame.className = 'msg-frame';
   frame.dataset.testid = 'message-html-frame';
   const fit = () => {
@@ -401,13 +405,13 @@ function htmlFrame(src) {
 
 // Subject without reply/forward prefixes, for "did the subject change" checks.
 function baseSubject(s) {
-  let t = (s || '').trim();
+  let rest = (s || '').trim();
   for (;;) {
-    const next = t.replace(/^\s*((re|fw|fwd|aw|wg|sv|vs|tr|ref|antw)(\[\d+\])?\s*:|\[[^\]]*\])\s*/i, '');
-    if (next === t) break;
-    t = next;
+    const next = rest.replace(/^\s*((re|fw|fwd|aw|wg|sv|vs|tr|ref|antw)(\[\d+\])?\s*:|\[[^\]]*\])\s*/i, '');
+    if (next === rest) break;
+    rest = next;
   }
-  return t.replace(/\s+/g, ' ').toLowerCase();
+  return rest.replace(/\s+/g, ' ').toLowerCase();
 }
 
 // Splits `text` at a code-point offset (the contract's quoted_from) into [shown, quoted].

@@ -1,7 +1,7 @@
 #pragma once
-// Composing from the CRM (issue 20, part 1): the limits on what a person attaches, their
-// signature, the drafts the page keeps while they type, and whom a deal's new mail may go to.
-// Implemented by the store; one thread at a time.
+// What a person keeps for themselves (issue 20): the limits on what they attach, their
+// signature, the drafts the page keeps while they type, whom a deal's new mail may go to, and the
+// page's language and time zone. Implemented by the store; one thread at a time.
 
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +53,61 @@ inline constexpr std::size_t kMaxDraftsPerUser = 200;
     return true;
 }
 
+// The languages the page has (web/i18n.js LOCALES; scripts/check-i18n.py compares the two).
+inline constexpr std::string_view kPageLocales[] = {"en", "ro"};
+
+// The page's language and time zone for one user; "" is the browser's.
+struct PagePreferences {
+    std::string locale;    // one of kPageLocales, or ""
+    std::string time_zone; // an IANA name ("Europe/Bucharest"), or ""
+    friend bool operator==(const PagePreferences&, const PagePreferences&) = default;
+};
+
+// "settings.invalid.locale" for a language the page does not have, naming those it has;
+// "settings.invalid.time_zone" for a name that is not an IANA zone name in form (letters,
+// digits, "_", "+", "-" in "/"-separated parts, at most 64 bytes). Whether the zone exists is the
+// caller's to check against the time zone database.
+[[nodiscard]] inline Result<void> check_page_preferences(const PagePreferences& p) {
+    if (!p.locale.empty()) {
+        bool known = false;
+        std::string names;
+        for (auto l : kPageLocales) {
+            known = known || l == p.locale;
+            names += names.empty() ? "" : ", ";
+            names += l;
+        }
+        if (!known) {
+            std::string shown = p.locale.substr(0, 20);
+            for (auto& c : shown)
+                if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) >= 0x7F)
+                    c = '?';
+            return std::unexpected(
+                Error{"settings.invalid.locale",
+                      "'" + shown + "' is not a language of the page (" + names + ")",
+                      ErrorScope::Message, Retry::Never});
+        }
+    }
+    const auto& z = p.time_zone;
+    bool ok = z.size() <= 64;
+    bool part_start = true;
+    for (char c : z) {
+        const bool word = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                          (c >= '0' && c <= '9') || c == '_' || c == '+' || c == '-';
+        if (c == '/') {
+            ok = ok && !part_start;
+            part_start = true;
+        } else {
+            ok = ok && word && !(part_start && (c == '-' || c == '+'));
+            part_start = false;
+        }
+    }
+    if (!z.empty() && (!ok || part_start))
+        return std::unexpected(Error{"settings.invalid.time_zone",
+                                     "is not a time zone name like Europe/Bucharest",
+                                     ErrorScope::Message, Retry::Never});
+    return {};
+}
+
 struct DraftRow {
     std::string key;
     std::string content; // the page's JSON object
@@ -84,6 +139,11 @@ class ComposeStore {
     virtual Result<std::vector<DraftRow>> drafts(UserId user) = 0;
     // The deal's contacts' addresses, by contact name then address.
     virtual Result<std::vector<DealRecipient>> deal_recipients(DealId deal) = 0;
+    // The page's language and time zone ("" each when the user set none).
+    virtual Result<PagePreferences> preferences(UserId user) = 0;
+    // Checked by the caller (check_page_preferences).
+    virtual Result<void> set_preferences(UserId user, const PagePreferences& p,
+                                         std::int64_t now) = 0;
 };
 
 } // namespace crm

@@ -20,6 +20,8 @@ class PgCompose final : public ComposeStore {
     Result<bool> delete_draft(UserId user, const std::string& key) override;
     Result<std::vector<DraftRow>> drafts(UserId user) override;
     Result<std::vector<DealRecipient>> deal_recipients(DealId deal) override;
+    Result<PagePreferences> preferences(UserId user) override;
+    Result<void> set_preferences(UserId user, const PagePreferences& p, std::int64_t now) override;
 
   private:
     Connection& c_;

@@ -1450,6 +1450,15 @@ TYPED_TEST(StoreConformance, SignaturesDraftsAndDealRecipients) {
     EXPECT_EQ(c.signature(2).value_or("?"), "");
     ASSERT_TRUE(this->tx([&] { return c.set_signature(1, "", 6); }));
     EXPECT_EQ(c.signature(1).value_or("?"), "");
+    // The page's language and time zone share the row, each kept when the other changes.
+    EXPECT_EQ(c.preferences(1).value(), PagePreferences{});
+    ASSERT_TRUE(this->tx([&] { return c.set_signature(1, "Al", 7); }));
+    ASSERT_TRUE(this->tx([&] { return c.set_preferences(1, {"ro", "Europe/Bucharest"}, 8); }));
+    EXPECT_EQ(c.preferences(1).value(), (PagePreferences{"ro", "Europe/Bucharest"}));
+    EXPECT_EQ(c.signature(1).value_or("?"), "Al");
+    ASSERT_TRUE(this->tx([&] { return c.set_signature(1, "Alice", 9); }));
+    EXPECT_EQ(c.preferences(1).value(), (PagePreferences{"ro", "Europe/Bucharest"}));
+    EXPECT_EQ(c.preferences(2).value(), PagePreferences{});
 
     ASSERT_TRUE(this->tx([&] { return c.put_draft(1, "thread-7", R"({"body":"a"})", 10); }));
     ASSERT_TRUE(this->tx([&] { return c.put_draft(1, "thread-7", R"({"body":"ab"})", 11); }));

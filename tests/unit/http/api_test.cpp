@@ -1755,5 +1755,49 @@ TEST_F(ApiTest, DealRecipientsAreItsContactsForThoseWhoSeeIt) {
     EXPECT_EQ(as(bob_token, "GET", "/api/v1/deals/10/recipients").status, 404);
 }
 
+// The page's language and time zone (issue 20, part 5): a user setting; a language the page does
+// not have, or a zone that is not one, is refused naming the field, and nothing changes.
+TEST_F(ApiTest, PageLanguageAndTimeZoneAreCheckedUserSettings) {
+    auto none = body_of(as(alice_token, "GET", "/api/v1/me/settings"));
+    EXPECT_EQ(none.at("locale"), "");
+    EXPECT_EQ(none.at("time_zone"), "");
+    EXPECT_EQ(none.at("locales").as_array().size(), std::size(kPageLocales));
+    auto ok = as(alice_token, "PUT", "/api/v1/me/settings",
+                 R"({"locale":"ro","time_zone":"Europe/Bucharest"})");
+    ASSERT_EQ(ok.status, 200) << ok.body;
+    EXPECT_EQ(body_of(ok).at("locale"), "ro");
+    const auto me = body_of(as(alice_token, "GET", "/api/v1/me"));
+    EXPECT_EQ(me.at("settings").at("locale"), "ro");
+    EXPECT_EQ(me.at("settings").at("time_zone"), "Europe/Bucharest");
+    EXPECT_EQ(body_of(as(bob_token, "GET", "/api/v1/me")).at("settings").at("locale"), "");
+    const struct {
+        std::string body, field, says;
+    } bad[] = {
+        {R"({"locale":"xx"})", "locale", "'xx' is not a language of the page (en, ro)"},
+        {R"({"locale":"RO"})", "locale", "not a language of the page"},
+        {R"({"locale":"ro\r\nX: y"})", "locale", "'ro??X: y'"},
+        {R"({"time_zone":"Mars/Olympus_Mons"})", "time_zone", "not in the time zone database"},
+        {R"({"time_zone":"../../etc/passwd"})", "time_zone", "not a time zone name"},
+        {R"({"time_zone":"Europe/"})", "time_zone", "not a time zone name"},
+        {R"({"theme":"dark"})", "theme", "not a known field"},
+    };
+    for (const auto& b : bad) {
+        auto r = as(alice_token, "PUT", "/api/v1/me/settings", b.body);
+        EXPECT_EQ(r.status, 422) << b.body << " -> " << r.body;
+        const auto e = body_of(r).at("error");
+        EXPECT_EQ(std::string(e.at("field").as_string()), b.field) << r.body;
+        EXPECT_NE(std::string(e.at("message").as_string()).find(b.says), std::string::npos)
+            << r.body;
+    }
+    const auto after = body_of(as(alice_token, "GET", "/api/v1/me/settings"));
+    EXPECT_EQ(after.at("locale"), "ro") << "a refused change changes nothing";
+    EXPECT_EQ(after.at("time_zone"), "Europe/Bucharest");
+    // Back to the browser's.
+    ASSERT_EQ(
+        as(alice_token, "PUT", "/api/v1/me/settings", R"({"locale":"","time_zone":""})").status,
+        200);
+    EXPECT_EQ(body_of(as(alice_token, "GET", "/api/v1/me/settings")).at("locale"), "");
+}
+
 } // namespace
 } // namespace crm::http

@@ -1,9 +1,11 @@
--- Composing from the page (issue 20, part 1): a signature per user, and drafts kept while typing.
--- A user's signature goes under what they write (after a "-- " line), and before a quoted
--- original.
-CREATE TABLE user_signatures (
+-- What each user sets for themselves (issue 20): the signature under what they write from the page
+-- (after a "-- " line, before a quoted original), and the page's language and time zone ('' for
+-- the browser's). crm/core/compose.hpp lists the languages the page has.
+CREATE TABLE user_settings (
     user_id    INTEGER PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-    signature  TEXT    NOT NULL,
+    signature  TEXT    NOT NULL DEFAULT '',
+    locale     TEXT    NOT NULL DEFAULT '',
+    time_zone  TEXT    NOT NULL DEFAULT '',
     updated_at INTEGER NOT NULL
 );
 

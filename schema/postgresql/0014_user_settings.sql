@@ -1,7 +1,10 @@
--- PostgreSQL 0014 = SQLite 0021: a signature per user and drafts (issue 20, part 1).
-CREATE TABLE user_signatures (
+-- PostgreSQL 0014 = SQLite 0021: what each user sets for themselves (signature, the page's language
+-- and time zone) and drafts (issue 20).
+CREATE TABLE user_settings (
     user_id    BIGINT  PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
-    signature  TEXT    NOT NULL,
+    signature  TEXT    NOT NULL DEFAULT '',
+    locale     TEXT    COLLATE "C" NOT NULL DEFAULT '',
+    time_zone  TEXT    COLLATE "C" NOT NULL DEFAULT '',
     updated_at BIGINT  NOT NULL
 );
 
