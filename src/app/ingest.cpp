@@ -330,6 +330,18 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
             decision.hold = false;
         }
     }
+    if (n.outgoing) {
+        // Our own daily follow-up reminder (its copy in Sent and in the salesperson's INBOX) is
+        // kept where it is filed, on no deal and not in the unsorted queue: not a conversation.
+        auto reminder = store_.is_followup_reminder(id.message_id);
+        if (!reminder)
+            return std::unexpected(reminder.error());
+        if (*reminder) {
+            decision = match::SortDecision{};
+            decision.keep_existing = true;
+            decision.reason = "our daily follow-up reminder: not a conversation";
+        }
+    }
     Placement pl{decision.deal,       decision.reason,        decision.score,
                  decision.suggestions, decision.keep_existing, decision.hold};
     auto row = store_.store_new_message(n, src.where, pl, now);

@@ -23,7 +23,9 @@
 #include <boost/asio/thread_pool.hpp>
 #include <fmt/format.h>
 
+#include "crm/app/followups.hpp"
 #include "crm/http/api.hpp"
+#include "crm/http/auth.hpp"
 #include "crm/http/server.hpp"
 #include "crm/imap/crash_point.hpp"
 #include "crm/imap/sync.hpp"
@@ -167,6 +169,7 @@ class Daemon final : public http::Control {
         outbox_->set_shared_database(db_.leases != nullptr);
         resort_ = std::make_unique<daemon::ResortWatcher>(
             db_.plain, log_.sink(), app::ResortOptions{opts.sorting, opts.addresses});
+        resort_->add_chore([this](Backend& b) { send_reminders(b); });
         sink_->set_error_counter(&counters_.errors_by_class);
         outbox_->set_result_counter(&counters_.send_results);
         http::ApiOptions api;
@@ -453,6 +456,45 @@ class Daemon final : public http::Control {
         h.database_reachable = health_reachable_.load();
         h.leases = static_cast<std::int64_t>(db_.leases->fence().held().size());
         return h;
+    }
+
+    // The daily follow-up reminder ([followups] daily_reminder_hour), on the re-sorting thread:
+    // once its hour has come on one of its days, each salesperson's list through their own
+    // account (the first with [accounts.smtp] they own). The claims in the database make it once a
+    // day whichever worker asks; this worker stops asking once a day's pass succeeded.
+    void send_reminders(Backend& b) {
+        settings::FollowupsConfig f;
+        std::map<UserId, std::string> senders;
+        std::string page_url;
+        {
+            std::lock_guard lock(cfg_mu_);
+            f = cfg_.followups;
+            page_url = cfg_.http.public_url;
+            for (const auto& a : cfg_.accounts)
+                if (a.owner_id > 0 && a.smtp && a.enabled)
+                    senders.emplace(a.owner_id, a.name);
+        }
+        const auto now = system_clock().now();
+        if (!f.daily_reminder_hour || senders.empty() ||
+            !app::reminder_due(now, *f.daily_reminder_hour, f.daily_reminder_days))
+            return;
+        const auto day = app::utc_day(now);
+        if (day == reminders_done_ || now < reminders_retry_at_)
+            return;
+        auto n = app::queue_followup_reminders(b, senders,
+                                               FollowupPolicy{f.awaiting_days, f.answer_hours},
+                                               page_url, now, [] { return http::random_hex(12); });
+        if (!n) {
+            log_.write(LogLevel::Error, {}, "followups",
+                       "the daily reminders failed (again in a minute): " + n.error().to_string());
+            reminders_retry_at_ = now + 60;
+            return;
+        }
+        reminders_done_ = day;
+        log_.write(LogLevel::Info, {}, "followups",
+                   fmt::format("daily reminders for {}: {} queued", day, *n));
+        if (*n > 0)
+            outbox_changed();
     }
 
     void outbox_changed() override {
@@ -1061,6 +1103,9 @@ class Daemon final : public http::Control {
     std::unique_ptr<daemon::DaemonSink> sink_;
     std::unique_ptr<daemon::OutboxWorker> outbox_;
     std::unique_ptr<daemon::ResortWatcher> resort_;
+    // The daily reminders (send_reminders, on the re-sorting thread only).
+    std::string reminders_done_;
+    std::int64_t reminders_retry_at_ = 0;
     daemon::Counters counters_;
     std::mutex cfg_mu_, file_mu_, metrics_mu_;
     std::unique_ptr<Backend> metrics_db_;

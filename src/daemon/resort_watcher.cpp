@@ -43,6 +43,8 @@ void ResortWatcher::run() {
         if (backend) {
             backend->refresh();
             check(*backend);
+            for (auto& chore : chores_)
+                chore(*backend);
         }
         lock.lock();
         cv_.wait_for(lock, every_, [this] { return stop_; });

@@ -4,16 +4,19 @@
 // records (crm-mailctl, the CRM application writing SQL), and on a change decides again the
 // unsorted queue's threads and the automatic links (app::resort). At start it decides the queue
 // again (the CRM may have learnt customers while the daemon was down). On its own connection
-// and thread, so the sync and the HTTP API never wait for a pass.
+// and thread, so the sync and the HTTP API never wait for a pass. Other periodic work on the
+// database (the daily follow-up reminder) rides along as chores, run after each look.
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "crm/app/resort.hpp"
 #include "crm/core/backend.hpp"
@@ -31,6 +34,8 @@ class ResortWatcher {
     ResortWatcher& operator=(const ResortWatcher&) = delete;
     ~ResortWatcher() { stop(); }
 
+    // Adds work run on this thread after each look (before start()).
+    void add_chore(std::function<void(Backend&)> chore) { chores_.push_back(std::move(chore)); }
     void start();
     void stop();
 
@@ -47,6 +52,7 @@ class ResortWatcher {
     std::optional<std::string> fingerprint_; // as of the last pass that decided every thread
     bool looked_ = false;                    // the pass at start is done
     std::int64_t retry_at_ = 0;              // after a failed pass: not before this
+    std::vector<std::function<void(Backend&)>> chores_;
     std::thread thread_;
     std::mutex mu_;
     std::condition_variable cv_;

@@ -147,4 +147,28 @@ Result<std::vector<UserId>> PgFollowups::deal_owners() {
     return out;
 }
 
+Result<bool> PgFollowups::claim_reminder(UserId user, const std::string& day,
+                                         const std::string& message_id, std::int64_t items,
+                                         std::int64_t now) {
+    auto r = run(c_, "claiming a follow-up reminder",
+                 "INSERT INTO followup_reminders (user_id, day, message_id, items, created_at) "
+                 "VALUES ($1::bigint, $2, $3, $4::bigint, $5::bigint) ON CONFLICT (user_id, day) "
+                 "DO NOTHING RETURNING 1",
+                 user, day, message_id, items, now);
+    if (!r)
+        return std::unexpected(r.error());
+    return r->rows() > 0;
+}
+
+Result<void> PgFollowups::record_reminder_outbox(UserId user, const std::string& day,
+                                                 std::int64_t outbox_id) {
+    auto r = run(c_, "recording a follow-up reminder",
+                 "UPDATE followup_reminders SET outbox_id = $1::bigint WHERE user_id = $2::bigint "
+                 "AND day = $3",
+                 outbox_id, user, day);
+    if (!r)
+        return std::unexpected(r.error());
+    return {};
+}
+
 } // namespace crm::pg

@@ -938,6 +938,12 @@ Result<std::vector<DealId>> PgStore::deals_of_our_message_ids(std::span<const st
     return int_column(*r);
 }
 
+Result<bool> PgStore::is_followup_reminder(const std::string& message_id) {
+    Ctx q{c_, "looking up a follow-up reminder"};
+    CRM_PG_TRY(r, q.exec("SELECT 1 FROM followup_reminders WHERE message_id = $1", message_id));
+    return r->rows() > 0;
+}
+
 Result<std::vector<DealRecord>> PgStore::open_deals(std::span<const ContactId> contacts,
                                                     std::span<const CompanyId> companies) {
     Ctx q{c_, "looking up open deals"};

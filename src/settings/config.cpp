@@ -881,7 +881,8 @@ constexpr std::array<std::string_view, 8> kTopKeys{"allow_inline_secrets",
                                                    "followups",
                                                    "compose",
                                                    "accounts"};
-constexpr std::array<std::string_view, 2> kFollowupsKeys{"awaiting_days", "answer_hours"};
+constexpr std::array<std::string_view, 4> kFollowupsKeys{
+    "awaiting_days", "answer_hours", "daily_reminder_hour", "daily_reminder_days"};
 constexpr std::array<std::string_view, 2> kComposeKeys{"max_attachment_bytes", "max_message_bytes"};
 constexpr std::array<std::string_view, 7> kDatabaseKeys{
     "path", "url", "password", "password_file", "password_env", "credential", "lease_seconds"};
@@ -1135,6 +1136,32 @@ void parse_followups(Section& top, FollowupsConfig& f) {
         f.awaiting_days = static_cast<int>(*n);
     if (auto n = s.ranged("answer_hours", 1, 720))
         f.answer_hours = static_cast<int>(*n);
+    if (auto n = s.ranged("daily_reminder_hour", 0, 23))
+        f.daily_reminder_hour = static_cast<int>(*n);
+    if (auto days = s.array("daily_reminder_days")) {
+        static constexpr std::array<std::string_view, 7> kDays{"mon", "tue", "wed", "thu",
+                                                               "fri", "sat", "sun"};
+        f.daily_reminder_days.clear();
+        std::size_t i = 0;
+        for (const toml::node& d : *days->first) {
+            Pos p = pos_of(d.source());
+            if (p.line == 0)
+                p = days->second.pos;
+            const auto item = fmt::format("followups.daily_reminder_days[{}]", i++);
+            const auto* v = d.as_string();
+            if (!v || std::find(kDays.begin(), kDays.end(), v->get()) == kDays.end()) {
+                s.reporter().error(p, fmt::format("{}: expected one of \"mon\" .. \"sun\"", item));
+                continue;
+            }
+            if (std::find(f.daily_reminder_days.begin(), f.daily_reminder_days.end(), v->get()) ==
+                f.daily_reminder_days.end())
+                f.daily_reminder_days.push_back(v->get());
+        }
+        if (f.daily_reminder_days.empty())
+            s.reporter().error(days->second.pos,
+                               "followups.daily_reminder_days: name at least one day (or leave "
+                               "daily_reminder_hour out)");
+    }
     s.report_unknown();
 }
 

@@ -160,4 +160,33 @@ Result<std::vector<UserId>> FollowupStore::deal_owners() {
     });
 }
 
+Result<bool> FollowupStore::claim_reminder(UserId user, const std::string& day,
+                                           const std::string& message_id, std::int64_t items,
+                                           std::int64_t now) {
+    return guard("claiming a follow-up reminder", [&]() -> Result<bool> {
+        auto& q = db_.impl().stmt(
+            "INSERT INTO followup_reminders (user_id, day, message_id, items, created_at) VALUES "
+            "(?, ?, ?, ?, ?) ON CONFLICT (user_id, day) DO NOTHING");
+        q.bind(1, user);
+        q.bind(2, day);
+        q.bind(3, message_id);
+        q.bind(4, items);
+        q.bind(5, now);
+        return q.exec() > 0;
+    });
+}
+
+Result<void> FollowupStore::record_reminder_outbox(UserId user, const std::string& day,
+                                                   std::int64_t outbox_id) {
+    return guard("recording a follow-up reminder", [&]() -> Result<void> {
+        auto& q = db_.impl().stmt(
+            "UPDATE followup_reminders SET outbox_id = ? WHERE user_id = ? AND day = ?");
+        q.bind(1, outbox_id);
+        q.bind(2, user);
+        q.bind(3, day);
+        q.exec();
+        return {};
+    });
+}
+
 } // namespace crm::store

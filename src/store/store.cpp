@@ -433,6 +433,16 @@ Result<std::vector<DealId>> Store::deals_of_our_message_ids(std::span<const std:
     });
 }
 
+Result<bool> Store::is_followup_reminder(const std::string& message_id) {
+    return guard("looking up a follow-up reminder", [&]() -> Result<bool> {
+        auto& q = db_.impl().stmt("SELECT 1 FROM followup_reminders WHERE message_id = ?");
+        q.bind(1, message_id);
+        const bool found = q.executeStep();
+        q.reset();
+        return found;
+    });
+}
+
 Result<std::vector<DealRecord>> Store::open_deals(std::span<const ContactId> contacts,
                                                   std::span<const CompanyId> companies) {
     return guard("looking up open deals", [&]() -> Result<std::vector<DealRecord>> {

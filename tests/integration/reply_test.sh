@@ -14,6 +14,8 @@
 #   - header/SMTP injection attempts are refused or neutralised
 #   - a new mail from a deal (crm-mailctl send) with an attachment and the signature arrives whole,
 #     and its Sent copy lands on its deal by the token in its own Message-ID; bad input is refused
+#   - the daily follow-up reminder reaches the salesperson's mailbox once, listing a waiting
+#     question, and is filed on no deal and not in the unsorted queue
 #   reply_test.sh CRM_MAILD CRM_MAILCTL REPO_ROOT
 # With CRM_TEST_BACKEND=postgresql the same suite runs on a throwaway PostgreSQL 15
 # (tests/integration/postgres/pg.sh): each restarted daemon is a new worker that takes the account's
@@ -368,6 +370,61 @@ head -c $((11 * 1024 * 1024)) /dev/zero >"$work/huge.bin"
   --subject big --body-file "$work/new.txt" --attach "$work/huge.bin" 2>"$work/send-bad.err" \
   && bad "an 11 MiB file accepted" || expect_grep "attachment 'huge.bin' is .*the most one file may have is 10 MiB" "$work/send-bad.err" "an oversized file is refused with the limit"
 expect_eq "$(q "SELECT count(*) FROM outbox")" "$n0" "nothing queued by the refused ones"
+
+# --- 8. the daily follow-up reminder (issue 20): a customer's question two days old waits for our
+# answer; with [followups] daily_reminder_hour on, crm-maild sends alice her list through her own
+# account to her own mailbox, once a day however often it starts; its copies are stored on no
+# deal and not in the unsorted queue.
+# Dan (a partner, on deal 500 only) asked two days ago.
+printf 'id,name,emails,company_id\n101,Dan Partner,dan@partner.example,\n' >"$work/p2.csv"
+printf 'id,name,company_id,contact_ids,owner_id,stage,status,value,currency\n500,Customer renewal,10,100 101,1,proposal,open,100,EUR\n' >"$work/d3.csv"
+"$ctl" "${ctl_db[@]}" crm import contacts "$work/p2.csv" >/dev/null || bad "crm import contacts 101"
+"$ctl" "${ctl_db[@]}" crm import deals "$work/d3.csv" >/dev/null || bad "crm import deals 500 with 101"
+cat >"$work/due.eml" <<EML
+From: Dan Partner <dan@partner.example>
+To: Alice <alice@example.com>
+Subject: Invoice question waiting for an answer
+Date: $(date -u -R -d '2 days ago')
+Message-ID: <due-1@customer.example>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+
+Which address should the invoice go to?
+EML
+"$dcs/seed.sh" "$dc" alice "$work/due.eml" >/dev/null
+wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='due-1@customer.example'" 1 \
+  && ok "the waiting question is synced" || bad "the waiting question is synced"
+expect_eq "$(q "SELECT td.deal_id FROM messages m JOIN thread_deals td ON td.thread_id = m.thread_id WHERE m.message_id='due-1@customer.example'")" 500 "the waiting question is on deal 500"
+stop_daemon
+printf '[followups]\ndaily_reminder_hour = 0\ndaily_reminder_days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]\n' >"$work/reminder.toml"
+python3 - "$work/crm.toml" "$work/reminder.toml" <<'PY'
+import sys
+cfg, extra = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+i = cfg.index("[[accounts]]")
+open(sys.argv[1], "w").write(cfg[:i] + extra + cfg[i:])
+PY
+start_daemon
+reminder_sent() { q_is "SELECT count(*) FROM outbox o JOIN followup_reminders r ON r.outbox_id = o.id WHERE r.user_id = 1 AND o.state = 'sent'" 1; }
+wait_until 60 reminder_sent && ok "the daily reminder is sent" \
+  || bad "daily reminder: $(q "SELECT state || ' ' || last_error FROM outbox WHERE message_id LIKE 'crm-reminder.%'") $(grep -i reminder "$work/maild.log" | tail -3)"
+rmid=$(q "SELECT message_id FROM followup_reminders WHERE user_id = 1")
+$DOVEADM fetch -u alice 'text' mailbox INBOX header message-id "$rmid" 2>/dev/null | python3 -c '
+import email, email.policy, sys
+raw = sys.stdin.buffer.read()
+raw = raw.split(b"\n", 1)[1] if raw.startswith(b"text:") else raw
+m = email.message_from_bytes(raw, policy=email.policy.default)
+print("Subject:", m["Subject"]); print("To:", m["To"])
+print(m.get_body(("plain",)).get_content())' >"$work/reminder.out" 2>&1
+expect_grep "^To: .*alice@example.com" "$work/reminder.out" "the reminder goes to alice's own address"
+expect_grep "Invoice question waiting for an answer \(deal: Customer renewal\), waiting (2 days|4[0-9] hours)" "$work/reminder.out" "the reminder lists the waiting question"
+expect_grep "^Needs our answer:" "$work/reminder.out" "under 'Needs our answer'"
+wait_until 30 q_is "SELECT count(*) FROM messages WHERE message_id='$rmid'" 1 && ok "the reminder's copy is stored" || bad "reminder copy stored"
+rthread=$(q "SELECT thread_id FROM messages WHERE message_id='$rmid'")
+expect_eq "$(q "SELECT count(*) FROM unsorted WHERE thread_id=$rthread")/$(q "SELECT count(*) FROM thread_deals WHERE thread_id=$rthread")" "0/0" "the reminder is on no deal and not in the unsorted queue"
+stop_daemon
+start_daemon
+sleep 5
+expect_eq "$(q "SELECT count(*) FROM outbox WHERE message_id LIKE 'crm-reminder.%'")" 1 "one reminder a day, however often the daemon starts"
 stop_daemon
 for s in alice-pw; do
   if grep -q -- "$s" "$work"/*.log; then bad "secret in a log"; else ok "no secret in logs"; fi

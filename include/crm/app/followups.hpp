@@ -4,8 +4,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
 #include <vector>
 
+#include "crm/core/backend.hpp"
 #include "crm/core/followups.hpp"
 
 namespace crm::app {
@@ -20,5 +24,34 @@ struct FollowupList {
 
 [[nodiscard]] Result<FollowupList> list_followups(Followups& store, UserId user,
                                                   const FollowupPolicy& policy, std::int64_t now);
+
+// The daily reminder mail ([followups] daily_reminder_hour): a salesperson's follow-up list, sent
+// through their own account to its own address.
+struct ReminderText {
+    std::string subject, body;
+};
+
+// Pure. Each conversation: its kind, how long it has waited, the deal, the subject and, with
+// `page_url` (the page's origin, [http] public_url), a link to it.
+[[nodiscard]] ReminderText reminder_text(const FollowupList& list, std::int64_t now,
+                                         const std::string& page_url);
+
+// Whether the daily reminder is due at `now`: on one of `days` ("mon".."sun", UTC) from `hour`
+// (UTC) on.
+[[nodiscard]] bool reminder_due(std::int64_t now, int hour, const std::vector<std::string>& days);
+
+// "YYYY-MM-DD" of `t` in UTC.
+[[nodiscard]] std::string utc_day(std::int64_t t);
+
+// QueueFollowupReminders: for each owner of an open deal who has an account in `accounts` (user
+// -> the name of the account their reminder goes out from) and something due, claims today's
+// reminder (followup_reminders: once a day whichever worker asks) and queues it in the outbox, in
+// one transaction per user. A Message-ID "crm-reminder.<day>.<random>@<domain>"; its copies are
+// stored on no deal and not in the unsorted queue (app::Ingestor). Returns how many were queued.
+[[nodiscard]] Result<int> queue_followup_reminders(Backend& b,
+                                                   const std::map<UserId, std::string>& accounts,
+                                                   const FollowupPolicy& policy,
+                                                   const std::string& page_url, std::int64_t now,
+                                                   const std::function<std::string()>& random_hex);
 
 } // namespace crm::app

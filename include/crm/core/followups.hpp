@@ -96,6 +96,14 @@ class Followups {
                                 std::int64_t now) = 0;
     // Users that own an open deal (crm-mailctl followups lists each one's).
     virtual Result<std::vector<UserId>> deal_owners() = 0;
+    // Claims the daily reminder of `user` for `day` (YYYY-MM-DD, UTC) with the Message-ID it
+    // will go out with: false when it was claimed already (by this worker or another). Then
+    // record_reminder_outbox names the outbox entry, in the same transaction.
+    virtual Result<bool> claim_reminder(UserId user, const std::string& day,
+                                        const std::string& message_id, std::int64_t items,
+                                        std::int64_t now) = 0;
+    virtual Result<void> record_reminder_outbox(UserId user, const std::string& day,
+                                                std::int64_t outbox_id) = 0;
 };
 
 } // namespace crm

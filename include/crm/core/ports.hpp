@@ -269,6 +269,8 @@ class MailStore {
     virtual Result<std::optional<ThreadLink>> thread_link(ThreadId thread) = 0;
     // Deals of replies we sent whose Message-IDs are among `ids` (the verified deal token).
     virtual Result<std::vector<DealId>> deals_of_our_message_ids(std::span<const std::string> ids) = 0;
+    // Whether `message_id` is one of our daily follow-up reminders (followup_reminders).
+    virtual Result<bool> is_followup_reminder(const std::string& message_id) = 0;
     virtual Result<std::vector<DealRecord>> open_deals(std::span<const ContactId> contacts,
                                                        std::span<const CompanyId> companies) = 0;
     // Every company domain (for lookalike detection), canonical.

@@ -96,6 +96,7 @@ class PgStore final : public ThreadIndex, public MailStore, public CrmRecords, p
     // One pipeline (one round trip).
     Result<ThreadFacts> thread_facts(ThreadId thread) override;
     Result<std::vector<DealId>> deals_of_our_message_ids(std::span<const std::string> ids) override;
+    Result<bool> is_followup_reminder(const std::string& message_id) override;
     Result<std::vector<DealRecord>> open_deals(std::span<const ContactId> contacts,
                                                std::span<const CompanyId> companies) override;
     Result<std::vector<std::string>> company_domains() override;

@@ -111,6 +111,12 @@ struct MatchingConfig {
 struct FollowupsConfig {
     int awaiting_days = 3; // business days without the customer's answer (1..60)
     int answer_hours = 24; // hours without ours (1..720)
+    // The daily reminder mail: from this hour (UTC, 0..23) each salesperson with something due
+    // gets their list once a day, through their own account (one with [accounts.smtp]). Unset:
+    // none.
+    std::optional<int> daily_reminder_hour;
+    // The days it goes out, "mon".."sun" (UTC); Monday to Friday by default.
+    std::vector<std::string> daily_reminder_days{"mon", "tue", "wed", "thu", "fri"};
 
     friend bool operator==(const FollowupsConfig&, const FollowupsConfig&) = default;
 };

@@ -21,6 +21,10 @@ class FollowupStore final : public Followups {
     Result<void> snooze(UserId user, ThreadId thread, std::optional<std::int64_t> until,
                         std::int64_t now) override;
     Result<std::vector<UserId>> deal_owners() override;
+    Result<bool> claim_reminder(UserId user, const std::string& day, const std::string& message_id,
+                                std::int64_t items, std::int64_t now) override;
+    Result<void> record_reminder_outbox(UserId user, const std::string& day,
+                                        std::int64_t outbox_id) override;
 
   private:
     Database& db_;

@@ -55,6 +55,7 @@ class Store final : public ThreadIndex,
     Result<MessageRowId> insert_message(const NewMessage& msg) override;
     Result<std::optional<ThreadLink>> thread_link(ThreadId thread) override;
     Result<std::vector<DealId>> deals_of_our_message_ids(std::span<const std::string> ids) override;
+    Result<bool> is_followup_reminder(const std::string& message_id) override;
     Result<std::vector<DealRecord>> open_deals(std::span<const ContactId> contacts,
                                                std::span<const CompanyId> companies) override;
     Result<std::vector<std::string>> company_domains() override;

@@ -1500,5 +1500,57 @@ TYPED_TEST(StoreConformance, SignaturesDraftsAndDealRecipients) {
     EXPECT_TRUE(c.deal_recipients(1001).value().empty());
 }
 
+// The daily follow-up reminder (issue 20): claimed once a day per user whoever asks, and its
+// copies are stored on no deal and not in the unsorted queue; a customer's message is never
+// taken for one.
+TYPED_TEST(StoreConformance, FollowupRemindersAreClaimedOnceAndFiledNowhere) {
+    this->seed_crm();
+    auto& f = this->followups();
+    const std::string mid = "crm-reminder.2026-12-01.0123456789abcdef01234567@s.example";
+    auto first = this->tx([&]() -> Result<void> {
+        auto c = f.claim_reminder(1, "2026-12-01", mid, 2, 100);
+        if (!c)
+            return std::unexpected(c.error());
+        EXPECT_TRUE(*c);
+        return {};
+    });
+    ASSERT_TRUE(first) << first.error().to_string();
+    auto again = f.claim_reminder(1, "2026-12-01", mid + "x", 2, 101);
+    ASSERT_TRUE(again);
+    EXPECT_FALSE(*again) << "one a day";
+    auto next = f.claim_reminder(1, "2026-12-02", mid + "y", 1, 102);
+    ASSERT_TRUE(next);
+    EXPECT_TRUE(*next);
+    EXPECT_TRUE(this->store().is_followup_reminder(mid).value());
+    EXPECT_FALSE(this->store().is_followup_reminder("crm-reminder.other@s.example").value());
+
+    AccountId account = 0;
+    MailboxState inbox;
+    ASSERT_NO_FATAL_FAILURE(this->inbox(account, inbox));
+    auto ingest = this->ingester(account, inbox);
+    const auto copy = ingest("Message-ID: <" + mid +
+                             ">\r\nFrom: alice@s.example\r\nTo: alice@s.example, "
+                             "hank@globex.example\r\nSubject: Follow up today: 2 conversations\r\n"
+                             "Date: Tue, 1 Dec 2026 07:00:00 +0000\r\n\r\nFleet\r\n");
+    EXPECT_EQ(copy.deal, std::nullopt);
+    const auto tid = std::to_string(copy.thread);
+    EXPECT_EQ(this->num("SELECT count(*) FROM unsorted WHERE thread_id = " + tid), 0);
+    EXPECT_EQ(this->num("SELECT count(*) FROM thread_deals WHERE thread_id = " + tid), 0);
+    EXPECT_NE(this->text("SELECT sort_reason FROM messages WHERE thread_id = " + tid)
+                  .find("daily follow-up reminder"),
+              std::string::npos);
+    // The same Message-ID from a customer is a customer's message, sorted as any other.
+    const std::string forged = "crm-reminder.2026-12-02.0123456789abcdef01234567@s.example";
+    ASSERT_TRUE(this->tx([&]() -> Result<void> {
+        auto c = f.claim_reminder(1, "2026-12-03", forged, 1, 103);
+        return c ? Result<void>{} : std::unexpected(c.error());
+    }));
+    const auto theirs = ingest("Message-ID: <" + forged +
+                               ">\r\nFrom: hank@globex.example\r\nTo: alice@s.example\r\n"
+                               "Subject: Fleet order\r\nDate: Tue, 1 Dec 2026 08:00:00 +0000\r\n"
+                               "\r\nBody\r\n");
+    EXPECT_EQ(theirs.deal, std::optional<DealId>(1000));
+}
+
 } // namespace
 } // namespace crm::backends_test

@@ -279,6 +279,29 @@ TEST(Config, FollowupPeriodsHaveDefaultsAndRanges) {
     EXPECT_TRUE(has_problem(bad, 4, "weeks", false)) << dump(bad);
 }
 
+TEST(Config, DailyReminderIsOffUnlessItsHourIsSet) {
+    const auto dflt = parse(with_imap(kGoodImap));
+    ASSERT_TRUE(dflt.ok()) << dump(dflt);
+    EXPECT_EQ(dflt.config->followups.daily_reminder_hour, std::nullopt);
+    EXPECT_EQ(dflt.config->followups.daily_reminder_days,
+              (std::vector<std::string>{"mon", "tue", "wed", "thu", "fri"}));
+    const auto on = parse("[followups]\ndaily_reminder_hour = 7\ndaily_reminder_days = [\"sat\", "
+                          "\"mon\", \"sat\"]\n" +
+                          with_imap(kGoodImap));
+    ASSERT_TRUE(on.ok()) << dump(on);
+    EXPECT_EQ(on.config->followups.daily_reminder_hour, 7);
+    EXPECT_EQ(on.config->followups.daily_reminder_days, (std::vector<std::string>{"sat", "mon"}));
+    const auto bad = parse("[followups]\ndaily_reminder_hour = 24\ndaily_reminder_days = "
+                           "[\"monday\", 3]\n" +
+                           with_imap(kGoodImap));
+    EXPECT_FALSE(bad.ok());
+    EXPECT_TRUE(has_problem(bad, 2, "followups.daily_reminder_hour", false)) << dump(bad);
+    EXPECT_TRUE(has_problem(bad, 3, "followups.daily_reminder_days[0]: expected one of", false))
+        << dump(bad);
+    EXPECT_TRUE(has_problem(bad, 3, "followups.daily_reminder_days[1]", false)) << dump(bad);
+    EXPECT_TRUE(has_problem(bad, 3, "name at least one day", false)) << dump(bad);
+}
+
 TEST(Config, ComposeLimitsHaveDefaultsRangesAndFitTheHttpBudget) {
     const auto dflt = parse(with_imap(kGoodImap));
     ASSERT_TRUE(dflt.ok()) << dump(dflt);
