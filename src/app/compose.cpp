@@ -90,6 +90,8 @@ Result<void> check_attachments(const std::vector<OutboxAttachment>& attachments,
                 invalid_attachment(std::string(a.filename.substr(
                                        0, a.filename.find_first_of(std::string_view("\r\n\0", 3)))),
                                    "the file name contains CR, LF or NUL"));
+        if (auto ok = mime::check_header_value(a.filename, "file name"); !ok)
+            return std::unexpected(invalid_attachment(printable(a.filename), ok.error().detail));
         if (a.filename == "." || a.filename == ".." ||
             a.filename.find_first_of("/\\") != std::string::npos)
             return std::unexpected(
@@ -243,6 +245,8 @@ Result<QueuedReply> queue_new_mail(Backend& b, const Viewer& v, NewMailRequest r
         return bad_subject("contains CR, LF or NUL");
     if (req.subject.size() > 900)
         return bad_subject("longer than 900 bytes");
+    if (auto ok = mime::check_header_value(req.subject, "subject"); !ok)
+        return bad_subject(ok.error().detail.substr(ok.error().detail.find(": ") + 2));
     if (auto ok = check_attachments(req.attachments, req.attachment_contents, limits); !ok)
         return std::unexpected(ok.error());
 

@@ -165,6 +165,9 @@ int cmd_reply(Context& ctx, const std::vector<std::string>& args) {
         return kRuntime;
     }
     std::string html;
+    if (a.value("--html-file") && (a.has("--quote") || a.has("--signature")))
+        throw UsageError{"--html-file is sent as it is: --quote and --signature would reach only "
+                         "the text part; leave them out or write them into the HTML"};
     if (auto h = a.value("--html-file")) {
         auto t = runtime::read_text_file(*h);
         if (!t) {

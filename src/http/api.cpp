@@ -530,6 +530,28 @@ Api::Api(ApiOptions options, BackendOpener open_db, Control& control)
 Api::~Api() = default;
 Response Api::handle(const Request& request) { return impl_->handle(request); }
 
+bool Api::authenticated(const Request& head) {
+    try {
+        auto db = impl_->borrow();
+        auto& ws = db->logins();
+        const auto now = impl_->options.clock->now();
+        bool ok = false;
+        if (auto auth = head.header("authorization")) {
+            const std::string_view a = *auth;
+            if (a.size() > 7 && ascii_lower(a.substr(0, 7)) == "bearer ")
+                if (auto u = ws.token_user(token_hash(a.substr(7)), now); u && *u)
+                    ok = true;
+        } else if (auto tok = cookie_value(head, kCookie); tok && !tok->empty()) {
+            if (auto u = ws.session_user(token_hash(*tok), now); u && *u)
+                ok = true;
+        }
+        impl_->give_back(std::move(db));
+        return ok;
+    } catch (const HttpError&) { // the database is not reachable
+        return false;
+    }
+}
+
 std::size_t Api::body_limit(std::string_view method, std::string_view target) const {
     if (method != "POST")
         return kMaxRequestBody;

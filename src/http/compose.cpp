@@ -2,6 +2,7 @@
 // and time zone, and whom a deal's new mail may go to (the new mail and the reply themselves are
 // in views.cpp).
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 
@@ -35,14 +36,21 @@ json::object preferences_json(const PagePreferences& p) {
     return {{"locale", p.locale}, {"time_zone", p.time_zone}};
 }
 
-// Whether the time zone database of this host knows `zone` (checked in form already). A host
-// without one (no tzdata) accepts any well-formed name: the browser checks it again.
+// Whether the time zone database of this host knows `zone` (checked in form already): a TZif
+// file under /usr/share/zoneinfo, not one of its "posix/" or "right/" copies (leap seconds) nor
+// another file there. A host without the database (no tzdata) accepts any well-formed name: the
+// browser checks it again.
 bool known_zone(const std::string& zone) {
     static const std::filesystem::path kZoneInfo = "/usr/share/zoneinfo";
     std::error_code ec;
     if (!std::filesystem::is_directory(kZoneInfo, ec))
         return true;
-    return std::filesystem::is_regular_file(kZoneInfo / zone, ec);
+    if (zone.starts_with("posix/") || zone.starts_with("right/"))
+        return false;
+    std::ifstream in(kZoneInfo / zone, std::ios::binary);
+    char magic[4] = {};
+    return std::filesystem::is_regular_file(kZoneInfo / zone, ec) && in.read(magic, 4) &&
+           std::string_view(magic, 4) == "TZif";
 }
 
 // GET/PUT /me/settings: {"locale": "en"|"ro"|"", "time_zone": IANA name|""}; "" is the

@@ -104,7 +104,9 @@ struct Server::Impl {
         void read() {
             parser.emplace();
             parser->header_limit(16 * 1024);
-            parser->body_limit(server->options.body_limit);
+            // No limit while the header is read: Beast would refuse a Content-Length past it
+            // before on_header could tell which limit this request has.
+            parser->body_limit(boost::none);
             if (admitted)
                 stream.expires_after(std::chrono::seconds(30));
             else
@@ -123,22 +125,51 @@ struct Server::Impl {
             if (!admitted)
                 return refuse("too many connections: try again shortly");
             // A mail with attachments may be larger than any other request (Api::body_limit),
-            // when it comes with credentials: nobody sends it without logging in.
+            // for a logged-in user only: the session or token is checked on the worker pool
+            // before such a body is read, so nobody can take the body budget without one.
             const auto& head = parser->get();
-            const bool credentials = head.find(bh::field::cookie) != head.end() ||
-                                     head.find(bh::field::authorization) != head.end();
-            limit = credentials
-                        ? std::max(server->options.body_limit,
-                                   server->api.body_limit(head.method_string(), head.target()))
-                        : server->options.body_limit;
-            parser->body_limit(limit);
+            const std::size_t large = server->api.body_limit(head.method_string(), head.target());
+            if (large <= server->options.body_limit ||
+                (head.find(bh::field::cookie) == head.end() &&
+                 head.find(bh::field::authorization) == head.end()))
+                return read_body(server->options.body_limit);
+            Request who;
+            who.method = std::string(head.method_string());
+            who.target = std::string(head.target());
+            for (const auto& f : head)
+                if (f.name() == bh::field::cookie || f.name() == bh::field::authorization)
+                    who.headers.emplace_back(f.name() == bh::field::cookie ? "cookie"
+                                                                           : "authorization",
+                                             std::string(f.value()));
+            asio::post(server->pool, [self = shared_from_this(), who = std::move(who), large] {
+                const bool ok = self->server->api.authenticated(who);
+                asio::post(self->stream.get_executor(), [self, ok, large] {
+                    self->read_body(ok ? large : self->server->options.body_limit);
+                });
+            });
+        }
+
+        // Reads the body of at most `max` bytes: a larger Content-Length is answered 413 at once,
+        // naming the limit; its bytes are reserved first (503 past max_body_bytes_in_flight). The
+        // time allowed grows with the size (30 s, and one more per 128 KiB).
+        void read_body(std::size_t max) {
+            limit = max;
+            parser->body_limit(static_cast<std::uint64_t>(max));
             const auto length = parser->content_length();
-            const std::size_t need = parser->chunked() ? limit
+            if (length && *length > max)
+                return answer_error(
+                    bh::status::payload_too_large, "too_large",
+                    fmt::format("the request body is larger than {} bytes, the most this request "
+                                "may have",
+                                max));
+            const std::size_t need = parser->chunked() ? max
                                      : length          ? static_cast<std::size_t>(*length)
                                                        : 0;
             if (need > 0 && !server->reserve_body(need))
                 return refuse("too many request bodies in flight: try again shortly");
             reserved = need;
+            stream.expires_after(std::chrono::seconds(30) +
+                                 std::chrono::seconds(need / (128 * 1024)));
             bh::async_read(stream, buf, *parser,
                            [self = shared_from_this()](beast::error_code ec2, std::size_t) {
                                self->on_read(ec2);

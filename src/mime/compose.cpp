@@ -645,4 +645,8 @@ std::string date_text(std::int64_t t) {
     return rfc5322_date(t);
 }
 
+Result<void> check_header_value(std::string_view value, std::string_view field) {
+    return check_header_text(value, field);
+}
+
 } // namespace crm::mime

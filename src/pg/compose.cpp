@@ -49,8 +49,9 @@ Result<std::optional<DraftRow>> PgCompose::draft(UserId user, const std::string&
     return d;
 }
 
-// The count and the insert are one statement: two tabs saving at once cannot both pass the
-// limit check with the count before the other's row.
+// The count and the insert are one statement. Under READ COMMITTED two new drafts saved at the
+// same moment may both see the count below the limit (one over it, at most one per tab): the
+// limit bounds what a user keeps, it is not exact.
 Result<void> PgCompose::put_draft(UserId user, const std::string& key, const std::string& content,
                                   std::int64_t now) {
     auto r = run(c_, "saving a draft",

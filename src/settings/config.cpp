@@ -1170,22 +1170,39 @@ void parse_followups(Section& top, FollowupsConfig& f) {
 void parse_compose(Section& top, ComposeLimits& c, std::size_t body_bytes_in_flight) {
     auto t = top.table("compose");
     if (!t) {
-        if (body_bytes_in_flight < compose_body_limit(c))
-            if (auto http = top.table("http"))
-                top.reporter().error(
-                    http->second.pos,
-                    fmt::format("http.max_body_bytes_in_flight ({}) must hold one mail with its "
-                                "attachments: at least {} bytes for compose.max_message_bytes {} "
-                                "(lower that in [compose])",
-                                body_bytes_in_flight, compose_body_limit(c), c.max_message_bytes));
+        // A config from before [compose] with a smaller body budget keeps working: the default
+        // limits shrink to what one request of the budget can carry, and it says so.
+        if (body_bytes_in_flight >= compose_body_limit(c))
+            return;
+        const std::size_t room = body_bytes_in_flight - 64 * 1024 - kMaxRequestBody;
+        const std::size_t fits =
+            body_bytes_in_flight > 64 * 1024 + kMaxRequestBody ? room / 4 * 3 / 1024 * 1024 : 0;
+        auto http = top.table("http");
+        const Pos at = http ? http->second.pos : Pos{1, 1};
+        if (fits < 1024) {
+            top.reporter().error(at, fmt::format("http.max_body_bytes_in_flight ({}) cannot hold "
+                                                 "one mail with attachments",
+                                                 body_bytes_in_flight));
+            return;
+        }
+        c.max_message_bytes = fits;
+        c.max_attachment_bytes = std::min(c.max_attachment_bytes, fits);
+        top.reporter().warning(
+            at, fmt::format("http.max_body_bytes_in_flight ({}) holds mail with attachments of "
+                            "at most {} bytes: compose.max_message_bytes is {} (set [compose] to "
+                            "choose)",
+                            body_bytes_in_flight, fits, fits));
         return;
     }
     Section s(top.reporter(), *t->first, "compose", t->second.pos, kComposeKeys);
     constexpr std::int64_t kMax = std::int64_t{256} << 20;
-    if (auto n = s.ranged("max_attachment_bytes", 1024, kMax, false, " bytes"))
-        c.max_attachment_bytes = static_cast<std::size_t>(*n);
+    const auto file = s.ranged("max_attachment_bytes", 1024, kMax, false, " bytes");
+    if (file)
+        c.max_attachment_bytes = static_cast<std::size_t>(*file);
     if (auto n = s.ranged("max_message_bytes", 1024, kMax, false, " bytes"))
         c.max_message_bytes = static_cast<std::size_t>(*n);
+    if (!file) // the default for one file never exceeds the whole mail's
+        c.max_attachment_bytes = std::min(c.max_attachment_bytes, c.max_message_bytes);
     if (c.max_attachment_bytes > c.max_message_bytes)
         s.reporter().error(t->second.pos,
                            fmt::format("compose.max_attachment_bytes ({}) is larger than "

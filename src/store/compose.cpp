@@ -60,9 +60,9 @@ Result<void> ComposeSqlite::put_draft(UserId user, const std::string& key,
         const bool exists = n.getColumn(1).getInt64() > 0;
         n.reset();
         if (!exists && count >= static_cast<std::int64_t>(kMaxDraftsPerUser))
-            return fail(
-                "draft.too_many",
-                fmt::format("you have {} drafts, the most kept: send or delete one first", count));
+            return fail("draft.too_many",
+                        fmt::format("you have {} drafts, the most kept: send or delete one first",
+                                    kMaxDraftsPerUser));
         auto& q = d.stmt("INSERT INTO drafts (user_id, key, content, updated_at) VALUES (?, ?, ?, "
                          "?) ON CONFLICT (user_id, key) DO UPDATE SET content = excluded.content, "
                          "updated_at = excluded.updated_at");

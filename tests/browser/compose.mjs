@@ -141,6 +141,14 @@ async function main() {
   // Answer Chloé's first mail (not the newest, which is Alice's reply of thread_view.mjs).
   await page.locator(tid('message')).filter({ hasText: 'could you send the renewal pricing' }).first()
     .locator(tid('reply-to-message')).click();
+  // A draft can be thrown away.
+  await page.locator(tid('reply-body')).fill('A thought to throw away.');
+  const replyDraft = await until(10_000, async () => (await page.locator(`${tid('reply-form')} ${tid('draft-state')}`).getAttribute('data-state')) === 'saved');
+  check('reply: the draft is saved while typing', replyDraft, await page.locator(`${tid('reply-form')} ${tid('draft-state')}`).textContent());
+  await page.locator(`${tid('reply-form')} ${tid('draft-discard')}`).click();
+  const discarded = await until(10_000, async () => (await page.locator(tid('reply-body')).inputValue()) === ''
+    && !(await api('GET', '/api/v1/drafts')).json.drafts.some((d) => d.key.startsWith('thread-')));
+  check('reply: "Discard draft" empties the box and deletes the draft', discarded, await page.locator(tid('reply-body')).inputValue());
   await page.locator(tid('reply-quote')).check();
   check('reply: "Add my signature" is ticked', await until(5000, () => page.locator(tid('reply-signature')).isChecked()), 'unticked');
   await page.locator(tid('reply-body')).fill('Notes from our call are attached.');

@@ -103,20 +103,33 @@ export function attachmentPicker(idPrefix) {
 // Keeps the fields of a composer as the user's draft `key` ("thread-ID", "deal-ID") while they
 // type, and puts a kept draft back when the composer opens. `get()` gives the fields, `set(o)`
 // puts them back. Files are not kept in drafts.
-export function draftKeeper(key, get, set) {
+export function draftKeeper(key, get, set, isEmpty, reset) {
   const v = currentView();
   const indicator = h('span', { class: 'muted draft-state', testid: 'draft-state', role: 'status', 'aria-live': 'polite' });
+  const discard = h('button', { type: 'button', class: 'btn btn-quiet btn-small', testid: 'draft-discard', hidden: true },
+    t('Discard draft'));
   let timer = null;
-  let last = null;
-  const show = (s, text) => { indicator.dataset.state = s; indicator.textContent = text; };
-  const save = async () => {
-    timer = null;
+  let last = null;     // what the server holds (JSON), null: nothing known
+  let kept = false;    // the server holds a draft
+  let paused = false;  // sending: no saves until the user types again
+  let chain = Promise.resolve(); // saves run one at a time, in order
+  const show = (s, text) => { indicator.dataset.state = s; indicator.textContent = text; discard.hidden = !kept; };
+  const put = async () => {
+    if (paused) return;
     const content = get();
     const text = JSON.stringify(content);
     if (text === last) return;
     show('saving', t('Saving draft…'));
     try {
+      if (isEmpty(content)) { // nothing typed: no draft (and the deal page opens no empty box)
+        if (kept) await api('DELETE', `/drafts/${key}`).catch((e) => { if (e.status !== 404) throw e; });
+        kept = false;
+        last = text;
+        if (v.alive) show('', '');
+        return;
+      }
       await api('PUT', `/drafts/${key}`, { content });
+      kept = true;
       last = text;
       if (v.alive) {
         show('saved', t('Draft saved {time}',
@@ -126,14 +139,32 @@ export function draftKeeper(key, get, set) {
       if (v.alive) show('error', t('Draft not saved: {error}', { error: e.message }));
     }
   };
+  const save = () => { timer = null; chain = chain.then(put); return chain; };
   onLeave(() => { if (timer) { clearTimeout(timer); save(); } });
-  const keeper = {
+  discard.addEventListener('click', async () => {
+    clearTimeout(timer);
+    timer = null;
+    paused = true;
+    await chain;
+    try {
+      await api('DELETE', `/drafts/${key}`);
+    } catch (e) {
+      if (e.status !== 404) { showError(e); paused = false; return; }
+    }
+    kept = false;
+    reset();
+    last = JSON.stringify(get());
+    paused = false;
+    if (v.alive) show('', '');
+  });
+  return {
     indicator,
-    changed: () => { clearTimeout(timer); timer = setTimeout(save, DRAFT_DELAY_MS); },
+    discard,
+    changed: () => { paused = false; clearTimeout(timer); timer = setTimeout(save, DRAFT_DELAY_MS); },
     restore: async () => {
       try {
         // The list first: no 404 (and no console noise) for the usual case of no draft.
-        const kept = (await api('GET', '/drafts')).drafts.some((x) => x.key === key);
+        kept = (await api('GET', '/drafts')).drafts.some((x) => x.key === key);
         if (!kept || !v.alive) return;
         const d = await api('GET', `/drafts/${key}`);
         if (!v.alive || !d || !d.content) return;
@@ -144,10 +175,14 @@ export function draftKeeper(key, get, set) {
         if (e.status !== 404) showError(e);
       }
     },
+    // Before the mail goes: no save pending or in flight, none until the user types again (a
+    // late save would bring back the draft the server ends with the mail).
+    beforeSend: async () => { clearTimeout(timer); timer = null; paused = true; await chain; },
     // The mail was queued: the server ended the draft with it.
-    sent: () => { clearTimeout(timer); timer = null; last = null; show('', ''); },
+    sent: () => { kept = false; last = null; show('', ''); },
+    // Sending failed: the draft is kept as it is.
+    failed: () => { paused = false; },
   };
-  return keeper;
 }
 
 const kStates = (o) => ({
@@ -241,6 +276,11 @@ export async function newMailBox(deal, onQueued) {
     for (const p of picks) p.box.checked = (d.picked || []).includes(p.box.value);
     to.value = d.to || ''; cc.value = d.cc || ''; subject.value = d.subject || ''; body.value = d.body || '';
     if (!sign.disabled && typeof d.signature === 'boolean') sign.checked = d.signature;
+  }, (d) => !d.picked.length && !d.to.trim() && !d.cc.trim() && !d.subject.trim() && !d.body.trim(),
+  () => {
+    for (const p of picks) p.box.checked = false;
+    to.value = ''; cc.value = ''; subject.value = ''; body.value = '';
+    files.clear();
   });
   form.addEventListener('input', () => drafts.changed());
   form.addEventListener('change', () => drafts.changed());
@@ -254,7 +294,7 @@ export async function newMailBox(deal, onQueued) {
     h('label', { class: 'check', for: 'compose-signature' }, sign,
       ` ${signature ? t('Add my signature') : t('Add my signature (set one under Settings)')}`),
     files.el, fieldError,
-    h('div', { class: 'reply-actions' }, send, status, drafts.indicator));
+    h('div', { class: 'reply-actions' }, send, status, drafts.indicator, drafts.discard));
   await drafts.restore();
 
   const fail = (text) => { fieldError.textContent = text; fieldError.hidden = false; };
@@ -269,6 +309,7 @@ export async function newMailBox(deal, onQueued) {
     if (!subject.value.trim()) { fail(t('Subject: write one.')); subject.focus(); return; }
     send.disabled = true;
     status.textContent = t('Queuing…');
+    await drafts.beforeSend();
     try {
       const payload = { account: account.value, to: list, subject: subject.value, body: body.value, signature: sign.checked };
       if (ccList.length) payload.cc = ccList;
@@ -287,6 +328,7 @@ export async function newMailBox(deal, onQueued) {
     } catch (e) {
       send.disabled = false;
       status.textContent = '';
+      drafts.failed();
       if (e.field) fail(`${e.field}: ${e.message}`);
       showError(e);
     }

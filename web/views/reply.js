@@ -44,10 +44,11 @@ export function replyBox(threadId, onSent) {
   const quote = h('input', { type: 'checkbox', id: 'reply-quote', testid: 'reply-quote' });
   const sign = h('input', { type: 'checkbox', id: 'reply-signature', testid: 'reply-signature', disabled: true });
   const signLabel = h('label', { class: 'check', for: 'reply-signature' }, sign, ` ${t('Add my signature (set one under Settings)')}`);
+  let signChoice = null; // a kept draft's choice, whichever comes first: it or the signature
   mySignature().then((s) => {
     if (!s) return;
     sign.disabled = false;
-    sign.checked = true;
+    sign.checked = signChoice === null ? true : signChoice;
     signLabel.lastChild.textContent = ` ${t('Add my signature')}`;
   });
   const files = attachmentPicker('reply');
@@ -111,7 +112,7 @@ export function replyBox(threadId, onSent) {
   // The draft of this reply: what was typed, and the choices around it.
   const drafts = draftKeeper(`thread-${threadId}`,
     () => ({ account: account.value, mode: mode.value, to: to.value === prefilled ? '' : to.value, cc: cc.value,
-      body: body.value, quote: quote.checked }),
+      body: body.value, quote: quote.checked, signature: sign.checked }),
     (d) => {
       if (accounts.some((a) => a.name === d.account)) account.value = d.account;
       if (d.mode === 'reply' || d.mode === 'reply-all') mode.value = d.mode;
@@ -119,10 +120,18 @@ export function replyBox(threadId, onSent) {
       cc.value = d.cc || '';
       body.value = d.body || '';
       quote.checked = Boolean(d.quote);
+      if (typeof d.signature === 'boolean') signChoice = d.signature;
+      if (!sign.disabled && signChoice !== null) sign.checked = signChoice;
+    },
+    (d) => !d.body.trim() && !d.to.trim() && !d.cc.trim(),
+    () => {
+      body.value = ''; cc.value = ''; quote.checked = false;
+      if (to.value !== prefilled) { to.value = ''; prefilled = ''; fillTo(); }
+      files.clear();
     });
   form.addEventListener('input', () => drafts.changed());
   form.addEventListener('change', () => drafts.changed());
-  append(form.querySelector('.reply-actions'), drafts.indicator);
+  append(form.querySelector('.reply-actions'), drafts.indicator, drafts.discard);
   drafts.restore();
 
   const setStatus = (text, kind) => {
@@ -147,6 +156,7 @@ export function replyBox(threadId, onSent) {
     if (ccList.length) payload.cc = ccList;
     send.disabled = true;
     setStatus(t('Queuing…'), 'pending');
+    await drafts.beforeSend();
     try {
       if (files.count()) payload.attachments = await files.payload();
       const o = (await api('POST', `/threads/${threadId}/reply`, payload)).outbox;
@@ -166,6 +176,7 @@ export function replyBox(threadId, onSent) {
     } catch (e) {
       send.disabled = false;
       setStatus('', null);
+      drafts.failed();
       if (e.field) {
         fieldError.textContent = `${e.field}: ${e.message}`;
         fieldError.hidden = false;

@@ -178,6 +178,9 @@ class Api {
     // The largest body a request for `target` may have: a mail with attachments (a reply, a new
     // mail) compose_body_limit(options.compose), anything else kMaxRequestBody.
     [[nodiscard]] std::size_t body_limit(std::string_view method, std::string_view target) const;
+    // Whether `head`'s session cookie or API token belongs to a user (the server asks before it
+    // reads a body larger than kMaxRequestBody). Thread-safe; false when the database fails.
+    [[nodiscard]] bool authenticated(const Request& head);
     void set_port(std::uint16_t port);
 
   private:

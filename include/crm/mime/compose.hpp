@@ -65,6 +65,10 @@ inline constexpr std::string_view kComposeInvalid = "compose.invalid";
 // (compared ASCII case-insensitively) removed, in that order.
 [[nodiscard]] Result<std::vector<std::string>> envelope_recipients(const ReplyDraft &d);
 
+// Whether `value` may go into a header as compose_reply writes it: no CR, LF or NUL, no other
+// control character but TAB, valid UTF-8. The error ("compose.invalid") names `field`.
+[[nodiscard]] Result<void> check_header_value(std::string_view value, std::string_view field);
+
 // `t` (Unix seconds) as RFC 5322 writes a date, in UTC: "Thu, 01 Jan 1970 00:00:00 +0000".
 [[nodiscard]] std::string date_text(std::int64_t t);
 

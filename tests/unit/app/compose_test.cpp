@@ -86,6 +86,8 @@ TEST(CheckAttachments, BadNamesAndTypesRefused) {
         {{"x.txt", "text/plain\r\nX-Evil: 1", ""}, "not a content type"},
         {{"x.txt", "textplain", ""}, "not a content type"},
         {{std::string(300, 'n'), "text/plain", ""}, "over 255"},
+        {{"bell\a.txt", "text/plain", ""}, "control character"},
+        {{"Preis\xfc.csv", "text/plain", ""}, "not valid UTF-8"},
     };
     for (const auto& [att, why] : bad) {
         auto r = check_attachments({att}, {"x"}, limits);

@@ -12,14 +12,20 @@
 
 #include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <boost/json.hpp>
 
+#include "crm/http/auth.hpp"
 #include "crm/http/server.hpp"
+#include "crm/store/backend.hpp"
+#include "crm/store/database.hpp"
+#include "crm/store/web_store.hpp"
 #include "fake_control.hpp"
 
 namespace crm::http {
@@ -182,6 +188,61 @@ TEST_F(ServerTest, RefusesBodiesPastTheBudgetBeforeReadingThem) {
     const int d = connect();
     send_all(d, request("POST", o.body_limit + 1));
     EXPECT_TRUE(read_response(d).starts_with("HTTP/1.1 413 "));
+}
+
+// A mail with attachments may be larger than any other request, for a logged-in user only: the
+// server checks the token before it reads such a body, and answers 413 naming the limit otherwise.
+TEST(ServerLargeBodies, OnlyALoggedInUsersMailMayBeLarge) {
+    const auto path = std::filesystem::temp_directory_path() /
+                      ("crm_server_large_" + std::to_string(::getpid()) + ".db");
+    std::filesystem::remove(path);
+    {
+        auto db = store::Database::open(path.string());
+        ASSERT_TRUE(db);
+        ASSERT_TRUE((*db)->migrate());
+        {
+            SQLite::Database raw(path.string(), SQLite::OPEN_READWRITE);
+            raw.exec("INSERT INTO users (id, name, email, role, created_at, updated_at) VALUES "
+                     "(1, 'Alice', 'alice@team.test', 'salesperson', 0, 0)");
+        }
+        store::WebStore ws(**db);
+        ASSERT_TRUE(ws.create_token(1, "crm", token_hash("good-token"), 1));
+    }
+    FakeControl control;
+    ApiOptions options;
+    options.compose = ComposeLimits{1u << 20, 3u << 20};
+    Api api(options, store::backend_opener(path.string()), control);
+    Server server(api, ServerOptions{});
+    ASSERT_TRUE(server.start("127.0.0.1", 0));
+    const std::string body = R"({"account":"x","to":["a@b.test"],"subject":"s","body":")" +
+                             std::string(3u << 20, 'x') + R"("})";
+    auto post = [&](const std::string& target, const std::string& token) {
+        const int fd = connect_to(server.port());
+        send_all(fd, fmt::format("POST {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: "
+                                 "Bearer {}\r\nContent-Type: application/json\r\n"
+                                 "Content-Length: {}\r\n\r\n",
+                                 target, server.port(), token, body.size()));
+        // The answer may come before the body (a refusal): send it only when none came.
+        std::string answer;
+        if (!readable(fd, 500ms)) {
+            send_all(fd, body);
+            answer = read_response(fd);
+        } else {
+            answer = read_response(fd);
+        }
+        ::close(fd);
+        return answer;
+    };
+    const auto ok = post("/api/v1/deals/10/mail", "good-token");
+    EXPECT_TRUE(ok.starts_with("HTTP/1.1 404 ")) << ok.substr(0, 300); // read, then: no deal 10
+    const auto anonymous = post("/api/v1/deals/10/mail", "forged-token");
+    EXPECT_TRUE(anonymous.starts_with("HTTP/1.1 413 ")) << anonymous.substr(0, 300);
+    EXPECT_NE(anonymous.find("larger than 2097152 bytes"), std::string::npos) << anonymous;
+    const auto other = post("/api/v1/threads/1/read", "good-token");
+    EXPECT_TRUE(other.starts_with("HTTP/1.1 413 ")) << other.substr(0, 300);
+    server.stop();
+    for (const char* ext : {"", "-wal", "-shm"})
+        std::filesystem::remove(path.string() + ext);
 }
 
 // Restores the file descriptor limit and closes the filler descriptors, also when a check fails.

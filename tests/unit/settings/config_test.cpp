@@ -324,12 +324,18 @@ TEST(Config, ComposeLimitsHaveDefaultsRangesAndFitTheHttpBudget) {
                               with_imap(kGoodImap));
     EXPECT_TRUE(has_problem(larger, 1, "is larger than compose.max_message_bytes", false))
         << dump(larger);
-    // One mail with its attachments must fit into the bodies read at once.
+    // One mail with its attachments must fit into the bodies read at once: a config without
+    // [compose] and with a smaller budget gets smaller limits, and a warning.
     const auto tight = parse("[http]\nmax_body_bytes_in_flight = 8388608\n" + with_imap(kGoodImap));
-    EXPECT_FALSE(tight.ok());
-    EXPECT_TRUE(
-        has_problem(tight, 1, "http.max_body_bytes_in_flight (8388608) must hold one mail", false))
+    ASSERT_TRUE(tight.ok()) << dump(tight);
+    EXPECT_TRUE(has_problem(tight, 1, "holds mail with attachments of at most 4669440 bytes", true))
         << dump(tight);
+    EXPECT_EQ(tight.config->compose, (ComposeLimits{4669440, 4669440}));
+    EXPECT_LE(compose_body_limit(tight.config->compose), 8388608u);
+    const auto only_total =
+        parse("[compose]\nmax_message_bytes = 4194304\n" + with_imap(kGoodImap));
+    ASSERT_TRUE(only_total.ok()) << dump(only_total);
+    EXPECT_EQ(only_total.config->compose, (ComposeLimits{4194304, 4194304}));
     const auto tight2 = parse("[http]\nmax_body_bytes_in_flight = 8388608\n[compose]\n"
                               "max_message_bytes = 16777216\n" +
                               with_imap(kGoodImap));

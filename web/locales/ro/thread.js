@@ -169,4 +169,5 @@ export default {
   '{n} results': { one: '{n} rezultat', few: '{n} rezultate', other: '{n} de rezultate' },
   'Nothing found': 'Nu s-a găsit nimic',
   'Try fewer words, or leave out a filter.': 'Încearcă mai puține cuvinte sau renunță la un filtru.',
+  'Discard draft': 'Renunță la ciornă',
 };
