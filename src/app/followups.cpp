@@ -114,18 +114,23 @@ Result<int> queue_followup_reminders(Backend& b, const std::map<UserId, std::str
         return std::unexpected(owners.error());
     const std::string day = utc_day(now);
     int queued = 0;
+    std::optional<Error> failed; // the first user's failure; the others still get theirs
     for (UserId user : *owners) {
         auto name = accounts.find(user);
         if (name == accounts.end())
             continue;
         auto list = list_followups(b.followups(), user, policy, now);
-        if (!list)
-            return std::unexpected(list.error());
+        if (!list) {
+            failed = failed.value_or(list.error());
+            continue;
+        }
         if (list->items.empty())
             continue;
         auto account = b.outbox().account_by_name(name->second);
-        if (!account)
-            return std::unexpected(account.error());
+        if (!account) {
+            failed = failed.value_or(account.error());
+            continue;
+        }
         if (!*account || (*account)->owner != std::optional<UserId>(user))
             continue; // renamed or given to someone else since the config was read
         const auto text = reminder_text(*list, now, page_url);
@@ -156,10 +161,14 @@ Result<int> queue_followup_reminders(Backend& b, const std::map<UserId, std::str
                 return std::unexpected(id.error());
             return b.followups().record_reminder_outbox(user, day, *id);
         });
-        if (!done)
-            return std::unexpected(done.error());
+        if (!done) {
+            failed = failed.value_or(done.error());
+            continue;
+        }
         queued += claimed ? 1 : 0;
     }
+    if (failed) // asked again later: the claims keep those queued now from going twice
+        return std::unexpected(*failed);
     return queued;
 }
 

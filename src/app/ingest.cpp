@@ -330,9 +330,19 @@ Result<IngestOutcome> Ingestor::ingest(const IngestSource& src, const ParsedMess
             decision.hold = false;
         }
     }
-    if (n.outgoing) {
+    // Its shape: from a team member, or from an address to that same address alone (an account
+    // whose address is not a CRM user's).
+    auto to_itself = [&] {
+        std::vector<std::string> to;
+        for (const auto& p : n.participants)
+            if (p.role == "to" || p.role == "cc")
+                to.push_back(p.address);
+        return to.size() == 1 && !n.from_address.empty() && to.front() == n.from_address;
+    };
+    if (id.message_id.starts_with("crm-reminder.") && (n.outgoing || to_itself())) {
         // Our own daily follow-up reminder (its copy in Sent and in the salesperson's INBOX) is
         // kept where it is filed, on no deal and not in the unsorted queue: not a conversation.
+        // Known by its recorded Message-ID (96 random bits).
         auto reminder = store_.is_followup_reminder(id.message_id);
         if (!reminder)
             return std::unexpected(reminder.error());

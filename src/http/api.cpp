@@ -547,7 +547,7 @@ bool Api::authenticated(const Request& head) {
         }
         impl_->give_back(std::move(db));
         return ok;
-    } catch (const HttpError&) { // the database is not reachable
+    } catch (...) { // the database is not reachable (HttpError), or worse: the body is not read
         return false;
     }
 }

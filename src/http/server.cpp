@@ -144,7 +144,7 @@ struct Server::Impl {
             asio::post(server->pool, [self = shared_from_this(), who = std::move(who), large] {
                 const bool ok = self->server->api.authenticated(who);
                 asio::post(self->stream.get_executor(), [self, ok, large] {
-                    self->read_body(ok ? large : self->server->options.body_limit);
+                    self->read_body(ok ? large : self->server->options.body_limit, !ok);
                 });
             });
         }
@@ -152,10 +152,16 @@ struct Server::Impl {
         // Reads the body of at most `max` bytes: a larger Content-Length is answered 413 at once,
         // naming the limit; its bytes are reserved first (503 past max_body_bytes_in_flight). The
         // time allowed grows with the size (30 s, and one more per 128 KiB).
-        void read_body(std::size_t max) {
+        // `unknown_user`: the credentials of a mail request did not check out; a body too large
+        // for an anonymous request is then a 401 (log in again), not a 413.
+        void read_body(std::size_t max, bool unknown_user = false) {
             limit = max;
             parser->body_limit(static_cast<std::uint64_t>(max));
             const auto length = parser->content_length();
+            if (unknown_user && ((length && *length > max) || parser->chunked()))
+                return answer_error(bh::status::unauthorized, "auth.required",
+                                    "log in first: the session or API token is unknown or "
+                                    "expired");
             if (length && *length > max)
                 return answer_error(
                     bh::status::payload_too_large, "too_large",

@@ -8,7 +8,7 @@
 // Prints "ok: name" / "FAIL: name: detail"; exit 1 if any check failed.
 import { chromium } from 'playwright-core';
 
-import { check, env, globalTimeout, screenshots, summary, tally, tid, until } from './lib.mjs';
+import { check, env, globalTimeout, loginAs, screenshots, summary, tally, tid, until } from './lib.mjs';
 
 const BASE = env('BASE_URL').replace(/\/+$/, '');
 const ART = env('ARTIFACTS');
@@ -54,11 +54,7 @@ async function main() {
   watch(page);
   page.setDefaultTimeout(15_000);
 
-  await page.goto(`${BASE}/#/login`);
-  await page.locator(tid('login-email')).fill(ALICE.email);
-  await page.locator(tid('login-password')).fill(ALICE.password);
-  await page.locator(tid('login-submit')).click();
-  await page.locator(tid('nav-user')).waitFor({ state: 'visible' });
+  await loginAs(page, BASE, ALICE);
 
   // 1. The signature, on the Settings page, stored on the server.
   await page.locator(tid('nav-settings')).click();

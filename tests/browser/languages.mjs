@@ -10,7 +10,7 @@
 import { chromium } from 'playwright-core';
 
 import ro from '../../web/locales/ro.js';
-import { check, env, globalTimeout, screenshots, summary, tally, tid, until } from './lib.mjs';
+import { check, env, globalTimeout, loginAs, screenshots, summary, tally, tid, until } from './lib.mjs';
 
 const BASE = env('BASE_URL').replace(/\/+$/, '');
 const ART = env('ARTIFACTS');
@@ -56,11 +56,7 @@ async function main() {
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
   page.setDefaultTimeout(15_000);
 
-  await page.goto(`${BASE}/#/login`);
-  await page.locator(tid('login-email')).fill(ALICE.email);
-  await page.locator(tid('login-password')).fill(ALICE.password);
-  await page.locator(tid('login-submit')).click();
-  await page.locator(tid('nav-user')).waitFor({ state: 'visible' });
+  await loginAs(page, BASE, ALICE);
   check('English by default (the browser\'s language)', (await page.locator(tid('nav-deals')).innerText()).trim() === 'Deals',
     await page.locator(tid('nav-deals')).innerText());
 

@@ -36,6 +36,15 @@ export async function until(ms, fn, every = 250) {
   }
 }
 
+// Opens the login page and logs in as `who` ({email, password}); resolves once the shell shows.
+export async function loginAs(page, base, who) {
+  await page.goto(`${base}/#/login`);
+  await page.locator(tid('login-email')).fill(who.email);
+  await page.locator(tid('login-password')).fill(who.password);
+  await page.locator(tid('login-submit')).click();
+  await page.locator(tid('nav-user')).waitFor({ state: 'visible' });
+}
+
 // A full-page screenshot of getPage() into dir/name.png (never fails the test).
 export function screenshots(dir, getPage) {
   fs.mkdirSync(dir, { recursive: true });

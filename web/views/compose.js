@@ -111,7 +111,8 @@ export function draftKeeper(key, get, set, isEmpty, reset) {
   let timer = null;
   let last = null;     // what the server holds (JSON), null: nothing known
   let kept = false;    // the server holds a draft
-  let paused = false;  // sending: no saves until the user types again
+  let paused = false;  // no saves (a discard or a send under way)
+  let sending = false; // from Send until the outbox entry settles: the text is the mail's now
   let chain = Promise.resolve(); // saves run one at a time, in order
   const show = (s, text) => { indicator.dataset.state = s; indicator.textContent = text; discard.hidden = !kept; };
   const put = async () => {
@@ -160,7 +161,12 @@ export function draftKeeper(key, get, set, isEmpty, reset) {
   return {
     indicator,
     discard,
-    changed: () => { paused = false; clearTimeout(timer); timer = setTimeout(save, DRAFT_DELAY_MS); },
+    changed: () => {
+      if (sending) return;
+      paused = false;
+      clearTimeout(timer);
+      timer = setTimeout(save, DRAFT_DELAY_MS);
+    },
     restore: async () => {
       try {
         // The list first: no 404 (and no console noise) for the usual case of no draft.
@@ -177,11 +183,19 @@ export function draftKeeper(key, get, set, isEmpty, reset) {
     },
     // Before the mail goes: no save pending or in flight, none until the user types again (a
     // late save would bring back the draft the server ends with the mail).
-    beforeSend: async () => { clearTimeout(timer); timer = null; paused = true; await chain; },
-    // The mail was queued: the server ended the draft with it.
+    beforeSend: async () => { clearTimeout(timer); timer = null; paused = true; sending = true; await chain; },
+    // The mail was queued: the server ended the draft with it. Nothing is saved until the entry
+    // settles (settled()): the fields still show the queued mail.
     sent: () => { kept = false; last = null; show('', ''); },
-    // Sending failed: the draft is kept as it is.
-    failed: () => { paused = false; },
+    // The outbox entry settled (sent: the fields were emptied; failed: they keep the text, a
+    // draft again once the user changes it).
+    settled: () => { sending = false; paused = false; last = JSON.stringify(get()); },
+    // The request failed: the draft is kept, with what was typed since the last save.
+    failed: () => {
+      sending = false;
+      paused = false;
+      if (JSON.stringify(get()) !== last) save();
+    },
   };
 }
 
@@ -324,6 +338,7 @@ export async function newMailBox(deal, onQueued) {
           files.clear();
           onQueued(done);
         }
+        drafts.settled();
       });
     } catch (e) {
       send.disabled = false;

@@ -172,6 +172,7 @@ export function replyBox(threadId, onSent) {
           files.clear();
           onSent();
         }
+        drafts.settled();
       });
     } catch (e) {
       send.disabled = false;

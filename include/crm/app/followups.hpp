@@ -47,7 +47,8 @@ struct ReminderText {
 // -> the name of the account their reminder goes out from) and something due, claims today's
 // reminder (followup_reminders: once a day whichever worker asks) and queues it in the outbox, in
 // one transaction per user. A Message-ID "crm-reminder.<day>.<random>@<domain>"; its copies are
-// stored on no deal and not in the unsorted queue (app::Ingestor). Returns how many were queued.
+// stored on no deal and not in the unsorted queue (app::Ingestor). Returns how many were queued;
+// a failure for one user does not stop the others, and the first is returned after them.
 [[nodiscard]] Result<int> queue_followup_reminders(Backend& b,
                                                    const std::map<UserId, std::string>& accounts,
                                                    const FollowupPolicy& policy,

@@ -218,10 +218,11 @@ TEST(ServerLargeBodies, OnlyALoggedInUsersMailMayBeLarge) {
                              std::string(3u << 20, 'x') + R"("})";
     auto post = [&](const std::string& target, const std::string& token) {
         const int fd = connect_to(server.port());
-        send_all(fd, fmt::format("POST {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: "
-                                 "Bearer {}\r\nContent-Type: application/json\r\n"
-                                 "Content-Length: {}\r\n\r\n",
-                                 target, server.port(), token, body.size()));
+        const std::string auth =
+            token.empty() ? std::string() : fmt::format("Authorization: Bearer {}\r\n", token);
+        send_all(fd, fmt::format("POST {} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n{}Content-Type: "
+                                 "application/json\r\nContent-Length: {}\r\n\r\n",
+                                 target, server.port(), auth, body.size()));
         // The answer may come before the body (a refusal): send it only when none came.
         std::string answer;
         if (!readable(fd, 500ms)) {
@@ -235,7 +236,10 @@ TEST(ServerLargeBodies, OnlyALoggedInUsersMailMayBeLarge) {
     };
     const auto ok = post("/api/v1/deals/10/mail", "good-token");
     EXPECT_TRUE(ok.starts_with("HTTP/1.1 404 ")) << ok.substr(0, 300); // read, then: no deal 10
-    const auto anonymous = post("/api/v1/deals/10/mail", "forged-token");
+    const auto forged = post("/api/v1/deals/10/mail", "forged-token");
+    EXPECT_TRUE(forged.starts_with("HTTP/1.1 401 ")) << forged.substr(0, 300);
+    EXPECT_NE(forged.find("auth.required"), std::string::npos) << forged;
+    const auto anonymous = post("/api/v1/deals/10/mail", "");
     EXPECT_TRUE(anonymous.starts_with("HTTP/1.1 413 ")) << anonymous.substr(0, 300);
     EXPECT_NE(anonymous.find("larger than 2097152 bytes"), std::string::npos) << anonymous;
     const auto other = post("/api/v1/threads/1/read", "good-token");
