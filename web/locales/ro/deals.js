@@ -71,10 +71,10 @@ export default {
   'Shared with every salesperson': 'Partajată cu toți agenții de vânzări',
   'More deals': 'Mai multe tranzacții',
   'No deals match': 'Nicio tranzacție nu corespunde',
-  'Try another filter.': 'Încercați alt filtru.',
+  'Try another filter.': 'Încearcă alt filtru.',
   'No deals yet': 'Nicio tranzacție deocamdată',
   'Deals you own or that are shared with you appear here.':
-    'Aici apar tranzacțiile de care răspundeți și cele partajate cu dumneavoastră.',
+    'Aici apar tranzacțiile de care răspunzi și cele partajate cu tine.',
   '{n} deals': { one: '{n} tranzacție', few: '{n} tranzacții', other: '{n} de tranzacții' },
   '{shown} of {n} deals read so far': {
     one: '{shown} din {n} tranzacție încărcată până acum',
@@ -93,7 +93,7 @@ export default {
   'Needs our answer': 'Necesită răspunsul nostru',
   'Follow up today': 'De urmărit astăzi',
   'Conversations on your open deals where the customer has not answered our last message, or where their message waits for our reply.':
-    'Conversațiile din tranzacțiile dumneavoastră deschise în care clientul nu a răspuns la ultimul nostru mesaj '
+    'Conversațiile din tranzacțiile tale deschise în care clientul nu a răspuns la ultimul nostru mesaj '
     + 'sau în care mesajul lui așteaptă răspunsul nostru.',
   'Loading…': 'Se încarcă…',
   'Nothing to follow up today': 'Nimic de urmărit astăzi',
