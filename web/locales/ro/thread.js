@@ -130,7 +130,7 @@ export default {
   'Bounced: {error}': 'Returnat: {error}',
   'a delivery report came back': 'a sosit un raport de livrare',
   'New mail on {deal}': 'E-mail nou pentru {deal}',
-  'Others (comma separated)': 'Alții (separate prin virgulă)',
+  'Others (comma separated)': 'Alții (separați prin virgulă)',
   'Recipients (comma separated)': 'Destinatari (separați prin virgulă)',
   'Subject': 'Subiect',
   'To: pick a contact or type an address.': 'Către: alege un contact sau scrie o adresă.',
