@@ -84,6 +84,26 @@ export function dateFormat(opts) {
   return new Intl.DateTimeFormat(current, { timeZone: timeZone(), ...opts });
 }
 
+// Unix seconds of `hour`:00 on the day `days` after today, both in the user's time zone (a day
+// with a daylight-saving change included).
+export function morningIn(days, hour) {
+  const parts = (ms) => Object.fromEntries(new Intl.DateTimeFormat('en-US', {
+    timeZone: timeZone(), hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+    hour: 'numeric', minute: 'numeric', second: 'numeric',
+  }).formatToParts(new Date(ms)).filter((p) => p.type !== 'literal').map((p) => [p.type, Number(p.value)]));
+  const today = parts(Date.now());
+  const wall = Date.UTC(today.year, today.month - 1, today.day + days, hour, 0, 0);
+  // The zone's offset at that moment, found from the wall time it shows (twice: near a change
+  // the first guess can be an hour off).
+  let at = wall;
+  for (let i = 0; i < 2; i += 1) {
+    const p = parts(at);
+    const shown = Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second);
+    at = wall - (shown - at);
+  }
+  return Math.floor(at / 1000);
+}
+
 // Elements of index.html marked data-i18n (text), data-i18n-placeholder and data-i18n-label
 // (aria-label), with their English text as the key.
 export function translateStatic(root) {

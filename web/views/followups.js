@@ -18,7 +18,7 @@
 import {
   h, append, clear, timeEl, api, currentView, showError, pageHeader, clickableRow, toast,
 } from '../core.js';
-import { t, tn } from '../i18n.js';
+import { morningIn, t, tn } from '../i18n.js';
 
 // Each kind's label (translated when shown: the language may change after this module loads) and pill.
 const kKinds = {
@@ -27,12 +27,6 @@ const kKinds = {
 };
 
 // The next 08:00 in the browser's time zone after `days` days.
-function morningIn(days) {
-  const d = new Date();
-  d.setDate(d.getDate() + days);
-  d.setHours(8, 0, 0, 0);
-  return Math.floor(d.getTime() / 1000);
-}
 
 export async function viewFollowups(main) {
   const v = currentView();
@@ -66,7 +60,7 @@ export async function viewFollowups(main) {
       onclick: async (e) => {
         e.stopPropagation();
         try {
-          await api('POST', `/threads/${f.thread_id}/snooze`, { until: morningIn(days) });
+          await api('POST', `/threads/${f.thread_id}/snooze`, { until: morningIn(days, 8) });
           row.remove();
           toast(t('Snoozed "{subject}"', { subject: f.subject || t('(no subject)') }), 'success');
         } catch (err) { showError(err); }
