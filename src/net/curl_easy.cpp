@@ -53,6 +53,10 @@ Failure failure_of(CURLcode rc, const char* errbuf) {
     case CURLE_COULDNT_CONNECT:
         return {FailureKind::Connect, std::move(text)};
     case CURLE_OPERATION_TIMEDOUT:
+        // A resolver that never answers is a DNS failure, as the connection test names its step
+        // (libcurl: "Resolving timed out after N milliseconds").
+        if (text.starts_with("Resolving timed out"))
+            return {FailureKind::Dns, std::move(text)};
         return {FailureKind::Timeout, std::move(text)};
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:

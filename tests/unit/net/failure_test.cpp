@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "crm/net/failure.hpp"
+#include "curl_easy.hpp"
 
 namespace crm::net {
 namespace {
@@ -59,6 +60,19 @@ TEST(FailureError, WordingNamesWhatWasBeingDone) {
     // The server's last line only qualifies failures net cannot name otherwise.
     EXPECT_EQ(failure_error({FailureKind::Dns, "t"}, where, w).detail,
               "smtp://h:587: cannot resolve host: t");
+}
+
+// A resolver that never answers is a DNS failure, not a timeout of the connection.
+TEST(FailureOf, ResolvingTimedOutIsADnsFailure) {
+    EXPECT_EQ(
+        detail::failure_of(CURLE_OPERATION_TIMEDOUT, "Resolving timed out after 5000 milliseconds")
+            .kind,
+        FailureKind::Dns);
+    EXPECT_EQ(
+        detail::failure_of(CURLE_OPERATION_TIMEDOUT, "Connection timed out after 5001 milliseconds")
+            .kind,
+        FailureKind::Timeout);
+    EXPECT_EQ(detail::failure_of(CURLE_COULDNT_RESOLVE_HOST, "").kind, FailureKind::Dns);
 }
 
 } // namespace
