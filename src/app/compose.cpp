@@ -51,6 +51,14 @@ std::string_view cut(std::string_view s, std::size_t max) {
     return s.substr(0, n);
 }
 
+// What a person wrote, without the line breaks and spaces after its last word (a signature or a
+// quote follows it).
+std::string_view without_trailing_breaks(std::string_view s) {
+    while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
+        s.remove_suffix(1);
+    return s;
+}
+
 // For an error message: control characters shown as '?'.
 std::string printable(std::string_view s) {
     std::string out(s);
@@ -85,11 +93,6 @@ Result<void> check_attachments(const std::vector<OutboxAttachment>& attachments,
         if (a.filename.size() > 255)
             return std::unexpected(
                 invalid_attachment(a.filename.substr(0, 40) + "…", "file name over 255 bytes"));
-        if (a.filename.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-            return std::unexpected(
-                invalid_attachment(std::string(a.filename.substr(
-                                       0, a.filename.find_first_of(std::string_view("\r\n\0", 3)))),
-                                   "the file name contains CR, LF or NUL"));
         if (auto ok = mime::check_header_value(a.filename, "file name"); !ok)
             return std::unexpected(invalid_attachment(printable(a.filename), ok.error().detail));
         if (a.filename == "." || a.filename == ".." ||
@@ -125,11 +128,9 @@ Result<void> check_attachments(const std::vector<OutboxAttachment>& attachments,
 
 std::string compose_text(std::string_view written, std::string_view signature,
                          const MessageView* quoted) {
-    std::string out(written);
     if (signature.empty() && !quoted)
-        return out; // as written, to the last byte
-    while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' '))
-        out.pop_back();
+        return std::string(written); // as written, to the last byte
+    std::string out(without_trailing_breaks(written));
     if (!signature.empty()) {
         out += out.empty() ? "-- \n" : "\n\n-- \n";
         out += signature;
@@ -166,9 +167,7 @@ std::string compose_text(std::string_view written, std::string_view signature,
 std::string compose_html(std::string_view written, std::string_view signature,
                          const MessageView& quoted) {
     std::string out = "<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>";
-    std::string_view w = written;
-    while (!w.empty() && (w.back() == '\n' || w.back() == '\r' || w.back() == ' '))
-        w.remove_suffix(1);
+    const std::string_view w = without_trailing_breaks(written);
     if (!w.empty())
         append_text_html(out, w);
     if (!signature.empty()) {
@@ -241,12 +240,11 @@ Result<QueuedReply> queue_new_mail(Backend& b, const Viewer& v, NewMailRequest r
     };
     if (req.subject.find_first_not_of(" \t") == std::string::npos)
         return bad_subject("is required");
-    if (req.subject.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-        return bad_subject("contains CR, LF or NUL");
-    if (req.subject.size() > 900)
-        return bad_subject("longer than 900 bytes");
+    // CR, LF, NUL and other controls, invalid UTF-8: what compose_reply would refuse later.
     if (auto ok = mime::check_header_value(req.subject, "subject"); !ok)
         return bad_subject(ok.error().detail.substr(ok.error().detail.find(": ") + 2));
+    if (req.subject.size() > 900)
+        return bad_subject("longer than 900 bytes");
     if (auto ok = check_attachments(req.attachments, req.attachment_contents, limits); !ok)
         return std::unexpected(ok.error());
 

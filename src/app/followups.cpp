@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "crm/mime/compose.hpp"
+#include "crm/app/reply.hpp"
 
 namespace crm::app {
 
@@ -48,20 +48,11 @@ std::string waited(std::int64_t seconds) {
 } // namespace
 
 bool reminder_due(std::int64_t now, int hour, const std::vector<std::string>& days) {
-    static constexpr std::array<std::string_view, 7> kNames{"thu", "fri", "sat", "sun",
-                                                            "mon", "tue", "wed"};
-    const std::int64_t day = now >= 0 ? now / 86400 : (now - 86399) / 86400;
-    const auto name = kNames[static_cast<std::size_t>(((day % 7) + 7) % 7)]; // 1970-01-01: Thu
-    const std::int64_t hour_now = (now - day * 86400) / 3600;
+    static constexpr std::array<std::string_view, 7> kNames{"mon", "tue", "wed", "thu",
+                                                            "fri", "sat", "sun"};
+    const auto name = kNames[static_cast<std::size_t>(utc_weekday(now))];
+    const std::int64_t hour_now = ((now % 86400) + 86400) % 86400 / 3600;
     return hour_now >= hour && std::find(days.begin(), days.end(), name) != days.end();
-}
-
-std::string utc_day(std::int64_t t) {
-    // "Thu, 01 Jan 1970 00:00:00 +0000" -> 1970-01-01
-    const std::string d = mime::date_text(t);
-    static constexpr std::string_view kMonths = "JanFebMarAprMayJunJulAugSepOctNovDec";
-    const auto month = kMonths.find(d.substr(8, 3)) / 3 + 1;
-    return fmt::format("{}-{:02}-{}", d.substr(12, 4), month, d.substr(5, 2));
 }
 
 ReminderText reminder_text(const FollowupList& list, std::int64_t now,
@@ -134,13 +125,11 @@ Result<int> queue_followup_reminders(Backend& b, const std::map<UserId, std::str
         if (!*account || (*account)->owner != std::optional<UserId>(user))
             continue; // renamed or given to someone else since the config was read
         const auto text = reminder_text(*list, now, page_url);
-        const auto at = (*account)->address.rfind('@');
-        const std::string domain =
-            at == std::string::npos ? "crm-mail.invalid" : (*account)->address.substr(at + 1);
         OutboxRow row;
         row.account = (*account)->id;
         row.user = user;
-        row.message_id = fmt::format("crm-reminder.{}.{}@{}", day, random_hex(), domain);
+        row.message_id = fmt::format("crm-reminder.{}.{}@{}", day, random_hex(),
+                                     message_id_domain((*account)->address));
         row.mode = "custom";
         row.to = {Address{"", (*account)->address}};
         row.subject = text.subject;

@@ -37,11 +37,15 @@ Result<std::string> checked_recipient(const Address& a, std::string_view field) 
     return std::move(*canon);
 }
 
+std::string message_id_domain(const std::string& account_address) {
+    auto at = account_address.rfind('@');
+    return at == std::string::npos ? "crm-mail.invalid" : account_address.substr(at + 1);
+}
+
 std::string make_message_id(std::optional<DealId> deal, const std::string& account_address,
                             const std::string& random_hex) {
-    auto at = account_address.rfind('@');
-    std::string domain = at == std::string::npos ? "crm-mail.invalid" : account_address.substr(at + 1);
-    return fmt::format("crm.{}.{}@{}", deal.value_or(0), random_hex, domain);
+    return fmt::format("crm.{}.{}@{}", deal.value_or(0), random_hex,
+                       message_id_domain(account_address));
 }
 
 Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& choice,

@@ -1,6 +1,7 @@
 #include "crm/core/followups.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 #include <fmt/format.h>
 
@@ -10,22 +11,29 @@ namespace {
 
 constexpr std::int64_t kDay = 24 * 3600;
 
-// 0 = Monday .. 6 = Sunday, of the UTC day holding `t` (1970-01-01 was a Thursday).
-int weekday(std::int64_t t) {
+} // namespace
+
+// 1970-01-01 was a Thursday.
+int utc_weekday(std::int64_t t) {
     std::int64_t days = t / kDay;
     if (t % kDay < 0)
         --days;
     return static_cast<int>(((days + 3) % 7 + 7) % 7);
 }
 
-} // namespace
+std::string utc_day(std::int64_t t) {
+    const auto tt = static_cast<std::time_t>(t);
+    std::tm tm{};
+    gmtime_r(&tt, &tm);
+    return fmt::format("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
 
 std::int64_t add_business_days(std::int64_t t, int days) {
     // Day by day: each weekday reached counts one (days is at most kMaxAwaitingDays).
     std::int64_t at = t;
     for (int left = days; left > 0;) {
         at += kDay;
-        if (weekday(at) < 5)
+        if (utc_weekday(at) < 5)
             --left;
     }
     return at;

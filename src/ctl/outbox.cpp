@@ -14,7 +14,6 @@
 #include "crm/app/compose.hpp"
 #include "crm/app/reply.hpp"
 #include "crm/core/list_cursors.hpp"
-#include "crm/mime/parse.hpp"
 #include "crm/runtime/config_files.hpp"
 #include "crm/store/backend.hpp"
 #include "crm/store/outbox.hpp"
@@ -77,7 +76,8 @@ bool read_attachments(const Args& a, const char* command, std::vector<OutboxAtta
             return false;
         }
         std::string name = std::filesystem::path(path).filename().string();
-        atts.push_back({name, guess_type(name), mime::sha256_hex(*c)});
+        // Filed under the SHA-256 of its content by app::queue, which computes it.
+        atts.push_back({name, guess_type(name), ""});
         contents.push_back(std::move(*c));
     }
     return true;

@@ -478,7 +478,7 @@ class Daemon final : public http::Control {
         if (!f.daily_reminder_hour || senders.empty() ||
             !app::reminder_due(now, *f.daily_reminder_hour, f.daily_reminder_days))
             return;
-        const auto day = app::utc_day(now);
+        const auto day = utc_day(now);
         if (day == reminders_done_ || now < reminders_retry_at_)
             return;
         auto n = app::queue_followup_reminders(b, senders,

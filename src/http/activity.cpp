@@ -74,11 +74,6 @@ std::string iso_time(std::int64_t t) {
                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-// YYYY-MM-DD of `t` (UTC).
-std::string iso_day(std::int64_t t) {
-    return iso_time(t).substr(0, 10);
-}
-
 // One CSV field (RFC 4180), never read by a spreadsheet as a formula.
 std::string csv_field(std::string v) {
     if (!v.empty() && std::string_view("=+-@\t\r").find(v.front()) != std::string_view::npos)
@@ -171,7 +166,7 @@ void report(Ctx& c) {
         c.res.status = 200;
         c.res.set("Content-Type", "text/csv; charset=utf-8");
         c.res.set("Content-Disposition", fmt::format("attachment; filename=\"activity-{}-{}.csv\"",
-                                                     iso_day(from), iso_day(to_day)));
+                                                     utc_day(from), utc_day(to_day)));
         c.res.set("Cache-Control", "private, no-store");
         c.res.body = std::move(out);
         return;
@@ -187,7 +182,7 @@ void report(Ctx& c) {
     }
     send_json(
         c, 200,
-        json::object{{"from", iso_day(from)}, {"to", iso_day(to_day)}, {"rows", std::move(arr)}});
+        json::object{{"from", utc_day(from)}, {"to", utc_day(to_day)}, {"rows", std::move(arr)}});
 }
 
 } // namespace

@@ -183,6 +183,36 @@ struct Api::Impl {
     void authenticate(Ctx& c);
 };
 
+namespace {
+
+// What a request's credentials say: an API token (Bearer), the session cookie, another kind of
+// Authorization (refused), or none; `user` when the token or session is live.
+struct Credentials {
+    enum class Kind { None, Bearer, Cookie, OtherAuthorization } kind = Kind::None;
+    std::optional<WebUser> user;
+};
+
+// The one reading of a request's credentials (the API's authenticate, and the server's check
+// before it reads a large body). A store failure is a 500 (HttpError).
+Credentials credentials_of(Logins& ws, const Request& req, std::int64_t now) {
+    Credentials out;
+    if (auto auth = req.header("authorization")) {
+        std::string_view a = *auth;
+        if (a.size() <= 7 || ascii_lower(a.substr(0, 7)) != "bearer ") {
+            out.kind = Credentials::Kind::OtherAuthorization;
+            return out;
+        }
+        out.kind = Credentials::Kind::Bearer;
+        out.user = ok_or_500(ws.token_user(token_hash(a.substr(7)), now));
+    } else if (auto tok = cookie_value(req, kCookie); tok && !tok->empty()) {
+        out.kind = Credentials::Kind::Cookie;
+        out.user = ok_or_500(ws.session_user(token_hash(*tok), now));
+    }
+    return out;
+}
+
+} // namespace
+
 void send_json(Ctx& c, int status, const json::value& v) {
     c.res.status = status;
     c.res.set("Content-Type", "application/json; charset=utf-8");
@@ -216,25 +246,14 @@ bool local_client(const Request& req) {
 } // namespace
 
 void Api::Impl::authenticate(Ctx& c) {
-    auto& ws = c.backend.logins();
-    if (auto auth = c.req.header("authorization")) {
-        std::string_view a = *auth;
-        if (a.size() > 7 && ascii_lower(a.substr(0, 7)) == "bearer ") {
-            auto u = ok_or_500(ws.token_user(token_hash(a.substr(7)), c.now));
-            if (!u)
-                throw_error(401, "auth.invalid", "the API token is unknown or revoked");
-            c.user = std::move(*u);
-            return;
-        }
+    auto cred = credentials_of(c.backend.logins(), c.req, c.now);
+    using Kind = Credentials::Kind;
+    if (cred.kind == Kind::OtherAuthorization)
         throw_error(401, "auth.invalid", "Authorization: only Bearer tokens are accepted");
-    }
-    if (auto tok = cookie_value(c.req, kCookie); tok && !tok->empty()) {
-        auto u = ok_or_500(ws.session_user(token_hash(*tok), c.now));
-        if (u) {
-            c.user = std::move(*u);
-            c.by_cookie = true;
-        }
-    }
+    if (cred.kind == Kind::Bearer && !cred.user)
+        throw_error(401, "auth.invalid", "the API token is unknown or revoked");
+    c.by_cookie = cred.kind == Kind::Cookie && cred.user;
+    c.user = std::move(cred.user);
 }
 
 void Api::Impl::login(Ctx& c) {
@@ -533,18 +552,8 @@ Response Api::handle(const Request& request) { return impl_->handle(request); }
 bool Api::authenticated(const Request& head) {
     try {
         auto db = impl_->borrow();
-        auto& ws = db->logins();
-        const auto now = impl_->options.clock->now();
-        bool ok = false;
-        if (auto auth = head.header("authorization")) {
-            const std::string_view a = *auth;
-            if (a.size() > 7 && ascii_lower(a.substr(0, 7)) == "bearer ")
-                if (auto u = ws.token_user(token_hash(a.substr(7)), now); u && *u)
-                    ok = true;
-        } else if (auto tok = cookie_value(head, kCookie); tok && !tok->empty()) {
-            if (auto u = ws.session_user(token_hash(*tok), now); u && *u)
-                ok = true;
-        }
+        const bool ok =
+            credentials_of(db->logins(), head, impl_->options.clock->now()).user.has_value();
         impl_->give_back(std::move(db));
         return ok;
     } catch (...) { // the database is not reachable (HttpError), or worse: the body is not read

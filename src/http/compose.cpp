@@ -32,10 +32,6 @@ void signature(Ctx& c) {
     send_json(c, 200, json::object{{"signature", ok_or_500(cs.signature(c.user->id))}});
 }
 
-json::object preferences_json(const PagePreferences& p) {
-    return {{"locale", p.locale}, {"time_zone", p.time_zone}};
-}
-
 // Whether the time zone database of this host knows `zone` (checked in form already): a TZif
 // file under /usr/share/zoneinfo, not one of its "posix/" or "right/" copies (leap seconds) nor
 // another file there. A host without the database (no tzdata) accepts any well-formed name: the
@@ -144,6 +140,10 @@ void recipients(Ctx& c, DealId id) {
 }
 
 } // namespace
+
+json::object preferences_json(const PagePreferences& p) {
+    return {{"locale", p.locale}, {"time_zone", p.time_zone}};
+}
 
 bool route_compose(Ctx& c) {
     const auto& s = c.seg;

@@ -103,6 +103,7 @@ json::value opt_json(const std::optional<std::int64_t>& v);
 json::object user_json(const WebUser& u);
 json::object thread_json(ReadModel& ws, const Viewer& v, const ThreadSummary& t);
 json::object deal_json(const WebDeal& d);
+json::object preferences_json(const PagePreferences& p); // {locale, time_zone}
 json::object search_result_object(const app::SearchResult& r);
 
 // True when the path has `n` segments; then a method other than `method` (HEAD counts as GET)

@@ -95,13 +95,12 @@ void me(Ctx& c) {
     for (const auto& a : ok_or_500(ws.sender_accounts(c.user->id)))
         accs.push_back(json::object{{"name", a.name}, {"address", a.address}});
     const auto& limits = c.options.compose;
-    const auto prefs = ok_or_500(c.backend.compose().preferences(c.user->id));
     send_json(
         c, 200,
         json::object{
             {"user", user_json(*c.user)},
             {"accounts", accs},
-            {"settings", json::object{{"locale", prefs.locale}, {"time_zone", prefs.time_zone}}},
+            {"settings", preferences_json(ok_or_500(c.backend.compose().preferences(c.user->id)))},
             {"compose", json::object{{"max_attachment_bytes", limits.max_attachment_bytes},
                                      {"max_message_bytes", limits.max_message_bytes}}}});
 }

@@ -17,8 +17,9 @@
 
 namespace crm::app {
 
-// Each attachment's file name (not empty, no CR/LF/NUL, at most 255 bytes, not "." or "..",
-// no "/" or "\"), content type (type "/" subtype) and size against `limits`.
+// Each attachment's file name (not empty, at most 255 bytes, header text as
+// mime::check_header_value takes it: no CR/LF/NUL or other control, UTF-8; not "." or "..", no
+// "/" or "\"), content type (type "/" subtype) and size against `limits`.
 // Errors (scope Message): "compose.invalid.attachments" naming the file and what is wrong;
 // "compose.too_large" naming the file (or the total) and the limit.
 Result<void> check_attachments(const std::vector<OutboxAttachment>& attachments,

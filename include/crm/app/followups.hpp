@@ -40,9 +40,6 @@ struct ReminderText {
 // (UTC) on.
 [[nodiscard]] bool reminder_due(std::int64_t now, int hour, const std::vector<std::string>& days);
 
-// "YYYY-MM-DD" of `t` in UTC.
-[[nodiscard]] std::string utc_day(std::int64_t t);
-
 // QueueFollowupReminders: for each owner of an open deal who has an account in `accounts` (user
 // -> the name of the account their reminder goes out from) and something due, claims today's
 // reminder (followup_reminders: once a day whichever worker asks) and queues it in the outbox, in

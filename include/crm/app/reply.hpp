@@ -49,6 +49,10 @@ Result<ReplyPlan> plan_reply(const ReplyParentInfo& parent, const ReplyChoice& c
 // field) naming it when it holds CR, LF or NUL or is not a usable envelope address.
 Result<std::string> checked_recipient(const Address& a, std::string_view field);
 
+// The right-hand side of the Message-IDs an account's mail gets: its address's domain
+// ("crm-mail.invalid" for an address without one).
+std::string message_id_domain(const std::string& account_address);
+
 // "crm.<deal>.<random>@<domain of the account>": our Message-IDs name the deal, so an answer
 // finds it even when its subject changed or its References were trimmed. Deal 0: no deal.
 std::string make_message_id(std::optional<DealId> deal, const std::string& account_address,

@@ -64,6 +64,12 @@ struct Followup {
     std::int64_t due_at = 0; // when it became due
 };
 
+// 0 = Monday .. 6 = Sunday, of the UTC day holding `t`.
+[[nodiscard]] int utc_weekday(std::int64_t t);
+
+// "YYYY-MM-DD" of the UTC day holding `t`.
+[[nodiscard]] std::string utc_day(std::int64_t t);
+
 // The time `days` business days (Monday to Friday, UTC) after `t`: a message sent on Friday
 // is one business day old on Monday at the same time.
 [[nodiscard]] std::int64_t add_business_days(std::int64_t t, int days);
